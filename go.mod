@@ -1,0 +1,3 @@
+module github.com/kserve-gen/kserve-gen
+
+go 1.26
