@@ -1,0 +1,78 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// MaxNameLength is the longest project name that still deploys: KServe names
+// the predictor's Knative Service (and, in raw mode, its Deployment and
+// Service) "<name>-predictor", and that name must itself be a DNS-1123 label
+// of at most 63 characters. 63 - len("-predictor") = 53.
+const MaxNameLength = validation.DNS1123LabelMaxLength - len(predictorSuffix)
+
+const predictorSuffix = "-predictor"
+
+// kserveNameRE is KServe's own InferenceService name format
+// (v1beta1.IsvcNameFmt): stricter than DNS-1123 in that it must start with a
+// letter.
+var kserveNameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+// ErrEmpty is returned (wrapped) when a required value is missing.
+var ErrEmpty = errors.New("must not be empty")
+
+// ValidateName reports whether name can be a project name, which is also
+// the model name on the wire and the InferenceService's metadata.name: a
+// DNS-1123 label that starts with a letter (KServe's rule) and is at most
+// MaxNameLength characters long. The error says what is wrong with it.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("name %w", ErrEmpty)
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("name %q is %d characters long; at most %d are allowed because KServe names the predictor %q and that must fit a 63-character DNS label",
+			name, len(name), MaxNameLength, name+predictorSuffix)
+	}
+	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+		return fmt.Errorf("name %q is not a DNS-1123 label: %s", name, strings.Join(msgs, "; "))
+	}
+	if !kserveNameRE.MatchString(name) {
+		return fmt.Errorf("name %q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
+	}
+	return nil
+}
+
+// ValidateNamespace reports whether ns is a valid Kubernetes namespace name
+// (a DNS-1123 label). The empty string is valid: it means "the current
+// kubectl namespace".
+func ValidateNamespace(ns string) error {
+	if ns == "" {
+		return nil
+	}
+	if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+		return fmt.Errorf("namespace %q is not a DNS-1123 label: %s", ns, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// ValidateModule reports whether path is a usable Go module path.
+//
+// It applies golang.org/x/mod/module.CheckImportPath, the rule `go mod init`
+// applies, rather than the stricter module.CheckPath: a generated project
+// need not be fetchable with `go get`, so a path like "custom-model" without
+// a dotted domain is accepted, while spaces, upper-case-only tricks, "..",
+// leading dots and the like are rejected.
+func ValidateModule(path string) error {
+	if path == "" {
+		return fmt.Errorf("module %w", ErrEmpty)
+	}
+	if err := module.CheckImportPath(path); err != nil {
+		return fmt.Errorf("module %q is not a valid Go module path: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+// Package project reads, writes and validates kserve-gen.yaml, the project
+// file that `kserve-gen new` writes at the root of a generated project and
+// that `kserve-gen build` and `kserve-gen deploy` read back.
+package project
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+)
+
+// FileName is the project file's name in the project root.
+const FileName = "kserve-gen.yaml"
+
+// Templates a project can be generated from.
+const (
+	TemplateREST        = "rest"
+	TemplateGRPC        = "grpc"
+	TemplateONNX        = "onnx"
+	TemplateTransformer = "transformer"
+)
+
+// Templates lists the accepted Template values, in help-text order.
+var templates = []string{TemplateREST, TemplateGRPC, TemplateONNX, TemplateTransformer}
+
+// Templates returns the accepted Template values.
+func Templates() []string { return append([]string(nil), templates...) }
+
+// Inference protocols. The values are the ones KServe's PROTOCOL variable and
+// protocolVersion field accept (lower case).
+const (
+	ProtocolV1 = "v1"
+	ProtocolV2 = "v2"
+)
+
+// File is the content of kserve-gen.yaml.
+//
+// The required part describes what the generator produced; Deploy holds
+// optional deployment defaults that `kserve-gen deploy` flags override.
+type File struct {
+	// Name is a DNS-1123 label (see ValidateName); it is the model name on
+	// the wire and the InferenceService's name.
+	Name string `json:"name"`
+	// Module is the generated project's Go module path.
+	Module string `json:"module"`
+	// Template is the template the project was generated from: rest, grpc, onnx or transformer.
+	Template string `json:"template"`
+	// Protocol is the inference protocol the model speaks over REST: v1 or v2.
+	Protocol string `json:"protocol"`
+	// GRPC turns on the Open Inference Protocol (v2) gRPC endpoint; it needs Protocol v2.
+	GRPC bool `json:"grpc"`
+	// GPU is the number of nvidia.com/gpu devices; 0 runs on CPU.
+	GPU int `json:"gpu"`
+	// Resources are CPU and memory requests and limits.
+	Resources Resources `json:"resources"`
+	// Image is the container image reference `kserve-gen build` produces
+	// and `kserve-gen deploy` runs.
+	Image string `json:"image,omitempty"`
+	// Deploy holds deployment defaults; every one can be overridden by a flag.
+	Deploy *Deploy `json:"deploy,omitempty"`
+}
+
+// Resources are Kubernetes compute resources for the model container.
+type Resources struct {
+	Requests ResourceList `json:"requests,omitempty"`
+	Limits   ResourceList `json:"limits,omitempty"`
+}
+
+// ResourceList holds Kubernetes quantity strings ("500m", "2", "1Gi").
+// An empty string leaves that resource unset.
+type ResourceList struct {
+	CPU    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
+}
+
+// Deploy holds optional deployment settings.
+type Deploy struct {
+	// Namespace of the InferenceService; empty means kubectl's current namespace.
+	Namespace string `json:"namespace,omitempty"`
+	// Workers is the model server's --workers value; 0 means 1.
+	Workers int `json:"workers,omitempty"`
+	// StorageURI is passed as STORAGE_URI so KServe's storage initializer
+	// downloads the model into /mnt/models.
+	StorageURI string `json:"storageUri,omitempty"`
+	// LogLevel is passed as KSERVE_LOGLEVEL (e.g. INFO, DEBUG).
+	LogLevel string `json:"logLevel,omitempty"`
+	// Env holds extra environment variables, in order.
+	Env []EnvVar `json:"env,omitempty"`
+	// MinReplicas and MaxReplicas bound autoscaling; nil MinReplicas keeps
+	// KServe's default, 0 allows scale to zero.
+	MinReplicas *int `json:"minReplicas,omitempty"`
+	MaxReplicas int  `json:"maxReplicas,omitempty"`
+	// ScaleMetric is concurrency, rps, cpu or memory; ScaleTarget its target value.
+	ScaleMetric string `json:"scaleMetric,omitempty"`
+	ScaleTarget int    `json:"scaleTarget,omitempty"`
+	// ServiceAccountName runs the predictor under that service account.
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// NodeSelector constrains the predictor to matching nodes.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations let the predictor run on tainted nodes (e.g. GPU nodes).
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Toleration mirrors the fields of a Kubernetes toleration.
+type Toleration struct {
+	Key      string `json:"key,omitempty"`
+	Operator string `json:"operator,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Effect   string `json:"effect,omitempty"`
+}
+
+// Load reads and validates dir/kserve-gen.yaml. Unknown fields are an error,
+// so a typo in the file is reported rather than silently ignored.
+func Load(dir string) (*File, error) {
+	path := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read project file: %w", err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse decodes and validates the content of a project file.
+func Parse(data []byte) (*File, error) {
+	var f File
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// Marshal validates f and returns its YAML encoding.
+func (f *File) Marshal() ([]byte, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := yaml.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("encode project file: %w", err)
+	}
+	return data, nil
+}
+
+// Save validates f and writes it to dir/kserve-gen.yaml.
+func (f *File) Save(dir string) error {
+	data, err := f.Marshal()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, FileName)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write project file: %w", err)
+	}
+	return nil
+}
+
+// Validate checks every field and returns all problems found, each naming
+// its field, joined with errors.Join.
+func (f *File) Validate() error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	add("name", ValidateName(f.Name))
+	add("module", ValidateModule(f.Module))
+	add("template", ValidateTemplate(f.Template))
+	add("protocol", ValidateProtocol(f.Protocol))
+	if f.GRPC && f.Protocol == ProtocolV1 {
+		errs = append(errs, errors.New("grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"))
+	}
+	if f.Template == TemplateGRPC && !f.GRPC {
+		errs = append(errs, errors.New("grpc: template grpc needs grpc: true"))
+	}
+	if f.GPU < 0 {
+		errs = append(errs, fmt.Errorf("gpu: must be 0 (CPU) or more, got %d", f.GPU))
+	}
+	add("resources", f.Resources.Validate())
+	if f.Deploy != nil {
+		add("deploy", f.Deploy.Validate())
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateTemplate reports whether t is one of Templates().
+func ValidateTemplate(t string) error {
+	if slices.Contains(templates, t) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a template; choose one of %s", t, strings.Join(templates, ", "))
+}
+
+// ValidateProtocol reports whether p is v1 or v2.
+func ValidateProtocol(p string) error {
+	if p == ProtocolV1 || p == ProtocolV2 {
+		return nil
+	}
+	return fmt.Errorf("%q is not a protocol; choose %s or %s", p, ProtocolV1, ProtocolV2)
+}
+
+// Validate checks that every quantity parses and no request exceeds its limit.
+func (r Resources) Validate() error {
+	var errs []error
+	q := func(field, v string) *resource.Quantity {
+		if v == "" {
+			return nil
+		}
+		parsed, err := resource.ParseQuantity(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a Kubernetes quantity (like 500m, 2, 1Gi): %w", field, v, err))
+			return nil
+		}
+		if parsed.Sign() < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q must not be negative", field, v))
+			return nil
+		}
+		return &parsed
+	}
+	reqCPU, limCPU := q("requests.cpu", r.Requests.CPU), q("limits.cpu", r.Limits.CPU)
+	reqMem, limMem := q("requests.memory", r.Requests.Memory), q("limits.memory", r.Limits.Memory)
+	if reqCPU != nil && limCPU != nil && reqCPU.Cmp(*limCPU) > 0 {
+		errs = append(errs, fmt.Errorf("requests.cpu %s is more than limits.cpu %s", r.Requests.CPU, r.Limits.CPU))
+	}
+	if reqMem != nil && limMem != nil && reqMem.Cmp(*limMem) > 0 {
+		errs = append(errs, fmt.Errorf("requests.memory %s is more than limits.memory %s", r.Requests.Memory, r.Limits.Memory))
+	}
+	return errors.Join(errs...)
+}
+
+// Scale metrics KServe accepts for the predictor (Knative KPA: concurrency,
+// rps; HPA: cpu, memory).
+var scaleMetrics = []string{"concurrency", "rps", "cpu", "memory"}
+
+// Validate checks the deployment settings that can be checked without the
+// flags (deploy.Options.Validate checks the merged result again).
+func (d *Deploy) Validate() error {
+	var errs []error
+	if err := ValidateNamespace(d.Namespace); err != nil {
+		errs = append(errs, fmt.Errorf("namespace: %w", err))
+	}
+	if d.Workers < 0 {
+		errs = append(errs, fmt.Errorf("workers: must be 1 or more, got %d", d.Workers))
+	}
+	if d.MinReplicas != nil && *d.MinReplicas < 0 {
+		errs = append(errs, fmt.Errorf("minReplicas: must be 0 or more, got %d", *d.MinReplicas))
+	}
+	if d.MaxReplicas < 0 {
+		errs = append(errs, fmt.Errorf("maxReplicas: must be 0 (no limit) or more, got %d", d.MaxReplicas))
+	}
+	if d.MinReplicas != nil && d.MaxReplicas > 0 && *d.MinReplicas > d.MaxReplicas {
+		errs = append(errs, fmt.Errorf("minReplicas %d is more than maxReplicas %d", *d.MinReplicas, d.MaxReplicas))
+	}
+	if d.ScaleMetric != "" && !slices.Contains(scaleMetrics, d.ScaleMetric) {
+		errs = append(errs, fmt.Errorf("scaleMetric: %q is not one of %s", d.ScaleMetric, strings.Join(scaleMetrics, ", ")))
+	}
+	if d.ScaleTarget < 0 {
+		errs = append(errs, fmt.Errorf("scaleTarget: must be 1 or more, got %d", d.ScaleTarget))
+	}
+	for i, e := range d.Env {
+		if e.Name == "" {
+			errs = append(errs, fmt.Errorf("env[%d].name %w", i, ErrEmpty))
+		}
+	}
+	return errors.Join(errs...)
+}

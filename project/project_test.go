@@ -1,0 +1,174 @@
+package project
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func validFile() *File {
+	return &File{
+		Name:     "custom-model",
+		Module:   "example.com/custom-model",
+		Template: TemplateREST,
+		Protocol: ProtocolV1,
+		Resources: Resources{
+			Requests: ResourceList{CPU: "1", Memory: "1Gi"},
+			Limits:   ResourceList{CPU: "2", Memory: "2Gi"},
+		},
+	}
+}
+
+func TestSaveLoad_RoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	min := 1
+	f := validFile()
+	f.Image = "registry.example.com/custom-model:v1"
+	f.Deploy = &Deploy{
+		Namespace:    "models",
+		Workers:      2,
+		StorageURI:   "pvc://models/custom",
+		Env:          []EnvVar{{Name: "B", Value: "2"}, {Name: "A", Value: "1"}},
+		MinReplicas:  &min,
+		MaxReplicas:  3,
+		NodeSelector: map[string]string{"pool": "gpu"},
+		Tolerations:  []Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}},
+	}
+	require.NoError(t, f.Save(dir))
+
+	got, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, f, got)
+}
+
+func TestMarshal_ExactYAML(t *testing.T) {
+	data, err := validFile().Marshal()
+	require.NoError(t, err)
+	// sigs.k8s.io/yaml sorts keys, so the file is stable whatever the struct order.
+	assert.Equal(t, `gpu: 0
+grpc: false
+module: example.com/custom-model
+name: custom-model
+protocol: v1
+resources:
+  limits:
+    cpu: "2"
+    memory: 2Gi
+  requests:
+    cpu: "1"
+    memory: 1Gi
+template: rest
+`, string(data))
+}
+
+func TestLoad_Errors(t *testing.T) {
+	t.Run("missing file", func(t *testing.T) {
+		_, err := Load(t.TempDir())
+		require.ErrorIs(t, err, os.ErrNotExist)
+		assert.Contains(t, err.Error(), "read project file")
+	})
+	t.Run("unknown field", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, FileName),
+			[]byte("name: m\nmodule: m\ntemplate: rest\nprotocol: v1\ngpus: 1\n"), 0o644))
+		_, err := Load(dir)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), filepath.Join(dir, FileName))
+		assert.Contains(t, err.Error(), `unknown field "gpus"`)
+	})
+	t.Run("invalid content", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, FileName),
+			[]byte("name: Bad_Name\nmodule: m\ntemplate: rest\nprotocol: v3\n"), 0o644))
+		_, err := Load(dir)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `name: name "Bad_Name" is not a DNS-1123 label`)
+		assert.Contains(t, err.Error(), `protocol: "v3" is not a protocol; choose v1 or v2`)
+	})
+}
+
+func TestSave_RefusesInvalid(t *testing.T) {
+	dir := t.TempDir()
+	f := validFile()
+	f.GPU = -1
+	err := f.Save(dir)
+	require.EqualError(t, err, "gpu: must be 0 (CPU) or more, got -1")
+	_, statErr := os.Stat(filepath.Join(dir, FileName))
+	assert.ErrorIs(t, statErr, os.ErrNotExist, "an invalid file must not be written")
+}
+
+func TestValidate(t *testing.T) {
+	intp := func(i int) *int { return &i }
+	tests := []struct {
+		name   string
+		modify func(*File)
+		want   string
+	}{
+		{"bad template", func(f *File) { f.Template = "flask" }, `template: "flask" is not a template; choose one of rest, grpc, onnx, transformer`},
+		{"bad protocol", func(f *File) { f.Protocol = "V1" }, `protocol: "V1" is not a protocol; choose v1 or v2`},
+		{"grpc needs v2", func(f *File) { f.GRPC = true }, "grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"},
+		{"grpc template needs grpc", func(f *File) { f.Template = TemplateGRPC; f.Protocol = ProtocolV2 }, "grpc: template grpc needs grpc: true"},
+		{"negative gpu", func(f *File) { f.GPU = -2 }, "gpu: must be 0 (CPU) or more, got -2"},
+		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (like 500m, 2, 1Gi): quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
+		{"negative quantity", func(f *File) { f.Resources.Requests.CPU = "-1" }, `resources: requests.cpu: "-1" must not be negative`},
+		{"request above limit", func(f *File) { f.Resources.Requests.CPU = "2500m" }, "resources: requests.cpu 2500m is more than limits.cpu 2"},
+		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
+		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: module "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
+		{"empty module", func(f *File) { f.Module = "" }, "module: module must not be empty"},
+		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: namespace "Prod" is not a DNS-1123 label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
+		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
+		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
+		{"bad scale metric", func(f *File) { f.Deploy = &Deploy{ScaleMetric: "qps"} }, `deploy: scaleMetric: "qps" is not one of concurrency, rps, cpu, memory`},
+		{"env without name", func(f *File) { f.Deploy = &Deploy{Env: []EnvVar{{Value: "x"}}} }, "deploy: env[0].name must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := validFile()
+			tt.modify(f)
+			require.EqualError(t, f.Validate(), tt.want)
+		})
+	}
+}
+
+func TestValidate_ReportsEveryField(t *testing.T) {
+	f := &File{}
+	err := f.Validate()
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	assert.Equal(t, []string{
+		"name: name must not be empty",
+		"module: module must not be empty",
+		`template: "" is not a template; choose one of rest, grpc, onnx, transformer`,
+		`protocol: "" is not a protocol; choose v1 or v2`,
+	}, lines)
+}
+
+func TestValidateName(t *testing.T) {
+	ok := []string{"m", "custom-model", "model-2", strings.Repeat("a", MaxNameLength)}
+	for _, n := range ok {
+		assert.NoError(t, ValidateName(n), n)
+	}
+	bad := map[string]string{
+		"":                                   "name must not be empty",
+		"Custom":                             `name "Custom" is not a DNS-1123 label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		"1model":                             `name "1model" must start with a lower-case letter (KServe InferenceService names match ^[a-z]([-a-z0-9]*[a-z0-9])?$)`,
+		"model-":                             `name "model-" is not a DNS-1123 label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		strings.Repeat("a", MaxNameLength+1): `name "` + strings.Repeat("a", MaxNameLength+1) + `" is 54 characters long; at most 53 are allowed because KServe names the predictor "` + strings.Repeat("a", MaxNameLength+1) + `-predictor" and that must fit a 63-character DNS label`,
+	}
+	for n, want := range bad {
+		assert.EqualError(t, ValidateName(n), want, n)
+	}
+}
+
+func TestValidateModule(t *testing.T) {
+	for _, m := range []string{"custom-model", "example.com/team/model", "github.com/a/b/v2"} {
+		assert.NoError(t, ValidateModule(m), m)
+	}
+	for _, m := range []string{"../model", "/abs", "a//b", "has space"} {
+		assert.Error(t, ValidateModule(m), m)
+	}
+}
