@@ -1,0 +1,300 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+)
+
+// ArgError is a command-line or environment error, worded like argparse:
+// "argument --http_port: invalid int value: 'abc'".
+type ArgError struct {
+	Arg string // "--http_port", or "environment variable PROTOCOL"
+	Err error
+}
+
+func (e *ArgError) Error() string {
+	return "argument " + e.Arg + ": " + e.Err.Error()
+}
+
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// Parser parses KServe's command line (contract §3) plus flags a user's main
+// adds through FlagSet, with argparse's parse_known_args semantics.
+//
+// Differences from argparse, all of them more forgiving:
+//   - a bare boolean flag (--enable_grpc) means true; argparse demands a value;
+//   - a single dash works for an exact name (-model_name=x), as Go's flag does;
+//   - -h / --help print the usage and Parse returns flag.ErrHelp, unless the
+//     user registered a flag called h or help (KServe's parser has no help,
+//     but the seed's parent parser does).
+type Parser struct {
+	fs      *flag.FlagSet
+	cfg     Config
+	unknown []string
+}
+
+// NewParser returns a parser named name (the program name in usage) with
+// every KServe flag and our extensions registered.
+func NewParser(name string) *Parser {
+	p := &Parser{fs: flag.NewFlagSet(name, flag.ContinueOnError), cfg: Default()}
+	p.fs.Usage = p.usage
+	c := &p.cfg
+	fs := p.fs
+	protocols := []string{ProtocolV1, ProtocolV2, ProtocolGRPCV2}
+
+	fs.Var(intValue{&c.HTTPPort}, "http_port", "The HTTP port listened to by the model server.")
+	fs.Var(intValue{&c.GRPCPort}, "grpc_port", "The gRPC port listened to by the model server.")
+	fs.Var(intValue{&c.Workers}, "workers", "The number of serving processes sharing the HTTP port (SO_REUSEPORT).")
+	fs.Var(intValue{&c.MaxThreads}, "max_threads", "The number of gRPC stream worker goroutines.")
+	fs.Var(intValue{&c.MaxAsyncioWorkers}, "max_asyncio_workers", "The most concurrent model calls, REST and gRPC together (0: min(32, CPUs+4)).")
+	fs.Var(boolValue{&c.EnableGRPC}, "enable_grpc", "Enable gRPC for the model server.")
+	fs.Var(boolValue{&c.EnableDocsURL}, "enable_docs_url", "Serve Swagger UI at /docs.")
+	fs.Var(boolValue{&c.EnableLatencyLogging}, "enable_latency_logging", "Log the latency of every request.")
+	fs.Var(boolValue{&c.ConfigureLogging}, "configure_logging", "Apply KServe's logging configuration at start.")
+	fs.StringVar(&c.LogConfigFile, "log_config_file", c.LogConfigFile, "A logging configuration file (json, yaml or ini).")
+	fs.StringVar(&c.AccessLogFormat, "access_log_format", c.AccessLogFormat, "The format of the access log lines.")
+	fs.Var(choiceValue{&c.EventLoop, []string{EventLoopAuto, EventLoopAsyncio, EventLoopUvloop}}, "event-loop", "Accepted for compatibility and ignored: Go has no event loop.")
+	fs.Var(intValue{&c.TimeoutKeepAlive}, "timeout-keep-alive", "Seconds an idle keep-alive connection stays open.")
+	fs.StringVar(&c.ModelName, "model_name", c.ModelName, "The name the model is served under.")
+	fs.StringVar(&c.PredictorHost, "predictor_host", c.PredictorHost, "The predictor host[:port] a transformer calls.")
+	fs.Var(choiceValue{&c.Protocol, protocols}, "protocol", "The inference protocol (default $PROTOCOL, else v1).")
+	fs.Var(choiceValue{&c.PredictorProtocol, protocols}, "predictor_protocol", "The protocol a transformer uses to call the predictor.")
+	fs.Var(boolValue{&c.PredictorUseSSL}, "predictor_use_ssl", "Call the predictor over TLS.")
+	fs.Var(intValue{&c.PredictorRequestTimeoutSeconds}, "predictor_request_timeout_seconds", "The timeout of a call to the predictor.")
+	fs.Var(intValue{&c.PredictorRequestRetries}, "predictor_request_retries", "Retries of a failed call to the predictor.")
+	fs.Var(intValue{&c.GRPCMaxSendMessageLength}, "grpc_max_send_message_length", "The largest gRPC message the server sends, in bytes.")
+	fs.Var(intValue{&c.GRPCMaxReceiveMessageLength}, "grpc_max_receive_message_length", "The largest gRPC message the server accepts, in bytes.")
+	fs.Var(storeTrueValue{boolValue{&c.EnablePredictorHealthCheck}}, "enable_predictor_health_check", "Readiness also checks the predictor (takes no value).")
+
+	fs.StringVar(&c.ModelDir, "model_dir", c.ModelDir, "The local model directory (default: $STORAGE_URI resolved).")
+	fs.Var(secondsValue{&c.GracePeriod}, "grace_period", "Seconds in-flight requests may finish after SIGTERM.")
+	fs.Var(byteSizeValue{&c.MaxRequestBodySize}, "max_request_body_size", "The largest request body in bytes (suffixes Ki, Mi, Gi allowed); larger gets 413.")
+	fs.Var(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers.")
+	return p
+}
+
+// FlagSet is where a user's main adds its own flags the Go way, before Parse:
+//
+//	dir := p.FlagSet().String("extra_dir", "", "...")
+//
+// Bool flags added here also take Python spellings (--verbose=yes). The flag
+// set is never parsed by the flag package itself; Parse fills it.
+func (p *Parser) FlagSet() *flag.FlagSet { return p.fs }
+
+// Unknown returns what Parse ignored (argparse's extras), in order.
+func (p *Parser) Unknown() []string { return p.unknown }
+
+// LogUnknown logs one warning listing the ignored arguments, if any. The
+// server calls it once logging is configured, which Parse cannot wait for.
+func (p *Parser) LogUnknown(ctx context.Context, log *slog.Logger) {
+	if len(p.unknown) == 0 {
+		return
+	}
+	log.WarnContext(ctx, "ignoring unknown arguments: "+strings.Join(p.unknown, " "), "args", p.unknown)
+}
+
+// looksLikeOption is argparse's test for a token that starts an option
+// rather than being a value: "-", negative numbers and anything with a space
+// are values.
+func looksLikeOption(s string) bool {
+	return strings.HasPrefix(s, "-") && s != "-" && !isNegativeNumber(s) && !strings.Contains(s, " ")
+}
+
+// isNegativeNumber matches argparse's ^-\d+$|^-\d*\.\d+$.
+func isNegativeNumber(s string) bool {
+	intPart, frac, dot := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	digits := func(t string) bool {
+		return t != "" && strings.Trim(t, "0123456789") == ""
+	}
+	if !strings.HasPrefix(s, "-") {
+		return false
+	}
+	if !dot {
+		return digits(intPart)
+	}
+	return (intPart == "" || digits(intPart)) && digits(frac)
+}
+
+// Parse reads args (without the program name) and the environment through
+// getenv (os.Getenv when nil), and returns the configuration. Unknown
+// arguments are kept for Unknown; -h/--help returns flag.ErrHelp after
+// printing the usage to FlagSet().Output(). Call it once.
+func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	set := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			p.unknown = append(p.unknown, args[i+1:]...)
+			break
+		}
+		if !looksLikeOption(a) {
+			p.unknown = append(p.unknown, a)
+			continue
+		}
+		double := strings.HasPrefix(a, "--")
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f, err := p.lookup(a, name, double)
+		if err != nil {
+			return nil, err
+		}
+		if f == nil {
+			if !hasVal && (name == "h" || name == "help") {
+				p.fs.Usage()
+				return nil, flag.ErrHelp
+			}
+			p.unknown = append(p.unknown, a)
+			continue
+		}
+		opt := "--" + f.Name
+		switch fv := f.Value.(type) {
+		case interface{ storeTrue() }:
+			if hasVal {
+				return nil, &ArgError{opt, fmt.Errorf("ignored explicit argument %s", pyRepr(val))}
+			}
+			val = "true"
+		case interface{ IsBoolFlag() bool }:
+			if !fv.IsBoolFlag() {
+				break
+			}
+			if !hasVal {
+				val = "true"
+				if i+1 < len(args) {
+					if _, err := StrToBool(args[i+1]); err == nil {
+						i++
+						val = args[i]
+					}
+				}
+			}
+			b, err := StrToBool(val)
+			if err != nil {
+				return nil, &ArgError{opt, err}
+			}
+			// The flag package's own bools only know strconv.ParseBool's spellings.
+			val = fmt.Sprint(b)
+			hasVal = true
+		}
+		if !hasVal {
+			if i+1 >= len(args) || looksLikeOption(args[i+1]) {
+				return nil, &ArgError{opt, errors.New("expected one argument")}
+			}
+			i++
+			val = args[i]
+		}
+		if err := p.fs.Set(f.Name, val); err != nil {
+			if _, ours := f.Value.(argparseValue); ours {
+				return nil, &ArgError{opt, err}
+			}
+			return nil, &ArgError{opt, fmt.Errorf("invalid value %s: %w", pyRepr(val), err)}
+		}
+		set[f.Name] = true
+	}
+	// Mark the set parsed so users' code that checks fs.Parsed() works.
+	if err := p.fs.Parse(nil); err != nil {
+		return nil, err
+	}
+	if err := p.applyEnv(getenv, set); err != nil {
+		return nil, err
+	}
+	if err := p.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := p.cfg
+	return &cfg, nil
+}
+
+// lookup finds the flag a token names: an exact name wins; otherwise, for
+// double-dash tokens, a unique prefix (argparse's allow_abbrev). An ambiguous
+// prefix is an error even for parse_known_args, as in argparse.
+func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
+	if f := p.fs.Lookup(name); f != nil {
+		return f, nil
+	}
+	if !double || name == "" {
+		return nil, nil
+	}
+	var matches []*flag.Flag
+	p.fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, name) {
+			matches = append(matches, f)
+		}
+	})
+	switch len(matches) {
+	case 0:
+		return nil, nil
+	case 1:
+		return matches[0], nil
+	}
+	names := make([]string, len(matches))
+	for i, f := range matches {
+		names[i] = "--" + f.Name
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("ambiguous option: %s could match %s", token, strings.Join(names, ", "))
+}
+
+func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error {
+	c := &p.cfg
+	if lvl := strings.ToUpper(strings.TrimSpace(getenv("KSERVE_LOGLEVEL"))); lvl != "" {
+		if _, err := ParseLogLevel(lvl); err != nil {
+			return &ArgError{"environment variable KSERVE_LOGLEVEL", err}
+		}
+		c.LogLevel = lvl
+	}
+	c.StorageURI = strings.TrimSpace(getenv("STORAGE_URI"))
+	if proto := strings.ToLower(strings.TrimSpace(getenv("PROTOCOL"))); proto != "" {
+		switch proto {
+		case ProtocolV1, ProtocolV2, ProtocolGRPCV2:
+		default:
+			return &ArgError{"environment variable PROTOCOL", fmt.Errorf("invalid choice: %s (choose from 'v1', 'v2', 'grpc-v2')", pyRepr(proto))}
+		}
+		c.ProtocolEnv = proto
+		if !set["protocol"] {
+			c.Protocol = proto
+		}
+	}
+	return nil
+}
+
+// usage prints every flag with a double dash, as KServe users write them.
+func (p *Parser) usage() {
+	w := p.fs.Output()
+	fmt.Fprintf(w, "Usage of %s:\n", p.fs.Name())
+	p.fs.VisitAll(func(f *flag.Flag) { printFlag(w, f) })
+}
+
+func printFlag(w io.Writer, f *flag.Flag) {
+	typ, usage := flag.UnquoteUsage(f)
+	switch f.Value.(type) {
+	case interface{ storeTrue() }:
+		typ = ""
+	case boolValue:
+		typ = "bool"
+	case intValue:
+		typ = "int"
+	case choiceValue:
+		typ = "{" + strings.Join(f.Value.(choiceValue).choices, ",") + "}"
+	case secondsValue:
+		typ = "seconds"
+	case byteSizeValue:
+		typ = "bytes"
+	}
+	line := "  --" + f.Name
+	if typ != "" {
+		line += " " + typ
+	}
+	line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+	if f.DefValue != "" {
+		line += fmt.Sprintf(" (default %s)", f.DefValue)
+	}
+	fmt.Fprintln(w, line)
+}

@@ -1,0 +1,174 @@
+// Package storage turns a model's STORAGE_URI into a local directory, the
+// way KServe's storage package (kserve_storage.Storage.download without an
+// out_dir) does for sources already on the pod's file system.
+//
+// Remote schemes (s3://, gs://, hf://, http(s)://, oci://, ...) are not
+// downloaded here: on a cluster the KServe storage-initializer (STORAGE_URI on
+// the InferenceService) downloads them into /mnt/models before the server
+// starts, so Resolve returns /mnt/models when it exists and says so otherwise.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Default mount points of a KServe pod.
+const (
+	// DefaultModelsRoot is where the storage-initializer downloads a model and
+	// where the controller mounts a pvc:// claim's sub-path.
+	DefaultModelsRoot = "/mnt/models"
+	// DefaultPVCRoot is where older controllers mounted a pvc:// claim.
+	DefaultPVCRoot = "/mnt/pvc"
+)
+
+// URI prefixes.
+const (
+	filePrefix = "file://"
+	pvcPrefix  = "pvc://"
+)
+
+// ErrUnsupportedScheme is returned (wrapped) for a remote URI that has not
+// been downloaded to the models root.
+var ErrUnsupportedScheme = errors.New("storage scheme not supported")
+
+// ErrNotFound is returned (wrapped) when a local source does not exist.
+var ErrNotFound = errors.New("model source not found")
+
+// Error is a resolution error. Its text is KServe's message where KServe has
+// one, so logs read the same; errors.Is matches its Kind (ErrNotFound,
+// ErrUnsupportedScheme, ErrInvalidURI).
+type Error struct {
+	Msg  string
+	Kind error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Kind }
+
+func newError(kind error, format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...), Kind: kind}
+}
+
+// ErrInvalidURI is returned (wrapped) for a malformed URI.
+var ErrInvalidURI = errors.New("invalid storage uri")
+
+// Resolver resolves storage URIs against a pod's mount points. The zero
+// value uses DefaultModelsRoot and DefaultPVCRoot; tests point the roots at
+// temporary directories.
+type Resolver struct {
+	ModelsRoot string // default /mnt/models
+	PVCRoot    string // default /mnt/pvc
+}
+
+// Resolve resolves uri with the default mount points.
+func Resolve(ctx context.Context, uri string) (string, error) {
+	return Resolver{}.Resolve(ctx, uri)
+}
+
+func (r Resolver) modelsRoot() string {
+	if r.ModelsRoot == "" {
+		return DefaultModelsRoot
+	}
+	return r.ModelsRoot
+}
+
+func (r Resolver) pvcRoot() string {
+	if r.PVCRoot == "" {
+		return DefaultPVCRoot
+	}
+	return r.PVCRoot
+}
+
+// Resolve returns the local directory (or file) uri refers to:
+//
+//   - a path under the PVC root that does not exist: "Cannot locate source
+//     uri <uri> for PVC" (KServe's message);
+//   - file://<path>, or any path that exists: the path itself; a missing
+//     file:// path: "Local path <uri> does not exist.";
+//   - a path under the models root: returned as is (KServe's multi-model
+//     no-op; the model agent fills it);
+//   - pvc://<claim>/<path>: <PVC root>/<path> if it exists, else the models
+//     root, where current controllers mount the claim's sub-path;
+//   - any remote scheme: the models root if the storage-initializer already
+//     filled it, else an ErrUnsupportedScheme error.
+func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if uri == "" {
+		return "", newError(ErrInvalidURI, "empty storage uri")
+	}
+	if under(uri, r.pvcRoot()) && !exists(uri) {
+		return "", newError(ErrNotFound, "Cannot locate source uri %s for PVC", uri)
+	}
+	if strings.HasPrefix(uri, filePrefix) || exists(uri) {
+		local := strings.Replace(uri, filePrefix, "", 1)
+		if !exists(local) {
+			return "", newError(ErrNotFound, "Local path %s does not exist.", uri)
+		}
+		return local, nil
+	}
+	if under(uri, r.modelsRoot()) {
+		return uri, nil
+	}
+	if strings.HasPrefix(uri, pvcPrefix) {
+		return r.resolvePVC(uri)
+	}
+	scheme, _, ok := strings.Cut(uri, "://")
+	if !ok {
+		return "", newError(ErrNotFound, "Local path %s does not exist.", uri)
+	}
+	if dirHasEntries(r.modelsRoot()) {
+		return r.modelsRoot(), nil
+	}
+	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s:// is not supported yet: the Go server reads models from local paths, file://, pvc:// and %s; "+
+		"%s:// is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
+		"on the InferenceService and it downloads the model into %s before the server starts",
+		uri, scheme, r.modelsRoot(), scheme, r.modelsRoot())
+}
+
+// resolvePVC maps pvc://<claim>/<path> like the KServe controller:
+// older controllers mount the claim at /mnt/pvc (model at /mnt/pvc/<path>),
+// current ones mount <path> of the claim at /mnt/models.
+func (r Resolver) resolvePVC(uri string) (string, error) {
+	rest := strings.TrimPrefix(uri, pvcPrefix)
+	claim, sub, _ := strings.Cut(rest, "/")
+	if claim == "" {
+		return "", newError(ErrInvalidURI, "invalid pvc uri %s: want pvc://<claim>/<path>", uri)
+	}
+	clean := path.Clean("/" + sub)
+	legacy := filepath.Join(r.pvcRoot(), filepath.FromSlash(clean))
+	if exists(legacy) {
+		return legacy, nil
+	}
+	if exists(r.modelsRoot()) {
+		return r.modelsRoot(), nil
+	}
+	return "", newError(ErrNotFound, "Cannot locate source uri %s for PVC (looked for %s and %s)", uri, legacy, r.modelsRoot())
+}
+
+// under reports whether p starts with root, as KServe's str.startswith does.
+func under(p, root string) bool {
+	return strings.HasPrefix(p, root)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func dirHasEntries(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1)
+	return len(names) > 0
+}
