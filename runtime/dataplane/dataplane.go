@@ -1,0 +1,411 @@
+// Package dataplane is the transport-independent core of the model server:
+// the model registry, readiness, the preprocess → predict|explain →
+// postprocess pipeline, the concurrency bound, metrics and latency logging.
+// The REST and gRPC transports are thin layers over it, so a behaviour fixed
+// here is fixed for both.
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Verb is what a request asks of the model.
+type Verb int
+
+const (
+	// Predict runs preprocess → predict → postprocess.
+	Predict Verb = iota
+	// Explain runs preprocess → explain → postprocess (v1 :explain).
+	Explain
+)
+
+// Timings are the per-step durations of one request.
+type Timings struct {
+	Preprocess, Explain, Predict, Postprocess time.Duration
+}
+
+// LatencyFunc receives the timings of every completed request, with the
+// request's x-request-id ("" when absent).
+type LatencyFunc func(requestID string, t Timings)
+
+// Options configure a Dataplane.
+type Options struct {
+	// MaxConcurrency bounds model pipeline executions running at once across
+	// all transports (--max_asyncio_workers). <= 0 means unbounded.
+	MaxConcurrency int
+	// Metrics receives step histograms and counters; nil disables them.
+	Metrics *metrics.Metrics
+	// Latency, when set, is called after each request (--enable_latency_logging).
+	Latency LatencyFunc
+	// ServerName and ServerVersion answer server metadata ("kserve", version).
+	ServerName, ServerVersion string
+}
+
+// Entry is one registered model and the capabilities it has.
+type Entry struct {
+	Name      string
+	Model     model.Model
+	predictor model.Predictor
+	pre       model.Preprocessor
+	post      model.Postprocessor
+	explainer model.Explainer
+	unbounded bool
+	metrics   *metrics.Model
+	unloaded  atomic.Bool
+}
+
+// Dataplane is safe for concurrent use.
+type Dataplane struct {
+	opts    Options
+	sem     chan struct{}
+	mu      sync.RWMutex
+	order   []string
+	models  map[string]*Entry
+	stopped atomic.Bool
+}
+
+// New returns an empty dataplane.
+func New(opts Options) *Dataplane {
+	d := &Dataplane{opts: opts, models: map[string]*Entry{}}
+	if opts.MaxConcurrency > 0 {
+		d.sem = make(chan struct{}, opts.MaxConcurrency)
+	}
+	if d.opts.ServerName == "" {
+		d.opts.ServerName = "kserve"
+	}
+	return d
+}
+
+// Register adds m under its own name, or under alias when given (KServe's
+// register_model). The model must implement model.Predictor.
+func (d *Dataplane) Register(m model.Model, alias string) error {
+	p, ok := m.(model.Predictor)
+	if !ok {
+		return fmt.Errorf("model %q (%T) does not implement Predict", m.Name(), m)
+	}
+	name := alias
+	if name == "" {
+		name = m.Name()
+	}
+	if name == "" {
+		return fmt.Errorf("model %T has an empty name", m)
+	}
+	e := &Entry{Name: name, Model: m, predictor: p}
+	e.pre, _ = m.(model.Preprocessor)
+	e.post, _ = m.(model.Postprocessor)
+	e.explainer, _ = m.(model.Explainer)
+	if u, ok := m.(model.Unbounded); ok {
+		e.unbounded = u.Unbounded()
+	}
+	if d.opts.Metrics != nil {
+		e.metrics = d.opts.Metrics.ForModel(m.Name())
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, dup := d.models[name]; dup {
+		return fmt.Errorf("a model named %q is already registered", name)
+	}
+	d.models[name] = e
+	d.order = append(d.order, name)
+	return nil
+}
+
+// Names lists the served model names in registration order, ready or not.
+func (d *Dataplane) Names() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]string, 0, len(d.order))
+	for _, n := range d.order {
+		if !d.models[n].unloaded.Load() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Lookup returns the served model called name, or ModelNotFound.
+func (d *Dataplane) Lookup(name string) (*Entry, error) {
+	d.mu.RLock()
+	e := d.models[name]
+	d.mu.RUnlock()
+	if e == nil || e.unloaded.Load() {
+		return nil, status.ModelNotFound(name)
+	}
+	return e, nil
+}
+
+// ModelReady reports a served model's readiness; unknown → ModelNotFound.
+func (d *Dataplane) ModelReady(name string) (bool, error) {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return false, err
+	}
+	return e.Model.Ready(), nil
+}
+
+// Live reports server liveness: true until Stop.
+func (d *Dataplane) Live() bool { return !d.stopped.Load() }
+
+// Ready reports server readiness: live, and every served model ready. Unlike
+// KServe's Python server (always ready), probes on /v2/health/ready see
+// models that are still loading.
+func (d *Dataplane) Ready() bool {
+	if d.stopped.Load() {
+		return false
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, e := range d.models {
+		if !e.unloaded.Load() && !e.Model.Ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// ServerMetadata is the v2 server metadata.
+type ServerMetadata struct {
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	Extensions []string `json:"extensions"`
+}
+
+// ServerMetadata returns the v2 server metadata.
+func (d *Dataplane) ServerMetadata() ServerMetadata {
+	return ServerMetadata{Name: d.opts.ServerName, Version: d.opts.ServerVersion, Extensions: []string{"model_repository_extension"}}
+}
+
+// ModelMetadata is the v2 model metadata (versions is null, as KServe).
+type ModelMetadata struct {
+	Name     string                 `json:"name"`
+	Versions []string               `json:"versions"`
+	Platform string                 `json:"platform"`
+	Inputs   []model.TensorMetadata `json:"inputs"`
+	Outputs  []model.TensorMetadata `json:"outputs"`
+}
+
+// ModelMetadata returns a served model's v2 metadata.
+func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return ModelMetadata{}, err
+	}
+	md := ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
+	if p, ok := e.Model.(model.MetadataProvider); ok {
+		if in := p.InputsMetadata(); in != nil {
+			md.Inputs = in
+		}
+		if out := p.OutputsMetadata(); out != nil {
+			md.Outputs = out
+		}
+	}
+	if p, ok := e.Model.(model.PlatformProvider); ok {
+		md.Platform = p.Platform()
+	}
+	return md, nil
+}
+
+// LoadModel is the repository extension's load: it (re)loads a registered
+// model and requires it to be ready afterwards.
+func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
+	d.mu.RLock()
+	e := d.models[name]
+	d.mu.RUnlock()
+	if e == nil {
+		return status.ModelNotReady(name, "")
+	}
+	if err := e.Model.Load(ctx); err != nil {
+		return status.ModelNotReady(name, fmt.Sprintf("Error type: %T error msg: %v", err, err))
+	}
+	if !e.Model.Ready() {
+		return status.ModelNotReady(name, "")
+	}
+	e.unloaded.Store(false)
+	return nil
+}
+
+// UnloadModel is the repository extension's unload: the model stops being
+// served (404 afterwards) and its Unload runs; a later load brings it back.
+func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return err
+	}
+	e.unloaded.Store(true)
+	if u, ok := e.Model.(model.Unloader); ok {
+		if err := u.Unload(ctx); err != nil {
+			return fmt.Errorf("unload model %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Stop marks the server not live and not ready and unloads every model.
+func (d *Dataplane) Stop(ctx context.Context) error {
+	d.stopped.Store(true)
+	d.mu.RLock()
+	entries := make([]*Entry, 0, len(d.order))
+	for _, n := range d.order {
+		entries = append(entries, d.models[n])
+	}
+	d.mu.RUnlock()
+	var first error
+	for _, e := range entries {
+		if u, ok := e.Model.(model.Unloader); ok && !e.unloaded.Swap(true) {
+			if err := u.Unload(ctx); err != nil && first == nil {
+				first = fmt.Errorf("unload model %s: %w", e.Name, err)
+			}
+		}
+	}
+	return first
+}
+
+// Infer runs the pipeline for a served, ready model. The pipeline runs on its
+// own goroutine, holding one of MaxConcurrency slots; when ctx ends first
+// (client gone, deadline) Infer returns ctx's error at once and the slot is
+// released when the model call returns.
+func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if !e.Model.Ready() {
+		return nil, status.ModelNotReady(name, "")
+	}
+	if verb == Explain && e.explainer == nil {
+		return nil, status.NotImplemented("Could not find explainer_host.")
+	}
+	if e.metrics != nil {
+		e.metrics.Request(int(req.Protocol), verb == Explain)
+		e.metrics.InFlight.Inc()
+		defer e.metrics.InFlight.Dec()
+	}
+	if d.sem == nil || e.unbounded {
+		return d.run(ctx, e, verb, req, h)
+	}
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	type result struct {
+		resp *infer.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-d.sem }()
+		resp, err := d.run(ctx, e, verb, req, h)
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// run executes the pipeline, turning a panic in model code into an error so
+// that nothing a model does crashes the server.
+func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Request, h *model.Headers) (resp *infer.Response, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("panic : %v", r), Err: fmt.Errorf("model %s panicked: %v\n%s", e.Name, r, debug.Stack())}
+		}
+	}()
+	var t Timings
+	if e.pre != nil {
+		start := time.Now()
+		req, err = e.pre.Preprocess(ctx, req, h)
+		t.Preprocess = d.observe(e, stepPre, start)
+		if err != nil {
+			return nil, err
+		}
+		if req == nil {
+			return nil, fmt.Errorf("model %s: Preprocess returned a nil request", e.Name)
+		}
+	}
+	if err := validate(req); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if verb == Explain {
+		resp, err = e.explainer.Explain(ctx, req, h)
+		t.Explain = d.observe(e, stepExplain, start)
+	} else {
+		resp, err = e.predictor.Predict(ctx, req, h)
+		t.Predict = d.observe(e, stepPredict, start)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("model %s returned a nil response", e.Name)
+	}
+	if e.post != nil {
+		start := time.Now()
+		resp, err = e.post.Postprocess(ctx, resp, h)
+		t.Postprocess = d.observe(e, stepPost, start)
+		if err != nil {
+			return nil, err
+		}
+		if resp == nil {
+			return nil, fmt.Errorf("model %s: Postprocess returned a nil response", e.Name)
+		}
+	}
+	if d.opts.Latency != nil {
+		d.opts.Latency(h.Request.Get("X-Request-Id"), t)
+	}
+	return resp, nil
+}
+
+type step int
+
+const (
+	stepPre step = iota
+	stepPredict
+	stepExplain
+	stepPost
+)
+
+func (d *Dataplane) observe(e *Entry, s step, start time.Time) time.Duration {
+	dur := time.Since(start)
+	if e.metrics != nil {
+		switch s {
+		case stepPre:
+			e.metrics.Preprocess.Observe(dur.Seconds())
+		case stepPredict:
+			e.metrics.Predict.Observe(dur.Seconds())
+		case stepExplain:
+			e.metrics.Explain.Observe(dur.Seconds())
+		case stepPost:
+			e.metrics.Postprocess.Observe(dur.Seconds())
+		}
+	}
+	return dur
+}
+
+// validate is KServe's validate(): v1 "instances" must be a list; v2 inputs
+// must match their shapes.
+func validate(req *infer.Request) error {
+	if req.Protocol == infer.ProtocolV1 {
+		return req.ParseV1()
+	}
+	for _, in := range req.Inputs {
+		if err := in.Validate("input"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+package infer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Protocol is the data-plane protocol a request arrived on.
+type Protocol int
+
+const (
+	// ProtocolV1 is KServe's v1 REST protocol (:predict, :explain).
+	ProtocolV1 Protocol = iota
+	// ProtocolV2 is the Open Inference Protocol over REST.
+	ProtocolV2
+	// ProtocolGRPCV2 is the Open Inference Protocol over gRPC.
+	ProtocolGRPCV2
+)
+
+func (p Protocol) String() string {
+	switch p {
+	case ProtocolV1:
+		return "v1"
+	case ProtocolV2:
+		return "v2"
+	case ProtocolGRPCV2:
+		return "grpc-v2"
+	}
+	return fmt.Sprintf("Protocol(%d)", int(p))
+}
+
+// Parameters are OIP parameters: values are bool, int64, float64 or string.
+type Parameters map[string]any
+
+// Bool returns the boolean parameter key, and whether it was present as a bool.
+func (p Parameters) Bool(key string) (v, ok bool) {
+	v, ok = p[key].(bool)
+	return v, ok
+}
+
+// String returns the string parameter key.
+func (p Parameters) String(key string) (string, bool) {
+	v, ok := p[key].(string)
+	return v, ok
+}
+
+// Int64 returns the integer parameter key.
+func (p Parameters) Int64(key string) (int64, bool) {
+	switch v := p[key].(type) {
+	case int64:
+		return v, true
+	case float64:
+		if v == float64(int64(v)) {
+			return int64(v), true
+		}
+	}
+	return 0, false
+}
+
+// RequestedOutput is one entry of a v2 request's "outputs" list.
+type RequestedOutput struct {
+	Name       string
+	Parameters Parameters
+}
+
+// BinaryData reports the output's binary_data parameter (binary extension).
+func (o RequestedOutput) BinaryData() bool {
+	v, _ := o.Parameters.Bool("binary_data")
+	return v
+}
+
+// Request is one inference request as the model sees it, whatever transport
+// it came from. v2 requests (REST or gRPC) carry typed Inputs; v1 requests
+// carry their body (JSON or raw bytes) and never typed inputs.
+type Request struct {
+	Protocol     Protocol
+	ID           string
+	ModelName    string
+	ModelVersion string
+	Parameters   Parameters
+	Inputs       []*Tensor
+	Outputs      []RequestedOutput
+
+	// Body is the v1 request body: JSON when IsJSON, otherwise the raw bytes
+	// of a non-JSON content type, handed over untouched.
+	Body        []byte
+	IsJSON      bool
+	ContentType string
+	// Payload is a v1 payload a preprocess step produced in place of Body:
+	// any value encoding/json can marshal. When set it wins over Body.
+	Payload any
+
+	instances  json.RawMessage // "instances" or "inputs" of a v1 JSON object body
+	instKey    string
+	bodyParsed bool
+}
+
+// Input returns the input tensor called name, or nil.
+func (r *Request) Input(name string) *Tensor {
+	for _, t := range r.Inputs {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// EnsureID sets a uuid4 id when the request has none (KServe's to_rest).
+func (r *Request) EnsureID() string {
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	return r.ID
+}
+
+// UseBinaryOutputs reports the request-level binary_data_output parameter.
+func (r *Request) UseBinaryOutputs() bool {
+	v, _ := r.Parameters.Bool("binary_data_output")
+	return v
+}
+
+// v1Fields is the part of a v1 JSON object body the server looks at.
+type v1Fields struct {
+	Instances json.RawMessage `json:"instances"`
+	Inputs    json.RawMessage `json:"inputs"`
+}
+
+// ParseV1 checks a v1 JSON body: malformed JSON is the 400 "Unrecognized
+// request format: ..." error; an "instances" (or, for v1 dicts, "inputs")
+// member that is not a list is the 400 KServe's validate() gives.
+func (r *Request) ParseV1() error {
+	if r.bodyParsed || !r.IsJSON || r.Payload != nil {
+		return nil
+	}
+	r.bodyParsed = true
+	body := bytes.TrimLeft(r.Body, " \t\r\n")
+	if len(body) > 0 && body[0] != '{' {
+		if !json.Valid(body) {
+			return unrecognized(json.Unmarshal(body, new(any)))
+		}
+		return nil
+	}
+	var f v1Fields
+	if err := json.Unmarshal(body, &f); err != nil {
+		return unrecognized(err)
+	}
+	switch {
+	case f.Instances != nil:
+		r.instances, r.instKey = f.Instances, "instances"
+	case f.Inputs != nil:
+		r.instances, r.instKey = f.Inputs, "inputs"
+	}
+	if r.instances != nil && (len(r.instances) == 0 || r.instances[0] != '[') {
+		return status.InvalidInputf("Expected %q to be a list", r.instKey)
+	}
+	return nil
+}
+
+func unrecognized(err error) error {
+	return &status.Error{Kind: status.KindInvalidInput, Message: "Unrecognized request format: " + err.Error(), Err: err}
+}
+
+// RawInstances returns the JSON text of the body's "instances" list (or
+// "inputs"), or nil when the body has neither. It avoids decoding the values
+// for models that only pass them on.
+func (r *Request) RawInstances() json.RawMessage {
+	_ = r.ParseV1()
+	return r.instances
+}
+
+// Instances decodes the body's "instances" (or "inputs") list. Numbers are
+// json.Number so no precision is lost.
+func (r *Request) Instances() ([]any, error) {
+	if err := r.ParseV1(); err != nil {
+		return nil, err
+	}
+	if p, ok := r.Payload.(map[string]any); ok {
+		for _, k := range []string{"instances", "inputs"} {
+			if l, ok := p[k].([]any); ok {
+				return l, nil
+			}
+		}
+	}
+	if r.instances == nil {
+		return nil, status.InvalidInput(`Expected "instances" or "inputs" in the request body`)
+	}
+	var out []any
+	d := json.NewDecoder(bytes.NewReader(r.instances))
+	d.UseNumber()
+	if err := d.Decode(&out); err != nil {
+		return nil, unrecognized(err)
+	}
+	return out, nil
+}
+
+// DecodeBody unmarshals the v1 JSON body (or the preprocessed Payload) into v.
+func (r *Request) DecodeBody(v any) error {
+	if r.Payload != nil {
+		b, err := json.Marshal(r.Payload)
+		if err != nil {
+			return fmt.Errorf("encode payload: %w", err)
+		}
+		return json.Unmarshal(b, v)
+	}
+	if !r.IsJSON {
+		return status.InvalidInputf("request body has content type %q, not JSON", r.ContentType)
+	}
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return unrecognized(err)
+	}
+	return nil
+}
+
+// Response is one inference response. v2 responses carry typed Outputs; v1
+// responses carry Body (any JSON-marshalable value; json.RawMessage is
+// written as given, compacted) or Raw bytes with ContentType.
+type Response struct {
+	ID           string
+	ModelName    string
+	ModelVersion string
+	Parameters   Parameters
+	Outputs      []*Tensor
+
+	Body        any
+	Raw         []byte
+	ContentType string
+}
+
+// Output returns the output tensor called name, or nil.
+func (r *Response) Output(name string) *Tensor {
+	for _, t := range r.Outputs {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// PredictResponse is KServe's get_predict_response: for a v1 request it
+// returns {"predictions": result}; for a v2 request result must be a *Tensor
+// (renamed output-0 when unnamed) or a typed slice, which becomes output
+// "output-0" with shape [len] (use a *Tensor to set another shape), and the
+// response id is the request id (a new uuid4 when absent).
+func PredictResponse(req *Request, modelName string, result any) (*Response, error) {
+	if req.Protocol == ProtocolV1 {
+		return &Response{ModelName: modelName, Body: Predictions{Predictions: result}}, nil
+	}
+	var t *Tensor
+	switch v := result.(type) {
+	case *Tensor:
+		t = v
+	default:
+		n := dataLen(result)
+		if n < 0 {
+			return nil, fmt.Errorf("PredictResponse: unsupported result type %T", result)
+		}
+		t = &Tensor{Datatype: datatypeOfData(result), Shape: []int64{int64(n)}, Data: result}
+	}
+	if t.Name == "" {
+		t.Name = "output-0"
+	}
+	return &Response{ID: req.EnsureID(), ModelName: modelName, ModelVersion: req.ModelVersion, Outputs: []*Tensor{t}}, nil
+}
+
+// Predictions is the conventional v1 response body {"predictions": ...}.
+type Predictions struct {
+	Predictions any `json:"predictions"`
+}
+
+func datatypeOfData(data any) Datatype {
+	for _, d := range Datatypes {
+		if matchesType(d, data) {
+			return d
+		}
+	}
+	return ""
+}

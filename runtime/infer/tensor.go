@@ -1,0 +1,303 @@
+package infer
+
+import (
+	"fmt"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Element is the set of Go element types a tensor can hold.
+type Element interface {
+	bool | uint8 | uint16 | uint32 | uint64 | int8 | int16 | int32 | int64 | Float16 | float32 | float64 | []byte
+}
+
+// Tensor is one named input or output tensor. Data holds a typed slice whose
+// Go type matches Datatype (see Datatype.GoType): []float32 for FP32,
+// [][]byte for BYTES, []Float16 for FP16, and so on.
+type Tensor struct {
+	Name       string
+	Datatype   Datatype
+	Shape      []int64
+	Parameters Parameters
+	Data       any
+}
+
+// NewTensor returns a tensor whose datatype follows from T. A []byte element
+// type makes a BYTES tensor.
+func NewTensor[T Element](name string, shape []int64, data []T) *Tensor {
+	return &Tensor{Name: name, Datatype: DatatypeOf[T](), Shape: shape, Data: data}
+}
+
+// DatatypeOf returns the datatype whose data is held as []T.
+func DatatypeOf[T Element]() Datatype {
+	var z T
+	switch any(z).(type) {
+	case bool:
+		return BOOL
+	case uint8:
+		return UINT8
+	case uint16:
+		return UINT16
+	case uint32:
+		return UINT32
+	case uint64:
+		return UINT64
+	case int8:
+		return INT8
+	case int16:
+		return INT16
+	case int32:
+		return INT32
+	case int64:
+		return INT64
+	case Float16:
+		return FP16
+	case float32:
+		return FP32
+	case float64:
+		return FP64
+	default:
+		return BYTES
+	}
+}
+
+// NewStrings returns a BYTES tensor holding the UTF-8 bytes of each string.
+func NewStrings(name string, shape []int64, data []string) *Tensor {
+	b := make([][]byte, len(data))
+	for i, s := range data {
+		b[i] = []byte(s)
+	}
+	return NewTensor(name, shape, b)
+}
+
+// As returns the tensor's data as []T when the datatype matches T, and an
+// InvalidInput error naming the tensor otherwise.
+func As[T Element](t *Tensor) ([]T, error) {
+	if d, ok := t.Data.([]T); ok {
+		return d, nil
+	}
+	return nil, status.InvalidInputf("tensor %q has datatype %s (%s), not %s", t.Name, t.Datatype, t.Datatype.GoType(), DatatypeOf[T]().GoType())
+}
+
+// AsFloat32 returns FP32 data.
+func (t *Tensor) AsFloat32() ([]float32, error) { return As[float32](t) }
+
+// AsFloat64 returns FP64 data.
+func (t *Tensor) AsFloat64() ([]float64, error) { return As[float64](t) }
+
+// AsInt64 returns INT64 data.
+func (t *Tensor) AsInt64() ([]int64, error) { return As[int64](t) }
+
+// AsInt32 returns INT32 data.
+func (t *Tensor) AsInt32() ([]int32, error) { return As[int32](t) }
+
+// AsBool returns BOOL data.
+func (t *Tensor) AsBool() ([]bool, error) { return As[bool](t) }
+
+// AsBytes returns BYTES data, one []byte per element.
+func (t *Tensor) AsBytes() ([][]byte, error) { return As[[]byte](t) }
+
+// AsStrings returns BYTES data as strings (KServe's as_string).
+func (t *Tensor) AsStrings() ([]string, error) {
+	b, err := t.AsBytes()
+	if err != nil {
+		return nil, err
+	}
+	s := make([]string, len(b))
+	for i, v := range b {
+		s[i] = string(v)
+	}
+	return s, nil
+}
+
+// Float64s converts any numeric or BOOL data to float64 (numpy's astype),
+// for models that do not care about the wire datatype.
+func (t *Tensor) Float64s() ([]float64, error) {
+	switch d := t.Data.(type) {
+	case []float64:
+		return d, nil
+	case []float32:
+		return convert(d), nil
+	case []int64:
+		return convert(d), nil
+	case []int32:
+		return convert(d), nil
+	case []int16:
+		return convert(d), nil
+	case []int8:
+		return convert(d), nil
+	case []uint64:
+		return convert(d), nil
+	case []uint32:
+		return convert(d), nil
+	case []uint16:
+		return convert(d), nil
+	case []uint8:
+		return convert(d), nil
+	case []Float16:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v.Float32())
+		}
+		return out, nil
+	case []bool:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			if v {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
+	return nil, status.InvalidInputf("tensor %q has datatype %s, which is not numeric", t.Name, t.Datatype)
+}
+
+func convert[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32](in []T) []float64 {
+	out := make([]float64, len(in))
+	for i, v := range in {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// Len is the number of elements in Data.
+func (t *Tensor) Len() int { return dataLen(t.Data) }
+
+func dataLen(data any) int {
+	switch d := data.(type) {
+	case []bool:
+		return len(d)
+	case []uint8:
+		return len(d)
+	case []uint16:
+		return len(d)
+	case []uint32:
+		return len(d)
+	case []uint64:
+		return len(d)
+	case []int8:
+		return len(d)
+	case []int16:
+		return len(d)
+	case []int32:
+		return len(d)
+	case []int64:
+		return len(d)
+	case []Float16:
+		return len(d)
+	case []float32:
+		return len(d)
+	case []float64:
+		return len(d)
+	case [][]byte:
+		return len(d)
+	}
+	return -1
+}
+
+// ShapeSize is the number of elements a shape describes, or -1 when a
+// dimension is negative.
+func ShapeSize(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return -1
+		}
+		n *= d
+	}
+	return n
+}
+
+// Validate checks that the datatype is supported, Data's Go type matches it
+// and the element count matches the shape. kind names the tensor in
+// messages ("input" or "output").
+func (t *Tensor) Validate(kind string) error {
+	if !t.Datatype.Valid() {
+		return status.InvalidInputf("invalid datatype %q for %s %s", string(t.Datatype), kind, t.Name)
+	}
+	n := dataLen(t.Data)
+	if n < 0 || !matchesType(t.Datatype, t.Data) {
+		return status.InvalidInputf("%s %s has datatype %s but holds %T", kind, t.Name, t.Datatype, t.Data)
+	}
+	if want := ShapeSize(t.Shape); want != int64(n) {
+		return status.InvalidInputf("%s %s: shape %s expects %d elements, but %d were given", kind, t.Name, FormatShape(t.Shape), want, n)
+	}
+	return nil
+}
+
+func matchesType(d Datatype, data any) bool {
+	switch data.(type) {
+	case []bool:
+		return d == BOOL
+	case []uint8:
+		return d == UINT8
+	case []uint16:
+		return d == UINT16
+	case []uint32:
+		return d == UINT32
+	case []uint64:
+		return d == UINT64
+	case []int8:
+		return d == INT8
+	case []int16:
+		return d == INT16
+	case []int32:
+		return d == INT32
+	case []int64:
+		return d == INT64
+	case []Float16:
+		return d == FP16
+	case []float32:
+		return d == FP32
+	case []float64:
+		return d == FP64
+	case [][]byte:
+		return d == BYTES
+	}
+	return false
+}
+
+// FormatShape prints a shape like Python prints a list: [1, 3, 224, 224].
+func FormatShape(shape []int64) string {
+	b := []byte{'['}
+	for i, d := range shape {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Append(b, d)
+	}
+	return string(append(b, ']'))
+}
+
+// MakeData allocates a zeroed typed slice of n elements for datatype d.
+func MakeData(d Datatype, n int) any {
+	switch d {
+	case BOOL:
+		return make([]bool, n)
+	case UINT8:
+		return make([]uint8, n)
+	case UINT16:
+		return make([]uint16, n)
+	case UINT32:
+		return make([]uint32, n)
+	case UINT64:
+		return make([]uint64, n)
+	case INT8:
+		return make([]int8, n)
+	case INT16:
+		return make([]int16, n)
+	case INT32:
+		return make([]int32, n)
+	case INT64:
+		return make([]int64, n)
+	case FP16:
+		return make([]Float16, n)
+	case FP32:
+		return make([]float32, n)
+	case FP64:
+		return make([]float64, n)
+	case BYTES:
+		return make([][]byte, n)
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+// Package model declares what a model served by the runtime implements.
+// Every model implements Model and Predictor; the other interfaces are
+// optional capabilities, found by type assertion (like http.Flusher).
+// The root runtime package re-exports these names.
+package model
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+)
+
+// Model is the lifecycle every served model has. Load is called once before
+// the server registers the model's readiness; Ready is asked by every
+// readiness probe and must be cheap and safe for concurrent use.
+type Model interface {
+	Name() string
+	Load(ctx context.Context) error
+	Ready() bool
+}
+
+// Predictor runs inference. req.Protocol says whether the request is v1
+// (Body / Instances) or v2 (typed Inputs); infer.PredictResponse builds the
+// conventional response for either. Predict may be called concurrently.
+type Predictor interface {
+	Predict(ctx context.Context, req *infer.Request, h *Headers) (*infer.Response, error)
+}
+
+// Preprocessor transforms a request before Predict (or Explain).
+type Preprocessor interface {
+	Preprocess(ctx context.Context, req *infer.Request, h *Headers) (*infer.Request, error)
+}
+
+// Postprocessor transforms a response after Predict (or Explain).
+type Postprocessor interface {
+	Postprocess(ctx context.Context, resp *infer.Response, h *Headers) (*infer.Response, error)
+}
+
+// Explainer answers v1 :explain requests. Models without it answer 501
+// "Could not find explainer_host." as KServe does.
+type Explainer interface {
+	Explain(ctx context.Context, req *infer.Request, h *Headers) (*infer.Response, error)
+}
+
+// MetadataProvider describes the model's tensors for v2 model metadata
+// (KServe's get_input_types / get_output_types). Without it both lists are empty.
+type MetadataProvider interface {
+	InputsMetadata() []TensorMetadata
+	OutputsMetadata() []TensorMetadata
+}
+
+// PlatformProvider sets the "platform" of v2 model metadata (default "").
+type PlatformProvider interface {
+	Platform() string
+}
+
+// Unloader releases a model's resources when it is unloaded or the server
+// stops (KServe's stop()).
+type Unloader interface {
+	Unload(ctx context.Context) error
+}
+
+// Unbounded marks a model whose Predict should not count against the
+// server's --max_asyncio_workers limit, e.g. because it queues work for a
+// dynamic batcher that needs many requests in flight at once.
+type Unbounded interface {
+	Unbounded() bool
+}
+
+// TensorMetadata is one entry of v2 model metadata inputs/outputs.
+type TensorMetadata struct {
+	Name     string         `json:"name"`
+	Datatype infer.Datatype `json:"datatype"`
+	Shape    []int64        `json:"shape"`
+}
+
+// Headers carries the request headers (HTTP headers, or gRPC metadata) into
+// the model and the headers the model wants on the response (HTTP response
+// headers, or gRPC header metadata). Keys are canonicalised like http.Header.
+type Headers struct {
+	Request  http.Header
+	Response http.Header
+}
+
+// NewHeaders returns Headers over req (may be nil) with an empty response set.
+func NewHeaders(req http.Header) *Headers {
+	if req == nil {
+		req = http.Header{}
+	}
+	return &Headers{Request: req, Response: http.Header{}}
+}
+
+// Get returns the first value of request header key.
+func (h *Headers) Get(key string) string { return h.Request.Get(key) }
+
+// Set sets response header key (the seed sets "prediction-time-latency").
+func (h *Headers) Set(key, value string) { h.Response.Set(key, value) }

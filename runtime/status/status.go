@@ -1,0 +1,183 @@
+// Package status defines the error kinds of the KServe data plane and how
+// each transport reports them. Errors are values with a kind; the REST and
+// gRPC transports map kinds to HTTP status codes and gRPC codes in one table
+// each, so a behaviour fixed once is fixed for both.
+package status
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Kind classifies a data-plane error.
+type Kind int
+
+const (
+	// KindInternal is any error without a kind: HTTP 500, gRPC INTERNAL.
+	KindInternal Kind = iota
+	// KindInvalidInput is KServe's InvalidInput: HTTP 400, gRPC INVALID_ARGUMENT.
+	KindInvalidInput
+	// KindModelNotFound is KServe's ModelNotFound: HTTP 404, gRPC NOT_FOUND.
+	KindModelNotFound
+	// KindModelNotReady is KServe's ModelNotReady: HTTP 503, gRPC UNAVAILABLE.
+	KindModelNotReady
+	// KindServerNotReady is KServe's ServerNotReady: HTTP 503, gRPC UNAVAILABLE.
+	KindServerNotReady
+	// KindServerNotLive is KServe's ServerNotLive: HTTP 503, gRPC UNAVAILABLE.
+	KindServerNotLive
+	// KindInferenceError is KServe's InferenceError: HTTP 500, gRPC
+	// INVALID_ARGUMENT (KServe's own inconsistency, kept for compatibility).
+	KindInferenceError
+	// KindNotImplemented is Python's NotImplementedError: HTTP 501, gRPC UNIMPLEMENTED.
+	KindNotImplemented
+	// KindUnsupportedProtocol is KServe's UnsupportedProtocol: HTTP 501, gRPC INVALID_ARGUMENT.
+	KindUnsupportedProtocol
+	// KindPayloadTooLarge is a request body over the configured limit: HTTP 413,
+	// gRPC RESOURCE_EXHAUSTED (KServe has no limit).
+	KindPayloadTooLarge
+	// KindUnavailable is an upstream (predictor) that cannot be reached: HTTP 503,
+	// gRPC UNAVAILABLE (KServe answers 500 here; issue #4262).
+	KindUnavailable
+)
+
+// Error is a data-plane error with a kind and the exact message clients see.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error // optional cause, for errors.Is/As and logs; never shown to clients
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error of kind k with message msg.
+func New(k Kind, msg string) *Error { return &Error{Kind: k, Message: msg} }
+
+// Newf returns an error of kind k with a formatted message.
+func Newf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// InvalidInput is KServe's InvalidInput(reason).
+func InvalidInput(reason string) *Error { return New(KindInvalidInput, reason) }
+
+// InvalidInputf is InvalidInput with a formatted reason.
+func InvalidInputf(format string, args ...any) *Error { return Newf(KindInvalidInput, format, args...) }
+
+// ModelNotFound is KServe's ModelNotFound(name).
+func ModelNotFound(name string) *Error {
+	return Newf(KindModelNotFound, "Model with name %s does not exist.", name)
+}
+
+// ModelNotReady is KServe's ModelNotReady(name, detail).
+func ModelNotReady(name, detail string) *Error {
+	msg := fmt.Sprintf("Model with name %s is not ready.", name)
+	if detail != "" {
+		msg += " " + detail
+	}
+	return New(KindModelNotReady, msg)
+}
+
+// ServerNotReady is KServe's ServerNotReady(detail).
+func ServerNotReady(detail string) *Error {
+	msg := "Server is not ready."
+	if detail != "" {
+		msg += " " + detail
+	}
+	return New(KindServerNotReady, msg)
+}
+
+// InferenceError is KServe's InferenceError(reason, status): the message is
+// prefixed with "[status] " when status is set.
+func InferenceError(reason, status string) *Error {
+	if status != "" {
+		reason = "[" + status + "] " + reason
+	}
+	return New(KindInferenceError, reason)
+}
+
+// NotImplemented is Python's NotImplementedError(msg).
+func NotImplemented(msg string) *Error { return New(KindNotImplemented, msg) }
+
+// UnsupportedProtocol is KServe's UnsupportedProtocol(protocol).
+func UnsupportedProtocol(protocol string) *Error {
+	return Newf(KindUnsupportedProtocol, "Unsupported protocol %s.", protocol)
+}
+
+// Unavailable reports an upstream that cannot be reached, wrapping the cause.
+func Unavailable(msg string, cause error) *Error {
+	return &Error{Kind: KindUnavailable, Message: msg, Err: cause}
+}
+
+// KindOf returns the kind of err; errors without one are KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// Message is the text a client sees for err. Errors without a kind read
+// "<TypeName> : <message>" like KServe's generic handler.
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return fmt.Sprintf("%s : %s", typeName(err), err.Error())
+}
+
+func typeName(err error) string {
+	n := fmt.Sprintf("%T", err)
+	for i := len(n) - 1; i >= 0; i-- {
+		if n[i] == '.' {
+			return n[i+1:]
+		}
+	}
+	if len(n) > 0 && n[0] == '*' {
+		return n[1:]
+	}
+	return n
+}
+
+// HTTPCode is the HTTP status for err (contract §5).
+func HTTPCode(err error) int {
+	switch KindOf(err) {
+	case KindInvalidInput:
+		return http.StatusBadRequest
+	case KindModelNotFound:
+		return http.StatusNotFound
+	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable:
+		return http.StatusServiceUnavailable
+	case KindNotImplemented, KindUnsupportedProtocol:
+		return http.StatusNotImplemented
+	case KindPayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// GRPCCode is the gRPC status code for err (contract §2).
+func GRPCCode(err error) codes.Code {
+	switch KindOf(err) {
+	case KindInvalidInput, KindInferenceError, KindUnsupportedProtocol:
+		return codes.InvalidArgument
+	case KindModelNotFound:
+		return codes.NotFound
+	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable:
+		return codes.Unavailable
+	case KindNotImplemented:
+		return codes.Unimplemented
+	case KindPayloadTooLarge:
+		return codes.ResourceExhausted
+	default:
+		return codes.Internal
+	}
+}
