@@ -101,10 +101,20 @@ func (p *Parser) LogUnknown(ctx context.Context, log *slog.Logger) {
 }
 
 // looksLikeOption is argparse's test for a token that starts an option
-// rather than being a value: "-", negative numbers and anything with a space
-// are values.
+// rather than being a value: "-" and negative numbers are values.
 func looksLikeOption(s string) bool {
-	return strings.HasPrefix(s, "-") && s != "-" && !isNegativeNumber(s) && !strings.Contains(s, " ")
+	return strings.HasPrefix(s, "-") && s != "-" && !isNegativeNumber(s)
+}
+
+// takesAsValue reports whether the token after a flag that needs a value is
+// that value. argparse also takes an unknown token containing a space
+// ("-a b") as a value.
+func (p *Parser) takesAsValue(s string) bool {
+	if !looksLikeOption(s) {
+		return true
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(s[1:], "-"), "=")
+	return strings.Contains(s, " ") && p.fs.Lookup(name) == nil
 }
 
 // isNegativeNumber matches argparse's ^-\d+$|^-\d*\.\d+$.
@@ -161,7 +171,7 @@ func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, erro
 			if hasVal {
 				return nil, &ArgError{opt, fmt.Errorf("ignored explicit argument %s", pyRepr(val))}
 			}
-			val = "true"
+			val, hasVal = "true", true
 		case interface{ IsBoolFlag() bool }:
 			if !fv.IsBoolFlag() {
 				break
@@ -184,7 +194,7 @@ func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, erro
 			hasVal = true
 		}
 		if !hasVal {
-			if i+1 >= len(args) || looksLikeOption(args[i+1]) {
+			if i+1 >= len(args) || !p.takesAsValue(args[i+1]) {
 				return nil, &ArgError{opt, errors.New("expected one argument")}
 			}
 			i++
