@@ -42,9 +42,8 @@ func kserveDefaults() Config {
 		ModelName: "model", PredictorHost: "", Protocol: "v1", PredictorProtocol: "v1",
 		PredictorUseSSL: false, PredictorRequestTimeoutSeconds: 600, PredictorRequestRetries: 0,
 		GRPCMaxSendMessageLength: 8388608, GRPCMaxReceiveMessageLength: 8388608,
-		EnablePredictorHealthCheck: false,
-		ModelDir:                   "", GracePeriod: 30 * time.Second, MaxRequestBodySize: 64 << 20,
-		ReadHeaderTimeout: 10 * time.Second, LogLevel: "INFO",
+		EnablePredictorHealthCheck: false, ModelDir: "", GracePeriod: 30 * time.Second,
+		MaxRequestBodySize: 64 << 20, ReadHeaderTimeout: 10 * time.Second, LogLevel: "INFO",
 	}
 }
 
