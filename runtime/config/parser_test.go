@@ -378,3 +378,22 @@ func TestParse_ValuesThatLookLikeOptions(t *testing.T) {
 	assert.Equal(t, "-m", cfg.ModelName)
 	assert.Equal(t, -1, cfg.GRPCMaxSendMessageLength)
 }
+
+// BenchmarkParse parses the arguments the KServe controller injects plus a
+// few user flags; start-up cost, not a hot path.
+func BenchmarkParse(b *testing.B) {
+	args := []string{
+		"--model_name=iris", "--model_dir=/mnt/models", "--http_port=8080", "--workers", "1",
+		"--enable_grpc=False", "--max_asyncio_workers", "8", "--predictor_host=iris-predictor",
+		"--extra=1", "--unknown", "x",
+	}
+	getenv := env("KSERVE_LOGLEVEL", "info", "PROTOCOL", "v2")
+	b.ReportAllocs()
+	for b.Loop() {
+		p := NewParser("bench")
+		p.FlagSet().String("extra", "", "")
+		if _, err := p.Parse(args, getenv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
