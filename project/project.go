@@ -92,6 +92,10 @@ type Deploy struct {
 	LogLevel string `json:"logLevel,omitempty"`
 	// Env holds extra environment variables, in order.
 	Env []EnvVar `json:"env,omitempty"`
+	// DeploymentMode is KServe's serving.kserve.io/deploymentMode:
+	// Knative (serverless) or Standard (raw Deployment); empty keeps the
+	// cluster default.
+	DeploymentMode string `json:"deploymentMode,omitempty"`
 	// MinReplicas and MaxReplicas bound autoscaling; nil MinReplicas keeps
 	// KServe's default, 0 allows scale to zero.
 	MinReplicas *int `json:"minReplicas,omitempty"`
@@ -257,6 +261,9 @@ func (d *Deploy) Validate() error {
 	var errs []error
 	if err := ValidateNamespace(d.Namespace); err != nil {
 		errs = append(errs, fmt.Errorf("namespace: %w", err))
+	}
+	if d.DeploymentMode != "" && d.DeploymentMode != "Knative" && d.DeploymentMode != "Standard" {
+		errs = append(errs, fmt.Errorf("deploymentMode: %q is not Knative or Standard", d.DeploymentMode))
 	}
 	if d.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers: must be 1 or more, got %d", d.Workers))

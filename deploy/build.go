@@ -1,0 +1,354 @@
+package deploy
+
+import (
+	"maps"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// Names KServe and Knative give meaning to.
+const (
+	// ContainerName is the container KServe treats as the model server.
+	ContainerName = "kserve-container"
+
+	envStorageURI = "STORAGE_URI"     // read by KServe's storage initializer
+	envProtocol   = "PROTOCOL"        // custom predictor's protocol, v1 or v2
+	envLogLevel   = "KSERVE_LOGLEVEL" // model server log level
+
+	annotationDeploymentMode  = "serving.kserve.io/deploymentMode"
+	annotationAutoscalerClass = "serving.kserve.io/autoscalerClass"
+	// KServe's pod mutator reads these to scrape the model server's own
+	// /metrics next to queue-proxy's (metric aggregation).
+	annotationPrometheusPort    = "prometheus.kserve.io/port"
+	annotationPrometheusPath    = "prometheus.kserve.io/path"
+	annotationEnableScraping    = "serving.kserve.io/enable-prometheus-scraping"
+	annotationEnableAggregation = "serving.kserve.io/enable-metric-aggregation"
+
+	labelManagedBy = "app.kubernetes.io/managed-by"
+
+	resourceGPU = corev1.ResourceName("nvidia.com/gpu")
+
+	metricsPath = "/metrics"
+
+	// startupPeriod is the startup probe's period; the failure threshold is
+	// derived from StartupTimeout.
+	startupPeriod = 5 * time.Second
+
+	protocolGRPCV2 = "grpc-v2"
+
+	// modelNamePlaceholder is replaced by KServe with the InferenceService
+	// name when it builds a pod from a ServingRuntime
+	// (ReplacePlaceholders executes the container as a Go template over the
+	// InferenceService's metadata).
+	modelNamePlaceholder = "{{.Name}}"
+)
+
+// Manifests validates o and returns the objects to apply, in apply order:
+// the serving runtime (when o.Runtime is set) before the InferenceService.
+func Manifests(o Options) ([]any, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Runtime == nil {
+		return []any{o.customInferenceService()}, nil
+	}
+	rt := o.servingRuntime()
+	return []any{rt, o.runtimeInferenceService(rt)}, nil
+}
+
+// Render validates o and returns its manifests as YAML, one document per
+// object separated by "---".
+func Render(o Options) ([]byte, error) {
+	objs, err := Manifests(o)
+	if err != nil {
+		return nil, err
+	}
+	return MarshalYAML(objs...)
+}
+
+// customInferenceService is the seed's custom.yaml / custom_grpc.yaml shape:
+// the predictor is our own container.
+func (o *Options) customInferenceService() *InferenceService {
+	c := o.container(o.Name)
+	c.Env = o.env(true)
+	c.Resources = o.resources()
+	p := o.predictor()
+	p.Containers = []corev1.Container{c}
+	return &InferenceService{
+		APIVersion: APIVersionV1beta1,
+		Kind:       KindInferenceService,
+		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(true)),
+		Spec:       InferenceServiceSpec{Predictor: p},
+	}
+}
+
+// servingRuntime is a reusable runtime: the container does not name the
+// model, KServe fills {{.Name}} from each InferenceService using it.
+func (o *Options) servingRuntime() *ServingRuntime {
+	name, format := o.Name, o.Name
+	if o.Runtime.Name != "" {
+		name = o.Runtime.Name
+	}
+	if o.Runtime.ModelFormat != "" {
+		format = o.Runtime.ModelFormat
+	}
+	kind, ns := KindServingRuntime, o.Namespace
+	if o.Runtime.Cluster {
+		kind, ns = KindClusterServingRuntime, ""
+	}
+	autoSelect := true
+	protocols := []string{o.Protocol}
+	if o.GRPC {
+		protocols = append(protocols, protocolGRPCV2)
+	}
+	var ann map[string]string
+	if o.Metrics {
+		ann = map[string]string{
+			annotationPrometheusPort: strconv.Itoa(o.HTTPPort),
+			annotationPrometheusPath: metricsPath,
+		}
+	}
+	return &ServingRuntime{
+		APIVersion: APIVersionV1alpha1,
+		Kind:       kind,
+		Metadata:   o.meta(name, ns, nil),
+		Spec: ServingRuntimeSpec{
+			SupportedModelFormats: []SupportedModelFormat{{
+				Name:       format,
+				Version:    o.Runtime.ModelFormatVersion,
+				AutoSelect: &autoSelect,
+			}},
+			ProtocolVersions: protocols,
+			Annotations:      ann,
+			Containers:       []corev1.Container{o.container(modelNamePlaceholder)},
+		},
+	}
+}
+
+// runtimeInferenceService selects rt by model format (and names it
+// explicitly, so another runtime claiming the format cannot win).
+func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService {
+	protocol := o.Protocol
+	if o.GRPC {
+		protocol = protocolGRPCV2
+	}
+	f := rt.Spec.SupportedModelFormats[0]
+	m := &Model{
+		ModelFormat:     ModelFormat{Name: f.Name, Version: f.Version},
+		Runtime:         rt.Metadata.Name,
+		ProtocolVersion: protocol,
+		StorageURI:      o.StorageURI,
+		Env:             o.env(false),
+	}
+	if r := o.resources(); len(r.Requests) > 0 || len(r.Limits) > 0 {
+		m.Resources = &r
+	}
+	p := o.predictor()
+	p.Model = m
+	return &InferenceService{
+		APIVersion: APIVersionV1beta1,
+		Kind:       KindInferenceService,
+		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(false)),
+		Spec:       InferenceServiceSpec{Predictor: p},
+	}
+}
+
+func (o *Options) meta(name, ns string, ann map[string]string) ObjectMeta {
+	return ObjectMeta{
+		Name:        name,
+		Namespace:   ns,
+		Labels:      map[string]string{labelManagedBy: "kserve-gen"},
+		Annotations: ann,
+	}
+}
+
+// isvcAnnotations are the InferenceService's annotations; KServe copies
+// them onto the predictor pods. The Prometheus port/path go on the runtime
+// instead when there is one (as KServe's built-in runtimes do).
+func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
+	ann := map[string]string{}
+	if o.DeploymentMode != ModeDefault {
+		ann[annotationDeploymentMode] = o.DeploymentMode
+	}
+	if o.DeploymentMode == ModeStandard && o.ScaleMetric != "" {
+		// KServe validates cpu/memory targets only for the HPA class.
+		ann[annotationAutoscalerClass] = "hpa"
+	}
+	if o.Metrics {
+		ann[annotationEnableScraping] = "true"
+		ann[annotationEnableAggregation] = "true"
+		if withPromPort {
+			ann[annotationPrometheusPort] = strconv.Itoa(o.HTTPPort)
+			ann[annotationPrometheusPath] = metricsPath
+		}
+	}
+	if len(ann) == 0 {
+		return nil
+	}
+	return ann
+}
+
+// predictor holds the component-extension and pod-level settings shared by
+// both shapes.
+func (o *Options) predictor() PredictorSpec {
+	p := PredictorSpec{
+		MaxReplicas:        int32(o.MaxReplicas),
+		ScaleMetric:        o.ScaleMetric,
+		ServiceAccountName: o.ServiceAccountName,
+		NodeSelector:       maps.Clone(o.NodeSelector),
+	}
+	if o.MinReplicas != nil {
+		v := int32(*o.MinReplicas)
+		p.MinReplicas = &v
+	}
+	if o.ScaleTarget > 0 {
+		v := int32(o.ScaleTarget)
+		p.ScaleTarget = &v
+	}
+	if o.CanaryTrafficPercent != nil {
+		v := int64(*o.CanaryTrafficPercent)
+		p.CanaryTrafficPercent = &v
+	}
+	for _, t := range o.Tolerations {
+		p.Tolerations = append(p.Tolerations, corev1.Toleration{
+			Key:      t.Key,
+			Operator: corev1.TolerationOperator(t.Operator),
+			Value:    t.Value,
+			Effect:   corev1.TaintEffect(t.Effect),
+		})
+	}
+	return p
+}
+
+// container is the model server container; modelName is the literal name
+// or KServe's {{.Name}} placeholder.
+func (o *Options) container(modelName string) corev1.Container {
+	workers := o.Workers
+	if workers == 0 {
+		workers = 1
+	}
+	args := []string{
+		"--model_name=" + modelName,
+		"--http_port=" + strconv.Itoa(o.HTTPPort),
+	}
+	if o.GRPC {
+		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort))
+	}
+	args = append(args, "--workers="+strconv.Itoa(workers))
+	args = append(args, o.Args...)
+
+	var ports []corev1.ContainerPort
+	for _, p := range o.exposedPorts() {
+		ports = append(ports, corev1.ContainerPort{
+			Name:          p.Name,
+			ContainerPort: int32(p.ContainerPort),
+			Protocol:      corev1.ProtocolTCP,
+		})
+	}
+	return corev1.Container{
+		Name:           ContainerName,
+		Image:          o.Image,
+		Args:           args,
+		Ports:          ports,
+		ReadinessProbe: o.readinessProbe(modelName),
+		StartupProbe:   o.startupProbe(modelName),
+	}
+}
+
+// modelReadyPath is the endpoint that answers 200 only once the model is
+// loaded (contract §1.2/§1.3). Server-level health endpoints are always
+// 200 and would send traffic to a pod whose model is still loading.
+func (o *Options) modelReadyPath(modelName string) string {
+	if o.Protocol == project.ProtocolV1 {
+		return "/v1/models/" + modelName
+	}
+	return "/v2/models/" + modelName + "/ready"
+}
+
+// readyHandler probes the REST port, also with --grpc: the server keeps its
+// REST listener inside the pod even though Knative exposes only h2c, and
+// Knative accepts a numeric probe port other than the exposed one (its
+// queue-proxy probes it over HTTP/1.1 on localhost).
+func (o *Options) readyHandler(modelName string) corev1.ProbeHandler {
+	return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+		Path: o.modelReadyPath(modelName),
+		Port: intstr.FromInt32(int32(o.HTTPPort)),
+	}}
+}
+
+// readinessProbe leaves timing unset on purpose: Knative then probes
+// aggressively until the first success (fast cold starts) and Kubernetes
+// applies its defaults in Standard mode.
+func (o *Options) readinessProbe(modelName string) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: o.readyHandler(modelName)}
+}
+
+// startupProbe gives the model StartupTimeout to load before Kubernetes
+// restarts the container; readiness takes over once it succeeds.
+func (o *Options) startupProbe(modelName string) *corev1.Probe {
+	timeout := o.StartupTimeout
+	if timeout == 0 {
+		timeout = DefaultStartupTimeout
+	}
+	failures := int32((timeout + startupPeriod - 1) / startupPeriod)
+	return &corev1.Probe{
+		ProbeHandler:     o.readyHandler(modelName),
+		PeriodSeconds:    int32(startupPeriod / time.Second),
+		FailureThreshold: failures,
+	}
+}
+
+// env returns the container environment. The custom predictor carries
+// STORAGE_URI and PROTOCOL as variables (that is how KServe reads them from
+// a custom container); with a serving runtime they are model fields.
+func (o *Options) env(custom bool) []corev1.EnvVar {
+	var env []corev1.EnvVar
+	if custom {
+		if o.StorageURI != "" {
+			env = append(env, corev1.EnvVar{Name: envStorageURI, Value: o.StorageURI})
+		}
+		env = append(env, corev1.EnvVar{Name: envProtocol, Value: o.Protocol})
+	}
+	if o.LogLevel != "" {
+		env = append(env, corev1.EnvVar{Name: envLogLevel, Value: o.LogLevel})
+	}
+	for _, e := range o.Env {
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+	return env
+}
+
+// resources converts the validated quantity strings; GPUs are a limit only
+// (Kubernetes sets the request of an extended resource equal to its limit).
+func (o *Options) resources() corev1.ResourceRequirements {
+	list := func(l project.ResourceList) corev1.ResourceList {
+		out := corev1.ResourceList{}
+		if l.CPU != "" {
+			out[corev1.ResourceCPU] = resource.MustParse(l.CPU)
+		}
+		if l.Memory != "" {
+			out[corev1.ResourceMemory] = resource.MustParse(l.Memory)
+		}
+		return out
+	}
+	r := corev1.ResourceRequirements{
+		Requests: list(o.Resources.Requests),
+		Limits:   list(o.Resources.Limits),
+	}
+	if o.GPU > 0 {
+		r.Limits[resourceGPU] = *resource.NewQuantity(int64(o.GPU), resource.DecimalSI)
+	}
+	if len(r.Requests) == 0 {
+		r.Requests = nil
+	}
+	if len(r.Limits) == 0 {
+		r.Limits = nil
+	}
+	return r
+}

@@ -1,0 +1,357 @@
+// Package deploy builds the Kubernetes manifests that run a kserve-gen
+// project on KServe: an InferenceService (serving.kserve.io/v1beta1) with a
+// custom predictor container, or a reusable ServingRuntime /
+// ClusterServingRuntime (v1alpha1) plus an InferenceService that uses it.
+//
+// Manifests are typed Go values rendered to YAML (Render); nothing is
+// produced from string templates. Options.Validate reports every invalid
+// setting or combination with an error naming the option.
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// Default ports of the KServe model server (contract §3), also the ports
+// the kserve-gen runtime listens on by default.
+const (
+	DefaultHTTPPort = 8080
+	DefaultGRPCPort = 8081
+)
+
+// DefaultStartupTimeout is how long the startup probe waits for the model to
+// load before Kubernetes restarts the container.
+const DefaultStartupTimeout = 10 * time.Minute
+
+// Deployment modes (the serving.kserve.io/deploymentMode annotation).
+// KServe's own validation applies Knative autoscaler rules unless the mode
+// is Standard, so the mode decides which scale metrics are valid.
+const (
+	ModeDefault  = ""         // the cluster's default; validated like Knative
+	ModeKnative  = "Knative"  // serverless: Knative Service, scale to zero, canary
+	ModeStandard = "Standard" // raw Deployment + HPA
+)
+
+// Port names Knative accepts for the one exposed container port.
+const (
+	PortNameHTTP1 = "http1"
+	PortNameH2C   = "h2c"
+)
+
+// Knative reserves these ports for its queue-proxy sidecar and profiling
+// (knative.dev/serving pkg/apis/serving reservedPorts); the model server must
+// not listen on them.
+var knativeReservedPorts = []int{8012, 8013, 8022, 8112, 9090, 9091}
+
+// Port is an exposed container port.
+type Port struct {
+	Name          string // http1 or h2c
+	ContainerPort int
+}
+
+func (p Port) String() string { return fmt.Sprintf("%s=%d", p.Name, p.ContainerPort) }
+
+// Options is everything `kserve-gen deploy` can set. FromProject fills it
+// from kserve-gen.yaml; the CLI then overrides single fields from flags.
+type Options struct {
+	Name      string // InferenceService and model name
+	Namespace string // empty: kubectl's current namespace
+	Image     string // container image; required
+
+	Protocol string // v1 or v2
+	GRPC     bool   // expose the gRPC (Open Inference Protocol v2) endpoint
+
+	HTTPPort int // --http_port; REST, probes and /metrics are served here
+	GRPCPort int // --grpc_port when GRPC is on
+	// Ports overrides the exposed container port. Empty derives it: h2c on
+	// GRPCPort with GRPC, otherwise none (Knative's default, 8080) or http1
+	// on a non-default HTTPPort. Knative exposes exactly one port.
+	Ports []Port
+
+	Workers    int    // --workers; 0 means 1
+	StorageURI string // STORAGE_URI env (custom predictor) or model.storageUri (serving runtime)
+	LogLevel   string // KSERVE_LOGLEVEL
+	Env        []project.EnvVar
+	Args       []string // extra model-server arguments, appended after kserve-gen's own
+
+	Resources project.Resources
+	GPU       int // nvidia.com/gpu limit
+
+	DeploymentMode       string // "", Knative or Standard
+	MinReplicas          *int
+	MaxReplicas          int // 0: no limit
+	ScaleMetric          string
+	ScaleTarget          int // 0: KServe's default
+	CanaryTrafficPercent *int
+
+	ServiceAccountName string
+	NodeSelector       map[string]string
+	Tolerations        []project.Toleration
+
+	// Metrics adds the Prometheus scrape annotations for /metrics.
+	Metrics bool
+	// StartupTimeout bounds model loading (startup probe); 0 means DefaultStartupTimeout.
+	StartupTimeout time.Duration
+
+	// Runtime, when set, emits a ServingRuntime or ClusterServingRuntime and
+	// an InferenceService that selects it by model format.
+	Runtime *RuntimeOptions
+}
+
+// RuntimeOptions describes a reusable serving runtime.
+type RuntimeOptions struct {
+	Cluster            bool   // ClusterServingRuntime instead of a namespaced ServingRuntime
+	Name               string // runtime name; default Options.Name
+	ModelFormat        string // supported model format; default Options.Name
+	ModelFormatVersion string // optional format version
+}
+
+// FromProject returns Options for the project file f with kserve-gen's
+// defaults (standard ports, Prometheus annotations on).
+func FromProject(f *project.File) Options {
+	o := Options{
+		Name:      f.Name,
+		Image:     f.Image,
+		Protocol:  f.Protocol,
+		GRPC:      f.GRPC,
+		HTTPPort:  DefaultHTTPPort,
+		GRPCPort:  DefaultGRPCPort,
+		Resources: f.Resources,
+		GPU:       f.GPU,
+		Metrics:   true,
+	}
+	if d := f.Deploy; d != nil {
+		o.Namespace = d.Namespace
+		o.Workers = d.Workers
+		o.StorageURI = d.StorageURI
+		o.LogLevel = d.LogLevel
+		o.Env = slices.Clone(d.Env)
+		o.DeploymentMode = d.DeploymentMode
+		if d.MinReplicas != nil {
+			m := *d.MinReplicas
+			o.MinReplicas = &m
+		}
+		o.MaxReplicas = d.MaxReplicas
+		o.ScaleMetric = d.ScaleMetric
+		o.ScaleTarget = d.ScaleTarget
+		o.ServiceAccountName = d.ServiceAccountName
+		if len(d.NodeSelector) > 0 {
+			o.NodeSelector = make(map[string]string, len(d.NodeSelector))
+			for k, v := range d.NodeSelector {
+				o.NodeSelector[k] = v
+			}
+		}
+		o.Tolerations = slices.Clone(d.Tolerations)
+	}
+	return o
+}
+
+// Sentinel errors for the checks callers may want to branch on.
+var (
+	ErrImageRequired = errors.New("image is required: build one with `kserve-gen build` and pass --image or set image in " + project.FileName)
+	ErrOnePort       = errors.New("Knative exposes exactly one container port")
+)
+
+// exposedPorts returns the port Knative routes traffic to, derived or explicit.
+func (o *Options) exposedPorts() []Port {
+	if len(o.Ports) > 0 {
+		return o.Ports
+	}
+	if o.GRPC {
+		return []Port{{Name: PortNameH2C, ContainerPort: o.GRPCPort}}
+	}
+	if o.HTTPPort != DefaultHTTPPort {
+		return []Port{{Name: PortNameHTTP1, ContainerPort: o.HTTPPort}}
+	}
+	return nil
+}
+
+// Validate reports every invalid option and combination, one error each,
+// joined with errors.Join.
+func (o *Options) Validate() error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if err := project.ValidateName(o.Name); err != nil {
+		fail("--name: %w", err)
+	}
+	if err := project.ValidateNamespace(o.Namespace); err != nil {
+		fail("--namespace: %w", err)
+	}
+	if strings.TrimSpace(o.Image) == "" {
+		errs = append(errs, ErrImageRequired)
+	} else if strings.ContainsAny(o.Image, " \t\n") {
+		fail("--image: %q must not contain whitespace", o.Image)
+	}
+	if err := project.ValidateProtocol(o.Protocol); err != nil {
+		fail("--protocol: %w", err)
+	}
+	if o.GRPC && o.Protocol == project.ProtocolV1 {
+		fail("--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2")
+	}
+	errs = append(errs, o.validatePorts()...)
+	if o.Workers < 0 {
+		fail("--workers: must be 1 or more, got %d", o.Workers)
+	}
+	for i, e := range o.Env {
+		if e.Name == "" {
+			fail("--env #%d: name must not be empty", i+1)
+		}
+		if slices.Contains(reservedEnv, e.Name) {
+			fail("--env %s: set by kserve-gen itself; use --storage-uri, --protocol or --log-level", e.Name)
+		}
+	}
+	if err := o.Resources.Validate(); err != nil {
+		fail("resources: %w", err)
+	}
+	if o.GPU < 0 {
+		fail("--gpu: must be 0 (CPU only) or more, got %d", o.GPU)
+	}
+	errs = append(errs, o.validateScaling()...)
+	for i, t := range o.Tolerations {
+		if err := validateToleration(t); err != nil {
+			fail("toleration #%d: %w", i+1, err)
+		}
+	}
+	if o.StartupTimeout < 0 {
+		fail("--startup-timeout: must not be negative, got %s", o.StartupTimeout)
+	}
+	if o.Runtime != nil {
+		if o.Runtime.Name != "" {
+			if err := project.ValidateName(o.Runtime.Name); err != nil {
+				fail("--runtime-name: %w", err)
+			}
+		}
+		if f := o.Runtime.ModelFormat; f != "" && strings.ContainsAny(f, " \t\n:") {
+			fail("--model-format: %q must not contain spaces or ':'", f)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reservedEnv are the variables kserve-gen sets from dedicated options.
+var reservedEnv = []string{envStorageURI, envProtocol, envLogLevel}
+
+func (o *Options) validatePorts() []error {
+	var errs []error
+	checkPort := func(flag string, p int) {
+		if p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("%s: %d is not a port (1-65535)", flag, p))
+		} else if slices.Contains(knativeReservedPorts, p) {
+			errs = append(errs, fmt.Errorf("%s: %d is reserved by Knative's queue-proxy; reserved ports are %v", flag, p, knativeReservedPorts))
+		}
+	}
+	checkPort("--http-port", o.HTTPPort)
+	if o.GRPC {
+		checkPort("--grpc-port", o.GRPCPort)
+		if o.GRPCPort == o.HTTPPort {
+			errs = append(errs, fmt.Errorf("--grpc-port: %d is also the HTTP port; REST and gRPC need their own ports", o.GRPCPort))
+		}
+	}
+	ports := o.exposedPorts()
+	if len(ports) > 1 {
+		list := make([]string, len(ports))
+		for i, p := range ports {
+			list[i] = p.String()
+		}
+		hint := "expose the REST port (http1) or, with --grpc, the gRPC port (h2c)"
+		if o.GRPC {
+			hint = "with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"
+		}
+		errs = append(errs, fmt.Errorf("--port: %w, got %d (%s): %s", ErrOnePort, len(ports), strings.Join(list, ", "), hint))
+		return errs
+	}
+	for _, p := range ports {
+		switch {
+		case p.Name != PortNameHTTP1 && p.Name != PortNameH2C:
+			errs = append(errs, fmt.Errorf("--port: name %q is not allowed; Knative accepts %s (HTTP/1.1) or %s (HTTP/2 cleartext, gRPC)", p.Name, PortNameHTTP1, PortNameH2C))
+		case o.GRPC && (p.Name != PortNameH2C || p.ContainerPort != o.GRPCPort):
+			errs = append(errs, fmt.Errorf("--port: with --grpc the exposed port must be %s=%d (the gRPC port), got %s", PortNameH2C, o.GRPCPort, p))
+		case !o.GRPC && (p.Name != PortNameHTTP1 || p.ContainerPort != o.HTTPPort):
+			errs = append(errs, fmt.Errorf("--port: without --grpc the exposed port must be %s=%d (the REST port), got %s", PortNameHTTP1, o.HTTPPort, p))
+		}
+	}
+	return errs
+}
+
+var (
+	knativeMetrics  = []string{"concurrency", "rps"}
+	standardMetrics = []string{"cpu", "memory"}
+)
+
+func (o *Options) validateScaling() []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch o.DeploymentMode {
+	case ModeDefault, ModeKnative, ModeStandard:
+	default:
+		fail("--deployment-mode: %q is not one of %s, %s", o.DeploymentMode, ModeKnative, ModeStandard)
+	}
+	if o.MinReplicas != nil && *o.MinReplicas < 0 {
+		fail("--min-replicas: must be 0 or more, got %d", *o.MinReplicas)
+	}
+	if o.MaxReplicas < 0 {
+		fail("--max-replicas: must be 0 (no limit) or more, got %d", o.MaxReplicas)
+	}
+	if o.MinReplicas != nil && o.MaxReplicas > 0 && *o.MinReplicas > o.MaxReplicas {
+		fail("--min-replicas %d is more than --max-replicas %d", *o.MinReplicas, o.MaxReplicas)
+	}
+	if o.MinReplicas != nil && *o.MinReplicas == 0 && o.DeploymentMode == ModeStandard {
+		fail("--min-replicas 0 (scale to zero) needs Knative; --deployment-mode=%s scales with an HPA, which needs at least 1", ModeStandard)
+	}
+	allowed := knativeMetrics
+	if o.DeploymentMode == ModeStandard {
+		allowed = standardMetrics
+	}
+	if o.ScaleMetric != "" && !slices.Contains(allowed, o.ScaleMetric) {
+		mode := o.DeploymentMode
+		if mode == ModeDefault {
+			mode = "default (validated as " + ModeKnative + ")"
+		}
+		fail("--scale-metric: %q is not supported in deployment mode %s; choose %s", o.ScaleMetric, mode, strings.Join(allowed, " or "))
+	}
+	if o.ScaleTarget < 0 || (o.ScaleTarget > 0 && o.ScaleMetric == "") {
+		if o.ScaleTarget < 0 {
+			fail("--scale-target: must be 1 or more, got %d", o.ScaleTarget)
+		} else {
+			fail("--scale-target needs --scale-metric")
+		}
+	}
+	if o.ScaleMetric == "cpu" && o.ScaleTarget > 100 {
+		fail("--scale-target: cpu is a utilization percentage, 1-100, got %d", o.ScaleTarget)
+	}
+	if c := o.CanaryTrafficPercent; c != nil {
+		if *c < 0 || *c > 100 {
+			fail("--canary-traffic-percent: must be between 0 and 100, got %d", *c)
+		}
+		if o.DeploymentMode == ModeStandard {
+			fail("--canary-traffic-percent needs Knative; --deployment-mode=%s has no traffic splitting", ModeStandard)
+		}
+	}
+	return errs
+}
+
+var (
+	tolerationOperators = []string{"", "Exists", "Equal"}
+	tolerationEffects   = []string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}
+)
+
+func validateToleration(t project.Toleration) error {
+	switch {
+	case !slices.Contains(tolerationOperators, t.Operator):
+		return fmt.Errorf("operator %q is not Exists or Equal", t.Operator)
+	case !slices.Contains(tolerationEffects, t.Effect):
+		return fmt.Errorf("effect %q is not NoSchedule, PreferNoSchedule or NoExecute", t.Effect)
+	case t.Operator == "Exists" && t.Value != "":
+		return fmt.Errorf("operator Exists takes no value, got %q", t.Value)
+	case t.Key == "" && t.Operator != "Exists":
+		return errors.New("an empty key needs operator Exists")
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package deploy
+
+import (
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The wrappers below mirror the parts of KServe's serving.kserve.io
+// v1beta1 InferenceService and v1alpha1 ServingRuntime that kserve-gen
+// writes, with the same JSON field names. They are our own small structs
+// rather than KServe's types so the kserve module (≈90 MB of dependencies)
+// stays out of the kserve-gen binary; the deploy/validate module decodes
+// every golden file strictly into KServe's real types to prove the names
+// match.
+//
+// ObjectMeta is also our own: metav1.ObjectMeta would print
+// `creationTimestamp: null`, and Status is left out so no `status: {}` is
+// printed.
+
+// API group versions and kinds.
+const (
+	APIVersionV1beta1  = "serving.kserve.io/v1beta1"
+	APIVersionV1alpha1 = "serving.kserve.io/v1alpha1"
+
+	KindInferenceService      = "InferenceService"
+	KindServingRuntime        = "ServingRuntime"
+	KindClusterServingRuntime = "ClusterServingRuntime"
+)
+
+// ObjectMeta is the subset of metav1.ObjectMeta kserve-gen sets.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// InferenceService is serving.kserve.io/v1beta1 InferenceService.
+type InferenceService struct {
+	APIVersion string               `json:"apiVersion"`
+	Kind       string               `json:"kind"`
+	Metadata   ObjectMeta           `json:"metadata"`
+	Spec       InferenceServiceSpec `json:"spec"`
+}
+
+// InferenceServiceSpec is v1beta1.InferenceServiceSpec (predictor only).
+type InferenceServiceSpec struct {
+	Predictor PredictorSpec `json:"predictor"`
+}
+
+// PredictorSpec is v1beta1.PredictorSpec: either Model (served by a
+// ServingRuntime) or Containers (a custom predictor), plus the pod-level and
+// component-extension fields KServe inlines into it.
+type PredictorSpec struct {
+	// v1beta1.ComponentExtensionSpec (inlined in KServe).
+	MinReplicas          *int32              `json:"minReplicas,omitempty"`
+	MaxReplicas          int32               `json:"maxReplicas,omitempty"`
+	ScaleTarget          *int32              `json:"scaleTarget,omitempty"`
+	ScaleMetric          string              `json:"scaleMetric,omitempty"`
+	CanaryTrafficPercent *int64              `json:"canaryTrafficPercent,omitempty"`
+	Model                *Model              `json:"model,omitempty"`
+	ServiceAccountName   string              `json:"serviceAccountName,omitempty"`
+	NodeSelector         map[string]string   `json:"nodeSelector,omitempty"`
+	Tolerations          []corev1.Toleration `json:"tolerations,omitempty"`
+	Containers           []corev1.Container  `json:"containers,omitempty"`
+}
+
+// Model is v1beta1.ModelSpec: the model format that selects a runtime and
+// the per-deployment settings merged into the runtime's container.
+type Model struct {
+	ModelFormat     ModelFormat                  `json:"modelFormat"`
+	Runtime         string                       `json:"runtime,omitempty"`
+	ProtocolVersion string                       `json:"protocolVersion,omitempty"`
+	StorageURI      string                       `json:"storageUri,omitempty"`
+	Env             []corev1.EnvVar              `json:"env,omitempty"`
+	Resources       *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// ModelFormat is v1beta1.ModelFormat.
+type ModelFormat struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// ServingRuntime is serving.kserve.io/v1alpha1 ServingRuntime or
+// ClusterServingRuntime (the two share the spec).
+type ServingRuntime struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Metadata   ObjectMeta         `json:"metadata"`
+	Spec       ServingRuntimeSpec `json:"spec"`
+}
+
+// ServingRuntimeSpec is v1alpha1.ServingRuntimeSpec (single-model subset).
+type ServingRuntimeSpec struct {
+	SupportedModelFormats []SupportedModelFormat `json:"supportedModelFormats"`
+	ProtocolVersions      []string               `json:"protocolVersions"`
+	// v1alpha1.ServingRuntimePodSpec (inlined in KServe).
+	Annotations  map[string]string   `json:"annotations,omitempty"`
+	NodeSelector map[string]string   `json:"nodeSelector,omitempty"`
+	Tolerations  []corev1.Toleration `json:"tolerations,omitempty"`
+	Containers   []corev1.Container  `json:"containers"`
+}
+
+// SupportedModelFormat is v1alpha1.SupportedModelFormat.
+type SupportedModelFormat struct {
+	Name       string `json:"name"`
+	Version    string `json:"version,omitempty"`
+	AutoSelect *bool  `json:"autoSelect,omitempty"`
+}
