@@ -1,0 +1,164 @@
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// service implements inference.GRPCInferenceService over the dataplane.
+type service struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+	dp     *dataplane.Dataplane
+	log    *slog.Logger
+	health *healthService
+}
+
+func (s *service) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
+	return &pb.ServerLiveResponse{Live: s.dp.Live()}, nil
+}
+
+func (s *service) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
+	return &pb.ServerReadyResponse{Ready: s.dp.Ready()}, nil
+}
+
+// ModelReady answers ready=false for a model that is not ready (REST
+// answers 503 instead) and NOT_FOUND for an unknown one, as KServe does.
+func (s *service) ModelReady(ctx context.Context, req *pb.ModelReadyRequest) (*pb.ModelReadyResponse, error) {
+	ready, err := s.dp.ModelReady(req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.ModelReadyResponse{Ready: ready}, nil
+}
+
+func (s *service) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {
+	md := s.dp.ServerMetadata()
+	return &pb.ServerMetadataResponse{Name: md.Name, Version: md.Version, Extensions: md.Extensions}, nil
+}
+
+func (s *service) ModelMetadata(ctx context.Context, req *pb.ModelMetadataRequest) (*pb.ModelMetadataResponse, error) {
+	md, err := s.dp.ModelMetadata(req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &pb.ModelMetadataResponse{Name: md.Name, Versions: md.Versions, Platform: md.Platform}
+	for _, t := range md.Inputs {
+		out.Inputs = append(out.Inputs, &pb.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape})
+	}
+	for _, t := range md.Outputs {
+		out.Outputs = append(out.Outputs, &pb.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape})
+	}
+	return out, nil
+}
+
+func (s *service) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryModelLoadRequest) (*pb.RepositoryModelLoadResponse, error) {
+	err := s.dp.LoadModel(ctx, req.GetModelName())
+	s.health.notify()
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.RepositoryModelLoadResponse{ModelName: req.GetModelName(), IsLoaded: true}, nil
+}
+
+func (s *service) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryModelUnloadRequest) (*pb.RepositoryModelUnloadResponse, error) {
+	err := s.dp.UnloadModel(ctx, req.GetModelName())
+	s.health.notify()
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.RepositoryModelUnloadResponse{ModelName: req.GetModelName(), IsUnloaded: true}, nil
+}
+
+// ModelInfer decodes the request (typed or raw contents), runs the
+// dataplane's predict pipeline with the call's metadata as request headers,
+// sends the model's response headers as header metadata, and encodes the
+// outputs raw when the request was raw (or an output is FP16).
+//
+// A model that is not ready answers UNAVAILABLE "Model with name X is not
+// ready." — KServe instead calls load() inline on the request path, which
+// can stall a call for the length of a model load; readiness is the
+// server's business, not the request's.
+func (s *service) ModelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	req, err := pbconv.Request(m)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	h := model.NewHeaders(incomingHeaders(ctx))
+	resp, err := s.dp.Infer(ctx, m.GetModelName(), dataplane.Predict, req, h)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
+		return nil, s.fail(ctx, &status.Error{Kind: status.KindInternal,
+			Message: "model " + m.GetModelName() + " returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"})
+	}
+	if resp.ModelName == "" {
+		resp.ModelName = m.GetModelName()
+	}
+	if resp.ID == "" {
+		resp.ID = req.ID
+	}
+	out, err := pbconv.FromResponse(resp, len(m.GetRawInputContents()) != 0)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if len(h.Response) != 0 {
+		if err := grpc.SetHeader(ctx, outgoingMetadata(h.Response)); err != nil {
+			s.log.WarnContext(ctx, "cannot send response headers as gRPC metadata", "error", err)
+		}
+	}
+	return out, nil
+}
+
+// fail turns err into a gRPC status that carries its message (KServe's
+// mapper drops the message of not-ready and not-implemented errors).
+// Cancellation and deadlines keep their own codes.
+func (s *service) fail(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return grpcstatus.FromContextError(err).Err()
+	}
+	code := status.GRPCCode(err)
+	if code == codes.Internal {
+		s.log.ErrorContext(ctx, "Exception:", "error", err)
+	}
+	return grpcstatus.Error(code, status.Message(err))
+}
+
+// incomingHeaders turns the call's metadata into request headers (KServe's
+// to_headers): canonical keys, pseudo-headers such as :authority left out.
+func incomingHeaders(ctx context.Context) http.Header {
+	md, _ := metadata.FromIncomingContext(ctx)
+	h := make(http.Header, len(md))
+	for k, v := range md {
+		if strings.HasPrefix(k, ":") {
+			continue
+		}
+		h[textproto.CanonicalMIMEHeaderKey(k)] = v
+	}
+	return h
+}
+
+// outgoingMetadata turns response headers into gRPC metadata (lower-case keys).
+func outgoingMetadata(h http.Header) metadata.MD {
+	md := make(metadata.MD, len(h))
+	for k, v := range h {
+		md[strings.ToLower(k)] = v
+	}
+	return md
+}
