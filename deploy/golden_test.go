@@ -1,0 +1,352 @@
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
+
+const goldenDir = "testdata/golden"
+
+func intp(i int) *int { return &i }
+
+// seedResources are the requests/limits of the seed's custom.yaml.
+var seedResources = project.Resources{
+	Requests: project.ResourceList{CPU: "1", Memory: "1Gi"},
+	Limits:   project.ResourceList{CPU: "2", Memory: "2Gi"},
+}
+
+// goldenCases are the documented deployment shapes; deploy/validate checks
+// every file against KServe's API types.
+func goldenCases() map[string]Options {
+	base := func(name, protocol string, grpc bool) Options {
+		return FromProject(&project.File{
+			Name: name, Module: "example.com/" + name, Template: project.TemplateREST,
+			Protocol: protocol, GRPC: grpc, Resources: seedResources,
+			Image: "docker.io/example/" + name + ":v1",
+		})
+	}
+
+	// The seed's custom.yaml: REST, v1.
+	rest := base("custom-model", project.ProtocolV1, false)
+
+	// The seed's custom_grpc.yaml: only h2c is exposed.
+	grpc := base("custom-model-grpc", project.ProtocolV2, true)
+
+	// GPU with everything a production deployment tends to set.
+	gpu := base("resnet", project.ProtocolV2, false)
+	gpu.GPU = 1
+	gpu.Namespace = "models"
+	gpu.Workers = 2
+	gpu.StorageURI = "s3://models/resnet/"
+	gpu.LogLevel = "DEBUG"
+	gpu.Env = []project.EnvVar{{Name: "OMP_NUM_THREADS", Value: "4"}}
+	gpu.Args = []string{"--max_threads=8"}
+	gpu.DeploymentMode = ModeKnative
+	gpu.MinReplicas = intp(1)
+	gpu.MaxReplicas = 4
+	gpu.ScaleMetric = "concurrency"
+	gpu.ScaleTarget = 8
+	gpu.CanaryTrafficPercent = intp(20)
+	gpu.ServiceAccountName = "models-reader"
+	gpu.NodeSelector = map[string]string{"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+	gpu.Tolerations = []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}}
+	gpu.StartupTimeout = 20 * time.Minute
+
+	// Standard (raw Deployment) mode scaled on CPU by an HPA, on a custom port.
+	standard := base("tabular", project.ProtocolV1, false)
+	standard.HTTPPort = 9000
+	standard.DeploymentMode = ModeStandard
+	standard.MinReplicas = intp(2)
+	standard.MaxReplicas = 10
+	standard.ScaleMetric = "cpu"
+	standard.ScaleTarget = 70
+	standard.Metrics = false
+
+	// A reusable namespaced runtime plus an InferenceService selecting it.
+	runtime := base("custom-model", project.ProtocolV2, false)
+	runtime.Namespace = "models"
+	runtime.StorageURI = "pvc://models/custom-model/"
+	runtime.LogLevel = "INFO"
+	runtime.Runtime = &RuntimeOptions{Name: "kserve-gen-custom", ModelFormat: "custom", ModelFormatVersion: "1"}
+
+	// A cluster-wide gRPC runtime.
+	clusterGRPC := base("custom-model-grpc", project.ProtocolV2, true)
+	clusterGRPC.GPU = 2
+	clusterGRPC.Runtime = &RuntimeOptions{Cluster: true}
+
+	return map[string]Options{
+		"rest":                         rest,
+		"grpc":                         grpc,
+		"gpu":                          gpu,
+		"standard-hpa":                 standard,
+		"serving-runtime":              runtime,
+		"cluster-serving-runtime-grpc": clusterGRPC,
+	}
+}
+
+func TestRender_Golden(t *testing.T) {
+	cases := goldenCases()
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := Render(opts)
+			require.NoError(t, err)
+			path := filepath.Join(goldenDir, name+".yaml")
+			if *update {
+				require.NoError(t, os.MkdirAll(goldenDir, 0o755))
+				require.NoError(t, os.WriteFile(path, got, 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run `go test ./deploy -update` to create it")
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+
+	// No golden file may be left over from a removed case.
+	files, err := filepath.Glob(filepath.Join(goldenDir, "*.yaml"))
+	require.NoError(t, err)
+	for _, f := range files {
+		name := filepath.Base(f)
+		_, ok := cases[name[:len(name)-len(".yaml")]]
+		assert.True(t, ok, "stale golden file %s", f)
+	}
+}
+
+// splitDocuments reads a multi-document stream the way kubectl does.
+func splitDocuments(t *testing.T, data []byte) [][]byte {
+	t.Helper()
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs [][]byte
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		require.NoError(t, err)
+		if len(bytes.TrimSpace(doc)) > 0 {
+			docs = append(docs, doc)
+		}
+	}
+}
+
+// strictDecode converts one YAML document to JSON with sigs.k8s.io/yaml and
+// decodes it rejecting unknown fields.
+func strictDecode(t *testing.T, doc []byte, into any) {
+	t.Helper()
+	j, err := yaml.YAMLToJSONStrict(doc)
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(into))
+}
+
+// Every golden file is standard Kubernetes YAML: documents split like
+// kubectl splits them, each with apiVersion/kind/metadata.name, no status,
+// no null creationTimestamp, and each decodes strictly back into the very
+// object that was rendered.
+func TestGolden_ParsesAsKubernetesYAML(t *testing.T) {
+	for name, opts := range goldenCases() {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(goldenDir, name+".yaml"))
+			require.NoError(t, err)
+			objs, err := Manifests(opts)
+			require.NoError(t, err)
+
+			docs := splitDocuments(t, data)
+			require.Len(t, docs, len(objs), "one document per object")
+			if len(objs) > 1 {
+				assert.Contains(t, string(data), "\n---\n")
+			}
+			for i, doc := range docs {
+				var generic map[string]any
+				require.NoError(t, yaml.UnmarshalStrict(doc, &generic))
+				assert.NotEmpty(t, generic["apiVersion"])
+				assert.NotEmpty(t, generic["kind"])
+				assert.NotEmpty(t, generic["metadata"].(map[string]any)["name"])
+				assert.NotContains(t, generic, "status")
+				assert.NotContains(t, string(doc), "creationTimestamp")
+				assert.NotContains(t, string(doc), "{}")
+				assert.NotContains(t, string(doc), ": null")
+
+				// Round trip: decoding the document into our own type
+				// (unknown fields rejected) gives back the rendered object.
+				// Compared as JSON because resource.Quantity caches its
+				// string form.
+				var back any
+				switch objs[i].(type) {
+				case *InferenceService:
+					back = &InferenceService{}
+				case *ServingRuntime:
+					back = &ServingRuntime{}
+				default:
+					t.Fatalf("unexpected object %T", objs[i])
+				}
+				strictDecode(t, doc, back)
+				want, err := json.Marshal(objs[i])
+				require.NoError(t, err)
+				got, err := json.Marshal(back)
+				require.NoError(t, err)
+				assert.JSONEq(t, string(want), string(got))
+			}
+		})
+	}
+}
+
+// The REST golden keeps the seed custom.yaml's predictor: same container
+// name, args and resources.
+func TestRender_SeedCustomYAML(t *testing.T) {
+	objs, err := Manifests(goldenCases()["rest"])
+	require.NoError(t, err)
+	isvc := objs[0].(*InferenceService)
+	assert.Equal(t, "serving.kserve.io/v1beta1", isvc.APIVersion)
+	assert.Equal(t, "InferenceService", isvc.Kind)
+	c := isvc.Spec.Predictor.Containers[0]
+	assert.Equal(t, "kserve-container", c.Name)
+	assert.ElementsMatch(t, []string{"--workers=1", "--http_port=8080", "--model_name=custom-model"}, c.Args)
+	assert.Empty(t, c.Ports, "REST on 8080 needs no port: Knative defaults to it")
+	assert.Equal(t, "2", c.Resources.Limits.Cpu().String())
+	assert.Equal(t, "2Gi", c.Resources.Limits.Memory().String())
+	assert.Equal(t, "1", c.Resources.Requests.Cpu().String())
+	assert.Equal(t, "1Gi", c.Resources.Requests.Memory().String())
+	assert.Equal(t, "/v1/models/custom-model", c.ReadinessProbe.HTTPGet.Path)
+}
+
+func TestRender_GRPCExposesOnlyH2C(t *testing.T) {
+	objs, err := Manifests(goldenCases()["grpc"])
+	require.NoError(t, err)
+	c := objs[0].(*InferenceService).Spec.Predictor.Containers[0]
+	require.Len(t, c.Ports, 1)
+	assert.Equal(t, "h2c", c.Ports[0].Name)
+	assert.EqualValues(t, 8081, c.Ports[0].ContainerPort)
+	assert.Contains(t, c.Args, "--grpc_port=8081")
+	// Probes go to the pod-internal REST listener, Open Inference Protocol path.
+	assert.Equal(t, "/v2/models/custom-model-grpc/ready", c.ReadinessProbe.HTTPGet.Path)
+	assert.Equal(t, 8080, c.ReadinessProbe.HTTPGet.Port.IntValue())
+	assert.Equal(t, c.ReadinessProbe.HTTPGet, c.StartupProbe.HTTPGet)
+}
+
+func TestRender_Deterministic(t *testing.T) {
+	for name, opts := range goldenCases() {
+		first, err := Render(opts)
+		require.NoError(t, err)
+		for range 20 {
+			again, err := Render(opts)
+			require.NoError(t, err)
+			require.Equal(t, string(first), string(again), name)
+		}
+	}
+}
+
+func TestRender_DoesNotAliasOptions(t *testing.T) {
+	opts := goldenCases()["gpu"]
+	objs, err := Manifests(opts)
+	require.NoError(t, err)
+	p := objs[0].(*InferenceService).Spec.Predictor
+	p.NodeSelector["changed"] = "yes"
+	assert.NotContains(t, opts.NodeSelector, "changed")
+}
+
+func TestStartupProbe_FailureThresholdCoversTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		timeout time.Duration
+		want    int32
+	}{{0, 120}, {time.Minute, 12}, {61 * time.Second, 13}, {time.Second, 1}} {
+		o := goldenCases()["rest"]
+		o.StartupTimeout = tc.timeout
+		p := o.startupProbe("m")
+		assert.Equal(t, tc.want, p.FailureThreshold, tc.timeout)
+		assert.EqualValues(t, 5, p.PeriodSeconds)
+	}
+}
+
+func TestFromProject_Deploy(t *testing.T) {
+	f := &project.File{
+		Name: "m", Module: "m", Template: "rest", Protocol: "v1", Image: "img",
+		Deploy: &project.Deploy{
+			Namespace: "ns", Workers: 3, StorageURI: "gs://b/m", LogLevel: "WARNING",
+			Env: []project.EnvVar{{Name: "A", Value: "1"}}, DeploymentMode: "Knative",
+			MinReplicas: intp(0), MaxReplicas: 5, ScaleMetric: "rps", ScaleTarget: 100,
+			ServiceAccountName: "sa", NodeSelector: map[string]string{"k": "v"},
+			Tolerations: []project.Toleration{{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}},
+		},
+	}
+	o := FromProject(f)
+	assert.Equal(t, "ns", o.Namespace)
+	assert.Equal(t, 3, o.Workers)
+	assert.Equal(t, "gs://b/m", o.StorageURI)
+	assert.Equal(t, "WARNING", o.LogLevel)
+	assert.Equal(t, []project.EnvVar{{Name: "A", Value: "1"}}, o.Env)
+	assert.Equal(t, "Knative", o.DeploymentMode)
+	assert.Equal(t, 0, *o.MinReplicas)
+	assert.Equal(t, 5, o.MaxReplicas)
+	assert.Equal(t, "rps", o.ScaleMetric)
+	assert.Equal(t, 100, o.ScaleTarget)
+	assert.Equal(t, "sa", o.ServiceAccountName)
+	assert.Equal(t, map[string]string{"k": "v"}, o.NodeSelector)
+	assert.Equal(t, f.Deploy.Tolerations, o.Tolerations)
+	assert.Equal(t, DefaultHTTPPort, o.HTTPPort)
+	assert.Equal(t, DefaultGRPCPort, o.GRPCPort)
+	assert.True(t, o.Metrics)
+	require.NoError(t, o.Validate())
+
+	// Options own their data.
+	*f.Deploy.MinReplicas = 7
+	f.Deploy.NodeSelector["k"] = "changed"
+	assert.Equal(t, 0, *o.MinReplicas)
+	assert.Equal(t, "v", o.NodeSelector["k"])
+}
+
+func TestMarshalYAML_QuotesAmbiguousStrings(t *testing.T) {
+	out, err := MarshalYAML(map[string]any{"a": "8080", "b": "true", "c": "null", "d": "plain", "e": 8080, "f": []string{}})
+	require.NoError(t, err)
+	assert.Equal(t, "a: \"8080\"\nb: \"true\"\nc: \"null\"\nd: plain\ne: 8080\nf: []\n", string(out))
+	var back map[string]any
+	require.NoError(t, yaml.Unmarshal(out, &back))
+	assert.Equal(t, "8080", back["a"])
+	assert.Equal(t, "true", back["b"])
+}
+
+func TestMarshalYAML_MultiDocument(t *testing.T) {
+	out, err := MarshalYAML(map[string]int{"a": 1}, map[string]int{"b": 2})
+	require.NoError(t, err)
+	assert.Equal(t, "a: 1\n---\nb: 2\n", string(out))
+}
+
+func TestMarshalYAML_DropsEmptyObjects(t *testing.T) {
+	out, err := MarshalYAML(map[string]any{"keep": 1, "empty": map[string]any{}, "nested": map[string]any{"inner": map[string]any{}}})
+	require.NoError(t, err)
+	assert.Equal(t, "keep: 1\n", string(out))
+}
+
+func TestMarshalYAML_Error(t *testing.T) {
+	_, err := MarshalYAML(map[string]any{"f": func() {}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "encode map[string]interface {}")
+}
+
+func TestGoldenCases_CoverAcceptance(t *testing.T) {
+	names := make([]string, 0)
+	for n := range goldenCases() {
+		names = append(names, n)
+	}
+	for _, required := range []string{"rest", "grpc", "gpu", "serving-runtime"} {
+		assert.True(t, slices.Contains(names, required), required)
+	}
+}

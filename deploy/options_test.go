@@ -1,0 +1,154 @@
+package deploy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+func validOptions() Options { return goldenCases()["rest"] }
+
+// Each invalid setting or combination gets exactly one error that names the
+// flag and says what would be valid.
+func TestValidate_OneClearErrorEach(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Options)
+		want   string
+	}{
+		{"bad name", func(o *Options) { o.Name = "Custom_Model" }, `--name: name "Custom_Model" is not a DNS-1123 label`},
+		{"name starting with digit", func(o *Options) { o.Name = "1model" }, `--name: name "1model" must start with a lower-case letter`},
+		{"bad namespace", func(o *Options) { o.Namespace = "my ns" }, `--namespace: namespace "my ns" is not a DNS-1123 label`},
+		{"no image", func(o *Options) { o.Image = "" }, "image is required: build one with `kserve-gen build` and pass --image or set image in kserve-gen.yaml"},
+		{"image with space", func(o *Options) { o.Image = "a b" }, `--image: "a b" must not contain whitespace`},
+		{"bad protocol", func(o *Options) { o.Protocol = "V2" }, `--protocol: "V2" is not a protocol; choose v1 or v2`},
+		{"grpc with v1", func(o *Options) { o.GRPC = true }, "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
+		{"grpc plus two ports", func(o *Options) {
+			o.Protocol, o.GRPC = project.ProtocolV2, true
+			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
+		}, "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
+		{"rest plus two ports", func(o *Options) {
+			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameHTTP1, 9000}}
+		}, "--port: Knative exposes exactly one container port, got 2 (http1=8080, http1=9000): expose the REST port (http1) or, with --grpc, the gRPC port (h2c)"},
+		{"grpc exposing http1", func(o *Options) {
+			o.Protocol, o.GRPC = project.ProtocolV2, true
+			o.Ports = []Port{{PortNameHTTP1, 8080}}
+		}, "--port: with --grpc the exposed port must be h2c=8081 (the gRPC port), got http1=8080"},
+		{"rest exposing h2c", func(o *Options) { o.Ports = []Port{{PortNameH2C, 8080}} }, "--port: without --grpc the exposed port must be http1=8080 (the REST port), got h2c=8080"},
+		{"bad port name", func(o *Options) { o.Ports = []Port{{"grpc", 8080}} }, `--port: name "grpc" is not allowed; Knative accepts http1 (HTTP/1.1) or h2c (HTTP/2 cleartext, gRPC)`},
+		{"port out of range", func(o *Options) { o.HTTPPort = 70000 }, "--http-port: 70000 is not a port (1-65535)"},
+		{"reserved port", func(o *Options) { o.HTTPPort = 8012 }, "--http-port: 8012 is reserved by Knative's queue-proxy; reserved ports are [8012 8013 8022 8112 9090 9091]"},
+		{"same grpc and http port", func(o *Options) {
+			o.Protocol, o.GRPC = project.ProtocolV2, true
+			o.GRPCPort = 8080
+		}, "--grpc-port: 8080 is also the HTTP port; REST and gRPC need their own ports"},
+		{"negative gpu", func(o *Options) { o.GPU = -1 }, "--gpu: must be 0 (CPU only) or more, got -1"},
+		{"negative workers", func(o *Options) { o.Workers = -3 }, "--workers: must be 1 or more, got -3"},
+		{"bad quantity", func(o *Options) { o.Resources.Requests.Memory = "lots" }, `resources: requests.memory: "lots" is not a Kubernetes quantity`},
+		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "resources: requests.cpu 3 is more than limits.cpu 2"},
+		{"env without name", func(o *Options) { o.Env = []project.EnvVar{{Value: "x"}} }, "--env #1: name must not be empty"},
+		{"env overriding protocol", func(o *Options) { o.Env = []project.EnvVar{{Name: "PROTOCOL", Value: "v2"}} }, "--env PROTOCOL: set by kserve-gen itself; use --storage-uri, --protocol or --log-level"},
+		{"min above max", func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(5), 2 }, "--min-replicas 5 is more than --max-replicas 2"},
+		{"negative min", func(o *Options) { o.MinReplicas = intp(-1) }, "--min-replicas: must be 0 or more, got -1"},
+		{"negative max", func(o *Options) { o.MaxReplicas = -1 }, "--max-replicas: must be 0 (no limit) or more, got -1"},
+		{"scale to zero in standard", func(o *Options) { o.DeploymentMode, o.MinReplicas = ModeStandard, intp(0) }, "--min-replicas 0 (scale to zero) needs Knative; --deployment-mode=Standard scales with an HPA, which needs at least 1"},
+		{"bad mode", func(o *Options) { o.DeploymentMode = "Serverless" }, `--deployment-mode: "Serverless" is not one of Knative, Standard`},
+		{"cpu metric on knative", func(o *Options) { o.ScaleMetric = "cpu" }, `--scale-metric: "cpu" is not supported in deployment mode default (validated as Knative); choose concurrency or rps`},
+		{"rps metric on standard", func(o *Options) { o.DeploymentMode, o.ScaleMetric = ModeStandard, "rps" }, `--scale-metric: "rps" is not supported in deployment mode Standard; choose cpu or memory`},
+		{"target without metric", func(o *Options) { o.ScaleTarget = 10 }, "--scale-target needs --scale-metric"},
+		{"negative target", func(o *Options) { o.ScaleMetric, o.ScaleTarget = "rps", -1 }, "--scale-target: must be 1 or more, got -1"},
+		{"cpu target above 100", func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "cpu", 150 }, "--scale-target: cpu is a utilization percentage, 1-100, got 150"},
+		{"canary above 100", func(o *Options) { o.CanaryTrafficPercent = intp(101) }, "--canary-traffic-percent: must be between 0 and 100, got 101"},
+		{"canary below 0", func(o *Options) { o.CanaryTrafficPercent = intp(-5) }, "--canary-traffic-percent: must be between 0 and 100, got -5"},
+		{"canary in standard", func(o *Options) { o.DeploymentMode, o.CanaryTrafficPercent = ModeStandard, intp(10) }, "--canary-traffic-percent needs Knative; --deployment-mode=Standard has no traffic splitting"},
+		{"bad toleration operator", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "In"}} }, `toleration #1: operator "In" is not Exists or Equal`},
+		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `toleration #1: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
+		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `toleration #1: operator Exists takes no value, got "v"`},
+		{"empty key without exists", func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Equal", Value: "v"}} }, "toleration #1: an empty key needs operator Exists"},
+		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
+		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
+		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := validOptions()
+			require.NoError(t, o.Validate())
+			tt.modify(&o)
+			err := o.Validate()
+			require.Error(t, err)
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, 1, "exactly one error, got:\n%s", err)
+			assert.True(t, strings.HasPrefix(lines[0], tt.want), "got  %q\nwant prefix %q", lines[0], tt.want)
+
+			_, renderErr := Render(o)
+			assert.Equal(t, err.Error(), renderErr.Error(), "Render refuses what Validate rejects")
+		})
+	}
+}
+
+func TestValidate_ReportsAllProblems(t *testing.T) {
+	o := validOptions()
+	o.Name = "Bad"
+	o.GPU = -1
+	o.CanaryTrafficPercent = intp(200)
+	err := o.Validate()
+	require.Error(t, err)
+	assert.Len(t, strings.Split(err.Error(), "\n"), 3, err.Error())
+}
+
+func TestValidate_Sentinels(t *testing.T) {
+	o := validOptions()
+	o.Image = ""
+	assert.ErrorIs(t, o.Validate(), ErrImageRequired)
+
+	o = validOptions()
+	o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameHTTP1, 8080}}
+	assert.True(t, errors.Is(o.Validate(), ErrOnePort))
+}
+
+func TestValidate_AcceptsEdgeValues(t *testing.T) {
+	for name, modify := range map[string]func(*Options){
+		"canary 0":            func(o *Options) { o.CanaryTrafficPercent = intp(0) },
+		"canary 100":          func(o *Options) { o.CanaryTrafficPercent = intp(100) },
+		"scale to zero":       func(o *Options) { o.MinReplicas = intp(0) },
+		"min equals max":      func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(3), 3 },
+		"explicit h2c":        func(o *Options) { o.Protocol, o.GRPC, o.Ports = "v2", true, []Port{{PortNameH2C, 8081}} },
+		"explicit http1":      func(o *Options) { o.Ports = []Port{{PortNameHTTP1, 8080}} },
+		"gpu 0":               func(o *Options) { o.GPU = 0 },
+		"no resources":        func(o *Options) { o.Resources = project.Resources{} },
+		"memory metric std":   func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "memory", 512 },
+		"toleration all keys": func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Exists"}} },
+	} {
+		o := validOptions()
+		modify(&o)
+		assert.NoError(t, o.Validate(), name)
+	}
+}
+
+func TestRender_NoResourcesNoNoise(t *testing.T) {
+	o := validOptions()
+	o.Resources = project.Resources{}
+	o.Metrics = false
+	out, err := Render(o)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "resources")
+	assert.NotContains(t, string(out), "annotations")
+}
+
+func TestRender_GPUOnlyLimit(t *testing.T) {
+	o := validOptions()
+	o.Resources = project.Resources{}
+	o.GPU = 2
+	objs, err := Manifests(o)
+	require.NoError(t, err)
+	r := objs[0].(*InferenceService).Spec.Predictor.Containers[0].Resources
+	assert.Nil(t, r.Requests)
+	q := r.Limits[resourceGPU]
+	assert.Equal(t, "2", q.String())
+}
