@@ -38,6 +38,10 @@ const (
 	// KindPayloadTooLarge is a request body over the configured limit: HTTP 413,
 	// gRPC RESOURCE_EXHAUSTED (KServe has no limit).
 	KindPayloadTooLarge
+	// KindUnprocessable is a request body that fails schema validation
+	// (FastAPI's RequestValidationError): HTTP 422 {"detail": [...]}, gRPC
+	// INVALID_ARGUMENT.
+	KindUnprocessable
 	// KindUnavailable is an upstream (predictor) that cannot be reached: HTTP 503,
 	// gRPC UNAVAILABLE (KServe answers 500 here; issue #4262).
 	KindUnavailable
@@ -48,6 +52,27 @@ type Error struct {
 	Kind    Kind
 	Message string
 	Err     error // optional cause, for errors.Is/As and logs; never shown to clients
+	// Detail, for KindUnprocessable, is FastAPI's list of validation errors,
+	// rendered over REST as {"detail": Detail}.
+	Detail []ValidationDetail
+}
+
+// ValidationDetail is one pydantic validation error.
+type ValidationDetail struct {
+	Type  string         `json:"type"`
+	Loc   []any          `json:"loc"`
+	Msg   string         `json:"msg"`
+	Input any            `json:"input"`
+	Ctx   map[string]any `json:"ctx,omitempty"`
+}
+
+// Unprocessable returns a 422 validation error.
+func Unprocessable(details ...ValidationDetail) *Error {
+	msg := "request validation failed"
+	if len(details) > 0 {
+		msg = fmt.Sprintf("%s: %v", details[0].Msg, details[0].Loc)
+	}
+	return &Error{Kind: KindUnprocessable, Message: msg, Detail: details}
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -159,6 +184,8 @@ func HTTPCode(err error) int {
 		return http.StatusNotImplemented
 	case KindPayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case KindUnprocessable:
+		return http.StatusUnprocessableEntity
 	default:
 		return http.StatusInternalServerError
 	}
@@ -167,7 +194,7 @@ func HTTPCode(err error) int {
 // GRPCCode is the gRPC status code for err (contract §2).
 func GRPCCode(err error) codes.Code {
 	switch KindOf(err) {
-	case KindInvalidInput, KindInferenceError, KindUnsupportedProtocol:
+	case KindInvalidInput, KindInferenceError, KindUnsupportedProtocol, KindUnprocessable:
 		return codes.InvalidArgument
 	case KindModelNotFound:
 		return codes.NotFound

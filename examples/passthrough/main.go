@@ -1,0 +1,72 @@
+// Command passthrough serves a model that returns its input: over v1 it
+// answers {"predictions": instances}, over v2 (REST and gRPC) it returns its
+// first input as "output-0". It is the model KServe's reference exchanges in
+// shared/reference/kserve-0.20 were recorded with.
+//
+//	go run . --model_name=passthrough --http_port=8080 --grpc_port=8081
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+)
+
+// Passthrough returns what it is given.
+type Passthrough struct {
+	name  string
+	ready atomic.Bool
+}
+
+// Name is the model name on the endpoint paths.
+func (m *Passthrough) Name() string { return m.name }
+
+// Load has nothing to load.
+func (m *Passthrough) Load(context.Context) error {
+	m.ready.Store(true)
+	return nil
+}
+
+// Ready reports whether Load ran.
+func (m *Passthrough) Ready() bool { return m.ready.Load() }
+
+// Predict echoes the request.
+func (m *Passthrough) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	if req.Protocol == infer.ProtocolV1 && !req.IsJSON {
+		return &infer.Response{Raw: req.Body, ContentType: req.ContentType}, nil
+	}
+	if req.Protocol == infer.ProtocolV1 {
+		return runtime.PredictResponse(req, m.name, req.RawInstances())
+	}
+	if len(req.Inputs) == 0 {
+		return nil, runtime.InvalidInput("expected at least one input")
+	}
+	in := req.Inputs[0]
+	out := &infer.Tensor{Name: "output-0", Datatype: in.Datatype, Shape: in.Shape, Data: in.Data}
+	return runtime.PredictResponse(req, m.name, out)
+}
+
+func main() {
+	p := config.NewParser("passthrough")
+	cfg, err := p.Parse(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	if err := runtime.NewServer(*cfg).Run(ctx, &Passthrough{name: cfg.ModelName}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

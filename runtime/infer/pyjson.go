@@ -1,0 +1,262 @@
+package infer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+)
+
+// This file writes JSON the way KServe's server (orjson) does, so bodies are
+// byte-identical: compact, floats always with a fraction or exponent
+// (1.0, 1e-05, 1e+16) and NaN/Inf as null.
+
+// AppendFloat appends f as Python's repr would print it; bits (32 or 64)
+// chooses the shortest text that round-trips at that precision.
+func AppendFloat(b []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		return strconv.AppendFloat(b, f, 'e', -1, bits)
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'f', -1, bits)
+	for _, c := range b[n:] {
+		if c == '.' {
+			return b
+		}
+	}
+	return append(b, '.', '0')
+}
+
+// AppendString appends s as a JSON string (orjson escapes only what JSON
+// requires and keeps non-ASCII as UTF-8).
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = fmt.Appendf(b, `\u%04x`, c)
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// AppendJSON appends v in KServe's JSON style. It handles the types
+// encoding/json produces when decoding (map[string]any, []any, float64,
+// json.Number, string, bool, nil), typed slices, json.RawMessage (compacted
+// and normalised), Predictions, and falls back to encoding/json for others.
+func AppendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		return AppendString(b, x), nil
+	case float64:
+		return AppendFloat(b, x, 64), nil
+	case float32:
+		return AppendFloat(b, float64(x), 32), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case json.Number:
+		return appendNumber(b, []byte(x))
+	case json.RawMessage:
+		if len(x) == 0 {
+			return append(b, "null"...), nil
+		}
+		return AppendCompact(b, x)
+	case Predictions:
+		b = append(b, `{"predictions":`...)
+		b, err := AppendJSON(b, x.Predictions)
+		return append(b, '}'), err
+	case *Predictions:
+		return AppendJSON(b, *x)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = AppendJSON(b, x[k]); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = AppendJSON(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case []float64:
+		return appendFloats(b, x, 64), nil
+	case []float32:
+		return appendFloats(b, x, 32), nil
+	case [][]float64:
+		return appendNested(b, x, 64), nil
+	case [][]float32:
+		return appendNested(b, x, 32), nil
+	case []string:
+		b = append(b, '[')
+		for i, s := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, s)
+		}
+		return append(b, ']'), nil
+	}
+	if d := dataLen(v); d >= 0 {
+		return appendData(b, v)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return b, fmt.Errorf("encode response body: %w", err)
+	}
+	return AppendCompact(b, j)
+}
+
+func appendFloats[T float32 | float64](b []byte, x []T, bits int) []byte {
+	b = append(b, '[')
+	for i, f := range x {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendFloat(b, float64(f), bits)
+	}
+	return append(b, ']')
+}
+
+func appendNested[T float32 | float64](b []byte, x [][]T, bits int) []byte {
+	b = append(b, '[')
+	for i, row := range x {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloats(b, row, bits)
+	}
+	return append(b, ']')
+}
+
+// AppendCompact appends the JSON text src without insignificant space and
+// with every non-integer number rewritten as Python prints the float it
+// parses to (so "1.00" and "1e0" become "1.0", as KServe answers).
+func AppendCompact(b []byte, src []byte) ([]byte, error) {
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '"':
+			j := i + 1
+			for j < len(src) && src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) {
+				return b, fmt.Errorf("unterminated string in JSON")
+			}
+			b = append(b, src[i:j+1]...)
+			i = j + 1
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i + 1
+			for j < len(src) && isNumByte(src[j]) {
+				j++
+			}
+			var err error
+			if b, err = appendNumber(b, src[i:j]); err != nil {
+				return b, err
+			}
+			i = j
+		default:
+			b = append(b, c)
+			i++
+		}
+	}
+	return b, nil
+}
+
+func isNumByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
+// appendNumber writes an integer token as is and a float token as Python's repr.
+func appendNumber(b, tok []byte) ([]byte, error) {
+	isFloat := false
+	for _, c := range tok {
+		if c == '.' || c == 'e' || c == 'E' {
+			isFloat = true
+			break
+		}
+	}
+	if !isFloat {
+		return append(b, tok...), nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		return b, fmt.Errorf("invalid number %q in JSON", tok)
+	}
+	return AppendFloat(b, f, 64), nil
+}

@@ -1,0 +1,308 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner is a small JSON reader over a byte slice, used by the v2 request
+// decoder to parse tensor data straight into typed slices.
+type scanner struct {
+	b   []byte
+	pos int
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+type syntaxError struct {
+	msg string
+	pos int
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.pos) }
+
+func (s *scanner) fail(msg string) error { return &syntaxError{msg: msg, pos: s.pos} }
+
+func (s *scanner) ws() {
+	for s.pos < len(s.b) {
+		switch s.b[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.pos >= len(s.b) {
+		return 0
+	}
+	return s.b[s.pos]
+}
+
+func (s *scanner) expect(c byte) error {
+	if s.peek() != c {
+		if s.pos >= len(s.b) {
+			return s.fail("unexpected end of JSON input")
+		}
+		return s.fail(fmt.Sprintf("expected %q, found %q", c, s.b[s.pos]))
+	}
+	s.pos++
+	return nil
+}
+
+// consume skips c if it is next and reports whether it did.
+func (s *scanner) consume(c byte) bool {
+	if s.peek() == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string. The result aliases the input when it has no
+// escapes.
+func (s *scanner) str() ([]byte, error) {
+	if s.peek() != '"' {
+		return nil, s.fail("expected string")
+	}
+	s.pos++
+	start := s.pos
+	for s.pos < len(s.b) {
+		c := s.b[s.pos]
+		if c == '"' {
+			out := s.b[start:s.pos]
+			s.pos++
+			return out, nil
+		}
+		if c == '\\' {
+			return s.strSlow(start)
+		}
+		if c < 0x20 {
+			return nil, s.fail("control character in string")
+		}
+		s.pos++
+	}
+	return nil, s.fail("unterminated string")
+}
+
+func (s *scanner) strSlow(start int) ([]byte, error) {
+	out := append([]byte(nil), s.b[start:s.pos]...)
+	for s.pos < len(s.b) {
+		c := s.b[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			return out, nil
+		case c < 0x20:
+			return nil, s.fail("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			s.pos++
+			continue
+		}
+		if s.pos+1 >= len(s.b) {
+			break
+		}
+		e := s.b[s.pos+1]
+		s.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return nil, s.fail("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				if s.pos+1 < len(s.b) && s.b[s.pos] == '\\' && s.b[s.pos+1] == 'u' {
+					s.pos += 2
+					r2, ok := s.hex4()
+					if !ok {
+						return nil, s.fail("invalid \\u escape")
+					}
+					r = utf16.DecodeRune(r, r2)
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, s.fail("invalid escape")
+		}
+	}
+	return nil, s.fail("unterminated string")
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if s.pos+4 > len(s.b) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(s.b[s.pos:s.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	s.pos += 4
+	return rune(v), true
+}
+
+// number returns the next number token.
+func (s *scanner) number() ([]byte, error) {
+	s.ws()
+	start := s.pos
+	for s.pos < len(s.b) && isNumByte(s.b[s.pos]) {
+		s.pos++
+	}
+	if s.pos == start {
+		if s.pos >= len(s.b) {
+			return nil, s.fail("unexpected end of JSON input")
+		}
+		return nil, s.fail(fmt.Sprintf("invalid character %q looking for a number", s.b[s.pos]))
+	}
+	return s.b[start:s.pos], nil
+}
+
+func (s *scanner) literal(lit string) bool {
+	s.ws()
+	if len(s.b)-s.pos >= len(lit) && string(s.b[s.pos:s.pos+len(lit)]) == lit {
+		s.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+// skip skips one JSON value and returns its text.
+func (s *scanner) skip() ([]byte, error) {
+	s.ws()
+	start := s.pos
+	switch c := s.peek(); {
+	case c == '"':
+		if _, err := s.str(); err != nil {
+			return nil, err
+		}
+	case c == '{':
+		s.pos++
+		if !s.consume('}') {
+			for {
+				if _, err := s.str(); err != nil {
+					return nil, err
+				}
+				if err := s.expect(':'); err != nil {
+					return nil, err
+				}
+				if _, err := s.skip(); err != nil {
+					return nil, err
+				}
+				if s.consume(',') {
+					continue
+				}
+				if err := s.expect('}'); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+	case c == '[':
+		s.pos++
+		if !s.consume(']') {
+			for {
+				if _, err := s.skip(); err != nil {
+					return nil, err
+				}
+				if s.consume(',') {
+					continue
+				}
+				if err := s.expect(']'); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+	case c == 't':
+		if !s.literal("true") {
+			return nil, s.fail("invalid literal")
+		}
+	case c == 'f':
+		if !s.literal("false") {
+			return nil, s.fail("invalid literal")
+		}
+	case c == 'n':
+		if !s.literal("null") {
+			return nil, s.fail("invalid literal")
+		}
+	default:
+		tok, err := s.number()
+		if err != nil {
+			return nil, err
+		}
+		if !validNumber(tok) {
+			return nil, s.fail(fmt.Sprintf("invalid number %q", tok))
+		}
+	}
+	return s.b[start:s.pos], nil
+}
+
+// validNumber checks the JSON number grammar.
+func validNumber(t []byte) bool {
+	i := 0
+	if i < len(t) && t[i] == '-' {
+		i++
+	}
+	if i >= len(t) {
+		return false
+	}
+	if t[i] == '0' {
+		i++
+	} else if t[i] >= '1' && t[i] <= '9' {
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+	} else {
+		return false
+	}
+	if i < len(t) && t[i] == '.' {
+		i++
+		d := i
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == len(t)
+}
+
+// bstr views b as a string without copying; the string must not outlive a
+// change to b (it is only passed to strconv parsers).
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

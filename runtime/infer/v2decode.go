@@ -1,0 +1,726 @@
+package infer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// DecodeRequest parses a v2 InferenceRequest. jsonPart is the JSON text;
+// raw holds the binary tensor data that follows it in a binary-extension
+// body (nil for plain JSON). Inputs with "parameters": {"binary_data_size": n}
+// take their n bytes from raw, in input order, straight into typed slices.
+// Schema violations are 422 errors shaped like FastAPI's; bad tensor data is
+// a 400 naming the input.
+func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
+	s := &scanner{b: jsonPart}
+	req := &Request{Protocol: ProtocolV2}
+	if err := decodeRequest(s, req); err != nil {
+		return nil, err
+	}
+	if s.peek() != 0 {
+		return nil, jsonInvalid(s.fail("extra data after JSON value"))
+	}
+	if err := attachBinary(req, raw); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func jsonInvalid(err error) error {
+	pos := 0
+	if se, ok := err.(*syntaxError); ok {
+		pos = se.pos
+	}
+	return &status.Error{Kind: status.KindUnprocessable, Message: "JSON decode error: " + err.Error(), Err: err,
+		Detail: []status.ValidationDetail{{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error", Input: map[string]any{}, Ctx: map[string]any{"error": err.Error()}}}}
+}
+
+func missing(obj []byte, loc ...any) error {
+	return status.Unprocessable(status.ValidationDetail{Type: "missing", Loc: append([]any{"body"}, loc...), Msg: "Field required", Input: rawValue(obj)})
+}
+
+func wrongType(typ, msg string, val []byte, loc ...any) error {
+	return status.Unprocessable(status.ValidationDetail{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg, Input: rawValue(val)})
+}
+
+func rawValue(b []byte) any {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return string(b)
+	}
+	return v
+}
+
+func decodeRequest(s *scanner, req *Request) error {
+	start := s.pos
+	if s.peek() != '{' {
+		val, err := s.skip()
+		if err != nil {
+			return jsonInvalid(err)
+		}
+		return wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", val)
+	}
+	s.pos++
+	seenInputs := false
+	for !s.consume('}') {
+		key, err := s.str()
+		if err != nil {
+			return jsonInvalid(err)
+		}
+		if err := s.expect(':'); err != nil {
+			return jsonInvalid(err)
+		}
+		switch string(key) {
+		case "id":
+			if req.ID, err = stringField(s, "id"); err != nil {
+				return err
+			}
+		case "model_name", "model_version":
+			// Ignored: the path names the model (as KServe).
+			if _, err := s.skip(); err != nil {
+				return jsonInvalid(err)
+			}
+		case "parameters":
+			if req.Parameters, err = decodeParameters(s, "parameters"); err != nil {
+				return err
+			}
+		case "inputs":
+			seenInputs = true
+			if err := decodeInputs(s, req); err != nil {
+				return err
+			}
+		case "outputs":
+			if err := decodeOutputs(s, req); err != nil {
+				return err
+			}
+		default:
+			if _, err := s.skip(); err != nil {
+				return jsonInvalid(err)
+			}
+		}
+		if !s.consume(',') {
+			if err := s.expect('}'); err != nil {
+				return jsonInvalid(err)
+			}
+			break
+		}
+	}
+	if !seenInputs {
+		return missing(s.b[start:s.pos], "inputs")
+	}
+	return nil
+}
+
+func stringField(s *scanner, loc ...any) (string, error) {
+	if s.peek() != '"' {
+		val, err := s.skip()
+		if err != nil {
+			return "", jsonInvalid(err)
+		}
+		return "", wrongType("string_type", "Input should be a valid string", val, loc...)
+	}
+	v, err := s.str()
+	if err != nil {
+		return "", jsonInvalid(err)
+	}
+	return string(v), nil
+}
+
+// decodeParameters reads {str: bool|int|float|str}; KServe's schema rejects
+// other values with a 422.
+func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
+	if s.literal("null") {
+		return nil, nil
+	}
+	if s.peek() != '{' {
+		val, err := s.skip()
+		if err != nil {
+			return nil, jsonInvalid(err)
+		}
+		return nil, wrongType("dict_type", "Input should be a valid dictionary", val, loc...)
+	}
+	s.pos++
+	p := Parameters{}
+	for !s.consume('}') {
+		k, err := s.str()
+		if err != nil {
+			return nil, jsonInvalid(err)
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, jsonInvalid(err)
+		}
+		key := string(k)
+		switch c := s.peek(); {
+		case c == '"':
+			v, err := s.str()
+			if err != nil {
+				return nil, jsonInvalid(err)
+			}
+			p[key] = string(v)
+		case c == 't' || c == 'f':
+			val, err := s.skip()
+			if err != nil {
+				return nil, jsonInvalid(err)
+			}
+			p[key] = val[0] == 't'
+		case c == '-' || (c >= '0' && c <= '9'):
+			tok, err := s.number()
+			if err != nil || !validNumber(tok) {
+				return nil, jsonInvalid(s.fail("invalid number"))
+			}
+			if i, err := strconv.ParseInt(bstr(tok), 10, 64); err == nil {
+				p[key] = i
+			} else {
+				f, _ := strconv.ParseFloat(bstr(tok), 64)
+				p[key] = f
+			}
+		default:
+			val, err := s.skip()
+			if err != nil {
+				return nil, jsonInvalid(err)
+			}
+			return nil, wrongType("union_type", "Input should be a valid boolean, integer, number or string", val, append(loc, key)...)
+		}
+		if !s.consume(',') {
+			if err := s.expect('}'); err != nil {
+				return nil, jsonInvalid(err)
+			}
+			break
+		}
+	}
+	return p, nil
+}
+
+func decodeInputs(s *scanner, req *Request) error {
+	if s.peek() != '[' {
+		val, err := s.skip()
+		if err != nil {
+			return jsonInvalid(err)
+		}
+		return wrongType("list_type", "Input should be a valid list", val, "inputs")
+	}
+	s.pos++
+	for i := 0; !s.consume(']'); i++ {
+		t, err := decodeInput(s, i)
+		if err != nil {
+			return err
+		}
+		req.Inputs = append(req.Inputs, t)
+		if !s.consume(',') {
+			if err := s.expect(']'); err != nil {
+				return jsonInvalid(err)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// decodeInput reads one input object. Its data may come before its datatype
+// and shape, so the data text is kept and parsed once the object is read.
+func decodeInput(s *scanner, i int) (*Tensor, error) {
+	start := s.pos
+	if s.peek() != '{' {
+		val, err := s.skip()
+		if err != nil {
+			return nil, jsonInvalid(err)
+		}
+		return nil, wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", val, "inputs", i)
+	}
+	s.pos++
+	t := &Tensor{}
+	var data []byte
+	var haveName, haveShape, haveType bool
+	for !s.consume('}') {
+		key, err := s.str()
+		if err != nil {
+			return nil, jsonInvalid(err)
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, jsonInvalid(err)
+		}
+		switch string(key) {
+		case "name":
+			haveName = true
+			if t.Name, err = stringField(s, "inputs", i, "name"); err != nil {
+				return nil, err
+			}
+		case "datatype":
+			haveType = true
+			dt, err := stringField(s, "inputs", i, "datatype")
+			if err != nil {
+				return nil, err
+			}
+			t.Datatype = Datatype(upper(dt))
+		case "shape":
+			haveShape = true
+			if t.Shape, err = decodeShape(s, i); err != nil {
+				return nil, err
+			}
+		case "parameters":
+			if t.Parameters, err = decodeParameters(s, "inputs", i, "parameters"); err != nil {
+				return nil, err
+			}
+		case "data":
+			if data, err = s.skip(); err != nil {
+				return nil, jsonInvalid(err)
+			}
+		default:
+			if _, err := s.skip(); err != nil {
+				return nil, jsonInvalid(err)
+			}
+		}
+		if !s.consume(',') {
+			if err := s.expect('}'); err != nil {
+				return nil, jsonInvalid(err)
+			}
+			break
+		}
+	}
+	obj := s.b[start:s.pos]
+	switch {
+	case !haveName:
+		return nil, missing(obj, "inputs", i, "name")
+	case !haveShape:
+		return nil, missing(obj, "inputs", i, "shape")
+	case !haveType:
+		return nil, missing(obj, "inputs", i, "datatype")
+	}
+	if !t.Datatype.Valid() {
+		return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
+	}
+	if data == nil {
+		if _, ok := t.Parameters["binary_data_size"]; ok {
+			return t, nil // filled from the binary part
+		}
+		return nil, missing(obj, "inputs", i, "data")
+	}
+	if t.Datatype == FP16 {
+		return nil, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for input %s", t.Name)
+	}
+	var err error
+	if t.Data, err = parseData(data, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func decodeShape(s *scanner, i int) ([]int64, error) {
+	val, err := s.skip()
+	if err != nil {
+		return nil, jsonInvalid(err)
+	}
+	ss := &scanner{b: val}
+	if ss.peek() != '[' {
+		return nil, wrongType("list_type", "Input should be a valid list", val, "inputs", i, "shape")
+	}
+	ss.pos++
+	shape := []int64{}
+	for j := 0; !ss.consume(']'); j++ {
+		tok, err := ss.number()
+		if err != nil {
+			elem, _ := ss.skip()
+			return nil, wrongType("int_type", "Input should be a valid integer", elem, "inputs", i, "shape", j)
+		}
+		d, err := strconv.ParseInt(bstr(tok), 10, 64)
+		if err != nil {
+			return nil, wrongType("int_parsing", "Input should be a valid integer, unable to parse string as an integer", tok, "inputs", i, "shape", j)
+		}
+		shape = append(shape, d)
+		if !ss.consume(',') {
+			if err := ss.expect(']'); err != nil {
+				return nil, jsonInvalid(err)
+			}
+			break
+		}
+	}
+	return shape, nil
+}
+
+// parseData reads a (possibly nested) JSON list of scalars into the typed
+// slice for t's datatype.
+func parseData(text []byte, t *Tensor) (any, error) {
+	n := ShapeSize(t.Shape)
+	if n < 0 || n > int64(len(text)) {
+		n = 0 // never trust the shape for the allocation size
+	}
+	p := &dataParser{s: scanner{b: text}, t: t}
+	switch t.Datatype {
+	case FP32:
+		out := make([]float32, 0, n)
+		err := p.walk(func(tok []byte, str bool) error {
+			f, err := p.float(tok, str, 32)
+			out = append(out, float32(f))
+			return err
+		})
+		return out, err
+	case FP64:
+		out := make([]float64, 0, n)
+		err := p.walk(func(tok []byte, str bool) error {
+			f, err := p.float(tok, str, 64)
+			out = append(out, f)
+			return err
+		})
+		return out, err
+	case INT8:
+		return parseInts[int8](p, n, 8)
+	case INT16:
+		return parseInts[int16](p, n, 16)
+	case INT32:
+		return parseInts[int32](p, n, 32)
+	case INT64:
+		return parseInts[int64](p, n, 64)
+	case UINT8:
+		return parseUints[uint8](p, n, 8)
+	case UINT16:
+		return parseUints[uint16](p, n, 16)
+	case UINT32:
+		return parseUints[uint32](p, n, 32)
+	case UINT64:
+		return parseUints[uint64](p, n, 64)
+	case BOOL:
+		out := make([]bool, 0, n)
+		err := p.walk(func(tok []byte, str bool) error {
+			switch {
+			case !str && string(tok) == "true":
+				out = append(out, true)
+			case !str && string(tok) == "false":
+				out = append(out, false)
+			default:
+				return p.bad(tok, "a boolean")
+			}
+			return nil
+		})
+		return out, err
+	case BYTES:
+		out := make([][]byte, 0, n)
+		err := p.walk(func(tok []byte, str bool) error {
+			if !str {
+				return p.bad(tok, "a string")
+			}
+			out = append(out, tok)
+			return nil
+		})
+		return out, err
+	}
+	return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
+}
+
+type dataParser struct {
+	s     scanner
+	t     *Tensor
+	count int
+}
+
+func (p *dataParser) bad(tok []byte, want string) error {
+	return status.InvalidInputf("input %s: data element %d is %s, not %s as datatype %s needs", p.t.Name, p.count, string(tok), want, p.t.Datatype)
+}
+
+func (p *dataParser) float(tok []byte, str bool, bits int) (float64, error) {
+	if str {
+		return 0, p.bad(strconv.AppendQuote(nil, string(tok)), "a number")
+	}
+	f, err := strconv.ParseFloat(bstr(tok), bits)
+	if err != nil && !isRange(err) {
+		return 0, p.bad(tok, "a number")
+	}
+	return f, nil
+}
+
+func isRange(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// walk calls fn for every scalar of a nested list, in row-major order.
+func (p *dataParser) walk(fn func(tok []byte, str bool) error) error {
+	s := &p.s
+	var rec func(depth int) error
+	rec = func(depth int) error {
+		if depth > 64 {
+			return status.InvalidInputf("input %s: data nested too deeply", p.t.Name)
+		}
+		switch c := s.peek(); {
+		case c == '[':
+			s.pos++
+			if s.consume(']') {
+				return nil
+			}
+			for {
+				if err := rec(depth + 1); err != nil {
+					return err
+				}
+				if s.consume(',') {
+					continue
+				}
+				if err := s.expect(']'); err != nil {
+					return jsonInvalid(err)
+				}
+				return nil
+			}
+		case c == '"':
+			v, err := s.str()
+			if err != nil {
+				return jsonInvalid(err)
+			}
+			err = fn(v, true)
+			p.count++
+			return err
+		case c == 't' || c == 'f' || c == 'n':
+			v, err := s.skip()
+			if err != nil {
+				return jsonInvalid(err)
+			}
+			err = fn(v, false)
+			p.count++
+			return err
+		case c == '{':
+			v, _ := s.skip()
+			return p.bad(v, "a scalar")
+		default:
+			tok, err := s.number()
+			if err != nil {
+				return jsonInvalid(err)
+			}
+			err = fn(tok, false)
+			p.count++
+			return err
+		}
+	}
+	if s.peek() != '[' {
+		// A bare scalar is one element (pydantic accepts it as data).
+		return rec(0)
+	}
+	return rec(0)
+}
+
+func parseInts[T int8 | int16 | int32 | int64](p *dataParser, n int64, bits int) ([]T, error) {
+	out := make([]T, 0, n)
+	err := p.walk(func(tok []byte, str bool) error {
+		if str {
+			return p.bad(strconv.AppendQuote(nil, string(tok)), "an integer")
+		}
+		v, err := strconv.ParseInt(bstr(tok), 10, bits)
+		if err != nil {
+			// numpy accepts integral floats such as 1.0.
+			f, ferr := strconv.ParseFloat(bstr(tok), 64)
+			if ferr != nil || f != math.Trunc(f) || f < math.MinInt64 || f > math.MaxInt64 {
+				return p.bad(tok, "an integer")
+			}
+			v = int64(f)
+			if bits < 64 && (v < -(1<<(bits-1)) || v >= 1<<(bits-1)) {
+				return p.bad(tok, fmt.Sprintf("an integer in range for %d bits", bits))
+			}
+		}
+		out = append(out, T(v))
+		return nil
+	})
+	return out, err
+}
+
+func parseUints[T uint8 | uint16 | uint32 | uint64](p *dataParser, n int64, bits int) ([]T, error) {
+	out := make([]T, 0, n)
+	err := p.walk(func(tok []byte, str bool) error {
+		if str {
+			return p.bad(strconv.AppendQuote(nil, string(tok)), "an unsigned integer")
+		}
+		v, err := strconv.ParseUint(bstr(tok), 10, bits)
+		if err != nil {
+			return p.bad(tok, "an unsigned integer in range")
+		}
+		out = append(out, T(v))
+		return nil
+	})
+	return out, err
+}
+
+func decodeOutputs(s *scanner, req *Request) error {
+	val, err := s.skip()
+	if err != nil {
+		return jsonInvalid(err)
+	}
+	ss := &scanner{b: val}
+	if ss.literal("null") {
+		return nil
+	}
+	if ss.peek() != '[' {
+		return wrongType("list_type", "Input should be a valid list", val, "outputs")
+	}
+	ss.pos++
+	for i := 0; !ss.consume(']'); i++ {
+		start := ss.pos
+		if ss.peek() != '{' {
+			v, _ := ss.skip()
+			return wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", v, "outputs", i)
+		}
+		ss.pos++
+		var o RequestedOutput
+		haveName := false
+		for !ss.consume('}') {
+			k, err := ss.str()
+			if err != nil {
+				return jsonInvalid(err)
+			}
+			if err := ss.expect(':'); err != nil {
+				return jsonInvalid(err)
+			}
+			switch string(k) {
+			case "name":
+				haveName = true
+				if o.Name, err = stringField(ss, "outputs", i, "name"); err != nil {
+					return err
+				}
+			case "parameters":
+				if o.Parameters, err = decodeParameters(ss, "outputs", i, "parameters"); err != nil {
+					return err
+				}
+			default:
+				if _, err := ss.skip(); err != nil {
+					return jsonInvalid(err)
+				}
+			}
+			if !ss.consume(',') {
+				if err := ss.expect('}'); err != nil {
+					return jsonInvalid(err)
+				}
+				break
+			}
+		}
+		if !haveName {
+			return missing(ss.b[start:ss.pos], "outputs", i, "name")
+		}
+		req.Outputs = append(req.Outputs, o)
+		if !ss.consume(',') {
+			if err := ss.expect(']'); err != nil {
+				return jsonInvalid(err)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// attachBinary fills inputs that declare binary_data_size from raw, in order.
+func attachBinary(req *Request, raw []byte) error {
+	off := 0
+	for _, t := range req.Inputs {
+		if t.Data != nil {
+			continue
+		}
+		size, ok := t.Parameters.Int64("binary_data_size")
+		if !ok || size < 0 {
+			return status.InvalidInputf("input %s: binary_data_size must be a non-negative integer", t.Name)
+		}
+		if raw == nil {
+			return status.InvalidInputf("'data' field is missing for input '%s'", t.Name)
+		}
+		if int64(len(raw)-off) < size {
+			return status.InvalidInputf("input %s: binary_data_size is %d but only %d bytes of binary data remain", t.Name, size, len(raw)-off)
+		}
+		chunk := raw[off : off+int(size)]
+		off += int(size)
+		data, err := DecodeRaw(t.Datatype, chunk, ShapeSize(t.Shape))
+		if err != nil {
+			return status.InvalidInputf("input %s: %v", t.Name, err)
+		}
+		t.Data = data
+		delete(t.Parameters, "binary_data_size")
+		if len(t.Parameters) == 0 {
+			t.Parameters = nil
+		}
+	}
+	if off != len(raw) && raw != nil {
+		return status.InvalidInputf("binary data has %d bytes, but the inputs declare %d (binary_data_size)", len(raw), off)
+	}
+	return nil
+}
+
+// DecodeRaw turns a tensor's raw little-endian bytes (binary extension,
+// gRPC raw contents) into its typed slice with one copy. BYTES elements are
+// 4-byte little-endian lengths followed by the bytes; they alias b.
+// count, when >= 0, is the element count the shape requires.
+func DecodeRaw(d Datatype, b []byte, count int64) (any, error) {
+	if d == BYTES {
+		var out [][]byte
+		if count > 0 && count < int64(len(b)) {
+			out = make([][]byte, 0, count)
+		}
+		for off := 0; off < len(b); {
+			if len(b)-off < 4 {
+				return nil, fmt.Errorf("BYTES element %d: truncated length prefix", len(out))
+			}
+			n := int(uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24)
+			off += 4
+			if n > len(b)-off {
+				return nil, fmt.Errorf("BYTES element %d: length %d exceeds the %d bytes left", len(out), n, len(b)-off)
+			}
+			out = append(out, b[off:off+n:off+n])
+			off += n
+		}
+		return out, nil
+	}
+	size := d.Size()
+	if size == 0 {
+		return nil, fmt.Errorf("invalid datatype %s", d)
+	}
+	if len(b)%size != 0 {
+		return nil, fmt.Errorf("%d bytes of binary data is not a whole number of %s elements (%d bytes each)", len(b), d, size)
+	}
+	n := len(b) / size
+	if count >= 0 && int64(n) != count {
+		return nil, fmt.Errorf("binary data holds %d elements, but the shape needs %d", n, count)
+	}
+	data := MakeData(d, n)
+	copy(RawBytes(data), b)
+	if bs, ok := data.([]bool); ok {
+		for i, v := range b {
+			bs[i] = v != 0
+		}
+	}
+	return data, nil
+}
+
+// RawBytes views fixed-size tensor data as its little-endian bytes without
+// copying (every platform Go's KServe users run on, amd64 and arm64, is
+// little-endian). It returns nil for BYTES.
+func RawBytes(data any) []byte {
+	switch d := data.(type) {
+	case []bool:
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+	case []uint8:
+		return d
+	case []int8:
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+	case []uint16:
+		return view(d, 2)
+	case []int16:
+		return view(d, 2)
+	case []Float16:
+		return view(d, 2)
+	case []uint32:
+		return view(d, 4)
+	case []int32:
+		return view(d, 4)
+	case []float32:
+		return view(d, 4)
+	case []uint64:
+		return view(d, 8)
+	case []int64:
+		return view(d, 8)
+	case []float64:
+		return view(d, 8)
+	}
+	return nil
+}
+
+func view[T any](d []T, size int) []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d)*size)
+}

@@ -1,0 +1,195 @@
+package infer
+
+import (
+	"encoding/binary"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// SelectOutputs applies the request's "outputs" list to resp: only the
+// listed outputs are returned, in the listed order; a name the model did not
+// produce is KServe's 400 "Unexpected inference output".
+func SelectOutputs(req *Request, resp *Response, modelName string) error {
+	if len(req.Outputs) == 0 {
+		return nil
+	}
+	sel := make([]*Tensor, 0, len(req.Outputs))
+	for _, o := range req.Outputs {
+		t := resp.Output(o.Name)
+		if t == nil {
+			return status.InvalidInputf("Unexpected inference output '%s' for model '%s'", o.Name, modelName)
+		}
+		sel = append(sel, t)
+	}
+	resp.Outputs = sel
+	return nil
+}
+
+// BinaryOutputs decides, per output, whether it goes out in the binary
+// extension: with an "outputs" list only each output's own binary_data
+// counts (KServe's rule), otherwise the request's binary_data_output.
+func BinaryOutputs(req *Request, resp *Response) []bool {
+	out := make([]bool, len(resp.Outputs))
+	if len(req.Outputs) > 0 {
+		for i, t := range resp.Outputs {
+			for _, o := range req.Outputs {
+				if o.Name == t.Name {
+					out[i] = o.BinaryData()
+				}
+			}
+		}
+		return out
+	}
+	all := req.UseBinaryOutputs()
+	for i := range out {
+		out[i] = all
+	}
+	return out
+}
+
+// AppendResponseJSON appends resp as KServe's InferenceResponse JSON, keys
+// in KServe's order with explicit nulls:
+// {"model_name","model_version","id","parameters","outputs":[{"name","shape","datatype","parameters","data"}]}.
+// FP16 outputs cannot go out as JSON (400).
+func AppendResponseJSON(b []byte, resp *Response) ([]byte, error) {
+	for _, t := range resp.Outputs {
+		if err := checkOutput(t); err != nil {
+			return b, err
+		}
+		if t.Datatype == FP16 {
+			return b, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for output %s", t.Name)
+		}
+	}
+	b = append(b, `{"model_name":`...)
+	b = AppendString(b, resp.ModelName)
+	b = append(b, `,"model_version":`...)
+	b = appendNullableString(b, resp.ModelVersion)
+	b = append(b, `,"id":`...)
+	b = AppendString(b, resp.ID)
+	b = append(b, `,"parameters":`...)
+	var err error
+	if b, err = appendParameters(b, resp.Parameters); err != nil {
+		return b, err
+	}
+	b = append(b, `,"outputs":[`...)
+	for i, t := range resp.Outputs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = AppendString(b, t.Name)
+		b = append(b, `,"shape":`...)
+		b = appendShape(b, t.Shape)
+		b = append(b, `,"datatype":`...)
+		b = AppendString(b, string(t.Datatype))
+		b = append(b, `,"parameters":`...)
+		if b, err = appendParameters(b, t.Parameters); err != nil {
+			return b, err
+		}
+		b = append(b, `,"data":`...)
+		if b, err = appendData(b, t.Data); err != nil {
+			return b, err
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), nil
+}
+
+func checkOutput(t *Tensor) error {
+	if err := t.Validate("output"); err != nil {
+		return status.InferenceError(err.Error(), "")
+	}
+	return nil
+}
+
+// AppendResponseBinary appends the JSON header of a binary-extension
+// response (KServe's to_rest order: id, model_name, model_version, outputs,
+// then parameters only when set) and returns the raw chunks to send after it,
+// in output order. binary[i] says whether output i goes out as raw bytes;
+// FP16 outputs always do.
+func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]byte, error) {
+	var raws [][]byte
+	b = append(b, `{"id":`...)
+	b = AppendString(b, resp.ID)
+	b = append(b, `,"model_name":`...)
+	b = AppendString(b, resp.ModelName)
+	b = append(b, `,"model_version":`...)
+	b = appendNullableString(b, resp.ModelVersion)
+	b = append(b, `,"outputs":[`...)
+	var err error
+	for i, t := range resp.Outputs {
+		if err := checkOutput(t); err != nil {
+			return b, nil, err
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = AppendString(b, t.Name)
+		b = append(b, `,"shape":`...)
+		b = appendShape(b, t.Shape)
+		b = append(b, `,"datatype":`...)
+		b = AppendString(b, string(t.Datatype))
+		if binary[i] || t.Datatype == FP16 {
+			raw := EncodeRaw(t.Data)
+			raws = append(raws, raw)
+			params := Parameters{}
+			for k, v := range t.Parameters {
+				params[k] = v
+			}
+			params["binary_data_size"] = int64(len(raw))
+			b = append(b, `,"parameters":`...)
+			if b, err = appendParameters(b, params); err != nil {
+				return b, nil, err
+			}
+		} else {
+			if len(t.Parameters) > 0 {
+				b = append(b, `,"parameters":`...)
+				if b, err = appendParameters(b, t.Parameters); err != nil {
+					return b, nil, err
+				}
+			}
+			b = append(b, `,"data":`...)
+			if b, err = appendData(b, t.Data); err != nil {
+				return b, nil, err
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if len(resp.Parameters) > 0 {
+		b = append(b, `,"parameters":`...)
+		if b, err = appendParameters(b, resp.Parameters); err != nil {
+			return b, nil, err
+		}
+	}
+	return append(b, '}'), raws, nil
+}
+
+// EncodeRaw returns tensor data as raw little-endian bytes: a view without
+// copying for fixed-size types, length-prefixed elements for BYTES, one
+// byte per element for BOOL.
+func EncodeRaw(data any) []byte {
+	switch d := data.(type) {
+	case [][]byte:
+		n := 0
+		for _, e := range d {
+			n += 4 + len(e)
+		}
+		out := make([]byte, 0, n)
+		for _, e := range d {
+			out = binary.LittleEndian.AppendUint32(out, uint32(len(e)))
+			out = append(out, e...)
+		}
+		return out
+	case []bool:
+		out := make([]byte, len(d))
+		for i, v := range d {
+			if v {
+				out[i] = 1
+			}
+		}
+		return out
+	}
+	return RawBytes(data)
+}

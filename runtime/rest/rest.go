@@ -1,0 +1,566 @@
+// Package rest serves KServe's v1 protocol and the Open Inference Protocol
+// (v2) over HTTP on top of the shared dataplane, with KServe's paths,
+// bodies, status codes and error messages (contract §1, §5, §10).
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// AccessFunc is called once per HTTP request after the response is written.
+type AccessFunc func(r *http.Request, status int, bytes int64, start time.Time, dur time.Duration)
+
+// Options configure the REST handler.
+type Options struct {
+	// MaxRequestBodySize bounds request bodies (413 past it); <= 0 means no limit.
+	MaxRequestBodySize int64
+	// EnableDocs serves Swagger UI at /docs (--enable_docs_url).
+	EnableDocs bool
+	// Metrics serves /metrics; nil answers 404.
+	Metrics http.Handler
+	// Logger receives error logs ("Exception: ..."); nil discards them.
+	Logger *slog.Logger
+	// Access, when set, is called after each request (access log).
+	Access AccessFunc
+}
+
+// Handler is the REST transport.
+type Handler struct {
+	dp   *dataplane.Dataplane
+	opts Options
+	bufs sync.Pool
+	docsState
+}
+
+// New returns the REST handler over dp.
+func New(dp *dataplane.Dataplane, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{dp: dp, opts: opts, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
+}
+
+var (
+	errNotFound         = errors.New("Not Found")
+	errMethodNotAllowed = errors.New("Method Not Allowed")
+)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Access == nil {
+		h.route(w, r)
+		return
+	}
+	start := time.Now()
+	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+	h.route(rw, r)
+	h.opts.Access(r, rw.status, rw.bytes, start, time.Since(start))
+}
+
+// route dispatches like Starlette: a path that matches a route with another
+// method is 405, a path no route matches is 404, both with FastAPI's bodies.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	post := r.Method == http.MethodPost
+	switch {
+	case p == "/":
+		if !get {
+			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			return
+		}
+		h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"status":"alive"}`))
+	case p == "/metrics":
+		if h.opts.Metrics == nil || !get {
+			h.detail(w, http.StatusNotFound, errNotFound)
+			return
+		}
+		h.opts.Metrics.ServeHTTP(w, r)
+	case p == "/openapi.json":
+		if !get {
+			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			return
+		}
+		h.writeRaw(w, http.StatusOK, "application/json", openAPIDocument())
+	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
+		if !h.opts.EnableDocs || !get {
+			h.detail(w, http.StatusNotFound, errNotFound)
+			return
+		}
+		h.serveDocs(w, r)
+	case strings.HasPrefix(p, "/v1/"):
+		h.routeV1(w, r, p[len("/v1/"):], get, post)
+	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
+		h.routeV2(w, r, strings.TrimPrefix(p, "/v2"), get, post)
+	default:
+		h.detail(w, http.StatusNotFound, errNotFound)
+	}
+}
+
+func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
+	if p == "models" {
+		if !get {
+			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			return
+		}
+		h.listModels(w)
+		return
+	}
+	name, ok := strings.CutPrefix(p, "models/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		h.detail(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	if post {
+		if n, ok := strings.CutSuffix(name, ":predict"); ok && n != "" {
+			h.v1Infer(w, r, n, dataplane.Predict)
+			return
+		}
+		if n, ok := strings.CutSuffix(name, ":explain"); ok && n != "" {
+			h.v1Infer(w, r, n, dataplane.Explain)
+			return
+		}
+		h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+		return
+	}
+	if !get {
+		h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+		return
+	}
+	h.v1ModelStatus(w, name)
+}
+
+func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
+	method := func(ok bool, fn func()) {
+		if !ok {
+			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			return
+		}
+		fn()
+	}
+	switch p {
+	case "":
+		method(get, func() { h.writeJSON(w, http.StatusOK, h.dp.ServerMetadata()) })
+		return
+	case "/health/live":
+		method(get, func() {
+			if !h.dp.Live() {
+				h.writeError(w, r, &status.Error{Kind: status.KindServerNotLive, Message: "Server is not live."})
+				return
+			}
+			h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"live":true}`))
+		})
+		return
+	case "/health/ready":
+		method(get, func() {
+			if !h.dp.Ready() {
+				h.writeError(w, r, status.ServerNotReady(""))
+				return
+			}
+			h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"ready":true}`))
+		})
+		return
+	case "/models":
+		method(get, func() { h.listModels(w) })
+		return
+	}
+	if rest, ok := strings.CutPrefix(p, "/repository/models/"); ok {
+		name, action, ok := strings.Cut(rest, "/")
+		if !ok || name == "" || (action != "load" && action != "unload") {
+			h.detail(w, http.StatusNotFound, errNotFound)
+			return
+		}
+		method(post, func() { h.repository(w, r, name, action) })
+		return
+	}
+	rest, ok := strings.CutPrefix(p, "/models/")
+	if !ok {
+		h.detail(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	parts := strings.Split(rest, "/")
+	if parts[0] == "" {
+		h.detail(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	name := parts[0]
+	switch {
+	case len(parts) == 1:
+		method(get, func() { h.v2Metadata(w, r, name) })
+	case len(parts) == 2 && parts[1] == "ready":
+		method(get, func() { h.v2ModelReady(w, r, name) })
+	case len(parts) == 2 && parts[1] == "infer":
+		method(post, func() { h.v2Infer(w, r, name) })
+	case len(parts) >= 3 && parts[1] == "versions" && parts[2] != "":
+		versioned := len(parts) == 3 && get ||
+			len(parts) == 4 && parts[3] == "ready" && get ||
+			len(parts) == 4 && parts[3] == "infer" && post
+		switch {
+		case versioned:
+			h.writeError(w, r, status.NotImplemented("Model versioning not supported yet."))
+		case len(parts) == 3 || len(parts) == 4 && (parts[3] == "ready" || parts[3] == "infer"):
+			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+		default:
+			h.detail(w, http.StatusNotFound, errNotFound)
+		}
+	default:
+		h.detail(w, http.StatusNotFound, errNotFound)
+	}
+}
+
+func (h *Handler) listModels(w http.ResponseWriter) {
+	h.writeJSON(w, http.StatusOK, struct {
+		Models []string `json:"models"`
+	}{h.dp.Names()})
+}
+
+func (h *Handler) v1ModelStatus(w http.ResponseWriter, name string) {
+	ready, err := h.dp.ModelReady(name)
+	if err == nil && !ready {
+		err = status.ModelNotReady(name, "")
+	}
+	if err != nil {
+		h.writeError(w, nil, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, struct {
+		Name  string `json:"name"`
+		Ready bool   `json:"ready"`
+	}{name, true})
+}
+
+func (h *Handler) v2ModelReady(w http.ResponseWriter, r *http.Request, name string) {
+	ready, err := h.dp.ModelReady(name)
+	if err == nil && !ready {
+		err = status.ModelNotReady(name, "")
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, struct {
+		Name  string `json:"name"`
+		Ready bool   `json:"ready"`
+	}{name, true})
+}
+
+func (h *Handler) v2Metadata(w http.ResponseWriter, r *http.Request, name string) {
+	md, err := h.dp.ModelMetadata(name)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, md)
+}
+
+func (h *Handler) repository(w http.ResponseWriter, r *http.Request, name, action string) {
+	if action == "load" {
+		if err := h.dp.LoadModel(r.Context(), name); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeJSON(w, http.StatusOK, struct {
+			Name string `json:"name"`
+			Load bool   `json:"load"`
+		}{name, true})
+		return
+	}
+	if err := h.dp.UnloadModel(r.Context(), name); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, struct {
+		Name   string `json:"name"`
+		Unload bool   `json:"unload"`
+	}{name, true})
+}
+
+// readBody reads the request body within the configured limit.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var rd io.Reader = r.Body
+	if h.opts.MaxRequestBodySize > 0 {
+		if r.ContentLength > h.opts.MaxRequestBodySize {
+			return nil, tooLarge(h.opts.MaxRequestBodySize)
+		}
+		rd = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
+	}
+	var body []byte
+	if r.ContentLength > 0 {
+		body = make([]byte, 0, r.ContentLength+1)
+		buf := bytes.NewBuffer(body)
+		if _, err := buf.ReadFrom(rd); err != nil {
+			return nil, bodyError(err, h.opts.MaxRequestBodySize)
+		}
+		return buf.Bytes(), nil
+	}
+	body, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, bodyError(err, h.opts.MaxRequestBodySize)
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) error {
+	return status.Newf(status.KindPayloadTooLarge, "Request body too large: the limit is %d bytes (--max_request_body_size).", limit)
+}
+
+func bodyError(err error, limit int64) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return tooLarge(limit)
+	}
+	return status.InvalidInputf("could not read the request body: %v", err)
+}
+
+// isJSONContentType decides whether a v1 body is parsed as JSON. KServe
+// compares the whole header to four exact strings, so
+// "application/json; charset=utf-8" reaches models as raw bytes; we compare
+// the media type, which every JSON client means.
+func isJSONContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/json", "application/cloudevents+json", "application/ld+json", "application/octet-stream":
+		return true
+	}
+	return false
+}
+
+func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, verb dataplane.Verb) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	req := &infer.Request{Protocol: infer.ProtocolV1, ModelName: name, Body: body, ContentType: ct, IsJSON: isJSONContentType(ct)}
+	// Bad JSON is a 400 before the model is looked up, as in KServe.
+	if req.IsJSON {
+		if err := req.ParseV1(); err != nil && !isListError(err) {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	hd := model.NewHeaders(r.Header)
+	resp, err := h.dp.Infer(r.Context(), name, verb, req, hd)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	copyHeaders(w.Header(), hd.Response)
+	if resp.Raw != nil || resp.Body == nil {
+		ct := resp.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		h.writeRaw(w, http.StatusOK, ct, resp.Raw)
+		return
+	}
+	bp := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(bp)
+	b, err := infer.AppendJSON((*bp)[:0], resp.Body)
+	*bp = b
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeRaw(w, http.StatusOK, "application/json", b)
+}
+
+func isListError(err error) bool {
+	return strings.HasPrefix(status.Message(err), "Expected ")
+}
+
+func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	jsonPart, raw := body, []byte(nil)
+	if hl := r.Header.Get("Inference-Header-Content-Length"); hl != "" {
+		n, err := strconv.Atoi(hl)
+		if err != nil || n < 0 || n > len(body) {
+			h.writeError(w, r, status.InvalidInputf("invalid inference-header-content-length %q: the body has %d bytes", hl, len(body)))
+			return
+		}
+		jsonPart, raw = body[:n], body[n:]
+	} else if !isJSONMedia(ct) {
+		h.writeError(w, r, status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing."))
+		return
+	}
+	req, err := infer.DecodeRequest(jsonPart, raw)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	req.ModelName = name
+	hd := model.NewHeaders(r.Header)
+	resp, err := h.dp.Infer(r.Context(), name, dataplane.Predict, req, hd)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeV2Response(w, r, req, resp, name, hd)
+}
+
+func isJSONMedia(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *infer.Request, resp *infer.Response, name string, hd *model.Headers) {
+	if resp.ModelName == "" {
+		resp.ModelName = name
+	}
+	if resp.ID == "" {
+		resp.ID = req.EnsureID()
+	}
+	if err := infer.SelectOutputs(req, resp, name); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	copyHeaders(w.Header(), hd.Response)
+	bp := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(bp)
+	binary := infer.BinaryOutputs(req, resp)
+	useBinary := false
+	for i, b := range binary {
+		useBinary = useBinary || b || resp.Outputs[i].Datatype == infer.FP16 && req.UseBinaryOutputs()
+	}
+	if !useBinary {
+		b, err := infer.AppendResponseJSON((*bp)[:0], resp)
+		*bp = b
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeRaw(w, http.StatusOK, "application/json", b)
+		return
+	}
+	head, raws, err := infer.AppendResponseBinary((*bp)[:0], resp, binary)
+	*bp = head
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	total := len(head)
+	for _, c := range raws {
+		total += len(c)
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Length", strconv.Itoa(total))
+	hdr.Set("Inference-Header-Content-Length", strconv.Itoa(len(head)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(head)
+	for _, c := range raws {
+		_, _ = w.Write(c)
+	}
+}
+
+func copyHeaders(dst, src http.Header) {
+	for k, v := range src {
+		if strings.EqualFold(k, "Content-Length") {
+			continue // always recomputed, as KServe does
+		}
+		dst[k] = v
+	}
+}
+
+// writeError writes KServe's {"error": "..."} body with the kind's status
+// code, FastAPI's {"detail": [...]} for validation errors, and logs server
+// errors the way KServe's handlers do.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The client is gone or out of time: nobody reads the body.
+		h.writeRaw(w, 499, "application/json", []byte(`{"error":"Request cancelled"}`))
+		return
+	}
+	code := status.HTTPCode(err)
+	var se *status.Error
+	if errors.As(err, &se) && se.Kind == status.KindUnprocessable {
+		h.writeJSON(w, code, struct {
+			Detail []status.ValidationDetail `json:"detail"`
+		}{se.Detail})
+		return
+	}
+	if code >= 500 {
+		h.opts.Logger.Error("Exception: " + err.Error())
+	}
+	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
+	h.writeRaw(w, code, "application/json", append(b, '}'))
+}
+
+func (h *Handler) detail(w http.ResponseWriter, code int, err error) {
+	h.writeRaw(w, code, "application/json", []byte(`{"detail":"`+err.Error()+`"}`))
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := infer.AppendJSON(nil, jsonValue{v})
+	if err != nil {
+		h.writeRaw(w, http.StatusInternalServerError, "application/json", []byte(`{"error":"could not encode the response"}`))
+		return
+	}
+	h.writeRaw(w, code, "application/json", b)
+}
+
+// jsonValue routes a struct through encoding/json (AppendJSON's fallback).
+type jsonValue struct{ v any }
+
+func (j jsonValue) MarshalJSON() ([]byte, error) { return jsonMarshal(j.v) }
+
+func (h *Handler) writeRaw(w http.ResponseWriter, code int, contentType string, b []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+// recorder captures the status and size of a response for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

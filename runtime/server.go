@@ -1,0 +1,276 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/rest"
+)
+
+// workerEnv marks a process started by the --workers supervisor; its value
+// is the worker's index.
+const workerEnv = "KSERVE_GEN_WORKER"
+
+// Option customises a Server.
+type Option func(*Server)
+
+// WithMiddleware wraps the REST handler, outermost last, the way the seed
+// adds FastAPI's CORSMiddleware to KServe's app.
+func WithMiddleware(mw func(http.Handler) http.Handler) Option {
+	return func(s *Server) { s.middleware = append(s.middleware, mw) }
+}
+
+// WithLogger sets the logger for server events (instead of the logger
+// built from the logging configuration).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithHTTPListener serves REST on l instead of binding --http_port (tests).
+func WithHTTPListener(l net.Listener) Option { return func(s *Server) { s.httpLn = l } }
+
+// WithGRPCListener serves gRPC on l instead of binding --grpc_port (tests).
+func WithGRPCListener(l net.Listener) Option { return func(s *Server) { s.grpcLn = l } }
+
+// Server is KServe's ModelServer.
+type Server struct {
+	cfg        config.Config
+	middleware []func(http.Handler) http.Handler
+	log        *slog.Logger
+	logs       *logSetup
+	httpLn     net.Listener
+	grpcLn     net.Listener
+	dp         *dataplane.Dataplane
+	metrics    *metrics.Metrics
+	ready      chan struct{}
+	readyOnce  sync.Once
+}
+
+// NewServer returns a server for cfg (see config.Parser for KServe's flags).
+func NewServer(cfg config.Config, opts ...Option) *Server {
+	s := &Server{cfg: cfg, ready: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// SignalContext returns a context cancelled by SIGTERM, SIGINT or SIGQUIT,
+// the signals KServe's server stops on.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+}
+
+// Serve parses KServe's flags from os.Args, serves models until SIGTERM,
+// SIGINT or SIGQUIT, then shuts down gracefully. The model names come from
+// the models themselves; use config.Parser and NewServer for more control.
+func Serve(models ...model.Model) error {
+	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := SignalContext()
+	defer stop()
+	return NewServer(*cfg).Run(ctx, models...)
+}
+
+// Dataplane returns the server's dataplane once Run has started (tests, and
+// transports added by users).
+func (s *Server) Dataplane() *dataplane.Dataplane { return s.dp }
+
+// Ready is closed once every model has loaded.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run serves models until ctx is cancelled, then stops accepting, drains
+// in-flight requests for up to the grace period, unloads the models and
+// returns nil. Listeners are up before the models load, so liveness answers
+// at once and readiness turns true when loading ends; a model whose Load
+// fails stops the server with that error.
+func (s *Server) Run(ctx context.Context, models ...model.Model) error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	if err := s.setupLogging(); err != nil {
+		return err
+	}
+	defer s.logs.close()
+	if s.cfg.Workers > 1 && os.Getenv(workerEnv) == "" {
+		return s.supervise(ctx, models)
+	}
+	return s.serve(ctx, models, os.Getenv(workerEnv) != "")
+}
+
+func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) error {
+	s.metrics = metrics.New()
+	dpOpts := dataplane.Options{
+		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),
+		Metrics:        s.metrics,
+		ServerName:     "kserve",
+		ServerVersion:  Version,
+	}
+	if s.cfg.EnableLatencyLogging {
+		dpOpts.Latency = s.logs.latency
+	}
+	s.dp = dataplane.New(dpOpts)
+	for _, m := range models {
+		s.log.Info("Registering model: " + m.Name())
+		if err := s.dp.Register(m, ""); err != nil {
+			return err
+		}
+	}
+	s.log.Info(fmt.Sprintf("Setting max asyncio worker threads as %d", dpOpts.MaxConcurrency))
+
+	// A --workers supervisor serves gRPC itself; its HTTP workers serve REST.
+	serveREST := !(s.cfg.Workers > 1 && !worker)
+	serveGRPC := s.cfg.EnableGRPC && !worker
+
+	errc := make(chan error, 2)
+	var httpSrv *http.Server
+	if serveREST {
+		ln := s.httpLn
+		if ln == nil {
+			var err error
+			if ln, err = listenReusePort(ctx, fmt.Sprintf(":%d", s.cfg.HTTPPort)); err != nil {
+				return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
+			}
+		}
+		var h http.Handler = rest.New(s.dp, rest.Options{
+			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
+			EnableDocs:         s.cfg.EnableDocsURL,
+			Metrics:            s.metrics.Handler(),
+			Logger:             s.log,
+			Access:             s.logs.accessFunc(),
+		})
+		for _, mw := range s.middleware {
+			h = mw(h)
+		}
+		httpSrv = &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+			IdleTimeout:       time.Duration(s.cfg.TimeoutKeepAlive) * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		s.log.Info(fmt.Sprintf("Starting HTTP server on %s", ln.Addr()))
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		}()
+	}
+	var grpcSrv *grpcserver.Server
+	if serveGRPC {
+		ln := s.grpcLn
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", fmt.Sprintf(":%d", s.cfg.GRPCPort)); err != nil {
+				return fmt.Errorf("listen on grpc port %d: %w", s.cfg.GRPCPort, err)
+			}
+		}
+		grpcSrv = grpcserver.New(s.dp, grpcserver.Options{
+			MaxSendMessageLength:    s.cfg.GRPCMaxSendMessageLength,
+			MaxReceiveMessageLength: s.cfg.GRPCMaxReceiveMessageLength,
+			MaxThreads:              s.cfg.MaxThreads,
+			Logger:                  s.log,
+		})
+		s.log.Info(fmt.Sprintf("Starting gRPC server on %s", ln.Addr()))
+		go func() {
+			if err := grpcSrv.Serve(ln); err != nil {
+				errc <- fmt.Errorf("grpc server: %w", err)
+			}
+		}()
+	}
+
+	go func() {
+		if err := s.loadModels(ctx, models); err != nil {
+			errc <- err
+			return
+		}
+		s.readyOnce.Do(func() { close(s.ready) })
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("Stopping the model server")
+	case runErr = <-errc:
+		s.log.Error("Stopping the model server", "error", runErr)
+	}
+	return errors.Join(runErr, s.shutdown(httpSrv, grpcSrv))
+}
+
+// loadModels loads every model concurrently: a slow model does not hold
+// back the others' readiness.
+func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(models))
+	for i, m := range models {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			if err := m.Load(ctx); err != nil {
+				errs[i] = fmt.Errorf("load model %s: %w", m.Name(), err)
+				return
+			}
+			s.log.Info(fmt.Sprintf("Model %s loaded in %s", m.Name(), time.Since(start).Round(time.Microsecond)))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// shutdown drains both transports within the grace period, then unloads the models.
+func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.GracePeriod)
+	defer cancel()
+	var wg sync.WaitGroup
+	var httpErr, grpcErr error
+	if httpSrv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if httpErr = httpSrv.Shutdown(ctx); httpErr != nil {
+				httpErr = fmt.Errorf("drain http requests: %w", httpErr)
+			}
+		}()
+	}
+	if grpcSrv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if grpcErr = grpcSrv.Shutdown(ctx); grpcErr != nil {
+				grpcErr = fmt.Errorf("drain grpc requests: %w", grpcErr)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(httpErr, grpcErr, s.dp.Stop(ctx))
+}
+
+// listenReusePort binds addr with SO_REUSEPORT so --workers processes can
+// share the port; the kernel spreads connections across them.
+func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	return lc.Listen(ctx, "tcp", addr)
+}
+

@@ -1,0 +1,91 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+)
+
+// supervise is --workers N: N copies of this program serve REST on the
+// shared HTTP port (SO_REUSEPORT) while this process serves gRPC, as
+// KServe's multi-process mode does. A worker that dies is restarted (with a
+// growing back-off while it keeps dying at once); on shutdown every worker
+// gets SIGTERM and the grace period to drain, then SIGKILL.
+func (s *Server) supervise(ctx context.Context, models []model.Model) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable for --workers: %w", err)
+	}
+	s.log.Info(fmt.Sprintf("Starting %d HTTP worker processes", s.cfg.Workers))
+	var wg sync.WaitGroup
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i := range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.keepWorker(wctx, exe, i)
+		}()
+	}
+	err = s.serve(ctx, models, false)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
+	backoff := 100 * time.Millisecond
+	for {
+		cmd := exec.Command(exe, os.Args[1:]...)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i))
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		started := time.Now()
+		if err := cmd.Start(); err != nil {
+			s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
+		} else {
+			s.log.Info(fmt.Sprintf("Started worker %d (pid %d)", i, cmd.Process.Pid))
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				s.log.Warn(fmt.Sprintf("Worker %d (pid %d) exited: %v; restarting", i, cmd.Process.Pid, exitText(err)))
+			case <-ctx.Done():
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-done:
+				case <-time.After(s.cfg.GracePeriod):
+					_ = cmd.Process.Kill()
+					<-done
+				}
+				return
+			}
+		}
+		if time.Since(started) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.String()
+	}
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
