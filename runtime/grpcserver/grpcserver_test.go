@@ -1,0 +1,558 @@
+package grpcserver_test
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+)
+
+func requireStatus(t *testing.T, err error, code codes.Code, msg string) {
+	t.Helper()
+	require.Error(t, err)
+	st, ok := grpcstatus.FromError(err)
+	require.True(t, ok, "not a gRPC status: %v", err)
+	assert.Equal(t, code, st.Code(), "code of %q", st.Message())
+	assert.Equal(t, msg, st.Message())
+}
+
+func TestServerLiveReadyMetadata(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	ctx := ctxT(t)
+
+	live, err := f.client.ServerLive(ctx, &pb.ServerLiveRequest{})
+	require.NoError(t, err)
+	assert.True(t, live.GetLive())
+
+	ready, err := f.client.ServerReady(ctx, &pb.ServerReadyRequest{})
+	require.NoError(t, err)
+	assert.True(t, ready.GetReady())
+
+	md, err := f.client.ServerMetadata(ctx, &pb.ServerMetadataRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, "kserve", md.GetName())
+	assert.Equal(t, "0.1.0", md.GetVersion())
+	assert.Equal(t, []string{"model_repository_extension"}, md.GetExtensions())
+}
+
+func TestServerReady_FalseWhileAModelIsNotReady(t *testing.T) {
+	m := newPassthrough("passthrough")
+	m.ready.Store(false)
+	f := start(t, grpcserver.Options{}, m)
+	ready, err := f.client.ServerReady(ctxT(t), &pb.ServerReadyRequest{})
+	require.NoError(t, err)
+	assert.False(t, ready.GetReady())
+}
+
+func TestModelReady(t *testing.T) {
+	notReady := newPassthrough("loading")
+	notReady.ready.Store(false)
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"), notReady)
+	ctx := ctxT(t)
+
+	r, err := f.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "passthrough"})
+	require.NoError(t, err)
+	assert.True(t, r.GetReady())
+
+	// Not ready is ready=false, not an error (KServe; REST answers 503).
+	r, err = f.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "loading", Version: "7"})
+	require.NoError(t, err)
+	assert.False(t, r.GetReady())
+
+	_, err = f.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "nope"})
+	requireStatus(t, err, codes.NotFound, "Model with name nope does not exist.")
+}
+
+func TestModelMetadata(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"), failing{})
+	ctx := ctxT(t)
+
+	md, err := f.client.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "passthrough"})
+	require.NoError(t, err)
+	want := &pb.ModelMetadataResponse{
+		Name: "passthrough", Platform: "go",
+		Inputs:  []*pb.ModelMetadataResponse_TensorMetadata{{Name: "input-0", Datatype: "FP32", Shape: []int64{-1, 4}}},
+		Outputs: []*pb.ModelMetadataResponse_TensorMetadata{{Name: "output-0", Datatype: "FP32", Shape: []int64{-1, 4}}},
+	}
+	assert.True(t, proto.Equal(want, md), "got %v", md)
+
+	md, err = f.client.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "failing"})
+	require.NoError(t, err)
+	assert.True(t, proto.Equal(&pb.ModelMetadataResponse{Name: "failing"}, md), "got %v", md)
+
+	_, err = f.client.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "nope"})
+	requireStatus(t, err, codes.NotFound, "Model with name nope does not exist.")
+}
+
+// The reference exchange grpc_small.json → grpc_small.resp.json, recorded
+// against KServe 0.20 with a pass-through model (the id is a fresh uuid4).
+const (
+	referenceRequest  = `{"model_name":"passthrough","inputs":[{"name":"input-0","datatype":"FP32","shape":["1","4"],"contents":{"fp32_contents":[1.0,2.0,3.0,4.0]}}]}`
+	referenceResponse = `{"modelName":"passthrough","id":"b5556f44-e7ed-4329-852a-3c3dafeab42d","outputs":[{"name":"output-0","datatype":"FP32","shape":["1","4"],"contents":{"fp32Contents":[1,2,3,4]}}]}`
+)
+
+func TestModelInfer_ReferenceExchange(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	var req pb.ModelInferRequest
+	require.NoError(t, protojson.Unmarshal([]byte(referenceRequest), &req))
+
+	resp, err := f.client.ModelInfer(ctxT(t), &req)
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, resp.GetId())
+
+	var want pb.ModelInferResponse
+	require.NoError(t, protojson.Unmarshal([]byte(referenceResponse), &want))
+	want.Id = resp.GetId()
+	assert.True(t, proto.Equal(&want, resp), "got %v", resp)
+}
+
+func TestModelInfer_RequestIDAndParametersRoundTrip(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	req := &pb.ModelInferRequest{
+		ModelName: "passthrough", Id: "req-1",
+		Parameters: map[string]*pb.InferParameter{
+			"b": {ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}},
+			"i": {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: -7}},
+			"s": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "pd"}},
+			"d": {ParameterChoice: &pb.InferParameter_DoubleParam{DoubleParam: 0.5}},
+			"u": {ParameterChoice: &pb.InferParameter_Uint64Param{Uint64Param: 9}},
+		},
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{{
+			Name: "x", Datatype: "INT64", Shape: []int64{2},
+			Parameters: map[string]*pb.InferParameter{"content_type": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "np"}}},
+			Contents:   &pb.InferTensorContents{Int64Contents: []int64{1, 2}},
+		}},
+	}
+	resp, err := f.client.ModelInfer(ctxT(t), req)
+	require.NoError(t, err)
+	assert.Equal(t, "req-1", resp.GetId())
+	// uint64 9 arrives as int64 9 and goes back as int64_param.
+	wantParams := map[string]*pb.InferParameter{
+		"b": {ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}},
+		"i": {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: -7}},
+		"s": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "pd"}},
+		"d": {ParameterChoice: &pb.InferParameter_DoubleParam{DoubleParam: 0.5}},
+		"u": {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: 9}},
+	}
+	assert.True(t, proto.Equal(&pb.ModelInferResponse{Parameters: wantParams}, &pb.ModelInferResponse{Parameters: resp.GetParameters()}), "got %v", resp.GetParameters())
+	assert.Equal(t, "np", resp.GetOutputs()[0].GetParameters()["content_type"].GetStringParam())
+}
+
+// datatypeCases holds one tensor of every datatype with awkward values.
+func datatypeCases() []*infer.Tensor {
+	return []*infer.Tensor{
+		infer.NewTensor("bool", []int64{3}, []bool{true, false, true}),
+		infer.NewTensor("u8", []int64{3}, []uint8{0, 7, 255}),
+		infer.NewTensor("u16", []int64{3}, []uint16{0, 7, 65535}),
+		infer.NewTensor("u32", []int64{3}, []uint32{0, 7, math.MaxUint32}),
+		infer.NewTensor("u64", []int64{3}, []uint64{0, 7, math.MaxUint64}),
+		infer.NewTensor("i8", []int64{3}, []int8{-128, 0, 127}),
+		infer.NewTensor("i16", []int64{3}, []int16{-32768, 0, 32767}),
+		infer.NewTensor("i32", []int64{3}, []int32{math.MinInt32, 0, math.MaxInt32}),
+		infer.NewTensor("i64", []int64{3}, []int64{math.MinInt64, 0, math.MaxInt64}),
+		infer.NewTensor("fp16", []int64{3}, []infer.Float16{infer.Float16From(-1.5), 0, infer.Float16From(65504)}),
+		infer.NewTensor("fp32", []int64{1, 3}, []float32{-1.5, float32(math.Inf(1)), math.SmallestNonzeroFloat32}),
+		infer.NewTensor("fp64", []int64{3, 1}, []float64{-1.5, math.MaxFloat64, math.SmallestNonzeroFloat64}),
+		infer.NewTensor("bytes", []int64{3}, [][]byte{[]byte("héllo"), {}, {0, 0xff, 0}}),
+	}
+}
+
+func TestModelInfer_EveryDatatypeTypedAndRaw(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	for _, raw := range []bool{false, true} {
+		for _, in := range datatypeCases() {
+			name := string(in.Datatype) + map[bool]string{false: "/typed", true: "/raw"}[raw]
+			t.Run(name, func(t *testing.T) {
+				req, err := pbconv.FromRequest(&infer.Request{ModelName: "passthrough", Inputs: []*infer.Tensor{in}}, raw)
+				require.NoError(t, err)
+				wantRaw := raw || in.Datatype == infer.FP16
+				assert.Equal(t, wantRaw, len(req.GetRawInputContents()) == 1)
+
+				resp, err := f.client.ModelInfer(ctxT(t), req)
+				require.NoError(t, err)
+				// Raw in, raw out; FP16 forces raw; otherwise typed contents.
+				assert.Equal(t, wantRaw, len(resp.GetRawOutputContents()) == 1, "raw output contents")
+				assert.Equal(t, !wantRaw, resp.GetOutputs()[0].GetContents() != nil, "typed output contents")
+
+				got, err := pbconv.Response(resp)
+				require.NoError(t, err)
+				require.Len(t, got.Outputs, 1)
+				out := got.Outputs[0]
+				assert.Equal(t, "output-0", out.Name)
+				assert.Equal(t, in.Datatype, out.Datatype)
+				assert.Equal(t, in.Shape, out.Shape)
+				assert.Equal(t, in.Data, out.Data)
+			})
+		}
+	}
+}
+
+func TestModelInfer_RawWireLayout(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	raw := make([]byte, 0, 8)
+	raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(1.25))
+	raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(-2))
+	str := []byte{3, 0, 0, 0, 'a', 'b', 'c', 0, 0, 0, 0}
+	resp, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{
+		ModelName: "passthrough",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{
+			{Name: "f", Datatype: "FP32", Shape: []int64{2}},
+			{Name: "s", Datatype: "BYTES", Shape: []int64{2}},
+		},
+		RawInputContents: [][]byte{raw, str},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{raw, str}, resp.GetRawOutputContents())
+	assert.Nil(t, resp.GetOutputs()[0].GetContents())
+}
+
+func TestModelInfer_InvalidRequests(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	fp32 := func(name string, shape []int64, v ...float32) *pb.ModelInferRequest_InferInputTensor {
+		return &pb.ModelInferRequest_InferInputTensor{Name: name, Datatype: "FP32", Shape: shape, Contents: &pb.InferTensorContents{Fp32Contents: v}}
+	}
+	cases := []struct {
+		name string
+		req  *pb.ModelInferRequest
+		code codes.Code
+		msg  string
+	}{
+		{
+			name: "raw count mismatch",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FP32", Shape: []int64{1}}, {Name: "b", Datatype: "FP32", Shape: []int64{1}}},
+				RawInputContents: [][]byte{{0, 0, 0, 0}}},
+			code: codes.InvalidArgument,
+			msg:  "the number of inputs (2) does not match the expected number of raw input contents (1) for model 'passthrough'.",
+		},
+		{
+			name: "contents and raw",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32("a", []int64{1}, 1)}, RawInputContents: [][]byte{{0, 0, 0, 0}}},
+			code: codes.InvalidArgument,
+			msg:  "contents field must not be specified when using raw_input_contents for input 'a' for model 'passthrough'",
+		},
+		{
+			name: "raw size",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FP32", Shape: []int64{1, 3}}}, RawInputContents: [][]byte{make([]byte, 8)}},
+			code: codes.InvalidArgument,
+			msg:  "input 'a' with datatype FP32 and shape [1, 3] needs 12 bytes of raw contents, but 8 were given",
+		},
+		{
+			name: "raw bytes truncated",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "s", Datatype: "BYTES", Shape: []int64{1}}}, RawInputContents: [][]byte{{9, 0, 0, 0, 'x'}}},
+			code: codes.InvalidArgument,
+			msg:  "input 's': raw BYTES element 0 declares 9 bytes, but only 1 remain",
+		},
+		{
+			name: "raw bytes count",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "s", Datatype: "BYTES", Shape: []int64{2}}}, RawInputContents: [][]byte{{1, 0, 0, 0, 'x'}}},
+			code: codes.InvalidArgument,
+			msg:  "input 's' with datatype BYTES and shape [2] needs 2 elements, but its raw contents hold 1",
+		},
+		{
+			name: "bad datatype",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FLOAT", Shape: []int64{1}}}},
+			code: codes.InvalidArgument,
+			msg:  `invalid datatype "FLOAT" for input a`,
+		},
+		{
+			name: "fp16 typed",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "h", Datatype: "FP16", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}},
+			code: codes.InvalidArgument,
+			msg:  "input 'h' has datatype FP16, which has no typed contents field: send FP16 data in raw contents",
+		},
+		{
+			name: "wrong contents field",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp64Contents: []float64{1}}}}},
+			code: codes.InvalidArgument,
+			msg:  "input 'a' has datatype FP32, so its data belongs in fp32_contents, not fp64_contents",
+		},
+		{
+			name: "shape mismatch",
+			req:  &pb.ModelInferRequest{ModelName: "passthrough", Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32("a", []int64{2, 2}, 1, 2, 3)}},
+			code: codes.InvalidArgument,
+			msg:  "input a: shape [2, 2] expects 4 elements, but 3 were given",
+		},
+		{
+			name: "int8 out of range",
+			req: &pb.ModelInferRequest{ModelName: "passthrough",
+				Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "INT8", Shape: []int64{2}, Contents: &pb.InferTensorContents{IntContents: []int32{1, 300}}}}},
+			code: codes.InvalidArgument,
+			msg:  "input 'a': element 1 (300) is out of range for datatype INT8",
+		},
+		{
+			name: "unknown model",
+			req:  &pb.ModelInferRequest{ModelName: "nope", Inputs: []*pb.ModelInferRequest_InferInputTensor{fp32("a", []int64{1}, 1)}},
+			code: codes.NotFound,
+			msg:  "Model with name nope does not exist.",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.client.ModelInfer(ctxT(t), c.req)
+			requireStatus(t, err, c.code, c.msg)
+		})
+	}
+}
+
+// Every error kind reaches the client with its code and its message; KServe
+// loses the message of not-ready and not-implemented errors.
+func TestModelInfer_ModelErrorsKeepTheirMessage(t *testing.T) {
+	f := start(t, grpcserver.Options{}, failing{})
+	cases := []struct {
+		kind string
+		code codes.Code
+		msg  string
+	}{
+		{"invalid", codes.InvalidArgument, "pixel values must be in [0, 1]"},
+		{"inference", codes.InvalidArgument, "[507] CUDA out of memory"},
+		{"notimplemented", codes.Unimplemented, "Could not find predictor_host."},
+		{"notready", codes.Unavailable, "Model with name failing is not ready. still warming up"},
+		{"unavailable", codes.Unavailable, "predictor 10.0.0.1:8080 is unreachable"},
+		{"plain", codes.Internal, "errorString : disk on fire"},
+		{"panic", codes.Internal, "panic : boom"},
+		{"v1body", codes.Internal, "model failing returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"},
+		{"badoutput", codes.Internal, "model failing returned an invalid response: output o: shape [3] expects 3 elements, but 1 were given"},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
+				Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: c.kind}}}})
+			requireStatus(t, err, c.code, c.msg)
+		})
+	}
+}
+
+func TestModelInfer_DeadlineExceeded(t *testing.T) {
+	f := start(t, grpcserver.Options{}, failing{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := f.client.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "failing",
+		Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "slow"}}}})
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.DeadlineExceeded, st.Code())
+}
+
+// KServe loads a not-ready model inline on ModelInfer; we answer
+// UNAVAILABLE with the message instead (documented in docs/grpc.md).
+func TestModelInfer_NotReadyModelIsUnavailable(t *testing.T) {
+	m := newPassthrough("passthrough")
+	m.ready.Store(false)
+	f := start(t, grpcserver.Options{}, m)
+	_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "passthrough"})
+	requireStatus(t, err, codes.Unavailable, "Model with name passthrough is not ready.")
+	assert.False(t, m.Ready(), "ModelInfer must not load the model")
+}
+
+func TestModelInfer_MetadataInResponseHeadersOut(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-echo", "hello", "x-request-id", "r1")
+	var header metadata.MD
+	_, err := f.client.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "passthrough"}, grpc.Header(&header))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"hello"}, header.Get("x-echoed"))
+}
+
+func TestMessageSizeLimits(t *testing.T) {
+	f := start(t, grpcserver.Options{MaxReceiveMessageLength: 1024, MaxSendMessageLength: 2048}, newPassthrough("passthrough"))
+	big := func(n int) *pb.ModelInferRequest {
+		return &pb.ModelInferRequest{ModelName: "passthrough",
+			Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "UINT8", Shape: []int64{int64(n)}}},
+			RawInputContents: [][]byte{make([]byte, n)}}
+	}
+	_, err := f.client.ModelInfer(ctxT(t), big(900))
+	require.NoError(t, err)
+
+	_, err = f.client.ModelInfer(ctxT(t), big(1100))
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.ResourceExhausted, st.Code())
+	assert.Contains(t, st.Message(), "received message larger than max")
+
+	// Under the receive limit, but the response is over the send limit.
+	g := start(t, grpcserver.Options{MaxReceiveMessageLength: 4096, MaxSendMessageLength: 1024}, newPassthrough("passthrough"))
+	_, err = g.client.ModelInfer(ctxT(t), big(1500))
+	st, _ = grpcstatus.FromError(err)
+	assert.Equal(t, codes.ResourceExhausted, st.Code())
+	assert.Contains(t, st.Message(), "trying to send message larger than max")
+}
+
+func TestMessageSizeLimits_DefaultIs8MiBAndMinusOneIsUnlimited(t *testing.T) {
+	req := func(n int) *pb.ModelInferRequest {
+		return &pb.ModelInferRequest{ModelName: "passthrough",
+			Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "UINT8", Shape: []int64{int64(n)}}},
+			RawInputContents: [][]byte{make([]byte, n)}}
+	}
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	_, err := f.client.ModelInfer(ctxT(t), req(9<<20))
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.ResourceExhausted, st.Code())
+
+	g := start(t, grpcserver.Options{MaxSendMessageLength: -1, MaxReceiveMessageLength: -1}, newPassthrough("passthrough"))
+	resp, err := g.client.ModelInfer(ctxT(t), req(9<<20))
+	require.NoError(t, err)
+	assert.Len(t, resp.GetRawOutputContents()[0], 9<<20)
+}
+
+func TestRepositoryLoadUnload(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	ctx := ctxT(t)
+
+	un, err := f.client.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "passthrough"})
+	require.NoError(t, err)
+	assert.True(t, proto.Equal(&pb.RepositoryModelUnloadResponse{ModelName: "passthrough", IsUnloaded: true}, un))
+	_, err = f.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "passthrough"})
+	requireStatus(t, err, codes.NotFound, "Model with name passthrough does not exist.")
+	_, err = f.client.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "passthrough"})
+	requireStatus(t, err, codes.NotFound, "Model with name passthrough does not exist.")
+
+	ld, err := f.client.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "passthrough"})
+	require.NoError(t, err)
+	assert.True(t, proto.Equal(&pb.RepositoryModelLoadResponse{ModelName: "passthrough", IsLoaded: true}, ld))
+	r, err := f.client.ModelReady(ctx, &pb.ModelReadyRequest{Name: "passthrough"})
+	require.NoError(t, err)
+	assert.True(t, r.GetReady())
+
+	_, err = f.client.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "nope"})
+	requireStatus(t, err, codes.Unavailable, "Model with name nope is not ready.")
+}
+
+func TestHealth_CheckAndList(t *testing.T) {
+	loading := newPassthrough("loading")
+	loading.ready.Store(false)
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"), loading)
+	h := healthpb.NewHealthClient(f.conn)
+	ctx := ctxT(t)
+	check := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		r, err := h.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+		require.NoError(t, err)
+		return r.GetStatus()
+	}
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, check("passthrough"))
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, check("loading"))
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, check(""))
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, check("inference.GRPCInferenceService"))
+	loading.ready.Store(true)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, check(""))
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, check("inference.GRPCInferenceService"))
+
+	_, err := h.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"})
+	requireStatus(t, err, codes.NotFound, `unknown service "nope": it is neither the server ("") nor a served model`)
+
+	list, err := h.List(ctx, &healthpb.HealthListRequest{})
+	require.NoError(t, err)
+	got := map[string]healthpb.HealthCheckResponse_ServingStatus{}
+	for k, v := range list.GetStatuses() {
+		got[k] = v.GetStatus()
+	}
+	assert.Equal(t, map[string]healthpb.HealthCheckResponse_ServingStatus{
+		"": healthpb.HealthCheckResponse_SERVING, "inference.GRPCInferenceService": healthpb.HealthCheckResponse_SERVING,
+		"passthrough": healthpb.HealthCheckResponse_SERVING, "loading": healthpb.HealthCheckResponse_SERVING,
+	}, got)
+}
+
+func TestHealth_WatchFollowsUnloadLoadAndShutdown(t *testing.T) {
+	// A long poll interval: the updates below must come from load/unload events.
+	f := start(t, grpcserver.Options{HealthPollInterval: time.Hour}, newPassthrough("passthrough"))
+	h := healthpb.NewHealthClient(f.conn)
+	stream, err := h.Watch(ctxT(t), &healthpb.HealthCheckRequest{Service: "passthrough"})
+	require.NoError(t, err)
+	next := func() healthpb.HealthCheckResponse_ServingStatus {
+		r, err := stream.Recv()
+		require.NoError(t, err)
+		return r.GetStatus()
+	}
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, next())
+
+	_, err = f.client.RepositoryModelUnload(ctxT(t), &pb.RepositoryModelUnloadRequest{ModelName: "passthrough"})
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVICE_UNKNOWN, next())
+
+	_, err = f.client.RepositoryModelLoad(ctxT(t), &pb.RepositoryModelLoadRequest{ModelName: "passthrough"})
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, next())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, f.srv.Shutdown(ctx))
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, next())
+	require.NoError(t, <-f.served, "Serve returns nil after Shutdown")
+}
+
+func TestHealth_WatchPollsModelReadiness(t *testing.T) {
+	m := newPassthrough("passthrough")
+	m.ready.Store(false)
+	f := start(t, grpcserver.Options{HealthPollInterval: 10 * time.Millisecond}, m)
+	stream, err := healthpb.NewHealthClient(f.conn).Watch(ctxT(t), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	r, err := stream.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, r.GetStatus())
+	m.ready.Store(true)
+	r, err = stream.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, r.GetStatus())
+}
+
+func TestReflection_ListsServices(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	stream, err := reflectionpb.NewServerReflectionClient(f.conn).ServerReflectionInfo(ctxT(t))
+	require.NoError(t, err)
+	require.NoError(t, stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}))
+	resp, err := stream.Recv()
+	require.NoError(t, err)
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	assert.Subset(t, names, []string{"inference.GRPCInferenceService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"})
+
+	// The descriptor of our service is served too, so grpcurl needs no proto.
+	require.NoError(t, stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: "inference.GRPCInferenceService"}}))
+	resp, err = stream.Recv()
+	require.NoError(t, err)
+	require.NotEmpty(t, resp.GetFileDescriptorResponse().GetFileDescriptorProto())
+	assert.True(t, strings.Contains(string(resp.GetFileDescriptorResponse().GetFileDescriptorProto()[0]), "ModelInferRequest"))
+}
+
+func TestShutdown_DrainsInFlightCalls(t *testing.T) {
+	f := start(t, grpcserver.Options{}, failing{})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
+			Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "slow"}}}})
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the call is in the model now
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, f.srv.Shutdown(ctx))
+	require.NoError(t, <-errc, "the in-flight call completes")
+	require.NoError(t, <-f.served)
+}
