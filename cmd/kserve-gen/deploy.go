@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kserve-gen/kserve-gen/deploy"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// deployOptions is what `kserve-gen deploy` parsed from its flags. Fields
+// override the project file only when their flag was given (Changed).
+type deployOptions struct {
+	Out    io.Writer
+	ErrOut io.Writer
+
+	Dir    string
+	Output string
+	Apply  bool
+
+	Name, Namespace, Image, Protocol string
+	GRPC                             bool
+	HTTPPort, GRPCPort               int
+	Ports                            []string
+	Workers                          int
+	StorageURI, LogLevel             string
+	Env                              []string
+	Args                             []string
+
+	CPURequest, CPULimit, MemoryRequest, MemoryLimit string
+	GPU                                              int
+
+	DeploymentMode       string
+	MinReplicas          int
+	MaxReplicas          int
+	ScaleMetric          string
+	ScaleTarget          int
+	CanaryTrafficPercent int
+	ServiceAccount       string
+	NodeSelector         []string
+	Tolerations          []string
+
+	NoMetrics      bool
+	StartupTimeout time.Duration
+
+	ServingRuntime     bool
+	ClusterRuntime     bool
+	RuntimeName        string
+	ModelFormat        string
+	ModelFormatVersion string
+
+	// Changed reports whether a flag was set on the command line.
+	Changed func(flag string) bool
+}
+
+func newCmdDeploy(out, errOut io.Writer, runF func(*deployOptions) error) *cobra.Command {
+	opts := &deployOptions{Out: out, ErrOut: errOut}
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Print the KServe InferenceService (and ServingRuntime) YAML for the project",
+		Long: `Print the Kubernetes manifests that run the project on KServe.
+
+The settings come from ` + project.FileName + ` in --dir; every flag overrides
+the matching value there. The output is an InferenceService
+(serving.kserve.io/v1beta1) with the project's container as a custom
+predictor, or with --serving-runtime a reusable ServingRuntime
+(--cluster-runtime: ClusterServingRuntime) followed by an InferenceService
+that selects it by model format.
+
+With --grpc only the gRPC port is exposed, named h2c (Knative routes to
+exactly one container port); the REST listener stays on inside the pod for
+the readiness/startup probes and Prometheus metrics.`,
+		Example: `  # print the manifest for the project in the current directory
+  kserve-gen deploy
+
+  # gRPC, one GPU, at least one replica, written to a file
+  kserve-gen deploy --grpc --protocol v2 --gpu 1 --min-replicas 1 -o isvc.yaml
+
+  # apply it straight away (needs kubectl on PATH)
+  kserve-gen deploy --image registry.example.com/custom-model:v1 --apply`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Changed = cmd.Flags().Changed
+			if runF != nil {
+				return runF(opts)
+			}
+			return deployRun(cmd.Context(), opts)
+		},
+	}
+
+	f := cmd.Flags()
+	f.StringVar(&opts.Dir, "dir", ".", "project directory holding "+project.FileName)
+	f.StringVarP(&opts.Output, "output", "o", "", "write the YAML to `FILE` instead of stdout")
+	f.BoolVar(&opts.Apply, "apply", false, "pipe the YAML to `kubectl apply -f -` (kubectl must be on PATH)")
+
+	f.StringVar(&opts.Name, "name", "", "InferenceService and model name (DNS-1123 label starting with a letter, at most 53 characters)")
+	f.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace (default: kubectl's current namespace)")
+	f.StringVar(&opts.Image, "image", "", "container image, e.g. registry.example.com/custom-model:v1")
+	f.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (sets PROTOCOL and the readiness path)")
+	f.BoolVar(&opts.GRPC, "grpc", false, "expose the Open Inference Protocol gRPC endpoint as the h2c port (needs --protocol v2)")
+	f.IntVar(&opts.HTTPPort, "http-port", deploy.DefaultHTTPPort, "REST port (--http_port); probes and /metrics use it")
+	f.IntVar(&opts.GRPCPort, "grpc-port", deploy.DefaultGRPCPort, "gRPC port (--grpc_port) with --grpc")
+	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c (default: derived; Knative allows one)")
+	f.IntVar(&opts.Workers, "workers", 1, "model server --workers")
+	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, https://...)")
+	f.StringVar(&opts.LogLevel, "log-level", "", "KSERVE_LOGLEVEL, e.g. INFO or DEBUG")
+	f.StringArrayVar(&opts.Env, "env", nil, "extra environment variable `KEY=VALUE` (repeatable)")
+	f.StringArrayVar(&opts.Args, "arg", nil, "extra model server argument, e.g. --arg=--max_threads=8 (repeatable)")
+
+	f.StringVar(&opts.CPURequest, "cpu-request", "", "CPU request, a Kubernetes quantity (500m, 1)")
+	f.StringVar(&opts.CPULimit, "cpu-limit", "", "CPU limit")
+	f.StringVar(&opts.MemoryRequest, "memory-request", "", "memory request (512Mi, 1Gi)")
+	f.StringVar(&opts.MemoryLimit, "memory-limit", "", "memory limit")
+	f.IntVar(&opts.GPU, "gpu", 0, "nvidia.com/gpu limit; 0 runs on CPU")
+
+	f.StringVar(&opts.DeploymentMode, "deployment-mode", "", "KServe deployment mode: Knative (serverless) or Standard (raw Deployment); default: the cluster's")
+	f.IntVar(&opts.MinReplicas, "min-replicas", 0, "minimum replicas; 0 allows scale to zero (Knative)")
+	f.IntVar(&opts.MaxReplicas, "max-replicas", 0, "maximum replicas; 0 means no limit")
+	f.StringVar(&opts.ScaleMetric, "scale-metric", "", "autoscaling metric: concurrency or rps (Knative), cpu or memory (Standard)")
+	f.IntVar(&opts.ScaleTarget, "scale-target", 0, "autoscaling target for --scale-metric")
+	f.IntVar(&opts.CanaryTrafficPercent, "canary-traffic-percent", 0, "share of traffic (0-100) for the new revision (Knative)")
+	f.StringVar(&opts.ServiceAccount, "service-account", "", "service account of the predictor pods (e.g. for storage credentials)")
+	f.StringArrayVar(&opts.NodeSelector, "node-selector", nil, "node label `KEY=VALUE` the pods must match (repeatable)")
+	f.StringArrayVar(&opts.Tolerations, "toleration", nil, "toleration `KEY[=VALUE][:EFFECT]`; without =VALUE any value matches (repeatable)")
+
+	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
+	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load")
+
+	f.BoolVar(&opts.ServingRuntime, "serving-runtime", false, "also emit a reusable ServingRuntime and an InferenceService that uses it")
+	f.BoolVar(&opts.ClusterRuntime, "cluster-runtime", false, "with --serving-runtime: a cluster-wide ClusterServingRuntime")
+	f.StringVar(&opts.RuntimeName, "runtime-name", "", "serving runtime name (default: --name)")
+	f.StringVar(&opts.ModelFormat, "model-format", "", "model format the runtime supports (default: --name)")
+	f.StringVar(&opts.ModelFormatVersion, "model-format-version", "", "model format version")
+	return cmd
+}
+
+// deployRun builds the manifests and writes or applies them.
+func deployRun(ctx context.Context, opts *deployOptions) error {
+	o, err := opts.deployOptions()
+	if err != nil {
+		return err
+	}
+	data, err := deploy.Render(o)
+	if err != nil {
+		return err
+	}
+	if opts.Output != "" {
+		if err := os.WriteFile(opts.Output, data, 0o644); err != nil {
+			return fmt.Errorf("write manifests: %w", err)
+		}
+	} else if !opts.Apply {
+		if _, err := opts.Out.Write(data); err != nil {
+			return fmt.Errorf("write manifests: %w", err)
+		}
+	}
+	if opts.Apply {
+		return kubectlApply(ctx, data, opts.Out, opts.ErrOut)
+	}
+	return nil
+}
+
+// errNoKubectl is returned by --apply when kubectl is missing.
+var errNoKubectl = errors.New("--apply needs kubectl on PATH; install kubectl, or drop --apply and run `kserve-gen deploy | kubectl apply -f -` where kubectl is available")
+
+func kubectlApply(ctx context.Context, manifests []byte, out, errOut io.Writer) error {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		return fmt.Errorf("%w (%v)", errNoKubectl, err)
+	}
+	cmd := exec.CommandContext(ctx, kubectl, "apply", "-f", "-")
+	cmd.Stdin = bytes.NewReader(manifests)
+	cmd.Stdout = out
+	cmd.Stderr = errOut
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl apply: %w", err)
+	}
+	return nil
+}
+
+// deployOptions merges the project file (when present) and the flags.
+func (opts *deployOptions) deployOptions() (deploy.Options, error) {
+	changed := opts.Changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	var o deploy.Options
+	f, err := project.Load(opts.Dir)
+	switch {
+	case err == nil:
+		o = deploy.FromProject(f)
+	case errors.Is(err, fs.ErrNotExist) && changed("name"):
+		// No project file: everything comes from flags.
+		o = deploy.Options{Protocol: project.ProtocolV1, HTTPPort: deploy.DefaultHTTPPort, GRPCPort: deploy.DefaultGRPCPort, Metrics: true}
+	case errors.Is(err, fs.ErrNotExist):
+		return o, fmt.Errorf("no %s in %s: run `kserve-gen new` first, pass --dir, or give at least --name and --image", project.FileName, dirName(opts.Dir))
+	default:
+		return o, err
+	}
+
+	str := func(flag string, dst *string, v string) {
+		if changed(flag) {
+			*dst = v
+		}
+	}
+	num := func(flag string, dst *int, v int) {
+		if changed(flag) {
+			*dst = v
+		}
+	}
+	str("name", &o.Name, opts.Name)
+	str("namespace", &o.Namespace, opts.Namespace)
+	str("image", &o.Image, opts.Image)
+	str("protocol", &o.Protocol, opts.Protocol)
+	if changed("grpc") {
+		o.GRPC = opts.GRPC
+	}
+	num("http-port", &o.HTTPPort, opts.HTTPPort)
+	num("grpc-port", &o.GRPCPort, opts.GRPCPort)
+	num("workers", &o.Workers, opts.Workers)
+	str("storage-uri", &o.StorageURI, opts.StorageURI)
+	str("log-level", &o.LogLevel, opts.LogLevel)
+	str("cpu-request", &o.Resources.Requests.CPU, opts.CPURequest)
+	str("cpu-limit", &o.Resources.Limits.CPU, opts.CPULimit)
+	str("memory-request", &o.Resources.Requests.Memory, opts.MemoryRequest)
+	str("memory-limit", &o.Resources.Limits.Memory, opts.MemoryLimit)
+	num("gpu", &o.GPU, opts.GPU)
+	str("deployment-mode", &o.DeploymentMode, opts.DeploymentMode)
+	if changed("min-replicas") {
+		v := opts.MinReplicas
+		o.MinReplicas = &v
+	}
+	num("max-replicas", &o.MaxReplicas, opts.MaxReplicas)
+	str("scale-metric", &o.ScaleMetric, opts.ScaleMetric)
+	num("scale-target", &o.ScaleTarget, opts.ScaleTarget)
+	if changed("canary-traffic-percent") {
+		v := opts.CanaryTrafficPercent
+		o.CanaryTrafficPercent = &v
+	}
+	str("service-account", &o.ServiceAccountName, opts.ServiceAccount)
+	if changed("no-metrics") {
+		o.Metrics = !opts.NoMetrics
+	}
+	if changed("startup-timeout") {
+		o.StartupTimeout = opts.StartupTimeout
+	}
+	o.Args = append(o.Args, opts.Args...)
+
+	var errs []error
+	for _, p := range opts.Ports {
+		port, err := parsePort(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		o.Ports = append(o.Ports, port)
+	}
+	for _, kv := range opts.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--env %q: want KEY=VALUE", kv))
+			continue
+		}
+		o.Env = append(o.Env, project.EnvVar{Name: k, Value: v})
+	}
+	for _, kv := range opts.NodeSelector {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			errs = append(errs, fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
+			continue
+		}
+		if o.NodeSelector == nil {
+			o.NodeSelector = map[string]string{}
+		}
+		o.NodeSelector[k] = v
+	}
+	for _, s := range opts.Tolerations {
+		o.Tolerations = append(o.Tolerations, parseToleration(s))
+	}
+	if opts.ServingRuntime {
+		o.Runtime = &deploy.RuntimeOptions{
+			Cluster:            opts.ClusterRuntime,
+			Name:               opts.RuntimeName,
+			ModelFormat:        opts.ModelFormat,
+			ModelFormatVersion: opts.ModelFormatVersion,
+		}
+	} else {
+		for _, flag := range []string{"cluster-runtime", "runtime-name", "model-format", "model-format-version"} {
+			if changed(flag) {
+				errs = append(errs, fmt.Errorf("--%s needs --serving-runtime", flag))
+			}
+		}
+	}
+	return o, errors.Join(errs...)
+}
+
+func dirName(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+// parsePort reads NAME=PORT.
+func parsePort(s string) (deploy.Port, error) {
+	name, num, ok := strings.Cut(s, "=")
+	port, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return deploy.Port{}, fmt.Errorf("--port %q: want NAME=PORT, e.g. h2c=8081", s)
+	}
+	return deploy.Port{Name: name, ContainerPort: port}, nil
+}
+
+// parseToleration reads KEY[=VALUE][:EFFECT], the taint syntax of
+// `kubectl taint`: with a value the operator is Equal, without one Exists.
+// Operator and effect are checked by deploy.Options.Validate.
+func parseToleration(s string) project.Toleration {
+	var t project.Toleration
+	rest, effect, _ := strings.Cut(s, ":")
+	t.Effect = effect
+	key, value, hasValue := strings.Cut(rest, "=")
+	t.Key = key
+	if hasValue {
+		t.Operator, t.Value = "Equal", value
+	} else {
+		t.Operator = "Exists"
+	}
+	return t
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/deploy"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// writeProject writes a kserve-gen.yaml like `kserve-gen new` does.
+func writeProject(t *testing.T, f *project.File) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, f.Save(dir))
+	return dir
+}
+
+func restProject() *project.File {
+	return &project.File{
+		Name: "custom-model", Module: "example.com/custom-model", Template: project.TemplateREST,
+		Protocol: project.ProtocolV1, Image: "docker.io/example/custom-model:v1",
+		Resources: project.Resources{
+			Requests: project.ResourceList{CPU: "1", Memory: "1Gi"},
+			Limits:   project.ResourceList{CPU: "2", Memory: "2Gi"},
+		},
+	}
+}
+
+// runDeploy executes the real command with args and returns stdout/stderr.
+func runDeploy(t *testing.T, args string) (string, string, error) {
+	t.Helper()
+	argv := strings.Fields(args)
+	var out, errOut bytes.Buffer
+	cmd := newCmdDeploy(&out, &errOut, nil)
+	cmd.SetArgs(argv)
+	cmd.SetOut(&errOut)
+	cmd.SetErr(&errOut)
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+func golden(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "testdata", "golden", name+".yaml"))
+	require.NoError(t, err)
+	return string(data)
+}
+
+// The project file alone reproduces the REST golden (the seed's custom.yaml).
+func TestDeploy_FromProjectFile(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "rest"), out)
+}
+
+// Flags override the project file: a REST project becomes the gRPC golden.
+func TestDeploy_FlagsOverrideProject(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --name custom-model-grpc --image docker.io/example/custom-model-grpc:v1 --protocol v2 --grpc")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "grpc"), out)
+}
+
+func TestDeploy_ServingRuntimeFlags(t *testing.T) {
+	f := restProject()
+	f.Protocol = project.ProtocolV2
+	dir := writeProject(t, f)
+	out, _, err := runDeploy(t, "--dir "+dir+` -n models --storage-uri pvc://models/custom-model/ --log-level INFO`+
+		` --serving-runtime --runtime-name kserve-gen-custom --model-format custom --model-format-version 1`)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "serving-runtime"), out)
+}
+
+func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
+	dir := writeProject(t, restProject())
+	var got *deployOptions
+	cmd := newCmdDeploy(&bytes.Buffer{}, &bytes.Buffer{}, func(o *deployOptions) error { got = o; return nil })
+	argv := strings.Fields(`--dir ` + dir + ` --name resnet -n models --image docker.io/example/resnet:v1 --protocol v2 --http-port 8080 --workers 2` +
+		` --storage-uri s3://models/resnet/ --log-level DEBUG --env OMP_NUM_THREADS=4 --arg=--max_threads=8` +
+		` --cpu-request 1 --cpu-limit 2 --memory-request 1Gi --memory-limit 2Gi --gpu 1` +
+		` --deployment-mode Knative --min-replicas 1 --max-replicas 4 --scale-metric concurrency --scale-target 8` +
+		` --canary-traffic-percent 20 --service-account models-reader` +
+		` --node-selector nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3 --toleration nvidia.com/gpu:NoSchedule --startup-timeout 20m`)
+	cmd.SetArgs(argv)
+	require.NoError(t, cmd.Execute())
+
+	o, err := got.deployOptions()
+	require.NoError(t, err)
+	out, err := deploy.Render(o)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "gpu"), string(out))
+}
+
+func TestDeploy_TolerationAndPortParsing(t *testing.T) {
+	assert.Equal(t, project.Toleration{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}, parseToleration("k=v:NoExecute"))
+	assert.Equal(t, project.Toleration{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}, parseToleration("nvidia.com/gpu:NoSchedule"))
+	assert.Equal(t, project.Toleration{Key: "dedicated", Operator: "Exists"}, parseToleration("dedicated"))
+
+	p, err := parsePort("h2c=8081")
+	require.NoError(t, err)
+	assert.Equal(t, deploy.Port{Name: "h2c", ContainerPort: 8081}, p)
+	for _, bad := range []string{"h2c", "h2c=", "h2c=80x", "=", "8081"} {
+		_, err := parsePort(bad)
+		assert.EqualError(t, err, `--port "`+bad+`": want NAME=PORT, e.g. h2c=8081`, bad)
+	}
+}
+
+func TestDeploy_Errors(t *testing.T) {
+	dir := writeProject(t, restProject())
+	tests := []struct {
+		args string
+		want string
+	}{
+		{"--dir " + dir + " --grpc", "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
+		{"--dir " + dir + " --protocol v2 --grpc --port http1=8080 --port h2c=8081", "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
+		{"--dir " + dir + " --gpu -1", "--gpu: must be 0 (CPU only) or more, got -1"},
+		{"--dir " + dir + " --name Bad_Name", `--name: name "Bad_Name" is not a DNS-1123 label`},
+		{"--dir " + dir + " --min-replicas 3 --max-replicas 1", "--min-replicas 3 is more than --max-replicas 1"},
+		{"--dir " + dir + " --canary-traffic-percent 120", "--canary-traffic-percent: must be between 0 and 100, got 120"},
+		{"--dir " + dir + " --env NOVALUE", `--env "NOVALUE": want KEY=VALUE`},
+		{"--dir " + dir + " --node-selector =x", `--node-selector "=x": want KEY=VALUE`},
+		{"--dir " + dir + " --port h2c", `--port "h2c": want NAME=PORT, e.g. h2c=8081`},
+		{"--dir " + dir + " --cluster-runtime", "--cluster-runtime needs --serving-runtime"},
+		{"--dir " + dir + " --memory-limit 2GB", `resources: limits.memory: "2GB" is not a Kubernetes quantity`},
+		{"--dir " + dir + " extra", `unknown command "extra" for "deploy"`},
+		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			out, _, err := runDeploy(t, tt.args)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, out, "nothing is printed on error")
+		})
+	}
+}
+
+func TestDeploy_InvalidProjectFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, project.FileName), []byte("name: m\nmodule: m\ntemplate: rest\nprotocol: v1\nreplicas: 2\n"), 0o644))
+	_, _, err := runDeploy(t, "--dir "+dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(dir, project.FileName))
+	assert.Contains(t, err.Error(), `unknown field "replicas"`)
+}
+
+func TestDeploy_WithoutProjectFile(t *testing.T) {
+	out, _, err := runDeploy(t, "--dir "+t.TempDir()+" --name custom-model --image docker.io/example/custom-model:v1"+
+		" --cpu-request 1 --cpu-limit 2 --memory-request 1Gi --memory-limit 2Gi")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "rest"), out)
+
+	_, _, err = runDeploy(t, "--dir "+t.TempDir()+" --name custom-model")
+	require.ErrorIs(t, err, deploy.ErrImageRequired)
+}
+
+func TestDeploy_OutputFile(t *testing.T) {
+	dir := writeProject(t, restProject())
+	file := filepath.Join(t.TempDir(), "isvc.yaml")
+	out, _, err := runDeploy(t, "--dir "+dir+" -o "+file)
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "rest"), string(data))
+}
+
+// --apply runs the real kubectl found on PATH; here a stand-in script that
+// records its arguments and stdin, which is what kubectl would receive.
+func TestDeploy_ApplyPipesToKubectl(t *testing.T) {
+	bin := t.TempDir()
+	record := filepath.Join(t.TempDir(), "record")
+	script := "#!/bin/sh\necho \"$@\" > " + record + ".args\ncat > " + record + ".stdin\necho inferenceservice.serving.kserve.io/custom-model created\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "kubectl"), []byte(script), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --apply")
+	require.NoError(t, err)
+	assert.Equal(t, "inferenceservice.serving.kserve.io/custom-model created\n", out)
+
+	args, err := os.ReadFile(record + ".args")
+	require.NoError(t, err)
+	assert.Equal(t, "apply -f -\n", string(args))
+	stdin, err := os.ReadFile(record + ".stdin")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "rest"), string(stdin))
+}
+
+func TestDeploy_ApplyFailureIsReported(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "kubectl"), []byte("#!/bin/sh\ncat >/dev/null\necho 'error: no cluster' >&2\nexit 1\n"), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := writeProject(t, restProject())
+	_, errOut, err := runDeploy(t, "--dir "+dir+" --apply")
+	require.EqualError(t, err, "kubectl apply: exit status 1")
+	assert.Equal(t, "error: no cluster\n", errOut)
+}
+
+func TestDeploy_ApplyWithoutKubectl(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --apply")
+	require.ErrorIs(t, err, errNoKubectl)
+	assert.True(t, strings.HasPrefix(err.Error(), "--apply needs kubectl on PATH; install kubectl, or drop --apply and run `kserve-gen deploy | kubectl apply -f -`"), err.Error())
+	assert.Empty(t, out)
+}
+
+func TestDeploy_Defaults(t *testing.T) {
+	var got *deployOptions
+	cmd := newCmdDeploy(&bytes.Buffer{}, &bytes.Buffer{}, func(o *deployOptions) error { got = o; return nil })
+	cmd.SetArgs(nil)
+	require.NoError(t, cmd.Execute())
+	assert.Equal(t, ".", got.Dir)
+	assert.Equal(t, 8080, got.HTTPPort)
+	assert.Equal(t, 8081, got.GRPCPort)
+	assert.Equal(t, 1, got.Workers)
+	assert.Equal(t, 10*time.Minute, got.StartupTimeout)
+	assert.False(t, got.Apply)
+	assert.False(t, got.Changed("name"))
+}
