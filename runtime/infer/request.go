@@ -98,6 +98,7 @@ type Request struct {
 	instances  json.RawMessage // "instances" or "inputs" of a v1 JSON object body
 	instKey    string
 	bodyParsed bool
+	parseErr   error
 }
 
 // Input returns the input tensor called name, or nil.
@@ -134,10 +135,17 @@ type v1Fields struct {
 // request format: ..." error; an "instances" (or, for v1 dicts, "inputs")
 // member that is not a list is the 400 KServe's validate() gives.
 func (r *Request) ParseV1() error {
-	if r.bodyParsed || !r.IsJSON || r.Payload != nil {
+	if !r.IsJSON || r.Payload != nil {
 		return nil
 	}
-	r.bodyParsed = true
+	if !r.bodyParsed {
+		r.bodyParsed = true
+		r.parseErr = r.parseV1()
+	}
+	return r.parseErr
+}
+
+func (r *Request) parseV1() error {
 	body := bytes.TrimLeft(r.Body, " \t\r\n")
 	if len(body) > 0 && body[0] != '{' {
 		if !json.Valid(body) {

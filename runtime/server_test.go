@@ -1,0 +1,514 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// echoModel returns its first input as output-0 (v2) or its instances (v1);
+// special inputs make it fail with each of KServe's error kinds.
+type echoModel struct {
+	name      string
+	ready     atomic.Bool
+	loadDelay time.Duration
+	block     chan struct{} // when set, Predict waits for it to close
+	inFlight  atomic.Int32
+	explain   bool
+}
+
+func (m *echoModel) Name() string { return m.name }
+func (m *echoModel) Ready() bool  { return m.ready.Load() }
+func (m *echoModel) Load(ctx context.Context) error {
+	select {
+	case <-time.After(m.loadDelay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.ready.Store(true)
+	return nil
+}
+
+var kindErrors = map[string]error{
+	"invalid":        status.InvalidInput("bad things"),
+	"inference":      status.InferenceError("it broke", "E42"),
+	"notimplemented": status.NotImplemented("Could not find predictor_host."),
+	"notready":       status.ModelNotReady("echo", "still warming"),
+	"unsupported":    status.UnsupportedProtocol("v3"),
+	"plain":          errors.New("boom"),
+}
+
+func (m *echoModel) Predict(_ context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
+	m.inFlight.Add(1)
+	defer m.inFlight.Add(-1)
+	if m.block != nil {
+		<-m.block
+	}
+	h.Set("Prediction-Time-Latency", "0.5")
+	if req.Protocol == infer.ProtocolV1 {
+		var body struct {
+			Fail string `json:"fail"`
+		}
+		if req.IsJSON && req.DecodeBody(&body) == nil && body.Fail != "" {
+			if body.Fail == "panic" {
+				panic("model panicked")
+			}
+			return nil, kindErrors[body.Fail]
+		}
+		if !req.IsJSON {
+			return &infer.Response{Raw: append([]byte("raw:"), req.Body...), ContentType: "text/plain"}, nil
+		}
+		return runtime.PredictResponse(req, m.name, req.RawInstances())
+	}
+	in := req.Inputs[0]
+	if in.Name == "fail" {
+		s, _ := in.AsStrings()
+		return nil, kindErrors[s[0]]
+	}
+	outs := make([]*infer.Tensor, len(req.Inputs))
+	for i, t := range req.Inputs {
+		outs[i] = &infer.Tensor{Name: fmt.Sprintf("output-%d", i), Datatype: t.Datatype, Shape: t.Shape, Data: t.Data}
+	}
+	return &infer.Response{ID: req.ID, ModelName: m.name, Outputs: outs}, nil
+}
+
+func (m *echoModel) Explain(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return &infer.Response{Body: map[string]any{"explanations": []any{1.5}}}, nil
+}
+
+func (m *echoModel) InputsMetadata() []runtime.TensorMetadata {
+	return []runtime.TensorMetadata{{Name: "input-0", Datatype: infer.FP32, Shape: []int64{-1, 4}}}
+}
+func (m *echoModel) OutputsMetadata() []runtime.TensorMetadata {
+	return []runtime.TensorMetadata{{Name: "output-0", Datatype: infer.FP32, Shape: []int64{-1, 4}}}
+}
+
+// plainModel has no optional capabilities.
+type plainModel struct{ echoModel }
+
+func (m *plainModel) Explain() {}
+
+type testServer struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+	srv    *runtime.Server
+}
+
+func startServer(t *testing.T, cfg config.Config, models ...runtime.Model) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.EnableGRPC = false
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln))
+	ts := &testServer{url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), srv: srv}
+	go func() { ts.done <- srv.Run(ctx, models...) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-ts.done:
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return ts
+}
+
+func (ts *testServer) waitReady(t *testing.T) {
+	t.Helper()
+	select {
+	case <-ts.srv.Ready():
+	case err := <-ts.done:
+		t.Fatalf("server stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready")
+	}
+}
+
+func defaultConfig() config.Config {
+	cfg := config.Default()
+	cfg.EnableLatencyLogging = false
+	return cfg
+}
+
+func do(t *testing.T, method, url, contentType string, body []byte, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestEndpoints(t *testing.T) {
+	notReady := &plainModel{echoModel{name: "slow", loadDelay: time.Hour}}
+	m := &echoModel{name: "echo"}
+	ts := startServer(t, defaultConfig(), m, notReady)
+	require.Eventually(t, m.Ready, 5*time.Second, time.Millisecond)
+	const json = "application/json"
+	cases := []struct {
+		name, method, path, ct, body string
+		code                         int
+		want                         string
+	}{
+		{"root", "GET", "/", "", "", 200, `{"status":"alive"}`},
+		{"v1 models", "GET", "/v1/models", "", "", 200, `{"models":["echo","slow"]}`},
+		{"v1 model ready", "GET", "/v1/models/echo", "", "", 200, `{"name":"echo","ready":true}`},
+		{"v1 model not ready", "GET", "/v1/models/slow", "", "", 503, `{"error":"Model with name slow is not ready."}`},
+		{"v1 model unknown", "GET", "/v1/models/nope", "", "", 404, `{"error":"Model with name nope does not exist."}`},
+		{"v1 predict", "POST", "/v1/models/echo:predict", json, `{"instances": [[1, 2.50, 3e0]]}`, 200, `{"predictions":[[1,2.5,3.0]]}`},
+		{"v1 predict inputs", "POST", "/v1/models/echo:predict", json, `{"inputs":[1.0]}`, 200, `{"predictions":[1.0]}`},
+		{"v1 predict json charset", "POST", "/v1/models/echo:predict", "application/json; charset=utf-8", `{"instances":[true]}`, 200, `{"predictions":[true]}`},
+		{"v1 predict raw", "POST", "/v1/models/echo:predict", "text/csv", "a,b\n1,2", 200, "raw:a,b\n1,2"},
+		{"v1 predict bad json", "POST", "/v1/models/echo:predict", json, `{"instances": [1,}`, 400, `{"error":"Unrecognized request format: invalid character '}' looking for beginning of value"}`},
+		{"v1 predict instances not list", "POST", "/v1/models/echo:predict", json, `{"instances": 3}`, 400, `{"error":"Expected \"instances\" to be a list"}`},
+		{"v1 predict unknown", "POST", "/v1/models/nope:predict", json, `{"instances":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
+		{"v1 predict not ready", "POST", "/v1/models/slow:predict", json, `{"instances":[]}`, 503, `{"error":"Model with name slow is not ready."}`},
+		{"v1 explain", "POST", "/v1/models/echo:explain", json, `{"instances":[1]}`, 200, `{"explanations":[1.5]}`},
+		{"v1 explain without explainer", "POST", "/v1/models/slow:explain", json, `{"instances":[1]}`, 503, `{"error":"Model with name slow is not ready."}`},
+		{"v1 predict wrong method", "GET", "/v1/models/echo:predict", "", "", 404, `{"error":"Model with name echo:predict does not exist."}`},
+		{"v1 model wrong method", "POST", "/v1/models/echo", json, "{}", 405, `{"detail":"Method Not Allowed"}`},
+		{"v1 models wrong method", "DELETE", "/v1/models", "", "", 405, `{"detail":"Method Not Allowed"}`},
+		{"v2 server", "GET", "/v2", "", "", 200, `{"name":"kserve","version":"0.1.0","extensions":["model_repository_extension"]}`},
+		{"v2 live", "GET", "/v2/health/live", "", "", 200, `{"live":true}`},
+		{"v2 ready with a loading model", "GET", "/v2/health/ready", "", "", 503, `{"error":"Server is not ready."}`},
+		{"v2 models", "GET", "/v2/models", "", "", 200, `{"models":["echo","slow"]}`},
+		{"v2 metadata", "GET", "/v2/models/echo", "", "", 200, `{"name":"echo","versions":null,"platform":"","inputs":[{"name":"input-0","datatype":"FP32","shape":[-1,4]}],"outputs":[{"name":"output-0","datatype":"FP32","shape":[-1,4]}]}`},
+		{"v2 metadata unknown", "GET", "/v2/models/nope", "", "", 404, `{"error":"Model with name nope does not exist."}`},
+		{"v2 model ready", "GET", "/v2/models/echo/ready", "", "", 200, `{"name":"echo","ready":true}`},
+		{"v2 model not ready", "GET", "/v2/models/slow/ready", "", "", 503, `{"error":"Model with name slow is not ready."}`},
+		{"v2 model ready unknown", "GET", "/v2/models/nope/ready", "", "", 404, `{"error":"Model with name nope does not exist."}`},
+		{"v2 versions", "GET", "/v2/models/echo/versions/1", "", "", 501, `{"error":"Model versioning not supported yet."}`},
+		{"v2 versions ready", "GET", "/v2/models/echo/versions/1/ready", "", "", 501, `{"error":"Model versioning not supported yet."}`},
+		{"v2 versions infer", "POST", "/v2/models/echo/versions/1/infer", json, "{}", 501, `{"error":"Model versioning not supported yet."}`},
+		{"v2 infer wrong method", "GET", "/v2/models/echo/infer", "", "", 405, `{"detail":"Method Not Allowed"}`},
+		{"v2 infer", "POST", "/v2/models/echo/infer", json, `{"id":"abc","inputs":[{"name":"x","shape":[2],"datatype":"INT32","data":[1,2]}]}`, 200,
+			`{"model_name":"echo","model_version":null,"id":"abc","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"INT32","parameters":null,"data":[1,2]}]}`},
+		{"v2 infer shape mismatch", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}`, 400, `{"error":"input x: shape [3] expects 3 elements, but 2 were given"}`},
+		{"v2 infer fp16 json", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, 400, `{"error":"Sending FP16 data via JSON is not supported. Please use the binary data format for input h"}`},
+		{"v2 infer missing data", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]}`, 422,
+			`{"detail":[{"type":"missing","loc":["body","inputs",0,"data"],"msg":"Field required","input":{"datatype":"FP32","name":"x","shape":[1]}}]}`},
+		{"v2 infer list parameter", "POST", "/v2/models/echo/infer", json, `{"parameters":{"a":[1]},"inputs":[]}`, 422,
+			`{"detail":[{"type":"union_type","loc":["body","parameters","a"],"msg":"Input should be a valid boolean, integer, number or string","input":[1]}]}`},
+		{"v2 infer bad json", "POST", "/v2/models/echo/infer", json, `{"inputs":`, 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",10],"msg":"JSON decode error","input":{},"ctx":{"error":"unexpected end of JSON input at offset 10"}}]}`},
+		{"v2 infer unexpected output", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"zzz"}]}`, 400, `{"error":"Unexpected inference output 'zzz' for model 'echo'"}`},
+		{"v2 infer binary without header", "POST", "/v2/models/echo/infer", "application/octet-stream", "xx", 400, `{"error":"received byte inputs, but the'inference-header-content-length' header is missing."}`},
+		{"v2 infer unknown model", "POST", "/v2/models/nope/infer", json, `{"inputs":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
+		{"v2 repository unload unknown", "POST", "/v2/repository/models/nope/unload", "", "", 404, `{"error":"Model with name nope does not exist."}`},
+		{"v2 repository load unknown", "POST", "/v2/repository/models/nope/load", "", "", 503, `{"error":"Model with name nope is not ready."}`},
+		{"v2 repository wrong method", "GET", "/v2/repository/models/echo/load", "", "", 405, `{"detail":"Method Not Allowed"}`},
+		{"unknown path", "GET", "/v3/whatever", "", "", 404, `{"detail":"Not Found"}`},
+		{"docs off", "GET", "/docs", "", "", 404, `{"detail":"Not Found"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, hdr, body := do(t, c.method, ts.url+c.path, c.ct, []byte(c.body))
+			assert.Equal(t, c.code, code)
+			assert.Equal(t, c.want, body)
+			if strings.HasPrefix(c.want, "{") {
+				assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// TestErrorKinds checks every error row of contract §5 as the model raises it.
+func TestErrorKinds(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	cases := []struct {
+		fail string
+		code int
+		want string
+	}{
+		{"invalid", 400, `{"error":"bad things"}`},
+		{"inference", 500, `{"error":"[E42] it broke"}`},
+		{"notimplemented", 501, `{"error":"Could not find predictor_host."}`},
+		{"notready", 503, `{"error":"Model with name echo is not ready. still warming"}`},
+		{"unsupported", 501, `{"error":"Unsupported protocol v3."}`},
+		{"plain", 500, `{"error":"errorString : boom"}`},
+		{"panic", 500, `{"error":"panic : model panicked"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.fail, func(t *testing.T) {
+			code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"fail":"`+c.fail+`"}`))
+			assert.Equal(t, c.code, code)
+			assert.Equal(t, c.want, body)
+			// v2 reports the same kind the same way.
+			v2 := `{"inputs":[{"name":"fail","shape":[1],"datatype":"BYTES","data":["` + c.fail + `"]}]}`
+			if c.fail != "panic" {
+				code, _, body = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", []byte(v2))
+				assert.Equal(t, c.code, code)
+				assert.Equal(t, c.want, body)
+			}
+		})
+	}
+	// The server still serves after all of that.
+	code, _, _ := do(t, "GET", ts.url+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, code)
+}
+
+func TestResponseHeadersAndRepository(t *testing.T) {
+	m := &echoModel{name: "echo"}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+	code, hdr, _ := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "0.5", hdr.Get("Prediction-Time-Latency"))
+
+	code, _, body := do(t, "POST", ts.url+"/v2/repository/models/echo/unload", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"name":"echo","unload":true}`, body)
+	code, _, body = do(t, "GET", ts.url+"/v2/models/echo/ready", "", nil)
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"error":"Model with name echo does not exist."}`, body)
+	code, _, body = do(t, "POST", ts.url+"/v2/repository/models/echo/load", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"name":"echo","load":true}`, body)
+	code, _, _ = do(t, "GET", ts.url+"/v2/models/echo/ready", "", nil)
+	assert.Equal(t, 200, code)
+}
+
+func TestMetricsAndDocs(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.EnableDocsURL = true
+	ts := startServer(t, cfg, &echoModel{name: "echo"})
+	ts.waitReady(t)
+	do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+	_, _, body := do(t, "GET", ts.url+"/metrics", "", nil)
+	for _, name := range []string{"request_preprocess_seconds", "request_predict_seconds", "request_explain_seconds", "request_postprocess_seconds"} {
+		assert.Contains(t, body, "# TYPE "+name+" histogram")
+	}
+	assert.Contains(t, body, `request_predict_seconds_bucket{model_name="echo",le="0.005"} 1`)
+	assert.Contains(t, body, `request_predict_seconds_count{model_name="echo"} 1`)
+	assert.Contains(t, body, `kserve_requests_total{model_name="echo",protocol="v1",verb="predict"} 1`)
+	assert.Contains(t, body, `kserve_requests_in_flight{model_name="echo"} 0`)
+	code, hdr, body := do(t, "GET", ts.url+"/docs", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, hdr.Get("Content-Type"), "text/html")
+	assert.Contains(t, body, "/openapi.json")
+	code, _, body = do(t, "GET", ts.url+"/openapi.json", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"/v2/models/{model_name}/infer"`)
+}
+
+func TestOversizedBody(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.MaxRequestBodySize = 1024
+	ts := startServer(t, cfg, &echoModel{name: "echo"})
+	ts.waitReady(t)
+	big := []byte(`{"instances":[` + strings.Repeat("1,", 1000) + `1]}`)
+	code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", big)
+	assert.Equal(t, 413, code)
+	assert.Equal(t, `{"error":"Request body too large: the limit is 1024 bytes (--max_request_body_size)."}`, body)
+	// Chunked (no Content-Length) bodies are cut off at the limit too.
+	req, _ := http.NewRequest("POST", ts.url+"/v2/models/echo/infer", io.MultiReader(bytes.NewReader(big)))
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 413, resp.StatusCode)
+	assert.Equal(t, `{"error":"Request body too large: the limit is 1024 bytes (--max_request_body_size)."}`, string(b))
+	code, _, _ = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
+}
+
+// TestLivenessUnderSlowPredicts is KServe's #3950: with 64 predicts stuck in
+// the model, liveness and readiness still answer at once.
+func TestLivenessUnderSlowPredicts(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	cfg := defaultConfig()
+	cfg.MaxAsyncioWorkers = 64
+	ts := startServer(t, cfg, m)
+	ts.waitReady(t)
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(ts.url+"/v1/models/echo:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+			if err == nil {
+				if resp.StatusCode == 200 {
+					ok.Add(1)
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 64 }, 10*time.Second, time.Millisecond)
+	for _, p := range []string{"/v2/health/live", "/v2/health/ready", "/v1/models/echo", "/"} {
+		code, _, _ := do(t, "GET", ts.url+p, "", nil)
+		assert.Equal(t, 200, code, p)
+	}
+	close(m.block)
+	wg.Wait()
+	assert.Equal(t, int32(64), ok.Load())
+}
+
+// TestMaxAsyncioWorkersBoundsModelCalls: requests beyond the bound wait for a slot.
+func TestMaxAsyncioWorkersBoundsModelCalls(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	cfg := defaultConfig()
+	cfg.MaxAsyncioWorkers = 3
+	ts := startServer(t, cfg, m)
+	ts.waitReady(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(ts.url+"/v1/models/echo:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 3 }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, int32(3), m.inFlight.Load())
+	close(m.block)
+	wg.Wait()
+}
+
+func TestReadinessFollowsModelLoad(t *testing.T) {
+	m := &echoModel{name: "echo", loadDelay: 200 * time.Millisecond}
+	ts := startServer(t, defaultConfig(), m)
+	require.Eventually(t, func() bool {
+		code, _, _ := do(t, "GET", ts.url+"/v2/health/live", "", nil)
+		return code == 200
+	}, 5*time.Second, time.Millisecond)
+	code, _, _ := do(t, "GET", ts.url+"/v2/health/ready", "", nil)
+	assert.Equal(t, 503, code, "ready before the model loaded")
+	ts.waitReady(t)
+	code, _, _ = do(t, "GET", ts.url+"/v2/health/ready", "", nil)
+	assert.Equal(t, 200, code)
+}
+
+func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(ts.url+"/v1/models/echo:predict", "application/json", strings.NewReader(`{"instances":[7]}`))
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 1 }, 5*time.Second, time.Millisecond)
+	ts.cancel() // what SIGTERM does through SignalContext
+	time.Sleep(50 * time.Millisecond)
+	_, err := http.Get(ts.url + "/v2/health/live")
+	assert.Error(t, err, "new connections are refused while draining")
+	close(m.block)
+	assert.Equal(t, 200, <-result)
+	assert.NoError(t, <-ts.done)
+	ts.done <- nil
+}
+
+// TestBinaryExtension sends every datatype through the binary extension and
+// asks for binary outputs back, checking bytes both ways.
+func TestBinaryExtension(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	tensors := []*infer.Tensor{
+		infer.NewTensor("b", []int64{3}, []bool{true, false, true}),
+		infer.NewTensor("u8", []int64{2}, []uint8{0, 255}),
+		infer.NewTensor("u16", []int64{2}, []uint16{1, 65535}),
+		infer.NewTensor("u32", []int64{2}, []uint32{1, 1 << 31}),
+		infer.NewTensor("u64", []int64{2}, []uint64{1, 1 << 63}),
+		infer.NewTensor("i8", []int64{2}, []int8{-128, 127}),
+		infer.NewTensor("i16", []int64{2}, []int16{-32768, 7}),
+		infer.NewTensor("i32", []int64{2}, []int32{-1, 1 << 30}),
+		infer.NewTensor("i64", []int64{2}, []int64{-1, 1 << 62}),
+		infer.NewTensor("f16", []int64{2}, []infer.Float16{infer.Float16From(1.5), infer.Float16From(-2)}),
+		infer.NewTensor("f32", []int64{2, 2}, []float32{1.5, -2, 3.25, 0}),
+		infer.NewTensor("f64", []int64{1}, []float64{3.141592653589793}),
+		infer.NewTensor("s", []int64{2}, [][]byte{[]byte("héllo"), {0, 1, 2}}),
+	}
+	for _, in := range tensors {
+		t.Run(string(in.Datatype), func(t *testing.T) {
+			raw := infer.EncodeRaw(in.Data)
+			head := fmt.Sprintf(`{"inputs":[{"name":%q,"shape":%s,"datatype":%q,"parameters":{"binary_data_size":%d}}],"parameters":{"binary_data_output":true}}`,
+				in.Name, strings.ReplaceAll(infer.FormatShape(in.Shape), " ", ""), in.Datatype, len(raw))
+			body := append([]byte(head), raw...)
+			code, hdr, resp := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", body,
+				"Inference-Header-Content-Length", fmt.Sprint(len(head)), "X-Request-Id", "r1")
+			require.Equal(t, 200, code, resp)
+			assert.Equal(t, "application/octet-stream", hdr.Get("Content-Type"))
+			assert.Equal(t, fmt.Sprint(len(resp)), hdr.Get("Content-Length"))
+			var hl int
+			fmt.Sscan(hdr.Get("Inference-Header-Content-Length"), &hl)
+			require.Positive(t, hl)
+			assert.Contains(t, resp[:hl], fmt.Sprintf(`"parameters":{"binary_data_size":%d}`, len(raw)))
+			assert.True(t, strings.HasPrefix(resp[:hl], `{"id":`), resp[:hl])
+			assert.Equal(t, raw, []byte(resp[hl:]))
+		})
+	}
+}
+
+func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	raw := make([]byte, 8)
+	binary.LittleEndian.PutUint32(raw, 0x3fc00000)   // 1.5
+	binary.LittleEndian.PutUint32(raw[4:], 0xc0000000) // -2
+	head := `{"id":"q","inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},{"name":"b","shape":[1],"datatype":"INT64","data":[5]}],` +
+		`"outputs":[{"name":"output-1"},{"name":"output-0","parameters":{"binary_data":true}}]}`
+	code, hdr, resp := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(head), raw...),
+		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
+	require.Equal(t, 200, code, resp)
+	var hl int
+	fmt.Sscan(hdr.Get("Inference-Header-Content-Length"), &hl)
+	assert.Equal(t, `{"id":"q","model_name":"echo","model_version":null,"outputs":[{"name":"output-1","shape":[1],"datatype":"INT64","data":[5]},{"name":"output-0","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}`, resp[:hl])
+	assert.Equal(t, raw, []byte(resp[hl:]))
+
+	// Binary input, JSON output.
+	head = `{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}`
+	code, hdr, resp = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(head), raw...),
+		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
+	require.Equal(t, 200, code)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	assert.Contains(t, resp, `"data":[1.5,-2.0]}]}`)
+
+	// A binary size that does not match the shape.
+	head = `{"inputs":[{"name":"a","shape":[3],"datatype":"FP32","parameters":{"binary_data_size":8}}]}`
+	code, _, resp = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(head), raw...),
+		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"input a: binary data holds 2 elements, but the shape needs 3"}`, resp)
+}
