@@ -161,7 +161,7 @@ func lineCol(data []byte, off int64) (int, int) {
 	}
 	before := data[:off]
 	line := bytes.Count(before, []byte("\n")) + 1
-	col := int(off) - bytes.LastIndexByte(before, '\n')
+	col := int(off) - bytes.LastIndexByte(before, '\n') - 1 // Offset is just past the bad byte
 	return line, col
 }
 
