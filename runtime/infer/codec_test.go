@@ -1,0 +1,245 @@
+package infer
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+func TestAppendFloatMatchesPythonRepr(t *testing.T) {
+	cases := []struct {
+		f    float64
+		bits int
+		want string
+	}{
+		{1, 64, "1.0"}, {0, 64, "0.0"}, {-2, 64, "-2.0"}, {0.1, 64, "0.1"}, {1e-5, 64, "1e-05"},
+		{1e16, 64, "1e+16"}, {1e15, 64, "1000000000000000.0"}, {123.456, 64, "123.456"},
+		{14.861763000488281, 64, "14.861763000488281"}, {0.0001, 64, "0.0001"},
+		{float64(float32(0.6027)), 32, "0.6027"}, {float64(float32(0.1)), 32, "0.1"},
+		{math.NaN(), 64, "null"}, {math.Inf(1), 64, "null"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, string(AppendFloat(nil, c.f, c.bits)), "%v", c.f)
+	}
+}
+
+func TestAppendCompactNormalisesFloats(t *testing.T) {
+	got, err := AppendCompact(nil, []byte(` [ [1, 2.50, 3e0, -0.0, "a b 1.0"], {"k" : 1E2} ] `))
+	require.NoError(t, err)
+	assert.Equal(t, `[[1,2.5,3.0,-0.0,"a b 1.0"],{"k":100.0}]`, string(got))
+}
+
+func TestDecodeRequestJSON(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"id":"x","parameters":{"a":1,"b":true,"c":"s","d":1.5},
+		"inputs":[{"name":"f","shape":[2,2],"datatype":"fp32","data":[[1,2],[3.5,-4e-1]]},
+		{"data":["a","\u00e9\n"],"name":"s","shape":[2],"datatype":"BYTES"},
+		{"name":"b","shape":[2],"datatype":"BOOL","data":[true,false]},
+		{"name":"i","shape":[1],"datatype":"INT8","data":[-5.0]}],
+		"outputs":[{"name":"o","parameters":{"binary_data":true}}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "x", req.ID)
+	assert.Equal(t, Parameters{"a": int64(1), "b": true, "c": "s", "d": 1.5}, req.Parameters)
+	assert.Equal(t, FP32, req.Inputs[0].Datatype)
+	assert.Equal(t, []float32{1, 2, 3.5, -0.4}, req.Inputs[0].Data)
+	assert.Equal(t, [][]byte{[]byte("a"), []byte("é\n")}, req.Inputs[1].Data)
+	assert.Equal(t, []bool{true, false}, req.Inputs[2].Data)
+	assert.Equal(t, []int8{-5}, req.Inputs[3].Data)
+	assert.Equal(t, []RequestedOutput{{Name: "o", Parameters: Parameters{"binary_data": true}}}, req.Outputs)
+}
+
+func TestDecodeRequestErrors(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{`{"inputs":[{"name":"i","shape":[1],"datatype":"INT8","data":[300]}]}`, "input i: data element 0 is 300, not an integer in range for 8 bits as datatype INT8 needs"},
+		{`{"inputs":[{"name":"i","shape":[1],"datatype":"FP32","data":["x"]}]}`, `input i: data element 0 is "x", not a number as datatype FP32 needs`},
+		{`{"inputs":[{"name":"i","shape":[1],"datatype":"FOO","data":[1]}]}`, "invalid datatype FOO for input i"},
+		{`{"inputs":[{"name":"i","shape":[1],"datatype":"BOOL","data":[1]}]}`, "input i: data element 0 is 1, not a boolean as datatype BOOL needs"},
+		{`{}`, "Field required: [body inputs]"},
+		{`[]`, "Input should be a valid dictionary or object to extract fields from: [body]"},
+		{`{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}`, "Field required: [body inputs 0 name]"},
+		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer: [body inputs 0 shape 0]"},
+		{`{"inputs":[]} x`, "JSON decode error: extra data after JSON value at offset 14"},
+	}
+	for _, c := range cases {
+		_, err := DecodeRequest([]byte(c.body), nil)
+		require.Error(t, err, c.body)
+		assert.Equal(t, c.want, err.Error(), c.body)
+	}
+}
+
+func TestRawRoundTripEveryDatatype(t *testing.T) {
+	for _, data := range []any{
+		[]bool{true, false}, []uint8{1, 2}, []uint16{1, 65535}, []uint32{7, 1 << 31}, []uint64{1 << 63},
+		[]int8{-1}, []int16{-300}, []int32{-70000}, []int64{-1 << 40}, []Float16{Float16From(0.5)},
+		[]float32{1.5, -0}, []float64{math.Pi}, [][]byte{[]byte("x"), {}, []byte("yz")},
+	} {
+		d := datatypeOfData(data)
+		raw := EncodeRaw(data)
+		got, err := DecodeRaw(d, raw, int64(dataLen(data)))
+		require.NoError(t, err, d)
+		assert.Equal(t, data, got, d)
+	}
+	_, err := DecodeRaw(FP32, []byte{1, 2, 3}, -1)
+	assert.EqualError(t, err, "3 bytes of binary data is not a whole number of FP32 elements (4 bytes each)")
+	_, err = DecodeRaw(BYTES, []byte{9, 0, 0, 0, 'a'}, -1)
+	assert.EqualError(t, err, "BYTES element 0: length 9 exceeds the 1 bytes left")
+}
+
+func TestFloat16(t *testing.T) {
+	for _, f := range []float32{0, 1, -1, 0.5, 65504, 6.1035156e-05, 5.9604645e-08, float32(math.Inf(1))} {
+		assert.Equal(t, f, Float16From(f).Float32(), "%v", f)
+	}
+	assert.True(t, math.IsNaN(float64(Float16From(float32(math.NaN())).Float32())))
+}
+
+func TestResponseJSONOrder(t *testing.T) {
+	b, err := AppendResponseJSON(nil, &Response{ID: "1", ModelName: "m", Outputs: []*Tensor{NewTensor("o", []int64{2}, []float64{1, 2.5})}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"model_name":"m","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"o","shape":[2],"datatype":"FP64","parameters":null,"data":[1.0,2.5]}]}`, string(b))
+	_, err = AppendResponseJSON(nil, &Response{Outputs: []*Tensor{NewTensor("o", []int64{3}, []float64{1})}})
+	assert.Equal(t, status.KindInferenceError, status.KindOf(err))
+}
+
+func largeRequest(tb testing.TB) []byte {
+	p := filepath.Join("..", "..", "..", "shared", "reference", "kserve-0.20", "v2_large.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		// Same shape, generated: FP32 [1,3,224,224] with 4-digit values.
+		var sb strings.Builder
+		sb.WriteString(`{"inputs":[{"name":"input-0","shape":[1,3,224,224],"datatype":"FP32","data":[`)
+		for i := range 150528 {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("0.")
+			sb.WriteString(strings.Repeat(string(rune('1'+i%9)), 4))
+		}
+		sb.WriteString("]}]}")
+		return []byte(sb.String())
+	}
+	return b
+}
+
+// BenchmarkV2LargeJSON is decode + encode of FP32[1,3,224,224] as JSON
+// (KServe ≈310 ms; target ≤ 30 ms).
+func BenchmarkV2LargeJSON(b *testing.B) {
+	body := largeRequest(b)
+	var out []byte
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req, err := DecodeRequest(body, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp := &Response{ID: "x", ModelName: "m", Outputs: []*Tensor{{Name: "output-0", Datatype: FP32, Shape: req.Inputs[0].Shape, Data: req.Inputs[0].Data}}}
+		if out, err = AppendResponseJSON(out[:0], resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkV2LargeBinary is the same tensor through the binary extension
+// (target ≤ 3 ms).
+func BenchmarkV2LargeBinary(b *testing.B) {
+	data := make([]float32, 150528)
+	for i := range data {
+		data[i] = float32(i) / 7
+	}
+	raw := EncodeRaw(data)
+	head := []byte(`{"inputs":[{"name":"input-0","shape":[1,3,224,224],"datatype":"FP32","parameters":{"binary_data_size":602112}}],"parameters":{"binary_data_output":true}}`)
+	var out []byte
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		req, err := DecodeRequest(head, raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp := &Response{ID: "x", ModelName: "m", Outputs: []*Tensor{{Name: "output-0", Datatype: FP32, Shape: req.Inputs[0].Shape, Data: req.Inputs[0].Data}}}
+		var raws [][]byte
+		if out, raws, err = AppendResponseBinary(out[:0], resp, []bool{true}); err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		buf.Grow(len(out) + len(raws[0]))
+		buf.Write(out)
+		buf.Write(raws[0])
+	}
+}
+
+func BenchmarkV2SmallJSON(b *testing.B) {
+	body := []byte(`{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}`)
+	var out []byte
+	for b.Loop() {
+		req, _ := DecodeRequest(body, nil)
+		resp := &Response{ID: "45aaf0c2-52c3-4055-bb68-f7fc79039d9f", ModelName: "m", Outputs: []*Tensor{{Name: "output-0", Datatype: FP32, Shape: req.Inputs[0].Shape, Data: req.Inputs[0].Data}}}
+		out, _ = AppendResponseJSON(out[:0], resp)
+	}
+}
+
+// FuzzDecodeRequestJSON: no input makes the v2 JSON decoder panic, and what
+// it accepts encodes back to JSON that encoding/json accepts.
+func FuzzDecodeRequestJSON(f *testing.F) {
+	f.Add([]byte(`{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}`))
+	f.Add([]byte(`{"id":"a","parameters":{"x":1},"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","data":["\u00e9"]}],"outputs":[{"name":"o"}]}`))
+	f.Add([]byte(`{"inputs":[{"name":"b","shape":[2,1],"datatype":"BOOL","data":[[true],[false]]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeRequest(body, nil)
+		if err != nil {
+			if status.KindOf(err) == status.KindInternal {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		resp := &Response{ID: req.ID, ModelName: "m"}
+		for _, in := range req.Inputs {
+			if in.Validate("input") == nil && in.Datatype != FP16 {
+				resp.Outputs = append(resp.Outputs, in)
+			}
+		}
+		out, err := AppendResponseJSON(nil, resp)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out: %s", out)
+		}
+	})
+}
+
+// FuzzDecodeBinary: the binary extension decoder never panics on any split
+// of header and raw bytes.
+func FuzzDecodeBinary(f *testing.F) {
+	f.Add([]byte(`{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}`), []byte("12345678"))
+	f.Add([]byte(`{"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":5}}]}`), []byte{1, 0, 0, 0, 'x'})
+	f.Add([]byte(`{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","parameters":{"binary_data_size":2}}]}`), []byte{0, 60})
+	f.Fuzz(func(t *testing.T, head, raw []byte) {
+		req, err := DecodeRequest(head, raw)
+		if err != nil {
+			if status.KindOf(err) == status.KindInternal {
+				t.Fatalf("error without a kind: %v", err)
+			}
+			return
+		}
+		resp := &Response{ID: req.ID, ModelName: "m"}
+		for _, in := range req.Inputs {
+			if in.Validate("input") == nil {
+				resp.Outputs = append(resp.Outputs, in)
+			}
+		}
+		bin := make([]bool, len(resp.Outputs))
+		for i := range bin {
+			bin[i] = true
+		}
+		if _, _, err := AppendResponseBinary(nil, resp, bin); err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+	})
+}
