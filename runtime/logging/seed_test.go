@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,4 +156,22 @@ func TestDefaultConfiguration_KServeLogLevel(t *testing.T) {
 
 	_, err = Setup(Options{Configure: true, Level: "LOUD"})
 	assert.EqualError(t, err, `log config KSERVE_LOGLEVEL: unknown level "LOUD" (want CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE, NOTSET or a number)`)
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the flush timer writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,0 +1,176 @@
+package logging
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// The same ten lines through CPython's RotatingFileHandler(maxBytes=100,
+// backupCount=2) leave exactly these three files.
+func TestRotatingFileHandler_MatchesPython(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	cfg := &Config{
+		Version: 1,
+		Handlers: map[string]HandlerConfig{
+			"f": {Class: "logging.handlers.RotatingFileHandler", Filename: log, MaxBytes: 100, BackupCount: 2},
+		},
+		Loggers: map[string]LoggerConfig{"x": {Level: "INFO", Handlers: []string{"f"}}},
+	}
+	l, err := Setup(Options{Configure: true, Config: cfg})
+	require.NoError(t, err)
+	for i := range 10 {
+		l.Named("x").Info(fmt.Sprintf("line %02d xxxxxxxxxxxxxxxxxxxx", i))
+	}
+	require.NoError(t, l.Close())
+	line := func(i int) string { return fmt.Sprintf("line %02d xxxxxxxxxxxxxxxxxxxx\n", i) }
+	assert.Equal(t, line(9), readFile(t, log))
+	assert.Equal(t, line(6)+line(7)+line(8), readFile(t, log+".1"))
+	assert.Equal(t, line(3)+line(4)+line(5), readFile(t, log+".2"))
+	assert.NoFileExists(t, log+".3")
+}
+
+// INI handler args map onto the Python constructors' positional parameters.
+func TestINIFileHandlers(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.log")
+	rot := filepath.Join(dir, "rot.log")
+	require.NoError(t, os.WriteFile(plain, []byte("old\n"), 0o644))
+	ini := fmt.Sprintf(`[loggers]
+keys=root
+
+[handlers]
+keys=plain,rot,null
+
+[formatters]
+keys=f
+
+[logger_root]
+level=DEBUG
+handlers=plain,rot,null
+
+[handler_plain]
+class=FileHandler
+formatter=f
+args=(%q, 'a')
+
+[handler_rot]
+class=handlers.RotatingFileHandler
+level=ERROR
+formatter=f
+args=(%q,)
+kwargs={'maxBytes': 1024*1024, 'backupCount': 3}
+
+[handler_null]
+class=NullHandler
+
+[formatter_f]
+format=%%(levelname)s:%%(name)s:%%(message)s
+`, plain, rot)
+	path := writeFile(t, "logging.conf", ini)
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, HandlerConfig{Class: classRotating, Level: "ERROR", Formatter: "f", Filename: rot, MaxBytes: 1 << 20, BackupCount: 3}, cfg.Handlers["rot"])
+	l, err := Setup(Options{Configure: true, ConfigFile: path})
+	require.NoError(t, err)
+	l.Named("a.b").Debug("debug line")
+	l.Named("a.b").Error("error line")
+	require.NoError(t, l.Close())
+	assert.Equal(t, "old\nDEBUG:a.b:debug line\nERROR:a.b:error line\n", readFile(t, plain))
+	assert.Equal(t, "ERROR:a.b:error line\n", readFile(t, rot))
+}
+
+// Lines are batched; WARNING and above are written at once, the rest within
+// the flush interval, everything on Close.
+func TestBuffering(t *testing.T) {
+	var stderr syncBuffer
+	l, err := Setup(Options{Configure: true, Config: seedDict(), Stderr: &stderr, Stdout: &stderr})
+	require.NoError(t, err)
+	l.Server().Info("batched")
+	assert.Empty(t, stderr.String(), "an INFO line waits for the next flush")
+	l.Server().Warn("urgent")
+	assert.Contains(t, stderr.String(), "batched")
+	assert.Contains(t, stderr.String(), "urgent")
+
+	l.Server().Info("later")
+	assert.Eventually(t, func() bool { return bytes.Contains([]byte(stderr.String()), []byte("later")) },
+		5*time.Second, 10*time.Millisecond, "the timer flushes without Close")
+	require.NoError(t, l.Close())
+
+	l.Server().Info("after close")
+	assert.Contains(t, stderr.String(), "after close", "lines after Close are written unbuffered")
+}
+
+// --configure_logging=false: everything goes to the application's handler.
+func TestConfigureFalse_UsesApplicationHandler(t *testing.T) {
+	var app, stdout bytes.Buffer
+	h := slog.NewTextHandler(&app, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	l, err := Setup(Options{Configure: false, ConfigFile: "ignored.yaml", Default: h, Stdout: &stdout})
+	require.NoError(t, err)
+	l.Server().Info("hello")
+	assert.True(t, l.LatencyEnabled())
+	l.LogLatency("", 1500*time.Microsecond, 0, 0, 0)
+	l.LogAccess(sampleAccess)
+	require.NoError(t, l.Close())
+	assertLines(t, "app", lines(&app),
+		`level=INFO msg=hello logger=kserve`,
+		`level=INFO msg="requestId: N\.A\., preprocess_ms: 1\.5, explain_ms: 0, predict_ms: 0, postprocess_ms: 0" logger=kserve\.trace`,
+		`level=INFO msg="127\.0\.0\.1:50432 - \\"POST /v1/models/m:predict HTTP/1\.1\\" 200" logger=uvicorn\.access`,
+	)
+	assert.Empty(t, stdout.String())
+}
+
+// use_colors: true colours uvicorn's level prefix, request line and status.
+func TestUvicornColours(t *testing.T) {
+	on := true
+	cfg := DefaultConfig("INFO")
+	for _, name := range []string{"uvicorn", "uvicorn_access"} {
+		f := cfg.Formatters[name]
+		f.UseColors = &on
+		cfg.Formatters[name] = f
+	}
+	var out bytes.Buffer
+	l, err := Setup(Options{Configure: true, Config: cfg, Stdout: &out, Stderr: &out})
+	require.NoError(t, err)
+	l.Named("uvicorn.error").Error("boom")
+	rec := sampleAccess
+	rec.Status = 404
+	l.LogAccess(rec)
+	require.NoError(t, l.Close())
+	got := lines(&out)
+	require.Len(t, got, 2)
+	assert.Contains(t, got[0], " uvicorn.error \x1b[31mERROR\x1b[0m:    boom")
+	assert.Contains(t, got[1], " uvicorn.access \x1b[32mINFO\x1b[0m:     127.0.0.1:50432 ")
+	assert.Contains(t, got[1], ` - "`+"\x1b[1mPOST /v1/models/m:predict HTTP/1.1\x1b[0m"+`" `+"\x1b[31m404 Not Found\x1b[0m")
+}
+
+// The latency line prints each step as Python prints round(ms, 9).
+func TestLatencyLine(t *testing.T) {
+	var out bytes.Buffer
+	l, err := Setup(Options{Configure: true, Config: seedDict(), Stderr: &out})
+	require.NoError(t, err)
+	l.LogLatency("", 0, 3*time.Second, 123456789*time.Nanosecond, 50*time.Nanosecond)
+	require.NoError(t, l.Close())
+	assertLines(t, "stderr", lines(&out),
+		ts+` kserve\.trace requestId: N\.A\., preprocess_ms: 0, explain_ms: 3000\.0, predict_ms: 123\.456789, postprocess_ms: 5e-05`)
+}
