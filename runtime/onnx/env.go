@@ -1,0 +1,157 @@
+package onnx
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// EnvOptions configure an Env.
+type EnvOptions struct {
+	// LibraryPath is the ONNX Runtime library to load. Empty: look in the
+	// places Candidates lists ($ONNXRUNTIME_SHARED_LIBRARY_PATH, the
+	// kserve-gen cache, the loader's search path).
+	LibraryPath string
+	// Getenv reads environment variables (default os.Getenv; tests replace it).
+	Getenv func(string) string
+	// Logger receives the start-up line and execution-provider fallbacks
+	// (default slog.Default()).
+	Logger *slog.Logger
+	// ORTLogLevel is the severity from which ONNX Runtime itself writes to
+	// stderr (default slog.LevelError; slog.LevelWarn shows, for example, why
+	// the CUDA provider failed to load and which nodes fell back to CPU).
+	ORTLogLevel *slog.Level
+}
+
+// Env is the process's ONNX Runtime environment. ONNX Runtime has one
+// environment per process, so a program creates one Env, shares it between
+// its models, and closes it at exit. Init runs once; later calls return its
+// result. An Env created while another has already initialised ONNX Runtime
+// in this process shares that environment and never destroys it.
+type Env struct {
+	opts EnvOptions
+	log  *slog.Logger
+
+	once    sync.Once
+	err     error
+	version string
+	path    string
+	owner   bool
+
+	mu       sync.Mutex
+	closed   bool
+	cudaErrs map[int]error // device id → why its CUDA provider failed
+}
+
+// NewEnv returns an Env; nothing is loaded before Init.
+func NewEnv(opts EnvOptions) *Env {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}}
+}
+
+// Init finds and loads the ONNX Runtime library and creates the environment.
+// It runs once; a missing or too-old library is a *LibraryError naming every
+// place looked at and how to install the library.
+func (e *Env) Init() error {
+	e.once.Do(func() { e.err = e.init() })
+	return e.err
+}
+
+func (e *Env) init() error {
+	if ort.IsInitialized() {
+		e.version = ort.GetVersion()
+		e.log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment already initialised in this process", e.version))
+		return nil
+	}
+	var cands []Candidate
+	if e.opts.LibraryPath != "" {
+		cands = []Candidate{{Path: e.opts.LibraryPath, Source: "EnvOptions.LibraryPath", File: true}}
+	} else {
+		cands = Candidates(e.opts.Getenv)
+	}
+	level := ort.WithLogLevelError()
+	if l := e.opts.ORTLogLevel; l != nil {
+		switch {
+		case *l < slog.LevelInfo:
+			level = ort.WithLogLevelVerbose()
+		case *l < slog.LevelWarn:
+			level = ort.WithLogLevelInfo()
+		case *l < slog.LevelError:
+			level = ort.WithLogLevelWarning()
+		}
+	}
+	var tried []Attempt
+	for _, c := range cands {
+		if c.File {
+			if err := checkFile(c.Path); err != nil {
+				tried = append(tried, Attempt{c, err})
+				continue
+			}
+		}
+		ort.SetSharedLibraryPath(c.Path)
+		if err := ort.InitializeEnvironment(level); err != nil {
+			tried = append(tried, Attempt{c, explainLoadError(err)})
+			continue
+		}
+		e.path, e.owner, e.version = c.Path, true, ort.GetVersion()
+		e.log.Info(fmt.Sprintf("ONNX Runtime %s loaded from %s (%s)", e.version, c.Path, c.Source))
+		return nil
+	}
+	return &LibraryError{Attempts: tried}
+}
+
+// Version is the loaded library's version (ort.GetVersion), "" before Init.
+func (e *Env) Version() string { return e.version }
+
+// LibraryPath is the path the library was loaded from; "" before Init or
+// when the environment was initialised by someone else in this process.
+func (e *Env) LibraryPath() string { return e.path }
+
+// Logger is the Env's logger.
+func (e *Env) Logger() *slog.Logger { return e.log }
+
+// Close destroys the ONNX Runtime environment if this Env created it. Every
+// session must be closed first. The environment cannot be created again in
+// the same process afterwards through this Env.
+func (e *Env) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || !e.owner {
+		e.closed = true
+		return nil
+	}
+	e.closed = true
+	if err := ort.DestroyEnvironment(); err != nil {
+		return fmt.Errorf("destroy ONNX Runtime environment: %w", err)
+	}
+	return nil
+}
+
+// cudaFailure returns the remembered reason the CUDA provider failed on
+// device id, or nil.
+func (e *Env) cudaFailure(id int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cudaErrs[id]
+}
+
+// rememberCUDAFailure records why CUDA failed on device id and reports
+// whether this is the first time (so the fallback is logged once).
+func (e *Env) rememberCUDAFailure(id int, err error) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, seen := e.cudaErrs[id]; seen {
+		return false
+	}
+	e.cudaErrs[id] = err
+	return true
+}

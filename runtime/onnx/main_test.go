@@ -1,0 +1,86 @@
+package onnx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
+)
+
+// The package's tests share one Env: ONNX Runtime allows one environment per
+// process. envErr is why it could not be initialised (tests that need the
+// library skip, loudly, with it).
+var (
+	testEnv    *Env
+	envErr     error
+	testLogMu  sync.Mutex
+	testLogBuf bytes.Buffer
+)
+
+func TestMain(m *testing.M) {
+	testEnv = NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(lockedWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	envErr = testEnv.Init()
+	if envErr != nil {
+		fmt.Fprintf(os.Stderr, "\n*** runtime/onnx: ONNX Runtime is not installed: tests that need it are SKIPPED. Run scripts/setup-onnx.sh --models first. ***\n%v\n\n", envErr)
+	}
+	code := m.Run()
+	if envErr == nil {
+		if err := testEnv.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// lockedWriter collects the shared Env's log so tests can look for lines.
+type lockedWriter struct{}
+
+func (lockedWriter) Write(p []byte) (int, error) {
+	testLogMu.Lock()
+	defer testLogMu.Unlock()
+	return testLogBuf.Write(p)
+}
+
+func envLog() string {
+	testLogMu.Lock()
+	defer testLogMu.Unlock()
+	return testLogBuf.String()
+}
+
+// needEnv skips the test when the library is missing.
+func needEnv(t testing.TB) *Env {
+	t.Helper()
+	if envErr != nil {
+		t.Skipf("SKIPPED: ONNX Runtime library missing (run scripts/setup-onnx.sh): %v", envErr)
+	}
+	return testEnv
+}
+
+// modelFile returns a model installed by scripts/setup-onnx.sh --models.
+func modelFile(t testing.TB, name string) string {
+	t.Helper()
+	needEnv(t)
+	dir := filepath.Join(CacheDir(os.Getenv), "models")
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		t.Skipf("SKIPPED: %s is missing (run scripts/setup-onnx.sh --models)", p)
+	}
+	return p
+}
+
+// writeModel writes a generated model into a temporary folder.
+func writeModel(t testing.TB, name string, m *onnxgen.Model) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,485 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// TensorInfo describes one model input or output.
+type TensorInfo struct {
+	Name     string
+	Datatype infer.Datatype
+	// Shape has -1 for each dynamic dimension; ONNX Runtime does not report
+	// the names of symbolic dimensions.
+	Shape []int64
+}
+
+// SessionOptions configure a Session. The zero value runs on the CUDA
+// provider when it loads and on the CPU otherwise, with one intra-op thread
+// per available CPU.
+type SessionOptions struct {
+	// Device selects the execution provider (see DeviceKind).
+	Device Device
+	// IntraOpThreads is the size of ONNX Runtime's thread pool for one
+	// operator; 0 means the CPUs this process may use (cgroup quota aware,
+	// unlike ONNX Runtime's own default, which counts the node's cores).
+	IntraOpThreads int
+	// InterOpThreads is used by parallel execution mode only; 0 means 1.
+	InterOpThreads int
+	// AllowSpinning lets idle pool threads spin waiting for work: lower
+	// latency for back-to-back runs, but CPU burnt while idle. Off by default
+	// so a server at rest uses no CPU.
+	AllowSpinning bool
+	// GPUMemLimit caps the CUDA provider's memory arena in bytes (0: no cap).
+	GPUMemLimit int64
+	// Warmup is the sample run once before the session is returned, so the
+	// first request does not pay for lazy initialisation. Nil runs zeros of
+	// each input's declared shape, with dynamic dimensions set to 1; a model
+	// that rejects those only logs a warning, whereas a failing Warmup
+	// sample fails the session.
+	Warmup []*infer.Tensor
+	// NoWarmup skips the warm-up run.
+	NoWarmup bool
+	// ProfilePrefix, when set, makes ONNX Runtime write a JSON profile
+	// (every node run, with its execution provider) to
+	// <prefix>_<timestamp>.json when the session is closed.
+	ProfilePrefix string
+}
+
+// Session is one loaded ONNX model. Run is safe for concurrent use (ONNX
+// Runtime allows concurrent runs of one session); Close is not.
+type Session struct {
+	env      *Env
+	path     string
+	sess     *ort.DynamicAdvancedSession
+	inputs   []TensorInfo
+	outputs  []TensorInfo
+	device   Device
+	provider string
+	threads  int
+	free     chan *ort.RunOptions
+}
+
+// NewSession loads the model file at path.
+func (e *Env) NewSession(ctx context.Context, path string, opts SessionOptions) (*Session, error) {
+	if err := e.Init(); err != nil {
+		return nil, err
+	}
+	in, out, err := e.readInfo(path)
+	if err != nil {
+		return nil, err
+	}
+	return e.newSession(ctx, path, in, out, opts)
+}
+
+// readInfo reads the model's input and output metadata. It costs a session
+// without graph optimisation, created once per model (not per replica).
+func (e *Env) readInfo(path string) ([]TensorInfo, []TensorInfo, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("model file: %w", err)
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, fmt.Errorf("create session options: %w", err)
+	}
+	defer func() { _ = so.Destroy() }()
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, fmt.Errorf("set graph optimisation level: %w", err)
+	}
+	if err := so.SetIntraOpNumThreads(1); err != nil {
+		return nil, nil, fmt.Errorf("set intra-op threads: %w", err)
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithOptions(path, so)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read model %s: %w", path, err)
+	}
+	in, err := tensorInfos(path, "input", ins)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := tensorInfos(path, "output", outs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, out, nil
+}
+
+func tensorInfos(path, kind string, infos []ort.InputOutputInfo) ([]TensorInfo, error) {
+	out := make([]TensorInfo, len(infos))
+	for i, info := range infos {
+		if info.OrtValueType != ort.ONNXTypeTensor {
+			return nil, fmt.Errorf("model %s: %s %q is a %s; only tensors can be served", path, kind, info.Name, info.OrtValueType)
+		}
+		dt, ok := datatypeOf(info.DataType)
+		if !ok {
+			return nil, fmt.Errorf("model %s: %s %q has element type %s, which the Open Inference Protocol cannot carry", path, kind, info.Name, info.DataType)
+		}
+		out[i] = TensorInfo{Name: info.Name, Datatype: dt, Shape: []int64(info.Dimensions.Clone())}
+		if out[i].Shape == nil {
+			out[i].Shape = []int64{}
+		}
+	}
+	return out, nil
+}
+
+func names(infos []TensorInfo) []string {
+	n := make([]string, len(infos))
+	for i, t := range infos {
+		n[i] = t.Name
+	}
+	return n
+}
+
+func (e *Env) sessionOptions(opts SessionOptions) (*ort.SessionOptions, int, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, 0, fmt.Errorf("create session options: %w", err)
+	}
+	intra := opts.IntraOpThreads
+	if intra <= 0 {
+		intra = config.AvailableCPUs()
+	}
+	inter := max(opts.InterOpThreads, 1)
+	spin := "0"
+	if opts.AllowSpinning {
+		spin = "1"
+	}
+	err = errors.Join(
+		so.SetIntraOpNumThreads(intra),
+		so.SetInterOpNumThreads(inter),
+		so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin),
+		so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin),
+	)
+	if err == nil && opts.ProfilePrefix != "" {
+		err = so.EnableProfiling(opts.ProfilePrefix)
+	}
+	if err != nil {
+		_ = so.Destroy()
+		return nil, 0, fmt.Errorf("set session options: %w", err)
+	}
+	return so, intra, nil
+}
+
+// appendCUDA adds the CUDA provider to so. A failure is remembered per Env
+// and device, so later sessions do not try again, and logged once when the
+// device is auto (an explicit cuda request returns the error instead).
+func (e *Env) appendCUDA(so *ort.SessionOptions, opts SessionOptions) error {
+	id := opts.Device.ID
+	if err := e.cudaFailure(id); err != nil {
+		return err
+	}
+	err := e.tryCUDA(so, id, opts.GPUMemLimit)
+	if err != nil {
+		e.noteCUDAFailure(opts.Device, err)
+	}
+	return err
+}
+
+func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
+	// ONNX Runtime looks for the provider next to itself; checking first gives
+	// a clearer reason than its "Failed to load shared library".
+	if e.path != "" && strings.ContainsRune(e.path, '/') {
+		p := filepath.Join(filepath.Dir(e.path), "libonnxruntime_providers_cuda.so")
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is not installed (run %s --gpu)", p, SetupCommand)
+		}
+	}
+	cuda, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("create CUDA provider options: %w", err)
+	}
+	defer func() { _ = cuda.Destroy() }()
+	settings := map[string]string{"device_id": strconv.Itoa(id)}
+	if memLimit > 0 {
+		settings["gpu_mem_limit"] = strconv.FormatInt(memLimit, 10)
+	}
+	if err := cuda.Update(settings); err != nil {
+		return fmt.Errorf("set CUDA provider options %v: %w", settings, err)
+	}
+	if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+		return fmt.Errorf("append CUDA execution provider: %w (ONNX Runtime's log on stderr has the detail, e.g. a missing CUDA 13 or cuDNN library)", err)
+	}
+	return nil
+}
+
+func (e *Env) noteCUDAFailure(d Device, err error) {
+	if e.rememberCUDAFailure(d.ID, err) && d.Kind == DeviceAuto {
+		e.log.Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
+	}
+}
+
+func (e *Env) newSession(ctx context.Context, path string, in, out []TensorInfo, opts SessionOptions) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	so, threads, err := e.sessionOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	provider := ProviderCPU
+	if opts.Device.Kind != DeviceCPU {
+		if err := e.appendCUDA(so, opts); err == nil {
+			provider = ProviderCUDA
+		} else if opts.Device.Kind == DeviceCUDA {
+			_ = so.Destroy()
+			return nil, fmt.Errorf("device %s requested, but the CUDA execution provider is unavailable: %w", opts.Device, err)
+		}
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, names(in), names(out), so)
+	_ = so.Destroy()
+	if err != nil && provider == ProviderCUDA {
+		err = fmt.Errorf("create session on %s: %w", opts.Device, err)
+		if opts.Device.Kind == DeviceCUDA {
+			return nil, err
+		}
+		// auto: CUDA loaded but could not run this model; use the CPU.
+		e.noteCUDAFailure(opts.Device, err)
+		cpu := opts
+		cpu.Device = Device{Kind: DeviceCPU}
+		if so, threads, err = e.sessionOptions(cpu); err != nil {
+			return nil, err
+		}
+		provider = ProviderCPU
+		sess, err = ort.NewDynamicAdvancedSession(path, names(in), names(out), so)
+		_ = so.Destroy()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	s := &Session{
+		env: e, path: path, sess: sess, inputs: in, outputs: out,
+		device: opts.Device, provider: provider, threads: threads,
+		free: make(chan *ort.RunOptions, 8),
+	}
+	if !opts.NoWarmup {
+		if err := s.warmup(ctx, opts.Warmup); err != nil {
+			if opts.Warmup != nil {
+				_ = s.Close()
+				return nil, fmt.Errorf("warm-up of %s: %w", path, err)
+			}
+			e.log.Warn(fmt.Sprintf("ONNX Runtime: warm-up of %s with zero inputs (dynamic dimensions = 1) failed, skipped; pass a sample to warm it up: %v", path, err))
+		}
+	}
+	return s, nil
+}
+
+func (s *Session) warmup(ctx context.Context, sample []*infer.Tensor) error {
+	if sample == nil {
+		sample = Zeros(s.inputs, 1)
+	}
+	_, err := s.Run(ctx, sample)
+	return err
+}
+
+// Zeros returns zero-filled tensors for infos, with every dynamic dimension
+// set to dyn.
+func Zeros(infos []TensorInfo, dyn int64) []*infer.Tensor {
+	out := make([]*infer.Tensor, len(infos))
+	for i, info := range infos {
+		shape := make([]int64, len(info.Shape))
+		for j, d := range info.Shape {
+			if d < 0 {
+				d = dyn
+			}
+			shape[j] = d
+		}
+		data := infer.MakeData(info.Datatype, int(infer.ShapeSize(shape)))
+		if b, ok := data.([][]byte); ok {
+			for j := range b {
+				b[j] = []byte{}
+			}
+		}
+		out[i] = &infer.Tensor{Name: info.Name, Datatype: info.Datatype, Shape: shape, Data: data}
+	}
+	return out
+}
+
+// Path is the model file.
+func (s *Session) Path() string { return s.path }
+
+// Inputs describes the model's inputs, in the model's order.
+func (s *Session) Inputs() []TensorInfo { return s.inputs }
+
+// Outputs describes the model's outputs, in the model's order.
+func (s *Session) Outputs() []TensorInfo { return s.outputs }
+
+// Provider is the execution provider the session was created with:
+// ProviderCUDA or ProviderCPU. (With CUDA, nodes that the CUDA provider
+// cannot run still run on the CPU, as ONNX Runtime always does.)
+func (s *Session) Provider() string { return s.provider }
+
+// IntraOpThreads is the thread count the session was created with.
+func (s *Session) IntraOpThreads() int { return s.threads }
+
+// Run runs the model. inputs are matched to the model's inputs by name and
+// must have the model's datatype, rank and fixed dimensions; their data is
+// read in place (not copied) and must not change during the call. Every
+// model output is returned, in the model's order, as new tensors. A
+// cancelled ctx stops the run (ONNX Runtime's terminate flag) and Run
+// returns ctx's error.
+func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Tensor, error) {
+	ordered, err := s.order(inputs)
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]ort.Value, len(ordered))
+	defer destroyAll(vals)
+	for i, t := range ordered {
+		if vals[i], err = toValue(t); err != nil {
+			return nil, status.InvalidInputf("input %s: %v", t.Name, err)
+		}
+	}
+	outs := make([]ort.Value, len(s.outputs))
+	defer destroyAll(outs)
+	ro, release, err := s.runOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.sess.RunWithOptions(vals, outs, ro)
+	release()
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("onnx run stopped: %w", cerr)
+		}
+		return nil, &status.Error{Kind: status.KindInferenceError, Message: "ONNX Runtime: " + err.Error(), Err: err}
+	}
+	res := make([]*infer.Tensor, len(outs))
+	for i, v := range outs {
+		if res[i], err = fromValue(s.outputs[i].Name, v); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func destroyAll(vals []ort.Value) {
+	for _, v := range vals {
+		if v != nil {
+			_ = v.Destroy()
+		}
+	}
+}
+
+// runOptions returns run options whose terminate flag is raised when ctx
+// ends, and a release func to call once the run returned. Options are
+// reused through a small free list: creating them is a cgo call.
+func (s *Session) runOptions(ctx context.Context) (*ort.RunOptions, func(), error) {
+	if ctx.Done() == nil {
+		return nil, func() {}, nil
+	}
+	var ro *ort.RunOptions
+	select {
+	case ro = <-s.free:
+	default:
+		var err error
+		if ro, err = ort.NewRunOptions(); err != nil {
+			return nil, nil, fmt.Errorf("create run options: %w", err)
+		}
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = ro.Terminate()
+		close(fired)
+	})
+	return ro, func() {
+		if !stop() {
+			<-fired
+			_ = ro.UnsetTerminate()
+		}
+		select {
+		case s.free <- ro:
+		default:
+			_ = ro.Destroy()
+		}
+	}, nil
+}
+
+// order matches inputs to the model's inputs and checks each one.
+func (s *Session) order(inputs []*infer.Tensor) ([]*infer.Tensor, error) {
+	out := make([]*infer.Tensor, len(s.inputs))
+	for _, t := range inputs {
+		i := s.inputIndex(t.Name)
+		if i < 0 {
+			return nil, status.InvalidInputf("unexpected input %q: the model's inputs are %s", t.Name, s.inputList())
+		}
+		if out[i] != nil {
+			return nil, status.InvalidInputf("input %q given twice", t.Name)
+		}
+		if err := s.inputs[i].check(t); err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	for i, t := range out {
+		if t == nil {
+			return nil, status.InvalidInputf("missing input %q: the model's inputs are %s", s.inputs[i].Name, s.inputList())
+		}
+	}
+	return out, nil
+}
+
+func (s *Session) inputIndex(name string) int {
+	for i, in := range s.inputs {
+		if in.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Session) inputList() string {
+	parts := make([]string, len(s.inputs))
+	for i, in := range s.inputs {
+		parts[i] = fmt.Sprintf("%s (%s %s)", in.Name, in.Datatype, infer.FormatShape(in.Shape))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// check verifies a request tensor against the model's declaration.
+func (info TensorInfo) check(t *infer.Tensor) error {
+	if t.Datatype != info.Datatype {
+		return status.InvalidInputf("input %q has datatype %s, but the model expects %s", t.Name, t.Datatype, info.Datatype)
+	}
+	if len(t.Shape) != len(info.Shape) {
+		return status.InvalidInputf("input %q has shape %s (rank %d), but the model expects rank %d: %s", t.Name, infer.FormatShape(t.Shape), len(t.Shape), len(info.Shape), infer.FormatShape(info.Shape))
+	}
+	for i, d := range info.Shape {
+		if d >= 0 && t.Shape[i] != d {
+			return status.InvalidInputf("input %q has shape %s, but the model expects %s (dimension %d must be %d)", t.Name, infer.FormatShape(t.Shape), infer.FormatShape(info.Shape), i, d)
+		}
+	}
+	return t.Validate("input")
+}
+
+// Close releases the session. No Run may be in progress or start later.
+func (s *Session) Close() error {
+	for {
+		select {
+		case ro := <-s.free:
+			_ = ro.Destroy()
+			continue
+		default:
+		}
+		break
+	}
+	if s.sess == nil {
+		return nil
+	}
+	err := s.sess.Destroy()
+	s.sess = nil
+	if err != nil {
+		return fmt.Errorf("destroy session %s: %w", s.path, err)
+	}
+	return nil
+}
