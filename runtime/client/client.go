@@ -1,0 +1,85 @@
+// Package client holds Go counterparts of KServe's inference clients
+// (kserve.inference_client): REST for the v1 and v2 protocols, with the
+// binary tensor extension both ways, and gRPC for the Open Inference
+// Protocol. Both take and return the runtime's own infer.Request and
+// infer.Response, so a transformer forwards what it received without
+// re-encoding by hand, and every datatype round-trips unchanged.
+//
+// Unlike KServe's clients, retries really apply (REST: connection errors and
+// 503; gRPC: UNAVAILABLE, through the channel's retry policy), and errors
+// keep their kind: a 404 or NOT_FOUND from the server is a
+// status.KindModelNotFound error carrying the server's message, a server
+// that cannot be reached is status.KindUnavailable.
+package client
+
+import (
+	"net/http"
+	"net/textproto"
+	"time"
+)
+
+// DefaultTimeout bounds one call (all its retries included) unless changed,
+// as KServe's clients do (60 s).
+const DefaultTimeout = 60 * time.Second
+
+// DefaultRetries is KServe's default retry count for its clients.
+const DefaultRetries = 3
+
+// InferOption customises one Infer call.
+type InferOption func(*callOptions)
+
+type callOptions struct {
+	headers     http.Header
+	respHeaders *http.Header
+	jsonData    bool
+	timeout     time.Duration
+}
+
+func newCallOptions(opts []InferOption) callOptions {
+	var c callOptions
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithHeaders sends h with the call: as HTTP headers over REST, as metadata
+// (lower-case keys) over gRPC.
+func WithHeaders(h http.Header) InferOption {
+	return func(c *callOptions) {
+		if c.headers == nil {
+			c.headers = http.Header{}
+		}
+		for k, v := range h {
+			c.headers[textproto.CanonicalMIMEHeaderKey(k)] = append(c.headers[textproto.CanonicalMIMEHeaderKey(k)], v...)
+		}
+	}
+}
+
+// CaptureResponseHeaders stores the response's headers (REST) or header
+// metadata (gRPC) in *h (KServe's response_headers argument).
+func CaptureResponseHeaders(h *http.Header) InferOption {
+	return func(c *callOptions) { c.respHeaders = h }
+}
+
+// WithJSONData sends tensor data as JSON lists (REST v2) or typed contents
+// (gRPC) instead of the default binary extension / raw contents. FP16
+// always travels binary, which is the only way the protocol allows.
+func WithJSONData() InferOption {
+	return func(c *callOptions) { c.jsonData = true }
+}
+
+// WithCallTimeout overrides the client's timeout for this call.
+func WithCallTimeout(d time.Duration) InferOption {
+	return func(c *callOptions) { c.timeout = d }
+}
+
+// backoff is the delay before retry n (0-based): 100 ms doubling to at most
+// 1 s, the policy KServe's gRPC client configures.
+func backoff(n int) time.Duration {
+	d := 100 * time.Millisecond
+	for i := 0; i < n && d < time.Second; i++ {
+		d *= 2
+	}
+	return min(d, time.Second)
+}

@@ -1,0 +1,374 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// GRPCOption configures a GRPCClient.
+type GRPCOption func(*grpcConfig) error
+
+type grpcConfig struct {
+	creds    credentials.TransportCredentials
+	useTLS   bool
+	tls      *tls.Config
+	timeout  time.Duration
+	retries  int
+	maxSend  int
+	maxRecv  int
+	dialOpts []grpc.DialOption
+}
+
+// WithTLS uses TLS with cfg (nil: system roots). The default is plaintext (h2c).
+func WithTLS(cfg *tls.Config) GRPCOption {
+	return func(c *grpcConfig) error {
+		c.useTLS = true
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		c.tls = cfg
+		return nil
+	}
+}
+
+// WithTLSFiles uses TLS with PEM files, like KServe's root_certificates,
+// private_key and certificate_chain: rootCA verifies the server (empty:
+// system roots); certChain and key, when both given, authenticate the client.
+func WithTLSFiles(rootCA, key, certChain string) GRPCOption {
+	return func(c *grpcConfig) error {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if rootCA != "" {
+			pem, err := os.ReadFile(rootCA)
+			if err != nil {
+				return fmt.Errorf("read root certificates: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("root certificates %s: no PEM certificate found", rootCA)
+			}
+			cfg.RootCAs = pool
+		}
+		if (key == "") != (certChain == "") {
+			return errors.New("client TLS needs both a private key and a certificate chain")
+		}
+		if key != "" {
+			cert, err := tls.LoadX509KeyPair(certChain, key)
+			if err != nil {
+				return fmt.Errorf("load client certificate: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		c.useTLS, c.tls = true, cfg
+		return nil
+	}
+}
+
+// WithCredentials uses explicit transport credentials (KServe's creds).
+func WithCredentials(creds credentials.TransportCredentials) GRPCOption {
+	return func(c *grpcConfig) error { c.creds = creds; return nil }
+}
+
+// WithGRPCTimeout bounds each call (default DefaultTimeout; 0: no bound).
+func WithGRPCTimeout(d time.Duration) GRPCOption {
+	return func(c *grpcConfig) error { c.timeout = d; return nil }
+}
+
+// WithGRPCRetries sets how many times a call failing with UNAVAILABLE is
+// retried, with exponential backoff from 0.1 s to 1 s (default
+// DefaultRetries). grpc-go caps a call at 5 attempts, so at most 4 retries
+// apply. 0 disables retries.
+func WithGRPCRetries(n int) GRPCOption {
+	return func(c *grpcConfig) error {
+		if n < 0 {
+			return fmt.Errorf("retries must be >= 0, got %d", n)
+		}
+		c.retries = n
+		return nil
+	}
+}
+
+// WithMaxMessageSize bounds sent and received messages in bytes (default:
+// unlimited, as KServe's client).
+func WithMaxMessageSize(send, recv int) GRPCOption {
+	return func(c *grpcConfig) error { c.maxSend, c.maxRecv = send, recv; return nil }
+}
+
+// WithDialOptions adds grpc-go dial options (interceptors, keepalive,
+// authority override, …). A service config given here replaces the retry policy.
+func WithDialOptions(opts ...grpc.DialOption) GRPCOption {
+	return func(c *grpcConfig) error { c.dialOpts = append(c.dialOpts, opts...); return nil }
+}
+
+// GRPCClient is KServe's InferenceGRPCClient: the Open Inference Protocol
+// over one gRPC channel. It is safe for concurrent use.
+type GRPCClient struct {
+	conn    *grpc.ClientConn
+	stub    pb.GRPCInferenceServiceClient
+	timeout time.Duration
+}
+
+// NewGRPC returns a client for target ("host:port", or any grpc-go target
+// such as "dns:///host:port"). Like KServe, a target without a port gets
+// :443 with TLS and :80 without. No connection is made until the first call.
+func NewGRPC(target string, opts ...GRPCOption) (*GRPCClient, error) {
+	c := grpcConfig{timeout: DefaultTimeout, retries: DefaultRetries, maxSend: math.MaxInt32, maxRecv: math.MaxInt32}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if target == "" {
+		return nil, errors.New("grpc client: empty target")
+	}
+	target = withDefaultPort(target, c.useTLS || c.creds != nil)
+	creds := c.creds
+	if creds == nil {
+		if c.useTLS {
+			creds = credentials.NewTLS(c.tls)
+		} else {
+			creds = insecure.NewCredentials()
+		}
+	}
+	dopts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(c.maxSend), grpc.MaxCallRecvMsgSize(c.maxRecv)),
+	}
+	if c.retries > 0 {
+		dopts = append(dopts, grpc.WithDefaultServiceConfig(retryServiceConfig(c.retries)))
+	} else {
+		dopts = append(dopts, grpc.WithDisableRetry())
+	}
+	dopts = append(dopts, c.dialOpts...)
+	conn, err := grpc.NewClient(target, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("grpc client for %s: %w", target, err)
+	}
+	return &GRPCClient{conn: conn, stub: pb.NewGRPCInferenceServiceClient(conn), timeout: c.timeout}, nil
+}
+
+// withDefaultPort appends :443 (TLS) or :80 to a host without a port, as
+// KServe's client does; grpc-go targets with a scheme are left alone.
+func withDefaultPort(target string, tls bool) string {
+	if strings.Contains(target, "://") || strings.HasPrefix(target, "unix:") {
+		return target
+	}
+	if _, _, err := net.SplitHostPort(target); err == nil {
+		return target
+	}
+	if tls {
+		return target + ":443"
+	}
+	return target + ":80"
+}
+
+// retryServiceConfig is KServe's client retry policy, applied to every
+// method of the inference service.
+func retryServiceConfig(retries int) string {
+	return fmt.Sprintf(`{"methodConfig":[{"name":[{"service":"inference.GRPCInferenceService"}],"retryPolicy":{`+
+		`"maxAttempts":%d,"initialBackoff":"0.1s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}`,
+		min(retries+1, 5))
+}
+
+// Conn returns the underlying channel (for other services such as health).
+func (c *GRPCClient) Conn() *grpc.ClientConn { return c.conn }
+
+// Close closes the channel.
+func (c *GRPCClient) Close() error { return c.conn.Close() }
+
+func (c *GRPCClient) ctx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d == 0 {
+		d = c.timeout
+	}
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Infer sends req (a v2 request: typed Inputs) to the model req.ModelName.
+// Inputs travel in raw_input_contents unless WithJSONData asks for typed
+// contents. Errors keep the server's message and map back to status kinds
+// (NOT_FOUND → KindModelNotFound, UNAVAILABLE → KindUnavailable, …).
+func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...InferOption) (*infer.Response, error) {
+	if req == nil || req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
+		return nil, status.InvalidInput("Invalid input format: gRPC needs a v2 request with typed inputs")
+	}
+	o := newCallOptions(opts)
+	m, err := pbconv.FromRequest(req, !o.jsonData)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.ctx(ctx, o.timeout)
+	defer cancel()
+	if len(o.headers) != 0 {
+		ctx = metadata.NewOutgoingContext(ctx, outgoingMD(ctx, o.headers))
+	}
+	var callOpts []grpc.CallOption
+	var header metadata.MD
+	if o.respHeaders != nil {
+		callOpts = append(callOpts, grpc.Header(&header))
+	}
+	resp, err := c.stub.ModelInfer(ctx, m, callOpts...)
+	if o.respHeaders != nil {
+		*o.respHeaders = headersFromMD(header)
+	}
+	if err != nil {
+		return nil, fromGRPC(err)
+	}
+	return pbconv.Response(resp)
+}
+
+func outgoingMD(ctx context.Context, h http.Header) metadata.MD {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	md = md.Copy()
+	for k, v := range h {
+		md.Append(strings.ToLower(k), v...)
+	}
+	return md
+}
+
+func headersFromMD(md metadata.MD) http.Header {
+	h := make(http.Header, len(md))
+	for k, v := range md {
+		h[textproto.CanonicalMIMEHeaderKey(k)] = v
+	}
+	return h
+}
+
+// IsServerLive calls ServerLive.
+func (c *GRPCClient) IsServerLive(ctx context.Context) (bool, error) {
+	ctx, cancel := c.ctx(ctx, 0)
+	defer cancel()
+	r, err := c.stub.ServerLive(ctx, &pb.ServerLiveRequest{})
+	if err != nil {
+		return false, fromGRPC(err)
+	}
+	return r.GetLive(), nil
+}
+
+// IsServerReady calls ServerReady.
+func (c *GRPCClient) IsServerReady(ctx context.Context) (bool, error) {
+	ctx, cancel := c.ctx(ctx, 0)
+	defer cancel()
+	r, err := c.stub.ServerReady(ctx, &pb.ServerReadyRequest{})
+	if err != nil {
+		return false, fromGRPC(err)
+	}
+	return r.GetReady(), nil
+}
+
+// IsModelReady calls ModelReady; an unknown model is a KindModelNotFound error.
+func (c *GRPCClient) IsModelReady(ctx context.Context, name string) (bool, error) {
+	ctx, cancel := c.ctx(ctx, 0)
+	defer cancel()
+	r, err := c.stub.ModelReady(ctx, &pb.ModelReadyRequest{Name: name})
+	if err != nil {
+		return false, fromGRPC(err)
+	}
+	return r.GetReady(), nil
+}
+
+// ServerMetadata calls ServerMetadata.
+func (c *GRPCClient) ServerMetadata(ctx context.Context) (*pb.ServerMetadataResponse, error) {
+	ctx, cancel := c.ctx(ctx, 0)
+	defer cancel()
+	r, err := c.stub.ServerMetadata(ctx, &pb.ServerMetadataRequest{})
+	return r, fromGRPC(err)
+}
+
+// ModelMetadata calls ModelMetadata.
+func (c *GRPCClient) ModelMetadata(ctx context.Context, name string) (*pb.ModelMetadataResponse, error) {
+	ctx, cancel := c.ctx(ctx, 0)
+	defer cancel()
+	r, err := c.stub.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: name})
+	return r, fromGRPC(err)
+}
+
+// WaitForModelReady polls ModelReady every interval until the model is
+// ready or ctx ends; unknown-model and unreachable-server answers count as
+// not ready yet. It returns ctx's error, wrapped with the last answer, when
+// the model did not become ready in time.
+func (c *GRPCClient) WaitForModelReady(ctx context.Context, name string, interval time.Duration) error {
+	return waitReady(ctx, interval, func(ctx context.Context) (bool, error) { return c.IsModelReady(ctx, name) })
+}
+
+func waitReady(ctx context.Context, interval time.Duration, check func(context.Context) (bool, error)) error {
+	if interval <= 0 {
+		interval = 100 * time.Millisecond
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last := errors.New("no answer")
+	for {
+		ready, err := check(ctx)
+		if err == nil && ready {
+			return nil
+		}
+		switch {
+		case err == nil:
+			last = errors.New("not ready")
+		case ctx.Err() == nil:
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last answer: %v)", ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+}
+
+// fromGRPC turns a gRPC status into a status.Error of the matching kind
+// with the server's message; the gRPC status stays reachable through
+// errors.As / grpc status.FromError.
+func fromGRPC(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := grpcstatus.FromError(err)
+	if !ok {
+		return err
+	}
+	var k status.Kind
+	switch st.Code() {
+	case codes.InvalidArgument:
+		k = status.KindInvalidInput
+	case codes.NotFound:
+		k = status.KindModelNotFound
+	case codes.Unavailable:
+		k = status.KindUnavailable
+	case codes.Unimplemented:
+		k = status.KindNotImplemented
+	case codes.ResourceExhausted:
+		k = status.KindPayloadTooLarge
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w", st.Message(), context.Canceled)
+	default:
+		k = status.KindInternal
+	}
+	return &status.Error{Kind: k, Message: st.Message(), Err: err}
+}

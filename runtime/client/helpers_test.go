@@ -1,0 +1,105 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// echo answers v1 requests with {"predictions": instances} and v2 requests
+// with every input as output-<i>. The request parameter "fail" makes it
+// return Unavailable while its counter is below the value, "sleep_ms"
+// delays it; the x-echo header comes back as x-echoed.
+type echo struct {
+	name      string
+	loadDelay time.Duration
+	ready     atomic.Bool
+	calls     atomic.Int64
+}
+
+func (m *echo) Name() string { return m.name }
+func (m *echo) Load(ctx context.Context) error {
+	select {
+	case <-time.After(m.loadDelay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.ready.Store(true)
+	return nil
+}
+func (m *echo) Ready() bool { return m.ready.Load() }
+func (m *echo) Predict(_ context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	n := m.calls.Add(1)
+	if v := h.Get("X-Echo"); v != "" {
+		h.Set("X-Echoed", v)
+	}
+	if req.Protocol == infer.ProtocolV1 {
+		inst, err := req.Instances()
+		if err != nil {
+			return nil, err
+		}
+		return infer.PredictResponse(req, m.name, inst)
+	}
+	if f, ok := req.Parameters.Int64("fail"); ok && n <= f {
+		return nil, status.Unavailable(fmt.Sprintf("call %d fails", n), nil)
+	}
+	if ms, ok := req.Parameters.Int64("sleep_ms"); ok {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	resp := &infer.Response{ID: req.ID, ModelName: m.name}
+	for i, in := range req.Inputs {
+		resp.Outputs = append(resp.Outputs, &infer.Tensor{Name: fmt.Sprintf("output-%d", i), Datatype: in.Datatype, Shape: in.Shape, Data: in.Data})
+	}
+	return resp, nil
+}
+
+type server struct {
+	restURL  string
+	grpcAddr string
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+// serve runs the real model server (REST and gRPC) on loopback listeners.
+func serve(t *testing.T, models ...model.Model) *server {
+	t.Helper()
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := config.Default()
+	cfg.EnableLatencyLogging = false
+	cfg.GracePeriod = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl), runtime.WithLogger(slog.New(slog.DiscardHandler)))
+	s := &server{restURL: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- srv.Run(ctx, models...) }()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) stop() {
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

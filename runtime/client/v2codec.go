@@ -1,0 +1,314 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+)
+
+// v2 JSON shapes as a client writes and reads them.
+type (
+	v2Tensor struct {
+		Name       string           `json:"name"`
+		Shape      []int64          `json:"shape"`
+		Datatype   infer.Datatype   `json:"datatype"`
+		Parameters infer.Parameters `json:"parameters,omitempty"`
+		Data       any              `json:"data,omitzero"`
+	}
+	v2Output struct {
+		Name       string           `json:"name"`
+		Parameters infer.Parameters `json:"parameters,omitempty"`
+	}
+	v2Request struct {
+		ID         string           `json:"id,omitempty"`
+		Parameters infer.Parameters `json:"parameters,omitempty"`
+		Inputs     []v2Tensor       `json:"inputs"`
+		Outputs    []v2Output       `json:"outputs,omitempty"`
+	}
+	v2ResponseTensor struct {
+		Name       string          `json:"name"`
+		Shape      []int64         `json:"shape"`
+		Datatype   infer.Datatype  `json:"datatype"`
+		Parameters map[string]any  `json:"parameters"`
+		Data       json.RawMessage `json:"data"`
+	}
+	v2Response struct {
+		ModelName    string             `json:"model_name"`
+		ModelVersion *string            `json:"model_version"`
+		ID           string             `json:"id"`
+		Parameters   map[string]any     `json:"parameters"`
+		Outputs      []v2ResponseTensor `json:"outputs"`
+	}
+)
+
+// EncodeV2Request writes req as a v2 InferenceRequest. With binary, every
+// input goes in the binary tensor extension (the JSON part declares
+// binary_data_size, the raw chunks follow in input order) and outputs are
+// requested binary; otherwise inputs are JSON lists, except FP16, which can
+// only travel binary. raws is empty when nothing is binary.
+func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byte, err error) {
+	r := v2Request{ID: req.ID, Parameters: req.Parameters, Inputs: make([]v2Tensor, len(req.Inputs))}
+	for i, t := range req.Inputs {
+		if err := t.Validate("input"); err != nil {
+			return nil, nil, err
+		}
+		in := v2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Parameters: t.Parameters}
+		if binary || t.Datatype == infer.FP16 {
+			raw, err := pbconv.EncodeRaw(t)
+			if err != nil {
+				return nil, nil, err
+			}
+			in.Parameters = with(t.Parameters, "binary_data_size", int64(len(raw)))
+			raws = append(raws, raw)
+		} else if in.Data, err = jsonData(t); err != nil {
+			return nil, nil, err
+		}
+		r.Inputs[i] = in
+	}
+	for _, o := range req.Outputs {
+		p := o.Parameters
+		if _, set := p["binary_data"]; binary && !set {
+			p = with(p, "binary_data", true)
+		}
+		r.Outputs = append(r.Outputs, v2Output{Name: o.Name, Parameters: p})
+	}
+	if binary && len(req.Outputs) == 0 {
+		if _, set := req.Parameters["binary_data_output"]; !set {
+			r.Parameters = with(req.Parameters, "binary_data_output", true)
+		}
+	}
+	head, err = json.Marshal(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode v2 request: %w", err)
+	}
+	return head, raws, nil
+}
+
+// with returns a copy of p with key set to v (the caller's map is not changed).
+func with(p infer.Parameters, key string, v any) infer.Parameters {
+	out := make(infer.Parameters, len(p)+1)
+	for k, x := range p {
+		out[k] = x
+	}
+	out[key] = v
+	return out
+}
+
+// jsonData returns t's data in a form encoding/json writes as the v2 "data"
+// list: []uint8 as numbers (not base64), BYTES as strings.
+func jsonData(t *infer.Tensor) (any, error) {
+	switch d := t.Data.(type) {
+	case []uint8:
+		out := make([]uint16, len(d))
+		for i, v := range d {
+			out[i] = uint16(v)
+		}
+		return out, nil
+	case [][]byte:
+		out := make([]string, len(d))
+		for i, v := range d {
+			if !utf8.Valid(v) {
+				return nil, fmt.Errorf("input %s: BYTES element %d is not valid UTF-8, which JSON cannot carry; send it binary", t.Name, i)
+			}
+			out[i] = string(v)
+		}
+		return out, nil
+	case []float32:
+		if err := finite(t.Name, d); err != nil {
+			return nil, err
+		}
+	case []float64:
+		if err := finite(t.Name, d); err != nil {
+			return nil, err
+		}
+	}
+	return t.Data, nil
+}
+
+func finite[T float32 | float64](name string, d []T) error {
+	for i, v := range d {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("input %s: element %d is %v, which JSON cannot carry; send it binary", name, i, v)
+		}
+	}
+	return nil
+}
+
+// DecodeV2Response reads a v2 InferenceResponse: the JSON part and, for the
+// binary extension, the raw bytes after it (outputs that declare
+// binary_data_size take their chunk in order). Tensor data lands in typed
+// slices; nested "data" lists are flattened.
+func DecodeV2Response(jsonPart, raw []byte) (*infer.Response, error) {
+	var r v2Response
+	d := json.NewDecoder(bytes.NewReader(jsonPart))
+	d.UseNumber()
+	if err := d.Decode(&r); err != nil {
+		return nil, fmt.Errorf("decode v2 response: %w", err)
+	}
+	out := &infer.Response{ID: r.ID, ModelName: r.ModelName, Parameters: params(r.Parameters), Outputs: make([]*infer.Tensor, len(r.Outputs))}
+	if r.ModelVersion != nil {
+		out.ModelVersion = *r.ModelVersion
+	}
+	off := 0
+	for i, o := range r.Outputs {
+		if !o.Datatype.Valid() {
+			return nil, fmt.Errorf("output %s: invalid datatype %q", o.Name, o.Datatype)
+		}
+		t := &infer.Tensor{Name: o.Name, Shape: o.Shape, Datatype: o.Datatype, Parameters: params(o.Parameters)}
+		if size, ok := t.Parameters.Int64("binary_data_size"); ok {
+			if size < 0 || int64(len(raw)-off) < size {
+				return nil, fmt.Errorf("output %s: binary_data_size %d, but %d bytes of binary data remain", o.Name, size, len(raw)-off)
+			}
+			data, err := pbconv.DecodeRaw("output", o.Name, o.Datatype, o.Shape, raw[off:off+int(size)])
+			if err != nil {
+				return nil, err
+			}
+			off += int(size)
+			t.Data = data
+			delete(t.Parameters, "binary_data_size")
+			if len(t.Parameters) == 0 {
+				t.Parameters = nil
+			}
+		} else {
+			data, err := decodeData(o.Datatype, o.Data)
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", o.Name, err)
+			}
+			t.Data = data
+		}
+		if err := t.Validate("output"); err != nil {
+			return nil, err
+		}
+		out.Outputs[i] = t
+	}
+	return out, nil
+}
+
+// params converts decoded JSON parameters: integral numbers become int64,
+// others float64.
+func params(m map[string]any) infer.Parameters {
+	if len(m) == 0 {
+		return nil
+	}
+	p := make(infer.Parameters, len(m))
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				v = i
+			} else if f, err := n.Float64(); err == nil {
+				v = f
+			}
+		}
+		p[k] = v
+	}
+	return p
+}
+
+// decodeData decodes a v2 "data" list into the typed slice of d.
+func decodeData(d infer.Datatype, raw json.RawMessage) (any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, fmt.Errorf("'data' is missing")
+	}
+	flat, err := flatten(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch d {
+	case infer.BYTES:
+		var s []string
+		if err := json.Unmarshal(flat, &s); err != nil {
+			return nil, fmt.Errorf("BYTES data: %w", err)
+		}
+		out := make([][]byte, len(s))
+		for i, v := range s {
+			out[i] = []byte(v)
+		}
+		return out, nil
+	case infer.UINT8:
+		var w []uint16
+		if err := json.Unmarshal(flat, &w); err != nil {
+			return nil, fmt.Errorf("UINT8 data: %w", err)
+		}
+		out := make([]uint8, len(w))
+		for i, v := range w {
+			if v > math.MaxUint8 {
+				return nil, fmt.Errorf("UINT8 data: element %d (%d) is out of range", i, v)
+			}
+			out[i] = uint8(v)
+		}
+		return out, nil
+	case infer.FP16:
+		return nil, fmt.Errorf("FP16 data cannot travel as JSON")
+	}
+	data := infer.MakeData(d, 0)
+	switch v := data.(type) {
+	case []bool:
+		return unmarshal(flat, v)
+	case []uint16:
+		return unmarshal(flat, v)
+	case []uint32:
+		return unmarshal(flat, v)
+	case []uint64:
+		return unmarshal(flat, v)
+	case []int8:
+		return unmarshal(flat, v)
+	case []int16:
+		return unmarshal(flat, v)
+	case []int32:
+		return unmarshal(flat, v)
+	case []int64:
+		return unmarshal(flat, v)
+	case []float32:
+		return unmarshal(flat, v)
+	case []float64:
+		return unmarshal(flat, v)
+	}
+	return nil, fmt.Errorf("unsupported datatype %s", d)
+}
+
+func unmarshal[T any](b []byte, v []T) (any, error) {
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []T{}
+	}
+	return v, nil
+}
+
+// flatten turns nested lists ([[1,2],[3,4]]) into one flat list.
+func flatten(raw json.RawMessage) (json.RawMessage, error) {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	if len(t) < 2 || t[0] != '[' {
+		return nil, fmt.Errorf("'data' must be a list")
+	}
+	if u := bytes.TrimLeft(t[1:], " \t\r\n"); len(u) == 0 || u[0] != '[' {
+		return raw, nil
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return nil, err
+	}
+	out := []byte{'['}
+	for _, p := range parts {
+		f, err := flatten(p)
+		if err != nil {
+			return nil, err
+		}
+		inner := bytes.TrimSpace(f)
+		inner = bytes.TrimSpace(inner[1 : len(inner)-1])
+		if len(inner) == 0 {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, inner...)
+	}
+	return append(out, ']'), nil
+}
