@@ -1,0 +1,63 @@
+// Command kserve-gen scaffolds, builds and deploys Go model servers for
+// KServe. The commands are thin: they parse flags (or ask in a terminal
+// form) and call the generator, buildpack and deploy packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+)
+
+func main() {
+	os.Exit(run(context.Background(), newFactory()))
+}
+
+func run(ctx context.Context, f *factory) int {
+	cmd := newCmdRoot(f)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
+		if errors.Is(err, errAborted) {
+			return 130
+		}
+		return 1
+	}
+	return 0
+}
+
+// factory carries what commands share and tests replace.
+type factory struct {
+	IO       *IOStreams
+	Prompter Prompter
+	// RuntimeSearch lists folders from which `new` looks for a kserve-gen
+	// checkout's runtime module when --runtime-path is not given.
+	RuntimeSearch func() []string
+}
+
+func newFactory() *factory {
+	io := SystemIO()
+	return &factory{
+		IO:            io,
+		Prompter:      newHuhPrompter(io),
+		RuntimeSearch: defaultRuntimeSearch,
+	}
+}
+
+// defaultRuntimeSearch starts from the current directory, then from the
+// folder this file was compiled from: `go run ./cmd/kserve-gen` and a
+// binary built in a checkout find their own checkout's runtime wherever
+// they are run. (A -trimpath build records no folder; then only the
+// current directory counts.)
+func defaultRuntimeSearch() []string {
+	var dirs []string
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, wd)
+	}
+	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
+		dirs = append(dirs, filepath.Dir(file))
+	}
+	return dirs
+}

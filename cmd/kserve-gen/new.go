@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// answers are the questions `new` asks, as the form edits them. Empty
+// strings mean "not answered yet".
+type answers struct {
+	Name          string
+	Module        string
+	Template      string
+	Protocol      string
+	GRPC          bool
+	GPU           string
+	CPURequest    string
+	CPULimit      string
+	MemoryRequest string
+	MemoryLimit   string
+	Dir           string
+}
+
+// newOptions is what `kserve-gen new` parsed from its arguments.
+type newOptions struct {
+	IO       *IOStreams
+	Prompter Prompter
+
+	answers
+	GPUCount    int
+	Force       bool
+	Yes         bool
+	RuntimePath string
+
+	// RuntimeSearch lists where to look for a checkout's runtime module.
+	RuntimeSearch func() []string
+	// Changed reports whether a flag was set on the command line.
+	Changed func(flag string) bool
+}
+
+func newCmdNew(f *factory, runF func(*newOptions) error) *cobra.Command {
+	opts := &newOptions{IO: f.IO, Prompter: f.Prompter, RuntimeSearch: f.RuntimeSearch}
+	templates := strings.Join(project.Templates(), ", ")
+	cmd := &cobra.Command{
+		Use:   "new NAME",
+		Short: "Write a new Go model server project",
+		Long: `Write a complete Go project for a KServe custom model server: main.go,
+model.go (your model, with Load, Preprocess, Predict and Postprocess),
+model_test.go (the runtime's conformance kit plus model tests), input.json,
+the InferenceService YAML, a Procfile, .go-version and project.toml for
+buildpacks, a README with the exact commands, and ` + project.FileName + `.
+
+On a terminal a form asks for every answer, prefilled from the flags. With
+--yes, or when stdin or stdout is not a terminal, nothing is asked: NAME and
+--template are required, everything else has a default.
+
+Templates:
+  rest         KServe v1 REST custom predictor (the seed's custom model)
+  grpc         Open Inference Protocol (v2) over gRPC, with a Go client
+  onnx         serves an ONNX model with ONNX Runtime, CPU or GPU
+  transformer  pre/post-processing in front of a predictor (--predictor_host)
+
+NAME is the model name on the wire and the InferenceService name: a DNS-1123
+label starting with a letter, at most 53 characters.
+
+When run from a kserve-gen checkout (or with --runtime-path), go.mod points
+at the checkout's runtime/ with a replace directive and go.sum holds its
+checksums, so the project builds and tests offline.`,
+		Example: `  # ask in a form
+  kserve-gen new custom-model
+
+  # no questions
+  kserve-gen new custom-model --template rest --yes
+  kserve-gen new custom-model-grpc --template grpc --module example.com/acme/custom-model-grpc --yes
+  kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Name = args[0]
+			}
+			opts.Changed = cmd.Flags().Changed
+			if runF != nil {
+				return runF(opts)
+			}
+			return newRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Module, "module", "", "Go module path of the project (default NAME)")
+	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
+	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest and transformer, v2 for grpc and onnx)")
+	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
+	fl.IntVar(&opts.GPUCount, "gpu", 0, "nvidia.com/gpu devices for the InferenceService; 0 runs on CPU")
+	fl.StringVar(&opts.CPURequest, "cpu-request", generator.DefaultCPURequest, "CPU request, a Kubernetes quantity (500m, 1)")
+	fl.StringVar(&opts.CPULimit, "cpu-limit", generator.DefaultCPULimit, "CPU limit")
+	fl.StringVar(&opts.MemoryRequest, "memory-request", generator.DefaultMemoryRequest, "memory request (512Mi, 1Gi)")
+	fl.StringVar(&opts.MemoryLimit, "memory-limit", generator.DefaultMemoryLimit, "memory limit")
+	fl.StringVar(&opts.Dir, "dir", "", "output directory (default ./NAME); must be empty or missing unless --force")
+	fl.BoolVar(&opts.Force, "force", false, "write into a non-empty directory, replacing files of the same name")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take the flags and defaults")
+	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
+	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions([]string{project.ProtocolV1, project.ProtocolV2}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("dir")
+	_ = cmd.MarkFlagDirname("runtime-path")
+	return cmd
+}
+
+// errAborted is returned when the user leaves the form.
+var errAborted = errors.New("aborted; nothing was written")
+
+// missingError lists every required answer that is missing, as the flags
+// (or argument) that give it.
+type missingError struct {
+	why     string
+	missing []string
+}
+
+func (e *missingError) Error() string {
+	return fmt.Sprintf("%s, so nothing is asked; pass the missing answers: %s", e.why, strings.Join(e.missing, ", "))
+}
+
+func newRun(ctx context.Context, opts *newOptions) error {
+	a := opts.answers
+	a.GPU = fmt.Sprint(opts.GPUCount)
+	if opts.Yes || !opts.IO.CanPrompt() {
+		var missing []string
+		if a.Name == "" {
+			missing = append(missing, "NAME (the first argument, e.g. `kserve-gen new custom-model`)")
+		}
+		if a.Template == "" {
+			missing = append(missing, "--template ("+strings.Join(project.Templates(), ", ")+")")
+		}
+		if len(missing) > 0 {
+			why := "--yes was given"
+			if !opts.Yes {
+				why = "stdin or stdout is not a terminal"
+			}
+			return &missingError{why: why, missing: missing}
+		}
+		if !opts.Changed("protocol") || !opts.Changed("grpc") {
+			protocol, grpc := generator.TemplateDefaults(a.Template)
+			if !opts.Changed("protocol") {
+				a.Protocol = protocol
+				if opts.Changed("grpc") && a.GRPC {
+					a.Protocol = project.ProtocolV2 // --grpc alone implies v2
+				}
+			}
+			if !opts.Changed("grpc") {
+				a.GRPC = grpc
+			}
+		}
+	} else {
+		if err := opts.Prompter.Ask(ctx, &a, opts.Changed); err != nil {
+			return err
+		}
+	}
+	gopts, err := generatorOptions(a, opts)
+	if err != nil {
+		return err
+	}
+	files, err := generator.Generate(ctx, gopts)
+	if err != nil {
+		return err
+	}
+	dir := gopts.OutputDir()
+	fmt.Fprintf(opts.IO.Out, "Created %s (template %s, protocol %s%s): %d files in %s\n",
+		a.Name, a.Template, a.Protocol, map[bool]string{true: ", gRPC", false: ""}[a.GRPC], len(files), dir)
+	if gopts.Runtime == nil {
+		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
+	}
+	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  go run .\n\nThen see README.md for the curl command.\n", shellQuote(dir))
+	return nil
+}
+
+// generatorOptions turns the answers into the generator's options and
+// finds the runtime module.
+func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
+	var gpu int
+	if _, err := fmt.Sscan(a.GPU, &gpu); err != nil {
+		return nil, fmt.Errorf("gpu: %q is not a number", a.GPU)
+	}
+	module := a.Module
+	if module == "" {
+		module = a.Name
+	}
+	g := &generator.Options{
+		Project: project.File{
+			Name:     a.Name,
+			Module:   module,
+			Template: a.Template,
+			Protocol: a.Protocol,
+			GRPC:     a.GRPC,
+			GPU:      gpu,
+			Resources: project.Resources{
+				Requests: project.ResourceList{CPU: a.CPURequest, Memory: a.MemoryRequest},
+				Limits:   project.ResourceList{CPU: a.CPULimit, Memory: a.MemoryLimit},
+			},
+		},
+		Dir:   a.Dir,
+		Force: opts.Force,
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	rtDir := opts.RuntimePath
+	if rtDir == "" && opts.RuntimeSearch != nil {
+		rtDir = generator.FindRuntime(opts.RuntimeSearch()...)
+	}
+	if rtDir != "" {
+		rt, err := generator.LoadRuntime(rtDir)
+		if err != nil {
+			return nil, fmt.Errorf("--runtime-path: %w", err)
+		}
+		g.Runtime = rt
+	}
+	return g, nil
+}
+
+func shellQuote(s string) string {
+	s = filepath.Clean(s)
+	if strings.ContainsAny(s, " '\"$`\\") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}

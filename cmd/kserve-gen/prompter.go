@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// Prompter asks the user for the answers `new` needs. The real one shows a
+// huh form; tests pass a stub.
+type Prompter interface {
+	// Ask edits a in place, starting from its values (the flags);
+	// changed reports which flags were given. It returns errAborted when the
+	// user leaves the form.
+	Ask(ctx context.Context, a *answers, changed func(string) bool) error
+}
+
+// huhPrompter asks with charmbracelet/huh forms on the terminal.
+type huhPrompter struct {
+	io *IOStreams
+}
+
+func newHuhPrompter(io *IOStreams) *huhPrompter { return &huhPrompter{io: io} }
+
+func (p *huhPrompter) run(ctx context.Context, groups ...*huh.Group) error {
+	err := huh.NewForm(groups...).
+		WithInput(p.io.In).
+		WithOutput(p.io.Out).
+		WithTheme(huh.ThemeBase16()).
+		RunWithContext(ctx)
+	if errors.Is(err, huh.ErrUserAborted) {
+		return errAborted
+	}
+	return err
+}
+
+// Ask shows two forms: what the project is (name, module, template), then
+// how it serves and deploys, whose defaults follow from the template.
+func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) bool) error {
+	if a.Template == "" {
+		a.Template = project.TemplateREST
+	}
+	templateOptions := []huh.Option[string]{
+		huh.NewOption("rest — KServe v1 REST custom predictor", project.TemplateREST),
+		huh.NewOption("grpc — Open Inference Protocol (v2) over gRPC + Go client", project.TemplateGRPC),
+		huh.NewOption("onnx — serve an ONNX model with ONNX Runtime (CPU/GPU)", project.TemplateONNX),
+		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
+	}
+	err := p.run(ctx, huh.NewGroup(
+		huh.NewInput().Title("Model name").
+			Description("The model name on the wire and the InferenceService name.").
+			Value(&a.Name).Validate(project.ValidateName),
+		huh.NewInput().Title("Go module path").
+			PlaceholderFunc(func() string { return a.Name }, &a.Name).
+			Value(&a.Module).Validate(func(s string) error {
+			if s == "" {
+				return nil // the name
+			}
+			return project.ValidateModule(s)
+		}),
+		huh.NewSelect[string]().Title("Template").Options(templateOptions...).Value(&a.Template),
+	))
+	if err != nil {
+		return err
+	}
+
+	protocol, grpc := generator.TemplateDefaults(a.Template)
+	if !changed("protocol") {
+		a.Protocol = protocol
+	}
+	if !changed("grpc") {
+		a.GRPC = grpc
+	}
+	return p.run(ctx,
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
+				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
+				Value(&a.Protocol),
+			huh.NewConfirm().Title("Serve gRPC (Open Inference Protocol v2)?").Value(&a.GRPC).
+				Validate(func(on bool) error {
+					if on && a.Protocol == project.ProtocolV1 {
+						return errors.New("gRPC speaks v2: choose protocol v2 or answer no")
+					}
+					if !on && a.Template == project.TemplateGRPC {
+						return errors.New("the grpc template serves gRPC")
+					}
+					return nil
+				}),
+			huh.NewInput().Title("GPUs (nvidia.com/gpu, 0 for CPU only)").Value(&a.GPU).Validate(validateGPU),
+		),
+		huh.NewGroup(
+			huh.NewInput().Title("CPU request").Value(&a.CPURequest).Validate(quantity("cpu")),
+			huh.NewInput().Title("CPU limit").Value(&a.CPULimit).Validate(quantity("cpu")),
+			huh.NewInput().Title("Memory request").Value(&a.MemoryRequest).Validate(quantity("memory")),
+			huh.NewInput().Title("Memory limit").Value(&a.MemoryLimit).Validate(quantity("memory")),
+			huh.NewInput().Title("Output directory").
+				PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name).
+				Value(&a.Dir),
+		),
+	)
+}
+
+func validateGPU(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a whole number of GPUs (0 or more)", s)
+	}
+	return nil
+}
+
+// quantity validates one Kubernetes quantity with the project file's rules.
+func quantity(kind string) func(string) error {
+	return func(s string) error {
+		r := project.Resources{Requests: project.ResourceList{CPU: s}}
+		if kind == "memory" {
+			r = project.Resources{Requests: project.ResourceList{Memory: s}}
+		}
+		return r.Validate()
+	}
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newCmdRoot(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kserve-gen",
+		Short: "Scaffold, build and deploy Go model servers for KServe",
+		Long: `kserve-gen writes Go model servers for KServe and takes them to a cluster.
+
+  kserve-gen new custom-model     write a project (asks in a form on a terminal)
+  cd custom-model && go test ./... && go run .
+  kserve-gen deploy               print its InferenceService YAML`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.AddCommand(
+		newCmdNew(f, nil),
+		newCmdVersion(f),
+		newCmdDeploy(f.IO.Out, f.IO.ErrOut, nil),
+	)
+	return root
+}

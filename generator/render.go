@@ -1,0 +1,250 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/Masterminds/sprig/v3"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/tools/imports"
+
+	"github.com/kserve-gen/kserve-gen/deploy"
+	"github.com/kserve-gen/kserve-gen/project"
+	"github.com/kserve-gen/kserve-gen/templates"
+)
+
+// File is one rendered file, its path relative to the project root
+// (slash-separated).
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+// ImagePlaceholder is the container image in the generated InferenceService,
+// as in the seed: replace ${DOCKER_USER} or run `kserve-gen deploy` after
+// `kserve-gen build`.
+const ImagePlaceholder = "${DOCKER_USER}/%s:v1"
+
+// data is what the templates see.
+type data struct {
+	project.File
+	// Type is the Go type of the model, the name in CamelCase (custom-model: CustomModel).
+	Type string
+	// Binary is the name `go build` gives the binary (the module's last element).
+	Binary string
+	// GoVersion is the Go version for .go-version (major.minor).
+	GoVersion string
+	// Image is the placeholder image reference.
+	Image string
+	// InferenceServiceFile is the name of the generated InferenceService YAML.
+	InferenceServiceFile string
+	// ProjectFile is kserve-gen.yaml's name.
+	ProjectFile string
+	// RuntimeModule is the runtime's module path.
+	RuntimeModule string
+}
+
+// InferenceServiceFile is the generated InferenceService manifest's name.
+const InferenceServiceFile = "inferenceservice.yaml"
+
+// Render validates o and returns the project's files sorted by path. It
+// touches no files: templates are embedded, and the runtime module was read
+// by LoadRuntime.
+func Render(o *Options) ([]File, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	p := o.Project
+	d := data{
+		File:                 p,
+		Type:                 GoTypeName(p.Name),
+		Binary:               BinaryName(p.Module),
+		GoVersion:            goVersion(o.Runtime),
+		Image:                fmt.Sprintf(ImagePlaceholder, p.Name),
+		InferenceServiceFile: InferenceServiceFile,
+		ProjectFile:          project.FileName,
+		RuntimeModule:        RuntimeModulePath,
+	}
+	files, err := renderTemplates(templates.FS(), p.Template, d)
+	if err != nil {
+		return nil, err
+	}
+
+	gomod, err := goMod(o)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, File{Path: "go.mod", Mode: 0o644, Data: gomod})
+	if o.Runtime != nil && len(o.Runtime.Sum) > 0 {
+		files = append(files, File{Path: "go.sum", Mode: 0o644, Data: o.Runtime.Sum})
+	}
+
+	projFile, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, File{Path: project.FileName, Mode: 0o644, Data: projFile})
+
+	dopts := deploy.FromProject(&p)
+	dopts.Image = d.Image
+	isvc, err := deploy.Render(dopts)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", InferenceServiceFile, err)
+	}
+	files = append(files, File{Path: InferenceServiceFile, Mode: 0o644, Data: isvc})
+
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+// renderTemplates renders templates/base overlaid by templates/<kind>: a
+// file in the kind's folder replaces the base file of the same path. Every
+// template file ends in .tmpl (so the Go tool never sees a main.go or go.mod
+// inside templates/), which is dropped from the output name.
+func renderTemplates(fsys fs.FS, kind string, d data) ([]File, error) {
+	sources := map[string]string{} // output path -> template path
+	for _, root := range []string{"base", kind} {
+		if _, err := fs.Stat(fsys, root); errors.Is(err, fs.ErrNotExist) && root != "base" {
+			continue // the kind adds nothing to base
+		}
+		err := fs.WalkDir(fsys, root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() {
+				return nil
+			}
+			if !strings.HasSuffix(p, ".tmpl") {
+				return fmt.Errorf("template %s: name must end in .tmpl", p)
+			}
+			rel := strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), ".tmpl")
+			sources[rel] = p
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read templates: %w", err)
+		}
+	}
+	funcs := sprig.TxtFuncMap()
+	var files []File
+	for rel, src := range sources {
+		text, err := fs.ReadFile(fsys, src)
+		if err != nil {
+			return nil, fmt.Errorf("read template %s: %w", src, err)
+		}
+		t, err := template.New(src).Funcs(funcs).Option("missingkey=error").Parse(string(text))
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", src, err)
+		}
+		var buf bytes.Buffer
+		if err := t.Execute(&buf, d); err != nil {
+			return nil, fmt.Errorf("render template %s: %w", src, err)
+		}
+		out := buf.Bytes()
+		if len(bytes.TrimSpace(out)) == 0 {
+			continue // a template that renders to nothing is not wanted for these answers
+		}
+		if strings.HasSuffix(rel, ".go") {
+			// Formats, groups and sorts imports and drops those a
+			// conditional section left unused.
+			if out, err = imports.Process(rel, out, nil); err != nil {
+				return nil, fmt.Errorf("format %s (from %s): %w", rel, src, err)
+			}
+		}
+		files = append(files, File{Path: rel, Mode: 0o644, Data: out})
+	}
+	return files, nil
+}
+
+// goMod writes the project's go.mod: the runtime requirement, the runtime's
+// own requirements (so the build needs no module resolution), and the
+// replace directive pointing at the local runtime.
+func goMod(o *Options) ([]byte, error) {
+	f := new(modfile.File)
+	if err := f.AddModuleStmt(o.Project.Module); err != nil {
+		return nil, fmt.Errorf("go.mod: %w", err)
+	}
+	if err := f.AddGoStmt(goDirective(o.Runtime)); err != nil {
+		return nil, fmt.Errorf("go.mod: %w", err)
+	}
+	f.AddNewRequire(RuntimeModulePath, RuntimeVersion, false)
+	if rt := o.Runtime; rt != nil {
+		for _, r := range rt.Require {
+			f.AddNewRequire(r.Path, r.Version, true)
+		}
+		f.SetRequireSeparateIndirect(f.Require)
+		replace := o.ReplacePath
+		if replace == "" {
+			replace = rt.Dir
+		}
+		if err := f.AddReplace(RuntimeModulePath, "", replace, ""); err != nil {
+			return nil, fmt.Errorf("go.mod: %w", err)
+		}
+	}
+	f.Cleanup()
+	out, err := f.Format()
+	if err != nil {
+		return nil, fmt.Errorf("go.mod: %w", err)
+	}
+	return out, nil
+}
+
+// defaultGo is the go directive when no runtime module is at hand.
+const defaultGo = "1.26.0"
+
+func goDirective(rt *RuntimeModule) string {
+	if rt != nil && rt.Go != "" {
+		return rt.Go
+	}
+	return defaultGo
+}
+
+// goVersion is the major.minor of the go directive, for .go-version.
+func goVersion(rt *RuntimeModule) string {
+	v := goDirective(rt)
+	if parts := strings.Split(v, "."); len(parts) > 2 {
+		return parts[0] + "." + parts[1]
+	}
+	return v
+}
+
+// GoTypeName turns a DNS-1123 name into an exported Go identifier:
+// custom-model becomes CustomModel, model-2b becomes Model2b.
+func GoTypeName(name string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(name, "-") {
+		if part == "" {
+			continue
+		}
+		r := []rune(part)
+		r[0] = unicode.ToUpper(r[0])
+		b.WriteString(string(r))
+	}
+	s := b.String()
+	if s == "" || !unicode.IsLetter([]rune(s)[0]) {
+		s = "Model" + s
+	}
+	return s
+}
+
+var majorVersion = regexp.MustCompile(`^v[0-9]+$`)
+
+// BinaryName is the name `go build` gives the project's binary: the last
+// element of the module path, skipping a major-version suffix like /v2.
+func BinaryName(module string) string {
+	elems := strings.Split(module, "/")
+	last := elems[len(elems)-1]
+	if len(elems) > 1 && majorVersion.MatchString(last) {
+		last = elems[len(elems)-2]
+	}
+	return path.Base(last)
+}

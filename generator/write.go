@@ -1,0 +1,128 @@
+package generator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write puts files into dir without ever leaving it half-written: they are
+// written into a temporary folder beside dir first, which then becomes dir
+// with one rename. dir must not exist or be empty unless force is set; with
+// force the staged files are moved in one by one (each replace is atomic),
+// replacing files of the same name and keeping every other file.
+func Write(ctx context.Context, dir string, files []File, force bool) (err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	empty, err := isEmptyDir(abs)
+	if err != nil {
+		return err
+	}
+	if !empty && !force {
+		return fmt.Errorf("%s: %w; choose another directory or pass --force to overwrite the generated files", dir, ErrDirNotEmpty)
+	}
+	parent := filepath.Dir(abs)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", parent, err)
+	}
+	stage, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".kserve-gen-*")
+	if err != nil {
+		return fmt.Errorf("create staging directory: %w", err)
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
+			err = fmt.Errorf("remove staging directory: %w", rmErr)
+		}
+	}()
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(stage, filepath.FromSlash(f.Path)), f); err != nil {
+			return err
+		}
+	}
+	if empty {
+		// MkdirTemp made the folder 0700; a project folder is 0755.
+		if err := os.Chmod(stage, 0o755); err != nil {
+			return fmt.Errorf("chmod %s: %w", stage, err)
+		}
+		// os.Rename refuses to replace a directory, even an empty one;
+		// os.Remove only removes an empty one, so nothing is lost.
+		if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("replace empty %s: %w", dir, err)
+		}
+		if err := os.Rename(stage, abs); err != nil {
+			return fmt.Errorf("move project into %s: %w", dir, err)
+		}
+		return nil
+	}
+	for _, f := range files {
+		dst := filepath.Join(abs, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
+		}
+		if err := os.Rename(filepath.Join(stage, filepath.FromSlash(f.Path)), dst); err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, f File) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	mode := f.Mode
+	if mode == 0 {
+		mode = 0o644
+	}
+	if err := os.WriteFile(path, f.Data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// isEmptyDir reports whether dir is missing or an empty directory.
+func isEmptyDir(dir string) (bool, error) {
+	d, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	defer d.Close()
+	st, err := d.Stat()
+	if err != nil {
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	if !st.IsDir() {
+		return false, fmt.Errorf("output directory %s is a file", dir)
+	}
+	_, err = d.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	return false, nil
+}
+
+// Generate renders the project and writes it to o.OutputDir().
+func Generate(ctx context.Context, o *Options) ([]File, error) {
+	files, err := Render(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := Write(ctx, o.OutputDir(), files, o.Force); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
