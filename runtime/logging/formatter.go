@@ -133,9 +133,10 @@ func funcName(full string) string {
 }
 
 type fop struct {
-	lit   string
-	spec  *spec
-	field field
+	lit     string
+	spec    *spec
+	field   field
+	msecs03 bool // "%(msecs)03d", in every KServe format
 }
 
 type jsonField struct {
@@ -214,6 +215,9 @@ func newFormatter(e *env, fc FormatterConfig) (*formatter, error) {
 		fo := fop{lit: o.lit, spec: o.spec}
 		if o.spec != nil {
 			fo.field = fieldNames[o.spec.key]
+			sp := o.spec
+			fo.msecs03 = fo.field == fMsecs && sp.conv == 'd' && sp.zero && sp.width == 3 &&
+				!sp.minus && !sp.plus && !sp.space && sp.prec < 0
 			if fo.field == fAttr {
 				f.attrKeys = append(f.attrKeys, o.spec.key)
 			}
@@ -283,6 +287,10 @@ func (f *formatter) append(dst []byte, r *record, c *fmtCache) []byte {
 		o := &f.ops[i]
 		if o.spec == nil {
 			dst = append(dst, o.lit...)
+			continue
+		}
+		if o.msecs03 {
+			dst = appendInt(dst, r.t.Nanosecond()/1e6, 3)
 			continue
 		}
 		if o.spec.plainStr {
