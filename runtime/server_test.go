@@ -188,7 +188,7 @@ func TestEndpoints(t *testing.T) {
 		{"v1 predict inputs", "POST", "/v1/models/echo:predict", json, `{"inputs":[1.0]}`, 200, `{"predictions":[1.0]}`},
 		{"v1 predict json charset", "POST", "/v1/models/echo:predict", "application/json; charset=utf-8", `{"instances":[true]}`, 200, `{"predictions":[true]}`},
 		{"v1 predict raw", "POST", "/v1/models/echo:predict", "text/csv", "a,b\n1,2", 200, "raw:a,b\n1,2"},
-		{"v1 predict bad json", "POST", "/v1/models/echo:predict", json, `{"instances": [1,}`, 400, `{"error":"Unrecognized request format: invalid character '}' looking for beginning of value"}`},
+		{"v1 predict bad json", "POST", "/v1/models/echo:predict", json, `{"instances": [1,}`, 400, `{"error":"Unrecognized request format: invalid character '}' looking for beginning of value at offset 17"}`},
 		{"v1 predict instances not list", "POST", "/v1/models/echo:predict", json, `{"instances": 3}`, 400, `{"error":"Expected \"instances\" to be a list"}`},
 		{"v1 predict unknown", "POST", "/v1/models/nope:predict", json, `{"instances":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
 		{"v1 predict not ready", "POST", "/v1/models/slow:predict", json, `{"instances":[]}`, 503, `{"error":"Model with name slow is not ready."}`},
@@ -485,7 +485,7 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
 	ts.waitReady(t)
 	raw := make([]byte, 8)
-	binary.LittleEndian.PutUint32(raw, 0x3fc00000)   // 1.5
+	binary.LittleEndian.PutUint32(raw, 0x3fc00000)     // 1.5
 	binary.LittleEndian.PutUint32(raw[4:], 0xc0000000) // -2
 	head := `{"id":"q","inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},{"name":"b","shape":[1],"datatype":"INT64","data":[5]}],` +
 		`"outputs":[{"name":"output-1"},{"name":"output-0","parameters":{"binary_data":true}}]}`

@@ -1,9 +1,12 @@
 package infer
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -114,21 +117,30 @@ func (r *Request) Input(name string) *Tensor {
 // EnsureID sets a uuid4 id when the request has none (KServe's to_rest).
 func (r *Request) EnsureID() string {
 	if r.ID == "" {
-		r.ID = uuid.NewString()
+		r.ID = NewID()
 	}
 	return r.ID
+}
+
+// idSources are buffered readers over crypto/rand: one getrandom call
+// serves 32 ids instead of one call per request.
+var idSources = sync.Pool{New: func() any { return bufio.NewReaderSize(rand.Reader, 16*32) }}
+
+// NewID returns a random (version 4) UUID string, as KServe's generate_uuid.
+func NewID() string {
+	r := idSources.Get().(*bufio.Reader)
+	id, err := uuid.NewRandomFromReader(r)
+	idSources.Put(r)
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }
 
 // UseBinaryOutputs reports the request-level binary_data_output parameter.
 func (r *Request) UseBinaryOutputs() bool {
 	v, _ := r.Parameters.Bool("binary_data_output")
 	return v
-}
-
-// v1Fields is the part of a v1 JSON object body the server looks at.
-type v1Fields struct {
-	Instances json.RawMessage `json:"instances"`
-	Inputs    json.RawMessage `json:"inputs"`
 }
 
 // ParseV1 checks a v1 JSON body: malformed JSON is the 400 "Unrecognized
@@ -146,22 +158,51 @@ func (r *Request) ParseV1() error {
 }
 
 func (r *Request) parseV1() error {
-	body := bytes.TrimLeft(r.Body, " \t\r\n")
-	if len(body) > 0 && body[0] != '{' {
-		if !json.Valid(body) {
-			return unrecognized(json.Unmarshal(body, new(any)))
+	s := &scanner{b: r.Body}
+	if s.peek() != '{' {
+		if _, err := s.skip(); err != nil {
+			return unrecognized(err)
+		}
+		if s.peek() != 0 {
+			return unrecognized(s.fail("extra data after JSON value"))
 		}
 		return nil
 	}
-	var f v1Fields
-	if err := json.Unmarshal(body, &f); err != nil {
-		return unrecognized(err)
+	s.pos++
+	var instances, inputs []byte
+	for !s.consume('}') {
+		k, err := s.str()
+		if err != nil {
+			return unrecognized(err)
+		}
+		if err := s.expect(':'); err != nil {
+			return unrecognized(err)
+		}
+		v, err := s.skip()
+		if err != nil {
+			return unrecognized(err)
+		}
+		switch string(k) {
+		case "instances":
+			instances = v
+		case "inputs":
+			inputs = v
+		}
+		if !s.consume(',') {
+			if err := s.expect('}'); err != nil {
+				return unrecognized(err)
+			}
+			break
+		}
+	}
+	if s.peek() != 0 {
+		return unrecognized(s.fail("extra data after JSON value"))
 	}
 	switch {
-	case f.Instances != nil:
-		r.instances, r.instKey = f.Instances, "instances"
-	case f.Inputs != nil:
-		r.instances, r.instKey = f.Inputs, "inputs"
+	case instances != nil:
+		r.instances, r.instKey = instances, "instances"
+	case inputs != nil:
+		r.instances, r.instKey = inputs, "inputs"
 	}
 	if r.instances != nil && (len(r.instances) == 0 || r.instances[0] != '[') {
 		return status.InvalidInputf("Expected %q to be a list", r.instKey)

@@ -247,7 +247,7 @@ func (s *scanner) skip() ([]byte, error) {
 		if !s.literal("null") {
 			return nil, s.fail("invalid literal")
 		}
-	default:
+	case c == '-' || (c >= '0' && c <= '9'):
 		tok, err := s.number()
 		if err != nil {
 			return nil, err
@@ -255,6 +255,10 @@ func (s *scanner) skip() ([]byte, error) {
 		if !validNumber(tok) {
 			return nil, s.fail(fmt.Sprintf("invalid number %q", tok))
 		}
+	case c == 0:
+		return nil, s.fail("unexpected end of JSON input")
+	default:
+		return nil, s.fail(fmt.Sprintf("invalid character %q looking for beginning of value", c))
 	}
 	return s.b[start:s.pos], nil
 }

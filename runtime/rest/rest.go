@@ -4,7 +4,6 @@
 package rest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -298,14 +297,13 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		}
 		rd = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
 	}
-	var body []byte
 	if r.ContentLength > 0 {
-		body = make([]byte, 0, r.ContentLength+1)
-		buf := bytes.NewBuffer(body)
-		if _, err := buf.ReadFrom(rd); err != nil {
+		// net/http ends the body at Content-Length, so one exact read suffices.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(rd, body); err != nil {
 			return nil, bodyError(err, h.opts.MaxRequestBodySize)
 		}
-		return buf.Bytes(), nil
+		return body, nil
 	}
 	body, err := io.ReadAll(rd)
 	if err != nil {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# REST load test: server CPU per request and latency of examples/passthrough
+# (v1 and v2 small bodies, full path: routing, decode, model, encode,
+# metrics, latency log) against the echo floor (a bare net/http handler
+# echoing the body), measured in the same run with wrk at 16 connections.
+# CPU is utime+stime of the server process from /proc/PID/stat.
+#   scripts/bench-rest.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=16
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+bin=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$bin"' EXIT
+(cd runtime && go build -o "$bin/httpecho" ./internal/benchtools/httpecho)
+(cd examples && go build -o "$bin/passthrough" ./passthrough)
+printf '%s' '{"instances":[[1.0,2.0,3.0,4.0]]}' >"$bin/v1.json"
+printf '%s' '{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}' >"$bin/v2.json"
+clk=$(getconf CLK_TCK)
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# run NAME PID URL BODY: one wrk run, prints "NAME us_cpu_per_req p50 p99 rps"
+run() {
+  local name=$1 pid=$2 url=$3 body=$4
+  BODY_FILE=$body wrk -t2 -c$conns -d1s -s scripts/wrk-post.lua "$url" >/dev/null  # warm-up
+  local t0; t0=$(cpu_ticks "$pid")
+  local out; out=$(BODY_FILE=$body wrk -t2 -c$conns -d${secs}s -s scripts/wrk-post.lua "$url" | grep WRKJSON | sed 's/WRKJSON //')
+  local t1; t1=$(cpu_ticks "$pid")
+  python3 - "$name" "$t0" "$t1" "$clk" "$out" <<'PY'
+import json, sys
+name, t0, t1, clk, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+cpu_us = (t1 - t0) / clk * 1e6 / max(out["requests"], 1)
+bad = out["non2xx"] + out["errors"]
+print(f'{name:10s} cpu_us={cpu_us:6.1f} p50_us={out["p50_us"]:5d} p99_us={out["p99_us"]:6d} rps={out["rps"]:9.1f} failed={bad}')
+PY
+}
+
+"$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
+"$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} 2>"$bin/server.log" & pt_pid=$!
+for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && break; sleep 0.05; done
+
+echo "wrk: $conns connections, ${secs}s per run, $(nproc) cores"
+results=$(
+  run echo-v1 "$echo_pid" http://127.0.0.1:18090/ "$bin/v1.json"
+  run v1 "$pt_pid" http://127.0.0.1:18091/v1/models/passthrough:predict "$bin/v1.json"
+  run echo-v2 "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"
+  run v2 "$pt_pid" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
+)
+echo "$results"
+python3 - "$results" <<'PY'
+import re, sys
+rows = {}
+for line in sys.argv[1].splitlines():
+    name = line.split()[0]
+    rows[name] = {k: float(v) for k, v in re.findall(r'(\w+)=\s*([\d.]+)', line)}
+for p in ("v1", "v2"):
+    s, f = rows[p], rows["echo-" + p]
+    print(f'{p}: cpu ratio {s["cpu_us"] / f["cpu_us"]:.2f}x the echo floor (target <= 1.3), '
+          f'p99 ratio {s["p99_us"] / f["p99_us"]:.2f}x (target <= 1.5)')
+PY
+RSS=$(awk '/VmRSS/{print $2}' /proc/$pt_pid/status)
+echo "passthrough RSS after load: ${RSS} kB"
