@@ -273,4 +273,3 @@ func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
 	}}
 	return lc.Listen(ctx, "tcp", addr)
 }
-
