@@ -188,7 +188,26 @@ loggers:
 	}
 	assert.Regexp(t, `^\{"asctime": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", "level": "INFO", "name": "kserve", "message": "Registering model: m", "service": "iris", "model": "m", "n": 3, "ratio": 0\.5, "tags": \["a"\]\}$`, got[0])
 	assert.Regexp(t, `^\{"levelno": 20, "message": "requestId: r\\"1, preprocess_ms: 1\.0, explain_ms: 0, predict_ms: 0, postprocess_ms: 0", "missing": null, "timestamp": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00"\}$`, got[1])
-	assert.Regexp(t, `^\{"asctime": "[^"]+", "level": "INFO", "name": "uvicorn\.access", "message": "127\.0\.0\.1:50432 - \\"POST /v1/models/m:predict HTTP/1\.1\\" 200", "service": "iris"\}$`, got[2])
+	// kserve_gen.JSONFormatter adds the access record's values as fields.
+	assert.Regexp(t, `^\{"asctime": "[^"]+", "level": "INFO", "name": "uvicorn\.access", "message": "127\.0\.0\.1:50432 - \\"POST /v1/models/m:predict HTTP/1\.1\\" 200", "service": "iris", `+
+		`"client_addr": "127\.0\.0\.1:50432", "method": "POST", "path": "/v1/models/m:predict", "query": "", "status": 200, "bytes": 17, "duration_ms": 1\.234\}$`, got[2])
 	// ensure_ascii, as json.dumps: "h\u00e9llo \ud83d\ude00".
 	assert.Regexp(t, `"message": "h\\u00e9llo \\ud83d\\ude00"`, got[3])
+}
+
+// kserve_gen.JSONFormatter gives the latency line's values as fields.
+func TestJSONFormatter_LatencyFields(t *testing.T) {
+	l, stdout, _ := setupYAML(t, `
+version: 1
+formatters:
+  json: {"()": kserve_gen.JSONFormatter, format: "%(name)s %(message)s"}
+handlers:
+  json: {class: logging.StreamHandler, formatter: json, stream: ext://sys.stdout}
+loggers:
+  kserve.trace: {handlers: [json], level: INFO}
+`, Options{})
+	l.LogLatency("", 1500*time.Microsecond, 0, 2*time.Millisecond, 0)
+	require.NoError(t, l.Close())
+	assert.Equal(t, `{"name": "kserve.trace", "message": "requestId: N.A., preprocess_ms: 1.5, explain_ms: 0, predict_ms: 2.0, postprocess_ms: 0", `+
+		`"requestId": "N.A.", "preprocess_ms": 1.5, "explain_ms": 0, "predict_ms": 2.0, "postprocess_ms": 0}`+"\n", stdout.String())
 }

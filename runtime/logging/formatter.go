@@ -157,6 +157,7 @@ type formatter struct {
 	attrKeys []string // format keys that name slog attributes: not repeated in the message
 
 	json        bool
+	structured  bool // kserve_gen.JSONFormatter: latency and access records carry their values as fields
 	jsonFields  []jsonField
 	static      []byte // pre-rendered `"k": v, ` pairs
 	timestamp   string
@@ -185,7 +186,8 @@ func newFormatter(e *env, fc FormatterConfig) (*formatter, error) {
 	case classFormatter, "Formatter", classUvicornDefault, classUvicornAccess:
 	case ClassJSONFormatter, classPyJSON2, classPyJSON3:
 		f.json = true
-		if format == "" && class == ClassJSONFormatter {
+		f.structured = class == ClassJSONFormatter
+		if format == "" && f.structured {
 			format = "%(asctime)s %(levelname)s %(name)s %(message)s"
 		}
 	default:
@@ -703,6 +705,39 @@ func (f *formatter) appendJSON(dst []byte, r *record, c *fmtCache) []byte {
 		dst = f.appendJSONString(dst, a.Key)
 		dst = append(dst, ": "...)
 		dst = f.appendJSONValue(dst, a.Value)
+	}
+	if f.structured {
+		switch r.kind {
+		case recLatency:
+			dst = sep(dst)
+			dst = append(dst, `"requestId": `...)
+			if r.reqID == "" {
+				dst = append(dst, `"N.A."`...)
+			} else {
+				dst = f.appendJSONString(dst, r.reqID)
+			}
+			for i, k := range [...]string{`, "preprocess_ms": `, `, "explain_ms": `, `, "predict_ms": `, `, "postprocess_ms": `} {
+				dst = append(dst, k...)
+				dst = appendMillis(dst, r.lat[i])
+			}
+		case recAccess:
+			a := r.acc
+			dst = sep(dst)
+			dst = append(dst, `"client_addr": "`...)
+			dst = appendClientAddr(dst, a.ClientAddr) // no characters JSON must escape
+			dst = append(dst, `", "method": `...)
+			dst = f.appendJSONString(dst, a.Method)
+			dst = append(dst, `, "path": `...)
+			dst = f.appendJSONString(dst, a.Path)
+			dst = append(dst, `, "query": `...)
+			dst = f.appendJSONString(dst, a.RawQuery)
+			dst = append(dst, `, "status": `...)
+			dst = strconv.AppendInt(dst, int64(a.Status), 10)
+			dst = append(dst, `, "bytes": `...)
+			dst = strconv.AppendInt(dst, a.BytesSent, 10)
+			dst = append(dst, `, "duration_ms": `...)
+			dst = appendPyFloat(dst, float64(a.Duration.Nanoseconds())/1e6)
+		}
 	}
 	if f.timestamp != "" {
 		dst = sep(dst)
