@@ -1,0 +1,222 @@
+package runtimetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+)
+
+// UnknownModel is the model name Run uses to check not-found errors.
+const UnknownModel = "runtimetest-no-such-model"
+
+// Run serves m (see Start) and checks it as KServe clients see it, each
+// check a subtest:
+//
+//   - health: GET / is {"status":"alive"}, /v2/health/live and /ready are true;
+//   - v1 and v2 model listing and readiness answer ready for m;
+//   - v2 server and model metadata, with m's tensors when it describes them;
+//   - error bodies: unknown model 404 {"error":"Model with name X does not
+//     exist."} on every route, malformed JSON 400 "Unrecognized request
+//     format: ...", unknown route 404 and wrong method 405 {"detail":...};
+//   - with WithV1 / WithV2, the predict and infer round trips;
+//   - with WithGRPC, gRPC health, metadata and (with WithV2) the same
+//     inference over gRPC giving the same response as REST.
+func Run(t *testing.T, m runtime.Model, opts ...Option) {
+	t.Helper()
+	s := newSettings(opts)
+	srv := Start(t, m, opts...)
+	name := m.Name()
+
+	t.Run("health", func(t *testing.T) {
+		expect(t, srv.Get(t, "/"), http.StatusOK, `{"status":"alive"}`)
+		expect(t, srv.Get(t, "/v2/health/live"), http.StatusOK, `{"live":true}`)
+		expect(t, srv.Get(t, "/v2/health/ready"), http.StatusOK, `{"ready":true}`)
+	})
+
+	t.Run("readiness", func(t *testing.T) {
+		expect(t, srv.Get(t, "/v1/models/"+name), http.StatusOK, fmt.Sprintf(`{"name":%q,"ready":true}`, name))
+		expect(t, srv.Get(t, "/v2/models/"+name+"/ready"), http.StatusOK, fmt.Sprintf(`{"name":%q,"ready":true}`, name))
+		for _, path := range []string{"/v1/models", "/v2/models"} {
+			resp := srv.Get(t, path)
+			var list struct{ Models []string }
+			if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || !slices.Contains(list.Models, name) {
+				t.Errorf("GET %s: got %d %s, want 200 with %q in models", path, resp.Code, resp.Body, name)
+			}
+		}
+	})
+
+	t.Run("metadata", func(t *testing.T) {
+		resp := srv.Get(t, "/v2")
+		var server struct {
+			Name       string   `json:"name"`
+			Version    string   `json:"version"`
+			Extensions []string `json:"extensions"`
+		}
+		if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &server) != nil || server.Name != "kserve" || server.Version == "" {
+			t.Errorf("GET /v2: got %d %s, want 200 with name kserve and a version", resp.Code, resp.Body)
+		}
+		resp = srv.Get(t, "/v2/models/"+name)
+		var meta struct {
+			Name     string                   `json:"name"`
+			Platform *string                  `json:"platform"`
+			Inputs   []runtime.TensorMetadata `json:"inputs"`
+			Outputs  []runtime.TensorMetadata `json:"outputs"`
+		}
+		if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &meta) != nil || meta.Name != name || meta.Platform == nil || meta.Inputs == nil || meta.Outputs == nil {
+			t.Fatalf("GET /v2/models/%s: got %d %s, want 200 with name, platform, inputs and outputs", name, resp.Code, resp.Body)
+		}
+		if mp, ok := m.(runtime.MetadataProvider); ok {
+			if want := mp.InputsMetadata(); !sameTensors(meta.Inputs, want) {
+				t.Errorf("model metadata inputs = %+v, want the model's %+v", meta.Inputs, want)
+			}
+			if want := mp.OutputsMetadata(); !sameTensors(meta.Outputs, want) {
+				t.Errorf("model metadata outputs = %+v, want the model's %+v", meta.Outputs, want)
+			}
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		notFound := fmt.Sprintf(`{"error":"Model with name %s does not exist."}`, UnknownModel)
+		expect(t, srv.Get(t, "/v1/models/"+UnknownModel), http.StatusNotFound, notFound)
+		expect(t, srv.PostJSON(t, "/v1/models/"+UnknownModel+":predict", `{"instances":[]}`), http.StatusNotFound, notFound)
+		expect(t, srv.Get(t, "/v2/models/"+UnknownModel), http.StatusNotFound, notFound)
+		expect(t, srv.Get(t, "/v2/models/"+UnknownModel+"/ready"), http.StatusNotFound, notFound)
+		expect(t, srv.PostJSON(t, "/v2/models/"+UnknownModel+"/infer", `{"inputs":[]}`), http.StatusNotFound, notFound)
+		expect(t, srv.Get(t, "/no/such/route"), http.StatusNotFound, `{"detail":"Not Found"}`)
+		expect(t, srv.PostJSON(t, "/v2/health/live", `{}`), http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
+
+		resp := srv.PostJSON(t, "/v1/models/"+name+":predict", `{"instances": [`)
+		var body struct{ Error string }
+		if resp.Code != http.StatusBadRequest || json.Unmarshal([]byte(resp.Body), &body) != nil || !strings.HasPrefix(body.Error, "Unrecognized request format: ") {
+			t.Errorf(`POST :predict with malformed JSON: got %d %s, want 400 {"error":"Unrecognized request format: ..."}`, resp.Code, resp.Body)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("error Content-Type = %q, want application/json", ct)
+		}
+	})
+
+	if s.v1 != nil {
+		t.Run("v1 predict", func(t *testing.T) {
+			resp := srv.PostJSON(t, "/v1/models/"+name+":predict", s.v1.request)
+			checkRoundTrip(t, "POST /v1/models/"+name+":predict", resp, s.v1.want)
+		})
+	}
+	var v2Body string
+	if s.v2 != nil {
+		t.Run("v2 infer", func(t *testing.T) {
+			resp := srv.PostJSON(t, "/v2/models/"+name+"/infer", s.v2.request)
+			checkRoundTrip(t, "POST /v2/models/"+name+"/infer", resp, s.v2.want)
+			var got struct {
+				ModelName string            `json:"model_name"`
+				Outputs   []json.RawMessage `json:"outputs"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || got.ModelName != name || len(got.Outputs) == 0 {
+				t.Errorf("v2 response %s: want model_name %q and at least one output", resp.Body, name)
+			}
+			v2Body = resp.Body
+		})
+	}
+	if s.grpc {
+		t.Run("grpc", func(t *testing.T) { checkGRPC(t, srv, name, s.v2, v2Body) })
+	}
+}
+
+func checkGRPC(t *testing.T, srv *Server, name string, v2 *exchange, restBody string) {
+	if srv.GRPCAddr == "" {
+		t.Fatal("gRPC is off (a WithConfig option set EnableGRPC to false)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.NewGRPC(srv.GRPCAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for what, check := range map[string]func(context.Context) (bool, error){
+		"ServerLive":  c.IsServerLive,
+		"ServerReady": c.IsServerReady,
+		"ModelReady":  func(ctx context.Context) (bool, error) { return c.IsModelReady(ctx, name) },
+	} {
+		if ok, err := check(ctx); err != nil || !ok {
+			t.Errorf("gRPC %s = %v, %v; want true", what, ok, err)
+		}
+	}
+	if _, err := c.IsModelReady(ctx, UnknownModel); err == nil || !strings.Contains(err.Error(), "Model with name "+UnknownModel+" does not exist.") {
+		t.Errorf("gRPC ModelReady(%s) error = %v, want NOT_FOUND naming the model", UnknownModel, err)
+	}
+	if md, err := c.ServerMetadata(ctx); err != nil || md.GetName() != "kserve" {
+		t.Errorf("gRPC ServerMetadata = %v, %v; want name kserve", md, err)
+	}
+	if md, err := c.ModelMetadata(ctx, name); err != nil || md.GetName() != name {
+		t.Errorf("gRPC ModelMetadata = %v, %v; want name %s", md, err, name)
+	}
+	if v2 == nil {
+		return
+	}
+	req, err := infer.DecodeRequest([]byte(v2.request), nil)
+	if err != nil {
+		t.Fatalf("WithV2 request: %v", err)
+	}
+	req.ModelName = name
+	resp, err := c.Infer(ctx, req)
+	if err != nil {
+		t.Fatalf("gRPC ModelInfer: %v", err)
+	}
+	got, err := infer.AppendResponseJSON(nil, resp)
+	if err != nil {
+		t.Fatalf("gRPC ModelInfer response: %v", err)
+	}
+	if restBody == "" {
+		return // the REST round trip failed and said so
+	}
+	if !sameJSON(string(got), restBody) {
+		t.Errorf("gRPC ModelInfer gave %s, REST gave %s for the same request", got, restBody)
+	}
+}
+
+// expect fails t unless resp has code and exactly body.
+func expect(t *testing.T, resp Response, code int, body string) {
+	t.Helper()
+	if resp.Code != code || resp.Body != body {
+		t.Errorf("got %d %s, want %d %s", resp.Code, resp.Body, code, body)
+	}
+}
+
+func checkRoundTrip(t *testing.T, what string, resp Response, want string) {
+	t.Helper()
+	if resp.Code != http.StatusOK {
+		t.Fatalf("%s: got %d %s, want 200", what, resp.Code, resp.Body)
+	}
+	if want != "" && resp.Body != want {
+		t.Errorf("%s:\n got %s\nwant %s", what, resp.Body, want)
+	}
+	if want == "" && !json.Valid([]byte(resp.Body)) {
+		t.Errorf("%s: body is not JSON: %s", what, resp.Body)
+	}
+}
+
+func sameTensors(a, b []runtime.TensorMetadata) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// sameJSON reports whether a and b hold the same JSON value.
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
