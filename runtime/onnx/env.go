@@ -41,9 +41,10 @@ type Env struct {
 	path    string
 	owner   bool
 
-	mu       sync.Mutex
-	closed   bool
-	cudaErrs map[int]error // device id → why its CUDA provider failed
+	mu         sync.Mutex
+	closed     bool
+	cudaErrs   map[int]error // device id → why its CUDA provider failed
+	cudaLogged map[int]bool  // device id → CPU fallback already logged
 }
 
 // NewEnv returns an Env; nothing is loaded before Init.
@@ -55,7 +56,7 @@ func NewEnv(opts EnvOptions) *Env {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}}
+	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, cudaLogged: map[int]bool{}}
 }
 
 // Init finds and loads the ONNX Runtime library and creates the environment.
@@ -144,14 +145,18 @@ func (e *Env) cudaFailure(id int) error {
 	return e.cudaErrs[id]
 }
 
-// rememberCUDAFailure records why CUDA failed on device id and reports
-// whether this is the first time (so the fallback is logged once).
-func (e *Env) rememberCUDAFailure(id int, err error) bool {
+// rememberCUDAFailure records why CUDA failed on device d.ID (the first
+// reason is kept) and reports whether the CPU fallback should be logged now:
+// the first time an auto session meets the failure.
+func (e *Env) rememberCUDAFailure(d Device, err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, seen := e.cudaErrs[id]; seen {
+	if _, seen := e.cudaErrs[d.ID]; !seen {
+		e.cudaErrs[d.ID] = err
+	}
+	if d.Kind != DeviceAuto || e.cudaLogged[d.ID] {
 		return false
 	}
-	e.cudaErrs[id] = err
+	e.cudaLogged[d.ID] = true
 	return true
 }

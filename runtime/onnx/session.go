@@ -175,11 +175,10 @@ func (e *Env) sessionOptions(opts SessionOptions) (*ort.SessionOptions, int, err
 // and device, so later sessions do not try again, and logged once when the
 // device is auto (an explicit cuda request returns the error instead).
 func (e *Env) appendCUDA(so *ort.SessionOptions, opts SessionOptions) error {
-	id := opts.Device.ID
-	if err := e.cudaFailure(id); err != nil {
-		return err
+	err := e.cudaFailure(opts.Device.ID)
+	if err == nil {
+		err = e.tryCUDA(so, opts.Device.ID, opts.GPUMemLimit)
 	}
-	err := e.tryCUDA(so, id, opts.GPUMemLimit)
 	if err != nil {
 		e.noteCUDAFailure(opts.Device, err)
 	}
@@ -213,8 +212,10 @@ func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 	return nil
 }
 
+// noteCUDAFailure remembers why CUDA failed on a device, and logs it the
+// first time a session asking for auto falls back to the CPU because of it.
 func (e *Env) noteCUDAFailure(d Device, err error) {
-	if e.rememberCUDAFailure(d.ID, err) && d.Kind == DeviceAuto {
+	if e.rememberCUDAFailure(d, err) {
 		e.log.Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
 	}
 }
@@ -332,6 +333,9 @@ func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Ten
 	ordered, err := s.order(inputs)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("onnx run not started: %w", err)
 	}
 	vals := make([]ort.Value, len(ordered))
 	defer destroyAll(vals)

@@ -4,13 +4,16 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // referenceMLP computes the MLP in float64, independently of ONNX Runtime.
@@ -90,4 +93,131 @@ func TestSession_MLPMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSession_ScalarInputAndBoolOutput(t *testing.T) {
+	env := needEnv(t)
+	path := writeModel(t, "scale.onnx", onnxgen.Scale(3))
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, []TensorInfo{
+		{Name: "x", Datatype: infer.FP32, Shape: []int64{-1, 3}},
+		{Name: "k", Datatype: infer.INT64, Shape: []int64{}},
+	}, s.Inputs())
+	assert.Equal(t, []TensorInfo{
+		{Name: "y", Datatype: infer.FP32, Shape: []int64{-1, 3}},
+		{Name: "positive", Datatype: infer.BOOL, Shape: []int64{-1, 3}},
+	}, s.Outputs())
+
+	// Inputs in another order than the model's: matched by name.
+	out, err := s.Run(context.Background(), []*infer.Tensor{
+		infer.NewTensor("k", []int64{}, []int64{-2}),
+		infer.NewTensor("x", []int64{2, 3}, []float32{1, -2, 0.5, 0, 3, -4}),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, &infer.Tensor{Name: "y", Datatype: infer.FP32, Shape: []int64{2, 3}, Data: []float32{-2, 4, -1, 0, -6, 8}}, out[0])
+	assert.Equal(t, &infer.Tensor{Name: "positive", Datatype: infer.BOOL, Shape: []int64{2, 3}, Data: []bool{false, true, false, false, false, true}}, out[1])
+}
+
+func TestSession_RejectsBadInputsByName(t *testing.T) {
+	env := needEnv(t)
+	path := writeModel(t, "scale.onnx", onnxgen.Scale(3))
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	x := infer.NewTensor("x", []int64{1, 3}, []float32{1, 2, 3})
+	k := infer.NewTensor("k", []int64{}, []int64{2})
+	models := "the model's inputs are x (FP32 [-1, 3]), k (INT64 [])"
+	for _, tc := range []struct {
+		name   string
+		inputs []*infer.Tensor
+		want   string
+	}{
+		{"missing", []*infer.Tensor{x}, `missing input "k": ` + models},
+		{"unexpected", []*infer.Tensor{x, k, infer.NewTensor("z", []int64{1}, []float32{1})}, `unexpected input "z": ` + models},
+		{"twice", []*infer.Tensor{x, x, k}, `input "x" given twice`},
+		{"datatype", []*infer.Tensor{infer.NewTensor("x", []int64{1, 3}, []float64{1, 2, 3}), k}, `input "x" has datatype FP64, but the model expects FP32`},
+		{"rank", []*infer.Tensor{infer.NewTensor("x", []int64{3}, []float32{1, 2, 3}), k}, `input "x" has shape [3] (rank 1), but the model expects rank 2: [-1, 3]`},
+		{"fixed dim", []*infer.Tensor{infer.NewTensor("x", []int64{3, 1}, []float32{1, 2, 3}), k}, `input "x" has shape [3, 1], but the model expects [-1, 3] (dimension 1 must be 3)`},
+		{"element count", []*infer.Tensor{infer.NewTensor("x", []int64{2, 3}, []float32{1, 2, 3}), k}, `input x: shape [2, 3] expects 6 elements, but 3 were given`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.Run(context.Background(), tc.inputs)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+			assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+		})
+	}
+}
+
+func TestSession_CancelledContextStopsRunAndSessionRecovers(t *testing.T) {
+	env := needEnv(t)
+	mlp := onnxgen.NewMLP(64, 128, 10, true, 3)
+	s, err := env.NewSession(context.Background(), writeModel(t, "mlp.onnx", mlp.Model()), SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	in := []*infer.Tensor{infer.NewTensor("input", []int64{1, 64}, randomInput(64, 1))}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = s.Run(ctx, in)
+	require.ErrorIs(t, err, context.Canceled)
+
+	// Cancelled while running: 64 chained 512x512 MatMuls on 512 rows take
+	// seconds; ONNX Runtime's terminate flag stops the run between nodes.
+	slow, err := env.NewSession(context.Background(), writeModel(t, "chain.onnx", onnxgen.Chain(64, 512)), SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1, NoWarmup: true})
+	require.NoError(t, err)
+	defer slow.Close()
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err = slow.Run(ctx, []*infer.Tensor{infer.NewTensor("x", []int64{512, 512}, make([]float32, 512*512))})
+	require.ErrorIs(t, err, context.Canceled)
+
+	// The run options that carried the terminate flag are reused, reset.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	for range 3 {
+		out, err := s.Run(ctx2, in)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{1, 10}, out[0].Shape)
+	}
+}
+
+func TestSession_WarmupSampleMustRun(t *testing.T) {
+	env := needEnv(t)
+	path := writeModel(t, "scale.onnx", onnxgen.Scale(3))
+	_, err := env.NewSession(context.Background(), path, SessionOptions{
+		Device: Device{Kind: DeviceCPU},
+		Warmup: []*infer.Tensor{infer.NewTensor("x", []int64{1, 3}, []float32{1, 2, 3})},
+	})
+	require.Error(t, err)
+	assert.Equal(t, "warm-up of "+path+`: missing input "k": the model's inputs are x (FP32 [-1, 3]), k (INT64 [])`, err.Error())
+}
+
+func TestSession_ProfileShowsCPUProvider(t *testing.T) {
+	env := needEnv(t)
+	mlp := onnxgen.NewMLP(8, 16, 4, true, 1)
+	prefix := filepath.Join(t.TempDir(), "profile")
+	s, err := env.NewSession(context.Background(), writeModel(t, "mlp.onnx", mlp.Model()), SessionOptions{Device: Device{Kind: DeviceCPU}, ProfilePrefix: prefix})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	providers, err := ProfileProviders(prefix)
+	require.NoError(t, err)
+	// ONNX Runtime 1.29 fuses MatMul+Add twice (6 nodes → 3 kernels); the
+	// warm-up is the only run.
+	assert.Equal(t, map[string]int{"CPUExecutionProvider": 3}, providers)
+}
+
+func TestZeros(t *testing.T) {
+	z := Zeros([]TensorInfo{
+		{Name: "a", Datatype: infer.FP32, Shape: []int64{-1, 3}},
+		{Name: "b", Datatype: infer.INT64, Shape: []int64{}},
+		{Name: "c", Datatype: infer.BYTES, Shape: []int64{2}},
+	}, 2)
+	assert.Equal(t, []*infer.Tensor{
+		{Name: "a", Datatype: infer.FP32, Shape: []int64{2, 3}, Data: make([]float32, 6)},
+		{Name: "b", Datatype: infer.INT64, Shape: []int64{}, Data: []int64{0}},
+		{Name: "c", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{{}, {}}},
+	}, z)
 }

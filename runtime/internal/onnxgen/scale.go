@@ -1,5 +1,7 @@
 package onnxgen
 
+import "strconv"
+
 // Scale returns a model with a rank-0 input, for tests of scalar and
 // non-float datatypes: inputs "x" float32 [batch, n] and "k" int64 scalar;
 // outputs "y" = x·float(k) (float32 [batch, n]) and "positive" = y > 0
@@ -21,5 +23,32 @@ func Scale(n int64) *Model {
 			{Name: "y", Elem: Float, Shape: Dims(-1, n)},
 			{Name: "positive", Elem: Bool, Shape: Dims(-1, n)},
 		},
+	}}
+}
+
+// Chain returns a slow model for cancellation tests: n MatMuls in a row,
+// all with the same d×d weight (scaled so values stay finite), from "x"
+// float32 [batch, d] to "y".
+func Chain(n int, d int64) *Model {
+	w := make([]float32, d*d)
+	for i := range d {
+		w[i*d+i] = 1 // identity: values stay as they are
+	}
+	nodes := make([]Node, n)
+	prev := "x"
+	for i := range n {
+		out := "h" + strconv.Itoa(i)
+		if i == n-1 {
+			out = "y"
+		}
+		nodes[i] = Node{Op: "MatMul", Name: "mm" + strconv.Itoa(i), Inputs: []string{prev, "w"}, Outputs: []string{out}}
+		prev = out
+	}
+	return &Model{Graph: Graph{
+		Name:         "chain",
+		Nodes:        nodes,
+		Initializers: []Initializer{{Name: "w", Dims: []int64{d, d}, Data: w}},
+		Inputs:       []ValueInfo{{Name: "x", Elem: Float, Shape: Dims(-1, d)}},
+		Outputs:      []ValueInfo{{Name: "y", Elem: Float, Shape: Dims(-1, d)}},
 	}}
 }

@@ -1,0 +1,236 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Platform is the v2 model metadata platform of ONNX models (Triton's name).
+const Platform = "onnxruntime_onnx"
+
+// Model serves one ONNX file: it implements the runtime's Model, Predictor,
+// MetadataProvider, PlatformProvider and Unloader, so
+//
+//	runtime.NewServer(cfg).Run(ctx, onnx.NewModel("cls", "/mnt/models"))
+//
+// serves the file over v1 (instances feed the first input, predictions are
+// the first output), v2 REST and v2 gRPC, with the model's real tensor
+// names, datatypes and shapes in its metadata.
+type Model struct {
+	name string
+	path string
+	cfg  modelConfig
+
+	mu      sync.Mutex // serialises Load and Unload
+	pool    atomic.Pointer[Pool]
+	env     *Env
+	inputs  []model.TensorMetadata
+	outputs []model.TensorMetadata
+}
+
+type modelConfig struct {
+	env      *Env
+	device   string
+	replicas int
+	session  SessionOptions
+	logger   *slog.Logger
+}
+
+// Option configures a Model.
+type Option func(*modelConfig)
+
+// WithEnv shares env (one per process) instead of the model creating its own;
+// a program serving several ONNX models must pass the same Env to all.
+func WithEnv(env *Env) Option { return func(c *modelConfig) { c.env = env } }
+
+// WithDevice selects "auto" (default), "cpu", "cuda" or "cuda:N"; the value is
+// checked by Load.
+func WithDevice(device string) Option { return func(c *modelConfig) { c.device = device } }
+
+// WithReplicas sets how many sessions serve requests in parallel (default 1).
+func WithReplicas(n int) Option { return func(c *modelConfig) { c.replicas = n } }
+
+// WithThreads sets the intra-op and inter-op thread counts of each replica
+// (0 keeps the default: an equal share of the available CPUs, and 1).
+func WithThreads(intra, inter int) Option {
+	return func(c *modelConfig) { c.session.IntraOpThreads, c.session.InterOpThreads = intra, inter }
+}
+
+// WithSpinning lets ONNX Runtime's idle threads spin (off by default).
+func WithSpinning(on bool) Option { return func(c *modelConfig) { c.session.AllowSpinning = on } }
+
+// WithGPUMemLimit caps each replica's CUDA memory arena, in bytes.
+func WithGPUMemLimit(bytes int64) Option {
+	return func(c *modelConfig) { c.session.GPUMemLimit = bytes }
+}
+
+// WithWarmup replaces the zero-filled warm-up input with a sample request;
+// Load fails if the sample does not run.
+func WithWarmup(inputs ...*infer.Tensor) Option {
+	return func(c *modelConfig) { c.session.Warmup = inputs }
+}
+
+// WithLogger sets the logger of the Env the model creates when none is
+// shared with WithEnv.
+func WithLogger(l *slog.Logger) Option { return func(c *modelConfig) { c.logger = l } }
+
+// NewModel returns a model named name serving path: an .onnx file, or a
+// folder (such as the one STORAGE_URI was downloaded to) holding model.onnx
+// or exactly one .onnx file. Nothing is loaded before Load.
+func NewModel(name, path string, opts ...Option) *Model {
+	m := &Model{name: name, path: path, cfg: modelConfig{replicas: 1}}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	return m
+}
+
+// Name is the model's name.
+func (m *Model) Name() string { return m.name }
+
+// Ready reports whether the model is loaded.
+func (m *Model) Ready() bool { return m.pool.Load() != nil }
+
+// Load resolves the model file, creates the replicas on the chosen device and
+// warms them up. Loading a loaded model does nothing.
+func (m *Model) Load(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pool.Load() != nil {
+		return nil
+	}
+	dev, err := ParseDevice(m.cfg.device)
+	if err != nil {
+		return err
+	}
+	file, err := ModelFile(m.path)
+	if err != nil {
+		return err
+	}
+	if m.env == nil {
+		m.env = m.cfg.env
+		if m.env == nil {
+			m.env = NewEnv(EnvOptions{Logger: m.cfg.logger})
+		}
+	}
+	opts := m.cfg.session
+	opts.Device = dev
+	p, err := m.env.NewPool(ctx, file, m.cfg.replicas, opts)
+	if err != nil {
+		return err
+	}
+	m.inputs, m.outputs = metadata(p.Inputs()), metadata(p.Outputs())
+	m.env.log.Info(fmt.Sprintf("ONNX model %s: %s on %s (device %s), %d replica(s) x %d intra-op thread(s); inputs %s; outputs %s",
+		m.name, file, p.Provider(), dev, p.Replicas(), p.Session(0).IntraOpThreads(), describe(p.Inputs()), describe(p.Outputs())))
+	m.pool.Store(p)
+	return nil
+}
+
+func metadata(infos []TensorInfo) []model.TensorMetadata {
+	md := make([]model.TensorMetadata, len(infos))
+	for i, t := range infos {
+		md[i] = model.TensorMetadata{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape}
+	}
+	return md
+}
+
+func describe(infos []TensorInfo) string {
+	parts := make([]string, len(infos))
+	for i, t := range infos {
+		parts[i] = fmt.Sprintf("%s %s %s", t.Name, t.Datatype, infer.FormatShape(t.Shape))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ModelFile resolves path to one .onnx file: path itself when it is a file;
+// for a folder, its model.onnx, or else its only .onnx file.
+func ModelFile(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("onnx model path: %w", err)
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	p := filepath.Join(path, "model.onnx")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	found, err := filepath.Glob(filepath.Join(path, "*.onnx"))
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(found)
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file", path)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("onnx model path %s: the folder has %d .onnx files (%s) and no model.onnx; name the file to serve", path, len(found), strings.Join(found, ", "))
+}
+
+// Provider is the execution provider serving the model ("" before Load).
+func (m *Model) Provider() string {
+	if p := m.pool.Load(); p != nil {
+		return p.Provider()
+	}
+	return ""
+}
+
+// Pool is the loaded replica pool (nil before Load), for callers that run
+// the session directly, such as a dynamic batcher.
+func (m *Model) Pool() *Pool { return m.pool.Load() }
+
+// InputsMetadata is the v2 metadata of the model's inputs (after Load).
+func (m *Model) InputsMetadata() []model.TensorMetadata { return m.inputs }
+
+// OutputsMetadata is the v2 metadata of the model's outputs (after Load).
+func (m *Model) OutputsMetadata() []model.TensorMetadata { return m.outputs }
+
+// Platform is "onnxruntime_onnx".
+func (m *Model) Platform() string { return Platform }
+
+// Unload waits for running requests (up to ctx) and releases the replicas.
+func (m *Model) Unload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pool.Swap(nil)
+	if p == nil {
+		return nil
+	}
+	return p.Close(ctx)
+}
+
+// Predict runs a v2 request (inputs by name; every output is returned and
+// the transport keeps those the request names) or a v1 request (instances → first input, predictions =
+// first output).
+func (m *Model) Predict(ctx context.Context, req *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	p := m.pool.Load()
+	if p == nil {
+		return nil, status.ModelNotReady(m.name, "")
+	}
+	if req.Protocol == infer.ProtocolV1 {
+		return m.predictV1(ctx, p, req)
+	}
+	outs, err := p.Run(ctx, req.Inputs)
+	if errors.Is(err, ErrPoolClosed) {
+		return nil, status.ModelNotReady(m.name, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &infer.Response{ID: req.EnsureID(), ModelName: m.name, ModelVersion: req.ModelVersion, Outputs: outs}, nil
+}
