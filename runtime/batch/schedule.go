@@ -21,6 +21,11 @@ func (b *Batcher) schedule() {
 	timer.Stop()
 	defer timer.Stop()
 	for {
+		if b.ctx.Err() != nil { // checked first: a freed instance must not take new work
+			b.abort()
+			close(b.work)
+			return
+		}
 		b.mu.Lock()
 		var next *running
 		wait := time.Duration(-1)
