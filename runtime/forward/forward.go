@@ -1,0 +1,318 @@
+// Package forward is KServe's transformer pattern: a model whose Predict
+// sends the (preprocessed) request to a remote predictor over v1 REST, v2
+// REST or v2 gRPC (--predictor_host, --predictor_protocol, …) and returns
+// its answer for postprocessing.
+//
+// Embed *Model in a transformer and add Preprocess / Postprocess:
+//
+//	type Transformer struct{ *forward.Model }
+//
+//	func (t *Transformer) Preprocess(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Request, error) { … }
+//
+//	fwd, err := forward.NewModel(cfg.ModelName, forward.FromConfig(*cfg, os.Getenv))
+//	runtime.NewServer(*cfg).Run(ctx, &Transformer{fwd})
+//
+// Differences from KServe, all fixes: a predictor that cannot be reached is
+// 503 / UNAVAILABLE with a message naming it (KServe answers 500),
+// --predictor_request_retries applies to REST too, and with
+// --enable_predictor_health_check the transformer's readiness follows the
+// predictor's readiness of the model, polled in the background so that
+// probes stay cheap.
+package forward
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// ForwardedHeaders are the only request headers passed on to the
+// predictor, as in KServe.
+var ForwardedHeaders = []string{"X-Request-Id", "X-B3-Traceid", "Authorization"}
+
+// Config says where and how to reach the predictor.
+type Config struct {
+	Host        string        // --predictor_host: host[:port]
+	Protocol    string        // --predictor_protocol: v1, v2 or grpc-v2
+	UseSSL      bool          // --predictor_use_ssl: https / TLS
+	Timeout     time.Duration // --predictor_request_timeout_seconds (0: none)
+	Retries     int           // --predictor_request_retries
+	HealthCheck bool          // --enable_predictor_health_check
+	// CABundle is a PEM file of CAs trusted for TLS to the predictor
+	// ($REQUESTS_CA_BUNDLE, else $CURL_CA_BUNDLE); "" uses the system roots.
+	CABundle string
+	// HealthInterval is how often the predictor's readiness is polled when
+	// HealthCheck is on (0: one second).
+	HealthInterval time.Duration
+}
+
+// FromConfig takes the predictor settings from the server configuration
+// and the CA bundle from the environment (getenv nil: os.Getenv).
+func FromConfig(c config.Config, getenv func(string) string) Config {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	ca := getenv("REQUESTS_CA_BUNDLE")
+	if ca == "" {
+		ca = getenv("CURL_CA_BUNDLE")
+	}
+	return Config{
+		Host:        c.PredictorHost,
+		Protocol:    c.PredictorProtocol,
+		UseSSL:      c.PredictorUseSSL,
+		Timeout:     time.Duration(c.PredictorRequestTimeoutSeconds) * time.Second,
+		Retries:     c.PredictorRequestRetries,
+		HealthCheck: c.EnablePredictorHealthCheck,
+		CABundle:    ca,
+	}
+}
+
+// Forwarder sends requests to the predictor. It is safe for concurrent use.
+type Forwarder struct {
+	cfg  Config
+	base string // REST base URL
+	rest *client.RESTClient
+	grpc *client.GRPCClient
+}
+
+// NewForwarder checks cfg and builds the client for its protocol. No
+// connection is made until the first request.
+func NewForwarder(cfg Config) (*Forwarder, error) {
+	if cfg.Host == "" {
+		return nil, status.NotImplemented("Could not find predictor_host.")
+	}
+	if cfg.Protocol == "" {
+		cfg.Protocol = config.ProtocolV1
+	}
+	var tlsCfg *tls.Config
+	if cfg.UseSSL {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.CABundle != "" {
+			pem, err := os.ReadFile(cfg.CABundle)
+			if err != nil {
+				return nil, fmt.Errorf("predictor CA bundle: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("predictor CA bundle %s: no PEM certificate found", cfg.CABundle)
+			}
+			tlsCfg.RootCAs = pool
+		}
+	}
+	f := &Forwarder{cfg: cfg}
+	switch cfg.Protocol {
+	case config.ProtocolV1, config.ProtocolV2:
+		scheme := "http://"
+		opts := []client.RESTOption{client.WithProtocol(client.Protocol(cfg.Protocol)),
+			client.WithRESTTimeout(cfg.Timeout), client.WithRESTRetries(cfg.Retries)}
+		if cfg.UseSSL {
+			scheme = "https://"
+			opts = append(opts, client.WithRESTTLS(tlsCfg))
+		}
+		f.base = scheme + cfg.Host
+		rc, err := client.NewREST(opts...)
+		if err != nil {
+			return nil, err
+		}
+		f.rest = rc
+	case config.ProtocolGRPCV2:
+		opts := []client.GRPCOption{client.WithGRPCTimeout(cfg.Timeout), client.WithGRPCRetries(cfg.Retries)}
+		if cfg.UseSSL {
+			opts = append(opts, client.WithTLS(tlsCfg))
+		}
+		gc, err := client.NewGRPC(cfg.Host, opts...)
+		if err != nil {
+			return nil, err
+		}
+		f.grpc = gc
+	default:
+		return nil, status.UnsupportedProtocol(cfg.Protocol)
+	}
+	return f, nil
+}
+
+// Close releases the connections.
+func (f *Forwarder) Close() error {
+	if f.grpc != nil {
+		return f.grpc.Close()
+	}
+	return nil
+}
+
+// forwardedHeaders keeps only the headers KServe passes to the predictor.
+func forwardedHeaders(h *model.Headers) http.Header {
+	out := http.Header{}
+	if h == nil {
+		return out
+	}
+	for _, k := range ForwardedHeaders {
+		if v := h.Request.Values(k); len(v) != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Predict sends req to the model name on the predictor (KServe addresses
+// the predictor with the transformer's own model name). A v1 predictor
+// needs a v1 request (Body or Payload); v2 and grpc-v2 need typed inputs.
+func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	hdr := forwardedHeaders(h)
+	out := *req
+	out.ModelName = name
+	switch f.cfg.Protocol {
+	case config.ProtocolV1:
+		if len(req.Inputs) != 0 && req.Body == nil && req.Payload == nil {
+			return nil, status.InvalidInputf("predictor protocol v1 needs a v1 payload, but the request for model %s holds v2 tensors", name)
+		}
+		return f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
+	case config.ProtocolV2:
+		if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
+			return nil, status.InvalidInputf("predictor protocol v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
+		}
+		return f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
+	}
+	if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
+		return nil, status.InvalidInputf("predictor protocol grpc-v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
+	}
+	// KServe marks forwarded gRPC calls with these two metadata entries.
+	hdr.Set("Request_type", "grpc_v2")
+	hdr.Set("Response_type", "grpc_v2")
+	resp, err := f.grpc.Infer(ctx, &out, client.WithHeaders(hdr))
+	if err != nil && status.KindOf(err) == status.KindUnavailable {
+		return nil, status.Unavailable(fmt.Sprintf("predictor %s (grpc-v2) is unavailable: %s", f.cfg.Host, status.Message(err)), err)
+	}
+	return resp, err
+}
+
+// ModelReady asks the predictor whether model name is ready.
+func (f *Forwarder) ModelReady(ctx context.Context, name string) (bool, error) {
+	if f.grpc != nil {
+		return f.grpc.IsModelReady(ctx, name)
+	}
+	return f.rest.IsModelReady(ctx, f.base, name)
+}
+
+// Model is a model whose Predict forwards to the predictor. Embed it in a
+// transformer to add Preprocess and Postprocess.
+type Model struct {
+	name string
+	cfg  Config
+	fwd  *Forwarder
+
+	loaded    atomic.Bool
+	remoteOK  atomic.Bool
+	stopPoll  context.CancelFunc
+	pollDone  chan struct{}
+	pollMu    sync.Mutex
+	lastError atomic.Pointer[string]
+}
+
+// NewModel returns a forwarding model called name.
+func NewModel(name string, cfg Config) (*Model, error) {
+	f, err := NewForwarder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = time.Second
+	}
+	return &Model{name: name, cfg: cfg, fwd: f}, nil
+}
+
+// Name is the model's name, also used on the predictor.
+func (m *Model) Name() string { return m.name }
+
+// Forwarder returns the model's forwarder.
+func (m *Model) Forwarder() *Forwarder { return m.fwd }
+
+// Load marks the model loaded; with the predictor health check it starts
+// polling the predictor's readiness of this model.
+func (m *Model) Load(context.Context) error {
+	m.loaded.Store(true)
+	if !m.cfg.HealthCheck {
+		return nil
+	}
+	m.pollMu.Lock()
+	defer m.pollMu.Unlock()
+	if m.stopPoll != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopPoll, m.pollDone = cancel, make(chan struct{})
+	go m.poll(ctx, m.pollDone)
+	return nil
+}
+
+func (m *Model) poll(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(m.cfg.HealthInterval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, m.cfg.HealthInterval)
+		ok, err := m.fwd.ModelReady(cctx, m.name)
+		cancel()
+		m.remoteOK.Store(err == nil && ok)
+		if err != nil {
+			msg := status.Message(err)
+			m.lastError.Store(&msg)
+		} else {
+			m.lastError.Store(nil)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Ready is true once loaded and, with the predictor health check, while
+// the predictor reports the model ready.
+func (m *Model) Ready() bool {
+	return m.loaded.Load() && (!m.cfg.HealthCheck || m.remoteOK.Load())
+}
+
+// PredictorError is the last error of the predictor health check, "" when none.
+func (m *Model) PredictorError() string {
+	if p := m.lastError.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Predict forwards req to the predictor.
+func (m *Model) Predict(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	return m.fwd.Predict(ctx, m.name, req, h)
+}
+
+// Unload stops the health polling and closes the predictor connection.
+func (m *Model) Unload(context.Context) error {
+	m.loaded.Store(false)
+	m.pollMu.Lock()
+	stop, done := m.stopPoll, m.pollDone
+	m.stopPoll, m.pollDone = nil, nil
+	m.pollMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	return nil
+}
+
+// Close releases the predictor connection; call it when the model is gone for good.
+func (m *Model) Close() error { return errors.Join(m.Unload(context.Background()), m.fwd.Close()) }
+

@@ -1,0 +1,252 @@
+package forward_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/forward"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// predictor echoes v1 instances / v2 inputs and records the headers of the
+// last request.
+type predictor struct {
+	mu      sync.Mutex
+	headers http.Header
+}
+
+func (p *predictor) Name() string               { return "model" }
+func (p *predictor) Load(context.Context) error { return nil }
+func (p *predictor) Ready() bool                { return true }
+func (p *predictor) Predict(_ context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	p.mu.Lock()
+	p.headers = h.Request.Clone()
+	p.mu.Unlock()
+	if req.Protocol == infer.ProtocolV1 {
+		inst, err := req.Instances()
+		if err != nil {
+			return nil, err
+		}
+		return infer.PredictResponse(req, "model", inst)
+	}
+	return &infer.Response{ID: req.ID, ModelName: "model", Outputs: []*infer.Tensor{{Name: "output-0", Datatype: req.Inputs[0].Datatype, Shape: req.Inputs[0].Shape, Data: req.Inputs[0].Data}}}, nil
+}
+
+func (p *predictor) seen() http.Header {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.headers
+}
+
+// transformer doubles FP32 v2 inputs before forwarding and wraps v1
+// instances in a list.
+type transformer struct{ *forward.Model }
+
+func (t *transformer) Preprocess(_ context.Context, req *infer.Request, _ *model.Headers) (*infer.Request, error) {
+	if req.Protocol == infer.ProtocolV1 {
+		inst, err := req.Instances()
+		if err != nil {
+			return nil, err
+		}
+		req.Payload = map[string]any{"instances": []any{inst}}
+		return req, nil
+	}
+	in, err := req.Inputs[0].AsFloat32()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(in))
+	for i, v := range in {
+		out[i] = 2 * v
+	}
+	req.Inputs[0] = infer.NewTensor(req.Inputs[0].Name, req.Inputs[0].Shape, out)
+	return req, nil
+}
+
+type server struct {
+	rest, grpc string
+	cancel     context.CancelFunc
+	done       chan error
+	once       sync.Once
+}
+
+func serve(t *testing.T, m model.Model) *server {
+	t.Helper()
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := config.Default()
+	cfg.EnableLatencyLogging = false
+	cfg.GracePeriod = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl), runtime.WithLogger(slog.New(slog.DiscardHandler)))
+	s := &server{rest: hl.Addr().String(), grpc: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- srv.Run(ctx, m) }()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) stop() {
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var sentHeaders = http.Header{
+	"X-Request-Id":  {"req-42"},
+	"X-B3-Traceid":  {"b3"},
+	"Authorization": {"Bearer t"},
+	"X-Other":       {"not forwarded"},
+}
+
+func TestTransformerForwardsOverEveryProtocol(t *testing.T) {
+	for _, proto := range []string{config.ProtocolV1, config.ProtocolV2, config.ProtocolGRPCV2} {
+		t.Run(proto, func(t *testing.T) {
+			p := &predictor{}
+			ps := serve(t, p)
+			host := ps.rest
+			if proto == config.ProtocolGRPCV2 {
+				host = ps.grpc
+			}
+			fm, err := forward.NewModel("model", forward.Config{Host: host, Protocol: proto, Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			ts := serve(t, &transformer{fm})
+			ctx := ctxT(t)
+
+			var call func() (*infer.Response, error)
+			switch proto {
+			case config.ProtocolV1:
+				c, err := client.NewREST(client.WithRESTRetries(0))
+				require.NoError(t, err)
+				require.NoError(t, c.WaitForModelReady(ctx, "http://"+ts.rest, "model", 10*time.Millisecond))
+				call = func() (*infer.Response, error) {
+					return c.Infer(ctx, "http://"+ts.rest, &infer.Request{ModelName: "model", IsJSON: true, Body: []byte(`{"instances":[1,2]}`)}, client.WithHeaders(sentHeaders))
+				}
+			case config.ProtocolV2:
+				c, err := client.NewREST(client.WithProtocol(client.V2), client.WithRESTRetries(0))
+				require.NoError(t, err)
+				require.NoError(t, c.WaitForModelReady(ctx, "http://"+ts.rest, "model", 10*time.Millisecond))
+				call = func() (*infer.Response, error) {
+					return c.Infer(ctx, "http://"+ts.rest, &infer.Request{ModelName: "model",
+						Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1, 2}, []float32{1.5, -2})}}, client.WithHeaders(sentHeaders))
+				}
+			default:
+				c, err := client.NewGRPC(ts.grpc, client.WithGRPCRetries(0))
+				require.NoError(t, err)
+				t.Cleanup(func() { c.Close() })
+				require.NoError(t, c.WaitForModelReady(ctx, "model", 10*time.Millisecond))
+				call = func() (*infer.Response, error) {
+					return c.Infer(ctx, &infer.Request{ModelName: "model",
+						Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1, 2}, []float32{1.5, -2})}}, client.WithHeaders(sentHeaders))
+				}
+			}
+
+			resp, err := call()
+			require.NoError(t, err)
+			if proto == config.ProtocolV1 {
+				assert.JSONEq(t, `{"predictions":[[1,2]]}`, string(resp.Body.(json.RawMessage)))
+			} else {
+				require.Len(t, resp.Outputs, 1)
+				assert.Equal(t, []float32{3, -4}, resp.Outputs[0].Data)
+				assert.Equal(t, []int64{1, 2}, resp.Outputs[0].Shape)
+			}
+
+			// Only x-request-id, x-b3-traceid and authorization reach the predictor.
+			got := p.seen()
+			assert.Equal(t, "req-42", got.Get("X-Request-Id"))
+			assert.Equal(t, "b3", got.Get("X-B3-Traceid"))
+			assert.Equal(t, "Bearer t", got.Get("Authorization"))
+			assert.Empty(t, got.Values("X-Other"))
+			if proto == config.ProtocolGRPCV2 {
+				assert.Equal(t, "grpc_v2", got.Get("Request_type"))
+				assert.Equal(t, "grpc_v2", got.Get("Response_type"))
+			}
+
+			// The predictor goes away mid-test: 503 / UNAVAILABLE with a message.
+			ps.stop()
+			_, err = call()
+			require.Error(t, err)
+			assert.Equal(t, status.KindUnavailable, status.KindOf(err), "got %v", err)
+			switch proto {
+			case config.ProtocolGRPCV2:
+				assert.Contains(t, status.Message(err), "predictor "+host+" (grpc-v2) is unavailable: ")
+			default:
+				var he *client.HTTPError
+				require.ErrorAs(t, err, &he)
+				assert.Equal(t, http.StatusServiceUnavailable, he.StatusCode)
+				assert.Regexp(t, `^could not reach http://`+host+`/v[12]/models/model(:predict|/infer): dial tcp `+host+`: connect: connection refused$`, he.Message)
+			}
+		})
+	}
+}
+
+func TestHealthCheckFollowsThePredictor(t *testing.T) {
+	ps := serve(t, &predictor{})
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 20 * time.Millisecond})
+	require.NoError(t, err)
+	ts := serve(t, &transformer{fm})
+	c, err := client.NewREST(client.WithProtocol(client.V2), client.WithRESTRetries(0))
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	require.NoError(t, c.WaitForModelReady(ctx, "http://"+ts.rest, "model", 10*time.Millisecond))
+	ready, err := c.IsServerReady(ctx, "http://"+ts.rest)
+	require.NoError(t, err)
+	assert.True(t, ready)
+
+	ps.stop()
+	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 10*time.Millisecond)
+	assert.Contains(t, fm.PredictorError(), "could not reach http://"+ps.rest+"/v2/models/model/ready")
+	ready, err = c.IsServerReady(ctx, "http://"+ts.rest)
+	require.NoError(t, err)
+	assert.False(t, ready)
+	_, err = c.Infer(ctx, "http://"+ts.rest, &infer.Request{ModelName: "model", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}})
+	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
+	assert.Equal(t, "Model with name model is not ready.", status.Message(err))
+}
+
+func TestConfigErrors(t *testing.T) {
+	_, err := forward.NewModel("m", forward.Config{})
+	assert.EqualError(t, err, "Could not find predictor_host.")
+	assert.Equal(t, status.KindNotImplemented, status.KindOf(err))
+	_, err = forward.NewModel("m", forward.Config{Host: "h:1", Protocol: "v3"})
+	assert.EqualError(t, err, "Unsupported protocol v3.")
+
+	cfg := config.Default()
+	cfg.PredictorHost, cfg.PredictorProtocol, cfg.PredictorUseSSL = "p:8081", "grpc-v2", true
+	cfg.PredictorRequestTimeoutSeconds, cfg.PredictorRequestRetries, cfg.EnablePredictorHealthCheck = 30, 2, true
+	env := map[string]string{"CURL_CA_BUNDLE": "/etc/ca.pem"}
+	assert.Equal(t, forward.Config{Host: "p:8081", Protocol: "grpc-v2", UseSSL: true, Timeout: 30 * time.Second, Retries: 2, HealthCheck: true, CABundle: "/etc/ca.pem"},
+		forward.FromConfig(cfg, func(k string) string { return env[k] }))
+}
+
+func TestProtocolMismatchIsAClearError(t *testing.T) {
+	f, err := forward.NewForwarder(forward.Config{Host: "127.0.0.1:1", Protocol: config.ProtocolV2})
+	require.NoError(t, err)
+	_, err = f.Predict(context.Background(), "m", &infer.Request{IsJSON: true, Body: []byte(`{"instances":[]}`)}, nil)
+	assert.EqualError(t, err, "predictor protocol v2 needs v2 tensors, but the request for model m is a v1 payload")
+}
