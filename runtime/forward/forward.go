@@ -315,4 +315,3 @@ func (m *Model) Unload(context.Context) error {
 
 // Close releases the predictor connection; call it when the model is gone for good.
 func (m *Model) Close() error { return errors.Join(m.Unload(context.Background()), m.fwd.Close()) }
-
