@@ -24,6 +24,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A child process of TestEnv_*: report what a fresh process sees.
+		env := NewEnv(EnvOptions{Logger: slog.New(slog.DiscardHandler)})
+		if err := env.Init(); err != nil {
+			fmt.Print(err)
+		} else {
+			fmt.Print("loaded " + env.Version())
+		}
+		os.Exit(0)
+	}
 	testEnv = NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(lockedWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	envErr = testEnv.Init()
 	if envErr != nil {
