@@ -1,42 +1,63 @@
 package runtime
 
 import (
-	"fmt"
-	"log/slog"
+	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/logging"
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
 )
 
-// logSetup adapts the logging configuration to the server's hooks.
-type logSetup struct {
-	trace *slog.Logger
+// WithLogOutput sends the logging configuration's stdout and stderr streams
+// to the given writers (tests; log capture).
+func WithLogOutput(stdout, stderr io.Writer) Option {
+	return func(s *Server) { s.logOut, s.logErr = stdout, stderr }
 }
 
+// logSetup adapts the configured loggers to the server's hooks.
+type logSetup struct {
+	l *logging.Loggers
+}
+
+// setupLogging applies --configure_logging, --log_config_file,
+// --access_log_format and KSERVE_LOGLEVEL before anything is served, so a
+// bad configuration stops the server with one error naming the file and key.
 func (s *Server) setupLogging() error {
-	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: s.cfg.SlogLevel()})
-	if s.log == nil {
-		s.log = slog.New(h).With("logger", "kserve")
+	l, err := logging.Setup(logging.Options{
+		Configure:       s.cfg.ConfigureLogging,
+		ConfigFile:      s.cfg.LogConfigFile,
+		AccessLogFormat: s.cfg.AccessLogFormat,
+		Level:           s.cfg.LogLevel,
+		Stdout:          s.logOut,
+		Stderr:          s.logErr,
+	})
+	if err != nil {
+		return err
 	}
-	s.logs = &logSetup{trace: slog.New(h).With("logger", "kserve.trace")}
+	if s.log == nil {
+		s.log = l.Server()
+	}
+	s.logs = &logSetup{l: l}
 	return nil
 }
 
-func (l *logSetup) latency(requestID string, t dataplane.Timings) {
-	if requestID == "" {
-		requestID = "N.A."
-	}
-	l.trace.Info(fmt.Sprintf("requestId: %s, preprocess_ms: %v, explain_ms: %v, predict_ms: %v, postprocess_ms: %v",
-		requestID, ms(t.Preprocess), ms(t.Explain), ms(t.Predict), ms(t.Postprocess)))
+func (ls *logSetup) latency(requestID string, t dataplane.Timings) {
+	ls.l.LogLatency(requestID, t.Preprocess, t.Explain, t.Predict, t.Postprocess)
 }
 
-func (l *logSetup) access(r *http.Request, status int, n int64, start time.Time, d time.Duration) {}
+func (ls *logSetup) accessFunc() rest.AccessFunc {
+	return func(r *http.Request, respHeader http.Header, status int, n int64, start time.Time, d time.Duration) {
+		ls.l.LogAccess(logging.AccessRecord{
+			ClientAddr: r.RemoteAddr, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			Proto: r.Proto, Status: status, BytesSent: n, Start: start, Duration: d, RequestHeader: r.Header, ResponseHeader: respHeader,
+		})
+	}
+}
 
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
-
-func (l *logSetup) close() {}
-
-func (l *logSetup) accessFunc() rest.AccessFunc { return nil }
+func (ls *logSetup) close() {
+	if ls != nil {
+		_ = ls.l.Close()
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +53,8 @@ type Server struct {
 	middleware []func(http.Handler) http.Handler
 	log        *slog.Logger
 	logs       *logSetup
+	logOut     io.Writer
+	logErr     io.Writer
 	httpLn     net.Listener
 	grpcLn     net.Listener
 	dp         *dataplane.Dataplane

@@ -119,7 +119,7 @@ func startServer(t *testing.T, cfg config.Config, models ...runtime.Model) *test
 	require.NoError(t, err)
 	cfg.EnableGRPC = false
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln))
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard))
 	ts := &testServer{url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), srv: srv}
 	go func() { ts.done <- srv.Run(ctx, models...) }()
 	t.Cleanup(func() {

@@ -22,7 +22,7 @@ import (
 )
 
 // AccessFunc is called once per HTTP request after the response is written.
-type AccessFunc func(r *http.Request, status int, bytes int64, start time.Time, dur time.Duration)
+type AccessFunc func(r *http.Request, respHeader http.Header, status int, bytes int64, start time.Time, dur time.Duration)
 
 // Options configure the REST handler.
 type Options struct {
@@ -54,6 +54,9 @@ func New(dp *dataplane.Dataplane, opts Options) *Handler {
 	return &Handler{dp: dp, opts: opts, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
 }
 
+// jsonContentType is shared by every JSON response; net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 var (
 	errNotFound         = errors.New("Not Found")
 	errMethodNotAllowed = errors.New("Method Not Allowed")
@@ -67,7 +70,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	h.route(rw, r)
-	h.opts.Access(r, rw.status, rw.bytes, start, time.Since(start))
+	h.opts.Access(r, w.Header(), rw.status, rw.bytes, start, time.Since(start))
 }
 
 // route dispatches like Starlette: a path that matches a route with another
@@ -536,8 +539,13 @@ func (j jsonValue) MarshalJSON() ([]byte, error) { return jsonMarshal(j.v) }
 
 func (h *Handler) writeRaw(w http.ResponseWriter, code int, contentType string, b []byte) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", contentType)
-	hdr.Set("Content-Length", strconv.Itoa(len(b)))
+	// Direct assignment skips canonicalising constant keys on the hot path.
+	if contentType == "application/json" {
+		hdr["Content-Type"] = jsonContentType
+	} else {
+		hdr["Content-Type"] = []string{contentType}
+	}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
