@@ -14,6 +14,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
@@ -107,11 +108,16 @@ func (s *service) ModelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.
 		return nil, s.fail(ctx, &status.Error{Kind: status.KindInternal,
 			Message: "model " + m.GetModelName() + " returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"})
 	}
+	// As the REST transport: defaults for name and id, then the request's
+	// "outputs" list selects and orders the outputs.
 	if resp.ModelName == "" {
 		resp.ModelName = m.GetModelName()
 	}
 	if resp.ID == "" {
-		resp.ID = req.ID
+		resp.ID = req.EnsureID()
+	}
+	if err := infer.SelectOutputs(req, resp, m.GetModelName()); err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	out, err := pbconv.FromResponse(resp, len(m.GetRawInputContents()) != 0)
 	if err != nil {

@@ -1,0 +1,191 @@
+package grpcserver_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/rest"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// TestParity_RESTAndGRPC sends the same request through REST v2 (JSON) and
+// gRPC (typed contents) to the same dataplane and expects the same tensors,
+// or the same error message with the matching code.
+func TestParity_RESTAndGRPC(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: rest.New(f.dp, rest.Options{})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+	base := "http://" + ln.Addr().String()
+
+	cases := []struct {
+		name string
+		rest string // v2 JSON body
+		grpc string // ModelInferRequest as protobuf JSON
+		http int    // expected REST status
+		msg  string // expected error message (both transports)
+	}{
+		{
+			name: "fp32",
+			rest: `{"id":"1","inputs":[{"name":"a","shape":[2,2],"datatype":"FP32","data":[1.5,-2,3,4]}]}`,
+			grpc: `{"model_name":"passthrough","id":"1","inputs":[{"name":"a","datatype":"FP32","shape":[2,2],"contents":{"fp32_contents":[1.5,-2,3,4]}}]}`,
+		},
+		{
+			name: "int8 and bytes",
+			rest: `{"id":"2","inputs":[{"name":"a","shape":[3],"datatype":"INT8","data":[-128,0,127]},{"name":"s","shape":[1],"datatype":"BYTES","data":["héllo"]}]}`,
+			grpc: `{"model_name":"passthrough","id":"2","inputs":[{"name":"a","datatype":"INT8","shape":[3],"contents":{"int_contents":[-128,0,127]}},{"name":"s","datatype":"BYTES","shape":[1],"contents":{"bytes_contents":["aMOpbGxv"]}}]}`,
+		},
+		{
+			name: "uint64 and bool",
+			rest: `{"id":"3","inputs":[{"name":"u","shape":[2],"datatype":"UINT64","data":[0,18446744073709551615]},{"name":"b","shape":[2],"datatype":"BOOL","data":[true,false]}]}`,
+			grpc: `{"model_name":"passthrough","id":"3","inputs":[{"name":"u","datatype":"UINT64","shape":[2],"contents":{"uint64_contents":["0","18446744073709551615"]}},{"name":"b","datatype":"BOOL","shape":[2],"contents":{"bool_contents":[true,false]}}]}`,
+		},
+		{
+			name: "requested outputs select and order",
+			rest: `{"id":"4","inputs":[{"name":"a","shape":[1],"datatype":"INT64","data":[1]},{"name":"b","shape":[1],"datatype":"INT64","data":[2]}],"outputs":[{"name":"output-1"}]}`,
+			grpc: `{"model_name":"passthrough","id":"4","inputs":[{"name":"a","datatype":"INT64","shape":[1],"contents":{"int64_contents":[1]}},{"name":"b","datatype":"INT64","shape":[1],"contents":{"int64_contents":[2]}}],"outputs":[{"name":"output-1"}]}`,
+		},
+		{
+			name: "unknown requested output",
+			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"INT64","data":[1]}],"outputs":[{"name":"nope"}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"INT64","shape":[1],"contents":{"int64_contents":[1]}}],"outputs":[{"name":"nope"}]}`,
+			http: 400, msg: "Unexpected inference output 'nope' for model 'passthrough'",
+		},
+		{
+			name: "shape mismatch",
+			rest: `{"inputs":[{"name":"a","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FP32","shape":[2,2],"contents":{"fp32_contents":[1,2,3]}}]}`,
+			http: 400, msg: "input a: shape [2, 2] expects 4 elements, but 3 were given",
+		},
+		{
+			name: "unknown model",
+			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`,
+			grpc: `{"model_name":"nope","inputs":[{"name":"a","datatype":"FP32","shape":[1],"contents":{"fp32_contents":[1]}}]}`,
+			http: 404, msg: "Model with name nope does not exist.",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var g pb.ModelInferRequest
+			require.NoError(t, protojson.Unmarshal([]byte(c.grpc), &g))
+			gresp, gerr := f.client.ModelInfer(ctxT(t), &g)
+
+			hresp, err := http.Post(base+"/v2/models/"+g.GetModelName()+"/infer", "application/json", bytes.NewReader([]byte(c.rest)))
+			require.NoError(t, err)
+			body, err := io.ReadAll(hresp.Body)
+			hresp.Body.Close()
+			require.NoError(t, err)
+
+			if c.msg != "" {
+				assert.Equal(t, c.http, hresp.StatusCode)
+				var e struct{ Error string }
+				require.NoError(t, json.Unmarshal(body, &e))
+				assert.Equal(t, c.msg, e.Error)
+				// The gRPC code is the one status maps the REST error's kind to.
+				requireStatus(t, gerr, status.GRPCCode(&status.Error{Kind: kindOfHTTP(c.http)}), c.msg)
+				return
+			}
+			require.NoError(t, gerr)
+			require.Equal(t, http.StatusOK, hresp.StatusCode, string(body))
+			var r struct {
+				ID      string `json:"id"`
+				Outputs []struct {
+					Name     string          `json:"name"`
+					Shape    []int64         `json:"shape"`
+					Datatype infer.Datatype  `json:"datatype"`
+					Data     json.RawMessage `json:"data"`
+				} `json:"outputs"`
+			}
+			require.NoError(t, json.Unmarshal(body, &r))
+			got, err := pbconv.Response(gresp)
+			require.NoError(t, err)
+			assert.Equal(t, r.ID, got.ID)
+			require.Len(t, got.Outputs, len(r.Outputs))
+			for i, o := range r.Outputs {
+				gt := got.Outputs[i]
+				assert.Equal(t, o.Name, gt.Name)
+				assert.Equal(t, o.Shape, gt.Shape)
+				assert.Equal(t, o.Datatype, gt.Datatype)
+				// REST data, decoded into the gRPC tensor's Go type, is equal.
+				want := infer.MakeData(gt.Datatype, 0)
+				switch w := want.(type) {
+				case [][]byte:
+					var s []string
+					require.NoError(t, json.Unmarshal(o.Data, &s))
+					for _, x := range s {
+						w = append(w, []byte(x))
+					}
+					want = w
+				case []uint8:
+					var u []uint16
+					require.NoError(t, json.Unmarshal(o.Data, &u))
+					for _, x := range u {
+						w = append(w, uint8(x))
+					}
+					want = w
+				default:
+					p := ptrTo(want)
+					require.NoError(t, json.Unmarshal(o.Data, p))
+					want = deref(p)
+				}
+				assert.Equal(t, want, gt.Data, "output %s", o.Name)
+			}
+		})
+	}
+}
+
+func kindOfHTTP(code int) status.Kind {
+	switch code {
+	case 400:
+		return status.KindInvalidInput
+	case 404:
+		return status.KindModelNotFound
+	}
+	return status.KindInternal
+}
+
+func ptrTo(v any) any {
+	switch d := v.(type) {
+	case []float32:
+		return &d
+	case []int8:
+		return &d
+	case []int64:
+		return &d
+	case []uint64:
+		return &d
+	case []bool:
+		return &d
+	}
+	panic("add the type to ptrTo")
+}
+
+func deref(p any) any {
+	switch d := p.(type) {
+	case *[]float32:
+		return *d
+	case *[]int8:
+		return *d
+	case *[]int64:
+		return *d
+	case *[]uint64:
+		return *d
+	case *[]bool:
+		return *d
+	}
+	panic("add the type to deref")
+}
