@@ -1,0 +1,210 @@
+package batch_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// scaler is a custom model that opts into batching: y = scale * x for
+// inputs of shape [batch, n]. Its first batch waits for hold to close, so a
+// test can let requests pile up behind it.
+type scaler struct {
+	name    string
+	scale   float32
+	loaded  atomic.Bool
+	calls   chan *batch.Batch
+	hold    chan struct{}
+	holding atomic.Bool
+}
+
+func newScaler(name string) *scaler {
+	s := &scaler{name: name, scale: 3, calls: make(chan *batch.Batch, 100), hold: make(chan struct{})}
+	s.holding.Store(true)
+	return s
+}
+
+func (s *scaler) Name() string                   { return s.name }
+func (s *scaler) Load(ctx context.Context) error { s.loaded.Store(true); return nil }
+func (s *scaler) Ready() bool                    { return s.loaded.Load() }
+
+func (s *scaler) PredictBatch(ctx context.Context, b *batch.Batch) ([]*infer.Tensor, error) {
+	s.calls <- b
+	if s.holding.Swap(false) {
+		<-s.hold
+	}
+	x, err := b.Input("x").AsFloat32()
+	if err != nil {
+		return nil, err
+	}
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = s.scale * v
+	}
+	return []*infer.Tensor{infer.NewTensor("y", b.Input("x").Shape, y)}, nil
+}
+
+func (s *scaler) InputsMetadata() []model.TensorMetadata {
+	return []model.TensorMetadata{{Name: "x", Datatype: infer.FP32, Shape: []int64{-1, 2}}}
+}
+func (s *scaler) OutputsMetadata() []model.TensorMetadata {
+	return []model.TensorMetadata{{Name: "y", Datatype: infer.FP32, Shape: []int64{-1, 2}}}
+}
+
+func v2(id string, x ...float32) *infer.Request {
+	return &infer.Request{Protocol: infer.ProtocolV2, ID: id, Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{int64(len(x) / 2), 2}, x)}}
+}
+
+type reply struct {
+	resp *infer.Response
+	err  error
+}
+
+func inferAsync(ctx context.Context, dp *dataplane.Dataplane, name string, req *infer.Request) <-chan reply {
+	ch := make(chan reply, 1)
+	go func() {
+		resp, err := dp.Infer(ctx, name, dataplane.Predict, req, model.NewHeaders(nil))
+		ch <- reply{resp, err}
+	}()
+	return ch
+}
+
+func wait(t *testing.T, ch <-chan reply) reply {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reply")
+		return reply{}
+	}
+}
+
+// With --max_asyncio_workers 1 an ordinary model runs one request at a
+// time; a batched model is Unbounded, so requests meet in its queue and run
+// as one batch.
+func TestModel_BatchesRequestsThroughTheDataplane(t *testing.T) {
+	s := newScaler("scaler")
+	m, err := batch.NewModel(s, batch.Options{MaxBatchSize: 8})
+	require.NoError(t, err)
+	assert.False(t, m.Ready(), "not ready before Load")
+	dp := dataplane.New(dataplane.Options{MaxConcurrency: 1})
+	require.NoError(t, dp.Register(m, ""))
+	require.NoError(t, m.Load(t.Context()))
+	require.True(t, m.Ready())
+	ctx := t.Context()
+
+	first := inferAsync(ctx, dp, "scaler", v2("r0", 1, 2))
+	<-s.calls
+	reqs := []*infer.Request{v2("r1", 1, 2), v2("r2", 3, 4, 5, 6), v2("r3", 7, 8)}
+	var replies []<-chan reply
+	for i, r := range reqs {
+		replies = append(replies, inferAsync(ctx, dp, "scaler", r))
+		require.Eventually(t, func() bool { return m.Batcher().Stats().Queued == i+1 }, 10*time.Second, time.Millisecond)
+	}
+	close(s.hold)
+	require.NoError(t, wait(t, first).err)
+	bt := <-s.calls
+	assert.Equal(t, []int{1, 2, 1}, bt.Rows)
+
+	want := [][]float32{{3, 6}, {9, 12, 15, 18}, {21, 24}}
+	for i, ch := range replies {
+		r := wait(t, ch)
+		require.NoError(t, r.err)
+		assert.Equal(t, reqs[i].ID, r.resp.ID)
+		assert.Equal(t, "scaler", r.resp.ModelName)
+		require.Len(t, r.resp.Outputs, 1)
+		assert.Equal(t, "y", r.resp.Outputs[0].Name)
+		assert.Equal(t, reqs[i].Inputs[0].Shape, r.resp.Outputs[0].Shape)
+		assert.Equal(t, want[i], r.resp.Outputs[0].Data)
+	}
+
+	md, err := dp.ModelMetadata("scaler")
+	require.NoError(t, err)
+	assert.Equal(t, s.InputsMetadata(), md.Inputs)
+	assert.Equal(t, s.OutputsMetadata(), md.Outputs)
+}
+
+func TestModel_V1RequestWithoutTensors(t *testing.T) {
+	m, err := batch.NewModel(newScaler("scaler"), batch.Options{MaxBatchSize: 8})
+	require.NoError(t, err)
+	require.NoError(t, m.Load(t.Context()))
+	defer func() { require.NoError(t, m.Unload(t.Context())) }()
+	_, err = m.Predict(t.Context(), &infer.Request{Protocol: infer.ProtocolV1, Body: []byte(`{"instances":[[1,2]]}`), IsJSON: true}, model.NewHeaders(nil))
+	assert.EqualError(t, err, "model scaler batches tensor inputs: send a v2 inference request, or give the model a Preprocess that turns the v1 payload into tensors")
+	assert.Equal(t, 400, status.HTTPCode(err))
+
+	_, err = m.Explain(t.Context(), &infer.Request{}, model.NewHeaders(nil))
+	assert.EqualError(t, err, "Could not find explainer_host.")
+}
+
+// withV1 also predicts v1 requests one by one.
+type withV1 struct{ *scaler }
+
+func (w withV1) Predict(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	return infer.PredictResponse(req, w.name, []float32{42})
+}
+
+func TestModel_V1RequestGoesToTheInnerPredict(t *testing.T) {
+	s := newScaler("scaler")
+	m, err := batch.NewModel(withV1{s}, batch.Options{MaxBatchSize: 8})
+	require.NoError(t, err)
+	require.NoError(t, m.Load(t.Context()))
+	defer func() { require.NoError(t, m.Unload(t.Context())) }()
+	resp, err := m.Predict(t.Context(), &infer.Request{Protocol: infer.ProtocolV1, Body: []byte(`{"instances":[]}`), IsJSON: true}, model.NewHeaders(nil))
+	require.NoError(t, err)
+	assert.Equal(t, infer.Predictions{Predictions: []float32{42}}, resp.Body)
+	assert.Empty(t, s.calls)
+}
+
+// unloading is a model that records its Unload.
+type unloading struct {
+	*scaler
+	unloaded atomic.Int32
+}
+
+func (u *unloading) Unload(context.Context) error { u.unloaded.Add(1); return errors.New("disk busy") }
+
+func TestModel_UnloadDrainsAndLoadRestarts(t *testing.T) {
+	s := newScaler("scaler")
+	close(s.hold)
+	u := &unloading{scaler: s}
+	m, err := batch.NewModel(u, batch.Options{MaxBatchSize: 8, MaxQueueDelay: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, m.Load(t.Context()))
+	ch := make(chan reply, 1)
+	go func() {
+		resp, err := m.Predict(t.Context(), v2("a", 1, 1), model.NewHeaders(nil))
+		ch <- reply{resp, err}
+	}()
+	require.Eventually(t, func() bool { return m.Batcher().Stats().Queued == 1 }, 10*time.Second, time.Millisecond)
+	assert.EqualError(t, m.Unload(t.Context()), "disk busy", "the inner model's Unload error comes back")
+	r := wait(t, ch)
+	require.NoError(t, r.err, "the queued request was answered by the drain")
+	assert.Equal(t, []float32{3, 3}, r.resp.Outputs[0].Data)
+	assert.Equal(t, int32(1), u.unloaded.Load())
+	assert.False(t, m.Ready())
+
+	_, err = m.Predict(t.Context(), v2("b", 1, 1), model.NewHeaders(nil))
+	assert.EqualError(t, err, "Model with name scaler is not ready.")
+
+	require.NoError(t, m.Load(t.Context()))
+	assert.True(t, m.Ready())
+	require.NoError(t, m.Batcher().Close(t.Context()))
+}
+
+func TestNewModel_ValidatesOptions(t *testing.T) {
+	_, err := batch.NewModel(newScaler("s"), batch.Options{})
+	assert.EqualError(t, err, "batch: MaxBatchSize is 0, must be at least 1")
+}
