@@ -29,10 +29,10 @@ type File struct {
 	Data []byte
 }
 
-// ImagePlaceholder is the container image in the generated InferenceService,
-// as in the seed: replace ${DOCKER_USER} or run `kserve-gen deploy` after
-// `kserve-gen build`.
-const ImagePlaceholder = "${DOCKER_USER}/%s:v1"
+// ImagePlaceholder is the container image in the generated InferenceService
+// (a reserved example domain): replace it with the image `kserve-gen build`
+// pushed, or print a fresh manifest with `kserve-gen deploy --image`.
+const ImagePlaceholder = "registry.example.com/%s:v1"
 
 // data is what the templates see.
 type data struct {

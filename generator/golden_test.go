@@ -1,0 +1,163 @@
+package generator_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the templates")
+
+// goldenReplace is the replace path written into the golden projects: from
+// testdata/golden/<case> it reaches this checkout's runtime/, so every
+// golden project builds and tests in place, offline.
+const goldenReplace = "../../../runtime"
+
+// goldenCase is one committed project under testdata/golden/<name>.
+type goldenCase struct {
+	name    string
+	project project.File
+	// needs names a set-up step the project's tests depend on ("" none).
+	needs string
+}
+
+func goldenCases() []goldenCase {
+	res := generator.DefaultResources()
+	file := func(name, template string, mod func(*project.File)) project.File {
+		protocol, grpc := generator.TemplateDefaults(template)
+		f := project.File{Name: name, Module: "example.com/kserve-gen/" + name, Template: template, Protocol: protocol, GRPC: grpc, Resources: res}
+		if mod != nil {
+			mod(&f)
+		}
+		return f
+	}
+	return []goldenCase{
+		{name: "rest", project: file("custom-model", project.TemplateREST, nil)},
+		{name: "rest-gpu", project: file("custom-model-gpu", project.TemplateREST, func(f *project.File) {
+			f.GPU = 1
+			f.Resources.Limits.Memory = "8Gi"
+			f.Resources.Requests.Memory = "4Gi"
+		})},
+		{name: "rest-v2-grpc", project: file("custom-model-v2", project.TemplateREST, func(f *project.File) {
+			f.Protocol, f.GRPC = project.ProtocolV2, true
+		})},
+		{name: "grpc", project: file("custom-model-grpc", project.TemplateGRPC, nil)},
+	}
+}
+
+func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
+	rt, err := generator.LoadRuntime(filepath.Join("..", "runtime"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &generator.Options{Project: c.project, Runtime: rt, ReplacePath: goldenReplace}
+}
+
+// TestGolden renders every case and compares it with testdata/golden/<case>
+// file by file; `go test ./generator -update` rewrites them. Unless -short,
+// it then runs go vet and go test inside each golden project, offline
+// against this checkout's runtime.
+func TestGolden(t *testing.T) {
+	for _, c := range goldenCases() {
+		t.Run(c.name, func(t *testing.T) {
+			files, err := generator.Render(goldenOptions(t, c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join("..", "testdata", "golden", c.name)
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if err := generator.Write(context.Background(), dir, files, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			compareGolden(t, dir, files)
+			if t.Failed() || testing.Short() {
+				return
+			}
+			for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+				goTool(t, dir, args...)
+			}
+		})
+	}
+}
+
+func compareGolden(t *testing.T, dir string, files []generator.File) {
+	t.Helper()
+	var onDisk []string
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		onDisk = append(onDisk, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read golden project (run go test ./generator -update to create it): %v", err)
+	}
+	var rendered []string
+	for _, f := range files {
+		rendered = append(rendered, f.Path)
+		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Errorf("%s: rendered but not in %s (run go test ./generator -update)", f.Path, dir)
+			continue
+		}
+		if !bytes.Equal(f.Data, want) {
+			t.Errorf("%s differs from %s (run go test ./generator -update and review the diff):\n%s", f.Path, dir, firstDiff(string(want), string(f.Data)))
+		}
+	}
+	for _, p := range onDisk {
+		if !slices.Contains(rendered, p) {
+			t.Errorf("%s: in %s but no longer rendered (run go test ./generator -update)", p, dir)
+		}
+	}
+}
+
+// firstDiff shows the first differing line.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n golden: " + wl + "\n render: " + gl
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+// goTool runs the go command in dir offline: the module proxy is off and
+// go.mod/go.sum must already be complete.
+func goTool(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+}

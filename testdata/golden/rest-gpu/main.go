@@ -1,0 +1,45 @@
+// Command custom-model-gpu serves the custom-model-gpu model with the kserve-gen runtime:
+// KServe's flags and environment variables, the v1 and v2 REST protocols on
+// --http_port (8080).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	p := config.NewParser("custom-model-gpu")
+	// Project defaults; the command line still overrides them.
+	defaults := map[string]string{
+		"model_name":  "custom-model-gpu", // KServe's default is "model"
+		"enable_grpc": "false",
+	}
+	for name, value := range defaults {
+		if err := p.FlagSet().Set(name, value); err != nil {
+			return fmt.Errorf("default --%s: %w", name, err)
+		}
+	}
+	cfg, err := p.Parse(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	return runtime.NewServer(*cfg).Run(ctx, NewCustomModelGpu(cfg.ModelName))
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// The stand-in model's answer to input.json ("Hello from kserve-gen, KServe!!!"):
+// the top 5 of its 16 byte-range shares, in percent.
+const (
+	v1Request = `{"instances":[{"image":{"b64":"SGVsbG8gZnJvbSBrc2VydmUtZ2VuLCBLU2VydmUhISE="}}]}`
+	v1Want    = `{"predictions":[[46.875,25.0,18.75,6.25,3.125]]}`
+	v2Request = `{"id":"test-1","inputs":[{"name":"input-0","shape":[1],"datatype":"BYTES","data":["Hello from kserve-gen, KServe!!!"]}]}`
+	v2Want    = `{"model_name":"custom-model-gpu","model_version":null,"id":"test-1","parameters":null,"outputs":[{"name":"output-0","shape":[1,5],"datatype":"FP32","parameters":null,"data":[46.875,25.0,18.75,6.25,3.125]}]}`
+)
+
+// TestConformance runs the runtime's conformance kit against the model:
+// health, metadata, v1 and v2 round trips and KServe's error bodies.
+func TestConformance(t *testing.T) {
+	runtimetest.Run(t, NewCustomModelGpu("custom-model-gpu"),
+		runtimetest.WithV1(v1Request, v1Want),
+		runtimetest.WithV2(v2Request, v2Want),
+	)
+}
+
+// TestInputJSON sends input.json the way the README's curl does.
+func TestInputJSON(t *testing.T) {
+	body, err := os.ReadFile("input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := runtimetest.Start(t, NewCustomModelGpu("custom-model-gpu"))
+	resp := srv.Do(t, http.MethodPost, "/v1/models/custom-model-gpu:predict", "application/json", body)
+	want := v1Want
+	if resp.Code != http.StatusOK || resp.Body != want {
+		t.Fatalf("POST input.json: got %d %s, want 200 %s", resp.Code, resp.Body, want)
+	}
+	latency := resp.Header.Get("prediction-time-latency")
+	if ms, err := strconv.ParseFloat(latency, 64); err != nil || ms < 0 {
+		t.Errorf("prediction-time-latency header = %q, want milliseconds", latency)
+	}
+}
+
+// TestBadImage checks that a broken request gets a 400 naming the problem.
+func TestBadImage(t *testing.T) {
+	srv := runtimetest.Start(t, NewCustomModelGpu("custom-model-gpu"))
+	tests := []struct {
+		name, body, want string
+	}{
+		{"not base64", `{"instances":[{"image":{"b64":"%%%"}}]}`, `{"error":"instances[0].image.b64 is not base64: illegal base64 data at input byte 0"}`},
+		{"no instances", `{"instances":[]}`, `{"error":"expected \"instances\": [{\"image\": {\"b64\": \"...\"}}, ...]"}`},
+		{"empty image", `{"instances":[{"image":{"b64":""}}]}`, `{"error":"instances[0].image.b64 is empty"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := srv.Do(t, http.MethodPost, "/v1/models/custom-model-gpu:predict", "application/json", []byte(tt.body))
+			if resp.Code != http.StatusBadRequest || resp.Body != tt.want {
+				t.Errorf("got %d %s, want 400 %s", resp.Code, resp.Body, tt.want)
+			}
+		})
+	}
+}
+
+func TestTop(t *testing.T) {
+	got := top([]float32{1, 5, 3, 4, 2, 0}, 3)
+	want := []float32{5, 4, 3}
+	for i := range want {
+		if len(got) != len(want) || got[i] != want[i] {
+			t.Fatalf("top = %v, want %v", got, want)
+		}
+	}
+}
