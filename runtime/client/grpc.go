@@ -115,6 +115,18 @@ func WithMaxMessageSize(send, recv int) GRPCOption {
 	return func(c *grpcConfig) error { c.maxSend, c.maxRecv = send, recv; return nil }
 }
 
+// WithAuthority sends host as the HTTP/2 :authority (the Host an ingress
+// routes on, KServe's SERVICE_HOSTNAME) and, with TLS, as the server name
+// checked against the certificate.
+func WithAuthority(host string) GRPCOption {
+	return func(c *grpcConfig) error {
+		if host != "" {
+			c.dialOpts = append(c.dialOpts, grpc.WithAuthority(host))
+		}
+		return nil
+	}
+}
+
 // WithDialOptions adds grpc-go dial options (interceptors, keepalive,
 // authority override, …). A service config given here replaces the retry policy.
 func WithDialOptions(opts ...grpc.DialOption) GRPCOption {
