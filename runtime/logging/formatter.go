@@ -310,6 +310,14 @@ func (f *formatter) append(dst []byte, r *record, c *fmtCache) []byte {
 			case fProcess:
 				dst = strconv.AppendInt(dst, int64(f.env.pid), 10)
 				continue
+			case fLevelprefix:
+				dst = f.appendLevelprefix(dst, r.level)
+				continue
+			case fClientAddr, fRequestLine, fStatusCode:
+				if r.acc != nil {
+					dst = f.appendAccessField(dst, o.field, r.acc)
+					continue
+				}
 			}
 		}
 		dst = appendSpec(dst, o.spec, f.value(o.field, o.spec.key, r, c))

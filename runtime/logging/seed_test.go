@@ -71,7 +71,9 @@ func exercise(l *Loggers) int {
 	line := logHere(l.Server(), "Registering model: m")
 	l.Named("uvicorn.error").Info("Started server process [" + strconv.Itoa(l.env.pid) + "]")
 	l.LogLatency("req-1", 1500*time.Microsecond, 0, 2250*time.Microsecond, 125*time.Nanosecond)
-	l.LogAccess(sampleAccess)
+	rec := sampleAccess
+	rec.Start = time.Now().Add(-rec.Duration)
+	l.LogAccess(rec)
 	return line
 }
 
