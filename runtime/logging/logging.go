@@ -20,6 +20,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -507,12 +508,31 @@ func appendLatencyMessage(dst []byte, r *record) []byte {
 }
 
 func appendMillis(dst []byte, d time.Duration) []byte {
-	if d == 0 {
+	ns := d.Nanoseconds()
+	if ns == 0 {
 		return append(dst, '0')
 	}
-	// float64(ns)/1e6 is the double nearest to the exact millisecond value,
-	// which is what Python's round(x, 9) returns for it.
-	return appendPyFloat(dst, float64(d.Nanoseconds())/1e6)
+	if ns < 100 || ns >= 1e15 {
+		// float64(ns)/1e6 is the double nearest to the exact millisecond
+		// value, which is what Python's round(x, 9) returns for it; below
+		// 1e-4 ms Python switches to exponent notation.
+		return appendPyFloat(dst, float64(ns)/1e6)
+	}
+	// With fewer than 16 significant digits the shortest repr of that double
+	// is the exact decimal ns/1e6, so integer arithmetic gives the same text
+	// as appendPyFloat, four times faster.
+	dst = strconv.AppendInt(dst, ns/1e6, 10)
+	frac := ns % 1e6
+	dst = append(dst, '.')
+	if frac == 0 {
+		return append(dst, '0')
+	}
+	digits := 6
+	for frac%10 == 0 {
+		frac /= 10
+		digits--
+	}
+	return appendInt(dst, int(frac), digits)
 }
 
 // Close flushes buffered lines and closes log files. Lines logged after

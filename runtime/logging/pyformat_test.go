@@ -2,7 +2,9 @@ package logging
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,4 +100,25 @@ func TestPyFloatRepr(t *testing.T) {
 	} {
 		assert.Equal(t, want, string(appendPyFloat(nil, f)), "%v", f)
 	}
+}
+
+// appendMillis's integer path prints what Python prints for round(ns/1e6, 9).
+func TestAppendMillis_SameAsFloatRepr(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(ns int64) {
+		if ns == 0 {
+			return
+		}
+		want := string(appendPyFloat(nil, float64(ns)/1e6))
+		if got := string(appendMillis(nil, time.Duration(ns))); got != want {
+			t.Fatalf("ns=%d: got %q, want %q", ns, got, want)
+		}
+	}
+	for _, ns := range []int64{1, 50, 99, 100, 125, 999, 1000, 1000000, 1500000, 1234567, 12000000, 3000000000, 1e15 - 1, 1e15, 1e16} {
+		check(ns)
+	}
+	for range 200000 {
+		check(r.Int64N(1 << uint(r.IntN(50)+1)))
+	}
+	assert.Equal(t, "0", string(appendMillis(nil, 0)), "a step that did not run")
 }
