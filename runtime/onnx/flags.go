@@ -1,0 +1,41 @@
+package onnx
+
+import "flag"
+
+// Flags are the command-line settings of an ONNX model server, for a main
+// that adds them to KServe's flags:
+//
+//	p := config.NewParser("onnx-server")
+//	f := onnx.RegisterFlags(p.FlagSet())
+//	cfg, err := p.Parse(os.Args[1:], os.Getenv)
+//	...
+//	m := onnx.NewModel(cfg.ModelName, dir, f.Options()...)
+type Flags struct {
+	Device         string
+	Replicas       int
+	IntraOpThreads int
+	InterOpThreads int
+	GPUMemLimit    int64
+}
+
+// RegisterFlags adds --device, --replicas, --intra_op_threads,
+// --inter_op_threads and --gpu_mem_limit to fs.
+func RegisterFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{}
+	fs.StringVar(&f.Device, "device", "auto", "Where ONNX models run: auto (CUDA when its provider loads, else CPU; the reason is logged once), cpu, cuda or cuda:N (fail if CUDA is unavailable).")
+	fs.IntVar(&f.Replicas, "replicas", 1, "ONNX Runtime sessions per model: requests run in parallel up to this many.")
+	fs.IntVar(&f.IntraOpThreads, "intra_op_threads", 0, "Threads per ONNX Runtime session for one operator (0: the CPUs available to the process, cgroup quota included, shared out between the replicas).")
+	fs.IntVar(&f.InterOpThreads, "inter_op_threads", 0, "Threads per ONNX Runtime session across operators (0: 1).")
+	fs.Int64Var(&f.GPUMemLimit, "gpu_mem_limit", 0, "The most GPU memory, in bytes, each session's CUDA arena may take (0: no limit).")
+	return f
+}
+
+// Options turns the flags into model options.
+func (f *Flags) Options() []Option {
+	return []Option{
+		WithDevice(f.Device),
+		WithReplicas(f.Replicas),
+		WithThreads(f.IntraOpThreads, f.InterOpThreads),
+		WithGPUMemLimit(f.GPUMemLimit),
+	}
+}
