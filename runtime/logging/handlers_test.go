@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,21 +100,27 @@ format=%%(levelname)s:%%(name)s:%%(message)s
 // the flush interval, everything on Close.
 func TestBuffering(t *testing.T) {
 	var stderr syncBuffer
-	l, err := Setup(Options{Configure: true, Config: seedDict(), Stderr: &stderr, Stdout: &stderr})
+	// An interval no test run reaches: nothing but Warn and Close may write.
+	l, err := Setup(Options{Configure: true, Config: seedDict(), Stderr: &stderr, Stdout: &stderr, flushEvery: time.Hour})
 	require.NoError(t, err)
 	l.Server().Info("batched")
 	assert.Empty(t, stderr.String(), "an INFO line waits for the next flush")
 	l.Server().Warn("urgent")
 	assert.Contains(t, stderr.String(), "batched")
 	assert.Contains(t, stderr.String(), "urgent")
-
-	l.Server().Info("later")
-	assert.Eventually(t, func() bool { return bytes.Contains([]byte(stderr.String()), []byte("later")) },
-		5*time.Second, 10*time.Millisecond, "the timer flushes without Close")
+	l.Server().Info("at close")
 	require.NoError(t, l.Close())
-
+	assert.Contains(t, stderr.String(), "at close")
 	l.Server().Info("after close")
 	assert.Contains(t, stderr.String(), "after close", "lines after Close are written unbuffered")
+
+	var timed syncBuffer
+	l, err = Setup(Options{Configure: true, Config: seedDict(), Stderr: &timed, flushEvery: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer l.Close()
+	l.Server().Info("later")
+	assert.Eventually(t, func() bool { return strings.Contains(timed.String(), "later") },
+		10*time.Second, 5*time.Millisecond, "the timer flushes without Close")
 }
 
 // --configure_logging=false: everything goes to the application's handler.

@@ -62,6 +62,8 @@ type Options struct {
 	// Default receives every record when Configure is false; nil means
 	// slog.Default().Handler() at Setup time.
 	Default slog.Handler
+
+	flushEvery time.Duration // tests: the batching interval (default flushInterval)
 }
 
 // Loggers is a configured set of loggers. It is safe for concurrent use.
@@ -123,10 +125,10 @@ func Setup(opts Options) (*Loggers, error) {
 		env:   &env{pid: os.Getpid(), start: time.Now(), loc: time.Local},
 		nodes: map[string]*node{},
 	}
-	stdout := newStreamOutput(opts.Stdout)
+	stdout := newStreamOutput(opts.Stdout, opts.flushEvery)
 	stderr := stdout
 	if !sameWriter(opts.Stdout, opts.Stderr) {
-		stderr = newStreamOutput(opts.Stderr)
+		stderr = newStreamOutput(opts.Stderr, opts.flushEvery)
 	}
 	l.stderr = stderr
 	if opts.AccessLogFormat != "" {
@@ -176,7 +178,7 @@ func Setup(opts Options) (*Loggers, error) {
 	if stderr != stdout {
 		outs = append(outs, stderr)
 	}
-	if err := l.apply(cfg, stdout, stderr, &outs); err != nil {
+	if err := l.apply(cfg, stdout, stderr, opts.flushEvery, &outs); err != nil {
 		for _, o := range outs {
 			o.close()
 		}
@@ -205,7 +207,7 @@ func sameWriter(a, b io.Writer) (same bool) {
 }
 
 // apply validates cfg and builds formatters, handlers and loggers.
-func (l *Loggers) apply(cfg *Config, stdout, stderr *output, outs *[]*output) error {
+func (l *Loggers) apply(cfg *Config, stdout, stderr *output, every time.Duration, outs *[]*output) error {
 	if cfg.Version != 1 {
 		return keyErr("version", fmt.Errorf("unsupported version %d (want 1)", cfg.Version))
 	}
@@ -220,7 +222,7 @@ func (l *Loggers) apply(cfg *Config, stdout, stderr *output, outs *[]*output) er
 	plain, _ := newFormatter(l.env, FormatterConfig{})
 	handlers := map[string]*handler{}
 	for _, name := range sortedMapKeys(cfg.Handlers) {
-		h, err := l.newHandler(cfg.Handlers[name], formatters, plain, stdout, stderr, outs)
+		h, err := l.newHandler(cfg.Handlers[name], formatters, plain, stdout, stderr, every, outs)
 		if err != nil {
 			return wrapKey("handlers", wrapKey(name, err))
 		}
@@ -285,7 +287,7 @@ func sortedMapKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func (l *Loggers) newHandler(hc HandlerConfig, formatters map[string]*formatter, plain *formatter, stdout, stderr *output, outs *[]*output) (*handler, error) {
+func (l *Loggers) newHandler(hc HandlerConfig, formatters map[string]*formatter, plain *formatter, stdout, stderr *output, every time.Duration, outs *[]*output) (*handler, error) {
 	h := &handler{fmt: plain}
 	lv, err := parseLevel(hc.Level)
 	if err != nil {
@@ -310,7 +312,7 @@ func (l *Loggers) newHandler(hc HandlerConfig, formatters map[string]*formatter,
 			return nil, keyErr("stream", fmt.Errorf("unknown stream %q (want ext://sys.stderr or ext://sys.stdout)", hc.Stream))
 		}
 	case classFile, classRotating:
-		o, err := newFileOutput(hc, hc.Class == classRotating)
+		o, err := newFileOutput(hc, hc.Class == classRotating, every)
 		if err != nil {
 			return nil, err
 		}

@@ -49,18 +49,22 @@ type output struct {
 	size     int64
 
 	timer *time.Timer
+	every time.Duration // flush interval
 	armed bool
 	err   error // first write error, reported by Close
 }
 
-func newStreamOutput(w io.Writer) *output {
-	o := &output{w: w}
+func newStreamOutput(w io.Writer, every time.Duration) *output {
+	if every <= 0 {
+		every = flushInterval
+	}
+	o := &output{w: w, every: every}
 	o.timer = time.AfterFunc(time.Hour, o.timedFlush)
 	o.timer.Stop()
 	return o
 }
 
-func newFileOutput(h HandlerConfig, rotating bool) (*output, error) {
+func newFileOutput(h HandlerConfig, rotating bool, every time.Duration) (*output, error) {
 	if h.Filename == "" {
 		return nil, keyErr("filename", errors.New("missing"))
 	}
@@ -76,7 +80,7 @@ func newFileOutput(h HandlerConfig, rotating bool) (*output, error) {
 	default:
 		return nil, keyErr("encoding", fmt.Errorf("encoding %q is not supported (files are written as UTF-8)", h.Encoding))
 	}
-	o := newStreamOutput(nil)
+	o := newStreamOutput(nil, every)
 	o.name, o.mode = h.Filename, mode
 	if rotating {
 		if h.MaxBytes < 0 {
@@ -151,7 +155,7 @@ func (o *output) commit(start int, level slog.Level) {
 	}
 	if !o.armed {
 		o.armed = true
-		o.timer.Reset(flushInterval)
+		o.timer.Reset(o.every)
 	}
 }
 
