@@ -29,8 +29,6 @@ const goldenReplace = "../../../runtime"
 type goldenCase struct {
 	name    string
 	project project.File
-	// needs names a set-up step the project's tests depend on ("" none).
-	needs string
 }
 
 func goldenCases() []goldenCase {
@@ -54,6 +52,16 @@ func goldenCases() []goldenCase {
 			f.Protocol, f.GRPC = project.ProtocolV2, true
 		})},
 		{name: "grpc", project: file("custom-model-grpc", project.TemplateGRPC, nil)},
+		// The onnx projects' tests need ONNX Runtime (scripts/setup-onnx.sh).
+		{name: "onnx", project: file("iris", project.TemplateONNX, nil)},
+		{name: "onnx-gpu-grpc", project: file("iris-gpu", project.TemplateONNX, func(f *project.File) {
+			f.GRPC, f.GPU = true, 1
+			f.Resources.Limits.Memory = "8Gi"
+		})},
+		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
+		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
+			f.Protocol = project.ProtocolV2
+		})},
 	}
 }
 
@@ -72,6 +80,7 @@ func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			files, err := generator.Render(goldenOptions(t, c))
 			if err != nil {
 				t.Fatal(err)

@@ -53,6 +53,9 @@ type data struct {
 	RuntimeModule string
 }
 
+// SampleModelPath is where the onnx template's sample model is written.
+const SampleModelPath = "model/model.onnx"
+
 // InferenceServiceFile is the generated InferenceService manifest's name.
 const InferenceServiceFile = "inferenceservice.yaml"
 
@@ -79,6 +82,10 @@ func Render(o *Options) ([]File, error) {
 		return nil, err
 	}
 
+	if p.Template == project.TemplateONNX {
+		files = append(files, File{Path: SampleModelPath, Mode: 0o644, Data: SampleONNXModel()})
+	}
+
 	gomod, err := goMod(o)
 	if err != nil {
 		return nil, err
@@ -94,13 +101,17 @@ func Render(o *Options) ([]File, error) {
 	}
 	files = append(files, File{Path: project.FileName, Mode: 0o644, Data: projFile})
 
-	dopts := deploy.FromProject(&p)
-	dopts.Image = d.Image
-	isvc, err := deploy.Render(dopts)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", InferenceServiceFile, err)
+	// The deploy package renders a predictor's InferenceService; a template
+	// may bring its own (the transformer runs in front of a predictor).
+	if !slices.ContainsFunc(files, func(f File) bool { return f.Path == InferenceServiceFile }) {
+		dopts := deploy.FromProject(&p)
+		dopts.Image = d.Image
+		isvc, err := deploy.Render(dopts)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", InferenceServiceFile, err)
+		}
+		files = append(files, File{Path: InferenceServiceFile, Mode: 0o644, Data: isvc})
 	}
-	files = append(files, File{Path: InferenceServiceFile, Mode: 0o644, Data: isvc})
 
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil

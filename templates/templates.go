@@ -10,7 +10,7 @@ import (
 	"io/fs"
 )
 
-//go:embed all:base all:grpc
+//go:embed all:base all:grpc all:onnx all:transformer
 var files embed.FS
 
 // FS returns the embedded templates.

@@ -1,0 +1,58 @@
+// Command iris serves the iris ONNX model with ONNX Runtime and
+// the kserve-gen runtime: KServe's flags and environment variables, the v1
+// and v2 REST protocols on --http_port (8080). The model is --model_dir, else what $STORAGE_URI
+// names (KServe downloads it to /mnt/models), else ./model.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/onnx"
+	"github.com/kserve-gen/kserve-gen/runtime/storage"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	p := config.NewParser("iris")
+	device := p.FlagSet().String("device", "auto", "ONNX Runtime device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
+	replicas := p.FlagSet().Int("replicas", 1, "ONNX Runtime sessions serving requests in parallel")
+	// Project defaults; the command line still overrides them.
+	defaults := map[string]string{
+		"model_name":  "iris", // KServe's default is "model"
+		"enable_grpc": "false",
+	}
+	for name, value := range defaults {
+		if err := p.FlagSet().Set(name, value); err != nil {
+			return fmt.Errorf("default --%s: %w", name, err)
+		}
+	}
+	cfg, err := p.Parse(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	dir, err := cfg.ResolveModelDir(ctx, storage.Resolve)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		dir = "model"
+	}
+	m := NewIris(cfg.ModelName, dir, onnx.WithDevice(*device), onnx.WithReplicas(*replicas))
+	return runtime.NewServer(*cfg).Run(ctx, m)
+}

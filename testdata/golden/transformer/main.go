@@ -1,0 +1,54 @@
+// Command custom-transformer serves the custom-transformer transformer with the kserve-gen
+// runtime: it preprocesses each request, forwards it to the predictor at
+// --predictor_host over --predictor_protocol (default v1) and
+// postprocesses the answer, serving KServe's v1 and v2 REST protocols on
+// --http_port (8080).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/forward"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	p := config.NewParser("custom-transformer")
+	// Project defaults; the command line still overrides them.
+	defaults := map[string]string{
+		"model_name":  "custom-transformer", // KServe's default is "model"
+		"enable_grpc": "false",
+		// The predictor speaks what this transformer speaks unless told otherwise.
+		"predictor_protocol": "v1",
+	}
+	for name, value := range defaults {
+		if err := p.FlagSet().Set(name, value); err != nil {
+			return fmt.Errorf("default --%s: %w", name, err)
+		}
+	}
+	cfg, err := p.Parse(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m, err := NewCustomTransformer(cfg.ModelName, forward.FromConfig(*cfg, os.Getenv))
+	if err != nil {
+		return fmt.Errorf("%w (pass --predictor_host=HOST:PORT, the predictor this transformer calls)", err)
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	return runtime.NewServer(*cfg).Run(ctx, m)
+}
