@@ -1,0 +1,232 @@
+package generator_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+func restOptions(t testing.TB, dir string) *generator.Options {
+	rt, err := generator.LoadRuntime(filepath.Join("..", "runtime"))
+	require.NoError(t, err)
+	protocol, grpc := generator.TemplateDefaults(project.TemplateREST)
+	return &generator.Options{
+		Project: project.File{Name: "demo", Module: "demo", Template: project.TemplateREST, Protocol: protocol, GRPC: grpc, Resources: generator.DefaultResources()},
+		Dir:     dir,
+		Runtime: rt,
+	}
+}
+
+func TestRender_InvalidAnswersNameEveryField(t *testing.T) {
+	o := &generator.Options{Project: project.File{Name: "Bad_Name", Module: "has space", Template: "flask", Protocol: "v3", GPU: -1}}
+	_, err := generator.Render(o)
+	require.Error(t, err)
+	for _, want := range []string{
+		`name: name "Bad_Name" is not a DNS-1123 label`,
+		`module: module "has space" is not a valid Go module path`,
+		`template: "flask" is not a template; choose one of rest, grpc, onnx, transformer`,
+		`protocol: "v3" is not a protocol; choose v1 or v2`,
+		"gpu: must be 0 (CPU) or more, got -1",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestRender_GRPCNeedsV2(t *testing.T) {
+	o := restOptions(t, "")
+	o.Project.GRPC = true
+	_, err := generator.Render(o)
+	require.EqualError(t, err, "grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)")
+}
+
+func TestRender_GoModReplacesRuntimeAndCopiesItsChecksums(t *testing.T) {
+	o := restOptions(t, "")
+	files, err := generator.Render(o)
+	require.NoError(t, err)
+	byPath := map[string]string{}
+	for _, f := range files {
+		byPath[f.Path] = string(f.Data)
+	}
+	gomod := byPath["go.mod"]
+	assert.True(t, strings.HasPrefix(gomod, "module demo\n\ngo "+o.Runtime.Go+"\n"), gomod)
+	assert.Contains(t, gomod, "require "+generator.RuntimeModulePath+" "+generator.RuntimeVersion+"\n")
+	assert.Contains(t, gomod, "replace "+generator.RuntimeModulePath+" => "+o.Runtime.Dir+"\n")
+	for _, r := range o.Runtime.Require {
+		assert.Contains(t, gomod, "\t"+r.Path+" "+r.Version+" // indirect\n")
+	}
+	sum, err := os.ReadFile(filepath.Join("..", "runtime", "go.sum"))
+	require.NoError(t, err)
+	assert.Equal(t, string(sum), byPath["go.sum"])
+
+	// Without a local runtime: a plain requirement, no replace, no go.sum.
+	o.Runtime = nil
+	files, err = generator.Render(o)
+	require.NoError(t, err)
+	for _, f := range files {
+		assert.NotEqual(t, "go.sum", f.Path)
+		if f.Path == "go.mod" {
+			assert.Equal(t, "module demo\n\ngo 1.26.0\n\nrequire "+generator.RuntimeModulePath+" "+generator.RuntimeVersion+"\n", string(f.Data))
+		}
+	}
+}
+
+func TestRender_ProjectFileRoundTrips(t *testing.T) {
+	o := restOptions(t, "")
+	files, err := generator.Render(o)
+	require.NoError(t, err)
+	for _, f := range files {
+		if f.Path == project.FileName {
+			got, err := project.Parse(f.Data)
+			require.NoError(t, err)
+			assert.Equal(t, o.Project, *got)
+			return
+		}
+	}
+	t.Fatalf("no %s rendered", project.FileName)
+}
+
+func TestWrite_RefusesNonEmptyDirAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644))
+	_, err := generator.Generate(context.Background(), restOptions(t, dir))
+	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
+	assert.Contains(t, err.Error(), "pass --force")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "only the user's file is there")
+	assertNoStaging(t, filepath.Dir(dir))
+}
+
+func TestWrite_ForceReplacesGeneratedFilesAndKeepsOthers(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.go"), []byte("old"), 0o644))
+	o := restOptions(t, dir)
+	o.Force = true
+	files, err := generator.Generate(context.Background(), o)
+	require.NoError(t, err)
+	notes, err := os.ReadFile(filepath.Join(dir, "notes.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(notes))
+	for _, f := range files {
+		got, err := os.ReadFile(filepath.Join(dir, f.Path))
+		require.NoError(t, err)
+		assert.Equal(t, string(f.Data), string(got), f.Path)
+	}
+	assertNoStaging(t, filepath.Dir(dir))
+}
+
+func TestWrite_IntoMissingAndEmptyDirs(t *testing.T) {
+	parent := t.TempDir()
+	empty := filepath.Join(parent, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	for _, dir := range []string{filepath.Join(parent, "new", "nested"), empty} {
+		files, err := generator.Generate(context.Background(), restOptions(t, dir))
+		require.NoError(t, err)
+		st, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o755), st.Mode().Perm())
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.NotEmpty(t, entries)
+		_, err = os.Stat(filepath.Join(dir, files[0].Path))
+		assert.NoError(t, err)
+	}
+	assertNoStaging(t, parent)
+}
+
+// TestWrite_FailureLeavesNothing makes the second file impossible to write
+// (its parent is a file): the target must not appear, nor any staging folder.
+func TestWrite_FailureLeavesNothing(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "proj")
+	files := []generator.File{{Path: "a", Data: []byte("1")}, {Path: "a/b", Data: []byte("2")}}
+	err := generator.Write(context.Background(), dir, files, false)
+	require.Error(t, err)
+	_, statErr := os.Stat(dir)
+	assert.True(t, errors.Is(statErr, os.ErrNotExist), "target must not exist: %v", statErr)
+	assertNoStaging(t, parent)
+}
+
+func TestWrite_CancelledContextWritesNothing(t *testing.T) {
+	parent := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := generator.Write(ctx, filepath.Join(parent, "proj"), []generator.File{{Path: "a", Data: []byte("1")}}, false)
+	require.ErrorIs(t, err, context.Canceled)
+	assertNoStaging(t, parent)
+	_, statErr := os.Stat(filepath.Join(parent, "proj"))
+	assert.True(t, errors.Is(statErr, os.ErrNotExist))
+}
+
+func assertNoStaging(t *testing.T, parent string) {
+	t.Helper()
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.NotContains(t, e.Name(), ".kserve-gen-", "staging folder left behind")
+	}
+}
+
+func TestFindRuntime(t *testing.T) {
+	want, err := filepath.Abs(filepath.Join("..", "runtime"))
+	require.NoError(t, err)
+	// From inside the checkout, from its root, and from the runtime itself.
+	for _, start := range []string{".", "..", filepath.Join("..", "runtime", "infer")} {
+		assert.Equal(t, want, generator.FindRuntime(start), start)
+	}
+	// Outside any checkout, and skipping empty starts.
+	assert.Equal(t, "", generator.FindRuntime(t.TempDir()))
+	assert.Equal(t, want, generator.FindRuntime("", t.TempDir(), "."))
+}
+
+func TestLoadRuntime_RejectsOtherModules(t *testing.T) {
+	_, err := generator.LoadRuntime("..")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has module github.com/kserve-gen/kserve-gen, want module "+generator.RuntimeModulePath)
+	_, err = generator.LoadRuntime(t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "go.mod: no such file or directory")
+}
+
+func TestGoTypeNameAndBinaryName(t *testing.T) {
+	for in, want := range map[string]string{"custom-model": "CustomModel", "demo": "Demo", "model-2b": "Model2b", "a--b": "AB"} {
+		assert.Equal(t, want, generator.GoTypeName(in), in)
+	}
+	for in, want := range map[string]string{"demo": "demo", "example.com/acme/custom-model": "custom-model", "example.com/acme/m/v2": "m"} {
+		assert.Equal(t, want, generator.BinaryName(in), in)
+	}
+}
+
+// BenchmarkNew measures `kserve-gen new` without the CLI, per template:
+// render every file (templates, imports.Process, go.mod, InferenceService)
+// and write the project atomically into a fresh folder. The goal is well
+// under 1 s per project.
+func BenchmarkNew(b *testing.B) {
+	for _, tmpl := range project.Templates() {
+		b.Run(tmpl, func(b *testing.B) {
+			parent := b.TempDir()
+			o := restOptions(b, "")
+			o.Project.Template = tmpl
+			o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(tmpl)
+			i := 0
+			for b.Loop() {
+				i++
+				o.Dir = filepath.Join(parent, strconv.Itoa(i))
+				if _, err := generator.Generate(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
