@@ -13,11 +13,14 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), newFactory()))
+	os.Exit(run(context.Background(), newFactory(), os.Args[1:]))
 }
 
-func run(ctx context.Context, f *factory) int {
+// run executes the command line args and returns the exit status: 0, 1 on
+// an error, 130 when the user left the form.
+func run(ctx context.Context, f *factory, args []string) int {
 	cmd := newCmdRoot(f)
+	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
 		if errors.Is(err, errAborted) {

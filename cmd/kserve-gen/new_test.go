@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// stubPrompter records what the form was prefilled with and answers with fill.
+type stubPrompter struct {
+	got  answers
+	fill func(*answers)
+	err  error
+}
+
+func (p *stubPrompter) Ask(ctx context.Context, a *answers, changed func(string) bool) error {
+	p.got = *a
+	if p.fill != nil {
+		p.fill(a)
+	}
+	return p.err
+}
+
+// testFactory returns a factory over buffers that finds this checkout's runtime.
+func testFactory(t *testing.T) (*factory, *stubPrompter, *bytes.Buffer, *bytes.Buffer) {
+	ios, _, out, errOut := TestIO()
+	p := &stubPrompter{}
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	return &factory{IO: ios, Prompter: p, RuntimeSearch: func() []string { return []string{repo} }}, p, out, errOut
+}
+
+func runCLI(t *testing.T, f *factory, args ...string) error {
+	t.Helper()
+	cmd := newCmdRoot(f)
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(context.Background())
+}
+
+func TestNew_FlagsReachOptions(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	var got *newOptions
+	cmd := newCmdNew(f, func(o *newOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"custom-model", "--module", "example.com/m", "-t", "onnx", "--protocol", "v2", "--grpc",
+		"--gpu", "2", "--cpu-request", "500m", "--cpu-limit", "4", "--memory-request", "2Gi", "--memory-limit", "16Gi",
+		"--dir", "out", "--force", "-y", "--runtime-path", "/rt"})
+	require.NoError(t, cmd.Execute())
+	assert.Equal(t, answers{Name: "custom-model", Module: "example.com/m", Template: "onnx", Protocol: "v2", GRPC: true,
+		CPURequest: "500m", CPULimit: "4", MemoryRequest: "2Gi", MemoryLimit: "16Gi", Dir: "out"}, got.answers)
+	assert.Equal(t, 2, got.GPUCount)
+	assert.True(t, got.Force)
+	assert.True(t, got.Yes)
+	assert.Equal(t, "/rt", got.RuntimePath)
+	assert.True(t, got.Changed("grpc"))
+	assert.True(t, got.Changed("module"))
+	assert.False(t, got.Changed("protocol") && !got.Changed("grpc"))
+}
+
+func TestNew_YesWithoutRequiredAnswersListsFlagsAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	f, p, out, _ := testFactory(t)
+	err := runCLI(t, f, "new", "--yes")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: NAME (the first argument, e.g. `kserve-gen new custom-model`), --template (rest, grpc, onnx, transformer)")
+	err = runCLI(t, f, "new", "demo", "--yes")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer)")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+	assert.Empty(t, out.String())
+	assert.Equal(t, answers{}, p.got, "the form must not be shown")
+}
+
+func TestNew_NoTerminalIsLikeYes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	f, _, _, _ := testFactory(t)
+	err := runCLI(t, f, "new", "demo")
+	require.EqualError(t, err, "stdin or stdout is not a terminal, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer)")
+}
+
+func TestNew_WritesProjectFromFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "proj")
+	f, _, out, errOut := testFactory(t)
+	err := runCLI(t, f, "new", "demo", "--template", "grpc", "--module", "example.com/demo", "--gpu", "1", "--memory-limit", "4Gi", "--yes", "--dir", dir)
+	require.NoError(t, err)
+	assert.Empty(t, errOut.String())
+	assert.Regexp(t, regexp.MustCompile(`^Created demo \(template grpc, protocol v2, gRPC\): \d+ files in `+regexp.QuoteMeta(dir)+"\n"), out.String())
+	assert.Contains(t, out.String(), "\nNext:\n  cd "+dir+"\n  go test ./...\n  go run .\n")
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, &project.File{Name: "demo", Module: "example.com/demo", Template: "grpc", Protocol: "v2", GRPC: true, GPU: 1,
+		Resources: project.Resources{
+			Requests: project.ResourceList{CPU: "1", Memory: "1Gi"},
+			Limits:   project.ResourceList{CPU: "2", Memory: "4Gi"},
+		}}, got)
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	require.NoError(t, err)
+	rt, err := filepath.Abs(filepath.Join("..", "..", "runtime"))
+	require.NoError(t, err)
+	assert.Contains(t, string(gomod), "replace "+generator.RuntimeModulePath+" => "+rt+"\n")
+	for _, name := range []string{"main.go", "model.go", "model_test.go", "client/main.go", "input.json", "inferenceservice.yaml", "Procfile", ".go-version", "project.toml", ".gitignore", "README.md", "go.sum"} {
+		assert.FileExists(t, filepath.Join(dir, name))
+	}
+}
+
+func TestNew_ProtocolFollowsTemplateAndGRPC(t *testing.T) {
+	tests := []struct {
+		args     []string
+		protocol string
+		grpc     bool
+	}{
+		{[]string{"--template", "rest"}, "v1", false},
+		{[]string{"--template", "rest", "--grpc"}, "v2", true},
+		{[]string{"--template", "onnx"}, "v2", false},
+		{[]string{"--template", "transformer", "--protocol", "v2"}, "v2", false},
+		{[]string{"--template", "grpc"}, "v2", true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			f, _, _, _ := testFactory(t)
+			err := runCLI(t, f, append([]string{"new", "demo", "--yes", "--dir", dir}, tt.args...)...)
+			require.NoError(t, err)
+			got, err := project.Load(dir)
+			require.NoError(t, err)
+			assert.Equal(t, tt.protocol, got.Protocol)
+			assert.Equal(t, tt.grpc, got.GRPC)
+		})
+	}
+}
+
+func TestNew_BadAnswersNameTheField(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	err := runCLI(t, f, "new", "Custom_Model", "--template", "rest", "--cpu-request", "3", "--yes", "--dir", dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `name: name "Custom_Model" is not a DNS-1123 label`)
+	assert.Contains(t, err.Error(), "requests.cpu 3 is more than limits.cpu 2")
+	err = runCLI(t, f, "new", "demo", "--template", "rest", "--protocol", "v1", "--grpc", "--yes", "--dir", dir)
+	require.ErrorContains(t, err, "needs protocol v2")
+	err = runCLI(t, f, "new", "demo", "--template", "flask", "--yes", "--dir", dir)
+	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer`)
+	assert.NoDirExists(t, dir)
+}
+
+func TestNew_NonEmptyDirNeedsForce(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("x"), 0o644))
+	f, _, _, _ := testFactory(t)
+	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
+	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
+	assert.NoFileExists(t, filepath.Join(dir, "main.go"))
+	err = runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--force")
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(dir, "main.go"))
+	assert.FileExists(t, filepath.Join(dir, "keep.txt"))
+}
+
+func TestNew_BadRuntimePath(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--runtime-path", t.TempDir())
+	require.ErrorContains(t, err, "--runtime-path: runtime path ")
+	assert.NoDirExists(t, dir)
+}
+
+func TestNew_NoCheckoutWarns(t *testing.T) {
+	f, _, out, errOut := testFactory(t)
+	f.RuntimeSearch = func() []string { return []string{t.TempDir()} }
+	dir := filepath.Join(t.TempDir(), "p")
+	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
+	require.NoError(t, err)
+	assert.Contains(t, out.String(), "Created demo")
+	assert.Equal(t, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires "+generator.RuntimeModulePath+" from the module proxy.\n", errOut.String())
+	assert.NoFileExists(t, filepath.Join(dir, "go.sum"))
+}
+
+func TestNew_TerminalShowsFormPrefilledFromFlags(t *testing.T) {
+	f, p, _, _ := testFactory(t)
+	f.IO.SetTTY(true)
+	dir := filepath.Join(t.TempDir(), "p")
+	p.fill = func(a *answers) { a.Template, a.Protocol, a.GRPC = "onnx", "v2", true }
+	err := runCLI(t, f, "new", "demo", "--gpu", "1", "--module", "example.com/demo", "--dir", dir)
+	require.NoError(t, err)
+	assert.Equal(t, answers{Name: "demo", Module: "example.com/demo", GPU: "1", CPURequest: "1", CPULimit: "2", MemoryRequest: "1Gi", MemoryLimit: "2Gi", Dir: dir}, p.got)
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "onnx", got.Template)
+	assert.True(t, got.GRPC)
+	assert.Equal(t, 1, got.GPU)
+}
+
+func TestNew_YesSkipsFormOnTerminal(t *testing.T) {
+	f, p, _, _ := testFactory(t)
+	f.IO.SetTTY(true)
+	dir := filepath.Join(t.TempDir(), "p")
+	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
+	require.NoError(t, err)
+	assert.Equal(t, answers{}, p.got)
+}
+
+func TestNew_AbortedFormWritesNothing(t *testing.T) {
+	f, p, _, errOut := testFactory(t)
+	f.IO.SetTTY(true)
+	p.err = errAborted
+	dir := filepath.Join(t.TempDir(), "p")
+	code := run(context.Background(), f, []string{"new", "demo", "--dir", dir})
+	assert.Equal(t, 130, code)
+	assert.Equal(t, "Error: aborted; nothing was written\n", errOut.String())
+	assert.NoDirExists(t, dir)
+}
+
+func TestVersion(t *testing.T) {
+	f, _, out, _ := testFactory(t)
+	err := runCLI(t, f, "version")
+	require.NoError(t, err)
+	assert.Regexp(t, `^kserve-gen \S+( \([0-9a-f]{12}\))? go1\.\d+\S* \w+/\w+; generated projects require github.com/kserve-gen/kserve-gen/runtime\n$`, out.String())
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		f, _, out, _ := testFactory(t)
+		err := runCLI(t, f, "completion", shell)
+		require.NoError(t, err, shell)
+		assert.Contains(t, out.String(), "kserve-gen", shell)
+	}
+	// Dynamic completion of --template values.
+	f, _, out, _ := testFactory(t)
+	err := runCLI(t, f, "__complete", "new", "demo", "--template", "")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\n:4\n"), out.String())
+}
