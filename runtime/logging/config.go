@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -180,7 +179,7 @@ func parseYAML(data []byte) (*Config, error) {
 // so that errors can name it.
 func decodeConfig(m map[string]any) (*Config, error) {
 	cfg := &Config{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedMapKeys(m) {
 		v := m[k]
 		var err error
 		switch k {
@@ -253,7 +252,7 @@ func decodeSection[T any](name string, v any, one func(any) (T, error)) (map[str
 		return nil, fmt.Errorf("want a mapping, got %s", typeName(v))
 	}
 	out := make(map[string]T, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedMapKeys(m) {
 		t, err := one(m[k])
 		if err != nil {
 			return nil, wrapKey(k, err)
@@ -269,7 +268,7 @@ func decodeFormatter(v any) (FormatterConfig, error) {
 	if !ok {
 		return f, fmt.Errorf("want a mapping, got %s", typeName(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedMapKeys(m) {
 		v := m[k]
 		var err error
 		switch k {
@@ -338,7 +337,7 @@ func decodeHandler(v any) (HandlerConfig, error) {
 	if !ok {
 		return h, fmt.Errorf("want a mapping, got %s", typeName(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedMapKeys(m) {
 		v := m[k]
 		var err error
 		switch k {
@@ -389,7 +388,7 @@ func decodeLogger(v any) (LoggerConfig, error) {
 	if !ok {
 		return l, fmt.Errorf("want a mapping, got %s", typeName(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedMapKeys(m) {
 		v := m[k]
 		var err error
 		switch k {
@@ -413,15 +412,6 @@ func decodeLogger(v any) (LoggerConfig, error) {
 		}
 	}
 	return l, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func typeName(v any) string {

@@ -242,7 +242,7 @@ func newFormatter(e *env, fc FormatterConfig) (*formatter, error) {
 			}
 			f.jsonFields = append(f.jsonFields, jsonField{out: out, field: o.field, key: o.spec.key})
 		}
-		for _, k := range sortedAnyKeys(fc.StaticFields) {
+		for _, k := range sortedMapKeys(fc.StaticFields) {
 			f.static = f.appendJSONString(f.static, k)
 			f.static = append(f.static, ": "...)
 			b, err := json.Marshal(fc.StaticFields[k])
@@ -256,8 +256,6 @@ func newFormatter(e *env, fc FormatterConfig) (*formatter, error) {
 	}
 	return f, nil
 }
-
-func sortedAnyKeys(m map[string]any) []string { return sortedKeys(m) }
 
 // keyOf names the key that chose the class, for errors.
 func keyOf(fc FormatterConfig) string {

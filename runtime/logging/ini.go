@@ -339,7 +339,7 @@ func iniHandler(s *iniSection) (HandlerConfig, error) {
 			return h, wrapKey(fmt.Sprintf("args[%d]", i), err)
 		}
 	}
-	for _, k := range sortedKeys(kwargs) {
+	for _, k := range sortedMapKeys(kwargs) {
 		known := false
 		for _, p := range params {
 			known = known || p == k
