@@ -239,8 +239,8 @@ func parseINI(data []byte) (*Config, error) {
 		}
 		cfg.Loggers[qualname] = l
 	}
-	for name, s := range sections {
-		if !used[name] {
+	for _, name := range sortedMapKeys(sections) {
+		if s := sections[name]; !used[name] {
 			return nil, &ConfigError{Key: name, Err: fmt.Errorf("section [%s] (line %d) is not listed in [loggers], [handlers] or [formatters]", name, s.line)}
 		}
 	}
