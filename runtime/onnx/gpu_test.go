@@ -1,0 +1,73 @@
+package onnx
+
+import (
+	"context"
+	"image"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
+)
+
+// expectGPU is set by scripts/gpu-check.sh on a machine with an NVIDIA GPU:
+// there the CUDA provider must work, and these tests fail rather than skip.
+const expectGPU = "KSERVE_GEN_EXPECT_GPU"
+
+func needGPU(t *testing.T) *Env {
+	t.Helper()
+	env := needEnv(t)
+	if os.Getenv(expectGPU) == "" {
+		t.Skipf("SKIPPED: GPU tests run only with %s=1 (scripts/gpu-check.sh sets it on a GPU machine)", expectGPU)
+	}
+	return env
+}
+
+func TestGPU_CUDAProviderRunsTheMLP(t *testing.T) {
+	env := needGPU(t)
+	mlp := onnxgen.NewMLP(784, 1024, 10, true, 5)
+	path := writeModel(t, "mlp784.onnx", mlp.Model())
+	prefix := filepath.Join(t.TempDir(), "profile")
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCUDA}, GPUMemLimit: 1 << 30, ProfilePrefix: prefix})
+	require.NoError(t, err, "the CUDA execution provider must load on a GPU machine")
+	assert.Equal(t, ProviderCUDA, s.Provider())
+
+	x := randomInput(32*784, 9)
+	out, err := s.Run(context.Background(), []*infer.Tensor{infer.NewTensor("input", []int64{32, 784}, x)})
+	require.NoError(t, err)
+	got, _ := out[0].AsFloat32()
+	want := referenceMLP(mlp, x, 32)
+	for i := range want {
+		// TF32 matrix products on the GPU: ~1e-3 relative error.
+		assert.InDelta(t, want[i], float64(got[i]), 2e-3, "element %d", i)
+	}
+	require.NoError(t, s.Close())
+	providers, err := ProfileProviders(prefix)
+	require.NoError(t, err)
+	t.Logf("kernel runs per execution provider: %v", providers)
+	assert.Positive(t, providers[ProviderCUDA], "nodes must run on the CUDA provider")
+	assert.GreaterOrEqual(t, providers[ProviderCUDA], providers[ProviderCPU], "most nodes on the GPU")
+}
+
+func TestGPU_CLSOnCUDAClassifiesRenderedText(t *testing.T) {
+	env := needGPU(t)
+	path := modelFile(t, clsFile)
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceAuto}})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, ProviderCUDA, s.Provider(), "auto picks CUDA when it works")
+	var imgs []*image.RGBA
+	for _, txt := range []string{"Hello World 2026", "The quick brown fox"} {
+		imgs = append(imgs, renderText(txt, false), renderText(txt, true))
+	}
+	out, err := s.Run(context.Background(), []*infer.Tensor{clsInput(imgs...)})
+	require.NoError(t, err)
+	p, _ := out[0].AsFloat32()
+	for i := range imgs {
+		assert.Greater(t, p[2*i+i%2], float32(0.8), "image %d", i)
+	}
+}
