@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 )
@@ -555,4 +558,33 @@ func TestShutdown_DrainsInFlightCalls(t *testing.T) {
 	require.NoError(t, f.srv.Shutdown(ctx))
 	require.NoError(t, <-errc, "the in-flight call completes")
 	require.NoError(t, <-f.served)
+}
+
+func TestModelInfer_HeaderKeysAreCanonical(t *testing.T) {
+	var got http.Header
+	m := &headerSpy{seen: func(h http.Header) { got = h }}
+	f := start(t, grpcserver.Options{}, m)
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-request-id", "r1", "x-b3-traceid", "b3", "authorization", "Bearer x", "x-custom-thing", "c")
+	_, err := f.client.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "spy"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r1"}, got["X-Request-Id"])
+	assert.Equal(t, []string{"b3"}, got["X-B3-Traceid"])
+	assert.Equal(t, []string{"Bearer x"}, got["Authorization"])
+	assert.Equal(t, []string{"c"}, got["X-Custom-Thing"])
+	assert.Equal(t, []string{"application/grpc"}, got["Content-Type"])
+	assert.Contains(t, got.Get("User-Agent"), "grpc-go/")
+	for k := range got {
+		assert.False(t, strings.HasPrefix(k, ":"), "pseudo-header %s", k)
+		assert.Equal(t, textproto.CanonicalMIMEHeaderKey(k), k)
+	}
+}
+
+type headerSpy struct{ seen func(http.Header) }
+
+func (*headerSpy) Name() string               { return "spy" }
+func (*headerSpy) Load(context.Context) error { return nil }
+func (*headerSpy) Ready() bool                { return true }
+func (s *headerSpy) Predict(_ context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	s.seen(h.Request)
+	return &infer.Response{}, nil
 }

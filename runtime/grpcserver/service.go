@@ -155,9 +155,33 @@ func incomingHeaders(ctx context.Context) http.Header {
 		if strings.HasPrefix(k, ":") {
 			continue
 		}
-		h[textproto.CanonicalMIMEHeaderKey(k)] = v
+		h[canonicalKey(k)] = v
 	}
 	return h
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey without its allocation
+// for the keys nearly every call carries.
+func canonicalKey(k string) string {
+	switch k {
+	case "content-type":
+		return "Content-Type"
+	case "user-agent":
+		return "User-Agent"
+	case "te":
+		return "Te"
+	case "grpc-accept-encoding":
+		return "Grpc-Accept-Encoding"
+	case "grpc-timeout":
+		return "Grpc-Timeout"
+	case "x-request-id":
+		return "X-Request-Id"
+	case "x-b3-traceid":
+		return "X-B3-Traceid"
+	case "authorization":
+		return "Authorization"
+	}
+	return textproto.CanonicalMIMEHeaderKey(k)
 }
 
 // outgoingMetadata turns response headers into gRPC metadata (lower-case keys).
