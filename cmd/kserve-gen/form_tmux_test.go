@@ -1,0 +1,167 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+var captureDir = flag.String("capture", "", "write the tmux captures of the form into this folder (for docs/new.md)")
+
+// tmuxSession is a detached tmux session running one command in a real
+// terminal of a fixed size.
+type tmuxSession struct {
+	t    *testing.T
+	name string
+}
+
+func tmux(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("tmux", args...).CombinedOutput()
+	require.NoError(t, err, "tmux %s: %s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+func startTmux(t *testing.T, dir, command string) *tmuxSession {
+	t.Helper()
+	s := &tmuxSession{t: t, name: fmt.Sprintf("kserve-gen-form-%d", os.Getpid())}
+	// The shell keeps the pane open after the command ends, to read its status.
+	tmux(t, "new-session", "-d", "-s", s.name, "-x", "100", "-y", "40", "-c", dir, "-e", "TERM=xterm-256color",
+		"sh", "-c", command+"; echo \"EXIT STATUS $?\"; sleep 600")
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", s.name).Run() })
+	return s
+}
+
+func (s *tmuxSession) capture() string {
+	return tmux(s.t, "capture-pane", "-p", "-t", s.name)
+}
+
+// waitFor polls the screen until it shows text, and returns the screen.
+func (s *tmuxSession) waitFor(text string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		screen := s.capture()
+		if strings.Contains(screen, text) {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the terminal never showed %q; it shows:\n%s", text, screen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	tmux(s.t, append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
+
+// TestNew_FormInRealTerminal builds kserve-gen, runs `kserve-gen new` in a
+// tmux terminal, answers the huh form with key presses, and checks the
+// project it writes.
+func TestNew_FormInRealTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux)")
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	s := startTmux(t, work, bin+" new --dir form-demo")
+	var captures []string
+	shot := func(text string) {
+		captures = append(captures, s.waitFor(text))
+	}
+
+	// Form 1: name, module (placeholder: the name), template. A focused
+	// field has the thick left border; keys go out only once it has focus.
+	shot("┃ Model name")
+	s.keys("-l", "form-demo")
+	s.keys("Enter")
+	s.waitFor("┃ Go module path")
+	s.keys("-l", "example.com/acme/form-demo")
+	s.keys("Enter")
+	s.waitFor("┃ Template")
+	s.keys("Down") // rest -> grpc
+	shot("> grpc — Open Inference Protocol")
+	s.keys("Enter")
+
+	// Form 2: protocol (v2, the grpc template's default), gRPC (on), GPUs.
+	shot("┃ Protocol of the REST endpoint")
+	s.keys("Enter")
+	s.waitFor("┃ Serve gRPC")
+	s.keys("Enter")
+	s.waitFor("┃ GPUs")
+	s.keys("BSpace")
+	s.keys("-l", "1")
+	s.keys("Enter")
+	// Resources, prefilled with the defaults: raise the memory limit.
+	shot("┃ CPU request")
+	s.keys("Enter")
+	s.waitFor("┃ CPU limit")
+	s.keys("Enter")
+	s.waitFor("┃ Memory request")
+	s.keys("Enter")
+	s.waitFor("┃ Memory limit")
+	s.keys("BSpace", "BSpace", "BSpace")
+	s.keys("-l", "8Gi")
+	s.keys("Enter")
+	s.waitFor("┃ Output directory")
+	s.keys("Enter")
+
+	final := s.waitFor("EXIT STATUS")
+	require.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Created form-demo (template grpc, protocol v2, gRPC)")
+
+	got, err := project.Load(filepath.Join(work, "form-demo"))
+	require.NoError(t, err)
+	assert.Equal(t, &project.File{Name: "form-demo", Module: "example.com/acme/form-demo", Template: "grpc", Protocol: "v2", GRPC: true, GPU: 1,
+		Resources: project.Resources{
+			Requests: project.ResourceList{CPU: "1", Memory: "1Gi"},
+			Limits:   project.ResourceList{CPU: "2", Memory: "8Gi"},
+		}}, got)
+	assert.FileExists(t, filepath.Join(work, "form-demo", "client", "main.go"))
+
+	if *captureDir != "" {
+		for i, c := range captures {
+			require.NoError(t, os.WriteFile(filepath.Join(*captureDir, fmt.Sprintf("form-%d.txt", i+1)), []byte(strings.TrimRight(c, "\n")+"\n"), 0o644))
+		}
+	}
+}
+
+// TestNew_InvalidAnswerInRealTerminal types a bad name: the form shows the
+// validation error and stays on the field; Ctrl+C then leaves with status
+// 130 and nothing written.
+func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux)")
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	s := startTmux(t, work, bin+" new --dir bad")
+	s.waitFor("┃ Model name")
+	s.keys("-l", "Bad_Name")
+	s.keys("Enter")
+	s.waitFor(`is not a DNS-1123 label`)
+	s.keys("C-c")
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "Error: aborted; nothing was written")
+	assert.Contains(t, final, "EXIT STATUS 130")
+	assert.NoDirExists(t, filepath.Join(work, "bad"))
+}
