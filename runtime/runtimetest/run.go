@@ -24,7 +24,8 @@ const UnknownModel = "runtimetest-no-such-model"
 //
 //   - health: GET / is {"status":"alive"}, /v2/health/live and /ready are true;
 //   - v1 and v2 model listing and readiness answer ready for m;
-//   - v2 server and model metadata, with m's tensors when it describes them;
+//   - v2 server and model metadata, with m's tensors when it describes them,
+//     and (with WithV2) that they describe the tensors really served;
 //   - error bodies: unknown model 404 {"error":"Model with name X does not
 //     exist."} on every route, malformed JSON 400 "Unrecognized request
 //     format: ...", unknown route 404 and wrong method 405 {"detail":...};
@@ -117,11 +118,20 @@ func Run(t *testing.T, m runtime.Model, opts ...Option) {
 			resp := srv.PostJSON(t, "/v2/models/"+name+"/infer", s.v2.request)
 			checkRoundTrip(t, "POST /v2/models/"+name+"/infer", resp, s.v2.want)
 			var got struct {
-				ModelName string            `json:"model_name"`
-				Outputs   []json.RawMessage `json:"outputs"`
+				ModelName string                   `json:"model_name"`
+				Outputs   []runtime.TensorMetadata `json:"outputs"`
 			}
 			if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || got.ModelName != name || len(got.Outputs) == 0 {
 				t.Errorf("v2 response %s: want model_name %q and at least one output", resp.Body, name)
+			}
+			if mp, ok := m.(runtime.MetadataProvider); ok {
+				var req struct {
+					Inputs []runtime.TensorMetadata `json:"inputs"`
+				}
+				if err := json.Unmarshal([]byte(s.v2.request), &req); err == nil {
+					checkDescribed(t, "input", req.Inputs, mp.InputsMetadata())
+				}
+				checkDescribed(t, "output", got.Outputs, mp.OutputsMetadata())
 			}
 			v2Body = resp.Body
 		})
@@ -203,6 +213,51 @@ func checkRoundTrip(t *testing.T, what string, resp Response, want string) {
 	if want == "" && !json.Valid([]byte(resp.Body)) {
 		t.Errorf("%s: body is not JSON: %s", what, resp.Body)
 	}
+}
+
+// checkDescribed checks that the model's metadata describes the tensors
+// it really takes or gives: when it declares any, at least one served
+// tensor is declared, and every declared one that is served has the
+// declared datatype and a shape that fits (-1 matches any size).
+func checkDescribed(t *testing.T, kind string, served, declared []runtime.TensorMetadata) {
+	t.Helper()
+	if len(declared) == 0 {
+		return
+	}
+	found := false
+	for _, s := range served {
+		i := slices.IndexFunc(declared, func(d runtime.TensorMetadata) bool { return d.Name == s.Name })
+		if i < 0 {
+			continue
+		}
+		found = true
+		d := declared[i]
+		if s.Datatype != d.Datatype || !shapeFits(s.Shape, d.Shape) {
+			t.Errorf("%s %s is %s %v, but the model's metadata says %s %v", kind, s.Name, s.Datatype, s.Shape, d.Datatype, d.Shape)
+		}
+	}
+	if !found {
+		names := func(l []runtime.TensorMetadata) []string {
+			var n []string
+			for _, x := range l {
+				n = append(n, x.Name)
+			}
+			return n
+		}
+		t.Errorf("none of the %ss %v is in the model's metadata %ss %v", kind, names(served), kind, names(declared))
+	}
+}
+
+func shapeFits(shape, declared []int64) bool {
+	if len(shape) != len(declared) {
+		return false
+	}
+	for i := range shape {
+		if declared[i] >= 0 && declared[i] != shape[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func sameTensors(a, b []runtime.TensorMetadata) bool {
