@@ -2,7 +2,10 @@ module github.com/kserve-gen/kserve-gen/examples
 
 go 1.26.0
 
-require github.com/kserve-gen/kserve-gen/runtime v0.0.0
+require (
+	github.com/kserve-gen/kserve-gen/runtime v0.0.0
+	github.com/stretchr/testify v1.12.1
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -15,6 +18,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/swaggest/swgui v1.8.5 // indirect
 	github.com/vearutop/statigz v1.4.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect

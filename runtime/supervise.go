@@ -46,6 +46,9 @@ func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 		cmd := exec.Command(exe, os.Args[1:]...)
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		// A worker must not outlive its supervisor (SIGKILL leaves no time
+		// to stop it), or it would keep serving the port with no restarts.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		started := time.Now()
 		if err := cmd.Start(); err != nil {
 			s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))

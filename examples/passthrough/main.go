@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
@@ -22,6 +23,7 @@ import (
 // Passthrough returns what it is given.
 type Passthrough struct {
 	name  string
+	delay time.Duration
 	ready atomic.Bool
 }
 
@@ -38,7 +40,14 @@ func (m *Passthrough) Load(context.Context) error {
 func (m *Passthrough) Ready() bool { return m.ready.Load() }
 
 // Predict echoes the request.
-func (m *Passthrough) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+func (m *Passthrough) Predict(ctx context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	if m.delay > 0 {
+		select {
+		case <-time.After(m.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if req.Protocol == infer.ProtocolV1 && !req.IsJSON {
 		return &infer.Response{Raw: req.Body, ContentType: req.ContentType}, nil
 	}
@@ -55,6 +64,8 @@ func (m *Passthrough) Predict(_ context.Context, req *infer.Request, _ *runtime.
 
 func main() {
 	p := config.NewParser("passthrough")
+	// A flag of our own next to KServe's, as the seed extends KServe's parser.
+	delay := p.FlagSet().Duration("predict_delay", 0, "time each predict takes (to simulate a slow model)")
 	cfg, err := p.Parse(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -65,7 +76,7 @@ func main() {
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()
-	if err := runtime.NewServer(*cfg).Run(ctx, &Passthrough{name: cfg.ModelName}); err != nil {
+	if err := runtime.NewServer(*cfg).Run(ctx, &Passthrough{name: cfg.ModelName, delay: *delay}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

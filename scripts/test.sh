@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this): set-up, format
+# and vet checks, generated-code check, every module's tests with the race
+# detector where it matters, and bounded fuzzing of the wire decoders.
+#   FUZZTIME=30s scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' | grep -v '^testdata/golden/') || true)
+if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
+
+if [ -x scripts/gen-proto.sh ]; then
+	step "generated protobuf code is up to date"
+	scripts/gen-proto.sh --check
+fi
+
+mods=(runtime . examples)
+for mod in "${mods[@]}"; do
+	step "go vet ($mod)"
+	(cd "$mod" && go vet ./...)
+done
+
+step "go test (runtime, race detector)"
+(cd runtime && go test -race -count=1 ./...)
+step "go test (kserve-gen CLI, generator golden projects, deploy)"
+go test -count=1 ./...
+step "go test (examples: reference exchanges against examples/passthrough)"
+(cd examples && go test -count=1 ./...)
+if [ -f deploy/validate/go.mod ]; then
+	step "go test (deploy/validate: manifests against KServe's v1beta1 API types)"
+	(cd deploy/validate && go test -count=1 ./...)
+fi
+
+fuzz=${FUZZTIME:-15s}
+step "fuzz v2 decoders ($fuzz each)"
+(cd runtime && go test -run '^$' -fuzz '^FuzzDecodeRequestJSON$' -fuzztime "$fuzz" ./infer)
+(cd runtime && go test -run '^$' -fuzz '^FuzzDecodeBinary$' -fuzztime "$fuzz" ./infer)
+echo
+echo "all tests passed"
