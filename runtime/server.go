@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
+	"github.com/kserve-gen/kserve-gen/runtime/storage"
 )
 
 // workerEnv marks a process started by the --workers supervisor; its value
@@ -83,6 +86,9 @@ func SignalContext() (context.Context, context.CancelFunc) {
 // the models themselves; use config.Parser and NewServer for more control.
 func Serve(models ...model.Model) error {
 	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +96,10 @@ func Serve(models ...model.Model) error {
 	defer stop()
 	return NewServer(*cfg).Run(ctx, models...)
 }
+
+// ModelDir is the model directory: --model_dir, or STORAGE_URI resolved
+// (local paths, file://, pvc://) once Run has started.
+func (s *Server) ModelDir() string { return s.cfg.ModelDir }
 
 // Dataplane returns the server's dataplane once Run has started (tests, and
 // transports added by users).
@@ -111,6 +121,17 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 		return err
 	}
 	defer s.logs.close()
+	if len(s.cfg.UnknownArgs) > 0 {
+		s.log.Warn("ignoring unknown arguments: " + strings.Join(s.cfg.UnknownArgs, " "))
+	}
+	if s.cfg.StorageURI != "" && s.cfg.ModelDir == "" {
+		dir, err := s.cfg.ResolveModelDir(ctx, storage.Resolve)
+		if err != nil {
+			return fmt.Errorf("STORAGE_URI: %w", err)
+		}
+		s.log.Info("Model directory from STORAGE_URI: " + dir)
+		s.cfg.ModelDir = dir
+	}
 	if s.cfg.Workers > 1 && os.Getenv(workerEnv) == "" {
 		return s.supervise(ctx, models)
 	}

@@ -512,3 +512,59 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 	assert.Equal(t, 400, code)
 	assert.Equal(t, `{"error":"input a: binary data holds 2 elements, but the shape needs 3"}`, resp)
 }
+
+func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {
+	p := config.NewParser("t")
+	dir := t.TempDir()
+	cfg, err := p.Parse([]string{"--model_name=echo", "--not_a_kserve_flag", "x", "--enable_grpc", "False"},
+		func(k string) string {
+			if k == "STORAGE_URI" {
+				return "file://" + dir
+			}
+			return ""
+		})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var stderr syncBuffer
+	cors := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := runtime.NewServer(*cfg, runtime.WithHTTPListener(ln), runtime.WithMiddleware(cors), runtime.WithLogOutput(io.Discard, &stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, &echoModel{name: "echo"}) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	code, hdr, _ := do(t, "GET", "http://"+ln.Addr().String()+"/v2/health/ready", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "*", hdr.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, dir, srv.ModelDir())
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, stderr.String(), "ignoring unknown arguments: --not_a_kserve_flag x")
+	assert.Equal(t, 1, strings.Count(stderr.String(), "ignoring unknown arguments"))
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -72,6 +72,10 @@ type Config struct {
 	LogLevel    string // $KSERVE_LOGLEVEL, upper-cased, default INFO
 	StorageURI  string // $STORAGE_URI
 	ProtocolEnv string // $PROTOCOL, lower-cased ("" when unset)
+
+	// UnknownArgs are the arguments Parse ignored (argparse's extras); the
+	// server logs them in one warning once logging is configured.
+	UnknownArgs []string
 }
 
 // Default returns KServe's defaults plus ours.

@@ -219,6 +219,7 @@ func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, erro
 		return nil, err
 	}
 	cfg := p.cfg
+	cfg.UnknownArgs = append([]string(nil), p.unknown...)
 	return &cfg, nil
 }
 
