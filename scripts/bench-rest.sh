@@ -12,7 +12,7 @@ conns=16
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 bin=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$bin"' EXIT
-(cd runtime && go build -o "$bin/httpecho" ./internal/benchtools/httpecho)
+(cd runtime && go build -o "$bin/httpecho" ./internal/bench/httpecho)
 (cd examples && go build -o "$bin/passthrough" ./passthrough)
 printf '%s' '{"instances":[[1.0,2.0,3.0,4.0]]}' >"$bin/v1.json"
 printf '%s' '{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}' >"$bin/v2.json"
