@@ -100,6 +100,13 @@ func (e *Env) init() error {
 		}
 		ort.SetSharedLibraryPath(c.Path)
 		if err := ort.InitializeEnvironment(level); err != nil {
+			if ort.IsInitialized() {
+				// Another Env won a race to initialise the process's one
+				// environment: share it.
+				e.version = ort.GetVersion()
+				e.log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment another Env initialised", e.version))
+				return nil
+			}
 			tried = append(tried, Attempt{c, explainLoadError(err)})
 			continue
 		}
