@@ -221,3 +221,19 @@ func TestZeros(t *testing.T) {
 		{Name: "c", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{{}, {}}},
 	}, z)
 }
+
+func TestSession_Float16AndStringInputs(t *testing.T) {
+	env := needEnv(t)
+	s, err := env.NewSession(context.Background(), writeModel(t, "types.onnx", onnxgen.Types()), SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, []TensorInfo{{Name: "half", Datatype: infer.FP16, Shape: []int64{-1}}, {Name: "text", Datatype: infer.BYTES, Shape: []int64{-1}}}, s.Inputs())
+	half := []infer.Float16{infer.Float16From(1.5), infer.Float16From(-2), infer.Float16From(65504)}
+	out, err := s.Run(context.Background(), []*infer.Tensor{
+		infer.NewTensor("half", []int64{3}, half),
+		infer.NewStrings("text", []int64{2}, []string{"héllo", ""}),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, &infer.Tensor{Name: "single", Datatype: infer.FP32, Shape: []int64{3}, Data: []float32{1.5, -2, 65504}}, out[0])
+	assert.Equal(t, &infer.Tensor{Name: "same", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{[]byte("héllo"), []byte("")}}, out[1])
+}

@@ -52,3 +52,23 @@ func Chain(n int, d int64) *Model {
 		Outputs:      []ValueInfo{{Name: "y", Elem: Float, Shape: Dims(-1, d)}},
 	}}
 }
+
+// Types returns a model for datatype tests: "half" float16 [n] is cast to
+// "single" float32 [n], and "text" string [n] is passed through as "same".
+func Types() *Model {
+	return &Model{Graph: Graph{
+		Name: "types",
+		Nodes: []Node{
+			{Op: "Cast", Name: "widen", Inputs: []string{"half"}, Outputs: []string{"single"}, Attrs: []Attr{IntAttr("to", int64(Float))}},
+			{Op: "Identity", Name: "copy", Inputs: []string{"text"}, Outputs: []string{"same"}},
+		},
+		Inputs: []ValueInfo{
+			{Name: "half", Elem: Float16, Shape: Dims(-1)},
+			{Name: "text", Elem: String, Shape: Dims(-1)},
+		},
+		Outputs: []ValueInfo{
+			{Name: "single", Elem: Float, Shape: Dims(-1)},
+			{Name: "same", Elem: String, Shape: Dims(-1)},
+		},
+	}}
+}
