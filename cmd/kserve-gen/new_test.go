@@ -240,3 +240,12 @@ func TestCompletion(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\n:4\n"), out.String())
 }
+
+// The default search finds the checkout this binary was built from even
+// when run from elsewhere (here: a temporary folder as the working directory).
+func TestDefaultRuntimeSearch_FindsOwnCheckout(t *testing.T) {
+	want, err := filepath.Abs(filepath.Join("..", "..", "runtime"))
+	require.NoError(t, err)
+	t.Chdir(t.TempDir())
+	assert.Equal(t, want, generator.FindRuntime(defaultRuntimeSearch()...))
+}
