@@ -294,26 +294,42 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		return d.run(ctx, e, verb, req, h)
 	}
 	select {
-	case d.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case d.sem <- struct{}{}: // fast path: a slot is free
+	default:
+		select {
+		case d.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	type result struct {
-		resp *infer.Response
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() { <-d.sem }()
-		resp, err := d.run(ctx, e, verb, req, h)
-		done <- result{resp, err}
-	}()
+	c := &call{d: d, ctx: ctx, e: e, verb: verb, req: req, h: h, done: make(chan struct{})}
+	go c.run()
 	select {
-	case r := <-done:
-		return r.resp, r.err
+	case <-c.done:
+		return c.resp, c.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// call is one pipeline execution on its own goroutine; it holds a
+// concurrency slot until the model returns, even when the caller has gone.
+type call struct {
+	d    *Dataplane
+	ctx  context.Context
+	e    *Entry
+	verb Verb
+	req  *infer.Request
+	h    *model.Headers
+	resp *infer.Response
+	err  error
+	done chan struct{}
+}
+
+func (c *call) run() {
+	c.resp, c.err = c.d.run(c.ctx, c.e, c.verb, c.req, c.h)
+	<-c.d.sem
+	close(c.done)
 }
 
 // run executes the pipeline, turning a panic in model code into an error so
