@@ -14,6 +14,9 @@ bin=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$bin"' EXIT
 (cd runtime && go build -o "$bin/httpecho" ./internal/bench/httpecho)
 (cd examples && go build -o "$bin/passthrough" ./passthrough)
+(cd runtime && go build -o "$bin/startup" ./internal/bench/startup)
+echo "== start to ready and idle RSS (target <= 50 ms, <= 30 MB)"
+"$bin/startup" -url http://127.0.0.1:18097/v2/health/ready -- "$bin/passthrough" --model_name=passthrough --http_port=18097 --grpc_port=18096 2>/dev/null
 printf '%s' '{"instances":[[1.0,2.0,3.0,4.0]]}' >"$bin/v1.json"
 printf '%s' '{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}' >"$bin/v2.json"
 clk=$(getconf CLK_TCK)
