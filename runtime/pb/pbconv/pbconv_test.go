@@ -1,0 +1,127 @@
+package pbconv_test
+
+import (
+	"encoding/hex"
+	"math"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// The raw layout of every datatype, byte for byte.
+func TestRawLayout(t *testing.T) {
+	cases := []struct {
+		t   *infer.Tensor
+		hex string
+	}{
+		{infer.NewTensor("b", []int64{3}, []bool{true, false, true}), "010001"},
+		{infer.NewTensor("u8", []int64{2}, []uint8{1, 255}), "01ff"},
+		{infer.NewTensor("i8", []int64{2}, []int8{-1, 2}), "ff02"},
+		{infer.NewTensor("u16", []int64{1}, []uint16{0x0102}), "0201"},
+		{infer.NewTensor("i16", []int64{1}, []int16{-2}), "feff"},
+		{infer.NewTensor("fp16", []int64{1}, []infer.Float16{infer.Float16From(1)}), "003c"},
+		{infer.NewTensor("u32", []int64{1}, []uint32{0x01020304}), "04030201"},
+		{infer.NewTensor("i32", []int64{1}, []int32{-1}), "ffffffff"},
+		{infer.NewTensor("fp32", []int64{2}, []float32{1, -2}), "0000803f000000c0"},
+		{infer.NewTensor("u64", []int64{1}, []uint64{1}), "0100000000000000"},
+		{infer.NewTensor("i64", []int64{1}, []int64{-2}), "feffffffffffffff"},
+		{infer.NewTensor("fp64", []int64{1}, []float64{1}), "000000000000f03f"},
+		{infer.NewStrings("s", []int64{2}, []string{"ab", ""}), "02000000616200000000"},
+	}
+	for _, c := range cases {
+		t.Run(c.t.Name, func(t *testing.T) {
+			raw, err := pbconv.EncodeRaw(c.t)
+			require.NoError(t, err)
+			assert.Equal(t, c.hex, hex.EncodeToString(raw))
+			back, err := pbconv.DecodeRaw("input", c.t.Name, c.t.Datatype, c.t.Shape, raw)
+			require.NoError(t, err)
+			assert.Equal(t, c.t.Data, back)
+		})
+	}
+}
+
+// Aligned raw bytes become the typed slice in place; unaligned ones are
+// copied once; encoding shares the typed slice's memory.
+func TestRaw_NoCopyWhenAligned(t *testing.T) {
+	buf := make([]byte, 4*3+1) // Go allocates this 8-byte aligned
+	copy(buf, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40})
+
+	d, err := pbconv.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[:12])
+	require.NoError(t, err)
+	f := d.([]float32)
+	assert.Equal(t, []float32{1, 2, 3}, f)
+	assert.Equal(t, unsafe.Pointer(&buf[0]), unsafe.Pointer(&f[0]), "aligned: no copy")
+
+	copy(buf[1:], buf[:12])
+	d, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[1:13])
+	require.NoError(t, err)
+	g := d.([]float32)
+	assert.Equal(t, []float32{1, 2, 3}, g)
+	assert.NotEqual(t, unsafe.Pointer(&buf[1]), unsafe.Pointer(&g[0]), "unaligned: copied")
+
+	raw, err := pbconv.EncodeRaw(infer.NewTensor("y", []int64{3}, f))
+	require.NoError(t, err)
+	assert.Equal(t, unsafe.Pointer(&f[0]), unsafe.Pointer(&raw[0]), "encoding shares memory")
+}
+
+func TestDecodeRaw_Errors(t *testing.T) {
+	_, err := pbconv.DecodeRaw("input", "x", infer.FP64, []int64{2}, make([]byte, 15))
+	assert.EqualError(t, err, "input 'x' with datatype FP64 and shape [2] needs 16 bytes of raw contents, but 15 were given")
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	_, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{-1, 2}, nil)
+	assert.EqualError(t, err, "input 'x' has an invalid shape [-1, 2]")
+	_, err = pbconv.DecodeRaw("output", "s", infer.BYTES, []int64{1}, []byte{1, 0})
+	assert.EqualError(t, err, "output 's': raw BYTES contents end inside the 4-byte length of element 0")
+}
+
+func TestFromRequest_FP16MakesTheRequestRaw(t *testing.T) {
+	req := &infer.Request{ModelName: "m", ID: "1", Inputs: []*infer.Tensor{
+		infer.NewTensor("a", []int64{1}, []float32{1}),
+		infer.NewTensor("h", []int64{1}, []infer.Float16{infer.Float16From(2)}),
+	}, Outputs: []infer.RequestedOutput{{Name: "o", Parameters: infer.Parameters{"binary_data": true}}}}
+	m, err := pbconv.FromRequest(req, false)
+	require.NoError(t, err)
+	want := &pb.ModelInferRequest{ModelName: "m", Id: "1",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{
+			{Name: "a", Datatype: "FP32", Shape: []int64{1}},
+			{Name: "h", Datatype: "FP16", Shape: []int64{1}},
+		},
+		Outputs: []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "o",
+			Parameters: map[string]*pb.InferParameter{"binary_data": {ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}}}}},
+		RawInputContents: [][]byte{{0, 0, 0x80, 0x3f}, {0, 0x40}},
+	}
+	assert.True(t, proto.Equal(want, m), "got %v", m)
+
+	back, err := pbconv.Request(m)
+	require.NoError(t, err)
+	assert.Equal(t, infer.ProtocolGRPCV2, back.Protocol)
+	assert.Equal(t, req.Inputs[1].Data, back.Inputs[1].Data)
+	assert.Equal(t, req.Outputs, back.Outputs)
+}
+
+func TestParameters(t *testing.T) {
+	p, err := pbconv.FromParameters(infer.Parameters{"b": true, "i": 3, "f": float32(0.5), "u": uint64(math.MaxUint64), "s": "x"})
+	require.NoError(t, err)
+	back, err := pbconv.Parameters(p)
+	require.NoError(t, err)
+	assert.Equal(t, infer.Parameters{"b": true, "i": int64(3), "f": 0.5, "u": float64(math.MaxUint64), "s": "x"}, back)
+
+	_, err = pbconv.FromParameters(infer.Parameters{"l": []int{1}})
+	assert.EqualError(t, err, "parameter 'l' has type []int; gRPC parameters are bool, int64, uint64, double or string")
+	_, err = pbconv.Parameters(map[string]*pb.InferParameter{"e": {}})
+	assert.EqualError(t, err, "parameter 'e' has no value")
+}
+
+func TestFromResponse_InvalidOutputIsInternal(t *testing.T) {
+	_, err := pbconv.FromResponse(&infer.Response{ModelName: "m", Outputs: []*infer.Tensor{{Name: "o", Datatype: infer.FP32, Shape: []int64{2}, Data: []int64{1, 2}}}}, false)
+	assert.EqualError(t, err, "model m returned an invalid response: output o has datatype FP32 but holds []int64")
+	assert.Equal(t, status.KindInternal, status.KindOf(err))
+}
