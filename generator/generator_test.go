@@ -100,7 +100,7 @@ func TestWrite_RefusesNonEmptyDirAndWritesNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644))
 	_, err := generator.Generate(context.Background(), restOptions(t, dir))
 	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
-	assert.Contains(t, err.Error(), "pass --force")
+	assert.Equal(t, dir+": output directory is not empty", err.Error())
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "only the user's file is there")

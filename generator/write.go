@@ -24,7 +24,7 @@ func Write(ctx context.Context, dir string, files []File, force bool) (err error
 		return err
 	}
 	if !empty && !force {
-		return fmt.Errorf("%s: %w; choose another directory or pass --force to overwrite the generated files", dir, ErrDirNotEmpty)
+		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
 	}
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {

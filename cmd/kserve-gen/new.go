@@ -168,6 +168,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		return err
 	}
 	files, err := generator.Generate(ctx, gopts)
+	if errors.Is(err, generator.ErrDirNotEmpty) {
+		return fmt.Errorf("%w; choose another --dir, or pass --force to replace the generated files (other files are kept)", err)
+	}
 	if err != nil {
 		return err
 	}
