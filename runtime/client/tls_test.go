@@ -1,0 +1,110 @@
+package client_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/rest"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// selfSigned writes a CA-signed certificate for 127.0.0.1 and returns the
+// server certificate and the CA's PEM file.
+func selfSigned(t *testing.T) (tls.Certificate, string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	require.NoError(t, err)
+
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
+}
+
+func TestTLS_BothClients(t *testing.T) {
+	cert, caFile := selfSigned(t)
+	m := &echo{name: "echo"}
+	m.ready.Store(true)
+	dp := dataplane.New(dataplane.Options{})
+	require.NoError(t, dp.Register(m, ""))
+
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpcserver.New(dp, grpcserver.Options{Logger: slog.New(slog.DiscardHandler),
+		ServerOptions: []grpc.ServerOption{grpc.Creds(credentials.NewServerTLSFromCert(&cert))}})
+	go func() { _ = gs.Serve(gl) }()
+	t.Cleanup(func() { _ = gs.Shutdown(context.Background()) })
+
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: rest.New(dp, rest.Options{}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go func() { _ = hs.ServeTLS(hl, "", "") }()
+	t.Cleanup(func() { hs.Close() })
+
+	req := &infer.Request{ModelName: "echo", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{2}, []float64{1, 2})}}
+
+	g, err := client.NewGRPC(gl.Addr().String(), client.WithTLSFiles(caFile, "", ""))
+	require.NoError(t, err)
+	defer g.Close()
+	resp, err := g.Infer(ctxT(t), req)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{1, 2}, resp.Outputs[0].Data)
+
+	// Without the CA the server is not trusted.
+	untrusted, err := client.NewGRPC(gl.Addr().String(), client.WithTLS(nil), client.WithGRPCRetries(0))
+	require.NoError(t, err)
+	defer untrusted.Close()
+	_, err = untrusted.Infer(ctxT(t), req)
+	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
+	assert.Contains(t, status.Message(err), "certificate signed by unknown authority")
+
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(caFile)
+	require.NoError(t, err)
+	pool.AppendCertsFromPEM(caPEM)
+	r, err := client.NewREST(client.WithProtocol(client.V2), client.WithRESTTLS(&tls.Config{RootCAs: pool}))
+	require.NoError(t, err)
+	resp, err = r.Infer(ctxT(t), "https://"+hl.Addr().String(), req)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{1, 2}, resp.Outputs[0].Data)
+
+	_, err = client.NewGRPC("x", client.WithTLSFiles(caFile, "key.pem", ""))
+	assert.EqualError(t, err, "client TLS needs both a private key and a certificate chain")
+}
