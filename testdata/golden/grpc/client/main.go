@@ -2,12 +2,15 @@
 // prints the response as JSON: the Go counterpart of the seed's
 // grpc_client.py. INGRESS_HOST and INGRESS_PORT (default localhost:8081)
 // say where the server is; SERVICE_HOSTNAME sets the authority an ingress
-// routes by; MODEL_NAME overrides the model name.
+// routes by; MODEL_NAME overrides the model name. Run it from the project
+// folder (go run ./client), or pass -input.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -18,13 +21,15 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	input := flag.String("input", "input.json", "the v2 JSON request to send")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *input); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, stdout io.Writer, input string) error {
 	target := env("INGRESS_HOST", "localhost") + ":" + env("INGRESS_PORT", "8081")
 	var opts []client.GRPCOption
 	if host := os.Getenv("SERVICE_HOSTNAME"); host != "" {
@@ -36,13 +41,13 @@ func run(ctx context.Context) error {
 	}
 	defer c.Close()
 
-	body, err := os.ReadFile("input.json")
+	body, err := os.ReadFile(input)
 	if err != nil {
 		return err
 	}
 	req, err := infer.DecodeRequest(body, nil)
 	if err != nil {
-		return fmt.Errorf("input.json: %w", err)
+		return fmt.Errorf("%s: %w", input, err)
 	}
 	req.ModelName = env("MODEL_NAME", "custom-model-grpc")
 
@@ -56,8 +61,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(string(out))
-	return nil
+	_, err = fmt.Fprintln(stdout, string(out))
+	return err
 }
 
 func env(name, def string) string {
