@@ -225,7 +225,7 @@ func TestReadinessHelpers(t *testing.T) {
 	_, err = g.IsModelReady(ctx, "nope")
 	assert.Equal(t, status.KindModelNotFound, status.KindOf(err))
 
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	err = g.WaitForModelReady(short, "nope", 10*time.Millisecond)
 	require.ErrorIs(t, err, context.DeadlineExceeded)

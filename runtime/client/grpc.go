@@ -341,7 +341,7 @@ func waitReady(ctx context.Context, interval time.Duration, check func(context.C
 		switch {
 		case err == nil:
 			last = errors.New("not ready")
-		case ctx.Err() == nil:
+		case ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
 			last = err
 		}
 		select {
