@@ -545,19 +545,41 @@ func TestReflection_ListsServices(t *testing.T) {
 }
 
 func TestShutdown_DrainsInFlightCalls(t *testing.T) {
-	f := start(t, grpcserver.Options{}, failing{})
+	g := &gate{started: make(chan struct{}), release: make(chan struct{})}
+	f := start(t, grpcserver.Options{}, g)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
-			Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "slow"}}}})
+		_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "gate"})
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the call is in the model now
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, f.srv.Shutdown(ctx))
+	<-g.started // the call is in the model now
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- f.srv.Shutdown(ctx)
+	}()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a call was in flight", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.release)
 	require.NoError(t, <-errc, "the in-flight call completes")
+	require.NoError(t, <-shut)
 	require.NoError(t, <-f.served)
+}
+
+// gate blocks Predict until release is closed.
+type gate struct{ started, release chan struct{} }
+
+func (*gate) Name() string               { return "gate" }
+func (*gate) Load(context.Context) error { return nil }
+func (*gate) Ready() bool                { return true }
+func (g *gate) Predict(_ context.Context, req *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	close(g.started)
+	<-g.release
+	return &infer.Response{}, nil
 }
 
 func TestModelInfer_HeaderKeysAreCanonical(t *testing.T) {

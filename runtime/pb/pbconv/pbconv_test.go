@@ -51,7 +51,8 @@ func TestRawLayout(t *testing.T) {
 // Aligned raw bytes become the typed slice in place; unaligned ones are
 // copied once; encoding shares the typed slice's memory.
 func TestRaw_NoCopyWhenAligned(t *testing.T) {
-	buf := make([]byte, 4*3+1) // Go allocates this 8-byte aligned
+	words := make([]uint64, 2) // 8-byte aligned backing store, 16 bytes
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 16)
 	copy(buf, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40})
 
 	d, err := pbconv.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[:12])
