@@ -106,27 +106,40 @@ cmd_pack() {
 	local stage
 	stage=$(mktemp -d)
 	trap 'rm -rf "$stage"' RETURN
+	# The libraries and models are pinned, so their archive is made once and
+	# kept (compressing the CUDA provider takes minutes); the test binary is
+	# rebuilt every time. xz streams and tar archives both concatenate.
+	local static="$ROOT/.cache/gpu-static-$ORT_VERSION.tar.xz" f
+	if [[ ! -f $static ]]; then
+		mkdir -p "$stage/cache/onnxruntime/$ORT_VERSION" "$stage/cache/models"
+		for f in libonnxruntime.so.$ORT_VERSION libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so; do
+			cp "$cache/onnxruntime/$ORT_VERSION/$f" "$stage/cache/onnxruntime/$ORT_VERSION/$f"
+		done
+		for f in ch_ppocr_mobile_v2.0_cls_infer.onnx silero_vad.onnx; do
+			cp "$cache/models/$f" "$stage/cache/models/$f"
+		done
+		log "compressing the libraries (xz; the CUDA provider shrinks only to ~165 MB, this takes minutes)"
+		tar -C "$stage" -cf - cache | xz -T0 -6 >"$static.tmp"
+		mv "$static.tmp" "$static"
+	fi
 	log "building the runtime/onnx test binary"
 	(cd "$ROOT/runtime" && CGO_ENABLED=1 go test -c -o "$stage/onnx.test" ./onnx)
-	mkdir -p "$stage/cache/onnxruntime/$ORT_VERSION" "$stage/cache/models"
-	local f
-	for f in libonnxruntime.so.$ORT_VERSION libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so; do
-		ln "$cache/onnxruntime/$ORT_VERSION/$f" "$stage/cache/onnxruntime/$ORT_VERSION/$f" 2>/dev/null ||
-			cp "$cache/onnxruntime/$ORT_VERSION/$f" "$stage/cache/onnxruntime/$ORT_VERSION/$f"
-	done
-	for f in ch_ppocr_mobile_v2.0_cls_infer.onnx silero_vad.onnx; do
-		cp "$cache/models/$f" "$stage/cache/models/$f"
-	done
+	tar -C "$stage" -cf - onnx.test | xz -T0 -6 >"$stage/test.tar.xz"
 	rm -rf "$CARRY"
 	mkdir -p "$CARRY"
-	log "compressing (xz; the CUDA provider shrinks only to ~165 MB, this takes minutes)"
-	tar -C "$stage" -cf - onnx.test cache | xz -T0 -6 >"$CARRY/bundle.tar.xz"
-	(cd "$CARRY" && split -b "$PART_BYTES" -d -a 2 bundle.tar.xz part- && rm bundle.tar.xz)
+	cat "$static" "$stage/test.tar.xz" >"$CARRY/bundle.tar.xz"
+	# As few parts as fit: each call carries one part plus the working tree.
+	local total max n size
+	total=$(stat -c %s "$CARRY/bundle.tar.xz")
+	max=$((${GPU_CARRY_MAX_MIB:-61} * 1024 * 1024))
+	n=$(((total + max - 1) / max))
+	size=$(((total + n - 1) / n))
+	(cd "$CARRY" && split -b "$size" -d -a 2 bundle.tar.xz part- && rm bundle.tar.xz)
 	local sum parts
 	sum=$(cat "$CARRY"/part-* | sha256sum | cut -d' ' -f1)
 	parts=$(cd "$CARRY" && ls part-* | tr '\n' ' ')
 	printf 'sha256 %s\nparts %s\n' "$sum" "$parts" >"$CARRY/MANIFEST"
-	log "wrote $(ls "$CARRY" | wc -l) files to $CARRY:"
+	log "wrote $n part(s) of at most $size bytes to $CARRY (if a call is refused as too large, run again with GPU_CARRY_MAX_MIB=50):"
 	ls -l "$CARRY"
 	local list=($parts) last=$((${#list[@]} - 1)) i
 	echo
@@ -177,9 +190,9 @@ cmd_run() {
 	got=$(sha256sum "$bundle" | cut -d' ' -f1)
 	[[ $got == "$sum" ]] || die "archive sha256 is $got, expected $sum"
 	if command -v xz >/dev/null; then
-		xz -dc "$bundle" | tar -C "$WORK" -xf -
+		xz -dc "$bundle" | tar -C "$WORK" --ignore-zeros -xf -
 	else
-		python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$bundle" | tar -C "$WORK" -xf -
+		python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$bundle" | tar -C "$WORK" --ignore-zeros -xf -
 	fi
 	# The real set-up script checks every file against its pinned sha256.
 	KSERVE_GEN_CACHE="$WORK/cache" "$ROOT/scripts/setup-onnx.sh" --gpu --offline

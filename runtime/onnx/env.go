@@ -41,10 +41,10 @@ type Env struct {
 	path    string
 	owner   bool
 
-	mu         sync.Mutex
-	closed     bool
-	cudaErrs   map[int]error // device id → why its CUDA provider failed
-	cudaLogged map[int]bool  // device id → CPU fallback already logged
+	mu        sync.Mutex
+	closed    bool
+	cudaErrs  map[int]error   // device id → why its CUDA provider failed
+	fallbacks map[string]bool // "device:model" → CPU fallback already logged
 }
 
 // NewEnv returns an Env; nothing is loaded before Init.
@@ -56,7 +56,7 @@ func NewEnv(opts EnvOptions) *Env {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, cudaLogged: map[int]bool{}}
+	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, fallbacks: map[string]bool{}}
 }
 
 // Init finds and loads the ONNX Runtime library and creates the environment.
@@ -157,13 +157,25 @@ func (e *Env) cudaFailure(id int) error {
 // the first time an auto session meets the failure.
 func (e *Env) rememberCUDAFailure(d Device, err error) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if _, seen := e.cudaErrs[d.ID]; !seen {
 		e.cudaErrs[d.ID] = err
 	}
-	if d.Kind != DeviceAuto || e.cudaLogged[d.ID] {
+	e.mu.Unlock()
+	if d.Kind != DeviceAuto {
 		return false
 	}
-	e.cudaLogged[d.ID] = true
+	return e.firstFallback(d, "")
+}
+
+// firstFallback reports whether a CPU fallback on device d for model path
+// ("" for every model) is met for the first time, so it is logged once.
+func (e *Env) firstFallback(d Device, path string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := fmt.Sprintf("%d:%s", d.ID, path)
+	if e.fallbacks[key] {
+		return false
+	}
+	e.fallbacks[key] = true
 	return true
 }

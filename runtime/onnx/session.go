@@ -244,8 +244,11 @@ func (e *Env) newSession(ctx context.Context, path string, in, out []TensorInfo,
 		if opts.Device.Kind == DeviceCUDA {
 			return nil, err
 		}
-		// auto: CUDA loaded but could not run this model; use the CPU.
-		e.noteCUDAFailure(opts.Device, err)
+		// auto: CUDA loaded but could not take this model; use the CPU. Not
+		// remembered for the device: other models may still run on it.
+		if e.firstFallback(opts.Device, path) {
+			e.log.Warn(fmt.Sprintf("ONNX Runtime: model %s cannot run on GPU %d, running it on CPU: %v", path, opts.Device.ID, err))
+		}
 		cpu := opts
 		cpu.Device = Device{Kind: DeviceCPU}
 		if so, threads, err = e.sessionOptions(cpu); err != nil {
