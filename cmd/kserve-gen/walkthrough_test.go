@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readmeCurl matches the local curl command a generated README gives, and
+// readmeWant the expected output block after it.
+var (
+	readmeCurl = regexp.MustCompile("(?m)^curl -H \"Content-Type: application/json\" http://localhost:8080(/\\S+) -d @./input.json$")
+	readmeWant = regexp.MustCompile("(?s)Expected output:\n\n```json\n(.*?)\n```")
+)
+
+// TestNew_ReadmeWalkthrough does what a new user does: kserve-gen new with
+// --yes, go test ./... in the project, start the server and send the
+// README's curl request; the answer must be the README's expected output.
+func TestNew_ReadmeWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs generated projects")
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	// The onnx project needs ONNX Runtime (scripts/setup-onnx.sh).
+	for _, tmpl := range []string{"rest", "grpc", "onnx"} {
+		t.Run(tmpl, func(t *testing.T) {
+			name := "walk-" + tmpl
+			runIn(t, work, bin, "new", name, "--template", tmpl, "--yes")
+			dir := filepath.Join(work, name)
+			if tmpl == "rest" {
+				runIn(t, dir, "go", "test", "./...")
+			}
+			server := filepath.Join(dir, name)
+			runIn(t, dir, "go", "build", "-o", server, ".")
+
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			curl := readmeCurl.FindSubmatch(readme)
+			want := readmeWant.FindSubmatch(readme)
+			require.NotNil(t, curl, "README has no local curl command")
+			require.NotNil(t, want, "README has no expected output")
+
+			port := freePort(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			srv := exec.CommandContext(ctx, server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false")
+			srv.Dir = dir
+			var logs bytes.Buffer
+			srv.Stdout, srv.Stderr = &logs, &logs
+			require.NoError(t, srv.Start())
+			t.Cleanup(func() {
+				cancel()
+				_ = srv.Wait()
+				if t.Failed() {
+					t.Logf("server output:\n%s", logs.String())
+				}
+			})
+			base := fmt.Sprintf("http://127.0.0.1:%d", port)
+			waitReady(t, base+"/v2/health/ready")
+
+			body, err := os.ReadFile(filepath.Join(dir, "input.json"))
+			require.NoError(t, err)
+			resp, err := http.Post(base+string(curl[1]), "application/json", bytes.NewReader(body))
+			require.NoError(t, err)
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, string(want[1]), string(got), "the README's expected output")
+		})
+	}
+}
+
+func runIn(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %s: %s", name, strings.Join(args, " "), out)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after a minute (last error %v)", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
