@@ -126,3 +126,10 @@ func TestFromResponse_InvalidOutputIsInternal(t *testing.T) {
 	assert.EqualError(t, err, "model m returned an invalid response: output o has datatype FP32 but holds []int64")
 	assert.Equal(t, status.KindInternal, status.KindOf(err))
 }
+
+func TestDecodeRaw_HostileShapes(t *testing.T) {
+	_, err := pbconv.DecodeRaw("input", "s", infer.BYTES, []int64{1 << 40}, []byte{1, 0, 0, 0, 'x'})
+	assert.EqualError(t, err, "input 's' with datatype BYTES and shape [1099511627776] needs 1099511627776 elements, but its raw contents hold 1")
+	_, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{1 << 32, 1 << 32}, make([]byte, 4))
+	assert.EqualError(t, err, "input 'x' has an invalid shape [4294967296, 4294967296]")
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -33,8 +34,8 @@ func nativeLittleEndian() bool {
 // aligned (the protobuf runtime allocates every bytes field separately, so
 // it is); otherwise it is copied once. BYTES elements alias raw.
 func DecodeRaw(kind, name string, d infer.Datatype, shape []int64, raw []byte) (any, error) {
-	n := infer.ShapeSize(shape)
-	if n < 0 {
+	n, ok := elements(shape)
+	if !ok {
 		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, infer.FormatShape(shape))
 	}
 	if d == infer.BYTES {
@@ -81,6 +82,20 @@ func DecodeRaw(kind, name string, d infer.Datatype, shape []int64, raw []byte) (
 	return nil, status.InvalidInputf("invalid datatype %q for %s %s", string(d), kind, name)
 }
 
+// elements is the element count of shape, false when a dimension is
+// negative or the product overflows (a hostile shape must not size an
+// allocation or wrap around to match the data).
+func elements(shape []int64) (int64, bool) {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 || d != 0 && n > math.MaxInt64/8/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
+}
+
 // view reinterprets b as []T without copying when the machine is
 // little-endian and b is aligned for T; otherwise it decodes a copy.
 func view[T fixed](b []byte) []T {
@@ -105,7 +120,9 @@ func view[T fixed](b []byte) []T {
 }
 
 func decodeBytes(kind, name string, shape []int64, n int64, raw []byte) (any, error) {
-	out := make([][]byte, 0, n)
+	// Every element takes at least 4 bytes: the shape cannot make us
+	// reserve more than the data can fill.
+	out := make([][]byte, 0, min(n, int64(len(raw)/4)))
 	for off := 0; off < len(raw); {
 		if len(raw)-off < 4 {
 			return nil, status.InvalidInputf("%s '%s': raw BYTES contents end inside the 4-byte length of element %d", kind, name, len(out))
