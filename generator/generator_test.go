@@ -169,6 +169,19 @@ func TestWrite_CancelledContextWritesNothing(t *testing.T) {
 	assert.True(t, errors.Is(statErr, os.ErrNotExist))
 }
 
+func TestCheckDir(t *testing.T) {
+	parent := t.TempDir()
+	full := filepath.Join(parent, "full")
+	require.NoError(t, os.MkdirAll(filepath.Join(full, "sub"), 0o755))
+	file := filepath.Join(parent, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	assert.NoError(t, generator.CheckDir(filepath.Join(parent, "missing"), false))
+	assert.NoError(t, generator.CheckDir(filepath.Join(full, "sub"), false), "empty")
+	assert.ErrorIs(t, generator.CheckDir(full, false), generator.ErrDirNotEmpty)
+	assert.NoError(t, generator.CheckDir(full, true))
+	assert.EqualError(t, generator.CheckDir(file, true), "output directory "+file+" is a file")
+}
+
 func assertNoStaging(t *testing.T, parent string) {
 	t.Helper()
 	entries, err := os.ReadDir(parent)

@@ -14,7 +14,7 @@ import (
 // with one rename. dir must not exist or be empty unless force is set; with
 // force the staged files are moved in one by one (each replace is atomic),
 // replacing files of the same name and keeping every other file.
-func Write(ctx context.Context, dir string, files []File, force bool) (err error) {
+func Write(ctx context.Context, dir string, files []File, force bool) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("output directory %s: %w", dir, err)
@@ -26,6 +26,29 @@ func Write(ctx context.Context, dir string, files []File, force bool) (err error
 	if !empty && !force {
 		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
 	}
+	return write(ctx, abs, empty, files)
+}
+
+// CheckDir reports whether Write could write into dir: it must be missing
+// or empty unless force is set, and not a file. The form uses it to refuse
+// a directory before anything is rendered.
+func CheckDir(dir string, force bool) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	empty, err := isEmptyDir(abs)
+	if err != nil {
+		return err
+	}
+	if !empty && !force {
+		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
+	}
+	return nil
+}
+
+func write(ctx context.Context, abs string, empty bool, files []File) (err error) {
+	dir := abs
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", parent, err)

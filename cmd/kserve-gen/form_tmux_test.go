@@ -165,3 +165,34 @@ func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
 	assert.Contains(t, final, "EXIT STATUS 130")
 	assert.NoDirExists(t, filepath.Join(work, "bad"))
 }
+
+// TestNew_FormRefusesNonEmptyDir: with every other answer from flags and
+// defaults, the form stops at the output directory while it names a
+// non-empty folder, and takes another.
+func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux)")
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.Mkdir(filepath.Join(work, "taken"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "taken", "notes.txt"), []byte("mine"), 0o644))
+
+	s := startTmux(t, work, bin+" new taken --template rest")
+	for _, field := range []string{"Model name", "Go module path", "Template", "Protocol of the REST endpoint", "Serve gRPC", "GPUs",
+		"CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+	s.waitFor("taken: output directory is not empty: choose another, or run again with --force")
+	s.keys("-l", "fresh")
+	s.keys("Enter")
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0")
+	assert.FileExists(t, filepath.Join(work, "fresh", "main.go"))
+	entries, err := os.ReadDir(filepath.Join(work, "taken"))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the non-empty folder is untouched")
+}

@@ -27,6 +27,9 @@ type answers struct {
 	MemoryRequest string
 	MemoryLimit   string
 	Dir           string
+
+	// Force is not asked: it is --force, which lets Dir be non-empty.
+	Force bool
 }
 
 // newOptions is what `kserve-gen new` parsed from its arguments.
@@ -36,7 +39,6 @@ type newOptions struct {
 
 	answers
 	GPUCount    int
-	Force       bool
 	Yes         bool
 	RuntimePath string
 
@@ -104,7 +106,7 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVar(&opts.MemoryRequest, "memory-request", generator.DefaultMemoryRequest, "memory request (512Mi, 1Gi)")
 	fl.StringVar(&opts.MemoryLimit, "memory-limit", generator.DefaultMemoryLimit, "memory limit")
 	fl.StringVar(&opts.Dir, "dir", "", "output directory (default ./NAME); must be empty or missing unless --force")
-	fl.BoolVar(&opts.Force, "force", false, "write into a non-empty directory, replacing files of the same name")
+	fl.BoolVar(&opts.answers.Force, "force", false, "write into a non-empty directory, replacing files of the same name")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take the flags and defaults")
 	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
 	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
@@ -131,6 +133,7 @@ func (e *missingError) Error() string {
 func newRun(ctx context.Context, opts *newOptions) error {
 	a := opts.answers
 	a.GPU = fmt.Sprint(opts.GPUCount)
+	a.Force = opts.Force
 	if opts.Yes || !opts.IO.CanPrompt() {
 		var missing []string
 		if a.Name == "" {
@@ -209,7 +212,7 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 			},
 		},
 		Dir:   a.Dir,
-		Force: opts.Force,
+		Force: a.Force,
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err

@@ -56,9 +56,8 @@ func TestNew_FlagsReachOptions(t *testing.T) {
 		"--dir", "out", "--force", "-y", "--runtime-path", "/rt"})
 	require.NoError(t, cmd.Execute())
 	assert.Equal(t, answers{Name: "custom-model", Module: "example.com/m", Template: "onnx", Protocol: "v2", GRPC: true,
-		CPURequest: "500m", CPULimit: "4", MemoryRequest: "2Gi", MemoryLimit: "16Gi", Dir: "out"}, got.answers)
+		CPURequest: "500m", CPULimit: "4", MemoryRequest: "2Gi", MemoryLimit: "16Gi", Dir: "out", Force: true}, got.answers)
 	assert.Equal(t, 2, got.GPUCount)
-	assert.True(t, got.Force)
 	assert.True(t, got.Yes)
 	assert.Equal(t, "/rt", got.RuntimePath)
 	assert.True(t, got.Changed("grpc"))

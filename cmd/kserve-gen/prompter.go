@@ -101,7 +101,18 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			huh.NewInput().Title("Memory limit").Value(&a.MemoryLimit).Validate(quantity("memory")),
 			huh.NewInput().Title("Output directory").
 				PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name).
-				Value(&a.Dir),
+				Value(&a.Dir).Validate(func(dir string) error {
+				if dir == "" {
+					dir = a.Name
+				}
+				if err := generator.CheckDir(dir, a.Force); err != nil {
+					if errors.Is(err, generator.ErrDirNotEmpty) {
+						return fmt.Errorf("%w: choose another, or run again with --force", err)
+					}
+					return err
+				}
+				return nil
+			}),
 		),
 	)
 }
