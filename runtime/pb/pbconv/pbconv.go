@@ -211,6 +211,9 @@ func tensor(kind, name, datatype string, shape []int64, params map[string]*pb.In
 	if !d.Valid() {
 		return nil, status.InvalidInputf("invalid datatype %q for %s %s", datatype, kind, name)
 	}
+	if _, ok := elements(shape); !ok {
+		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, infer.FormatShape(shape))
+	}
 	p, err := Parameters(params)
 	if err != nil {
 		return nil, err

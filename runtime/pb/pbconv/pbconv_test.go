@@ -133,3 +133,9 @@ func TestDecodeRaw_HostileShapes(t *testing.T) {
 	_, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{1 << 32, 1 << 32}, make([]byte, 4))
 	assert.EqualError(t, err, "input 'x' has an invalid shape [4294967296, 4294967296]")
 }
+
+func TestRequest_OverflowingShapeIsRejected(t *testing.T) {
+	_, err := pbconv.Request(&pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "a", Datatype: "FP32", Shape: []int64{1 << 32, 1 << 32}, Contents: &pb.InferTensorContents{}}}})
+	assert.EqualError(t, err, "input 'a' has an invalid shape [4294967296, 4294967296]")
+}
