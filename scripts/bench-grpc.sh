@@ -3,19 +3,23 @@
 # handler returning the request bytes, runtime/internal/bench/grpcecho),
 # driven by ghz (github.com/bojand/ghz, built from its pinned Go module).
 #
-#   scripts/bench-grpc.sh            # 20000 small requests at 16 streams, then FP32[1,3,224,224]
-#   N=50000 scripts/bench-grpc.sh
+#   scripts/bench-grpc.sh            # 3 x 20000 small requests at 16 streams, then FP32[1,3,224,224]
+#   N=50000 REPS=5 scripts/bench-grpc.sh
 #
 # For each server it reports server CPU per request (utime+stime from
 # /proc/PID/stat over the measured run, after a warm-up), requests/s and
 # latency percentiles. With two or more CPUs the server is pinned to CPU 0
 # and ghz to the others, so the load generator does not steal the server's
-# CPU. Needs go, python3 (to read ghz's JSON) and taskset (util-linux).
+# CPU. The small-request runs repeat REPS times (default 3), alternating the
+# servers, and the summary gives medians and the ratios to the echo floor, so
+# that other load on the machine hits both alike. Needs go, python3 (to read
+# ghz's JSON) and taskset (util-linux).
 set -euo pipefail
 
 GHZ_VERSION=v0.93.0
 N=${N:-20000}
 N_LARGE=${N_LARGE:-500}
+REPS=${REPS:-3}
 CONC=${CONC:-16}
 PORT=${PORT:-19081}
 HTTP_PORT=${HTTP_PORT:-19080}
@@ -86,21 +90,39 @@ measure() { # label server data-file concurrency total
   run_ghz "$3" "$4" "$5" >"$work/out.json"
   after=$(cpu_ticks "$server_pid")
   stop_server
-  python3 - "$1" "$work/out.json" "$before" "$after" "$tck" <<'PY'
+  python3 - "$1" "$work/out.json" "$before" "$after" "$tck" "$work/results" "$2" <<'PY'
 import json, sys
 label, path, before, after, tck = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+results, key = sys.argv[6], sys.argv[7]
 r = json.load(open(path))
 pct = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
 ok = r.get("statusCodeDistribution", {}).get("OK", 0)
 cpu_us = (after - before) / tck * 1e6 / max(r["count"], 1)
 print(f"{label:34s} n={r['count']:6d} ok={ok:6d} rps={r['rps']:8.0f} cpu/req={cpu_us:7.1f}us "
       f"p50={pct.get(50, 0):6.2f}ms p99={pct.get(99, 0):6.2f}ms avg={r['average'] / 1e6:6.2f}ms")
+with open(results, "a") as f:
+    f.write(f"{key}|{label}|{cpu_us}|{pct.get(99, 0)}\n")
 PY
 }
 
 echo "server CPU pinned: ${server_cpu[*]:-no}; ghz on ${ghz_cpus} CPU(s); CLK_TCK=$tck"
-measure "echo floor, small, c=$CONC" echo "$work/small.bin" "$CONC" "$N"
-measure "passthrough, small, c=$CONC" passthrough "$work/small.bin" "$CONC" "$N"
-measure "passthrough (no latency log), small" passthrough-nolog "$work/small.bin" "$CONC" "$N"
+for rep in $(seq "$REPS"); do
+  measure "echo floor, small, c=$CONC" echo "$work/small.bin" "$CONC" "$N"
+  measure "passthrough, small, c=$CONC" passthrough "$work/small.bin" "$CONC" "$N"
+  measure "passthrough (no latency log), small" passthrough-nolog "$work/small.bin" "$CONC" "$N"
+done
 measure "echo floor, fp32[1,3,224,224] raw, c=1" echo "$work/fp32-224.bin" 1 "$N_LARGE"
 measure "passthrough, fp32[1,3,224,224] raw, c=1" passthrough "$work/fp32-224.bin" 1 "$N_LARGE"
+
+python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1])]
+small = [r for r in rows if "small" in r[1]]
+def med(key, i):
+    return statistics.median(float(r[i]) for r in small if r[0] == key)
+floor_cpu, floor_p99 = med("echo", 2), med("echo", 3)
+print(f"\nmedians over {len(small) // 3} rounds of small requests:")
+for key in ("echo", "passthrough", "passthrough-nolog"):
+    cpu, p99 = med(key, 2), med(key, 3)
+    print(f"  {key:18s} cpu/req={cpu:6.1f}us ({cpu / floor_cpu:4.2f} x floor)  p99={p99:6.2f}ms ({p99 / floor_p99:4.2f} x floor)")
+PY
