@@ -1,0 +1,145 @@
+package onnx
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+)
+
+// BenchmarkServedCLS: one client calling the served PP-OCR classifier over
+// gRPC (raw input contents) and over REST with the binary tensor extension,
+// each paired with a raw ONNX Runtime run of the same input on a session
+// with the same threads, so the ratio is the serving overhead on a
+// compute-bound model.
+func BenchmarkServedCLS(b *testing.B) {
+	env := needEnv(b)
+	path := modelFile(b, clsFile)
+	in := clsInput(renderText("Hello World 2026", false))
+	opts := benchOptions(b)
+	m := NewModel("cls", path, WithEnv(env), WithDevice(opts.Device.String()), WithThreads(opts.IntraOpThreads, 1))
+	srv := serve(b, m)
+
+	so, _, err := env.sessionOptions(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if m.Provider() == ProviderCUDA {
+		if err := env.appendCUDA(so, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := m.Pool().Session(0)
+	raw, err := ort.NewDynamicAdvancedSession(path, names(s.Inputs()), names(s.Outputs()), so)
+	_ = so.Destroy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Destroy()
+	data := in.Data.([]float32)
+	x, err := ort.NewTensor(ort.Shape(in.Shape), data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Destroy()
+	outs := make([]ort.Value, 1)
+	runRaw := func() {
+		clear(outs)
+		if err := raw.Run([]ort.Value{x}, outs); err != nil {
+			b.Fatal(err)
+		}
+		destroyAll(outs)
+	}
+	runRaw()
+
+	rawBytes := make([]byte, 4*len(data))
+	for i, f := range data {
+		binary.LittleEndian.PutUint32(rawBytes[4*i:], math.Float32bits(f))
+	}
+	grpcCall := func() {
+		resp, err := srv.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{
+			ModelName:        "cls",
+			Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: in.Shape}},
+			RawInputContents: [][]byte{rawBytes},
+		})
+		if err != nil || len(resp.RawOutputContents) != 1 || len(resp.RawOutputContents[0]) != 8 {
+			b.Fatalf("grpc: %v %v", err, resp)
+		}
+	}
+	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
+		jsonShape(in.Shape), len(rawBytes))
+	body := append([]byte(header), rawBytes...)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	restCall := func() {
+		req, _ := http.NewRequest("POST", srv.url+"/v2/models/cls/infer", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.HasSuffix(out, nil) || len(out) < 8 {
+			b.Fatalf("rest: %d %s", resp.StatusCode, out)
+		}
+	}
+	for name, call := range map[string]func(){"grpc-raw": grpcCall, "rest-binary": restCall} {
+		b.Run(name, func(b *testing.B) {
+			call() // connection set up
+			var rawT, servedT []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				runRaw()
+				t1 := time.Now()
+				call()
+				rawT = append(rawT, t1.Sub(t0))
+				servedT = append(servedT, time.Since(t1))
+			}
+			r, sv := median(rawT), median(servedT)
+			b.ReportMetric(float64(r.Nanoseconds()), "raw-ns/run")
+			b.ReportMetric(float64(sv.Nanoseconds()), "served-ns/req")
+			b.ReportMetric(float64(r.Nanoseconds())/float64(sv.Nanoseconds()), "served-throughput/raw")
+			// CPU time of the whole process (client included) per call: on a
+			// busy machine wall time suffers from every goroutine hand-off,
+			// CPU time does not.
+			b.StopTimer()
+			n := max(len(rawT), 50)
+			b.ReportMetric(cpuPerCall(b, n, runRaw), "raw-cpu-ns/run")
+			b.ReportMetric(cpuPerCall(b, n, call), "served-cpu-ns/req")
+		})
+	}
+}
+
+func jsonShape(s []int64) string {
+	b, _ := infer.AppendJSON(nil, s)
+	return string(b)
+}
+
+// cpuPerCall is the process's user+system CPU time per call of f.
+func cpuPerCall(b *testing.B, n int, f func()) float64 {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	for range n {
+		f()
+	}
+	return float64((cpu() - start).Nanoseconds()) / float64(n)
+}
