@@ -311,29 +311,34 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 }
 
 func decodeShape(s *scanner, i int) ([]int64, error) {
-	val, err := s.skip()
-	if err != nil {
-		return nil, jsonInvalid(err)
-	}
-	ss := &scanner{b: val}
-	if ss.peek() != '[' {
+	if s.peek() != '[' {
+		val, err := s.skip()
+		if err != nil {
+			return nil, jsonInvalid(err)
+		}
 		return nil, wrongType("list_type", "Input should be a valid list", val, "inputs", i, "shape")
 	}
-	ss.pos++
-	shape := []int64{}
-	for j := 0; !ss.consume(']'); j++ {
-		tok, err := ss.number()
-		if err != nil {
-			elem, _ := ss.skip()
+	s.pos++
+	shape := make([]int64, 0, 4)
+	for j := 0; !s.consume(']'); j++ {
+		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
+			elem, err := s.skip()
+			if err != nil {
+				return nil, jsonInvalid(err)
+			}
 			return nil, wrongType("int_type", "Input should be a valid integer", elem, "inputs", i, "shape", j)
+		}
+		tok, err := s.number()
+		if err != nil {
+			return nil, jsonInvalid(err)
 		}
 		d, err := strconv.ParseInt(bstr(tok), 10, 64)
 		if err != nil {
 			return nil, wrongType("int_parsing", "Input should be a valid integer, unable to parse string as an integer", tok, "inputs", i, "shape", j)
 		}
 		shape = append(shape, d)
-		if !ss.consume(',') {
-			if err := ss.expect(']'); err != nil {
+		if !s.consume(',') {
+			if err := s.expect(']'); err != nil {
 				return nil, jsonInvalid(err)
 			}
 			break

@@ -298,7 +298,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if r.ContentLength > h.opts.MaxRequestBodySize {
 			return nil, tooLarge(h.opts.MaxRequestBodySize)
 		}
-		rd = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
+		// A declared length is enforced by net/http itself; only a chunked
+		// body of unknown length needs counting.
+		if r.ContentLength < 0 {
+			rd = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
+		}
 	}
 	if r.ContentLength > 0 {
 		// net/http ends the body at Content-Length, so one exact read suffices.
