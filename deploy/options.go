@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -186,8 +188,9 @@ func (o *Options) Validate() error {
 	}
 	if strings.TrimSpace(o.Image) == "" {
 		errs = append(errs, ErrImageRequired)
-	} else if strings.ContainsAny(o.Image, " \t\n") {
-		fail("--image: %q must not contain whitespace", o.Image)
+	} else if _, err := name.ParseReference(o.Image, name.WeakValidation); err != nil {
+		// The same parser and mode Knative's webhook uses on the image.
+		fail("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", o.Image, err)
 	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
 		fail("--protocol: %w", err)

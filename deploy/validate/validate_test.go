@@ -1,0 +1,337 @@
+package validate
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kserve/kserve/pkg/apis/serving/v1alpha1"
+	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
+	"github.com/kserve/kserve/pkg/constants"
+	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
+	srwebhook "github.com/kserve/kserve/pkg/webhook/admission/servingruntime"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"knative.dev/pkg/apis"
+	knconfig "knative.dev/serving/pkg/apis/config"
+	knservingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kserve-gen/kserve-gen/deploy"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+const goldenDir = "../testdata/golden"
+
+// manifests is one YAML stream decoded strictly into KServe's own types.
+type manifests struct {
+	isvc     *v1beta1.InferenceService
+	runtimes []client.Object // *v1alpha1.ServingRuntime or *v1alpha1.ClusterServingRuntime
+}
+
+// strictDecode converts a YAML document to JSON with sigs.k8s.io/yaml
+// (duplicate keys are errors) and decodes it into KServe's type with
+// unknown fields rejected: a misspelt or misplaced field fails here.
+func strictDecode(doc []byte, into any) error {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return fmt.Errorf("YAML to JSON: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return fmt.Errorf("decode %T: %w", into, err)
+	}
+	return nil
+}
+
+// decodeStream splits a multi-document stream the way kubectl does and
+// decodes every document by kind.
+func decodeStream(t *testing.T, data []byte) manifests {
+	t.Helper()
+	var m manifests
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		var tm struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		require.NoError(t, yaml.Unmarshal(doc, &tm))
+		switch tm.APIVersion + "/" + tm.Kind {
+		case "serving.kserve.io/v1beta1/InferenceService":
+			require.Nil(t, m.isvc, "one InferenceService per stream")
+			m.isvc = &v1beta1.InferenceService{}
+			require.NoError(t, strictDecode(doc, m.isvc))
+		case "serving.kserve.io/v1alpha1/ServingRuntime":
+			sr := &v1alpha1.ServingRuntime{}
+			require.NoError(t, strictDecode(doc, sr))
+			m.runtimes = append(m.runtimes, sr)
+		case "serving.kserve.io/v1alpha1/ClusterServingRuntime":
+			csr := &v1alpha1.ClusterServingRuntime{}
+			require.NoError(t, strictDecode(doc, csr))
+			m.runtimes = append(m.runtimes, csr)
+		default:
+			t.Fatalf("unexpected object %s %s", tm.APIVersion, tm.Kind)
+		}
+	}
+	require.NotNil(t, m.isvc, "every stream has an InferenceService")
+	return m
+}
+
+func scheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	require.NoError(t, v1alpha1.AddToScheme(s))
+	require.NoError(t, v1beta1.AddToScheme(s))
+	return s
+}
+
+// knativeContext enables the Knative features kserve-gen's output may use;
+// they are off in a default Knative install (see docs/deploy.md).
+func knativeContext(t *testing.T) context.Context {
+	t.Helper()
+	features, err := knconfig.NewFeaturesConfigFromMap(map[string]string{
+		knconfig.FeaturePodSpecNodeSelector: "enabled",
+		knconfig.FeaturePodSpecTolerations:  "enabled",
+	})
+	require.NoError(t, err)
+	return knconfig.ToContext(context.Background(), &knconfig.Config{Features: features})
+}
+
+func runtimeSpec(o client.Object) (string, v1alpha1.ServingRuntimeSpec) {
+	switch rt := o.(type) {
+	case *v1alpha1.ServingRuntime:
+		return rt.Name, rt.Spec
+	case *v1alpha1.ClusterServingRuntime:
+		return rt.Name, rt.Spec
+	}
+	panic(fmt.Sprintf("not a runtime: %T", o))
+}
+
+// checkStream runs every check that works without a cluster on one stream.
+func checkStream(t *testing.T, data []byte) {
+	m := decodeStream(t, data)
+	ctx := context.Background()
+
+	// 1. The InferenceService validating webhook's own logic.
+	warnings, err := (&v1beta1.InferenceServiceValidator{}).ValidateCreate(ctx, m.isvc)
+	require.NoError(t, err, "KServe InferenceService validation")
+	assert.Empty(t, warnings)
+
+	// 2. PROTOCOL (custom predictor) or protocolVersion (model) is one KServe knows.
+	pred := m.isvc.Spec.Predictor
+	if pred.Model != nil {
+		assert.Contains(t, []constants.InferenceServiceProtocol{constants.ProtocolV1, constants.ProtocolV2, constants.ProtocolGRPCV2}, pred.Model.GetProtocol())
+	} else {
+		custom := v1beta1.NewCustomPredictor(&pred.PodSpec)
+		require.NoError(t, custom.Validate())
+		assert.Contains(t, []constants.InferenceServiceProtocol{constants.ProtocolV1, constants.ProtocolV2}, custom.GetProtocol())
+		assert.NotNil(t, custom.GetContainer(m.isvc.ObjectMeta, &pred.ComponentExtensionSpec, nil), "a container named kserve-container")
+	}
+
+	// 3. The pod KServe would build. With a runtime: the runtime webhook
+	// accepts it, the InferenceService selects it, and the controller's own
+	// merge + {{.Name}} substitution produce the predictor pod.
+	podSpec := corev1.PodSpec(pred.PodSpec)
+	if pred.Model != nil {
+		require.Len(t, m.runtimes, 1)
+		podSpec = runtimePod(t, m)
+	}
+	require.Len(t, podSpec.Containers, 1)
+	c := podSpec.Containers[0]
+	assert.Equal(t, constants.InferenceServiceContainerName, c.Name)
+	assert.Contains(t, c.Args, "--model_name="+m.isvc.Name, "the model name on the wire is the InferenceService name")
+	assert.NotContains(t, strings.Join(c.Args, " "), "{{")
+	require.NotNil(t, c.ReadinessProbe)
+	require.NotNil(t, c.StartupProbe)
+	assert.Contains(t, c.ReadinessProbe.HTTPGet.Path, "/models/"+m.isvc.Name)
+
+	// 4. Knative would accept the predictor pod (serverless modes): one
+	// port at most, named h2c/http1, probes valid after Knative defaulting.
+	if m.isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
+		rs := &knservingv1.RevisionSpec{PodSpec: podSpec}
+		kctx := knativeContext(t)
+		rs.SetDefaults(kctx)
+		// Warnings (e.g. "Kubernetes default value is insecure" for the
+		// unset securityContext) do not block admission; errors do.
+		if ferr := rs.Validate(kctx).Filter(apis.ErrorLevel); ferr != nil {
+			t.Fatalf("Knative rejects the predictor pod: %v", ferr)
+		}
+	}
+}
+
+// runtimePod reproduces the predictor reconciler's buildPodSpec.
+func runtimePod(t *testing.T, m manifests) corev1.PodSpec {
+	t.Helper()
+	ctx := context.Background()
+	s := scheme(t)
+	rtName, rtSpec := runtimeSpec(m.runtimes[0])
+	namespace := m.isvc.Namespace
+
+	// The runtime admission webhook, with a fake API server that already
+	// holds this runtime (a re-apply) and one of KServe's built-ins.
+	builtin := &v1alpha1.ClusterServingRuntime{}
+	builtin.Name = "kserve-sklearnserver"
+	autoSelect, priority := true, int32(1)
+	builtin.Spec.SupportedModelFormats = []v1alpha1.SupportedModelFormat{{Name: "sklearn", AutoSelect: &autoSelect, Priority: &priority}}
+	builtin.Spec.Containers = []corev1.Container{{Name: constants.InferenceServiceContainerName, Image: "kserve/sklearnserver"}}
+	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(m.runtimes[0], builtin).Build()
+
+	raw, err := json.Marshal(m.runtimes[0])
+	require.NoError(t, err)
+	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		Operation: admissionv1.Create,
+		Object:    runtime.RawExtension{Raw: raw},
+	}}
+	var resp admission.Response
+	switch m.runtimes[0].(type) {
+	case *v1alpha1.ServingRuntime:
+		req.Namespace = namespace
+		resp = (&srwebhook.ServingRuntimeValidator{Client: cl, Decoder: admission.NewDecoder(s)}).Handle(ctx, req)
+	case *v1alpha1.ClusterServingRuntime:
+		resp = (&srwebhook.ClusterServingRuntimeValidator{Client: cl, Decoder: admission.NewDecoder(s)}).Handle(ctx, req)
+	}
+	require.True(t, resp.Allowed, "runtime webhook denied: %+v", resp.Result)
+
+	// Runtime selection: our runtime is the first candidate.
+	model := m.isvc.Spec.Predictor.Model
+	candidates, err := model.GetSupportingRuntimes(ctx, cl, namespace, false, false)
+	require.NoError(t, err)
+	require.NotEmpty(t, candidates, "no runtime supports model format %q", model.ModelFormat.Name)
+	assert.Equal(t, rtName, candidates[0].Name)
+	require.NotNil(t, model.Runtime)
+	assert.Equal(t, rtName, *model.Runtime)
+
+	// The controller's merge of runtime and InferenceService, then
+	// placeholder substitution.
+	_, container, podSpec, err := isvcutils.MergeServingRuntimeAndInferenceServiceSpecs(
+		rtSpec.Containers, model.Container, m.isvc, constants.InferenceServiceContainerName,
+		rtSpec.ServingRuntimePodSpec, m.isvc.Spec.Predictor.PodSpec)
+	require.NoError(t, err)
+	require.NoError(t, isvcutils.ReplacePlaceholders(container, m.isvc.ObjectMeta))
+	podSpec.Containers = []corev1.Container{*container}
+	return *podSpec
+}
+
+// Every committed golden file passes KServe's and Knative's checks.
+func TestGoldenFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(goldenDir, "*.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 4, "REST, gRPC, GPU and serving-runtime goldens at least")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			checkStream(t, data)
+		})
+	}
+}
+
+// Beyond the goldens: every combination of the options that change the
+// shape of the output renders to manifests KServe and Knative accept.
+func TestOptionMatrix(t *testing.T) {
+	intp := func(i int) *int { return &i }
+	n := 0
+	for _, protocol := range []string{project.ProtocolV1, project.ProtocolV2} {
+		for _, grpc := range []bool{false, true} {
+			if grpc && protocol == project.ProtocolV1 {
+				continue
+			}
+			for rtName, rt := range map[string]*deploy.RuntimeOptions{
+				"custom":                nil,
+				"ServingRuntime":        {},
+				"ClusterServingRuntime": {Cluster: true, ModelFormatVersion: "2"},
+			} {
+				for _, mode := range []string{deploy.ModeDefault, deploy.ModeKnative, deploy.ModeStandard} {
+					for _, gpu := range []int{0, 1} {
+						o := deploy.Options{
+							Name: "matrix-model", Namespace: "ns", Image: "registry.example.com/team/matrix-model@sha256:" + strings.Repeat("a", 64),
+							Protocol: protocol, GRPC: grpc, HTTPPort: 8080, GRPCPort: 8081, GPU: gpu,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true,
+							StorageURI: "hf://org/model", LogLevel: "DEBUG",
+							Env:          []project.EnvVar{{Name: "A", Value: "1"}},
+							NodeSelector: map[string]string{"pool": "inference"},
+							Tolerations:  []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}},
+							Runtime:      rt,
+						}
+						if mode == deploy.ModeStandard {
+							o.ScaleMetric, o.ScaleTarget = "cpu", 60
+						} else {
+							o.ScaleMetric, o.ScaleTarget, o.CanaryTrafficPercent = "rps", 50, intp(10)
+						}
+						name := fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu)
+						t.Run(name, func(t *testing.T) {
+							data, err := deploy.Render(o)
+							require.NoError(t, err)
+							checkStream(t, data)
+						})
+						n++
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, 54, n)
+}
+
+// kserve-gen refuses two exposed ports because Knative does: the same pod
+// with an extra port is rejected by Knative's own validation.
+func TestKnativeRejectsSecondPort(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "grpc.yaml"))
+	require.NoError(t, err)
+	m := decodeStream(t, data)
+	ps := corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
+	ps.Containers[0].Ports = append(ps.Containers[0].Ports, corev1.ContainerPort{Name: "http1", ContainerPort: 8080})
+	rs := &knservingv1.RevisionSpec{PodSpec: ps}
+	ctx := knativeContext(t)
+	rs.SetDefaults(ctx)
+	ferr := rs.Validate(ctx).Filter(apis.ErrorLevel)
+	require.NotNil(t, ferr)
+	assert.Contains(t, ferr.Error(), "more than one container port is set")
+
+	o := deploy.Options{Name: "m", Image: "i", Protocol: "v2", GRPC: true, HTTPPort: 8080, GRPCPort: 8081,
+		Ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}, {Name: "http1", ContainerPort: 8080}}}
+	assert.ErrorIs(t, o.Validate(), deploy.ErrOnePort)
+}
+
+// The strict decoder is what catches a misspelt field; prove it does.
+func TestStrictDecodeRejectsUnknownFields(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "rest.yaml"))
+	require.NoError(t, err)
+	bad := bytes.Replace(data, []byte("    containers:"), []byte("    minReplica: 1\n    containers:"), 1)
+	err = strictDecode(bad, &v1beta1.InferenceService{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown field "minReplica"`)
+}
+
+// KServe's validation is live: a wrong PROTOCOL value is rejected.
+func TestKServeValidationIsLive(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "rest.yaml"))
+	require.NoError(t, err)
+	bad := bytes.Replace(data, []byte("value: v1"), []byte("value: V1"), 1)
+	isvc := &v1beta1.InferenceService{}
+	require.NoError(t, strictDecode(bad, isvc))
+	_, err = (&v1beta1.InferenceServiceValidator{}).ValidateCreate(context.Background(), isvc)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "V1")
+}
