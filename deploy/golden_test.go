@@ -350,3 +350,14 @@ func TestGoldenCases_CoverAcceptance(t *testing.T) {
 		assert.True(t, slices.Contains(names, required), required)
 	}
 }
+
+// docs/deploy.md shows the real output: its YAML blocks are the goldens.
+func TestDocs_ShowGoldenOutput(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "deploy.md"))
+	require.NoError(t, err)
+	for _, name := range []string{"rest", "grpc", "serving-runtime"} {
+		want, err := os.ReadFile(filepath.Join(goldenDir, name+".yaml"))
+		require.NoError(t, err)
+		assert.Contains(t, string(doc), "```yaml\n"+string(want)+"```\n", "docs/deploy.md must show %s.yaml verbatim", name)
+	}
+}

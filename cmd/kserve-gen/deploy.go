@@ -103,7 +103,7 @@ the readiness/startup probes and Prometheus metrics.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", ".", "project directory holding "+project.FileName)
 	f.StringVarP(&opts.Output, "output", "o", "", "write the YAML to `FILE` instead of stdout")
-	f.BoolVar(&opts.Apply, "apply", false, "pipe the YAML to `kubectl apply -f -` (kubectl must be on PATH)")
+	f.BoolVar(&opts.Apply, "apply", false, "pipe the YAML to kubectl apply -f - instead of printing it (kubectl must be on PATH)")
 
 	f.StringVar(&opts.Name, "name", "", "InferenceService and model name (DNS-1123 label starting with a letter, at most 53 characters)")
 	f.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace (default: kubectl's current namespace)")
