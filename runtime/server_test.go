@@ -462,7 +462,8 @@ func TestBinaryExtension(t *testing.T) {
 	}
 	for _, in := range tensors {
 		t.Run(string(in.Datatype), func(t *testing.T) {
-			raw := infer.EncodeRaw(in.Data)
+			raw, err := infer.EncodeRaw(in)
+			require.NoError(t, err)
 			head := fmt.Sprintf(`{"inputs":[{"name":%q,"shape":%s,"datatype":%q,"parameters":{"binary_data_size":%d}}],"parameters":{"binary_data_output":true}}`,
 				in.Name, strings.ReplaceAll(infer.FormatShape(in.Shape), " ", ""), in.Datatype, len(raw))
 			body := append([]byte(head), raw...)
@@ -510,7 +511,7 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 	code, _, resp = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(head), raw...),
 		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
 	assert.Equal(t, 400, code)
-	assert.Equal(t, `{"error":"input a: binary data holds 2 elements, but the shape needs 3"}`, resp)
+	assert.Equal(t, `{"error":"input 'a' with datatype FP32 and shape [3] needs 12 bytes of raw contents, but 8 were given"}`, resp)
 }
 
 func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {

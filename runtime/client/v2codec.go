@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
-	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 )
 
 // v2 JSON shapes as a client writes and reads them.
@@ -59,7 +58,7 @@ func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byt
 		}
 		in := v2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Parameters: t.Parameters}
 		if binary || t.Datatype == infer.FP16 {
-			raw, err := pbconv.EncodeRaw(t)
+			raw, err := infer.EncodeRaw(t)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -164,7 +163,7 @@ func DecodeV2Response(jsonPart, raw []byte) (*infer.Response, error) {
 			if size < 0 || int64(len(raw)-off) < size {
 				return nil, fmt.Errorf("output %s: binary_data_size %d, but %d bytes of binary data remain", o.Name, size, len(raw)-off)
 			}
-			data, err := pbconv.DecodeRaw("output", o.Name, o.Datatype, o.Shape, raw[off:off+int(size)])
+			data, err := infer.DecodeRaw("output", o.Name, o.Datatype, o.Shape, raw[off:off+int(size)])
 			if err != nil {
 				return nil, err
 			}

@@ -82,15 +82,17 @@ func TestRawRoundTripEveryDatatype(t *testing.T) {
 		[]float32{1.5, -0}, []float64{math.Pi}, [][]byte{[]byte("x"), {}, []byte("yz")},
 	} {
 		d := datatypeOfData(data)
-		raw := EncodeRaw(data)
-		got, err := DecodeRaw(d, raw, int64(dataLen(data)))
+		shape := []int64{int64(dataLen(data))}
+		raw, err := EncodeRaw(&Tensor{Name: "t", Datatype: d, Shape: shape, Data: data})
+		require.NoError(t, err, d)
+		got, err := DecodeRaw("input", "t", d, shape, raw)
 		require.NoError(t, err, d)
 		assert.Equal(t, data, got, d)
 	}
-	_, err := DecodeRaw(FP32, []byte{1, 2, 3}, -1)
-	assert.EqualError(t, err, "3 bytes of binary data is not a whole number of FP32 elements (4 bytes each)")
-	_, err = DecodeRaw(BYTES, []byte{9, 0, 0, 0, 'a'}, -1)
-	assert.EqualError(t, err, "BYTES element 0: length 9 exceeds the 1 bytes left")
+	_, err := DecodeRaw("input", "x", FP32, []int64{1}, []byte{1, 2, 3})
+	assert.EqualError(t, err, "input 'x' with datatype FP32 and shape [1] needs 4 bytes of raw contents, but 3 were given")
+	_, err = DecodeRaw("input", "s", BYTES, []int64{1}, []byte{9, 0, 0, 0, 'a'})
+	assert.EqualError(t, err, "input 's': raw BYTES element 0 declares 9 bytes, but only 1 remain")
 }
 
 func TestFloat16(t *testing.T) {
@@ -153,7 +155,7 @@ func BenchmarkV2LargeBinary(b *testing.B) {
 	for i := range data {
 		data[i] = float32(i) / 7
 	}
-	raw := EncodeRaw(data)
+	raw, _ := EncodeRaw(NewTensor("input-0", []int64{1, 3, 224, 224}, data))
 	head := []byte(`{"inputs":[{"name":"input-0","shape":[1,3,224,224],"datatype":"FP32","parameters":{"binary_data_size":602112}}],"parameters":{"binary_data_output":true}}`)
 	var out []byte
 	b.SetBytes(int64(len(raw)))

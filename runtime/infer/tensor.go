@@ -196,14 +196,11 @@ func dataLen(data any) int {
 }
 
 // ShapeSize is the number of elements a shape describes, or -1 when a
-// dimension is negative.
+// dimension is negative or the count would overflow.
 func ShapeSize(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		if d < 0 {
-			return -1
-		}
-		n *= d
+	n, ok := elements(shape)
+	if !ok {
+		return -1
 	}
 	return n
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unsafe"
 
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -629,9 +628,9 @@ func attachBinary(req *Request, raw []byte) error {
 		}
 		chunk := raw[off : off+int(size)]
 		off += int(size)
-		data, err := DecodeRaw(t.Datatype, chunk, ShapeSize(t.Shape))
+		data, err := DecodeRaw("input", t.Name, t.Datatype, t.Shape, chunk)
 		if err != nil {
-			return status.InvalidInputf("input %s: %v", t.Name, err)
+			return err
 		}
 		t.Data = data
 		delete(t.Parameters, "binary_data_size")
@@ -643,89 +642,4 @@ func attachBinary(req *Request, raw []byte) error {
 		return status.InvalidInputf("binary data has %d bytes, but the inputs declare %d (binary_data_size)", len(raw), off)
 	}
 	return nil
-}
-
-// DecodeRaw turns a tensor's raw little-endian bytes (binary extension,
-// gRPC raw contents) into its typed slice with one copy. BYTES elements are
-// 4-byte little-endian lengths followed by the bytes; they alias b.
-// count, when >= 0, is the element count the shape requires.
-func DecodeRaw(d Datatype, b []byte, count int64) (any, error) {
-	if d == BYTES {
-		var out [][]byte
-		if count > 0 && count < int64(len(b)) {
-			out = make([][]byte, 0, count)
-		}
-		for off := 0; off < len(b); {
-			if len(b)-off < 4 {
-				return nil, fmt.Errorf("BYTES element %d: truncated length prefix", len(out))
-			}
-			n := int(uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24)
-			off += 4
-			if n > len(b)-off {
-				return nil, fmt.Errorf("BYTES element %d: length %d exceeds the %d bytes left", len(out), n, len(b)-off)
-			}
-			out = append(out, b[off:off+n:off+n])
-			off += n
-		}
-		return out, nil
-	}
-	size := d.Size()
-	if size == 0 {
-		return nil, fmt.Errorf("invalid datatype %s", d)
-	}
-	if len(b)%size != 0 {
-		return nil, fmt.Errorf("%d bytes of binary data is not a whole number of %s elements (%d bytes each)", len(b), d, size)
-	}
-	n := len(b) / size
-	if count >= 0 && int64(n) != count {
-		return nil, fmt.Errorf("binary data holds %d elements, but the shape needs %d", n, count)
-	}
-	data := MakeData(d, n)
-	copy(RawBytes(data), b)
-	if bs, ok := data.([]bool); ok {
-		for i, v := range b {
-			bs[i] = v != 0
-		}
-	}
-	return data, nil
-}
-
-// RawBytes views fixed-size tensor data as its little-endian bytes without
-// copying (every platform Go's KServe users run on, amd64 and arm64, is
-// little-endian). It returns nil for BYTES.
-func RawBytes(data any) []byte {
-	switch d := data.(type) {
-	case []bool:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
-	case []uint8:
-		return d
-	case []int8:
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
-	case []uint16:
-		return view(d, 2)
-	case []int16:
-		return view(d, 2)
-	case []Float16:
-		return view(d, 2)
-	case []uint32:
-		return view(d, 4)
-	case []int32:
-		return view(d, 4)
-	case []float32:
-		return view(d, 4)
-	case []uint64:
-		return view(d, 8)
-	case []int64:
-		return view(d, 8)
-	case []float64:
-		return view(d, 8)
-	}
-	return nil
-}
-
-func view[T any](d []T, size int) []byte {
-	if len(d) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d)*size)
 }

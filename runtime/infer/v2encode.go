@@ -1,8 +1,6 @@
 package infer
 
 import (
-	"encoding/binary"
-
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -131,7 +129,10 @@ func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]
 		b = append(b, `,"datatype":`...)
 		b = AppendString(b, string(t.Datatype))
 		if binary[i] || t.Datatype == FP16 {
-			raw := EncodeRaw(t.Data)
+			raw, err := EncodeRaw(t)
+			if err != nil {
+				return b, nil, err
+			}
 			raws = append(raws, raw)
 			params := Parameters{}
 			for k, v := range t.Parameters {
@@ -164,32 +165,4 @@ func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]
 		}
 	}
 	return append(b, '}'), raws, nil
-}
-
-// EncodeRaw returns tensor data as raw little-endian bytes: a view without
-// copying for fixed-size types, length-prefixed elements for BYTES, one
-// byte per element for BOOL.
-func EncodeRaw(data any) []byte {
-	switch d := data.(type) {
-	case [][]byte:
-		n := 0
-		for _, e := range d {
-			n += 4 + len(e)
-		}
-		out := make([]byte, 0, n)
-		for _, e := range d {
-			out = binary.LittleEndian.AppendUint32(out, uint32(len(e)))
-			out = append(out, e...)
-		}
-		return out
-	case []bool:
-		out := make([]byte, len(d))
-		for i, v := range d {
-			if v {
-				out[i] = 1
-			}
-		}
-		return out
-	}
-	return RawBytes(data)
 }

@@ -59,7 +59,7 @@ func FuzzModelInferRequest(f *testing.F) {
 }
 
 func sameTensor(a, b *infer.Tensor) bool {
-	ra, err1 := pbconv.EncodeRaw(a)
-	rb, err2 := pbconv.EncodeRaw(b)
+	ra, err1 := infer.EncodeRaw(a)
+	rb, err2 := infer.EncodeRaw(b)
 	return err1 == nil && err2 == nil && a.Name == b.Name && a.Datatype == b.Datatype && string(ra) == string(rb)
 }

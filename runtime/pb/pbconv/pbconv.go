@@ -131,7 +131,7 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 		}
 		in := &pb.ModelInferRequest_InferInputTensor{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape, Parameters: p}
 		if raw {
-			if m.RawInputContents[i], err = EncodeRaw(t); err != nil {
+			if m.RawInputContents[i], err = infer.EncodeRaw(t); err != nil {
 				return nil, err
 			}
 		} else if in.Contents, err = Contents(t); err != nil {
@@ -181,7 +181,7 @@ func FromResponse(r *infer.Response, raw bool) (*pb.ModelInferResponse, error) {
 		}
 		out := &pb.ModelInferResponse_InferOutputTensor{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape, Parameters: p}
 		if raw {
-			if m.RawOutputContents[i], err = EncodeRaw(t); err != nil {
+			if m.RawOutputContents[i], err = infer.EncodeRaw(t); err != nil {
 				return nil, internal(r.ModelName, err)
 			}
 		} else if out.Contents, err = Contents(t); err != nil {
@@ -211,7 +211,7 @@ func tensor(kind, name, datatype string, shape []int64, params map[string]*pb.In
 	if !d.Valid() {
 		return nil, status.InvalidInputf("invalid datatype %q for %s %s", datatype, kind, name)
 	}
-	if _, ok := elements(shape); !ok {
+	if infer.ShapeSize(shape) < 0 {
 		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, infer.FormatShape(shape))
 	}
 	p, err := Parameters(params)
@@ -220,7 +220,7 @@ func tensor(kind, name, datatype string, shape []int64, params map[string]*pb.In
 	}
 	t := &infer.Tensor{Name: name, Datatype: d, Shape: shape, Parameters: p}
 	if hasRaw {
-		t.Data, err = DecodeRaw(kind, name, d, shape, raw)
+		t.Data, err = infer.DecodeRaw(kind, name, d, shape, raw)
 	} else {
 		t.Data, err = fromContents(kind, name, d, c)
 	}

@@ -38,10 +38,10 @@ func TestRawLayout(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.t.Name, func(t *testing.T) {
-			raw, err := pbconv.EncodeRaw(c.t)
+			raw, err := infer.EncodeRaw(c.t)
 			require.NoError(t, err)
 			assert.Equal(t, c.hex, hex.EncodeToString(raw))
-			back, err := pbconv.DecodeRaw("input", c.t.Name, c.t.Datatype, c.t.Shape, raw)
+			back, err := infer.DecodeRaw("input", c.t.Name, c.t.Datatype, c.t.Shape, raw)
 			require.NoError(t, err)
 			assert.Equal(t, c.t.Data, back)
 		})
@@ -55,31 +55,31 @@ func TestRaw_NoCopyWhenAligned(t *testing.T) {
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 16)
 	copy(buf, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40})
 
-	d, err := pbconv.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[:12])
+	d, err := infer.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[:12])
 	require.NoError(t, err)
 	f := d.([]float32)
 	assert.Equal(t, []float32{1, 2, 3}, f)
 	assert.Equal(t, unsafe.Pointer(&buf[0]), unsafe.Pointer(&f[0]), "aligned: no copy")
 
 	copy(buf[1:], buf[:12])
-	d, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[1:13])
+	d, err = infer.DecodeRaw("input", "x", infer.FP32, []int64{3}, buf[1:13])
 	require.NoError(t, err)
 	g := d.([]float32)
 	assert.Equal(t, []float32{1, 2, 3}, g)
 	assert.NotEqual(t, unsafe.Pointer(&buf[1]), unsafe.Pointer(&g[0]), "unaligned: copied")
 
-	raw, err := pbconv.EncodeRaw(infer.NewTensor("y", []int64{3}, f))
+	raw, err := infer.EncodeRaw(infer.NewTensor("y", []int64{3}, f))
 	require.NoError(t, err)
 	assert.Equal(t, unsafe.Pointer(&f[0]), unsafe.Pointer(&raw[0]), "encoding shares memory")
 }
 
 func TestDecodeRaw_Errors(t *testing.T) {
-	_, err := pbconv.DecodeRaw("input", "x", infer.FP64, []int64{2}, make([]byte, 15))
+	_, err := infer.DecodeRaw("input", "x", infer.FP64, []int64{2}, make([]byte, 15))
 	assert.EqualError(t, err, "input 'x' with datatype FP64 and shape [2] needs 16 bytes of raw contents, but 15 were given")
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
-	_, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{-1, 2}, nil)
+	_, err = infer.DecodeRaw("input", "x", infer.FP32, []int64{-1, 2}, nil)
 	assert.EqualError(t, err, "input 'x' has an invalid shape [-1, 2]")
-	_, err = pbconv.DecodeRaw("output", "s", infer.BYTES, []int64{1}, []byte{1, 0})
+	_, err = infer.DecodeRaw("output", "s", infer.BYTES, []int64{1}, []byte{1, 0})
 	assert.EqualError(t, err, "output 's': raw BYTES contents end inside the 4-byte length of element 0")
 }
 
@@ -128,9 +128,9 @@ func TestFromResponse_InvalidOutputIsInternal(t *testing.T) {
 }
 
 func TestDecodeRaw_HostileShapes(t *testing.T) {
-	_, err := pbconv.DecodeRaw("input", "s", infer.BYTES, []int64{1 << 40}, []byte{1, 0, 0, 0, 'x'})
+	_, err := infer.DecodeRaw("input", "s", infer.BYTES, []int64{1 << 40}, []byte{1, 0, 0, 0, 'x'})
 	assert.EqualError(t, err, "input 's' with datatype BYTES and shape [1099511627776] needs 1099511627776 elements, but its raw contents hold 1")
-	_, err = pbconv.DecodeRaw("input", "x", infer.FP32, []int64{1 << 32, 1 << 32}, make([]byte, 4))
+	_, err = infer.DecodeRaw("input", "x", infer.FP32, []int64{1 << 32, 1 << 32}, make([]byte, 4))
 	assert.EqualError(t, err, "input 'x' has an invalid shape [4294967296, 4294967296]")
 }
 

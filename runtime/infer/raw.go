@@ -1,4 +1,4 @@
-package pbconv
+package infer
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -18,7 +17,7 @@ import (
 // fixed is the set of fixed-size element types with a raw byte layout equal
 // to their in-memory layout on a little-endian machine.
 type fixed interface {
-	uint8 | uint16 | uint32 | uint64 | int8 | int16 | int32 | int64 | infer.Float16 | float32 | float64
+	uint8 | uint16 | uint32 | uint64 | int8 | int16 | int32 | int64 | Float16 | float32 | float64
 }
 
 // nativeLittleEndian reports whether this machine stores integers
@@ -29,16 +28,16 @@ func nativeLittleEndian() bool {
 }
 
 // DecodeRaw turns the raw bytes of a tensor into its typed slice (see
-// infer.Datatype.GoType). kind and name say which tensor it is in errors
+// Datatype.GoType). kind and name say which tensor it is in errors
 // ("input"/"output"). Numeric data is not copied when raw is suitably
 // aligned (the protobuf runtime allocates every bytes field separately, so
 // it is); otherwise it is copied once. BYTES elements alias raw.
-func DecodeRaw(kind, name string, d infer.Datatype, shape []int64, raw []byte) (any, error) {
+func DecodeRaw(kind, name string, d Datatype, shape []int64, raw []byte) (any, error) {
 	n, ok := elements(shape)
 	if !ok {
-		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, infer.FormatShape(shape))
+		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, FormatShape(shape))
 	}
-	if d == infer.BYTES {
+	if d == BYTES {
 		return decodeBytes(kind, name, shape, n, raw)
 	}
 	size := d.Size()
@@ -47,36 +46,36 @@ func DecodeRaw(kind, name string, d infer.Datatype, shape []int64, raw []byte) (
 	}
 	if int64(len(raw)) != n*int64(size) {
 		return nil, status.InvalidInputf("%s '%s' with datatype %s and shape %s needs %d bytes of raw contents, but %d were given",
-			kind, name, d, infer.FormatShape(shape), n*int64(size), len(raw))
+			kind, name, d, FormatShape(shape), n*int64(size), len(raw))
 	}
 	switch d {
-	case infer.BOOL:
+	case BOOL:
 		out := make([]bool, n)
 		for i, b := range raw {
 			out[i] = b != 0
 		}
 		return out, nil
-	case infer.UINT8:
+	case UINT8:
 		return raw, nil
-	case infer.INT8:
+	case INT8:
 		return view[int8](raw), nil
-	case infer.UINT16:
+	case UINT16:
 		return view[uint16](raw), nil
-	case infer.INT16:
+	case INT16:
 		return view[int16](raw), nil
-	case infer.FP16:
-		return view[infer.Float16](raw), nil
-	case infer.UINT32:
+	case FP16:
+		return view[Float16](raw), nil
+	case UINT32:
 		return view[uint32](raw), nil
-	case infer.INT32:
+	case INT32:
 		return view[int32](raw), nil
-	case infer.FP32:
+	case FP32:
 		return view[float32](raw), nil
-	case infer.UINT64:
+	case UINT64:
 		return view[uint64](raw), nil
-	case infer.INT64:
+	case INT64:
 		return view[int64](raw), nil
-	case infer.FP64:
+	case FP64:
 		return view[float64](raw), nil
 	}
 	return nil, status.InvalidInputf("invalid datatype %q for %s %s", string(d), kind, name)
@@ -137,14 +136,14 @@ func decodeBytes(kind, name string, shape []int64, n int64, raw []byte) (any, er
 	}
 	if int64(len(out)) != n {
 		return nil, status.InvalidInputf("%s '%s' with datatype BYTES and shape %s needs %d elements, but its raw contents hold %d",
-			kind, name, infer.FormatShape(shape), n, len(out))
+			kind, name, FormatShape(shape), n, len(out))
 	}
 	return out, nil
 }
 
 // EncodeRaw returns the raw bytes of t's data. Numeric data is not copied on
 // a little-endian machine: the result aliases t.Data.
-func EncodeRaw(t *infer.Tensor) ([]byte, error) {
+func EncodeRaw(t *Tensor) ([]byte, error) {
 	switch d := t.Data.(type) {
 	case []bool:
 		out := make([]byte, len(d))
@@ -162,7 +161,7 @@ func EncodeRaw(t *infer.Tensor) ([]byte, error) {
 		return bytesOf(d), nil
 	case []int16:
 		return bytesOf(d), nil
-	case []infer.Float16:
+	case []Float16:
 		return bytesOf(d), nil
 	case []uint32:
 		return bytesOf(d), nil
