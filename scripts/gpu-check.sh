@@ -83,7 +83,7 @@ run_checks() {
 		for threads in 1 16; do
 			[[ $dev == cuda:0 && $threads == 16 ]] && continue
 			echo "== benchmarks on $dev, $threads intra-op thread(s)"
-			ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench 'CLS|MLP784' -test.benchtime 2s
+			ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench 'CLS|MLP784' -test.benchtime 1s
 		done
 	done 2>&1 | tee "$out/gpu-bench.txt"
 	set -e
