@@ -82,7 +82,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, err)
 	}
 	if o.Project.Image != "" || o.Project.Deploy != nil {
-		errs = append(errs, errors.New("image and deploy settings belong to `kserve-gen build` and `kserve-gen deploy`, not to new"))
+		errs = append(errs, errors.New("image and deploy settings belong to `kserve-gen deploy`, not to new"))
 	}
 	if o.Runtime == nil && o.ReplacePath != "" {
 		errs = append(errs, fmt.Errorf("replace path %q given without a runtime module", o.ReplacePath))

@@ -30,8 +30,8 @@ type File struct {
 }
 
 // ImagePlaceholder is the container image in the generated InferenceService
-// (a reserved example domain): replace it with the image `kserve-gen build`
-// pushed, or print a fresh manifest with `kserve-gen deploy --image`.
+// (a reserved example domain): replace it with the image you pushed, or
+// print a fresh manifest with `kserve-gen deploy --image`.
 const ImagePlaceholder = "registry.example.com/%s:v1"
 
 // data is what the templates see.
