@@ -34,7 +34,8 @@ func tmux(t *testing.T, args ...string) string {
 
 func startTmux(t *testing.T, dir, command string) *tmuxSession {
 	t.Helper()
-	s := &tmuxSession{t: t, name: fmt.Sprintf("kserve-gen-form-%d", os.Getpid())}
+	// One session per test and process, so parallel runs never share one.
+	s := &tmuxSession{t: t, name: fmt.Sprintf("kserve-gen-%d-%s", os.Getpid(), strings.TrimPrefix(t.Name(), "TestNew_"))}
 	// The shell keeps the pane open after the command ends, to read its status.
 	tmux(t, "new-session", "-d", "-s", s.name, "-x", "100", "-y", "40", "-c", dir, "-e", "TERM=xterm-256color",
 		"sh", "-c", command+"; echo \"EXIT STATUS $?\"; sleep 600")
