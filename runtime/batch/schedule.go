@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -52,6 +53,13 @@ func (b *Batcher) schedule() {
 		}
 		select {
 		case <-b.wake:
+			// Let goroutines that are already runnable (clients answered by
+			// the batch that just finished, about to send their next
+			// request) reach the queue before the next batch is cut. When
+			// batch functions compute in Go on every core, this goroutine
+			// and the workers would otherwise hand the processors to each
+			// other and batches would stay at one request.
+			runtime.Gosched()
 		case <-tick:
 		case <-b.ctx.Done():
 			b.abort()
