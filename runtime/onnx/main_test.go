@@ -38,6 +38,11 @@ func TestMain(m *testing.M) {
 	envErr = testEnv.Init()
 	if envErr != nil {
 		fmt.Fprintf(os.Stderr, "\n*** runtime/onnx: ONNX Runtime is not installed: tests that need it are SKIPPED. Run scripts/setup-onnx.sh --models first. ***\n%v\n\n", envErr)
+		if os.Getenv(requireEnv) != "" {
+			// CI sets it, so a missing library cannot pass as skipped tests.
+			fmt.Fprintf(os.Stderr, "%s is set: failing instead of skipping.\n", requireEnv)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	if envErr == nil {
@@ -48,6 +53,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// requireEnv turns a missing library from skipped tests into a failure.
+const requireEnv = "KSERVE_GEN_REQUIRE_ONNX"
 
 // lockedWriter collects the shared Env's log so tests can look for lines.
 type lockedWriter struct{}
@@ -80,6 +88,9 @@ func modelFile(t testing.TB, name string) string {
 	dir := filepath.Join(CacheDir(os.Getenv), "models")
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		if os.Getenv(requireEnv) != "" {
+			t.Fatalf("%s is missing (run scripts/setup-onnx.sh --models); %s is set", p, requireEnv)
+		}
 		t.Skipf("SKIPPED: %s is missing (run scripts/setup-onnx.sh --models)", p)
 	}
 	return p
