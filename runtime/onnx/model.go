@@ -51,8 +51,11 @@ type modelConfig struct {
 // Option configures a Model.
 type Option func(*modelConfig)
 
-// WithEnv shares env (one per process) instead of the model creating its own;
-// a program serving several ONNX models must pass the same Env to all.
+// WithEnv shares env (one per process) instead of the model creating its own.
+// A program serving several ONNX models should pass the same Env to all: the
+// server loads models concurrently, and separate Envs would initialise
+// ONNX Runtime's process-wide environment at the same moment (the later one
+// then shares it, but the binding's own globals race).
 func WithEnv(env *Env) Option { return func(c *modelConfig) { c.env = env } }
 
 // WithDevice selects "auto" (default), "cpu", "cuda" or "cuda:N"; the value is
