@@ -25,9 +25,9 @@ for mod in "${mods[@]}"; do
 done
 
 step "go test (runtime, race detector)"
-(cd runtime && go test -race -count=1 ./...)
+(cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 go test -race -count=1 ./...)
 step "go test (kserve-gen CLI, generator golden projects, deploy)"
-go test -count=1 ./...
+KSERVE_GEN_REQUIRE_ONNX=1 go test -count=1 ./...
 step "go test (examples: reference exchanges against examples/passthrough)"
 (cd examples && go test -count=1 ./...)
 if [ -f deploy/validate/go.mod ]; then
