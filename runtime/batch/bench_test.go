@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -69,14 +70,14 @@ func BenchmarkMLP(b *testing.B) {
 	m := newMLP(1)
 	req := mlpRequest()
 	x := req.Inputs[0].Data.([]float32)
-	b.Run("unbatched", func(b *testing.B) {
+	b.Run(mlpKernel+"/unbatched", func(b *testing.B) {
 		b.ResetTimer()
 		if err := load(clients, int64(b.N), func() error { m.forward(x, 1); return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
-	b.Run("batched", func(b *testing.B) {
+	b.Run(mlpKernel+"/batched", func(b *testing.B) {
 		bt, err := batch.New(context.Background(), mlpFunc(m), mlpOptions())
 		if err != nil {
 			b.Fatal(err)
@@ -99,7 +100,7 @@ func BenchmarkMLP(b *testing.B) {
 func BenchmarkMLPBatchSize(b *testing.B) {
 	m := newMLP(1)
 	for _, rows := range []int{1, 4, 32} {
-		b.Run(string(rune('0'+rows/10))+string(rune('0'+rows%10)), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/rows=%d", mlpKernel, rows), func(b *testing.B) {
 			x := make([]float32, rows*mlpIn)
 			for b.Loop() {
 				m.forward(x, rows)

@@ -12,7 +12,9 @@ import (
 // perceptron (ReLU hidden layer) in plain Go. Its batched forward pass
 // computes a 4x2 tile of outputs per pass over the weights, so a batch loads
 // each weight once per 4 rows instead of once per row; that, and nothing
-// else, is what makes a row cheaper in a batch.
+// else, is what makes a row cheaper in a batch. The kernels are scalar Go
+// (mlp_scalar_test.go), or AVX2 FMA through simd/archsimd when built with
+// GOEXPERIMENT=simd (mlp_simd_test.go).
 type mlp struct {
 	w1, b1 []float32 // w1 is [1024][784]: hidden unit j's weights are contiguous
 	w2, b2 []float32 // w2 is [10][1024]
@@ -42,23 +44,26 @@ func (m *mlp) forward(x []float32, rows int) []float32 {
 // w [m][n].
 func dense(x []float32, rows, n, m int, w, b []float32, relu bool) []float32 {
 	y := make([]float32, rows*m)
-	r := 0
-	for ; r+4 <= rows; r += 4 {
-		x0, x1, x2, x3 := x[r*n:(r+1)*n], x[(r+1)*n:(r+2)*n], x[(r+2)*n:(r+3)*n], x[(r+3)*n:(r+4)*n]
-		j := 0
-		for ; j+2 <= m; j += 2 {
-			w0, w1 := w[j*n:(j+1)*n], w[(j+1)*n:(j+2)*n]
-			a := tile4x2(x0, x1, x2, x3, w0, w1)
+	tiled := rows / 4 * 4
+	// Weights outside, rows inside: a pair of weight rows stays in L1 while
+	// every 4-row tile of the batch uses it, so the batch reads the weights
+	// once instead of once per row.
+	j := 0
+	for ; j+2 <= m; j += 2 {
+		w0, w1 := w[j*n:(j+1)*n], w[(j+1)*n:(j+2)*n]
+		for r := 0; r < tiled; r += 4 {
+			a := tile4x2(x[r*n:(r+1)*n], x[(r+1)*n:(r+2)*n], x[(r+2)*n:(r+3)*n], x[(r+3)*n:(r+4)*n], w0, w1)
 			for q := range 4 {
 				y[(r+q)*m+j], y[(r+q)*m+j+1] = a[q][0], a[q][1]
 			}
 		}
-		for ; j < m; j++ {
-			for q := range 4 {
-				y[(r+q)*m+j] = dot(x[(r+q)*n:(r+q+1)*n], w[j*n:(j+1)*n])
-			}
+	}
+	for ; j < m; j++ {
+		for r := range tiled {
+			y[r*m+j] = dot(x[r*n:(r+1)*n], w[j*n:(j+1)*n])
 		}
 	}
+	r := tiled
 	for ; r < rows; r++ {
 		xr := x[r*n : (r+1)*n]
 		for j := range m {
@@ -75,7 +80,7 @@ func dense(x []float32, rows, n, m int, w, b []float32, relu bool) []float32 {
 	return y
 }
 
-func tile4x2(x0, x1, x2, x3, w0, w1 []float32) (a [4][2]float32) {
+func tile4x2Scalar(x0, x1, x2, x3, w0, w1 []float32) (a [4][2]float32) {
 	w1 = w1[:len(w0)]
 	x0, x1, x2, x3 = x0[:len(w0)], x1[:len(w0)], x2[:len(w0)], x3[:len(w0)]
 	var a00, a01, a10, a11, a20, a21, a30, a31 float32
@@ -94,7 +99,7 @@ func tile4x2(x0, x1, x2, x3, w0, w1 []float32) (a [4][2]float32) {
 	return [4][2]float32{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}}
 }
 
-func dot(x, w []float32) float32 {
+func dotScalar(x, w []float32) float32 {
 	w = w[:len(x)]
 	var a0, a1, a2, a3 float32
 	k := 0
