@@ -32,7 +32,7 @@ step "go test (examples: reference exchanges against examples/passthrough)"
 (cd examples && go test -count=1 ./...)
 if [ -f deploy/validate/go.mod ]; then
 	step "go test (deploy/validate: manifests against KServe's v1beta1 API types)"
-	(cd deploy/validate && go test -count=1 ./...)
+	(cd deploy/validate && go vet ./... && go test -count=1 ./...)
 fi
 
 fuzz=${FUZZTIME:-15s}
