@@ -74,12 +74,7 @@ func AppendResponseJSON(b []byte, resp *Response) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"name":`...)
-		b = AppendString(b, t.Name)
-		b = append(b, `,"shape":`...)
-		b = appendShape(b, t.Shape)
-		b = append(b, `,"datatype":`...)
-		b = AppendString(b, string(t.Datatype))
+		b = appendOutputHead(b, t)
 		b = append(b, `,"parameters":`...)
 		if b, err = appendParameters(b, t.Parameters); err != nil {
 			return b, err
@@ -122,12 +117,7 @@ func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"name":`...)
-		b = AppendString(b, t.Name)
-		b = append(b, `,"shape":`...)
-		b = appendShape(b, t.Shape)
-		b = append(b, `,"datatype":`...)
-		b = AppendString(b, string(t.Datatype))
+		b = appendOutputHead(b, t)
 		if binary[i] || t.Datatype == FP16 {
 			raw, err := EncodeRaw(t)
 			if err != nil {
@@ -165,4 +155,14 @@ func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]
 		}
 	}
 	return append(b, '}'), raws, nil
+}
+
+// appendOutputHead opens an output object: {"name":..,"shape":..,"datatype":..
+func appendOutputHead(b []byte, t *Tensor) []byte {
+	b = append(b, `{"name":`...)
+	b = AppendString(b, t.Name)
+	b = append(b, `,"shape":`...)
+	b = appendShape(b, t.Shape)
+	b = append(b, `,"datatype":`...)
+	return AppendString(b, string(t.Datatype))
 }

@@ -347,36 +347,47 @@ func decodeHandler(v any) (HandlerConfig, error) {
 			h.Level, err = asLevel(v)
 		case "formatter":
 			h.Formatter, err = asString(v)
-		case "stream":
-			h.Stream, err = asString(v)
-		case "filename":
-			h.Filename, err = asString(v)
-		case "mode":
-			h.Mode, err = asString(v)
-		case "encoding":
-			if v != nil {
-				h.Encoding, err = asString(v)
-			}
-		case "delay":
-			h.Delay, err = asBool(v)
-		case "maxBytes":
-			h.MaxBytes, err = asInt(v)
-		case "backupCount":
-			var n int64
-			n, err = asInt(v)
-			h.BackupCount = int(n)
 		case "filters":
 			if l, ok := v.([]any); !ok || len(l) > 0 {
 				err = errors.New("filters are not supported")
 			}
 		default:
-			err = errUnknownKey
+			err = h.setParam(k, v)
 		}
 		if err != nil {
 			return h, wrapKey(k, err)
 		}
 	}
 	return h, nil
+}
+
+// setParam sets one of the handler classes' constructor parameters, which
+// dict configs give as keys and INI configs as args/kwargs.
+func (h *HandlerConfig) setParam(key string, v any) error {
+	var err error
+	switch key {
+	case "stream":
+		h.Stream, err = asString(v)
+	case "filename":
+		h.Filename, err = asString(v)
+	case "mode":
+		h.Mode, err = asString(v)
+	case "encoding":
+		if v != nil {
+			h.Encoding, err = asString(v)
+		}
+	case "delay":
+		h.Delay, err = asBool(v)
+	case "maxBytes":
+		h.MaxBytes, err = asInt(v)
+	case "backupCount":
+		var n int64
+		n, err = asInt(v)
+		h.BackupCount = int(n)
+	default:
+		return errUnknownKey
+	}
+	return err
 }
 
 func decodeLogger(v any) (LoggerConfig, error) {

@@ -308,34 +308,8 @@ func iniHandler(s *iniSection) (HandlerConfig, error) {
 	if len(args) > len(params) {
 		return h, wrapKey("args", fmt.Errorf("%s takes at most %d arguments, got %d", h.Class, len(params), len(args)))
 	}
-	set := func(key string, v any) error {
-		var err error
-		switch key {
-		case "stream":
-			h.Stream, err = asString(v)
-		case "filename":
-			h.Filename, err = asString(v)
-		case "mode":
-			h.Mode, err = asString(v)
-		case "encoding":
-			if v != nil {
-				h.Encoding, err = asString(v)
-			}
-		case "delay":
-			h.Delay, err = asBool(v)
-		case "maxBytes":
-			h.MaxBytes, err = asInt(v)
-		case "backupCount":
-			var n int64
-			n, err = asInt(v)
-			h.BackupCount = int(n)
-		default:
-			return errUnknownKey
-		}
-		return err
-	}
 	for i, a := range args {
-		if err := set(params[i], a); err != nil {
+		if err := h.setParam(params[i], a); err != nil {
 			return h, wrapKey(fmt.Sprintf("args[%d]", i), err)
 		}
 	}
@@ -347,7 +321,7 @@ func iniHandler(s *iniSection) (HandlerConfig, error) {
 		if !known {
 			return h, wrapKey("kwargs."+k, errUnknownKey)
 		}
-		if err := set(k, kwargs[k]); err != nil {
+		if err := h.setParam(k, kwargs[k]); err != nil {
 			return h, wrapKey("kwargs."+k, err)
 		}
 	}
