@@ -826,3 +826,21 @@ func TestRequestErrors_Message(t *testing.T) {
 	err := RequestErrors{2: errors.New("bad shape"), 0: errors.New("bad value")}
 	assert.Equal(t, "request 0: bad value; request 2: bad shape", err.Error())
 }
+
+func TestBatcher_CancelledRequestTakesNoRoomInABatch(t *testing.T) {
+	h := newHarness(t, Options{MaxBatchSize: 2, MaxQueueDelay: time.Hour})
+	h.open()
+	ctx := t.Context()
+	cctx, cancel := context.WithCancel(ctx)
+	gone := h.queue(cctx, rowsReq(1, 0), 1)
+	cancel()
+	assert.ErrorIs(t, get(t, gone).err, context.Canceled)
+	h.waitQueued(0)
+	b, c := rowsReq(1, 10), rowsReq(1, 20)
+	ab := h.queue(ctx, b, 1)
+	h.noCall()
+	ac := h.submit(ctx, c)
+	assert.Equal(t, []*infer.Request{b, c}, h.next().Requests)
+	checkOwnRows(t, get(t, ab), b, 2)
+	checkOwnRows(t, get(t, ac), c, 2)
+}
