@@ -165,6 +165,7 @@ type Batcher struct {
 	mu      sync.Mutex
 	groups  map[string]*group
 	seq     uint64
+	pending int // queued requests neither dispatched nor cancelled
 	idle    int
 	closing bool
 	stats   Stats
@@ -246,13 +247,7 @@ func (b *Batcher) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.stats
-	for _, g := range b.groups {
-		for _, it := range g.items {
-			if it.state.Load() == statePending {
-				s.Queued++
-			}
-		}
-	}
+	s.Queued = b.pending
 	return s
 }
 
@@ -317,6 +312,7 @@ func (b *Batcher) Do(ctx context.Context, req *infer.Request) ([]*infer.Tensor, 
 	case <-ctx.Done():
 		if it.state.CompareAndSwap(statePending, stateCancelled) {
 			b.mu.Lock()
+			b.pending--
 			b.stats.Cancelled++
 			b.mu.Unlock()
 			b.signal() // the oldest request may have changed
@@ -421,15 +417,9 @@ func (b *Batcher) enqueue(it *item) error {
 	if b.closing || b.ctx.Err() != nil {
 		return &status.Error{Kind: status.KindUnavailable, Message: fmt.Sprintf("%s is shutting down", b.subject()), Err: ErrClosed}
 	}
-	if b.opts.MaxQueueSize > 0 {
-		queued := 0
-		for _, g := range b.groups {
-			queued += g.pending()
-		}
-		if queued >= b.opts.MaxQueueSize {
-			b.stats.Rejected++
-			return &status.Error{Kind: status.KindUnavailable, Message: fmt.Sprintf("%s is overloaded: %d requests are queued, the most it queues (max queue size)", b.subject(), queued), Err: ErrQueueFull}
-		}
+	if b.opts.MaxQueueSize > 0 && b.pending >= b.opts.MaxQueueSize {
+		b.stats.Rejected++
+		return &status.Error{Kind: status.KindUnavailable, Message: fmt.Sprintf("%s is overloaded: %d requests are queued, the most it queues (max queue size)", b.subject(), b.pending), Err: ErrQueueFull}
 	}
 	b.seq++
 	it.seq = b.seq
@@ -440,18 +430,9 @@ func (b *Batcher) enqueue(it *item) error {
 		b.groups[it.key] = g
 	}
 	g.items = append(g.items, it)
+	b.pending++
 	b.signal()
 	return nil
-}
-
-func (g *group) pending() int {
-	n := 0
-	for _, it := range g.items {
-		if it.state.Load() == statePending {
-			n++
-		}
-	}
-	return n
 }
 
 // signal wakes the scheduler without blocking; one pending wake-up is enough

@@ -22,7 +22,9 @@ type Predictor interface {
 // inputs (v2 REST and gRPC, or v1 requests a Preprocess turned into
 // tensors) are batched; their responses carry the request's share of every
 // output. A v1 request without tensors goes to the inner model's own
-// Predict when it has one.
+// Predict when it has one. A v1 request that Preprocess gave tensors gets a
+// response with Outputs only: the inner Postprocess turns them into a v1
+// body.
 //
 // The optional capabilities (Preprocess, Postprocess, Explain, metadata,
 // platform, Unload) are the inner model's: each request is pre- and

@@ -111,6 +111,7 @@ func (b *Batcher) pick(now time.Time) (*running, time.Duration) {
 		r.live.Add(1)
 		if it.state.CompareAndSwap(statePending, stateDispatched) {
 			r.items = append(r.items, it)
+			b.pending--
 		} else {
 			r.live.Add(-1)
 		}
@@ -183,6 +184,7 @@ func (b *Batcher) abort() {
 	for key, g := range b.groups {
 		for _, it := range g.items {
 			if it.state.CompareAndSwap(statePending, stateDispatched) {
+				b.pending--
 				it.done <- result{err: err}
 			}
 		}
