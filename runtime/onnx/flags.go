@@ -1,6 +1,12 @@
 package onnx
 
-import "flag"
+import (
+	"flag"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+)
 
 // Flags are the command-line settings of an ONNX model server, for a main
 // that adds them to KServe's flags:
@@ -16,10 +22,14 @@ type Flags struct {
 	IntraOpThreads int
 	InterOpThreads int
 	GPUMemLimit    int64
+	// Dynamic batching (runtime/batch); MaxBatchSize 0 turns it off.
+	MaxBatchSize  int
+	MaxQueueDelay time.Duration
 }
 
 // RegisterFlags adds --device, --replicas, --intra_op_threads,
-// --inter_op_threads and --gpu_mem_limit to fs.
+// --inter_op_threads, --gpu_mem_limit, --max_batch_size and
+// --max_queue_delay to fs.
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Device, "device", "auto", "Where ONNX models run: auto (CUDA when its provider loads, else CPU; the reason is logged once), cpu, cuda or cuda:N (fail if CUDA is unavailable).")
@@ -27,7 +37,18 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.IntVar(&f.IntraOpThreads, "intra_op_threads", 0, "Threads per ONNX Runtime session for one operator (0: the CPUs available to the process, cgroup quota included, shared out between the replicas).")
 	fs.IntVar(&f.InterOpThreads, "inter_op_threads", 0, "Threads per ONNX Runtime session across operators (0: 1).")
 	fs.Int64Var(&f.GPUMemLimit, "gpu_mem_limit", 0, "The most GPU memory, in bytes, each session's CUDA arena may take (0: no limit).")
+	fs.IntVar(&f.MaxBatchSize, "max_batch_size", 0, "Dynamic batching: the most rows one ONNX Runtime call takes; requests are merged along dimension 0 (0: no batching).")
+	fs.DurationVar(&f.MaxQueueDelay, "max_queue_delay", 0, "Dynamic batching: how long the oldest queued request may wait for a batch to fill (0: a batch goes as soon as a session is free).")
 	return f
+}
+
+// Serve returns the model to serve: m itself, or m behind a dynamic batcher
+// when --max_batch_size is set (one batch per replica at a time).
+func (f *Flags) Serve(m *Model) (model.Model, error) {
+	if f.MaxBatchSize <= 0 {
+		return m, nil
+	}
+	return batch.NewModel(m, batch.Options{Name: m.Name(), MaxBatchSize: f.MaxBatchSize, MaxQueueDelay: f.MaxQueueDelay, Instances: max(f.Replicas, 1)})
 }
 
 // Options turns the flags into model options.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -215,6 +216,21 @@ func (m *Model) Unload(ctx context.Context) error {
 		return nil
 	}
 	return p.Close(ctx)
+}
+
+// PredictBatch runs a batch the dynamic batcher merged (runtime/batch), so
+// batch.NewModel(onnx.NewModel(...), batch.Options{...}) serves an ONNX
+// file with dynamic batching; v1 requests keep going through Predict.
+func (m *Model) PredictBatch(ctx context.Context, b *batch.Batch) ([]*infer.Tensor, error) {
+	p := m.pool.Load()
+	if p == nil {
+		return nil, status.ModelNotReady(m.name, "")
+	}
+	outs, err := p.Run(ctx, b.Inputs)
+	if errors.Is(err, ErrPoolClosed) {
+		return nil, status.ModelNotReady(m.name, "")
+	}
+	return outs, err
 }
 
 // Predict runs a v2 request (inputs by name; every output is returned and
