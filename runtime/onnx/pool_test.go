@@ -19,7 +19,8 @@ import (
 func TestPool_ReplicasRunInParallel(t *testing.T) {
 	env := needEnv(t)
 	path := writeModel(t, "chain.onnx", onnxgen.Chain(64, 512))
-	big := []*infer.Tensor{infer.NewTensor("x", []int64{512, 512}, make([]float32, 512*512))}
+	// Big enough to outlast the small request by far on a quiet machine too.
+	big := []*infer.Tensor{infer.NewTensor("x", []int64{16384, 512}, make([]float32, 16384*512))}
 	small := []*infer.Tensor{infer.NewTensor("x", []int64{1, 512}, make([]float32, 512))}
 
 	for _, replicas := range []int{1, 2} {
@@ -34,7 +35,9 @@ func TestPool_ReplicasRunInParallel(t *testing.T) {
 			_, err := p.Run(bigCtx, big)
 			bigDone <- err
 		}()
-		time.Sleep(20 * time.Millisecond) // let the big run take a replica
+		// Wait until the big run holds a replica (not a sleep: how soon the
+		// goroutine runs depends on the machine's load).
+		require.Eventually(t, func() bool { return len(p.free) == replicas-1 }, 5*time.Second, time.Millisecond)
 
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		_, err = p.Run(ctx, small)
