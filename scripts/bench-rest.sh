@@ -40,7 +40,7 @@ PY
 }
 
 "$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
-"$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
+${PT_ENV:-} "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
 for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && break; sleep 0.05; done
 
 echo "wrk: $conns connections, ${secs}s per run, $(nproc) cores"
