@@ -67,7 +67,8 @@ type Entry struct {
 // Dataplane is safe for concurrent use.
 type Dataplane struct {
 	opts    Options
-	sem     chan struct{}
+	jobs    chan *call // to the MaxConcurrency pipeline workers
+	quit    chan struct{}
 	mu      sync.RWMutex
 	order   []string
 	models  map[string]*Entry
@@ -78,7 +79,13 @@ type Dataplane struct {
 func New(opts Options) *Dataplane {
 	d := &Dataplane{opts: opts, models: map[string]*Entry{}}
 	if opts.MaxConcurrency > 0 {
-		d.sem = make(chan struct{}, opts.MaxConcurrency)
+		// Long-lived workers: their stacks have grown to what a pipeline
+		// needs, where a goroutine per request would start small and copy
+		// its stack as it grows.
+		d.jobs, d.quit = make(chan *call), make(chan struct{})
+		for range opts.MaxConcurrency {
+			go d.worker()
+		}
 	}
 	if d.opts.ServerName == "" {
 		d.opts.ServerName = "kserve"
@@ -252,7 +259,9 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 
 // Stop marks the server not live and not ready and unloads every model.
 func (d *Dataplane) Stop(ctx context.Context) error {
-	d.stopped.Store(true)
+	if !d.stopped.Swap(true) && d.quit != nil {
+		close(d.quit)
+	}
 	d.mu.RLock()
 	entries := make([]*Entry, 0, len(d.order))
 	for _, n := range d.order {
@@ -290,20 +299,17 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		e.metrics.InFlight.Inc()
 		defer e.metrics.InFlight.Dec()
 	}
-	if d.sem == nil || e.unbounded {
+	if d.jobs == nil || e.unbounded {
 		return d.run(ctx, e, verb, req, h)
 	}
+	c := &call{ctx: ctx, e: e, verb: verb, req: req, h: h, done: make(chan struct{})}
 	select {
-	case d.sem <- struct{}{}: // fast path: a slot is free
-	default:
-		select {
-		case d.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	case d.jobs <- c: // a free worker took it
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-d.quit:
+		return nil, status.ServerNotReady("")
 	}
-	c := &call{d: d, ctx: ctx, e: e, verb: verb, req: req, h: h, done: make(chan struct{})}
-	go c.run()
 	select {
 	case <-c.done:
 		return c.resp, c.err
@@ -312,10 +318,10 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	}
 }
 
-// call is one pipeline execution on its own goroutine; it holds a
-// concurrency slot until the model returns, even when the caller has gone.
+// call is one pipeline execution handed to a worker; the worker is busy
+// (one of MaxConcurrency) until the model returns, even when the caller has
+// gone.
 type call struct {
-	d    *Dataplane
 	ctx  context.Context
 	e    *Entry
 	verb Verb
@@ -326,10 +332,17 @@ type call struct {
 	done chan struct{}
 }
 
-func (c *call) run() {
-	c.resp, c.err = c.d.run(c.ctx, c.e, c.verb, c.req, c.h)
-	<-c.d.sem
-	close(c.done)
+// worker runs pipelines until Stop.
+func (d *Dataplane) worker() {
+	for {
+		select {
+		case c := <-d.jobs:
+			c.resp, c.err = d.run(c.ctx, c.e, c.verb, c.req, c.h)
+			close(c.done)
+		case <-d.quit:
+			return
+		}
+	}
 }
 
 // run executes the pipeline, turning a panic in model code into an error so
