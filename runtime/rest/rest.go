@@ -451,10 +451,13 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 	copyHeaders(w.Header(), hd.Response)
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
-	binary := infer.BinaryOutputs(req, resp)
+	var binary []bool
 	useBinary := false
-	for i, b := range binary {
-		useBinary = useBinary || b || resp.Outputs[i].Datatype == infer.FP16 && req.UseBinaryOutputs()
+	if len(req.Outputs) > 0 || req.UseBinaryOutputs() { // else all JSON, no allocation
+		binary = infer.BinaryOutputs(req, resp)
+		for i, b := range binary {
+			useBinary = useBinary || b || resp.Outputs[i].Datatype == infer.FP16 && req.UseBinaryOutputs()
+		}
 	}
 	if !useBinary {
 		b, err := infer.AppendResponseJSON((*bp)[:0], resp)
