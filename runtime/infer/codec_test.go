@@ -245,3 +245,11 @@ func FuzzDecodeBinary(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeRequestDatatypeForms(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"int64","data":[7]}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, INT64, req.Inputs[0].Datatype)
+	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":5,"data":[7]}]}`), nil)
+	assert.EqualError(t, err, "Input should be a valid string: [body inputs 0 datatype]")
+}

@@ -251,11 +251,9 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 			}
 		case "datatype":
 			haveType = true
-			dt, err := stringField(s, "inputs", i, "datatype")
-			if err != nil {
+			if t.Datatype, err = datatypeField(s, i); err != nil {
 				return nil, err
 			}
-			t.Datatype = Datatype(upper(dt))
 		case "shape":
 			haveShape = true
 			if t.Shape, err = decodeShape(s, i); err != nil {
@@ -307,6 +305,28 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// datatypeField reads a datatype name; the known names map to the
+// constants without allocating.
+func datatypeField(s *scanner, i int) (Datatype, error) {
+	if s.peek() != '"' {
+		dt, err := stringField(s, "inputs", i, "datatype") // the 422 for a non-string
+		return Datatype(dt), err
+	}
+	start := s.pos
+	v, err := s.str()
+	if err != nil {
+		return "", jsonInvalid(err)
+	}
+	for _, d := range Datatypes {
+		if string(v) == string(d) {
+			return d, nil
+		}
+	}
+	s.pos = start
+	dt, err := stringField(s, "inputs", i, "datatype")
+	return Datatype(upper(dt)), err
 }
 
 func decodeShape(s *scanner, i int) ([]int64, error) {

@@ -54,6 +54,11 @@ func New(dp *dataplane.Dataplane, opts Options) *Handler {
 	return &Handler{dp: dp, opts: opts, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
 }
 
+// smallBody is the size under which net/http computes Content-Length
+// itself (the handler's whole output fits its 2 KiB chunking buffer and the
+// handler returns before a flush), so the hot path need not format it.
+const smallBody = 2000
+
 // jsonContentType is shared by every JSON response; net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
@@ -194,8 +199,9 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		h.detail(w, http.StatusNotFound, errNotFound)
 		return
 	}
-	parts := strings.Split(rest, "/")
-	if parts[0] == "" {
+	var buf [5]string
+	parts := splitPath(buf[:0], rest)
+	if len(parts) == 0 || parts[0] == "" {
 		h.detail(w, http.StatusNotFound, errNotFound)
 		return
 	}
@@ -221,6 +227,18 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		}
 	default:
 		h.detail(w, http.StatusNotFound, errNotFound)
+	}
+}
+
+// splitPath splits p at "/" into dst (no allocation for short paths).
+func splitPath(dst []string, p string) []string {
+	for {
+		seg, rest, more := strings.Cut(p, "/")
+		dst = append(dst, seg)
+		if !more {
+			return dst
+		}
+		p = rest
 	}
 }
 
@@ -336,7 +354,7 @@ func bodyError(err error, limit int64) error {
 // "application/json; charset=utf-8" reaches models as raw bytes; we compare
 // the media type, which every JSON client means.
 func isJSONContentType(ct string) bool {
-	if ct == "" {
+	if ct == "" || ct == "application/json" {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct)
@@ -430,7 +448,7 @@ func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 func isJSONMedia(ct string) bool {
-	if ct == "" {
+	if ct == "" || ct == "application/json" {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct)
@@ -552,7 +570,10 @@ func (h *Handler) writeRaw(w http.ResponseWriter, code int, contentType string, 
 	} else {
 		hdr["Content-Type"] = []string{contentType}
 	}
-	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
+	if len(b) > smallBody {
+		hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
+	} // else net/http sets it: the whole body fits its buffer
+
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
