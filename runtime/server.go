@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,9 +26,6 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
 	"github.com/kserve-gen/kserve-gen/runtime/storage"
 )
-
-// defaultGCPercent is the GOGC the server runs with unless GOGC is set.
-const defaultGCPercent = 400
 
 // workerEnv marks a process started by the --workers supervisor; its value
 // is the worker's index.
@@ -135,14 +131,6 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 		}
 		s.log.Info("Model directory from STORAGE_URI: " + dir)
 		s.cfg.ModelDir = dir
-	}
-	if os.Getenv("GOGC") == "" {
-		// A model server's live heap is small (a few MB) while it allocates
-		// per request, so Go's default GOGC=100 collects very often: 400
-		// cuts server CPU per small request by up to 20% for tens of MB more
-		// memory under load (docs/performance.md). GOGC in the environment
-		// wins.
-		debug.SetGCPercent(defaultGCPercent)
 	}
 	if s.cfg.Workers > 1 && os.Getenv(workerEnv) == "" {
 		return s.supervise(ctx, models)

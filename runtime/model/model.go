@@ -79,20 +79,27 @@ type TensorMetadata struct {
 // the model and the headers the model wants on the response (HTTP response
 // headers, or gRPC header metadata). Keys are canonicalised like http.Header.
 type Headers struct {
-	Request  http.Header
+	Request http.Header
+	// Response is nil until the model sets a header (with Set, or by
+	// assigning a map): most requests set none, so none is allocated.
 	Response http.Header
 }
 
-// NewHeaders returns Headers over req (may be nil) with an empty response set.
+// NewHeaders returns Headers over req (may be nil) with no response headers.
 func NewHeaders(req http.Header) *Headers {
 	if req == nil {
 		req = http.Header{}
 	}
-	return &Headers{Request: req, Response: http.Header{}}
+	return &Headers{Request: req}
 }
 
 // Get returns the first value of request header key.
 func (h *Headers) Get(key string) string { return h.Request.Get(key) }
 
 // Set sets response header key (the seed sets "prediction-time-latency").
-func (h *Headers) Set(key, value string) { h.Response.Set(key, value) }
+func (h *Headers) Set(key, value string) {
+	if h.Response == nil {
+		h.Response = http.Header{}
+	}
+	h.Response.Set(key, value)
+}
