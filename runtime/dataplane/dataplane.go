@@ -69,6 +69,7 @@ type Dataplane struct {
 	opts    Options
 	jobs    chan *call // to the MaxConcurrency pipeline workers
 	quit    chan struct{}
+	calls   sync.Pool // of *call, so a request allocates none
 	mu      sync.RWMutex
 	order   []string
 	models  map[string]*Entry
@@ -83,6 +84,7 @@ func New(opts Options) *Dataplane {
 		// needs, where a goroutine per request would start small and copy
 		// its stack as it grows.
 		d.jobs, d.quit = make(chan *call), make(chan struct{})
+		d.calls.New = func() any { return &call{done: make(chan struct{}, 1)} }
 		for range opts.MaxConcurrency {
 			go d.worker()
 		}
@@ -302,20 +304,32 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	if d.jobs == nil || e.unbounded {
 		return d.run(ctx, e, verb, req, h)
 	}
-	c := &call{ctx: ctx, e: e, verb: verb, req: req, h: h, done: make(chan struct{})}
+	c := d.calls.Get().(*call)
+	c.ctx, c.e, c.verb, c.req, c.h = ctx, e, verb, req, h
 	select {
 	case d.jobs <- c: // a free worker took it
 	case <-ctx.Done():
+		d.putCall(c)
 		return nil, ctx.Err()
 	case <-d.quit:
+		d.putCall(c)
 		return nil, status.ServerNotReady("")
 	}
 	select {
 	case <-c.done:
-		return c.resp, c.err
+		resp, err := c.resp, c.err
+		d.putCall(c)
+		return resp, err
 	case <-ctx.Done():
+		// The worker still owns c; it is left to the garbage collector.
 		return nil, ctx.Err()
 	}
+}
+
+// putCall recycles a call whose worker has finished with it.
+func (d *Dataplane) putCall(c *call) {
+	*c = call{done: c.done}
+	d.calls.Put(c)
 }
 
 // call is one pipeline execution handed to a worker; the worker is busy
@@ -329,7 +343,7 @@ type call struct {
 	h    *model.Headers
 	resp *infer.Response
 	err  error
-	done chan struct{}
+	done chan struct{} // buffered (1): the worker never waits for the caller
 }
 
 // worker runs pipelines until Stop.
@@ -338,7 +352,7 @@ func (d *Dataplane) worker() {
 		select {
 		case c := <-d.jobs:
 			c.resp, c.err = d.run(c.ctx, c.e, c.verb, c.req, c.h)
-			close(c.done)
+			c.done <- struct{}{}
 		case <-d.quit:
 			return
 		}
