@@ -175,7 +175,7 @@ func TestHeadersBothWays(t *testing.T) {
 
 func TestReadinessHelpers(t *testing.T) {
 	slow := &echo{name: "slow", loadDelay: 300 * time.Millisecond}
-	s := serve(t, &echo{name: "echo"}, slow)
+	s := start(t, false, &echo{name: "echo"}, slow) // readiness is what is tested
 	ctx := ctxT(t)
 
 	g, err := client.NewGRPC(s.grpcAddr)

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -73,7 +74,14 @@ type server struct {
 }
 
 // serve runs the real model server (REST and gRPC) on loopback listeners.
+// serve starts a server and waits until its models have loaded.
 func serve(t *testing.T, models ...model.Model) *server {
+	t.Helper()
+	return start(t, true, models...)
+}
+
+// start starts a server; with wait it returns once the models have loaded.
+func start(t *testing.T, wait bool, models ...model.Model) *server {
 	t.Helper()
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -83,10 +91,21 @@ func serve(t *testing.T, models ...model.Model) *server {
 	cfg.EnableLatencyLogging = false
 	cfg.GracePeriod = 2 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl), runtime.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl),
+		runtime.WithLogger(slog.New(slog.DiscardHandler)), runtime.WithLogOutput(io.Discard, io.Discard))
 	s := &server{restURL: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- srv.Run(ctx, models...) }()
 	t.Cleanup(s.stop)
+	if !wait {
+		return s
+	}
+	select {
+	case <-srv.Ready():
+	case err := <-s.done:
+		t.Fatalf("server stopped before its models loaded: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("models not loaded after 10s")
+	}
 	return s
 }
 

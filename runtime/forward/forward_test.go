@@ -3,6 +3,7 @@ package forward_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -94,10 +95,18 @@ func serve(t *testing.T, m model.Model) *server {
 	cfg.EnableLatencyLogging = false
 	cfg.GracePeriod = 2 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl), runtime.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl),
+		runtime.WithLogger(slog.New(slog.DiscardHandler)), runtime.WithLogOutput(io.Discard, io.Discard))
 	s := &server{rest: hl.Addr().String(), grpc: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- srv.Run(ctx, m) }()
 	t.Cleanup(s.stop)
+	select { // the tests start with the model loaded
+	case <-srv.Ready():
+	case err := <-s.done:
+		t.Fatalf("server stopped before its model loaded: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("model not loaded after 10s")
+	}
 	return s
 }
 
