@@ -16,8 +16,15 @@ echo "+ kserve-gen new custom-model --template rest --yes --runtime-path $repo/r
 cd custom-model
 echo "+ go test ./..."
 go test ./...
+if curl -s -o /dev/null localhost:8080/; then
+	echo "demo: something already listens on localhost:8080; stop it first" >&2
+	exit 1
+fi
 echo "+ go run . --model_name=custom-model --http_port=8080 --grpc_port=8081 &"
-go build -o model . && ./model --model_name=custom-model --http_port=8080 --grpc_port=8081 &
+go build -o model .
+./model --model_name=custom-model --http_port=8080 --grpc_port=8081 &
+model_pid=$!
+trap 'kill $model_pid 2>/dev/null; wait $model_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 200); do curl -sf localhost:8080/v1/models/custom-model >/dev/null && break; sleep 0.05; done
 echo '+ curl -H "Content-Type: application/json" localhost:8080/v1/models/custom-model:predict -d @./input.json'
 curl -sS -i -H "Content-Type: application/json" localhost:8080/v1/models/custom-model:predict -d @./input.json
