@@ -549,18 +549,13 @@ func (h *Handler) detail(w http.ResponseWriter, code int, err error) {
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := infer.AppendJSON(nil, jsonValue{v})
+	b, err := infer.AppendJSON(nil, v) // structs take AppendJSON's encoding/json fallback
 	if err != nil {
 		h.writeRaw(w, http.StatusInternalServerError, "application/json", []byte(`{"error":"could not encode the response"}`))
 		return
 	}
 	h.writeRaw(w, code, "application/json", b)
 }
-
-// jsonValue routes a struct through encoding/json (AppendJSON's fallback).
-type jsonValue struct{ v any }
-
-func (j jsonValue) MarshalJSON() ([]byte, error) { return jsonMarshal(j.v) }
 
 func (h *Handler) writeRaw(w http.ResponseWriter, code int, contentType string, b []byte) {
 	hdr := w.Header()
