@@ -311,6 +311,14 @@ func (h *Handler) repository(w http.ResponseWriter, r *http.Request, name, actio
 
 // readBody reads the request body within the configured limit.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return h.readBodyAligned(w, r, 0)
+}
+
+// readBodyAligned reads the request body so that body[at:] starts on an
+// 8-byte boundary when the length is declared: the binary extension's
+// tensor data after a JSON header of `at` bytes can then be used in place as
+// []float32 and the like (infer.DecodeRaw), instead of copied.
+func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int) ([]byte, error) {
 	var rd io.Reader = r.Body
 	if h.opts.MaxRequestBodySize > 0 {
 		if r.ContentLength > h.opts.MaxRequestBodySize {
@@ -324,7 +332,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	}
 	if r.ContentLength > 0 {
 		// net/http ends the body at Content-Length, so one exact read suffices.
-		body := make([]byte, r.ContentLength)
+		// Allocations of 8 bytes or more are 8-byte aligned.
+		pad := (8 - at%8) % 8
+		body := make([]byte, int(r.ContentLength)+pad)[pad:]
 		if _, err := io.ReadFull(rd, body); err != nil {
 			return nil, bodyError(err, h.opts.MaxRequestBodySize)
 		}
@@ -414,16 +424,17 @@ func isListError(err error) bool {
 }
 
 func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
-	body, err := h.readBody(w, r)
+	hl := r.Header.Get("Inference-Header-Content-Length")
+	n, hlErr := strconv.Atoi(hl)
+	body, err := h.readBodyAligned(w, r, max(n, 0))
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	ct := r.Header.Get("Content-Type")
 	jsonPart, raw := body, []byte(nil)
-	if hl := r.Header.Get("Inference-Header-Content-Length"); hl != "" {
-		n, err := strconv.Atoi(hl)
-		if err != nil || n < 0 || n > len(body) {
+	if hl != "" {
+		if hlErr != nil || n < 0 || n > len(body) {
 			h.writeError(w, r, status.InvalidInputf("invalid inference-header-content-length %q: the body has %d bytes", hl, len(body)))
 			return
 		}

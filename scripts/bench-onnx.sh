@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# ONNX serving load test at one client: the ready-made onnx.Model serving
+# PP-OCR cls (FP32 [1,3,48,192], ≈110 KB per request) against a raw ONNX
+# Runtime loop on the same model file, threads and input, each in its own
+# process (runtime/internal/bench/onnxbench):
+#   - raw:   the binding alone, back to back (runs/s);
+#   - floor: a bare net/http handler reading the same body and answering
+#            8 bytes — the loopback network cost of one exchange, which no
+#            server can avoid: raw/(raw + floor latency) bounds served/raw;
+#   - rest:  wrk, one connection, the REST binary extension;
+#   - grpc:  one generated Go client calling ModelInfer back to back with
+#            raw_input_contents, against a bare grpc-go floor likewise.
+#   [REPS=3] [THREADS=1] scripts/bench-onnx.sh [seconds per run, default 5]
+# Rounds alternate the four, and medians are the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+secs=${1:-5}
+reps=${REPS:-3}
+threads=${THREADS:-1}
+model=${CLS_MODEL:-$HOME/.cache/kserve-gen/models/ch_ppocr_mobile_v2.0_cls_infer.onnx}
+[[ -f $model ]] || { echo "bench-onnx: $model is missing (scripts/setup-onnx.sh --models)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench-onnx: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+(cd runtime && go build -o "$work/onnxbench" ./internal/bench/onnxbench)
+ob="$work/onnxbench"
+hl=$("$ob" body -o "$work/cls.body")
+"$ob" grpcreq -name cls -o "$work/cls.bin"
+cat >"$work/post.lua" <<'LUA'
+local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/octet-stream"
+wrk.headers["Inference-Header-Content-Length"] = os.getenv("HEADER_LEN")
+done = function(summary, latency, requests)
+  io.write(string.format("WRK rps=%.1f non2xx=%d\n", summary.requests / (summary.duration / 1e6), summary.errors.status))
+end
+LUA
+
+"$ob" floor -addr 127.0.0.1:18295 &
+"$ob" grpcfloor -addr 127.0.0.1:18296 &
+"$ob" serve -model "$model" --model_name=cls --http_port=18290 --grpc_port=18291 --device=cpu \
+  --intra_op_threads="$threads" 2>"$work/server.log" >/dev/null &
+for _ in $(seq 200); do curl -sf localhost:18290/v2/models/cls/ready >/dev/null && break; sleep 0.05; done
+
+rest() { # url
+  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c1 -d1s -s "$work/post.lua" "$1" >/dev/null
+  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c1 -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
+}
+grpc() { # addr
+  "$ob" grpcload -addr "$1" -req "$work/cls.bin" -seconds "$secs"
+}
+echo "PP-OCR cls, $threads intra-op thread(s), one client, ${secs}s per run, $reps rounds, $(nproc) cores"
+results=$(
+  for _ in $(seq "$reps"); do
+    echo "raw $("$ob" raw -model "$model" -threads "$threads" -seconds "$secs" 2>/dev/null)"
+    echo "floor $(rest http://127.0.0.1:18295/)"
+    echo "rest $(rest http://127.0.0.1:18290/v2/models/cls/infer)"
+    echo "grpcfloor $(grpc 127.0.0.1:18296)"
+    echo "grpc $(grpc 127.0.0.1:18291)"
+  done
+)
+echo "$results"
+python3 - "$results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in sys.argv[1].splitlines():
+    name = line.split()[0]
+    rows.setdefault(name, []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
+m = {k: statistics.median(v) for k, v in rows.items()}
+raw_us = 1e6 / m["raw"]
+print(f"medians: raw {m['raw']:.0f}/s ({raw_us:.0f} us/run)")
+for k, f in (("rest", "floor"), ("grpc", "grpcfloor")):
+    floor_us = 1e6 / m[f]
+    bound = raw_us / (raw_us + floor_us)
+    r = m[k] / m["raw"]
+    print(f"{k}: {m[k]:.0f}/s = {r:.3f} x raw (target >= 0.9); network floor {floor_us:.0f} us/exchange, "
+          f"so served/raw <= {bound:.3f}: {r / bound:.3f} x that bound, "
+          f"{1e6 / m[k] - raw_us - floor_us:.0f} us/request beyond model and floor")
+PY
