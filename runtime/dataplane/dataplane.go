@@ -306,14 +306,20 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	}
 	c := d.calls.Get().(*call)
 	c.ctx, c.e, c.verb, c.req, c.h = ctx, e, verb, req, h
+	// A free worker usually waits: a non-blocking send is far cheaper than
+	// the three-way select needed when all of them are busy.
 	select {
-	case d.jobs <- c: // a free worker took it
-	case <-ctx.Done():
-		d.putCall(c)
-		return nil, ctx.Err()
-	case <-d.quit:
-		d.putCall(c)
-		return nil, status.ServerNotReady("")
+	case d.jobs <- c:
+	default:
+		select {
+		case d.jobs <- c: // a worker became free
+		case <-ctx.Done():
+			d.putCall(c)
+			return nil, ctx.Err()
+		case <-d.quit:
+			d.putCall(c)
+			return nil, status.ServerNotReady("")
+		}
 	}
 	select {
 	case <-c.done:

@@ -425,7 +425,11 @@ func isListError(err error) bool {
 
 func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
 	hl := r.Header.Get("Inference-Header-Content-Length")
-	n, hlErr := strconv.Atoi(hl)
+	var n int
+	var hlErr error
+	if hl != "" {
+		n, hlErr = strconv.Atoi(hl)
+	}
 	body, err := h.readBodyAligned(w, r, max(n, 0))
 	if err != nil {
 		h.writeError(w, r, err)

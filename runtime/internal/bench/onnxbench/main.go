@@ -8,6 +8,7 @@
 //	onnxbench floor -addr 127.0.0.1:P                       # net/http: read the body, answer 8 bytes (the network floor)
 //	onnxbench grpcfloor -addr 127.0.0.1:P                   # grpc-go: decode the request, answer one 8-byte raw output
 //	onnxbench grpcload -addr 127.0.0.1:P -req F -seconds 5  # one client calling ModelInfer back to back (a generated Go client)
+//	onnxbench mlp -o F                                      # write the MLP 784-1024-10 (runtime/internal/onnxgen)
 //	onnxbench grpcreq -shape 1,3,48,192 -input x -name cls -o F  # ModelInferRequest with raw_input_contents (ghz --binary-file)
 //
 // The input is deterministic pseudo-random FP32 data: a compute-bound model
@@ -36,6 +37,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/onnx"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 )
@@ -59,6 +61,11 @@ func main() {
 		err = grpcFloor(os.Args[2:])
 	case "grpcload":
 		err = grpcLoad(os.Args[2:])
+	case "mlp":
+		fs := flag.NewFlagSet("mlp", flag.ExitOnError)
+		out := fs.String("o", "mlp784.onnx", "output file")
+		_ = fs.Parse(os.Args[2:])
+		err = os.WriteFile(*out, onnxgen.NewMLP(784, 1024, 10, true, 5).Model().Marshal(), 0o644)
 	case "grpcreq":
 		err = grpcReq(os.Args[2:])
 	default:
