@@ -10,8 +10,11 @@
 #   - rest:  wrk, one connection, the REST binary extension;
 #   - grpc:  one generated Go client calling ModelInfer back to back with
 #            raw_input_contents, against a bare grpc-go floor likewise.
+# Then dynamic batching over HTTP: the MLP 784-1024-10 on two one-thread
+# replicas, wrk at 64 connections (one row per request, binary extension),
+# without and with --max_batch_size=64.
 #   [REPS=3] [THREADS=1] scripts/bench-onnx.sh [seconds per run, default 5]
-# Rounds alternate the four, and medians are the result.
+# Rounds alternate the servers, and medians are the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -79,4 +82,35 @@ for k, f in (("rest", "floor"), ("grpc", "grpcfloor")):
     print(f"{k}: {m[k]:.0f}/s = {r:.3f} x raw (target >= 0.9); network floor {floor_us:.0f} us/exchange, "
           f"so served/raw <= {bound:.3f}: {r / bound:.3f} x that bound, "
           f"{1e6 / m[k] - raw_us - floor_us:.0f} us/request beyond model and floor")
+PY
+
+"$ob" mlp -o "$work/mlp.onnx"
+mhl=$("$ob" body -shape 1,784 -input input -o "$work/mlp.body")
+"$ob" serve -model "$work/mlp.onnx" --model_name=mlp --http_port=18292 --enable_grpc=false --device=cpu \
+  --replicas=2 --intra_op_threads=1 --enable_latency_logging=false 2>"$work/mlp1.log" >/dev/null &
+"$ob" serve -model "$work/mlp.onnx" --model_name=mlp --http_port=18293 --enable_grpc=false --device=cpu \
+  --replicas=2 --intra_op_threads=1 --max_batch_size=64 --enable_latency_logging=false 2>"$work/mlp2.log" >/dev/null &
+for p in 18292 18293; do
+  for _ in $(seq 200); do curl -sf "localhost:$p/v2/models/mlp/ready" >/dev/null && break; sleep 0.05; done
+done
+mlp() { # port
+  BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d1s -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" >/dev/null
+  BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d"${secs}s" -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" | grep '^WRK'
+}
+echo "MLP 784-1024-10, 2 replicas x 1 thread, wrk 64 connections over REST"
+results=$(
+  for _ in $(seq "$reps"); do
+    echo "unbatched $(mlp 18292)"
+    echo "batched $(mlp 18293)"
+  done
+)
+echo "$results"
+python3 - "$results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in sys.argv[1].splitlines():
+    rows.setdefault(line.split()[0], []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
+u, b = statistics.median(rows["unbatched"]), statistics.median(rows["batched"])
+print(f"medians: unbatched {u:.0f} rows/s, batched {b:.0f} rows/s = {b / u:.2f} x (issue target >= 2 x; "
+      f"BenchmarkServedMLPBatching measures the dataplane without HTTP)")
 PY

@@ -4,7 +4,11 @@
 # metrics, latency log) against the echo floor (a bare net/http handler
 # echoing the body), measured in the same run with wrk at 16 connections.
 # CPU is utime+stime of the server process from /proc/PID/stat.
-#   [REPS=3] scripts/bench-rest.sh [seconds per run, default 10]
+#   [REPS=3] [PIN=1] scripts/bench-rest.sh [seconds per run, default 10]
+# PIN=1 (two or more CPUs, taskset) pins both servers to CPU 0 and wrk to the
+# others, as scripts/bench-grpc.sh does: the load generator then no longer
+# competes with the server for a core, and each server runs as in a one-CPU
+# pod (Go sizes GOMAXPROCS from the affinity mask).
 # Each round runs every server once; medians over the rounds are the result,
 # so load from elsewhere hits the server and the floor alike.
 set -euo pipefail
@@ -22,15 +26,19 @@ echo "== start to ready and idle RSS (target <= 50 ms, <= 30 MB)"
 printf '%s' '{"instances":[[1.0,2.0,3.0,4.0]]}' >"$bin/v1.json"
 printf '%s' '{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}' >"$bin/v2.json"
 clk=$(getconf CLK_TCK)
+server_cpu=() wrk_cpu=()
+if [[ ${PIN:-0} == 1 && $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
+  server_cpu=(taskset -c 0) wrk_cpu=(taskset -c "1-$(($(nproc) - 1))")
+fi
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # run NAME PID URL BODY: one wrk run, prints "NAME us_cpu_per_req p50 p99 rps"
 run() {
   local name=$1 pid=$2 url=$3 body=$4
-  BODY_FILE=$body wrk -t2 -c$conns -d1s -s scripts/wrk-post.lua "$url" >/dev/null  # warm-up
+  BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d1s -s scripts/wrk-post.lua "$url" >/dev/null  # warm-up
   local t0; t0=$(cpu_ticks "$pid")
-  local out; out=$(BODY_FILE=$body wrk -t2 -c$conns -d${secs}s -s scripts/wrk-post.lua "$url" | grep WRKJSON | sed 's/WRKJSON //')
+  local out; out=$(BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d${secs}s -s scripts/wrk-post.lua "$url" | grep WRKJSON | sed 's/WRKJSON //')
   local t1; t1=$(cpu_ticks "$pid")
   python3 - "$name" "$t0" "$t1" "$clk" "$out" <<'PY'
 import json, sys
@@ -41,12 +49,12 @@ print(f'{name:10s} cpu_us={cpu_us:6.1f} p50_us={out["p50_us"]:5d} p99_us={out["p
 PY
 }
 
-"$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
-${PT_ENV:-} "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
+"${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
+${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
 for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && break; sleep 0.05; done
 
 reps=${REPS:-3}
-echo "wrk: $conns connections, ${secs}s per run, $reps rounds alternating the servers, $(nproc) cores"
+echo "wrk: $conns connections, ${secs}s per run, $reps rounds alternating the servers, $(nproc) cores, servers pinned: ${server_cpu[*]:-no}"
 results=$(
   for _ in $(seq "$reps"); do
     run echo-v1 "$echo_pid" http://127.0.0.1:18090/ "$bin/v1.json"
