@@ -332,7 +332,8 @@ func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int
 	}
 	if r.ContentLength > 0 {
 		// net/http ends the body at Content-Length, so one exact read suffices.
-		// Allocations of 8 bytes or more are 8-byte aligned.
+		// Heap blocks of 16 bytes or more start 8-byte aligned (smaller
+		// ones may not; infer.DecodeRaw then copies, which is cheap there).
 		pad := (8 - at%8) % 8
 		body := make([]byte, int(r.ContentLength)+pad)[pad:]
 		if _, err := io.ReadFull(rd, body); err != nil {
