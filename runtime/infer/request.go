@@ -1,12 +1,10 @@
 package infer
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -102,6 +100,8 @@ type Request struct {
 	instKey    string
 	bodyParsed bool
 	parseErr   error
+
+	inputs [1]*Tensor // backs Inputs for the common single-input request
 }
 
 // Input returns the input tensor called name, or nil.
@@ -122,18 +122,16 @@ func (r *Request) EnsureID() string {
 	return r.ID
 }
 
-// idSources are buffered readers over crypto/rand: one getrandom call
-// serves 32 ids instead of one call per request.
-var idSources = sync.Pool{New: func() any { return bufio.NewReaderSize(rand.Reader, 16*32) }}
-
 // NewID returns a random (version 4) UUID string, as KServe's generate_uuid.
+// crypto/rand fills an array on the stack, so the string is the only
+// allocation (uuid.NewRandom lets its array escape through an io.Reader).
 func NewID() string {
-	r := idSources.Get().(*bufio.Reader)
-	id, err := uuid.NewRandomFromReader(r)
-	idSources.Put(r)
-	if err != nil {
+	var id uuid.UUID
+	if _, err := rand.Read(id[:]); err != nil {
 		return uuid.NewString()
 	}
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
 	return id.String()
 }
 

@@ -209,6 +209,9 @@ func decodeInputs(s *scanner, req *Request) error {
 		if err != nil {
 			return err
 		}
+		if req.Inputs == nil {
+			req.Inputs = req.inputs[:0:1]
+		}
 		req.Inputs = append(req.Inputs, t)
 		if !s.consume(',') {
 			if err := s.expect(']'); err != nil {
