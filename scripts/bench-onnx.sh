@@ -10,7 +10,8 @@
 #   - rest:  wrk, one connection, the REST binary extension;
 #   - grpc:  one generated Go client calling ModelInfer back to back with
 #            raw_input_contents, against a bare grpc-go floor likewise.
-# Then dynamic batching over HTTP: the MLP 784-1024-10 on two one-thread
+# Then the MLP 784-1024-10 (≈40 µs a row) the same way at one client, and
+# dynamic batching over HTTP: the MLP on two one-thread
 # replicas, wrk at 64 connections (one row per request, binary extension),
 # without and with --max_batch_size=64.
 #   [REPS=3] [THREADS=1] scripts/bench-onnx.sh [seconds per run, default 5]
@@ -93,6 +94,30 @@ mhl=$("$ob" body -shape 1,784 -input input -o "$work/mlp.body")
 for p in 18292 18293; do
   for _ in $(seq 200); do curl -sf "localhost:$p/v2/models/mlp/ready" >/dev/null && break; sleep 0.05; done
 done
+rest1() { # url body header-length: one connection
+  BODY_FILE=$2 HEADER_LEN=$3 wrk -t1 -c1 -d1s -s "$work/post.lua" "$1" >/dev/null
+  BODY_FILE=$2 HEADER_LEN=$3 wrk -t1 -c1 -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
+}
+echo "MLP 784-1024-10, 1 thread, one client over REST (binary extension)"
+results=$(
+  for _ in $(seq "$reps"); do
+    echo "raw $("$ob" raw -model "$work/mlp.onnx" -shape 1,784 -threads 1 -seconds "$secs" 2>/dev/null)"
+    echo "floor $(rest1 http://127.0.0.1:18295/ "$work/mlp.body" "$mhl")"
+    echo "rest $(rest1 http://127.0.0.1:18292/v2/models/mlp/infer "$work/mlp.body" "$mhl")"
+  done
+)
+echo "$results"
+python3 - "$results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in sys.argv[1].splitlines():
+    rows.setdefault(line.split()[0], []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
+m = {k: statistics.median(v) for k, v in rows.items()}
+raw_us, floor_us, rest_us = 1e6 / m["raw"], 1e6 / m["floor"], 1e6 / m["rest"]
+print(f"medians: raw {raw_us:.1f} us/run, served {rest_us:.1f} us/request = {m['rest'] / m['raw']:.3f} x raw; "
+      f"network floor {floor_us:.1f} us (bound {raw_us / (raw_us + floor_us):.3f}); "
+      f"{rest_us - raw_us - floor_us:.1f} us/request beyond model and floor")
+PY
 mlp() { # port
   BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d1s -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" >/dev/null
   BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d"${secs}s" -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" | grep '^WRK'
