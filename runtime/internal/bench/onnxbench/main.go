@@ -17,12 +17,10 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -37,6 +35,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/onnx"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -101,10 +100,12 @@ func input(n int) []float32 {
 	return data
 }
 
+// rawBytes is data in the raw tensor encoding (what the binary extension
+// and raw_input_contents carry).
 func rawBytes(data []float32) []byte {
-	b := make([]byte, 4*len(data))
-	for i, f := range data {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	b, err := infer.EncodeRaw(infer.NewTensor("x", []int64{int64(len(data))}, data))
+	if err != nil {
+		panic(err) // []float32 always encodes
 	}
 	return b
 }
