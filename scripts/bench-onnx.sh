@@ -9,7 +9,10 @@
 #            server can avoid: raw/(raw + floor latency) bounds served/raw;
 #   - rest:  wrk, one connection, the REST binary extension;
 #   - grpc:  one generated Go client calling ModelInfer back to back with
-#            raw_input_contents, against a bare grpc-go floor likewise.
+#            raw_input_contents, against a bare grpc-go floor likewise;
+#   - rest2, grpc2: the same client keeping two requests in flight, so the
+#            exchange overlaps the model run (one session still runs one
+#            request at a time).
 # Then the MLP 784-1024-10 (≈40 µs a row) the same way at one client, and
 # dynamic batching over HTTP: the MLP on two one-thread
 # replicas, wrk at 64 connections (one row per request, binary extension),
@@ -49,12 +52,12 @@ LUA
   --intra_op_threads="$threads" 2>"$work/server.log" >/dev/null &
 for _ in $(seq 200); do curl -sf localhost:18290/v2/models/cls/ready >/dev/null && break; sleep 0.05; done
 
-rest() { # url
-  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c1 -d1s -s "$work/post.lua" "$1" >/dev/null
-  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c1 -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
+rest() { # url [connections]
+  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c"${2:-1}" -d1s -s "$work/post.lua" "$1" >/dev/null
+  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c"${2:-1}" -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
 }
-grpc() { # addr
-  "$ob" grpcload -addr "$1" -req "$work/cls.bin" -seconds "$secs"
+grpc() { # addr [requests in flight]
+  "$ob" grpcload -addr "$1" -req "$work/cls.bin" -seconds "$secs" -inflight "${2:-1}"
 }
 echo "PP-OCR cls, $threads intra-op thread(s), one client, ${secs}s per run, $reps rounds, $(nproc) cores"
 results=$(
@@ -64,6 +67,8 @@ results=$(
     echo "rest $(rest http://127.0.0.1:18290/v2/models/cls/infer)"
     echo "grpcfloor $(grpc 127.0.0.1:18296)"
     echo "grpc $(grpc 127.0.0.1:18291)"
+    echo "rest2 $(rest http://127.0.0.1:18290/v2/models/cls/infer 2)"
+    echo "grpc2 $(grpc 127.0.0.1:18291 2)"
   done
 )
 echo "$results"
@@ -83,6 +88,9 @@ for k, f in (("rest", "floor"), ("grpc", "grpcfloor")):
     print(f"{k}: {m[k]:.0f}/s = {r:.3f} x raw (target >= 0.9); network floor {floor_us:.0f} us/exchange, "
           f"so served/raw <= {bound:.3f}: {r / bound:.3f} x that bound, "
           f"{1e6 / m[k] - raw_us - floor_us:.0f} us/request beyond model and floor")
+for k, how in (("rest2", "two connections"), ("grpc2", "two streams on one connection")):
+    print(f"{k}: one client with two requests in flight ({how}), still one session: "
+          f"{m[k]:.0f}/s = {m[k] / m['raw']:.3f} x raw")
 PY
 
 "$ob" mlp -o "$work/mlp.onnx"

@@ -7,7 +7,7 @@
 //	onnxbench body  -shape 1,3,48,192 -input x -o F         # REST binary-extension body; prints the JSON header length
 //	onnxbench floor -addr 127.0.0.1:P                       # net/http: read the body, answer 8 bytes (the network floor)
 //	onnxbench grpcfloor -addr 127.0.0.1:P                   # grpc-go: decode the request, answer one 8-byte raw output
-//	onnxbench grpcload -addr 127.0.0.1:P -req F -seconds 5  # one client calling ModelInfer back to back (a generated Go client)
+//	onnxbench grpcload -addr 127.0.0.1:P -req F -seconds 5 [-inflight N]  # one client (one connection) calling ModelInfer back to back (a generated Go client)
 //	onnxbench mlp -o F                                      # write the MLP 784-1024-10 (runtime/internal/onnxgen)
 //	onnxbench grpcreq -shape 1,3,48,192 -input x -name cls -o F  # ModelInferRequest with raw_input_contents (ghz --binary-file)
 //
@@ -26,6 +26,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -320,6 +322,7 @@ func grpcLoad(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:18291", "server address")
 	reqFile := fs.String("req", "", "serialized ModelInferRequest (onnxbench grpcreq)")
 	seconds := fs.Float64("seconds", 5, "how long to run (after 1 s of warm-up)")
+	inflight := fs.Int("inflight", 1, "requests in flight on the one connection")
 	_ = fs.Parse(args)
 	b, err := os.ReadFile(*reqFile)
 	if err != nil {
@@ -336,22 +339,28 @@ func grpcLoad(args []string) error {
 	defer conn.Close()
 	c := pb.NewGRPCInferenceServiceClient(conn)
 	ctx := context.Background()
-	failed := 0
-	loop := func(d time.Duration) int {
-		n, start := 0, time.Now()
-		for time.Since(start) < d {
-			if _, err := c.ModelInfer(ctx, req); err != nil {
-				failed++
-			}
-			n++
+	var n, failed atomic.Int64
+	loop := func(d time.Duration) {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range *inflight {
+			wg.Go(func() {
+				for time.Since(start) < d {
+					if _, err := c.ModelInfer(ctx, req); err != nil {
+						failed.Add(1)
+					}
+					n.Add(1)
+				}
+			})
 		}
-		return n
+		wg.Wait()
 	}
 	loop(time.Second)
-	failed = 0
+	n.Store(0)
+	failed.Store(0)
 	d := time.Duration(*seconds * float64(time.Second))
 	start := time.Now()
-	n := loop(d)
-	fmt.Printf("WRK rps=%.1f non2xx=%d\n", float64(n)/time.Since(start).Seconds(), failed)
+	loop(d)
+	fmt.Printf("WRK rps=%.1f non2xx=%d\n", float64(n.Load())/time.Since(start).Seconds(), failed.Load())
 	return nil
 }
