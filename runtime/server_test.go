@@ -21,6 +21,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -107,38 +108,28 @@ type plainModel struct{ echoModel }
 func (m *plainModel) Explain() {}
 
 type testServer struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-	srv    *runtime.Server
+	url string
+	rt  *runtimetest.Server
 }
 
+// startServer serves models over REST only, with cfg, returning as soon as
+// the server runs (tests wait for readiness with waitReady when they need it).
 func startServer(t *testing.T, cfg config.Config, models ...runtime.Model) *testServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg.EnableGRPC = false
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard))
-	ts := &testServer{url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), srv: srv}
-	go func() { ts.done <- srv.Run(ctx, models...) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-ts.done:
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return ts
+	rt := runtimetest.StartModels(t, models,
+		runtimetest.WithoutWait(),
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithConfig(func(c *config.Config) {
+			*c = cfg
+			c.EnableGRPC = false
+		}))
+	return &testServer{url: rt.URL, rt: rt}
 }
 
 func (ts *testServer) waitReady(t *testing.T) {
 	t.Helper()
 	select {
-	case <-ts.srv.Ready():
-	case err := <-ts.done:
-		t.Fatalf("server stopped: %v", err)
+	case <-ts.rt.Server.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("server not ready")
 	}
@@ -430,14 +421,14 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		result <- resp.StatusCode
 	}()
 	require.Eventually(t, func() bool { return m.inFlight.Load() == 1 }, 5*time.Second, time.Millisecond)
-	ts.cancel() // what SIGTERM does through SignalContext
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.rt.Stop() }() // what SIGTERM does through SignalContext
 	time.Sleep(50 * time.Millisecond)
 	_, err := http.Get(ts.url + "/v2/health/live")
 	assert.Error(t, err, "new connections are refused while draining")
 	close(m.block)
 	assert.Equal(t, 200, <-result)
-	assert.NoError(t, <-ts.done)
-	ts.done <- nil
+	assert.NoError(t, <-stopped)
 }
 
 // TestBinaryExtension sends every datatype through the binary extension and

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -50,8 +51,8 @@ func tensors(jsonSafe bool) []*infer.Tensor {
 // inferer is what both clients offer for one call.
 type inferer func(ctx context.Context, req *infer.Request, opts ...client.InferOption) (*infer.Response, error)
 
-func clients(t *testing.T, s *server) map[string]inferer {
-	g, err := client.NewGRPC(s.grpcAddr)
+func clients(t *testing.T, s *runtimetest.Server) map[string]inferer {
+	g, err := client.NewGRPC(s.GRPCAddr)
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
 	r, err := client.NewREST(client.WithProtocol(client.V2))
@@ -59,7 +60,7 @@ func clients(t *testing.T, s *server) map[string]inferer {
 	return map[string]inferer{
 		"grpc": g.Infer,
 		"rest": func(ctx context.Context, req *infer.Request, opts ...client.InferOption) (*infer.Response, error) {
-			return r.Infer(ctx, s.restURL, req, opts...)
+			return r.Infer(ctx, s.URL, req, opts...)
 		},
 	}
 }
@@ -122,22 +123,22 @@ func TestREST_V1(t *testing.T) {
 	s := serve(t, &echo{name: "echo"})
 	c, err := client.NewREST()
 	require.NoError(t, err)
-	resp, err := c.Infer(ctxT(t), s.restURL, &infer.Request{ModelName: "echo", IsJSON: true, Body: []byte(`{"instances":[[1,2],[3,4]]}`)})
+	resp, err := c.Infer(ctxT(t), s.URL, &infer.Request{ModelName: "echo", IsJSON: true, Body: []byte(`{"instances":[[1,2],[3,4]]}`)})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"predictions":[[1,2],[3,4]]}`, string(resp.Body.(json.RawMessage)))
 
-	resp, err = c.Infer(ctxT(t), s.restURL+"/", &infer.Request{ModelName: "echo", Payload: map[string]any{"instances": []string{"a"}}})
+	resp, err = c.Infer(ctxT(t), s.URL+"/", &infer.Request{ModelName: "echo", Payload: map[string]any{"instances": []string{"a"}}})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"predictions":["a"]}`, string(resp.Body.(json.RawMessage)))
 
-	_, err = c.Infer(ctxT(t), s.restURL, &infer.Request{ModelName: "echo", IsJSON: true, Body: []byte(`{"instances":1}`)})
+	_, err = c.Infer(ctxT(t), s.URL, &infer.Request{ModelName: "echo", IsJSON: true, Body: []byte(`{"instances":1}`)})
 	require.Error(t, err)
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
 	assert.Equal(t, `Expected "instances" to be a list`, err.Error())
 	var he *client.HTTPError
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, http.StatusBadRequest, he.StatusCode)
-	assert.Equal(t, `Expected "instances" to be a list, '400 Bad Request' for url '`+s.restURL+`/v1/models/echo:predict'`, he.Error())
+	assert.Equal(t, `Expected "instances" to be a list, '400 Bad Request' for url '`+s.URL+`/v1/models/echo:predict'`, he.Error())
 }
 
 func TestErrorsKeepKindAndMessage(t *testing.T) {
@@ -151,7 +152,7 @@ func TestErrorsKeepKindAndMessage(t *testing.T) {
 		})
 	}
 	// The gRPC status is still there for callers that want it.
-	g, err := client.NewGRPC(s.grpcAddr)
+	g, err := client.NewGRPC(s.GRPCAddr)
 	require.NoError(t, err)
 	defer g.Close()
 	_, err = g.Infer(ctxT(t), &infer.Request{ModelName: "nope", Inputs: tensors(true)[:1]})
@@ -178,7 +179,7 @@ func TestReadinessHelpers(t *testing.T) {
 	s := start(t, false, &echo{name: "echo"}, slow) // readiness is what is tested
 	ctx := ctxT(t)
 
-	g, err := client.NewGRPC(s.grpcAddr)
+	g, err := client.NewGRPC(s.GRPCAddr)
 	require.NoError(t, err)
 	defer g.Close()
 	v2, err := client.NewREST(client.WithProtocol(client.V2))
@@ -188,29 +189,29 @@ func TestReadinessHelpers(t *testing.T) {
 
 	require.NoError(t, g.WaitForModelReady(ctx, "echo", 10*time.Millisecond))
 	// The slow model is still loading: not ready, not an error.
-	ready, err := v2.IsModelReady(ctx, s.restURL, "slow")
+	ready, err := v2.IsModelReady(ctx, s.URL, "slow")
 	require.NoError(t, err)
 	assert.False(t, ready)
-	ready, err = v1.IsModelReady(ctx, s.restURL, "slow")
+	ready, err = v1.IsModelReady(ctx, s.URL, "slow")
 	require.NoError(t, err)
 	assert.False(t, ready)
 	ready, err = g.IsModelReady(ctx, "slow")
 	require.NoError(t, err)
 	assert.False(t, ready)
 
-	require.NoError(t, v2.WaitForModelReady(ctx, s.restURL, "slow", 10*time.Millisecond))
+	require.NoError(t, v2.WaitForModelReady(ctx, s.URL, "slow", 10*time.Millisecond))
 	for _, c := range []*client.RESTClient{v1, v2} {
-		ready, err = c.IsModelReady(ctx, s.restURL, "slow")
+		ready, err = c.IsModelReady(ctx, s.URL, "slow")
 		require.NoError(t, err)
 		assert.True(t, ready)
-		live, err := c.IsServerLive(ctx, s.restURL)
+		live, err := c.IsServerLive(ctx, s.URL)
 		require.NoError(t, err)
 		assert.True(t, live)
 	}
-	ready, err = v2.IsServerReady(ctx, s.restURL)
+	ready, err = v2.IsServerReady(ctx, s.URL)
 	require.NoError(t, err)
 	assert.True(t, ready)
-	_, err = v1.IsServerReady(ctx, s.restURL)
+	_, err = v1.IsServerReady(ctx, s.URL)
 	assert.EqualError(t, err, "Unsupported protocol v1.")
 
 	live, err := g.IsServerLive(ctx)
@@ -220,7 +221,7 @@ func TestReadinessHelpers(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ready)
 
-	_, err = v2.IsModelReady(ctx, s.restURL, "nope")
+	_, err = v2.IsModelReady(ctx, s.URL, "nope")
 	assert.Equal(t, status.KindModelNotFound, status.KindOf(err))
 	_, err = g.IsModelReady(ctx, "nope")
 	assert.Equal(t, status.KindModelNotFound, status.KindOf(err))
@@ -320,7 +321,7 @@ func TestGRPC_RetriesUnavailable(t *testing.T) {
 	req := func() *infer.Request {
 		return &infer.Request{ModelName: "echo", Parameters: infer.Parameters{"fail": int64(2)}, Inputs: tensors(true)[:1]}
 	}
-	g, err := client.NewGRPC(s.grpcAddr, client.WithGRPCRetries(3))
+	g, err := client.NewGRPC(s.GRPCAddr, client.WithGRPCRetries(3))
 	require.NoError(t, err)
 	defer g.Close()
 	require.NoError(t, g.WaitForModelReady(ctxT(t), "echo", 10*time.Millisecond))
@@ -329,7 +330,7 @@ func TestGRPC_RetriesUnavailable(t *testing.T) {
 	assert.Equal(t, int64(3), m.calls.Load(), "two UNAVAILABLE answers retried")
 
 	m.calls.Store(0)
-	g0, err := client.NewGRPC(s.grpcAddr, client.WithGRPCRetries(0))
+	g0, err := client.NewGRPC(s.GRPCAddr, client.WithGRPCRetries(0))
 	require.NoError(t, err)
 	defer g0.Close()
 	_, err = g0.Infer(ctxT(t), req())

@@ -4,18 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -66,55 +62,25 @@ func (m *echo) Predict(_ context.Context, req *infer.Request, h *model.Headers) 
 	return resp, nil
 }
 
-type server struct {
-	restURL  string
-	grpcAddr string
-	cancel   context.CancelFunc
-	done     chan error
-}
-
-// serve runs the real model server (REST and gRPC) on loopback listeners.
-// serve starts a server and waits until its models have loaded.
-func serve(t *testing.T, models ...model.Model) *server {
+// serve runs the real model server (REST and gRPC on loopback) and waits
+// until its models have loaded.
+func serve(t *testing.T, models ...model.Model) *runtimetest.Server {
 	t.Helper()
 	return start(t, true, models...)
 }
 
 // start starts a server; with wait it returns once the models have loaded.
-func start(t *testing.T, wait bool, models ...model.Model) *server {
+func start(t *testing.T, wait bool, models ...model.Model) *runtimetest.Server {
 	t.Helper()
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg := config.Default()
-	cfg.EnableLatencyLogging = false
-	cfg.GracePeriod = 2 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl),
-		runtime.WithLogger(slog.New(slog.DiscardHandler)), runtime.WithLogOutput(io.Discard, io.Discard))
-	s := &server{restURL: "http://" + hl.Addr().String(), grpcAddr: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- srv.Run(ctx, models...) }()
-	t.Cleanup(s.stop)
+	opts := []runtimetest.Option{
+		runtimetest.WithConfig(func(c *config.Config) { c.GracePeriod = 2 * time.Second }),
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithReadyTimeout(10 * time.Second),
+	}
 	if !wait {
-		return s
+		opts = append(opts, runtimetest.WithoutWait())
 	}
-	select {
-	case <-srv.Ready():
-	case err := <-s.done:
-		t.Fatalf("server stopped before its models loaded: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("models not loaded after 10s")
-	}
-	return s
-}
-
-func (s *server) stop() {
-	s.cancel()
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-	}
+	return runtimetest.StartModels(t, models, opts...)
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,12 +13,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/forward"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -78,46 +77,30 @@ func (t *transformer) Preprocess(_ context.Context, req *infer.Request, _ *model
 	return req, nil
 }
 
+// server is a real model server on loopback; rest and grpc are its
+// addresses as host:port, the way forward.Config takes them.
 type server struct {
+	*runtimetest.Server
 	rest, grpc string
-	cancel     context.CancelFunc
-	done       chan error
-	once       sync.Once
 }
 
+// serve runs the real model server (REST and gRPC) and waits until m has
+// loaded: the tests start from a ready predictor.
 func serve(t *testing.T, m model.Model) *server {
 	t.Helper()
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg := config.Default()
-	cfg.EnableLatencyLogging = false
-	cfg.GracePeriod = 2 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl),
-		runtime.WithLogger(slog.New(slog.DiscardHandler)), runtime.WithLogOutput(io.Discard, io.Discard))
-	s := &server{rest: hl.Addr().String(), grpc: gl.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- srv.Run(ctx, m) }()
-	t.Cleanup(s.stop)
-	select { // the tests start with the model loaded
-	case <-srv.Ready():
-	case err := <-s.done:
-		t.Fatalf("server stopped before its model loaded: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("model not loaded after 10s")
-	}
-	return s
+	s := runtimetest.Start(t, m,
+		runtimetest.WithConfig(func(c *config.Config) { c.GracePeriod = 2 * time.Second }),
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithReadyTimeout(10*time.Second))
+	return &server{Server: s, rest: strings.TrimPrefix(s.URL, "http://"), grpc: s.GRPCAddr}
 }
 
-func (s *server) stop() {
-	s.once.Do(func() {
-		s.cancel()
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-		}
-	})
+// stop stops the predictor as SIGTERM would.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.Stop(); err != nil {
+		t.Errorf("stop predictor: %v", err)
+	}
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -197,7 +180,7 @@ func TestTransformerForwardsOverEveryProtocol(t *testing.T) {
 			}
 
 			// The predictor goes away mid-test: 503 / UNAVAILABLE with a message.
-			ps.stop()
+			ps.stop(t)
 			_, err = call()
 			require.Error(t, err)
 			assert.Equal(t, status.KindUnavailable, status.KindOf(err), "got %v", err)
@@ -229,7 +212,7 @@ func TestHealthCheckFollowsThePredictor(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ready)
 
-	ps.stop()
+	ps.stop(t)
 	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 10*time.Millisecond)
 	assert.Contains(t, fm.PredictorError(), "could not reach http://"+ps.rest+"/v2/models/model/ready")
 	ready, err = c.IsServerReady(ctx, "http://"+ts.rest)

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,10 +20,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
-	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 type served struct {
@@ -36,38 +34,13 @@ type served struct {
 // serve runs a real model server (REST and gRPC on loopback) for models.
 func serve(t testing.TB, models ...runtime.Model) served {
 	t.Helper()
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg := config.Default()
-	cfg.EnableLatencyLogging = false
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(hl), runtime.WithGRPCListener(gl), runtime.WithLogger(slog.New(slog.DiscardHandler)), runtime.WithLogOutput(io.Discard, io.Discard))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, models...) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("server stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready")
-	}
-	conn, err := grpc.NewClient("passthrough:///"+gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	srv := runtimetest.StartModels(t, models,
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithReadyTimeout(30*time.Second))
+	conn, err := grpc.NewClient("passthrough:///"+srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	return served{url: "http://" + hl.Addr().String(), grpc: pb.NewGRPCInferenceServiceClient(conn)}
+	return served{url: srv.URL, grpc: pb.NewGRPCInferenceServiceClient(conn)}
 }
 
 func httpDo(t *testing.T, method, url, body string) (int, string) {

@@ -16,11 +16,13 @@ package runtimetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,11 +34,13 @@ import (
 type Option func(*settings)
 
 type settings struct {
-	configure    []func(*config.Config)
-	v1, v2       *exchange
-	grpc         bool
-	readyTimeout time.Duration
-	logLevel     slog.Level
+	configure      []func(*config.Config)
+	v1, v2         *exchange
+	grpc           bool
+	readyTimeout   time.Duration
+	logLevel       slog.Level
+	noWait         bool
+	stdout, stderr io.Writer // access and latency logs; nil: the test log
 }
 
 // exchange is one request and, when want is not empty, the exact response
@@ -77,6 +81,17 @@ func WithReadyTimeout(d time.Duration) Option { return func(s *settings) { s.rea
 // (default warnings and errors only).
 func WithLogLevel(l slog.Level) Option { return func(s *settings) { s.logLevel = l } }
 
+// WithoutWait makes Start return as soon as the server runs, before its
+// models have loaded (for tests of loading and readiness).
+func WithoutWait() Option { return func(s *settings) { s.noWait = true } }
+
+// WithLogOutput sends the access and latency log lines to stdout and
+// stderr instead of the test log: io.Discard keeps a load test's thousands
+// of lines out of it.
+func WithLogOutput(stdout, stderr io.Writer) Option {
+	return func(s *settings) { s.stdout, s.stderr = stdout, stderr }
+}
+
 func newSettings(opts []Option) *settings {
 	s := &settings{readyTimeout: time.Minute, logLevel: slog.LevelWarn}
 	for _, o := range opts {
@@ -94,7 +109,12 @@ type Server struct {
 	// Server is the running server.
 	Server *runtime.Server
 
-	http *http.Client
+	http   *http.Client
+	cancel context.CancelFunc
+	done   chan error // what Run returned
+	grace  time.Duration
+	once   sync.Once
+	err    error
 }
 
 // Start serves m on loopback ports until the test ends, and returns once
@@ -102,9 +122,21 @@ type Server struct {
 // fails the test.
 func Start(t testing.TB, m runtime.Model, opts ...Option) *Server {
 	t.Helper()
+	return StartModels(t, []runtime.Model{m}, opts...)
+}
+
+// StartModels is Start for several models in one server (a transformer and
+// its predictor, or a multi-model server); the configuration's model name
+// is the first model's. It returns once every model is loaded, unless
+// WithoutWait.
+func StartModels(t testing.TB, models []runtime.Model, opts ...Option) *Server {
+	t.Helper()
+	if len(models) == 0 {
+		t.Fatal("runtimetest: StartModels needs a model")
+	}
 	s := newSettings(opts)
 	cfg := config.Default()
-	cfg.ModelName = m.Name()
+	cfg.ModelName = models[0].Name()
 	cfg.EnableGRPC = true
 	cfg.EnableLatencyLogging = false
 	cfg.GracePeriod = 5 * time.Second
@@ -115,13 +147,17 @@ func Start(t testing.TB, m runtime.Model, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("runtimetest: listen for REST: %v", err)
 	}
+	stdout, stderr := s.stdout, s.stderr
+	if stdout == nil && stderr == nil {
+		// Access and latency logs go to the test log too.
+		stdout, stderr = testWriter{t}, testWriter{t}
+	}
 	srvOpts := []runtime.Option{
 		runtime.WithHTTPListener(httpLn),
 		runtime.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: s.logLevel}))),
-		// Access and latency logs go to the test log too.
-		runtime.WithLogOutput(testWriter{t}, testWriter{t}),
+		runtime.WithLogOutput(stdout, stderr),
 	}
-	out := &Server{URL: "http://" + httpLn.Addr().String(), http: &http.Client{Timeout: time.Minute}}
+	out := &Server{URL: "http://" + httpLn.Addr().String(), http: &http.Client{Timeout: time.Minute}, done: make(chan error, 1), grace: cfg.GracePeriod}
 	if cfg.EnableGRPC {
 		grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -134,29 +170,55 @@ func Start(t testing.TB, m runtime.Model, opts ...Option) *Server {
 	srv := runtime.NewServer(cfg, srvOpts...)
 	out.Server = srv
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, m) }()
+	out.cancel = cancel
+	go func() { out.done <- srv.Run(ctx, models...) }()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("runtimetest: server stopped with an error: %v", err)
-			}
-		case <-time.After(cfg.GracePeriod + 5*time.Second):
-			t.Errorf("runtimetest: server did not stop within %s of the test's end", cfg.GracePeriod+5*time.Second)
+		if err := out.Stop(); err != nil {
+			t.Errorf("runtimetest: %v", err)
 		}
 		out.http.CloseIdleConnections()
 	})
+	if s.noWait {
+		return out
+	}
 	select {
 	case <-srv.Ready():
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("runtimetest: server stopped before model %s was ready: %v", m.Name(), err)
+	case err := <-out.done:
+		out.done <- err // for Stop
+		t.Fatalf("runtimetest: server stopped before %s was ready: %v", describe(models), err)
 	case <-time.After(s.readyTimeout):
-		t.Fatalf("runtimetest: model %s not ready after %s", m.Name(), s.readyTimeout)
+		t.Fatalf("runtimetest: %s not ready after %s", describe(models), s.readyTimeout)
 	}
 	return out
+}
+
+// describe names models for messages: "model a" or "models a, b".
+func describe(models []runtime.Model) string {
+	if len(models) == 1 {
+		return "model " + models[0].Name()
+	}
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Name()
+	}
+	return "models " + strings.Join(names, ", ")
+}
+
+// Stop stops the server as SIGTERM does (drain, unload the models) and
+// returns Run's error; the test's cleanup calls it when the test did not.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				s.err = fmt.Errorf("server stopped with an error: %w", err)
+			}
+		case <-time.After(s.grace + 5*time.Second):
+			s.err = fmt.Errorf("server did not stop within %s", s.grace+5*time.Second)
+		}
+	})
+	return s.err
 }
 
 // Response is an HTTP response read in full.

@@ -3,12 +3,14 @@ package runtimetest_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
@@ -163,4 +165,54 @@ func TestHelperBrokenModel(t *testing.T) {
 		d.loadErr = errors.New("weights missing")
 	}
 	runtimetest.Run(t, m, opts...)
+}
+
+// gated is a doubler whose Load waits until open is closed.
+type gated struct {
+	*doubler
+	open chan struct{}
+}
+
+func (g gated) Load(ctx context.Context) error {
+	select {
+	case <-g.open:
+		return g.doubler.Load(ctx)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestStartModels_WithoutWaitAndStop(t *testing.T) {
+	slow := gated{&doubler{name: "slow"}, make(chan struct{})}
+	srv := runtimetest.StartModels(t, []runtime.Model{&doubler{name: "fast"}, slow},
+		runtimetest.WithoutWait(), runtimetest.WithLogOutput(io.Discard, io.Discard))
+	select {
+	case <-srv.Server.Ready():
+		t.Fatal("StartModels waited for, or the server reported ready before, a model still loading")
+	default:
+	}
+	if resp := srv.Get(t, "/v2/models/slow/ready"); resp.Code == http.StatusOK {
+		t.Errorf("slow model ready before its load finished: %d %s", resp.Code, resp.Body)
+	}
+	close(slow.open)
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Get(t, "/v2/models/slow/ready").Code != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("slow model not ready 10s after its load was let through")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if resp := srv.PostJSON(t, "/v1/models/fast:predict", `{"instances":[1]}`); resp.Code != http.StatusOK || resp.Body != `{"predictions":[2.0]}` {
+		t.Errorf("fast model: %d %s", resp.Code, resp.Body)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if resp, err := http.Get(srv.URL + "/v2/health/live"); err == nil {
+		resp.Body.Close()
+		t.Errorf("server still answers after Stop: %d", resp.StatusCode)
+	}
 }
