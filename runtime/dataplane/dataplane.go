@@ -8,7 +8,9 @@ package dataplane
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,19 +68,28 @@ type Entry struct {
 
 // Dataplane is safe for concurrent use.
 type Dataplane struct {
-	opts    Options
-	jobs    chan *call // to the MaxConcurrency pipeline workers
-	quit    chan struct{}
-	calls   sync.Pool // of *call, so a request allocates none
-	mu      sync.RWMutex
-	order   []string
-	models  map[string]*Entry
+	opts  Options
+	jobs  chan *call // to the MaxConcurrency pipeline workers
+	quit  chan struct{}
+	calls sync.Pool // of *call, so a request allocates none
+	// reg is replaced whole by Register (models are never removed; unload is
+	// a flag on the Entry), so every request reads it without a lock: an
+	// RWMutex's reader count is a cache line all cores write.
+	reg     atomic.Pointer[registry]
+	regMu   sync.Mutex // serialises Register
 	stopped atomic.Bool
+}
+
+// registry is an immutable snapshot of the registered models.
+type registry struct {
+	order  []*Entry // registration order
+	byName map[string]*Entry
 }
 
 // New returns an empty dataplane.
 func New(opts Options) *Dataplane {
-	d := &Dataplane{opts: opts, models: map[string]*Entry{}}
+	d := &Dataplane{opts: opts}
+	d.reg.Store(&registry{byName: map[string]*Entry{}})
 	if opts.MaxConcurrency > 0 {
 		// Long-lived workers: their stacks have grown to what a pipeline
 		// needs, where a goroutine per request would start small and copy
@@ -119,24 +130,25 @@ func (d *Dataplane) Register(m model.Model, alias string) error {
 	if d.opts.Metrics != nil {
 		e.metrics = d.opts.Metrics.ForModel(m.Name())
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, dup := d.models[name]; dup {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
+	old := d.reg.Load()
+	if _, dup := old.byName[name]; dup {
 		return fmt.Errorf("a model named %q is already registered", name)
 	}
-	d.models[name] = e
-	d.order = append(d.order, name)
+	r := &registry{order: append(slices.Clip(old.order), e), byName: maps.Clone(old.byName)}
+	r.byName[name] = e
+	d.reg.Store(r)
 	return nil
 }
 
 // Names lists the served model names in registration order, ready or not.
 func (d *Dataplane) Names() []string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	out := make([]string, 0, len(d.order))
-	for _, n := range d.order {
-		if !d.models[n].unloaded.Load() {
-			out = append(out, n)
+	r := d.reg.Load()
+	out := make([]string, 0, len(r.order))
+	for _, e := range r.order {
+		if !e.unloaded.Load() {
+			out = append(out, e.Name)
 		}
 	}
 	return out
@@ -144,9 +156,7 @@ func (d *Dataplane) Names() []string {
 
 // Lookup returns the served model called name, or ModelNotFound.
 func (d *Dataplane) Lookup(name string) (*Entry, error) {
-	d.mu.RLock()
-	e := d.models[name]
-	d.mu.RUnlock()
+	e := d.reg.Load().byName[name]
 	if e == nil || e.unloaded.Load() {
 		return nil, status.ModelNotFound(name)
 	}
@@ -172,9 +182,7 @@ func (d *Dataplane) Ready() bool {
 	if d.stopped.Load() {
 		return false
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	for _, e := range d.models {
+	for _, e := range d.reg.Load().order {
 		if !e.unloaded.Load() && !e.Model.Ready() {
 			return false
 		}
@@ -227,9 +235,7 @@ func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 // LoadModel is the repository extension's load: it (re)loads a registered
 // model and requires it to be ready afterwards.
 func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
-	d.mu.RLock()
-	e := d.models[name]
-	d.mu.RUnlock()
+	e := d.reg.Load().byName[name]
 	if e == nil {
 		return status.ModelNotReady(name, "")
 	}
@@ -264,14 +270,8 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 	if !d.stopped.Swap(true) && d.quit != nil {
 		close(d.quit)
 	}
-	d.mu.RLock()
-	entries := make([]*Entry, 0, len(d.order))
-	for _, n := range d.order {
-		entries = append(entries, d.models[n])
-	}
-	d.mu.RUnlock()
 	var first error
-	for _, e := range entries {
+	for _, e := range d.reg.Load().order {
 		if u, ok := e.Model.(model.Unloader); ok && !e.unloaded.Swap(true) {
 			if err := u.Unload(ctx); err != nil && first == nil {
 				first = fmt.Errorf("unload model %s: %w", e.Name, err)
