@@ -174,9 +174,9 @@ func DecodeV2Response(jsonPart, raw []byte) (*infer.Response, error) {
 				t.Parameters = nil
 			}
 		} else {
-			data, err := decodeData(o.Datatype, o.Data)
+			data, err := decodeData(o.Name, o.Datatype, o.Shape, o.Data)
 			if err != nil {
-				return nil, fmt.Errorf("output %s: %w", o.Name, err)
+				return nil, err
 			}
 			t.Data = data
 		}
@@ -208,106 +208,14 @@ func params(m map[string]any) infer.Parameters {
 	return p
 }
 
-// decodeData decodes a v2 "data" list into the typed slice of d.
-func decodeData(d infer.Datatype, raw json.RawMessage) (any, error) {
+// decodeData decodes a v2 "data" list (nested lists flattened) into the
+// typed slice of the output's datatype, with the server's own parser.
+func decodeData(name string, d infer.Datatype, shape []int64, raw json.RawMessage) (any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, fmt.Errorf("'data' is missing")
+		return nil, fmt.Errorf("output %s: 'data' is missing", name)
 	}
-	flat, err := flatten(raw)
-	if err != nil {
-		return nil, err
+	if d == infer.FP16 {
+		return nil, fmt.Errorf("output %s: FP16 data cannot travel as JSON", name)
 	}
-	switch d {
-	case infer.BYTES:
-		var s []string
-		if err := json.Unmarshal(flat, &s); err != nil {
-			return nil, fmt.Errorf("BYTES data: %w", err)
-		}
-		out := make([][]byte, len(s))
-		for i, v := range s {
-			out[i] = []byte(v)
-		}
-		return out, nil
-	case infer.UINT8:
-		var w []uint16
-		if err := json.Unmarshal(flat, &w); err != nil {
-			return nil, fmt.Errorf("UINT8 data: %w", err)
-		}
-		out := make([]uint8, len(w))
-		for i, v := range w {
-			if v > math.MaxUint8 {
-				return nil, fmt.Errorf("UINT8 data: element %d (%d) is out of range", i, v)
-			}
-			out[i] = uint8(v)
-		}
-		return out, nil
-	case infer.FP16:
-		return nil, fmt.Errorf("FP16 data cannot travel as JSON")
-	}
-	data := infer.MakeData(d, 0)
-	switch v := data.(type) {
-	case []bool:
-		return unmarshal(flat, v)
-	case []uint16:
-		return unmarshal(flat, v)
-	case []uint32:
-		return unmarshal(flat, v)
-	case []uint64:
-		return unmarshal(flat, v)
-	case []int8:
-		return unmarshal(flat, v)
-	case []int16:
-		return unmarshal(flat, v)
-	case []int32:
-		return unmarshal(flat, v)
-	case []int64:
-		return unmarshal(flat, v)
-	case []float32:
-		return unmarshal(flat, v)
-	case []float64:
-		return unmarshal(flat, v)
-	}
-	return nil, fmt.Errorf("unsupported datatype %s", d)
-}
-
-func unmarshal[T any](b []byte, v []T) (any, error) {
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	if v == nil {
-		v = []T{}
-	}
-	return v, nil
-}
-
-// flatten turns nested lists ([[1,2],[3,4]]) into one flat list.
-func flatten(raw json.RawMessage) (json.RawMessage, error) {
-	t := bytes.TrimLeft(raw, " \t\r\n")
-	if len(t) < 2 || t[0] != '[' {
-		return nil, fmt.Errorf("'data' must be a list")
-	}
-	if u := bytes.TrimLeft(t[1:], " \t\r\n"); len(u) == 0 || u[0] != '[' {
-		return raw, nil
-	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return nil, err
-	}
-	out := []byte{'['}
-	for _, p := range parts {
-		f, err := flatten(p)
-		if err != nil {
-			return nil, err
-		}
-		inner := bytes.TrimSpace(f)
-		inner = bytes.TrimSpace(inner[1 : len(inner)-1])
-		if len(inner) == 0 {
-			continue
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = append(out, inner...)
-	}
-	return append(out, ']'), nil
+	return infer.DecodeData("output", name, d, shape, raw)
 }

@@ -304,7 +304,7 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 		return nil, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for input %s", t.Name)
 	}
 	var err error
-	if t.Data, err = parseData(data, t); err != nil {
+	if t.Data, err = parseData("input", data, t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -371,12 +371,12 @@ func decodeShape(s *scanner, i int) ([]int64, error) {
 
 // parseData reads a (possibly nested) JSON list of scalars into the typed
 // slice for t's datatype.
-func parseData(text []byte, t *Tensor) (any, error) {
+func parseData(kind string, text []byte, t *Tensor) (any, error) {
 	n := ShapeSize(t.Shape)
 	if n < 0 || n > int64(len(text)) {
 		n = 0 // never trust the shape for the allocation size
 	}
-	p := &dataParser{s: scanner{b: text}, t: t}
+	p := &dataParser{s: scanner{b: text}, t: t, kind: kind}
 	switch t.Datatype {
 	case FP32:
 		out := make([]float32, 0, n)
@@ -435,17 +435,27 @@ func parseData(text []byte, t *Tensor) (any, error) {
 		})
 		return out, err
 	}
-	return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
+	return nil, status.InvalidInputf("invalid datatype %s for %s %s", t.Datatype, kind, t.Name)
+}
+
+// DecodeData parses a v2 JSON "data" value — a list, nested or flat, or a
+// bare scalar — into the typed slice of d (see Datatype.GoType), as the
+// server does for request inputs; clients use it for response outputs.
+// kind and name say which tensor it is in errors ("input"/"output").
+// BYTES elements alias text.
+func DecodeData(kind, name string, d Datatype, shape []int64, text []byte) (any, error) {
+	return parseData(kind, text, &Tensor{Name: name, Datatype: d, Shape: shape})
 }
 
 type dataParser struct {
 	s     scanner
 	t     *Tensor
+	kind  string // "input" or "output", for errors
 	count int
 }
 
 func (p *dataParser) bad(tok []byte, want string) error {
-	return status.InvalidInputf("input %s: data element %d is %s, not %s as datatype %s needs", p.t.Name, p.count, string(tok), want, p.t.Datatype)
+	return status.InvalidInputf("%s %s: data element %d is %s, not %s as datatype %s needs", p.kind, p.t.Name, p.count, string(tok), want, p.t.Datatype)
 }
 
 func (p *dataParser) float(tok []byte, str bool, bits int) (float64, error) {
@@ -470,7 +480,7 @@ func (p *dataParser) walk(fn func(tok []byte, str bool) error) error {
 	var rec func(depth int) error
 	rec = func(depth int) error {
 		if depth > 64 {
-			return status.InvalidInputf("input %s: data nested too deeply", p.t.Name)
+			return status.InvalidInputf("%s %s: data nested too deeply", p.kind, p.t.Name)
 		}
 		switch c := s.peek(); {
 		case c == '[':
