@@ -86,8 +86,8 @@ func WithLogLevel(l slog.Level) Option { return func(s *settings) { s.logLevel =
 func WithoutWait() Option { return func(s *settings) { s.noWait = true } }
 
 // WithLogOutput sends the access and latency log lines to stdout and
-// stderr instead of the test log: io.Discard keeps a load test's thousands
-// of lines out of it.
+// stderr (KServe's streams for them) instead of the test log; a nil writer
+// keeps the test log. io.Discard keeps a load test's thousands of lines out.
 func WithLogOutput(stdout, stderr io.Writer) Option {
 	return func(s *settings) { s.stdout, s.stderr = stdout, stderr }
 }
@@ -147,10 +147,13 @@ func StartModels(t testing.TB, models []runtime.Model, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("runtimetest: listen for REST: %v", err)
 	}
+	// Access and latency logs go to the test log too, unless WithLogOutput.
 	stdout, stderr := s.stdout, s.stderr
-	if stdout == nil && stderr == nil {
-		// Access and latency logs go to the test log too.
-		stdout, stderr = testWriter{t}, testWriter{t}
+	if stdout == nil {
+		stdout = testWriter{t}
+	}
+	if stderr == nil {
+		stderr = testWriter{t}
 	}
 	srvOpts := []runtime.Option{
 		runtime.WithHTTPListener(httpLn),
