@@ -77,6 +77,13 @@ for p in ("v1", "v2"):
     s_p99, f_p99 = med(p, "p99_us"), med("echo-" + p, "p99_us")
     print(f'{p}: cpu {s_cpu:.1f} us vs floor {f_cpu:.1f} us = {s_cpu / f_cpu:.2f}x (target <= 1.3), '
           f'p99 {s_p99 / 1000:.2f} ms vs {f_p99 / 1000:.2f} ms = {s_p99 / f_p99:.2f}x (target <= 1.5)')
+# Each round measures the server right after its floor, so the ratio within
+# a round cancels most of the machine's drift; the median of those is the
+# steadier estimate.
+print("per-round ratios (server / floor of the same round):")
+for p in ("v1", "v2"):
+    r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows[p], rows["echo-" + p])]
+    print(f'{p}: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x')
 PY
 RSS=$(awk '/VmRSS/{print $2}' /proc/$pt_pid/status)
 echo "passthrough RSS after load: ${RSS} kB"
