@@ -52,9 +52,24 @@ LUA
   --intra_op_threads="$threads" 2>"$work/server.log" >/dev/null &
 for _ in $(seq 200); do curl -sf localhost:18290/v2/models/cls/ready >/dev/null && break; sleep 0.05; done
 
-rest() { # url [connections]
-  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c"${2:-1}" -d1s -s "$work/post.lua" "$1" >/dev/null
-  BODY_FILE="$work/cls.body" HEADER_LEN=$hl wrk -t1 -c"${2:-1}" -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
+# load URL BODY HEADER_LEN [CONNECTIONS]: 1 s of warm-up, then a measured
+# run; prints "WRK rps=… non2xx=…".
+load() {
+  local conns=${4:-1} threads=1
+  [[ $conns -ge 16 ]] && threads=2
+  BODY_FILE=$2 HEADER_LEN=$3 wrk -t$threads -c"$conns" -d1s -s "$work/post.lua" "$1" >/dev/null
+  BODY_FILE=$2 HEADER_LEN=$3 wrk -t$threads -c"$conns" -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
+}
+rest() { # url [connections]: the cls request
+  load "$1" "$work/cls.body" "$hl" "${2:-1}"
+}
+# medians RESULTS: lines "name … rps=X …" -> a JSON object of each name's median rps.
+medians() {
+  python3 -c 'import json, re, statistics, sys
+rows = {}
+for line in sys.argv[1].splitlines():
+    rows.setdefault(line.split()[0], []).append(float(re.search(r"rps=([\d.]+)", line).group(1)))
+print(json.dumps({k: statistics.median(v) for k, v in rows.items()}))' "$1"
 }
 grpc() { # addr [requests in flight]
   "$ob" grpcload -addr "$1" -req "$work/cls.bin" -seconds "$secs" -inflight "${2:-1}"
@@ -72,13 +87,9 @@ results=$(
   done
 )
 echo "$results"
-python3 - "$results" <<'PY'
-import re, statistics, sys
-rows = {}
-for line in sys.argv[1].splitlines():
-    name = line.split()[0]
-    rows.setdefault(name, []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
-m = {k: statistics.median(v) for k, v in rows.items()}
+python3 - "$(medians "$results")" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1])
 raw_us = 1e6 / m["raw"]
 print(f"medians: raw {m['raw']:.0f}/s ({raw_us:.0f} us/run)")
 for k, f in (("rest", "floor"), ("grpc", "grpcfloor")):
@@ -102,33 +113,25 @@ mhl=$("$ob" body -shape 1,784 -input input -o "$work/mlp.body")
 for p in 18292 18293; do
   for _ in $(seq 200); do curl -sf "localhost:$p/v2/models/mlp/ready" >/dev/null && break; sleep 0.05; done
 done
-rest1() { # url body header-length: one connection
-  BODY_FILE=$2 HEADER_LEN=$3 wrk -t1 -c1 -d1s -s "$work/post.lua" "$1" >/dev/null
-  BODY_FILE=$2 HEADER_LEN=$3 wrk -t1 -c1 -d"${secs}s" -s "$work/post.lua" "$1" | grep '^WRK'
-}
 echo "MLP 784-1024-10, 1 thread, one client over REST (binary extension)"
 results=$(
   for _ in $(seq "$reps"); do
     echo "raw $("$ob" raw -model "$work/mlp.onnx" -shape 1,784 -threads 1 -seconds "$secs" 2>/dev/null)"
-    echo "floor $(rest1 http://127.0.0.1:18295/ "$work/mlp.body" "$mhl")"
-    echo "rest $(rest1 http://127.0.0.1:18292/v2/models/mlp/infer "$work/mlp.body" "$mhl")"
+    echo "floor $(load http://127.0.0.1:18295/ "$work/mlp.body" "$mhl")"
+    echo "rest $(load http://127.0.0.1:18292/v2/models/mlp/infer "$work/mlp.body" "$mhl")"
   done
 )
 echo "$results"
-python3 - "$results" <<'PY'
-import re, statistics, sys
-rows = {}
-for line in sys.argv[1].splitlines():
-    rows.setdefault(line.split()[0], []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
-m = {k: statistics.median(v) for k, v in rows.items()}
+python3 - "$(medians "$results")" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1])
 raw_us, floor_us, rest_us = 1e6 / m["raw"], 1e6 / m["floor"], 1e6 / m["rest"]
 print(f"medians: raw {raw_us:.1f} us/run, served {rest_us:.1f} us/request = {m['rest'] / m['raw']:.3f} x raw; "
       f"network floor {floor_us:.1f} us (bound {raw_us / (raw_us + floor_us):.3f}); "
       f"{rest_us - raw_us - floor_us:.1f} us/request beyond model and floor")
 PY
-mlp() { # port
-  BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d1s -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" >/dev/null
-  BODY_FILE="$work/mlp.body" HEADER_LEN=$mhl wrk -t2 -c64 -d"${secs}s" -s "$work/post.lua" "http://127.0.0.1:$1/v2/models/mlp/infer" | grep '^WRK'
+mlp() { # port: 64 connections
+  load "http://127.0.0.1:$1/v2/models/mlp/infer" "$work/mlp.body" "$mhl" 64
 }
 echo "MLP 784-1024-10, 2 replicas x 1 thread, wrk 64 connections over REST"
 results=$(
@@ -138,12 +141,10 @@ results=$(
   done
 )
 echo "$results"
-python3 - "$results" <<'PY'
-import re, statistics, sys
-rows = {}
-for line in sys.argv[1].splitlines():
-    rows.setdefault(line.split()[0], []).append(float(re.search(r'rps=([\d.]+)', line).group(1)))
-u, b = statistics.median(rows["unbatched"]), statistics.median(rows["batched"])
+python3 - "$(medians "$results")" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1])
+u, b = m["unbatched"], m["batched"]
 print(f"medians: unbatched {u:.0f} rows/s, batched {b:.0f} rows/s = {b / u:.2f} x (issue target >= 2 x; "
       f"BenchmarkServedMLPBatching measures the dataplane without HTTP)")
 PY
