@@ -2,9 +2,10 @@ package infer
 
 import (
 	"bytes"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/google/uuid"
 
@@ -123,13 +124,14 @@ func (r *Request) EnsureID() string {
 }
 
 // NewID returns a random (version 4) UUID string, as KServe's generate_uuid.
-// crypto/rand fills an array on the stack, so the string is the only
-// allocation (uuid.NewRandom lets its array escape through an io.Reader).
+// The bits come from math/rand/v2's global source: the runtime's per-thread
+// ChaCha8 generator, seeded from the OS, unpredictable and lock-free. An id
+// only correlates log lines and responses, so it does not need crypto/rand,
+// whose DRBG cost a fifth of a microsecond per request here.
 func NewID() string {
 	var id uuid.UUID
-	if _, err := rand.Read(id[:]); err != nil {
-		return uuid.NewString()
-	}
+	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], rand.Uint64())
 	id[6] = id[6]&0x0f | 0x40 // version 4
 	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
 	return id.String()
