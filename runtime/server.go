@@ -20,6 +20,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/gctune"
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
@@ -139,6 +140,7 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 }
 
 func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) error {
+	defer gctune.SetMinHeap(uint64(s.cfg.GCMinHeap))()
 	s.metrics = metrics.New()
 	dpOpts := dataplane.Options{
 		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),

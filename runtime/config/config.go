@@ -67,6 +67,7 @@ type Config struct {
 	GracePeriod        time.Duration // --grace_period (30s); KServe's constructor-only grace_period
 	MaxRequestBodySize int64         // --max_request_body_size (64 MiB)
 	ReadHeaderTimeout  time.Duration // --read_header_timeout (10s)
+	GCMinHeap          int64         // --gc_min_heap (0: Go's own GC pacing)
 
 	// Environment.
 	LogLevel    string // $KSERVE_LOGLEVEL, upper-cased, default INFO
@@ -154,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBodySize <= 0 {
 		errs = append(errs, fmt.Errorf("argument --max_request_body_size: must be > 0, got %d", c.MaxRequestBodySize))
+	}
+	if c.GCMinHeap < 0 {
+		errs = append(errs, fmt.Errorf("argument --gc_min_heap: must be >= 0, got %d", c.GCMinHeap))
 	}
 	if c.ModelName == "" {
 		errs = append(errs, errors.New("argument --model_name: must not be empty"))

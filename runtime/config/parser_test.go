@@ -89,6 +89,8 @@ func TestParse_EveryFlagBothForms(t *testing.T) {
 		{"grace_period", "2.5", func(c *Config) { c.GracePeriod = 2500 * time.Millisecond }},
 		{"max_request_body_size", "1048576", func(c *Config) { c.MaxRequestBodySize = 1 << 20 }},
 		{"read_header_timeout", "3", func(c *Config) { c.ReadHeaderTimeout = 3 * time.Second }},
+		{"gc_min_heap", "16777216", func(c *Config) { c.GCMinHeap = 16 << 20 }},
+		{"gc_min_heap", "64Mi", func(c *Config) { c.GCMinHeap = 64 << 20 }},
 	}
 	for _, tt := range tests {
 		want := kserveDefaults()
@@ -279,6 +281,8 @@ func TestParse_Errors(t *testing.T) {
 		{[]string{"--http_port", "-1"}, "argument --http_port: port -1 out of range 0-65535"},
 		{[]string{"--http_port=70000", "--workers=0"}, "argument --http_port: port 70000 out of range 0-65535\nargument --workers: must be >= 1, got 0"},
 		{[]string{"--max_request_body_size=0"}, "argument --max_request_body_size: must be > 0, got 0"},
+		{[]string{"--gc_min_heap=-1"}, "argument --gc_min_heap: must be >= 0, got -1"},
+		{[]string{"--gc_min_heap=big"}, "argument --gc_min_heap: invalid size value: 'big' (want bytes like 67108864 or 64MiB)"},
 		{[]string{"--model_name="}, "argument --model_name: must not be empty"},
 	}
 	for _, tt := range tests {
