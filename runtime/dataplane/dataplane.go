@@ -423,7 +423,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 	}
 	if d.opts.Latency != nil {
-		d.opts.Latency(h.Request.Get("X-Request-Id"), t)
+		var id string // h.Request.Get without canonicalising a canonical key
+		if v := h.Request["X-Request-Id"]; len(v) > 0 {
+			id = v[0]
+		}
+		d.opts.Latency(id, t)
 	}
 	return resp, nil
 }
