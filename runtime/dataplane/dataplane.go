@@ -423,11 +423,7 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 	}
 	if d.opts.Latency != nil {
-		var id string // h.Request.Get without canonicalising a canonical key
-		if v := h.Request["X-Request-Id"]; len(v) > 0 {
-			id = v[0]
-		}
-		d.opts.Latency(id, t)
+		d.opts.Latency(model.HeaderValue(h.Request, "X-Request-Id"), t)
 	}
 	return resp, nil
 }

@@ -112,10 +112,10 @@ func (t *tuner) stop() {
 }
 
 // Percent is the smallest GC percentage (at least 100) that puts the next
-// goal at min bytes or more, given the live heap and the scannable bytes
+// goal at minHeap bytes or more, given the live heap and the scannable bytes
 // (live heap, stacks, globals). The runtime's goal is the larger of
 // live + scan×percent/100 and its 4 MiB minimum heap scaled by percent/100,
-// so whichever of the two reaches min first decides.
+// so whichever of the two reaches minHeap first decides.
 func Percent(minHeap, live, scan uint64) int {
 	if live >= minHeap {
 		return defaultPercent

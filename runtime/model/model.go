@@ -96,6 +96,16 @@ func NewHeaders(req http.Header) *Headers {
 // Get returns the first value of request header key.
 func (h *Headers) Get(key string) string { return h.Request.Get(key) }
 
+// HeaderValue is h.Get(key) for a key already in canonical form
+// ("Content-Type"): Get canonicalises the key again on every call, which the
+// server's per-request lookups of constant keys need not pay.
+func HeaderValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Set sets response header key (the seed sets "prediction-time-latency").
 func (h *Headers) Set(key, value string) {
 	if h.Response == nil {

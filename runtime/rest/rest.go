@@ -385,7 +385,7 @@ func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, v
 		h.writeError(w, r, err)
 		return
 	}
-	ct := header(r.Header, "Content-Type")
+	ct := model.HeaderValue(r.Header, "Content-Type")
 	req := &infer.Request{Protocol: infer.ProtocolV1, ModelName: name, Body: body, ContentType: ct, IsJSON: isJSONContentType(ct)}
 	// Bad JSON is a 400 before the model is looked up, as in KServe.
 	if req.IsJSON {
@@ -425,7 +425,7 @@ func isListError(err error) bool {
 }
 
 func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
-	hl := header(r.Header, "Inference-Header-Content-Length")
+	hl := model.HeaderValue(r.Header, "Inference-Header-Content-Length")
 	var n int
 	var hlErr error
 	if hl != "" {
@@ -436,7 +436,7 @@ func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
 		h.writeError(w, r, err)
 		return
 	}
-	ct := header(r.Header, "Content-Type")
+	ct := model.HeaderValue(r.Header, "Content-Type")
 	jsonPart, raw := body, []byte(nil)
 	if hl != "" {
 		if hlErr != nil || n < 0 || n > len(body) {
@@ -461,15 +461,6 @@ func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	h.writeV2Response(w, r, req, resp, name, hd)
-}
-
-// header is h.Get(key) for a key already in canonical form: Get would
-// canonicalise it again on every request.
-func header(h http.Header, key string) string {
-	if v := h[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 func isJSONMedia(ct string) bool {
