@@ -4,13 +4,16 @@
 # metrics, latency log) against the echo floor (a bare net/http handler
 # echoing the body), measured in the same run with wrk at 16 connections.
 # CPU is utime+stime of the server process from /proc/PID/stat.
-#   [REPS=3] [PIN=1] scripts/bench-rest.sh [seconds per run, default 10]
+#   [REPS=3] [PIN=1] [AA=1] scripts/bench-rest.sh [seconds per run, default 10]
 # PIN=1 (two or more CPUs, taskset) pins both servers to CPU 0 and wrk to the
 # others, as scripts/bench-grpc.sh does: the load generator then no longer
 # competes with the server for a core, and each server runs as in a one-CPU
 # pod (Go sizes GOMAXPROCS from the affinity mask).
 # Each round runs every server once; medians over the rounds are the result,
 # so load from elsewhere hits the server and the floor alike.
+# AA=1 also measures the floor a second time in each round (after the v2
+# server) and prints floor/floor ratios: the noise of the method on this
+# machine, against which the server/floor ratios can be read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -61,6 +64,7 @@ results=$(
     run v1 "$pt_pid" http://127.0.0.1:18091/v1/models/passthrough:predict "$bin/v1.json"
     run echo-v2 "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"
     run v2 "$pt_pid" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
+    if [[ ${AA:-0} == 1 ]]; then run echo-again "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"; fi
   done
 )
 echo "$results"
@@ -84,6 +88,9 @@ print("per-round ratios (server / floor of the same round):")
 for p in ("v1", "v2"):
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows[p], rows["echo-" + p])]
     print(f'{p}: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x')
+if "echo-again" in rows:
+    r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-again"], rows["echo-v2"])]
+    print(f'floor against itself (A/A): cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x')
 PY
 RSS=$(awk '/VmRSS/{print $2}' /proc/$pt_pid/status)
 echo "passthrough RSS after load: ${RSS} kB"
