@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -332,6 +334,66 @@ func TestOversizedBody(t *testing.T) {
 	assert.Equal(t, `{"error":"Request body too large: the limit is 1024 bytes (--max_request_body_size)."}`, string(b))
 	code, _, _ = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
 	assert.Equal(t, 200, code)
+}
+
+// TestHeaderAndKeepAliveTimeouts: a client that sends its headers too
+// slowly, or stays idle on a keep-alive connection, is disconnected; one that
+// waits longer than the header timeout between requests, but less than the
+// keep-alive timeout, is served.
+func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.ReadHeaderTimeout = 200 * time.Millisecond
+	cfg.TimeoutKeepAlive = 1
+	ts := startServer(t, cfg, &echoModel{name: "echo"})
+	ts.waitReady(t)
+	addr := strings.TrimPrefix(ts.url, "http://")
+	const live = "GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+
+	// closedAfter reads until the server closes c and returns when it did.
+	closedAfter := func(t *testing.T, c net.Conn, br *bufio.Reader) time.Time {
+		t.Helper()
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err := br.ReadByte()
+		require.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "want the server to close, got %v", err)
+		return time.Now()
+	}
+	readLive := func(t *testing.T, br *bufio.Reader) {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, `{"live":true}`, string(b))
+	}
+
+	t.Run("slow headers", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		start := time.Now()
+		_, err = io.WriteString(c, "GET /v2/health/live HTTP/1.1\r\nHost: x\r\n") // never finished
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, closedAfter(t, c, bufio.NewReader(c)).Sub(start), cfg.ReadHeaderTimeout)
+	})
+	t.Run("idle keep-alive", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		br := bufio.NewReader(c)
+		_, err = io.WriteString(c, live)
+		require.NoError(t, err)
+		readLive(t, br)
+		answered := time.Now()
+		// Idle past the header timeout: the header clock starts with the
+		// next request's first bytes, so this one is served.
+		time.Sleep(2 * cfg.ReadHeaderTimeout)
+		_, err = io.WriteString(c, live)
+		require.NoError(t, err)
+		readLive(t, br)
+		answered = time.Now()
+		assert.GreaterOrEqual(t, closedAfter(t, c, br).Sub(answered), time.Duration(cfg.TimeoutKeepAlive)*time.Second)
+	})
 }
 
 // TestLivenessUnderSlowPredicts is KServe's #3950: with 64 predicts stuck in

@@ -1,0 +1,146 @@
+package readdeadline_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/readdeadline"
+)
+
+func TestTick(t *testing.T) {
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, time.Second},
+		{[]time.Duration{0, 0}, time.Second},
+		{[]time.Duration{10 * time.Second, 65 * time.Second}, time.Second},
+		{[]time.Duration{3 * time.Second, 0}, 300 * time.Millisecond},
+		{[]time.Duration{0, 500 * time.Millisecond}, 50 * time.Millisecond},
+		{[]time.Duration{time.Millisecond}, 10 * time.Millisecond},
+	} {
+		assert.Equal(t, tc.want, readdeadline.Tick(tc.in...), "%v", tc.in)
+	}
+}
+
+// pair returns both ends of a loopback TCP connection, the server end
+// accepted through a wrapped listener.
+func pair(t testing.TB, tick time.Duration) (*readdeadline.Listener, *readdeadline.Conn, net.Conn) {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ln := readdeadline.Wrap(inner, tick)
+	t.Cleanup(func() { _ = ln.Close() })
+	client, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	sc, err := ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sc.Close() })
+	return ln, sc.(*readdeadline.Conn), client
+}
+
+// readResult runs one Read on c in the background.
+func readResult(c net.Conn) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 16))
+		errc <- err
+	}()
+	return errc
+}
+
+func TestDeadlineFailsPendingRead(t *testing.T) {
+	_, sc, _ := pair(t, 10*time.Millisecond)
+	start := time.Now()
+	require.NoError(t, sc.SetReadDeadline(start.Add(50*time.Millisecond)))
+	select {
+	case err := <-readResult(sc):
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		var ne net.Error
+		require.True(t, errors.As(err, &ne) && ne.Timeout(), "net/http recognises a timeout by net.Error.Timeout: %v", err)
+		assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond, "fired before the deadline")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the deadline never fired")
+	}
+}
+
+func TestMovedOrClearedDeadlineDoesNotFire(t *testing.T) {
+	_, sc, client := pair(t, 10*time.Millisecond)
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(time.Hour))) // moved
+	errc := readResult(sc)
+	time.Sleep(150 * time.Millisecond) // many ticks past the first deadline
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	_, err := client.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, <-errc)
+}
+
+func TestExpiredConnectionReadsAgainOnceCleared(t *testing.T) {
+	_, sc, client := pair(t, 10*time.Millisecond)
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+	require.ErrorIs(t, <-readResult(sc), os.ErrDeadlineExceeded)
+	// The real deadline is now in the past; clearing ours clears it.
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	_, err := client.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, <-readResult(sc))
+}
+
+func TestPastDeadlineTakesEffectAtOnce(t *testing.T) {
+	// A tick of an hour: only the direct path can fail the read.
+	_, sc, client := pair(t, time.Hour)
+	errc := readResult(sc)
+	time.Sleep(20 * time.Millisecond) // let the read block
+	require.NoError(t, sc.SetReadDeadline(time.Unix(1, 0)))
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a past deadline did not abort the read")
+	}
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	_, err := client.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, <-readResult(sc))
+}
+
+func TestSetDeadlineSetsBoth(t *testing.T) {
+	_, sc, _ := pair(t, 10*time.Millisecond)
+	require.NoError(t, sc.SetDeadline(time.Unix(1, 0)))
+	_, err := sc.Write([]byte("x"))
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "write deadline")
+	require.ErrorIs(t, <-readResult(sc), os.ErrDeadlineExceeded, "read deadline")
+}
+
+func TestCloseWriteAndReadFromReachTheTCPConnection(t *testing.T) {
+	_, sc, client := pair(t, 10*time.Millisecond)
+	n, err := sc.ReadFrom(io.LimitReader(zeroReader{}, 1000))
+	require.NoError(t, err)
+	require.EqualValues(t, 1000, n)
+	require.NoError(t, sc.CloseWrite())
+	got, err := io.ReadAll(client) // EOF after the half-close
+	require.NoError(t, err)
+	assert.Len(t, got, 1000)
+	_, err = client.Write([]byte("still open for reading"))
+	require.NoError(t, err)
+	buf := make([]byte, 64)
+	n2, err := sc.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "still open for reading", string(buf[:n2]))
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
