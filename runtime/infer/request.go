@@ -313,7 +313,14 @@ func PredictResponse(req *Request, modelName string, result any) (*Response, err
 	if t.Name == "" {
 		t.Name = "output-0"
 	}
-	return &Response{ID: req.EnsureID(), ModelName: modelName, ModelVersion: req.ModelVersion, Outputs: []*Tensor{t}}, nil
+	// One allocation for the response and its one-element output list.
+	rb := &struct {
+		r   Response
+		out [1]*Tensor
+	}{}
+	rb.out[0] = t
+	rb.r = Response{ID: req.EnsureID(), ModelName: modelName, ModelVersion: req.ModelVersion, Outputs: rb.out[:]}
+	return &rb.r, nil
 }
 
 // Predictions is the conventional v1 response body {"predictions": ...}.

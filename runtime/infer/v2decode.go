@@ -235,7 +235,12 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 		return nil, wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", val, "inputs", i)
 	}
 	s.pos++
-	t := &Tensor{}
+	// One allocation for the tensor and a shape of up to four dimensions.
+	tb := &struct {
+		t     Tensor
+		shape [4]int64
+	}{}
+	t := &tb.t
 	var data []byte
 	var haveName, haveShape, haveType bool
 	for !s.consume('}') {
@@ -259,7 +264,7 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 			}
 		case "shape":
 			haveShape = true
-			if t.Shape, err = decodeShape(s, i); err != nil {
+			if t.Shape, err = decodeShape(s, i, tb.shape[:0]); err != nil {
 				return nil, err
 			}
 		case "parameters":
@@ -332,7 +337,8 @@ func datatypeField(s *scanner, i int) (Datatype, error) {
 	return Datatype(upper(dt)), err
 }
 
-func decodeShape(s *scanner, i int) ([]int64, error) {
+// decodeShape appends the dimensions to shape.
+func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 	if s.peek() != '[' {
 		val, err := s.skip()
 		if err != nil {
@@ -341,7 +347,6 @@ func decodeShape(s *scanner, i int) ([]int64, error) {
 		return nil, wrongType("list_type", "Input should be a valid list", val, "inputs", i, "shape")
 	}
 	s.pos++
-	shape := make([]int64, 0, 4)
 	for j := 0; !s.consume(']'); j++ {
 		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
 			elem, err := s.skip()
