@@ -5,12 +5,12 @@
 // net/http moves a connection's read deadline three times per keep-alive
 // request when the server has an idle and a header timeout (idle deadline
 // after the response, header deadline when the next request starts, cleared
-// once the headers are read). Each move reads the clock and modifies a
-// runtime timer, sometimes waking the network poller: about 2 % of a small
-// request's CPU. Here a move stores the deadline in the connection, and the
-// sweeper, once per tick, gives the connections whose deadline has passed a
-// real deadline in the past, which fails their pending read with
-// os.ErrDeadlineExceeded exactly as an expired timer would. A timeout then
+// once the headers are read). Each move modifies a runtime timer, sometimes
+// waking the network poller: ≈0.2 µs, about 1 % of a small request's CPU
+// (BenchmarkKeepAliveDeadlines). Here a move stores the deadline in the
+// connection, and the sweeper, once per tick, gives the connections whose
+// deadline has passed a real deadline in the past, which fails their pending
+// read with os.ErrDeadlineExceeded exactly as an expired timer would. A timeout then
 // fires up to one tick late; servers time out idle and slow clients in
 // seconds, so a tick of a tenth of the shortest timeout costs nothing a
 // client can notice.
