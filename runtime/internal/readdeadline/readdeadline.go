@@ -10,10 +10,10 @@
 // (BenchmarkKeepAliveDeadlines). Here a move stores the deadline in the
 // connection, and the sweeper, once per tick, gives the connections whose
 // deadline has passed a real deadline in the past, which fails their pending
-// read with os.ErrDeadlineExceeded exactly as an expired timer would. A timeout then
-// fires up to one tick late; servers time out idle and slow clients in
-// seconds, so a tick of a tenth of the shortest timeout costs nothing a
-// client can notice.
+// read with os.ErrDeadlineExceeded exactly as an expired timer would. A
+// timeout then fires up to one tick late; servers time out idle and slow
+// clients in seconds, so a tick of a tenth of the shortest timeout costs
+// nothing a client can notice.
 //
 // Deadlines already in the past when set (net/http sets one to abort its
 // background read) reach the connection at once. Write deadlines are not
