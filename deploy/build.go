@@ -40,8 +40,6 @@ const (
 	// derived from StartupTimeout.
 	startupPeriod = 5 * time.Second
 
-	protocolGRPCV2 = "grpc-v2"
-
 	// modelNamePlaceholder is replaced by KServe with the InferenceService
 	// name when it builds a pod from a ServingRuntime
 	// (ReplacePlaceholders executes the container as a Go template over the
@@ -55,7 +53,10 @@ func Manifests(o Options) ([]any, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Runtime == nil {
+	switch {
+	case o.Predictor != nil:
+		return []any{o.transformerInferenceService()}, nil
+	case o.Runtime == nil:
 		return []any{o.customInferenceService()}, nil
 	}
 	rt := o.servingRuntime()
@@ -88,6 +89,74 @@ func (o *Options) customInferenceService() *InferenceService {
 	}
 }
 
+// transformerInferenceService puts the project's container in front of its
+// predictor (o.Predictor). KServe appends --predictor_host (the predictor's
+// service) to the transformer's arguments; the predictor serves the same
+// model name.
+func (o *Options) transformerInferenceService() *InferenceService {
+	c := o.container(o.Name, "--predictor_protocol="+o.predictorProtocol())
+	c.Env = o.env(true)
+	c.Resources = o.resources()
+	t := TransformerSpec(o.predictor())
+	t.Containers = []corev1.Container{c}
+	return &InferenceService{
+		APIVersion: APIVersionV1beta1,
+		Kind:       KindInferenceService,
+		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(true)),
+		Spec:       InferenceServiceSpec{Predictor: o.transformerPredictor(), Transformer: &t},
+	}
+}
+
+func (o *Options) predictorProtocol() string {
+	if o.Predictor.Protocol != "" {
+		return o.Predictor.Protocol
+	}
+	return o.Protocol
+}
+
+// transformerPredictor is the predictor a transformer calls: a model format
+// KServe serves with one of its runtimes, or a container serving the model
+// name on KServe's default ports. Scaling and placement options describe
+// the transformer and stay off it; the service account goes to both, as it
+// usually carries the storage credentials the predictor needs.
+func (o *Options) transformerPredictor() PredictorSpec {
+	p, protocol := o.Predictor, o.predictorProtocol()
+	spec := PredictorSpec{ServiceAccountName: o.ServiceAccountName}
+	if p.ModelFormat != "" {
+		spec.Model = &Model{
+			ModelFormat:     ModelFormat{Name: p.ModelFormat, Version: p.ModelFormatVersion},
+			ProtocolVersion: protocol,
+			StorageURI:      p.StorageURI,
+		}
+		return spec
+	}
+	// The predictor's REST endpoint speaks v2 when it is called over gRPC.
+	rest := protocol
+	args := []string{"--model_name=" + o.Name}
+	var ports []corev1.ContainerPort
+	if protocol == project.ProtocolGRPCV2 {
+		rest = project.ProtocolV2
+		args = append(args, "--grpc_port="+strconv.Itoa(DefaultGRPCPort))
+		ports = []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: DefaultGRPCPort, Protocol: corev1.ProtocolTCP}}
+	}
+	var env []corev1.EnvVar
+	if p.StorageURI != "" {
+		env = append(env, corev1.EnvVar{Name: envStorageURI, Value: p.StorageURI})
+	}
+	env = append(env, corev1.EnvVar{Name: envProtocol, Value: rest})
+	readiness, startup := o.probes(rest, DefaultHTTPPort, o.Name)
+	spec.Containers = []corev1.Container{{
+		Name:           ContainerName,
+		Image:          p.Image,
+		Args:           args,
+		Ports:          ports,
+		Env:            env,
+		ReadinessProbe: readiness,
+		StartupProbe:   startup,
+	}}
+	return spec
+}
+
 // servingRuntime is a reusable runtime: the container does not name the
 // model, KServe fills {{.Name}} from each InferenceService using it.
 func (o *Options) servingRuntime() *ServingRuntime {
@@ -105,7 +174,7 @@ func (o *Options) servingRuntime() *ServingRuntime {
 	autoSelect := true
 	protocols := []string{o.Protocol}
 	if o.GRPC {
-		protocols = append(protocols, protocolGRPCV2)
+		protocols = append(protocols, project.ProtocolGRPCV2)
 	}
 	var ann map[string]string
 	if o.Metrics {
@@ -136,7 +205,7 @@ func (o *Options) servingRuntime() *ServingRuntime {
 func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService {
 	protocol := o.Protocol
 	if o.GRPC {
-		protocol = protocolGRPCV2
+		protocol = project.ProtocolGRPCV2
 	}
 	f := rt.Spec.SupportedModelFormats[0]
 	m := &Model{
@@ -227,8 +296,9 @@ func (o *Options) predictor() PredictorSpec {
 }
 
 // container is the model server container; modelName is the literal name
-// or KServe's {{.Name}} placeholder.
-func (o *Options) container(modelName string) corev1.Container {
+// or KServe's {{.Name}} placeholder. extra arguments go before the user's
+// own (o.Args), which come last so they can override.
+func (o *Options) container(modelName string, extra ...string) corev1.Container {
 	workers := o.Workers
 	if workers == 0 {
 		workers = 1
@@ -241,6 +311,7 @@ func (o *Options) container(modelName string) corev1.Container {
 		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort))
 	}
 	args = append(args, "--workers="+strconv.Itoa(workers))
+	args = append(args, extra...)
 	args = append(args, o.Args...)
 
 	var ports []corev1.ContainerPort
@@ -251,54 +322,54 @@ func (o *Options) container(modelName string) corev1.Container {
 			Protocol:      corev1.ProtocolTCP,
 		})
 	}
+	readiness, startup := o.probes(o.Protocol, o.HTTPPort, modelName)
 	return corev1.Container{
 		Name:           ContainerName,
 		Image:          o.Image,
 		Args:           args,
 		Ports:          ports,
-		ReadinessProbe: o.readinessProbe(modelName),
-		StartupProbe:   o.startupProbe(modelName),
+		ReadinessProbe: readiness,
+		StartupProbe:   startup,
 	}
 }
 
 // modelReadyPath is the endpoint that answers 200 only once the model is
 // loaded (contract §1.2/§1.3). Server-level health endpoints are always
 // 200 and would send traffic to a pod whose model is still loading.
-func (o *Options) modelReadyPath(modelName string) string {
-	if o.Protocol == project.ProtocolV1 {
+func modelReadyPath(protocol, modelName string) string {
+	if protocol == project.ProtocolV1 {
 		return "/v1/models/" + modelName
 	}
 	return "/v2/models/" + modelName + "/ready"
 }
 
-// readyHandler probes the REST port, also with --grpc: the server keeps its
-// REST listener inside the pod even though Knative exposes only h2c, and
-// Knative accepts a numeric probe port other than the exposed one (its
-// queue-proxy probes it over HTTP/1.1 on localhost).
-func (o *Options) readyHandler(modelName string) corev1.ProbeHandler {
-	return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-		Path: o.modelReadyPath(modelName),
-		Port: intstr.FromInt32(int32(o.HTTPPort)),
-	}}
-}
-
-// readinessProbe leaves timing unset on purpose: Knative then probes
+// probes returns the readiness and startup probes of a model server whose
+// REST endpoint speaks protocol on port.
+//
+// They probe the REST port, also with --grpc: the server keeps its REST
+// listener inside the pod even though Knative exposes only h2c, and Knative
+// accepts a numeric probe port other than the exposed one (its queue-proxy
+// probes it over HTTP/1.1 on localhost).
+//
+// Readiness leaves timing unset on purpose: Knative then probes
 // aggressively until the first success (fast cold starts) and Kubernetes
-// applies its defaults in Standard mode.
-func (o *Options) readinessProbe(modelName string) *corev1.Probe {
-	return &corev1.Probe{ProbeHandler: o.readyHandler(modelName)}
-}
-
-// startupProbe gives the model StartupTimeout to load before Kubernetes
-// restarts the container; readiness takes over once it succeeds.
-func (o *Options) startupProbe(modelName string) *corev1.Probe {
+// applies its defaults in Standard mode. The startup probe gives the model
+// StartupTimeout to load before Kubernetes restarts the container;
+// readiness takes over once it succeeds.
+func (o *Options) probes(protocol string, port int, modelName string) (readiness, startup *corev1.Probe) {
+	handler := func() corev1.ProbeHandler {
+		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: modelReadyPath(protocol, modelName),
+			Port: intstr.FromInt32(int32(port)),
+		}}
+	}
 	timeout := o.StartupTimeout
 	if timeout == 0 {
 		timeout = DefaultStartupTimeout
 	}
 	failures := int32((timeout + startupPeriod - 1) / startupPeriod)
-	return &corev1.Probe{
-		ProbeHandler:     o.readyHandler(modelName),
+	return &corev1.Probe{ProbeHandler: handler()}, &corev1.Probe{
+		ProbeHandler:     handler(),
 		PeriodSeconds:    int32(startupPeriod / time.Second),
 		FailureThreshold: failures,
 	}

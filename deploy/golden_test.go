@@ -92,7 +92,30 @@ func goldenCases() map[string]Options {
 	clusterGRPC.GPU = 2
 	clusterGRPC.Runtime = &RuntimeOptions{Cluster: true}
 
+	// A transformer project in front of a predictor image (another
+	// kserve-gen project); the service account reaches both pods.
+	txf := FromProject(&project.File{
+		Name: "custom-transformer", Module: "example.com/custom-transformer", Template: project.TemplateTransformer,
+		Protocol: project.ProtocolV1, Resources: seedResources,
+		Image: "docker.io/example/custom-transformer:v1",
+		Deploy: &project.Deploy{
+			ServiceAccountName: "models-reader",
+			Predictor:          &project.Predictor{Image: "docker.io/example/custom-model:v1"},
+		},
+	})
+	txf.MinReplicas = intp(1)
+
+	// A v2 transformer in front of an ONNX model served by one of KServe's
+	// runtimes (Triton, the one that speaks grpc-v2), called over gRPC.
+	txfONNX := base("onnx-transformer", project.ProtocolV2, false)
+	txfONNX.Predictor = &project.Predictor{
+		ModelFormat: "onnx", StorageURI: "gs://kfserving-examples/models/onnx",
+		Protocol: project.ProtocolGRPCV2,
+	}
+
 	return map[string]Options{
+		"transformer":                  txf,
+		"transformer-onnx-grpc":        txfONNX,
 		"rest":                         rest,
 		"grpc":                         grpc,
 		"gpu":                          gpu,
@@ -270,7 +293,7 @@ func TestStartupProbe_FailureThresholdCoversTimeout(t *testing.T) {
 	}{{0, 120}, {time.Minute, 12}, {61 * time.Second, 13}, {time.Second, 1}} {
 		o := goldenCases()["rest"]
 		o.StartupTimeout = tc.timeout
-		p := o.startupProbe("m")
+		_, p := o.probes(project.ProtocolV1, DefaultHTTPPort, "m")
 		assert.Equal(t, tc.want, p.FailureThreshold, tc.timeout)
 		assert.EqualValues(t, 5, p.PeriodSeconds)
 	}
@@ -346,7 +369,7 @@ func TestGoldenCases_CoverAcceptance(t *testing.T) {
 	for n := range goldenCases() {
 		names = append(names, n)
 	}
-	for _, required := range []string{"rest", "grpc", "gpu", "serving-runtime"} {
+	for _, required := range []string{"rest", "grpc", "gpu", "serving-runtime", "transformer"} {
 		assert.True(t, slices.Contains(names, required), required)
 	}
 }
@@ -355,7 +378,7 @@ func TestGoldenCases_CoverAcceptance(t *testing.T) {
 func TestDocs_ShowGoldenOutput(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "deploy.md"))
 	require.NoError(t, err)
-	for _, name := range []string{"rest", "grpc", "serving-runtime"} {
+	for _, name := range []string{"rest", "grpc", "serving-runtime", "transformer"} {
 		want, err := os.ReadFile(filepath.Join(goldenDir, name+".yaml"))
 		require.NoError(t, err)
 		assert.Contains(t, string(doc), "```yaml\n"+string(want)+"```\n", "docs/deploy.md must show %s.yaml verbatim", name)

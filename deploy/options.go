@@ -1,7 +1,9 @@
 // Package deploy builds the Kubernetes manifests that run a kserve-gen
 // project on KServe: an InferenceService (serving.kserve.io/v1beta1) with a
 // custom predictor container, or a reusable ServingRuntime /
-// ClusterServingRuntime (v1alpha1) plus an InferenceService that uses it.
+// ClusterServingRuntime (v1alpha1) plus an InferenceService that uses it,
+// or, for a transformer project, an InferenceService whose transformer is
+// the project's container in front of a given predictor.
 //
 // Manifests are typed Go values rendered to YAML (Render); nothing is
 // produced from string templates. Options.Validate reports every invalid
@@ -104,6 +106,12 @@ type Options struct {
 	// Runtime, when set, emits a ServingRuntime or ClusterServingRuntime and
 	// an InferenceService that selects it by model format.
 	Runtime *RuntimeOptions
+
+	// Predictor, when set, makes the project's container a transformer
+	// (spec.transformer) in front of this predictor; every other option
+	// describes the transformer. FromProject sets it for transformer
+	// projects. Its Protocol defaults to Protocol.
+	Predictor *project.Predictor
 }
 
 // RuntimeOptions describes a reusable serving runtime.
@@ -151,6 +159,12 @@ func FromProject(f *project.File) Options {
 		}
 		o.Tolerations = slices.Clone(d.Tolerations)
 	}
+	if f.Template == project.TemplateTransformer {
+		o.Predictor = &project.Predictor{}
+		if f.Deploy != nil && f.Deploy.Predictor != nil {
+			*o.Predictor = *f.Deploy.Predictor
+		}
+	}
 	return o
 }
 
@@ -158,6 +172,8 @@ func FromProject(f *project.File) Options {
 var (
 	ErrImageRequired = errors.New("image is required: build one with `kserve-gen build` and pass --image or set image in " + project.FileName)
 	ErrOnePort       = errors.New("Knative exposes exactly one container port")
+	// ErrPredictorRequired: a transformer was given no predictor to call.
+	ErrPredictorRequired = errors.New("a transformer needs the predictor it calls")
 )
 
 // exposedPorts returns the port Knative routes traffic to, derived or explicit.
@@ -188,9 +204,8 @@ func (o *Options) Validate() error {
 	}
 	if strings.TrimSpace(o.Image) == "" {
 		errs = append(errs, ErrImageRequired)
-	} else if _, err := name.ParseReference(o.Image, name.WeakValidation); err != nil {
-		// The same parser and mode Knative's webhook uses on the image.
-		fail("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", o.Image, err)
+	} else if err := validateImage("--image", o.Image); err != nil {
+		errs = append(errs, err)
 	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
 		fail("--protocol: %w", err)
@@ -231,11 +246,67 @@ func (o *Options) Validate() error {
 				fail("--runtime-name: %w", err)
 			}
 		}
-		if f := o.Runtime.ModelFormat; f != "" && strings.ContainsAny(f, " \t\n:") {
-			fail("--model-format: %q must not contain spaces or ':'", f)
+		if err := validateModelFormat(o.Runtime.ModelFormat); err != nil {
+			fail("--model-format: %w", err)
 		}
 	}
+	if o.Predictor != nil {
+		errs = append(errs, o.validatePredictor()...)
+	}
 	return errors.Join(errs...)
+}
+
+func validateModelFormat(f string) error {
+	if strings.ContainsAny(f, " \t\n:") {
+		return fmt.Errorf("%q must not contain spaces or ':'", f)
+	}
+	return nil
+}
+
+// validateImage checks an image reference with the parser and mode
+// Knative's webhook uses.
+func validateImage(flag, image string) error {
+	if _, err := name.ParseReference(image, name.WeakValidation); err != nil {
+		return fmt.Errorf("%s: %q is not an image reference like registry.example.com/team/model:v1: %w", flag, image, err)
+	}
+	return nil
+}
+
+// validatePredictor checks a transformer's predictor: exactly one of an
+// image or a model format (with the storage URI its runtime loads from).
+func (o *Options) validatePredictor() []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	p := o.Predictor
+	if o.Runtime != nil {
+		fail("--serving-runtime: a transformer project deploys as spec.transformer in front of its predictor, and serving runtimes hold predictors; run --serving-runtime in the predictor's project instead")
+	}
+	switch {
+	case p.Image == "" && p.ModelFormat == "":
+		fail("%w: --predictor-image IMAGE (a predictor container serving model %q, e.g. a kserve-gen rest project's image) or --predictor-model-format FORMAT with --predictor-storage-uri URI (one of KServe's serving runtimes, e.g. sklearn)", ErrPredictorRequired, o.Name)
+	case p.Image != "" && p.ModelFormat != "":
+		fail("--predictor-image and --predictor-model-format: give one; the predictor is either a container image or a model format served by a KServe runtime")
+	case p.Image != "":
+		if err := validateImage("--predictor-image", p.Image); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		if err := validateModelFormat(p.ModelFormat); err != nil {
+			fail("--predictor-model-format: %w", err)
+		}
+		if p.StorageURI == "" {
+			fail("--predictor-model-format %s needs --predictor-storage-uri: the serving runtime loads the model from there", p.ModelFormat)
+		}
+	}
+	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
+		fail("--predictor-model-format-version needs --predictor-model-format")
+	}
+	if p.Protocol != "" {
+		if err := project.ValidatePredictorProtocol(p.Protocol); err != nil {
+			fail("--predictor-protocol: %w", err)
+		}
+	}
+	return errs
 }
 
 // reservedEnv are the variables kserve-gen sets from dedicated options.

@@ -75,6 +75,18 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
 		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
+		{"transformer without predictor", func(o *Options) { o.Predictor = &project.Predictor{} }, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-model", e.g. a kserve-gen rest project's image) or --predictor-model-format FORMAT with --predictor-storage-uri URI (one of KServe's serving runtimes, e.g. sklearn)`},
+		{"predictor image and format", func(o *Options) {
+			o.Predictor = &project.Predictor{Image: "p", ModelFormat: "sklearn", StorageURI: "gs://b/m"}
+		}, "--predictor-image and --predictor-model-format: give one; the predictor is either a container image or a model format served by a KServe runtime"},
+		{"bad predictor image", func(o *Options) { o.Predictor = &project.Predictor{Image: "a b"} }, `--predictor-image: "a b" is not an image reference like registry.example.com/team/model:v1`},
+		{"predictor format without storage", func(o *Options) { o.Predictor = &project.Predictor{ModelFormat: "sklearn"} }, "--predictor-model-format sklearn needs --predictor-storage-uri: the serving runtime loads the model from there"},
+		{"bad predictor format", func(o *Options) { o.Predictor = &project.Predictor{ModelFormat: "sk learn", StorageURI: "gs://b/m"} }, `--predictor-model-format: "sk learn" must not contain spaces or ':'`},
+		{"predictor version without format", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", ModelFormatVersion: "1"} }, "--predictor-model-format-version needs --predictor-model-format"},
+		{"bad predictor protocol", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", Protocol: "grpc"} }, `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
+		{"transformer as serving runtime", func(o *Options) {
+			o.Predictor, o.Runtime = &project.Predictor{Image: "p"}, &RuntimeOptions{}
+		}, "--serving-runtime: a transformer project deploys as spec.transformer in front of its predictor, and serving runtimes hold predictors; run --serving-runtime in the predictor's project instead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,9 +42,10 @@ type InferenceService struct {
 	Spec       InferenceServiceSpec `json:"spec"`
 }
 
-// InferenceServiceSpec is v1beta1.InferenceServiceSpec (predictor only).
+// InferenceServiceSpec is v1beta1.InferenceServiceSpec (no explainer).
 type InferenceServiceSpec struct {
-	Predictor PredictorSpec `json:"predictor"`
+	Predictor   PredictorSpec    `json:"predictor"`
+	Transformer *TransformerSpec `json:"transformer,omitempty"`
 }
 
 // PredictorSpec is v1beta1.PredictorSpec: either Model (served by a
@@ -63,6 +64,11 @@ type PredictorSpec struct {
 	Tolerations          []corev1.Toleration `json:"tolerations,omitempty"`
 	Containers           []corev1.Container  `json:"containers,omitempty"`
 }
+
+// TransformerSpec is v1beta1.TransformerSpec: a predictor's component
+// extension and pod fields, with Model always nil (a transformer is a
+// custom container).
+type TransformerSpec PredictorSpec
 
 // Model is v1beta1.ModelSpec: the model format that selects a runtime and
 // the per-deployment settings merged into the runtime's container.

@@ -101,17 +101,18 @@ func Render(o *Options) ([]File, error) {
 	}
 	files = append(files, File{Path: project.FileName, Mode: 0o644, Data: projFile})
 
-	// The deploy package renders a predictor's InferenceService; a template
-	// may bring its own (the transformer runs in front of a predictor).
-	if !slices.ContainsFunc(files, func(f File) bool { return f.Path == InferenceServiceFile }) {
-		dopts := deploy.FromProject(&p)
-		dopts.Image = d.Image
-		isvc, err := deploy.Render(dopts)
-		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", InferenceServiceFile, err)
-		}
-		files = append(files, File{Path: InferenceServiceFile, Mode: 0o644, Data: isvc})
+	// The InferenceService is what `kserve-gen deploy` prints for the
+	// project, with placeholder images (a transformer's predictor too).
+	dopts := deploy.FromProject(&p)
+	dopts.Image = d.Image
+	if dopts.Predictor != nil {
+		dopts.Predictor.Image = fmt.Sprintf(ImagePlaceholder, p.Name+"-predictor")
 	}
+	isvc, err := deploy.Render(dopts)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", InferenceServiceFile, err)
+	}
+	files = append(files, File{Path: InferenceServiceFile, Mode: 0o644, Data: isvc})
 
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil

@@ -37,6 +37,10 @@ func Templates() []string { return append([]string(nil), templates...) }
 const (
 	ProtocolV1 = "v1"
 	ProtocolV2 = "v2"
+	// ProtocolGRPCV2 is the Open Inference Protocol over gRPC; a predictor
+	// may be called with it (--predictor_protocol), a project's REST
+	// endpoint never speaks it.
+	ProtocolGRPCV2 = "grpc-v2"
 )
 
 // File is the content of kserve-gen.yaml.
@@ -109,6 +113,23 @@ type Deploy struct {
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// Tolerations let the predictor run on tainted nodes (e.g. GPU nodes).
 	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// Predictor is the predictor a transformer project runs in front of
+	// (template transformer only).
+	Predictor *Predictor `json:"predictor,omitempty"`
+}
+
+// Predictor is the predictor of a transformer project's InferenceService:
+// a container image serving the project's model name, or a model format
+// that selects one of KServe's serving runtimes (with the model's storage
+// URI).
+type Predictor struct {
+	Image              string `json:"image,omitempty"`
+	ModelFormat        string `json:"modelFormat,omitempty"`
+	ModelFormatVersion string `json:"modelFormatVersion,omitempty"`
+	StorageURI         string `json:"storageUri,omitempty"`
+	// Protocol is how the transformer calls it (--predictor_protocol):
+	// v1, v2 or grpc-v2; empty means the project's protocol.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // EnvVar is one environment variable.
@@ -202,6 +223,33 @@ func (f *File) Validate() error {
 	add("resources", f.Resources.Validate())
 	if f.Deploy != nil {
 		add("deploy", f.Deploy.Validate())
+		if f.Deploy.Predictor != nil && f.Template != TemplateTransformer {
+			errs = append(errs, fmt.Errorf("deploy: predictor: only a transformer project runs in front of a separate predictor (template is %s)", f.Template))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidatePredictorProtocol reports whether p is a protocol a transformer
+// can call its predictor with: v1, v2 or grpc-v2.
+func ValidatePredictorProtocol(p string) error {
+	if p == ProtocolV1 || p == ProtocolV2 || p == ProtocolGRPCV2 {
+		return nil
+	}
+	return fmt.Errorf("%q is not a predictor protocol; choose %s, %s or %s", p, ProtocolV1, ProtocolV2, ProtocolGRPCV2)
+}
+
+// Validate checks the predictor settings that can be checked alone
+// (deploy.Options.Validate checks the merged result again).
+func (p *Predictor) Validate() error {
+	var errs []error
+	if p.Image != "" && p.ModelFormat != "" {
+		errs = append(errs, errors.New("image and modelFormat: give one; the predictor is either a container image or a model format served by a KServe runtime"))
+	}
+	if p.Protocol != "" {
+		if err := ValidatePredictorProtocol(p.Protocol); err != nil {
+			errs = append(errs, fmt.Errorf("protocol: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -286,6 +334,11 @@ func (d *Deploy) Validate() error {
 	for i, e := range d.Env {
 		if e.Name == "" {
 			errs = append(errs, fmt.Errorf("env[%d].name %w", i, ErrEmpty))
+		}
+	}
+	if d.Predictor != nil {
+		if err := d.Predictor.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("predictor: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -43,6 +43,18 @@ func TestSaveLoad_RoundTrip(t *testing.T) {
 	got, err := Load(dir)
 	require.NoError(t, err)
 	assert.Equal(t, f, got)
+
+	// A transformer project's predictor.
+	f.Template = TemplateTransformer
+	f.Deploy.Predictor = &Predictor{ModelFormat: "sklearn", ModelFormatVersion: "1", StorageURI: "gs://b/m", Protocol: ProtocolV2}
+	require.NoError(t, f.Save(dir))
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "  predictor:\n    modelFormat: sklearn\n    modelFormatVersion: \"1\"\n    protocol: v2\n    storageUri: gs://b/m\n")
+
+	got, err = Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, f, got)
 }
 
 func TestMarshal_ExactYAML(t *testing.T) {
@@ -124,6 +136,15 @@ func TestValidate(t *testing.T) {
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
 		{"bad scale metric", func(f *File) { f.Deploy = &Deploy{ScaleMetric: "qps"} }, `deploy: scaleMetric: "qps" is not one of concurrency, rps, cpu, memory`},
 		{"env without name", func(f *File) { f.Deploy = &Deploy{Env: []EnvVar{{Value: "x"}}} }, "deploy: env[0].name must not be empty"},
+		{"predictor of a rest project", func(f *File) { f.Deploy = &Deploy{Predictor: &Predictor{Image: "p"}} }, "deploy: predictor: only a transformer project runs in front of a separate predictor (template is rest)"},
+		{"predictor image and format", func(f *File) {
+			f.Template = TemplateTransformer
+			f.Deploy = &Deploy{Predictor: &Predictor{Image: "p", ModelFormat: "sklearn"}}
+		}, "deploy: predictor: image and modelFormat: give one; the predictor is either a container image or a model format served by a KServe runtime"},
+		{"bad predictor protocol", func(f *File) {
+			f.Template = TemplateTransformer
+			f.Deploy = &Deploy{Predictor: &Predictor{Image: "p", Protocol: "V2"}}
+		}, `deploy: predictor: protocol: "V2" is not a predictor protocol; choose v1, v2 or grpc-v2`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ type deployOptions struct {
 	ModelFormat        string
 	ModelFormatVersion string
 
+	// The predictor of a transformer project.
+	PredictorImage, PredictorModelFormat, PredictorModelFormatVersion string
+	PredictorStorageURI, PredictorProtocol                            string
+
 	// Changed reports whether a flag was set on the command line.
 	Changed func(flag string) bool
 }
@@ -81,7 +86,14 @@ that selects it by model format.
 
 With --grpc only the gRPC port is exposed, named h2c (Knative routes to
 exactly one container port); the REST listener stays on inside the pod for
-the readiness/startup probes and Prometheus metrics.`,
+the readiness/startup probes and Prometheus metrics.
+
+A transformer project (template transformer) is deployed as the
+InferenceService's transformer in front of its predictor: give
+--predictor-image (a container serving the same model name, such as a
+kserve-gen rest project's image) or --predictor-model-format with
+--predictor-storage-uri (one of KServe's serving runtimes). KServe passes the
+predictor's address to the transformer as --predictor_host.`,
 		Example: `  # print the manifest for the project in the current directory
   kserve-gen deploy
 
@@ -89,7 +101,11 @@ the readiness/startup probes and Prometheus metrics.`,
   kserve-gen deploy --grpc --protocol v2 --gpu 1 --min-replicas 1 -o isvc.yaml
 
   # apply it straight away (needs kubectl on PATH)
-  kserve-gen deploy --image registry.example.com/custom-model:v1 --apply`,
+  kserve-gen deploy --image registry.example.com/custom-model:v1 --apply
+
+  # a transformer project in front of a scikit-learn model served by KServe
+  kserve-gen deploy --image registry.example.com/tx:v1 \
+    --predictor-model-format sklearn --predictor-storage-uri gs://bucket/model`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Changed = cmd.Flags().Changed
@@ -143,6 +159,12 @@ the readiness/startup probes and Prometheus metrics.`,
 	f.StringVar(&opts.RuntimeName, "runtime-name", "", "serving runtime name (default: --name)")
 	f.StringVar(&opts.ModelFormat, "model-format", "", "model format the runtime supports (default: --name)")
 	f.StringVar(&opts.ModelFormatVersion, "model-format-version", "", "model format version")
+
+	f.StringVar(&opts.PredictorImage, "predictor-image", "", "transformer projects: image of the predictor, a container serving the same model name")
+	f.StringVar(&opts.PredictorModelFormat, "predictor-model-format", "", "transformer projects: model format of a predictor served by one of KServe's runtimes (sklearn, xgboost, onnx, ...)")
+	f.StringVar(&opts.PredictorModelFormatVersion, "predictor-model-format-version", "", "transformer projects: version of --predictor-model-format")
+	f.StringVar(&opts.PredictorStorageURI, "predictor-storage-uri", "", "transformer projects: where the predictor's model is (s3://, gs://, pvc://, hf://, https://...)")
+	f.StringVar(&opts.PredictorProtocol, "predictor-protocol", "", "transformer projects: how the transformer calls the predictor, v1, v2 or grpc-v2 (default: --protocol)")
 	return cmd
 }
 
@@ -200,6 +222,13 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	switch {
 	case err == nil:
 		o = deploy.FromProject(f)
+		if o.Predictor == nil {
+			for _, flag := range predictorFlags {
+				if changed(flag) {
+					return o, fmt.Errorf("--%s is for transformer projects, which run in front of a predictor; this project's template is %s", flag, f.Template)
+				}
+			}
+		}
 	case errors.Is(err, fs.ErrNotExist) && changed("name"):
 		// No project file: everything comes from flags.
 		o = deploy.Options{Protocol: project.ProtocolV1, HTTPPort: deploy.DefaultHTTPPort, GRPCPort: deploy.DefaultGRPCPort, Metrics: true}
@@ -288,6 +317,17 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	for _, s := range opts.Tolerations {
 		o.Tolerations = append(o.Tolerations, parseToleration(s))
 	}
+	if o.Predictor == nil && slices.ContainsFunc(predictorFlags, changed) {
+		// No project file: the predictor flags make the image a transformer.
+		o.Predictor = &project.Predictor{}
+	}
+	if p := o.Predictor; p != nil {
+		str("predictor-image", &p.Image, opts.PredictorImage)
+		str("predictor-model-format", &p.ModelFormat, opts.PredictorModelFormat)
+		str("predictor-model-format-version", &p.ModelFormatVersion, opts.PredictorModelFormatVersion)
+		str("predictor-storage-uri", &p.StorageURI, opts.PredictorStorageURI)
+		str("predictor-protocol", &p.Protocol, opts.PredictorProtocol)
+	}
 	if opts.ServingRuntime {
 		o.Runtime = &deploy.RuntimeOptions{
 			Cluster:            opts.ClusterRuntime,
@@ -304,6 +344,9 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	}
 	return o, errors.Join(errs...)
 }
+
+// predictorFlags describe a transformer project's predictor.
+var predictorFlags = []string{"predictor-image", "predictor-model-format", "predictor-model-format-version", "predictor-storage-uri", "predictor-protocol"}
 
 func dirName(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {

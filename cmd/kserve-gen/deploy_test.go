@@ -83,6 +83,68 @@ func TestDeploy_ServingRuntimeFlags(t *testing.T) {
 	assert.Equal(t, golden(t, "serving-runtime"), out)
 }
 
+func transformerProject() *project.File {
+	f := restProject()
+	f.Name, f.Module, f.Template = "custom-transformer", "example.com/custom-transformer", project.TemplateTransformer
+	f.Image = "docker.io/example/custom-transformer:v1"
+	return f
+}
+
+// A transformer project deploys as spec.transformer in front of the
+// predictor named by flags, or by the project file's deploy.predictor.
+func TestDeploy_TransformerProject(t *testing.T) {
+	dir := writeProject(t, transformerProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --predictor-image docker.io/example/custom-model:v1 --service-account models-reader --min-replicas 1")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "transformer"), out)
+
+	one := 1
+	f := transformerProject()
+	f.Deploy = &project.Deploy{ServiceAccountName: "models-reader", MinReplicas: &one,
+		Predictor: &project.Predictor{Image: "docker.io/example/custom-model:v1"}}
+	out, _, err = runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "transformer"), out)
+
+	// Flags override the file's predictor field by field.
+	out, _, err = runDeploy(t, "--dir "+writeProject(t, f)+" --name onnx-transformer --image docker.io/example/onnx-transformer:v1 --protocol v2"+
+		" --service-account= --min-replicas 0 --predictor-image= --predictor-model-format onnx --predictor-storage-uri gs://kfserving-examples/models/onnx --predictor-protocol grpc-v2")
+	require.NoError(t, err)
+	want := strings.Replace(golden(t, "transformer-onnx-grpc"), "  transformer:\n", "  transformer:\n    minReplicas: 0\n", 1)
+	assert.Equal(t, want, out)
+
+	// Without a project file the predictor flags make the image a transformer.
+	out, _, err = runDeploy(t, "--dir "+t.TempDir()+" --name custom-transformer --image docker.io/example/custom-transformer:v1"+
+		" --cpu-request 1 --cpu-limit 2 --memory-request 1Gi --memory-limit 2Gi"+
+		" --predictor-image docker.io/example/custom-model:v1 --service-account models-reader --min-replicas 1")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "transformer"), out)
+}
+
+func TestDeploy_TransformerErrors(t *testing.T) {
+	tx := writeProject(t, transformerProject())
+	rest := writeProject(t, restProject())
+	tests := []struct {
+		args string
+		want string
+	}{
+		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
+		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},
+		{"--dir " + tx + " --predictor-image p --predictor-protocol grpc", `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
+		{"--dir " + tx + " --predictor-image p --serving-runtime", "--serving-runtime: a transformer project deploys as spec.transformer"},
+		{"--dir " + rest + " --predictor-image p", "--predictor-image is for transformer projects, which run in front of a predictor; this project's template is rest"},
+		{"--dir " + rest + " --predictor-protocol v2", "--predictor-protocol is for transformer projects"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			out, _, err := runDeploy(t, tt.args)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, out, "nothing is printed on error")
+		})
+	}
+}
+
 func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
 	dir := writeProject(t, restProject())
 	var got *deployOptions

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,35 +151,107 @@ func checkStream(t *testing.T, data []byte) {
 		assert.NotNil(t, custom.GetContainer(m.isvc.ObjectMeta, &pred.ComponentExtensionSpec, nil), "a container named kserve-container")
 	}
 
-	// 3. The pod KServe would build. With a runtime: the runtime webhook
-	// accepts it, the InferenceService selects it, and the controller's own
-	// merge + {{.Name}} substitution produce the predictor pod.
+	// 3. The pod KServe would build. With a runtime of ours: the runtime
+	// webhook accepts it, the InferenceService selects it, and the
+	// controller's own merge + {{.Name}} substitution produce the predictor
+	// pod. With a model format and no runtime of ours (a transformer's
+	// predictor), one of KServe's built-in runtimes must serve it.
 	podSpec := corev1.PodSpec(pred.PodSpec)
+	ours := true
 	if pred.Model != nil {
-		require.Len(t, m.runtimes, 1)
-		podSpec = runtimePod(t, m)
+		if len(m.runtimes) == 0 {
+			podSpec, ours = builtinRuntimePod(t, m), false
+		} else {
+			require.Len(t, m.runtimes, 1)
+			podSpec = runtimePod(t, m)
+		}
 	}
+	checkServerPod(t, m.isvc, podSpec, ours)
+
+	// 4. A transformer: KServe's custom transformer accepts it and, given
+	// the predictor's service, adds --predictor_host and nothing we already
+	// set; the pod passes the same checks.
+	if tr := m.isvc.Spec.Transformer; tr != nil {
+		custom := v1beta1.NewCustomTransformer(&tr.PodSpec)
+		require.NoError(t, custom.Validate())
+		assert.Contains(t, []constants.InferenceServiceProtocol{constants.ProtocolV1, constants.ProtocolV2}, custom.GetProtocol())
+		ours := slices.Clone(tr.Containers[0].Args)
+		c := custom.GetContainer(m.isvc.ObjectMeta, &tr.ComponentExtensionSpec, nil, constants.PredictorServiceName(m.isvc.Name))
+		require.NotNil(t, c)
+		host := constants.PredictorServiceName(m.isvc.Name) + "." + m.isvc.Namespace
+		assert.Equal(t, append(ours, constants.ArgumentPredictorHost, host), c.Args, "KServe adds only --predictor_host")
+		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool { return !strings.HasPrefix(a, "--predictor_protocol=") }), 1)
+		checkServerPod(t, m.isvc, corev1.PodSpec(tr.PodSpec), true)
+	}
+}
+
+// checkServerPod checks one model-server pod. Where we wrote the container
+// (ours): the model name on the wire is the InferenceService name and the
+// probes wait for the model. Always: Knative would accept the pod
+// (serverless modes): one port at most, named h2c/http1, probes valid
+// after Knative defaulting.
+func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, podSpec corev1.PodSpec, ours bool) {
+	t.Helper()
 	require.Len(t, podSpec.Containers, 1)
 	c := podSpec.Containers[0]
 	assert.Equal(t, constants.InferenceServiceContainerName, c.Name)
-	assert.Contains(t, c.Args, "--model_name="+m.isvc.Name, "the model name on the wire is the InferenceService name")
 	assert.NotContains(t, strings.Join(c.Args, " "), "{{")
-	require.NotNil(t, c.ReadinessProbe)
-	require.NotNil(t, c.StartupProbe)
-	assert.Contains(t, c.ReadinessProbe.HTTPGet.Path, "/models/"+m.isvc.Name)
-
-	// 4. Knative would accept the predictor pod (serverless modes): one
-	// port at most, named h2c/http1, probes valid after Knative defaulting.
-	if m.isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
+	if ours {
+		assert.Contains(t, c.Args, "--model_name="+isvc.Name, "the model name on the wire is the InferenceService name")
+		require.NotNil(t, c.ReadinessProbe)
+		require.NotNil(t, c.StartupProbe)
+		assert.Contains(t, c.ReadinessProbe.HTTPGet.Path, "/models/"+isvc.Name)
+	}
+	if isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
 		rs := &knservingv1.RevisionSpec{PodSpec: podSpec}
 		kctx := knativeContext(t)
 		rs.SetDefaults(kctx)
 		// Warnings (e.g. "Kubernetes default value is insecure" for the
 		// unset securityContext) do not block admission; errors do.
 		if ferr := rs.Validate(kctx).Filter(apis.ErrorLevel); ferr != nil {
-			t.Fatalf("Knative rejects the predictor pod: %v", ferr)
+			t.Fatalf("Knative rejects the pod: %v", ferr)
 		}
 	}
+}
+
+// builtinRuntimes are the ClusterServingRuntimes KServe v0.16.0 installs,
+// read from the module's own config/runtimes.
+func builtinRuntimes(t *testing.T) []client.Object {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kserve/kserve").Output()
+	require.NoError(t, err, "locate the kserve module")
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "config", "runtimes", "kserve-*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "KServe's built-in runtimes")
+	var runtimes []client.Object
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		csr := &v1alpha1.ClusterServingRuntime{}
+		require.NoError(t, yaml.Unmarshal(data, csr), f)
+		runtimes = append(runtimes, csr)
+	}
+	return runtimes
+}
+
+// builtinRuntimePod is the predictor pod KServe builds for a model format
+// from its built-in runtimes: one must support the format and protocol.
+func builtinRuntimePod(t *testing.T, m manifests) corev1.PodSpec {
+	t.Helper()
+	ctx := context.Background()
+	cl := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(builtinRuntimes(t)...).Build()
+	model := m.isvc.Spec.Predictor.Model
+	candidates, err := model.GetSupportingRuntimes(ctx, cl, m.isvc.Namespace, false, false)
+	require.NoError(t, err)
+	require.NotEmpty(t, candidates, "no KServe runtime serves model format %q over %s", model.ModelFormat.Name, model.GetProtocol())
+	rt := candidates[0].Spec
+	_, container, podSpec, err := isvcutils.MergeServingRuntimeAndInferenceServiceSpecs(
+		rt.Containers, model.Container, m.isvc, constants.InferenceServiceContainerName,
+		rt.ServingRuntimePodSpec, m.isvc.Spec.Predictor.PodSpec)
+	require.NoError(t, err)
+	require.NoError(t, isvcutils.ReplacePlaceholders(container, m.isvc.ObjectMeta))
+	podSpec.Containers = []corev1.Container{*container}
+	return *podSpec
 }
 
 // runtimePod reproduces the predictor reconciler's buildPodSpec.
@@ -292,6 +366,54 @@ func TestOptionMatrix(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 54, n)
+}
+
+// Every shape of a transformer project's deployment: its own protocol and
+// gRPC endpoint, each kind of predictor, deployment mode and GPU.
+func TestTransformerMatrix(t *testing.T) {
+	intp := func(i int) *int { return &i }
+	predictors := map[string]project.Predictor{
+		"image":              {Image: "registry.example.com/team/predictor:v1"},
+		"image over grpc-v2": {Image: "registry.example.com/team/predictor:v1", StorageURI: "s3://models/m", Protocol: project.ProtocolGRPCV2},
+		"sklearn runtime":    {ModelFormat: "sklearn", ModelFormatVersion: "1", StorageURI: "gs://bucket/sklearn"},
+		"triton over grpc":   {ModelFormat: "onnx", StorageURI: "gs://bucket/onnx", Protocol: project.ProtocolGRPCV2},
+	}
+	n := 0
+	for _, protocol := range []string{project.ProtocolV1, project.ProtocolV2} {
+		for _, grpc := range []bool{false, true} {
+			if grpc && protocol == project.ProtocolV1 {
+				continue
+			}
+			for pname, pred := range predictors {
+				for _, mode := range []string{deploy.ModeDefault, deploy.ModeKnative, deploy.ModeStandard} {
+					for _, gpu := range []int{0, 1} {
+						o := deploy.Options{
+							Name: "matrix-transformer", Namespace: "ns", Image: "registry.example.com/team/matrix-transformer:v1",
+							Protocol: protocol, GRPC: grpc, HTTPPort: 8080, GRPCPort: 8081, GPU: gpu,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true,
+							ServiceAccountName: "sa",
+							NodeSelector:       map[string]string{"pool": "inference"},
+						}
+						if mode == deploy.ModeStandard {
+							o.ScaleMetric, o.ScaleTarget = "cpu", 60
+						} else {
+							o.ScaleMetric, o.ScaleTarget, o.CanaryTrafficPercent = "rps", 50, intp(10)
+						}
+						p := pred
+						o.Predictor = &p
+						name := fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, pname, mode, gpu)
+						t.Run(name, func(t *testing.T) {
+							data, err := deploy.Render(o)
+							require.NoError(t, err)
+							checkStream(t, data)
+						})
+						n++
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, 72, n)
 }
 
 // kserve-gen refuses two exposed ports because Knative does: the same pod
