@@ -1,6 +1,6 @@
 // Package project reads, writes and validates kserve-gen.yaml, the project
 // file that `kserve-gen new` writes at the root of a generated project and
-// that `kserve-gen build` and `kserve-gen deploy` read back.
+// that `kserve-gen deploy` reads back.
 package project
 
 import (
@@ -63,8 +63,8 @@ type File struct {
 	GPU int `json:"gpu"`
 	// Resources are CPU and memory requests and limits.
 	Resources Resources `json:"resources"`
-	// Image is the container image reference `kserve-gen build` produces
-	// and `kserve-gen deploy` runs.
+	// Image is the container image reference `kserve-gen deploy` runs,
+	// set once the image is built and pushed.
 	Image string `json:"image,omitempty"`
 	// Deploy holds deployment defaults; every one can be overridden by a flag.
 	Deploy *Deploy `json:"deploy,omitempty"`
