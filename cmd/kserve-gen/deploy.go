@@ -222,12 +222,8 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	switch {
 	case err == nil:
 		o = deploy.FromProject(f)
-		if o.Predictor == nil {
-			for _, flag := range predictorFlags {
-				if changed(flag) {
-					return o, fmt.Errorf("--%s is for transformer projects, which run in front of a predictor; this project's template is %s", flag, f.Template)
-				}
-			}
+		if i := slices.IndexFunc(predictorFlags, changed); i >= 0 && o.Predictor == nil {
+			return o, fmt.Errorf("--%s is for transformer projects, which run in front of a predictor; this project's template is %s", predictorFlags[i], f.Template)
 		}
 	case errors.Is(err, fs.ErrNotExist) && changed("name"):
 		// No project file: everything comes from flags.
