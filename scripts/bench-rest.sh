@@ -69,7 +69,7 @@ results=$(
 )
 echo "$results"
 python3 - "$results" <<'PY'
-import re, statistics, sys
+import random, re, statistics, sys
 rows = {}
 for line in sys.argv[1].splitlines():
     name = line.split()[0]
@@ -84,13 +84,21 @@ for p in ("v1", "v2"):
 # Each round measures the server right after its floor, so the ratio within
 # a round cancels most of the machine's drift; the median of those is the
 # steadier estimate.
+# A percentile bootstrap of the median says how far the rounds' scatter
+# alone could move it (fixed seed: the same rounds print the same interval).
+rng = random.Random(1)
+def interval(r, n=2000):
+    meds = sorted(statistics.median(rng.choices(r, k=len(r))) for _ in range(n))
+    return meds[int(0.05 * n)], meds[int(0.95 * n) - 1]
 print("per-round ratios (server / floor of the same round):")
 for p in ("v1", "v2"):
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows[p], rows["echo-" + p])]
-    print(f'{p}: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x')
+    lo, hi = interval(r)
+    print(f'{p}: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x (90% bootstrap interval {lo:.2f}-{hi:.2f})')
 if "echo-again" in rows:
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-again"], rows["echo-v2"])]
-    print(f'floor against itself (A/A): cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x')
+    lo, hi = interval(r)
+    print(f'floor against itself (A/A): cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x (90% bootstrap interval {lo:.2f}-{hi:.2f})')
 PY
 RSS=$(awk '/VmRSS/{print $2}' /proc/$pt_pid/status)
 echo "passthrough RSS after load: ${RSS} kB"
