@@ -336,6 +336,30 @@ func TestOversizedBody(t *testing.T) {
 	assert.Equal(t, 200, code)
 }
 
+// TestDeeplyNestedJSON: a body nesting millions of arrays (10 MB, well under
+// the body limit) is a clear error on either protocol, and the server keeps
+// serving; unbounded, the decoder's recursion overflowed the goroutine
+// stack, a fatal error for the whole process.
+func TestDeeplyNestedJSON(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	const depth = 5_000_000
+	deep := strings.Repeat("[", depth) + "1" + strings.Repeat("]", depth)
+
+	code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":`+deep+`}`))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Unrecognized request format: JSON nested deeper than 10000 levels at offset 10013"}`, body)
+
+	code, _, body = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json",
+		[]byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":`+deep+`}]}`))
+	assert.Equal(t, 422, code)
+	assert.Equal(t, `{"detail":[{"type":"json_invalid","loc":["body",10060],"msg":"JSON decode error","input":{},"ctx":{"error":"JSON nested deeper than 10000 levels at offset 10060"}}]}`, body)
+
+	code, _, body = do(t, "GET", ts.url+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"live":true}`, body)
+}
+
 // TestHeaderAndKeepAliveTimeouts: a client that sends its headers too
 // slowly, or stays idle on a keep-alive connection, is disconnected; one that
 // waits longer than the header timeout between requests, but less than the

@@ -253,3 +253,34 @@ func TestDecodeRequestDatatypeForms(t *testing.T) {
 	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":5,"data":[7]}]}`), nil)
 	assert.EqualError(t, err, "Input should be a valid string: [body inputs 0 datatype]")
 }
+
+// nested returns depth arrays around one element, as JSON.
+func nested(depth int) []byte {
+	return []byte(strings.Repeat("[", depth) + "1" + strings.Repeat("]", depth))
+}
+
+// JSON nested past maxDepth is an error naming the limit, not a recursion
+// that ends in a fatal stack overflow: a 10 MB body of "[" once took the
+// whole server down.
+func TestNestingDepthIsBounded(t *testing.T) {
+	ok := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(maxDepth)...), '}')}
+	require.NoError(t, ok.ParseV1(), "a member's value may nest maxDepth levels")
+
+	tooDeep := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(maxDepth+1)...), '}')}
+	err := tooDeep.ParseV1()
+	require.Error(t, err)
+	assert.Equal(t, "Unrecognized request format: JSON nested deeper than 10000 levels at offset 10013", err.Error())
+
+	for _, body := range [][]byte{
+		nested(5_000_000),
+		append(append([]byte(`{"instances":[1],"x":`), bytes.Repeat([]byte(`{"a":`), 2_000_000)...), '1'),
+	} {
+		err := (&Request{Protocol: ProtocolV1, IsJSON: true, Body: body}).ParseV1()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "JSON nested deeper than 10000 levels")
+	}
+
+	_, err = DecodeRequest(append(append([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":`), nested(5_000_000)...), []byte(`}]}`)...), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "JSON nested deeper than 10000 levels")
+}

@@ -12,9 +12,16 @@ import (
 // scanner is a small JSON reader over a byte slice, used by the v2 request
 // decoder to parse tensor data straight into typed slices.
 type scanner struct {
-	b   []byte
-	pos int
+	b     []byte
+	pos   int
+	depth int // arrays and objects skip is inside
 }
+
+// maxDepth bounds how deeply skip follows nested arrays and objects, as
+// encoding/json does (its maxNestingDepth). skip recurses: unbounded, a
+// 10 MB body of "[" grew one goroutine's stack past Go's 1 GB limit, a
+// fatal error that took the whole server down.
+const maxDepth = 10000
 
 var errSyntax = errors.New("invalid JSON")
 
@@ -197,43 +204,15 @@ func (s *scanner) skip() ([]byte, error) {
 		if _, err := s.str(); err != nil {
 			return nil, err
 		}
-	case c == '{':
-		s.pos++
-		if !s.consume('}') {
-			for {
-				if _, err := s.str(); err != nil {
-					return nil, err
-				}
-				if err := s.expect(':'); err != nil {
-					return nil, err
-				}
-				if _, err := s.skip(); err != nil {
-					return nil, err
-				}
-				if s.consume(',') {
-					continue
-				}
-				if err := s.expect('}'); err != nil {
-					return nil, err
-				}
-				break
-			}
+	case c == '{' || c == '[':
+		if s.depth == maxDepth {
+			return nil, s.fail(fmt.Sprintf("JSON nested deeper than %d levels", maxDepth))
 		}
-	case c == '[':
-		s.pos++
-		if !s.consume(']') {
-			for {
-				if _, err := s.skip(); err != nil {
-					return nil, err
-				}
-				if s.consume(',') {
-					continue
-				}
-				if err := s.expect(']'); err != nil {
-					return nil, err
-				}
-				break
-			}
+		s.depth++
+		err := s.skipContainer(c)
+		s.depth--
+		if err != nil {
+			return nil, err
 		}
 	case c == 't':
 		if !s.literal("true") {
@@ -310,3 +289,38 @@ func validNumber(t []byte) bool {
 // bstr views b as a string without copying; the string must not outlive a
 // change to b (it is only passed to strconv parsers).
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// skipContainer skips the object or array that opens with c at s.pos.
+func (s *scanner) skipContainer(c byte) error {
+	s.pos++
+	if c == '[' {
+		if s.consume(']') {
+			return nil
+		}
+		for {
+			if _, err := s.skip(); err != nil {
+				return err
+			}
+			if !s.consume(',') {
+				return s.expect(']')
+			}
+		}
+	}
+	if s.consume('}') {
+		return nil
+	}
+	for {
+		if _, err := s.str(); err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if _, err := s.skip(); err != nil {
+			return err
+		}
+		if !s.consume(',') {
+			return s.expect('}')
+		}
+	}
+}
