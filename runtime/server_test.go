@@ -206,6 +206,7 @@ func TestEndpoints(t *testing.T) {
 		{"v2 infer", "POST", "/v2/models/echo/infer", json, `{"id":"abc","inputs":[{"name":"x","shape":[2],"datatype":"INT32","data":[1,2]}]}`, 200,
 			`{"model_name":"echo","model_version":null,"id":"abc","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"INT32","parameters":null,"data":[1,2]}]}`},
 		{"v2 infer shape mismatch", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}`, 400, `{"error":"input x: shape [3] expects 3 elements, but 2 were given"}`},
+		{"v2 infer negative dimension", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[-1,2],"datatype":"FP32","data":[1,2]}]}`, 400, `{"error":"input x: shape [-1, 2] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements"}`},
 		{"v2 infer fp16 json", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, 400, `{"error":"Sending FP16 data via JSON is not supported. Please use the binary data format for input h"}`},
 		{"v2 infer missing data", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]}`, 422,
 			`{"detail":[{"type":"missing","loc":["body","inputs",0,"data"],"msg":"Field required","input":{"datatype":"FP32","name":"x","shape":[1]}}]}`},

@@ -284,3 +284,15 @@ func TestNestingDepthIsBounded(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "JSON nested deeper than 10000 levels")
 }
+
+// A shape that describes no element count (a negative dimension, or a
+// product that overflows to a small number) is the shape's error, never a
+// comparison with "-1 elements" or a wrapped count that happens to match.
+func TestValidateInvalidShape(t *testing.T) {
+	for _, shape := range [][]int64{{-1, 2}, {4294967296, 4294967296}, {2097152, 2097152, 4194304}} {
+		err := (&Tensor{Name: "a", Datatype: FP32, Shape: shape, Data: []float32{}}).Validate("input")
+		require.Error(t, err)
+		assert.Equal(t, "input a: shape "+FormatShape(shape)+" is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements", err.Error())
+	}
+	require.NoError(t, (&Tensor{Name: "a", Datatype: FP32, Shape: []int64{0, 4}, Data: []float32{}}).Validate("input"))
+}

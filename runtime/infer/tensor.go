@@ -216,7 +216,13 @@ func (t *Tensor) Validate(kind string) error {
 	if n < 0 || !matchesType(t.Datatype, t.Data) {
 		return status.InvalidInputf("%s %s has datatype %s but holds %T", kind, t.Name, t.Datatype, t.Data)
 	}
-	if want := ShapeSize(t.Shape); want != int64(n) {
+	want := ShapeSize(t.Shape)
+	if want < 0 {
+		// Not "expects -1 elements": a negative dimension or an overflowing
+		// product is the shape's fault, whatever the data.
+		return status.InvalidInputf("%s %s: shape %s is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements", kind, t.Name, FormatShape(t.Shape))
+	}
+	if want != int64(n) {
 		return status.InvalidInputf("%s %s: shape %s expects %d elements, but %d were given", kind, t.Name, FormatShape(t.Shape), want, n)
 	}
 	return nil
