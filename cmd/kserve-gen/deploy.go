@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/deploy"
@@ -29,6 +30,7 @@ type deployOptions struct {
 
 	Dir    string
 	Output string
+	Force  bool
 	Apply  bool
 
 	Name, Namespace, Image, Protocol string
@@ -118,7 +120,8 @@ predictor's address to the transformer as --predictor_host.`,
 
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", ".", "project directory holding "+project.FileName)
-	f.StringVarP(&opts.Output, "output", "o", "", "write the YAML to `FILE` instead of stdout")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the YAML to `FILE` instead of stdout (an existing FILE with other content needs --force)")
+	f.BoolVar(&opts.Force, "force", false, "with -o: replace an existing FILE that holds something else")
 	f.BoolVar(&opts.Apply, "apply", false, "pipe the YAML to kubectl apply -f - instead of printing it (kubectl must be on PATH)")
 
 	f.StringVar(&opts.Name, "name", "", "InferenceService and model name (DNS-1123 label starting with a letter, at most 53 characters)")
@@ -170,6 +173,9 @@ predictor's address to the transformer as --predictor_host.`,
 
 // deployRun builds the manifests and writes or applies them.
 func deployRun(ctx context.Context, opts *deployOptions) error {
+	if opts.Force && opts.Output == "" {
+		return errors.New("--force applies to -o FILE only: it lets -o replace an existing file")
+	}
 	o, err := opts.deployOptions()
 	if err != nil {
 		return err
@@ -179,8 +185,8 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 		return err
 	}
 	if opts.Output != "" {
-		if err := os.WriteFile(opts.Output, data, 0o644); err != nil {
-			return fmt.Errorf("write manifests: %w", err)
+		if err := writeManifests(opts.Output, data, opts.Force); err != nil {
+			return err
 		}
 	} else if !opts.Apply {
 		if _, err := opts.Out.Write(data); err != nil {
@@ -189,6 +195,25 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 	}
 	if opts.Apply {
 		return kubectlApply(ctx, data, opts.Out, opts.ErrOut)
+	}
+	return nil
+}
+
+// writeManifests writes data to path atomically (a failed write leaves the
+// old file whole). A file already there is replaced only with force, unless
+// it holds exactly data: it may be a manifest the user edited.
+func writeManifests(path string, data []byte, force bool) error {
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(old, data):
+		return nil
+	case err == nil && !force:
+		return fmt.Errorf("%s already exists and holds something else (edits of your own?); pass --force to replace it, or -o another file", path)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("write manifests: %w", err)
+	}
+	if err := renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions()); err != nil {
+		return fmt.Errorf("write manifests: %w", err)
 	}
 	return nil
 }

@@ -241,6 +241,37 @@ func TestDeploy_OutputFile(t *testing.T) {
 
 // --apply runs the real kubectl found on PATH; here a stand-in script that
 // records its arguments and stdin, which is what kubectl would receive.
+// -o never replaces a file with other content (it may hold the user's
+// edits) unless --force; the same content is left as it is.
+func TestDeploy_OutputFileIsNotOverwritten(t *testing.T) {
+	dir := writeProject(t, restProject())
+	file := filepath.Join(t.TempDir(), "isvc.yaml")
+	edited := "# my edits\n" + golden(t, "rest")
+	require.NoError(t, os.WriteFile(file, []byte(edited), 0o600))
+
+	_, _, err := runDeploy(t, "--dir "+dir+" -o "+file)
+	require.EqualError(t, err, file+" already exists and holds something else (edits of your own?); pass --force to replace it, or -o another file")
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, edited, string(data), "the user's file is untouched")
+
+	_, _, err = runDeploy(t, "--dir "+dir+" -o "+file+" --force")
+	require.NoError(t, err)
+	data, err = os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "rest"), string(data))
+	st, err := os.Stat(file)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the file keeps its permissions")
+
+	// Writing the same manifests again needs no --force.
+	_, _, err = runDeploy(t, "--dir "+dir+" -o "+file)
+	require.NoError(t, err)
+
+	_, _, err = runDeploy(t, "--dir "+dir+" --force")
+	require.EqualError(t, err, "--force applies to -o FILE only: it lets -o replace an existing file")
+}
+
 func TestDeploy_ApplyPipesToKubectl(t *testing.T) {
 	bin := t.TempDir()
 	record := filepath.Join(t.TempDir(), "record")
