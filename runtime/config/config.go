@@ -138,6 +138,10 @@ func (c Config) Validate() error {
 	}
 	port("http_port", c.HTTPPort)
 	port("grpc_port", c.GRPCPort)
+	if c.EnableGRPC && c.GRPCPort == c.HTTPPort && c.HTTPPort != 0 {
+		// Caught here, not by a bind error after the REST listener is up.
+		errs = append(errs, fmt.Errorf("argument --grpc_port: %d is also --http_port; REST and gRPC need their own ports (or --enable_grpc=false)", c.GRPCPort))
+	}
 	atLeast("workers", c.Workers, 1)
 	atLeast("max_threads", c.MaxThreads, 1)
 	atLeast("max_asyncio_workers", c.MaxAsyncioWorkers, 0)
