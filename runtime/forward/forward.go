@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,11 @@ type Forwarder struct {
 func NewForwarder(cfg Config) (*Forwarder, error) {
 	if cfg.Host == "" {
 		return nil, status.NotImplemented("Could not find predictor_host.")
+	}
+	if scheme, _, ok := strings.Cut(cfg.Host, "://"); ok {
+		// KServe passes a bare host; a URL here would become
+		// "http://http://..." and fail on every request instead of now.
+		return nil, fmt.Errorf("--predictor_host %q: give HOST[:PORT] without %s:// (--predictor_use_ssl selects https/TLS)", cfg.Host, scheme)
 	}
 	if cfg.Protocol == "" {
 		cfg.Protocol = config.ProtocolV1

@@ -229,6 +229,8 @@ func TestConfigErrors(t *testing.T) {
 	assert.Equal(t, status.KindNotImplemented, status.KindOf(err))
 	_, err = forward.NewModel("m", forward.Config{Host: "h:1", Protocol: "v3"})
 	assert.EqualError(t, err, "Unsupported protocol v3.")
+	_, err = forward.NewModel("m", forward.Config{Host: "http://localhost:8085"})
+	assert.EqualError(t, err, `--predictor_host "http://localhost:8085": give HOST[:PORT] without http:// (--predictor_use_ssl selects https/TLS)`)
 
 	cfg := config.Default()
 	cfg.PredictorHost, cfg.PredictorProtocol, cfg.PredictorUseSSL = "p:8081", "grpc-v2", true
