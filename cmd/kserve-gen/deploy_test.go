@@ -121,30 +121,6 @@ func TestDeploy_TransformerProject(t *testing.T) {
 	assert.Equal(t, golden(t, "transformer"), out)
 }
 
-func TestDeploy_TransformerErrors(t *testing.T) {
-	tx := writeProject(t, transformerProject())
-	rest := writeProject(t, restProject())
-	tests := []struct {
-		args string
-		want string
-	}{
-		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
-		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},
-		{"--dir " + tx + " --predictor-image p --predictor-protocol grpc", `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
-		{"--dir " + tx + " --predictor-image p --serving-runtime", "--serving-runtime: a transformer project deploys as spec.transformer"},
-		{"--dir " + rest + " --predictor-image p", "--predictor-image is for transformer projects, which run in front of a predictor; this project's template is rest"},
-		{"--dir " + rest + " --predictor-protocol v2", "--predictor-protocol is for transformer projects"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.args, func(t *testing.T) {
-			out, _, err := runDeploy(t, tt.args)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-			assert.Empty(t, out, "nothing is printed on error")
-		})
-	}
-}
-
 func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
 	dir := writeProject(t, restProject())
 	var got *deployOptions
@@ -181,6 +157,7 @@ func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 
 func TestDeploy_Errors(t *testing.T) {
 	dir := writeProject(t, restProject())
+	tx := writeProject(t, transformerProject())
 	tests := []struct {
 		args string
 		want string
@@ -198,6 +175,12 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --memory-limit 2GB", `resources: limits.memory: "2GB" is not a Kubernetes quantity`},
 		{"--dir " + dir + " extra", `unknown command "extra" for "deploy"`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
+		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
+		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},
+		{"--dir " + tx + " --predictor-image p --predictor-protocol grpc", `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
+		{"--dir " + tx + " --predictor-image p --serving-runtime", "--serving-runtime: a transformer project deploys as spec.transformer"},
+		{"--dir " + dir + " --predictor-image p", "--predictor-image is for transformer projects, which run in front of a predictor; this project's template is rest"},
+		{"--dir " + dir + " --predictor-protocol v2", "--predictor-protocol is for transformer projects"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

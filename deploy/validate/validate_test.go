@@ -244,12 +244,19 @@ func builtinRuntimePod(t *testing.T, m manifests) corev1.PodSpec {
 	candidates, err := model.GetSupportingRuntimes(ctx, cl, m.isvc.Namespace, false, false)
 	require.NoError(t, err)
 	require.NotEmpty(t, candidates, "no KServe runtime serves model format %q over %s", model.ModelFormat.Name, model.GetProtocol())
-	rt := candidates[0].Spec
+	return mergedPod(t, m.isvc, candidates[0].Spec)
+}
+
+// mergedPod is the controller's merge of a runtime and the
+// InferenceService's predictor, then placeholder substitution: the pod
+// KServe runs.
+func mergedPod(t *testing.T, isvc *v1beta1.InferenceService, rt v1alpha1.ServingRuntimeSpec) corev1.PodSpec {
+	t.Helper()
 	_, container, podSpec, err := isvcutils.MergeServingRuntimeAndInferenceServiceSpecs(
-		rt.Containers, model.Container, m.isvc, constants.InferenceServiceContainerName,
-		rt.ServingRuntimePodSpec, m.isvc.Spec.Predictor.PodSpec)
+		rt.Containers, isvc.Spec.Predictor.Model.Container, isvc, constants.InferenceServiceContainerName,
+		rt.ServingRuntimePodSpec, isvc.Spec.Predictor.PodSpec)
 	require.NoError(t, err)
-	require.NoError(t, isvcutils.ReplacePlaceholders(container, m.isvc.ObjectMeta))
+	require.NoError(t, isvcutils.ReplacePlaceholders(container, isvc.ObjectMeta))
 	podSpec.Containers = []corev1.Container{*container}
 	return *podSpec
 }
@@ -296,15 +303,7 @@ func runtimePod(t *testing.T, m manifests) corev1.PodSpec {
 	require.NotNil(t, model.Runtime)
 	assert.Equal(t, rtName, *model.Runtime)
 
-	// The controller's merge of runtime and InferenceService, then
-	// placeholder substitution.
-	_, container, podSpec, err := isvcutils.MergeServingRuntimeAndInferenceServiceSpecs(
-		rtSpec.Containers, model.Container, m.isvc, constants.InferenceServiceContainerName,
-		rtSpec.ServingRuntimePodSpec, m.isvc.Spec.Predictor.PodSpec)
-	require.NoError(t, err)
-	require.NoError(t, isvcutils.ReplacePlaceholders(container, m.isvc.ObjectMeta))
-	podSpec.Containers = []corev1.Container{*container}
-	return *podSpec
+	return mergedPod(t, m.isvc, rtSpec)
 }
 
 // Every committed golden file passes KServe's and Knative's checks.
@@ -319,6 +318,24 @@ func TestGoldenFiles(t *testing.T) {
 			checkStream(t, data)
 		})
 	}
+}
+
+// checkScaled adds the autoscaling its deployment mode allows (HPA on CPU
+// in Standard mode, Knative rps with a canary otherwise) to o, renders it
+// and checks the stream as subtest name.
+func checkScaled(t *testing.T, name string, o deploy.Options) {
+	t.Helper()
+	if o.DeploymentMode == deploy.ModeStandard {
+		o.ScaleMetric, o.ScaleTarget = "cpu", 60
+	} else {
+		canary := 10
+		o.ScaleMetric, o.ScaleTarget, o.CanaryTrafficPercent = "rps", 50, &canary
+	}
+	t.Run(name, func(t *testing.T) {
+		data, err := deploy.Render(o)
+		require.NoError(t, err)
+		checkStream(t, data)
+	})
 }
 
 // Beyond the goldens: every combination of the options that change the
@@ -348,17 +365,7 @@ func TestOptionMatrix(t *testing.T) {
 							Tolerations:  []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}},
 							Runtime:      rt,
 						}
-						if mode == deploy.ModeStandard {
-							o.ScaleMetric, o.ScaleTarget = "cpu", 60
-						} else {
-							o.ScaleMetric, o.ScaleTarget, o.CanaryTrafficPercent = "rps", 50, intp(10)
-						}
-						name := fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu)
-						t.Run(name, func(t *testing.T) {
-							data, err := deploy.Render(o)
-							require.NoError(t, err)
-							checkStream(t, data)
-						})
+						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu), o)
 						n++
 					}
 				}
@@ -394,19 +401,9 @@ func TestTransformerMatrix(t *testing.T) {
 							ServiceAccountName: "sa",
 							NodeSelector:       map[string]string{"pool": "inference"},
 						}
-						if mode == deploy.ModeStandard {
-							o.ScaleMetric, o.ScaleTarget = "cpu", 60
-						} else {
-							o.ScaleMetric, o.ScaleTarget, o.CanaryTrafficPercent = "rps", 50, intp(10)
-						}
 						p := pred
 						o.Predictor = &p
-						name := fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, pname, mode, gpu)
-						t.Run(name, func(t *testing.T) {
-							data, err := deploy.Render(o)
-							require.NoError(t, err)
-							checkStream(t, data)
-						})
+						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, pname, mode, gpu), o)
 						n++
 					}
 				}
