@@ -15,6 +15,9 @@
 package runtime
 
 import (
+	"context"
+	"log/slog"
+
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -46,6 +49,12 @@ var (
 	ModelNotReady  = status.ModelNotReady
 	NotImplemented = status.NotImplemented
 )
+
+// Logger is the logger for model code, from the context the server passes
+// to Load, Unload, Predict and the other pipeline steps: the server's
+// "kserve" logger, so the model's lines follow --log_config_file and
+// KSERVE_LOGLEVEL (see model.Logger; slog.Default() outside the server).
+func Logger(ctx context.Context) *slog.Logger { return model.Logger(ctx) }
 
 // PredictResponse is KServe's get_predict_response (see infer.PredictResponse).
 func PredictResponse(req *infer.Request, modelName string, result any) (*infer.Response, error) {

@@ -148,6 +148,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		Metrics:        s.metrics,
 		ServerName:     "kserve",
 		ServerVersion:  Version,
+		Logger:         s.log,
 	}
 	if s.cfg.EnableLatencyLogging {
 		dpOpts.Latency = s.logs.latency
@@ -191,6 +192,11 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 			IdleTimeout:       idle,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+			// Every request's context carries the logger for model code
+			// (runtime.Logger), at no cost per request.
+			BaseContext: func(net.Listener) context.Context {
+				return model.ContextWithLogger(context.Background(), s.log)
+			},
 		}
 		if s.cfg.ReadHeaderTimeout > 0 || idle > 0 {
 			// Both timeouts fire up to a tenth of the shorter one late, in
@@ -248,6 +254,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 // loadModels loads every model concurrently: a slow model does not hold
 // back the others' readiness.
 func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
+	ctx = model.ContextWithLogger(ctx, s.log)
 	var wg sync.WaitGroup
 	errs := make([]error, len(models))
 	for i, m := range models {

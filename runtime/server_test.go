@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
@@ -629,6 +631,68 @@ func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Contains(t, stderr.String(), "ignoring unknown arguments: --not_a_kserve_flag x")
 	assert.Equal(t, 1, strings.Count(stderr.String(), "ignoring unknown arguments"))
+}
+
+// loggingModel logs from Load and Unload through runtime.Logger.
+type loggingModel struct{ echoModel }
+
+func (m *loggingModel) Load(ctx context.Context) error {
+	runtime.Logger(ctx).Info("weights of " + m.name + " loaded")
+	return m.echoModel.Load(ctx)
+}
+
+func (m *loggingModel) Unload(ctx context.Context) error {
+	runtime.Logger(ctx).Warn("weights of " + m.name + " released")
+	return nil
+}
+
+func (m *loggingModel) Predict(ctx context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
+	runtime.Logger(ctx).Info("predict on " + m.name)
+	return m.echoModel.Predict(ctx, req, h)
+}
+
+// A model's own log lines go through the server's configured "kserve"
+// logger (KServe's format on stderr here): in Load, in Predict over REST
+// and gRPC, and in Unload called by a repository unload or at shutdown.
+func TestModelLogsThroughServerLogging(t *testing.T) {
+	cfg := config.Default()
+	cfg.ModelName = "logging"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var stderr syncBuffer
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithGRPCListener(gln), runtime.WithLogOutput(io.Discard, &stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- srv.Run(ctx, &loggingModel{echoModel{name: "logging"}}, &loggingModel{echoModel{name: "other"}})
+	}()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	code, _, _ := do(t, "POST", "http://"+ln.Addr().String()+"/v1/models/other:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
+	gc, err := client.NewGRPC(gln.Addr().String())
+	require.NoError(t, err)
+	defer gc.Close()
+	_, err = gc.Infer(context.Background(), &infer.Request{ModelName: "other", Inputs: []*infer.Tensor{{Name: "x", Datatype: infer.FP32, Shape: []int64{1}, Data: []float32{1}}}})
+	require.NoError(t, err)
+	code, _, _ = do(t, "POST", "http://"+ln.Addr().String()+"/v2/repository/models/logging/unload", "", nil)
+	assert.Equal(t, 200, code)
+	cancel()
+	require.NoError(t, <-done)
+	line := func(level, msg string) string {
+		return `(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ kserve ` + level + ` \[server_test\.go:\w+\(\):\d+\] ` + msg + `$`
+	}
+	assert.Len(t, regexp.MustCompile(line("INFO", "predict on other")).FindAllString(stderr.String(), -1), 2, "REST and gRPC")
+	for _, name := range []string{"logging", "other"} {
+		assert.Regexp(t, line("INFO", "weights of "+name+" loaded"), stderr.String())
+		// logging: by the repository unload; other: at shutdown.
+		assert.Regexp(t, line("WARNING", "weights of "+name+" released"), stderr.String())
+	}
 }
 
 type syncBuffer struct {

@@ -8,6 +8,7 @@ package dataplane
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"runtime/debug"
 	"slices"
@@ -51,6 +52,9 @@ type Options struct {
 	Latency LatencyFunc
 	// ServerName and ServerVersion answer server metadata ("kserve", version).
 	ServerName, ServerVersion string
+	// Logger is handed to models in the context of Load and Unload
+	// (model.Logger); nil leaves their contexts as they are.
+	Logger *slog.Logger
 }
 
 // Entry is one registered model and the capabilities it has.
@@ -239,7 +243,7 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 	if e == nil {
 		return status.ModelNotReady(name, "")
 	}
-	if err := e.Model.Load(ctx); err != nil {
+	if err := e.Model.Load(d.modelContext(ctx)); err != nil {
 		return status.ModelNotReady(name, fmt.Sprintf("Error type: %T error msg: %v", err, err))
 	}
 	if !e.Model.Ready() {
@@ -258,7 +262,7 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 	}
 	e.unloaded.Store(true)
 	if u, ok := e.Model.(model.Unloader); ok {
-		if err := u.Unload(ctx); err != nil {
+		if err := u.Unload(d.modelContext(ctx)); err != nil {
 			return fmt.Errorf("unload model %s: %w", name, err)
 		}
 	}
@@ -280,7 +284,7 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 	var first error
 	for _, e := range d.reg.Load().order {
 		if u, ok := e.Model.(model.Unloader); ok && !e.unloaded.Swap(true) {
-			if err := u.Unload(ctx); err != nil && first == nil {
+			if err := u.Unload(d.modelContext(ctx)); err != nil && first == nil {
 				first = fmt.Errorf("unload model %s: %w", e.Name, err)
 			}
 		}
@@ -342,6 +346,14 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		// The worker still owns c; it is left to the garbage collector.
 		return nil, ctx.Err()
 	}
+}
+
+// modelContext is ctx carrying the logger models should use.
+func (d *Dataplane) modelContext(ctx context.Context) context.Context {
+	if d.opts.Logger == nil {
+		return ctx
+	}
+	return model.ContextWithLogger(ctx, d.opts.Logger)
 }
 
 // putCall recycles a call whose worker has finished with it.

@@ -100,6 +100,7 @@ func (s *service) ModelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.
 		return nil, s.fail(ctx, err)
 	}
 	h := model.NewHeaders(incomingHeaders(ctx))
+	ctx = model.ContextWithLogger(ctx, s.log) // for model code, as on REST
 	resp, err := s.dp.Infer(ctx, m.GetModelName(), dataplane.Predict, req, h)
 	if err != nil {
 		return nil, s.fail(ctx, err)

@@ -87,7 +87,8 @@ func WithWarmup(inputs ...*infer.Tensor) Option {
 }
 
 // WithLogger sets the logger of the Env the model creates when none is
-// shared with WithEnv.
+// shared with WithEnv. Without it the Env logs to model.Logger of Load's
+// context: the server's "kserve" logger when the runtime serves the model.
 func WithLogger(l *slog.Logger) Option { return func(c *modelConfig) { c.logger = l } }
 
 // NewModel returns a model named name serving path: an .onnx file, or a
@@ -126,7 +127,11 @@ func (m *Model) Load(ctx context.Context) error {
 	if m.env == nil {
 		m.env = m.cfg.env
 		if m.env == nil {
-			m.env = NewEnv(EnvOptions{Logger: m.cfg.logger})
+			l := m.cfg.logger
+			if l == nil {
+				l = model.Logger(ctx) // the server's, so these lines follow its logging configuration
+			}
+			m.env = NewEnv(EnvOptions{Logger: l})
 		}
 	}
 	opts := m.cfg.session
