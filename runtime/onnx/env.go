@@ -21,8 +21,10 @@ type EnvOptions struct {
 	// (default slog.Default()).
 	Logger *slog.Logger
 	// ORTLogLevel is the severity from which ONNX Runtime itself writes to
-	// stderr (default slog.LevelError; slog.LevelWarn shows, for example, why
-	// the CUDA provider failed to load and which nodes fell back to CPU).
+	// stderr, in its own format (default: fatal errors only; slog.LevelWarn
+	// shows, for example, why the CUDA provider failed to load and which
+	// nodes fell back to CPU). Its errors need no copy there: every failed
+	// call returns them, and the server logs them in its configured format.
 	ORTLogLevel *slog.Level
 }
 
@@ -79,7 +81,11 @@ func (e *Env) init() error {
 	} else {
 		cands = Candidates(e.opts.Getenv)
 	}
-	level := ort.WithLogLevelError()
+	// By default ONNX Runtime writes only fatal errors itself: its copy of a
+	// failed run's error (ANSI-coloured, in its own format) would be a
+	// second line, one a log pipeline reading --log_config_file's format
+	// cannot parse, beside the one the server logs from the returned error.
+	level := ort.WithLogLevelFatal()
 	if l := e.opts.ORTLogLevel; l != nil {
 		switch {
 		case *l < slog.LevelInfo:
@@ -88,6 +94,8 @@ func (e *Env) init() error {
 			level = ort.WithLogLevelInfo()
 		case *l < slog.LevelError:
 			level = ort.WithLogLevelWarning()
+		case *l == slog.LevelError:
+			level = ort.WithLogLevelError()
 		}
 	}
 	var tried []Attempt

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,33 @@ func TestEnv_FindsTheSetupCacheWithoutConfiguration(t *testing.T) {
 	}
 	got := runFresh(t, "HOME="+os.Getenv("HOME"), EnvCache+"="+os.Getenv(EnvCache))
 	assert.Equal(t, "loaded "+ORTVersion, got)
+}
+
+// ONNX Runtime logs a failed run's error itself, in its own ANSI-coloured
+// format, besides returning it; by default that copy must not reach stderr,
+// where it would sit among the server's configured log lines.
+func TestEnv_ORTWritesNoCopyOfReturnedErrorsByDefault(t *testing.T) {
+	path := modelFile(t, clsFile)
+	run := func(level string) (stdout, stderr string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = []string{helperEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+			EnvCache + "=" + os.Getenv(EnvCache), EnvLibraryPath + "=" + os.Getenv(EnvLibraryPath),
+			helperFailRunEnv + "=" + path, helperORTLevelEnv + "=" + level}
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		require.NoError(t, cmd.Run(), "stdout: %s\nstderr: %s", &out, &errOut)
+		return out.String(), errOut.String()
+	}
+	const runErr = "run: ONNX Runtime: Error running network: Non-zero status code returned while running Conv node."
+
+	stdout, stderr := run("")
+	assert.Contains(t, stdout, runErr)
+	assert.Empty(t, stderr)
+
+	// Asked for, ONNX Runtime's own line is there: the default is what hides it.
+	stdout, stderr = run("ERROR")
+	assert.Contains(t, stdout, runErr)
+	assert.Contains(t, stderr, "[E:onnxruntime:")
 }
 
 func TestParseDevice(t *testing.T) {

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 )
 
@@ -26,13 +28,7 @@ var (
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		// A child process of TestEnv_*: report what a fresh process sees.
-		env := NewEnv(EnvOptions{Logger: slog.New(slog.DiscardHandler)})
-		if err := env.Init(); err != nil {
-			fmt.Print(err)
-		} else {
-			fmt.Print("loaded " + env.Version())
-		}
-		os.Exit(0)
+		os.Exit(helperMain())
 	}
 	testEnv = NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(lockedWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	envErr = testEnv.Init()
@@ -53,6 +49,46 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// helperMain is the child process of runFresh: it initialises a fresh Env
+// and prints what it reported; with helperFailRunEnv naming a model file it
+// then prints the error of a run ONNX Runtime rejects inside the graph.
+func helperMain() int {
+	opts := EnvOptions{Logger: slog.New(slog.DiscardHandler)}
+	if l := os.Getenv(helperORTLevelEnv); l != "" {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(l)); err != nil {
+			fmt.Print(err)
+			return 1
+		}
+		opts.ORTLogLevel = &level
+	}
+	env := NewEnv(opts)
+	if err := env.Init(); err != nil {
+		fmt.Print(err)
+		return 0
+	}
+	fmt.Print("loaded " + env.Version())
+	if path := os.Getenv(helperFailRunEnv); path != "" {
+		s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+		if err != nil {
+			fmt.Print("\n", err)
+			return 1
+		}
+		defer s.Close()
+		// The classifier takes [-1, 3, -1, -1]; a zero height passes the
+		// shape check and fails in its first convolution.
+		_, err = s.Run(context.Background(), []*infer.Tensor{infer.NewTensor("x", []int64{1, 3, 0, 2}, []float32{})})
+		fmt.Print("\nrun: ", err)
+	}
+	return 0
+}
+
+// Child-process settings of helperMain.
+const (
+	helperORTLevelEnv = "KSERVE_GEN_ONNX_TEST_ORT_LEVEL"
+	helperFailRunEnv  = "KSERVE_GEN_ONNX_TEST_FAIL_RUN"
+)
 
 // requireEnv turns a missing library from skipped tests into a failure.
 const requireEnv = "KSERVE_GEN_REQUIRE_ONNX"
