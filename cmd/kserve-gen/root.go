@@ -12,6 +12,7 @@ func newCmdRoot(f *factory) *cobra.Command {
 
   kserve-gen new custom-model     write a project (asks in a form on a terminal)
   cd custom-model && go test ./... && go run .
+  kserve-gen build                build its container image (Cloud Native Buildpacks)
   kserve-gen deploy               print its InferenceService YAML`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -22,6 +23,8 @@ func newCmdRoot(f *factory) *cobra.Command {
 	root.AddCommand(
 		newCmdNew(f, nil),
 		newCmdVersion(f),
+		newCmdBuild(f.IO.Out, f.IO.ErrOut, nil),
+		newCmdBuilder(f.IO.Out, f.IO.ErrOut, nil),
 		newCmdDeploy(f.IO.Out, f.IO.ErrOut, nil),
 	)
 	return root

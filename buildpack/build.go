@@ -1,0 +1,272 @@
+package buildpack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/buildpacks/pack/pkg/client"
+	"github.com/buildpacks/pack/pkg/logging"
+	packproject "github.com/buildpacks/pack/pkg/project"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// Options describe one image build.
+type Options struct {
+	// Dir is the project's root, holding kserve-gen.yaml.
+	Dir string
+	// Image is the image reference to write (default: the project's name,
+	// tag latest).
+	Image string
+	// Builder is the builder image (default DefaultBuilder).
+	Builder string
+	// TrustBuilder lets the builder run all build phases in one container
+	// with the registry credentials, which needs no separate lifecycle image
+	// (so no registry). DefaultBuilder is always trusted: it is the one
+	// kserve-gen made.
+	TrustBuilder bool
+	// PullPolicy is when the builder and run images are pulled:
+	// "if-not-present" (the default), "always" or "never".
+	PullPolicy string
+	// Env adds build-time environment variables (after project.toml's).
+	Env map[string]string
+	// ONNXRuntime is the ONNX Runtime library an onnx project's image gets
+	// (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else the one
+	// scripts/setup-onnx.sh installs).
+	ONNXRuntime string
+	// Getenv reads the environment (default os.Getenv).
+	Getenv func(string) string
+	// Log receives pack's output as the build goes; by default it is kept and
+	// returned within the error when the build fails.
+	Log io.Writer
+}
+
+// Result describes a built image.
+type Result struct {
+	Image    string
+	Builder  string
+	Project  *project.File
+	Duration time.Duration
+	// ONNXRuntime is the library copied into the image ("" for projects
+	// that do not use ONNX Runtime).
+	ONNXRuntime string
+}
+
+// Build builds the project in opts.Dir into an image in the engine.
+func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
+	start := time.Now()
+	if opts.Dir == "" {
+		opts.Dir = "."
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	proj, err := project.Load(opts.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a kserve-gen project (no %s): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir", opts.Dir, project.FileName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"go.mod", "Procfile", "project.toml"} {
+		if _, err := os.Stat(filepath.Join(opts.Dir, f)); err != nil {
+			return nil, fmt.Errorf("project %s: %s is missing (kserve-gen new writes it; the image build needs it)", opts.Dir, f)
+		}
+	}
+	if opts.Image == "" {
+		opts.Image = proj.Name + ":latest"
+	}
+	if opts.Builder == "" {
+		opts.Builder = DefaultBuilder
+	}
+	pull, err := pullPolicy(opts.PullPolicy)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Builder == DefaultBuilder {
+		ok, err := e.ImageExists(ctx, opts.Builder)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("the Docker engine has no builder %s: %w", opts.Builder, errBuilderMissing)
+		}
+	}
+
+	stage, err := os.MkdirTemp("", "kserve-gen-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage)
+	if err := copyTree(opts.Dir, stage); err != nil {
+		return nil, fmt.Errorf("stage the project: %w", err)
+	}
+	if err := vendor(ctx, opts.Dir, stage); err != nil {
+		return nil, err
+	}
+	res := &Result{Image: opts.Image, Builder: opts.Builder, Project: proj}
+	if proj.Template == project.TemplateONNX {
+		lib, err := stageONNXRuntime(opts, stage)
+		if err != nil {
+			return nil, err
+		}
+		res.ONNXRuntime = lib
+	}
+
+	var log bytes.Buffer
+	w := io.Writer(&log)
+	if opts.Log != nil {
+		w = opts.Log
+	}
+	pc, err := e.pack(w)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := packproject.ReadProjectDescriptor(filepath.Join(stage, "project.toml"), logging.NewSimpleLogger(w))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(opts.Dir, "project.toml"), err)
+	}
+	trusted := opts.TrustBuilder || opts.Builder == DefaultBuilder
+	err = pc.Build(ctx, client.BuildOptions{
+		Image:                    opts.Image,
+		Builder:                  opts.Builder,
+		AppPath:                  stage,
+		PullPolicy:               pull,
+		ProjectDescriptor:        desc,
+		ProjectDescriptorBaseDir: stage,
+		Env:                      opts.Env,
+		TrustBuilder:             func(string) bool { return trusted },
+	})
+	if err != nil {
+		if opts.Log == nil && log.Len() > 0 {
+			return nil, fmt.Errorf("build %s with %s: %w\n%s", opts.Image, opts.Builder, err, bytes.TrimSpace(log.Bytes()))
+		}
+		return nil, fmt.Errorf("build %s with %s: %w", opts.Image, opts.Builder, err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// copyTree copies the project into the staging folder: regular files,
+// folders and symbolic links, leaving out .git and vendor (vendor is made
+// afresh from go.mod).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (rel == ".git" || rel == "vendor") {
+			return filepath.SkipDir
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil // sockets, devices: nothing a build reads
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// vendor writes the project's dependencies into stage/vendor. It runs in
+// the project's own folder, so a relative replace directive (a kserve-gen
+// checkout's runtime) resolves as it does for `go build` there.
+func vendor(ctx context.Context, dir, stage string) error {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("the image build vendors the project's Go dependencies and needs the go command: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, goBin, "mod", "vendor", "-o", filepath.Join(stage, "vendor"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go mod vendor in %s: %w\n%s", dir, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// The ONNX Runtime set-up that scripts/setup-onnx.sh and runtime/onnx share
+// (runtime/onnx/library.go); the CLI does not link runtime/onnx, which is cgo.
+const (
+	ortVersion     = "1.29.0"
+	envORTLibrary  = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
+	envCache       = "KSERVE_GEN_CACHE"
+	ortStageFolder = ".kserve-gen/onnxruntime" // cnb/bin/build moves it into a launch layer
+)
+
+// stageONNXRuntime copies the ONNX Runtime library into the staged project
+// as libonnxruntime.so, returning where it came from.
+func stageONNXRuntime(opts Options, stage string) (string, error) {
+	lib := opts.ONNXRuntime
+	from := "--onnxruntime"
+	if lib == "" {
+		lib, from = opts.Getenv(envORTLibrary), envORTLibrary
+	}
+	if lib == "" {
+		cache := opts.Getenv(envCache)
+		if cache == "" {
+			cache = filepath.Join(opts.Getenv("HOME"), ".cache", "kserve-gen")
+		}
+		lib, from = filepath.Join(cache, "onnxruntime", ortVersion, "libonnxruntime.so"), "the kserve-gen cache"
+	}
+	real, err := filepath.EvalSymlinks(lib)
+	if err == nil {
+		var info fs.FileInfo
+		if info, err = os.Stat(real); err == nil && !info.Mode().IsRegular() {
+			err = fmt.Errorf("not a regular file")
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("an onnx project's image needs the ONNX Runtime library: %s (%s): %w; "+
+			"run scripts/setup-onnx.sh, set %s, or pass --onnxruntime PATH", lib, from, err, envORTLibrary)
+	}
+	dir := filepath.Join(stage, filepath.FromSlash(ortStageFolder))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := copyFile(real, filepath.Join(dir, "libonnxruntime.so"), 0o755); err != nil {
+		return "", fmt.Errorf("stage ONNX Runtime: %w", err)
+	}
+	return real, nil
+}

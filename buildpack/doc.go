@@ -1,0 +1,2 @@
+// Package buildpack builds container images of generated projects.
+package buildpack

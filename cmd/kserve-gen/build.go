@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kserve-gen/kserve-gen/buildpack"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// buildOptions is what `kserve-gen build` parsed from its flags.
+type buildOptions struct {
+	Out    io.Writer
+	ErrOut io.Writer
+
+	Dir          string
+	Image        string
+	Builder      string
+	TrustBuilder bool
+	PullPolicy   string
+	Env          []string
+	ONNXRuntime  string
+	Verbose      bool
+}
+
+func newCmdBuild(out, errOut io.Writer, runF func(*buildOptions) error) *cobra.Command {
+	opts := &buildOptions{Out: out, ErrOut: errOut}
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build the project's container image with Cloud Native Buildpacks",
+		Long: `Build the project into a container image in the local Docker engine, with
+Cloud Native Buildpacks (the pack library) and, by default, kserve-gen's own
+builder (` + buildpack.DefaultBuilder + `, made by 'kserve-gen builder create').
+
+The build needs no network inside the build container: a copy of the project
+is staged with its Go dependencies vendored (the project folder is not
+changed), and an onnx project's image gets the ONNX Runtime library (the one
+scripts/setup-onnx.sh installs, $ONNXRUNTIME_SHARED_LIBRARY_PATH, or
+--onnxruntime). The image starts the Procfile's web command; push it with
+docker push and print its manifest with kserve-gen deploy --image.`,
+		Example: `  # build <name>:latest from the project in the current directory
+  kserve-gen build
+
+  # name the image for your registry, then push and deploy it
+  kserve-gen build --image registry.example.com/custom-model:v1
+  docker push registry.example.com/custom-model:v1
+  kserve-gen deploy --image registry.example.com/custom-model:v1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return buildRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Dir, "dir", ".", "project directory holding "+project.FileName)
+	f.StringVar(&opts.Image, "image", "", "image reference to write (default: the project's name, tag latest)")
+	f.StringVar(&opts.Builder, "builder", buildpack.DefaultBuilder, "builder image")
+	f.BoolVar(&opts.TrustBuilder, "trust-builder", false, "run all build phases in the builder's own container (always on for "+buildpack.DefaultBuilder+")")
+	f.StringVar(&opts.PullPolicy, "pull-policy", "if-not-present", "when to pull the builder and run images: always, if-not-present or never")
+	f.StringArrayVar(&opts.Env, "env", nil, "build-time environment variable `KEY=VALUE` (repeatable)")
+	f.StringVar(&opts.ONNXRuntime, "onnxruntime", "", "onnx projects: the libonnxruntime.so the image gets (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else scripts/setup-onnx.sh's)")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the builder's output as it goes (otherwise only when the build fails)")
+	return cmd
+}
+
+func buildRun(ctx context.Context, opts *buildOptions) error {
+	env := map[string]string{}
+	for _, kv := range opts.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--env %q: want KEY=VALUE", kv)
+		}
+		env[k] = v
+	}
+	e, err := buildpack.NewEngine(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	bo := buildpack.Options{
+		Dir: opts.Dir, Image: opts.Image, Builder: opts.Builder, TrustBuilder: opts.TrustBuilder,
+		PullPolicy: opts.PullPolicy, Env: env, ONNXRuntime: opts.ONNXRuntime,
+	}
+	if opts.Verbose {
+		bo.Log = opts.ErrOut
+	}
+	fmt.Fprintf(opts.ErrOut, "Building the image of %s with %s...\n", opts.Dir, opts.Builder)
+	res, err := e.Build(ctx, bo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "Built %s in %s (builder %s", res.Image, res.Duration.Round(100*time.Millisecond), res.Builder)
+	if res.ONNXRuntime != "" {
+		fmt.Fprintf(opts.Out, "; ONNX Runtime from %s", res.ONNXRuntime)
+	}
+	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm -p 8080:8080 %s\n\nPush it and print its InferenceService:\n  docker push %[1]s\n  kserve-gen deploy --image %[1]s\n", res.Image)
+	return nil
+}
