@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/buildpacks/pack/pkg/client"
+	"github.com/buildpacks/pack/pkg/image"
 	"github.com/buildpacks/pack/pkg/logging"
 	packproject "github.com/buildpacks/pack/pkg/project"
 
@@ -91,14 +92,23 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Builder == DefaultBuilder {
-		ok, err := e.ImageExists(ctx, opts.Builder)
-		if err != nil {
+	res := &Result{Image: opts.Image, Builder: opts.Builder, Project: proj}
+	var ortFiles []stagedFile
+	if proj.Template == project.TemplateONNX {
+		if ortFiles, err = onnxRuntimeFiles(opts, proj.GPU > 0); err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, fmt.Errorf("the Docker engine has no builder %s: %w", opts.Builder, errBuilderMissing)
-		}
+		res.ONNXRuntime = ortFiles[0].src
+	}
+	ok, err := e.ImageExists(ctx, opts.Builder)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !ok && opts.Builder == DefaultBuilder:
+		return nil, fmt.Errorf("the Docker engine has no builder %s: %w", opts.Builder, errBuilderMissing)
+	case !ok && pull == image.PullNever:
+		return nil, fmt.Errorf("the Docker engine has no builder %s, and --pull-policy never forbids pulling it", opts.Builder)
 	}
 
 	stage, err := os.MkdirTemp("", "kserve-gen-build-")
@@ -112,13 +122,17 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := vendor(ctx, opts.Dir, stage); err != nil {
 		return nil, err
 	}
-	res := &Result{Image: opts.Image, Builder: opts.Builder, Project: proj}
-	if proj.Template == project.TemplateONNX {
-		lib, err := stageONNXRuntime(opts, stage)
-		if err != nil {
+	if len(ortFiles) > 0 {
+		// cnb/bin/build moves them into a launch layer.
+		dir := filepath.Join(stage, filepath.FromSlash(ortStageFolder))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		res.ONNXRuntime = lib
+		for _, f := range ortFiles {
+			if err := copyFile(f.src, filepath.Join(dir, f.name), 0o755); err != nil {
+				return nil, fmt.Errorf("stage ONNX Runtime: %w", err)
+			}
+		}
 	}
 
 	var log bytes.Buffer
@@ -232,12 +246,20 @@ const (
 	ortVersion     = "1.29.0"
 	envORTLibrary  = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 	envCache       = "KSERVE_GEN_CACHE"
-	ortStageFolder = ".kserve-gen/onnxruntime" // cnb/bin/build moves it into a launch layer
+	ortStageFolder = ".kserve-gen/onnxruntime"
 )
 
-// stageONNXRuntime copies the ONNX Runtime library into the staged project
-// as libonnxruntime.so, returning where it came from.
-func stageONNXRuntime(opts Options, stage string) (string, error) {
+// ortCUDAProviders are the libraries ONNX Runtime loads, from its own
+// folder, for the CUDA execution provider (scripts/setup-onnx.sh --gpu).
+var ortCUDAProviders = []string{"libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"}
+
+// stagedFile is a file copied into the staged project under name.
+type stagedFile struct{ src, name string }
+
+// onnxRuntimeFiles finds the ONNX Runtime library an onnx project's image
+// gets, as libonnxruntime.so, and for a GPU project the CUDA provider
+// libraries beside it. The library comes first.
+func onnxRuntimeFiles(opts Options, gpu bool) ([]stagedFile, error) {
 	lib := opts.ONNXRuntime
 	from := "--onnxruntime"
 	if lib == "" {
@@ -250,23 +272,43 @@ func stageONNXRuntime(opts Options, stage string) (string, error) {
 		}
 		lib, from = filepath.Join(cache, "onnxruntime", ortVersion, "libonnxruntime.so"), "the kserve-gen cache"
 	}
-	real, err := filepath.EvalSymlinks(lib)
-	if err == nil {
-		var info fs.FileInfo
-		if info, err = os.Stat(real); err == nil && !info.Mode().IsRegular() {
-			err = fmt.Errorf("not a regular file")
-		}
-	}
+	real, err := regularFile(lib)
 	if err != nil {
-		return "", fmt.Errorf("an onnx project's image needs the ONNX Runtime library: %s (%s): %w; "+
+		return nil, fmt.Errorf("an onnx project's image needs the ONNX Runtime library: %s (%s): %w; "+
 			"run scripts/setup-onnx.sh, set %s, or pass --onnxruntime PATH", lib, from, err, envORTLibrary)
 	}
-	dir := filepath.Join(stage, filepath.FromSlash(ortStageFolder))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	files := []stagedFile{{real, "libonnxruntime.so"}}
+	if gpu {
+		// Without them the image would serve on the CPU of a GPU node, which
+		// the model's load line is the only place to notice.
+		for _, name := range ortCUDAProviders {
+			p, err := regularFile(filepath.Join(filepath.Dir(lib), name))
+			if err != nil {
+				return nil, fmt.Errorf("the project asks for a GPU, so its image needs ONNX Runtime's CUDA provider beside the library: %s: %w; "+
+					"run scripts/setup-onnx.sh --gpu, or set gpu: 0 in %s", filepath.Join(filepath.Dir(lib), name), err, project.FileName)
+			}
+			files = append(files, stagedFile{p, name})
+		}
+	}
+	return files, nil
+}
+
+// regularFile resolves symbolic links in p and checks that it names a
+// regular file.
+func regularFile(p string) (string, error) {
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", errors.New("no such file")
+	}
+	if err != nil {
 		return "", err
 	}
-	if err := copyFile(real, filepath.Join(dir, "libonnxruntime.so"), 0o755); err != nil {
-		return "", fmt.Errorf("stage ONNX Runtime: %w", err)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", real)
 	}
 	return real, nil
 }

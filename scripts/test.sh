@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# A Docker engine, offline base images and kserve-gen's builder, for the
+# image builds of kserve-gen build's tests.
+scripts/setup-buildpacks.sh
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -26,8 +29,8 @@ done
 
 step "go test (runtime, race detector)"
 (cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 go test -race -count=1 ./...)
-step "go test (kserve-gen CLI, generator golden projects, deploy)"
-KSERVE_GEN_REQUIRE_ONNX=1 go test -count=1 ./...
+step "go test (kserve-gen CLI, generator golden projects, image builds, deploy)"
+KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -count=1 ./...
 step "go test (examples: reference exchanges against examples/passthrough)"
 (cd examples && go test -count=1 ./...)
 if [ -f deploy/validate/go.mod ]; then

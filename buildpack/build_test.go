@@ -1,0 +1,133 @@
+package buildpack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// requireEnv turns a missing Docker engine or builder from skipped tests
+// into failures; CI sets it.
+const requireEnv = "KSERVE_GEN_REQUIRE_BUILDPACKS"
+
+// needEngine returns the Docker engine, skipping (or, under requireEnv,
+// failing) when none answers.
+func needEngine(t *testing.T) *Engine {
+	t.Helper()
+	e, err := NewEngine(context.Background())
+	if err != nil {
+		if os.Getenv(requireEnv) != "" {
+			t.Fatalf("%v (%s is set)", err, requireEnv)
+		}
+		t.Skipf("SKIPPED: %v (scripts/setup-buildpacks.sh starts one)", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// writeProject writes a minimal project file set into a new folder.
+func writeProject(t *testing.T, template string, gpu int, skip ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	f := project.File{Name: "iris", Module: "example.com/iris", Template: template, Protocol: project.ProtocolV2, GPU: gpu}
+	require.NoError(t, f.Save(dir))
+	for name, content := range map[string]string{
+		"go.mod":       "module example.com/iris\n\ngo 1.26.0\n",
+		"Procfile":     "web: iris --model_name=iris --http_port=${PORT:-8080}\n",
+		"project.toml": "[_]\nschema-version = \"0.2\"\nid = \"iris\"\n",
+	} {
+		if !strings.Contains(strings.Join(skip, " "), name) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+		}
+	}
+	return dir
+}
+
+func TestBuild_RefusesWhatIsNotAProject(t *testing.T) {
+	var e Engine // the checks come before the engine is used
+	dir := t.TempDir()
+	_, err := e.Build(context.Background(), Options{Dir: dir})
+	assert.EqualError(t, err, dir+" is not a kserve-gen project (no kserve-gen.yaml): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir")
+
+	for _, missing := range []string{"go.mod", "Procfile", "project.toml"} {
+		dir := writeProject(t, project.TemplateREST, 0, missing)
+		_, err := e.Build(context.Background(), Options{Dir: dir})
+		assert.EqualError(t, err, "project "+dir+": "+missing+" is missing (kserve-gen new writes it; the image build needs it)")
+	}
+
+	dir = writeProject(t, project.TemplateREST, 0)
+	_, err = e.Build(context.Background(), Options{Dir: dir, PullPolicy: "sometimes"})
+	assert.EqualError(t, err, `pull policy "sometimes": want always, if-not-present or never`)
+}
+
+func TestBuild_ONNXProjectNeedsTheLibrary(t *testing.T) {
+	var e Engine
+	dir := writeProject(t, project.TemplateONNX, 0)
+	home := t.TempDir()
+	env := func(k string) string { return map[string]string{"HOME": home}[k] }
+
+	_, err := e.Build(context.Background(), Options{Dir: dir, Getenv: env})
+	lib := filepath.Join(home, ".cache/kserve-gen/onnxruntime/1.29.0/libonnxruntime.so")
+	assert.EqualError(t, err, "an onnx project's image needs the ONNX Runtime library: "+lib+" (the kserve-gen cache): no such file; run scripts/setup-onnx.sh, set ONNXRUNTIME_SHARED_LIBRARY_PATH, or pass --onnxruntime PATH")
+
+	_, err = e.Build(context.Background(), Options{Dir: dir, Getenv: env, ONNXRuntime: home})
+	assert.EqualError(t, err, "an onnx project's image needs the ONNX Runtime library: "+home+" (--onnxruntime): "+home+
+		" is not a regular file; run scripts/setup-onnx.sh, set ONNXRUNTIME_SHARED_LIBRARY_PATH, or pass --onnxruntime PATH")
+
+	// A GPU project also needs the CUDA provider beside the library.
+	lib = filepath.Join(home, "libonnxruntime.so")
+	require.NoError(t, os.WriteFile(lib, []byte("not really"), 0o644))
+	files, err := onnxRuntimeFiles(Options{Getenv: env, ONNXRuntime: lib}, false)
+	require.NoError(t, err)
+	assert.Equal(t, []stagedFile{{lib, "libonnxruntime.so"}}, files)
+	_, err = onnxRuntimeFiles(Options{Getenv: env, ONNXRuntime: lib}, true)
+	shared := filepath.Join(home, "libonnxruntime_providers_shared.so")
+	assert.EqualError(t, err, "the project asks for a GPU, so its image needs ONNX Runtime's CUDA provider beside the library: "+shared+
+		": no such file; run scripts/setup-onnx.sh --gpu, or set gpu: 0 in kserve-gen.yaml")
+}
+
+func TestNewEngine_NamesTheMissingEngine(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	_, err := NewEngine(context.Background())
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "no Docker engine answers at unix://"+sock+
+		": start one (e.g. dockerd; scripts/setup-buildpacks.sh does) or point DOCKER_HOST at one: "), err.Error())
+}
+
+func TestBuild_MissingBuilder(t *testing.T) {
+	e := needEngine(t)
+	dir := writeProject(t, project.TemplateREST, 0)
+	_, err := e.Build(context.Background(), Options{Dir: dir, Builder: "kserve-gen/no-such-builder:1", PullPolicy: "never"})
+	assert.EqualError(t, err, "the Docker engine has no builder kserve-gen/no-such-builder:1, and --pull-policy never forbids pulling it")
+}
+
+func TestWriteBuildpack(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, WriteBuildpack(dir))
+	var desc struct {
+		API       string `toml:"api"`
+		Buildpack struct {
+			ID      string `toml:"id"`
+			Version string `toml:"version"`
+		} `toml:"buildpack"`
+	}
+	_, err := toml.DecodeFile(filepath.Join(dir, "buildpack.toml"), &desc)
+	require.NoError(t, err)
+	assert.Equal(t, "0.10", desc.API)
+	assert.Equal(t, BuildpackID, desc.Buildpack.ID)
+	assert.Equal(t, BuildpackVersion, desc.Buildpack.Version)
+	for _, f := range []string{"bin/detect", "bin/build"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o755), info.Mode().Perm(), f)
+	}
+}

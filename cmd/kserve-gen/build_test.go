@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/buildpack"
+)
+
+// needBuilder skips (or, with KSERVE_GEN_REQUIRE_BUILDPACKS set, as CI
+// does, fails) unless a Docker engine answers and holds kserve-gen's
+// builder (scripts/setup-buildpacks.sh).
+func needBuilder(t *testing.T) {
+	t.Helper()
+	fail := t.Skipf
+	if os.Getenv("KSERVE_GEN_REQUIRE_BUILDPACKS") != "" {
+		fail = t.Fatalf
+	}
+	e, err := buildpack.NewEngine(context.Background())
+	if err != nil {
+		fail("SKIPPED: %v", err)
+		return
+	}
+	defer e.Close()
+	ok, err := e.ImageExists(context.Background(), buildpack.DefaultBuilder)
+	require.NoError(t, err)
+	if !ok {
+		fail("SKIPPED: no builder %s in the Docker engine (run scripts/setup-buildpacks.sh)", buildpack.DefaultBuilder)
+	}
+}
+
+// TestBuild_ImageAnswersTheReadmeRequest is the README's image section as a
+// user runs it: kserve-gen new, kserve-gen build, docker run, and the
+// README's request must get the README's answer from the container; docker
+// stop must stop the server cleanly (exit 0). The project folder must come
+// out of the build unchanged.
+func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds container images")
+	}
+	needBuilder(t)
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	for _, tmpl := range []string{"rest", "grpc", "onnx"} {
+		t.Run(tmpl, func(t *testing.T) {
+			name := "img-" + tmpl
+			runIn(t, work, bin, "new", name, "--template", tmpl, "--yes")
+			dir := filepath.Join(work, name)
+			before := snapshot(t, dir)
+			image := "kserve-gen-test/" + name + ":v1"
+			t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+
+			got := runOut(t, dir, bin, "build", "--image", image)
+			assert.Contains(t, got, "Built "+image+" in ")
+			assert.Contains(t, got, "docker run --rm -p 8080:8080 "+image+"\n")
+			assert.Equal(t, before, snapshot(t, dir), "the project folder after kserve-gen build")
+
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			curl := readmeCurl.FindSubmatch(readme)
+			want := readmeWant.FindSubmatch(readme)
+			require.NotNil(t, curl, "README has no local curl command")
+			require.NotNil(t, want, "README has no expected output")
+			body, err := os.ReadFile(filepath.Join(dir, "input.json"))
+			require.NoError(t, err)
+			assert.Equal(t, string(want[1]), serveImage(t, image, string(curl[1]), body))
+		})
+	}
+
+	// A rebuild after an edit serves the edit (the Go build cache the
+	// builder keeps between builds must not serve the old binary).
+	t.Run("rebuild", func(t *testing.T) {
+		dir := filepath.Join(work, "img-rest")
+		if _, err := os.Stat(dir); err != nil {
+			t.Skip("needs the rest subtest's project")
+		}
+		model := filepath.Join(dir, "model.go")
+		src, err := os.ReadFile(model)
+		require.NoError(t, err)
+		edited := bytes.Replace(src, []byte("const topK = 5"), []byte("const topK = 3"), 1)
+		require.NotEqual(t, src, edited, "model.go has no topK constant to edit")
+		require.NoError(t, os.WriteFile(model, edited, 0o644))
+		image := "kserve-gen-test/img-rest:v2"
+		t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+		runOut(t, dir, bin, "build", "--image", image)
+		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
+		require.NoError(t, err)
+		assert.Equal(t, `{"predictions":[[46.875,25.0,18.75]]}`, serveImage(t, image, "/v1/models/img-rest:predict", body))
+	})
+}
+
+// serveImage runs image, posts body to path on it, stops it, and returns
+// the answer; the server must answer 200 and exit 0 on docker stop.
+func serveImage(t *testing.T, image, path string, body []byte) string {
+	t.Helper()
+	port := freePort(t)
+	cid := strings.TrimSpace(runOut(t, "", "docker", "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image))
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := exec.Command("docker", "logs", cid).CombinedOutput()
+			t.Logf("container logs:\n%s", logs)
+		}
+		_ = exec.Command("docker", "rm", "-f", cid).Run()
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitReady(t, base+"/v2/health/ready")
+	resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", got)
+
+	runOut(t, "", "docker", "stop", cid)
+	assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
+		"the server's exit status on docker stop (SIGTERM)")
+	return string(got)
+}
+
+// runOut runs a command in dir and returns its standard output.
+func runOut(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s %s: %s%s", name, strings.Join(args, " "), out, stderr.Bytes())
+	return string(out)
+}
+
+// snapshot maps every file under dir to its content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files[strings.TrimPrefix(p, dir)] = string(data)
+		return err
+	}))
+	return files
+}
