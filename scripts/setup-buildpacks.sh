@@ -112,9 +112,10 @@ if ! docker image inspect "$build_image" >/dev/null 2>&1; then
 	rm -rf "$work"
 fi
 
-# The lifecycle at the version pack v0.39.1 expects, from the Go module the
-# CLI's go.mod pins (tool directives), packaged as pack wants it.
-lc_version=$(go list -m -f '{{.Version}}' github.com/buildpacks/lifecycle)
+# The lifecycle at the version pack v0.39.1 expects, from the Go module that
+# buildpack/lifecycle/go.mod pins (tool directives), packaged as pack wants it.
+lc_mod=$repo/buildpack/lifecycle
+lc_version=$(go -C "$lc_mod" list -m -f '{{.Version}}' github.com/buildpacks/lifecycle)
 lc_version=${lc_version#v}
 lc_tgz="$CACHE/lifecycle-v$lc_version+linux.x86-64.tgz"
 if [ ! -s "$lc_tgz" ]; then
@@ -122,13 +123,14 @@ if [ ! -s "$lc_tgz" ]; then
 	out=$(mktemp -d)
 	mkdir -p "$out/lifecycle"
 	ldf="-s -w -X github.com/buildpacks/lifecycle/cmd.SCMRepository=github.com/buildpacks/lifecycle -X github.com/buildpacks/lifecycle/cmd.SCMCommit=v$lc_version -X github.com/buildpacks/lifecycle/cmd.Version=$lc_version"
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "$ldf" -o "$out/lifecycle/lifecycle" github.com/buildpacks/lifecycle/cmd/lifecycle
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "$ldf" -o "$out/lifecycle/launcher" github.com/buildpacks/lifecycle/cmd/launcher
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -C "$lc_mod" -trimpath -ldflags "$ldf" -o "$out/lifecycle/lifecycle" github.com/buildpacks/lifecycle/cmd/lifecycle
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -C "$lc_mod" -trimpath -ldflags "$ldf" -o "$out/lifecycle/launcher" github.com/buildpacks/lifecycle/cmd/launcher
 	for p in detector analyzer restorer builder exporter rebaser creator extender; do ln -sf lifecycle "$out/lifecycle/$p"; done
-	lc_dir=$(go list -m -f '{{.Dir}}' github.com/buildpacks/lifecycle)
-	go run github.com/buildpacks/lifecycle/tools/packager -inputDir "$out/lifecycle" \
+	lc_dir=$(go -C "$lc_mod" list -m -f '{{.Dir}}' github.com/buildpacks/lifecycle)
+	go -C "$lc_mod" run github.com/buildpacks/lifecycle/tools/packager -inputDir "$out/lifecycle" \
 		-archivePath "$lc_tgz.tmp" -descriptorPath "$lc_dir/lifecycle.toml" -version "$lc_version" >/dev/null
 	mv "$lc_tgz.tmp" "$lc_tgz"
+	mv "$lc_tgz.tmp.sha256" "$lc_tgz.sha256" # the packager's checksum file
 	rm -rf "$out"
 fi
 

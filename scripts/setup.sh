@@ -20,7 +20,7 @@ fi
 
 scripts/setup-onnx.sh --models
 
-for mod in . runtime examples deploy/validate; do
+for mod in . runtime examples deploy/validate buildpack/lifecycle; do
 	[ -f "$mod/go.mod" ] || continue
 	echo "setup: go mod download in $mod"
 	(cd "$mod" && go mod download)

@@ -100,6 +100,10 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if res.ONNXRuntime != "" {
 		fmt.Fprintf(opts.Out, "; ONNX Runtime from %s", res.ONNXRuntime)
 	}
-	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm -p 8080:8080 %s\n\nPush it and print its InferenceService:\n  docker push %[1]s\n  kserve-gen deploy --image %[1]s\n", res.Image)
+	ports := "-p 8080:8080"
+	if res.Project.GRPC {
+		ports += " -p 8081:8081"
+	}
+	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n\nPush it and print its InferenceService:\n  docker push %[2]s\n  kserve-gen deploy --image %[2]s\n", ports, res.Image)
 	return nil
 }

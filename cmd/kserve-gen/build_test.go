@@ -67,7 +67,11 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 
 			got := runOut(t, dir, bin, "build", "--image", image)
 			assert.Contains(t, got, "Built "+image+" in ")
-			assert.Contains(t, got, "docker run --rm -p 8080:8080 "+image+"\n")
+			ports := "-p 8080:8080 "
+			if tmpl == "grpc" {
+				ports += "-p 8081:8081 "
+			}
+			assert.Contains(t, got, "docker run --rm "+ports+image+"\n")
 			assert.Equal(t, before, snapshot(t, dir), "the project folder after kserve-gen build")
 
 			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
