@@ -1,2 +1,0 @@
-// Package buildpack builds container images of generated projects.
-package buildpack
