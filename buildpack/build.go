@@ -109,6 +109,10 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("the Docker engine has no builder %s: %w", opts.Builder, errBuilderMissing)
 	case !ok && pull == image.PullNever:
 		return nil, fmt.Errorf("the Docker engine has no builder %s, and --pull-policy never forbids pulling it", opts.Builder)
+	case ok:
+		if err := e.checkBuilder(ctx, opts.Builder); err != nil {
+			return nil, err
+		}
 	}
 
 	stage, err := os.MkdirTemp("", "kserve-gen-build-")
@@ -167,6 +171,26 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// checkBuilder refuses a builder kserve-gen made with another version of
+// its buildpack: it would build the project as that version did, whatever
+// this kserve-gen's buildpack does now. The error gives the command that
+// makes it again from the same base images.
+func (e *Engine) checkBuilder(ctx context.Context, builder string) error {
+	labels, err := e.ImageLabels(ctx, builder)
+	if err != nil {
+		return err
+	}
+	have, ok := labels[LabelBuildpack]
+	if !ok || have == BuildpackRef() {
+		return nil // not one of ours, or current
+	}
+	cmd := fmt.Sprintf("kserve-gen builder create %s --build-image %s --run-image %s", builder, labels[LabelBuildImage], labels[LabelRunImage])
+	if lc := labels[LabelLifecycle]; lc != "" {
+		cmd += " --lifecycle " + lc
+	}
+	return fmt.Errorf("builder %s holds buildpack %s, but this kserve-gen's is %s: make it again with\n  %s", builder, have, BuildpackRef(), cmd)
 }
 
 // copyTree copies the project into the staging folder: regular files,

@@ -3,6 +3,7 @@ package buildpack
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,4 +131,48 @@ func TestWriteBuildpack(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o755), info.Mode().Perm(), f)
 	}
+}
+
+// importImage makes a tiny image with labels in the engine (docker import of
+// an empty file system), removed when the test ends.
+func importImage(t *testing.T, ref string, labels map[string]string) {
+	t.Helper()
+	tar := filepath.Join(t.TempDir(), "empty.tar")
+	require.NoError(t, exec.Command("tar", "-cf", tar, "-T", "/dev/null").Run())
+	args := []string{"import"}
+	for k, v := range labels {
+		args = append(args, "--change", "LABEL "+k+"="+v)
+	}
+	out, err := exec.Command("docker", append(args, tar, ref)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", ref).Run() })
+}
+
+func TestBuild_RefusesABuilderWithAnotherBuildpack(t *testing.T) {
+	e := needEngine(t)
+	dir := writeProject(t, project.TemplateREST, 0)
+	const builder = "kserve-gen-test/stale-builder:1"
+	importImage(t, builder, map[string]string{
+		LabelBuildpack: "kserve-gen/go@0.0.1+0123456789ab", LabelBuildImage: "b:1", LabelRunImage: "r:1", LabelLifecycle: "file:///lc.tgz",
+	})
+	_, err := e.Build(context.Background(), Options{Dir: dir, Builder: builder, PullPolicy: "never"})
+	assert.EqualError(t, err, "builder "+builder+" holds buildpack kserve-gen/go@0.0.1+0123456789ab, but this kserve-gen's is "+BuildpackRef()+
+		": make it again with\n  kserve-gen builder create "+builder+" --build-image b:1 --run-image r:1 --lifecycle file:///lc.tgz")
+}
+
+func TestCreateBuilder_KeepsABuilderMadeTheSameWay(t *testing.T) {
+	e := needEngine(t)
+	const builder = "kserve-gen-test/current-builder:1"
+	opts := BuilderOptions{Name: builder, BuildImage: "b:1", RunImage: "r:1", Lifecycle: "file:///lc.tgz"}
+	importImage(t, builder, opts.labels())
+	created, err := e.CreateBuilder(context.Background(), opts)
+	require.NoError(t, err)
+	assert.False(t, created, "an up-to-date builder is kept")
+
+	_, err = e.CreateBuilder(context.Background(), BuilderOptions{Name: builder})
+	assert.EqualError(t, err, "the build image is required (--build-image)\nthe run image is required (--run-image)")
+}
+
+func TestBuildpackRef(t *testing.T) {
+	assert.Regexp(t, `^kserve-gen/go@0\.1\.0\+[0-9a-f]{12}$`, BuildpackRef())
 }

@@ -30,14 +30,24 @@ type BuilderOptions struct {
 	// PullPolicy is when base images are pulled: "if-not-present" (the
 	// default), "always" or "never".
 	PullPolicy string
+	// Force makes the builder even when one made the same way exists.
+	Force bool
 	// Log receives pack's output; by default it is kept and returned within
 	// the error when creating fails.
 	Log io.Writer
 }
 
+// labels are the builder's labels: what it is made from.
+func (o BuilderOptions) labels() map[string]string {
+	return map[string]string{LabelBuildpack: BuildpackRef(), LabelBuildImage: o.BuildImage,
+		LabelRunImage: o.RunImage, LabelLifecycle: o.Lifecycle}
+}
+
 // CreateBuilder makes a builder image holding kserve-gen's buildpack, on the
-// given base images, in the engine.
-func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) error {
+// given base images, in the engine. A builder of that name made the same
+// way (same buildpack, base images and lifecycle; see the labels) is kept
+// unless opts.Force: created reports which happened.
+func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) (created bool, err error) {
 	if opts.Name == "" {
 		opts.Name = DefaultBuilder
 	}
@@ -49,19 +59,35 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) error {
 		missing = append(missing, errors.New("the run image is required (--run-image)"))
 	}
 	if err := errors.Join(missing...); err != nil {
-		return err
+		return false, err
 	}
 	pull, err := pullPolicy(opts.PullPolicy)
 	if err != nil {
-		return err
+		return false, err
+	}
+	want := opts.labels()
+	if !opts.Force {
+		ok, err := e.ImageExists(ctx, opts.Name)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			have, err := e.ImageLabels(ctx, opts.Name)
+			if err != nil {
+				return false, err
+			}
+			if sameLabels(want, have) {
+				return false, nil
+			}
+		}
 	}
 	dir, err := os.MkdirTemp("", "kserve-gen-buildpack-")
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer os.RemoveAll(dir)
 	if err := WriteBuildpack(dir); err != nil {
-		return err
+		return false, err
 	}
 	var log bytes.Buffer
 	w := io.Writer(&log)
@@ -70,7 +96,7 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) error {
 	}
 	pc, err := e.pack(w)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cfg := pubbldr.Config{
 		Description: "kserve-gen: Go model servers for KServe",
@@ -86,14 +112,25 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) error {
 	err = pc.CreateBuilder(ctx, client.CreateBuilderOptions{
 		BuilderName: opts.Name,
 		Config:      cfg,
-		Labels:      map[string]string{LabelBuildImage: opts.BuildImage, LabelRunImage: opts.RunImage},
+		Labels:      want,
 		PullPolicy:  pull,
 	})
 	if err != nil {
 		if opts.Log == nil && log.Len() > 0 {
-			return fmt.Errorf("create builder %s: %w\n%s", opts.Name, err, bytes.TrimSpace(log.Bytes()))
+			return false, fmt.Errorf("create builder %s: %w\n%s", opts.Name, err, bytes.TrimSpace(log.Bytes()))
 		}
-		return fmt.Errorf("create builder %s: %w", opts.Name, err)
+		return false, fmt.Errorf("create builder %s: %w", opts.Name, err)
 	}
-	return nil
+	return true, nil
+}
+
+// sameLabels reports whether have carries every label of want with the
+// same value (the image has others: pack's own).
+func sameLabels(want, have map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }

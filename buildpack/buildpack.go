@@ -11,6 +11,7 @@ package buildpack
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -38,15 +39,37 @@ const (
 // makes it offline).
 const DefaultBuilder = "kserve-gen/builder:latest"
 
-// Labels CreateBuilder puts on the builder image, so a stale builder (say,
-// made with an older Go) can be told apart.
+// Labels CreateBuilder puts on the builder image: what it was made from, so
+// a stale builder (an older buildpack, another Go) can be told apart and
+// made again the same way.
 const (
+	LabelBuildpack  = "io.kserve-gen.buildpack" // BuildpackRef()
 	LabelBuildImage = "io.kserve-gen.build-image"
 	LabelRunImage   = "io.kserve-gen.run-image"
+	LabelLifecycle  = "io.kserve-gen.lifecycle" // the --lifecycle URI; empty: pack's default
 )
 
 //go:embed cnb
 var cnb embed.FS
+
+// BuildpackRef names this kserve-gen's buildpack exactly: id, version and
+// a digest of its files, which changes with any edit to them.
+func BuildpackRef() string {
+	h := sha256.New()
+	err := fs.WalkDir(cnb, "cnb", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := cnb.ReadFile(p)
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(data))
+		h.Write(data)
+		return err
+	})
+	if err != nil {
+		panic(err) // embedded files cannot fail to read
+	}
+	return fmt.Sprintf("%s@%s+%x", BuildpackID, BuildpackVersion, h.Sum(nil)[:6])
+}
 
 // WriteBuildpack writes kserve-gen's buildpack (buildpack.toml, bin/detect,
 // bin/build) into dir, which must exist.

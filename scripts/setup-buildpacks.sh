@@ -9,7 +9,8 @@
 #   - the Cloud Native Buildpacks lifecycle, built from its Go module at the
 #     version pack expects,
 #   - kserve-gen's builder, kserve-gen/builder:latest, made from them with
-#     `kserve-gen builder create`.
+#     `kserve-gen builder create` (again whenever kserve-gen's buildpack or
+#     a base image changed).
 # Needs root (or sudo) for apt-get, dockerd and debootstrap.
 #
 #   scripts/setup-buildpacks.sh
@@ -135,10 +136,8 @@ if [ ! -s "$lc_tgz" ]; then
 fi
 
 builder="kserve-gen/builder:latest"
-if ! docker image inspect "$builder" >/dev/null 2>&1 ||
-	[ "$(docker image inspect -f '{{index .Config.Labels "io.kserve-gen.build-image"}}' "$builder")" != "$build_image" ]; then
-	say "kserve-gen builder create $builder"
-	go run ./cmd/kserve-gen builder create "$builder" --build-image "$build_image" --run-image "$run_image" \
-		--lifecycle "file://$lc_tgz"
-fi
+# Kept when it was made the same way (this buildpack, these images and
+# lifecycle), made again otherwise.
+go run ./cmd/kserve-gen builder create "$builder" --build-image "$build_image" --run-image "$run_image" \
+	--lifecycle "file://$lc_tgz" >&2
 say "ready: builder $builder (build image $build_image, run image $run_image)"

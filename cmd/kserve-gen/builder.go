@@ -20,6 +20,7 @@ type builderCreateOptions struct {
 	RunImage   string
 	Lifecycle  string
 	PullPolicy string
+	Force      bool
 	Verbose    bool
 }
 
@@ -63,6 +64,7 @@ pack downloads its default lifecycle.`,
 	f.StringVar(&opts.RunImage, "run-image", "", "image the model server runs in")
 	f.StringVar(&opts.Lifecycle, "lifecycle", "", "CNB lifecycle archive `URI` (file:// or https://; default: pack's version, downloaded)")
 	f.StringVar(&opts.PullPolicy, "pull-policy", "if-not-present", "when to pull the base images: always, if-not-present or never")
+	f.BoolVar(&opts.Force, "force", false, "make the builder even when one made the same way exists")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "show pack's output as it goes (otherwise only when creating fails)")
 	cmd.AddCommand(create)
 	return cmd
@@ -75,17 +77,22 @@ func builderCreateRun(ctx context.Context, opts *builderCreateOptions) error {
 	}
 	defer e.Close()
 	bo := buildpack.BuilderOptions{Name: opts.Name, BuildImage: opts.BuildImage, RunImage: opts.RunImage,
-		Lifecycle: opts.Lifecycle, PullPolicy: opts.PullPolicy}
+		Lifecycle: opts.Lifecycle, PullPolicy: opts.PullPolicy, Force: opts.Force}
 	if opts.Verbose {
 		bo.Log = opts.ErrOut
 	}
-	if err := e.CreateBuilder(ctx, bo); err != nil {
+	created, err := e.CreateBuilder(ctx, bo)
+	if err != nil {
 		return err
 	}
 	name := opts.Name
 	if name == "" {
 		name = buildpack.DefaultBuilder
 	}
-	fmt.Fprintf(opts.Out, "Created builder %s (build image %s, run image %s).\n", name, opts.BuildImage, opts.RunImage)
+	if !created {
+		fmt.Fprintf(opts.Out, "Builder %s is up to date (%s; build image %s, run image %s).\n", name, buildpack.BuildpackRef(), opts.BuildImage, opts.RunImage)
+		return nil
+	}
+	fmt.Fprintf(opts.Out, "Created builder %s (%s; build image %s, run image %s).\n", name, buildpack.BuildpackRef(), opts.BuildImage, opts.RunImage)
 	return nil
 }
