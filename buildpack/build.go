@@ -139,12 +139,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	var log bytes.Buffer
-	w := io.Writer(&log)
-	if opts.Log != nil {
-		w = opts.Log
-	}
-	pc, err := e.pack(w)
+	pc, w, fail, err := e.pack(opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +159,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		TrustBuilder:             func(string) bool { return trusted },
 	})
 	if err != nil {
-		if opts.Log == nil && log.Len() > 0 {
-			return nil, fmt.Errorf("build %s with %s: %w\n%s", opts.Image, opts.Builder, err, bytes.TrimSpace(log.Bytes()))
-		}
-		return nil, fmt.Errorf("build %s with %s: %w", opts.Image, opts.Builder, err)
+		return nil, fail(fmt.Errorf("build %s with %s: %w", opts.Image, opts.Builder, err))
 	}
 	res.Duration = time.Since(start)
 	return res, nil

@@ -1,7 +1,6 @@
 package buildpack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,12 +88,7 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) (create
 	if err := WriteBuildpack(dir); err != nil {
 		return false, err
 	}
-	var log bytes.Buffer
-	w := io.Writer(&log)
-	if opts.Log != nil {
-		w = opts.Log
-	}
-	pc, err := e.pack(w)
+	pc, _, fail, err := e.pack(opts.Log)
 	if err != nil {
 		return false, err
 	}
@@ -116,10 +110,7 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) (create
 		PullPolicy:  pull,
 	})
 	if err != nil {
-		if opts.Log == nil && log.Len() > 0 {
-			return false, fmt.Errorf("create builder %s: %w\n%s", opts.Name, err, bytes.TrimSpace(log.Bytes()))
-		}
-		return false, fmt.Errorf("create builder %s: %w", opts.Name, err)
+		return false, fail(fmt.Errorf("create builder %s: %w", opts.Name, err))
 	}
 	return true, nil
 }

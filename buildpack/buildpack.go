@@ -10,6 +10,7 @@
 package buildpack
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -144,13 +145,26 @@ func (e *Engine) ImageLabels(ctx context.Context, ref string) (map[string]string
 	return info.Config.Labels, nil
 }
 
-// pack returns a pack client on the engine, logging to w.
-func (e *Engine) pack(w io.Writer) (*client.Client, error) {
-	c, err := client.NewClient(client.WithDockerClient(e.docker), client.WithLogger(logging.NewLogWithWriters(w, w)))
-	if err != nil {
-		return nil, fmt.Errorf("pack client: %w", err)
+// pack returns a pack client on the engine logging to log, or, when log
+// is nil, to a buffer that the returned fail function adds to an error, so
+// pack's verbose output is shown only when it failed.
+func (e *Engine) pack(log io.Writer) (c *client.Client, w io.Writer, fail func(error) error, err error) {
+	var buf bytes.Buffer
+	w, fail = log, func(err error) error { return err }
+	if log == nil {
+		w = &buf
+		fail = func(err error) error {
+			if buf.Len() == 0 {
+				return err
+			}
+			return fmt.Errorf("%w\n%s", err, bytes.TrimSpace(buf.Bytes()))
+		}
 	}
-	return c, nil
+	c, err = client.NewClient(client.WithDockerClient(e.docker), client.WithLogger(logging.NewLogWithWriters(w, w)))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pack client: %w", err)
+	}
+	return c, w, fail, nil
 }
 
 // pullPolicy parses a pull policy; empty is "if-not-present", so images

@@ -51,10 +51,7 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		t.Skip("builds container images")
 	}
 	needBuilder(t)
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	work, bin := buildCLI(t)
 
 	for _, tmpl := range []string{"rest", "grpc", "onnx"} {
 		t.Run(tmpl, func(t *testing.T) {
@@ -74,15 +71,8 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 			assert.Contains(t, got, "docker run --rm "+ports+image+"\n")
 			assert.Equal(t, before, snapshot(t, dir), "the project folder after kserve-gen build")
 
-			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
-			require.NoError(t, err)
-			curl := readmeCurl.FindSubmatch(readme)
-			want := readmeWant.FindSubmatch(readme)
-			require.NotNil(t, curl, "README has no local curl command")
-			require.NotNil(t, want, "README has no expected output")
-			body, err := os.ReadFile(filepath.Join(dir, "input.json"))
-			require.NoError(t, err)
-			assert.Equal(t, string(want[1]), serveImage(t, image, string(curl[1]), body))
+			path, want, body := readmeRequest(t, dir)
+			assert.Equal(t, want, serveImage(t, image, path, body))
 		})
 	}
 

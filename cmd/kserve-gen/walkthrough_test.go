@@ -33,10 +33,7 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs generated projects")
 	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	work, bin := buildCLI(t)
 
 	// The onnx project needs ONNX Runtime (scripts/setup-onnx.sh).
 	for _, tmpl := range []string{"rest", "grpc", "onnx"} {
@@ -50,12 +47,7 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 			server := filepath.Join(dir, name)
 			runIn(t, dir, "go", "build", "-o", server, ".")
 
-			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
-			require.NoError(t, err)
-			curl := readmeCurl.FindSubmatch(readme)
-			want := readmeWant.FindSubmatch(readme)
-			require.NotNil(t, curl, "README has no local curl command")
-			require.NotNil(t, want, "README has no expected output")
+			path, want, body := readmeRequest(t, dir)
 
 			port := freePort(t)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -74,17 +66,41 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			waitReady(t, base+"/v2/health/ready")
 
-			body, err := os.ReadFile(filepath.Join(dir, "input.json"))
-			require.NoError(t, err)
-			resp, err := http.Post(base+string(curl[1]), "application/json", bytes.NewReader(body))
+			resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
 			require.NoError(t, err)
 			got, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, string(want[1]), string(got), "the README's expected output")
+			assert.Equal(t, want, string(got), "the README's expected output")
 		})
 	}
+}
+
+// buildCLI builds kserve-gen into a new temporary folder, returning both.
+func buildCLI(t *testing.T) (work, bin string) {
+	t.Helper()
+	work = t.TempDir()
+	bin = filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return work, bin
+}
+
+// readmeRequest returns the local request of a generated project's README:
+// the path its curl posts input.json to, the expected output it shows, and
+// input.json.
+func readmeRequest(t *testing.T, dir string) (path, want string, body []byte) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	curl := readmeCurl.FindSubmatch(readme)
+	w := readmeWant.FindSubmatch(readme)
+	require.NotNil(t, curl, "README has no local curl command")
+	require.NotNil(t, w, "README has no expected output")
+	body, err = os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	return string(curl[1]), string(w[1]), body
 }
 
 func runIn(t *testing.T, dir, name string, args ...string) {
