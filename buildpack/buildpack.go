@@ -21,6 +21,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/buildpacks/pack/pkg/client"
@@ -145,6 +146,9 @@ func (e *Engine) ImageLabels(ctx context.Context, ref string) (map[string]string
 	return info.Config.Labels, nil
 }
 
+// ansiEscape matches the colour sequences pack's logger writes.
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
 // pack returns a pack client on the engine logging to log, or, when log
 // is nil, to a buffer that the returned fail function adds to an error, so
 // pack's verbose output is shown only when it failed.
@@ -157,7 +161,8 @@ func (e *Engine) pack(log io.Writer) (c *client.Client, w io.Writer, fail func(e
 			if buf.Len() == 0 {
 				return err
 			}
-			return fmt.Errorf("%w\n%s", err, bytes.TrimSpace(buf.Bytes()))
+			// Without pack's terminal colours: the error may end up in a file.
+			return fmt.Errorf("%w\n%s", err, bytes.TrimSpace(ansiEscape.ReplaceAll(buf.Bytes(), nil)))
 		}
 	}
 	c, err = client.NewClient(client.WithDockerClient(e.docker), client.WithLogger(logging.NewLogWithWriters(w, w)))

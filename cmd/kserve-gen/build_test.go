@@ -98,6 +98,32 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 	})
 }
 
+// A project that does not compile: the build fails and its error carries
+// the compiler's message from the build container, without pack's colours.
+func TestBuild_CompileErrorReachesTheUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds container images")
+	}
+	needBuilder(t)
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "broken", "--template", "rest", "--yes")
+	dir := filepath.Join(work, "broken")
+	f, err := os.OpenFile(filepath.Join(dir, "model.go"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("\nfunc broken() { undefinedThing() }\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	cmd := exec.Command(bin, "build", "--image", "kserve-gen-test/broken:v1")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "Error: build kserve-gen-test/broken:v1 with kserve-gen/builder:latest: executing lifecycle: failed with status code: 51\n")
+	assert.Contains(t, string(out), "\n./model.go:")
+	assert.Contains(t, string(out), ": undefined: undefinedThing\n")
+	assert.NotContains(t, string(out), "\x1b[", "terminal colour codes")
+}
+
 // serveImage runs image, posts body to path on it, stops it, and returns
 // the answer; the server must answer 200 and exit 0 on docker stop.
 func serveImage(t *testing.T, image, path string, body []byte) string {
