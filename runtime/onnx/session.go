@@ -207,7 +207,10 @@ func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 		return fmt.Errorf("set CUDA provider options %v: %w", settings, err)
 	}
 	if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
-		return fmt.Errorf("append CUDA execution provider: %w (ONNX Runtime's log on stderr has the detail, e.g. a missing CUDA 13 or cuDNN library)", err)
+		// ONNX Runtime 1.29 fails at Update above with the loader's reason
+		// (e.g. a missing CUDA 13 or cuDNN library); should it fail here
+		// instead, its own log has the reason, quiet by default.
+		return fmt.Errorf("append CUDA execution provider: %w (EnvOptions.ORTLogLevel slog.LevelWarn shows ONNX Runtime's own detail)", err)
 	}
 	return nil
 }
