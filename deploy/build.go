@@ -311,6 +311,13 @@ func (o *Options) container(modelName string, extra ...string) corev1.Container 
 		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort))
 	}
 	args = append(args, "--workers="+strconv.Itoa(workers))
+	if o.ONNXDevice {
+		device := "cpu"
+		if o.GPU > 0 {
+			device = "cuda"
+		}
+		args = append(args, "--device="+device)
+	}
 	args = append(args, extra...)
 	args = append(args, o.Args...)
 

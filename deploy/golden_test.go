@@ -384,3 +384,29 @@ func TestDocs_ShowGoldenOutput(t *testing.T) {
 		assert.Contains(t, string(doc), "```yaml\n"+string(want)+"```\n", "docs/deploy.md must show %s.yaml verbatim", name)
 	}
 }
+
+// An onnx project's server is told its device: cuda when GPUs are
+// requested (a broken CUDA fails the pod at start instead of serving on the
+// CPU), cpu otherwise; other templates have no --device flag.
+func TestRender_ONNXDeviceFollowsGPU(t *testing.T) {
+	args := func(f project.File, change func(*Options)) []string {
+		o := FromProject(&f)
+		o.Image = "registry.example.com/iris:v1"
+		if change != nil {
+			change(&o)
+		}
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		return objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args
+	}
+	onnx := project.File{Name: "iris", Module: "iris", Template: project.TemplateONNX, Protocol: project.ProtocolV2}
+	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1", "--device=cpu"}, args(onnx, nil))
+	gpu := onnx
+	gpu.GPU = 1
+	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1", "--device=cuda"}, args(gpu, nil))
+	// deploy --gpu on a CPU project, and the user's own --device last (it wins).
+	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1", "--device=cuda", "--device=auto"},
+		args(onnx, func(o *Options) { o.GPU = 2; o.Args = []string{"--device=auto"} }))
+	rest := project.File{Name: "iris", Module: "iris", Template: project.TemplateREST, Protocol: project.ProtocolV1, GPU: 1}
+	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1"}, args(rest, nil))
+}

@@ -86,6 +86,11 @@ type Options struct {
 
 	Resources project.Resources
 	GPU       int // nvidia.com/gpu limit
+	// ONNXDevice: the server is an onnx project's, which takes --device.
+	// It gets --device=cuda when GPUs are requested, so a pod whose CUDA
+	// does not work fails at start instead of serving on the CPU, and
+	// --device=cpu otherwise, so a CPU pod does not look for CUDA at all.
+	ONNXDevice bool
 
 	DeploymentMode       string // "", Knative or Standard
 	MinReplicas          *int
@@ -135,6 +140,8 @@ func FromProject(f *project.File) Options {
 		Resources: f.Resources,
 		GPU:       f.GPU,
 		Metrics:   true,
+
+		ONNXDevice: f.Template == project.TemplateONNX,
 	}
 	if d := f.Deploy; d != nil {
 		o.Namespace = d.Namespace

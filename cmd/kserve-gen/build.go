@@ -100,6 +100,13 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if res.ONNXRuntime != "" {
 		fmt.Fprintf(opts.Out, "; ONNX Runtime from %s", res.ONNXRuntime)
 	}
+	if res.Project.Template == project.TemplateONNX && res.Project.GPU > 0 {
+		// The buildpack adds ONNX Runtime's CUDA provider; the CUDA and cuDNN
+		// libraries it loads come from the run image, which kserve-gen
+		// cannot check.
+		fmt.Fprintln(opts.ErrOut, "Note: the image runs on a GPU only if the builder's run image holds CUDA 13 and cuDNN 9 libraries; "+
+			"kserve-gen deploy passes --device=cuda, so without them the pod fails at start with the reason.")
+	}
 	ports := "-p 8080:8080"
 	if res.Project.GRPC {
 		ports += " -p 8081:8081"
