@@ -98,6 +98,34 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 	})
 }
 
+// The container's arguments reach the server after the Procfile's own, as
+// an InferenceService's args do (KServe passes --model_name, --http_port,
+// --workers and the user's arguments this way).
+func TestBuild_ContainerArgumentsReachTheServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds container images")
+	}
+	needBuilder(t)
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "args", "--template", "rest", "--yes")
+	image := "kserve-gen-test/args:v1"
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	runOut(t, filepath.Join(work, "args"), bin, "build", "--image", image)
+
+	port := freePort(t)
+	cid := strings.TrimSpace(runOut(t, "", "docker", "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:9000", port), image,
+		"--model_name=renamed", "--http_port=9000"))
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", cid).Run() })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitReady(t, base+"/v1/models/renamed")
+	resp, err := http.Get(base + "/v1/models/renamed")
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, `{"name":"renamed","ready":true}`, string(got))
+}
+
 // A project that does not compile: the build fails and its error carries
 // the compiler's message from the build container, without pack's colours.
 func TestBuild_CompileErrorReachesTheUser(t *testing.T) {
