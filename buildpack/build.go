@@ -16,6 +16,7 @@ import (
 	"github.com/buildpacks/pack/pkg/image"
 	"github.com/buildpacks/pack/pkg/logging"
 	packproject "github.com/buildpacks/pack/pkg/project"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/kserve-gen/kserve-gen/project"
 )
@@ -84,6 +85,9 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Image == "" {
 		opts.Image = proj.Name + ":latest"
+	}
+	if _, err := name.ParseReference(opts.Image); err != nil {
+		return nil, fmt.Errorf("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", opts.Image, err)
 	}
 	if opts.Builder == "" {
 		opts.Builder = DefaultBuilder

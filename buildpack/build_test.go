@@ -52,7 +52,7 @@ func writeProject(t *testing.T, template string, gpu int, skip ...string) string
 	return dir
 }
 
-func TestBuild_RefusesWhatIsNotAProject(t *testing.T) {
+func TestBuild_RefusesBadInputBeforeAnyWork(t *testing.T) {
 	var e Engine // the checks come before the engine is used
 	dir := t.TempDir()
 	_, err := e.Build(context.Background(), Options{Dir: dir})
@@ -67,6 +67,9 @@ func TestBuild_RefusesWhatIsNotAProject(t *testing.T) {
 	dir = writeProject(t, project.TemplateREST, 0)
 	_, err = e.Build(context.Background(), Options{Dir: dir, PullPolicy: "sometimes"})
 	assert.EqualError(t, err, `pull policy "sometimes": want always, if-not-present or never`)
+	_, err = e.Build(context.Background(), Options{Dir: dir, Image: "Registry/Model:v1"})
+	assert.EqualError(t, err, `--image: "Registry/Model:v1" is not an image reference like registry.example.com/team/model:v1: `+
+		`could not parse reference: Registry/Model:v1`)
 }
 
 func TestBuild_ONNXProjectNeedsTheLibrary(t *testing.T) {
