@@ -45,13 +45,16 @@ func needBuilder(t *testing.T) {
 // user runs it: kserve-gen new, kserve-gen build, docker run, and the
 // README's request must get the README's answer from the container; docker
 // stop must stop the server cleanly (exit 0). The project folder must come
-// out of the build unchanged.
+// out of the build unchanged. Then, on the same images: a rebuild after an
+// edit, container arguments, and a build that fails.
 func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds container images")
 	}
 	needBuilder(t)
 	work, bin := buildCLI(t)
+	// Images are removed when the whole test ends: later subtests use them.
+	removeImage := func(image string) { t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() }) }
 
 	for _, tmpl := range []string{"rest", "grpc", "onnx"} {
 		t.Run(tmpl, func(t *testing.T) {
@@ -60,7 +63,7 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 			dir := filepath.Join(work, name)
 			before := snapshot(t, dir)
 			image := "kserve-gen-test/" + name + ":v1"
-			t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+			removeImage(image)
 
 			got := runOut(t, dir, bin, "build", "--image", image)
 			assert.Contains(t, got, "Built "+image+" in ")
@@ -90,82 +93,60 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		require.NotEqual(t, src, edited, "model.go has no topK constant to edit")
 		require.NoError(t, os.WriteFile(model, edited, 0o644))
 		image := "kserve-gen-test/img-rest:v2"
-		t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+		removeImage(image)
 		runOut(t, dir, bin, "build", "--image", image)
 		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		require.NoError(t, err)
 		assert.Equal(t, `{"predictions":[[46.875,25.0,18.75]]}`, serveImage(t, image, "/v1/models/img-rest:predict", body))
 	})
-}
 
-// The container's arguments reach the server after the Procfile's own, as
-// an InferenceService's args do (KServe passes --model_name, --http_port,
-// --workers and the user's arguments this way).
-func TestBuild_ContainerArgumentsReachTheServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds container images")
-	}
-	needBuilder(t)
-	work, bin := buildCLI(t)
-	runIn(t, work, bin, "new", "args", "--template", "rest", "--yes")
-	image := "kserve-gen-test/args:v1"
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
-	runOut(t, filepath.Join(work, "args"), bin, "build", "--image", image)
+	// The container's arguments reach the server after the Procfile's own,
+	// as an InferenceService's args do (KServe passes --model_name,
+	// --http_port, --workers and the user's arguments this way).
+	t.Run("container arguments", func(t *testing.T) {
+		const image = "kserve-gen-test/img-rest:v1"
+		if exec.Command("docker", "image", "inspect", image).Run() != nil {
+			t.Skip("needs the rest subtest's image")
+		}
+		base, _ := startImage(t, image, 9000, "--model_name=renamed", "--http_port=9000")
+		waitReady(t, base+"/v1/models/renamed")
+		resp, err := http.Get(base + "/v1/models/renamed")
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, `{"name":"renamed","ready":true}`, string(got))
+	})
 
-	port := freePort(t)
-	cid := strings.TrimSpace(runOut(t, "", "docker", "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:9000", port), image,
-		"--model_name=renamed", "--http_port=9000"))
-	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", cid).Run() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitReady(t, base+"/v1/models/renamed")
-	resp, err := http.Get(base + "/v1/models/renamed")
-	require.NoError(t, err)
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, `{"name":"renamed","ready":true}`, string(got))
-}
+	// A project that does not compile: the build fails and its error
+	// carries the compiler's message from the build container, without
+	// pack's colours.
+	t.Run("compile error", func(t *testing.T) {
+		runIn(t, work, bin, "new", "broken", "--template", "rest", "--yes")
+		dir := filepath.Join(work, "broken")
+		f, err := os.OpenFile(filepath.Join(dir, "model.go"), os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString("\nfunc broken() { undefinedThing() }\n")
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
 
-// A project that does not compile: the build fails and its error carries
-// the compiler's message from the build container, without pack's colours.
-func TestBuild_CompileErrorReachesTheUser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds container images")
-	}
-	needBuilder(t)
-	work, bin := buildCLI(t)
-	runIn(t, work, bin, "new", "broken", "--template", "rest", "--yes")
-	dir := filepath.Join(work, "broken")
-	f, err := os.OpenFile(filepath.Join(dir, "model.go"), os.O_APPEND|os.O_WRONLY, 0)
-	require.NoError(t, err)
-	_, err = f.WriteString("\nfunc broken() { undefinedThing() }\n")
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-
-	cmd := exec.Command(bin, "build", "--image", "kserve-gen-test/broken:v1")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	require.Error(t, err, "%s", out)
-	assert.Contains(t, string(out), "Error: build kserve-gen-test/broken:v1 with kserve-gen/builder:latest: executing lifecycle: failed with status code: 51\n")
-	assert.Contains(t, string(out), "\n./model.go:")
-	assert.Contains(t, string(out), ": undefined: undefinedThing\n")
-	assert.NotContains(t, string(out), "\x1b[", "terminal colour codes")
+		removeImage("kserve-gen-test/broken:v1") // should the build succeed after all
+		cmd := exec.Command(bin, "build", "--image", "kserve-gen-test/broken:v1")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%s", out)
+		assert.Contains(t, string(out), "Error: build kserve-gen-test/broken:v1 with kserve-gen/builder:latest: executing lifecycle: failed with status code: 51\n")
+		assert.Contains(t, string(out), "\n./model.go:")
+		assert.Contains(t, string(out), ": undefined: undefinedThing\n")
+		assert.NotContains(t, string(out), "\x1b[", "terminal colour codes")
+	})
 }
 
 // serveImage runs image, posts body to path on it, stops it, and returns
 // the answer; the server must answer 200 and exit 0 on docker stop.
 func serveImage(t *testing.T, image, path string, body []byte) string {
 	t.Helper()
-	port := freePort(t)
-	cid := strings.TrimSpace(runOut(t, "", "docker", "run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image))
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs, _ := exec.Command("docker", "logs", cid).CombinedOutput()
-			t.Logf("container logs:\n%s", logs)
-		}
-		_ = exec.Command("docker", "rm", "-f", cid).Run()
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base, cid := startImage(t, image, 8080)
 	waitReady(t, base+"/v2/health/ready")
 	resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
@@ -178,6 +159,24 @@ func serveImage(t *testing.T, image, path string, body []byte) string {
 	assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
 		"the server's exit status on docker stop (SIGTERM)")
 	return string(got)
+}
+
+// startImage runs image with args, its containerPort published on a free
+// loopback port, and returns that port's URL and the container's id. The
+// container is removed (its log shown on failure) when the test ends.
+func startImage(t *testing.T, image string, containerPort int, args ...string) (base, cid string) {
+	t.Helper()
+	port := freePort(t)
+	run := append([]string{"run", "-d", "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, containerPort), image}, args...)
+	cid = strings.TrimSpace(runOut(t, "", "docker", run...))
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := exec.Command("docker", "logs", cid).CombinedOutput()
+			t.Logf("container logs:\n%s", logs)
+		}
+		_ = exec.Command("docker", "rm", "-f", cid).Run()
+	})
+	return fmt.Sprintf("http://127.0.0.1:%d", port), cid
 }
 
 // runOut runs a command in dir and returns its standard output.
