@@ -104,7 +104,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		}
 		res.ONNXRuntime = ortFiles[0].src
 	}
-	ok, err := e.ImageExists(ctx, opts.Builder)
+	_, labels, ok, err := e.imageInfo(ctx, opts.Builder)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	case !ok && pull == image.PullNever:
 		return nil, fmt.Errorf("the Docker engine has no builder %s, and --pull-policy never forbids pulling it", opts.Builder)
 	case ok:
-		if err := e.checkBuilder(ctx, opts.Builder); err != nil {
+		if err := checkBuilder(opts.Builder, labels); err != nil {
 			return nil, err
 		}
 	}
@@ -173,11 +173,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 // its buildpack: it would build the project as that version did, whatever
 // this kserve-gen's buildpack does now. The error gives the command that
 // makes it again from the same base images.
-func (e *Engine) checkBuilder(ctx context.Context, builder string) error {
-	labels, err := e.ImageLabels(ctx, builder)
-	if err != nil {
-		return err
-	}
+func checkBuilder(builder string, labels map[string]string) error {
 	have, ok := labels[LabelBuildpack]
 	if !ok || have == BuildpackRef() {
 		return nil // not one of ours, or current

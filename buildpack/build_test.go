@@ -179,3 +179,36 @@ func TestCreateBuilder_KeepsABuilderMadeTheSameWay(t *testing.T) {
 func TestBuildpackRef(t *testing.T) {
 	assert.Regexp(t, `^kserve-gen/go@0\.1\.0\+[0-9a-f]{12}$`, BuildpackRef())
 }
+
+func TestCreateBuilder_ReplacesAStaleBuilderAndRemovesIt(t *testing.T) {
+	e := needEngine(t)
+	ctx := context.Background()
+	_, base, ok, err := e.imageInfo(ctx, DefaultBuilder)
+	require.NoError(t, err)
+	if !ok {
+		if os.Getenv(requireEnv) != "" {
+			t.Fatalf("no builder %s (%s is set)", DefaultBuilder, requireEnv)
+		}
+		t.Skipf("SKIPPED: no builder %s to take the base images from (scripts/setup-buildpacks.sh)", DefaultBuilder)
+	}
+	const name = "kserve-gen-test/replaced-builder:1"
+	importImage(t, name, map[string]string{LabelBuildpack: "kserve-gen/go@0.0.1+000000000000"})
+	oldID, _, _, err := e.imageInfo(ctx, name)
+	require.NoError(t, err)
+
+	opts := BuilderOptions{Name: name, BuildImage: base[LabelBuildImage], RunImage: base[LabelRunImage],
+		Lifecycle: base[LabelLifecycle], PullPolicy: "never"}
+	created, err := e.CreateBuilder(ctx, opts)
+	require.NoError(t, err)
+	assert.True(t, created)
+	_, labels, _, err := e.imageInfo(ctx, name)
+	require.NoError(t, err)
+	assert.Equal(t, BuildpackRef(), labels[LabelBuildpack])
+	_, _, ok, err = e.imageInfo(ctx, oldID)
+	require.NoError(t, err)
+	assert.False(t, ok, "the replaced builder image %s is removed", oldID)
+
+	created, err = e.CreateBuilder(ctx, opts)
+	require.NoError(t, err)
+	assert.False(t, created, "made the same way: kept")
+}

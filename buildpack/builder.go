@@ -10,6 +10,7 @@ import (
 	pubbldr "github.com/buildpacks/pack/builder"
 	"github.com/buildpacks/pack/pkg/client"
 	"github.com/buildpacks/pack/pkg/dist"
+	"github.com/docker/docker/api/types/image"
 )
 
 // BuilderOptions describe the builder CreateBuilder makes.
@@ -65,20 +66,12 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) (create
 		return false, err
 	}
 	want := opts.labels()
-	if !opts.Force {
-		ok, err := e.ImageExists(ctx, opts.Name)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			have, err := e.ImageLabels(ctx, opts.Name)
-			if err != nil {
-				return false, err
-			}
-			if sameLabels(want, have) {
-				return false, nil
-			}
-		}
+	oldID, have, exists, err := e.imageInfo(ctx, opts.Name)
+	if err != nil {
+		return false, err
+	}
+	if exists && !opts.Force && sameLabels(want, have) {
+		return false, nil
 	}
 	dir, err := os.MkdirTemp("", "kserve-gen-buildpack-")
 	if err != nil {
@@ -112,7 +105,22 @@ func (e *Engine) CreateBuilder(ctx context.Context, opts BuilderOptions) (create
 	if err != nil {
 		return false, fail(fmt.Errorf("create builder %s: %w", opts.Name, err))
 	}
+	if exists {
+		e.removeReplaced(ctx, opts.Name, oldID)
+	}
 	return true, nil
+}
+
+// removeReplaced removes the builder image that name pointed at before it
+// was made again (a builder is about 600 MB; left alone, every remake
+// would keep one more untagged). An image that another tag or a container
+// still uses stays: the engine refuses, and that is fine.
+func (e *Engine) removeReplaced(ctx context.Context, name, oldID string) {
+	newID, _, _, err := e.imageInfo(ctx, name)
+	if err != nil || newID == oldID {
+		return
+	}
+	_, _ = e.docker.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
 }
 
 // sameLabels reports whether have carries every label of want with the

@@ -124,26 +124,24 @@ func (e *Engine) Close() error { return e.docker.Close() }
 
 // ImageExists reports whether the engine holds image ref.
 func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
-	_, err := e.docker.ImageInspect(ctx, ref)
-	if err == nil {
-		return true, nil
-	}
-	if dockerclient.IsErrNotFound(err) {
-		return false, nil
-	}
-	return false, fmt.Errorf("inspect image %s: %w", ref, err)
+	_, _, ok, err := e.imageInfo(ctx, ref)
+	return ok, err
 }
 
-// ImageLabels returns the labels of image ref.
-func (e *Engine) ImageLabels(ctx context.Context, ref string) (map[string]string, error) {
+// imageInfo returns image ref's id and labels, ok false when the engine
+// has no such image.
+func (e *Engine) imageInfo(ctx context.Context, ref string) (id string, labels map[string]string, ok bool, err error) {
 	info, err := e.docker.ImageInspect(ctx, ref)
+	if dockerclient.IsErrNotFound(err) {
+		return "", nil, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("inspect image %s: %w", ref, err)
+		return "", nil, false, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	if info.Config == nil {
-		return nil, nil
+	if info.Config != nil {
+		labels = info.Config.Labels
 	}
-	return info.Config.Labels, nil
+	return info.ID, labels, true, nil
 }
 
 // ansiEscape matches the colour sequences pack's logger writes.
