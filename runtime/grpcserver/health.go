@@ -58,9 +58,9 @@ func (h *healthService) stopping() bool {
 }
 
 // status returns the serving status of service, and false when the
-// service is unknown.
-func (h *healthService) status(service string) (healthpb.HealthCheckResponse_ServingStatus, bool) {
-	if h.stopping() {
+// service is unknown; stopping is whether the server is shutting down.
+func (h *healthService) status(service string, stopping bool) (healthpb.HealthCheckResponse_ServingStatus, bool) {
+	if stopping {
 		if service == "" || service == pb.GRPCInferenceService_ServiceDesc.ServiceName {
 			return healthpb.HealthCheckResponse_NOT_SERVING, true
 		}
@@ -86,7 +86,7 @@ func (h *healthService) status(service string) (healthpb.HealthCheckResponse_Ser
 }
 
 func (h *healthService) Check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	st, ok := h.status(req.GetService())
+	st, ok := h.status(req.GetService(), h.stopping())
 	if !ok {
 		return nil, grpcstatus.Errorf(codes.NotFound, "unknown service %q: it is neither the server (\"\") nor a served model", req.GetService())
 	}
@@ -97,8 +97,9 @@ func (h *healthService) List(context.Context, *healthpb.HealthListRequest) (*hea
 	names := append([]string{"", pb.GRPCInferenceService_ServiceDesc.ServiceName}, h.dp.Names()...)
 	sort.Strings(names[2:])
 	out := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(names))}
+	stopping := h.stopping()
 	for _, n := range names {
-		if st, ok := h.status(n); ok {
+		if st, ok := h.status(n, stopping); ok {
 			out.Statuses[n] = &healthpb.HealthCheckResponse{Status: st}
 		}
 	}
@@ -114,14 +115,18 @@ func (h *healthService) Watch(req *healthpb.HealthCheckRequest, stream grpc.Serv
 	last := healthpb.HealthCheckResponse_ServingStatus(-1)
 	for {
 		changed := h.changes()
-		st, _ := h.status(req.GetService())
+		// One reading of stopping per round: read again after the status,
+		// a shutdown starting in between would end the stream without
+		// its final NOT_SERVING.
+		stopping := h.stopping()
+		st, _ := h.status(req.GetService(), stopping)
 		if st != last {
 			if err := stream.Send(&healthpb.HealthCheckResponse{Status: st}); err != nil {
 				return err
 			}
 			last = st
 		}
-		if h.stopping() {
+		if stopping {
 			return nil
 		}
 		select {
