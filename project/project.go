@@ -1,6 +1,6 @@
 // Package project reads, writes and validates kserve-gen.yaml, the project
 // file that `kserve-gen new` writes at the root of a generated project and
-// that `kserve-gen deploy` reads back.
+// that `kserve-gen build` and `kserve-gen deploy` read back.
 package project
 
 import (
