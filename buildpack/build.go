@@ -71,17 +71,9 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
-	proj, err := project.Load(opts.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a kserve-gen project (no %s): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir", opts.Dir, project.FileName)
-	}
+	proj, err := LoadProject(opts.Dir)
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range []string{"go.mod", "Procfile", "project.toml"} {
-		if _, err := os.Stat(filepath.Join(opts.Dir, f)); err != nil {
-			return nil, fmt.Errorf("project %s: %s is missing (kserve-gen new writes it; the image build needs it)", opts.Dir, f)
-		}
 	}
 	if opts.Image == "" {
 		opts.Image = proj.Name + ":latest"
@@ -167,6 +159,25 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// LoadProject reads the project file in dir and checks that the files an
+// image build needs are there. Build calls it first; a caller may call it
+// before connecting to an engine, so the cheaper mistake is reported first.
+func LoadProject(dir string) (*project.File, error) {
+	proj, err := project.Load(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a kserve-gen project (no %s): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir", dir, project.FileName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"go.mod", "Procfile", "project.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return nil, fmt.Errorf("project %s: %s is missing (kserve-gen new writes it; the image build needs it)", dir, f)
+		}
+	}
+	return proj, nil
 }
 
 // checkBuilder refuses a builder kserve-gen made with another version of

@@ -79,6 +79,9 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 		}
 		env[k] = v
 	}
+	if _, err := buildpack.LoadProject(opts.Dir); err != nil {
+		return err // before the engine: the likelier mistake first
+	}
 	e, err := buildpack.NewEngine(ctx)
 	if err != nil {
 		return err

@@ -205,3 +205,14 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	}))
 	return files
 }
+
+// A folder that is not a project is reported before the engine is looked
+// for: on a machine without Docker, the likelier mistake comes first.
+func TestBuild_ProjectCheckedBeforeTheEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := buildRun(context.Background(), &buildOptions{Dir: dir, Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, dir+" is not a kserve-gen project (no kserve-gen.yaml): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir")
+	assert.Empty(t, out.String())
+}
