@@ -148,17 +148,13 @@ func serveImage(t *testing.T, image, path string, body []byte) string {
 	t.Helper()
 	base, cid := startImage(t, image, 8080)
 	waitReady(t, base+"/v2/health/ready")
-	resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", got)
+	code, got := postJSON(t, base+path, body)
+	assert.Equal(t, http.StatusOK, code, "%s", got)
 
 	runOut(t, "", "docker", "stop", cid)
 	assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
 		"the server's exit status on docker stop (SIGTERM)")
-	return string(got)
+	return got
 }
 
 // startImage runs image with args, its containerPort published on a free

@@ -66,15 +66,22 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
 			waitReady(t, base+"/v2/health/ready")
 
-			resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
-			require.NoError(t, err)
-			got, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.NoError(t, err)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, want, string(got), "the README's expected output")
+			code, got := postJSON(t, base+path, body)
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, want, got, "the README's expected output")
 		})
 	}
+}
+
+// postJSON posts body as JSON to url and returns the status and the answer.
+func postJSON(t *testing.T, url string, body []byte) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(got)
 }
 
 // buildCLI builds kserve-gen into a new temporary folder, returning both.
