@@ -1,21 +1,27 @@
 // Package storage turns a model's STORAGE_URI into a local directory, the
-// way KServe's storage package (kserve_storage.Storage.download without an
-// out_dir) does for sources already on the pod's file system.
+// way KServe's storage package (kserve_storage.Storage.download) does:
+// sources on the pod's file system are used where they are, and http(s)://
+// files are downloaded (and unpacked when they are archives) into a cache
+// that a restart revalidates instead of downloading again.
 //
-// Remote schemes (s3://, gs://, hf://, http(s)://, oci://, ...) are not
+// The other remote schemes (s3://, gs://, hf://, oci://, ...) are not
 // downloaded here: on a cluster the KServe storage-initializer (STORAGE_URI on
 // the InferenceService) downloads them into /mnt/models before the server
-// starts, so Resolve returns /mnt/models when it exists and says so otherwise.
+// starts, so Resolve returns /mnt/models when it holds files and says so
+// otherwise.
 package storage
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Default mount points of a KServe pod.
@@ -59,11 +65,27 @@ func newError(kind error, format string, args ...any) error {
 var ErrInvalidURI = errors.New("invalid storage uri")
 
 // Resolver resolves storage URIs against a pod's mount points. The zero
-// value uses DefaultModelsRoot and DefaultPVCRoot; tests point the roots at
-// temporary directories.
+// value uses DefaultModelsRoot and DefaultPVCRoot, downloads into the
+// user's cache folder and logs nothing; tests point the roots at temporary
+// directories.
 type Resolver struct {
 	ModelsRoot string // default /mnt/models
 	PVCRoot    string // default /mnt/pvc
+
+	// CacheDir keeps http(s):// downloads, one folder per URI plus a small
+	// JSON file to revalidate it. Default: <user cache dir>/kserve-gen/models
+	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-models.
+	CacheDir string
+	// Client makes the downloads; default: http.DefaultTransport's settings
+	// (proxy from the environment) without transparent decompression.
+	Client *http.Client
+	// StallTimeout abandons a download that receives nothing for this long
+	// (default DefaultStallTimeout); the whole download has no limit.
+	StallTimeout time.Duration
+	// Getenv reads the <host>-headers variables (default os.Getenv).
+	Getenv func(string) string
+	// Logger gets KServe's download log lines (default: none).
+	Logger *slog.Logger
 }
 
 // Resolve resolves uri with the default mount points.
@@ -96,7 +118,10 @@ func (r Resolver) pvcRoot() string {
 //   - pvc://<claim>/<path>: <PVC root>/<path> if it exists, else the models
 //     root, where current controllers mount the claim's sub-path;
 //   - any remote scheme: the models root if the storage-initializer already
-//     filled it, else an ErrUnsupportedScheme error.
+//     filled it;
+//   - http(s)://host/.../file: the file downloaded into the cache (see
+//     fetchHTTP), unpacked when it is a .tar, .tar.gz, .tgz or .zip;
+//   - any other remote scheme: an ErrUnsupportedScheme error.
 func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -127,10 +152,16 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if dirHasEntries(r.modelsRoot()) {
 		return r.modelsRoot(), nil
 	}
-	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s:// is not supported yet: the Go server reads models from local paths, file://, pvc:// and %s; "+
-		"%s:// is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
+	kind := scheme + "://"
+	if azureURL.MatchString(uri) {
+		kind = "Azure Blob and File storage"
+	} else if scheme == "http" || scheme == "https" {
+		return r.fetchHTTP(ctx, uri)
+	}
+	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s):// and %s; "+
+		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
-		uri, scheme, r.modelsRoot(), scheme, r.modelsRoot())
+		uri, kind, r.modelsRoot(), kind, r.modelsRoot())
 }
 
 // resolvePVC maps pvc://<claim>/<path> like the KServe controller:

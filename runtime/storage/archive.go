@@ -1,0 +1,264 @@
+package storage
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// unpack extracts the archive at p (tarType or zipType) into dest with the
+// guarantees of Python's tarfile "data" filter, which KServe uses: every
+// entry stays inside dest, links may only point inside it, devices and
+// FIFOs are refused, and files lose setuid/setgid bits and group/other write
+// permission. Tar archives may be gzip- or bzip2-compressed.
+func unpack(p, typ, dest string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if typ == zipType {
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		return unzip(f, st.Size(), dest)
+	}
+	return untar(f, dest)
+}
+
+func untar(r io.Reader, dest string) error {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(6)
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		src = gz
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		src = bzip2.NewReader(br)
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return errors.New("xz-compressed tar archives are not supported; use .tar.gz, .tar.bz2 or .zip")
+	}
+	tr := tar.NewReader(src)
+	entries := 0
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		entries++
+		target, err := entryPath(dest, h.Name)
+		if err != nil {
+			return err
+		}
+		if target == "" {
+			continue // the archive's root folder itself
+		}
+		if err := noLinkedParents(dest, target, h.Name); err != nil {
+			return err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, dirMode(h.FileInfo().Mode())); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := extractFile(target, tr, fileMode(h.FileInfo().Mode())); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if err := checkLink(dest, target, h.Linkname, h.Name); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return err
+			}
+		case tar.TypeLink:
+			src, err := entryPath(dest, h.Linkname)
+			if err != nil || src == "" {
+				return fmt.Errorf("%s: hard link to %s points outside the archive", h.Name, h.Linkname)
+			}
+			// Only to a file extracted before: a hard link to a symbolic
+			// link would move that link somewhere its relative target
+			// resolves differently.
+			if st, err := os.Lstat(src); err != nil || !st.Mode().IsRegular() || noLinkedParents(dest, src, h.Linkname) != nil {
+				return fmt.Errorf("%s: hard link to %s, which is not a file extracted before it", h.Name, h.Linkname)
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			if err := os.Link(src, target); err != nil {
+				return fmt.Errorf("%s: hard link to %s: %w", h.Name, h.Linkname, err)
+			}
+		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
+			entries-- // metadata, not an entry
+		default:
+			return fmt.Errorf("%s: %s entries are not allowed in a model archive", h.Name, typeName(h.Typeflag))
+		}
+	}
+	if entries == 0 {
+		return errors.New("the archive is empty")
+	}
+	return nil
+}
+
+func unzip(r io.ReaderAt, size int64, dest string) error {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return err
+	}
+	if len(zr.File) == 0 {
+		return errors.New("the archive is empty")
+	}
+	for _, zf := range zr.File {
+		target, err := entryPath(dest, zf.Name)
+		if err != nil {
+			return err
+		}
+		if target == "" {
+			continue
+		}
+		if err := noLinkedParents(dest, target, zf.Name); err != nil {
+			return err
+		}
+		mode := zf.Mode()
+		switch {
+		case mode.IsDir():
+			if err := os.MkdirAll(target, dirMode(mode)); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			rc, err := zf.Open()
+			if err != nil {
+				return fmt.Errorf("%s: %w", zf.Name, err)
+			}
+			err = extractFile(target, rc, fileMode(mode))
+			rc.Close()
+			if err != nil {
+				return err
+			}
+		default:
+			// Python's zipfile writes links and the like as plain files; a
+			// model needs none of them, and a link could point anywhere.
+			return fmt.Errorf("%s: %s entries are not allowed in a model archive", zf.Name, mode.Type())
+		}
+	}
+	return nil
+}
+
+// entryPath is where an archive entry goes under dest: "" for the root
+// itself, an error for an absolute name or one that climbs out with "..".
+func entryPath(dest, name string) (string, error) {
+	clean := filepath.Clean(filepath.FromSlash(strings.TrimPrefix(name, "./")))
+	if clean == "." {
+		return "", nil
+	}
+	if !filepath.IsLocal(clean) {
+		return "", fmt.Errorf("%s: the entry would be written outside the target folder", name)
+	}
+	return filepath.Join(dest, clean), nil
+}
+
+// noLinkedParents refuses to write an entry whose folder, below dest, is a
+// symbolic link from an earlier entry: a link checked as pointing inside
+// ("a" -> ".") can make a later one's lexically safe path ("a/b" -> "../x")
+// land outside.
+func noLinkedParents(dest, target, name string) error {
+	rel, err := filepath.Rel(dest, filepath.Dir(target))
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return nil
+	}
+	p := dest
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: the entry's folder %s is a symbolic link", name, filepath.ToSlash(strings.TrimPrefix(p, dest+string(filepath.Separator))))
+		}
+	}
+	return nil
+}
+
+// checkLink refuses a symbolic link whose target, resolved from the link's
+// folder, leaves dest.
+func checkLink(dest, target, link, name string) error {
+	if filepath.IsAbs(link) {
+		return fmt.Errorf("%s: symbolic link to the absolute path %s", name, link)
+	}
+	resolved := filepath.Join(filepath.Dir(target), filepath.FromSlash(link))
+	rel, err := filepath.Rel(dest, resolved)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return fmt.Errorf("%s: symbolic link to %s points outside the target folder", name, link)
+	}
+	return nil
+}
+
+func extractFile(target string, r io.Reader, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	// O_EXCL: a second entry of the same name, or a file where an earlier
+	// link was made, must not write through that link.
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	// The archive's mode, filtered, not the umask's: as tarfile does.
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// fileMode is the data filter's mode for files: owner read/write always,
+// execute bits kept, no group/other write, no setuid/setgid/sticky.
+func fileMode(m fs.FileMode) fs.FileMode { return m.Perm()&0o755 | 0o600 }
+
+func dirMode(m fs.FileMode) fs.FileMode { return m.Perm()&0o755 | 0o700 }
+
+func typeName(flag byte) string {
+	switch flag {
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "FIFO"
+	}
+	return fmt.Sprintf("type %q", flag)
+}

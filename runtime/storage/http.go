@@ -1,0 +1,424 @@
+package storage
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ErrDownload is returned (wrapped) when an http(s):// model cannot be
+// downloaded or unpacked.
+var ErrDownload = errors.New("model download failed")
+
+// DefaultStallTimeout is how long a download may go without receiving a
+// byte (response headers included) before it is abandoned. There is no limit
+// on the whole download: models are large and links slow.
+const DefaultStallTimeout = 30 * time.Second
+
+// Archive types, named as Python's mimetypes names them (KServe decides on
+// them).
+const (
+	tarType = "application/x-tar"
+	zipType = "application/zip"
+)
+
+// KServe's accepted Content-Types per kind of file.
+var (
+	zipContentTypes = []string{"application/x-zip-compressed", "application/zip", "application/zip-compressed"}
+	tarContentTypes = []string{"application/x-tar", "application/x-gtar", "application/x-gzip", "application/gzip"}
+	// binary/octet-stream is S3's default for objects uploaded without a
+	// type; KServe accepts only application/octet-stream.
+	fileContentTypes = []string{"application/octet-stream", "binary/octet-stream"}
+)
+
+// Azure storage URLs are https:// too, but name a container and a prefix
+// that KServe lists and downloads with the Azure SDK; a plain GET of them is
+// not what the user meant.
+var azureURL = regexp.MustCompile(`^https://(.+?)\.(blob|file)\.core\.windows\.net/|^https://(.+?)\.z[0-9]{1,2}\.(blob|file)\.storage\.azure\.net/`)
+
+// cacheMeta is what is kept beside a downloaded model to revalidate it.
+type cacheMeta struct {
+	URI          string    `json:"uri"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	Downloaded   time.Time `json:"downloaded"`
+}
+
+// fetchHTTP downloads an http(s):// model the way KServe's storage package
+// does (one GET; the file's extension decides what Content-Type is
+// accepted; a .gz file is gunzipped; a .tar, .tar.gz, .tgz or .zip is
+// unpacked) into a folder of the cache, and returns that folder.
+//
+// Unlike KServe, which downloads into a new temporary folder on every start,
+// the folder is kept and revalidated with a conditional GET (ETag,
+// Last-Modified): a restart whose source has not changed downloads nothing,
+// and one that cannot reach the source serves the cached copy with a
+// warning. A download is written to a scratch folder and moved into place
+// only when complete, so a failed or interrupted one never leaves a partial
+// model to be served.
+func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" {
+		return "", newError(ErrInvalidURI, "invalid storage uri %s: want http(s)://host/path/file", uri)
+	}
+	shown := u.Redacted()
+	filename := path.Base(u.Path)
+	if u.Path == "" || strings.HasSuffix(u.Path, "/") || filename == "/" || filename == "." {
+		return "", newError(ErrInvalidURI, "No filename contained in URI: %s", shown)
+	}
+	typ, enc := guessType(u.Path)
+	if typ == "" && enc == "" && u.RawQuery != "" {
+		// KServe's rule for links such as .../download?file=model.tar.gz.
+		typ, enc = guessType(u.RawQuery)
+	}
+	headers, err := r.hostHeaders(u.Hostname())
+	if err != nil {
+		return "", err
+	}
+
+	cache, err := r.cacheDir()
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: no folder to download into: %v", shown, err)
+	}
+	dir := filepath.Join(cache, cacheKey(uri, filename))
+	meta, cached := readMeta(dir+".json", uri)
+	cached = cached && dirHasEntries(dir)
+
+	log := r.logger()
+	start := time.Now()
+	if !cached {
+		log.Info("Copying contents of " + shown + " to local")
+	}
+	stall := r.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errStalled := fmt.Errorf("no data received for %s", stall)
+	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, uri, nil)
+	if err != nil {
+		return "", newError(ErrInvalidURI, "invalid storage uri %s: %v", shown, err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if cached {
+		if meta.ETag != "" {
+			req.Header.Set("If-None-Match", meta.ETag)
+		}
+		if meta.LastModified != "" {
+			req.Header.Set("If-Modified-Since", meta.LastModified)
+		}
+	}
+	resp, err := r.client().Do(req)
+	if err != nil {
+		if cause := context.Cause(reqCtx); cause != nil && ctx.Err() == nil {
+			err = cause
+		}
+		if cached && ctx.Err() == nil {
+			log.Warn(fmt.Sprintf("Cannot revalidate %s (%v); serving the copy downloaded %s from %s",
+				shown, err, meta.Downloaded.Format(time.RFC3339), dir))
+			return dir, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("downloading %s: %w", shown, ctx.Err())
+		}
+		return "", newError(ErrDownload, "downloading %s: %v", shown, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if cached && resp.StatusCode == http.StatusNotModified {
+		log.Info(fmt.Sprintf("%s is not modified since its download on %s; using %s",
+			shown, meta.Downloaded.Format(time.RFC3339), dir))
+		return dir, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", newError(ErrDownload, "URI: %s returned a %d response code.", shown, resp.StatusCode)
+	}
+	if err := checkContentType(shown, typ, resp.Header.Get("Content-Type")); err != nil {
+		return "", err
+	}
+	if cached {
+		log.Info(shown + " has changed since its download on " + meta.Downloaded.Format(time.RFC3339) + "; downloading it again")
+	}
+
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+	}
+	scratch, err := os.MkdirTemp(cache, ".download-")
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+	}
+	defer os.RemoveAll(scratch) // gone once moved into place; the leftovers of a failure otherwise
+
+	body := io.Reader(&watchedReader{r: resp.Body, watchdog: watchdog, stall: stall})
+	local := filepath.Join(scratch, filename)
+	if enc == "gzip" {
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			return "", r.readError(ctx, reqCtx, shown, fmt.Errorf("gunzip: %w", err))
+		}
+		body = gz
+		local = filepath.Join(scratch, strings.TrimSuffix(filename, path.Ext(filename)))
+		if typ == tarType {
+			local = filepath.Join(scratch, filename+".tar")
+		}
+	}
+	n, err := writeFile(local, body)
+	if err != nil {
+		return "", r.readError(ctx, reqCtx, shown, err)
+	}
+	if typ == tarType || typ == zipType {
+		log.Info("Unpacking: " + filepath.Base(local))
+		if err := unpack(local, typ, scratch); err != nil {
+			return "", newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", shown, err)
+		}
+		if err := os.Remove(local); err != nil {
+			return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+		}
+	}
+
+	if err := replaceDir(scratch, dir); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, dir, err)
+	}
+	newMeta := cacheMeta{URI: uri, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Downloaded: time.Now().UTC()}
+	if err := writeMeta(dir+".json", newMeta); err != nil {
+		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", shown, err))
+	}
+	log.Info(fmt.Sprintf("Successfully copied %s to %s", shown, dir))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%d bytes).", time.Since(start).Round(time.Millisecond), n))
+	return dir, nil
+}
+
+// readError names why reading the body failed: a stall, the caller's
+// cancellation, or the transfer itself.
+func (r Resolver) readError(ctx, reqCtx context.Context, shown string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("downloading %s: %w", shown, ctx.Err())
+	}
+	if cause := context.Cause(reqCtx); cause != nil {
+		err = cause
+	}
+	return newError(ErrDownload, "downloading %s: %v", shown, err)
+}
+
+// unwrapURLError drops net/url's `Get "<uri>": ` prefix, which would repeat
+// the URI (and any credentials in it).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// checkContentType applies KServe's rule: an archive must come with an
+// archive type, anything else with application/octet-stream, so an HTML
+// error or login page answered with 200 is not taken for the model.
+func checkContentType(shown, typ, got string) error {
+	want := fileContentTypes
+	switch typ {
+	case zipType:
+		want = zipContentTypes
+	case tarType:
+		want = tarContentTypes
+	}
+	for _, w := range want {
+		if strings.HasPrefix(got, w) {
+			return nil
+		}
+	}
+	if typ == zipType || typ == tarType {
+		return newError(ErrDownload, "URI: %s did not respond with any of following 'Content-Type': %s (got %q)", shown, strings.Join(want, ", "), got)
+	}
+	return newError(ErrDownload, "URI: %s did not respond with 'Content-Type': 'application/octet-stream' (got %q)", shown, got)
+}
+
+// hostHeaders reads the extra request headers for host from the
+// environment variable <host>-headers, a JSON object, as KServe does.
+func (r Resolver) hostHeaders(host string) (map[string]string, error) {
+	name := host + "-headers"
+	raw := r.getenv(name)
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var h map[string]string
+	if err := json.Unmarshal([]byte(raw), &h); err != nil {
+		return nil, newError(ErrInvalidURI, "environment variable %s: want a JSON object of header names to string values: %v", name, err)
+	}
+	return h, nil
+}
+
+func (r Resolver) getenv(name string) string {
+	if r.Getenv != nil {
+		return r.Getenv(name)
+	}
+	return os.Getenv(name)
+}
+
+func (r Resolver) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (r Resolver) client() *http.Client {
+	if r.Client != nil {
+		return r.Client
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// The bytes as stored: a .tar.gz served with Content-Encoding: gzip must
+	// not be gunzipped behind our back (requests' response.raw in KServe).
+	t.DisableCompression = true
+	return &http.Client{Transport: t}
+}
+
+// cacheDir is CacheDir, else the user's cache folder, else the temporary
+// folder (a container whose HOME is not writable).
+func (r Resolver) cacheDir() (string, error) {
+	if r.CacheDir != "" {
+		return r.CacheDir, nil
+	}
+	var tried []string
+	if base, err := os.UserCacheDir(); err == nil {
+		d := filepath.Join(base, "kserve-gen", "models")
+		if err := os.MkdirAll(d, 0o755); err == nil {
+			return d, nil
+		} else {
+			tried = append(tried, err.Error())
+		}
+	}
+	d := filepath.Join(os.TempDir(), "kserve-gen-models")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
+	}
+	return d, nil
+}
+
+// cacheKey names a URI's folder: readable, and unique per URI.
+func cacheKey(uri, filename string) string {
+	sum := sha256.Sum256([]byte(uri))
+	clean := strings.Map(func(c rune) rune {
+		if c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return c
+		}
+		return '_'
+	}, filename)
+	return clean + "-" + hex.EncodeToString(sum[:8])
+}
+
+func readMeta(p, uri string) (cacheMeta, bool) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return cacheMeta{}, false
+	}
+	var m cacheMeta
+	if json.Unmarshal(b, &m) != nil || m.URI != uri || m.ETag == "" && m.LastModified == "" {
+		return cacheMeta{}, false
+	}
+	return m, true
+}
+
+func writeMeta(p string, m cacheMeta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// replaceDir moves scratch to dir, replacing an older download. Another
+// process finishing the same download first is not an error: its copy is
+// as good as ours.
+func replaceDir(scratch, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		old := dir + ".old-" + filepath.Base(scratch)
+		if err := os.Rename(dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(scratch, dir); err != nil {
+		if dirHasEntries(dir) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func writeFile(p string, r io.Reader) (int64, error) {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// watchedReader pushes the stall watchdog back on every read that returns
+// data.
+type watchedReader struct {
+	r        io.Reader
+	watchdog *time.Timer
+	stall    time.Duration
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 {
+		w.watchdog.Reset(w.stall)
+	}
+	return n, err
+}
+
+// guessType is Python's mimetypes.guess_type for the names KServe cares
+// about: the archive type (tar or zip, else "") and the encoding (gzip,
+// bzip2, xz, else "").
+func guessType(name string) (typ, enc string) {
+	base := strings.ToLower(path.Base(name))
+	for suffix, full := range map[string]string{".tgz": ".tar.gz", ".taz": ".tar.gz", ".tz": ".tar.gz", ".tbz2": ".tar.bz2", ".txz": ".tar.xz"} {
+		if strings.HasSuffix(base, suffix) {
+			base = strings.TrimSuffix(base, suffix) + full
+			break
+		}
+	}
+	for suffix, e := range map[string]string{".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"} {
+		if strings.HasSuffix(base, suffix) {
+			base, enc = strings.TrimSuffix(base, suffix), e
+			break
+		}
+	}
+	switch path.Ext(base) {
+	case ".tar":
+		typ = tarType
+	case ".zip":
+		typ = zipType
+	}
+	return typ, enc
+}

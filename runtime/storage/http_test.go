@@ -1,0 +1,562 @@
+package storage
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// origin is a real HTTP server holding files, with what KServe's storage
+// package relies on: a Content-Type per file, ETag revalidation.
+type origin struct {
+	*httptest.Server
+	mu        sync.Mutex
+	files     map[string]file
+	downloads atomic.Int64 // 200 responses with a body
+	requests  []*http.Request
+}
+
+type file struct {
+	body        []byte
+	contentType string
+	etag        string
+	encoding    string // Content-Encoding header, if any
+}
+
+func newOrigin(t *testing.T) *origin {
+	o := &origin{files: map[string]file{}}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.requests = append(o.requests, r.Clone(context.Background()))
+		key := r.URL.Path
+		if r.URL.RawQuery != "" {
+			key += "?" + r.URL.RawQuery
+		}
+		f, ok := o.files[key]
+		o.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if f.etag != "" {
+			w.Header().Set("ETag", f.etag)
+			if r.Header.Get("If-None-Match") == f.etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", f.contentType)
+		if f.encoding != "" {
+			w.Header().Set("Content-Encoding", f.encoding)
+		}
+		o.downloads.Add(1)
+		_, _ = w.Write(f.body)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+func (o *origin) put(p string, f file) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.files[p] = f
+}
+
+func (o *origin) lastRequest() *http.Request {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.requests[len(o.requests)-1]
+}
+
+// logBuffer collects log lines as "LEVEL message".
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBuffer) logger() *slog.Logger                     { return slog.New(b) }
+func (b *logBuffer) Enabled(context.Context, slog.Level) bool { return true }
+func (b *logBuffer) Handle(_ context.Context, r slog.Record) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (b *logBuffer) WithAttrs([]slog.Attr) slog.Handler { return b }
+func (b *logBuffer) WithGroup(string) slog.Handler      { return b }
+func (b *logBuffer) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	l := b.lines
+	b.lines = nil
+	return l
+}
+
+type downloadEnv struct {
+	pod   pod
+	cache string
+	logs  *logBuffer
+	env   map[string]string
+}
+
+func newDownloadEnv(t *testing.T) *downloadEnv {
+	return &downloadEnv{pod: newPod(t), cache: filepath.Join(t.TempDir(), "cache"), logs: &logBuffer{}, env: map[string]string{}}
+}
+
+func (d *downloadEnv) resolver() Resolver {
+	r := d.pod.resolver()
+	r.CacheDir = d.cache
+	r.Logger = d.logs.logger()
+	r.Getenv = func(k string) string { return d.env[k] }
+	r.StallTimeout = 5 * time.Second
+	return r
+}
+
+// tree lists a folder's files with their contents, "name=content", and
+// links as "name->target".
+func tree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			out = append(out, rel+"->"+target)
+		case info.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			out = append(out, rel+"="+string(b))
+		}
+		return nil
+	}))
+	sort.Strings(out)
+	return out
+}
+
+type entry struct {
+	name, body, link string
+	typ              byte
+	mode             int64
+}
+
+func tarball(t *testing.T, gz bool, entries ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var w *tar.Writer
+	var zw *gzip.Writer
+	if gz {
+		zw = gzip.NewWriter(&buf)
+		w = tar.NewWriter(zw)
+	} else {
+		w = tar.NewWriter(&buf)
+	}
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: e.mode, Size: int64(len(e.body))}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if h.Typeflag != tar.TypeReg {
+			h.Size = 0
+		}
+		require.NoError(t, w.WriteHeader(h))
+		if h.Typeflag == tar.TypeReg {
+			_, err := w.Write([]byte(e.body))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, w.Close())
+	if zw != nil {
+		require.NoError(t, zw.Close())
+	}
+	return buf.Bytes()
+}
+
+func zipball(t *testing.T, entries ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for _, e := range entries {
+		f, err := w.Create(e.name)
+		require.NoError(t, err)
+		_, err = f.Write([]byte(e.body))
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+	return buf.Bytes()
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, err := w.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return buf.Bytes()
+}
+
+func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/models/iris/model.onnx", file{body: []byte("weights v1"), contentType: "application/octet-stream", etag: `"v1"`})
+	d := newDownloadEnv(t)
+	uri := o.URL + "/models/iris/model.onnx"
+	ctx := context.Background()
+
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, d.cache, filepath.Dir(dir))
+	assert.True(t, strings.HasPrefix(filepath.Base(dir), "model.onnx-"), dir)
+	assert.Equal(t, []string{"model.onnx=weights v1"}, tree(t, dir))
+	logs := d.logs.take()
+	require.Len(t, logs, 3)
+	assert.Equal(t, "INFO Copying contents of "+uri+" to local", logs[0])
+	assert.Equal(t, "INFO Successfully copied "+uri+" to "+dir, logs[1])
+	assert.Regexp(t, `^INFO Model downloaded in \S+ \(10 bytes\)\.$`, logs[2])
+	assert.Empty(t, o.lastRequest().Header.Get("If-None-Match"))
+
+	// A restart: a conditional GET, no second download.
+	again, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Equal(t, `"v1"`, o.lastRequest().Header.Get("If-None-Match"))
+	assert.EqualValues(t, 1, o.downloads.Load())
+	logs = d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^INFO `+uri+` is not modified since its download on \S+; using `+dir+`$`, logs[0])
+
+	// The source changed: downloaded again, in place.
+	o.put("/models/iris/model.onnx", file{body: []byte("weights v2"), contentType: "application/octet-stream", etag: `"v2"`})
+	again, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Equal(t, []string{"model.onnx=weights v2"}, tree(t, dir))
+	assert.Regexp(t, `^INFO `+uri+` has changed since its download on \S+; downloading it again$`, d.logs.take()[0])
+	// Nothing left behind but the model and its record.
+	names, err := os.ReadDir(d.cache)
+	require.NoError(t, err)
+	require.Len(t, names, 2)
+	assert.Equal(t, filepath.Base(dir), names[0].Name())
+	assert.Equal(t, filepath.Base(dir)+".json", names[1].Name())
+
+	// The source is unreachable: the cached copy, with a warning.
+	o.Close()
+	again, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	logs = d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^WARN Cannot revalidate `+uri+` \(.*connection refused\); serving the copy downloaded \S+ from `+dir+`$`, logs[0])
+}
+
+func TestHTTP_Archives(t *testing.T) {
+	nested := []entry{
+		{name: "resnet/", typ: tar.TypeDir, mode: 0o755},
+		{name: "resnet/model.onnx", body: "weights"},
+		{name: "resnet/config/labels.txt", body: "cat\ndog\n"},
+		{name: "resnet/run.sh", body: "#!/bin/sh\n", mode: 0o4777},
+		{name: "resnet/latest", typ: tar.TypeSymlink, link: "model.onnx"},
+	}
+	want := []string{"resnet/config/labels.txt=cat\ndog\n", "resnet/latest->model.onnx", "resnet/model.onnx=weights", "resnet/run.sh=#!/bin/sh\n"}
+	cases := []struct {
+		path string
+		f    file
+		want []string
+	}{
+		{"/m/model.tar.gz", file{body: tarball(t, true, nested...), contentType: "application/gzip"}, want},
+		{"/m/model.tgz", file{body: tarball(t, true, nested...), contentType: "application/x-gzip"}, want},
+		{"/m/model.tar", file{body: tarball(t, false, nested...), contentType: "application/x-tar"}, want},
+		// gzip bytes served with Content-Encoding: gzip are taken as stored.
+		{"/m/encoded.tar.gz", file{body: tarball(t, true, nested...), contentType: "application/x-gtar", encoding: "gzip"}, want},
+		// KServe guesses the type from the query when the path has none.
+		{"/download?file=model.tar.gz", file{body: tarball(t, true, nested...), contentType: "application/gzip"}, want},
+		{"/m/model.zip", file{body: zipball(t, entry{name: "model.onnx", body: "weights"}, entry{name: "vocab/words.txt", body: "a b"}), contentType: "application/zip"},
+			[]string{"model.onnx=weights", "vocab/words.txt=a b"}},
+		// A gzipped single file is gunzipped (KServe leaves model.onnx.gz.tar).
+		{"/m/model.onnx.gz", file{body: gzipped(t, []byte("weights")), contentType: "application/octet-stream"}, []string{"model.onnx=weights"}},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			o := newOrigin(t)
+			o.put(c.path, c.f)
+			d := newDownloadEnv(t)
+			dir, err := d.resolver().Resolve(context.Background(), o.URL+c.path)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, tree(t, dir))
+			logs := d.logs.take()
+			if strings.Contains(c.path, ".tar") || strings.Contains(c.path, ".tgz") || strings.Contains(c.path, ".zip") {
+				assert.Contains(t, strings.Join(logs, "\n"), "INFO Unpacking: ")
+			}
+			if strings.HasSuffix(c.path, "model.tar.gz") {
+				st, err := os.Stat(filepath.Join(dir, "resnet", "run.sh"))
+				require.NoError(t, err)
+				assert.Equal(t, os.FileMode(0o755), st.Mode(), "setuid and group/other write dropped, as tarfile's data filter does")
+			}
+		})
+	}
+}
+
+func TestHTTP_Errors(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/page.onnx", file{body: []byte("<html>sign in</html>"), contentType: "text/html; charset=utf-8"})
+	o.put("/m/model.zip", file{body: []byte("PK"), contentType: "application/octet-stream"})
+	o.put("/m/model.tar.gz", file{body: []byte("not a tarball"), contentType: "application/gzip"})
+	o.put("/m/empty.tar", file{body: tarball(t, false), contentType: "application/x-tar"})
+	o.put("/m/bad.zip", file{body: []byte("PK\x03\x04 truncated"), contentType: "application/zip"})
+	cases := map[string]string{
+		"/m/missing.onnx": "URI: URL/m/missing.onnx returned a 404 response code.",
+		"/m/page.onnx":    `URI: URL/m/page.onnx did not respond with 'Content-Type': 'application/octet-stream' (got "text/html; charset=utf-8")`,
+		"/m/model.zip":    `URI: URL/m/model.zip did not respond with any of following 'Content-Type': application/x-zip-compressed, application/zip, application/zip-compressed (got "application/octet-stream")`,
+		"/m/model.tar.gz": "downloading URL/m/model.tar.gz: gunzip: gzip: invalid header",
+		"/m/empty.tar":    "storage uri URL/m/empty.tar: Failed to unpack archive file. The file format is not valid.: the archive is empty",
+		"/m/bad.zip":      "storage uri URL/m/bad.zip: Failed to unpack archive file. The file format is not valid.: zip: not a valid zip file",
+		"/":               "No filename contained in URI: URL/",
+		"/m/":             "No filename contained in URI: URL/m/",
+	}
+	for p, want := range cases {
+		t.Run(p, func(t *testing.T) {
+			d := newDownloadEnv(t)
+			_, err := d.resolver().Resolve(context.Background(), o.URL+p)
+			require.Error(t, err)
+			assert.Equal(t, strings.ReplaceAll(want, "URL", o.URL), err.Error())
+			if strings.HasPrefix(p, "/m/") && p != "/m/" {
+				assert.ErrorIs(t, err, ErrDownload)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidURI)
+			}
+			assertNoModelLeft(t, d.cache)
+		})
+	}
+
+	t.Run("unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		d := newDownloadEnv(t)
+		_, err = d.resolver().Resolve(context.Background(), "http://"+addr+"/model.onnx")
+		assert.Regexp(t, `^downloading http://`+addr+`/model.onnx: dial tcp `+addr+`: connect: connection refused$`, err.Error())
+		assert.ErrorIs(t, err, ErrDownload)
+	})
+
+	t.Run("credentials are not repeated", func(t *testing.T) {
+		d := newDownloadEnv(t)
+		u := strings.Replace(o.URL, "http://", "http://user:secret@", 1) + "/m/missing.onnx"
+		_, err := d.resolver().Resolve(context.Background(), u)
+		assert.Equal(t, "URI: "+strings.Replace(o.URL, "http://", "http://user:xxxxx@", 1)+"/m/missing.onnx returned a 404 response code.", err.Error())
+	})
+}
+
+func assertNoModelLeft(t *testing.T, cache string) {
+	t.Helper()
+	names, err := os.ReadDir(cache)
+	if os.IsNotExist(err) {
+		return
+	}
+	require.NoError(t, err)
+	assert.Empty(t, names, "a failed download leaves nothing in the cache")
+}
+
+func TestHTTP_HostHeaders(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("w"), contentType: "application/octet-stream"})
+	d := newDownloadEnv(t)
+	d.env["127.0.0.1-headers"] = `{"Authorization": "Bearer t0ken", "X-Team": "ml"}`
+	_, err := d.resolver().Resolve(context.Background(), o.URL+"/m/model.onnx")
+	require.NoError(t, err)
+	req := o.lastRequest()
+	assert.Equal(t, "Bearer t0ken", req.Header.Get("Authorization"))
+	assert.Equal(t, "ml", req.Header.Get("X-Team"))
+	for _, l := range d.logs.take() {
+		assert.NotContains(t, l, "t0ken")
+	}
+
+	d.env["127.0.0.1-headers"] = `["Authorization"]`
+	_, err = d.resolver().Resolve(context.Background(), o.URL+"/m/model.onnx")
+	assert.EqualError(t, err, "environment variable 127.0.0.1-headers: want a JSON object of header names to string values: json: cannot unmarshal array into Go value of type map[string]string")
+}
+
+// Archives that try to write outside the folder they are unpacked into
+// fail as a whole (tarfile's "data" filter), and leave nothing behind.
+func TestHTTP_HostileArchives(t *testing.T) {
+	cases := map[string]struct {
+		entries []entry
+		want    string
+	}{
+		"climbs out":          {[]entry{{name: "../evil.sh", body: "x"}}, "../evil.sh: the entry would be written outside the target folder"},
+		"absolute":            {[]entry{{name: "/etc/evil", body: "x"}}, "/etc/evil: the entry would be written outside the target folder"},
+		"link out":            {[]entry{{name: "l", typ: tar.TypeSymlink, link: "../../outside"}}, "l: symbolic link to ../../outside points outside the target folder"},
+		"absolute link":       {[]entry{{name: "l", typ: tar.TypeSymlink, link: "/etc/passwd"}}, "l: symbolic link to the absolute path /etc/passwd"},
+		"write through link":  {[]entry{{name: "a", typ: tar.TypeSymlink, link: "."}, {name: "a/b", typ: tar.TypeSymlink, link: "../x"}}, "a/b: the entry's folder a is a symbolic link"},
+		"hard link out":       {[]entry{{name: "h", typ: tar.TypeLink, link: "../../etc/passwd"}}, "h: hard link to ../../etc/passwd points outside the archive"},
+		"hard link to a link": {[]entry{{name: "d/s", typ: tar.TypeSymlink, link: ".."}, {name: "h", typ: tar.TypeLink, link: "d/s"}}, "h: hard link to d/s, which is not a file extracted before it"},
+		"device":              {[]entry{{name: "null", typ: tar.TypeChar}}, "null: character device entries are not allowed in a model archive"},
+		"fifo":                {[]entry{{name: "p", typ: tar.TypeFifo}}, "p: FIFO entries are not allowed in a model archive"},
+		"twice":               {[]entry{{name: "m", body: "1"}, {name: "m", body: "2"}}, "open DIR/m: file exists"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			o := newOrigin(t)
+			o.put("/m/model.tar", file{body: tarball(t, false, c.entries...), contentType: "application/x-tar"})
+			d := newDownloadEnv(t)
+			_, err := d.resolver().Resolve(context.Background(), o.URL+"/m/model.tar")
+			require.Error(t, err)
+			prefix := "storage uri " + o.URL + "/m/model.tar: Failed to unpack archive file. The file format is not valid.: "
+			require.True(t, strings.HasPrefix(err.Error(), prefix), err.Error())
+			detail := strings.TrimPrefix(err.Error(), prefix)
+			if strings.Contains(c.want, "DIR") {
+				assert.Regexp(t, "^open "+regexpQuote(d.cache)+`/\.download-\d+/m: file exists$`, detail)
+			} else {
+				assert.Equal(t, c.want, detail)
+			}
+			assertNoModelLeft(t, d.cache)
+			_, err = os.Lstat(filepath.Join(filepath.Dir(d.cache), "x"))
+			assert.True(t, os.IsNotExist(err), "nothing written beside the cache")
+		})
+	}
+	t.Run("zip climbs out", func(t *testing.T) {
+		o := newOrigin(t)
+		o.put("/m/model.zip", file{body: zipball(t, entry{name: "../evil", body: "x"}), contentType: "application/zip"})
+		d := newDownloadEnv(t)
+		_, err := d.resolver().Resolve(context.Background(), o.URL+"/m/model.zip")
+		assert.EqualError(t, err, "storage uri "+o.URL+"/m/model.zip: Failed to unpack archive file. The file format is not valid.: ../evil: the entry would be written outside the target folder")
+		assertNoModelLeft(t, d.cache)
+	})
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// A source that stops sending is abandoned after StallTimeout, with no
+// partial model left; one that keeps sending slowly is not.
+func TestHTTP_Stall(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", "100")
+		_, _ = w.Write([]byte("first half"))
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/slow.onnx" {
+			for range 6 {
+				time.Sleep(60 * time.Millisecond)
+				_, _ = w.Write(bytes.Repeat([]byte("x"), 15))
+				w.(http.Flusher).Flush()
+			}
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	d := newDownloadEnv(t)
+	r := d.resolver()
+	r.StallTimeout = 200 * time.Millisecond
+	_, err := r.Resolve(context.Background(), srv.URL+"/stuck.onnx")
+	assert.EqualError(t, err, "downloading "+srv.URL+"/stuck.onnx: no data received for 200ms")
+	assertNoModelLeft(t, d.cache)
+
+	dir, err := r.Resolve(context.Background(), srv.URL+"/slow.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"slow.onnx=first half" + strings.Repeat("x", 90)}, tree(t, dir))
+}
+
+// A shutdown (SIGTERM) during a download ends it at once with the
+// context's error, so the server stops instead of finishing the download.
+func TestHTTP_Cancelled(t *testing.T) {
+	started := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		close(started)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	d := newDownloadEnv(t)
+	_, err := d.resolver().Resolve(ctx, srv.URL+"/model.onnx")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.EqualError(t, err, "downloading "+srv.URL+"/model.onnx: context canceled")
+	assertNoModelLeft(t, d.cache)
+}
+
+// Worker processes starting together resolve the same URI at once: each
+// gets the complete model.
+func TestHTTP_ConcurrentResolves(t *testing.T) {
+	o := newOrigin(t)
+	body := tarball(t, true, entry{name: "model.onnx", body: strings.Repeat("w", 1<<20)})
+	o.put("/m/model.tgz", file{body: body, contentType: "application/gzip", etag: `"1"`})
+	d := newDownloadEnv(t)
+	var wg sync.WaitGroup
+	dirs := make([]string, 6)
+	errs := make([]error, 6)
+	for i := range dirs {
+		wg.Go(func() { dirs[i], errs[i] = d.resolver().Resolve(context.Background(), o.URL+"/m/model.tgz") })
+	}
+	wg.Wait()
+	for i := range dirs {
+		require.NoError(t, errs[i], i)
+		assert.Equal(t, dirs[0], dirs[i])
+	}
+	assert.Equal(t, []string{"model.onnx=" + strings.Repeat("w", 1<<20)}, tree(t, dirs[0]))
+	names, err := os.ReadDir(d.cache)
+	require.NoError(t, err)
+	assert.Len(t, names, 2, fmt.Sprint(names))
+}
+
+// On a pod, the storage-initializer has already downloaded the model into
+// /mnt/models: it is used, and nothing is fetched.
+func TestHTTP_StorageInitializerWins(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("w"), contentType: "application/octet-stream"})
+	d := newDownloadEnv(t)
+	mkfile(t, filepath.Join(d.pod.models, "model.onnx"))
+	dir, err := d.resolver().Resolve(context.Background(), o.URL+"/m/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, d.pod.models, dir)
+	assert.Zero(t, o.downloads.Load())
+}
+
+func TestGuessType(t *testing.T) {
+	for name, want := range map[string][2]string{
+		"model.onnx": {"", ""}, "model.tar": {tarType, ""}, "model.tar.gz": {tarType, "gzip"}, "m.TGZ": {tarType, "gzip"},
+		"m.tar.bz2": {tarType, "bzip2"}, "m.tbz2": {tarType, "bzip2"}, "m.txz": {tarType, "xz"}, "m.zip": {zipType, ""},
+		"model.onnx.gz": {"", "gzip"}, "file=model.tar.gz": {tarType, "gzip"},
+	} {
+		typ, enc := guessType(name)
+		assert.Equal(t, want, [2]string{typ, enc}, name)
+	}
+}
