@@ -25,6 +25,9 @@ type logSetup struct {
 // --access_log_format and KSERVE_LOGLEVEL before anything is served, so a
 // bad configuration stops the server with one error naming the file and key.
 func (s *Server) setupLogging() error {
+	if s.logs != nil {
+		return nil // ResolveModelDir came first
+	}
 	l, err := logging.Setup(logging.Options{
 		Configure:       s.cfg.ConfigureLogging,
 		ConfigFile:      s.cfg.LogConfigFile,

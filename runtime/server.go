@@ -100,8 +100,33 @@ func Serve(models ...model.Model) error {
 }
 
 // ModelDir is the model directory: --model_dir, or STORAGE_URI resolved
-// (local paths, file://, pvc://) once Run has started.
+// once ResolveModelDir or Run has resolved it.
 func (s *Server) ModelDir() string { return s.cfg.ModelDir }
+
+// ResolveModelDir returns --model_dir, else $STORAGE_URI resolved the way
+// KServe's storage package does (local paths, file://, pvc://, /mnt/models
+// filled by the storage-initializer, http(s):// downloaded into the user's
+// cache and revalidated on the next start; see package storage), else "".
+// It logs with the server's logging configuration, so a main that needs
+// the folder to build its model calls it before Run; Run then uses the
+// same folder (and passes it to --workers processes) without resolving
+// again.
+func (s *Server) ResolveModelDir(ctx context.Context) (string, error) {
+	if s.cfg.ModelDir != "" || s.cfg.StorageURI == "" {
+		return s.cfg.ModelDir, nil
+	}
+	if err := s.setupLogging(); err != nil {
+		return "", err
+	}
+	r := storage.Resolver{Logger: s.log}
+	dir, err := s.cfg.ResolveModelDir(ctx, r.Resolve)
+	if err != nil {
+		return "", fmt.Errorf("STORAGE_URI: %w", err)
+	}
+	s.log.Info("Model directory from STORAGE_URI: " + dir)
+	s.cfg.ModelDir = dir
+	return dir, nil
+}
 
 // Dataplane returns the server's dataplane once Run has started (tests, and
 // transports added by users).
@@ -126,13 +151,12 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if len(s.cfg.UnknownArgs) > 0 {
 		s.log.Warn("ignoring unknown arguments: " + strings.Join(s.cfg.UnknownArgs, " "))
 	}
-	if s.cfg.StorageURI != "" && s.cfg.ModelDir == "" {
-		dir, err := s.cfg.ResolveModelDir(ctx, storage.Resolve)
-		if err != nil {
-			return fmt.Errorf("STORAGE_URI: %w", err)
+	if _, err := s.ResolveModelDir(ctx); err != nil {
+		if ctx.Err() != nil {
+			s.log.Info("Stopped during the model download: " + err.Error())
+			return nil
 		}
-		s.log.Info("Model directory from STORAGE_URI: " + dir)
-		s.cfg.ModelDir = dir
+		return err
 	}
 	if s.cfg.Workers > 1 && os.Getenv(workerEnv) == "" {
 		return s.supervise(ctx, models)
@@ -166,16 +190,10 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	serveREST := !(s.cfg.Workers > 1 && !worker)
 	serveGRPC := s.cfg.EnableGRPC && !worker
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	var httpSrv *http.Server
+	startHTTP := func() error { return nil }
 	if serveREST {
-		ln := s.httpLn
-		if ln == nil {
-			var err error
-			if ln, err = listenReusePort(ctx, fmt.Sprintf(":%d", s.cfg.HTTPPort)); err != nil {
-				return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
-			}
-		}
 		var h http.Handler = rest.New(s.dp, rest.Options{
 			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 			EnableDocs:         s.cfg.EnableDocsURL,
@@ -198,17 +216,38 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 				return model.ContextWithLogger(context.Background(), s.log)
 			},
 		}
-		if s.cfg.ReadHeaderTimeout > 0 || idle > 0 {
-			// Both timeouts fire up to a tenth of the shorter one late, in
-			// exchange for no runtime timer work per request.
-			ln = readdeadline.Wrap(ln, readdeadline.Tick(s.cfg.ReadHeaderTimeout, idle))
-		}
-		s.log.Info(fmt.Sprintf("Starting HTTP server on %s", ln.Addr()))
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("http server: %w", err)
+		startHTTP = func() error {
+			ln := s.httpLn
+			if ln == nil {
+				var err error
+				if ln, err = listenReusePort(ctx, fmt.Sprintf(":%d", s.cfg.HTTPPort)); err != nil {
+					return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
+				}
 			}
-		}()
+			if s.cfg.ReadHeaderTimeout > 0 || idle > 0 {
+				// Both timeouts fire up to a tenth of the shorter one late, in
+				// exchange for no runtime timer work per request.
+				ln = readdeadline.Wrap(ln, readdeadline.Tick(s.cfg.ReadHeaderTimeout, idle))
+			}
+			s.log.Info(fmt.Sprintf("Starting HTTP server on %s", ln.Addr()))
+			go func() {
+				if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("http server: %w", err)
+				}
+			}()
+			return nil
+		}
+		// A single server listens before loading, so liveness answers during
+		// a long load, as KServe's does. A --workers process joins the
+		// shared port only once its models are loaded: the kernel hands
+		// each connection to any process on the port, and one still loading
+		// (at start, or restarted after a crash) would answer 503 to
+		// requests its siblings are ready for.
+		if !worker {
+			if err := startHTTP(); err != nil {
+				return err
+			}
+		}
 	}
 	var grpcSrv *grpcserver.Server
 	if serveGRPC {
@@ -237,6 +276,12 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		if err := s.loadModels(ctx, models); err != nil {
 			errc <- err
 			return
+		}
+		if worker && serveREST {
+			if err := startHTTP(); err != nil {
+				errc <- err
+				return
+			}
 		}
 		s.readyOnce.Do(func() { close(s.ready) })
 	}()

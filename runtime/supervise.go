@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -43,7 +44,12 @@ func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 	backoff := 100 * time.Millisecond
 	for {
-		cmd := exec.Command(exe, os.Args[1:]...)
+		args := os.Args[1:]
+		if s.cfg.StorageURI != "" && s.cfg.ModelDir != "" {
+			// Resolved (perhaps downloaded) once, here, for every worker.
+			args = append(slices.Clip(args), "--model_dir="+s.cfg.ModelDir)
+		}
+		cmd := exec.Command(exe, args...)
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		// A worker must not outlive its supervisor (SIGKILL leaves no time

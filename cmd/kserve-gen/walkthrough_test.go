@@ -1,17 +1,22 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +148,108 @@ func waitReady(t *testing.T, url string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestNew_ONNXModelFromHTTPStorageURI serves a generated onnx project's
+// model from an http:// STORAGE_URI (a .tar.gz, as models are often
+// published), run from a folder without ./model and with --workers 2: the
+// supervisor downloads it once for both workers, the README's request gets
+// the README's answer, and a restart revalidates instead of downloading.
+func TestNew_ONNXModelFromHTTPStorageURI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a generated project")
+	}
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "remote-onnx", "--template", "onnx", "--yes")
+	dir := filepath.Join(work, "remote-onnx")
+	server := filepath.Join(dir, "remote-onnx")
+	runIn(t, dir, "go", "build", "-o", server, ".")
+	path, want, body := readmeRequest(t, dir)
+
+	weights, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	var tgz bytes.Buffer
+	zw := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(zw)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "iris/model.onnx", Mode: 0o644, Size: int64(len(weights))}))
+	_, err = tw.Write(weights)
+	require.NoError(t, err)
+	require.NoError(t, tw.Close())
+	require.NoError(t, zw.Close())
+	var mu sync.Mutex
+	var statuses []int
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status := http.StatusOK
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			status = http.StatusNotModified
+		}
+		mu.Lock()
+		statuses = append(statuses, status)
+		mu.Unlock()
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Content-Type", "application/gzip")
+		w.WriteHeader(status)
+		if status == http.StatusOK {
+			_, _ = w.Write(tgz.Bytes())
+		}
+	}))
+	defer origin.Close()
+	uri := origin.URL + "/models/iris.tar.gz"
+	cache := t.TempDir()
+
+	elsewhere := t.TempDir() // no ./model here: the answer can only come from the download
+	for run := 1; run <= 2; run++ {
+		port := freePort(t)
+		srv := exec.Command(server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false", "--workers=2", "--device=cpu")
+		srv.Dir = elsewhere
+		srv.Env = append(os.Environ(), "STORAGE_URI="+uri, "XDG_CACHE_HOME="+cache)
+		var logs syncBuffer
+		srv.Stdout, srv.Stderr = &logs, &logs
+		require.NoError(t, srv.Start())
+		t.Cleanup(func() {
+			_ = srv.Process.Kill()
+			if t.Failed() {
+				t.Logf("run %d output:\n%s", run, logs.String())
+			}
+		})
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		waitReady(t, base+"/v2/health/ready")
+		for range 4 { // both workers, most likely
+			code, got := postJSON(t, base+path, body)
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, want, got, "run %d", run)
+		}
+		require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
+		assert.NoError(t, srv.Wait(), "exit status; output:\n%s", logs.String())
+		out := logs.String()
+		modelDir := filepath.Join(cache, "kserve-gen", "storage")
+		assert.Contains(t, out, "Model directory from STORAGE_URI: "+modelDir+"/iris.tar.gz-", "run %d:\n%s", run, out)
+		if run == 1 {
+			assert.Contains(t, out, "Copying contents of "+uri+" to local")
+			assert.Contains(t, out, "Unpacking: iris.tar.gz.tar")
+		} else {
+			assert.Contains(t, out, uri+" is not modified since its download on ")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{http.StatusOK, http.StatusNotModified}, statuses, "one download, one revalidation, none by the workers")
+}
+
+// syncBuffer is a bytes.Buffer a process's stdout and stderr can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -22,16 +22,23 @@ import (
 
 // Passthrough returns what it is given.
 type Passthrough struct {
-	name  string
-	delay time.Duration
-	ready atomic.Bool
+	name      string
+	delay     time.Duration
+	loadDelay time.Duration
+	ready     atomic.Bool
 }
 
 // Name is the model name on the endpoint paths.
 func (m *Passthrough) Name() string { return m.name }
 
-// Load has nothing to load.
-func (m *Passthrough) Load(context.Context) error {
+// Load has nothing to load; --load_delay makes it take a while, as
+// loading real weights does.
+func (m *Passthrough) Load(ctx context.Context) error {
+	select {
+	case <-time.After(m.loadDelay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	m.ready.Store(true)
 	return nil
 }
@@ -66,6 +73,7 @@ func main() {
 	p := config.NewParser("passthrough")
 	// A flag of our own next to KServe's, as the seed extends KServe's parser.
 	delay := p.FlagSet().Duration("predict_delay", 0, "time each predict takes (to simulate a slow model)")
+	loadDelay := p.FlagSet().Duration("load_delay", 0, "time Load takes (to simulate loading weights)")
 	cfg, err := p.Parse(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -76,7 +84,7 @@ func main() {
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()
-	if err := runtime.NewServer(*cfg).Run(ctx, &Passthrough{name: cfg.ModelName, delay: *delay}); err != nil {
+	if err := runtime.NewServer(*cfg).Run(ctx, &Passthrough{name: cfg.ModelName, delay: *delay, loadDelay: *loadDelay}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

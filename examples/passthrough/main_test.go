@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -218,4 +219,35 @@ func TestWorkers(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, 200, resp.StatusCode)
 	}
+}
+
+// TestWorkers_RestartedWorkerJoinsWhenLoaded: a worker restarted after a
+// crash takes connections only once its model is loaded. The kernel hands
+// each new connection to any process on the shared port, so a worker that
+// listened while loading would answer 503 to requests its sibling serves.
+func TestWorkers_RestartedWorkerJoinsWhenLoaded(t *testing.T) {
+	p := start(t, "--workers=2", "--enable_grpc=false", "--load_delay=1500ms")
+	children := func() []string {
+		out, _ := exec.Command("pgrep", "-P", fmt.Sprint(p.cmd.Process.Pid)).Output()
+		return strings.Fields(string(out))
+	}
+	require.Eventually(t, func() bool { return len(children()) == 2 }, 10*time.Second, 10*time.Millisecond)
+	victim := children()[0]
+	require.NoError(t, exec.Command("kill", "-9", victim).Run())
+	require.Eventually(t, func() bool {
+		now := children()
+		return len(now) == 2 && !slices.Contains(now, victim)
+	}, 10*time.Second, 5*time.Millisecond, "worker not restarted")
+	time.Sleep(200 * time.Millisecond) // the new worker is up and loading
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // a new connection each time
+	codes := map[int]int{}
+	for range 60 {
+		resp, err := client.Post(p.url+"/v1/models/passthrough:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, map[int]int{200: 60}, codes, "answers while the restarted worker loads")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -164,7 +165,9 @@ func describe(infos []TensorInfo) string {
 }
 
 // ModelFile resolves path to one .onnx file: path itself when it is a file;
-// for a folder, its model.onnx, or else its only .onnx file.
+// for a folder, its model.onnx, or else its only .onnx file; and when the
+// folder has none at its top (an archive unpacked with its own folder,
+// resnet/model.onnx), the only .onnx file below it.
 func ModelFile(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -184,11 +187,33 @@ func ModelFile(path string) (string, error) {
 	sort.Strings(found)
 	switch len(found) {
 	case 0:
+	case 1:
+		return found[0], nil
+	default:
+		return "", fmt.Errorf("onnx model path %s: the folder has %d .onnx files (%s) and no model.onnx; name the file to serve", path, len(found), strings.Join(found, ", "))
+	}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".onnx") {
+			found = append(found, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("onnx model path %s: %w", path, err)
+	}
+	switch len(found) {
+	case 0:
 		return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file", path)
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("onnx model path %s: the folder has %d .onnx files (%s) and no model.onnx; name the file to serve", path, len(found), strings.Join(found, ", "))
+	return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file at its top and %d below it (%s); name the file to serve", path, len(found), strings.Join(found, ", "))
 }
 
 // Provider is the execution provider serving the model ("" before Load).

@@ -191,6 +191,33 @@ func TestModel_FolderWithSeveralModelsNeedsAFile(t *testing.T) {
 	assert.ErrorContains(t, err, "the folder has no .onnx file")
 }
 
+// An archive unpacked with its own folder (resnet/model.onnx) is served
+// from the folder it was unpacked into; hidden folders are not searched.
+func TestModelFile_BelowTheTop(t *testing.T) {
+	dir := t.TempDir()
+	nested := filepath.Join(dir, "resnet", "v1", "resnet50.onnx")
+	require.NoError(t, os.MkdirAll(filepath.Dir(nested), 0o755))
+	require.NoError(t, os.WriteFile(nested, nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "resnet", "labels.txt"), nil, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".git"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "old.onnx"), nil, 0o644))
+	got, err := ModelFile(dir)
+	require.NoError(t, err)
+	assert.Equal(t, nested, got)
+
+	other := filepath.Join(dir, "resnet", "resnet18.onnx")
+	require.NoError(t, os.WriteFile(other, nil, 0o644))
+	_, err = ModelFile(dir)
+	assert.EqualError(t, err, fmt.Sprintf("onnx model path %[1]s: the folder has no .onnx file at its top and 2 below it (%[2]s, %[3]s); name the file to serve", dir, other, nested))
+
+	// One at the top wins over any below.
+	top := filepath.Join(dir, "top.onnx")
+	require.NoError(t, os.WriteFile(top, nil, 0o644))
+	got, err = ModelFile(dir)
+	require.NoError(t, err)
+	assert.Equal(t, top, got)
+}
+
 func TestModel_InvalidDeviceFailsLoad(t *testing.T) {
 	m := NewModel("m", "unused.onnx", WithDevice("tpu"))
 	err := m.Load(context.Background())

@@ -299,14 +299,14 @@ func (r Resolver) cacheDir() (string, error) {
 	}
 	var tried []string
 	if base, err := os.UserCacheDir(); err == nil {
-		d := filepath.Join(base, "kserve-gen", "models")
+		d := filepath.Join(base, "kserve-gen", "storage")
 		if err := os.MkdirAll(d, 0o755); err == nil {
 			return d, nil
 		} else {
 			tried = append(tried, err.Error())
 		}
 	}
-	d := filepath.Join(os.TempDir(), "kserve-gen-models")
+	d := filepath.Join(os.TempDir(), "kserve-gen-storage")
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
 	}

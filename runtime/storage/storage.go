@@ -73,8 +73,8 @@ type Resolver struct {
 	PVCRoot    string // default /mnt/pvc
 
 	// CacheDir keeps http(s):// downloads, one folder per URI plus a small
-	// JSON file to revalidate it. Default: <user cache dir>/kserve-gen/models
-	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-models.
+	// JSON file to revalidate it. Default: <user cache dir>/kserve-gen/storage
+	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-storage.
 	CacheDir string
 	// Client makes the downloads; default: http.DefaultTransport's settings
 	// (proxy from the environment) without transparent decompression.

@@ -1,7 +1,9 @@
 // Command iris serves the iris ONNX model with ONNX Runtime and
 // the kserve-gen runtime: KServe's flags and environment variables, the v1
 // and v2 REST protocols on --http_port (8080). The model is --model_dir, else what $STORAGE_URI
-// names (KServe downloads it to /mnt/models), else ./model.
+// names (a local path, or an http(s):// file or archive downloaded into the
+// user's cache; on KServe, what the storage-initializer put in /mnt/models),
+// else ./model.
 package main
 
 import (
@@ -13,7 +15,6 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/onnx"
-	"github.com/kserve-gen/kserve-gen/runtime/storage"
 )
 
 func main() {
@@ -46,7 +47,8 @@ func run(args []string) error {
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()
-	dir, err := cfg.ResolveModelDir(ctx, storage.Resolve)
+	srv := runtime.NewServer(*cfg)
+	dir, err := srv.ResolveModelDir(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,5 +56,5 @@ func run(args []string) error {
 		dir = "model"
 	}
 	m := NewIris(cfg.ModelName, dir, onnx.WithDevice(*device), onnx.WithReplicas(*replicas))
-	return runtime.NewServer(*cfg).Run(ctx, m)
+	return srv.Run(ctx, m)
 }
