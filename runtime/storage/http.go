@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -168,7 +170,10 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	}
 	defer os.RemoveAll(scratch) // gone once moved into place; the leftovers of a failure otherwise
 
-	body := io.Reader(&watchedReader{r: resp.Body, watchdog: watchdog, stall: stall})
+	watched := &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall}
+	stopProgress := r.reportProgress(shown, watched, resp.ContentLength)
+	defer stopProgress()
+	body := io.Reader(watched)
 	local := filepath.Join(scratch, filename)
 	if enc == "gzip" {
 		gz, err := gzip.NewReader(body)
@@ -182,6 +187,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		}
 	}
 	n, err := writeFile(local, body)
+	stopProgress()
 	if err != nil {
 		return "", r.readError(ctx, reqCtx, shown, err)
 	}
@@ -382,19 +388,69 @@ func writeFile(p string, r io.Reader) (int64, error) {
 }
 
 // watchedReader pushes the stall watchdog back on every read that returns
-// data.
+// data, and counts the bytes for the progress lines.
 type watchedReader struct {
 	r        io.Reader
 	watchdog *time.Timer
 	stall    time.Duration
+	n        atomic.Int64
 }
 
 func (w *watchedReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	if n > 0 {
 		w.watchdog.Reset(w.stall)
+		w.n.Add(int64(n))
 	}
 	return n, err
+}
+
+// reportProgress logs how far a download has come every progressInterval
+// (10 s), so a long one is visibly alive; it returns the function that
+// stops it.
+func (r Resolver) reportProgress(shown string, w *watchedReader, total int64) func() {
+	every := r.progressInterval
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	log := r.logger()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				n := w.n.Load()
+				if total > 0 {
+					log.Info(fmt.Sprintf("Downloaded %s of %s (%d%%) from %s", humanBytes(n), humanBytes(total), n*100/total, shown))
+				} else {
+					log.Info(fmt.Sprintf("Downloaded %s from %s", humanBytes(n), shown))
+				}
+			}
+		}
+	}()
+	return sync.OnceFunc(func() { close(done); <-stopped })
+}
+
+// humanBytes is n in B, KiB, MiB or GiB with one decimal.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n), "B"
+	for _, s := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
 // guessType is Python's mimetypes.guess_type for the names KServe cares

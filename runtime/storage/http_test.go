@@ -487,9 +487,26 @@ func TestHTTP_Stall(t *testing.T) {
 	assert.EqualError(t, err, "downloading "+srv.URL+"/stuck.onnx: no data received for 200ms")
 	assertNoModelLeft(t, d.cache)
 
+	d.logs.take()
+	r.progressInterval = 100 * time.Millisecond
 	dir, err := r.Resolve(context.Background(), srv.URL+"/slow.onnx")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"slow.onnx=first half" + strings.Repeat("x", 90)}, tree(t, dir))
+	// A long download says how far it has come.
+	var progress []string
+	for _, l := range d.logs.take() {
+		if strings.HasPrefix(l, "INFO Downloaded ") {
+			progress = append(progress, l)
+		}
+	}
+	require.NotEmpty(t, progress)
+	assert.Regexp(t, `^INFO Downloaded \d+ B of 100 B \(\d+%\) from `+regexpQuote(srv.URL)+`/slow.onnx$`, progress[0])
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
+		assert.Equal(t, want, humanBytes(n))
+	}
 }
 
 // A shutdown (SIGTERM) during a download ends it at once with the

@@ -86,6 +86,8 @@ type Resolver struct {
 	Getenv func(string) string
 	// Logger gets KServe's download log lines (default: none).
 	Logger *slog.Logger
+
+	progressInterval time.Duration // between progress lines (tests); default 10 s
 }
 
 // Resolve resolves uri with the default mount points.
