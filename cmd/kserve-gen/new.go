@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -183,8 +185,33 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if gopts.Runtime == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
 	}
+	warnWorkspace(ctx, opts.IO.ErrOut, dir)
 	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  go run .\n\nThen see README.md for the curl command.\n", shellQuote(dir))
 	return nil
+}
+
+// warnWorkspace says how to add the project to the Go workspace it was
+// written into, if any does not list it: go commands there would otherwise
+// fail with "directory prefix . does not contain modules listed in go.work".
+// The workspace file is the user's, so it is not edited for them.
+func warnWorkspace(ctx context.Context, w io.Writer, dir string) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return // nothing to build with here anyway
+	}
+	ws, ok, err := generator.FindWorkspace(ctx, goBin, dir)
+	if err != nil {
+		fmt.Fprintf(w, "Warning: could not check for a Go workspace: %v\n", err)
+		return
+	}
+	if !ok || ws.Listed {
+		return
+	}
+	use, err := ws.UseCommand(dir)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(w, "Warning: %s is inside the Go workspace %s, which does not list it, so go commands in it fail. Add it to the workspace:\n  %s\nor run them with GOWORK=off.\n", shellQuote(dir), ws.File, use)
 }
 
 // generatorOptions turns the answers into the generator's options and

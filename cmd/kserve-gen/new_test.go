@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -248,4 +249,37 @@ func TestDefaultRuntimeSearch_FindsOwnCheckout(t *testing.T) {
 	require.NoError(t, err)
 	t.Chdir(t.TempDir())
 	assert.Equal(t, want, generator.FindRuntime(defaultRuntimeSearch()...))
+}
+
+// TestNew_InsideAWorkspaceSaysHowToAddIt: a project written inside a Go
+// workspace that does not list it cannot be built there; new says so with
+// the command that fixes it, and that command works.
+func TestNew_InsideAWorkspaceSaysHowToAddIt(t *testing.T) {
+	t.Setenv("GOWORK", "") // the go command's own search
+	ws := t.TempDir()
+	runIn(t, ws, "go", "work", "init")
+	dir := filepath.Join(ws, "models", "demo")
+
+	f, _, _, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir))
+	assert.Equal(t, "Warning: "+dir+" is inside the Go workspace "+filepath.Join(ws, "go.work")+
+		", which does not list it, so go commands in it fail. Add it to the workspace:\n"+
+		"  go work use -C "+ws+" ./models/demo\nor run them with GOWORK=off.\n", errOut.String())
+
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the failure the warning is about")
+	assert.Contains(t, string(out), "does not contain modules listed in go.work")
+	runIn(t, t.TempDir(), "sh", "-c", strings.TrimPrefix(strings.Split(errOut.String(), "\n")[1], "  "))
+	runIn(t, dir, "go", "build", "./...")
+
+	// Listed already, or workspaces off: nothing to say.
+	f, _, _, errOut = testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--force", "--dir", dir))
+	assert.Empty(t, errOut.String())
+	t.Setenv("GOWORK", "off")
+	f, _, _, errOut = testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "other", "--template", "rest", "--yes", "--dir", filepath.Join(ws, "other")))
+	assert.Empty(t, errOut.String())
 }
