@@ -161,6 +161,9 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if s.cfg.Workers > 1 && os.Getenv(workerEnv) == "" {
 		return s.supervise(ctx, models)
 	}
+	if os.Getenv(workerEnv) != "" {
+		answerHeartbeat()
+	}
 	return s.serve(ctx, models, os.Getenv(workerEnv) != "")
 }
 

@@ -16,9 +16,10 @@ import (
 
 // supervise is --workers N: N copies of this program serve REST on the
 // shared HTTP port (SO_REUSEPORT) while this process serves gRPC, as
-// KServe's multi-process mode does. A worker that dies is restarted (with a
-// growing back-off while it keeps dying at once); on shutdown every worker
-// gets SIGTERM and the grace period to drain, then SIGKILL.
+// KServe's multi-process mode does. A worker that dies, or stops answering
+// the heartbeat (heartbeat.go), is restarted (with a growing back-off while
+// it keeps dying at once); on shutdown every worker gets SIGTERM and the
+// grace period to drain, then SIGKILL.
 func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -50,21 +51,38 @@ func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 			args = append(slices.Clip(args), "--model_dir="+s.cfg.ModelDir)
 		}
 		cmd := exec.Command(exe, args...)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i), heartbeatEnv+"=1")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		// A worker must not outlive its supervisor (SIGKILL leaves no time
 		// to stop it), or it would keep serving the port with no restarts.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		hb, err := newHeartbeat()
+		if err == nil {
+			cmd.ExtraFiles = []*os.File{hb.childPing, hb.childPong} // fds 3 and 4
+			err = cmd.Start()
+			hb.started()
+		}
 		started := time.Now()
-		if err := cmd.Start(); err != nil {
+		if err != nil {
 			s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
 		} else {
 			s.log.Info(fmt.Sprintf("Started worker %d (pid %d)", i, cmd.Process.Pid))
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
+			hung := make(chan error, 1)
+			hbCtx, stopHeartbeat := context.WithCancel(ctx)
+			go func() {
+				if err := hb.watch(hbCtx, heartbeatInterval, heartbeatTimeout, heartbeatFirstTimeout); err != nil {
+					hung <- err
+				}
+			}()
 			select {
 			case err := <-done:
 				s.log.Warn(fmt.Sprintf("Worker %d (pid %d) exited: %v; restarting", i, cmd.Process.Pid, exitText(err)))
+			case err := <-hung:
+				s.log.Warn(fmt.Sprintf("Worker %d (pid %d): %v; killing and restarting it", i, cmd.Process.Pid, err))
+				_ = cmd.Process.Kill()
+				<-done
 			case <-ctx.Done():
 				_ = cmd.Process.Signal(syscall.SIGTERM)
 				select {
@@ -73,8 +91,14 @@ func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 					_ = cmd.Process.Kill()
 					<-done
 				}
+				stopHeartbeat()
+				hb.close()
 				return
 			}
+			stopHeartbeat()
+		}
+		if hb != nil {
+			hb.close()
 		}
 		if time.Since(started) > 10*time.Second {
 			backoff = 100 * time.Millisecond

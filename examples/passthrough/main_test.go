@@ -43,10 +43,28 @@ func freePort(t *testing.T) int {
 }
 
 type proc struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *bytes.Buffer
-	done   chan error
+	cmd  *exec.Cmd
+	url  string
+	out  *syncBuffer // stdout and stderr
+	done chan error
+}
+
+// syncBuffer is a bytes.Buffer the test reads while the process writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // start builds and runs this example as a real process.
@@ -58,8 +76,8 @@ func start(t *testing.T, args ...string) *proc {
 	require.NoError(t, build.Run())
 	port := freePort(t)
 	args = append([]string{"--model_name=passthrough", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePort(t))}, args...)
-	p := &proc{cmd: exec.Command(bin, args...), url: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	p.cmd.Stderr = p.stderr
+	p := &proc{cmd: exec.Command(bin, args...), url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
@@ -78,7 +96,7 @@ func start(t *testing.T, args ...string) *proc {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	}, 20*time.Second, 10*time.Millisecond, "server never became ready: %s", p.stderr)
+	}, 20*time.Second, 10*time.Millisecond, "server never became ready: %s", p.out)
 	return p
 }
 
@@ -181,7 +199,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	assert.Equal(t, int32(0), failed.Load())
 	select {
 	case err := <-p.done:
-		assert.NoError(t, err, "exit status: %s", p.stderr)
+		assert.NoError(t, err, "exit status: %s", p.out)
 		p.done <- err
 	case <-time.After(10 * time.Second):
 		t.Fatal("process did not exit after SIGTERM")
@@ -250,4 +268,44 @@ func TestWorkers_RestartedWorkerJoinsWhenLoaded(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	assert.Equal(t, map[int]int{200: 60}, codes, "answers while the restarted worker loads")
+}
+
+// TestWorkers_HungWorkerIsReplaced: a worker that stops answering (here
+// stopped with SIGSTOP; a frozen or wedged process alike) keeps its share
+// of the port's connections and answers none; the supervisor's heartbeat
+// finds it within KServe's five seconds, kills it and starts another.
+func TestWorkers_HungWorkerIsReplaced(t *testing.T) {
+	p := start(t, "--workers=2", "--enable_grpc=false")
+	children := func() []string {
+		out, _ := exec.Command("pgrep", "-P", fmt.Sprint(p.cmd.Process.Pid)).Output()
+		return strings.Fields(string(out))
+	}
+	listening := func(n int) func() bool {
+		return func() bool { return strings.Count(p.out.String(), "Starting HTTP server on") == n }
+	}
+	require.Eventually(t, listening(2), 10*time.Second, 10*time.Millisecond, "both workers serving")
+	victim := children()[0]
+	require.NoError(t, exec.Command("kill", "-STOP", victim).Run())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("victim %s; output:\n%s", victim, p.out)
+		}
+	})
+	stopped := time.Now()
+	require.Eventually(t, func() bool {
+		now := children()
+		return len(now) == 2 && !slices.Contains(now, victim)
+	}, 15*time.Second, 50*time.Millisecond, "hung worker not replaced")
+	took := time.Since(stopped)
+	assert.GreaterOrEqual(t, took, 4*time.Second, "replaced before the heartbeat timeout")
+	require.Eventually(t, listening(3), 10*time.Second, 10*time.Millisecond, "the replacement serving")
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	for range 20 {
+		resp, err := client.Post(p.url+"/v1/models/passthrough:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+	}
+	assert.Regexp(t, `Worker \d \(pid `+victim+`\): no answer to the supervisor's heartbeat for 5s; killing and restarting it`, p.out.String())
 }
