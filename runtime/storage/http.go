@@ -77,7 +77,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	if err != nil || u.Host == "" {
 		return "", newError(ErrInvalidURI, "invalid storage uri %s: want http(s)://host/path/file", uri)
 	}
-	shown := u.Redacted()
+	shown := shownURI(u)
 	filename := path.Base(u.Path)
 	if u.Path == "" || strings.HasSuffix(u.Path, "/") || filename == "/" || filename == "." {
 		return "", newError(ErrInvalidURI, "No filename contained in URI: %s", shown)
@@ -96,8 +96,9 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: no folder to download into: %v", shown, err)
 	}
-	dir := filepath.Join(cache, cacheKey(uri, filename))
-	meta, cached := readMeta(dir+".json", uri)
+	source := cacheSource(u)
+	dir := filepath.Join(cache, cacheKey(source, filename))
+	meta, cached := readMeta(dir+".json", source)
 	cached = cached && dirHasEntries(dir)
 
 	log := r.logger()
@@ -204,7 +205,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	if err := replaceDir(scratch, dir); err != nil {
 		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, dir, err)
 	}
-	newMeta := cacheMeta{URI: uri, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Downloaded: time.Now().UTC()}
+	newMeta := cacheMeta{URI: source, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Downloaded: time.Now().UTC()}
 	if err := writeMeta(dir+".json", newMeta); err != nil {
 		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", shown, err))
 	}
@@ -319,7 +320,67 @@ func (r Resolver) cacheDir() (string, error) {
 	return d, nil
 }
 
-// cacheKey names a URI's folder: readable, and unique per URI.
+// signatureParams are query parameters of presigned URLs (S3, GCS,
+// CloudFront, Azure SAS) that change with every signing of the same object.
+var signatureParams = map[string]bool{
+	"signature": true, "expires": true, "awsaccesskeyid": true, "googleaccessid": true,
+	"key-pair-id": true, "policy": true, "sig": true, "se": true, "st": true, "sp": true,
+	"sv": true, "sr": true, "spr": true, "skoid": true, "sktid": true, "skt": true,
+	"ske": true, "sks": true, "skv": true, "ss": true, "srt": true,
+}
+
+func isSignatureParam(k string) bool {
+	lk := strings.ToLower(k)
+	return signatureParams[lk] || strings.HasPrefix(lk, "x-amz-") || strings.HasPrefix(lk, "x-goog-")
+}
+
+// secretParams are the query parameters of presigned URLs that are, or
+// lead to, credentials.
+var secretParams = map[string]bool{
+	"signature": true, "sig": true, "x-amz-signature": true, "x-amz-security-token": true,
+	"x-amz-credential": true, "x-goog-signature": true, "x-goog-credential": true,
+	"awsaccesskeyid": true, "googleaccessid": true,
+}
+
+// shownURI is the URI for logs and errors: a password and the signature of
+// a presigned URL are bearer credentials, shown as xxxxx.
+func shownURI(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	changed := false
+	for k, vs := range q {
+		if secretParams[strings.ToLower(k)] {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+			changed = true
+		}
+	}
+	if changed {
+		c.RawQuery = q.Encode()
+	}
+	return c.Redacted()
+}
+
+// cacheSource is what a download is cached under: the URI without its
+// userinfo and without the query parameters that sign it, so a new
+// presigned URL of the same object finds (and revalidates) the copy the last
+// one downloaded instead of downloading it again into a folder of its own.
+func cacheSource(u *url.URL) string {
+	c := *u
+	c.User = nil
+	q := c.Query()
+	for k := range q {
+		if isSignatureParam(k) {
+			q.Del(k)
+		}
+	}
+	c.RawQuery = q.Encode()
+	c.Fragment = ""
+	return c.String()
+}
+
+// cacheKey names a source's folder: readable, and unique per source.
 func cacheKey(uri, filename string) string {
 	sum := sha256.Sum256([]byte(uri))
 	clean := strings.Map(func(c rune) rune {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -576,4 +577,59 @@ func TestGuessType(t *testing.T) {
 		typ, enc := guessType(name)
 		assert.Equal(t, want, [2]string{typ, enc}, name)
 	}
+}
+
+// A presigned URL changes with every signing; the same object must find
+// the copy the last signing downloaded (and revalidate it), while another
+// version of it is another download. No signature is kept on disk.
+func TestHTTP_PresignedURLsShareTheCache(t *testing.T) {
+	var full atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		etag := `"` + r.URL.Query().Get("versionId") + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		full.Add(1)
+		w.Header().Set("Content-Type", "binary/octet-stream") // S3's default
+		_, _ = w.Write([]byte("weights " + r.URL.Query().Get("versionId")))
+	}))
+	defer srv.Close()
+	d := newDownloadEnv(t)
+	signed := func(sig, version string) string {
+		return srv.URL + "/bucket/model.onnx?versionId=" + version + "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261201&X-Amz-Date=20261201T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=" + sig
+	}
+	ctx := context.Background()
+	first, err := d.resolver().Resolve(ctx, signed("aaaa", "1"))
+	require.NoError(t, err)
+	second, err := d.resolver().Resolve(ctx, signed("bbbb", "1"))
+	require.NoError(t, err)
+	assert.Equal(t, first, second)
+	assert.EqualValues(t, 1, full.Load(), "revalidated, not downloaded again")
+	other, err := d.resolver().Resolve(ctx, signed("cccc", "2"))
+	require.NoError(t, err)
+	assert.NotEqual(t, first, other)
+	assert.Equal(t, []string{"model.onnx=weights 2"}, tree(t, other))
+
+	for _, l := range d.logs.take() {
+		for _, secret := range []string{"aaaa", "bbbb", "cccc", "AKIA"} {
+			assert.NotContains(t, l, secret)
+		}
+	}
+	assert.Equal(t, srv.URL+"/bucket/model.onnx?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=xxxxx&X-Amz-Date=20261201T000000Z&X-Amz-Expires=300&X-Amz-Signature=xxxxx&X-Amz-SignedHeaders=host&versionId=1",
+		shownURI(mustParse(t, signed("aaaa", "1"))))
+
+	meta, err := os.ReadFile(first + ".json")
+	require.NoError(t, err)
+	assert.Contains(t, string(meta), `"uri": "`+srv.URL+`/bucket/model.onnx?versionId=1"`)
+	for _, secret := range []string{"aaaa", "bbbb", "AKIA", "X-Amz"} {
+		assert.NotContains(t, string(meta), secret)
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
 }
