@@ -106,47 +106,32 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	if !cached {
 		log.Info("Copying contents of " + shown + " to local")
 	}
-	stall := r.StallTimeout
-	if stall <= 0 {
-		stall = DefaultStallTimeout
-	}
-	reqCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	errStalled := fmt.Errorf("no data received for %s", stall)
-	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
-	defer watchdog.Stop()
-
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, uri, nil)
-	if err != nil {
-		return "", newError(ErrInvalidURI, "invalid storage uri %s: %v", shown, err)
-	}
+	header := http.Header{}
 	for k, v := range headers {
-		req.Header.Set(k, v)
+		header.Set(k, v)
 	}
 	if cached {
 		if meta.ETag != "" {
-			req.Header.Set("If-None-Match", meta.ETag)
+			header.Set("If-None-Match", meta.ETag)
 		}
 		if meta.LastModified != "" {
-			req.Header.Set("If-Modified-Since", meta.LastModified)
+			header.Set("If-Modified-Since", meta.LastModified)
 		}
 	}
-	resp, err := r.client().Do(req)
+	t, err := r.get(ctx, uri, header)
 	if err != nil {
-		if cause := context.Cause(reqCtx); cause != nil && ctx.Err() == nil {
-			err = cause
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("downloading %s: %w", shown, ctx.Err())
 		}
-		if cached && ctx.Err() == nil {
+		if cached {
 			log.Warn(fmt.Sprintf("Cannot revalidate %s (%v); serving the copy downloaded %s from %s",
 				shown, err, meta.Downloaded.Format(time.RFC3339), dir))
 			return dir, nil
 		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("downloading %s: %w", shown, ctx.Err())
-		}
-		return "", newError(ErrDownload, "downloading %s: %v", shown, unwrapURLError(err))
+		return "", newError(ErrDownload, "downloading %s: %v", shown, err)
 	}
-	defer resp.Body.Close()
+	defer t.close()
+	resp := t.resp
 	if cached && resp.StatusCode == http.StatusNotModified {
 		log.Info(fmt.Sprintf("%s is not modified since its download on %s; using %s",
 			shown, meta.Downloaded.Format(time.RFC3339), dir))
@@ -171,15 +156,14 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	}
 	defer os.RemoveAll(scratch) // gone once moved into place; the leftovers of a failure otherwise
 
-	watched := &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall}
-	stopProgress := r.reportProgress(shown, watched, resp.ContentLength)
+	stopProgress := r.reportProgress(shown, t.body, resp.ContentLength)
 	defer stopProgress()
-	body := io.Reader(watched)
+	body := io.Reader(t.body)
 	local := filepath.Join(scratch, filename)
 	if enc == "gzip" {
 		gz, err := gzip.NewReader(body)
 		if err != nil {
-			return "", r.readError(ctx, reqCtx, shown, fmt.Errorf("gunzip: %w", err))
+			return "", t.readError(ctx, shown, fmt.Errorf("gunzip: %w", err))
 		}
 		body = gz
 		local = filepath.Join(scratch, strings.TrimSuffix(filename, path.Ext(filename)))
@@ -190,7 +174,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	n, err := writeFile(local, body)
 	stopProgress()
 	if err != nil {
-		return "", r.readError(ctx, reqCtx, shown, err)
+		return "", t.readError(ctx, shown, err)
 	}
 	if typ == tarType || typ == zipType {
 		log.Info("Unpacking: " + filepath.Base(local))
@@ -214,13 +198,59 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	return dir, nil
 }
 
-// readError names why reading the body failed: a stall, the caller's
-// cancellation, or the transfer itself.
-func (r Resolver) readError(ctx, reqCtx context.Context, shown string, err error) error {
+// transfer is one GET whose stall watchdog stays armed, from sending the
+// request to closing the body, and pushed back by every read that returns
+// data.
+type transfer struct {
+	resp     *http.Response
+	body     *watchedReader
+	ctx      context.Context // the request's; its cause says why a read failed
+	cancel   context.CancelCauseFunc
+	watchdog *time.Timer
+}
+
+// get sends a GET for rawURL with header. Its error is the stall, or the
+// transport's (without net/url's `Get "<url>": ` prefix, which would repeat
+// the URL and any credentials in it); the caller checks ctx for a
+// cancellation.
+func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*transfer, error) {
+	stall := r.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	errStalled := fmt.Errorf("no data received for %s", stall)
+	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, rawURL, nil)
+	if err == nil {
+		req.Header = header.Clone()
+		var resp *http.Response
+		if resp, err = r.client().Do(req); err == nil {
+			return &transfer{resp: resp, body: &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall},
+				ctx: reqCtx, cancel: cancel, watchdog: watchdog}, nil
+		}
+	}
+	watchdog.Stop()
+	if cause := context.Cause(reqCtx); cause != nil && ctx.Err() == nil {
+		err = cause
+	}
+	cancel(nil)
+	return nil, unwrapURLError(err)
+}
+
+func (t *transfer) close() {
+	t.watchdog.Stop()
+	t.resp.Body.Close()
+	t.cancel(nil)
+}
+
+// readError names why reading the body failed: the caller's cancellation,
+// a stall, or the transfer itself.
+func (t *transfer) readError(ctx context.Context, shown string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("downloading %s: %w", shown, ctx.Err())
 	}
-	if cause := context.Cause(reqCtx); cause != nil {
+	if cause := context.Cause(t.ctx); cause != nil {
 		err = cause
 	}
 	return newError(ErrDownload, "downloading %s: %v", shown, err)
