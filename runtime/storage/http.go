@@ -225,7 +225,7 @@ func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*
 	if err == nil {
 		req.Header = header.Clone()
 		var resp *http.Response
-		if resp, err = r.client().Do(req); err == nil {
+		if resp, err = noAuthElsewhere(r.client()).Do(req); err == nil {
 			return &transfer{resp: resp, body: &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall},
 				ctx: reqCtx, cancel: cancel, watchdog: watchdog}, nil
 		}
@@ -236,6 +236,30 @@ func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*
 	}
 	cancel(nil)
 	return nil, unwrapURLError(err)
+}
+
+// noAuthElsewhere returns c changed to drop the Authorization header when a
+// redirect leaves the original host (port included), as Python's requests
+// does: the Hub redirects large files to presigned storage URLs, which must
+// not receive the token, and may refuse a request carrying two kinds of
+// credentials. net/http keeps the header for a subdomain
+// (huggingface.co -> cdn-lfs.huggingface.co).
+func noAuthElsewhere(c *http.Client) *http.Client {
+	cc := *c
+	next := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cc
 }
 
 func (t *transfer) close() {

@@ -633,3 +633,36 @@ func mustParse(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// A redirect to another host (a presigned storage URL) does not carry the
+// <host>-headers Authorization along, as Python's requests does; the same
+// host keeps it.
+func TestHTTP_AuthorizationStaysWithItsHost(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte("w"))
+	}))
+	defer storage.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/a/model.onnx":
+			http.Redirect(w, r, "/b/model.onnx", http.StatusFound) // same host
+		case "/b/model.onnx":
+			http.Redirect(w, r, storage.URL+"/blob/model.onnx?X-Amz-Signature=s", http.StatusFound)
+		}
+	}))
+	defer front.Close()
+	d := newDownloadEnv(t)
+	d.env["127.0.0.1-headers"] = `{"Authorization": "Bearer t0ken"}`
+	_, err := d.resolver().Resolve(context.Background(), front.URL+"/a/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/a/model.onnx Bearer t0ken", "/b/model.onnx Bearer t0ken", "/blob/model.onnx "}, got)
+}

@@ -1,10 +1,11 @@
 // Package storage turns a model's STORAGE_URI into a local directory, the
 // way KServe's storage package (kserve_storage.Storage.download) does:
-// sources on the pod's file system are used where they are, and http(s)://
-// files are downloaded (and unpacked when they are archives) into a cache
-// that a restart revalidates instead of downloading again.
+// sources on the pod's file system are used where they are; http(s)://
+// files (unpacked when they are archives) and hf:// repositories are
+// downloaded into a cache that a restart revalidates instead of downloading
+// again.
 //
-// The other remote schemes (s3://, gs://, hf://, oci://, ...) are not
+// The other remote schemes (s3://, gs://, oci://, ...) are not
 // downloaded here: on a cluster the KServe storage-initializer (STORAGE_URI on
 // the InferenceService) downloads them into /mnt/models before the server
 // starts, so Resolve returns /mnt/models when it holds files and says so
@@ -123,6 +124,8 @@ func (r Resolver) pvcRoot() string {
 //     filled it;
 //   - http(s)://host/.../file: the file downloaded into the cache (see
 //     fetchHTTP), unpacked when it is a .tar, .tar.gz, .tgz or .zip;
+//   - hf://<owner>/<model>[:<revision>]: the Hugging Face Hub repository
+//     downloaded into the cache (see fetchHF);
 //   - any other remote scheme: an ErrUnsupportedScheme error.
 func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -159,8 +162,10 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		kind = "Azure Blob and File storage"
 	} else if scheme == "http" || scheme == "https" {
 		return r.fetchHTTP(ctx, uri)
+	} else if scheme == "hf" {
+		return r.fetchHF(ctx, uri)
 	}
-	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s):// and %s; "+
+	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf:// and %s; "+
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
 		uri, kind, r.modelsRoot(), kind, r.modelsRoot())

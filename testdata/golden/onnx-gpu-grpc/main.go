@@ -2,9 +2,9 @@
 // the kserve-gen runtime: KServe's flags and environment variables, the v1
 // and v2 REST protocols on --http_port (8080) and the v2 gRPC protocol
 // on --grpc_port (8081). The model is --model_dir, else what $STORAGE_URI
-// names (a local path, or an http(s):// file or archive downloaded into the
-// user's cache; on KServe, what the storage-initializer put in /mnt/models),
-// else ./model.
+// names (a local path; an http(s):// file or archive, or an hf:// repository,
+// downloaded into the user's cache; on KServe, what the storage-initializer
+// put in /mnt/models), else ./model.
 package main
 
 import (

@@ -1,0 +1,324 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+const (
+	hfPrefix = "hf://"
+	// DefaultHFEndpoint is the Hugging Face Hub; HF_ENDPOINT replaces it (a
+	// mirror, or a local stand-in in tests), as huggingface_hub does.
+	DefaultHFEndpoint = "https://huggingface.co"
+)
+
+// hfRepo is an hf://<owner>/<model>[:<revision>] URI.
+type hfRepo struct {
+	id       string // owner/model
+	revision string // branch, tag or commit; "main" when not given
+}
+
+// parseHF checks an hf:// URI with KServe's rules and messages.
+func parseHF(uri string) (hfRepo, error) {
+	parts := strings.Split(strings.TrimPrefix(uri, hfPrefix), "/")
+	if len(parts) != 2 {
+		return hfRepo{}, newError(ErrInvalidURI, "storage uri %s: URI must contain exactly one '/' separating the repo and model name", uri)
+	}
+	if parts[0] == "" {
+		return hfRepo{}, newError(ErrInvalidURI, "storage uri %s: Repository name cannot be empty", uri)
+	}
+	model, revision, _ := strings.Cut(parts[1], ":")
+	if model == "" {
+		return hfRepo{}, newError(ErrInvalidURI, "storage uri %s: Model name cannot be empty", uri)
+	}
+	if revision == "" {
+		revision = "main"
+	}
+	return hfRepo{id: parts[0] + "/" + model, revision: revision}, nil
+}
+
+// hfInfo is the part of the Hub's model info this needs.
+type hfInfo struct {
+	SHA      string `json:"sha"`
+	Siblings []struct {
+		RFilename string `json:"rfilename"`
+	} `json:"siblings"`
+}
+
+// fetchHF downloads a Hugging Face Hub repository at a revision, as KServe's
+// snapshot_download does: every file, or those STORAGE_ALLOW_PATTERNS and
+// STORAGE_IGNORE_PATTERNS select, with the repository's folders. The token
+// is HF_TOKEN (or HUGGING_FACE_HUB_TOKEN), sent to the Hub only (not to the
+// storage it redirects large files to).
+//
+// Like an http(s):// download it is cached, keyed by repository, revision
+// and patterns; the next start asks the Hub which commit the revision is at
+// and downloads only when it moved (a commit hash as revision never moves).
+// An unreachable Hub serves the cached copy with a warning.
+func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
+	repo, err := parseHF(uri)
+	if err != nil {
+		return "", err
+	}
+	allow, err := r.patterns("STORAGE_ALLOW_PATTERNS")
+	if err != nil {
+		return "", err
+	}
+	ignore, err := r.patterns("STORAGE_IGNORE_PATTERNS")
+	if err != nil {
+		return "", err
+	}
+	endpoint := strings.TrimRight(r.getenv("HF_ENDPOINT"), "/")
+	if endpoint == "" {
+		endpoint = DefaultHFEndpoint
+	}
+	header := http.Header{}
+	if token := firstNonEmpty(r.getenv("HF_TOKEN"), r.getenv("HUGGING_FACE_HUB_TOKEN")); token != "" {
+		header.Set("Authorization", "Bearer "+token)
+	}
+
+	cache, err := r.cacheDir()
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: no folder to download into: %v", uri, err)
+	}
+	source := uri
+	if len(allow) > 0 || len(ignore) > 0 {
+		source += fmt.Sprintf(" allow=%q ignore=%q", allow, ignore)
+	}
+	dir := filepath.Join(cache, cacheKey(source, strings.ReplaceAll(repo.id, "/", "--")))
+	meta, cached := readMeta(dir+".json", source)
+	cached = cached && dirHasEntries(dir)
+	log := r.logger()
+
+	info, err := r.hfModelInfo(ctx, endpoint, repo, header)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("downloading %s: %w", uri, ctx.Err())
+		}
+		// Not reaching the Hub, or a failure on its side, falls back on the
+		// cache; an answer saying no (401, 403, 404) does not.
+		if cached && errors.Is(err, ErrDownload) {
+			log.Warn(fmt.Sprintf("Cannot ask the Hub about %s (%v); serving the copy of commit %s downloaded %s from %s",
+				uri, err, meta.ETag, meta.Downloaded.Format(time.RFC3339), dir))
+			return dir, nil
+		}
+		return "", err
+	}
+	if cached && meta.ETag == info.SHA {
+		log.Info(fmt.Sprintf("%s is at commit %s, downloaded on %s; using %s", uri, info.SHA, meta.Downloaded.Format(time.RFC3339), dir))
+		return dir, nil
+	}
+
+	var files []string
+	for _, s := range info.Siblings {
+		if selected(s.RFilename, allow, ignore) {
+			files = append(files, s.RFilename)
+		}
+	}
+	if len(files) == 0 {
+		return "", newError(ErrDownload, "Failed to fetch model. No model found in %s (commit %s has %d files; STORAGE_ALLOW_PATTERNS %q, STORAGE_IGNORE_PATTERNS %q).",
+			uri, info.SHA, len(info.Siblings), allow, ignore)
+	}
+	log.Info(fmt.Sprintf("Copying contents of %s (commit %s, %d files) to local", uri, info.SHA, len(files)))
+	start := time.Now()
+
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
+	}
+	scratch, err := os.MkdirTemp(cache, ".download-")
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
+	}
+	defer os.RemoveAll(scratch)
+	var total int64
+	for _, f := range files {
+		target, err := entryPath(scratch, f)
+		if err != nil || target == "" {
+			return "", newError(ErrDownload, "storage uri %s: the Hub listed the file %q, which would be written outside the model folder", uri, f)
+		}
+		n, err := r.hfDownload(ctx, endpoint, repo, info.SHA, f, header, target)
+		if err != nil {
+			return "", err
+		}
+		total += n
+	}
+	if err := replaceDir(scratch, dir); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, dir, err)
+	}
+	if err := writeMeta(dir+".json", cacheMeta{URI: source, ETag: info.SHA, Downloaded: time.Now().UTC()}); err != nil {
+		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", uri, err))
+	}
+	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, dir))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%d files, %d bytes).", time.Since(start).Round(time.Millisecond), len(files), total))
+	return dir, nil
+}
+
+// hfModelInfo asks the Hub which commit repo's revision is at and which
+// files it has (GET /api/models/<id>/revision/<revision>).
+func (r Resolver) hfModelInfo(ctx context.Context, endpoint string, repo hfRepo, header http.Header) (hfInfo, error) {
+	u := endpoint + "/api/models/" + repo.id + "/revision/" + url.PathEscape(repo.revision)
+	where := "hf://" + repo.id + ":" + repo.revision
+	t, err := r.get(ctx, u, header)
+	if err != nil {
+		return hfInfo{}, newError(ErrDownload, "asking %s about %s: %v", endpoint, where, err)
+	}
+	defer t.close()
+	switch t.resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		hint := "no such repository or revision, or it is private or gated: set HF_TOKEN to a token that may read it"
+		if header.Get("Authorization") != "" {
+			hint = "no such repository or revision, or HF_TOKEN may not read it"
+		}
+		return hfInfo{}, newError(ErrNotFound, "%s: the Hub answered %d (%s)", where, t.resp.StatusCode, hint)
+	default:
+		return hfInfo{}, newError(ErrDownload, "%s: the Hub answered %d to %s", where, t.resp.StatusCode, u)
+	}
+	var info hfInfo
+	if err := json.NewDecoder(io.LimitReader(t.body, 64<<20)).Decode(&info); err != nil {
+		return hfInfo{}, t.readError(ctx, where, fmt.Errorf("the Hub's model info: %w", err))
+	}
+	if info.SHA == "" {
+		return hfInfo{}, newError(ErrDownload, "%s: the Hub's model info names no commit", where)
+	}
+	return info, nil
+}
+
+// hfDownload fetches one file of the repository at commit sha into target.
+func (r Resolver) hfDownload(ctx context.Context, endpoint string, repo hfRepo, sha, file string, header http.Header, target string) (int64, error) {
+	segments := strings.Split(file, "/")
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	u := endpoint + "/" + repo.id + "/resolve/" + sha + "/" + strings.Join(segments, "/")
+	where := "hf://" + repo.id + "/" + file
+	t, err := r.get(ctx, u, header)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("downloading %s: %w", where, ctx.Err())
+		}
+		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
+	}
+	defer t.close()
+	if t.resp.StatusCode != http.StatusOK {
+		return 0, newError(ErrDownload, "URI: %s returned a %d response code.", u, t.resp.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
+	}
+	stop := r.reportProgress(where, t.body, t.resp.ContentLength)
+	n, err := writeFile(target, t.body)
+	stop()
+	if err != nil {
+		return 0, t.readError(ctx, where, err)
+	}
+	return n, nil
+}
+
+// patterns reads STORAGE_ALLOW_PATTERNS or STORAGE_IGNORE_PATTERNS: a JSON
+// array of strings, or a comma-separated list.
+func (r Resolver) patterns(name string) ([]string, error) {
+	raw := strings.TrimSpace(r.getenv(name))
+	if raw == "" {
+		return nil, nil
+	}
+	var out []string
+	if strings.HasPrefix(raw, "[") {
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			return nil, newError(ErrInvalidURI, "environment variable %s: want a JSON array of strings or a comma-separated list: %v", name, err)
+		}
+	} else {
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	for _, p := range out {
+		if _, err := fnmatch(p); err != nil {
+			return nil, newError(ErrInvalidURI, "environment variable %s: pattern %q: %v", name, p, err)
+		}
+	}
+	return out, nil
+}
+
+// selected applies huggingface_hub's filter_repo_objects: kept when it
+// matches an allow pattern (or there are none) and no ignore pattern; a
+// pattern ending in "/" means everything under that folder.
+func selected(file string, allow, ignore []string) bool {
+	match := func(patterns []string) bool {
+		for _, p := range patterns {
+			if strings.HasSuffix(p, "/") {
+				p += "*"
+			}
+			if re, err := fnmatch(p); err == nil && re.MatchString(file) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(allow) > 0 && !match(allow) {
+		return false
+	}
+	return !match(ignore)
+}
+
+// fnmatch compiles a Python fnmatch pattern: * matches any run of
+// characters, "/" included (unlike path.Match), ? one character, [seq] and
+// [!seq] a set.
+func fnmatch(pattern string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString(`^(?s:`)
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*':
+			b.WriteString(`.*`)
+		case '?':
+			b.WriteString(`.`)
+		case '[':
+			j := i + 1
+			if j < len(pattern) && pattern[j] == '!' {
+				j++
+			}
+			if j < len(pattern) && pattern[j] == ']' {
+				j++
+			}
+			for j < len(pattern) && pattern[j] != ']' {
+				j++
+			}
+			if j >= len(pattern) {
+				b.WriteString(`\[`) // no closing bracket: a literal, as Python does
+				continue
+			}
+			set := pattern[i+1 : j]
+			if strings.HasPrefix(set, "!") {
+				set = "^" + set[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(set, `\`, `\\`) + "]")
+			i = j
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString(`)$`)
+	return regexp.Compile(b.String())
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
