@@ -74,7 +74,9 @@ func TestExplainLoadError_TooOldLibrary(t *testing.T) {
 func runFresh(t *testing.T, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append([]string{helperEnv + "=1", "PATH=" + os.Getenv("PATH")}, env...)
+	// GOCOVERDIR: a binary built with -cover would otherwise add a
+	// "GOCOVERDIR not set" warning to what the child reports.
+	cmd.Env = append([]string{helperEnv + "=1", "PATH=" + os.Getenv("PATH"), "GOCOVERDIR=" + t.TempDir()}, env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return string(out)
@@ -127,7 +129,7 @@ func TestEnv_ORTWritesNoCopyOfReturnedErrorsByDefault(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = []string{helperEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 			EnvCache + "=" + os.Getenv(EnvCache), EnvLibraryPath + "=" + os.Getenv(EnvLibraryPath),
-			helperFailRunEnv + "=" + path, helperORTLevelEnv + "=" + level}
+			helperFailRunEnv + "=" + path, helperORTLevelEnv + "=" + level, "GOCOVERDIR=" + t.TempDir()}
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		require.NoError(t, cmd.Run(), "stdout: %s\nstderr: %s", &out, &errOut)
