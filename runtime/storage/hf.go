@@ -3,16 +3,12 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 )
 
 const (
@@ -87,80 +83,36 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 		header.Set("Authorization", "Bearer "+token)
 	}
 
-	cache, err := r.cacheDir()
-	if err != nil {
-		return "", newError(ErrDownload, "storage uri %s: no folder to download into: %v", uri, err)
-	}
-	source := uri
+	snap := &snapshot{uri: uri, source: uri, name: strings.ReplaceAll(repo.id, "/", "--"), where: "the Hub", what: "commit"}
 	if len(allow) > 0 || len(ignore) > 0 {
-		source += fmt.Sprintf(" allow=%q ignore=%q", allow, ignore)
+		snap.source += fmt.Sprintf(" allow=%q ignore=%q", allow, ignore)
 	}
-	dir := filepath.Join(cache, cacheKey(source, strings.ReplaceAll(repo.id, "/", "--")))
-	meta, cached := readMeta(dir+".json", source)
-	cached = cached && dirHasEntries(dir)
-	log := r.logger()
-
-	info, err := r.hfModelInfo(ctx, endpoint, repo, header)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("downloading %s: %w", uri, ctx.Err())
-		}
-		// Not reaching the Hub, or a failure on its side, falls back on the
-		// cache; an answer saying no (401, 403, 404) does not.
-		if cached && errors.Is(err, ErrDownload) {
-			log.Warn(fmt.Sprintf("Cannot ask the Hub about %s (%v); serving the copy of commit %s downloaded %s from %s",
-				uri, err, meta.ETag, meta.Downloaded.Format(time.RFC3339), dir))
-			return dir, nil
-		}
+	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
-	if cached && meta.ETag == info.SHA {
-		log.Info(fmt.Sprintf("%s is at commit %s, downloaded on %s; using %s", uri, info.SHA, meta.Downloaded.Format(time.RFC3339), dir))
-		return dir, nil
+	info, err := r.hfModelInfo(ctx, endpoint, repo, header)
+	if err != nil {
+		return r.listFailed(ctx, snap, err)
 	}
-
-	var files []string
+	if r.current(snap, info.SHA) {
+		return snap.dir, nil
+	}
+	var files []remoteFile
 	for _, s := range info.Siblings {
 		if selected(s.RFilename, allow, ignore) {
-			files = append(files, s.RFilename)
+			segments := strings.Split(s.RFilename, "/")
+			for i, seg := range segments {
+				segments[i] = url.PathEscape(seg)
+			}
+			u := endpoint + "/" + repo.id + "/resolve/" + info.SHA + "/" + strings.Join(segments, "/")
+			files = append(files, remoteFile{url: u, rel: s.RFilename})
 		}
 	}
 	if len(files) == 0 {
 		return "", newError(ErrDownload, "Failed to fetch model. No model found in %s (commit %s has %d files; STORAGE_ALLOW_PATTERNS %q, STORAGE_IGNORE_PATTERNS %q).",
 			uri, info.SHA, len(info.Siblings), allow, ignore)
 	}
-	log.Info(fmt.Sprintf("Copying contents of %s (commit %s, %d files) to local", uri, info.SHA, len(files)))
-	start := time.Now()
-
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
-	}
-	scratch, err := os.MkdirTemp(cache, ".download-")
-	if err != nil {
-		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
-	}
-	defer os.RemoveAll(scratch)
-	var total int64
-	for _, f := range files {
-		target, err := entryPath(scratch, f)
-		if err != nil || target == "" {
-			return "", newError(ErrDownload, "storage uri %s: the Hub listed the file %q, which would be written outside the model folder", uri, f)
-		}
-		n, err := r.hfDownload(ctx, endpoint, repo, info.SHA, f, header, target)
-		if err != nil {
-			return "", err
-		}
-		total += n
-	}
-	if err := replaceDir(scratch, dir); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, dir, err)
-	}
-	if err := writeMeta(dir+".json", cacheMeta{URI: source, ETag: info.SHA, Downloaded: time.Now().UTC()}); err != nil {
-		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", uri, err))
-	}
-	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, dir))
-	log.Info(fmt.Sprintf("Model downloaded in %s (%d files, %d bytes).", time.Since(start).Round(time.Millisecond), len(files), total))
-	return dir, nil
+	return r.downloadSnapshot(ctx, snap, info.SHA, files, header)
 }
 
 // hfModelInfo asks the Hub which commit repo's revision is at and which
@@ -192,37 +144,6 @@ func (r Resolver) hfModelInfo(ctx context.Context, endpoint string, repo hfRepo,
 		return hfInfo{}, newError(ErrDownload, "%s: the Hub's model info names no commit", where)
 	}
 	return info, nil
-}
-
-// hfDownload fetches one file of the repository at commit sha into target.
-func (r Resolver) hfDownload(ctx context.Context, endpoint string, repo hfRepo, sha, file string, header http.Header, target string) (int64, error) {
-	segments := strings.Split(file, "/")
-	for i, s := range segments {
-		segments[i] = url.PathEscape(s)
-	}
-	u := endpoint + "/" + repo.id + "/resolve/" + sha + "/" + strings.Join(segments, "/")
-	where := "hf://" + repo.id + "/" + file
-	t, err := r.get(ctx, u, header)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, fmt.Errorf("downloading %s: %w", where, ctx.Err())
-		}
-		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
-	}
-	defer t.close()
-	if t.resp.StatusCode != http.StatusOK {
-		return 0, newError(ErrDownload, "URI: %s returned a %d response code.", u, t.resp.StatusCode)
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
-	}
-	stop := r.reportProgress(where, t.body, t.resp.ContentLength)
-	n, err := writeFile(target, t.body)
-	stop()
-	if err != nil {
-		return 0, t.readError(ctx, where, err)
-	}
-	return n, nil
 }
 
 // patterns reads STORAGE_ALLOW_PATTERNS or STORAGE_IGNORE_PATTERNS: a JSON

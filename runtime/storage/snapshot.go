@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// snapshot is a remote set of files — a Hub repository at a commit, the
+// objects under a bucket prefix — kept in the cache as one folder and
+// revalidated by a version string (the commit; a digest of the objects'
+// generations) that the listing reports.
+type snapshot struct {
+	uri    string // for logs and errors
+	source string // what the cache keys it by: uri and whatever selects the content, no secrets
+	name   string // the readable part of its folder's name
+	where  string // who is asked for the listing, for log lines ("the Hub")
+	what   string // what its version is, for log lines ("commit")
+	// unpackSingle unpacks a snapshot of one archive (KServe does for
+	// buckets, not for Hub repositories).
+	unpackSingle bool
+
+	dir    string
+	meta   cacheMeta
+	cached bool
+}
+
+// remoteFile is one file of a snapshot: where to GET it, and its path in
+// the model folder.
+type remoteFile struct {
+	url, rel string
+}
+
+// openSnapshot finds s's folder in the cache and what was recorded about it.
+func (r Resolver) openSnapshot(s *snapshot) error {
+	cache, err := r.cacheDir()
+	if err != nil {
+		return newError(ErrDownload, "storage uri %s: no folder to download into: %v", s.uri, err)
+	}
+	s.dir = filepath.Join(cache, cacheKey(s.source, s.name))
+	s.meta, s.cached = readMeta(s.dir+".json", s.source)
+	s.cached = s.cached && dirHasEntries(s.dir)
+	return nil
+}
+
+// listFailed decides what a failed listing means: not reaching the source,
+// or a failure on its side (ErrDownload), serves the cached copy with a
+// warning; an answer saying no (ErrNotFound: 401, 403, 404) does not.
+func (r Resolver) listFailed(ctx context.Context, s *snapshot, err error) (string, error) {
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("downloading %s: %w", s.uri, ctx.Err())
+	}
+	if s.cached && errors.Is(err, ErrDownload) {
+		r.logger().Warn(fmt.Sprintf("Cannot ask %s about %s (%v); serving the copy of %s %s downloaded %s from %s",
+			s.where, s.uri, err, s.what, s.meta.ETag, s.meta.Downloaded.Format(time.RFC3339), s.dir))
+		return s.dir, nil
+	}
+	return "", err
+}
+
+// current reports whether the cached copy is of version, logging so.
+func (r Resolver) current(s *snapshot, version string) bool {
+	if !s.cached || s.meta.ETag != version {
+		return false
+	}
+	r.logger().Info(fmt.Sprintf("%s is at %s %s, downloaded on %s; using %s", s.uri, s.what, version, s.meta.Downloaded.Format(time.RFC3339), s.dir))
+	return true
+}
+
+// downloadSnapshot fetches files into a scratch folder and moves it into
+// place as s's folder, recording version. A single archive is unpacked, as
+// KServe does for every scheme.
+func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version string, files []remoteFile, header http.Header) (string, error) {
+	log := r.logger()
+	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %d files) to local", s.uri, s.what, version, len(files)))
+	start := time.Now()
+	cache := filepath.Dir(s.dir)
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
+	}
+	scratch, err := os.MkdirTemp(cache, ".download-")
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
+	}
+	defer os.RemoveAll(scratch)
+	var total int64
+	var last string
+	for _, f := range files {
+		target, err := entryPath(scratch, f.rel)
+		if err != nil || target == "" {
+			return "", newError(ErrDownload, "storage uri %s: %s listed the file %q, which would be written outside the model folder", s.uri, s.where, f.rel)
+		}
+		n, err := r.downloadFile(ctx, f.url, s.uri+": "+f.rel, header, target)
+		if err != nil {
+			return "", err
+		}
+		total += n
+		last = target
+	}
+	if s.unpackSingle && len(files) == 1 {
+		if typ, _ := guessType(last); typ == tarType || typ == zipType {
+			log.Info("Unpacking: " + filepath.Base(last))
+			if err := unpack(last, typ, scratch); err != nil {
+				return "", newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", s.uri, err)
+			}
+			if err := os.Remove(last); err != nil {
+				return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
+			}
+		}
+	}
+	if err := replaceDir(scratch, s.dir); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.dir, err)
+	}
+	if err := writeMeta(s.dir+".json", cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC()}); err != nil {
+		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", s.uri, err))
+	}
+	log.Info(fmt.Sprintf("Successfully copied %s to %s", s.uri, s.dir))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%d files, %d bytes).", time.Since(start).Round(time.Millisecond), len(files), total))
+	return s.dir, nil
+}
+
+// downloadFile GETs url into target (its folders made), the stall watchdog
+// and progress lines running; where names it in errors and logs.
+func (r Resolver) downloadFile(ctx context.Context, url, where string, header http.Header, target string) (int64, error) {
+	t, err := r.get(ctx, url, header)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("downloading %s: %w", where, ctx.Err())
+		}
+		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
+	}
+	defer t.close()
+	if t.resp.StatusCode != http.StatusOK {
+		return 0, newError(ErrDownload, "URI: %s returned a %d response code.", url, t.resp.StatusCode)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
+	}
+	stop := r.reportProgress(where, t.body, t.resp.ContentLength)
+	n, err := writeFile(target, t.body)
+	stop()
+	if err != nil {
+		return 0, t.readError(ctx, where, err)
+	}
+	return n, nil
+}
