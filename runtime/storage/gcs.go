@@ -1,0 +1,235 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+)
+
+const (
+	gcsPrefix = "gs://"
+	// DefaultGCSEndpoint is Google Cloud Storage's JSON API;
+	// STORAGE_EMULATOR_HOST replaces it, as Google's client libraries do.
+	DefaultGCSEndpoint = "https://storage.googleapis.com"
+	gcsReadScope       = "https://www.googleapis.com/auth/devstorage.read_only"
+)
+
+// gcsObject is the part of an object's metadata this needs.
+type gcsObject struct {
+	Name       string `json:"name"`
+	Generation string `json:"generation"`
+	Size       string `json:"size"`
+}
+
+// fetchGCS downloads gs://<bucket>/<path> as KServe's storage package does:
+// every object under <path>/ with its folders below <path>, or, when there
+// is none, the object named <path> itself (unpacked when it is an archive).
+// Credentials are Application Default Credentials when there are any
+// (GOOGLE_APPLICATION_CREDENTIALS, or gcloud's application_default
+// credentials file), else anonymous, which reads public buckets such as
+// KServe's examples.
+//
+// Cached like the other downloads: a restart lists the objects again and
+// downloads only when a name or a generation changed; an unreachable
+// bucket serves the cached copy with a warning.
+func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
+	bucket, objectPath, _ := strings.Cut(strings.TrimPrefix(uri, gcsPrefix), "/")
+	if bucket == "" {
+		return "", newError(ErrInvalidURI, "storage uri %s: want gs://<bucket>/<path>", uri)
+	}
+	endpoint := DefaultGCSEndpoint
+	if host := r.getenv("STORAGE_EMULATOR_HOST"); host != "" {
+		endpoint = host
+		if !strings.Contains(host, "://") {
+			endpoint = "http://" + host
+		}
+	}
+	endpoint = strings.TrimRight(endpoint, "/")
+	header, err := r.gcsAuth(ctx)
+	if err != nil {
+		return "", err
+	}
+	snap := &snapshot{uri: uri, source: uri, name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
+	if err := r.openSnapshot(snap); err != nil {
+		return "", err
+	}
+
+	base := endpoint + "/storage/v1/b/" + url.PathEscape(bucket) + "/o"
+	prefix := objectPath
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	objects, err := r.gcsList(ctx, base, prefix, uri, header)
+	if err != nil {
+		return r.listFailed(ctx, snap, err)
+	}
+	var files []remoteFile
+	var versions []string
+	for _, o := range objects {
+		rel := strings.TrimPrefix(o.Name, prefix)
+		if rel == "" || strings.HasSuffix(rel, "/") {
+			continue // a folder placeholder
+		}
+		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel})
+		versions = append(versions, o.Name+"#"+o.Generation)
+	}
+	if len(files) == 0 && objectPath != "" && !strings.HasSuffix(objectPath, "/") {
+		// No folder of that name: the object itself.
+		o, found, err := r.gcsObject(ctx, base, objectPath, uri, header)
+		if err != nil {
+			return r.listFailed(ctx, snap, err)
+		}
+		if found {
+			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name)})
+			versions = append(versions, o.Name+"#"+o.Generation)
+		}
+	}
+	if len(files) == 0 {
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", uri)
+	}
+	sort.Strings(versions)
+	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
+	version := hex.EncodeToString(sum[:6])
+	if r.current(snap, version) {
+		return snap.dir, nil
+	}
+	return r.downloadSnapshot(ctx, snap, version, files, header)
+}
+
+// gcsAuth returns the Authorization header of Application Default
+// Credentials, or none (anonymous) when there are no credentials to find.
+// The metadata server (GCE, GKE) is not asked: on a cluster KServe's
+// storage-initializer downloads gs:// models, and probing it elsewhere
+// would delay every start.
+func (r Resolver) gcsAuth(ctx context.Context) (http.Header, error) {
+	file := r.getenv("GOOGLE_APPLICATION_CREDENTIALS")
+	source := "GOOGLE_APPLICATION_CREDENTIALS"
+	if file == "" {
+		dir := r.getenv("CLOUDSDK_CONFIG")
+		if dir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, nil
+			}
+			dir = filepath.Join(home, ".config", "gcloud")
+		}
+		file = filepath.Join(dir, "application_default_credentials.json")
+		source = "gcloud's application default credentials"
+		if _, err := os.Stat(file); err != nil {
+			r.logger().Info("No Google credentials found; reading the bucket anonymously")
+			return nil, nil
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, newError(ErrInvalidURI, "%s: %v", source, err)
+	}
+	// The token request goes through the resolver's client (a proxy, a
+	// test's stand-in token endpoint).
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, noAuthElsewhere(r.client()))
+	creds, err := google.CredentialsFromJSONWithType(ctx, data, credentialsType(data), gcsReadScope)
+	if err != nil {
+		return nil, newError(ErrInvalidURI, "%s (%s): %v", source, file, err)
+	}
+	tok, err := creds.TokenSource.Token()
+	if err != nil {
+		return nil, newError(ErrDownload, "getting a Google access token with %s (%s): %v", source, file, unwrapURLError(err))
+	}
+	h := http.Header{}
+	tok.SetAuthHeader(&http.Request{Header: h})
+	return h, nil
+}
+
+// credentialsType is the "type" of a credentials file, for the typed (and
+// so checked) constructor.
+func credentialsType(data []byte) google.CredentialsType {
+	var f struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(data, &f)
+	return google.CredentialsType(f.Type)
+}
+
+// gcsList lists every object whose name starts with prefix.
+func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, header http.Header) ([]gcsObject, error) {
+	var all []gcsObject
+	page := ""
+	for {
+		q := url.Values{"prefix": {prefix}, "fields": {"items(name,generation,size),nextPageToken"}}
+		if page != "" {
+			q.Set("pageToken", page)
+		}
+		var list struct {
+			Items         []gcsObject `json:"items"`
+			NextPageToken string      `json:"nextPageToken"`
+		}
+		if _, err := r.gcsGet(ctx, base+"?"+q.Encode(), uri, header, &list); err != nil {
+			return nil, err
+		}
+		all = append(all, list.Items...)
+		if list.NextPageToken == "" {
+			return all, nil
+		}
+		page = list.NextPageToken
+	}
+}
+
+// gcsObject reads one object's metadata; found is false for a 404.
+func (r Resolver) gcsObject(ctx context.Context, base, name, uri string, header http.Header) (o gcsObject, found bool, err error) {
+	code, err := r.gcsGet(ctx, base+"/"+url.PathEscape(name), uri, header, &o)
+	if code == http.StatusNotFound {
+		return gcsObject{}, false, nil
+	}
+	return o, err == nil, err
+}
+
+// gcsGet GETs a JSON API document into v, returning the status code too.
+func (r Resolver) gcsGet(ctx context.Context, u, uri string, header http.Header, v any) (int, error) {
+	t, err := r.get(ctx, u, header)
+	if err != nil {
+		return 0, newError(ErrDownload, "listing %s: %v", uri, err)
+	}
+	defer t.close()
+	switch code := t.resp.StatusCode; {
+	case code == http.StatusOK:
+	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound:
+		hint := "no such bucket, or it is not public: set GOOGLE_APPLICATION_CREDENTIALS, or run gcloud auth application-default login"
+		if header.Get("Authorization") != "" {
+			hint = "no such bucket, or the credentials may not read it"
+		}
+		return code, newError(ErrNotFound, "%s: the bucket answered %d (%s): %s", uri, code, hint, gcsMessage(t.body))
+	default:
+		return code, newError(ErrDownload, "%s: the bucket answered %d: %s", uri, code, gcsMessage(t.body))
+	}
+	if err := json.NewDecoder(io.LimitReader(t.body, 64<<20)).Decode(v); err != nil {
+		return http.StatusOK, t.readError(ctx, uri, fmt.Errorf("the bucket's listing: %w", err))
+	}
+	return http.StatusOK, nil
+}
+
+// gcsMessage is the message of a JSON API error body, or its start.
+func gcsMessage(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 4096))
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		return e.Error.Message
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,283 @@
+package storage
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bucketServer is a local stand-in for Cloud Storage's JSON API (list with
+// pages, object metadata, alt=media downloads) and for Google's OAuth token
+// endpoint, which checks the service account's signed JWT with its public
+// key. Google's real endpoints cannot be reached from here.
+type bucketServer struct {
+	*httptest.Server
+	key *rsa.PrivateKey
+
+	mu        sync.Mutex
+	objects   map[string]map[string]bucketObject // bucket -> name -> object
+	private   map[string]bool
+	media     int      // alt=media downloads
+	authSeen  []string // Authorization of bucket requests
+	tokenReqs int
+}
+
+type bucketObject struct {
+	content    string
+	generation int
+}
+
+const testAccessToken = "ya29.stand-in"
+
+func newBucketServer(t *testing.T) *bucketServer {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b := &bucketServer{key: key, objects: map[string]map[string]bucketObject{}, private: map[string]bool{}}
+	b.Server = httptest.NewServer(http.HandlerFunc(b.serve))
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *bucketServer) put(bucket, name, content string, generation int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.objects[bucket] == nil {
+		b.objects[bucket] = map[string]bucketObject{}
+	}
+	b.objects[bucket][name] = bucketObject{content, generation}
+}
+
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+func (b *bucketServer) serve(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.URL.Path == "/token" {
+		b.tokenReqs++
+		b.token(w, r)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/storage/v1/b/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	bucket, rest, _ := strings.Cut(rest, "/o")
+	b.authSeen = append(b.authSeen, r.Header.Get("Authorization"))
+	objects, exists := b.objects[bucket]
+	if !exists || b.private[bucket] && r.Header.Get("Authorization") != "Bearer "+testAccessToken {
+		jsonError(w, http.StatusUnauthorized, "Anonymous caller does not have storage.objects.list access to the Google Cloud Storage bucket.")
+		return
+	}
+	if rest == "" { // list
+		prefix := r.URL.Query().Get("prefix")
+		var names []string
+		for n := range objects {
+			if strings.HasPrefix(n, prefix) {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		start, _ := strconv.Atoi(r.URL.Query().Get("pageToken"))
+		end := min(start+2, len(names)) // pages of two
+		items := []map[string]string{}
+		for _, n := range names[start:end] {
+			items = append(items, map[string]string{"name": n, "generation": strconv.Itoa(objects[n].generation), "size": strconv.Itoa(len(objects[n].content))})
+		}
+		resp := map[string]any{"kind": "storage#objects", "items": items}
+		if end < len(names) {
+			resp["nextPageToken"] = strconv.Itoa(end)
+		}
+		_ = json.NewEncoder(w).Encode(resp)
+		return
+	}
+	name, err := url.PathUnescape(strings.TrimPrefix(rest, "/"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	o, ok := objects[name]
+	if !ok {
+		jsonError(w, http.StatusNotFound, "No such object: "+bucket+"/"+name)
+		return
+	}
+	if r.URL.Query().Get("alt") == "media" {
+		b.media++
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte(o.content))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"name": name, "generation": strconv.Itoa(o.generation), "size": strconv.Itoa(len(o.content))})
+}
+
+// token answers a JWT-bearer grant whose assertion the service account's
+// key signed for this endpoint and the read-only storage scope.
+func (b *bucketServer) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+		http.Error(w, `{"error":"unsupported_grant_type"}`, http.StatusBadRequest)
+		return
+	}
+	parts := strings.Split(r.Form.Get("assertion"), ".")
+	if len(parts) != 3 {
+		http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+		return
+	}
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	claimsJSON, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Iss, Scope, Aud string
+	}
+	_ = json.Unmarshal(claimsJSON, &claims)
+	if rsa.VerifyPKCS1v15(&b.key.PublicKey, crypto.SHA256, digest[:], sig) != nil ||
+		claims.Iss != "model-reader@project.iam.gserviceaccount.com" || claims.Scope != gcsReadScope || claims.Aud != b.URL+"/token" {
+		http.Error(w, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`, http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"access_token":"` + testAccessToken + `","token_type":"Bearer","expires_in":3599}`))
+}
+
+// serviceAccountFile writes a service account key file for b's key and
+// token endpoint.
+func (b *bucketServer) serviceAccountFile(t *testing.T) string {
+	der, err := x509.MarshalPKCS8PrivateKey(b.key)
+	require.NoError(t, err)
+	f := map[string]string{
+		"type": "service_account", "project_id": "project", "private_key_id": "k1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "model-reader@project.iam.gserviceaccount.com", "client_id": "1",
+		"token_uri": b.URL + "/token",
+	}
+	data, err := json.Marshal(f)
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "sa.json")
+	require.NoError(t, os.WriteFile(p, data, 0o600))
+	return p
+}
+
+func bucketEnv(t *testing.T, b *bucketServer) *downloadEnv {
+	d := newDownloadEnv(t)
+	d.env["STORAGE_EMULATOR_HOST"] = strings.TrimPrefix(b.URL, "http://")
+	d.env["CLOUDSDK_CONFIG"] = t.TempDir() // no gcloud credentials
+	return d
+}
+
+func TestGCS_PrefixDownloadedAndKeptWhileGenerationsStay(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("kfserving-examples", "models/iris/", "", 1) // a folder placeholder
+	b.put("kfserving-examples", "models/iris/model.onnx", "weights", 1)
+	b.put("kfserving-examples", "models/iris/sub/labels.txt", "setosa", 1)
+	b.put("kfserving-examples", "models/iris/sub/more/x.bin", "x", 1)
+	b.put("kfserving-examples", "models/irises/other.onnx", "not this one", 1)
+	d := bucketEnv(t, b)
+	uri := "gs://kfserving-examples/models/iris"
+	ctx := context.Background()
+
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa", "sub/more/x.bin=x"}, tree(t, dir))
+	logs := d.logs.take()
+	require.Len(t, logs, 4)
+	assert.Equal(t, "INFO No Google credentials found; reading the bucket anonymously", logs[0])
+	assert.Regexp(t, `^INFO Copying contents of gs://kfserving-examples/models/iris \(listing [0-9a-f]{12}, 3 files\) to local$`, logs[1])
+	assert.Equal(t, 3, b.media)
+	assert.Equal(t, []string{"", "", "", "", ""}, b.authSeen[:5], "anonymous")
+
+	again, err := d.resolver().Resolve(ctx, uri+"/") // a trailing slash is the same folder
+	require.NoError(t, err)
+	assert.NotEqual(t, dir, again, "another URI, another cache entry")
+	again, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Equal(t, 6, b.media, "the second URI downloaded; the restart did not")
+
+	b.put("kfserving-examples", "models/iris/model.onnx", "retrained", 2)
+	again, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa", "sub/more/x.bin=x"}, tree(t, dir))
+
+	b.Close()
+	d.logs.take()
+	again, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Regexp(t, `^WARN Cannot ask the bucket about gs://kfserving-examples/models/iris \(listing gs://kfserving-examples/models/iris: .*connection refused\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `, d.logs.take()[1])
+}
+
+func TestGCS_SingleObjectAndNothing(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("bucket", "models/resnet.tar.gz", string(tarball(t, true, entry{name: "resnet/model.onnx", body: "w"})), 7)
+	d := bucketEnv(t, b)
+	dir, err := d.resolver().Resolve(context.Background(), "gs://bucket/models/resnet.tar.gz")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"resnet/model.onnx=w"}, tree(t, dir), "unpacked, as KServe does")
+
+	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/models/missing")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in gs://bucket/models/missing.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = d.resolver().Resolve(context.Background(), "gs:///models")
+	assert.EqualError(t, err, "storage uri gs:///models: want gs://<bucket>/<path>")
+}
+
+// Pages of the listing are followed to the end.
+func TestGCS_ListingPages(t *testing.T) {
+	b := newBucketServer(t)
+	for i := range 5 {
+		b.put("bucket", "m/part-"+strconv.Itoa(i), "p"+strconv.Itoa(i), 1)
+	}
+	d := bucketEnv(t, b)
+	dir, err := d.resolver().Resolve(context.Background(), "gs://bucket/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"part-0=p0", "part-1=p1", "part-2=p2", "part-3=p3", "part-4=p4"}, tree(t, dir))
+}
+
+// A private bucket needs credentials: anonymously it is an error saying so;
+// with a service account key (GOOGLE_APPLICATION_CREDENTIALS) the token
+// comes from the key's token endpoint and goes to the bucket.
+func TestGCS_PrivateBucketAndServiceAccount(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("private", "models/m/model.onnx", "secret", 1)
+	b.private["private"] = true
+	d := bucketEnv(t, b)
+	_, err := d.resolver().Resolve(context.Background(), "gs://private/models/m")
+	assert.EqualError(t, err, "gs://private/models/m: the bucket answered 401 (no such bucket, or it is not public: set GOOGLE_APPLICATION_CREDENTIALS, or run gcloud auth application-default login): Anonymous caller does not have storage.objects.list access to the Google Cloud Storage bucket.")
+
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = b.serviceAccountFile(t)
+	dir, err := d.resolver().Resolve(context.Background(), "gs://private/models/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=secret"}, tree(t, dir))
+	assert.Equal(t, 1, b.tokenReqs)
+	assert.Equal(t, "Bearer "+testAccessToken, b.authSeen[len(b.authSeen)-1])
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"type":"service_account","private_key":"not a key"}`), 0o600))
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = bad
+	_, err = d.resolver().Resolve(context.Background(), "gs://private/models/m")
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS ("+bad+"): "), err.Error())
+}
