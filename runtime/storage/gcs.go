@@ -58,9 +58,25 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		}
 	}
 	endpoint = strings.TrimRight(endpoint, "/")
-	header, err := r.gcsAuth(ctx)
+	ts, err := r.gcsCredentials(ctx)
 	if err != nil {
 		return "", err
+	}
+	var header http.Header // none: the token rides on the transport
+	authed := ts != nil
+	if authed {
+		// Each request to the storage host gets a current token, so a
+		// download longer than the token's hour goes on; redirects
+		// elsewhere get none.
+		base := r.client()
+		rt := base.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		u, _ := url.Parse(endpoint)
+		c := *base
+		c.Transport = &tokenTransport{base: rt, host: u.Host, source: ts}
+		r.Client = &c
 	}
 	snap := &snapshot{uri: uri, source: uri, name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
@@ -72,7 +88,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	objects, err := r.gcsList(ctx, base, prefix, uri, header)
+	objects, err := r.gcsList(ctx, base, prefix, uri, authed)
 	if err != nil {
 		return r.listFailed(ctx, snap, err)
 	}
@@ -88,7 +104,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	}
 	if len(files) == 0 && objectPath != "" && !strings.HasSuffix(objectPath, "/") {
 		// No folder of that name: the object itself.
-		o, found, err := r.gcsObject(ctx, base, objectPath, uri, header)
+		o, found, err := r.gcsObject(ctx, base, objectPath, uri, authed)
 		if err != nil {
 			return r.listFailed(ctx, snap, err)
 		}
@@ -109,12 +125,12 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	return r.downloadSnapshot(ctx, snap, version, files, header)
 }
 
-// gcsAuth returns the Authorization header of Application Default
-// Credentials, or none (anonymous) when there are no credentials to find.
+// gcsCredentials returns a token source for Application Default
+// Credentials, or nil (anonymous) when there are no credentials to find.
 // The metadata server (GCE, GKE) is not asked: on a cluster KServe's
 // storage-initializer downloads gs:// models, and probing it elsewhere
 // would delay every start.
-func (r Resolver) gcsAuth(ctx context.Context) (http.Header, error) {
+func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error) {
 	file := r.getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	source := "GOOGLE_APPLICATION_CREDENTIALS"
 	if file == "" {
@@ -137,20 +153,38 @@ func (r Resolver) gcsAuth(ctx context.Context) (http.Header, error) {
 	if err != nil {
 		return nil, newError(ErrInvalidURI, "%s: %v", source, err)
 	}
-	// The token request goes through the resolver's client (a proxy, a
-	// test's stand-in token endpoint).
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, noAuthElsewhere(r.client()))
-	creds, err := google.CredentialsFromJSONWithType(ctx, data, credentialsType(data), gcsReadScope)
+	// Token requests go through the resolver's client (a proxy, a test's
+	// stand-in token endpoint), and outlive this call's context.
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, noAuthElsewhere(r.client()))
+	creds, err := google.CredentialsFromJSONWithType(tokenCtx, data, credentialsType(data), gcsReadScope)
 	if err != nil {
 		return nil, newError(ErrInvalidURI, "%s (%s): %v", source, file, err)
 	}
-	tok, err := creds.TokenSource.Token()
-	if err != nil {
+	// Fetched now, so bad credentials are one clear error before any listing.
+	if _, err := creds.TokenSource.Token(); err != nil {
 		return nil, newError(ErrDownload, "getting a Google access token with %s (%s): %v", source, file, unwrapURLError(err))
 	}
-	h := http.Header{}
-	tok.SetAuthHeader(&http.Request{Header: h})
-	return h, nil
+	return creds.TokenSource, nil
+}
+
+// tokenTransport sets a current OAuth token on requests to host only.
+type tokenTransport struct {
+	base   http.RoundTripper
+	host   string
+	source oauth2.TokenSource
+}
+
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != t.host {
+		return t.base.RoundTrip(req)
+	}
+	tok, err := t.source.Token()
+	if err != nil {
+		return nil, fmt.Errorf("google access token: %w", err)
+	}
+	req = req.Clone(req.Context())
+	tok.SetAuthHeader(req)
+	return t.base.RoundTrip(req)
 }
 
 // credentialsType is the "type" of a credentials file, for the typed (and
@@ -164,7 +198,7 @@ func credentialsType(data []byte) google.CredentialsType {
 }
 
 // gcsList lists every object whose name starts with prefix.
-func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, header http.Header) ([]gcsObject, error) {
+func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, authed bool) ([]gcsObject, error) {
 	var all []gcsObject
 	page := ""
 	for {
@@ -176,7 +210,7 @@ func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, header 
 			Items         []gcsObject `json:"items"`
 			NextPageToken string      `json:"nextPageToken"`
 		}
-		if _, err := r.gcsGet(ctx, base+"?"+q.Encode(), uri, header, &list); err != nil {
+		if _, err := r.gcsGet(ctx, base+"?"+q.Encode(), uri, authed, &list); err != nil {
 			return nil, err
 		}
 		all = append(all, list.Items...)
@@ -188,8 +222,8 @@ func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, header 
 }
 
 // gcsObject reads one object's metadata; found is false for a 404.
-func (r Resolver) gcsObject(ctx context.Context, base, name, uri string, header http.Header) (o gcsObject, found bool, err error) {
-	code, err := r.gcsGet(ctx, base+"/"+url.PathEscape(name), uri, header, &o)
+func (r Resolver) gcsObject(ctx context.Context, base, name, uri string, authed bool) (o gcsObject, found bool, err error) {
+	code, err := r.gcsGet(ctx, base+"/"+url.PathEscape(name), uri, authed, &o)
 	if code == http.StatusNotFound {
 		return gcsObject{}, false, nil
 	}
@@ -197,8 +231,8 @@ func (r Resolver) gcsObject(ctx context.Context, base, name, uri string, header 
 }
 
 // gcsGet GETs a JSON API document into v, returning the status code too.
-func (r Resolver) gcsGet(ctx context.Context, u, uri string, header http.Header, v any) (int, error) {
-	t, err := r.get(ctx, u, header)
+func (r Resolver) gcsGet(ctx context.Context, u, uri string, authed bool, v any) (int, error) {
+	t, err := r.get(ctx, u, nil)
 	if err != nil {
 		return 0, newError(ErrDownload, "listing %s: %v", uri, err)
 	}
@@ -207,7 +241,7 @@ func (r Resolver) gcsGet(ctx context.Context, u, uri string, header http.Header,
 	case code == http.StatusOK:
 	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound:
 		hint := "no such bucket, or it is not public: set GOOGLE_APPLICATION_CREDENTIALS, or run gcloud auth application-default login"
-		if header.Get("Authorization") != "" {
+		if authed {
 			hint = "no such bucket, or the credentials may not read it"
 		}
 		return code, newError(ErrNotFound, "%s: the bucket answered %d (%s): %s", uri, code, hint, gcsMessage(t.body))

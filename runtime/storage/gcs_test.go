@@ -39,6 +39,7 @@ type bucketServer struct {
 	media     int      // alt=media downloads
 	authSeen  []string // Authorization of bucket requests
 	tokenReqs int
+	expiresIn int // seconds; default 3599
 }
 
 type bucketObject struct {
@@ -158,7 +159,11 @@ func (b *bucketServer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"access_token":"` + testAccessToken + `","token_type":"Bearer","expires_in":3599}`))
+	expires := b.expiresIn
+	if expires == 0 {
+		expires = 3599
+	}
+	_, _ = w.Write([]byte(`{"access_token":"` + testAccessToken + `","token_type":"Bearer","expires_in":` + strconv.Itoa(expires) + `}`))
 }
 
 // serviceAccountFile writes a service account key file for b's key and
@@ -273,6 +278,16 @@ func TestGCS_PrivateBucketAndServiceAccount(t *testing.T) {
 	assert.Equal(t, []string{"model.onnx=secret"}, tree(t, dir))
 	assert.Equal(t, 1, b.tokenReqs)
 	assert.Equal(t, "Bearer "+testAccessToken, b.authSeen[len(b.authSeen)-1])
+
+	// Tokens about to expire are renewed for each request, so a long
+	// download outlives its first token.
+	b.mu.Lock()
+	b.expiresIn = 1
+	b.objects["private"]["models/m/model.onnx"] = bucketObject{"retrained", 2}
+	b.mu.Unlock()
+	_, err = d.resolver().Resolve(context.Background(), "gs://private/models/m")
+	require.NoError(t, err)
+	assert.Equal(t, 1+3, b.tokenReqs, "renewed for the check at start, the listing and the download")
 
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"type":"service_account","private_key":"not a key"}`), 0o600))

@@ -223,7 +223,9 @@ func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*
 	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, rawURL, nil)
 	if err == nil {
-		req.Header = header.Clone()
+		if header != nil {
+			req.Header = header.Clone()
+		}
 		var resp *http.Response
 		if resp, err = noAuthElsewhere(r.client()).Do(req); err == nil {
 			return &transfer{resp: resp, body: &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall},
