@@ -147,10 +147,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		log.Info(shown + " has changed since its download on " + meta.Downloaded.Format(time.RFC3339) + "; downloading it again")
 	}
 
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
-	}
-	scratch, err := os.MkdirTemp(cache, ".download-")
+	scratch, err := newScratch(cache)
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
 	}

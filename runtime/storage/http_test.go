@@ -666,3 +666,26 @@ func TestHTTP_AuthorizationStaysWithItsHost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/a/model.onnx Bearer t0ken", "/b/model.onnx Bearer t0ken", "/blob/model.onnx "}, got)
 }
+
+// A download killed outright (SIGKILL) leaves its scratch folder; the next
+// download removes those older than a day, and leaves younger ones, which
+// may belong to a download still running in another process.
+func TestHTTP_DeadDownloadsSwept(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("w"), contentType: "application/octet-stream"})
+	d := newDownloadEnv(t)
+	dead := filepath.Join(d.cache, ".download-123")
+	running := filepath.Join(d.cache, ".download-456")
+	replaced := filepath.Join(d.cache, "model.onnx-abc.old-.download-789")
+	for _, p := range []string{dead, running, replaced} {
+		mkfile(t, filepath.Join(p, "partial"))
+	}
+	old := time.Now().Add(-25 * time.Hour)
+	require.NoError(t, os.Chtimes(dead, old, old))
+	require.NoError(t, os.Chtimes(replaced, old, old))
+	_, err := d.resolver().Resolve(context.Background(), o.URL+"/m/model.onnx")
+	require.NoError(t, err)
+	assert.NoDirExists(t, dead)
+	assert.NoDirExists(t, replaced)
+	assert.DirExists(t, running)
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -79,10 +80,7 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %d files) to local", s.uri, s.what, version, len(files)))
 	start := time.Now()
 	cache := filepath.Dir(s.dir)
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
-	}
-	scratch, err := os.MkdirTemp(cache, ".download-")
+	scratch, err := newScratch(cache)
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
 	}
@@ -147,4 +145,27 @@ func (r Resolver) downloadFile(ctx context.Context, url, where string, header ht
 		return 0, t.readError(ctx, where, err)
 	}
 	return n, nil
+}
+
+// staleAfter is how old a scratch folder is when its download must have
+// died with its process (a SIGKILL leaves it behind).
+const staleAfter = 24 * time.Hour
+
+// newScratch makes a scratch folder in cache for a download, first removing
+// scratch folders (and replaced copies) that dead downloads left behind.
+func newScratch(cache string) (string, error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", err
+	}
+	if entries, err := os.ReadDir(cache); err == nil {
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".download-") && !strings.Contains(e.Name(), ".old-.download-") {
+				continue
+			}
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+				_ = os.RemoveAll(filepath.Join(cache, e.Name()))
+			}
+		}
+	}
+	return os.MkdirTemp(cache, ".download-")
 }

@@ -159,6 +159,9 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if dirHasEntries(r.modelsRoot()) {
 		return r.modelsRoot(), nil
 	}
+	if r.Client == nil {
+		r.Client = r.client() // one client, so the files of a download share connections
+	}
 	kind := scheme + "://"
 	if azureURL.MatchString(uri) {
 		kind = "Azure Blob and File storage"
