@@ -167,7 +167,8 @@ func describe(infos []TensorInfo) string {
 // ModelFile resolves path to one .onnx file: path itself when it is a file;
 // for a folder, its model.onnx, or else its only .onnx file; and when the
 // folder has none at its top (an archive unpacked with its own folder,
-// resnet/model.onnx), the only .onnx file below it.
+// resnet/model.onnx; a Hub repository's onnx/ folder), the only .onnx file
+// below it, or else the only one named model.onnx.
 func ModelFile(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -213,7 +214,19 @@ func ModelFile(path string) (string, error) {
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file at its top and %d below it (%s); name the file to serve", path, len(found), strings.Join(found, ", "))
+	// A Hub repository's onnx/ folder holds model.onnx beside its
+	// quantised variants (model_fp16.onnx, model_q4.onnx, ...): the same rule
+	// as at the top, model.onnx first.
+	var named []string
+	for _, f := range found {
+		if filepath.Base(f) == "model.onnx" {
+			named = append(named, f)
+		}
+	}
+	if len(named) == 1 {
+		return named[0], nil
+	}
+	return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file at its top and %d below it (%s); name the file to serve (--model_dir=<folder>/<file>, or STORAGE_ALLOW_PATTERNS for a hf:// download)", path, len(found), strings.Join(found, ", "))
 }
 
 // Provider is the execution provider serving the model ("" before Load).

@@ -208,7 +208,18 @@ func TestModelFile_BelowTheTop(t *testing.T) {
 	other := filepath.Join(dir, "resnet", "resnet18.onnx")
 	require.NoError(t, os.WriteFile(other, nil, 0o644))
 	_, err = ModelFile(dir)
-	assert.EqualError(t, err, fmt.Sprintf("onnx model path %[1]s: the folder has no .onnx file at its top and 2 below it (%[2]s, %[3]s); name the file to serve", dir, other, nested))
+	assert.EqualError(t, err, fmt.Sprintf("onnx model path %[1]s: the folder has no .onnx file at its top and 2 below it (%[2]s, %[3]s); name the file to serve (--model_dir=<folder>/<file>, or STORAGE_ALLOW_PATTERNS for a hf:// download)", dir, other, nested))
+
+	// Several below, one of them model.onnx (a Hub repository's onnx/
+	// folder with its quantised variants): model.onnx.
+	hub := t.TempDir()
+	for _, n := range []string{"onnx/model.onnx", "onnx/model_fp16.onnx", "onnx/model_q4.onnx"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(hub, "onnx"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(hub, n), nil, 0o644))
+	}
+	got, err = ModelFile(hub)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(hub, "onnx", "model.onnx"), got)
 
 	// One at the top wins over any below.
 	top := filepath.Join(dir, "top.onnx")
