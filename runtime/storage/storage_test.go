@@ -143,7 +143,6 @@ func TestResolve_PVC(t *testing.T) {
 func TestResolve_RemoteSchemes(t *testing.T) {
 	ctx := context.Background()
 	uris := map[string]string{
-		"s3://bucket/iris": "s3://",
 		"https://acct.blob.core.windows.net/models/iris": "Azure Blob and File storage",
 		"https://acct.z12.file.storage.azure.net/s/iris": "Azure Blob and File storage",
 		"oci://registry.invalid/models/iris:1":           "oci://",
@@ -154,7 +153,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 			p := newPod(t)
 			_, err := p.resolver().Resolve(ctx, uri)
 			assert.EqualError(t, err, "storage uri "+uri+": "+scheme+" is not supported yet: "+
-				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs:// and "+p.models+"; "+
+				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3:// and "+p.models+"; "+
 				scheme+" is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var "+
 				"of a custom container) on the InferenceService and it downloads the model into "+p.models+
 				" before the server starts")
@@ -172,7 +171,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 func TestResolve_EmptyDownloadDirIsNotADownload(t *testing.T) {
 	p := newPod(t)
 	require.NoError(t, os.MkdirAll(p.models, 0o755))
-	_, err := p.resolver().Resolve(context.Background(), "s3://bucket/iris")
+	_, err := p.resolver().Resolve(context.Background(), "oci://registry.invalid/models/iris:1")
 	assert.ErrorIs(t, err, ErrUnsupportedScheme)
 }
 

@@ -1,0 +1,318 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+const s3Prefix = "s3://"
+
+// emptySHA256 is the payload hash of a request without a body.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// s3Object is the part of a ListObjectsV2 entry this needs.
+type s3Object struct {
+	Key  string `xml:"Key"`
+	Size int64  `xml:"Size"`
+	ETag string `xml:"ETag"`
+}
+
+// s3Config is where and as whom to reach S3, from KServe's environment.
+type s3Config struct {
+	endpoint *url.URL // scheme and host; path-style unless virtual
+	virtual  bool     // bucket.host (S3_USER_VIRTUAL_BUCKET, or AWS's own endpoint)
+	region   string
+	creds    *aws.Credentials // nil: anonymous
+	source   string           // where the credentials came from, for messages
+}
+
+// fetchS3 downloads s3://<bucket>/<path> as KServe's storage package does:
+// the object named <path> itself, or every object under <path>/ with its
+// folders below it (folder placeholders and empty objects skipped; a single
+// archive unpacked). Unlike KServe, which lists by the bare prefix and so
+// takes s3://b/models/iris to include models/irises/..., only <path> and
+// <path>/... are taken.
+//
+// Requests are signed (SigV4) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+// / AWS_SESSION_TOKEN, else the shared credentials file's profile
+// (AWS_PROFILE, default "default"); anonymous with awsAnonymousCredential=true
+// or when there are none. AWS_ENDPOINT_URL names an S3-compatible service
+// (MinIO, Ceph; path-style addressing unless S3_USER_VIRTUAL_BUCKET=true),
+// AWS_DEFAULT_REGION (or AWS_REGION) the region, default us-east-1.
+//
+// Cached like the other downloads, revalidated by the listing's keys and
+// ETags.
+func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
+	bucket, objectPath, _ := strings.Cut(strings.TrimPrefix(uri, s3Prefix), "/")
+	if bucket == "" {
+		return "", newError(ErrInvalidURI, "storage uri %s: want s3://<bucket>/<path>", uri)
+	}
+	cfg, err := r.s3Config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.creds != nil {
+		base := r.client()
+		rt := base.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		c := *base
+		c.Transport = &sigV4Transport{base: rt, host: cfg.host(bucket), creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
+		r.Client = &c
+	} else {
+		r.logger().Info("No AWS credentials found; reading the bucket anonymously")
+	}
+	snap := &snapshot{uri: uri, source: uri + " endpoint=" + cfg.endpoint.String(), name: bucket + "--" + path.Base("/"+objectPath),
+		where: "the bucket", what: "listing", unpackSingle: true}
+	if err := r.openSnapshot(snap); err != nil {
+		return "", err
+	}
+	objects, err := r.s3List(ctx, cfg, bucket, objectPath, uri)
+	if err != nil {
+		return r.listFailed(ctx, snap, err)
+	}
+	folder := objectPath
+	if folder != "" && !strings.HasSuffix(folder, "/") {
+		folder += "/"
+	}
+	var files []remoteFile
+	var versions []string
+	for _, o := range objects {
+		if strings.HasSuffix(o.Key, "/") || o.Size == 0 {
+			continue // a folder placeholder, or empty (KServe skips both)
+		}
+		rel := ""
+		switch {
+		case o.Key == objectPath:
+			rel = path.Base(o.Key)
+		case strings.HasPrefix(o.Key, folder):
+			rel = strings.TrimPrefix(o.Key, folder)
+		default:
+			continue // models/irises/... for s3://b/models/iris
+		}
+		files = append(files, remoteFile{url: cfg.objectURL(bucket, o.Key), rel: rel})
+		versions = append(versions, o.Key+"#"+o.ETag)
+		if o.Key == objectPath {
+			files, versions = files[len(files)-1:], versions[len(versions)-1:] // the object itself, as KServe
+			break
+		}
+	}
+	if len(files) == 0 {
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", objectPath)
+	}
+	sort.Strings(versions)
+	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
+	version := hex.EncodeToString(sum[:6])
+	if r.current(snap, version) {
+		return snap.dir, nil
+	}
+	return r.downloadSnapshot(ctx, snap, version, files, nil)
+}
+
+// s3Config reads KServe's S3 environment.
+func (r Resolver) s3Config() (s3Config, error) {
+	cfg := s3Config{region: firstNonEmpty(r.getenv("AWS_DEFAULT_REGION"), r.getenv("AWS_REGION"), "us-east-1")}
+	raw := r.getenv("AWS_ENDPOINT_URL")
+	if raw == "" {
+		raw = "https://s3." + cfg.region + ".amazonaws.com"
+		cfg.virtual = true
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return cfg, newError(ErrInvalidURI, "AWS_ENDPOINT_URL %q: want a URL such as http://minio:9000", raw)
+	}
+	cfg.endpoint = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	if strings.EqualFold(r.getenv("S3_USER_VIRTUAL_BUCKET"), "true") {
+		cfg.virtual = true
+	}
+	if strings.EqualFold(r.getenv("awsAnonymousCredential"), "true") {
+		return cfg, nil
+	}
+	if id, secret := r.getenv("AWS_ACCESS_KEY_ID"), r.getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		cfg.creds = &aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: r.getenv("AWS_SESSION_TOKEN")}
+		cfg.source = "AWS_ACCESS_KEY_ID"
+		return cfg, nil
+	}
+	creds, file, err := r.sharedCredentials()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.creds, cfg.source = creds, file
+	return cfg, nil
+}
+
+// sharedCredentials reads the profile (AWS_PROFILE, else "default") of the
+// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
+// ~/.aws/credentials); none is not an error.
+func (r Resolver) sharedCredentials() (*aws.Credentials, string, error) {
+	file := r.getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if file == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, "", nil
+		}
+		file = filepath.Join(home, ".aws", "credentials")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", nil
+	}
+	profile := firstNonEmpty(r.getenv("AWS_PROFILE"), "default")
+	section := ""
+	values := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			section = strings.TrimSpace(line[1 : len(line)-1])
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && section == profile {
+			values[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	if values["aws_access_key_id"] == "" || values["aws_secret_access_key"] == "" {
+		return nil, "", nil
+	}
+	return &aws.Credentials{AccessKeyID: values["aws_access_key_id"], SecretAccessKey: values["aws_secret_access_key"],
+		SessionToken: values["aws_session_token"]}, file + " [" + profile + "]", nil
+}
+
+// host is the host requests for bucket go to.
+func (c s3Config) host(bucket string) string {
+	if c.virtual {
+		return bucket + "." + c.endpoint.Host
+	}
+	return c.endpoint.Host
+}
+
+// bucketURL is the bucket's root URL, path-style or virtual-hosted.
+func (c s3Config) bucketURL(bucket string) string {
+	if c.virtual {
+		return c.endpoint.Scheme + "://" + bucket + "." + c.endpoint.Host
+	}
+	return c.endpoint.Scheme + "://" + c.endpoint.Host + "/" + url.PathEscape(bucket)
+}
+
+// objectURL is the URL of key, each path segment escaped.
+func (c s3Config) objectURL(bucket, key string) string {
+	segments := strings.Split(key, "/")
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	return c.bucketURL(bucket) + "/" + strings.Join(segments, "/")
+}
+
+// s3List lists every object whose key starts with prefix (ListObjectsV2,
+// following continuation tokens).
+func (r Resolver) s3List(ctx context.Context, cfg s3Config, bucket, prefix, uri string) ([]s3Object, error) {
+	var all []s3Object
+	token := ""
+	for {
+		q := url.Values{"list-type": {"2"}, "prefix": {prefix}}
+		if r.listPageSize > 0 {
+			q.Set("max-keys", strconv.Itoa(r.listPageSize))
+		}
+		if token != "" {
+			q.Set("continuation-token", token)
+		}
+		t, err := r.get(ctx, cfg.bucketURL(bucket)+"/?"+q.Encode(), nil)
+		if err != nil {
+			return nil, newError(ErrDownload, "listing %s: %v", uri, err)
+		}
+		var page struct {
+			Contents              []s3Object `xml:"Contents"`
+			IsTruncated           bool       `xml:"IsTruncated"`
+			NextContinuationToken string     `xml:"NextContinuationToken"`
+		}
+		err = r.s3Decode(ctx, t, cfg, uri, &page)
+		t.close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Contents...)
+		if !page.IsTruncated || page.NextContinuationToken == "" {
+			return all, nil
+		}
+		token = page.NextContinuationToken
+	}
+}
+
+// s3Decode reads a listing answer into v, or the S3 error it is.
+func (r Resolver) s3Decode(ctx context.Context, t *transfer, cfg s3Config, uri string, v any) error {
+	body, err := io.ReadAll(io.LimitReader(t.body, 64<<20))
+	if err != nil {
+		return t.readError(ctx, uri, err)
+	}
+	if t.resp.StatusCode == http.StatusOK {
+		if err := xml.Unmarshal(body, v); err != nil {
+			return newError(ErrDownload, "%s: the bucket's listing: %v", uri, err)
+		}
+		return nil
+	}
+	var e struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	_ = xml.Unmarshal(body, &e)
+	detail := strings.TrimSpace(e.Code + ": " + e.Message)
+	if e.Code == "" {
+		detail = strings.TrimSpace(string(body))
+	}
+	switch code := t.resp.StatusCode; {
+	case code == http.StatusMovedPermanently || e.Code == "PermanentRedirect" || e.Code == "AuthorizationHeaderMalformed":
+		return newError(ErrNotFound, "%s: the bucket answered %d (%s): it is in another region than %s; set AWS_DEFAULT_REGION", uri, code, detail, cfg.region)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound:
+		hint := "no such bucket, or it is not public: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials"
+		if cfg.creds != nil {
+			hint = "no such bucket, or the credentials from " + cfg.source + " may not read it"
+		}
+		return newError(ErrNotFound, "%s: the bucket answered %d (%s): %s", uri, code, hint, detail)
+	default:
+		return newError(ErrDownload, "%s: the bucket answered %d: %s", uri, code, detail)
+	}
+}
+
+// sigV4Transport signs requests to host with AWS Signature Version 4;
+// others (a redirect elsewhere) go unsigned.
+type sigV4Transport struct {
+	base   http.RoundTripper
+	host   string
+	creds  aws.Credentials
+	region string
+	signer *v4.Signer
+}
+
+func (t *sigV4Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != t.host {
+		return t.base.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	if err := t.signer.SignHTTP(req.Context(), t.creds, req, emptySHA256, "s3", t.region, time.Now()); err != nil {
+		return nil, fmt.Errorf("signing the S3 request: %w", err)
+	}
+	return t.base.RoundTrip(req)
+}

@@ -1,0 +1,244 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// s3rver's default credentials.
+const (
+	s3rverKey    = "S3RVER"
+	s3rverSecret = "S3RVER"
+)
+
+// s3rver is a running s3rver, an S3-compatible server in Node.js installed
+// by scripts/setup-s3rver.sh: an implementation of the protocol that is not
+// ours (listings, continuation tokens, errors, paths). It checks the access
+// key of a SigV4 request but not the signature itself (it implements V2
+// verification only); the signature comes from AWS's own signer package.
+type s3rver struct {
+	url string
+}
+
+func startS3rver(t *testing.T, buckets ...string) *s3rver {
+	t.Helper()
+	cache := os.Getenv("KSERVE_GEN_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "kserve-gen")
+	}
+	bin := filepath.Join(cache, "s3rver", "node_modules", ".bin", "s3rver")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("KSERVE_GEN_REQUIRE_S3RVER") != "" {
+			t.Fatalf("s3rver is not installed at %s (scripts/setup-s3rver.sh), and KSERVE_GEN_REQUIRE_S3RVER is set", bin)
+		}
+		t.Skipf("s3rver is not installed at %s: run scripts/setup-s3rver.sh", bin)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	args := []string{"-d", t.TempDir(), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "--silent", "--no-vhost-buckets"}
+	for _, b := range buckets {
+		args = append(args, "--configure-bucket", b)
+	}
+	cmd := exec.Command(bin, args...)
+	// Its continuation tokens use a cipher OpenSSL 3 keeps in the legacy
+	// provider.
+	cmd.Env = append(os.Environ(), "NODE_OPTIONS=--openssl-legacy-provider")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 20*time.Second, 20*time.Millisecond, "s3rver did not start: %s", &out)
+	return &s3rver{url: "http://" + addr}
+}
+
+// put uploads an object with a signed PUT, as any S3 client does.
+func (s *s3rver) put(t *testing.T, bucket, key, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, s.url+"/"+bucket+"/"+key, strings.NewReader(body))
+	require.NoError(t, err)
+	sum := sha256.Sum256([]byte(body))
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: s3rverKey, SecretAccessKey: s3rverSecret},
+		req, hash, "s3", "us-east-1", time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT %s", key)
+}
+
+func s3Env(t *testing.T, s *s3rver) *downloadEnv {
+	d := newDownloadEnv(t)
+	d.env["AWS_ENDPOINT_URL"] = s.url
+	d.env["AWS_ACCESS_KEY_ID"] = s3rverKey
+	d.env["AWS_SECRET_ACCESS_KEY"] = s3rverSecret
+	d.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(t.TempDir(), "none")
+	return d
+}
+
+func TestS3_PrefixDownloadedAndRevalidated(t *testing.T) {
+	s := startS3rver(t, "models")
+	s.put(t, "models", "iris/model.onnx", "weights")
+	s.put(t, "models", "iris/sub/labels.txt", "setosa")
+	s.put(t, "models", "iris/empty", "") // skipped, as KServe does
+	s.put(t, "models", "irises/other.onnx", "not this one")
+	d := s3Env(t, s)
+	ctx := context.Background()
+
+	dir, err := d.resolver().Resolve(ctx, "s3://models/iris")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir))
+	logs := d.logs.take()
+	assert.Regexp(t, `^INFO Copying contents of s3://models/iris \(listing [0-9a-f]{12}, 2 files\) to local$`, logs[0])
+
+	again, err := d.resolver().Resolve(ctx, "s3://models/iris")
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.Regexp(t, `^INFO s3://models/iris is at listing [0-9a-f]{12}, downloaded on \S+; using `, d.logs.take()[0])
+
+	s.put(t, "models", "iris/model.onnx", "retrained")
+	_, err = d.resolver().Resolve(ctx, "s3://models/iris")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa"}, tree(t, dir))
+}
+
+// An access key s3rver does not know is InvalidAccessKeyId, named in the
+// error with where the credentials came from.
+func TestS3_SignaturesAndCredentials(t *testing.T) {
+	s := startS3rver(t, "models")
+	s.put(t, "models", "m/model.onnx", "w")
+	d := s3Env(t, s)
+	d.env["AWS_ACCESS_KEY_ID"] = "AKIAUNKNOWN"
+	_, err := d.resolver().Resolve(context.Background(), "s3://models/m")
+	require.Error(t, err)
+	assert.Equal(t, "s3://models/m: the bucket answered 403 (no such bucket, or the credentials from AWS_ACCESS_KEY_ID may not read it): InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.", err.Error())
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	// A profile of the shared credentials file.
+	d = s3Env(t, s)
+	delete(d.env, "AWS_ACCESS_KEY_ID")
+	delete(d.env, "AWS_SECRET_ACCESS_KEY")
+	creds := filepath.Join(t.TempDir(), "credentials")
+	require.NoError(t, os.WriteFile(creds, []byte("[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n[local]\n# s3rver\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n"), 0o600))
+	d.env["AWS_SHARED_CREDENTIALS_FILE"] = creds
+	d.env["AWS_PROFILE"] = "local"
+	dir, err := d.resolver().Resolve(context.Background(), "s3://models/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=w"}, tree(t, dir))
+}
+
+func TestS3_ObjectArchivePagesAndNothing(t *testing.T) {
+	s := startS3rver(t, "models")
+	s.put(t, "models", "archives/resnet.tar.gz", string(tarball(t, true, entry{name: "resnet/model.onnx", body: "w"})))
+	for i := range 5 {
+		s.put(t, "models", fmt.Sprintf("parts/p%d", i), fmt.Sprint(i))
+	}
+	d := s3Env(t, s)
+	ctx := context.Background()
+	dir, err := d.resolver().Resolve(ctx, "s3://models/archives/resnet.tar.gz")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"resnet/model.onnx=w"}, tree(t, dir), "one archive is unpacked")
+
+	r := d.resolver()
+	r.listPageSize = 2 // continuation tokens followed
+	dir, err = r.Resolve(ctx, "s3://models/parts")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"p0=0", "p1=1", "p2=2", "p3=3", "p4=4"}, tree(t, dir))
+
+	_, err = d.resolver().Resolve(ctx, "s3://models/nothing")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in nothing.")
+	_, err = d.resolver().Resolve(ctx, "s3:///x")
+	assert.EqualError(t, err, "storage uri s3:///x: want s3://<bucket>/<path>")
+}
+
+type recordTransport struct{ reqs []*http.Request }
+
+func (r *recordTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.reqs = append(r.reqs, req)
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// The signing transport's requests carry a SigV4 signature that a verifier
+// written here from the specification (canonical request, string to sign,
+// derived key) accepts; s3rver does not check V4 signatures, and S3 rejects
+// a wrong one. Requests to another host go unsigned.
+func TestS3_SignatureVerifiesIndependently(t *testing.T) {
+	rec := &recordTransport{}
+	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+	tr := &sigV4Transport{base: rec, host: "bucket.s3.eu-west-1.amazonaws.com", creds: creds, region: "eu-west-1", signer: v4.NewSigner()}
+	req, err := http.NewRequest(http.MethodGet, "https://bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=models%2Firis", nil)
+	require.NoError(t, err)
+	_, err = tr.RoundTrip(req)
+	require.NoError(t, err)
+	signed := rec.reqs[0]
+	assert.Empty(t, req.Header.Get("Authorization"), "the caller's request is not modified")
+
+	auth := signed.Header.Get("Authorization")
+	m := regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\d{8})/eu-west-1/s3/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`).FindStringSubmatch(auth)
+	require.NotNil(t, m, auth)
+	date, signedHeaders, signature := m[1], m[2], m[3]
+	assert.Equal(t, "host;x-amz-content-sha256;x-amz-date", signedHeaders)
+	assert.Equal(t, emptySHA256, signed.Header.Get("X-Amz-Content-Sha256"))
+	amzDate := signed.Header.Get("X-Amz-Date")
+
+	var canonHeaders strings.Builder
+	for _, h := range strings.Split(signedHeaders, ";") {
+		v := signed.Header.Get(h)
+		if h == "host" {
+			v = signed.URL.Host
+		}
+		canonHeaders.WriteString(h + ":" + strings.TrimSpace(v) + "\n")
+	}
+	canonical := strings.Join([]string{"GET", "/", "list-type=2&prefix=models%2Firis", canonHeaders.String(), signedHeaders, emptySHA256}, "\n")
+	sum := sha256.Sum256([]byte(canonical))
+	scope := date + "/eu-west-1/s3/aws4_request"
+	stringToSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	key := hmacSHA256([]byte("AWS4"+creds.SecretAccessKey), date)
+	for _, part := range []string{"eu-west-1", "s3", "aws4_request"} {
+		key = hmacSHA256(key, part)
+	}
+	assert.Equal(t, hex.EncodeToString(hmacSHA256(key, stringToSign)), signature)
+
+	other, err := http.NewRequest(http.MethodGet, "https://elsewhere.example/blob", nil)
+	require.NoError(t, err)
+	_, err = tr.RoundTrip(other)
+	require.NoError(t, err)
+	assert.Empty(t, rec.reqs[1].Header.Get("Authorization"))
+}
