@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -68,15 +65,10 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		// Each request to the storage host gets a current token, so a
 		// download longer than the token's hour goes on; redirects
 		// elsewhere get none.
-		base := r.client()
-		rt := base.Transport
-		if rt == nil {
-			rt = http.DefaultTransport
-		}
 		u, _ := url.Parse(endpoint)
-		c := *base
-		c.Transport = &tokenTransport{base: rt, host: u.Host, source: ts}
-		r.Client = &c
+		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
+			return &tokenTransport{base: rt, host: u.Host, source: ts}
+		})
 	}
 	snap := &snapshot{uri: uri, source: uri, name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
@@ -116,13 +108,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	if len(files) == 0 {
 		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", uri)
 	}
-	sort.Strings(versions)
-	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
-	version := hex.EncodeToString(sum[:6])
-	if r.current(snap, version) {
-		return snap.dir, nil
-	}
-	return r.downloadSnapshot(ctx, snap, version, files, header)
+	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, header)
 }
 
 // gcsCredentials returns a token source for Application Default

@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -68,14 +65,9 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 		return "", err
 	}
 	if cfg.creds != nil {
-		base := r.client()
-		rt := base.Transport
-		if rt == nil {
-			rt = http.DefaultTransport
-		}
-		c := *base
-		c.Transport = &sigV4Transport{base: rt, host: cfg.host(bucket), creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
-		r.Client = &c
+		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
+			return &sigV4Transport{base: rt, host: cfg.host(bucket), creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
+		})
 	} else {
 		r.logger().Info("No AWS credentials found; reading the bucket anonymously")
 	}
@@ -117,13 +109,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	if len(files) == 0 {
 		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", objectPath)
 	}
-	sort.Strings(versions)
-	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
-	version := hex.EncodeToString(sum[:6])
-	if r.current(snap, version) {
-		return snap.dir, nil
-	}
-	return r.downloadSnapshot(ctx, snap, version, files, nil)
+	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)
 }
 
 // s3Config reads KServe's S3 environment.

@@ -2,11 +2,14 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +31,27 @@ type snapshot struct {
 	dir    string
 	meta   cacheMeta
 	cached bool
+}
+
+// listingVersion is a short digest of a listing's "name#generation"
+// entries: it changes when an object is added, removed or replaced.
+func listingVersion(entries []string) string {
+	sorted := slices.Sorted(slices.Values(entries))
+	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
+	return hex.EncodeToString(sum[:6])
+}
+
+// withTransport returns the resolver's client with its transport wrapped
+// (request signing, tokens), for the requests of one download.
+func (r Resolver) withTransport(wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
+	base := r.client()
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c := *base
+	c.Transport = wrap(rt)
+	return &c
 }
 
 // remoteFile is one file of a snapshot: where to GET it, and its path in
@@ -72,10 +96,14 @@ func (r Resolver) current(s *snapshot, version string) bool {
 	return true
 }
 
-// downloadSnapshot fetches files into a scratch folder and moves it into
-// place as s's folder, recording version. A single archive is unpacked, as
-// KServe does for every scheme.
+// downloadSnapshot returns s's folder when the cached copy is of version;
+// otherwise it fetches files into a scratch folder and moves it into place
+// as s's folder, recording version. A single archive is unpacked when
+// s.unpackSingle, as KServe does for buckets.
 func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version string, files []remoteFile, header http.Header) (string, error) {
+	if r.current(s, version) {
+		return s.dir, nil
+	}
 	log := r.logger()
 	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %d files) to local", s.uri, s.what, version, len(files)))
 	start := time.Now()
