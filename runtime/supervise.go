@@ -45,60 +45,9 @@ func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 	backoff := 100 * time.Millisecond
 	for {
-		args := os.Args[1:]
-		if s.cfg.StorageURI != "" && s.cfg.ModelDir != "" {
-			// Resolved (perhaps downloaded) once, here, for every worker.
-			args = append(slices.Clip(args), "--model_dir="+s.cfg.ModelDir)
-		}
-		cmd := exec.Command(exe, args...)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i), heartbeatEnv+"=1")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		// A worker must not outlive its supervisor (SIGKILL leaves no time
-		// to stop it), or it would keep serving the port with no restarts.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-		hb, err := newHeartbeat()
-		if err == nil {
-			cmd.ExtraFiles = []*os.File{hb.childPing, hb.childPong} // fds 3 and 4
-			err = cmd.Start()
-			hb.started()
-		}
 		started := time.Now()
-		if err != nil {
-			s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
-		} else {
-			s.log.Info(fmt.Sprintf("Started worker %d (pid %d)", i, cmd.Process.Pid))
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			hung := make(chan error, 1)
-			hbCtx, stopHeartbeat := context.WithCancel(ctx)
-			go func() {
-				if err := hb.watch(hbCtx, heartbeatInterval, heartbeatTimeout, heartbeatFirstTimeout); err != nil {
-					hung <- err
-				}
-			}()
-			select {
-			case err := <-done:
-				s.log.Warn(fmt.Sprintf("Worker %d (pid %d) exited: %v; restarting", i, cmd.Process.Pid, exitText(err)))
-			case err := <-hung:
-				s.log.Warn(fmt.Sprintf("Worker %d (pid %d): %v; killing and restarting it", i, cmd.Process.Pid, err))
-				_ = cmd.Process.Kill()
-				<-done
-			case <-ctx.Done():
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-done:
-				case <-time.After(s.cfg.GracePeriod):
-					_ = cmd.Process.Kill()
-					<-done
-				}
-				stopHeartbeat()
-				hb.close()
-				return
-			}
-			stopHeartbeat()
-		}
-		if hb != nil {
-			hb.close()
+		if s.runWorker(ctx, exe, i) {
+			return
 		}
 		if time.Since(started) > 10*time.Second {
 			backoff = 100 * time.Millisecond
@@ -109,6 +58,66 @@ func (s *Server) keepWorker(ctx context.Context, exe string, i int) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// runWorker runs worker i until it exits, stops answering the heartbeat
+// (killed), or ctx ends (stopped within the grace period; then it returns
+// true).
+func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool) {
+	args := os.Args[1:]
+	if s.cfg.StorageURI != "" && s.cfg.ModelDir != "" {
+		// Resolved (perhaps downloaded) once, here, for every worker.
+		args = append(slices.Clip(args), "--model_dir="+s.cfg.ModelDir)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i), heartbeatEnv+"=1")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// A worker must not outlive its supervisor (SIGKILL leaves no time
+	// to stop it), or it would keep serving the port with no restarts.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	hb, err := newHeartbeat()
+	if err != nil {
+		s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
+		return false
+	}
+	defer hb.close()
+	cmd.ExtraFiles = []*os.File{hb.childPing, hb.childPong} // fds 3 and 4
+	err = cmd.Start()
+	hb.started()
+	if err != nil {
+		s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
+		return false
+	}
+	s.log.Info(fmt.Sprintf("Started worker %d (pid %d)", i, cmd.Process.Pid))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	hung := make(chan error, 1)
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	defer stopHeartbeat()
+	go func() {
+		if err := hb.watch(hbCtx, heartbeatInterval, heartbeatTimeout, heartbeatFirstTimeout); err != nil {
+			hung <- err
+		}
+	}()
+	select {
+	case err := <-done:
+		s.log.Warn(fmt.Sprintf("Worker %d (pid %d) exited: %v; restarting", i, cmd.Process.Pid, exitText(err)))
+		return false
+	case err := <-hung:
+		s.log.Warn(fmt.Sprintf("Worker %d (pid %d): %v; killing and restarting it", i, cmd.Process.Pid, err))
+		_ = cmd.Process.Kill()
+		<-done
+		return false
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(s.cfg.GracePeriod):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return true
 	}
 }
 
