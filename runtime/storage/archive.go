@@ -16,6 +16,19 @@ import (
 	"strings"
 )
 
+// unpackDownload unpacks a downloaded archive into dest and removes it, as
+// KServe does, with KServe's message for a bad one (and what was wrong).
+func (r Resolver) unpackDownload(shown, archive, typ, dest string) error {
+	r.logger().Info("Unpacking: " + filepath.Base(archive))
+	if err := unpack(archive, typ, dest); err != nil {
+		return newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", shown, err)
+	}
+	if err := os.Remove(archive); err != nil {
+		return newError(ErrDownload, "storage uri %s: %v", shown, err)
+	}
+	return nil
+}
+
 // unpack extracts the archive at p (tarType or zipType) into dest with the
 // guarantees of Python's tarfile "data" filter, which KServe uses: every
 // entry stays inside dest, links may only point inside it, devices and

@@ -174,12 +174,8 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		return "", t.readError(ctx, shown, err)
 	}
 	if typ == tarType || typ == zipType {
-		log.Info("Unpacking: " + filepath.Base(local))
-		if err := unpack(local, typ, scratch); err != nil {
-			return "", newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", shown, err)
-		}
-		if err := os.Remove(local); err != nil {
-			return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+		if err := r.unpackDownload(shown, local, typ, scratch); err != nil {
+			return "", err
 		}
 	}
 

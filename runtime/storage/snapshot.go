@@ -129,12 +129,8 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	}
 	if s.unpackSingle && len(files) == 1 {
 		if typ, _ := guessType(last); typ == tarType || typ == zipType {
-			log.Info("Unpacking: " + filepath.Base(last))
-			if err := unpack(last, typ, scratch); err != nil {
-				return "", newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", s.uri, err)
-			}
-			if err := os.Remove(last); err != nil {
-				return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
+			if err := r.unpackDownload(s.uri, last, typ, scratch); err != nil {
+				return "", err
 			}
 		}
 	}
