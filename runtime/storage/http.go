@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -362,11 +363,31 @@ func (r Resolver) cacheDir() (string, error) {
 			tried = append(tried, err.Error())
 		}
 	}
-	d := filepath.Join(os.TempDir(), "kserve-gen-storage")
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	// The temporary folder is shared with every user of the machine: the
+	// cache there is per user, private, and must be ours, or another user
+	// could plant a model (and the record that revalidates it) for us.
+	d := filepath.Join(os.TempDir(), fmt.Sprintf("kserve-gen-storage-%d", os.Getuid()))
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
+	}
+	if err := ownedPrivateDir(d); err != nil {
 		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
 	}
 	return d, nil
+}
+
+// ownedPrivateDir checks that d is a real folder (not a link) of this user
+// that no one else may write to.
+func ownedPrivateDir(d string) error {
+	st, err := os.Lstat(d)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !st.IsDir() || !ok || int(sys.Uid) != os.Getuid() || st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is not a folder of this user that only it may write to; remove it or set XDG_CACHE_HOME", d)
+	}
+	return nil
 }
 
 // signatureParams are query parameters of presigned URLs (S3, GCS,

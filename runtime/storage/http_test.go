@@ -689,3 +689,23 @@ func TestHTTP_DeadDownloadsSwept(t *testing.T) {
 	assert.NoDirExists(t, replaced)
 	assert.DirExists(t, running)
 }
+
+// Without a user cache folder (no HOME, no XDG_CACHE_HOME) downloads go to
+// a private per-user folder in the temporary folder; one that is not
+// private is refused, as another user could plant a model there.
+func TestHTTP_TemporaryCacheIsPrivate(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	dir, err := Resolver{}.cacheDir()
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(tmp, fmt.Sprintf("kserve-gen-storage-%d", os.Getuid())), dir)
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+
+	require.NoError(t, os.Chmod(dir, 0o777))
+	_, err = Resolver{}.cacheDir()
+	assert.EqualError(t, err, dir+" is not a folder of this user that only it may write to; remove it or set XDG_CACHE_HOME")
+}

@@ -75,7 +75,8 @@ type Resolver struct {
 
 	// CacheDir keeps http(s):// downloads, one folder per URI plus a small
 	// JSON file to revalidate it. Default: <user cache dir>/kserve-gen/storage
-	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-storage.
+	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-storage-<uid>
+	// (private to the user).
 	CacheDir string
 	// Client makes the downloads; default: http.DefaultTransport's settings
 	// (proxy from the environment) without transparent decompression.
