@@ -70,7 +70,11 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 			return &tokenTransport{base: rt, host: u.Host, source: ts}
 		})
 	}
-	snap := &snapshot{uri: uri, source: uri, name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
+	sel, err := r.selection()
+	if err != nil {
+		return "", err
+	}
+	snap := &snapshot{uri: uri, source: uri + sel.source(), name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
@@ -88,8 +92,8 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	var versions []string
 	for _, o := range objects {
 		rel := strings.TrimPrefix(o.Name, prefix)
-		if rel == "" || strings.HasSuffix(rel, "/") {
-			continue // a folder placeholder
+		if rel == "" || strings.HasSuffix(rel, "/") || !sel.keep(rel) {
+			continue // a folder placeholder, or not selected
 		}
 		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel})
 		versions = append(versions, o.Name+"#"+o.Generation)
@@ -100,7 +104,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		if err != nil {
 			return r.listFailed(ctx, snap, err)
 		}
-		if found {
+		if found && sel.keep(path.Base(o.Name)) {
 			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name)})
 			versions = append(versions, o.Name+"#"+o.Generation)
 		}

@@ -296,3 +296,25 @@ func TestGCS_PrivateBucketAndServiceAccount(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS ("+bad+"): "), err.Error())
 }
+
+// STORAGE_ALLOW_PATTERNS and STORAGE_IGNORE_PATTERNS select the objects of
+// a prefix by their path below it, and another selection is another cache
+// entry.
+func TestGCS_Patterns(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("bucket", "m/model.onnx", "fp32", 1)
+	b.put("bucket", "m/model_q4.onnx", "q4", 1)
+	b.put("bucket", "m/docs/README.md", "hi", 1)
+	d := bucketEnv(t, b)
+	d.env["STORAGE_ALLOW_PATTERNS"] = "*.onnx"
+	d.env["STORAGE_IGNORE_PATTERNS"] = `["*_q4*"]`
+	dir, err := d.resolver().Resolve(context.Background(), "gs://bucket/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=fp32"}, tree(t, dir))
+
+	d.env["STORAGE_IGNORE_PATTERNS"] = ""
+	all, err := d.resolver().Resolve(context.Background(), "gs://bucket/m")
+	require.NoError(t, err)
+	assert.NotEqual(t, dir, all)
+	assert.Equal(t, []string{"model.onnx=fp32", "model_q4.onnx=q4"}, tree(t, all))
+}

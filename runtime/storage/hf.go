@@ -66,11 +66,7 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	allow, err := r.patterns("STORAGE_ALLOW_PATTERNS")
-	if err != nil {
-		return "", err
-	}
-	ignore, err := r.patterns("STORAGE_IGNORE_PATTERNS")
+	sel, err := r.selection()
 	if err != nil {
 		return "", err
 	}
@@ -83,10 +79,7 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 		header.Set("Authorization", "Bearer "+token)
 	}
 
-	snap := &snapshot{uri: uri, source: uri, name: strings.ReplaceAll(repo.id, "/", "--"), where: "the Hub", what: "commit"}
-	if len(allow) > 0 || len(ignore) > 0 {
-		snap.source += fmt.Sprintf(" allow=%q ignore=%q", allow, ignore)
-	}
+	snap := &snapshot{uri: uri, source: uri + sel.source(), name: strings.ReplaceAll(repo.id, "/", "--"), where: "the Hub", what: "commit"}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
@@ -99,7 +92,7 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 	}
 	var files []remoteFile
 	for _, s := range info.Siblings {
-		if selected(s.RFilename, allow, ignore) {
+		if sel.keep(s.RFilename) {
 			segments := strings.Split(s.RFilename, "/")
 			for i, seg := range segments {
 				segments[i] = url.PathEscape(seg)
@@ -110,7 +103,7 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 	}
 	if len(files) == 0 {
 		return "", newError(ErrDownload, "Failed to fetch model. No model found in %s (commit %s has %d files; STORAGE_ALLOW_PATTERNS %q, STORAGE_IGNORE_PATTERNS %q).",
-			uri, info.SHA, len(info.Siblings), allow, ignore)
+			uri, info.SHA, len(info.Siblings), sel.allow, sel.ignore)
 	}
 	return r.downloadSnapshot(ctx, snap, info.SHA, files, header)
 }
@@ -173,9 +166,34 @@ func (r Resolver) patterns(name string) ([]string, error) {
 	return out, nil
 }
 
-// selected applies huggingface_hub's filter_repo_objects: kept when it
-// matches an allow pattern (or there are none) and no ignore pattern; a
-// pattern ending in "/" means everything under that folder.
+// selection is what STORAGE_ALLOW_PATTERNS and STORAGE_IGNORE_PATTERNS
+// keep of a repository's or a bucket prefix's files.
+type selection struct{ allow, ignore []string }
+
+func (r Resolver) selection() (selection, error) {
+	allow, err := r.patterns("STORAGE_ALLOW_PATTERNS")
+	if err != nil {
+		return selection{}, err
+	}
+	ignore, err := r.patterns("STORAGE_IGNORE_PATTERNS")
+	return selection{allow, ignore}, err
+}
+
+// source is what the selection adds to a cache key: other patterns, other
+// content.
+func (s selection) source() string {
+	if len(s.allow) == 0 && len(s.ignore) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" allow=%q ignore=%q", s.allow, s.ignore)
+}
+
+// keep applies huggingface_hub's filter_repo_objects to a path relative to
+// the download: kept when it matches an allow pattern (or there are none)
+// and no ignore pattern; a pattern ending in "/" means everything under
+// that folder.
+func (s selection) keep(file string) bool { return selected(file, s.allow, s.ignore) }
+
 func selected(file string, allow, ignore []string) bool {
 	match := func(patterns []string) bool {
 		for _, p := range patterns {

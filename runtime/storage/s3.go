@@ -71,7 +71,11 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	} else {
 		r.logger().Info("No AWS credentials found; reading the bucket anonymously")
 	}
-	snap := &snapshot{uri: uri, source: uri + " endpoint=" + cfg.endpoint.String(), name: bucket + "--" + path.Base("/"+objectPath),
+	sel, err := r.selection()
+	if err != nil {
+		return "", err
+	}
+	snap := &snapshot{uri: uri, source: uri + " endpoint=" + cfg.endpoint.String() + sel.source(), name: bucket + "--" + path.Base("/"+objectPath),
 		where: "the bucket", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
@@ -98,6 +102,9 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 			rel = strings.TrimPrefix(o.Key, folder)
 		default:
 			continue // models/irises/... for s3://b/models/iris
+		}
+		if !sel.keep(rel) {
+			continue
 		}
 		files = append(files, remoteFile{url: cfg.objectURL(bucket, o.Key), rel: rel})
 		versions = append(versions, o.Key+"#"+o.ETag)

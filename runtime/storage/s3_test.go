@@ -242,3 +242,19 @@ func TestS3_SignatureVerifiesIndependently(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rec.reqs[1].Header.Get("Authorization"))
 }
+
+func TestS3_Patterns(t *testing.T) {
+	s := startS3rver(t, "models")
+	s.put(t, "models", "m/model.onnx", "fp32")
+	s.put(t, "models", "m/model_fp16.onnx", "fp16")
+	s.put(t, "models", "m/tokenizer/vocab.txt", "a b")
+	d := s3Env(t, s)
+	d.env["STORAGE_ALLOW_PATTERNS"] = "model.onnx, tokenizer/"
+	dir, err := d.resolver().Resolve(context.Background(), "s3://models/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=fp32", "tokenizer/vocab.txt=a b"}, tree(t, dir))
+
+	d.env["STORAGE_ALLOW_PATTERNS"] = "*.safetensors"
+	_, err = d.resolver().Resolve(context.Background(), "s3://models/m")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in m.")
+}
