@@ -105,8 +105,8 @@ func (s *Server) ModelDir() string { return s.cfg.ModelDir }
 
 // ResolveModelDir returns --model_dir, else $STORAGE_URI resolved the way
 // KServe's storage package does (local paths, file://, pvc://, /mnt/models
-// filled by the storage-initializer; http(s)://, hf://, gs:// and s3://
-// downloaded into the user's cache and revalidated on the next start; see
+// filled by the storage-initializer; http(s)://, hf://, gs://, s3:// and
+// Azure Blob downloaded into the user's cache and revalidated on the next start; see
 // package storage), else "".
 // It logs with the server's logging configuration, so a main that needs
 // the folder to build its model calls it before Run; Run then uses the

@@ -2,8 +2,8 @@
 # One-time set-up for a fresh machine, run by scripts/demo.sh and
 # scripts/test.sh (safe to run again; everything is skipped when present):
 # Debian packages the tests use (wrk, tmux, protoc), ONNX Runtime 1.29.0 and
-# the test models (scripts/setup-onnx.sh), s3rver for the s3:// tests
-# (scripts/setup-s3rver.sh), and every Go module's
+# the test models (scripts/setup-onnx.sh), the storage emulators of the
+# s3:// and Azure tests (scripts/setup-emulators.sh), and every Go module's
 # dependencies in the module cache, so the generated projects build offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 scripts/setup-onnx.sh --models
-scripts/setup-s3rver.sh
+scripts/setup-emulators.sh
 
 for mod in . runtime examples deploy/validate buildpack/lifecycle; do
 	[ -f "$mod/go.mod" ] || continue

@@ -28,7 +28,7 @@ for mod in "${mods[@]}"; do
 done
 
 step "go test (runtime, race detector)"
-(cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_S3RVER=1 go test -race -count=1 ./...)
+(cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_EMULATORS=1 go test -race -count=1 ./...)
 step "go test (kserve-gen CLI, generator golden projects, image builds, deploy)"
 KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -count=1 ./...
 step "go test (examples: reference exchanges against examples/passthrough)"

@@ -48,10 +48,13 @@ var (
 	fileContentTypes = []string{"application/octet-stream", "binary/octet-stream"}
 )
 
-// Azure storage URLs are https:// too, but name a container and a prefix
-// that KServe lists and downloads with the Azure SDK; a plain GET of them is
-// not what the user meant.
-var azureURL = regexp.MustCompile(`^https://(.+?)\.(blob|file)\.core\.windows\.net/|^https://(.+?)\.z[0-9]{1,2}\.(blob|file)\.storage\.azure\.net/`)
+// Azure storage URLs are https:// too, but name a container (or a file
+// share) and a prefix that KServe lists and downloads with the Azure SDK;
+// a plain GET of them is not what the user meant.
+var (
+	azureBlobURL = regexp.MustCompile(`^https://(.+?)\.blob\.core\.windows\.net/|^https://(.+?)\.z[0-9]{1,2}\.blob\.storage\.azure\.net/`)
+	azureFileURL = regexp.MustCompile(`^https://(.+?)\.file\.core\.windows\.net/|^https://(.+?)\.z[0-9]{1,2}\.file\.storage\.azure\.net/`)
+)
 
 // cacheMeta is what is kept beside a downloaded model to revalidate it.
 type cacheMeta struct {

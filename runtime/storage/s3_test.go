@@ -30,7 +30,7 @@ const (
 )
 
 // s3rver is a running s3rver, an S3-compatible server in Node.js installed
-// by scripts/setup-s3rver.sh: an implementation of the protocol that is not
+// by scripts/setup-emulators.sh: an implementation of the protocol that is not
 // ours (listings, continuation tokens, errors, paths). It checks the access
 // key of a SigV4 request but not the signature itself (it implements V2
 // verification only); the signature comes from AWS's own signer package.
@@ -40,45 +40,17 @@ type s3rver struct {
 
 func startS3rver(t *testing.T, buckets ...string) *s3rver {
 	t.Helper()
-	cache := os.Getenv("KSERVE_GEN_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "kserve-gen")
-	}
-	bin := filepath.Join(cache, "s3rver", "node_modules", ".bin", "s3rver")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("KSERVE_GEN_REQUIRE_S3RVER") != "" {
-			t.Fatalf("s3rver is not installed at %s (scripts/setup-s3rver.sh), and KSERVE_GEN_REQUIRE_S3RVER is set", bin)
-		}
-		t.Skipf("s3rver is not installed at %s: run scripts/setup-s3rver.sh", bin)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
+	bin := emulator(t, "s3rver", "s3rver")
+	port := freeTCPPort(t)
 	args := []string{"-d", t.TempDir(), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "--silent", "--no-vhost-buckets"}
 	for _, b := range buckets {
 		args = append(args, "--configure-bucket", b)
 	}
-	cmd := exec.Command(bin, args...)
 	// Its continuation tokens use a cipher OpenSSL 3 keeps in the legacy
 	// provider.
-	cmd.Env = append(os.Environ(), "NODE_OPTIONS=--openssl-legacy-provider")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	out := startProcess(t, bin, args, "NODE_OPTIONS=--openssl-legacy-provider")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 20*time.Second, 20*time.Millisecond, "s3rver did not start: %s", &out)
+	waitListening(t, addr, out)
 	return &s3rver{url: "http://" + addr}
 }
 
@@ -257,4 +229,59 @@ func TestS3_Patterns(t *testing.T) {
 	d.env["STORAGE_ALLOW_PATTERNS"] = "*.safetensors"
 	_, err = d.resolver().Resolve(context.Background(), "s3://models/m")
 	assert.EqualError(t, err, "Failed to fetch model. No model found in m.")
+}
+
+// emulator is the path of an emulator's command installed by
+// scripts/setup-emulators.sh; the test skips (or, with
+// KSERVE_GEN_REQUIRE_EMULATORS set, as test.sh does, fails) without it.
+func emulator(t *testing.T, name, command string) string {
+	t.Helper()
+	cache := os.Getenv("KSERVE_GEN_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "kserve-gen")
+	}
+	bin := filepath.Join(cache, name, "node_modules", ".bin", command)
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("KSERVE_GEN_REQUIRE_EMULATORS") != "" {
+			t.Fatalf("%s is not installed at %s (scripts/setup-emulators.sh), and KSERVE_GEN_REQUIRE_EMULATORS is set", name, bin)
+		}
+		t.Skipf("%s is not installed at %s: run scripts/setup-emulators.sh", name, bin)
+	}
+	return bin
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startProcess runs bin until the test ends, its output collected.
+func startProcess(t *testing.T, bin string, args []string, env ...string) *bytes.Buffer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return &out
+}
+
+// waitListening waits for a server to accept connections on addr.
+func waitListening(t *testing.T, addr string, out fmt.Stringer) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond, "%s did not start: %s", addr, out)
 }

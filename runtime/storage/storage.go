@@ -1,11 +1,11 @@
 // Package storage turns a model's STORAGE_URI into a local directory, the
 // way KServe's storage package (kserve_storage.Storage.download) does:
 // sources on the pod's file system are used where they are; http(s)://
-// files (unpacked when they are archives), hf:// repositories and gs:// and
-// s3:// objects are downloaded into a cache that a restart revalidates
-// instead of downloading again.
+// files (unpacked when they are archives), hf:// repositories, and gs://,
+// s3:// and Azure Blob objects are downloaded into a cache that a restart
+// revalidates instead of downloading again.
 //
-// The other remote schemes (oci://, hdfs://, Azure, ...) are not
+// The other remote schemes (oci://, hdfs://, Azure File, ...) are not
 // downloaded here: on a cluster the KServe storage-initializer (STORAGE_URI on
 // the InferenceService) downloads them into /mnt/models before the server
 // starts, so Resolve returns /mnt/models when it holds files and says so
@@ -90,7 +90,10 @@ type Resolver struct {
 	Logger *slog.Logger
 
 	progressInterval time.Duration // between progress lines (tests); default 10 s
-	listPageSize     int           // S3 max-keys (tests); default the service's
+	listPageSize     int           // S3 max-keys, Azure maxresults (tests); default the service's
+	// azureEndpoint maps an account to its blob endpoint (an emulator in
+	// tests); default https://<account>.blob.core.windows.net.
+	azureEndpoint func(account string) string
 }
 
 // Resolve resolves uri with the default mount points.
@@ -128,9 +131,9 @@ func (r Resolver) pvcRoot() string {
 //     fetchHTTP), unpacked when it is a .tar, .tar.gz, .tgz or .zip;
 //   - hf://<owner>/<model>[:<revision>]: the Hugging Face Hub repository
 //     downloaded into the cache (see fetchHF);
-//   - gs://<bucket>/<path>, s3://<bucket>/<path>: the objects under the
-//     path, or the object, downloaded into the cache (see fetchGCS,
-//     fetchS3);
+//   - gs://<bucket>/<path>, s3://<bucket>/<path>, Azure Blob URLs: the
+//     objects under the path, or the object, downloaded into the cache (see
+//     fetchGCS, fetchS3, fetchAzure);
 //   - any other remote scheme: an ErrUnsupportedScheme error.
 func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -166,8 +169,10 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		r.Client = r.client() // one client, so the files of a download share connections
 	}
 	kind := scheme + "://"
-	if azureURL.MatchString(uri) {
-		kind = "Azure Blob and File storage"
+	if azureFileURL.MatchString(uri) {
+		kind = "Azure File storage"
+	} else if azureBlobURL.MatchString(uri) {
+		return r.fetchAzure(ctx, uri)
 	} else if scheme == "http" || scheme == "https" {
 		return r.fetchHTTP(ctx, uri)
 	} else if scheme == "hf" {
@@ -177,7 +182,7 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	} else if scheme == "s3" {
 		return r.fetchS3(ctx, uri)
 	}
-	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3:// and %s; "+
+	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob and %s; "+
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
 		uri, kind, r.modelsRoot(), kind, r.modelsRoot())

@@ -143,8 +143,7 @@ func TestResolve_PVC(t *testing.T) {
 func TestResolve_RemoteSchemes(t *testing.T) {
 	ctx := context.Background()
 	uris := map[string]string{
-		"https://acct.blob.core.windows.net/models/iris": "Azure Blob and File storage",
-		"https://acct.z12.file.storage.azure.net/s/iris": "Azure Blob and File storage",
+		"https://acct.z12.file.storage.azure.net/s/iris": "Azure File storage",
 		"oci://registry.invalid/models/iris:1":           "oci://",
 		"hdfs://nn/models":                               "hdfs://",
 	}
@@ -153,7 +152,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 			p := newPod(t)
 			_, err := p.resolver().Resolve(ctx, uri)
 			assert.EqualError(t, err, "storage uri "+uri+": "+scheme+" is not supported yet: "+
-				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3:// and "+p.models+"; "+
+				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob and "+p.models+"; "+
 				scheme+" is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var "+
 				"of a custom container) on the InferenceService and it downloads the model into "+p.models+
 				" before the server starts")
