@@ -95,7 +95,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		if rel == "" || strings.HasSuffix(rel, "/") || !sel.keep(rel) {
 			continue // a folder placeholder, or not selected
 		}
-		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel})
+		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel, version: o.Generation})
 		versions = append(versions, o.Name+"#"+o.Generation)
 	}
 	if len(files) == 0 && objectPath != "" && !strings.HasSuffix(objectPath, "/") {
@@ -105,7 +105,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 			return r.listFailed(ctx, snap, err)
 		}
 		if found && sel.keep(path.Base(o.Name)) {
-			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name)})
+			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name), version: o.Generation})
 			versions = append(versions, o.Name+"#"+o.Generation)
 		}
 	}

@@ -225,6 +225,7 @@ func TestGCS_PrefixDownloadedAndKeptWhileGenerationsStay(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
 	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa", "sub/more/x.bin=x"}, tree(t, dir))
+	assert.Equal(t, 7, b.media, "the object with a new generation only; the others reused")
 
 	b.Close()
 	d.logs.take()

@@ -48,6 +48,10 @@ type hfInfo struct {
 	SHA      string `json:"sha"`
 	Siblings []struct {
 		RFilename string `json:"rfilename"`
+		BlobID    string `json:"blobId"` // with ?blobs=true
+		LFS       *struct {
+			SHA256 string `json:"sha256"`
+		} `json:"lfs"`
 	} `json:"siblings"`
 }
 
@@ -98,7 +102,11 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 				segments[i] = url.PathEscape(seg)
 			}
 			u := endpoint + "/" + repo.id + "/resolve/" + info.SHA + "/" + strings.Join(segments, "/")
-			files = append(files, remoteFile{url: u, rel: s.RFilename})
+			version := s.BlobID
+			if s.LFS != nil && s.LFS.SHA256 != "" {
+				version = "sha256:" + s.LFS.SHA256
+			}
+			files = append(files, remoteFile{url: u, rel: s.RFilename, version: version})
 		}
 	}
 	if len(files) == 0 {
@@ -111,7 +119,9 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 // hfModelInfo asks the Hub which commit repo's revision is at and which
 // files it has (GET /api/models/<id>/revision/<revision>).
 func (r Resolver) hfModelInfo(ctx context.Context, endpoint string, repo hfRepo, header http.Header) (hfInfo, error) {
-	u := endpoint + "/api/models/" + repo.id + "/revision/" + url.PathEscape(repo.revision)
+	// blobs=true adds each file's blob id (and an LFS file's sha256), so a
+	// new commit reuses the files it did not change.
+	u := endpoint + "/api/models/" + repo.id + "/revision/" + url.PathEscape(repo.revision) + "?blobs=true"
 	where := "hf://" + repo.id + ":" + repo.revision
 	t, err := r.get(ctx, u, header)
 	if err != nil {

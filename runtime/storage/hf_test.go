@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -69,9 +71,17 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":"Revision not found"}`, http.StatusNotFound)
 			return
 		}
-		var siblings []map[string]string
-		for f := range repo.files[sha] {
-			siblings = append(siblings, map[string]string{"rfilename": f})
+		var siblings []map[string]any
+		for f, content := range repo.files[sha] {
+			sib := map[string]any{"rfilename": f}
+			if r.URL.Query().Get("blobs") == "true" {
+				sum := sha256.Sum256([]byte(content))
+				sib["blobId"] = hex.EncodeToString(sum[:20])
+				if strings.HasSuffix(f, ".onnx") { // stored with LFS
+					sib["lfs"] = map[string]any{"sha256": hex.EncodeToString(sum[:]), "size": len(content)}
+				}
+			}
+			siblings = append(siblings, sib)
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "sha": sha, "siblings": siblings, "private": repo.private})
 		return
@@ -281,4 +291,33 @@ func TestFnmatch(t *testing.T) {
 			assert.Equal(t, want, re.MatchString(name), "%s ~ %s", name, pattern)
 		}
 	}
+}
+
+// A new commit that changed one file downloads that file only; the others
+// come from the copy of the previous commit (their blob ids, or LFS
+// sha256, are the same).
+func TestHF_NewCommitReusesUnchangedFiles(t *testing.T) {
+	h := newHub(t)
+	h.put("onnx-community/bert", false, "main", "c0ffee1", onnxRepo)
+	d := hubEnv(t, h)
+	ctx := context.Background()
+	dir, err := d.resolver().Resolve(ctx, "hf://onnx-community/bert")
+	require.NoError(t, err)
+	_, files := h.calls()
+	require.Equal(t, 4, files)
+
+	changed := map[string]string{}
+	for k, v := range onnxRepo {
+		changed[k] = v
+	}
+	changed["config.json"] = `{"model_type":"bert","fixed":true}`
+	h.put("onnx-community/bert", false, "main", "beef002", changed)
+	d.logs.take()
+	again, err := d.resolver().Resolve(ctx, "hf://onnx-community/bert")
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	_, files = h.calls()
+	assert.Equal(t, 5, files, "only config.json fetched again")
+	assert.Equal(t, []string{`config.json={"model_type":"bert","fixed":true}`, "onnx/model.onnx=fp32 weights", "onnx/model_quantized.onnx=int8 weights", "tokenizer.json={}"}, tree(t, dir))
+	assert.Contains(t, d.logs.take(), "INFO Reused 3 unchanged files of commit c0ffee1")
 }

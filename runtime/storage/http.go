@@ -62,6 +62,10 @@ type cacheMeta struct {
 	ETag         string    `json:"etag,omitempty"`
 	LastModified string    `json:"last_modified,omitempty"`
 	Downloaded   time.Time `json:"downloaded"`
+	// Files maps each file of a snapshot to its content's version (a blob
+	// id, a generation, an ETag), so a new version of the snapshot reuses
+	// the files that did not change.
+	Files map[string]string `json:"files,omitempty"`
 }
 
 // fetchHTTP downloads an http(s):// model the way KServe's storage package

@@ -54,10 +54,11 @@ func (r Resolver) withTransport(wrap func(http.RoundTripper) http.RoundTripper) 
 	return &c
 }
 
-// remoteFile is one file of a snapshot: where to GET it, and its path in
-// the model folder.
+// remoteFile is one file of a snapshot: where to GET it, its path in the
+// model folder, and the version of its content when the listing says
+// (empty: always fetched).
 type remoteFile struct {
-	url, rel string
+	url, rel, version string
 }
 
 // openSnapshot finds s's folder in the cache and what was recorded about it.
@@ -115,10 +116,20 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	defer os.RemoveAll(scratch)
 	var total int64
 	var last string
+	reused := 0
+	versions := map[string]string{}
 	for _, f := range files {
 		target, err := entryPath(scratch, f.rel)
 		if err != nil || target == "" {
 			return "", newError(ErrDownload, "storage uri %s: %s listed the file %q, which would be written outside the model folder", s.uri, s.where, f.rel)
+		}
+		if f.version != "" {
+			versions[f.rel] = f.version
+			if s.cached && s.meta.Files[f.rel] == f.version && reuseFile(filepath.Join(s.dir, f.rel), target) == nil {
+				reused++
+				last = target
+				continue
+			}
 		}
 		n, err := r.downloadFile(ctx, f.url, s.uri+": "+f.rel, header, target)
 		if err != nil {
@@ -126,6 +137,9 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 		}
 		total += n
 		last = target
+	}
+	if reused > 0 {
+		log.Info(fmt.Sprintf("Reused %d unchanged files of %s %s", reused, s.what, s.meta.ETag))
 	}
 	if s.unpackSingle && len(files) == 1 {
 		if typ, _ := guessType(last); typ == tarType || typ == zipType {
@@ -137,7 +151,10 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	if err := replaceDir(scratch, s.dir); err != nil {
 		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.dir, err)
 	}
-	if err := writeMeta(s.dir+".json", cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC()}); err != nil {
+	if len(versions) == 0 {
+		versions = nil
+	}
+	if err := writeMeta(s.dir+".json", cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC(), Files: versions}); err != nil {
 		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", s.uri, err))
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", s.uri, s.dir))
@@ -192,4 +209,27 @@ func newScratch(cache string) (string, error) {
 		}
 	}
 	return os.MkdirTemp(cache, ".download-")
+}
+
+// reuseFile puts the cached file old at target: a hard link (same folder
+// tree, no copy), else a copy. The old folder is replaced afterwards; the
+// link keeps the content.
+func reuseFile(old, target string) error {
+	st, err := os.Lstat(old)
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("no cached file %s", old)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	if os.Link(old, target) == nil {
+		return nil
+	}
+	in, err := os.Open(old)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	_, err = writeFile(target, in)
+	return err
 }
