@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -350,12 +349,9 @@ func TestHTTP_Errors(t *testing.T) {
 	}
 
 	t.Run("unreachable", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := ln.Addr().String()
-		require.NoError(t, ln.Close())
+		addr := fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)) // nothing listens there
 		d := newDownloadEnv(t)
-		_, err = d.resolver().Resolve(context.Background(), "http://"+addr+"/model.onnx")
+		_, err := d.resolver().Resolve(context.Background(), "http://"+addr+"/model.onnx")
 		assert.Regexp(t, `^downloading http://`+addr+`/model.onnx: dial tcp `+addr+`: connect: connection refused$`, err.Error())
 		assert.ErrorIs(t, err, ErrDownload)
 	})
