@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/gctune"
@@ -204,6 +205,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			Metrics:            s.metrics.Handler(),
 			Logger:             s.log,
 			Access:             s.logs.accessFunc(),
+			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
 		})
 		for _, mw := range s.middleware {
 			h = mw(h)

@@ -73,6 +73,9 @@ type Config struct {
 	LogLevel    string // $KSERVE_LOGLEVEL, upper-cased, default INFO
 	StorageURI  string // $STORAGE_URI
 	ProtocolEnv string // $PROTOCOL, lower-cased ("" when unset)
+	CEType      string // $CE_TYPE: type of CloudEvent responses ("" = io.kserve.inference.response)
+	CESource    string // $CE_SOURCE: their source ("" = io.kserve.inference.<model name>)
+	CEMerge     bool   // $CE_MERGE == "true" (any case): copy the request event's attributes
 
 	// UnknownArgs are the arguments Parse ignored (argparse's extras); the
 	// server logs them in one warning once logging is configured.

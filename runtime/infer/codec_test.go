@@ -38,6 +38,14 @@ func TestAppendCompactNormalisesFloats(t *testing.T) {
 	assert.Equal(t, `[[1,2.5,3.0,-0.0,"a b 1.0"],{"k":100.0}]`, string(got))
 }
 
+// Strings are written as orjson writes the text they stand for: the
+// escapes JSON requires stay, the others become the characters.
+func TestAppendCompactNormalisesStringEscapes(t *testing.T) {
+	got, err := AppendCompact(nil, []byte(`["\u00e9\ud83d\ude00", "\/\"\\\n\u0001", {"\u006b": "plain é"}]`))
+	require.NoError(t, err)
+	assert.Equal(t, `["é😀","/\"\\\n\u0001",{"k":"plain é"}]`, string(got))
+}
+
 func TestDecodeRequestJSON(t *testing.T) {
 	req, err := DecodeRequest([]byte(`{"id":"x","parameters":{"a":1,"b":true,"c":"s","d":1.5},
 		"inputs":[{"name":"f","shape":[2,2],"datatype":"fp32","data":[[1,2],[3.5,-4e-1]]},

@@ -1,11 +1,13 @@
 package infer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -218,7 +220,18 @@ func AppendCompact(b []byte, src []byte) ([]byte, error) {
 			if j >= len(src) {
 				return b, fmt.Errorf("unterminated string in JSON")
 			}
-			b = append(b, src[i:j+1]...)
+			if bytes.IndexByte(src[i+1:j], '\\') < 0 {
+				b = append(b, src[i:j+1]...)
+			} else {
+				// Escapes are written as orjson writes the string they
+				// stand for: "\u00e9" becomes "é", "\/" becomes "/".
+				s := &scanner{b: src[i : j+1]}
+				str, err := s.str()
+				if err != nil {
+					return b, err
+				}
+				b = AppendString(b, string(str))
+			}
 			i = j + 1
 		case c == '-' || (c >= '0' && c <= '9'):
 			j := i + 1
@@ -259,4 +272,138 @@ func appendNumber(b, tok []byte) ([]byte, error) {
 		return b, fmt.Errorf("invalid number %q in JSON", tok)
 	}
 	return AppendFloat(b, f, 64), nil
+}
+
+// AppendDumps appends the JSON text src as Python's json.dumps writes the
+// value it parses to: ", " and ": " between items, every character outside
+// printable ASCII escaped (ensure_ascii, \u00e9, surrogate pairs above the
+// BMP), floats as repr (NaN and Infinity as Python spells them). KServe
+// writes CloudEvent responses with the cloudevents library, which uses
+// json.dumps rather than orjson.
+func AppendDumps(b, src []byte) ([]byte, error) {
+	s := &scanner{b: src}
+	b, err := s.dumps(b)
+	if err == nil && s.peek() != 0 {
+		err = s.fail("extra data after JSON value")
+	}
+	return b, err
+}
+
+func (s *scanner) dumps(b []byte) ([]byte, error) {
+	switch c := s.peek(); {
+	case c == '"':
+		str, err := s.str()
+		if err != nil {
+			return b, err
+		}
+		return appendASCIIString(b, str), nil
+	case c == '[' || c == '{':
+		if s.depth == maxDepth {
+			return b, s.fail(fmt.Sprintf("JSON nested deeper than %d levels", maxDepth))
+		}
+		s.depth++
+		s.pos++
+		end := byte(']')
+		if c == '{' {
+			end = '}'
+		}
+		b = append(b, c)
+		for first := true; !s.consume(end); first = false {
+			if !first {
+				if err := s.expect(','); err != nil {
+					return b, err
+				}
+				b = append(b, ',', ' ')
+			}
+			if c == '{' {
+				k, err := s.str()
+				if err != nil {
+					return b, err
+				}
+				b = appendASCIIString(b, k)
+				if err := s.expect(':'); err != nil {
+					return b, err
+				}
+				b = append(b, ':', ' ')
+			}
+			var err error
+			if b, err = s.dumps(b); err != nil {
+				return b, err
+			}
+		}
+		s.depth--
+		return append(b, end), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		tok, err := s.number()
+		if err != nil {
+			return b, err
+		}
+		if !validNumber(tok) {
+			return b, s.fail(fmt.Sprintf("invalid number %q", tok))
+		}
+		// Out-of-range floats parse to ±Inf (with ErrRange), as in Python.
+		if f, _ := strconv.ParseFloat(string(tok), 64); math.IsInf(f, 0) && bytes.ContainsAny(tok, ".eE") {
+			if f < 0 {
+				return append(b, "-Infinity"...), nil
+			}
+			return append(b, "Infinity"...), nil
+		}
+		return appendNumber(b, tok)
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if s.literal(lit) {
+			return append(b, lit...), nil
+		}
+	}
+	if s.pos >= len(s.b) {
+		return b, s.fail("unexpected end of JSON input")
+	}
+	return b, s.fail(fmt.Sprintf("invalid character %q looking for a value", s.b[s.pos]))
+}
+
+// appendASCIIString is Python's py_encode_basestring_ascii.
+func appendASCIIString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	u := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		default:
+			if c < utf8.RuneSelf {
+				b = u(b, rune(c))
+				break
+			}
+			r, n := utf8.DecodeRune(s[i:])
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				b = u(u(b, r1), r2)
+			} else {
+				b = u(b, r)
+			}
+			i += n
+			continue
+		}
+		i++
+	}
+	return append(b, '"')
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 
 	"github.com/google/uuid"
@@ -89,13 +90,18 @@ type Request struct {
 	Outputs      []RequestedOutput
 
 	// Body is the v1 request body: JSON when IsJSON, otherwise the raw bytes
-	// of a non-JSON content type, handed over untouched.
+	// of a non-JSON content type, handed over untouched. For a request that
+	// arrived as a CloudEvent it is the event's data.
 	Body        []byte
 	IsJSON      bool
 	ContentType string
 	// Payload is a v1 payload a preprocess step produced in place of Body:
 	// any value encoding/json can marshal. When set it wins over Body.
 	Payload any
+	// CloudEvent is the envelope of a v1 request sent as a CloudEvent (the
+	// binary mode's ce-* headers, or a JSON body with KServe's six structured
+	// members), else nil. Body then holds the event's data.
+	CloudEvent *CloudEvent
 
 	instances  json.RawMessage // "instances" or "inputs" of a v1 JSON object body
 	instKey    string
@@ -170,6 +176,7 @@ func (r *Request) parseV1() error {
 	}
 	s.pos++
 	var instances, inputs []byte
+	ce := 0 // structured CloudEvent members seen
 	for !s.consume('}') {
 		k, err := s.str()
 		if err != nil {
@@ -187,6 +194,8 @@ func (r *Request) parseV1() error {
 			instances = v
 		case "inputs":
 			inputs = v
+		default:
+			ce |= structuredBit(k)
 		}
 		if !s.consume(',') {
 			if err := s.expect('}'); err != nil {
@@ -197,6 +206,14 @@ func (r *Request) parseV1() error {
 	}
 	if s.peek() != 0 {
 		return unrecognized(s.fail("extra data after JSON value"))
+	}
+	if ce == allStructuredKeys && r.CloudEvent == nil {
+		// A structured CloudEvent: the model gets its data (KServe's
+		// decode_cloudevent), checked as a body of its own.
+		if err := r.unwrapStructured(); err != nil {
+			return err
+		}
+		return r.parseV1()
 	}
 	switch {
 	case instances != nil:
@@ -267,7 +284,7 @@ func (r *Request) DecodeBody(v any) error {
 
 // Response is one inference response. v2 responses carry typed Outputs; v1
 // responses carry Body (any JSON-marshalable value; json.RawMessage is
-// written as given, compacted) or Raw bytes with ContentType.
+// written as given, compacted), Raw bytes with ContentType, or a Stream.
 type Response struct {
 	ID           string
 	ModelName    string
@@ -278,6 +295,18 @@ type Response struct {
 	Body        any
 	Raw         []byte
 	ContentType string
+
+	// Stream, when set, is a v1 response sent while it is produced, as
+	// KServe streams a model's async iterator: status 200 and the headers
+	// go out first, then each chunk, flushed (chunked transfer encoding),
+	// with ContentType when set (e.g. "text/event-stream") and none
+	// otherwise, as KServe. The server stops pulling chunks when the client
+	// goes away (the request's context ends too). An error after the first
+	// chunk can no longer change the status: it is logged and the
+	// connection is cut, so the client sees a truncated response rather
+	// than a complete one. The iteration runs on the connection's
+	// goroutine, outside the --max_asyncio_workers bound of Predict.
+	Stream iter.Seq2[[]byte, error]
 }
 
 // Output returns the output tensor called name, or nil.

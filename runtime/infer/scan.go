@@ -324,3 +324,11 @@ func (s *scanner) skipContainer(c byte) error {
 		}
 	}
 }
+
+// ValidJSON reports whether b is one JSON value in UTF-8 (what orjson.loads
+// accepts, nesting bounded as everywhere here).
+func ValidJSON(b []byte) bool {
+	s := &scanner{b: b}
+	_, err := s.skip()
+	return err == nil && s.peek() == 0 && utf8.Valid(b)
+}

@@ -6,6 +6,7 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
@@ -36,6 +38,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Access, when set, is called after each request (access log).
 	Access AccessFunc
+	// CloudEvents sets the attributes of the CloudEvents v1 requests sent as
+	// CloudEvents get back ($CE_TYPE, $CE_SOURCE, $CE_MERGE).
+	CloudEvents cloudevent.Options
+	// Now and NewID stamp response events; nil means time.Now and
+	// infer.NewID (tests fix them).
+	Now   func() time.Time
+	NewID func() string
 }
 
 // Handler is the REST transport.
@@ -76,6 +85,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	h.route(rw, r)
 	h.opts.Access(r, w.Header(), rw.status, rw.bytes, start, time.Since(start))
+	if rw.abort {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // route dispatches like Starlette: a path that matches a route with another
@@ -387,6 +399,15 @@ func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, v
 	}
 	ct := model.HeaderValue(r.Header, "Content-Type")
 	req := &infer.Request{Protocol: infer.ProtocolV1, ModelName: name, Body: body, ContentType: ct, IsJSON: isJSONContentType(ct)}
+	if cloudevent.IsBinary(r.Header) {
+		// A binary-mode CloudEvent: the body is the event's data, JSON when
+		// it parses as JSON (whatever its content type), else raw bytes.
+		if req.CloudEvent, err = cloudevent.FromBinary(r.Header); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		req.IsJSON = infer.ValidJSON(body)
+	}
 	// Bad JSON is a 400 before the model is looked up, as in KServe.
 	if req.IsJSON {
 		if err := req.ParseV1(); err != nil && !isListError(err) {
@@ -401,6 +422,14 @@ func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, v
 		return
 	}
 	copyHeaders(w.Header(), hd.Response)
+	if resp.Stream != nil {
+		h.writeStream(w, r, resp)
+		return
+	}
+	if req.CloudEvent != nil && req.CloudEvent.Binary || cloudevent.IsStructured(ct) {
+		h.writeCloudEvent(w, r, req.CloudEvent, name, resp)
+		return
+	}
 	if resp.Raw != nil || resp.Body == nil {
 		ct := resp.ContentType
 		if ct == "" {
@@ -418,6 +447,98 @@ func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, v
 		return
 	}
 	h.writeRaw(w, http.StatusOK, "application/json", b)
+}
+
+// writeStream sends a streamed v1 response chunk by chunk. A failure after
+// the headers are out cannot be a status any more: it is logged and the
+// response aborted (net/http then closes the connection without the final
+// chunk), so no client mistakes a cut stream for a whole one.
+func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infer.Response) {
+	hdr := w.Header()
+	delete(hdr, "Content-Length")
+	if resp.ContentType != "" {
+		hdr["Content-Type"] = []string{resp.ContentType}
+	} else {
+		hdr["Content-Type"] = nil // none, as KServe; a nil entry stops net/http's sniffing
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	// The client sees the status before the first chunk is ready. A writer
+	// that cannot flush (a user's middleware hiding it) still streams, in
+	// net/http's buffer-sized pieces.
+	flush := true
+	if err := rc.Flush(); errors.Is(err, http.ErrNotSupported) {
+		flush = false
+	}
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic : %v", p)
+			}
+		}()
+		for chunk, err := range resp.Stream {
+			if err != nil {
+				return err
+			}
+			if len(chunk) == 0 {
+				continue
+			}
+			if _, err := w.Write(chunk); err != nil {
+				return nil // the client is gone; nobody to tell
+			}
+			if flush && rc.Flush() != nil {
+				return nil
+			}
+		}
+		return nil
+	}()
+	if err == nil {
+		return
+	}
+	h.opts.Logger.Error("Exception: " + err.Error())
+	if rw, ok := w.(*recorder); ok {
+		rw.abort = true // ServeHTTP aborts once the access line is written
+		return
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// writeCloudEvent answers a CloudEvent request with a CloudEvent in the
+// request's content mode (KServe's encode with create_response_cloudevent).
+func (h *Handler) writeCloudEvent(w http.ResponseWriter, r *http.Request, reqEvent *infer.CloudEvent, name string, resp *infer.Response) {
+	body := cloudevent.Body{Raw: resp.Raw, ContentType: resp.ContentType}
+	if resp.Raw == nil && resp.Body != nil {
+		b, err := infer.AppendJSON(nil, resp.Body)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		body.JSON = b
+	}
+	now, newID := time.Now, infer.NewID
+	if h.opts.Now != nil {
+		now = h.opts.Now
+	}
+	if h.opts.NewID != nil {
+		newID = h.opts.NewID
+	}
+	ev := cloudevent.Event{Model: name, ID: newID(), Time: now()}
+	hdr := http.Header{}
+	var b []byte
+	var err error
+	if reqEvent != nil && reqEvent.Binary {
+		b, err = h.opts.CloudEvents.Binary(hdr, reqEvent, ev, body)
+	} else {
+		b, err = h.opts.CloudEvents.Structured(hdr, reqEvent, ev, body)
+	}
+	if err != nil {
+		h.writeError(w, r, fmt.Errorf("encode the response event: %w", err))
+		return
+	}
+	ct := hdr.Get("Content-Type")
+	delete(hdr, "Content-Type")
+	copyHeaders(w.Header(), hdr)
+	h.writeRaw(w, http.StatusOK, ct, b)
 }
 
 func isListError(err error) bool {
@@ -594,6 +715,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	abort  bool // a streamed response failed: cut the connection
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -1,0 +1,250 @@
+package runtime_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+)
+
+var (
+	uuid4Pattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	// Python's datetime.isoformat() of an aware UTC time.
+	isoTimePattern      = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$`)
+	structuredIDAndTime = regexp.MustCompile(`"id": "([^"]*)", (.*)"time": "([^"]*)"`)
+)
+
+// KServe's v1 protocol takes CloudEvents in both content modes and answers
+// in the request's mode; bodies are json.dumps text (the cloudevents
+// library's), unlike every other answer (orjson's).
+func TestCloudEvents(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	binary := []string{"ce-specversion", "1.0", "ce-source", "src", "ce-type", "t", "ce-id", "abc"}
+
+	// Binary mode: ce-* headers, the data as the body.
+	code, hdr, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json",
+		[]byte(`{"instances":[[1.0,2.5,1e-05,1e16,"\u00e9😀"]]}`), binary...)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions": [[1.0, 2.5, 1e-05, 1e+16, "\u00e9\ud83d\ude00"]]}`, body)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	assert.Equal(t, "1.0", hdr.Get("Ce-Specversion"))
+	assert.Equal(t, "io.kserve.inference.echo", hdr.Get("Ce-Source"))
+	assert.Equal(t, "io.kserve.inference.response", hdr.Get("Ce-Type"))
+	assert.Regexp(t, uuid4Pattern, hdr.Get("Ce-Id"))
+	assert.Regexp(t, isoTimePattern, hdr.Get("Ce-Time"))
+	assert.Equal(t, "0.5", hdr.Get("Prediction-Time-Latency"), "the model's headers stay")
+
+	// The explain path answers in the same mode.
+	code, hdr, body = do(t, "POST", ts.url+"/v1/models/echo:explain", "application/json", []byte(`{"instances":[1]}`), binary...)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"explanations": [1.5]}`, body)
+	assert.Equal(t, "io.kserve.inference.response", hdr.Get("Ce-Type"))
+
+	// Data that is not JSON reaches the model as raw bytes.
+	code, hdr, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "text/plain", []byte("hello"), binary...)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "raw:hello", body)
+	assert.Equal(t, "text/plain", hdr.Get("Content-Type"))
+	assert.Regexp(t, uuid4Pattern, hdr.Get("Ce-Id"))
+
+	// Only 1.0 and 0.3 events exist.
+	bad := append([]string{}, binary...)
+	bad[1] = "2.0"
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`), bad...)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Cloud Event Exceptions: Found invalid specversion 2.0"}`, body)
+
+	// Structured mode: one JSON object; the model gets "data".
+	event := `{"specversion":"1.0","id":"abc","source":"src","type":"t","time":"2020-01-01T00:00:00Z","datacontenttype":"application/json","myext":5,"data":{"instances":[[1.0,"\u00e9"]]}}`
+	code, hdr, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/cloudevents+json", []byte(event))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "application/cloudevents+json", hdr.Get("Content-Type"))
+	m := structuredIDAndTime.FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	assert.Regexp(t, uuid4Pattern, m[1])
+	assert.Regexp(t, isoTimePattern, m[3])
+	assert.Equal(t, `{"specversion": "1.0", "id": "ID", "source": "io.kserve.inference.echo", "type": "io.kserve.inference.response", "time": "TIME", "data": {"predictions": [[1.0, "\u00e9"]]}}`,
+		structuredIDAndTime.ReplaceAllString(body, `"id": "ID", $2"time": "TIME"`))
+
+	// The same object as plain JSON: still unwrapped (KServe looks at the
+	// members, not the content type), but the answer is plain JSON.
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(event))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":[[1.0,"é"]]}`, body, "orjson writes non-ASCII as UTF-8")
+
+	// A structured content type with an ordinary body: the answer is an event.
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/cloudevents+json", []byte(`{"instances":[[1,2]]}`))
+	assert.Equal(t, 200, code)
+	assert.Regexp(t, `^\{"specversion": "1\.0", "id": "[0-9a-f-]{36}", "source": "io\.kserve\.inference\.echo", "type": "io\.kserve\.inference\.response", "time": "[^"]+", "data": \{"predictions": \[\[1, 2\]\]\}\}$`, body)
+}
+
+// CE_TYPE, CE_SOURCE and CE_MERGE=true, as KServe reads them.
+func TestCloudEventsMergeAndEnvironment(t *testing.T) {
+	p := config.NewParser("echo")
+	cfg, err := p.Parse(nil, func(k string) string {
+		return map[string]string{"CE_TYPE": "my.type", "CE_SOURCE": "my.src", "CE_MERGE": "True"}[k]
+	})
+	require.NoError(t, err)
+	cfg.EnableLatencyLogging = false
+	ts := startServer(t, *cfg, &echoModel{name: "echo"})
+	ts.waitReady(t)
+
+	code, hdr, _ := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`),
+		"ce-specversion", "1.0", "ce-source", "src", "ce-type", "t", "ce-id", "abc", "ce-time", "2020-01-01T00:00:00Z", "ce-subject", "s1", "ce-myext", "x1")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "my.type", hdr.Get("Ce-Type"))
+	assert.Equal(t, "my.src", hdr.Get("Ce-Source"))
+	assert.Equal(t, "s1", hdr.Get("Ce-Subject"))
+	assert.Equal(t, "x1", hdr.Get("Ce-Myext"))
+	assert.NotEqual(t, "abc", hdr.Get("Ce-Id"))
+	assert.NotEqual(t, "2020-01-01T00:00:00Z", hdr.Get("Ce-Time"))
+	assert.Empty(t, hdr.Values("Ce-Datacontenttype"))
+
+	code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/cloudevents+json",
+		[]byte(`{"specversion":"1.0","id":"abc","source":"src","type":"t","time":"2020-01-01T00:00:00Z","datacontenttype":"application/json","myext":5,"data":{"instances":[1]}}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"specversion": "1.0", "id": "ID", "source": "my.src", "type": "my.type", "datacontenttype": "application/json", "time": "TIME", "data": {"predictions": [1]}, "myext": 5}`,
+		structuredIDAndTime.ReplaceAllString(body, `"id": "ID", $2"time": "TIME"`))
+
+	// KServe answers 500 here (it deletes the missing "id"); there is
+	// nothing to merge, so the answer is an event with the new attributes.
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/cloudevents+json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"specversion": "1.0", "id": "ID", "source": "my.src", "type": "my.type", "time": "TIME", "data": {"predictions": [1]}}`,
+		structuredIDAndTime.ReplaceAllString(body, `"id": "ID", $2"time": "TIME"`))
+}
+
+// streamModel streams "data: <i>\n\n" chunks (server-sent events). It waits
+// for next before each chunk after the first, so a test sees chunks arrive
+// one by one; "fail" ends the stream with an error, "panic" panics.
+type streamModel struct {
+	echoModel
+	next     chan struct{}
+	finished chan struct{} // receives when a stream's iteration ends
+}
+
+func (m *streamModel) Predict(ctx context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
+	var body struct {
+		N    int    `json:"n"`
+		Then string `json:"then"`
+	}
+	if err := req.DecodeBody(&body); err != nil {
+		return nil, err
+	}
+	h.Set("X-Model", "stream")
+	return &infer.Response{ContentType: "text/event-stream", Stream: func(yield func([]byte, error) bool) {
+		defer func() { m.finished <- struct{}{} }()
+		for i := range body.N {
+			if i > 0 {
+				select {
+				case <-m.next:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if !yield([]byte("data: "+string(rune('0'+i))+"\n\n"), nil) {
+				return
+			}
+		}
+		switch body.Then {
+		case "fail":
+			yield(nil, errors.New("generator broke"))
+		case "panic":
+			panic("generator panicked")
+		}
+	}}, nil
+}
+
+// A v1 model may stream its answer (KServe: an async iterator): each chunk
+// reaches the client when produced; a failure mid-stream cuts the
+// connection instead of ending the response cleanly.
+func TestStreamingResponse(t *testing.T) {
+	m := &streamModel{echoModel: echoModel{name: "gen"}, next: make(chan struct{}), finished: make(chan struct{}, 10)}
+	var stdout, stderr syncBuffer
+	cfg := defaultConfig()
+	cfg.EnableGRPC = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(&stdout, &stderr))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, m) }()
+	t.Cleanup(func() { stop(); require.NoError(t, <-done) })
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	rt := struct{ URL string }{"http://" + ln.Addr().String()}
+
+	resp, err := http.Post(rt.URL+"/v1/models/gen:predict", "application/json", strings.NewReader(`{"n":3}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "stream", resp.Header.Get("X-Model"))
+	assert.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+	rd := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		if i > 0 {
+			m.next <- struct{}{} // the model produces chunk i only after the client has chunk i-1
+		}
+		line, err := rd.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "data: "+string(rune('0'+i))+"\n", line)
+		_, _ = rd.ReadString('\n')
+	}
+	rest, err := io.ReadAll(rd)
+	require.NoError(t, err, "a complete stream ends cleanly")
+	assert.Empty(t, rest)
+
+	for _, then := range []string{"fail", "panic"} {
+		resp, err := http.Post(rt.URL+"/v1/models/gen:predict", "application/json", strings.NewReader(`{"n":1,"then":"`+then+`"}`))
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "data: 0\n\n", string(got), then)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "%s: the cut must show", then)
+	}
+	require.Eventually(t, func() bool {
+		return strings.Contains(stderr.String(), "Exception: generator broke") && strings.Contains(stderr.String(), "Exception: panic : generator panicked")
+	}, 5*time.Second, 10*time.Millisecond, stderr.String())
+	require.Eventually(t, func() bool {
+		return strings.Count(stdout.String(), `"POST /v1/models/gen:predict HTTP/1.1" 200`) == 3
+	}, 5*time.Second, 10*time.Millisecond, "every stream gets its access line:\n%s", stdout.String())
+
+	for range 3 {
+		<-m.finished // the three streams above
+	}
+
+	// A client that leaves stops the stream: the model sees its context end.
+	cctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(cctx, "POST", rt.URL+"/v1/models/gen:predict", strings.NewReader(`{"n":5}`))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, err = bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-m.finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream went on after its client left")
+	}
+	code, _, _ := do(t, "GET", rt.URL+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, code, "the server keeps serving")
+}
