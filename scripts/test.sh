@@ -39,9 +39,10 @@ if [ -f deploy/validate/go.mod ]; then
 fi
 
 fuzz=${FUZZTIME:-15s}
-step "fuzz the v2 JSON, binary and gRPC decoders ($fuzz each)"
+step "fuzz the v2 JSON, binary and gRPC decoders and the v1 body parser ($fuzz each)"
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeRequestJSON$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeBinary$' -fuzztime "$fuzz" ./infer)
+(cd runtime && go test -run '^$' -fuzz '^FuzzV1Body$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzModelInferRequest$' -fuzztime "$fuzz" ./pb/pbconv)
 echo
 echo "all tests passed"

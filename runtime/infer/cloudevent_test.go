@@ -3,6 +3,7 @@ package infer
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,4 +76,42 @@ func TestValidJSON(t *testing.T) {
 	for _, s := range []string{``, `hello`, `{"a":1} {}`, "\"\xff\"", `[1,]`} {
 		assert.False(t, ValidJSON([]byte(s)), s)
 	}
+}
+
+// FuzzV1Body: no v1 body makes ParseV1 (with its structured-CloudEvent
+// unwrapping) panic; and every valid JSON text goes through AppendCompact
+// and AppendDumps to JSON holding the same value.
+func FuzzV1Body(f *testing.F) {
+	f.Add([]byte(`{"instances":[[1.0,2,"\u00e9"]]}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"a","source":"s","type":"t","time":"x","myext":[1],"data":{"instances":[1e16]}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"a","source":"s","type":"t","time":"x","data":"\ud83d\ude00\/"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := &Request{Protocol: ProtocolV1, IsJSON: true, Body: body}
+		// (ValidJSON also wants UTF-8, which ParseV1 does not check.)
+		if err := r.ParseV1(); err == nil && r.CloudEvent != nil && !ValidJSON(r.Body) && utf8.Valid(body) {
+			t.Fatalf("unwrapped data is not JSON: %q", r.Body)
+		}
+		if !ValidJSON(body) {
+			return
+		}
+		var want any
+		if err := json.Unmarshal(body, &want); err != nil {
+			return // a number out of float64's range: Python prints Infinity
+		}
+		compact, err := AppendCompact(nil, body)
+		if err != nil {
+			t.Fatalf("AppendCompact(%q): %v", body, err)
+		}
+		dumps, err := AppendDumps(nil, compact)
+		if err != nil {
+			t.Fatalf("AppendDumps(%q): %v", compact, err)
+		}
+		for _, out := range [][]byte{compact, dumps} {
+			var got any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%q gave invalid JSON %q: %v", body, out, err)
+			}
+			assert.Equal(t, want, got, "%q → %q", body, out)
+		}
+	})
 }

@@ -44,6 +44,12 @@ func TestAppendCompactNormalisesStringEscapes(t *testing.T) {
 	got, err := AppendCompact(nil, []byte(`["\u00e9\ud83d\ude00", "\/\"\\\n\u0001", {"\u006b": "plain é"}]`))
 	require.NoError(t, err)
 	assert.Equal(t, `["é😀","/\"\\\n\u0001",{"k":"plain é"}]`, string(got))
+
+	// A high surrogate without its low half is U+FFFD, and the escape after
+	// it still counts (as in encoding/json).
+	got, err = AppendCompact(nil, []byte(`"\ud800\u0041\ud83d"`))
+	require.NoError(t, err)
+	assert.Equal(t, "\"\uFFFDA\uFFFD\"", string(got))
 }
 
 func TestDecodeRequestJSON(t *testing.T) {

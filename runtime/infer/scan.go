@@ -134,20 +134,26 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r, ok := s.hex4()
+			v, ok := s.hex4()
 			if !ok {
 				return nil, s.fail("invalid \\u escape")
 			}
+			r := v
 			if utf16.IsSurrogate(r) {
+				r = utf8.RuneError
+				// A high surrogate pairs with a following low one; any
+				// other escape after it is a character of its own (as in
+				// encoding/json and Python).
 				if s.pos+1 < len(s.b) && s.b[s.pos] == '\\' && s.b[s.pos+1] == 'u' {
+					back := s.pos
 					s.pos += 2
 					r2, ok := s.hex4()
 					if !ok {
 						return nil, s.fail("invalid \\u escape")
 					}
-					r = utf16.DecodeRune(r, r2)
-				} else {
-					r = utf8.RuneError
+					if r = utf16.DecodeRune(rune(v), r2); r == utf8.RuneError {
+						s.pos = back
+					}
 				}
 			}
 			out = utf8.AppendRune(out, r)
