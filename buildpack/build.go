@@ -25,8 +25,7 @@ import (
 type Options struct {
 	// Dir is the project's root, holding kserve-gen.yaml.
 	Dir string
-	// Image is the image reference to write (default: the project's name,
-	// tag latest).
+	// Image is the image reference to write (default: ImageFor's choice).
 	Image string
 	// Builder is the builder image (default DefaultBuilder).
 	Builder string
@@ -75,9 +74,7 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Image == "" {
-		opts.Image = proj.Name + ":latest"
-	}
+	opts.Image = ImageFor(proj, opts.Image)
 	if _, err := name.ParseReference(opts.Image); err != nil {
 		return nil, fmt.Errorf("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", opts.Image, err)
 	}
@@ -159,6 +156,19 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// ImageFor is the image reference a build writes: flag when given, else
+// the project file's image (the one kserve-gen deploy runs, so build and
+// deploy agree without flags), else <name>:latest.
+func ImageFor(proj *project.File, flag string) string {
+	switch {
+	case flag != "":
+		return flag
+	case proj.Image != "":
+		return proj.Image
+	}
+	return proj.Name + ":latest"
 }
 
 // LoadProject reads the project file in dir and checks that the files an

@@ -212,3 +212,12 @@ func TestCreateBuilder_ReplacesAStaleBuilderAndRemovesIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, created, "made the same way: kept")
 }
+
+func TestImageFor(t *testing.T) {
+	p := &project.File{Name: "iris"}
+	assert.Equal(t, "iris:latest", ImageFor(p, ""))
+	assert.Equal(t, "reg.example.com/x:v2", ImageFor(p, "reg.example.com/x:v2"))
+	p.Image = "reg.example.com/iris:v1"
+	assert.Equal(t, "reg.example.com/iris:v1", ImageFor(p, ""), "the project file's image, which deploy runs")
+	assert.Equal(t, "reg.example.com/x:v2", ImageFor(p, "reg.example.com/x:v2"), "the flag wins")
+}

@@ -60,7 +60,7 @@ docker push and print its manifest with kserve-gen deploy --image.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", ".", "project directory holding "+project.FileName)
-	f.StringVar(&opts.Image, "image", "", "image reference to write (default: the project's name, tag latest)")
+	f.StringVar(&opts.Image, "image", "", "image reference to write (default: image in kserve-gen.yaml, else the project's name, tag latest)")
 	f.StringVar(&opts.Builder, "builder", buildpack.DefaultBuilder, "builder image")
 	f.BoolVar(&opts.TrustBuilder, "trust-builder", false, "run all build phases in the builder's own container (always on for "+buildpack.DefaultBuilder+")")
 	f.StringVar(&opts.PullPolicy, "pull-policy", "if-not-present", "when to pull the builder and run images: always, if-not-present or never")
@@ -114,6 +114,10 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if res.Project.GRPC {
 		ports += " -p 8081:8081"
 	}
-	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n\nPush it and print its InferenceService:\n  docker push %[2]s\n  kserve-gen deploy --image %[2]s\n", ports, res.Image)
+	deploy := "kserve-gen deploy --image " + res.Image
+	if res.Image == res.Project.Image {
+		deploy = "kserve-gen deploy    # the image in " + project.FileName
+	}
+	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n\nPush it and print its InferenceService:\n  docker push %[2]s\n  %s\n", ports, res.Image, deploy)
 	return nil
 }

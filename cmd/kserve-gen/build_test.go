@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/buildpack"
+	"github.com/kserve-gen/kserve-gen/project"
 )
 
 // needBuilder skips (or, with KSERVE_GEN_REQUIRE_BUILDPACKS set, as CI
@@ -92,9 +93,18 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		edited := bytes.Replace(src, []byte("const topK = 5"), []byte("const topK = 3"), 1)
 		require.NotEqual(t, src, edited, "model.go has no topK constant to edit")
 		require.NoError(t, os.WriteFile(model, edited, 0o644))
+		// This time the image is named in kserve-gen.yaml, as for deploy:
+		// build and deploy then agree without --image.
 		image := "kserve-gen-test/img-rest:v2"
 		removeImage(image)
-		runOut(t, dir, bin, "build", "--image", image)
+		pf, err := project.Load(dir)
+		require.NoError(t, err)
+		pf.Image = image
+		require.NoError(t, pf.Save(dir))
+		got := runOut(t, dir, bin, "build")
+		assert.Contains(t, got, "Built "+image+" in ")
+		assert.Contains(t, got, "docker push "+image+"\n  kserve-gen deploy    # the image in kserve-gen.yaml\n")
+		assert.Contains(t, runOut(t, dir, bin, "deploy"), "image: "+image+"\n")
 		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		require.NoError(t, err)
 		assert.Equal(t, `{"predictions":[[46.875,25.0,18.75]]}`, serveImage(t, image, "/v1/models/img-rest:predict", body))
