@@ -1,7 +1,9 @@
 package deploy
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -284,6 +286,25 @@ func (o *Options) predictor() PredictorSpec {
 		v := int64(*o.CanaryTrafficPercent)
 		p.CanaryTrafficPercent = &v
 	}
+	if o.ContainerConcurrency > 0 {
+		v := int64(o.ContainerConcurrency)
+		p.ContainerConcurrency = &v
+	}
+	if o.Timeout > 0 {
+		v := int64(o.Timeout)
+		p.TimeoutSeconds = &v
+	}
+	if l := o.Logger; l != nil {
+		// KServe's webhook refuses an empty mode; "all" is its documented default.
+		p.Logger = &Logger{Mode: cmp.Or(l.Mode, "all"), MetadataHeaders: slices.Clone(l.MetadataHeaders)}
+		if l.URL != "" {
+			u := l.URL
+			p.Logger.URL = &u
+		}
+	}
+	if b := o.Batcher; b != nil {
+		p.Batcher = &Batcher{MaxBatchSize: positive(b.MaxBatchSize), MaxLatency: positive(b.MaxLatency), Timeout: positive(b.Timeout)}
+	}
 	for _, t := range o.Tolerations {
 		p.Tolerations = append(p.Tolerations, corev1.Toleration{
 			Key:      t.Key,
@@ -293,6 +314,14 @@ func (o *Options) predictor() PredictorSpec {
 		})
 	}
 	return p
+}
+
+// positive returns &v for v > 0, else nil (KServe's default).
+func positive(v int) *int {
+	if v <= 0 {
+		return nil
+	}
+	return &v
 }
 
 // container is the model server container; modelName is the literal name

@@ -80,6 +80,15 @@ func goldenCases() map[string]Options {
 	standard.ScaleTarget = 70
 	standard.Metrics = false
 
+	// Knative with the request options KServe applies around the server:
+	// a concurrency limit, a timeout, payload logging and the batcher.
+	agent := base("custom-model", project.ProtocolV1, false)
+	agent.DeploymentMode = ModeKnative
+	agent.ContainerConcurrency = 8
+	agent.Timeout = 120
+	agent.Logger = &project.Logger{URL: "http://message-dumper.default.svc.cluster.local", MetadataHeaders: []string{"X-Request-Id"}}
+	agent.Batcher = &project.Batcher{MaxBatchSize: 32, MaxLatency: 500}
+
 	// A reusable namespaced runtime plus an InferenceService selecting it.
 	runtime := base("custom-model", project.ProtocolV2, false)
 	runtime.Namespace = "models"
@@ -120,6 +129,7 @@ func goldenCases() map[string]Options {
 		"grpc":                         grpc,
 		"gpu":                          gpu,
 		"standard-hpa":                 standard,
+		"logger-batcher":               agent,
 		"serving-runtime":              runtime,
 		"cluster-serving-runtime-grpc": clusterGRPC,
 	}

@@ -13,6 +13,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -98,6 +99,14 @@ type Options struct {
 	ScaleMetric          string
 	ScaleTarget          int // 0: KServe's default
 	CanaryTrafficPercent *int
+	ContainerConcurrency int // Knative's hard limit per pod; 0: none
+	Timeout              int // request timeout, seconds; 0: the platform's default
+
+	// Logger, when set, sends requests and/or responses to a CloudEvents
+	// sink (KServe's agent); Batcher, when set, batches requests in front
+	// of the server (KServe's agent). Both are sidecars KServe injects.
+	Logger  *project.Logger
+	Batcher *project.Batcher
 
 	ServiceAccountName string
 	NodeSelector       map[string]string
@@ -165,6 +174,17 @@ func FromProject(f *project.File) Options {
 			}
 		}
 		o.Tolerations = slices.Clone(d.Tolerations)
+		o.ContainerConcurrency = d.ContainerConcurrency
+		o.Timeout = d.Timeout
+		if d.Logger != nil {
+			l := *d.Logger
+			l.MetadataHeaders = slices.Clone(l.MetadataHeaders)
+			o.Logger = &l
+		}
+		if d.Batcher != nil {
+			b := *d.Batcher
+			o.Batcher = &b
+		}
 	}
 	if f.Template == project.TemplateTransformer {
 		o.Predictor = &project.Predictor{}
@@ -239,6 +259,7 @@ func (o *Options) Validate() error {
 		fail("--gpu: must be 0 (CPU only) or more, got %d", o.GPU)
 	}
 	errs = append(errs, o.validateScaling()...)
+	errs = append(errs, o.validateAgent()...)
 	for i, t := range o.Tolerations {
 		if err := validateToleration(t); err != nil {
 			fail("toleration #%d: %w", i+1, err)
@@ -416,6 +437,64 @@ func (o *Options) validateScaling() []error {
 		}
 	}
 	return errs
+}
+
+// Logger modes KServe accepts (v1beta1.LoggerType).
+var loggerModes = []string{"all", "request", "response"}
+
+// validateAgent checks the request options KServe applies around the
+// model server: concurrency, timeout, payload logging and batching.
+func (o *Options) validateAgent() []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if o.ContainerConcurrency < 0 {
+		fail("--container-concurrency: must be 0 (no limit) or more, got %d", o.ContainerConcurrency)
+	} else if o.ContainerConcurrency > 0 && o.DeploymentMode == ModeStandard {
+		fail("--container-concurrency needs Knative (its queue-proxy enforces it); --deployment-mode=%s has none", ModeStandard)
+	}
+	if o.Timeout < 0 {
+		fail("--timeout: must be 1 second or more, got %d", o.Timeout)
+	}
+	if l := o.Logger; l != nil {
+		if l.Mode != "" && !slices.Contains(loggerModes, l.Mode) {
+			fail("--logger-mode: %q is not one of %s", l.Mode, strings.Join(loggerModes, ", "))
+		}
+		if l.URL != "" {
+			if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				fail("--logger-url: %q is not an http(s) URL like http://message-dumper.default.svc.cluster.local", l.URL)
+			}
+		}
+		for _, h := range l.MetadataHeaders {
+			if !validHeaderName(h) {
+				fail("--logger-header: %q is not an HTTP header name", h)
+			}
+		}
+	}
+	if b := o.Batcher; b != nil {
+		if b.MaxBatchSize < 0 {
+			fail("--batcher-max-batch-size: must be 1 or more, got %d", b.MaxBatchSize)
+		}
+		if b.MaxLatency < 0 {
+			fail("--batcher-max-latency: must be 1 millisecond or more, got %d", b.MaxLatency)
+		}
+		if b.Timeout < 0 {
+			fail("--batcher-timeout: must be 1 second or more, got %d", b.Timeout)
+		}
+	}
+	return errs
+}
+
+// validHeaderName reports whether h is an HTTP field name (RFC 9110 token).
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, c := range h {
+		if c > 0x7e || c <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c) {
+			return false
+		}
+	}
+	return true
 }
 
 var (

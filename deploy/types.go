@@ -58,11 +58,29 @@ type PredictorSpec struct {
 	ScaleTarget          *int32              `json:"scaleTarget,omitempty"`
 	ScaleMetric          string              `json:"scaleMetric,omitempty"`
 	CanaryTrafficPercent *int64              `json:"canaryTrafficPercent,omitempty"`
+	ContainerConcurrency *int64              `json:"containerConcurrency,omitempty"`
+	TimeoutSeconds       *int64              `json:"timeout,omitempty"`
+	Logger               *Logger             `json:"logger,omitempty"`
+	Batcher              *Batcher            `json:"batcher,omitempty"`
 	Model                *Model              `json:"model,omitempty"`
 	ServiceAccountName   string              `json:"serviceAccountName,omitempty"`
 	NodeSelector         map[string]string   `json:"nodeSelector,omitempty"`
 	Tolerations          []corev1.Toleration `json:"tolerations,omitempty"`
 	Containers           []corev1.Container  `json:"containers,omitempty"`
+}
+
+// Logger is v1beta1.LoggerSpec.
+type Logger struct {
+	URL             *string  `json:"url,omitempty"`
+	Mode            string   `json:"mode"`
+	MetadataHeaders []string `json:"metadataHeaders,omitempty"`
+}
+
+// Batcher is v1beta1.Batcher.
+type Batcher struct {
+	MaxBatchSize *int `json:"maxBatchSize,omitempty"`
+	MaxLatency   *int `json:"maxLatency,omitempty"`
+	Timeout      *int `json:"timeout,omitempty"`
 }
 
 // TransformerSpec is v1beta1.TransformerSpec: a predictor's component

@@ -113,6 +113,17 @@ type Deploy struct {
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// Tolerations let the predictor run on tainted nodes (e.g. GPU nodes).
 	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// ContainerConcurrency is the most requests one pod is sent at once
+	// (Knative's hard limit; 0: no limit).
+	ContainerConcurrency int `json:"containerConcurrency,omitempty"`
+	// Timeout is the request timeout in seconds (KServe's timeout; 0 keeps
+	// Knative's or the gateway's default).
+	Timeout int `json:"timeout,omitempty"`
+	// Logger sends requests and/or responses as CloudEvents to a URL
+	// (KServe's payload logging, by its agent sidecar).
+	Logger *Logger `json:"logger,omitempty"`
+	// Batcher puts KServe's batching sidecar in front of the model server.
+	Batcher *Batcher `json:"batcher,omitempty"`
 	// Predictor is the predictor a transformer project runs in front of
 	// (template transformer only).
 	Predictor *Predictor `json:"predictor,omitempty"`
@@ -130,6 +141,24 @@ type Predictor struct {
 	// Protocol is how the transformer calls it (--predictor_protocol):
 	// v1, v2 or grpc-v2; empty means the project's protocol.
 	Protocol string `json:"protocol,omitempty"`
+}
+
+// Logger is KServe's payload logging (v1beta1.LoggerSpec).
+type Logger struct {
+	// URL receives the CloudEvents; empty uses the cluster's default sink.
+	URL string `json:"url,omitempty"`
+	// Mode is all (default), request or response.
+	Mode string `json:"mode,omitempty"`
+	// MetadataHeaders are request headers copied into the events.
+	MetadataHeaders []string `json:"metadataHeaders,omitempty"`
+}
+
+// Batcher is KServe's request batcher (v1beta1.Batcher); zero values keep
+// the agent's defaults.
+type Batcher struct {
+	MaxBatchSize int `json:"maxBatchSize,omitempty"` // requests per batch
+	MaxLatency   int `json:"maxLatency,omitempty"`   // milliseconds a batch waits to fill
+	Timeout      int `json:"timeout,omitempty"`      // seconds before a batch times out
 }
 
 // EnvVar is one environment variable.

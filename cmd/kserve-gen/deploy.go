@@ -54,6 +54,13 @@ type deployOptions struct {
 	ServiceAccount       string
 	NodeSelector         []string
 	Tolerations          []string
+	ContainerConcurrency int
+	Timeout              int
+
+	LoggerURL, LoggerMode                                  string
+	LoggerHeaders                                          []string
+	Batcher                                                bool
+	BatcherMaxBatchSize, BatcherMaxLatency, BatcherTimeout int
 
 	NoMetrics      bool
 	StartupTimeout time.Duration
@@ -153,6 +160,16 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringVar(&opts.ServiceAccount, "service-account", "", "service account of the predictor pods (e.g. for storage credentials)")
 	f.StringArrayVar(&opts.NodeSelector, "node-selector", nil, "node label `KEY=VALUE` the pods must match (repeatable)")
 	f.StringArrayVar(&opts.Tolerations, "toleration", nil, "toleration `KEY[=VALUE][:EFFECT]`; without =VALUE any value matches (repeatable)")
+
+	f.IntVar(&opts.ContainerConcurrency, "container-concurrency", 0, "most requests one pod is sent at once (Knative's hard limit); 0: no limit")
+	f.IntVar(&opts.Timeout, "timeout", 0, "request timeout in `SECONDS` (KServe's timeout); 0: the platform's default")
+	f.StringVar(&opts.LoggerURL, "logger-url", "", "payload logging: send requests/responses as CloudEvents to this `URL` (KServe's logger)")
+	f.StringVar(&opts.LoggerMode, "logger-mode", "", "payload logging: all (default), request or response")
+	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events (repeatable)")
+	f.BoolVar(&opts.Batcher, "batcher", false, "put KServe's request batcher in front of the server (--batcher=false drops one set in "+project.FileName+")")
+	f.IntVar(&opts.BatcherMaxBatchSize, "batcher-max-batch-size", 0, "batcher: most requests per batch (implies --batcher)")
+	f.IntVar(&opts.BatcherMaxLatency, "batcher-max-latency", 0, "batcher: `MILLISECONDS` a batch waits to fill (implies --batcher)")
+	f.IntVar(&opts.BatcherTimeout, "batcher-timeout", 0, "batcher: `SECONDS` before a batch times out (implies --batcher)")
 
 	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
 	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load")
@@ -259,6 +276,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		return o, err
 	}
 
+	var errs []error
 	str := func(flag string, dst *string, v string) {
 		if changed(flag) {
 			*dst = v
@@ -299,6 +317,33 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		o.CanaryTrafficPercent = &v
 	}
 	str("service-account", &o.ServiceAccountName, opts.ServiceAccount)
+	num("container-concurrency", &o.ContainerConcurrency, opts.ContainerConcurrency)
+	num("timeout", &o.Timeout, opts.Timeout)
+	if changed("logger-url") || changed("logger-mode") || changed("logger-header") {
+		if o.Logger == nil {
+			o.Logger = &project.Logger{}
+		}
+		str("logger-url", &o.Logger.URL, opts.LoggerURL)
+		str("logger-mode", &o.Logger.Mode, opts.LoggerMode)
+		if changed("logger-header") {
+			o.Logger.MetadataHeaders = opts.LoggerHeaders
+		}
+	}
+	batcherKnob := changed("batcher-max-batch-size") || changed("batcher-max-latency") || changed("batcher-timeout")
+	switch {
+	case changed("batcher") && !opts.Batcher:
+		if batcherKnob {
+			errs = append(errs, errors.New("--batcher=false with --batcher-* settings: give one"))
+		}
+		o.Batcher = nil
+	case opts.Batcher || batcherKnob:
+		if o.Batcher == nil {
+			o.Batcher = &project.Batcher{}
+		}
+		num("batcher-max-batch-size", &o.Batcher.MaxBatchSize, opts.BatcherMaxBatchSize)
+		num("batcher-max-latency", &o.Batcher.MaxLatency, opts.BatcherMaxLatency)
+		num("batcher-timeout", &o.Batcher.Timeout, opts.BatcherTimeout)
+	}
 	if changed("no-metrics") {
 		o.Metrics = !opts.NoMetrics
 	}
@@ -307,7 +352,6 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	}
 	o.Args = append(o.Args, opts.Args...)
 
-	var errs []error
 	for _, p := range opts.Ports {
 		port, err := parsePort(p)
 		if err != nil {

@@ -141,6 +141,35 @@ func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
 	assert.Equal(t, golden(t, "gpu"), string(out))
 }
 
+// The agent settings (concurrency, timeout, payload logging, batcher)
+// from flags and from the project file give the same golden manifest;
+// --batcher=false drops the file's batcher.
+func TestDeploy_AgentSettings(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --deployment-mode Knative --container-concurrency 8 --timeout 120"+
+		" --logger-url http://message-dumper.default.svc.cluster.local --logger-header X-Request-Id"+
+		" --batcher-max-batch-size 32 --batcher-max-latency 500")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "logger-batcher"), out)
+
+	f := restProject()
+	f.Deploy = &project.Deploy{DeploymentMode: "Knative", ContainerConcurrency: 8, Timeout: 120,
+		Logger:  &project.Logger{URL: "http://message-dumper.default.svc.cluster.local", MetadataHeaders: []string{"X-Request-Id"}},
+		Batcher: &project.Batcher{MaxBatchSize: 32, MaxLatency: 500}}
+	withFile := writeProject(t, f)
+	out, _, err = runDeploy(t, "--dir "+withFile)
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "logger-batcher"), out)
+
+	out, _, err = runDeploy(t, "--dir "+withFile+" --batcher=false --logger-mode response")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "batcher:")
+	assert.Contains(t, out, "    logger:\n      url: http://message-dumper.default.svc.cluster.local\n      mode: response\n      metadataHeaders:\n        - X-Request-Id\n")
+
+	_, _, err = runDeploy(t, "--dir "+withFile+" --batcher=false --batcher-timeout 5")
+	assert.EqualError(t, err, "--batcher=false with --batcher-* settings: give one")
+}
+
 func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 	assert.Equal(t, project.Toleration{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}, parseToleration("k=v:NoExecute"))
 	assert.Equal(t, project.Toleration{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}, parseToleration("nvidia.com/gpu:NoSchedule"))

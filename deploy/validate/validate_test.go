@@ -166,7 +166,7 @@ func checkStream(t *testing.T, data []byte) {
 			podSpec = runtimePod(t, m)
 		}
 	}
-	checkServerPod(t, m.isvc, podSpec, ours)
+	checkServerPod(t, m.isvc, &pred.ComponentExtensionSpec, podSpec, ours)
 
 	// 4. A transformer: KServe's custom transformer accepts it and, given
 	// the predictor's service, adds --predictor_host and nothing we already
@@ -181,7 +181,7 @@ func checkStream(t *testing.T, data []byte) {
 		host := constants.PredictorServiceName(m.isvc.Name) + "." + m.isvc.Namespace
 		assert.Equal(t, append(ours, constants.ArgumentPredictorHost, host), c.Args, "KServe adds only --predictor_host")
 		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool { return !strings.HasPrefix(a, "--predictor_protocol=") }), 1)
-		checkServerPod(t, m.isvc, corev1.PodSpec(tr.PodSpec), true)
+		checkServerPod(t, m.isvc, &tr.ComponentExtensionSpec, corev1.PodSpec(tr.PodSpec), true)
 	}
 }
 
@@ -189,8 +189,10 @@ func checkStream(t *testing.T, data []byte) {
 // (ours): the model name on the wire is the InferenceService name and the
 // probes wait for the model. Always: Knative would accept the pod
 // (serverless modes): one port at most, named h2c/http1, probes valid
-// after Knative defaulting.
-func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, podSpec corev1.PodSpec, ours bool) {
+// after Knative defaulting, with the component's concurrency and timeout
+// as KServe's ksvc reconciler passes them (Knative bounds the timeout by
+// its max-revision-timeout-seconds, 600 by default).
+func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, podSpec corev1.PodSpec, ours bool) {
 	t.Helper()
 	require.Len(t, podSpec.Containers, 1)
 	c := podSpec.Containers[0]
@@ -203,7 +205,7 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, podSpec corev1
 		assert.Contains(t, c.ReadinessProbe.HTTPGet.Path, "/models/"+isvc.Name)
 	}
 	if isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
-		rs := &knservingv1.RevisionSpec{PodSpec: podSpec}
+		rs := &knservingv1.RevisionSpec{PodSpec: podSpec, ContainerConcurrency: ext.ContainerConcurrency, TimeoutSeconds: ext.TimeoutSeconds}
 		kctx := knativeContext(t)
 		rs.SetDefaults(kctx)
 		// Warnings (e.g. "Kubernetes default value is insecure" for the
@@ -364,6 +366,12 @@ func TestOptionMatrix(t *testing.T) {
 							NodeSelector: map[string]string{"pool": "inference"},
 							Tolerations:  []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}},
 							Runtime:      rt,
+							Timeout:      120,
+							Logger:       &project.Logger{URL: "http://message-dumper.default.svc.cluster.local", Mode: "request", MetadataHeaders: []string{"X-Request-Id"}},
+							Batcher:      &project.Batcher{MaxBatchSize: 16},
+						}
+						if mode != deploy.ModeStandard {
+							o.ContainerConcurrency = 4 // Knative's; refused in Standard mode
 						}
 						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu), o)
 						n++
