@@ -55,14 +55,43 @@ func Manifests(o Options) ([]any, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	var objs []any
 	switch {
 	case o.Predictor != nil:
-		return []any{o.transformerInferenceService()}, nil
+		objs = []any{o.transformerInferenceService()}
 	case o.Runtime == nil:
-		return []any{o.customInferenceService()}, nil
+		objs = []any{o.customInferenceService()}
+	default:
+		rt := o.servingRuntime()
+		objs = []any{rt, o.runtimeInferenceService(rt)}
 	}
-	rt := o.servingRuntime()
-	return []any{rt, o.runtimeInferenceService(rt)}, nil
+	if o.Trigger != nil {
+		objs = append(objs, o.trigger())
+	}
+	return objs, nil
+}
+
+// trigger subscribes the InferenceService to a broker: Knative resolves the
+// InferenceService's address (it is Addressable) and posts each matching
+// event to its v1 :predict endpoint, which answers with a CloudEvent that
+// the broker takes back in as a new event.
+func (o *Options) trigger() *Trigger {
+	t := &Trigger{
+		APIVersion: APIVersionEventingV1,
+		Kind:       KindTrigger,
+		Metadata:   o.meta(o.Name, o.Namespace, nil),
+		Spec: TriggerSpec{
+			Broker: o.Trigger.Broker,
+			Subscriber: Destination{
+				Ref: &KReference{APIVersion: APIVersionV1beta1, Kind: KindInferenceService, Name: o.Name},
+				URI: "/v1/models/" + o.Name + ":predict",
+			},
+		},
+	}
+	if len(o.Trigger.Filter) > 0 {
+		t.Spec.Filter = &TriggerFilter{Attributes: maps.Clone(o.Trigger.Filter)}
+	}
+	return t
 }
 
 // Render validates o and returns its manifests as YAML, one document per

@@ -89,6 +89,11 @@ func goldenCases() map[string]Options {
 	agent.Logger = &project.Logger{URL: "http://message-dumper.default.svc.cluster.local", MetadataHeaders: []string{"X-Request-Id"}}
 	agent.Batcher = &project.Batcher{MaxBatchSize: 32, MaxLatency: 500}
 
+	// Knative Eventing: a broker's image events reach :predict as CloudEvents.
+	trigger := base("custom-model", project.ProtocolV1, false)
+	trigger.Namespace = "models"
+	trigger.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.image", "source": "camera-1"}}
+
 	// A reusable namespaced runtime plus an InferenceService selecting it.
 	runtime := base("custom-model", project.ProtocolV2, false)
 	runtime.Namespace = "models"
@@ -130,6 +135,7 @@ func goldenCases() map[string]Options {
 		"gpu":                          gpu,
 		"standard-hpa":                 standard,
 		"logger-batcher":               agent,
+		"trigger":                      trigger,
 		"serving-runtime":              runtime,
 		"cluster-serving-runtime-grpc": clusterGRPC,
 	}
@@ -228,6 +234,8 @@ func TestGolden_ParsesAsKubernetesYAML(t *testing.T) {
 					back = &InferenceService{}
 				case *ServingRuntime:
 					back = &ServingRuntime{}
+				case *Trigger:
+					back = &Trigger{}
 				default:
 					t.Fatalf("unexpected object %T", objs[i])
 				}

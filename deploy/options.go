@@ -13,12 +13,15 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kserve-gen/kserve-gen/project"
 )
@@ -108,6 +111,10 @@ type Options struct {
 	Logger  *project.Logger
 	Batcher *project.Batcher
 
+	// Trigger, when set, adds a Knative Eventing Trigger that delivers a
+	// broker's matching events to the v1 :predict endpoint.
+	Trigger *project.Trigger
+
 	ServiceAccountName string
 	NodeSelector       map[string]string
 	Tolerations        []project.Toleration
@@ -185,6 +192,9 @@ func FromProject(f *project.File) Options {
 			b := *d.Batcher
 			o.Batcher = &b
 		}
+		if d.Trigger != nil {
+			o.Trigger = &project.Trigger{Broker: d.Trigger.Broker, Filter: maps.Clone(d.Trigger.Filter)}
+		}
 	}
 	if f.Template == project.TemplateTransformer {
 		o.Predictor = &project.Predictor{}
@@ -260,6 +270,9 @@ func (o *Options) Validate() error {
 	}
 	errs = append(errs, o.validateScaling()...)
 	errs = append(errs, o.validateAgent()...)
+	if o.Trigger != nil {
+		errs = append(errs, o.validateTrigger()...)
+	}
 	for i, t := range o.Tolerations {
 		if err := validateToleration(t); err != nil {
 			fail("toleration #%d: %w", i+1, err)
@@ -480,6 +493,51 @@ func (o *Options) validateAgent() []error {
 		if b.Timeout < 0 {
 			fail("--batcher-timeout: must be 1 second or more, got %d", b.Timeout)
 		}
+	}
+	return errs
+}
+
+// ceAttributeName is the CloudEvents rule for attribute names, which
+// Knative's trigger filter enforces.
+var ceAttributeName = regexp.MustCompile(`^[a-z0-9]+$`)
+
+// defaultResponseType is the type of the events the model server answers
+// CloudEvents with unless CE_TYPE says otherwise.
+const defaultResponseType = "io.kserve.inference.response"
+
+// validateTrigger checks the Knative Trigger: a broker name, attribute
+// filters Knative accepts, and a type filter that cannot match the
+// server's own answers, which the broker takes back in: without one each
+// answer would be delivered to the model again, without end.
+func (o *Options) validateTrigger() []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	tr := o.Trigger
+	if tr.Broker == "" {
+		fail("--trigger: the broker's name is required")
+	} else if msgs := validation.IsDNS1123Subdomain(tr.Broker); len(msgs) > 0 {
+		fail("--trigger: broker %q is not a Kubernetes name: %s", tr.Broker, strings.Join(msgs, "; "))
+	}
+	if o.Protocol != project.ProtocolV1 {
+		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
+	}
+	keys := slices.Sorted(maps.Keys(tr.Filter))
+	for _, k := range keys {
+		if !ceAttributeName.MatchString(k) {
+			fail("--trigger-filter %s: not a CloudEvents attribute name (lower-case letters and digits)", k)
+		}
+	}
+	respType := defaultResponseType
+	for _, e := range o.Env {
+		if e.Name == "CE_TYPE" && e.Value != "" {
+			respType = e.Value
+		}
+	}
+	switch typ, ok := tr.Filter["type"]; {
+	case !ok || typ == "":
+		fail("--trigger needs --trigger-filter type=<the type of the events to predict on>: the server answers with events of type %s, which the broker delivers again, and without a type filter they would reach the model again, without end", respType)
+	case typ == respType:
+		fail("--trigger-filter type=%s is the type of the server's own answers (CE_TYPE), so each answer would be delivered to it again; filter on the type of the request events", typ)
 	}
 	return errs
 }

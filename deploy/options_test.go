@@ -77,6 +77,26 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"negative batch size", func(o *Options) { o.Batcher = &project.Batcher{MaxBatchSize: -1} }, "--batcher-max-batch-size: must be 1 or more, got -1"},
 		{"negative batch latency", func(o *Options) { o.Batcher = &project.Batcher{MaxLatency: -1} }, "--batcher-max-latency: must be 1 millisecond or more, got -1"},
 		{"negative batch timeout", func(o *Options) { o.Batcher = &project.Batcher{Timeout: -1} }, "--batcher-timeout: must be 1 second or more, got -1"},
+		{"trigger without broker", func(o *Options) { o.Trigger = &project.Trigger{Filter: map[string]string{"type": "t"}} }, "--trigger: the broker's name is required"},
+		{"trigger with a bad broker", func(o *Options) {
+			o.Trigger = &project.Trigger{Broker: "My_Broker", Filter: map[string]string{"type": "t"}}
+		}, `--trigger: broker "My_Broker" is not a Kubernetes name`},
+		{"trigger without type", func(o *Options) {
+			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"source": "s"}}
+		},
+			"--trigger needs --trigger-filter type=<the type of the events to predict on>: the server answers with events of type io.kserve.inference.response"},
+		{"trigger on the answers' type", func(o *Options) {
+			o.Env = []project.EnvVar{{Name: "CE_TYPE", Value: "my.answer"}}
+			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "my.answer"}}
+		}, "--trigger-filter type=my.answer is the type of the server's own answers (CE_TYPE), so each answer would be delivered to it again"},
+		{"trigger with a bad attribute", func(o *Options) {
+			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "t", "Source": "s"}}
+		},
+			"--trigger-filter Source: not a CloudEvents attribute name (lower-case letters and digits)"},
+		{"trigger on v2", func(o *Options) {
+			o.Protocol = project.ProtocolV2
+			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "t"}}
+		}, "--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks v2; deploy a v1 project"},
 		{"bad toleration operator", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "In"}} }, `toleration #1: operator "In" is not Exists or Equal`},
 		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `toleration #1: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `toleration #1: operator Exists takes no value, got "v"`},

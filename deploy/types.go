@@ -105,6 +105,47 @@ type ModelFormat struct {
 	Version string `json:"version,omitempty"`
 }
 
+// Knative Eventing's Trigger (eventing.knative.dev/v1), the subset
+// kserve-gen writes; deploy/validate decodes it into Knative's own type.
+const (
+	APIVersionEventingV1 = "eventing.knative.dev/v1"
+	KindTrigger          = "Trigger"
+)
+
+// Trigger is eventing.knative.dev/v1 Trigger.
+type Trigger struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Metadata   ObjectMeta  `json:"metadata"`
+	Spec       TriggerSpec `json:"spec"`
+}
+
+// TriggerSpec is v1.TriggerSpec with an attribute filter.
+type TriggerSpec struct {
+	Broker     string         `json:"broker"`
+	Filter     *TriggerFilter `json:"filter,omitempty"`
+	Subscriber Destination    `json:"subscriber"`
+}
+
+// TriggerFilter is v1.TriggerFilter: exact matches on event attributes.
+type TriggerFilter struct {
+	Attributes map[string]string `json:"attributes"`
+}
+
+// Destination is knative.dev/pkg duckv1.Destination: an object's address,
+// with a path relative to it.
+type Destination struct {
+	Ref *KReference `json:"ref"`
+	URI string      `json:"uri,omitempty"`
+}
+
+// KReference is duckv1.KReference.
+type KReference struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+}
+
 // ServingRuntime is serving.kserve.io/v1alpha1 ServingRuntime or
 // ClusterServingRuntime (the two share the spec).
 type ServingRuntime struct {

@@ -124,6 +124,9 @@ type Deploy struct {
 	Logger *Logger `json:"logger,omitempty"`
 	// Batcher puts KServe's batching sidecar in front of the model server.
 	Batcher *Batcher `json:"batcher,omitempty"`
+	// Trigger subscribes the InferenceService to a Knative Eventing broker:
+	// matching events reach the v1 :predict endpoint as CloudEvents.
+	Trigger *Trigger `json:"trigger,omitempty"`
 	// Predictor is the predictor a transformer project runs in front of
 	// (template transformer only).
 	Predictor *Predictor `json:"predictor,omitempty"`
@@ -159,6 +162,15 @@ type Batcher struct {
 	MaxBatchSize int `json:"maxBatchSize,omitempty"` // requests per batch
 	MaxLatency   int `json:"maxLatency,omitempty"`   // milliseconds a batch waits to fill
 	Timeout      int `json:"timeout,omitempty"`      // seconds before a batch times out
+}
+
+// Trigger is a Knative Eventing Trigger in front of the InferenceService.
+type Trigger struct {
+	// Broker is the broker's name in the InferenceService's namespace.
+	Broker string `json:"broker"`
+	// Filter are the CloudEvent attributes an event must have (exact
+	// match); a type is required.
+	Filter map[string]string `json:"filter,omitempty"`
 }
 
 // EnvVar is one environment variable.

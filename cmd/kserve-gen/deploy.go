@@ -61,6 +61,8 @@ type deployOptions struct {
 	LoggerHeaders                                          []string
 	Batcher                                                bool
 	BatcherMaxBatchSize, BatcherMaxLatency, BatcherTimeout int
+	Trigger                                                string
+	TriggerFilters                                         []string
 
 	NoMetrics      bool
 	StartupTimeout time.Duration
@@ -170,6 +172,9 @@ predictor's address to the transformer as --predictor_host.`,
 	f.IntVar(&opts.BatcherMaxBatchSize, "batcher-max-batch-size", 0, "batcher: most requests per batch (implies --batcher)")
 	f.IntVar(&opts.BatcherMaxLatency, "batcher-max-latency", 0, "batcher: `MILLISECONDS` a batch waits to fill (implies --batcher)")
 	f.IntVar(&opts.BatcherTimeout, "batcher-timeout", 0, "batcher: `SECONDS` before a batch times out (implies --batcher)")
+
+	f.StringVar(&opts.Trigger, "trigger", "", "also emit a Knative Eventing Trigger that sends the `BROKER`'s matching events to :predict as CloudEvents")
+	f.StringArrayVar(&opts.TriggerFilters, "trigger-filter", nil, "with --trigger: event attribute `KEY=VALUE` to match (repeatable; type=... required)")
 
 	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
 	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load")
@@ -327,6 +332,28 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		str("logger-mode", &o.Logger.Mode, opts.LoggerMode)
 		if changed("logger-header") {
 			o.Logger.MetadataHeaders = opts.LoggerHeaders
+		}
+	}
+	if changed("trigger") || changed("trigger-filter") {
+		if changed("trigger") {
+			if o.Trigger == nil {
+				o.Trigger = &project.Trigger{}
+			}
+			o.Trigger.Broker = opts.Trigger
+		}
+		switch {
+		case o.Trigger == nil:
+			errs = append(errs, errors.New("--trigger-filter needs --trigger BROKER"))
+		case changed("trigger-filter"):
+			o.Trigger.Filter = map[string]string{}
+			for _, kv := range opts.TriggerFilters {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					errs = append(errs, fmt.Errorf("--trigger-filter %q: want KEY=VALUE, e.g. type=com.example.image", kv))
+					continue
+				}
+				o.Trigger.Filter[k] = v
+			}
 		}
 	}
 	batcherKnob := changed("batcher-max-batch-size") || changed("batcher-max-latency") || changed("batcher-timeout")

@@ -170,6 +170,31 @@ func TestDeploy_AgentSettings(t *testing.T) {
 	assert.EqualError(t, err, "--batcher=false with --batcher-* settings: give one")
 }
 
+// --trigger adds a Knative Trigger, from flags or from kserve-gen.yaml.
+func TestDeploy_Trigger(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" -n models --trigger default --trigger-filter type=com.example.image --trigger-filter source=camera-1")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "trigger"), out)
+
+	f := restProject()
+	f.Deploy = &project.Deploy{Namespace: "models", Trigger: &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.image", "source": "camera-1"}}}
+	out, _, err = runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "trigger"), out)
+
+	for args, want := range map[string]string{
+		"--trigger-filter type=x":                 "--trigger-filter needs --trigger BROKER",
+		"--trigger default --trigger-filter type": `--trigger-filter "type": want KEY=VALUE, e.g. type=com.example.image`,
+		"--trigger default":                       "--trigger needs --trigger-filter type=",
+		"--trigger default --trigger-filter type=io.kserve.inference.response": "is the type of the server's own answers",
+	} {
+		_, _, err := runDeploy(t, "--dir "+dir+" "+args)
+		require.Error(t, err, args)
+		assert.Contains(t, err.Error(), want, args)
+	}
+}
+
 func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 	assert.Equal(t, project.Toleration{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}, parseToleration("k=v:NoExecute"))
 	assert.Equal(t, project.Toleration{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}, parseToleration("nvidia.com/gpu:NoSchedule"))

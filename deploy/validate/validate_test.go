@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	knconfig "knative.dev/serving/pkg/apis/config"
 	knservingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -44,6 +45,7 @@ const goldenDir = "../testdata/golden"
 type manifests struct {
 	isvc     *v1beta1.InferenceService
 	runtimes []client.Object // *v1alpha1.ServingRuntime or *v1alpha1.ClusterServingRuntime
+	trigger  *eventingv1.Trigger
 }
 
 // strictDecode converts a YAML document to JSON with sigs.k8s.io/yaml
@@ -92,6 +94,10 @@ func decodeStream(t *testing.T, data []byte) manifests {
 			csr := &v1alpha1.ClusterServingRuntime{}
 			require.NoError(t, strictDecode(doc, csr))
 			m.runtimes = append(m.runtimes, csr)
+		case "eventing.knative.dev/v1/Trigger":
+			require.Nil(t, m.trigger, "one Trigger per stream")
+			m.trigger = &eventingv1.Trigger{}
+			require.NoError(t, strictDecode(doc, m.trigger))
 		default:
 			t.Fatalf("unexpected object %s %s", tm.APIVersion, tm.Kind)
 		}
@@ -182,6 +188,41 @@ func checkStream(t *testing.T, data []byte) {
 		assert.Equal(t, append(ours, constants.ArgumentPredictorHost, host), c.Args, "KServe adds only --predictor_host")
 		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool { return !strings.HasPrefix(a, "--predictor_protocol=") }), 1)
 		checkServerPod(t, m.isvc, &tr.ComponentExtensionSpec, corev1.PodSpec(tr.PodSpec), true)
+	}
+
+	// 5. A Knative Eventing Trigger in front of it.
+	if m.trigger != nil {
+		checkTrigger(t, m)
+	}
+}
+
+// checkTrigger: Knative Eventing's own defaulting and validation accept the
+// Trigger, and it delivers to the InferenceService's v1 :predict endpoint,
+// where the server (PROTOCOL v1) takes CloudEvents.
+func checkTrigger(t *testing.T, m manifests) {
+	t.Helper()
+	tr := m.trigger.DeepCopy()
+	ctx := context.Background()
+	tr.SetDefaults(ctx)
+	if ferr := tr.Validate(ctx).Filter(apis.ErrorLevel); ferr != nil {
+		t.Fatalf("Knative rejects the Trigger: %v", ferr)
+	}
+	assert.Equal(t, m.isvc.Namespace, tr.Namespace)
+	ref := tr.Spec.Subscriber.Ref
+	require.NotNil(t, ref)
+	assert.Equal(t, "serving.kserve.io/v1beta1", ref.APIVersion)
+	assert.Equal(t, "InferenceService", ref.Kind)
+	assert.Equal(t, m.isvc.Name, ref.Name)
+	require.NotNil(t, tr.Spec.Subscriber.URI)
+	assert.Equal(t, "/v1/models/"+m.isvc.Name+":predict", tr.Spec.Subscriber.URI.String())
+	require.NotNil(t, tr.Spec.Filter)
+	assert.NotEmpty(t, tr.Spec.Filter.Attributes["type"], "a type filter keeps the server's answers from coming back")
+	c := m.isvc.Spec.Predictor.Containers
+	if m.isvc.Spec.Transformer != nil {
+		c = m.isvc.Spec.Transformer.Containers
+	}
+	if len(c) == 1 {
+		assert.Contains(t, c[0].Env, corev1.EnvVar{Name: "PROTOCOL", Value: "v1"})
 	}
 }
 
@@ -372,6 +413,9 @@ func TestOptionMatrix(t *testing.T) {
 						}
 						if mode != deploy.ModeStandard {
 							o.ContainerConcurrency = 4 // Knative's; refused in Standard mode
+						}
+						if protocol == project.ProtocolV1 {
+							o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.request"}}
 						}
 						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu), o)
 						n++
