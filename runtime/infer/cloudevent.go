@@ -72,36 +72,17 @@ func structuredBit(k []byte) int {
 // object in Body (already checked to have all of structuredKeys) is split
 // into its attributes and "data", which becomes the Body the model sees.
 func (r *Request) unwrapStructured() error {
-	s := &scanner{b: r.Body}
-	s.pos = 0
-	if err := s.expect('{'); err != nil {
-		return unrecognized(err)
-	}
 	ev := &CloudEvent{}
 	var data []byte
-	for !s.consume('}') {
-		k, err := s.str()
-		if err != nil {
-			return unrecognized(err)
-		}
-		if err := s.expect(':'); err != nil {
-			return unrecognized(err)
-		}
-		v, err := s.skip()
-		if err != nil {
-			return unrecognized(err)
-		}
+	err := (&scanner{b: r.Body}).members(func(k, v []byte) {
 		if string(k) == "data" {
 			data = v
 		} else {
 			ev.Attributes = append(ev.Attributes, CloudEventAttribute{Name: string(k), Value: json.RawMessage(v)})
 		}
-		if !s.consume(',') {
-			if err := s.expect('}'); err != nil {
-				return unrecognized(err)
-			}
-			break
-		}
+	})
+	if err != nil {
+		return unrecognized(err)
 	}
 	r.CloudEvent = ev
 	r.Body = data

@@ -47,23 +47,7 @@ func AppendString(b []byte, s string) []byte {
 			continue
 		}
 		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = fmt.Appendf(b, `\u%04x`, c)
-			}
+			b = appendEscape(append(b, s[start:i]...), c)
 			i++
 			start = i
 			continue
@@ -363,47 +347,52 @@ func (s *scanner) dumps(b []byte) ([]byte, error) {
 
 // appendASCIIString is Python's py_encode_basestring_ascii.
 func appendASCIIString(b, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	u := func(b []byte, r rune) []byte {
-		return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-	}
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+		switch {
+		case c >= 0x20 && c < 0x7f && c != '"' && c != '\\':
 			b = append(b, c)
 			i++
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
+		case c < utf8.RuneSelf:
+			b = appendEscape(b, c)
+			i++
 		default:
-			if c < utf8.RuneSelf {
-				b = u(b, rune(c))
-				break
-			}
 			r, n := utf8.DecodeRune(s[i:])
 			if r > 0xffff {
 				r1, r2 := utf16.EncodeRune(r)
-				b = u(u(b, r1), r2)
+				b = appendU(appendU(b, r1), r2)
 			} else {
-				b = u(b, r)
+				b = appendU(b, r)
 			}
 			i += n
-			continue
 		}
-		i++
 	}
 	return append(b, '"')
+}
+
+// appendEscape appends the JSON escape of an ASCII byte that cannot appear
+// raw in a string; orjson and json.dumps write the same ones.
+func appendEscape(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	}
+	return appendU(b, rune(c))
+}
+
+// appendU appends \uXXXX (lower-case hex, as Python and orjson write it).
+func appendU(b []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 }

@@ -174,21 +174,9 @@ func (r *Request) parseV1() error {
 		}
 		return nil
 	}
-	s.pos++
 	var instances, inputs []byte
 	ce := 0 // structured CloudEvent members seen
-	for !s.consume('}') {
-		k, err := s.str()
-		if err != nil {
-			return unrecognized(err)
-		}
-		if err := s.expect(':'); err != nil {
-			return unrecognized(err)
-		}
-		v, err := s.skip()
-		if err != nil {
-			return unrecognized(err)
-		}
+	err := s.members(func(k, v []byte) {
 		switch string(k) {
 		case "instances":
 			instances = v
@@ -197,12 +185,9 @@ func (r *Request) parseV1() error {
 		default:
 			ce |= structuredBit(k)
 		}
-		if !s.consume(',') {
-			if err := s.expect('}'); err != nil {
-				return unrecognized(err)
-			}
-			break
-		}
+	})
+	if err != nil {
+		return unrecognized(err)
 	}
 	if s.peek() != 0 {
 		return unrecognized(s.fail("extra data after JSON value"))

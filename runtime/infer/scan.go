@@ -331,6 +331,32 @@ func (s *scanner) skipContainer(c byte) error {
 	}
 }
 
+// members reads a JSON object, calling each with every member's key and
+// the text of its value (a repeated key is reported each time).
+func (s *scanner) members(each func(k, v []byte)) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	for !s.consume('}') {
+		k, err := s.str()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		v, err := s.skip()
+		if err != nil {
+			return err
+		}
+		each(k, v)
+		if !s.consume(',') {
+			return s.expect('}')
+		}
+	}
+	return nil
+}
+
 // ValidJSON reports whether b is one JSON value in UTF-8 (what orjson.loads
 // accepts, nesting bounded as everywhere here).
 func ValidJSON(b []byte) bool {
