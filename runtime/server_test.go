@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -315,6 +316,8 @@ func TestMetricsAndDocs(t *testing.T) {
 	code, _, body = do(t, "GET", ts.url+"/openapi.json", "", nil)
 	assert.Equal(t, 200, code)
 	assert.Contains(t, body, `"/v2/models/{model_name}/infer"`)
+	assert.Contains(t, body, `"application/cloudevents+json"`)
+	assert.True(t, json.Valid([]byte(body)))
 }
 
 func TestOversizedBody(t *testing.T) {
