@@ -27,6 +27,7 @@ import (
 	"github.com/buildpacks/pack/pkg/client"
 	"github.com/buildpacks/pack/pkg/image"
 	"github.com/buildpacks/pack/pkg/logging"
+	cerrdefs "github.com/containerd/errdefs"
 	dockerclient "github.com/docker/docker/client"
 )
 
@@ -132,7 +133,7 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 // has no such image.
 func (e *Engine) imageInfo(ctx context.Context, ref string) (id string, labels map[string]string, ok bool, err error) {
 	info, err := e.docker.ImageInspect(ctx, ref)
-	if dockerclient.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return "", nil, false, nil
 	}
 	if err != nil {

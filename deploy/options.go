@@ -208,7 +208,8 @@ func FromProject(f *project.File) Options {
 // Sentinel errors for the checks callers may want to branch on.
 var (
 	ErrImageRequired = errors.New("image is required: build and push one (the project README's \"Build the image\" shows how), then pass --image or set image in " + project.FileName)
-	ErrOnePort       = errors.New("Knative exposes exactly one container port")
+	//lint:ignore ST1005 Knative is a proper name
+	ErrOnePort = errors.New("Knative exposes exactly one container port")
 	// ErrPredictorRequired: a transformer was given no predictor to call.
 	ErrPredictorRequired = errors.New("a transformer needs the predictor it calls")
 )

@@ -38,7 +38,6 @@ type echoModel struct {
 	loadDelay time.Duration
 	block     chan struct{} // when set, Predict waits for it to close
 	inFlight  atomic.Int32
-	explain   bool
 }
 
 func (m *echoModel) Name() string { return m.name }
@@ -189,7 +188,7 @@ func TestEndpoints(t *testing.T) {
 		{"v1 predict unknown", "POST", "/v1/models/nope:predict", json, `{"instances":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
 		{"v1 predict not ready", "POST", "/v1/models/slow:predict", json, `{"instances":[]}`, 503, `{"error":"Model with name slow is not ready."}`},
 		{"v1 explain", "POST", "/v1/models/echo:explain", json, `{"instances":[1]}`, 200, `{"explanations":[1.5]}`},
-		{"v1 explain without explainer", "POST", "/v1/models/slow:explain", json, `{"instances":[1]}`, 503, `{"error":"Model with name slow is not ready."}`},
+		{"v1 explain not ready", "POST", "/v1/models/slow:explain", json, `{"instances":[1]}`, 503, `{"error":"Model with name slow is not ready."}`},
 		{"v1 predict wrong method", "GET", "/v1/models/echo:predict", "", "", 404, `{"error":"Model with name echo:predict does not exist."}`},
 		{"v1 model wrong method", "POST", "/v1/models/echo", json, "{}", 405, `{"detail":"Method Not Allowed"}`},
 		{"v1 models wrong method", "DELETE", "/v1/models", "", "", 405, `{"detail":"Method Not Allowed"}`},
@@ -236,6 +235,18 @@ func TestEndpoints(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A ready model without Explain answers :explain as KServe's default
+// explain does when no explainer is deployed.
+func TestExplainWithoutExplainer(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &plainModel{echoModel{name: "plain"}})
+	ts.waitReady(t)
+	code, _, body := do(t, "POST", ts.url+"/v1/models/plain:explain", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 501, code)
+	assert.Equal(t, `{"error":"Could not find explainer_host."}`, body)
+	code, _, _ = do(t, "POST", ts.url+"/v1/models/plain:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
 }
 
 // TestErrorKinds checks every error row of contract §5 as the model raises it.
@@ -414,14 +425,13 @@ func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
 		_, err = io.WriteString(c, live)
 		require.NoError(t, err)
 		readLive(t, br)
-		answered := time.Now()
 		// Idle past the header timeout: the header clock starts with the
 		// next request's first bytes, so this one is served.
 		time.Sleep(2 * cfg.ReadHeaderTimeout)
 		_, err = io.WriteString(c, live)
 		require.NoError(t, err)
 		readLive(t, br)
-		answered = time.Now()
+		answered := time.Now()
 		assert.GreaterOrEqual(t, closedAfter(t, c, br).Sub(answered), time.Duration(cfg.TimeoutKeepAlive)*time.Second)
 	})
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this): set-up, format
-# and vet checks, generated-code check, every module's tests with the race
+# The whole test suite, as CI runs it (.ci/run calls this): set-up, format,
+# vet and staticcheck checks, generated-code check, every module's tests with the race
 # detector where it matters, and bounded fuzzing of the wire decoders.
 #   FUZZTIME=30s scripts/test.sh
 set -euo pipefail
@@ -25,6 +25,14 @@ mods=(runtime . examples)
 for mod in "${mods[@]}"; do
 	step "go vet ($mod)"
 	(cd "$mod" && go vet ./...)
+done
+
+# staticcheck finds what vet does not (dead code, deprecated APIs, values
+# never used); pinned, built from the module proxy on first use.
+staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+for mod in "${mods[@]}" deploy/validate; do
+	step "staticcheck ($mod)"
+	(cd "$mod" && go run "$staticcheck" ./...)
 done
 
 step "go test (runtime, race detector)"

@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -22,8 +21,6 @@ type scanner struct {
 // 10 MB body of "[" grew one goroutine's stack past Go's 1 GB limit, a
 // fatal error that took the whole server down.
 const maxDepth = 10000
-
-var errSyntax = errors.New("invalid JSON")
 
 type syntaxError struct {
 	msg string

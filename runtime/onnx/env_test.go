@@ -196,3 +196,11 @@ func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "device cuda:0 requested, but the CUDA execution provider is unavailable: "), err.Error())
 	assert.Equal(t, 1, strings.Count(log.String(), "CUDA execution provider unavailable"), "an explicit cuda request fails instead of logging a fallback")
 }
+
+// The shared Env says once, in the server's log, which library it loaded
+// and why that one (override, setup cache, ...).
+func TestEnv_LogsTheLibraryItLoaded(t *testing.T) {
+	needEnv(t)
+	assert.Regexp(t, `msg="ONNX Runtime \d+\.\d+\.\d+ loaded from /\S+ \(.+\)"\n`, envLog())
+	assert.Equal(t, 1, strings.Count(envLog(), " loaded from "))
+}

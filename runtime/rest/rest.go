@@ -71,11 +71,6 @@ const smallBody = 2000
 // jsonContentType is shared by every JSON response; net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
-var (
-	errNotFound         = errors.New("Not Found")
-	errMethodNotAllowed = errors.New("Method Not Allowed")
-)
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Access == nil {
 		h.route(w, r)
@@ -99,25 +94,25 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/":
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			h.detail(w, http.StatusMethodNotAllowed)
 			return
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"status":"alive"}`))
 	case p == "/metrics":
 		if h.opts.Metrics == nil || !get {
-			h.detail(w, http.StatusNotFound, errNotFound)
+			h.detail(w, http.StatusNotFound)
 			return
 		}
 		h.opts.Metrics.ServeHTTP(w, r)
 	case p == "/openapi.json":
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			h.detail(w, http.StatusMethodNotAllowed)
 			return
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", openAPIDocument())
 	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
 		if !h.opts.EnableDocs || !get {
-			h.detail(w, http.StatusNotFound, errNotFound)
+			h.detail(w, http.StatusNotFound)
 			return
 		}
 		h.serveDocs(w, r)
@@ -126,14 +121,14 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
 		h.routeV2(w, r, strings.TrimPrefix(p, "/v2"), get, post)
 	default:
-		h.detail(w, http.StatusNotFound, errNotFound)
+		h.detail(w, http.StatusNotFound)
 	}
 }
 
 func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
 	if p == "models" {
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			h.detail(w, http.StatusMethodNotAllowed)
 			return
 		}
 		h.listModels(w)
@@ -141,7 +136,7 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 	}
 	name, ok := strings.CutPrefix(p, "models/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		h.detail(w, http.StatusNotFound, errNotFound)
+		h.detail(w, http.StatusNotFound)
 		return
 	}
 	if post {
@@ -153,11 +148,11 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 			h.v1Infer(w, r, n, dataplane.Explain)
 			return
 		}
-		h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+		h.detail(w, http.StatusMethodNotAllowed)
 		return
 	}
 	if !get {
-		h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+		h.detail(w, http.StatusMethodNotAllowed)
 		return
 	}
 	h.v1ModelStatus(w, name)
@@ -166,7 +161,7 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
 	method := func(ok bool, fn func()) {
 		if !ok {
-			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			h.detail(w, http.StatusMethodNotAllowed)
 			return
 		}
 		fn()
@@ -200,7 +195,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	if rest, ok := strings.CutPrefix(p, "/repository/models/"); ok {
 		name, action, ok := strings.Cut(rest, "/")
 		if !ok || name == "" || (action != "load" && action != "unload") {
-			h.detail(w, http.StatusNotFound, errNotFound)
+			h.detail(w, http.StatusNotFound)
 			return
 		}
 		method(post, func() { h.repository(w, r, name, action) })
@@ -208,13 +203,13 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	}
 	rest, ok := strings.CutPrefix(p, "/models/")
 	if !ok {
-		h.detail(w, http.StatusNotFound, errNotFound)
+		h.detail(w, http.StatusNotFound)
 		return
 	}
 	var buf [5]string
 	parts := splitPath(buf[:0], rest)
 	if len(parts) == 0 || parts[0] == "" {
-		h.detail(w, http.StatusNotFound, errNotFound)
+		h.detail(w, http.StatusNotFound)
 		return
 	}
 	name := parts[0]
@@ -233,12 +228,12 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		case versioned:
 			h.writeError(w, r, status.NotImplemented("Model versioning not supported yet."))
 		case len(parts) == 3 || len(parts) == 4 && (parts[3] == "ready" || parts[3] == "infer"):
-			h.detail(w, http.StatusMethodNotAllowed, errMethodNotAllowed)
+			h.detail(w, http.StatusMethodNotAllowed)
 		default:
-			h.detail(w, http.StatusNotFound, errNotFound)
+			h.detail(w, http.StatusNotFound)
 		}
 	default:
-		h.detail(w, http.StatusNotFound, errNotFound)
+		h.detail(w, http.StatusNotFound)
 	}
 }
 
@@ -681,8 +676,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	h.writeRaw(w, code, "application/json", append(b, '}'))
 }
 
-func (h *Handler) detail(w http.ResponseWriter, code int, err error) {
-	h.writeRaw(w, code, "application/json", []byte(`{"detail":"`+err.Error()+`"}`))
+// detail writes FastAPI's {"detail": ...} body for a routing failure; its
+// text is the status text ("Not Found", "Method Not Allowed").
+func (h *Handler) detail(w http.ResponseWriter, code int) {
+	h.writeRaw(w, code, "application/json", []byte(`{"detail":"`+http.StatusText(code)+`"}`))
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, code int, v any) {

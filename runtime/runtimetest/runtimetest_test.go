@@ -24,8 +24,6 @@ type doubler struct {
 	name    string
 	ready   atomic.Bool
 	loadErr error
-	// wrongMetadata makes OutputsMetadata disagree with what is served.
-	wrongMetadata bool
 }
 
 func (d *doubler) Name() string { return d.name }
