@@ -248,3 +248,84 @@ func TestStreamingResponse(t *testing.T) {
 	code, _, _ := do(t, "GET", rt.URL+"/v2/health/live", "", nil)
 	assert.Equal(t, 200, code, "the server keeps serving")
 }
+
+// WithHandler mounts a user's routes next to KServe's (as KServe's OpenAI
+// routes sit next to its dataplane): they get the middleware and the access
+// line; KServe's routes and 404 body stay.
+func TestWithHandler(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.EnableGRPC = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var stdout, stderr syncBuffer
+	completions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"text_completion"}`)
+	})
+	tag := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Middleware", "yes")
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(&stdout, &stderr),
+		runtime.WithHandler("POST /openai/v1/completions", completions), runtime.WithMiddleware(tag))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, &echoModel{name: "echo"}) }()
+	t.Cleanup(func() { stop(); require.NoError(t, <-done) })
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+
+	code, hdr, body := do(t, "POST", url+"/openai/v1/completions", "application/json", []byte(`{"prompt":"hi"}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"object":"text_completion"}`, body)
+	assert.Equal(t, "yes", hdr.Get("X-Middleware"))
+	code, _, body = do(t, "GET", url+"/openai/v1/completions", "", nil)
+	assert.Equal(t, 405, code, "the pattern's method holds")
+	assert.Equal(t, `{"detail":"Method Not Allowed"}`, body)
+
+	code, hdr, body = do(t, "POST", url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":[1]}`, body)
+	assert.Equal(t, "yes", hdr.Get("X-Middleware"))
+	code, _, body = do(t, "GET", url+"/nope", "", nil)
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"detail":"Not Found"}`, body)
+	require.Eventually(t, func() bool {
+		return strings.Contains(stdout.String(), `"POST /openai/v1/completions HTTP/1.1" 200`)
+	}, 5*time.Second, 10*time.Millisecond, "the user's route gets an access line:\n%s", stdout.String())
+}
+
+func TestWithHandler_BadPatternIsAnError(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"GET":               `WithHandler("GET"): `,
+		"/":                 `WithHandler("/"): / is one of KServe's paths`,
+		"POST /v2/models/x": `WithHandler("POST /v2/models/x"): /v2/models/x is one of KServe's paths`,
+		"GET /metrics":      `WithHandler("GET /metrics"): /metrics is one of KServe's paths`,
+		"BAD PATH x":        `WithHandler("BAD PATH x"): `,
+		"GET /a/{x}/{x}":    `WithHandler("GET /a/{x}/{x}"): `,
+	} {
+		cfg := defaultConfig()
+		cfg.EnableGRPC = false
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard),
+			runtime.WithHandler(pattern, http.NotFoundHandler()))
+		err = srv.Run(context.Background(), &echoModel{name: "echo"})
+		ln.Close()
+		require.Error(t, err, pattern)
+		assert.Contains(t, err.Error(), want, pattern)
+	}
+
+	twice := runtime.NewServer(defaultConfig(), runtime.WithLogOutput(io.Discard, io.Discard),
+		runtime.WithHandler("GET /a", http.NotFoundHandler()), runtime.WithHandler("GET /a", http.NotFoundHandler()))
+	err := twice.Run(context.Background(), &echoModel{name: "echo"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `WithHandler("GET /a"): `)
+	assert.Contains(t, err.Error(), "conflicts with")
+}

@@ -43,6 +43,18 @@ func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
 }
 
+// WithHandler serves h for pattern (net/http ServeMux syntax, e.g.
+// "POST /openai/v1/completions") on the REST port next to KServe's routes,
+// the way KServe's optional routes (OpenAI, time series) or a FastAPI app's
+// own routes sit next to its dataplane. The paths KServe serves (/, /v1/…,
+// /v2…, /metrics, /docs, /openapi.json) stay KServe's; elsewhere a wrong
+// method is FastAPI's 405 and an unmatched path its 404. The requests get
+// the access log line and the middleware. Run refuses an invalid,
+// conflicting or KServe-owned pattern with an error naming it.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(s *Server) { s.routes = append(s.routes, rest.Route{Pattern: pattern, Handler: h}) }
+}
+
 // WithLogger sets the logger for server events (instead of the logger
 // built from the logging configuration).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
@@ -57,6 +69,7 @@ func WithGRPCListener(l net.Listener) Option { return func(s *Server) { s.grpcLn
 type Server struct {
 	cfg        config.Config
 	middleware []func(http.Handler) http.Handler
+	routes     []rest.Route
 	log        *slog.Logger
 	logs       *logSetup
 	logOut     io.Writer
@@ -146,6 +159,9 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if err := s.cfg.Validate(); err != nil {
 		return err
 	}
+	if err := checkRoutes(s.routes); err != nil {
+		return err
+	}
 	if err := s.setupLogging(); err != nil {
 		return err
 	}
@@ -167,6 +183,38 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 		answerHeartbeat()
 	}
 	return s.serve(ctx, models, os.Getenv(workerEnv) != "")
+}
+
+// checkRoutes reports an invalid or conflicting WithHandler pattern as an
+// error rather than as the panic http.ServeMux raises for it.
+func checkRoutes(routes []rest.Route) (err error) {
+	var pattern string
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("WithHandler(%q): %v", pattern, p)
+		}
+	}()
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		pattern = r.Pattern
+		if r.Handler == nil {
+			return fmt.Errorf("WithHandler(%q): nil handler", pattern)
+		}
+		mux.Handle(pattern, r.Handler) // panics on a bad or conflicting pattern
+		// The pattern's path: after the method, from the first slash (a
+		// host may precede it).
+		p := pattern
+		if i := strings.IndexByte(p, ' '); i >= 0 {
+			p = strings.TrimLeft(p[i:], " \t")
+		}
+		if i := strings.IndexByte(p, '/'); i > 0 {
+			p = p[i:]
+		}
+		if rest.KServePath(strings.TrimSuffix(p, "{$}")) {
+			return fmt.Errorf("WithHandler(%q): %s is one of KServe's paths, which the server keeps serving", pattern, p)
+		}
+	}
+	return nil
 }
 
 func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) error {
@@ -206,6 +254,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			Logger:             s.log,
 			Access:             s.logs.accessFunc(),
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
+			Routes:             s.routes,
 		})
 		for _, mw := range s.middleware {
 			h = mw(h)

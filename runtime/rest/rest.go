@@ -45,6 +45,15 @@ type Options struct {
 	// infer.NewID (tests fix them).
 	Now   func() time.Time
 	NewID func() string
+	// Routes are the user's own handlers, served next to KServe's routes
+	// (runtime.WithHandler).
+	Routes []Route
+}
+
+// Route is a handler for a net/http ServeMux pattern ("POST /openai/v1/completions").
+type Route struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // Handler is the REST transport.
@@ -52,6 +61,7 @@ type Handler struct {
 	dp   *dataplane.Dataplane
 	opts Options
 	bufs sync.Pool
+	mux  *http.ServeMux // the user's routes; nil without Routes
 	docsState
 }
 
@@ -60,7 +70,41 @@ func New(dp *dataplane.Dataplane, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{dp: dp, opts: opts, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
+	h := &Handler{dp: dp, opts: opts, bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}
+	if len(opts.Routes) > 0 {
+		// Patterns were checked by the caller (runtime.checkRoutes);
+		// ServeMux panics on a bad one.
+		h.mux = http.NewServeMux()
+		for _, rt := range opts.Routes {
+			h.mux.Handle(rt.Pattern, rt.Handler)
+		}
+	}
+	return h
+}
+
+// KServePath reports whether KServe's routes own path p (the user's routes
+// are only consulted for other paths).
+func KServePath(p string) bool {
+	return p == "/" || p == "/metrics" || p == "/openapi.json" || p == "/docs" || strings.HasPrefix(p, "/docs/") ||
+		strings.HasPrefix(p, "/v1/") || p == "/v2" || strings.HasPrefix(p, "/v2/")
+}
+
+// serveUser serves a path KServe has no route for from the user's routes:
+// their handler, or FastAPI's 405 when only the method differs, else 404.
+func (h *Handler) serveUser(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	for _, m := range [...]string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		r2 := *r
+		r2.Method = m
+		if _, pattern := h.mux.Handler(&r2); pattern != "" {
+			h.detail(w, http.StatusMethodNotAllowed)
+			return
+		}
+	}
+	h.detail(w, http.StatusNotFound)
 }
 
 // smallBody is the size under which net/http computes Content-Length
@@ -120,6 +164,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		h.routeV1(w, r, p[len("/v1/"):], get, post)
 	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
 		h.routeV2(w, r, strings.TrimPrefix(p, "/v2"), get, post)
+	case h.mux != nil:
+		h.serveUser(w, r)
 	default:
 		h.detail(w, http.StatusNotFound)
 	}
