@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/buildpack"
@@ -26,6 +27,7 @@ type buildOptions struct {
 	Env          []string
 	ONNXRuntime  string
 	Verbose      bool
+	Publish      bool
 }
 
 func newCmdBuild(out, errOut io.Writer, runF func(*buildOptions) error) *cobra.Command {
@@ -67,6 +69,7 @@ docker push and print its manifest with kserve-gen deploy --image.`,
 	f.StringArrayVar(&opts.Env, "env", nil, "build-time environment variable `KEY=VALUE` (repeatable)")
 	f.StringVar(&opts.ONNXRuntime, "onnxruntime", "", "onnx projects: the libonnxruntime.so the image gets (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else scripts/setup-onnx.sh's)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the builder's output as it goes (otherwise only when the build fails)")
+	f.BoolVar(&opts.Publish, "publish", false, "push the image to its registry after the build (as docker push, with your Docker credentials)")
 	return cmd
 }
 
@@ -79,8 +82,14 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 		}
 		env[k] = v
 	}
-	if _, err := buildpack.LoadProject(opts.Dir); err != nil {
+	proj, err := buildpack.LoadProject(opts.Dir)
+	if err != nil {
 		return err // before the engine: the likelier mistake first
+	}
+	if opts.Publish {
+		if _, err := buildpack.Pushable(buildpack.ImageFor(proj, opts.Image)); err != nil {
+			return err // before a build that could not be pushed
+		}
 	}
 	e, err := buildpack.NewEngine(ctx)
 	if err != nil {
@@ -118,6 +127,20 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if res.Image == res.Project.Image {
 		deploy = "kserve-gen deploy    # the image in " + project.FileName
 	}
-	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n\nPush it and print its InferenceService:\n  docker push %[2]s\n  %s\n", ports, res.Image, deploy)
+	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n", ports, res.Image)
+	if !opts.Publish {
+		fmt.Fprintf(opts.Out, "\nPush it and print its InferenceService:\n  docker push %s\n  %s\n", res.Image, deploy)
+		return nil
+	}
+	fmt.Fprintf(opts.ErrOut, "Pushing %s...\n", res.Image)
+	var pushLog io.Writer
+	if opts.Verbose {
+		pushLog = opts.ErrOut
+	}
+	digest, err := e.Push(ctx, res.Image, authn.DefaultKeychain, pushLog)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\nPushed %s (%s). Print its InferenceService:\n  %s\n", res.Image, digest, deploy)
 	return nil
 }

@@ -6,12 +6,19 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,18 +100,36 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		edited := bytes.Replace(src, []byte("const topK = 5"), []byte("const topK = 3"), 1)
 		require.NotEqual(t, src, edited, "model.go has no topK constant to edit")
 		require.NoError(t, os.WriteFile(model, edited, 0o644))
-		// This time the image is named in kserve-gen.yaml, as for deploy:
-		// build and deploy then agree without --image.
-		image := "kserve-gen-test/img-rest:v2"
+		// This time the image is named in kserve-gen.yaml, as for deploy
+		// (build and deploy then agree without --image), for a registry:
+		// a real one (go-containerregistry's) on loopback, which the engine
+		// reaches without TLS as it does any 127.0.0.0/8 registry.
+		reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer reg.Close()
+		image := strings.TrimPrefix(reg.URL, "http://") + "/kserve-gen-test/img-rest:v2"
 		removeImage(image)
 		pf, err := project.Load(dir)
 		require.NoError(t, err)
 		pf.Image = image
 		require.NoError(t, pf.Save(dir))
-		got := runOut(t, dir, bin, "build")
+		got := runOut(t, dir, bin, "build", "--publish")
 		assert.Contains(t, got, "Built "+image+" in ")
-		assert.Contains(t, got, "docker push "+image+"\n  kserve-gen deploy    # the image in kserve-gen.yaml\n")
+		m := regexp.MustCompile(`\nPushed (\S+) \((sha256:[0-9a-f]{64})\)\. Print its InferenceService:\n  kserve-gen deploy    # the image in kserve-gen.yaml\n`).FindStringSubmatch(got)
+		require.NotNil(t, m, got)
+		assert.Equal(t, image, m[1])
+		assert.NotContains(t, got, "docker push")
 		assert.Contains(t, runOut(t, dir, bin, "deploy"), "image: "+image+"\n")
+		// The registry holds the image under that digest, a buildpacks image.
+		ref, err := name.ParseReference(image, name.Insecure)
+		require.NoError(t, err)
+		pushed, err := remote.Image(ref)
+		require.NoError(t, err)
+		d, err := pushed.Digest()
+		require.NoError(t, err)
+		assert.Equal(t, m[2], d.String())
+		cfg, err := pushed.ConfigFile()
+		require.NoError(t, err)
+		assert.Contains(t, cfg.Config.Labels, "io.buildpacks.lifecycle.metadata")
 		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		require.NoError(t, err)
 		assert.Equal(t, `{"predictions":[[46.875,25.0,18.75]]}`, serveImage(t, image, "/v1/models/img-rest:predict", body))
@@ -220,5 +245,17 @@ func TestBuild_ProjectCheckedBeforeTheEngine(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := buildRun(context.Background(), &buildOptions{Dir: dir, Out: &out, ErrOut: &errOut})
 	assert.EqualError(t, err, dir+" is not a kserve-gen project (no kserve-gen.yaml): run kserve-gen build in a folder `kserve-gen new` made, or pass --dir")
+	assert.Empty(t, out.String())
+}
+
+// --publish with an image name that names no registry is refused before the
+// engine is asked anything: the build would be wasted.
+func TestBuild_PublishNeedsARegistryInTheName(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "pub", "--template", "rest", "--yes")
+	var out, errOut bytes.Buffer
+	err := buildRun(context.Background(), &buildOptions{Dir: filepath.Join(work, "pub"), Publish: true, Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, "push pub:latest: the image name has no registry: name it for yours, e.g. --image registry.example.com/team/pub:latest")
 	assert.Empty(t, out.String())
 }
