@@ -455,6 +455,11 @@ func TestTransformerMatrix(t *testing.T) {
 						}
 						p := pred
 						o.Predictor = &p
+						if protocol == project.ProtocolV1 {
+							// Events reach the transformer, which forwards plain v1.
+							o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.request"}}
+							o.Logger = &project.Logger{Mode: "all"}
+						}
 						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, pname, mode, gpu), o)
 						n++
 					}
