@@ -44,14 +44,18 @@ is staged with its Go dependencies vendored (the project folder is not
 changed), and an onnx project's image gets the ONNX Runtime library (the one
 scripts/setup-onnx.sh installs, $ONNXRUNTIME_SHARED_LIBRARY_PATH, or
 --onnxruntime). The image starts the Procfile's web command; push it with
-docker push and print its manifest with kserve-gen deploy --image.`,
+--publish (or docker push) and print its manifest with kserve-gen deploy.
+The image name is --image, else the image in kserve-gen.yaml (the one
+kserve-gen deploy runs), else <name>:latest.`,
 		Example: `  # build <name>:latest from the project in the current directory
   kserve-gen build
 
-  # name the image for your registry, then push and deploy it
-  kserve-gen build --image registry.example.com/custom-model:v1
-  docker push registry.example.com/custom-model:v1
-  kserve-gen deploy --image registry.example.com/custom-model:v1`,
+  # name the image for your registry, build and push it, then deploy it
+  kserve-gen build --image registry.example.com/custom-model:v1 --publish
+  kserve-gen deploy --image registry.example.com/custom-model:v1
+
+  # the same with image: registry.example.com/custom-model:v1 in kserve-gen.yaml
+  kserve-gen build --publish && kserve-gen deploy --apply`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
