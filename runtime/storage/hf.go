@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -58,8 +60,8 @@ type hfInfo struct {
 // fetchHF downloads a Hugging Face Hub repository at a revision, as KServe's
 // snapshot_download does: every file, or those STORAGE_ALLOW_PATTERNS and
 // STORAGE_IGNORE_PATTERNS select, with the repository's folders. The token
-// is HF_TOKEN (or HUGGING_FACE_HUB_TOKEN), sent to the Hub only (not to the
-// storage it redirects large files to).
+// is huggingface_hub's (hfToken), sent to the Hub only (not to the storage
+// it redirects large files to).
 //
 // Like an http(s):// download it is cached, keyed by repository, revision
 // and patterns; the next start asks the Hub which commit the revision is at
@@ -79,7 +81,7 @@ func (r Resolver) fetchHF(ctx context.Context, uri string) (string, error) {
 		endpoint = DefaultHFEndpoint
 	}
 	header := http.Header{}
-	if token := firstNonEmpty(r.getenv("HF_TOKEN"), r.getenv("HUGGING_FACE_HUB_TOKEN")); token != "" {
+	if token := r.hfToken(); token != "" {
 		header.Set("Authorization", "Bearer "+token)
 	}
 
@@ -131,7 +133,7 @@ func (r Resolver) hfModelInfo(ctx context.Context, endpoint string, repo hfRepo,
 	switch t.resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		hint := "no such repository or revision, or it is private or gated: set HF_TOKEN to a token that may read it"
+		hint := "no such repository or revision, or it is private or gated: set HF_TOKEN (or log in with hf auth login) to a token that may read it"
 		if header.Get("Authorization") != "" {
 			hint = "no such repository or revision, or HF_TOKEN may not read it"
 		}
@@ -270,4 +272,56 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// hfToken is the token huggingface_hub sends when none is given, as
+// snapshot_download in KServe's storage-initializer does: HF_TOKEN (or the
+// older HUGGING_FACE_HUB_TOKEN), else the file `hf auth login` writes
+// (HF_TOKEN_PATH, else $HF_HOME/token, HF_HOME defaulting to
+// $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface), stripped of line
+// breaks and surrounding space; none at all when
+// HF_HUB_DISABLE_IMPLICIT_TOKEN is set true.
+func (r Resolver) hfToken() string {
+	switch strings.ToUpper(strings.TrimSpace(r.getenv("HF_HUB_DISABLE_IMPLICIT_TOKEN"))) {
+	case "1", "ON", "YES", "TRUE":
+		return ""
+	}
+	clean := func(t string) string {
+		return strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(t))
+	}
+	if t := clean(firstNonEmpty(r.getenv("HF_TOKEN"), r.getenv("HUGGING_FACE_HUB_TOKEN"))); t != "" {
+		return t
+	}
+	path := r.getenv("HF_TOKEN_PATH")
+	if path == "" {
+		home := r.getenv("HF_HOME")
+		if home == "" {
+			cache := r.getenv("XDG_CACHE_HOME")
+			if cache == "" {
+				h, err := os.UserHomeDir()
+				if err != nil {
+					return ""
+				}
+				cache = filepath.Join(h, ".cache")
+			}
+			home = filepath.Join(cache, "huggingface")
+		}
+		path = filepath.Join(home, "token")
+	}
+	b, err := os.ReadFile(expandHome(path))
+	if err != nil {
+		return "" // not logged in (or unreadable): anonymous, as huggingface_hub
+	}
+	return clean(string(b))
+}
+
+// expandHome replaces a leading ~ with the home folder, as Python's
+// os.path.expanduser does for the HF_* paths.
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[1:])
+		}
+	}
+	return p
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +135,9 @@ func (h *hub) calls() (info, files int) {
 func hubEnv(t *testing.T, h *hub) *downloadEnv {
 	d := newDownloadEnv(t)
 	d.env["HF_ENDPOINT"] = h.URL
+	// huggingface_hub's home: a token file from the machine's own
+	// `hf auth login` must not reach the tests.
+	d.env["HF_HOME"] = t.TempDir()
 	return d
 }
 
@@ -239,7 +244,7 @@ func TestHF_PrivateRepositoryAndToken(t *testing.T) {
 	h.put("acme/private-model", true, "main", "aaa111", map[string]string{"model.onnx": "secret weights", "README.md": "hi"})
 	d := hubEnv(t, h)
 	_, err := d.resolver().Resolve(context.Background(), "hf://acme/private-model")
-	assert.EqualError(t, err, "hf://acme/private-model:main: the Hub answered 401 (no such repository or revision, or it is private or gated: set HF_TOKEN to a token that may read it)")
+	assert.EqualError(t, err, "hf://acme/private-model:main: the Hub answered 401 (no such repository or revision, or it is private or gated: set HF_TOKEN (or log in with hf auth login) to a token that may read it)")
 	assert.ErrorIs(t, err, ErrNotFound)
 
 	d.env["HF_TOKEN"] = hubToken
@@ -253,6 +258,42 @@ func TestHF_PrivateRepositoryAndToken(t *testing.T) {
 
 	_, err = d.resolver().Resolve(context.Background(), "hf://acme/private-model:no-such-branch")
 	assert.EqualError(t, err, "hf://acme/private-model:no-such-branch: the Hub answered 404 (no such repository or revision, or HF_TOKEN may not read it)")
+}
+
+// Without HF_TOKEN the token is the file `hf auth login` wrote, found as
+// huggingface_hub finds it; HF_HUB_DISABLE_IMPLICIT_TOKEN sends none.
+func TestHF_TokenFromTheLoginFile(t *testing.T) {
+	h := newHub(t)
+	h.put("acme/private-model", true, "main", "aaa111", map[string]string{"model.onnx": "secret weights"})
+	d := hubEnv(t, h)
+	require.NoError(t, os.WriteFile(filepath.Join(d.env["HF_HOME"], "token"), []byte("  "+hubToken+"\r\n"), 0o600))
+	dir, err := d.resolver().Resolve(context.Background(), "hf://acme/private-model")
+	require.NoError(t, err, "the token in $HF_HOME/token")
+	assert.Equal(t, []string{"model.onnx=secret weights"}, tree(t, dir))
+
+	// HF_TOKEN_PATH names another file; a wrong token there is refused.
+	other := filepath.Join(t.TempDir(), "hf-token")
+	require.NoError(t, os.WriteFile(other, []byte("hf_wrong"), 0o600))
+	d.env["HF_TOKEN_PATH"] = other
+	_, err = d.resolver().Resolve(context.Background(), "hf://acme/private-model")
+	assert.ErrorContains(t, err, "the Hub answered 401")
+
+	// HF_TOKEN wins over any file.
+	d.env["HF_TOKEN"] = hubToken
+	_, err = d.resolver().Resolve(context.Background(), "hf://acme/private-model")
+	require.NoError(t, err)
+
+	// The default home: $XDG_CACHE_HOME/huggingface.
+	delete(d.env, "HF_TOKEN")
+	delete(d.env, "HF_TOKEN_PATH")
+	delete(d.env, "HF_HOME")
+	d.env["XDG_CACHE_HOME"] = t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(d.env["XDG_CACHE_HOME"], "huggingface"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(d.env["XDG_CACHE_HOME"], "huggingface", "token"), []byte(hubToken+"\n"), 0o600))
+	r := d.resolver()
+	assert.Equal(t, hubToken, r.hfToken())
+	d.env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "yes"
+	assert.Empty(t, d.resolver().hfToken(), "no implicit token")
 }
 
 func TestHF_BadURIsAndListings(t *testing.T) {
