@@ -33,6 +33,7 @@ type callOptions struct {
 	respHeaders *http.Header
 	jsonData    bool
 	timeout     time.Duration
+	stream      bool // a text/event-stream answer stays open for Response.Stream (v1 predict)
 }
 
 func newCallOptions(opts []InferOption) callOptions {

@@ -125,7 +125,10 @@ func endpoint(base, path string) (string, error) {
 
 // Infer sends req to the model req.ModelName at baseURL: v1 POSTs the
 // request body (Body, or Payload as JSON) to /v1/models/<m>:predict and
-// returns the answer as Body (JSON) or Raw; v2 POSTs to
+// returns the answer as Body (JSON) or Raw, or, for a streamed answer
+// (text/event-stream), as Stream, which yields the bytes as they arrive:
+// range over it (to its end, or break) to release the connection; the
+// call's timeout covers the whole stream. v2 POSTs to
 // /v2/models/<m>/infer, by default with the binary tensor extension both
 // ways (WithJSONData sends JSON lists and asks for JSON outputs).
 func (c *RESTClient) Infer(ctx context.Context, baseURL string, req *infer.Request, opts ...InferOption) (*infer.Response, error) {
@@ -151,17 +154,44 @@ func (c *RESTClient) inferV1(ctx context.Context, baseURL string, req *infer.Req
 	case req.IsJSON || ct == "":
 		ct = "application/json"
 	}
+	o.stream = true
 	resp, err := c.do(ctx, http.MethodPost, u, body, ct, nil, o)
 	if err != nil {
 		return nil, err
 	}
 	out := &infer.Response{ModelName: req.ModelName, ContentType: resp.header.Get("Content-Type")}
+	if resp.stream != nil {
+		out.Stream = streamOf(resp.stream, u)
+		return out, nil
+	}
 	if isJSON(out.ContentType) {
 		out.Body = json.RawMessage(resp.body)
 	} else {
 		out.Raw = resp.body
 	}
 	return out, nil
+}
+
+// streamOf yields a streamed answer's bytes as they arrive and closes body
+// when the iteration ends, however it ends.
+func streamOf(body io.ReadCloser, u string) func(yield func([]byte, error) bool) {
+	return func(yield func([]byte, error) bool) {
+		defer body.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := body.Read(buf)
+			if n > 0 && !yield(bytes.Clone(buf[:n]), nil) {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, fmt.Errorf("read the streamed answer of %s: %w", u, err))
+				return
+			}
+		}
+	}
 }
 
 func (c *RESTClient) inferV2(ctx context.Context, baseURL string, req *infer.Request, o callOptions) (*infer.Response, error) {
@@ -316,6 +346,29 @@ func (c *RESTClient) getJSON(ctx context.Context, baseURL, path string, v any) e
 type answer struct {
 	header http.Header
 	body   []byte
+	// stream is the open body of a streamed answer (callOptions.stream),
+	// which the caller reads and closes; body is nil then.
+	stream io.ReadCloser
+}
+
+// cancelOnClose ends a streamed answer's call context (its timeout) when
+// the stream is closed, not when the call returns.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// isEventStream reports a server-sent events answer, the one KServe's
+// streamed v1 answers use in practice.
+func isEventStream(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }
 
 func (c *RESTClient) do(ctx context.Context, method, u string, body []byte, ct string, extra http.Header, o callOptions) (*answer, error) {
@@ -329,18 +382,23 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 	if o.timeout != 0 {
 		timeout = o.timeout
 	}
+	cancel := context.CancelFunc(func() {})
 	if timeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
 	}
 	for attempt := 0; ; attempt++ {
 		a, retry, err := c.once(ctx, method, u, body, ct, extra, o)
 		if !retry || attempt >= retries {
+			if a != nil && a.stream != nil {
+				a.stream = cancelOnClose{a.stream, cancel} // the timeout covers the whole stream
+			} else {
+				cancel()
+			}
 			return a, err
 		}
 		select {
 		case <-ctx.Done():
+			cancel()
 			return nil, err
 		case <-time.After(backoff(attempt)):
 		}
@@ -371,6 +429,12 @@ func (c *RESTClient) once(ctx context.Context, method, u string, body []byte, ct
 			return nil, false, fmt.Errorf("%s %s: %w", method, u, ctx.Err())
 		}
 		return nil, true, status.Unavailable(fmt.Sprintf("could not reach %s: %v", u, unwrapURLError(err)), err)
+	}
+	if o.stream && resp.StatusCode/100 == 2 && isEventStream(resp.Header.Get("Content-Type")) {
+		if o.respHeaders != nil {
+			*o.respHeaders = resp.Header
+		}
+		return &answer{header: resp.Header, stream: resp.Body}, false, nil
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -1,10 +1,12 @@
 package forward_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -245,4 +247,72 @@ func TestProtocolMismatchIsAClearError(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.Predict(context.Background(), "m", &infer.Request{IsJSON: true, Body: []byte(`{"instances":[]}`)}, nil)
 	assert.EqualError(t, err, "predictor protocol v2 needs v2 tensors, but the request for model m is a v1 payload")
+}
+
+// streamer answers v1 with server-sent events, "data: <i>", one at a time:
+// each after the test asks for it.
+type streamer struct{ next chan struct{} }
+
+func (s *streamer) Name() string               { return "model" }
+func (s *streamer) Load(context.Context) error { return nil }
+func (s *streamer) Ready() bool                { return true }
+func (s *streamer) Predict(ctx context.Context, _ *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	return &infer.Response{ContentType: "text/event-stream", Stream: func(yield func([]byte, error) bool) {
+		for i := range 3 {
+			if i > 0 {
+				select {
+				case <-s.next:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if !yield([]byte("data: "+strconv.Itoa(i)+"\n\n"), nil) {
+				return
+			}
+		}
+	}}, nil
+}
+
+// A transformer in front of a predictor that streams passes the stream on
+// as it comes (KServe's transformer would fail to decode it as JSON): each
+// event reaches the client before the predictor makes the next.
+func TestTransformerPassesAStreamOn(t *testing.T) {
+	p := &streamer{next: make(chan struct{})}
+	ps := serve(t, p)
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV1, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	ts := serve(t, fm)
+
+	resp, err := http.Post("http://"+ts.rest+"/v1/models/model:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	rd := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		if i > 0 {
+			p.next <- struct{}{}
+		}
+		line, err := rd.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "data: "+strconv.Itoa(i)+"\n", line)
+		_, _ = rd.ReadString('\n')
+	}
+	rest, err := io.ReadAll(rd)
+	require.NoError(t, err)
+	assert.Empty(t, rest)
+
+	// The Go client hands a stream over the same way.
+	c, err := client.NewREST(client.WithRESTRetries(0))
+	require.NoError(t, err)
+	go func() { p.next <- struct{}{}; p.next <- struct{}{} }()
+	got, err := c.Infer(ctxT(t), "http://"+ps.rest, &infer.Request{ModelName: "model", IsJSON: true, Body: []byte(`{}`)})
+	require.NoError(t, err)
+	require.NotNil(t, got.Stream)
+	var all []byte
+	for chunk, err := range got.Stream {
+		require.NoError(t, err)
+		all = append(all, chunk...)
+	}
+	assert.Equal(t, "data: 0\n\ndata: 1\n\ndata: 2\n\n", string(all))
 }
