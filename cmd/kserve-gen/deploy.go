@@ -193,6 +193,24 @@ predictor's address to the transformer as --predictor_host.`,
 	return cmd
 }
 
+// keyValues adds each KEY=VALUE of values to into, and reports the ones
+// that are not, naming flag (and an example, when given).
+func keyValues(flag, example string, values []string, into map[string]string) []error {
+	var errs []error
+	if example != "" {
+		example = ", e.g. " + example
+	}
+	for _, kv := range values {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			errs = append(errs, fmt.Errorf("%s %q: want KEY=VALUE%s", flag, kv, example))
+			continue
+		}
+		into[k] = v
+	}
+	return errs
+}
+
 // deployRun builds the manifests and writes or applies them.
 func deployRun(ctx context.Context, opts *deployOptions) error {
 	if opts.Force && opts.Output == "" {
@@ -346,14 +364,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 			errs = append(errs, errors.New("--trigger-filter needs --trigger BROKER"))
 		case changed("trigger-filter"):
 			o.Trigger.Filter = map[string]string{}
-			for _, kv := range opts.TriggerFilters {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					errs = append(errs, fmt.Errorf("--trigger-filter %q: want KEY=VALUE, e.g. type=com.example.image", kv))
-					continue
-				}
-				o.Trigger.Filter[k] = v
-			}
+			errs = append(errs, keyValues("--trigger-filter", "type=com.example.image", opts.TriggerFilters, o.Trigger.Filter)...)
 		}
 	}
 	batcherKnob := changed("batcher-max-batch-size") || changed("batcher-max-latency") || changed("batcher-timeout")
@@ -395,16 +406,11 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		}
 		o.Env = append(o.Env, project.EnvVar{Name: k, Value: v})
 	}
-	for _, kv := range opts.NodeSelector {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			errs = append(errs, fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
-			continue
-		}
+	if len(opts.NodeSelector) > 0 {
 		if o.NodeSelector == nil {
 			o.NodeSelector = map[string]string{}
 		}
-		o.NodeSelector[k] = v
+		errs = append(errs, keyValues("--node-selector", "", opts.NodeSelector, o.NodeSelector)...)
 	}
 	for _, s := range opts.Tolerations {
 		o.Tolerations = append(o.Tolerations, parseToleration(s))

@@ -361,3 +361,12 @@ func TestDeploy_Defaults(t *testing.T) {
 	assert.False(t, got.Apply)
 	assert.False(t, got.Changed("name"))
 }
+
+func TestKeyValues(t *testing.T) {
+	into := map[string]string{}
+	errs := keyValues("--trigger-filter", "type=x", []string{"type=a", "bad", "=v", "source="}, into)
+	assert.Equal(t, map[string]string{"type": "a", "source": ""}, into)
+	require.Len(t, errs, 2)
+	assert.EqualError(t, errs[0], `--trigger-filter "bad": want KEY=VALUE, e.g. type=x`)
+	assert.EqualError(t, errs[1], `--trigger-filter "=v": want KEY=VALUE, e.g. type=x`)
+}
