@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -171,6 +172,8 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	kind := scheme + "://"
 	if azureFileURL.MatchString(uri) {
 		kind = "Azure File storage"
+	} else if (scheme == "http" || scheme == "https") && isGitURL(uri) {
+		kind = "a git repository" // KServe clones those; a GET would fetch a web page
 	} else if azureBlobURL.MatchString(uri) {
 		return r.fetchAzure(ctx, uri)
 	} else if scheme == "http" || scheme == "https" {
@@ -186,6 +189,13 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
 		uri, kind, r.modelsRoot(), kind, r.modelsRoot())
+}
+
+// isGitURL reports an http(s) URI whose path ends in .git, which KServe's
+// storage package clones rather than downloads.
+func isGitURL(uri string) bool {
+	u, err := url.Parse(uri)
+	return err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
 }
 
 // resolvePVC maps pvc://<claim>/<path> like the KServe controller:

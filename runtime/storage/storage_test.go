@@ -146,6 +146,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 		"https://acct.z12.file.storage.azure.net/s/iris": "Azure File storage",
 		"oci://registry.invalid/models/iris:1":           "oci://",
 		"hdfs://nn/models":                               "hdfs://",
+		"https://git.example.com/team/models.git":        "a git repository",
 	}
 	for uri, scheme := range uris {
 		t.Run(uri, func(t *testing.T) {
