@@ -18,6 +18,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 var (
@@ -328,4 +329,33 @@ func TestWithHandler_BadPatternIsAnError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `WithHandler("GET /a"): `)
 	assert.Contains(t, err.Error(), "conflicts with")
+}
+
+// Streams are v1 only: a v2 (REST or gRPC) request answered with one is a
+// 500 naming the model, and the stream is told to stop (its clean-up runs).
+func TestStreamOverV2IsAnError(t *testing.T) {
+	m := &v2Streamer{stopped: make(chan struct{}, 1)}
+	rt := runtimetest.Start(t, m)
+	code, _, body := do(t, "POST", rt.URL+"/v2/models/gen/infer", "application/json",
+		[]byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+	assert.Equal(t, 500, code)
+	assert.Equal(t, `{"error":"model gen returned a streamed answer, which only v1 :predict and :explain send (this request is v2)"}`, body)
+	select {
+	case <-m.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream was not stopped")
+	}
+}
+
+type v2Streamer struct{ stopped chan struct{} }
+
+func (m *v2Streamer) Name() string               { return "gen" }
+func (m *v2Streamer) Load(context.Context) error { return nil }
+func (m *v2Streamer) Ready() bool                { return true }
+func (m *v2Streamer) Predict(context.Context, *infer.Request, *runtime.Headers) (*infer.Response, error) {
+	return &infer.Response{Stream: func(yield func([]byte, error) bool) {
+		defer func() { m.stopped <- struct{}{} }()
+		for yield([]byte("x"), nil) {
+		}
+	}}, nil
 }

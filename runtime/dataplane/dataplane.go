@@ -7,6 +7,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -433,6 +434,13 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		if resp == nil {
 			return nil, fmt.Errorf("model %s: Postprocess returned a nil response", e.Name)
 		}
+	}
+	if resp.Stream != nil && req.Protocol != infer.ProtocolV1 {
+		for range resp.Stream {
+			break // the iterator's own clean-up runs (a forwarded stream's connection)
+		}
+		msg := fmt.Sprintf("model %s returned a streamed answer, which only v1 :predict and :explain send (this request is %s)", e.Name, req.Protocol)
+		return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
 	}
 	if d.opts.Latency != nil {
 		d.opts.Latency(model.HeaderValue(h.Request, "X-Request-Id"), t)
