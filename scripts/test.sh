@@ -35,8 +35,8 @@ for mod in "${mods[@]}" deploy/validate; do
 	(cd "$mod" && go run "$staticcheck" ./...)
 done
 
-step "go test (runtime, race detector)"
-(cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_EMULATORS=1 go test -race -count=1 ./...)
+step "go test (runtime, race detector; Docker builds the modelcar of the oci:// test)"
+(cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_EMULATORS=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -race -count=1 ./...)
 step "go test (kserve-gen CLI, generator golden projects, image builds, deploy)"
 KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -count=1 ./...
 step "go test (examples: reference exchanges against examples/passthrough)"

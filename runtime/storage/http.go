@@ -215,6 +215,20 @@ type transfer struct {
 // the URL and any credentials in it); the caller checks ctx for a
 // cancellation.
 func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*transfer, error) {
+	return r.send(ctx, http.MethodGet, rawURL, header)
+}
+
+// send is get with another method (HEAD).
+func (r Resolver) send(ctx context.Context, method, rawURL string, header http.Header) (*transfer, error) {
+	return r.do(ctx, method, rawURL, header, "")
+}
+
+// post sends a form.
+func (r Resolver) post(ctx context.Context, rawURL string, form url.Values) (*transfer, error) {
+	return r.do(ctx, http.MethodPost, rawURL, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode())
+}
+
+func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Header, body string) (*transfer, error) {
 	stall := r.StallTimeout
 	if stall <= 0 {
 		stall = DefaultStallTimeout
@@ -222,7 +236,11 @@ func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	errStalled := fmt.Errorf("no data received for %s", stall)
 	watchdog := time.AfterFunc(stall, func() { cancel(errStalled) })
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, rawURL, nil)
+	var rb io.Reader
+	if body != "" {
+		rb = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, rawURL, rb)
 	if err == nil {
 		if header != nil {
 			req.Header = header.Clone()

@@ -1,11 +1,12 @@
 // Package storage turns a model's STORAGE_URI into a local directory, the
 // way KServe's storage package (kserve_storage.Storage.download) does:
 // sources on the pod's file system are used where they are; http(s)://
-// files (unpacked when they are archives), hf:// repositories, and gs://,
-// s3:// and Azure Blob objects are downloaded into a cache that a restart
-// revalidates instead of downloading again.
+// files (unpacked when they are archives), hf:// repositories, gs://, s3://
+// and Azure Blob objects, and the /models folder of oci:// modelcar images
+// are downloaded into a cache that a restart revalidates instead of
+// downloading again.
 //
-// The other remote schemes (oci://, hdfs://, Azure File, ...) are not
+// The other remote schemes (hdfs://, Azure File, ...) are not
 // downloaded here: on a cluster the KServe storage-initializer (STORAGE_URI on
 // the InferenceService) downloads them into /mnt/models before the server
 // starts, so Resolve returns /mnt/models when it holds files and says so
@@ -135,6 +136,8 @@ func (r Resolver) pvcRoot() string {
 //   - gs://<bucket>/<path>, s3://<bucket>/<path>, Azure Blob URLs: the
 //     objects under the path, or the object, downloaded into the cache (see
 //     fetchGCS, fetchS3, fetchAzure);
+//   - oci://<image>: the image's /models folder downloaded into the cache
+//     (see fetchOCI);
 //   - any other remote scheme: an ErrUnsupportedScheme error.
 func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -184,8 +187,10 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		return r.fetchGCS(ctx, uri)
 	} else if scheme == "s3" {
 		return r.fetchS3(ctx, uri)
+	} else if scheme == "oci" {
+		return r.fetchOCI(ctx, uri)
 	}
-	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob and %s; "+
+	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and %s; "+
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
 		uri, kind, r.modelsRoot(), kind, r.modelsRoot())

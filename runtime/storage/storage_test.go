@@ -144,7 +144,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 	ctx := context.Background()
 	uris := map[string]string{
 		"https://acct.z12.file.storage.azure.net/s/iris": "Azure File storage",
-		"oci://registry.invalid/models/iris:1":           "oci://",
+		"modelscope://qwen/Qwen2-0.5B":                   "modelscope://",
 		"hdfs://nn/models":                               "hdfs://",
 		"https://git.example.com/team/models.git":        "a git repository",
 	}
@@ -153,7 +153,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 			p := newPod(t)
 			_, err := p.resolver().Resolve(ctx, uri)
 			assert.EqualError(t, err, "storage uri "+uri+": "+scheme+" is not supported yet: "+
-				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob and "+p.models+"; "+
+				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and "+p.models+"; "+
 				scheme+" is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var "+
 				"of a custom container) on the InferenceService and it downloads the model into "+p.models+
 				" before the server starts")
@@ -171,7 +171,7 @@ func TestResolve_RemoteSchemes(t *testing.T) {
 func TestResolve_EmptyDownloadDirIsNotADownload(t *testing.T) {
 	p := newPod(t)
 	require.NoError(t, os.MkdirAll(p.models, 0o755))
-	_, err := p.resolver().Resolve(context.Background(), "oci://registry.invalid/models/iris:1")
+	_, err := p.resolver().Resolve(context.Background(), "hdfs://nn/models/iris")
 	assert.ErrorIs(t, err, ErrUnsupportedScheme)
 }
 
