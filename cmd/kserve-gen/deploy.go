@@ -142,7 +142,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.IntVar(&opts.GRPCPort, "grpc-port", deploy.DefaultGRPCPort, "gRPC port (--grpc_port) with --grpc")
 	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c (default: derived; Knative allows one)")
 	f.IntVar(&opts.Workers, "workers", 1, "model server --workers")
-	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, https://...)")
+	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, oci://, https://...)")
 	f.StringVar(&opts.LogLevel, "log-level", "", "KSERVE_LOGLEVEL, e.g. INFO or DEBUG")
 	f.StringArrayVar(&opts.Env, "env", nil, "extra environment variable `KEY=VALUE` (repeatable)")
 	f.StringArrayVar(&opts.Args, "arg", nil, "extra model server argument, e.g. --arg=--max_threads=8 (repeatable)")
@@ -188,7 +188,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringVar(&opts.PredictorImage, "predictor-image", "", "transformer projects: image of the predictor, a container serving the same model name")
 	f.StringVar(&opts.PredictorModelFormat, "predictor-model-format", "", "transformer projects: model format of a predictor served by one of KServe's runtimes (sklearn, xgboost, onnx, ...)")
 	f.StringVar(&opts.PredictorModelFormatVersion, "predictor-model-format-version", "", "transformer projects: version of --predictor-model-format")
-	f.StringVar(&opts.PredictorStorageURI, "predictor-storage-uri", "", "transformer projects: where the predictor's model is (s3://, gs://, pvc://, hf://, https://...)")
+	f.StringVar(&opts.PredictorStorageURI, "predictor-storage-uri", "", "transformer projects: where the predictor's model is (s3://, gs://, pvc://, hf://, oci://, https://...)")
 	f.StringVar(&opts.PredictorProtocol, "predictor-protocol", "", "transformer projects: how the transformer calls the predictor, v1, v2 or grpc-v2 (default: --protocol)")
 	return cmd
 }
