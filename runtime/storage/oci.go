@@ -99,13 +99,30 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	defer os.RemoveAll(scratch)
 	tree := &modelsTree{dest: scratch, sel: sel}
 	var total int64
+	// Layers with nothing for /models (the base image's, usually) are
+	// recorded by digest, so a new version of the image skips them.
+	noModels := map[string]string{}
+	var skipped []string
 	for i, l := range layers {
+		key := "layer " + l.Digest
+		if snap.meta.Files[key] == layerWithoutModels {
+			noModels[key] = layerWithoutModels
+			skipped = append(skipped, l.Digest)
+			continue
+		}
 		where := fmt.Sprintf("%s: layer %d of %d (%s)", uri, i+1, len(layers), l.Digest)
+		tree.touched = false
 		n, err := r.fetchLayer(ctx, c, l, where, tree.apply)
 		if err != nil {
 			return "", err
 		}
 		total += n
+		if !tree.touched {
+			noModels[key] = layerWithoutModels
+		}
+	}
+	if len(skipped) > 0 {
+		log.Info(fmt.Sprintf("Skipped %d layers without /models, as in the last download: %s", len(skipped), strings.Join(skipped, ", ")))
 	}
 	if !tree.present {
 		return "", newError(ErrNotFound, "storage uri %s: the image has no /models/ directory: a modelcar image keeps its model in /models, which KServe mounts at /mnt/models", uri)
@@ -116,11 +133,14 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	if err := replaceDir(scratch, snap.dir); err != nil {
 		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, snap.dir, err)
 	}
-	if err := writeMeta(snap.dir+".json", cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC()}); err != nil {
+	if len(noModels) == 0 {
+		noModels = nil
+	}
+	if err := writeMeta(snap.dir+".json", cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC(), Files: noModels}); err != nil {
 		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", uri, err))
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, snap.dir))
-	log.Info(fmt.Sprintf("Model downloaded in %s (%d layers, %d bytes).", time.Since(start).Round(time.Millisecond), len(layers), total))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%d layers, %d bytes).", time.Since(start).Round(time.Millisecond), len(layers)-len(skipped), total))
 	return snap.dir, nil
 }
 
@@ -235,12 +255,17 @@ func layerErrorf(format string, args ...any) error {
 	return &layerError{msg: fmt.Sprintf(format, args...)}
 }
 
+// layerWithoutModels marks, in the cache record's Files, a layer digest
+// whose layer has no entry for /models.
+const layerWithoutModels = "no /models"
+
 // modelsTree builds an image's /models folder in dest from its layers,
 // applied in order.
 type modelsTree struct {
 	dest    string
 	sel     selection
 	present bool // whether /models exists after the layers so far
+	touched bool // whether the layer being applied has entries for /models
 }
 
 // apply extracts one layer: what is under models/ goes to dest, with the
@@ -284,6 +309,9 @@ func (t *modelsTree) apply(layer io.Reader) error {
 }
 
 func (t *modelsTree) entry(h *tar.Header, name string, tr io.Reader, ours map[string]bool) error {
+	if name == modelsDir || name == whiteoutPrefix+modelsDir || name == whiteoutOpaque || strings.HasPrefix(name, modelsDir+"/") {
+		t.touched = true
+	}
 	if name == modelsDir {
 		if h.Typeflag != tar.TypeDir {
 			return layerErrorf("the image's /models is a %s, not a folder", entryKind(h))

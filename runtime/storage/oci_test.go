@@ -233,14 +233,20 @@ func TestOCI_ModelcarDownloadedAndKeptUntilTheTagMoves(t *testing.T) {
 	assert.Equal(t, 3, o.gets())
 	assert.Regexp(t, `^INFO `+regexpQuote(uri)+` is at manifest `+v1.Digest.String()+`, downloaded on \S+; using `+regexpQuote(dir)+`$`, d.logs.take()[0])
 
-	// The tag moves: downloaded again, into the same folder.
+	// The tag moves: downloaded again, into the same folder, without the
+	// base image's layer, which had nothing for /models last time.
+	base := content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayerGzip, baseLayer(t).data).Digest.String()
 	v2 := pushImage(t, repo, "v1", baseLayer(t), gzLayer(t, entry{name: "models/model.onnx", body: "retrained"}))
 	again, err = d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
 	assert.Equal(t, []string{"model.onnx=retrained"}, tree(t, dir))
+	assert.Equal(t, 4, o.gets(), "only the new model layer")
 	logs = d.logs.take()
+	require.Len(t, logs, 5)
 	assert.Regexp(t, `^INFO `+regexpQuote(uri)+` has changed since its download on \S+ \(manifest `+v1.Digest.String()+`, now `+v2.Digest.String()+`\); downloading it again$`, logs[0])
+	assert.Equal(t, "INFO Skipped 1 layers without /models, as in the last download: "+base, logs[2])
+	assert.Regexp(t, `^INFO Model downloaded in \S+ \(1 layers, \d+ bytes\)\.$`, logs[4])
 
 	// By digest: its own folder, and once cached it needs no registry.
 	byDigest := "oci://" + o.host + "/modelcar@" + v1.Digest.String()
