@@ -173,11 +173,11 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		r.Client = r.client() // one client, so the files of a download share connections
 	}
 	kind := scheme + "://"
-	if azureFileURL.MatchString(uri) {
+	if azureFileURL().MatchString(uri) {
 		kind = "Azure File storage"
 	} else if (scheme == "http" || scheme == "https") && isGitURL(uri) {
 		kind = "a git repository" // KServe clones those; a GET would fetch a web page
-	} else if azureBlobURL.MatchString(uri) {
+	} else if azureBlobURL().MatchString(uri) {
 		return r.fetchAzure(ctx, uri)
 	} else if scheme == "http" || scheme == "https" {
 		return r.fetchHTTP(ctx, uri)
