@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -43,6 +44,7 @@ type ociRegistry struct {
 	generation int               // tokens of older generations have expired
 	rotate     bool              // each manifest served expires the token
 	tamper     string            // a blob digest served with one byte changed
+	hang       string            // a blob digest served in part, then nothing until the client leaves
 }
 
 func (o *ociRegistry) currentToken() string { return fmt.Sprintf("t0k3n-%d", o.generation) }
@@ -92,6 +94,16 @@ func newOCIRegistry(t *testing.T) *ociRegistry {
 		}
 		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
 			o.blobGets++
+			if o.hang != "" && strings.HasSuffix(r.URL.Path, "/"+o.hang) {
+				o.mu.Unlock()
+				defer o.mu.Lock()
+				w.Header().Set("Content-Length", "100000")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(make([]byte, 1000))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+				return
+			}
 			if o.tamper != "" && strings.HasSuffix(r.URL.Path, "/"+o.tamper) {
 				rec := httptest.NewRecorder()
 				reg.ServeHTTP(rec, r)
@@ -389,6 +401,32 @@ func TestOCI_TamperedLayerIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Regexp(t, `^downloading oci://`+regexpQuote(o.host)+`/modelcar:v1: layer 1 of 1 \(`+o.tamper+`\): what the registry sent is not the content its manifest names \(digest sha256:\w{64}, not `+o.tamper+`\)$`, err.Error())
 	assert.ErrorIs(t, err, ErrDownload)
+	assertNoModelLeft(t, d.cache)
+}
+
+func TestOCI_StalledAndCancelledDownloads(t *testing.T) {
+	o := newOCIRegistry(t)
+	repo := o.repo(t, "modelcar")
+	layer := gzLayer(t, entry{name: "models/model.onnx", body: "weights"})
+	pushImage(t, repo, "v1", baseLayer(t), layer)
+	o.mu.Lock()
+	o.hang = content.NewDescriptorFromBytes(layer.mediaType, layer.data).Digest.String()
+	o.mu.Unlock()
+	uri := "oci://" + o.host + "/modelcar:v1"
+
+	d := ociEnv(t)
+	r := d.resolver()
+	r.StallTimeout = 300 * time.Millisecond
+	_, err := r.Resolve(context.Background(), uri)
+	assert.EqualError(t, err, "downloading "+uri+": layer 2 of 2 ("+o.hang+"): no data received for 300ms")
+	assert.ErrorIs(t, err, ErrDownload)
+	assertNoModelLeft(t, d.cache)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = d.resolver().Resolve(ctx, uri)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, strings.HasPrefix(err.Error(), "downloading "+uri+": layer 2 of 2 ("), err.Error())
 	assertNoModelLeft(t, d.cache)
 }
 
