@@ -50,22 +50,39 @@ func unpack(p, typ, dest string) error {
 	return untar(f, dest)
 }
 
-func untar(r io.Reader, dest string) error {
+// unsupportedCompression names a compression a tar stream was found to
+// have and that is not read here.
+type unsupportedCompression string
+
+func (c unsupportedCompression) Error() string { return string(c) + "-compressed" }
+
+// decompress returns the tar stream r holds: r itself, or r gunzipped or
+// bunzipped, as its first bytes say; xz and zstd are an
+// unsupportedCompression error.
+func decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReader(r)
 	magic, _ := br.Peek(6)
-	var src io.Reader = br
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		src = gz
+		return gzip.NewReader(br)
 	case bytes.HasPrefix(magic, []byte("BZh")):
-		src = bzip2.NewReader(br)
+		return bzip2.NewReader(br), nil
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		return errors.New("xz-compressed tar archives are not supported; use .tar.gz, .tar.bz2 or .zip")
+		return nil, unsupportedCompression("xz")
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return nil, unsupportedCompression("zstd")
+	}
+	return br, nil
+}
+
+func untar(r io.Reader, dest string) error {
+	src, err := decompress(r)
+	var c unsupportedCompression
+	if errors.As(err, &c) {
+		return fmt.Errorf("%s tar archives are not supported; use .tar.gz, .tar.bz2 or .zip", c)
+	}
+	if err != nil {
+		return err
 	}
 	tr := tar.NewReader(src)
 	entries := 0

@@ -2,9 +2,6 @@ package storage
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -273,19 +270,13 @@ type modelsTree struct {
 // inside it, no devices, sanitised modes); whiteouts delete what earlier
 // layers put there. Everything else in the image is skipped.
 func (t *modelsTree) apply(layer io.Reader) error {
-	br := bufio.NewReader(layer)
-	magic, _ := br.Peek(4)
-	var src io.Reader = br
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		src = gz
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return layerErrorf("the layer is zstd-compressed, which is not supported; push the image with gzip layers")
+	src, err := decompress(layer)
+	var c unsupportedCompression
+	if errors.As(err, &c) {
+		return layerErrorf("the layer is %s, which is not supported; push the image with gzip layers", c)
+	}
+	if err != nil {
+		return err
 	}
 	ours := map[string]bool{} // what this layer made, which its opaque markers keep
 	tr := tar.NewReader(src)
@@ -304,7 +295,7 @@ func (t *modelsTree) apply(layer io.Reader) error {
 			return err
 		}
 	}
-	_, err := io.Copy(io.Discard, src) // to the end, so gzip checks its checksum
+	_, err = io.Copy(io.Discard, src) // to the end, so gzip checks its checksum
 	return err
 }
 
