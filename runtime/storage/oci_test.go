@@ -104,18 +104,18 @@ func newOCIRegistry(t *testing.T) *ociRegistry {
 				<-r.Context().Done()
 				return
 			}
-			if o.tamper != "" && strings.HasSuffix(r.URL.Path, "/"+o.tamper) {
-				rec := httptest.NewRecorder()
-				reg.ServeHTTP(rec, r)
-				b := rec.Body.Bytes()
-				b[len(b)/3] ^= 0xff
-				for k, v := range rec.Header() {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(rec.Code)
-				_, _ = w.Write(b)
-				return
+		}
+		if r.Method == http.MethodGet && o.tamper != "" && strings.HasSuffix(r.URL.Path, "/"+o.tamper) {
+			rec := httptest.NewRecorder()
+			reg.ServeHTTP(rec, r)
+			b := rec.Body.Bytes()
+			b[len(b)/3] ^= 0x01
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
 			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(b)
+			return
 		}
 		reg.ServeHTTP(w, r)
 	}))
@@ -399,7 +399,18 @@ func TestOCI_TamperedLayerIsRefused(t *testing.T) {
 
 	_, err := d.resolver().Resolve(context.Background(), "oci://"+o.host+"/modelcar:v1")
 	require.Error(t, err)
-	assert.Regexp(t, `^downloading oci://`+regexpQuote(o.host)+`/modelcar:v1: layer 1 of 1 \(`+o.tamper+`\): what the registry sent is not the content its manifest names \(digest sha256:\w{64}, not `+o.tamper+`\)$`, err.Error())
+	assert.Regexp(t, `^downloading oci://`+regexpQuote(o.host)+`/modelcar:v1: layer 1 of 1 \(`+o.tamper+`\): the content the registry sent does not match its digest \(got sha256:\w{64}, want `+o.tamper+`\)$`, err.Error())
+	assert.ErrorIs(t, err, ErrDownload)
+	assertNoModelLeft(t, d.cache)
+
+	// A manifest asked for by digest is checked against it too.
+	m := pushImage(t, repo, "", gzLayer(t, entry{name: "models/m", body: "w"}))
+	o.mu.Lock()
+	o.tamper = m.Digest.String()
+	o.mu.Unlock()
+	uri := "oci://" + o.host + "/modelcar@" + o.tamper
+	_, err = d.resolver().Resolve(context.Background(), uri)
+	assert.Regexp(t, `^storage uri `+regexpQuote(uri)+`: the content the registry sent does not match its digest \(got sha256:\w{64}, want `+o.tamper+`\)$`, err.Error())
 	assert.ErrorIs(t, err, ErrDownload)
 	assertNoModelLeft(t, d.cache)
 }

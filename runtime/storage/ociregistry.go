@@ -194,10 +194,10 @@ func (v *verifier) digest() string {
 // check says whether what was written is the content named.
 func (v *verifier) check() error {
 	if v.size >= 0 && v.n != v.size {
-		return fmt.Errorf("what the registry sent is not the content its manifest names (%d bytes, not %d)", v.n, v.size)
+		return fmt.Errorf("the content the registry sent does not match its descriptor (%d bytes, want %d)", v.n, v.size)
 	}
 	if got := v.digest(); got != v.want {
-		return fmt.Errorf("what the registry sent is not the content its manifest names (digest %s, not %s)", got, v.want)
+		return fmt.Errorf("the content the registry sent does not match its digest (got %s, want %s)", got, v.want)
 	}
 	return nil
 }
