@@ -216,17 +216,9 @@ type transfer struct {
 	watchdog *time.Timer
 }
 
-// get sends a GET for rawURL with header. Its error is the stall, or the
-// transport's (without net/url's `Get "<url>": ` prefix, which would repeat
-// the URL and any credentials in it); the caller checks ctx for a
-// cancellation.
+// get sends a GET for rawURL with header.
 func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*transfer, error) {
-	return r.send(ctx, http.MethodGet, rawURL, header)
-}
-
-// send is get with another method (HEAD).
-func (r Resolver) send(ctx context.Context, method, rawURL string, header http.Header) (*transfer, error) {
-	return r.do(ctx, method, rawURL, header, "")
+	return r.do(ctx, http.MethodGet, rawURL, header, "")
 }
 
 // post sends a form.
@@ -234,6 +226,10 @@ func (r Resolver) post(ctx context.Context, rawURL string, form url.Values) (*tr
 	return r.do(ctx, http.MethodPost, rawURL, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode())
 }
 
+// do sends a request with header and body (none when ""). Its error is the
+// stall, or the transport's (without net/url's `Get "<url>": ` prefix,
+// which would repeat the URL and any credentials in it); the caller checks
+// ctx for a cancellation.
 func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Header, body string) (*transfer, error) {
 	stall := r.StallTimeout
 	if stall <= 0 {

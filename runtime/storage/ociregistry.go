@@ -110,9 +110,6 @@ func parseOCI(uri string) (ociRef, error) {
 	default:
 		ref.registry, ref.repository = "docker.io", s
 	}
-	if ref.registry == "" || strings.ContainsAny(ref.registry, "/@") {
-		return bad("no registry")
-	}
 	for _, part := range strings.Split(ref.repository, "/") {
 		if !validPathComponent(part) {
 			return bad("the repository " + ref.repository + " must be lowercase letters and digits, separated by / . _ or -")
@@ -153,8 +150,9 @@ func validTag(s string) bool {
 // in lowercase hex.
 func validDigest(d string) bool {
 	algo, hexits, _ := strings.Cut(d, ":")
-	want := map[string]int{"sha256": 64, "sha512": 128}[algo]
-	if want == 0 || len(hexits) != want {
+	switch {
+	case algo == "sha256" && len(hexits) == 64, algo == "sha512" && len(hexits) == 128:
+	default:
 		return false
 	}
 	for i := 0; i < len(hexits); i++ {
@@ -258,7 +256,7 @@ func (c *registryClient) send(ctx context.Context, method, u string, header http
 		if c.auth != "" {
 			h.Set("Authorization", c.auth)
 		}
-		t, err := c.r.send(ctx, method, u, h)
+		t, err := c.r.do(ctx, method, u, h, "")
 		if err != nil || t.resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
 			return t, err
 		}
