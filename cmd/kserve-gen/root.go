@@ -13,7 +13,9 @@ func newCmdRoot(f *factory) *cobra.Command {
   kserve-gen new custom-model     write a project (asks in a form on a terminal)
   cd custom-model && go test ./... && go run .
   kserve-gen build                build its container image (Cloud Native Buildpacks)
-  kserve-gen deploy               print its InferenceService YAML`,
+  kserve-gen deploy               print its InferenceService YAML
+  kserve-gen modelcar ./model --image IMAGE
+                                  package a model folder as a KServe modelcar image`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -26,6 +28,7 @@ func newCmdRoot(f *factory) *cobra.Command {
 		newCmdBuild(f.IO.Out, f.IO.ErrOut, nil),
 		newCmdBuilder(f.IO.Out, f.IO.ErrOut, nil),
 		newCmdDeploy(f.IO.Out, f.IO.ErrOut, nil),
+		newCmdModelcar(f.IO.Out, f.IO.ErrOut, nil),
 	)
 	return root
 }

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/daemon"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/kserve-gen/kserve-gen/buildpack"
+	"github.com/kserve-gen/kserve-gen/modelcar"
+)
+
+// defaultModelcarBase is the base KServe's modelcar documentation uses:
+// the modelcar sidecar needs a shell and sleep.
+const defaultModelcarBase = "busybox:latest"
+
+// modelcarOptions is what `kserve-gen modelcar` parsed.
+type modelcarOptions struct {
+	Out    io.Writer
+	ErrOut io.Writer
+
+	Dir      string
+	Image    string
+	Base     string
+	Platform string
+	Publish  bool
+}
+
+func newCmdModelcar(out, errOut io.Writer, runF func(*modelcarOptions) error) *cobra.Command {
+	opts := &modelcarOptions{Out: out, ErrOut: errOut}
+	cmd := &cobra.Command{
+		Use:   "modelcar DIR --image IMAGE",
+		Short: "Package a model folder as a KServe modelcar image",
+		Long: `Package a model folder as a KServe modelcar image: a base image with a shell
+(` + defaultModelcarBase + ` by default, as in KServe's documentation; KServe's
+modelcar sidecar runs sh) and one layer holding DIR's files under /models.
+On a cluster with modelcars enabled, storageUri: oci://IMAGE mounts that folder
+at /mnt/models without a download; off the cluster, STORAGE_URI=oci://IMAGE
+makes a kserve-gen server download it.
+
+The layer is reproducible (files sorted, owned by root, a fixed time), so the
+same files always make the same layer and a registry or a node keeps one copy.
+The image goes to the local Docker engine; --publish also pushes it, as
+docker push does, with your Docker credentials. The base image is taken from
+the engine when it has it, else from its registry.`,
+		Example: `  # package ./model and push it, then deploy a project that reads it
+  kserve-gen modelcar ./model --image registry.example.com/models/iris:v1 --publish
+  kserve-gen deploy --storage-uri oci://registry.example.com/models/iris:v1
+
+  # serve it locally from the registry
+  STORAGE_URI=oci://registry.example.com/models/iris:v1 go run .`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelcarRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Image, "image", "", "image reference to write (required), e.g. registry.example.com/models/iris:v1")
+	f.StringVar(&opts.Base, "base", defaultModelcarBase, "base image: it needs sh and sleep for KServe's modelcar sidecar")
+	f.StringVar(&opts.Platform, "platform", "linux/"+runtime.GOARCH, "platform of the base image, when it comes from a registry with several")
+	f.BoolVar(&opts.Publish, "publish", false, "push the image to its registry (as docker push, with your Docker credentials)")
+	_ = cmd.MarkFlagRequired("image")
+	return cmd
+}
+
+func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
+	tag, err := name.NewTag(opts.Image)
+	if err != nil {
+		return fmt.Errorf("--image %q: want an image name with a tag: %w", opts.Image, err)
+	}
+	if opts.Publish {
+		if _, err := buildpack.Pushable(opts.Image); err != nil {
+			return err
+		}
+	}
+	baseRef, err := name.ParseReference(opts.Base)
+	if err != nil {
+		return fmt.Errorf("--base %q: %w", opts.Base, err)
+	}
+	platform, err := v1.ParsePlatform(opts.Platform)
+	if err != nil {
+		return fmt.Errorf("--platform %q: %w", opts.Platform, err)
+	}
+	folder, err := modelcar.Scan(opts.Dir)
+	if err != nil {
+		return err // before the engine: the likelier mistake first
+	}
+	stats := folder.Stats
+	start := time.Now()
+	base, where, err := baseImage(ctx, baseRef, platform)
+	if err != nil {
+		return err
+	}
+	mt, err := modelcar.LayerType(base)
+	if err != nil {
+		return fmt.Errorf("base image %s: %w", opts.Base, err)
+	}
+	layer, err := folder.Layer(mt)
+	if err != nil {
+		return err
+	}
+	img, err := modelcar.Build(base, layer, opts.Dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.ErrOut, "Writing %s (%d files, %s, on %s from %s) to the Docker engine...\n", tag, stats.Files, humanSize(stats.Bytes), opts.Base, where)
+	if _, err := daemon.Write(tag, img, daemon.WithContext(ctx)); err != nil {
+		return fmt.Errorf("writing %s to the Docker engine: %w", tag, err)
+	}
+	digest, err := layer.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "Built %s in %s: %s holds %d files (%s), layer %s.\n", tag, time.Since(start).Round(100*time.Millisecond),
+		modelcar.ModelsDir, stats.Files, humanSize(stats.Bytes), digest)
+	uri := "oci://" + tag.String()
+	if opts.Publish {
+		e, err := buildpack.NewEngine(ctx)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		fmt.Fprintf(opts.ErrOut, "Pushing %s...\n", tag)
+		d, err := e.Push(ctx, tag.String(), authn.DefaultKeychain, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.Out, "Pushed %s (%s).\n", tag, d)
+	} else {
+		fmt.Fprintf(opts.Out, "\nPush it:\n  docker push %s\n", tag)
+	}
+	fmt.Fprintf(opts.Out, "\nServe it:\n  kserve-gen deploy --storage-uri %s        # KServe mounts it at /mnt/models\n  STORAGE_URI=%s go run .      # a kserve-gen project downloads it\n", uri, uri)
+	return nil
+}
+
+// baseImage finds the base image in the Docker engine, else in its
+// registry (for platform), with the user's Docker credentials.
+func baseImage(ctx context.Context, ref name.Reference, platform *v1.Platform) (v1.Image, string, error) {
+	img, engineErr := daemon.Image(ref, daemon.WithContext(ctx))
+	if engineErr == nil {
+		return img, "the Docker engine", nil
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(*platform))
+	if err != nil {
+		return nil, "", fmt.Errorf("base image %s: not in the Docker engine (%v), nor from its registry: %w", ref, engineErr, err)
+	}
+	return img, ref.Context().RegistryStr(), nil
+}
+
+// humanSize is n in B, KiB, MiB or GiB with one decimal.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 2; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMG"[exp])
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A model folder the image cannot hold is reported before the engine is
+// looked for, and so is a --publish without a registry in the name.
+func TestModelcar_CheckedBeforeTheEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	empty := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Image: "registry.example.com/m:v1", Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, "model folder "+empty+" has no files")
+
+	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Image: "iris:v1", Publish: true, Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, "push iris:v1: the image name has no registry: name it for yours, e.g. --image registry.example.com/team/iris:v1")
+
+	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Image: "Registry/Iris", Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.ErrorContains(t, err, `--image "Registry/Iris": want an image name with a tag: `)
+	assert.Empty(t, out.String())
+}
+
+// TestModelcar_ImageHoldsTheFolder packages a folder on the run image
+// scripts/setup-buildpacks.sh makes (a shell, as KServe's modelcar sidecar
+// needs), pushes it to a registry on loopback through the Docker engine,
+// and checks both copies: the container's /models as KServe's sidecar sees
+// it (sh, ls, cat), and the pushed image by the printed digest.
+func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds container images")
+	}
+	needBuilder(t)
+	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
+	require.NoError(t, err)
+	base, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	require.NotEmpty(t, base, "no kserve-gen/cnb-run image")
+
+	model := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(model, "model.onnx"), []byte("weights"), 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Join(model, "tokenizer"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(model, "tokenizer", "vocab.txt"), []byte("a b c"), 0o644))
+	require.NoError(t, os.Symlink("model.onnx", filepath.Join(model, "latest")))
+
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	image := strings.TrimPrefix(reg.URL, "http://") + "/models/iris:v1"
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	work, bin := buildCLI(t)
+	got := runOut(t, work, bin, "modelcar", model, "--image", image, "--base", base, "--publish")
+	assert.Regexp(t, `^Built `+regexp.QuoteMeta(image)+` in \S+: /models holds 2 files \(12 B\), layer sha256:[0-9a-f]{64}\.\n`, got)
+	m := regexp.MustCompile(`\nPushed (\S+) \((sha256:[0-9a-f]{64})\)\.\n`).FindStringSubmatch(got)
+	require.NotNil(t, m, got)
+	assert.Equal(t, image, m[1])
+	assert.Contains(t, got, "\nServe it:\n  kserve-gen deploy --storage-uri oci://"+image+" ")
+
+	// As KServe's sidecar sees it: a shell, and the files readable by
+	// anyone (the server container runs as another user).
+	ls, err := exec.Command("docker", "run", "--rm", "--user", "1000", "--entrypoint", "sh", image, "-c",
+		"cd /models && stat -c '%A %u %n' . latest model.onnx tokenizer tokenizer/vocab.txt && cat model.onnx latest tokenizer/vocab.txt").CombinedOutput()
+	require.NoError(t, err, "%s", ls)
+	assert.Equal(t, "drwxr-xr-x 0 .\nlrwxrwxrwx 0 latest\n-rw-r--r-- 0 model.onnx\ndrwxr-xr-x 0 tokenizer\n-rw-r--r-- 0 tokenizer/vocab.txt\nweightsweightsa b c", string(ls))
+
+	ref, err := name.ParseReference(image, name.Insecure)
+	require.NoError(t, err)
+	pushed, err := remote.Image(ref)
+	require.NoError(t, err)
+	d, err := pushed.Digest()
+	require.NoError(t, err)
+	assert.Equal(t, m[2], d.String())
+	cfg, err := pushed.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, "kserve-gen modelcar: COPY "+model+" /models/", cfg.History[len(cfg.History)-1].CreatedBy)
+}
+
+// TestModelcar_ServedByAGeneratedProject is the whole story: the onnx
+// template's model packaged as a modelcar and pushed, then the project's
+// server, run where there is no ./model, downloads /models from the
+// registry (STORAGE_URI=oci://...) and answers the README's request with
+// the README's answer.
+func TestModelcar_ServedByAGeneratedProject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds container images and runs a generated project")
+	}
+	needBuilder(t)
+	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
+	require.NoError(t, err)
+	base, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "cls", "--template", "onnx", "--yes")
+	dir := filepath.Join(work, "cls")
+	server := filepath.Join(dir, "cls")
+	runIn(t, dir, "go", "build", "-o", server, ".")
+	path, want, body := readmeRequest(t, dir)
+
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	image := strings.TrimPrefix(reg.URL, "http://") + "/models/cls:v1"
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	runOut(t, dir, bin, "modelcar", "model", "--image", image, "--base", base, "--publish")
+
+	port := freePort(t)
+	srv := exec.Command(server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false", "--device=cpu")
+	srv.Dir = t.TempDir() // no ./model here: the answer can only come from the registry
+	srv.Env = append(os.Environ(), "STORAGE_URI=oci://"+image, "XDG_CACHE_HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	var logs syncBuffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		if t.Failed() {
+			t.Logf("server output:\n%s", logs.String())
+		}
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitReady(t, url+"/v2/health/ready")
+	code, got := postJSON(t, url+path, body)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, want, got)
+	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
+	assert.NoError(t, srv.Wait())
+	assert.Regexp(t, `Copying contents of oci://`+regexp.QuoteMeta(image)+` \(manifest sha256:[0-9a-f]{64}, \d+ layers\) to local`, logs.String())
+}
