@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/buildpack"
 	"github.com/kserve-gen/kserve-gen/modelcar"
+	"github.com/kserve-gen/kserve-gen/project"
 )
 
 // defaultModelcarBase is the base KServe's modelcar documentation uses:
@@ -37,7 +41,7 @@ type modelcarOptions struct {
 func newCmdModelcar(out, errOut io.Writer, runF func(*modelcarOptions) error) *cobra.Command {
 	opts := &modelcarOptions{Out: out, ErrOut: errOut}
 	cmd := &cobra.Command{
-		Use:   "modelcar DIR --image IMAGE",
+		Use:   "modelcar DIR [--image IMAGE]",
 		Short: "Package a model folder as a KServe modelcar image",
 		Long: `Package a model folder as a KServe modelcar image: a base image with a shell
 (` + defaultModelcarBase + ` by default, as in KServe's documentation; KServe's
@@ -50,7 +54,9 @@ The layer is reproducible (files sorted, owned by root, a fixed time), so the
 same files always make the same layer and a registry or a node keeps one copy.
 The image goes to the local Docker engine; --publish also pushes it, as
 docker push does, with your Docker credentials. The base image is taken from
-the engine when it has it, else from its registry.`,
+the engine when it has it, else from its registry. In a project whose
+kserve-gen.yaml sets deploy.storageUri to an oci:// URI, that is the image
+written when --image is not given, so modelcar and deploy agree.`,
 		Example: `  # package ./model and push it, then deploy a project that reads it
   kserve-gen modelcar ./model --image registry.example.com/models/iris:v1 --publish
   kserve-gen deploy --storage-uri oci://registry.example.com/models/iris:v1
@@ -67,15 +73,26 @@ the engine when it has it, else from its registry.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Image, "image", "", "image reference to write (required), e.g. registry.example.com/models/iris:v1")
+	f.StringVar(&opts.Image, "image", "", "image reference to write, e.g. registry.example.com/models/iris:v1 (default: deploy.storageUri in kserve-gen.yaml, when it is an oci:// URI)")
 	f.StringVar(&opts.Base, "base", defaultModelcarBase, "base image: it needs sh and sleep for KServe's modelcar sidecar")
 	f.StringVar(&opts.Platform, "platform", "linux/"+runtime.GOARCH, "platform of the base image, when it comes from a registry with several")
 	f.BoolVar(&opts.Publish, "publish", false, "push the image to its registry (as docker push, with your Docker credentials)")
-	_ = cmd.MarkFlagRequired("image")
 	return cmd
 }
 
 func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
+	if opts.Image == "" {
+		// The project's own model image, as kserve-gen deploy passes it.
+		pf, err := project.Load(".")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err // a broken project file is reported, not passed over
+		}
+		if pf == nil || pf.Deploy == nil || !strings.HasPrefix(pf.Deploy.StorageURI, "oci://") {
+			return fmt.Errorf("--image is required (or deploy.storageUri: oci://IMAGE in the %s of the current folder)", project.FileName)
+		}
+		opts.Image = strings.TrimPrefix(pf.Deploy.StorageURI, "oci://")
+		fmt.Fprintf(opts.ErrOut, "Image %s: deploy.storageUri in %s\n", opts.Image, project.FileName)
+	}
 	tag, err := name.NewTag(opts.Image)
 	if err != nil {
 		return fmt.Errorf("--image %q: want an image name with a tag: %w", opts.Image, err)

@@ -37,6 +37,22 @@ func TestModelcar_CheckedBeforeTheEngine(t *testing.T) {
 
 	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Image: "Registry/Iris", Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
 	assert.ErrorContains(t, err, `--image "Registry/Iris": want an image name with a tag: `)
+
+	// No --image: the project's deploy.storageUri, when it is an oci:// URI.
+	proj := t.TempDir()
+	t.Chdir(proj)
+	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, "--image is required (or deploy.storageUri: oci://IMAGE in the kserve-gen.yaml of the current folder)")
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "kserve-gen.yaml"),
+		[]byte("name: iris\ntemplate: onnx\nmodule: example.com/iris\nprotocol: v2\ndeploy:\n  storageUri: oci://registry.example.com/models/iris:v2\n"), 0o644))
+	errOut.Reset()
+	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, "model folder "+empty+" has no files")
+	assert.Equal(t, "Image registry.example.com/models/iris:v2: deploy.storageUri in kserve-gen.yaml\n", errOut.String())
+
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "kserve-gen.yaml"), []byte("name: iris\nstorageUri: oci://x/y:z\n"), 0o644))
+	err = modelcarRun(context.Background(), &modelcarOptions{Dir: empty, Base: defaultModelcarBase, Platform: "linux/amd64", Out: &out, ErrOut: &errOut})
+	assert.ErrorContains(t, err, "kserve-gen.yaml: decode: error unmarshaling JSON: while decoding JSON: json: unknown field \"storageUri\"")
 	assert.Empty(t, out.String())
 }
 
