@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -202,4 +203,60 @@ func Build(base v1.Image, layer v1.Layer, from string) (v1.Image, error) {
 		Layer:   layer,
 		History: v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "kserve-gen modelcar: COPY " + from + " " + ModelsDir + "/"},
 	})
+}
+
+// BuildIndex returns an image index with the model layer on top of each of
+// base's images whose platform want accepts (attestations and other
+// entries without a real platform are left out), and the platforms it
+// holds: a multi-platform modelcar, for clusters whose nodes differ in
+// architecture (KServe runs the modelcar on the node's). The layer is the
+// same for every platform, so registries and nodes keep one copy.
+func BuildIndex(base v1.ImageIndex, f *Folder, from string, want func(v1.Platform) bool) (v1.ImageIndex, []v1.Platform, error) {
+	im, err := base.IndexManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	layers := map[types.MediaType]v1.Layer{}
+	var adds []mutate.IndexAddendum
+	var got, have []v1.Platform
+	for _, d := range im.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
+			continue
+		}
+		have = append(have, *d.Platform)
+		if !want(*d.Platform) {
+			continue
+		}
+		img, err := base.Image(d.Digest)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s image of the base: %w", d.Platform, err)
+		}
+		mt, err := LayerType(img)
+		if err != nil {
+			return nil, nil, err
+		}
+		if layers[mt] == nil {
+			if layers[mt], err = f.Layer(mt); err != nil {
+				return nil, nil, err
+			}
+		}
+		out, err := Build(img, layers[mt], from)
+		if err != nil {
+			return nil, nil, err
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: out, Descriptor: v1.Descriptor{Platform: d.Platform}})
+		got = append(got, *d.Platform)
+	}
+	if len(adds) == 0 {
+		names := make([]string, len(have))
+		for i, p := range have {
+			names[i] = p.String()
+		}
+		return nil, nil, fmt.Errorf("the base image has none of the platforms asked for (it has %s)", strings.Join(names, ", "))
+	}
+	mt := im.MediaType
+	if mt == "" {
+		mt = types.OCIImageIndex
+	}
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, mt), adds...), got, nil
 }

@@ -75,7 +75,7 @@ written when --image is not given, so modelcar and deploy agree.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Image, "image", "", "image reference to write, e.g. registry.example.com/models/iris:v1 (default: deploy.storageUri in kserve-gen.yaml, when it is an oci:// URI)")
 	f.StringVar(&opts.Base, "base", defaultModelcarBase, "base image: it needs sh and sleep for KServe's modelcar sidecar")
-	f.StringVar(&opts.Platform, "platform", "linux/"+runtime.GOARCH, "platform of the base image, when it comes from a registry with several")
+	f.StringVar(&opts.Platform, "platform", "linux/"+runtime.GOARCH, "platform of the base image, when it comes from a registry with several; several (linux/amd64,linux/arm64) or all make a multi-platform image (with --publish)")
 	f.BoolVar(&opts.Publish, "publish", false, "push the image to its registry (as docker push, with your Docker credentials)")
 	return cmd
 }
@@ -106,14 +106,21 @@ func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
 	if err != nil {
 		return fmt.Errorf("--base %q: %w", opts.Base, err)
 	}
-	platform, err := v1.ParsePlatform(opts.Platform)
+	platforms, err := parsePlatforms(opts.Platform)
 	if err != nil {
-		return fmt.Errorf("--platform %q: %w", opts.Platform, err)
+		return err
+	}
+	if platforms.many() && !opts.Publish {
+		return fmt.Errorf("--platform %s makes an image index, which the Docker engine cannot hold: add --publish to push it to its registry", opts.Platform)
 	}
 	folder, err := modelcar.Scan(opts.Dir)
 	if err != nil {
 		return err // before the engine: the likelier mistake first
 	}
+	if platforms.many() {
+		return publishIndex(ctx, opts, tag, baseRef, platforms, folder)
+	}
+	platform := &platforms.list[0]
 	stats := folder.Stats
 	start := time.Now()
 	base, where, err := baseImage(ctx, baseRef, platform)
@@ -158,8 +165,13 @@ func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
 	} else {
 		fmt.Fprintf(opts.Out, "\nPush it:\n  docker push %s\n", tag)
 	}
-	fmt.Fprintf(opts.Out, "\nServe it:\n  kserve-gen deploy --storage-uri %s        # KServe mounts it at /mnt/models\n  STORAGE_URI=%s go run .      # a kserve-gen project downloads it\n", uri, uri)
+	serveHint(opts.Out, uri)
 	return nil
+}
+
+// serveHint says how to use the pushed modelcar.
+func serveHint(w io.Writer, uri string) {
+	fmt.Fprintf(w, "\nServe it:\n  kserve-gen deploy --storage-uri %s        # KServe mounts it at /mnt/models\n  STORAGE_URI=%s go run .      # a kserve-gen project downloads it\n", uri, uri)
 }
 
 // baseImage finds the base image in the Docker engine, else in its
@@ -174,6 +186,75 @@ func baseImage(ctx context.Context, ref name.Reference, platform *v1.Platform) (
 		return nil, "", fmt.Errorf("base image %s: not in the Docker engine (%v), nor from its registry: %w", ref, engineErr, err)
 	}
 	return img, ref.Context().RegistryStr(), nil
+}
+
+// platformSet is what --platform asks for: one platform, several, or all
+// the base image has.
+type platformSet struct {
+	all  bool
+	list []v1.Platform
+}
+
+func (p platformSet) many() bool { return p.all || len(p.list) > 1 }
+
+func (p platformSet) want(q v1.Platform) bool {
+	if p.all {
+		return true
+	}
+	for _, x := range p.list {
+		if q.Satisfies(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func parsePlatforms(s string) (platformSet, error) {
+	if s == "all" {
+		return platformSet{all: true}, nil
+	}
+	var set platformSet
+	for _, one := range strings.Split(s, ",") {
+		p, err := v1.ParsePlatform(strings.TrimSpace(one))
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return platformSet{}, fmt.Errorf("--platform %q: want os/arch[/variant], a comma-separated list of them, or all", s)
+		}
+		set.list = append(set.list, *p)
+	}
+	return set, nil
+}
+
+// publishIndex builds a multi-platform modelcar from a base image index in
+// its registry and pushes it there: the Docker engine holds one platform's
+// image, not an index.
+func publishIndex(ctx context.Context, opts *modelcarOptions, tag name.Tag, baseRef name.Reference, platforms platformSet, folder *modelcar.Folder) error {
+	start := time.Now()
+	auth := remote.WithAuthFromKeychain(authn.DefaultKeychain)
+	base, err := remote.Index(baseRef, remote.WithContext(ctx), auth)
+	if err != nil {
+		return fmt.Errorf("base image %s: a multi-platform modelcar needs an image index from a registry: %w", baseRef, err)
+	}
+	idx, got, err := modelcar.BuildIndex(base, folder, opts.Dir, platforms.want)
+	if err != nil {
+		return fmt.Errorf("base image %s: %w", baseRef, err)
+	}
+	names := make([]string, len(got))
+	for i, p := range got {
+		names[i] = p.String()
+	}
+	fmt.Fprintf(opts.ErrOut, "Pushing %s (%d files, %s, on %s for %s)...\n", tag, folder.Files, humanSize(folder.Bytes), baseRef, strings.Join(names, ", "))
+	if err := remote.WriteIndex(tag, idx, remote.WithContext(ctx), auth); err != nil {
+		return fmt.Errorf("push %s: %w", tag, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return err
+	}
+	uri := "oci://" + tag.String()
+	fmt.Fprintf(opts.Out, "Pushed %s (%s) in %s: /models holds %d files (%s), for %s.\n", tag, d, time.Since(start).Round(100*time.Millisecond),
+		folder.Files, humanSize(folder.Bytes), strings.Join(names, ", "))
+	serveHint(opts.Out, uri)
+	return nil
 }
 
 // humanSize is n in B, KiB, MiB or GiB with one decimal.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -18,6 +19,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,4 +161,84 @@ func TestModelcar_ServedByAGeneratedProject(t *testing.T) {
 	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
 	assert.NoError(t, srv.Wait())
 	assert.Regexp(t, `Copying contents of oci://`+regexp.QuoteMeta(image)+` \(manifest sha256:[0-9a-f]{64}, \d+ layers\) to local`, logs.String())
+}
+
+// A multi-platform modelcar: the model layer on every image of a base
+// index (an attestation entry left out), pushed as an index to a registry
+// on loopback without the Docker engine; refused without --publish, and
+// for a platform the base does not have.
+func TestModelcar_MultiPlatform(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	baseRef, err := name.ParseReference(host + "/base:multi")
+	require.NoError(t, err)
+	var adds []mutate.IndexAddendum
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}, {OS: "unknown", Architecture: "unknown"}} {
+		img, err := random.Image(64, 1)
+		require.NoError(t, err)
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	require.NoError(t, remote.WriteIndex(baseRef, mutate.AppendManifests(empty.Index, adds...)))
+
+	model := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(model, "model.onnx"), []byte("weights"), 0o644))
+	image := host + "/models/iris:v1"
+	run := func(platform string, publish bool) (string, error) {
+		var out, errOut bytes.Buffer
+		err := modelcarRun(context.Background(), &modelcarOptions{Dir: model, Image: image, Base: baseRef.String(), Platform: platform, Publish: publish, Out: &out, ErrOut: &errOut})
+		return out.String(), err
+	}
+
+	_, err = run("linux/amd64,linux/arm64", false)
+	assert.EqualError(t, err, "--platform linux/amd64,linux/arm64 makes an image index, which the Docker engine cannot hold: add --publish to push it to its registry")
+	_, err = run("linux/s390x,linux/ppc64le", true)
+	assert.EqualError(t, err, "base image "+baseRef.String()+": the base image has none of the platforms asked for (it has linux/amd64, linux/arm64/v8)")
+	_, err = run("linux", true)
+	assert.EqualError(t, err, `--platform "linux": want os/arch[/variant], a comma-separated list of them, or all`)
+
+	got, err := run("all", true)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`^Pushed (\S+) \((sha256:[0-9a-f]{64})\) in \S+: /models holds 1 files \(7 B\), for linux/amd64, linux/arm64/v8\.\n`).FindStringSubmatch(got)
+	require.NotNil(t, m, got)
+	assert.Equal(t, image, m[1])
+
+	ref, err := name.ParseReference(image)
+	require.NoError(t, err)
+	idx, err := remote.Index(ref)
+	require.NoError(t, err)
+	d, err := idx.Digest()
+	require.NoError(t, err)
+	assert.Equal(t, m[2], d.String())
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 2)
+	var modelLayers []string
+	for i, want := range []string{"linux/amd64", "linux/arm64/v8"} {
+		assert.Equal(t, want, im.Manifests[i].Platform.String())
+		img, err := idx.Image(im.Manifests[i].Digest)
+		require.NoError(t, err)
+		layers, err := img.Layers()
+		require.NoError(t, err)
+		require.Len(t, layers, 2, "the base's layer and the model's")
+		ld, err := layers[1].Digest()
+		require.NoError(t, err)
+		modelLayers = append(modelLayers, ld.String())
+		rc, err := layers[1].Uncompressed()
+		require.NoError(t, err)
+		tr := tar.NewReader(rc)
+		var names []string
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			names = append(names, h.Name)
+		}
+		rc.Close()
+		assert.Equal(t, []string{"models/", "models/model.onnx"}, names)
+	}
+	assert.Equal(t, modelLayers[0], modelLayers[1], "one model layer, shared by the platforms")
 }
