@@ -16,9 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,15 +118,7 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		assert.NotContains(t, got, "docker push")
 		assert.Contains(t, runOut(t, dir, bin, "deploy"), "image: "+image+"\n")
 		// The registry holds the image under that digest, a buildpacks image.
-		ref, err := name.ParseReference(image, name.Insecure)
-		require.NoError(t, err)
-		pushed, err := remote.Image(ref)
-		require.NoError(t, err)
-		d, err := pushed.Digest()
-		require.NoError(t, err)
-		assert.Equal(t, m[2], d.String())
-		cfg, err := pushed.ConfigFile()
-		require.NoError(t, err)
+		cfg := pushedConfig(t, image, m[2])
 		assert.Contains(t, cfg.Config.Labels, "io.buildpacks.lifecycle.metadata")
 		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		require.NoError(t, err)

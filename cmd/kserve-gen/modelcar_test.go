@@ -70,11 +70,7 @@ func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds container images")
 	}
-	needBuilder(t)
-	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
-	require.NoError(t, err)
-	base, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	require.NotEmpty(t, base, "no kserve-gen/cnb-run image")
+	base := runImage(t)
 
 	model := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(model, "model.onnx"), []byte("weights"), 0o600))
@@ -101,16 +97,37 @@ func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
 	require.NoError(t, err, "%s", ls)
 	assert.Equal(t, "drwxr-xr-x 0 .\nlrwxrwxrwx 0 latest\n-rw-r--r-- 0 model.onnx\ndrwxr-xr-x 0 tokenizer\n-rw-r--r-- 0 tokenizer/vocab.txt\nweightsweightsa b c", string(ls))
 
+	cfg := pushedConfig(t, image, m[2])
+	assert.Equal(t, "kserve-gen modelcar: COPY "+model+" /models/", cfg.History[len(cfg.History)-1].CreatedBy)
+}
+
+// runImage is the run image scripts/setup-buildpacks.sh makes (a shell, as
+// KServe's modelcar sidecar needs), for a base; it needs the builder's
+// set-up, as the image builds do.
+func runImage(t *testing.T) string {
+	t.Helper()
+	needBuilder(t)
+	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
+	require.NoError(t, err)
+	base, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	require.NotEmpty(t, base, "no kserve-gen/cnb-run image")
+	return base
+}
+
+// pushedConfig reads image back from its registry, checks that it is the
+// digest the CLI printed, and returns its config.
+func pushedConfig(t *testing.T, image, digest string) *v1.ConfigFile {
+	t.Helper()
 	ref, err := name.ParseReference(image, name.Insecure)
 	require.NoError(t, err)
 	pushed, err := remote.Image(ref)
 	require.NoError(t, err)
 	d, err := pushed.Digest()
 	require.NoError(t, err)
-	assert.Equal(t, m[2], d.String())
+	assert.Equal(t, digest, d.String())
 	cfg, err := pushed.ConfigFile()
 	require.NoError(t, err)
-	assert.Equal(t, "kserve-gen modelcar: COPY "+model+" /models/", cfg.History[len(cfg.History)-1].CreatedBy)
+	return cfg
 }
 
 // TestModelcar_ServedByAGeneratedProject is the whole story: the onnx
@@ -122,10 +139,7 @@ func TestModelcar_ServedByAGeneratedProject(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds container images and runs a generated project")
 	}
-	needBuilder(t)
-	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
-	require.NoError(t, err)
-	base, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	base := runImage(t)
 
 	work, bin := buildCLI(t)
 	runIn(t, work, bin, "new", "cls", "--template", "onnx", "--yes")
