@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -154,27 +152,12 @@ func TestModelcar_ServedByAGeneratedProject(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
 	runOut(t, dir, bin, "modelcar", "model", "--image", image, "--base", base, "--publish")
 
-	port := freePort(t)
-	srv := exec.Command(server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false", "--device=cpu")
-	srv.Dir = t.TempDir() // no ./model here: the answer can only come from the registry
-	srv.Env = append(os.Environ(), "STORAGE_URI=oci://"+image, "XDG_CACHE_HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
-	var logs syncBuffer
-	srv.Stdout, srv.Stderr = &logs, &logs
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitReady(t, url+"/v2/health/ready")
-	code, got := postJSON(t, url+path, body)
+	// No ./model where it runs: the answer can only come from the registry.
+	srv := startServer(t, server, t.TempDir(), []string{"STORAGE_URI=oci://" + image, "XDG_CACHE_HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}, "--device=cpu")
+	code, got := postJSON(t, srv.URL+path, body)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, want, got)
-	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
-	assert.NoError(t, srv.Wait())
-	assert.Regexp(t, `Copying contents of oci://`+regexp.QuoteMeta(image)+` \(manifest sha256:[0-9a-f]{64}, \d+ layers\) to local`, logs.String())
+	assert.Regexp(t, `Copying contents of oci://`+regexp.QuoteMeta(image)+` \(manifest sha256:[0-9a-f]{64}, \d+ layers\) to local`, srv.stop(t))
 }
 
 // A multi-platform modelcar: the model layer on every image of a base

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -54,24 +53,8 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 
 			path, want, body := readmeRequest(t, dir)
 
-			port := freePort(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			srv := exec.CommandContext(ctx, server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false")
-			srv.Dir = dir
-			var logs bytes.Buffer
-			srv.Stdout, srv.Stderr = &logs, &logs
-			require.NoError(t, srv.Start())
-			t.Cleanup(func() {
-				cancel()
-				_ = srv.Wait()
-				if t.Failed() {
-					t.Logf("server output:\n%s", logs.String())
-				}
-			})
-			base := fmt.Sprintf("http://127.0.0.1:%d", port)
-			waitReady(t, base+"/v2/health/ready")
-
-			code, got := postJSON(t, base+path, body)
+			srv := startServer(t, server, dir, nil)
+			code, got := postJSON(t, srv.URL+path, body)
 			assert.Equal(t, http.StatusOK, code)
 			assert.Equal(t, want, got, "the README's expected output")
 		})
@@ -199,29 +182,13 @@ func TestNew_ONNXModelFromHTTPStorageURI(t *testing.T) {
 
 	elsewhere := t.TempDir() // no ./model here: the answer can only come from the download
 	for run := 1; run <= 2; run++ {
-		port := freePort(t)
-		srv := exec.Command(server, fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false", "--workers=2", "--device=cpu")
-		srv.Dir = elsewhere
-		srv.Env = append(os.Environ(), "STORAGE_URI="+uri, "XDG_CACHE_HOME="+cache)
-		var logs syncBuffer
-		srv.Stdout, srv.Stderr = &logs, &logs
-		require.NoError(t, srv.Start())
-		t.Cleanup(func() {
-			_ = srv.Process.Kill()
-			if t.Failed() {
-				t.Logf("run %d output:\n%s", run, logs.String())
-			}
-		})
-		base := fmt.Sprintf("http://127.0.0.1:%d", port)
-		waitReady(t, base+"/v2/health/ready")
+		srv := startServer(t, server, elsewhere, []string{"STORAGE_URI=" + uri, "XDG_CACHE_HOME=" + cache}, "--workers=2", "--device=cpu")
 		for range 4 { // both workers, most likely
-			code, got := postJSON(t, base+path, body)
+			code, got := postJSON(t, srv.URL+path, body)
 			assert.Equal(t, http.StatusOK, code)
 			assert.Equal(t, want, got, "run %d", run)
 		}
-		require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
-		assert.NoError(t, srv.Wait(), "exit status; output:\n%s", logs.String())
-		out := logs.String()
+		out := srv.stop(t)
 		modelDir := filepath.Join(cache, "kserve-gen", "storage")
 		assert.Contains(t, out, "Model directory from STORAGE_URI: "+modelDir+"/iris.tar.gz-", "run %d:\n%s", run, out)
 		if run == 1 {
@@ -234,6 +201,47 @@ func TestNew_ONNXModelFromHTTPStorageURI(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []int{http.StatusOK, http.StatusNotModified}, statuses, "one download, one revalidation, none by the workers")
+}
+
+// server is a generated project's server process.
+type server struct {
+	URL  string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+// startServer starts bin in dir with env added and gRPC off, on a free
+// port, and waits until it is ready; its output is logged if the test
+// fails, and the process is killed at the end if stop was not called.
+func startServer(t *testing.T, bin, dir string, env []string, args ...string) *server {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin, append([]string{fmt.Sprintf("--http_port=%d", port), "--enable_grpc=false"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	s := &server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, logs: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), s.logs.String())
+		}
+	})
+	waitReady(t, s.URL+"/v2/health/ready")
+	return s
+}
+
+// stop sends SIGTERM, checks that the server exits 0 (drained, unloaded),
+// and returns its output.
+func (s *server) stop(t *testing.T) string {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.NoError(t, s.cmd.Wait(), "exit status; output:\n%s", s.logs.String())
+	return s.logs.String()
 }
 
 // syncBuffer is a bytes.Buffer a process's stdout and stderr can share.
