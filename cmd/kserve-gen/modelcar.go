@@ -177,7 +177,7 @@ func serveHint(w io.Writer, uri string) {
 // baseImage finds the base image in the Docker engine, else in its
 // registry (for platform), with the user's Docker credentials.
 func baseImage(ctx context.Context, ref name.Reference, platform *v1.Platform) (v1.Image, string, error) {
-	img, engineErr := daemon.Image(ref, daemon.WithContext(ctx))
+	img, engineErr := daemon.Image(ref, daemon.WithContext(ctx), daemon.WithFileBufferedOpener()) // a large base is not held in memory
 	if engineErr == nil {
 		return img, "the Docker engine", nil
 	}
