@@ -245,6 +245,15 @@ func TestOCI_ModelcarDownloadedAndKeptUntilTheTagMoves(t *testing.T) {
 	assert.Equal(t, 3, o.gets())
 	assert.Regexp(t, `^INFO `+regexpQuote(uri)+` is at manifest `+v1.Digest.String()+`, downloaded on \S+; using `+regexpQuote(dir)+`$`, d.logs.take()[0])
 
+	// KServe's newer spellings name the same image, and the same copy.
+	for _, scheme := range []string{"oci+fetch://", "oci+native://"} {
+		again, err = d.resolver().Resolve(ctx, scheme+o.host+"/modelcar:v1")
+		require.NoError(t, err, scheme)
+		assert.Equal(t, dir, again, scheme)
+	}
+	assert.Equal(t, 3, o.gets())
+	d.logs.take()
+
 	// The tag moves: downloaded again, into the same folder, without the
 	// base image's layer, which had nothing for /models last time.
 	base := content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayerGzip, baseLayer(t).data).Digest.String()
@@ -574,6 +583,8 @@ func TestParseOCI(t *testing.T) {
 		"oci://localhost:5000/models/iris":            "localhost:5000/models/iris:latest",
 		"oci://ghcr.io/acme/bert:int8":                "ghcr.io/acme/bert:int8",
 		"oci://quay.io/acme/bert@sha256:" + zeros(64): "quay.io/acme/bert@sha256:" + zeros(64),
+		"oci+fetch://ghcr.io/acme/bert:int8":          "ghcr.io/acme/bert:int8",
+		"oci+native://ghcr.io/acme/bert:int8":         "ghcr.io/acme/bert:int8",
 	} {
 		ref, err := parseOCI(uri)
 		require.NoError(t, err, uri)

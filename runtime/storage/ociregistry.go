@@ -84,7 +84,7 @@ func parseOCI(uri string) (ociRef, error) {
 	bad := func(why string) (ociRef, error) {
 		return ociRef{}, newError(ErrInvalidURI, "storage uri %s: want oci://<registry>/<repository>[:<tag>|@<digest>]: %s", uri, why)
 	}
-	s := strings.TrimPrefix(uri, ociPrefix)
+	_, s, _ := strings.Cut(uri, "://") // oci://, oci+fetch://, oci+native://
 	var ref ociRef
 	if name, d, ok := strings.Cut(s, "@"); ok {
 		if !validDigest(d) {

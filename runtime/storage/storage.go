@@ -187,7 +187,10 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		return r.fetchGCS(ctx, uri)
 	} else if scheme == "s3" {
 		return r.fetchS3(ctx, uri)
-	} else if scheme == "oci" {
+	} else if scheme == "oci" || scheme == "oci+fetch" || scheme == "oci+native" {
+		// oci+fetch:// and oci+native:// are KServe's newer spellings, which
+		// choose how the cluster gets the image (storage-initializer, image
+		// volume); off the cluster they are the same download.
 		return r.fetchOCI(ctx, uri)
 	}
 	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and %s; "+
