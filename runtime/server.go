@@ -219,6 +219,22 @@ func checkRoutes(routes []rest.Route) (err error) {
 
 func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) error {
 	defer gctune.SetMinHeap(uint64(s.cfg.GCMinHeap))()
+	processes := 1
+	if s.cfg.Workers > 1 {
+		// --workers N: N REST workers and this gRPC-serving supervisor, each
+		// holding the models, share the container's memory.
+		processes = s.cfg.Workers + 1
+	}
+	memLimit, restoreMemLimit, err := gctune.SetMemoryLimit(os.Getenv, gctune.CgroupLimit, processes)
+	if err != nil {
+		return err
+	}
+	defer restoreMemLimit()
+	if memLimit.Bytes > 0 {
+		s.log.Info(memLimit.String())
+	} else {
+		s.log.Debug(memLimit.String())
+	}
 	s.metrics = metrics.New()
 	dpOpts := dataplane.Options{
 		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),

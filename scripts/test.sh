@@ -39,8 +39,8 @@ step "go test (runtime, race detector; Docker builds the modelcar of the oci:// 
 (cd runtime && KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_EMULATORS=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -race -count=1 ./...)
 step "go test (kserve-gen CLI, generator golden projects, image builds, deploy)"
 KSERVE_GEN_REQUIRE_ONNX=1 KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -count=1 ./...
-step "go test (examples: reference exchanges against examples/passthrough)"
-(cd examples && go test -count=1 ./...)
+step "go test (examples: reference exchanges against examples/passthrough; Docker runs it under a memory limit)"
+(cd examples && KSERVE_GEN_REQUIRE_BUILDPACKS=1 go test -count=1 ./...)
 if [ -f deploy/validate/go.mod ]; then
 	step "go test (deploy/validate: manifests against KServe's v1beta1 API types)"
 	(cd deploy/validate && go vet ./... && go test -count=1 ./...)

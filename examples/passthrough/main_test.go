@@ -67,16 +67,33 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// build compiles this example into a temporary folder, with env added to
+// the go command's environment.
+func build(t *testing.T, env ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "passthrough")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run())
+	return bin
+}
+
 // start builds and runs this example as a real process.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "passthrough")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := build(t)
+	return run(t, func(args []string) *exec.Cmd { return exec.Command(bin, args...) }, args...)
+}
+
+// run starts the server command makes from its arguments (the ports and
+// model name first, then args) and waits until it is ready; the test's end
+// stops it with SIGTERM.
+func run(t *testing.T, command func(args []string) *exec.Cmd, args ...string) *proc {
+	t.Helper()
 	port := freePort(t)
 	args = append([]string{"--model_name=passthrough", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePort(t))}, args...)
-	p := &proc{cmd: exec.Command(bin, args...), url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: command(args), url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
 )
 
 // ErrDownload is returned (wrapped) when an http(s):// model cannot be
@@ -585,30 +587,14 @@ func (r Resolver) reportProgress(shown string, w *watchedReader, total int64) fu
 			case <-t.C:
 				n := w.n.Load()
 				if total > 0 {
-					log.Info(fmt.Sprintf("Downloaded %s of %s (%d%%) from %s", humanBytes(n), humanBytes(total), n*100/total, shown))
+					log.Info(fmt.Sprintf("Downloaded %s of %s (%d%%) from %s", bytesize.Format(n), bytesize.Format(total), n*100/total, shown))
 				} else {
-					log.Info(fmt.Sprintf("Downloaded %s from %s", humanBytes(n), shown))
+					log.Info(fmt.Sprintf("Downloaded %s from %s", bytesize.Format(n), shown))
 				}
 			}
 		}
 	}()
 	return sync.OnceFunc(func() { close(done); <-stopped })
-}
-
-// humanBytes is n in B, KiB, MiB or GiB with one decimal.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, suffix := float64(n), "B"
-	for _, s := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		if v < unit {
-			break
-		}
-		v, suffix = v/unit, s
-	}
-	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
 // guessType is Python's mimetypes.guess_type for the names KServe cares

@@ -500,12 +500,6 @@ func TestHTTP_Stall(t *testing.T) {
 	assert.Regexp(t, `^INFO Downloaded \d+ B of 100 B \(\d+%\) from `+regexpQuote(srv.URL)+`/slow.onnx$`, progress[0])
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
-		assert.Equal(t, want, humanBytes(n))
-	}
-}
-
 // A shutdown (SIGTERM) during a download ends it at once with the
 // context's error, so the server stops instead of finishing the download.
 func TestHTTP_Cancelled(t *testing.T) {

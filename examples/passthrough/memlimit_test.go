@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runImage is the local Debian image scripts/setup-buildpacks.sh makes
+// (kserve-gen build's run image). With KSERVE_GEN_REQUIRE_BUILDPACKS=1 (CI)
+// its absence fails the test.
+func runImage(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "kserve-gen/cnb-run").Output()
+	image, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if err != nil || image == "" {
+		if os.Getenv("KSERVE_GEN_REQUIRE_BUILDPACKS") == "1" {
+			t.Fatalf("no Docker engine with the kserve-gen/cnb-run image (scripts/setup-buildpacks.sh makes it): %v %s", err, out)
+		}
+		t.Skip("no Docker engine with the kserve-gen/cnb-run image; scripts/setup-buildpacks.sh makes it")
+	}
+	return image
+}
+
+// inContainer runs the example in a container of the Docker engine with a
+// memory limit (docker run --memory, a real cgroup limit, v1 or v2 as the
+// host has it), on the host's network so that the test reaches its ports.
+func inContainer(t *testing.T, memory string, args ...string) *proc {
+	t.Helper()
+	image := runImage(t)
+	bin := build(t, "CGO_ENABLED=0") // static: runs on the image's libc, whatever the host's
+	name := fmt.Sprintf("kserve-gen-memlimit-%d", time.Now().UnixNano())
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	return run(t, func(args []string) *exec.Cmd {
+		return exec.Command("docker", append([]string{"run", "--rm", "--name", name, "--memory", memory, "--network", "host",
+			"-v", filepath.Dir(bin) + ":/pt:ro", "--entrypoint", "/pt/passthrough", image}, args...)...)
+	}, args...)
+}
+
+func goMemLimit(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, "go_gc_gomemlimit_bytes "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no go_gc_gomemlimit_bytes in /metrics:\n%s", body)
+	return ""
+}
+
+// In a container with a memory limit the server gives Go 90 % of it as its
+// soft limit (GOMEMLIMIT), says so in its log, and /metrics shows it.
+func TestMemoryLimitFromTheContainer(t *testing.T) {
+	p := inContainer(t, "256m")
+	require.Eventually(t, func() bool {
+		return strings.Contains(p.out.String(), "] Go memory limit (GOMEMLIMIT) 230.4 MiB: 90% of the container's 256.0 MiB memory limit\n")
+	}, 10*time.Second, 10*time.Millisecond, "%s", p.out)
+	assert.Equal(t, "2.4159191e+08", goMemLimit(t, p.url)) // 0.9 × 256 MiB
+	resp, err := http.Post(p.url+"/v1/models/passthrough:predict", "application/json", strings.NewReader(`{"instances":[[1,2]]}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+}
+
+// --workers N: the N REST workers and the supervisor (which serves gRPC)
+// share the container, so each of the N+1 gets 1/(N+1) of the share.
+func TestMemoryLimitSharedByWorkers(t *testing.T) {
+	p := inContainer(t, "1g", "--workers=2")
+	require.Eventually(t, func() bool {
+		return strings.Count(p.out.String(), "] Go memory limit (GOMEMLIMIT) 307.2 MiB: 90% of the container's 1.0 GiB memory limit shared by 3 serving processes\n") == 3
+	}, 10*time.Second, 10*time.Millisecond, "one line per worker:\n%s", p.out)
+	assert.Equal(t, "3.22122547e+08", goMemLimit(t, p.url))
+}
+
+// An explicit GOMEMLIMIT is the user's choice and stays; a bad AUTOMEMLIMIT
+// stops the server with a message naming it.
+func TestMemoryLimit_UserSettings(t *testing.T) {
+	runImage(t)
+	bin := build(t, "CGO_ENABLED=0")
+	docker := func(env string) *exec.Cmd {
+		return exec.Command("docker", "run", "--rm", "--memory", "256m", "--network", "none", "-e", env,
+			"-v", filepath.Dir(bin)+":/pt:ro", "--entrypoint", "/pt/passthrough", runImage(t), "--model_name=passthrough", "--http_port=18080", "--grpc_port=18081")
+	}
+	out, err := docker("AUTOMEMLIMIT=90%").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), `AUTOMEMLIMIT="90%": want the share of the container's memory limit Go may use, in (0, 1] (e.g. 0.8), or off`)
+
+	p := run(t, func(args []string) *exec.Cmd {
+		bin := build(t, "CGO_ENABLED=0")
+		return exec.Command("docker", append([]string{"run", "--rm", "--memory", "256m", "--network", "host", "-e", "GOMEMLIMIT=100MiB",
+			"-v", filepath.Dir(bin) + ":/pt:ro", "--entrypoint", "/pt/passthrough", runImage(t)}, args...)...)
+	})
+	assert.NotContains(t, p.out.String(), "Go memory limit")
+	assert.Equal(t, "1.048576e+08", goMemLimit(t, p.url))
+}
