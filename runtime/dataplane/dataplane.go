@@ -314,7 +314,6 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		return nil, status.NotImplemented("Could not find explainer_host.")
 	}
 	if e.metrics != nil {
-		e.metrics.Request(int(req.Protocol), verb == Explain)
 		e.metrics.InFlight.Inc()
 		defer e.metrics.InFlight.Dec()
 	}
@@ -327,9 +326,16 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	// the three-way select needed when all of them are busy.
 	select {
 	case d.jobs <- c:
+		if e.metrics != nil {
+			e.metrics.Queue.Observe(0) // no wait, and no clock read for it
+		}
 	default:
+		start := time.Now()
 		select {
 		case d.jobs <- c: // a worker became free
+			if e.metrics != nil {
+				e.metrics.Queue.Observe(time.Since(start).Seconds())
+			}
 		case <-ctx.Done():
 			d.putCall(c)
 			return nil, ctx.Err()
@@ -347,6 +353,21 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		// The worker still owns c; it is left to the garbage collector.
 		return nil, ctx.Err()
 	}
+}
+
+// Record counts a finished inference request in the model's metrics: the
+// request (by protocol and verb), its size in bytes and the response's
+// (negative: not known), and code, the status code of a failure (an HTTP
+// code, or a gRPC code name; "" for a success). Transports call it once per
+// request, failures before the model is called included, so that errors
+// and requests are counted alike. A name that is not served is not
+// recorded, so clients naming arbitrary models cannot grow the label set.
+func (d *Dataplane) Record(name string, p infer.Protocol, verb Verb, in, out int, code string) {
+	e := d.reg.Load().byName[name]
+	if e == nil || e.metrics == nil {
+		return
+	}
+	e.metrics.Exchange(int(p), verb == Explain, in, out, code)
 }
 
 // modelContext is ctx carrying the logger models should use.

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -95,6 +96,16 @@ func (s *service) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryM
 // can stall a call for the length of a model load; readiness is the
 // server's business, not the request's.
 func (s *service) ModelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	out, err := s.modelInfer(ctx, m)
+	if err != nil {
+		s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), -1, grpcstatus.Code(err).String())
+		return nil, err
+	}
+	s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), proto.Size(out), "")
+	return out, nil
+}
+
+func (s *service) modelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
 	req, err := pbconv.Request(m)
 	if err != nil {
 		return nil, s.fail(ctx, err)

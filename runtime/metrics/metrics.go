@@ -1,6 +1,7 @@
 // Package metrics holds the server's Prometheus collectors: KServe's four
 // step histograms (same names, help, label and buckets, contract §6) plus
-// request and error counters and an in-flight gauge KServe lacks.
+// what KServe lacks: request and error counters, an in-flight gauge, request
+// and response size histograms and the time requests wait for a worker.
 package metrics
 
 import (
@@ -23,7 +24,18 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	inFlight    *prometheus.GaugeVec
+	reqSize     *prometheus.HistogramVec
+	respSize    *prometheus.HistogramVec
+	queue       *prometheus.HistogramVec
 }
+
+// SizeBuckets are the size histograms' buckets: 64 B to 64 MiB (the default
+// --max_request_body_size) in steps of 4×.
+var SizeBuckets = prometheus.ExponentialBuckets(64, 4, 11)
+
+// QueueBuckets are the queue-wait histogram's buckets: from 100 µs, since a
+// wait that long already means every worker was busy, to KServe's 10 s.
+var QueueBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // New returns the collectors registered in a fresh registry together with
 // the process and Go runtime collectors.
@@ -48,8 +60,21 @@ func New() *Metrics {
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kserve_requests_in_flight", Help: "inference requests being processed, by model",
 		}, []string{"model_name"}),
+		reqSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kserve_request_size_bytes", Help: "size of inference request bodies (REST) and messages (gRPC), by model and protocol",
+			Buckets: SizeBuckets,
+		}, []string{"model_name", "protocol"}),
+		respSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kserve_response_size_bytes", Help: "size of successful inference response bodies (REST) and messages (gRPC), by model and protocol",
+			Buckets: SizeBuckets,
+		}, []string{"model_name", "protocol"}),
+		queue: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kserve_request_queue_seconds", Help: "time inference requests waited for one of the --max_asyncio_workers model slots, by model",
+			Buckets: QueueBuckets,
+		}, []string{"model_name"}),
 	}
 	m.Registry.MustRegister(m.preprocess, m.predict, m.explain, m.postprocess, m.requests, m.errors, m.inFlight,
+		m.reqSize, m.respSize, m.queue,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	return m
 }
@@ -70,8 +95,14 @@ type Model struct {
 	Explain     prometheus.Observer
 	Postprocess prometheus.Observer
 	InFlight    prometheus.Gauge
+	Queue       prometheus.Observer
 	requests    [3][2]prometheus.Counter // [protocol][verb]
+	reqSize     [3]prometheus.Observer   // [protocol]
+	respSize    [3]prometheus.Observer
 }
+
+// protocols are the protocol label's values, indexed like infer.Protocol.
+var protocols = [3]string{"v1", "v2", "grpc-v2"}
 
 // ForModel resolves the observers for a model name. The label is the
 // model's own name, not an alias it is registered under (as KServe).
@@ -83,30 +114,40 @@ func (m *Metrics) ForModel(name string) *Model {
 		Explain:     m.explain.WithLabelValues(name),
 		Postprocess: m.postprocess.WithLabelValues(name),
 		InFlight:    m.inFlight.WithLabelValues(name),
+		Queue:       m.queue.WithLabelValues(name),
 	}
-	for p, proto := range []string{"v1", "v2", "grpc-v2"} {
+	for p, proto := range protocols {
 		for v, verb := range []string{"predict", "explain"} {
 			mm.requests[p][v] = m.requests.WithLabelValues(name, proto, verb)
 		}
+		mm.reqSize[p] = m.reqSize.WithLabelValues(name, proto)
+		mm.respSize[p] = m.respSize.WithLabelValues(name, proto)
 	}
 	return mm
 }
 
-// Request counts one request; protocol is 0 v1, 1 v2, 2 grpc-v2; explain
-// selects the verb.
-func (mm *Model) Request(protocol int, explain bool) {
+// Exchange records one finished inference request: protocol is 0 v1, 1 v2,
+// 2 grpc-v2; explain selects the verb; in and out are the request's and the
+// response's sizes in bytes (negative: unknown, not observed); code is the
+// status code of a failed request (an HTTP code or a gRPC code name), ""
+// for a success.
+func (mm *Model) Exchange(protocol int, explain bool, in, out int, code string) {
+	if protocol < 0 || protocol >= len(protocols) {
+		return
+	}
 	v := 0
 	if explain {
 		v = 1
 	}
-	if protocol >= 0 && protocol < 3 {
-		mm.requests[protocol][v].Inc()
+	mm.requests[protocol][v].Inc()
+	if in >= 0 {
+		mm.reqSize[protocol].Observe(float64(in))
 	}
-}
-
-// Error counts one failed request with its status code (HTTP code or gRPC code name).
-func (mm *Model) Error(protocol, code string) {
-	mm.m.errors.WithLabelValues(mm.name, protocol, code).Inc()
+	if code != "" {
+		mm.m.errors.WithLabelValues(mm.name, protocols[protocol], code).Inc()
+	} else if out >= 0 {
+		mm.respSize[protocol].Observe(float64(out))
+	}
 }
 
 // Since observes the time since start on o.

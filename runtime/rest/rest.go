@@ -433,43 +433,77 @@ func isJSONContentType(ct string) bool {
 }
 
 func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, verb dataplane.Verb) {
+	in, out, err := h.v1Exchange(w, r, name, verb)
+	h.finish(w, r, name, infer.ProtocolV1, verb, in, out, err)
+}
+
+// finish answers a failed inference request with its error, unless the
+// response was already under way (errCut), and records the request in
+// /metrics either way.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, name string, p infer.Protocol, verb dataplane.Verb, in, out int, err error) {
+	code := ""
+	switch {
+	case err == nil:
+	case errors.Is(err, errCut):
+		code = "500"
+		defer abort(w)
+	default:
+		code = strconv.Itoa(h.writeError(w, r, err))
+	}
+	h.dp.Record(name, p, verb, in, out, code)
+}
+
+// errCut reports a streamed response that failed after its status was sent:
+// nothing more can be written, and /metrics counts it as a 500.
+var errCut = errors.New("streamed response cut")
+
+// requestSize is the size to record for a request whose body could not be
+// read: the declared length (a body over the limit), else unknown.
+func requestSize(r *http.Request) int {
+	if r.ContentLength >= 0 {
+		return int(r.ContentLength)
+	}
+	return -1
+}
+
+// v1Exchange answers a v1 :predict or :explain request and returns the
+// request's and the response's sizes, or the error to answer with (nothing
+// written yet, unless it is errCut).
+func (h *Handler) v1Exchange(w http.ResponseWriter, r *http.Request, name string, verb dataplane.Verb) (in, out int, err error) {
 	body, err := h.readBody(w, r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return requestSize(r), -1, err
 	}
+	in = len(body)
 	ct := model.HeaderValue(r.Header, "Content-Type")
 	req := &infer.Request{Protocol: infer.ProtocolV1, ModelName: name, Body: body, ContentType: ct, IsJSON: isJSONContentType(ct)}
 	if cloudevent.IsBinary(r.Header) {
 		// A binary-mode CloudEvent: the body is the event's data, JSON when
 		// it parses as JSON (whatever its content type), else raw bytes.
 		if req.CloudEvent, err = cloudevent.FromBinary(r.Header); err != nil {
-			h.writeError(w, r, err)
-			return
+			return in, -1, err
 		}
 		req.IsJSON = infer.ValidJSON(body)
 	}
 	// Bad JSON is a 400 before the model is looked up, as in KServe.
 	if req.IsJSON {
 		if err := req.ParseV1(); err != nil && !isListError(err) {
-			h.writeError(w, r, err)
-			return
+			return in, -1, err
 		}
 	}
 	hd := model.NewHeaders(r.Header)
 	resp, err := h.dp.Infer(r.Context(), name, verb, req, hd)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return in, -1, err
 	}
 	copyHeaders(w.Header(), hd.Response)
 	if resp.Stream != nil {
-		h.writeStream(w, r, resp)
-		return
+		out, err = h.writeStream(w, r, resp)
+		return in, out, err
 	}
 	if req.CloudEvent != nil && req.CloudEvent.Binary || cloudevent.IsStructured(ct) {
-		h.writeCloudEvent(w, r, req.CloudEvent, name, resp)
-		return
+		out, err = h.writeCloudEvent(w, req.CloudEvent, name, resp)
+		return in, out, err
 	}
 	if resp.Raw != nil || resp.Body == nil {
 		ct := resp.ContentType
@@ -477,24 +511,26 @@ func (h *Handler) v1Infer(w http.ResponseWriter, r *http.Request, name string, v
 			ct = "application/octet-stream"
 		}
 		h.writeRaw(w, http.StatusOK, ct, resp.Raw)
-		return
+		return in, len(resp.Raw), nil
 	}
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
 	b, err := infer.AppendJSON((*bp)[:0], resp.Body)
 	*bp = b
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return in, -1, err
 	}
 	h.writeRaw(w, http.StatusOK, "application/json", b)
+	return in, len(b), nil
 }
 
 // writeStream sends a streamed v1 response chunk by chunk. A failure after
 // the headers are out cannot be a status any more: it is logged and the
 // response aborted (net/http then closes the connection without the final
 // chunk), so no client mistakes a cut stream for a whole one.
-func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infer.Response) {
+//
+// It returns the bytes sent, and errCut when the stream failed.
+func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infer.Response) (int, error) {
 	hdr := w.Header()
 	delete(hdr, "Content-Length")
 	if resp.ContentType != "" {
@@ -511,6 +547,7 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 	if err := rc.Flush(); errors.Is(err, http.ErrNotSupported) {
 		flush = false
 	}
+	sent := 0
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -524,7 +561,9 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 			if len(chunk) == 0 {
 				continue
 			}
-			if _, err := w.Write(chunk); err != nil {
+			n, err := w.Write(chunk)
+			sent += n
+			if err != nil {
 				return nil // the client is gone; nobody to tell
 			}
 			if flush && rc.Flush() != nil {
@@ -534,11 +573,19 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 		return nil
 	}()
 	if err == nil {
-		return
+		return sent, nil
 	}
 	h.opts.Logger.Error("Exception: " + err.Error())
+	return sent, errCut
+}
+
+// abort cuts the connection of a response that failed after its status was
+// sent (net/http then leaves out the final chunk), so that no client takes
+// it for a whole one: ServeHTTP does it once the access line is written, or
+// it happens at once.
+func abort(w http.ResponseWriter) {
 	if rw, ok := w.(*recorder); ok {
-		rw.abort = true // ServeHTTP aborts once the access line is written
+		rw.abort = true
 		return
 	}
 	panic(http.ErrAbortHandler)
@@ -546,13 +593,13 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 
 // writeCloudEvent answers a CloudEvent request with a CloudEvent in the
 // request's content mode (KServe's encode with create_response_cloudevent).
-func (h *Handler) writeCloudEvent(w http.ResponseWriter, r *http.Request, reqEvent *infer.CloudEvent, name string, resp *infer.Response) {
+// It returns the bytes of the response's body, or the error to answer with.
+func (h *Handler) writeCloudEvent(w http.ResponseWriter, reqEvent *infer.CloudEvent, name string, resp *infer.Response) (int, error) {
 	body := cloudevent.Body{Raw: resp.Raw, ContentType: resp.ContentType}
 	if resp.Raw == nil && resp.Body != nil {
 		b, err := infer.AppendJSON(nil, resp.Body)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return -1, err
 		}
 		body.JSON = b
 	}
@@ -573,13 +620,13 @@ func (h *Handler) writeCloudEvent(w http.ResponseWriter, r *http.Request, reqEve
 		b, err = h.opts.CloudEvents.Structured(hdr, reqEvent, ev, body)
 	}
 	if err != nil {
-		h.writeError(w, r, fmt.Errorf("encode the response event: %w", err))
-		return
+		return -1, fmt.Errorf("encode the response event: %w", err)
 	}
 	ct := hdr.Get("Content-Type")
 	delete(hdr, "Content-Type")
 	copyHeaders(w.Header(), hdr)
 	h.writeRaw(w, http.StatusOK, ct, b)
+	return len(b), nil
 }
 
 func isListError(err error) bool {
@@ -587,6 +634,13 @@ func isListError(err error) bool {
 }
 
 func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
+	in, out, err := h.v2Exchange(w, r, name)
+	h.finish(w, r, name, infer.ProtocolV2, dataplane.Predict, in, out, err)
+}
+
+// v2Exchange answers a v2 infer request and returns the request's and the
+// response's sizes, or the error to answer with (nothing written yet).
+func (h *Handler) v2Exchange(w http.ResponseWriter, r *http.Request, name string) (in, out int, err error) {
 	hl := model.HeaderValue(r.Header, "Inference-Header-Content-Length")
 	var n int
 	var hlErr error
@@ -595,34 +649,31 @@ func (h *Handler) v2Infer(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	body, err := h.readBodyAligned(w, r, max(n, 0))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return requestSize(r), -1, err
 	}
+	in = len(body)
 	ct := model.HeaderValue(r.Header, "Content-Type")
 	jsonPart, raw := body, []byte(nil)
 	if hl != "" {
 		if hlErr != nil || n < 0 || n > len(body) {
-			h.writeError(w, r, status.InvalidInputf("invalid inference-header-content-length %q: the body has %d bytes", hl, len(body)))
-			return
+			return in, -1, status.InvalidInputf("invalid inference-header-content-length %q: the body has %d bytes", hl, len(body))
 		}
 		jsonPart, raw = body[:n], body[n:]
 	} else if !isJSONMedia(ct) {
-		h.writeError(w, r, status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing."))
-		return
+		return in, -1, status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing.")
 	}
 	req, err := infer.DecodeRequest(jsonPart, raw)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return in, -1, err
 	}
 	req.ModelName = name
 	hd := model.NewHeaders(r.Header)
 	resp, err := h.dp.Infer(r.Context(), name, dataplane.Predict, req, hd)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return in, -1, err
 	}
-	h.writeV2Response(w, r, req, resp, name, hd)
+	out, err = h.writeV2Response(w, r, req, resp, name, hd)
+	return in, out, err
 }
 
 func isJSONMedia(ct string) bool {
@@ -633,7 +684,9 @@ func isJSONMedia(ct string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *infer.Request, resp *infer.Response, name string, hd *model.Headers) {
+// writeV2Response writes resp in JSON or the binary extension and returns
+// the body's size, or the error to answer with (nothing written).
+func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *infer.Request, resp *infer.Response, name string, hd *model.Headers) (int, error) {
 	if resp.ModelName == "" {
 		resp.ModelName = name
 	}
@@ -641,8 +694,7 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 		resp.ID = req.EnsureID()
 	}
 	if err := infer.SelectOutputs(req, resp, name); err != nil {
-		h.writeError(w, r, err)
-		return
+		return -1, err
 	}
 	copyHeaders(w.Header(), hd.Response)
 	bp := h.bufs.Get().(*[]byte)
@@ -659,17 +711,15 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 		b, err := infer.AppendResponseJSON((*bp)[:0], resp)
 		*bp = b
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return -1, err
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", b)
-		return
+		return len(b), nil
 	}
 	head, raws, err := infer.AppendResponseBinary((*bp)[:0], resp, binary)
 	*bp = head
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return -1, err
 	}
 	total := len(head)
 	for _, c := range raws {
@@ -681,12 +731,13 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 	hdr.Set("Inference-Header-Content-Length", strconv.Itoa(len(head)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
-		return
+		return total, nil
 	}
 	_, _ = w.Write(head)
 	for _, c := range raws {
 		_, _ = w.Write(c)
 	}
+	return total, nil
 }
 
 func copyHeaders(dst, src http.Header) {
@@ -701,25 +752,26 @@ func copyHeaders(dst, src http.Header) {
 // writeError writes KServe's {"error": "..."} body with the kind's status
 // code, FastAPI's {"detail": [...]} for validation errors, and logs server
 // errors the way KServe's handlers do.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// It returns the status code.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// The client is gone or out of time: nobody reads the body.
 		h.writeRaw(w, 499, "application/json", []byte(`{"error":"Request cancelled"}`))
-		return
+		return 499
 	}
 	code := status.HTTPCode(err)
 	var se *status.Error
 	if errors.As(err, &se) && se.Kind == status.KindUnprocessable {
-		h.writeJSON(w, code, struct {
+		return h.writeJSON(w, code, struct {
 			Detail []status.ValidationDetail `json:"detail"`
 		}{se.Detail})
-		return
 	}
 	if code >= 500 {
 		h.opts.Logger.Error("Exception: " + err.Error())
 	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))
+	return code
 }
 
 // detail writes FastAPI's {"detail": ...} body for a routing failure; its
@@ -728,13 +780,15 @@ func (h *Handler) detail(w http.ResponseWriter, code int) {
 	h.writeRaw(w, code, "application/json", []byte(`{"detail":"`+http.StatusText(code)+`"}`))
 }
 
-func (h *Handler) writeJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON writes v with code and returns the status code written.
+func (h *Handler) writeJSON(w http.ResponseWriter, code int, v any) int {
 	b, err := infer.AppendJSON(nil, v) // structs take AppendJSON's encoding/json fallback
 	if err != nil {
 		h.writeRaw(w, http.StatusInternalServerError, "application/json", []byte(`{"error":"could not encode the response"}`))
-		return
+		return http.StatusInternalServerError
 	}
 	h.writeRaw(w, code, "application/json", b)
+	return code
 }
 
 func (h *Handler) writeRaw(w http.ResponseWriter, code int, contentType string, b []byte) {

@@ -1,0 +1,124 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// Every inference request to a served model is counted once, by protocol
+// and verb, failures before the model call included; failures by status
+// code; request and response sizes in histograms. Requests for models that
+// are not served leave no series behind.
+func TestMetrics_RequestsErrorsAndSizes(t *testing.T) {
+	rt := runtimetest.StartModels(t, []runtime.Model{&echoModel{name: "echo"}}, runtimetest.WithGRPC(),
+		runtimetest.WithConfig(func(c *config.Config) { c.MaxRequestBodySize = 100 }))
+	v1 := func(path, body string, want int) string {
+		t.Helper()
+		code, _, resp := do(t, "POST", rt.URL+path, "application/json", []byte(body))
+		require.Equal(t, want, code, resp)
+		return resp
+	}
+	assert.Equal(t, `{"predictions":[[1,2]]}`, v1("/v1/models/echo:predict", `{"instances":[[1,2]]}`, 200)) // 21 B in, 23 out
+	v1("/v1/models/echo:predict", `{"instances":`, 400)                                                     // 13 B
+	assert.Equal(t, `{"explanations":[1.5]}`, v1("/v1/models/echo:explain", `{"instances":[1]}`, 200))      // 17 B in, 22 out
+	big := `{"instances":[` + strings.Repeat("1,", 74) + `1]}`
+	v1("/v1/models/echo:predict", big, 413) // over the limit
+	v1("/v1/models/nope:predict", `{"instances":[1]}`, 404)
+
+	v2req := `{"inputs":[{"name":"input-0","shape":[1,2],"datatype":"FP32","data":[1,2]}]}`
+	code, _, v2resp := do(t, "POST", rt.URL+"/v2/models/echo/infer", "application/json", []byte(v2req))
+	require.Equal(t, 200, code, v2resp)
+	code, _, body := do(t, "POST", rt.URL+"/v2/models/echo/infer", "application/json",
+		[]byte(`{"inputs":[{"name":"fail","shape":[1],"datatype":"BYTES","data":["invalid"]}]}`))
+	require.Equal(t, 400, code, body)
+
+	gc, err := client.NewGRPC(rt.GRPCAddr)
+	require.NoError(t, err)
+	defer gc.Close()
+	ctx := context.Background()
+	_, err = gc.Infer(ctx, &infer.Request{ModelName: "echo", Inputs: []*infer.Tensor{{Name: "x", Datatype: infer.FP32, Shape: []int64{1, 2}, Data: []float32{1, 2}}}})
+	require.NoError(t, err)
+	_, err = gc.Infer(ctx, &infer.Request{ModelName: "echo", Inputs: []*infer.Tensor{{Name: "fail", Datatype: infer.BYTES, Shape: []int64{1}, Data: [][]byte{[]byte("invalid")}}}})
+	require.Equal(t, codes.InvalidArgument, grpcstatus.Code(err), "%v", err)
+
+	_, _, m := do(t, "GET", rt.URL+"/metrics", "", nil)
+	for _, line := range []string{
+		`kserve_requests_total{model_name="echo",protocol="v1",verb="predict"} 3`,
+		`kserve_requests_total{model_name="echo",protocol="v1",verb="explain"} 1`,
+		`kserve_requests_total{model_name="echo",protocol="v2",verb="predict"} 2`,
+		`kserve_requests_total{model_name="echo",protocol="grpc-v2",verb="predict"} 2`,
+		`kserve_request_errors_total{code="400",model_name="echo",protocol="v1"} 1`,
+		`kserve_request_errors_total{code="413",model_name="echo",protocol="v1"} 1`,
+		`kserve_request_errors_total{code="400",model_name="echo",protocol="v2"} 1`,
+		`kserve_request_errors_total{code="InvalidArgument",model_name="echo",protocol="grpc-v2"} 1`,
+		`kserve_request_size_bytes_bucket{model_name="echo",protocol="v1",le="64"} 3`,
+		`kserve_request_size_bytes_bucket{model_name="echo",protocol="v1",le="256"} 4`,
+		`kserve_request_size_bytes_sum{model_name="echo",protocol="v1"} ` + strconv.Itoa(21+13+17+len(big)),
+		`kserve_request_size_bytes_count{model_name="echo",protocol="v1"} 4`,
+		`kserve_response_size_bytes_sum{model_name="echo",protocol="v1"} 45`,
+		`kserve_response_size_bytes_count{model_name="echo",protocol="v1"} 2`,
+		`kserve_response_size_bytes_sum{model_name="echo",protocol="v2"} ` + strconv.Itoa(len(v2resp)),
+		`kserve_response_size_bytes_count{model_name="echo",protocol="v2"} 1`,
+		`kserve_request_size_bytes_count{model_name="echo",protocol="grpc-v2"} 2`,
+		`kserve_response_size_bytes_count{model_name="echo",protocol="grpc-v2"} 1`,
+	} {
+		assert.Contains(t, m, line+"\n")
+	}
+	assert.Regexp(t, `(?m)^kserve_request_size_bytes_sum\{model_name="echo",protocol="v2"\} `+strconv.Itoa(len(v2req)+len(`{"inputs":[{"name":"fail","shape":[1],"datatype":"BYTES","data":["invalid"]}]}`))+`$`, m)
+	assert.Regexp(t, `(?m)^kserve_response_size_bytes_sum\{model_name="echo",protocol="grpc-v2"\} [1-9]\d*$`, m)
+	assert.NotContains(t, m, `model_name="nope"`)
+}
+
+// kserve_request_queue_seconds: 0 for a request that found a free slot,
+// the wait for one that did not.
+func TestMetrics_QueueWait(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	cfg := defaultConfig()
+	cfg.MaxAsyncioWorkers = 1
+	ts := startServer(t, cfg, m)
+	ts.waitReady(t)
+	var wg sync.WaitGroup
+	post := func() {
+		defer wg.Done()
+		code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+		assert.Equal(t, 200, code, body)
+	}
+	wg.Add(2)
+	go post()
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 1 }, 5*time.Second, time.Millisecond)
+	go post()
+	var metrics string
+	require.Eventually(t, func() bool {
+		_, _, metrics = do(t, "GET", ts.url+"/metrics", "", nil)
+		return strings.Contains(metrics, `kserve_requests_in_flight{model_name="echo"} 2`)
+	}, 5*time.Second, time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // the second request waits at least this long
+	close(m.block)
+	wg.Wait()
+	_, _, metrics = do(t, "GET", ts.url+"/metrics", "", nil)
+	assert.Contains(t, metrics, `kserve_request_queue_seconds_bucket{model_name="echo",le="0.0001"} 1`+"\n")
+	assert.Contains(t, metrics, `kserve_request_queue_seconds_bucket{model_name="echo",le="0.025"} 1`+"\n")
+	assert.Contains(t, metrics, `kserve_request_queue_seconds_count{model_name="echo"} 2`+"\n")
+	sum := regexp.MustCompile(`(?m)^kserve_request_queue_seconds_sum\{model_name="echo"\} (\S+)$`).FindStringSubmatch(metrics)
+	require.Len(t, sum, 2, metrics)
+	v, err := strconv.ParseFloat(sum[1], 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, v, 0.03, fmt.Sprint("the second request's wait: ", v))
+}
