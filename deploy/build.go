@@ -68,6 +68,9 @@ func Manifests(o Options) ([]any, error) {
 	if o.Trigger != nil {
 		objs = append(objs, o.trigger())
 	}
+	if o.Dashboard {
+		objs = append(objs, o.dashboard())
+	}
 	return objs, nil
 }
 

@@ -94,6 +94,11 @@ func goldenCases() map[string]Options {
 	trigger.Namespace = "models"
 	trigger.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.image", "source": "camera-1"}}
 
+	// With the Grafana dashboard for kserve-gen model servers.
+	dashboard := base("custom-model", project.ProtocolV2, false)
+	dashboard.Namespace = "models"
+	dashboard.Dashboard = true
+
 	// A reusable namespaced runtime plus an InferenceService selecting it.
 	runtime := base("custom-model", project.ProtocolV2, false)
 	runtime.Namespace = "models"
@@ -136,6 +141,7 @@ func goldenCases() map[string]Options {
 		"standard-hpa":                 standard,
 		"logger-batcher":               agent,
 		"trigger":                      trigger,
+		"dashboard":                    dashboard,
 		"serving-runtime":              runtime,
 		"cluster-serving-runtime-grpc": clusterGRPC,
 	}
@@ -236,6 +242,8 @@ func TestGolden_ParsesAsKubernetesYAML(t *testing.T) {
 					back = &ServingRuntime{}
 				case *Trigger:
 					back = &Trigger{}
+				case *ConfigMap:
+					back = &ConfigMap{}
 				default:
 					t.Fatalf("unexpected object %T", objs[i])
 				}

@@ -121,6 +121,9 @@ type Options struct {
 
 	// Metrics adds the Prometheus scrape annotations for /metrics.
 	Metrics bool
+	// Dashboard adds a ConfigMap with kserve-gen's Grafana dashboard,
+	// labelled for Grafana's dashboard sidecar.
+	Dashboard bool
 	// StartupTimeout bounds model loading (startup probe); 0 means DefaultStartupTimeout.
 	StartupTimeout time.Duration
 

@@ -172,3 +172,15 @@ type SupportedModelFormat struct {
 	Version    string `json:"version,omitempty"`
 	AutoSelect *bool  `json:"autoSelect,omitempty"`
 }
+
+// KindConfigMap is the core v1 ConfigMap's kind.
+const KindConfigMap = "ConfigMap"
+
+// ConfigMap is core v1 ConfigMap (our own struct for the same reason as
+// ObjectMeta: no creationTimestamp line).
+type ConfigMap struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   ObjectMeta        `json:"metadata"`
+	Data       map[string]string `json:"data"`
+}

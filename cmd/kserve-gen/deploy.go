@@ -65,6 +65,7 @@ type deployOptions struct {
 	TriggerFilters                                         []string
 
 	NoMetrics      bool
+	Dashboard      bool
 	StartupTimeout time.Duration
 
 	ServingRuntime     bool
@@ -177,6 +178,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringArrayVar(&opts.TriggerFilters, "trigger-filter", nil, "with --trigger: event attribute `KEY=VALUE` to match (repeatable; type=... required)")
 
 	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
+	f.BoolVar(&opts.Dashboard, "dashboard", false, "also emit a ConfigMap with a Grafana dashboard for kserve-gen model servers (label grafana_dashboard=1, which Grafana's dashboard sidecar loads)")
 	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load")
 
 	f.BoolVar(&opts.ServingRuntime, "serving-runtime", false, "also emit a reusable ServingRuntime and an InferenceService that uses it")
@@ -385,6 +387,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	if changed("no-metrics") {
 		o.Metrics = !opts.NoMetrics
 	}
+	o.Dashboard = opts.Dashboard
 	if changed("startup-timeout") {
 		o.StartupTimeout = opts.StartupTimeout
 	}

@@ -195,6 +195,18 @@ func TestDeploy_Trigger(t *testing.T) {
 	}
 }
 
+// --dashboard adds the Grafana dashboard's ConfigMap after the
+// InferenceService, in its namespace.
+func TestDeploy_Dashboard(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" -n models --protocol v2 --dashboard")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "dashboard"), out)
+	out, _, err = runDeploy(t, "--dir "+dir)
+	require.NoError(t, err)
+	assert.NotContains(t, out, "ConfigMap")
+}
+
 func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 	assert.Equal(t, project.Toleration{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}, parseToleration("k=v:NoExecute"))
 	assert.Equal(t, project.Toleration{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}, parseToleration("nvidia.com/gpu:NoSchedule"))

@@ -21,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/deploy"
 )
 
 // readmeCurl matches the local curl command a generated README gives, and
@@ -57,7 +59,38 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 			code, got := postJSON(t, srv.URL+path, body)
 			assert.Equal(t, http.StatusOK, code)
 			assert.Equal(t, want, got, "the README's expected output")
+			if tmpl == "rest" {
+				code, _ = postJSON(t, srv.URL+path, []byte(`{"instances":`)) // an error, so that the error counter has a series
+				assert.Equal(t, http.StatusBadRequest, code)
+				checkDashboardMetrics(t, srv.URL)
+			}
 		})
+	}
+}
+
+// dashboardMetric finds the metric names in the dashboard's queries.
+var dashboardMetric = regexp.MustCompile(`\b(?:kserve|request|process|go)_[a-z_]+\b`)
+
+// checkDashboardMetrics checks that every metric the Grafana dashboard of
+// kserve-gen deploy --dashboard queries is one a generated server serves,
+// so that no panel stays empty for a misspelt or missing name.
+func checkDashboardMetrics(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, n := range dashboardMetric.FindAllString(deploy.DashboardJSON(), -1) {
+		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+			n = strings.TrimSuffix(n, suffix)
+		}
+		names[n] = true
+	}
+	require.GreaterOrEqual(t, len(names), 10)
+	for n := range names {
+		assert.Contains(t, string(body), "\n# TYPE "+n+" ", "the dashboard queries %s", n)
 	}
 }
 

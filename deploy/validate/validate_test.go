@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/kserve/kserve/pkg/constants"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
 	srwebhook "github.com/kserve/kserve/pkg/webhook/admission/servingruntime"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -46,6 +48,7 @@ type manifests struct {
 	isvc     *v1beta1.InferenceService
 	runtimes []client.Object // *v1alpha1.ServingRuntime or *v1alpha1.ClusterServingRuntime
 	trigger  *eventingv1.Trigger
+	configs  []*corev1.ConfigMap // --dashboard
 }
 
 // strictDecode converts a YAML document to JSON with sigs.k8s.io/yaml
@@ -94,6 +97,10 @@ func decodeStream(t *testing.T, data []byte) manifests {
 			csr := &v1alpha1.ClusterServingRuntime{}
 			require.NoError(t, strictDecode(doc, csr))
 			m.runtimes = append(m.runtimes, csr)
+		case "v1/ConfigMap":
+			cm := &corev1.ConfigMap{}
+			require.NoError(t, strictDecode(doc, cm))
+			m.configs = append(m.configs, cm)
 		case "eventing.knative.dev/v1/Trigger":
 			require.Nil(t, m.trigger, "one Trigger per stream")
 			m.trigger = &eventingv1.Trigger{}
@@ -140,6 +147,9 @@ func runtimeSpec(o client.Object) (string, v1alpha1.ServingRuntimeSpec) {
 func checkStream(t *testing.T, data []byte) {
 	m := decodeStream(t, data)
 	ctx := context.Background()
+	for _, cm := range m.configs {
+		checkDashboard(t, cm, m.isvc.Namespace)
+	}
 
 	// 1. The InferenceService validating webhook's own logic.
 	warnings, err := (&v1beta1.InferenceServiceValidator{}).ValidateCreate(ctx, m.isvc)
@@ -510,4 +520,88 @@ func TestKServeValidationIsLive(t *testing.T) {
 	_, err = (&v1beta1.InferenceServiceValidator{}).ValidateCreate(context.Background(), isvc)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "V1")
+}
+
+// checkDashboard checks the --dashboard ConfigMap: in the
+// InferenceService's namespace, labelled for Grafana's sidecar, holding one
+// dashboard whose every query is PromQL that Prometheus' own parser accepts
+// (Grafana's $__rate_interval and variables substituted as Grafana does).
+func checkDashboard(t *testing.T, cm *corev1.ConfigMap, namespace string) {
+	t.Helper()
+	assert.Equal(t, deploy.DashboardConfigMap, cm.Name)
+	assert.Equal(t, namespace, cm.Namespace)
+	assert.Equal(t, "1", cm.Labels["grafana_dashboard"])
+	require.Len(t, cm.Data, 1)
+	for key, text := range cm.Data {
+		assert.True(t, strings.HasSuffix(key, ".json"), key)
+		assert.Equal(t, deploy.DashboardJSON(), text)
+	}
+	checkDashboardQueries(t, deploy.DashboardJSON())
+}
+
+// grafanaVars are what Grafana puts in place of the dashboard's variables
+// before sending a query.
+var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "$namespace", "models", "$model", "custom-model")
+
+func checkDashboardQueries(t *testing.T, dashboard string) {
+	t.Helper()
+	var d struct {
+		UID        string `json:"uid"`
+		Title      string `json:"title"`
+		Templating struct {
+			List []struct {
+				Name  string `json:"name"`
+				Type  string `json:"type"`
+				Query any    `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			ID      int    `json:"id"`
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	dec := json.NewDecoder(strings.NewReader(dashboard))
+	require.NoError(t, dec.Decode(&d))
+	require.NotEmpty(t, d.UID)
+	queries := 0
+	ids := map[int]bool{}
+	for _, p := range d.Panels {
+		assert.False(t, ids[p.ID], "panel id %d twice", p.ID)
+		ids[p.ID] = true
+		if p.Type == "row" {
+			continue
+		}
+		assert.NotEmpty(t, p.Targets, "panel %q has no query", p.Title)
+		for _, tg := range p.Targets {
+			_, err := parser.ParseExpr(grafanaVars.Replace(tg.Expr))
+			assert.NoError(t, err, "panel %q: %s", p.Title, tg.Expr)
+			queries++
+		}
+	}
+	assert.GreaterOrEqual(t, queries, 15)
+	// label_values(SELECTOR, LABEL) is Grafana's; its selector is PromQL.
+	labelValues := regexp.MustCompile(`^label_values\((.+), (\w+)\)$`)
+	vars := 0
+	for _, v := range d.Templating.List {
+		q, ok := v.Query.(map[string]any)
+		if v.Type != "query" || !ok {
+			continue
+		}
+		mt := labelValues.FindStringSubmatch(fmt.Sprint(q["query"]))
+		require.NotNil(t, mt, "variable %s: %v", v.Name, q["query"])
+		_, err := parser.ParseExpr(grafanaVars.Replace(mt[1]))
+		assert.NoError(t, err, "variable %s", v.Name)
+		vars++
+	}
+	assert.Equal(t, 2, vars, "namespace and model")
+}
+
+// The parser is strict: a query the dashboard could not run fails.
+func TestDashboardQueriesAreChecked(t *testing.T) {
+	_, err := parser.ParseExpr(grafanaVars.Replace(`sum by (le (rate(request_predict_seconds_bucket{model_name="$model"}[$__rate_interval]))`))
+	assert.Error(t, err)
 }
