@@ -122,3 +122,65 @@ func TestMetrics_QueueWait(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, v, 0.03, fmt.Sprint("the second request's wait: ", v))
 }
+
+// --max_queued_requests: with every model slot busy and the queue full, a
+// request is turned away at once — REST 503 with Retry-After, gRPC
+// UNAVAILABLE, both with the reason — while those already queued are
+// answered once slots free.
+func TestMaxQueuedRequests(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	rt := runtimetest.StartModels(t, []runtime.Model{m}, runtimetest.WithGRPC(),
+		runtimetest.WithConfig(func(c *config.Config) {
+			c.MaxAsyncioWorkers = 1
+			c.MaxQueuedRequests = 1
+		}))
+	var wg sync.WaitGroup
+	codes200 := make(chan int, 2)
+	post := func() {
+		defer wg.Done()
+		code, _, _ := do(t, "POST", rt.URL+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+		codes200 <- code
+	}
+	inFlight := func(n int) func() bool {
+		return func() bool {
+			_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
+			return strings.Contains(metrics, fmt.Sprintf("kserve_requests_in_flight{model_name=\"echo\"} %d\n", n))
+		}
+	}
+	wg.Add(2)
+	go post() // takes the one slot
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 1 }, 5*time.Second, time.Millisecond)
+	go post() // waits: the queue is now full
+	require.Eventually(t, inFlight(2), 5*time.Second, time.Millisecond)
+
+	const msg = "Server overloaded: 1 requests already wait for one of the 1 model slots (--max_queued_requests, --max_asyncio_workers); retry later."
+	start := time.Now()
+	code, hdr, body := do(t, "POST", rt.URL+"/v2/models/echo/infer", "application/json",
+		[]byte(`{"inputs":[{"name":"input-0","shape":[1],"datatype":"FP32","data":[1]}]}`))
+	assert.Less(t, time.Since(start), 2*time.Second, "turned away at once, not after a wait")
+	assert.Equal(t, 503, code)
+	assert.Equal(t, "1", hdr.Get("Retry-After"))
+	assert.Equal(t, `{"error":"`+msg+`"}`, body)
+
+	gc, err := client.NewGRPC(rt.GRPCAddr, client.WithGRPCRetries(0)) // the default client retries UNAVAILABLE
+	require.NoError(t, err)
+	defer gc.Close()
+	_, err = gc.Infer(context.Background(), &infer.Request{ModelName: "echo", Inputs: []*infer.Tensor{{Name: "x", Datatype: infer.FP32, Shape: []int64{1}, Data: []float32{1}}}})
+	assert.Equal(t, codes.Unavailable, grpcstatus.Code(err), "%v", err)
+	assert.Equal(t, msg, grpcstatus.Convert(err).Message())
+
+	close(m.block)
+	wg.Wait()
+	close(codes200)
+	for c := range codes200 {
+		assert.Equal(t, 200, c, "the requests that took the slot and the queue place are answered")
+	}
+	_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
+	assert.Contains(t, metrics, `kserve_request_errors_total{code="503",model_name="echo",protocol="v2"} 1`+"\n")
+	assert.Contains(t, metrics, `kserve_request_errors_total{code="Unavailable",model_name="echo",protocol="grpc-v2"} 1`+"\n")
+	assert.True(t, inFlight(0)())
+
+	// With the slot free again, nothing is turned away.
+	code, _, body = do(t, "POST", rt.URL+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 200, code, body)
+}

@@ -238,6 +238,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	s.metrics = metrics.New()
 	dpOpts := dataplane.Options{
 		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),
+		MaxQueued:      s.cfg.MaxQueuedRequests,
 		Metrics:        s.metrics,
 		ServerName:     "kserve",
 		ServerVersion:  Version,
@@ -254,6 +255,9 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		}
 	}
 	s.log.Info(fmt.Sprintf("Setting max asyncio worker threads as %d", dpOpts.MaxConcurrency))
+	if dpOpts.MaxQueued > 0 {
+		s.log.Info(fmt.Sprintf("At most %d requests wait for a model slot; more get 503 (--max_queued_requests)", dpOpts.MaxQueued))
+	}
 
 	// A --workers supervisor serves gRPC itself; its HTTP workers serve REST.
 	serveREST := !(s.cfg.Workers > 1 && !worker)

@@ -68,6 +68,7 @@ type Config struct {
 	MaxRequestBodySize int64         // --max_request_body_size (64 MiB)
 	ReadHeaderTimeout  time.Duration // --read_header_timeout (10s)
 	GCMinHeap          int64         // --gc_min_heap (0: Go's own GC pacing)
+	MaxQueuedRequests  int           // --max_queued_requests (0: no limit)
 
 	// Environment.
 	LogLevel    string // $KSERVE_LOGLEVEL, upper-cased, default INFO
@@ -148,6 +149,7 @@ func (c Config) Validate() error {
 	atLeast("workers", c.Workers, 1)
 	atLeast("max_threads", c.MaxThreads, 1)
 	atLeast("max_asyncio_workers", c.MaxAsyncioWorkers, 0)
+	atLeast("max_queued_requests", c.MaxQueuedRequests, 0)
 	atLeast("timeout-keep-alive", c.TimeoutKeepAlive, 0)
 	atLeast("predictor_request_timeout_seconds", c.PredictorRequestTimeoutSeconds, 0)
 	atLeast("predictor_request_retries", c.PredictorRequestRetries, 0)

@@ -91,6 +91,7 @@ func TestParse_EveryFlagBothForms(t *testing.T) {
 		{"read_header_timeout", "3", func(c *Config) { c.ReadHeaderTimeout = 3 * time.Second }},
 		{"gc_min_heap", "16777216", func(c *Config) { c.GCMinHeap = 16 << 20 }},
 		{"gc_min_heap", "64Mi", func(c *Config) { c.GCMinHeap = 64 << 20 }},
+		{"max_queued_requests", "64", func(c *Config) { c.MaxQueuedRequests = 64 }},
 	}
 	for _, tt := range tests {
 		want := kserveDefaults()
@@ -282,6 +283,7 @@ func TestParse_Errors(t *testing.T) {
 		{[]string{"--http_port=70000", "--workers=0"}, "argument --http_port: port 70000 out of range 0-65535\nargument --workers: must be >= 1, got 0"},
 		{[]string{"--max_request_body_size=0"}, "argument --max_request_body_size: must be > 0, got 0"},
 		{[]string{"--gc_min_heap=-1"}, "argument --gc_min_heap: must be >= 0, got -1"},
+		{[]string{"--max_queued_requests=-1"}, "argument --max_queued_requests: must be >= 0, got -1"},
 		{[]string{"--http_port=9000", "--grpc_port=9000"}, "argument --grpc_port: 9000 is also --http_port; REST and gRPC need their own ports (or --enable_grpc=false)"},
 		{[]string{"--gc_min_heap=big"}, "argument --gc_min_heap: invalid size value: 'big' (want bytes like 67108864 or 64MiB)"},
 		{[]string{"--model_name="}, "argument --model_name: must not be empty"},

@@ -47,6 +47,11 @@ type Options struct {
 	// MaxConcurrency bounds model pipeline executions running at once across
 	// all transports (--max_asyncio_workers). <= 0 means unbounded.
 	MaxConcurrency int
+	// MaxQueued bounds the requests waiting for one of those slots
+	// (--max_queued_requests): one more is refused at once with
+	// status.KindOverloaded. <= 0 means no bound (they wait until their
+	// context ends).
+	MaxQueued int
 	// Metrics receives step histograms and counters; nil disables them.
 	Metrics *metrics.Metrics
 	// Latency, when set, is called after each request (--enable_latency_logging).
@@ -83,6 +88,7 @@ type Dataplane struct {
 	reg     atomic.Pointer[registry]
 	regMu   sync.Mutex // serialises Register
 	stopped atomic.Bool
+	queued  atomic.Int64 // requests waiting for a slot
 }
 
 // registry is an immutable snapshot of the registered models.
@@ -330,16 +336,26 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 			e.metrics.Queue.Observe(0) // no wait, and no clock read for it
 		}
 	default:
+		if n := d.queued.Add(1); d.opts.MaxQueued > 0 && n > int64(d.opts.MaxQueued) {
+			d.queued.Add(-1)
+			d.putCall(c)
+			return nil, status.Newf(status.KindOverloaded,
+				"Server overloaded: %d requests already wait for one of the %d model slots (--max_queued_requests, --max_asyncio_workers); retry later.",
+				d.opts.MaxQueued, d.opts.MaxConcurrency)
+		}
 		start := time.Now()
 		select {
 		case d.jobs <- c: // a worker became free
+			d.queued.Add(-1)
 			if e.metrics != nil {
 				e.metrics.Queue.Observe(time.Since(start).Seconds())
 			}
 		case <-ctx.Done():
+			d.queued.Add(-1)
 			d.putCall(c)
 			return nil, ctx.Err()
 		case <-d.quit:
+			d.queued.Add(-1)
 			d.putCall(c)
 			return nil, status.ServerNotReady("")
 		}

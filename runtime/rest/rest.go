@@ -766,7 +766,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			Detail []status.ValidationDetail `json:"detail"`
 		}{se.Detail})
 	}
-	if code >= 500 {
+	switch {
+	case se != nil && se.Kind == status.KindOverloaded:
+		// Expected under a burst, not a server fault: no stack of log lines,
+		// and a hint for clients and gateways that retry.
+		w.Header().Set("Retry-After", "1")
+	case code >= 500:
 		h.opts.Logger.Error("Exception: " + err.Error())
 	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)

@@ -45,6 +45,10 @@ const (
 	// KindUnavailable is an upstream (predictor) that cannot be reached: HTTP 503,
 	// gRPC UNAVAILABLE (KServe answers 500 here; issue #4262).
 	KindUnavailable
+	// KindOverloaded is a request turned away because too many already wait
+	// for a model slot (--max_queued_requests): HTTP 503 with Retry-After,
+	// gRPC UNAVAILABLE, both of which clients and gateways retry.
+	KindOverloaded
 )
 
 // Error is a data-plane error with a kind and the exact message clients see.
@@ -178,7 +182,7 @@ func HTTPCode(err error) int {
 		return http.StatusBadRequest
 	case KindModelNotFound:
 		return http.StatusNotFound
-	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable:
+	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable, KindOverloaded:
 		return http.StatusServiceUnavailable
 	case KindNotImplemented, KindUnsupportedProtocol:
 		return http.StatusNotImplemented
@@ -198,7 +202,7 @@ func GRPCCode(err error) codes.Code {
 		return codes.InvalidArgument
 	case KindModelNotFound:
 		return codes.NotFound
-	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable:
+	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable, KindOverloaded:
 		return codes.Unavailable
 	case KindNotImplemented:
 		return codes.Unimplemented
