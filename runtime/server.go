@@ -386,7 +386,11 @@ func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
 				errs[i] = fmt.Errorf("load model %s: %w", m.Name(), err)
 				return
 			}
-			s.log.Info(fmt.Sprintf("Model %s loaded in %s", m.Name(), time.Since(start).Round(time.Microsecond)))
+			d := time.Since(start)
+			if d >= time.Microsecond {
+				d = d.Round(time.Microsecond) // not below, where it would read "0s"
+			}
+			s.log.Info(fmt.Sprintf("Model %s loaded in %s", m.Name(), d))
 		}()
 	}
 	wg.Wait()

@@ -178,7 +178,7 @@ func TestHF_RepositoryDownloadedAndKeptUntilItsCommitMoves(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
 	assert.Equal(t, []string{"onnx/model.onnx=retrained"}, tree(t, dir))
-	assert.Equal(t, "INFO Copying contents of hf://onnx-community/bert (commit beef002, 1 files) to local", d.logs.take()[0])
+	assert.Equal(t, "INFO Copying contents of hf://onnx-community/bert (commit beef002, 1 file) to local", d.logs.take()[0])
 
 	// A pinned revision is its own download.
 	pinned, err := d.resolver().Resolve(ctx, "hf://onnx-community/bert:c0ffee1")

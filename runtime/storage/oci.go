@@ -87,7 +87,7 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	if snap.cached {
 		log.Info(fmt.Sprintf("%s has changed since its download on %s (manifest %s, now %s); downloading it again", uri, snap.meta.Downloaded.Format(time.RFC3339), snap.meta.ETag, version))
 	}
-	log.Info(fmt.Sprintf("Copying contents of %s (manifest %s, %d layers) to local", uri, version, len(layers)))
+	log.Info(fmt.Sprintf("Copying contents of %s (manifest %s, %s) to local", uri, version, count(len(layers), "layer")))
 	start := time.Now()
 	scratch, err := newScratch(filepath.Dir(snap.dir))
 	if err != nil {
@@ -119,7 +119,7 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 		}
 	}
 	if len(skipped) > 0 {
-		log.Info(fmt.Sprintf("Skipped %d layers without /models, as in the last download: %s", len(skipped), strings.Join(skipped, ", ")))
+		log.Info(fmt.Sprintf("Skipped %s without /models, as in the last download: %s", count(len(skipped), "layer"), strings.Join(skipped, ", ")))
 	}
 	if !tree.present {
 		return "", newError(ErrNotFound, "storage uri %s: the image has no /models/ directory: a modelcar image keeps its model in /models, which KServe mounts at /mnt/models", uri)
@@ -137,7 +137,7 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", uri, err))
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, snap.dir))
-	log.Info(fmt.Sprintf("Model downloaded in %s (%d layers, %d bytes).", time.Since(start).Round(time.Millisecond), len(layers)-len(skipped), total))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(layers)-len(skipped), "layer"), total))
 	return snap.dir, nil
 }
 

@@ -266,8 +266,8 @@ func TestOCI_ModelcarDownloadedAndKeptUntilTheTagMoves(t *testing.T) {
 	logs = d.logs.take()
 	require.Len(t, logs, 5)
 	assert.Regexp(t, `^INFO `+regexpQuote(uri)+` has changed since its download on \S+ \(manifest `+v1.Digest.String()+`, now `+v2.Digest.String()+`\); downloading it again$`, logs[0])
-	assert.Equal(t, "INFO Skipped 1 layers without /models, as in the last download: "+base, logs[2])
-	assert.Regexp(t, `^INFO Model downloaded in \S+ \(1 layers, \d+ bytes\)\.$`, logs[4])
+	assert.Equal(t, "INFO Skipped 1 layer without /models, as in the last download: "+base, logs[2])
+	assert.Regexp(t, `^INFO Model downloaded in \S+ \(1 layer, \d+ bytes\)\.$`, logs[4])
 
 	// By digest: its own folder, and once cached it needs no registry.
 	byDigest := "oci://" + o.host + "/modelcar@" + v1.Digest.String()

@@ -106,7 +106,7 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 		return s.dir, nil
 	}
 	log := r.logger()
-	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %d files) to local", s.uri, s.what, version, len(files)))
+	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %s) to local", s.uri, s.what, version, count(len(files), "file")))
 	start := time.Now()
 	cache := filepath.Dir(s.dir)
 	scratch, err := newScratch(cache)
@@ -158,7 +158,7 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", s.uri, err))
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", s.uri, s.dir))
-	log.Info(fmt.Sprintf("Model downloaded in %s (%d files, %d bytes).", time.Since(start).Round(time.Millisecond), len(files), total))
+	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(files), "file"), total))
 	return s.dir, nil
 }
 

@@ -245,3 +245,11 @@ func dirHasEntries(dir string) bool {
 	names, _ := f.Readdirnames(1)
 	return len(names) > 0
 }
+
+// count is n and the noun, plural unless n is 1: "1 layer", "3 files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
