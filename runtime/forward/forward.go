@@ -41,8 +41,18 @@ import (
 )
 
 // ForwardedHeaders are the only request headers passed on to the
-// predictor, as in KServe.
-var ForwardedHeaders = []string{"X-Request-Id", "X-B3-Traceid", "Authorization"}
+// predictor: KServe's three (x-request-id, x-b3-traceid, authorization)
+// plus the rest of the trace context. KServe passes on x-b3-traceid alone,
+// which is not enough for a trace to continue through a transformer: Istio
+// (Envoy) and OpenTelemetry need the span id, the sampling decision and
+// W3C trace context as well (Istio's list of headers an application must
+// propagate; grpc-trace-bin, binary, is left out).
+var ForwardedHeaders = []string{
+	"X-Request-Id", "Authorization",
+	"X-B3-Traceid", "X-B3-Spanid", "X-B3-Parentspanid", "X-B3-Sampled", "X-B3-Flags", "B3",
+	"Traceparent", "Tracestate", "Baggage",
+	"X-Ot-Span-Context", "X-Cloud-Trace-Context",
+}
 
 // Config says where and how to reach the predictor.
 type Config struct {

@@ -112,10 +112,16 @@ func ctxT(t *testing.T) context.Context {
 }
 
 var sentHeaders = http.Header{
-	"X-Request-Id":  {"req-42"},
-	"X-B3-Traceid":  {"b3"},
-	"Authorization": {"Bearer t"},
-	"X-Other":       {"not forwarded"},
+	"X-Request-Id":      {"req-42"},
+	"X-B3-Traceid":      {"b3"},
+	"Authorization":     {"Bearer t"},
+	"X-Other":           {"not forwarded"},
+	"X-B3-Spanid":       {"span-1"},
+	"X-B3-Parentspanid": {"span-0"},
+	"X-B3-Sampled":      {"1"},
+	"Traceparent":       {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+	"Tracestate":        {"vendor=v1"},
+	"Baggage":           {"tenant=acme"},
 }
 
 func TestTransformerForwardsOverEveryProtocol(t *testing.T) {
@@ -170,12 +176,16 @@ func TestTransformerForwardsOverEveryProtocol(t *testing.T) {
 				assert.Equal(t, []int64{1, 2}, resp.Outputs[0].Shape)
 			}
 
-			// Only x-request-id, x-b3-traceid and authorization reach the predictor.
+			// KServe's three headers and the trace context reach the
+			// predictor; nothing else does.
 			got := p.seen()
-			assert.Equal(t, "req-42", got.Get("X-Request-Id"))
-			assert.Equal(t, "b3", got.Get("X-B3-Traceid"))
-			assert.Equal(t, "Bearer t", got.Get("Authorization"))
-			assert.Empty(t, got.Values("X-Other"))
+			for k, v := range sentHeaders {
+				if k == "X-Other" {
+					assert.Empty(t, got.Values(k))
+					continue
+				}
+				assert.Equal(t, v, got.Values(k), k)
+			}
 			if proto == config.ProtocolGRPCV2 {
 				assert.Equal(t, "grpc_v2", got.Get("Request_type"))
 				assert.Equal(t, "grpc_v2", got.Get("Response_type"))
