@@ -64,8 +64,38 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 				assert.Equal(t, http.StatusBadRequest, code)
 				checkDashboardMetrics(t, srv.URL)
 			}
+			if tmpl == "onnx" {
+				checkBatching(t, server, dir, path, want, body)
+			}
 		})
 	}
+}
+
+// checkBatching serves a generated onnx project with dynamic batching
+// (onnx.RegisterFlags' --max_batch_size and --max_queue_delay): concurrent
+// README requests, merged into batches, each get the README's answer.
+func checkBatching(t *testing.T, bin, dir, path, want string, body []byte) {
+	t.Helper()
+	srv := startServer(t, bin, dir, nil, "--max_batch_size=8", "--max_queue_delay=20ms")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srv.URL+path, "application/json", bytes.NewReader(body))
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			assert.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, want, string(got), "the README's answer, from a batch")
+		}()
+	}
+	wg.Wait()
+	name := filepath.Base(dir)
+	assert.Contains(t, srv.stop(t), "] Model "+name+" batches requests: up to 8 rows per call, the oldest waiting at most 20ms for its batch to fill, 1 call(s) at once\n")
 }
 
 // dashboardMetric finds the metric names in the dashboard's queries.

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -81,6 +82,8 @@ func (m *Model) Load(ctx context.Context) error {
 		return err
 	}
 	m.b = b
+	model.Logger(ctx).Info(fmt.Sprintf("Model %s batches requests: up to %d rows per call, the oldest waiting at most %s for its batch to fill, %d call(s) at once",
+		m.inner.Name(), m.opts.MaxBatchSize, m.opts.MaxQueueDelay, max(m.opts.Instances, 1)))
 	return nil
 }
 

@@ -43,8 +43,10 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 }
 
 // Serve returns the model to serve: m itself, or m behind a dynamic batcher
-// when --max_batch_size is set (one batch per replica at a time).
-func (f *Flags) Serve(m *Model) (model.Model, error) {
+// when --max_batch_size is set (one batch per replica at a time). m is an
+// *onnx.Model or a type embedding one (which adds Preprocess or
+// Postprocess: the batcher runs those per request).
+func (f *Flags) Serve(m batch.Predictor) (model.Model, error) {
 	if f.MaxBatchSize <= 0 {
 		return m, nil
 	}

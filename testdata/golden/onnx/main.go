@@ -26,8 +26,9 @@ func main() {
 
 func run(args []string) error {
 	p := config.NewParser("iris")
-	device := p.FlagSet().String("device", "auto", "ONNX Runtime device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
-	replicas := p.FlagSet().Int("replicas", 1, "ONNX Runtime sessions serving requests in parallel")
+	// --device, --replicas, --intra_op_threads, --inter_op_threads,
+	// --gpu_mem_limit, and dynamic batching: --max_batch_size, --max_queue_delay.
+	f := onnx.RegisterFlags(p.FlagSet())
 	// Project defaults; the command line still overrides them.
 	defaults := map[string]string{
 		"model_name":  "iris", // KServe's default is "model"
@@ -55,6 +56,9 @@ func run(args []string) error {
 	if dir == "" {
 		dir = "model"
 	}
-	m := NewIris(cfg.ModelName, dir, onnx.WithDevice(*device), onnx.WithReplicas(*replicas))
+	m, err := f.Serve(NewIris(cfg.ModelName, dir, f.Options()...))
+	if err != nil {
+		return err
+	}
 	return srv.Run(ctx, m)
 }
