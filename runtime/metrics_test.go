@@ -169,6 +169,16 @@ func TestMaxQueuedRequests(t *testing.T) {
 	assert.Equal(t, codes.Unavailable, grpcstatus.Code(err), "%v", err)
 	assert.Equal(t, msg, grpcstatus.Convert(err).Message())
 
+	// A client with a retry policy waits the server's pushback (1 s), not
+	// its own 100 ms backoff, before the retry.
+	retrying, err := client.NewGRPC(rt.GRPCAddr, client.WithGRPCRetries(1))
+	require.NoError(t, err)
+	defer retrying.Close()
+	start = time.Now()
+	_, err = retrying.Infer(context.Background(), &infer.Request{ModelName: "echo", Inputs: []*infer.Tensor{{Name: "x", Datatype: infer.FP32, Shape: []int64{1}, Data: []float32{1}}}})
+	assert.Equal(t, codes.Unavailable, grpcstatus.Code(err), "%v", err)
+	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "grpc-retry-pushback-ms honoured")
+
 	close(m.block)
 	wg.Wait()
 	close(codes200)
@@ -177,7 +187,7 @@ func TestMaxQueuedRequests(t *testing.T) {
 	}
 	_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
 	assert.Contains(t, metrics, `kserve_request_errors_total{code="503",model_name="echo",protocol="v2"} 1`+"\n")
-	assert.Contains(t, metrics, `kserve_request_errors_total{code="Unavailable",model_name="echo",protocol="grpc-v2"} 1`+"\n")
+	assert.Contains(t, metrics, `kserve_request_errors_total{code="Unavailable",model_name="echo",protocol="grpc-v2"} 3`+"\n", "one call, then one call and its retry")
 	assert.True(t, inFlight(0)())
 
 	// With the slot free again, nothing is turned away.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -280,6 +281,41 @@ func TestREST_RetriesOn503(t *testing.T) {
 	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
 	assert.Equal(t, "Model with name m is not ready.", status.Message(err))
 	assert.Equal(t, int64(2), calls.Load(), "one try and one retry")
+}
+
+// A 503 with Retry-After (what an overloaded kserve-gen server sends) is
+// retried after the wait it asks for, not the shorter backoff; the HTTP
+// date form works too.
+func TestREST_RetryAfter(t *testing.T) {
+	for name, value := range map[string]func() string{
+		"seconds": func() string { return "1" },
+		"date":    func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls, first, waited atomic.Int64 // the race detector does not see the sockets order them
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if calls.Add(1) == 1 {
+					first.Store(time.Now().UnixNano())
+					w.Header().Set("Retry-After", value())
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"error":"Server overloaded"}`))
+					return
+				}
+				waited.Store(time.Now().UnixNano() - first.Load())
+				_, _ = w.Write([]byte(`{"predictions":[1]}`))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := client.NewREST(client.WithRESTRetries(1))
+			require.NoError(t, err)
+			_, err = c.Infer(ctxT(t), srv.URL, &infer.Request{ModelName: "m", IsJSON: true, Body: []byte(`{"instances":[1]}`)})
+			require.NoError(t, err)
+			assert.Equal(t, int64(2), calls.Load())
+			// The backoff alone would be 100 ms; an HTTP date has one-second
+			// resolution, so its wait is at least one second.
+			assert.GreaterOrEqual(t, time.Duration(waited.Load()), 900*time.Millisecond)
+		})
+	}
 }
 
 func TestREST_RetriesConnectionErrors(t *testing.T) {

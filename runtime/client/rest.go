@@ -107,6 +107,7 @@ type HTTPError struct {
 	StatusCode int
 	URL        string
 	Message    string
+	RetryAfter string // the answer's Retry-After header, if any
 }
 
 func (e *HTTPError) Error() string {
@@ -396,13 +397,36 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 			}
 			return a, err
 		}
+		wait := backoff(attempt)
+		if ra := retryAfter(err); ra > wait {
+			wait = ra // the server asked for longer (an overloaded kserve-gen server says 1 s)
+		}
 		select {
 		case <-ctx.Done():
 			cancel()
 			return nil, err
-		case <-time.After(backoff(attempt)):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// maxRetryAfter caps the wait a server's Retry-After may ask for.
+const maxRetryAfter = 30 * time.Second
+
+// retryAfter is the wait the Retry-After header of a 503 answer asks for
+// (delay-seconds, or an HTTP date), 0 when there is none.
+func retryAfter(err error) time.Duration {
+	var he *HTTPError
+	if !errors.As(err, &he) || he.RetryAfter == "" {
+		return 0
+	}
+	if s, e := strconv.Atoi(strings.TrimSpace(he.RetryAfter)); e == nil {
+		return min(time.Duration(max(s, 0))*time.Second, maxRetryAfter)
+	}
+	if t, e := http.ParseTime(he.RetryAfter); e == nil {
+		return min(max(time.Until(t), 0), maxRetryAfter)
+	}
+	return 0
 }
 
 func (c *RESTClient) once(ctx context.Context, method, u string, body []byte, ct string, extra http.Header, o callOptions) (a *answer, retry bool, err error) {
@@ -448,7 +472,7 @@ func (c *RESTClient) once(ctx context.Context, method, u string, body []byte, ct
 		*o.respHeaders = resp.Header
 	}
 	if resp.StatusCode/100 != 2 {
-		he := &HTTPError{StatusCode: resp.StatusCode, URL: u, Message: errorMessage(b)}
+		he := &HTTPError{StatusCode: resp.StatusCode, URL: u, Message: errorMessage(b), RetryAfter: resp.Header.Get("Retry-After")}
 		return nil, resp.StatusCode == http.StatusServiceUnavailable, &status.Error{Kind: kindOfHTTP(resp.StatusCode), Message: he.Message, Err: he}
 	}
 	return &answer{header: resp.Header, body: b}, false, nil

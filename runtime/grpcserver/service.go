@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -152,7 +153,13 @@ func (s *service) fail(ctx context.Context, err error) error {
 		return grpcstatus.FromContextError(err).Err()
 	}
 	code := status.GRPCCode(err)
-	if code == codes.Internal {
+	switch {
+	case status.KindOf(err) == status.KindOverloaded:
+		// gRPC's retry pushback, the Retry-After of REST: a client with a
+		// retry policy (grpc-go's included) waits this long before trying
+		// again instead of its own, shorter backoff.
+		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(int(status.OverloadRetryAfter.Milliseconds()))))
+	case code == codes.Internal:
 		s.log.ErrorContext(ctx, "Exception:", "error", err)
 	}
 	return grpcstatus.Error(code, status.Message(err))

@@ -770,7 +770,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case se != nil && se.Kind == status.KindOverloaded:
 		// Expected under a burst, not a server fault: no stack of log lines,
 		// and a hint for clients and gateways that retry.
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", strconv.Itoa(int(status.OverloadRetryAfter.Seconds())))
 	case code >= 500:
 		h.opts.Logger.Error("Exception: " + err.Error())
 	}

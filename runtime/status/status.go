@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc/codes"
 )
@@ -47,9 +48,14 @@ const (
 	KindUnavailable
 	// KindOverloaded is a request turned away because too many already wait
 	// for a model slot (--max_queued_requests): HTTP 503 with Retry-After,
-	// gRPC UNAVAILABLE, both of which clients and gateways retry.
+	// gRPC UNAVAILABLE with grpc-retry-pushback-ms, both of which clients
+	// and gateways retry.
 	KindOverloaded
 )
+
+// OverloadRetryAfter is how long an overloaded server asks clients to wait
+// before retrying (Retry-After, grpc-retry-pushback-ms).
+const OverloadRetryAfter = time.Second
 
 // Error is a data-plane error with a kind and the exact message clients see.
 type Error struct {
