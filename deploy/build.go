@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -279,7 +280,10 @@ func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
 	if o.DeploymentMode != ModeDefault {
 		ann[annotationDeploymentMode] = o.DeploymentMode
 	}
-	if o.DeploymentMode == ModeStandard && o.ScaleMetric != "" {
+	switch {
+	case o.keda():
+		ann[annotationAutoscalerClass] = "keda"
+	case o.DeploymentMode == ModeStandard && o.ScaleMetric != "":
 		// KServe validates cpu/memory targets only for the HPA class.
 		ann[annotationAutoscalerClass] = "hpa"
 	}
@@ -295,6 +299,19 @@ func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
 		return nil
 	}
 	return ann
+}
+
+// kedaQuery is the Prometheus query KEDA scales on: the whole deployment's
+// requests in flight (concurrency) or answered per second (rps), from the
+// model server's own metrics. KEDA's Prometheus trigger is an AverageValue
+// metric, so the replicas are the query's value divided by the threshold
+// (--scale-target): the target per pod, as Knative's.
+func (o *Options) kedaQuery() string {
+	sel := fmt.Sprintf(`{namespace=%q,model_name=%q}`, o.Namespace, o.Name)
+	if o.ScaleMetric == "rps" {
+		return "sum(rate(kserve_requests_total" + sel + "[1m]))"
+	}
+	return "sum(kserve_requests_in_flight" + sel + ")"
 }
 
 // predictor holds the component-extension and pod-level settings shared by
@@ -313,6 +330,17 @@ func (o *Options) predictor() PredictorSpec {
 	if o.ScaleTarget > 0 {
 		v := int32(o.ScaleTarget)
 		p.ScaleTarget = &v
+	}
+	if o.keda() {
+		// KServe refuses scaleMetric with KEDA: the metric is a query.
+		p.ScaleMetric, p.ScaleTarget = "", nil
+		p.AutoScaling = &AutoScalingSpec{Metrics: []MetricsSpec{{
+			Type: "External",
+			External: &ExternalMetricSource{
+				Metric: ExternalMetrics{Backend: "prometheus", ServerAddress: o.PrometheusURL, Query: o.kedaQuery()},
+				Target: MetricTarget{Type: "Value", Value: strconv.Itoa(o.ScaleTarget)},
+			},
+		}}}
 	}
 	if o.CanaryTrafficPercent != nil {
 		v := int64(*o.CanaryTrafficPercent)

@@ -94,6 +94,16 @@ func goldenCases() map[string]Options {
 	trigger.Namespace = "models"
 	trigger.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.image", "source": "camera-1"}}
 
+	// Standard mode scaling on the server's requests in flight, through KEDA.
+	keda := base("custom-model", project.ProtocolV1, false)
+	keda.Namespace = "models"
+	keda.DeploymentMode = ModeStandard
+	keda.MinReplicas = intp(1)
+	keda.MaxReplicas = 8
+	keda.ScaleMetric = "concurrency"
+	keda.ScaleTarget = 8
+	keda.PrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
+
 	// With the Grafana dashboard for kserve-gen model servers.
 	dashboard := base("custom-model", project.ProtocolV2, false)
 	dashboard.Namespace = "models"
@@ -142,6 +152,7 @@ func goldenCases() map[string]Options {
 		"logger-batcher":               agent,
 		"trigger":                      trigger,
 		"dashboard":                    dashboard,
+		"standard-keda":                keda,
 		"serving-runtime":              runtime,
 		"cluster-serving-runtime-grpc": clusterGRPC,
 	}

@@ -121,6 +121,9 @@ type Options struct {
 
 	// Metrics adds the Prometheus scrape annotations for /metrics.
 	Metrics bool
+	// PrometheusURL is the Prometheus KEDA queries when a Standard-mode
+	// deployment scales on concurrency or rps (the server's own metrics).
+	PrometheusURL string
 	// Dashboard adds a ConfigMap with kserve-gen's Grafana dashboard,
 	// labelled for Grafana's dashboard sidecar.
 	Dashboard bool
@@ -176,6 +179,7 @@ func FromProject(f *project.File) Options {
 		o.MaxReplicas = d.MaxReplicas
 		o.ScaleMetric = d.ScaleMetric
 		o.ScaleTarget = d.ScaleTarget
+		o.PrometheusURL = d.PrometheusURL
 		o.ServiceAccountName = d.ServiceAccountName
 		if len(d.NodeSelector) > 0 {
 			o.NodeSelector = make(map[string]string, len(d.NodeSelector))
@@ -402,7 +406,16 @@ func (o *Options) validatePorts() []error {
 var (
 	knativeMetrics  = []string{"concurrency", "rps"}
 	standardMetrics = []string{"cpu", "memory"}
+	// kedaTargetUnit says what --scale-target counts for the metrics a
+	// Standard-mode deployment scales on through KEDA.
+	kedaTargetUnit = map[string]string{"concurrency": "requests in flight", "rps": "requests per second"}
 )
+
+// keda reports whether the deployment scales with KEDA on the server's own
+// metrics: Knative's metric names (concurrency, rps) in Standard mode.
+func (o *Options) keda() bool {
+	return o.DeploymentMode == ModeStandard && slices.Contains(knativeMetrics, o.ScaleMetric)
+}
 
 func (o *Options) validateScaling() []error {
 	var errs []error
@@ -426,7 +439,7 @@ func (o *Options) validateScaling() []error {
 	}
 	allowed := knativeMetrics
 	if o.DeploymentMode == ModeStandard {
-		allowed = standardMetrics
+		allowed = append(slices.Clone(standardMetrics), knativeMetrics...)
 	}
 	if o.ScaleMetric != "" && !slices.Contains(allowed, o.ScaleMetric) {
 		mode := o.DeploymentMode
@@ -441,6 +454,27 @@ func (o *Options) validateScaling() []error {
 		} else {
 			fail("--scale-target needs --scale-metric")
 		}
+	}
+	switch {
+	case o.keda():
+		// Standard mode has no queue-proxy to count requests: KEDA asks
+		// Prometheus for the server's own metrics.
+		if o.PrometheusURL == "" {
+			fail("--scale-metric %s in deployment mode %s scales with KEDA on the model server's own metrics: give --prometheus-url, the Prometheus KEDA queries (e.g. http://prometheus-operated.monitoring.svc:9090)", o.ScaleMetric, ModeStandard)
+		} else if u, err := url.Parse(o.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail("--prometheus-url: %q is not an http(s) URL", o.PrometheusURL)
+		}
+		if o.Namespace == "" {
+			fail("--scale-metric %s in deployment mode %s needs --namespace: KEDA's Prometheus query must select this namespace's pods", o.ScaleMetric, ModeStandard)
+		}
+		if o.ScaleTarget == 0 {
+			fail("--scale-metric %s in deployment mode %s needs --scale-target: the %s per pod KEDA scales to", o.ScaleMetric, ModeStandard, kedaTargetUnit[o.ScaleMetric])
+		}
+		if o.Predictor != nil {
+			fail("--scale-metric %s in deployment mode %s: transformer projects cannot scale on the server's metrics, which the predictor (a server of the same model name) reports too; use cpu or memory", o.ScaleMetric, ModeStandard)
+		}
+	case o.PrometheusURL != "":
+		fail("--prometheus-url is for --scale-metric concurrency or rps with --deployment-mode %s (KEDA)", ModeStandard)
 	}
 	if o.ScaleMetric == "cpu" && o.ScaleTarget > 100 {
 		fail("--scale-target: cpu is a utilization percentage, 1-100, got %d", o.ScaleTarget)

@@ -61,7 +61,24 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"scale to zero in standard", func(o *Options) { o.DeploymentMode, o.MinReplicas = ModeStandard, intp(0) }, "--min-replicas 0 (scale to zero) needs Knative; --deployment-mode=Standard scales with an HPA, which needs at least 1"},
 		{"bad mode", func(o *Options) { o.DeploymentMode = "Serverless" }, `--deployment-mode: "Serverless" is not one of Knative, Standard`},
 		{"cpu metric on knative", func(o *Options) { o.ScaleMetric = "cpu" }, `--scale-metric: "cpu" is not supported in deployment mode default (validated as Knative); choose concurrency or rps`},
-		{"rps metric on standard", func(o *Options) { o.DeploymentMode, o.ScaleMetric = ModeStandard, "rps" }, `--scale-metric: "rps" is not supported in deployment mode Standard; choose cpu or memory`},
+		{"standard metric on knative", func(o *Options) { o.DeploymentMode, o.ScaleMetric = ModeKnative, "memory" }, `--scale-metric: "memory" is not supported in deployment mode Knative; choose concurrency or rps`},
+		{"keda without prometheus", func(o *Options) {
+			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace = ModeStandard, "rps", 50, "models"
+		}, "--scale-metric rps in deployment mode Standard scales with KEDA on the model server's own metrics: give --prometheus-url"},
+		{"keda with a bad prometheus url", func(o *Options) {
+			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "rps", 50, "models", "prometheus:9090"
+		}, `--prometheus-url: "prometheus:9090" is not an http(s) URL`},
+		{"keda without namespace", func(o *Options) {
+			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.PrometheusURL = ModeStandard, "concurrency", 8, "http://prometheus:9090"
+		}, "--scale-metric concurrency in deployment mode Standard needs --namespace"},
+		{"keda without target", func(o *Options) {
+			o.DeploymentMode, o.ScaleMetric, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", "models", "http://prometheus:9090"
+		}, "--scale-metric concurrency in deployment mode Standard needs --scale-target: the requests in flight per pod KEDA scales to"},
+		{"keda for a transformer", func(o *Options) {
+			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", 8, "models", "http://prometheus:9090"
+			o.Predictor = &project.Predictor{Image: "p"}
+		}, "--scale-metric concurrency in deployment mode Standard: transformer projects cannot scale on the server's metrics"},
+		{"prometheus url without keda", func(o *Options) { o.PrometheusURL = "http://prometheus:9090" }, "--prometheus-url is for --scale-metric concurrency or rps with --deployment-mode Standard (KEDA)"},
 		{"target without metric", func(o *Options) { o.ScaleTarget = 10 }, "--scale-target needs --scale-metric"},
 		{"negative target", func(o *Options) { o.ScaleMetric, o.ScaleTarget = "rps", -1 }, "--scale-target: must be 1 or more, got -1"},
 		{"cpu target above 100", func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "cpu", 150 }, "--scale-target: cpu is a utilization percentage, 1-100, got 150"},

@@ -57,6 +57,7 @@ type PredictorSpec struct {
 	MaxReplicas          int32               `json:"maxReplicas,omitempty"`
 	ScaleTarget          *int32              `json:"scaleTarget,omitempty"`
 	ScaleMetric          string              `json:"scaleMetric,omitempty"`
+	AutoScaling          *AutoScalingSpec    `json:"autoScaling,omitempty"`
 	CanaryTrafficPercent *int64              `json:"canaryTrafficPercent,omitempty"`
 	ContainerConcurrency *int64              `json:"containerConcurrency,omitempty"`
 	TimeoutSeconds       *int64              `json:"timeout,omitempty"`
@@ -183,4 +184,37 @@ type ConfigMap struct {
 	Kind       string            `json:"kind"`
 	Metadata   ObjectMeta        `json:"metadata"`
 	Data       map[string]string `json:"data"`
+}
+
+// AutoScalingSpec is v1beta1.AutoScalingSpec: the metrics KEDA (or an HPA)
+// scales on. kserve-gen writes one External Prometheus metric for KEDA.
+type AutoScalingSpec struct {
+	Metrics []MetricsSpec `json:"metrics"`
+}
+
+// MetricsSpec is v1beta1.MetricsSpec (External only).
+type MetricsSpec struct {
+	Type     string                `json:"type"`
+	External *ExternalMetricSource `json:"external,omitempty"`
+}
+
+// ExternalMetricSource is v1beta1.ExternalMetricSource.
+type ExternalMetricSource struct {
+	Metric ExternalMetrics `json:"metric"`
+	Target MetricTarget    `json:"target"`
+}
+
+// ExternalMetrics is v1beta1.ExternalMetrics: KServe turns it into a KEDA
+// trigger of type Backend with serverAddress and query.
+type ExternalMetrics struct {
+	Backend       string `json:"backend"`
+	ServerAddress string `json:"serverAddress"`
+	Query         string `json:"query"`
+}
+
+// MetricTarget is v1beta1.MetricTarget with a Value (a MetricQuantity,
+// written as a string): KServe passes it on as the KEDA trigger's threshold.
+type MetricTarget struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
 }

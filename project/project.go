@@ -107,6 +107,9 @@ type Deploy struct {
 	// ScaleMetric is concurrency, rps, cpu or memory; ScaleTarget its target value.
 	ScaleMetric string `json:"scaleMetric,omitempty"`
 	ScaleTarget int    `json:"scaleTarget,omitempty"`
+	// PrometheusURL is the Prometheus KEDA queries when a Standard-mode
+	// deployment scales on concurrency or rps.
+	PrometheusURL string `json:"prometheusUrl,omitempty"`
 	// ServiceAccountName runs the predictor under that service account.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	// NodeSelector constrains the predictor to matching nodes.

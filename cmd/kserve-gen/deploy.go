@@ -50,6 +50,7 @@ type deployOptions struct {
 	MaxReplicas          int
 	ScaleMetric          string
 	ScaleTarget          int
+	PrometheusURL        string
 	CanaryTrafficPercent int
 	ServiceAccount       string
 	NodeSelector         []string
@@ -157,8 +158,9 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringVar(&opts.DeploymentMode, "deployment-mode", "", "KServe deployment mode: Knative (serverless) or Standard (raw Deployment); default: the cluster's")
 	f.IntVar(&opts.MinReplicas, "min-replicas", 0, "minimum replicas; 0 allows scale to zero (Knative)")
 	f.IntVar(&opts.MaxReplicas, "max-replicas", 0, "maximum replicas; 0 means no limit")
-	f.StringVar(&opts.ScaleMetric, "scale-metric", "", "autoscaling metric: concurrency or rps (Knative), cpu or memory (Standard)")
-	f.IntVar(&opts.ScaleTarget, "scale-target", 0, "autoscaling target for --scale-metric")
+	f.StringVar(&opts.ScaleMetric, "scale-metric", "", "autoscaling metric: concurrency or rps (Knative; in Standard mode through KEDA, with --prometheus-url), cpu or memory (Standard)")
+	f.IntVar(&opts.ScaleTarget, "scale-target", 0, "autoscaling target for --scale-metric (per pod)")
+	f.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Standard mode with --scale-metric concurrency or rps: the Prometheus `URL` KEDA queries for the server's own metrics")
 	f.IntVar(&opts.CanaryTrafficPercent, "canary-traffic-percent", 0, "share of traffic (0-100) for the new revision (Knative)")
 	f.StringVar(&opts.ServiceAccount, "service-account", "", "service account of the predictor pods (e.g. for storage credentials)")
 	f.StringArrayVar(&opts.NodeSelector, "node-selector", nil, "node label `KEY=VALUE` the pods must match (repeatable)")
@@ -337,6 +339,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	num("max-replicas", &o.MaxReplicas, opts.MaxReplicas)
 	str("scale-metric", &o.ScaleMetric, opts.ScaleMetric)
 	num("scale-target", &o.ScaleTarget, opts.ScaleTarget)
+	str("prometheus-url", &o.PrometheusURL, opts.PrometheusURL)
 	if changed("canary-traffic-percent") {
 		v := opts.CanaryTrafficPercent
 		o.CanaryTrafficPercent = &v

@@ -195,6 +195,27 @@ func TestDeploy_Trigger(t *testing.T) {
 	}
 }
 
+// Standard mode on concurrency: KEDA on the server's own metrics, from
+// flags or from kserve-gen.yaml.
+func TestDeploy_KEDA(t *testing.T) {
+	dir := writeProject(t, restProject())
+	args := "--dir " + dir + " -n models --deployment-mode Standard --min-replicas 1 --max-replicas 8 --scale-metric concurrency --scale-target 8"
+	out, _, err := runDeploy(t, args+" --prometheus-url http://prometheus-operated.monitoring.svc:9090")
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "standard-keda"), out)
+
+	f := restProject()
+	f.Deploy = &project.Deploy{Namespace: "models", DeploymentMode: "Standard", MinReplicas: new(1), MaxReplicas: 8,
+		ScaleMetric: "concurrency", ScaleTarget: 8, PrometheusURL: "http://prometheus-operated.monitoring.svc:9090"}
+	out, _, err = runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	assert.Equal(t, golden(t, "standard-keda"), out)
+
+	_, _, err = runDeploy(t, args)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "give --prometheus-url")
+}
+
 // --dashboard adds the Grafana dashboard's ConfigMap after the
 // InferenceService, in its namespace.
 func TestDeploy_Dashboard(t *testing.T) {

@@ -150,6 +150,15 @@ func checkStream(t *testing.T, data []byte) {
 	for _, cm := range m.configs {
 		checkDashboard(t, cm, m.isvc.Namespace)
 	}
+	// KEDA's Prometheus trigger gets the query as written: it must parse.
+	if as := m.isvc.Spec.Predictor.AutoScaling; as != nil {
+		for _, metric := range as.Metrics {
+			if metric.External != nil && metric.External.Metric.Backend == "prometheus" {
+				_, err := parser.ParseExpr(metric.External.Metric.Query)
+				assert.NoError(t, err, "KEDA query %s", metric.External.Metric.Query)
+			}
+		}
+	}
 
 	// 1. The InferenceService validating webhook's own logic.
 	warnings, err := (&v1beta1.InferenceServiceValidator{}).ValidateCreate(ctx, m.isvc)
