@@ -54,10 +54,11 @@ func CgroupLimit() (uint64, error) { return memlimit.FromCgroup() }
 // The share is DefaultMemoryRatio, or AUTOMEMLIMIT (a ratio in (0, 1], or
 // "off": the variable of the widely used automemlimit package, whose cgroup
 // reader this uses), divided by processes (with --workers N, N REST workers
-// and the gRPC-serving supervisor share one container). An explicit GOMEMLIMIT wins and nothing is changed.
-// Memory Go does not manage (ONNX Runtime's arenas, other cgo allocations)
-// is not counted by the Go limit, so a server holding large models in C
-// memory should lower AUTOMEMLIMIT or set GOMEMLIMIT itself.
+// and the gRPC-serving supervisor share one container). An explicit
+// GOMEMLIMIT wins and nothing is changed. Memory Go does not manage (ONNX
+// Runtime's arenas, other cgo allocations) is not counted by the Go limit,
+// so a server holding large models in C memory should lower AUTOMEMLIMIT or
+// set GOMEMLIMIT itself.
 //
 // limit reports the container's limit (CgroupLimit on a server). restore
 // puts back the limit in force before.
