@@ -227,6 +227,17 @@ func TestStreamingResponse(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Count(stdout.String(), `"POST /v1/models/gen:predict HTTP/1.1" 200`) == 3
 	}, 5*time.Second, 10*time.Millisecond, "every stream gets its access line:\n%s", stdout.String())
+	// /metrics: the two cut streams are errors (500, though their status
+	// line said 200); the whole one is a response of its chunks' size.
+	_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
+	for _, line := range []string{
+		`kserve_requests_total{model_name="gen",protocol="v1",verb="predict"} 3`,
+		`kserve_request_errors_total{code="500",model_name="gen",protocol="v1"} 2`,
+		`kserve_response_size_bytes_sum{model_name="gen",protocol="v1"} 27`, // 3 × "data: N\n\n"
+		`kserve_response_size_bytes_count{model_name="gen",protocol="v1"} 1`,
+	} {
+		assert.Contains(t, metrics, line+"\n")
+	}
 
 	for range 3 {
 		<-m.finished // the three streams above
