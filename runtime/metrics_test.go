@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -193,4 +195,58 @@ func TestMaxQueuedRequests(t *testing.T) {
 	// With the slot free again, nothing is turned away.
 	code, _, body = do(t, "POST", rt.URL+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
 	assert.Equal(t, 200, code, body)
+}
+
+// doubler predicts whole batches (runtime/batch).
+type doubler struct{ ready atomic.Bool }
+
+func (d *doubler) Name() string               { return "doubler" }
+func (d *doubler) Load(context.Context) error { d.ready.Store(true); return nil }
+func (d *doubler) Ready() bool                { return d.ready.Load() }
+func (d *doubler) PredictBatch(_ context.Context, b *batch.Batch) ([]*infer.Tensor, error) {
+	x, err := b.Input("x").AsFloat32()
+	if err != nil {
+		return nil, err
+	}
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = 2 * v
+	}
+	return []*infer.Tensor{infer.NewTensor("y", b.Input("x").Shape, y)}, nil
+}
+
+// A model behind the dynamic batcher has its batcher's counters on
+// /metrics: calls, rows and requests (so the mean batch size), the queue,
+// cancellations and rejections.
+func TestMetrics_DynamicBatching(t *testing.T) {
+	m, err := batch.NewModel(&doubler{}, batch.Options{MaxBatchSize: 8, MaxQueueDelay: 200 * time.Millisecond})
+	require.NoError(t, err)
+	rt := runtimetest.Start(t, m)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, body := do(t, "POST", rt.URL+"/v2/models/doubler/infer", "application/json",
+				[]byte(`{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}`))
+			assert.Equal(t, 200, code, body)
+			assert.Contains(t, body, `"data":[2.0,4.0]`)
+		}()
+	}
+	wg.Wait()
+	_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
+	for _, line := range []string{
+		`kserve_batch_rows_total{model_name="doubler"} 8`, // one row each: dimension 0 is the batch
+		`kserve_batch_requests_total{model_name="doubler"} 8`,
+		`kserve_batch_queued_requests{model_name="doubler"} 0`,
+		`kserve_batch_cancelled_total{model_name="doubler"} 0`,
+		`kserve_batch_rejected_total{model_name="doubler"} 0`,
+	} {
+		assert.Contains(t, metrics, line+"\n")
+	}
+	calls := regexp.MustCompile(`(?m)^kserve_batch_calls_total\{model_name="doubler"\} (\d+)$`).FindStringSubmatch(metrics)
+	require.Len(t, calls, 2, metrics)
+	n, err := strconv.Atoi(calls[1])
+	require.NoError(t, err)
+	assert.True(t, n >= 1 && n <= 8, "8 rows in batches of at most 8 rows: 1 to 8 calls, got %d", n)
 }

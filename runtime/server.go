@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
@@ -252,6 +253,17 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		s.log.Info("Registering model: " + m.Name())
 		if err := s.dp.Register(m, ""); err != nil {
 			return err
+		}
+		if bm, ok := m.(interface{ Batcher() *batch.Batcher }); ok {
+			s.metrics.AddBatcher(m.Name(), func() (metrics.BatchStats, bool) {
+				b := bm.Batcher()
+				if b == nil {
+					return metrics.BatchStats{}, false
+				}
+				st := b.Stats()
+				return metrics.BatchStats{Queued: st.Queued, Requests: st.Requests, Batches: st.Batches,
+					Rows: st.Rows, Cancelled: st.Cancelled, Rejected: st.Rejected}, true
+			})
 		}
 	}
 	s.log.Info(fmt.Sprintf("Setting max asyncio worker threads as %d", dpOpts.MaxConcurrency))

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,8 @@ type Metrics struct {
 	reqSize     *prometheus.HistogramVec
 	respSize    *prometheus.HistogramVec
 	queue       *prometheus.HistogramVec
+	batchOnce   sync.Once
+	batches     *batchCollector // registered by the first AddBatcher
 }
 
 // SizeBuckets are the size histograms' buckets: 64 B to 64 MiB (the default
