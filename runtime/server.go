@@ -232,7 +232,9 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	}
 	defer restoreMemLimit()
 	if memLimit.Bytes > 0 {
-		s.log.Info(memLimit.String())
+		// The INFO line comes once the models are loaded and the memory
+		// they hold outside Go is known (below).
+		s.log.Debug(memLimit.String() + " (before the models load)")
 	} else {
 		s.log.Debug(memLimit.String())
 	}
@@ -363,6 +365,15 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		if err := s.loadModels(ctx, models); err != nil {
 			errc <- err
 			return
+		}
+		if memLimit.Bytes > 0 {
+			outside, err := gctune.OutsideGo()
+			if err != nil {
+				s.log.Warn("Go memory limit not lowered by the memory the models hold outside Go: " + err.Error())
+			} else if w := memLimit.Less(outside); w != "" {
+				s.log.Warn(w)
+			}
+			s.log.Info(memLimit.String())
 		}
 		if worker && serveREST {
 			if err := startHTTP(); err != nil {

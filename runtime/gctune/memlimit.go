@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 
@@ -24,7 +26,13 @@ type MemoryLimit struct {
 	Container uint64  // the container's memory limit; 0 when none was found
 	Ratio     float64 // share of Container, split between Processes
 	Processes int     // serving processes sharing the container (--workers N: N+1)
+	Outside   uint64  // memory held outside Go when the models loaded (Less)
 	Skipped   string  // why no limit was set, when Bytes is 0
+}
+
+// share is the process's part of the container's limit.
+func (l MemoryLimit) share() int64 {
+	return max(int64(float64(l.Container)*l.Ratio)/int64(max(l.Processes, 1)), 1)
 }
 
 // String is the log line for the decision.
@@ -37,7 +45,61 @@ func (l MemoryLimit) String() string {
 	if l.Processes > 1 {
 		s += fmt.Sprintf(" shared by %d serving processes", l.Processes)
 	}
+	if l.Outside > 0 {
+		s += fmt.Sprintf(", less %s held outside Go after the models loaded", bytesize.Format(int64(l.Outside)))
+	}
 	return s
+}
+
+// Less lowers the limit SetMemoryLimit set by outside, the memory the
+// process holds outside Go once its models are loaded (OutsideGo): ONNX
+// Runtime's weights and arenas, other cgo allocations, the code of the
+// binary and its libraries. The container's limit counts them, Go's limit
+// does not, so without this a server whose model fills most of the
+// container would let its Go heap grow far past what is left. Go keeps at
+// least a tenth of its share; below that Less says so in warning. It does
+// nothing when no limit was set.
+func (l *MemoryLimit) Less(outside uint64) (warning string) {
+	if l.Bytes == 0 {
+		return ""
+	}
+	share := l.share()
+	l.Outside = outside
+	l.Bytes = share - int64(min(outside, uint64(share)))
+	if floor := max(share/10, 1); l.Bytes < floor {
+		l.Bytes = floor
+		warning = fmt.Sprintf("The models hold %s outside Go, nearly all of this process's %s share of the container's memory: Go's memory limit stays at %s; raise the container's memory limit",
+			bytesize.Format(int64(outside)), bytesize.Format(share), bytesize.Format(floor))
+	}
+	debug.SetMemoryLimit(l.Bytes)
+	return warning
+}
+
+// OutsideGo is the process's resident memory that the Go runtime does not
+// manage: its resident set (/proc/self/statm) less what Go has mapped and
+// not returned to the kernel (runtime/metrics). Go's part is counted
+// generously (mapped pages need not be resident), so the result errs low.
+func OutsideGo() (uint64, error) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("read resident memory: %w", err)
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("read resident memory: unexpected /proc/self/statm %q", data)
+	}
+	pages, err := strconv.ParseUint(fields[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read resident memory: %w", err)
+	}
+	rss := pages * uint64(os.Getpagesize())
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	goResident := s[0].Value.Uint64() - s[1].Value.Uint64()
+	if rss <= goResident {
+		return 0, nil
+	}
+	return rss - goResident, nil
 }
 
 // CgroupLimit is the container's memory limit read from the process's
@@ -56,9 +118,8 @@ func CgroupLimit() (uint64, error) { return memlimit.FromCgroup() }
 // reader this uses), divided by processes (with --workers N, N REST workers
 // and the gRPC-serving supervisor share one container). An explicit
 // GOMEMLIMIT wins and nothing is changed. Memory Go does not manage (ONNX
-// Runtime's arenas, other cgo allocations) is not counted by the Go limit,
-// so a server holding large models in C memory should lower AUTOMEMLIMIT or
-// set GOMEMLIMIT itself.
+// Runtime's arenas, other cgo allocations) is not counted by the Go limit:
+// once the models are loaded, Less takes it off.
 //
 // limit reports the container's limit (CgroupLimit on a server). restore
 // puts back the limit in force before.
@@ -93,7 +154,7 @@ func SetMemoryLimit(getenv func(string) string, limit func() (uint64, error), pr
 		return l, nothing, nil
 	}
 	l.Container = c
-	l.Bytes = max(int64(float64(c)*l.Ratio)/int64(l.Processes), 1)
+	l.Bytes = l.share()
 	prev := debug.SetMemoryLimit(l.Bytes)
 	return l, func() { debug.SetMemoryLimit(prev) }, nil
 }

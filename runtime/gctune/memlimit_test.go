@@ -3,7 +3,9 @@ package gctune
 import (
 	"errors"
 	"math"
+	"os"
 	"runtime/debug"
+	"syscall"
 	"testing"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -70,4 +72,48 @@ func TestSetMemoryLimit_BadRatio(t *testing.T) {
 		restore()
 		assert.Equal(t, before, debug.SetMemoryLimit(-1))
 	}
+}
+
+// Less lowers the limit by what the process holds outside Go, keeping a
+// tenth of the share when the models take nearly all of it.
+func TestMemoryLimit_Less(t *testing.T) {
+	const mib = 1 << 20
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+
+	l, restore, err := SetMemoryLimit(env(nil), fixed(1024*mib, nil), 1)
+	require.NoError(t, err)
+	defer restore()
+	assert.Empty(t, l.Less(300*mib))
+	assert.Equal(t, int64(966367641-300*mib), l.Bytes)
+	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
+	assert.Equal(t, "Go memory limit (GOMEMLIMIT) 621.6 MiB: 90% of the container's 1.0 GiB memory limit, less 300.0 MiB held outside Go after the models loaded", l.String())
+
+	assert.Equal(t, "The models hold 950.0 MiB outside Go, nearly all of this process's 921.6 MiB share of the container's memory: Go's memory limit stays at 92.2 MiB; raise the container's memory limit",
+		l.Less(950*mib))
+	assert.Equal(t, int64(966367641/10), l.Bytes)
+	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
+
+	none, _, err := SetMemoryLimit(env(map[string]string{"AUTOMEMLIMIT": "off"}), fixed(1024*mib, nil), 1)
+	require.NoError(t, err)
+	assert.Empty(t, none.Less(300*mib))
+	assert.Zero(t, none.Bytes, "no limit, nothing to lower")
+}
+
+// OutsideGo sees memory mapped outside the Go runtime (as cgo libraries
+// such as ONNX Runtime allocate it) once it is resident.
+func TestOutsideGo(t *testing.T) {
+	const size = 64 << 20
+	before, err := OutsideGo()
+	require.NoError(t, err)
+	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	require.NoError(t, err)
+	defer syscall.Munmap(mem)
+	for i := 0; i < size; i += os.Getpagesize() {
+		mem[i] = 1 // resident now
+	}
+	after, err := OutsideGo()
+	require.NoError(t, err)
+	grew := int64(after) - int64(before)
+	assert.InDelta(t, size, grew, 8<<20, "grew by %d bytes", grew)
 }
