@@ -230,6 +230,10 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	if err != nil {
 		return err
 	}
+	memRefresh, err := gctune.RefreshInterval(os.Getenv)
+	if err != nil {
+		return err
+	}
 	defer restoreMemLimit()
 	if memLimit.Bytes > 0 {
 		// The INFO line comes once the models are loaded and the memory
@@ -374,6 +378,9 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 				s.log.Warn(w)
 			}
 			s.log.Info(memLimit.String())
+			if memRefresh > 0 {
+				go s.refreshMemoryLimit(ctx, &memLimit, memRefresh)
+			}
 		}
 		if worker && serveREST {
 			if err := startHTTP(); err != nil {
@@ -392,6 +399,28 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		s.log.Error("Stopping the model server", "error", runErr)
 	}
 	return errors.Join(runErr, s.shutdown(httpSrv, grpcSrv))
+}
+
+// refreshMemoryLimit follows the container's memory limit (a pod resized in
+// place) and the memory held outside Go (an ONNX Runtime arena that grew)
+// until ctx ends, logging each change of Go's memory limit.
+func (s *Server) refreshMemoryLimit(ctx context.Context, l *gctune.MemoryLimit, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, warning := l.Refresh(gctune.CgroupLimit, gctune.OutsideGo)
+		if warning != "" {
+			s.log.Warn(warning)
+		}
+		if changed {
+			s.log.Info(l.String())
+		}
+	}
 }
 
 // loadModels loads every model concurrently: a slow model does not hold

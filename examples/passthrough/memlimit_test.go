@@ -38,14 +38,24 @@ func runImage(t *testing.T) string {
 // host has it), on the host's network so that the test reaches its ports.
 func inContainer(t *testing.T, memory string, args ...string) *proc {
 	t.Helper()
+	p, _ := inContainerWith(t, []string{"--memory", memory}, args...)
+	return p
+}
+
+// inContainerWith is inContainer with any docker run options; it also
+// returns the container's name.
+func inContainerWith(t *testing.T, dockerOpts []string, args ...string) (*proc, string) {
+	t.Helper()
 	image := runImage(t)
 	bin := build(t, "CGO_ENABLED=0") // static: runs on the image's libc, whatever the host's
 	name := fmt.Sprintf("kserve-gen-memlimit-%d", time.Now().UnixNano())
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
-	return run(t, func(args []string) *exec.Cmd {
-		return exec.Command("docker", append([]string{"run", "--rm", "--name", name, "--memory", memory, "--network", "host",
-			"-v", filepath.Dir(bin) + ":/pt:ro", "--entrypoint", "/pt/passthrough", image}, args...)...)
+	run := run(t, func(args []string) *exec.Cmd {
+		opts := append([]string{"run", "--rm", "--name", name, "--network", "host"}, dockerOpts...)
+		opts = append(opts, "-v", filepath.Dir(bin)+":/pt:ro", "--entrypoint", "/pt/passthrough", image)
+		return exec.Command("docker", append(opts, args...)...)
 	}, args...)
+	return run, name
 }
 
 func goMemLimit(t *testing.T, url string) string {
@@ -67,25 +77,37 @@ func goMemLimit(t *testing.T, url string) string {
 // memLimitLine is the server's log line, once its models are loaded: the
 // Go memory limit, the container's limit and share, and what the process
 // holds outside Go (code, libraries; a model's C memory) taken off it.
-var memLimitLine = regexp.MustCompile(`\] Go memory limit \(GOMEMLIMIT\) ([\d.]+) MiB: 90% of the container's ([\d.]+ [MG]iB) memory limit(?: shared by (\d) serving processes)?, less ([\d.]+) MiB held outside Go after the models loaded\n`)
+var memLimitLine = regexp.MustCompile(`\] Go memory limit \(GOMEMLIMIT\) ([\d.]+) MiB: 90% of the container's ([\d.]+ [MG]iB) memory limit(?: shared by (\d) serving processes)?, less ([\d.]+) MiB held outside Go\n`)
 
-// limitOf waits for n memory-limit lines and checks each: the limit plus
-// what is held outside Go is the process's share (within the lines'
-// rounding), and the part outside Go is there but small for this server.
-func limitOf(t *testing.T, p *proc, n int, container string, processes string, share float64) {
+// memLimitLines waits for n memory-limit lines and returns them.
+func memLimitLines(t *testing.T, p *proc, n int) [][]string {
 	t.Helper()
 	var lines [][]string
 	require.Eventually(t, func() bool {
 		lines = memLimitLine.FindAllStringSubmatch(p.out.String(), -1)
 		return len(lines) == n
 	}, 10*time.Second, 10*time.Millisecond, "%d memory-limit lines in:\n%s", n, p.out)
-	for _, l := range lines {
-		limit, _ := strconv.ParseFloat(l[1], 64)
-		outside, _ := strconv.ParseFloat(l[4], 64)
-		assert.Equal(t, container, l[2])
-		assert.Equal(t, processes, l[3])
-		assert.InDelta(t, share, limit+outside, 0.15, "%s", l[0])
-		assert.True(t, outside > 0 && outside < 64, "outside Go: %v MiB", outside)
+	return lines
+}
+
+// checkLine checks one memory-limit line: the limit plus what is held
+// outside Go is the process's share (within the line's rounding), and the
+// part outside Go is there but small for this server.
+func checkLine(t *testing.T, l []string, container, processes string, share float64) {
+	t.Helper()
+	limit, _ := strconv.ParseFloat(l[1], 64)
+	outside, _ := strconv.ParseFloat(l[4], 64)
+	assert.Equal(t, container, l[2])
+	assert.Equal(t, processes, l[3])
+	assert.InDelta(t, share, limit+outside, 0.15, "%s", l[0])
+	assert.True(t, outside > 0 && outside < 64, "outside Go: %v MiB", outside)
+}
+
+// limitOf waits for n memory-limit lines and checks each.
+func limitOf(t *testing.T, p *proc, n int, container string, processes string, share float64) {
+	t.Helper()
+	for _, l := range memLimitLines(t, p, n) {
+		checkLine(t, l, container, processes, share)
 	}
 }
 
@@ -112,6 +134,24 @@ func TestMemoryLimitSharedByWorkers(t *testing.T) {
 	v, err := strconv.ParseFloat(goMemLimit(t, p.url), 64)
 	require.NoError(t, err)
 	assert.True(t, v < 322122547 && v > 322122547-64<<20, "go_gc_gomemlimit_bytes %v", v)
+}
+
+// A container resized in place (docker update; Kubernetes' in-place pod
+// resize) gets a new Go memory limit at the next refresh.
+func TestMemoryLimitFollowsAResize(t *testing.T) {
+	p, name := inContainerWith(t, []string{"--memory", "256m", "--memory-swap", "1g", "-e", "KSERVE_GEN_MEMLIMIT_REFRESH=100ms"})
+	checkLine(t, memLimitLines(t, p, 1)[0], "256.0 MiB", "", 230.4)
+	out, err := exec.Command("docker", "update", "--memory", "512m", "--memory-swap", "1g", name).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	// Refreshes before the resize may log too (what is outside Go moves a
+	// little); the last line must come to show the new limit.
+	var last []string
+	require.Eventually(t, func() bool {
+		lines := memLimitLine.FindAllStringSubmatch(p.out.String(), -1)
+		last = lines[len(lines)-1]
+		return last[2] == "512.0 MiB"
+	}, 10*time.Second, 10*time.Millisecond, "no line for the resized container in:\n%s", p.out)
+	checkLine(t, last, "512.0 MiB", "", 460.8) // 0.9 × 512 MiB
 }
 
 // An explicit GOMEMLIMIT is the user's choice and stays; a bad AUTOMEMLIMIT

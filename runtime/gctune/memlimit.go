@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
@@ -46,7 +47,7 @@ func (l MemoryLimit) String() string {
 		s += fmt.Sprintf(" shared by %d serving processes", l.Processes)
 	}
 	if l.Outside > 0 {
-		s += fmt.Sprintf(", less %s held outside Go after the models loaded", bytesize.Format(int64(l.Outside)))
+		s += fmt.Sprintf(", less %s held outside Go", bytesize.Format(int64(l.Outside)))
 	}
 	return s
 }
@@ -63,16 +64,74 @@ func (l *MemoryLimit) Less(outside uint64) (warning string) {
 	if l.Bytes == 0 {
 		return ""
 	}
+	*l, warning = l.less(outside)
+	debug.SetMemoryLimit(l.Bytes)
+	return warning
+}
+
+// less is Less without applying the result.
+func (l MemoryLimit) less(outside uint64) (MemoryLimit, string) {
 	share := l.share()
 	l.Outside = outside
 	l.Bytes = share - int64(min(outside, uint64(share)))
 	if floor := max(share/10, 1); l.Bytes < floor {
 		l.Bytes = floor
-		warning = fmt.Sprintf("The models hold %s outside Go, nearly all of this process's %s share of the container's memory: Go's memory limit stays at %s; raise the container's memory limit",
+		return l, fmt.Sprintf("The models hold %s outside Go, nearly all of this process's %s share of the container's memory: Go's memory limit stays at %s; raise the container's memory limit",
 			bytesize.Format(int64(outside)), bytesize.Format(share), bytesize.Format(floor))
 	}
+	return l, ""
+}
+
+// Refresh re-reads the container's limit (limit) and the memory held
+// outside Go (outside) and applies the result when it moved by more than 1 %,
+// reporting whether it did: an ONNX Runtime arena that grew with larger
+// batches, or a pod whose memory limit was resized in place. A limit that
+// cannot be read, or is gone, leaves the last one in force.
+func (l *MemoryLimit) Refresh(limit func() (uint64, error), outside func() (uint64, error)) (changed bool, warning string) {
+	if l.Bytes == 0 {
+		return false, ""
+	}
+	c, err := limit()
+	if err != nil || c == 0 || c > math.MaxInt64 {
+		return false, ""
+	}
+	o, err := outside()
+	if err != nil {
+		return false, ""
+	}
+	cur := *l
+	cur.Container = c
+	next, warning := cur.less(o)
+	if d := next.Bytes - l.Bytes; max(d, -d) <= l.Bytes/100 && c == l.Container {
+		return false, ""
+	}
+	*l = next
 	debug.SetMemoryLimit(l.Bytes)
-	return warning
+	return true, warning
+}
+
+// DefaultRefresh is how often the server re-reads the container's memory
+// limit and what is held outside Go (MemoryLimit.Refresh).
+const DefaultRefresh = 30 * time.Second
+
+// RefreshInterval is KSERVE_GEN_MEMLIMIT_REFRESH: a Go duration ("10s") or
+// seconds ("10"), "0" or "off" to keep the limit set at start; unset,
+// DefaultRefresh.
+func RefreshInterval(getenv func(string) string) (time.Duration, error) {
+	v := strings.TrimSpace(getenv("KSERVE_GEN_MEMLIMIT_REFRESH"))
+	switch {
+	case v == "":
+		return DefaultRefresh, nil
+	case v == "0" || strings.EqualFold(v, "off"):
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n > 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("KSERVE_GEN_MEMLIMIT_REFRESH=%q: want how often to re-read the memory limit, e.g. 30s, or off", v)
 }
 
 // OutsideGo is the process's resident memory that the Go runtime does not

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/stretchr/testify/assert"
@@ -87,7 +88,7 @@ func TestMemoryLimit_Less(t *testing.T) {
 	assert.Empty(t, l.Less(300*mib))
 	assert.Equal(t, int64(966367641-300*mib), l.Bytes)
 	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
-	assert.Equal(t, "Go memory limit (GOMEMLIMIT) 621.6 MiB: 90% of the container's 1.0 GiB memory limit, less 300.0 MiB held outside Go after the models loaded", l.String())
+	assert.Equal(t, "Go memory limit (GOMEMLIMIT) 621.6 MiB: 90% of the container's 1.0 GiB memory limit, less 300.0 MiB held outside Go", l.String())
 
 	assert.Equal(t, "The models hold 950.0 MiB outside Go, nearly all of this process's 921.6 MiB share of the container's memory: Go's memory limit stays at 92.2 MiB; raise the container's memory limit",
 		l.Less(950*mib))
@@ -116,4 +117,51 @@ func TestOutsideGo(t *testing.T) {
 	require.NoError(t, err)
 	grew := int64(after) - int64(before)
 	assert.InDelta(t, size, grew, 8<<20, "grew by %d bytes", grew)
+}
+
+// Refresh follows a resized container and a grown arena, and leaves
+// changes under 1 % and unreadable limits alone.
+func TestMemoryLimit_Refresh(t *testing.T) {
+	const mib = 1 << 20
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	l, restore, err := SetMemoryLimit(env(nil), fixed(1024*mib, nil), 1)
+	require.NoError(t, err)
+	defer restore()
+	l.Less(100 * mib)
+	was := l.Bytes
+
+	changed, _ := l.Refresh(fixed(1024*mib, nil), fixed(101*mib, nil))
+	assert.False(t, changed, "1 MiB more outside Go is under 1 %")
+	assert.Equal(t, was, l.Bytes)
+	assert.Equal(t, was, debug.SetMemoryLimit(-1))
+
+	changed, _ = l.Refresh(fixed(1024*mib, nil), fixed(300*mib, nil))
+	assert.True(t, changed, "an arena grew by 200 MiB")
+	assert.Equal(t, int64(966367641-300*mib), l.Bytes)
+	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
+
+	changed, _ = l.Refresh(fixed(2048*mib, nil), fixed(300*mib, nil))
+	assert.True(t, changed, "the pod was resized")
+	assert.Equal(t, "Go memory limit (GOMEMLIMIT) 1.5 GiB: 90% of the container's 2.0 GiB memory limit, less 300.0 MiB held outside Go", l.String())
+	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
+
+	was = l.Bytes
+	for _, lim := range []func() (uint64, error){fixed(0, errors.New("gone")), fixed(0, memlimit.ErrNoLimit), fixed(math.MaxUint64, nil)} {
+		changed, _ = l.Refresh(lim, fixed(300*mib, nil))
+		assert.False(t, changed)
+		assert.Equal(t, was, l.Bytes)
+	}
+}
+
+func TestRefreshInterval(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": DefaultRefresh, "0": 0, "off": 0, "OFF": 0, "10s": 10 * time.Second, "2.5": 2500 * time.Millisecond, "100ms": 100 * time.Millisecond} {
+		got, err := RefreshInterval(env(map[string]string{"KSERVE_GEN_MEMLIMIT_REFRESH": v}))
+		require.NoError(t, err, v)
+		assert.Equal(t, want, got, v)
+	}
+	for _, v := range []string{"soon", "-1s", "-3"} {
+		_, err := RefreshInterval(env(map[string]string{"KSERVE_GEN_MEMLIMIT_REFRESH": v}))
+		assert.EqualError(t, err, `KSERVE_GEN_MEMLIMIT_REFRESH="`+v+`": want how often to re-read the memory limit, e.g. 30s, or off`)
+	}
 }
