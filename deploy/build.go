@@ -400,6 +400,9 @@ func (o *Options) container(modelName string, extra ...string) corev1.Container 
 		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort))
 	}
 	args = append(args, "--workers="+strconv.Itoa(workers))
+	if o.MaxQueuedRequests > 0 {
+		args = append(args, "--max_queued_requests="+strconv.Itoa(o.MaxQueuedRequests))
+	}
 	if o.ONNXDevice {
 		device := "cpu"
 		if o.GPU > 0 {

@@ -103,6 +103,7 @@ func goldenCases() map[string]Options {
 	keda.ScaleMetric = "concurrency"
 	keda.ScaleTarget = 8
 	keda.PrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
+	keda.MaxQueuedRequests = 64 // nothing in front of a Standard pod bounds its queue
 
 	// With the Grafana dashboard for kserve-gen model servers.
 	dashboard := base("custom-model", project.ProtocolV2, false)

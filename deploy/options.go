@@ -82,11 +82,14 @@ type Options struct {
 	// on a non-default HTTPPort. Knative exposes exactly one port.
 	Ports []Port
 
-	Workers    int    // --workers; 0 means 1
-	StorageURI string // STORAGE_URI env (custom predictor) or model.storageUri (serving runtime)
-	LogLevel   string // KSERVE_LOGLEVEL
-	Env        []project.EnvVar
-	Args       []string // extra model-server arguments, appended after kserve-gen's own
+	Workers int // --workers; 0 means 1
+	// MaxQueuedRequests is the server's --max_queued_requests (0: not set,
+	// no bound): requests beyond it get a retryable 503.
+	MaxQueuedRequests int
+	StorageURI        string // STORAGE_URI env (custom predictor) or model.storageUri (serving runtime)
+	LogLevel          string // KSERVE_LOGLEVEL
+	Env               []project.EnvVar
+	Args              []string // extra model-server arguments, appended after kserve-gen's own
 
 	Resources project.Resources
 	GPU       int // nvidia.com/gpu limit
@@ -168,6 +171,7 @@ func FromProject(f *project.File) Options {
 	if d := f.Deploy; d != nil {
 		o.Namespace = d.Namespace
 		o.Workers = d.Workers
+		o.MaxQueuedRequests = d.MaxQueuedRequests
 		o.StorageURI = d.StorageURI
 		o.LogLevel = d.LogLevel
 		o.Env = slices.Clone(d.Env)
@@ -259,6 +263,9 @@ func (o *Options) Validate() error {
 		fail("--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2")
 	}
 	errs = append(errs, o.validatePorts()...)
+	if o.MaxQueuedRequests < 0 {
+		fail("--max-queued-requests: must be 0 (no bound) or more, got %d", o.MaxQueuedRequests)
+	}
 	if o.Workers < 0 {
 		fail("--workers: must be 1 or more, got %d", o.Workers)
 	}

@@ -78,6 +78,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", 8, "models", "http://prometheus:9090"
 			o.Predictor = &project.Predictor{Image: "p"}
 		}, "--scale-metric concurrency in deployment mode Standard: transformer projects cannot scale on the server's metrics"},
+		{"negative queue bound", func(o *Options) { o.MaxQueuedRequests = -1 }, "--max-queued-requests: must be 0 (no bound) or more, got -1"},
 		{"prometheus url without keda", func(o *Options) { o.PrometheusURL = "http://prometheus:9090" }, "--prometheus-url is for --scale-metric concurrency or rps with --deployment-mode Standard (KEDA)"},
 		{"target without metric", func(o *Options) { o.ScaleTarget = 10 }, "--scale-target needs --scale-metric"},
 		{"negative target", func(o *Options) { o.ScaleMetric, o.ScaleTarget = "rps", -1 }, "--scale-target: must be 1 or more, got -1"},

@@ -89,6 +89,9 @@ type Deploy struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Workers is the model server's --workers value; 0 means 1.
 	Workers int `json:"workers,omitempty"`
+	// MaxQueuedRequests is the model server's --max_queued_requests: how
+	// many requests may wait for a model slot before more get a 503.
+	MaxQueuedRequests int `json:"maxQueuedRequests,omitempty"`
 	// StorageURI is passed as STORAGE_URI so KServe's storage initializer
 	// downloads the model into /mnt/models.
 	StorageURI string `json:"storageUri,omitempty"`
@@ -356,6 +359,9 @@ func (d *Deploy) Validate() error {
 	}
 	if d.DeploymentMode != "" && d.DeploymentMode != "Knative" && d.DeploymentMode != "Standard" {
 		errs = append(errs, fmt.Errorf("deploymentMode: %q is not Knative or Standard", d.DeploymentMode))
+	}
+	if d.MaxQueuedRequests < 0 {
+		errs = append(errs, fmt.Errorf("maxQueuedRequests: must be 0 (no bound) or more, got %d", d.MaxQueuedRequests))
 	}
 	if d.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers: must be 1 or more, got %d", d.Workers))

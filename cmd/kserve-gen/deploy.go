@@ -38,6 +38,7 @@ type deployOptions struct {
 	HTTPPort, GRPCPort               int
 	Ports                            []string
 	Workers                          int
+	MaxQueuedRequests                int
 	StorageURI, LogLevel             string
 	Env                              []string
 	Args                             []string
@@ -144,6 +145,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.IntVar(&opts.GRPCPort, "grpc-port", deploy.DefaultGRPCPort, "gRPC port (--grpc_port) with --grpc")
 	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c (default: derived; Knative allows one)")
 	f.IntVar(&opts.Workers, "workers", 1, "model server --workers")
+	f.IntVar(&opts.MaxQueuedRequests, "max-queued-requests", 0, "model server --max_queued_requests: requests that may wait for a model slot before more get a retryable 503 (0: no bound)")
 	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, oci://, https://...)")
 	f.StringVar(&opts.LogLevel, "log-level", "", "KSERVE_LOGLEVEL, e.g. INFO or DEBUG")
 	f.StringArrayVar(&opts.Env, "env", nil, "extra environment variable `KEY=VALUE` (repeatable)")
@@ -324,6 +326,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	num("http-port", &o.HTTPPort, opts.HTTPPort)
 	num("grpc-port", &o.GRPCPort, opts.GRPCPort)
 	num("workers", &o.Workers, opts.Workers)
+	num("max-queued-requests", &o.MaxQueuedRequests, opts.MaxQueuedRequests)
 	str("storage-uri", &o.StorageURI, opts.StorageURI)
 	str("log-level", &o.LogLevel, opts.LogLevel)
 	str("cpu-request", &o.Resources.Requests.CPU, opts.CPURequest)

@@ -199,14 +199,14 @@ func TestDeploy_Trigger(t *testing.T) {
 // flags or from kserve-gen.yaml.
 func TestDeploy_KEDA(t *testing.T) {
 	dir := writeProject(t, restProject())
-	args := "--dir " + dir + " -n models --deployment-mode Standard --min-replicas 1 --max-replicas 8 --scale-metric concurrency --scale-target 8"
+	args := "--dir " + dir + " -n models --deployment-mode Standard --min-replicas 1 --max-replicas 8 --scale-metric concurrency --scale-target 8 --max-queued-requests 64"
 	out, _, err := runDeploy(t, args+" --prometheus-url http://prometheus-operated.monitoring.svc:9090")
 	require.NoError(t, err)
 	assert.Equal(t, golden(t, "standard-keda"), out)
 
 	f := restProject()
 	f.Deploy = &project.Deploy{Namespace: "models", DeploymentMode: "Standard", MinReplicas: new(1), MaxReplicas: 8,
-		ScaleMetric: "concurrency", ScaleTarget: 8, PrometheusURL: "http://prometheus-operated.monitoring.svc:9090"}
+		ScaleMetric: "concurrency", ScaleTarget: 8, PrometheusURL: "http://prometheus-operated.monitoring.svc:9090", MaxQueuedRequests: 64}
 	out, _, err = runDeploy(t, "--dir "+writeProject(t, f))
 	require.NoError(t, err)
 	assert.Equal(t, golden(t, "standard-keda"), out)
