@@ -75,16 +75,23 @@ func TestSetMemoryLimit_BadRatio(t *testing.T) {
 	}
 }
 
+// inOneGiB sets the limit of one process in a 1 GiB container, putting
+// Go's limit back when the test ends.
+func inOneGiB(t *testing.T) MemoryLimit {
+	t.Helper()
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	l, restore, err := SetMemoryLimit(env(nil), fixed(1<<30, nil), 1)
+	require.NoError(t, err)
+	t.Cleanup(restore)
+	return l
+}
+
 // Less lowers the limit by what the process holds outside Go, keeping a
 // tenth of the share when the models take nearly all of it.
 func TestMemoryLimit_Less(t *testing.T) {
 	const mib = 1 << 20
-	before := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(before)
-
-	l, restore, err := SetMemoryLimit(env(nil), fixed(1024*mib, nil), 1)
-	require.NoError(t, err)
-	defer restore()
+	l := inOneGiB(t)
 	assert.Empty(t, l.Less(300*mib))
 	assert.Equal(t, int64(966367641-300*mib), l.Bytes)
 	assert.Equal(t, l.Bytes, debug.SetMemoryLimit(-1))
@@ -123,11 +130,7 @@ func TestOutsideGo(t *testing.T) {
 // changes under 1 % and unreadable limits alone.
 func TestMemoryLimit_Refresh(t *testing.T) {
 	const mib = 1 << 20
-	before := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(before)
-	l, restore, err := SetMemoryLimit(env(nil), fixed(1024*mib, nil), 1)
-	require.NoError(t, err)
-	defer restore()
+	l := inOneGiB(t)
 	l.Less(100 * mib)
 	was := l.Bytes
 
