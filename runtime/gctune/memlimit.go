@@ -91,8 +91,8 @@ func (l *MemoryLimit) Refresh(limit func() (uint64, error), outside func() (uint
 	if l.Bytes == 0 {
 		return false, ""
 	}
-	c, err := limit()
-	if err != nil || c == 0 || c > math.MaxInt64 {
+	c, why := containerLimit(limit)
+	if why != "" {
 		return false, ""
 	}
 	o, err := outside()
@@ -108,6 +108,19 @@ func (l *MemoryLimit) Refresh(limit func() (uint64, error), outside func() (uint
 	*l = next
 	debug.SetMemoryLimit(l.Bytes)
 	return true, warning
+}
+
+// containerLimit reads the container's limit, or says why there is none
+// to use: cgroup v1 reports "no limit" as a huge number, v2 as max.
+func containerLimit(limit func() (uint64, error)) (uint64, string) {
+	c, err := limit()
+	switch {
+	case errors.Is(err, memlimit.ErrNoLimit), err == nil && (c == 0 || c > math.MaxInt64):
+		return 0, "the container's memory is not limited"
+	case err != nil:
+		return 0, "no container memory limit found (" + err.Error() + ")"
+	}
+	return c, ""
 }
 
 // DefaultRefresh is how often the server re-reads the container's memory
@@ -200,16 +213,9 @@ func SetMemoryLimit(getenv func(string) string, limit func() (uint64, error), pr
 		}
 		l.Ratio = r
 	}
-	c, err := limit()
-	switch {
-	case errors.Is(err, memlimit.ErrNoLimit):
-		l.Skipped = "the container's memory is not limited"
-		return l, nothing, nil
-	case err != nil:
-		l.Skipped = "no container memory limit found (" + err.Error() + ")"
-		return l, nothing, nil
-	case c == 0 || c > math.MaxInt64:
-		l.Skipped = "the container's memory is not limited"
+	c, why := containerLimit(limit)
+	if why != "" {
+		l.Skipped = why
 		return l, nothing, nil
 	}
 	l.Container = c
