@@ -111,8 +111,8 @@ func TestRead_Signatures(t *testing.T) {
 			initializer("W", make([]byte, 16), ""),
 			input("W", onnxinfo.Float, 4),
 			input("features", onnxinfo.Double, "N", 4),
-			input("threshold", onnxinfo.Float),              // scalar
-			input("tokens", onnxinfo.Int64, nil, "sequence"), // unnamed dynamic first dimension
+			input("threshold", onnxinfo.Float),                                            // scalar
+			input("tokens", onnxinfo.Int64, nil, "sequence"),                              // unnamed dynamic first dimension
 			sub(11, str(1, "anything"), sub(2, sub(1, varint(1, uint64(onnxinfo.Bool))))), // rank unknown
 			output("label", onnxinfo.Int64, "N"),
 			// skl2onnx's ZipMap output: a sequence of maps.
