@@ -243,3 +243,55 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// TestGenerate_UserModelWithExternalData writes a project for a model
+// whose weights are in a file of their own: the file is copied beside
+// model/model.onnx under the name the model gives it, the README lists
+// it, and (unless -short) the project's own tests pass against ONNX
+// Runtime, which finds the weights there.
+func TestGenerate_UserModelWithExternalData(t *testing.T) {
+	src := t.TempDir()
+	model, weights := generator.ExternalDataONNXModel("data/weights.bin")
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "mm.onnx"), model, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "data", "weights.bin"), weights, 0o644))
+
+	dir := filepath.Join(t.TempDir(), "mm")
+	o := restOptions(t, dir)
+	o.Project.Name, o.Project.Module, o.Project.Template = "mm", "example.com/mm", project.TemplateONNX
+	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
+	m, err := generator.LoadONNXModel(filepath.Join(src, "mm.onnx"), map[string][]int64{"x": {3, 2}})
+	require.NoError(t, err)
+	o.Model = m
+	_, err = generator.Generate(context.Background(), o)
+	require.NoError(t, err)
+
+	got, err := os.ReadFile(filepath.Join(dir, "model", "data", "weights.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, weights, got)
+	got, err = os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, model, got)
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "| `model/model.onnx` | your model (a copy of `mm.onnx`) |\n| `model/data/weights.bin` | its weights, stored outside the `.onnx` file |\n")
+	input, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"mm-1","inputs":[{"name":"x","shape":[3,2],"datatype":"FP32","data":[0,0,0,0,0,0]}]}`+"\n", string(input))
+	if testing.Short() {
+		return
+	}
+	goTool(t, dir, "test", "-count=1", "./...")
+}
+
+func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
+	_, err := generator.LoadONNXModel(filepath.Join(t.TempDir(), "none.onnx"), nil)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// A model must not make kserve-gen copy files from outside its folder.
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	model, _ := generator.ExternalDataONNXModel("../outside.bin")
+	require.NoError(t, os.WriteFile(p, model, 0o644))
+	_, err = generator.LoadONNXModel(p, nil)
+	assert.ErrorContains(t, err, `initializer "W": external data location "../outside.bin" is outside the model's folder`)
+}

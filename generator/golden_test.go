@@ -29,6 +29,8 @@ const goldenReplace = "../../../runtime"
 type goldenCase struct {
 	name    string
 	project project.File
+	// model is a user's ONNX model (--model), written as scorer.onnx.
+	model func() []byte
 }
 
 func goldenCases() []goldenCase {
@@ -58,6 +60,8 @@ func goldenCases() []goldenCase {
 			f.GRPC, f.GPU = true, 1
 			f.Resources.Limits.Memory = "8Gi"
 		})},
+		// kserve-gen new scorer --model scorer.onnx: two inputs, a BOOL output.
+		{name: "onnx-model", project: file("scorer", project.TemplateONNX, nil), model: generator.ScorerONNXModel},
 		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2
@@ -70,7 +74,17 @@ func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &generator.Options{Project: c.project, Runtime: rt, ReplacePath: goldenReplace}
+	o := &generator.Options{Project: c.project, Runtime: rt, ReplacePath: goldenReplace}
+	if c.model != nil {
+		p := filepath.Join(t.TempDir(), "scorer.onnx")
+		if err := os.WriteFile(p, c.model(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if o.Model, err = generator.LoadONNXModel(p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
 }
 
 // TestGolden renders every case and compares it with testdata/golden/<case>
@@ -122,6 +136,12 @@ func compareGolden(t *testing.T, dir string, files []generator.File) {
 	var rendered []string
 	for _, f := range files {
 		rendered = append(rendered, f.Path)
+		if f.Source != "" { // a copied file
+			var err error
+			if f.Data, err = os.ReadFile(f.Source); err != nil {
+				t.Fatal(err)
+			}
+		}
 		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil {
 			t.Errorf("%s: rendered but not in %s (run go test ./generator -update)", f.Path, dir)

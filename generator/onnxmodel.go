@@ -17,7 +17,7 @@ const (
 	valueName, valueType                                  = 1, 2
 	typeTensor, ttElem, ttShape, shapeDim                 = 1, 1, 2, 1
 	dimValue, dimParam                                    = 1, 2
-	onnxFloat                                             = 1
+	onnxFloat, onnxBool                                   = 1, 9
 	irVersion, opset                                      = 8, 13
 )
 
@@ -44,9 +44,13 @@ func SampleONNXModel() []byte {
 	g = protowire.AppendString(g, "sample-classifier")
 	g = appendMessage(g, graphInit, initializer("W", []int64{4, 3}, w))
 	g = appendMessage(g, graphInit, initializer("B", []int64{3}, b))
-	g = appendMessage(g, graphIn, valueInfo("input", "batch", 4))
-	g = appendMessage(g, graphOut, valueInfo("probs", "batch", 3))
+	g = appendMessage(g, graphIn, valueInfo("input", onnxFloat, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("probs", onnxFloat, "batch", 3))
+	return modelProto(g)
+}
 
+// modelProto wraps a GraphProto into a ModelProto of IR version 8, opset 13.
+func modelProto(g []byte) []byte {
 	var m []byte
 	m = protowire.AppendTag(m, modelIRVersion, protowire.VarintType)
 	m = protowire.AppendVarint(m, irVersion)
@@ -97,8 +101,9 @@ func initializer(name string, dims []int64, data []float32) []byte {
 	return protowire.AppendBytes(t, raw)
 }
 
-// valueInfo describes an FP32 tensor of shape [batchParam, width].
-func valueInfo(name, batchParam string, width int64) []byte {
+// valueInfo describes a tensor of element type elem and shape
+// [batchParam, width].
+func valueInfo(name string, elem uint64, batchParam string, width int64) []byte {
 	var batch, feat, shape, tt, typ, v []byte
 	batch = protowire.AppendTag(batch, dimParam, protowire.BytesType)
 	batch = protowire.AppendString(batch, batchParam)
@@ -107,7 +112,7 @@ func valueInfo(name, batchParam string, width int64) []byte {
 	shape = appendMessage(shape, shapeDim, batch)
 	shape = appendMessage(shape, shapeDim, feat)
 	tt = protowire.AppendTag(tt, ttElem, protowire.VarintType)
-	tt = protowire.AppendVarint(tt, onnxFloat)
+	tt = protowire.AppendVarint(tt, elem)
 	tt = appendMessage(tt, ttShape, shape)
 	typ = appendMessage(typ, typeTensor, tt)
 	v = protowire.AppendTag(v, valueName, protowire.BytesType)

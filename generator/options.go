@@ -26,6 +26,9 @@ type Options struct {
 	// with a replace directive; nil writes a plain requirement that needs
 	// the module proxy (see FindRuntime).
 	Runtime *RuntimeModule
+	// Model is the user's ONNX model an onnx project serves (nil: the
+	// sample classifier); see LoadONNXModel.
+	Model *ONNXModel
 	// ReplacePath is the path written into the replace directive; empty
 	// means Runtime.Dir (absolute). Golden tests set a relative path so the
 	// committed projects build in place.
@@ -83,6 +86,11 @@ func (o *Options) Validate() error {
 	}
 	if o.Project.Image != "" || o.Project.Deploy != nil {
 		errs = append(errs, errors.New("image and deploy settings belong to `kserve-gen deploy`, not to new"))
+	}
+	if o.Model != nil {
+		if err := o.Model.validate(&o.Project); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.Runtime == nil && o.ReplacePath != "" {
 		errs = append(errs, fmt.Errorf("replace path %q given without a runtime module", o.ReplacePath))

@@ -27,6 +27,9 @@ type File struct {
 	Path string
 	Mode fs.FileMode
 	Data []byte
+	// Source, when set, is a file Write copies instead of writing Data:
+	// a user's model, which may be gigabytes.
+	Source string
 }
 
 // ImagePlaceholder is the container image in the generated InferenceService
@@ -51,6 +54,8 @@ type data struct {
 	ProjectFile string
 	// RuntimeModule is the runtime's module path.
 	RuntimeModule string
+	// Model is the user's ONNX model (nil: the onnx template's sample).
+	Model *modelView
 }
 
 // SampleModelPath is where the onnx template's sample model is written.
@@ -77,12 +82,22 @@ func Render(o *Options) ([]File, error) {
 		ProjectFile:          project.FileName,
 		RuntimeModule:        RuntimeModulePath,
 	}
+	if o.Model != nil {
+		v, err := o.Model.view(p.Name)
+		if err != nil {
+			return nil, err
+		}
+		d.Model = v
+	}
 	files, err := renderTemplates(templates.FS(), p.Template, d)
 	if err != nil {
 		return nil, err
 	}
 
-	if p.Template == project.TemplateONNX {
+	switch {
+	case o.Model != nil:
+		files = append(files, o.Model.modelFiles()...)
+	case p.Template == project.TemplateONNX:
 		files = append(files, File{Path: SampleModelPath, Mode: 0o644, Data: SampleONNXModel()})
 	}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -105,8 +106,33 @@ func writeFile(path string, f File) error {
 	if mode == 0 {
 		mode = 0o644
 	}
+	if f.Source != "" {
+		return copyFile(path, f.Source, mode)
+	}
 	if err := os.WriteFile(path, f.Data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// copyFile copies src to dst, which it creates.
+func copyFile(dst, src string, mode fs.FileMode) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("copy %s: %w", src, cerr)
+		}
+	}()
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return nil
 }

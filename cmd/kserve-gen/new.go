@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,11 @@ type answers struct {
 	MemoryRequest string
 	MemoryLimit   string
 	Dir           string
+	// Model is the user's ONNX model file (onnx template; empty: the
+	// sample), read into onnx once known.
+	Model  string
+	onnx   *generator.ONNXModel
+	shapes map[string][]int64 // --input-shape
 
 	// Force is not asked: it is --force, which lets Dir be non-empty.
 	Force bool
@@ -41,6 +47,7 @@ type newOptions struct {
 
 	answers
 	GPUCount    int
+	InputShapes []string
 	Yes         bool
 	RuntimePath string
 
@@ -72,6 +79,12 @@ Templates:
   onnx         serves an ONNX model with ONNX Runtime, CPU or GPU
   transformer  pre/post-processing in front of a predictor (--predictor_host)
 
+With --model (template onnx, the default then), the project serves your
+.onnx file instead of the sample: it is copied to model/model.onnx (with
+any external data files), and input.json, the tests and the README are
+written from its inputs and outputs. input.json holds zeros; a dynamic
+dimension is 1 there unless --input-shape gives the input's shape.
+
 NAME is the model name on the wire and the InferenceService name: a DNS-1123
 label starting with a letter, at most 53 characters.
 
@@ -84,7 +97,10 @@ checksums, so the project builds and tests offline.`,
   # no questions
   kserve-gen new custom-model --template rest --yes
   kserve-gen new custom-model-grpc --template grpc --module example.com/acme/custom-model-grpc --yes
-  kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes`,
+  kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes
+
+  # serve your own ONNX model: input.json, tests and README follow its inputs
+  kserve-gen new resnet --model ./resnet50.onnx --input-shape input=1,3,224,224 --yes`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -102,6 +118,8 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
 	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest and transformer, v2 for grpc and onnx)")
 	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
+	fl.StringVar(&opts.Model, "model", "", "an ONNX model file the project serves instead of the sample (template onnx)")
+	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
 	fl.IntVar(&opts.GPUCount, "gpu", 0, "nvidia.com/gpu devices for the InferenceService; 0 runs on CPU")
 	fl.StringVar(&opts.CPURequest, "cpu-request", generator.DefaultCPURequest, "CPU request, a Kubernetes quantity (500m, 1)")
 	fl.StringVar(&opts.CPULimit, "cpu-limit", generator.DefaultCPULimit, "CPU limit")
@@ -113,6 +131,7 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
 	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions([]string{project.ProtocolV1, project.ProtocolV2}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("model", "onnx")
 	_ = cmd.MarkFlagDirname("dir")
 	_ = cmd.MarkFlagDirname("runtime-path")
 	return cmd
@@ -136,6 +155,23 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	a := opts.answers
 	a.GPU = fmt.Sprint(opts.GPUCount)
 	a.Force = opts.Force
+	shapes, err := inputShapes(opts.InputShapes)
+	if err != nil {
+		return err
+	}
+	a.shapes = shapes
+	if len(shapes) > 0 && a.Model == "" {
+		return errors.New("--input-shape shapes the sample request of a model given with --model")
+	}
+	if a.Model != "" && a.Template == "" {
+		a.Template = project.TemplateONNX
+	}
+	if a.Model != "" && a.Template == project.TemplateONNX {
+		// Read now: a model that cannot be served is refused before any question.
+		if a.onnx, err = loadModel(a.Model, shapes); err != nil {
+			return err
+		}
+	}
 	if opts.Yes || !opts.IO.CanPrompt() {
 		var missing []string
 		if a.Name == "" {
@@ -167,6 +203,14 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		if err := opts.Prompter.Ask(ctx, &a, opts.Changed); err != nil {
 			return err
 		}
+		if a.Model != "" && a.onnx == nil {
+			if a.onnx, err = loadModel(a.Model, shapes); err != nil {
+				return err
+			}
+		}
+	}
+	if a.Model == "" {
+		a.onnx = nil
 	}
 	gopts, err := generatorOptions(a, opts)
 	if err != nil {
@@ -182,6 +226,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	dir := gopts.OutputDir()
 	fmt.Fprintf(opts.IO.Out, "Created %s (template %s, protocol %s%s): %d files in %s\n",
 		a.Name, a.Template, a.Protocol, map[bool]string{true: ", gRPC", false: ""}[a.GRPC], len(files), dir)
+	if m := gopts.Model; m != nil {
+		describeModel(opts.IO.Out, m)
+	}
 	if gopts.Runtime == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
 	}
@@ -240,6 +287,10 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 		},
 		Dir:   a.Dir,
 		Force: a.Force,
+		Model: a.onnx,
+	}
+	if a.Model != "" && a.onnx == nil {
+		return nil, fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -256,6 +307,52 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 		g.Runtime = rt
 	}
 	return g, nil
+}
+
+// loadModel reads --model, naming the flag in its errors.
+func loadModel(path string, shapes map[string][]int64) (*generator.ONNXModel, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("--model %s is a folder: name the .onnx file in it", path)
+	}
+	m, err := generator.LoadONNXModel(path, shapes)
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	return m, nil
+}
+
+// inputShapes parses the --input-shape values.
+func inputShapes(values []string) (map[string][]int64, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	shapes := map[string][]int64{}
+	for _, v := range values {
+		name, shape, err := generator.ParseInputShape(v)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := shapes[name]; dup {
+			return nil, fmt.Errorf("--input-shape %s given twice", name)
+		}
+		shapes[name] = shape
+	}
+	return shapes, nil
+}
+
+// describeModel prints the model's signature and the sample request's
+// shapes, so a wrong guess at a dynamic dimension shows before go test.
+func describeModel(w io.Writer, m *generator.ONNXModel) {
+	fmt.Fprintf(w, "Model %s:\n", m.Path)
+	for _, v := range m.Info.Inputs {
+		fmt.Fprintf(w, "  input  %s\n", v)
+	}
+	for _, v := range m.Info.Outputs {
+		fmt.Fprintf(w, "  output %s\n", v)
+	}
+	if s := m.SampleShapes(); s != "" {
+		fmt.Fprintf(w, "input.json holds zeros of shape %s (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n", s)
+	}
 }
 
 func shellQuote(s string) string {

@@ -70,6 +70,25 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 		return err
 	}
 
+	if a.Template == project.TemplateONNX && a.onnx == nil {
+		err := p.run(ctx, huh.NewGroup(
+			huh.NewInput().Title("ONNX model file").
+				Description("Your .onnx file, copied into the project; empty: a sample classifier.").
+				Value(&a.Model).Validate(func(path string) error {
+				if path == "" {
+					a.onnx = nil
+					return nil
+				}
+				m, err := loadModel(path, a.shapes)
+				a.onnx = m
+				return err
+			}),
+		))
+		if err != nil {
+			return err
+		}
+	}
+
 	protocol, grpc := generator.TemplateDefaults(a.Template)
 	if !changed("protocol") {
 		a.Protocol = protocol
@@ -81,7 +100,12 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 		huh.NewGroup(
 			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
 				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
-				Value(&a.Protocol),
+				Value(&a.Protocol).Validate(func(protocol string) error {
+				if m := a.onnx; m != nil && protocol == project.ProtocolV1 && !m.FeedsV1() {
+					return errors.New("v1 feeds one input; the model has other inputs: choose v2")
+				}
+				return nil
+			}),
 			huh.NewConfirm().Title("Serve gRPC (Open Inference Protocol v2)?").Value(&a.GRPC).
 				Validate(func(on bool) error {
 					if on && a.Protocol == project.ProtocolV1 {

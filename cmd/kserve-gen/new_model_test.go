@@ -1,0 +1,100 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// writeONNX writes the sample classifier (input FP32 [batch,4], output
+// probs FP32 [batch,3]) where a user would have a model of their own.
+func writeONNX(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "iris.onnx")
+	require.NoError(t, os.WriteFile(p, generator.SampleONNXModel(), 0o644))
+	return p
+}
+
+func TestNew_ModelFlagServesTheUsersModel(t *testing.T) {
+	model := writeONNX(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	f, _, out, errOut := testFactory(t)
+	// No --template: a model means the onnx template.
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", model, "--input-shape", "input=2,4", "--yes", "--dir", dir))
+	assert.Empty(t, errOut.String())
+	assert.Contains(t, out.String(), "Created iris (template onnx, protocol v2): 14 files in "+dir+"\n"+
+		"Model "+model+":\n"+
+		"  input  input FP32 [batch,4]\n"+
+		"  output probs FP32 [batch,3]\n"+
+		"input.json holds zeros of shape input [2,4] (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n")
+
+	copied, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, generator.SampleONNXModel(), copied, "model/model.onnx is the user's file")
+	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"iris-1","inputs":[{"name":"input","shape":[2,4],"datatype":"FP32","data":[0,0,0,0,0,0,0,0]}]}`+"\n", string(in))
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "onnx", got.Template)
+
+	// v1: the instances are the rows of the only input.
+	dir = filepath.Join(t.TempDir(), "v1")
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", model, "--protocol", "v1", "--yes", "--dir", dir))
+	in, err = os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"instances":[[0,0,0,0]]}`+"\n", string(in))
+}
+
+func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
+	model := writeONNX(t)
+	notONNX := filepath.Join(t.TempDir(), "labels.txt")
+	require.NoError(t, os.WriteFile(notONNX, []byte("cat\ndog\n"), 0o644))
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"another template", []string{"--model", model, "--template", "rest"}, "--model " + model + ": the onnx template serves a model file, not rest"},
+		{"shape without a model", []string{"--template", "onnx", "--input-shape", "input=1,4"}, "--input-shape shapes the sample request of a model given with --model"},
+		{"unknown input", []string{"--model", model, "--input-shape", "image=1,3"}, model + `: --input-shape image: the model has no input "image"; its inputs are input FP32 [batch,4]`},
+		{"wrong fixed dimension", []string{"--model", model, "--input-shape", "input=1,5"}, model + ": --input-shape input: the model's input is input FP32 [batch,4]: dimension 1 must be 4, not 5"},
+		{"wrong rank", []string{"--model", model, "--input-shape", "input=4"}, "--input-shape input: the model's input is input FP32 [batch,4], rank 2; [4] has rank 1"},
+		{"not a size", []string{"--model", model, "--input-shape", "input=1,-4"}, `--input-shape "input=1,-4": "-4" is not a size (0 or more)`},
+		{"given twice", []string{"--model", model, "--input-shape", "input=1,4", "--input-shape", "input=2,4"}, "--input-shape input given twice"},
+		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
+		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
+		{"a folder", []string{"--model", filepath.Dir(model)}, "--model " + filepath.Dir(model) + " is a folder: name the .onnx file in it"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			f, _, out, _ := testFactory(t)
+			err := runCLI(t, f, append([]string{"new", "demo", "--yes", "--dir", dir}, c.args...)...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.NoDirExists(t, dir)
+			assert.Empty(t, out.String())
+		})
+	}
+}
+
+func TestNew_FormAnswerForTheModel(t *testing.T) {
+	model := writeONNX(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	f, p, _, _ := testFactory(t)
+	p.fill = func(a *answers) {
+		a.Name, a.Template, a.Protocol, a.GPU, a.Dir, a.Model = "iris", project.TemplateONNX, project.ProtocolV2, "0", dir, model
+	}
+	ios := f.IO
+	ios.SetTTY(true)
+	require.NoError(t, runCLI(t, f, "new"))
+	copied, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, generator.SampleONNXModel(), copied)
+}

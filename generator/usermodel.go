@@ -1,0 +1,383 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kserve-gen/kserve-gen/onnxinfo"
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// ONNXModel is the user's own ONNX model, which an onnx project serves
+// instead of the sample: the file is copied into the project as
+// model/model.onnx (its external data files beside it), and the sample
+// request, the tests and the README are written from its signature.
+type ONNXModel struct {
+	// Path is the .onnx file.
+	Path string
+	// Info is its signature, as onnxinfo read it.
+	Info *onnxinfo.Model
+	// InputShapes gives the shape of an input in the sample request, for
+	// inputs with dynamic dimensions that must not be 1 (an image model's
+	// height and width) or with no known rank. Other dynamic dimensions
+	// are 1.
+	InputShapes map[string][]int64
+}
+
+// ErrNotServable is matched (errors.Is) by the error of a model an onnx
+// project cannot serve: one with an input or output that is not a tensor
+// of a datatype the Open Inference Protocol has.
+var ErrNotServable = errors.New("the model cannot be served over the Open Inference Protocol")
+
+// LoadONNXModel reads the model at path and checks that a project can
+// serve it with the given input shapes.
+func LoadONNXModel(path string, inputShapes map[string][]int64) (*ONNXModel, error) {
+	info, err := onnxinfo.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := &ONNXModel{Path: path, Info: info, InputShapes: inputShapes}
+	if _, err := m.examples(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// maxExampleElements bounds the zero-filled sample request: 4M elements
+// is input.json of 8 MB.
+const maxExampleElements = 4 << 20
+
+// examples checks the signature and returns each input's sample shape.
+func (m *ONNXModel) examples() ([][]int64, error) {
+	info := m.Info
+	var errs []error
+	if len(info.Inputs) == 0 {
+		errs = append(errs, errors.New("it has no inputs"))
+	}
+	if len(info.Outputs) == 0 {
+		errs = append(errs, errors.New("it has no outputs"))
+	}
+	for _, v := range info.Inputs {
+		if err := v.Servable(); err != nil {
+			errs = append(errs, fmt.Errorf("input %w", err))
+		}
+	}
+	for _, v := range info.Outputs {
+		if err := v.Servable(); err != nil {
+			if v.Kind == onnxinfo.KindSequence || v.Kind == onnxinfo.KindMap {
+				err = fmt.Errorf("%w (a scikit-learn classifier's ZipMap: convert it with skl2onnx's options={'zipmap': False} to get a tensor of probabilities)", err)
+			}
+			errs = append(errs, fmt.Errorf("output %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w: %w", m.Path, ErrNotServable, errors.Join(errs...))
+	}
+
+	shapes := make([][]int64, len(info.Inputs))
+	for name := range m.InputShapes {
+		if !slices.ContainsFunc(info.Inputs, func(v onnxinfo.Value) bool { return v.Name == name }) {
+			errs = append(errs, fmt.Errorf("--input-shape %s: the model has no input %q; its inputs are %s", name, name, describeValues(info.Inputs)))
+		}
+	}
+	for i, v := range info.Inputs {
+		want, given := m.InputShapes[v.Name]
+		dt, _ := v.Elem.Datatype()
+		switch {
+		case given:
+			if err := checkShape(v, want); err != nil {
+				errs = append(errs, fmt.Errorf("--input-shape %s: %w", v.Name, err))
+				continue
+			}
+			shapes[i] = want
+		case !v.HasShape:
+			errs = append(errs, fmt.Errorf("input %s has no known rank: give its shape with --input-shape %s=D1,D2,...", v, v.Name))
+			continue
+		default:
+			shapes[i] = v.Dims()
+			for j, d := range shapes[i] {
+				if d < 0 {
+					shapes[i][j] = 1
+				}
+			}
+		}
+		if n := shapeSize(shapes[i]); n > maxExampleElements {
+			errs = append(errs, fmt.Errorf("input %s: a sample of shape %v has %d elements, more than the %d a sample request may hold; give a smaller shape with --input-shape", v, shapes[i], n, maxExampleElements))
+		}
+		if dt == "FP16" {
+			errs = append(errs, fmt.Errorf("input %s: FP16 travels only as binary data in the Open Inference Protocol, and kserve-gen writes its sample request as JSON; start from the sample model instead", v))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", m.Path, errors.Join(errs...))
+	}
+	return shapes, nil
+}
+
+// SampleShapes describes the shape of each input in the sample request,
+// as "x [1,3,224,224], mask [1,128]".
+func (m *ONNXModel) SampleShapes() string {
+	shapes, err := m.examples()
+	if err != nil {
+		return ""
+	}
+	parts := make([]string, len(shapes))
+	for i, s := range shapes {
+		parts[i] = m.Info.Inputs[i].Name + " " + formatDims(s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func checkShape(v onnxinfo.Value, shape []int64) error {
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("sizes must be 0 or more, got %v", shape)
+		}
+	}
+	if !v.HasShape {
+		return nil
+	}
+	if len(shape) != len(v.Shape) {
+		return fmt.Errorf("the model's input is %s, rank %d; %v has rank %d", v, len(v.Shape), shape, len(shape))
+	}
+	for i, d := range v.Shape {
+		if !d.Dynamic() && shape[i] != d.Size {
+			return fmt.Errorf("the model's input is %s: dimension %d must be %d, not %d", v, i, d.Size, shape[i])
+		}
+	}
+	return nil
+}
+
+// ParseInputShape parses an --input-shape value, NAME=D1,D2,... (NAME= is
+// a scalar).
+func ParseInputShape(s string) (string, []int64, error) {
+	name, dims, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return "", nil, fmt.Errorf("--input-shape %q: want NAME=D1,D2,... (an input's name and its sample shape)", s)
+	}
+	shape := []int64{}
+	if dims == "" {
+		return name, shape, nil
+	}
+	for d := range strings.SplitSeq(dims, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(d), 10, 64)
+		if err != nil || n < 0 {
+			return "", nil, fmt.Errorf("--input-shape %q: %q is not a size (0 or more)", s, d)
+		}
+		shape = append(shape, n)
+	}
+	return name, shape, nil
+}
+
+func shapeSize(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func describeValues(vs []onnxinfo.Value) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// validate checks the model against the rest of the answers.
+func (m *ONNXModel) validate(p *project.File) error {
+	if p.Template != project.TemplateONNX {
+		return fmt.Errorf("a model file (%s) is served by the onnx template, not %s", m.Path, p.Template)
+	}
+	if m.Info == nil {
+		return fmt.Errorf("model %s was not read (use LoadONNXModel)", m.Path)
+	}
+	if _, err := m.examples(); err != nil {
+		return err
+	}
+	if p.Protocol == project.ProtocolV1 && !m.FeedsV1() {
+		return fmt.Errorf("protocol v1 feeds its instances to one input, as rows; the model's inputs are %s: use --protocol v2", describeValues(m.Info.Inputs))
+	}
+	return nil
+}
+
+// FeedsV1 reports whether KServe's v1 protocol can feed the model: its
+// instances become the rows of the only input.
+func (m *ONNXModel) FeedsV1() bool {
+	return len(m.Info.Inputs) == 1 && len(m.Info.Inputs[0].Shape) > 0
+}
+
+// modelView is what the templates see of a user's model.
+type modelView struct {
+	// Source is the file's name where the user had it.
+	Source   string
+	Producer string
+	// Files are the external data files copied beside it.
+	Files   []string
+	Inputs  []tensorView
+	Outputs []tensorView
+	// Sized lists the inputs whose dynamic dimensions the sample request
+	// fixes, as "x [1,3,48,192]".
+	Sized []string
+	// V2Request and V1Request are the sample requests: zeros of each
+	// input's sample shape (V1Request is empty unless the model has one
+	// input of rank 1 or more).
+	V2Request, V1Request string
+	// BadRequest sends the first input with another datatype;
+	// BadMessage is the runtime's answer to it.
+	BadRequest, BadMessage string
+}
+
+// tensorView is one input or output.
+type tensorView struct {
+	Name, Datatype string
+	// Shape is the model's shape with its dimension names ("[batch,4]").
+	Shape string
+	// Dims is the shape in the metadata's form, -1 for dynamic ("[-1,4]").
+	Dims string
+}
+
+func (m *ONNXModel) view(name string) (*modelView, error) {
+	shapes, err := m.examples()
+	if err != nil {
+		return nil, err
+	}
+	v := &modelView{Source: filepath.Base(m.Path), Producer: m.Info.Producer}
+	if m.Info.ProducerVersion != "" {
+		v.Producer += " " + m.Info.ProducerVersion
+	}
+	for _, f := range m.modelFiles()[1:] {
+		v.Files = append(v.Files, f.Path)
+	}
+	for _, in := range m.Info.Inputs {
+		v.Inputs = append(v.Inputs, newTensorView(in))
+	}
+	for _, out := range m.Info.Outputs {
+		v.Outputs = append(v.Outputs, newTensorView(out))
+	}
+	type tensor struct {
+		Name     string  `json:"name"`
+		Shape    []int64 `json:"shape"`
+		Datatype string  `json:"datatype"`
+		Data     any     `json:"data"`
+	}
+	type request struct {
+		ID     string   `json:"id"`
+		Inputs []tensor `json:"inputs"`
+	}
+	req := request{ID: name + "-1"}
+	for i, in := range m.Info.Inputs {
+		dt, _ := in.Elem.Datatype()
+		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
+		if in.HasShape && !slices.Equal(in.Dims(), shapes[i]) {
+			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", in.Name, formatDims(shapes[i])))
+		}
+	}
+	if v.V2Request, err = compactJSON(req); err != nil {
+		return nil, err
+	}
+	if first := m.Info.Inputs[0]; len(m.Info.Inputs) == 1 && len(shapes[0]) > 0 {
+		dt, _ := first.Elem.Datatype()
+		rows := make([]any, shapes[0][0])
+		for r := range rows {
+			rows[r] = nested(dt, shapes[0][1:])
+		}
+		if v.V1Request, err = compactJSON(map[string]any{"instances": rows}); err != nil {
+			return nil, err
+		}
+	}
+
+	first := req.Inputs[0]
+	wrong := "FP64"
+	if first.Datatype == "FP64" {
+		wrong = "FP32"
+	}
+	// One element of the input's rank: the datatype is checked first.
+	ones := make([]int64, len(first.Shape))
+	for i := range ones {
+		ones[i] = 1
+	}
+	bad := request{ID: name + "-bad", Inputs: []tensor{{Name: first.Name, Shape: ones, Datatype: wrong, Data: zeros(wrong, 1)}}}
+	if v.BadRequest, err = compactJSON(bad); err != nil {
+		return nil, err
+	}
+	v.BadMessage = fmt.Sprintf("input %q has datatype %s, but the model expects %s", first.Name, wrong, first.Datatype)
+	return v, nil
+}
+
+func newTensorView(v onnxinfo.Value) tensorView {
+	dt, _ := v.Elem.Datatype()
+	t := tensorView{Name: v.Name, Datatype: dt, Dims: formatDims(v.Dims())}
+	// "name FP32 [batch,4]" without the name and datatype.
+	s := v.String()
+	t.Shape = strings.TrimPrefix(strings.TrimPrefix(s, v.Name+" "), dt+" ")
+	return t
+}
+
+func formatDims(d []int64) string {
+	parts := make([]string, len(d))
+	for i, n := range d {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// zeros is n zero values of datatype dt as JSON data.
+func zeros(dt string, n int64) any {
+	switch dt {
+	case "BOOL":
+		return make([]bool, n)
+	case "BYTES":
+		return make([]string, n)
+	}
+	return make([]int, n)
+}
+
+// nested is a zero value of shape as nested JSON arrays (a v1 instance).
+func nested(dt string, shape []int64) any {
+	if len(shape) == 0 {
+		switch dt {
+		case "BOOL":
+			return false
+		case "BYTES":
+			return ""
+		}
+		return 0
+	}
+	out := make([]any, shape[0])
+	for i := range out {
+		out[i] = nested(dt, shape[1:])
+	}
+	return out
+}
+
+func compactJSON(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", fmt.Errorf("sample request: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// modelFiles are the files a user's model brings into the project: the
+// model as model/model.onnx and its external data files beside it, under
+// the names the model refers to them by.
+func (m *ONNXModel) modelFiles() []File {
+	files := []File{{Path: SampleModelPath, Mode: 0o644, Source: m.Path}}
+	dir := filepath.Dir(m.Path)
+	for _, loc := range m.Info.ExternalData {
+		rel := path.Clean(strings.ReplaceAll(loc, `\`, "/"))
+		files = append(files, File{Path: path.Join(path.Dir(SampleModelPath), rel), Mode: 0o644, Source: filepath.Join(dir, filepath.FromSlash(rel))})
+	}
+	return files
+}
