@@ -51,10 +51,11 @@ fi
 # crasher written; golang/go#75804, fixed in Go 1.27). 300000 runs take
 # 10-20 s per target here.
 fuzz=${FUZZTIME:-300000x}
-step "fuzz the v2 JSON, binary and gRPC decoders and the v1 body parser ($fuzz each)"
+step "fuzz the v2 JSON, binary and gRPC decoders, the v1 body parser and the ONNX model reader ($fuzz each)"
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeRequestJSON$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeBinary$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzV1Body$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzModelInferRequest$' -fuzztime "$fuzz" ./pb/pbconv)
+go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$fuzz" ./onnxinfo
 echo
 echo "all tests passed"

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kserve-gen/kserve-gen/generator"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -196,4 +197,42 @@ func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(work, "taken"))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "the non-empty folder is untouched")
+}
+
+// TestNew_FormAsksForTheONNXModel: with the onnx template the form asks
+// for a model file, refuses one that is not an ONNX model (saying why, on
+// the field), and takes the next; the project serves that file.
+func TestNew_FormAsksForTheONNXModel(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux)")
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.WriteFile(filepath.Join(work, "labels.txt"), []byte("cat\ndog\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "iris.onnx"), generator.SampleONNXModel(), 0o644))
+
+	s := startTmux(t, work, bin+" new iris --template onnx")
+	for _, field := range []string{"Model name", "Go module path", "Template"} {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+	s.waitFor("┃ ONNX model file")
+	s.keys("-l", "labels.txt")
+	s.keys("Enter")
+	s.waitFor("labels.txt: not an ONNX model")
+	s.keys("C-u")
+	s.keys("-l", "iris.onnx")
+	s.keys("Enter")
+	for _, field := range []string{"Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Model iris.onnx:")
+	got, err := os.ReadFile(filepath.Join(work, "iris", "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, generator.SampleONNXModel(), got)
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pretrainedModel returns a model scripts/setup-onnx.sh --models installs.
+func pretrainedModel(t *testing.T, name string) string {
+	t.Helper()
+	cache := os.Getenv("KSERVE_GEN_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		require.NoError(t, err)
+		cache = filepath.Join(home, ".cache", "kserve-gen")
+	}
+	p := filepath.Join(cache, "models", name)
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		if os.Getenv("KSERVE_GEN_REQUIRE_ONNX") != "" {
+			t.Fatalf("%s is missing (run scripts/setup-onnx.sh --models); KSERVE_GEN_REQUIRE_ONNX is set", p)
+		}
+		t.Skipf("SKIPPED: %s is missing (run scripts/setup-onnx.sh --models)", p)
+	}
+	return p
+}
+
+// TestNew_PretrainedModelWalkthrough does what a user with an ONNX file
+// does: kserve-gen new --model, go test ./... in the project (its tests
+// check ONNX Runtime's metadata against the signature kserve-gen read),
+// then serve it and send input.json with the README's curl. The models
+// are real ones: PaddleOCR's text-direction classifier (one image input
+// with dynamic height and width) and Silero VAD (four inputs, one an
+// INT64 scalar, with shared symbolic dimensions).
+func TestNew_PretrainedModelWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs generated projects")
+	}
+	work, bin := buildCLI(t)
+	for _, c := range []struct {
+		name, file, shape string
+		outputs           map[string][]int64
+		check             func(t *testing.T, outputs map[string][]float64)
+	}{
+		{"textdir", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "x=1,3,48,192",
+			map[string][]int64{"softmax_0.tmp_0": {1, 2}},
+			func(t *testing.T, out map[string][]float64) {
+				p := out["softmax_0.tmp_0"]
+				assert.InDelta(t, 1, p[0]+p[1], 1e-5, "class probabilities %v", p)
+			}},
+		{"vad", "silero_vad.onnx", "input=1,512",
+			map[string][]int64{"output": {1, 1}, "hn": {2, 1, 64}, "cn": {2, 1, 64}},
+			func(t *testing.T, out map[string][]float64) {
+				speech := out["output"][0]
+				assert.True(t, speech >= 0 && speech <= 1, "speech probability %v", speech)
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			model := pretrainedModel(t, c.file)
+			runIn(t, work, bin, "new", c.name, "--model", model, "--input-shape", c.shape, "--yes")
+			dir := filepath.Join(work, c.name)
+			runIn(t, dir, "go", "test", "./...")
+			server := filepath.Join(dir, c.name)
+			runIn(t, dir, "go", "build", "-o", server, ".")
+
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			m := readmeCurl.FindSubmatch(readme)
+			require.NotNil(t, m, "the README's curl command")
+			body, err := os.ReadFile(filepath.Join(dir, "input.json"))
+			require.NoError(t, err)
+
+			srv := startServer(t, server, dir, nil, "--device=cpu")
+			code, got := postJSON(t, srv.URL+string(m[1]), body)
+			require.Equal(t, http.StatusOK, code, got)
+			var resp struct {
+				ModelName string `json:"model_name"`
+				ID        string
+				Outputs   []struct {
+					Name     string
+					Shape    []int64
+					Datatype string
+					Data     []float64
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(got), &resp))
+			assert.Equal(t, c.name, resp.ModelName)
+			assert.Equal(t, c.name+"-1", resp.ID)
+			values := map[string][]float64{}
+			for _, o := range resp.Outputs {
+				assert.Equal(t, c.outputs[o.Name], o.Shape, o.Name)
+				assert.Equal(t, "FP32", o.Datatype, o.Name)
+				for _, v := range o.Data {
+					assert.False(t, math.IsNaN(v), o.Name)
+				}
+				values[o.Name] = o.Data
+			}
+			assert.Len(t, values, len(c.outputs), "every output")
+			c.check(t, values)
+		})
+	}
+}
