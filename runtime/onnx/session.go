@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -124,6 +125,12 @@ func tensorInfos(path, kind string, infos []ort.InputOutputInfo) ([]TensorInfo, 
 		dt, ok := datatypeOf(info.DataType)
 		if !ok {
 			return nil, fmt.Errorf("model %s: %s %q has element type %s, which the Open Inference Protocol cannot carry", path, kind, info.Name, info.DataType)
+		}
+		if dt == infer.FP16 && kind == "output" {
+			// onnxruntime_go v1.27.0 copies one byte per element of a
+			// float16 output and then fails (see fromValue): refuse the
+			// model at load rather than fail every request.
+			return nil, fmt.Errorf("model %s: output %q is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)", path, info.Name)
 		}
 		out[i] = TensorInfo{Name: info.Name, Datatype: dt, Shape: []int64(info.Dimensions.Clone())}
 		if out[i].Shape == nil {
@@ -375,7 +382,10 @@ func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Ten
 
 func destroyAll(vals []ort.Value) {
 	for _, v := range vals {
-		if v != nil {
+		// The binding can leave a typed nil behind when it fails to make
+		// a value (a nil *Tensor[T] in the interface): Destroy would
+		// dereference it.
+		if v != nil && !reflect.ValueOf(v).IsNil() {
 			_ = v.Destroy()
 		}
 	}

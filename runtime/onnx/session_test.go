@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	ort "github.com/yalue/onnxruntime_go"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -236,4 +237,27 @@ func TestSession_Float16AndStringInputs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &infer.Tensor{Name: "single", Datatype: infer.FP32, Shape: []int64{3}, Data: []float32{1.5, -2, 65504}}, out[0])
 	assert.Equal(t, &infer.Tensor{Name: "same", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{[]byte("héllo"), []byte("")}}, out[1])
+}
+
+// TestSession_Float16OutputIsRefusedAtLoad: the binding cannot return a
+// float16 output (it copies one byte per element, then fails), so a model
+// with one is refused when it loads, with what to do, instead of failing
+// every request (or, before, crashing the server in its warm-up).
+func TestSession_Float16OutputIsRefusedAtLoad(t *testing.T) {
+	env := needEnv(t)
+	m := &onnxgen.Model{Graph: onnxgen.Graph{
+		Name:    "half-out",
+		Nodes:   []onnxgen.Node{{Op: "Identity", Name: "copy", Inputs: []string{"half"}, Outputs: []string{"copy"}}},
+		Inputs:  []onnxgen.ValueInfo{{Name: "half", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)}},
+		Outputs: []onnxgen.ValueInfo{{Name: "copy", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)}},
+	}}
+	path := writeModel(t, "half-out.onnx", m)
+	_, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.Error(t, err)
+	assert.Equal(t, "model "+path+`: output "copy" is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)`, err.Error())
+}
+
+func TestDestroyAll_SkipsTypedNil(t *testing.T) {
+	var missing *ort.Tensor[float32]
+	assert.NotPanics(t, func() { destroyAll([]ort.Value{nil, missing}) })
 }
