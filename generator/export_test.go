@@ -63,3 +63,40 @@ func ExternalDataONNXModel(location string) (model, weights []byte) {
 	g = appendMessage(g, graphOut, valueInfo("y", onnxFloat, "batch", 2))
 	return modelProto(g), weights
 }
+
+// HalfONNXModel is a model with an FP16 input, which the protocol's JSON
+// cannot carry: single = half cast to FP32 ([batch, 4]) and negated =
+// not flag (BOOL [batch, 1]).
+func HalfONNXModel() []byte {
+	var g []byte
+	g = appendNode(g, "Cast", "widen", []string{"half"}, "single", castTo(onnxFloat))
+	g = appendNode(g, "Not", "not", []string{"flag"}, "negated")
+	g = protowire.AppendTag(g, graphName, protowire.BytesType)
+	g = protowire.AppendString(g, "half")
+	g = appendMessage(g, graphIn, valueInfo("half", onnxFloat16, "batch", 4))
+	g = appendMessage(g, graphIn, valueInfo("flag", onnxBool, "batch", 1))
+	g = appendMessage(g, graphOut, valueInfo("single", onnxFloat, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("negated", onnxBool, "batch", 1))
+	return modelProto(g)
+}
+
+// castTo is Cast's "to" attribute (an AttributeProto of type INT).
+func castTo(elem uint64) []byte {
+	var a []byte
+	a = protowire.AppendTag(a, 1, protowire.BytesType) // name
+	a = protowire.AppendString(a, "to")
+	a = protowire.AppendTag(a, 3, protowire.VarintType) // i
+	a = protowire.AppendVarint(a, elem)
+	a = protowire.AppendTag(a, 20, protowire.VarintType) // type: INT
+	return protowire.AppendVarint(a, 2)
+}
+
+// HalfOutputONNXModel returns its FP16 input as an FP16 output, which the
+// runtime cannot return.
+func HalfOutputONNXModel() []byte {
+	var g []byte
+	g = appendNode(g, "Identity", "copy", []string{"half"}, "copy")
+	g = appendMessage(g, graphIn, valueInfo("half", onnxFloat16, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("copy", onnxFloat16, "batch", 4))
+	return modelProto(g)
+}

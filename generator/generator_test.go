@@ -294,4 +294,21 @@ func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, model, 0o644))
 	_, err = generator.LoadONNXModel(p, nil)
 	assert.ErrorContains(t, err, `initializer "W": external data location "../outside.bin" is outside the model's folder`)
+
+	require.NoError(t, os.WriteFile(p, generator.HalfOutputONNXModel(), 0o644))
+	_, err = generator.LoadONNXModel(p, nil)
+	assert.EqualError(t, err, p+": the model cannot be served: output copy FP16 [batch,4]: the runtime cannot return FP16 outputs yet; keep the model's outputs in float32 (onnxconverter-common: convert_float_to_float16(model, keep_io_types=True))")
+}
+
+// TestRender_FP16InputsNeedV2 refuses protocol v1 for a model with FP16
+// inputs: only the v2 binary extension carries them.
+func TestRender_FP16InputsNeedV2(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "half.onnx")
+	require.NoError(t, os.WriteFile(p, generator.HalfONNXModel(), 0o644))
+	m, err := generator.LoadONNXModel(p, nil)
+	require.NoError(t, err)
+	o := restOptions(t, t.TempDir())
+	o.Project.Template, o.Project.Protocol, o.Model = project.TemplateONNX, project.ProtocolV1, m
+	_, err = generator.Render(o)
+	assert.EqualError(t, err, "the model has FP16 inputs, which travel only as binary data of the Open Inference Protocol (v2): use --protocol v2")
 }

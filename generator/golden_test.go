@@ -29,7 +29,7 @@ const goldenReplace = "../../../runtime"
 type goldenCase struct {
 	name    string
 	project project.File
-	// model is a user's ONNX model (--model), written as scorer.onnx.
+	// model is a user's ONNX model (--model), written as NAME.onnx.
 	model func() []byte
 }
 
@@ -62,6 +62,8 @@ func goldenCases() []goldenCase {
 		})},
 		// kserve-gen new scorer --model scorer.onnx: two inputs, a BOOL output.
 		{name: "onnx-model", project: file("scorer", project.TemplateONNX, nil), model: generator.ScorerONNXModel},
+		// FP16 tensors: the sample request is input.bin (binary extension).
+		{name: "onnx-model-fp16", project: file("half", project.TemplateONNX, nil), model: generator.HalfONNXModel},
 		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2
@@ -76,7 +78,7 @@ func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
 	}
 	o := &generator.Options{Project: c.project, Runtime: rt, ReplacePath: goldenReplace}
 	if c.model != nil {
-		p := filepath.Join(t.TempDir(), "scorer.onnx")
+		p := filepath.Join(t.TempDir(), c.project.Name+".onnx")
 		if err := os.WriteFile(p, c.model(), 0o644); err != nil {
 			t.Fatal(err)
 		}

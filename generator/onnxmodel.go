@@ -12,12 +12,12 @@ const (
 	modelIRVersion, modelProducer, modelGraph, modelOpset = 1, 2, 7, 8
 	opsetVersion                                          = 2
 	graphNode, graphName, graphInit, graphIn, graphOut    = 1, 2, 5, 11, 12
-	nodeIn, nodeOut, nodeName, nodeOp                     = 1, 2, 3, 4
+	nodeIn, nodeOut, nodeName, nodeOp, nodeAttr           = 1, 2, 3, 4, 5
 	tensorDims, tensorType, tensorName, tensorRaw         = 1, 2, 8, 9
 	valueName, valueType                                  = 1, 2
 	typeTensor, ttElem, ttShape, shapeDim                 = 1, 1, 2, 1
 	dimValue, dimParam                                    = 1, 2
-	onnxFloat, onnxBool                                   = 1, 9
+	onnxFloat, onnxBool, onnxFloat16                      = 1, 9, 10
 	irVersion, opset                                      = 8, 13
 )
 
@@ -68,7 +68,8 @@ func appendMessage(b []byte, field protowire.Number, msg []byte) []byte {
 	return protowire.AppendBytes(b, msg)
 }
 
-func appendNode(b []byte, op, name string, inputs []string, output string) []byte {
+// appendNode appends a NodeProto; attrs are AttributeProto messages.
+func appendNode(b []byte, op, name string, inputs []string, output string, attrs ...[]byte) []byte {
 	var n []byte
 	for _, in := range inputs {
 		n = protowire.AppendTag(n, nodeIn, protowire.BytesType)
@@ -80,6 +81,9 @@ func appendNode(b []byte, op, name string, inputs []string, output string) []byt
 	n = protowire.AppendString(n, name)
 	n = protowire.AppendTag(n, nodeOp, protowire.BytesType)
 	n = protowire.AppendString(n, op)
+	for _, a := range attrs {
+		n = appendMessage(n, nodeAttr, a)
+	}
 	return appendMessage(b, graphNode, n)
 }
 

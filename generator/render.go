@@ -97,6 +97,9 @@ func Render(o *Options) ([]File, error) {
 	switch {
 	case o.Model != nil:
 		files = append(files, o.Model.modelFiles()...)
+		if d.Model.Binary {
+			files = append(files, File{Path: d.Model.SampleFile, Mode: 0o644, Data: d.Model.BinaryRequest})
+		}
 	case p.Template == project.TemplateONNX:
 		files = append(files, File{Path: SampleModelPath, Mode: 0o644, Data: SampleONNXModel()})
 	}

@@ -33,8 +33,9 @@ type ONNXModel struct {
 
 // ErrNotServable is matched (errors.Is) by the error of a model an onnx
 // project cannot serve: one with an input or output that is not a tensor
-// of a datatype the Open Inference Protocol has.
-var ErrNotServable = errors.New("the model cannot be served over the Open Inference Protocol")
+// of a datatype the Open Inference Protocol has, or with an FP16 output
+// (which runtime/onnx cannot return yet).
+var ErrNotServable = errors.New("the model cannot be served")
 
 // LoadONNXModel reads the model at path and checks that a project can
 // serve it with the given input shapes.
@@ -70,6 +71,11 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 		}
 	}
 	for _, v := range info.Outputs {
+		if v.Elem == onnxinfo.Float16 && v.Kind == onnxinfo.KindTensor {
+			// runtime/onnx refuses them too (its binding truncates them).
+			errs = append(errs, fmt.Errorf("output %s: the runtime cannot return FP16 outputs yet; keep the model's outputs in float32 (onnxconverter-common: convert_float_to_float16(model, keep_io_types=True))", v))
+			continue
+		}
 		if err := v.Servable(); err != nil {
 			if v.Kind == onnxinfo.KindSequence || v.Kind == onnxinfo.KindMap {
 				err = fmt.Errorf("%w (a scikit-learn classifier's ZipMap: convert it with skl2onnx's options={'zipmap': False} to get a tensor of probabilities)", err)
@@ -89,7 +95,6 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 	}
 	for i, v := range info.Inputs {
 		want, given := m.InputShapes[v.Name]
-		dt, _ := v.Elem.Datatype()
 		switch {
 		case given:
 			if err := checkShape(v, want); err != nil {
@@ -98,7 +103,7 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 			}
 			shapes[i] = want
 		case !v.HasShape:
-			errs = append(errs, fmt.Errorf("input %s has no known rank: give its shape with --input-shape %s=D1,D2,...", v, v.Name))
+			errs = append(errs, fmt.Errorf("input %s has no known rank: give its shape (--input-shape %s=D1,D2,...)", v, v.Name))
 			continue
 		default:
 			shapes[i] = v.Dims()
@@ -110,9 +115,6 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 		}
 		if n := shapeSize(shapes[i]); n > maxExampleElements {
 			errs = append(errs, fmt.Errorf("input %s: a sample of shape %v has %d elements, more than the %d a sample request may hold; give a smaller shape with --input-shape", v, shapes[i], n, maxExampleElements))
-		}
-		if dt == "FP16" {
-			errs = append(errs, fmt.Errorf("input %s: FP16 travels only as binary data in the Open Inference Protocol, and kserve-gen writes its sample request as JSON; start from the sample model instead", v))
 		}
 	}
 	if len(errs) > 0 {
@@ -203,6 +205,9 @@ func (m *ONNXModel) validate(p *project.File) error {
 	if _, err := m.examples(); err != nil {
 		return err
 	}
+	if p.Protocol == project.ProtocolV1 && m.binary() {
+		return fmt.Errorf("the model has FP16 inputs, which travel only as binary data of the Open Inference Protocol (v2): use --protocol v2")
+	}
 	if p.Protocol == project.ProtocolV1 && !m.FeedsV1() {
 		return fmt.Errorf("protocol v1 feeds its instances to one input, as rows; the model's inputs are %s: use --protocol v2", describeValues(m.Info.Inputs))
 	}
@@ -213,6 +218,18 @@ func (m *ONNXModel) validate(p *project.File) error {
 // instances become the rows of the only input.
 func (m *ONNXModel) FeedsV1() bool {
 	return len(m.Info.Inputs) == 1 && len(m.Info.Inputs[0].Shape) > 0
+}
+
+// binary reports whether the model has an FP16 input: the protocol
+// carries FP16 only as binary data (its JSON cannot), so the sample
+// request uses the binary tensor extension.
+func (m *ONNXModel) binary() bool {
+	for _, v := range m.Info.Inputs {
+		if v.Elem == onnxinfo.Float16 {
+			return true
+		}
+	}
+	return false
 }
 
 // modelView is what the templates see of a user's model.
@@ -231,6 +248,14 @@ type modelView struct {
 	// input's sample shape (V1Request is empty unless the model has one
 	// input of rank 1 or more).
 	V2Request, V1Request string
+	// Binary is set for a model with FP16 inputs: the sample request is
+	// then BinaryRequest, written as input.bin: a JSON header of
+	// HeaderLength bytes, then every input's bytes (all zero).
+	Binary        bool
+	BinaryRequest []byte
+	HeaderLength  int
+	// SampleFile is input.json, or input.bin for a binary request.
+	SampleFile string
 	// BadRequest sends the first input with another datatype;
 	// BadMessage is the runtime's answer to it.
 	BadRequest, BadMessage string
@@ -284,6 +309,13 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	if v.V2Request, err = compactJSON(req); err != nil {
 		return nil, err
 	}
+	v.SampleFile = "input.json"
+	if m.binary() {
+		v.Binary, v.SampleFile = true, "input.bin"
+		if v.BinaryRequest, v.HeaderLength, err = binaryRequest(req.ID, m.Info.Inputs, shapes); err != nil {
+			return nil, err
+		}
+	}
 	if first := m.Info.Inputs[0]; len(m.Info.Inputs) == 1 && len(shapes[0]) > 0 {
 		dt, _ := first.Elem.Datatype()
 		rows := make([]any, shapes[0][0])
@@ -311,6 +343,49 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	}
 	v.BadMessage = fmt.Sprintf("input %q has datatype %s, but the model expects %s", first.Name, wrong, first.Datatype)
 	return v, nil
+}
+
+// binaryRequest is a request in the binary tensor extension: a JSON
+// header, then each input's data, zeros (for BYTES, each element's 4-byte
+// length, 0). The answer is JSON.
+func binaryRequest(id string, inputs []onnxinfo.Value, shapes [][]int64) ([]byte, int, error) {
+	type tensor struct {
+		Name       string         `json:"name"`
+		Shape      []int64        `json:"shape"`
+		Datatype   string         `json:"datatype"`
+		Parameters map[string]int `json:"parameters"`
+	}
+	type request struct {
+		ID     string   `json:"id"`
+		Inputs []tensor `json:"inputs"`
+	}
+	req := request{ID: id}
+	total := 0
+	for i, in := range inputs {
+		dt, _ := in.Elem.Datatype()
+		n := int(shapeSize(shapes[i])) * elementSize(dt)
+		total += n
+		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Parameters: map[string]int{"binary_data_size": n}})
+	}
+	head, err := compactJSON(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return append([]byte(head), make([]byte, total)...), len(head), nil
+}
+
+// elementSize is the bytes of one element of dt in binary data (BYTES:
+// the length prefix of an empty string).
+func elementSize(dt string) int {
+	switch dt {
+	case "BOOL", "INT8", "UINT8":
+		return 1
+	case "FP16", "INT16", "UINT16":
+		return 2
+	case "FP64", "INT64", "UINT64":
+		return 8
+	}
+	return 4 // FP32, INT32, UINT32, BYTES
 }
 
 func newTensorView(v onnxinfo.Value) tensorView {

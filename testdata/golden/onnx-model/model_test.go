@@ -78,17 +78,23 @@ func TestInputJSON(t *testing.T) {
 	if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &v2) != nil {
 		t.Fatalf("POST input.json: got %d %s, want 200", resp.Code, resp.Body)
 	}
-	if len(v2.Outputs) != len(outputs) {
-		t.Fatalf("POST input.json: got %d outputs, want %d: %s", len(v2.Outputs), len(outputs), resp.Body)
+	checkOutputs(t, v2.Outputs)
+}
+
+// checkOutputs checks that an answer has every output of the model, in
+// its order, with its datatype and fixed dimensions.
+func checkOutputs(t *testing.T, got []tensorMetadata) {
+	t.Helper()
+	if len(got) != len(outputs) {
+		t.Fatalf("got %d outputs, want %d: %+v", len(got), len(outputs), got)
 	}
 	for i, want := range outputs {
-		got := v2.Outputs[i]
-		ok := got.Name == want.Name && got.Datatype == want.Datatype && len(got.Shape) == len(want.Shape)
+		ok := got[i].Name == want.Name && got[i].Datatype == want.Datatype && len(got[i].Shape) == len(want.Shape)
 		for j := 0; ok && j < len(want.Shape); j++ {
-			ok = want.Shape[j] < 0 || got.Shape[j] == want.Shape[j]
+			ok = want.Shape[j] < 0 || got[i].Shape[j] == want.Shape[j]
 		}
 		if !ok {
-			t.Errorf("output %d: got %+v, want %+v (-1: any size)", i, got, want)
+			t.Errorf("output %d: got %+v, want %+v (-1: any size)", i, got[i], want)
 		}
 	}
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// The signature of model/model.onnx, as kserve-gen read it from
+// half.onnx; -1 is a dynamic dimension. TestMetadata
+// checks that ONNX Runtime reads the model the same way: keep these in
+// step when you replace the model.
+var (
+	inputs = []tensorMetadata{
+		{Name: "half", Datatype: "FP16", Shape: []int64{-1, 4}}, // [batch,4]
+		{Name: "flag", Datatype: "BOOL", Shape: []int64{-1, 1}}, // [batch,1]
+	}
+	outputs = []tensorMetadata{
+		{Name: "single", Datatype: "FP32", Shape: []int64{-1, 4}},  // [batch,4]
+		{Name: "negated", Datatype: "BOOL", Shape: []int64{-1, 1}}, // [batch,1]
+	}
+)
+
+type tensorMetadata struct {
+	Name     string  `json:"name"`
+	Datatype string  `json:"datatype"`
+	Shape    []int64 `json:"shape"`
+}
+
+// sampleRequest is input.bin: zeros of each input's shape, dynamic
+// dimensions 1 unless kserve-gen new was told otherwise (half [1,4], flag [1,1]).
+// It is in the binary tensor extension (FP16 has no JSON form): a JSON
+// header of sampleHeaderLength bytes, then the inputs' bytes.
+// Put real values in it, and check real answers in TestInputBinary.
+func sampleRequest(t *testing.T) []byte {
+	t.Helper()
+	body, err := os.ReadFile("input.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// sampleHeaderLength is the length of input.bin's JSON header, sent as
+// Inference-Header-Content-Length.
+const sampleHeaderLength = 194
+
+// TestConformance runs the runtime's conformance kit against the model
+// (health, readiness, metadata, errors; its inference exchange is JSON,
+// which cannot carry FP16: TestInputBinary sends input.bin).
+func TestConformance(t *testing.T) {
+	runtimetest.Run(t, NewHalf("half", "model"))
+}
+
+// TestMetadata checks the v2 model metadata, which ONNX Runtime reads
+// from the model, against the signature above.
+func TestMetadata(t *testing.T) {
+	srv := runtimetest.Start(t, NewHalf("half", "model"))
+	resp := srv.Get(t, "/v2/models/half")
+	var meta struct {
+		Platform        string
+		Inputs, Outputs []tensorMetadata
+	}
+	if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &meta) != nil {
+		t.Fatalf("GET /v2/models/half: got %d %s, want 200 with metadata", resp.Code, resp.Body)
+	}
+	if meta.Platform != "onnxruntime_onnx" || !reflect.DeepEqual(meta.Inputs, inputs) || !reflect.DeepEqual(meta.Outputs, outputs) {
+		t.Errorf("metadata: got %s, want platform onnxruntime_onnx, inputs %+v, outputs %+v", resp.Body, inputs, outputs)
+	}
+}
+
+// TestInputBinary sends input.bin the way the README's curl does and
+// checks the answer has every output, with its datatype and fixed
+// dimensions.
+func TestInputBinary(t *testing.T) {
+	srv := runtimetest.Start(t, NewHalf("half", "model"))
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/v2/models/half/infer", bytes.NewReader(sampleRequest(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(sampleHeaderLength))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v2 struct{ Outputs []tensorMetadata }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &v2) != nil {
+		t.Fatalf("POST input.bin: got %d %s, want 200", resp.StatusCode, body)
+	}
+	checkOutputs(t, v2.Outputs)
+}
+
+// checkOutputs checks that an answer has every output of the model, in
+// its order, with its datatype and fixed dimensions.
+func checkOutputs(t *testing.T, got []tensorMetadata) {
+	t.Helper()
+	if len(got) != len(outputs) {
+		t.Fatalf("got %d outputs, want %d: %+v", len(got), len(outputs), got)
+	}
+	for i, want := range outputs {
+		ok := got[i].Name == want.Name && got[i].Datatype == want.Datatype && len(got[i].Shape) == len(want.Shape)
+		for j := 0; ok && j < len(want.Shape); j++ {
+			ok = want.Shape[j] < 0 || got[i].Shape[j] == want.Shape[j]
+		}
+		if !ok {
+			t.Errorf("output %d: got %+v, want %+v (-1: any size)", i, got[i], want)
+		}
+	}
+}
+
+// TestBadInput checks that a request the model cannot take gets a 400
+// naming what is wrong, and the server keeps serving.
+func TestBadInput(t *testing.T) {
+	srv := runtimetest.Start(t, NewHalf("half", "model"))
+	resp := srv.PostJSON(t, "/v2/models/half/infer", "{\"id\":\"half-bad\",\"inputs\":[{\"name\":\"half\",\"shape\":[1,1],\"datatype\":\"FP64\",\"data\":[0]}]}")
+	var body struct{ Error string }
+	want := "input \"half\" has datatype FP64, but the model expects FP16"
+	if resp.Code != http.StatusBadRequest || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error != want {
+		t.Errorf("wrong datatype: got %d %s, want 400 with error %q", resp.Code, resp.Body, want)
+	}
+	if resp := srv.Get(t, "/v2/models/half/ready"); resp.Code != http.StatusOK {
+		t.Errorf("after the bad request: ready got %d %s, want 200", resp.Code, resp.Body)
+	}
+}
