@@ -29,8 +29,10 @@ const goldenReplace = "../../../runtime"
 type goldenCase struct {
 	name    string
 	project project.File
-	// model is a user's ONNX model (--model), written as NAME.onnx.
-	model func() []byte
+	// model is a user's ONNX model (--model), written as NAME.onnx, and
+	// shapes its --input-shape values.
+	model  func() []byte
+	shapes map[string][]int64
 }
 
 func goldenCases() []goldenCase {
@@ -62,8 +64,10 @@ func goldenCases() []goldenCase {
 		})},
 		// kserve-gen new scorer --model scorer.onnx: two inputs, a BOOL output.
 		{name: "onnx-model", project: file("scorer", project.TemplateONNX, nil), model: generator.ScorerONNXModel},
-		// FP16 tensors: the sample request is input.bin (binary extension).
-		{name: "onnx-model-fp16", project: file("half", project.TemplateONNX, nil), model: generator.HalfONNXModel},
+		// An FP16 input: the sample request is input.bin (binary extension);
+		// --input-shape half=2,4: the server warms up with the sample's shapes.
+		{name: "onnx-model-fp16", project: file("half", project.TemplateONNX, nil), model: generator.HalfONNXModel,
+			shapes: map[string][]int64{"half": {2, 4}, "flag": {2, 1}}},
 		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2
@@ -82,7 +86,7 @@ func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
 		if err := os.WriteFile(p, c.model(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if o.Model, err = generator.LoadONNXModel(p, nil); err != nil {
+		if o.Model, err = generator.LoadONNXModel(p, c.shapes); err != nil {
 			t.Fatal(err)
 		}
 	}

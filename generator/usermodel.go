@@ -241,9 +241,11 @@ type modelView struct {
 	Files   []string
 	Inputs  []tensorView
 	Outputs []tensorView
-	// Sized lists the inputs whose dynamic dimensions the sample request
-	// fixes, as "x [1,3,48,192]".
-	Sized []string
+	// Sized lists the inputs --input-shape gave a shape, as
+	// "x [1,3,48,192]". With any, the server warms the model up with the
+	// sample's shapes (Warmup) instead of every dynamic dimension 1.
+	Sized  []string
+	Warmup []tensorView
 	// V2Request and V1Request are the sample requests: zeros of each
 	// input's sample shape (V1Request is empty unless the model has one
 	// input of rank 1 or more).
@@ -302,8 +304,13 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	for i, in := range m.Info.Inputs {
 		dt, _ := in.Elem.Datatype()
 		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
-		if in.HasShape && !slices.Equal(in.Dims(), shapes[i]) {
+		if _, given := m.InputShapes[in.Name]; given {
 			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", in.Name, formatDims(shapes[i])))
+		}
+	}
+	if len(v.Sized) > 0 {
+		for i, in := range req.Inputs {
+			v.Warmup = append(v.Warmup, tensorView{Name: in.Name, Datatype: in.Datatype, Dims: formatDims(shapes[i])})
 		}
 	}
 	if v.V2Request, err = compactJSON(req); err != nil {

@@ -25,7 +25,15 @@ type Half struct {
 
 // NewHalf returns the model serving the .onnx file at path (or the
 // folder holding model.onnx), to be loaded by the server.
+// Loading runs ONNX Runtime once on zeros of input.bin's shapes, so
+// the first request does not pay for allocating (and, on a GPU, choosing
+// kernels) for them; a sample the model cannot take stops the load.
 func NewHalf(name, path string, opts ...onnx.Option) *Half {
+	warmup := onnx.Zeros([]onnx.TensorInfo{
+		{Name: "half", Datatype: infer.FP16, Shape: []int64{2, 4}},
+		{Name: "flag", Datatype: infer.BOOL, Shape: []int64{2, 1}},
+	}, 1)
+	opts = append([]onnx.Option{onnx.WithWarmup(warmup...)}, opts...)
 	return &Half{Model: onnx.NewModel(name, path, opts...)}
 }
 

@@ -35,7 +35,7 @@ type tensorMetadata struct {
 }
 
 // sampleRequest is input.bin: zeros of each input's shape, dynamic
-// dimensions 1 unless kserve-gen new was told otherwise (half [1,4], flag [1,1]).
+// dimensions 1 unless kserve-gen new was told otherwise (half [2,4], flag [2,1]).
 // It is in the binary tensor extension (FP16 has no JSON form): a JSON
 // header of sampleHeaderLength bytes, then the inputs' bytes.
 // Put real values in it, and check real answers in TestInputBinary.
@@ -50,7 +50,7 @@ func sampleRequest(t *testing.T) []byte {
 
 // sampleHeaderLength is the length of input.bin's JSON header, sent as
 // Inference-Header-Content-Length.
-const sampleHeaderLength = 194
+const sampleHeaderLength = 195
 
 // TestConformance runs the runtime's conformance kit against the model
 // (health, readiness, metadata, errors; its inference exchange is JSON,

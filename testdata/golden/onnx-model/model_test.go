@@ -32,7 +32,7 @@ type tensorMetadata struct {
 }
 
 // sampleRequest is input.json: zeros of each input's shape, dynamic
-// dimensions 1 unless kserve-gen new was told otherwise (features [1,4], bias [1,1]).
+// dimensions 1.
 // Put real values in it, and check real answers in TestInputJSON.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()
