@@ -33,6 +33,14 @@ func tmux(t *testing.T, args ...string) string {
 	return string(out)
 }
 
+// needTmux skips the test when tmux is missing.
+func needTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install -y tmux)")
+	}
+}
+
 func startTmux(t *testing.T, dir, command string) *tmuxSession {
 	t.Helper()
 	// One session per test and process, so parallel runs never share one.
@@ -73,14 +81,8 @@ func (s *tmuxSession) keys(keys ...string) {
 // tmux terminal, answers the huh form with key presses, and checks the
 // project it writes.
 func TestNew_FormInRealTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux)")
-	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	needTmux(t)
+	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new --dir form-demo")
 	var captures []string
@@ -148,13 +150,8 @@ func TestNew_FormInRealTerminal(t *testing.T) {
 // validation error and stays on the field; Ctrl+C then leaves with status
 // 130 and nothing written.
 func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux)")
-	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	needTmux(t)
+	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new --dir bad")
 	s.waitFor("┃ Model name")
@@ -172,13 +169,8 @@ func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
 // defaults, the form stops at the output directory while it names a
 // non-empty folder, and takes another.
 func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux)")
-	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	needTmux(t)
+	work, bin := buildCLI(t)
 	require.NoError(t, os.Mkdir(filepath.Join(work, "taken"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(work, "taken", "notes.txt"), []byte("mine"), 0o644))
 
@@ -203,13 +195,8 @@ func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
 // for a model file, refuses one that is not an ONNX model (saying why, on
 // the field), and takes the next; the project serves that file.
 func TestNew_FormAsksForTheONNXModel(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install -y tmux)")
-	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	needTmux(t)
+	work, bin := buildCLI(t)
 	require.NoError(t, os.WriteFile(filepath.Join(work, "labels.txt"), []byte("cat\ndog\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(work, "iris.onnx"), generator.SampleONNXModel(), 0o644))
 
