@@ -100,3 +100,27 @@ func HalfOutputONNXModel() []byte {
 	g = appendMessage(g, graphOut, valueInfo("copy", onnxFloat16, "batch", 4))
 	return modelProto(g)
 }
+
+// UnknownRankONNXModel has an output whose rank the model does not give
+// (y = Identity(x), x FP32 [batch, 3]), or, with input set, an input of
+// unknown rank too.
+func UnknownRankONNXModel(input bool) []byte {
+	noShape := func(name string) []byte {
+		var tt, typ, v []byte
+		tt = protowire.AppendTag(tt, ttElem, protowire.VarintType)
+		tt = protowire.AppendVarint(tt, onnxFloat)
+		typ = appendMessage(typ, typeTensor, tt)
+		v = protowire.AppendTag(v, valueName, protowire.BytesType)
+		v = protowire.AppendString(v, name)
+		return appendMessage(v, valueType, typ)
+	}
+	var g []byte
+	g = appendNode(g, "Identity", "copy", []string{"x"}, "y")
+	if input {
+		g = appendMessage(g, graphIn, noShape("x"))
+	} else {
+		g = appendMessage(g, graphIn, valueInfo("x", onnxFloat, "batch", 3))
+	}
+	g = appendMessage(g, graphOut, noShape("y"))
+	return modelProto(g)
+}

@@ -312,3 +312,32 @@ func TestRender_FP16InputsNeedV2(t *testing.T) {
 	_, err = generator.Render(o)
 	assert.EqualError(t, err, "the model has FP16 inputs, which travel only as binary data of the Open Inference Protocol (v2): use --protocol v2")
 }
+
+// TestGenerate_UnknownRankOutput: ONNX Runtime reports an output the
+// model gives no rank as [] (a scalar's shape); the project's tests accept
+// it with any shape, and pass against ONNX Runtime (unless -short). An
+// input of unknown rank is refused: the runtime would take it for a
+// scalar and refuse every other request.
+func TestGenerate_UnknownRankOutput(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "any.onnx")
+	require.NoError(t, os.WriteFile(src, generator.UnknownRankONNXModel(false), 0o644))
+	m, err := generator.LoadONNXModel(src, nil)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "anyrank")
+	o := restOptions(t, dir)
+	o.Project.Name, o.Project.Module, o.Project.Template = "anyrank", "example.com/anyrank", project.TemplateONNX
+	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
+	o.Model = m
+	_, err = generator.Generate(context.Background(), o)
+	require.NoError(t, err)
+	test, err := os.ReadFile(filepath.Join(dir, "model_test.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(test), "var anyRank = map[string]bool{\n\t\"y\": true,\n}")
+	if !testing.Short() {
+		goTool(t, dir, "test", "-count=1", "./...")
+	}
+
+	require.NoError(t, os.WriteFile(src, generator.UnknownRankONNXModel(true), 0o644))
+	_, err = generator.LoadONNXModel(src, map[string][]int64{"x": {1, 3}})
+	assert.EqualError(t, err, src+": the model cannot be served: input x FP32 (rank unknown): the runtime cannot serve an input of unknown rank (ONNX Runtime reports it as a scalar's shape); give the model's input a shape (onnx.tools.update_model_dims, or the exporter's input shape)")
+}

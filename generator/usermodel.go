@@ -26,7 +26,7 @@ type ONNXModel struct {
 	Info *onnxinfo.Model
 	// InputShapes gives the shape of an input in the sample request, for
 	// inputs with dynamic dimensions that must not be 1 (an image model's
-	// height and width) or with no known rank. Other dynamic dimensions
+	// height and width). Other dynamic dimensions
 	// are 1.
 	InputShapes map[string][]int64
 }
@@ -68,6 +68,10 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 	for _, v := range info.Inputs {
 		if err := v.Servable(); err != nil {
 			errs = append(errs, fmt.Errorf("input %w", err))
+		} else if !v.HasShape {
+			// ONNX Runtime reports an unknown rank as [], like a scalar's,
+			// so runtime/onnx would refuse every request of another rank.
+			errs = append(errs, fmt.Errorf("input %s: the runtime cannot serve an input of unknown rank (ONNX Runtime reports it as a scalar's shape); give the model's input a shape (onnx.tools.update_model_dims, or the exporter's input shape)", v))
 		}
 	}
 	for _, v := range info.Outputs {
@@ -102,9 +106,6 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 				continue
 			}
 			shapes[i] = want
-		case !v.HasShape:
-			errs = append(errs, fmt.Errorf("input %s has no known rank: give its shape (--input-shape %s=D1,D2,...)", v, v.Name))
-			continue
 		default:
 			shapes[i] = v.Dims()
 			for j, d := range shapes[i] {
@@ -142,9 +143,6 @@ func checkShape(v onnxinfo.Value, shape []int64) error {
 		if d < 0 {
 			return fmt.Errorf("sizes must be 0 or more, got %v", shape)
 		}
-	}
-	if !v.HasShape {
-		return nil
 	}
 	if len(shape) != len(v.Shape) {
 		return fmt.Errorf("the model's input is %s, rank %d; %v has rank %d", v, len(v.Shape), shape, len(shape))
@@ -238,7 +236,11 @@ type modelView struct {
 	Source   string
 	Producer string
 	// Files are the external data files copied beside it.
-	Files   []string
+	Files []string
+	// AnyRank lists the outputs of unknown rank: ONNX Runtime's metadata
+	// has what its shape inference finds, or [] (a scalar's shape), and
+	// answers have any rank.
+	AnyRank []string
 	Inputs  []tensorView
 	Outputs []tensorView
 	// Sized lists the inputs --input-shape gave a shape, as
@@ -289,6 +291,9 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	}
 	for _, out := range m.Info.Outputs {
 		v.Outputs = append(v.Outputs, newTensorView(out))
+		if !out.HasShape {
+			v.AnyRank = append(v.AnyRank, out.Name)
+		}
 	}
 	type tensor struct {
 		Name     string  `json:"name"`
