@@ -26,8 +26,7 @@ type ONNXModel struct {
 	Info *onnxinfo.Model
 	// InputShapes gives the shape of an input in the sample request, for
 	// inputs with dynamic dimensions that must not be 1 (an image model's
-	// height and width). Other dynamic dimensions
-	// are 1.
+	// height and width). Other dynamic dimensions are 1.
 	InputShapes map[string][]int64
 }
 

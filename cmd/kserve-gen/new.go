@@ -137,6 +137,9 @@ checksums, so the project builds and tests offline.`,
 	return cmd
 }
 
+// errNoModel is returned for --input-shape without a model.
+var errNoModel = errors.New("--input-shape shapes the sample request of a model given with --model")
+
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
 
@@ -160,8 +163,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		return err
 	}
 	a.shapes = shapes
-	if len(shapes) > 0 && a.Model == "" {
-		return errors.New("--input-shape shapes the sample request of a model given with --model")
+	prompt := !opts.Yes && opts.IO.CanPrompt()
+	if len(shapes) > 0 && a.Model == "" && !prompt { // the form may still ask for the model
+		return errNoModel
 	}
 	if a.Model != "" && a.Template == "" {
 		a.Template = project.TemplateONNX
@@ -172,7 +176,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			return err
 		}
 	}
-	if opts.Yes || !opts.IO.CanPrompt() {
+	if !prompt {
 		var missing []string
 		if a.Name == "" {
 			missing = append(missing, "NAME (the first argument, e.g. `kserve-gen new custom-model`)")
@@ -208,9 +212,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 				return err
 			}
 		}
-	}
-	if a.Model == "" {
-		a.onnx = nil
+		if len(shapes) > 0 && a.Model == "" {
+			return errNoModel
+		}
 	}
 	gopts, err := generatorOptions(a, opts)
 	if err != nil {

@@ -91,10 +91,21 @@ func TestNew_FormAnswerForTheModel(t *testing.T) {
 	p.fill = func(a *answers) {
 		a.Name, a.Template, a.Protocol, a.GPU, a.Dir, a.Model = "iris", project.TemplateONNX, project.ProtocolV2, "0", dir, model
 	}
-	ios := f.IO
-	ios.SetTTY(true)
-	require.NoError(t, runCLI(t, f, "new"))
+	f.IO.SetTTY(true)
+	// --input-shape before the form has named the model: the form asks for it.
+	require.NoError(t, runCLI(t, f, "new", "--input-shape", "input=2,4"))
 	copied, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
 	require.NoError(t, err)
 	assert.Equal(t, generator.SampleONNXModel(), copied)
+	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(in), `"shape":[2,4]`)
+
+	// The form answered without a model: the shape has nothing to shape.
+	f, p, _, _ = testFactory(t)
+	p.fill = func(a *answers) {
+		a.Name, a.Template, a.Protocol, a.GPU, a.Dir = "iris", project.TemplateONNX, project.ProtocolV2, "0", filepath.Join(t.TempDir(), "q")
+	}
+	f.IO.SetTTY(true)
+	assert.EqualError(t, runCLI(t, f, "new", "--input-shape", "input=2,4"), "--input-shape shapes the sample request of a model given with --model")
 }
