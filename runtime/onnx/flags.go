@@ -25,6 +25,12 @@ type Flags struct {
 	// Dynamic batching (runtime/batch); MaxBatchSize 0 turns it off.
 	MaxBatchSize  int
 	MaxQueueDelay time.Duration
+	// InputBatchDim and OutputBatchDim are not flags but the model's
+	// shape: where each tensor's batch dimension is, for a model whose
+	// batch is not dimension 0 everywhere (Silero VAD's state h is
+	// [2, batch, 64], its sample rate a scalar: batch.NotBatched). Set
+	// them before Serve; see batch.Options.
+	InputBatchDim, OutputBatchDim map[string]int
 }
 
 // RegisterFlags adds --device, --replicas, --intra_op_threads,
@@ -50,7 +56,10 @@ func (f *Flags) Serve(m batch.Predictor) (model.Model, error) {
 	if f.MaxBatchSize <= 0 {
 		return m, nil
 	}
-	return batch.NewModel(m, batch.Options{Name: m.Name(), MaxBatchSize: f.MaxBatchSize, MaxQueueDelay: f.MaxQueueDelay, Instances: max(f.Replicas, 1)})
+	return batch.NewModel(m, batch.Options{
+		Name: m.Name(), MaxBatchSize: f.MaxBatchSize, MaxQueueDelay: f.MaxQueueDelay, Instances: max(f.Replicas, 1),
+		InputBatchDim: f.InputBatchDim, OutputBatchDim: f.OutputBatchDim,
+	})
 }
 
 // Options turns the flags into model options.

@@ -3,7 +3,10 @@ package onnx
 import (
 	"context"
 	"image"
+	"math"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,6 +15,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 )
 
@@ -154,4 +158,75 @@ func sileroSample() []*infer.Tensor {
 		infer.NewTensor("h", []int64{2, 1, 64}, make([]float32, 128)),
 		infer.NewTensor("c", []int64{2, 1, 64}, make([]float32, 128)),
 	}
+}
+
+// TestFlags_ServeBatchesSileroAlongItsBatchDimensions serves Silero VAD
+// behind the dynamic batcher with its own batch dimensions (the state h
+// and c batch along dimension 1, the sample rate not at all): four
+// concurrent streams are merged into fewer ONNX Runtime calls, and each
+// gets exactly what it gets alone.
+func TestFlags_ServeBatchesSileroAlongItsBatchDimensions(t *testing.T) {
+	env := needEnv(t)
+	path := modelFile(t, sileroFile)
+	ctx := context.Background()
+	request := func(i int) *infer.Request {
+		audio := make([]float32, 512)
+		h, c := make([]float32, 128), make([]float32, 128)
+		for j := range audio {
+			audio[j] = float32(i+1) * 0.1 * float32(math.Sin(float64(j*(i+1))/10))
+		}
+		for j := range h {
+			h[j], c[j] = float32(i)*0.01*float32(j%7), -float32(i)*0.01*float32(j%5)
+		}
+		return &infer.Request{Protocol: infer.ProtocolV2, ModelName: "vad", Inputs: []*infer.Tensor{
+			infer.NewTensor("input", []int64{1, 512}, audio),
+			infer.NewTensor("sr", []int64{}, []int64{16000}),
+			infer.NewTensor("h", []int64{2, 1, 64}, h),
+			infer.NewTensor("c", []int64{2, 1, 64}, c),
+		}}
+	}
+
+	alone := NewModel("vad", path, WithEnv(env), WithDevice("cpu"), WithWarmup(sileroSample()...))
+	require.NoError(t, alone.Load(ctx))
+	defer alone.Unload(ctx)
+	want := make([]*infer.Response, 4)
+	for i := range want {
+		var err error
+		want[i], err = alone.Predict(ctx, request(i), nil)
+		require.NoError(t, err)
+	}
+
+	f := &Flags{MaxBatchSize: 4, MaxQueueDelay: time.Second, Replicas: 1,
+		InputBatchDim:  map[string]int{"sr": batch.NotBatched, "h": 1, "c": 1},
+		OutputBatchDim: map[string]int{"hn": 1, "cn": 1}}
+	served, err := f.Serve(NewModel("vad", path, WithEnv(env), WithDevice("cpu"), WithWarmup(sileroSample()...)))
+	require.NoError(t, err)
+	bm := served.(*batch.Model)
+	require.NoError(t, bm.Load(ctx))
+	defer bm.Unload(ctx)
+	got := make([]*infer.Response, 4)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			var err error
+			got[i], err = bm.Predict(ctx, request(i), nil)
+			assert.NoError(t, err, "stream %d", i)
+		})
+	}
+	wg.Wait()
+	for i := range got {
+		require.NotNil(t, got[i], "stream %d", i)
+		require.Len(t, got[i].Outputs, 3)
+		for k, out := range got[i].Outputs {
+			w := want[i].Outputs[k]
+			assert.Equal(t, w.Name, out.Name)
+			assert.Equal(t, w.Shape, out.Shape, "stream %d %s", i, out.Name)
+			a, _ := out.AsFloat32()
+			b, _ := w.AsFloat32()
+			assert.InDeltaSlice(t, b, a, 1e-5, "stream %d %s: batched against alone", i, out.Name)
+		}
+	}
+	st := bm.Batcher().Stats()
+	assert.Equal(t, int64(4), st.Rows)
+	assert.Less(t, st.Batches, int64(4), "the four streams share ONNX Runtime calls")
 }
