@@ -262,6 +262,34 @@ type modelView struct {
 	// BadRequest sends the first input with another datatype;
 	// BadMessage is the runtime's answer to it.
 	BadRequest, BadMessage string
+	// InputBatchDim and OutputBatchDim are the tensors whose batch
+	// dimension, for --max_batch_size, is not 0 (see batchDims).
+	InputBatchDim, OutputBatchDim []batchDim
+}
+
+// batchDim is one tensor's batch dimension as Go source: "1", or
+// "batch.NotBatched".
+type batchDim struct{ Name, Dim string }
+
+// batchDims finds each tensor's batch dimension from the model's dimension
+// names: the first input's first dimension, when it is dynamic and named,
+// names the batch. A tensor with a dimension of that name batches along
+// it; one without it and without a dynamic first dimension (a scalar, a
+// fixed-size parameter) has none, so the batcher merges only requests that
+// agree on it. The rest batch along dimension 0, the batcher's default,
+// and are left out.
+func batchDims(vs []onnxinfo.Value, name string) []batchDim {
+	var out []batchDim
+	for _, v := range vs {
+		i := slices.IndexFunc(v.Shape, func(d onnxinfo.Dim) bool { return d.Dynamic() && d.Param == name })
+		switch {
+		case i > 0:
+			out = append(out, batchDim{v.Name, strconv.Itoa(i)})
+		case i < 0 && (len(v.Shape) == 0 || !v.Shape[0].Dynamic()):
+			out = append(out, batchDim{v.Name, "batch.NotBatched"})
+		}
+	}
+	return out
 }
 
 // tensorView is one input or output.
@@ -336,6 +364,11 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 		if v.V1Request, err = compactJSON(map[string]any{"instances": rows}); err != nil {
 			return nil, err
 		}
+	}
+
+	if in := m.Info.Inputs[0]; len(in.Shape) > 0 && in.Shape[0].Dynamic() && in.Shape[0].Param != "" {
+		v.InputBatchDim = batchDims(m.Info.Inputs, in.Shape[0].Param)
+		v.OutputBatchDim = batchDims(m.Info.Outputs, in.Shape[0].Param)
 	}
 
 	first := req.Inputs[0]

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,19 +49,22 @@ func TestNew_PretrainedModelWalkthrough(t *testing.T) {
 		name, file, shape string
 		outputs           map[string][]int64
 		check             func(t *testing.T, outputs map[string][]float64)
+		// batched: also serve with --max_batch_size (the batch dimensions
+		// main.go takes from the model's dimension names).
+		batched bool
 	}{
 		{"textdir", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "x=1,3,48,192",
 			map[string][]int64{"softmax_0.tmp_0": {1, 2}},
 			func(t *testing.T, out map[string][]float64) {
 				p := out["softmax_0.tmp_0"]
 				assert.InDelta(t, 1, p[0]+p[1], 1e-5, "class probabilities %v", p)
-			}},
+			}, false},
 		{"vad", "silero_vad.onnx", "input=1,512",
 			map[string][]int64{"output": {1, 1}, "hn": {2, 1, 64}, "cn": {2, 1, 64}},
 			func(t *testing.T, out map[string][]float64) {
 				speech := out["output"][0]
 				assert.True(t, speech >= 0 && speech <= 1, "speech probability %v", speech)
-			}},
+			}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			model := pretrainedModel(t, c.file)
@@ -80,35 +84,64 @@ func TestNew_PretrainedModelWalkthrough(t *testing.T) {
 			srv := startServer(t, server, dir, nil, "--device=cpu")
 			code, got := postJSON(t, srv.URL+string(m[1]), body)
 			require.Equal(t, http.StatusOK, code, got)
-			var resp struct {
-				ModelName string `json:"model_name"`
-				ID        string
-				Outputs   []struct {
-					Name     string
-					Shape    []int64
-					Datatype string
-					Data     []float64
-				}
-			}
-			require.NoError(t, json.Unmarshal([]byte(got), &resp))
-			assert.Equal(t, c.name, resp.ModelName)
-			assert.Equal(t, c.name+"-1", resp.ID)
-			values := map[string][]float64{}
-			for _, o := range resp.Outputs {
-				assert.Equal(t, c.outputs[o.Name], o.Shape, o.Name)
-				assert.Equal(t, "FP32", o.Datatype, o.Name)
-				for _, v := range o.Data {
-					assert.False(t, math.IsNaN(v), o.Name)
-				}
-				values[o.Name] = o.Data
-			}
-			assert.Len(t, values, len(c.outputs), "every output")
+			values := decodeOutputs(t, got, c.name, c.outputs)
 			c.check(t, values)
 			// Warmed up with input.json's shapes (--input-shape), not with
 			// every dynamic dimension 1, which Silero VAD cannot take.
 			logs := srv.stop(t)
 			assert.Contains(t, logs, "ONNX model "+c.name+": model/model.onnx on CPUExecutionProvider")
 			assert.NotContains(t, logs, "warm-up")
+			if !c.batched {
+				return
+			}
+			// Four requests at once, merged by the batcher along each
+			// tensor's own batch dimension, each get the answer above.
+			srv = startServer(t, server, dir, nil, "--device=cpu", "--max_batch_size=4", "--max_queue_delay=200ms")
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					code, got := postJSON(t, srv.URL+string(m[1]), body)
+					if assert.Equal(t, http.StatusOK, code, got) {
+						batched := decodeOutputs(t, got, c.name, c.outputs)
+						for name, want := range values {
+							assert.InDeltaSlice(t, want, batched[name], 1e-5, "%s: batched against alone", name)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			assert.Contains(t, srv.stop(t), "Model "+c.name+" batches requests: up to 4 rows per call")
 		})
 	}
+}
+
+// decodeOutputs decodes a v2 answer of the model name to the README's
+// request, checks each output's shape against shapes (and that it is FP32
+// without NaN), and returns the outputs' values by name.
+func decodeOutputs(t *testing.T, body, name string, shapes map[string][]int64) map[string][]float64 {
+	t.Helper()
+	var resp struct {
+		ModelName string `json:"model_name"`
+		ID        string
+		Outputs   []struct {
+			Name     string
+			Shape    []int64
+			Datatype string
+			Data     []float64
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &resp))
+	assert.Equal(t, name, resp.ModelName)
+	assert.Equal(t, name+"-1", resp.ID)
+	values := map[string][]float64{}
+	for _, o := range resp.Outputs {
+		assert.Equal(t, shapes[o.Name], o.Shape, o.Name)
+		assert.Equal(t, "FP32", o.Datatype, o.Name)
+		for _, v := range o.Data {
+			assert.False(t, math.IsNaN(v), o.Name)
+		}
+		values[o.Name] = o.Data
+	}
+	assert.Len(t, values, len(shapes), "every output")
+	return values
 }
