@@ -62,8 +62,8 @@ func goldenCases() []goldenCase {
 			f.GRPC, f.GPU = true, 1
 			f.Resources.Limits.Memory = "8Gi"
 		})},
-		// kserve-gen new scorer --model scorer.onnx: two inputs, a BOOL output.
-		{name: "onnx-model", project: file("scorer", project.TemplateONNX, nil), model: generator.ScorerONNXModel},
+		// kserve-gen new scorer --model scorer.onnx --grpc: two inputs, a BOOL output.
+		{name: "onnx-model", project: file("scorer", project.TemplateONNX, func(f *project.File) { f.GRPC = true }), model: generator.ScorerONNXModel},
 		// An FP16 input: the sample request is input.bin (binary extension);
 		// --input-shape half=2,4: the server warms up with the sample's shapes.
 		{name: "onnx-model-fp16", project: file("half", project.TemplateONNX, nil), model: generator.HalfONNXModel,

@@ -1,6 +1,7 @@
 // Command scorer serves the scorer ONNX model with ONNX Runtime and
 // the kserve-gen runtime: KServe's flags and environment variables, the v1
-// and v2 REST protocols on --http_port (8080). The model is --model_dir, else what $STORAGE_URI
+// and v2 REST protocols on --http_port (8080) and the v2 gRPC protocol
+// on --grpc_port (8081). The model is --model_dir, else what $STORAGE_URI
 // names (a local path; an http(s):// file or archive, or an hf:// repository,
 // downloaded into the user's cache; on KServe, what the storage-initializer
 // put in /mnt/models), else ./model.
@@ -32,7 +33,7 @@ func run(args []string) error {
 	// Project defaults; the command line still overrides them.
 	defaults := map[string]string{
 		"model_name":  "scorer", // KServe's default is "model"
-		"enable_grpc": "false",
+		"enable_grpc": "true",
 	}
 	for name, value := range defaults {
 		if err := p.FlagSet().Set(name, value); err != nil {

@@ -48,6 +48,7 @@ func sampleRequest(t *testing.T) []byte {
 func TestConformance(t *testing.T) {
 	runtimetest.Run(t, NewScorer("scorer", "model"),
 		runtimetest.WithV2(string(sampleRequest(t)), ""),
+		runtimetest.WithGRPC(), // health, metadata and input.json over gRPC too
 	)
 }
 
