@@ -137,6 +137,32 @@ func (m *ONNXModel) SampleShapes() string {
 	return strings.Join(parts, ", ")
 }
 
+// SampleShape is the shape input name has in the sample request (nil for
+// no such input).
+func (m *ONNXModel) SampleShape(name string) []int64 {
+	shapes, err := m.examples()
+	if err != nil {
+		return nil
+	}
+	for i, v := range m.Info.Inputs {
+		if v.Name == name {
+			return shapes[i]
+		}
+	}
+	return nil
+}
+
+// CheckInputShape reports whether shape fits input name, as --input-shape
+// is checked.
+func (m *ONNXModel) CheckInputShape(name string, shape []int64) error {
+	for _, v := range m.Info.Inputs {
+		if v.Name == name {
+			return checkShape(v, shape)
+		}
+	}
+	return fmt.Errorf("the model has no input %q; its inputs are %s", name, describeValues(m.Info.Inputs))
+}
+
 func checkShape(v onnxinfo.Value, shape []int64) error {
 	for _, d := range shape {
 		if d < 0 {

@@ -223,3 +223,39 @@ func TestNew_FormAsksForTheONNXModel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, generator.SampleONNXModel(), got)
 }
+
+// TestNew_FormAsksForSampleShapes: for a model input with dynamic
+// dimensions after the batch (PaddleOCR's classifier takes images of any
+// height and width), the form asks for input.json's shape, prefilled with
+// 1 for each, refuses one that does not fit the model, and writes the
+// project with the shape given.
+func TestNew_FormAsksForSampleShapes(t *testing.T) {
+	needTmux(t)
+	model := pretrainedModel(t, "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new textdir --model "+model)
+	for _, field := range []string{"Model name", "Go module path", "Template"} {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+	s.waitFor("┃ Sample shape of input x")
+	s.waitFor("> 1,3,1,1")
+	s.keys("C-u")
+	s.keys("-l", "1,4,48,192")
+	s.keys("Enter")
+	s.waitFor("dimension 1 must be 3, not 4")
+	s.keys("C-u")
+	s.keys("-l", "1,3,48,192")
+	s.keys("Enter")
+	for _, field := range []string{"Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "input.json holds zeros of shape x [1,3,48,192]")
+	in, err := os.ReadFile(filepath.Join(work, "textdir", "input.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(in), `"shape":[1,3,48,192]`)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/charmbracelet/huh"
 
@@ -88,6 +89,11 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			return err
 		}
 	}
+	if a.Template == project.TemplateONNX && a.onnx != nil {
+		if err := p.askShapes(ctx, a); err != nil {
+			return err
+		}
+	}
 
 	protocol, grpc := generator.TemplateDefaults(a.Template)
 	if !changed("protocol") {
@@ -139,6 +145,76 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			}),
 		),
 	)
+}
+
+// askShapes asks for the sample shape of each input with a dynamic
+// dimension after the first (an image's height and width: 1 may be too
+// small for the model), prefilled with the shape input.json would get;
+// --input-shape answers it in advance.
+func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
+	m := a.onnx
+	type question struct {
+		name, start string
+		value       *string
+	}
+	var questions []question
+	var fields []huh.Field
+	for _, v := range m.Info.Inputs {
+		dynamic := false
+		for _, d := range v.Shape[min(1, len(v.Shape)):] {
+			dynamic = dynamic || d.Dynamic()
+		}
+		if !dynamic {
+			continue
+		}
+		start := joinDims(m.SampleShape(v.Name))
+		value := start
+		q := question{name: v.Name, start: start, value: &value}
+		questions = append(questions, q)
+		fields = append(fields, huh.NewInput().Title("Sample shape of input "+v.Name).
+			Description(v.String()+": the shape input.json gives it (dynamic dimensions are yours to choose).").
+			Value(q.value).Validate(func(s string) error {
+			_, shape, err := generator.ParseInputShape(v.Name + "=" + s)
+			if err != nil {
+				return fmt.Errorf("%q is not a shape: sizes separated by commas, such as 1,3,224,224", s)
+			}
+			return m.CheckInputShape(v.Name, shape)
+		}))
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	if err := p.run(ctx, huh.NewGroup(fields...)); err != nil {
+		return err
+	}
+	for _, q := range questions {
+		if *q.value == q.start {
+			continue // the default, or what --input-shape said
+		}
+		_, shape, err := generator.ParseInputShape(q.name + "=" + *q.value)
+		if err != nil {
+			return err
+		}
+		if a.shapes == nil {
+			a.shapes = map[string][]int64{}
+		}
+		a.shapes[q.name] = shape
+	}
+	onnx, err := loadModel(a.Model, a.shapes)
+	if err != nil {
+		return err
+	}
+	a.onnx = onnx
+	return nil
+}
+
+// joinDims writes a shape as the form shows it: 1,3,224,224.
+func joinDims(shape []int64) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return strings.Join(parts, ",")
 }
 
 func validateGPU(s string) error {
