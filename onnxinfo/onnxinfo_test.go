@@ -306,3 +306,57 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestRead_SeeksOverWeights reads a model whose weights (2 MiB, more than
+// the decoder reads through) come before its inputs and outputs, from a
+// seekable reader and from a stream: the same description either way, and
+// a file cut inside the weights is truncated either way.
+func TestRead_SeeksOverWeights(t *testing.T) {
+	b := model(sub(7, initializer("W", make([]byte, 2<<20), ""), initializer("V", make([]byte, 3<<20), ""),
+		input("x", onnxinfo.Float, "N", 4), output("y", onnxinfo.Float, "N", 2)), opset("", 17))
+	seeked, err := onnxinfo.Read(bytes.NewReader(b))
+	require.NoError(t, err)
+	streamed, err := onnxinfo.Read(io.MultiReader(bytes.NewReader(b)))
+	require.NoError(t, err)
+	assert.Equal(t, streamed, seeked)
+	assert.Equal(t, []string{"x FP32 [N,4]"}, describe(seeked.Inputs))
+	assert.Equal(t, []string{"y FP32 [N,2]"}, describe(seeked.Outputs))
+
+	cut := b[:3<<20]
+	for _, r := range []io.Reader{bytes.NewReader(cut), io.MultiReader(bytes.NewReader(cut))} {
+		_, err := onnxinfo.Read(r)
+		assert.ErrorIs(t, err, onnxinfo.ErrNotONNX)
+		assert.ErrorContains(t, err, "truncated: unexpected EOF")
+	}
+}
+
+// BenchmarkReadFile describes a model file with 256 MiB of weights, as
+// ReadFile does (seeking over them) and through a plain stream (reading
+// them): go test -bench ReadFile ./onnxinfo.
+func BenchmarkReadFile(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "big.onnx")
+	data := model(sub(7, initializer("W", make([]byte, 256<<20), ""), input("x", onnxinfo.Float, "N", 4), output("y", onnxinfo.Float, "N", 2)))
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("seek", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := onnxinfo.ReadFile(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stream", func(b *testing.B) {
+		for b.Loop() {
+			f, err := os.Open(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, err = onnxinfo.Read(io.MultiReader(f))
+			f.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -48,9 +48,14 @@ func ReadFile(path string) (*Model, error) {
 	return m, nil
 }
 
-// Read reads a model from r, which it consumes to the end.
+// Read reads a model from r, which it consumes to the end. When r is also
+// an io.Seeker (an *os.File), large fields are seeked over, not read: a
+// model's weights cost no I/O.
 func Read(r io.Reader) (*Model, error) {
 	d := &decoder{r: bufio.NewReaderSize(r, 64<<10)}
+	if rs, ok := r.(io.ReadSeeker); ok {
+		d.seekable(rs)
+	}
 	m := &Model{Opsets: map[string]int64{}}
 	var g graph
 	sawGraph := false
@@ -112,6 +117,29 @@ type field struct {
 type decoder struct {
 	r   *bufio.Reader
 	off int64
+	// src, when set, is r's source, seeked over large fields; size is
+	// its length from where reading started.
+	src  io.ReadSeeker
+	size int64
+}
+
+// seekAbove is the field length from which skip seeks rather than reads.
+const seekAbove = 1 << 20
+
+// seekable makes skip seek in rs, if rs can tell its size.
+func (d *decoder) seekable(rs io.ReadSeeker) {
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return // a pipe: read through
+	}
+	end, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return
+	}
+	d.src, d.size = rs, end-start
 }
 
 // message reads fields until end (the absolute offset the message ends
@@ -201,6 +229,18 @@ func (d *decoder) varint() (uint64, error) {
 }
 
 func (d *decoder) skip(n int64) error {
+	if buffered := int64(d.r.Buffered()); d.src != nil && n > buffered+seekAbove {
+		if d.off+n > d.size {
+			return truncated(io.ErrUnexpectedEOF)
+		}
+		// src is buffered bytes ahead of d.off.
+		if _, err := d.src.Seek(n-buffered, io.SeekCurrent); err != nil {
+			return fmt.Errorf("skip %d bytes: %w", n, err)
+		}
+		d.r.Reset(d.src)
+		d.off += n
+		return nil
+	}
 	for n > 0 {
 		k := int(min(n, 1<<30))
 		got, err := d.r.Discard(k)
