@@ -124,3 +124,24 @@ func UnknownRankONNXModel(input bool) []byte {
 	g = appendMessage(g, graphOut, noShape("y"))
 	return modelProto(g)
 }
+
+// InjectionONNXModel is the sample classifier with a producer, an input
+// name and a batch dimension name that each end a line and go on with Go
+// code: what a hostile model file could try on a generated project.
+func InjectionONNXModel() []byte {
+	const code = "\nfunc init() { panic(\"injected\") }\n//"
+	var g []byte
+	g = appendNode(g, "Identity", "copy", []string{"x" + code}, "y")
+	g = appendMessage(g, graphIn, valueInfo("x"+code, onnxFloat, "batch"+code, 4))
+	g = appendMessage(g, graphOut, valueInfo("y", onnxFloat, "batch"+code, 4))
+	var m []byte
+	m = protowire.AppendTag(m, modelIRVersion, protowire.VarintType)
+	m = protowire.AppendVarint(m, irVersion)
+	m = protowire.AppendTag(m, modelProducer, protowire.BytesType)
+	m = protowire.AppendString(m, "evil"+code)
+	m = appendMessage(m, modelGraph, g)
+	var op []byte
+	op = protowire.AppendTag(op, opsetVersion, protowire.VarintType)
+	op = protowire.AppendVarint(op, opset)
+	return appendMessage(m, modelOpset, op)
+}

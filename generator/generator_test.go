@@ -341,3 +341,30 @@ func TestGenerate_UnknownRankOutput(t *testing.T) {
 	_, err = generator.LoadONNXModel(src, map[string][]int64{"x": {1, 3}})
 	assert.EqualError(t, err, src+": the model cannot be served: input x FP32 (rank unknown): the runtime cannot serve an input of unknown rank (ONNX Runtime reports it as a scalar's shape); give the model's input a shape (onnx.tools.update_model_dims, or the exporter's input shape)")
 }
+
+// TestGenerate_ModelNamesCannotInjectCode: a model whose producer, input
+// name and dimension name hold a line break and Go code gets a project
+// where they stay quoted in comments and strings: it builds, and its
+// tests (unless -short) run without the injected init.
+func TestGenerate_ModelNamesCannotInjectCode(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "evil\nfunc init() {}.onnx")
+	require.NoError(t, os.WriteFile(src, generator.InjectionONNXModel(), 0o644))
+	m, err := generator.LoadONNXModel(src, nil)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "evil")
+	o := restOptions(t, dir)
+	o.Project.Name, o.Project.Module, o.Project.Template = "evil", "example.com/evil", project.TemplateONNX
+	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
+	o.Model = m
+	_, err = generator.Generate(context.Background(), o)
+	require.NoError(t, err)
+	for _, f := range []string{"main.go", "model.go", "model_test.go"} {
+		src, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.NotContains(t, string(src), "\nfunc init() { panic", f)
+	}
+	if !testing.Short() {
+		goTool(t, dir, "vet", "./...")
+		goTool(t, dir, "test", "-count=1", "./...")
+	}
+}

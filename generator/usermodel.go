@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/kserve-gen/kserve-gen/onnxinfo"
 	"github.com/kserve-gen/kserve-gen/project"
@@ -332,10 +333,11 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &modelView{Source: filepath.Base(m.Path), Producer: m.Info.Producer}
+	producer := m.Info.Producer
 	if m.Info.ProducerVersion != "" {
-		v.Producer += " " + m.Info.ProducerVersion
+		producer += " " + m.Info.ProducerVersion
 	}
+	v := &modelView{Source: safeText(filepath.Base(m.Path)), Producer: safeText(producer)}
 	for _, f := range m.modelFiles()[1:] {
 		v.Files = append(v.Files, f.Path)
 	}
@@ -363,7 +365,7 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 		dt, _ := in.Elem.Datatype()
 		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
 		if _, given := m.InputShapes[in.Name]; given {
-			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", in.Name, formatDims(shapes[i])))
+			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", safeText(in.Name), formatDims(shapes[i])))
 		}
 	}
 	if len(v.Sized) > 0 {
@@ -461,10 +463,21 @@ func elementSize(dt string) int {
 func newTensorView(v onnxinfo.Value) tensorView {
 	dt, _ := v.Elem.Datatype()
 	t := tensorView{Name: v.Name, Datatype: dt, Dims: formatDims(v.Dims())}
-	// "name FP32 [batch,4]" without the name and datatype.
-	s := v.String()
-	t.Shape = strings.TrimPrefix(strings.TrimPrefix(s, v.Name+" "), dt+" ")
+	t.Shape = v.ShapeString()
 	return t
+}
+
+// safeText is s for the generated files' comments and prose, or s quoted
+// when it holds a line break or another control character: a model file
+// names its tensors, dimensions and producer, and a name with a newline
+// must not end a // comment and put code into the project.
+func safeText(s string) string {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func formatDims(d []int64) string {

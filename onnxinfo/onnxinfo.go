@@ -10,7 +10,9 @@ package onnxinfo
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Model is the description of one ONNX model file.
@@ -76,10 +78,12 @@ func (v Value) Dims() []int64 {
 }
 
 // String describes the value as "name FP32 [batch,3,224,224]", or with the
-// ONNX type name for what the protocol has no name for.
+// ONNX type name for what the protocol has no name for. A name holding a
+// control character (a line break, a terminal escape) is quoted: the
+// description goes to terminals and into generated code's comments.
 func (v Value) String() string {
 	var b strings.Builder
-	b.WriteString(v.Name)
+	b.WriteString(display(v.Name))
 	b.WriteByte(' ')
 	switch {
 	case v.Kind != KindTensor:
@@ -94,26 +98,44 @@ func (v Value) String() string {
 			b.WriteString(v.Elem.String())
 		}
 	}
+	b.WriteByte(' ')
+	b.WriteString(v.ShapeString())
+	return b.String()
+}
+
+// ShapeString is the shape as String shows it: "[batch,3,224,224]" (? for
+// an unnamed dynamic dimension), or "(rank unknown)".
+func (v Value) ShapeString() string {
 	if !v.HasShape {
-		b.WriteString(" (rank unknown)")
-		return b.String()
+		return "(rank unknown)"
 	}
-	b.WriteString(" [")
+	var b strings.Builder
+	b.WriteByte('[')
 	for i, d := range v.Shape {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		switch {
 		case !d.Dynamic():
-			fmt.Fprint(&b, d.Size)
+			b.WriteString(strconv.FormatInt(d.Size, 10))
 		case d.Param != "":
-			b.WriteString(d.Param)
+			b.WriteString(display(d.Param))
 		default:
 			b.WriteByte('?')
 		}
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// display is s, or s quoted when it holds a control character.
+func display(s string) string {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // Kind is the kind of an ONNX value (onnx.TypeProto's value case).

@@ -360,3 +360,10 @@ func BenchmarkReadFile(b *testing.B) {
 		}
 	})
 }
+
+func TestValueString_QuotesControlCharacters(t *testing.T) {
+	v := onnxinfo.Value{Name: "x\x1b[2J", Kind: onnxinfo.KindTensor, Elem: onnxinfo.Float, HasShape: true,
+		Shape: []onnxinfo.Dim{{Size: -1, Param: "batch\n//"}, {Size: 4}, {Size: -1}}}
+	assert.Equal(t, `"x\x1b[2J" FP32 ["batch\n//",4,?]`, v.String())
+	assert.Equal(t, `["batch\n//",4,?]`, v.ShapeString())
+}
