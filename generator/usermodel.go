@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -49,6 +51,56 @@ func LoadONNXModel(path string, inputShapes map[string][]int64) (*ONNXModel, err
 		return nil, err
 	}
 	return m, nil
+}
+
+// FindONNXFile picks the model file in a folder, as runtime/onnx's
+// ModelFile does when it serves one: its model.onnx, else its only .onnx
+// file; with none at its top (a Hugging Face repository keeps onnx/model.onnx
+// beside quantised variants), the only model.onnx below it, else the only
+// .onnx file below it.
+func FindONNXFile(dir string) (string, error) {
+	p := filepath.Join(dir, "model.onnx")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	top, err := filepath.Glob(filepath.Join(dir, "*.onnx"))
+	if err != nil {
+		return "", err
+	}
+	if len(top) == 1 {
+		return top[0], nil
+	}
+	if len(top) > 1 {
+		return "", fmt.Errorf("%s holds %d .onnx files (%s) and no model.onnx: name the one to serve", dir, len(top), strings.Join(top, ", "))
+	}
+	var below, named []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".onnx") {
+			below = append(below, p)
+			if d.Name() == "model.onnx" {
+				named = append(named, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(named) == 1:
+		return named[0], nil
+	case len(below) == 1:
+		return below[0], nil
+	case len(below) == 0:
+		return "", fmt.Errorf("%s holds no .onnx file", dir)
+	}
+	return "", fmt.Errorf("%s holds %d .onnx files below it (%s): name the one to serve", dir, len(below), strings.Join(below, ", "))
 }
 
 // maxExampleElements bounds the zero-filled sample request: 4M elements

@@ -118,7 +118,7 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
 	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest and transformer, v2 for grpc and onnx)")
 	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
-	fl.StringVar(&opts.Model, "model", "", "an ONNX model file the project serves instead of the sample (template onnx)")
+	fl.StringVar(&opts.Model, "model", "", "an ONNX model file (or a folder holding one, such as a Hugging Face repository) the project serves instead of the sample (template onnx)")
 	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
 	fl.IntVar(&opts.GPUCount, "gpu", 0, "nvidia.com/gpu devices for the InferenceService; 0 runs on CPU")
 	fl.StringVar(&opts.CPURequest, "cpu-request", generator.DefaultCPURequest, "CPU request, a Kubernetes quantity (500m, 1)")
@@ -316,7 +316,9 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 // loadModel reads --model, naming the flag in its errors.
 func loadModel(path string, shapes map[string][]int64) (*generator.ONNXModel, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("--model %s is a folder: name the .onnx file in it", path)
+		if path, err = generator.FindONNXFile(path); err != nil {
+			return nil, fmt.Errorf("--model: %w", err)
+		}
 	}
 	m, err := generator.LoadONNXModel(path, shapes)
 	if err != nil {

@@ -56,6 +56,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 	model := writeONNX(t)
 	notONNX := filepath.Join(t.TempDir(), "labels.txt")
 	require.NoError(t, os.WriteFile(notONNX, []byte("cat\ndog\n"), 0o644))
+	twoModels := t.TempDir()
+	for _, n := range []string{"a.onnx", "b.onnx"} {
+		require.NoError(t, os.WriteFile(filepath.Join(twoModels, n), generator.SampleONNXModel(), 0o644))
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -70,7 +74,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"given twice", []string{"--model", model, "--input-shape", "input=1,4", "--input-shape", "input=2,4"}, "--input-shape input given twice"},
 		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
 		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
-		{"a folder", []string{"--model", filepath.Dir(model)}, "--model " + filepath.Dir(model) + " is a folder: name the .onnx file in it"},
+		{"a folder of models", []string{"--model", twoModels}, "--model: " + twoModels + " holds 2 .onnx files (" + filepath.Join(twoModels, "a.onnx") + ", " + filepath.Join(twoModels, "b.onnx") + ") and no model.onnx: name the one to serve"},
+		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "p")
@@ -82,6 +87,24 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 			assert.Empty(t, out.String())
 		})
 	}
+}
+
+// TestNew_ModelFolderLikeAHubRepository: a folder laid out as a Hugging
+// Face repository (onnx/model.onnx beside a quantised variant) serves its
+// onnx/model.onnx, as the runtime would.
+func TestNew_ModelFolderLikeAHubRepository(t *testing.T) {
+	repo := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(repo, "onnx"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "config.json"), []byte("{}"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "onnx", "model.onnx"), generator.SampleONNXModel(), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "onnx", "model_q4.onnx"), []byte("not read"), 0o644))
+	dir := filepath.Join(t.TempDir(), "p")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", repo, "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "Model "+filepath.Join(repo, "onnx", "model.onnx")+":\n")
+	copied, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, generator.SampleONNXModel(), copied)
 }
 
 func TestNew_FormAnswerForTheModel(t *testing.T) {
