@@ -1,12 +1,6 @@
 package generator
 
-import (
-	"encoding/binary"
-	"math"
-	"strconv"
-
-	"google.golang.org/protobuf/encoding/protowire"
-)
+import "google.golang.org/protobuf/encoding/protowire"
 
 // ScorerONNXModel is a two-input model for the golden project of a user's
 // model: sum = features + bias and above = features > bias, with
@@ -22,46 +16,6 @@ func ScorerONNXModel() []byte {
 	g = appendMessage(g, graphOut, valueInfo("sum", onnxFloat, "batch", 4))
 	g = appendMessage(g, graphOut, valueInfo("above", onnxBool, "batch", 4))
 	return modelProto(g)
-}
-
-// ExternalDataONNXModel is y = x·W with x FP32 [batch, 2] and W the 2×2
-// matrix [[1, 2], [3, 4]], stored outside the model in the file location
-// (relative to the model's folder), as torch.onnx.export does for models
-// over 2 GB. It returns the model and the weights file's bytes.
-func ExternalDataONNXModel(location string) (model, weights []byte) {
-	for _, v := range []float32{1, 2, 3, 4} {
-		weights = binary.LittleEndian.AppendUint32(weights, math.Float32bits(v))
-	}
-	entry := func(key, value string) []byte {
-		var e []byte
-		e = protowire.AppendTag(e, 1, protowire.BytesType)
-		e = protowire.AppendString(e, key)
-		e = protowire.AppendTag(e, 2, protowire.BytesType)
-		return protowire.AppendString(e, value)
-	}
-	var w []byte
-	for _, d := range []uint64{2, 2} {
-		w = protowire.AppendTag(w, tensorDims, protowire.VarintType)
-		w = protowire.AppendVarint(w, d)
-	}
-	w = protowire.AppendTag(w, tensorType, protowire.VarintType)
-	w = protowire.AppendVarint(w, onnxFloat)
-	w = protowire.AppendTag(w, tensorName, protowire.BytesType)
-	w = protowire.AppendString(w, "W")
-	w = appendMessage(w, 13, entry("location", location))
-	w = appendMessage(w, 13, entry("offset", "0"))
-	w = appendMessage(w, 13, entry("length", strconv.Itoa(len(weights))))
-	w = protowire.AppendTag(w, 14, protowire.VarintType)
-	w = protowire.AppendVarint(w, 1) // EXTERNAL
-
-	var g []byte
-	g = appendNode(g, "MatMul", "matmul", []string{"x", "W"}, "y")
-	g = protowire.AppendTag(g, graphName, protowire.BytesType)
-	g = protowire.AppendString(g, "external")
-	g = appendMessage(g, graphInit, w)
-	g = appendMessage(g, graphIn, valueInfo("x", onnxFloat, "batch", 2))
-	g = appendMessage(g, graphOut, valueInfo("y", onnxFloat, "batch", 2))
-	return modelProto(g), weights
 }
 
 // HalfONNXModel is a model with an FP16 input, which the protocol's JSON

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/internal/onnxtest"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -251,7 +252,7 @@ func BenchmarkNew(b *testing.B) {
 // Runtime, which finds the weights there.
 func TestGenerate_UserModelWithExternalData(t *testing.T) {
 	src := t.TempDir()
-	model, weights := generator.ExternalDataONNXModel("data/weights.bin")
+	model, weights := onnxtest.ExternalData("data/weights.bin")
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "data"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "mm.onnx"), model, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "data", "weights.bin"), weights, 0o644))
@@ -290,7 +291,7 @@ func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
 
 	// A model must not make kserve-gen copy files from outside its folder.
 	p := filepath.Join(t.TempDir(), "m.onnx")
-	model, _ := generator.ExternalDataONNXModel("../outside.bin")
+	model, _ := onnxtest.ExternalData("../outside.bin")
 	require.NoError(t, os.WriteFile(p, model, 0o644))
 	_, err = generator.LoadONNXModel(p, nil)
 	assert.ErrorContains(t, err, `initializer "W": external data location "../outside.bin" is outside the model's folder`)

@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kserve-gen/kserve-gen/onnxinfo"
 )
 
 // ModelsDir is the folder of the image that holds the model.
@@ -118,7 +120,39 @@ func Scan(dir string) (*Folder, error) {
 	if f.Files == 0 {
 		return nil, fmt.Errorf("model folder %s has no files", dir)
 	}
+	if err := checkExternalData(root, f.entries); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkExternalData checks that every ONNX model in the folder finds the
+// files its weights are stored in (external data, beside the model): a
+// model without them loads nowhere, and in a cluster that shows only as a
+// predictor that never gets ready. A .onnx file that is not an ONNX model
+// is left alone: the model server says so when it loads it.
+func checkExternalData(root string, entries []entry) error {
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.path] = true
+	}
+	for _, e := range entries {
+		if !e.mode.IsRegular() || !strings.HasSuffix(e.path, ".onnx") {
+			continue
+		}
+		m, err := onnxinfo.ReadFile(e.path)
+		if err != nil {
+			continue
+		}
+		for _, loc := range m.ExternalData {
+			p := filepath.Join(filepath.Dir(e.path), filepath.FromSlash(strings.ReplaceAll(loc, `\`, "/")))
+			if !have[p] {
+				rel, _ := filepath.Rel(root, e.path)
+				return fmt.Errorf("%s keeps its weights in %s, which is not in the model folder: add it beside the model, or the model will not load", rel, loc)
+			}
+		}
+	}
+	return nil
 }
 
 // Layer returns the layer that puts the folder under /models. Entries are

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/internal/onnxtest"
 )
 
 func write(t *testing.T, p, body string, mode os.FileMode) {
@@ -167,4 +169,21 @@ func TestBuild(t *testing.T) {
 		require.Len(t, cfg.History, 1)
 		assert.Equal(t, "kserve-gen modelcar: COPY ./model /models/", cfg.History[0].CreatedBy)
 	}
+}
+
+// TestScan_ONNXModelNeedsItsExternalData: an ONNX model whose weights are
+// in a file of their own is refused without that file (it would load
+// nowhere), and taken with it.
+func TestScan_ONNXModelNeedsItsExternalData(t *testing.T) {
+	dir := t.TempDir()
+	model, weights := onnxtest.ExternalData("data/weights.bin")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "onnx", "data"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "onnx", "model.onnx"), model, 0o644))
+	_, err := Scan(dir)
+	assert.EqualError(t, err, filepath.Join("onnx", "model.onnx")+" keeps its weights in data/weights.bin, which is not in the model folder: add it beside the model, or the model will not load")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "onnx", "data", "weights.bin"), weights, 0o644))
+	f, err := Scan(dir)
+	require.NoError(t, err)
+	assert.Equal(t, Stats{Files: 2, Bytes: int64(len(model) + len(weights))}, f.Stats)
 }

@@ -1,0 +1,71 @@
+// Package onnxtest writes small ONNX models for the tests of several
+// packages, field by field with protowire (onnx.proto's numbers), so no
+// model file from outside is needed.
+package onnxtest
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ExternalData is y = x·W with x FP32 [batch, 2] and W the 2×2 matrix
+// [[1, 2], [3, 4]], stored outside the model in the file location
+// (relative to the model's folder), as torch.onnx.export does for models
+// over 2 GB. It returns the model and the weights file's bytes.
+func ExternalData(location string) (model, weights []byte) {
+	for _, v := range []float32{1, 2, 3, 4} {
+		weights = binary.LittleEndian.AppendUint32(weights, math.Float32bits(v))
+	}
+	w := cat(
+		varint(1, 2), varint(1, 2), // dims
+		varint(2, 1), // data_type FLOAT
+		str(8, "W"),  // name
+		msg(13, str(1, "location"), str(2, location)),
+		msg(13, str(1, "offset"), str(2, "0")),
+		msg(13, str(1, "length"), str(2, strconv.Itoa(len(weights)))),
+		varint(14, 1), // data_location EXTERNAL
+	)
+	graph := cat(
+		msg(1, str(1, "x"), str(1, "W"), str(2, "y"), str(3, "matmul"), str(4, "MatMul")),
+		str(2, "external"),
+		protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), w),
+		tensor(11, "x"),
+		tensor(12, "y"),
+	)
+	model = cat(
+		varint(1, 8), // ir_version
+		str(2, "onnxtest"),
+		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
+		msg(8, varint(2, 13)), // opset 13
+	)
+	return model, weights
+}
+
+// tensor is a ValueInfoProto of an FP32 tensor [batch, 2] in field num.
+func tensor(num protowire.Number, name string) []byte {
+	shape := msg(2, msg(1, str(2, "batch")), msg(1, varint(1, 2)))
+	return msg(num, str(1, name), msg(2, msg(1, varint(1, 1), shape)))
+}
+
+func str(num protowire.Number, s string) []byte {
+	return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), s)
+}
+
+func varint(num protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v)
+}
+
+func msg(num protowire.Number, fields ...[]byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), cat(fields...))
+}
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
