@@ -251,21 +251,8 @@ func BenchmarkNew(b *testing.B) {
 // it, and (unless -short) the project's own tests pass against ONNX
 // Runtime, which finds the weights there.
 func TestGenerate_UserModelWithExternalData(t *testing.T) {
-	src := t.TempDir()
 	model, weights := onnxtest.ExternalData("data/weights.bin")
-	require.NoError(t, os.MkdirAll(filepath.Join(src, "data"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "mm.onnx"), model, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "data", "weights.bin"), weights, 0o644))
-
-	dir := filepath.Join(t.TempDir(), "mm")
-	o := restOptions(t, dir)
-	o.Project.Name, o.Project.Module, o.Project.Template = "mm", "example.com/mm", project.TemplateONNX
-	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
-	m, err := generator.LoadONNXModel(filepath.Join(src, "mm.onnx"), map[string][]int64{"x": {3, 2}})
-	require.NoError(t, err)
-	o.Model = m
-	_, err = generator.Generate(context.Background(), o)
-	require.NoError(t, err)
+	dir := onnxProject(t, "mm", "mm.onnx", model, map[string][]int64{"x": {3, 2}}, map[string][]byte{"data/weights.bin": weights})
 
 	got, err := os.ReadFile(filepath.Join(dir, "model", "data", "weights.bin"))
 	require.NoError(t, err)
@@ -320,17 +307,7 @@ func TestRender_FP16InputsNeedV2(t *testing.T) {
 // input of unknown rank is refused: the runtime would take it for a
 // scalar and refuse every other request.
 func TestGenerate_UnknownRankOutput(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "any.onnx")
-	require.NoError(t, os.WriteFile(src, generator.UnknownRankONNXModel(false), 0o644))
-	m, err := generator.LoadONNXModel(src, nil)
-	require.NoError(t, err)
-	dir := filepath.Join(t.TempDir(), "anyrank")
-	o := restOptions(t, dir)
-	o.Project.Name, o.Project.Module, o.Project.Template = "anyrank", "example.com/anyrank", project.TemplateONNX
-	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
-	o.Model = m
-	_, err = generator.Generate(context.Background(), o)
-	require.NoError(t, err)
+	dir := onnxProject(t, "anyrank", "any.onnx", generator.UnknownRankONNXModel(false), nil, nil)
 	test, err := os.ReadFile(filepath.Join(dir, "model_test.go"))
 	require.NoError(t, err)
 	assert.Contains(t, string(test), "var anyRank = map[string]bool{\n\t\"y\": true,\n}")
@@ -338,6 +315,7 @@ func TestGenerate_UnknownRankOutput(t *testing.T) {
 		goTool(t, dir, "test", "-count=1", "./...")
 	}
 
+	src := filepath.Join(t.TempDir(), "any.onnx")
 	require.NoError(t, os.WriteFile(src, generator.UnknownRankONNXModel(true), 0o644))
 	_, err = generator.LoadONNXModel(src, map[string][]int64{"x": {1, 3}})
 	assert.EqualError(t, err, src+": the model cannot be served: input x FP32 (rank unknown): the runtime cannot serve an input of unknown rank (ONNX Runtime reports it as a scalar's shape); give the model's input a shape (onnx.tools.update_model_dims, or the exporter's input shape)")
@@ -348,17 +326,7 @@ func TestGenerate_UnknownRankOutput(t *testing.T) {
 // where they stay quoted in comments and strings: it builds, and its
 // tests (unless -short) run without the injected init.
 func TestGenerate_ModelNamesCannotInjectCode(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "evil\nfunc init() {}.onnx")
-	require.NoError(t, os.WriteFile(src, generator.InjectionONNXModel(), 0o644))
-	m, err := generator.LoadONNXModel(src, nil)
-	require.NoError(t, err)
-	dir := filepath.Join(t.TempDir(), "evil")
-	o := restOptions(t, dir)
-	o.Project.Name, o.Project.Module, o.Project.Template = "evil", "example.com/evil", project.TemplateONNX
-	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
-	o.Model = m
-	_, err = generator.Generate(context.Background(), o)
-	require.NoError(t, err)
+	dir := onnxProject(t, "evil", "evil\nfunc init() {}.onnx", generator.InjectionONNXModel(), nil, nil)
 	for _, f := range []string{"main.go", "model.go", "model_test.go"} {
 		src, err := os.ReadFile(filepath.Join(dir, f))
 		require.NoError(t, err)
@@ -368,4 +336,27 @@ func TestGenerate_ModelNamesCannotInjectCode(t *testing.T) {
 		goTool(t, dir, "vet", "./...")
 		goTool(t, dir, "test", "-count=1", "./...")
 	}
+}
+
+// onnxProject writes model as file (with files beside it) and generates
+// an onnx project NAME serving it, returning the project folder.
+func onnxProject(t *testing.T, name, file string, model []byte, shapes map[string][]int64, files map[string][]byte) string {
+	t.Helper()
+	src := t.TempDir()
+	for rel, data := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(src, rel)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(src, rel), data, 0o644))
+	}
+	p := filepath.Join(src, file)
+	require.NoError(t, os.WriteFile(p, model, 0o644))
+	m, err := generator.LoadONNXModel(p, shapes)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), name)
+	o := restOptions(t, dir)
+	o.Project.Name, o.Project.Module, o.Project.Template = name, "example.com/"+name, project.TemplateONNX
+	o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateONNX)
+	o.Model = m
+	_, err = generator.Generate(context.Background(), o)
+	require.NoError(t, err)
+	return dir
 }

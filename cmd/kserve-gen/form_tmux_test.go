@@ -72,6 +72,18 @@ func (s *tmuxSession) waitFor(text string) string {
 	}
 }
 
+// restOfForm are the questions after the template's (and the model's).
+var restOfForm = []string{"Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"}
+
+// accept waits for each field in turn and takes what it holds (Enter).
+func (s *tmuxSession) accept(fields ...string) {
+	s.t.Helper()
+	for _, field := range fields {
+		s.waitFor("┃ " + field)
+		s.keys("Enter")
+	}
+}
+
 func (s *tmuxSession) keys(keys ...string) {
 	s.t.Helper()
 	tmux(s.t, append([]string{"send-keys", "-t", s.name}, keys...)...)
@@ -175,11 +187,8 @@ func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(work, "taken", "notes.txt"), []byte("mine"), 0o644))
 
 	s := startTmux(t, work, bin+" new taken --template rest")
-	for _, field := range []string{"Model name", "Go module path", "Template", "Protocol of the REST endpoint", "Serve gRPC", "GPUs",
-		"CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
-		s.waitFor("┃ " + field)
-		s.keys("Enter")
-	}
+	s.accept("Model name", "Go module path", "Template")
+	s.accept(restOfForm...)
 	s.waitFor("taken: output directory is not empty: choose another, or run again with --force")
 	s.keys("-l", "fresh")
 	s.keys("Enter")
@@ -201,10 +210,7 @@ func TestNew_FormAsksForTheONNXModel(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(work, "iris.onnx"), generator.SampleONNXModel(), 0o644))
 
 	s := startTmux(t, work, bin+" new iris --template onnx")
-	for _, field := range []string{"Model name", "Go module path", "Template"} {
-		s.waitFor("┃ " + field)
-		s.keys("Enter")
-	}
+	s.accept("Model name", "Go module path", "Template")
 	s.waitFor("┃ ONNX model file")
 	s.keys("-l", "labels.txt")
 	s.keys("Enter")
@@ -212,10 +218,7 @@ func TestNew_FormAsksForTheONNXModel(t *testing.T) {
 	s.keys("C-u")
 	s.keys("-l", "iris.onnx")
 	s.keys("Enter")
-	for _, field := range []string{"Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
-		s.waitFor("┃ " + field)
-		s.keys("Enter")
-	}
+	s.accept(restOfForm...)
 	final := s.waitFor("EXIT STATUS")
 	assert.Contains(t, final, "EXIT STATUS 0", final)
 	assert.Contains(t, final, "Model iris.onnx:")
@@ -235,10 +238,7 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new textdir --model "+model)
-	for _, field := range []string{"Model name", "Go module path", "Template"} {
-		s.waitFor("┃ " + field)
-		s.keys("Enter")
-	}
+	s.accept("Model name", "Go module path", "Template")
 	s.waitFor("┃ Sample shape of input x")
 	s.waitFor("> 1,3,1,1")
 	s.keys("C-u")
@@ -248,10 +248,7 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	s.keys("C-u")
 	s.keys("-l", "1,3,48,192")
 	s.keys("Enter")
-	for _, field := range []string{"Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit", "Memory request", "Memory limit", "Output directory"} {
-		s.waitFor("┃ " + field)
-		s.keys("Enter")
-	}
+	s.accept(restOfForm...)
 	final := s.waitFor("EXIT STATUS")
 	assert.Contains(t, final, "EXIT STATUS 0", final)
 	assert.Contains(t, final, "input.json holds zeros of shape x [1,3,48,192]")
