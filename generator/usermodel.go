@@ -281,19 +281,23 @@ func (m *ONNXModel) validate(p *project.File) error {
 	if _, err := m.examples(); err != nil {
 		return err
 	}
-	if p.Protocol == project.ProtocolV1 && m.binary() {
+	return m.CheckProtocol(p.Protocol)
+}
+
+// CheckProtocol reports why the REST protocol cannot carry the model's
+// sample request: v1 feeds its instances, as rows, to a single input, and
+// has no binary data for FP16.
+func (m *ONNXModel) CheckProtocol(protocol string) error {
+	if protocol != project.ProtocolV1 {
+		return nil
+	}
+	if m.binary() {
 		return fmt.Errorf("the model has FP16 inputs, which travel only as binary data of the Open Inference Protocol (v2): use --protocol v2")
 	}
-	if p.Protocol == project.ProtocolV1 && !m.FeedsV1() {
+	if len(m.Info.Inputs) != 1 || len(m.Info.Inputs[0].Shape) == 0 {
 		return fmt.Errorf("protocol v1 feeds its instances to one input, as rows; the model's inputs are %s: use --protocol v2", describeValues(m.Info.Inputs))
 	}
 	return nil
-}
-
-// FeedsV1 reports whether KServe's v1 protocol can feed the model: its
-// instances become the rows of the only input.
-func (m *ONNXModel) FeedsV1() bool {
-	return len(m.Info.Inputs) == 1 && len(m.Info.Inputs[0].Shape) > 0
 }
 
 // binary reports whether the model has an FP16 input: the protocol

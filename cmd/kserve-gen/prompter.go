@@ -107,8 +107,8 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
 				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
 				Value(&a.Protocol).Validate(func(protocol string) error {
-				if m := a.onnx; m != nil && protocol == project.ProtocolV1 && !m.FeedsV1() {
-					return errors.New("v1 feeds one input; the model has other inputs: choose v2")
+				if m := a.onnx; m != nil {
+					return m.CheckProtocol(protocol)
 				}
 				return nil
 			}),
