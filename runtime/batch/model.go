@@ -177,3 +177,12 @@ func (m *Model) Platform() string {
 	}
 	return ""
 }
+
+// Labels are the inner model's class names, if it has them (the
+// classification extension).
+func (m *Model) Labels(output string) []string {
+	if l, ok := m.inner.(model.Labeler); ok {
+		return l.Labels(output)
+	}
+	return nil
+}

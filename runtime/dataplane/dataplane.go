@@ -71,6 +71,7 @@ type Entry struct {
 	pre       model.Preprocessor
 	post      model.Postprocessor
 	explainer model.Explainer
+	labels    func(output string) []string // model.Labeler, for infer.Classify
 	unbounded bool
 	metrics   *metrics.Model
 	unloaded  atomic.Bool
@@ -135,6 +136,9 @@ func (d *Dataplane) Register(m model.Model, alias string) error {
 	e.pre, _ = m.(model.Preprocessor)
 	e.post, _ = m.(model.Postprocessor)
 	e.explainer, _ = m.(model.Explainer)
+	if l, ok := m.(model.Labeler); ok {
+		e.labels = l.Labels
+	}
 	if u, ok := m.(model.Unbounded); ok {
 		e.unbounded = u.Unbounded()
 	}
@@ -470,6 +474,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 		if resp == nil {
 			return nil, fmt.Errorf("model %s: Postprocess returned a nil response", e.Name)
+		}
+	}
+	if len(req.Outputs) > 0 { // the classification extension, for both transports
+		if err := infer.Classify(req, resp, e.labels); err != nil {
+			return nil, err
 		}
 	}
 	if resp.Stream != nil && req.Protocol != infer.ProtocolV1 {

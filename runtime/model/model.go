@@ -50,6 +50,13 @@ type MetadataProvider interface {
 	OutputsMetadata() []TensorMetadata
 }
 
+// Labeler names the classes of a model's outputs, by index, for the
+// classification extension (infer.ClassificationParameter): Triton's
+// label_filename. Labels may return nil for an output without names.
+type Labeler interface {
+	Labels(output string) []string
+}
+
 // PlatformProvider sets the "platform" of v2 model metadata (default "").
 type PlatformProvider interface {
 	Platform() string

@@ -40,7 +40,21 @@ type Model struct {
 	env     *Env
 	inputs  []model.TensorMetadata
 	outputs []model.TensorMetadata
+	// labels names the first output's classes (LabelsFile), for the
+	// classification extension.
+	labels atomic.Pointer[outputLabels]
 }
+
+// outputLabels are one output's class names.
+type outputLabels struct {
+	output string
+	names  []string
+}
+
+// LabelsFile, beside the model file, names the classes of the model's
+// first output, one per line (line i is class i): the classification
+// extension answers "0.97:1:cat" instead of "0.97:1" with it.
+const LabelsFile = "labels.txt"
 
 type modelConfig struct {
 	env      *Env
@@ -142,6 +156,10 @@ func (m *Model) Load(ctx context.Context) error {
 		return err
 	}
 	m.inputs, m.outputs = metadata(p.Inputs()), metadata(p.Outputs())
+	if err := m.loadLabels(filepath.Join(filepath.Dir(file), LabelsFile), p.Outputs()); err != nil {
+		_ = p.Close(ctx)
+		return err
+	}
 	m.env.log.Info(fmt.Sprintf("ONNX model %s: %s on %s (device %s), %d replica(s) x %d intra-op thread(s); inputs %s; outputs %s",
 		m.name, file, p.Provider(), dev, p.Replicas(), p.Session(0).IntraOpThreads(), describe(p.Inputs()), describe(p.Outputs())))
 	m.pool.Store(p)
@@ -227,6 +245,31 @@ func ModelFile(path string) (string, error) {
 		return named[0], nil
 	}
 	return "", fmt.Errorf("onnx model path %s: the folder has no .onnx file at its top and %d below it (%s); name the file to serve (--model_dir=<folder>/<file>, or STORAGE_ALLOW_PATTERNS for a hf:// download)", path, len(found), strings.Join(found, ", "))
+}
+
+// loadLabels reads the labels file, if there is one, for the first output.
+func (m *Model) loadLabels(path string, outputs []TensorInfo) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || len(outputs) == 0 {
+		m.labels.Store(nil)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("class labels: %w", err)
+	}
+	names := strings.Split(strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
+	m.labels.Store(&outputLabels{output: outputs[0].Name, names: names})
+	m.env.log.Info(fmt.Sprintf("ONNX model %s: %d class labels from %s for output %s", m.name, len(names), path, outputs[0].Name))
+	return nil
+}
+
+// Labels names the classes of the output LabelsFile is for (the
+// classification extension); nil for other outputs or without the file.
+func (m *Model) Labels(output string) []string {
+	if l := m.labels.Load(); l != nil && l.output == output {
+		return l.names
+	}
+	return nil
 }
 
 // Provider is the execution provider serving the model ("" before Load).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"image"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 )
 
 const (
@@ -229,4 +232,40 @@ func TestFlags_ServeBatchesSileroAlongItsBatchDimensions(t *testing.T) {
 	st := bm.Batcher().Stats()
 	assert.Equal(t, int64(4), st.Rows)
 	assert.Less(t, st.Batches, int64(4), "the four streams share ONNX Runtime calls")
+}
+
+// TestCLS_ClassificationWithLabels serves PaddleOCR's text-direction
+// classifier with a labels.txt beside it ("0", "180", PaddleOCR's own
+// label list) and asks for its top class over gRPC (the classification
+// extension): rendered text, upright and turned over, comes back as
+// "p:0:0" and "p:1:180", with p the class's probability.
+func TestCLS_ClassificationWithLabels(t *testing.T) {
+	env := needEnv(t)
+	dir := t.TempDir()
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, LabelsFile), []byte("0\n180\n"), 0o644))
+	m := NewModel("cls", dir, WithEnv(env), WithDevice("cpu"))
+	s := serve(t, m)
+	assert.Equal(t, []string{"0", "180"}, m.Labels("softmax_0.tmp_0"))
+	assert.Nil(t, m.Labels("other"))
+
+	x := clsInput(renderText("Hello World 2026", false), renderText("Hello World 2026", true))
+	req, err := pbconv.FromRequest(&infer.Request{ModelName: "cls", Inputs: []*infer.Tensor{x},
+		Outputs: []infer.RequestedOutput{{Name: "softmax_0.tmp_0", Parameters: infer.Parameters{"classification": int64(1)}}}}, false)
+	require.NoError(t, err)
+	resp, err := s.grpc.ModelInfer(context.Background(), req)
+	require.NoError(t, err)
+	require.Len(t, resp.Outputs, 1)
+	out := resp.Outputs[0]
+	assert.Equal(t, "BYTES", out.Datatype)
+	assert.Equal(t, []int64{2, 1}, out.Shape)
+	got, err := pbconv.Response(resp)
+	require.NoError(t, err)
+	classes, err := got.Outputs[0].AsStrings()
+	require.NoError(t, err)
+	require.Len(t, classes, 2)
+	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):0:0$`, classes[0], "upright")
+	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):1:180$`, classes[1], "turned over")
 }
