@@ -31,7 +31,15 @@ type ONNXModel struct {
 	// inputs with dynamic dimensions that must not be 1 (an image model's
 	// height and width). Other dynamic dimensions are 1.
 	InputShapes map[string][]int64
+	// Labels is a file naming the classes of the model's first output, one
+	// per line, copied as model/labels.txt (runtime/onnx's LabelsFile) for
+	// the classification extension. LoadONNXModel sets it to the
+	// labels.txt beside the model, if there is one.
+	Labels string
 }
+
+// LabelsPath is where a project keeps its model's class labels.
+const LabelsPath = "model/labels.txt"
 
 // ErrNotServable is matched (errors.Is) by the error of a model an onnx
 // project cannot serve: one with an input or output that is not a tensor
@@ -50,7 +58,37 @@ func LoadONNXModel(path string, inputShapes map[string][]int64) (*ONNXModel, err
 	if _, err := m.examples(); err != nil {
 		return nil, err
 	}
+	if beside := filepath.Join(filepath.Dir(path), "labels.txt"); fileExists(beside) {
+		m.Labels = beside
+	}
 	return m, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// CheckLabels reads the labels file and checks it against the first
+// output: one name per class when the output's last dimension is fixed.
+// It returns how many names the file has.
+func (m *ONNXModel) CheckLabels() (int, error) {
+	data, err := os.ReadFile(m.Labels)
+	if err != nil {
+		return 0, fmt.Errorf("labels: %w", err)
+	}
+	text := strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	if text == "" {
+		return 0, fmt.Errorf("labels %s: the file is empty; it names the first output's classes, one per line", m.Labels)
+	}
+	n := strings.Count(text, "\n") + 1
+	out := m.Info.Outputs[0]
+	if len(out.Shape) > 0 {
+		if last := out.Shape[len(out.Shape)-1]; !last.Dynamic() && last.Size != int64(n) {
+			return n, fmt.Errorf("labels %s: %d names for output %s, which has %d classes", m.Labels, n, out, last.Size)
+		}
+	}
+	return n, nil
 }
 
 // FindONNXFile picks the model file in a folder, as runtime/onnx's
@@ -281,6 +319,11 @@ func (m *ONNXModel) validate(p *project.File) error {
 	if _, err := m.examples(); err != nil {
 		return err
 	}
+	if m.Labels != "" {
+		if _, err := m.CheckLabels(); err != nil {
+			return err
+		}
+	}
 	return m.CheckProtocol(p.Protocol)
 }
 
@@ -319,6 +362,9 @@ type modelView struct {
 	Producer string
 	// Files are the external data files copied beside it.
 	Files []string
+	// Labels is model/labels.txt when the project has class labels;
+	// FirstOutput is the output they name.
+	Labels, FirstOutput string
 	// AnyRank lists the outputs of unknown rank: ONNX Runtime's metadata
 	// has what its shape inference finds, or [] (a scalar's shape), and
 	// answers have any rank.
@@ -395,8 +441,14 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	}
 	v := &modelView{Source: safeText(filepath.Base(m.Path)), Producer: safeText(producer)}
 	for _, f := range m.modelFiles()[1:] {
-		v.Files = append(v.Files, f.Path)
+		if f.Path != LabelsPath {
+			v.Files = append(v.Files, f.Path)
+		}
 	}
+	if m.Labels != "" {
+		v.Labels = LabelsPath
+	}
+	v.FirstOutput = m.Info.Outputs[0].Name
 	for _, in := range m.Info.Inputs {
 		v.Inputs = append(v.Inputs, newTensorView(in))
 	}
@@ -592,6 +644,9 @@ func (m *ONNXModel) modelFiles() []File {
 	for _, loc := range m.Info.ExternalData {
 		rel := path.Clean(strings.ReplaceAll(loc, `\`, "/"))
 		files = append(files, File{Path: path.Join(path.Dir(SampleModelPath), rel), Mode: 0o644, Source: filepath.Join(dir, filepath.FromSlash(rel))})
+	}
+	if m.Labels != "" {
+		files = append(files, File{Path: LabelsPath, Mode: 0o644, Source: m.Labels})
 	}
 	return files
 }

@@ -48,6 +48,7 @@ type newOptions struct {
 	answers
 	GPUCount    int
 	InputShapes []string
+	Labels      string
 	Yes         bool
 	RuntimePath string
 
@@ -120,6 +121,7 @@ checksums, so the project builds and tests offline.`,
 	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
 	fl.StringVar(&opts.Model, "model", "", "an ONNX model file (or a folder holding one, such as a Hugging Face repository) the project serves instead of the sample (template onnx)")
 	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
+	fl.StringVar(&opts.Labels, "labels", "", "with --model: a file naming the classes of the model's first output, one per line, copied as model/labels.txt for the classification extension (default: a labels.txt beside the model)")
 	fl.IntVar(&opts.GPUCount, "gpu", 0, "nvidia.com/gpu devices for the InferenceService; 0 runs on CPU")
 	fl.StringVar(&opts.CPURequest, "cpu-request", generator.DefaultCPURequest, "CPU request, a Kubernetes quantity (500m, 1)")
 	fl.StringVar(&opts.CPULimit, "cpu-limit", generator.DefaultCPULimit, "CPU limit")
@@ -137,8 +139,12 @@ checksums, so the project builds and tests offline.`,
 	return cmd
 }
 
-// errNoModel is returned for --input-shape without a model.
-var errNoModel = errors.New("--input-shape shapes the sample request of a model given with --model")
+// errNoModel and errLabelsNoModel are returned for --input-shape and
+// --labels without a model.
+var (
+	errNoModel       = errors.New("--input-shape shapes the sample request of a model given with --model")
+	errLabelsNoModel = errors.New("--labels names the classes of a model given with --model")
+)
 
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
@@ -175,6 +181,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		if a.onnx, err = loadModel(a.Model, shapes); err != nil {
 			return err
 		}
+	}
+	if opts.Labels != "" && a.Model == "" && !prompt {
+		return errLabelsNoModel
 	}
 	if !prompt {
 		var missing []string
@@ -215,6 +224,12 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		if len(shapes) > 0 && a.Model == "" {
 			return errNoModel
 		}
+		if opts.Labels != "" && a.Model == "" {
+			return errLabelsNoModel
+		}
+	}
+	if a.onnx != nil && opts.Labels != "" {
+		a.onnx.Labels = opts.Labels
 	}
 	gopts, err := generatorOptions(a, opts)
 	if err != nil {
@@ -355,6 +370,11 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	}
 	for _, v := range m.Info.Outputs {
 		fmt.Fprintf(w, "  output %s\n", v)
+	}
+	if m.Labels != "" {
+		if n, err := m.CheckLabels(); err == nil {
+			fmt.Fprintf(w, "Class labels: %d names for output %s, from %s (%s)\n", n, m.Info.Outputs[0].Name, m.Labels, generator.LabelsPath)
+		}
 	}
 	if s := m.SampleShapes(); s != "" {
 		fmt.Fprintf(w, "input.json holds zeros of shape %s (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n", s)

@@ -75,6 +75,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
 		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
 		{"a folder of models", []string{"--model", twoModels}, "--model: " + twoModels + " holds 2 .onnx files (" + filepath.Join(twoModels, "a.onnx") + ", " + filepath.Join(twoModels, "b.onnx") + ") and no model.onnx: name the one to serve"},
+		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels names the classes of a model given with --model"},
+		{"labels of another count", []string{"--model", model, "--labels", notONNX}, "labels " + notONNX + ": 2 names for output probs FP32 [batch,3], which has 3 classes"},
 		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,6 +89,29 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 			assert.Empty(t, out.String())
 		})
 	}
+}
+
+// TestNew_LabelsBesideTheModel: a labels.txt beside the model is copied
+// as model/labels.txt, the file the runtime reads for the classification
+// extension; --labels names another.
+func TestNew_LabelsBesideTheModel(t *testing.T) {
+	model := writeONNX(t)
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(model), "labels.txt"), []byte("setosa\nversicolor\nvirginica\n"), 0o644))
+	dir := filepath.Join(t.TempDir(), "p")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", model, "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "Class labels: 3 names for output probs, from "+filepath.Join(filepath.Dir(model), "labels.txt")+" (model/labels.txt)\n")
+	got, err := os.ReadFile(filepath.Join(dir, "model", "labels.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "setosa\nversicolor\nvirginica\n", string(got))
+
+	other := filepath.Join(t.TempDir(), "names.txt")
+	require.NoError(t, os.WriteFile(other, []byte("a\nb\nc"), 0o644))
+	dir = filepath.Join(t.TempDir(), "q")
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", model, "--labels", other, "--yes", "--dir", dir))
+	got, err = os.ReadFile(filepath.Join(dir, "model", "labels.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "a\nb\nc", string(got))
 }
 
 // TestNew_ModelFolderLikeAHubRepository: a folder laid out as a Hugging

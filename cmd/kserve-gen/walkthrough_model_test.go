@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -52,23 +54,32 @@ func TestNew_PretrainedModelWalkthrough(t *testing.T) {
 		// batched: also serve with --max_batch_size (the batch dimensions
 		// main.go takes from the model's dimension names).
 		batched bool
+		// labels: --labels with these class names; the classification
+		// extension then names the top class.
+		labels []string
 	}{
 		{"textdir", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "x=1,3,48,192",
 			map[string][]int64{"softmax_0.tmp_0": {1, 2}},
 			func(t *testing.T, out map[string][]float64) {
 				p := out["softmax_0.tmp_0"]
 				assert.InDelta(t, 1, p[0]+p[1], 1e-5, "class probabilities %v", p)
-			}, false},
+			}, false, []string{"0", "180"}},
 		{"vad", "silero_vad.onnx", "input=1,512",
 			map[string][]int64{"output": {1, 1}, "hn": {2, 1, 64}, "cn": {2, 1, 64}},
 			func(t *testing.T, out map[string][]float64) {
 				speech := out["output"][0]
 				assert.True(t, speech >= 0 && speech <= 1, "speech probability %v", speech)
-			}, true},
+			}, true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			model := pretrainedModel(t, c.file)
-			runIn(t, work, bin, "new", c.name, "--model", model, "--input-shape", c.shape, "--yes")
+			args := []string{"new", c.name, "--model", model, "--input-shape", c.shape, "--yes"}
+			if c.labels != nil {
+				labels := filepath.Join(t.TempDir(), "orientation.txt")
+				require.NoError(t, os.WriteFile(labels, []byte(strings.Join(c.labels, "\n")+"\n"), 0o644))
+				args = append(args, "--labels", labels)
+			}
+			runIn(t, work, bin, args...)
 			dir := filepath.Join(work, c.name)
 			runIn(t, dir, "go", "test", "./...")
 			server := filepath.Join(dir, c.name)
@@ -86,6 +97,18 @@ func TestNew_PretrainedModelWalkthrough(t *testing.T) {
 			require.Equal(t, http.StatusOK, code, got)
 			values := decodeOutputs(t, got, c.name, c.outputs)
 			c.check(t, values)
+			if c.labels != nil {
+				// The classification extension, with model/labels.txt's names.
+				var first string
+				for name := range c.outputs {
+					first = name
+				}
+				asked := bytes.TrimSuffix(bytes.TrimSpace(body), []byte("}"))
+				asked = append(asked, []byte(`,"outputs":[{"name":"`+first+`","parameters":{"classification":1}}]}`)...)
+				code, got := postJSON(t, srv.URL+string(m[1]), asked)
+				require.Equal(t, http.StatusOK, code, got)
+				assert.Regexp(t, `"datatype":"BYTES","parameters":null,"data":\["[01]\.\d{6}:[01]:(0|180)"\]`, got)
+			}
 			// Warmed up with input.json's shapes (--input-shape), not with
 			// every dynamic dimension 1, which Silero VAD cannot take.
 			logs := srv.stop(t)
