@@ -65,10 +65,29 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 				checkDashboardMetrics(t, srv.URL, false)
 			}
 			if tmpl == "onnx" {
+				checkClassification(t, dir, srv.URL)
 				checkBatching(t, server, dir, path, want, body)
 			}
 		})
 	}
+}
+
+// readmeClassify matches the classification example of a generated onnx
+// README: the request after -d and the end of the answer after "# …".
+var readmeClassify = regexp.MustCompile("(?m)^curl -H \"Content-Type: application/json\" http://localhost:8080(/\\S+) -d '(\\{.*\"classification\".*\\})'\n# …(.*)$")
+
+// checkClassification sends the README's classification example (the
+// Open Inference Protocol's classification extension) and checks the
+// answer ends as the README says.
+func checkClassification(t *testing.T, dir, url string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	m := readmeClassify.FindSubmatch(readme)
+	require.NotNil(t, m, "the README's classification example")
+	code, got := postJSON(t, url+string(m[1]), m[2])
+	assert.Equal(t, http.StatusOK, code, got)
+	assert.True(t, strings.HasSuffix(got, string(m[3])), "answer %s, README %s", got, m[3])
 }
 
 // checkBatching serves a generated onnx project with dynamic batching
