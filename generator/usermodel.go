@@ -34,8 +34,10 @@ type ONNXModel struct {
 	// Labels is a file naming the classes of the model's first output, one
 	// per line, copied as model/labels.txt (runtime/onnx's LabelsFile) for
 	// the classification extension. LoadONNXModel sets it to the
-	// labels.txt beside the model, if there is one.
-	Labels string
+	// labels.txt beside the model, if there is one that fits it;
+	// SkippedLabels says why one beside it does not.
+	Labels        string
+	SkippedLabels error
 }
 
 // LabelsPath is where a project keeps its model's class labels.
@@ -59,7 +61,12 @@ func LoadONNXModel(path string, inputShapes map[string][]int64) (*ONNXModel, err
 		return nil, err
 	}
 	if beside := filepath.Join(filepath.Dir(path), "labels.txt"); fileExists(beside) {
+		// Taken when it fits the model; --labels can still name it (and
+		// then a misfit is an error).
 		m.Labels = beside
+		if _, err := m.CheckLabels(); err != nil {
+			m.Labels, m.SkippedLabels = "", err
+		}
 	}
 	return m, nil
 }

@@ -229,7 +229,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		}
 	}
 	if a.onnx != nil && opts.Labels != "" {
-		a.onnx.Labels = opts.Labels
+		a.onnx.Labels, a.onnx.SkippedLabels = opts.Labels, nil
 	}
 	gopts, err := generatorOptions(a, opts)
 	if err != nil {
@@ -370,6 +370,9 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	}
 	for _, v := range m.Info.Outputs {
 		fmt.Fprintf(w, "  output %s\n", v)
+	}
+	if m.SkippedLabels != nil {
+		fmt.Fprintf(w, "Class labels left out: %v\n", m.SkippedLabels)
 	}
 	if m.Labels != "" {
 		if n, err := m.CheckLabels(); err == nil {

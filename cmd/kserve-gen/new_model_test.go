@@ -105,6 +105,14 @@ func TestNew_LabelsBesideTheModel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "setosa\nversicolor\nvirginica\n", string(got))
 
+	// One that does not fit the model is left out, saying why.
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(model), "labels.txt"), []byte("cat\ndog\n"), 0o644))
+	dir = filepath.Join(t.TempDir(), "r")
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "iris", "--model", model, "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "Class labels left out: labels "+filepath.Join(filepath.Dir(model), "labels.txt")+": 2 names for output probs FP32 [batch,3], which has 3 classes\n")
+	assert.NoFileExists(t, filepath.Join(dir, "model", "labels.txt"))
+
 	other := filepath.Join(t.TempDir(), "names.txt")
 	require.NoError(t, os.WriteFile(other, []byte("a\nb\nc"), 0o644))
 	dir = filepath.Join(t.TempDir(), "q")
