@@ -206,15 +206,15 @@ func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
 func TestNew_FormAsksForTheONNXModel(t *testing.T) {
 	needTmux(t)
 	work, bin := buildCLI(t)
-	require.NoError(t, os.WriteFile(filepath.Join(work, "labels.txt"), []byte("cat\ndog\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "notes.txt"), []byte("cat\ndog\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(work, "iris.onnx"), generator.SampleONNXModel(), 0o644))
 
 	s := startTmux(t, work, bin+" new iris --template onnx")
 	s.accept("Model name", "Go module path", "Template")
 	s.waitFor("┃ ONNX model file")
-	s.keys("-l", "labels.txt")
+	s.keys("-l", "notes.txt")
 	s.keys("Enter")
-	s.waitFor("labels.txt: not an ONNX model")
+	s.waitFor("notes.txt: not an ONNX model")
 	s.keys("C-u")
 	s.keys("-l", "iris.onnx")
 	s.keys("Enter")
