@@ -13,10 +13,9 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
-// The signature of model/model.onnx, as kserve-gen read it from
-// half.onnx; -1 is a dynamic dimension. TestMetadata
-// checks that ONNX Runtime reads the model the same way: keep these in
-// step when you replace the model.
+// The signature kserve-gen read from half.onnx (model/model.onnx),
+// -1 for a dynamic dimension. TestMetadata checks that ONNX Runtime reads
+// the model the same way: keep these in step when you replace the model.
 var (
 	inputs = []tensorMetadata{
 		{Name: "half", Datatype: "FP16", Shape: []int64{-1, 4}}, // [batch,4]
@@ -34,11 +33,12 @@ type tensorMetadata struct {
 	Shape    []int64 `json:"shape"`
 }
 
-// sampleRequest is input.bin: zeros of each input's shape, dynamic
-// dimensions 1 unless kserve-gen new was told otherwise (half [2,4], flag [2,1]).
-// It is in the binary tensor extension (FP16 has no JSON form): a JSON
-// header of sampleHeaderLength bytes, then the inputs' bytes.
-// Put real values in it, and check real answers in TestInputBinary.
+// sampleRequest is input.bin: zeros of each input's shape, every
+// dynamic dimension 1 but in the shapes kserve-gen new was given
+// (half [2,4], flag [2,1]). It is in the binary tensor extension (FP16 has no
+// JSON form): a JSON header of sampleHeaderLength bytes, then the inputs'
+// bytes. Put real values in it, and check real answers in
+// TestInputBinary.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()
 	body, err := os.ReadFile("input.bin")

@@ -10,10 +10,9 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
-// The signature of model/model.onnx, as kserve-gen read it from
-// scorer.onnx; -1 is a dynamic dimension. TestMetadata
-// checks that ONNX Runtime reads the model the same way: keep these in
-// step when you replace the model.
+// The signature kserve-gen read from scorer.onnx (model/model.onnx),
+// -1 for a dynamic dimension. TestMetadata checks that ONNX Runtime reads
+// the model the same way: keep these in step when you replace the model.
 var (
 	inputs = []tensorMetadata{
 		{Name: "features", Datatype: "FP32", Shape: []int64{-1, 4}}, // [batch,4]
@@ -31,9 +30,9 @@ type tensorMetadata struct {
 	Shape    []int64 `json:"shape"`
 }
 
-// sampleRequest is input.json: zeros of each input's shape, dynamic
-// dimensions 1.
-// Put real values in it, and check real answers in TestInputJSON.
+// sampleRequest is input.json: zeros of each input's shape, every
+// dynamic dimension 1. Put real values in it, and check real answers in
+// TestInputJSON.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()
 	body, err := os.ReadFile("input.json")
