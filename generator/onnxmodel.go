@@ -21,6 +21,10 @@ const (
 	irVersion, opset                                      = 8, 13
 )
 
+// SampleLabels names the sample model's three classes (the iris species),
+// written as model/labels.txt for the classification extension.
+const SampleLabels = "setosa\nversicolor\nvirginica\n"
+
 // SampleONNXModel returns the sample model the onnx template ships as
 // model/model.onnx, so the project serves and tests before the user brings
 // a real model: a linear classifier over 4 features (the shape of the iris

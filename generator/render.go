@@ -101,7 +101,9 @@ func Render(o *Options) ([]File, error) {
 			files = append(files, File{Path: d.Model.SampleFile, Mode: 0o644, Data: d.Model.BinaryRequest})
 		}
 	case p.Template == project.TemplateONNX:
-		files = append(files, File{Path: SampleModelPath, Mode: 0o644, Data: SampleONNXModel()})
+		files = append(files,
+			File{Path: SampleModelPath, Mode: 0o644, Data: SampleONNXModel()},
+			File{Path: LabelsPath, Mode: 0o644, Data: []byte(SampleLabels)})
 	}
 
 	gomod, err := goMod(o)
