@@ -84,6 +84,14 @@ func (s *tmuxSession) accept(fields ...string) {
 	}
 }
 
+// answer replaces the focused field's text with text and submits it.
+func (s *tmuxSession) answer(text string) {
+	s.t.Helper()
+	s.keys("C-u")
+	s.keys("-l", text)
+	s.keys("Enter")
+}
+
 func (s *tmuxSession) keys(keys ...string) {
 	s.t.Helper()
 	tmux(s.t, append([]string{"send-keys", "-t", s.name}, keys...)...)
@@ -212,12 +220,9 @@ func TestNew_FormAsksForTheONNXModel(t *testing.T) {
 	s := startTmux(t, work, bin+" new iris --template onnx")
 	s.accept("Model name", "Go module path", "Template")
 	s.waitFor("┃ ONNX model file")
-	s.keys("-l", "notes.txt")
-	s.keys("Enter")
+	s.answer("notes.txt")
 	s.waitFor("notes.txt: not an ONNX model")
-	s.keys("C-u")
-	s.keys("-l", "iris.onnx")
-	s.keys("Enter")
+	s.answer("iris.onnx")
 	s.accept(restOfForm...)
 	final := s.waitFor("EXIT STATUS")
 	assert.Contains(t, final, "EXIT STATUS 0", final)
@@ -241,13 +246,9 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	s.accept("Model name", "Go module path", "Template")
 	s.waitFor("┃ Sample shape of input x")
 	s.waitFor("> 1,3,1,1")
-	s.keys("C-u")
-	s.keys("-l", "1,4,48,192")
-	s.keys("Enter")
+	s.answer("1,4,48,192")
 	s.waitFor("dimension 1 must be 3, not 4")
-	s.keys("C-u")
-	s.keys("-l", "1,3,48,192")
-	s.keys("Enter")
+	s.answer("1,3,48,192")
 	s.accept(restOfForm...)
 	final := s.waitFor("EXIT STATUS")
 	assert.Contains(t, final, "EXIT STATUS 0", final)
