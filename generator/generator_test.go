@@ -360,3 +360,21 @@ func onnxProject(t *testing.T, name, file string, model []byte, shapes map[strin
 	require.NoError(t, err)
 	return dir
 }
+
+// TestGenerate_ZipMapOutputLeftOut: a scikit-learn export with ZipMap (a
+// sequence of maps beside the tensor of scores) gets a project serving the
+// tensor: the signature, README and tests leave the other out, and the
+// project's tests (unless -short) pass against ONNX Runtime, which the
+// runtime does not ask for it.
+func TestGenerate_ZipMapOutputLeftOut(t *testing.T) {
+	dir := onnxProject(t, "zm", "zm.onnx", onnxtest.ZipMap(), nil, nil)
+	test, err := os.ReadFile(filepath.Join(dir, "model_test.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(test), "\toutputs = []tensorMetadata{\n\t\t{Name: \"scores\", Datatype: \"FP32\", Shape: []int64{-1, 3}}, // [batch,3]\n\t}\n")
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "Not served: probabilities sequence — the Open Inference Protocol carries tensors only")
+	if !testing.Short() {
+		goTool(t, dir, "test", "-count=1", "./...")
+	}
+}

@@ -89,7 +89,7 @@ func (m *ONNXModel) CheckLabels() (int, error) {
 		return 0, fmt.Errorf("labels %s: the file is empty; it names the first output's classes, one per line", m.Labels)
 	}
 	n := strings.Count(text, "\n") + 1
-	out := m.Info.Outputs[0]
+	out := m.FirstOutput()
 	if len(out.Shape) > 0 {
 		if last := out.Shape[len(out.Shape)-1]; !last.Dynamic() && last.Size != int64(n) {
 			return n, fmt.Errorf("labels %s: %d names for output %s, which has %d classes", m.Labels, n, out, last.Size)
@@ -172,17 +172,20 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 		}
 	}
 	for _, v := range info.Outputs {
-		if v.Elem == onnxinfo.Float16 && v.Kind == onnxinfo.KindTensor {
+		if v.Kind != onnxinfo.KindTensor {
+			continue // left out, as runtime/onnx leaves it out (LeftOut)
+		}
+		if v.Elem == onnxinfo.Float16 {
 			// runtime/onnx refuses them too (its binding truncates them).
 			errs = append(errs, fmt.Errorf("output %s: the runtime cannot return FP16 outputs yet; keep the model's outputs in float32 (onnxconverter-common: convert_float_to_float16(model, keep_io_types=True))", v))
 			continue
 		}
 		if err := v.Servable(); err != nil {
-			if v.Kind == onnxinfo.KindSequence || v.Kind == onnxinfo.KindMap {
-				err = fmt.Errorf("%w (a scikit-learn classifier's ZipMap: convert it with skl2onnx's options={'zipmap': False} to get a tensor of probabilities)", err)
-			}
 			errs = append(errs, fmt.Errorf("output %w", err))
 		}
+	}
+	if len(info.Outputs) > 0 && len(m.served()) == 0 {
+		errs = append(errs, fmt.Errorf("no output is a tensor (%s), and the Open Inference Protocol carries tensors only; for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False}", describeValues(info.Outputs)))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s: %w: %w", m.Path, ErrNotServable, errors.Join(errs...))
@@ -220,6 +223,33 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 	}
 	return shapes, nil
 }
+
+// served are the outputs the runtime serves: the model's tensors.
+func (m *ONNXModel) served() []onnxinfo.Value {
+	var out []onnxinfo.Value
+	for _, v := range m.Info.Outputs {
+		if v.Kind == onnxinfo.KindTensor {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// LeftOut are the outputs that are not tensors (scikit-learn's ZipMap, a
+// sequence of maps): runtime/onnx serves the model without them.
+func (m *ONNXModel) LeftOut() []onnxinfo.Value {
+	var out []onnxinfo.Value
+	for _, v := range m.Info.Outputs {
+		if v.Kind != onnxinfo.KindTensor {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// FirstOutput is the first output the runtime serves, the one class
+// labels name.
+func (m *ONNXModel) FirstOutput() onnxinfo.Value { return m.served()[0] }
 
 // SampleShapes describes the shape of each input in the sample request,
 // as "x [1,3,224,224], mask [1,128]".
@@ -369,6 +399,8 @@ type modelView struct {
 	Producer string
 	// Files are the external data files copied beside it.
 	Files []string
+	// LeftOut describes the outputs that are not served (not tensors).
+	LeftOut []string
 	// Labels is model/labels.txt when the project has class labels;
 	// FirstOutput is the output they name.
 	Labels, FirstOutput string
@@ -455,11 +487,14 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	if m.Labels != "" {
 		v.Labels = LabelsPath
 	}
-	v.FirstOutput = m.Info.Outputs[0].Name
+	v.FirstOutput = m.FirstOutput().Name
+	for _, out := range m.LeftOut() {
+		v.LeftOut = append(v.LeftOut, out.String())
+	}
 	for _, in := range m.Info.Inputs {
 		v.Inputs = append(v.Inputs, newTensorView(in))
 	}
-	for _, out := range m.Info.Outputs {
+	for _, out := range m.served() {
 		v.Outputs = append(v.Outputs, newTensorView(out))
 		if !out.HasShape {
 			v.AnyRank = append(v.AnyRank, out.Name)
@@ -511,7 +546,7 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 
 	if in := m.Info.Inputs[0]; len(in.Shape) > 0 && in.Shape[0].Dynamic() && in.Shape[0].Param != "" {
 		v.InputBatchDim = batchDims(m.Info.Inputs, in.Shape[0].Param)
-		v.OutputBatchDim = batchDims(m.Info.Outputs, in.Shape[0].Param)
+		v.OutputBatchDim = batchDims(m.served(), in.Shape[0].Param)
 	}
 
 	first := req.Inputs[0]

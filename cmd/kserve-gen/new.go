@@ -371,12 +371,15 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	for _, v := range m.Info.Outputs {
 		fmt.Fprintf(w, "  output %s\n", v)
 	}
+	for _, v := range m.LeftOut() {
+		fmt.Fprintf(w, "Output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})\n", v.Name)
+	}
 	if m.SkippedLabels != nil {
 		fmt.Fprintf(w, "Class labels left out: %v\n", m.SkippedLabels)
 	}
 	if m.Labels != "" {
 		if n, err := m.CheckLabels(); err == nil {
-			fmt.Fprintf(w, "Class labels: %d names for output %s, from %s (%s)\n", n, m.Info.Outputs[0].Name, m.Labels, generator.LabelsPath)
+			fmt.Fprintf(w, "Class labels: %d names for output %s, from %s (%s)\n", n, m.FirstOutput().Name, m.Labels, generator.LabelsPath)
 		}
 	}
 	if s := m.SampleShapes(); s != "" {

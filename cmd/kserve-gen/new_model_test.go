@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/internal/onnxtest"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -89,6 +90,17 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 			assert.Empty(t, out.String())
 		})
 	}
+}
+
+// TestNew_ZipMapOutputIsNotServed: the CLI says which output a
+// scikit-learn export's project leaves out, and why.
+func TestNew_ZipMapOutputIsNotServed(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "clf.onnx")
+	require.NoError(t, os.WriteFile(model, onnxtest.ZipMap(), 0o644))
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "clf", "--model", model, "--yes", "--dir", filepath.Join(t.TempDir(), "p")))
+	assert.Contains(t, out.String(), "  output scores FP32 [batch,3]\n  output probabilities sequence\n"+
+		"Output probabilities is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})\n")
 }
 
 // TestNew_LabelsBesideTheModel: a labels.txt beside the model is copied

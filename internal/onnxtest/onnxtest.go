@@ -69,3 +69,28 @@ func cat(parts ...[]byte) []byte {
 	}
 	return b
 }
+
+// ZipMap is what scikit-learn classifiers export by default (skl2onnx's
+// zipmap): "scores" = x (FP32 [batch, 3]) and "probabilities", the same
+// scores as a sequence of maps from class label (10, 20, 30) to score,
+// which the Open Inference Protocol cannot carry.
+func ZipMap() []byte {
+	labels := cat(str(1, "classlabels_int64s"), varint(8, 10), varint(8, 20), varint(8, 30), varint(20, 7)) // INTS
+	seqOfMaps := msg(2, msg(4, msg(1, msg(5, varint(1, 7), msg(2, msg(1, varint(1, 1)))))))                 // sequence(map(int64, tensor(float)))
+	x := msg(2, msg(1, varint(1, 1), msg(2, msg(1, str(2, "batch")), msg(1, varint(1, 3)))))                // tensor(float) [batch, 3]
+	graph := cat(
+		msg(1, str(1, "x"), str(2, "scores"), str(3, "copy"), str(4, "Identity")),
+		msg(1, str(1, "x"), str(2, "probabilities"), str(3, "zipmap"), str(4, "ZipMap"), msg(5, labels), str(7, "ai.onnx.ml")),
+		str(2, "zipmap"),
+		msg(11, str(1, "x"), x),
+		msg(12, str(1, "scores"), x),
+		msg(12, str(1, "probabilities"), seqOfMaps),
+	)
+	return cat(
+		varint(1, 8),
+		str(2, "onnxtest"),
+		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
+		msg(8, varint(2, 13)),
+		msg(8, str(1, "ai.onnx.ml"), varint(2, 1)),
+	)
+}

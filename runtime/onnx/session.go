@@ -105,39 +105,70 @@ func (e *Env) readInfo(path string) ([]TensorInfo, []TensorInfo, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read model %s: %w", path, err)
 	}
-	in, err := tensorInfos(path, "input", ins)
+	in, _, err := tensorInfos(path, "input", ins)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := tensorInfos(path, "output", outs)
+	out, skipped, err := tensorInfos(path, "output", outs)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(skipped) > 0 {
+		e.log.Warn(fmt.Sprintf("ONNX model %s: output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})", path, strings.Join(skipped, ", ")))
 	}
 	return in, out, nil
 }
 
-func tensorInfos(path, kind string, infos []ort.InputOutputInfo) ([]TensorInfo, error) {
-	out := make([]TensorInfo, len(infos))
-	for i, info := range infos {
+// tensorInfos describes a model's inputs or outputs. An output that is not
+// a tensor (scikit-learn's ZipMap: a sequence of maps) is left out, named
+// in skipped, and ONNX Runtime is not asked for it; an input that is not
+// is an error, as is a model left with no outputs.
+func tensorInfos(path, kind string, infos []ort.InputOutputInfo) (out []TensorInfo, skipped []string, err error) {
+	out = make([]TensorInfo, 0, len(infos))
+	for _, info := range infos {
 		if info.OrtValueType != ort.ONNXTypeTensor {
-			return nil, fmt.Errorf("model %s: %s %q is a %s; only tensors can be served", path, kind, info.Name, info.OrtValueType)
+			if kind == "output" {
+				skipped = append(skipped, fmt.Sprintf("%s (a %s)", info.Name, valueKind(info.OrtValueType)))
+				continue
+			}
+			return nil, nil, fmt.Errorf("model %s: %s %q is a %s; only tensors can be served", path, kind, info.Name, valueKind(info.OrtValueType))
 		}
 		dt, ok := datatypeOf(info.DataType)
 		if !ok {
-			return nil, fmt.Errorf("model %s: %s %q has element type %s, which the Open Inference Protocol cannot carry", path, kind, info.Name, info.DataType)
+			return nil, nil, fmt.Errorf("model %s: %s %q has element type %s, which the Open Inference Protocol cannot carry", path, kind, info.Name, info.DataType)
 		}
 		if dt == infer.FP16 && kind == "output" {
 			// onnxruntime_go v1.27.0 copies one byte per element of a
 			// float16 output and then fails (see fromValue): refuse the
 			// model at load rather than fail every request.
-			return nil, fmt.Errorf("model %s: output %q is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)", path, info.Name)
+			return nil, nil, fmt.Errorf("model %s: output %q is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)", path, info.Name)
 		}
-		out[i] = TensorInfo{Name: info.Name, Datatype: dt, Shape: []int64(info.Dimensions.Clone())}
-		if out[i].Shape == nil {
-			out[i].Shape = []int64{}
+		t := TensorInfo{Name: info.Name, Datatype: dt, Shape: []int64(info.Dimensions.Clone())}
+		if t.Shape == nil {
+			t.Shape = []int64{}
 		}
+		out = append(out, t)
 	}
-	return out, nil
+	if kind == "output" && len(out) == 0 {
+		return nil, nil, fmt.Errorf("model %s: no output is a tensor (%s); only tensors can be served", path, strings.Join(skipped, ", "))
+	}
+	return out, skipped, nil
+}
+
+// valueKind names an ONNX value type in messages: "sequence", not
+// ONNX Runtime's "ONNX_TYPE_SEQUENCE".
+func valueKind(t ort.ONNXType) string {
+	switch t {
+	case ort.ONNXTypeSequence:
+		return "sequence"
+	case ort.ONNXTypeMap:
+		return "map"
+	case ort.ONNXTypeOptional:
+		return "optional value"
+	case ort.ONNXTypeSparseTensor:
+		return "sparse tensor"
+	}
+	return t.String()
 }
 
 func names(infos []TensorInfo) []string {

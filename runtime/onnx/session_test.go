@@ -261,3 +261,28 @@ func TestDestroyAll_SkipsTypedNil(t *testing.T) {
 	var missing *ort.Tensor[float32]
 	assert.NotPanics(t, func() { destroyAll([]ort.Value{nil, missing}) })
 }
+
+// TestSession_ZipMapOutputIsLeftOut: scikit-learn's default export adds a
+// ZipMap output (a sequence of maps), which the protocol cannot carry; the
+// model is served with its tensor outputs, ONNX Runtime is not asked for
+// the other, and the load says so. A model with no tensor output is
+// refused.
+func TestSession_ZipMapOutputIsLeftOut(t *testing.T) {
+	env := needEnv(t)
+	path := writeModel(t, "zipmap.onnx", onnxgen.ZipMap())
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, []TensorInfo{{Name: "scores", Datatype: infer.FP32, Shape: []int64{-1, 3}}}, s.Outputs())
+	out, err := s.Run(context.Background(), []*infer.Tensor{infer.NewTensor("x", []int64{1, 3}, []float32{0.2, 0.5, 0.3})})
+	require.NoError(t, err)
+	assert.Equal(t, []*infer.Tensor{infer.NewTensor("scores", []int64{1, 3}, []float32{0.2, 0.5, 0.3})}, out)
+	assert.Contains(t, envLog(), "ONNX model "+path+`: output probabilities (a sequence) is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})`)
+
+	only := onnxgen.ZipMap()
+	only.Graph.Outputs = only.Graph.Outputs[1:]
+	only.Graph.Nodes = only.Graph.Nodes[1:]
+	path = writeModel(t, "only-zipmap.onnx", only)
+	_, err = env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	assert.EqualError(t, err, "model "+path+`: no output is a tensor (probabilities (a sequence)); only tensors can be served`)
+}

@@ -67,6 +67,9 @@ type ValueInfo struct {
 	Name  string
 	Elem  ElemType
 	Shape []Dim
+	// SeqOfMaps makes the value a sequence of maps from INT64 to Elem
+	// (what scikit-learn's ZipMap outputs) instead of a tensor.
+	SeqOfMaps bool
 }
 
 // Attr is a node attribute; exactly one of Int, Float or Ints is used, as
@@ -94,7 +97,9 @@ func IntAttr(name string, v int64) Attr { return Attr{Name: name, Kind: AttrInt,
 
 // Node is one operator application.
 type Node struct {
-	Op      string
+	Op     string
+	Domain string // "" is ai.onnx; ai.onnx.ml for ZipMap
+
 	Name    string
 	Inputs  []string
 	Outputs []string
@@ -121,6 +126,7 @@ type Graph struct {
 type Model struct {
 	Graph    Graph
 	Opset    int64  // default 13
+	MLOpset  int64  // ai.onnx.ml's, imported when not 0
 	Producer string // default "kserve-gen onnxgen"
 }
 
@@ -131,6 +137,7 @@ const (
 	modelGraph       = 7
 	modelOpsetImport = 8
 
+	opsetDomain  = 1
 	opsetVersion = 2
 
 	graphNode        = 1
@@ -144,6 +151,7 @@ const (
 	nodeName      = 3
 	nodeOpType    = 4
 	nodeAttribute = 5
+	nodeDomain    = 7
 
 	attrName  = 1
 	attrF     = 2
@@ -159,6 +167,11 @@ const (
 	valueType = 2
 
 	typeTensor   = 1
+	typeSequence = 4
+	typeMap      = 5
+	seqElemType  = 1
+	mapKeyType   = 1
+	mapValueType = 2
 	ttElemType   = 1
 	ttShape      = 2
 	shapeDim     = 1
@@ -186,7 +199,14 @@ func (m *Model) Marshal() []byte {
 	var op []byte
 	op = protowire.AppendTag(op, opsetVersion, protowire.VarintType)
 	op = protowire.AppendVarint(op, uint64(opset))
-	return appendMessage(b, modelOpsetImport, op)
+	b = appendMessage(b, modelOpsetImport, op)
+	if m.MLOpset != 0 {
+		ml := appendString(nil, opsetDomain, "ai.onnx.ml")
+		ml = protowire.AppendTag(ml, opsetVersion, protowire.VarintType)
+		ml = protowire.AppendVarint(ml, uint64(m.MLOpset))
+		b = appendMessage(b, modelOpsetImport, ml)
+	}
+	return b
 }
 
 func (g *Graph) marshal() []byte {
@@ -225,6 +245,9 @@ func (n *Node) marshal() []byte {
 	b = appendString(b, nodeOpType, n.Op)
 	for _, a := range n.Attrs {
 		b = appendMessage(b, nodeAttribute, a.marshal())
+	}
+	if n.Domain != "" {
+		b = appendString(b, nodeDomain, n.Domain)
 	}
 	return b
 }
@@ -265,6 +288,13 @@ func (t *Initializer) marshal() []byte {
 }
 
 func (v *ValueInfo) marshal() []byte {
+	if v.SeqOfMaps {
+		value := appendMessage(nil, typeTensor, protowire.AppendVarint(protowire.AppendTag(nil, ttElemType, protowire.VarintType), uint64(v.Elem)))
+		m := protowire.AppendVarint(protowire.AppendTag(nil, mapKeyType, protowire.VarintType), uint64(Int64))
+		m = appendMessage(m, mapValueType, value)
+		seq := appendMessage(nil, seqElemType, appendMessage(nil, typeMap, m))
+		return appendMessage(appendString(nil, valueName, v.Name), valueType, appendMessage(nil, typeSequence, seq))
+	}
 	var tt []byte
 	tt = protowire.AppendTag(tt, ttElemType, protowire.VarintType)
 	tt = protowire.AppendVarint(tt, uint64(v.Elem))

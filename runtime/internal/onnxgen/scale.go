@@ -72,3 +72,23 @@ func Types() *Model {
 		},
 	}}
 }
+
+// ZipMap returns what scikit-learn classifiers export by default (skl2onnx's
+// zipmap): "scores" = x (FP32 [batch, 3]) and "probabilities", the same
+// scores as a sequence of maps from class label (10, 20, 30) to score,
+// which the Open Inference Protocol cannot carry.
+func ZipMap() *Model {
+	return &Model{MLOpset: 1, Graph: Graph{
+		Name: "zipmap",
+		Nodes: []Node{
+			{Op: "Identity", Name: "copy", Inputs: []string{"x"}, Outputs: []string{"scores"}},
+			{Op: "ZipMap", Domain: "ai.onnx.ml", Name: "zipmap", Inputs: []string{"x"}, Outputs: []string{"probabilities"},
+				Attrs: []Attr{{Name: "classlabels_int64s", Kind: AttrInts, Ints: []int64{10, 20, 30}}}},
+		},
+		Inputs: []ValueInfo{{Name: "x", Elem: Float, Shape: Dims(-1, 3)}},
+		Outputs: []ValueInfo{
+			{Name: "scores", Elem: Float, Shape: Dims(-1, 3)},
+			{Name: "probabilities", Elem: Float, SeqOfMaps: true},
+		},
+	}}
+}
