@@ -257,3 +257,54 @@ func assertClose(t *testing.T, want, got []float64) {
 		assert.InDelta(t, want[i], got[i], 1e-5, "element %d", i)
 	}
 }
+
+// TestModel_ServesFP16Outputs: an FP16 output (read through a float32 Cast,
+// see widenOutputs) reaches clients as the FP16 the model declares: raw
+// bytes in the binary extension and over gRPC, numbers in v1, and over v2
+// JSON the 400 KServe gives for FP16 (the protocol's JSON has no FP16).
+func TestModel_ServesFP16Outputs(t *testing.T) {
+	env := needEnv(t)
+	g := &onnxgen.Model{Graph: onnxgen.Graph{
+		Name:    "narrow",
+		Nodes:   []onnxgen.Node{{Op: "Cast", Name: "narrow", Inputs: []string{"x"}, Outputs: []string{"half"}, Attrs: []onnxgen.Attr{onnxgen.IntAttr("to", int64(onnxgen.Float16))}}},
+		Inputs:  []onnxgen.ValueInfo{{Name: "x", Elem: onnxgen.Float, Shape: onnxgen.Dims(-1, 2)}},
+		Outputs: []onnxgen.ValueInfo{{Name: "half", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1, 2)}},
+	}}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), g.Marshal(), 0o644))
+	srv := serve(t, NewModel("half", dir, WithEnv(env), WithDevice("cpu")))
+	// 1, -2.5, 0.5, 65504 (the largest float16) as float16 bits
+	want := []byte{0x00, 0x3c, 0x00, 0xc1, 0x00, 0x38, 0xff, 0x7b}
+	request := func(params string) string {
+		return `{"id":"h1",` + params + `"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[1,-2.5,0.5,65504]}]}`
+	}
+
+	code, body := httpDo(t, "GET", srv.url+"/v2/models/half", "")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"name":"half","versions":null,"platform":"onnxruntime_onnx",
+		"inputs":[{"name":"x","datatype":"FP32","shape":[-1,2]}],
+		"outputs":[{"name":"half","datatype":"FP16","shape":[-1,2]}]}`, body)
+
+	code, body = httpDo(t, "POST", srv.url+"/v2/models/half/infer", request(`"parameters":{"binary_data_output":true},`))
+	require.Equal(t, 200, code, body)
+	head := `{"id":"h1","model_name":"half","model_version":null,"outputs":[{"name":"half","shape":[2,2],"datatype":"FP16","parameters":{"binary_data_size":8}}]}`
+	assert.Equal(t, head+string(want), body)
+
+	code, body = httpDo(t, "POST", srv.url+"/v2/models/half/infer", request(""))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Sending FP16 data via JSON is not supported. Please use the binary data format for output half"}`, body)
+
+	code, body = httpDo(t, "POST", srv.url+"/v1/models/half:predict", `{"instances":[[1,-2.5],[0.5,65504]]}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":[[1.0,-2.5],[0.5,65504.0]]}`, body)
+
+	resp, err := srv.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{
+		ModelName: "half", Id: "g1",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: []int64{2, 2},
+			Contents: &pb.InferTensorContents{Fp32Contents: []float32{1, -2.5, 0.5, 65504}}}},
+	})
+	require.NoError(t, err)
+	require.Len(t, resp.Outputs, 1)
+	assert.Equal(t, "FP16", resp.Outputs[0].Datatype)
+	assert.Equal(t, [][]byte{want}, resp.RawOutputContents)
+}

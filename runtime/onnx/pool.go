@@ -33,7 +33,7 @@ func (e *Env) NewPool(ctx context.Context, path string, replicas int, opts Sessi
 	if err := e.Init(); err != nil {
 		return nil, err
 	}
-	in, out, err := e.readInfo(path)
+	g, err := e.readInfo(path)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (e *Env) NewPool(ctx context.Context, path string, replicas int, opts Sessi
 	}
 	p := &Pool{free: make(chan *Session, replicas), closed: make(chan struct{})}
 	for i := range replicas {
-		s, err := e.newSession(ctx, path, in, out, opts)
+		s, err := e.newSession(ctx, g, opts)
 		if err != nil {
 			for _, s := range p.sessions {
 				_ = s.Close()

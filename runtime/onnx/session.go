@@ -66,6 +66,7 @@ type Session struct {
 	sess     *ort.DynamicAdvancedSession
 	inputs   []TensorInfo
 	outputs  []TensorInfo
+	narrow   []bool // outputs[i] is FP16, returned by ONNX Runtime as float32
 	device   Device
 	provider string
 	threads  int
@@ -77,46 +78,112 @@ func (e *Env) NewSession(ctx context.Context, path string, opts SessionOptions) 
 	if err := e.Init(); err != nil {
 		return nil, err
 	}
-	in, out, err := e.readInfo(path)
+	g, err := e.readInfo(path)
 	if err != nil {
 		return nil, err
 	}
-	return e.newSession(ctx, path, in, out, opts)
+	return e.newSession(ctx, g, opts)
+}
+
+// graph is what the sessions of one model file are created from.
+type graph struct {
+	path    string
+	in, out []TensorInfo
+	// ortOut names the outputs asked of ONNX Runtime, in out's order: out's
+	// names, except for FP16 outputs (narrow), which a rewritten model
+	// (data) returns as float32 under other names (see widenOutputs).
+	ortOut []string
+	narrow []bool
+	data   []byte
+}
+
+// open creates an ONNX Runtime session of g with so.
+func (g *graph) open(so *ort.SessionOptions) (*ort.DynamicAdvancedSession, error) {
+	if g.data == nil {
+		return ort.NewDynamicAdvancedSession(g.path, names(g.in), g.ortOut, so)
+	}
+	// Loaded from memory, ONNX Runtime resolves external data against
+	// this folder (and refuses paths that leave it), as it would against
+	// the model file's own folder.
+	if err := so.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", filepath.Dir(g.path)); err != nil {
+		return nil, fmt.Errorf("set external data folder: %w", err)
+	}
+	return ort.NewDynamicAdvancedSessionWithONNXData(g.data, names(g.in), g.ortOut, so)
 }
 
 // readInfo reads the model's input and output metadata. It costs a session
 // without graph optimisation, created once per model (not per replica).
-func (e *Env) readInfo(path string) ([]TensorInfo, []TensorInfo, error) {
+// A model with FP16 outputs is also read into memory and rewritten, once,
+// to return them as float32 (see widenOutputs).
+func (e *Env) readInfo(path string) (*graph, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("model file: %w", err)
+		return nil, fmt.Errorf("model file: %w", err)
 	}
 	so, err := ort.NewSessionOptions()
 	if err != nil {
-		return nil, nil, fmt.Errorf("create session options: %w", err)
+		return nil, fmt.Errorf("create session options: %w", err)
 	}
 	defer func() { _ = so.Destroy() }()
 	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
-		return nil, nil, fmt.Errorf("set graph optimisation level: %w", err)
+		return nil, fmt.Errorf("set graph optimisation level: %w", err)
 	}
 	if err := so.SetIntraOpNumThreads(1); err != nil {
-		return nil, nil, fmt.Errorf("set intra-op threads: %w", err)
+		return nil, fmt.Errorf("set intra-op threads: %w", err)
 	}
 	ins, outs, err := ort.GetInputOutputInfoWithOptions(path, so)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read model %s: %w", path, err)
+		return nil, fmt.Errorf("read model %s: %w", path, err)
 	}
 	in, _, err := tensorInfos(path, "input", ins)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	out, skipped, err := tensorInfos(path, "output", outs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if len(skipped) > 0 {
 		e.log.Warn(fmt.Sprintf("ONNX model %s: output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})", path, strings.Join(skipped, ", ")))
 	}
-	return in, out, nil
+	g := &graph{path: path, in: in, out: out, ortOut: names(out)}
+	var half []string
+	for _, t := range out {
+		if t.Datatype == infer.FP16 {
+			half = append(half, t.Name)
+		}
+	}
+	if len(half) == 0 {
+		return g, nil
+	}
+	model, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if g.data, g.ortOut, err = widenedModel(model, out, half); err != nil {
+		return nil, fmt.Errorf("model %s: FP16 outputs %s: %w", path, strings.Join(half, ", "), err)
+	}
+	g.narrow = make([]bool, len(out))
+	for i, t := range out {
+		g.narrow[i] = t.Datatype == infer.FP16
+	}
+	e.log.Debug(fmt.Sprintf("ONNX model %s: FP16 outputs %s are read through a Cast to float32 added in memory and narrowed back exactly", path, strings.Join(half, ", ")))
+	return g, nil
+}
+
+// widenedModel rewrites model to return the FP16 outputs half as float32 and
+// returns it with the output names to ask ONNX Runtime for, in out's order.
+func widenedModel(model []byte, out []TensorInfo, half []string) ([]byte, []string, error) {
+	data, renamed, err := widenOutputs(model, half)
+	if err != nil {
+		return nil, nil, err
+	}
+	ortOut := names(out)
+	for i, n := range ortOut {
+		if r, ok := renamed[n]; ok {
+			ortOut[i] = r
+		}
+	}
+	return data, ortOut, nil
 }
 
 // tensorInfos describes a model's inputs or outputs. An output that is not
@@ -136,12 +203,6 @@ func tensorInfos(path, kind string, infos []ort.InputOutputInfo) (out []TensorIn
 		dt, ok := datatypeOf(info.DataType)
 		if !ok {
 			return nil, nil, fmt.Errorf("model %s: %s %q has element type %s, which the Open Inference Protocol cannot carry", path, kind, info.Name, info.DataType)
-		}
-		if dt == infer.FP16 && kind == "output" {
-			// onnxruntime_go v1.27.0 copies one byte per element of a
-			// float16 output and then fails (see fromValue): refuse the
-			// model at load rather than fail every request.
-			return nil, nil, fmt.Errorf("model %s: output %q is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)", path, info.Name)
 		}
 		t := TensorInfo{Name: info.Name, Datatype: dt, Shape: []int64(info.Dimensions.Clone())}
 		if t.Shape == nil {
@@ -261,7 +322,8 @@ func (e *Env) noteCUDAFailure(d Device, err error) {
 	}
 }
 
-func (e *Env) newSession(ctx context.Context, path string, in, out []TensorInfo, opts SessionOptions) (*Session, error) {
+func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*Session, error) {
+	path := g.path
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -278,7 +340,7 @@ func (e *Env) newSession(ctx context.Context, path string, in, out []TensorInfo,
 			return nil, fmt.Errorf("device %s requested, but the CUDA execution provider is unavailable: %w", opts.Device, err)
 		}
 	}
-	sess, err := ort.NewDynamicAdvancedSession(path, names(in), names(out), so)
+	sess, err := g.open(so)
 	_ = so.Destroy()
 	if err != nil && provider == ProviderCUDA {
 		err = fmt.Errorf("create session on %s: %w", opts.Device, err)
@@ -296,14 +358,14 @@ func (e *Env) newSession(ctx context.Context, path string, in, out []TensorInfo,
 			return nil, err
 		}
 		provider = ProviderCPU
-		sess, err = ort.NewDynamicAdvancedSession(path, names(in), names(out), so)
+		sess, err = g.open(so)
 		_ = so.Destroy()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	s := &Session{
-		env: e, path: path, sess: sess, inputs: in, outputs: out,
+		env: e, path: path, sess: sess, inputs: g.in, outputs: g.out, narrow: g.narrow,
 		device: opts.Device, provider: provider, threads: threads,
 		free: make(chan *ort.RunOptions, 8),
 	}
@@ -406,6 +468,9 @@ func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Ten
 	for i, v := range outs {
 		if res[i], err = fromValue(s.outputs[i].Name, v); err != nil {
 			return nil, err
+		}
+		if s.narrow != nil && s.narrow[i] {
+			res[i] = narrowed(res[i])
 		}
 	}
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -239,22 +240,94 @@ func TestSession_Float16AndStringInputs(t *testing.T) {
 	assert.Equal(t, &infer.Tensor{Name: "same", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{[]byte("héllo"), []byte("")}}, out[1])
 }
 
-// TestSession_Float16OutputIsRefusedAtLoad: the binding cannot return a
-// float16 output (it copies one byte per element, then fails), so a model
-// with one is refused when it loads, with what to do, instead of failing
-// every request (or, before, crashing the server in its warm-up).
-func TestSession_Float16OutputIsRefusedAtLoad(t *testing.T) {
+// TestSession_Float16OutputsAreServed: the binding cannot read a float16
+// output (it copies one byte per element, then fails), so the session asks
+// for it through a Cast to float32 added to the model in memory and narrows
+// the result back: every bit pattern comes back as the model produced it,
+// subnormals, infinities and negative zero included, and the output is
+// still declared FP16. The Cast's result must not take a name the model
+// already uses.
+func TestSession_Float16OutputsAreServed(t *testing.T) {
 	env := needEnv(t)
+	taken := "copy" + widenedLabel
 	m := &onnxgen.Model{Graph: onnxgen.Graph{
-		Name:    "half-out",
-		Nodes:   []onnxgen.Node{{Op: "Identity", Name: "copy", Inputs: []string{"half"}, Outputs: []string{"copy"}}},
-		Inputs:  []onnxgen.ValueInfo{{Name: "half", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)}},
-		Outputs: []onnxgen.ValueInfo{{Name: "copy", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)}},
+		Name: "half-out",
+		Nodes: []onnxgen.Node{
+			{Op: "Identity", Name: "copy", Inputs: []string{"half"}, Outputs: []string{"copy"}},
+			{Op: "Cast", Name: "widen", Inputs: []string{"half"}, Outputs: []string{taken}, Attrs: []onnxgen.Attr{onnxgen.IntAttr("to", int64(onnxgen.Float))}},
+		},
+		Inputs: []onnxgen.ValueInfo{{Name: "half", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)}},
+		Outputs: []onnxgen.ValueInfo{
+			{Name: "copy", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1)},
+			{Name: taken, Elem: onnxgen.Float, Shape: onnxgen.Dims(-1)},
+		},
 	}}
 	path := writeModel(t, "half-out.onnx", m)
-	_, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
-	require.Error(t, err)
-	assert.Equal(t, "model "+path+`: output "copy" is FP16, which this runtime cannot return yet (its ONNX Runtime binding, onnxruntime_go v1.27.0, truncates float16 outputs); keep the model's outputs in float32, e.g. onnxconverter-common's convert_float_to_float16(model, keep_io_types=True)`, err.Error())
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, []TensorInfo{
+		{Name: "copy", Datatype: infer.FP16, Shape: []int64{-1}},
+		{Name: taken, Datatype: infer.FP32, Shape: []int64{-1}},
+	}, s.Outputs())
+
+	// zero, -0, the smallest and largest subnormals, 1, ±65504, ±Inf, NaN, 1/3
+	bits := []infer.Float16{0x0000, 0x8000, 0x0001, 0x03ff, 0x3c00, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x3555}
+	out, err := s.Run(context.Background(), []*infer.Tensor{infer.NewTensor("half", []int64{int64(len(bits))}, bits)})
+	require.NoError(t, err)
+	require.Len(t, out, 2)
+	assert.Equal(t, infer.NewTensor("copy", []int64{int64(len(bits))}, bits), out[0])
+	wide := out[1].Data.([]float32)
+	for i, h := range bits {
+		if h == 0x7e00 {
+			assert.True(t, math.IsNaN(float64(wide[i])))
+			continue
+		}
+		assert.Equal(t, math.Float32bits(h.Float32()), math.Float32bits(wide[i]), "element %d", i)
+	}
+}
+
+// TestSession_Float16OutputWithExternalData: the rewritten model is loaded
+// from memory, so ONNX Runtime must still find weights stored beside the
+// model file.
+func TestSession_Float16OutputWithExternalData(t *testing.T) {
+	env := needEnv(t)
+	w := onnxgen.Initializer{Name: "W", Dims: []int64{2, 2}, Data: []float32{1, 2, 3, 4}, Location: "weights.bin"}
+	m := &onnxgen.Model{Graph: onnxgen.Graph{
+		Name: "external-half",
+		Nodes: []onnxgen.Node{
+			{Op: "MatMul", Name: "matmul", Inputs: []string{"x", "W"}, Outputs: []string{"y32"}},
+			{Op: "Cast", Name: "narrow", Inputs: []string{"y32"}, Outputs: []string{"y"}, Attrs: []onnxgen.Attr{onnxgen.IntAttr("to", int64(onnxgen.Float16))}},
+		},
+		Initializers: []onnxgen.Initializer{w},
+		Inputs:       []onnxgen.ValueInfo{{Name: "x", Elem: onnxgen.Float, Shape: onnxgen.Dims(-1, 2)}},
+		Outputs:      []onnxgen.ValueInfo{{Name: "y", Elem: onnxgen.Float16, Shape: onnxgen.Dims(-1, 2)}},
+	}}
+	path := writeModel(t, "model.onnx", m)
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), w.Location), w.RawData(), 0o644))
+	s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	out, err := s.Run(context.Background(), []*infer.Tensor{infer.NewTensor("x", []int64{2, 2}, []float32{1, 1, 0.5, -1})})
+	require.NoError(t, err)
+	assert.Equal(t, []*infer.Tensor{infer.NewTensor("y", []int64{2, 2}, []infer.Float16{infer.Float16From(4), infer.Float16From(6), infer.Float16From(-2.5), infer.Float16From(-3)})}, out)
+}
+
+func TestWidenOutputs_Errors(t *testing.T) {
+	model := (&onnxgen.Model{Graph: onnxgen.Graph{
+		Nodes:   []onnxgen.Node{{Op: "Identity", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+		Inputs:  []onnxgen.ValueInfo{{Name: "x", Elem: onnxgen.Float16, Shape: onnxgen.Dims(2)}},
+		Outputs: []onnxgen.ValueInfo{{Name: "y", Elem: onnxgen.Float16, Shape: onnxgen.Dims(2)}},
+	}}).Marshal()
+	_, _, err := widenOutputs(model, []string{"z"})
+	assert.EqualError(t, err, `graph output "z" not found`)
+	_, _, err = widenOutputs(model[:len(model)-3], []string{"y"})
+	assert.EqualError(t, err, "read model: unexpected EOF")
+	_, _, err = widenOutputs([]byte{}, []string{"y"})
+	assert.EqualError(t, err, "read model: 0 graphs, want 1")
+	_, renamed, err := widenOutputs(model, []string{"y"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"y": "y" + widenedLabel}, renamed)
 }
 
 func TestDestroyAll_SkipsTypedNil(t *testing.T) {

@@ -154,8 +154,24 @@ func fromValue(name string, v ort.Value) (*infer.Tensor, error) {
 		t.Datatype, t.Data = infer.BYTES, b
 	default:
 		// onnxruntime_go v1.27.0 copies only one byte per element of a
-		// float16 output, so such outputs are refused rather than truncated.
-		return nil, fmt.Errorf("output %q has element type %v, which this runtime cannot return (supported: every Open Inference Protocol datatype except FP16)", name, ort.TensorElementDataType(v.DataType()))
+		// float16 output and fails; sessions ask for FP16 outputs as
+		// float32 instead (see widenOutputs), so this is not reached.
+		return nil, fmt.Errorf("output %q has element type %v, which this runtime cannot return", name, ort.TensorElementDataType(v.DataType()))
 	}
 	return t, nil
+}
+
+// narrowed converts an FP32 tensor read for an FP16 output back to FP16.
+// The values came from float16, so the conversion is exact.
+func narrowed(t *infer.Tensor) *infer.Tensor {
+	f, ok := t.Data.([]float32)
+	if !ok {
+		return t
+	}
+	h := make([]infer.Float16, len(f))
+	for i, x := range f {
+		h[i] = infer.Float16From(x)
+	}
+	t.Datatype, t.Data = infer.FP16, h
+	return t
 }

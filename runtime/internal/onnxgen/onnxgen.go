@@ -106,11 +106,25 @@ type Node struct {
 	Attrs   []Attr
 }
 
-// Initializer is a constant float32 tensor (weights), stored as raw data.
+// Initializer is a constant float32 tensor (weights), stored as raw data
+// in the model, or in the file Location beside it.
 type Initializer struct {
 	Name string
 	Dims []int64
 	Data []float32
+	// Location, when set, stores Data outside the model (ONNX external
+	// data, as models over 2 GB are saved): the caller writes RawData to
+	// that file, relative to the model's folder.
+	Location string
+}
+
+// RawData is Data as stored: little-endian float32s.
+func (t *Initializer) RawData() []byte {
+	raw := make([]byte, 4*len(t.Data))
+	for i, f := range t.Data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	return raw
 }
 
 // Graph is a computation graph.
@@ -163,6 +177,9 @@ const (
 	tensorNm  = 8
 	tensorRaw = 9
 
+	tensorExternal = 13
+	tensorLocation = 14
+
 	valueName = 1
 	valueType = 2
 
@@ -212,7 +229,7 @@ func (m *Model) Marshal() []byte {
 func (g *Graph) marshal() []byte {
 	var b []byte
 	for _, n := range g.Nodes {
-		b = appendMessage(b, graphNode, n.marshal())
+		b = appendMessage(b, graphNode, n.Marshal())
 	}
 	name := g.Name
 	if name == "" {
@@ -231,7 +248,9 @@ func (g *Graph) marshal() []byte {
 	return b
 }
 
-func (n *Node) marshal() []byte {
+// Marshal encodes n as an ONNX NodeProto (runtime/onnx appends nodes to
+// users' models with it).
+func (n *Node) Marshal() []byte {
 	var b []byte
 	for _, in := range n.Inputs {
 		b = appendString(b, nodeInput, in)
@@ -280,11 +299,14 @@ func (t *Initializer) marshal() []byte {
 	b = protowire.AppendTag(b, tensorDT, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(Float))
 	b = appendString(b, tensorNm, t.Name)
-	raw := make([]byte, 4*len(t.Data))
-	for i, f := range t.Data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	if t.Location == "" {
+		return appendMessage(b, tensorRaw, t.RawData())
 	}
-	return appendMessage(b, tensorRaw, raw)
+	for _, kv := range [][2]string{{"location", t.Location}, {"offset", "0"}, {"length", strconv.Itoa(4 * len(t.Data))}} {
+		b = appendMessage(b, tensorExternal, appendString(appendString(nil, 1, kv[0]), 2, kv[1]))
+	}
+	b = protowire.AppendTag(b, tensorLocation, protowire.VarintType)
+	return protowire.AppendVarint(b, 1) // EXTERNAL
 }
 
 func (v *ValueInfo) marshal() []byte {
