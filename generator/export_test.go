@@ -18,18 +18,21 @@ func ScorerONNXModel() []byte {
 	return modelProto(g)
 }
 
-// HalfONNXModel is a model with an FP16 input, which the protocol's JSON
-// cannot carry: single = half cast to FP32 ([batch, 4]) and negated =
-// not flag (BOOL [batch, 1]).
+// HalfONNXModel is a model with an FP16 input and an FP16 output, which
+// the protocol's JSON cannot carry: single = half cast to FP32 ([batch,
+// 4]), twice = half + half (FP16 [batch, 4]) and negated = not flag (BOOL
+// [batch, 1]).
 func HalfONNXModel() []byte {
 	var g []byte
 	g = appendNode(g, "Cast", "widen", []string{"half"}, "single", castTo(onnxFloat))
+	g = appendNode(g, "Add", "add", []string{"half", "half"}, "twice")
 	g = appendNode(g, "Not", "not", []string{"flag"}, "negated")
 	g = protowire.AppendTag(g, graphName, protowire.BytesType)
 	g = protowire.AppendString(g, "half")
 	g = appendMessage(g, graphIn, valueInfo("half", onnxFloat16, "batch", 4))
 	g = appendMessage(g, graphIn, valueInfo("flag", onnxBool, "batch", 1))
 	g = appendMessage(g, graphOut, valueInfo("single", onnxFloat, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("twice", onnxFloat16, "batch", 4))
 	g = appendMessage(g, graphOut, valueInfo("negated", onnxBool, "batch", 1))
 	return modelProto(g)
 }
@@ -45,13 +48,18 @@ func castTo(elem uint64) []byte {
 	return protowire.AppendVarint(a, 2)
 }
 
-// HalfOutputONNXModel returns its FP16 input as an FP16 output, which the
-// runtime cannot return.
+// HalfOutputONNXModel is a model converted to float16 inside with float32
+// inputs: half = x cast to FP16 ([batch, 4]) and x itself as copy (FP32).
+// Its FP16 output cannot go out as the protocol's JSON.
 func HalfOutputONNXModel() []byte {
 	var g []byte
-	g = appendNode(g, "Identity", "copy", []string{"half"}, "copy")
-	g = appendMessage(g, graphIn, valueInfo("half", onnxFloat16, "batch", 4))
-	g = appendMessage(g, graphOut, valueInfo("copy", onnxFloat16, "batch", 4))
+	g = appendNode(g, "Cast", "narrow", []string{"x"}, "half", castTo(onnxFloat16))
+	g = appendNode(g, "Identity", "copy", []string{"x"}, "copy")
+	g = protowire.AppendTag(g, graphName, protowire.BytesType)
+	g = protowire.AppendString(g, "half-out")
+	g = appendMessage(g, graphIn, valueInfo("x", onnxFloat, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("half", onnxFloat16, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo("copy", onnxFloat, "batch", 4))
 	return modelProto(g)
 }
 

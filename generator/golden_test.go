@@ -64,10 +64,13 @@ func goldenCases() []goldenCase {
 		})},
 		// kserve-gen new scorer --model scorer.onnx --grpc: two inputs, a BOOL output.
 		{name: "onnx-model", project: file("scorer", project.TemplateONNX, func(f *project.File) { f.GRPC = true }), model: generator.ScorerONNXModel},
-		// An FP16 input: the sample request is input.bin (binary extension);
+		// An FP16 input and an FP16 output: the sample request is input.bin
+		// (binary extension) and asks for binary outputs;
 		// --input-shape half=2,4: the server warms up with the sample's shapes.
 		{name: "onnx-model-fp16", project: file("half", project.TemplateONNX, nil), model: generator.HalfONNXModel,
 			shapes: map[string][]int64{"half": {2, 4}, "flag": {2, 1}}},
+		// FP32 inputs, an FP16 output: input.json asks for binary outputs.
+		{name: "onnx-model-fp16-out", project: file("halfout", project.TemplateONNX, nil), model: generator.HalfOutputONNXModel},
 		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2

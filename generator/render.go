@@ -83,7 +83,7 @@ func Render(o *Options) ([]File, error) {
 		RuntimeModule:        RuntimeModulePath,
 	}
 	if o.Model != nil {
-		v, err := o.Model.view(p.Name)
+		v, err := o.Model.view(p.Name, p.Protocol)
 		if err != nil {
 			return nil, err
 		}

@@ -45,8 +45,7 @@ const LabelsPath = "model/labels.txt"
 
 // ErrNotServable is matched (errors.Is) by the error of a model an onnx
 // project cannot serve: one with an input or output that is not a tensor
-// of a datatype the Open Inference Protocol has, or with an FP16 output
-// (which runtime/onnx cannot return yet).
+// of a datatype the Open Inference Protocol has.
 var ErrNotServable = errors.New("the model cannot be served")
 
 // LoadONNXModel reads the model at path and checks that a project can
@@ -174,11 +173,6 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 	for _, v := range info.Outputs {
 		if v.Kind != onnxinfo.KindTensor {
 			continue // left out, as runtime/onnx leaves it out (LeftOut)
-		}
-		if v.Elem == onnxinfo.Float16 {
-			// runtime/onnx refuses them too (its binding truncates them).
-			errs = append(errs, fmt.Errorf("output %s: the runtime cannot return FP16 outputs yet; keep the model's outputs in float32 (onnxconverter-common: convert_float_to_float16(model, keep_io_types=True))", v))
-			continue
 		}
 		if err := v.Servable(); err != nil {
 			errs = append(errs, fmt.Errorf("output %w", err))
@@ -392,6 +386,13 @@ func (m *ONNXModel) binary() bool {
 	return false
 }
 
+// binaryOutputs reports whether the model has an FP16 output: over v2 the
+// sample request asks for binary outputs, since the protocol's JSON cannot
+// carry FP16 (v1 answers them as numbers).
+func (m *ONNXModel) binaryOutputs() bool {
+	return slices.ContainsFunc(m.served(), func(v onnxinfo.Value) bool { return v.Elem == onnxinfo.Float16 })
+}
+
 // modelView is what the templates see of a user's model.
 type modelView struct {
 	// Source is the file's name where the user had it.
@@ -425,6 +426,12 @@ type modelView struct {
 	Binary        bool
 	BinaryRequest []byte
 	HeaderLength  int
+	// BinaryOutputs is set for a v2 project of a model with FP16 outputs
+	// (Half): the sample request asks for every output in binary
+	// ("binary_data_output"), so the answer is a JSON header, its length
+	// in Inference-Header-Content-Length, then the outputs' bytes.
+	BinaryOutputs bool
+	Half          []string
 	// SampleFile is input.json, or input.bin for a binary request.
 	SampleFile string
 	// BadRequest sends the first input with another datatype;
@@ -469,7 +476,7 @@ type tensorView struct {
 	Dims string
 }
 
-func (m *ONNXModel) view(name string) (*modelView, error) {
+func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	shapes, err := m.examples()
 	if err != nil {
 		return nil, err
@@ -507,10 +514,20 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 		Data     any     `json:"data"`
 	}
 	type request struct {
-		ID     string   `json:"id"`
-		Inputs []tensor `json:"inputs"`
+		ID         string          `json:"id"`
+		Parameters map[string]bool `json:"parameters,omitempty"`
+		Inputs     []tensor        `json:"inputs"`
 	}
 	req := request{ID: name + "-1"}
+	if m.binaryOutputs() && protocol != project.ProtocolV1 {
+		v.BinaryOutputs = true
+		req.Parameters = map[string]bool{"binary_data_output": true}
+		for _, out := range m.served() {
+			if out.Elem == onnxinfo.Float16 {
+				v.Half = append(v.Half, safeText(out.Name))
+			}
+		}
+	}
 	for i, in := range m.Info.Inputs {
 		dt, _ := in.Elem.Datatype()
 		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
@@ -529,7 +546,7 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 	v.SampleFile = "input.json"
 	if m.binary() {
 		v.Binary, v.SampleFile = true, "input.bin"
-		if v.BinaryRequest, v.HeaderLength, err = binaryRequest(req.ID, m.Info.Inputs, shapes); err != nil {
+		if v.BinaryRequest, v.HeaderLength, err = binaryRequest(req.ID, req.Parameters, m.Info.Inputs, shapes); err != nil {
 			return nil, err
 		}
 	}
@@ -569,8 +586,8 @@ func (m *ONNXModel) view(name string) (*modelView, error) {
 
 // binaryRequest is a request in the binary tensor extension: a JSON
 // header, then each input's data, zeros (for BYTES, each element's 4-byte
-// length, 0). The answer is JSON.
-func binaryRequest(id string, inputs []onnxinfo.Value, shapes [][]int64) ([]byte, int, error) {
+// length, 0). The answer is JSON unless params ask for binary outputs.
+func binaryRequest(id string, params map[string]bool, inputs []onnxinfo.Value, shapes [][]int64) ([]byte, int, error) {
 	type tensor struct {
 		Name       string         `json:"name"`
 		Shape      []int64        `json:"shape"`
@@ -578,10 +595,11 @@ func binaryRequest(id string, inputs []onnxinfo.Value, shapes [][]int64) ([]byte
 		Parameters map[string]int `json:"parameters"`
 	}
 	type request struct {
-		ID     string   `json:"id"`
-		Inputs []tensor `json:"inputs"`
+		ID         string          `json:"id"`
+		Parameters map[string]bool `json:"parameters,omitempty"`
+		Inputs     []tensor        `json:"inputs"`
 	}
-	req := request{ID: id}
+	req := request{ID: id, Parameters: params}
 	total := 0
 	for i, in := range inputs {
 		dt, _ := in.Elem.Datatype()

@@ -18,6 +18,7 @@ import (
 //   - input "half" FP16 [batch,4]
 //   - input "flag" BOOL [batch,1]
 //   - output "single" FP32 [batch,4]
+//   - output "twice" FP16 [batch,4]
 //   - output "negated" BOOL [batch,1]
 type Half struct {
 	*onnx.Model

@@ -23,6 +23,7 @@ var (
 	}
 	outputs = []tensorMetadata{
 		{Name: "single", Datatype: "FP32", Shape: []int64{-1, 4}},  // [batch,4]
+		{Name: "twice", Datatype: "FP16", Shape: []int64{-1, 4}},   // [batch,4]
 		{Name: "negated", Datatype: "BOOL", Shape: []int64{-1, 1}}, // [batch,1]
 	}
 )
@@ -37,7 +38,11 @@ type tensorMetadata struct {
 // dynamic dimension 1 but in the shapes kserve-gen new was given
 // (half [2,4], flag [2,1]). It is in the binary tensor extension (FP16 has no
 // JSON form): a JSON header of sampleHeaderLength bytes, then the inputs'
-// bytes. Put real values in it, and check real answers in
+// bytes.
+// It asks for the outputs in binary ("binary_data_output"): FP16 outputs
+// (twice) have no JSON form. The answer is a JSON
+// header, then the outputs' bytes (see answerHeader).
+// Put real values in it, and check real answers in
 // TestInputBinary.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()
@@ -50,7 +55,7 @@ func sampleRequest(t *testing.T) []byte {
 
 // sampleHeaderLength is the length of input.bin's JSON header, sent as
 // Inference-Header-Content-Length.
-const sampleHeaderLength = 195
+const sampleHeaderLength = 236
 
 // TestConformance runs the runtime's conformance kit against the model
 // (health, readiness, metadata, errors; its inference exchange is JSON,
@@ -96,11 +101,44 @@ func TestInputBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v2 struct{ Outputs []tensorMetadata }
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &v2) != nil {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST input.bin: got %d %s, want 200", resp.StatusCode, body)
 	}
+	var v2 struct{ Outputs []tensorMetadata }
+	if header := answerHeader(t, resp.Header, body); json.Unmarshal(header, &v2) != nil {
+		t.Fatalf("POST input.bin: the answer's header %s is not JSON", header)
+	}
 	checkOutputs(t, v2.Outputs)
+}
+
+// answerHeader returns the JSON header of an answer in the binary tensor
+// extension (its length in Inference-Header-Content-Length) and checks
+// that the bytes after it are as many as its outputs' binary_data_size
+// say.
+func answerHeader(t *testing.T, h http.Header, body []byte) []byte {
+	t.Helper()
+	n, err := strconv.Atoi(h.Get("Inference-Header-Content-Length"))
+	if err != nil || n < 0 || n > len(body) {
+		t.Fatalf("answer of %d bytes with Inference-Header-Content-Length %q: want a binary answer", len(body), h.Get("Inference-Header-Content-Length"))
+	}
+	var sizes struct {
+		Outputs []struct {
+			Parameters struct {
+				BinaryDataSize int `json:"binary_data_size"`
+			}
+		}
+	}
+	if err := json.Unmarshal(body[:n], &sizes); err != nil {
+		t.Fatalf("answer header %q: %v", body[:n], err)
+	}
+	total := 0
+	for _, o := range sizes.Outputs {
+		total += o.Parameters.BinaryDataSize
+	}
+	if total != len(body)-n {
+		t.Errorf("answer: %d bytes after the header, but its binary_data_size add up to %d", len(body)-n, total)
+	}
+	return body[:n]
 }
 
 // checkOutputs checks that an answer has every output of the model, in

@@ -31,7 +31,8 @@ type tensorMetadata struct {
 }
 
 // sampleRequest is input.json: zeros of each input's shape, every
-// dynamic dimension 1. Put real values in it, and check real answers in
+// dynamic dimension 1.
+// Put real values in it, and check real answers in
 // TestInputJSON.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()

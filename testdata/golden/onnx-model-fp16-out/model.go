@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/onnx"
+)
+
+// Halfout is the halfout model: an ONNX file served with ONNX Runtime.
+// The embedded onnx.Model loads the file (on the GPU when there is one),
+// warms it up, describes its tensors in the v2 metadata and runs Predict
+// for v1 ({"instances": rows of the first input}) and v2 requests. Add
+// Preprocess or change Postprocess for your model.
+//
+// model/model.onnx is halfout.onnx (written by kserve-gen):
+//   - input "x" FP32 [batch,4]
+//   - output "half" FP16 [batch,4]
+//   - output "copy" FP32 [batch,4]
+type Halfout struct {
+	*onnx.Model
+}
+
+// NewHalfout returns the model serving the .onnx file at path (or the
+// folder holding model.onnx), to be loaded by the server.
+func NewHalfout(name, path string, opts ...onnx.Option) *Halfout {
+	return &Halfout{Model: onnx.NewModel(name, path, opts...)}
+}
+
+// Postprocess receives ONNX Runtime's outputs before they are sent: turn
+// scores into labels, drop or rename outputs here. It passes them as
+// they are.
+func (m *Halfout) Postprocess(ctx context.Context, resp *infer.Response, h *runtime.Headers) (*infer.Response, error) {
+	return resp, nil
+}
