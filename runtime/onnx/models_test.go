@@ -19,6 +19,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 )
 
@@ -268,4 +269,43 @@ func TestCLS_ClassificationWithLabels(t *testing.T) {
 	require.Len(t, classes, 2)
 	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):0:0$`, classes[0], "upright")
 	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):1:180$`, classes[1], "turned over")
+}
+
+// TestCLS_FP16Output: PaddleOCR's classifier with its output narrowed to
+// float16 (a Cast at the end of a real exporter's graph, as a float16
+// conversion without keep_io_types leaves it) is served with an FP16
+// output, read through the runtime's own Cast back to float32
+// (widenOutputs): every value is the float32 model's, rounded to float16
+// as ONNX Runtime rounds it.
+func TestCLS_FP16Output(t *testing.T) {
+	env := needEnv(t)
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	half, renamed, err := castOutputs(model, []string{"softmax_0.tmp_0"}, onnxgen.Float, onnxgen.Float16)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "cls16.onnx")
+	require.NoError(t, os.WriteFile(path, half, 0o644))
+	opts := SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1}
+	s16, err := env.NewSession(context.Background(), path, opts)
+	require.NoError(t, err)
+	defer s16.Close()
+	s32, err := env.NewSession(context.Background(), modelFile(t, clsFile), opts)
+	require.NoError(t, err)
+	defer s32.Close()
+	name := renamed["softmax_0.tmp_0"]
+	assert.Equal(t, []TensorInfo{{Name: name, Datatype: infer.FP16, Shape: []int64{-1, 2}}}, s16.Outputs())
+
+	x := clsInput(renderText("Hello World 2026", false), renderText("Hello World 2026", true), renderText("Invoice No. 4711", false))
+	out16, err := s16.Run(context.Background(), []*infer.Tensor{x})
+	require.NoError(t, err)
+	out32, err := s32.Run(context.Background(), []*infer.Tensor{x})
+	require.NoError(t, err)
+	p32, err := out32[0].AsFloat32()
+	require.NoError(t, err)
+	want := make([]infer.Float16, len(p32))
+	for i, p := range p32 {
+		want[i] = infer.Float16From(p)
+	}
+	assert.Equal(t, infer.NewTensor(name, []int64{3, 2}, want), out16[0])
+	t.Logf("float32 %v, float16 %v", p32, want)
 }

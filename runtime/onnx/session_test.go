@@ -249,7 +249,7 @@ func TestSession_Float16AndStringInputs(t *testing.T) {
 // already uses.
 func TestSession_Float16OutputsAreServed(t *testing.T) {
 	env := needEnv(t)
-	taken := "copy" + widenedLabel
+	taken := "copy.kserve-gen.fp32"
 	m := &onnxgen.Model{Graph: onnxgen.Graph{
 		Name: "half-out",
 		Nodes: []onnxgen.Node{
@@ -327,7 +327,7 @@ func TestWidenOutputs_Errors(t *testing.T) {
 	assert.EqualError(t, err, "read model: 0 graphs, want 1")
 	_, renamed, err := widenOutputs(model, []string{"y"})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"y": "y" + widenedLabel}, renamed)
+	assert.Equal(t, map[string]string{"y": "y.kserve-gen.fp32"}, renamed)
 }
 
 func TestDestroyAll_SkipsTypedNil(t *testing.T) {

@@ -27,10 +27,20 @@ const (
 	tensorTypeElem   protowire.Number = 1
 	tensorProtoName  protowire.Number = 8
 
-	elemFloat    = uint64(onnxgen.Float)
-	elemFloat16  = uint64(onnxgen.Float16)
-	widenedLabel = ".kserve-gen.fp32"
+	castLabel = "kserve-gen"
 )
+
+// elemName names the element types castOutputs is used with, for names and
+// messages.
+func elemName(e onnxgen.ElemType) string {
+	switch e {
+	case onnxgen.Float:
+		return "fp32"
+	case onnxgen.Float16:
+		return "fp16"
+	}
+	return strconv.Itoa(int(e))
+}
 
 // widenOutputs rewrites an ONNX model so that each named float16 graph
 // output comes back as float32: a Cast node is appended for it and the graph
@@ -44,6 +54,13 @@ const (
 // FP16 output the model declares. Everything else in the model — weights,
 // external data references, metadata — is copied byte for byte.
 func widenOutputs(model []byte, outputs []string) ([]byte, map[string]string, error) {
+	return castOutputs(model, outputs, onnxgen.Float16, onnxgen.Float)
+}
+
+// castOutputs appends a Cast from element type from to to for each named
+// graph output and makes its result the graph output in its place (see
+// widenOutputs).
+func castOutputs(model []byte, outputs []string, from, to onnxgen.ElemType) ([]byte, map[string]string, error) {
 	want := make(map[string]bool, len(outputs))
 	for _, o := range outputs {
 		want[o] = true
@@ -72,9 +89,10 @@ func widenOutputs(model []byte, outputs []string) ([]byte, map[string]string, er
 		if !found[o] {
 			return nil, nil, fmt.Errorf("graph output %q not found", o)
 		}
-		name := o + widenedLabel
+		label := "." + castLabel + "." + elemName(to)
+		name := o + label
 		for i := 1; used[name]; i++ {
-			name = o + widenedLabel + strconv.Itoa(i)
+			name = o + label + strconv.Itoa(i)
 		}
 		used[name] = true
 		renamed[o] = name
@@ -90,12 +108,11 @@ func widenOutputs(model []byte, outputs []string) ([]byte, map[string]string, er
 		if err != nil {
 			return err
 		}
-		to, ok := renamed[name]
-		if !ok {
+		if _, ok := renamed[name]; !ok {
 			g = append(g, raw...)
 			return nil
 		}
-		vi, err := widenValueInfo(val, to)
+		vi, err := castValueInfo(val, renamed[name], from, to)
 		if err != nil {
 			return fmt.Errorf("output %q: %w", name, err)
 		}
@@ -108,8 +125,8 @@ func widenOutputs(model []byte, outputs []string) ([]byte, map[string]string, er
 	// Nodes may come after the outputs: the protobuf merges repeated
 	// fields in order, so these end the node list, after every producer.
 	for _, o := range outputs {
-		cast := onnxgen.Node{Op: "Cast", Name: "kserve-gen widen " + o, Inputs: []string{o}, Outputs: []string{renamed[o]},
-			Attrs: []onnxgen.Attr{onnxgen.IntAttr("to", int64(onnxgen.Float))}}
+		cast := onnxgen.Node{Op: "Cast", Name: castLabel + " " + o, Inputs: []string{o}, Outputs: []string{renamed[o]},
+			Attrs: []onnxgen.Attr{onnxgen.IntAttr("to", int64(to))}}
 		g = appendMessage(g, graphNode, cast.Marshal())
 	}
 
@@ -178,9 +195,9 @@ func valueInfoNameOf(vi []byte) (string, error) {
 	return name, err
 }
 
-// widenValueInfo renames a ValueInfoProto and turns its tensor element type
-// from float16 into float32, keeping its shape and everything else.
-func widenValueInfo(vi []byte, name string) ([]byte, error) {
+// castValueInfo renames a ValueInfoProto and turns its tensor element type
+// from from into to, keeping its shape and everything else.
+func castValueInfo(vi []byte, name string, from, to onnxgen.ElemType) ([]byte, error) {
 	var out []byte
 	err := eachField(vi, func(num protowire.Number, typ protowire.Type, raw, val []byte) error {
 		switch {
@@ -192,11 +209,11 @@ func widenValueInfo(vi []byte, name string) ([]byte, error) {
 				err := eachField(tensor, func(num protowire.Number, typ protowire.Type, raw, _ []byte) error {
 					if num == tensorTypeElem && typ == protowire.VarintType {
 						v, _ := protowire.ConsumeVarint(raw[protowire.SizeTag(num):])
-						if v != elemFloat16 {
-							return fmt.Errorf("element type %d is not float16", v)
+						if v != uint64(from) {
+							return fmt.Errorf("element type %d is not %s", v, elemName(from))
 						}
 						tt = protowire.AppendTag(tt, tensorTypeElem, protowire.VarintType)
-						tt = protowire.AppendVarint(tt, elemFloat)
+						tt = protowire.AppendVarint(tt, uint64(to))
 						return nil
 					}
 					tt = append(tt, raw...)
