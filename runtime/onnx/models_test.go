@@ -1,8 +1,12 @@
 package onnx
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,7 +24,9 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/vision"
 )
 
 const (
@@ -308,4 +314,61 @@ func TestCLS_FP16Output(t *testing.T) {
 	}
 	assert.Equal(t, infer.NewTensor(name, []int64{3, 2}, want), out16[0])
 	t.Logf("float32 %v, float16 %v", p32, want)
+}
+
+// clsImages is PaddleOCR's classifier taking images: its Preprocess is
+// vision's, PaddleOCR's own preprocessing (stretch to 48×192, values to
+// [-1, 1]).
+type clsImages struct{ *Model }
+
+var clsSpec = func() vision.Spec {
+	s := vision.Symmetric
+	s.Height, s.Width = clsH, clsW
+	return s
+}()
+
+func (m clsImages) Preprocess(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Request, error) {
+	return clsSpec.Apply(req, "x")
+}
+
+// TestCLS_ServesImages: images sent as KServe's custom predictor guide
+// sends them ({"instances": [{"image": {"b64": PNG}}]}) reach the model as
+// the tensor PaddleOCR's preprocessing makes, and the rendered text comes
+// back classified upright and turned over; v2 takes the PNGs as a BYTES
+// input. A file that is not an image is a 400 naming it.
+func TestCLS_ServesImages(t *testing.T) {
+	env := needEnv(t)
+	up, down := renderText("Hello World 2026", false), renderText("Hello World 2026", true)
+	pngs := make([]string, 2)
+	for i, img := range []*image.RGBA{up, down} {
+		var b bytes.Buffer
+		require.NoError(t, png.Encode(&b, img))
+		pngs[i] = base64.StdEncoding.EncodeToString(b.Bytes())
+		raw, err := base64.StdEncoding.DecodeString(pngs[i])
+		require.NoError(t, err)
+		x, err := clsSpec.Tensor("x", [][]byte{raw})
+		require.NoError(t, err)
+		// vision's tensor is the one the test builds by hand (up to float
+		// rounding: it multiplies by 1/(255·std) where the test divides).
+		want := clsInput(img)
+		require.Equal(t, want.Shape, x.Shape)
+		assert.InDeltaSlice(t, want.Data, x.Data, 1e-6)
+	}
+	s := serve(t, clsImages{NewModel("cls", modelFile(t, clsFile), WithEnv(env), WithDevice("cpu"))})
+
+	code, body := httpDo(t, "POST", s.url+"/v1/models/cls:predict", `{"instances":[{"image":{"b64":"`+pngs[0]+`"}},{"image":{"b64":"`+pngs[1]+`"}}]}`)
+	require.Equal(t, 200, code, body)
+	var v1 struct{ Predictions [][]float64 }
+	require.NoError(t, json.Unmarshal([]byte(body), &v1))
+	require.Len(t, v1.Predictions, 2)
+	assert.Greater(t, v1.Predictions[0][0], 0.8, "upright")
+	assert.Greater(t, v1.Predictions[1][1], 0.8, "turned over")
+
+	code, body = httpDo(t, "POST", s.url+"/v2/models/cls/infer", `{"inputs":[{"name":"x","shape":[2],"datatype":"BYTES","data":["`+pngs[1]+`","`+pngs[0]+`"]}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"classification":1}}]}`)
+	require.Equal(t, 200, code, body)
+	assert.Regexp(t, `"data":\["(0\.9\d{5}|1\.000000):1","(0\.9\d{5}|1\.000000):0"\]`, body)
+
+	code, body = httpDo(t, "POST", s.url+"/v1/models/cls:predict", `{"instances":[{"image":{"b64":"`+pngs[0]+`"}},{"image":{"b64":"aGVsbG8="}}]}`)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"instances[1]: not an image (PNG, JPEG, GIF, BMP or WebP)"}`, body)
 }

@@ -13,21 +13,27 @@ import (
 
 // predictV1 feeds the request's instances to the model's only input (one
 // instance per row of the batch dimension) and answers
-// {"predictions": first output, one entry per instance}.
+// {"predictions": first output, one entry per instance}. Inputs a
+// Preprocess set on the request (vision.Spec.Apply's image tensor) are fed
+// instead of the instances.
 func (m *Model) predictV1(ctx context.Context, p *Pool, req *infer.Request) (*infer.Response, error) {
-	ins := p.Inputs()
-	if len(ins) != 1 {
-		return nil, status.InvalidInputf("model %s has %d inputs (%s); the v1 protocol feeds only one, use the v2 protocol", m.name, len(ins), describe(ins))
+	inputs := req.Inputs
+	if len(inputs) == 0 {
+		ins := p.Inputs()
+		if len(ins) != 1 {
+			return nil, status.InvalidInputf("model %s has %d inputs (%s); the v1 protocol feeds only one, use the v2 protocol", m.name, len(ins), describe(ins))
+		}
+		instances, err := req.Instances()
+		if err != nil {
+			return nil, err
+		}
+		t, err := instancesTensor(ins[0], instances)
+		if err != nil {
+			return nil, err
+		}
+		inputs = []*infer.Tensor{t}
 	}
-	instances, err := req.Instances()
-	if err != nil {
-		return nil, err
-	}
-	t, err := instancesTensor(ins[0], instances)
-	if err != nil {
-		return nil, err
-	}
-	outs, err := p.Run(ctx, []*infer.Tensor{t})
+	outs, err := p.Run(ctx, inputs)
 	if errors.Is(err, ErrPoolClosed) {
 		return nil, status.ModelNotReady(m.name, "")
 	}

@@ -1,0 +1,221 @@
+// Package vision turns encoded images (PNG, JPEG, GIF, BMP, WebP) into the
+// float32 tensors image models take: decoded, resized, normalised and laid
+// out as NCHW or NHWC, the way torchvision's and PaddleOCR's preprocessing
+// do it. A model's Preprocess uses it so that clients send images, as in
+// KServe's custom predictor guide ({"instances": [{"image": {"b64": ...}}]}),
+// instead of tensors they must compute themselves.
+package vision
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // registered formats
+	_ "image/jpeg"
+	_ "image/png"
+	"math"
+
+	"golang.org/x/image/draw"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/webp"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+)
+
+// Layout is where the channels are in a tensor of images.
+type Layout string
+
+// The layouts of image tensors: PyTorch and ONNX exports are mostly NCHW,
+// TensorFlow's NHWC.
+const (
+	NCHW Layout = "NCHW"
+	NHWC Layout = "NHWC"
+)
+
+// Resize is how an image is brought to the model's size.
+type Resize string
+
+const (
+	// Stretch scales the image to exactly the model's height and width.
+	Stretch Resize = "stretch"
+	// CenterCrop scales the shorter side to the model's size divided by
+	// 0.875 (256 for 224) and cuts the centre out: torchvision's
+	// Resize(256) + CenterCrop(224), ImageNet classifiers' evaluation.
+	CenterCrop Resize = "crop"
+)
+
+// Spec describes a model's image input. Each channel value v (0–255)
+// becomes (v/255 - Mean[c]) / Std[c], with channels in RGB order (BGR
+// with BGR set).
+type Spec struct {
+	Layout        Layout
+	Height, Width int
+	Resize        Resize
+	Mean, Std     [3]float32
+	BGR           bool
+	// Datatype is the tensor's: FP32 (the zero value) or FP16.
+	Datatype infer.Datatype
+}
+
+// Presets, by where they come from; Height and Width are the model's.
+var (
+	// ImageNet is torchvision's (and timm's, and the ONNX model zoo's)
+	// classifier preprocessing: centre crop, ImageNet mean and std.
+	ImageNet = Spec{Layout: NCHW, Resize: CenterCrop, Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}
+	// Symmetric maps values to [-1, 1] after stretching (PaddleOCR,
+	// Inception-style TensorFlow models).
+	Symmetric = Spec{Layout: NCHW, Resize: Stretch, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}
+	// Unit maps values to [0, 1] after stretching (YOLO-style detectors).
+	Unit = Spec{Layout: NCHW, Resize: Stretch, Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
+)
+
+// Preset returns the preset called name ("imagenet", "symmetric" or
+// "unit").
+func Preset(name string) (Spec, error) {
+	switch name {
+	case "imagenet":
+		return ImageNet, nil
+	case "symmetric":
+		return Symmetric, nil
+	case "unit":
+		return Unit, nil
+	}
+	return Spec{}, fmt.Errorf("image preprocessing %q: want imagenet, symmetric or unit", name)
+}
+
+// ErrNotImage is matched (errors.Is) by the error for bytes that are not an
+// image in a known format.
+var ErrNotImage = errors.New("not an image (PNG, JPEG, GIF, BMP or WebP)")
+
+// Decode decodes an image. Bytes that are not an image are tried as the
+// standard base64 of one, since JSON can carry an image only as text.
+func Decode(b []byte) (image.Image, error) {
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err == nil {
+		return img, nil
+	}
+	if errors.Is(err, image.ErrFormat) {
+		if raw, berr := base64.StdEncoding.DecodeString(string(b)); berr == nil {
+			if img, _, err2 := image.Decode(bytes.NewReader(raw)); err2 == nil {
+				return img, nil
+			}
+		}
+		return nil, ErrNotImage
+	}
+	return nil, fmt.Errorf("decode image: %w", err)
+}
+
+// Check reports what is wrong with s, naming the field.
+func (s Spec) Check() error {
+	if s.Layout != NCHW && s.Layout != NHWC {
+		return fmt.Errorf("image layout %q: want NCHW or NHWC", s.Layout)
+	}
+	if s.Height <= 0 || s.Width <= 0 {
+		return fmt.Errorf("image size %dx%d: want a positive height and width", s.Height, s.Width)
+	}
+	if s.Datatype != "" && s.Datatype != infer.FP32 && s.Datatype != infer.FP16 {
+		return fmt.Errorf("image datatype %s: want FP32 or FP16", s.Datatype)
+	}
+	if s.Resize != Stretch && s.Resize != CenterCrop {
+		return fmt.Errorf("image resize %q: want %s or %s", s.Resize, Stretch, CenterCrop)
+	}
+	for c, sd := range s.Std {
+		if sd == 0 || math.IsNaN(float64(sd)) {
+			return fmt.Errorf("image std[%d] is %v: want a non-zero number", c, sd)
+		}
+	}
+	return nil
+}
+
+// Shape is the tensor shape of n images.
+func (s Spec) Shape(n int) []int64 {
+	if s.Layout == NHWC {
+		return []int64{int64(n), int64(s.Height), int64(s.Width), 3}
+	}
+	return []int64{int64(n), 3, int64(s.Height), int64(s.Width)}
+}
+
+// Tensor decodes images and returns them as one tensor named name, of
+// shape Shape(len(images)). An image that cannot be decoded is an error
+// naming its index.
+func (s Spec) Tensor(name string, images [][]byte) (*infer.Tensor, error) {
+	return s.tensor(name, images, func(i int) string { return fmt.Sprintf("image %d", i) })
+}
+
+func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*infer.Tensor, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	if len(images) == 0 {
+		return nil, errors.New("no images")
+	}
+	per := 3 * s.Height * s.Width
+	data := make([]float32, len(images)*per)
+	dst := image.NewRGBA(image.Rect(0, 0, s.Width, s.Height))
+	for i, b := range images {
+		img, err := Decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where(i), err)
+		}
+		s.fit(dst, img)
+		s.fill(data[i*per:(i+1)*per], dst)
+	}
+	if s.Datatype == infer.FP16 {
+		h := make([]infer.Float16, len(data))
+		for i, v := range data {
+			h[i] = infer.Float16From(v)
+		}
+		return infer.NewTensor(name, s.Shape(len(images)), h), nil
+	}
+	return infer.NewTensor(name, s.Shape(len(images)), data), nil
+}
+
+// fit draws img into dst (the model's size), resized as s says, with
+// bilinear interpolation.
+func (s Spec) fit(dst *image.RGBA, img image.Image) {
+	src := img.Bounds()
+	if s.Resize == CenterCrop && src.Dx() > 0 && src.Dy() > 0 {
+		// Scale so that the shorter side is the target's divided by
+		// 0.875, then take the centre: the part of the source image that
+		// ends up in dst.
+		scale := math.Max(float64(s.Height)/0.875/float64(src.Dy()), float64(s.Width)/0.875/float64(src.Dx()))
+		w := int(math.Round(float64(s.Width) / scale))
+		h := int(math.Round(float64(s.Height) / scale))
+		x0 := src.Min.X + (src.Dx()-w)/2
+		y0 := src.Min.Y + (src.Dy()-h)/2
+		src = image.Rect(x0, y0, x0+w, y0+h).Intersect(img.Bounds())
+	}
+	draw.BiLinear.Scale(dst, dst.Bounds(), img, src, draw.Src, nil)
+}
+
+// fill writes dst's pixels, normalised, into out in s's layout.
+func (s Spec) fill(out []float32, dst *image.RGBA) {
+	order := [3]int{0, 1, 2}
+	if s.BGR {
+		order = [3]int{2, 1, 0}
+	}
+	var scale, shift [3]float32
+	for c := range 3 {
+		scale[c] = 1 / (255 * s.Std[c])
+		shift[c] = s.Mean[c] / s.Std[c]
+	}
+	hw := s.Height * s.Width
+	for y := range s.Height {
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*s.Width]
+		for x := range s.Width {
+			px := row[4*x : 4*x+4]
+			p := y*s.Width + x
+			for c, src := range order {
+				v := float32(px[src])*scale[c] - shift[c]
+				if s.Layout == NHWC {
+					out[3*p+c] = v
+				} else {
+					out[c*hw+p] = v
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,247 @@
+package vision
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+var (
+	red   = color.RGBA{255, 0, 0, 255}
+	green = color.RGBA{0, 255, 0, 255}
+	blue  = color.RGBA{0, 0, 255, 255}
+	white = color.RGBA{255, 255, 255, 255}
+)
+
+// pixels is an image of w×h whose pixel (x, y) is at(x, y).
+func pixels(w, h int, at func(x, y int) color.RGBA) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.SetRGBA(x, y, at(x, y))
+		}
+	}
+	return img
+}
+
+func encodePNG(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, img))
+	return b.Bytes()
+}
+
+// quad is 2×2: red, green / blue, white.
+func quad(t *testing.T) []byte {
+	return encodePNG(t, pixels(2, 2, func(x, y int) color.RGBA { return [2][2]color.RGBA{{red, green}, {blue, white}}[y][x] }))
+}
+
+func TestTensor_LayoutsAndNormalisation(t *testing.T) {
+	unit := Unit
+	unit.Height, unit.Width = 2, 2
+	x, err := unit.Tensor("x", [][]byte{quad(t)})
+	require.NoError(t, err)
+	// NCHW: the R plane, the G plane, the B plane, each row by row.
+	assert.Equal(t, infer.NewTensor("x", []int64{1, 3, 2, 2}, []float32{
+		1, 0, 0, 1, // R: red, green, blue, white
+		0, 1, 0, 1, // G
+		0, 0, 1, 1, // B
+	}), x)
+
+	nhwc := unit
+	nhwc.Layout, nhwc.BGR = NHWC, true
+	x, err = nhwc.Tensor("x", [][]byte{quad(t), quad(t)})
+	require.NoError(t, err)
+	one := []float32{0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1} // BGR of red, green, blue, white
+	assert.Equal(t, infer.NewTensor("x", []int64{2, 2, 2, 3}, append(append([]float32{}, one...), one...)), x)
+
+	sym := Symmetric
+	sym.Height, sym.Width = 2, 2
+	x, err = sym.Tensor("x", [][]byte{quad(t)})
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1, -1, -1, 1, -1, 1, -1, 1, -1, -1, 1, 1}, x.Data)
+
+	in := ImageNet
+	in.Height, in.Width, in.Resize = 2, 2, Stretch
+	x, err = in.Tensor("x", [][]byte{quad(t)})
+	require.NoError(t, err)
+	d := x.Data.([]float32)
+	assert.InDelta(t, (1-0.485)/0.229, d[0], 1e-6)  // R of red
+	assert.InDelta(t, (0-0.456)/0.224, d[4], 1e-6)  // G of red
+	assert.InDelta(t, (1-0.406)/0.225, d[11], 1e-6) // B of white
+
+	half := unit
+	half.Datatype = infer.FP16
+	x, err = half.Tensor("x", [][]byte{quad(t)})
+	require.NoError(t, err)
+	assert.Equal(t, infer.FP16, x.Datatype)
+	assert.Equal(t, infer.Float16(0x3c00), x.Data.([]infer.Float16)[0])
+}
+
+// TestTensor_Resize: stretch scales the whole image; crop keeps the centre
+// (for an 8×4 image and a 2×2 model: the middle 4×4).
+func TestTensor_Resize(t *testing.T) {
+	// Red edges two pixels wide, blue in the middle.
+	wide := encodePNG(t, pixels(8, 4, func(x, y int) color.RGBA {
+		if x < 2 || x >= 6 {
+			return red
+		}
+		return blue
+	}))
+	crop := Unit
+	crop.Height, crop.Width, crop.Resize = 2, 2, CenterCrop
+	x, err := crop.Tensor("x", [][]byte{wide})
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}, x.Data, "only the blue centre")
+
+	stretch := crop
+	stretch.Resize = Stretch
+	x, err = stretch.Tensor("x", [][]byte{wide})
+	require.NoError(t, err)
+	d := x.Data.([]float32)
+	assert.Greater(t, d[0], float32(0.2), "red from the left edge")
+	assert.Greater(t, d[9], float32(0.2), "blue from the middle")
+
+	// A large image is scaled down: a 300×200 gradient to 8×8.
+	big := Unit
+	big.Height, big.Width, big.Resize = 8, 8, CenterCrop
+	x, err = big.Tensor("x", [][]byte{encodePNG(t, pixels(300, 200, func(x, y int) color.RGBA { return color.RGBA{uint8(x * 255 / 299), 0, 0, 255} }))})
+	require.NoError(t, err)
+	r := x.Data.([]float32)[:8]
+	for i := 1; i < 8; i++ {
+		assert.Greater(t, r[i], r[i-1], "left to right")
+	}
+	// The crop keeps 87.5 % of the shorter side (torchvision's 224 of
+	// 256): 175 pixels around the centre, from x = 62.5; each of the 8
+	// columns samples the middle of its 175/8 pixels.
+	assert.InDelta(t, (62.5+175.0/16)/300, r[0], 0.015)
+	assert.InDelta(t, (62.5+175.0*15/16)/300, r[7], 0.015)
+}
+
+func TestDecode_FormatsAndBase64(t *testing.T) {
+	img := pixels(3, 2, func(x, y int) color.RGBA { return blue })
+	var jp, gf bytes.Buffer
+	require.NoError(t, jpeg.Encode(&jp, img, nil))
+	require.NoError(t, gif.Encode(&gf, img, nil))
+	for name, b := range map[string][]byte{
+		"png":        encodePNG(t, img),
+		"jpeg":       jp.Bytes(),
+		"gif":        gf.Bytes(),
+		"png base64": []byte(base64.StdEncoding.EncodeToString(encodePNG(t, img))),
+	} {
+		got, err := Decode(b)
+		if assert.NoError(t, err, name) {
+			assert.Equal(t, image.Rect(0, 0, 3, 2), got.Bounds(), name)
+		}
+	}
+	_, err := Decode([]byte("hello"))
+	assert.ErrorIs(t, err, ErrNotImage)
+	_, err = Decode(encodePNG(t, img)[:40]) // a PNG cut short
+	assert.ErrorContains(t, err, "decode image: ")
+}
+
+func TestSpec_Check(t *testing.T) {
+	ok := Unit
+	ok.Height, ok.Width = 4, 4
+	for _, c := range []struct {
+		mod  func(*Spec)
+		want string
+	}{
+		{func(s *Spec) { s.Layout = "CHW" }, `image layout "CHW": want NCHW or NHWC`},
+		{func(s *Spec) { s.Height = 0 }, "image size 0x4: want a positive height and width"},
+		{func(s *Spec) { s.Resize = "fit" }, `image resize "fit": want stretch or crop`},
+		{func(s *Spec) { s.Std[1] = 0 }, "image std[1] is 0: want a non-zero number"},
+		{func(s *Spec) { s.Datatype = infer.INT8 }, "image datatype INT8: want FP32 or FP16"},
+	} {
+		s := ok
+		c.mod(&s)
+		assert.EqualError(t, s.Check(), c.want)
+	}
+	assert.NoError(t, ok.Check())
+	_, err := Preset("coco")
+	assert.EqualError(t, err, `image preprocessing "coco": want imagenet, symmetric or unit`)
+	p, err := Preset("symmetric")
+	require.NoError(t, err)
+	assert.Equal(t, Symmetric, p)
+}
+
+func v1Request(body string) *infer.Request {
+	return &infer.Request{Protocol: infer.ProtocolV1, Body: []byte(body), IsJSON: true, ContentType: "application/json"}
+}
+
+// TestApply_V1: every instance form the guides use becomes one row of the
+// tensor; a bad instance is a 400 naming it.
+func TestApply_V1(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 2, 2
+	b64 := base64.StdEncoding.EncodeToString(quad(t))
+	req, err := s.Apply(v1Request(`{"instances":[{"image":{"b64":"`+b64+`"}},{"b64":"`+b64+`"},"`+b64+`"]}`), "x")
+	require.NoError(t, err)
+	require.Len(t, req.Inputs, 1)
+	assert.Equal(t, "x", req.Inputs[0].Name)
+	assert.Equal(t, []int64{3, 3, 2, 2}, req.Inputs[0].Shape)
+
+	for body, want := range map[string]string{
+		`{"instances":[]}`:                      `expected "instances": [{"image": {"b64": "..."}}, ...], one image each`,
+		`{"instances":["` + b64 + `",{"x":1}]}`: `instances[1]: want {"image": {"b64": "..."}}, {"b64": "..."} or a base64 string, got {"x":1}`,
+		`{"instances":["%%%"]}`:                 "instances[0]: the image is not base64: illegal base64 data at input byte 0",
+		`{"instances":[{"b64":""}]}`:            "instances[0]: the image is empty",
+		`{"instances":["aGVsbG8="]}`:            "instances[0]: not an image (PNG, JPEG, GIF, BMP or WebP)",
+	} {
+		_, err := s.Apply(v1Request(body), "x")
+		var st *status.Error
+		if assert.ErrorAs(t, err, &st, body) {
+			assert.Equal(t, status.KindInvalidInput, st.Kind, body)
+			assert.Equal(t, want, st.Message, body)
+		}
+	}
+}
+
+// TestApply_V2: a BYTES input of encoded images (raw, or base64 as JSON
+// carries them) becomes the tensor, other inputs stay; a tensor the
+// client computed passes unchanged.
+func TestApply_V2(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 2, 2
+	scale := infer.NewTensor("scale", []int64{1}, []float32{2})
+	req := &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{
+		infer.NewTensor("x", []int64{2}, [][]byte{quad(t), []byte(base64.StdEncoding.EncodeToString(quad(t)))}),
+		scale,
+	}}
+	req, err := s.Apply(req, "x")
+	require.NoError(t, err)
+	require.Len(t, req.Inputs, 2)
+	assert.Equal(t, infer.FP32, req.Inputs[0].Datatype)
+	assert.Equal(t, []int64{2, 3, 2, 2}, req.Inputs[0].Shape)
+	assert.Same(t, scale, req.Inputs[1])
+
+	tensor := infer.NewTensor("x", []int64{1, 3, 2, 2}, make([]float32, 12))
+	req = &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{tensor}}
+	got, err := s.Apply(req, "x")
+	require.NoError(t, err)
+	assert.Same(t, tensor, got.Inputs[0])
+
+	req = &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{2}, [][]byte{quad(t), []byte("nope")})}}
+	_, err = s.Apply(req, "x")
+	var st *status.Error
+	require.ErrorAs(t, err, &st)
+	assert.Equal(t, "input x, image 1: not an image (PNG, JPEG, GIF, BMP or WebP)", st.Message)
+
+	bad := s
+	bad.Width = 0
+	_, err = bad.Apply(req, "x")
+	assert.EqualError(t, err, "image size 2x0: want a positive height and width")
+	assert.False(t, errors.As(err, &st), "a setting of the server, not a client error")
+}
