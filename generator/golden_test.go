@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/internal/onnxtest"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -33,6 +34,8 @@ type goldenCase struct {
 	// shapes its --input-shape values.
 	model  func() []byte
 	shapes map[string][]int64
+	// image is its --image preset.
+	image string
 }
 
 func goldenCases() []goldenCase {
@@ -71,6 +74,8 @@ func goldenCases() []goldenCase {
 			shapes: map[string][]int64{"half": {2, 4}, "flag": {2, 1}}},
 		// FP32 inputs, an FP16 output: input.json asks for binary outputs.
 		{name: "onnx-model-fp16-out", project: file("halfout", project.TemplateONNX, nil), model: generator.HalfOutputONNXModel},
+		// --image imagenet: the model takes images (runtime/vision); gRPC.
+		{name: "onnx-model-image", project: file("pool", project.TemplateONNX, func(f *project.File) { f.GRPC = true }), model: func() []byte { return onnxtest.Image("8", "8") }, image: "imagenet"},
 		{name: "transformer", project: file("custom-transformer", project.TemplateTransformer, nil)},
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2
@@ -92,6 +97,7 @@ func goldenOptions(t testing.TB, c goldenCase) *generator.Options {
 		if o.Model, err = generator.LoadONNXModel(p, c.shapes); err != nil {
 			t.Fatal(err)
 		}
+		o.Model.Image = c.image
 	}
 	return o
 }

@@ -38,6 +38,11 @@ type ONNXModel struct {
 	// SkippedLabels says why one beside it does not.
 	Labels        string
 	SkippedLabels error
+	// Image names the runtime/vision preset the image input (ImageInput)
+	// takes images with (ImagePresets; "" for tensors only): the project's
+	// Preprocess decodes, resizes and normalises them. Check it with
+	// CheckImage.
+	Image string
 }
 
 // LabelsPath is where a project keeps its model's class labels.
@@ -246,15 +251,21 @@ func (m *ONNXModel) LeftOut() []onnxinfo.Value {
 func (m *ONNXModel) FirstOutput() onnxinfo.Value { return m.served()[0] }
 
 // SampleShapes describes the shape of each input in the sample request,
-// as "x [1,3,224,224], mask [1,128]".
+// as "x [1,3,224,224], mask [1,128]", but for an input sent images.
 func (m *ONNXModel) SampleShapes() string {
 	shapes, err := m.examples()
 	if err != nil {
 		return ""
 	}
-	parts := make([]string, len(shapes))
+	image := ""
+	if in, _, ok := m.ImageInput(); ok && m.Image != "" {
+		image = in.Name // sent a test image (DescribeImage)
+	}
+	var parts []string
 	for i, s := range shapes {
-		parts[i] = m.Info.Inputs[i].Name + " " + formatDims(s)
+		if name := m.Info.Inputs[i].Name; name != image {
+			parts = append(parts, name+" "+formatDims(s))
+		}
 	}
 	return strings.Join(parts, ", ")
 }
@@ -355,6 +366,9 @@ func (m *ONNXModel) validate(p *project.File) error {
 			return err
 		}
 	}
+	if err := m.CheckImage(); err != nil {
+		return err
+	}
 	return m.CheckProtocol(p.Protocol)
 }
 
@@ -376,10 +390,15 @@ func (m *ONNXModel) CheckProtocol(protocol string) error {
 
 // binary reports whether the model has an FP16 input: the protocol
 // carries FP16 only as binary data (its JSON cannot), so the sample
-// request uses the binary tensor extension.
+// request uses the binary tensor extension. An image input does not
+// count: it is sent images, as BYTES.
 func (m *ONNXModel) binary() bool {
+	image := ""
+	if in, _, ok := m.ImageInput(); ok && m.Image != "" {
+		image = in.Name
+	}
 	for _, v := range m.Info.Inputs {
-		if v.Elem == onnxinfo.Float16 {
+		if v.Elem == onnxinfo.Float16 && v.Name != image {
 			return true
 		}
 	}
@@ -432,6 +451,8 @@ type modelView struct {
 	// in Inference-Header-Content-Length, then the outputs' bytes.
 	BinaryOutputs bool
 	Half          []string
+	// Image is set when an input takes images (--image).
+	Image *imageView
 	// SampleFile is input.json, or input.bin for a binary request.
 	SampleFile string
 	// BadRequest sends the first input with another datatype;
@@ -507,18 +528,7 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 			v.AnyRank = append(v.AnyRank, out.Name)
 		}
 	}
-	type tensor struct {
-		Name     string  `json:"name"`
-		Shape    []int64 `json:"shape"`
-		Datatype string  `json:"datatype"`
-		Data     any     `json:"data"`
-	}
-	type request struct {
-		ID         string          `json:"id"`
-		Parameters map[string]bool `json:"parameters,omitempty"`
-		Inputs     []tensor        `json:"inputs"`
-	}
-	req := request{ID: name + "-1"}
+	req := sampleRequest{ID: name + "-1"}
 	if m.binaryOutputs() && protocol != project.ProtocolV1 {
 		v.BinaryOutputs = true
 		req.Parameters = map[string]bool{"binary_data_output": true}
@@ -530,7 +540,7 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	}
 	for i, in := range m.Info.Inputs {
 		dt, _ := in.Elem.Datatype()
-		req.Inputs = append(req.Inputs, tensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
+		req.Inputs = append(req.Inputs, sampleTensor{Name: in.Name, Shape: shapes[i], Datatype: dt, Data: zeros(dt, shapeSize(shapes[i]))})
 		if _, given := m.InputShapes[in.Name]; given {
 			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", safeText(in.Name), formatDims(shapes[i])))
 		}
@@ -538,6 +548,25 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	if len(v.Sized) > 0 {
 		for i, in := range req.Inputs {
 			v.Warmup = append(v.Warmup, tensorView{Name: in.Name, Datatype: in.Datatype, Dims: formatDims(shapes[i])})
+		}
+	}
+	bad, badMessage := badRequest(name, req.Inputs[0])
+	if m.Image != "" {
+		if v.Image, err = m.imageView(); err != nil {
+			return nil, err
+		}
+		b64, err := m.sampleImage()
+		if err != nil {
+			return nil, err
+		}
+		for i := range req.Inputs {
+			if in := &req.Inputs[i]; in.Name == v.Image.Input {
+				images := make([]string, max(1, in.Shape[0]))
+				for j := range images {
+					images[j] = b64
+				}
+				in.Shape, in.Datatype, in.Data = []int64{int64(len(images))}, "BYTES", images
+			}
 		}
 	}
 	if v.V2Request, err = compactJSON(req); err != nil {
@@ -556,9 +585,22 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		for r := range rows {
 			rows[r] = nested(dt, shapes[0][1:])
 		}
+		if v.Image != nil {
+			// KServe's custom predictor guide: {"image": {"b64": ...}}.
+			for r, b64 := range req.Inputs[0].Data.([]string) {
+				rows[r] = map[string]any{"image": map[string]string{"b64": b64}}
+			}
+		}
 		if v.V1Request, err = compactJSON(map[string]any{"instances": rows}); err != nil {
 			return nil, err
 		}
+	}
+	if v.Image != nil {
+		sample := v.V2Request
+		if protocol == project.ProtocolV1 {
+			sample = v.V1Request
+		}
+		v.Image.OwnImage = ownImageCommand(sample, req.Inputs[slices.IndexFunc(req.Inputs, func(t sampleTensor) bool { return t.Name == v.Image.Input })].Data.([]string)[0])
 	}
 
 	if in := m.Info.Inputs[0]; len(in.Shape) > 0 && in.Shape[0].Dynamic() && in.Shape[0].Param != "" {
@@ -566,7 +608,30 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		v.OutputBatchDim = batchDims(m.served(), in.Shape[0].Param)
 	}
 
-	first := req.Inputs[0]
+	if v.BadRequest, err = compactJSON(bad); err != nil {
+		return nil, err
+	}
+	v.BadMessage = badMessage
+	return v, nil
+}
+
+// sampleTensor and sampleRequest are a v2 JSON request of the project.
+type sampleTensor struct {
+	Name     string  `json:"name"`
+	Shape    []int64 `json:"shape"`
+	Datatype string  `json:"datatype"`
+	Data     any     `json:"data"`
+}
+
+type sampleRequest struct {
+	ID         string          `json:"id"`
+	Parameters map[string]bool `json:"parameters,omitempty"`
+	Inputs     []sampleTensor  `json:"inputs"`
+}
+
+// badRequest sends the first input with another datatype, and returns
+// the runtime's answer to it.
+func badRequest(name string, first sampleTensor) (sampleRequest, string) {
 	wrong := "FP64"
 	if first.Datatype == "FP64" {
 		wrong = "FP32"
@@ -576,12 +641,8 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	bad := request{ID: name + "-bad", Inputs: []tensor{{Name: first.Name, Shape: ones, Datatype: wrong, Data: zeros(wrong, 1)}}}
-	if v.BadRequest, err = compactJSON(bad); err != nil {
-		return nil, err
-	}
-	v.BadMessage = fmt.Sprintf("input %q has datatype %s, but the model expects %s", first.Name, wrong, first.Datatype)
-	return v, nil
+	bad := sampleRequest{ID: name + "-bad", Inputs: []sampleTensor{{Name: first.Name, Shape: ones, Datatype: wrong, Data: zeros(wrong, 1)}}}
+	return bad, fmt.Sprintf("input %q has datatype %s, but the model expects %s", first.Name, wrong, first.Datatype)
 }
 
 // binaryRequest is a request in the binary tensor extension: a JSON

@@ -243,7 +243,7 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new textdir --model "+model)
-	s.accept("Model name", "Go module path", "Template")
+	s.accept("Model name", "Go module path", "Template", "Does input x take images?") // no: tensors
 	s.waitFor("┃ Sample shape of input x")
 	s.waitFor("> 1,3,1,1")
 	s.answer("1,4,48,192")
@@ -256,4 +256,31 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	in, err := os.ReadFile(filepath.Join(work, "textdir", "input.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(in), `"shape":[1,3,48,192]`)
+}
+
+// TestNew_FormAsksWhetherTheInputTakesImages: for a model with an image
+// input the form offers runtime/vision's preprocessings; with one chosen,
+// the sample shape must give the size images are resized to.
+func TestNew_FormAsksWhetherTheInputTakesImages(t *testing.T) {
+	needTmux(t)
+	model := pretrainedModel(t, "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new textdir --model "+model)
+	s.accept("Model name", "Go module path", "Template")
+	s.waitFor("┃ Does input x take images?")
+	s.waitFor("symmetric — stretched to the input's size, values mapped to [-1, 1] (PaddleOCR")
+	s.keys("Down", "Down") // no, imagenet, symmetric
+	s.keys("Enter")
+	s.waitFor("┃ Sample shape of input x")
+	s.keys("Enter") // 1,3,1,1: no size to resize images to
+	s.waitFor("images are resized to this shape's height and width (NCHW): give the model's, such as 1,3,224,224")
+	s.answer("1,3,48,192")
+	s.accept(restOfForm...)
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Input x takes images (PNG, JPEG, GIF, BMP or WebP), symmetric preprocessing to NCHW 48×192")
+	code, err := os.ReadFile(filepath.Join(work, "textdir", "model.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(code), "s.Layout, s.Height, s.Width = vision.NCHW, 48, 192")
 }

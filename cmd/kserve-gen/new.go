@@ -35,6 +35,9 @@ type answers struct {
 	Model  string
 	onnx   *generator.ONNXModel
 	shapes map[string][]int64 // --input-shape
+	// Image is the preprocessing the model's image input takes images
+	// with (--image; "" for tensors).
+	Image string
 
 	// Force is not asked: it is --force, which lets Dir be non-empty.
 	Force bool
@@ -101,7 +104,10 @@ checksums, so the project builds and tests offline.`,
   kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes
 
   # serve your own ONNX model: input.json, tests and README follow its inputs
-  kserve-gen new resnet --model ./resnet50.onnx --input-shape input=1,3,224,224 --yes`,
+  kserve-gen new resnet --model ./resnet50.onnx --input-shape input=1,3,224,224 --yes
+
+  # ... and let clients send images (JPEG, PNG, ...) instead of tensors
+  kserve-gen new resnet --model ./resnet50.onnx --image imagenet --labels imagenet.txt --yes`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -121,6 +127,7 @@ checksums, so the project builds and tests offline.`,
 	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
 	fl.StringVar(&opts.Model, "model", "", "an ONNX model file (or a folder holding one, such as a Hugging Face repository) the project serves instead of the sample (template onnx)")
 	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
+	fl.StringVar(&opts.Image, "image", "", "with --model: the model's image input (4 dimensions, 3 channels) takes images (PNG, JPEG, GIF, BMP, WebP), decoded, resized and normalised as `PRESET` says: "+imagePresetHelp())
 	fl.StringVar(&opts.Labels, "labels", "", "with --model: a file naming the classes of the model's first output, one per line, copied as model/labels.txt for the classification extension (default: a labels.txt beside the model)")
 	fl.IntVar(&opts.GPUCount, "gpu", 0, "nvidia.com/gpu devices for the InferenceService; 0 runs on CPU")
 	fl.StringVar(&opts.CPURequest, "cpu-request", generator.DefaultCPURequest, "CPU request, a Kubernetes quantity (500m, 1)")
@@ -133,17 +140,28 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
 	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions([]string{project.ProtocolV1, project.ProtocolV2}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("image", cobra.FixedCompletions(generator.ImagePresets(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("model", "onnx")
 	_ = cmd.MarkFlagDirname("dir")
 	_ = cmd.MarkFlagDirname("runtime-path")
 	return cmd
 }
 
-// errNoModel and errLabelsNoModel are returned for --input-shape and
-// --labels without a model.
+// imagePresetHelp lists the --image presets for the flag's help.
+func imagePresetHelp() string {
+	parts := make([]string, 0, len(generator.ImagePresets()))
+	for _, name := range generator.ImagePresets() {
+		parts = append(parts, name+" ("+generator.ImagePresetAbout(name)+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// errNoModel, errLabelsNoModel and errImageNoModel are returned for
+// --input-shape, --labels and --image without a model.
 var (
 	errNoModel       = errors.New("--input-shape shapes the sample request of a model given with --model")
 	errLabelsNoModel = errors.New("--labels names the classes of a model given with --model")
+	errImageNoModel  = errors.New("--image makes an input of a model given with --model take images")
 )
 
 // errAborted is returned when the user leaves the form.
@@ -184,6 +202,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	}
 	if opts.Labels != "" && a.Model == "" && !prompt {
 		return errLabelsNoModel
+	}
+	if a.Image != "" && a.Model == "" && !prompt {
+		return errImageNoModel
 	}
 	if !prompt {
 		var missing []string
@@ -227,9 +248,18 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		if opts.Labels != "" && a.Model == "" {
 			return errLabelsNoModel
 		}
+		if a.Image != "" && a.Model == "" {
+			return errImageNoModel
+		}
 	}
 	if a.onnx != nil && opts.Labels != "" {
 		a.onnx.Labels, a.onnx.SkippedLabels = opts.Labels, nil
+	}
+	if a.onnx != nil {
+		a.onnx.Image = a.Image
+		if err := a.onnx.CheckImage(); err != nil {
+			return err
+		}
 	}
 	gopts, err := generatorOptions(a, opts)
 	if err != nil {
@@ -381,6 +411,9 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 		if n, err := m.CheckLabels(); err == nil {
 			fmt.Fprintf(w, "Class labels: %d names for output %s, from %s (%s)\n", n, m.FirstOutput().Name, m.Labels, generator.LabelsPath)
 		}
+	}
+	if s := m.DescribeImage(); s != "" {
+		fmt.Fprintln(w, s)
 	}
 	if s := m.SampleShapes(); s != "" {
 		fmt.Fprintf(w, "input.json holds zeros of shape %s (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n", s)

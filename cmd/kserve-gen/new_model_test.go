@@ -57,6 +57,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 	model := writeONNX(t)
 	notONNX := filepath.Join(t.TempDir(), "labels.txt")
 	require.NoError(t, os.WriteFile(notONNX, []byte("cat\ndog\n"), 0o644))
+	imageModel := filepath.Join(t.TempDir(), "pix.onnx")
+	require.NoError(t, os.WriteFile(imageModel, onnxtest.Image("height", "width"), 0o644))
 	twoModels := t.TempDir()
 	for _, n := range []string{"a.onnx", "b.onnx"} {
 		require.NoError(t, os.WriteFile(filepath.Join(twoModels, n), generator.SampleONNXModel(), 0o644))
@@ -79,6 +81,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels names the classes of a model given with --model"},
 		{"labels of another count", []string{"--model", model, "--labels", notONNX}, "labels " + notONNX + ": 2 names for output probs FP32 [batch,3], which has 3 classes"},
 		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
+		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image makes an input of a model given with --model take images"},
+		{"image of a model without an image input", []string{"--model", model, "--image", "imagenet"}, "--image: no input of the model takes images (one needs 4 dimensions, 3 channels first as NCHW [batch,3,H,W] or last as NHWC [batch,H,W,3], and FP32 or FP16); its inputs are input FP32 [batch,4]"},
+		{"image of no preset", []string{"--model", imageModel, "--image", "coco"}, `--image "coco": want imagenet, symmetric, unit`},
+		{"image of no size", []string{"--model", imageModel, "--image", "unit"}, "--image: input pixels FP32 [batch,3,height,width] takes images, but its height and width are dynamic; give the size images are resized to with --input-shape pixels=1,3,224,224"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "p")
@@ -176,4 +182,20 @@ func TestNew_FormAnswerForTheModel(t *testing.T) {
 	}
 	f.IO.SetTTY(true)
 	assert.EqualError(t, runCLI(t, f, "new", "--input-shape", "input=2,4"), "--input-shape shapes the sample request of a model given with --model")
+}
+
+// TestNew_ImageFlag: --image makes the model's image input take images;
+// the CLI says how they are preprocessed and what input.json sends.
+func TestNew_ImageFlag(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "pix.onnx")
+	require.NoError(t, os.WriteFile(model, onnxtest.Image("height", "width"), 0o644))
+	dir := filepath.Join(t.TempDir(), "p")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "pix", "--model", model, "--image", "imagenet", "--input-shape", "pixels=1,3,224,224", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "  output pooled FP32 [batch,3,1,1]\n"+
+		"Input pixels takes images (PNG, JPEG, GIF, BMP or WebP), imagenet preprocessing to NCHW 224×224 (--image imagenet: shorter side scaled to 1/0.875 of the input's, centre cropped, ImageNet mean and std); input.json sends a 256×256 PNG test pattern\n"+
+		"\nNext:")
+	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(in), `{"id":"pix-1","inputs":[{"name":"pixels","shape":[1],"datatype":"BYTES","data":["iVBORw0KGgo`)
 }

@@ -90,6 +90,9 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 		}
 	}
 	if a.Template == project.TemplateONNX && a.onnx != nil {
+		if err := p.askImage(ctx, a, changed); err != nil {
+			return err
+		}
 		if err := p.askShapes(ctx, a); err != nil {
 			return err
 		}
@@ -147,6 +150,24 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 	)
 }
 
+// askImage asks whether the model's image input (if it has one) takes
+// images, and with which preprocessing; --image answers it in advance.
+func (p *huhPrompter) askImage(ctx context.Context, a *answers, changed func(string) bool) error {
+	in, _, ok := a.onnx.ImageInput()
+	if !ok || changed("image") {
+		return nil
+	}
+	options := []huh.Option[string]{huh.NewOption("no — clients send tensors", "")}
+	for _, name := range generator.ImagePresets() {
+		options = append(options, huh.NewOption(name+" — "+generator.ImagePresetAbout(name), name))
+	}
+	return p.run(ctx, huh.NewGroup(
+		huh.NewSelect[string]().Title("Does input "+in.Name+" take images?").
+			Description(in.String()+": clients can send PNG, JPEG, GIF, BMP or WebP images, which the server decodes, resizes and normalises as the model was trained.").
+			Options(options...).Value(&a.Image),
+	))
+}
+
 // askShapes asks for the sample shape of each input with a dynamic
 // dimension after the first (an image's height and width: 1 may be too
 // small for the model), prefilled with the shape input.json would get;
@@ -178,7 +199,21 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 			if err != nil {
 				return fmt.Errorf("%q is not a shape: sizes separated by commas, such as 1,3,224,224", s)
 			}
-			return m.CheckInputShape(v.Name, shape)
+			if err := m.CheckInputShape(v.Name, shape); err != nil {
+				return err
+			}
+			if in, layout, ok := m.ImageInput(); ok && a.Image != "" && in.Name == v.Name {
+				// Images are resized to this height and width: the
+				// default 1 of a dynamic dimension is not a size.
+				h, w := 2, 3
+				if layout == "NHWC" {
+					h, w = 1, 2
+				}
+				if shape[h] < 2 || shape[w] < 2 {
+					return fmt.Errorf("images are resized to this shape's height and width (%s): give the model's, such as %s", layout, map[string]string{"NCHW": "1,3,224,224", "NHWC": "1,224,224,3"}[layout])
+				}
+			}
+			return nil
 		}))
 	}
 	if len(fields) == 0 {

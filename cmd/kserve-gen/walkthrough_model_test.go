@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -167,4 +172,81 @@ func decodeOutputs(t *testing.T, body, name string, shapes map[string][]int64) m
 	}
 	assert.Len(t, values, len(shapes), "every output")
 	return values
+}
+
+// TestNew_ImageWalkthrough: kserve-gen new --model with PaddleOCR's
+// classifier and --image symmetric (its own preprocessing). The project's
+// tests pass; its server, sent a picture as the README says to send a
+// photo (its echo command, then curl), as a v2 BYTES input and as v1
+// {"image": {"b64": ...}}, answers as it answers the tensor PaddleOCR's
+// preprocessing makes of that picture, which the test computes itself.
+func TestNew_ImageWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a generated project")
+	}
+	work, bin := buildCLI(t)
+	model := pretrainedModel(t, "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+	runIn(t, work, bin, "new", "orient", "--model", model, "--image", "symmetric", "--input-shape", "x=1,3,48,192", "--yes")
+	dir := filepath.Join(work, "orient")
+	runIn(t, dir, "go", "test", "./...")
+	server := filepath.Join(dir, "orient")
+	runIn(t, dir, "go", "build", "-o", server, ".")
+
+	// A picture of the model's size (so stretching leaves it as it is):
+	// dark bars on a light ground, darker to the right.
+	const h, w = 48, 192
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	tensor := make([]float32, 3*h*w)
+	for y := range h {
+		for x := range w {
+			v := uint8(230)
+			if (x/12)%2 == 0 && y > 12 && y < 36 {
+				v = uint8(40 + x/4)
+			}
+			px := color.RGBA{v, v, uint8(255 - int(v)/2), 255}
+			img.SetRGBA(x, y, px)
+			for c, b := range []uint8{px.R, px.G, px.B} {
+				tensor[c*h*w+y*w+x] = (float32(b)/255 - 0.5) / 0.5
+			}
+		}
+	}
+	var picture bytes.Buffer
+	require.NoError(t, png.Encode(&picture, img))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "photo.jpg"), picture.Bytes(), 0o644))
+
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	echo := regexp.MustCompile(`(?m)^echo '.*' > input\.json$`).Find(readme)
+	require.NotNil(t, echo, "the README's command for a photo of one's own")
+	runIn(t, dir, "bash", "-c", string(echo))
+	m := readmeCurl.FindSubmatch(readme)
+	require.NotNil(t, m, "the README's curl command")
+	body, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+
+	srv := startServer(t, server, dir, nil, "--device=cpu")
+	probs := func(body []byte) []float64 {
+		t.Helper()
+		code, got := postJSON(t, srv.URL+string(m[1]), body)
+		require.Equal(t, http.StatusOK, code, got)
+		var resp struct{ Outputs []struct{ Data []float64 } }
+		require.NoError(t, json.Unmarshal([]byte(got), &resp))
+		require.Len(t, resp.Outputs, 1)
+		require.Len(t, resp.Outputs[0].Data, 2)
+		return resp.Outputs[0].Data
+	}
+	asTensor, err := json.Marshal(map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1, 3, h, w}, "datatype": "FP32", "data": tensor}}})
+	require.NoError(t, err)
+	want := probs(asTensor)
+	assert.InDeltaSlice(t, want, probs(body), 1e-6, "the README's photo request against the tensor")
+	b64 := base64.StdEncoding.EncodeToString(picture.Bytes())
+	assert.InDeltaSlice(t, want, probs([]byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["`+b64+`"]}]}`)), 1e-6, "v2 BYTES")
+	code, got := postJSON(t, srv.URL+"/v1/models/orient:predict", []byte(`{"instances":[{"image":{"b64":"`+b64+`"}}]}`))
+	require.Equal(t, http.StatusOK, code, got)
+	var v1 struct{ Predictions [][]float64 }
+	require.NoError(t, json.Unmarshal([]byte(got), &v1))
+	require.Len(t, v1.Predictions, 1)
+	assert.InDeltaSlice(t, want, v1.Predictions[0], 1e-6, "v1 image.b64")
+	t.Logf("p(0°), p(180°) = %v", want)
+	srv.stop(t)
 }

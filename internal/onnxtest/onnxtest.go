@@ -94,3 +94,31 @@ func ZipMap() []byte {
 		msg(8, str(1, "ai.onnx.ml"), varint(2, 1)),
 	)
 }
+
+// Image takes images: pixels FP32 [batch, 3, height, width] (NCHW), each
+// of height and width a size ("8") or a dimension name ("height"); it
+// answers each channel's mean, pooled FP32 [batch, 3, 1, 1]
+// (GlobalAveragePool).
+func Image(height, width string) []byte {
+	dim := func(d string) []byte {
+		if n, err := strconv.ParseUint(d, 10, 64); err == nil {
+			return msg(1, varint(1, n))
+		}
+		return msg(1, str(2, d))
+	}
+	tensor := func(num protowire.Number, name string, dims ...[]byte) []byte {
+		return msg(num, str(1, name), msg(2, msg(1, varint(1, 1), msg(2, dims...))))
+	}
+	graph := cat(
+		msg(1, str(1, "pixels"), str(2, "pooled"), str(3, "pool"), str(4, "GlobalAveragePool")),
+		str(2, "image"),
+		tensor(11, "pixels", dim("batch"), dim("3"), dim(height), dim(width)),
+		tensor(12, "pooled", dim("batch"), dim("3"), dim("1"), dim("1")),
+	)
+	return cat(
+		varint(1, 8),
+		str(2, "onnxtest"),
+		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
+		msg(8, varint(2, 13)),
+	)
+}

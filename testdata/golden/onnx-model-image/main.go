@@ -1,0 +1,65 @@
+// Command pool serves the pool ONNX model with ONNX Runtime and
+// the kserve-gen runtime: KServe's flags and environment variables, the v1
+// and v2 REST protocols on --http_port (8080) and the v2 gRPC protocol
+// on --grpc_port (8081). The model is --model_dir, else what $STORAGE_URI
+// names (a local path; an http(s):// file or archive, or an hf:// repository,
+// downloaded into the user's cache; on KServe, what the storage-initializer
+// put in /mnt/models), else ./model.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/onnx"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	p := config.NewParser("pool")
+	// --device, --replicas, --intra_op_threads, --inter_op_threads,
+	// --gpu_mem_limit, and dynamic batching: --max_batch_size, --max_queue_delay.
+	f := onnx.RegisterFlags(p.FlagSet())
+	// Project defaults; the command line still overrides them.
+	defaults := map[string]string{
+		"model_name":  "pool", // KServe's default is "model"
+		"enable_grpc": "true",
+	}
+	for name, value := range defaults {
+		if err := p.FlagSet().Set(name, value); err != nil {
+			return fmt.Errorf("default --%s: %w", name, err)
+		}
+	}
+	cfg, err := p.Parse(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	srv := runtime.NewServer(*cfg)
+	dir, err := srv.ResolveModelDir(ctx)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		dir = "model"
+	}
+	m, err := f.Serve(NewPool(cfg.ModelName, dir, f.Options()...))
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx, m)
+}
