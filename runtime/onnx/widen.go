@@ -98,26 +98,19 @@ func castOutputs(model []byte, outputs []string, from, to onnxgen.ElemType) ([]b
 		renamed[o] = name
 	}
 
-	g := make([]byte, 0, len(graph)+64*len(outputs))
-	err = eachField(graph, func(num protowire.Number, typ protowire.Type, raw, val []byte) error {
-		if num != graphOutput || typ != protowire.BytesType {
-			g = append(g, raw...)
-			return nil
-		}
+	g, err := rewriteFields(graph, graphOutput, func(val []byte) ([]byte, error) {
 		name, err := valueInfoNameOf(val)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, ok := renamed[name]; !ok {
-			g = append(g, raw...)
-			return nil
+			return nil, nil
 		}
 		vi, err := castValueInfo(val, renamed[name], from, to)
 		if err != nil {
-			return fmt.Errorf("output %q: %w", name, err)
+			return nil, fmt.Errorf("output %q: %w", name, err)
 		}
-		g = appendMessage(g, graphOutput, vi)
-		return nil
+		return vi, nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("rewrite graph: %w", err)
@@ -130,15 +123,7 @@ func castOutputs(model []byte, outputs []string, from, to onnxgen.ElemType) ([]b
 		g = appendMessage(g, graphNode, cast.Marshal())
 	}
 
-	out := make([]byte, 0, len(model)+len(g)-len(graph)+16)
-	err = eachField(model, func(num protowire.Number, typ protowire.Type, raw, _ []byte) error {
-		if num == modelGraph && typ == protowire.BytesType {
-			out = appendMessage(out, modelGraph, g)
-		} else {
-			out = append(out, raw...)
-		}
-		return nil
-	})
+	out, err := rewriteFields(model, modelGraph, func([]byte) ([]byte, error) { return g, nil })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -204,7 +189,7 @@ func castValueInfo(vi []byte, name string, from, to onnxgen.ElemType) ([]byte, e
 		case num == valueInfoName && typ == protowire.BytesType:
 			out = appendString(out, valueInfoName, name)
 		case num == valueInfoType && typ == protowire.BytesType:
-			t, err := rewriteField(val, typeTensor, func(tensor []byte) ([]byte, error) {
+			t, err := rewriteFields(val, typeTensor, func(tensor []byte) ([]byte, error) {
 				var tt []byte
 				err := eachField(tensor, func(num protowire.Number, typ protowire.Type, raw, _ []byte) error {
 					if num == tensorTypeElem && typ == protowire.VarintType {
@@ -233,10 +218,10 @@ func castValueInfo(vi []byte, name string, from, to onnxgen.ElemType) ([]byte, e
 	return out, err
 }
 
-// rewriteField copies msg with each length-delimited field num replaced by
-// f of its contents.
-func rewriteField(msg []byte, num protowire.Number, f func([]byte) ([]byte, error)) ([]byte, error) {
-	var out []byte
+// rewriteFields copies msg with each length-delimited field num replaced
+// by f of its contents; f returns nil to keep a field as it is.
+func rewriteFields(msg []byte, num protowire.Number, f func([]byte) ([]byte, error)) ([]byte, error) {
+	out := make([]byte, 0, len(msg)+64)
 	err := eachField(msg, func(n protowire.Number, typ protowire.Type, raw, val []byte) error {
 		if n != num || typ != protowire.BytesType {
 			out = append(out, raw...)
@@ -245,6 +230,10 @@ func rewriteField(msg []byte, num protowire.Number, f func([]byte) ([]byte, erro
 		v, err := f(val)
 		if err != nil {
 			return err
+		}
+		if v == nil {
+			out = append(out, raw...)
+			return nil
 		}
 		out = appendMessage(out, num, v)
 		return nil
