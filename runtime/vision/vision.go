@@ -58,6 +58,9 @@ type Spec struct {
 	BGR           bool
 	// Datatype is the tensor's: FP32 (the zero value) or FP16.
 	Datatype infer.Datatype
+	// MaxPixels bounds each image's width × height (0: DefaultMaxPixels);
+	// a larger one is refused before it is decoded.
+	MaxPixels int64
 }
 
 // Presets, by where they come from; Height and Width are the model's.
@@ -90,22 +93,51 @@ func Preset(name string) (Spec, error) {
 // image in a known format.
 var ErrNotImage = errors.New("not an image (PNG, JPEG, GIF, BMP or WebP)")
 
-// Decode decodes an image. Bytes that are not an image are tried as the
-// standard base64 of one, since JSON can carry an image only as text.
-func Decode(b []byte) (image.Image, error) {
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err == nil {
-		return img, nil
-	}
+// ErrTooLarge is matched (errors.Is) by the error for an image of more
+// pixels than allowed.
+var ErrTooLarge = errors.New("image too large")
+
+// DefaultMaxPixels is the most pixels an image may have unless
+// Spec.MaxPixels says otherwise: Pillow's MAX_IMAGE_PIXELS, its guard
+// against decompression bombs (a few kilobytes of PNG can declare
+// gigapixels, which decoding would allocate). An image at the limit
+// decodes to about 360 MB.
+const DefaultMaxPixels = 89_478_485
+
+// Decode decodes an image of at most DefaultMaxPixels pixels. Bytes that
+// are not an image are tried as the standard base64 of one, since JSON can
+// carry an image only as text.
+func Decode(b []byte) (image.Image, error) { return decode(b, DefaultMaxPixels) }
+
+// decode reads the image's size first, so that one of more than
+// maxPixels pixels is refused before anything is allocated for it.
+func decode(b []byte, maxPixels int64) (image.Image, error) {
+	raw := b
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
 	if errors.Is(err, image.ErrFormat) {
-		if raw, berr := base64.StdEncoding.DecodeString(string(b)); berr == nil {
-			if img, _, err2 := image.Decode(bytes.NewReader(raw)); err2 == nil {
-				return img, nil
+		if d, berr := base64.StdEncoding.DecodeString(string(b)); berr == nil {
+			if c, _, cerr := image.DecodeConfig(bytes.NewReader(d)); cerr == nil {
+				raw, cfg, err = d, c, nil
 			}
 		}
-		return nil, ErrNotImage
+		if err != nil {
+			return nil, ErrNotImage
+		}
 	}
-	return nil, fmt.Errorf("decode image: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("decode image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("decode image: %d×%d pixels: the image is empty", cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
+		return nil, fmt.Errorf("%w: %d×%d pixels, more than the %d allowed", ErrTooLarge, cfg.Width, cfg.Height, maxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decode image: %w", err)
+	}
+	return img, nil
 }
 
 // Check reports what is wrong with s, naming the field.
@@ -156,7 +188,11 @@ func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*inf
 	data := make([]float32, len(images)*per)
 	dst := image.NewRGBA(image.Rect(0, 0, s.Width, s.Height))
 	for i, b := range images {
-		img, err := Decode(b)
+		limit := s.MaxPixels
+		if limit <= 0 {
+			limit = DefaultMaxPixels
+		}
+		img, err := decode(b, limit)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where(i), err)
 		}

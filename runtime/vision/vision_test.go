@@ -3,7 +3,9 @@ package vision
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -244,4 +246,39 @@ func TestApply_V2(t *testing.T) {
 	_, err = bad.Apply(req, "x")
 	assert.EqualError(t, err, "image size 2x0: want a positive height and width")
 	assert.False(t, errors.As(err, &st), "a setting of the server, not a client error")
+}
+
+// pngHeader is the start of a PNG that declares w×h RGB pixels: what a
+// decompression bomb shows before its few kilobytes of compressed zeros.
+func pngHeader(w, h uint32) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8 bits, RGB, deflate, no filter, no interlace
+	chunk := append([]byte("IHDR"), ihdr...)
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ihdr)))
+	b = append(b, chunk...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(chunk))
+}
+
+// TestTensor_RefusesTooManyPixels: an image's size is read before it is
+// decoded, so one of more pixels than allowed (Pillow's limit by default)
+// costs nothing and is a 400 naming it.
+func TestTensor_RefusesTooManyPixels(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 2, 2
+	_, err := s.Tensor("x", [][]byte{quad(t), pngHeader(100_000, 100_000)})
+	assert.ErrorIs(t, err, ErrTooLarge)
+	assert.EqualError(t, err, "image 1: image too large: 100000×100000 pixels, more than the 89478485 allowed")
+	_, err = Decode([]byte(base64.StdEncoding.EncodeToString(pngHeader(50_000, 2_000))))
+	assert.EqualError(t, err, "image too large: 50000×2000 pixels, more than the 89478485 allowed", "base64 too")
+	_, err = s.Tensor("x", [][]byte{pngHeader(0, 10)})
+	assert.EqualError(t, err, "image 0: decode image: png: invalid format: non-positive dimension")
+
+	s.MaxPixels = 4
+	_, err = s.Tensor("x", [][]byte{quad(t)})
+	assert.NoError(t, err, "2×2 is 4 pixels")
+	s.MaxPixels = 3
+	_, err = s.Tensor("x", [][]byte{quad(t)})
+	assert.EqualError(t, err, "image 0: image too large: 2×2 pixels, more than the 3 allowed")
 }
