@@ -61,7 +61,16 @@ type Spec struct {
 	// MaxPixels bounds each image's width × height (0: DefaultMaxPixels);
 	// a larger one is refused before it is decoded.
 	MaxPixels int64
+	// MaxTensorBytes bounds the tensor of one request's images (0:
+	// DefaultMaxTensorBytes): however small an image is sent, it becomes
+	// Height × Width × 3 values, so many tiny images could otherwise make
+	// a request of kilobytes allocate gigabytes.
+	MaxTensorBytes int64
 }
+
+// DefaultMaxTensorBytes is the default Spec.MaxTensorBytes: 256 MiB, about
+// 430 images of 224×224 in FP32.
+const DefaultMaxTensorBytes = 256 << 20
 
 // Presets, by where they come from; Height and Width are the model's.
 var (
@@ -185,6 +194,17 @@ func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*inf
 		return nil, errors.New("no images")
 	}
 	per := 3 * s.Height * s.Width
+	size := int64(4)
+	if s.Datatype == infer.FP16 {
+		size = 2
+	}
+	limit := s.MaxTensorBytes
+	if limit <= 0 {
+		limit = DefaultMaxTensorBytes
+	}
+	if n := int64(len(images)) * int64(per) * size; n > limit {
+		return nil, fmt.Errorf("%d images make a tensor of %d bytes (%s), more than the %d allowed: send fewer images per request", len(images), n, infer.FormatShape(s.Shape(len(images))), limit)
+	}
 	data := make([]float32, len(images)*per)
 	dst := image.NewRGBA(image.Rect(0, 0, s.Width, s.Height))
 	for i, b := range images {

@@ -282,3 +282,23 @@ func TestTensor_RefusesTooManyPixels(t *testing.T) {
 	_, err = s.Tensor("x", [][]byte{quad(t)})
 	assert.EqualError(t, err, "image 0: image too large: 2×2 pixels, more than the 3 allowed")
 }
+
+// TestTensor_BoundsTheBatch: every image, however small, becomes a full
+// Height×Width×3 tensor, so the count is bounded too.
+func TestTensor_BoundsTheBatch(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 224, 224
+	tiny := encodePNG(t, pixels(1, 1, func(x, y int) color.RGBA { return red }))
+	many := make([][]byte, 500)
+	for i := range many {
+		many[i] = tiny
+	}
+	_, err := s.Tensor("x", many)
+	assert.EqualError(t, err, "500 images make a tensor of 301056000 bytes ([500, 3, 224, 224]), more than the 268435456 allowed: send fewer images per request")
+	x, err := s.Tensor("x", many[:400])
+	require.NoError(t, err)
+	assert.Equal(t, []int64{400, 3, 224, 224}, x.Shape)
+	s.MaxTensorBytes = 2 * 3 * 224 * 224 * 4
+	_, err = s.Tensor("x", many[:3])
+	assert.ErrorContains(t, err, "3 images make a tensor of 1806336 bytes")
+}
