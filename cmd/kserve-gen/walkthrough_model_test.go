@@ -249,4 +249,28 @@ func TestNew_ImageWalkthrough(t *testing.T) {
 	assert.InDeltaSlice(t, want, v1.Predictions[0], 1e-6, "v1 image.b64")
 	t.Logf("p(0°), p(180°) = %v", want)
 	srv.stop(t)
+
+	// With the dynamic batcher, v1 and v2 pictures meet in one batch and
+	// each gets its own answer.
+	srv = startServer(t, server, dir, nil, "--device=cpu", "--max_batch_size=4", "--max_queue_delay=200ms")
+	v1Body := []byte(`{"instances":[{"image":{"b64":"` + b64 + `"}}]}`)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				code, got := postJSON(t, srv.URL+string(m[1]), body)
+				if assert.Equal(t, http.StatusOK, code, got) {
+					assert.Contains(t, got, `"shape":[1,2]`)
+				}
+				return
+			}
+			code, got := postJSON(t, srv.URL+"/v1/models/orient:predict", v1Body)
+			var v1 struct{ Predictions [][]float64 }
+			if assert.Equal(t, http.StatusOK, code, got) && assert.NoError(t, json.Unmarshal([]byte(got), &v1)) && assert.Len(t, v1.Predictions, 1, got) {
+				assert.InDeltaSlice(t, want, v1.Predictions[0], 1e-5, "batched v1 image.b64")
+			}
+		})
+	}
+	wg.Wait()
+	assert.Contains(t, srv.stop(t), "Model orient batches requests: up to 4 rows per call")
 }

@@ -24,8 +24,9 @@ type Predictor interface {
 // tensors) are batched; their responses carry the request's share of every
 // output. A v1 request without tensors goes to the inner model's own
 // Predict when it has one. A v1 request that Preprocess gave tensors gets a
-// response with Outputs only: the inner Postprocess turns them into a v1
-// body.
+// response with Outputs only: the inner Postprocess can turn them into a
+// v1 body, else the dataplane answers {"predictions": the first output's
+// rows}.
 //
 // The optional capabilities (Preprocess, Postprocess, Explain, metadata,
 // platform, Unload) are the inner model's: each request is pre- and

@@ -208,3 +208,42 @@ func TestNewModel_ValidatesOptions(t *testing.T) {
 	_, err := batch.NewModel(newScaler("s"), batch.Options{})
 	assert.EqualError(t, err, "batch: MaxBatchSize is 0, must be at least 1")
 }
+
+// preprocessed turns v1 instances into the tensor x, as vision.Spec.Apply
+// does with images.
+type preprocessed struct{ *scaler }
+
+func (p preprocessed) Preprocess(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Request, error) {
+	var body struct{ Instances [][]float32 }
+	if err := req.DecodeBody(&body); err != nil {
+		return nil, err
+	}
+	var x []float32
+	for _, row := range body.Instances {
+		x = append(x, row...)
+	}
+	req.Inputs = []*infer.Tensor{infer.NewTensor("x", []int64{int64(len(body.Instances)), 2}, x)}
+	return req, nil
+}
+
+// TestModel_V1RequestPreprocessedIntoTensors: a v1 request whose
+// Preprocess made tensors is batched, and its answer is
+// {"predictions": the first output's rows}, as runtime/onnx answers v1 —
+// not an empty body.
+func TestModel_V1RequestPreprocessedIntoTensors(t *testing.T) {
+	s := newScaler("scaler")
+	s.holding.Store(false)
+	m, err := batch.NewModel(preprocessed{s}, batch.Options{MaxBatchSize: 8})
+	require.NoError(t, err)
+	dp := dataplane.New(dataplane.Options{})
+	require.NoError(t, dp.Register(m, ""))
+	require.NoError(t, m.Load(t.Context()))
+	defer func() { require.NoError(t, m.Unload(t.Context())) }()
+	req := &infer.Request{Protocol: infer.ProtocolV1, Body: []byte(`{"instances":[[1,2],[3,4.5]]}`), IsJSON: true}
+	resp, err := dp.Infer(t.Context(), "scaler", dataplane.Predict, req, model.NewHeaders(nil))
+	require.NoError(t, err)
+	body, err := infer.AppendJSON(nil, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, `{"predictions":[[3.0,6.0],[9.0,13.5]]}`, string(body))
+	assert.Equal(t, []int{2}, (<-s.calls).Rows)
+}

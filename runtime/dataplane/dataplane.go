@@ -7,6 +7,7 @@ package dataplane
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -480,6 +481,17 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		if err := infer.Classify(req, resp, e.labels); err != nil {
 			return nil, err
 		}
+	}
+	if req.Protocol == infer.ProtocolV1 && resp.Body == nil && resp.Raw == nil && resp.Stream == nil && len(resp.Outputs) > 0 {
+		// A v1 request answered with tensors only (a batch.Model batches
+		// the tensors a Preprocess made of v1 instances): the predictions
+		// are the first output's rows, as runtime/onnx answers v1, rather
+		// than an empty body.
+		rows, err := infer.AppendRows(nil, resp.Outputs[0])
+		if err != nil {
+			return nil, fmt.Errorf("model %s: v1 predictions from output %s: %w", e.Name, resp.Outputs[0].Name, err)
+		}
+		resp.Body = infer.Predictions{Predictions: json.RawMessage(rows)}
 	}
 	if resp.Stream != nil && req.Protocol != infer.ProtocolV1 {
 		for range resp.Stream {

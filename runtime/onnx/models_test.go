@@ -25,6 +25,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 	"github.com/kserve-gen/kserve-gen/runtime/vision"
 )
@@ -335,7 +336,8 @@ func (m clsImages) Preprocess(ctx context.Context, req *infer.Request, h *model.
 // sends them ({"instances": [{"image": {"b64": PNG}}]}) reach the model as
 // the tensor PaddleOCR's preprocessing makes, and the rendered text comes
 // back classified upright and turned over; v2 takes the PNGs as a BYTES
-// input. A file that is not an image is a 400 naming it.
+// input (base64 in JSON, raw over gRPC). A file that is not an image is a
+// 400 naming it.
 func TestCLS_ServesImages(t *testing.T) {
 	env := needEnv(t)
 	up, down := renderText("Hello World 2026", false), renderText("Hello World 2026", true)
@@ -367,6 +369,21 @@ func TestCLS_ServesImages(t *testing.T) {
 	code, body = httpDo(t, "POST", s.url+"/v2/models/cls/infer", `{"inputs":[{"name":"x","shape":[2],"datatype":"BYTES","data":["`+pngs[1]+`","`+pngs[0]+`"]}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"classification":1}}]}`)
 	require.Equal(t, 200, code, body)
 	assert.Regexp(t, `"data":\["(0\.9\d{5}|1\.000000):1","(0\.9\d{5}|1\.000000):0"\]`, body)
+
+	// gRPC: the encoded images themselves, no base64.
+	raw := make([][]byte, 2)
+	for i, p := range pngs {
+		raw[i], _ = base64.StdEncoding.DecodeString(p)
+	}
+	resp, err := s.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{ModelName: "cls",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "BYTES", Shape: []int64{2}, Contents: &pb.InferTensorContents{BytesContents: raw}}}})
+	require.NoError(t, err)
+	got, err := pbconv.Response(resp)
+	require.NoError(t, err)
+	p, err := got.Outputs[0].AsFloat32()
+	require.NoError(t, err)
+	assert.Greater(t, p[0], float32(0.8), "gRPC: upright")
+	assert.Greater(t, p[3], float32(0.8), "gRPC: turned over")
 
 	code, body = httpDo(t, "POST", s.url+"/v1/models/cls:predict", `{"instances":[{"image":{"b64":"`+pngs[0]+`"}},{"image":{"b64":"aGVsbG8="}}]}`)
 	assert.Equal(t, 400, code)

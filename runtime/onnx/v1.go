@@ -40,7 +40,7 @@ func (m *Model) predictV1(ctx context.Context, p *Pool, req *infer.Request) (*in
 	if err != nil {
 		return nil, err
 	}
-	b, err := appendNested(nil, outs[0].Data, outs[0].Shape)
+	b, err := infer.AppendRows(nil, outs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -204,67 +204,4 @@ func errSuffix(err error) string {
 		return " (" + ne.Err.Error() + ")"
 	}
 	return ""
-}
-
-// appendNested writes data with shape as nested JSON lists, rows of the
-// first dimension first (v1 predictions: one entry per instance).
-func appendNested(b []byte, data any, shape []int64) ([]byte, error) {
-	if len(shape) == 0 {
-		return infer.AppendJSON(b, sliceData(data, 0, 1))
-	}
-	return nested(b, data, shape, 0)
-}
-
-func nested(b []byte, data any, shape []int64, off int) ([]byte, error) {
-	if len(shape) == 1 {
-		return infer.AppendJSON(b, sliceData(data, off, off+int(shape[0])))
-	}
-	stride := int(infer.ShapeSize(shape[1:]))
-	b = append(b, '[')
-	for i := range int(shape[0]) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = nested(b, data, shape[1:], off+i*stride); err != nil {
-			return b, err
-		}
-	}
-	return append(b, ']'), nil
-}
-
-func sliceData(data any, lo, hi int) any {
-	switch d := data.(type) {
-	case []float32:
-		return d[lo:hi]
-	case []float64:
-		return d[lo:hi]
-	case []infer.Float16:
-		return d[lo:hi]
-	case []int8:
-		return d[lo:hi]
-	case []int16:
-		return d[lo:hi]
-	case []int32:
-		return d[lo:hi]
-	case []int64:
-		return d[lo:hi]
-	case []uint8:
-		return d[lo:hi]
-	case []uint16:
-		return d[lo:hi]
-	case []uint32:
-		return d[lo:hi]
-	case []uint64:
-		return d[lo:hi]
-	case []bool:
-		return d[lo:hi]
-	case [][]byte:
-		s := make([]string, hi-lo)
-		for i, v := range d[lo:hi] {
-			s[i] = string(v)
-		}
-		return s
-	}
-	return nil
 }
