@@ -551,12 +551,12 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		}
 	}
 	bad, badMessage := badRequest(name, req.Inputs[0])
+	var b64 string // the sample image
 	if m.Image != "" {
 		if v.Image, err = m.imageView(); err != nil {
 			return nil, err
 		}
-		b64, err := m.sampleImage()
-		if err != nil {
+		if b64, err = m.sampleImage(); err != nil {
 			return nil, err
 		}
 		for i := range req.Inputs {
@@ -600,7 +600,7 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		if protocol == project.ProtocolV1 {
 			sample = v.V1Request
 		}
-		v.Image.OwnImage = ownImageCommand(sample, req.Inputs[slices.IndexFunc(req.Inputs, func(t sampleTensor) bool { return t.Name == v.Image.Input })].Data.([]string)[0])
+		v.Image.OwnImage = ownImageCommand(sample, b64)
 	}
 
 	if in := m.Info.Inputs[0]; len(in.Shape) > 0 && in.Shape[0].Dynamic() && in.Shape[0].Param != "" {
