@@ -414,6 +414,8 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	}
 	if s := m.DescribeImage(); s != "" {
 		fmt.Fprintln(w, s)
+	} else if in, layout, ok := m.ImageInput(); ok {
+		fmt.Fprintf(w, "Input %s looks like images (%s): --image %s lets clients send pictures instead of tensors\n", in.Name, layout, strings.Join(generator.ImagePresets(), "|"))
 	}
 	if s := m.SampleShapes(); s != "" {
 		fmt.Fprintf(w, "input.json holds zeros of shape %s (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n", s)

@@ -198,4 +198,9 @@ func TestNew_ImageFlag(t *testing.T) {
 	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(in), `{"id":"pix-1","inputs":[{"name":"pixels","shape":[1],"datatype":"BYTES","data":["iVBORw0KGgo`)
+
+	// Without --image, the CLI points at it.
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "pix", "--model", model, "--input-shape", "pixels=1,3,224,224", "--yes", "--dir", filepath.Join(t.TempDir(), "q")))
+	assert.Contains(t, out.String(), "Input pixels looks like images (NCHW): --image imagenet|symmetric|unit lets clients send pictures instead of tensors\n")
 }
