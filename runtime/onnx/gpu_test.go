@@ -71,3 +71,36 @@ func TestGPU_CLSOnCUDAClassifiesRenderedText(t *testing.T) {
 		assert.Greater(t, p[2*i+i%2], float32(0.8), "image %d", i)
 	}
 }
+
+// TestGPU_FP16OutputOnCUDA: a model with an FP16 output (PaddleOCR's
+// classifier narrowed to float16, as a float16 conversion for the GPU
+// leaves it) runs on the CUDA provider from the rewritten model in memory,
+// and answers the CPU's float32 values within float16's precision.
+func TestGPU_FP16OutputOnCUDA(t *testing.T) {
+	env := needGPU(t)
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	half, renamed, err := castOutputs(model, []string{"softmax_0.tmp_0"}, onnxgen.Float, onnxgen.Float16)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "cls16.onnx")
+	require.NoError(t, os.WriteFile(path, half, 0o644))
+	gpu, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCUDA}})
+	require.NoError(t, err)
+	defer gpu.Close()
+	assert.Equal(t, ProviderCUDA, gpu.Provider())
+	cpu, err := env.NewSession(context.Background(), modelFile(t, clsFile), SessionOptions{Device: Device{Kind: DeviceCPU}})
+	require.NoError(t, err)
+	defer cpu.Close()
+
+	x := clsInput(renderText("Hello World 2026", false), renderText("Hello World 2026", true))
+	got, err := gpu.Run(context.Background(), []*infer.Tensor{x})
+	require.NoError(t, err)
+	want, err := cpu.Run(context.Background(), []*infer.Tensor{x})
+	require.NoError(t, err)
+	assert.Equal(t, renamed["softmax_0.tmp_0"], got[0].Name)
+	require.Equal(t, infer.FP16, got[0].Datatype)
+	w, _ := want[0].AsFloat32()
+	for i, h := range got[0].Data.([]infer.Float16) {
+		assert.InDelta(t, w[i], h.Float32(), 2e-3, "element %d", i)
+	}
+}
