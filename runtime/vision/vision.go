@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif" // registered formats
 	_ "image/jpeg"
 	_ "image/png"
@@ -146,7 +147,34 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode image: %w", err)
 	}
+	opaque(img)
 	return img, nil
+}
+
+// opaque drops img's transparency in place, keeping each pixel's colour,
+// as Pillow's convert("RGB") does before torchvision and PaddleOCR
+// normalise an image. Left as it is, scaling would premultiply and turn
+// transparent pixels black. img was just decoded: nobody else holds it.
+func opaque(img image.Image) {
+	switch m := img.(type) {
+	case *image.NRGBA:
+		for i := 3; i < len(m.Pix); i += 4 {
+			m.Pix[i] = 0xff
+		}
+	case *image.NRGBA64:
+		for i := 6; i < len(m.Pix); i += 8 {
+			m.Pix[i], m.Pix[i+1] = 0xff, 0xff
+		}
+	case *image.Paletted:
+		for i, c := range m.Palette {
+			r, g, b, _ := c.RGBA()
+			nc := color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 0xff}
+			if n, ok := c.(color.NRGBA); ok {
+				nc = color.NRGBA{R: n.R, G: n.G, B: n.B, A: 0xff}
+			}
+			m.Palette[i] = nc
+		}
+	}
 }
 
 // Check reports what is wrong with s, naming the field.

@@ -302,3 +302,23 @@ func TestTensor_BoundsTheBatch(t *testing.T) {
 	_, err = s.Tensor("x", many[:3])
 	assert.ErrorContains(t, err, "3 images make a tensor of 1806336 bytes")
 }
+
+// TestTensor_TransparencyIsDropped: a transparent pixel keeps its colour,
+// as Pillow's convert("RGB") keeps it (scaling premultiplied would make it
+// black); palette images too.
+func TestTensor_TransparencyIsDropped(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 1, 2
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	img.SetNRGBA(0, 0, color.NRGBA{255, 0, 0, 0})     // transparent red
+	img.SetNRGBA(1, 0, color.NRGBA{0, 255, 255, 128}) // half-transparent cyan
+	x, err := s.Tensor("x", [][]byte{encodePNG(t, img)})
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1, 0, 0, 1, 0, 1}, x.Data)
+
+	pal := image.NewPaletted(image.Rect(0, 0, 2, 1), color.Palette{color.NRGBA{0, 0, 255, 0}, color.NRGBA{0, 255, 0, 255}})
+	pal.SetColorIndex(1, 0, 1)
+	x, err = s.Tensor("x", [][]byte{encodePNG(t, pal)})
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0, 0, 0, 1, 1, 0}, x.Data, "transparent blue, green")
+}
