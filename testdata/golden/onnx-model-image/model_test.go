@@ -29,10 +29,9 @@ type tensorMetadata struct {
 }
 
 // sampleRequest is input.json: a 10×10 PNG test pattern for input
-// pixels, every
-// dynamic dimension 1.
-// Put real values in it, and check real answers in
-// TestInputJSON.
+// pixels.
+// Put a picture of yours in it (the README says how), and check real
+// answers in TestInputJSON.
 func sampleRequest(t *testing.T) []byte {
 	t.Helper()
 	body, err := os.ReadFile("input.json")
