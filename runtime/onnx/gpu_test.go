@@ -78,12 +78,7 @@ func TestGPU_CLSOnCUDAClassifiesRenderedText(t *testing.T) {
 // and answers the CPU's float32 values within float16's precision.
 func TestGPU_FP16OutputOnCUDA(t *testing.T) {
 	env := needGPU(t)
-	model, err := os.ReadFile(modelFile(t, clsFile))
-	require.NoError(t, err)
-	half, renamed, err := castOutputs(model, []string{"softmax_0.tmp_0"}, onnxgen.Float, onnxgen.Float16)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "cls16.onnx")
-	require.NoError(t, os.WriteFile(path, half, 0o644))
+	path, output := clsFP16(t)
 	gpu, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCUDA}})
 	require.NoError(t, err)
 	defer gpu.Close()
@@ -97,7 +92,7 @@ func TestGPU_FP16OutputOnCUDA(t *testing.T) {
 	require.NoError(t, err)
 	want, err := cpu.Run(context.Background(), []*infer.Tensor{x})
 	require.NoError(t, err)
-	assert.Equal(t, renamed["softmax_0.tmp_0"], got[0].Name)
+	assert.Equal(t, output, got[0].Name)
 	require.Equal(t, infer.FP16, got[0].Datatype)
 	w, _ := want[0].AsFloat32()
 	for i, h := range got[0].Data.([]infer.Float16) {

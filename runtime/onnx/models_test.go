@@ -278,6 +278,20 @@ func TestCLS_ClassificationWithLabels(t *testing.T) {
 	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):1:180$`, classes[1], "turned over")
 }
 
+// clsFP16 writes PaddleOCR's classifier with its output narrowed to
+// float16 by a Cast (the runtime's rewrite, the other way), and returns the
+// file and the output's name.
+func clsFP16(t *testing.T) (path, output string) {
+	t.Helper()
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	half, renamed, err := castOutputs(model, []string{"softmax_0.tmp_0"}, onnxgen.Float, onnxgen.Float16)
+	require.NoError(t, err)
+	path = filepath.Join(t.TempDir(), "cls16.onnx")
+	require.NoError(t, os.WriteFile(path, half, 0o644))
+	return path, renamed["softmax_0.tmp_0"]
+}
+
 // TestCLS_FP16Output: PaddleOCR's classifier with its output narrowed to
 // float16 (a Cast at the end of a real exporter's graph, as a float16
 // conversion without keep_io_types leaves it) is served with an FP16
@@ -286,12 +300,7 @@ func TestCLS_ClassificationWithLabels(t *testing.T) {
 // as ONNX Runtime rounds it.
 func TestCLS_FP16Output(t *testing.T) {
 	env := needEnv(t)
-	model, err := os.ReadFile(modelFile(t, clsFile))
-	require.NoError(t, err)
-	half, renamed, err := castOutputs(model, []string{"softmax_0.tmp_0"}, onnxgen.Float, onnxgen.Float16)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "cls16.onnx")
-	require.NoError(t, os.WriteFile(path, half, 0o644))
+	path, output := clsFP16(t)
 	opts := SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1}
 	s16, err := env.NewSession(context.Background(), path, opts)
 	require.NoError(t, err)
@@ -299,7 +308,7 @@ func TestCLS_FP16Output(t *testing.T) {
 	s32, err := env.NewSession(context.Background(), modelFile(t, clsFile), opts)
 	require.NoError(t, err)
 	defer s32.Close()
-	name := renamed["softmax_0.tmp_0"]
+	name := output
 	assert.Equal(t, []TensorInfo{{Name: name, Datatype: infer.FP16, Shape: []int64{-1, 2}}}, s16.Outputs())
 
 	x := clsInput(renderText("Hello World 2026", false), renderText("Hello World 2026", true), renderText("Invoice No. 4711", false))
