@@ -66,7 +66,6 @@ type Session struct {
 	sess     *ort.DynamicAdvancedSession
 	inputs   []TensorInfo
 	outputs  []TensorInfo
-	narrow   []bool // outputs[i] is FP16, returned by ONNX Runtime as float32
 	device   Device
 	provider string
 	threads  int
@@ -90,10 +89,9 @@ type graph struct {
 	path    string
 	in, out []TensorInfo
 	// ortOut names the outputs asked of ONNX Runtime, in out's order: out's
-	// names, except for FP16 outputs (narrow), which a rewritten model
-	// (data) returns as float32 under other names (see widenOutputs).
+	// names, except for FP16 outputs, which a rewritten model (data)
+	// returns as float32 under other names (see widenOutputs).
 	ortOut []string
-	narrow []bool
 	data   []byte
 }
 
@@ -161,10 +159,6 @@ func (e *Env) readInfo(path string) (*graph, error) {
 	}
 	if g.data, g.ortOut, err = widenedModel(model, out, half); err != nil {
 		return nil, fmt.Errorf("model %s: FP16 outputs %s: %w", path, strings.Join(half, ", "), err)
-	}
-	g.narrow = make([]bool, len(out))
-	for i, t := range out {
-		g.narrow[i] = t.Datatype == infer.FP16
 	}
 	e.log.Debug(fmt.Sprintf("ONNX model %s: FP16 outputs %s are read through a Cast to float32 added in memory and narrowed back exactly", path, strings.Join(half, ", ")))
 	return g, nil
@@ -365,7 +359,7 @@ func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*S
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	s := &Session{
-		env: e, path: path, sess: sess, inputs: g.in, outputs: g.out, narrow: g.narrow,
+		env: e, path: path, sess: sess, inputs: g.in, outputs: g.out,
 		device: opts.Device, provider: provider, threads: threads,
 		free: make(chan *ort.RunOptions, 8),
 	}
@@ -469,8 +463,8 @@ func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Ten
 		if res[i], err = fromValue(s.outputs[i].Name, v); err != nil {
 			return nil, err
 		}
-		if s.narrow != nil && s.narrow[i] {
-			res[i] = narrowed(res[i])
+		if s.outputs[i].Datatype == infer.FP16 {
+			res[i] = narrowed(res[i]) // read as float32 (see widenOutputs)
 		}
 	}
 	return res, nil
