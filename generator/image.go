@@ -139,6 +139,8 @@ type imageView struct {
 	// OwnImage is a shell command writing input.json with photo.jpg as
 	// the image instead of the sample's.
 	OwnImage string
+	// sampleW and sampleH are the sample image's size (sampleImage).
+	sampleW, sampleH int64
 }
 
 // ownImageCommand is a shell command that writes request (the project's
@@ -176,8 +178,9 @@ func (m *ONNXModel) imageView() (*imageView, error) {
 		Sample:     fmt.Sprintf("a %d×%d PNG test pattern", sw, sh),
 		Formats:    imageFormats,
 		NotImageV1: v1, NotImageV2: v2,
-		BadV1: "instances[0]: not an image (" + imageFormats + ")",
-		BadV2: fmt.Sprintf("input %s, image 0: not an image (%s)", in.Name, imageFormats),
+		BadV1:   "instances[0]: not an image (" + imageFormats + ")",
+		BadV2:   fmt.Sprintf("input %s, image 0: not an image (%s)", in.Name, imageFormats),
+		sampleW: sw, sampleH: sh,
 	}, nil
 }
 
@@ -191,15 +194,9 @@ func sampleImageSize(p imagePreset, h, w int64) (int64, int64) {
 }
 
 // sampleImage is the sample request's image as base64: a test pattern of
-// the preset's sample size (red rising to the right, green downwards),
-// the same bytes every time.
-func (m *ONNXModel) sampleImage() (string, error) {
-	p, _ := findPreset(m.Image)
-	h, w, err := m.imageSize()
-	if err != nil {
-		return "", err
-	}
-	sh, sw := sampleImageSize(p, h, w)
+// sw×sh pixels (red rising to the right, green downwards), the same bytes
+// every time.
+func sampleImage(sw, sh int64) (string, error) {
 	img := image.NewNRGBA(image.Rect(0, 0, int(sw), int(sh)))
 	for y := range int(sh) {
 		for x := range int(sw) {

@@ -556,7 +556,7 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		if v.Image, err = m.imageView(); err != nil {
 			return nil, err
 		}
-		if b64, err = m.sampleImage(); err != nil {
+		if b64, err = sampleImage(v.Image.sampleW, v.Image.sampleH); err != nil {
 			return nil, err
 		}
 		for i := range req.Inputs {
