@@ -211,13 +211,14 @@ func (s Spec) Shape(n int) []int64 {
 // shape Shape(len(images)). An image that cannot be decoded is an error
 // naming its index.
 func (s Spec) Tensor(name string, images [][]byte) (*infer.Tensor, error) {
-	return s.tensor(name, images, func(i int) string { return fmt.Sprintf("image %d", i) })
-}
-
-func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*infer.Tensor, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
+	return s.tensor(name, images, func(i int) string { return fmt.Sprintf("image %d", i) })
+}
+
+// tensor is Tensor for a checked s, naming image i as where(i) in errors.
+func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*infer.Tensor, error) {
 	if len(images) == 0 {
 		return nil, errors.New("no images")
 	}
@@ -233,14 +234,14 @@ func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*inf
 	if n := int64(len(images)) * int64(per) * size; n > limit {
 		return nil, fmt.Errorf("%d images make a tensor of %d bytes (%s), more than the %d allowed: send fewer images per request", len(images), n, infer.FormatShape(s.Shape(len(images))), limit)
 	}
+	maxPixels := s.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
 	data := make([]float32, len(images)*per)
 	dst := image.NewRGBA(image.Rect(0, 0, s.Width, s.Height))
 	for i, b := range images {
-		limit := s.MaxPixels
-		if limit <= 0 {
-			limit = DefaultMaxPixels
-		}
-		img, err := decode(b, limit)
+		img, err := decode(b, maxPixels)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where(i), err)
 		}
