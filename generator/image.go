@@ -99,23 +99,34 @@ func (m *ONNXModel) CheckImage() error {
 	return nil
 }
 
+// ImageAxes are the dimensions of an image input's shape that hold the
+// height and width, for its layout (ImageInput's "NCHW" or "NHWC").
+func ImageAxes(layout string) (height, width int) {
+	if layout == "NHWC" {
+		return 1, 2
+	}
+	return 2, 3
+}
+
+// ImageShapeExample is a sample shape of an image input in layout, for
+// messages: "1,3,224,224" or "1,224,224,3".
+func ImageShapeExample(layout string) string {
+	if layout == "NHWC" {
+		return "1,224,224,3"
+	}
+	return "1,3,224,224"
+}
+
 // imageSize is the height and width images are resized to.
 func (m *ONNXModel) imageSize() (h, w int64, err error) {
 	in, layout, _ := m.ImageInput()
-	hi, wi := 2, 3
-	if layout == "NHWC" {
-		hi, wi = 1, 2
-	}
+	hi, wi := ImageAxes(layout)
 	if !in.Shape[hi].Dynamic() && !in.Shape[wi].Dynamic() {
 		return in.Shape[hi].Size, in.Shape[wi].Size, nil
 	}
 	given, ok := m.InputShapes[in.Name]
 	if !ok || len(given) != 4 || given[hi] < 1 || given[wi] < 1 {
-		example := "1,3,224,224"
-		if layout == "NHWC" {
-			example = "1,224,224,3"
-		}
-		return 0, 0, fmt.Errorf("--image: input %s takes images, but its height and width are dynamic; give the size images are resized to with --input-shape %s=%s", in, in.Name, example)
+		return 0, 0, fmt.Errorf("--image: input %s takes images, but its height and width are dynamic; give the size images are resized to with --input-shape %s=%s", in, in.Name, ImageShapeExample(layout))
 	}
 	return given[hi], given[wi], nil
 }

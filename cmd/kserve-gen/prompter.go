@@ -205,12 +205,8 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 			if in, layout, ok := m.ImageInput(); ok && a.Image != "" && in.Name == v.Name {
 				// Images are resized to this height and width: the
 				// default 1 of a dynamic dimension is not a size.
-				h, w := 2, 3
-				if layout == "NHWC" {
-					h, w = 1, 2
-				}
-				if shape[h] < 2 || shape[w] < 2 {
-					return fmt.Errorf("images are resized to this shape's height and width (%s): give the model's, such as %s", layout, map[string]string{"NCHW": "1,3,224,224", "NHWC": "1,224,224,3"}[layout])
+				if h, w := generator.ImageAxes(layout); shape[h] < 2 || shape[w] < 2 {
+					return fmt.Errorf("images are resized to this shape's height and width (%s): give the model's, such as %s", layout, generator.ImageShapeExample(layout))
 				}
 			}
 			return nil
