@@ -19,15 +19,17 @@ type imagePreset struct {
 	// About says what the preset does, Used what uses it.
 	Name, Var, About, Used string
 	// Crop: the preset resizes by centre crop, so the sample image is
-	// bigger than the model's input.
-	Crop bool
+	// bigger than the model's input. Letterbox: it keeps the aspect
+	// ratio and pads, so the sample image is smaller and 4:3.
+	Crop, Letterbox bool
 }
 
 // imagePresets are runtime/vision's presets (Preset), by name.
 var imagePresets = []imagePreset{
 	{Name: "imagenet", Var: "ImageNet", Crop: true, About: "shorter side scaled to 1/0.875 of the input's, centre cropped, ImageNet mean and std", Used: "torchvision, timm, the ONNX model zoo's classifiers"},
 	{Name: "symmetric", Var: "Symmetric", About: "stretched to the input's size, values mapped to [-1, 1]", Used: "PaddleOCR, Inception-style TensorFlow models"},
-	{Name: "unit", Var: "Unit", About: "stretched to the input's size, values mapped to [0, 1]", Used: "YOLO-style detectors"},
+	{Name: "unit", Var: "Unit", About: "stretched to the input's size, values mapped to [0, 1]", Used: "Keras-style models trained on rescaled images"},
+	{Name: "yolo", Var: "YOLO", Letterbox: true, About: "scaled to fit keeping its aspect ratio, padded with grey (114) to the input's size, values mapped to [0, 1]", Used: "Ultralytics YOLO v5, v8 and 11 detectors"},
 }
 
 // ImagePresets names the image preprocessings --image takes.
@@ -137,8 +139,11 @@ type imageView struct {
 	// variable (ImageNet) and Name its --image name; About describes it.
 	Input, Preset, Name, About, Used string
 	Layout                           string
-	Height, Width                    int64
-	Datatype                         string
+	// Letterbox: the preset pads, so a detector's boxes are in the
+	// padded frame.
+	Letterbox     bool
+	Height, Width int64
+	Datatype      string
 	// Sample describes the sample image in input.json; Formats the
 	// formats the server decodes.
 	Sample  string
@@ -185,7 +190,7 @@ func (m *ONNXModel) imageView() (*imageView, error) {
 	}
 	return &imageView{
 		Input: in.Name, Preset: p.Var, Name: p.Name, About: p.About, Used: p.Used,
-		Layout: layout, Height: h, Width: w, Datatype: dt,
+		Layout: layout, Letterbox: p.Letterbox, Height: h, Width: w, Datatype: dt,
 		Sample:     fmt.Sprintf("a %d×%d PNG test pattern", sw, sh),
 		Formats:    imageFormats,
 		NotImageV1: v1, NotImageV2: v2,
@@ -195,11 +200,16 @@ func (m *ONNXModel) imageView() (*imageView, error) {
 	}, nil
 }
 
-// sampleImageSize is the sample image's height and width: the input's,
-// or for a centre crop the size it is cropped from.
+// sampleImageSize is the sample image's height and width: the input's;
+// for a centre crop the size it is cropped from; for a letterbox a 4:3
+// picture of half the input's width, so that the sample is scaled and
+// padded as a photo would be.
 func sampleImageSize(p imagePreset, h, w int64) (int64, int64) {
-	if p.Crop {
+	switch {
+	case p.Crop:
 		return (h*8 + 6) / 7, (w*8 + 6) / 7
+	case p.Letterbox:
+		return max(1, w*3/8), max(1, w/2)
 	}
 	return h, w
 }

@@ -1,7 +1,11 @@
 package generator_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"image"
+	_ "image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,7 +62,7 @@ func TestCheckImage_NamesWhatIsMissing(t *testing.T) {
 		m.Image = image
 		return m
 	}
-	assert.EqualError(t, load(onnxtest.Image("8", "8"), nil, "coco").CheckImage(), `--image "coco": want imagenet, symmetric, unit`)
+	assert.EqualError(t, load(onnxtest.Image("8", "8"), nil, "coco").CheckImage(), `--image "coco": want imagenet, symmetric, unit, yolo`)
 	assert.EqualError(t, load(generator.SampleONNXModel(), nil, "unit").CheckImage(),
 		"--image: no input of the model takes images (one needs 4 dimensions, 3 channels first as NCHW [batch,3,H,W] or last as NHWC [batch,H,W,3], and FP32 or FP16); its inputs are input FP32 [batch,4]")
 	assert.EqualError(t, load(onnxtest.Image("height", "width"), nil, "unit").CheckImage(),
@@ -96,6 +100,46 @@ func TestGenerate_ImageOverV1(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(readme), "echo '{\"instances\":[{\"image\":{\"b64\":\"'\"$(base64 -w0 photo.jpg)\"'\"}}]}' > input.json\n")
+	if !testing.Short() {
+		goTool(t, dir, "test", "-count=1", "./...")
+	}
+}
+
+// TestGenerate_ImageYOLO: --image yolo letterboxes. The v2 project's sample
+// is a 4:3 picture of half the input's width (scaled and padded as a photo
+// would be), its README says where a detector's boxes are, and its tests
+// (unless -short) pass against ONNX Runtime.
+func TestGenerate_ImageYOLO(t *testing.T) {
+	dir := onnxProjectWith(t, "det", "det.onnx", onnxtest.Image("height", "width"), map[string][]int64{"pixels": {1, 3, 32, 48}}, nil, func(o *generator.Options) {
+		o.Model.Image = "yolo"
+	})
+	input, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	var req struct {
+		Inputs []struct {
+			Name, Datatype string
+			Shape          []int64
+			Data           []string
+		}
+	}
+	require.NoError(t, json.Unmarshal(input, &req))
+	require.Len(t, req.Inputs, 1)
+	assert.Equal(t, "BYTES", req.Inputs[0].Datatype)
+	require.Len(t, req.Inputs[0].Data, 1)
+	png, err := base64.StdEncoding.DecodeString(req.Inputs[0].Data[0])
+	require.NoError(t, err)
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(png))
+	require.NoError(t, err)
+	assert.Equal(t, "png", format)
+	assert.Equal(t, [2]int{24, 18}, [2]int{cfg.Width, cfg.Height}, "half the width, 4:3")
+
+	model, err := os.ReadFile(filepath.Join(dir, "model.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(model), "\ts := vision.YOLO\n\ts.Layout, s.Height, s.Width = vision.NCHW, 32, 48\n")
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "with runtime/vision's `yolo`\npreprocessing: scaled to fit keeping its aspect ratio, padded with grey (114) to the input's size, values mapped to [0, 1] (Ultralytics YOLO v5, v8 and 11 detectors).")
+	assert.Contains(t, string(readme), "A picture keeps its aspect ratio: it is scaled to fit 48×32 and centred on grey,\nas Ultralytics' `LetterBox` does")
 	if !testing.Short() {
 		goTool(t, dir, "test", "-count=1", "./...")
 	}

@@ -83,7 +83,7 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
 		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image makes an input of a model given with --model take images"},
 		{"image of a model without an image input", []string{"--model", model, "--image", "imagenet"}, "--image: no input of the model takes images (one needs 4 dimensions, 3 channels first as NCHW [batch,3,H,W] or last as NHWC [batch,H,W,3], and FP32 or FP16); its inputs are input FP32 [batch,4]"},
-		{"image of no preset", []string{"--model", imageModel, "--image", "coco"}, `--image "coco": want imagenet, symmetric, unit`},
+		{"image of no preset", []string{"--model", imageModel, "--image", "coco"}, `--image "coco": want imagenet, symmetric, unit, yolo`},
 		{"image of no size", []string{"--model", imageModel, "--image", "unit"}, "--image: input pixels FP32 [batch,3,height,width] takes images, but its height and width are dynamic; give the size images are resized to with --input-shape pixels=1,3,224,224"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,5 +202,5 @@ func TestNew_ImageFlag(t *testing.T) {
 	// Without --image, the CLI points at it.
 	out.Reset()
 	require.NoError(t, runCLI(t, f, "new", "pix", "--model", model, "--input-shape", "pixels=1,3,224,224", "--yes", "--dir", filepath.Join(t.TempDir(), "q")))
-	assert.Contains(t, out.String(), "Input pixels looks like images (NCHW): --image imagenet|symmetric|unit lets clients send pictures instead of tensors\n")
+	assert.Contains(t, out.String(), "Input pixels looks like images (NCHW): --image imagenet|symmetric|unit|yolo lets clients send pictures instead of tensors\n")
 }

@@ -46,7 +46,15 @@ const (
 	// 0.875 (256 for 224) and cuts the centre out: torchvision's
 	// Resize(256) + CenterCrop(224), ImageNet classifiers' evaluation.
 	CenterCrop Resize = "crop"
+	// Letterbox scales the image to fit the model's size keeping its
+	// aspect ratio and pads the rest, centred, with grey (114, 114, 114):
+	// Ultralytics YOLO's LetterBox. Boxes a detector finds are in the
+	// padded frame; Spec.Placement maps them back onto the image.
+	Letterbox Resize = "letterbox"
 )
+
+// letterboxGrey is the colour Letterbox pads with, Ultralytics' value.
+var letterboxGrey = color.RGBA{114, 114, 114, 255}
 
 // Spec describes a model's image input. Each channel value v (0–255)
 // becomes (v/255 - Mean[c]) / Std[c], with channels in RGB order (BGR
@@ -81,12 +89,16 @@ var (
 	// Symmetric maps values to [-1, 1] after stretching (PaddleOCR,
 	// Inception-style TensorFlow models).
 	Symmetric = Spec{Layout: NCHW, Resize: Stretch, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}
-	// Unit maps values to [0, 1] after stretching (YOLO-style detectors).
+	// Unit maps values to [0, 1] after stretching (Keras-style models
+	// trained on rescaled images).
 	Unit = Spec{Layout: NCHW, Resize: Stretch, Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
+	// YOLO is Ultralytics YOLO's (v5, v8, 11) preprocessing: letterboxed,
+	// values in [0, 1].
+	YOLO = Spec{Layout: NCHW, Resize: Letterbox, Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
 )
 
-// Preset returns the preset called name ("imagenet", "symmetric" or
-// "unit").
+// Preset returns the preset called name ("imagenet", "symmetric", "unit"
+// or "yolo").
 func Preset(name string) (Spec, error) {
 	switch name {
 	case "imagenet":
@@ -95,8 +107,10 @@ func Preset(name string) (Spec, error) {
 		return Symmetric, nil
 	case "unit":
 		return Unit, nil
+	case "yolo":
+		return YOLO, nil
 	}
-	return Spec{}, fmt.Errorf("image preprocessing %q: want imagenet, symmetric or unit", name)
+	return Spec{}, fmt.Errorf("image preprocessing %q: want imagenet, symmetric, unit or yolo", name)
 }
 
 // ErrNotImage is matched (errors.Is) by the error for bytes that are not an
@@ -188,8 +202,8 @@ func (s Spec) Check() error {
 	if s.Datatype != "" && s.Datatype != infer.FP32 && s.Datatype != infer.FP16 {
 		return fmt.Errorf("image datatype %s: want FP32 or FP16", s.Datatype)
 	}
-	if s.Resize != Stretch && s.Resize != CenterCrop {
-		return fmt.Errorf("image resize %q: want %s or %s", s.Resize, Stretch, CenterCrop)
+	if s.Resize != Stretch && s.Resize != CenterCrop && s.Resize != Letterbox {
+		return fmt.Errorf("image resize %q: want %s, %s or %s", s.Resize, Stretch, CenterCrop, Letterbox)
 	}
 	for c, sd := range s.Std {
 		if sd == 0 || math.IsNaN(float64(sd)) {
@@ -261,19 +275,72 @@ func (s Spec) tensor(name string, images [][]byte, where func(int) string) (*inf
 // fit draws img into dst (the model's size), resized as s says, with
 // bilinear interpolation.
 func (s Spec) fit(dst *image.RGBA, img image.Image) {
-	src := img.Bounds()
-	if s.Resize == CenterCrop && src.Dx() > 0 && src.Dy() > 0 {
-		// Scale so that the shorter side is the target's divided by
-		// 0.875, then take the centre: the part of the source image that
-		// ends up in dst.
-		scale := math.Max(float64(s.Height)/0.875/float64(src.Dy()), float64(s.Width)/0.875/float64(src.Dx()))
+	src, to := s.frame(img.Bounds())
+	if to != dst.Bounds() {
+		// Letterbox: dst is reused from image to image, pad each afresh.
+		draw.Draw(dst, dst.Bounds(), image.NewUniform(letterboxGrey), image.Point{}, draw.Src)
+	}
+	draw.BiLinear.Scale(dst, to, img, src, draw.Src, nil)
+}
+
+// frame returns the part of an image of bounds b that s scales (src) and
+// where in the model's input it goes (dst).
+func (s Spec) frame(b image.Rectangle) (src, dst image.Rectangle) {
+	full := image.Rect(0, 0, s.Width, s.Height)
+	if b.Dx() <= 0 || b.Dy() <= 0 {
+		return b, full
+	}
+	sx, sy := float64(s.Width)/float64(b.Dx()), float64(s.Height)/float64(b.Dy())
+	switch s.Resize {
+	case CenterCrop:
+		// Shorter side to the target's divided by 0.875, then the centre.
+		scale := math.Max(sx, sy) / 0.875
 		w := int(math.Round(float64(s.Width) / scale))
 		h := int(math.Round(float64(s.Height) / scale))
-		x0 := src.Min.X + (src.Dx()-w)/2
-		y0 := src.Min.Y + (src.Dy()-h)/2
-		src = image.Rect(x0, y0, x0+w, y0+h).Intersect(img.Bounds())
+		x0 := b.Min.X + (b.Dx()-w)/2
+		y0 := b.Min.Y + (b.Dy()-h)/2
+		return image.Rect(x0, y0, x0+w, y0+h).Intersect(b), full
+	case Letterbox:
+		// Ultralytics' LetterBox: Python's round (half to even) for the
+		// scaled size, the padding split as round(pad/2 ∓ 0.1).
+		scale := math.Min(sx, sy)
+		w := max(1, int(math.RoundToEven(float64(b.Dx())*scale)))
+		h := max(1, int(math.RoundToEven(float64(b.Dy())*scale)))
+		left := int(math.RoundToEven(float64(s.Width-w)/2 - 0.1))
+		top := int(math.RoundToEven(float64(s.Height-h)/2 - 0.1))
+		return b, image.Rect(left, top, left+w, top+h).Intersect(full)
 	}
-	draw.BiLinear.Scale(dst, dst.Bounds(), img, src, draw.Src, nil)
+	return b, full
+}
+
+// Placement is where an image lands in the model's input: its pixel
+// coordinates (x, y) become (x*ScaleX + Left, y*ScaleY + Top) there.
+// Letterbox leaves margins (Left, Top ≥ 0); CenterCrop cuts them off
+// (Left, Top ≤ 0); Stretch scales width and height by different factors
+// when the aspect ratios differ.
+type Placement struct {
+	ScaleX, ScaleY float64
+	Left, Top      float64
+}
+
+// Image maps a point of the model's input (a corner of a box a detector
+// found) back onto the image.
+func (p Placement) Image(x, y float64) (float64, float64) {
+	return (x - p.Left) / p.ScaleX, (y - p.Top) / p.ScaleY
+}
+
+// Placement returns where an image of width × height pixels lands in a
+// tensor of s, so that a client or a Postprocess can map what a detector
+// found back onto the image.
+func (s Spec) Placement(width, height int) Placement {
+	b := image.Rect(0, 0, width, height)
+	src, dst := s.frame(b)
+	if src.Empty() {
+		return Placement{ScaleX: 1, ScaleY: 1}
+	}
+	sx := float64(dst.Dx()) / float64(src.Dx())
+	sy := float64(dst.Dy()) / float64(src.Dy())
+	return Placement{ScaleX: sx, ScaleY: sy, Left: float64(dst.Min.X) - float64(src.Min.X)*sx, Top: float64(dst.Min.Y) - float64(src.Min.Y)*sy}
 }
 
 // fill writes dst's pixels, normalised, into out in s's layout.

@@ -163,7 +163,7 @@ func TestSpec_Check(t *testing.T) {
 	}{
 		{func(s *Spec) { s.Layout = "CHW" }, `image layout "CHW": want NCHW or NHWC`},
 		{func(s *Spec) { s.Height = 0 }, "image size 0x4: want a positive height and width"},
-		{func(s *Spec) { s.Resize = "fit" }, `image resize "fit": want stretch or crop`},
+		{func(s *Spec) { s.Resize = "fit" }, `image resize "fit": want stretch, crop or letterbox`},
 		{func(s *Spec) { s.Std[1] = 0 }, "image std[1] is 0: want a non-zero number"},
 		{func(s *Spec) { s.Datatype = infer.INT8 }, "image datatype INT8: want FP32 or FP16"},
 	} {
@@ -173,7 +173,7 @@ func TestSpec_Check(t *testing.T) {
 	}
 	assert.NoError(t, ok.Check())
 	_, err := Preset("coco")
-	assert.EqualError(t, err, `image preprocessing "coco": want imagenet, symmetric or unit`)
+	assert.EqualError(t, err, `image preprocessing "coco": want imagenet, symmetric, unit or yolo`)
 	p, err := Preset("symmetric")
 	require.NoError(t, err)
 	assert.Equal(t, Symmetric, p)
@@ -321,4 +321,68 @@ func TestTensor_TransparencyIsDropped(t *testing.T) {
 	x, err = s.Tensor("x", [][]byte{encodePNG(t, pal)})
 	require.NoError(t, err)
 	assert.Equal(t, []float32{0, 0, 0, 1, 1, 0}, x.Data, "transparent blue, green")
+}
+
+// TestTensor_Letterbox: the image keeps its aspect ratio and the rest is
+// Ultralytics' grey, the padding split as its LetterBox splits it.
+func TestTensor_Letterbox(t *testing.T) {
+	d255 := float32(255) // as fill computes it: v * (1 / (255*std))
+	grey := float32(114) * (1 / d255)
+	box := YOLO
+	box.Height, box.Width = 4, 4
+	// 8×2 red → 4×1, padding 3 rows: round(1.5-0.1) = 1 above, 2 below.
+	x, err := box.Tensor("x", [][]byte{encodePNG(t, pixels(8, 2, func(int, int) color.RGBA { return red }))})
+	require.NoError(t, err)
+	r := x.Data.([]float32)[:16] // the R plane
+	assert.Equal(t, []float32{
+		grey, grey, grey, grey,
+		1, 1, 1, 1,
+		grey, grey, grey, grey,
+		grey, grey, grey, grey,
+	}, r)
+
+	// 5×8 blue → 2.5 wide rounds half to even (Python's round): 2×4,
+	// one grey column each side. The same tensor holds a second image,
+	// which must be padded afresh.
+	tall := encodePNG(t, pixels(5, 8, func(int, int) color.RGBA { return blue }))
+	x, err = box.Tensor("x", [][]byte{tall, encodePNG(t, pixels(8, 2, func(int, int) color.RGBA { return white }))})
+	require.NoError(t, err)
+	b := x.Data.([]float32)[32:48] // the first image's B plane
+	for y := range 4 {
+		assert.Equal(t, []float32{grey, 1, 1, grey}, b[4*y:4*y+4], "row %d", y)
+	}
+	second := x.Data.([]float32)[48:64] // the second image's R plane
+	assert.Equal(t, []float32{grey, grey, grey, grey}, second[:4], "grey above the white band")
+	assert.Equal(t, []float32{1, 1, 1, 1}, second[4:8])
+
+	// The same aspect ratio needs no padding.
+	x, err = box.Tensor("x", [][]byte{quad(t)})
+	require.NoError(t, err)
+	assert.NotContains(t, x.Data.([]float32), grey)
+}
+
+// TestSpec_Placement maps points of the model's input back onto the
+// image, for each resize.
+func TestSpec_Placement(t *testing.T) {
+	yolo := YOLO
+	yolo.Height, yolo.Width = 640, 640
+	p := yolo.Placement(1920, 1080) // scale 1/3: 640×360, 140 rows above
+	assert.Equal(t, Placement{ScaleX: 1.0 / 3, ScaleY: 1.0 / 3, Left: 0, Top: 140}, p)
+	x, y := p.Image(320, 320)
+	assert.InDelta(t, 960, x, 1e-9)
+	assert.InDelta(t, 540, y, 1e-9)
+	x, y = p.Image(0, 140)
+	assert.InDelta(t, 0, x, 1e-9)
+	assert.InDelta(t, 0, y, 1e-9)
+
+	crop := ImageNet
+	crop.Height, crop.Width = 224, 224
+	p = crop.Placement(512, 256) // 256 → 256 rows (scale 1), 224×224 cut from x = 144, y = 16
+	assert.Equal(t, Placement{ScaleX: 1, ScaleY: 1, Left: -144, Top: -16}, p)
+	x, y = p.Image(0, 0)
+	assert.Equal(t, [2]float64{144, 16}, [2]float64{x, y})
+
+	stretch := Symmetric
+	stretch.Height, stretch.Width = 48, 192
+	assert.Equal(t, Placement{ScaleX: 0.5, ScaleY: 0.25}, stretch.Placement(384, 192))
 }
