@@ -59,6 +59,9 @@ var kindErrors = map[string]error{
 	"notready":       status.ModelNotReady("echo", "still warming"),
 	"unsupported":    status.UnsupportedProtocol("v3"),
 	"plain":          errors.New("boom"),
+	// A deadline of the model's own (a feature store that did not answer)
+	// while the client still waits: the server's error, not a cancel.
+	"deadline": fmt.Errorf("feature store: %w", context.DeadlineExceeded),
 }
 
 func (m *echoModel) Predict(_ context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
@@ -265,6 +268,7 @@ func TestErrorKinds(t *testing.T) {
 		{"unsupported", 501, `{"error":"Unsupported protocol v3."}`},
 		{"plain", 500, `{"error":"errorString : boom"}`},
 		{"panic", 500, `{"error":"panic : model panicked"}`},
+		{"deadline", 500, `{"error":"wrapError : feature store: context deadline exceeded"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.fail, func(t *testing.T) {
@@ -324,11 +328,64 @@ func TestMetricsAndDocs(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Contains(t, hdr.Get("Content-Type"), "text/html")
 	assert.Contains(t, body, "/openapi.json")
+	// Unknown pages under /docs/ and wrong methods answer as every other
+	// path does (the asset server's own 404 is plain text).
+	for _, c := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/docs/nope.js", 404, `{"detail":"Not Found"}`},
+		{"POST", "/docs", 405, `{"detail":"Method Not Allowed"}`},
+		{"DELETE", "/metrics", 405, `{"detail":"Method Not Allowed"}`},
+	} {
+		code, hdr, body := do(t, c.method, ts.url+c.path, "", nil)
+		assert.Equal(t, c.code, code, c.path)
+		assert.Equal(t, c.want, body, c.path)
+		assert.Equal(t, "application/json", hdr.Get("Content-Type"), c.path)
+	}
 	code, _, body = do(t, "GET", ts.url+"/openapi.json", "", nil)
 	assert.Equal(t, 200, code)
 	assert.Contains(t, body, `"/v2/models/{model_name}/infer"`)
 	assert.Contains(t, body, `"application/cloudevents+json"`)
 	assert.True(t, json.Valid([]byte(body)))
+}
+
+// TestTrailingSlashRedirects: a known path with a "/" added is answered
+// as FastAPI does (Starlette's redirect_slashes): 307 to the path without
+// it, the query kept; clients follow it with the method and body.
+func TestTrailingSlashRedirects(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	host := strings.TrimPrefix(ts.url, "http://")
+	for _, c := range []struct{ method, path, location string }{
+		{"GET", "/v2/", "http://" + host + "/v2"},
+		{"GET", "/v2/health/ready/", "http://" + host + "/v2/health/ready"},
+		{"GET", "/v2/models/echo/?x=1", "http://" + host + "/v2/models/echo?x=1"},
+		{"POST", "/v2/models/echo/infer/", "http://" + host + "/v2/models/echo/infer"},
+		{"POST", "/v1/models/echo:predict/", "http://" + host + "/v1/models/echo:predict"},
+		{"GET", "/v2/models/nope/ready/", "http://" + host + "/v2/models/nope/ready"}, // any name, as a route pattern
+		{"GET", "/metrics/", "http://" + host + "/metrics"},
+	} {
+		req, err := http.NewRequest(c.method, ts.url+c.path, nil)
+		require.NoError(t, err)
+		resp, err := noFollow.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode, c.path)
+		assert.Equal(t, c.location, resp.Header.Get("Location"), c.path)
+	}
+	for _, p := range []string{"/v3/", "/v2/models/echo/nope/", "/v2/models//", "/docs/"} {
+		code, _, body := do(t, "GET", ts.url+p, "", nil)
+		assert.Equal(t, 404, code, p)
+		assert.Equal(t, `{"detail":"Not Found"}`, body, p)
+	}
+	// Followed, with the body.
+	code, _, body := do(t, "POST", ts.url+"/v2/models/echo/infer/", "application/json",
+		[]byte(`{"id":"a","inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[7]}]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"model_name":"echo","model_version":null,"id":"a","parameters":null,"outputs":[{"name":"output-0","shape":[1],"datatype":"INT32","parameters":null,"data":[7]}]}`, body)
 }
 
 func TestOversizedBody(t *testing.T) {
@@ -723,4 +780,24 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestClientGoneIs499: a client that gives up is counted as nginx's 499
+// (client closed request), not as a server error; a context error while
+// the client still waits is a 500 (TestErrorKinds, "deadline").
+func TestClientGoneIs499(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+	defer close(m.block)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.url+"/v1/models/echo:predict", strings.NewReader(`{"instances":[1]}`))
+	require.NoError(t, err)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Eventually(t, func() bool {
+		_, _, body := do(t, "GET", ts.url+"/metrics", "", nil)
+		return strings.Contains(body, `kserve_request_errors_total{code="499",model_name="echo",protocol="v1"} 1`)
+	}, 5*time.Second, 10*time.Millisecond)
 }

@@ -18,7 +18,34 @@ func (h *Handler) serveDocs(w http.ResponseWriter, r *http.Request) {
 		r2.URL.Path = "/docs/"
 		r = r2
 	}
-	h.docs.ServeHTTP(w, r)
+	h.docs.ServeHTTP(&docsWriter{ResponseWriter: w, h: h}, r)
+}
+
+// docsWriter turns the asset server's plain-text 404 for an unknown path
+// under /docs/ into the {"detail":"Not Found"} every other unknown path
+// gets.
+type docsWriter struct {
+	http.ResponseWriter
+	h        *Handler
+	notFound bool
+}
+
+func (d *docsWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound {
+		d.notFound = true
+		hdr := d.ResponseWriter.Header()
+		hdr.Del("X-Content-Type-Options")
+		d.h.detail(d.ResponseWriter, http.StatusNotFound)
+		return
+	}
+	d.ResponseWriter.WriteHeader(code)
+}
+
+func (d *docsWriter) Write(b []byte) (int, error) {
+	if d.notFound {
+		return len(b), nil // the plain-text body, replaced
+	}
+	return d.ResponseWriter.Write(b)
 }
 
 type docsState struct {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,6 +136,13 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	post := r.Method == http.MethodPost
+	if len(p) > 1 && p[len(p)-1] == '/' && h.known(p[:len(p)-1]) {
+		// None of KServe's paths ends in "/": FastAPI (Starlette's
+		// redirect_slashes) answers such a path with a 307 to the path
+		// without it, which clients follow, method and body kept.
+		h.redirect(w, r, p[:len(p)-1])
+		return
+	}
 	switch {
 	case p == "/":
 		if !get {
@@ -143,11 +151,14 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"status":"alive"}`))
 	case p == "/metrics":
-		if h.opts.Metrics == nil || !get {
+		switch {
+		case h.opts.Metrics == nil:
 			h.detail(w, http.StatusNotFound)
-			return
+		case !get:
+			h.detail(w, http.StatusMethodNotAllowed)
+		default:
+			h.opts.Metrics.ServeHTTP(w, r)
 		}
-		h.opts.Metrics.ServeHTTP(w, r)
 	case p == "/openapi.json":
 		if !get {
 			h.detail(w, http.StatusMethodNotAllowed)
@@ -155,11 +166,14 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", openAPIDocument())
 	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
-		if !h.opts.EnableDocs || !get {
+		switch {
+		case !h.opts.EnableDocs:
 			h.detail(w, http.StatusNotFound)
-			return
+		case !get:
+			h.detail(w, http.StatusMethodNotAllowed)
+		default:
+			h.serveDocs(w, r)
 		}
-		h.serveDocs(w, r)
 	case strings.HasPrefix(p, "/v1/"):
 		h.routeV1(w, r, p[len("/v1/"):], get, post)
 	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
@@ -283,6 +297,57 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	}
 }
 
+// known reports whether p is one of the server's own paths, whatever the
+// method: a model's name counts for any name, as a route pattern does.
+// Swagger UI's pages under /docs/ are not among them: its index is
+// /docs/ itself.
+func (h *Handler) known(p string) bool {
+	switch p {
+	case "/", "/openapi.json", "/v1/models", "/v2", "/v2/health/live", "/v2/health/ready", "/v2/models":
+		return true
+	case "/metrics":
+		return h.opts.Metrics != nil
+	}
+	if name, ok := strings.CutPrefix(p, "/v1/models/"); ok {
+		return name != "" && !strings.Contains(name, "/")
+	}
+	if rest, ok := strings.CutPrefix(p, "/v2/repository/models/"); ok {
+		name, action, _ := strings.Cut(rest, "/")
+		return name != "" && (action == "load" || action == "unload")
+	}
+	rest, ok := strings.CutPrefix(p, "/v2/models/")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "/")
+	if parts[0] == "" {
+		return false
+	}
+	switch len(parts) {
+	case 1:
+		return true
+	case 2:
+		return parts[1] == "ready" || parts[1] == "infer"
+	case 3:
+		return parts[1] == "versions" && parts[2] != ""
+	case 4:
+		return parts[1] == "versions" && parts[2] != "" && (parts[3] == "ready" || parts[3] == "infer")
+	}
+	return false
+}
+
+// redirect answers Starlette's 307 to path: an absolute URL built from the
+// request's Host, the query kept.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	u := url.URL{Scheme: "http", Host: r.Host, Path: path, RawQuery: r.URL.RawQuery}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	w.Header().Set("Location", u.String())
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
 // splitPath splits p at "/" into dst (no allocation for short paths).
 func splitPath(dst []string, p string) []string {
 	for {
@@ -384,12 +449,8 @@ func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int
 		}
 	}
 	if r.ContentLength > 0 {
-		// net/http ends the body at Content-Length, so one exact read suffices.
-		// Heap blocks of 16 bytes or more start 8-byte aligned (smaller
-		// ones may not; infer.DecodeRaw then copies, which is cheap there).
-		pad := (8 - at%8) % 8
-		body := make([]byte, int(r.ContentLength)+pad)[pad:]
-		if _, err := io.ReadFull(rd, body); err != nil {
+		body, err := readDeclared(rd, int(r.ContentLength), at)
+		if err != nil {
 			return nil, bodyError(err, h.opts.MaxRequestBodySize)
 		}
 		return body, nil
@@ -399,6 +460,38 @@ func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int
 		return nil, bodyError(err, h.opts.MaxRequestBodySize)
 	}
 	return body, nil
+}
+
+// eagerBody is how much of a declared body is allocated before any of it
+// arrives. Beyond it the buffer grows as bytes come: a header declaring
+// 64 MiB costs 64 MiB only once the client has sent about half of it, so
+// idle connections cannot make the server allocate what they never send.
+const eagerBody = 1 << 20
+
+// readDeclared reads a body of n declared bytes (net/http ends it there)
+// into a buffer whose byte at starts 8-byte aligned: heap blocks of 16
+// bytes or more start 8-byte aligned (smaller ones may not; infer.DecodeRaw
+// then copies, which is cheap there).
+func readDeclared(rd io.Reader, n, at int) ([]byte, error) {
+	pad := (8 - at%8) % 8
+	buf := make([]byte, pad+min(n, eagerBody))
+	got := 0
+	for got < n {
+		if pad+got == len(buf) {
+			grown := make([]byte, pad+min(n, 2*(len(buf)-pad)))
+			copy(grown[pad:], buf[pad:pad+got])
+			buf = grown
+		}
+		m, err := rd.Read(buf[pad+got:])
+		got += m
+		if err == io.EOF && got < n {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && got < n {
+			return nil, err
+		}
+	}
+	return buf[pad : pad+n], nil
 }
 
 func tooLarge(limit int64) error {
@@ -754,8 +847,10 @@ func copyHeaders(dst, src http.Header) {
 // errors the way KServe's handlers do.
 // It returns the status code.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The client is gone or out of time: nobody reads the body.
+	if r != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The client is gone: nobody reads the body. A context error
+		// while the client still waits (a predictor's timeout, a model's
+		// own deadline) is the server's, answered and logged as such.
 		h.writeRaw(w, 499, "application/json", []byte(`{"error":"Request cancelled"}`))
 		return 499
 	}
