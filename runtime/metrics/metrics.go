@@ -32,6 +32,11 @@ type Metrics struct {
 	batches     *batchCollector // registered by the first AddBatcher
 }
 
+// KServeBuckets are the buckets of KServe's four step histograms:
+// prometheus_client's (Python) DEFAULT_BUCKETS, contract §6. They are not
+// client_golang's prometheus.DefBuckets, which lack 0.075, 0.75 and 7.5.
+var KServeBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
 // SizeBuckets are the size histograms' buckets: 64 B to 64 MiB (the default
 // --max_request_body_size) in steps of 4×.
 var SizeBuckets = prometheus.ExponentialBuckets(64, 4, 11)
@@ -44,9 +49,7 @@ var QueueBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 // the process and Go runtime collectors.
 func New() *Metrics {
 	hist := func(name, help string) *prometheus.HistogramVec {
-		// prometheus.DefBuckets are prometheus_client's default buckets
-		// (0.005 ... 10 seconds), the ones KServe's histograms use.
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: prometheus.DefBuckets}, []string{"model_name"})
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: KServeBuckets}, []string{"model_name"})
 	}
 	m := &Metrics{
 		Registry:    prometheus.NewRegistry(),
@@ -83,9 +86,11 @@ func New() *Metrics {
 }
 
 // Handler serves the registry in the text or OpenMetrics format the
-// Accept header asks for.
+// Accept header asks for. OpenMetrics carries the counters' and histograms'
+// _created samples, as KServe's prometheus_client writes them; the text
+// format has no place for them in client_golang.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true, EnableOpenMetricsTextCreatedSamples: true})
 }
 
 // Model is one model's pre-resolved observers, so the hot path does no

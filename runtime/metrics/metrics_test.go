@@ -1,0 +1,80 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
+)
+
+func scrape(t *testing.T, url, accept string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode, string(b))
+	return string(b)
+}
+
+// KServe's four step histograms expose prometheus_client's (Python)
+// DEFAULT_BUCKETS, contract §6, in both formats.
+func TestStepHistograms_PrometheusClientBuckets(t *testing.T) {
+	m := metrics.New()
+	mm := m.ForModel("m")
+	for _, o := range []interface{ Observe(float64) }{mm.Preprocess, mm.Predict, mm.Explain, mm.Postprocess} {
+		o.Observe(0.06)
+	}
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	want := []string{"0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5", "5", "7.5", "10", "+Inf"}
+	wantOM := []string{"0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5", "5.0", "7.5", "10.0", "+Inf"}
+	for _, f := range []struct {
+		accept string
+		want   []string
+	}{{"", want}, {"application/openmetrics-text; version=1.0.0", wantOM}} {
+		body := scrape(t, srv.URL, f.accept)
+		for _, name := range []string{"request_preprocess_seconds", "request_predict_seconds", "request_explain_seconds", "request_postprocess_seconds"} {
+			re := regexp.MustCompile(`(?m)^` + name + `_bucket\{model_name="m",le="([^"]+)"\} (\S+)`)
+			var les []string
+			for _, sm := range re.FindAllStringSubmatch(body, -1) {
+				les = append(les, sm[1])
+			}
+			assert.Equal(t, f.want, les, "%s (Accept %q)", name, f.accept)
+			// 0.06 s falls in 0.075, a bucket client_golang's DefBuckets lack.
+			assert.Regexp(t, `(?m)^`+name+`_bucket\{model_name="m",le="0.075"\} 1$`, body)
+			assert.Regexp(t, `(?m)^`+name+`_bucket\{model_name="m",le="0.05"\} 0$`, body)
+		}
+	}
+}
+
+// The histograms and counters carry KServe's _created samples in the
+// OpenMetrics format; the text format has none (client_golang cannot write
+// them there).
+func TestCreatedSamples(t *testing.T) {
+	m := metrics.New()
+	mm := m.ForModel("m")
+	mm.Predict.Observe(0.01)
+	mm.Exchange(0, false, 10, 10, "")
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	om := scrape(t, srv.URL, "application/openmetrics-text; version=1.0.0")
+	for _, name := range []string{"request_preprocess_seconds", "request_predict_seconds", "request_explain_seconds", "request_postprocess_seconds"} {
+		assert.Regexp(t, `(?m)^`+name+`_created\{model_name="m"\} \d+\.\d+e\+09$`, om)
+	}
+	assert.Regexp(t, `(?m)^kserve_requests_created\{model_name="m",protocol="v1",verb="predict"\} \d`, om)
+	assert.False(t, strings.Contains(scrape(t, srv.URL, ""), "_created"), "text format")
+}
