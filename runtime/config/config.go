@@ -151,6 +151,10 @@ func (c Config) Validate() error {
 	atLeast("max_asyncio_workers", c.MaxAsyncioWorkers, 0)
 	atLeast("max_queued_requests", c.MaxQueuedRequests, 0)
 	atLeast("timeout-keep-alive", c.TimeoutKeepAlive, 0)
+	if int64(c.TimeoutKeepAlive) > maxSeconds {
+		// Seconds to a time.Duration would overflow (to no idle timeout).
+		errs = append(errs, fmt.Errorf("argument --timeout-keep-alive: must be <= %d, got %d", maxSeconds, c.TimeoutKeepAlive))
+	}
 	atLeast("predictor_request_timeout_seconds", c.PredictorRequestTimeoutSeconds, 0)
 	atLeast("predictor_request_retries", c.PredictorRequestRetries, 0)
 	// gRPC treats -1 as "unlimited" for message lengths.

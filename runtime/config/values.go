@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -123,6 +124,9 @@ func (v choiceValue) Set(s string) error {
 	return fmt.Errorf("invalid choice: %s (choose from %s)", pyRepr(s), strings.Join(quoted, ", "))
 }
 
+// maxSeconds is the most whole seconds a time.Duration holds.
+const maxSeconds = math.MaxInt64 / int64(time.Second)
+
 // secondsValue takes seconds as a number ("30", "2.5") like KServe's
 // grace_period, or a Go duration ("1m30s").
 type secondsValue struct{ p *time.Duration }
@@ -137,7 +141,16 @@ func (v secondsValue) String() string {
 func (v secondsValue) Set(s string) error {
 	t := strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(t, 64); err == nil {
-		*v.p = time.Duration(f * float64(time.Second))
+		// ParseFloat takes "inf" and "nan", and time.Duration(f*1e9)
+		// overflows to a value the user never gave beyond ±292 years.
+		ns := f * float64(time.Second)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("invalid seconds value: %s (want seconds like 30 or 2.5, or a duration like 1m30s)", pyRepr(s))
+		}
+		if ns >= math.MaxInt64 || ns <= math.MinInt64 {
+			return fmt.Errorf("invalid seconds value: %s (out of range; at most %d seconds)", pyRepr(s), maxSeconds)
+		}
+		*v.p = time.Duration(ns)
 		return nil
 	}
 	d, err := time.ParseDuration(t)
