@@ -165,14 +165,49 @@ func lineCol(data []byte, off int64) (int, int) {
 }
 
 func parseYAML(data []byte) (*Config, error) {
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("malformed YAML: %w", err)
+	}
+	yaml11Bools(&doc)
+	var m map[string]any
+	if doc.Kind != 0 {
+		if err := doc.Decode(&m); err != nil {
+			return nil, fmt.Errorf("malformed YAML: %w", err)
+		}
 	}
 	if m == nil {
 		return nil, errors.New("empty YAML document")
 	}
 	return decodeConfig(m)
+}
+
+// yaml11Bools makes the plain scalar values PyYAML's safe_load (YAML 1.1)
+// reads as booleans — yes, no, on, off in lower, title or upper case —
+// booleans here too; yaml.v3 follows YAML 1.2, where they are strings. So
+// KServe logging files with "disable_existing_loggers: no" load unchanged.
+// Quoted scalars stay strings, as in PyYAML; mapping keys are left alone.
+func yaml11Bools(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.ShortTag() != "!!str" {
+			return
+		}
+		switch n.Value {
+		case "yes", "Yes", "YES", "on", "On", "ON":
+			n.Tag, n.Value = "!!bool", "true"
+		case "no", "No", "NO", "off", "Off", "OFF":
+			n.Tag, n.Value = "!!bool", "false"
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			yaml11Bools(n.Content[i])
+		}
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			yaml11Bools(c)
+		}
+	}
 }
 
 // decoder turns a generic document into a Config, remembering the key path

@@ -128,3 +128,36 @@ func TestSetup_ConfigureFalseIgnoresConfigFile(t *testing.T) {
 	_, err := Setup(Options{Configure: false, ConfigFile: "/nonexistent/logging.yaml", Default: slog.DiscardHandler})
 	assert.NoError(t, err)
 }
+
+// YAML files are read as PyYAML's safe_load reads them (YAML 1.1): plain
+// yes/no/on/off are booleans; quoted ones and JSON strings are not.
+func TestLoad_YAML11Booleans(t *testing.T) {
+	path := writeFile(t, "c.yaml", `version: 1
+disable_existing_loggers: no
+formatters:
+  f: {format: "%(levelname)s %(name)s %(message)s", validate: On}
+handlers:
+  h: {class: logging.FileHandler, formatter: f, filename: `+filepath.Join(t.TempDir(), "x.log")+`, delay: YES}
+loggers:
+  kserve: {handlers: [h], level: INFO, propagate: off}
+  uvicorn: {handlers: [h], level: INFO, propagate: Yes}
+`)
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	require.NotNil(t, cfg.DisableExistingLoggers)
+	assert.False(t, *cfg.DisableExistingLoggers)
+	require.NotNil(t, cfg.Loggers["kserve"].Propagate)
+	assert.False(t, *cfg.Loggers["kserve"].Propagate)
+	require.NotNil(t, cfg.Loggers["uvicorn"].Propagate)
+	assert.True(t, *cfg.Loggers["uvicorn"].Propagate)
+	assert.True(t, cfg.Handlers["h"].Delay)
+
+	for _, bad := range []struct{ file, content string }{
+		{"q.yaml", "version: 1\ndisable_existing_loggers: \"no\"\n"},
+		{"y.yaml", "version: 1\ndisable_existing_loggers: y\n"}, // not a boolean to PyYAML either
+		{"c.json", `{"version": 1, "disable_existing_loggers": "no"}`},
+	} {
+		_, err := Load(writeFile(t, bad.file, bad.content))
+		assert.ErrorContains(t, err, "disable_existing_loggers: want a boolean, got a string", bad.file)
+	}
+}
