@@ -171,14 +171,22 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 
 	stopProgress := r.reportProgress(shown, t.body, resp.ContentLength)
 	defer stopProgress()
-	body := io.Reader(t.body)
+	raw := &errReader{r: t.body}
+	body := io.Reader(raw)
 	local := filepath.Join(scratch, filename)
+	var gunzipped *errReader
 	if enc == "gzip" {
+		// Gunzipped as it arrives. What fails while the transfer itself
+		// is fine is the file's own fault: a corrupt or truncated archive.
 		gz, err := gzip.NewReader(body)
 		if err != nil {
-			return "", t.readError(ctx, shown, fmt.Errorf("gunzip: %w", err))
+			if raw.err == nil {
+				return "", t.formatError(ctx, shown, gzipError(err))
+			}
+			return "", t.readError(ctx, shown, err)
 		}
-		body = gz
+		gunzipped = &errReader{r: gz}
+		body = gunzipped
 		local = filepath.Join(scratch, strings.TrimSuffix(filename, path.Ext(filename)))
 		if typ == tarType {
 			local = filepath.Join(scratch, filename+".tar")
@@ -187,6 +195,9 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	n, err := writeFile(local, body)
 	stopProgress()
 	if err != nil {
+		if gunzipped != nil && gunzipped.err != nil && raw.err == nil {
+			return "", t.formatError(ctx, shown, gzipError(gunzipped.err))
+		}
 		return "", t.readError(ctx, shown, err)
 	}
 	if typ == tarType || typ == zipType {
@@ -303,6 +314,40 @@ func (t *transfer) readError(ctx context.Context, shown string, err error) error
 		err = cause
 	}
 	return newError(ErrDownload, "downloading %s: %v", shown, err)
+}
+
+// formatError is KServe's error for a download that arrived but is not a
+// valid archive (err says what is wrong), unless the caller cancelled or
+// the transfer stalled meanwhile.
+func (t *transfer) formatError(ctx context.Context, shown string, err error) error {
+	if ctx.Err() != nil || context.Cause(t.ctx) != nil {
+		return t.readError(ctx, shown, err)
+	}
+	return newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", shown, err)
+}
+
+// gzipError names the gzip layer in errors that do not already (a stream
+// cut short is a bare "unexpected EOF").
+func gzipError(err error) error {
+	if msg := err.Error(); strings.HasPrefix(msg, "gzip: ") || strings.HasPrefix(msg, "flate: ") {
+		return err
+	}
+	return fmt.Errorf("gzip: %w", err)
+}
+
+// errReader remembers the first error other than io.EOF its reader
+// returned, so a failure can be traced to the layer that caused it.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // unwrapURLError drops net/url's `Get "<uri>": ` prefix, which would repeat

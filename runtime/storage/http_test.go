@@ -322,16 +322,26 @@ func TestHTTP_Errors(t *testing.T) {
 	o.put("/m/model.zip", file{body: []byte("PK"), contentType: "application/octet-stream"})
 	o.put("/m/model.tar.gz", file{body: []byte("not a tarball"), contentType: "application/gzip"})
 	o.put("/m/empty.tar", file{body: tarball(t, false), contentType: "application/x-tar"})
+	good := tarball(t, true, entry{name: "model.onnx", body: strings.Repeat("weights ", 1000)})
+	o.put("/m/trunc.tar.gz", file{body: good[:len(good)/2], contentType: "application/gzip"})
+	crc := bytes.Clone(good)
+	crc[len(crc)-6] ^= 0xff // the CRC-32 in the gzip trailer
+	o.put("/m/crc.tar.gz", file{body: crc, contentType: "application/gzip"})
+	gz := gzipped(t, []byte(strings.Repeat("weights ", 1000)))
+	o.put("/m/trunc.onnx.gz", file{body: gz[:len(gz)-10], contentType: "application/octet-stream"})
 	o.put("/m/bad.zip", file{body: []byte("PK\x03\x04 truncated"), contentType: "application/zip"})
 	cases := map[string]string{
-		"/m/missing.onnx": "URI: URL/m/missing.onnx returned a 404 response code.",
-		"/m/page.onnx":    `URI: URL/m/page.onnx did not respond with 'Content-Type': 'application/octet-stream' (got "text/html; charset=utf-8")`,
-		"/m/model.zip":    `URI: URL/m/model.zip did not respond with any of following 'Content-Type': application/x-zip-compressed, application/zip, application/zip-compressed (got "application/octet-stream")`,
-		"/m/model.tar.gz": "downloading URL/m/model.tar.gz: gunzip: gzip: invalid header",
-		"/m/empty.tar":    "storage uri URL/m/empty.tar: Failed to unpack archive file. The file format is not valid.: the archive is empty",
-		"/m/bad.zip":      "storage uri URL/m/bad.zip: Failed to unpack archive file. The file format is not valid.: zip: not a valid zip file",
-		"/":               "No filename contained in URI: URL/",
-		"/m/":             "No filename contained in URI: URL/m/",
+		"/m/missing.onnx":  "URI: URL/m/missing.onnx returned a 404 response code.",
+		"/m/page.onnx":     `URI: URL/m/page.onnx did not respond with 'Content-Type': 'application/octet-stream' (got "text/html; charset=utf-8")`,
+		"/m/model.zip":     `URI: URL/m/model.zip did not respond with any of following 'Content-Type': application/x-zip-compressed, application/zip, application/zip-compressed (got "application/octet-stream")`,
+		"/m/model.tar.gz":  "storage uri URL/m/model.tar.gz: Failed to unpack archive file. The file format is not valid.: gzip: invalid header",
+		"/m/trunc.tar.gz":  "storage uri URL/m/trunc.tar.gz: Failed to unpack archive file. The file format is not valid.: gzip: unexpected EOF",
+		"/m/crc.tar.gz":    "storage uri URL/m/crc.tar.gz: Failed to unpack archive file. The file format is not valid.: gzip: invalid checksum",
+		"/m/trunc.onnx.gz": "storage uri URL/m/trunc.onnx.gz: Failed to unpack archive file. The file format is not valid.: gzip: unexpected EOF",
+		"/m/empty.tar":     "storage uri URL/m/empty.tar: Failed to unpack archive file. The file format is not valid.: the archive is empty",
+		"/m/bad.zip":       "storage uri URL/m/bad.zip: Failed to unpack archive file. The file format is not valid.: zip: not a valid zip file",
+		"/":                "No filename contained in URI: URL/",
+		"/m/":              "No filename contained in URI: URL/m/",
 	}
 	for p, want := range cases {
 		t.Run(p, func(t *testing.T) {
@@ -347,6 +357,28 @@ func TestHTTP_Errors(t *testing.T) {
 			assertNoModelLeft(t, d.cache)
 		})
 	}
+
+	t.Run("transfer cut short", func(t *testing.T) {
+		// A .tar.gz whose connection closes before its Content-Length is a
+		// failed download, not a bad archive.
+		good := tarball(t, true, entry{name: "model.onnx", body: strings.Repeat("weights ", 1000)})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/gzip")
+			w.Header().Set("Content-Length", fmt.Sprint(len(good)))
+			_, _ = w.Write(good[:len(good)/2])
+			w.(http.Flusher).Flush()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}))
+		defer srv.Close()
+		d := newDownloadEnv(t)
+		_, err := d.resolver().Resolve(context.Background(), srv.URL+"/cut.tar.gz")
+		assert.EqualError(t, err, "downloading "+srv.URL+"/cut.tar.gz: unexpected EOF")
+		assert.ErrorIs(t, err, ErrDownload)
+		assertNoModelLeft(t, d.cache)
+	})
 
 	t.Run("unreachable", func(t *testing.T) {
 		addr := fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)) // nothing listens there
