@@ -152,8 +152,9 @@ func (s *Server) Dataplane() *dataplane.Dataplane { return s.dp }
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Run serves models until ctx is cancelled, then stops accepting, drains
-// in-flight requests for up to the grace period, unloads the models and
-// returns nil. Listeners are up before the models load, so liveness answers
+// in-flight requests for up to the grace period (then closes the
+// connections still open, with a WARNING), unloads the models (each Unload
+// gets the grace period again, at least 5 s) and returns nil. Listeners are up before the models load, so liveness answers
 // at once and readiness turns true when loading ends; a model whose Load
 // fails stops the server with that error.
 func (s *Server) Run(ctx context.Context, models ...model.Model) error {
@@ -449,18 +450,33 @@ func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
 	return errors.Join(errs...)
 }
 
-// shutdown drains both transports within the grace period, then unloads the models.
+// minUnloadTime is the least time the models' Unload get at shutdown, even
+// with a grace period shorter than that (or zero).
+const minUnloadTime = 5 * time.Second
+
+// shutdown drains both transports within the grace period, closes what is
+// still open when it is over (a WARNING, as uvicorn's "Cancel N running
+// task(s)"; not an error: stopping is what was asked), then unloads the
+// models with a context of their own.
 func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.GracePeriod)
+	grace := s.cfg.GracePeriod
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var wg sync.WaitGroup
-	var httpErr, grpcErr error
+	var httpErr error
+	var httpLate, grpcLate bool
 	if httpSrv != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if httpErr = httpSrv.Shutdown(ctx); httpErr != nil {
-				httpErr = fmt.Errorf("drain http requests: %w", httpErr)
+			err := httpSrv.Shutdown(ctx)
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				// Shutdown leaves the connections still active open.
+				httpLate = true
+				err = httpSrv.Close()
+			}
+			if err != nil {
+				httpErr = fmt.Errorf("drain http requests: %w", err)
 			}
 		}()
 	}
@@ -468,13 +484,25 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server) erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if grpcErr = grpcSrv.Shutdown(ctx); grpcErr != nil {
-				grpcErr = fmt.Errorf("drain grpc requests: %w", grpcErr)
-			}
+			// Its only error: the grace period ran out (and it closed
+			// the connections).
+			grpcLate = grpcSrv.Shutdown(ctx) != nil
 		}()
 	}
 	wg.Wait()
-	return errors.Join(httpErr, grpcErr, s.dp.Stop(ctx))
+	if httpLate || grpcLate {
+		var which []string
+		if httpLate {
+			which = append(which, "HTTP")
+		}
+		if grpcLate {
+			which = append(which, "gRPC")
+		}
+		s.log.Warn(fmt.Sprintf("Grace period of %s over: closing the %s connections still open", grace, strings.Join(which, " and ")))
+	}
+	uctx, ucancel := context.WithTimeout(context.Background(), max(grace, minUnloadTime))
+	defer ucancel()
+	return errors.Join(httpErr, s.dp.Stop(uctx))
 }
 
 // listenReusePort binds addr with SO_REUSEPORT so --workers processes can
