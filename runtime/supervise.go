@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 )
@@ -24,6 +27,14 @@ func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable for --workers: %w", err)
+	}
+	// KServe's supervisor binds the port itself, so a port another process
+	// holds stops it at start; workers that could never bind it would be
+	// restarted for ever.
+	if s.httpLn == nil {
+		if err := checkReusePort(s.cfg.HTTPPort); err != nil {
+			return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
+		}
 	}
 	s.log.Info(fmt.Sprintf("Starting %d HTTP worker processes", s.cfg.Workers))
 	var wg sync.WaitGroup
@@ -130,4 +141,36 @@ func exitText(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
+}
+
+// checkReusePort binds, without listening, a socket to port the way the
+// workers will (all addresses, SO_REUSEPORT), and reports the error a
+// worker's listen would get: "listen tcp :8080: bind: address already in
+// use" for a port another process (or user) holds.
+func checkReusePort(port int) error {
+	family := unix.AF_INET6
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil { // no IPv6: net.Listen binds 0.0.0.0 then
+		family = unix.AF_INET
+		fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	}
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: port}
+	opts := [][3]int{{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}, {unix.SOL_SOCKET, unix.SO_REUSEPORT, 1}}
+	if family == unix.AF_INET6 {
+		sa = &unix.SockaddrInet6{Port: port}
+		opts = append(opts, [3]int{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0})
+	}
+	for _, o := range opts {
+		if err := unix.SetsockoptInt(fd, o[0], o[1], o[2]); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return &net.OpError{Op: "listen", Net: "tcp", Addr: &net.TCPAddr{Port: port}, Err: os.NewSyscallError("bind", err)}
+	}
+	return nil
 }

@@ -1,0 +1,113 @@
+package runtime_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+)
+
+// serveEnv makes this test binary a model server (runtime.Serve over an
+// echo model, with the process's arguments as its flags) instead of running
+// the tests, so tests can run the server, and --workers its workers, as
+// real processes.
+const serveEnv = "KSERVE_GEN_TEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		if err := runtime.Serve(&echoModel{name: "echo"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// serverProc is this test binary run as a server.
+type serverProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer // stdout and stderr
+	done chan error
+}
+
+// startProc runs a server process with args and env added; the test's end
+// kills it if it is still running.
+func startProc(t *testing.T, env []string, args ...string) *serverProc {
+	t.Helper()
+	p := &serverProc{cmd: exec.Command(os.Args[0], args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(append(os.Environ(), serveEnv+"=1"), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait returns the process's exit status, failing the test if it has not
+// exited within d.
+func (p *serverProc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err == nil {
+			return 0
+		}
+		ee, ok := err.(*exec.ExitError)
+		require.True(t, ok, "%v", err)
+		return ee.ExitCode()
+	case <-time.After(d):
+		t.Fatalf("still running after %s; output:\n%s", d, p.out)
+		return -1
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// --workers N with its HTTP port held by another process (without
+// SO_REUSEPORT) stops at start with the error a single process gives,
+// rather than restarting workers that can never bind it.
+func TestWorkers_PortTakenIsFatal(t *testing.T) {
+	held, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	p := startProc(t, nil, "--workers=2", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePort(t)))
+	assert.Equal(t, 1, p.wait(t, 10*time.Second))
+	want := fmt.Sprintf("listen on http port %d: listen tcp :%d: bind: address already in use\n", port, port)
+	assert.True(t, strings.HasSuffix(p.out.String(), want), "output ends with %q:\n%s", want, p.out)
+	assert.NotContains(t, p.out.String(), "Started worker")
+}
+
+// SIGTERM with --grace_period=0 stops an idle server with exit status 0.
+func TestSIGTERM_ZeroGracePeriodExitsZero(t *testing.T) {
+	p := startProc(t, nil, "--grace_period=0", fmt.Sprintf("--http_port=%d", freePort(t)), fmt.Sprintf("--grpc_port=%d", freePort(t)))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Model echo loaded") },
+		10*time.Second, 10*time.Millisecond, "server started: %s", p.out)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), p.out.String())
+	assert.NotContains(t, p.out.String(), "context deadline exceeded")
+}
