@@ -102,6 +102,22 @@ func TestWorkers_PortTakenIsFatal(t *testing.T) {
 	assert.NotContains(t, p.out.String(), "Started worker")
 }
 
+// --workers N: STORAGE_URI is resolved once, by the supervisor, even with
+// "--" among the arguments (the workers get the folder before it), and the
+// unknown arguments are reported once, not again by each worker.
+func TestWorkers_ResolveAndWarnOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, []string{"STORAGE_URI=" + dir},
+		"--workers=2", "--enable_grpc=false", fmt.Sprintf("--http_port=%d", freePort(t)), "--not_a_flag=1", "--", "rest")
+	require.Eventually(t, func() bool { return strings.Count(p.out.String(), "Starting HTTP server on") == 2 },
+		20*time.Second, 10*time.Millisecond, "workers serving: %s", p.out)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), p.out.String())
+	out := p.out.String()
+	assert.Equal(t, 1, strings.Count(out, "Model directory from STORAGE_URI: "+dir), out)
+	assert.Equal(t, 1, strings.Count(out, "ignoring unknown arguments: --not_a_flag=1"), out)
+}
+
 // SIGTERM with --grace_period=0 stops an idle server with exit status 0.
 func TestSIGTERM_ZeroGracePeriodExitsZero(t *testing.T) {
 	p := startProc(t, nil, "--grace_period=0", fmt.Sprintf("--http_port=%d", freePort(t)), fmt.Sprintf("--grpc_port=%d", freePort(t)))

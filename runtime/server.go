@@ -168,7 +168,8 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 		return err
 	}
 	defer s.logs.close()
-	if len(s.cfg.UnknownArgs) > 0 {
+	if len(s.cfg.UnknownArgs) > 0 && os.Getenv(workerEnv) == "" {
+		// Once, by the --workers supervisor, not again by each worker.
 		s.log.Warn("ignoring unknown arguments: " + strings.Join(s.cfg.UnknownArgs, " "))
 	}
 	if _, err := s.ResolveModelDir(ctx); err != nil {

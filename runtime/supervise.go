@@ -79,7 +79,7 @@ func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool
 	args := os.Args[1:]
 	if s.cfg.StorageURI != "" && s.cfg.ModelDir != "" {
 		// Resolved (perhaps downloaded) once, here, for every worker.
-		args = append(slices.Clip(args), "--model_dir="+s.cfg.ModelDir)
+		args = withModelDir(args, s.cfg.ModelDir)
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i), heartbeatEnv+"=1")
@@ -141,6 +141,16 @@ func exitText(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
+}
+
+// withModelDir adds --model_dir=dir to a worker's arguments, before a "--"
+// (after which the parser reads no flags).
+func withModelDir(args []string, dir string) []string {
+	i := slices.Index(args, "--")
+	if i < 0 {
+		i = len(args)
+	}
+	return slices.Insert(slices.Clip(args), i, "--model_dir="+dir)
 }
 
 // checkReusePort binds, without listening, a socket to port the way the
