@@ -1,10 +1,13 @@
 package runtime_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
 )
 
 // serveEnv makes this test binary a model server (runtime.Serve over an
@@ -126,4 +130,18 @@ func TestSIGTERM_ZeroGracePeriodExitsZero(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, p.wait(t, 10*time.Second), p.out.String())
 	assert.NotContains(t, p.out.String(), "context deadline exceeded")
+}
+
+// A STORAGE_URI that cannot be resolved says so once, not
+// "STORAGE_URI: resolving STORAGE_URI: ...".
+func TestStorageURIErrorIsPrefixedOnce(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	cfg := config.Default()
+	cfg.ModelName = "echo"
+	cfg.StorageURI = "file://" + missing
+	srv := runtime.NewServer(cfg, runtime.WithLogOutput(io.Discard, io.Discard))
+	_, err := srv.ResolveModelDir(context.Background())
+	assert.EqualError(t, err, "resolving STORAGE_URI: Local path file://"+missing+" does not exist.")
+	err = srv.Run(context.Background(), &echoModel{name: "echo"})
+	assert.EqualError(t, err, "resolving STORAGE_URI: Local path file://"+missing+" does not exist.")
 }

@@ -135,9 +135,9 @@ func (s *Server) ResolveModelDir(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r := storage.Resolver{Logger: s.log}
-	dir, err := s.cfg.ResolveModelDir(ctx, r.Resolve)
+	dir, err := s.cfg.ResolveModelDir(ctx, r.Resolve) // its errors say "resolving STORAGE_URI: "
 	if err != nil {
-		return "", fmt.Errorf("STORAGE_URI: %w", err)
+		return "", err
 	}
 	s.log.Info("Model directory from STORAGE_URI: " + dir)
 	s.cfg.ModelDir = dir
