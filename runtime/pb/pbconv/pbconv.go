@@ -385,7 +385,7 @@ func widen[W int32 | uint32, T int8 | int16 | uint8 | uint16](in []T) []W {
 
 // Parameters converts protobuf parameters to infer.Parameters: bool, int64,
 // string and double keep their type; a uint64 becomes int64 when it fits,
-// else float64. A parameter with no value set is an error naming it.
+// else stays uint64 (a float64 would round it). A parameter with no value set is an error naming it.
 func Parameters(m map[string]*pb.InferParameter) (infer.Parameters, error) {
 	if len(m) == 0 {
 		return nil, nil
@@ -405,7 +405,7 @@ func Parameters(m map[string]*pb.InferParameter) (infer.Parameters, error) {
 			if c.Uint64Param <= math.MaxInt64 {
 				p[k] = int64(c.Uint64Param)
 			} else {
-				p[k] = float64(c.Uint64Param)
+				p[k] = c.Uint64Param
 			}
 		default:
 			return nil, status.InvalidInputf("parameter '%s' has no value", k)

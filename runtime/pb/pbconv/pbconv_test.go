@@ -109,11 +109,17 @@ func TestFromRequest_FP16MakesTheRequestRaw(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	p, err := pbconv.FromParameters(infer.Parameters{"b": true, "i": 3, "f": float32(0.5), "u": uint64(math.MaxUint64), "s": "x"})
+	p, err := pbconv.FromParameters(infer.Parameters{"b": true, "i": 3, "f": float32(0.5), "u": uint64(math.MaxUint64), "small": uint64(7), "s": "x"})
 	require.NoError(t, err)
 	back, err := pbconv.Parameters(p)
 	require.NoError(t, err)
-	assert.Equal(t, infer.Parameters{"b": true, "i": int64(3), "f": 0.5, "u": float64(math.MaxUint64), "s": "x"}, back)
+	// A uint64 that fits int64 becomes int64 (what most models read); one
+	// above MaxInt64 stays uint64 and goes back out as uint64_param, not
+	// rounded to a double.
+	assert.Equal(t, infer.Parameters{"b": true, "i": int64(3), "f": 0.5, "u": uint64(math.MaxUint64), "small": int64(7), "s": "x"}, back)
+	again, err := pbconv.FromParameters(back)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(math.MaxUint64), again["u"].GetUint64Param())
 
 	_, err = pbconv.FromParameters(infer.Parameters{"l": []int{1}})
 	assert.EqualError(t, err, "parameter 'l' has type []int; gRPC parameters are bool, int64, uint64, double or string")
