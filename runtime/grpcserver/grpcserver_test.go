@@ -3,6 +3,7 @@ package grpcserver_test
 import (
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/textproto"
@@ -359,6 +360,26 @@ func TestModelInfer_DeadlineExceeded(t *testing.T) {
 		Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "slow"}}}})
 	st, _ := grpcstatus.FromError(err)
 	assert.Equal(t, codes.DeadlineExceeded, st.Code())
+}
+
+// A context error is the caller's cancel or deadline only when the call's
+// own context has ended: a predictor that did not answer in time is a
+// server error, DEADLINE_EXCEEDED with its message and logged, and a
+// deadline the model set itself is INTERNAL, not the caller's code.
+func TestModelInfer_ContextErrorsOfTheServerAreServerErrors(t *testing.T) {
+	var logs logBuffer
+	f := start(t, grpcserver.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, failing{})
+	call := func(kind string) error {
+		_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
+			Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: kind}}}})
+		return err
+	}
+	requireStatus(t, call("upstreamtimeout"), codes.DeadlineExceeded,
+		"predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)")
+	requireStatus(t, call("owndeadline"), codes.Internal,
+		"wrapError : lookup in the feature store: context deadline exceeded")
+	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)"`)
+	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="lookup in the feature store: context deadline exceeded"`)
 }
 
 // KServe loads a not-ready model inline on ModelInfer; we answer

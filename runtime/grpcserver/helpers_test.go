@@ -1,9 +1,11 @@
 package grpcserver_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,6 +87,11 @@ func (failing) Predict(_ context.Context, req *infer.Request, _ *model.Headers) 
 		return &infer.Response{Body: map[string]any{"predictions": []int{1}}}, nil
 	case "badoutput":
 		return &infer.Response{Outputs: []*infer.Tensor{{Name: "o", Datatype: infer.FP32, Shape: []int64{3}, Data: []float32{1}}}}, nil
+	case "upstreamtimeout":
+		return nil, status.UpstreamTimeout("predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)", context.DeadlineExceeded)
+	case "owndeadline":
+		// The model's own deadline (not the call's) passed.
+		return nil, fmt.Errorf("lookup in the feature store: %w", context.DeadlineExceeded)
 	case "slow":
 		time.Sleep(300 * time.Millisecond)
 		return infer.PredictResponse(req, "failing", []float32{1})
@@ -130,4 +137,22 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// logBuffer collects what a logger writes, safe for the server's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -146,11 +146,15 @@ func (s *service) modelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.
 
 // fail turns err into a gRPC status that carries its message (KServe's
 // mapper drops the message of not-ready and not-implemented errors).
-// Cancellation and deadlines keep their own codes.
+//
+// A context error is the caller's own cancel or deadline, answered with
+// CANCELLED or DEADLINE_EXCEEDED, only when the call's context has ended:
+// one from a deadline of the server's (a predictor that did not answer
+// within --predictor_request_timeout_seconds, a model's own timeout) is a
+// server error, mapped by its kind and logged like the others.
 func (s *service) fail(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return grpcstatus.FromContextError(err).Err()
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return grpcstatus.FromContextError(ctx.Err()).Err()
 	}
 	code := status.GRPCCode(err)
 	switch {
@@ -159,7 +163,8 @@ func (s *service) fail(ctx context.Context, err error) error {
 		// retry policy (grpc-go's included) waits this long before trying
 		// again instead of its own, shorter backoff.
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(int(status.OverloadRetryAfter.Milliseconds()))))
-	case code == codes.Internal:
+	case code == codes.Internal, status.KindOf(err) == status.KindUpstreamTimeout:
+		// Failures of the server, not of the request: logged as REST logs its 500s.
 		s.log.ErrorContext(ctx, "Exception:", "error", err)
 	}
 	return grpcstatus.Error(code, status.Message(err))

@@ -51,6 +51,12 @@ const (
 	// gRPC UNAVAILABLE with grpc-retry-pushback-ms, both of which clients
 	// and gateways retry.
 	KindOverloaded
+	// KindUpstreamTimeout is an upstream (predictor) that did not answer in
+	// time (--predictor_request_timeout_seconds, a client's timeout): HTTP
+	// 504 Gateway Timeout, gRPC DEADLINE_EXCEEDED. KServe answers 500
+	// "ReadTimeout : ..." here; 504 tells a server that is slow to answer
+	// apart from one that failed, and from a client that gave up (499).
+	KindUpstreamTimeout
 )
 
 // OverloadRetryAfter is how long an overloaded server asks clients to wait
@@ -149,6 +155,13 @@ func Unavailable(msg string, cause error) *Error {
 	return &Error{Kind: KindUnavailable, Message: msg, Err: cause}
 }
 
+// UpstreamTimeout reports an upstream that did not answer in time, wrapping
+// the cause (which wraps context.DeadlineExceeded when a deadline of ours
+// passed).
+func UpstreamTimeout(msg string, cause error) *Error {
+	return &Error{Kind: KindUpstreamTimeout, Message: msg, Err: cause}
+}
+
 // KindOf returns the kind of err; errors without one are KindInternal.
 func KindOf(err error) Kind {
 	var e *Error
@@ -196,6 +209,8 @@ func HTTPCode(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case KindUnprocessable:
 		return http.StatusUnprocessableEntity
+	case KindUpstreamTimeout:
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusInternalServerError
 	}
@@ -214,6 +229,8 @@ func GRPCCode(err error) codes.Code {
 		return codes.Unimplemented
 	case KindPayloadTooLarge:
 		return codes.ResourceExhausted
+	case KindUpstreamTimeout:
+		return codes.DeadlineExceeded
 	default:
 		return codes.Internal
 	}

@@ -1,0 +1,63 @@
+package status_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Every kind has its HTTP status and gRPC code, in the one table each
+// transport reads.
+func TestCodes(t *testing.T) {
+	cases := []struct {
+		err  error
+		http int
+		grpc codes.Code
+	}{
+		{errors.New("plain"), http.StatusInternalServerError, codes.Internal},
+		{status.InvalidInput("x"), http.StatusBadRequest, codes.InvalidArgument},
+		{status.ModelNotFound("m"), http.StatusNotFound, codes.NotFound},
+		{status.ModelNotReady("m", ""), http.StatusServiceUnavailable, codes.Unavailable},
+		{status.ServerNotReady(""), http.StatusServiceUnavailable, codes.Unavailable},
+		{status.New(status.KindServerNotLive, "x"), http.StatusServiceUnavailable, codes.Unavailable},
+		{status.InferenceError("x", ""), http.StatusInternalServerError, codes.InvalidArgument},
+		{status.NotImplemented("x"), http.StatusNotImplemented, codes.Unimplemented},
+		{status.UnsupportedProtocol("v3"), http.StatusNotImplemented, codes.InvalidArgument},
+		{status.New(status.KindPayloadTooLarge, "x"), http.StatusRequestEntityTooLarge, codes.ResourceExhausted},
+		{status.Unprocessable(), http.StatusUnprocessableEntity, codes.InvalidArgument},
+		{status.Unavailable("x", nil), http.StatusServiceUnavailable, codes.Unavailable},
+		{status.New(status.KindOverloaded, "x"), http.StatusServiceUnavailable, codes.Unavailable},
+		{status.UpstreamTimeout("x", nil), http.StatusGatewayTimeout, codes.DeadlineExceeded},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%T/%v", c.err, c.err), func(t *testing.T) {
+			if got := status.HTTPCode(c.err); got != c.http {
+				t.Errorf("HTTPCode = %d, want %d", got, c.http)
+			}
+			if got := status.GRPCCode(c.err); got != c.grpc {
+				t.Errorf("GRPCCode = %v, want %v", got, c.grpc)
+			}
+		})
+	}
+}
+
+// An upstream timeout keeps its cause for errors.Is, and its message is
+// the one clients see.
+func TestUpstreamTimeout(t *testing.T) {
+	err := fmt.Errorf("forward: %w", status.UpstreamTimeout("predictor p:1 (v2) did not answer within 1s", context.DeadlineExceeded))
+	if status.KindOf(err) != status.KindUpstreamTimeout {
+		t.Errorf("kind = %v", status.KindOf(err))
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Error("errors.Is(err, context.DeadlineExceeded) = false")
+	}
+	if got := status.Message(err); got != "predictor p:1 (v2) did not answer within 1s" {
+		t.Errorf("Message = %q", got)
+	}
+}
