@@ -9,13 +9,20 @@
 // 503; gRPC: UNAVAILABLE, through the channel's retry policy), and errors
 // keep their kind: a 404 or NOT_FOUND from the server is a
 // status.KindModelNotFound error carrying the server's message, a server
-// that cannot be reached is status.KindUnavailable.
+// that cannot be reached is status.KindUnavailable, and a call that got no
+// answer in time is status.KindUpstreamTimeout naming the call and its
+// target (and wrapping context.DeadlineExceeded).
 package client
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // DefaultTimeout bounds one call (all its retries included) unless changed,
@@ -83,4 +90,21 @@ func backoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Second)
+}
+
+// contextError is the error of call ("ModelInfer to host:8081", "POST
+// http://…") when it ended because a context did: the client's timeout
+// (timeout) fired, or the caller's context ended. Deadlines are
+// status.KindUpstreamTimeout. It wraps the context's error, so that
+// errors.Is(err, context.DeadlineExceeded) (or context.Canceled) holds, and
+// cause.
+func contextError(call string, caller context.Context, timeout time.Duration, cause error) error {
+	switch err := caller.Err(); {
+	case err == nil:
+		return status.UpstreamTimeout(fmt.Sprintf("%s: no answer within %s", call, timeout), errors.Join(context.DeadlineExceeded, cause))
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.UpstreamTimeout(call+": no answer before the caller's deadline", errors.Join(err, cause))
+	default:
+		return &status.Error{Kind: status.KindInternal, Message: call + ": cancelled", Err: errors.Join(err, cause)}
+	}
 }

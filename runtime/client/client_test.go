@@ -162,6 +162,22 @@ func TestErrorsKeepKindAndMessage(t *testing.T) {
 	assert.Equal(t, "NotFound", st.Code().String())
 }
 
+// A server saying that its upstream did not answer in time (504,
+// DEADLINE_EXCEEDED) is an upstream timeout with the server's message, not
+// a deadline of the caller's.
+func TestServerReportedTimeout(t *testing.T) {
+	s := serve(t, &echo{name: "echo"})
+	for name, call := range clients(t, s) {
+		t.Run(name, func(t *testing.T) {
+			_, err := call(ctxT(t), &infer.Request{ModelName: "echo", Parameters: infer.Parameters{"upstream_timeout": true}, Inputs: tensors(true)[:1]})
+			require.Error(t, err)
+			assert.Equal(t, status.KindUpstreamTimeout, status.KindOf(err))
+			assert.Equal(t, "predictor p:1 (v2) did not answer within 1s (--predictor_request_timeout_seconds)", status.Message(err))
+			assert.False(t, errors.Is(err, context.DeadlineExceeded), "no deadline of ours passed")
+		})
+	}
+}
+
 func TestHeadersBothWays(t *testing.T) {
 	s := serve(t, &echo{name: "echo"})
 	for name, call := range clients(t, s) {
@@ -375,9 +391,13 @@ func TestGRPC_RetriesUnavailable(t *testing.T) {
 	assert.Equal(t, int64(1), m.calls.Load())
 }
 
+// A call that ends because a context did is a status.Error whose message
+// names the call, its target and what ended it; it still wraps the
+// context's error.
 func TestTimeouts(t *testing.T) {
 	s := serve(t, &echo{name: "echo"})
 	req := &infer.Request{ModelName: "echo", Parameters: infer.Parameters{"sleep_ms": int64(2000)}, Inputs: tensors(true)[:1]}
+	target := map[string]string{"grpc": "ModelInfer to " + s.GRPCAddr, "rest": "POST " + s.URL + "/v2/models/echo/infer"}
 	for name, call := range clients(t, s) {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
@@ -385,6 +405,23 @@ func TestTimeouts(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
 			assert.Less(t, time.Since(start), 1500*time.Millisecond, "the call gave up at its timeout, not when the model finished")
+			assert.Equal(t, status.KindUpstreamTimeout, status.KindOf(err))
+			assert.Equal(t, target[name]+": no answer within 50ms", status.Message(err))
+
+			// The caller's deadline, not the client's timeout.
+			ctx, cancel := context.WithTimeout(ctxT(t), 50*time.Millisecond)
+			defer cancel()
+			_, err = call(ctx, req)
+			assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+			assert.Equal(t, status.KindUpstreamTimeout, status.KindOf(err))
+			assert.Equal(t, target[name]+": no answer before the caller's deadline", status.Message(err))
+
+			// The caller gave up.
+			ctx, cancel = context.WithCancel(ctxT(t))
+			time.AfterFunc(50*time.Millisecond, cancel)
+			_, err = call(ctx, req)
+			assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+			assert.Equal(t, target[name]+": cancelled", status.Message(err))
 		})
 	}
 }

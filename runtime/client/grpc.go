@@ -138,6 +138,7 @@ func WithDialOptions(opts ...grpc.DialOption) GRPCOption {
 type GRPCClient struct {
 	conn    *grpc.ClientConn
 	stub    pb.GRPCInferenceServiceClient
+	target  string
 	timeout time.Duration
 }
 
@@ -177,7 +178,7 @@ func NewGRPC(target string, opts ...GRPCOption) (*GRPCClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpc client for %s: %w", target, err)
 	}
-	return &GRPCClient{conn: conn, stub: pb.NewGRPCInferenceServiceClient(conn), timeout: c.timeout}, nil
+	return &GRPCClient{conn: conn, stub: pb.NewGRPCInferenceServiceClient(conn), target: target, timeout: c.timeout}, nil
 }
 
 // withDefaultPort appends :443 (TLS) or :80 to a host without a port, as
@@ -209,14 +210,27 @@ func (c *GRPCClient) Conn() *grpc.ClientConn { return c.conn }
 // Close closes the channel.
 func (c *GRPCClient) Close() error { return c.conn.Close() }
 
-func (c *GRPCClient) ctx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+// rpc is one call: the caller's context and the one bounded by the
+// client's timeout that the call runs with.
+type rpc struct {
+	name    string // "ModelInfer to host:port"
+	caller  context.Context
+	ctx     context.Context
+	timeout time.Duration
+}
+
+// begin starts the call method under timeout d (0: the client's); cancel
+// releases its context once the call's error has been made (fail).
+func (c *GRPCClient) begin(ctx context.Context, method string, d time.Duration) (r rpc, cancel context.CancelFunc) {
 	if d == 0 {
 		d = c.timeout
 	}
+	r = rpc{name: method + " to " + c.target, caller: ctx, ctx: ctx, timeout: d}
 	if d <= 0 {
-		return ctx, func() {}
+		return r, func() {}
 	}
-	return context.WithTimeout(ctx, d)
+	r.ctx, cancel = context.WithTimeout(ctx, d)
+	return r, cancel
 }
 
 // Infer sends req (a v2 request: typed Inputs) to the model req.ModelName.
@@ -232,8 +246,9 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.ctx(ctx, o.timeout)
+	r, cancel := c.begin(ctx, "ModelInfer", o.timeout)
 	defer cancel()
+	ctx = r.ctx
 	if len(o.headers) != 0 {
 		ctx = metadata.NewOutgoingContext(ctx, outgoingMD(ctx, o.headers))
 	}
@@ -247,7 +262,7 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 		*o.respHeaders = headersFromMD(header)
 	}
 	if err != nil {
-		return nil, fromGRPC(err)
+		return nil, r.fail(err)
 	}
 	return pbconv.Response(resp)
 }
@@ -271,51 +286,51 @@ func headersFromMD(md metadata.MD) http.Header {
 
 // IsServerLive calls ServerLive.
 func (c *GRPCClient) IsServerLive(ctx context.Context) (bool, error) {
-	ctx, cancel := c.ctx(ctx, 0)
+	call, cancel := c.begin(ctx, "ServerLive", 0)
 	defer cancel()
-	r, err := c.stub.ServerLive(ctx, &pb.ServerLiveRequest{})
+	r, err := c.stub.ServerLive(call.ctx, &pb.ServerLiveRequest{})
 	if err != nil {
-		return false, fromGRPC(err)
+		return false, call.fail(err)
 	}
 	return r.GetLive(), nil
 }
 
 // IsServerReady calls ServerReady.
 func (c *GRPCClient) IsServerReady(ctx context.Context) (bool, error) {
-	ctx, cancel := c.ctx(ctx, 0)
+	call, cancel := c.begin(ctx, "ServerReady", 0)
 	defer cancel()
-	r, err := c.stub.ServerReady(ctx, &pb.ServerReadyRequest{})
+	r, err := c.stub.ServerReady(call.ctx, &pb.ServerReadyRequest{})
 	if err != nil {
-		return false, fromGRPC(err)
+		return false, call.fail(err)
 	}
 	return r.GetReady(), nil
 }
 
 // IsModelReady calls ModelReady; an unknown model is a KindModelNotFound error.
 func (c *GRPCClient) IsModelReady(ctx context.Context, name string) (bool, error) {
-	ctx, cancel := c.ctx(ctx, 0)
+	call, cancel := c.begin(ctx, "ModelReady", 0)
 	defer cancel()
-	r, err := c.stub.ModelReady(ctx, &pb.ModelReadyRequest{Name: name})
+	r, err := c.stub.ModelReady(call.ctx, &pb.ModelReadyRequest{Name: name})
 	if err != nil {
-		return false, fromGRPC(err)
+		return false, call.fail(err)
 	}
 	return r.GetReady(), nil
 }
 
 // ServerMetadata calls ServerMetadata.
 func (c *GRPCClient) ServerMetadata(ctx context.Context) (*pb.ServerMetadataResponse, error) {
-	ctx, cancel := c.ctx(ctx, 0)
+	call, cancel := c.begin(ctx, "ServerMetadata", 0)
 	defer cancel()
-	r, err := c.stub.ServerMetadata(ctx, &pb.ServerMetadataRequest{})
-	return r, fromGRPC(err)
+	r, err := c.stub.ServerMetadata(call.ctx, &pb.ServerMetadataRequest{})
+	return r, call.fail(err)
 }
 
 // ModelMetadata calls ModelMetadata.
 func (c *GRPCClient) ModelMetadata(ctx context.Context, name string) (*pb.ModelMetadataResponse, error) {
-	ctx, cancel := c.ctx(ctx, 0)
+	call, cancel := c.begin(ctx, "ModelMetadata", 0)
 	defer cancel()
-	r, err := c.stub.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: name})
-	return r, fromGRPC(err)
+	r, err := c.stub.ModelMetadata(call.ctx, &pb.ModelMetadataRequest{Name: name})
+	return r, call.fail(err)
 }
 
 // WaitForModelReady polls ModelReady every interval until the model is
@@ -352,10 +367,11 @@ func waitReady(ctx context.Context, interval time.Duration, check func(context.C
 	}
 }
 
-// fromGRPC turns a gRPC status into a status.Error of the matching kind
-// with the server's message; the gRPC status stays reachable through
-// errors.As / grpc status.FromError.
-func fromGRPC(err error) error {
+// fail turns the call's error into a status.Error. A call that ended
+// because a context did says so (contextError); otherwise the error has the
+// kind matching the gRPC code and the server's message, and the gRPC status
+// stays reachable through errors.As / grpc status.FromError.
+func (r rpc) fail(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -375,10 +391,17 @@ func fromGRPC(err error) error {
 		k = status.KindNotImplemented
 	case codes.ResourceExhausted:
 		k = status.KindPayloadTooLarge
-	case codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
-	case codes.Canceled:
-		return fmt.Errorf("%s: %w", st.Message(), context.Canceled)
+	case codes.DeadlineExceeded, codes.Canceled:
+		if r.ctx.Err() != nil {
+			return contextError(r.name, r.caller, r.timeout, err)
+		}
+		// The server's answer, with our contexts alive: a deadline of its
+		// own passed (a transformer's predictor did not answer in time),
+		// or it cancelled the call.
+		k = status.KindInternal
+		if st.Code() == codes.DeadlineExceeded {
+			k = status.KindUpstreamTimeout
+		}
 	default:
 		k = status.KindInternal
 	}

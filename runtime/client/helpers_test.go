@@ -17,8 +17,9 @@ import (
 
 // echo answers v1 requests with {"predictions": instances} and v2 requests
 // with every input as output-<i>. The request parameter "fail" makes it
-// return Unavailable while its counter is below the value, "sleep_ms"
-// delays it; the x-echo header comes back as x-echoed.
+// return Unavailable while its counter is below the value,
+// "upstream_timeout" makes it answer that its upstream did not answer in
+// time, "sleep_ms" delays it; the x-echo header comes back as x-echoed.
 type echo struct {
 	name      string
 	loadDelay time.Duration
@@ -51,6 +52,9 @@ func (m *echo) Predict(_ context.Context, req *infer.Request, h *model.Headers) 
 	}
 	if f, ok := req.Parameters.Int64("fail"); ok && n <= f {
 		return nil, status.Unavailable(fmt.Sprintf("call %d fails", n), nil)
+	}
+	if _, ok := req.Parameters.Bool("upstream_timeout"); ok {
+		return nil, status.UpstreamTimeout("predictor p:1 (v2) did not answer within 1s (--predictor_request_timeout_seconds)", nil)
 	}
 	if ms, ok := req.Parameters.Int64("sleep_ms"); ok {
 		time.Sleep(time.Duration(ms) * time.Millisecond)

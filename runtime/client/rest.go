@@ -383,12 +383,15 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 	if o.timeout != 0 {
 		timeout = o.timeout
 	}
-	cancel := context.CancelFunc(func() {})
+	caller, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	for attempt := 0; ; attempt++ {
 		a, retry, err := c.once(ctx, method, u, body, ct, extra, o)
+		if err != nil && ctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			err = contextError(method+" "+u, caller, timeout, err)
+		}
 		if !retry || attempt >= retries {
 			if a != nil && a.stream != nil {
 				a.stream = cancelOnClose{a.stream, cancel} // the timeout covers the whole stream
@@ -514,8 +517,10 @@ func kindOfHTTP(code int) status.Kind {
 		return status.KindInvalidInput
 	case http.StatusNotFound:
 		return status.KindModelNotFound
-	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+	case http.StatusServiceUnavailable, http.StatusBadGateway:
 		return status.KindUnavailable
+	case http.StatusGatewayTimeout:
+		return status.KindUpstreamTimeout
 	case http.StatusNotImplemented:
 		return status.KindNotImplemented
 	case http.StatusRequestEntityTooLarge:
