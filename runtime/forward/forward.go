@@ -12,8 +12,11 @@
 //	fwd, err := forward.NewModel(cfg.ModelName, forward.FromConfig(*cfg, os.Getenv))
 //	runtime.NewServer(*cfg).Run(ctx, &Transformer{fwd})
 //
-// Differences from KServe, all fixes: a predictor that cannot be reached is
-// 503 / UNAVAILABLE with a message naming it (KServe answers 500),
+// Differences from KServe, all fixes: every predictor error names the
+// predictor; a predictor that cannot be reached is 503 / UNAVAILABLE (KServe
+// answers 500), one that does not answer within
+// --predictor_request_timeout_seconds is 504 / DEADLINE_EXCEEDED (KServe:
+// 500 "ReadTimeout : …"),
 // --predictor_request_retries applies to REST too, and with
 // --enable_predictor_health_check the transformer's readiness follows the
 // predictor's readiness of the model, polled in the background so that
@@ -189,29 +192,72 @@ func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request
 	hdr := forwardedHeaders(h)
 	out := *req
 	out.ModelName = name
+	var resp *infer.Response
+	var err error
 	switch f.cfg.Protocol {
 	case config.ProtocolV1:
 		if len(req.Inputs) != 0 && req.Body == nil && req.Payload == nil {
 			return nil, status.InvalidInputf("predictor protocol v1 needs a v1 payload, but the request for model %s holds v2 tensors", name)
 		}
-		return f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
+		resp, err = f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
 	case config.ProtocolV2:
 		if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
 			return nil, status.InvalidInputf("predictor protocol v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
 		}
-		return f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
+		resp, err = f.rest.Infer(ctx, f.base, &out, client.WithHeaders(hdr))
+	default:
+		if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
+			return nil, status.InvalidInputf("predictor protocol grpc-v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
+		}
+		// KServe marks forwarded gRPC calls with these two metadata entries.
+		hdr.Set("Request_type", "grpc_v2")
+		hdr.Set("Response_type", "grpc_v2")
+		resp, err = f.grpc.Infer(ctx, &out, client.WithHeaders(hdr))
 	}
-	if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
-		return nil, status.InvalidInputf("predictor protocol grpc-v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
+	if err != nil {
+		return nil, f.predictorError(ctx, err)
 	}
-	// KServe marks forwarded gRPC calls with these two metadata entries.
-	hdr.Set("Request_type", "grpc_v2")
-	hdr.Set("Response_type", "grpc_v2")
-	resp, err := f.grpc.Infer(ctx, &out, client.WithHeaders(hdr))
-	if err != nil && status.KindOf(err) == status.KindUnavailable {
-		return nil, status.Unavailable(fmt.Sprintf("predictor %s (grpc-v2) is unavailable: %s", f.cfg.Host, status.Message(err)), err)
+	return resp, nil
+}
+
+// predictorError says that err is the predictor's, and which predictor's:
+// "predictor HOST (PROTOCOL): <its message>", of the same kind, except
+//   - a predictor that cannot be reached (or answers 503 / UNAVAILABLE):
+//     "predictor HOST (PROTOCOL) is unavailable: …", 503 / UNAVAILABLE;
+//   - a predictor that did not answer within --predictor_request_timeout_seconds:
+//     an upstream timeout (504 / DEADLINE_EXCEEDED) naming the timeout;
+//   - a model the predictor does not serve: a server error (500), because the
+//     deployment is wrong, not the client's request: the transformer serves
+//     that model and says so on its readiness endpoints.
+//
+// When the transformer's own request has ended (its client gone, or its
+// deadline passed), err is returned as it is, for the transport to answer
+// as the caller's cancel or deadline.
+func (f *Forwarder) predictorError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
 	}
-	return resp, err
+	who := fmt.Sprintf("predictor %s (%s)", f.cfg.Host, f.cfg.Protocol)
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg := who + " did not answer in time"
+		if f.cfg.Timeout > 0 {
+			msg = fmt.Sprintf("%s did not answer within %s (--predictor_request_timeout_seconds)", who, f.cfg.Timeout)
+		}
+		return status.UpstreamTimeout(msg, err)
+	}
+	msg := err.Error()
+	var se *status.Error
+	if errors.As(err, &se) {
+		msg = se.Message
+	}
+	switch k := status.KindOf(err); k {
+	case status.KindUnavailable:
+		return status.Unavailable(who+" is unavailable: "+msg, err)
+	case status.KindModelNotFound:
+		return &status.Error{Kind: status.KindInternal, Message: who + ": " + msg, Err: err}
+	default:
+		return &status.Error{Kind: k, Message: who + ": " + msg, Err: err}
+	}
 }
 
 // ModelReady asks the predictor whether model name is ready.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
@@ -207,10 +210,116 @@ func TestTransformerForwardsOverEveryProtocol(t *testing.T) {
 				// EOF (or a reset), or, closed just before the request was
 				// written, is net/http's "server closed idle connection" (a
 				// POST is not retried); a new one is refused. Each is "down".
-				assert.Regexp(t, `^could not reach http://`+host+`/v[12]/models/model(:predict|/infer): (dial tcp `+host+`: connect: connection refused|EOF|.*connection reset by peer|http: server closed idle connection)$`, he.Message)
+				assert.Regexp(t, `^predictor `+host+` \(`+proto+`\) is unavailable: could not reach http://`+host+`/v[12]/models/model(:predict|/infer): (dial tcp `+host+`: connect: connection refused|EOF|.*connection reset by peer|http: server closed idle connection)$`, he.Message)
 			}
 		})
 	}
+}
+
+// troubled is a predictor model that fails the way its name says.
+type troubled struct{ name string }
+
+func (m troubled) Name() string               { return m.name }
+func (m troubled) Load(context.Context) error { return nil }
+func (m troubled) Ready() bool                { return true }
+func (m troubled) Predict(ctx context.Context, _ *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	switch m.name {
+	case "notready":
+		return nil, status.ModelNotReady(m.name, "")
+	case "invalid":
+		return nil, status.InvalidInput("pixel values must be in [0, 1]")
+	case "slow":
+		select {
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	return nil, errors.New("disk on fire")
+}
+
+// Every predictor error says that it is the predictor's, and which one, over
+// every protocol: the kind is kept (a client's bad input is still 400, an
+// unavailable predictor 503) except that a model the predictor does not
+// serve is the deployment's fault (500), not the client's (404), and a
+// predictor that does not answer within --predictor_request_timeout_seconds
+// is an upstream timeout (504), not the caller's deadline.
+func TestPredictorErrorsNameThePredictor(t *testing.T) {
+	ps := runtimetest.StartModels(t, []model.Model{&predictor{}, troubled{"notready"}, troubled{"invalid"}, troubled{"plain"}, troubled{"slow"}},
+		runtimetest.WithConfig(func(c *config.Config) { c.GracePeriod = 2 * time.Second }),
+		runtimetest.WithLogOutput(io.Discard, io.Discard), runtimetest.WithReadyTimeout(10*time.Second))
+	rest, grpc := strings.TrimPrefix(ps.URL, "http://"), ps.GRPCAddr
+	for _, proto := range []string{config.ProtocolV1, config.ProtocolV2, config.ProtocolGRPCV2} {
+		host := rest
+		if proto == config.ProtocolGRPCV2 {
+			host = grpc
+		}
+		f, err := forward.NewForwarder(forward.Config{Host: host, Protocol: proto, Timeout: 300 * time.Millisecond})
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		who := "predictor " + host + " (" + proto + ")"
+		cases := []struct {
+			name string
+			kind status.Kind
+			msg  string
+		}{
+			{"nope", status.KindInternal, who + ": Model with name nope does not exist."},
+			{"notready", status.KindUnavailable, who + " is unavailable: Model with name notready is not ready."},
+			{"invalid", status.KindInvalidInput, who + ": pixel values must be in [0, 1]"},
+			{"plain", status.KindInternal, who + ": errorString : disk on fire"},
+			{"slow", status.KindUpstreamTimeout, who + " did not answer within 300ms (--predictor_request_timeout_seconds)"},
+		}
+		for _, c := range cases {
+			t.Run(proto+"/"+c.name, func(t *testing.T) {
+				req := &infer.Request{Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}}
+				if proto == config.ProtocolV1 {
+					req = &infer.Request{Protocol: infer.ProtocolV1, IsJSON: true, Body: []byte(`{"instances":[1]}`)}
+				}
+				_, err := f.Predict(ctxT(t), c.name, req, nil)
+				require.Error(t, err)
+				assert.Equal(t, c.kind, status.KindOf(err), "got %v", err)
+				assert.Equal(t, c.msg, status.Message(err))
+				if c.name == "slow" {
+					assert.ErrorIs(t, err, context.DeadlineExceeded)
+				}
+			})
+		}
+	}
+}
+
+// Through a transformer's own gRPC server: its client sees the predictor's
+// failure as a server error of the transformer's (INTERNAL, or
+// DEADLINE_EXCEEDED for a predictor that did not answer in time, which
+// grpcserver logs), not as its own cancel or its own unknown model.
+func TestTransformerAnswersPredictorFailuresAsItsOwn(t *testing.T) {
+	ps := serve(t, troubled{"slow"})
+	var models []model.Model
+	for _, name := range []string{"nope", "slow"} {
+		fm, err := forward.NewModel(name, forward.Config{Host: ps.grpc, Protocol: config.ProtocolGRPCV2, Timeout: 300 * time.Millisecond})
+		require.NoError(t, err)
+		models = append(models, fm)
+	}
+	ts := runtimetest.StartModels(t, models,
+		runtimetest.WithConfig(func(c *config.Config) { c.GracePeriod = 2 * time.Second }),
+		runtimetest.WithLogOutput(io.Discard, io.Discard), runtimetest.WithReadyTimeout(10*time.Second))
+	c, err := client.NewGRPC(ts.GRPCAddr, client.WithGRPCRetries(0))
+	require.NoError(t, err)
+	defer c.Close()
+	req := func(name string) *infer.Request {
+		return &infer.Request{ModelName: name, Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}}
+	}
+
+	_, err = c.Infer(ctxT(t), req("nope"))
+	assert.Equal(t, status.KindInternal, status.KindOf(err), "got %v", err)
+	assert.Equal(t, "predictor "+ps.grpc+" (grpc-v2): Model with name nope does not exist.", status.Message(err))
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.Internal, st.Code())
+
+	_, err = c.Infer(ctxT(t), req("slow"))
+	assert.Equal(t, status.KindUpstreamTimeout, status.KindOf(err), "got %v", err)
+	assert.Equal(t, "predictor "+ps.grpc+" (grpc-v2) did not answer within 300ms (--predictor_request_timeout_seconds)", status.Message(err))
+	st, _ = grpcstatus.FromError(err)
+	assert.Equal(t, codes.DeadlineExceeded, st.Code())
+
 }
 
 func TestHealthCheckFollowsThePredictor(t *testing.T) {
