@@ -86,7 +86,7 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 	}
 	sopts = append(sopts, opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
-	pb.RegisterGRPCInferenceServiceServer(s.grpc, &service{dp: dp, log: s.log, health: s.health})
+	pb.RegisterGRPCInferenceServiceServer(s.grpc, &service{dp: dp, log: s.log, health: s.health, maxSend: messageLimit(opts.MaxSendMessageLength)})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	return s

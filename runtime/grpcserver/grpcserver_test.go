@@ -22,8 +22,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
@@ -417,12 +419,20 @@ func TestMessageSizeLimits(t *testing.T) {
 	assert.Equal(t, codes.ResourceExhausted, st.Code())
 	assert.Contains(t, st.Message(), "received message larger than max")
 
-	// Under the receive limit, but the response is over the send limit.
-	g := start(t, grpcserver.Options{MaxReceiveMessageLength: 4096, MaxSendMessageLength: 1024}, newPassthrough("passthrough"))
+	// Under the receive limit, but the response is over the send limit: the
+	// server says so itself, naming the flag, and counts the failure (the
+	// response was never sent, so its size is not recorded).
+	m := metrics.New()
+	dp := dataplane.New(dataplane.Options{MaxConcurrency: 8, Metrics: m})
+	g := startDP(t, dp, grpcserver.Options{MaxReceiveMessageLength: 4096, MaxSendMessageLength: 1024}, newPassthrough("passthrough"))
 	_, err = g.client.ModelInfer(ctxT(t), big(1500))
-	st, _ = grpcstatus.FromError(err)
-	assert.Equal(t, codes.ResourceExhausted, st.Code())
-	assert.Contains(t, st.Message(), "trying to send message larger than max")
+	requireStatus(t, err, codes.ResourceExhausted, "response of 1577 bytes is larger than --grpc_max_send_message_length (1024)")
+	_, err = g.client.ModelInfer(ctxT(t), big(900))
+	require.NoError(t, err)
+	grpcV2 := map[string]string{"model_name": "passthrough", "protocol": "grpc-v2"}
+	assert.Equal(t, 2.0, sample(t, m, "kserve_requests_total", map[string]string{"model_name": "passthrough", "protocol": "grpc-v2", "verb": "predict"}))
+	assert.Equal(t, 1.0, sample(t, m, "kserve_request_errors_total", map[string]string{"model_name": "passthrough", "protocol": "grpc-v2", "code": "ResourceExhausted"}))
+	assert.Equal(t, 1.0, sample(t, m, "kserve_response_size_bytes", grpcV2), "only the response that was sent")
 }
 
 func TestMessageSizeLimits_DefaultIs8MiBAndMinusOneIsUnlimited(t *testing.T) {

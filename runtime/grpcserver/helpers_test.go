@@ -17,6 +17,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -111,7 +112,12 @@ type fixture struct {
 // start serves models over a real loopback gRPC listener.
 func start(t *testing.T, opts grpcserver.Options, models ...model.Model) *fixture {
 	t.Helper()
-	dp := dataplane.New(dataplane.Options{MaxConcurrency: 8, ServerVersion: "0.1.0"})
+	return startDP(t, dataplane.New(dataplane.Options{MaxConcurrency: 8, ServerVersion: "0.1.0"}), opts, models...)
+}
+
+// startDP is start over a dataplane of the test's (one with metrics).
+func startDP(t *testing.T, dp *dataplane.Dataplane, opts grpcserver.Options, models ...model.Model) *fixture {
+	t.Helper()
 	for _, m := range models {
 		require.NoError(t, dp.Register(m, ""))
 	}
@@ -155,4 +161,35 @@ func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// sample is the value of the metric family name's sample whose labels
+// include want (a counter's value, a histogram's sample count); -1 when
+// there is none.
+func sample(t *testing.T, m *metrics.Metrics, name string, want map[string]string) float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue next
+				}
+			}
+			if h := s.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			return s.GetCounter().GetValue()
+		}
+	}
+	return -1
 }

@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -26,9 +27,10 @@ import (
 // service implements inference.GRPCInferenceService over the dataplane.
 type service struct {
 	pb.UnimplementedGRPCInferenceServiceServer
-	dp     *dataplane.Dataplane
-	log    *slog.Logger
-	health *healthService
+	dp      *dataplane.Dataplane
+	log     *slog.Logger
+	health  *healthService
+	maxSend int // --grpc_max_send_message_length, resolved (messageLimit)
 }
 
 func (s *service) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
@@ -96,13 +98,26 @@ func (s *service) RepositoryModelUnload(ctx context.Context, req *pb.RepositoryM
 // ready." — KServe instead calls load() inline on the request path, which
 // can stall a call for the length of a model load; readiness is the
 // server's business, not the request's.
+//
+// A response over --grpc_max_send_message_length is refused here, not by
+// grpc-go after the handler returns, so that it is counted as the failure it
+// is (and its size is not recorded as sent), with a message naming the flag.
+// The limit applies to the uncompressed message, as in KServe's server.
 func (s *service) ModelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
 	out, err := s.modelInfer(ctx, m)
+	n := 0
+	if err == nil {
+		if n = proto.Size(out); n > s.maxSend {
+			msg := fmt.Sprintf("response of %d bytes is larger than --grpc_max_send_message_length (%d)", n, s.maxSend)
+			s.log.ErrorContext(ctx, "Exception:", "error", msg)
+			err = grpcstatus.Error(codes.ResourceExhausted, msg)
+		}
+	}
 	if err != nil {
 		s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), -1, grpcstatus.Code(err).String())
 		return nil, err
 	}
-	s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), proto.Size(out), "")
+	s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), n, "")
 	return out, nil
 }
 
