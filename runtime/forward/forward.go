@@ -29,6 +29,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -302,8 +303,9 @@ func (m *Model) Name() string { return m.name }
 func (m *Model) Forwarder() *Forwarder { return m.fwd }
 
 // Load marks the model loaded; with the predictor health check it starts
-// polling the predictor's readiness of this model.
-func (m *Model) Load(context.Context) error {
+// polling the predictor's readiness of this model, logging its changes on
+// ctx's logger (model.Logger: the server's).
+func (m *Model) Load(ctx context.Context) error {
 	m.loaded.Store(true)
 	if !m.cfg.HealthCheck {
 		return nil
@@ -313,27 +315,48 @@ func (m *Model) Load(context.Context) error {
 	if m.stopPoll != nil {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	pctx, cancel := context.WithCancel(context.Background())
 	m.stopPoll, m.pollDone = cancel, make(chan struct{})
-	go m.poll(ctx, m.pollDone)
+	go m.poll(pctx, model.Logger(ctx), m.pollDone)
 	return nil
 }
 
-func (m *Model) poll(ctx context.Context, done chan<- struct{}) {
+// poll asks the predictor whether it is ready for the model every
+// HealthInterval until ctx ends. It logs each change on log, not each poll:
+// a WARNING with the reason when the predictor stops being ready (or
+// answering), including on the first poll, and INFO when it is ready again.
+func (m *Model) poll(ctx context.Context, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(m.cfg.HealthInterval)
 	defer t.Stop()
+	who := fmt.Sprintf("predictor %s (%s)", m.cfg.Host, m.cfg.Protocol)
+	first := true
 	for {
 		cctx, cancel := context.WithTimeout(ctx, m.cfg.HealthInterval)
 		ok, err := m.fwd.ModelReady(cctx, m.name)
 		cancel()
-		m.remoteOK.Store(err == nil && ok)
-		if err != nil {
-			msg := status.Message(err)
-			m.lastError.Store(&msg)
-		} else {
-			m.lastError.Store(nil)
+		if ctx.Err() != nil {
+			return // unloaded: the check was cut short, not answered
 		}
+		ready := err == nil && ok
+		was := m.remoteOK.Swap(ready)
+		switch {
+		case ready:
+			m.lastError.Store(nil)
+			if !was && !first {
+				log.Info(fmt.Sprintf("%s is ready for model %s again", who, m.name))
+			}
+		default:
+			reason := fmt.Sprintf("%s reports model %s not ready", who, m.name)
+			if err != nil {
+				reason = fmt.Sprintf("%s is not ready for model %s: %s", who, m.name, status.Message(err))
+			}
+			m.lastError.Store(&reason)
+			if was || first {
+				log.Warn(fmt.Sprintf("%s; model %s is not ready until the predictor is", reason, m.name))
+			}
+		}
+		first = false
 		select {
 		case <-ctx.Done():
 			return
@@ -348,7 +371,9 @@ func (m *Model) Ready() bool {
 	return m.loaded.Load() && (!m.cfg.HealthCheck || m.remoteOK.Load())
 }
 
-// PredictorError is the last error of the predictor health check, "" when none.
+// PredictorError is why the predictor health check last failed, naming the
+// predictor ("predictor HOST (PROTOCOL) reports model m not ready", or "…
+// is not ready for model m: <error>"), "" when it passed.
 func (m *Model) PredictorError() string {
 	if p := m.lastError.Load(); p != nil {
 		return *p

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,6 +347,68 @@ func TestHealthCheckFollowsThePredictor(t *testing.T) {
 	_, err = c.Infer(ctx, "http://"+ts.rest, &infer.Request{ModelName: "model", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}})
 	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
 	assert.Equal(t, "Model with name model is not ready.", status.Message(err))
+}
+
+// toggled is a predictor model whose readiness the test sets.
+type toggled struct{ ready atomic.Bool }
+
+func (m *toggled) Name() string               { return "model" }
+func (m *toggled) Load(context.Context) error { m.ready.Store(true); return nil }
+func (m *toggled) Ready() bool                { return m.ready.Load() }
+func (m *toggled) Predict(context.Context, *infer.Request, *model.Headers) (*infer.Response, error) {
+	return nil, errors.New("not called")
+}
+
+// The health check logs each change of the predictor's readiness, with the
+// reason, on the logger Load was given: a WARNING when the predictor stops
+// being ready or reachable, INFO when it is ready again; nothing per poll.
+func TestHealthCheckLogsChanges(t *testing.T) {
+	p := &toggled{}
+	ps := serve(t, p)
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	var logs syncBuffer
+	require.NoError(t, fm.Load(model.ContextWithLogger(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))))
+	t.Cleanup(func() { fm.Close() })
+	lines := func() []string { return strings.Split(strings.TrimSpace(logs.String()), "\n") }
+	who := "predictor " + ps.rest + " (v2)"
+
+	require.Eventually(t, fm.Ready, 5*time.Second, 5*time.Millisecond)
+	p.ready.Store(false)
+	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, who+" reports model model not ready", fm.PredictorError())
+	time.Sleep(50 * time.Millisecond) // several polls
+	p.ready.Store(true)
+	require.Eventually(t, fm.Ready, 5*time.Second, 5*time.Millisecond)
+	assert.Empty(t, fm.PredictorError())
+	time.Sleep(50 * time.Millisecond)
+	ps.stop(t)
+	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+
+	got := lines()
+	require.Len(t, got, 3, "one line per change:\n%s", logs.String())
+	assert.Contains(t, got[0], `level=WARN msg="`+who+` reports model model not ready; model model is not ready until the predictor is"`)
+	assert.Contains(t, got[1], `level=INFO msg="`+who+` is ready for model model again"`)
+	assert.Regexp(t, `level=WARN msg="`+regexp.QuoteMeta(who)+` is not ready for model model: could not reach http://`+regexp.QuoteMeta(ps.rest)+`/v2/models/model/ready: .*; model model is not ready until the predictor is"`, got[2])
+}
+
+// syncBuffer collects log output written from other goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestConfigErrors(t *testing.T) {
