@@ -219,8 +219,8 @@ type rpc struct {
 	timeout time.Duration
 }
 
-// begin starts the call method under timeout d (0: the client's); cancel
-// releases its context once the call's error has been made (fail).
+// begin prepares a call of method under timeout d (0: the client's);
+// cancel releases its context, after fail has looked at it.
 func (c *GRPCClient) begin(ctx context.Context, method string, d time.Duration) (r rpc, cancel context.CancelFunc) {
 	if d == 0 {
 		d = c.timeout
@@ -246,9 +246,9 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 	if err != nil {
 		return nil, err
 	}
-	r, cancel := c.begin(ctx, "ModelInfer", o.timeout)
+	call, cancel := c.begin(ctx, "ModelInfer", o.timeout)
 	defer cancel()
-	ctx = r.ctx
+	ctx = call.ctx
 	if len(o.headers) != 0 {
 		ctx = metadata.NewOutgoingContext(ctx, outgoingMD(ctx, o.headers))
 	}
@@ -262,7 +262,7 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 		*o.respHeaders = headersFromMD(header)
 	}
 	if err != nil {
-		return nil, r.fail(err)
+		return nil, call.fail(err)
 	}
 	return pbconv.Response(resp)
 }
