@@ -100,11 +100,21 @@ func backoff(n int) time.Duration {
 // cause.
 func contextError(call string, caller context.Context, timeout time.Duration, cause error) error {
 	switch err := caller.Err(); {
-	case err == nil:
-		return status.UpstreamTimeout(fmt.Sprintf("%s: no answer within %s", call, timeout), errors.Join(context.DeadlineExceeded, cause))
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.UpstreamTimeout(call+": no answer before the caller's deadline", errors.Join(err, cause))
-	default:
+	case errors.Is(err, context.Canceled):
 		return &status.Error{Kind: status.KindInternal, Message: call + ": cancelled", Err: errors.Join(err, cause)}
+	case err != nil || ended(caller):
+		return status.UpstreamTimeout(call+": no answer before the caller's deadline", errors.Join(context.DeadlineExceeded, cause))
+	default:
+		return status.UpstreamTimeout(fmt.Sprintf("%s: no answer within %s", call, timeout), errors.Join(context.DeadlineExceeded, cause))
 	}
+}
+
+// ended reports whether ctx has ended, or its deadline has passed even if
+// its timer has not fired yet.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }

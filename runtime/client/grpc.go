@@ -392,7 +392,10 @@ func (r rpc) fail(err error) error {
 	case codes.ResourceExhausted:
 		k = status.KindPayloadTooLarge
 	case codes.DeadlineExceeded, codes.Canceled:
-		if r.ctx.Err() != nil {
+		// ended, not ctx.Err(): a server resets the stream (CANCEL) when the
+		// deadline the call sent it passes, and that can arrive before our
+		// own timer has fired.
+		if ended(r.ctx) {
 			return contextError(r.name, r.caller, r.timeout, err)
 		}
 		// The server's answer, with our contexts alive: a deadline of its
