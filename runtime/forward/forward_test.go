@@ -323,6 +323,24 @@ func TestTransformerAnswersPredictorFailuresAsItsOwn(t *testing.T) {
 	st, _ = grpcstatus.FromError(err)
 	assert.Equal(t, codes.DeadlineExceeded, st.Code())
 
+	// Over REST, the same failures: 500 and 504 with the predictor named
+	// (not the 404 of a model the transformer serves, nor a 499 cancel).
+	for _, c := range []struct {
+		name string
+		code int
+		want string
+	}{
+		{"nope", 500, `{"error":"predictor ` + ps.grpc + ` (grpc-v2): Model with name nope does not exist."}`},
+		{"slow", 504, `{"error":"predictor ` + ps.grpc + ` (grpc-v2) did not answer within 300ms (--predictor_request_timeout_seconds)"}`},
+	} {
+		resp, err := http.Post(ts.URL+"/v2/models/"+c.name+"/infer", "application/json",
+			strings.NewReader(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, c.code, resp.StatusCode, c.name)
+		assert.Equal(t, c.want, string(body), c.name)
+	}
 }
 
 func TestHealthCheckFollowsThePredictor(t *testing.T) {
