@@ -143,6 +143,9 @@ func (e *Env) readInfo(path string) (*graph, error) {
 	if len(skipped) > 0 {
 		e.log.Warn(fmt.Sprintf("ONNX model %s: output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})", path, strings.Join(skipped, ", ")))
 	}
+	if err := checkScalars(path, in, out); err != nil {
+		return nil, err
+	}
 	g := &graph{path: path, in: in, out: out, ortOut: names(out)}
 	var half []string
 	for _, t := range out {
@@ -441,6 +444,9 @@ func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Ten
 	defer destroyAll(vals)
 	for i, t := range ordered {
 		if vals[i], err = toValue(t); err != nil {
+			if _, ok := errors.AsType[*status.Error](err); ok {
+				return nil, err
+			}
 			return nil, status.InvalidInputf("input %s: %v", t.Name, err)
 		}
 	}
@@ -569,7 +575,18 @@ func (info TensorInfo) check(t *infer.Tensor) error {
 			return status.InvalidInputf("input %q has shape %s, but the model expects %s (dimension %d must be %d)", t.Name, infer.FormatShape(t.Shape), infer.FormatShape(info.Shape), i, d)
 		}
 	}
-	return t.Validate("input")
+	if err := t.Validate("input"); err != nil {
+		return err
+	}
+	if len(t.Shape) == 0 && noScalar(t.Datatype) {
+		return errNoScalar(t)
+	}
+	if d, ok := t.Data.([][]byte); ok {
+		if i := nulElement(d); i >= 0 {
+			return errNUL(t.Name, i)
+		}
+	}
+	return nil
 }
 
 // Close releases the session. No Run may be in progress or start later.

@@ -1,12 +1,14 @@
 package onnx
 
 import (
+	"bytes"
 	"fmt"
 	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // datatypeOf maps an ONNX element type to its Open Inference Protocol
@@ -46,7 +48,8 @@ func datatypeOf(t ort.TensorElementDataType) (infer.Datatype, bool) {
 
 // toValue wraps t's data as an ONNX Runtime value. Numeric and BOOL data are
 // not copied: ONNX Runtime reads the Go slice in place, so t must not change
-// until the value is destroyed. A rank-0 tensor becomes a scalar.
+// until the value is destroyed. A rank-0 tensor becomes a scalar (not for
+// FP16 and BYTES: see noScalar).
 func toValue(t *infer.Tensor) (ort.Value, error) {
 	switch d := t.Data.(type) {
 	case []float32:
@@ -72,14 +75,23 @@ func toValue(t *infer.Tensor) (ort.Value, error) {
 	case []bool:
 		return wrap(t.Shape, d)
 	case []infer.Float16:
+		if len(t.Shape) == 0 {
+			return nil, errNoScalar(t)
+		}
 		// The binding has no float16 Go type; hand ONNX Runtime the bytes.
-		var b []byte
+		// It refuses an empty buffer, even for a tensor of no elements;
+		// ONNX Runtime only needs the buffer to be large enough, so an
+		// empty tensor gets a buffer of one (unread) element.
+		b := make([]byte, 2)
 		if len(d) > 0 {
 			b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), 2*len(d))
 		}
-		return ort.NewCustomDataTensor(shapeOf(t.Shape), b, ort.TensorElementDataTypeFloat16)
+		return ort.NewCustomDataTensor(ort.Shape(t.Shape), b, ort.TensorElementDataTypeFloat16)
 	case [][]byte:
-		s, err := ort.NewStringTensor(shapeOf(t.Shape))
+		if len(t.Shape) == 0 {
+			return nil, errNoScalar(t)
+		}
+		s, err := ort.NewStringTensor(ort.Shape(t.Shape))
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +99,8 @@ func toValue(t *infer.Tensor) (ort.Value, error) {
 		for i, v := range d {
 			strs[i] = string(v)
 		}
+		// SetContents passes each string as a C string: a NUL byte would
+		// end it early (TensorInfo.check refuses such elements).
 		if err := s.SetContents(strs); err != nil {
 			_ = s.Destroy()
 			return nil, err
@@ -96,13 +110,31 @@ func toValue(t *infer.Tensor) (ort.Value, error) {
 	return nil, fmt.Errorf("tensor %q holds %T, which ONNX Runtime cannot take", t.Name, t.Data)
 }
 
-// shapeOf is the binding's shape; rank 0 is passed as [1] only for string
-// and float16 tensors, which the binding cannot create as scalars.
-func shapeOf(s []int64) ort.Shape {
-	if len(s) == 0 {
-		return ort.Shape{1}
+// noScalar reports whether rank-0 tensors of dt cannot be handed to ONNX
+// Runtime: onnxruntime_go v1.27.0 makes scalars of the Go numeric types
+// only (NewScalar), and its string and custom-data tensors need at least
+// one dimension.
+func noScalar(dt infer.Datatype) bool { return dt == infer.FP16 || dt == infer.BYTES }
+
+func errNoScalar(t *infer.Tensor) error {
+	return status.InvalidInputf("input %q is a scalar (shape []) of %s, which this runtime cannot pass to ONNX Runtime: onnxruntime_go v1.27.0 makes scalars of numeric types other than FP16 only", t.Name, t.Datatype)
+}
+
+// nulElement is the index of the first element of d holding a NUL byte, or -1.
+func nulElement(d [][]byte) int {
+	for i, e := range d {
+		if bytes.IndexByte(e, 0) >= 0 {
+			return i
+		}
 	}
-	return ort.Shape(s)
+	return -1
+}
+
+// errNUL refuses a BYTES element holding a NUL byte: the binding fills
+// string tensors from C strings, which end at the first NUL, so the model
+// would silently get the element cut short.
+func errNUL(input string, element int) error {
+	return status.InvalidInputf("input %q, element %d: contains a NUL byte, which ONNX Runtime's string tensors cannot hold (onnxruntime_go v1.27.0 passes them as C strings)", input, element)
 }
 
 func wrap[T ort.TensorData](shape []int64, d []T) (ort.Value, error) {

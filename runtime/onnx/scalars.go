@@ -1,0 +1,118 @@
+package onnx
+
+import (
+	"fmt"
+	"os"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers of onnx.proto read to tell a scalar from a tensor of unknown
+// shape: TypeProto.Tensor.shape and TensorShapeProto.dim.
+const (
+	tensorTypeShape protowire.Number = 2
+	shapeDim        protowire.Number = 1
+)
+
+// checkScalars refuses a model that declares what this runtime cannot
+// serve: a rank-0 output (onnxruntime_go v1.27.0 fails to read back any
+// output without dimensions, so every request would fail), or a rank-0
+// FP16 or BYTES input (see noScalar). ONNX Runtime reports a tensor of
+// unknown shape as rank 0 too, and such a tensor is served as it comes, so
+// the model file is read to tell the two apart: only when ONNX Runtime
+// reported a rank-0 tensor the rules are about.
+func checkScalars(path string, in, out []TensorInfo) error {
+	suspect := false
+	for _, t := range in {
+		suspect = suspect || (len(t.Shape) == 0 && noScalar(t.Datatype))
+	}
+	for _, t := range out {
+		suspect = suspect || len(t.Shape) == 0
+	}
+	if !suspect {
+		return nil
+	}
+	model, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("model file: %w", err)
+	}
+	inScalar, outScalar, err := declaredScalars(model)
+	if err != nil {
+		return fmt.Errorf("model %s: read its inputs' and outputs' shapes: %w", path, err)
+	}
+	for _, t := range in {
+		if inScalar[t.Name] && noScalar(t.Datatype) {
+			return fmt.Errorf("model %s: input %q is a scalar (shape []) of %s, which this runtime cannot pass to ONNX Runtime (onnxruntime_go v1.27.0 makes scalars of numeric types other than FP16 only); export it with shape [1]", path, t.Name, t.Datatype)
+		}
+	}
+	for _, t := range out {
+		if outScalar[t.Name] {
+			return fmt.Errorf("model %s: output %q is a scalar (shape []), which this runtime cannot read back from ONNX Runtime (onnxruntime_go v1.27.0 fails on outputs without dimensions, so every request would fail); export it with shape [1]", path, t.Name)
+		}
+	}
+	return nil
+}
+
+// declaredScalars returns the graph inputs and outputs of an ONNX model
+// that are tensors with a shape of no dimensions; a tensor whose shape is
+// left out (unknown) is not one.
+func declaredScalars(model []byte) (in, out map[string]bool, err error) {
+	in, out = map[string]bool{}, map[string]bool{}
+	err = eachField(model, func(num protowire.Number, typ protowire.Type, _, graph []byte) error {
+		if num != modelGraph || typ != protowire.BytesType {
+			return nil
+		}
+		return eachField(graph, func(num protowire.Number, typ protowire.Type, _, vi []byte) error {
+			if (num != graphInput && num != graphOutput) || typ != protowire.BytesType {
+				return nil
+			}
+			name, scalar, err := valueInfoScalar(vi)
+			if err != nil || !scalar {
+				return err
+			}
+			if num == graphInput {
+				in[name] = true
+			} else {
+				out[name] = true
+			}
+			return nil
+		})
+	})
+	return in, out, err
+}
+
+// valueInfoScalar reads a ValueInfoProto's name and whether its type is a
+// tensor with a shape of no dimensions.
+func valueInfoScalar(vi []byte) (name string, scalar bool, err error) {
+	err = eachField(vi, func(num protowire.Number, typ protowire.Type, _, val []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case valueInfoName:
+			name = string(val)
+		case valueInfoType:
+			return eachField(val, func(num protowire.Number, typ protowire.Type, _, tensor []byte) error {
+				if num != typeTensor || typ != protowire.BytesType {
+					return nil
+				}
+				return eachField(tensor, func(num protowire.Number, typ protowire.Type, _, shape []byte) error {
+					if num != tensorTypeShape || typ != protowire.BytesType {
+						return nil
+					}
+					dims := 0
+					err := eachField(shape, func(num protowire.Number, _ protowire.Type, _, _ []byte) error {
+						if num == shapeDim {
+							dims++
+						}
+						return nil
+					})
+					scalar = dims == 0
+					return err
+				})
+			})
+		}
+		return nil
+	})
+	return name, scalar, err
+}
