@@ -88,6 +88,17 @@ type Batch struct {
 	Rows     []int
 	// Size is the total number of rows, the sum of Rows.
 	Size int
+
+	inputDim func(name string) int
+}
+
+// InputDim is the batch dimension of the input called name (see
+// Options.InputBatchDim): NotBatched for an input without one.
+func (b *Batch) InputDim(name string) int {
+	if b.inputDim == nil {
+		return 0
+	}
+	return b.inputDim(name)
 }
 
 // Input returns the merged input called name, or nil.

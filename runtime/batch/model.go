@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -40,10 +42,19 @@ type Model struct {
 
 	mu sync.Mutex
 	b  *Batcher
+	// direct is set by Load when the model's fixed batch dimension is 1:
+	// requests go to the inner model's Predict, one at a time.
+	direct bool
 }
 
 // NewModel wraps m. opts.Name defaults to m.Name(). The batcher starts when
 // the model is loaded and stops (draining) when it is unloaded.
+//
+// A model that declares its tensors (model.MetadataProvider) with a fixed
+// batch dimension (an ONNX export without dynamic_axes: [1, 3]) cannot run
+// merged batches larger than it: Load lowers MaxBatchSize to that size
+// (dropping larger PreferredBatchSizes) and logs a warning; when it is 1,
+// requests go to the model's own Predict, unbatched, if it has one.
 func NewModel(m Predictor, opts Options) (*Model, error) {
 	if opts.Name == "" {
 		opts.Name = m.Name()
@@ -78,14 +89,60 @@ func (m *Model) Load(ctx context.Context) error {
 	if m.b != nil {
 		return nil
 	}
-	b, err := New(context.WithoutCancel(ctx), m.inner.PredictBatch, m.opts)
+	opts := m.opts
+	log := model.Logger(ctx)
+	if n, why := m.fixedBatch(); n < opts.MaxBatchSize {
+		opts.MaxBatchSize = max(n, 1)
+		opts.PreferredBatchSizes = slices.DeleteFunc(slices.Clone(opts.PreferredBatchSizes), func(p int) bool { return p > opts.MaxBatchSize })
+		_, predicts := m.inner.(model.Predictor)
+		switch {
+		case opts.MaxBatchSize == 1 && predicts:
+			log.Warn(fmt.Sprintf("Model %s is served without batching: %s, so no two requests can share a call (max batch size %d not used)", m.inner.Name(), why, m.opts.MaxBatchSize))
+		case opts.MaxBatchSize == 1:
+			log.Warn(fmt.Sprintf("Model %s runs one request per call: %s, so no two requests can share a call (max batch size %d not used)", m.inner.Name(), why, m.opts.MaxBatchSize))
+		default:
+			log.Warn(fmt.Sprintf("Model %s batches at most %d rows per call: %s (max batch size %d lowered)", m.inner.Name(), opts.MaxBatchSize, why, m.opts.MaxBatchSize))
+		}
+		m.direct = opts.MaxBatchSize == 1 && predicts
+	}
+	b, err := New(context.WithoutCancel(ctx), m.inner.PredictBatch, opts)
 	if err != nil {
 		return err
 	}
 	m.b = b
-	model.Logger(ctx).Info(fmt.Sprintf("Model %s batches requests: up to %d rows per call, the oldest waiting at most %s for its batch to fill, %d call(s) at once",
-		m.inner.Name(), m.opts.MaxBatchSize, m.opts.MaxQueueDelay, max(m.opts.Instances, 1)))
+	if !m.direct {
+		log.Info(fmt.Sprintf("Model %s batches requests: up to %d rows per call, the oldest waiting at most %s for its batch to fill, %d call(s) at once",
+			m.inner.Name(), opts.MaxBatchSize, opts.MaxQueueDelay, max(opts.Instances, 1)))
+	}
 	return nil
+}
+
+// fixedBatch is the smallest fixed size of a batch dimension among the
+// inner model's declared inputs and outputs (model.MetadataProvider, after
+// its Load) and why, naming the tensor; math.MaxInt when none is fixed. A
+// model exported with a fixed batch (ONNX without dynamic_axes: [1, 3])
+// fails every merged batch larger than that.
+func (m *Model) fixedBatch() (int, string) {
+	n, why := math.MaxInt, ""
+	p, ok := m.inner.(model.MetadataProvider)
+	if !ok {
+		return n, why
+	}
+	for _, side := range []struct {
+		kind string
+		md   []model.TensorMetadata
+		dims map[string]int
+	}{{"input", p.InputsMetadata(), m.opts.InputBatchDim}, {"output", p.OutputsMetadata(), m.opts.OutputBatchDim}} {
+		for _, t := range side.md {
+			d := side.dims[t.Name] // 0 when not listed
+			if d == NotBatched || d >= len(t.Shape) || t.Shape[d] < 0 || int(t.Shape[d]) >= n {
+				continue
+			}
+			n = int(t.Shape[d])
+			why = fmt.Sprintf("its %s %q has shape %s, a fixed batch dimension %d of size %d", side.kind, t.Name, infer.FormatShape(t.Shape), d, n)
+		}
+	}
+	return n, why
 }
 
 // Ready reports the inner model ready and the batcher running.
@@ -102,9 +159,14 @@ func (m *Model) Predict(ctx context.Context, req *infer.Request, h *model.Header
 		}
 		return nil, status.InvalidInputf("model %s batches tensor inputs: send a v2 inference request, or give the model a Preprocess that turns the %s payload into tensors", m.Name(), req.Protocol)
 	}
-	b := m.Batcher()
+	m.mu.Lock()
+	b, direct := m.b, m.direct
+	m.mu.Unlock()
 	if b == nil {
 		return nil, status.ModelNotReady(m.Name(), "")
+	}
+	if direct {
+		return m.inner.(model.Predictor).Predict(ctx, req, h)
 	}
 	outs, err := b.Do(ctx, req)
 	if err != nil {
@@ -118,7 +180,7 @@ func (m *Model) Predict(ctx context.Context, req *infer.Request, h *model.Header
 func (m *Model) Unload(ctx context.Context) error {
 	m.mu.Lock()
 	b := m.b
-	m.b = nil
+	m.b, m.direct = nil, false
 	m.mu.Unlock()
 	var errs []error
 	if b != nil {

@@ -1,8 +1,10 @@
 package batch_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,4 +248,83 @@ func TestModel_V1RequestPreprocessedIntoTensors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"predictions":[[3.0,6.0],[9.0,13.5]]}`, string(body))
 	assert.Equal(t, []int{2}, (<-s.calls).Rows)
+}
+
+// fixedBatch is a scaler declaring x with a fixed batch dimension, as ONNX
+// exports without dynamic_axes do.
+type fixedBatch struct {
+	*scaler
+	shape []int64
+}
+
+func (f *fixedBatch) InputsMetadata() []model.TensorMetadata {
+	return []model.TensorMetadata{{Name: "x", Datatype: infer.FP32, Shape: f.shape}}
+}
+
+// fixedPredictor also predicts single requests itself.
+type fixedPredictor struct {
+	*fixedBatch
+	predicted atomic.Int32
+}
+
+func (f *fixedPredictor) Predict(ctx context.Context, req *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	f.predicted.Add(1)
+	return &infer.Response{Outputs: []*infer.Tensor{infer.NewTensor("y", req.Inputs[0].Shape, []float32{0, 0})}}, nil
+}
+
+func logTo(t *testing.T, buf *bytes.Buffer) context.Context {
+	return model.ContextWithLogger(t.Context(), slog.New(slog.NewTextHandler(buf, nil)))
+}
+
+// TestModel_FixedBatchDimensionCapsTheBatch: a model whose x is [4, 2]
+// fails any merged batch of more than 4 rows, so Load lowers the max batch
+// size (and the preferred sizes) to 4 and says why.
+func TestModel_FixedBatchDimensionCapsTheBatch(t *testing.T) {
+	s := newScaler("fixed")
+	s.holding.Store(false)
+	m, err := batch.NewModel(&fixedBatch{s, []int64{4, 2}}, batch.Options{MaxBatchSize: 8, PreferredBatchSizes: []int{2, 8}})
+	require.NoError(t, err)
+	var log bytes.Buffer
+	require.NoError(t, m.Load(logTo(t, &log)))
+	t.Cleanup(func() { _ = m.Unload(context.Background()) })
+	opts := m.Batcher().Options()
+	assert.Equal(t, 4, opts.MaxBatchSize)
+	assert.Equal(t, []int{2}, opts.PreferredBatchSizes)
+	assert.Contains(t, log.String(), `level=WARN msg="Model fixed batches at most 4 rows per call: its input \"x\" has shape [4, 2], a fixed batch dimension 0 of size 4 (max batch size 8 lowered)"`)
+	assert.Contains(t, log.String(), `msg="Model fixed batches requests: up to 4 rows per call`)
+}
+
+// TestModel_FixedBatchOfOneIsNotBatched: with x [1, 2] no two requests can
+// share a call: requests go to the model's own Predict when it has one,
+// else through a batcher of one row.
+func TestModel_FixedBatchOfOneIsNotBatched(t *testing.T) {
+	s := newScaler("one")
+	s.holding.Store(false)
+	p := &fixedPredictor{fixedBatch: &fixedBatch{s, []int64{1, 2}}}
+	m, err := batch.NewModel(p, batch.Options{MaxBatchSize: 8, MaxQueueDelay: time.Second})
+	require.NoError(t, err)
+	var log bytes.Buffer
+	require.NoError(t, m.Load(logTo(t, &log)))
+	t.Cleanup(func() { _ = m.Unload(context.Background()) })
+	assert.Equal(t, 1, m.Batcher().Options().MaxBatchSize)
+	assert.Contains(t, log.String(), `level=WARN msg="Model one is served without batching: its input \"x\" has shape [1, 2], a fixed batch dimension 0 of size 1, so no two requests can share a call (max batch size 8 not used)"`)
+	assert.NotContains(t, log.String(), "batches requests")
+	_, err = m.Predict(t.Context(), v2("a", 1, 2), model.NewHeaders(nil))
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), p.predicted.Load())
+	assert.Empty(t, s.calls)
+
+	// Without a Predict of its own: one request per call, at once (no
+	// waiting for MaxQueueDelay to fill a batch that cannot grow).
+	s2 := newScaler("one")
+	s2.holding.Store(false)
+	m2, err := batch.NewModel(&fixedBatch{s2, []int64{1, 2}}, batch.Options{MaxBatchSize: 8, MaxQueueDelay: time.Minute})
+	require.NoError(t, err)
+	log.Reset()
+	require.NoError(t, m2.Load(logTo(t, &log)))
+	t.Cleanup(func() { _ = m2.Unload(context.Background()) })
+	assert.Contains(t, log.String(), `level=WARN msg="Model one runs one request per call: its input \"x\" has shape [1, 2], a fixed batch dimension 0 of size 1, so no two requests can share a call (max batch size 8 not used)"`)
+	resp, err := m2.Predict(t.Context(), v2("b", 1, 2), model.NewHeaders(nil))
+	require.NoError(t, err)
+	assert.Equal(t, []float32{3, 6}, resp.Outputs[0].Data)
 }

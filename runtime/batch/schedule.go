@@ -271,7 +271,7 @@ func (b *Batcher) call(ctx context.Context, bt *Batch) (outs []*infer.Tensor, er
 // merge builds the batch of items. A batch of one passes the request's
 // tensors through untouched.
 func merge(items []*item, dimOf func(string) int) *Batch {
-	bt := &Batch{Requests: make([]*infer.Request, len(items)), Rows: make([]int, len(items))}
+	bt := &Batch{Requests: make([]*infer.Request, len(items)), Rows: make([]int, len(items)), inputDim: dimOf}
 	for i, it := range items {
 		bt.Requests[i] = it.req
 		bt.Rows[i] = it.rows

@@ -307,10 +307,25 @@ func (m *Model) Unload(ctx context.Context) error {
 // PredictBatch runs a batch the dynamic batcher merged (runtime/batch), so
 // batch.NewModel(onnx.NewModel(...), batch.Options{...}) serves an ONNX
 // file with dynamic batching; v1 requests keep going through Predict.
+// The requests of a merged batch are first checked one by one against the
+// model's inputs (all but the size of their batch dimensions): a bad one
+// fails alone (batch.RequestErrors), with an error about its own tensors,
+// not the merged ones.
 func (m *Model) PredictBatch(ctx context.Context, b *batch.Batch) ([]*infer.Tensor, error) {
 	p := m.pool.Load()
 	if p == nil {
 		return nil, status.ModelNotReady(m.name, "")
+	}
+	if len(b.Requests) > 1 {
+		bad := batch.RequestErrors{}
+		for i, r := range b.Requests {
+			if _, err := p.Session(0).order(r.Inputs, b.InputDim); err != nil {
+				bad[i] = err
+			}
+		}
+		if len(bad) > 0 {
+			return nil, bad
+		}
 	}
 	outs, err := p.Run(ctx, b.Inputs)
 	if errors.Is(err, ErrPoolClosed) {

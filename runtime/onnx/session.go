@@ -433,7 +433,7 @@ func (s *Session) IntraOpThreads() int { return s.threads }
 // cancelled ctx stops the run (ONNX Runtime's terminate flag) and Run
 // returns ctx's error.
 func (s *Session) Run(ctx context.Context, inputs []*infer.Tensor) ([]*infer.Tensor, error) {
-	ordered, err := s.order(inputs)
+	ordered, err := s.order(inputs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -521,8 +521,11 @@ func (s *Session) runOptions(ctx context.Context) (*ort.RunOptions, func(), erro
 	}, nil
 }
 
-// order matches inputs to the model's inputs and checks each one.
-func (s *Session) order(inputs []*infer.Tensor) ([]*infer.Tensor, error) {
+// order matches inputs to the model's inputs and checks each one. With
+// batchDim, the size of each input's batch dimension (batchDim(name), or
+// batch.NotBatched) is not checked: one request of a batch still to be
+// merged.
+func (s *Session) order(inputs []*infer.Tensor, batchDim func(name string) int) ([]*infer.Tensor, error) {
 	out := make([]*infer.Tensor, len(s.inputs))
 	for _, t := range inputs {
 		i := s.inputIndex(t.Name)
@@ -532,7 +535,11 @@ func (s *Session) order(inputs []*infer.Tensor) ([]*infer.Tensor, error) {
 		if out[i] != nil {
 			return nil, status.InvalidInputf("input %q given twice", t.Name)
 		}
-		if err := s.inputs[i].check(t); err != nil {
+		free := -1
+		if batchDim != nil {
+			free = batchDim(t.Name)
+		}
+		if err := s.inputs[i].check(t, free); err != nil {
 			return nil, err
 		}
 		out[i] = t
@@ -562,8 +569,9 @@ func (s *Session) inputList() string {
 	return strings.Join(parts, ", ")
 }
 
-// check verifies a request tensor against the model's declaration.
-func (info TensorInfo) check(t *infer.Tensor) error {
+// check verifies a request tensor against the model's declaration; the size
+// of dimension free (-1: none) is not checked.
+func (info TensorInfo) check(t *infer.Tensor, free int) error {
 	if t.Datatype != info.Datatype {
 		return status.InvalidInputf("input %q has datatype %s, but the model expects %s", t.Name, t.Datatype, info.Datatype)
 	}
@@ -571,7 +579,7 @@ func (info TensorInfo) check(t *infer.Tensor) error {
 		return status.InvalidInputf("input %q has shape %s (rank %d), but the model expects rank %d: %s", t.Name, infer.FormatShape(t.Shape), len(t.Shape), len(info.Shape), infer.FormatShape(info.Shape))
 	}
 	for i, d := range info.Shape {
-		if d >= 0 && t.Shape[i] != d {
+		if d >= 0 && t.Shape[i] != d && i != free {
 			return status.InvalidInputf("input %q has shape %s, but the model expects %s (dimension %d must be %d)", t.Name, infer.FormatShape(t.Shape), infer.FormatShape(info.Shape), i, d)
 		}
 	}
