@@ -157,12 +157,63 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d pixels, more than the %d allowed", ErrTooLarge, cfg.Width, cfg.Height, maxPixels)
 	}
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	img, format, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("decode image: %w", err)
 	}
+	if m, ok := img.(*image.Paletted); ok && format == "gif" {
+		img = gifCanvas(m, cfg)
+	}
 	opaque(img)
 	return img, nil
+}
+
+// gifCanvas returns a GIF's first frame m as Pillow shows it: on a canvas
+// of the GIF's size (cfg, whose ColorModel is its global colour table),
+// with the rest of the canvas palette index 0, or the transparent index
+// when the frame has one. Go's decoder gives the transparent index the
+// colour transparent black; when the frame uses the global colour table,
+// the index gets that table's colour back, which Pillow's convert("RGB")
+// shows.
+func gifCanvas(m *image.Paletted, cfg image.Config) *image.Paletted {
+	fill := -1
+	for i, c := range m.Palette {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			fill = i
+			break
+		}
+	}
+	if global, ok := cfg.ColorModel.(color.Palette); ok && fill >= 0 && sameExcept(global, m.Palette, fill) {
+		m.Palette[fill] = global[fill] // m.Palette is the decoder's copy
+	}
+	full := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if m.Rect == full || !m.Rect.In(full) {
+		return m
+	}
+	c := image.NewPaletted(full, m.Palette)
+	if fill > 0 {
+		for i := range c.Pix {
+			c.Pix[i] = uint8(fill)
+		}
+	}
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		copy(c.Pix[c.PixOffset(m.Rect.Min.X, y):], m.Pix[m.PixOffset(m.Rect.Min.X, y):m.PixOffset(m.Rect.Max.X, y)])
+	}
+	return c
+}
+
+// sameExcept reports whether palettes a and b hold the same colours but at
+// index skip.
+func sameExcept(a, b color.Palette, skip int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if i != skip && a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // opaque drops img's transparency in place, keeping each pixel's colour,
@@ -178,6 +229,10 @@ func opaque(img image.Image) {
 	case *image.NRGBA64:
 		for i := 6; i < len(m.Pix); i += 8 {
 			m.Pix[i], m.Pix[i+1] = 0xff, 0xff
+		}
+	case *image.NYCbCrA: // lossy WebP with alpha
+		for i := range m.A {
+			m.A[i] = 0xff
 		}
 	case *image.Paletted:
 		for i, c := range m.Palette {
@@ -295,8 +350,10 @@ func (s Spec) frame(b image.Rectangle) (src, dst image.Rectangle) {
 	case CenterCrop:
 		// Shorter side to the target's divided by 0.875, then the centre.
 		scale := math.Max(sx, sy) / 0.875
-		w := int(math.Round(float64(s.Width) / scale))
-		h := int(math.Round(float64(s.Height) / scale))
+		// At least a pixel: for a thin image and a non-square input one
+		// side could round to none, and nothing would be drawn.
+		w := max(1, int(math.Round(float64(s.Width)/scale)))
+		h := max(1, int(math.Round(float64(s.Height)/scale)))
 		x0 := b.Min.X + (b.Dx()-w)/2
 		y0 := b.Min.Y + (b.Dy()-h)/2
 		return image.Rect(x0, y0, x0+w, y0+h).Intersect(b), full
