@@ -2,6 +2,7 @@ package infer
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 
@@ -32,6 +33,9 @@ func Classify(req *Request, resp *Response, labels func(output string) []string)
 		}
 		k, ok := o.Parameters.Int64(ClassificationParameter)
 		if !ok || k < 1 {
+			if str, isString := v.(string); isString {
+				return status.InvalidInputf("output '%s': the classification parameter must be a positive integer, got the string %q", o.Name, str)
+			}
 			return status.InvalidInputf("output '%s': the classification parameter must be a positive integer, got %v", o.Name, v)
 		}
 		for i, t := range resp.Outputs {
@@ -71,15 +75,15 @@ func TopClasses(t *Tensor, k int, labels []string) (*Tensor, error) {
 	var out []string
 	switch d := t.Data.(type) {
 	case []float32:
-		out = top(d, rows, per, count, labels, func(v float32) string { return strconv.FormatFloat(float64(v), 'f', 6, 32) })
+		out = top(d, rows, per, count, labels, func(v float32) string { return formatFloat(float64(v), 32) })
 	case []float64:
-		out = top(d, rows, per, count, labels, func(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) })
+		out = top(d, rows, per, count, labels, func(v float64) string { return formatFloat(v, 64) })
 	case []Float16:
 		f := make([]float32, len(d))
 		for i, h := range d {
 			f[i] = h.Float32()
 		}
-		out = top(f, rows, per, count, labels, func(v float32) string { return strconv.FormatFloat(float64(v), 'f', 6, 32) })
+		out = top(f, rows, per, count, labels, func(v float32) string { return formatFloat(float64(v), 32) })
 	case []int64:
 		out = top(d, rows, per, count, labels, func(v int64) string { return strconv.FormatInt(v, 10) })
 	case []int32:
@@ -104,6 +108,23 @@ func TopClasses(t *Tensor, k int, labels []string) (*Tensor, error) {
 		shape = []int64{int64(rows), int64(count)}
 	}
 	return NewStrings(t.Name, shape, out), nil
+}
+
+// formatFloat prints v as C's printf("%f") does (Triton's std::to_string):
+// 6 decimals, and inf, -inf, nan (-nan with the sign bit set) where Go
+// would print +Inf, -Inf and NaN.
+func formatFloat(v float64, bits int) string {
+	switch {
+	case math.IsNaN(v) && math.Signbit(v):
+		return "-nan"
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, 'f', 6, bits)
 }
 
 // top ranks each row of data, per values long, and formats its first

@@ -29,7 +29,14 @@ func TestTopClasses(t *testing.T) {
 		{"FP16", NewTensor("h", []int64{1, 2}, []Float16{Float16From(0.5), Float16From(1.5)}), 1, nil,
 			NewStrings("h", []int64{1, 1}, []string{"1.500000:1"})},
 		{"NaN ranks last", NewTensor("n", []int64{3}, []float32{float32(math.NaN()), 1, 2}), 3, nil,
-			NewStrings("n", []int64{3}, []string{"2.000000:2", "1.000000:1", "NaN:0"})},
+			NewStrings("n", []int64{3}, []string{"2.000000:2", "1.000000:1", "nan:0"})},
+		// C's %f (Triton's std::to_string), not Go's +Inf/-Inf/NaN.
+		{"FP32 infinities and NaN as C prints them", NewTensor("f", []int64{5}, []float32{float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(math.NaN(), -1)), 1}), 5, nil,
+			NewStrings("f", []int64{5}, []string{"inf:1", "1.000000:4", "-inf:0", "nan:2", "-nan:3"})},
+		{"FP64 infinities", NewTensor("d", []int64{2}, []float64{math.Inf(-1), math.Inf(1)}), 2, nil,
+			NewStrings("d", []int64{2}, []string{"inf:1", "-inf:0"})},
+		{"FP16 overflow", NewTensor("h", []int64{2}, []Float16{Float16From(70000), Float16From(-70000)}), 2, nil,
+			NewStrings("h", []int64{2}, []string{"inf:0", "-inf:1"})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := TopClasses(c.in, c.k, c.labels)
@@ -64,8 +71,11 @@ func TestClassify(t *testing.T) {
 	require.NoError(t, Classify(&Request{Outputs: []RequestedOutput{{Name: "probs", Parameters: Parameters{"classification": float64(1)}}}}, r, nil))
 	assert.Equal(t, NewStrings("probs", []int64{1, 1}, []string{"0.700000:1"}), r.Outputs[0])
 
-	for _, bad := range []any{int64(0), float64(1.5), "2", true} {
+	for _, bad := range []any{int64(0), float64(1.5), true} {
 		err := Classify(&Request{Outputs: []RequestedOutput{{Name: "probs", Parameters: Parameters{"classification": bad}}}}, resp(), nil)
 		assert.EqualError(t, err, "output 'probs': the classification parameter must be a positive integer, got "+fmt.Sprint(bad))
 	}
+	// A string is not a number, even one that reads as one: say it was a string.
+	err := Classify(&Request{Outputs: []RequestedOutput{{Name: "probs", Parameters: Parameters{"classification": "2"}}}}, resp(), nil)
+	assert.EqualError(t, err, `output 'probs': the classification parameter must be a positive integer, got the string "2"`)
 }
