@@ -49,7 +49,9 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 }
 
 // Serve returns the model to serve: m itself, or m behind a dynamic batcher
-// when --max_batch_size is set (one batch per replica at a time). m is an
+// when --max_batch_size is set (one batch per replica at a time; a model
+// with a fixed batch dimension lowers the max batch size when it loads, see
+// batch.NewModel). m is an
 // *onnx.Model or a type embedding one (which adds Preprocess or
 // Postprocess: the batcher runs those per request).
 func (f *Flags) Serve(m batch.Predictor) (model.Model, error) {
