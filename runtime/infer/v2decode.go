@@ -548,10 +548,17 @@ func parseInts[T int8 | int16 | int32 | int64](p *dataParser, n int64, bits int)
 			return p.bad(strconv.AppendQuote(nil, string(tok)), "an integer")
 		}
 		v, err := strconv.ParseInt(bstr(tok), 10, bits)
+		if err != nil && bits == 64 && isRange(err) {
+			// An integer written out beyond int64 must not go through
+			// float64, which rounds -9223372036854775809 to -2^63.
+			return p.bad(tok, "an integer")
+		}
 		if err != nil {
-			// numpy accepts integral floats such as 1.0.
+			// numpy accepts integral floats such as 1.0. The upper bound is
+			// 2^63 itself, excluded: float64(math.MaxInt64) rounds up to
+			// 2^63, which int64() would wrap to -2^63.
 			f, ferr := strconv.ParseFloat(bstr(tok), 64)
-			if ferr != nil || f != math.Trunc(f) || f < math.MinInt64 || f > math.MaxInt64 {
+			if ferr != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= -math.MinInt64 {
 				return p.bad(tok, "an integer")
 			}
 			v = int64(f)

@@ -1,0 +1,63 @@
+package infer
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// 2^63 does not fit an INT64, whether written as an integer or as a float;
+// float64(math.MaxInt64) is 2^63, so a bound written with it let 2^63
+// through, and int64() wrapped it to -2^63. The edges of every width are
+// exact, for requests and for DecodeData (which clients use).
+func TestIntegerDataEdges(t *testing.T) {
+	ok := []struct {
+		d    Datatype
+		data string
+		want any
+	}{
+		{INT64, `[9223372036854775807, -9223372036854775808, -9.223372036854775808e18, 9.223372036854774784e18]`,
+			[]int64{9223372036854775807, -9223372036854775808, -9223372036854775808, 9223372036854774784}},
+		{INT32, `[2147483647, -2147483648, 2147483647.0, -2147483648.0]`, []int32{2147483647, -2147483648, 2147483647, -2147483648}},
+		{INT16, `[32767, -32768, 32767.0]`, []int16{32767, -32768, 32767}},
+		{INT8, `[127, -128, -128.0]`, []int8{127, -128, -128}},
+		{UINT64, `[18446744073709551615, 0]`, []uint64{18446744073709551615, 0}},
+		{UINT8, `[255]`, []uint8{255}},
+	}
+	for _, c := range ok {
+		got, err := DecodeData("output", "o", c.d, nil, []byte(c.data))
+		require.NoError(t, err, c.d)
+		assert.Equal(t, c.want, got, c.d)
+	}
+
+	bad := []struct {
+		d          Datatype
+		elem, want string
+	}{
+		{INT64, `9223372036854775808`, "not an integer as datatype INT64 needs"},
+		{INT64, `9.223372036854775807e18`, "not an integer as datatype INT64 needs"},
+		{INT64, `9223372036854775808.0`, "not an integer as datatype INT64 needs"},
+		{INT64, `-9223372036854775809`, "not an integer as datatype INT64 needs"},
+		{INT64, `-9.3e18`, "not an integer as datatype INT64 needs"},
+		{INT32, `2147483648.0`, "not an integer in range for 32 bits as datatype INT32 needs"},
+		{INT32, `2147483648`, "not an integer in range for 32 bits as datatype INT32 needs"},
+		{INT16, `-32769`, "not an integer in range for 16 bits as datatype INT16 needs"},
+		{INT8, `128.0`, "not an integer in range for 8 bits as datatype INT8 needs"},
+		{UINT64, `18446744073709551616`, "not an unsigned integer in range as datatype UINT64 needs"},
+		{UINT8, `256`, "not an unsigned integer in range as datatype UINT8 needs"},
+	}
+	for _, c := range bad {
+		body := `{"inputs":[{"name":"a","shape":[2],"datatype":"` + string(c.d) + `","data":[0,` + c.elem + `]}]}`
+		_, err := DecodeRequest([]byte(body), nil)
+		require.Error(t, err, body)
+		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), body)
+		assert.Equal(t, "input a: data element 1 is "+c.elem+", "+c.want, err.Error(), body)
+
+		_, err = DecodeData("output", "o", c.d, []int64{1}, []byte(`[`+c.elem+`]`))
+		require.Error(t, err, c.elem)
+		assert.Equal(t, "output o: data element 0 is "+c.elem+", "+c.want, err.Error(), c.elem)
+	}
+}
