@@ -310,3 +310,24 @@ func TestValidateInvalidShape(t *testing.T) {
 	}
 	require.NoError(t, (&Tensor{Name: "a", Datatype: FP32, Shape: []int64{0, 4}, Data: []float32{}}).Validate("input"))
 }
+
+// A NUL byte is not the end of the text: after a JSON value it is extra
+// data, where a value should be it is an invalid character. (peek returns 0
+// for both, and "0\x00\xb7" once passed as one JSON value.)
+func TestNULByteIsNotTheEnd(t *testing.T) {
+	err := (&Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte("{\"instances\":[1]}\x00")}).ParseV1()
+	assert.EqualError(t, err, "Unrecognized request format: extra data after JSON value at offset 17")
+	err = (&Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte("0 \x00\xb7")}).ParseV1()
+	assert.EqualError(t, err, "Unrecognized request format: extra data after JSON value at offset 2")
+	err = (&Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte("[\x00]")}).ParseV1()
+	assert.EqualError(t, err, `Unrecognized request format: invalid character '\x00' looking for beginning of value at offset 1`)
+
+	assert.False(t, ValidJSON([]byte("0\x00")))
+	assert.True(t, ValidJSON([]byte("0 \n")))
+
+	_, err = DecodeRequest([]byte("{\"inputs\":[]}\x00"), nil)
+	assert.EqualError(t, err, "JSON decode error: extra data after JSON value at offset 13")
+
+	_, err = AppendDumps(nil, []byte("[1]\x00"))
+	assert.EqualError(t, err, "extra data after JSON value at offset 3")
+}

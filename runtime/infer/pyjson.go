@@ -267,7 +267,7 @@ func appendNumber(b, tok []byte) ([]byte, error) {
 func AppendDumps(b, src []byte) ([]byte, error) {
 	s := &scanner{b: src}
 	b, err := s.dumps(b)
-	if err == nil && s.peek() != 0 {
+	if err == nil && !s.end() {
 		err = s.fail("extra data after JSON value")
 	}
 	return b, err

@@ -169,7 +169,7 @@ func (r *Request) parseV1() error {
 		if _, err := s.skip(); err != nil {
 			return unrecognized(err)
 		}
-		if s.peek() != 0 {
+		if !s.end() {
 			return unrecognized(s.fail("extra data after JSON value"))
 		}
 		return nil
@@ -189,7 +189,7 @@ func (r *Request) parseV1() error {
 	if err != nil {
 		return unrecognized(err)
 	}
-	if s.peek() != 0 {
+	if !s.end() {
 		return unrecognized(s.fail("extra data after JSON value"))
 	}
 	if ce == allStructuredKeys && r.CloudEvent == nil {

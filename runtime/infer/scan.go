@@ -62,6 +62,13 @@ func (s *scanner) expect(c byte) error {
 	return nil
 }
 
+// end reports whether nothing but white space is left. (peek's 0 cannot
+// tell: a NUL byte in the text reads as 0 too.)
+func (s *scanner) end() bool {
+	s.ws()
+	return s.pos >= len(s.b)
+}
+
 // consume skips c if it is next and reports whether it did.
 func (s *scanner) consume(c byte) bool {
 	if s.peek() == c {
@@ -237,7 +244,7 @@ func (s *scanner) skip() ([]byte, error) {
 		if !validNumber(tok) {
 			return nil, s.fail(fmt.Sprintf("invalid number %q", tok))
 		}
-	case c == 0:
+	case c == 0 && s.pos >= len(s.b):
 		return nil, s.fail("unexpected end of JSON input")
 	default:
 		return nil, s.fail(fmt.Sprintf("invalid character %q looking for beginning of value", c))
@@ -359,5 +366,5 @@ func (s *scanner) members(each func(k, v []byte)) error {
 func ValidJSON(b []byte) bool {
 	s := &scanner{b: b}
 	_, err := s.skip()
-	return err == nil && s.peek() == 0 && utf8.Valid(b)
+	return err == nil && s.end() && utf8.Valid(b)
 }

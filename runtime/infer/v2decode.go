@@ -21,7 +21,7 @@ func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
 	if err := decodeRequest(s, req); err != nil {
 		return nil, err
 	}
-	if s.peek() != 0 {
+	if !s.end() {
 		return nil, jsonInvalid(s.fail("extra data after JSON value"))
 	}
 	if err := attachBinary(req, raw); err != nil {
