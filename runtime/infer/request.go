@@ -149,8 +149,9 @@ func (r *Request) UseBinaryOutputs() bool {
 	return v
 }
 
-// ParseV1 checks a v1 JSON body: malformed JSON is the 400 "Unrecognized
-// request format: ..." error; an "instances" (or, for v1 dicts, "inputs")
+// ParseV1 checks a v1 JSON body: malformed JSON (as orjson reads it: a
+// number beyond float64, invalid UTF-8 or a lone surrogate escape is
+// malformed too) is the 400 "Unrecognized request format: ..." error; an "instances" (or, for v1 dicts, "inputs")
 // member that is not a list is the 400 KServe's validate() gives.
 func (r *Request) ParseV1() error {
 	if !r.IsJSON || r.Payload != nil {
@@ -164,7 +165,10 @@ func (r *Request) ParseV1() error {
 }
 
 func (r *Request) parseV1() error {
-	s := &scanner{b: r.Body}
+	// KServe reads v1 bodies with orjson, which refuses numbers beyond
+	// float64, invalid UTF-8 and lone surrogates; the data of a binary-mode
+	// CloudEvent goes through json.loads, which takes them.
+	s := &scanner{b: r.Body, strict: r.CloudEvent == nil || !r.CloudEvent.Binary}
 	if s.peek() != '{' {
 		if _, err := s.skip(); err != nil {
 			return unrecognized(err)

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -14,6 +15,10 @@ type scanner struct {
 	b     []byte
 	pos   int
 	depth int // arrays and objects skip is inside
+	// strict reads JSON as orjson.loads does (KServe's v1 bodies): a
+	// number beyond float64's range, invalid UTF-8 and a lone surrogate
+	// escape ("\ud800") are errors rather than ±Inf and U+FFFD.
+	strict bool
 }
 
 // maxDepth bounds how deeply skip follows nested arrays and objects, as
@@ -99,9 +104,27 @@ func (s *scanner) str() ([]byte, error) {
 		if c < 0x20 {
 			return nil, s.fail("control character in string")
 		}
+		if c >= utf8.RuneSelf && s.strict {
+			n, err := s.utf8Rune()
+			if err != nil {
+				return nil, err
+			}
+			s.pos += n
+			continue
+		}
 		s.pos++
 	}
 	return nil, s.fail("unterminated string")
+}
+
+// utf8Rune returns the length of the UTF-8 sequence at s.pos, or the error
+// for invalid UTF-8 there.
+func (s *scanner) utf8Rune() (int, error) {
+	r, n := utf8.DecodeRune(s.b[s.pos:])
+	if r == utf8.RuneError && n == 1 {
+		return 0, s.fail(fmt.Sprintf("invalid UTF-8 byte %#02x in string", s.b[s.pos]))
+	}
+	return n, nil
 }
 
 func (s *scanner) strSlow(start int) ([]byte, error) {
@@ -114,6 +137,14 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 			return out, nil
 		case c < 0x20:
 			return nil, s.fail("control character in string")
+		case c >= utf8.RuneSelf && s.strict:
+			n, err := s.utf8Rune()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s.b[s.pos:s.pos+n]...)
+			s.pos += n
+			continue
 		case c != '\\':
 			out = append(out, c)
 			s.pos++
@@ -143,6 +174,7 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 				return nil, s.fail("invalid \\u escape")
 			}
 			r := v
+			at := s.pos - 6
 			if utf16.IsSurrogate(r) {
 				r = utf8.RuneError
 				// A high surrogate pairs with a following low one; any
@@ -158,6 +190,9 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 					if r = utf16.DecodeRune(rune(v), r2); r == utf8.RuneError {
 						s.pos = back
 					}
+				}
+				if r == utf8.RuneError && s.strict {
+					return nil, &syntaxError{msg: fmt.Sprintf("lone surrogate \\u%04x in string", v), pos: at}
 				}
 			}
 			out = utf8.AppendRune(out, r)
@@ -241,8 +276,13 @@ func (s *scanner) skip() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !validNumber(tok) {
+		ok, exp := numberForm(tok)
+		if !ok {
 			return nil, s.fail(fmt.Sprintf("invalid number %q", tok))
+		}
+		// Without an exponent, 308 characters hold less than 1e308.
+		if s.strict && (exp || len(tok) > 308) && !finiteNumber(tok) {
+			return nil, &syntaxError{msg: fmt.Sprintf("number %s is beyond the range of a float64", clip(tok)), pos: start}
 		}
 	case c == 0 && s.pos >= len(s.b):
 		return nil, s.fail("unexpected end of JSON input")
@@ -254,12 +294,19 @@ func (s *scanner) skip() ([]byte, error) {
 
 // validNumber checks the JSON number grammar.
 func validNumber(t []byte) bool {
+	ok, _ := numberForm(t)
+	return ok
+}
+
+// numberForm checks the JSON number grammar (ok), and says whether t has
+// an exponent.
+func numberForm(t []byte) (ok, exp bool) {
 	i := 0
 	if i < len(t) && t[i] == '-' {
 		i++
 	}
 	if i >= len(t) {
-		return false
+		return false, false
 	}
 	if t[i] == '0' {
 		i++
@@ -268,7 +315,7 @@ func validNumber(t []byte) bool {
 			i++
 		}
 	} else {
-		return false
+		return false, false
 	}
 	if i < len(t) && t[i] == '.' {
 		i++
@@ -277,10 +324,11 @@ func validNumber(t []byte) bool {
 			i++
 		}
 		if i == d {
-			return false
+			return false, false
 		}
 	}
 	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		exp = true
 		i++
 		if i < len(t) && (t[i] == '+' || t[i] == '-') {
 			i++
@@ -290,10 +338,26 @@ func validNumber(t []byte) bool {
 			i++
 		}
 		if i == d {
-			return false
+			return false, false
 		}
 	}
-	return i == len(t)
+	return i == len(t), exp
+}
+
+// finiteNumber reports whether the valid number token t is finite as a
+// float64 (orjson refuses others: "number is infinity when parsed as
+// double").
+func finiteNumber(t []byte) bool {
+	f, _ := strconv.ParseFloat(bstr(t), 64)
+	return !math.IsInf(f, 0)
+}
+
+// clip shortens a token quoted in an error message to its first 32 bytes.
+func clip(tok []byte) string {
+	if len(tok) > 32 {
+		return fmt.Sprintf("%s... (%d bytes)", tok[:32], len(tok))
+	}
+	return string(tok)
 }
 
 // bstr views b as a string without copying; the string must not outlive a

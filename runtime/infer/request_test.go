@@ -1,0 +1,69 @@
+package infer
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+func parseV1(body string) error {
+	return (&Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte(body)}).ParseV1()
+}
+
+// A number beyond float64's range is malformed JSON to orjson, so a 400
+// when the v1 body is parsed; it used to pass, and the answer then failed
+// to encode it: a 500 "errorString : invalid number".
+func TestParseV1RefusesNumbersBeyondFloat64(t *testing.T) {
+	huge := "1" + strings.Repeat("0", 309)
+	cases := []struct{ body, want string }{
+		{`{"instances":[1e400]}`, `number 1e400 is beyond the range of a float64 at offset 14`},
+		{`{"instances":[[1.5, -1.8e308]]}`, `number -1.8e308 is beyond the range of a float64 at offset 20`},
+		{`[2E+309]`, `number 2E+309 is beyond the range of a float64 at offset 1`},
+		{`{"instances":[1],"x":` + huge + `}`, `number ` + huge[:32] + `... (310 bytes) is beyond the range of a float64 at offset 21`},
+		// A structured CloudEvent is read by orjson too.
+		{`{"specversion":"1.0","id":"42","source":"s","type":"t","time":"x","data":{"instances":[-1e400]}}`,
+			`number -1e400 is beyond the range of a float64 at offset 87`},
+	}
+	for _, c := range cases {
+		err := parseV1(c.body)
+		require.Error(t, err, c.body)
+		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), c.body)
+		assert.Equal(t, "Unrecognized request format: "+c.want, err.Error(), c.body)
+	}
+
+	for _, body := range []string{
+		`{"instances":[1.7976931348623157e308, -1.7976931348623157e308, 1e-400, 0e999999]}`,
+		`{"instances":[` + huge[:308] + `]}`,
+	} {
+		assert.NoError(t, parseV1(body), body)
+	}
+
+	// A binary-mode CloudEvent's data goes through json.loads, which
+	// reads 1e400 as inf.
+	bin := &Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte(`{"instances":[1e400]}`), CloudEvent: &CloudEvent{Binary: true}}
+	assert.NoError(t, bin.ParseV1())
+}
+
+// orjson refuses strings that are not UTF-8, raw or through a lone
+// surrogate escape; they used to pass and come back as U+FFFD.
+func TestParseV1RefusesInvalidUTF8(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{"{\"instances\":[\"ab\xfe\"]}", `invalid UTF-8 byte 0xfe in string at offset 17`},
+		{"{\"instances\":[\"\\n\xff\"]}", `invalid UTF-8 byte 0xff in string at offset 17`},
+		{"{\"inst\xc3\":[1]}", `invalid UTF-8 byte 0xc3 in string at offset 6`},
+		{`{"instances":["\ud800"]}`, `lone surrogate \ud800 in string at offset 15`},
+		{`{"instances":["x\ud83d\u0041"]}`, `lone surrogate \ud83d in string at offset 16`},
+		{`{"instances":["\udc00\ud83d"]}`, `lone surrogate \udc00 in string at offset 15`},
+	}
+	for _, c := range cases {
+		err := parseV1(c.body)
+		require.Error(t, err, c.body)
+		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), c.body)
+		assert.Equal(t, "Unrecognized request format: "+c.want, err.Error(), c.body)
+	}
+	assert.NoError(t, parseV1(`{"instances":["é\ud83d\ude00\ufffd", "\u00e9"]}`))
+}
