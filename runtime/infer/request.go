@@ -168,7 +168,8 @@ func (r *Request) parseV1() error {
 	// KServe reads v1 bodies with orjson, which refuses numbers beyond
 	// float64, invalid UTF-8 and lone surrogates; the data of a binary-mode
 	// CloudEvent goes through json.loads, which takes them.
-	s := &scanner{b: r.Body, strict: r.CloudEvent == nil || !r.CloudEvent.Binary}
+	strict := r.CloudEvent == nil || !r.CloudEvent.Binary
+	s := &scanner{b: r.Body, checkUTF8: strict, strict: strict}
 	if s.peek() != '{' {
 		if _, err := s.skip(); err != nil {
 			return unrecognized(err)

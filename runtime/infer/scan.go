@@ -15,8 +15,12 @@ type scanner struct {
 	b     []byte
 	pos   int
 	depth int // arrays and objects skip is inside
-	// strict reads JSON as orjson.loads does (KServe's v1 bodies): a
-	// number beyond float64's range, invalid UTF-8 and a lone surrogate
+	// checkUTF8 makes invalid UTF-8 in a string an error rather than
+	// bytes that end up as U+FFFD (KServe's v2 bodies go through
+	// json.loads, whose UTF-8 decoding refuses them).
+	checkUTF8 bool
+	// strict reads JSON as orjson.loads does (KServe's v1 bodies): on top
+	// of checkUTF8, a number beyond float64's range and a lone surrogate
 	// escape ("\ud800") are errors rather than ±Inf and U+FFFD.
 	strict bool
 }
@@ -28,8 +32,9 @@ type scanner struct {
 const maxDepth = 10000
 
 type syntaxError struct {
-	msg string
-	pos int
+	msg     string
+	pos     int
+	badUTF8 bool // invalid UTF-8 in a string (checkUTF8)
 }
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.pos) }
@@ -104,7 +109,7 @@ func (s *scanner) str() ([]byte, error) {
 		if c < 0x20 {
 			return nil, s.fail("control character in string")
 		}
-		if c >= utf8.RuneSelf && s.strict {
+		if c >= utf8.RuneSelf && s.checkUTF8 {
 			n, err := s.utf8Rune()
 			if err != nil {
 				return nil, err
@@ -122,7 +127,7 @@ func (s *scanner) str() ([]byte, error) {
 func (s *scanner) utf8Rune() (int, error) {
 	r, n := utf8.DecodeRune(s.b[s.pos:])
 	if r == utf8.RuneError && n == 1 {
-		return 0, s.fail(fmt.Sprintf("invalid UTF-8 byte %#02x in string", s.b[s.pos]))
+		return 0, &syntaxError{msg: fmt.Sprintf("invalid UTF-8 byte %#02x in string", s.b[s.pos]), pos: s.pos, badUTF8: true}
 	}
 	return n, nil
 }
@@ -137,7 +142,7 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 			return out, nil
 		case c < 0x20:
 			return nil, s.fail("control character in string")
-		case c >= utf8.RuneSelf && s.strict:
+		case c >= utf8.RuneSelf && s.checkUTF8:
 			n, err := s.utf8Rune()
 			if err != nil {
 				return nil, err

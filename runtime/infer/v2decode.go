@@ -16,7 +16,7 @@ import (
 // Schema violations are 422 errors shaped like FastAPI's; bad tensor data is
 // a 400 naming the input.
 func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
-	s := &scanner{b: jsonPart}
+	s := &scanner{b: jsonPart, checkUTF8: true}
 	req := &Request{Protocol: ProtocolV2}
 	if err := decodeRequest(s, req); err != nil {
 		return nil, err
@@ -30,9 +30,15 @@ func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
 	return req, nil
 }
 
+// jsonInvalid is FastAPI's 422 for a body json.loads refuses, or its 400
+// for one that is not UTF-8 ("There was an error parsing the body", to
+// which the message adds what and where).
 func jsonInvalid(err error) error {
 	pos := 0
 	if se, ok := err.(*syntaxError); ok {
+		if se.badUTF8 {
+			return &status.Error{Kind: status.KindInvalidInput, Message: "There was an error parsing the body: " + err.Error(), Err: err}
+		}
 		pos = se.pos
 	}
 	return &status.Error{Kind: status.KindUnprocessable, Message: "JSON decode error: " + err.Error(), Err: err,
@@ -309,7 +315,7 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 		return nil, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for input %s", t.Name)
 	}
 	var err error
-	if t.Data, err = parseData("input", data, t); err != nil {
+	if t.Data, err = parseData("input", data, t, false); err != nil { // skip checked the UTF-8
 		return nil, err
 	}
 	return t, nil
@@ -375,13 +381,13 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 }
 
 // parseData reads a (possibly nested) JSON list of scalars into the typed
-// slice for t's datatype.
-func parseData(kind string, text []byte, t *Tensor) (any, error) {
+// slice for t's datatype; checkUTF8 refuses strings that are not UTF-8.
+func parseData(kind string, text []byte, t *Tensor, checkUTF8 bool) (any, error) {
 	n := ShapeSize(t.Shape)
 	if n < 0 || n > int64(len(text)) {
 		n = 0 // never trust the shape for the allocation size
 	}
-	p := &dataParser{s: scanner{b: text}, t: t, kind: kind}
+	p := &dataParser{s: scanner{b: text, checkUTF8: checkUTF8}, t: t, kind: kind}
 	switch t.Datatype {
 	case FP32:
 		out := make([]float32, 0, n)
@@ -446,10 +452,11 @@ func parseData(kind string, text []byte, t *Tensor) (any, error) {
 // DecodeData parses a v2 JSON "data" value — a list, nested or flat, or a
 // bare scalar — into the typed slice of d (see Datatype.GoType), as the
 // server does for request inputs; clients use it for response outputs.
+// Strings that are not UTF-8 are refused.
 // kind and name say which tensor it is in errors ("input"/"output").
 // BYTES elements alias text.
 func DecodeData(kind, name string, d Datatype, shape []int64, text []byte) (any, error) {
-	return parseData(kind, text, &Tensor{Name: name, Datatype: d, Shape: shape})
+	return parseData(kind, text, &Tensor{Name: name, Datatype: d, Shape: shape}, true)
 }
 
 type dataParser struct {

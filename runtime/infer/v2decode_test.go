@@ -61,3 +61,29 @@ func TestIntegerDataEdges(t *testing.T) {
 		assert.Equal(t, "output o: data element 0 is "+c.elem+", "+c.want, err.Error(), c.elem)
 	}
 }
+
+// KServe reads a v2 JSON body with json.loads, whose UTF-8 decoding
+// refuses invalid bytes: FastAPI's 400 "There was an error parsing the
+// body". They used to reach the model, and come back as U+FFFD. A lone
+// surrogate escape, which json.loads takes, still passes (as U+FFFD).
+func TestDecodeRequestRefusesInvalidUTF8(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{"{\"inputs\":[{\"name\":\"a\xff\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"x\"]}]}", "invalid UTF-8 byte 0xff in string at offset 21"},
+		{"{\"inputs\":[{\"name\":\"a\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"\\n\xfe\"]}]}", "invalid UTF-8 byte 0xfe in string at offset 65"},
+		{"{\"inputs\":[{\"name\":\"a\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"x\"]}],\"outputs\":[{\"name\":\"\xc3\"}]}", "invalid UTF-8 byte 0xc3 in string at offset 89"},
+		{"{\"id\":\"\xe2\x82\",\"inputs\":[]}", "invalid UTF-8 byte 0xe2 in string at offset 7"},
+	}
+	for _, c := range cases {
+		_, err := DecodeRequest([]byte(c.body), nil)
+		require.Error(t, err, c.body)
+		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), c.body)
+		assert.Equal(t, "There was an error parsing the body: "+c.want, err.Error(), c.body)
+	}
+
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"é","shape":[2],"datatype":"BYTES","data":["\ud800","😀"]}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("\uFFFD"), []byte("😀")}, req.Inputs[0].Data)
+
+	_, err = DecodeData("output", "o", BYTES, []int64{1}, []byte("[\"\xff\"]"))
+	assert.EqualError(t, err, "There was an error parsing the body: invalid UTF-8 byte 0xff in string at offset 2")
+}
