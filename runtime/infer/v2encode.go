@@ -1,6 +1,10 @@
 package infer
 
 import (
+	"bytes"
+	"fmt"
+	"unicode/utf8"
+
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -48,7 +52,8 @@ func BinaryOutputs(req *Request, resp *Response) []bool {
 // AppendResponseJSON appends resp as KServe's InferenceResponse JSON, keys
 // in KServe's order with explicit nulls:
 // {"model_name","model_version","id","parameters","outputs":[{"name","shape","datatype","parameters","data"}]}.
-// FP16 outputs cannot go out as JSON (400).
+// FP16 outputs cannot go out as JSON (400), nor BYTES elements that are not
+// UTF-8 (KServe's InferenceError, 500).
 func AppendResponseJSON(b []byte, resp *Response) ([]byte, error) {
 	for _, t := range resp.Outputs {
 		if err := checkOutput(t); err != nil {
@@ -56,6 +61,9 @@ func AppendResponseJSON(b []byte, resp *Response) ([]byte, error) {
 		}
 		if t.Datatype == FP16 {
 			return b, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for output %s", t.Name)
+		}
+		if err := checkUTF8(t); err != nil {
+			return b, err
 		}
 	}
 	b = append(b, `{"model_name":`...)
@@ -93,6 +101,58 @@ func checkOutput(t *Tensor) error {
 		return status.InferenceError(err.Error(), "")
 	}
 	return nil
+}
+
+// checkUTF8 refuses a BYTES output whose elements are not all UTF-8, which
+// a JSON string cannot carry: KServe's set_data_from_numpy raises this
+// InferenceError rather than alter the bytes. The message adds which output
+// and element, and quotes the element as Python's repr of bytes.
+func checkUTF8(t *Tensor) error {
+	d, ok := t.Data.([][]byte)
+	if !ok {
+		return nil
+	}
+	for i, e := range d {
+		if !utf8.Valid(e) {
+			return status.InferenceError(fmt.Sprintf(`Failed to encode "%s" using UTF-8. Please use binary_data=True, if you want to pass a byte array. (output '%s', element %d)`, pyBytesRepr(e, 64), t.Name, i), "")
+		}
+	}
+	return nil
+}
+
+// pyBytesRepr writes b as Python's repr(bytes) does (b'\xff\n', or b"it's"
+// when b holds ' and not "), cut after max bytes with "...".
+func pyBytesRepr(b []byte, max int) string {
+	cut := len(b) > max
+	if cut {
+		b = b[:max]
+	}
+	q := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		q = '"'
+	}
+	out := []byte{'b', q}
+	for _, c := range b {
+		switch {
+		case c == q || c == '\\':
+			out = append(out, '\\', c)
+		case c == '\t':
+			out = append(out, '\\', 't')
+		case c == '\n':
+			out = append(out, '\\', 'n')
+		case c == '\r':
+			out = append(out, '\\', 'r')
+		case c < 0x20 || c >= 0x7f:
+			out = fmt.Appendf(out, "\\x%02x", c)
+		default:
+			out = append(out, c)
+		}
+	}
+	out = append(out, q)
+	if cut {
+		out = append(out, "..."...)
+	}
+	return string(out)
 }
 
 // AppendResponseBinary appends the JSON header of a binary-extension
@@ -134,6 +194,9 @@ func AppendResponseBinary(b []byte, resp *Response, binary []bool) ([]byte, [][]
 				return b, nil, err
 			}
 		} else {
+			if err := checkUTF8(t); err != nil {
+				return b, nil, err
+			}
 			if len(t.Parameters) > 0 {
 				b = append(b, `,"parameters":`...)
 				if b, err = appendParameters(b, t.Parameters); err != nil {
