@@ -2,6 +2,7 @@ package infer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -72,6 +73,10 @@ func decodeRequest(s *scanner, req *Request) error {
 	}
 	s.pos++
 	seenInputs := false
+	// A key may come more than once; json.loads keeps the last value, so
+	// the errors of a member's value wait for the end of the object, and a
+	// later member with the same key replaces them with its own.
+	var errID, errParams, errInputs, errOutputs error
 	for !s.consume('}') {
 		key, err := s.str()
 		if err != nil {
@@ -80,9 +85,11 @@ func decodeRequest(s *scanner, req *Request) error {
 		if err := s.expect(':'); err != nil {
 			return jsonInvalid(err)
 		}
+		at := s.pos
 		switch string(key) {
 		case "id":
-			if req.ID, err = stringField(s, "id"); err != nil {
+			req.ID, errID = stringField(s, "id")
+			if err := s.resume(at, errID); err != nil {
 				return err
 			}
 		case "model_name", "model_version":
@@ -91,16 +98,21 @@ func decodeRequest(s *scanner, req *Request) error {
 				return jsonInvalid(err)
 			}
 		case "parameters":
-			if req.Parameters, err = decodeParameters(s, "parameters"); err != nil {
+			req.Parameters, errParams = decodeParameters(s, "parameters")
+			if err := s.resume(at, errParams); err != nil {
 				return err
 			}
 		case "inputs":
 			seenInputs = true
-			if err := decodeInputs(s, req); err != nil {
+			req.Inputs = nil
+			errInputs = decodeInputs(s, req)
+			if err := s.resume(at, errInputs); err != nil {
 				return err
 			}
 		case "outputs":
-			if err := decodeOutputs(s, req); err != nil {
+			req.Outputs = nil
+			errOutputs = decodeOutputs(s, req)
+			if err := s.resume(at, errOutputs); err != nil {
 				return err
 			}
 		default:
@@ -115,8 +127,32 @@ func decodeRequest(s *scanner, req *Request) error {
 			break
 		}
 	}
+	for _, err := range [...]error{errID, errParams, errInputs, errOutputs} {
+		if err != nil {
+			return err
+		}
+	}
 	if !seenInputs {
 		return missing(s.b[start:s.pos], "inputs")
+	}
+	return nil
+}
+
+// resume carries on after err, the error of the member value that starts
+// at offset at: JSON that does not parse ends the decoding (returned as
+// is); for any other error the value is skipped, its error left for the
+// caller to report unless a later member replaces the value.
+func (s *scanner) resume(at int, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *syntaxError // escapes: declared past the nil check, so no allocation without an error
+	if errors.As(err, &se) {
+		return err
+	}
+	s.pos = at
+	if _, err := s.skip(); err != nil {
+		return jsonInvalid(err)
 	}
 	return nil
 }

@@ -87,3 +87,48 @@ func TestDecodeRequestRefusesInvalidUTF8(t *testing.T) {
 	_, err = DecodeData("output", "o", BYTES, []int64{1}, []byte("[\"\xff\"]"))
 	assert.EqualError(t, err, "There was an error parsing the body: invalid UTF-8 byte 0xff in string at offset 2")
 }
+
+// A key that comes twice keeps its last value, as in the dict json.loads
+// builds: "inputs" and "outputs" used to be merged, and an error in an
+// earlier value used to win over a later value that replaces it.
+func TestDecodeRequestDuplicateKeysKeepTheLast(t *testing.T) {
+	const a = `[{"name":"a","shape":[1],"datatype":"INT32","data":[2]}]`
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"b","shape":[2],"datatype":"FP32","data":[1]}],"inputs":`+a+`}`), nil)
+	require.NoError(t, err)
+	require.Len(t, req.Inputs, 1)
+	assert.Equal(t, "a", req.Inputs[0].Name)
+	assert.Equal(t, []int32{2}, req.Inputs[0].Data)
+
+	req, err = DecodeRequest([]byte(`{"inputs":`+a+`,"outputs":[{"name":"zzz"}],"outputs":[{"name":"output-0"}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []RequestedOutput{{Name: "output-0"}}, req.Outputs)
+
+	for _, body := range []string{
+		`{"inputs":[{"name":"b","shape":[1],"datatype":"FP32","data":["x"]}],"inputs":` + a + `}`,
+		`{"inputs":[{"name":"b","shape":[1],"datatype":"FP32"}],"inputs":` + a + `}`,
+		`{"inputs":5,"id":7,"parameters":[1],"outputs":{},"inputs":` + a + `,"id":"x","parameters":null,"outputs":null}`,
+		`{"outputs":[{"name":"a"}],"outputs":null,"inputs":` + a + `,"id":"x"}`,
+	} {
+		req, err := DecodeRequest([]byte(body), nil)
+		require.NoError(t, err, body)
+		require.Len(t, req.Inputs, 1, body)
+		assert.Equal(t, "a", req.Inputs[0].Name, body)
+		assert.Nil(t, req.Outputs, body)
+		assert.Nil(t, req.Parameters, body)
+	}
+
+	cases := []struct{ body, want string }{
+		{`{"inputs":` + a + `,"inputs":5}`, "Input should be a valid list: [body inputs]"},
+		{`{"id":"x","inputs":` + a + `,"id":7}`, "Input should be a valid string: [body id]"},
+		{`{"inputs":` + a + `,"outputs":[],"outputs":[{}]}`, "Field required: [body outputs 0 name]"},
+		// The first error in field order (id, parameters, inputs, outputs).
+		{`{"outputs":[{}],"inputs":5,"id":7}`, "Input should be a valid string: [body id]"},
+		// JSON that does not parse cannot wait for a later value.
+		{`{"inputs":[{"name":}],"inputs":` + a + `}`, `JSON decode error: invalid character '}' looking for beginning of value at offset 19`},
+	}
+	for _, c := range cases {
+		_, err := DecodeRequest([]byte(c.body), nil)
+		require.Error(t, err, c.body)
+		assert.Equal(t, c.want, err.Error(), c.body)
+	}
+}
