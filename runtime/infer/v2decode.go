@@ -16,10 +16,21 @@ import (
 // take their n bytes from raw, in input order, straight into typed slices.
 // Schema violations are 422 errors shaped like FastAPI's; bad tensor data is
 // a 400 naming the input.
+//
+// A server knows the model the request is for: DecodeRequestFor names it
+// where KServe's messages do.
 func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
+	return DecodeRequestFor("", jsonPart, raw)
+}
+
+// DecodeRequestFor is DecodeRequest for a request to the model called
+// model: the request's ModelName is model, and the 400 for an input with
+// neither "data" nor binary data ends, as KServe's, with " for model
+// '<model>'" (left out when model is "").
+func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 	s := &scanner{b: jsonPart, checkUTF8: true}
-	req := &Request{Protocol: ProtocolV2}
-	if err := decodeRequest(s, req); err != nil {
+	req := &Request{Protocol: ProtocolV2, ModelName: model}
+	if err := decodeRequest(s, req, raw != nil); err != nil {
 		return nil, err
 	}
 	if !s.end() {
@@ -62,7 +73,9 @@ func rawValue(b []byte) any {
 	return v
 }
 
-func decodeRequest(s *scanner, req *Request) error {
+// decodeRequest reads the request object; binary says the body is a
+// binary-extension one.
+func decodeRequest(s *scanner, req *Request, binary bool) error {
 	start := s.pos
 	if s.peek() != '{' {
 		val, err := s.skip()
@@ -105,7 +118,7 @@ func decodeRequest(s *scanner, req *Request) error {
 		case "inputs":
 			seenInputs = true
 			req.Inputs = nil
-			errInputs = decodeInputs(s, req)
+			errInputs = decodeInputs(s, req, binary)
 			if err := s.resume(at, errInputs); err != nil {
 				return err
 			}
@@ -237,7 +250,7 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 	return p, nil
 }
 
-func decodeInputs(s *scanner, req *Request) error {
+func decodeInputs(s *scanner, req *Request, binary bool) error {
 	if s.peek() != '[' {
 		val, err := s.skip()
 		if err != nil {
@@ -247,7 +260,7 @@ func decodeInputs(s *scanner, req *Request) error {
 	}
 	s.pos++
 	for i := 0; !s.consume(']'); i++ {
-		t, err := decodeInput(s, i)
+		t, err := decodeInput(s, i, binary, req.ModelName)
 		if err != nil {
 			return err
 		}
@@ -267,7 +280,9 @@ func decodeInputs(s *scanner, req *Request) error {
 
 // decodeInput reads one input object. Its data may come before its datatype
 // and shape, so the data text is kept and parsed once the object is read.
-func decodeInput(s *scanner, i int) (*Tensor, error) {
+// In a binary-extension request (binary) an input with neither "data" nor
+// binary_data_size is KServe's 400 (from_bytes), not the schema's 422.
+func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) {
 	start := s.pos
 	if s.peek() != '{' {
 		val, err := s.skip()
@@ -344,6 +359,9 @@ func decodeInput(s *scanner, i int) (*Tensor, error) {
 	if data == nil {
 		if _, ok := t.Parameters["binary_data_size"]; ok {
 			return t, nil // filled from the binary part
+		}
+		if binary {
+			return nil, dataMissing(t.Name, model)
 		}
 		return nil, missing(obj, "inputs", i, "data")
 	}
@@ -697,6 +715,14 @@ func decodeOutputs(s *scanner, req *Request) error {
 	return nil
 }
 
+// dataMissing is KServe's 400 for an input without data, JSON or binary.
+func dataMissing(input, model string) error {
+	if model == "" {
+		return status.InvalidInputf("'data' field is missing for input '%s'", input)
+	}
+	return status.InvalidInputf("'data' field is missing for input '%s' for model '%s'", input, model)
+}
+
 // attachBinary fills inputs that declare binary_data_size from raw, in order.
 func attachBinary(req *Request, raw []byte) error {
 	off := 0
@@ -709,7 +735,7 @@ func attachBinary(req *Request, raw []byte) error {
 			return status.InvalidInputf("input %s: binary_data_size must be a non-negative integer", t.Name)
 		}
 		if raw == nil {
-			return status.InvalidInputf("'data' field is missing for input '%s'", t.Name)
+			return dataMissing(t.Name, req.ModelName)
 		}
 		if int64(len(raw)-off) < size {
 			return status.InvalidInputf("input %s: binary_data_size is %d but only %d bytes of binary data remain", t.Name, size, len(raw)-off)

@@ -132,3 +132,35 @@ func TestDecodeRequestDuplicateKeysKeepTheLast(t *testing.T) {
 		assert.Equal(t, c.want, err.Error(), c.body)
 	}
 }
+
+// Contract §10: in a binary-extension request an input with neither
+// "data" nor binary_data_size is KServe's 400 (from_bytes), which names the
+// model, as does the 400 for binary_data_size in a body without a binary
+// part. The first was the schema's 422; the second left the model out.
+func TestDecodeRequestForNamesTheModelWhenDataIsMissing(t *testing.T) {
+	const want = "'data' field is missing for input 'a' for model 'passthrough'"
+	_, err := DecodeRequestFor("passthrough", []byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32"}]}`), []byte{})
+	require.Error(t, err)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	assert.Equal(t, want, err.Error())
+
+	_, err = DecodeRequestFor("passthrough", []byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}`), nil)
+	require.Error(t, err)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	assert.Equal(t, want, err.Error())
+
+	// Without a model name the message ends at the input.
+	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32"}]}`), []byte{})
+	assert.EqualError(t, err, "'data' field is missing for input 'a'")
+
+	// Plain JSON without "data" fails the schema, as in FastAPI.
+	_, err = DecodeRequestFor("passthrough", []byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32"}]}`), nil)
+	require.Error(t, err)
+	assert.Equal(t, status.KindUnprocessable, status.KindOf(err))
+	assert.Equal(t, "Field required: [body inputs 0 data]", err.Error())
+
+	req, err := DecodeRequestFor("passthrough", []byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}`), []byte{0, 0, 128, 63})
+	require.NoError(t, err)
+	assert.Equal(t, "passthrough", req.ModelName)
+	assert.Equal(t, []float32{1}, req.Inputs[0].Data)
+}
