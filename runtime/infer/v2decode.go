@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,9 +66,18 @@ func wrongType(typ, msg string, val []byte, loc ...any) error {
 	return status.Unprocessable(status.ValidationDetail{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg, Input: rawValue(val)})
 }
 
+// rawValue is the JSON text b as the value a 422 echoes; numbers keep
+// their text (as json.Number), so 99999999999999999999 is not echoed
+// rounded through float64. Text holding a number beyond float64, which
+// could not be written back, is echoed as a string.
 func rawValue(b []byte) any {
+	if _, err := (&scanner{b: b, strict: true}).skip(); err != nil {
+		return string(b)
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
 	var v any
-	if json.Unmarshal(b, &v) != nil {
+	if d.Decode(&v) != nil {
 		return string(b)
 	}
 	return v
@@ -419,9 +429,12 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 		if err != nil {
 			return nil, jsonInvalid(err)
 		}
-		d, err := strconv.ParseInt(bstr(tok), 10, 64)
-		if err != nil {
-			return nil, wrongType("int_parsing", "Input should be a valid integer, unable to parse string as an integer", tok, "inputs", i, "shape", j)
+		if !validNumber(tok) {
+			return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", tok)))
+		}
+		d, bad := shapeDim(tok)
+		if bad != nil {
+			return nil, wrongType(bad.typ, bad.msg, tok, "inputs", i, "shape", j)
 		}
 		shape = append(shape, d)
 		if !s.consume(',') {
@@ -432,6 +445,41 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 		}
 	}
 	return shape, nil
+}
+
+// dimError is a pydantic int validation error: its type and message.
+type dimError struct{ typ, msg string }
+
+var (
+	dimTooBig     = &dimError{"int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size"}
+	dimInfinite   = &dimError{"finite_number", "Input should be a finite number"}
+	dimFractional = &dimError{"int_from_float", "Input should be a valid integer, got a number with a fractional part"}
+)
+
+// shapeDim reads a valid number token as a shape dimension, as pydantic's
+// lax int does the number json.loads gives: an integer, or a float with no
+// fractional part
+// (2.0, 1e3) strictly inside int64's range (pydantic-core's float_as_int).
+// pydantic takes integers of any size; a dimension past int64 is refused
+// with its words for a float that is.
+func shapeDim(tok []byte) (int64, *dimError) {
+	d, err := strconv.ParseInt(bstr(tok), 10, 64)
+	if err == nil {
+		return d, nil
+	}
+	if isRange(err) {
+		return 0, dimTooBig // an integer token past int64
+	}
+	f, _ := strconv.ParseFloat(bstr(tok), 64) // ±Inf beyond float64, as json.loads
+	switch {
+	case math.IsInf(f, 0):
+		return 0, dimInfinite
+	case f != math.Trunc(f):
+		return 0, dimFractional
+	case f <= math.MinInt64 || f >= -math.MinInt64:
+		return 0, dimTooBig
+	}
+	return int64(f), nil
 }
 
 // parseData reads a (possibly nested) JSON list of scalars into the typed

@@ -164,3 +164,38 @@ func TestDecodeRequestForNamesTheModelWhenDataIsMissing(t *testing.T) {
 	assert.Equal(t, "passthrough", req.ModelName)
 	assert.Equal(t, []float32{1}, req.Inputs[0].Data)
 }
+
+// A shape dimension is pydantic's lax int of what json.loads gives: 2.0
+// is 2; 2.5 is int_from_float. Integral floats were refused as
+// int_parsing ("unable to parse string"). The 422 echoes the number as
+// sent, not rounded through float64.
+func TestDecodeShapeTakesIntegralFloats(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[2.0,1e0,-0.0,1.5e1],"datatype":"FP32","data":[]}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{2, 1, 0, 15}, req.Inputs[0].Shape)
+
+	const fraction = `"msg":"Input should be a valid integer, got a number with a fractional part"`
+	const size = `"msg":"Unable to parse input string as an integer, exceeded maximum size"`
+	cases := []struct{ dim, want string }{
+		{`2.5`, `"type":"int_from_float","loc":["body","inputs",0,"shape",1],` + fraction + `,"input":2.5`},
+		{`2.50`, `"type":"int_from_float","loc":["body","inputs",0,"shape",1],` + fraction + `,"input":2.5`},
+		{`1e400`, `"type":"finite_number","loc":["body","inputs",0,"shape",1],"msg":"Input should be a finite number","input":"1e400"`},
+		{`99999999999999999999`, `"type":"int_parsing_size","loc":["body","inputs",0,"shape",1],` + size + `,"input":99999999999999999999`},
+		{`1e20`, `"type":"int_parsing_size","loc":["body","inputs",0,"shape",1],` + size + `,"input":1e+20`},
+		{`-9.223372036854775808e18`, `"type":"int_parsing_size","loc":["body","inputs",0,"shape",1],` + size + `,"input":-9.223372036854776e+18`},
+	}
+	for _, c := range cases {
+		body := `{"inputs":[{"name":"a","shape":[1,` + c.dim + `],"datatype":"FP32","data":[1]}]}`
+		_, err := DecodeRequest([]byte(body), nil)
+		require.Error(t, err, body)
+		var se *status.Error
+		require.ErrorAs(t, err, &se, body)
+		assert.Equal(t, status.KindUnprocessable, se.Kind, body)
+		got, jerr := AppendJSON(nil, se.Detail)
+		require.NoError(t, jerr)
+		assert.Equal(t, `[{`+c.want+`}]`, string(got), body)
+	}
+
+	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1.2.3],"datatype":"FP32","data":[1]}]}`), nil)
+	assert.EqualError(t, err, `JSON decode error: invalid number "1.2.3" at offset 37`)
+}
