@@ -255,7 +255,11 @@ func (r *Request) Instances() ([]any, error) {
 }
 
 // DecodeBody unmarshals the v1 JSON body (or the preprocessed Payload) into v.
+// A v2 request has no body to decode: its typed inputs are in Inputs.
 func (r *Request) DecodeBody(v any) error {
+	if r.Payload == nil && r.Protocol != ProtocolV1 {
+		return status.InvalidInputf("DecodeBody reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
+	}
 	if r.Payload != nil {
 		b, err := json.Marshal(r.Payload)
 		if err != nil {

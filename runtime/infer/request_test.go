@@ -67,3 +67,25 @@ func TestParseV1RefusesInvalidUTF8(t *testing.T) {
 	}
 	assert.NoError(t, parseV1(`{"instances":["é\ud83d\ude00\ufffd", "\u00e9"]}`))
 }
+
+// DecodeBody on a v2 request says that it reads v1 bodies; it used to say
+// the body had content type "", not JSON, of a request sent as JSON.
+func TestDecodeBodyOnAV2Request(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["x y"]}]}`), nil)
+	require.NoError(t, err)
+	var v map[string]any
+	err = req.DecodeBody(&v)
+	require.Error(t, err)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	assert.Equal(t, "DecodeBody reads v1 request bodies; this is a v2 request, whose typed inputs are in req.Inputs", err.Error())
+
+	err = (&Request{Protocol: ProtocolGRPCV2}).DecodeBody(&v)
+	assert.EqualError(t, err, "DecodeBody reads v1 request bodies; this is a grpc-v2 request, whose typed inputs are in req.Inputs")
+
+	// A payload a preprocess step made is decoded whatever the protocol.
+	require.NoError(t, (&Request{Protocol: ProtocolV2, Payload: map[string]any{"k": 1}}).DecodeBody(&v))
+	assert.Equal(t, map[string]any{"k": float64(1)}, v)
+
+	err = (&Request{Protocol: ProtocolV1, ContentType: "text/csv", Body: []byte("1,2")}).DecodeBody(&v)
+	assert.EqualError(t, err, `request body has content type "text/csv", not JSON`)
+}
