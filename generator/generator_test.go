@@ -146,6 +146,80 @@ func TestWrite_IntoMissingAndEmptyDirs(t *testing.T) {
 	assertNoStaging(t, parent)
 }
 
+// TestWrite_ExistingDirStaysTheSameDir writes into an empty folder the
+// user made (mode 0750) and into a symlink to one: the folder itself is
+// kept (same inode, same mode, the link still a link), so a shell standing
+// in it still sees the project, and nothing is staged beside it.
+func TestWrite_ExistingDirStaysTheSameDir(t *testing.T) {
+	parent := t.TempDir()
+	mine := filepath.Join(parent, "mine")
+	require.NoError(t, os.Mkdir(mine, 0o750))
+	require.NoError(t, os.Chmod(mine, 0o750))
+	before, err := os.Stat(mine)
+	require.NoError(t, err)
+	_, err = generator.Generate(context.Background(), restOptions(t, mine))
+	require.NoError(t, err)
+	after, err := os.Stat(mine)
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(before, after), "the folder was replaced")
+	assert.Equal(t, os.FileMode(0o750), after.Mode().Perm())
+	_, err = os.Stat(filepath.Join(mine, "go.mod"))
+	assert.NoError(t, err)
+	assertNoStaging(t, parent)
+	assertNoStaging(t, mine)
+
+	target := filepath.Join(parent, "target")
+	require.NoError(t, os.Mkdir(target, 0o755))
+	link := filepath.Join(parent, "link")
+	require.NoError(t, os.Symlink(target, link))
+	_, err = generator.Generate(context.Background(), restOptions(t, link))
+	require.NoError(t, err)
+	st, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, st.Mode().Type(), "the link was replaced")
+	_, err = os.Stat(filepath.Join(target, "go.mod"))
+	assert.NoError(t, err, "the project is in the link's target")
+	assertNoStaging(t, parent)
+	assertNoStaging(t, target)
+}
+
+// TestWrite_ForceChecksEveryDestinationFirst puts a folder where a
+// generated file goes, after files --force would replace: the write is
+// refused before anything is moved, and the user's files are as they were.
+func TestWrite_ForceChecksEveryDestinationFirst(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("my readme"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("my go.mod"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "model.go"), 0o755))
+	o := restOptions(t, dir)
+	o.Force = true
+	_, err := generator.Generate(context.Background(), o)
+	require.EqualError(t, err, filepath.Join(dir, "model.go")+" is a folder where the project has a file; nothing was written")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"README.md", "go.mod", "model.go"}, names)
+	for name, want := range map[string]string{"README.md": "my readme", "go.mod": "my go.mod"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.Equal(t, want, string(got), name)
+	}
+
+	// A file where the project has a folder is refused the same way.
+	files := []generator.File{{Path: "a.txt", Data: []byte("new")}, {Path: "sub/b.txt", Data: []byte("new")}}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("old"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub"), []byte("mine"), 0o644))
+	err = generator.Write(context.Background(), dir, files, true)
+	require.EqualError(t, err, filepath.Join(dir, "sub")+" is a file where the project has a folder; nothing was written")
+	got, err := os.ReadFile(filepath.Join(dir, "a.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(got))
+	assertNoStaging(t, dir)
+}
+
 // TestWrite_FailureLeavesNothing makes the second file impossible to write
 // (its parent is a file): the target must not appear, nor any staging folder.
 func TestWrite_FailureLeavesNothing(t *testing.T) {

@@ -10,11 +10,16 @@ import (
 	"path/filepath"
 )
 
-// Write puts files into dir without ever leaving it half-written: they are
-// written into a temporary folder beside dir first, which then becomes dir
-// with one rename. dir must not exist or be empty unless force is set; with
-// force the staged files are moved in one by one (each replace is atomic),
-// replacing files of the same name and keeping every other file.
+// Write puts files into dir without ever leaving it half-written. The
+// files are written into a staging folder first: beside dir when dir does
+// not exist, which then becomes dir with one rename; inside dir when it
+// exists, so that dir itself (its inode, mode, a symlink to it, a shell
+// standing in it) stays as it is, and the staged files are moved in one by
+// one (each move is atomic). dir must not exist or be empty unless force is
+// set; with force, files of the same name are replaced and every other file
+// is kept. Every destination is checked before the first move: a folder
+// where the project has a file, or a file where it has a folder, refuses
+// the write with nothing touched.
 func Write(ctx context.Context, dir string, files []File, force bool) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -27,7 +32,7 @@ func Write(ctx context.Context, dir string, files []File, force bool) error {
 	if !empty && !force {
 		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
 	}
-	return write(ctx, abs, empty, files)
+	return write(ctx, abs, files)
 }
 
 // CheckDir reports whether Write could write into dir: it must be missing
@@ -48,13 +53,21 @@ func CheckDir(dir string, force bool) error {
 	return nil
 }
 
-func write(ctx context.Context, abs string, empty bool, files []File) (err error) {
-	dir := abs
-	parent := filepath.Dir(abs)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", parent, err)
+func write(ctx context.Context, abs string, files []File) (err error) {
+	exists := false
+	if st, err := os.Stat(abs); err == nil && st.IsDir() {
+		exists = true
 	}
-	stage, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".kserve-gen-*")
+	stageIn := abs
+	pattern := ".kserve-gen-stage-*"
+	if !exists {
+		stageIn = filepath.Dir(abs)
+		pattern = "." + filepath.Base(abs) + ".kserve-gen-*"
+		if err := os.MkdirAll(stageIn, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", stageIn, err)
+		}
+	}
+	stage, err := os.MkdirTemp(stageIn, pattern)
 	if err != nil {
 		return fmt.Errorf("create staging directory: %w", err)
 	}
@@ -71,20 +84,18 @@ func write(ctx context.Context, abs string, empty bool, files []File) (err error
 			return err
 		}
 	}
-	if empty {
+	if !exists {
 		// MkdirTemp made the folder 0700; a project folder is 0755.
 		if err := os.Chmod(stage, 0o755); err != nil {
 			return fmt.Errorf("chmod %s: %w", stage, err)
 		}
-		// os.Rename refuses to replace a directory, even an empty one;
-		// os.Remove only removes an empty one, so nothing is lost.
-		if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("replace empty %s: %w", dir, err)
-		}
 		if err := os.Rename(stage, abs); err != nil {
-			return fmt.Errorf("move project into %s: %w", dir, err)
+			return fmt.Errorf("move project into %s: %w", abs, err)
 		}
 		return nil
+	}
+	if err := checkDestinations(abs, files); err != nil {
+		return err
 	}
 	for _, f := range files {
 		dst := filepath.Join(abs, filepath.FromSlash(f.Path))
@@ -93,6 +104,31 @@ func write(ctx context.Context, abs string, empty bool, files []File) (err error
 		}
 		if err := os.Rename(filepath.Join(stage, filepath.FromSlash(f.Path)), dst); err != nil {
 			return fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+// checkDestinations makes sure every file can be moved into dir: nothing
+// where a file goes is a folder, and every folder on the way is a folder
+// or missing. It touches nothing.
+func checkDestinations(dir string, files []File) error {
+	for _, f := range files {
+		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if st, err := os.Lstat(dst); err == nil && st.IsDir() {
+			return fmt.Errorf("%s is a folder where the project has a file; nothing was written", dst)
+		}
+		for p := filepath.Dir(dst); p != dir && len(p) > len(dir); p = filepath.Dir(p) {
+			st, err := os.Stat(p)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("output directory: %w", err)
+			}
+			if !st.IsDir() {
+				return fmt.Errorf("%s is a file where the project has a folder; nothing was written", p)
+			}
 		}
 	}
 	return nil
