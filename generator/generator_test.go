@@ -357,6 +357,12 @@ func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
 	_, err = generator.LoadONNXModel(p, nil)
 	assert.ErrorContains(t, err, `initializer "W": external data location "../outside.bin" is outside the model's folder`)
 
+	// ONNX Runtime's Go binding cannot read a scalar output back.
+	p = filepath.Join(t.TempDir(), "scalar.onnx")
+	require.NoError(t, os.WriteFile(p, onnxtest.ScalarOutput(), 0o644))
+	_, err = generator.LoadONNXModel(p, nil)
+	assert.ErrorIs(t, err, generator.ErrNotServable)
+	assert.ErrorContains(t, err, "output sq FP32 []: the runtime cannot serve a scalar (rank 0) output")
 }
 
 // TestRender_FP16InputsNeedV2 refuses protocol v1 for a model with FP16

@@ -181,6 +181,11 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 		}
 		if err := v.Servable(); err != nil {
 			errs = append(errs, fmt.Errorf("output %w", err))
+		} else if v.HasShape && len(v.Shape) == 0 {
+			// onnxruntime_go refuses to make a tensor of a rank-0
+			// output ("The shape has no dimensions"), so every request
+			// would fail.
+			errs = append(errs, fmt.Errorf("output %s: the runtime cannot serve a scalar (rank 0) output (ONNX Runtime's Go binding cannot read one); give the output a dimension in the model (e.g. Unsqueeze it to [1])", v))
 		}
 	}
 	if len(info.Outputs) > 0 && len(m.served()) == 0 {
@@ -308,6 +313,15 @@ func checkShape(v onnxinfo.Value, shape []int64) error {
 	for i, d := range v.Shape {
 		if !d.Dynamic() && shape[i] != d.Size {
 			return fmt.Errorf("the model's input is %s: dimension %d must be %d, not %d", v, i, d.Size, shape[i])
+		}
+		// A 0 the model declares is its shape; a 0 given for a dynamic
+		// dimension makes a sample of no elements, which tests nothing
+		// (and protocol v1 cannot even say its rank).
+		if d.Dynamic() && shape[i] == 0 {
+			if i == 0 {
+				return fmt.Errorf("the model's input is %s: dimension 0, the batch, must be 1 or more, not 0 (a sample of no rows)", v)
+			}
+			return fmt.Errorf("the model's input is %s: dimension %d must be 1 or more, not 0 (a sample of no elements)", v, i)
 		}
 	}
 	return nil
@@ -581,14 +595,17 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	}
 	if first := m.Info.Inputs[0]; len(m.Info.Inputs) == 1 && len(shapes[0]) > 0 {
 		dt, _ := first.Elem.Datatype()
-		rows := make([]any, shapes[0][0])
-		for r := range rows {
-			rows[r] = nested(dt, shapes[0][1:])
-		}
+		var rows []any
 		if v.Image != nil {
-			// KServe's custom predictor guide: {"image": {"b64": ...}}.
-			for r, b64 := range req.Inputs[0].Data.([]string) {
-				rows[r] = map[string]any{"image": map[string]string{"b64": b64}}
+			// KServe's custom predictor guide: {"image": {"b64": ...}},
+			// a row for each image the sample sends.
+			for _, b64 := range req.Inputs[0].Data.([]string) {
+				rows = append(rows, map[string]any{"image": map[string]string{"b64": b64}})
+			}
+		} else {
+			rows = make([]any, shapes[0][0])
+			for r := range rows {
+				rows[r] = nested(dt, shapes[0][1:])
 			}
 		}
 		if v.V1Request, err = compactJSON(map[string]any{"instances": rows}); err != nil {

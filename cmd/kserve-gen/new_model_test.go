@@ -59,6 +59,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(notONNX, []byte("cat\ndog\n"), 0o644))
 	imageModel := filepath.Join(t.TempDir(), "pix.onnx")
 	require.NoError(t, os.WriteFile(imageModel, onnxtest.Image("height", "width"), 0o644))
+	scalarModel := filepath.Join(t.TempDir(), "scalar.onnx")
+	require.NoError(t, os.WriteFile(scalarModel, onnxtest.ScalarOutput(), 0o644))
 	twoModels := t.TempDir()
 	for _, n := range []string{"a.onnx", "b.onnx"} {
 		require.NoError(t, os.WriteFile(filepath.Join(twoModels, n), generator.SampleONNXModel(), 0o644))
@@ -74,6 +76,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"wrong fixed dimension", []string{"--model", model, "--input-shape", "input=1,5"}, model + ": --input-shape input: the model's input is input FP32 [batch,4]: dimension 1 must be 4, not 5"},
 		{"wrong rank", []string{"--model", model, "--input-shape", "input=4"}, "--input-shape input: the model's input is input FP32 [batch,4], rank 2; [4] has rank 1"},
 		{"not a size", []string{"--model", model, "--input-shape", "input=1,-4"}, `--input-shape "input=1,-4": "-4" is not a size (0 or more)`},
+		{"a batch of 0", []string{"--model", model, "--input-shape", "input=0,4"}, model + ": --input-shape input: the model's input is input FP32 [batch,4]: dimension 0, the batch, must be 1 or more, not 0 (a sample of no rows)"},
+		{"a batch of 0 images", []string{"--model", imageModel, "--image", "unit", "--input-shape", "pixels=0,3,8,8"}, imageModel + ": --input-shape pixels: the model's input is pixels FP32 [batch,3,height,width]: dimension 0, the batch, must be 1 or more, not 0 (a sample of no rows)"},
+		{"a dynamic dimension of 0", []string{"--model", imageModel, "--input-shape", "pixels=1,3,0,8"}, imageModel + ": --input-shape pixels: the model's input is pixels FP32 [batch,3,height,width]: dimension 2 must be 1 or more, not 0 (a sample of no elements)"},
+		{"a scalar output", []string{"--model", scalarModel}, scalarModel + ": the model cannot be served: output sq FP32 []: the runtime cannot serve a scalar (rank 0) output (ONNX Runtime's Go binding cannot read one); give the output a dimension in the model (e.g. Unsqueeze it to [1])"},
 		{"given twice", []string{"--model", model, "--input-shape", "input=1,4", "--input-shape", "input=2,4"}, "--input-shape input given twice"},
 		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
 		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
