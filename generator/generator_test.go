@@ -288,10 +288,22 @@ func TestLoadRuntime_RejectsOtherModules(t *testing.T) {
 }
 
 func TestGoTypeNameAndBinaryName(t *testing.T) {
-	for in, want := range map[string]string{"custom-model": "CustomModel", "demo": "Demo", "model-2b": "Model2b", "a--b": "AB"} {
+	for in, want := range map[string]string{
+		"custom-model": "CustomModel", "demo": "Demo", "model-2b": "Model2b", "a--b": "AB",
+		// Names go test reads as tests get a suffix; words that only
+		// start like one do not.
+		"test-conformance": "TestConformanceModel", "test": "TestModel", "test-2": "Test2Model",
+		"benchmark-x": "BenchmarkXModel", "example": "ExampleModel", "fuzz-it": "FuzzItModel",
+		"testament": "Testament", "examples": "Examples",
+	} {
 		assert.Equal(t, want, generator.GoTypeName(in), in)
 	}
-	for in, want := range map[string]string{"demo": "demo", "example.com/acme/custom-model": "custom-model", "example.com/acme/m/v2": "m"} {
+	// go build's rule (DefaultExecName): only v2 and up is a major version.
+	for in, want := range map[string]string{
+		"demo": "demo", "example.com/acme/custom-model": "custom-model", "example.com/acme/m/v2": "m",
+		"example.com/x/v10": "x", "example.com/x/v1": "v1", "example.com/x/v0": "v0", "example.com/x/v01": "v01",
+		"example.com/x/v2x": "v2x", "v2": "v2",
+	} {
 		assert.Equal(t, want, generator.BinaryName(in), in)
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/Masterminds/sprig/v3"
 	"golang.org/x/mod/modfile"
@@ -250,7 +250,11 @@ func goVersion(rt *RuntimeModule) string {
 }
 
 // GoTypeName turns a DNS-1123 name into an exported Go identifier:
-// custom-model becomes CustomModel, model-2b becomes Model2b.
+// custom-model becomes CustomModel, model-2b becomes Model2b. A name that
+// go test would take for a test, benchmark, example or fuzz function
+// (test-predict, TestPredict) gets a Model suffix, TestPredictModel: the
+// templates' own test functions have such names, and the type must not
+// clash with them.
 func GoTypeName(name string) string {
 	var b strings.Builder
 	for part := range strings.SplitSeq(name, "-") {
@@ -265,18 +269,54 @@ func GoTypeName(name string) string {
 	if s == "" || !unicode.IsLetter([]rune(s)[0]) {
 		s = "Model" + s
 	}
+	if isTestFuncName(s) {
+		s += "Model"
+	}
 	return s
 }
 
-var majorVersion = regexp.MustCompile(`^v[0-9]+$`)
+// isTestFuncName reports whether go test would read a function of this
+// name as a test, benchmark, example or fuzz target: the prefix, then
+// nothing or anything but a lowercase letter (go test's isTest).
+func isTestFuncName(s string) bool {
+	for _, prefix := range []string{"Test", "Benchmark", "Example", "Fuzz"} {
+		rest, ok := strings.CutPrefix(s, prefix)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return true
+		}
+		r, _ := utf8.DecodeRuneInString(rest)
+		if !unicode.IsLower(r) {
+			return true
+		}
+	}
+	return false
+}
 
 // BinaryName is the name `go build` gives the project's binary: the last
-// element of the module path, skipping a major-version suffix like /v2.
+// element of the module path, skipping a major-version suffix of v2 or
+// more (/v2, /v10; not /v1, /v0 or /v01), as the go command's
+// DefaultExecName does.
 func BinaryName(module string) string {
-	elems := strings.Split(module, "/")
-	last := elems[len(elems)-1]
-	if len(elems) > 1 && majorVersion.MatchString(last) {
-		last = elems[len(elems)-2]
+	_, elem := path.Split(module)
+	if elem != module && isVersionElement(elem) {
+		_, elem = path.Split(path.Dir(module))
 	}
-	return path.Base(last)
+	return elem
+}
+
+// isVersionElement is the go command's: whether s is "vN" with N a
+// number of 2 or more, without a leading 0.
+func isVersionElement(s string) bool {
+	if len(s) < 2 || s[0] != 'v' || s[1] == '0' || s[1] == '1' && len(s) == 2 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || '9' < s[i] {
+			return false
+		}
+	}
+	return true
 }
