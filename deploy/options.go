@@ -247,6 +247,10 @@ func (o *Options) Validate() error {
 
 	if err := project.ValidateName(o.Name); err != nil {
 		fail("--name: %w", err)
+	} else if o.Predictor != nil {
+		if err := project.ValidateTransformerName(o.Name); err != nil {
+			fail("--name: %w", err)
+		}
 	}
 	if err := project.ValidateNamespace(o.Namespace); err != nil {
 		fail("--namespace: %w", err)

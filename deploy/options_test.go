@@ -74,6 +74,9 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"keda without target", func(o *Options) {
 			o.DeploymentMode, o.ScaleMetric, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", "models", "http://prometheus:9090"
 		}, "--scale-metric concurrency in deployment mode Standard needs --scale-target: the requests in flight per pod KEDA scales to"},
+		{"transformer name too long", func(o *Options) {
+			o.Name, o.Predictor = strings.Repeat("t", 52), &project.Predictor{Image: "p"}
+		}, `--name: name "` + strings.Repeat("t", 52) + `" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "` + strings.Repeat("t", 52) + `-transformer" and that must fit a 63-character DNS label`},
 		{"keda for a transformer", func(o *Options) {
 			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", 8, "models", "http://prometheus:9090"
 			o.Predictor = &project.Predictor{Image: "p"}

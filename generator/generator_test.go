@@ -308,6 +308,29 @@ func TestGoTypeNameAndBinaryName(t *testing.T) {
 	}
 }
 
+// TestRender_TransformerReadmeNamesAPredictorThatFits: the README's
+// command for a predictor project names one kserve-gen new takes, however
+// long the transformer's name.
+func TestRender_TransformerReadmeNamesAPredictorThatFits(t *testing.T) {
+	for name, want := range map[string]string{
+		"custom-transformer":           "custom-transformer-predictor",
+		strings.Repeat("t", 51):        strings.Repeat("t", 43) + "-predictor",
+		strings.Repeat("t", 42) + "-x": strings.Repeat("t", 42) + "-predictor", // no dash before the suffix
+	} {
+		o := restOptions(t, "")
+		o.Project.Name, o.Project.Template = name, project.TemplateTransformer
+		o.Project.Protocol, o.Project.GRPC = generator.TemplateDefaults(project.TemplateTransformer)
+		files, err := generator.Render(o)
+		require.NoError(t, err, name)
+		for _, f := range files {
+			if f.Path == "README.md" {
+				assert.Contains(t, string(f.Data), "kserve-gen new "+want+" --template rest --dir ../"+want+" --yes\n(cd ../"+want+" && go run . --model_name="+name+" ", name)
+				assert.NoError(t, project.ValidateName(want))
+			}
+		}
+	}
+}
+
 // BenchmarkNew measures `kserve-gen new` without the CLI, per template:
 // render every file (templates, imports.Process, go.mod, InferenceService)
 // and write the project atomically into a fresh folder. The goal is well

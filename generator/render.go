@@ -56,6 +56,10 @@ type data struct {
 	RuntimeModule string
 	// Model is the user's ONNX model (nil: the onnx template's sample).
 	Model *modelView
+	// PredictorProject is the name of the predictor project a
+	// transformer's README makes: NAME-predictor, shortened to fit a
+	// project name.
+	PredictorProject string
 }
 
 // SampleModelPath is where the onnx template's sample model is written.
@@ -81,6 +85,7 @@ func Render(o *Options) ([]File, error) {
 		InferenceServiceFile: InferenceServiceFile,
 		ProjectFile:          project.FileName,
 		RuntimeModule:        RuntimeModulePath,
+		PredictorProject:     predictorProject(p.Name),
 	}
 	if o.Model != nil {
 		v, err := o.Model.view(p.Name, p.Protocol)
@@ -247,6 +252,17 @@ func goVersion(rt *RuntimeModule) string {
 		return parts[0] + "." + parts[1]
 	}
 	return v
+}
+
+// predictorProject is NAME-predictor, with NAME cut short (and of a
+// trailing dash) where the whole would be longer than a project name may
+// be.
+func predictorProject(name string) string {
+	const suffix = "-predictor"
+	if len(name)+len(suffix) > project.MaxNameLength {
+		name = strings.TrimRight(name[:project.MaxNameLength-len(suffix)], "-")
+	}
+	return name + suffix
 }
 
 // GoTypeName turns a DNS-1123 name into an exported Go identifier:

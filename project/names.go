@@ -18,6 +18,13 @@ const MaxNameLength = validation.DNS1123LabelMaxLength - len(predictorSuffix)
 
 const predictorSuffix = "-predictor"
 
+// MaxTransformerNameLength is the longest name of a transformer project:
+// its InferenceService also creates "<name>-transformer", which must fit a
+// 63-character DNS label too. 63 - len("-transformer") = 51.
+const MaxTransformerNameLength = validation.DNS1123LabelMaxLength - len(transformerSuffix)
+
+const transformerSuffix = "-transformer"
+
 // kserveNameRE is KServe's own InferenceService name format
 // (v1beta1.IsvcNameFmt): stricter than DNS-1123 in that it must start with a
 // letter.
@@ -43,6 +50,29 @@ func ValidateName(name string) error {
 	}
 	if !kserveNameRE.MatchString(name) {
 		return fmt.Errorf("name %q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
+	}
+	return nil
+}
+
+// ValidateNameFor is ValidateName for a project of the given template: a
+// transformer's name must also leave room for "-transformer", so it is at
+// most MaxTransformerNameLength characters long.
+func ValidateNameFor(name, template string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if template == TemplateTransformer {
+		return ValidateTransformerName(name)
+	}
+	return nil
+}
+
+// ValidateTransformerName reports whether name, already a valid project
+// name, is short enough for a transformer.
+func ValidateTransformerName(name string) error {
+	if len(name) > MaxTransformerNameLength {
+		return fmt.Errorf("name %q is %d characters long; a transformer's name is at most %d because KServe names the transformer %q and that must fit a 63-character DNS label",
+			name, len(name), MaxTransformerNameLength, name+transformerSuffix)
 	}
 	return nil
 }

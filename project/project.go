@@ -254,7 +254,7 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", field, err))
 		}
 	}
-	add("name", ValidateName(f.Name))
+	add("name", ValidateNameFor(f.Name, f.Template))
 	add("module", ValidateModule(f.Module))
 	add("template", ValidateTemplate(f.Template))
 	add("protocol", ValidateProtocol(f.Protocol))

@@ -185,6 +185,18 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
+func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
+	n51, n52 := strings.Repeat("t", MaxTransformerNameLength), strings.Repeat("t", MaxTransformerNameLength+1)
+	assert.NoError(t, ValidateNameFor(n51, TemplateTransformer))
+	assert.NoError(t, ValidateNameFor(n52, TemplateREST))
+	assert.EqualError(t, ValidateNameFor(n52, TemplateTransformer), `name "`+n52+`" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n52+`-transformer" and that must fit a 63-character DNS label`)
+	assert.EqualError(t, ValidateNameFor("Bad", TemplateTransformer), ValidateName("Bad").Error())
+
+	f := validFile()
+	f.Template, f.Name = TemplateTransformer, n52
+	assert.ErrorContains(t, f.Validate(), `name: name "`+n52+`" is 52 characters long; a transformer's name is at most 51`)
+}
+
 func TestValidateModule(t *testing.T) {
 	for _, m := range []string{"custom-model", "example.com/team/model", "github.com/a/b/v2"} {
 		assert.NoError(t, ValidateModule(m), m)
