@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -90,13 +91,19 @@ func ValidateNamespace(ns string) error {
 	return nil
 }
 
-// ValidateModule reports whether path is a usable Go module path.
+// ValidateModule reports whether path is a usable Go module path: one the
+// go command builds a project at.
 //
 // It applies golang.org/x/mod/module.CheckImportPath, the rule `go mod init`
 // applies, rather than the stricter module.CheckPath: a generated project
 // need not be fetchable with `go get`, so a path like "custom-model" without
 // a dotted domain is accepted, while spaces, upper-case-only tricks, "..",
-// leading dots and the like are rejected.
+// leading dots and the like are rejected. On top of it, the go command
+// refuses two more kinds of path that CheckImportPath takes: one whose first
+// element has no dot and names a standard-library package or folder
+// ("image", "cmd/go": "ambiguous import"), and one whose last element does
+// not start with a letter, a digit or _ (go build's "invalid input
+// directory name").
 func ValidateModule(path string) error {
 	if path == "" {
 		return fmt.Errorf("module %w", ErrEmpty)
@@ -104,5 +111,41 @@ func ValidateModule(path string) error {
 	if err := module.CheckImportPath(path); err != nil {
 		return fmt.Errorf("module %q is not a valid Go module path: %w", path, err)
 	}
+	if first, _, _ := strings.Cut(path, "/"); IsStandardLibrary(first) {
+		return fmt.Errorf("module %q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
+	}
+	last := path[strings.LastIndex(path, "/")+1:]
+	if c := last[0]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_') {
+		return fmt.Errorf("module %q ends in %q, a folder name go build refuses: the last element must start with a letter, a digit or _", path, last)
+	}
 	return nil
+}
+
+// DefaultModule is the module path of a project named name when none is
+// given: the name itself, or example.com/NAME when the name is a path of
+// the standard library (a model named image), which go build would not
+// build.
+func DefaultModule(name string) string {
+	if IsStandardLibrary(name) {
+		return "example.com/" + name
+	}
+	return name
+}
+
+// IsStandardLibrary reports whether elem, the first element of an import
+// path, is reserved for the Go standard library: it has no dot and is the
+// first element of a standard package's path (image, text of text/template,
+// cmd, internal, vendor). The list is GOROOT/src's folders as of Go 1.26;
+// TestIsStandardLibrary_CoversGOROOT checks it against the Go it runs on.
+func IsStandardLibrary(elem string) bool {
+	return !strings.Contains(elem, ".") && slices.Contains(stdElems, elem)
+}
+
+var stdElems = []string{
+	"archive", "arena", "bufio", "builtin", "bytes", "cmd", "cmp", "compress", "container",
+	"context", "crypto", "database", "debug", "embed", "encoding", "errors", "expvar", "flag",
+	"fmt", "go", "hash", "html", "image", "index", "internal", "io", "iter", "log", "maps",
+	"math", "mime", "net", "os", "path", "plugin", "reflect", "regexp", "runtime", "simd",
+	"slices", "sort", "strconv", "strings", "structs", "sync", "syscall", "testdata", "testing",
+	"text", "time", "unicode", "unique", "unsafe", "vendor", "weak",
 }

@@ -2,6 +2,7 @@ package project
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,10 +199,53 @@ func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
 }
 
 func TestValidateModule(t *testing.T) {
-	for _, m := range []string{"custom-model", "example.com/team/model", "github.com/a/b/v2"} {
+	for _, m := range []string{"custom-model", "example.com/team/model", "github.com/a/b/v2", "images", "textual", "example.com/image", "example.com/_x", "example.com/9x"} {
 		assert.NoError(t, ValidateModule(m), m)
 	}
 	for _, m := range []string{"../model", "/abs", "a//b", "has space"} {
 		assert.Error(t, ValidateModule(m), m)
 	}
+	// The go command refuses these, though CheckImportPath takes them.
+	for m, want := range map[string]string{
+		"image":          `module "image" starts with "image", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/image`,
+		"cmd/go":         `module "cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
+		"text":           `module "text" starts with "text", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/text`,
+		"net/mine":       `module "net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/net/mine`,
+		"example.com/~x": `module "example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+		"example.com/-x": `module "example.com/-x" ends in "-x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+	} {
+		assert.EqualError(t, ValidateModule(m), want, m)
+	}
+	for _, m := range []string{"context", "runtime", "sort", "time", "log", "errors", "embed"} {
+		assert.ErrorContains(t, ValidateModule(m), "a path of the Go standard library", m)
+	}
+}
+
+func TestDefaultModule(t *testing.T) {
+	assert.Equal(t, "custom-model", DefaultModule("custom-model"))
+	assert.Equal(t, "example.com/image", DefaultModule("image"))
+	assert.Equal(t, "example.com/context", DefaultModule("context"))
+	assert.NoError(t, ValidateModule(DefaultModule("image")))
+}
+
+// TestIsStandardLibrary_CoversGOROOT checks the list of the standard
+// library's first elements against GOROOT/src of the Go running the test:
+// a folder a newer Go adds must be added to the list.
+func TestIsStandardLibrary_CoversGOROOT(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(strings.TrimSpace(string(out)), "src"))
+	require.NoError(t, err)
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			n++
+			assert.True(t, IsStandardLibrary(e.Name()), "GOROOT/src/%s is not in the list", e.Name())
+		}
+	}
+	assert.NotZero(t, n)
+	assert.False(t, IsStandardLibrary("example.com"))
+	assert.False(t, IsStandardLibrary("custom-model"))
 }

@@ -283,3 +283,28 @@ func TestNew_InsideAWorkspaceSaysHowToAddIt(t *testing.T) {
 	require.NoError(t, runCLI(t, f, "new", "other", "--template", "rest", "--yes", "--dir", filepath.Join(ws, "other")))
 	assert.Empty(t, errOut.String())
 }
+
+// TestNew_StandardLibraryNamesStillBuild: a model named after a package
+// of the standard library gets a module path go build builds
+// (example.com/image, not image: "ambiguous import"), and a --module that
+// go build would refuse is refused, naming the flag's field.
+func TestNew_StandardLibraryNamesStillBuild(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "image")
+	f, _, _, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "image", "--template", "rest", "--yes", "--dir", dir))
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "example.com/image", got.Module)
+	if !testing.Short() {
+		runIn(t, dir, "go", "vet", "./...")
+	}
+
+	for module, want := range map[string]string{
+		"cmd/go":         `module: module "cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
+		"example.com/~x": `module: module "example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+	} {
+		dir := filepath.Join(t.TempDir(), "p")
+		require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", module, "--yes", "--dir", dir), want)
+		assert.NoDirExists(t, dir)
+	}
+}

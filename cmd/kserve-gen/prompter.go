@@ -58,7 +58,7 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			Description("The model name on the wire and the InferenceService name.").
 			Value(&a.Name).Validate(project.ValidateName),
 		huh.NewInput().Title("Go module path").
-			PlaceholderFunc(func() string { return a.Name }, &a.Name).
+			PlaceholderFunc(func() string { return project.DefaultModule(a.Name) }, &a.Name).
 			Value(&a.Module).Validate(func(s string) error {
 			if s == "" {
 				return nil // the name
