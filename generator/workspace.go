@@ -30,7 +30,7 @@ func (w Workspace) UseCommand(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "go work use -C " + shellWord(root) + " " + shellWord("./"+filepath.ToSlash(rel)), nil
+	return "go work use -C " + ShellPath(root) + " " + ShellPath("./"+filepath.ToSlash(rel)), nil
 }
 
 // FindWorkspace reports the go.work that go commands run in dir would use,
@@ -76,12 +76,18 @@ func FindWorkspace(ctx context.Context, goBin, dir string) (w Workspace, ok bool
 	return w, true, nil
 }
 
-// shellWord quotes s for a POSIX shell when it needs it.
-func shellWord(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@+", r))
-	}) < 0 {
-		return s
+// ShellPath writes path as one word of a POSIX shell command line: as it is
+// when every character is one no shell treats specially
+// ([A-Za-z0-9_./,:@%+=-]), else in single quotes; a path starting with a
+// dash gets ./ first, so cd or go work use does not take it for a flag.
+func ShellPath(path string) string {
+	if strings.HasPrefix(path, "-") {
+		path = "./" + path
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if path != "" && strings.IndexFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./,:@%+=-", r))
+	}) < 0 {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

@@ -422,10 +422,7 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	}
 }
 
+// shellQuote is dir as the hints' shell commands take it.
 func shellQuote(s string) string {
-	s = filepath.Clean(s)
-	if strings.ContainsAny(s, " '\"$`\\") {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return s
+	return generator.ShellPath(filepath.Clean(s))
 }

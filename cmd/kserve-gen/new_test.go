@@ -308,3 +308,32 @@ func TestNew_StandardLibraryNamesStillBuild(t *testing.T) {
 		assert.NoDirExists(t, dir)
 	}
 }
+
+// TestNew_NextHintIsOneShellWord: the "Next: cd DIR" hint works when
+// pasted, whatever characters the folder's name has.
+func TestNew_NextHintIsOneShellWord(t *testing.T) {
+	for _, c := range []struct{ dir, want string }{
+		{"plain-dir_1.x", "plain-dir_1.x"},
+		{"a,b:c@d%e+f=g", "a,b:c@d%e+f=g"},
+		{"a&b", "'a&b'"},
+		{"x;y(z)", "'x;y(z)'"},
+		{"-lead", "./-lead"},
+		{"-a b", "'./-a b'"},
+		{"it's", `'it'\''s'`},
+		{"~home", "'~home'"},
+		{"a*b?", "'a*b?'"},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			work := t.TempDir()
+			t.Chdir(work)
+			f, _, out, _ := testFactory(t)
+			require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir="+c.dir))
+			assert.Contains(t, out.String(), "\nNext:\n  cd "+c.want+"\n")
+			// The hint, run by a shell, reaches the project.
+			cmd := exec.Command("sh", "-c", "cd "+c.want+" && test -f go.mod")
+			cmd.Dir = work
+			got, err := cmd.CombinedOutput()
+			assert.NoError(t, err, "%s", got)
+		})
+	}
+}
