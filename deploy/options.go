@@ -276,6 +276,8 @@ func (o *Options) Validate() error {
 	for i, e := range o.Env {
 		if e.Name == "" {
 			fail("--env #%d: name must not be empty", i+1)
+		} else if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
+			fail("--env %q: %s", e.Name, strings.Join(msgs, "; "))
 		}
 		if slices.Contains(reservedEnv, e.Name) {
 			fail("--env %s: set by kserve-gen itself; use --storage-uri, --protocol or --log-level", e.Name)

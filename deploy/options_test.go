@@ -54,6 +54,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad quantity", func(o *Options) { o.Resources.Requests.Memory = "lots" }, `resources: requests.memory: "lots" is not a Kubernetes quantity`},
 		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "resources: requests.cpu 3 is more than limits.cpu 2"},
 		{"env without name", func(o *Options) { o.Env = []project.EnvVar{{Value: "x"}} }, "--env #1: name must not be empty"},
+		{"env name not a name", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} }, `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
 		{"env overriding protocol", func(o *Options) { o.Env = []project.EnvVar{{Name: "PROTOCOL", Value: "v2"}} }, "--env PROTOCOL: set by kserve-gen itself; use --storage-uri, --protocol or --log-level"},
 		{"min above max", func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(5), 2 }, "--min-replicas 5 is more than --max-replicas 2"},
 		{"negative min", func(o *Options) { o.MinReplicas = intp(-1) }, "--min-replicas: must be 0 or more, got -1"},

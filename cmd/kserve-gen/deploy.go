@@ -144,11 +144,11 @@ predictor's address to the transformer as --predictor_host.`,
 	f.IntVar(&opts.HTTPPort, "http-port", deploy.DefaultHTTPPort, "REST port (--http_port); probes and /metrics use it")
 	f.IntVar(&opts.GRPCPort, "grpc-port", deploy.DefaultGRPCPort, "gRPC port (--grpc_port) with --grpc")
 	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c (default: derived; Knative allows one)")
-	f.IntVar(&opts.Workers, "workers", 1, "model server --workers")
+	f.IntVar(&opts.Workers, "workers", 1, "model server --workers (1 or more)")
 	f.IntVar(&opts.MaxQueuedRequests, "max-queued-requests", 0, "model server --max_queued_requests: requests that may wait for a model slot before more get a retryable 503 (0: no bound)")
 	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, oci://, https://...)")
 	f.StringVar(&opts.LogLevel, "log-level", "", "KSERVE_LOGLEVEL, e.g. INFO or DEBUG")
-	f.StringArrayVar(&opts.Env, "env", nil, "extra environment variable `KEY=VALUE` (repeatable)")
+	f.StringArrayVar(&opts.Env, "env", nil, "extra environment variable `KEY=VALUE` (repeatable; replaces a variable of the same name from "+project.FileName+" or an earlier --env)")
 	f.StringArrayVar(&opts.Args, "arg", nil, "extra model server argument, e.g. --arg=--max_threads=8 (repeatable)")
 
 	f.StringVar(&opts.CPURequest, "cpu-request", "", "CPU request, a Kubernetes quantity (500m, 1)")
@@ -183,7 +183,7 @@ predictor's address to the transformer as --predictor_host.`,
 
 	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
 	f.BoolVar(&opts.Dashboard, "dashboard", false, "also emit a ConfigMap with a Grafana dashboard for kserve-gen model servers (label grafana_dashboard=1, which Grafana's dashboard sidecar loads)")
-	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load")
+	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load (more than 0)")
 
 	f.BoolVar(&opts.ServingRuntime, "serving-runtime", false, "also emit a reusable ServingRuntime and an InferenceService that uses it")
 	f.BoolVar(&opts.ClusterRuntime, "cluster-runtime", false, "with --serving-runtime: a cluster-wide ClusterServingRuntime")
@@ -259,7 +259,17 @@ func writeManifests(path string, data []byte, force bool) error {
 		return fmt.Errorf("write manifests: %w", err)
 	}
 	if err := renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions()); err != nil {
-		return fmt.Errorf("write manifests: %w", err)
+		// The path in renameio's error is its temporary file, which the
+		// user never named: say what went wrong with -o's path instead.
+		var pathErr *fs.PathError
+		var linkErr *os.LinkError
+		switch {
+		case errors.As(err, &pathErr):
+			err = pathErr.Err
+		case errors.As(err, &linkErr):
+			err = linkErr.Err
+		}
+		return fmt.Errorf("-o %s: %w", path, err)
 	}
 	return nil
 }
@@ -296,6 +306,10 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		if i := slices.IndexFunc(predictorFlags, changed); i >= 0 && o.Predictor == nil {
 			return o, fmt.Errorf("--%s is for transformer projects, which run in front of a predictor; this project's template is %s", predictorFlags[i], f.Template)
 		}
+	case errors.Is(err, fs.ErrNotExist) && changed("dir") && !isDir(opts.Dir):
+		// A mistyped --dir must not fall back to flags alone: the
+		// project's protocol, gRPC and resources would be lost.
+		return o, fmt.Errorf("--dir %s: no such directory", opts.Dir)
 	case errors.Is(err, fs.ErrNotExist) && changed("name"):
 		// No project file: everything comes from flags.
 		o = deploy.Options{Protocol: project.ProtocolV1, HTTPPort: deploy.DefaultHTTPPort, GRPCPort: deploy.DefaultGRPCPort, Metrics: true}
@@ -325,6 +339,10 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	}
 	num("http-port", &o.HTTPPort, opts.HTTPPort)
 	num("grpc-port", &o.GRPCPort, opts.GRPCPort)
+	if changed("workers") && opts.Workers == 0 {
+		// deploy.Options reads 0 as the default, 1; a 0 asked for is a mistake.
+		errs = append(errs, errors.New("--workers: must be 1 or more, got 0"))
+	}
 	num("workers", &o.Workers, opts.Workers)
 	num("max-queued-requests", &o.MaxQueuedRequests, opts.MaxQueuedRequests)
 	str("storage-uri", &o.StorageURI, opts.StorageURI)
@@ -395,6 +413,10 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	}
 	o.Dashboard = opts.Dashboard
 	if changed("startup-timeout") {
+		if opts.StartupTimeout == 0 {
+			// deploy.Options reads 0 as the default; a 0 asked for is a mistake.
+			errs = append(errs, fmt.Errorf("--startup-timeout: must be more than 0 (default %s), got 0s", deploy.DefaultStartupTimeout))
+		}
 		o.StartupTimeout = opts.StartupTimeout
 	}
 	o.Args = append(o.Args, opts.Args...)
@@ -411,6 +433,12 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			errs = append(errs, fmt.Errorf("--env %q: want KEY=VALUE", kv))
+			continue
+		}
+		// A flag overrides the project file's variable of the same name
+		// (and an earlier --env), in its place.
+		if i := slices.IndexFunc(o.Env, func(e project.EnvVar) bool { return e.Name == k }); i >= 0 {
+			o.Env[i].Value = v
 			continue
 		}
 		o.Env = append(o.Env, project.EnvVar{Name: k, Value: v})
@@ -454,6 +482,11 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 
 // predictorFlags describe a transformer project's predictor.
 var predictorFlags = []string{"predictor-image", "predictor-model-format", "predictor-model-format-version", "predictor-storage-uri", "predictor-protocol"}
+
+func isDir(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir()
+}
 
 func dirName(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {

@@ -245,6 +245,7 @@ func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 func TestDeploy_Errors(t *testing.T) {
 	dir := writeProject(t, restProject())
 	tx := writeProject(t, transformerProject())
+	missing := filepath.Join(t.TempDir(), "missing")
 	tests := []struct {
 		args string
 		want string
@@ -268,6 +269,11 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + tx + " --predictor-image p --serving-runtime", "--serving-runtime: a transformer project deploys as spec.transformer"},
 		{"--dir " + dir + " --predictor-image p", "--predictor-image is for transformer projects, which run in front of a predictor; this project's template is rest"},
 		{"--dir " + dir + " --predictor-protocol v2", "--predictor-protocol is for transformer projects"},
+		{"--dir " + missing + " --name x --image r.example.com/x:v1", "--dir " + missing + ": no such directory"},
+		{"--dir " + dir + " --workers 0", "--workers: must be 1 or more, got 0"},
+		{"--dir " + dir + " --startup-timeout 0s", "--startup-timeout: must be more than 0 (default 10m0s), got 0s"},
+		{"--dir " + dir + " --env 1BAD=x", `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
+		{"--dir " + dir + " -o " + filepath.Join(missing, "x.yaml"), "-o " + filepath.Join(missing, "x.yaml") + ": no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -277,6 +283,26 @@ func TestDeploy_Errors(t *testing.T) {
 			assert.Empty(t, out, "nothing is printed on error")
 		})
 	}
+}
+
+// TestDeploy_EnvFlagReplacesTheSameName: --env overrides the project
+// file's variable of that name, in its place, as every flag overrides the
+// file; a name given twice keeps the last value.
+func TestDeploy_EnvFlagReplacesTheSameName(t *testing.T) {
+	f := restProject()
+	f.Deploy = &project.Deploy{Env: []project.EnvVar{{Name: "FOO", Value: "0"}, {Name: "KEEP", Value: "k"}}}
+	out, _, err := runDeploy(t, "--dir "+writeProject(t, f)+" --env FOO=1 --env BAR=2 --env BAR=3")
+	require.NoError(t, err)
+	assert.Contains(t, out, `
+          - name: FOO
+            value: "1"
+          - name: KEEP
+            value: k
+          - name: BAR
+            value: "3"
+`)
+	assert.Equal(t, 1, strings.Count(out, "name: FOO"), out)
+	assert.Equal(t, 1, strings.Count(out, "name: BAR"), out)
 }
 
 func TestDeploy_InvalidProjectFile(t *testing.T) {
