@@ -662,6 +662,14 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
 	assert.Equal(t, 400, code)
 	assert.Equal(t, `{"error":"input 'a' with datatype FP32 and shape [3] needs 12 bytes of raw contents, but 8 were given"}`, resp)
+
+	// An input with neither data nor binary_data_size: contract §10's 400,
+	// naming the model.
+	head = `{"inputs":[{"name":"a","shape":[2],"datatype":"FP32"}]}`
+	code, _, resp = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(head), raw...),
+		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"'data' field is missing for input 'a' for model 'echo'"}`, resp)
 }
 
 func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {

@@ -755,11 +755,10 @@ func (h *Handler) v2Exchange(w http.ResponseWriter, r *http.Request, name string
 	} else if !isJSONMedia(ct) {
 		return in, -1, status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing.")
 	}
-	req, err := infer.DecodeRequest(jsonPart, raw)
+	req, err := infer.DecodeRequestFor(name, jsonPart, raw)
 	if err != nil {
 		return in, -1, err
 	}
-	req.ModelName = name
 	hd := model.NewHeaders(r.Header)
 	resp, err := h.dp.Infer(r.Context(), name, dataplane.Predict, req, hd)
 	if err != nil {
