@@ -175,7 +175,7 @@ func (m *streamModel) Predict(ctx context.Context, req *infer.Request, h *runtim
 // connection instead of ending the response cleanly.
 func TestStreamingResponse(t *testing.T) {
 	m := &streamModel{echoModel: echoModel{name: "gen"}, next: make(chan struct{}), finished: make(chan struct{}, 10)}
-	var stdout, stderr syncBuffer
+	var stdout, stderr runtimetest.LogBuffer
 	cfg := defaultConfig()
 	cfg.EnableGRPC = false
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -269,7 +269,7 @@ func TestWithHandler(t *testing.T) {
 	cfg.EnableGRPC = false
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	var stdout, stderr syncBuffer
+	var stdout, stderr runtimetest.LogBuffer
 	completions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"object":"text_completion"}`)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 // serveEnv makes this test binary a model server (runtime.Serve over an
@@ -40,7 +42,7 @@ func TestMain(m *testing.M) {
 // serverProc is this test binary run as a server.
 type serverProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer // stdout and stderr
+	out  *runtimetest.LogBuffer // stdout and stderr
 	done chan error
 }
 
@@ -48,7 +50,7 @@ type serverProc struct {
 // kills it if it is still running.
 func startProc(t *testing.T, env []string, args ...string) *serverProc {
 	t.Helper()
-	p := &serverProc{cmd: exec.Command(os.Args[0], args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &serverProc{cmd: exec.Command(os.Args[0], args...), out: &runtimetest.LogBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = append(append(os.Environ(), serveEnv+"=1"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())

@@ -685,7 +685,7 @@ func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	var stderr syncBuffer
+	var stderr runtimetest.LogBuffer
 	cors := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -739,7 +739,7 @@ func TestModelLogsThroughServerLogging(t *testing.T) {
 	require.NoError(t, err)
 	gln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	var stderr syncBuffer
+	var stderr runtimetest.LogBuffer
 	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithGRPCListener(gln), runtime.WithLogOutput(io.Discard, &stderr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -771,23 +771,6 @@ func TestModelLogsThroughServerLogging(t *testing.T) {
 		// logging: by the repository unload; other: at shutdown.
 		assert.Regexp(t, line("WARNING", "weights of "+name+" released"), stderr.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestClientGoneIs499: a client that gives up is counted as nginx's 499

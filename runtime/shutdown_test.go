@@ -16,6 +16,8 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 // unloadModel reports the context each Unload gets, as it was then.
@@ -86,7 +88,7 @@ func TestShutdown_ZeroGracePeriodIdle(t *testing.T) {
 		cfg.ModelName = "echo"
 		cfg.GracePeriod = 0
 		m := &unloadModel{echoModel: echoModel{name: "echo"}, unloads: make(chan unloadCtx, 1)}
-		var stderr syncBuffer
+		var stderr runtimetest.LogBuffer
 		_, _, stop := runServer(t, cfg, &stderr, m)
 		require.NoError(t, stop(), stderr.String())
 		assert.NotContains(t, stderr.String(), "WARNING", "nothing was cut")
@@ -105,7 +107,7 @@ func TestShutdown_GracePeriodOver(t *testing.T) {
 	cfg.GracePeriod = 300 * time.Millisecond
 	m := &unloadModel{echoModel: echoModel{name: "echo", block: make(chan struct{})}, unloads: make(chan unloadCtx, 1)}
 	defer close(m.block)
-	var stderr syncBuffer
+	var stderr runtimetest.LogBuffer
 	url, gaddr, stop := runServer(t, cfg, &stderr, m)
 
 	restErr := make(chan error, 1)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 // referenceDir holds KServe 0.20's recorded exchanges (shared/ beside the
@@ -45,26 +47,8 @@ func freePort(t *testing.T) int {
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	out  *syncBuffer // stdout and stderr
+	out  *runtimetest.LogBuffer // stdout and stderr
 	done chan error
-}
-
-// syncBuffer is a bytes.Buffer the test reads while the process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // build compiles this example into a temporary folder, with env added to
@@ -93,7 +77,7 @@ func run(t *testing.T, command func(args []string) *exec.Cmd, args ...string) *p
 	t.Helper()
 	port := freePort(t)
 	args = append([]string{"--model_name=passthrough", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePort(t))}, args...)
-	p := &proc{cmd: command(args), url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: command(args), url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &runtimetest.LogBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()

@@ -385,7 +385,7 @@ func TestHealthCheckLogsChanges(t *testing.T) {
 	ps := serve(t, p)
 	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs runtimetest.LogBuffer
 	require.NoError(t, fm.Load(model.ContextWithLogger(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))))
 	t.Cleanup(func() { fm.Close() })
 	lines := func() []string { return strings.Split(strings.TrimSpace(logs.String()), "\n") }
@@ -409,24 +409,6 @@ func TestHealthCheckLogsChanges(t *testing.T) {
 	assert.Contains(t, got[0], `level=WARN msg="`+who+` reports model model not ready; model model is not ready until the predictor is"`)
 	assert.Contains(t, got[1], `level=INFO msg="`+who+` is ready for model model again"`)
 	assert.Regexp(t, `level=WARN msg="`+regexp.QuoteMeta(who)+` is not ready for model model: could not reach http://`+regexp.QuoteMeta(ps.rest)+`/v2/models/model/ready: .*; model model is not ready until the predictor is"`, got[2])
-}
-
-// syncBuffer collects log output written from other goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -29,6 +29,8 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 func requireStatus(t *testing.T, err error, code codes.Code, msg string) {
@@ -369,7 +371,7 @@ func TestModelInfer_DeadlineExceeded(t *testing.T) {
 // server error, DEADLINE_EXCEEDED with its message and logged, and a
 // deadline the model set itself is INTERNAL, not the caller's code.
 func TestModelInfer_ContextErrorsOfTheServerAreServerErrors(t *testing.T) {
-	var logs logBuffer
+	var logs runtimetest.LogBuffer
 	f := start(t, grpcserver.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, failing{})
 	call := func(kind string) error {
 		_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
