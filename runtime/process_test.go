@@ -85,12 +85,19 @@ func (p *serverProc) wait(t *testing.T, d time.Duration) int {
 	}
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n distinct free ports: the listeners stay open until
+// all are found (one closed at once can be handed out again, and a
+// server then refuses the same port for REST and gRPC).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports
 }
 
 // --workers N with its HTTP port held by another process (without
@@ -101,7 +108,7 @@ func TestWorkers_PortTakenIsFatal(t *testing.T) {
 	require.NoError(t, err)
 	defer held.Close()
 	port := held.Addr().(*net.TCPAddr).Port
-	p := startProc(t, nil, "--workers=2", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePort(t)))
+	p := startProc(t, nil, "--workers=2", fmt.Sprintf("--http_port=%d", port), fmt.Sprintf("--grpc_port=%d", freePorts(t, 1)[0]))
 	assert.Equal(t, 1, p.wait(t, 10*time.Second))
 	want := fmt.Sprintf("listen on http port %d: listen tcp :%d: bind: address already in use\n", port, port)
 	assert.True(t, strings.HasSuffix(p.out.String(), want), "output ends with %q:\n%s", want, p.out)
@@ -114,7 +121,7 @@ func TestWorkers_PortTakenIsFatal(t *testing.T) {
 func TestWorkers_ResolveAndWarnOnce(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, []string{"STORAGE_URI=" + dir},
-		"--workers=2", "--enable_grpc=false", fmt.Sprintf("--http_port=%d", freePort(t)), "--not_a_flag=1", "--", "rest")
+		"--workers=2", "--enable_grpc=false", fmt.Sprintf("--http_port=%d", freePorts(t, 1)[0]), "--not_a_flag=1", "--", "rest")
 	require.Eventually(t, func() bool { return strings.Count(p.out.String(), "Starting HTTP server on") == 2 },
 		20*time.Second, 10*time.Millisecond, "workers serving: %s", p.out)
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
@@ -126,7 +133,8 @@ func TestWorkers_ResolveAndWarnOnce(t *testing.T) {
 
 // SIGTERM with --grace_period=0 stops an idle server with exit status 0.
 func TestSIGTERM_ZeroGracePeriodExitsZero(t *testing.T) {
-	p := startProc(t, nil, "--grace_period=0", fmt.Sprintf("--http_port=%d", freePort(t)), fmt.Sprintf("--grpc_port=%d", freePort(t)))
+	ports := freePorts(t, 2)
+	p := startProc(t, nil, "--grace_period=0", fmt.Sprintf("--http_port=%d", ports[0]), fmt.Sprintf("--grpc_port=%d", ports[1]))
 	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Model echo loaded") },
 		10*time.Second, 10*time.Millisecond, "server started: %s", p.out)
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))

@@ -53,12 +53,19 @@ func passthroughBinary(t *testing.T) string {
 	return serverBin
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n distinct free ports: the listeners stay open until
+// all are found (one closed at once can be handed out again, and a
+// server then refuses the same port for REST and gRPC).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports
 }
 
 type serverRun struct {
@@ -71,7 +78,8 @@ type serverRun struct {
 func runServer(t *testing.T, args ...string) serverRun {
 	t.Helper()
 	bin := passthroughBinary(t)
-	httpPort, grpcPort := freePort(t), freePort(t)
+	ports := freePorts(t, 2)
+	httpPort, grpcPort := ports[0], ports[1]
 	args = append([]string{"--model_name=passthrough",
 		"--http_port=" + strconv.Itoa(httpPort), "--grpc_port=" + strconv.Itoa(grpcPort)}, args...)
 	cmd := exec.Command(bin, args...)
@@ -204,8 +212,9 @@ func TestProcess_BadConfigurationFile(t *testing.T) {
 	bin := passthroughBinary(t)
 	path := writeFile(t, "bad.yaml", "version: 1\nhandlers:\n  kserve: {class: logging.Foo}\n")
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--model_name=passthrough", "--http_port="+strconv.Itoa(freePort(t)),
-		"--grpc_port="+strconv.Itoa(freePort(t)), "--log_config_file="+path)
+	ports := freePorts(t, 2)
+	cmd := exec.Command(bin, "--model_name=passthrough", "--http_port="+strconv.Itoa(ports[0]),
+		"--grpc_port="+strconv.Itoa(ports[1]), "--log_config_file="+path)
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
