@@ -20,6 +20,8 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/freeport"
 )
 
 // serveEnv makes this test binary a model server (runtime.Serve over an
@@ -85,18 +87,11 @@ func (p *serverProc) wait(t *testing.T, d time.Duration) int {
 	}
 }
 
-// freePorts returns n distinct free ports: the listeners stay open until
-// all are found (one closed at once can be handed out again, and a
-// server then refuses the same port for REST and gRPC).
+// freePorts returns n distinct free ports (freeport.Ports).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
+	ports, err := freeport.Ports(n)
+	require.NoError(t, err)
 	return ports
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/freeport"
 )
 
 // These tests run the real example server (examples/passthrough) as a
@@ -53,18 +54,11 @@ func passthroughBinary(t *testing.T) string {
 	return serverBin
 }
 
-// freePorts returns n distinct free ports: the listeners stay open until
-// all are found (one closed at once can be handed out again, and a
-// server then refuses the same port for REST and gRPC).
+// freePorts returns n distinct free ports (freeport.Ports).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
+	ports, err := freeport.Ports(n)
+	require.NoError(t, err)
 	return ports
 }
 
