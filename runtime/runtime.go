@@ -35,6 +35,7 @@ type (
 	MetadataProvider = model.MetadataProvider
 	PlatformProvider = model.PlatformProvider
 	Unloader         = model.Unloader
+	NotReadyReasoner = model.NotReadyReasoner
 	Headers          = model.Headers
 	TensorMetadata   = model.TensorMetadata
 )

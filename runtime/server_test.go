@@ -197,7 +197,7 @@ func TestEndpoints(t *testing.T) {
 		{"v1 models wrong method", "DELETE", "/v1/models", "", "", 405, `{"detail":"Method Not Allowed"}`},
 		{"v2 server", "GET", "/v2", "", "", 200, `{"name":"kserve","version":"0.1.0","extensions":["model_repository_extension"]}`},
 		{"v2 live", "GET", "/v2/health/live", "", "", 200, `{"live":true}`},
-		{"v2 ready with a loading model", "GET", "/v2/health/ready", "", "", 503, `{"error":"Server is not ready."}`},
+		{"v2 ready with a loading model", "GET", "/v2/health/ready", "", "", 503, `{"error":"Server is not ready. Model with name slow is not ready."}`},
 		{"v2 models", "GET", "/v2/models", "", "", 200, `{"models":["echo","slow"]}`},
 		{"v2 metadata", "GET", "/v2/models/echo", "", "", 200, `{"name":"echo","versions":null,"platform":"","inputs":[{"name":"input-0","datatype":"FP32","shape":[-1,4]}],"outputs":[{"name":"output-0","datatype":"FP32","shape":[-1,4]}]}`},
 		{"v2 metadata unknown", "GET", "/v2/models/nope", "", "", 404, `{"error":"Model with name nope does not exist."}`},

@@ -188,6 +188,40 @@ func (d *Dataplane) ModelReady(name string) (bool, error) {
 	return e.Model.Ready(), nil
 }
 
+// ModelNotReady is the 503 for a served model found not ready: KServe's
+// "Model with name m is not ready.", followed by the model's
+// NotReadyReason when it gives one.
+func (d *Dataplane) ModelNotReady(name string) error {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return err
+	}
+	return notReady(e)
+}
+
+func notReady(e *Entry) *status.Error {
+	var reason string
+	if r, ok := e.Model.(model.NotReadyReasoner); ok {
+		reason = r.NotReadyReason()
+	}
+	return status.ModelNotReady(e.Name, reason)
+}
+
+// ServerNotReady is the 503 of /v2/health/ready when Ready is false:
+// "Server is not ready.", followed by the first model found not ready and
+// its reason, so that a probe's log says what holds the server back.
+func (d *Dataplane) ServerNotReady() error {
+	if d.stopped.Load() {
+		return status.ServerNotReady("")
+	}
+	for _, e := range d.reg.Load().order {
+		if !e.unloaded.Load() && !e.Model.Ready() {
+			return status.ServerNotReady(notReady(e).Message)
+		}
+	}
+	return status.ServerNotReady("")
+}
+
 // Live reports server liveness: true until Stop.
 func (d *Dataplane) Live() bool { return !d.stopped.Load() }
 
@@ -259,7 +293,7 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 		return status.ModelNotReady(name, fmt.Sprintf("Error type: %T error msg: %v", err, err))
 	}
 	if !e.Model.Ready() {
-		return status.ModelNotReady(name, "")
+		return notReady(e)
 	}
 	e.unloaded.Store(false)
 	return nil
@@ -319,7 +353,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		return nil, err
 	}
 	if !e.Model.Ready() {
-		return nil, status.ModelNotReady(name, "")
+		return nil, notReady(e)
 	}
 	if verb == Explain && e.explainer == nil {
 		return nil, status.NotImplemented("Could not find explainer_host.")

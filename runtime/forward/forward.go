@@ -381,6 +381,16 @@ func (m *Model) PredictorError() string {
 	return ""
 }
 
+// NotReadyReason follows "Model with name m is not ready." in the
+// transformer's 503s while the predictor health check fails: the reason
+// PredictorError gives.
+func (m *Model) NotReadyReason() string {
+	if !m.loaded.Load() {
+		return ""
+	}
+	return m.PredictorError()
+}
+
 // Predict forwards req to the predictor.
 func (m *Model) Predict(ctx context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
 	return m.fwd.Predict(ctx, m.name, req, h)

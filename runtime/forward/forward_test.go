@@ -363,8 +363,24 @@ func TestHealthCheckFollowsThePredictor(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ready)
 	_, err = c.Infer(ctx, "http://"+ts.rest, &infer.Request{ModelName: "model", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}})
+	reason := "predictor " + ps.rest + " (v2) is not ready for model model: could not reach http://" + ps.rest + "/v2/models/model/ready"
 	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
-	assert.Equal(t, "Model with name model is not ready.", status.Message(err))
+	assert.True(t, strings.HasPrefix(status.Message(err), "Model with name model is not ready. "+reason), status.Message(err))
+
+	// The probes' 503s carry the reason too, on every path a client or a
+	// kubelet asks.
+	for _, c := range []struct{ path, prefix string }{
+		{"/v2/models/model/ready", `{"error":"Model with name model is not ready. ` + reason},
+		{"/v1/models/model", `{"error":"Model with name model is not ready. ` + reason},
+		{"/v2/health/ready", `{"error":"Server is not ready. Model with name model is not ready. ` + reason},
+	} {
+		resp, err := http.Get("http://" + ts.rest + c.path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, c.path)
+		assert.True(t, strings.HasPrefix(string(body), c.prefix), "%s: %s", c.path, body)
+	}
 }
 
 // toggled is a predictor model whose readiness the test sets.

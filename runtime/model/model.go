@@ -62,6 +62,16 @@ type PlatformProvider interface {
 	Platform() string
 }
 
+// NotReadyReasoner says why a model is not ready. The reason follows
+// KServe's "Model with name m is not ready." in the 503 of every request and
+// readiness probe that finds the model not ready, and "Server is not
+// ready." on /v2/health/ready: a transformer whose predictor is down says so
+// there, instead of a bare 503 its caller cannot tell from a model still
+// loading. "" means no reason is known.
+type NotReadyReasoner interface {
+	NotReadyReason() string
+}
+
 // Unloader releases a model's resources when it is unloaded or the server
 // stops (KServe's stop()).
 type Unloader interface {

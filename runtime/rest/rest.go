@@ -242,7 +242,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	case "/health/ready":
 		method(get, func() {
 			if !h.dp.Ready() {
-				h.writeError(w, r, status.ServerNotReady(""))
+				h.writeError(w, r, h.dp.ServerNotReady())
 				return
 			}
 			h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"ready":true}`))
@@ -369,7 +369,7 @@ func (h *Handler) listModels(w http.ResponseWriter) {
 func (h *Handler) v1ModelStatus(w http.ResponseWriter, name string) {
 	ready, err := h.dp.ModelReady(name)
 	if err == nil && !ready {
-		err = status.ModelNotReady(name, "")
+		err = h.dp.ModelNotReady(name)
 	}
 	if err != nil {
 		h.writeError(w, nil, err)
@@ -384,7 +384,7 @@ func (h *Handler) v1ModelStatus(w http.ResponseWriter, name string) {
 func (h *Handler) v2ModelReady(w http.ResponseWriter, r *http.Request, name string) {
 	ready, err := h.dp.ModelReady(name)
 	if err == nil && !ready {
-		err = status.ModelNotReady(name, "")
+		err = h.dp.ModelNotReady(name)
 	}
 	if err != nil {
 		h.writeError(w, r, err)
