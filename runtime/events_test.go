@@ -297,9 +297,10 @@ func TestWithHandler(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, `{"object":"text_completion"}`, body)
 	assert.Equal(t, "yes", hdr.Get("X-Middleware"))
-	code, _, body = do(t, "GET", url+"/openai/v1/completions", "", nil)
+	code, hdr, body = do(t, "GET", url+"/openai/v1/completions", "", nil)
 	assert.Equal(t, 405, code, "the pattern's method holds")
 	assert.Equal(t, `{"detail":"Method Not Allowed"}`, body)
+	assert.Equal(t, "POST", hdr.Get("Allow"), "a 405 names the methods the path takes")
 
 	code, hdr, body = do(t, "POST", url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[1]}`))
 	assert.Equal(t, 200, code)

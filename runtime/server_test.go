@@ -240,6 +240,40 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
+// A 405 names the methods the path takes in its Allow header, as
+// Starlette's does (RFC 9110 requires it): GET routes also take HEAD here,
+// where KServe's name GET alone and refuse HEAD.
+func TestMethodNotAllowedNamesAllow(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	cases := []struct{ method, path, allow string }{
+		{"POST", "/", "GET, HEAD"},
+		{"DELETE", "/v1/models", "GET, HEAD"},
+		{"POST", "/v1/models/echo", "GET, HEAD"},
+		{"PUT", "/v1/models/echo:predict", "GET, HEAD, POST"},
+		{"OPTIONS", "/v1/models/echo:explain", "GET, HEAD, POST"},
+		{"POST", "/v2", "GET, HEAD"},
+		{"POST", "/v2/health/ready", "GET, HEAD"},
+		{"PUT", "/v2/models/echo", "GET, HEAD"},
+		{"POST", "/v2/models/echo/ready", "GET, HEAD"},
+		{"GET", "/v2/models/echo/infer", "POST"},
+		{"HEAD", "/v2/models/echo/infer", "POST"},
+		{"POST", "/v2/models/echo/versions/1", "GET, HEAD"},
+		{"GET", "/v2/models/echo/versions/1/infer", "POST"},
+		{"GET", "/v2/repository/models/echo/load", "POST"},
+		{"DELETE", "/metrics", "GET, HEAD"},
+		{"POST", "/openapi.json", "GET, HEAD"},
+	}
+	for _, c := range cases {
+		code, hdr, body := do(t, c.method, ts.url+c.path, "", nil)
+		assert.Equal(t, 405, code, c.method+" "+c.path)
+		assert.Equal(t, c.allow, hdr.Get("Allow"), c.method+" "+c.path)
+		if c.method != "HEAD" {
+			assert.Equal(t, `{"detail":"Method Not Allowed"}`, body, c.method+" "+c.path)
+		}
+	}
+}
+
 // A ready model without Explain answers :explain as KServe's default
 // explain does when no explainer is deployed.
 func TestExplainWithoutExplainer(t *testing.T) {

@@ -97,13 +97,17 @@ func (h *Handler) serveUser(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r)
 		return
 	}
-	for _, m := range [...]string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+	var allow []string
+	for _, m := range [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
 		r2 := *r
 		r2.Method = m
 		if _, pattern := h.mux.Handler(&r2); pattern != "" {
-			h.detail(w, http.StatusMethodNotAllowed)
-			return
+			allow = append(allow, m)
 		}
+	}
+	if len(allow) > 0 {
+		h.notAllowed(w, strings.Join(allow, ", "))
+		return
 	}
 	h.detail(w, http.StatusNotFound)
 }
@@ -146,7 +150,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/":
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allowGET)
 			return
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", []byte(`{"status":"alive"}`))
@@ -155,13 +159,13 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		case h.opts.Metrics == nil:
 			h.detail(w, http.StatusNotFound)
 		case !get:
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allowGET)
 		default:
 			h.opts.Metrics.ServeHTTP(w, r)
 		}
 	case p == "/openapi.json":
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allowGET)
 			return
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", openAPIDocument())
@@ -170,7 +174,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		case !h.opts.EnableDocs:
 			h.detail(w, http.StatusNotFound)
 		case !get:
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allowGET)
 		default:
 			h.serveDocs(w, r)
 		}
@@ -188,7 +192,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
 	if p == "models" {
 		if !get {
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allowGET)
 			return
 		}
 		h.listModels(w)
@@ -208,30 +212,38 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 			h.v1Infer(w, r, n, dataplane.Explain)
 			return
 		}
-		h.detail(w, http.StatusMethodNotAllowed)
+		h.notAllowed(w, allowGET)
 		return
 	}
 	if !get {
-		h.detail(w, http.StatusMethodNotAllowed)
+		allow := allowGET
+		if n, ok := strings.CutSuffix(name, ":predict"); ok && n != "" {
+			allow = allowGETPOST // GET reads the status of a model called "n:predict"
+		} else if n, ok := strings.CutSuffix(name, ":explain"); ok && n != "" {
+			allow = allowGETPOST
+		}
+		h.notAllowed(w, allow)
 		return
 	}
 	h.v1ModelStatus(w, name)
 }
 
 func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
-	method := func(ok bool, fn func()) {
+	// method serves fn when the request's method is one the route takes
+	// (ok), else answers 405 naming the route's methods (allow).
+	method := func(ok bool, allow string, fn func()) {
 		if !ok {
-			h.detail(w, http.StatusMethodNotAllowed)
+			h.notAllowed(w, allow)
 			return
 		}
 		fn()
 	}
 	switch p {
 	case "":
-		method(get, func() { h.writeJSON(w, http.StatusOK, h.dp.ServerMetadata()) })
+		method(get, allowGET, func() { h.writeJSON(w, http.StatusOK, h.dp.ServerMetadata()) })
 		return
 	case "/health/live":
-		method(get, func() {
+		method(get, allowGET, func() {
 			if !h.dp.Live() {
 				h.writeError(w, r, &status.Error{Kind: status.KindServerNotLive, Message: "Server is not live."})
 				return
@@ -240,7 +252,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		})
 		return
 	case "/health/ready":
-		method(get, func() {
+		method(get, allowGET, func() {
 			if !h.dp.Ready() {
 				h.writeError(w, r, h.dp.ServerNotReady())
 				return
@@ -249,7 +261,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		})
 		return
 	case "/models":
-		method(get, func() { h.listModels(w) })
+		method(get, allowGET, func() { h.listModels(w) })
 		return
 	}
 	if rest, ok := strings.CutPrefix(p, "/repository/models/"); ok {
@@ -258,7 +270,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 			h.detail(w, http.StatusNotFound)
 			return
 		}
-		method(post, func() { h.repository(w, r, name, action) })
+		method(post, allowPOST, func() { h.repository(w, r, name, action) })
 		return
 	}
 	rest, ok := strings.CutPrefix(p, "/models/")
@@ -275,11 +287,11 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	name := parts[0]
 	switch {
 	case len(parts) == 1:
-		method(get, func() { h.v2Metadata(w, r, name) })
+		method(get, allowGET, func() { h.v2Metadata(w, r, name) })
 	case len(parts) == 2 && parts[1] == "ready":
-		method(get, func() { h.v2ModelReady(w, r, name) })
+		method(get, allowGET, func() { h.v2ModelReady(w, r, name) })
 	case len(parts) == 2 && parts[1] == "infer":
-		method(post, func() { h.v2Infer(w, r, name) })
+		method(post, allowPOST, func() { h.v2Infer(w, r, name) })
 	case len(parts) >= 3 && parts[1] == "versions" && parts[2] != "":
 		versioned := len(parts) == 3 && get ||
 			len(parts) == 4 && parts[3] == "ready" && get ||
@@ -287,8 +299,10 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 		switch {
 		case versioned:
 			h.writeError(w, r, status.NotImplemented("Model versioning not supported yet."))
-		case len(parts) == 3 || len(parts) == 4 && (parts[3] == "ready" || parts[3] == "infer"):
-			h.detail(w, http.StatusMethodNotAllowed)
+		case len(parts) == 4 && parts[3] == "infer":
+			h.notAllowed(w, allowPOST)
+		case len(parts) == 3 || len(parts) == 4 && parts[3] == "ready":
+			h.notAllowed(w, allowGET)
 		default:
 			h.detail(w, http.StatusNotFound)
 		}
@@ -871,6 +885,22 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))
 	return code
+}
+
+// The methods a 405 names in its Allow header, as Starlette's does (RFC
+// 9110 requires it). Every GET route answers HEAD too, so it is named
+// (KServe's FastAPI routes refuse HEAD and name GET alone).
+const (
+	allowGET     = "GET, HEAD"
+	allowPOST    = "POST"
+	allowGETPOST = "GET, HEAD, POST"
+)
+
+// notAllowed writes FastAPI's 405 for a route that takes other methods,
+// with the Allow header naming them.
+func (h *Handler) notAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	h.detail(w, http.StatusMethodNotAllowed)
 }
 
 // detail writes FastAPI's {"detail": ...} body for a routing failure; its
