@@ -219,6 +219,13 @@ func TestEndpoints(t *testing.T) {
 			`{"detail":[{"type":"union_type","loc":["body","parameters","a"],"msg":"Input should be a valid boolean, integer, number or string","input":[1]}]}`},
 		{"v2 infer bad json", "POST", "/v2/models/echo/infer", json, `{"inputs":`, 422,
 			`{"detail":[{"type":"json_invalid","loc":["body",10],"msg":"JSON decode error","input":{},"ctx":{"error":"unexpected end of JSON input at offset 10"}}]}`},
+		// FastAPI reads a JSON body with json.loads before KServe sees it:
+		// bytes that are not UTF-8 are its own 400, an empty body a missing
+		// one, and a UTF-8 byte order mark is skipped.
+		{"v2 infer not UTF-8", "POST", "/v2/models/echo/infer", json, "{\"inputs\":[{\"name\":\"x\xff\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}", 400, `{"detail":"There was an error parsing the body"}`},
+		{"v2 infer empty body", "POST", "/v2/models/echo/infer", json, "", 422, `{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}`},
+		{"v2 infer byte order mark", "POST", "/v2/models/echo/infer", json, "\ufeff{\"id\":\"b\",\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}", 200,
+			`{"model_name":"echo","model_version":null,"id":"b","parameters":null,"outputs":[{"name":"output-0","shape":[1],"datatype":"FP32","parameters":null,"data":[1.0]}]}`},
 		{"v2 infer unexpected output", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"zzz"}]}`, 400, `{"error":"Unexpected inference output 'zzz' for model 'echo'"}`},
 		{"v2 infer binary without header", "POST", "/v2/models/echo/infer", "application/octet-stream", "xx", 400, `{"error":"received byte inputs, but the'inference-header-content-length' header is missing."}`},
 		{"v2 infer unknown model", "POST", "/v2/models/nope/infer", json, `{"inputs":[]}`, 404, `{"error":"Model with name nope does not exist."}`},

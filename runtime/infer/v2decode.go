@@ -28,10 +28,27 @@ func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
 // model: the request's ModelName is model, and the 400 for an input with
 // neither "data" nor binary data ends, as KServe's, with " for model
 // '<model>'" (left out when model is "").
+//
+// A plain JSON body (raw == nil) is read as FastAPI reads it for KServe:
+// an empty one is the 422 of a missing body, a leading UTF-8 byte order
+// mark is skipped (json.loads decodes bytes as utf-8-sig), and one that is
+// not UTF-8 is FastAPI's 400 {"detail":"There was an error parsing the
+// body"} (Error.DetailText).
 func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
+	if raw == nil {
+		if len(jsonPart) == 0 {
+			return nil, status.Unprocessable(status.ValidationDetail{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil})
+		}
+		jsonPart = bytes.TrimPrefix(jsonPart, utf8BOM)
+	}
 	s := &scanner{b: jsonPart, checkUTF8: true}
 	req := &Request{Protocol: ProtocolV2, ModelName: model}
 	if err := decodeRequest(s, req, raw != nil); err != nil {
+		var se *status.Error
+		var syn *syntaxError
+		if raw == nil && errors.As(err, &se) && errors.As(err, &syn) && syn.badUTF8 {
+			se.DetailText = "There was an error parsing the body"
+		}
 		return nil, err
 	}
 	if !s.end() {
@@ -42,6 +59,10 @@ func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 	}
 	return req, nil
 }
+
+// utf8BOM is the byte order mark some Windows tools write at the start of
+// a UTF-8 file (PowerShell 5's Out-File -Encoding utf8).
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // jsonInvalid is FastAPI's 422 for a body json.loads refuses, or its 400
 // for one that is not UTF-8 ("There was an error parsing the body", to

@@ -78,6 +78,13 @@ func TestDecodeRequestRefusesInvalidUTF8(t *testing.T) {
 		require.Error(t, err, c.body)
 		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), c.body)
 		assert.Equal(t, "There was an error parsing the body: "+c.want, err.Error(), c.body)
+		var se *status.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "There was an error parsing the body", se.DetailText, "REST answers FastAPI's body")
+		// In a binary-extension body FastAPI parsed nothing: KServe's error.
+		_, err = DecodeRequest([]byte(c.body), []byte{})
+		require.ErrorAs(t, err, &se)
+		assert.Empty(t, se.DetailText, c.body)
 	}
 
 	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"é","shape":[2],"datatype":"BYTES","data":["\ud800","😀"]}]}`), nil)

@@ -874,6 +874,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			Detail []status.ValidationDetail `json:"detail"`
 		}{se.Detail})
 	}
+	if se != nil && se.DetailText != "" {
+		b := append([]byte(`{"detail":`), infer.AppendString(nil, se.DetailText)...)
+		h.writeRaw(w, code, "application/json", append(b, '}'))
+		return code
+	}
 	switch {
 	case se != nil && se.Kind == status.KindOverloaded:
 		// Expected under a burst, not a server fault: no stack of log lines,

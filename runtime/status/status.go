@@ -71,6 +71,12 @@ type Error struct {
 	// Detail, for KindUnprocessable, is FastAPI's list of validation errors,
 	// rendered over REST as {"detail": Detail}.
 	Detail []ValidationDetail
+	// DetailText, when set, is answered over REST as FastAPI's
+	// {"detail": DetailText} instead of {"error": Message}: the error is one
+	// FastAPI raises itself before KServe's handler runs, so KServe's
+	// clients see FastAPI's body. Message keeps the whole reason for logs,
+	// gRPC and Go callers.
+	DetailText string
 }
 
 // ValidationDetail is one pydantic validation error.
