@@ -277,6 +277,10 @@ func TestWithHandler(t *testing.T) {
 	tag := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Middleware", "yes")
+			if r.Method == http.MethodOptions { // a CORS preflight, answered here
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -309,9 +313,15 @@ func TestWithHandler(t *testing.T) {
 	code, _, body = do(t, "GET", url+"/nope", "", nil)
 	assert.Equal(t, 404, code)
 	assert.Equal(t, `{"detail":"Not Found"}`, body)
+	code, _, _ = do(t, "OPTIONS", url+"/v1/models/echo:predict", "", nil)
+	assert.Equal(t, 204, code)
 	require.Eventually(t, func() bool {
 		return strings.Contains(stdout.String(), `"POST /openai/v1/completions HTTP/1.1" 200`)
 	}, 5*time.Second, 10*time.Millisecond, "the user's route gets an access line:\n%s", stdout.String())
+	// What the middleware answers itself is logged too, as by uvicorn.
+	require.Eventually(t, func() bool {
+		return strings.Contains(stdout.String(), `"OPTIONS /v1/models/echo:predict HTTP/1.1" 204`)
+	}, 5*time.Second, 10*time.Millisecond, "the middleware's own answer gets an access line:\n%s", stdout.String())
 }
 
 func TestWithHandler_BadPatternIsAnError(t *testing.T) {

@@ -292,13 +292,14 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			EnableDocs:         s.cfg.EnableDocsURL,
 			Metrics:            s.metrics.Handler(),
 			Logger:             s.log,
-			Access:             s.logs.accessFunc(),
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
 			Routes:             s.routes,
 		})
 		for _, mw := range s.middleware {
 			h = mw(h)
 		}
+		// Outermost: what a middleware answers itself is logged too.
+		h = rest.WithAccess(h, s.logs.accessFunc())
 		idle := time.Duration(s.cfg.TimeoutKeepAlive) * time.Second
 		httpSrv = &http.Server{
 			Handler:           h,

@@ -125,13 +125,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.route(w, r)
 		return
 	}
+	serveAccess(w, r, h.opts.Access, h.route)
+}
+
+// WithAccess calls fn once per request next answers, after its response.
+// The server wraps it around the user's middleware (rather than setting
+// Options.Access), so what a middleware answers itself, a CORS preflight
+// or an auth refusal, gets its access line too, as under uvicorn, whose
+// access log sees every response.
+func WithAccess(next http.Handler, fn AccessFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveAccess(w, r, fn, next.ServeHTTP)
+	})
+}
+
+func serveAccess(w http.ResponseWriter, r *http.Request, fn AccessFunc, next func(http.ResponseWriter, *http.Request)) {
 	start := time.Now()
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-	h.route(rw, r)
-	h.opts.Access(r, w.Header(), rw.status, rw.bytes, start, time.Since(start))
-	if rw.abort {
-		panic(http.ErrAbortHandler)
-	}
+	// Deferred, so a response cut by a panic (abort: a stream that failed
+	// after its status was sent) is logged on its way up to net/http.
+	defer func() { fn(r, w.Header(), rw.status, rw.bytes, start, time.Since(start)) }()
+	next(rw, r)
 }
 
 // route dispatches like Starlette: a path that matches a route with another
@@ -553,7 +567,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, name string, p 
 	case err == nil:
 	case errors.Is(err, errCut):
 		code = "500"
-		defer abort(w)
+		defer abort()
 	default:
 		code = strconv.Itoa(h.writeError(w, r, err))
 	}
@@ -688,13 +702,8 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 
 // abort cuts the connection of a response that failed after its status was
 // sent (net/http then leaves out the final chunk), so that no client takes
-// it for a whole one: ServeHTTP does it once the access line is written, or
-// it happens at once.
-func abort(w http.ResponseWriter) {
-	if rw, ok := w.(*recorder); ok {
-		rw.abort = true
-		return
-	}
+// it for a whole one. The access line is written on the panic's way up.
+func abort() {
 	panic(http.ErrAbortHandler)
 }
 
@@ -946,7 +955,6 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	abort  bool // a streamed response failed: cut the connection
 }
 
 func (r *recorder) WriteHeader(code int) {
