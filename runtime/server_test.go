@@ -400,17 +400,25 @@ func TestTrailingSlashRedirects(t *testing.T) {
 	ts.waitReady(t)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	host := strings.TrimPrefix(ts.url, "http://")
-	for _, c := range []struct{ method, path, location string }{
-		{"GET", "/v2/", "http://" + host + "/v2"},
-		{"GET", "/v2/health/ready/", "http://" + host + "/v2/health/ready"},
-		{"GET", "/v2/models/echo/?x=1", "http://" + host + "/v2/models/echo?x=1"},
-		{"POST", "/v2/models/echo/infer/", "http://" + host + "/v2/models/echo/infer"},
-		{"POST", "/v1/models/echo:predict/", "http://" + host + "/v1/models/echo:predict"},
-		{"GET", "/v2/models/nope/ready/", "http://" + host + "/v2/models/nope/ready"}, // any name, as a route pattern
-		{"GET", "/metrics/", "http://" + host + "/metrics"},
+	for _, c := range []struct{ method, path, location, forwardedProto string }{
+		{"GET", "/v2/", "http://" + host + "/v2", ""},
+		{"GET", "/v2/health/ready/", "http://" + host + "/v2/health/ready", ""},
+		{"GET", "/v2/models/echo/?x=1", "http://" + host + "/v2/models/echo?x=1", ""},
+		{"POST", "/v2/models/echo/infer/", "http://" + host + "/v2/models/echo/infer", ""},
+		{"POST", "/v1/models/echo:predict/", "http://" + host + "/v1/models/echo:predict", ""},
+		{"GET", "/v2/models/nope/ready/", "http://" + host + "/v2/models/nope/ready", ""}, // any name, as a route pattern
+		{"GET", "/metrics/", "http://" + host + "/metrics", ""},
+		// A proxy on the loopback interface that terminated TLS (Knative's
+		// queue-proxy behind an https ingress) keeps the client on https,
+		// as uvicorn's trusted proxy headers do.
+		{"POST", "/v1/models/echo:predict/", "https://" + host + "/v1/models/echo:predict", "https"},
+		{"GET", "/v2/", "http://" + host + "/v2", "gopher"},
 	} {
 		req, err := http.NewRequest(c.method, ts.url+c.path, nil)
 		require.NoError(t, err)
+		if c.forwardedProto != "" {
+			req.Header.Set("X-Forwarded-Proto", c.forwardedProto)
+		}
 		resp, err := noFollow.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -365,15 +366,33 @@ func (h *Handler) known(p string) bool {
 }
 
 // redirect answers Starlette's 307 to path: an absolute URL built from the
-// request's Host, the query kept.
+// request's Host and scheme (requestScheme), the query kept.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string) {
-	u := url.URL{Scheme: "http", Host: r.Host, Path: path, RawQuery: r.URL.RawQuery}
-	if r.TLS != nil {
-		u.Scheme = "https"
-	}
+	u := url.URL{Scheme: requestScheme(r), Host: r.Host, Path: path, RawQuery: r.URL.RawQuery}
 	w.Header().Set("Location", u.String())
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
+// requestScheme is the scheme the client used: https on a TLS connection,
+// else the X-Forwarded-Proto set by a proxy on the loopback interface
+// (Knative's queue-proxy, an Istio sidecar), which uvicorn trusts from
+// 127.0.0.1 by default. Behind an ingress that terminates TLS, KServe's
+// redirects therefore stay on https; an http one would send the client off
+// TLS (or into the ingress's own redirect to https, which turns a POST into
+// a GET). The header from any other peer is ignored, as uvicorn does.
+func requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	p := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")))
+	if p != "https" && p != "http" {
+		return "http"
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() {
+		return p
+	}
+	return "http"
 }
 
 // splitPath splits p at "/" into dst (no allocation for short paths).
