@@ -226,6 +226,8 @@ func TestEndpoints(t *testing.T) {
 		{"v2 infer empty body", "POST", "/v2/models/echo/infer", json, "", 422, `{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}`},
 		{"v2 infer byte order mark", "POST", "/v2/models/echo/infer", json, "\ufeff{\"id\":\"b\",\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}", 200,
 			`{"model_name":"echo","model_version":null,"id":"b","parameters":null,"outputs":[{"name":"output-0","shape":[1],"datatype":"FP32","parameters":null,"data":[1.0]}]}`},
+		{"v2 infer NaN and Infinity", "POST", "/v2/models/echo/infer", json, `{"id":"n","inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[NaN,Infinity,1]}]}`, 200,
+			`{"model_name":"echo","model_version":null,"id":"n","parameters":null,"outputs":[{"name":"output-0","shape":[3],"datatype":"FP32","parameters":null,"data":[null,null,1.0]}]}`},
 		{"v2 infer unexpected output", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"zzz"}]}`, 400, `{"error":"Unexpected inference output 'zzz' for model 'echo'"}`},
 		{"v2 infer binary without header", "POST", "/v2/models/echo/infer", "application/octet-stream", "xx", 400, `{"error":"received byte inputs, but the'inference-header-content-length' header is missing."}`},
 		{"v2 infer unknown model", "POST", "/v2/models/nope/infer", json, `{"inputs":[]}`, 404, `{"error":"Model with name nope does not exist."}`},

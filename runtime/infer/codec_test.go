@@ -206,6 +206,7 @@ func FuzzDecodeRequestJSON(f *testing.F) {
 	f.Add([]byte(`{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[1.0,2.0,3.0,4.0]}]}`))
 	f.Add([]byte(`{"id":"a","parameters":{"x":1},"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","data":["\u00e9"]}],"outputs":[{"name":"o"}]}`))
 	f.Add([]byte(`{"inputs":[{"name":"b","shape":[2,1],"datatype":"BOOL","data":[[true],[false]]}]}`))
+	f.Add([]byte(`{"parameters":{"p":NaN},"inputs":[{"name":"f","shape":[3],"datatype":"FP64","data":[NaN,Infinity,-Infinity]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodeRequest(body, nil)
 		if err != nil {

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -23,6 +24,34 @@ type scanner struct {
 	// of checkUTF8, a number beyond float64's range and a lone surrogate
 	// escape ("\ud800") are errors rather than ±Inf and U+FFFD.
 	strict bool
+	// pyLiterals takes NaN, Infinity and -Infinity as numbers, as Python's
+	// json.loads does: FastAPI reads KServe's v2 JSON bodies with it, and
+	// Python clients write them (json.dumps(float("nan")) is NaN).
+	pyLiterals bool
+}
+
+// atNonFinite reports whether NaN, Infinity or -Infinity is next and
+// pyLiterals takes it.
+func (s *scanner) atNonFinite() bool {
+	if !s.pyLiterals {
+		return false
+	}
+	s.ws()
+	rest := s.b[s.pos:]
+	return bytes.HasPrefix(rest, []byte("NaN")) || bytes.HasPrefix(rest, []byte("Infinity")) || bytes.HasPrefix(rest, []byte("-Infinity"))
+}
+
+// nonFinite reads NaN, Infinity or -Infinity when atNonFinite, and returns
+// its text.
+func (s *scanner) nonFinite() ([]byte, bool) {
+	if !s.atNonFinite() {
+		return nil, false
+	}
+	start := s.pos
+	if !s.literal("NaN") && !s.literal("Infinity") {
+		s.literal("-Infinity")
+	}
+	return s.b[start:s.pos], true
 }
 
 // maxDepth bounds how deeply skip follows nested arrays and objects, as
@@ -249,6 +278,9 @@ func (s *scanner) literal(lit string) bool {
 func (s *scanner) skip() ([]byte, error) {
 	s.ws()
 	start := s.pos
+	if tok, ok := s.nonFinite(); ok {
+		return tok, nil
+	}
 	switch c := s.peek(); {
 	case c == '"':
 		if _, err := s.str(); err != nil {

@@ -41,7 +41,9 @@ func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 		}
 		jsonPart = bytes.TrimPrefix(jsonPart, utf8BOM)
 	}
-	s := &scanner{b: jsonPart, checkUTF8: true}
+	// Only FastAPI's json.loads takes NaN and Infinity; KServe reads a
+	// binary-extension header with orjson, which refuses them.
+	s := &scanner{b: jsonPart, checkUTF8: true, pyLiterals: raw == nil}
 	req := &Request{Protocol: ProtocolV2, ModelName: model}
 	if err := decodeRequest(s, req, raw != nil); err != nil {
 		var se *status.Error
@@ -241,6 +243,9 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 		}
 		key := string(k)
 		switch c := s.peek(); {
+		case s.atNonFinite():
+			tok, _ := s.nonFinite()
+			p[key], _ = strconv.ParseFloat(bstr(tok), 64) // a float, as json.loads makes it
 		case c == '"':
 			v, err := s.str()
 			if err != nil {
@@ -510,7 +515,9 @@ func parseData(kind string, text []byte, t *Tensor, checkUTF8 bool) (any, error)
 	if n < 0 || n > int64(len(text)) {
 		n = 0 // never trust the shape for the allocation size
 	}
-	p := &dataParser{s: scanner{b: text, checkUTF8: checkUTF8}, t: t, kind: kind}
+	// NaN and Infinity reach here only where the request's reader took
+	// them (skip); a client reads them from servers that write them.
+	p := &dataParser{s: scanner{b: text, checkUTF8: checkUTF8, pyLiterals: true}, t: t, kind: kind}
 	switch t.Datatype {
 	case FP32:
 		out := make([]float32, 0, n)
@@ -654,6 +661,11 @@ func (p *dataParser) walk(fn func(tok []byte, str bool) error) error {
 		case c == '{':
 			v, _ := s.skip()
 			return p.bad(v, "a scalar")
+		case s.atNonFinite():
+			v, _ := s.nonFinite()
+			err := fn(v, false)
+			p.count++
+			return err
 		default:
 			tok, err := s.number()
 			if err != nil {
@@ -723,7 +735,7 @@ func decodeOutputs(s *scanner, req *Request) error {
 	if err != nil {
 		return jsonInvalid(err)
 	}
-	ss := &scanner{b: val}
+	ss := &scanner{b: val, pyLiterals: s.pyLiterals}
 	if ss.literal("null") {
 		return nil
 	}

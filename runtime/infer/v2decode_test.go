@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,6 +94,38 @@ func TestDecodeRequestRefusesInvalidUTF8(t *testing.T) {
 
 	_, err = DecodeData("output", "o", BYTES, []int64{1}, []byte("[\"\xff\"]"))
 	assert.EqualError(t, err, "There was an error parsing the body: invalid UTF-8 byte 0xff in string at offset 2")
+}
+
+// FastAPI reads a v2 JSON body with json.loads, which takes NaN, Infinity
+// and -Infinity (Python's json.dumps writes them for float("nan") and
+// infinities, so Python clients send them for missing features). They used
+// to be a 422. A binary-extension header is read with orjson in KServe,
+// which refuses them.
+func TestDecodeRequestTakesPythonNonFiniteNumbers(t *testing.T) {
+	body := `{"parameters":{"p":NaN,"q":-Infinity},"inputs":[` +
+		`{"name":"a","shape":[3],"datatype":"FP32","data":[NaN, Infinity, -Infinity]},` +
+		`{"name":"b","shape":[1,2],"datatype":"FP64","data":[[-Infinity,NaN]]}],` +
+		`"outputs":[{"name":"o","parameters":{"r":Infinity}}]}`
+	req, err := DecodeRequest([]byte(body), nil)
+	require.NoError(t, err)
+	a := req.Inputs[0].Data.([]float32)
+	assert.True(t, math.IsNaN(float64(a[0])))
+	assert.Equal(t, []float32{float32(math.Inf(1)), float32(math.Inf(-1))}, a[1:])
+	b := req.Inputs[1].Data.([]float64)
+	assert.True(t, math.IsInf(b[0], -1))
+	assert.True(t, math.IsNaN(b[1]))
+	assert.True(t, math.IsNaN(req.Parameters["p"].(float64)))
+	assert.Equal(t, math.Inf(-1), req.Parameters["q"])
+	assert.Equal(t, math.Inf(1), req.Outputs[0].Parameters["r"])
+
+	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"INT32","data":[NaN]}]}`), nil)
+	assert.EqualError(t, err, "input a: data element 0 is NaN, not an integer as datatype INT32 needs")
+	for _, bad := range []string{"Nan", "-Inf", "nan", "+Infinity"} {
+		_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[`+bad+`]}]}`), nil)
+		assert.Equal(t, status.KindUnprocessable, status.KindOf(err), bad)
+	}
+	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[NaN]}]}`), []byte{})
+	assert.Equal(t, status.KindUnprocessable, status.KindOf(err), "a binary-extension header is orjson's")
 }
 
 // A key that comes twice keeps its last value, as in the dict json.loads
