@@ -283,6 +283,17 @@ func TestMethodNotAllowedNamesAllow(t *testing.T) {
 	}
 }
 
+// A v2 request with "id": null (Optional in KServe's schema) is answered
+// with a generated id, as one without an id is.
+func TestV2NullID(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	code, _, body := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json",
+		[]byte(`{"id":null,"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}]}`))
+	assert.Equal(t, 200, code)
+	assert.Regexp(t, `^\{"model_name":"echo","model_version":null,"id":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","parameters":null,"outputs":\[\{"name":"output-0","shape":\[1\],"datatype":"INT32","parameters":null,"data":\[1\]\}\]\}$`, body)
+}
+
 // A ready model without Explain answers :explain as KServe's default
 // explain does when no explainer is deployed.
 func TestExplainWithoutExplainer(t *testing.T) {

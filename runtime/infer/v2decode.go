@@ -134,7 +134,12 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 		at := s.pos
 		switch string(key) {
 		case "id":
-			req.ID, errID = stringField(s, "id")
+			// Optional[str] in KServe's schema: null is no id, as an
+			// absent one is (the response gets a generated one).
+			req.ID, errID = "", nil
+			if !s.literal("null") {
+				req.ID, errID = stringField(s, "id")
+			}
 			if err := s.resume(at, errID); err != nil {
 				return err
 			}

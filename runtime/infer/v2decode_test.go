@@ -128,6 +128,21 @@ func TestDecodeRequestTakesPythonNonFiniteNumbers(t *testing.T) {
 	assert.Equal(t, status.KindUnprocessable, status.KindOf(err), "a binary-extension header is orjson's")
 }
 
+// "id" is Optional[str] in KServe's schema: null is no id (it used to be a
+// 422 string_type); anything else but a string still is one.
+func TestDecodeRequestNullID(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"id":null,"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", req.ID)
+	req, err = DecodeRequest([]byte(`{"id":"x","id":null,"inputs":[]}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", req.ID, "the last value wins")
+	_, err = DecodeRequest([]byte(`{"id":5,"inputs":[]}`), nil)
+	var se *status.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "string_type", se.Detail[0].Type)
+}
+
 // A key that comes twice keeps its last value, as in the dict json.loads
 // builds: "inputs" and "outputs" used to be merged, and an error in an
 // earlier value used to win over a later value that replaces it.
