@@ -318,6 +318,13 @@ func TestWithHandler(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(stdout.String(), `"POST /openai/v1/completions HTTP/1.1" 200`)
 	}, 5*time.Second, 10*time.Millisecond, "the user's route gets an access line:\n%s", stdout.String())
+	// Behind a proxy on the loopback interface (Knative's queue-proxy), the
+	// client is the one X-Forwarded-For names, as uvicorn logs it.
+	code, _, _ = do(t, "GET", url+"/v2/health/live", "", nil, "X-Forwarded-For", "203.0.113.7")
+	assert.Equal(t, 200, code)
+	require.Eventually(t, func() bool {
+		return regexp.MustCompile(`INFO:     203\.0\.113\.7:0 \d+ - "GET /v2/health/live HTTP/1.1" 200`).MatchString(stdout.String())
+	}, 5*time.Second, 10*time.Millisecond, "the forwarded client is logged:\n%s", stdout.String())
 	// What the middleware answers itself is logged too, as by uvicorn.
 	require.Eventually(t, func() bool {
 		return strings.Contains(stdout.String(), `"OPTIONS /v1/models/echo:predict HTTP/1.1" 204`)

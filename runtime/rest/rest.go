@@ -389,10 +389,47 @@ func requestScheme(r *http.Request) string {
 	if p != "https" && p != "http" {
 		return "http"
 	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() {
+	if trustedProxy(r.RemoteAddr) {
 		return p
 	}
 	return "http"
+}
+
+// trustedProxy reports whether addr ("ip:port") is on the loopback
+// interface, where uvicorn trusts proxy headers by default
+// (--forwarded-allow-ips 127.0.0.1): in a KServe pod that is Knative's
+// queue-proxy or the Istio sidecar, never a client.
+func trustedProxy(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// ClientAddr is the client's address for the access log, as uvicorn's
+// proxy-headers middleware makes it: behind a trusted proxy (trustedProxy)
+// that sets X-Forwarded-For, the nearest address in it that is not itself
+// trusted (the leftmost when all are), with port 0; else r.RemoteAddr. On
+// KServe the peer is always the queue-proxy on 127.0.0.1, so without this
+// every access line names 127.0.0.1 where KServe's names the caller.
+func ClientAddr(r *http.Request) string {
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 || !trustedProxy(r.RemoteAddr) {
+		return r.RemoteAddr
+	}
+	hosts := strings.Split(strings.Join(xff, ","), ",")
+	host := ""
+	for i := len(hosts) - 1; i >= 0; i-- {
+		host = strings.TrimSpace(hosts[i])
+		if a, err := netip.ParseAddr(host); err != nil || !a.Unmap().IsLoopback() {
+			break
+		}
+	}
+	if host == "" {
+		return r.RemoteAddr
+	}
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]" // an IPv6 address; the log writes it unbracketed
+	}
+	return host + ":0"
 }
 
 // splitPath splits p at "/" into dst (no allocation for short paths).

@@ -38,3 +38,27 @@ func TestRequestScheme(t *testing.T) {
 		assert.Equal(t, c.want, requestScheme(r), "%+v", c)
 	}
 }
+
+// The access log's client behind a proxy on the loopback interface is the
+// one X-Forwarded-For names, as uvicorn's proxy-headers middleware makes
+// it: the nearest untrusted address, port 0.
+func TestClientAddr(t *testing.T) {
+	cases := []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"127.0.0.1:40000", nil, "127.0.0.1:40000"},
+		{"127.0.0.1:40000", []string{"203.0.113.7"}, "203.0.113.7:0"},
+		{"127.0.0.1:40000", []string{"203.0.113.7, 10.0.0.9"}, "10.0.0.9:0"},
+		{"127.0.0.1:40000", []string{"203.0.113.7", "10.0.0.9, 127.0.0.1"}, "10.0.0.9:0"},
+		{"127.0.0.1:40000", []string{"127.0.0.5, 127.0.0.1"}, "127.0.0.5:0"},
+		{"[::1]:40000", []string{"2001:db8::1"}, "[2001:db8::1]:0"},
+		{"10.1.2.3:40000", []string{"203.0.113.7"}, "10.1.2.3:40000"},
+		{"127.0.0.1:40000", []string{" "}, "127.0.0.1:40000"},
+	}
+	for _, c := range cases {
+		r := &http.Request{RemoteAddr: c.remote, Header: http.Header{"X-Forwarded-For": c.xff}}
+		assert.Equal(t, c.want, ClientAddr(r), "%+v", c)
+	}
+}
