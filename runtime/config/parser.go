@@ -142,6 +142,10 @@ func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, erro
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	// The defaults --help shows are what the flags hold when parsing starts:
+	// a program that sets its own with FlagSet().Set (a generated project's
+	// model name, gRPC off) must not have KServe's listed instead.
+	p.fs.VisitAll(func(f *flag.Flag) { f.DefValue = f.Value.String() })
 	set := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]

@@ -336,6 +336,27 @@ func TestParse_Help(t *testing.T) {
 	}
 }
 
+// A generated project sets its own defaults (its model name, gRPC off) with
+// FlagSet().Set before Parse; --help must show those, not KServe's.
+func TestParse_HelpShowsDefaultsSetBeforeParse(t *testing.T) {
+	p := NewParser("demo")
+	var out bytes.Buffer
+	p.FlagSet().SetOutput(&out)
+	require.NoError(t, p.FlagSet().Set("model_name", "demo"))
+	require.NoError(t, p.FlagSet().Set("enable_grpc", "false"))
+	_, err := p.Parse([]string{"--http_port=9000", "--help"}, env())
+	require.ErrorIs(t, err, flag.ErrHelp)
+	usage := out.String()
+	assert.Contains(t, usage, "  --model_name string\n    \tThe name the model is served under. (default demo)\n")
+	assert.Contains(t, usage, "  --enable_grpc bool\n    \tEnable gRPC for the model server. (default false)\n")
+	// A value given on the command line is not a default.
+	assert.Contains(t, usage, "  --http_port int\n    \tThe HTTP port listened to by the model server. (default 8080)\n")
+
+	cfg, err := NewParser("demo").Parse(nil, env())
+	require.NoError(t, err)
+	assert.Equal(t, "model", cfg.ModelName, "KServe's default stays for programs that set none")
+}
+
 func TestParse_UserHelpFlagWins(t *testing.T) {
 	p := NewParser("t")
 	help := p.FlagSet().Bool("help", false, "my help")
