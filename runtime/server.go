@@ -312,6 +312,12 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 				return model.ContextWithLogger(context.Background(), s.log)
 			},
 		}
+		if idle == 0 {
+			// uvicorn's timeout_keep_alive=0 closes each connection once its
+			// response is sent; Go's IdleTimeout 0 would keep idle
+			// connections open for ever instead.
+			httpSrv.SetKeepAlivesEnabled(false)
+		}
 		startHTTP = func() error {
 			ln := s.httpLn
 			if ln == nil {

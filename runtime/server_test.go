@@ -555,6 +555,32 @@ func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
 	})
 }
 
+// TestKeepAliveZeroClosesAfterEachResponse: --timeout-keep-alive=0 is
+// uvicorn's "close a connection as soon as its response is sent", not Go's
+// IdleTimeout 0, which kept idle connections open for ever.
+func TestKeepAliveZeroClosesAfterEachResponse(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.TimeoutKeepAlive = 0
+	ts := startServer(t, cfg, &echoModel{name: "echo"})
+	ts.waitReady(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, `{"live":true}`, string(b))
+	assert.True(t, resp.Close, "Connection: close tells the client not to reuse the connection")
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(3*time.Second)))
+	_, err = br.ReadByte()
+	assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "want the server to close the connection, got %v", err)
+}
+
 // TestLivenessUnderSlowPredicts is KServe's #3950: with 64 predicts stuck in
 // the model, liveness and readiness still answer at once.
 func TestLivenessUnderSlowPredicts(t *testing.T) {
