@@ -171,7 +171,9 @@ func (o *Options) transformerPredictor() PredictorSpec {
 	var ports []corev1.ContainerPort
 	if protocol == project.ProtocolGRPCV2 {
 		rest = project.ProtocolV2
-		args = append(args, "--grpc_port="+strconv.Itoa(DefaultGRPCPort))
+		// --enable_grpc too: a kserve-gen rest project's image, the usual
+		// predictor here, leaves gRPC off unless told.
+		args = append(args, "--grpc_port="+strconv.Itoa(DefaultGRPCPort), "--enable_grpc=true")
 		ports = []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: DefaultGRPCPort, Protocol: corev1.ProtocolTCP}}
 	}
 	var env []corev1.EnvVar
@@ -397,7 +399,10 @@ func (o *Options) container(modelName string, extra ...string) corev1.Container 
 		"--http_port=" + strconv.Itoa(o.HTTPPort),
 	}
 	if o.GRPC {
-		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort))
+		// The exposed port must be served whatever the image's own default:
+		// a project made without gRPC (kserve-gen new --template rest)
+		// turns it off in its main.go.
+		args = append(args, "--grpc_port="+strconv.Itoa(o.GRPCPort), "--enable_grpc=true")
 	}
 	args = append(args, "--workers="+strconv.Itoa(workers))
 	if o.MaxQueuedRequests > 0 {

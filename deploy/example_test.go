@@ -37,6 +37,7 @@ func ExampleRender() {
 	//           - --model_name=custom-model-grpc
 	//           - --http_port=8080
 	//           - --grpc_port=8081
+	//           - --enable_grpc=true
 	//           - --workers=1
 	//         ports:
 	//           - name: h2c

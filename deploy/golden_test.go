@@ -448,3 +448,36 @@ func TestRender_ONNXDeviceFollowsGPU(t *testing.T) {
 	rest := project.File{Name: "iris", Module: "iris", Template: project.TemplateREST, Protocol: project.ProtocolV1, GPU: 1}
 	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1"}, args(rest, nil))
 }
+
+// Exposing a container's gRPC port turns its gRPC server on: a kserve-gen
+// rest project's main.go defaults --enable_grpc to false, so a manifest
+// that routes to h2c:8081 without the flag pointed at a port nothing
+// listened on (kserve-gen deploy --grpc in a rest project, or a transformer
+// calling a rest project's image over grpc-v2).
+func TestRender_GRPCTurnsTheServersGRPCOn(t *testing.T) {
+	rest := FromProject(&project.File{Name: "custom-model", Module: "custom-model", Template: project.TemplateREST, Protocol: project.ProtocolV1})
+	rest.Image = "docker.io/example/custom-model:v1"
+	rest.GRPC, rest.Protocol = true, project.ProtocolV2
+	objs, err := Manifests(rest)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--grpc_port=8081", "--enable_grpc=true", "--workers=1"},
+		objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
+
+	rest.Runtime = &RuntimeOptions{}
+	objs, err = Manifests(rest)
+	require.NoError(t, err)
+	assert.Contains(t, objs[0].(*ServingRuntime).Spec.Containers[0].Args, "--enable_grpc=true")
+
+	txf := goldenCases()["transformer"]
+	txf.Predictor.Protocol = project.ProtocolGRPCV2
+	objs, err = Manifests(txf)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--model_name=custom-transformer", "--grpc_port=8081", "--enable_grpc=true"},
+		objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
+
+	rest = FromProject(&project.File{Name: "custom-model", Module: "custom-model", Template: project.TemplateREST, Protocol: project.ProtocolV1})
+	rest.Image = "docker.io/example/custom-model:v1"
+	objs, err = Manifests(rest)
+	require.NoError(t, err)
+	assert.NotContains(t, objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args, "--enable_grpc=true", "REST-only manifests leave gRPC to the project")
+}
