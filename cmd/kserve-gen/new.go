@@ -90,7 +90,8 @@ written from its inputs and outputs. input.json holds zeros; a dynamic
 dimension is 1 there unless --input-shape gives the input's shape.
 
 NAME is the model name on the wire and the InferenceService name: a DNS-1123
-label starting with a letter, at most 53 characters.
+label starting with a letter, at most 53 characters (51 for a transformer,
+whose InferenceService also makes NAME-transformer).
 
 When run from a kserve-gen checkout (or with --runtime-path), go.mod points
 at the checkout's runtime/ with a replace directive and go.sum holds its
