@@ -150,7 +150,7 @@ func untar(r io.Reader, dest string) error {
 	if entries == 0 {
 		return errors.New("the archive is empty")
 	}
-	return nil
+	return linksInside(dest, "")
 }
 
 func unzip(r io.ReaderAt, size int64, dest string) error {
@@ -251,6 +251,88 @@ func checkLink(dest, target, link, name string) error {
 		return fmt.Errorf("%s: symbolic link to %s points outside the target folder", name, link)
 	}
 	return nil
+}
+
+// linksInside checks, once everything is extracted, that every symbolic
+// link under dest resolves inside it the way the kernel resolves it:
+// through the links it passes. checkLink, lexical, cannot see that "x" ->
+// "d/c/.." leaves dest when "d/c" is itself a link to ".." (or becomes one
+// later in the archive), and a model that opens x/... would read outside
+// the model folder. Names in errors are prefix plus the path below dest.
+func linksInside(dest, prefix string) error {
+	root, err := realPath(dest)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		rel, err := filepath.Rel(dest, p)
+		if err != nil {
+			return err
+		}
+		name := prefix + filepath.ToSlash(rel)
+		link, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		resolved, err := realPath(p)
+		if err != nil {
+			return fmt.Errorf("%s: symbolic link to %s: %w", name, link, err)
+		}
+		if r, err := filepath.Rel(root, resolved); err != nil || !filepath.IsLocal(r) && r != "." {
+			return fmt.Errorf("%s: symbolic link to %s points outside the target folder", name, link)
+		}
+		return nil
+	})
+}
+
+// errLinkLoop is a path whose links go round: the kernel's ELOOP.
+var errLinkLoop = errors.New("too many levels of symbolic links")
+
+// realPath is absolute path p with every symbolic link it passes through
+// resolved, component by component as the kernel does (a link's target is
+// not cleaned lexically first: "l/.." is the parent of where l points).
+// Components that do not exist are kept as they are, as Python's
+// os.path.realpath does.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	const maxLinks = 40 // Linux's MAXSYMLINKS
+	resolved := string(filepath.Separator)
+	rest := strings.Split(abs, string(filepath.Separator))
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, c)
+		st, err := os.Lstat(next)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", errLinkLoop
+		}
+		link, err := os.Readlink(next)
+		if err != nil {
+			return "", err
+		}
+		if filepath.IsAbs(link) {
+			resolved = string(filepath.Separator)
+		}
+		rest = append(strings.Split(link, string(filepath.Separator)), rest...)
+	}
+	return resolved, nil
 }
 
 func extractFile(target string, r io.Reader, mode fs.FileMode) error {

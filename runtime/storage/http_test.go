@@ -432,12 +432,19 @@ func TestHTTP_HostileArchives(t *testing.T) {
 		entries []entry
 		want    string
 	}{
-		"climbs out":          {[]entry{{name: "../evil.sh", body: "x"}}, "../evil.sh: the entry would be written outside the target folder"},
-		"absolute":            {[]entry{{name: "/etc/evil", body: "x"}}, "/etc/evil: the entry would be written outside the target folder"},
-		"link out":            {[]entry{{name: "l", typ: tar.TypeSymlink, link: "../../outside"}}, "l: symbolic link to ../../outside points outside the target folder"},
-		"absolute link":       {[]entry{{name: "l", typ: tar.TypeSymlink, link: "/etc/passwd"}}, "l: symbolic link to the absolute path /etc/passwd"},
-		"write through link":  {[]entry{{name: "a", typ: tar.TypeSymlink, link: "."}, {name: "a/b", typ: tar.TypeSymlink, link: "../x"}}, "a/b: the entry's folder a is a symbolic link"},
-		"hard link out":       {[]entry{{name: "h", typ: tar.TypeLink, link: "../../etc/passwd"}}, "h: hard link to ../../etc/passwd points outside the archive"},
+		"climbs out":         {[]entry{{name: "../evil.sh", body: "x"}}, "../evil.sh: the entry would be written outside the target folder"},
+		"absolute":           {[]entry{{name: "/etc/evil", body: "x"}}, "/etc/evil: the entry would be written outside the target folder"},
+		"link out":           {[]entry{{name: "l", typ: tar.TypeSymlink, link: "../../outside"}}, "l: symbolic link to ../../outside points outside the target folder"},
+		"absolute link":      {[]entry{{name: "l", typ: tar.TypeSymlink, link: "/etc/passwd"}}, "l: symbolic link to the absolute path /etc/passwd"},
+		"write through link": {[]entry{{name: "a", typ: tar.TypeSymlink, link: "."}, {name: "a/b", typ: tar.TypeSymlink, link: "../x"}}, "a/b: the entry's folder a is a symbolic link"},
+		"hard link out":      {[]entry{{name: "h", typ: tar.TypeLink, link: "../../etc/passwd"}}, "h: hard link to ../../etc/passwd points outside the archive"},
+		// Lexically inside, but c is a link to the root: x is its parent.
+		"link out through a link": {[]entry{{name: "d/e/c", typ: tar.TypeSymlink, link: "../.."}, {name: "x", typ: tar.TypeSymlink, link: "d/e/c/.."}},
+			"x: symbolic link to d/e/c/.. points outside the target folder"},
+		"link out through a later link": {[]entry{{name: "x", typ: tar.TypeSymlink, link: "d/c/.."}, {name: "d/c", typ: tar.TypeSymlink, link: ".."}},
+			"x: symbolic link to d/c/.. points outside the target folder"},
+		"link loop": {[]entry{{name: "a", typ: tar.TypeSymlink, link: "b"}, {name: "b", typ: tar.TypeSymlink, link: "a"}},
+			"a: symbolic link to b: too many levels of symbolic links"},
 		"hard link to a link": {[]entry{{name: "d/s", typ: tar.TypeSymlink, link: ".."}, {name: "h", typ: tar.TypeLink, link: "d/s"}}, "h: hard link to d/s, which is not a file extracted before it"},
 		"device":              {[]entry{{name: "null", typ: tar.TypeChar}}, "null: character device entries are not allowed in a model archive"},
 		"fifo":                {[]entry{{name: "p", typ: tar.TypeFifo}}, "p: FIFO entries are not allowed in a model archive"},

@@ -121,6 +121,9 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	if len(skipped) > 0 {
 		log.Info(fmt.Sprintf("Skipped %s without /models, as in the last download: %s", count(len(skipped), "layer"), strings.Join(skipped, ", ")))
 	}
+	if err := linksInside(scratch, modelsDir+"/"); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
+	}
 	if !tree.present {
 		return "", newError(ErrNotFound, "storage uri %s: the image has no /models/ directory: a modelcar image keeps its model in /models, which KServe mounts at /mnt/models", uri)
 	}

@@ -465,6 +465,10 @@ func TestOCI_HostileLayers(t *testing.T) {
 		"abs-link":      {gzLayer(t, entry{name: "models/evil", typ: tar.TypeSymlink, link: "/etc/passwd"}), "models/evil: symbolic link to the absolute path /etc/passwd"},
 		"hard-link-out": {gzLayer(t, entry{name: "etc/passwd", body: "root"}, entry{name: "models/h", typ: tar.TypeLink, link: "etc/passwd"}), "models/h: hard link to etc/passwd, which is not a file of /models extracted before it"},
 		"device":        {gzLayer(t, entry{name: "models/dev", typ: tar.TypeChar}), "models/dev: character device entries are not allowed in a model folder"},
+		// The later entry makes x, lexically inside, the folder above
+		// /models.
+		"link-out-through-link": {gzLayer(t, entry{name: "models/x", typ: tar.TypeSymlink, link: "d/c/.."}, entry{name: "models/d/c", typ: tar.TypeSymlink, link: ".."}),
+			"models/x: symbolic link to d/c/.. points outside the target folder"},
 		"through-link": {gzLayer(t, entry{name: "models/l", typ: tar.TypeSymlink, link: "."}, entry{name: "models/l/x", body: "w"}),
 			"models/l/x: the entry's folder l is a symbolic link"},
 	} {
