@@ -181,3 +181,35 @@ func TestLatencyLine(t *testing.T) {
 	assertLines(t, "stderr", lines(&out),
 		ts+` kserve\.trace requestId: N\.A\., preprocess_ms: 0, explain_ms: 3000\.0, predict_ms: 123\.456789, postprocess_ms: 5e-05`)
 }
+
+// Handler args are read as Python reads them, brackets nested at most 200
+// deep ("too many nested parentheses"): deeper, the recursive parser
+// overflowed the goroutine stack, a fatal error, on a few megabytes of "(".
+// An error quotes only the start of a long literal.
+func TestINIFile_NestedArgs(t *testing.T) {
+	ini := func(args string) string {
+		return "[loggers]\nkeys=root\n\n[handlers]\nkeys=h\n\n[formatters]\nkeys=\n\n" +
+			"[logger_root]\nhandlers=h\n\n[handler_h]\nclass=StreamHandler\nargs=" + args + "\n"
+	}
+	nested := func(n int) string { return strings.Repeat("[", n) + "1" + strings.Repeat("]", n) }
+
+	path := writeFile(t, "ok.conf", ini("("+nested(199)+",)"))
+	_, err := Load(path)
+	assert.EqualError(t, err, "log config "+path+": handler_h.args[0]: want a string, got a list", "200 levels are read")
+
+	path = writeFile(t, "deep.conf", ini("("+nested(200)+",)"))
+	_, err = Load(path)
+	assert.EqualError(t, err, "log config "+path+`: handler_h.args: python literal "(`+strings.Repeat("[", 99)+`...", offset 200: too many nested parentheses (at most 200 levels)`)
+}
+
+// Continuation lines make one value, joined with newlines, as configparser
+// reads them.
+func TestINIFile_ContinuationLines(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	path := writeFile(t, "logging.conf", fmt.Sprintf("[loggers]\nkeys=root\n\n[handlers]\nkeys=h\n\n[formatters]\nkeys=\n\n"+
+		"[logger_root]\nhandlers=h\n\n[handler_h]\nclass=handlers.RotatingFileHandler\nargs=(\n  %q,\n\n  'a',\n  1024)\nkwargs={\n  'backupCount':\n    2}\n", log))
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, HandlerConfig{Class: classRotating, Filename: log, Mode: "a", MaxBytes: 1024, BackupCount: 2}, cfg.Handlers["h"])
+}

@@ -39,6 +39,16 @@ func parseINIFile(data []byte) (map[string]*iniSection, error) {
 	var cur *iniSection
 	var lastKey string
 	var lastIndent int
+	// The last key's continuation lines, joined once it ends: appending
+	// each to the value made a long value quadratic (a 1 MB args of
+	// short lines took minutes to read).
+	var cont []string
+	endKey := func() {
+		if len(cont) > 0 {
+			cur.keys[lastKey] += "\n" + strings.Join(cont, "\n")
+			cont = cont[:0]
+		}
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for n := 1; sc.Scan(); n++ {
@@ -49,8 +59,11 @@ func parseINIFile(data []byte) (map[string]*iniSection, error) {
 			continue
 		}
 		if cur != nil && lastKey != "" && indent > lastIndent {
-			cur.keys[lastKey] += "\n" + trimmed
+			cont = append(cont, trimmed)
 			continue
+		}
+		if cur != nil && lastKey != "" {
+			endKey()
 		}
 		if trimmed[0] == '[' {
 			end := strings.IndexByte(trimmed, ']')
@@ -86,6 +99,9 @@ func parseINIFile(data []byte) (map[string]*iniSection, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
+	}
+	if cur != nil && lastKey != "" {
+		endKey()
 	}
 	return sections, nil
 }
@@ -353,9 +369,16 @@ func parsePyLiteral(src string) (any, error) {
 }
 
 type pyParser struct {
-	src string
-	i   int
+	src   string
+	i     int
+	depth int // brackets open at i
 }
+
+// maxLiteralDepth is how deeply brackets may nest, as in Python, whose
+// parser refuses more than 200 levels ("too many nested parentheses"):
+// value recurses once per level, and a file of a few megabytes of "("
+// overflowed the goroutine stack, a fatal error no recover catches.
+const maxLiteralDepth = 200
 
 func (p *pyParser) skip() {
 	for p.i < len(p.src) && strings.IndexByte(" \t\n", p.src[p.i]) >= 0 {
@@ -364,8 +387,15 @@ func (p *pyParser) skip() {
 }
 
 func (p *pyParser) errf(format string, a ...any) error {
-	return fmt.Errorf("python literal %q, offset %d: %s", p.src, p.i, fmt.Sprintf(format, a...))
+	src := p.src
+	if len(src) > maxQuoted {
+		src = src[:maxQuoted] + "..." // a huge value would make a huge message
+	}
+	return fmt.Errorf("python literal %q, offset %d: %s", src, p.i, fmt.Sprintf(format, a...))
 }
+
+// maxQuoted is how much of a literal an error quotes.
+const maxQuoted = 100
 
 func (p *pyParser) value() (any, error) {
 	p.skip()
@@ -374,6 +404,10 @@ func (p *pyParser) value() (any, error) {
 	}
 	switch c := p.src[p.i]; {
 	case c == '(' || c == '[':
+		if err := p.open(); err != nil {
+			return nil, err
+		}
+		defer p.close()
 		closer := byte(')')
 		if c == '[' {
 			closer = ']'
@@ -408,6 +442,10 @@ func (p *pyParser) value() (any, error) {
 			return nil, p.errf("want ',' or %q", closer)
 		}
 	case c == '{':
+		if err := p.open(); err != nil {
+			return nil, err
+		}
+		defer p.close()
 		p.i++
 		m := map[string]any{}
 		for {
@@ -483,6 +521,17 @@ func (p *pyParser) value() (any, error) {
 		}
 	}
 }
+
+// open enters the bracket at i, refusing one nested too deeply.
+func (p *pyParser) open() error {
+	if p.depth == maxLiteralDepth {
+		return p.errf("too many nested parentheses (at most %d levels)", maxLiteralDepth)
+	}
+	p.depth++
+	return nil
+}
+
+func (p *pyParser) close() { p.depth-- }
 
 func isIdent(c byte) bool {
 	return c == '_' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
