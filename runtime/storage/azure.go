@@ -149,6 +149,7 @@ func (t azureTarget) blobURL(name string) string {
 func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([]azureBlob, error) {
 	var all []azureBlob
 	marker := ""
+	seen := pageTokens{}
 	for {
 		q := url.Values{"restype": {"container"}, "comp": {"list"}}
 		for k, v := range t.sas {
@@ -193,6 +194,9 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([
 			return all, nil
 		}
 		marker = page.NextMarker
+		if err := seen.follow(shown, marker); err != nil {
+			return nil, err
+		}
 	}
 }
 

@@ -191,6 +191,7 @@ func credentialsType(data []byte) google.CredentialsType {
 func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, authed bool) ([]gcsObject, error) {
 	var all []gcsObject
 	page := ""
+	seen := pageTokens{}
 	for {
 		q := url.Values{"prefix": {prefix}, "fields": {"items(name,generation,size),nextPageToken"}}
 		if page != "" {
@@ -208,6 +209,9 @@ func (r Resolver) gcsList(ctx context.Context, base, prefix, uri string, authed 
 			return all, nil
 		}
 		page = list.NextPageToken
+		if err := seen.follow(uri, page); err != nil {
+			return nil, err
+		}
 	}
 }
 

@@ -223,6 +223,7 @@ func (c s3Config) objectURL(bucket, key string) string {
 func (r Resolver) s3List(ctx context.Context, cfg s3Config, bucket, prefix, uri string) ([]s3Object, error) {
 	var all []s3Object
 	token := ""
+	seen := pageTokens{}
 	for {
 		q := url.Values{"list-type": {"2"}, "prefix": {prefix}}
 		if r.listPageSize > 0 {
@@ -250,6 +251,9 @@ func (r Resolver) s3List(ctx context.Context, cfg s3Config, bucket, prefix, uri 
 			return all, nil
 		}
 		token = page.NextContinuationToken
+		if err := seen.follow(uri, token); err != nil {
+			return nil, err
+		}
 	}
 }
 

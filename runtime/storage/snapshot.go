@@ -41,6 +41,21 @@ func listingVersion(entries []string) string {
 	return hex.EncodeToString(sum[:6])
 }
 
+// pageTokens are the continuation tokens a listing has followed: a service
+// that hands one out again (a bug; botocore's paginator refuses it too)
+// would otherwise be listed forever, the objects of every page piling up
+// in memory while the server never starts.
+type pageTokens map[string]bool
+
+// follow records token, or returns the error that it came before.
+func (p pageTokens) follow(uri, token string) error {
+	if p[token] {
+		return newError(ErrDownload, "listing %s: the service sent the continuation token %q twice: its listing would never end", uri, token)
+	}
+	p[token] = true
+	return nil
+}
+
 // withTransport returns the resolver's client with its transport wrapped
 // (request signing, tokens), for the requests of one download.
 func (r Resolver) withTransport(wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
