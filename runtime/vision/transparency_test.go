@@ -19,7 +19,7 @@ import (
 
 // xImageTestdata reads a file of golang.org/x/image's own test data, from
 // the module cache (the module is a dependency, so it is there).
-func xImageTestdata(t *testing.T, name string) []byte {
+func xImageTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "golang.org/x/image").Output()
 	require.NoError(t, err, "locate golang.org/x/image")
