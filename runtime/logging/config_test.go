@@ -68,6 +68,8 @@ loggers:
 			`formatters.f.(): unknown formatter class "my.Formatter" (want logging.Formatter, uvicorn.logging.DefaultFormatter, uvicorn.logging.AccessFormatter or kserve_gen.JSONFormatter)`},
 		{"bad format", "c.yaml", strings.Replace(base, `%(message)s`, `%(message`, 1),
 			`formatters.f.format: format "%(message": unterminated %( at offset 0`},
+		{"huge width", "c.yaml", strings.Replace(base, `%(message)s`, `%(message)1000000000000s`, 1),
+			`formatters.f.format: format "%(message)1000000000000s": width 1000000000000 at offset 0 is larger than 1000000`},
 		{"brace style", "c.yaml", strings.Replace(base, `{format:`, `{style: "{", format:`, 1),
 			`formatters.f.style: style "{" is not supported (only %)`},
 		{"bad stream", "c.yaml", strings.Replace(base, "formatter: f}", "formatter: f, stream: ext://sys.stdin}", 1),

@@ -27,6 +27,26 @@ type spec struct {
 	plainStr bool // "%(key)s" with no flags: the common fast case
 }
 
+// maxWidth bounds a directive's width and precision, as Go's fmt bounds
+// them (1e6). Each log line is padded to its width, or a float written to
+// its precision: a configuration with "%(message)1000000000000s" made the
+// first line allocate until the kernel killed the server, where Python
+// reports a MemoryError for every line and goes on.
+const maxWidth = 1_000_000
+
+// number reads the decimal digits of format at i (none: 0), saturating
+// past maxWidth so that no run of digits overflows, and returns the index
+// after them.
+func number(format string, i int) (int, int) {
+	n := 0
+	for ; i < len(format) && isDigit(format[i]); i++ {
+		if n <= maxWidth {
+			n = n*10 + int(format[i]-'0')
+		}
+	}
+	return n, i
+}
+
 // op is a literal run (key == "") or a directive.
 type op struct {
 	lit  string
@@ -96,15 +116,15 @@ func compilePercent(format string) ([]op, error) {
 		if i < len(format) && format[i] == '*' {
 			return nil, fmt.Errorf("format %q: '*' width needs positional arguments, not allowed with %%(name)", format)
 		}
-		for n := 0; i < len(format) && isDigit(format[i]); i++ {
-			n = n*10 + int(format[i]-'0')
-			s.width = n
+		if w := i; i < len(format) && isDigit(format[i]) {
+			if s.width, i = number(format, i); s.width > maxWidth {
+				return nil, fmt.Errorf("format %q: width %s at offset %d is larger than %d", format, format[w:i], start, maxWidth)
+			}
 		}
 		if i < len(format) && format[i] == '.' {
-			i++
-			s.prec = 0
-			for ; i < len(format) && isDigit(format[i]); i++ {
-				s.prec = s.prec*10 + int(format[i]-'0')
+			dot := i
+			if s.prec, i = number(format, i+1); s.prec > maxWidth {
+				return nil, fmt.Errorf("format %q: precision %s at offset %d is larger than %d", format, format[dot+1:i], start, maxWidth)
 			}
 		}
 		// Length modifiers are accepted and ignored by Python.

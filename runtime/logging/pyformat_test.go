@@ -84,11 +84,20 @@ func TestPercentFormat_Errors(t *testing.T) {
 		"%(x)*d": `format "%(x)*d": '*' width needs positional arguments, not allowed with %(name)`,
 		"%(x)q":  `format "%(x)q": unsupported conversion 'q' at offset 4`,
 		"%(x)5":  `format "%(x)5": incomplete directive at offset 0`,
+		// Widths and precisions past Go's fmt bound: each line would be
+		// padded to it (this one allocated until the kernel killed the
+		// server); digits past int64 do not wrap round.
+		"a %(message)1000000000000s": `format "a %(message)1000000000000s": width 1000000000000 at offset 2 is larger than 1000000`,
+		"%(x)-99999999999999999999d": `format "%(x)-99999999999999999999d": width 99999999999999999999 at offset 0 is larger than 1000000`,
+		"%(x)s %(created).1000001f":  `format "%(x)s %(created).1000001f": precision 1000001 at offset 6 is larger than 1000000`,
+		"%(x).18446744073709551617s": `format "%(x).18446744073709551617s": precision 18446744073709551617 at offset 0 is larger than 1000000`,
 	}
 	for format, want := range tests {
 		_, err := compilePercent(format)
 		assert.EqualError(t, err, want, format)
 	}
+	_, err := compilePercent("%(message)1000000s %(created)10.1000000f")
+	assert.NoError(t, err, "the bound itself is allowed")
 }
 
 func TestPyFloatRepr(t *testing.T) {
