@@ -324,15 +324,18 @@ func (t *modelsTree) entry(h *tar.Header, name string, tr io.Reader, ours map[st
 	}
 	t.present = true
 	dir, base := path.Split(rel)
+	target := filepath.Join(t.dest, filepath.FromSlash(rel))
+	// Whiteouts too: one in a folder that is a link deletes where the link
+	// points, which may be outside dest (x -> d/c/.. with d/c -> ..: the
+	// cache holding dest, whose other models an opaque whiteout deleted).
+	if err := noLinkedParents(t.dest, target, h.Name); err != nil {
+		return &layerError{msg: err.Error()}
+	}
 	switch {
 	case base == whiteoutOpaque:
 		return clearDir(t.dest, dir, ours)
 	case strings.HasPrefix(base, whiteoutPrefix):
 		return os.RemoveAll(filepath.Join(t.dest, filepath.FromSlash(dir+strings.TrimPrefix(base, whiteoutPrefix))))
-	}
-	target := filepath.Join(t.dest, filepath.FromSlash(rel))
-	if err := noLinkedParents(t.dest, target, h.Name); err != nil {
-		return &layerError{msg: err.Error()}
 	}
 	switch h.Typeflag {
 	case tar.TypeDir:

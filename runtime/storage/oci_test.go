@@ -659,3 +659,31 @@ func TestParseChallenge(t *testing.T) {
 	assert.Equal(t, "Basic", scheme)
 	assert.Equal(t, map[string]string{"realm": `Registry "x"`}, params)
 }
+
+// A whiteout applies to the folder its layer names, never through a link:
+// x, lexically inside /models, resolves to the folder above it (the cache)
+// through d/c, and its whiteouts deleted the cache's other entries.
+func TestOCI_WhiteoutsThroughLinks(t *testing.T) {
+	o := newOCIRegistry(t)
+	repo := o.repo(t, "modelcar")
+	d := ociEnv(t)
+	require.NoError(t, os.MkdirAll(d.cache, 0o755))
+	victim := filepath.Join(d.cache, "victim")
+	require.NoError(t, os.WriteFile(victim, []byte("another model"), 0o644))
+	escape := []entry{{name: "models/d/c", typ: tar.TypeSymlink, link: ".."}, {name: "models/x", typ: tar.TypeSymlink, link: "d/c/.."}}
+	for tag, c := range map[string]struct {
+		whiteout string
+		want     string
+	}{
+		"file":   {"models/x/.wh.victim", "models/x/.wh.victim: the entry's folder x is a symbolic link"},
+		"opaque": {"models/x/.wh..wh..opq", "models/x/.wh..wh..opq: the entry's folder x is a symbolic link"},
+	} {
+		t.Run(tag, func(t *testing.T) {
+			pushImage(t, repo, tag, gzLayer(t, append(escape, entry{name: c.whiteout})...))
+			_, err := d.resolver().Resolve(context.Background(), "oci://"+o.host+"/modelcar:"+tag)
+			require.Error(t, err)
+			assert.True(t, strings.HasSuffix(err.Error(), c.want), err.Error())
+			assert.FileExists(t, victim)
+		})
+	}
+}
