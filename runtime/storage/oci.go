@@ -335,7 +335,13 @@ func (t *modelsTree) entry(h *tar.Header, name string, tr io.Reader, ours map[st
 	case base == whiteoutOpaque:
 		return clearDir(t.dest, dir, ours)
 	case strings.HasPrefix(base, whiteoutPrefix):
-		return os.RemoveAll(filepath.Join(t.dest, filepath.FromSlash(dir+strings.TrimPrefix(base, whiteoutPrefix))))
+		// ".wh...." names "..": joined to the folder, it was the folder
+		// above, and at the top the download cache, all of it deleted.
+		gone := strings.TrimPrefix(base, whiteoutPrefix)
+		if gone == "" || gone == "." || gone == ".." {
+			return layerErrorf("%s: a whiteout must name a file or folder", h.Name)
+		}
+		return os.RemoveAll(filepath.Join(t.dest, filepath.FromSlash(dir+gone)))
 	}
 	switch h.Typeflag {
 	case tar.TypeDir:

@@ -687,3 +687,24 @@ func TestOCI_WhiteoutsThroughLinks(t *testing.T) {
 		})
 	}
 }
+
+// A whiteout names one entry of its folder: ".wh.", ".wh.." and ".wh..."
+// name none. ".wh..." removed the folder above /models, the download
+// cache with every model in it.
+func TestOCI_WhiteoutOfDotDot(t *testing.T) {
+	o := newOCIRegistry(t)
+	repo := o.repo(t, "modelcar")
+	for tag, name := range map[string]string{"dotdot": "models/.wh...", "dot": "models/.wh..", "sub-dotdot": "models/sub/.wh...", "empty": "models/sub/.wh."} {
+		t.Run(tag, func(t *testing.T) {
+			d := ociEnv(t)
+			require.NoError(t, os.MkdirAll(d.cache, 0o755))
+			victim := filepath.Join(d.cache, "victim")
+			require.NoError(t, os.WriteFile(victim, []byte("another model"), 0o644))
+			pushImage(t, repo, tag, gzLayer(t, entry{name: "models/sub/m", body: "w"}, entry{name: name}))
+			_, err := d.resolver().Resolve(context.Background(), "oci://"+o.host+"/modelcar:"+tag)
+			require.Error(t, err)
+			assert.True(t, strings.HasSuffix(err.Error(), name+": a whiteout must name a file or folder"), err.Error())
+			assert.FileExists(t, victim)
+		})
+	}
+}
