@@ -23,34 +23,8 @@ func FuzzUntar(f *testing.F) {
 	f.Add("s a b\ns b a")
 	f.Add("f ../x y\nf /abs y")
 	f.Fuzz(func(t *testing.T, spec string) {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, line := range strings.Split(spec, "\n") {
-			typ, rest, _ := strings.Cut(line, " ")
-			name, arg, _ := strings.Cut(rest, " ")
-			h := &tar.Header{Name: name, Mode: 0o644}
-			switch typ {
-			case "f":
-				h.Typeflag, h.Size = tar.TypeReg, int64(len(arg))
-			case "d":
-				h.Typeflag, h.Mode = tar.TypeDir, 0o755
-			case "s":
-				h.Typeflag, h.Linkname = tar.TypeSymlink, arg
-			case "h":
-				h.Typeflag, h.Linkname = tar.TypeLink, arg
-			default:
-				continue
-			}
-			if tw.WriteHeader(h) != nil {
-				return
-			}
-			if h.Typeflag == tar.TypeReg {
-				if _, err := tw.Write([]byte(arg)); err != nil {
-					return
-				}
-			}
-		}
-		if tw.Close() != nil {
+		archive, ok := specTar(spec, "")
+		if !ok {
 			return
 		}
 		// root/a/b/dest: room for links and names to climb into, all watched.
@@ -59,7 +33,7 @@ func FuzzUntar(f *testing.F) {
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		err := untar(bytes.NewReader(buf.Bytes()), dest)
+		err := untar(bytes.NewReader(archive), dest)
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, werr error) error {
 			if werr != nil {
 				t.Fatal(werr)
@@ -74,6 +48,84 @@ func FuzzUntar(f *testing.F) {
 				if rel, _ := filepath.Rel(dest, resolved); !filepath.IsLocal(rel) && rel != "." {
 					t.Fatalf("%q unpacked without error, but its link %s resolves to %s", spec, p, resolved)
 				}
+			}
+			return nil
+		})
+	})
+}
+
+// specTar builds the tar FuzzUntar and FuzzOCILayer describe, each name
+// under prefix; ok is false when tar cannot hold it.
+func specTar(spec, prefix string) (archive []byte, ok bool) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, line := range strings.Split(spec, "\n") {
+		typ, rest, _ := strings.Cut(line, " ")
+		name, arg, _ := strings.Cut(rest, " ")
+		h := &tar.Header{Name: prefix + name, Mode: 0o644}
+		switch typ {
+		case "f", "w":
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(arg))
+		case "d":
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		case "s":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, arg
+		case "h":
+			h.Typeflag, h.Linkname = tar.TypeLink, arg
+		default:
+			continue
+		}
+		if tw.WriteHeader(h) != nil {
+			return nil, false
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(arg)); err != nil {
+				return nil, false
+			}
+		}
+	}
+	return buf.Bytes(), tw.Close() == nil
+}
+
+// FuzzOCILayer applies layers of the same entries, under models/, to an
+// image's /models folder, whiteouts (w .wh.<name>) included: nothing
+// outside the folder may be written or deleted. Layers are separated by
+// "---" lines.
+func FuzzOCILayer(f *testing.F) {
+	f.Add("f m w\nw .wh...")
+	f.Add("s d/c ..\ns x d/c/..\nw x/.wh.keep")
+	f.Add("s d/c ..\ns x d/c/..\nw x/.wh..wh..opq")
+	f.Add("f a 1\nd sub\nf sub/b 2\n---\nw .wh.a\nw sub/.wh..wh..opq\nf sub/c 3")
+	f.Add("s l .\n---\nw l/.wh.a")
+	f.Fuzz(func(t *testing.T, spec string) {
+		root := t.TempDir()
+		dest := filepath.Join(root, "cache", "dest")
+		keep := filepath.Join(root, "cache", "keep")
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keep, []byte("another model"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tree := &modelsTree{dest: dest}
+		for _, layer := range strings.Split(spec, "\n---\n") {
+			archive, ok := specTar(layer, "models/")
+			if !ok {
+				return
+			}
+			if tree.apply(bytes.NewReader(archive)) != nil {
+				break
+			}
+		}
+		if _, err := os.Stat(keep); err != nil {
+			t.Fatalf("%q deleted outside /models: %v", spec, err)
+		}
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Fatalf("%q: %v", spec, err)
+			}
+			if p != root && p != filepath.Dir(dest) && p != keep && p != dest && !strings.HasPrefix(p, dest+string(filepath.Separator)) {
+				t.Fatalf("%q wrote %s outside /models", spec, p)
 			}
 			return nil
 		})
