@@ -46,6 +46,37 @@ func TestRotatingFileHandler_MatchesPython(t *testing.T) {
 	assert.NoFileExists(t, log+".3")
 }
 
+// A RotatingFileHandler whose file is not a regular file (here a link to
+// /dev/null; /dev/stdout in a container) is never rotated, as in Python
+// (bpo-45401). Rotating renamed the link away and wrote the rest of the
+// logs to a regular file made in its place.
+func TestRotatingFileHandler_NotARegularFile(t *testing.T) {
+	for _, delay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("delay=%v", delay), func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "stdout")
+			require.NoError(t, os.Symlink(os.DevNull, log))
+			cfg := &Config{
+				Version: 1,
+				Handlers: map[string]HandlerConfig{
+					"f": {Class: "logging.handlers.RotatingFileHandler", Filename: log, MaxBytes: 100, BackupCount: 2, Delay: delay},
+				},
+				Loggers: map[string]LoggerConfig{"x": {Level: "INFO", Handlers: []string{"f"}}},
+			}
+			l, err := Setup(Options{Configure: true, Config: cfg})
+			require.NoError(t, err)
+			for i := range 10 {
+				l.Named("x").Warn(fmt.Sprintf("line %02d xxxxxxxxxxxxxxxxxxxx", i))
+			}
+			require.NoError(t, l.Close())
+			target, err := os.Readlink(log)
+			require.NoError(t, err, "the link is still there")
+			assert.Equal(t, os.DevNull, target)
+			assert.NoFileExists(t, log+".1")
+		})
+	}
+}
+
 // INI handler args map onto the Python constructors' positional parameters.
 func TestINIFileHandlers(t *testing.T) {
 	dir := t.TempDir()

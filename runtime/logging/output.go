@@ -46,6 +46,7 @@ type output struct {
 	// rotation (RotatingFileHandler)
 	maxBytes int64
 	backups  int
+	notFile  bool // name is a device, a FIFO or a link to one: never rotated
 	size     int64
 
 	timer *time.Timer
@@ -119,6 +120,7 @@ func (o *output) open() error {
 		return err
 	}
 	o.file, o.w, o.size, o.delay = f, f, st.Size(), false
+	o.notFile = !st.Mode().IsRegular()
 	o.mode = "a" // a reopened file (after rotation) is appended to
 	return nil
 }
@@ -139,7 +141,7 @@ func (o *output) emit(h *handler, r *record) {
 
 // commit decides what to do with the line just appended at buf[start:].
 func (o *output) commit(start int, level slog.Level) {
-	if o.maxBytes > 0 && o.backups > 0 {
+	if o.maxBytes > 0 && o.backups > 0 && !o.notFile {
 		line := int64(len(o.buf) - start)
 		if o.size+int64(start) > 0 && o.size+int64(start)+line >= o.maxBytes {
 			// Python's shouldRollover: the line would not fit in this file.
@@ -204,7 +206,17 @@ func (o *output) fail(err error) {
 
 // rollover renames name.N-1 -> name.N ... name -> name.1 and reopens name,
 // as RotatingFileHandler.doRollover does.
+//
+// Only a regular file is rotated, as Python's shouldRollover has done since
+// bpo-45401: renaming /dev/stdout (or /dev/null, or a link to either) once
+// maxBytes were written to it replaced it with a regular file, where the
+// logs went from then on, and as root renamed the device itself. The name
+// is checked here too, for a delayed file not opened yet.
 func (o *output) rollover() {
+	if st, err := os.Stat(o.name); err == nil && !st.Mode().IsRegular() {
+		o.notFile = true
+		return
+	}
 	if o.file != nil {
 		if err := o.file.Close(); err != nil {
 			o.fail(err)
