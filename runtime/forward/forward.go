@@ -302,9 +302,15 @@ func (m *Model) Name() string { return m.name }
 // Forwarder returns the model's forwarder.
 func (m *Model) Forwarder() *Forwarder { return m.fwd }
 
-// Load marks the model loaded; with the predictor health check it starts
-// polling the predictor's readiness of this model, logging its changes on
-// ctx's logger (model.Logger: the server's).
+// Load marks the model loaded; with the predictor health check it asks the
+// predictor once whether it is ready for the model (for at most
+// HealthInterval) and then keeps polling in the background, logging the
+// changes on ctx's logger (model.Logger: the server's).
+//
+// The first answer is awaited because the repository extension's load
+// decides from Ready as soon as Load returns: without it, a load after an
+// unload would be refused (503 "not ready", the predictor not yet asked) or
+// accepted on the answer from before the unload.
 func (m *Model) Load(ctx context.Context) error {
 	m.loaded.Store(true)
 	if !m.cfg.HealthCheck {
@@ -315,52 +321,59 @@ func (m *Model) Load(ctx context.Context) error {
 	if m.stopPoll != nil {
 		return nil
 	}
+	log := model.Logger(ctx)
 	pctx, cancel := context.WithCancel(context.Background())
 	m.stopPoll, m.pollDone = cancel, make(chan struct{})
-	go m.poll(pctx, model.Logger(ctx), m.pollDone)
+	m.check(ctx, log, true)
+	go m.poll(pctx, log, m.pollDone)
 	return nil
 }
 
 // poll asks the predictor whether it is ready for the model every
-// HealthInterval until ctx ends. It logs each change on log, not each poll:
-// a WARNING with the reason when the predictor stops being ready (or
-// answering), including on the first poll, and INFO when it is ready again.
+// HealthInterval until ctx ends.
 func (m *Model) poll(ctx context.Context, log *slog.Logger, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(m.cfg.HealthInterval)
 	defer t.Stop()
-	who := fmt.Sprintf("predictor %s (%s)", m.cfg.Host, m.cfg.Protocol)
-	first := true
 	for {
-		cctx, cancel := context.WithTimeout(ctx, m.cfg.HealthInterval)
-		ok, err := m.fwd.ModelReady(cctx, m.name)
-		cancel()
-		if ctx.Err() != nil {
-			return // unloaded: the check was cut short, not answered
-		}
-		ready := err == nil && ok
-		was := m.remoteOK.Swap(ready)
-		switch {
-		case ready:
-			m.lastError.Store(nil)
-			if !was && !first {
-				log.Info(fmt.Sprintf("%s is ready for model %s again", who, m.name))
-			}
-		default:
-			reason := fmt.Sprintf("%s reports model %s not ready", who, m.name)
-			if err != nil {
-				reason = fmt.Sprintf("%s is not ready for model %s: %s", who, m.name, status.Message(err))
-			}
-			m.lastError.Store(&reason)
-			if was || first {
-				log.Warn(fmt.Sprintf("%s; model %s is not ready until the predictor is", reason, m.name))
-			}
-		}
-		first = false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		m.check(ctx, log, false)
+	}
+}
+
+// check asks the predictor once and records the answer. It logs each
+// change on log, not each check: a WARNING with the reason when the
+// predictor stops being ready (or answering), including on the first
+// check, and INFO when it is ready again. A check cut short by ctx records
+// nothing: it was not answered.
+func (m *Model) check(ctx context.Context, log *slog.Logger, first bool) {
+	who := fmt.Sprintf("predictor %s (%s)", m.cfg.Host, m.cfg.Protocol)
+	cctx, cancel := context.WithTimeout(ctx, m.cfg.HealthInterval)
+	ok, err := m.fwd.ModelReady(cctx, m.name)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	ready := err == nil && ok
+	was := m.remoteOK.Swap(ready)
+	switch {
+	case ready:
+		m.lastError.Store(nil)
+		if !was && !first {
+			log.Info(fmt.Sprintf("%s is ready for model %s again", who, m.name))
+		}
+	default:
+		reason := fmt.Sprintf("%s reports model %s not ready", who, m.name)
+		if err != nil {
+			reason = fmt.Sprintf("%s is not ready for model %s: %s", who, m.name, status.Message(err))
+		}
+		m.lastError.Store(&reason)
+		if was || first {
+			log.Warn(fmt.Sprintf("%s; model %s is not ready until the predictor is", reason, m.name))
 		}
 	}
 }
@@ -407,6 +420,8 @@ func (m *Model) Unload(context.Context) error {
 		stop()
 		<-done
 	}
+	// Not ready until the next Load has asked the predictor again.
+	m.remoteOK.Store(false)
 	return nil
 }
 

@@ -518,3 +518,37 @@ func TestTransformerPassesAStreamOn(t *testing.T) {
 	}
 	assert.Equal(t, "data: 0\n\ndata: 1\n\ndata: 2\n\n", string(all))
 }
+
+// The repository extension's load answers from the transformer's readiness
+// as soon as Load returns, so with the health check Load asks the predictor
+// before it returns: a predictor that is ready again after an unload is
+// loaded by the first call, not refused with "not ready" until a poll ran.
+func TestHealthCheckRepositoryLoadAsksThePredictor(t *testing.T) {
+	p := &toggled{}
+	ps := serve(t, p)
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 20 * time.Millisecond})
+	require.NoError(t, err)
+	ts := serve(t, &transformer{fm})
+
+	p.ready.Store(false)
+	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 5*time.Millisecond)
+	r := ts.PostJSON(t, "/v2/repository/models/model/unload", "")
+	require.Equal(t, http.StatusOK, r.Code, r.Body)
+	assert.Equal(t, `{"name":"model","unload":true}`, r.Body)
+	p.ready.Store(true)
+
+	r = ts.PostJSON(t, "/v2/repository/models/model/load", "")
+	assert.Equal(t, http.StatusOK, r.Code)
+	assert.Equal(t, `{"name":"model","load":true}`, r.Body)
+	r = ts.Get(t, "/v2/models/model/ready")
+	assert.Equal(t, `{"name":"model","ready":true}`, r.Body)
+
+	// Unloaded while the predictor is ready, loaded again while it is
+	// not: refused, rather than loaded on the answer from before.
+	r = ts.PostJSON(t, "/v2/repository/models/model/unload", "")
+	require.Equal(t, http.StatusOK, r.Code, r.Body)
+	p.ready.Store(false)
+	r = ts.PostJSON(t, "/v2/repository/models/model/load", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.Code)
+	assert.Equal(t, `{"error":"Model with name model is not ready."}`, r.Body)
+}
