@@ -880,3 +880,59 @@ func TestClientGoneIs499(t *testing.T) {
 		return strings.Contains(body, `kserve_request_errors_total{code="499",model_name="echo",protocol="v1"} 1`)
 	}, 5*time.Second, 10*time.Millisecond)
 }
+
+// drainingModel is loaded once (Load of a loaded model does nothing, as
+// onnx.Model's) and its Unload waits for release, as an unload draining
+// running requests or a batcher does.
+type drainingModel struct {
+	echoModel
+	unloading chan struct{}
+	release   chan struct{}
+}
+
+func (m *drainingModel) Load(context.Context) error {
+	m.ready.Store(true)
+	return nil
+}
+
+func (m *drainingModel) Unload(context.Context) error {
+	m.unloading <- struct{}{}
+	<-m.release
+	m.ready.Store(false)
+	return nil
+}
+
+// A load that arrives while an unload of the same model is still draining
+// runs after it, so the model ends loaded and ready. Run alongside, the
+// load found the model still ready, served it again, and then the unload
+// finished: listed but not ready (503 on every request, the server not
+// ready) although both calls had answered 200.
+func TestRepositoryLoadWaitsForAnUnloadInProgress(t *testing.T) {
+	m := &drainingModel{echoModel: echoModel{name: "m"}, unloading: make(chan struct{}, 1), release: make(chan struct{})}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+
+	type answer struct {
+		code int
+		body string
+	}
+	post := func(action string, to chan<- answer) {
+		code, _, body := do(t, "POST", ts.url+"/v2/repository/models/m/"+action, "", nil)
+		to <- answer{code, body}
+	}
+	unloaded, loaded := make(chan answer, 1), make(chan answer, 1)
+	go post("unload", unloaded)
+	<-m.unloading
+	go post("load", loaded)
+	time.Sleep(100 * time.Millisecond) // the load reaches the server
+	close(m.release)
+	assert.Equal(t, answer{200, `{"name":"m","unload":true}`}, <-unloaded)
+	assert.Equal(t, answer{200, `{"name":"m","load":true}`}, <-loaded)
+
+	code, _, body := do(t, "GET", ts.url+"/v2/models/m/ready", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"name":"m","ready":true}`, body)
+	code, _, body = do(t, "GET", ts.url+"/v2/health/ready", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"ready":true}`, body)
+}

@@ -76,6 +76,12 @@ type Entry struct {
 	unbounded bool
 	metrics   *metrics.Model
 	unloaded  atomic.Bool
+	// repo serialises the repository extension's load and unload of this
+	// model: a load arriving while an unload still drains (ONNX Runtime
+	// waiting for running requests, a batcher emptying its queue) would
+	// otherwise find the model still ready, serve it again, and then see
+	// the unload finish under it.
+	repo sync.Mutex
 }
 
 // Dataplane is safe for concurrent use.
@@ -283,12 +289,15 @@ func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 }
 
 // LoadModel is the repository extension's load: it (re)loads a registered
-// model and requires it to be ready afterwards.
+// model and requires it to be ready afterwards. It waits for a load or
+// unload of the same model still running.
 func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 	e := d.reg.Load().byName[name]
 	if e == nil {
 		return status.ModelNotReady(name, "")
 	}
+	e.repo.Lock()
+	defer e.repo.Unlock()
 	if err := e.Model.Load(d.modelContext(ctx)); err != nil {
 		return status.ModelNotReady(name, fmt.Sprintf("Error type: %T error msg: %v", err, err))
 	}
@@ -301,10 +310,16 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 
 // UnloadModel is the repository extension's unload: the model stops being
 // served (404 afterwards) and its Unload runs; a later load brings it back.
+// Loads and unloads of one model run one at a time, in arrival order.
 func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
-	e, err := d.Lookup(name)
-	if err != nil {
-		return err
+	e := d.reg.Load().byName[name]
+	if e == nil {
+		return status.ModelNotFound(name)
+	}
+	e.repo.Lock()
+	defer e.repo.Unlock()
+	if e.unloaded.Load() {
+		return status.ModelNotFound(name)
 	}
 	e.unloaded.Store(true)
 	if u, ok := e.Model.(model.Unloader); ok {
