@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,9 +31,16 @@ import (
 // real processes.
 const serveEnv = "KSERVE_GEN_TEST_SERVE"
 
+// blockEnv makes that server's model hang in every predict.
+const blockEnv = "KSERVE_GEN_TEST_BLOCK"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) != "" {
-		if err := runtime.Serve(&echoModel{name: "echo"}); err != nil {
+		m := &echoModel{name: "echo"}
+		if os.Getenv(blockEnv) != "" {
+			m.block = make(chan struct{}) // never closed: every predict hangs
+		}
+		if err := runtime.Serve(m); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -149,4 +157,44 @@ func TestStorageURIErrorIsPrefixedOnce(t *testing.T) {
 	assert.EqualError(t, err, "resolving STORAGE_URI: Local path file://"+missing+" does not exist.")
 	err = srv.Run(context.Background(), &echoModel{name: "echo"})
 	assert.EqualError(t, err, "resolving STORAGE_URI: Local path file://"+missing+" does not exist.")
+}
+
+// A second SIGINT (Ctrl-C) or SIGTERM while the server drains ends it at
+// once, as uvicorn's second Ctrl-C does, instead of waiting out the grace
+// period for a request that hangs.
+func TestSecondSignalEndsTheDrain(t *testing.T) {
+	ports := freePorts(t, 2)
+	p := startProc(t, []string{blockEnv + "=1"}, "--grace_period=60", fmt.Sprintf("--http_port=%d", ports[0]), fmt.Sprintf("--grpc_port=%d", ports[1]))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Model echo loaded") },
+		10*time.Second, 10*time.Millisecond, "server started: %s", p.out)
+	url := fmt.Sprintf("http://localhost:%d/v1/models/echo:predict", ports[0])
+	go func() {
+		if resp, err := http.Post(url, "application/json", strings.NewReader(`{"instances":[1]}`)); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://localhost:%d/metrics", ports[0]))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), `kserve_requests_in_flight{model_name="echo"} 1`)
+	}, 10*time.Second, 10*time.Millisecond, "request in flight: %s", p.out)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Stopping the model server") },
+		10*time.Second, 10*time.Millisecond, "stopping: %s", p.out)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		ws := ee.Sys().(syscall.WaitStatus)
+		assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGINT, "ended by the second SIGINT: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still draining 10s after the second SIGINT; output:\n%s", p.out)
+	}
 }

@@ -93,9 +93,18 @@ func NewServer(cfg config.Config, opts ...Option) *Server {
 }
 
 // SignalContext returns a context cancelled by SIGTERM, SIGINT or SIGQUIT,
-// the signals KServe's server stops on.
+// the signals KServe's server stops on. The first one starts the graceful
+// shutdown; the signals then get their default action back, so a second
+// one (Ctrl-C again) ends the process at once instead of waiting out the
+// grace period, as uvicorn's second Ctrl-C does. A --workers process keeps
+// catching them: a Ctrl-C reaches it from the terminal and then the
+// supervisor's SIGTERM follows, which must not cut its drain short.
 func SignalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	if os.Getenv(workerEnv) == "" {
+		context.AfterFunc(ctx, stop)
+	}
+	return ctx, stop
 }
 
 // Serve parses KServe's flags from os.Args, serves models until SIGTERM,
