@@ -936,3 +936,33 @@ func TestRepositoryLoadWaitsForAnUnloadInProgress(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, `{"ready":true}`, body)
 }
+
+// The in-flight gauge counts a request whose client has gone for as long
+// as its model call still holds a slot: a model that does not stop on
+// cancellation keeps the server as busy as before, and an autoscaler
+// reading the gauge must see it (it read 0 while every slot was taken).
+func TestInFlightCountsTheModelCallAfterTheClientLeft(t *testing.T) {
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+	inFlight := func() string {
+		_, _, body := do(t, "GET", ts.url+"/metrics", "", nil)
+		for line := range strings.SplitSeq(body, "\n") {
+			if strings.HasPrefix(line, "kserve_requests_in_flight{") {
+				return line
+			}
+		}
+		return ""
+	}
+
+	c := &http.Client{Timeout: 200 * time.Millisecond}
+	_, err := c.Post(ts.url+"/v1/models/echo:predict", "application/json", strings.NewReader(`{"instances":[1]}`))
+	require.Error(t, err)
+	require.Equal(t, int32(1), m.inFlight.Load(), "the model call still runs")
+	assert.Equal(t, `kserve_requests_in_flight{model_name="echo"} 1`, inFlight())
+
+	close(m.block)
+	require.Eventually(t, func() bool { return m.inFlight.Load() == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return inFlight() == `kserve_requests_in_flight{model_name="echo"} 0` },
+		5*time.Second, 5*time.Millisecond, "%s", inFlight())
+}

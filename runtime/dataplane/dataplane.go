@@ -375,11 +375,17 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	}
 	if e.metrics != nil {
 		e.metrics.InFlight.Inc()
-		defer e.metrics.InFlight.Dec()
 	}
 	if d.jobs == nil || e.unbounded {
+		if e.metrics != nil {
+			defer e.metrics.InFlight.Dec()
+		}
 		return d.run(ctx, e, verb, req, h)
 	}
+	// From here the in-flight gauge is decremented by the worker once the
+	// model call returns, or below if the call never reaches one: a call
+	// whose client has gone still holds its slot until the model returns,
+	// and the gauge (which autoscalers read) must keep counting it.
 	c := d.calls.Get().(*call)
 	c.ctx, c.e, c.verb, c.req, c.h = ctx, e, verb, req, h
 	// A free worker usually waits: a non-blocking send is far cheaper than
@@ -393,6 +399,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		if n := d.queued.Add(1); d.opts.MaxQueued > 0 && n > int64(d.opts.MaxQueued) {
 			d.queued.Add(-1)
 			d.putCall(c)
+			e.notInFlight()
 			return nil, status.Newf(status.KindOverloaded,
 				"Server overloaded: %d requests already wait for one of the %d model slots (--max_queued_requests, --max_asyncio_workers); retry later.",
 				d.opts.MaxQueued, d.opts.MaxConcurrency)
@@ -407,10 +414,12 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		case <-ctx.Done():
 			d.queued.Add(-1)
 			d.putCall(c)
+			e.notInFlight()
 			return nil, ctx.Err()
 		case <-d.quit:
 			d.queued.Add(-1)
 			d.putCall(c)
+			e.notInFlight()
 			return nil, status.ServerNotReady("")
 		}
 	}
@@ -474,7 +483,15 @@ type call struct {
 func (d *Dataplane) worker() {
 	for c := <-d.jobs; c != nil; c = <-d.jobs {
 		c.resp, c.err = d.run(c.ctx, c.e, c.verb, c.req, c.h)
+		c.e.notInFlight() // before done: the caller may recycle c
 		c.done <- struct{}{}
+	}
+}
+
+// notInFlight ends a request's count in the in-flight gauge.
+func (e *Entry) notInFlight() {
+	if e.metrics != nil {
+		e.metrics.InFlight.Dec()
 	}
 }
 
