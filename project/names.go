@@ -101,15 +101,20 @@ func ValidateNamespace(ns string) error {
 // leading dots and the like are rejected. On top of it, the go command
 // refuses two more kinds of path that CheckImportPath takes: one whose first
 // element has no dot and names a standard-library package or folder
-// ("image", "cmd/go": "ambiguous import"), and one whose last element does
-// not start with a letter, a digit or _ (go build's "invalid input
-// directory name").
+// ("image", "cmd/go": "ambiguous import"), one that is a name the go
+// command reserves for a package pattern ("main", "all", "std", "tool",
+// "work": go vet and go test refuse a module of that path), and one whose
+// last element does not start with a letter, a digit or _ (go build's
+// "invalid input directory name").
 func ValidateModule(path string) error {
 	if path == "" {
 		return fmt.Errorf("module %w", ErrEmpty)
 	}
 	if err := module.CheckImportPath(path); err != nil {
 		return fmt.Errorf("module %q is not a valid Go module path: %w", path, err)
+	}
+	if IsReservedByGo(path) {
+		return fmt.Errorf("module %q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/%s", path, path)
 	}
 	if first, _, _ := strings.Cut(path, "/"); IsStandardLibrary(first) {
 		return fmt.Errorf("module %q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
@@ -124,9 +129,10 @@ func ValidateModule(path string) error {
 // DefaultModule is the module path of a project named name when none is
 // given: the name itself, or example.com/NAME when the name is a path of
 // the standard library (a model named image), which go build would not
-// build.
+// build, or a name the go command reserves (a model named main or all),
+// which go test would not test.
 func DefaultModule(name string) string {
-	if IsStandardLibrary(name) {
+	if IsStandardLibrary(name) || IsReservedByGo(name) {
 		return "example.com/" + name
 	}
 	return name
@@ -139,6 +145,20 @@ func DefaultModule(name string) string {
 // TestIsStandardLibrary_CoversGOROOT checks it against the Go it runs on.
 func IsStandardLibrary(elem string) bool {
 	return !strings.Contains(elem, ".") && slices.Contains(stdElems, elem)
+}
+
+// IsReservedByGo reports whether path is one of the names the go command
+// gives a meaning of its own instead of importing it: "main" (a command's
+// package: go test of a module named main fails with `cannot import
+// "main"`) and the meta-patterns "all", "std", "cmd", "tool" and "work"
+// (go vet ./... fails with `"all" is not an importable package`). Only
+// the whole path is reserved: main/x or all/x builds.
+func IsReservedByGo(path string) bool {
+	switch path {
+	case "main", "all", "std", "cmd", "tool", "work":
+		return true
+	}
+	return false
 }
 
 var stdElems = []string{

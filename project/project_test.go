@@ -219,6 +219,15 @@ func TestValidateModule(t *testing.T) {
 	for _, m := range []string{"context", "runtime", "sort", "time", "log", "errors", "embed"} {
 		assert.ErrorContains(t, ValidateModule(m), "a path of the Go standard library", m)
 	}
+	// The go command's reserved names: go vet and go test refuse a module
+	// of that very path, though main/x or all/x build.
+	assert.EqualError(t, ValidateModule("main"), `module "main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/main`)
+	for _, m := range []string{"all", "std", "cmd", "tool", "work"} {
+		assert.ErrorContains(t, ValidateModule(m), "a name the go command reserves", m)
+	}
+	for _, m := range []string{"main/x", "all/x", "example.com/main", "mainline", "tools"} {
+		assert.NoError(t, ValidateModule(m), m)
+	}
 }
 
 func TestDefaultModule(t *testing.T) {
@@ -226,6 +235,10 @@ func TestDefaultModule(t *testing.T) {
 	assert.Equal(t, "example.com/image", DefaultModule("image"))
 	assert.Equal(t, "example.com/context", DefaultModule("context"))
 	assert.NoError(t, ValidateModule(DefaultModule("image")))
+	for _, name := range []string{"main", "all", "std", "tool", "work"} {
+		assert.Equal(t, "example.com/"+name, DefaultModule(name))
+		assert.NoError(t, ValidateModule(DefaultModule(name)), name)
+	}
 }
 
 // TestIsStandardLibrary_CoversGOROOT checks the list of the standard

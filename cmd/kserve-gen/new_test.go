@@ -309,6 +309,30 @@ func TestNew_StandardLibraryNamesStillBuild(t *testing.T) {
 	}
 }
 
+// TestNew_ReservedGoNamesStillTest: a model named main or all, names the
+// go command reserves, gets a module path go test tests (example.com/main:
+// with module main, go test ./... failed with `cannot import "main"`, and
+// with module all, go vet ./... with `"all" is not an importable package`),
+// and a --module of such a name is refused.
+func TestNew_ReservedGoNamesStillTest(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	for _, name := range []string{"main", "all"} {
+		dir := filepath.Join(t.TempDir(), name)
+		require.NoError(t, runCLI(t, f, "new", name, "--template", "rest", "--yes", "--dir", dir))
+		got, err := project.Load(dir)
+		require.NoError(t, err)
+		assert.Equal(t, "example.com/"+name, got.Module)
+		if !testing.Short() {
+			runIn(t, dir, "go", "vet", "./...")
+			runIn(t, dir, "go", "test", "./...")
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "p")
+	require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", "tool", "--yes", "--dir", dir),
+		`module: module "tool" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/tool`)
+	assert.NoDirExists(t, dir)
+}
+
 // TestNew_NextHintIsOneShellWord: the "Next: cd DIR" hint works when
 // pasted, whatever characters the folder's name has.
 func TestNew_NextHintIsOneShellWord(t *testing.T) {
