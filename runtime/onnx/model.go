@@ -53,7 +53,8 @@ type outputLabels struct {
 
 // LabelsFile, beside the model file, names the classes of the model's
 // first output, one per line (line i is class i): the classification
-// extension answers "0.97:1:cat" instead of "0.97:1" with it.
+// extension answers "0.97:1:cat" instead of "0.97:1" with it. A file with
+// more or fewer names than the output's fixed last dimension is left out.
 const LabelsFile = "labels.txt"
 
 type modelConfig struct {
@@ -258,8 +259,19 @@ func (m *Model) loadLabels(path string, outputs []TensorInfo) error {
 		return fmt.Errorf("class labels: %w", err)
 	}
 	names := strings.Split(strings.TrimRight(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n"), "\n")
-	m.labels.Store(&outputLabels{output: outputs[0].Name, names: names})
-	m.env.log.Info(fmt.Sprintf("ONNX model %s: %d class labels from %s for output %s", m.name, len(names), path, outputs[0].Name))
+	// A file that does not fit the output is another model's (one left
+	// beside model.onnx when the model was replaced, or by kserve-gen new
+	// --force with another --model): naming this model's classes with it
+	// would answer wrong labels, so it is left out, as kserve-gen new leaves
+	// out a misfit labels.txt, and the answers stay "value:index".
+	out := outputs[0]
+	if n := len(out.Shape); n > 0 && out.Shape[n-1] > 0 && out.Shape[n-1] != int64(len(names)) {
+		m.labels.Store(nil)
+		m.env.log.Warn(fmt.Sprintf("ONNX model %s: class labels in %s left out: %d names for output %s, which has %d classes", m.name, path, len(names), out.Name, out.Shape[n-1]))
+		return nil
+	}
+	m.labels.Store(&outputLabels{output: out.Name, names: names})
+	m.env.log.Info(fmt.Sprintf("ONNX model %s: %d class labels from %s for output %s", m.name, len(names), path, out.Name))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -276,6 +277,37 @@ func TestCLS_ClassificationWithLabels(t *testing.T) {
 	require.Len(t, classes, 2)
 	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):0:0$`, classes[0], "upright")
 	assert.Regexp(t, `^(0\.9\d{5}|1\.000000):1:180$`, classes[1], "turned over")
+}
+
+// TestCLS_MisfitLabelsAreLeftOut: a labels.txt that does not fit the
+// first output (another model's, left beside model.onnx when the model was
+// replaced or re-generated with kserve-gen new --force) is left out with a
+// warning: the classification extension answers "value:index", not the
+// other model's class names.
+func TestCLS_MisfitLabelsAreLeftOut(t *testing.T) {
+	env := needEnv(t)
+	dir := t.TempDir()
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644))
+	labels := filepath.Join(dir, LabelsFile)
+	require.NoError(t, os.WriteFile(labels, []byte("cat\ndog\nbird\n"), 0o644))
+	m := NewModel("cls-misfit", dir, WithEnv(env), WithDevice("cpu"))
+	s := serve(t, m)
+	assert.Nil(t, m.Labels("softmax_0.tmp_0"))
+	assert.Contains(t, envLog(), "ONNX model cls-misfit: class labels in "+labels+" left out: 3 names for output softmax_0.tmp_0, which has 2 classes")
+
+	x := clsInput(renderText("Hello World 2026", true))
+	data, err := x.AsFloat32()
+	require.NoError(t, err)
+	body, err := json.Marshal(map[string]any{
+		"inputs":  []map[string]any{{"name": "x", "shape": x.Shape, "datatype": "FP32", "data": data}},
+		"outputs": []map[string]any{{"name": "softmax_0.tmp_0", "parameters": map[string]any{"classification": 1}}},
+	})
+	require.NoError(t, err)
+	code, got := httpDo(t, http.MethodPost, s.url+"/v2/models/cls-misfit/infer", string(body))
+	require.Equal(t, http.StatusOK, code, got)
+	assert.Regexp(t, `"datatype":"BYTES","parameters":null,"data":\["(0\.9\d{5}|1\.000000):1"\]`, got)
 }
 
 // clsFP16 writes PaddleOCR's classifier with its output narrowed to
