@@ -51,6 +51,11 @@ func TestNew_ModelFlagServesTheUsersModel(t *testing.T) {
 	in, err = os.ReadFile(filepath.Join(dir, "input.json"))
 	require.NoError(t, err)
 	assert.Equal(t, `{"instances":[[0,0,0,0]]}`+"\n", string(in))
+	// The classification extension is v2's: a v1 request with "outputs"
+	// added answers the values, so the README sends it to /v2.
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "of its values: add `\"outputs\":[{\"name\":\"probs\",\"parameters\":{\"classification\":3}}]`\nto a v2 request, sent to `/v2/models/iris/infer` (the extension is the Open\nInference Protocol's, which the server answers beside v1; a v1 `{\"instances\": ...}` request has\nno outputs to ask for and always answers the values), and each row")
 }
 
 func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
