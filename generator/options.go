@@ -22,6 +22,11 @@ type Options struct {
 	// Force allows writing into a non-empty directory: generated files
 	// replace files of the same name, other files are kept.
 	Force bool
+	// Keep is the kserve-gen.yaml that Force writes over, if any: its image
+	// and deploy settings, which new does not ask for (the README has the
+	// user add them), go into the new kserve-gen.yaml and
+	// inferenceservice.yaml instead of being lost.
+	Keep *project.File
 	// Runtime is the local runtime module the project's go.mod points at
 	// with a replace directive; nil writes a plain requirement that needs
 	// the module proxy (see FindRuntime).

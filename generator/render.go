@@ -76,6 +76,12 @@ func Render(o *Options) ([]File, error) {
 		return nil, err
 	}
 	p := o.Project
+	if k := o.Keep; k != nil && (k.Image != "" || k.Deploy != nil) {
+		p.Image, p.Deploy = k.Image, k.Deploy
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("the image and deploy settings of the %s being replaced do not fit the new answers (edit or remove them there first): %w", project.FileName, err)
+		}
+	}
 	d := data{
 		File:                 p,
 		Type:                 GoTypeName(p.Name),

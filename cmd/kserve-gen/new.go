@@ -136,7 +136,7 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVar(&opts.MemoryRequest, "memory-request", generator.DefaultMemoryRequest, "memory request (512Mi, 1Gi)")
 	fl.StringVar(&opts.MemoryLimit, "memory-limit", generator.DefaultMemoryLimit, "memory limit")
 	fl.StringVar(&opts.Dir, "dir", "", "output directory (default ./NAME); must be empty or missing unless --force")
-	fl.BoolVar(&opts.answers.Force, "force", false, "write into a non-empty directory, replacing files of the same name")
+	fl.BoolVar(&opts.answers.Force, "force", false, "write into a non-empty directory, replacing files of the same name (kserve-gen.yaml keeps its image and deploy settings)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take the flags and defaults")
 	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
 	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
@@ -276,6 +276,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	dir := gopts.OutputDir()
 	fmt.Fprintf(opts.IO.Out, "Created %s (template %s, protocol %s%s): %d files in %s\n",
 		a.Name, a.Template, a.Protocol, map[bool]string{true: ", gRPC", false: ""}[a.GRPC], len(files), dir)
+	if k := gopts.Keep; k != nil && (k.Image != "" || k.Deploy != nil) {
+		fmt.Fprintf(opts.IO.Out, "Kept the image and deploy settings of the %s it replaced\n", project.FileName)
+	}
 	if m := gopts.Model; m != nil {
 		describeModel(opts.IO.Out, m)
 	}
@@ -341,6 +344,14 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 	}
 	if a.Model != "" && a.onnx == nil {
 		return nil, fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)
+	}
+	if a.Force {
+		// Re-running new over a project keeps what the user added to its
+		// kserve-gen.yaml (image:, deploy:); a file that does not load is
+		// replaced as before.
+		if old, err := project.Load(g.OutputDir()); err == nil {
+			g.Keep = old
+		}
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err

@@ -333,6 +333,52 @@ func TestNew_ReservedGoNamesStillTest(t *testing.T) {
 	assert.NoDirExists(t, dir)
 }
 
+// TestNew_ForceKeepsImageAndDeploySettings: re-running new --force over
+// a project (to change its GPU, say) keeps the image and deploy settings
+// the user added to kserve-gen.yaml, as its README invites, in the new
+// kserve-gen.yaml and inferenceservice.yaml, so that kserve-gen deploy
+// still needs no --image; settings that no longer fit the new answers
+// stop new before anything is written.
+func TestNew_ForceKeepsImageAndDeploySettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kept")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "kept", "--template", "rest", "--yes", "--dir", dir))
+	file := filepath.Join(dir, project.FileName)
+	answers, err := os.ReadFile(file)
+	require.NoError(t, err)
+	added := "image: registry.example.com/kept:v7\ndeploy:\n  minReplicas: 1\n  env:\n    - name: FOO\n      value: bar\n"
+	require.NoError(t, os.WriteFile(file, append(answers, added...), 0o644))
+
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "kept", "--template", "rest", "--gpu", "1", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "Kept the image and deploy settings of the kserve-gen.yaml it replaced\n")
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.GPU)
+	assert.Equal(t, "registry.example.com/kept:v7", got.Image)
+	require.NotNil(t, got.Deploy)
+	require.NotNil(t, got.Deploy.MinReplicas)
+	assert.Equal(t, 1, *got.Deploy.MinReplicas)
+	assert.Equal(t, []project.EnvVar{{Name: "FOO", Value: "bar"}}, got.Deploy.Env)
+	isvc, err := os.ReadFile(filepath.Join(dir, "inferenceservice.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(isvc), "          - name: FOO\n            value: bar\n")
+	assert.Contains(t, string(isvc), "    minReplicas: 1\n")
+
+	// A transformer's predictor settings do not fit a rest project.
+	tx := filepath.Join(t.TempDir(), "tx")
+	require.NoError(t, runCLI(t, f, "new", "tx", "--template", "transformer", "--yes", "--dir", tx))
+	file = filepath.Join(tx, project.FileName)
+	answers, err = os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, append(answers, "deploy:\n  predictor:\n    image: registry.example.com/p:v1\n"...), 0o644))
+	require.EqualError(t, runCLI(t, f, "new", "tx", "--template", "rest", "--force", "--yes", "--dir", tx),
+		"the image and deploy settings of the kserve-gen.yaml being replaced do not fit the new answers (edit or remove them there first): deploy: predictor: only a transformer project runs in front of a separate predictor (template is rest)")
+	got, err = project.Load(tx)
+	require.NoError(t, err)
+	assert.Equal(t, "transformer", got.Template, "nothing written")
+}
+
 // TestNew_NextHintIsOneShellWord: the "Next: cd DIR" hint works when
 // pasted, whatever characters the folder's name has.
 func TestNew_NextHintIsOneShellWord(t *testing.T) {
