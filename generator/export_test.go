@@ -87,6 +87,17 @@ func UnknownRankONNXModel(input bool) []byte {
 	return modelProto(g)
 }
 
+// QuotedOutputONNXModel copies input "x" FP32 [batch,4] to an output whose
+// name holds a quote and a backslash, characters JSON must escape.
+func QuotedOutputONNXModel() []byte {
+	const out = `scores"\v2`
+	var g []byte
+	g = appendNode(g, "Identity", "copy", []string{"x"}, out)
+	g = appendMessage(g, graphIn, valueInfo("x", onnxFloat, "batch", 4))
+	g = appendMessage(g, graphOut, valueInfo(out, onnxFloat, "batch", 4))
+	return modelProto(g)
+}
+
 // InjectionONNXModel is the sample classifier with a producer, an input
 // name and a batch dimension name that each end a line and go on with Go
 // code: what a hostile model file could try on a generated project.

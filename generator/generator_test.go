@@ -2,9 +2,11 @@ package generator_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -448,6 +450,24 @@ func TestGenerate_ModelNamesCannotInjectCode(t *testing.T) {
 		goTool(t, dir, "vet", "./...")
 		goTool(t, dir, "test", "-count=1", "./...")
 	}
+}
+
+// TestGenerate_ReadmeClassificationExampleIsJSON: the README's
+// classification example names the model's first output inside JSON, so a
+// name with a quote or a backslash is escaped there and the example still
+// parses as the request field it shows.
+func TestGenerate_ReadmeClassificationExampleIsJSON(t *testing.T) {
+	dir := onnxProject(t, "quoted", "quoted.onnx", generator.QuotedOutputONNXModel(), nil, nil)
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	m := regexp.MustCompile("add `(\"outputs\":.*?)`").FindSubmatch(readme)
+	require.NotNil(t, m, "the README's classification example")
+	var req struct {
+		Outputs []struct{ Name string }
+	}
+	require.NoError(t, json.Unmarshal([]byte("{"+string(m[1])+"}"), &req), "%s", m[1])
+	require.Len(t, req.Outputs, 1)
+	assert.Equal(t, `scores"\v2`, req.Outputs[0].Name)
 }
 
 // onnxProject writes model as file (with files beside it) and generates
