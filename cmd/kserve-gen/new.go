@@ -347,9 +347,10 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 	}
 	if a.Force {
 		// Re-running new over a project keeps what the user added to its
-		// kserve-gen.yaml (image:, deploy:); a file that does not load is
-		// replaced as before.
-		if old, err := project.Load(g.OutputDir()); err == nil {
+		// kserve-gen.yaml (image:, deploy:); a file that does not load, or
+		// another model's (its image is not this one's), is replaced as
+		// before.
+		if old, err := project.Load(g.OutputDir()); err == nil && old.Name == a.Name {
 			g.Keep = old
 		}
 	}

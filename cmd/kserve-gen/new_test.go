@@ -365,6 +365,13 @@ func TestNew_ForceKeepsImageAndDeploySettings(t *testing.T) {
 	assert.Contains(t, string(isvc), "          - name: FOO\n            value: bar\n")
 	assert.Contains(t, string(isvc), "    minReplicas: 1\n")
 
+	// Another model written over it does not take its image.
+	require.NoError(t, runCLI(t, f, "new", "other", "--template", "rest", "--force", "--yes", "--dir", dir))
+	got, err = project.Load(dir)
+	require.NoError(t, err)
+	assert.Empty(t, got.Image)
+	assert.Nil(t, got.Deploy)
+
 	// A transformer's predictor settings do not fit a rest project.
 	tx := filepath.Join(t.TempDir(), "tx")
 	require.NoError(t, runCLI(t, f, "new", "tx", "--template", "transformer", "--yes", "--dir", tx))
