@@ -550,5 +550,5 @@ func TestHealthCheckRepositoryLoadAsksThePredictor(t *testing.T) {
 	p.ready.Store(false)
 	r = ts.PostJSON(t, "/v2/repository/models/model/load", "")
 	assert.Equal(t, http.StatusServiceUnavailable, r.Code)
-	assert.Equal(t, `{"error":"Model with name model is not ready."}`, r.Body)
+	assert.Equal(t, `{"error":"Model with name model is not ready. predictor `+ps.rest+` (v2) reports model model not ready"}`, r.Body)
 }
