@@ -250,11 +250,7 @@ func TestFlags_ServeBatchesSileroAlongItsBatchDimensions(t *testing.T) {
 // "p:0:0" and "p:1:180", with p the class's probability.
 func TestCLS_ClassificationWithLabels(t *testing.T) {
 	env := needEnv(t)
-	dir := t.TempDir()
-	model, err := os.ReadFile(modelFile(t, clsFile))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, LabelsFile), []byte("0\n180\n"), 0o644))
+	dir, _ := clsDirWithLabels(t, "0\n180\n")
 	m := NewModel("cls", dir, WithEnv(env), WithDevice("cpu"))
 	s := serve(t, m)
 	assert.Equal(t, []string{"0", "180"}, m.Labels("softmax_0.tmp_0"))
@@ -286,12 +282,7 @@ func TestCLS_ClassificationWithLabels(t *testing.T) {
 // other model's class names.
 func TestCLS_MisfitLabelsAreLeftOut(t *testing.T) {
 	env := needEnv(t)
-	dir := t.TempDir()
-	model, err := os.ReadFile(modelFile(t, clsFile))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644))
-	labels := filepath.Join(dir, LabelsFile)
-	require.NoError(t, os.WriteFile(labels, []byte("cat\ndog\nbird\n"), 0o644))
+	dir, labels := clsDirWithLabels(t, "cat\ndog\nbird\n")
 	m := NewModel("cls-misfit", dir, WithEnv(env), WithDevice("cpu"))
 	s := serve(t, m)
 	assert.Nil(t, m.Labels("softmax_0.tmp_0"))
@@ -308,6 +299,20 @@ func TestCLS_MisfitLabelsAreLeftOut(t *testing.T) {
 	code, got := httpDo(t, http.MethodPost, s.url+"/v2/models/cls-misfit/infer", string(body))
 	require.Equal(t, http.StatusOK, code, got)
 	assert.Regexp(t, `"datatype":"BYTES","parameters":null,"data":\["(0\.9\d{5}|1\.000000):1"\]`, got)
+}
+
+// clsDirWithLabels makes a model folder holding PaddleOCR's classifier as
+// model.onnx and labels as its labels.txt, and returns the folder and the
+// labels file.
+func clsDirWithLabels(t *testing.T, labels string) (dir, file string) {
+	t.Helper()
+	dir = t.TempDir()
+	model, err := os.ReadFile(modelFile(t, clsFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o644))
+	file = filepath.Join(dir, LabelsFile)
+	require.NoError(t, os.WriteFile(file, []byte(labels), 0o644))
+	return dir, file
 }
 
 // clsFP16 writes PaddleOCR's classifier with its output narrowed to
