@@ -1,7 +1,9 @@
 package onnx
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/batch"
@@ -54,14 +56,48 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 // batch.NewModel). m is an
 // *onnx.Model or a type embedding one (which adds Preprocess or
 // Postprocess: the batcher runs those per request).
+//
+// Serve checks the flags first (Validate), so that a mistyped value stops
+// the server before it listens, naming the flag, instead of failing the
+// model's load later.
 func (f *Flags) Serve(m batch.Predictor) (model.Model, error) {
-	if f.MaxBatchSize <= 0 {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if f.MaxBatchSize == 0 {
 		return m, nil
 	}
 	return batch.NewModel(m, batch.Options{
 		Name: m.Name(), MaxBatchSize: f.MaxBatchSize, MaxQueueDelay: f.MaxQueueDelay, Instances: max(f.Replicas, 1),
 		InputBatchDim: f.InputBatchDim, OutputBatchDim: f.OutputBatchDim,
 	})
+}
+
+// Validate reports every flag whose value cannot be served, in the form of
+// KServe's argument errors ("argument --replicas: must be >= 1, got 0").
+func (f *Flags) Validate() error {
+	var errs []error
+	if _, err := ParseDevice(f.Device); err != nil {
+		errs = append(errs, fmt.Errorf("argument --device: %w", err))
+	}
+	for _, c := range []struct {
+		flag   string
+		v, min int64
+	}{
+		{"replicas", int64(f.Replicas), 1},
+		{"intra_op_threads", int64(f.IntraOpThreads), 0},
+		{"inter_op_threads", int64(f.InterOpThreads), 0},
+		{"gpu_mem_limit", f.GPUMemLimit, 0},
+		{"max_batch_size", int64(f.MaxBatchSize), 0},
+	} {
+		if c.v < c.min {
+			errs = append(errs, fmt.Errorf("argument --%s: must be >= %d, got %d", c.flag, c.min, c.v))
+		}
+	}
+	if f.MaxQueueDelay < 0 {
+		errs = append(errs, fmt.Errorf("argument --max_queue_delay: must be >= 0, got %s", f.MaxQueueDelay))
+	}
+	return errors.Join(errs...)
 }
 
 // Options turns the flags into model options.
