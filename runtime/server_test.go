@@ -203,6 +203,7 @@ func TestEndpoints(t *testing.T) {
 		{"v2 metadata unknown", "GET", "/v2/models/nope", "", "", 404, `{"error":"Model with name nope does not exist."}`},
 		{"v2 model ready", "GET", "/v2/models/echo/ready", "", "", 200, `{"name":"echo","ready":true}`},
 		{"v2 model not ready", "GET", "/v2/models/slow/ready", "", "", 503, `{"error":"Model with name slow is not ready."}`},
+		{"v2 metadata of a model not loaded", "GET", "/v2/models/slow", "", "", 503, `{"error":"Model with name slow is not ready."}`},
 		{"v2 model ready unknown", "GET", "/v2/models/nope/ready", "", "", 404, `{"error":"Model with name nope does not exist."}`},
 		{"v2 versions", "GET", "/v2/models/echo/versions/1", "", "", 501, `{"error":"Model versioning not supported yet."}`},
 		{"v2 versions ready", "GET", "/v2/models/echo/versions/1/ready", "", "", 501, `{"error":"Model versioning not supported yet."}`},

@@ -267,11 +267,18 @@ type ModelMetadata struct {
 	Outputs  []model.TensorMetadata `json:"outputs"`
 }
 
-// ModelMetadata returns a served model's v2 metadata.
+// ModelMetadata returns a served model's v2 metadata; a model not ready is
+// the 503 of ModelNotReady. KServe's server answers only once its models
+// have loaded; ours listens while they load, and a model that has not
+// loaded does not know its tensors yet: empty lists would be cached by a
+// client as the model's description.
 func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 	e, err := d.Lookup(name)
 	if err != nil {
 		return ModelMetadata{}, err
+	}
+	if !e.Model.Ready() {
+		return ModelMetadata{}, notReady(e)
 	}
 	md := ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
 	if p, ok := e.Model.(model.MetadataProvider); ok {

@@ -386,7 +386,7 @@ func TestModelInfer_ContextErrorsOfTheServerAreServerErrors(t *testing.T) {
 	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="lookup in the feature store: context deadline exceeded"`)
 }
 
-// KServe loads a not-ready model inline on ModelInfer; we answer
+// KServe loads a not-ready model inline on ModelInfer (and ModelMetadata); we answer
 // UNAVAILABLE with the message instead (documented in docs/grpc.md).
 func TestModelInfer_NotReadyModelIsUnavailable(t *testing.T) {
 	m := newPassthrough("passthrough")
@@ -395,6 +395,9 @@ func TestModelInfer_NotReadyModelIsUnavailable(t *testing.T) {
 	_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "passthrough"})
 	requireStatus(t, err, codes.Unavailable, "Model with name passthrough is not ready.")
 	assert.False(t, m.Ready(), "ModelInfer must not load the model")
+	// Nor does a model not loaded describe its tensors (it may not know them).
+	_, err = f.client.ModelMetadata(ctxT(t), &pb.ModelMetadataRequest{Name: "passthrough"})
+	requireStatus(t, err, codes.Unavailable, "Model with name passthrough is not ready.")
 }
 
 func TestModelInfer_MetadataInResponseHeadersOut(t *testing.T) {
