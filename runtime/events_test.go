@@ -62,6 +62,19 @@ func TestCloudEvents(t *testing.T) {
 	assert.Equal(t, "text/plain", hdr.Get("Content-Type"))
 	assert.Regexp(t, uuid4Pattern, hdr.Get("Ce-Id"))
 
+	// ... unless the event says it is JSON, as KServe reads that: an
+	// attribute "content-type" (a ce-content-type header): a 400.
+	jsonEvent := append([]string{"ce-content-type", "application/json"}, binary...)
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "text/plain", []byte(`{"instances":[1,]}`), jsonEvent...)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Failed to decode or parse binary json cloudevent: invalid character ']' looking for beginning of value at offset 16"}`, body)
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "text/plain", []byte("hello"), jsonEvent...)
+	assert.Equal(t, 400, code)
+	assert.Contains(t, body, `{"error":"Failed to decode or parse binary json cloudevent: `)
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte("caf\xe9"), jsonEvent...)
+	assert.Equal(t, 400, code)
+	assert.Contains(t, body, `{"error":"Failed to decode or parse binary json cloudevent: `)
+
 	// Only 1.0 and 0.3 events exist.
 	bad := append([]string{}, binary...)
 	bad[1] = "2.0"

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -464,8 +465,20 @@ func (s *scanner) members(each func(k, v []byte)) error {
 
 // ValidJSON reports whether b is one JSON value in UTF-8 (what orjson.loads
 // accepts, nesting bounded as everywhere here).
-func ValidJSON(b []byte) bool {
+func ValidJSON(b []byte) bool { return CheckJSON(b) == nil }
+
+// CheckJSON is ValidJSON with the reason b is not valid JSON: what was
+// found, and where.
+func CheckJSON(b []byte) error {
 	s := &scanner{b: b}
-	_, err := s.skip()
-	return err == nil && s.end() && utf8.Valid(b)
+	if _, err := s.skip(); err != nil {
+		return err
+	}
+	if !s.end() {
+		return s.fail("extra data after JSON value")
+	}
+	if !utf8.Valid(b) {
+		return errors.New("the data is not valid UTF-8")
+	}
+	return nil
 }

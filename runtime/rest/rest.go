@@ -660,7 +660,13 @@ func (h *Handler) v1Exchange(w http.ResponseWriter, r *http.Request, name string
 		if req.CloudEvent, err = cloudevent.FromBinary(r.Header); err != nil {
 			return in, -1, err
 		}
-		req.IsJSON = infer.ValidJSON(body)
+		err := infer.CheckJSON(body)
+		req.IsJSON = err == nil
+		if err != nil && jsonEventData(r.Header) {
+			// KServe keeps data that is not JSON as raw bytes, unless
+			// the event says it is JSON: then it is a 400.
+			return in, -1, status.InvalidInput("Failed to decode or parse binary json cloudevent: " + err.Error())
+		}
 	}
 	// Bad JSON is a 400 before the model is looked up, as in KServe.
 	if req.IsJSON {
@@ -799,6 +805,19 @@ func (h *Handler) writeCloudEvent(w http.ResponseWriter, reqEvent *infer.CloudEv
 	copyHeaders(w.Header(), hdr)
 	h.writeRaw(w, http.StatusOK, ct, b)
 	return len(b), nil
+}
+
+// jsonEventData reports whether a binary-mode CloudEvent declares its data
+// JSON the way KServe checks it: an attribute named "content-type" (a
+// Ce-Content-Type header; the HTTP Content-Type is datacontenttype, which
+// KServe does not look at) that is exactly application/json or
+// application/cloudevents+json.
+func jsonEventData(h http.Header) bool {
+	switch model.HeaderValue(h, "Ce-Content-Type") {
+	case "application/json", "application/cloudevents+json":
+		return true
+	}
+	return false
 }
 
 func isListError(err error) bool {
