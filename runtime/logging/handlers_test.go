@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -243,4 +244,32 @@ func TestINIFile_ContinuationLines(t *testing.T) {
 	cfg, err := Load(path)
 	require.NoError(t, err)
 	assert.Equal(t, HandlerConfig{Class: classRotating, Filename: log, Mode: "a", MaxBytes: 1024, BackupCount: 2}, cfg.Handlers["h"])
+}
+
+// A file handler whose writes fail (a full disk: /dev/full) says so on
+// stderr at once, as Python's Handler.handleError prints "--- Logging
+// error ---": once for a run of failures, not per line, and again after a
+// write has succeeded. Close still returns the first error.
+func TestFileHandler_WriteErrorsAreToldOnStderr(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	cfg := &Config{
+		Version: 1,
+		Handlers: map[string]HandlerConfig{
+			"f": {Class: "logging.FileHandler", Filename: "/dev/full"},
+		},
+		Loggers: map[string]LoggerConfig{"x": {Level: "INFO", Handlers: []string{"f"}}},
+	}
+	var stderr bytes.Buffer
+	l, err := Setup(Options{Configure: true, Config: cfg, Stdout: io.Discard, Stderr: &stderr})
+	require.NoError(t, err)
+	for range 3 {
+		l.Named("x").Warn("lost") // WARNING is written at once
+	}
+	want := "--- Logging error ---\n/dev/full: write /dev/full: no space left on device\nLines for /dev/full are lost until a write to it succeeds.\n"
+	assert.Equal(t, want, stderr.String())
+	err = l.Close()
+	require.Error(t, err)
+	assert.Equal(t, "/dev/full: write /dev/full: no space left on device", err.Error())
 }

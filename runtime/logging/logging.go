@@ -316,6 +316,7 @@ func (l *Loggers) newHandler(hc HandlerConfig, formatters map[string]*formatter,
 		if err != nil {
 			return nil, err
 		}
+		o.report = stderr
 		*outs = append(*outs, o)
 		h.out = o
 	case classNull:

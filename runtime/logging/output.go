@@ -53,6 +53,14 @@ type output struct {
 	every time.Duration // flush interval
 	armed bool
 	err   error // first write error, reported by Close
+
+	// report is where a file's write errors are told as they happen (the
+	// stderr stream), as Python's Handler.handleError prints "--- Logging
+	// error ---" there: a full disk must not lose the logs silently until
+	// shutdown. failing: the last write failed, so a run of failures is
+	// told once, and again after a write has succeeded.
+	report  *output
+	failing bool
 }
 
 func newStreamOutput(w io.Writer, every time.Duration) *output {
@@ -192,16 +200,33 @@ func (o *output) writeLocked(b []byte) {
 	}
 	if _, err := o.w.Write(b); err != nil {
 		o.fail(err)
+		return
 	}
+	o.failing = false
 }
 
 func (o *output) fail(err error) {
+	if o.name != "" {
+		err = fmt.Errorf("%s: %w", o.name, err)
+	}
 	if o.err == nil {
-		if o.name != "" {
-			err = fmt.Errorf("%s: %w", o.name, err)
-		}
 		o.err = err
 	}
+	if o.report != nil && !o.failing {
+		o.report.raw("--- Logging error ---\n" + err.Error() + "\nLines for " + o.name + " are lost until a write to it succeeds.\n")
+	}
+	o.failing = true
+}
+
+// raw writes text as it is, at once.
+func (o *output) raw(text string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.null {
+		return
+	}
+	o.buf = append(o.buf, text...)
+	o.flushLocked()
 }
 
 // rollover renames name.N-1 -> name.N ... name -> name.1 and reopens name,
