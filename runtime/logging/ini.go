@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -493,7 +494,13 @@ func (p *pyParser) value() (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				n *= m
+				// Python's integers do not overflow; ours refuse to
+				// (a wrapped maxBytes would turn rotation off or on).
+				prod := n * m
+				if n != 0 && (prod/n != m || n == -1 && m == math.MinInt64) {
+					return nil, p.errf("integer product %d*%d is out of range", n, m)
+				}
+				n = prod
 				continue
 			}
 			return n, nil

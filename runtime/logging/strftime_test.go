@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Expectations from CPython 3.11 time.strftime (glibc, C locale).
@@ -56,6 +57,15 @@ func TestPyLiteral(t *testing.T) {
 		got, err := parsePyLiteral(src)
 		assert.NoError(t, err, src)
 		assert.Equal(t, want, got, src)
+	}
+	for _, src := range []string{"(10**1,)", "(4294967296*4294967296,)", "(-1*-9223372036854775808,)", "(3037000500*3037000500,)"} {
+		_, err := parsePyLiteral(src)
+		assert.Error(t, err, src)
+	}
+	for src, want := range map[string]int64{"(3037000499*3037000499,)": 9223372030926249001, "(-1*-9223372036854775807,)": 9223372036854775807, "(0*-9223372036854775808,)": 0} {
+		got, err := parsePyLiteral(src)
+		require.NoError(t, err, src)
+		assert.Equal(t, []any{want}, got, src)
 	}
 	_, err := parsePyLiteral("(open('x'),)")
 	assert.EqualError(t, err, `python literal "(open('x'),)", offset 5: unsupported name "open" (only sys.stderr, sys.stdout, True, False, None)`)
