@@ -540,3 +540,23 @@ func TestGenerate_ZipMapOutputLeftOut(t *testing.T) {
 		goTool(t, dir, "test", "-count=1", "./...")
 	}
 }
+
+// What a project of one template has and another's does not write: the
+// files new --force leaves behind when the template changes.
+func TestLeftByTemplate(t *testing.T) {
+	for _, c := range []struct {
+		from, to string
+		want     []string
+	}{
+		{"grpc", "rest", []string{"client/main.go", "client/main_test.go"}},
+		{"grpc", "onnx", []string{"client/main.go", "client/main_test.go"}},
+		{"onnx", "rest", []string{"model/labels.txt", "model/model.onnx"}},
+		{"rest", "grpc", nil},
+		{"transformer", "rest", nil},
+		{"grpc", "grpc", nil},
+	} {
+		got, err := generator.LeftByTemplate(c.from, c.to)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "%s -> %s", c.from, c.to)
+	}
+}

@@ -342,3 +342,51 @@ func isVersionElement(s string) bool {
 	}
 	return true
 }
+
+// LeftByTemplate lists, sorted, the files a project of template from has
+// that one of template to does not write: its own folder's files (the grpc
+// template's client/), and the onnx template's sample model. new --force
+// keeps every file it does not write, so after a change of template these
+// stay behind — and a Go package among them still builds with go test ./...
+func LeftByTemplate(from, to string) ([]string, error) {
+	if from == to {
+		return nil, nil
+	}
+	paths := func(kind string) (map[string]bool, error) {
+		out := map[string]bool{}
+		err := fs.WalkDir(templates.FS(), kind, func(p string, e fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == kind {
+				return fs.SkipDir // the kind adds nothing to base
+			}
+			if err != nil || e.IsDir() {
+				return err
+			}
+			out[strings.TrimSuffix(strings.TrimPrefix(p, kind+"/"), ".tmpl")] = true
+			return nil
+		})
+		return out, err
+	}
+	old, err := paths(from)
+	if err != nil {
+		return nil, fmt.Errorf("read templates: %w", err)
+	}
+	if from == project.TemplateONNX {
+		old[SampleModelPath], old[LabelsPath] = true, true
+	}
+	keep, err := paths("base")
+	if err != nil {
+		return nil, fmt.Errorf("read templates: %w", err)
+	}
+	next, err := paths(to)
+	if err != nil {
+		return nil, fmt.Errorf("read templates: %w", err)
+	}
+	var left []string
+	for p := range old {
+		if !keep[p] && !next[p] {
+			left = append(left, p)
+		}
+	}
+	slices.Sort(left)
+	return left, nil
+}

@@ -266,6 +266,11 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if err != nil {
 		return err
 	}
+	// Read before Generate replaces it: what the project was before.
+	var before *project.File
+	if a.Force {
+		before, _ = project.Load(gopts.OutputDir())
+	}
 	files, err := generator.Generate(ctx, gopts)
 	if errors.Is(err, generator.ErrDirNotEmpty) {
 		return fmt.Errorf("%w; choose another --dir, or pass --force to replace the generated files (other files are kept)", err)
@@ -282,12 +287,36 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if m := gopts.Model; m != nil {
 		describeModel(opts.IO.Out, m)
 	}
+	if before != nil {
+		warnLeftBehind(opts.IO.ErrOut, dir, before.Template, a.Template)
+	}
 	if gopts.Runtime == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
 	}
 	warnWorkspace(ctx, opts.IO.ErrOut, dir)
 	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  go run .\n\nThen see README.md for the curl command.\n", shellQuote(dir))
 	return nil
+}
+
+// warnLeftBehind names the files of the project's earlier template that
+// the new one does not write and that are still in dir: --force keeps what
+// it does not write, but the grpc template's client/ is a Go package that
+// go test ./... still builds against the new project, and fails.
+func warnLeftBehind(w io.Writer, dir, from, to string) {
+	paths, err := generator.LeftByTemplate(from, to)
+	if err != nil {
+		return
+	}
+	var left []string
+	for _, p := range paths {
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			left = append(left, p)
+		}
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(w, "Warning: kept from the earlier %s project, which a %s project does not use: %s. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n",
+			from, to, strings.Join(left, ", "))
+	}
 }
 
 // warnWorkspace says how to add the project to the Go workspace it was

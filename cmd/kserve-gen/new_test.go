@@ -414,3 +414,24 @@ func TestNew_NextHintIsOneShellWord(t *testing.T) {
 		})
 	}
 }
+
+// Re-generating a grpc project as a rest one keeps the grpc template's
+// client/ (new --force keeps what it does not write), and go test ./...
+// would build it against the new project: new names what stayed behind.
+func TestNew_ForceNamesFilesLeftByTheEarlierTemplate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "was-grpc")
+	f, _, _, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--yes", "--dir", dir))
+	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
+
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier grpc project, which a rest project does not use: client/main.go, client/main_test.go. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n")
+	assert.FileExists(t, filepath.Join(dir, "client", "main.go"), "the user's files are kept")
+
+	// Once removed, nothing is said; nor when the template stays.
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "client")))
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.NotContains(t, errOut.String(), "kept from the earlier")
+}
