@@ -184,6 +184,13 @@ func pullPolicy(s string) (image.PullPolicy, error) {
 	return p, nil
 }
 
+// CheckPullPolicy reports whether s is a pull policy Build takes, so a
+// command can refuse a mistyped one before it talks to the engine.
+func CheckPullPolicy(s string) error {
+	_, err := pullPolicy(s)
+	return err
+}
+
 // errBuilderMissing explains how to get the default builder.
 var errBuilderMissing = errors.New("create it with `kserve-gen builder create --build-image IMAGE --run-image IMAGE` " +
 	"(scripts/setup-buildpacks.sh makes local base images and creates it with no registry), or name another builder with --builder")

@@ -86,6 +86,9 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 		}
 		env[k] = v
 	}
+	if err := buildpack.CheckPullPolicy(opts.PullPolicy); err != nil {
+		return fmt.Errorf("--pull-policy: %w", err)
+	}
 	proj, err := buildpack.LoadProject(opts.Dir)
 	if err != nil {
 		return err // before the engine: the likelier mistake first

@@ -249,3 +249,14 @@ func TestBuild_PublishNeedsARegistryInTheName(t *testing.T) {
 	assert.EqualError(t, err, "push pub:latest: the image name has no registry: name it for yours, e.g. --image registry.example.com/team/pub:latest")
 	assert.Empty(t, out.String())
 }
+
+// A mistyped --pull-policy is refused first, naming the flag, before
+// "Building the image..." is printed or the engine is asked anything.
+func TestBuild_PullPolicyCheckedFirst(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	var out, errOut bytes.Buffer
+	err := buildRun(context.Background(), &buildOptions{Dir: t.TempDir(), PullPolicy: "sometimes", Out: &out, ErrOut: &errOut})
+	assert.EqualError(t, err, `--pull-policy: pull policy "sometimes": want always, if-not-present or never`)
+	assert.Empty(t, out.String())
+	assert.Empty(t, errOut.String())
+}
