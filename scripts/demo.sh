@@ -11,7 +11,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "+ go build -o $work/kserve-gen ./cmd/kserve-gen"
 go build -o "$work/kserve-gen" ./cmd/kserve-gen
 cd "$work"
-echo "+ kserve-gen new custom-model --template rest --yes --runtime-path $repo/runtime"
+echo "+ kserve-gen new custom-model --module example.com/custom-model --template rest --yes --runtime-path $repo/runtime"
 ./kserve-gen new custom-model --module example.com/custom-model --template rest --yes --runtime-path "$repo/runtime"
 cd custom-model
 echo "+ go test ./..."
