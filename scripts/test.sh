@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this): set-up, format,
 # vet and staticcheck checks, generated-code check, every module's tests with the race
-# detector where it matters, and bounded fuzzing of the wire decoders.
-#   FUZZTIME=1000000x scripts/test.sh   (runs per fuzz target; a duration such as 30s works too)
+# detector where it matters, and bounded fuzzing of the wire decoders, image decoders and
+# model-archive unpacking.
+#   FUZZTIME=1000000x FUZZTIME_ARCHIVES=100000x scripts/test.sh   (runs per fuzz target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -51,11 +52,18 @@ fi
 # crasher written; golang/go#75804, fixed in Go 1.27). 300000 runs take
 # 10-20 s per target here.
 fuzz=${FUZZTIME:-300000x}
-step "fuzz the v2 JSON, binary and gRPC decoders, the v1 body parser and the ONNX model reader ($fuzz each)"
+step "fuzz the v2 JSON, binary and gRPC decoders, the v1 body parser, the ONNX model reader and the image decoders ($fuzz each)"
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeRequestJSON$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeBinary$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzV1Body$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzModelInferRequest$' -fuzztime "$fuzz" ./pb/pbconv)
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$fuzz" ./onnxinfo
+(cd runtime && go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzz" ./vision)
+# Archive fuzzing writes every case to disk: about 1 000 runs a second here,
+# so a tenth of the count (30-50 s per target).
+archives=${FUZZTIME_ARCHIVES:-30000x}
+step "fuzz tar unpacking and OCI layer application of model downloads ($archives each)"
+(cd runtime && go test -run '^$' -fuzz '^FuzzUntar$' -fuzztime "$archives" ./storage)
+(cd runtime && go test -run '^$' -fuzz '^FuzzOCILayer$' -fuzztime "$archives" ./storage)
 echo
 echo "all tests passed"
