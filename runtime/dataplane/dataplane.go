@@ -217,15 +217,20 @@ func notReady(e *Entry) *status.Error {
 // "Server is not ready.", followed by the first model found not ready and
 // its reason, so that a probe's log says what holds the server back.
 func (d *Dataplane) ServerNotReady() error {
-	if d.stopped.Load() {
-		return status.ServerNotReady("")
-	}
-	for _, e := range d.reg.Load().order {
-		if !e.unloaded.Load() && !e.Model.Ready() {
-			return status.ServerNotReady(notReady(e).Message)
-		}
+	if e := d.firstNotReady(); e != nil && !d.stopped.Load() {
+		return status.ServerNotReady(notReady(e).Message)
 	}
 	return status.ServerNotReady("")
+}
+
+// firstNotReady is the first served model that is not ready, or nil.
+func (d *Dataplane) firstNotReady() *Entry {
+	for _, e := range d.reg.Load().order {
+		if !e.unloaded.Load() && !e.Model.Ready() {
+			return e
+		}
+	}
+	return nil
 }
 
 // Live reports server liveness: true until Stop.
@@ -235,15 +240,7 @@ func (d *Dataplane) Live() bool { return !d.stopped.Load() }
 // KServe's Python server (always ready), probes on /v2/health/ready see
 // models that are still loading.
 func (d *Dataplane) Ready() bool {
-	if d.stopped.Load() {
-		return false
-	}
-	for _, e := range d.reg.Load().order {
-		if !e.unloaded.Load() && !e.Model.Ready() {
-			return false
-		}
-	}
-	return true
+	return !d.stopped.Load() && d.firstNotReady() == nil
 }
 
 // ServerMetadata is the v2 server metadata.

@@ -38,8 +38,6 @@ type Options struct {
 	Metrics http.Handler
 	// Logger receives error logs ("Exception: ..."); nil discards them.
 	Logger *slog.Logger
-	// Access, when set, is called after each request (access log).
-	Access AccessFunc
 	// CloudEvents sets the attributes of the CloudEvents v1 requests sent as
 	// CloudEvents get back ($CE_TYPE, $CE_SOURCE, $CE_MERGE).
 	CloudEvents cloudevent.Options
@@ -121,32 +119,23 @@ const smallBody = 2000
 // jsonContentType is shared by every JSON response; net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.opts.Access == nil {
-		h.route(w, r)
-		return
-	}
-	serveAccess(w, r, h.opts.Access, h.route)
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.route(w, r) }
 
-// WithAccess calls fn once per request next answers, after its response.
-// The server wraps it around the user's middleware (rather than setting
-// Options.Access), so what a middleware answers itself, a CORS preflight
-// or an auth refusal, gets its access line too, as under uvicorn, whose
-// access log sees every response.
+// WithAccess calls fn once per request next answers, after its response
+// (the access log). The server wraps it around the user's middleware, so
+// what a middleware answers itself, a CORS preflight or an auth refusal,
+// gets its access line too, as under uvicorn, whose access log sees every
+// response.
 func WithAccess(next http.Handler, fn AccessFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveAccess(w, r, fn, next.ServeHTTP)
+		start := time.Now()
+		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+		// Deferred, so a response cut by a panic (abort: a stream that
+		// failed after its status was sent) is logged on its way up to
+		// net/http.
+		defer func() { fn(r, w.Header(), rw.status, rw.bytes, start, time.Since(start)) }()
+		next.ServeHTTP(rw, r)
 	})
-}
-
-func serveAccess(w http.ResponseWriter, r *http.Request, fn AccessFunc, next func(http.ResponseWriter, *http.Request)) {
-	start := time.Now()
-	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-	// Deferred, so a response cut by a panic (abort: a stream that failed
-	// after its status was sent) is logged on its way up to net/http.
-	defer func() { fn(r, w.Header(), rw.status, rw.bytes, start, time.Since(start)) }()
-	next(rw, r)
 }
 
 // route dispatches like Starlette: a path that matches a route with another
