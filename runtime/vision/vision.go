@@ -17,6 +17,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"math"
+	"strings"
 
 	"golang.org/x/image/draw"
 
@@ -137,11 +138,11 @@ func Decode(b []byte) (image.Image, error) { return decode(b, DefaultMaxPixels) 
 // maxPixels pixels is refused before anything is allocated for it.
 func decode(b []byte, maxPixels int64) (image.Image, error) {
 	raw := b
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(raw))
 	if errors.Is(err, image.ErrFormat) {
 		if d, berr := base64.StdEncoding.DecodeString(string(b)); berr == nil {
-			if c, _, cerr := image.DecodeConfig(bytes.NewReader(d)); cerr == nil {
-				raw, cfg, err = d, c, nil
+			if c, f, cerr := image.DecodeConfig(bytes.NewReader(d)); cerr == nil {
+				raw, cfg, format, err = d, c, f, nil
 			}
 		}
 		if err != nil {
@@ -157,6 +158,9 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d pixels, more than the %d allowed", ErrTooLarge, cfg.Width, cfg.Height, maxPixels)
 	}
+	if least := leastSize(format, cfg); int64(len(raw)) < least {
+		return nil, fmt.Errorf("decode image: a %s of %d×%d pixels needs at least %d bytes, got %d: the file is truncated", strings.ToUpper(format), cfg.Width, cfg.Height, least, len(raw))
+	}
 	img, format, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("decode image: %w", err)
@@ -166,6 +170,26 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 	}
 	opaque(img)
 	return img, nil
+}
+
+// leastSize is the smallest file that can hold an image of cfg's size in
+// format, 0 where no useful bound is known. PNG and BMP decoders allocate
+// the whole canvas before reading the pixels, so a 100-byte file declaring
+// 9000×9000 pixels (under the pixel limit) cost 360 MB before it failed as
+// truncated, per request; a file below this bound is refused first.
+func leastSize(format string, cfg image.Config) int64 {
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	switch format {
+	case "png":
+		// A filter byte per row and at least one bit per pixel, deflated
+		// at best 1032:1 (a 258-byte match in two bits).
+		return h * (1 + (w+7)/8) / 1032
+	case "bmp":
+		// Uncompressed (the only kind x/image/bmp reads): at least one
+		// bit per pixel, each row padded to four bytes.
+		return h * (((w+7)/8 + 3) &^ 3)
+	}
+	return 0
 }
 
 // gifCanvas returns a GIF's first frame m as Pillow shows it: on a canvas

@@ -2,6 +2,7 @@ package vision
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -385,4 +387,58 @@ func TestSpec_Placement(t *testing.T) {
 	stretch := Symmetric
 	stretch.Height, stretch.Width = 48, 192
 	assert.Equal(t, Placement{ScaleX: 0.5, ScaleY: 0.25}, stretch.Placement(384, 192))
+}
+
+// TestDecode_RefusesFilesTooSmallForTheirSize: PNG and BMP decoders
+// allocate the whole canvas before reading a pixel, so a header declaring
+// 9000×9000 (under the pixel limit) with no data behind it cost ≈324 MB
+// before it failed as truncated. A file smaller than any encoding of its
+// size could be is refused first; a real, highly compressible image of
+// that kind still decodes.
+func TestDecode_RefusesFilesTooSmallForTheirSize(t *testing.T) {
+	bmpHeader := func(w, h uint32) []byte {
+		b := []byte("BM")
+		b = binary.LittleEndian.AppendUint32(b, 54) // file size (not checked)
+		b = binary.LittleEndian.AppendUint32(b, 0)
+		b = binary.LittleEndian.AppendUint32(b, 54) // pixel data offset
+		b = binary.LittleEndian.AppendUint32(b, 40) // BITMAPINFOHEADER
+		b = binary.LittleEndian.AppendUint32(b, w)
+		b = binary.LittleEndian.AppendUint32(b, h)
+		b = binary.LittleEndian.AppendUint16(b, 1)  // planes
+		b = binary.LittleEndian.AppendUint16(b, 24) // bits per pixel
+		return append(b, make([]byte, 24)...)       // no compression, the rest zero
+	}
+	// The header, then the start of the pixel data: a few zlib bytes.
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, err := zw.Write([]byte{0, 1, 2, 3})
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	png9000 := binary.BigEndian.AppendUint32(pngHeader(9000, 9000), uint32(z.Len()))
+	idat := append([]byte("IDAT"), z.Bytes()...)
+	png9000 = binary.BigEndian.AppendUint32(append(png9000, idat...), crc32.ChecksumIEEE(idat))
+	for _, c := range []struct {
+		file []byte
+		want string
+	}{
+		{png9000, "decode image: a PNG of 9000×9000 pixels needs at least 9819 bytes, got 61: the file is truncated"},
+		{bmpHeader(9000, 9000), "decode image: a BMP of 9000×9000 pixels needs at least 10152000 bytes, got 54: the file is truncated"},
+	} {
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		_, err := Decode(c.file)
+		goruntime.ReadMemStats(&after)
+		assert.EqualError(t, err, c.want)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "refused before the canvas is allocated")
+	}
+
+	white := image.NewGray(image.Rect(0, 0, 3000, 3000))
+	for i := range white.Pix {
+		white.Pix[i] = 255
+	}
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, white))
+	img, err := Decode(b.Bytes())
+	require.NoError(t, err, "%d bytes", b.Len())
+	assert.Equal(t, image.Rect(0, 0, 3000, 3000), img.Bounds())
 }
