@@ -401,3 +401,51 @@ func (m *v2Streamer) Predict(context.Context, *infer.Request, *runtime.Headers) 
 		}
 	}}, nil
 }
+
+// $FORWARDED_ALLOW_IPS replaces the proxies trusted by default (the
+// loopback interface), as uvicorn's: a loopback peer outside the list is
+// logged as itself and cannot choose the scheme of a redirect; entries
+// that are no IP address or network are named in a warning.
+func TestForwardedAllowIPs(t *testing.T) {
+	cfg, err := config.NewParser("server").Parse([]string{"--enable_grpc=false", "--enable_latency_logging=false"},
+		func(k string) string {
+			if k == "FORWARDED_ALLOW_IPS" {
+				return "192.0.2.1, ingress.local"
+			}
+			return ""
+		})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var stdout, stderr runtimetest.LogBuffer
+	srv := runtime.NewServer(*cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(&stdout, &stderr))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, &echoModel{name: "echo"}) }()
+	t.Cleanup(func() { stop(); require.NoError(t, <-done) })
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	assert.Contains(t, stdout.String()+stderr.String(),
+		"FORWARDED_ALLOW_IPS: ingress.local: not an IP address or network, matches no client of a TCP listener")
+
+	code, _, _ := do(t, "GET", url+"/v2/health/live", "", nil, "X-Forwarded-For", "203.0.113.7")
+	assert.Equal(t, 200, code)
+	require.Eventually(t, func() bool {
+		return regexp.MustCompile(`INFO:     127\.0\.0\.1:\d+ \d+ - "GET /v2/health/live HTTP/1.1" 200`).MatchString(stdout.String())
+	}, 5*time.Second, 10*time.Millisecond, "the untrusted peer is logged as itself:\n%s\n%s", stdout.String(), stderr.String())
+	assert.NotContains(t, stdout.String(), "203.0.113.7")
+
+	req, err := http.NewRequest("GET", url+"/v2/health/live/", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	assert.Equal(t, url+"/v2/health/live", resp.Header.Get("Location"), "the untrusted peer's X-Forwarded-Proto is ignored")
+}

@@ -50,10 +50,11 @@ func (ls *logSetup) latency(requestID string, t dataplane.Timings) {
 	ls.l.LogLatency(requestID, t.Preprocess, t.Explain, t.Predict, t.Postprocess)
 }
 
-func (ls *logSetup) accessFunc() rest.AccessFunc {
+// accessFunc logs each response, naming the client that proxies forward for.
+func (ls *logSetup) accessFunc(proxies *rest.Proxies) rest.AccessFunc {
 	return func(r *http.Request, respHeader http.Header, status int, n int64, start time.Time, d time.Duration) {
 		ls.l.LogAccess(logging.AccessRecord{
-			ClientAddr: rest.ClientAddr(r), Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			ClientAddr: proxies.ClientAddr(r), Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 			Proto: r.Proto, Status: status, BytesSent: n, Start: start, Duration: d, RequestHeader: r.Header, ResponseHeader: respHeader,
 		})
 	}

@@ -71,6 +71,7 @@ type Server struct {
 	cfg        config.Config
 	middleware []func(http.Handler) http.Handler
 	routes     []rest.Route
+	proxies    *rest.Proxies // $FORWARDED_ALLOW_IPS; nil: the loopback interface
 	log        *slog.Logger
 	logs       *logSetup
 	logOut     io.Writer
@@ -180,6 +181,13 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if len(s.cfg.UnknownArgs) > 0 && os.Getenv(workerEnv) == "" {
 		// Once, by the --workers supervisor, not again by each worker.
 		s.log.Warn("ignoring unknown arguments: " + strings.Join(s.cfg.UnknownArgs, " "))
+	}
+	if s.cfg.ForwardedAllowIPs != "" {
+		var ignored []string
+		s.proxies, ignored = rest.ParseProxies(s.cfg.ForwardedAllowIPs)
+		if len(ignored) > 0 && os.Getenv(workerEnv) == "" {
+			s.log.Warn(fmt.Sprintf("FORWARDED_ALLOW_IPS: %s: not an IP address or network, matches no client of a TCP listener", strings.Join(ignored, ", ")))
+		}
 	}
 	if _, err := s.ResolveModelDir(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -303,12 +311,13 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			Logger:             s.log,
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
 			Routes:             s.routes,
+			Proxies:            s.proxies,
 		})
 		for _, mw := range s.middleware {
 			h = mw(h)
 		}
 		// Outermost: what a middleware answers itself is logged too.
-		h = rest.WithAccess(h, s.logs.accessFunc())
+		h = rest.WithAccess(h, s.logs.accessFunc(s.proxies))
 		idle := time.Duration(s.cfg.TimeoutKeepAlive) * time.Second
 		httpSrv = &http.Server{
 			Handler:           h,

@@ -77,6 +77,10 @@ type Config struct {
 	CEType      string // $CE_TYPE: type of CloudEvent responses ("" = io.kserve.inference.response)
 	CESource    string // $CE_SOURCE: their source ("" = io.kserve.inference.<model name>)
 	CEMerge     bool   // $CE_MERGE == "true" (any case): copy the request event's attributes
+	// $FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips;
+	// "" = the loopback interface).
+	ForwardedAllowIPs string
 
 	// UnknownArgs are the arguments Parse ignored (argparse's extras); the
 	// server logs them in one warning once logging is configured.

@@ -270,6 +270,7 @@ func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error
 	c.StorageURI = strings.TrimSpace(getenv("STORAGE_URI"))
 	c.CEType, c.CESource = getenv("CE_TYPE"), getenv("CE_SOURCE")
 	c.CEMerge = strings.EqualFold(getenv("CE_MERGE"), "true")
+	c.ForwardedAllowIPs = strings.TrimSpace(getenv("FORWARDED_ALLOW_IPS"))
 	if proto := strings.ToLower(strings.TrimSpace(getenv("PROTOCOL"))); proto != "" {
 		switch proto {
 		case ProtocolV1, ProtocolV2, ProtocolGRPCV2:

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,6 +47,9 @@ type Options struct {
 	// Routes are the user's own handlers, served next to KServe's routes
 	// (runtime.WithHandler).
 	Routes []Route
+	// Proxies are the peers whose X-Forwarded-Proto sets the scheme of
+	// redirects; nil trusts the loopback interface.
+	Proxies *Proxies
 }
 
 // Route is a handler for a net/http ServeMux pattern ("POST /openai/v1/completions").
@@ -355,70 +357,12 @@ func (h *Handler) known(p string) bool {
 }
 
 // redirect answers Starlette's 307 to path: an absolute URL built from the
-// request's Host and scheme (requestScheme), the query kept.
+// request's Host and scheme (Proxies.Scheme), the query kept.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string) {
-	u := url.URL{Scheme: requestScheme(r), Host: r.Host, Path: path, RawQuery: r.URL.RawQuery}
+	u := url.URL{Scheme: h.opts.Proxies.Scheme(r), Host: r.Host, Path: path, RawQuery: r.URL.RawQuery}
 	w.Header().Set("Location", u.String())
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusTemporaryRedirect)
-}
-
-// requestScheme is the scheme the client used: https on a TLS connection,
-// else the X-Forwarded-Proto set by a proxy on the loopback interface
-// (Knative's queue-proxy, an Istio sidecar), which uvicorn trusts from
-// 127.0.0.1 by default. Behind an ingress that terminates TLS, KServe's
-// redirects therefore stay on https; an http one would send the client off
-// TLS (or into the ingress's own redirect to https, which turns a POST into
-// a GET). The header from any other peer is ignored, as uvicorn does.
-func requestScheme(r *http.Request) string {
-	if r.TLS != nil {
-		return "https"
-	}
-	p := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")))
-	if p != "https" && p != "http" {
-		return "http"
-	}
-	if trustedProxy(r.RemoteAddr) {
-		return p
-	}
-	return "http"
-}
-
-// trustedProxy reports whether addr ("ip:port") is on the loopback
-// interface, where uvicorn trusts proxy headers by default
-// (--forwarded-allow-ips 127.0.0.1): in a KServe pod that is Knative's
-// queue-proxy or the Istio sidecar, never a client.
-func trustedProxy(addr string) bool {
-	ap, err := netip.ParseAddrPort(addr)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
-}
-
-// ClientAddr is the client's address for the access log, as uvicorn's
-// proxy-headers middleware makes it: behind a trusted proxy (trustedProxy)
-// that sets X-Forwarded-For, the nearest address in it that is not itself
-// trusted (the leftmost when all are), with port 0; else r.RemoteAddr. On
-// KServe the peer is always the queue-proxy on 127.0.0.1, so without this
-// every access line names 127.0.0.1 where KServe's names the caller.
-func ClientAddr(r *http.Request) string {
-	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 || !trustedProxy(r.RemoteAddr) {
-		return r.RemoteAddr
-	}
-	hosts := strings.Split(strings.Join(xff, ","), ",")
-	host := ""
-	for i := len(hosts) - 1; i >= 0; i-- {
-		host = strings.TrimSpace(hosts[i])
-		if a, err := netip.ParseAddr(host); err != nil || !a.Unmap().IsLoopback() {
-			break
-		}
-	}
-	if host == "" {
-		return r.RemoteAddr
-	}
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		host = "[" + host + "]" // an IPv6 address; the log writes it unbracketed
-	}
-	return host + ":0"
 }
 
 // splitPath splits p at "/" into dst (no allocation for short paths).
