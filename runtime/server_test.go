@@ -216,6 +216,8 @@ func TestEndpoints(t *testing.T) {
 		{"v2 infer fp16 json", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, 400, `{"error":"Sending FP16 data via JSON is not supported. Please use the binary data format for input h"}`},
 		{"v2 infer missing data", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]}`, 422,
 			`{"detail":[{"type":"missing","loc":["body","inputs",0,"data"],"msg":"Field required","input":{"datatype":"FP32","name":"x","shape":[1]}}]}`},
+		{"v2 infer scalar data", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[],"datatype":"FP32","data":1.5}]}`, 422,
+			`{"detail":[{"type":"list_type","loc":["body","inputs",0,"data"],"msg":"Input should be a valid list","input":1.5}]}`},
 		{"v2 infer list parameter", "POST", "/v2/models/echo/infer", json, `{"parameters":{"a":[1]},"inputs":[]}`, 422,
 			`{"detail":[{"type":"union_type","loc":["body","parameters","a"],"msg":"Input should be a valid boolean, integer, number or string","input":[1]}]}`},
 		{"v2 infer bad json", "POST", "/v2/models/echo/infer", json, `{"inputs":`, 422,

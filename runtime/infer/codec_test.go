@@ -81,6 +81,11 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}`, "Field required: [body inputs 0 name]"},
 		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer: [body inputs 0 shape 0]"},
 		{`{"inputs":[]} x`, "JSON decode error: extra data after JSON value at offset 14"},
+		// RequestInput.data is a list for pydantic: no scalar, string, object or null.
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data": 1}]}`, "Input should be a valid list: [body inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":"x"}]}`, "Input should be a valid list: [body inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":null}]}`, "Input should be a valid list: [body inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FOO","data":{}}]}`, "Input should be a valid list: [body inputs 0 data]"},
 	}
 	for _, c := range cases {
 		_, err := DecodeRequest([]byte(c.body), nil)

@@ -393,6 +393,10 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		return nil, missing(obj, "inputs", i, "shape")
 	case !haveType:
 		return nil, missing(obj, "inputs", i, "datatype")
+	case !binary && data != nil && data[0] != '[':
+		// RequestInput.data is a List: pydantic refuses a scalar, a string,
+		// an object or null before KServe reads the datatype.
+		return nil, wrongType("list_type", "Input should be a valid list", data, "inputs", i, "data")
 	}
 	if !t.Datatype.Valid() {
 		return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
