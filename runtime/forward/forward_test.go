@@ -397,9 +397,11 @@ func (m *toggled) Predict(context.Context, *infer.Request, *model.Headers) (*inf
 // reason, on the logger Load was given: a WARNING when the predictor stops
 // being ready or reachable, INFO when it is ready again; nothing per poll.
 func TestHealthCheckLogsChanges(t *testing.T) {
+	// Each poll has one interval to answer: 100 ms, so that a poll slowed
+	// by a loaded machine is not taken for a predictor that does not answer.
 	p := &toggled{}
 	ps := serve(t, p)
-	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 10 * time.Millisecond})
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.rest, Protocol: config.ProtocolV2, HealthCheck: true, HealthInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	var logs runtimetest.LogBuffer
 	require.NoError(t, fm.Load(model.ContextWithLogger(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))))
@@ -411,14 +413,14 @@ func TestHealthCheckLogsChanges(t *testing.T) {
 	p.ready.Store(false)
 	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 5*time.Millisecond)
 	assert.Equal(t, who+" reports model model not ready", fm.PredictorError())
-	time.Sleep(50 * time.Millisecond) // several polls
+	time.Sleep(250 * time.Millisecond) // several polls
 	p.ready.Store(true)
 	require.Eventually(t, fm.Ready, 5*time.Second, 5*time.Millisecond)
 	assert.Empty(t, fm.PredictorError())
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(250 * time.Millisecond)
 	ps.stop(t)
 	require.Eventually(t, func() bool { return !fm.Ready() }, 5*time.Second, 5*time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(250 * time.Millisecond)
 
 	got := lines()
 	require.Len(t, got, 3, "one line per change:\n%s", logs.String())
