@@ -174,7 +174,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 			h.notAllowed(w, allowGET)
 			return
 		}
-		h.writeRaw(w, http.StatusOK, "application/json", openAPIDocument())
+		h.serveOpenAPI(w, r)
 	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
 		switch {
 		case !h.opts.EnableDocs:
