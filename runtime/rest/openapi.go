@@ -250,7 +250,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 		Description: "The model's name, platform and input and output tensors. Model versions are not supported.",
 		Parameters:  []parameter{modelName(), modelVersion("query")},
 		Responses: withErrors(map[string]response{"200": ok(ref("ModelMetadataResponse"))["200"], "422": validationError},
-			map[int]string{404: errModelNotFound, 501: errNotImplemented})})
+			map[int]string{404: errModelNotFound, 501: errNotImplemented, 503: errModelNotReady})})
 	add("/v2/models/{model_name}/ready", "get", &operation{Tags: v2, Summary: "Model Ready", OperationID: "model_ready_v2_models__model_name__ready_get",
 		Description: "Model readiness. Model versions are not supported.",
 		Parameters:  []parameter{modelName(), modelVersion("query")},
@@ -281,6 +281,10 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 		}, map[int]string{400: errInvalidInput, 404: errModelNotFound, 500: errInference, 501: errNotImplemented, 503: errModelNotReady})})
 	for _, action := range []string{"load", "unload"} {
 		title := strings.ToUpper(action[:1]) + action[1:]
+		errs := map[int]string{404: errModelNotFound, 500: "The model failed to " + action}
+		if action == "load" {
+			errs[503] = `Not served: {"error": "Model with name <model_name> is not ready."}`
+		}
 		add("/v2/repository/models/{model_name}/"+action, "post", &operation{Tags: v2, Summary: title,
 			OperationID: action + "_v2_repository_models__model_name__" + action + "_post",
 			Description: title + ` the model: {"name": <model_name>, "` + action + `": true}.`,
@@ -288,7 +292,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 			Responses: withErrors(map[string]response{
 				"200": ok(titled(&schema{Type: "object"}, "Response "+title+" V2 Repository Models  Model Name  "+title+" Post"))["200"],
 				"422": validationError,
-			}, map[int]string{404: errModelNotFound, 500: "The model failed to " + action})})
+			}, errs)})
 	}
 
 	for _, rt := range routes {

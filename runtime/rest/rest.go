@@ -293,9 +293,21 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	name := parts[0]
 	switch {
 	case len(parts) == 1:
-		method(get, allowGET, func() { h.v2Metadata(w, r, name) })
+		method(get, allowGET, func() {
+			if versionAsked(r) {
+				h.writeError(w, r, errVersioning())
+				return
+			}
+			h.v2Metadata(w, r, name)
+		})
 	case len(parts) == 2 && parts[1] == "ready":
-		method(get, allowGET, func() { h.v2ModelReady(w, r, name) })
+		method(get, allowGET, func() {
+			if versionAsked(r) {
+				h.writeError(w, r, errVersioning())
+				return
+			}
+			h.v2ModelReady(w, r, name)
+		})
 	case len(parts) == 2 && parts[1] == "infer":
 		method(post, allowPOST, func() { h.v2Infer(w, r, name) })
 	case len(parts) >= 3 && parts[1] == "versions" && parts[2] != "":
@@ -304,7 +316,7 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 			len(parts) == 4 && parts[3] == "infer" && post
 		switch {
 		case versioned:
-			h.writeError(w, r, status.NotImplemented("Model versioning not supported yet."))
+			h.writeError(w, r, errVersioning())
 		case len(parts) == 4 && parts[3] == "infer":
 			h.notAllowed(w, allowPOST)
 		case len(parts) == 3 || len(parts) == 4 && parts[3] == "ready":
@@ -315,6 +327,22 @@ func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get,
 	default:
 		h.detail(w, http.StatusNotFound)
 	}
+}
+
+// errVersioning is KServe's answer to a request for a model version.
+func errVersioning() error { return status.NotImplemented("Model versioning not supported yet.") }
+
+// versionAsked reports whether r names a model version in its query:
+// KServe's metadata, ready and infer handlers take model_version as an
+// optional query parameter (its /openapi.json lists it) and answer 501 to
+// any non-empty value, as to the /versions/ paths. Of a repeated
+// parameter the last counts, as in Starlette.
+func versionAsked(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false
+	}
+	vs := r.URL.Query()["model_version"]
+	return len(vs) > 0 && vs[len(vs)-1] != ""
 }
 
 // known reports whether p is one of the server's own paths, whatever the
@@ -789,6 +817,9 @@ func (h *Handler) v2Exchange(w http.ResponseWriter, r *http.Request, name string
 	req, err := infer.DecodeRequestFor(name, jsonPart, raw)
 	if err != nil {
 		return in, -1, err
+	}
+	if versionAsked(r) { // after the body, which FastAPI validates before KServe's handler runs
+		return in, -1, errVersioning()
 	}
 	hd := model.NewHeaders(r.Header)
 	resp, err := h.dp.Infer(r.Context(), name, dataplane.Predict, req, hd)
