@@ -154,8 +154,8 @@ func withErrors(rs map[string]response, errs map[int]string) map[string]response
 const (
 	errModelNotFound  = `Model not found: {"error": "Model with name <model_name> does not exist."}`
 	errModelNotReady  = `Model not ready: {"error": "Model with name <model_name> is not ready."}`
-	errInvalidInput   = "Invalid input (InvalidInput)"
-	errInference      = "The model failed (InferenceError, or any other error)"
+	errInvalidInput   = `Invalid input: {"error": "<why>"}`
+	errInference      = `The model failed (InferenceError, or any other error): {"error": "<why>"}`
 	errNotImplemented = `Not implemented: {"error": "Model versioning not supported yet."}`
 )
 
@@ -169,9 +169,25 @@ func modelVersion(in string) parameter {
 	return parameter{Name: "model_version", In: in, Required: in == "path", Schema: titled(optional(str()), "Model Version")}
 }
 
-// buildOpenAPI returns /openapi.json for a server of the given version,
-// with /metrics when it serves it, and the user's routes.
-func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) {
+// buildOpenAPI returns /openapi.json for a server of the given version
+// and options: /metrics when it serves it, 413 when bodies are limited,
+// the user's routes.
+func buildOpenAPI(version string, opts Options) ([]byte, error) {
+	// The answers of the routes that run a model.
+	modelErrors := func(more map[int]string) map[int]string {
+		errs := map[int]string{
+			400: errInvalidInput, 404: errModelNotFound, 500: errInference,
+			503: errModelNotReady + "; or more requests wait than --max_queued_requests allows (Retry-After)",
+		}
+		if opts.MaxRequestBodySize > 0 {
+			errs[413] = fmt.Sprintf("The body is over --max_request_body_size (%d bytes)", opts.MaxRequestBodySize)
+		}
+		for code, why := range more {
+			errs[code] = why
+		}
+		return errs
+	}
+
 	var paths ordered
 	add := func(path, method string, op *operation) {
 		for _, m := range paths {
@@ -190,7 +206,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 	add("/", "get", &operation{Summary: "Live", OperationID: "live__get",
 		Description: `Liveness: always {"status": "alive"}.`,
 		Responses:   ok(titled(&schema{Type: "object", AdditionalProperties: str()}, "Response Live  Get"))})
-	if metrics {
+	if opts.Metrics != nil {
 		add("/metrics", "get", &operation{Summary: "Metrics Handler", OperationID: "metrics_handler_metrics_get",
 			Description: "Prometheus metrics; the Accept header chooses the text format or OpenMetrics.",
 			Responses: map[string]response{"200": {Description: "Successful Response", Content: map[string]mediaType{
@@ -230,7 +246,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 					"application/cloudevents+json": {Schema: &schema{Type: "object"}},
 				}},
 				"422": validationError,
-			}, map[int]string{400: errInvalidInput, 404: errModelNotFound, 500: errInference, 503: errModelNotReady})})
+			}, modelErrors(nil))})
 	}
 
 	// v2_endpoints.py; the version routes it hides (include_in_schema=False)
@@ -243,7 +259,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 		Responses:   withErrors(ok(ref("ServerLiveResponse")), map[int]string{503: `Server not live: {"error": "Server is not live."}`})})
 	add("/v2/health/ready", "get", &operation{Tags: v2, Summary: "Ready", OperationID: "ready_v2_health_ready_get",
 		Description: "Server readiness: every model is ready.",
-		Responses:   withErrors(ok(ref("ServerReadyResponse")), map[int]string{503: "Server or a model not ready"})})
+		Responses:   withErrors(ok(ref("ServerReadyResponse")), map[int]string{503: `Not ready: {"error": "Server is not ready. Model with name <model_name> is not ready."}`})})
 	add("/v2/models", "get", &operation{Tags: v2, Summary: "Models", OperationID: "models_v2_models_get",
 		Description: "The names of the models, ready or not.", Responses: ok(ref("ListModelsResponse"))})
 	add("/v2/models/{model_name}", "get", &operation{Tags: v2, Summary: "Model Metadata", OperationID: "model_metadata_v2_models__model_name__get",
@@ -278,7 +294,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 				"application/octet-stream": {Schema: &schema{Type: "string", Format: "binary"}},
 			}},
 			"422": validationError,
-		}, map[int]string{400: errInvalidInput, 404: errModelNotFound, 500: errInference, 501: errNotImplemented, 503: errModelNotReady})})
+		}, modelErrors(map[int]string{501: errNotImplemented}))})
 	for _, action := range []string{"load", "unload"} {
 		title := strings.ToUpper(action[:1]) + action[1:]
 		errs := map[int]string{404: errModelNotFound, 500: "The model failed to " + action}
@@ -295,7 +311,7 @@ func buildOpenAPI(version string, metrics bool, routes []Route) ([]byte, error) 
 			}, errs)})
 	}
 
-	for _, rt := range routes {
+	for _, rt := range opts.Routes {
 		userRoute(rt.Pattern, add)
 	}
 
@@ -500,7 +516,7 @@ func schemas() ordered {
 // routes are part of it).
 func (h *Handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	h.openAPIOnce.Do(func() {
-		h.openAPI, h.openAPIErr = buildOpenAPI(h.dp.ServerMetadata().Version, h.opts.Metrics != nil, h.opts.Routes)
+		h.openAPI, h.openAPIErr = buildOpenAPI(h.dp.ServerMetadata().Version, h.opts)
 	})
 	if h.openAPIErr != nil {
 		h.writeError(w, r, h.openAPIErr)

@@ -31,6 +31,7 @@ var openAPIDifferences = []struct{ pointer, why string }{
 	{"/paths/~1metrics/get/responses/200/content", "Prometheus text or OpenMetrics, not the JSON FastAPI's default response class claims"},
 	{"/paths/*/*/responses/400", "KServe's {\"error\": ...} answers come from exception handlers, which FastAPI's document leaves out"},
 	{"/paths/*/*/responses/404", "(the same)"},
+	{"/paths/*/*/responses/413", "(the same), when --max_request_body_size limits bodies"},
 	{"/paths/*/*/responses/500", "(the same)"},
 	{"/paths/*/*/responses/501", "(the same)"},
 	{"/paths/*/*/responses/503", "(the same)"},
@@ -97,7 +98,7 @@ func startREST(t *testing.T, opts rest.Options) string {
 // clients generated from it (openapi-generator) and Swagger UI's schemas
 // are KServe's.
 func TestOpenAPI_MatchesKServe(t *testing.T) {
-	url := startREST(t, rest.Options{Metrics: metrics.New().Handler()})
+	url := startREST(t, rest.Options{Metrics: metrics.New().Handler(), MaxRequestBodySize: 1 << 20})
 	ours := getJSON(t, url+"/openapi.json")
 	kserve := readJSON(t, "testdata/kserve-openapi.json")
 
