@@ -50,8 +50,10 @@ func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 // own routes sit next to its dataplane. The paths KServe serves (/, /v1/…,
 // /v2…, /metrics, /docs, /openapi.json) stay KServe's; elsewhere a wrong
 // method is FastAPI's 405 and an unmatched path its 404. The requests get
-// the access log line and the middleware. Run refuses an invalid,
-// conflicting or KServe-owned pattern with an error naming it.
+// the access log line and the middleware, and the route is listed in
+// /openapi.json as FastAPI lists a plain route (method, path parameters, a
+// 200 answer). Run refuses an invalid, conflicting or KServe-owned pattern
+// with an error naming it.
 func WithHandler(pattern string, h http.Handler) Option {
 	return func(s *Server) { s.routes = append(s.routes, rest.Route{Pattern: pattern, Handler: h}) }
 }
