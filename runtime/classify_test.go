@@ -3,14 +3,18 @@ package runtime_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/forward"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
@@ -67,4 +71,33 @@ func TestClassificationExtension(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"0.500000:0"}, strs, "a rank-1 output is one row; score has no labels")
 	assert.Equal(t, []int64{1}, got.Outputs[0].Shape)
+}
+
+// TestClassificationThroughATransformer asks a transformer (forward.Model)
+// for an output's top classes. The request's outputs, parameters included,
+// go on to the predictor, which answers the extension with its own labels;
+// the transformer answers what a client asking the predictor directly gets,
+// over every predictor protocol, instead of classifying the predictor's
+// BYTES answer a second time (a 400 "output 'probs' is BYTES: the
+// classification extension ranks numbers").
+func TestClassificationThroughATransformer(t *testing.T) {
+	ps := runtimetest.Start(t, &irisClassifier{})
+	const body = `{"id":"1","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0]}],` +
+		`"outputs":[{"name":"probs","parameters":{"classification":2}},{"name":"score"}]}`
+	direct := ps.PostJSON(t, "/v2/models/iris/infer", body)
+	require.Equal(t, http.StatusOK, direct.Code, direct.Body)
+	for _, proto := range []string{config.ProtocolV2, config.ProtocolGRPCV2} {
+		t.Run(proto, func(t *testing.T) {
+			host := strings.TrimPrefix(ps.URL, "http://")
+			if proto == config.ProtocolGRPCV2 {
+				host = ps.GRPCAddr
+			}
+			fm, err := forward.NewModel("iris", forward.Config{Host: host, Protocol: proto, Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			ts := runtimetest.Start(t, fm)
+			resp := ts.PostJSON(t, "/v2/models/iris/infer", body)
+			assert.Equal(t, http.StatusOK, resp.Code)
+			assert.Equal(t, direct.Body, resp.Body)
+		})
+	}
 }

@@ -73,6 +73,7 @@ type Entry struct {
 	post      model.Postprocessor
 	explainer model.Explainer
 	labels    func(output string) []string // model.Labeler, for infer.Classify
+	forwards  bool                         // model.OutputForwarder: infer.ClassifyForwarded
 	unbounded bool
 	metrics   *metrics.Model
 	unloaded  atomic.Bool
@@ -148,6 +149,9 @@ func (d *Dataplane) Register(m model.Model, alias string) error {
 	}
 	if u, ok := m.(model.Unbounded); ok {
 		e.unbounded = u.Unbounded()
+	}
+	if f, ok := m.(model.OutputForwarder); ok {
+		e.forwards = f.ForwardsOutputs()
 	}
 	if d.opts.Metrics != nil {
 		e.metrics = d.opts.Metrics.ForModel(m.Name())
@@ -548,7 +552,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 	}
 	if len(req.Outputs) > 0 { // the classification extension, for both transports
-		if err := infer.Classify(req, resp, e.labels); err != nil {
+		classify := infer.Classify
+		if e.forwards {
+			classify = infer.ClassifyForwarded
+		}
+		if err := classify(req, resp, e.labels); err != nil {
 			return nil, err
 		}
 	}

@@ -409,6 +409,12 @@ func (m *Model) Predict(ctx context.Context, req *infer.Request, h *model.Header
 	return m.fwd.Predict(ctx, m.name, req, h)
 }
 
+// ForwardsOutputs tells the server that the predictor gets the request's
+// requested outputs with their parameters (model.OutputForwarder): an
+// output it answered with the classification extension is not classified
+// again.
+func (m *Model) ForwardsOutputs() bool { return true }
+
 // Unload stops the health polling and closes the predictor connection.
 func (m *Model) Unload(context.Context) error {
 	m.loaded.Store(false)

@@ -26,6 +26,22 @@ const ClassificationParameter = "classification"
 // Outputs the response does not have are left for SelectOutputs to
 // report.
 func Classify(req *Request, resp *Response, labels func(output string) []string) error {
+	return classify(req, resp, labels, false)
+}
+
+// ClassifyForwarded is Classify for a response that a model forwarding the
+// request, its requested outputs and their parameters included, got from
+// another server (a transformer's predictor, model.OutputForwarder). That
+// server may answer the extension itself, with its own labels: an output
+// it answered as BYTES is its classification and is kept as it is, where
+// Classify would refuse to rank strings. A numeric output, from a server
+// without the extension (KServe's Python server ignores the parameter), is
+// classified here.
+func ClassifyForwarded(req *Request, resp *Response, labels func(output string) []string) error {
+	return classify(req, resp, labels, true)
+}
+
+func classify(req *Request, resp *Response, labels func(output string) []string, keepBytes bool) error {
 	for _, o := range req.Outputs {
 		v, asked := o.Parameters[ClassificationParameter]
 		if !asked {
@@ -39,7 +55,7 @@ func Classify(req *Request, resp *Response, labels func(output string) []string)
 			return status.InvalidInputf("output '%s': the classification parameter must be a positive integer, got %v", o.Name, v)
 		}
 		for i, t := range resp.Outputs {
-			if t.Name != o.Name {
+			if t.Name != o.Name || (keepBytes && t.Datatype == BYTES) {
 				continue
 			}
 			var l []string

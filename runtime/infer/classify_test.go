@@ -79,3 +79,21 @@ func TestClassify(t *testing.T) {
 	err := Classify(&Request{Outputs: []RequestedOutput{{Name: "probs", Parameters: Parameters{"classification": "2"}}}}, resp(), nil)
 	assert.EqualError(t, err, `output 'probs': the classification parameter must be a positive integer, got the string "2"`)
 }
+
+// A forwarded response keeps the outputs its server classified (BYTES) and
+// has the numeric ones, from a server without the extension, classified.
+func TestClassifyForwarded(t *testing.T) {
+	req := &Request{Outputs: []RequestedOutput{
+		{Name: "done", Parameters: Parameters{ClassificationParameter: int64(1)}},
+		{Name: "raw", Parameters: Parameters{ClassificationParameter: int64(1)}},
+	}}
+	done := NewStrings("done", []int64{1, 1}, []string{"0.900000:0:cat"})
+	resp := &Response{Outputs: []*Tensor{done, NewTensor("raw", []int64{1, 2}, []float32{0.25, 0.75})}}
+	require.NoError(t, ClassifyForwarded(req, resp, nil))
+	assert.Same(t, done, resp.Outputs[0])
+	assert.Equal(t, NewStrings("raw", []int64{1, 1}, []string{"0.750000:1"}), resp.Outputs[1])
+
+	// Classify itself still refuses to rank strings.
+	err := Classify(req, &Response{Outputs: []*Tensor{done}}, nil)
+	assert.EqualError(t, err, "output 'done' is BYTES: the classification extension ranks numbers")
+}

@@ -85,6 +85,16 @@ type Unbounded interface {
 	Unbounded() bool
 }
 
+// OutputForwarder marks a model whose Predict passes the request's
+// requested outputs, with their parameters, on to another server that may
+// answer the classification extension itself (forward.Model: a
+// transformer's predictor). An output asked for classification that comes
+// back BYTES was classified there and is kept as it is, instead of being
+// classified a second time (infer.ClassifyForwarded).
+type OutputForwarder interface {
+	ForwardsOutputs() bool
+}
+
 // TensorMetadata is one entry of v2 model metadata inputs/outputs.
 type TensorMetadata struct {
 	Name     string         `json:"name"`
