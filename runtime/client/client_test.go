@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -423,5 +426,61 @@ func TestTimeouts(t *testing.T) {
 			assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
 			assert.Equal(t, target[name]+": cancelled", status.Message(err))
 		})
+	}
+}
+
+// paramEcho records the parameters it gets (request, first input, first
+// requested output) and answers them as the response's and its output's.
+type paramEcho struct {
+	mu  sync.Mutex
+	got []infer.Parameters
+}
+
+func (m *paramEcho) Name() string               { return "params" }
+func (m *paramEcho) Load(context.Context) error { return nil }
+func (m *paramEcho) Ready() bool                { return true }
+func (m *paramEcho) Predict(_ context.Context, req *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	m.mu.Lock()
+	m.got = []infer.Parameters{req.Parameters, req.Inputs[0].Parameters, req.Outputs[0].Parameters}
+	m.mu.Unlock()
+	out := *req.Inputs[0]
+	out.Name = req.Outputs[0].Name
+	return &infer.Response{Parameters: req.Parameters, Outputs: []*infer.Tensor{&out}}, nil
+}
+
+// Parameters keep their types through both clients and both encodings, as
+// far as the model and back: a float that happens to be whole (a
+// temperature of 1.0) reaches the model as float64, not as the integer 1
+// that encoding/json's "1" decodes to.
+func TestParametersKeepTheirTypes(t *testing.T) {
+	m := &paramEcho{}
+	s := serve(t, m)
+	sent := infer.Parameters{"temperature": 1.0, "scale": -2.5e20, "top_k": int64(3), "stream": false, "user": "u"}
+	for name, call := range clients(t, s) {
+		for _, json := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/json=%v", name, json), func(t *testing.T) {
+				var opts []client.InferOption
+				if json {
+					opts = append(opts, client.WithJSONData())
+				}
+				in := infer.NewTensor("x", []int64{1}, []float32{1})
+				in.Parameters = infer.Parameters{"weight": 2.0}
+				resp, err := call(ctxT(t), &infer.Request{ModelName: "params", Parameters: sent, Inputs: []*infer.Tensor{in},
+					Outputs: []infer.RequestedOutput{{Name: "y", Parameters: infer.Parameters{"threshold": 0.0}}}}, opts...)
+				require.NoError(t, err)
+				m.mu.Lock()
+				got := m.got
+				m.mu.Unlock()
+				require.Len(t, got, 3)
+				for k, v := range sent {
+					assert.Equal(t, v, got[0][k], "request parameter %s", k)
+					assert.Equal(t, v, resp.Parameters[k], "response parameter %s", k)
+				}
+				assert.Equal(t, 2.0, got[1]["weight"])
+				assert.Equal(t, 0.0, got[2]["threshold"])
+				require.Len(t, resp.Outputs, 1)
+				assert.Equal(t, 2.0, resp.Outputs[0].Parameters["weight"])
+			})
+		}
 	}
 }

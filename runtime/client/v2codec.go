@@ -13,21 +13,21 @@ import (
 // v2 JSON shapes as a client writes and reads them.
 type (
 	v2Tensor struct {
-		Name       string           `json:"name"`
-		Shape      []int64          `json:"shape"`
-		Datatype   infer.Datatype   `json:"datatype"`
-		Parameters infer.Parameters `json:"parameters,omitempty"`
-		Data       any              `json:"data,omitzero"`
+		Name       string         `json:"name"`
+		Shape      []int64        `json:"shape"`
+		Datatype   infer.Datatype `json:"datatype"`
+		Parameters pyParams       `json:"parameters,omitempty"`
+		Data       any            `json:"data,omitzero"`
 	}
 	v2Output struct {
-		Name       string           `json:"name"`
-		Parameters infer.Parameters `json:"parameters,omitempty"`
+		Name       string   `json:"name"`
+		Parameters pyParams `json:"parameters,omitempty"`
 	}
 	v2Request struct {
-		ID         string           `json:"id,omitempty"`
-		Parameters infer.Parameters `json:"parameters,omitempty"`
-		Inputs     []v2Tensor       `json:"inputs"`
-		Outputs    []v2Output       `json:"outputs,omitempty"`
+		ID         string     `json:"id,omitempty"`
+		Parameters pyParams   `json:"parameters,omitempty"`
+		Inputs     []v2Tensor `json:"inputs"`
+		Outputs    []v2Output `json:"outputs,omitempty"`
 	}
 	v2ResponseTensor struct {
 		Name       string          `json:"name"`
@@ -45,24 +45,36 @@ type (
 	}
 )
 
+// pyParams are parameters as KServe's server writes them (infer.AppendJSON):
+// a float keeps its fraction, 1.0, where encoding/json writes 1, which the
+// receiving server reads as the integer 1 — a model behind a REST client
+// (a transformer's predictor) would get an int64 for a float parameter
+// that gRPC's double_param delivers as float64.
+type pyParams infer.Parameters
+
+// MarshalJSON writes p with its keys sorted, floats with a fraction.
+func (p pyParams) MarshalJSON() ([]byte, error) {
+	return infer.AppendJSON(nil, map[string]any(p))
+}
+
 // EncodeV2Request writes req as a v2 InferenceRequest. With binary, every
 // input goes in the binary tensor extension (the JSON part declares
 // binary_data_size, the raw chunks follow in input order) and outputs are
 // requested binary; otherwise inputs are JSON lists, except FP16, which can
 // only travel binary. raws is empty when nothing is binary.
 func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byte, err error) {
-	r := v2Request{ID: req.ID, Parameters: req.Parameters, Inputs: make([]v2Tensor, len(req.Inputs))}
+	r := v2Request{ID: req.ID, Parameters: pyParams(req.Parameters), Inputs: make([]v2Tensor, len(req.Inputs))}
 	for i, t := range req.Inputs {
 		if err := t.Validate("input"); err != nil {
 			return nil, nil, err
 		}
-		in := v2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Parameters: t.Parameters}
+		in := v2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.Datatype, Parameters: pyParams(t.Parameters)}
 		if binary || t.Datatype == infer.FP16 {
 			raw, err := infer.EncodeRaw(t)
 			if err != nil {
 				return nil, nil, err
 			}
-			in.Parameters = with(t.Parameters, "binary_data_size", int64(len(raw)))
+			in.Parameters = pyParams(with(t.Parameters, "binary_data_size", int64(len(raw))))
 			raws = append(raws, raw)
 		} else if in.Data, err = jsonData(t); err != nil {
 			return nil, nil, err
@@ -74,11 +86,11 @@ func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byt
 		if _, set := p["binary_data"]; binary && !set {
 			p = with(p, "binary_data", true)
 		}
-		r.Outputs = append(r.Outputs, v2Output{Name: o.Name, Parameters: p})
+		r.Outputs = append(r.Outputs, v2Output{Name: o.Name, Parameters: pyParams(p)})
 	}
 	if binary && len(req.Outputs) == 0 {
 		if _, set := req.Parameters["binary_data_output"]; !set {
-			r.Parameters = with(req.Parameters, "binary_data_output", true)
+			r.Parameters = pyParams(with(req.Parameters, "binary_data_output", true))
 		}
 	}
 	head, err = json.Marshal(r)
