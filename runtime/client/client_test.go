@@ -451,11 +451,12 @@ func (m *paramEcho) Predict(_ context.Context, req *infer.Request, _ *model.Head
 // Parameters keep their types through both clients and both encodings, as
 // far as the model and back: a float that happens to be whole (a
 // temperature of 1.0) reaches the model as float64, not as the integer 1
-// that encoding/json's "1" decodes to.
+// that encoding/json's "1" decodes to, and an integer above MaxInt64 stays
+// a uint64 (gRPC's uint64_param) instead of being rounded to a float.
 func TestParametersKeepTheirTypes(t *testing.T) {
 	m := &paramEcho{}
 	s := serve(t, m)
-	sent := infer.Parameters{"temperature": 1.0, "scale": -2.5e20, "top_k": int64(3), "stream": false, "user": "u"}
+	sent := infer.Parameters{"temperature": 1.0, "scale": -2.5e20, "top_k": int64(3), "stream": false, "user": "u", "seed": uint64(math.MaxUint64)}
 	for name, call := range clients(t, s) {
 		for _, json := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/json=%v", name, json), func(t *testing.T) {

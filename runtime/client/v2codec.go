@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -200,8 +201,8 @@ func DecodeV2Response(jsonPart, raw []byte) (*infer.Response, error) {
 	return out, nil
 }
 
-// params converts decoded JSON parameters: integral numbers become int64,
-// others float64.
+// params converts decoded JSON parameters: integral numbers become int64
+// (uint64 above MaxInt64), others float64.
 func params(m map[string]any) infer.Parameters {
 	if len(m) == 0 {
 		return nil
@@ -211,6 +212,8 @@ func params(m map[string]any) infer.Parameters {
 		if n, ok := v.(json.Number); ok {
 			if i, err := n.Int64(); err == nil {
 				v = i
+			} else if u, err := strconv.ParseUint(n.String(), 10, 64); err == nil {
+				v = u // above MaxInt64: a uint64, as gRPC's uint64_param, not a rounded float
 			} else if f, err := n.Float64(); err == nil {
 				v = f
 			}

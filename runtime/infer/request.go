@@ -37,7 +37,8 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", int(p))
 }
 
-// Parameters are OIP parameters: values are bool, int64, float64 or string.
+// Parameters are OIP parameters: values are bool, int64, float64 or string
+// (uint64 for an integer above MaxInt64, over REST and gRPC alike).
 type Parameters map[string]any
 
 // Bool returns the boolean parameter key, and whether it was present as a bool.

@@ -270,6 +270,10 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 			}
 			if i, err := strconv.ParseInt(bstr(tok), 10, 64); err == nil {
 				p[key] = i
+			} else if u, err := strconv.ParseUint(bstr(tok), 10, 64); err == nil {
+				// Above MaxInt64: Python keeps the exact int, and gRPC's
+				// uint64_param the exact uint64; a float64 would round it.
+				p[key] = u
 			} else {
 				f, _ := strconv.ParseFloat(bstr(tok), 64)
 				p[key] = f
