@@ -2,6 +2,7 @@ package grpcserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -10,10 +11,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
@@ -188,4 +192,49 @@ func deref(p any) any {
 		return *d
 	}
 	panic("add the type to deref")
+}
+
+// awkwardHeaders sets response headers that cannot go on the wire as they
+// are: a value with a line break, and a name that is no HTTP token.
+type awkwardHeaders struct{}
+
+func (awkwardHeaders) Name() string               { return "headers" }
+func (awkwardHeaders) Load(context.Context) error { return nil }
+func (awkwardHeaders) Ready() bool                { return true }
+func (awkwardHeaders) Predict(_ context.Context, req *infer.Request, h *model.Headers) (*infer.Response, error) {
+	h.Set("Prediction-Time-Latency", "42")
+	h.Set("X-Note", "line one\r\nline two")
+	h.Response["X Bad Name"] = []string{"v"}
+	return infer.PredictResponse(req, "headers", []float32{1})
+}
+
+// TestParity_ResponseHeaders: the headers a model sets reach REST and gRPC
+// clients alike. REST (net/http) drops a header whose name is not a token
+// and turns line breaks into spaces; gRPC sends the same, where HTTP/2's
+// checks used to fail the whole call with INTERNAL "invalid header field
+// name" after the model had answered.
+func TestParity_ResponseHeaders(t *testing.T) {
+	f := start(t, grpcserver.Options{}, awkwardHeaders{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: rest.New(f.dp, rest.Options{})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+
+	hresp, err := http.Post("http://"+ln.Addr().String()+"/v2/models/headers/infer", "application/json",
+		bytes.NewReader([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`)))
+	require.NoError(t, err)
+	hresp.Body.Close()
+	require.Equal(t, http.StatusOK, hresp.StatusCode)
+	assert.Equal(t, "42", hresp.Header.Get("Prediction-Time-Latency"))
+	assert.Equal(t, "line one  line two", hresp.Header.Get("X-Note"))
+	assert.NotContains(t, hresp.Header, "X Bad Name")
+
+	var md metadata.MD
+	_, err = f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "headers", Inputs: []*pb.ModelInferRequest_InferInputTensor{{
+		Name: "a", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}}, grpc.Header(&md))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"42"}, md.Get("prediction-time-latency"))
+	assert.Equal(t, []string{"line one  line two"}, md.Get("x-note"))
+	assert.Empty(t, md.Get("x bad name"))
 }

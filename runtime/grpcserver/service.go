@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -232,10 +234,32 @@ func canonicalKey(k string) string {
 	return textproto.CanonicalMIMEHeaderKey(k)
 }
 
-// outgoingMetadata turns response headers into gRPC metadata (lower-case keys).
+// outgoingMetadata turns response headers into gRPC metadata (lower-case
+// keys), as REST's net/http writes them: a header whose name is not a valid
+// field name is left out, and control characters in values, which HTTP/2
+// refuses, become spaces (net/http turns line breaks into spaces). Sent as
+// they are, HTTP/2 would fail the whole call with INTERNAL "invalid header
+// field name" after the model had answered.
 func outgoingMetadata(h http.Header) metadata.MD {
 	md := make(metadata.MD, len(h))
 	for k, v := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		cloned := false
+		for i, s := range v {
+			if !httpguts.ValidHeaderFieldValue(s) {
+				if !cloned {
+					v, cloned = slices.Clone(v), true // the model's map is its own
+				}
+				v[i] = strings.Map(func(r rune) rune {
+					if (r < ' ' && r != '\t') || r == 0x7f {
+						return ' '
+					}
+					return r
+				}, s)
+			}
+		}
 		md[strings.ToLower(k)] = v
 	}
 	return md
