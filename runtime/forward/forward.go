@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -186,6 +187,34 @@ func forwardedHeaders(h *model.Headers) http.Header {
 	return out
 }
 
+// dropUnprintable leaves out the values gRPC metadata cannot carry: it
+// takes printable ASCII only, where an HTTP header may hold UTF-8 (an
+// x-request-id of "café-1"). grpc-go refuses a call with such a value, so
+// every request that has it would fail, where a REST predictor gets it.
+func dropUnprintable(h http.Header) {
+	for k, vs := range h {
+		if !slices.ContainsFunc(vs, func(v string) bool { return !printableASCII(v) }) {
+			continue
+		}
+		// A new slice: vs is the caller's request header.
+		kept := slices.DeleteFunc(slices.Clone(vs), func(v string) bool { return !printableASCII(v) })
+		if len(kept) == 0 {
+			delete(h, k)
+		} else {
+			h[k] = kept
+		}
+	}
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // Predict sends req to the model name on the predictor (KServe addresses
 // the predictor with the transformer's own model name). A v1 predictor
 // needs a v1 request (Body or Payload); v2 and grpc-v2 need typed inputs.
@@ -210,6 +239,7 @@ func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request
 		if req.Protocol == infer.ProtocolV1 && len(req.Inputs) == 0 {
 			return nil, status.InvalidInputf("predictor protocol grpc-v2 needs v2 tensors, but the request for model %s is a v1 payload", name)
 		}
+		dropUnprintable(hdr)
 		// KServe marks forwarded gRPC calls with these two metadata entries.
 		hdr.Set("Request_type", "grpc_v2")
 		hdr.Set("Response_type", "grpc_v2")

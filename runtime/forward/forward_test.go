@@ -554,3 +554,30 @@ func TestHealthCheckRepositoryLoadAsksThePredictor(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.Code)
 	assert.Equal(t, `{"error":"Model with name model is not ready. predictor `+ps.rest+` (v2) reports model model not ready"}`, r.Body)
 }
+
+// A header value gRPC metadata cannot carry (it takes printable ASCII
+// only; an HTTP header may hold UTF-8) is left out of the call to a
+// grpc-v2 predictor, as it would reach a v2 REST one, instead of grpc-go
+// refusing the call and the transformer answering 500 for every request
+// that has it.
+func TestGRPCPredictorGetsTheHeadersItCanCarry(t *testing.T) {
+	p := &predictor{}
+	ps := serve(t, p)
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.grpc, Protocol: config.ProtocolGRPCV2, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	ts := serve(t, &transformer{fm})
+	req, err := http.NewRequest(http.MethodPost, "http://"+ts.rest+"/v2/models/model/infer",
+		strings.NewReader(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Request-Id", "café-1")
+	req.Header.Set("Authorization", "Bearer t")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Equal(t, "Bearer t", p.seen().Get("Authorization"))
+	assert.Empty(t, p.seen().Values("X-Request-Id"))
+}
