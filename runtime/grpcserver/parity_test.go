@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -237,4 +238,29 @@ func TestParity_ResponseHeaders(t *testing.T) {
 	assert.Equal(t, []string{"42"}, md.Get("prediction-time-latency"))
 	assert.Equal(t, []string{"line one  line two"}, md.Get("x-note"))
 	assert.Empty(t, md.Get("x bad name"))
+}
+
+// TestParity_V1BodyToAV2Request: a model that answers a v2 request with a
+// v1 body (no tensors) is a server error on both transports, naming the
+// fix. REST used to answer 200 with "outputs": [], dropping the body.
+func TestParity_V1BodyToAV2Request(t *testing.T) {
+	f := start(t, grpcserver.Options{}, failing{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: rest.New(f.dp, rest.Options{})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+
+	hresp, err := http.Post("http://"+ln.Addr().String()+"/v2/models/failing/infer", "application/json",
+		bytes.NewReader([]byte(`{"parameters":{"kind":"v1body"},"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`)))
+	require.NoError(t, err)
+	body, err := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, hresp.StatusCode)
+	assert.Equal(t, `{"error":"model failing returned a v1 response body to a v2 REST request; return tensors (infer.PredictResponse)"}`, string(body))
+
+	_, err = f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
+		Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "v1body"}}}})
+	requireStatus(t, err, codes.Internal, "model failing returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)")
 }
