@@ -77,6 +77,30 @@ func TestParity_RESTAndGRPC(t *testing.T) {
 			http: 400, msg: "input a: shape [2, 2] expects 4 elements, but 3 were given",
 		},
 		{
+			name: "invalid datatype",
+			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"FLOAT","data":[1]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FLOAT","shape":[1],"contents":{"fp32_contents":[1]}}]}`,
+			http: 400, msg: "invalid datatype FLOAT for input a",
+		},
+		{
+			name: "negative dimension",
+			rest: `{"inputs":[{"name":"a","shape":[-1,2],"datatype":"FP32","data":[1,2]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FP32","shape":[-1,2],"contents":{"fp32_contents":[1,2]}}]}`,
+			http: 400, msg: "input a: shape [-1, 2] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements",
+		},
+		{
+			name: "INT8 element out of range",
+			rest: `{"inputs":[{"name":"a","shape":[2],"datatype":"INT8","data":[1,300]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"INT8","shape":[2],"contents":{"int_contents":[1,300]}}]}`,
+			http: 400, msg: "input a: data element 1 is 300, not an integer in range for 8 bits as datatype INT8 needs",
+		},
+		{
+			name: "UINT16 element out of range",
+			rest: `{"inputs":[{"name":"a","shape":[2],"datatype":"UINT16","data":[70000,1]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"UINT16","shape":[2],"contents":{"uint_contents":[70000,1]}}]}`,
+			http: 400, msg: "input a: data element 0 is 70000, not an unsigned integer in range as datatype UINT16 needs",
+		},
+		{
 			name: "unknown model",
 			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`,
 			grpc: `{"model_name":"nope","inputs":[{"name":"a","datatype":"FP32","shape":[1],"contents":{"fp32_contents":[1]}}]}`,

@@ -35,14 +35,14 @@ func nativeLittleEndian() bool {
 func DecodeRaw(kind, name string, d Datatype, shape []int64, raw []byte) (any, error) {
 	n, ok := elements(shape)
 	if !ok {
-		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, FormatShape(shape))
+		return nil, InvalidShape(kind, name, shape)
 	}
 	if d == BYTES {
 		return decodeBytes(kind, name, shape, n, raw)
 	}
 	size := d.Size()
 	if size == 0 {
-		return nil, status.InvalidInputf("invalid datatype %q for %s %s", string(d), kind, name)
+		return nil, status.InvalidInputf("invalid datatype %s for %s %s", d, kind, name)
 	}
 	if int64(len(raw)) != n*int64(size) {
 		return nil, status.InvalidInputf("%s '%s' with datatype %s and shape %s needs %d bytes of raw contents, but %d were given",
@@ -78,7 +78,7 @@ func DecodeRaw(kind, name string, d Datatype, shape []int64, raw []byte) (any, e
 	case FP64:
 		return view[float64](raw), nil
 	}
-	return nil, status.InvalidInputf("invalid datatype %q for %s %s", string(d), kind, name)
+	return nil, status.InvalidInputf("invalid datatype %s for %s %s", d, kind, name)
 }
 
 // elements is the element count of shape, false when a dimension is

@@ -205,6 +205,13 @@ func ShapeSize(shape []int64) int64 {
 	return n
 }
 
+// InvalidShape is the error for a shape with a negative dimension or too
+// many elements, the same over REST (JSON or binary) and gRPC. kind is
+// "input" or "output".
+func InvalidShape(kind, name string, shape []int64) error {
+	return status.InvalidInputf("%s %s: shape %s is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements", kind, name, FormatShape(shape))
+}
+
 // Validate checks that the datatype is supported, Data's Go type matches it
 // and the element count matches the shape. kind names the tensor in
 // messages ("input" or "output").
@@ -220,7 +227,7 @@ func (t *Tensor) Validate(kind string) error {
 	if want < 0 {
 		// Not "expects -1 elements": a negative dimension or an overflowing
 		// product is the shape's fault, whatever the data.
-		return status.InvalidInputf("%s %s: shape %s is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements", kind, t.Name, FormatShape(t.Shape))
+		return InvalidShape(kind, t.Name, t.Shape)
 	}
 	if want != int64(n) {
 		return status.InvalidInputf("%s %s: shape %s expects %d elements, but %d were given", kind, t.Name, FormatShape(t.Shape), want, n)

@@ -209,10 +209,12 @@ func hasFP16(ts []*infer.Tensor) bool {
 func tensor(kind, name, datatype string, shape []int64, params map[string]*pb.InferParameter, c *pb.InferTensorContents, raw []byte, hasRaw bool) (*infer.Tensor, error) {
 	d := infer.Datatype(datatype)
 	if !d.Valid() {
-		return nil, status.InvalidInputf("invalid datatype %q for %s %s", datatype, kind, name)
+		// The messages of these checks are REST's (infer's JSON decoder), so
+		// that a client gets the same error on either transport.
+		return nil, status.InvalidInputf("invalid datatype %s for %s %s", datatype, kind, name)
 	}
 	if infer.ShapeSize(shape) < 0 {
-		return nil, status.InvalidInputf("%s '%s' has an invalid shape %s", kind, name, infer.FormatShape(shape))
+		return nil, infer.InvalidShape(kind, name, shape)
 	}
 	p, err := Parameters(params)
 	if err != nil {
@@ -289,7 +291,12 @@ func narrow[T int8 | int16 | uint8 | uint16, W int32 | uint32](kind, name string
 	out := make([]T, len(in))
 	for i, v := range in {
 		if int64(v) < lo || int64(v) > hi {
-			return nil, status.InvalidInputf("%s '%s': element %d (%d) is out of range for datatype %s", kind, name, i, v, d)
+			// REST's message for the same value in a JSON "data" list.
+			want := "an unsigned integer in range"
+			if lo < 0 {
+				want = fmt.Sprintf("an integer in range for %d bits", d.Size()*8)
+			}
+			return nil, status.InvalidInputf("%s %s: data element %d is %d, not %s as datatype %s needs", kind, name, i, v, want, d)
 		}
 		out[i] = T(v)
 	}

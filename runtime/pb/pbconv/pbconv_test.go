@@ -78,7 +78,7 @@ func TestDecodeRaw_Errors(t *testing.T) {
 	assert.EqualError(t, err, "input 'x' with datatype FP64 and shape [2] needs 16 bytes of raw contents, but 15 were given")
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
 	_, err = infer.DecodeRaw("input", "x", infer.FP32, []int64{-1, 2}, nil)
-	assert.EqualError(t, err, "input 'x' has an invalid shape [-1, 2]")
+	assert.EqualError(t, err, "input x: shape [-1, 2] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements")
 	_, err = infer.DecodeRaw("output", "s", infer.BYTES, []int64{1}, []byte{1, 0})
 	assert.EqualError(t, err, "output 's': raw BYTES contents end inside the 4-byte length of element 0")
 }
@@ -137,11 +137,11 @@ func TestDecodeRaw_HostileShapes(t *testing.T) {
 	_, err := infer.DecodeRaw("input", "s", infer.BYTES, []int64{1 << 40}, []byte{1, 0, 0, 0, 'x'})
 	assert.EqualError(t, err, "input 's' with datatype BYTES and shape [1099511627776] needs 1099511627776 elements, but its raw contents hold 1")
 	_, err = infer.DecodeRaw("input", "x", infer.FP32, []int64{1 << 32, 1 << 32}, make([]byte, 4))
-	assert.EqualError(t, err, "input 'x' has an invalid shape [4294967296, 4294967296]")
+	assert.EqualError(t, err, "input x: shape [4294967296, 4294967296] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements")
 }
 
 func TestRequest_OverflowingShapeIsRejected(t *testing.T) {
 	_, err := pbconv.Request(&pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{
 		{Name: "a", Datatype: "FP32", Shape: []int64{1 << 32, 1 << 32}, Contents: &pb.InferTensorContents{}}}})
-	assert.EqualError(t, err, "input 'a' has an invalid shape [4294967296, 4294967296]")
+	assert.EqualError(t, err, "input a: shape [4294967296, 4294967296] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements")
 }
