@@ -77,9 +77,14 @@ func TestParity_RESTAndGRPC(t *testing.T) {
 			http: 400, msg: "input a: shape [2, 2] expects 4 elements, but 3 were given",
 		},
 		{
+			name: "lower-case datatype",
+			rest: `{"id":"5","inputs":[{"name":"a","shape":[2],"datatype":"fp32","data":[1,2]}]}`,
+			grpc: `{"model_name":"passthrough","id":"5","inputs":[{"name":"a","datatype":"fp32","shape":[2],"contents":{"fp32_contents":[1,2]}}]}`,
+		},
+		{
 			name: "invalid datatype",
-			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"FLOAT","data":[1]}]}`,
-			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FLOAT","shape":[1],"contents":{"fp32_contents":[1]}}]}`,
+			rest: `{"inputs":[{"name":"a","shape":[1],"datatype":"float","data":[1]}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"float","shape":[1],"contents":{"fp32_contents":[1]}}]}`,
 			http: 400, msg: "invalid datatype FLOAT for input a",
 		},
 		{

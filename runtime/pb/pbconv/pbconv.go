@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -207,11 +208,12 @@ func hasFP16(ts []*infer.Tensor) bool {
 
 // tensor decodes one input or output from its typed contents or raw bytes.
 func tensor(kind, name, datatype string, shape []int64, params map[string]*pb.InferParameter, c *pb.InferTensorContents, raw []byte, hasRaw bool) (*infer.Tensor, error) {
-	d := infer.Datatype(datatype)
-	if !d.Valid() {
+	// Upper-cased, as REST (and KServe's InferInput) takes "fp32" for FP32.
+	d, err := infer.ParseDatatype(datatype)
+	if err != nil {
 		// The messages of these checks are REST's (infer's JSON decoder), so
 		// that a client gets the same error on either transport.
-		return nil, status.InvalidInputf("invalid datatype %s for %s %s", datatype, kind, name)
+		return nil, status.InvalidInputf("invalid datatype %s for %s %s", strings.ToUpper(datatype), kind, name)
 	}
 	if infer.ShapeSize(shape) < 0 {
 		return nil, infer.InvalidShape(kind, name, shape)
