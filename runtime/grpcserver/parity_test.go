@@ -293,3 +293,46 @@ func TestParity_V1BodyToAV2Request(t *testing.T) {
 		Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "v1body"}}}})
 	requireStatus(t, err, codes.Internal, "model failing returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)")
 }
+
+// smallInts answers with parameters of Go's other integer types, as model
+// code gets them from its libraries (a uint32 count, an int16 offset).
+type smallInts struct{}
+
+func (smallInts) Name() string               { return "ints" }
+func (smallInts) Load(context.Context) error { return nil }
+func (smallInts) Ready() bool                { return true }
+func (smallInts) Predict(_ context.Context, req *infer.Request, _ *model.Headers) (*infer.Response, error) {
+	resp, err := infer.PredictResponse(req, "ints", []float32{1})
+	if err != nil {
+		return nil, err
+	}
+	resp.Parameters = infer.Parameters{"count": uint32(3), "offset": int16(-2), "n": uint(5), "flag": uint8(1), "small": int8(-1), "port": uint16(8080)}
+	return resp, nil
+}
+
+// TestParity_IntegerParameters: parameters of any Go integer type go out on
+// both transports (REST writes them as JSON numbers; gRPC used to fail the
+// call with INTERNAL because only int, int32 and int64 had a conversion).
+func TestParity_IntegerParameters(t *testing.T) {
+	f := start(t, grpcserver.Options{}, smallInts{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: rest.New(f.dp, rest.Options{})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+
+	hresp, err := http.Post("http://"+ln.Addr().String()+"/v2/models/ints/infer", "application/json",
+		bytes.NewReader([]byte(`{"id":"1","inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`)))
+	require.NoError(t, err)
+	body, err := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, `{"model_name":"ints","model_version":null,"id":"1","parameters":{"count":3,"flag":1,"n":5,"offset":-2,"port":8080,"small":-1},"outputs":[{"name":"output-0","shape":[1],"datatype":"FP32","parameters":null,"data":[1.0]}]}`, string(body))
+
+	resp, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "ints", Inputs: []*pb.ModelInferRequest_InferInputTensor{{
+		Name: "a", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+	require.NoError(t, err)
+	got, err := pbconv.Parameters(resp.GetParameters())
+	require.NoError(t, err)
+	assert.Equal(t, infer.Parameters{"count": int64(3), "flag": int64(1), "n": int64(5), "offset": int64(-2), "port": int64(8080), "small": int64(-1)}, got)
+}

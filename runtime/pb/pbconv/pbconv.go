@@ -441,8 +441,21 @@ func FromParameters(p infer.Parameters) (map[string]*pb.InferParameter, error) {
 			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: x}
 		case int:
 			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		// Every Go integer type, as REST writes any of them as a JSON number.
 		case int32:
 			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case int16:
+			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case int8:
+			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case uint32:
+			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case uint16:
+			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case uint8:
+			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: int64(x)}
+		case uint:
+			ip.ParameterChoice = &pb.InferParameter_Uint64Param{Uint64Param: uint64(x)}
 		case uint64:
 			ip.ParameterChoice = &pb.InferParameter_Uint64Param{Uint64Param: x}
 		case float64:
