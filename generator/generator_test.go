@@ -402,6 +402,27 @@ func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
 	assert.ErrorContains(t, err, "output sq FP32 []: the runtime cannot serve a scalar (rank 0) output")
 }
 
+// TestGenerate_InputShapeSizesDimensionsOfTheSameName: ONNX makes
+// dimensions named alike one size, so --input-shape features=3,4 makes the
+// sample's bias [3,1] too (scorer's features [batch,4] and bias [batch,1];
+// Silero VAD's input [batch,sequence] and state h [2,batch,64], whose
+// warm-up failed with h left at batch 1, so the server never started).
+// Two shapes that size one name differently are refused.
+func TestGenerate_InputShapeSizesDimensionsOfTheSameName(t *testing.T) {
+	dir := onnxProject(t, "scorer", "scorer.onnx", generator.ScorerONNXModel(), map[string][]int64{"features": {3, 4}}, nil)
+	input, err := os.ReadFile(filepath.Join(dir, "input.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"scorer-1","inputs":[{"name":"features","shape":[3,4],"datatype":"FP32","data":[0,0,0,0,0,0,0,0,0,0,0,0]},{"name":"bias","shape":[3,1],"datatype":"FP32","data":[0,0,0]}]}`+"\n", string(input))
+	model, err := os.ReadFile(filepath.Join(dir, "model.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(model), `{Name: "bias", Datatype: infer.FP32, Shape: []int64{3, 1}},`, "the warm-up's shapes are input.json's")
+
+	p := filepath.Join(t.TempDir(), "scorer.onnx")
+	require.NoError(t, os.WriteFile(p, generator.ScorerONNXModel(), 0o644))
+	_, err = generator.LoadONNXModel(p, map[string][]int64{"features": {3, 4}, "bias": {2, 1}})
+	assert.EqualError(t, err, p+": --input-shape bias: dimension 0 (batch) is 2, but --input-shape features makes batch 3, and the model names them alike, so they are one size")
+}
+
 // TestRender_FP16InputsNeedV2 refuses protocol v1 for a model with FP16
 // inputs: only the v2 binary extension carries them.
 func TestRender_FP16InputsNeedV2(t *testing.T) {

@@ -201,6 +201,10 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 			errs = append(errs, fmt.Errorf("--input-shape %s: the model has no input %q; its inputs are %s", name, name, describeValues(info.Inputs)))
 		}
 	}
+	named, err := m.namedSizes()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i, v := range info.Inputs {
 		want, given := m.InputShapes[v.Name]
 		switch {
@@ -215,6 +219,9 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 			for j, d := range shapes[i] {
 				if d < 0 {
 					shapes[i][j] = 1
+					if n, ok := named[v.Shape[j].Param]; ok && v.Shape[j].Param != "" {
+						shapes[i][j] = n
+					}
 				}
 			}
 		}
@@ -226,6 +233,39 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 		return nil, fmt.Errorf("%s: %w", m.Path, errors.Join(errs...))
 	}
 	return shapes, nil
+}
+
+// namedSizes returns the size --input-shape gives each named dynamic
+// dimension. ONNX makes dimensions of the same name one size (Silero
+// VAD's input [batch,sequence] and state h [2,batch,64]; a text model's
+// input_ids and attention_mask [batch,sequence]), so the sample gives an
+// input left to its defaults the sizes another input's --input-shape
+// chose: with them left at 1, the sample request, and the warm-up made of
+// it, is one the model cannot run. Two --input-shape values that size one
+// name differently are refused.
+func (m *ONNXModel) namedSizes() (map[string]int64, error) {
+	named := map[string]int64{}
+	from := map[string]string{} // the input that sized each name
+	var errs []error
+	for _, v := range m.Info.Inputs {
+		want, given := m.InputShapes[v.Name]
+		if !given || checkShape(v, want) != nil {
+			continue // examples reports a shape that does not fit
+		}
+		for j, d := range v.Shape {
+			if !d.Dynamic() || d.Param == "" {
+				continue
+			}
+			if n, ok := named[d.Param]; ok && n != want[j] {
+				errs = append(errs, fmt.Errorf("--input-shape %s: dimension %d (%s) is %d, but --input-shape %s makes %s %d, and the model names them alike, so they are one size", v.Name, j, d.Param, want[j], from[d.Param], d.Param, n))
+				continue
+			}
+			if _, ok := named[d.Param]; !ok {
+				named[d.Param], from[d.Param] = want[j], v.Name
+			}
+		}
+	}
+	return named, errors.Join(errs...)
 }
 
 // served are the outputs the runtime serves: the model's tensors.

@@ -87,7 +87,8 @@ With --model (template onnx, the default then), the project serves your
 .onnx file instead of the sample: it is copied to model/model.onnx (with
 any external data files), and input.json, the tests and the README are
 written from its inputs and outputs. input.json holds zeros; a dynamic
-dimension is 1 there unless --input-shape gives the input's shape.
+dimension is 1 there unless --input-shape gives the input's shape, or
+another input's dimension of the same name (ONNX makes them one size).
 
 NAME is the model name on the wire and the InferenceService name: a DNS-1123
 label starting with a letter, at most 53 characters (51 for a transformer,
