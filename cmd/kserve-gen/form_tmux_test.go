@@ -208,6 +208,74 @@ func TestNew_FormRefusesNonEmptyDir(t *testing.T) {
 	assert.Len(t, entries, 1, "the non-empty folder is untouched")
 }
 
+// TestNew_FormRefusesRequestAboveLimit: a CPU or memory request above its
+// limit is refused on the limit's field, and the form stays there (it used
+// to take both, and the project file then refused them with every answer
+// lost: "Error: resources: requests.cpu 3 is more than limits.cpu 2").
+func TestNew_FormRefusesRequestAboveLimit(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new limits --template rest --cpu-request 3")
+	s.accept("Model name", "Go module path", "Template", "Protocol of the REST endpoint", "Serve gRPC", "GPUs", "CPU request", "CPU limit")
+	s.waitFor("* requests.cpu 3 is more than limits.cpu 2")
+	s.answer("4")
+	s.waitFor("┃ Memory request")
+	s.answer("3Gi")
+	s.accept("Memory limit")
+	s.waitFor("* requests.memory 3Gi is more than limits.memory 2Gi")
+	s.answer("abc")
+	s.waitFor(`* limits.memory: "abc" is not a Kubernetes quantity`)
+	s.answer("4Gi")
+	s.accept("Output directory")
+	final := s.waitFor("EXIT STATUS")
+	require.Contains(t, final, "EXIT STATUS 0", final)
+
+	got, err := project.Load(filepath.Join(work, "limits"))
+	require.NoError(t, err)
+	assert.Equal(t, project.Resources{
+		Requests: project.ResourceList{CPU: "3", Memory: "3Gi"},
+		Limits:   project.ResourceList{CPU: "4", Memory: "4Gi"},
+	}, got.Resources)
+}
+
+// TestNew_FormRefusesLongTransformerName: a name of 52 characters is a
+// predictor's but not a transformer's (KServe adds "-transformer"). The
+// form says so on the template, the name's form, and once another
+// template is chosen shift+tab goes back to the name (it used to take the
+// name and refuse it after the last question, every answer lost).
+func TestNew_FormRefusesLongTransformerName(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+	long := strings.Repeat("a", 52)
+
+	s := startTmux(t, work, bin+" new "+long)
+	s.accept("Model name", "Go module path")
+	s.waitFor("┃ Template")
+	for _, want := range []string{"> grpc", "> onnx", "> transformer"} {
+		s.keys("Down")
+		s.waitFor(want)
+	}
+	s.keys("Enter")
+	s.waitFor(`* name "` + long + `" is 52 characters long; a`)
+	s.keys("Up")
+	s.waitFor("> onnx")
+	s.keys("BTab")
+	s.waitFor("┃ Go module path")
+	s.keys("BTab")
+	s.waitFor("┃ Model name")
+	s.answer(long[:51])
+	s.accept("Go module path")
+	s.waitFor("┃ Template")
+	s.keys("Down")
+	s.waitFor("> transformer")
+	s.keys("Enter")
+	s.accept(restOfForm...)
+	final := s.waitFor("EXIT STATUS")
+	require.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Created "+long[:51]+" (template transformer")
+}
+
 // TestNew_FormAsksForTheONNXModel: with the onnx template the form asks
 // for a model file, refuses one that is not an ONNX model (saying why, on
 // the field), and takes the next; the project serves that file.

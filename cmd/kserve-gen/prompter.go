@@ -56,7 +56,9 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 	err := p.run(ctx, huh.NewGroup(
 		huh.NewInput().Title("Model name").
 			Description("The model name on the wire and the InferenceService name.").
-			Value(&a.Name).Validate(project.ValidateName),
+			Value(&a.Name).Validate(func(name string) error {
+			return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
+		}),
 		huh.NewInput().Title("Go module path").
 			PlaceholderFunc(func() string { return project.DefaultModule(a.Name) }, &a.Name).
 			Value(&a.Module).Validate(func(s string) error {
@@ -65,7 +67,14 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 			}
 			return project.ValidateModule(s)
 		}),
-		huh.NewSelect[string]().Title("Template").Options(templateOptions...).Value(&a.Template),
+		huh.NewSelect[string]().Title("Template").Options(templateOptions...).Value(&a.Template).
+			Validate(func(template string) error {
+				// The name was checked before the template was chosen;
+				// a transformer's must also leave room for
+				// "-transformer". Said here, in the form that asks for
+				// the name, rather than after the last question.
+				return project.ValidateNameFor(a.Name, template)
+			}),
 	))
 	if err != nil {
 		return err
@@ -129,9 +138,9 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 		),
 		huh.NewGroup(
 			huh.NewInput().Title("CPU request").Value(&a.CPURequest).Validate(quantity("cpu")),
-			huh.NewInput().Title("CPU limit").Value(&a.CPULimit).Validate(quantity("cpu")),
+			huh.NewInput().Title("CPU limit").Value(&a.CPULimit).Validate(limit("cpu", &a.CPURequest)),
 			huh.NewInput().Title("Memory request").Value(&a.MemoryRequest).Validate(quantity("memory")),
-			huh.NewInput().Title("Memory limit").Value(&a.MemoryLimit).Validate(quantity("memory")),
+			huh.NewInput().Title("Memory limit").Value(&a.MemoryLimit).Validate(limit("memory", &a.MemoryRequest)),
 			huh.NewInput().Title("Output directory").
 				PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name).
 				Value(&a.Dir).Validate(func(dir string) error {
@@ -256,12 +265,27 @@ func validateGPU(s string) error {
 	return nil
 }
 
-// quantity validates one Kubernetes quantity with the project file's rules.
+// quantity validates one Kubernetes quantity (a request) with the project
+// file's rules.
 func quantity(kind string) func(string) error {
 	return func(s string) error {
 		r := project.Resources{Requests: project.ResourceList{CPU: s}}
 		if kind == "memory" {
 			r = project.Resources{Requests: project.ResourceList{Memory: s}}
+		}
+		return r.Validate()
+	}
+}
+
+// limit validates a limit with the project file's rules, against the
+// request asked just before it: a request above its limit is refused on
+// the limit's field, where either can still be changed, rather than by
+// the project file once the form is done, with every answer lost.
+func limit(kind string, request *string) func(string) error {
+	return func(s string) error {
+		r := project.Resources{Requests: project.ResourceList{CPU: *request}, Limits: project.ResourceList{CPU: s}}
+		if kind == "memory" {
+			r = project.Resources{Requests: project.ResourceList{Memory: *request}, Limits: project.ResourceList{Memory: s}}
 		}
 		return r.Validate()
 	}
