@@ -185,6 +185,40 @@ func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(work, "bad"))
 }
 
+// TestNew_FormOnDumbTerminal: with TERM=dumb huh asks line by line. Each
+// prompt shows its prefilled answer and Enter keeps it (huh validated the
+// empty line: Enter at "Model name" said "name must not be empty", at
+// "GPUs" '"" is not a whole number of GPUs', so every default had to be
+// typed again, unseen); a bad answer is refused and asked again.
+func TestNew_FormOnDumbTerminal(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, "TERM=dumb "+bin+" new dumb-demo --template grpc --cpu-request 3")
+	for _, prompt := range []string{"Model name [dumb-demo]", "Go module path", "Enter a number between 1 and 4:",
+		"Enter a number between 1 and 2:", "Serve gRPC (Open Inference Protocol v2)? [Y/n]",
+		"GPUs (nvidia.com/gpu, 0 for CPU only) [0]", "CPU request [3]", "CPU limit [2]"} {
+		s.waitFor(prompt)
+		s.keys("Enter")
+	}
+	s.waitFor("requests.cpu 3 is more than limits.cpu 2\nCPU limit [2]")
+	s.keys("-l", "4")
+	s.keys("Enter")
+	for _, prompt := range []string{"Memory request [1Gi]", "Memory limit [2Gi]", "Output directory"} {
+		s.waitFor(prompt)
+		s.keys("Enter")
+	}
+	final := s.waitFor("EXIT STATUS")
+	require.Contains(t, final, "EXIT STATUS 0", final)
+	got, err := project.Load(filepath.Join(work, "dumb-demo"))
+	require.NoError(t, err)
+	assert.Equal(t, &project.File{Name: "dumb-demo", Module: "dumb-demo", Template: "grpc", Protocol: "v2", GRPC: true,
+		Resources: project.Resources{
+			Requests: project.ResourceList{CPU: "3", Memory: "1Gi"},
+			Limits:   project.ResourceList{CPU: "4", Memory: "2Gi"},
+		}}, got)
+}
+
 // TestNew_FormRefusesNonEmptyDir: with every other answer from flags and
 // defaults, the form stops at the output directory while it names a
 // non-empty folder, and takes another.

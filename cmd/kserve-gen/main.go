@@ -44,7 +44,7 @@ func newFactory() *factory {
 	io := SystemIO()
 	return &factory{
 		IO:            io,
-		Prompter:      newHuhPrompter(io),
+		Prompter:      newHuhPrompter(io, os.Getenv),
 		RuntimeSearch: defaultRuntimeSearch,
 	}
 }

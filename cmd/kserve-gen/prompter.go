@@ -25,9 +25,40 @@ type Prompter interface {
 // huhPrompter asks with charmbracelet/huh forms on the terminal.
 type huhPrompter struct {
 	io *IOStreams
+	// lineByLine is huh's accessible mode, which huh takes on a dumb
+	// terminal (TERM=dumb: Emacs' shell, some CI consoles): a prompt per
+	// line instead of the form. There an empty line keeps the prefilled
+	// answer, but huh validates the empty line and its prompt does not
+	// show the answer kept (see input).
+	lineByLine bool
 }
 
-func newHuhPrompter(io *IOStreams) *huhPrompter { return &huhPrompter{io: io} }
+// newHuhPrompter asks on io; getenv is os.Getenv, which huh reads TERM
+// with.
+func newHuhPrompter(io *IOStreams, getenv func(string) string) *huhPrompter {
+	return &huhPrompter{io: io, lineByLine: getenv("TERM") == "dumb"}
+}
+
+// input is a text field prefilled with *value. Asked line by line, its
+// prompt shows the prefilled answer in brackets, and an empty line, which
+// keeps it, is validated as that answer: huh validates the empty line,
+// so Enter at "Model name" prefilled from NAME, or at "GPUs" prefilled
+// with 0, was refused (name must not be empty; "" is not a whole number).
+func (p *huhPrompter) input(title string, value *string, validate func(string) error) *huh.Input {
+	if p.lineByLine {
+		if *value != "" {
+			title += " [" + *value + "]"
+		}
+		check := validate
+		validate = func(s string) error {
+			if s == "" {
+				s = *value // not yet replaced: huh sets it after validating
+			}
+			return check(s)
+		}
+	}
+	return huh.NewInput().Title(title).Value(value).Validate(validate)
+}
 
 func (p *huhPrompter) run(ctx context.Context, groups ...*huh.Group) error {
 	err := huh.NewForm(groups...).
@@ -54,19 +85,15 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
 	}
 	err := p.run(ctx, huh.NewGroup(
-		huh.NewInput().Title("Model name").
-			Description("The model name on the wire and the InferenceService name.").
-			Value(&a.Name).Validate(func(name string) error {
+		p.input("Model name", &a.Name, func(name string) error {
 			return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
-		}),
-		huh.NewInput().Title("Go module path").
-			PlaceholderFunc(func() string { return project.DefaultModule(a.Name) }, &a.Name).
-			Value(&a.Module).Validate(func(s string) error {
+		}).Description("The model name on the wire and the InferenceService name."),
+		p.input("Go module path", &a.Module, func(s string) error {
 			if s == "" {
 				return nil // the name
 			}
 			return project.ValidateModule(s)
-		}),
+		}).PlaceholderFunc(func() string { return project.DefaultModule(a.Name) }, &a.Name),
 		huh.NewSelect[string]().Title("Template").Options(templateOptions...).Value(&a.Template).
 			Validate(func(template string) error {
 				// The name was checked before the template was chosen;
@@ -82,9 +109,7 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 
 	if a.Template == project.TemplateONNX && a.onnx == nil {
 		err := p.run(ctx, huh.NewGroup(
-			huh.NewInput().Title("ONNX model file").
-				Description("Your .onnx file, copied into the project; empty: a sample classifier.").
-				Value(&a.Model).Validate(func(path string) error {
+			p.input("ONNX model file", &a.Model, func(path string) error {
 				if path == "" {
 					a.onnx = nil
 					return nil
@@ -92,7 +117,7 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 				m, err := loadModel(path, a.shapes)
 				a.onnx = m
 				return err
-			}),
+			}).Description("Your .onnx file, copied into the project; empty: a sample classifier."),
 		))
 		if err != nil {
 			return err
@@ -134,16 +159,14 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 					}
 					return nil
 				}),
-			huh.NewInput().Title("GPUs (nvidia.com/gpu, 0 for CPU only)").Value(&a.GPU).Validate(validateGPU),
+			p.input("GPUs (nvidia.com/gpu, 0 for CPU only)", &a.GPU, validateGPU),
 		),
 		huh.NewGroup(
-			huh.NewInput().Title("CPU request").Value(&a.CPURequest).Validate(quantity("cpu")),
-			huh.NewInput().Title("CPU limit").Value(&a.CPULimit).Validate(limit("cpu", &a.CPURequest)),
-			huh.NewInput().Title("Memory request").Value(&a.MemoryRequest).Validate(quantity("memory")),
-			huh.NewInput().Title("Memory limit").Value(&a.MemoryLimit).Validate(limit("memory", &a.MemoryRequest)),
-			huh.NewInput().Title("Output directory").
-				PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name).
-				Value(&a.Dir).Validate(func(dir string) error {
+			p.input("CPU request", &a.CPURequest, quantity("cpu")),
+			p.input("CPU limit", &a.CPULimit, limit("cpu", &a.CPURequest)),
+			p.input("Memory request", &a.MemoryRequest, quantity("memory")),
+			p.input("Memory limit", &a.MemoryLimit, limit("memory", &a.MemoryRequest)),
+			p.input("Output directory", &a.Dir, func(dir string) error {
 				if dir == "" {
 					dir = a.Name
 				}
@@ -154,7 +177,7 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 					return err
 				}
 				return nil
-			}),
+			}).PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name),
 		),
 	)
 }
@@ -201,9 +224,7 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 		value := start
 		q := question{name: v.Name, start: start, value: &value}
 		questions = append(questions, q)
-		fields = append(fields, huh.NewInput().Title("Sample shape of input "+v.Name).
-			Description(v.String()+": the shape input.json gives it (dynamic dimensions are yours to choose).").
-			Value(q.value).Validate(func(s string) error {
+		fields = append(fields, p.input("Sample shape of input "+v.Name, q.value, func(s string) error {
 			_, shape, err := generator.ParseInputShape(v.Name + "=" + s)
 			if err != nil {
 				return fmt.Errorf("%q is not a shape: sizes separated by commas, such as 1,3,224,224", s)
@@ -219,7 +240,7 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 				}
 			}
 			return nil
-		}))
+		}).Description(v.String()+": the shape input.json gives it (dynamic dimensions are yours to choose)."))
 	}
 	if len(fields) == 0 {
 		return nil
