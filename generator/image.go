@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kserve-gen/kserve-gen/onnxinfo"
@@ -110,13 +111,37 @@ func ImageAxes(layout string) (height, width int) {
 	return 2, 3
 }
 
-// ImageShapeExample is a sample shape of an image input in layout, for
-// messages: "1,3,224,224" or "1,224,224,3".
-func ImageShapeExample(layout string) string {
-	if layout == "NHWC" {
-		return "1,224,224,3"
+// ImageShapeExample is a sample shape of image input in, in layout, for
+// messages: the model's fixed dimensions, 224 for a dynamic height or
+// width, 1 for a dynamic batch ("1,3,224,224"; PaddleOCR's recogniser
+// [batch,3,48,width]: "1,3,48,224", since a 224 height it refuses).
+func ImageShapeExample(in onnxinfo.Value, layout string) string {
+	h, w := ImageAxes(layout)
+	dims := make([]string, len(in.Shape))
+	for i, d := range in.Shape {
+		switch {
+		case !d.Dynamic():
+			dims[i] = strconv.FormatInt(d.Size, 10)
+		case i == h || i == w:
+			dims[i] = "224"
+		default:
+			dims[i] = "1"
+		}
 	}
-	return "1,3,224,224"
+	return strings.Join(dims, ",")
+}
+
+// dynamicSides names the dynamic ones of an image input's height and
+// width, for messages.
+func dynamicSides(in onnxinfo.Value, layout string) string {
+	h, w := ImageAxes(layout)
+	switch {
+	case in.Shape[h].Dynamic() && in.Shape[w].Dynamic():
+		return "its height and width are dynamic"
+	case in.Shape[h].Dynamic():
+		return "its height is dynamic"
+	}
+	return "its width is dynamic"
 }
 
 // imageSize is the height and width images are resized to.
@@ -128,7 +153,7 @@ func (m *ONNXModel) imageSize() (h, w int64, err error) {
 	}
 	given, ok := m.InputShapes[in.Name]
 	if !ok || len(given) != 4 || given[hi] < 1 || given[wi] < 1 {
-		return 0, 0, fmt.Errorf("--image: input %s takes images, but its height and width are dynamic; give the size images are resized to with --input-shape %s=%s", in, in.Name, ImageShapeExample(layout))
+		return 0, 0, fmt.Errorf("--image: input %s takes images, but %s; give the size images are resized to with --input-shape %s=%s", in, dynamicSides(in, layout), in.Name, ImageShapeExample(in, layout))
 	}
 	return given[hi], given[wi], nil
 }

@@ -68,6 +68,13 @@ func TestCheckImage_NamesWhatIsMissing(t *testing.T) {
 	assert.EqualError(t, load(onnxtest.Image("height", "width"), nil, "unit").CheckImage(),
 		"--image: input pixels FP32 [batch,3,height,width] takes images, but its height and width are dynamic; give the size images are resized to with --input-shape pixels=1,3,224,224")
 	assert.NoError(t, load(onnxtest.Image("height", "width"), map[string][]int64{"pixels": {1, 3, 32, 48}}, "unit").CheckImage())
+	// A fixed height (PaddleOCR's recogniser, [batch,3,48,width]): the
+	// shape suggested keeps it, and is one --input-shape takes (the
+	// message suggested 1,3,224,224, which it refused: dimension 2 must
+	// be 48, not 224).
+	assert.EqualError(t, load(onnxtest.Image("48", "width"), nil, "symmetric").CheckImage(),
+		"--image: input pixels FP32 [batch,3,48,width] takes images, but its width is dynamic; give the size images are resized to with --input-shape pixels=1,3,48,224")
+	assert.NoError(t, load(onnxtest.Image("48", "width"), map[string][]int64{"pixels": {1, 3, 48, 224}}, "symmetric").CheckImage())
 	assert.NoError(t, load(onnxtest.Image("8", "8"), nil, "imagenet").CheckImage())
 	assert.Equal(t, "Input pixels takes images (PNG, JPEG, GIF, BMP or WebP), imagenet preprocessing to NCHW 8×8 (--image imagenet: shorter side scaled to 1/0.875 of the input's, centre cropped, ImageNet mean and std); input.json sends a 10×10 PNG test pattern",
 		load(onnxtest.Image("8", "8"), nil, "imagenet").DescribeImage())

@@ -236,7 +236,7 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 				// Images are resized to this height and width: the
 				// default 1 of a dynamic dimension is not a size.
 				if h, w := generator.ImageAxes(layout); shape[h] < 2 || shape[w] < 2 {
-					return fmt.Errorf("images are resized to this shape's height and width (%s): give the model's, such as %s", layout, generator.ImageShapeExample(layout))
+					return fmt.Errorf("images are resized to this shape's height and width (%s): give the model's, such as %s", layout, generator.ImageShapeExample(in, layout))
 				}
 			}
 			return nil
