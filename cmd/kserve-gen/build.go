@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -61,7 +64,7 @@ kserve-gen deploy runs), else <name>:latest.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return buildRun(cmd.Context(), opts)
+			return interruptible(cmd.Context(), func(ctx context.Context) error { return buildRun(ctx, opts) })
 		},
 	}
 	f := cmd.Flags()
@@ -150,4 +153,25 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	}
 	fmt.Fprintf(opts.Out, "\nPushed %s (%s). Print its InferenceService:\n  %s\n", res.Image, digest, deploy)
 	return nil
+}
+
+// interruptible runs f with a context that Ctrl+C (SIGINT) or SIGTERM
+// cancels, and returns errInterrupted wrapping what f returned then. A
+// build killed by the signal left its build container building in the
+// Docker engine, with pack's ephemeral builder image, its volumes and the
+// staged copy of the project; cancelled, pack removes them before f
+// returns. A second signal, after the first cancelled f, kills as usual,
+// in case the clean-up hangs.
+func interruptible(parent context.Context, f func(context.Context) error) error {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := f(ctx)
+	if ctx.Err() != nil && parent.Err() == nil {
+		return fmt.Errorf("%w: %w", errInterrupted, err)
+	}
+	return err
 }

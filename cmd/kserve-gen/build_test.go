@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
@@ -259,4 +260,62 @@ func TestBuild_PullPolicyCheckedFirst(t *testing.T) {
 	assert.EqualError(t, err, `--pull-policy: pull policy "sometimes": want always, if-not-present or never`)
 	assert.Empty(t, out.String())
 	assert.Empty(t, errOut.String())
+}
+
+// TestBuild_InterruptRemovesTheBuildContainer: Ctrl+C (SIGINT) during the
+// build stops it with status 130, and the build container is gone from the
+// Docker engine (killed by the signal, kserve-gen left it building, with
+// pack's ephemeral builder image, its app volume and the staged project).
+func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a container image")
+	}
+	needBuilder(t)
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "intr", "--template", "rest", "--yes")
+	image := fmt.Sprintf("kserve-gen-test/intr-%d:v1", os.Getpid())
+	// The containers of this build name its image in their command.
+	containers := func() []string {
+		out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}").Output()
+		require.NoError(t, err)
+		var ids []string
+		for line := range strings.Lines(string(out)) {
+			if strings.Contains(line, image) {
+				ids = append(ids, strings.Fields(line)[0])
+			}
+		}
+		return ids
+	}
+	t.Cleanup(func() {
+		for _, id := range containers() {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+		out, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "name=pack-cache-"+strings.NewReplacer("/", "_", ":", "_").Replace(image)).Output()
+		for _, v := range strings.Fields(string(out)) {
+			_ = exec.Command("docker", "volume", "rm", v).Run()
+		}
+	})
+
+	cmd := exec.Command(bin, "build", "--image", image)
+	cmd.Dir = filepath.Join(work, "intr")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(containers()) == 0 {
+		require.True(t, time.Now().Before(deadline), "no build container appeared: %s", stderr.String())
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("kserve-gen build did not stop within a minute of Ctrl+C: %s", stderr.String())
+	}
+	assert.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "Error: interrupted: build "+image+" with kserve-gen/builder:latest: ")
+	assert.Empty(t, containers(), "build containers left in the Docker engine")
 }

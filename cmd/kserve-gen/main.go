@@ -17,19 +17,23 @@ func main() {
 }
 
 // run executes the command line args and returns the exit status: 0, 1 on
-// an error, 130 when the user left the form.
+// an error, 130 when the user left the form or interrupted a build.
 func run(ctx context.Context, f *factory, args []string) int {
 	cmd := newCmdRoot(f)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
-		if errors.Is(err, errAborted) {
+		if errors.Is(err, errAborted) || errors.Is(err, errInterrupted) {
 			return 130
 		}
 		return 1
 	}
 	return 0
 }
+
+// errInterrupted is returned by a command that Ctrl+C or SIGTERM stopped
+// (interruptible).
+var errInterrupted = errors.New("interrupted")
 
 // factory carries what commands share and tests replace.
 type factory struct {
