@@ -77,7 +77,18 @@ kserve-gen deploy runs), else <name>:latest.`,
 	f.StringVar(&opts.ONNXRuntime, "onnxruntime", "", "onnx projects: the libonnxruntime.so the image gets (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else scripts/setup-onnx.sh's)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the builder's output as it goes (otherwise only when the build fails)")
 	f.BoolVar(&opts.Publish, "publish", false, "push the image to its registry after the build (as docker push, with your Docker credentials)")
+	completeWords(cmd, "pull-policy", pullPolicies...)
+	_ = cmd.MarkFlagDirname("dir")
 	return cmd
+}
+
+// pullPolicies are the --pull-policy values (buildpack.CheckPullPolicy).
+var pullPolicies = []string{"always", "if-not-present", "never"}
+
+// completeWords makes a flag that takes one of words complete them
+// (and no file names, the shell's default for a flag's value).
+func completeWords(cmd *cobra.Command, flag string, words ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(words, cobra.ShellCompDirectiveNoFileComp))
 }
 
 func buildRun(ctx context.Context, opts *buildOptions) error {

@@ -66,6 +66,7 @@ pack downloads its default lifecycle.`,
 	f.StringVar(&opts.PullPolicy, "pull-policy", "if-not-present", "when to pull the base images: always, if-not-present or never")
 	f.BoolVar(&opts.Force, "force", false, "make the builder even when one made the same way exists")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "show pack's output as it goes (otherwise only when creating fails)")
+	completeWords(create, "pull-policy", pullPolicies...)
 	cmd.AddCommand(create)
 	return cmd
 }

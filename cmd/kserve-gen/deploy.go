@@ -196,6 +196,14 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringVar(&opts.PredictorModelFormatVersion, "predictor-model-format-version", "", "transformer projects: version of --predictor-model-format")
 	f.StringVar(&opts.PredictorStorageURI, "predictor-storage-uri", "", "transformer projects: where the predictor's model is (s3://, gs://, pvc://, hf://, oci://, https://...)")
 	f.StringVar(&opts.PredictorProtocol, "predictor-protocol", "", "transformer projects: how the transformer calls the predictor, v1, v2 or grpc-v2 (default: --protocol)")
+	// Flags that take one of a few words complete them, rather than file
+	// names (the shell's default).
+	completeWords(cmd, "protocol", project.ProtocolV1, project.ProtocolV2)
+	completeWords(cmd, "predictor-protocol", project.ProtocolV1, project.ProtocolV2, project.ProtocolGRPCV2)
+	completeWords(cmd, "deployment-mode", deploy.ModeKnative, deploy.ModeStandard)
+	completeWords(cmd, "scale-metric", "concurrency", "rps", "cpu", "memory")
+	completeWords(cmd, "logger-mode", "all", "request", "response")
+	_ = cmd.MarkFlagDirname("dir")
 	return cmd
 }
 

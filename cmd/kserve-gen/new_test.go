@@ -240,6 +240,25 @@ func TestCompletion(t *testing.T) {
 	err := runCLI(t, f, "__complete", "new", "demo", "--template", "")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\n:4\n"), out.String())
+
+	// Every flag that takes one of a few words completes them (:4 is
+	// ShellCompDirectiveNoFileComp); they used to complete file names.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", "--protocol", ""}, "v1\nv2\n:4\n"},
+		{[]string{"deploy", "--predictor-protocol", ""}, "v1\nv2\ngrpc-v2\n:4\n"},
+		{[]string{"deploy", "--deployment-mode", ""}, "Knative\nStandard\n:4\n"},
+		{[]string{"deploy", "--scale-metric", ""}, "concurrency\nrps\ncpu\nmemory\n:4\n"},
+		{[]string{"deploy", "--logger-mode", ""}, "all\nrequest\nresponse\n:4\n"},
+		{[]string{"build", "--pull-policy", ""}, "always\nif-not-present\nnever\n:4\n"},
+		{[]string{"builder", "create", "--pull-policy", ""}, "always\nif-not-present\nnever\n:4\n"},
+	} {
+		f, _, out, _ := testFactory(t)
+		require.NoError(t, runCLI(t, f, append([]string{"__complete"}, c.args...)...))
+		assert.True(t, strings.HasPrefix(out.String(), c.want), "%v: %q", c.args, out.String())
+	}
 }
 
 // The default search finds the checkout this binary was built from even
