@@ -189,15 +189,25 @@ func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
 // prompt shows its prefilled answer and Enter keeps it (huh validated the
 // empty line: Enter at "Model name" said "name must not be empty", at
 // "GPUs" '"" is not a whole number of GPUs', so every default had to be
-// typed again, unseen); a bad answer is refused and asked again.
+// typed again, unseen); a bad answer, the yes/no to gRPC included, is
+// refused and asked again.
 func TestNew_FormOnDumbTerminal(t *testing.T) {
 	needTmux(t)
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, "TERM=dumb "+bin+" new dumb-demo --template grpc --cpu-request 3")
 	for _, prompt := range []string{"Model name [dumb-demo]", "Go module path", "Enter a number between 1 and 4:",
-		"Enter a number between 1 and 2:", "Serve gRPC (Open Inference Protocol v2)? [Y/n]",
-		"GPUs (nvidia.com/gpu, 0 for CPU only) [0]", "CPU request [3]", "CPU limit [2]"} {
+		"Enter a number between 1 and 2:"} {
+		s.waitFor(prompt)
+		s.keys("Enter")
+	}
+	// Yes or no is a choice, validated as the form's confirm is (huh's
+	// line-by-line confirm took y or n unchecked).
+	s.waitFor("Serve gRPC (Open Inference Protocol v2)?\n1. Yes\n2. No\nEnter a number between 1 and 2:")
+	s.keys("2", "Enter")
+	s.waitFor("the grpc template serves gRPC")
+	s.keys("Enter") // the prefilled Yes
+	for _, prompt := range []string{"GPUs (nvidia.com/gpu, 0 for CPU only) [0]", "CPU request [3]", "CPU limit [2]"} {
 		s.waitFor(prompt)
 		s.keys("Enter")
 	}

@@ -60,6 +60,19 @@ func (p *huhPrompter) input(title string, value *string, validate func(string) e
 	return huh.NewInput().Title(title).Value(value).Validate(validate)
 }
 
+// yesNo is a yes/no field. Asked line by line it is a choice of Yes or No
+// instead of huh's confirm, which there takes y or n without validating
+// it: a yes to gRPC with protocol v1 went through, and new then stopped
+// with every answer lost.
+func (p *huhPrompter) yesNo(title string, value *bool, validate func(bool) error) huh.Field {
+	if p.lineByLine {
+		return huh.NewSelect[bool]().Title(title).
+			Options(huh.NewOption("Yes", true), huh.NewOption("No", false)).
+			Value(value).Validate(validate)
+	}
+	return huh.NewConfirm().Title(title).Value(value).Validate(validate)
+}
+
 func (p *huhPrompter) run(ctx context.Context, groups ...*huh.Group) error {
 	err := huh.NewForm(groups...).
 		WithInput(p.io.In).
@@ -149,16 +162,15 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 				}
 				return nil
 			}),
-			huh.NewConfirm().Title("Serve gRPC (Open Inference Protocol v2)?").Value(&a.GRPC).
-				Validate(func(on bool) error {
-					if on && a.Protocol == project.ProtocolV1 {
-						return errors.New("gRPC speaks v2: choose protocol v2 or answer no")
-					}
-					if !on && a.Template == project.TemplateGRPC {
-						return errors.New("the grpc template serves gRPC")
-					}
-					return nil
-				}),
+			p.yesNo("Serve gRPC (Open Inference Protocol v2)?", &a.GRPC, func(on bool) error {
+				if on && a.Protocol == project.ProtocolV1 {
+					return errors.New("gRPC speaks v2: choose protocol v2 or answer no")
+				}
+				if !on && a.Template == project.TemplateGRPC {
+					return errors.New("the grpc template serves gRPC")
+				}
+				return nil
+			}),
 			p.input("GPUs (nvidia.com/gpu, 0 for CPU only)", &a.GPU, validateGPU),
 		),
 		huh.NewGroup(
