@@ -235,6 +235,16 @@ func (m *ONNXModel) examples() ([][]int64, error) {
 	return shapes, nil
 }
 
+// CheckInputShapes reports whether shapes, given as --input-shape gives
+// them, agree on the dimensions the model names alike (each shape itself
+// is checked by CheckInputShape).
+func (m *ONNXModel) CheckInputShapes(shapes map[string][]int64) error {
+	c := *m
+	c.InputShapes = shapes
+	_, err := c.namedSizes()
+	return err
+}
+
 // namedSizes returns the size --input-shape gives each named dynamic
 // dimension. ONNX makes dimensions of the same name one size (Silero
 // VAD's input [batch,sequence] and state h [2,batch,64]; a text model's

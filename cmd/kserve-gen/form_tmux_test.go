@@ -370,6 +370,31 @@ func TestNew_FormAsksForSampleShapes(t *testing.T) {
 	assert.Contains(t, string(in), `"shape":[1,3,48,192]`)
 }
 
+// TestNew_FormSampleShapesAgreeOnNamedDimensions: Silero VAD names its
+// batch dimension in input [batch,sequence] and in its states h and c
+// [2,batch,64]. A state answered with another batch than input's is
+// refused on its field (it used to be refused after the last question,
+// every answer lost); a state left as prefilled takes input's batch.
+func TestNew_FormSampleShapesAgreeOnNamedDimensions(t *testing.T) {
+	needTmux(t)
+	model := pretrainedModel(t, "silero_vad.onnx")
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new vadform --model "+model)
+	s.accept("Model name", "Go module path", "Template")
+	s.waitFor("┃ Sample shape of input input")
+	s.answer("2,512")
+	s.waitFor("┃ Sample shape of input h")
+	s.answer("2,3,64")
+	s.waitFor("--input-shape h: dimension 1 (batch) is 3, but --input-shape input makes batch 2")
+	s.answer("2,2,64")
+	s.accept("Sample shape of input c")
+	s.accept(restOfForm...)
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "input.json holds zeros of shape input [2,512], sr [], h [2,2,64], c [2,2,64]")
+}
+
 // TestNew_FormAsksWhetherTheInputTakesImages: for a model with an image
 // input the form offers runtime/vision's preprocessings; with one chosen,
 // the sample shape must give the size images are resized to.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -242,6 +243,25 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 				return fmt.Errorf("%q is not a shape: sizes separated by commas, such as 1,3,224,224", s)
 			}
 			if err := m.CheckInputShape(v.Name, shape); err != nil {
+				return err
+			}
+			// With the other answers as they stand: dimensions the model
+			// names alike are one size (Silero VAD's input [batch,sequence]
+			// and h [2,batch,64]), which the shapes must agree on here
+			// rather than once the form is done, every answer lost.
+			given := maps.Clone(a.shapes)
+			if given == nil {
+				given = map[string][]int64{}
+			}
+			for _, o := range questions {
+				if _, other, err := generator.ParseInputShape(o.name + "=" + *o.value); o.name != v.Name && *o.value != o.start && err == nil {
+					given[o.name] = other
+				}
+			}
+			if s != q.start { // as after the form: an answer left as it was sizes nothing
+				given[v.Name] = shape
+			}
+			if err := m.CheckInputShapes(given); err != nil {
 				return err
 			}
 			if in, layout, ok := m.ImageInput(); ok && a.Image != "" && in.Name == v.Name {
