@@ -512,6 +512,10 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 	}()
 	var t Timings
+	// The protocol the request arrived on decides how the answer goes out:
+	// a Preprocess may hand Predict a request of another protocol (a
+	// transformer builds its predictor's v2 request from v1 instances).
+	arrived := req.Protocol
 	if e.pre != nil {
 		start := time.Now()
 		req, err = e.pre.Preprocess(ctx, req, h)
@@ -551,6 +555,19 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 			return nil, fmt.Errorf("model %s: Postprocess returned a nil response", e.Name)
 		}
 	}
+	// A nil tensor would panic in the transports' encoders, which run
+	// outside the recovery above (over gRPC that ends the process).
+	for i, o := range resp.Outputs {
+		if o == nil {
+			msg := fmt.Sprintf("model %s returned a nil output tensor (Outputs[%d])", e.Name, i)
+			return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+		}
+	}
+	if arrived != infer.ProtocolV1 && len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
+		// Only v1 sends a body; a v2 answer without outputs would drop it.
+		msg := fmt.Sprintf("model %s returned a v1 response body to a %s request; return tensors (infer.PredictResponse)", e.Name, transportName(arrived))
+		return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+	}
 	if len(req.Outputs) > 0 { // the classification extension, for both transports
 		classify := infer.Classify
 		if e.forwards {
@@ -560,7 +577,7 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 			return nil, err
 		}
 	}
-	if req.Protocol == infer.ProtocolV1 && resp.Body == nil && resp.Raw == nil && resp.Stream == nil && len(resp.Outputs) > 0 {
+	if arrived == infer.ProtocolV1 && resp.Body == nil && resp.Raw == nil && resp.Stream == nil && len(resp.Outputs) > 0 {
 		// A v1 request answered with tensors only (a batch.Model batches
 		// the tensors a Preprocess made of v1 instances): the predictions
 		// are the first output's rows, as runtime/onnx answers v1, rather
@@ -571,11 +588,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		}
 		resp.Body = infer.Predictions{Predictions: json.RawMessage(rows)}
 	}
-	if resp.Stream != nil && req.Protocol != infer.ProtocolV1 {
+	if resp.Stream != nil && arrived != infer.ProtocolV1 {
 		for range resp.Stream {
 			break // the iterator's own clean-up runs (a forwarded stream's connection)
 		}
-		msg := fmt.Sprintf("model %s returned a streamed answer, which only v1 :predict and :explain send (this request is %s)", e.Name, req.Protocol)
+		msg := fmt.Sprintf("model %s returned a streamed answer, which only v1 :predict and :explain send (this request is %s)", e.Name, arrived)
 		return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
 	}
 	if d.opts.Latency != nil {
@@ -612,6 +629,17 @@ func (d *Dataplane) observe(e *Entry, s step, start time.Time) time.Duration {
 
 // validate is KServe's validate(): v1 "instances" must be a list; v2 inputs
 // must match their shapes.
+// transportName names a v2 protocol as the model's author knows it.
+func transportName(p infer.Protocol) string {
+	switch p {
+	case infer.ProtocolV2:
+		return "v2 REST"
+	case infer.ProtocolGRPCV2:
+		return "gRPC v2"
+	}
+	return p.String()
+}
+
 func validate(req *infer.Request) error {
 	if req.Protocol == infer.ProtocolV1 {
 		return req.ParseV1()

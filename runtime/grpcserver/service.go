@@ -134,10 +134,6 @@ func (s *service) modelInfer(ctx context.Context, m *pb.ModelInferRequest) (*pb.
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
-		return nil, s.fail(ctx, &status.Error{Kind: status.KindInternal,
-			Message: "model " + m.GetModelName() + " returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"})
-	}
 	// As the REST transport: defaults for name and id, then the request's
 	// "outputs" list selects and orders the outputs.
 	if resp.ModelName == "" {

@@ -280,6 +280,11 @@ func (r *Request) DecodeBody(v any) error {
 // Response is one inference response. v2 responses carry typed Outputs; v1
 // responses carry Body (any JSON-marshalable value; json.RawMessage is
 // written as given, compacted), Raw bytes with ContentType, or a Stream.
+//
+// The protocol the request arrived on decides, not what a Preprocess made
+// of it: a v1 request answered with Outputs only gets {"predictions": the
+// first output's rows}, and a v2 request answered with a Body or Raw (no
+// Outputs) is a 500 naming the model. A nil tensor in Outputs is a 500 too.
 type Response struct {
 	ID           string
 	ModelName    string

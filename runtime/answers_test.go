@@ -1,0 +1,108 @@
+package runtime_test
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// answerModel answers every request with what answer makes of it, after an
+// optional Preprocess: the shapes of answer a model can get wrong.
+type answerModel struct {
+	name   string
+	pre    func(*infer.Request) *infer.Request
+	answer func(*infer.Request) (*infer.Response, error)
+}
+
+func (m *answerModel) Name() string               { return m.name }
+func (m *answerModel) Load(context.Context) error { return nil }
+func (m *answerModel) Ready() bool                { return true }
+func (m *answerModel) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return m.answer(req)
+}
+
+// v1ToV2 is a transformer's Preprocess that builds the predictor's v2
+// request afresh from v1 instances, as KServe's transformer guide does.
+type v1ToV2 struct{ answerModel }
+
+func (m *v1ToV2) Preprocess(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Request, error) {
+	return &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{
+		infer.NewTensor("x", []int64{2, 2}, []float32{1, 2, 3, 4}),
+	}}, nil
+}
+
+const v2Body = `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`
+
+// A nil tensor in a model's Outputs is a 500 naming the model on every
+// transport. It used to panic in the encoders, outside the recovery around
+// model code: REST dropped the connection (the client saw EOF), and gRPC
+// crashed the whole server.
+func TestNilOutputTensorIs500(t *testing.T) {
+	m := &answerModel{name: "holes", answer: func(*infer.Request) (*infer.Response, error) {
+		return &infer.Response{Outputs: []*infer.Tensor{infer.NewTensor("y", []int64{1}, []float32{1}), nil}}, nil
+	}}
+	rt := runtimeStartWithGRPC(t, m)
+	const want = "model holes returned a nil output tensor (Outputs[1])"
+	for _, path := range []string{"/v2/models/holes/infer", "/v1/models/holes:predict"} {
+		body := v2Body
+		if path[2] == '1' {
+			body = `{"instances":[1]}`
+		}
+		code, _, got := do(t, "POST", rt.URL+path, "application/json", []byte(body))
+		assert.Equal(t, 500, code, path)
+		assert.Equal(t, `{"error":"`+want+`"}`, got, path)
+	}
+	c, err := client.NewGRPC(rt.GRPCAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Infer(context.Background(), &infer.Request{ModelName: "holes", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}})
+	require.Error(t, err)
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.Internal, st.Code())
+	assert.Equal(t, want, st.Message())
+	// The server is still serving.
+	code, _, _ := do(t, "GET", rt.URL+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, code)
+}
+
+// A v1 body answered to a v2 REST request is a 500 saying so, as over
+// gRPC; it used to be a 200 with "outputs": [], the body silently dropped.
+func TestV1BodyToV2RequestIs500(t *testing.T) {
+	m := &answerModel{name: "v1only", answer: func(*infer.Request) (*infer.Response, error) {
+		return &infer.Response{Body: map[string]any{"predictions": []any{1}}}, nil
+	}}
+	rt := runtimeStartWithGRPC(t, m)
+	code, _, got := do(t, "POST", rt.URL+"/v2/models/v1only/infer", "application/json", []byte(v2Body))
+	assert.Equal(t, 500, code)
+	assert.Equal(t, `{"error":"model v1only returned a v1 response body to a v2 REST request; return tensors (infer.PredictResponse)"}`, got)
+}
+
+// A v1 request that a Preprocess turned into a new v2 request, answered with
+// tensors, gets the first output's rows as its predictions, as one whose
+// Preprocess kept it v1 does. It used to be a 200 with an empty body: the
+// fallback looked at the preprocessed request's protocol.
+func TestV1RequestPreprocessedToV2GetsPredictions(t *testing.T) {
+	m := &v1ToV2{answerModel{name: "tr", answer: func(req *infer.Request) (*infer.Response, error) {
+		x := req.Input("x")
+		return &infer.Response{Outputs: []*infer.Tensor{infer.NewTensor("y", x.Shape, x.Data.([]float32))}}, nil
+	}}}
+	rt := runtimeStartWithGRPC(t, m)
+	code, _, got := do(t, "POST", rt.URL+"/v1/models/tr:predict", "application/json", []byte(`{"instances":[[1,2],[3,4]]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":[[1.0,2.0],[3.0,4.0]]}`, got)
+}
+
+func runtimeStartWithGRPC(t *testing.T, m runtime.Model) *runtimetest.Server {
+	t.Helper()
+	return runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard))
+}
