@@ -106,3 +106,26 @@ func runtimeStartWithGRPC(t *testing.T, m runtime.Model) *runtimetest.Server {
 	t.Helper()
 	return runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard))
 }
+
+// runtime.PredictResponse serves both protocols from one result: a tensor
+// is a v1 answer's rows (it used to be the Go struct's fields,
+// {"predictions":{"Name":…,"Data":…}}, BYTES as base64), and a []string is
+// a v2 BYTES output (it used to be a 500 "unsupported result type").
+func TestPredictResponseFromOneResult(t *testing.T) {
+	tensor := &answerModel{name: "tensor", answer: func(req *infer.Request) (*infer.Response, error) {
+		return runtime.PredictResponse(req, "tensor", infer.NewStrings("label", []int64{2, 1}, []string{"cat", "chat noir"}))
+	}}
+	strs := &answerModel{name: "strings", answer: func(req *infer.Request) (*infer.Response, error) {
+		return runtime.PredictResponse(req, "strings", []string{"cat", "é"})
+	}}
+	rt := runtimetest.StartModels(t, []runtime.Model{tensor, strs}, runtimetest.WithLogOutput(io.Discard, io.Discard))
+	code, _, got := do(t, "POST", rt.URL+"/v1/models/tensor:predict", "application/json", []byte(`{"instances":[1,2]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":[["cat"],["chat noir"]]}`, got)
+	code, _, got = do(t, "POST", rt.URL+"/v2/models/strings/infer", "application/json", []byte(`{"id":"1",`+v2Body[1:]))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"model_name":"strings","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"BYTES","parameters":null,"data":["cat","é"]}]}`, got)
+	code, _, got = do(t, "POST", rt.URL+"/v1/models/strings:predict", "application/json", []byte(`{"instances":[1,2]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"predictions":["cat","é"]}`, got)
+}

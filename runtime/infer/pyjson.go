@@ -69,7 +69,8 @@ func AppendString(b []byte, s string) []byte {
 // AppendJSON appends v in KServe's JSON style. It handles the types
 // encoding/json produces when decoding (map[string]any, []any, float64,
 // json.Number, string, bool, nil), typed slices, json.RawMessage (compacted
-// and normalised), Predictions, and falls back to encoding/json for others.
+// and normalised), Predictions, *Tensor (its rows as nested lists, see
+// AppendRows), and falls back to encoding/json for others.
 func AppendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
@@ -103,6 +104,16 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 		return append(b, '}'), err
 	case *Predictions:
 		return AppendJSON(b, *x)
+	case *Tensor:
+		// A tensor in a v1 answer is its values as nested lists, as KServe
+		// answers a numpy array (tolist), not the struct's fields.
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		if err := checkOutput(x); err != nil {
+			return b, err
+		}
+		return AppendRows(b, x)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"math/rand/v2"
@@ -319,10 +320,13 @@ func (r *Response) Output(name string) *Tensor {
 	return nil
 }
 
-// PredictResponse is KServe's get_predict_response: for a v1 request it
-// returns {"predictions": result}; for a v2 request result must be a *Tensor
-// (renamed output-0 when unnamed) or a typed slice, which becomes output
-// "output-0" with shape [len] (use a *Tensor to set another shape), and the
+// PredictResponse is KServe's get_predict_response. For a v1 request it
+// returns {"predictions": result}, a *Tensor written as its rows (nested
+// lists, as numpy's tolist), other values as JSON. For a v2 request result
+// must be a *Tensor (renamed output-0 when unnamed), a slice of an Element
+// type ([]float32, []int64, [][]byte, …) or a []string (BYTES), which
+// becomes output "output-0" with shape [len] (use a *Tensor to set another
+// shape); other types ([]int, [][]float32, []any) are an error. The
 // response id is the request id (a new uuid4 when absent).
 func PredictResponse(req *Request, modelName string, result any) (*Response, error) {
 	if req.Protocol == ProtocolV1 {
@@ -331,11 +335,16 @@ func PredictResponse(req *Request, modelName string, result any) (*Response, err
 	var t *Tensor
 	switch v := result.(type) {
 	case *Tensor:
+		if v == nil {
+			return nil, errors.New("PredictResponse: nil *Tensor result")
+		}
 		t = v
+	case []string:
+		t = NewStrings("", []int64{int64(len(v))}, v)
 	default:
 		n := dataLen(result)
 		if n < 0 {
-			return nil, fmt.Errorf("PredictResponse: unsupported result type %T", result)
+			return nil, fmt.Errorf("PredictResponse: unsupported result type %T: a v2 result is a *Tensor, a slice of an infer.Element type or a []string", result)
 		}
 		t = &Tensor{Datatype: datatypeOfData(result), Shape: []int64{int64(n)}, Data: result}
 	}
