@@ -129,3 +129,22 @@ func TestPredictResponseFromOneResult(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, `{"predictions":["cat","é"]}`, got)
 }
+
+// Run refuses a nil model, typed or not, with an error naming it, before
+// it listens; it used to panic (a nil interface in Run's registration, a
+// nil *T in the model's own Name).
+func TestRunRefusesNilModels(t *testing.T) {
+	var typed *answerModel
+	for _, tc := range []struct {
+		models []runtime.Model
+		want   string
+	}{
+		{[]runtime.Model{&answerModel{name: "a"}, nil}, "model 2 of 2 passed to Run is nil"},
+		{[]runtime.Model{typed}, "model 1 of 1 passed to Run is a nil *runtime_test.answerModel"},
+	} {
+		srv := runtime.NewServer(defaultConfig(), runtime.WithLogOutput(io.Discard, io.Discard))
+		err := srv.Run(context.Background(), tc.models...)
+		require.Error(t, err)
+		assert.Equal(t, tc.want, err.Error())
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -168,9 +169,15 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // connections still open, with a WARNING), unloads the models (each Unload
 // gets the grace period again, at least 5 s) and returns nil. Listeners are up before the models load, so liveness answers
 // at once and readiness turns true when loading ends; a model whose Load
-// fails stops the server with that error.
+// fails stops the server with that error, wrapped ("load model m: …", so
+// errors.Is and errors.As see the model's own). A nil model is an error
+// before anything starts, as are two models of one name before anything
+// listens.
 func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	if err := checkModels(models); err != nil {
 		return err
 	}
 	if err := checkRoutes(s.routes); err != nil {
@@ -205,6 +212,21 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 		answerHeartbeat()
 	}
 	return s.serve(ctx, models, os.Getenv(workerEnv) != "")
+}
+
+// checkModels refuses a nil model, typed or not, before anything starts: a
+// constructor's result passed on without its error checked would
+// otherwise panic on the first method call, far from the mistake.
+func checkModels(models []model.Model) error {
+	for i, m := range models {
+		if m == nil {
+			return fmt.Errorf("model %d of %d passed to Run is nil", i+1, len(models))
+		}
+		if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+			return fmt.Errorf("model %d of %d passed to Run is a nil %T", i+1, len(models), m)
+		}
+	}
+	return nil
 }
 
 // checkRoutes reports an invalid or conflicting WithHandler pattern as an
