@@ -224,16 +224,21 @@ func unrecognized(err error) error {
 }
 
 // RawInstances returns the JSON text of the body's "instances" list (or
-// "inputs"), or nil when the body has neither. It avoids decoding the values
-// for models that only pass them on.
+// "inputs"), or nil when the body has neither (and for a v2 request, which
+// has no body). It avoids decoding the values for models that only pass
+// them on.
 func (r *Request) RawInstances() json.RawMessage {
 	_ = r.ParseV1()
 	return r.instances
 }
 
-// Instances decodes the body's "instances" (or "inputs") list. Numbers are
-// json.Number so no precision is lost.
+// Instances decodes the body's "instances" (or "inputs") list, or the
+// preprocessed Payload's. Numbers are json.Number so no precision is lost.
+// A v2 request has no body: its typed inputs are in Inputs.
 func (r *Request) Instances() ([]any, error) {
+	if r.Payload == nil && r.Protocol != ProtocolV1 {
+		return nil, status.InvalidInputf("Instances reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
+	}
 	if err := r.ParseV1(); err != nil {
 		return nil, err
 	}

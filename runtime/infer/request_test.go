@@ -89,3 +89,20 @@ func TestDecodeBodyOnAV2Request(t *testing.T) {
 	err = (&Request{Protocol: ProtocolV1, ContentType: "text/csv", Body: []byte("1,2")}).DecodeBody(&v)
 	assert.EqualError(t, err, `request body has content type "text/csv", not JSON`)
 }
+
+// Instances on a v2 request says, as DecodeBody does, that it reads v1
+// bodies; it used to answer `Expected "instances" or "inputs" in the
+// request body`, which blames a client that sent a well-formed v2 request.
+func TestInstancesOnAV2Request(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}`), nil)
+	require.NoError(t, err)
+	_, err = req.Instances()
+	require.Error(t, err)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	assert.Equal(t, "Instances reads v1 request bodies; this is a v2 request, whose typed inputs are in req.Inputs", err.Error())
+
+	// A payload a preprocess step made is read whatever the protocol.
+	l, err := (&Request{Protocol: ProtocolGRPCV2, Payload: map[string]any{"instances": []any{1.0}}}).Instances()
+	require.NoError(t, err)
+	assert.Equal(t, []any{1.0}, l)
+}
