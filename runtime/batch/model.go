@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -47,8 +48,9 @@ type Model struct {
 	direct bool
 }
 
-// NewModel wraps m. opts.Name defaults to m.Name(). The batcher starts when
-// the model is loaded and stops (draining) when it is unloaded.
+// NewModel wraps m (a nil m is an error). opts.Name defaults to m.Name().
+// The batcher starts when the model is loaded and stops (draining) when it
+// is unloaded.
 //
 // A model that declares its tensors (model.MetadataProvider) with a fixed
 // batch dimension (an ONNX export without dynamic_axes: [1, 3]) cannot run
@@ -56,6 +58,14 @@ type Model struct {
 // (dropping larger PreferredBatchSizes) and logs a warning; when it is 1,
 // requests go to the model's own Predict, unbatched, if it has one.
 func NewModel(m Predictor, opts Options) (*Model, error) {
+	// A constructor's nil result passed on unchecked would panic in Name
+	// below, far from the mistake.
+	if m == nil {
+		return nil, errors.New("batch: nil model")
+	}
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, fmt.Errorf("batch: nil model (%T)", m)
+	}
 	if opts.Name == "" {
 		opts.Name = m.Name()
 	}

@@ -211,6 +211,16 @@ func TestNewModel_ValidatesOptions(t *testing.T) {
 	assert.EqualError(t, err, "batch: MaxBatchSize is 0, must be at least 1")
 }
 
+// A nil model (a constructor's result passed on unchecked) is an error; it
+// used to panic in NewModel, calling its Name.
+func TestNewModel_RefusesANilModel(t *testing.T) {
+	_, err := batch.NewModel(nil, batch.Options{MaxBatchSize: 4})
+	assert.EqualError(t, err, "batch: nil model")
+	var s *scaler
+	_, err = batch.NewModel(s, batch.Options{MaxBatchSize: 4})
+	assert.EqualError(t, err, "batch: nil model (*batch_test.scaler)")
+}
+
 // preprocessed turns v1 instances into the tensor x, as vision.Spec.Apply
 // does with images.
 type preprocessed struct{ *scaler }
