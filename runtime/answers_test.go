@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,4 +148,19 @@ func TestRunRefusesNilModels(t *testing.T) {
 		require.Error(t, err)
 		assert.Equal(t, tc.want, err.Error())
 	}
+}
+
+// A Server runs once: a second Run is an error and leaves the first one
+// serving. It used to take over the first Run's listeners, which then
+// stopped with "accept tcp …: use of closed network connection".
+func TestRunTwiceIsAnError(t *testing.T) {
+	rt := runtimetest.Start(t, &answerModel{name: "once"}, runtimetest.WithLogOutput(io.Discard, io.Discard))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := rt.Server.Run(ctx, &answerModel{name: "again"})
+	require.Error(t, err)
+	assert.Equal(t, "Server.Run called twice: a Server runs once; make another with NewServer", err.Error())
+	code, _, _ := do(t, "GET", rt.URL+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, code)
+	require.NoError(t, rt.Stop())
 }

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,6 +86,9 @@ type Server struct {
 	metrics    *metrics.Metrics
 	ready      chan struct{}
 	readyOnce  sync.Once
+	// ran is set by the first Run: a second one would take over the
+	// listeners and the dataplane of the first, breaking both.
+	ran atomic.Bool
 }
 
 // NewServer returns a server for cfg (see config.Parser for KServe's flags).
@@ -172,8 +176,12 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // fails stops the server with that error, wrapped ("load model m: …", so
 // errors.Is and errors.As see the model's own). A nil model is an error
 // before anything starts, as are two models of one name before anything
-// listens.
+// listens. A Server runs once: a second Run, during or after the first, is
+// an error.
 func (s *Server) Run(ctx context.Context, models ...model.Model) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return errors.New("Server.Run called twice: a Server runs once; make another with NewServer")
+	}
 	if err := s.cfg.Validate(); err != nil {
 		return err
 	}
