@@ -88,6 +88,11 @@ func NewParser(name string) *Parser {
 //
 // Bool flags added here also take Python spellings (--verbose=yes). The flag
 // set is never parsed by the flag package itself; Parse fills it.
+//
+// KServe's flags and the Go extensions are already in this set, so adding
+// one of their names (model_dir, workers, …; FlagSet().Lookup finds them)
+// panics, as any flag.FlagSet redefinition does: read such a setting from
+// the Config that Parse returns instead.
 func (p *Parser) FlagSet() *flag.FlagSet { return p.fs }
 
 // Unknown returns what Parse ignored (argparse's extras), in order.
