@@ -164,3 +164,16 @@ func TestRunTwiceIsAnError(t *testing.T) {
 	assert.Equal(t, 200, code)
 	require.NoError(t, rt.Stop())
 }
+
+// BYTES that are not UTF-8 in a v1 answer are a 500 saying so, as in a v2
+// JSON answer; they used to reach the client as "\ufffd", the bytes lost
+// without a word.
+func TestV1AnswerWithBytesThatAreNotUTF8(t *testing.T) {
+	m := &answerModel{name: "tok", answer: func(req *infer.Request) (*infer.Response, error) {
+		return runtime.PredictResponse(req, "tok", infer.NewTensor("y", []int64{2}, [][]byte{[]byte("ok"), {0xff, 'a'}}))
+	}}
+	rt := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard))
+	code, _, got := do(t, "POST", rt.URL+"/v1/models/tok:predict", "application/json", []byte(`{"instances":[1,2]}`))
+	assert.Equal(t, 500, code)
+	assert.Equal(t, `{"error":"Failed to encode \"b'\\xffa'\" using UTF-8: JSON carries text only; send other bytes as a Raw answer, base64 text, or the v2 binary extension"}`, got)
+}

@@ -2,7 +2,8 @@ package infer
 
 // AppendRows appends t's data as nested JSON lists, one entry per row of
 // its first dimension: a v1 answer's predictions (one per instance). BYTES
-// elements are strings; a scalar is a one-element list.
+// elements are strings (an element that is not UTF-8 is an InferenceError,
+// as in a v2 JSON answer); a scalar is a one-element list.
 func AppendRows(b []byte, t *Tensor) ([]byte, error) {
 	if len(t.Shape) == 0 {
 		return AppendJSON(b, sliceData(t.Data, 0, 1))
@@ -55,11 +56,7 @@ func sliceData(data any, lo, hi int) any {
 	case []bool:
 		return d[lo:hi]
 	case [][]byte:
-		s := make([]string, hi-lo)
-		for i, v := range d[lo:hi] {
-			s[i] = string(v)
-		}
-		return s
+		return d[lo:hi] // appended as strings, refused when not UTF-8
 	}
 	return nil
 }

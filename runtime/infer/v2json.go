@@ -1,7 +1,11 @@
 package infer
 
 import (
+	"fmt"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // appendData appends typed tensor data as a flat JSON list.
@@ -49,6 +53,12 @@ func appendData(b []byte, data any) ([]byte, error) {
 		for i, v := range d {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			// A v2 output was checked with its name (checkUTF8); this
+			// catches the rest, a v1 answer's BYTES, which would otherwise
+			// reach the client with U+FFFD in place of the bytes.
+			if !utf8.Valid(v) {
+				return b, status.InferenceError(fmt.Sprintf(`Failed to encode "%s" using UTF-8: JSON carries text only; send other bytes as a Raw answer, base64 text, or the v2 binary extension`, pyBytesRepr(v, 64)), "")
 			}
 			b = AppendString(b, string(v))
 		}
