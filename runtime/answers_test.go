@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"io"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,4 +178,56 @@ func TestV1AnswerWithBytesThatAreNotUTF8(t *testing.T) {
 	code, _, got := do(t, "POST", rt.URL+"/v1/models/tok:predict", "application/json", []byte(`{"instances":[1,2]}`))
 	assert.Equal(t, 500, code)
 	assert.Equal(t, `{"error":"Failed to encode \"b'\\xffa'\" using UTF-8: JSON carries text only; send other bytes as a Raw answer, base64 text, or the v2 binary extension"}`, got)
+}
+
+// slowLoader's Load takes a while to return after its context is
+// cancelled (it cleans up); Unload records whether Load had returned.
+type slowLoader struct {
+	answerModel
+	started        chan struct{}
+	loadReturned   atomic.Bool
+	unloadedDuring atomic.Bool // Unload ran while Load had not returned
+	unloaded       atomic.Bool
+}
+
+func (m *slowLoader) Load(ctx context.Context) error {
+	close(m.started)
+	<-ctx.Done()
+	time.Sleep(300 * time.Millisecond)
+	m.loadReturned.Store(true)
+	return ctx.Err()
+}
+
+func (m *slowLoader) Ready() bool { return m.loadReturned.Load() }
+
+func (m *slowLoader) Unload(context.Context) error {
+	m.unloaded.Store(true)
+	m.unloadedDuring.Store(!m.loadReturned.Load())
+	return nil
+}
+
+// A server stopped while a model loads cancels the Load's context and
+// unloads the model only once Load has returned. It used to call Unload at
+// once, while Load still ran, and Run returned before Load did.
+func TestStopWhileLoadingUnloadsAfterLoadReturns(t *testing.T) {
+	m := &slowLoader{answerModel: answerModel{name: "slow"}, started: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := defaultConfig()
+	cfg.EnableGRPC = false
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, m) }()
+	<-m.started
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	assert.True(t, m.loadReturned.Load(), "Run returned before Load did")
+	assert.True(t, m.unloaded.Load(), "not unloaded")
+	assert.False(t, m.unloadedDuring.Load(), "unloaded while Load ran")
 }

@@ -171,7 +171,9 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // Run serves models until ctx is cancelled, then stops accepting, drains
 // in-flight requests for up to the grace period (then closes the
 // connections still open, with a WARNING), unloads the models (each Unload
-// gets the grace period again, at least 5 s) and returns nil. Listeners are up before the models load, so liveness answers
+// gets the grace period again, at least 5 s) and returns nil. A model still
+// loading then sees its Load's context cancelled, and is unloaded once its
+// Load has returned, never during it. Listeners are up before the models load, so liveness answers
 // at once and readiness turns true when loading ends; a model whose Load
 // fails stops the server with that error, wrapped ("load model m: …", so
 // errors.Is and errors.As see the model's own). A nil model is an error
@@ -424,8 +426,11 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		}()
 	}
 
+	loaded := make(chan struct{}) // closed when every Load has returned
 	go func() {
-		if err := s.loadModels(ctx, models); err != nil {
+		err := s.loadModels(ctx, models)
+		close(loaded)
+		if err != nil {
 			errc <- err
 			return
 		}
@@ -457,7 +462,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	case runErr = <-errc:
 		s.log.Error("Stopping the model server", "error", runErr)
 	}
-	return errors.Join(runErr, s.shutdown(httpSrv, grpcSrv))
+	return errors.Join(runErr, s.shutdown(httpSrv, grpcSrv, loaded))
 }
 
 // refreshMemoryLimit follows the container's memory limit (a pod resized in
@@ -515,8 +520,10 @@ const minUnloadTime = 5 * time.Second
 // shutdown drains both transports within the grace period, closes what is
 // still open when it is over (a WARNING, as uvicorn's "Cancel N running
 // task(s)"; not an error: stopping is what was asked), then unloads the
-// models with a context of their own.
-func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server) error {
+// models with a context of their own, once loaded is closed: a model still
+// loading when the server is stopped (its Load's context is cancelled) is
+// not unloaded while its Load runs.
+func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, loaded <-chan struct{}) error {
 	grace := s.cfg.GracePeriod
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -560,6 +567,13 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server) erro
 	}
 	uctx, ucancel := context.WithTimeout(context.Background(), max(grace, minUnloadTime))
 	defer ucancel()
+	select {
+	case <-loaded:
+	case <-uctx.Done():
+		// A Load that ignores its context: waiting longer would hold the
+		// pod past its termination grace period.
+		s.log.Warn("Models still loading after the shutdown began; unloading them anyway")
+	}
 	return errors.Join(httpErr, s.dp.Stop(uctx))
 }
 
