@@ -54,3 +54,22 @@ func ExampleNewStrings() {
 	// BYTES [2] [héllo wörld]
 	// Failed to encode "b'\xff\xfe'" using UTF-8. Please use binary_data=True, if you want to pass a byte array. (output 'blob', element 0)
 }
+
+// Parameters hold what JSON or gRPC sent: int64 for a number without a
+// fraction, float64 otherwise. Float64 and Int64 read a number either way.
+func ExampleParameters() {
+	req, err := infer.DecodeRequest([]byte(`{"parameters":{"temperature":1,"top_p":0.9,"top_k":3.0,"stream":true},
+		"inputs":[{"name":"prompt","shape":[1],"datatype":"BYTES","data":["hi"]}]}`), nil)
+	if err != nil {
+		panic(err)
+	}
+	p := req.Parameters
+	_, isFloat := p["temperature"].(float64)
+	temperature, _ := p.Float64("temperature")
+	topP, _ := p.Float64("top_p")
+	topK, _ := p.Int64("top_k")
+	stream, _ := p.Bool("stream")
+	_, ok := p.Float64("missing")
+	fmt.Println(isFloat, temperature, topP, topK, stream, ok)
+	// Output: false 1 0.9 3 true false
+}

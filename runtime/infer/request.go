@@ -54,7 +54,8 @@ func (p Parameters) String(key string) (string, bool) {
 	return v, ok
 }
 
-// Int64 returns the integer parameter key.
+// Int64 returns the integer parameter key (a float without a fraction,
+// 3.0, counts).
 func (p Parameters) Int64(key string) (int64, bool) {
 	switch v := p[key].(type) {
 	case int64:
@@ -63,6 +64,22 @@ func (p Parameters) Int64(key string) (int64, bool) {
 		if v == float64(int64(v)) {
 			return int64(v), true
 		}
+	}
+	return 0, false
+}
+
+// Float64 returns the numeric parameter key as a float64, whichever way
+// the number came: JSON decodes "temperature": 1 as int64 and 0.7 as
+// float64, gRPC sends int64_param or double_param, so a type assertion to
+// float64 alone misses half of them.
+func (p Parameters) Float64(key string) (float64, bool) {
+	switch v := p[key].(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case uint64: // a gRPC uint64_param beyond int64
+		return float64(v), true
 	}
 	return 0, false
 }
