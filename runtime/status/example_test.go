@@ -16,7 +16,7 @@ func Example() {
 	fmt.Println(status.HTTPCode(err), status.GRPCCode(err), status.Message(err))
 
 	var se *status.Error
-	fmt.Println(errors.As(err, &se), se.Kind == status.KindInvalidInput, status.KindOf(err) == status.KindInvalidInput)
+	fmt.Println(errors.As(err, &se), se.Kind, status.KindOf(err) == status.KindInvalidInput)
 
 	disk := errors.New("disk full")
 	wrapped := &status.Error{Kind: status.KindInferenceError, Message: "could not score", Err: disk}
@@ -25,7 +25,7 @@ func Example() {
 	fmt.Println(status.HTTPCode(disk), status.Message(disk))
 	// Output:
 	// 400 InvalidArgument age must be a number
-	// true true true
+	// true InvalidInput true
 	// 500 could not score true
 	// 500 errorString : disk full
 }

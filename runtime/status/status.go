@@ -59,6 +59,33 @@ const (
 	KindUpstreamTimeout
 )
 
+var kindNames = [...]string{
+	KindInternal:            "Internal",
+	KindInvalidInput:        "InvalidInput",
+	KindModelNotFound:       "ModelNotFound",
+	KindModelNotReady:       "ModelNotReady",
+	KindServerNotReady:      "ServerNotReady",
+	KindServerNotLive:       "ServerNotLive",
+	KindInferenceError:      "InferenceError",
+	KindNotImplemented:      "NotImplemented",
+	KindUnsupportedProtocol: "UnsupportedProtocol",
+	KindPayloadTooLarge:     "PayloadTooLarge",
+	KindUnprocessable:       "Unprocessable",
+	KindUnavailable:         "Unavailable",
+	KindOverloaded:          "Overloaded",
+	KindUpstreamTimeout:     "UpstreamTimeout",
+}
+
+// String names the kind as its constant without the prefix
+// ("InvalidInput"), for logs and test failures, which would otherwise
+// show a bare number.
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
 // OverloadRetryAfter is how long an overloaded server asks clients to wait
 // before retrying (Retry-After, grpc-retry-pushback-ms).
 const OverloadRetryAfter = time.Second
