@@ -93,7 +93,8 @@ func instanceB64(raw json.RawMessage) (string, error) {
 //	}
 //
 // An image that cannot be decoded is an InvalidInput error naming it
-// (instances[i] in v1, the input and element in v2).
+// (instances[i] in v1, the input and element in v2); errors.Is finds
+// ErrNotImage or ErrTooLarge in it.
 func (s Spec) Apply(req *infer.Request, input string) (*infer.Request, error) {
 	if err := s.Check(); err != nil {
 		return nil, err // the server's setting, not the client's request
@@ -108,7 +109,7 @@ func (s Spec) Apply(req *infer.Request, input string) (*infer.Request, error) {
 	}
 	t, err := s.tensor(input, images, where)
 	if err != nil {
-		return nil, status.InvalidInputf("%v", err)
+		return nil, invalidImages(err)
 	}
 	for i, in := range req.Inputs {
 		if in.Name == input {

@@ -25,6 +25,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // Layout is where the channels are in a tensor of images.
@@ -301,13 +302,26 @@ func (s Spec) Shape(n int) []int64 {
 }
 
 // Tensor decodes images and returns them as one tensor named name, of
-// shape Shape(len(images)). An image that cannot be decoded is an error
-// naming its index.
+// shape Shape(len(images)). An image that cannot be decoded is an
+// InvalidInput error (a 400 when a model returns it) naming its index, as
+// are too many images; errors.Is finds ErrNotImage or ErrTooLarge in it. A
+// Spec that Check refuses is a plain error (the server's setting).
 func (s Spec) Tensor(name string, images [][]byte) (*infer.Tensor, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	return s.tensor(name, images, func(i int) string { return fmt.Sprintf("image %d", i) })
+	t, err := s.tensor(name, images, func(i int) string { return fmt.Sprintf("image %d", i) })
+	if err != nil {
+		return nil, invalidImages(err)
+	}
+	return t, nil
+}
+
+// invalidImages makes an error about the images a request sent a 400
+// (InvalidInput) that keeps its cause, so that errors.Is still finds
+// ErrNotImage or ErrTooLarge.
+func invalidImages(err error) error {
+	return &status.Error{Kind: status.KindInvalidInput, Message: err.Error(), Err: err}
 }
 
 // tensor is Tensor for a checked s, naming image i as where(i) in errors.

@@ -442,3 +442,32 @@ func TestDecode_RefusesFilesTooSmallForTheirSize(t *testing.T) {
 	require.NoError(t, err, "%d bytes", b.Len())
 	assert.Equal(t, image.Rect(0, 0, 3000, 3000), img.Bounds())
 }
+
+// Errors about the images are InvalidInput (a 400 when a model returns
+// them) and keep their cause, from Apply as from Tensor. Apply's used to
+// lose the cause (errors.Is found no ErrNotImage, though the doc promised
+// it), and Tensor's had no kind: a 500 for a client's bad picture.
+func TestImageErrorsAreInvalidInputWithTheirCause(t *testing.T) {
+	s := Unit
+	s.Height, s.Width = 2, 2
+	notImage := base64.StdEncoding.EncodeToString([]byte("hello"))
+
+	_, err := s.Apply(&infer.Request{Protocol: infer.ProtocolV1, IsJSON: true, Body: []byte(`{"instances":["` + notImage + `"]}`)}, "x")
+	assert.EqualError(t, err, "instances[0]: not an image (PNG, JPEG, GIF, BMP or WebP)")
+	assert.ErrorIs(t, err, ErrNotImage)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+
+	_, err = s.Apply(&infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, [][]byte{pngHeader(100_000, 100_000)})}}, "x")
+	assert.ErrorIs(t, err, ErrTooLarge)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+
+	_, err = s.Tensor("x", [][]byte{quad(t), []byte("hello")})
+	assert.EqualError(t, err, "image 1: not an image (PNG, JPEG, GIF, BMP or WebP)")
+	assert.ErrorIs(t, err, ErrNotImage)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+
+	bad := s
+	bad.Height = 0
+	_, err = bad.Tensor("x", [][]byte{quad(t)})
+	assert.Equal(t, status.KindInternal, status.KindOf(err), "the Spec is the server's fault")
+}
