@@ -15,6 +15,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
@@ -230,4 +231,45 @@ func TestStopWhileLoadingUnloadsAfterLoadReturns(t *testing.T) {
 	assert.True(t, m.loadReturned.Load(), "Run returned before Load did")
 	assert.True(t, m.unloaded.Load(), "not unloaded")
 	assert.False(t, m.unloadedDuring.Load(), "unloaded while Load ran")
+}
+
+// countingLoader's Load takes a while and records how many run at once.
+type countingLoader struct {
+	answerModel
+	running, most, calls atomic.Int32
+	started              chan struct{}
+	loaded               atomic.Bool
+}
+
+func (m *countingLoader) Load(context.Context) error {
+	if m.calls.Add(1) == 1 {
+		close(m.started)
+	}
+	n := m.running.Add(1)
+	if n > m.most.Load() {
+		m.most.Store(n)
+	}
+	time.Sleep(300 * time.Millisecond)
+	m.running.Add(-1)
+	m.loaded.Store(true)
+	return nil
+}
+
+func (m *countingLoader) Ready() bool { return m.loaded.Load() }
+
+// A repository load request that arrives while the server is still loading
+// the model at start-up waits for that Load instead of running a second
+// one at the same time (the server listens while its models load). It used
+// to run both at once.
+func TestRepositoryLoadDuringStartupLoadWaits(t *testing.T) {
+	m := &countingLoader{answerModel: answerModel{name: "big"}, started: make(chan struct{})}
+	cfg := defaultConfig()
+	rt := runtimetest.StartModels(t, []runtime.Model{m}, runtimetest.WithoutWait(),
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithConfig(func(c *config.Config) { *c = cfg; c.EnableGRPC = false }))
+	<-m.started
+	code, _, body := do(t, "POST", rt.URL+"/v2/repository/models/big/load", "application/json", nil)
+	assert.Equal(t, 200, code, body)
+	assert.Equal(t, int32(2), m.calls.Load())
+	assert.Equal(t, int32(1), m.most.Load(), "Loads ran at the same time")
 }

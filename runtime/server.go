@@ -498,7 +498,7 @@ func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			if err := m.Load(ctx); err != nil {
+			if err := s.dp.StartModel(ctx, m.Name()); err != nil {
 				errs[i] = fmt.Errorf("load model %s: %w", m.Name(), err)
 				return
 			}

@@ -296,6 +296,20 @@ func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 	return md, nil
 }
 
+// StartModel runs the Load of a registered model at start-up, one at a
+// time with the repository extension's loads and unloads of that model:
+// the server listens while its models load, and a load request arriving
+// meanwhile must not run the model's Load a second time concurrently.
+func (d *Dataplane) StartModel(ctx context.Context, name string) error {
+	e := d.reg.Load().byName[name]
+	if e == nil {
+		return status.ModelNotFound(name)
+	}
+	e.repo.Lock()
+	defer e.repo.Unlock()
+	return e.Model.Load(ctx)
+}
+
 // LoadModel is the repository extension's load: it (re)loads a registered
 // model and requires it to be ready afterwards. It waits for a load or
 // unload of the same model still running.

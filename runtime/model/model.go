@@ -11,9 +11,15 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 )
 
-// Model is the lifecycle every served model has. Load is called once before
-// the server registers the model's readiness; Ready is asked by every
-// readiness probe and must be cheap and safe for concurrent use.
+// Model is the lifecycle every served model has. Load runs at start-up,
+// while the server already listens (probes see the model not ready), and
+// again for each repository load request (POST
+// /v2/repository/models/{name}/load), typically after an unload. The
+// server never runs two Loads of one model at once, nor its Unload during
+// its Load (at shutdown: for as long as the grace period lasts); a server
+// stopped during Load cancels Load's context. Ready is
+// asked by every readiness probe and request, and must be cheap and safe
+// for concurrent use.
 type Model interface {
 	Name() string
 	Load(ctx context.Context) error
