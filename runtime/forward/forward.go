@@ -62,7 +62,7 @@ var ForwardedHeaders = []string{
 // Config says where and how to reach the predictor.
 type Config struct {
 	Host        string        // --predictor_host: host[:port]
-	Protocol    string        // --predictor_protocol: v1, v2 or grpc-v2
+	Protocol    string        // --predictor_protocol: v1 (also ""), v2 or grpc-v2
 	UseSSL      bool          // --predictor_use_ssl: https / TLS
 	Timeout     time.Duration // --predictor_request_timeout_seconds (0: none)
 	Retries     int           // --predictor_request_retries
