@@ -273,3 +273,24 @@ func TestRepositoryLoadDuringStartupLoadWaits(t *testing.T) {
 	assert.Equal(t, int32(2), m.calls.Load())
 	assert.Equal(t, int32(1), m.most.Load(), "Loads ran at the same time")
 }
+
+// holey's Preprocess leaves a hole in the inputs.
+type holey struct{ answerModel }
+
+func (m *holey) Preprocess(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Request, error) {
+	req.Inputs = append(req.Inputs, nil)
+	return req, nil
+}
+
+// A nil tensor in the inputs a Preprocess returns is a 500 naming the model
+// and the step; it used to be "panic : runtime error: invalid memory
+// address or nil pointer dereference".
+func TestPreprocessNilInputIs500NamingIt(t *testing.T) {
+	m := &holey{answerModel{name: "holey", answer: func(req *infer.Request) (*infer.Response, error) {
+		return runtime.PredictResponse(req, "holey", []float32{1})
+	}}}
+	rt := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard))
+	code, _, got := do(t, "POST", rt.URL+"/v2/models/holey/infer", "application/json", []byte(v2Body))
+	assert.Equal(t, 500, code)
+	assert.Equal(t, `{"error":"model holey: Preprocess returned a nil input tensor (Inputs[1])"}`, got)
+}

@@ -540,6 +540,12 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		if req == nil {
 			return nil, fmt.Errorf("model %s: Preprocess returned a nil request", e.Name)
 		}
+		for i, in := range req.Inputs {
+			if in == nil {
+				msg := fmt.Sprintf("model %s: Preprocess returned a nil input tensor (Inputs[%d])", e.Name, i)
+				return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+			}
+		}
 	}
 	if err := validate(req); err != nil {
 		return nil, err
