@@ -294,3 +294,33 @@ func TestPreprocessNilInputIs500NamingIt(t *testing.T) {
 	assert.Equal(t, 500, code)
 	assert.Equal(t, `{"error":"model holey: Preprocess returned a nil input tensor (Inputs[1])"}`, got)
 }
+
+// forgetful's Load succeeds but never makes the model ready.
+type forgetful struct{ answerModel }
+
+func (m *forgetful) Ready() bool { return false }
+
+// A model whose Load returns nil but which is not ready is served (it may
+// turn ready later) with a WARNING saying so; it used to be logged as
+// loaded and then fail every probe without a word.
+func TestLoadedButNotReadyIsAWarning(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := defaultConfig()
+	cfg.EnableGRPC = false
+	var stderr runtimetest.LogBuffer
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, &stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, &forgetful{answerModel{name: "lazy"}}) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	code, _, body := do(t, "GET", "http://"+ln.Addr().String()+"/v2/models/lazy/ready", "", nil)
+	assert.Equal(t, 503, code, body)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Regexp(t, `(?m) kserve WARNING \[server\.go:\S+\] Model lazy loaded but is not ready: readiness probes and requests get 503 until its Ready reports true$`, stderr.String())
+}

@@ -507,6 +507,13 @@ func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
 				d = d.Round(time.Microsecond) // not below, where it would read "0s"
 			}
 			s.log.Info(fmt.Sprintf("Model %s loaded in %s", m.Name(), d))
+			if !m.Ready() {
+				// KServe refuses to start such a model (NoModelReady); it
+				// may still turn ready (a transformer's predictor coming
+				// up), so it is served, but a Load that forgot to set its
+				// readiness would otherwise fail every probe without a word.
+				s.log.Warn(fmt.Sprintf("Model %s loaded but is not ready: readiness probes and requests get 503 until its Ready reports true", m.Name()))
+			}
 		}()
 	}
 	wg.Wait()
