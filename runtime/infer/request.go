@@ -243,10 +243,29 @@ func unrecognized(err error) error {
 // RawInstances returns the JSON text of the body's "instances" list (or
 // "inputs"), or nil when the body has neither (and for a v2 request, which
 // has no body). It avoids decoding the values for models that only pass
-// them on.
+// them on. When a Preprocess set Payload, the list is the Payload's, as
+// for Instances and DecodeBody.
 func (r *Request) RawInstances() json.RawMessage {
+	if r.Payload != nil {
+		return payloadInstances(r.Payload)
+	}
 	_ = r.ParseV1()
 	return r.instances
+}
+
+// payloadInstances is the JSON text of a Payload's "instances" (or
+// "inputs") list: the Payload marshalled as DecodeBody marshals it, then
+// read as a body.
+func payloadInstances(p any) json.RawMessage {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil
+	}
+	body := Request{Protocol: ProtocolV1, IsJSON: true, Body: b}
+	if body.ParseV1() != nil {
+		return nil
+	}
+	return body.instances
 }
 
 // Instances decodes the body's "instances" (or "inputs") list, or the
@@ -266,11 +285,12 @@ func (r *Request) Instances() ([]any, error) {
 			}
 		}
 	}
-	if r.instances == nil {
+	raw := r.RawInstances() // a Payload of another type: as marshalled
+	if raw == nil {
 		return nil, status.InvalidInput(`Expected "instances" or "inputs" in the request body`)
 	}
 	var out []any
-	d := json.NewDecoder(bytes.NewReader(r.instances))
+	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if err := d.Decode(&out); err != nil {
 		return nil, unrecognized(err)

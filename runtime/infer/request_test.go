@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -105,4 +106,32 @@ func TestInstancesOnAV2Request(t *testing.T) {
 	l, err := (&Request{Protocol: ProtocolGRPCV2, Payload: map[string]any{"instances": []any{1.0}}}).Instances()
 	require.NoError(t, err)
 	assert.Equal(t, []any{1.0}, l)
+}
+
+// A Payload a Preprocess set is what RawInstances and Instances read, as
+// DecodeBody does, whatever its type. RawInstances used to return nil (or
+// the original body's instances, once parsed) and Instances refused any
+// Payload but a map[string]any.
+func TestInstancesOfAPayload(t *testing.T) {
+	req := &Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte(`{"instances":[1,2]}`)}
+	assert.Equal(t, `[1,2]`, string(req.RawInstances()))
+	type body struct {
+		Instances [][]float32 `json:"instances"`
+	}
+	req.Payload = body{Instances: [][]float32{{7, 8}}}
+	assert.Equal(t, `[[7,8]]`, string(req.RawInstances()))
+	l, err := req.Instances()
+	require.NoError(t, err)
+	assert.Equal(t, []any{[]any{json.Number("7"), json.Number("8")}}, l)
+
+	req.Payload = map[string]any{"inputs": []any{"a"}}
+	assert.Equal(t, `["a"]`, string(req.RawInstances()))
+	l, err = req.Instances()
+	require.NoError(t, err)
+	assert.Equal(t, []any{"a"}, l)
+
+	req.Payload = map[string]any{"other": 1}
+	assert.Nil(t, req.RawInstances())
+	_, err = req.Instances()
+	assert.EqualError(t, err, `Expected "instances" or "inputs" in the request body`)
 }
