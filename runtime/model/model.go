@@ -28,17 +28,29 @@ type Model interface {
 
 // Predictor runs inference. req.Protocol says whether the request is v1
 // (Body / Instances) or v2 (typed Inputs); infer.PredictResponse builds the
-// conventional response for either. Predict may be called concurrently.
+// conventional response for either. Predict may be called concurrently (up
+// to --max_asyncio_workers calls at once, unless the model is Unbounded);
+// ctx is the request's, ended when its client goes away.
+//
+// An error's kind (package status, found through %w wrapping) decides the
+// answer: status.InvalidInput is a 400 with its message, an error without
+// a kind a 500 reading "<Go type> : <text>", as KServe's generic handler.
 type Predictor interface {
 	Predict(ctx context.Context, req *infer.Request, h *Headers) (*infer.Response, error)
 }
 
-// Preprocessor transforms a request before Predict (or Explain).
+// Preprocessor transforms a request before Predict (or Explain). It may
+// return req changed, or a new request, of another protocol too (a
+// transformer builds its predictor's v2 request from v1 instances, or sets
+// a v1 Payload); the answer still goes out in the protocol the request
+// arrived on (see infer.Response). Like Predict, it may be called
+// concurrently.
 type Preprocessor interface {
 	Preprocess(ctx context.Context, req *infer.Request, h *Headers) (*infer.Request, error)
 }
 
-// Postprocessor transforms a response after Predict (or Explain).
+// Postprocessor transforms a response after Predict (or Explain). Like
+// Predict, it may be called concurrently.
 type Postprocessor interface {
 	Postprocess(ctx context.Context, resp *infer.Response, h *Headers) (*infer.Response, error)
 }
