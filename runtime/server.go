@@ -161,8 +161,10 @@ func (s *Server) ResolveModelDir(ctx context.Context) (string, error) {
 	return dir, nil
 }
 
-// Dataplane returns the server's dataplane once Run has started (tests, and
-// transports added by users).
+// Dataplane returns the server's dataplane (tests, and transports added by
+// users). Call it once Ready is closed: Run creates the dataplane as it
+// starts, and before that it is nil (reading it while Run starts is a data
+// race).
 func (s *Server) Dataplane() *dataplane.Dataplane { return s.dp }
 
 // Ready is closed once every model has loaded.
