@@ -75,7 +75,7 @@ func benchModel(b *testing.B, path string, in *infer.Tensor) {
 		b.Fatal(err)
 	}
 	if s.Provider() == ProviderCUDA {
-		if err := env.appendCUDA(so, opts); err != nil {
+		if err := env.appendCUDA(context.Background(), so, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,12 +1,15 @@
 package onnx
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/kserve-gen/kserve-gen/runtime/model"
 )
 
 // EnvOptions configure an Env.
@@ -17,8 +20,11 @@ type EnvOptions struct {
 	LibraryPath string
 	// Getenv reads environment variables (default os.Getenv; tests replace it).
 	Getenv func(string) string
-	// Logger receives the start-up line and execution-provider fallbacks
-	// (default slog.Default()).
+	// Logger receives the start-up line, each model's lines and the
+	// execution-provider fallbacks. Without it they go to model.Logger of
+	// the context of the call that logs (Model.Load, NewSession, NewPool):
+	// the server's "kserve" logger when the runtime serves the model, so
+	// they follow its logging configuration; slog.Default() elsewhere.
 	Logger *slog.Logger
 	// ORTLogLevel is the severity from which ONNX Runtime itself writes to
 	// stderr, in its own format (default: fatal errors only; slog.LevelWarn
@@ -61,18 +67,34 @@ func NewEnv(opts EnvOptions) *Env {
 	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, fallbacks: map[string]bool{}}
 }
 
+// logFor is the logger for a line logged on behalf of a call with ctx:
+// EnvOptions.Logger when given, else ctx's. An Env is usually created
+// before the server that serves its models has configured its logging,
+// so it cannot be handed the server's logger; Load's context carries it.
+func (e *Env) logFor(ctx context.Context) *slog.Logger {
+	if e.opts.Logger != nil {
+		return e.log
+	}
+	return model.Logger(ctx)
+}
+
 // Init finds and loads the ONNX Runtime library and creates the environment.
 // It runs once; a missing or too-old library is a *LibraryError naming every
 // place looked at and how to install the library.
 func (e *Env) Init() error {
-	e.once.Do(func() { e.err = e.init() })
+	return e.initFor(context.Background()) // no call's logger: the Env's own
+}
+
+// initFor is Init logging for a call with ctx (see logFor).
+func (e *Env) initFor(ctx context.Context) error {
+	e.once.Do(func() { e.err = e.init(e.logFor(ctx)) })
 	return e.err
 }
 
-func (e *Env) init() error {
+func (e *Env) init(log *slog.Logger) error {
 	if ort.IsInitialized() {
 		e.version = ort.GetVersion()
-		e.log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment already initialised in this process", e.version))
+		log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment already initialised in this process", e.version))
 		return nil
 	}
 	var cands []Candidate
@@ -112,14 +134,14 @@ func (e *Env) init() error {
 				// Another Env won a race to initialise the process's one
 				// environment: share it.
 				e.version = ort.GetVersion()
-				e.log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment another Env initialised", e.version))
+				log.Info(fmt.Sprintf("ONNX Runtime %s: sharing the environment another Env initialised", e.version))
 				return nil
 			}
 			tried = append(tried, Attempt{c, explainLoadError(err)})
 			continue
 		}
 		e.path, e.owner, e.version = c.Path, true, ort.GetVersion()
-		e.log.Info(fmt.Sprintf("ONNX Runtime %s loaded from %s (%s)", e.version, c.Path, c.Source))
+		log.Info(fmt.Sprintf("ONNX Runtime %s loaded from %s (%s)", e.version, c.Path, c.Source))
 		return nil
 	}
 	return &LibraryError{Attempts: tried}
@@ -132,7 +154,8 @@ func (e *Env) Version() string { return e.version }
 // when the environment was initialised by someone else in this process.
 func (e *Env) LibraryPath() string { return e.path }
 
-// Logger is the Env's logger.
+// Logger is the Env's logger: EnvOptions.Logger, or slog.Default() when
+// none was given (lines logged for a call then go to its context's logger).
 func (e *Env) Logger() *slog.Logger { return e.log }
 
 // Close destroys the ONNX Runtime environment if this Env created it. Every

@@ -72,7 +72,9 @@ type Option func(*modelConfig)
 // A program serving several ONNX models should pass the same Env to all: the
 // server loads models concurrently, and separate Envs would initialise
 // ONNX Runtime's process-wide environment at the same moment (the later one
-// then shares it, but the binding's own globals race).
+// then shares it, but the binding's own globals race). An Env created
+// without EnvOptions.Logger logs the model's lines to model.Logger of
+// Load's context: the server's, as for a model with its own Env.
 func WithEnv(env *Env) Option { return func(c *modelConfig) { c.env = env } }
 
 // WithDevice selects "auto" (default), "cpu", "cuda" or "cuda:N"; the value is
@@ -157,11 +159,11 @@ func (m *Model) Load(ctx context.Context) error {
 		return err
 	}
 	m.inputs, m.outputs = metadata(p.Inputs()), metadata(p.Outputs())
-	if err := m.loadLabels(filepath.Join(filepath.Dir(file), LabelsFile), p.Outputs()); err != nil {
+	if err := m.loadLabels(ctx, filepath.Join(filepath.Dir(file), LabelsFile), p.Outputs()); err != nil {
 		_ = p.Close(ctx)
 		return err
 	}
-	m.env.log.Info(fmt.Sprintf("ONNX model %s: %s on %s (device %s), %d replica(s) x %d intra-op thread(s); inputs %s; outputs %s",
+	m.env.logFor(ctx).Info(fmt.Sprintf("ONNX model %s: %s on %s (device %s), %d replica(s) x %d intra-op thread(s); inputs %s; outputs %s",
 		m.name, file, p.Provider(), dev, p.Replicas(), p.Session(0).IntraOpThreads(), describe(p.Inputs()), describe(p.Outputs())))
 	m.pool.Store(p)
 	return nil
@@ -249,7 +251,7 @@ func ModelFile(path string) (string, error) {
 }
 
 // loadLabels reads the labels file, if there is one, for the first output.
-func (m *Model) loadLabels(path string, outputs []TensorInfo) error {
+func (m *Model) loadLabels(ctx context.Context, path string, outputs []TensorInfo) error {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) || len(outputs) == 0 {
 		m.labels.Store(nil)
@@ -267,11 +269,11 @@ func (m *Model) loadLabels(path string, outputs []TensorInfo) error {
 	out := outputs[0]
 	if n := len(out.Shape); n > 0 && out.Shape[n-1] > 0 && out.Shape[n-1] != int64(len(names)) {
 		m.labels.Store(nil)
-		m.env.log.Warn(fmt.Sprintf("ONNX model %s: class labels in %s left out: %d names for output %s, which has %d classes", m.name, path, len(names), out.Name, out.Shape[n-1]))
+		m.env.logFor(ctx).Warn(fmt.Sprintf("ONNX model %s: class labels in %s left out: %d names for output %s, which has %d classes", m.name, path, len(names), out.Name, out.Shape[n-1]))
 		return nil
 	}
 	m.labels.Store(&outputLabels{output: out.Name, names: names})
-	m.env.log.Info(fmt.Sprintf("ONNX model %s: %d class labels from %s for output %s", m.name, len(names), path, out.Name))
+	m.env.logFor(ctx).Info(fmt.Sprintf("ONNX model %s: %d class labels from %s for output %s", m.name, len(names), path, out.Name))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -307,4 +309,35 @@ func TestModel_ServesFP16Outputs(t *testing.T) {
 	require.Len(t, resp.Outputs, 1)
 	assert.Equal(t, "FP16", resp.Outputs[0].Datatype)
 	assert.Equal(t, [][]byte{want}, resp.RawOutputContents)
+}
+
+// A model on a shared Env created without a Logger (the Env exists before
+// the server has configured its logging) logs through the server's logging
+// configuration, as a model with its own Env does. Its lines used to go to
+// slog.Default(), in Go's log format, which a pipeline parsing
+// --log_config_file's format cannot read.
+func TestModel_SharedEnvLogsThroughTheServer(t *testing.T) {
+	file := modelFile(t, "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+	env := NewEnv(EnvOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := config.Default()
+	cfg.EnableGRPC = false
+	var stderr runtimetest.LogBuffer
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, &stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, NewModel("shared", file, WithEnv(env), WithDevice("cpu"))) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready")
+	}
+	cancel()
+	require.NoError(t, <-done)
+	line := `(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ kserve INFO \[\w+\.go:\S+\] `
+	assert.Regexp(t, line+`ONNX Runtime \S+: sharing the environment already initialised in this process$`, stderr.String())
+	assert.Regexp(t, line+`ONNX model shared: \S+ on CPUExecutionProvider \(device cpu\)`, stderr.String())
 }

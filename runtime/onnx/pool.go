@@ -30,10 +30,10 @@ func (e *Env) NewPool(ctx context.Context, path string, replicas int, opts Sessi
 	if replicas < 1 {
 		return nil, fmt.Errorf("onnx pool for %s: replicas must be >= 1, got %d", path, replicas)
 	}
-	if err := e.Init(); err != nil {
+	if err := e.initFor(ctx); err != nil {
 		return nil, err
 	}
-	g, err := e.readInfo(path)
+	g, err := e.readInfo(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func BenchmarkServedCLS(b *testing.B) {
 		b.Fatal(err)
 	}
 	if m.Provider() == ProviderCUDA {
-		if err := env.appendCUDA(so, opts); err != nil {
+		if err := env.appendCUDA(context.Background(), so, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

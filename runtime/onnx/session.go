@@ -74,10 +74,10 @@ type Session struct {
 
 // NewSession loads the model file at path.
 func (e *Env) NewSession(ctx context.Context, path string, opts SessionOptions) (*Session, error) {
-	if err := e.Init(); err != nil {
+	if err := e.initFor(ctx); err != nil {
 		return nil, err
 	}
-	g, err := e.readInfo(path)
+	g, err := e.readInfo(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (g *graph) open(so *ort.SessionOptions) (*ort.DynamicAdvancedSession, error
 // without graph optimisation, created once per model (not per replica).
 // A model with FP16 outputs is also read into memory and rewritten, once,
 // to return them as float32 (see widenOutputs).
-func (e *Env) readInfo(path string) (*graph, error) {
+func (e *Env) readInfo(ctx context.Context, path string) (*graph, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
@@ -141,7 +141,7 @@ func (e *Env) readInfo(path string) (*graph, error) {
 		return nil, err
 	}
 	if len(skipped) > 0 {
-		e.log.Warn(fmt.Sprintf("ONNX model %s: output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})", path, strings.Join(skipped, ", ")))
+		e.logFor(ctx).Warn(fmt.Sprintf("ONNX model %s: output %s is not served: the Open Inference Protocol carries tensors only (for scikit-learn's ZipMap, export with skl2onnx's options={'zipmap': False})", path, strings.Join(skipped, ", ")))
 	}
 	if err := checkScalars(path, in, out); err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func (e *Env) readInfo(path string) (*graph, error) {
 	if g.data, g.ortOut, err = widenedModel(model, out, half); err != nil {
 		return nil, fmt.Errorf("model %s: FP16 outputs %s: %w", path, strings.Join(half, ", "), err)
 	}
-	e.log.Debug(fmt.Sprintf("ONNX model %s: FP16 outputs %s are read through a Cast to float32 added in memory and narrowed back exactly", path, strings.Join(half, ", ")))
+	e.logFor(ctx).Debug(fmt.Sprintf("ONNX model %s: FP16 outputs %s are read through a Cast to float32 added in memory and narrowed back exactly", path, strings.Join(half, ", ")))
 	return g, nil
 }
 
@@ -270,13 +270,13 @@ func (e *Env) sessionOptions(opts SessionOptions) (*ort.SessionOptions, int, err
 // appendCUDA adds the CUDA provider to so. A failure is remembered per Env
 // and device, so later sessions do not try again, and logged once when the
 // device is auto (an explicit cuda request returns the error instead).
-func (e *Env) appendCUDA(so *ort.SessionOptions, opts SessionOptions) error {
+func (e *Env) appendCUDA(ctx context.Context, so *ort.SessionOptions, opts SessionOptions) error {
 	err := e.cudaFailure(opts.Device.ID)
 	if err == nil {
 		err = e.tryCUDA(so, opts.Device.ID, opts.GPUMemLimit)
 	}
 	if err != nil {
-		e.noteCUDAFailure(opts.Device, err)
+		e.noteCUDAFailure(ctx, opts.Device, err)
 	}
 	return err
 }
@@ -313,9 +313,9 @@ func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 
 // noteCUDAFailure remembers why CUDA failed on a device, and logs it the
 // first time a session asking for auto falls back to the CPU because of it.
-func (e *Env) noteCUDAFailure(d Device, err error) {
+func (e *Env) noteCUDAFailure(ctx context.Context, d Device, err error) {
 	if e.rememberCUDAFailure(d, err) {
-		e.log.Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
+		e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
 	}
 }
 
@@ -330,7 +330,7 @@ func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*S
 	}
 	provider := ProviderCPU
 	if opts.Device.Kind != DeviceCPU {
-		if err := e.appendCUDA(so, opts); err == nil {
+		if err := e.appendCUDA(ctx, so, opts); err == nil {
 			provider = ProviderCUDA
 		} else if opts.Device.Kind == DeviceCUDA {
 			_ = so.Destroy()
@@ -347,7 +347,7 @@ func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*S
 		// auto: CUDA loaded but could not take this model; use the CPU. Not
 		// remembered for the device: other models may still run on it.
 		if e.firstFallback(opts.Device, path) {
-			e.log.Warn(fmt.Sprintf("ONNX Runtime: model %s cannot run on GPU %d, running it on CPU: %v", path, opts.Device.ID, err))
+			e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: model %s cannot run on GPU %d, running it on CPU: %v", path, opts.Device.ID, err))
 		}
 		cpu := opts
 		cpu.Device = Device{Kind: DeviceCPU}
@@ -372,7 +372,7 @@ func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*S
 				_ = s.Close()
 				return nil, fmt.Errorf("warm-up of %s: %w", path, err)
 			}
-			e.log.Warn(fmt.Sprintf("ONNX Runtime: warm-up of %s with zero inputs (dynamic dimensions = 1) failed, skipped; pass a sample to warm it up: %v", path, err))
+			e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: warm-up of %s with zero inputs (dynamic dimensions = 1) failed, skipped; pass a sample to warm it up: %v", path, err))
 		}
 	}
 	return s, nil
