@@ -7,11 +7,17 @@
 //	func main() {
 //		p := config.NewParser("custom-model")
 //		cfg, err := p.Parse(os.Args[1:], os.Getenv)
+//		if errors.Is(err, flag.ErrHelp) { return } // --help printed the usage
 //		if err != nil { log.Fatal(err) }
 //		ctx, stop := runtime.SignalContext()
 //		defer stop()
 //		if err := runtime.NewServer(*cfg).Run(ctx, NewModel(cfg.ModelName)); err != nil { log.Fatal(err) }
 //	}
+//
+// Example (go doc -all) runs a complete model over real sockets. Model code
+// answers with runtime.PredictResponse and fails with the errors of package
+// status (InvalidInput is a 400); package runtimetest checks a model as
+// KServe's clients see it, from the model's own go test.
 package runtime
 
 import (
