@@ -275,6 +275,9 @@ func (r *Request) Instances() ([]any, error) {
 	if r.Payload == nil && r.Protocol != ProtocolV1 {
 		return nil, status.InvalidInputf("Instances reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
 	}
+	if r.Payload == nil && !r.IsJSON {
+		return nil, status.InvalidInputf("request body has content type %q, not JSON", r.ContentType)
+	}
 	if err := r.ParseV1(); err != nil {
 		return nil, err
 	}

@@ -135,3 +135,12 @@ func TestInstancesOfAPayload(t *testing.T) {
 	_, err = req.Instances()
 	assert.EqualError(t, err, `Expected "instances" or "inputs" in the request body`)
 }
+
+// Instances of a body that is not JSON says so, as DecodeBody does; it used
+// to answer `Expected "instances" or "inputs" in the request body` to a
+// client that sent a CSV file.
+func TestInstancesOfANonJSONBody(t *testing.T) {
+	_, err := (&Request{Protocol: ProtocolV1, ContentType: "text/csv", Body: []byte("1,2")}).Instances()
+	assert.EqualError(t, err, `request body has content type "text/csv", not JSON`)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+}
