@@ -368,11 +368,12 @@ func (r *Response) Output(name string) *Tensor {
 // PredictResponse is KServe's get_predict_response. For a v1 request it
 // returns {"predictions": result}, a *Tensor written as its rows (nested
 // lists, as numpy's tolist), other values as JSON. For a v2 request result
-// must be a *Tensor (renamed output-0 when unnamed), a slice of an Element
-// type ([]float32, []int64, [][]byte, …) or a []string (BYTES), which
-// becomes output "output-0" with shape [len] (use a *Tensor to set another
-// shape); other types ([]int, [][]float32, []any) are an error. The
-// response id is the request id (a new uuid4 when absent).
+// must be a *Tensor (output-0 when unnamed, without changing the caller's
+// tensor), a slice of an Element type ([]float32, []int64, [][]byte, …) or
+// a []string (BYTES), which becomes output "output-0" with shape [len] (use
+// a *Tensor to set another shape); other types ([]int, [][]float32, []any)
+// are an error. The response id is the request id (a new uuid4 when
+// absent).
 func PredictResponse(req *Request, modelName string, result any) (*Response, error) {
 	if req.Protocol == ProtocolV1 {
 		return &Response{ModelName: modelName, Body: Predictions{Predictions: result}}, nil
@@ -394,7 +395,10 @@ func PredictResponse(req *Request, modelName string, result any) (*Response, err
 		t = &Tensor{Datatype: datatypeOfData(result), Shape: []int64{int64(n)}, Data: result}
 	}
 	if t.Name == "" {
-		t.Name = "output-0"
+		// A copy: the model may answer every request with one tensor.
+		named := *t
+		named.Name = "output-0"
+		t = &named
 	}
 	// One allocation for the response and its one-element output list.
 	rb := &struct {

@@ -3,6 +3,7 @@ package infer
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,22 @@ func TestInstancesOfANonJSONBody(t *testing.T) {
 	_, err := (&Request{Protocol: ProtocolV1, ContentType: "text/csv", Body: []byte("1,2")}).Instances()
 	assert.EqualError(t, err, `request body has content type "text/csv", not JSON`)
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+}
+
+// PredictResponse names an unnamed result tensor output-0 in the response
+// without changing the caller's tensor: a model may answer every request
+// with one shared tensor. It used to rename the caller's, a data race
+// between concurrent requests.
+func TestPredictResponseLeavesTheResultTensorAlone(t *testing.T) {
+	shared := NewTensor("", []int64{1}, []float32{1})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			resp, err := PredictResponse(&Request{Protocol: ProtocolV2, ID: "1"}, "m", shared)
+			assert.NoError(t, err)
+			assert.Equal(t, "output-0", resp.Outputs[0].Name)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, "", shared.Name)
 }
