@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,4 +324,51 @@ func TestLoadedButNotReadyIsAWarning(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Regexp(t, `(?m) kserve WARNING \[server\.go:\S+\] Model lazy loaded but is not ready: readiness probes and requests get 503 until its Ready reports true$`, stderr.String())
+}
+
+// reloader's second Load (a repository load) is slow; Unload records
+// whether it ran during that Load.
+type reloader struct {
+	answerModel
+	loads          atomic.Int32
+	reloading      chan struct{}
+	inLoad         atomic.Bool
+	unloadedDuring atomic.Bool
+}
+
+func (m *reloader) Load(context.Context) error {
+	if m.loads.Add(1) == 2 {
+		m.inLoad.Store(true)
+		close(m.reloading)
+		time.Sleep(500 * time.Millisecond)
+		m.inLoad.Store(false)
+	}
+	return nil
+}
+
+func (m *reloader) Unload(context.Context) error {
+	m.unloadedDuring.Store(m.inLoad.Load())
+	return nil
+}
+
+// A server stopped while a repository load request still runs the model's
+// Load (its connection closed when the grace period ended) unloads the
+// model once that Load has returned; it used to unload it during the Load.
+func TestStopDuringARepositoryLoadUnloadsAfterIt(t *testing.T) {
+	m := &reloader{answerModel: answerModel{name: "re"}, reloading: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg := defaultConfig()
+	cfg.EnableGRPC = false
+	cfg.GracePeriod = 0
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, m) }()
+	<-srv.Ready()
+	go http.Post("http://"+ln.Addr().String()+"/v2/repository/models/re/load", "application/json", nil) //nolint:errcheck // its connection is cut
+	<-m.reloading
+	cancel()
+	require.NoError(t, <-done)
+	assert.False(t, m.unloadedDuring.Load(), "unloaded during the repository Load")
 }

@@ -366,13 +366,46 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 	}
 	var first error
 	for _, e := range d.reg.Load().order {
-		if u, ok := e.Model.(model.Unloader); ok && !e.unloaded.Swap(true) {
+		u, ok := e.Model.(model.Unloader)
+		if !ok {
+			continue
+		}
+		// A repository load or unload of the model still running (its
+		// request outlived the drain) returns first, within ctx.
+		unlock := lockWithin(ctx, &e.repo)
+		if !e.unloaded.Swap(true) {
 			if err := u.Unload(d.modelContext(ctx)); err != nil && first == nil {
 				first = fmt.Errorf("unload model %s: %w", e.Name, err)
 			}
 		}
+		unlock()
 	}
 	return first
+}
+
+// lockWithin locks mu, or gives up when ctx ends first: the caller then
+// goes on unlocked (a Load that ignores its context must not hold the
+// process past its termination grace period), and mu is released as soon
+// as it is acquired.
+func lockWithin(ctx context.Context, mu *sync.Mutex) (unlock func()) {
+	if mu.TryLock() {
+		return mu.Unlock
+	}
+	locked := make(chan struct{})
+	go func() {
+		mu.Lock()
+		close(locked)
+	}()
+	select {
+	case <-locked:
+		return mu.Unlock
+	case <-ctx.Done():
+		go func() {
+			<-locked
+			mu.Unlock()
+		}()
+		return func() {}
+	}
 }
 
 // Infer runs the pipeline for a served, ready model. The pipeline runs on its

@@ -16,10 +16,10 @@ import (
 // again for each repository load request (POST
 // /v2/repository/models/{name}/load), typically after an unload. The
 // server never runs two Loads of one model at once, nor its Unload during
-// its Load (at shutdown: for as long as the grace period lasts); a server
-// stopped during Load cancels Load's context. Ready is
-// asked by every readiness probe and request, and must be cheap and safe
-// for concurrent use.
+// its Load (at shutdown: within the time the Unloads get, the grace period
+// but at least 5 s); a server stopped during Load cancels Load's context.
+// Ready is asked by every readiness probe and request, and must be cheap
+// and safe for concurrent use.
 type Model interface {
 	Name() string
 	Load(ctx context.Context) error
