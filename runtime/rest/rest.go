@@ -841,12 +841,6 @@ func isJSONMedia(ct string) bool {
 // writeV2Response writes resp in JSON or the binary extension and returns
 // the body's size, or the error to answer with (nothing written).
 func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *infer.Request, resp *infer.Response, name string, hd *model.Headers) (int, error) {
-	if len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
-		// A v2 response has no place for the body: answering 200 with
-		// "outputs": [] would drop what the model said. gRPC refuses it too.
-		return -1, &status.Error{Kind: status.KindInternal,
-			Message: "model " + name + " returned a v1 response body to a v2 REST request; return tensors (infer.PredictResponse)"}
-	}
 	if resp.ModelName == "" {
 		resp.ModelName = name
 	}
