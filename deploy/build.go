@@ -172,8 +172,11 @@ func (o *Options) transformerPredictor() PredictorSpec {
 	if protocol == project.ProtocolGRPCV2 {
 		rest = project.ProtocolV2
 		// --enable_grpc too: a kserve-gen rest project's image, the usual
-		// predictor here, leaves gRPC off unless told.
-		args = append(args, "--grpc_port="+strconv.Itoa(DefaultGRPCPort), "--enable_grpc=true")
+		// predictor here, leaves gRPC off unless told. --http_port too:
+		// Knative sets PORT to the exposed port (8081 here), and a kserve-gen
+		// image's Procfile passes --http_port=${PORT:-8080}, so without it
+		// REST asked for the gRPC port and the server refused to start.
+		args = append(args, "--http_port="+strconv.Itoa(DefaultHTTPPort), "--grpc_port="+strconv.Itoa(DefaultGRPCPort), "--enable_grpc=true")
 		ports = []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: DefaultGRPCPort, Protocol: corev1.ProtocolTCP}}
 	}
 	var env []corev1.EnvVar

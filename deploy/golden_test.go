@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -472,7 +474,7 @@ func TestRender_GRPCTurnsTheServersGRPCOn(t *testing.T) {
 	txf.Predictor.Protocol = project.ProtocolGRPCV2
 	objs, err = Manifests(txf)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"--model_name=custom-transformer", "--grpc_port=8081", "--enable_grpc=true"},
+	assert.Equal(t, []string{"--model_name=custom-transformer", "--http_port=8080", "--grpc_port=8081", "--enable_grpc=true"},
 		objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
 
 	rest = FromProject(&project.File{Name: "custom-model", Module: "custom-model", Template: project.TemplateREST, Protocol: project.ProtocolV1})
@@ -480,4 +482,43 @@ func TestRender_GRPCTurnsTheServersGRPCOn(t *testing.T) {
 	objs, err = Manifests(rest)
 	require.NoError(t, err)
 	assert.NotContains(t, objs[0].(*InferenceService).Spec.Predictor.Containers[0].Args, "--enable_grpc=true", "REST-only manifests leave gRPC to the project")
+}
+
+// Knative sets PORT to a container's exposed port, and a kserve-gen image's
+// Procfile passes --http_port=${PORT:-8080}. A container that exposes a
+// port other than the one its probes use must therefore pin --http_port
+// itself: a transformer's predictor image called over grpc-v2 exposed h2c
+// 8081 without it, so REST asked for 8081 too and the server exited at
+// start ("argument --grpc_port: 8081 is also --http_port").
+func TestRender_ExposedPortPinsHTTPPort(t *testing.T) {
+	cases := goldenCases()
+	txf := cases["transformer"]
+	txf.Predictor = &project.Predictor{Image: txf.Predictor.Image, Protocol: project.ProtocolGRPCV2}
+	cases["transformer predictor over grpc-v2"] = txf
+	for name, o := range cases {
+		objs, err := Manifests(o)
+		require.NoError(t, err, name)
+		var containers []corev1.Container
+		for _, obj := range objs {
+			switch obj := obj.(type) {
+			case *InferenceService:
+				containers = append(containers, obj.Spec.Predictor.Containers...)
+				if obj.Spec.Transformer != nil {
+					containers = append(containers, obj.Spec.Transformer.Containers...)
+				}
+			case *ServingRuntime:
+				containers = append(containers, obj.Spec.Containers...)
+			}
+		}
+		for _, c := range containers {
+			if len(c.Ports) == 0 || c.ReadinessProbe == nil {
+				continue
+			}
+			knativePort := c.Ports[0].ContainerPort
+			probePort := c.ReadinessProbe.HTTPGet.Port.IntValue()
+			if int(knativePort) != probePort {
+				assert.Contains(t, c.Args, "--http_port="+strconv.Itoa(probePort), "%s: %s exposes %d, so Knative sets PORT=%d", name, c.Image, knativePort, knativePort)
+			}
+		}
+	}
 }
