@@ -484,13 +484,20 @@ func (o *Options) probes(protocol string, port int, modelName string) (readiness
 
 // env returns the container environment. The custom predictor carries
 // STORAGE_URI and PROTOCOL as variables (that is how KServe reads them from
-// a custom container); with a serving runtime they are model fields.
+// a custom container); with a serving runtime they are model fields, and
+// STORAGE_URI is a variable as well: KServe mounts the model at /mnt/models
+// but tells the runtime's container only through the runtime's own args
+// (its built-in runtimes pass --model_dir=/mnt/models), so without it a
+// kserve-gen server fell back to the model baked into its image. The
+// storage-initializer rewrites a STORAGE_URI variable to /mnt/models, as for
+// a custom predictor, and it stays per InferenceService, so one runtime
+// still serves InferenceServices with and without a storageUri.
 func (o *Options) env(custom bool) []corev1.EnvVar {
 	var env []corev1.EnvVar
+	if o.StorageURI != "" {
+		env = append(env, corev1.EnvVar{Name: envStorageURI, Value: o.StorageURI})
+	}
 	if custom {
-		if o.StorageURI != "" {
-			env = append(env, corev1.EnvVar{Name: envStorageURI, Value: o.StorageURI})
-		}
 		env = append(env, corev1.EnvVar{Name: envProtocol, Value: o.Protocol})
 	}
 	if o.LogLevel != "" {

@@ -522,3 +522,27 @@ func TestRender_ExposedPortPinsHTTPPort(t *testing.T) {
 		}
 	}
 }
+
+// KServe downloads a runtime InferenceService's storageUri into /mnt/models
+// but passes the runtime's container no STORAGE_URI and no --model_dir (its
+// own runtimes hard-code --model_dir=/mnt/models), so a kserve-gen onnx
+// server loaded the model baked into its image instead of the one named.
+// The InferenceService carries STORAGE_URI, which KServe's
+// storage-initializer rewrites to /mnt/models; without a storageUri the
+// runtime is left to serve its image's model.
+func TestRender_ServingRuntimeTellsTheServerItsModel(t *testing.T) {
+	o := goldenCases()["serving-runtime"]
+	objs, err := Manifests(o)
+	require.NoError(t, err)
+	model := objs[1].(*InferenceService).Spec.Predictor.Model
+	assert.Equal(t, "pvc://models/custom-model/", model.StorageURI)
+	assert.Contains(t, model.Env, corev1.EnvVar{Name: "STORAGE_URI", Value: "pvc://models/custom-model/"})
+	assert.NotContains(t, objs[0].(*ServingRuntime).Spec.Containers[0].Args, "--model_dir=/mnt/models")
+
+	o.StorageURI = ""
+	objs, err = Manifests(o)
+	require.NoError(t, err)
+	for _, e := range objs[1].(*InferenceService).Spec.Predictor.Model.Env {
+		assert.NotEqual(t, "STORAGE_URI", e.Name)
+	}
+}

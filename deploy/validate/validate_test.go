@@ -20,6 +20,8 @@ import (
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"github.com/kserve/kserve/pkg/constants"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
+	kservetypes "github.com/kserve/kserve/pkg/types"
+	kservepod "github.com/kserve/kserve/pkg/webhook/admission/pod"
 	srwebhook "github.com/kserve/kserve/pkg/webhook/admission/servingruntime"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
@@ -613,4 +615,46 @@ func checkDashboardQueries(t *testing.T, dashboard string) {
 func TestDashboardQueriesAreChecked(t *testing.T) {
 	_, err := parser.ParseExpr(grafanaVars.Replace(`sum by (le (rate(request_predict_seconds_bucket{model_name="$model"}[$__rate_interval]))`))
 	assert.Error(t, err)
+}
+
+// KServe's storage-initializer mounts a storageUri's model at /mnt/models,
+// and the server has to be told: a custom container through its STORAGE_URI
+// variable (rewritten to /mnt/models), KServe's own runtimes through
+// --model_dir=/mnt/models in their args. A runtime of ours got neither, so
+// its server loaded the model baked into the image. Both shapes go through
+// the injector's own code here (pvc://, which needs no credentials).
+func TestStorageURIReachesTheServer(t *testing.T) {
+	ctx := context.Background()
+	for name, rt := range map[string]*deploy.RuntimeOptions{"custom": nil, "ServingRuntime": {}, "ClusterServingRuntime": {Cluster: true}} {
+		t.Run(name, func(t *testing.T) {
+			o := deploy.FromProject(&project.File{Name: "iris", Module: "iris", Template: project.TemplateONNX, Protocol: project.ProtocolV2})
+			o.Image, o.Namespace, o.StorageURI, o.Runtime = "registry.example.com/iris:v1", "models", "pvc://models/iris/", rt
+			out, err := deploy.Render(o)
+			require.NoError(t, err)
+			m := decodeStream(t, out)
+			podSpec := corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
+			if rt != nil {
+				podSpec = runtimePod(t, m)
+			}
+			cl := fake.NewClientBuilder().WithScheme(scheme(t)).Build()
+			require.NoError(t, kservepod.CommonStorageInitialization(ctx, &kservepod.StorageInitializerParams{
+				Namespace:       m.isvc.Namespace,
+				StorageURIs:     []v1beta1.StorageUri{{Uri: o.StorageURI, MountPath: constants.DefaultModelLocalMountPath}},
+				IsReadOnly:      true,
+				PodSpec:         &podSpec,
+				Client:          cl,
+				Config:          &kservetypes.StorageInitializerConfig{},
+				IsvcAnnotations: m.isvc.Annotations,
+				StorageSpec:     &v1beta1.StorageSpec{},
+				IsLegacyURI:     true,
+			}))
+			c := podSpec.Containers[0]
+			require.Equal(t, constants.InferenceServiceContainerName, c.Name)
+			assert.True(t, slices.ContainsFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.MountPath == constants.DefaultModelLocalMountPath }),
+				"the model is mounted at /mnt/models: %+v", c.VolumeMounts)
+			told := slices.Contains(c.Args, "--model_dir="+constants.DefaultModelLocalMountPath) ||
+				slices.Contains(c.Env, corev1.EnvVar{Name: constants.CustomSpecStorageUriEnvVarKey, Value: constants.DefaultModelLocalMountPath})
+			assert.True(t, told, "the server is told the model is in /mnt/models: args %q, env %+v", c.Args, c.Env)
+		})
+	}
 }
