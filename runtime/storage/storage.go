@@ -169,6 +169,9 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if dirHasEntries(r.modelsRoot()) {
 		return r.modelsRoot(), nil
 	}
+	if r.getenv(envModelInitMode) == modelInitAsync {
+		return r.waitForModelsRoot(ctx, uri)
+	}
 	if r.Client == nil {
 		r.Client = r.client() // one client, so the files of a download share connections
 	}
@@ -197,6 +200,39 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
 		uri, kind, r.modelsRoot(), kind, r.modelsRoot())
+}
+
+// KServe's modelcar injector sets MODEL_INIT_MODE=async on the server's
+// container: the modelcar sidecar links its image's /models to /mnt/models
+// once it runs, and kubelet starts it after the server, so the folder
+// shows up a moment after the server looks. KServe's word for it is that
+// the runtime "should wait and retry when starting up"; downloading the
+// image instead repeats what the node already pulled, with the pod's
+// credentials (often none: the node's pull secret is not the pod's).
+const (
+	envModelInitMode = "MODEL_INIT_MODE"
+	modelInitAsync   = "async"
+)
+
+// modelsRootPoll is how often waitForModelsRoot looks at the models root.
+const modelsRootPoll = 100 * time.Millisecond
+
+// waitForModelsRoot waits until the models root holds an entry, or ctx
+// ends; on a cluster the startup probe bounds the wait.
+func (r Resolver) waitForModelsRoot(ctx context.Context, uri string) (string, error) {
+	root, start := r.modelsRoot(), time.Now()
+	r.logger().Info(fmt.Sprintf("Waiting for the model of %s to appear in %s (%s=%s)", uri, root, envModelInitMode, modelInitAsync))
+	tick := time.NewTicker(modelsRootPoll)
+	defer tick.Stop()
+	for !dirHasEntries(root) {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("storage uri %s: waiting for %s (%s=%s): %w", uri, root, envModelInitMode, modelInitAsync, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	r.logger().Info(fmt.Sprintf("%s appeared after %s", root, time.Since(start).Round(time.Millisecond)))
+	return root, nil
 }
 
 // isGitURL reports an http(s) URI whose path ends in .git, which KServe's

@@ -3,9 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -194,4 +199,54 @@ func TestResolve_DefaultRoots(t *testing.T) {
 	got, err := Resolve(context.Background(), "/mnt/models/m1")
 	require.NoError(t, err)
 	assert.Equal(t, "/mnt/models/m1", got)
+}
+
+// Under KServe's modelcar the server's container has MODEL_INIT_MODE=async
+// and the sidecar links its /models to /mnt/models a moment after the
+// server starts (kubelet starts it later). Resolve waits for the link
+// instead of pulling the image itself (which failed at once, or repeated
+// the node's pull with the pod's credentials).
+func TestResolve_ModelcarAsyncWaitsForTheModelsRoot(t *testing.T) {
+	var asked atomic.Int32
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, req)
+	}))
+	defer registry.Close()
+	uri := "oci://" + strings.TrimPrefix(registry.URL, "http://") + "/models/iris:v1"
+	p := newPod(t)
+	r := p.resolver()
+	r.Getenv = func(k string) string {
+		if k == "MODEL_INIT_MODE" {
+			return "async"
+		}
+		return ""
+	}
+	car := filepath.Join(p.root, "proc", "42", "root", "models")
+	mkfile(t, filepath.Join(car, "model.onnx"))
+	linked := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		if err := os.MkdirAll(filepath.Dir(p.models), 0o755); err != nil {
+			linked <- err
+			return
+		}
+		linked <- os.Symlink(car, p.models) // what the modelcar's `ln -sf` does
+	}()
+	ctx := context.Background()
+	dir, err := r.Resolve(ctx, uri)
+	require.NoError(t, err)
+	require.NoError(t, <-linked)
+	assert.Equal(t, p.models, dir)
+	assert.FileExists(t, filepath.Join(dir, "model.onnx"))
+
+	// Cancelled while waiting (SIGTERM, or the test's deadline here): the
+	// error names what it waited for.
+	r.ModelsRoot = newPod(t).models
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	_, err = r.Resolve(ctx, uri)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.EqualError(t, err, "storage uri "+uri+": waiting for "+r.ModelsRoot+" (MODEL_INIT_MODE=async): context deadline exceeded")
+	assert.Zero(t, asked.Load(), "the registry is never asked")
 }
