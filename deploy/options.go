@@ -245,12 +245,15 @@ func (o *Options) Validate() error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if err := project.ValidateName(o.Name); err != nil {
-		fail("--name: %w", err)
-	} else if o.Predictor != nil {
-		if err := project.ValidateTransformerName(o.Name); err != nil {
-			fail("--name: %w", err)
-		}
+	nameErr := project.ValidateName(o.Name)
+	if nameErr == nil && o.Predictor != nil {
+		nameErr = project.ValidateTransformerName(o.Name)
+	}
+	if nameErr == nil && o.DeploymentMode == ModeStandard {
+		nameErr = project.ValidateStandardName(o.Name, o.Predictor != nil)
+	}
+	if nameErr != nil {
+		fail("--name: %w", nameErr)
 	}
 	if err := project.ValidateNamespace(o.Namespace); err != nil {
 		fail("--namespace: %w", err)

@@ -78,6 +78,14 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"transformer name too long", func(o *Options) {
 			o.Name, o.Predictor = strings.Repeat("t", 52), &project.Predictor{Image: "p"}
 		}, `--name: name "` + strings.Repeat("t", 52) + `" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "` + strings.Repeat("t", 52) + `-transformer" and that must fit a 63-character DNS label`},
+		// KServe's Standard mode labels the pods app=isvc.<name>-predictor
+		// (-transformer): a 63-character label value.
+		{"standard name too long", func(o *Options) {
+			o.Name, o.DeploymentMode = "m"+strings.Repeat("x", 48), ModeStandard
+		}, `--name: name "m` + strings.Repeat("x", 48) + `" is 49 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc.m` + strings.Repeat("x", 48) + `-predictor and a label value is at most 63 characters`},
+		{"standard transformer name too long", func(o *Options) {
+			o.Name, o.DeploymentMode, o.Predictor = "t"+strings.Repeat("x", 46), ModeStandard, &project.Predictor{Image: "p"}
+		}, `--name: name "t` + strings.Repeat("x", 46) + `" is 47 characters long; in Standard mode at most 46 are allowed because KServe labels the pods app=isvc.t` + strings.Repeat("x", 46) + `-transformer and a label value is at most 63 characters`},
 		{"keda for a transformer", func(o *Options) {
 			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", 8, "models", "http://prometheus:9090"
 			o.Predictor = &project.Predictor{Image: "p"}

@@ -26,6 +26,22 @@ const MaxTransformerNameLength = validation.DNS1123LabelMaxLength - len(transfor
 
 const transformerSuffix = "-transformer"
 
+// MaxStandardNameLength is the longest name in KServe's Standard (raw
+// Deployment) mode, where KServe labels the predictor's Deployment, pods and
+// Service selector app=isvc.<name>-predictor: a label value, at most 63
+// characters, so 63 - len("isvc.") - len("-predictor") = 48. A longer name
+// passes KServe's validation but the API server refuses the Deployment and
+// no pod ever starts.
+const MaxStandardNameLength = validation.LabelValueMaxLength - len(rawAppLabelPrefix) - len(predictorSuffix)
+
+// MaxStandardTransformerNameLength is MaxStandardNameLength for a
+// transformer (app=isvc.<name>-transformer): 46.
+const MaxStandardTransformerNameLength = validation.LabelValueMaxLength - len(rawAppLabelPrefix) - len(transformerSuffix)
+
+// rawAppLabelPrefix starts the app label KServe gives Standard-mode
+// components (constants.GetRawServiceLabel).
+const rawAppLabelPrefix = "isvc."
+
 // kserveNameRE is KServe's own InferenceService name format
 // (v1beta1.IsvcNameFmt): stricter than DNS-1123 in that it must start with a
 // letter.
@@ -74,6 +90,21 @@ func ValidateTransformerName(name string) error {
 	if len(name) > MaxTransformerNameLength {
 		return fmt.Errorf("name %q is %d characters long; a transformer's name is at most %d because KServe names the transformer %q and that must fit a 63-character DNS label",
 			name, len(name), MaxTransformerNameLength, name+transformerSuffix)
+	}
+	return nil
+}
+
+// ValidateStandardName reports whether name, already a valid project name
+// (of a transformer when transformer is set), is short enough for KServe's
+// Standard deployment mode.
+func ValidateStandardName(name string, transformer bool) error {
+	max, component := MaxStandardNameLength, predictorSuffix
+	if transformer {
+		max, component = MaxStandardTransformerNameLength, transformerSuffix
+	}
+	if len(name) > max {
+		return fmt.Errorf("name %q is %d characters long; in Standard mode at most %d are allowed because KServe labels the pods app=%s and a label value is at most 63 characters",
+			name, len(name), max, rawAppLabelPrefix+name+component)
 	}
 	return nil
 }

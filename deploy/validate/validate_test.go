@@ -19,6 +19,7 @@ import (
 	"github.com/kserve/kserve/pkg/apis/serving/v1alpha1"
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"github.com/kserve/kserve/pkg/constants"
+	kservedeployment "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/reconcilers/deployment"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
 	kservetypes "github.com/kserve/kserve/pkg/types"
 	kservepod "github.com/kserve/kserve/pkg/webhook/admission/pod"
@@ -28,7 +29,10 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
@@ -656,5 +660,47 @@ func TestStorageURIReachesTheServer(t *testing.T) {
 				slices.Contains(c.Env, corev1.EnvVar{Name: constants.CustomSpecStorageUriEnvVarKey, Value: constants.DefaultModelLocalMountPath})
 			assert.True(t, told, "the server is told the model is in /mnt/models: args %q, env %+v", c.Args, c.Env)
 		})
+	}
+}
+
+// In Standard mode KServe makes a Deployment and Service for each component
+// and labels its pods app=isvc.<name>-predictor (or -transformer): a label
+// value, at most 63 characters. Every name deploy accepts in Standard mode
+// must give a Deployment the API server takes; KServe's own reconciler builds
+// it here and apimachinery's validation checks its labels and selector.
+func TestStandardModeNamesFitKServesLabels(t *testing.T) {
+	for _, transformer := range []bool{false, true} {
+		longest := 0
+		for n := 40; n <= project.MaxNameLength; n++ {
+			o := deploy.Options{
+				Name: "m" + strings.Repeat("x", n-1), Namespace: "ns", Image: "registry.example.com/m:v1",
+				Protocol: project.ProtocolV1, HTTPPort: 8080, GRPCPort: 8081, DeploymentMode: deploy.ModeStandard,
+			}
+			components := []string{constants.PredictorServiceName(o.Name)}
+			if transformer {
+				o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"}
+				components = append(components, constants.TransformerServiceName(o.Name))
+			}
+			if o.Validate() != nil {
+				continue
+			}
+			longest = n
+			for _, component := range components {
+				meta := metav1.ObjectMeta{Name: component, Namespace: o.Namespace, Labels: map[string]string{}, Annotations: map[string]string{}}
+				r, err := kservedeployment.NewDeploymentReconciler(fake.NewClientBuilder().Build(), scheme(t), meta, metav1.ObjectMeta{},
+					&v1beta1.ComponentExtensionSpec{}, &corev1.PodSpec{Containers: []corev1.Container{{Name: constants.InferenceServiceContainerName}}}, nil, nil)
+				require.NoError(t, err)
+				for _, d := range r.DeploymentList {
+					errs := metav1validation.ValidateLabels(d.Spec.Template.Labels, field.NewPath("spec", "template", "metadata", "labels"))
+					errs = append(errs, metav1validation.ValidateLabelSelector(d.Spec.Selector, metav1validation.LabelSelectorValidationOptions{}, field.NewPath("spec", "selector"))...)
+					assert.Empty(t, errs, "deploy accepts the %d-character name %s in Standard mode, but the API server refuses KServe's Deployment %s", n, o.Name, d.Name)
+				}
+			}
+		}
+		want := project.MaxStandardNameLength
+		if transformer {
+			want = project.MaxStandardTransformerNameLength
+		}
+		assert.Equal(t, want, longest, "the longest name deploy accepts in Standard mode (transformer: %v)", transformer)
 	}
 }
