@@ -269,6 +269,12 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 		require.NotNil(t, c.ReadinessProbe)
 		require.NotNil(t, c.StartupProbe)
 		assert.Contains(t, c.ReadinessProbe.HTTPGet.Path, "/models/"+isvc.Name)
+		// Knative sets PORT to the exposed port and a kserve-gen image's
+		// Procfile passes --http_port=${PORT:-8080}: REST stays on the
+		// probes' port only if the args pin it.
+		if len(c.Ports) > 0 && int(c.Ports[0].ContainerPort) != c.ReadinessProbe.HTTPGet.Port.IntValue() {
+			assert.Contains(t, c.Args, fmt.Sprintf("--http_port=%d", c.ReadinessProbe.HTTPGet.Port.IntValue()), "Knative sets PORT=%d", c.Ports[0].ContainerPort)
+		}
 	}
 	if isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
 		rs := &knservingv1.RevisionSpec{PodSpec: podSpec, ContainerConcurrency: ext.ContainerConcurrency, TimeoutSeconds: ext.TimeoutSeconds}
