@@ -198,3 +198,24 @@ func TestSecondSignalEndsTheDrain(t *testing.T) {
 		t.Fatalf("still draining 10s after the second SIGINT; output:\n%s", p.out)
 	}
 }
+
+// A second server on the HTTP port of a running one stops at start, as
+// uvicorn does, whether it runs one process or --workers N. With
+// SO_REUSEPORT on every listener both servers of the same user bound the
+// port and the kernel split the connections between them (a collocated
+// transformer and predictor left on 8080 each answered half the
+// requests).
+func TestServer_PortOfAnotherServerIsFatal(t *testing.T) {
+	port := freePorts(t, 1)[0]
+	first := startProc(t, nil, "--enable_grpc=false", fmt.Sprintf("--http_port=%d", port))
+	require.Eventually(t, func() bool { return strings.Contains(first.out.String(), "Starting HTTP server on") },
+		20*time.Second, 10*time.Millisecond, "first server serving: %s", first.out)
+	want := fmt.Sprintf("listen on http port %d: listen tcp :%d: bind: address already in use\n", port, port)
+	for _, workers := range []string{"--workers=1", "--workers=2"} {
+		second := startProc(t, nil, workers, "--enable_grpc=false", fmt.Sprintf("--http_port=%d", port))
+		assert.Equal(t, 1, second.wait(t, 20*time.Second), "%s: %s", workers, second.out)
+		assert.True(t, strings.HasSuffix(second.out.String(), want), "%s: output ends with %q:\n%s", workers, want, second.out)
+	}
+	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, first.wait(t, 10*time.Second), first.out.String())
+}

@@ -376,7 +376,17 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			ln := s.httpLn
 			if ln == nil {
 				var err error
-				if ln, err = listenReusePort(ctx, fmt.Sprintf(":%d", s.cfg.HTTPPort)); err != nil {
+				// Only --workers processes share the port. A single
+				// server binds it alone, as uvicorn does: with SO_REUSEPORT
+				// a second kserve-gen server of the same user on the port
+				// (a collocated transformer and predictor left on 8080)
+				// started too, and the kernel split the connections
+				// between the two.
+				listen := listenExclusive
+				if worker {
+					listen = listenReusePort
+				}
+				if ln, err = listen(ctx, fmt.Sprintf(":%d", s.cfg.HTTPPort)); err != nil {
 					return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
 				}
 			}
@@ -584,6 +594,13 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 		s.log.Warn("Models still loading after the shutdown began; unloading them anyway")
 	}
 	return errors.Join(httpErr, s.dp.Stop(uctx))
+}
+
+// listenExclusive binds addr for this process alone: a port another
+// process holds, SO_REUSEPORT or not, is "address already in use".
+func listenExclusive(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
 }
 
 // listenReusePort binds addr with SO_REUSEPORT so --workers processes can

@@ -32,7 +32,7 @@ func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 	// holds stops it at start; workers that could never bind it would be
 	// restarted for ever.
 	if s.httpLn == nil {
-		if err := checkReusePort(s.cfg.HTTPPort); err != nil {
+		if err := checkPortFree(s.cfg.HTTPPort); err != nil {
 			return fmt.Errorf("listen on http port %d: %w", s.cfg.HTTPPort, err)
 		}
 	}
@@ -153,11 +153,13 @@ func withModelDir(args []string, dir string) []string {
 	return slices.Insert(slices.Clip(args), i, "--model_dir="+dir)
 }
 
-// checkReusePort binds, without listening, a socket to port the way the
-// workers will (all addresses, SO_REUSEPORT), and reports the error a
-// worker's listen would get: "listen tcp :8080: bind: address already in
-// use" for a port another process (or user) holds.
-func checkReusePort(port int) error {
+// checkPortFree binds, without listening, a socket to port on all
+// addresses as the workers will, but without SO_REUSEPORT, and reports
+// "listen tcp :8080: bind: address already in use" for a port any other
+// process holds. With SO_REUSEPORT the check passed for a port another
+// kserve-gen server of the same user held, and the workers then shared
+// its connections.
+func checkPortFree(port int) error {
 	family := unix.AF_INET6
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil { // no IPv6: net.Listen binds 0.0.0.0 then
@@ -169,7 +171,7 @@ func checkReusePort(port int) error {
 	}
 	defer unix.Close(fd)
 	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: port}
-	opts := [][3]int{{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}, {unix.SOL_SOCKET, unix.SO_REUSEPORT, 1}}
+	opts := [][3]int{{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}}
 	if family == unix.AF_INET6 {
 		sa = &unix.SockaddrInet6{Port: port}
 		opts = append(opts, [3]int{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0})
