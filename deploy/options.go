@@ -57,6 +57,10 @@ const (
 // not listen on them.
 var knativeReservedPorts = []int{8012, 8013, 8022, 8112, 9090, 9091}
 
+// agentPort is where KServe's agent sidecar, injected with a logger or a
+// batcher, listens in the pod (constants.InferenceServiceDefaultAgentPort).
+const agentPort = 9081
+
 // Port is an exposed container port.
 type Port struct {
 	Name          string // http1 or h2c
@@ -384,6 +388,9 @@ func (o *Options) validatePorts() []error {
 			errs = append(errs, fmt.Errorf("%s: %d is not a port (1-65535)", flag, p))
 		} else if slices.Contains(knativeReservedPorts, p) {
 			errs = append(errs, fmt.Errorf("%s: %d is reserved by Knative's queue-proxy; reserved ports are %v", flag, p, knativeReservedPorts))
+		} else if p == agentPort && (o.Logger != nil || o.Batcher != nil) {
+			// Both would bind it in one pod: the agent fails, or the server.
+			errs = append(errs, fmt.Errorf("%s: %d is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port", flag, p))
 		}
 	}
 	checkPort("--http-port", o.HTTPPort)

@@ -78,6 +78,12 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"transformer name too long", func(o *Options) {
 			o.Name, o.Predictor = strings.Repeat("t", 52), &project.Predictor{Image: "p"}
 		}, `--name: name "` + strings.Repeat("t", 52) + `" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "` + strings.Repeat("t", 52) + `-transformer" and that must fit a 63-character DNS label`},
+		{"agent port with a logger", func(o *Options) {
+			o.HTTPPort, o.Logger = 9081, &project.Logger{URL: "http://message-dumper.default"}
+		}, "--http-port: 9081 is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port"},
+		{"agent port with a batcher", func(o *Options) {
+			o.Protocol, o.GRPC, o.GRPCPort, o.Batcher = project.ProtocolV2, true, 9081, &project.Batcher{MaxBatchSize: 8}
+		}, "--grpc-port: 9081 is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port"},
 		// KServe's Standard mode labels the pods app=isvc.<name>-predictor
 		// (-transformer): a 63-character label value.
 		{"standard name too long", func(o *Options) {
