@@ -2,6 +2,8 @@ package infer
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -71,12 +73,37 @@ func NewStrings(name string, shape []int64, data []string) *Tensor {
 }
 
 // As returns the tensor's data as []T when the datatype matches T, and an
-// InvalidInput error naming the tensor otherwise.
+// InvalidInput error naming the tensor otherwise. A nil t, what
+// Request.Input returns for a name the request lacks, is an InvalidInput
+// error too (a 400, not a panic); InputAs names the missing input.
 func As[T Element](t *Tensor) ([]T, error) {
+	if t == nil {
+		return nil, errNoTensor()
+	}
 	if d, ok := t.Data.([]T); ok {
 		return d, nil
 	}
 	return nil, status.InvalidInputf("tensor %q has datatype %s (%s), not %s", t.Name, t.Datatype, t.Datatype.GoType(), DatatypeOf[T]().GoType())
+}
+
+// errNoTensor is the accessors' answer for a nil tensor.
+func errNoTensor() error {
+	return status.InvalidInput("missing input tensor: the request has no input of the name asked for")
+}
+
+// InputAs returns the data of the request's input called name as []T: an
+// InvalidInput error (a 400) names an input the request lacks, listing
+// those it has, or one of another datatype.
+func InputAs[T Element](r *Request, name string) ([]T, error) {
+	t := r.Input(name)
+	if t == nil {
+		names := make([]string, len(r.Inputs))
+		for i, in := range r.Inputs {
+			names[i] = strconv.Quote(in.Name)
+		}
+		return nil, status.InvalidInputf("missing input %q: the request's inputs are [%s]", name, strings.Join(names, ", "))
+	}
+	return As[T](t)
 }
 
 // AsFloat32 returns FP32 data.
@@ -113,6 +140,9 @@ func (t *Tensor) AsStrings() ([]string, error) {
 // Float64s converts any numeric or BOOL data to float64 (numpy's astype),
 // for models that do not care about the wire datatype.
 func (t *Tensor) Float64s() ([]float64, error) {
+	if t == nil {
+		return nil, errNoTensor()
+	}
 	switch d := t.Data.(type) {
 	case []float64:
 		return d, nil

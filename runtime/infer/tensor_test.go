@@ -63,3 +63,25 @@ func TestTensor_Float64sConvertsEveryNumericType(t *testing.T) {
 	_, err := NewStrings("words", []int64{1}, []string{"x"}).Float64s()
 	assert.EqualError(t, err, `tensor "words" has datatype BYTES, which is not numeric`)
 }
+
+// A name the request lacks is a 400 naming it, not a nil-pointer panic
+// (a 500) in the accessor.
+func TestInputAs_MissingInputIsInvalidInput(t *testing.T) {
+	req := &Request{Inputs: []*Tensor{NewTensor("a", []int64{1}, []float32{1}), NewTensor("b", []int64{1}, []int64{2})}}
+	got, err := InputAs[float32](req, "a")
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1}, got)
+	_, err = InputAs[float32](req, "x")
+	assert.EqualError(t, err, `missing input "x": the request's inputs are ["a", "b"]`)
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	_, err = InputAs[float32](req, "b")
+	assert.EqualError(t, err, `tensor "b" has datatype INT64 ([]int64), not []float32`)
+
+	_, err = req.Input("x").AsFloat32()
+	assert.EqualError(t, err, "missing input tensor: the request has no input of the name asked for")
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	_, err = req.Input("x").Float64s()
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+	_, err = req.Input("x").AsStrings()
+	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
+}
