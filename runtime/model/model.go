@@ -125,8 +125,8 @@ type TensorMetadata struct {
 // headers, or gRPC header metadata). Keys are canonicalised like http.Header.
 type Headers struct {
 	Request http.Header
-	// Response is nil until the model sets a header (with Set, or by
-	// assigning a map): most requests set none, so none is allocated.
+	// Response is nil until the model sets a header (with Set or Add, or
+	// by assigning a map): most requests set none, so none is allocated.
 	Response http.Header
 }
 
@@ -157,4 +157,15 @@ func (h *Headers) Set(key, value string) {
 		h.Response = http.Header{}
 	}
 	h.Response.Set(key, value)
+}
+
+// Add adds value to response header key, keeping its earlier values (a
+// second Set-Cookie, a Link per relation). Use it rather than
+// h.Response.Add, which panics while no header has been set (Response is
+// nil until then).
+func (h *Headers) Add(key, value string) {
+	if h.Response == nil {
+		h.Response = http.Header{}
+	}
+	h.Response.Add(key, value)
 }
