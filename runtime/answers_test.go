@@ -21,11 +21,10 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
-// answerModel answers every request with what answer makes of it, after an
-// optional Preprocess: the shapes of answer a model can get wrong.
+// answerModel answers every request with what answer makes of it: the
+// shapes of answer a model can get wrong.
 type answerModel struct {
 	name   string
-	pre    func(*infer.Request) *infer.Request
 	answer func(*infer.Request) (*infer.Response, error)
 }
 
