@@ -278,10 +278,6 @@ func TestStreamingResponse(t *testing.T) {
 // routes sit next to its dataplane): they get the middleware and the access
 // line; KServe's routes and 404 body stay.
 func TestWithHandler(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.EnableGRPC = false
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	var stdout, stderr runtimetest.LogBuffer
 	completions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -297,18 +293,10 @@ func TestWithHandler(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(&stdout, &stderr),
-		runtime.WithHandler("POST /openai/v1/completions", completions), runtime.WithMiddleware(tag))
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, &echoModel{name: "echo"}) }()
-	t.Cleanup(func() { stop(); require.NoError(t, <-done) })
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
+	rt := runtimetest.Start(t, &echoModel{name: "echo"}, runtimetest.WithLogOutput(&stdout, &stderr),
+		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }),
+		runtimetest.WithServerOptions(runtime.WithHandler("POST /openai/v1/completions", completions), runtime.WithMiddleware(tag)))
+	url := rt.URL
 
 	code, hdr, body := do(t, "POST", url+"/openai/v1/completions", "application/json", []byte(`{"prompt":"hi"}`))
 	assert.Equal(t, 200, code)

@@ -1,10 +1,8 @@
 package runtime_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
@@ -12,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
 // TestOpenAPI_ListsWithHandlerRoutes: a route added with WithHandler is in
@@ -19,23 +19,11 @@ import (
 // Swagger UI at /docs shows it and "Try it out" calls it; KServe's own
 // routes and schemas are there too, docs off or on.
 func TestOpenAPI_ListsWithHandlerRoutes(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.EnableGRPC = false
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard),
-		runtime.WithHandler("POST /openai/v1/completions", http.NotFoundHandler()))
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, &echoModel{name: "echo"}) }()
-	t.Cleanup(func() { stop(); require.NoError(t, <-done) })
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
+	rt := runtimetest.Start(t, &echoModel{name: "echo"}, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }),
+		runtimetest.WithServerOptions(runtime.WithHandler("POST /openai/v1/completions", http.NotFoundHandler())))
 
-	code, hdr, body := do(t, "GET", "http://"+ln.Addr().String()+"/openapi.json", "", nil)
+	code, hdr, body := do(t, "GET", rt.URL+"/openapi.json", "", nil)
 	require.Equal(t, 200, code, "/openapi.json is served without --enable_docs_url, as by FastAPI")
 	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
 	var doc struct {
@@ -52,6 +40,6 @@ func TestOpenAPI_ListsWithHandlerRoutes(t *testing.T) {
 	assert.Len(t, doc.Paths["/openai/v1/completions"], 1, "only the pattern's method")
 	assert.Contains(t, doc.Paths, "/v2/models/{model_name}/infer")
 	assert.Contains(t, doc.Components.Schemas, "InferenceRequest")
-	code, _, _ = do(t, "GET", "http://"+ln.Addr().String()+"/docs", "", nil)
+	code, _, _ = do(t, "GET", rt.URL+"/docs", "", nil)
 	assert.Equal(t, 404, code, "Swagger UI stays off without --enable_docs_url")
 }

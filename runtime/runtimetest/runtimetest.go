@@ -41,6 +41,7 @@ type settings struct {
 	logLevel       slog.Level
 	noWait         bool
 	stdout, stderr io.Writer // access and latency logs; nil: the test log
+	serverOpts     []runtime.Option
 }
 
 // exchange is one request and, when want is not empty, the exact response
@@ -80,6 +81,13 @@ func WithReadyTimeout(d time.Duration) Option { return func(s *settings) { s.rea
 // WithLogLevel sets the level of the server logs written to the test log
 // (default warnings and errors only).
 func WithLogLevel(l slog.Level) Option { return func(s *settings) { s.logLevel = l } }
+
+// WithServerOptions passes opts to runtime.NewServer after the test's own
+// (listeners, loggers): a middleware or routes of the user's
+// (runtime.WithMiddleware, runtime.WithHandler) served as in production.
+func WithServerOptions(opts ...runtime.Option) Option {
+	return func(s *settings) { s.serverOpts = append(s.serverOpts, opts...) }
+}
 
 // WithoutWait makes Start return as soon as the server runs, before its
 // models have loaded (for tests of loading and readiness).
@@ -170,7 +178,7 @@ func StartModels(t testing.TB, models []runtime.Model, opts ...Option) *Server {
 		srvOpts = append(srvOpts, runtime.WithGRPCListener(grpcLn))
 		out.GRPCAddr = grpcLn.Addr().String()
 	}
-	srv := runtime.NewServer(cfg, srvOpts...)
+	srv := runtime.NewServer(cfg, append(srvOpts, s.serverOpts...)...)
 	out.Server = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	out.cancel = cancel
