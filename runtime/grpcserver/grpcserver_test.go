@@ -431,7 +431,7 @@ func TestMessageSizeLimits(t *testing.T) {
 	dp := dataplane.New(dataplane.Options{MaxConcurrency: 8, Metrics: m})
 	g := startDP(t, dp, grpcserver.Options{MaxReceiveMessageLength: 4096, MaxSendMessageLength: 1024}, newPassthrough("passthrough"))
 	_, err = g.client.ModelInfer(ctxT(t), big(1500))
-	requireStatus(t, err, codes.ResourceExhausted, "response of 1577 bytes is larger than --grpc_max_send_message_length (1024)")
+	requireStatus(t, err, codes.ResourceExhausted, "response of 1602 bytes is larger than --grpc_max_send_message_length (1024)") // 1500 raw bytes, the uuid4 id, names, binary_data_size
 	_, err = g.client.ModelInfer(ctxT(t), big(900))
 	require.NoError(t, err)
 	grpcV2 := map[string]string{"model_name": "passthrough", "protocol": "grpc-v2"}

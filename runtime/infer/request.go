@@ -406,7 +406,10 @@ func PredictResponse(req *Request, modelName string, result any) (*Response, err
 		out [1]*Tensor
 	}{}
 	rb.out[0] = t
-	rb.r = Response{ID: req.EnsureID(), ModelName: modelName, ModelVersion: req.ModelVersion, Outputs: rb.out[:]}
+	// No model_version: as KServe's get_predict_response, which does not
+	// serve versions, a request's model_version is not echoed back as if
+	// that version had answered.
+	rb.r = Response{ID: req.EnsureID(), ModelName: modelName, Outputs: rb.out[:]}
 	return &rb.r, nil
 }
 

@@ -366,5 +366,5 @@ func (m *Model) Predict(ctx context.Context, req *infer.Request, _ *model.Header
 	if err != nil {
 		return nil, err
 	}
-	return &infer.Response{ID: req.EnsureID(), ModelName: m.name, ModelVersion: req.ModelVersion, Outputs: outs}, nil
+	return &infer.Response{ID: req.EnsureID(), ModelName: m.name, Outputs: outs}, nil // no model_version, as infer.PredictResponse
 }

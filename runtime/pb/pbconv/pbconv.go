@@ -97,6 +97,15 @@ func Response(m *pb.ModelInferResponse) (*infer.Response, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(raw) != 0 && t.Parameters != nil {
+			// The size of the raw chunk (KServe's servers, and ours, send
+			// it): a fact of the encoding, not of the tensor, dropped as the
+			// REST decoders drop it.
+			delete(t.Parameters, "binary_data_size")
+			if len(t.Parameters) == 0 {
+				t.Parameters = nil
+			}
+		}
 		resp.Outputs[i] = t
 	}
 	return resp, nil
@@ -152,8 +161,9 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 
 // FromResponse converts an infer.Response into a ModelInferResponse the way
 // KServe's to_grpc does: with raw (the request used raw_input_contents)
-// every output goes to raw_output_contents; otherwise outputs use typed
-// contents unless one is FP16, which makes the whole response raw. A model
+// every output goes to raw_output_contents, with its size in the output's
+// binary_data_size parameter; otherwise outputs use typed contents unless
+// one is FP16, which makes the whole response raw. A model
 // output that does not match its datatype or shape is an internal error
 // naming the output.
 func FromResponse(r *infer.Response, raw bool) (*pb.ModelInferResponse, error) {
@@ -185,6 +195,14 @@ func FromResponse(r *infer.Response, raw bool) (*pb.ModelInferResponse, error) {
 			if m.RawOutputContents[i], err = infer.EncodeRaw(t); err != nil {
 				return nil, internal(r.ModelName, err)
 			}
+			// KServe's to_grpc encodes a raw output with
+			// set_data_from_numpy(binary_data=True), which sets the output's
+			// binary_data_size parameter: its clients see it on every raw
+			// output, as on REST's binary outputs.
+			if out.Parameters == nil {
+				out.Parameters = make(map[string]*pb.InferParameter, 1)
+			}
+			out.Parameters["binary_data_size"] = &pb.InferParameter{ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: int64(len(m.RawOutputContents[i]))}}
 		} else if out.Contents, err = Contents(t); err != nil {
 			return nil, internal(r.ModelName, err)
 		}
