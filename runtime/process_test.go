@@ -219,3 +219,44 @@ func TestServer_PortOfAnotherServerIsFatal(t *testing.T) {
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, first.wait(t, 10*time.Second), first.out.String())
 }
+
+// The lines KServe 0.20's server writes as it starts and, on SIGTERM, stops
+// (recorded from its real process with scripts/kserve-diff-grpc.py's
+// set-up): uvicorn's on "uvicorn.error", then KServe's for its gRPC server.
+// Log pipelines and start scripts wait for "Application startup complete."
+// or "Uvicorn running on".
+func TestProcess_StartAndStopLinesAsKServe(t *testing.T) {
+	ports := freePorts(t, 2)
+	p := startProc(t, nil, fmt.Sprintf("--http_port=%d", ports[0]), fmt.Sprintf("--grpc_port=%d", ports[1]))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Uvicorn running on") },
+		10*time.Second, 10*time.Millisecond, "server started: %s", p.out)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), p.out.String())
+	pid := p.cmd.Process.Pid
+	uv := fmt.Sprintf(" %d uvicorn.error INFO:     ", pid)
+	ks := fmt.Sprintf(" %d kserve INFO [", pid)
+	// In this order; KServe's own lines carry their file:function():line.
+	want := []string{
+		uv + fmt.Sprintf("Started server process [%d]\n", pid),
+		uv + "Waiting for application startup.\n",
+		ks, "] Starting gRPC server with 4 workers\n",
+		ks, fmt.Sprintf("] Starting gRPC server on [::]:%d\n", ports[1]),
+		uv + "Application startup complete.\n",
+		uv + fmt.Sprintf("Uvicorn running on http://0.0.0.0:%d (Press CTRL+C to quit)\n", ports[0]),
+		ks, "] Stopping the model server\n",
+		uv + "Shutting down\n",
+		uv + "Waiting for application shutdown.\n",
+		uv + "Application shutdown complete.\n",
+		uv + fmt.Sprintf("Finished server process [%d]\n", pid),
+	}
+	out := p.out.String()
+	rest := out
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		require.GreaterOrEqual(t, i, 0, "%q after the lines before it in:\n%s", w, out)
+		rest = rest[i+len(w):]
+	}
+	for _, w := range []string{"] Stopping the grpc server\n", "] Waiting for gRPC server shutdown\n", "] gRPC server shutdown complete\n"} {
+		assert.Contains(t, out, w)
+	}
+}

@@ -78,14 +78,18 @@ type Server struct {
 	proxies    *rest.Proxies // $FORWARDED_ALLOW_IPS; nil: the loopback interface
 	log        *slog.Logger
 	logs       *logSetup
-	logOut     io.Writer
-	logErr     io.Writer
-	httpLn     net.Listener
-	grpcLn     net.Listener
-	dp         *dataplane.Dataplane
-	metrics    *metrics.Metrics
-	ready      chan struct{}
-	readyOnce  sync.Once
+	// uvicorn is "uvicorn.error", for the lines uvicorn writes as KServe's
+	// REST server starts and stops; nil in a process that serves no REST
+	// (a --workers supervisor), as no uvicorn runs there.
+	uvicorn   *slog.Logger
+	logOut    io.Writer
+	logErr    io.Writer
+	httpLn    net.Listener
+	grpcLn    net.Listener
+	dp        *dataplane.Dataplane
+	metrics   *metrics.Metrics
+	ready     chan struct{}
+	readyOnce sync.Once
 	// ran is set by the first Run: a second one would take over the
 	// listeners and the dataplane of the first, breaking both.
 	ran atomic.Bool
@@ -339,7 +343,20 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	errc := make(chan error, 3)
 	var httpSrv *http.Server
 	startHTTP := func() error { return nil }
+	// uvicorn's start-up lines, as KServe's server writes them: log
+	// pipelines and scripts wait for "Application startup complete." or
+	// "Uvicorn running on".
+	httpPort := s.cfg.HTTPPort
+	startupComplete := func() {
+		if s.uvicorn != nil {
+			s.uvicorn.Info("Application startup complete.")
+			s.uvicorn.Info(fmt.Sprintf("Uvicorn running on http://0.0.0.0:%d (Press CTRL+C to quit)", httpPort))
+		}
+	}
 	if serveREST {
+		s.uvicorn = s.logs.l.Named("uvicorn.error")
+		s.uvicorn.Info(fmt.Sprintf("Started server process [%d]", os.Getpid()))
+		s.uvicorn.Info("Waiting for application startup.")
 		var h http.Handler = rest.New(s.dp, rest.Options{
 			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 			EnableDocs:         s.cfg.EnableDocsURL,
@@ -396,6 +413,9 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 				ln = readdeadline.Wrap(ln, readdeadline.Tick(s.cfg.ReadHeaderTimeout, idle))
 			}
 			s.log.Info(fmt.Sprintf("Starting HTTP server on %s", ln.Addr()))
+			if a, ok := ln.Addr().(*net.TCPAddr); ok {
+				httpPort = a.Port // the port bound, for --http_port=0
+			}
 			go func() {
 				if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					errc <- fmt.Errorf("http server: %w", err)
@@ -430,12 +450,16 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			MaxThreads:              s.cfg.MaxThreads,
 			Logger:                  s.log,
 		})
+		s.log.Info(fmt.Sprintf("Starting gRPC server with %d workers", s.cfg.MaxThreads))
 		s.log.Info(fmt.Sprintf("Starting gRPC server on %s", ln.Addr()))
 		go func() {
 			if err := grpcSrv.Serve(ln); err != nil {
 				errc <- fmt.Errorf("grpc server: %w", err)
 			}
 		}()
+	}
+	if !worker {
+		startupComplete()
 	}
 
 	loaded := make(chan struct{}) // closed when every Load has returned
@@ -463,6 +487,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 				errc <- err
 				return
 			}
+			startupComplete()
 		}
 		s.readyOnce.Do(func() { close(s.ready) })
 	}()
@@ -550,9 +575,20 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 	var httpErr error
 	var httpLate, grpcLate bool
 	if httpSrv != nil {
+		if s.uvicorn != nil {
+			s.uvicorn.Info("Shutting down")
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// uvicorn's lines once its connections are drained.
+			defer func() {
+				if s.uvicorn != nil {
+					s.uvicorn.Info("Waiting for application shutdown.")
+					s.uvicorn.Info("Application shutdown complete.")
+					s.uvicorn.Info(fmt.Sprintf("Finished server process [%d]", os.Getpid()))
+				}
+			}()
 			err := httpSrv.Shutdown(ctx)
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				// Shutdown leaves the connections still active open.
@@ -565,12 +601,16 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 		}()
 	}
 	if grpcSrv != nil {
+		// KServe's lines for its gRPC server's stop.
+		s.log.Info("Stopping the grpc server")
+		s.log.Info("Waiting for gRPC server shutdown")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Its only error: the grace period ran out (and it closed
 			// the connections).
 			grpcLate = grpcSrv.Shutdown(ctx) != nil
+			s.log.Info("gRPC server shutdown complete")
 		}()
 	}
 	wg.Wait()
