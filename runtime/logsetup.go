@@ -54,7 +54,7 @@ func (ls *logSetup) latency(requestID string, t dataplane.Timings) {
 func (ls *logSetup) accessFunc(proxies *rest.Proxies) rest.AccessFunc {
 	return func(r *http.Request, respHeader http.Header, status int, n int64, start time.Time, d time.Duration) {
 		ls.l.LogAccess(logging.AccessRecord{
-			ClientAddr: proxies.ClientAddr(r), Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+			ClientAddr: proxies.ClientAddr(r), Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 			Proto: r.Proto, Status: status, BytesSent: n, Start: start, Duration: d, RequestHeader: r.Header, ResponseHeader: respHeader,
 		})
 	}

@@ -15,7 +15,7 @@ import (
 type AccessRecord struct {
 	ClientAddr     string // "ip:port", as http.Request.RemoteAddr
 	Method         string
-	Path           string // escaped path, as url.URL.EscapedPath()
+	Path           string // decoded path, as url.URL.Path (ASGI's scope["path"])
 	RawQuery       string
 	Proto          string // "HTTP/1.1"
 	Status         int

@@ -148,7 +148,7 @@ func TestAccessLogFormat(t *testing.T) {
 	pid := strconv.Itoa(os.Getpid())
 	assertLines(t, "stdout", lines(&stdout),
 		`127\.0\.0\.1:50432 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "POST /v1/models/m:predict HTTP/1\.1" 200 17 "-" "curl/8\.5\.0" \| `+
-			`POST /v1/models/m:predict\?verbose=1 HTTP/1\.1 \| POST /v1/models/m:predict verbose=1 HTTP/1\.1 \| `+
+			`POST /v1/models/m%3Apredict\?verbose=1 HTTP/1\.1 \| POST /v1/models/m:predict verbose=1 HTTP/1\.1 \| `+
 			`200 OK OK \| 2 2003 2003456 2\.003457 \| <`+pid+`> \| req-1 application/json env-value \| `+
 			`- 00200 POST  \| -`)
 	assert.Empty(t, stderr.String(), "the uvicorn.access line is replaced, not duplicated")
@@ -189,7 +189,7 @@ loggers:
 	assert.Regexp(t, `^\{"asctime": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", "level": "INFO", "name": "kserve", "message": "Registering model: m", "service": "iris", "model": "m", "n": 3, "ratio": 0\.5, "tags": \["a"\]\}$`, got[0])
 	assert.Regexp(t, `^\{"levelno": 20, "message": "requestId: r\\"1, preprocess_ms: 1\.0, explain_ms: 0, predict_ms: 0, postprocess_ms: 0", "missing": null, "timestamp": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00"\}$`, got[1])
 	// kserve_gen.JSONFormatter adds the access record's values as fields.
-	assert.Regexp(t, `^\{"asctime": "[^"]+", "level": "INFO", "name": "uvicorn\.access", "message": "127\.0\.0\.1:50432 - \\"POST /v1/models/m:predict HTTP/1\.1\\" 200", "service": "iris", `+
+	assert.Regexp(t, `^\{"asctime": "[^"]+", "level": "INFO", "name": "uvicorn\.access", "message": "127\.0\.0\.1:50432 - \\"POST /v1/models/m%3Apredict HTTP/1\.1\\" 200", "service": "iris", `+
 		`"client_addr": "127\.0\.0\.1:50432", "method": "POST", "path": "/v1/models/m:predict", "query": "", "status": 200, "bytes": 17, "duration_ms": 1\.234\}$`, got[2])
 	// ensure_ascii, as json.dumps: "h\u00e9llo \ud83d\ude00".
 	assert.Regexp(t, `"message": "h\\u00e9llo \\ud83d\\ude00"`, got[3])

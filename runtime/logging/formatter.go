@@ -572,13 +572,40 @@ func appendClientAddr(dst []byte, addr string) []byte {
 func appendRequestLine(dst []byte, a *AccessRecord, withQuery bool) []byte {
 	dst = append(dst, a.Method...)
 	dst = append(dst, ' ')
-	dst = append(dst, a.Path...)
+	if withQuery {
+		// uvicorn's get_path_with_query_string, which asgi-logger's
+		// %(R)s and %(request_line)s use too: the decoded path quoted
+		// again by urllib.parse.quote, so a v1 predict reads
+		// "POST /v1/models/m%3Apredict HTTP/1.1", as in KServe's logs.
+		// asgi-logger's %(r)s keeps the decoded path.
+		dst = appendPyQuote(dst, a.Path)
+	} else {
+		dst = append(dst, a.Path...)
+	}
 	if withQuery && a.RawQuery != "" {
 		dst = append(dst, '?')
 		dst = append(dst, a.RawQuery...)
 	}
 	dst = append(dst, ' ')
 	return appendProto(dst, a.Proto)
+}
+
+// appendPyQuote appends s as Python's urllib.parse.quote(s) writes it (safe
+// "/"): letters, digits, "_.-~" and "/" as they are, every other byte of
+// its UTF-8 as %XX in upper-case hex.
+func appendPyQuote(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '_', c == '.', c == '-', c == '~', c == '/':
+			dst = append(dst, c)
+		default:
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
 }
 
 func appendProto(dst []byte, proto string) []byte {

@@ -174,7 +174,7 @@ func TestConfigureFalse_UsesApplicationHandler(t *testing.T) {
 	assertLines(t, "app", lines(&app),
 		`level=INFO msg=hello logger=kserve`,
 		`level=INFO msg="requestId: N\.A\., preprocess_ms: 1\.5, explain_ms: 0, predict_ms: 0, postprocess_ms: 0" logger=kserve\.trace`,
-		`level=INFO msg="127\.0\.0\.1:50432 - \\"POST /v1/models/m:predict HTTP/1\.1\\" 200" logger=uvicorn\.access`,
+		`level=INFO msg="127\.0\.0\.1:50432 - \\"POST /v1/models/m%3Apredict HTTP/1\.1\\" 200" logger=uvicorn\.access`,
 	)
 	assert.Empty(t, stdout.String())
 }
@@ -200,7 +200,7 @@ func TestUvicornColours(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Contains(t, got[0], " uvicorn.error \x1b[31mERROR\x1b[0m:    boom")
 	assert.Contains(t, got[1], " uvicorn.access \x1b[32mINFO\x1b[0m:     127.0.0.1:50432 ")
-	assert.Contains(t, got[1], ` - "`+"\x1b[1mPOST /v1/models/m:predict HTTP/1.1\x1b[0m"+`" `+"\x1b[31m404 Not Found\x1b[0m")
+	assert.Contains(t, got[1], ` - "`+"\x1b[1mPOST /v1/models/m%3Apredict HTTP/1.1\x1b[0m"+`" `+"\x1b[31m404 Not Found\x1b[0m")
 }
 
 // The latency line prints each step as Python prints round(ms, 9).

@@ -163,7 +163,7 @@ func TestProcess_DefaultConfiguration(t *testing.T) {
 		strings.Join(run.stderr, "\n"))
 	assertAll(t, "stdout", run.stdout,
 		ts+` uvicorn\.access INFO:     127\.0\.0\.1:\d+ `+pid+` - "[A-Z]+ [^ ]+ HTTP/1\.1" \d{3} [A-Za-z ]+`)
-	assert.Len(t, matching(run.stdout, ts+` uvicorn\.access INFO:     127\.0\.0\.1:\d+ `+pid+` - "POST /v1/models/passthrough:predict\?verbose=1 HTTP/1\.1" 200 OK`), 1,
+	assert.Len(t, matching(run.stdout, ts+` uvicorn\.access INFO:     127\.0\.0\.1:\d+ `+pid+` - "POST /v1/models/passthrough%3Apredict\?verbose=1 HTTP/1\.1" 200 OK`), 1,
 		strings.Join(run.stdout, "\n"))
 }
 
@@ -184,7 +184,7 @@ func TestProcess_SeedConfigurationFiles(t *testing.T) {
 			)
 			assert.Len(t, matching(run.stderr, ts+` [a-z_]+\.go:[A-Za-z0-9_.]+\(\):\d+ Registering model: passthrough`), 1)
 			assert.Len(t, matching(run.stderr, ts+` kserve\.trace requestId: req-42, preprocess_ms: [0-9.e-]+, explain_ms: 0, predict_ms: [0-9.e-]+, postprocess_ms: [0-9.e-]+`), 1)
-			assert.Len(t, matching(run.stderr, ts+` uvicorn\.access INFO:     127\.0\.0\.1:\d+ - "POST /v1/models/passthrough:predict\?verbose=1 HTTP/1\.1" 200`), 1,
+			assert.Len(t, matching(run.stderr, ts+` uvicorn\.access INFO:     127\.0\.0\.1:\d+ - "POST /v1/models/passthrough%3Apredict\?verbose=1 HTTP/1\.1" 200`), 1,
 				strings.Join(run.stderr, "\n"))
 		})
 	}

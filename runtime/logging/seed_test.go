@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestSeedConfigurations(t *testing.T) {
 				ts+` seed_test\.go:logHere\(\):`+strconv.Itoa(line)+` Registering model: m`,
 				ts+` uvicorn\.error INFO:     Started server process \[\d+\]`,
 				ts+` kserve\.trace requestId: req-1, preprocess_ms: 1\.5, explain_ms: 0, predict_ms: 2\.25, postprocess_ms: 0\.000125`,
-				ts+` uvicorn\.access INFO:     127\.0\.0\.1:50432 - "POST /v1/models/m:predict HTTP/1\.1" 200`,
+				ts+` uvicorn\.access INFO:     127\.0\.0\.1:50432 - "POST /v1/models/m%3Apredict HTTP/1\.1" 200`,
 			)
 			assert.Empty(t, stdout.String())
 		})
@@ -137,7 +138,7 @@ func TestDefaultConfiguration(t *testing.T) {
 		ts+` `+pid+` kserve\.trace requestId: req-1, preprocess_ms: 1\.5, explain_ms: 0, predict_ms: 2\.25, postprocess_ms: 0\.000125`,
 	)
 	assertLines(t, "stdout", lines(&stdout),
-		ts+` uvicorn\.access INFO:     127\.0\.0\.1:50432 `+pid+` - "POST /v1/models/m:predict HTTP/1\.1" 200 OK`,
+		ts+` uvicorn\.access INFO:     127\.0\.0\.1:50432 `+pid+` - "POST /v1/models/m%3Apredict HTTP/1\.1" 200 OK`,
 	)
 	// The timestamp is local time, now.
 	got, err := time.ParseInLocation("2006-01-02 15:04:05.000", stdout.String()[:23], time.Local)
@@ -176,4 +177,27 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The path of uvicorn's access line (and of asgi-logger's %(R)s) is the
+// decoded request path quoted again by urllib.parse.quote: KServe 0.20's
+// server logs a v1 predict as "POST /v1/models/m%3Apredict HTTP/1.1". The
+// expectations are Python's quote() of each path.
+func TestAccessLine_PathQuotedAsUvicorn(t *testing.T) {
+	for path, want := range map[string]string{
+		"/v1/models/m:predict":         "/v1/models/m%3Apredict",
+		"/v2/models/a b/ready":         "/v2/models/a%20b/ready",
+		"/v1/models/é~_.-x:explain":    "/v1/models/%C3%A9~_.-x%3Aexplain",
+		"/x/%41;,=@!$&'()*+":           "/x/%2541%3B%2C%3D%40%21%24%26%27%28%29%2A%2B",
+		"/v2/models/passthrough/infer": "/v2/models/passthrough/infer",
+	} {
+		var stdout bytes.Buffer
+		l, err := Setup(Options{Configure: true, Stdout: &stdout, Stderr: io.Discard})
+		require.NoError(t, err)
+		rec := sampleAccess
+		rec.Path, rec.RawQuery = path, "a=b%20c"
+		l.LogAccess(rec)
+		require.NoError(t, l.Close())
+		assert.Contains(t, stdout.String(), ` - "POST `+want+`?a=b%20c HTTP/1.1" 200 OK`, path)
+	}
 }
