@@ -176,8 +176,13 @@ func (s *service) fail(ctx context.Context, err error) error {
 		// retry policy (grpc-go's included) waits this long before trying
 		// again instead of its own, shorter backoff.
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(int(status.OverloadRetryAfter.Milliseconds()))))
-	case code == codes.Internal, status.KindOf(err) == status.KindUpstreamTimeout:
-		// Failures of the server, not of the request: logged as REST logs its 500s.
+	case code == codes.Internal:
+		// A failure of the server, not of the request, logged with the
+		// line of KServe's gRPC interceptor for an unexpected error.
+		method, _ := grpc.Method(ctx)
+		s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", err, method))
+	case status.KindOf(err) == status.KindUpstreamTimeout:
+		// A failure upstream, logged as REST logs its 5xx.
 		s.log.ErrorContext(ctx, "Exception:", "error", err)
 	}
 	return grpcstatus.Error(code, status.Message(err))
