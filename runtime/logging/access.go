@@ -233,7 +233,7 @@ func (af *accessFormat) appendText(dst []byte, op *accessOp, a *AccessRecord, c 
 	case aMethod:
 		return append(dst, a.Method...)
 	case aPath:
-		return append(dst, a.Path...)
+		return appendDecodedPath(dst, a.Path)
 	case aQuery:
 		return append(dst, a.RawQuery...)
 	case aProto:

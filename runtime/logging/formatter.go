@@ -580,7 +580,7 @@ func appendRequestLine(dst []byte, a *AccessRecord, withQuery bool) []byte {
 		// asgi-logger's %(r)s keeps the decoded path.
 		dst = appendPyQuote(dst, a.Path)
 	} else {
-		dst = append(dst, a.Path...)
+		dst = appendDecodedPath(dst, a.Path)
 	}
 	if withQuery && a.RawQuery != "" {
 		dst = append(dst, '?')
@@ -603,6 +603,21 @@ func appendPyQuote(dst []byte, s string) []byte {
 			dst = append(dst, c)
 		default:
 			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
+}
+
+// appendDecodedPath appends the decoded path as asgi-logger's %(r)s and
+// %(U)s print it, except that control characters (a %0A in the request)
+// stay percent-encoded: written raw they would start a forged log line.
+func appendDecodedPath(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		} else {
+			dst = append(dst, c)
 		}
 	}
 	return dst

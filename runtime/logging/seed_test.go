@@ -201,3 +201,18 @@ func TestAccessLine_PathQuotedAsUvicorn(t *testing.T) {
 		assert.Contains(t, stdout.String(), ` - "POST `+want+`?a=b%20c HTTP/1.1" 200 OK`, path)
 	}
 }
+
+// asgi-logger's %(r)s and %(U)s print the decoded path, but a control
+// character decoded from the request (%0A) stays encoded: raw, it would
+// start a forged line in the access log.
+func TestAccessFormat_DecodedPathKeepsControlsEncoded(t *testing.T) {
+	var stdout bytes.Buffer
+	l, err := Setup(Options{Configure: true, AccessLogFormat: `%(r)s | %(U)s | %(R)s`, Stdout: &stdout, Stderr: io.Discard})
+	require.NoError(t, err)
+	rec := sampleAccess
+	rec.Path = "/v1/models/a b\n2026-12-03 fake:predict\x7f"
+	l.LogAccess(rec)
+	require.NoError(t, l.Close())
+	assert.Equal(t, "POST /v1/models/a b%0A2026-12-03 fake:predict%7F HTTP/1.1 | /v1/models/a b%0A2026-12-03 fake:predict%7F | "+
+		"POST /v1/models/a%20b%0A2026-12-03%20fake%3Apredict%7F HTTP/1.1\n", stdout.String())
+}
