@@ -286,6 +286,61 @@ func TestMethodNotAllowedNamesAllow(t *testing.T) {
 	}
 }
 
+// A v2 body is read as KServe's stack reads it, checked against the
+// answers of KServe 0.20's server to the same bytes (scripts/kserve-diff.py):
+// FastAPI's json.loads reads a JSON body whole before pydantic looks at
+// its members, so a body that is not JSON is a json_invalid 422 even when
+// a member before the fault was wrong; null is no body; a JSON string is
+// bytes (the infer body is Union[InferenceRequest, bytes]), so KServe's 400
+// for bytes without inference-header-content-length. A binary body's JSON
+// header is read by KServe's orjson.loads: a header that is not JSON is its
+// 400 "Unrecognized request format: ...", not FastAPI's 422 (the text after
+// the colon is ours; orjson's reads "unexpected character: line 1 column
+// 2 (char 1)").
+func TestV2BodyReadWholeAsKServeReadsIt(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	const url = "/v2/models/echo/infer"
+	const f32 = "\x00\x00\x80\x3f" // 1.0 as a little-endian float32
+	header := `{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}`
+	cases := []struct {
+		name, ct, body, hlen string
+		code                 int
+		want                 string
+	}{
+		{"trailing data after a wrong body", "application/json", `{"instances":[1]} x`, "", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",18],"msg":"JSON decode error","input":{},"ctx":{"error":"extra data after JSON value at offset 18"}}]}`},
+		{"syntax error after a wrong member", "application/json", `{"inputs":1,"id":}`, "", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",17],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid character '}' looking for beginning of value at offset 17"}}]}`},
+		{"bad data then bad syntax", "application/json", `{"inputs":[{"name":"a","shape":[1],"datatype":"INT8","data":[300]}],}`, "", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",68],"msg":"JSON decode error","input":{},"ctx":{"error":"expected string at offset 68"}}]}`},
+		{"null", "application/json", ` null `, "", 422,
+			`{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}`},
+		{"a JSON string", "application/json", `"s"`, "", 400,
+			`{"error":"received byte inputs, but the'inference-header-content-length' header is missing."}`},
+		{"binary header not JSON", "application/octet-stream", `{not json}` + f32, "10", 400,
+			`{"error":"Unrecognized request format: expected string at offset 1"}`},
+		{"binary header cut short", "application/octet-stream", header + f32, "50", 400,
+			`{"error":"Unrecognized request format: unterminated string at offset 50"}`},
+		{"binary header empty", "application/octet-stream", header + f32, "0", 400,
+			`{"error":"Unrecognized request format: unexpected end of JSON input at offset 0"}`},
+		{"binary header with trailing data", "application/octet-stream", `{"x":1} x` + f32, "9", 400,
+			`{"error":"Unrecognized request format: extra data after JSON value at offset 8"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var hdr []string
+			if c.hlen != "" {
+				hdr = []string{"Inference-Header-Content-Length", c.hlen}
+			}
+			code, h, got := do(t, "POST", ts.url+url, c.ct, []byte(c.body), hdr...)
+			assert.Equal(t, c.code, code)
+			assert.Equal(t, c.want, got)
+			assert.Equal(t, "application/json", h.Get("Content-Type"))
+		})
+	}
+}
+
 // A v2 request with "id": null (Optional in KServe's schema) is answered
 // with a generated id, as one without an id is.
 func TestV2NullID(t *testing.T) {

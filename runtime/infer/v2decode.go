@@ -45,21 +45,59 @@ func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 	// binary-extension header with orjson, which refuses them.
 	s := &scanner{b: jsonPart, checkUTF8: true, pyLiterals: raw == nil}
 	req := &Request{Protocol: ProtocolV2, ModelName: model}
-	if err := decodeRequest(s, req, raw != nil); err != nil {
-		var se *status.Error
-		var syn *syntaxError
-		if raw == nil && errors.As(err, &se) && errors.As(err, &syn) && syn.badUTF8 {
-			se.DetailText = "There was an error parsing the body"
-		}
-		return nil, err
+	err := decodeRequest(s, req, raw != nil)
+	if err == nil && !s.end() {
+		err = jsonInvalid(s.fail("extra data after JSON value"))
 	}
-	if !s.end() {
-		return nil, jsonInvalid(s.fail("extra data after JSON value"))
+	if err != nil {
+		return nil, decodeError(err, jsonPart, raw != nil)
 	}
 	if err := attachBinary(req, raw); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// MissingHeaderLength is KServe's 400 for a v2 infer body that is bytes
+// (not JSON) without an inference-header-content-length header; its
+// message lacks a space after "the", as KServe's does.
+func MissingHeaderLength() error {
+	return status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing.")
+}
+
+// decodeError is the error KServe answers for a body decodeRequest
+// refused with err. json.loads (FastAPI, for a JSON body) and orjson.loads
+// (KServe's InferRequest.from_bytes, for a binary body's JSON header) read
+// the whole document before anything looks at its members, so a document
+// that is not JSON is that error, even when a member before the fault was
+// wrong already. A JSON body's syntax error is FastAPI's 422 json_invalid
+// (its 400 for bytes that are not UTF-8); a binary header's is KServe's
+// 400 "Unrecognized request format: ...", as on v1.
+func decodeError(err error, doc []byte, binary bool) error {
+	var syn *syntaxError
+	if !errors.As(err, &syn) {
+		whole := &scanner{b: doc, checkUTF8: true, pyLiterals: !binary}
+		_, serr := whole.skip()
+		if serr == nil && !whole.end() {
+			serr = whole.fail("extra data after JSON value")
+		}
+		if serr == nil {
+			return err
+		}
+		syn, _ = serr.(*syntaxError)
+		if syn == nil {
+			return err
+		}
+		err = jsonInvalid(syn)
+	}
+	if binary {
+		return unrecognized(syn)
+	}
+	var se *status.Error
+	if errors.As(err, &se) && syn.badUTF8 {
+		se.DetailText = "There was an error parsing the body"
+	}
+	return err
 }
 
 // utf8BOM is the byte order mark some Windows tools write at the start of
@@ -114,6 +152,20 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 		val, err := s.skip()
 		if err != nil {
 			return jsonInvalid(err)
+		}
+		if !binary && s.end() {
+			switch {
+			case string(val) == "null":
+				// FastAPI takes a body json.loads reads as None for no
+				// body at all.
+				return status.Unprocessable(status.ValidationDetail{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil})
+			case val[0] == '"':
+				// KServe's infer body is Union[InferenceRequest, bytes],
+				// and pydantic takes a str for bytes: KServe then has
+				// bytes without the header that says where their JSON
+				// part ends.
+				return MissingHeaderLength()
+			}
 		}
 		return wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", val)
 	}

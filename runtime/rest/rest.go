@@ -812,7 +812,7 @@ func (h *Handler) v2Exchange(w http.ResponseWriter, r *http.Request, name string
 		}
 		jsonPart, raw = body[:n], body[n:]
 	} else if !isJSONMedia(ct) {
-		return in, -1, status.InvalidInput("received byte inputs, but the'inference-header-content-length' header is missing.")
+		return in, -1, infer.MissingHeaderLength()
 	}
 	req, err := infer.DecodeRequestFor(name, jsonPart, raw)
 	if err != nil {
