@@ -76,16 +76,16 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"inputs":[{"name":"i","shape":[1],"datatype":"FP32","data":["x"]}]}`, `input i: data element 0 is "x", not a number as datatype FP32 needs`},
 		{`{"inputs":[{"name":"i","shape":[1],"datatype":"FOO","data":[1]}]}`, "invalid datatype FOO for input i"},
 		{`{"inputs":[{"name":"i","shape":[1],"datatype":"BOOL","data":[1]}]}`, "input i: data element 0 is 1, not a boolean as datatype BOOL needs"},
-		{`{}`, "Field required: [body inputs]"},
-		{`[]`, "Input should be a valid dictionary or object to extract fields from: [body]"},
-		{`{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}`, "Field required: [body inputs 0 name]"},
-		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer: [body inputs 0 shape 0]"},
+		{`{}`, "Field required: [body InferenceRequest inputs]"},
+		{`[]`, "Input should be a valid dictionary or object to extract fields from: [body InferenceRequest]"},
+		{`{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}`, "Field required: [body InferenceRequest inputs 0 name]"},
+		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer: [body InferenceRequest inputs 0 shape 0]"},
 		{`{"inputs":[]} x`, "JSON decode error: extra data after JSON value at offset 14"},
 		// RequestInput.data is a list for pydantic: no scalar, string, object or null.
-		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data": 1}]}`, "Input should be a valid list: [body inputs 0 data]"},
-		{`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":"x"}]}`, "Input should be a valid list: [body inputs 0 data]"},
-		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":null}]}`, "Input should be a valid list: [body inputs 0 data]"},
-		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FOO","data":{}}]}`, "Input should be a valid list: [body inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data": 1}]}`, "Input should be a valid list: [body InferenceRequest inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":"x"}]}`, "Input should be a valid list: [body InferenceRequest inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":null}]}`, "Input should be a valid list: [body InferenceRequest inputs 0 data]"},
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FOO","data":{}}]}`, "Input should be a valid list: [body InferenceRequest inputs 0 data]"},
 	}
 	for _, c := range cases {
 		_, err := DecodeRequest([]byte(c.body), nil)
@@ -271,7 +271,7 @@ func TestDecodeRequestDatatypeForms(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, INT64, req.Inputs[0].Datatype)
 	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":5,"data":[7]}]}`), nil)
-	assert.EqualError(t, err, "Input should be a valid string: [body inputs 0 datatype]")
+	assert.EqualError(t, err, "Input should be a valid string: [body InferenceRequest inputs 0 datatype]")
 }
 
 // nested returns depth arrays around one element, as JSON.

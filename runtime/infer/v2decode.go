@@ -50,7 +50,11 @@ func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 		err = jsonInvalid(s.fail("extra data after JSON value"))
 	}
 	if err != nil {
-		return nil, decodeError(err, jsonPart, raw != nil)
+		err = decodeError(err, jsonPart, raw != nil)
+		if raw == nil {
+			err = asUnionMember(err, jsonPart)
+		}
+		return nil, err
 	}
 	if err := attachBinary(req, raw); err != nil {
 		return nil, err
@@ -119,6 +123,46 @@ func jsonInvalid(err error) error {
 		Detail: []status.ValidationDetail{{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error", Input: map[string]any{}, Ctx: map[string]any{"error": err.Error()}}}}
 }
 
+// notParameter is pydantic's answer for a parameter value that is none of
+// KServe's InferParameter, Union[StrictFloat, StrictInt, StrictBool, str]:
+// one error per member of the union, each located under the member's name.
+func notParameter(val []byte, loc ...any) error {
+	in := rawValue(val)
+	at := func(member string) []any { return append(append([]any{"body"}, loc...), member) }
+	return status.Unprocessable(
+		status.ValidationDetail{Type: "float_type", Loc: at("float"), Msg: "Input should be a valid number", Input: in},
+		status.ValidationDetail{Type: "int_type", Loc: at("int"), Msg: "Input should be a valid integer", Input: in},
+		status.ValidationDetail{Type: "bool_type", Loc: at("bool"), Msg: "Input should be a valid boolean", Input: in},
+		status.ValidationDetail{Type: "string_type", Loc: at("str"), Msg: "Input should be a valid string", Input: in},
+	)
+}
+
+// asUnionMember locates a JSON body's schema errors as pydantic does for
+// KServe's infer body, Union[InferenceRequest, bytes]: when the body is
+// neither, each error of the InferenceRequest member is under
+// "InferenceRequest", and the bytes member's own error follows, echoing
+// the whole body. A missing body and one that is not JSON fail before the
+// union is tried, and stay as they are.
+func asUnionMember(err error, body []byte) error {
+	var se *status.Error
+	if !errors.As(err, &se) || se.Kind != status.KindUnprocessable || len(se.Detail) == 0 {
+		return err
+	}
+	d := se.Detail[0]
+	if d.Type == "json_invalid" || (d.Type == "missing" && len(d.Loc) == 1) {
+		return err
+	}
+	details := make([]status.ValidationDetail, 0, len(se.Detail)+1)
+	for _, d := range se.Detail {
+		d.Loc = append([]any{"body", "InferenceRequest"}, d.Loc[1:]...)
+		details = append(details, d)
+	}
+	details = append(details, status.ValidationDetail{Type: "bytes_type", Loc: []any{"body", "bytes"}, Msg: "Input should be a valid bytes", Input: rawValue(body)})
+	out := status.Unprocessable(details...)
+	out.Err = se.Err
+	return out
+}
+
 func missing(obj []byte, loc ...any) error {
 	return status.Unprocessable(status.ValidationDetail{Type: "missing", Loc: append([]any{"body"}, loc...), Msg: "Field required", Input: rawValue(obj)})
 }
@@ -135,13 +179,13 @@ func rawValue(b []byte) any {
 	if _, err := (&scanner{b: b, strict: true}).skip(); err != nil {
 		return string(b)
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
+	// The text itself, compacted: pydantic echoes an object's members in
+	// the order they came (a map would sort them), and numbers as written.
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
 		return string(b)
 	}
-	return v
+	return json.RawMessage(buf.Bytes())
 }
 
 // decodeRequest reads the request object; binary says the body is a
@@ -335,7 +379,7 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			return nil, wrongType("union_type", "Input should be a valid boolean, integer, number or string", val, append(loc, key)...)
+			return nil, notParameter(val, append(loc, key)...)
 		}
 		if !s.consume(',') {
 			if err := s.expect('}'); err != nil {
