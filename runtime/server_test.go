@@ -296,7 +296,7 @@ func TestMethodNotAllowedNamesAllow(t *testing.T) {
 // header is read by KServe's orjson.loads: a header that is not JSON is its
 // 400 "Unrecognized request format: ...", not FastAPI's 422 (the text after
 // the colon is ours; orjson's reads "unexpected character: line 1 column
-// 2 (char 1)").
+// 2 (char 1)"), and FP16 data in it from_bytes' "Receiving FP16 ..." 400.
 func TestV2BodyReadWholeAsKServeReadsIt(t *testing.T) {
 	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
 	ts.waitReady(t)
@@ -324,6 +324,8 @@ func TestV2BodyReadWholeAsKServeReadsIt(t *testing.T) {
 			`{"error":"Unrecognized request format: unterminated string at offset 50"}`},
 		{"binary header empty", "application/octet-stream", header + f32, "0", 400,
 			`{"error":"Unrecognized request format: unexpected end of JSON input at offset 0"}`},
+		{"FP16 data in a binary header", "application/octet-stream", `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, "66", 400,
+			`{"error":"Receiving FP16 data via JSON is not supported. Please use the binary data format for input h"}`},
 		{"binary header with trailing data", "application/octet-stream", `{"x":1} x` + f32, "9", 400,
 			`{"error":"Unrecognized request format: extra data after JSON value at offset 8"}`},
 	}

@@ -511,7 +511,14 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		return nil, missing(obj, "inputs", i, "data")
 	}
 	if t.Datatype == FP16 {
-		return nil, status.InvalidInputf("Sending FP16 data via JSON is not supported. Please use the binary data format for input %s", t.Name)
+		// KServe's two readers word it differently: from_inference_request
+		// (a JSON body) says "Sending", from_bytes (a binary body's
+		// header) "Receiving".
+		verb := "Sending"
+		if binary {
+			verb = "Receiving"
+		}
+		return nil, status.InvalidInputf("%s FP16 data via JSON is not supported. Please use the binary data format for input %s", verb, t.Name)
 	}
 	var err error
 	if t.Data, err = parseData("input", data, t, false); err != nil { // skip checked the UTF-8
