@@ -184,6 +184,8 @@ func TestEndpoints(t *testing.T) {
 		{"v1 model unknown", "GET", "/v1/models/nope", "", "", 404, `{"error":"Model with name nope does not exist."}`},
 		{"v1 predict", "POST", "/v1/models/echo:predict", json, `{"instances": [[1, 2.50, 3e0]]}`, 200, `{"predictions":[[1,2.5,3.0]]}`},
 		{"v1 predict inputs", "POST", "/v1/models/echo:predict", json, `{"inputs":[1.0]}`, 200, `{"predictions":[1.0]}`},
+		// Floats as KServe 0.20's orjson wrote them for the same bodies.
+		{"v1 predict float layout", "POST", "/v1/models/echo:predict", json, `{"instances":[1e-5,1e21,1.5e-7,0.0001234,1e16]}`, 200, `{"predictions":[0.00001,1e21,1.5e-7,0.0001234,1e16]}`},
 		{"v1 predict json charset", "POST", "/v1/models/echo:predict", "application/json; charset=utf-8", `{"instances":[true]}`, 200, `{"predictions":[true]}`},
 		{"v1 predict raw", "POST", "/v1/models/echo:predict", "text/csv", "a,b\n1,2", 200, "raw:a,b\n1,2"},
 		{"v1 predict bad json", "POST", "/v1/models/echo:predict", json, `{"instances": [1,}`, 400, `{"error":"Unrecognized request format: invalid character '}' looking for beginning of value at offset 17"}`},
@@ -211,6 +213,11 @@ func TestEndpoints(t *testing.T) {
 		{"v2 infer wrong method", "GET", "/v2/models/echo/infer", "", "", 405, `{"detail":"Method Not Allowed"}`},
 		{"v2 infer", "POST", "/v2/models/echo/infer", json, `{"id":"abc","inputs":[{"name":"x","shape":[2],"datatype":"INT32","data":[1,2]}]}`, 200,
 			`{"model_name":"echo","model_version":null,"id":"abc","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"INT32","parameters":null,"data":[1,2]}]}`},
+		{"v2 infer float layout", "POST", "/v2/models/echo/infer", json, `{"id":"1","inputs":[{"name":"a","shape":[3],"datatype":"FP64","data":[1e-5,1e21,1.5e-7]}]}`, 200,
+			`{"model_name":"echo","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"output-0","shape":[3],"datatype":"FP64","parameters":null,"data":[0.00001,1e21,1.5e-7]}]}`},
+		// FastAPI writes its 422 with json.dumps: floats as Python's repr.
+		{"v2 infer 422 float echo", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"a","shape":[1,1e20],"datatype":"FP32","data":[1]}]}`, 422,
+			`{"detail":[{"type":"int_parsing_size","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":1e+20},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"name":"a","shape":[1,1e+20],"datatype":"FP32","data":[1]}]}}]}`},
 		{"v2 infer shape mismatch", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2]}]}`, 400, `{"error":"input x: shape [3] expects 3 elements, but 2 were given"}`},
 		{"v2 infer negative dimension", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"x","shape":[-1,2],"datatype":"FP32","data":[1,2]}]}`, 400, `{"error":"input x: shape [-1, 2] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements"}`},
 		{"v2 infer fp16 json", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, 400, `{"error":"Sending FP16 data via JSON is not supported. Please use the binary data format for input h"}`},

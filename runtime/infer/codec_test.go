@@ -15,17 +15,26 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
-func TestAppendFloatMatchesPythonRepr(t *testing.T) {
+// Floats are laid out as KServe's orjson writes them, which is not
+// Python's repr (1e-05, 1e+16): the wants beyond the first line are what
+// orjson.dumps wrote for the same floats, and 0.00009999999747378752 is in
+// KServe 0.20's recorded v2_large answer.
+func TestAppendFloatMatchesOrjson(t *testing.T) {
 	cases := []struct {
 		f    float64
 		bits int
 		want string
 	}{
-		{1, 64, "1.0"}, {0, 64, "0.0"}, {-2, 64, "-2.0"}, {0.1, 64, "0.1"}, {1e-5, 64, "1e-05"},
-		{1e16, 64, "1e+16"}, {1e15, 64, "1000000000000000.0"}, {123.456, 64, "123.456"},
+		{1, 64, "1.0"}, {0, 64, "0.0"}, {-2, 64, "-2.0"}, {0.1, 64, "0.1"}, {1e-5, 64, "0.00001"},
+		{1e16, 64, "1e16"}, {1e15, 64, "1000000000000000.0"}, {123.456, 64, "123.456"},
 		{14.861763000488281, 64, "14.861763000488281"}, {0.0001, 64, "0.0001"},
 		{float64(float32(0.6027)), 32, "0.6027"}, {float64(float32(0.1)), 32, "0.1"},
 		{math.NaN(), 64, "null"}, {math.Inf(1), 64, "null"},
+		{float64(float32(1e-4)), 64, "0.00009999999747378752"}, {1e21, 64, "1e21"}, {1.5e-7, 64, "1.5e-7"},
+		{1.7976931348623157e308, 64, "1.7976931348623157e308"}, {5e-324, 64, "5e-324"},
+		{123456789012345680, 64, "1.2345678901234568e17"}, {0.0001234, 64, "0.0001234"},
+		{math.Copysign(0, -1), 64, "-0.0"}, {-1.5e-7, 64, "-1.5e-7"}, {1e-320, 64, "1e-320"},
+		{9007199254740993, 64, "9007199254740992.0"}, {1e-5, 32, "0.00001"}, {3.4e38, 32, "3.4e38"},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, string(AppendFloat(nil, c.f, c.bits)), "%v", c.f)

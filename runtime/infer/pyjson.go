@@ -12,21 +12,80 @@ import (
 )
 
 // This file writes JSON the way KServe's server (orjson) does, so bodies are
-// byte-identical: compact, floats always with a fraction or exponent
-// (1.0, 1e-05, 1e+16) and NaN/Inf as null.
+// byte-identical: compact, floats always with a fraction or exponent, laid
+// out as orjson lays them out (1.0, 0.00001, 1e16, 1.5e-7) and NaN/Inf as
+// null; and, for the CloudEvents KServe writes with json.dumps, as Python
+// does (AppendDumps: floats as repr, 1e-05, 1e+16).
 
-// AppendFloat appends f as Python's repr would print it; bits (32 or 64)
-// chooses the shortest text that round-trips at that precision.
+// AppendFloat appends f as KServe's orjson writes it; bits (32 or 64)
+// chooses the shortest digits that round-trip at that precision. orjson
+// lays the digits out as the Rust ryu crate does, which is not Python's
+// repr: with the decimal point kk digits after the first digit, 0 < kk <= 16
+// is positional (1000000000000000.0, 12.34), -5 < kk <= 0 is 0.000ddd
+// (0.00009999999747378752, where repr says 9.999999747378752e-05), and
+// anything else an exponent without '+' or leading zeros (1e16, 1.5e-7,
+// 1.7976931348623157e308). KServe 0.20's recorded v2_large answer has
+// 0.00009999999747378752.
 func AppendFloat(b []byte, f float64, bits int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, bits) // [-]d[.ddd]e±xx
+	if e[0] == '-' {
+		b = append(b, '-')
+		e = e[1:]
+	}
+	at := bytes.IndexByte(e, 'e')
+	var dbuf [24]byte
+	digits := append(dbuf[:0], e[0])
+	if at > 2 {
+		digits = append(digits, e[2:at]...)
+	}
+	exp := 0
+	for _, c := range e[at+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[at+1] == '-' {
+		exp = -exp
+	}
+	n, kk := len(digits), exp+1
+	switch {
+	case kk >= n && kk <= 16: // an integer: 1234e7 is 12340000000.0
+		b = append(b, digits...)
+		for i := n; i < kk; i++ {
+			b = append(b, '0')
+		}
+		return append(b, '.', '0')
+	case kk > 0 && kk <= 16: // 1234e-2 is 12.34
+		b = append(b, digits[:kk]...)
+		b = append(b, '.')
+		return append(b, digits[kk:]...)
+	case kk > -5 && kk <= 0: // 1234e-6 is 0.001234
+		b = append(b, '0', '.')
+		for i := kk; i < 0; i++ {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	b = append(b, digits[0])
+	if n > 1 {
+		b = append(b, '.')
+		b = append(b, digits[1:]...)
+	}
+	b = append(b, 'e')
+	return strconv.AppendInt(b, int64(kk-1), 10)
+}
+
+// appendRepr appends f (a finite float64) as Python's repr prints it, as
+// json.dumps writes floats.
+func appendRepr(b []byte, f float64) []byte {
 	abs := math.Abs(f)
 	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		return strconv.AppendFloat(b, f, 'e', -1, bits)
+		return strconv.AppendFloat(b, f, 'e', -1, 64)
 	}
 	n := len(b)
-	b = strconv.AppendFloat(b, f, 'f', -1, bits)
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
 	for _, c := range b[n:] {
 		if c == '.' {
 			return b
@@ -196,9 +255,20 @@ func appendNested[T float32 | float64](b []byte, x [][]T, bits int) []byte {
 }
 
 // AppendCompact appends the JSON text src without insignificant space and
-// with every non-integer number rewritten as Python prints the float it
+// with every non-integer number rewritten as orjson writes the float it
 // parses to (so "1.00" and "1e0" become "1.0", as KServe answers).
 func AppendCompact(b []byte, src []byte) ([]byte, error) {
+	return appendCompact(b, src, false)
+}
+
+// AppendCompactRepr is AppendCompact with floats as Python's repr, as
+// Starlette's JSONResponse (json.dumps with compact separators, non-ASCII
+// kept) writes FastAPI's own answers: a 422's {"detail": [...]}.
+func AppendCompactRepr(b []byte, src []byte) ([]byte, error) {
+	return appendCompact(b, src, true)
+}
+
+func appendCompact(b []byte, src []byte, repr bool) ([]byte, error) {
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
@@ -234,7 +304,7 @@ func AppendCompact(b []byte, src []byte) ([]byte, error) {
 				j++
 			}
 			var err error
-			if b, err = appendNumber(b, src[i:j]); err != nil {
+			if b, err = appendNumberAs(b, src[i:j], repr); err != nil {
 				return b, err
 			}
 			i = j
@@ -250,8 +320,15 @@ func isNumByte(c byte) bool {
 	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
 }
 
-// appendNumber writes an integer token as is and a float token as Python's repr.
+// appendNumber writes an integer token as is and a float token as orjson
+// writes it (AppendFloat).
 func appendNumber(b, tok []byte) ([]byte, error) {
+	return appendNumberAs(b, tok, false)
+}
+
+// appendNumberAs is appendNumber, with a float token as Python's repr when
+// repr is set (json.dumps).
+func appendNumberAs(b, tok []byte, repr bool) ([]byte, error) {
 	isFloat := false
 	for _, c := range tok {
 		if c == '.' || c == 'e' || c == 'E' {
@@ -265,6 +342,9 @@ func appendNumber(b, tok []byte) ([]byte, error) {
 	f, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil {
 		return b, fmt.Errorf("invalid number %q in JSON", tok)
+	}
+	if repr {
+		return appendRepr(b, f), nil
 	}
 	return AppendFloat(b, f, 64), nil
 }
@@ -343,7 +423,7 @@ func (s *scanner) dumps(b []byte) ([]byte, error) {
 			}
 			return append(b, "Infinity"...), nil
 		}
-		return appendNumber(b, tok)
+		return appendNumberAs(b, tok, true)
 	}
 	for _, lit := range [...]string{"true", "false", "null"} {
 		if s.literal(lit) {

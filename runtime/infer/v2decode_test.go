@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -250,7 +251,10 @@ func TestDecodeShapeTakesIntegralFloats(t *testing.T) {
 		var se *status.Error
 		require.ErrorAs(t, err, &se, body)
 		assert.Equal(t, status.KindUnprocessable, se.Kind, body)
-		got, jerr := AppendJSON(nil, se.Detail)
+		// As the REST handler writes a 422: json.dumps's float repr.
+		j, jerr := json.Marshal(se.Detail)
+		require.NoError(t, jerr)
+		got, jerr := AppendCompactRepr(nil, j)
 		require.NoError(t, jerr)
 		// The bytes member of KServe's Union[InferenceRequest, bytes] body
 		// fails too, and says so after the InferenceRequest's error.

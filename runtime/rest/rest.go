@@ -5,6 +5,7 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -918,9 +919,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	code := status.HTTPCode(err)
 	var se *status.Error
 	if errors.As(err, &se) && se.Kind == status.KindUnprocessable {
-		return h.writeJSON(w, code, struct {
+		// FastAPI writes its 422 with json.dumps, not orjson: floats the
+		// details echo are Python's repr (1e+20, not orjson's 1e20).
+		j, jerr := json.Marshal(struct {
 			Detail []status.ValidationDetail `json:"detail"`
 		}{se.Detail})
+		b, cerr := infer.AppendCompactRepr(nil, j)
+		if jerr != nil || cerr != nil {
+			b = []byte(`{"error":"could not encode the response"}`)
+			code = http.StatusInternalServerError
+		}
+		h.writeRaw(w, code, "application/json", b)
+		return code
 	}
 	if se != nil && se.DetailText != "" {
 		b := append([]byte(`{"detail":`), infer.AppendString(nil, se.DetailText)...)
