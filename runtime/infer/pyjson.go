@@ -30,6 +30,16 @@ func AppendFloat(b []byte, f float64, bits int) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}
+	if abs := math.Abs(f); abs == 0 || (abs >= 2e-5 && abs < 1e15) {
+		// Well inside the positional ranges, where strconv's 'f' text is
+		// orjson's (the common case, and the cheaper one).
+		n := len(b)
+		b = strconv.AppendFloat(b, f, 'f', -1, bits)
+		if bytes.IndexByte(b[n:], '.') < 0 {
+			b = append(b, '.', '0')
+		}
+		return b
+	}
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, bits) // [-]d[.ddd]e±xx
 	if e[0] == '-' {
