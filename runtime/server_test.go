@@ -215,6 +215,10 @@ func TestEndpoints(t *testing.T) {
 			`{"model_name":"echo","model_version":null,"id":"abc","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"INT32","parameters":null,"data":[1,2]}]}`},
 		{"v2 infer float layout", "POST", "/v2/models/echo/infer", json, `{"id":"1","inputs":[{"name":"a","shape":[3],"datatype":"FP64","data":[1e-5,1e21,1.5e-7]}]}`, 200,
 			`{"model_name":"echo","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"output-0","shape":[3],"datatype":"FP64","parameters":null,"data":[0.00001,1e21,1.5e-7]}]}`},
+		// The 422 echoes the body as json.loads read it: a key given twice
+		// at its first place with its last value.
+		{"v2 infer 422 duplicate keys", "POST", "/v2/models/echo/infer", json, `{"instances":[1],"id":"x","instances":[2]}`, 422,
+			`{"detail":[{"type":"missing","loc":["body","InferenceRequest","inputs"],"msg":"Field required","input":{"instances":[2],"id":"x"}},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"instances":[2],"id":"x"}}]}`},
 		// FastAPI writes its 422 with json.dumps: floats as Python's repr.
 		{"v2 infer 422 float echo", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"a","shape":[1,1e20],"datatype":"FP32","data":[1]}]}`, 422,
 			`{"detail":[{"type":"int_parsing_size","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":1e+20},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"name":"a","shape":[1,1e+20],"datatype":"FP32","data":[1]}]}}]}`},

@@ -179,13 +179,78 @@ func rawValue(b []byte) any {
 	if _, err := (&scanner{b: b, strict: true}).skip(); err != nil {
 		return string(b)
 	}
-	// The text itself, compacted: pydantic echoes an object's members in
-	// the order they came (a map would sort them), and numbers as written.
-	var buf bytes.Buffer
-	if json.Compact(&buf, b) != nil {
+	// The value as json.loads makes it: an object's members in the order
+	// they came (a map would sort them), a key given twice at its first
+	// place with its last value (a Python dict), numbers as written.
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	out, err := appendLoaded(nil, d)
+	if err != nil {
 		return string(b)
 	}
-	return json.RawMessage(buf.Bytes())
+	return json.RawMessage(out)
+}
+
+// appendLoaded appends the next JSON value of d, compacted, with each
+// object's duplicate keys folded as json.loads folds them.
+func appendLoaded(b []byte, d *json.Decoder) ([]byte, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return b, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			b = append(b, '[')
+			for i := 0; d.More(); i++ {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				if b, err = appendLoaded(b, d); err != nil {
+					return b, err
+				}
+			}
+			_, err = d.Token()
+			return append(b, ']'), err
+		}
+		var keys []string
+		vals := map[string][]byte{}
+		for d.More() {
+			kt, err := d.Token()
+			if err != nil {
+				return b, err
+			}
+			k, _ := kt.(string)
+			v, err := appendLoaded(nil, d)
+			if err != nil {
+				return b, err
+			}
+			if _, seen := vals[k]; !seen {
+				keys = append(keys, k)
+			}
+			vals[k] = v
+		}
+		if _, err := d.Token(); err != nil {
+			return b, err
+		}
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, k)
+			b = append(append(b, ':'), vals[k]...)
+		}
+		return append(b, '}'), nil
+	case string:
+		return AppendString(b, t), nil
+	case json.Number:
+		return append(b, t...), nil
+	case bool:
+		return strconv.AppendBool(b, t), nil
+	default:
+		return append(b, "null"...), nil
+	}
 }
 
 // decodeRequest reads the request object; binary says the body is a
