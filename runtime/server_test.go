@@ -337,6 +337,10 @@ func TestV2BodyReadWholeAsKServeReadsIt(t *testing.T) {
 			`{"error":"Unrecognized request format: unexpected end of JSON input at offset 0"}`},
 		{"FP16 data in a binary header", "application/octet-stream", `{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1]}]}`, "66", 400,
 			`{"error":"Receiving FP16 data via JSON is not supported. Please use the binary data format for input h"}`},
+		// KServe validates no schema in a binary header: a null
+		// binary_data_size is from_bytes' own 400.
+		{"binary_data_size null", "application/octet-stream", `{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":null}}]}` + f32, "94", 400,
+			`{"error":"'binary_data_size' is not specified for input 'a' for model 'echo'"}`},
 		{"binary header with trailing data", "application/octet-stream", `{"x":1} x` + f32, "9", 400,
 			`{"error":"Unrecognized request format: extra data after JSON value at offset 8"}`},
 	}

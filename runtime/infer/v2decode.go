@@ -505,7 +505,7 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	}{}
 	t := &tb.t
 	var data []byte
-	var haveName, haveShape, haveType bool
+	var haveName, haveShape, haveType, sizeUnset bool
 	for !s.consume('}') {
 		key, err := s.str()
 		if err != nil {
@@ -531,8 +531,14 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 				return nil, err
 			}
 		case "parameters":
+			at := s.pos
 			if t.Parameters, err = decodeParameters(s, "inputs", i, "parameters"); err != nil {
-				return nil, err
+				if !binary || !nullSize(s, at) {
+					return nil, err
+				}
+				// KServe reads a binary header with orjson alone, no
+				// schema: "binary_data_size": null is its own 400 below.
+				t.Parameters, sizeUnset = nil, true
 			}
 		case "data":
 			if data, err = s.skip(); err != nil {
@@ -567,6 +573,9 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
 	}
 	if data == nil {
+		if sizeUnset {
+			return nil, status.InvalidInputf("'binary_data_size' is not specified for input '%s' for model '%s'", t.Name, model)
+		}
 		if _, ok := t.Parameters["binary_data_size"]; ok {
 			return t, nil // filled from the binary part
 		}
@@ -590,6 +599,23 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		return nil, err
 	}
 	return t, nil
+}
+
+// nullSize reports whether the parameters object at s.b[at:] holds
+// "binary_data_size": null (the last of the key, as orjson keeps it), and
+// if so moves s past the object.
+func nullSize(s *scanner, at int) bool {
+	ps := &scanner{b: s.b, pos: at, checkUTF8: true}
+	obj, err := ps.skip()
+	if err != nil {
+		return false
+	}
+	var p map[string]json.RawMessage
+	if json.Unmarshal(obj, &p) != nil || string(p["binary_data_size"]) != "null" {
+		return false
+	}
+	s.pos = ps.pos
+	return true
 }
 
 // datatypeField reads a datatype name; the known names map to the
