@@ -82,12 +82,9 @@ The library versions differ a little from KServe 0.20's pins (starlette >=
 the library's source at the pinned version decides, and the recorded
 exchanges in shared/reference/kserve-0.20 win over both.
 
-Result on 2026-12-03 (after the fixes it found): 451 cases, 301 the same,
-149 deliberately different
-(README, "Checked against KServe's own server"), 1 unexplained: a binary
-body's header with "binary_data_size": null is KServe's 400 "'binary_data_size'
-is not specified for input ..." and our 422 (we validate a binary header's
-parameters as a JSON body's; KServe does not validate them at all).
+Result on 2026-12-03 (after the fixes it found): 451 cases, 302 the same,
+149 deliberately different (README, "Checked against KServe's own server"),
+none unexplained.
 
 Usage: kserve-diff.py [-v] KSERVE_HOST:PORT OURS_HOST:PORT [CASE_PREFIX...]
 -v prints both answers of every differing case in full.
