@@ -215,6 +215,13 @@ func TestEndpoints(t *testing.T) {
 			`{"model_name":"echo","model_version":null,"id":"abc","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"INT32","parameters":null,"data":[1,2]}]}`},
 		{"v2 infer float layout", "POST", "/v2/models/echo/infer", json, `{"id":"1","inputs":[{"name":"a","shape":[3],"datatype":"FP64","data":[1e-5,1e21,1.5e-7]}]}`, 200,
 			`{"model_name":"echo","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"output-0","shape":[3],"datatype":"FP64","parameters":null,"data":[0.00001,1e21,1.5e-7]}]}`},
+		// pydantic names every missing field of an input, in RequestInput's
+		// order, and a JSON body's input needs "data" whatever its
+		// parameters say (KServe 0.20's answers).
+		{"v2 infer 422 missing fields", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"datatype":"FP32","data":[1]}]}`, 422,
+			`{"detail":[{"type":"missing","loc":["body","InferenceRequest","inputs",0,"name"],"msg":"Field required","input":{"datatype":"FP32","data":[1]}},{"type":"missing","loc":["body","InferenceRequest","inputs",0,"shape"],"msg":"Field required","input":{"datatype":"FP32","data":[1]}},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"datatype":"FP32","data":[1]}]}}]}`},
+		{"v2 infer 422 JSON input with binary_data_size", "POST", "/v2/models/echo/infer", json, `{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}`, 422,
+			`{"detail":[{"type":"missing","loc":["body","InferenceRequest","inputs",0,"data"],"msg":"Field required","input":{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}}]}`},
 		// The 422 echoes the body as json.loads read it: a key given twice
 		// at its first place with its last value.
 		{"v2 infer 422 duplicate keys", "POST", "/v2/models/echo/infer", json, `{"instances":[1],"id":"x","instances":[2]}`, 422,

@@ -557,13 +557,25 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		}
 	}
 	obj := s.b[start:s.pos]
+	// A JSON body's RequestInput requires "data" whatever its parameters
+	// say (pydantic checks the schema before KServe looks at
+	// binary_data_size); a binary header's inputs go without it.
+	noData := !binary && data == nil
+	if !haveName || !haveShape || !haveType || noData {
+		// pydantic names every missing field, in RequestInput's order.
+		in := rawValue(obj)
+		var details []status.ValidationDetail
+		for _, f := range []struct {
+			name string
+			miss bool
+		}{{"name", !haveName}, {"shape", !haveShape}, {"datatype", !haveType}, {"data", noData}} {
+			if f.miss {
+				details = append(details, status.ValidationDetail{Type: "missing", Loc: []any{"body", "inputs", i, f.name}, Msg: "Field required", Input: in})
+			}
+		}
+		return nil, status.Unprocessable(details...)
+	}
 	switch {
-	case !haveName:
-		return nil, missing(obj, "inputs", i, "name")
-	case !haveShape:
-		return nil, missing(obj, "inputs", i, "shape")
-	case !haveType:
-		return nil, missing(obj, "inputs", i, "datatype")
 	case !binary && data != nil && data[0] != '[':
 		// RequestInput.data is a List: pydantic refuses a scalar, a string,
 		// an object or null before KServe reads the datatype.
@@ -579,10 +591,7 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		if _, ok := t.Parameters["binary_data_size"]; ok {
 			return t, nil // filled from the binary part
 		}
-		if binary {
-			return nil, dataMissing(t.Name, model)
-		}
-		return nil, missing(obj, "inputs", i, "data")
+		return nil, dataMissing(t.Name, model) // a binary header's input (a JSON one is the 422 above)
 	}
 	if t.Datatype == FP16 {
 		// KServe's two readers word it differently: from_inference_request
