@@ -82,8 +82,8 @@ The library versions differ a little from KServe 0.20's pins (starlette >=
 the library's source at the pinned version decides, and the recorded
 exchanges in shared/reference/kserve-0.20 win over both.
 
-Result on 2026-12-03 (after the fixes it found): 451 cases, 302 the same,
-149 deliberately different (README, "Checked against KServe's own server"),
+Result on 2026-12-03 (after the fixes it found): 454 cases, 300 the same,
+154 deliberately different (README, "Checked against KServe's own server"),
 none unexplained.
 
 Usage: kserve-diff.py [-v] KSERVE_HOST:PORT OURS_HOST:PORT [CASE_PREFIX...]
@@ -347,6 +347,9 @@ def build_corpus():
         "input name null": {"inputs": [{"name": None, "shape": [1], "datatype": "FP32", "data": [1]}]},
         "input datatype number": {"inputs": [{"name": "a", "shape": [1], "datatype": 1, "data": [1]}]},
         "input empty object": {"inputs": [{}]},
+        "input missing two": {"inputs": [{"datatype": "FP32", "data": [1]}]},
+        "two inputs missing fields": {"inputs": [{"datatype": "FP32", "data": [1]}, {}]},
+        "input size without data": {"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]},
         "id list": {"id": [1], "inputs": [inp([1.0])]},
         "top level list": [inp([1.0])],
     }
