@@ -21,6 +21,10 @@ import (
 func (r Resolver) unpackDownload(shown, archive, typ, dest string) error {
 	r.logger().Info("Unpacking: " + filepath.Base(archive))
 	if err := unpack(archive, typ, dest); err != nil {
+		var room *spaceError
+		if errors.As(err, &room) {
+			return newError(ErrDownload, "storage uri %s: %v", shown, err)
+		}
 		return newError(ErrDownload, "storage uri %s: Failed to unpack archive file. The file format is not valid.: %v", shown, err)
 	}
 	if err := os.Remove(archive); err != nil {
@@ -33,21 +37,26 @@ func (r Resolver) unpackDownload(shown, archive, typ, dest string) error {
 // guarantees of Python's tarfile "data" filter, which KServe uses: every
 // entry stays inside dest, links may only point inside it, devices and
 // FIFOs are refused, and files lose setuid/setgid bits and group/other write
-// permission. Tar archives may be gzip- or bzip2-compressed.
+// permission. Tar archives may be gzip- or bzip2-compressed. What it writes
+// is bounded by the disk's free space (diskRoom).
 func unpack(p, typ, dest string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	room, err := roomIn(dest)
+	if err != nil {
+		return err
+	}
 	if typ == zipType {
 		st, err := f.Stat()
 		if err != nil {
 			return err
 		}
-		return unzip(f, st.Size(), dest)
+		return unzip(f, st.Size(), dest, room)
 	}
-	return untar(f, dest)
+	return untar(f, dest, room)
 }
 
 // unsupportedCompression names a compression a tar stream was found to
@@ -75,7 +84,7 @@ func decompress(r io.Reader) (io.Reader, error) {
 	return br, nil
 }
 
-func untar(r io.Reader, dest string) error {
+func untar(r io.Reader, dest string, room *diskRoom) error {
 	src, err := decompress(r)
 	var c unsupportedCompression
 	if errors.As(err, &c) {
@@ -103,6 +112,9 @@ func untar(r io.Reader, dest string) error {
 			continue // the archive's root folder itself
 		}
 		if err := noLinkedParents(dest, target, h.Name); err != nil {
+			return err
+		}
+		if err := reserve(room, h); err != nil {
 			return err
 		}
 		switch h.Typeflag {
@@ -153,7 +165,7 @@ func untar(r io.Reader, dest string) error {
 	return linksInside(dest, "")
 }
 
-func unzip(r io.ReaderAt, size int64, dest string) error {
+func unzip(r io.ReaderAt, size int64, dest string, room *diskRoom) error {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return err
@@ -172,7 +184,15 @@ func unzip(r io.ReaderAt, size int64, dest string) error {
 		if err := noLinkedParents(dest, target, zf.Name); err != nil {
 			return err
 		}
+		if err := room.entry(zf.Name); err != nil {
+			return err
+		}
 		mode := zf.Mode()
+		if mode.IsRegular() {
+			if err := room.take(zf.Name, zf.UncompressedSize64); err != nil {
+				return err
+			}
+		}
 		switch {
 		case mode.IsDir():
 			if err := os.MkdirAll(target, dirMode(mode)); err != nil {
@@ -195,6 +215,22 @@ func unzip(r io.ReaderAt, size int64, dest string) error {
 		}
 	}
 	return nil
+}
+
+// reserve takes from room what tar entry h will write: an inode for a
+// file, folder or symbolic link, and a file's declared size (for a sparse
+// file, its size with the holes, as it is written out).
+func reserve(room *diskRoom, h *tar.Header) error {
+	switch h.Typeflag {
+	case tar.TypeReg:
+		if err := room.take(h.Name, uint64(max(h.Size, 0))); err != nil {
+			return err
+		}
+	case tar.TypeDir, tar.TypeSymlink:
+	default:
+		return nil // a hard link takes no inode; other types are refused
+	}
+	return room.entry(h.Name)
 }
 
 // entryPath is where an archive entry goes under dest: "" for the root

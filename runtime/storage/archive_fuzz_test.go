@@ -33,7 +33,11 @@ func FuzzUntar(f *testing.F) {
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		err := untar(bytes.NewReader(archive), dest)
+		room, err := roomIn(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = untar(bytes.NewReader(archive), dest, room)
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, werr error) error {
 			if werr != nil {
 				t.Fatal(werr)
@@ -107,7 +111,11 @@ func FuzzOCILayer(f *testing.F) {
 		if err := os.WriteFile(keep, []byte("another model"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		tree := &modelsTree{dest: dest}
+		room, err := roomIn(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree := &modelsTree{dest: dest, room: room}
 		for _, layer := range strings.Split(spec, "\n---\n") {
 			archive, ok := specTar(layer, "models/")
 			if !ok {

@@ -186,7 +186,11 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 			return "", t.readError(ctx, shown, err)
 		}
 		gunzipped = &errReader{r: gz}
-		body = gunzipped
+		room, err := roomIn(scratch)
+		if err != nil {
+			return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+		}
+		body = &roomReader{r: gunzipped, room: room, what: filename}
 		local = filepath.Join(scratch, strings.TrimSuffix(filename, path.Ext(filename)))
 		if typ == tarType {
 			local = filepath.Join(scratch, filename+".tar")
@@ -195,6 +199,10 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	n, err := writeFile(local, body)
 	stopProgress()
 	if err != nil {
+		var room *spaceError
+		if errors.As(err, &room) {
+			return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
+		}
 		if gunzipped != nil && gunzipped.err != nil && raw.err == nil {
 			return "", t.formatError(ctx, shown, gzipError(gunzipped.err))
 		}

@@ -94,7 +94,11 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
 	}
 	defer os.RemoveAll(scratch)
-	tree := &modelsTree{dest: scratch, sel: sel}
+	room, err := roomIn(scratch)
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
+	}
+	tree := &modelsTree{dest: scratch, sel: sel, room: room}
 	var total int64
 	// Layers with nothing for /models (the base image's, usually) are
 	// recorded by digest, so a new version of the image skips them.
@@ -266,6 +270,9 @@ type modelsTree struct {
 	sel     selection
 	present bool // whether /models exists after the layers so far
 	touched bool // whether the layer being applied has entries for /models
+	// room is the disk's free space at the start, less what the entries so
+	// far declared (whiteouts give none back: a bound, not an account).
+	room *diskRoom
 }
 
 // apply extracts one layer: what is under models/ goes to dest, with the
@@ -359,6 +366,12 @@ func (t *modelsTree) entry(h *tar.Header, name string, tr io.Reader, ours map[st
 		}
 		if err := replaceable(target); err != nil {
 			return err
+		}
+		if err := t.room.take(h.Name, uint64(max(h.Size, 0))); err != nil {
+			return &layerError{msg: err.Error()}
+		}
+		if err := t.room.entry(h.Name); err != nil {
+			return &layerError{msg: err.Error()}
 		}
 		if err := extractFile(target, tr, fileMode(h.FileInfo().Mode())); err != nil {
 			return err

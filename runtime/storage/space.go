@@ -1,0 +1,91 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"syscall"
+)
+
+// diskRoom is what unpacking may still write on the filesystem holding dir:
+// the bytes and inodes free for an unprivileged user when it began. A few
+// kilobytes of gzip, zip or sparse tar can declare terabytes; without this
+// a decompression bomb wrote until the disk was full (the pod's, and that
+// of everything sharing it) before failing on ENOSPC. Measured against it,
+// an archive too large for the disk is refused at the entry that would not
+// fit, before its bytes are written: tar and zip entries declare their
+// sizes, and both readers refuse an entry longer than declared.
+type diskRoom struct {
+	dir        string
+	free       uint64 // bytes free at the start
+	used       uint64 // bytes taken since
+	files      uint64 // inodes free at the start, less those taken since
+	limitFiles bool   // false where the filesystem reports no inode count
+}
+
+func roomIn(dir string) (*diskRoom, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil, fmt.Errorf("free space in %s: %w", dir, err)
+	}
+	free := uint64(st.Bavail) * uint64(st.Bsize)
+	if st.Blocks == 0 {
+		// A filesystem that reports no size (some FUSE and network ones)
+		// says nothing about what fits.
+		free = math.MaxUint64
+	}
+	return &diskRoom{
+		dir:        dir,
+		free:       free,
+		files:      uint64(st.Ffree),
+		limitFiles: st.Files > 0,
+	}, nil
+}
+
+// spaceError is an archive or a decompressed download larger than the disk
+// it is written to.
+type spaceError struct{ msg string }
+
+func (e *spaceError) Error() string { return e.msg }
+
+const bombHint = "(a decompression bomb, or a disk too small for the model)"
+
+// take reserves the n bytes entry name declares, or says they do not fit.
+func (d *diskRoom) take(name string, n uint64) error {
+	if n > d.free-d.used {
+		return &spaceError{fmt.Sprintf("%s: the archive unpacks to at least %d bytes with this entry, more than the %d bytes free on the disk holding %s %s",
+			name, d.used+n, d.free, d.dir, bombHint)}
+	}
+	d.used += n
+	return nil
+}
+
+// entry reserves an inode for entry name.
+func (d *diskRoom) entry(name string) error {
+	if !d.limitFiles {
+		return nil
+	}
+	if d.files == 0 {
+		return &spaceError{fmt.Sprintf("%s: the archive has more entries than the disk holding %s has free inodes", name, d.dir)}
+	}
+	d.files--
+	return nil
+}
+
+// roomReader fails a decompressed stream once it has given more bytes than
+// the disk had free when it began.
+type roomReader struct {
+	r    io.Reader
+	room *diskRoom
+	what string
+}
+
+func (r *roomReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if uint64(n) > r.room.free-r.room.used {
+		return 0, &spaceError{fmt.Sprintf("%s decompresses to more than the %d bytes free on the disk holding %s %s",
+			r.what, r.room.free, r.room.dir, bombHint)}
+	}
+	r.room.used += uint64(n)
+	return n, err
+}
