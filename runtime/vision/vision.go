@@ -9,6 +9,7 @@ package vision
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -159,7 +160,7 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d pixels, more than the %d allowed", ErrTooLarge, cfg.Width, cfg.Height, maxPixels)
 	}
-	if least := leastSize(format, cfg); int64(len(raw)) < least {
+	if least := leastSize(format, cfg, raw); int64(len(raw)) < least {
 		return nil, fmt.Errorf("decode image: a %s of %d×%d pixels needs at least %d bytes, got %d: the file is truncated", strings.ToUpper(format), cfg.Width, cfg.Height, least, len(raw))
 	}
 	img, format, err := image.Decode(bytes.NewReader(raw))
@@ -174,11 +175,13 @@ func decode(b []byte, maxPixels int64) (image.Image, error) {
 }
 
 // leastSize is the smallest file that can hold an image of cfg's size in
-// format, 0 where no useful bound is known. PNG and BMP decoders allocate
-// the whole canvas before reading the pixels, so a 100-byte file declaring
-// 9000×9000 pixels (under the pixel limit) cost 360 MB before it failed as
-// truncated, per request; a file below this bound is refused first.
-func leastSize(format string, cfg image.Config) int64 {
+// format (raw is the file, for what DecodeConfig does not report), 0 where
+// no useful bound is known. Every decoder allocates the whole canvas (a
+// progressive JPEG its coefficients as well) before reading the pixels, so
+// a few hundred bytes declaring 9000×9000 (under the pixel limit) cost 80
+// MB (GIF) to 600 MB (progressive JPEG) before failing as truncated, per
+// request; a file below this bound is refused first.
+func leastSize(format string, cfg image.Config, raw []byte) int64 {
 	w, h := int64(cfg.Width), int64(cfg.Height)
 	switch format {
 	case "png":
@@ -189,6 +192,73 @@ func leastSize(format string, cfg image.Config) int64 {
 		// Uncompressed (the only kind x/image/bmp reads): at least one
 		// bit per pixel, each row padded to four bytes.
 		return h * (((w+7)/8 + 3) &^ 3)
+	case "jpeg":
+		// Every 8×8 block of the full-resolution component has its DC
+		// coefficient coded, Huffman (arithmetic coding is not read), in
+		// at least one bit: in the one scan of a baseline file, in the
+		// first, DC, scan of a progressive one.
+		return ((w + 7) / 8) * ((h + 7) / 8) / 8
+	case "gif":
+		// The first frame (not the canvas: it may be smaller) is LZW, whose
+		// codes of at least three bits stand for at most 4096 pixels.
+		fw, fh := gifFrame(raw)
+		return (fw*fh + 4095) / 4096 * 3 / 8
+	case "webp":
+		// The image's chunk whole, as it declares its length: the data of
+		// a truncated one is read only after the canvas is allocated.
+		return webpImageEnd(raw)
+	}
+	return 0
+}
+
+// gifFrame is the size of a GIF's first frame, read from its image
+// descriptor; 0×0 where the file ends before it.
+func gifFrame(b []byte) (w, h int64) {
+	const header = 13 // signature, canvas, flags, background, aspect
+	if len(b) < header {
+		return 0, 0
+	}
+	i := header
+	if flags := b[10]; flags&0x80 != 0 {
+		i += 3 << (flags&7 + 1) // the global colour table
+	}
+	for i < len(b) {
+		switch b[i] {
+		case 0x21: // an extension: label, then sub-blocks to an empty one
+			i += 2
+			for i < len(b) && b[i] != 0 {
+				i += int(b[i]) + 1
+			}
+			i++
+		case 0x2c: // the image descriptor: left, top, width, height
+			if i+9 > len(b) {
+				return 0, 0
+			}
+			return int64(b[i+5]) | int64(b[i+6])<<8, int64(b[i+7]) | int64(b[i+8])<<8
+		default:
+			return 0, 0
+		}
+	}
+	return 0, 0
+}
+
+// webpImageEnd is where a WebP's first image chunk (VP8 or VP8L) ends as
+// its header declares, or a chunk before it that the file does not hold
+// whole (an extended file's alpha, ALPH, is allocated at the canvas's size
+// before its data is read too); 0 where the file ends before a chunk
+// header.
+func webpImageEnd(b []byte) int64 {
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0
+	}
+	for i := int64(12); i+8 <= int64(len(b)); {
+		id := string(b[i : i+4])
+		size := int64(binary.LittleEndian.Uint32(b[i+4:]))
+		end := i + 8 + size
+		if id == "VP8 " || id == "VP8L" || end > int64(len(b)) {
+			return end
+		}
+		i = end + size&1 // chunks are padded to an even length
 	}
 	return 0
 }
