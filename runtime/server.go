@@ -409,8 +409,9 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			}
 			if s.cfg.ReadHeaderTimeout > 0 || idle > 0 {
 				// Both timeouts fire up to a tenth of the shorter one late, in
-				// exchange for no runtime timer work per request.
-				ln = readdeadline.Wrap(ln, readdeadline.Tick(s.cfg.ReadHeaderTimeout, idle))
+				// exchange for no runtime timer work per request. The header
+				// timeout also bounds a silence while a body is sent.
+				ln = readdeadline.Wrap(ln, readdeadline.Tick(s.cfg.ReadHeaderTimeout, idle), s.cfg.ReadHeaderTimeout)
 			}
 			s.log.Info(fmt.Sprintf("Starting HTTP server on %s", ln.Addr()))
 			if a, ok := ln.Addr().(*net.TCPAddr); ok {

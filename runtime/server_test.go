@@ -618,6 +618,64 @@ func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
 		require.NoError(t, err)
 		assert.GreaterOrEqual(t, closedAfter(t, c, bufio.NewReader(c)).Sub(start), cfg.ReadHeaderTimeout)
 	})
+	// A body whose client goes silent is given up after the header
+	// timeout of silence (uvicorn, and net/http alone, waited for ever,
+	// holding the connection and its goroutine); one sent slowly, a part
+	// within each timeout, is read whole.
+	t.Run("stalled body", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"inputs\"")
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, "want an answer once the body stalls")
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 400, resp.StatusCode)
+		assert.Equal(t, `{"error":"could not read the request body: the client sent nothing of it for longer than --read_header_timeout"}`, string(b))
+		closedAfter(t, c, br)
+	})
+	// A chunk-size line of 4095 bytes leaves net/http's reader one free
+	// byte to fill: a one-byte read, which must not be taken for the
+	// background read that waits for ever.
+	t.Run("stalled chunk line", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+		require.NoError(t, err)
+		_, err = io.WriteString(c, "1;"+strings.Repeat("a", 4093))
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, "want an answer once the body stalls")
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 400, resp.StatusCode)
+		assert.Equal(t, `{"error":"could not read the request body: the client sent nothing of it for longer than --read_header_timeout"}`, string(b))
+		closedAfter(t, c, br)
+	})
+	t.Run("slow body", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		body := `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`
+		_, err = fmt.Fprintf(c, "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+		require.NoError(t, err)
+		for i := 0; i < len(body); i += 20 {
+			time.Sleep(cfg.ReadHeaderTimeout / 2)
+			_, err = io.WriteString(c, body[i:min(i+20, len(body))])
+			require.NoError(t, err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+	})
 	t.Run("idle keep-alive", func(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
@@ -635,6 +693,65 @@ func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
 		answered := time.Now()
 		assert.GreaterOrEqual(t, closedAfter(t, c, br).Sub(answered), time.Duration(cfg.TimeoutKeepAlive)*time.Second)
 	})
+}
+
+// TestLongPredictOutlastsTheBodyTimeout: the body timeout is for a client
+// silent while sending its body; a model taking longer than it, with the
+// client waiting in silence, is answered.
+func TestLongPredictOutlastsTheBodyTimeout(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.ReadHeaderTimeout = 100 * time.Millisecond
+	m := &echoModel{name: "echo", block: make(chan struct{})}
+	ts := startServer(t, cfg, m)
+	ts.waitReady(t)
+	time.AfterFunc(10*cfg.ReadHeaderTimeout, func() { close(m.block) })
+	code, _, body := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", []byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+	assert.Equal(t, 200, code, body)
+}
+
+// TestHijackedConnectionHasNoBodyTimeout: a handler of the server's
+// (runtime.WithHandler) that takes the connection over (a WebSocket, say)
+// reads it with its own deadlines, or none: the body timeout is net/http's
+// request's, not the connection's for ever after.
+func TestHijackedConnectionHasNoBodyTimeout(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.ReadHeaderTimeout = 100 * time.Millisecond
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer c.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		line, err := brw.ReadString('\n') // after a silence longer than the body timeout
+		if err != nil {
+			line = "error: " + err.Error() + "\n"
+		}
+		_, _ = brw.WriteString(line)
+		_ = brw.Flush()
+	})
+	rt := runtimetest.StartModels(t, []runtime.Model{&echoModel{name: "echo"}},
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithConfig(func(c *config.Config) { *c = cfg; c.EnableGRPC = false }),
+		runtimetest.WithServerOptions(runtime.WithHandler("GET /echo", echo)))
+	c, err := net.Dial("tcp", strings.TrimPrefix(rt.URL, "http://"))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 101, resp.StatusCode)
+	time.Sleep(10 * cfg.ReadHeaderTimeout)
+	_, err = io.WriteString(c, "hello\n")
+	require.NoError(t, err)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "hello\n", line)
 }
 
 // TestKeepAliveZeroClosesAfterEachResponse: --timeout-keep-alive=0 is

@@ -76,7 +76,7 @@ func NewParser(name string) *Parser {
 	fs.StringVar(&c.ModelDir, "model_dir", c.ModelDir, "The local model directory (default: $STORAGE_URI resolved).")
 	fs.Var(secondsValue{&c.GracePeriod}, "grace_period", "Seconds in-flight requests may finish after SIGTERM.")
 	fs.Var(byteSizeValue{&c.MaxRequestBodySize}, "max_request_body_size", "The largest request body in bytes (suffixes Ki, Mi, Gi allowed); larger gets 413.")
-	fs.Var(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers.")
+	fs.Var(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers, and may stay silent while sending a body.")
 	fs.Var(intValue{&c.MaxQueuedRequests}, "max_queued_requests", "Requests that may wait for a --max_asyncio_workers slot; more get 503 at once (0: no limit, they wait until their client gives up).")
 	fs.Var(byteSizeValue{&c.GCMinHeap}, "gc_min_heap", "Heap size below which garbage is not collected, e.g. 16Mi: less GC CPU, longer tail latency at saturation (0: Go's pacing; ignored when GOGC is set).")
 	return p

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -548,6 +549,10 @@ func bodyError(err error, limit int64) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
 		return tooLarge(limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's listener fails a body read that waits too long.
+		return status.InvalidInput("could not read the request body: the client sent nothing of it for longer than --read_header_timeout")
 	}
 	return status.InvalidInputf("could not read the request body: %v", err)
 }

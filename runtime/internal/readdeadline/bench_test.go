@@ -42,4 +42,8 @@ func BenchmarkKeepAliveDeadlines(b *testing.B) {
 		_, sc, _ := pair(b, time.Second)
 		benchKeepAliveDeadlines(b, sc)
 	})
+	b.Run("wrapped-body-limit", func(b *testing.B) {
+		_, sc, _ := pairStall(b, time.Second, 10*time.Second)
+		benchKeepAliveDeadlines(b, sc)
+	})
 }

@@ -12,7 +12,7 @@ import (
 func TestConnectionsAreForgottenOnClose(t *testing.T) {
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	l := Wrap(inner, 10*time.Millisecond)
+	l := Wrap(inner, 10*time.Millisecond, 0)
 	client, err := net.Dial("tcp", l.Addr().String())
 	require.NoError(t, err)
 	defer client.Close()

@@ -18,6 +18,17 @@
 // Deadlines already in the past when set (net/http sets one to abort its
 // background read) reach the connection at once. Write deadlines are not
 // deferred.
+//
+// A listener made with a body stall limit also fails a read of a request's
+// body that has received nothing for that long: net/http has no such
+// timeout (only ReadTimeout, a deadline for the whole request, which a
+// large upload over a slow link would hit), and a client sending its
+// headers and then a byte now and then held a connection and a goroutine
+// for ever. The body is what net/http reads after clearing the header
+// deadline once the headers are in, until it clears it again to start its
+// background read, which waits for the client to go while the handler
+// runs (minutes, for a slow model) and is left alone: body reads are the
+// reads made after exactly one clearing.
 package readdeadline
 
 import (
@@ -44,8 +55,9 @@ func Tick(timeouts ...time.Duration) time.Duration {
 // Listener hands out connections whose read deadlines it enforces.
 type Listener struct {
 	net.Listener
-	tick time.Duration
-	now  atomic.Int64 // coarse clock (Unix ns), advanced by the sweeper
+	tick  time.Duration
+	stall int64        // ns a body read may wait for data; 0 = for ever
+	now   atomic.Int64 // coarse clock (Unix ns), advanced by the sweeper
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -55,11 +67,16 @@ type Listener struct {
 	swept     chan struct{} // closed when the sweeper has exited
 }
 
-// Wrap starts the sweeper, which runs until the listener is closed.
-func Wrap(ln net.Listener, tick time.Duration) *Listener {
+// Wrap starts the sweeper, which runs until the listener is closed. A body
+// read (see the package doc) that receives nothing for bodyStall fails with
+// os.ErrDeadlineExceeded (up to a tick late); 0 leaves body reads alone. A
+// hijacked connection is not limited: net/http clears its deadline once
+// more as it hands it over.
+func Wrap(ln net.Listener, tick, bodyStall time.Duration) *Listener {
 	l := &Listener{
 		Listener: ln,
 		tick:     tick,
+		stall:    int64(bodyStall),
 		conns:    make(map[*Conn]struct{}),
 		quit:     make(chan struct{}),
 		swept:    make(chan struct{}),
@@ -109,7 +126,9 @@ func (l *Listener) sweep() {
 			due = due[:0]
 			l.mu.Lock()
 			for c := range l.conns {
-				if d := c.deadline.Load(); d != 0 && d <= n {
+				if d := c.deadline.Load(); d > 0 && d <= n {
+					due = append(due, c)
+				} else if d := c.stall.Load(); d != 0 && d <= n {
 					due = append(due, c)
 				}
 			}
@@ -128,11 +147,27 @@ type Conn struct {
 
 	// deadline is read by the sweeper without mu so that a sweep never waits
 	// for a connection; mu orders the deadline with the real one (armed).
-	deadline atomic.Int64 // Unix ns; 0 = none
-	mu       sync.Mutex
-	armed    bool // the real read deadline is set (to the past)
-	closed   bool
+	// Unix ns; 0, bodyReads or afterBody: none (with a body stall limit,
+	// the latter two say a deadline was cleared once, or more, since one
+	// was last set: net/http reads a body after the first clearing, and
+	// starts its background read with the second). Kept in the one word
+	// every move stores anyway: a second atomic word, stored on every
+	// move, made BenchmarkKeepAliveDeadlines 175 ns instead of 161.
+	deadline atomic.Int64
+	// stall is when the pending body read fails if it has received
+	// nothing: Unix ns; 0 = no such read.
+	stall      atomic.Int64
+	mu         sync.Mutex
+	armed      bool // the real read deadline is set (to the past)
+	stallArmed bool // ... by the stall limit, for the read pending then
+	closed     bool
 }
+
+// No deadline, cleared once (a body is read) or more since one was set.
+const (
+	bodyReads = -1
+	afterBody = -2
+)
 
 // past is the real deadline given to an expired connection.
 var past = time.Unix(1, 0)
@@ -141,12 +176,47 @@ var past = time.Unix(1, 0)
 func (c *Conn) expire(now int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := c.deadline.Load(); d == 0 || d > now || c.closed {
-		return // moved or cleared since the sweep looked
+	if c.closed {
+		return
 	}
-	c.deadline.Store(0)
-	c.armed = true
-	_ = c.Conn.SetReadDeadline(past)
+	if d := c.deadline.Load(); d > 0 && d <= now {
+		c.deadline.Store(0)
+		c.armed = true
+		_ = c.Conn.SetReadDeadline(past)
+		return
+	}
+	if d := c.stall.Load(); d != 0 && d <= now && c.deadline.Load() == bodyReads {
+		c.stall.Store(0)
+		c.armed, c.stallArmed = true, true
+		_ = c.Conn.SetReadDeadline(past)
+	}
+	// Otherwise moved or cleared since the sweep looked.
+}
+
+// Read reads, with the body stall limit while a body is read (see the
+// package doc).
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.l.stall == 0 || c.deadline.Load() != bodyReads {
+		return c.Conn.Read(p)
+	}
+	c.mu.Lock()
+	if c.armed || c.deadline.Load() != bodyReads {
+		c.mu.Unlock()
+		return c.Conn.Read(p)
+	}
+	c.stall.Store(c.l.now.Load() + c.l.stall)
+	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.stall.Store(0)
+	if c.stallArmed && err == nil {
+		// The sweep expired the read as it returned data: the past
+		// deadline would fail the next one.
+		c.armed, c.stallArmed = false, false
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+	return n, err
 }
 
 // SetReadDeadline records t for the sweeper; a t already in the past (by the
@@ -158,7 +228,14 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d != 0 && d <= c.l.now.Load() {
+	c.stallArmed = false
+	if d == 0 && c.l.stall != 0 {
+		d = bodyReads
+		if cur := c.deadline.Load(); cur == bodyReads || cur == afterBody {
+			d = afterBody
+		}
+	}
+	if d > 0 && d <= c.l.now.Load() || d < 0 && d != bodyReads && d != afterBody {
 		c.deadline.Store(0)
 		c.armed = true
 		return c.Conn.SetReadDeadline(t)

@@ -34,9 +34,15 @@ func TestTick(t *testing.T) {
 // accepted through a wrapped listener.
 func pair(t testing.TB, tick time.Duration) (*readdeadline.Listener, *readdeadline.Conn, net.Conn) {
 	t.Helper()
+	return pairStall(t, tick, 0)
+}
+
+// pairStall is pair with a body stall limit.
+func pairStall(t testing.TB, tick, stall time.Duration) (*readdeadline.Listener, *readdeadline.Conn, net.Conn) {
+	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	ln := readdeadline.Wrap(inner, tick)
+	ln := readdeadline.Wrap(inner, tick, stall)
 	t.Cleanup(func() { _ = ln.Close() })
 	client, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
@@ -143,4 +149,58 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// A body read — after net/http clears the header deadline, before it
+// clears it again for its background read — that receives nothing for the
+// stall limit fails as an expired deadline would; one that receives data
+// leaves the connection readable; the background read, and a read under a
+// deadline, are left to their deadline.
+func TestBodyStallFailsSilentRead(t *testing.T) {
+	_, sc, client := pairStall(t, 10*time.Millisecond, 50*time.Millisecond)
+	// As net/http: the header deadline, then cleared for the body.
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(time.Hour)))
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	_, err := client.Write([]byte("ab"))
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	n, err := sc.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "ab", string(buf[:n]))
+
+	err = <-readResult(sc)
+	assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "got %v", err)
+	// A one-byte read too (bufio fills its last free byte so, when a
+	// chunk-size line nearly fills it).
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(time.Hour)))
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	one := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(make([]byte, 1))
+		one <- err
+	}()
+	err = <-one
+	assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "got %v", err)
+
+	// The next request: header deadline, cleared for the body, cleared
+	// again for the background read, which waits for ever.
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(time.Hour)))
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	require.NoError(t, sc.SetReadDeadline(time.Time{}))
+	background := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(make([]byte, 1))
+		background <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // six stall limits
+	_, err = client.Write([]byte("c"))
+	require.NoError(t, err)
+	assert.NoError(t, <-background, "the background read waits for ever")
+
+	require.NoError(t, sc.SetReadDeadline(time.Now().Add(time.Hour)))
+	under := readResult(sc)
+	time.Sleep(300 * time.Millisecond)
+	_, err = client.Write([]byte("d"))
+	require.NoError(t, err)
+	assert.NoError(t, <-under, "a read under a deadline has that deadline only")
 }
