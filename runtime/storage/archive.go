@@ -119,15 +119,21 @@ func untar(r io.Reader, dest string, room *diskRoom) error {
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(target, dirMode(h.FileInfo().Mode())); err != nil {
+			if err := makeDir(target, h.Name, dirMode(h.FileInfo().Mode())); err != nil {
 				return err
 			}
 		case tar.TypeReg:
+			if err := replaceEarlier(target, h.Name); err != nil {
+				return err
+			}
 			if err := extractFile(target, tr, fileMode(h.FileInfo().Mode())); err != nil {
 				return err
 			}
 		case tar.TypeSymlink:
 			if err := checkLink(dest, target, h.Linkname, h.Name); err != nil {
+				return err
+			}
+			if err := replaceEarlier(target, h.Name); err != nil {
 				return err
 			}
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -146,6 +152,12 @@ func untar(r io.Reader, dest string, room *diskRoom) error {
 			// resolves differently.
 			if st, err := os.Lstat(src); err != nil || !st.Mode().IsRegular() || noLinkedParents(dest, src, h.Linkname) != nil {
 				return fmt.Errorf("%s: hard link to %s, which is not a file extracted before it", h.Name, h.Linkname)
+			}
+			if src == target {
+				continue // a link to itself: what is there stays
+			}
+			if err := replaceEarlier(target, h.Name); err != nil {
+				return err
 			}
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
@@ -195,10 +207,13 @@ func unzip(r io.ReaderAt, size int64, dest string, room *diskRoom) error {
 		}
 		switch {
 		case mode.IsDir():
-			if err := os.MkdirAll(target, dirMode(mode)); err != nil {
+			if err := makeDir(target, zf.Name, dirMode(mode)); err != nil {
 				return err
 			}
 		case mode.IsRegular():
+			if err := replaceEarlier(target, zf.Name); err != nil {
+				return err
+			}
 			rc, err := zf.Open()
 			if err != nil {
 				return fmt.Errorf("%s: %w", zf.Name, err)
@@ -231,6 +246,42 @@ func reserve(room *diskRoom, h *tar.Header) error {
 		return nil // a hard link takes no inode; other types are refused
 	}
 	return room.entry(h.Name)
+}
+
+// replaceEarlier makes room at target for entry name, a file or a link:
+// what an earlier entry of the same name made there, a file or a link, is
+// removed, so the later entry wins, as with tar and Python's tarfile (an
+// archive updated with tar -r holds both versions of a file). A folder
+// there is refused: tarfile fails too.
+func replaceEarlier(target, name string) error {
+	st, err := os.Lstat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case st.IsDir():
+		return fmt.Errorf("%s: an earlier entry made a folder of that name", name)
+	}
+	// The link itself, never where it points.
+	return os.Remove(target)
+}
+
+// makeDir makes folder entry name at target, or keeps the folder an
+// earlier entry made there, or a link to one (as tarfile does; entries
+// below it are refused by noLinkedParents); a file there is refused.
+func makeDir(target, name string, mode fs.FileMode) error {
+	st, err := os.Lstat(target)
+	if err != nil || st.IsDir() {
+		return os.MkdirAll(target, mode)
+	}
+	if st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s: a folder entry where an earlier entry made a file", name)
+	}
+	if st, err := os.Stat(target); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s: a folder entry where an earlier entry made a symbolic link to something else", name)
+	}
+	return nil
 }
 
 // entryPath is where an archive entry goes under dest: "" for the root
