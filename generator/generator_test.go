@@ -473,6 +473,30 @@ func TestGenerate_ModelNamesCannotInjectCode(t *testing.T) {
 	}
 }
 
+// TestGenerate_ImageInputNameCannotInjectCode: with --image, the image
+// input's name also goes into model_test.go's comments and the README; a
+// name holding a line break and Go code went there as it was, and the
+// generated model_test.go had the model's init function at top level, run
+// by go test.
+func TestGenerate_ImageInputNameCannotInjectCode(t *testing.T) {
+	const code = "\nfunc init() { panic(\"injected\") }\n//"
+	dir := onnxProjectWith(t, "evilpix", "pix.onnx", onnxtest.ImageNamed("pixels"+code, "24", "32"), nil, nil, func(o *generator.Options) {
+		o.Model.Image = "symmetric"
+	})
+	for _, f := range []string{"main.go", "model.go", "model_test.go", "README.md"} {
+		src, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.NotContains(t, string(src), "\nfunc init() { panic", f)
+	}
+	test, err := os.ReadFile(filepath.Join(dir, "model_test.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(test), `// "pixels\nfunc init() { panic(\"injected\") }\n//".`+"\n")
+	if !testing.Short() {
+		goTool(t, dir, "vet", "./...")
+		goTool(t, dir, "test", "-count=1", "./...")
+	}
+}
+
 // TestGenerate_ReadmeClassificationExampleIsJSON: the README's
 // classification example names the model's first output inside JSON, so a
 // name with a quote or a backslash is escaped there and the example still

@@ -160,10 +160,13 @@ func (m *ONNXModel) imageSize() (h, w int64, err error) {
 
 // imageView is what the templates see of an image input.
 type imageView struct {
-	// Input is the input's name; Preset the runtime/vision preset's
+	// Input is the input's name (quoted in Go source); InputText is it
+	// for comments and the README, quoted where it holds a line break or
+	// another control character, which would let a model's input name end
+	// a comment and go on with code. Preset is the runtime/vision preset's
 	// variable (ImageNet) and Name its --image name; About describes it.
-	Input, Preset, Name, About, Used string
-	Layout                           string
+	Input, InputText, Preset, Name, About, Used string
+	Layout                                      string
 	// Letterbox: the preset pads, so a detector's boxes are in the
 	// padded frame.
 	Letterbox     bool
@@ -214,7 +217,7 @@ func (m *ONNXModel) imageView() (*imageView, error) {
 		return nil, err
 	}
 	return &imageView{
-		Input: in.Name, Preset: p.Var, Name: p.Name, About: p.About, Used: p.Used,
+		Input: in.Name, InputText: safeText(in.Name), Preset: p.Var, Name: p.Name, About: p.About, Used: p.Used,
 		Layout: layout, Letterbox: p.Letterbox, Height: h, Width: w, Datatype: dt,
 		Sample:     fmt.Sprintf("a %d×%d PNG test pattern", sw, sh),
 		Formats:    imageFormats,
@@ -268,5 +271,5 @@ func (m *ONNXModel) DescribeImage() string {
 		return ""
 	}
 	return fmt.Sprintf("Input %s takes images (%s), %s preprocessing to %s %d×%d (--image %s: %s); input.json sends %s",
-		safeText(v.Input), v.Formats, v.Name, v.Layout, v.Height, v.Width, v.Name, v.About, v.Sample)
+		v.InputText, v.Formats, v.Name, v.Layout, v.Height, v.Width, v.Name, v.About, v.Sample)
 }

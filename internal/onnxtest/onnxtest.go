@@ -99,7 +99,10 @@ func ZipMap() []byte {
 // of height and width a size ("8") or a dimension name ("height"); it
 // answers each channel's mean, pooled FP32 [batch, 3, 1, 1]
 // (GlobalAveragePool).
-func Image(height, width string) []byte {
+func Image(height, width string) []byte { return ImageNamed("pixels", height, width) }
+
+// ImageNamed is Image with the input named input.
+func ImageNamed(input, height, width string) []byte {
 	dim := func(d string) []byte {
 		if n, err := strconv.ParseUint(d, 10, 64); err == nil {
 			return msg(1, varint(1, n))
@@ -110,9 +113,9 @@ func Image(height, width string) []byte {
 		return msg(num, str(1, name), msg(2, msg(1, varint(1, 1), msg(2, dims...))))
 	}
 	graph := cat(
-		msg(1, str(1, "pixels"), str(2, "pooled"), str(3, "pool"), str(4, "GlobalAveragePool")),
+		msg(1, str(1, input), str(2, "pooled"), str(3, "pool"), str(4, "GlobalAveragePool")),
 		str(2, "image"),
-		tensor(11, "pixels", dim("batch"), dim("3"), dim(height), dim(width)),
+		tensor(11, input, dim("batch"), dim("3"), dim(height), dim(width)),
 		tensor(12, "pooled", dim("batch"), dim("3"), dim("1"), dim("1")),
 	)
 	return cat(
