@@ -103,7 +103,8 @@ func answerHeartbeat() {
 		buf := make([]byte, 1)
 		for {
 			if _, err := ping.Read(buf); err != nil {
-				return // the supervisor is gone; Pdeathsig ends us
+				supervisorGone()
+				return
 			}
 			if _, err := pong.Write(buf); err != nil {
 				return

@@ -86,7 +86,7 @@ func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	// A worker must not outlive its supervisor (SIGKILL leaves no time
 	// to stop it), or it would keep serving the port with no restarts.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = workerProcAttr()
 	hb, err := newHeartbeat()
 	if err != nil {
 		s.log.Error(fmt.Sprintf("start worker %d: %v", i, err))
@@ -161,10 +161,10 @@ func withModelDir(args []string, dir string) []string {
 // its connections.
 func checkPortFree(port int) error {
 	family := unix.AF_INET6
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := streamSocket(family)
 	if err != nil { // no IPv6: net.Listen binds 0.0.0.0 then
 		family = unix.AF_INET
-		fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fd, err = streamSocket(family)
 	}
 	if err != nil {
 		return os.NewSyscallError("socket", err)

@@ -28,6 +28,13 @@ for mod in "${mods[@]}"; do
 	(cd "$mod" && go vet ./...)
 done
 
+# Developers run their projects with `go run .` on macOS too: the runtime
+# (less the ONNX Runtime binding, whose cgo needs a Mac's compiler) and the
+# CLI must build there.
+step "go build for macOS (runtime without onnx, CLI)"
+(cd runtime && GOOS=darwin GOARCH=arm64 go build $(go list ./... | grep -v '/onnx'))
+GOOS=darwin GOARCH=arm64 go build ./...
+
 # staticcheck finds what vet does not (dead code, deprecated APIs, values
 # never used); pinned, built from the module proxy on first use.
 staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
