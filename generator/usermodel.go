@@ -325,6 +325,80 @@ func (m *ONNXModel) SampleShapes() string {
 	return strings.Join(parts, ", ")
 }
 
+// SampleFile is the project's sample request: input.json, or input.bin
+// for a model with FP16 inputs (the binary tensor extension).
+func (m *ONNXModel) SampleFile() string {
+	if m.binary() {
+		return "input.bin"
+	}
+	return "input.json"
+}
+
+// Unsized is an input whose sample shape leaves dynamic dimensions after
+// the batch at 1, where neither --input-shape nor a dimension of the same
+// name in another input sized them (Unsized).
+type Unsized struct {
+	Input onnxinfo.Value
+	// Dims names those dimensions (their names, or their positions).
+	Dims []string
+	// Example is an --input-shape value that sizes them: the sample shape
+	// with N for each (an image's 224, as ImageShapeExample).
+	Example string
+}
+
+// Unsized lists the inputs whose sample shape has dynamic dimensions
+// after the batch left at 1. Many models cannot run so short an input
+// (Silero VAD pads its audio window by reflection and needs 512 samples;
+// a detector's pooling needs a picture), so the project's tests, which
+// send the sample request, fail on it: the user is told, with the flag
+// that sizes them. The batch dimension is the first, or any named as the
+// first input's first (Silero's state h [2,batch,64]), as batchDims
+// reads it.
+func (m *ONNXModel) Unsized() []Unsized {
+	shapes, err := m.examples()
+	if err != nil || len(m.Info.Inputs) == 0 {
+		return nil
+	}
+	named, err := m.namedSizes()
+	if err != nil {
+		return nil
+	}
+	batch := ""
+	if first := m.Info.Inputs[0]; len(first.Shape) > 0 && first.Shape[0].Dynamic() {
+		batch = first.Shape[0].Param
+	}
+	image, layout, isImage := m.ImageInput()
+	var out []Unsized
+	for i, v := range m.Info.Inputs {
+		if _, given := m.InputShapes[v.Name]; given {
+			continue
+		}
+		u := Unsized{Input: v}
+		example := make([]string, len(v.Shape))
+		for j, d := range v.Shape {
+			example[j] = strconv.FormatInt(shapes[i][j], 10)
+			if _, sized := named[d.Param]; j == 0 || !d.Dynamic() || (d.Param != "" && (d.Param == batch || sized)) {
+				continue
+			}
+			name := d.Param
+			if name == "" {
+				name = "dimension " + strconv.Itoa(j)
+			}
+			u.Dims = append(u.Dims, name)
+			example[j] = "N"
+		}
+		if len(u.Dims) == 0 {
+			continue
+		}
+		u.Example = v.Name + "=" + strings.Join(example, ",")
+		if isImage && image.Name == v.Name {
+			u.Example = v.Name + "=" + ImageShapeExample(v, layout)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
 // SampleShape is the shape input name has in the sample request (nil for
 // no such input).
 func (m *ONNXModel) SampleShape(name string) []int64 {
@@ -636,9 +710,9 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 	if v.V2Request, err = compactJSON(req); err != nil {
 		return nil, err
 	}
-	v.SampleFile = "input.json"
+	v.SampleFile = m.SampleFile()
 	if m.binary() {
-		v.Binary, v.SampleFile = true, "input.bin"
+		v.Binary = true
 		if v.BinaryRequest, v.HeaderLength, err = binaryRequest(req.ID, req.Parameters, m.Info.Inputs, shapes); err != nil {
 			return nil, err
 		}

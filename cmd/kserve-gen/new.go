@@ -287,6 +287,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	}
 	if m := gopts.Model; m != nil {
 		describeModel(opts.IO.Out, m)
+		warnUnsized(opts.IO.ErrOut, m)
 	}
 	if before != nil {
 		warnLeftBehind(opts.IO.ErrOut, dir, before.Template, a.Template)
@@ -463,6 +464,32 @@ func describeModel(w io.Writer, m *generator.ONNXModel) {
 	if s := m.SampleShapes(); s != "" {
 		fmt.Fprintf(w, "input.json holds zeros of shape %s (dynamic dimensions 1 unless --input-shape NAME=D1,D2,... says otherwise)\n", s)
 	}
+}
+
+// warnUnsized warns of the sample request's dynamic dimensions left at 1,
+// naming the flag that sizes them: Silero VAD, sent an input of one
+// sample, fails the project's first go test (ONNX Runtime: "Pad reflect
+// requires axis length >= 2"), and nothing before said why.
+func warnUnsized(w io.Writer, m *generator.ONNXModel) {
+	for _, u := range m.Unsized() {
+		it, is := "them", "are"
+		if len(u.Dims) == 1 {
+			it, is = "it", "is"
+		}
+		fmt.Fprintf(w, "Warning: %s sends input %q with shape %s: its %s %s 1, too small for many models (an audio window, a text, a picture), and go test ./... sends it; size %s with --input-shape %s (and kserve-gen new again, with --force)\n",
+			m.SampleFile(), u.Input.Name, formatShape(m.SampleShape(u.Input.Name)), plural(u.Dims, "dynamic dimension", "dynamic dimensions"), is, it, u.Example)
+	}
+}
+
+// formatShape writes a shape as the model listing does: [1,3,224,224].
+func formatShape(shape []int64) string { return "[" + joinDims(shape) + "]" }
+
+// plural joins names after the singular or plural word for them.
+func plural(names []string, one, many string) string {
+	if len(names) == 1 {
+		return one + " " + names[0]
+	}
+	return many + " " + strings.Join(names, ", ")
 }
 
 // shellQuote is dir as the hints' shell commands take it.

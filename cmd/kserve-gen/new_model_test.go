@@ -215,3 +215,35 @@ func TestNew_ImageFlag(t *testing.T) {
 	require.NoError(t, runCLI(t, f, "new", "pix", "--model", model, "--input-shape", "pixels=1,3,224,224", "--yes", "--dir", filepath.Join(t.TempDir(), "q")))
 	assert.Contains(t, out.String(), "Input pixels looks like images (NCHW): --image imagenet|symmetric|unit|yolo lets clients send pictures instead of tensors\n")
 }
+
+// TestNew_WarnsOfDynamicDimensionsLeftAtOne: Silero VAD's input
+// [batch,sequence] got a sample of one sample, which ONNX Runtime refuses
+// ("Pad reflect requires axis length >= 2"), so the project's first
+// go test failed with nothing said before; now new warns, naming the
+// dimension and the --input-shape that sizes it, and says nothing once
+// it is sized (its state h [2,batch,64] is sized by the batch).
+func TestNew_WarnsOfDynamicDimensionsLeftAtOne(t *testing.T) {
+	image := filepath.Join(t.TempDir(), "pix.onnx")
+	require.NoError(t, os.WriteFile(image, onnxtest.Image("height", "width"), 0o644))
+	for _, c := range []struct {
+		name  string
+		model func(t *testing.T) string
+		args  []string
+		want  string
+	}{
+		{"silero", func(t *testing.T) string { return pretrainedModel(t, "silero_vad.onnx") }, nil,
+			`Warning: input.json sends input "input" with shape [1,1]: its dynamic dimension sequence is 1, too small for many models (an audio window, a text, a picture), and go test ./... sends it; size it with --input-shape input=1,N (and kserve-gen new again, with --force)` + "\n"},
+		{"silero sized", func(t *testing.T) string { return pretrainedModel(t, "silero_vad.onnx") }, []string{"--input-shape", "input=1,512"}, ""},
+		{"image", func(*testing.T) string { return image }, nil,
+			`Warning: input.json sends input "pixels" with shape [1,3,1,1]: its dynamic dimensions height, width are 1, too small for many models (an audio window, a text, a picture), and go test ./... sends it; size them with --input-shape pixels=1,3,224,224 (and kserve-gen new again, with --force)` + "\n"},
+		{"image sized", func(*testing.T) string { return image }, []string{"--input-shape", "pixels=1,3,32,32"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			model := c.model(t)
+			f, _, _, errOut := testFactory(t)
+			args := append([]string{"new", "m", "--model", model, "--yes", "--dir", filepath.Join(t.TempDir(), "m")}, c.args...)
+			require.NoError(t, runCLI(t, f, args...))
+			assert.Equal(t, c.want, errOut.String())
+		})
+	}
+}
