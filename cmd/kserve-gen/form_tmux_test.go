@@ -421,3 +421,74 @@ func TestNew_FormAsksWhetherTheInputTakesImages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(code), "s.Layout, s.Height, s.Width = vision.NCHW, 48, 192")
 }
+
+// TestNew_FormGoesBackAcrossPages: Shift+Tab on a page's first field goes
+// back to the last field of the page before (it did nothing: each page is
+// its own huh form), with the answers kept. Taking another template there
+// gives the next page that template's defaults, and an ONNX model chosen
+// before going back to the rest template is not written into the project.
+func TestNew_FormGoesBackAcrossPages(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+	require.NoError(t, os.WriteFile(filepath.Join(work, "iris.onnx"), generator.SampleONNXModel(), 0o644))
+
+	s := startTmux(t, work, bin+" new --dir back-demo")
+	s.waitFor("┃ Model name")
+	s.keys("-l", "back-demo")
+	s.keys("Enter")
+	s.accept("Go module path")
+	s.waitFor("┃ Template")
+	s.keys("Down", "Down") // rest -> onnx
+	s.waitFor("> onnx")
+	s.keys("Enter")
+	s.waitFor("┃ ONNX model file")
+	s.answer("iris.onnx")
+
+	// The serving page's first field: back to the model, then to the
+	// template, each page at its last field with its answer kept.
+	s.waitFor("┃ Protocol of the REST endpoint")
+	s.keys("BTab")
+	screen := s.waitFor("┃ ONNX model file")
+	assert.Contains(t, screen, "┃ > iris.onnx")
+	s.keys("BTab")
+	screen = s.waitFor("┃ Template")
+	assert.Contains(t, screen, "> back-demo", "the name, kept")
+	assert.Contains(t, screen, "┃ > onnx", "the template, kept")
+	s.keys("Up", "Up") // onnx -> rest
+	s.waitFor("┃ > rest")
+	s.keys("Enter")
+
+	// rest's defaults: protocol v1, no gRPC. Within the serving page,
+	// Shift+Tab still moves between its fields.
+	screen = s.waitFor("┃ Protocol of the REST endpoint")
+	assert.Contains(t, screen, "> v1 — KServe v1")
+	s.accept("Protocol of the REST endpoint", "Serve gRPC", "GPUs")
+	s.waitFor("┃ CPU request")
+	s.keys("BTab")
+	s.waitFor("┃ GPUs")
+	s.keys("Enter")
+	s.accept(restOfForm[3:]...)
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Created back-demo (template rest, protocol v1)")
+	got, err := project.Load(filepath.Join(work, "back-demo"))
+	require.NoError(t, err)
+	assert.Equal(t, "rest", got.Template)
+	assert.NoDirExists(t, filepath.Join(work, "back-demo", "model"), "the model chosen for the onnx template")
+}
+
+// TestNew_FormEscLeaves: Esc leaves the form as Ctrl+C does (it did
+// nothing), on any page: status 130 and nothing written.
+func TestNew_FormEscLeaves(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new esc-demo")
+	s.accept("Model name", "Go module path", "Template")
+	s.waitFor("┃ Protocol of the REST endpoint")
+	s.keys("Escape")
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "Error: aborted; nothing was written")
+	assert.Contains(t, final, "EXIT STATUS 130")
+	assert.NoDirExists(t, filepath.Join(work, "esc-demo"))
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
 	"github.com/kserve-gen/kserve-gen/generator"
@@ -74,31 +75,206 @@ func (p *huhPrompter) yesNo(title string, value *bool, validate func(bool) error
 	return huh.NewConfirm().Title(title).Value(value).Validate(validate)
 }
 
-func (p *huhPrompter) run(ctx context.Context, groups ...*huh.Group) error {
-	err := huh.NewForm(groups...).
+// nav is where a page of the form stands among the others.
+type nav struct {
+	// back: there is a page before it, which Shift+Tab on its first
+	// field goes back to.
+	back bool
+	// returned: the user came back to it from the page after it, so it
+	// starts at its last field, as Shift+Tab within a page moves.
+	returned bool
+}
+
+// errBack is returned by a page of the form the user left with Shift+Tab
+// on its first field: Ask shows the page before it again.
+var errBack = errors.New("back to the previous page")
+
+// run shows one page of the form. Shift+Tab moves back a field within a
+// page, but huh ends a form at its first field, so with back it leaves the
+// page for the one before it (errBack); without, it does nothing. Esc
+// leaves the form, as Ctrl+C does: a user's first try at cancelling did
+// nothing.
+func (p *huhPrompter) run(ctx context.Context, nav nav, groups ...*huh.Group) error {
+	form := huh.NewForm(groups...).
 		WithInput(p.io.In).
 		WithOutput(p.io.Out).
-		WithTheme(huh.ThemeBase16()).
-		RunWithContext(ctx)
+		WithTheme(huh.ThemeBase16())
+	if p.lineByLine {
+		// huh's accessible mode reads lines; there is no key to go back.
+		return formError(form.RunWithContext(ctx))
+	}
+	// huh runs a form as its own Bubble Tea program; page runs it in one
+	// of ours, which sees the keys first.
+	form.SubmitCmd, form.CancelCmd = tea.Quit, tea.Interrupt
+	m := &page{form: form, last: nav.returned}
+	if nav.back {
+		m.first = form.GetFocusedField()
+	}
+	_, err := tea.NewProgram(m, tea.WithInput(p.io.In), tea.WithOutput(p.io.Out), tea.WithReportFocus(), tea.WithContext(ctx)).Run()
+	switch {
+	case m.back:
+		return errBack
+	case form.State == huh.StateAborted || errors.Is(err, tea.ErrInterrupted):
+		return errAborted
+	case err != nil:
+		return fmt.Errorf("form: %w", err)
+	}
+	return nil
+}
+
+// formError is the error of a form huh ran.
+func formError(err error) error {
 	if errors.Is(err, huh.ErrUserAborted) {
 		return errAborted
 	}
 	return err
 }
 
-// Ask shows two forms: what the project is (name, module, template), then
-// how it serves and deploys, whose defaults follow from the template.
+// page runs one huh form, taking Esc as Ctrl+C and Shift+Tab on first
+// (nil: none) as a step back to the page before; with last, it starts at
+// the last field of its first group.
+type page struct {
+	form  *huh.Form
+	first huh.Field
+	last  bool
+	back  bool
+}
+
+func (m *page) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.form.Init()}
+	for m.last {
+		field := m.form.GetFocusedField()
+		cmd := m.form.NextField()
+		if m.form.GetFocusedField() == field {
+			// The group's last field, which NextField blurred to leave
+			// the group (its command, dropped, would submit the page).
+			cmds = append(cmds, field.Focus())
+			break
+		}
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && m.form.State == huh.StateNormal {
+		switch {
+		case k.Type == tea.KeyEsc:
+			msg = tea.KeyMsg{Type: tea.KeyCtrlC} // huh's Quit
+		case k.Type == tea.KeyShiftTab && m.first != nil && m.form.GetFocusedField() == m.first:
+			m.back = true
+			return m, tea.Quit
+		}
+	}
+	form, cmd := m.form.Update(msg)
+	m.form = form.(*huh.Form)
+	return m, cmd
+}
+
+func (m *page) View() string {
+	if m.back {
+		return "" // as huh leaves a form it quits: the next page draws on a clean screen
+	}
+	return m.form.View()
+}
+
+// Ask shows the form's pages: what the project is (name, module,
+// template), the ONNX model and its questions (onnx template), then how it
+// serves and deploys, whose defaults follow from the template. Shift+Tab
+// on a page's first field goes back to the page before, its answers kept.
 func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) bool) error {
 	if a.Template == "" {
 		a.Template = project.TemplateREST
 	}
+	// What the flags said: a model's questions asked again start from it.
+	flagModel, flagShapes, flagImage := a.onnx, maps.Clone(a.shapes), a.Image
+	defaultsFor := "" // the template the protocol and gRPC answers are defaults of
+	pages := []func(nav nav) (bool, error){
+		func(nav nav) (bool, error) {
+			if err := p.askProject(ctx, nav, a); err != nil {
+				return true, err
+			}
+			if a.Template != project.TemplateONNX && flagModel == nil {
+				// A model chosen before the user went back and took
+				// another template is not this project's.
+				a.Model, a.onnx = "", nil
+			}
+			return true, nil
+		},
+		func(nav nav) (bool, error) {
+			if a.Template != project.TemplateONNX || flagModel != nil {
+				return false, nil
+			}
+			// Asked again, the model's questions after it are too, from
+			// the flags' answers: another model's shapes would not fit.
+			a.shapes, a.Image = maps.Clone(flagShapes), flagImage
+			return true, p.run(ctx, nav, huh.NewGroup(
+				p.input("ONNX model file", &a.Model, func(path string) error {
+					if path == "" {
+						a.onnx = nil
+						return nil
+					}
+					m, err := loadModel(path, a.shapes)
+					a.onnx = m
+					return err
+				}).Description("Your .onnx file, copied into the project; empty: a sample classifier."),
+			))
+		},
+		func(nav nav) (bool, error) {
+			if a.Template != project.TemplateONNX || a.onnx == nil {
+				return false, nil
+			}
+			return p.askImage(ctx, nav, a, changed)
+		},
+		func(nav nav) (bool, error) {
+			if a.Template != project.TemplateONNX || a.onnx == nil {
+				return false, nil
+			}
+			return p.askShapes(ctx, nav, a)
+		},
+		func(nav nav) (bool, error) {
+			if a.Template != defaultsFor {
+				protocol, grpc := generator.TemplateDefaults(a.Template)
+				if !changed("protocol") {
+					a.Protocol = protocol
+				}
+				if !changed("grpc") {
+					a.GRPC = grpc
+				}
+				defaultsFor = a.Template
+			}
+			return true, p.askServing(ctx, nav, a)
+		},
+	}
+	var shown []int // the pages asked, to go back through
+	returned := false
+	for i := 0; i < len(pages); {
+		asked, err := pages[i](nav{back: len(shown) > 0, returned: returned})
+		returned = errors.Is(err, errBack)
+		switch {
+		case returned:
+			i, shown = shown[len(shown)-1], shown[:len(shown)-1]
+		case err != nil:
+			return err
+		default:
+			if asked {
+				shown = append(shown, i)
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+// askProject asks what the project is: name, module and template.
+func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error {
 	templateOptions := []huh.Option[string]{
 		huh.NewOption("rest — KServe v1 REST custom predictor", project.TemplateREST),
 		huh.NewOption("grpc — Open Inference Protocol (v2) over gRPC + Go client", project.TemplateGRPC),
 		huh.NewOption("onnx — serve an ONNX model with ONNX Runtime (CPU/GPU)", project.TemplateONNX),
 		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
 	}
-	err := p.run(ctx, huh.NewGroup(
+	return p.run(ctx, nav, huh.NewGroup(
 		p.input("Model name", &a.Name, func(name string) error {
 			return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
 		}).Description("The model name on the wire and the InferenceService name."),
@@ -117,43 +293,11 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 				return project.ValidateNameFor(a.Name, template)
 			}),
 	))
-	if err != nil {
-		return err
-	}
+}
 
-	if a.Template == project.TemplateONNX && a.onnx == nil {
-		err := p.run(ctx, huh.NewGroup(
-			p.input("ONNX model file", &a.Model, func(path string) error {
-				if path == "" {
-					a.onnx = nil
-					return nil
-				}
-				m, err := loadModel(path, a.shapes)
-				a.onnx = m
-				return err
-			}).Description("Your .onnx file, copied into the project; empty: a sample classifier."),
-		))
-		if err != nil {
-			return err
-		}
-	}
-	if a.Template == project.TemplateONNX && a.onnx != nil {
-		if err := p.askImage(ctx, a, changed); err != nil {
-			return err
-		}
-		if err := p.askShapes(ctx, a); err != nil {
-			return err
-		}
-	}
-
-	protocol, grpc := generator.TemplateDefaults(a.Template)
-	if !changed("protocol") {
-		a.Protocol = protocol
-	}
-	if !changed("grpc") {
-		a.GRPC = grpc
-	}
-	return p.run(ctx,
+// askServing asks how the project serves and deploys.
+func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error {
+	return p.run(ctx, nav,
 		huh.NewGroup(
 			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
 				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
@@ -197,16 +341,16 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 
 // askImage asks whether the model's image input (if it has one) takes
 // images, and with which preprocessing; --image answers it in advance.
-func (p *huhPrompter) askImage(ctx context.Context, a *answers, changed func(string) bool) error {
+func (p *huhPrompter) askImage(ctx context.Context, nav nav, a *answers, changed func(string) bool) (bool, error) {
 	in, _, ok := a.onnx.ImageInput()
 	if !ok || changed("image") {
-		return nil
+		return false, nil
 	}
 	options := []huh.Option[string]{huh.NewOption("no — clients send tensors", "")}
 	for _, name := range generator.ImagePresets() {
 		options = append(options, huh.NewOption(name+" — "+generator.ImagePresetAbout(name), name))
 	}
-	return p.run(ctx, huh.NewGroup(
+	return true, p.run(ctx, nav, huh.NewGroup(
 		huh.NewSelect[string]().Title("Does input "+in.Name+" take images?").
 			Description(in.String()+": clients can send PNG, JPEG, GIF, BMP or WebP images, which the server decodes, resizes and normalises as the model was trained.").
 			Options(options...).Value(&a.Image),
@@ -217,7 +361,7 @@ func (p *huhPrompter) askImage(ctx context.Context, a *answers, changed func(str
 // dimension after the first (an image's height and width: 1 may be too
 // small for the model), prefilled with the shape input.json would get;
 // --input-shape answers it in advance.
-func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
+func (p *huhPrompter) askShapes(ctx context.Context, nav nav, a *answers) (bool, error) {
 	m := a.onnx
 	type question struct {
 		name, start string
@@ -275,10 +419,10 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 		}).Description(v.String()+": the shape input.json gives it (dynamic dimensions are yours to choose)."))
 	}
 	if len(fields) == 0 {
-		return nil
+		return false, nil
 	}
-	if err := p.run(ctx, huh.NewGroup(fields...)); err != nil {
-		return err
+	if err := p.run(ctx, nav, huh.NewGroup(fields...)); err != nil {
+		return true, err
 	}
 	for _, q := range questions {
 		if *q.value == q.start {
@@ -286,7 +430,7 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 		}
 		_, shape, err := generator.ParseInputShape(q.name + "=" + *q.value)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if a.shapes == nil {
 			a.shapes = map[string][]int64{}
@@ -295,10 +439,10 @@ func (p *huhPrompter) askShapes(ctx context.Context, a *answers) error {
 	}
 	onnx, err := loadModel(a.Model, a.shapes)
 	if err != nil {
-		return err
+		return true, err
 	}
 	a.onnx = onnx
-	return nil
+	return true, nil
 }
 
 // joinDims writes a shape as the form shows it: 1,3,224,224.
