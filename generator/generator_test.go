@@ -605,3 +605,31 @@ func TestLeftByTemplate(t *testing.T) {
 		assert.Equal(t, c.want, got, "%s -> %s", c.from, c.to)
 	}
 }
+
+// TestWrite_NonEmptyDirNamesTheFilesForceWouldReplace: the error names the
+// project's files the folder holds with other contents (a copied model
+// compared with its source), not those it holds unchanged or lacks.
+func TestWrite_NonEmptyDirNamesTheFilesForceWouldReplace(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "model.onnx")
+	require.NoError(t, os.WriteFile(src, []byte("weights"), 0o644))
+	for name, data := range map[string]string{"same.txt": "same", "edited.go": "mine", "model/model.onnx": "weightz", "notes.txt": "x"} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
+	}
+	files := []generator.File{
+		{Path: "same.txt", Data: []byte("same")},
+		{Path: "edited.go", Data: []byte("generated")},
+		{Path: "model/model.onnx", Source: src},
+		{Path: "new.txt", Data: []byte("new")},
+	}
+	err := generator.Write(context.Background(), dir, files, false)
+	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
+	assert.Equal(t, dir+": output directory is not empty (--force would replace edited.go, model/model.onnx, which differ from the new ones)", err.Error())
+	assert.NoFileExists(t, filepath.Join(dir, "new.txt"))
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model/model.onnx"), []byte("weights"), 0o644))
+	differ, err := generator.Differing(dir, files)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"edited.go"}, differ)
+}

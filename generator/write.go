@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write puts files into dir without ever leaving it half-written. The
@@ -30,9 +32,114 @@ func Write(ctx context.Context, dir string, files []File, force bool) error {
 		return err
 	}
 	if !empty && !force {
-		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
+		differ, err := Differing(abs, files)
+		if err != nil {
+			return err
+		}
+		return &DirNotEmptyError{Dir: dir, Differ: differ}
 	}
 	return write(ctx, abs, files)
+}
+
+// DirNotEmptyError is Write's error for a folder that is not empty without
+// force (it matches ErrDirNotEmpty). Differ names the files --force would
+// replace with different contents, a user's edits among them: "not empty"
+// alone did not say whether --force was safe.
+type DirNotEmptyError struct {
+	Dir    string
+	Differ []string
+}
+
+func (e *DirNotEmptyError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Dir, ErrDirNotEmpty)
+	switch len(e.Differ) {
+	case 0:
+	case 1:
+		msg += fmt.Sprintf(" (--force would replace %s, which differs from the new one)", e.Differ[0])
+	default:
+		msg += fmt.Sprintf(" (--force would replace %s, which differ from the new ones)", strings.Join(e.Differ, ", "))
+	}
+	return msg
+}
+
+func (e *DirNotEmptyError) Unwrap() error { return ErrDirNotEmpty }
+
+// Differing lists the files (by their Path) that dir holds with contents
+// other than files give them: those writing files into dir with force
+// replaces with something else. Files dir lacks, or holds unchanged, are
+// not listed.
+func Differing(dir string, files []File) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		same, err := sameFile(filepath.Join(dir, filepath.FromSlash(f.Path)), f)
+		if err != nil {
+			return nil, err
+		}
+		if !same {
+			out = append(out, f.Path)
+		}
+	}
+	return out, nil
+}
+
+// sameFile reports whether path is missing or holds what f would write.
+// A model copied from Source is compared by its size and then its bytes.
+func sameFile(path string, f File) (bool, error) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return false, nil // a folder or link where the file goes: Write refuses or replaces it
+	}
+	want := io.Reader(bytes.NewReader(f.Data))
+	size := int64(len(f.Data))
+	if f.Source != "" {
+		src, err := os.Open(f.Source)
+		if err != nil {
+			return false, fmt.Errorf("compare %w", err)
+		}
+		defer src.Close()
+		sst, err := src.Stat()
+		if err != nil {
+			return false, fmt.Errorf("compare %w", err)
+		}
+		want, size = src, sst.Size()
+	}
+	if st.Size() != size {
+		return false, nil
+	}
+	have, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	defer have.Close()
+	return sameReaders(have, want)
+}
+
+// sameReaders reports whether a and b hold the same bytes.
+func sameReaders(a, b io.Reader) (bool, error) {
+	bufA, bufB := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		n, errA := io.ReadFull(a, bufA)
+		m, errB := io.ReadFull(b, bufB)
+		if !bytes.Equal(bufA[:n], bufB[:m]) {
+			return false, nil
+		}
+		endA := errors.Is(errA, io.EOF) || errors.Is(errA, io.ErrUnexpectedEOF)
+		endB := errors.Is(errB, io.EOF) || errors.Is(errB, io.ErrUnexpectedEOF)
+		switch {
+		case errA != nil && !endA:
+			return false, fmt.Errorf("compare: %w", errA)
+		case errB != nil && !endB:
+			return false, fmt.Errorf("compare: %w", errB)
+		case endA || endB:
+			return endA && endB, nil
+		}
+	}
 }
 
 // CheckDir reports whether Write could write into dir: it must be missing

@@ -269,8 +269,16 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	}
 	// Read before Generate replaces it: what the project was before.
 	var before *project.File
+	var replaced []string
 	if a.Force {
 		before, _ = project.Load(gopts.OutputDir())
+		// Named after the write: --force replaces them, and a user's edits
+		// went without a word.
+		if files, err := generator.Render(gopts); err == nil {
+			if replaced, err = generator.Differing(gopts.OutputDir(), files); err != nil {
+				return err
+			}
+		}
 	}
 	files, err := generator.Generate(ctx, gopts)
 	if errors.Is(err, generator.ErrDirNotEmpty) {
@@ -282,6 +290,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	dir := gopts.OutputDir()
 	fmt.Fprintf(opts.IO.Out, "Created %s (template %s, protocol %s%s): %d files in %s\n",
 		a.Name, a.Template, a.Protocol, map[bool]string{true: ", gRPC", false: ""}[a.GRPC], len(files), dir)
+	if len(replaced) > 0 {
+		fmt.Fprintf(opts.IO.Out, "Replaced (--force), their earlier contents gone: %s\n", strings.Join(replaced, ", "))
+	}
 	if k := gopts.Keep; k != nil && (k.Image != "" || k.Deploy != nil) {
 		fmt.Fprintf(opts.IO.Out, "Kept the image and deploy settings of the %s it replaced\n", project.FileName)
 	}

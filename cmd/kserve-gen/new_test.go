@@ -454,3 +454,37 @@ func TestNew_ForceNamesFilesLeftByTheEarlierTemplate(t *testing.T) {
 	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
 	assert.NotContains(t, errOut.String(), "kept from the earlier")
 }
+
+// TestNew_RerunNamesWhatForceWouldReplace: a user edits model.go and runs
+// new again. Without --force nothing is written and the error names the
+// file --force would replace (it said "not empty" alone, not whether
+// --force was safe); with --force, new says which files it replaced with
+// other contents; again with --force, nothing differs and nothing is said.
+func TestNew_RerunNamesWhatForceWouldReplace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir))
+	model := filepath.Join(dir, "model.go")
+	orig, err := os.ReadFile(model)
+	require.NoError(t, err)
+	edited := append(orig, "\n// my change\n"...)
+	require.NoError(t, os.WriteFile(model, edited, 0o644))
+
+	err = runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
+	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
+	assert.Equal(t, dir+": output directory is not empty (--force would replace model.go, which differs from the new one); choose another --dir, or pass --force to replace the generated files (other files are kept)", err.Error())
+	got, err := os.ReadFile(model)
+	require.NoError(t, err)
+	assert.Equal(t, edited, got, "the user's edit is kept")
+
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--force"))
+	assert.Contains(t, out.String(), "Created demo (template rest, protocol v1): 13 files in "+dir+"\nReplaced (--force), their earlier contents gone: model.go\n")
+	got, err = os.ReadFile(model)
+	require.NoError(t, err)
+	assert.Equal(t, orig, got)
+
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--force"))
+	assert.NotContains(t, out.String(), "Replaced")
+}
