@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Write puts files into dir without ever leaving it half-written. The
@@ -176,6 +177,12 @@ func write(ctx context.Context, abs string, files []File) (err error) {
 	}
 	stage, err := os.MkdirTemp(stageIn, pattern)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			// Named as the folder the user chose or is in, not as the
+			// staging folder's generated name.
+			return fmt.Errorf("cannot write the project into %s: %s is not writable (%w)", abs, stageIn, pe.Err)
+		}
 		return fmt.Errorf("create staging directory: %w", err)
 	}
 	defer func() {

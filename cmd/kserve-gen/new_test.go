@@ -488,3 +488,35 @@ func TestNew_RerunNamesWhatForceWouldReplace(t *testing.T) {
 	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--force"))
 	assert.NotContains(t, out.String(), "Replaced")
 }
+
+// TestNew_ReadOnlyFolderNamesIt: run in a folder the user cannot write,
+// new said "create staging directory: mkdir …/.demo.kserve-gen-123:
+// permission denied", a name the user never chose; now it names the
+// project's folder and the one that is not writable. Root writes anywhere,
+// so as root the CLI runs as nobody.
+func TestNew_ReadOnlyFolderNamesIt(t *testing.T) {
+	root, err := os.MkdirTemp("", "kserve-gen-ro-*") // t.TempDir's parent is 0700: nobody could not reach the binary
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	require.NoError(t, os.Chmod(root, 0o755))
+	bin := filepath.Join(root, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ro := filepath.Join(root, "read-only")
+	require.NoError(t, os.Mkdir(ro, 0o555))
+
+	args := []string{bin, "new", "demo", "--template", "rest", "--yes"}
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("root writes anywhere, and setpriv (util-linux) is missing to run as nobody")
+		}
+		args = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = ro
+	cmd.Env = append(os.Environ(), "HOME="+root)
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err)
+	assert.Equal(t, "Error: cannot write the project into "+filepath.Join(ro, "demo")+": "+ro+" is not writable (permission denied)\n", string(out))
+	assert.NoDirExists(t, filepath.Join(ro, "demo"))
+}
