@@ -586,23 +586,28 @@ func TestGenerate_ZipMapOutputLeftOut(t *testing.T) {
 	}
 }
 
-// What a project of one template has and another's does not write: the
-// files new --force leaves behind when the template changes.
-func TestLeftByTemplate(t *testing.T) {
+// What a project made one way has and one made another does not write:
+// the files new --force leaves behind when the template changes, or gRPC
+// is turned off (the client, which every project serving gRPC now gets).
+func TestLeftBehind(t *testing.T) {
+	client := []string{"client/main.go", "client/main_test.go"}
 	for _, c := range []struct {
-		from, to string
+		from, to generator.Made
 		want     []string
 	}{
-		{"grpc", "rest", []string{"client/main.go", "client/main_test.go"}},
-		{"grpc", "onnx", []string{"client/main.go", "client/main_test.go"}},
-		{"onnx", "rest", []string{"model/labels.txt", "model/model.onnx"}},
-		{"rest", "grpc", nil},
-		{"transformer", "rest", nil},
-		{"grpc", "grpc", nil},
+		{generator.Made{"grpc", true}, generator.Made{"rest", false}, client},
+		{generator.Made{"grpc", true}, generator.Made{"onnx", false}, client},
+		{generator.Made{"grpc", true}, generator.Made{"onnx", true}, nil},
+		{generator.Made{"rest", true}, generator.Made{"rest", false}, client},
+		{generator.Made{"onnx", true}, generator.Made{"rest", false}, append([]string{"client/main.go", "client/main_test.go"}, "model/labels.txt", "model/model.onnx")},
+		{generator.Made{"onnx", false}, generator.Made{"rest", false}, []string{"model/labels.txt", "model/model.onnx"}},
+		{generator.Made{"rest", false}, generator.Made{"grpc", true}, nil},
+		{generator.Made{"transformer", false}, generator.Made{"rest", false}, nil},
+		{generator.Made{"grpc", true}, generator.Made{"grpc", true}, nil},
 	} {
-		got, err := generator.LeftByTemplate(c.from, c.to)
+		got, err := generator.LeftBehind(c.from, c.to)
 		require.NoError(t, err)
-		assert.Equal(t, c.want, got, "%s -> %s", c.from, c.to)
+		assert.Equal(t, c.want, got, "%v -> %v", c.from, c.to)
 	}
 }
 

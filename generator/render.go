@@ -56,6 +56,10 @@ type data struct {
 	RuntimeModule string
 	// Model is the user's ONNX model (nil: the onnx template's sample).
 	Model *modelView
+	// Client: the project gets client/, a Go gRPC client that sends
+	// input.json (the seed's grpc_client.py): it serves gRPC, and its
+	// sample request is JSON (not a model's binary input.bin).
+	Client bool
 	// PredictorProject is the name of the predictor project a
 	// transformer's README makes: NAME-predictor, shortened to fit a
 	// project name.
@@ -100,6 +104,7 @@ func Render(o *Options) ([]File, error) {
 		}
 		d.Model = v
 	}
+	d.Client = p.GRPC && (d.Model == nil || !d.Model.Binary)
 	files, err := renderTemplates(templates.FS(), p.Template, d)
 	if err != nil {
 		return nil, err
@@ -343,12 +348,45 @@ func isVersionElement(s string) bool {
 	return true
 }
 
-// LeftByTemplate lists, sorted, the files a project of template from has
-// that one of template to does not write: its own folder's files (the grpc
-// template's client/), and the onnx template's sample model. new --force
-// keeps every file it does not write, so after a change of template these
-// stay behind — and a Go package among them still builds with go test ./...
-func LeftByTemplate(from, to string) ([]string, error) {
+// Made is what decides which files a project has beyond base/'s: its
+// template, and whether it has the gRPC client (data.Client: it serves gRPC
+// with a JSON sample request).
+type Made struct {
+	Template string
+	Client   bool
+}
+
+// LeftBehind lists, sorted, the files a project made as from has that one
+// made as to does not write: its template folder's files, the onnx
+// template's sample model, and the gRPC client (client/) when to has none.
+// new --force keeps every file it does not write, so these stay behind —
+// and a Go package among them still builds with go test ./... (the client
+// sends input.json, which a v1 project's is not).
+func LeftBehind(from, to Made) ([]string, error) {
+	left, err := leftByTemplate(from.Template, to.Template)
+	if err != nil {
+		return nil, err
+	}
+	if from.Client && !to.Client {
+		left = append(left, ClientPaths()...)
+		slices.Sort(left)
+	}
+	return left, nil
+}
+
+// ClientPaths are the files of the gRPC client a project serving gRPC gets.
+func ClientPaths() []string {
+	var out []string
+	_ = fs.WalkDir(templates.FS(), "base/client", func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(p, "base/"), ".tmpl"))
+		}
+		return err
+	})
+	return out
+}
+
+func leftByTemplate(from, to string) ([]string, error) {
 	if from == to {
 		return nil, nil
 	}

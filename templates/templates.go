@@ -1,7 +1,8 @@
 // Package templates holds the project templates `kserve-gen new` renders
 // (text/template with sprig functions). base/ holds the files every project
-// gets; rest/, grpc/, onnx/ and transformer/ add or replace files for their
-// kind. Every file ends in .tmpl so the Go tool never mistakes a template
+// gets (a template that renders to nothing is left out: base/client/ is
+// written for projects that serve gRPC); onnx/ and transformer/ add or
+// replace files for their kind (rest and grpc have none). Every file ends in .tmpl so the Go tool never mistakes a template
 // for code of this module.
 package templates
 
@@ -10,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed all:base all:grpc all:onnx all:transformer
+//go:embed all:base all:onnx all:transformer
 var files embed.FS
 
 // FS returns the embedded templates.

@@ -301,7 +301,8 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		warnUnsized(opts.IO.ErrOut, m)
 	}
 	if before != nil {
-		warnLeftBehind(opts.IO.ErrOut, dir, before.Template, a.Template)
+		client := a.GRPC && (a.onnx == nil || a.onnx.SampleFile() == "input.json")
+		warnLeftBehind(opts.IO.ErrOut, dir, generator.Made{Template: before.Template, Client: before.GRPC}, generator.Made{Template: a.Template, Client: client})
 	}
 	if gopts.Runtime == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
@@ -311,12 +312,13 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	return nil
 }
 
-// warnLeftBehind names the files of the project's earlier template that
-// the new one does not write and that are still in dir: --force keeps what
-// it does not write, but the grpc template's client/ is a Go package that
-// go test ./... still builds against the new project, and fails.
-func warnLeftBehind(w io.Writer, dir, from, to string) {
-	paths, err := generator.LeftByTemplate(from, to)
+// warnLeftBehind names the files of the earlier project that the new one
+// does not write and that are still in dir: --force keeps what it does not
+// write, but a gRPC client/ is a Go package that go test ./... still
+// builds against the new project, and fails (it sends input.json, which a
+// v1 project's is not).
+func warnLeftBehind(w io.Writer, dir string, from, to generator.Made) {
+	paths, err := generator.LeftBehind(from, to)
 	if err != nil {
 		return
 	}
@@ -326,10 +328,15 @@ func warnLeftBehind(w io.Writer, dir, from, to string) {
 			left = append(left, p)
 		}
 	}
-	if len(left) > 0 {
-		fmt.Fprintf(w, "Warning: kept from the earlier %s project, which a %s project does not use: %s. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n",
-			from, to, strings.Join(left, ", "))
+	if len(left) == 0 {
+		return
 	}
+	was, is := from.Template+" project", to.Template+" project"
+	if from.Template == to.Template {
+		was, is = "project, which served gRPC", "project without gRPC"
+	}
+	fmt.Fprintf(w, "Warning: kept from the earlier %s, which a %s does not use: %s. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n",
+		was, is, strings.Join(left, ", "))
 }
 
 // warnWorkspace says how to add the project to the Go workspace it was

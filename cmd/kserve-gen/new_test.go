@@ -453,6 +453,13 @@ func TestNew_ForceNamesFilesLeftByTheEarlierTemplate(t *testing.T) {
 	errOut.Reset()
 	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
 	assert.NotContains(t, errOut.String(), "kept from the earlier")
+
+	// Every project serving gRPC has the client: turning gRPC off leaves it.
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--protocol", "v2", "--grpc", "--force", "--yes", "--dir", dir))
+	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier project, which served gRPC, which a project without gRPC does not use: client/main.go, client/main_test.go.")
 }
 
 // TestNew_RerunNamesWhatForceWouldReplace: a user edits model.go and runs

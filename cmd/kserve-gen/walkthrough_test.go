@@ -72,6 +72,38 @@ func TestNew_ReadmeWalkthrough(t *testing.T) {
 	}
 }
 
+// TestNew_GRPCFlagProjectsGetTheClient: a rest project made with --grpc
+// had no gRPC request in its README (the grpc template's client/ was the
+// grpc template's alone), and its cluster command was a REST curl to a
+// service that exposes only its gRPC port. Now every project serving gRPC
+// has client/: its tests pass, and go run ./client, as the README says,
+// prints the README's expected output from a real server.
+func TestNew_GRPCFlagProjectsGetTheClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a generated project")
+	}
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "rg", "--template", "rest", "--protocol", "v2", "--grpc", "--yes")
+	dir := filepath.Join(work, "rg")
+	runIn(t, dir, "go", "test", "./...")
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "Over gRPC, with the client in `client/`:\n\n```bash\ngo run ./client\n```\n\nIt prints the same response as JSON.")
+	assert.Contains(t, string(readme), "SERVICE_HOSTNAME=${SERVICE_HOSTNAME} go run ./client\n")
+
+	server := filepath.Join(dir, "rg")
+	runIn(t, dir, "go", "build", "-o", server, ".")
+	_, want, _ := readmeRequest(t, dir)
+	grpcPort := freePort(t)
+	startServer(t, server, dir, nil, "--enable_grpc=true", fmt.Sprintf("--grpc_port=%d", grpcPort))
+	cmd := exec.Command("go", "run", "./client")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "INGRESS_HOST=127.0.0.1", fmt.Sprintf("INGRESS_PORT=%d", grpcPort))
+	out, err := cmd.Output()
+	require.NoError(t, err, "go run ./client: %s", out)
+	assert.Equal(t, want+"\n", string(out), "the README's expected output, over gRPC")
+}
+
 // readmeClassify matches the classification example of a generated onnx
 // README: the request after -d and the end of the answer after "# …".
 var readmeClassify = regexp.MustCompile("(?m)^curl -H \"Content-Type: application/json\" http://localhost:8080(/\\S+) -d '(\\{.*\"classification\".*\\})'\n# …(.*)$")
