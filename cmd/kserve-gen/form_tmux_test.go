@@ -484,7 +484,14 @@ func TestNew_FormEscLeaves(t *testing.T) {
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new esc-demo")
-	s.accept("Model name", "Go module path", "Template")
+	s.accept("Model name", "Go module path")
+	// In a choice's filter ("/"), Esc is huh's: it ends the filter.
+	s.waitFor("┃ Template")
+	s.keys("/")
+	s.waitFor("esc set filter")
+	s.keys("Escape")
+	s.waitFor("/ filter")
+	s.keys("Enter")
 	s.waitFor("┃ Protocol of the REST endpoint")
 	s.keys("Escape")
 	final := s.waitFor("EXIT STATUS")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,8 +93,8 @@ var errBack = errors.New("back to the previous page")
 // run shows one page of the form. Shift+Tab moves back a field within a
 // page, but huh ends a form at its first field, so with back it leaves the
 // page for the one before it (errBack); without, it does nothing. Esc
-// leaves the form, as Ctrl+C does: a user's first try at cancelling did
-// nothing.
+// leaves the form, as Ctrl+C does (a user's first try at cancelling did
+// nothing), but where huh takes Esc itself: a choice's filter.
 func (p *huhPrompter) run(ctx context.Context, nav nav, groups ...*huh.Group) error {
 	form := huh.NewForm(groups...).
 		WithInput(p.io.In).
@@ -159,7 +160,7 @@ func (m *page) Init() tea.Cmd {
 func (m *page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyMsg); ok && m.form.State == huh.StateNormal {
 		switch {
-		case k.Type == tea.KeyEsc:
+		case k.Type == tea.KeyEsc && !escBound(m.form.GetFocusedField()):
 			msg = tea.KeyMsg{Type: tea.KeyCtrlC} // huh's Quit
 		case k.Type == tea.KeyShiftTab && m.first != nil && m.form.GetFocusedField() == m.first:
 			m.back = true
@@ -169,6 +170,17 @@ func (m *page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	form, cmd := m.form.Update(msg)
 	m.form = form.(*huh.Form)
 	return m, cmd
+}
+
+// escBound reports whether field takes Esc itself now: a choice being
+// filtered ("/") ends or clears its filter with it.
+func escBound(field huh.Field) bool {
+	for _, b := range field.KeyBinds() {
+		if b.Enabled() && slices.Contains(b.Keys(), "esc") {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *page) View() string {
