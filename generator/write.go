@@ -158,7 +158,41 @@ func CheckDir(dir string, force bool) error {
 	if !empty && !force {
 		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
 	}
+	return checkWritable(abs)
+}
+
+// checkWritable reports whether Write can stage files for abs: in it when
+// it exists, else in the nearest folder above it that does (Write creates
+// the ones between). It makes a folder there and removes it, the one test
+// that answers for root, ACLs and read-only mounts alike; the form asks
+// it on the output directory's field rather than once every question is
+// answered, all lost.
+func checkWritable(abs string) error {
+	in := abs
+	for {
+		if _, err := os.Stat(in); err == nil || filepath.Dir(in) == in {
+			break
+		}
+		in = filepath.Dir(in)
+	}
+	probe, err := os.MkdirTemp(in, ".kserve-gen-check-*")
+	if err != nil {
+		return notWritable(abs, in, err)
+	}
+	if err := os.Remove(probe); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
 	return nil
+}
+
+// notWritable names the project's folder and the one it cannot write in
+// (not the staging folder's generated name) when err says so.
+func notWritable(abs, in string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		return fmt.Errorf("cannot write the project into %s: %s is not writable (%w)", abs, in, pe.Err)
+	}
+	return fmt.Errorf("output directory: %w", err)
 }
 
 func write(ctx context.Context, abs string, files []File) (err error) {
@@ -177,11 +211,8 @@ func write(ctx context.Context, abs string, files []File) (err error) {
 	}
 	stage, err := os.MkdirTemp(stageIn, pattern)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
-			// Named as the folder the user chose or is in, not as the
-			// staging folder's generated name.
-			return fmt.Errorf("cannot write the project into %s: %s is not writable (%w)", abs, stageIn, pe.Err)
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return notWritable(abs, stageIn, err)
 		}
 		return fmt.Errorf("create staging directory: %w", err)
 	}

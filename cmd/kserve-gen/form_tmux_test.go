@@ -499,3 +499,26 @@ func TestNew_FormEscLeaves(t *testing.T) {
 	assert.Contains(t, final, "EXIT STATUS 130")
 	assert.NoDirExists(t, filepath.Join(work, "esc-demo"))
 }
+
+// TestNew_FormRefusesUnwritableDir: run in a folder the user cannot write,
+// the form took every answer and new then failed, all of them lost; now
+// the output directory's field says so, and another folder is taken.
+func TestNew_FormRefusesUnwritableDir(t *testing.T) {
+	needTmux(t)
+	root, bin, prefix := buildCLIAsUser(t)
+	ro, ok := filepath.Join(root, "read-only"), filepath.Join(root, "writable")
+	require.NoError(t, os.Mkdir(ro, 0o555))
+	require.NoError(t, os.Mkdir(ok, 0o777))
+	require.NoError(t, os.Chmod(ok, 0o777)) // past the umask
+
+	s := startTmux(t, ro, strings.Join(append(prefix, "env", "HOME="+root, bin, "new", "ro-demo", "--template", "rest"), " "))
+	s.accept(append([]string{"Model name", "Go module path", "Template"}, restOfForm[:len(restOfForm)-1]...)...)
+	s.waitFor("┃ Output directory")
+	s.keys("Enter")
+	screen := s.waitFor("is not writable (permission denied)") // the path wraps
+	assert.Contains(t, screen, "* cannot write the project into "+filepath.Join(ro, "ro-demo")+": ")
+	s.answer(filepath.Join(ok, "ro-demo"))
+	final := s.waitFor("EXIT STATUS")
+	assert.Contains(t, final, "EXIT STATUS 0", final)
+	assert.FileExists(t, filepath.Join(ok, "ro-demo", "main.go"))
+}

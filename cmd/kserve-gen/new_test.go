@@ -499,31 +499,40 @@ func TestNew_RerunNamesWhatForceWouldReplace(t *testing.T) {
 // TestNew_ReadOnlyFolderNamesIt: run in a folder the user cannot write,
 // new said "create staging directory: mkdir …/.demo.kserve-gen-123:
 // permission denied", a name the user never chose; now it names the
-// project's folder and the one that is not writable. Root writes anywhere,
-// so as root the CLI runs as nobody.
+// project's folder and the one that is not writable.
 func TestNew_ReadOnlyFolderNamesIt(t *testing.T) {
-	root, err := os.MkdirTemp("", "kserve-gen-ro-*") // t.TempDir's parent is 0700: nobody could not reach the binary
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	require.NoError(t, os.Chmod(root, 0o755))
-	bin := filepath.Join(root, "kserve-gen")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	root, bin, args := buildCLIAsUser(t)
 	ro := filepath.Join(root, "read-only")
 	require.NoError(t, os.Mkdir(ro, 0o555))
 
-	args := []string{bin, "new", "demo", "--template", "rest", "--yes"}
+	args = append(args, bin, "new", "demo", "--template", "rest", "--yes")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = ro
+	cmd.Env = append(os.Environ(), "HOME="+root)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	assert.Equal(t, "Error: cannot write the project into "+filepath.Join(ro, "demo")+": "+ro+" is not writable (permission denied)\n", string(out))
+	assert.NoDirExists(t, filepath.Join(ro, "demo"))
+}
+
+// buildCLIAsUser builds kserve-gen where any user can run it, in a new
+// folder root (t.TempDir's parent is 0700), and returns the command words
+// that run it as a user folder permissions bind: none, or as root (who
+// writes anywhere) setpriv's to run as nobody.
+func buildCLIAsUser(t *testing.T) (root, bin string, prefix []string) {
+	t.Helper()
 	if os.Geteuid() == 0 {
 		if _, err := exec.LookPath("setpriv"); err != nil {
 			t.Skip("root writes anywhere, and setpriv (util-linux) is missing to run as nobody")
 		}
-		args = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, args...)
+		prefix = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = ro
-	cmd.Env = append(os.Environ(), "HOME="+root)
-	out, err = cmd.CombinedOutput()
-	require.Error(t, err)
-	assert.Equal(t, "Error: cannot write the project into "+filepath.Join(ro, "demo")+": "+ro+" is not writable (permission denied)\n", string(out))
-	assert.NoDirExists(t, filepath.Join(ro, "demo"))
+	root, err := os.MkdirTemp("", "kserve-gen-user-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	require.NoError(t, os.Chmod(root, 0o755))
+	bin = filepath.Join(root, "kserve-gen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return root, bin, prefix
 }
