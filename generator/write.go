@@ -33,9 +33,11 @@ func Write(ctx context.Context, dir string, files []File, force bool) error {
 		return err
 	}
 	if !empty && !force {
+		// Which files differ only adds to the refusal: a file that cannot
+		// be read to tell leaves the list out, not the answer.
 		differ, err := Differing(abs, files)
 		if err != nil {
-			return err
+			differ = nil
 		}
 		return &DirNotEmptyError{Dir: dir, Differ: differ}
 	}

@@ -273,11 +273,11 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if a.Force {
 		before, _ = project.Load(gopts.OutputDir())
 		// Named after the write: --force replaces them, and a user's edits
-		// went without a word.
+		// went without a word. Only a report: a file that cannot be read to
+		// tell (--force still replaces it) or answers that do not render
+		// (Generate says why) leave it out.
 		if files, err := generator.Render(gopts); err == nil {
-			if replaced, err = generator.Differing(gopts.OutputDir(), files); err != nil {
-				return err
-			}
+			replaced, _ = generator.Differing(gopts.OutputDir(), files)
 		}
 	}
 	files, err := generator.Generate(ctx, gopts)

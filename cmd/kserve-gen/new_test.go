@@ -536,3 +536,36 @@ func buildCLIAsUser(t *testing.T) (root, bin string, prefix []string) {
 	require.NoError(t, err, "%s", out)
 	return root, bin, prefix
 }
+
+// TestNew_ForceReplacesAFileItCannotRead: --force names the files it
+// replaces with other contents, which it reads to tell; one the user cannot
+// read is still replaced (the folder is theirs), not a reason to stop.
+func TestNew_ForceReplacesAFileItCannotRead(t *testing.T) {
+	root, bin, args := buildCLIAsUser(t)
+	dir := filepath.Join(root, "demo")
+	require.NoError(t, os.Mkdir(dir, 0o777))
+	require.NoError(t, os.Chmod(dir, 0o777)) // past the umask
+	// The new model.go's size with another first byte: told apart only by
+	// reading it.
+	f, _, _, _ := testFactory(t)
+	fresh := filepath.Join(t.TempDir(), "demo")
+	require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", fresh))
+	mine, err := os.ReadFile(filepath.Join(fresh, "model.go"))
+	require.NoError(t, err)
+	mine[0] = '#'
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.go"), mine, 0o600))
+	if len(args) == 0 {
+		t.Cleanup(func() { _ = os.Chmod(filepath.Join(dir, "model.go"), 0o644) })
+		require.NoError(t, os.Chmod(filepath.Join(dir, "model.go"), 0o000))
+	}
+
+	args = append(args, bin, "new", "demo", "--template", "rest", "--yes", "--force", "--dir", dir)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "HOME="+root)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := os.ReadFile(filepath.Join(dir, "model.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "package main")
+}
