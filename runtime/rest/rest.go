@@ -509,11 +509,20 @@ func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int
 	return body, nil
 }
 
-// eagerBody is how much of a declared body is allocated before any of it
-// arrives. Beyond it the buffer grows as bytes come: a header declaring
-// 64 MiB costs 64 MiB only once the client has sent about half of it, so
-// idle connections cannot make the server allocate what they never send.
-const eagerBody = 1 << 20
+// A declared body is allocated as it arrives, so that connections cannot
+// make the server allocate what they never send: firstBody bytes before
+// any of it arrives, eagerBody once those have come, then double that as
+// bytes keep coming (a header declaring 64 MiB costs 64 MiB only once the
+// client has sent about half of it). firstBody is small because no timeout
+// covers a body (as under uvicorn): a client that stalls after its headers
+// holds it for as long as it stays connected, and at the 1 MiB allocated
+// up front before, a few thousand such connections held gigabytes. A client
+// sending more has shown it sends: the jump to eagerBody spares a large
+// body the copies of doubling from firstBody.
+const (
+	firstBody = 64 << 10
+	eagerBody = 1 << 20
+)
 
 // readDeclared reads a body of n declared bytes (net/http ends it there)
 // into a buffer whose byte at starts 8-byte aligned: heap blocks of 16
@@ -521,11 +530,11 @@ const eagerBody = 1 << 20
 // then copies, which is cheap there).
 func readDeclared(rd io.Reader, n, at int) ([]byte, error) {
 	pad := (8 - at%8) % 8
-	buf := make([]byte, pad+min(n, eagerBody))
+	buf := make([]byte, pad+min(n, firstBody))
 	got := 0
 	for got < n {
 		if pad+got == len(buf) {
-			grown := make([]byte, pad+min(n, 2*(len(buf)-pad)))
+			grown := make([]byte, pad+min(n, max(2*got, eagerBody)))
 			copy(grown[pad:], buf[pad:pad+got])
 			buf = grown
 		}
