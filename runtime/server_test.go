@@ -1080,6 +1080,34 @@ func TestClientGoneIs499(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
+// A client that closes its connection before its declared body has all
+// arrived (it timed out or gave up mid-upload) is counted as a 499, as a
+// client gone while its request runs is: it was a 400, so clients timing
+// out during uploads showed in /metrics and the access log as bad requests.
+func TestClientGoneMidBodyIs499(t *testing.T) {
+	m := &echoModel{name: "echo"}
+	ts := startServer(t, defaultConfig(), m)
+	ts.waitReady(t)
+	for _, proto := range []string{"v1", "v2"} {
+		path := "/v1/models/echo:predict"
+		if proto == "v2" {
+			path = "/v2/models/echo/infer"
+		}
+		c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"instances\":[1,", path)
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		want := fmt.Sprintf(`kserve_request_errors_total{code="499",model_name="echo",protocol="%s"} 1`, proto)
+		require.Eventually(t, func() bool {
+			_, _, body := do(t, "GET", ts.url+"/metrics", "", nil)
+			return strings.Contains(body, want)
+		}, 5*time.Second, 10*time.Millisecond, "want %s", want)
+	}
+	_, _, body := do(t, "GET", ts.url+"/metrics", "", nil)
+	assert.NotContains(t, body, `code="400"`)
+}
+
 // drainingModel is loaded once (Load of a loaded model does nothing, as
 // onnx.Model's) and its Unload waits for release, as an unload draining
 // running requests or a batcher does.

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
@@ -554,6 +555,13 @@ func tooLarge(limit int64) error {
 	return status.Newf(status.KindPayloadTooLarge, "Request body too large: the limit is %d bytes (--max_request_body_size).", limit)
 }
 
+// errClientGone is a body cut short by the end of its connection: the
+// client gave up (a timeout, a retry, a crash) while sending it. It is
+// answered and counted as a 499, as a client gone while its request runs
+// is, not as a 400: the request was not malformed, and clients that time
+// out during uploads would otherwise show in /metrics as bad requests.
+var errClientGone = errors.New("the connection closed before the whole request body arrived")
+
 func bodyError(err error, limit int64) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
@@ -562,6 +570,9 @@ func bodyError(err error, limit int64) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The server's listener fails a body read that waits too long.
 		return status.InvalidInput("could not read the request body: the client sent nothing of it for longer than --read_header_timeout")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
 	return status.InvalidInputf("could not read the request body: %v", err)
 }
@@ -923,7 +934,7 @@ func copyHeaders(dst, src http.Header) {
 // errors the way KServe's handlers do.
 // It returns the status code.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	if r != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if errors.Is(err, errClientGone) || r != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client is gone: nobody reads the body. A context error
 		// while the client still waits (a predictor's timeout, a model's
 		// own deadline) is the server's, answered and logged as such.
