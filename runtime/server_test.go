@@ -622,43 +622,30 @@ func TestHeaderAndKeepAliveTimeouts(t *testing.T) {
 	// timeout of silence (uvicorn, and net/http alone, waited for ever,
 	// holding the connection and its goroutine); one sent slowly, a part
 	// within each timeout, is read whole.
-	t.Run("stalled body", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer c.Close()
-		_, err = io.WriteString(c, "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"inputs\"")
-		require.NoError(t, err)
-		br := bufio.NewReader(c)
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err, "want an answer once the body stalls")
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		assert.Equal(t, 400, resp.StatusCode)
-		assert.Equal(t, `{"error":"could not read the request body: the client sent nothing of it for longer than --read_header_timeout"}`, string(b))
-		closedAfter(t, c, br)
-	})
 	// A chunk-size line of 4095 bytes leaves net/http's reader one free
 	// byte to fill: a one-byte read, which must not be taken for the
 	// background read that waits for ever.
-	t.Run("stalled chunk line", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
-		defer c.Close()
-		_, err = io.WriteString(c, "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-		require.NoError(t, err)
-		_, err = io.WriteString(c, "1;"+strings.Repeat("a", 4093))
-		require.NoError(t, err)
-		br := bufio.NewReader(c)
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err, "want an answer once the body stalls")
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		assert.Equal(t, 400, resp.StatusCode)
-		assert.Equal(t, `{"error":"could not read the request body: the client sent nothing of it for longer than --read_header_timeout"}`, string(b))
-		closedAfter(t, c, br)
-	})
+	for name, sent := range map[string]string{
+		"stalled body":       "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"inputs\"",
+		"stalled chunk line": "POST /v2/models/echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1;" + strings.Repeat("a", 4093),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = io.WriteString(c, sent)
+			require.NoError(t, err)
+			br := bufio.NewReader(c)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err, "want an answer once the body stalls")
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, 400, resp.StatusCode)
+			assert.Equal(t, `{"error":"could not read the request body: the client sent nothing of it for longer than --read_header_timeout"}`, string(b))
+			closedAfter(t, c, br)
+		})
+	}
 	t.Run("slow body", func(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
