@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -40,7 +41,11 @@ func TestMain(m *testing.M) {
 		if os.Getenv(blockEnv) != "" {
 			m.block = make(chan struct{}) // never closed: every predict hangs
 		}
-		if err := runtime.Serve(m); err != nil {
+		err := runtime.Serve(m)
+		if errors.Is(err, config.ErrUsage) {
+			os.Exit(2) // printed by the parser, as argparse does
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -259,4 +264,17 @@ func TestProcess_StartAndStopLinesAsKServe(t *testing.T) {
 	for _, w := range []string{"] Stopping the grpc server\n", "] Waiting for gRPC server shutdown\n", "] gRPC server shutdown complete\n"} {
 		assert.Contains(t, out, w)
 	}
+}
+
+// A bad flag stops the server as KServe's argparse does: the usage block,
+// then "prog: error: …" with the program's base name, once, and status 2.
+func TestServe_BadFlagIsArgparseError(t *testing.T) {
+	p := startProc(t, []string{"COLUMNS=80"}, "--http_port=abc")
+	require.Equal(t, 2, p.wait(t, time.Minute), p.out.String())
+	prog := filepath.Base(os.Args[0])
+	out := p.out.String()
+	assert.True(t, strings.HasPrefix(out, "usage: "+prog+" [-h] [--http_port HTTP_PORT]"), out)
+	assert.Contains(t, out, "\n"+strings.Repeat(" ", len("usage: "+prog+" "))+"[--workers WORKERS]", "wrapped under the program name")
+	assert.True(t, strings.HasSuffix(out, "[--gc_min_heap GC_MIN_HEAP]\n"+prog+": error: argument --http_port: invalid int value: 'abc'\n"), out)
+	assert.Equal(t, 1, strings.Count(out, "invalid int value"), out)
 }

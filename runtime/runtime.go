@@ -8,7 +8,7 @@
 //		p := config.NewParser("custom-model")
 //		cfg, err := p.Parse(os.Args[1:], os.Getenv)
 //		if errors.Is(err, flag.ErrHelp) { return } // --help printed the usage
-//		if err != nil { log.Fatal(err) }
+//		if err != nil { os.Exit(2) }                // printed as argparse prints it
 //		ctx, stop := runtime.SignalContext()
 //		defer stop()
 //		if err := runtime.NewServer(*cfg).Run(ctx, NewModel(cfg.ModelName)); err != nil { log.Fatal(err) }

@@ -122,6 +122,8 @@ func SignalContext() (context.Context, context.CancelFunc) {
 // Serve parses KServe's flags from os.Args, serves models until SIGTERM,
 // SIGINT or SIGQUIT, then shuts down gracefully. The model names come from
 // the models themselves; use config.Parser and NewServer for more control.
+// A bad command line has been printed as KServe's argparse prints it when
+// Serve returns an error matching config.ErrUsage: exit with status 2.
 func Serve(models ...model.Model) error {
 	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {

@@ -77,8 +77,7 @@ func main() {
 		return
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		os.Exit(2) // Parse printed the usage and the error, as argparse does
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -38,6 +37,8 @@ type Parser struct {
 	fs      *flag.FlagSet
 	cfg     Config
 	unknown []string
+	order   []string // the parser's own flags, in KServe's order (usage)
+	columns int      // argparse's width for the usage block, from COLUMNS
 }
 
 // NewParser returns a parser named name (the program name in usage) with
@@ -49,36 +50,48 @@ func NewParser(name string) *Parser {
 	fs := p.fs
 	protocols := []string{ProtocolV1, ProtocolV2, ProtocolGRPCV2}
 
-	fs.Var(intValue{&c.HTTPPort}, "http_port", "The HTTP port listened to by the model server.")
-	fs.Var(intValue{&c.GRPCPort}, "grpc_port", "The gRPC port listened to by the model server.")
-	fs.Var(intValue{&c.Workers}, "workers", "The number of serving processes sharing the HTTP port (SO_REUSEPORT).")
-	fs.Var(intValue{&c.MaxThreads}, "max_threads", "The number of gRPC stream worker goroutines.")
-	fs.Var(intValue{&c.MaxAsyncioWorkers}, "max_asyncio_workers", "The most concurrent model calls, REST and gRPC together (0: min(32, CPUs+4)).")
-	fs.Var(boolValue{&c.EnableGRPC}, "enable_grpc", "Enable gRPC for the model server.")
-	fs.Var(boolValue{&c.EnableDocsURL}, "enable_docs_url", "Serve Swagger UI at /docs.")
-	fs.Var(boolValue{&c.EnableLatencyLogging}, "enable_latency_logging", "Log the latency of every request.")
-	fs.Var(boolValue{&c.ConfigureLogging}, "configure_logging", "Apply KServe's logging configuration at start.")
-	fs.StringVar(&c.LogConfigFile, "log_config_file", c.LogConfigFile, "A logging configuration file (json, yaml or ini).")
-	fs.StringVar(&c.AccessLogFormat, "access_log_format", c.AccessLogFormat, "The format of the access log lines.")
-	fs.Var(choiceValue{&c.EventLoop, []string{EventLoopAuto, EventLoopAsyncio, EventLoopUvloop}}, "event-loop", "Accepted for compatibility and ignored: Go has no event loop.")
-	fs.Var(intValue{&c.TimeoutKeepAlive}, "timeout-keep-alive", "Seconds an idle keep-alive connection stays open.")
-	fs.StringVar(&c.ModelName, "model_name", c.ModelName, "The name the model is served under.")
-	fs.StringVar(&c.PredictorHost, "predictor_host", c.PredictorHost, "The predictor host[:port] a transformer calls.")
-	fs.Var(choiceValue{&c.Protocol, protocols}, "protocol", "The inference protocol (default $PROTOCOL, else v1).")
-	fs.Var(choiceValue{&c.PredictorProtocol, protocols}, "predictor_protocol", "The protocol a transformer uses to call the predictor.")
-	fs.Var(boolValue{&c.PredictorUseSSL}, "predictor_use_ssl", "Call the predictor over TLS.")
-	fs.Var(intValue{&c.PredictorRequestTimeoutSeconds}, "predictor_request_timeout_seconds", "The timeout of a call to the predictor.")
-	fs.Var(intValue{&c.PredictorRequestRetries}, "predictor_request_retries", "Retries of a failed call to the predictor.")
-	fs.Var(intValue{&c.GRPCMaxSendMessageLength}, "grpc_max_send_message_length", "The largest gRPC message the server sends, in bytes.")
-	fs.Var(intValue{&c.GRPCMaxReceiveMessageLength}, "grpc_max_receive_message_length", "The largest gRPC message the server accepts, in bytes.")
-	fs.Var(storeTrueValue{boolValue{&c.EnablePredictorHealthCheck}}, "enable_predictor_health_check", "Readiness also checks the predictor (takes no value).")
+	// v and s register a flag and remember its place: argparse's usage lists
+	// the options in the order the parser adds them, which flag.FlagSet
+	// does not keep.
+	v := func(val flag.Value, name, usage string) {
+		fs.Var(val, name, usage)
+		p.order = append(p.order, name)
+	}
+	s := func(ptr *string, name, usage string) {
+		fs.StringVar(ptr, name, *ptr, usage)
+		p.order = append(p.order, name)
+	}
 
-	fs.StringVar(&c.ModelDir, "model_dir", c.ModelDir, "The local model directory (default: $STORAGE_URI resolved).")
-	fs.Var(secondsValue{&c.GracePeriod}, "grace_period", "Seconds in-flight requests may finish after SIGTERM.")
-	fs.Var(byteSizeValue{&c.MaxRequestBodySize}, "max_request_body_size", "The largest request body in bytes (suffixes Ki, Mi, Gi allowed); larger gets 413.")
-	fs.Var(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers, and may stay silent while sending a body.")
-	fs.Var(intValue{&c.MaxQueuedRequests}, "max_queued_requests", "Requests that may wait for a --max_asyncio_workers slot; more get 503 at once (0: no limit, they wait until their client gives up).")
-	fs.Var(byteSizeValue{&c.GCMinHeap}, "gc_min_heap", "Heap size below which garbage is not collected, e.g. 16Mi: less GC CPU, longer tail latency at saturation (0: Go's pacing; ignored when GOGC is set).")
+	v(intValue{&c.HTTPPort}, "http_port", "The HTTP port listened to by the model server.")
+	v(intValue{&c.GRPCPort}, "grpc_port", "The gRPC port listened to by the model server.")
+	v(intValue{&c.Workers}, "workers", "The number of serving processes sharing the HTTP port (SO_REUSEPORT).")
+	v(intValue{&c.MaxThreads}, "max_threads", "The number of gRPC stream worker goroutines.")
+	v(intValue{&c.MaxAsyncioWorkers}, "max_asyncio_workers", "The most concurrent model calls, REST and gRPC together (0: min(32, CPUs+4)).")
+	v(boolValue{&c.EnableGRPC}, "enable_grpc", "Enable gRPC for the model server.")
+	v(boolValue{&c.EnableDocsURL}, "enable_docs_url", "Serve Swagger UI at /docs.")
+	v(boolValue{&c.EnableLatencyLogging}, "enable_latency_logging", "Log the latency of every request.")
+	v(boolValue{&c.ConfigureLogging}, "configure_logging", "Apply KServe's logging configuration at start.")
+	s(&c.LogConfigFile, "log_config_file", "A logging configuration file (json, yaml or ini).")
+	s(&c.AccessLogFormat, "access_log_format", "The format of the access log lines.")
+	v(choiceValue{&c.EventLoop, []string{EventLoopAuto, EventLoopAsyncio, EventLoopUvloop}}, "event-loop", "Accepted for compatibility and ignored: Go has no event loop.")
+	v(intValue{&c.TimeoutKeepAlive}, "timeout-keep-alive", "Seconds an idle keep-alive connection stays open.")
+	s(&c.ModelName, "model_name", "The name the model is served under.")
+	s(&c.PredictorHost, "predictor_host", "The predictor host[:port] a transformer calls.")
+	v(choiceValue{&c.Protocol, protocols}, "protocol", "The inference protocol (default $PROTOCOL, else v1).")
+	v(choiceValue{&c.PredictorProtocol, protocols}, "predictor_protocol", "The protocol a transformer uses to call the predictor.")
+	v(boolValue{&c.PredictorUseSSL}, "predictor_use_ssl", "Call the predictor over TLS.")
+	v(intValue{&c.PredictorRequestTimeoutSeconds}, "predictor_request_timeout_seconds", "The timeout of a call to the predictor.")
+	v(intValue{&c.GRPCMaxSendMessageLength}, "grpc_max_send_message_length", "The largest gRPC message the server sends, in bytes.")
+	v(intValue{&c.GRPCMaxReceiveMessageLength}, "grpc_max_receive_message_length", "The largest gRPC message the server accepts, in bytes.")
+	v(intValue{&c.PredictorRequestRetries}, "predictor_request_retries", "Retries of a failed call to the predictor.")
+	v(storeTrueValue{boolValue{&c.EnablePredictorHealthCheck}}, "enable_predictor_health_check", "Readiness also checks the predictor (takes no value).")
+
+	s(&c.ModelDir, "model_dir", "The local model directory (default: $STORAGE_URI resolved).")
+	v(secondsValue{&c.GracePeriod}, "grace_period", "Seconds in-flight requests may finish after SIGTERM.")
+	v(byteSizeValue{&c.MaxRequestBodySize}, "max_request_body_size", "The largest request body in bytes (suffixes Ki, Mi, Gi allowed); larger gets 413.")
+	v(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers, and may stay silent while sending a body.")
+	v(intValue{&c.MaxQueuedRequests}, "max_queued_requests", "Requests that may wait for a --max_asyncio_workers slot; more get 503 at once (0: no limit, they wait until their client gives up).")
+	v(byteSizeValue{&c.GCMinHeap}, "gc_min_heap", "Heap size below which garbage is not collected, e.g. 16Mi: less GC CPU, longer tail latency at saturation (0: Go's pacing; ignored when GOGC is set).")
 	return p
 }
 
@@ -143,10 +156,24 @@ func isNegativeNumber(s string) bool {
 // getenv (os.Getenv when nil), and returns the configuration. Unknown
 // arguments are kept for Unknown; -h/--help returns flag.ErrHelp after
 // printing the usage to FlagSet().Output(). Call it once.
+//
+// A bad argument or environment variable is written to FlagSet().Output() as
+// argparse writes it (usage block, then "prog: error: argument --http_port:
+// invalid int value: 'abc'"), and the error returned matches ErrUsage: exit
+// with status 2 on it without printing it again.
 func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	p.columns = columns(getenv)
+	cfg, err := p.parse(args, getenv)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, p.Fail(err)
+	}
+	return cfg, err
+}
+
+func (p *Parser) parse(args []string, getenv func(string) string) (*Config, error) {
 	// The defaults --help shows are what the flags hold when parsing starts:
 	// a program that sets its own with FlagSet().Set (a generated project's
 	// model name, gRPC off) must not have KServe's listed instead.
@@ -244,23 +271,21 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	if !double || name == "" {
 		return nil, nil
 	}
-	var matches []*flag.Flag
-	p.fs.VisitAll(func(f *flag.Flag) {
+	// argparse lists the candidates in the order the parser added them.
+	var names []string
+	var match *flag.Flag
+	for _, f := range p.flagsInOrder() {
 		if strings.HasPrefix(f.Name, name) {
-			matches = append(matches, f)
+			names = append(names, "--"+f.Name)
+			match = f
 		}
-	})
-	switch len(matches) {
+	}
+	switch len(names) {
 	case 0:
 		return nil, nil
 	case 1:
-		return matches[0], nil
+		return match, nil
 	}
-	names := make([]string, len(matches))
-	for i, f := range matches {
-		names[i] = "--" + f.Name
-	}
-	sort.Strings(names)
 	return nil, fmt.Errorf("ambiguous option: %s could match %s", token, strings.Join(names, ", "))
 }
 
@@ -290,11 +315,18 @@ func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error
 	return nil
 }
 
-// usage prints every flag with a double dash, as KServe users write them.
+// usage is the -h/--help text: argparse's usage block, the same one an
+// error shows, then every flag in that order with a double dash, as KServe
+// users write them, and its default.
 func (p *Parser) usage() {
 	w := p.fs.Output()
-	fmt.Fprintf(w, "Usage of %s:\n", p.fs.Name())
-	p.fs.VisitAll(func(f *flag.Flag) { printFlag(w, f) })
+	fmt.Fprintf(w, "%s\noptions:\n", p.usageLine())
+	if p.fs.Lookup("h") == nil && p.fs.Lookup("help") == nil {
+		fmt.Fprint(w, "  -h, --help\n    \tshow this help message and exit\n")
+	}
+	for _, f := range p.flagsInOrder() {
+		printFlag(w, f)
+	}
 }
 
 func printFlag(w io.Writer, f *flag.Flag) {

@@ -275,8 +275,8 @@ func TestParse_Errors(t *testing.T) {
 		{[]string{"--enable_grpc="}, "argument --enable_grpc: invalid strtobool value: ''"},
 		{[]string{"--model_name"}, "argument --model_name: expected one argument"},
 		{[]string{"--model_name", "--http_port=1"}, "argument --model_name: expected one argument"},
-		{[]string{"--model", "x"}, "ambiguous option: --model could match --model_dir, --model_name"},
-		{[]string{"--grpc_max=1"}, "ambiguous option: --grpc_max=1 could match --grpc_max_receive_message_length, --grpc_max_send_message_length"},
+		{[]string{"--model", "x"}, "ambiguous option: --model could match --model_name, --model_dir"},
+		{[]string{"--grpc_max=1"}, "ambiguous option: --grpc_max=1 could match --grpc_max_send_message_length, --grpc_max_receive_message_length"},
 		{[]string{"--grace_period=soon"}, "argument --grace_period: invalid seconds value: 'soon' (want seconds like 30 or 2.5, or a duration like 1m30s)"},
 		{[]string{"--grace_period=inf"}, "argument --grace_period: invalid seconds value: 'inf' (want seconds like 30 or 2.5, or a duration like 1m30s)"},
 		{[]string{"--grace_period=-Infinity"}, "argument --grace_period: invalid seconds value: '-Infinity' (want seconds like 30 or 2.5, or a duration like 1m30s)"},
@@ -323,7 +323,7 @@ func TestParse_Help(t *testing.T) {
 		assert.Nil(t, cfg)
 		assert.ErrorIs(t, err, flag.ErrHelp)
 		usage := out.String()
-		assert.True(t, strings.HasPrefix(usage, "Usage of model-server:\n"), usage)
+		assert.True(t, strings.HasPrefix(usage, "usage: model-server [-h] [--http_port HTTP_PORT]"), usage)
 		for _, want := range []string{
 			"  --http_port int\n    \tThe HTTP port listened to by the model server. (default 8080)\n",
 			"  --event-loop {auto,asyncio,uvloop}\n    \tAccepted for compatibility and ignored: Go has no event loop. (default auto)\n",

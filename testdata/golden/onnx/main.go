@@ -18,7 +18,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	if errors.Is(err, config.ErrUsage) {
+		os.Exit(2) // the parser printed the usage and the error, as argparse does
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -45,6 +49,9 @@ func run(args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if err := f.Validate(); err != nil {
+		return p.Fail(err) // --replicas=0 is a usage error too
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The testdata/argparse_*.txt files are what Python 3.11's argparse writes to
+// standard error for a parser with the same options in the same order (KServe's
+// parser as a parent, then ours, then the program's) and the same arguments:
+// see the comment at the top of testdata/argparse_golden.py, which made them.
+func TestParse_ErrorIsArgparses(t *testing.T) {
+	tests := []struct {
+		golden  string
+		prog    string
+		user    []string // flags the program adds
+		columns string
+		args    []string
+		msg     string
+	}{
+		{"argparse_error_cols80.txt", "model-server", []string{"verbose", "extra_dir"}, "80", []string{"--http_port=abc"}, "argument --http_port: invalid int value: 'abc'"},
+		{"argparse_error_cols120.txt", "/usr/local/bin/model-server", []string{"verbose", "extra_dir"}, "120", []string{"--http_port=abc"}, "argument --http_port: invalid int value: 'abc'"},
+		{"argparse_error_cols40.txt", "model-server", []string{"verbose", "extra_dir"}, "40", []string{"--http_port=abc"}, "argument --http_port: invalid int value: 'abc'"},
+		{"argparse_error_longprog.txt", "a-very-long-program-name-that-takes-most-of-the-line-1234567", nil, "80", []string{"--workers", "1.5"}, "argument --workers: invalid int value: '1.5'"},
+		{"argparse_error_ambiguous.txt", "model-server", nil, "80", []string{"--model"}, "ambiguous option: --model could match --model_name, --model_dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join("testdata", tt.golden))
+			require.NoError(t, err)
+			p := NewParser(tt.prog)
+			var out bytes.Buffer
+			p.FlagSet().SetOutput(&out)
+			for _, name := range tt.user {
+				p.FlagSet().String(name, "", "a flag of the program")
+			}
+			cfg, err := p.Parse(tt.args, env("COLUMNS", tt.columns))
+			assert.Nil(t, cfg)
+			assert.ErrorIs(t, err, ErrUsage)
+			assert.EqualError(t, err, tt.msg, "the error reads as the message alone")
+			assert.Equal(t, string(want), out.String())
+		})
+	}
+}
+
+// Errors found after parsing (validation, the environment) are printed the
+// same way, one "prog: error:" line each, and still unwrap to ArgError.
+func TestParse_LaterErrorsPrintedLikeArgparse(t *testing.T) {
+	p := NewParser("m")
+	var out bytes.Buffer
+	p.FlagSet().SetOutput(&out)
+	_, err := p.Parse([]string{"--http_port=70000", "--workers=0"}, env("COLUMNS", "80"))
+	require.ErrorIs(t, err, ErrUsage)
+	text := out.String()
+	assert.True(t, strings.HasPrefix(text, "usage: m [-h] [--http_port HTTP_PORT] [--grpc_port GRPC_PORT]\n         [--workers WORKERS] [--max_threads MAX_THREADS]\n"), text)
+	assert.True(t, strings.HasSuffix(text, "\nm: error: argument --http_port: port 70000 out of range 0-65535\nm: error: argument --workers: must be >= 1, got 0\n"), text)
+
+	p = NewParser("m")
+	out.Reset()
+	p.FlagSet().SetOutput(&out)
+	_, err = p.Parse(nil, env("COLUMNS", "80", "PROTOCOL", "v3"))
+	var ae *ArgError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "environment variable PROTOCOL", ae.Arg)
+	assert.True(t, strings.HasSuffix(out.String(), "\nm: error: argument environment variable PROTOCOL: invalid choice: 'v3' (choose from 'v1', 'v2', 'grpc-v2')\n"), out.String())
+}
+
+// -h shows the same usage block as an error, then the options in that order.
+func TestParse_HelpStartsWithArgparseUsage(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "argparse_error_cols80.txt"))
+	require.NoError(t, err)
+	usage, _, _ := strings.Cut(string(want), "model-server: error:")
+	p := NewParser("model-server")
+	var out bytes.Buffer
+	p.FlagSet().SetOutput(&out)
+	p.FlagSet().String("verbose", "", "a flag of the program")
+	p.FlagSet().String("extra_dir", "", "a flag of the program")
+	_, err = p.Parse([]string{"-h"}, env("COLUMNS", "80"))
+	require.ErrorIs(t, err, flag.ErrHelp)
+	assert.NotErrorIs(t, err, ErrUsage)
+	help := out.String()
+	require.True(t, strings.HasPrefix(help, usage+"\noptions:\n  -h, --help\n    \tshow this help message and exit\n  --http_port int\n"), help)
+	assert.Less(t, strings.Index(help, "  --enable_predictor_health_check\n"), strings.Index(help, "  --model_dir string\n"))
+	assert.Less(t, strings.Index(help, "  --gc_min_heap bytes\n"), strings.Index(help, "  --extra_dir string\n"))
+}
+
+// COLUMNS as Python reads it: a positive number, else (no terminal in a test) 80.
+func TestColumns(t *testing.T) {
+	assert.Equal(t, 120, columns(env("COLUMNS", "120")))
+	if _, err := os.Stdout.Stat(); err == nil {
+		for _, v := range []string{"", "0", "-5", "wide"} {
+			got := columns(env("COLUMNS", v))
+			assert.True(t, got == 80 || got > 0, "COLUMNS=%q: %d", v, got)
+		}
+	}
+}
