@@ -40,7 +40,7 @@ const DefaultMaxRequestBodySize int64 = 64 << 20
 type Config struct {
 	HTTPPort                       int    // --http_port (8080)
 	GRPCPort                       int    // --grpc_port (8081)
-	Workers                        int    // --workers (1): serving processes sharing the HTTP port
+	Workers                        int    // --workers (1): serving processes sharing the HTTP port (0 is 1)
 	MaxThreads                     int    // --max_threads (4): gRPC stream worker goroutines
 	MaxAsyncioWorkers              int    // --max_asyncio_workers (0 = auto, see EffectiveMaxAsyncioWorkers)
 	EnableGRPC                     bool   // --enable_grpc (true)
@@ -150,7 +150,9 @@ func (c Config) Validate() error {
 		// Caught here, not by a bind error after the REST listener is up.
 		errs = append(errs, fmt.Errorf("argument --grpc_port: %d is also --http_port; REST and gRPC need their own ports (or --enable_grpc=false)", c.GRPCPort))
 	}
-	atLeast("workers", c.Workers, 1)
+	// 0 is one process, as in KServe (it forks only above 1): the controller
+	// passes a transformer's containerConcurrency, 0 meaning unlimited.
+	atLeast("workers", c.Workers, 0)
 	atLeast("max_threads", c.MaxThreads, 1)
 	atLeast("max_asyncio_workers", c.MaxAsyncioWorkers, 0)
 	atLeast("max_queued_requests", c.MaxQueuedRequests, 0)

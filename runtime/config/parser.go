@@ -257,6 +257,9 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 		return nil, err
 	}
 	cfg := p.cfg
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
 	cfg.UnknownArgs = append([]string(nil), p.unknown...)
 	return &cfg, nil
 }

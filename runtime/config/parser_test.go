@@ -289,7 +289,7 @@ func TestParse_Errors(t *testing.T) {
 		{[]string{"--timeout-keep-alive=9300000000"}, "argument --timeout-keep-alive: must be <= 9223372036, got 9300000000"},
 		{[]string{"--max_request_body_size=lots"}, "argument --max_request_body_size: invalid size value: 'lots' (want bytes like 67108864 or 64MiB)"},
 		{[]string{"--http_port", "-1"}, "argument --http_port: port -1 out of range 0-65535"},
-		{[]string{"--http_port=70000", "--workers=0"}, "argument --http_port: port 70000 out of range 0-65535\nargument --workers: must be >= 1, got 0"},
+		{[]string{"--http_port=70000", "--workers=-1"}, "argument --http_port: port 70000 out of range 0-65535\nargument --workers: must be >= 0, got -1"},
 		{[]string{"--max_request_body_size=0"}, "argument --max_request_body_size: must be > 0, got 0"},
 		{[]string{"--gc_min_heap=-1"}, "argument --gc_min_heap: must be >= 0, got -1"},
 		{[]string{"--max_queued_requests=-1"}, "argument --max_queued_requests: must be >= 0, got -1"},
@@ -433,4 +433,12 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The KServe controller adds --workers <containerConcurrency> to a custom
+// transformer's or explainer's arguments, and 0 (Knative's "unlimited") is
+// common: KServe then runs one process, and so must we.
+func TestParse_WorkersZeroIsOneProcess(t *testing.T) {
+	cfg, _ := parse(t, []string{"--workers", "0"}, env())
+	assert.Equal(t, 1, cfg.Workers)
 }

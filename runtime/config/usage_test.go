@@ -56,11 +56,11 @@ func TestParse_LaterErrorsPrintedLikeArgparse(t *testing.T) {
 	p := NewParser("m")
 	var out bytes.Buffer
 	p.FlagSet().SetOutput(&out)
-	_, err := p.Parse([]string{"--http_port=70000", "--workers=0"}, env("COLUMNS", "80"))
+	_, err := p.Parse([]string{"--http_port=70000", "--workers=-1"}, env("COLUMNS", "80"))
 	require.ErrorIs(t, err, ErrUsage)
 	text := out.String()
 	assert.True(t, strings.HasPrefix(text, "usage: m [-h] [--http_port HTTP_PORT] [--grpc_port GRPC_PORT]\n         [--workers WORKERS] [--max_threads MAX_THREADS]\n"), text)
-	assert.True(t, strings.HasSuffix(text, "\nm: error: argument --http_port: port 70000 out of range 0-65535\nm: error: argument --workers: must be >= 1, got 0\n"), text)
+	assert.True(t, strings.HasSuffix(text, "\nm: error: argument --http_port: port 70000 out of range 0-65535\nm: error: argument --workers: must be >= 0, got -1\n"), text)
 
 	p = NewParser("m")
 	out.Reset()
