@@ -278,3 +278,15 @@ func TestServe_BadFlagIsArgparseError(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out, "[--gc_min_heap GC_MIN_HEAP]\n"+prog+": error: argument --http_port: invalid int value: 'abc'\n"), out)
 	assert.Equal(t, 1, strings.Count(out, "invalid int value"), out)
 }
+
+// --help goes to standard output, as argparse's does, and exits 0.
+func TestServe_HelpOnStdout(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "--help")
+	cmd.Env = append(os.Environ(), serveEnv+"=1", "COLUMNS=80")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	assert.True(t, strings.HasPrefix(stdout.String(), "usage: "+filepath.Base(os.Args[0])+" [-h] [--http_port HTTP_PORT]"), stdout.String())
+	assert.Contains(t, stdout.String(), "\noptions:\n  -h, --help\n")
+	assert.Empty(t, stderr.String())
+}

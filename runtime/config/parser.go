@@ -321,8 +321,15 @@ func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error
 // usage is the -h/--help text: argparse's usage block, the same one an
 // error shows, then every flag in that order with a double dash, as KServe
 // users write them, and its default.
+//
+// It goes to standard output, as argparse's print_help writes there (so
+// "prog --help | less" works), unless FlagSet().SetOutput chose a writer
+// other than standard error; errors stay on standard error.
 func (p *Parser) usage() {
 	w := p.fs.Output()
+	if w == io.Writer(os.Stderr) {
+		w = os.Stdout
+	}
 	fmt.Fprintf(w, "%s\noptions:\n", p.usageLine())
 	if p.fs.Lookup("h") == nil && p.fs.Lookup("help") == nil {
 		fmt.Fprint(w, "  -h, --help\n    \tshow this help message and exit\n")
