@@ -242,7 +242,7 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 			if _, ours := f.Value.(argparseValue); ours {
 				return nil, &ArgError{opt, err}
 			}
-			return nil, &ArgError{opt, fmt.Errorf("invalid value %s: %w", pyRepr(val), err)}
+			return nil, &ArgError{opt, goFlagError(f.Value, val, err)}
 		}
 		set[f.Name] = true
 	}
@@ -364,4 +364,26 @@ func printFlag(w io.Writer, f *flag.Flag) {
 		line += fmt.Sprintf(" (default %s)", f.DefValue)
 	}
 	fmt.Fprintln(w, line)
+}
+
+// goFlagError words the error of a flag the program added with the flag
+// package (fs.Int, fs.Duration, ...) as argparse words a type=int one:
+// "invalid int value: 'abc'", rather than the flag package's "parse error".
+// Its value types are unexported, hence matched by %T.
+func goFlagError(v flag.Value, val string, err error) error {
+	var typ string
+	switch fmt.Sprintf("%T", v) {
+	case "*flag.intValue", "*flag.int64Value", "*flag.uintValue", "*flag.uint64Value":
+		typ = "int"
+	case "*flag.float64Value":
+		typ = "float"
+	case "*flag.durationValue":
+		typ = "duration"
+	default:
+		return fmt.Errorf("invalid value %s: %w", pyRepr(val), err)
+	}
+	if err.Error() == "parse error" { // the flag package's errParse: no more to say
+		return fmt.Errorf("invalid %s value: %s", typ, pyRepr(val))
+	}
+	return fmt.Errorf("invalid %s value: %s (%w)", typ, pyRepr(val), err)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -174,11 +175,33 @@ func TestParse_UserFlags(t *testing.T) {
 	assert.True(t, fs.Parsed())
 }
 
+// A program's own flags added with the flag package fail in argparse's
+// words for the same type (type=int: "invalid int value: 'many'").
 func TestParse_UserFlagErrorNamesFlagAndValue(t *testing.T) {
-	p := NewParser("custom")
-	p.FlagSet().Int("replicas", 1, "replicas")
-	_, err := p.Parse([]string{"--replicas=many"}, env())
-	assert.EqualError(t, err, `argument --replicas: invalid value 'many': parse error`)
+	tests := []struct {
+		add  func(fs *flag.FlagSet)
+		arg  string
+		want string
+	}{
+		{func(fs *flag.FlagSet) { fs.Int("replicas", 1, "") }, "--replicas=many", `argument --replicas: invalid int value: 'many'`},
+		{func(fs *flag.FlagSet) { fs.Int64("limit", 1, "") }, "--limit=1.5", `argument --limit: invalid int value: '1.5'`},
+		{func(fs *flag.FlagSet) { fs.Uint("n", 1, "") }, "--n=x", `argument --n: invalid int value: 'x'`},
+		{func(fs *flag.FlagSet) { fs.Float64("ratio", 1, "") }, "--ratio=half", `argument --ratio: invalid float value: 'half'`},
+		{func(fs *flag.FlagSet) { fs.Duration("delay", 0, "") }, "--delay=5", `argument --delay: invalid duration value: '5'`},
+		{func(fs *flag.FlagSet) { fs.Int("replicas", 1, "") }, "--replicas=99999999999999999999", `argument --replicas: invalid int value: '99999999999999999999' (value out of range)`},
+		{func(fs *flag.FlagSet) {
+			fs.Func("label", "", func(string) error { return errors.New("no such label") })
+		}, "--label=x", `argument --label: invalid value 'x': no such label`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			p := NewParser("custom")
+			p.FlagSet().SetOutput(io.Discard)
+			tt.add(p.FlagSet())
+			_, err := p.Parse([]string{tt.arg}, env())
+			assert.EqualError(t, err, tt.want)
+		})
+	}
 }
 
 func TestParse_UnknownArgumentsIgnoredWithOneWarning(t *testing.T) {
