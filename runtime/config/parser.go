@@ -192,7 +192,11 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 		double := strings.HasPrefix(a, "--")
 		name, val, hasVal := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
 		f, err := p.lookup(a, name, double)
-		if err != nil {
+		if errors.Is(err, flag.ErrHelp) && !hasVal { // --he, --hel
+			p.fs.Usage()
+			return nil, err
+		}
+		if err != nil && !errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
 		if f == nil {
@@ -265,8 +269,9 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 }
 
 // lookup finds the flag a token names: an exact name wins; otherwise, for
-// double-dash tokens, a unique prefix (argparse's allow_abbrev). An ambiguous
-// prefix is an error even for parse_known_args, as in argparse.
+// double-dash tokens, a unique prefix (argparse's allow_abbrev), flag.ErrHelp
+// when that is our --help. An ambiguous prefix is an error even for
+// parse_known_args, as in argparse.
 func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	if f := p.fs.Lookup(name); f != nil {
 		return f, nil
@@ -274,9 +279,13 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	if !double || name == "" {
 		return nil, nil
 	}
-	// argparse lists the candidates in the order the parser added them.
+	// argparse lists the candidates in the order the parser added them,
+	// its own --help first: --he is --help, --h is ambiguous.
 	var names []string
 	var match *flag.Flag
+	if p.helpAvailable() && name != "help" && strings.HasPrefix("help", name) {
+		names = append(names, "--help")
+	}
 	for _, f := range p.flagsInOrder() {
 		if strings.HasPrefix(f.Name, name) {
 			names = append(names, "--"+f.Name)
@@ -287,6 +296,9 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	case 0:
 		return nil, nil
 	case 1:
+		if match == nil {
+			return nil, flag.ErrHelp
+		}
 		return match, nil
 	}
 	return nil, fmt.Errorf("ambiguous option: %s could match %s", token, strings.Join(names, ", "))
@@ -331,7 +343,7 @@ func (p *Parser) usage() {
 		w = os.Stdout
 	}
 	fmt.Fprintf(w, "%s\noptions:\n", p.usageLine())
-	if p.fs.Lookup("h") == nil && p.fs.Lookup("help") == nil {
+	if p.helpAvailable() {
 		fmt.Fprint(w, "  -h, --help\n    \tshow this help message and exit\n")
 	}
 	for _, f := range p.flagsInOrder() {

@@ -98,13 +98,19 @@ func wrapParts(parts []string, indent string, start, width int) []string {
 // {a,b}]", "[--switch]".
 func (p *Parser) usageParts() []string {
 	var parts []string
-	if p.fs.Lookup("h") == nil && p.fs.Lookup("help") == nil {
+	if p.helpAvailable() {
 		parts = append(parts, "[-h]")
 	}
 	for _, f := range p.flagsInOrder() {
 		parts = append(parts, "["+optionUsage(f)+"]")
 	}
 	return parts
+}
+
+// helpAvailable reports whether -h/--help are the parser's: the program
+// has taken neither name.
+func (p *Parser) helpAvailable() bool {
+	return p.fs.Lookup("h") == nil && p.fs.Lookup("help") == nil
 }
 
 // flagsInOrder is the parser's own flags in registration order, then the

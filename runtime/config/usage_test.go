@@ -101,3 +101,33 @@ func TestColumns(t *testing.T) {
 		}
 	}
 }
+
+// A prefix of --help is --help, and --h is ambiguous, as in argparse
+// (with the seed's -h/--help): "--h could match --help, --http_port".
+func TestParse_HelpPrefixes(t *testing.T) {
+	for _, arg := range []string{"--he", "--hel"} {
+		p := NewParser("m")
+		var out bytes.Buffer
+		p.FlagSet().SetOutput(&out)
+		_, err := p.Parse([]string{arg}, env("COLUMNS", "80"))
+		assert.ErrorIs(t, err, flag.ErrHelp, arg)
+		assert.NotErrorIs(t, err, ErrUsage, arg)
+		assert.Contains(t, out.String(), "\noptions:\n", arg)
+	}
+	p := NewParser("m")
+	var out bytes.Buffer
+	p.FlagSet().SetOutput(&out)
+	_, err := p.Parse([]string{"--h"}, env("COLUMNS", "80"))
+	assert.ErrorIs(t, err, ErrUsage)
+	assert.EqualError(t, err, "ambiguous option: --h could match --help, --http_port")
+	assert.True(t, strings.HasSuffix(out.String(), "\nm: error: ambiguous option: --h could match --help, --http_port\n"), out.String())
+
+	// Without the parser's help (the program took --help), --he is the
+	// program's flag.
+	p = NewParser("m")
+	p.FlagSet().SetOutput(&out)
+	help := p.FlagSet().Bool("help", false, "my help")
+	_, err = p.Parse([]string{"--he"}, env())
+	require.NoError(t, err)
+	assert.True(t, *help)
+}
