@@ -273,7 +273,7 @@ func TestServe_BadFlagIsArgparseError(t *testing.T) {
 	require.Equal(t, 2, p.wait(t, time.Minute), p.out.String())
 	prog := filepath.Base(os.Args[0])
 	out := p.out.String()
-	assert.True(t, strings.HasPrefix(out, "usage: "+prog+" [-h] [--http_port HTTP_PORT]"), out)
+	assert.True(t, strings.HasPrefix(out, "usage: "+prog+" [--http_port HTTP_PORT] [--grpc_port GRPC_PORT]\n"), out) // KServe's parser: no -h
 	assert.Contains(t, out, "\n"+strings.Repeat(" ", len("usage: "+prog+" "))+"[--workers WORKERS]", "wrapped under the program name")
 	assert.True(t, strings.HasSuffix(out, "[--gc_min_heap GC_MIN_HEAP]\n"+prog+": error: argument --http_port: invalid int value: 'abc'\n"), out)
 	assert.Equal(t, 1, strings.Count(out, "invalid int value"), out)

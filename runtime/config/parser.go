@@ -168,7 +168,7 @@ func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, erro
 	p.columns = columns(getenv)
 	cfg, err := p.parse(args, getenv)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return nil, p.Fail(err)
+		return nil, p.fail(err, p.seedError(err))
 	}
 	return cfg, err
 }
@@ -301,7 +301,7 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 		}
 		return match, nil
 	}
-	return nil, fmt.Errorf("ambiguous option: %s could match %s", token, strings.Join(names, ", "))
+	return nil, &ambiguousError{token, names}
 }
 
 func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error {
@@ -342,7 +342,7 @@ func (p *Parser) usage() {
 	if w == io.Writer(os.Stderr) {
 		w = os.Stdout
 	}
-	fmt.Fprintf(w, "%s\noptions:\n", p.usageLine())
+	fmt.Fprintf(w, "%s\noptions:\n", p.usageLine(true))
 	if p.helpAvailable() {
 		fmt.Fprint(w, "  -h, --help\n    \tshow this help message and exit\n")
 	}

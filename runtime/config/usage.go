@@ -37,23 +37,70 @@ func (p *Parser) prog() string { return filepath.Base(p.fs.Name()) }
 // a main calls it for flags it checks itself after Parse
 // (onnx.Flags.Validate), then exits with status 2 on ErrUsage.
 func (p *Parser) Fail(err error) error {
+	return p.fail(err, true)
+}
+
+// fail is Fail with the usage of the seed's parser (seed) or of KServe's.
+//
+// A KServe program parses twice: "import kserve" runs KServe's own parser
+// (no -h, only its flags) over sys.argv, then the program's parser (with
+// parents=[that parser]) adds -h and its own flags. A bad value of one of
+// KServe's flags is therefore reported by the first, whose usage lists
+// neither; one of the program's flags by the second. Our extensions count
+// as KServe's.
+func (p *Parser) fail(err error, seed bool) error {
 	w := p.fs.Output()
-	fmt.Fprint(w, p.usageLine())
+	fmt.Fprint(w, p.usageLine(seed))
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(w, "%s: error: %s\n", p.prog(), line)
 	}
 	return &usageError{err}
 }
 
+// seedError reports whether KServe's own parser would have let err pass
+// and the seed's reported it: an argument of the program's own flags, or a
+// prefix that is ambiguous only with them or --help.
+func (p *Parser) seedError(err error) bool {
+	own := map[string]bool{}
+	for _, name := range p.order {
+		own["--"+name] = true
+	}
+	var ae *ArgError
+	if errors.As(err, &ae) {
+		return strings.HasPrefix(ae.Arg, "--") && !own[ae.Arg]
+	}
+	var amb *ambiguousError
+	if errors.As(err, &amb) {
+		n := 0
+		for _, name := range amb.names {
+			if own[name] {
+				n++
+			}
+		}
+		return n < 2 // KServe's parser alone saw no ambiguity
+	}
+	return false // validation and the environment: KServe's side
+}
+
+// ambiguousError is argparse's error for a prefix of several options.
+type ambiguousError struct {
+	token string
+	names []string // in the parser's order
+}
+
+func (e *ambiguousError) Error() string {
+	return fmt.Sprintf("ambiguous option: %s could match %s", e.token, strings.Join(e.names, ", "))
+}
+
 // usageLine is argparse's usage block ("usage: prog [-h] [--http_port
 // HTTP_PORT] …\n"), wrapped as argparse's HelpFormatter wraps it at the
 // COLUMNS the parser read (80 when unset), options in the order KServe's
-// parser adds them, then ours, then the user's (alphabetical: Go's flag
-// package keeps no order).
-func (p *Parser) usageLine() string {
+// parser adds them, then ours, then, with seed, the program's
+// (alphabetical: Go's flag package keeps no order).
+func (p *Parser) usageLine(seed bool) string {
 	const prefix = "usage: "
 	prog := p.prog()
-	parts := p.usageParts()
+	parts := p.usageParts(seed)
 	cols := p.columns
 	if cols == 0 { // Fail before Parse
 		cols = columns(os.Getenv)
@@ -95,13 +142,17 @@ func wrapParts(parts []string, indent string, start, width int) []string {
 
 // usageParts lists "[-h]" (when the program has not taken -h or --help)
 // and every flag as argparse shows it: "[--name NAME]", "[--name
-// {a,b}]", "[--switch]".
-func (p *Parser) usageParts() []string {
+// {a,b}]", "[--switch]"; without seed, only the parser's own flags and no
+// -h, as KServe's parser shows them (see fail).
+func (p *Parser) usageParts(seed bool) []string {
 	var parts []string
-	if p.helpAvailable() {
+	if seed && p.helpAvailable() {
 		parts = append(parts, "[-h]")
 	}
-	for _, f := range p.flagsInOrder() {
+	for i, f := range p.flagsInOrder() {
+		if !seed && i >= len(p.order) {
+			break
+		}
 		parts = append(parts, "["+optionUsage(f)+"]")
 	}
 	return parts

@@ -1,7 +1,9 @@
 # Writes to standard error what Python's argparse prints for a parser with the
-# Go parser's options, in its order (KServe's model_server.parser as a parent,
-# then the Go extensions), plus the program's own flags; usage_test.go compares.
-#   COLUMNS=80 python3 argparse_golden.py PROG USERFLAG,... ARGS... 2> FILE
+# Go parser's options, in its order (KServe's model_server.parser, then the Go
+# extensions), plus the program's own flags; usage_test.go compares.
+#   COLUMNS=80 python3 argparse_golden.py PROG USERFLAG[:int],... ARGS... 2> FILE
+# As in a KServe program, KServe's parser (no -h) parses first, as
+# "import kserve" does, then the program's (parents=[it], with -h).
 # The usage only depends on each option's metavar (choices, store_true), not
 # on its type, so types are given only where the error message needs them.
 import argparse, sys, os
@@ -16,7 +18,10 @@ for n in own:
     else:
         parent.add_argument("--"+n, choices=choices.get(n))
 prog = sys.argv[1]
+parent.prog = prog
+parent.parse_known_args(sys.argv[3:])
 p = argparse.ArgumentParser(prog=prog, parents=[parent])
 for n in sys.argv[2].split(",") if sys.argv[2] else []:
-    p.add_argument("--"+n)
+    name, _, typ = n.partition(":")
+    p.add_argument("--"+name, type=int if typ == "int" else None)
 p.parse_known_args(sys.argv[3:])
