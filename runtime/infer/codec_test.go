@@ -88,7 +88,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{}`, "Field required: [body InferenceRequest inputs]"},
 		{`[]`, "Input should be a valid dictionary or object to extract fields from: [body InferenceRequest]"},
 		{`{"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]}`, "Field required: [body InferenceRequest inputs 0 name]"},
-		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer: [body InferenceRequest inputs 0 shape 0]"},
+		{`{"inputs":[{"name":"a","shape":["x"],"datatype":"FP32","data":[1]}]}`, "Input should be a valid integer, unable to parse string as an integer: [body InferenceRequest inputs 0 shape 0]"},
 		{`{"inputs":[]} x`, "JSON decode error: extra data after JSON value at offset 14"},
 		// RequestInput.data is a list for pydantic: no scalar, string, object or null.
 		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data": 1}]}`, "Input should be a valid list: [body InferenceRequest inputs 0 data]"},

@@ -665,20 +665,25 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			return nil, wrongType("int_type", "Input should be a valid integer", elem, "inputs", i, "shape", j)
+			d, bad := laxDim(elem)
+			if bad != nil {
+				return nil, wrongType(bad.typ, bad.msg, elem, "inputs", i, "shape", j)
+			}
+			shape = append(shape, d)
+		} else {
+			tok, err := s.number()
+			if err != nil {
+				return nil, jsonInvalid(err)
+			}
+			if !validNumber(tok) {
+				return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", tok)))
+			}
+			d, bad := shapeDim(tok)
+			if bad != nil {
+				return nil, wrongType(bad.typ, bad.msg, tok, "inputs", i, "shape", j)
+			}
+			shape = append(shape, d)
 		}
-		tok, err := s.number()
-		if err != nil {
-			return nil, jsonInvalid(err)
-		}
-		if !validNumber(tok) {
-			return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", tok)))
-		}
-		d, bad := shapeDim(tok)
-		if bad != nil {
-			return nil, wrongType(bad.typ, bad.msg, tok, "inputs", i, "shape", j)
-		}
-		shape = append(shape, d)
 		if !s.consume(',') {
 			if err := s.expect(']'); err != nil {
 				return nil, jsonInvalid(err)
@@ -693,10 +698,86 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 type dimError struct{ typ, msg string }
 
 var (
+	dimNotInt     = &dimError{"int_type", "Input should be a valid integer"}
+	dimUnparsable = &dimError{"int_parsing", "Input should be a valid integer, unable to parse string as an integer"}
 	dimTooBig     = &dimError{"int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size"}
 	dimInfinite   = &dimError{"finite_number", "Input should be a finite number"}
 	dimFractional = &dimError{"int_from_float", "Input should be a valid integer, got a number with a fractional part"}
 )
+
+// laxDim reads a shape dimension that is not a JSON number, as pydantic's
+// lax int does (KServe's RequestInput.shape is List[int]): true and false
+// are 1 and 0, a string is parsed by strDim, anything else (null, a list,
+// an object) is int_type. elem is the value's JSON text.
+func laxDim(elem []byte) (int64, *dimError) {
+	switch {
+	case string(elem) == "true":
+		return 1, nil
+	case string(elem) == "false":
+		return 0, nil
+	case elem[0] == '"':
+		v, err := (&scanner{b: elem}).str()
+		if err != nil {
+			return 0, dimUnparsable // not reached: skip read the string
+		}
+		return strDim(v)
+	}
+	return 0, dimNotInt
+}
+
+// strDim parses a string shape dimension as pydantic-core's lax str-to-int
+// does: surrounding Unicode white space is dropped; the rest is an
+// optional sign and decimal digits, single underscores allowed between
+// digits (Python's int()), and may end in a fraction of zeros only ("3.0",
+// "3.000"; not "3." nor ".0"). Anything else is int_parsing ("1e3",
+// "0x10", "1.5"). A value past int64 is refused with pydantic's words for
+// a string too long to parse, as a JSON integer past int64 is (pydantic
+// takes integers of any size; no shape needs one). Not followed: what
+// pydantic-core takes after leading zeros ("0-1" is -1, "0-_1" too).
+func strDim(v []byte) (int64, *dimError) {
+	v = bytes.TrimSpace(v) // unicode.IsSpace: the White_Space property, as Rust's str::trim
+	if dot := bytes.IndexByte(v, '.'); dot >= 0 {
+		frac := v[dot+1:]
+		if len(frac) == 0 || len(bytes.Trim(frac, "0")) != 0 {
+			return 0, dimUnparsable
+		}
+		v = v[:dot]
+	}
+	neg := false
+	if len(v) > 0 && (v[0] == '+' || v[0] == '-') {
+		neg = v[0] == '-'
+		v = v[1:]
+	}
+	if len(v) == 0 {
+		return 0, dimUnparsable
+	}
+	var u uint64 // the magnitude; past 2^63 it is too big either way
+	for k, c := range v {
+		if c == '_' {
+			if k == 0 || k == len(v)-1 || v[k-1] == '_' {
+				return 0, dimUnparsable
+			}
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, dimUnparsable
+		}
+		if u > (1<<63)/10 {
+			return 0, dimTooBig
+		}
+		u = u*10 + uint64(c-'0')
+		if u > 1<<63 {
+			return 0, dimTooBig
+		}
+	}
+	switch {
+	case neg:
+		return -int64(u), nil // u == 2^63 wraps to MinInt64, which it is
+	case u == 1<<63:
+		return 0, dimTooBig
+	}
+	return int64(u), nil
+}
 
 // shapeDim reads a valid number token as a shape dimension, as pydantic's
 // lax int does the number json.loads gives: an integer, or a float with no

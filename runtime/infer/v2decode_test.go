@@ -266,3 +266,49 @@ func TestDecodeShapeTakesIntegralFloats(t *testing.T) {
 	_, err = DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1.2.3],"datatype":"FP32","data":[1]}]}`), nil)
 	assert.EqualError(t, err, `JSON decode error: invalid number "1.2.3" at offset 37`)
 }
+
+// A shape entry that is not a JSON number is read as pydantic 2's lax int
+// reads it for KServe's List[int]: a string holding a decimal integer
+// (white space around it, single underscores between digits, a fraction
+// of zeros) and true/false are taken; other strings are int_parsing
+// (they were int_type, and numeric strings were refused), null and
+// containers int_type. The pairs were checked against pydantic 2.10.
+func TestDecodeShapeLaxStrings(t *testing.T) {
+	taken := []struct {
+		dim  string
+		want int64
+	}{
+		{`"1"`, 1}, {`" 2 "`, 2}, {`"1_0"`, 10}, {`"1.0"`, 1}, {`"1.00"`, 1}, {`"+1"`, 1}, {`"-0"`, 0},
+		{`"01"`, 1}, {`"0_1"`, 1}, {`"1_000.000"`, 1000}, {`"  -3.000 "`, -3}, {`"\t4\n"`, 4},
+		{`"\u00a01\u3000"`, 1}, {`"\u00851"`, 1}, {`"+0.0"`, 0}, {`"9223372036854775807"`, math.MaxInt64},
+		{`"-9223372036854775808"`, math.MinInt64}, {`true`, 1}, {`false`, 0},
+	}
+	for _, c := range taken {
+		body := `{"inputs":[{"name":"a","shape":[` + c.dim + `],"datatype":"FP32","data":[]}]}`
+		req, err := DecodeRequest([]byte(body), nil)
+		if assert.NoError(t, err, body) {
+			assert.Equal(t, []int64{c.want}, req.Inputs[0].Shape, body)
+		}
+	}
+	const parsing = `"type":"int_parsing","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Input should be a valid integer, unable to parse string as an integer","input":`
+	const size = `"type":"int_parsing_size","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":`
+	const typ = `"type":"int_type","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Input should be a valid integer","input":`
+	refused := []struct{ dim, want string }{
+		{`"x"`, parsing + `"x"`}, {`""`, parsing + `""`}, {`" "`, parsing + `" "`}, {`"1."`, parsing + `"1."`},
+		{`"1.5"`, parsing + `"1.5"`}, {`".0"`, parsing + `".0"`}, {`"1e3"`, parsing + `"1e3"`}, {`"0x10"`, parsing + `"0x10"`},
+		{`"1__0"`, parsing + `"1__0"`}, {`"_1"`, parsing + `"_1"`}, {`"1_"`, parsing + `"1_"`}, {`"1.0_0"`, parsing + `"1.0_0"`},
+		{`"+-1"`, parsing + `"+-1"`}, {`"- 1"`, parsing + `"- 1"`}, {`"true"`, parsing + `"true"`}, {`"inf"`, parsing + `"inf"`},
+		{`"\u001c1"`, parsing + `"\u001c1"`}, {`"\u0661"`, parsing + `"١"`}, {`"1.0.0"`, parsing + `"1.0.0"`},
+		{`"9223372036854775808"`, size + `"9223372036854775808"`},
+		{`null`, typ + `null`}, {`[1]`, typ + `[1]`}, {`{}`, typ + `{}`},
+	}
+	for _, c := range refused {
+		body := `{"inputs":[{"name":"a","shape":[1,` + c.dim + `],"datatype":"FP32","data":[1]}]}`
+		_, err := DecodeRequest([]byte(body), nil)
+		var se *status.Error
+		require.ErrorAs(t, err, &se, body)
+		j, jerr := json.Marshal(se.Detail)
+		require.NoError(t, jerr)
+		assert.True(t, strings.HasPrefix(string(j), `[{`+c.want+`},{"type":"bytes_type"`), "%s: %s", body, j)
+	}
+}
