@@ -946,6 +946,45 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 	assert.Equal(t, `{"error":"'data' field is missing for input 'a' for model 'echo'"}`, resp)
 }
 
+// binary_data_output and an output's binary_data are read as KServe reads
+// them, Python truth ("if not binary_data"): a client that sends the
+// string "true" gets binary outputs, as from KServe ("false" too); an
+// empty string or a zero is JSON. Only the JSON true was binary before.
+func TestBinaryOutputsTakeTruthyValues(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	const input = `"inputs":[{"name":"a","shape":[1],"datatype":"INT32","data":[7]}]`
+	const binHead = `{"id":"q","model_name":"echo","model_version":null,"outputs":[{"name":"output-0","shape":[1],"datatype":"INT32","parameters":{"binary_data_size":4}}]}`
+	cases := []struct {
+		extra  string
+		binary bool
+	}{
+		{`"parameters":{"binary_data_output":"true"}`, true},
+		{`"parameters":{"binary_data_output":"false"}`, true},
+		{`"parameters":{"binary_data_output":1}`, true},
+		{`"parameters":{"binary_data_output":0.5}`, true},
+		{`"parameters":{"binary_data_output":""}`, false},
+		{`"parameters":{"binary_data_output":0}`, false},
+		{`"parameters":{"binary_data_output":0.0}`, false},
+		{`"parameters":{"binary_data_output":false}`, false},
+		{`"outputs":[{"name":"output-0","parameters":{"binary_data":"yes"}}]`, true},
+		{`"outputs":[{"name":"output-0","parameters":{"binary_data":0}}]`, false},
+	}
+	for _, c := range cases {
+		body := `{"id":"q",` + input + `,` + c.extra + `}`
+		code, hdr, resp := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", []byte(body))
+		require.Equal(t, 200, code, body)
+		if !c.binary {
+			assert.Equal(t, "application/json", hdr.Get("Content-Type"), body)
+			assert.Equal(t, `{"model_name":"echo","model_version":null,"id":"q","parameters":null,"outputs":[{"name":"output-0","shape":[1],"datatype":"INT32","parameters":null,"data":[7]}]}`, resp, body)
+			continue
+		}
+		assert.Equal(t, "application/octet-stream", hdr.Get("Content-Type"), body)
+		assert.Equal(t, fmt.Sprint(len(binHead)), hdr.Get("Inference-Header-Content-Length"), body)
+		assert.Equal(t, binHead+"\x07\x00\x00\x00", resp, body)
+	}
+}
+
 func TestMiddlewareUnknownArgsAndStorageURI(t *testing.T) {
 	p := config.NewParser("t")
 	dir := t.TempDir()

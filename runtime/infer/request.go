@@ -48,6 +48,27 @@ func (p Parameters) Bool(key string) (v, ok bool) {
 	return v, ok
 }
 
+// Truthy reports whether parameter key is present and true as Python
+// tests a value: true, a number other than zero, a string other than "".
+// KServe tests binary_data_output and binary_data so ("if not
+// binary_data"), and clients written against it send "true" as well as
+// true; the string "false" is truthy too, as there.
+func (p Parameters) Truthy(key string) bool {
+	switch v := p[key].(type) {
+	case bool:
+		return v
+	case int64:
+		return v != 0
+	case uint64:
+		return v != 0
+	case float64:
+		return v != 0 // NaN is truthy in Python, and NaN != 0
+	case string:
+		return v != ""
+	}
+	return false
+}
+
 // String returns the string parameter key.
 func (p Parameters) String(key string) (string, bool) {
 	v, ok := p[key].(string)
@@ -90,10 +111,10 @@ type RequestedOutput struct {
 	Parameters Parameters
 }
 
-// BinaryData reports the output's binary_data parameter (binary extension).
+// BinaryData reports the output's binary_data parameter (binary extension)
+// as KServe reads it: any truthy value (see Parameters.Truthy).
 func (o RequestedOutput) BinaryData() bool {
-	v, _ := o.Parameters.Bool("binary_data")
-	return v
+	return o.Parameters.Truthy("binary_data")
 }
 
 // Request is one inference request as the model sees it, whatever transport
@@ -162,10 +183,10 @@ func NewID() string {
 	return id.String()
 }
 
-// UseBinaryOutputs reports the request-level binary_data_output parameter.
+// UseBinaryOutputs reports the request-level binary_data_output parameter
+// as KServe reads it: any truthy value (see Parameters.Truthy).
 func (r *Request) UseBinaryOutputs() bool {
-	v, _ := r.Parameters.Bool("binary_data_output")
-	return v
+	return r.Parameters.Truthy("binary_data_output")
 }
 
 // ParseV1 checks a v1 JSON body: malformed JSON (as orjson reads it: a
