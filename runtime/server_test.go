@@ -946,6 +946,39 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 	assert.Equal(t, `{"error":"'data' field is missing for input 'a' for model 'echo'"}`, resp)
 }
 
+// A JSON body that breaks KServe's schema in several places is one 422
+// naming every broken field, as FastAPI answers from pydantic's errors: of
+// every input, the top-level parameters and the outputs, in the order of
+// the model's fields (not of the keys); an input's data that is not of its
+// datatype (a 400) waits for the schema, so another input's 422 wins. Only
+// the first was named before. The answers are KServe 0.20's, byte for byte.
+func TestV2SchemaErrorsNameEveryField(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	cases := []struct{ name, body, want string }{
+		{"two inputs, each broken",
+			`{"inputs":[{"name":1,"shape":["x"],"datatype":"FP32","data":[1]},{"name":"b","shape":[1],"datatype":2,"data":1}]}`,
+			`{"detail":[{"type":"string_type","loc":["body","InferenceRequest","inputs",0,"name"],"msg":"Input should be a valid string","input":1},{"type":"int_parsing","loc":["body","InferenceRequest","inputs",0,"shape",0],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"},{"type":"string_type","loc":["body","InferenceRequest","inputs",1,"datatype"],"msg":"Input should be a valid string","input":2},{"type":"list_type","loc":["body","InferenceRequest","inputs",1,"data"],"msg":"Input should be a valid list","input":1},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"name":1,"shape":["x"],"datatype":"FP32","data":[1]},{"name":"b","shape":[1],"datatype":2,"data":1}]}}]}`},
+		{"every field of an input broken, keys in reverse order",
+			`{"inputs":[{"data":null,"parameters":{"a":[1],"b":null},"datatype":1,"shape":["x",null,1.5],"name":[]}]}`,
+			`{"detail":[{"type":"string_type","loc":["body","InferenceRequest","inputs",0,"name"],"msg":"Input should be a valid string","input":[]},{"type":"int_parsing","loc":["body","InferenceRequest","inputs",0,"shape",0],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"},{"type":"int_type","loc":["body","InferenceRequest","inputs",0,"shape",1],"msg":"Input should be a valid integer","input":null},{"type":"int_from_float","loc":["body","InferenceRequest","inputs",0,"shape",2],"msg":"Input should be a valid integer, got a number with a fractional part","input":1.5},{"type":"string_type","loc":["body","InferenceRequest","inputs",0,"datatype"],"msg":"Input should be a valid string","input":1},{"type":"float_type","loc":["body","InferenceRequest","inputs",0,"parameters","a","float"],"msg":"Input should be a valid number","input":[1]},{"type":"int_type","loc":["body","InferenceRequest","inputs",0,"parameters","a","int"],"msg":"Input should be a valid integer","input":[1]},{"type":"bool_type","loc":["body","InferenceRequest","inputs",0,"parameters","a","bool"],"msg":"Input should be a valid boolean","input":[1]},{"type":"string_type","loc":["body","InferenceRequest","inputs",0,"parameters","a","str"],"msg":"Input should be a valid string","input":[1]},{"type":"float_type","loc":["body","InferenceRequest","inputs",0,"parameters","b","float"],"msg":"Input should be a valid number","input":null},{"type":"int_type","loc":["body","InferenceRequest","inputs",0,"parameters","b","int"],"msg":"Input should be a valid integer","input":null},{"type":"bool_type","loc":["body","InferenceRequest","inputs",0,"parameters","b","bool"],"msg":"Input should be a valid boolean","input":null},{"type":"string_type","loc":["body","InferenceRequest","inputs",0,"parameters","b","str"],"msg":"Input should be a valid string","input":null},{"type":"list_type","loc":["body","InferenceRequest","inputs",0,"data"],"msg":"Input should be a valid list","input":null},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"data":null,"parameters":{"a":[1],"b":null},"datatype":1,"shape":["x",null,1.5],"name":[]}]}}]}`},
+		{"an input's 400 (bad data) before another's 422",
+			`{"inputs":[{"name":"a","shape":[1],"datatype":"INT32","data":["x"]},{"name":"b","shape":[1],"datatype":"FP32"}]}`,
+			`{"detail":[{"type":"missing","loc":["body","InferenceRequest","inputs",1,"data"],"msg":"Field required","input":{"name":"b","shape":[1],"datatype":"FP32"}},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"inputs":[{"name":"a","shape":[1],"datatype":"INT32","data":["x"]},{"name":"b","shape":[1],"datatype":"FP32"}]}}]}`},
+		{"id, parameters, inputs and outputs broken together",
+			`{"id":1,"parameters":[1],"inputs":1,"outputs":[{"parameters":{"a":[]}},{"name":2},5,{}]}`,
+			`{"detail":[{"type":"string_type","loc":["body","InferenceRequest","id"],"msg":"Input should be a valid string","input":1},{"type":"dict_type","loc":["body","InferenceRequest","parameters"],"msg":"Input should be a valid dictionary","input":[1]},{"type":"list_type","loc":["body","InferenceRequest","inputs"],"msg":"Input should be a valid list","input":1},{"type":"missing","loc":["body","InferenceRequest","outputs",0,"name"],"msg":"Field required","input":{"parameters":{"a":[]}}},{"type":"float_type","loc":["body","InferenceRequest","outputs",0,"parameters","a","float"],"msg":"Input should be a valid number","input":[]},{"type":"int_type","loc":["body","InferenceRequest","outputs",0,"parameters","a","int"],"msg":"Input should be a valid integer","input":[]},{"type":"bool_type","loc":["body","InferenceRequest","outputs",0,"parameters","a","bool"],"msg":"Input should be a valid boolean","input":[]},{"type":"string_type","loc":["body","InferenceRequest","outputs",0,"parameters","a","str"],"msg":"Input should be a valid string","input":[]},{"type":"string_type","loc":["body","InferenceRequest","outputs",1,"name"],"msg":"Input should be a valid string","input":2},{"type":"model_attributes_type","loc":["body","InferenceRequest","outputs",2],"msg":"Input should be a valid dictionary or object to extract fields from","input":5},{"type":"missing","loc":["body","InferenceRequest","outputs",3,"name"],"msg":"Field required","input":{}},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"id":1,"parameters":[1],"inputs":1,"outputs":[{"parameters":{"a":[]}},{"name":2},5,{}]}}]}`},
+		{"inputs missing, outputs broken",
+			`{"outputs":1}`,
+			`{"detail":[{"type":"missing","loc":["body","InferenceRequest","inputs"],"msg":"Field required","input":{"outputs":1}},{"type":"list_type","loc":["body","InferenceRequest","outputs"],"msg":"Input should be a valid list","input":1},{"type":"bytes_type","loc":["body","bytes"],"msg":"Input should be a valid bytes","input":{"outputs":1}}]}`},
+	}
+	for _, c := range cases {
+		code, _, resp := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", []byte(c.body))
+		assert.Equal(t, 422, code, c.name)
+		assert.Equal(t, c.want, resp, c.name)
+	}
+}
+
 // binary_data_output and an output's binary_data are read as KServe reads
 // them, Python truth ("if not binary_data"): a client that sends the
 // string "true" gets binary outputs, as from KServe ("false" too); an

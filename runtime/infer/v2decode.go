@@ -168,7 +168,55 @@ func missing(obj []byte, loc ...any) error {
 }
 
 func wrongType(typ, msg string, val []byte, loc ...any) error {
-	return status.Unprocessable(status.ValidationDetail{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg, Input: rawValue(val)})
+	return status.Unprocessable(detail(typ, msg, val, loc...))
+}
+
+func detail(typ, msg string, val []byte, loc ...any) status.ValidationDetail {
+	return status.ValidationDetail{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg, Input: rawValue(val)}
+}
+
+// schemaErrors gathers a JSON body's schema errors as pydantic reports
+// them for KServe's InferenceRequest: it validates the whole model, so a
+// 422 lists every broken field of every input and output, in the order of
+// the model's fields (the caller adds them in that order). What KServe
+// checks only once the schema holds (a datatype it does not know, data that
+// is not of the datatype: a 400) counts only when there is no 422, and
+// then the first of it, as KServe reads the inputs in order.
+//
+// A binary-extension header is read by orjson alone, without the schema:
+// there the first error ends the decoding (first set), as before.
+type schemaErrors struct {
+	details []status.ValidationDetail
+	other   error // the first error that is not the schema's
+	first   bool  // stop at the first error of any kind
+}
+
+// add records err. It returns the error to stop decoding with: JSON that
+// does not parse (json.loads fails before any validation), or any error
+// when c.first is set; nil when decoding goes on.
+func (c *schemaErrors) add(err error) error {
+	if err == nil {
+		return nil
+	}
+	var syn *syntaxError
+	if c.first || errors.As(err, &syn) {
+		return err
+	}
+	var se *status.Error
+	if errors.As(err, &se) && se.Kind == status.KindUnprocessable {
+		c.details = append(c.details, se.Detail...)
+	} else if c.other == nil {
+		c.other = err
+	}
+	return nil
+}
+
+// err is the 422 of every detail gathered, or else the first other error.
+func (c *schemaErrors) err() error {
+	if len(c.details) > 0 {
+		return status.Unprocessable(c.details...)
+	}
+	return c.other
 }
 
 // rawValue is the JSON text b as the value a 422 echoes; numbers keep
@@ -310,7 +358,7 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 				return jsonInvalid(err)
 			}
 		case "parameters":
-			req.Parameters, errParams = decodeParameters(s, "parameters")
+			req.Parameters, errParams = decodeParameters(s, binary, "parameters")
 			if err := s.resume(at, errParams); err != nil {
 				return err
 			}
@@ -323,7 +371,7 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 			}
 		case "outputs":
 			req.Outputs = nil
-			errOutputs = decodeOutputs(s, req)
+			errOutputs = decodeOutputs(s, req, binary)
 			if err := s.resume(at, errOutputs); err != nil {
 				return err
 			}
@@ -339,15 +387,18 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 			break
 		}
 	}
+	if !seenInputs {
+		errInputs = missing(s.b[start:s.pos], "inputs")
+	}
+	// A binary header's first error is its answer; a JSON body's 422
+	// names them all (each value's errors are in, none stopped the scan).
+	c := schemaErrors{first: binary}
 	for _, err := range [...]error{errID, errParams, errInputs, errOutputs} {
-		if err != nil {
+		if err := c.add(err); err != nil {
 			return err
 		}
 	}
-	if !seenInputs {
-		return missing(s.b[start:s.pos], "inputs")
-	}
-	return nil
+	return c.err()
 }
 
 // resume carries on after err, the error of the member value that starts
@@ -369,6 +420,21 @@ func (s *scanner) resume(at int, err error) error {
 	return nil
 }
 
+// fatal is err if it ends the decoding of the value it is about: JSON that
+// does not parse, or any error where first is set (a binary header, whose
+// first error is the answer); nil for a schema error that the 422 will
+// name beside the others.
+func fatal(err error, first bool) error {
+	if err == nil {
+		return nil
+	}
+	var se *syntaxError // escapes: declared past the nil check, so no allocation without an error
+	if first || errors.As(err, &se) {
+		return err
+	}
+	return nil
+}
+
 func stringField(s *scanner, loc ...any) (string, error) {
 	if s.peek() != '"' {
 		val, err := s.skip()
@@ -385,8 +451,9 @@ func stringField(s *scanner, loc ...any) (string, error) {
 }
 
 // decodeParameters reads {str: bool|int|float|str}; KServe's schema rejects
-// other values with a 422.
-func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
+// other values with a 422, naming every such value (only the first where
+// first is set: a binary header).
+func decodeParameters(s *scanner, first bool, loc ...any) (Parameters, error) {
 	if s.literal("null") {
 		return nil, nil
 	}
@@ -399,6 +466,7 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 	}
 	s.pos++
 	p := Parameters{}
+	var bad []status.ValidationDetail
 	for !s.consume('}') {
 		k, err := s.str()
 		if err != nil {
@@ -444,7 +512,11 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			return nil, notParameter(val, append(loc, key)...)
+			err = notParameter(val, append(loc[:len(loc):len(loc)], key)...)
+			if first {
+				return nil, err
+			}
+			bad = append(bad, err.(*status.Error).Detail...)
 		}
 		if !s.consume(',') {
 			if err := s.expect('}'); err != nil {
@@ -452,6 +524,9 @@ func decodeParameters(s *scanner, loc ...any) (Parameters, error) {
 			}
 			break
 		}
+	}
+	if bad != nil {
+		return nil, status.Unprocessable(bad...)
 	}
 	return p, nil
 }
@@ -465,15 +540,25 @@ func decodeInputs(s *scanner, req *Request, binary bool) error {
 		return wrongType("list_type", "Input should be a valid list", val, "inputs")
 	}
 	s.pos++
+	c := schemaErrors{first: binary}
 	for i := 0; !s.consume(']'); i++ {
+		at := s.pos
 		t, err := decodeInput(s, i, binary, req.ModelName)
 		if err != nil {
-			return err
+			if err := c.add(err); err != nil {
+				return err
+			}
+			// On to the next input: pydantic reports the schema errors
+			// of them all, and one of them is a 422 ahead of this 400.
+			if err := s.resume(at, err); err != nil {
+				return err
+			}
+		} else {
+			if req.Inputs == nil {
+				req.Inputs = req.inputs[:0:1]
+			}
+			req.Inputs = append(req.Inputs, t)
 		}
-		if req.Inputs == nil {
-			req.Inputs = req.inputs[:0:1]
-		}
-		req.Inputs = append(req.Inputs, t)
 		if !s.consume(',') {
 			if err := s.expect(']'); err != nil {
 				return jsonInvalid(err)
@@ -481,7 +566,7 @@ func decodeInputs(s *scanner, req *Request, binary bool) error {
 			break
 		}
 	}
-	return nil
+	return c.err()
 }
 
 // decodeInput reads one input object. Its data may come before its datatype
@@ -506,6 +591,11 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	t := &tb.t
 	var data []byte
 	var haveName, haveShape, haveType, sizeUnset bool
+	// The schema errors of name, shape, datatype and parameters: pydantic
+	// reports them all, in RequestInput's order whatever the order of the
+	// keys; a key given twice has its last value's (json.loads keeps that
+	// value). A binary header's first error is its answer.
+	var fieldErr [4]error
 	for !s.consume('}') {
 		key, err := s.str()
 		if err != nil {
@@ -517,28 +607,32 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		switch string(key) {
 		case "name":
 			haveName = true
-			if t.Name, err = stringField(s, "inputs", i, "name"); err != nil {
+			t.Name, fieldErr[0] = stringField(s, "inputs", i, "name")
+			if err := fatal(fieldErr[0], binary); err != nil {
 				return nil, err
 			}
 		case "datatype":
 			haveType = true
-			if t.Datatype, err = datatypeField(s, i); err != nil {
+			t.Datatype, fieldErr[2] = datatypeField(s, i)
+			if err := fatal(fieldErr[2], binary); err != nil {
 				return nil, err
 			}
 		case "shape":
 			haveShape = true
-			if t.Shape, err = decodeShape(s, i, tb.shape[:0]); err != nil {
+			t.Shape, fieldErr[1] = decodeShape(s, i, tb.shape[:0], binary)
+			if err := fatal(fieldErr[1], binary); err != nil {
 				return nil, err
 			}
 		case "parameters":
 			at := s.pos
-			if t.Parameters, err = decodeParameters(s, "inputs", i, "parameters"); err != nil {
-				if !binary || !nullSize(s, at) {
-					return nil, err
-				}
+			t.Parameters, fieldErr[3] = decodeParameters(s, binary, "inputs", i, "parameters")
+			if fieldErr[3] != nil && binary && nullSize(s, at) {
 				// KServe reads a binary header with orjson alone, no
 				// schema: "binary_data_size": null is its own 400 below.
-				t.Parameters, sizeUnset = nil, true
+				t.Parameters, sizeUnset, fieldErr[3] = nil, true, nil
+			}
+			if err := fatal(fieldErr[3], binary); err != nil {
+				return nil, err
 			}
 		case "data":
 			if data, err = s.skip(); err != nil {
@@ -561,25 +655,34 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	// say (pydantic checks the schema before KServe looks at
 	// binary_data_size); a binary header's inputs go without it.
 	noData := !binary && data == nil
-	if !haveName || !haveShape || !haveType || noData {
-		// pydantic names every missing field, in RequestInput's order.
-		in := rawValue(obj)
+	// RequestInput.data is a List: pydantic refuses a scalar, a string, an
+	// object or null before KServe reads the datatype.
+	dataNotList := !binary && data != nil && data[0] != '['
+	if !haveName || !haveShape || !haveType || noData || dataNotList || fieldErr != [4]error{} {
+		// pydantic names every missing or broken field, in RequestInput's
+		// order.
 		var details []status.ValidationDetail
-		for _, f := range []struct {
+		var in any // the input object, echoed by a missing field's error
+		for k, f := range [...]struct {
 			name string
 			miss bool
-		}{{"name", !haveName}, {"shape", !haveShape}, {"datatype", !haveType}, {"data", noData}} {
-			if f.miss {
+		}{{"name", !haveName}, {"shape", !haveShape}, {"datatype", !haveType}, {"parameters", false}, {"data", noData}} {
+			switch {
+			case f.miss:
+				if in == nil {
+					in = rawValue(obj)
+				}
 				details = append(details, status.ValidationDetail{Type: "missing", Loc: []any{"body", "inputs", i, f.name}, Msg: "Field required", Input: in})
+			case k < len(fieldErr) && fieldErr[k] != nil:
+				var se *status.Error
+				if errors.As(fieldErr[k], &se) {
+					details = append(details, se.Detail...)
+				}
+			case k == 4 && dataNotList:
+				details = append(details, detail("list_type", "Input should be a valid list", data, "inputs", i, "data"))
 			}
 		}
 		return nil, status.Unprocessable(details...)
-	}
-	switch {
-	case !binary && data != nil && data[0] != '[':
-		// RequestInput.data is a List: pydantic refuses a scalar, a string,
-		// an object or null before KServe reads the datatype.
-		return nil, wrongType("list_type", "Input should be a valid list", data, "inputs", i, "data")
 	}
 	if !t.Datatype.Valid() {
 		return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
@@ -649,8 +752,9 @@ func datatypeField(s *scanner, i int) (Datatype, error) {
 	return Datatype(upper(dt)), err
 }
 
-// decodeShape appends the dimensions to shape.
-func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
+// decodeShape appends the dimensions to shape. Every entry that is no
+// integer is named in the 422 (only the first where first is set).
+func decodeShape(s *scanner, i int, shape []int64, first bool) ([]int64, error) {
 	if s.peek() != '[' {
 		val, err := s.skip()
 		if err != nil {
@@ -659,37 +763,43 @@ func decodeShape(s *scanner, i int, shape []int64) ([]int64, error) {
 		return nil, wrongType("list_type", "Input should be a valid list", val, "inputs", i, "shape")
 	}
 	s.pos++
+	var details []status.ValidationDetail
 	for j := 0; !s.consume(']'); j++ {
+		var elem []byte
+		var d int64
+		var bad *dimError
 		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-			elem, err := s.skip()
-			if err != nil {
+			var err error
+			if elem, err = s.skip(); err != nil {
 				return nil, jsonInvalid(err)
 			}
-			d, bad := laxDim(elem)
-			if bad != nil {
-				return nil, wrongType(bad.typ, bad.msg, elem, "inputs", i, "shape", j)
-			}
-			shape = append(shape, d)
+			d, bad = laxDim(elem)
 		} else {
-			tok, err := s.number()
-			if err != nil {
+			var err error
+			if elem, err = s.number(); err != nil {
 				return nil, jsonInvalid(err)
 			}
-			if !validNumber(tok) {
-				return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", tok)))
+			if !validNumber(elem) {
+				return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", elem)))
 			}
-			d, bad := shapeDim(tok)
-			if bad != nil {
-				return nil, wrongType(bad.typ, bad.msg, tok, "inputs", i, "shape", j)
-			}
-			shape = append(shape, d)
+			d, bad = shapeDim(elem)
 		}
+		if bad != nil {
+			details = append(details, detail(bad.typ, bad.msg, elem, "inputs", i, "shape", j))
+			if first {
+				break
+			}
+		}
+		shape = append(shape, d)
 		if !s.consume(',') {
 			if err := s.expect(']'); err != nil {
 				return nil, jsonInvalid(err)
 			}
 			break
 		}
+	}
+	if details != nil {
+		return nil, status.Unprocessable(details...)
 	}
 	return shape, nil
 }
@@ -1027,7 +1137,9 @@ func parseUints[T uint8 | uint16 | uint32 | uint64](p *dataParser, n int64, bits
 	return out, err
 }
 
-func decodeOutputs(s *scanner, req *Request) error {
+// decodeOutputs reads the requested outputs; a 422 names every broken
+// field of every output (only the first where first is set).
+func decodeOutputs(s *scanner, req *Request, first bool) error {
 	val, err := s.skip()
 	if err != nil {
 		return jsonInvalid(err)
@@ -1040,15 +1152,23 @@ func decodeOutputs(s *scanner, req *Request) error {
 		return wrongType("list_type", "Input should be a valid list", val, "outputs")
 	}
 	ss.pos++
+	c := schemaErrors{first: first}
 	for i := 0; !ss.consume(']'); i++ {
 		start := ss.pos
 		if ss.peek() != '{' {
 			v, _ := ss.skip()
-			return wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", v, "outputs", i)
+			if err := c.add(wrongType("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", v, "outputs", i)); err != nil {
+				return err
+			}
+			if !ss.consume(',') {
+				break // the value was skipped whole: the list ends here
+			}
+			continue
 		}
 		ss.pos++
 		var o RequestedOutput
 		haveName := false
+		var errName, errParams error // pydantic's order: name, parameters
 		for !ss.consume('}') {
 			k, err := ss.str()
 			if err != nil {
@@ -1060,11 +1180,13 @@ func decodeOutputs(s *scanner, req *Request) error {
 			switch string(k) {
 			case "name":
 				haveName = true
-				if o.Name, err = stringField(ss, "outputs", i, "name"); err != nil {
+				o.Name, errName = stringField(ss, "outputs", i, "name")
+				if err := fatal(errName, first); err != nil {
 					return err
 				}
 			case "parameters":
-				if o.Parameters, err = decodeParameters(ss, "outputs", i, "parameters"); err != nil {
+				o.Parameters, errParams = decodeParameters(ss, first, "outputs", i, "parameters")
+				if err := fatal(errParams, first); err != nil {
 					return err
 				}
 			default:
@@ -1080,7 +1202,12 @@ func decodeOutputs(s *scanner, req *Request) error {
 			}
 		}
 		if !haveName {
-			return missing(ss.b[start:ss.pos], "outputs", i, "name")
+			errName = missing(ss.b[start:ss.pos], "outputs", i, "name")
+		}
+		for _, err := range [...]error{errName, errParams} {
+			if err := c.add(err); err != nil {
+				return err
+			}
 		}
 		req.Outputs = append(req.Outputs, o)
 		if !ss.consume(',') {
@@ -1090,7 +1217,7 @@ func decodeOutputs(s *scanner, req *Request) error {
 			break
 		}
 	}
-	return nil
+	return c.err()
 }
 
 // dataMissing is KServe's 400 for an input without data, JSON or binary.
