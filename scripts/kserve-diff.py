@@ -383,6 +383,8 @@ def build_corpus():
     case("v2 invalid utf8", "POST", INFER, b'{"id":"\xff","inputs":[]}', ctype=J)
     case("v2 invalid utf8 in data", "POST", INFER, b'{"id":"1","inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["\xff"]}]}', ctype=J)
     case("v2 duplicate keys", "POST", INFER, '{"id":"1","id":"2","inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}', ctype=J)
+    case("v2 duplicate parameter key, bad then good", "POST", INFER, '{"id":"1","parameters":{"a":[1],"a":1},"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1],"parameters":{"x":{},"x":"y"}}]}', ctype=J)
+    case("v2 duplicate parameter key, good then bad", "POST", INFER, '{"id":"1","parameters":{"a":1,"b":null,"a":[],"b":"x","d":{}},"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}', ctype=J)
     case("v2 duplicate inputs key", "POST", INFER, '{"inputs":[],"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}],"id":"1"}', ctype=J)
     case("v2 unicode escapes", "POST", INFER, '{"id":"\\u00e9","inputs":[{"name":"\\ud83d\\ude00","shape":[1],"datatype":"BYTES","data":["\\u0000"]}]}', ctype=J)
     case("v2 deep data nesting", "POST", INFER, '{"id":"1","inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":' + "[" * 50 + "1" + "]" * 50 + "}]}", ctype=J)

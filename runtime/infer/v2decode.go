@@ -464,9 +464,10 @@ func decodeParameters(s *scanner, first bool, loc ...any) (Parameters, error) {
 		}
 		return nil, wrongType("dict_type", "Input should be a valid dictionary", val, loc...)
 	}
+	start := s.pos
 	s.pos++
 	p := Parameters{}
-	var bad []status.ValidationDetail
+	sawBad := false
 	for !s.consume('}') {
 		k, err := s.str()
 		if err != nil {
@@ -512,11 +513,10 @@ func decodeParameters(s *scanner, first bool, loc ...any) (Parameters, error) {
 			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			err = notParameter(val, append(loc[:len(loc):len(loc)], key)...)
 			if first {
-				return nil, err
+				return nil, notParameter(val, append(loc, key)...)
 			}
-			bad = append(bad, err.(*status.Error).Detail...)
+			sawBad = true
 		}
 		if !s.consume(',') {
 			if err := s.expect('}'); err != nil {
@@ -525,10 +525,46 @@ func decodeParameters(s *scanner, first bool, loc ...any) (Parameters, error) {
 			break
 		}
 	}
-	if bad != nil {
-		return nil, status.Unprocessable(bad...)
+	if sawBad {
+		if err := badParameters(s.b[start:s.pos], loc); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
+}
+
+// badParameters is the 422 for the parameters object obj (valid JSON),
+// nil if every value json.loads keeps is a parameter: a key given twice
+// has its last value, at the place where the key first came (a Python
+// dict), so a bad value followed by a good one is no error. It names each
+// bad value, in that order.
+func badParameters(obj []byte, loc []any) error {
+	ps := &scanner{b: obj, pos: 1, pyLiterals: true} // NaN passed the reader that took obj
+	var keys []string
+	last := map[string][]byte{}
+	for !ps.consume('}') {
+		k, _ := ps.str()
+		_ = ps.expect(':')
+		v, _ := ps.skip()
+		if _, seen := last[string(k)]; !seen {
+			keys = append(keys, string(k))
+		}
+		last[string(k)] = v
+		if !ps.consume(',') {
+			break
+		}
+	}
+	var details []status.ValidationDetail
+	for _, k := range keys {
+		switch v := last[k]; {
+		case len(v) > 0 && (v[0] == '[' || v[0] == '{' || v[0] == 'n'):
+			details = append(details, notParameter(v, append(loc[:len(loc):len(loc)], k)...).(*status.Error).Detail...)
+		}
+	}
+	if details == nil {
+		return nil
+	}
+	return status.Unprocessable(details...)
 }
 
 func decodeInputs(s *scanner, req *Request, binary bool) error {

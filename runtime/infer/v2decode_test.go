@@ -2,6 +2,7 @@ package infer
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -311,4 +312,31 @@ func TestDecodeShapeLaxStrings(t *testing.T) {
 		require.NoError(t, jerr)
 		assert.True(t, strings.HasPrefix(string(j), `[{`+c.want+`},{"type":"bytes_type"`), "%s: %s", body, j)
 	}
+}
+
+// A parameters object is read as json.loads reads it: a key given twice
+// keeps its last value, at the place where the key first came. A bad
+// value followed by a good one is no error (it was a 422), and the 422
+// names the bad values json.loads keeps, in the dict's order.
+func TestDecodeParametersDuplicateKeys(t *testing.T) {
+	const input = `"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1],"parameters":{"x":null,"y":2,"x":3}}]`
+	req, err := DecodeRequest([]byte(`{"parameters":{"a":[1],"a":1},`+input+`}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, Parameters{"a": int64(1)}, req.Parameters)
+	assert.Equal(t, Parameters{"x": int64(3), "y": int64(2)}, req.Inputs[0].Parameters)
+
+	_, err = DecodeRequest([]byte(`{"parameters":{"a":1,"b":null,"a":[],"c":1.5,"b":"x","d":{}},`+input+`}`), nil)
+	var se *status.Error
+	require.ErrorAs(t, err, &se)
+	var locs []string
+	for _, d := range se.Detail {
+		locs = append(locs, fmt.Sprintln(d.Loc...))
+	}
+	assert.Equal(t, []string{
+		"body InferenceRequest parameters a float\n", "body InferenceRequest parameters a int\n",
+		"body InferenceRequest parameters a bool\n", "body InferenceRequest parameters a str\n",
+		"body InferenceRequest parameters d float\n", "body InferenceRequest parameters d int\n",
+		"body InferenceRequest parameters d bool\n", "body InferenceRequest parameters d str\n",
+		"body bytes\n",
+	}, locs)
 }
