@@ -390,6 +390,9 @@ func decodeRequest(s *scanner, req *Request, binary bool) error {
 	if !seenInputs {
 		errInputs = missing(s.b[start:s.pos], "inputs")
 	}
+	if errID == nil && errParams == nil && errInputs == nil && errOutputs == nil {
+		return nil
+	}
 	// A binary header's first error is its answer; a JSON body's 422
 	// names them all (each value's errors are in, none stopped the scan).
 	c := schemaErrors{first: binary}
@@ -686,7 +689,6 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 			break
 		}
 	}
-	obj := s.b[start:s.pos]
 	// A JSON body's RequestInput requires "data" whatever its parameters
 	// say (pydantic checks the schema before KServe looks at
 	// binary_data_size); a binary header's inputs go without it.
@@ -695,30 +697,8 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	// object or null before KServe reads the datatype.
 	dataNotList := !binary && data != nil && data[0] != '['
 	if !haveName || !haveShape || !haveType || noData || dataNotList || fieldErr != [4]error{} {
-		// pydantic names every missing or broken field, in RequestInput's
-		// order.
-		var details []status.ValidationDetail
-		var in any // the input object, echoed by a missing field's error
-		for k, f := range [...]struct {
-			name string
-			miss bool
-		}{{"name", !haveName}, {"shape", !haveShape}, {"datatype", !haveType}, {"parameters", false}, {"data", noData}} {
-			switch {
-			case f.miss:
-				if in == nil {
-					in = rawValue(obj)
-				}
-				details = append(details, status.ValidationDetail{Type: "missing", Loc: []any{"body", "inputs", i, f.name}, Msg: "Field required", Input: in})
-			case k < len(fieldErr) && fieldErr[k] != nil:
-				var se *status.Error
-				if errors.As(fieldErr[k], &se) {
-					details = append(details, se.Detail...)
-				}
-			case k == 4 && dataNotList:
-				details = append(details, detail("list_type", "Input should be a valid list", data, "inputs", i, "data"))
-			}
-		}
-		return nil, status.Unprocessable(details...)
+		miss := [5]bool{!haveName, !haveShape, !haveType, false, noData}
+		return nil, inputSchemaError(i, s.b[start:s.pos], &miss, &fieldErr, dataNotList, data)
 	}
 	if !t.Datatype.Valid() {
 		return nil, status.InvalidInputf("invalid datatype %s for input %s", t.Datatype, t.Name)
@@ -747,6 +727,31 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 		return nil, err
 	}
 	return t, nil
+}
+
+// inputSchemaError is the 422 for input i, the object obj: pydantic names
+// every missing (miss) or broken (fieldErr, dataNotList) field, in
+// RequestInput's order: name, shape, datatype, parameters, data. A
+// function of its own, so that decodeInput's stack frame stays as small as
+// its valid path needs (decodeInput runs for every input of every request).
+func inputSchemaError(i int, obj []byte, miss *[5]bool, fieldErr *[4]error, dataNotList bool, data []byte) error {
+	var details []status.ValidationDetail
+	var in any // the input object, echoed by a missing field's error
+	for k, name := range [...]string{"name", "shape", "datatype", "parameters", "data"} {
+		var se *status.Error
+		switch {
+		case miss[k]:
+			if in == nil {
+				in = rawValue(obj)
+			}
+			details = append(details, status.ValidationDetail{Type: "missing", Loc: []any{"body", "inputs", i, name}, Msg: "Field required", Input: in})
+		case k < len(fieldErr) && errors.As(fieldErr[k], &se):
+			details = append(details, se.Detail...)
+		case k == 4 && dataNotList:
+			details = append(details, detail("list_type", "Input should be a valid list", data, "inputs", i, "data"))
+		}
+	}
+	return status.Unprocessable(details...)
 }
 
 // nullSize reports whether the parameters object at s.b[at:] holds
@@ -801,32 +806,32 @@ func decodeShape(s *scanner, i int, shape []int64, first bool) ([]int64, error) 
 	s.pos++
 	var details []status.ValidationDetail
 	for j := 0; !s.consume(']'); j++ {
-		var elem []byte
-		var d int64
-		var bad *dimError
-		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-			var err error
-			if elem, err = s.skip(); err != nil {
+		if c := s.peek(); c == '-' || (c >= '0' && c <= '9') {
+			tok, err := s.number()
+			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			d, bad = laxDim(elem)
+			if !validNumber(tok) {
+				return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", tok)))
+			}
+			d, bad := shapeDim(tok)
+			if bad == nil {
+				shape = append(shape, d)
+			} else if details = append(details, detail(bad.typ, bad.msg, tok, "inputs", i, "shape", j)); first {
+				break
+			}
 		} else {
-			var err error
-			if elem, err = s.number(); err != nil {
+			elem, err := s.skip()
+			if err != nil {
 				return nil, jsonInvalid(err)
 			}
-			if !validNumber(elem) {
-				return nil, jsonInvalid(s.fail(fmt.Sprintf("invalid number %q", elem)))
-			}
-			d, bad = shapeDim(elem)
-		}
-		if bad != nil {
-			details = append(details, detail(bad.typ, bad.msg, elem, "inputs", i, "shape", j))
-			if first {
+			d, bad := laxDim(elem)
+			if bad == nil {
+				shape = append(shape, d)
+			} else if details = append(details, detail(bad.typ, bad.msg, elem, "inputs", i, "shape", j)); first {
 				break
 			}
 		}
-		shape = append(shape, d)
 		if !s.consume(',') {
 			if err := s.expect(']'); err != nil {
 				return nil, jsonInvalid(err)
@@ -1240,9 +1245,11 @@ func decodeOutputs(s *scanner, req *Request, first bool) error {
 		if !haveName {
 			errName = missing(ss.b[start:ss.pos], "outputs", i, "name")
 		}
-		for _, err := range [...]error{errName, errParams} {
-			if err := c.add(err); err != nil {
-				return err
+		if errName != nil || errParams != nil {
+			for _, err := range [...]error{errName, errParams} {
+				if err := c.add(err); err != nil {
+					return err
+				}
 			}
 		}
 		req.Outputs = append(req.Outputs, o)
