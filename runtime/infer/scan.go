@@ -37,7 +37,11 @@ func (s *scanner) atNonFinite() bool {
 	if !s.pyLiterals {
 		return false
 	}
-	s.ws()
+	switch s.peek() {
+	case 'N', 'I', '-': // the three prefix tests only where one can match
+	default:
+		return false
+	}
 	rest := s.b[s.pos:]
 	return bytes.HasPrefix(rest, []byte("NaN")) || bytes.HasPrefix(rest, []byte("Infinity")) || bytes.HasPrefix(rest, []byte("-Infinity"))
 }
@@ -72,6 +76,15 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.m
 func (s *scanner) fail(msg string) error { return &syntaxError{msg: msg, pos: s.pos} }
 
 func (s *scanner) ws() {
+	// Most JSON a client sends has no space between tokens: one test,
+	// inlined into every caller, instead of the loop.
+	if s.pos < len(s.b) && s.b[s.pos] > ' ' {
+		return
+	}
+	s.wsLoop()
+}
+
+func (s *scanner) wsLoop() {
 	for s.pos < len(s.b) {
 		switch s.b[s.pos] {
 		case ' ', '\t', '\n', '\r':
