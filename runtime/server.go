@@ -362,7 +362,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		var h http.Handler = rest.New(s.dp, rest.Options{
 			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 			EnableDocs:         s.cfg.EnableDocsURL,
-			Metrics:            s.metrics.Handler(),
+			Metrics:            s.metrics.Handler(s.log),
 			Logger:             s.log,
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
 			Routes:             s.routes,

@@ -5,19 +5,27 @@
 package metrics
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is one server's collectors in its own registry (no process-wide
-// default registry, so two servers in one process never collide).
+// Metrics is one server's collectors in its own registry, so that two
+// servers in one process never collide; /metrics also serves the
+// process-wide default registry (see Handler).
 type Metrics struct {
-	Registry    *prometheus.Registry
+	Registry *prometheus.Registry
+	// Default is the registry served beside Registry: the process and Go
+	// runtime collectors client_golang registers there, and the model's own
+	// metrics. New sets prometheus.DefaultGatherer.
+	Default     prometheus.Gatherer
 	preprocess  *prometheus.HistogramVec
 	predict     *prometheus.HistogramVec
 	explain     *prometheus.HistogramVec
@@ -45,14 +53,18 @@ var SizeBuckets = prometheus.ExponentialBuckets(64, 4, 11)
 // wait that long already means every worker was busy, to KServe's 10 s.
 var QueueBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// New returns the collectors registered in a fresh registry together with
-// the process and Go runtime collectors.
+// New returns the collectors registered in a fresh registry. The process
+// and Go runtime collectors are the default registry's: client_golang
+// registers them there when it starts, so a second pair here would only
+// repeat them (and hold another 50 KB of live heap, which every garbage
+// collection scans).
 func New() *Metrics {
 	hist := func(name, help string) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: KServeBuckets}, []string{"model_name"})
 	}
 	m := &Metrics{
 		Registry:    prometheus.NewRegistry(),
+		Default:     prometheus.DefaultGatherer,
 		preprocess:  hist("request_preprocess_seconds", "pre-process request latency"),
 		predict:     hist("request_predict_seconds", "predict request latency"),
 		explain:     hist("request_explain_seconds", "explain request latency"),
@@ -80,17 +92,39 @@ func New() *Metrics {
 		}, []string{"model_name"}),
 	}
 	m.Registry.MustRegister(m.preprocess, m.predict, m.explain, m.postprocess, m.requests, m.errors, m.inFlight,
-		m.reqSize, m.respSize, m.queue,
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+		m.reqSize, m.respSize, m.queue)
 	return m
 }
 
-// Handler serves the registry in the text or OpenMetrics format the
-// Accept header asks for. OpenMetrics carries the counters' and histograms'
-// _created samples, as KServe's prometheus_client writes them; the text
-// format has no place for them in client_golang.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true, EnableOpenMetricsTextCreatedSamples: true})
+// Handler serves the registry and the default one in the text or
+// OpenMetrics format the Accept header asks for. OpenMetrics carries the
+// counters' and histograms' _created samples, as KServe's prometheus_client
+// writes them; the text format has no place for them in client_golang.
+//
+// The default registry is where a model's own metrics go
+// (prometheus.MustRegister, promauto): KServe's /metrics serves
+// prometheus_client's global REGISTRY, where a Python model's Counter
+// lands, and so does this one. A metric that cannot be gathered (one named
+// like a server metric with other labels or help, say) is left out of the
+// scrape and logged to log (nil: not logged), rather than failing the
+// whole scrape that autoscalers and dashboards read.
+func (m *Metrics) Handler(log *slog.Logger) http.Handler {
+	var g prometheus.Gatherer = m.Registry
+	if m.Default != nil {
+		g = prometheus.Gatherers{m.Registry, m.Default}
+	}
+	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, EnableOpenMetricsTextCreatedSamples: true, ErrorHandling: promhttp.ContinueOnError}
+	if log != nil {
+		opts.ErrorLog = errorLog{log}
+	}
+	return promhttp.HandlerFor(g, opts)
+}
+
+// errorLog is promhttp's error log on a slog.Logger.
+type errorLog struct{ log *slog.Logger }
+
+func (e errorLog) Println(v ...any) {
+	e.log.Log(context.Background(), slog.LevelError, strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }
 
 // Model is one model's pre-resolved observers, so the hot path does no

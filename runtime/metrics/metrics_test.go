@@ -1,13 +1,16 @@
 package metrics_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +41,7 @@ func TestStepHistograms_PrometheusClientBuckets(t *testing.T) {
 	for _, o := range []interface{ Observe(float64) }{mm.Preprocess, mm.Predict, mm.Explain, mm.Postprocess} {
 		o.Observe(0.06)
 	}
-	srv := httptest.NewServer(m.Handler())
+	srv := httptest.NewServer(m.Handler(nil))
 	defer srv.Close()
 	want := []string{"0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5", "5", "7.5", "10", "+Inf"}
 	wantOM := []string{"0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5", "5.0", "7.5", "10.0", "+Inf"}
@@ -69,7 +72,7 @@ func TestCreatedSamples(t *testing.T) {
 	mm := m.ForModel("m")
 	mm.Predict.Observe(0.01)
 	mm.Exchange(0, false, 10, 10, "")
-	srv := httptest.NewServer(m.Handler())
+	srv := httptest.NewServer(m.Handler(nil))
 	defer srv.Close()
 	om := scrape(t, srv.URL, "application/openmetrics-text; version=1.0.0")
 	for _, name := range []string{"request_preprocess_seconds", "request_predict_seconds", "request_explain_seconds", "request_postprocess_seconds"} {
@@ -77,4 +80,46 @@ func TestCreatedSamples(t *testing.T) {
 	}
 	assert.Regexp(t, `(?m)^kserve_requests_created\{model_name="m",protocol="v1",verb="predict"\} \d`, om)
 	assert.False(t, strings.Contains(scrape(t, srv.URL, ""), "_created"), "text format")
+}
+
+// A model's own metrics, registered with the default registry as
+// client_golang's users do (prometheus.MustRegister, promauto), are on
+// /metrics beside the server's, as a Python model's prometheus_client
+// metrics are on KServe's (it serves the global REGISTRY); the process and
+// Go runtime collectors appear once.
+func TestModelMetricsOnTheDefaultRegistry(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_model_tokens_total", Help: "tokens the model produced"})
+	require.NoError(t, prometheus.Register(c))
+	t.Cleanup(func() { prometheus.Unregister(c) })
+	c.Add(3)
+	m := metrics.New()
+	m.ForModel("m").Predict.Observe(0.01)
+	srv := httptest.NewServer(m.Handler(nil))
+	defer srv.Close()
+	body := scrape(t, srv.URL, "")
+	assert.Contains(t, body, "# HELP test_model_tokens_total tokens the model produced\n# TYPE test_model_tokens_total counter\ntest_model_tokens_total 3\n")
+	assert.Regexp(t, `(?m)^request_predict_seconds_count\{model_name="m"\} 1$`, body)
+	for _, name := range []string{"go_goroutines", "go_gc_gomemlimit_bytes", "go_sched_gomaxprocs_threads", "process_cpu_seconds_total", "process_resident_memory_bytes"} {
+		assert.Equal(t, 1, strings.Count(body, "\n# TYPE "+name+" "), name)
+	}
+}
+
+// A model metric that clashes with a server metric (same name, other
+// labels) is left out of the scrape and logged; the server's metrics are
+// still served, with a 200, so autoscalers and dashboards keep them.
+func TestClashingModelMetricLeavesTheScrapeStanding(t *testing.T) {
+	clash := prometheus.NewCounter(prometheus.CounterOpts{Name: "kserve_requests_total", Help: "a model's own count"})
+	require.NoError(t, prometheus.Register(clash))
+	t.Cleanup(func() { prometheus.Unregister(clash) })
+	clash.Inc()
+	m := metrics.New()
+	m.ForModel("m").Exchange(0, false, 10, 10, "")
+	var logs bytes.Buffer
+	srv := httptest.NewServer(m.Handler(slog.New(slog.NewTextHandler(&logs, nil))))
+	defer srv.Close()
+	body := scrape(t, srv.URL, "")
+	assert.Regexp(t, `(?m)^kserve_requests_total\{model_name="m",protocol="v1",verb="predict"\} 1$`, body)
+	assert.Contains(t, body, "\ngo_goroutines ")
+	assert.Contains(t, logs.String(), "level=ERROR")
+	assert.Contains(t, logs.String(), "kserve_requests_total")
 }

@@ -98,7 +98,7 @@ func startREST(t *testing.T, opts rest.Options) string {
 // clients generated from it (openapi-generator) and Swagger UI's schemas
 // are KServe's.
 func TestOpenAPI_MatchesKServe(t *testing.T) {
-	url := startREST(t, rest.Options{Metrics: metrics.New().Handler(), MaxRequestBodySize: 1 << 20})
+	url := startREST(t, rest.Options{Metrics: metrics.New().Handler(nil), MaxRequestBodySize: 1 << 20})
 	ours := getJSON(t, url+"/openapi.json")
 	kserve := readJSON(t, "testdata/kserve-openapi.json")
 
