@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/kserve-gen/kserve-gen/runtime/batch"
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
@@ -643,18 +641,5 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 // process holds, SO_REUSEPORT or not, is "address already in use".
 func listenExclusive(ctx context.Context, addr string) (net.Listener, error) {
 	var lc net.ListenConfig
-	return lc.Listen(ctx, "tcp", addr)
-}
-
-// listenReusePort binds addr with SO_REUSEPORT so --workers processes can
-// share the port; the kernel spreads connections across them.
-func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		})
-		return errors.Join(err, serr)
-	}}
 	return lc.Listen(ctx, "tcp", addr)
 }

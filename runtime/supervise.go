@@ -1,3 +1,5 @@
+//go:build unix
+
 package runtime
 
 import (
@@ -185,4 +187,17 @@ func checkPortFree(port int) error {
 		return &net.OpError{Op: "listen", Net: "tcp", Addr: &net.TCPAddr{Port: port}, Err: os.NewSyscallError("bind", err)}
 	}
 	return nil
+}
+
+// listenReusePort binds addr with SO_REUSEPORT so --workers processes can
+// share the port; the kernel spreads connections across them.
+func listenReusePort(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	return lc.Listen(ctx, "tcp", addr)
 }

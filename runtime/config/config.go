@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -153,6 +154,9 @@ func (c Config) Validate() error {
 	// 0 is one process, as in KServe (it forks only above 1): the controller
 	// passes a transformer's containerConcurrency, 0 meaning unlimited.
 	atLeast("workers", c.Workers, 0)
+	if err := workersOn(runtime.GOOS, c.Workers); err != nil {
+		errs = append(errs, err)
+	}
 	atLeast("max_threads", c.MaxThreads, 1)
 	atLeast("max_asyncio_workers", c.MaxAsyncioWorkers, 0)
 	atLeast("max_queued_requests", c.MaxQueuedRequests, 0)
@@ -182,6 +186,17 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("argument --model_name: must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// workersOn refuses --workers above 1 on an OS whose kernel cannot spread
+// one port's connections over several processes: the workers bind the
+// HTTP port together with SO_REUSEPORT, which Windows does not have (its
+// SO_REUSEADDR lets a second socket take the port over instead).
+func workersOn(goos string, n int) error {
+	if n > 1 && goos == "windows" {
+		return fmt.Errorf("argument --workers: %d worker processes share the HTTP port with SO_REUSEPORT, which Windows does not have; use --workers 1 (one process serves every request), or run on Linux (a container, or WSL)", n)
+	}
+	return nil
 }
 
 // logLevelNames are the names Python's logging accepts in setLevel.

@@ -137,3 +137,16 @@ func TestResolveModelDir(t *testing.T) {
 	assert.EqualError(t, err, "resolving STORAGE_URI: Local path file://"+filepath.Join(dir, "missing")+" does not exist.")
 	assert.True(t, errors.Is(err, storage.ErrNotFound))
 }
+
+// --workers above 1 needs SO_REUSEPORT: on Windows it is a usage error
+// naming the flag and the OS, before anything starts; elsewhere (and 0 or
+// 1 anywhere) it is accepted.
+func TestWorkersOn(t *testing.T) {
+	assert.EqualError(t, workersOn("windows", 4), "argument --workers: 4 worker processes share the HTTP port with SO_REUSEPORT, which Windows does not have; use --workers 1 (one process serves every request), or run on Linux (a container, or WSL)")
+	for _, n := range []int{0, 1} {
+		assert.NoError(t, workersOn("windows", n))
+	}
+	for _, goos := range []string{"linux", "darwin"} {
+		assert.NoError(t, workersOn(goos, 4))
+	}
+}

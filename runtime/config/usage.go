@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrUsage matches (errors.Is) every error Parse returns for a bad command
@@ -202,8 +200,8 @@ func columns(getenv func(string) string) int {
 	if n, err := strconv.Atoi(strings.TrimSpace(getenv("COLUMNS"))); err == nil && n > 0 {
 		return n
 	}
-	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
-		return int(ws.Col)
+	if n := stdoutColumns(); n > 0 {
+		return n
 	}
 	return 80
 }

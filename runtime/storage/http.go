@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
@@ -448,7 +447,7 @@ func (r Resolver) cacheDir() (string, error) {
 	// The temporary folder is shared with every user of the machine: the
 	// cache there is per user, private, and must be ours, or another user
 	// could plant a model (and the record that revalidates it) for us.
-	d := filepath.Join(os.TempDir(), fmt.Sprintf("kserve-gen-storage-%d", os.Getuid()))
+	d := filepath.Join(os.TempDir(), "kserve-gen-storage-"+userTag())
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
 	}
@@ -456,20 +455,6 @@ func (r Resolver) cacheDir() (string, error) {
 		return "", fmt.Errorf("%s", strings.Join(append(tried, err.Error()), "; "))
 	}
 	return d, nil
-}
-
-// ownedPrivateDir checks that d is a real folder (not a link) of this user
-// that no one else may write to.
-func ownedPrivateDir(d string) error {
-	st, err := os.Lstat(d)
-	if err != nil {
-		return err
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !st.IsDir() || !ok || int(sys.Uid) != os.Getuid() || st.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is not a folder of this user that only it may write to; remove it or set XDG_CACHE_HOME", d)
-	}
-	return nil
 }
 
 // signatureParams are query parameters of presigned URLs (S3, GCS,

@@ -3,8 +3,6 @@ package storage
 import (
 	"fmt"
 	"io"
-	"math"
-	"syscall"
 )
 
 // diskRoom is what unpacking may still write on the filesystem holding dir:
@@ -21,25 +19,6 @@ type diskRoom struct {
 	used       uint64 // bytes taken since
 	files      uint64 // inodes free at the start, less those taken since
 	limitFiles bool   // false where the filesystem reports no inode count
-}
-
-func roomIn(dir string) (*diskRoom, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return nil, fmt.Errorf("free space in %s: %w", dir, err)
-	}
-	free := uint64(st.Bavail) * uint64(st.Bsize)
-	if st.Blocks == 0 {
-		// A filesystem that reports no size (some FUSE and network ones)
-		// says nothing about what fits.
-		free = math.MaxUint64
-	}
-	return &diskRoom{
-		dir:        dir,
-		free:       free,
-		files:      uint64(st.Ffree),
-		limitFiles: st.Files > 0,
-	}, nil
 }
 
 // spaceError is an archive or a decompressed download larger than the disk

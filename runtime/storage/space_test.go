@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,19 +55,6 @@ func TestArchive_DeclaredSizeLargerThanTheDisk(t *testing.T) {
 			assertNoModelLeft(t, d.cache)
 		})
 	}
-}
-
-// smallDisk mounts a tmpfs of size bytes and inodes inodes for the test
-// (root only: elsewhere the test is skipped; the declared-size test above
-// runs everywhere).
-func smallDisk(t *testing.T, size, inodes int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,nr_inodes=%d", size, inodes)); err != nil {
-		t.Skipf("cannot mount a small tmpfs (needs root): %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
-	return dir
 }
 
 // Decompression bombs on a disk too small for them are refused before the
