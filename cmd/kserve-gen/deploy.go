@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/deploy"
@@ -266,7 +265,7 @@ func writeManifests(path string, data []byte, force bool) error {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write manifests: %w", err)
 	}
-	if err := renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions()); err != nil {
+	if err := replaceFile(path, data); err != nil {
 		// The path in renameio's error is its temporary file, which the
 		// user never named: say what went wrong with -o's path instead.
 		var pathErr *fs.PathError
