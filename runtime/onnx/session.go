@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -284,8 +285,10 @@ func (e *Env) appendCUDA(ctx context.Context, so *ort.SessionOptions, opts Sessi
 func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 	// ONNX Runtime looks for the provider next to itself; checking first gives
 	// a clearer reason than its "Failed to load shared library".
-	if e.path != "" && strings.ContainsRune(e.path, '/') {
-		p := filepath.Join(filepath.Dir(e.path), "libonnxruntime_providers_cuda.so")
+	// (Only for a library loaded by path: a bare name was found by the
+	// loader's search, in a folder not known here.)
+	if provider := LibraryFor(runtime.GOOS).CUDAProvider; provider != "" && e.path != "" && filepath.Base(e.path) != e.path {
+		p := filepath.Join(filepath.Dir(e.path), provider)
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s is not installed (run %s --gpu)", p, SetupCommand)
 		}
