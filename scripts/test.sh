@@ -28,12 +28,21 @@ for mod in "${mods[@]}"; do
 	(cd "$mod" && go vet ./...)
 done
 
-# Developers run their projects with `go run .` on macOS too: the runtime
-# (less the ONNX Runtime binding, whose cgo needs a Mac's compiler) and the
-# CLI must build there.
-step "go build for macOS (runtime without onnx, CLI)"
-(cd runtime && GOOS=darwin GOARCH=arm64 go build $(go list ./... | grep -v '/onnx'))
-GOOS=darwin GOARCH=arm64 go build ./...
+# Developers run kserve-gen, and their projects with `go run .` and `go test`,
+# on macOS and Windows laptops too: the runtime (less the ONNX Runtime
+# binding, whose cgo needs that OS's C compiler), the CLI, the examples and
+# a generated project (testdata/golden/rest is `kserve-gen new`'s output)
+# must build there; vet type-checks their tests too.
+for target in darwin/arm64 windows/amd64; do
+	step "go build and vet for $target (runtime without onnx, CLI, examples, a generated project)"
+	(
+		export GOOS=${target%/*} GOARCH=${target#*/}
+		(cd runtime && go vet $(go list ./... | grep -v '/onnx'))
+		go build ./...
+		(cd examples && go vet ./...)
+		(cd testdata/golden/rest && go vet ./...)
+	)
+done
 
 # staticcheck finds what vet does not (dead code, deprecated APIs, values
 # never used); pinned, built from the module proxy on first use.
