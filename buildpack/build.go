@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/buildpacks/pack/pkg/client"
@@ -305,11 +306,18 @@ func onnxRuntimeFiles(opts Options, gpu bool) ([]stagedFile, error) {
 	if lib == "" {
 		cache := opts.Getenv(envCache)
 		if cache == "" {
-			cache = filepath.Join(opts.Getenv("HOME"), ".cache", "kserve-gen")
+			home := opts.Getenv("HOME")
+			if home == "" && runtime.GOOS == "windows" { // as runtime/onnx.CacheDir
+				home = opts.Getenv("USERPROFILE")
+			}
+			cache = filepath.Join(home, ".cache", "kserve-gen")
 		}
 		lib, from = filepath.Join(cache, "onnxruntime", ortVersion, "libonnxruntime.so"), "the kserve-gen cache"
 	}
 	real, err := regularFile(lib)
+	if err == nil {
+		err = linuxLibrary(real)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("an onnx project's image needs the ONNX Runtime library: %s (%s): %w; "+
 			"run scripts/setup-onnx.sh, set %s, or pass --onnxruntime PATH", lib, from, err, envORTLibrary)
@@ -328,6 +336,35 @@ func onnxRuntimeFiles(opts Options, gpu bool) ([]stagedFile, error) {
 		}
 	}
 	return files, nil
+}
+
+// linuxLibrary checks that p is an ELF file. On a Mac or a Windows machine
+// ONNXRUNTIME_SHARED_LIBRARY_PATH names the library `go run .` loads there,
+// a Mach-O .dylib or a DLL; copied into the image as libonnxruntime.so, it
+// would fail every start of the container instead of this build.
+func linuxLibrary(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	head = head[:n]
+	what := "not an ELF shared library"
+	switch {
+	case bytes.Equal(head, []byte("\x7fELF")):
+		return nil
+	case bytes.Equal(head, []byte{0xcf, 0xfa, 0xed, 0xfe}), bytes.Equal(head, []byte{0xce, 0xfa, 0xed, 0xfe}), // thin Mach-O, 64 and 32 bit
+		bytes.Equal(head, []byte{0xca, 0xfe, 0xba, 0xbe}): // universal (fat) Mach-O
+		what = "a macOS (Mach-O) library"
+	case bytes.HasPrefix(head, []byte("MZ")):
+		what = "a Windows DLL"
+	}
+	return fmt.Errorf("%s is %s, and the image runs Linux: give it libonnxruntime.so for Linux", p, what)
 }
 
 // regularFile resolves symbolic links in p and checks that it names a

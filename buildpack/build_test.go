@@ -88,7 +88,7 @@ func TestBuild_ONNXProjectNeedsTheLibrary(t *testing.T) {
 
 	// A GPU project also needs the CUDA provider beside the library.
 	lib = filepath.Join(home, "libonnxruntime.so")
-	require.NoError(t, os.WriteFile(lib, []byte("not really"), 0o644))
+	require.NoError(t, os.WriteFile(lib, []byte("\x7fELF not really"), 0o644))
 	files, err := onnxRuntimeFiles(Options{Getenv: env, ONNXRuntime: lib}, false)
 	require.NoError(t, err)
 	assert.Equal(t, []stagedFile{{lib, "libonnxruntime.so"}}, files)
@@ -96,6 +96,29 @@ func TestBuild_ONNXProjectNeedsTheLibrary(t *testing.T) {
 	shared := filepath.Join(home, "libonnxruntime_providers_shared.so")
 	assert.EqualError(t, err, "the project asks for a GPU, so its image needs ONNX Runtime's CUDA provider beside the library: "+shared+
 		": no such file; run scripts/setup-onnx.sh --gpu, or set gpu: 0 in kserve-gen.yaml")
+}
+
+// The image runs Linux: a Mac's .dylib or a Windows DLL (what
+// ONNXRUNTIME_SHARED_LIBRARY_PATH names for `go run .` on those machines)
+// is refused, named, before it is copied into the image as libonnxruntime.so.
+func TestBuild_ONNXLibraryMustBeLinux(t *testing.T) {
+	home := t.TempDir()
+	env := func(k string) string { return map[string]string{"HOME": home}[k] }
+	for _, tc := range []struct {
+		name, head, what string
+	}{
+		{"libonnxruntime.1.29.0.dylib", "\xcf\xfa\xed\xfe\x0c\x00\x00\x01", "a macOS (Mach-O) library"},
+		{"libonnxruntime.dylib", "\xca\xfe\xba\xbe\x00\x00\x00\x02", "a macOS (Mach-O) library"},
+		{"onnxruntime.dll", "MZ\x90\x00", "a Windows DLL"},
+		{"libonnxruntime.so", "#!/bin/sh\n", "not an ELF shared library"},
+		{"empty.so", "", "not an ELF shared library"},
+	} {
+		lib := filepath.Join(home, tc.name)
+		require.NoError(t, os.WriteFile(lib, []byte(tc.head), 0o644))
+		_, err := onnxRuntimeFiles(Options{Getenv: env, ONNXRuntime: lib}, false)
+		assert.EqualError(t, err, "an onnx project's image needs the ONNX Runtime library: "+lib+" (--onnxruntime): "+lib+" is "+tc.what+
+			", and the image runs Linux: give it libonnxruntime.so for Linux; run scripts/setup-onnx.sh, set ONNXRUNTIME_SHARED_LIBRARY_PATH, or pass --onnxruntime PATH", tc.name)
+	}
 }
 
 func TestNewEngine_NamesTheMissingEngine(t *testing.T) {
