@@ -71,9 +71,9 @@ func LibraryFor(goos string) Library {
 		return Library{
 			File:   "onnxruntime.dll",
 			Loader: []string{"onnxruntime.dll"},
-			// LoadLibrary: the program's folder, System32 (where Windows
-			// keeps an older onnxruntime.dll of its own), the Windows
-			// folder, the current folder, PATH.
+			// LoadLibrary: the program's folder, System32 (where recent
+			// Windows versions keep an older onnxruntime.dll of their
+			// own), the Windows folder, the current folder, PATH.
 			LoaderSource: "DLL search path",
 			CUDAProvider: "onnxruntime_providers_cuda.dll",
 		}
