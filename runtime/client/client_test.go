@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,6 +107,45 @@ func TestRoundTrip_EveryDatatypeBothClients(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// JSON has no NaN or infinities: orjson, KServe's writer and ours, writes
+// them as null, and KServe's numpy reads null in a float tensor as NaN, so
+// KServe's transformer forwards a NaN it was sent as null. Both used to fail
+// here: the server answered such a request with a 400 "data element 1 is
+// null, not a number as datatype FP32 needs", and this client could not
+// read the server's own JSON answer for a tensor holding NaN (the same
+// message, for the output). Now null reads as NaN on both sides.
+func TestRoundTrip_JSONNullIsNaN(t *testing.T) {
+	s := serve(t, &echo{name: "echo"})
+
+	// What KServe's InferenceRESTClient (orjson) sends for [1.5, nan, inf].
+	body := `{"id":"n","inputs":[{"name":"a","shape":[3],"datatype":"FP32","data":[1.5,null,null]},` +
+		`{"name":"b","shape":[1],"datatype":"FP64","data":[null]}]}`
+	hr, err := http.Post(s.URL+"/v2/models/echo/infer", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	got, err := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, hr.StatusCode, "%s", got)
+	assert.Equal(t, `{"model_name":"echo","model_version":null,"id":"n","parameters":null,"outputs":[`+
+		`{"name":"output-0","shape":[3],"datatype":"FP32","parameters":null,"data":[1.5,null,null]},`+
+		`{"name":"output-1","shape":[1],"datatype":"FP64","parameters":null,"data":[null]}]}`, string(got))
+
+	// This client reading a JSON answer with NaN (binary in, JSON out).
+	r, err := client.NewREST(client.WithProtocol(client.V2))
+	require.NoError(t, err)
+	in := infer.NewTensor("a", []int64{4}, []float32{1.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))})
+	resp, err := r.Infer(ctxT(t), s.URL, &infer.Request{Protocol: infer.ProtocolV2, ModelName: "echo",
+		Inputs: []*infer.Tensor{in}, Parameters: infer.Parameters{"binary_data_output": false}})
+	require.NoError(t, err)
+	require.Len(t, resp.Outputs, 1)
+	f32 := resp.Outputs[0].Data.([]float32)
+	require.Len(t, f32, 4)
+	assert.Equal(t, float32(1.5), f32[0])
+	for i, f := range f32[1:] {
+		assert.True(t, math.IsNaN(float64(f)), "element %d: %v (orjson's null keeps only NaN)", i+1, f)
 	}
 }
 

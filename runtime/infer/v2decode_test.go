@@ -134,6 +134,42 @@ func TestDecodeRequestTakesPythonNonFiniteNumbers(t *testing.T) {
 	assert.EqualError(t, err, "Unrecognized request format: invalid character 'N' looking for beginning of value at offset 61")
 }
 
+// null in FP32/FP64 data is NaN: KServe's numpy reads None in a float
+// array as nan, and orjson (KServe's writer, and ours) writes NaN and
+// ±Infinity as null, so a float tensor holding them goes out of every
+// transformer and predictor as null and must read back. It used to be a
+// 400 here ("data element 1 is null, not a number"), which broke KServe's
+// own transformer in front of this server, and this server's client
+// reading this server's answers. Other datatypes still refuse null.
+func TestDecodeDataNullFloatIsNaN(t *testing.T) {
+	for _, raw := range [][]byte{nil, {}} { // plain JSON, binary-extension header
+		req, err := DecodeRequest([]byte(`{"inputs":[`+
+			`{"name":"a","shape":[3],"datatype":"FP32","data":[1.5,null,-2]},`+
+			`{"name":"b","shape":[1,2],"datatype":"FP64","data":[[null,0.25]]}]}`), raw)
+		require.NoError(t, err)
+		a := req.Inputs[0].Data.([]float32)
+		assert.Equal(t, float32(1.5), a[0])
+		assert.True(t, math.IsNaN(float64(a[1])), "%v", a)
+		assert.Equal(t, float32(-2), a[2])
+		b := req.Inputs[1].Data.([]float64)
+		assert.True(t, math.IsNaN(b[0]), "%v", b)
+		assert.Equal(t, 0.25, b[1])
+	}
+	got, err := DecodeData("output", "o", FP32, []int64{2}, []byte(`[null,3]`))
+	require.NoError(t, err)
+	assert.True(t, math.IsNaN(float64(got.([]float32)[0])))
+
+	for dt, want := range map[string]string{
+		"INT32": "input a: data element 0 is null, not an integer as datatype INT32 needs",
+		"UINT8": "input a: data element 0 is null, not an unsigned integer in range as datatype UINT8 needs",
+		"BOOL":  "input a: data element 0 is null, not a boolean as datatype BOOL needs",
+		"BYTES": "input a: data element 0 is null, not a string as datatype BYTES needs",
+	} {
+		_, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"`+dt+`","data":[null]}]}`), nil)
+		assert.EqualError(t, err, want, dt)
+	}
+}
+
 // "id" is Optional[str] in KServe's schema: null is no id (it used to be a
 // 422 string_type); anything else but a string still is one.
 func TestDecodeRequestNullID(t *testing.T) {
