@@ -47,6 +47,23 @@ grpcio 1.51 lacks). With that as $KPY (a script that runs that python):
     $KPY scripts/kserve-clients-check.py --via=PROTO 127.0.0.1:31580 \\
         127.0.0.1:31581 127.0.0.1:31590 127.0.0.1:31591
 
+  the other direction, our Go transformer in front of KServe's predictor,
+  compared with KServe's transformer in front of it (the first command above):
+    gotr --model_name=passthrough --http_port=31690 --grpc_port=31691 \\
+        --predictor_host=127.0.0.1:31480 --predictor_protocol=PROTO
+    $KPY scripts/kserve-clients-check.py --via=go-PROTO 127.0.0.1:31580 \\
+        127.0.0.1:31581 127.0.0.1:31690 127.0.0.1:31691
+  where gotr is runtime/forward.Model served as it is, the transformer
+  template (templates/transformer) without its Preprocess and Postprocess,
+  which change the payload:
+      cfg, err := config.NewParser("gotr").Parse(os.Args[1:], os.Getenv)
+      ...
+      m, err := forward.NewModel(cfg.ModelName, forward.FromConfig(*cfg, os.Getenv))
+      ...
+      err = runtime.NewServer(*cfg).Run(ctx, m)
+  Only the cases of the transformer's protocol are meaningful there (v1:
+  rest-v1; v2 and grpc-v2: rest-v2 and grpc): pass them as CASE_PREFIX.
+
 KServe's side of the passthrough model (v1 answers {"predictions": instances},
 v2 returns its first input as "output-0"; ours is examples/passthrough):
 
@@ -87,13 +104,21 @@ is NaN): 144 cases in each of four setups, none unexplained:
   - the predictors, straight:                   134 same, 10 known;
   - through KServe transformers, --predictor_protocol v1:      144 same;
   - through KServe transformers, --predictor_protocol v2:      118 same, 26 known;
-  - through KServe transformers, --predictor_protocol grpc-v2: 140 same, 4 known.
+  - through KServe transformers, --predictor_protocol grpc-v2: 140 same, 4 known;
+  - KServe's transformer against our Go transformer, both in front of KServe's
+    predictor, the cases of the transformer's protocol: v1 17 cases, 16 same,
+    1 known; v2 127 cases, 56 same, 71 known; grpc-v2 127 cases, 72 same, 55
+    known (all 144 cases: none unexplained either). The known ones there are
+    where ours does what the client asked or says why (binary answers when
+    asked for, the predictor's 4xx passed on, a protocol mismatch named) and
+    where KServe's transformer cannot forward (a raw v1 body, BYTES contents
+    or raw gRPC inputs to a v2 REST predictor, FP16).
 
 The library versions differ from KServe 0.20's pins (grpcio 1.51 against
 >= 1.73, protobuf 4.21 against >= 6, starlette 0.46); where a difference
 could come from that, KNOWN says so.
 
-Usage: kserve-clients-check.py [-v] [--via=v1|v2|grpc-v2]
+Usage: kserve-clients-check.py [-v] [--via=[go-]v1|v2|grpc-v2]
            KSERVE_HTTP KSERVE_GRPC OURS_HTTP OURS_GRPC [CASE_PREFIX...]
        kserve-clients-check.py --transformer [kserve ModelServer flags]
 -v prints both sides of every differing case.
@@ -734,6 +759,86 @@ def two_content_types(k, o):
     return raised(k, "AioRpcError", "INTERNAL") and isinstance(o, dict) and "InferResponse" in o
 
 
+def binary_honoured(k, o):
+    """The same tensors; ours answers in the binary extension the client
+    asked for (binary_data_output, an output's binary_data), so the client's
+    output parameters are {} (binary_data_size, dropped as it reads it) and
+    the content type application/octet-stream; KServe's transformer answers
+    JSON whatever the client asked (the InferResponse its client parsed has
+    use_binary_outputs unset)."""
+    def norm(v):
+        if isinstance(v, tuple):
+            return norm(v[0])
+        if isinstance(v, dict):
+            return {a: ({} if a == "parameters" and b is None and "datatype" in v else norm(b))
+                    for a, b in v.items()}
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        return v
+    return not same(k, o) and same(norm(k), norm(o))
+
+
+def protocol_mismatch(k, o):
+    """A request of the other protocol than the predictor's (v2 tensors for
+    a v1 predictor, a v1 payload for a v2 one): ours is a 400 /
+    INVALID_ARGUMENT saying so (or naming what is wrong in the body first);
+    KServe's transformer sends it on and fails on the answer (500
+    ValidationError, gRPC INTERNAL), refuses it ("Invalid input format"),
+    or, for a v2 JSON body sent to a v1 route, forwards it as it is."""
+    text = o.get("message") or o.get("details") if isinstance(o, dict) else ""
+    ours = (raised(o, "HTTPStatusError", 400) or raised(o, "AioRpcError", "INVALID_ARGUMENT"))
+    return ours and (
+        ("needs a v1 payload, but the request" in text or "needs v2 tensors, but the request" in text)
+        and isinstance(k, dict)
+        or raised(k, "HTTPStatusError", 400) and k["message"].startswith("Invalid input format"))
+
+
+def predictor_error_passed_on(k, o):
+    """The predictor's 4xx: ours passes it on with its status and names
+    the predictor (runtime/forward: every predictor error names it), or
+    answers it itself (our transformer decodes and checks the request as
+    any of our servers does); KServe's transformer answers any predictor
+    error with 500 (REST) or INTERNAL (gRPC)."""
+    text = o.get("message") or o.get("details") if isinstance(o, dict) else None
+    return (bool(text) and (raised(o, "HTTPStatusError", 400)
+                            or raised(o, "AioRpcError", "INVALID_ARGUMENT"))
+            and (raised(k, "HTTPStatusError", 500) or raised(k, "AioRpcError", "INTERNAL")
+                 or isinstance(k, dict) and "InferResponse" in k
+                 and ("Unexpected inference output" in text or "input input-0:" in text)
+                 or raised(k, "HTTPStatusError", 400) and "invalid input datatype" in k["message"]
+                 and "invalid datatype FP8" in text))
+
+
+def kserve_transformer_fails(k, o):
+    """KServe's transformer fails where ours forwards: a v1 body that is not
+    JSON (RuntimeError: Attempted to send an sync request with an
+    AsyncClient), BYTES contents over v2 REST (orjson cannot write bytes:
+    INTERNAL), raw gRPC inputs over v2 REST (two Content-Type headers, see
+    two_content_types: INTERNAL), FP16 at all (over v2 REST it forwards JSON, which FP16 may not
+    be: 400 for the input; over gRPC to_grpc has no FP16 contents: 400
+    invalid input datatype). Ours forwards FP16 binary, and where the
+    client asked for JSON answers the 400 KServe's server has for an FP16
+    output as JSON."""
+    fp16 = raised(k, "HTTPStatusError", 400) and (
+        "invalid input datatype" in k["message"]
+        or "Sending FP16 data via JSON is not supported" in k["message"]
+        and "for input input-0" in k["message"])
+    return ((raised(k, "HTTPStatusError", 500) and "Attempted to send an sync request" in k["message"]
+             or raised(k, "AioRpcError", "INTERNAL") or fp16)
+            and isinstance(o, dict) and ("InferResponse" in o or "predictions" in o)
+            or fp16 and raised(o, "HTTPStatusError", 400)
+            and "Sending FP16 data via JSON is not supported" in o["message"]
+            and "for output output-0" in o["message"])
+
+
+def model_version_empty(k, o):
+    """KServe's transformer passes on the gRPC answer's unset model_version
+    as "" (protobuf's default); ours as null."""
+    return (isinstance(k, dict) and isinstance(o, dict) and k.get("model_version") == ""
+            and o.get("model_version") is None
+            and same(dict(k, model_version=None), o))
+
+
 KNOWN = [
     # (case-name prefixes or None for any, the modes it applies to or None
     # for all: "predictor" or the transformer's --predictor_protocol,
@@ -744,6 +849,21 @@ KNOWN = [
     (("grpc infer raw", "grpc infer two inputs raw"), ("v2",), two_content_types,
      "KServe's transformer sends the binary extension with two Content-Type headers, "
      "application/json first: KServe's predictor 400s it, ours reads it (README)"),
+    (None, ("go-v2", "go-grpc-v2"), binary_honoured,
+     "our transformer answers in the binary extension the client asked for; KServe's "
+     "transformer answers JSON (the client reads both the same but for the empty "
+     "parameters the binary read leaves)"),
+    (None, ("go-v1", "go-v2", "go-grpc-v2"), protocol_mismatch,
+     "a request of the other protocol than the predictor's is a 400 saying so "
+     "(runtime/forward); KServe's transformer sends it on and fails, or refuses it"),
+    (None, ("go-v1", "go-v2", "go-grpc-v2"), predictor_error_passed_on,
+     "the predictor's 4xx passes on with its status, naming the predictor, or our "
+     "transformer answers it itself (runtime/forward); KServe's is a 500 / INTERNAL"),
+    (None, ("go-v1", "go-v2", "go-grpc-v2"), kserve_transformer_fails,
+     "KServe's transformer fails to forward it (raw v1 body, BYTES contents or raw gRPC "
+     "inputs to v2 REST, FP16); ours forwards it"),
+    (("rest-v2 infer is_graph_endpoint",), ("go-grpc-v2",), model_version_empty,
+     "KServe's transformer writes the gRPC answer's unset model_version as \"\", ours as null"),
     (None, None, fp32_text,
      "FP32 data in JSON is written as the shortest text that reads back as the same float32 "
      "(0.6027), KServe's as the float64 widening (0.6026999950408936): the client's data "
