@@ -100,19 +100,20 @@ v2 returns its first input as "output-0"; ours is examples/passthrough):
         ModelServer().start([Passthrough(args.model_name)])
 
 Result on 2026-12-03 (after the fix it found: null in FP32/FP64 JSON data
-is NaN): 144 cases in each of four setups, none unexplained:
-  - the predictors, straight:                   134 same, 10 known;
-  - through KServe transformers, --predictor_protocol v1:      144 same;
-  - through KServe transformers, --predictor_protocol v2:      118 same, 26 known;
-  - through KServe transformers, --predictor_protocol grpc-v2: 140 same, 4 known;
+is NaN): 146 cases in each setup, none unexplained:
+  - the predictors, straight:                                 135 same, 11 known;
+  - through KServe transformers, --predictor_protocol v1:      146 same;
+  - through KServe transformers, --predictor_protocol v2:      120 same, 26 known;
+  - through KServe transformers, --predictor_protocol grpc-v2: 142 same, 4 known;
   - KServe's transformer against our Go transformer, both in front of KServe's
     predictor, the cases of the transformer's protocol: v1 17 cases, 16 same,
-    1 known; v2 127 cases, 56 same, 71 known; grpc-v2 127 cases, 72 same, 55
-    known (all 144 cases: none unexplained either). The known ones there are
+    1 known; v2 129 cases, 57 same, 72 known; grpc-v2 129 cases, 73 same, 56
+    known (all 146 cases: none unexplained either). The known ones there are
     where ours does what the client asked or says why (binary answers when
-    asked for, the predictor's 4xx passed on, a protocol mismatch named) and
-    where KServe's transformer cannot forward (a raw v1 body, BYTES contents
-    or raw gRPC inputs to a v2 REST predictor, FP16).
+    asked for, the predictor's 4xx passed on, errors naming the predictor, a
+    protocol mismatch named) and where KServe's transformer cannot forward (a
+    raw v1 body, BYTES contents or raw gRPC inputs to a v2 REST predictor,
+    FP16).
 
 The library versions differ from KServe 0.20's pins (grpcio 1.51 against
 >= 1.73, protobuf 4.21 against >= 6, starlette 0.46); where a difference
@@ -421,6 +422,20 @@ async def _(s):
     return await s.v2.infer(s.base, InferRequest(M, [i], request_id="r1"), model_name=M)
 
 
+@case("rest-v2 infer binary BYTES not UTF-8, JSON output")
+async def _(s):
+    i = InferInput("input-0", [2], "BYTES")
+    i.set_data_from_numpy(np.array([b"\xff\x00", b"ok"], dtype=np.object_))
+    return await s.v2.infer(s.base, InferRequest(M, [i], request_id="r1"), model_name=M)
+
+
+@case("rest-v2 infer binary_data_output with a requested output binary_data false")
+async def _(s):
+    return await s.v2.infer(s.base, InferRequest(
+        M, [binary_input("INT16")], request_id="r1", parameters={"binary_data_output": True},
+        request_outputs=[RequestedOutput("output-0", {"binary_data": False})]), model_name=M)
+
+
 @case("rest-v2 infer two inputs, one binary")
 async def _(s):
     return await s.v2.infer(s.base, InferRequest(
@@ -694,6 +709,16 @@ def clearer_message(k, o):
                        o["message"]) == k["message"])
 
 
+def message_extends(k, o):
+    """Same exception and status; our message is KServe's with where the
+    fault is added (an output's name and element)."""
+    def core(m):
+        return re.sub(r", '\d{3} [^']*' for url '[^']*'$", "", m)
+    return (raised(k, "HTTPStatusError") and raised(o, "HTTPStatusError", k["status"])
+            and core(o["message"]).startswith(core(k["message"]))
+            and core(o["message"]) != core(k["message"]))
+
+
 def octet_stream(k, o):
     """The answer is the same; the response headers differ only in ours
     having content-type: application/octet-stream on a binary answer."""
@@ -809,6 +834,17 @@ def predictor_error_passed_on(k, o):
                  and "invalid datatype FP8" in text))
 
 
+def names_predictor(k, o):
+    """The same error; ours names the predictor it came from (runtime/forward:
+    "predictor HOST (PROTOCOL): ...")."""
+    def strip(v):
+        if isinstance(v, dict):
+            return {a: re.sub(r"predictor HOST \([\w-]+\): ", "", b) if isinstance(b, str) else b
+                    for a, b in v.items()}
+        return v
+    return not same(k, o) and same(strip(k), strip(o))
+
+
 def kserve_transformer_fails(k, o):
     """KServe's transformer fails where ours forwards: a v1 body that is not
     JSON (RuntimeError: Attempted to send an sync request with an
@@ -859,6 +895,8 @@ KNOWN = [
     (None, ("go-v1", "go-v2", "go-grpc-v2"), predictor_error_passed_on,
      "the predictor's 4xx passes on with its status, naming the predictor, or our "
      "transformer answers it itself (runtime/forward); KServe's is a 500 / INTERNAL"),
+    (None, ("go-v1", "go-v2", "go-grpc-v2"), names_predictor,
+     "our transformer's error names the predictor it came from (runtime/forward)"),
     (None, ("go-v1", "go-v2", "go-grpc-v2"), kserve_transformer_fails,
      "KServe's transformer fails to forward it (raw v1 body, BYTES contents or raw gRPC "
      "inputs to v2 REST, FP16); ours forwards it"),
@@ -874,6 +912,8 @@ KNOWN = [
      "input), KServe passes it to the model unchecked (README, docs/grpc.md)"),
     (("rest-v2 infer unknown datatype",), None, clearer_message,
      "the 400's message names the datatype and the input (README)"),
+    (None, None, message_extends,
+     "the error's message is KServe's with where the fault is (README)"),
     (("rest-v2 infer with headers",), None, octet_stream,
      "a binary answer carries content-type: application/octet-stream (README); KServe's "
      "client reads inference-header-content-length, not the content type"),
