@@ -27,9 +27,10 @@ v0.20.0's python/kserve from the Go module cache, Debian trixie's python3-*
 packages unpacked with dpkg -x, CPython 3.13 through trixie's loader, small
 stand-ins for cloudevents, timing_asgi, grpc_interceptor, kubernetes and
 requests; the copy of kserve's grpc_predict_v2_pb2_grpc.py skips the call
-grpcio 1.51 lacks). With that as $KPY (a script that runs that python):
+grpcio 1.51 lacks, and this script drops the _registered_method argument the
+generated stubs pass, which grpcio 1.51's channel does not take). With that as $KPY (a script that runs that python):
 
-  predictors (KServe's passthrough is the model below, as --passthrough.py):
+  predictors (KServe's passthrough is the model below, as passthrough.py):
     $KPY passthrough.py --model_name=passthrough --http_port=31480 --grpc_port=31481
     (cd examples && go run ./passthrough --model_name=passthrough \\
         --http_port=31490 --grpc_port=31491)
@@ -37,7 +38,8 @@ grpcio 1.51 lacks). With that as $KPY (a script that runs that python):
         127.0.0.1:31490 127.0.0.1:31491
 
   transformers (this file is also the transformer; PROTO is v1, v2 or grpc-v2,
-  and the predictor host is the REST port for v1/v2, the gRPC port for grpc-v2):
+  and the predictor host is the REST port for v1/v2, the gRPC port, 31481 and
+  31491, for grpc-v2):
     $KPY scripts/kserve-clients-check.py --transformer --model_name=passthrough \\
         --http_port=31580 --grpc_port=31581 --predictor_host=127.0.0.1:31480 \\
         --predictor_protocol=PROTO
@@ -86,7 +88,8 @@ v2 returns its first input as "output-0"; ours is examples/passthrough):
                     out.set_data_from_numpy(i.as_numpy(), binary_data=True)
                 return InferResponse(response_id=payload.id or generate_uuid(),
                                      model_name=self.name, infer_outputs=[out],
-                                     use_binary_outputs=payload.use_binary_outputs)
+                                     use_binary_outputs=payload.use_binary_outputs,
+                                     requested_outputs=payload.request_outputs)
             if isinstance(payload, bytes):
                 return payload
             if not isinstance(payload, dict):
