@@ -765,15 +765,17 @@ func (p *dataParser) float(tok []byte, str bool, bits int) (float64, error) {
 	if str {
 		return 0, p.bad(strconv.AppendQuote(nil, string(tok)), "a number")
 	}
-	if string(tok) == "null" {
-		// orjson (KServe's writer, and ours) writes NaN and ±Infinity as
-		// null, and KServe's numpy reads None in a float array as nan: a
-		// float tensor holding NaN comes out of KServe's transformer, and
-		// out of this server, as null, and must read back.
-		return math.NaN(), nil
-	}
 	f, err := strconv.ParseFloat(bstr(tok), bits)
 	if err != nil && !isRange(err) {
+		if string(tok) == "null" {
+			// orjson (KServe's writer, and ours) writes NaN and ±Infinity
+			// as null, and KServe's numpy reads None in a float array as
+			// nan: a float tensor holding NaN comes out of KServe's
+			// transformer, and out of this server, as null, and must read
+			// back. (Tested only once ParseFloat has refused the token, so
+			// numbers pay nothing for it.)
+			return math.NaN(), nil
+		}
 		return 0, p.bad(tok, "a number")
 	}
 	return f, nil
