@@ -55,6 +55,11 @@ PY
 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
 ${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
 for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && break; sleep 0.05; done
+# A server that could not bind (a port still held by an earlier run) has
+# exited: stop here rather than measure whatever holds the port.
+for p in "$echo_pid" "$pt_pid"; do
+  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?); see $bin/server.log" >&2; exit 1; }
+done
 
 reps=${REPS:-3}
 echo "wrk: $conns connections, ${secs}s per run, $reps rounds alternating the servers, $(nproc) cores, servers pinned: ${server_cpu[*]:-no}"
