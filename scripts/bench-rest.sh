@@ -58,7 +58,7 @@ for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && c
 # A server that could not bind (a port still held by an earlier run) has
 # exited: stop here rather than measure whatever holds the port.
 for p in "$echo_pid" "$pt_pid"; do
-  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?); see $bin/server.log" >&2; exit 1; }
+  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; tail -3 "$bin/server.log" >&2; exit 1; }
 done
 
 reps=${REPS:-3}
