@@ -221,7 +221,14 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 			if !hasVal {
 				val = "true"
 				if i+1 < len(args) {
-					if _, err := StrToBool(args[i+1]); err == nil {
+					// KServe's own booleans are argparse type=strtobool
+					// flags: the token after them is their value, so a typo
+					// there (--enable_grpc flase) is an error, not a bare
+					// true beside an ignored argument. A Go bool flag of the
+					// program's takes the next token only when it is a
+					// boolean, as the flag package leaves the rest alone.
+					_, kserve := fv.(boolValue)
+					if _, err := StrToBool(args[i+1]); err == nil || (kserve && p.takesAsValue(args[i+1])) {
 						i++
 						val = args[i]
 					}

@@ -296,6 +296,12 @@ func TestParse_Errors(t *testing.T) {
 		{[]string{"--predictor_protocol=V2"}, "argument --predictor_protocol: invalid choice: 'V2' (choose from 'v1', 'v2', 'grpc-v2')"},
 		{[]string{"--enable_grpc=maybe"}, "argument --enable_grpc: invalid strtobool value: 'maybe'"},
 		{[]string{"--enable_grpc="}, "argument --enable_grpc: invalid strtobool value: ''"},
+		// The value may follow as the next token, as in argparse: a typo
+		// there is the same error, not a bare --enable_grpc (true) beside an
+		// ignored unknown argument.
+		{[]string{"--enable_grpc", "maybe"}, "argument --enable_grpc: invalid strtobool value: 'maybe'"},
+		{[]string{"--enable_docs_url", "Flase", "--model_name=m"}, "argument --enable_docs_url: invalid strtobool value: 'Flase'"},
+		{[]string{"--configure_logging", "-1"}, "argument --configure_logging: invalid strtobool value: '-1'"},
 		{[]string{"--model_name"}, "argument --model_name: expected one argument"},
 		{[]string{"--model_name", "--http_port=1"}, "argument --model_name: expected one argument"},
 		{[]string{"--model", "x"}, "ambiguous option: --model could match --model_name, --model_dir"},
