@@ -77,7 +77,7 @@ func NewParser(name string) *Parser {
 	v(intValue{&c.TimeoutKeepAlive}, "timeout-keep-alive", "Seconds an idle keep-alive connection stays open.")
 	s(&c.ModelName, "model_name", "The name the model is served under.")
 	s(&c.PredictorHost, "predictor_host", "The predictor host[:port] a transformer calls.")
-	v(choiceValue{&c.Protocol, protocols}, "protocol", "The inference protocol (default $PROTOCOL, else v1).")
+	v(choiceValue{&c.Protocol, protocols}, "protocol", "The inference protocol; $PROTOCOL when not given.")
 	v(choiceValue{&c.PredictorProtocol, protocols}, "predictor_protocol", "The protocol a transformer uses to call the predictor.")
 	v(boolValue{&c.PredictorUseSSL}, "predictor_use_ssl", "Call the predictor over TLS.")
 	v(intValue{&c.PredictorRequestTimeoutSeconds}, "predictor_request_timeout_seconds", "The timeout of a call to the predictor.")

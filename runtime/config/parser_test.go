@@ -359,8 +359,13 @@ func TestParse_Help(t *testing.T) {
 			"  --enable_grpc bool\n    \tEnable gRPC for the model server. (default true)\n",
 			"  --enable_predictor_health_check\n    \tReadiness also checks the predictor (takes no value). (default false)\n",
 			"  --extra_dir string\n    \tAn extra directory.\n",
+			"  --protocol {v1,v2,grpc-v2}\n    \tThe inference protocol; $PROTOCOL when not given. (default v1)\n",
 		} {
 			assert.Contains(t, usage, want)
+		}
+		// The default is printed once, after the description.
+		for _, line := range strings.Split(usage, "\n") {
+			assert.LessOrEqual(t, strings.Count(line, "(default"), 1, line)
 		}
 	}
 }
