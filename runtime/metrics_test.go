@@ -155,7 +155,7 @@ func TestMaxQueuedRequests(t *testing.T) {
 	go post() // waits: the queue is now full
 	require.Eventually(t, inFlight(2), 5*time.Second, time.Millisecond)
 
-	const msg = "Server overloaded: 1 requests already wait for one of the 1 model slots (--max_queued_requests, --max_asyncio_workers); retry later."
+	const msg = "Server overloaded: 1 request already waits for the model's one slot (--max_queued_requests, --max_asyncio_workers); retry later."
 	start := time.Now()
 	code, hdr, body := do(t, "POST", rt.URL+"/v2/models/echo/infer", "application/json",
 		[]byte(`{"inputs":[{"name":"input-0","shape":[1],"datatype":"FP32","data":[1]}]}`))

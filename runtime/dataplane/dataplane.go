@@ -14,6 +14,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -456,8 +457,9 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 			d.putCall(c)
 			e.notInFlight()
 			return nil, status.Newf(status.KindOverloaded,
-				"Server overloaded: %d requests already wait for one of the %d model slots (--max_queued_requests, --max_asyncio_workers); retry later.",
-				d.opts.MaxQueued, d.opts.MaxConcurrency)
+				"Server overloaded: %s already %s for %s (--max_queued_requests, --max_asyncio_workers); retry later.",
+				count(d.opts.MaxQueued, "request", "requests"), plural(d.opts.MaxQueued, "waits", "wait"),
+				plural(d.opts.MaxConcurrency, "the model's one slot", fmt.Sprintf("one of the %d model slots", d.opts.MaxConcurrency)))
 		}
 		start := time.Now()
 		select {
@@ -703,4 +705,15 @@ func validate(req *infer.Request) error {
 		}
 	}
 	return nil
+}
+
+// count is n with the noun in its number ("1 request", "2 requests").
+func count(n int, one, many string) string { return strconv.Itoa(n) + " " + plural(n, one, many) }
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
