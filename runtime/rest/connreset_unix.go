@@ -4,6 +4,6 @@ package rest
 
 import "syscall"
 
-// errConnResetOS is a connection reset by the peer: syscall.ECONNRESET on
-// Unix (see connreset_windows.go for Windows').
+// errConnResetOS is a connection reset by the peer, the one error that says
+// so on each OS: syscall.ECONNRESET on Unix (connreset_windows.go: Windows').
 var errConnResetOS error = syscall.ECONNRESET

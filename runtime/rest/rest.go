@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
@@ -571,7 +570,7 @@ func bodyError(err error, limit int64) error {
 		// The server's listener fails a body read that waits too long.
 		return status.InvalidInput("could not read the request body: the client sent nothing of it for longer than --read_header_timeout")
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, errConnResetOS) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errConnResetOS) {
 		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
 	return status.InvalidInputf("could not read the request body: %v", err)
