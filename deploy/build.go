@@ -32,6 +32,13 @@ const (
 	annotationPrometheusPath    = "prometheus.kserve.io/path"
 	annotationEnableScraping    = "serving.kserve.io/enable-prometheus-scraping"
 	annotationEnableAggregation = "serving.kserve.io/enable-metric-aggregation"
+	// The common convention Prometheus' annotation-based pod discovery
+	// keeps targets by (the Prometheus community Helm chart's
+	// kubernetes-pods job). KServe's webhook sets the port and path but
+	// never scrape, so without it such a Prometheus ignores the pods.
+	annotationScrape  = "prometheus.io/scrape"
+	annotationPodPort = "prometheus.io/port"
+	annotationPodPath = "prometheus.io/path"
 
 	labelManagedBy = "app.kubernetes.io/managed-by"
 
@@ -292,9 +299,25 @@ func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
 		// KServe validates cpu/memory targets only for the HPA class.
 		ann[annotationAutoscalerClass] = "hpa"
 	}
-	if o.Metrics {
+	switch {
+	case !o.Metrics:
+	case o.DeploymentMode == ModeStandard:
+		// KServe's pod webhook points prometheus.io/port at queue-proxy
+		// (9088 with aggregation, else 9091) whatever the mode, and a
+		// Standard-mode pod has no queue-proxy: Prometheus would scrape a
+		// closed port. So the webhook is told to leave the pod alone and
+		// the annotations name the model server's own port.
+		ann[annotationEnableScraping] = "false"
+		ann[annotationEnableAggregation] = "false"
+		ann[annotationScrape] = "true"
+		ann[annotationPodPort] = strconv.Itoa(o.HTTPPort)
+		ann[annotationPodPath] = metricsPath
+	default:
+		// Knative: queue-proxy scrapes the model server and serves both
+		// sets of metrics on one port, which the webhook names.
 		ann[annotationEnableScraping] = "true"
 		ann[annotationEnableAggregation] = "true"
+		ann[annotationScrape] = "true"
 		if withPromPort {
 			ann[annotationPrometheusPort] = strconv.Itoa(o.HTTPPort)
 			ann[annotationPrometheusPath] = metricsPath

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +199,14 @@ func checkStream(t *testing.T, data []byte) {
 		}
 	}
 	checkServerPod(t, m.isvc, &pred.ComponentExtensionSpec, podSpec, ours)
+	if ours {
+		var rtAnn map[string]string
+		if len(m.runtimes) > 0 {
+			_, rt := runtimeSpec(m.runtimes[0])
+			rtAnn = rt.Annotations
+		}
+		checkScraping(t, m.isvc, &pred.ComponentExtensionSpec, rtAnn, podSpec)
+	}
 
 	// 4. A transformer: KServe's custom transformer accepts it and, given
 	// the predictor's service, adds --predictor_host and nothing we already
@@ -213,6 +222,7 @@ func checkStream(t *testing.T, data []byte) {
 		assert.Equal(t, append(ours, constants.ArgumentPredictorHost, host), c.Args, "KServe adds only --predictor_host")
 		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool { return !strings.HasPrefix(a, "--predictor_protocol=") }), 1)
 		checkServerPod(t, m.isvc, &tr.ComponentExtensionSpec, corev1.PodSpec(tr.PodSpec), true)
+		checkScraping(t, m.isvc, &tr.ComponentExtensionSpec, nil, corev1.PodSpec(tr.PodSpec))
 	}
 
 	// 5. A Knative Eventing Trigger in front of it.
@@ -285,6 +295,51 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 		if ferr := rs.Validate(kctx).Filter(apis.ErrorLevel); ferr != nil {
 			t.Fatalf("Knative rejects the pod: %v", ferr)
 		}
+	}
+}
+
+// checkScraping follows the Prometheus annotations of a pod running our
+// server through KServe's pod webhook (its metrics aggregator, with the
+// cluster's defaults off and on) and checks that they lead a Prometheus to
+// the server's /metrics: in Standard mode the server's own port; otherwise
+// queue-proxy's aggregation port, with queue-proxy told the server's port.
+// The pod's annotations are KServe's union of the runtime's, the
+// InferenceService's and the component's (component wins). Knative adds
+// queue-proxy to the pod before the webhook sees it; here a bare container
+// of that name stands in for it.
+func checkScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, runtimeAnn map[string]string, podSpec corev1.PodSpec) {
+	t.Helper()
+	if _, ok := isvc.Annotations[constants.SetPrometheusAnnotation]; !ok {
+		return // --no-metrics
+	}
+	c := podSpec.Containers[0]
+	require.NotNil(t, c.ReadinessProbe)
+	serverPort := c.ReadinessProbe.HTTPGet.Port.String()
+	standard := isvc.Annotations[constants.DeploymentMode] == string(constants.Standard)
+	for _, clusterDefault := range []string{"false", "true"} {
+		pod := &corev1.Pod{Spec: *podSpec.DeepCopy()}
+		pod.Annotations = map[string]string{}
+		maps.Copy(pod.Annotations, runtimeAnn)
+		maps.Copy(pod.Annotations, isvc.Annotations)
+		maps.Copy(pod.Annotations, ext.Annotations)
+		if !standard {
+			pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "queue-proxy"})
+		}
+		ma := &kservepod.MetricsAggregator{EnableMetricAggregation: clusterDefault, EnablePrometheusScraping: clusterDefault}
+		require.NoError(t, ma.InjectMetricsAggregator(pod))
+		ann := pod.Annotations
+		assert.Equal(t, "true", ann["prometheus.io/scrape"], "cluster default %s", clusterDefault)
+		assert.Equal(t, "/metrics", ann[constants.PrometheusPathAnnotationKey], "cluster default %s", clusterDefault)
+		if standard {
+			assert.Equal(t, serverPort, ann[constants.PrometheusPortAnnotationKey],
+				"Standard mode (no queue-proxy; cluster default %s): Prometheus must scrape the server's port", clusterDefault)
+			continue
+		}
+		assert.Equal(t, constants.QueueProxyAggregatePrometheusMetricsPort, ann[constants.PrometheusPortAnnotationKey], "cluster default %s", clusterDefault)
+		qp := pod.Spec.Containers[len(pod.Spec.Containers)-1]
+		assert.Contains(t, qp.Env, corev1.EnvVar{Name: constants.KServeContainerPrometheusMetricsPortEnvVarKey, Value: serverPort},
+			"queue-proxy aggregates the server's metrics (cluster default %s)", clusterDefault)
+		assert.Contains(t, qp.Env, corev1.EnvVar{Name: constants.KServeContainerPrometheusMetricsPathEnvVarKey, Value: "/metrics"})
 	}
 }
 
