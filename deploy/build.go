@@ -141,11 +141,37 @@ func (o *Options) transformerInferenceService() *InferenceService {
 	c.Resources = o.resources()
 	t := TransformerSpec(o.predictor())
 	t.Containers = []corev1.Container{c}
+	// The two components' servers may listen on different ports, and a
+	// predictor from one of KServe's runtimes names its own metrics port
+	// (Triton 8002, TorchServe 8082), which an InferenceService-wide
+	// annotation would override: each component gets its own.
+	t.Annotations = o.metricsAnnotations(o.HTTPPort)
+	pred := o.transformerPredictor()
+	if pred.Model == nil {
+		pred.Annotations = o.metricsAnnotations(DefaultHTTPPort)
+	}
 	return &InferenceService{
 		APIVersion: APIVersionV1beta1,
 		Kind:       KindInferenceService,
-		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(true)),
-		Spec:       InferenceServiceSpec{Predictor: o.transformerPredictor(), Transformer: &t},
+		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(false)),
+		Spec:       InferenceServiceSpec{Predictor: pred, Transformer: &t},
+	}
+}
+
+// metricsAnnotations are the annotations naming where a server of ours
+// on port serves its metrics, for one component's pods: for KServe's
+// webhook, which has queue-proxy aggregate them (Knative), or for
+// Prometheus itself (Standard mode: see isvcAnnotations).
+func (o *Options) metricsAnnotations(port int) map[string]string {
+	switch {
+	case !o.Metrics:
+		return nil
+	case o.DeploymentMode == ModeStandard:
+		// scrape only beside a port: a predictor from one of KServe's
+		// runtimes gets none, rather than every port it declares scraped.
+		return map[string]string{annotationScrape: "true", annotationPodPort: strconv.Itoa(port), annotationPodPath: metricsPath}
+	default:
+		return map[string]string{annotationPrometheusPort: strconv.Itoa(port), annotationPrometheusPath: metricsPath}
 	}
 }
 
@@ -270,8 +296,11 @@ func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService 
 	return &InferenceService{
 		APIVersion: APIVersionV1beta1,
 		Kind:       KindInferenceService,
-		Metadata:   o.meta(o.Name, o.Namespace, o.isvcAnnotations(false)),
-		Spec:       InferenceServiceSpec{Predictor: p},
+		// The runtime names the port for KServe's webhook (Knative), as
+		// KServe's own runtimes do; Standard mode's prometheus.io port is
+		// a per-deployment choice and goes here.
+		Metadata: o.meta(o.Name, o.Namespace, o.isvcAnnotations(o.DeploymentMode == ModeStandard)),
+		Spec:     InferenceServiceSpec{Predictor: p},
 	}
 }
 
@@ -285,9 +314,10 @@ func (o *Options) meta(name, ns string, ann map[string]string) ObjectMeta {
 }
 
 // isvcAnnotations are the InferenceService's annotations; KServe copies
-// them onto the predictor pods. The Prometheus port/path go on the runtime
-// instead when there is one (as KServe's built-in runtimes do).
-func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
+// them onto every component's pods. withPort adds where the server's
+// metrics are (metricsAnnotations for o.HTTPPort) when every pod runs our
+// server there; otherwise the runtime or each component names it.
+func (o *Options) isvcAnnotations(withPort bool) map[string]string {
 	ann := map[string]string{}
 	if o.DeploymentMode != ModeDefault {
 		ann[annotationDeploymentMode] = o.DeploymentMode
@@ -309,18 +339,17 @@ func (o *Options) isvcAnnotations(withPromPort bool) map[string]string {
 		// the annotations name the model server's own port.
 		ann[annotationEnableScraping] = "false"
 		ann[annotationEnableAggregation] = "false"
-		ann[annotationScrape] = "true"
-		ann[annotationPodPort] = strconv.Itoa(o.HTTPPort)
-		ann[annotationPodPath] = metricsPath
+		if withPort {
+			maps.Copy(ann, o.metricsAnnotations(o.HTTPPort))
+		}
 	default:
 		// Knative: queue-proxy scrapes the model server and serves both
 		// sets of metrics on one port, which the webhook names.
 		ann[annotationEnableScraping] = "true"
 		ann[annotationEnableAggregation] = "true"
 		ann[annotationScrape] = "true"
-		if withPromPort {
-			ann[annotationPrometheusPort] = strconv.Itoa(o.HTTPPort)
-			ann[annotationPrometheusPath] = metricsPath
+		if withPort {
+			maps.Copy(ann, o.metricsAnnotations(o.HTTPPort))
 		}
 	}
 	if len(ann) == 0 {

@@ -53,6 +53,7 @@ type InferenceServiceSpec struct {
 // component-extension fields KServe inlines into it.
 type PredictorSpec struct {
 	// v1beta1.ComponentExtensionSpec (inlined in KServe).
+	Annotations          map[string]string   `json:"annotations,omitempty"` // onto this component's pods
 	MinReplicas          *int32              `json:"minReplicas,omitempty"`
 	MaxReplicas          int32               `json:"maxReplicas,omitempty"`
 	ScaleTarget          *int32              `json:"scaleTarget,omitempty"`

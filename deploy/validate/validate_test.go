@@ -192,7 +192,10 @@ func checkStream(t *testing.T, data []byte) {
 	ours := true
 	if pred.Model != nil {
 		if len(m.runtimes) == 0 {
-			podSpec, ours = builtinRuntimePod(t, m), false
+			var rtAnn map[string]string
+			podSpec, rtAnn = builtinRuntimePod(t, m)
+			ours = false
+			checkRuntimeScraping(t, m.isvc, &pred.ComponentExtensionSpec, rtAnn, podSpec)
 		} else {
 			require.Len(t, m.runtimes, 1)
 			podSpec = runtimePod(t, m)
@@ -343,6 +346,39 @@ func checkScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.Co
 	}
 }
 
+// checkRuntimeScraping: a predictor from one of KServe's runtimes keeps the
+// metrics port its runtime names (Triton's differs from our servers'), so
+// in Knative mode queue-proxy aggregates from there; in Standard mode it is
+// not pointed at any port (KServe's webhook would name queue-proxy's).
+func checkRuntimeScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, runtimeAnn map[string]string, podSpec corev1.PodSpec) {
+	t.Helper()
+	if _, ok := isvc.Annotations[constants.SetPrometheusAnnotation]; !ok {
+		return // --no-metrics
+	}
+	pod := &corev1.Pod{Spec: *podSpec.DeepCopy()}
+	pod.Annotations = map[string]string{}
+	maps.Copy(pod.Annotations, runtimeAnn)
+	maps.Copy(pod.Annotations, isvc.Annotations)
+	maps.Copy(pod.Annotations, ext.Annotations)
+	standard := isvc.Annotations[constants.DeploymentMode] == string(constants.Standard)
+	if !standard {
+		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "queue-proxy"})
+	}
+	require.NoError(t, (&kservepod.MetricsAggregator{EnableMetricAggregation: "false", EnablePrometheusScraping: "false"}).InjectMetricsAggregator(pod))
+	if standard {
+		assert.NotContains(t, pod.Annotations, constants.PrometheusPortAnnotationKey, "Standard mode: no port for a runtime's predictor")
+		assert.NotContains(t, pod.Annotations, "prometheus.io/scrape")
+		return
+	}
+	want, ok := runtimeAnn[constants.KserveContainerPrometheusPortKey]
+	if !ok {
+		want = "8080" // KServe's default for a runtime naming none
+	}
+	qp := pod.Spec.Containers[len(pod.Spec.Containers)-1]
+	assert.Contains(t, qp.Env, corev1.EnvVar{Name: constants.KServeContainerPrometheusMetricsPortEnvVarKey, Value: want},
+		"queue-proxy aggregates the runtime's own metrics port")
+}
+
 // builtinRuntimes are the ClusterServingRuntimes KServe v0.16.0 installs,
 // read from the module's own config/runtimes.
 func builtinRuntimes(t *testing.T) []client.Object {
@@ -365,7 +401,7 @@ func builtinRuntimes(t *testing.T) []client.Object {
 
 // builtinRuntimePod is the predictor pod KServe builds for a model format
 // from its built-in runtimes: one must support the format and protocol.
-func builtinRuntimePod(t *testing.T, m manifests) corev1.PodSpec {
+func builtinRuntimePod(t *testing.T, m manifests) (corev1.PodSpec, map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	cl := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(builtinRuntimes(t)...).Build()
@@ -373,7 +409,7 @@ func builtinRuntimePod(t *testing.T, m manifests) corev1.PodSpec {
 	candidates, err := model.GetSupportingRuntimes(ctx, cl, m.isvc.Namespace, false, false)
 	require.NoError(t, err)
 	require.NotEmpty(t, candidates, "no KServe runtime serves model format %q over %s", model.ModelFormat.Name, model.GetProtocol())
-	return mergedPod(t, m.isvc, candidates[0].Spec)
+	return mergedPod(t, m.isvc, candidates[0].Spec), candidates[0].Spec.Annotations
 }
 
 // mergedPod is the controller's merge of a runtime and the
