@@ -53,7 +53,6 @@ type InferenceServiceSpec struct {
 // component-extension fields KServe inlines into it.
 type PredictorSpec struct {
 	// v1beta1.ComponentExtensionSpec (inlined in KServe).
-	Annotations          map[string]string   `json:"annotations,omitempty"` // onto this component's pods
 	MinReplicas          *int32              `json:"minReplicas,omitempty"`
 	MaxReplicas          int32               `json:"maxReplicas,omitempty"`
 	ScaleTarget          *int32              `json:"scaleTarget,omitempty"`
@@ -64,6 +63,7 @@ type PredictorSpec struct {
 	TimeoutSeconds       *int64              `json:"timeout,omitempty"`
 	Logger               *Logger             `json:"logger,omitempty"`
 	Batcher              *Batcher            `json:"batcher,omitempty"`
+	Annotations          map[string]string   `json:"annotations,omitempty"` // onto this component's pods
 	Model                *Model              `json:"model,omitempty"`
 	ServiceAccountName   string              `json:"serviceAccountName,omitempty"`
 	NodeSelector         map[string]string   `json:"nodeSelector,omitempty"`
