@@ -67,9 +67,23 @@ type serverRun struct {
 	exitErr        error
 }
 
+// predictRequest is the one request runServer sends, a v1 predict.
+type predictRequest struct {
+	query, requestID, userAgent, contentType string
+}
+
+// testRequest is the request the shape tests send.
+var testRequest = predictRequest{query: "?verbose=1", requestID: "req-42", userAgent: "logging-test/1.0"}
+
 // runServer starts the server with args, sends one v1 predict request with
 // an x-request-id, stops it and returns its output.
 func runServer(t *testing.T, args ...string) serverRun {
+	t.Helper()
+	return runServerWith(t, testRequest, args...)
+}
+
+// runServerWith is runServer sending pr.
+func runServerWith(t *testing.T, pr predictRequest, args ...string) serverRun {
 	t.Helper()
 	bin := passthroughBinary(t)
 	ports := freePorts(t, 2)
@@ -102,10 +116,13 @@ func runServer(t *testing.T, args ...string) serverRun {
 	}
 	require.True(t, ready, "server did not become ready; stderr:\n%s", stderr.String())
 
-	req, err := http.NewRequest(http.MethodPost, base+"/v1/models/passthrough:predict?verbose=1", strings.NewReader(`{"instances": [[1, 2]]}`))
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/models/passthrough:predict"+pr.query, strings.NewReader(`{"instances": [[1, 2]]}`))
 	require.NoError(t, err)
-	req.Header.Set("x-request-id", "req-42")
-	req.Header.Set("User-Agent", "logging-test/1.0")
+	req.Header.Set("x-request-id", pr.requestID)
+	req.Header.Set("User-Agent", pr.userAgent)
+	if pr.contentType != "" {
+		req.Header.Set("Content-Type", pr.contentType)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
