@@ -106,6 +106,31 @@ func TestCloudEvents(t *testing.T) {
 	assert.Regexp(t, `^\{"specversion": "1\.0", "id": "[0-9a-f-]{36}", "source": "io\.kserve\.inference\.echo", "type": "io\.kserve\.inference\.response", "time": "[^"]+", "data": \{"predictions": \[\[1, 2\]\]\}\}$`, body)
 }
 
+// KServe reads a binary-mode event's data with orjson.loads (its
+// decode_cloudevent): data orjson refuses (a number beyond float64, a lone
+// surrogate escape) reaches the model as the raw bytes, as data that is not
+// JSON at all does, or is a 400 when the event says it is JSON. The data
+// used to be read as json.loads reads it, so a 1e400 passed as JSON and
+// failed in the answer: a 500 "errorString : invalid number".
+func TestCloudEventDataOrjsonRefuses(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	binary := []string{"ce-specversion", "1.0", "ce-source", "src", "ce-type", "t", "ce-id", "abc"}
+	for _, data := range []string{`{"instances":[[1e400]]}`, `{"instances":["\ud800"]}`} {
+		code, hdr, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(data), binary...)
+		assert.Equal(t, 200, code, data)
+		assert.Equal(t, "raw:"+data, body)
+		assert.Regexp(t, uuid4Pattern, hdr.Get("Ce-Id"))
+	}
+	jsonEvent := append([]string{"ce-content-type", "application/json"}, binary...)
+	code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[[1e400]]}`), jsonEvent...)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Failed to decode or parse binary json cloudevent: number 1e400 is beyond the range of a float64 at offset 15"}`, body)
+	code, _, body = do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":["\ud800"]}`), jsonEvent...)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Failed to decode or parse binary json cloudevent: lone surrogate \\ud800 in string at offset 15"}`, body)
+}
+
 // CE_TYPE, CE_SOURCE and CE_MERGE=true, as KServe reads them.
 func TestCloudEventsMergeAndEnvironment(t *testing.T) {
 	p := config.NewParser("echo")

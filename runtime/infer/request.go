@@ -206,10 +206,10 @@ func (r *Request) ParseV1() error {
 
 func (r *Request) parseV1() error {
 	// KServe reads v1 bodies with orjson, which refuses numbers beyond
-	// float64, invalid UTF-8 and lone surrogates; the data of a binary-mode
-	// CloudEvent goes through json.loads, which takes them.
-	strict := r.CloudEvent == nil || !r.CloudEvent.Binary
-	s := &scanner{b: r.Body, checkUTF8: strict, strict: strict}
+	// float64, invalid UTF-8 and lone surrogates; a binary-mode
+	// CloudEvent's data too (decode_cloudevent), which is JSON only when
+	// orjson reads it.
+	s := &scanner{b: r.Body, checkUTF8: true, strict: true}
 	if s.peek() != '{' {
 		if _, err := s.skip(); err != nil {
 			return unrecognized(err)

@@ -476,14 +476,15 @@ func (s *scanner) members(each func(k, v []byte)) error {
 	return nil
 }
 
-// ValidJSON reports whether b is one JSON value in UTF-8 (what orjson.loads
-// accepts, nesting bounded as everywhere here).
+// ValidJSON reports whether b is one JSON value that orjson.loads accepts:
+// UTF-8, no number beyond float64's range, no lone surrogate escape
+// (nesting bounded as everywhere here).
 func ValidJSON(b []byte) bool { return CheckJSON(b) == nil }
 
 // CheckJSON is ValidJSON with the reason b is not valid JSON: what was
 // found, and where.
 func CheckJSON(b []byte) error {
-	s := &scanner{b: b}
+	s := &scanner{b: b, checkUTF8: true, strict: true}
 	if _, err := s.skip(); err != nil {
 		return err
 	}

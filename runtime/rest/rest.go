@@ -642,7 +642,8 @@ func (h *Handler) v1Exchange(w http.ResponseWriter, r *http.Request, name string
 	req := &infer.Request{Protocol: infer.ProtocolV1, ModelName: name, Body: body, ContentType: ct, IsJSON: isJSONContentType(ct)}
 	if cloudevent.IsBinary(r.Header) {
 		// A binary-mode CloudEvent: the body is the event's data, JSON when
-		// it parses as JSON (whatever its content type), else raw bytes.
+		// orjson reads it as JSON (whatever its content type: a 1e400 or a
+		// lone surrogate is not), else raw bytes.
 		if req.CloudEvent, err = cloudevent.FromBinary(r.Header); err != nil {
 			return in, -1, err
 		}
