@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -363,6 +364,68 @@ func TestV2BodyReadWholeAsKServeReadsIt(t *testing.T) {
 			assert.Equal(t, "application/json", h.Get("Content-Type"))
 		})
 	}
+}
+
+// FastAPI reads a v2 JSON body with json.loads, which takes bytes in UTF-8,
+// UTF-16 or UTF-32, with or without a byte order mark (Python's
+// json.detect_encoding): KServe 0.20 answers all six as it answers UTF-8.
+// They were a 422 "invalid character 'ÿ'". Bytes those codecs cannot
+// decode are FastAPI's 400; a v1 body, read by orjson, stays UTF-8 only.
+func TestV2BodyInUTF16AndUTF32(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	const body = `{"id":"u","inputs":[{"name":"x","shape":[2],"datatype":"BYTES","data":["é","😀"]}]}`
+	const want = `{"model_name":"echo","model_version":null,"id":"u","parameters":null,"outputs":[{"name":"output-0","shape":[2],"datatype":"BYTES","parameters":null,"data":["é","😀"]}]}`
+	u16 := func(order binary.AppendByteOrder, bom bool, s string) []byte {
+		var b []byte
+		if bom {
+			b = order.AppendUint16(b, 0xFEFF)
+		}
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = order.AppendUint16(b, u)
+		}
+		return b
+	}
+	u32 := func(order binary.AppendByteOrder, bom bool, s string) []byte {
+		var b []byte
+		if bom {
+			b = order.AppendUint32(b, 0xFEFF)
+		}
+		for _, r := range s {
+			b = order.AppendUint32(b, uint32(r))
+		}
+		return b
+	}
+	for name, b := range map[string][]byte{
+		"UTF-16LE with BOM": u16(binary.LittleEndian, true, body),
+		"UTF-16BE with BOM": u16(binary.BigEndian, true, body),
+		"UTF-16LE":          u16(binary.LittleEndian, false, body),
+		"UTF-16BE":          u16(binary.BigEndian, false, body),
+		"UTF-32LE with BOM": u32(binary.LittleEndian, true, body),
+		"UTF-32BE with BOM": u32(binary.BigEndian, true, body),
+		"UTF-32LE":          u32(binary.LittleEndian, false, body),
+		"UTF-32BE":          u32(binary.BigEndian, false, body),
+	} {
+		code, _, got := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", b)
+		assert.Equal(t, 200, code, name)
+		assert.Equal(t, want, got, name)
+	}
+
+	const parseError = `{"detail":"There was an error parsing the body"}`
+	for name, b := range map[string][]byte{
+		"UTF-16 with an odd byte":        append(u16(binary.LittleEndian, true, `{"inputs":[]}`), 0),
+		"UTF-32 beyond U+10FFFF":         append(u32(binary.LittleEndian, true, `{"inputs":[]}`), 0, 0, 0x11, 0),
+		"UTF-32 cut short":               append(u32(binary.BigEndian, false, `{"inputs":[]}`), 0, 0),
+		"UTF-16 without BOM, odd length": append(u16(binary.BigEndian, false, `{"inputs":[]}`), '}'),
+	} {
+		code, _, got := do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json", b)
+		assert.Equal(t, 400, code, name)
+		assert.Equal(t, parseError, got, name)
+	}
+
+	code, _, got := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", u16(binary.LittleEndian, true, `{"instances":[1]}`))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"Unrecognized request format: invalid character 'ÿ' looking for beginning of value at offset 0"}`, got)
 }
 
 // A v2 request with "id": null (Optional in KServe's schema) is answered

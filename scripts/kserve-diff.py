@@ -380,6 +380,12 @@ def build_corpus():
             continue
         case("v2 raw " + name, "POST", INFER, body, ctype=J)
     case("v2 bom", "POST", INFER, "\ufeff" + js(v2([inp([1.0])], id="1")), ctype=J)
+    # json.loads reads bytes in UTF-16 and UTF-32 too (json.detect_encoding).
+    for enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        body = json.dumps(v2([inp(["é😀"], "BYTES")], id="1"), separators=(",", ":"), ensure_ascii=False)
+        case("v2 " + enc, "POST", INFER, body.encode(enc), ctype=J)
+    case("v2 utf-16 odd byte", "POST", INFER, js(v2([inp([1.0])], id="1")).encode("utf-16") + b"\0", ctype=J)
+    case("v2 utf-32 beyond U+10FFFF", "POST", INFER, '{"id":"1"}'.encode("utf-32") + b"\0\0\x11\0", ctype=J)
     case("v2 invalid utf8", "POST", INFER, b'{"id":"\xff","inputs":[]}', ctype=J)
     case("v2 invalid utf8 in data", "POST", INFER, b'{"id":"1","inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["\xff"]}]}', ctype=J)
     case("v2 duplicate keys", "POST", INFER, '{"id":"1","id":"2","inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]}', ctype=J)

@@ -221,6 +221,10 @@ func FuzzDecodeRequestJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"a","parameters":{"x":1},"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","data":["\u00e9"]}],"outputs":[{"name":"o"}]}`))
 	f.Add([]byte(`{"inputs":[{"name":"b","shape":[2,1],"datatype":"BOOL","data":[[true],[false]]}]}`))
 	f.Add([]byte(`{"parameters":{"p":NaN},"inputs":[{"name":"f","shape":[3],"datatype":"FP64","data":[NaN,Infinity,-Infinity]}]}`))
+	// UTF-16LE with a byte order mark, and UTF-32BE without: json.loads
+	// reads both.
+	f.Add([]byte("\xff\xfe{\x00\"\x00i\x00d\x00\"\x00:\x00\"\x00\xe9\x00\"\x00}\x00"))
+	f.Add([]byte("\x00\x00\x00{\x00\x00\x00}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodeRequest(body, nil)
 		if err != nil {

@@ -2,11 +2,15 @@ package infer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -30,16 +34,21 @@ func DecodeRequest(jsonPart, raw []byte) (*Request, error) {
 // '<model>'" (left out when model is "").
 //
 // A plain JSON body (raw == nil) is read as FastAPI reads it for KServe:
-// an empty one is the 422 of a missing body, a leading UTF-8 byte order
-// mark is skipped (json.loads decodes bytes as utf-8-sig), and one that is
-// not UTF-8 is FastAPI's 400 {"detail":"There was an error parsing the
-// body"} (Error.DetailText).
+// an empty one is the 422 of a missing body; its encoding is the one
+// json.loads detects in bytes (UTF-8, UTF-16 or UTF-32, with or without a
+// byte order mark: pyJSONText); and one that is not in that encoding is
+// FastAPI's 400 {"detail":"There was an error parsing the body"}
+// (Error.DetailText).
 func DecodeRequestFor(model string, jsonPart, raw []byte) (*Request, error) {
 	if raw == nil {
 		if len(jsonPart) == 0 {
 			return nil, status.Unprocessable(status.ValidationDetail{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil})
 		}
-		jsonPart = bytes.TrimPrefix(jsonPart, utf8BOM)
+		var err error
+		if jsonPart, err = pyJSONText(jsonPart); err != nil {
+			return nil, &status.Error{Kind: status.KindInvalidInput, Message: "There was an error parsing the body: " + err.Error(),
+				Err: err, DetailText: "There was an error parsing the body"}
+		}
 	}
 	// Only FastAPI's json.loads takes NaN and Infinity; KServe reads a
 	// binary-extension header with orjson, which refuses them.
@@ -72,6 +81,79 @@ func MissingHeaderLength() error {
 // utf8BOM is the byte order mark some Windows tools write at the start of
 // a UTF-8 file (PowerShell 5's Out-File -Encoding utf8).
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// pyJSONText returns body as UTF-8 text, decoded as Python's json.loads
+// decodes bytes (json.detect_encoding, then the "surrogatepass" error
+// handler): a UTF-32 or UTF-16 byte order mark says the codec (and is
+// dropped), as a UTF-8 one does; without one, the NUL bytes among the first
+// four say UTF-16 or UTF-32 and the byte order, as the first characters
+// of a JSON text are ASCII; anything else is UTF-8, returned as it is (the
+// scanner checks it). Windows tools write UTF-16 (PowerShell 5's Out-File,
+// .NET's Encoding.Unicode). A lone surrogate, which surrogatepass lets
+// through, becomes U+FFFD, as the escape "\ud800" does; an odd byte,
+// a UTF-32 length that is no multiple of 4 or a value beyond U+10FFFF is
+// an error, as it is a UnicodeDecodeError in Python.
+func pyJSONText(b []byte) ([]byte, error) {
+	switch {
+	case bytes.HasPrefix(b, []byte{0, 0, 0xFE, 0xFF}):
+		return fromUTF32(b[4:], binary.BigEndian)
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE, 0, 0}):
+		return fromUTF32(b[4:], binary.LittleEndian)
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		return fromUTF16(b[2:], binary.BigEndian)
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		return fromUTF16(b[2:], binary.LittleEndian)
+	case bytes.HasPrefix(b, utf8BOM):
+		return b[3:], nil
+	}
+	switch {
+	case len(b) >= 4 && b[0] == 0 && b[1] != 0:
+		return fromUTF16(b, binary.BigEndian)
+	case len(b) >= 4 && b[0] == 0:
+		return fromUTF32(b, binary.BigEndian)
+	case len(b) >= 4 && b[1] == 0 && (b[2] != 0 || b[3] != 0):
+		return fromUTF16(b, binary.LittleEndian)
+	case len(b) >= 4 && b[1] == 0:
+		return fromUTF32(b, binary.LittleEndian)
+	case len(b) == 2 && b[0] == 0:
+		return fromUTF16(b, binary.BigEndian)
+	case len(b) == 2 && b[1] == 0:
+		return fromUTF16(b, binary.LittleEndian)
+	}
+	return b, nil
+}
+
+func fromUTF16(b []byte, order binary.ByteOrder) ([]byte, error) {
+	if len(b)%2 != 0 {
+		return nil, fmt.Errorf("the UTF-16 body has an odd number of bytes (%d)", len(b))
+	}
+	units := make([]uint16, len(b)/2)
+	for i := range units {
+		units[i] = order.Uint16(b[2*i:])
+	}
+	// utf16.Decode turns a lone surrogate into U+FFFD.
+	out := make([]byte, 0, len(b))
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
+}
+
+func fromUTF32(b []byte, order binary.ByteOrder) ([]byte, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("the UTF-32 body's length (%d bytes) is not a multiple of 4", len(b))
+	}
+	out := make([]byte, 0, len(b)/2)
+	for i := 0; i < len(b); i += 4 {
+		c := order.Uint32(b[i:])
+		if c > unicode.MaxRune {
+			return nil, fmt.Errorf("UTF-32 value %#x at byte %d is beyond U+10FFFF", c, i)
+		}
+		// AppendRune writes a surrogate as U+FFFD.
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out, nil
+}
 
 // decodeRequest reads the request object; binary says the body is a
 // binary-extension one.

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -375,4 +376,40 @@ func TestDecodeParametersDuplicateKeys(t *testing.T) {
 		"body InferenceRequest parameters d bool\n", "body InferenceRequest parameters d str\n",
 		"body bytes\n",
 	}, locs)
+}
+
+// json.loads decodes a UTF-16 or UTF-32 body with "surrogatepass": a lone
+// surrogate goes through (as U+FFFD here, as the escape "\ud800" does);
+// bytes the codec cannot decode are FastAPI's 400, saying what was wrong.
+func TestDecodeRequestInUTF16AndUTF32(t *testing.T) {
+	le16 := func(units ...uint16) []byte {
+		var b []byte
+		for _, u := range units {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+		return b
+	}
+	ascii := func(s string) []uint16 {
+		u := make([]uint16, len(s))
+		for i := range s {
+			u[i] = uint16(s[i])
+		}
+		return u
+	}
+	body := append(append(ascii(`{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":["`), 0xD800), ascii(`"]}]}`)...)
+	req, err := DecodeRequest(append([]byte{0xFF, 0xFE}, le16(body...)...), nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("\uFFFD")}, req.Inputs[0].Data)
+
+	for b, want := range map[string]string{
+		string(append(le16(ascii(`{"inputs":[]}`)...), 0)): "the UTF-16 body has an odd number of bytes (27)",
+		"\xff\xfe\x00\x00{\x00\x00\x00\x00\x00\x11\x00":    "UTF-32 value 0x110000 at byte 4 is beyond U+10FFFF",
+		"\x00\x00\x00{\x00\x00\x00}\x00":                   "the UTF-32 body's length (9 bytes) is not a multiple of 4",
+	} {
+		_, err := DecodeRequest([]byte(b), nil)
+		assert.EqualError(t, err, "There was an error parsing the body: "+want)
+		var se *status.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "There was an error parsing the body", se.DetailText)
+	}
 }
