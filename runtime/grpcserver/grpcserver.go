@@ -13,12 +13,16 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -59,6 +63,8 @@ type Server struct {
 	log    *slog.Logger
 	grpc   *grpc.Server
 	health *healthService
+	// maxSend is --grpc_max_send_message_length, resolved (messageLimit).
+	maxSend int
 
 	quitOnce sync.Once
 	quit     chan struct{}
@@ -73,20 +79,25 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 	if opts.HealthPollInterval <= 0 {
 		opts.HealthPollInterval = time.Second
 	}
-	s := &Server{dp: dp, opts: opts, log: opts.Logger, quit: make(chan struct{})}
+	s := &Server{dp: dp, opts: opts, log: opts.Logger, quit: make(chan struct{}), maxSend: messageLimit(opts.MaxSendMessageLength)}
 	s.health = newHealthService(dp, opts.HealthPollInterval, s.quit)
 
 	sopts := []grpc.ServerOption{
-		grpc.MaxSendMsgSize(messageLimit(opts.MaxSendMessageLength)),
+		// The send limit is not grpc-go's, which holds every service to it:
+		// limitUnary and limitStream apply it to all but reflection, whose
+		// answers are the service descriptors (grpc_predict_v2.proto's is
+		// about 4.3 KB), so grpcurl works under a small limit too.
+		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxRecvMsgSize(messageLimit(opts.MaxReceiveMessageLength)),
-		grpc.ChainUnaryInterceptor(s.logCall),
+		grpc.ChainUnaryInterceptor(s.logCall, s.limitUnary),
+		grpc.ChainStreamInterceptor(s.limitStream),
 	}
 	if opts.MaxThreads > 0 {
 		sopts = append(sopts, grpc.NumStreamWorkers(uint32(opts.MaxThreads)))
 	}
 	sopts = append(sopts, opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
-	pb.RegisterGRPCInferenceServiceServer(s.grpc, &service{dp: dp, log: s.log, health: s.health, maxSend: messageLimit(opts.MaxSendMessageLength)})
+	pb.RegisterGRPCInferenceServiceServer(s.grpc, &service{dp: dp, log: s.log, health: s.health, maxSend: s.maxSend})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	return s
@@ -146,6 +157,51 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // logCall writes KServe's per-call line "grpc method: <full method>" at
 // DEBUG (KServe logs it at INFO; at thousands of calls a second that line
 // would cost more than the call). Enable it with KSERVE_LOGLEVEL=DEBUG.
+// limitUnary refuses an answer over --grpc_max_send_message_length with
+// grpc-go's own status, measuring the message uncompressed as KServe's
+// server does. ModelInfer checks its answer itself, naming the flag and
+// counting the failure in its metrics.
+func (s *Server) limitUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	if err != nil || info.FullMethod == pb.GRPCInferenceService_ModelInfer_FullMethodName {
+		return resp, err
+	}
+	if m, ok := resp.(proto.Message); ok {
+		if n := proto.Size(m); n > s.maxSend {
+			return nil, tooLarge(n, s.maxSend)
+		}
+	}
+	return resp, nil
+}
+
+// limitStream holds every stream's messages but reflection's to
+// --grpc_max_send_message_length (limitUnary).
+func (s *Server) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, "/grpc.reflection.") {
+		return handler(srv, ss)
+	}
+	return handler(srv, &limitedStream{ServerStream: ss, max: s.maxSend})
+}
+
+type limitedStream struct {
+	grpc.ServerStream
+	max int
+}
+
+func (l *limitedStream) SendMsg(m any) error {
+	if pm, ok := m.(proto.Message); ok {
+		if n := proto.Size(pm); n > l.max {
+			return tooLarge(n, l.max)
+		}
+	}
+	return l.ServerStream.SendMsg(m)
+}
+
+// tooLarge is grpc-go's answer to a message over its send limit.
+func tooLarge(n, limit int) error {
+	return grpcstatus.Errorf(codes.ResourceExhausted, "trying to send message larger than max (%d vs. %d)", n, limit)
+}
+
 func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "grpc method: "+info.FullMethod)

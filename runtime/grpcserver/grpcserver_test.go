@@ -3,6 +3,7 @@ package grpcserver_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -579,6 +580,44 @@ func TestReflection_ListsServices(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, resp.GetFileDescriptorResponse().GetFileDescriptorProto())
 	assert.True(t, strings.Contains(string(resp.GetFileDescriptorResponse().GetFileDescriptorProto()[0]), "ModelInferRequest"))
+}
+
+// --grpc_max_send_message_length bounds the answers of the inference and
+// health services, not those of reflection, which are the service
+// descriptors (grpc_predict_v2.proto's is about 4.3 KB): under a smaller
+// limit grpcurl used to fail on every call with ResourceExhausted
+// "trying to send message larger than max (4280 vs. 1000)".
+func TestReflection_UnderASmallSendLimit(t *testing.T) {
+	f := start(t, grpcserver.Options{MaxSendMessageLength: 40}, newPassthrough("passthrough"))
+	stream, err := reflectionpb.NewServerReflectionClient(f.conn).ServerReflectionInfo(ctxT(t))
+	require.NoError(t, err)
+	require.NoError(t, stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: "inference.GRPCInferenceService"}}))
+	resp, err := stream.Recv()
+	require.NoError(t, err)
+	require.NotEmpty(t, resp.GetFileDescriptorResponse().GetFileDescriptorProto())
+	assert.Greater(t, proto.Size(resp), 40)
+
+	// Everything else keeps the limit, with grpc-go's message.
+	md, err := f.client.ServerMetadata(ctxT(t), &pb.ServerMetadataRequest{})
+	want := &pb.ServerMetadataResponse{Name: "kserve", Version: "0.1.0", Extensions: []string{"model_repository_extension"}}
+	requireStatus(t, err, codes.ResourceExhausted, fmt.Sprintf("trying to send message larger than max (%d vs. 40)", proto.Size(want)))
+	assert.Nil(t, md)
+	_, err = f.client.ModelReady(ctxT(t), &pb.ModelReadyRequest{Name: "passthrough"})
+	require.NoError(t, err)
+
+	// Health's stream too: its answers fit, a limit of 1 byte refuses them.
+	watch := func(f *fixture) (*healthpb.HealthCheckResponse, error) {
+		w, err := healthpb.NewHealthClient(f.conn).Watch(ctxT(t), &healthpb.HealthCheckRequest{})
+		require.NoError(t, err)
+		return w.Recv()
+	}
+	r, err := watch(f)
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, r.GetStatus())
+	tiny := start(t, grpcserver.Options{MaxSendMessageLength: 1}, newPassthrough("passthrough"))
+	_, err = watch(tiny)
+	requireStatus(t, err, codes.ResourceExhausted, "trying to send message larger than max (2 vs. 1)")
 }
 
 func TestShutdown_DrainsInFlightCalls(t *testing.T) {
