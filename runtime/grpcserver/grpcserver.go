@@ -89,7 +89,7 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 		// about 4.3 KB), so grpcurl works under a small limit too.
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxRecvMsgSize(messageLimit(opts.MaxReceiveMessageLength)),
-		grpc.ChainUnaryInterceptor(s.logCall, s.limitUnary),
+		grpc.ChainUnaryInterceptor(s.logCall), // and limitUnary
 		grpc.ChainStreamInterceptor(s.limitStream),
 	}
 	if opts.MaxThreads > 0 {
@@ -154,9 +154,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// logCall writes KServe's per-call line "grpc method: <full method>" at
-// DEBUG (KServe logs it at INFO; at thousands of calls a second that line
-// would cost more than the call). Enable it with KSERVE_LOGLEVEL=DEBUG.
 // limitUnary refuses an answer over --grpc_max_send_message_length with
 // grpc-go's own status, measuring the message uncompressed as KServe's
 // server does. ModelInfer checks its answer itself, naming the flag and
@@ -202,9 +199,14 @@ func tooLarge(n, limit int) error {
 	return grpcstatus.Errorf(codes.ResourceExhausted, "trying to send message larger than max (%d vs. %d)", n, limit)
 }
 
+// logCall writes KServe's per-call line "grpc method: <full method>" at
+// DEBUG (KServe logs it at INFO; at thousands of calls a second that line
+// would cost more than the call). Enable it with KSERVE_LOGLEVEL=DEBUG.
 func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "grpc method: "+info.FullMethod)
 	}
-	return handler(ctx, req)
+	// One interceptor rather than a chain of two: grpc-go builds a
+	// closure per link on every call.
+	return s.limitUnary(ctx, req, info, handler)
 }
