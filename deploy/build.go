@@ -76,6 +76,9 @@ func Manifests(o Options) ([]any, error) {
 	if o.Trigger != nil {
 		objs = append(objs, o.trigger())
 	}
+	if o.PodMonitor {
+		objs = append(objs, o.podMonitor())
+	}
 	if o.Dashboard {
 		objs = append(objs, o.dashboard())
 	}

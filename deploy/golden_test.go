@@ -107,10 +107,17 @@ func goldenCases() map[string]Options {
 	keda.PrometheusURL = "http://prometheus-operated.monitoring.svc:9090"
 	keda.MaxQueuedRequests = 64 // nothing in front of a Standard pod bounds its queue
 
+	// Standard mode with the Prometheus Operator's PodMonitor.
+	standardPodMonitor := base("custom-model", project.ProtocolV2, true)
+	standardPodMonitor.Namespace = "models"
+	standardPodMonitor.DeploymentMode = ModeStandard
+	standardPodMonitor.PodMonitor = true
+
 	// With the Grafana dashboard for kserve-gen model servers.
 	dashboard := base("custom-model", project.ProtocolV2, false)
 	dashboard.Namespace = "models"
 	dashboard.Dashboard = true
+	dashboard.PodMonitor = true
 
 	// A reusable namespaced runtime plus an InferenceService selecting it.
 	runtime := base("custom-model", project.ProtocolV2, false)
@@ -144,6 +151,7 @@ func goldenCases() map[string]Options {
 		ModelFormat: "onnx", StorageURI: "gs://kfserving-examples/models/onnx",
 		Protocol: project.ProtocolGRPCV2,
 	}
+	txfONNX.PodMonitor = true
 
 	return map[string]Options{
 		"transformer":                  txf,
@@ -156,6 +164,7 @@ func goldenCases() map[string]Options {
 		"trigger":                      trigger,
 		"dashboard":                    dashboard,
 		"standard-keda":                keda,
+		"standard-pod-monitor":         standardPodMonitor,
 		"serving-runtime":              runtime,
 		"cluster-serving-runtime-grpc": clusterGRPC,
 	}
@@ -258,6 +267,8 @@ func TestGolden_ParsesAsKubernetesYAML(t *testing.T) {
 					back = &Trigger{}
 				case *ConfigMap:
 					back = &ConfigMap{}
+				case *PodMonitor:
+					back = &PodMonitor{}
 				default:
 					t.Fatalf("unexpected object %T", objs[i])
 				}

@@ -134,6 +134,10 @@ type Options struct {
 	// Dashboard adds a ConfigMap with kserve-gen's Grafana dashboard,
 	// labelled for Grafana's dashboard sidecar.
 	Dashboard bool
+	// PodMonitor adds a Prometheus Operator PodMonitor scraping the
+	// server's metrics (needs Metrics: in Knative mode it scrapes the
+	// aggregation port the annotations have KServe add).
+	PodMonitor bool
 	// StartupTimeout bounds model loading (startup probe); 0 means DefaultStartupTimeout.
 	StartupTimeout time.Duration
 
@@ -498,6 +502,9 @@ func (o *Options) validateScaling() []error {
 		}
 	case o.PrometheusURL != "":
 		fail("--prometheus-url is for --scale-metric concurrency or rps with --deployment-mode %s (KEDA)", ModeStandard)
+	}
+	if o.PodMonitor && !o.Metrics {
+		fail("--pod-monitor scrapes the metrics --no-metrics turns off (in Knative mode, the port the annotations have KServe add to queue-proxy); drop one of them")
 	}
 	if o.ScaleMetric == "cpu" && o.ScaleTarget > 100 {
 		fail("--scale-target: cpu is a utilization percentage, 1-100, got %d", o.ScaleTarget)

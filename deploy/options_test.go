@@ -98,6 +98,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		}, "--scale-metric concurrency in deployment mode Standard: transformer projects cannot scale on the server's metrics"},
 		{"negative queue bound", func(o *Options) { o.MaxQueuedRequests = -1 }, "--max-queued-requests: must be 0 (no bound) or more, got -1"},
 		{"prometheus url without keda", func(o *Options) { o.PrometheusURL = "http://prometheus:9090" }, "--prometheus-url is for --scale-metric concurrency or rps with --deployment-mode Standard (KEDA)"},
+		{"pod monitor without metrics", func(o *Options) { o.PodMonitor, o.Metrics = true, false }, "--pod-monitor scrapes the metrics --no-metrics turns off (in Knative mode, the port the annotations have KServe add to queue-proxy); drop one of them"},
 		{"target without metric", func(o *Options) { o.ScaleTarget = 10 }, "--scale-target needs --scale-metric"},
 		{"negative target", func(o *Options) { o.ScaleMetric, o.ScaleTarget = "rps", -1 }, "--scale-target: must be 1 or more, got -1"},
 		{"cpu target above 100", func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "cpu", 150 }, "--scale-target: cpu is a utilization percentage, 1-100, got 150"},

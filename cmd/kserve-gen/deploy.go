@@ -67,6 +67,7 @@ type deployOptions struct {
 
 	NoMetrics      bool
 	Dashboard      bool
+	PodMonitor     bool
 	StartupTimeout time.Duration
 
 	ServingRuntime     bool
@@ -181,6 +182,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringArrayVar(&opts.TriggerFilters, "trigger-filter", nil, "with --trigger: event attribute `KEY=VALUE` to match (repeatable; type=... required)")
 
 	f.BoolVar(&opts.NoMetrics, "no-metrics", false, "leave out the Prometheus scrape annotations")
+	f.BoolVar(&opts.PodMonitor, "pod-monitor", false, "also emit a Prometheus Operator PodMonitor that scrapes the model server's metrics (a Prometheus run by the operator ignores the scrape annotations)")
 	f.BoolVar(&opts.Dashboard, "dashboard", false, "also emit a ConfigMap with a Grafana dashboard for kserve-gen model servers (label grafana_dashboard=1, which Grafana's dashboard sidecar loads)")
 	f.DurationVar(&opts.StartupTimeout, "startup-timeout", deploy.DefaultStartupTimeout, "how long the startup probe waits for the model to load (more than 0)")
 
@@ -419,6 +421,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		o.Metrics = !opts.NoMetrics
 	}
 	o.Dashboard = opts.Dashboard
+	o.PodMonitor = opts.PodMonitor
 	if changed("startup-timeout") {
 		if opts.StartupTimeout == 0 {
 			// deploy.Options reads 0 as the default; a 0 asked for is a mistake.

@@ -108,7 +108,7 @@ func TestDeploy_TransformerProject(t *testing.T) {
 
 	// Flags override the file's predictor field by field.
 	out, _, err = runDeploy(t, "--dir "+writeProject(t, f)+" --name onnx-transformer --image docker.io/example/onnx-transformer:v1 --protocol v2"+
-		" --service-account= --min-replicas 0 --predictor-image= --predictor-model-format onnx --predictor-storage-uri gs://kfserving-examples/models/onnx --predictor-protocol grpc-v2")
+		" --service-account= --min-replicas 0 --predictor-image= --predictor-model-format onnx --predictor-storage-uri gs://kfserving-examples/models/onnx --predictor-protocol grpc-v2 --pod-monitor")
 	require.NoError(t, err)
 	want := strings.Replace(golden(t, "transformer-onnx-grpc"), "  transformer:\n", "  transformer:\n    minReplicas: 0\n", 1)
 	assert.Equal(t, want, out)
@@ -216,16 +216,17 @@ func TestDeploy_KEDA(t *testing.T) {
 	assert.Contains(t, err.Error(), "give --prometheus-url")
 }
 
-// --dashboard adds the Grafana dashboard's ConfigMap after the
-// InferenceService, in its namespace.
+// --dashboard adds the Grafana dashboard's ConfigMap and --pod-monitor
+// the PodMonitor after the InferenceService, in its namespace.
 func TestDeploy_Dashboard(t *testing.T) {
 	dir := writeProject(t, restProject())
-	out, _, err := runDeploy(t, "--dir "+dir+" -n models --protocol v2 --dashboard")
+	out, _, err := runDeploy(t, "--dir "+dir+" -n models --protocol v2 --dashboard --pod-monitor")
 	require.NoError(t, err)
 	assert.Equal(t, golden(t, "dashboard"), out)
 	out, _, err = runDeploy(t, "--dir "+dir)
 	require.NoError(t, err)
 	assert.NotContains(t, out, "ConfigMap")
+	assert.NotContains(t, out, "PodMonitor")
 }
 
 func TestDeploy_TolerationAndPortParsing(t *testing.T) {

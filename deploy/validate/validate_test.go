@@ -25,6 +25,7 @@ import (
 	kservetypes "github.com/kserve/kserve/pkg/types"
 	kservepod "github.com/kserve/kserve/pkg/webhook/admission/pod"
 	srwebhook "github.com/kserve/kserve/pkg/webhook/admission/servingruntime"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -56,6 +57,7 @@ type manifests struct {
 	runtimes []client.Object // *v1alpha1.ServingRuntime or *v1alpha1.ClusterServingRuntime
 	trigger  *eventingv1.Trigger
 	configs  []*corev1.ConfigMap // --dashboard
+	podMon   *monitoringv1.PodMonitor
 }
 
 // strictDecode converts a YAML document to JSON with sigs.k8s.io/yaml
@@ -108,6 +110,10 @@ func decodeStream(t *testing.T, data []byte) manifests {
 			cm := &corev1.ConfigMap{}
 			require.NoError(t, strictDecode(doc, cm))
 			m.configs = append(m.configs, cm)
+		case "monitoring.coreos.com/v1/PodMonitor":
+			require.Nil(t, m.podMon, "one PodMonitor per stream")
+			m.podMon = &monitoringv1.PodMonitor{}
+			require.NoError(t, strictDecode(doc, m.podMon))
 		case "eventing.knative.dev/v1/Trigger":
 			require.Nil(t, m.trigger, "one Trigger per stream")
 			m.trigger = &eventingv1.Trigger{}
@@ -190,26 +196,24 @@ func checkStream(t *testing.T, data []byte) {
 	// predictor), one of KServe's built-in runtimes must serve it.
 	podSpec := corev1.PodSpec(pred.PodSpec)
 	ours := true
+	var rtAnn map[string]string
 	if pred.Model != nil {
 		if len(m.runtimes) == 0 {
-			var rtAnn map[string]string
 			podSpec, rtAnn = builtinRuntimePod(t, m)
 			ours = false
 			checkRuntimeScraping(t, m.isvc, &pred.ComponentExtensionSpec, rtAnn, podSpec)
 		} else {
 			require.Len(t, m.runtimes, 1)
 			podSpec = runtimePod(t, m)
+			_, rt := runtimeSpec(m.runtimes[0])
+			rtAnn = rt.Annotations
 		}
 	}
 	checkServerPod(t, m.isvc, &pred.ComponentExtensionSpec, podSpec, ours)
 	if ours {
-		var rtAnn map[string]string
-		if len(m.runtimes) > 0 {
-			_, rt := runtimeSpec(m.runtimes[0])
-			rtAnn = rt.Annotations
-		}
 		checkScraping(t, m.isvc, &pred.ComponentExtensionSpec, rtAnn, podSpec)
 	}
+	components := []component{{name: string(v1beta1.PredictorComponent), ext: &pred.ComponentExtensionSpec, podSpec: podSpec, runtimeAnn: rtAnn, ours: ours}}
 
 	// 4. A transformer: KServe's custom transformer accepts it and, given
 	// the predictor's service, adds --predictor_host and nothing we already
@@ -226,11 +230,17 @@ func checkStream(t *testing.T, data []byte) {
 		assert.Len(t, slices.DeleteFunc(slices.Clone(c.Args), func(a string) bool { return !strings.HasPrefix(a, "--predictor_protocol=") }), 1)
 		checkServerPod(t, m.isvc, &tr.ComponentExtensionSpec, corev1.PodSpec(tr.PodSpec), true)
 		checkScraping(t, m.isvc, &tr.ComponentExtensionSpec, nil, corev1.PodSpec(tr.PodSpec))
+		components = append(components, component{name: string(v1beta1.TransformerComponent), ext: &tr.ComponentExtensionSpec, podSpec: corev1.PodSpec(tr.PodSpec), ours: true})
 	}
 
 	// 5. A Knative Eventing Trigger in front of it.
 	if m.trigger != nil {
 		checkTrigger(t, m)
+	}
+
+	// 6. The PodMonitor leads a Prometheus to each pod's metrics.
+	if m.podMon != nil {
+		checkPodMonitor(t, m.isvc, m.podMon, components)
 	}
 }
 
@@ -523,7 +533,7 @@ func TestOptionMatrix(t *testing.T) {
 						o := deploy.Options{
 							Name: "matrix-model", Namespace: "ns", Image: "registry.example.com/team/matrix-model@sha256:" + strings.Repeat("a", 64),
 							Protocol: protocol, GRPC: grpc, HTTPPort: 8080, GRPCPort: 8081, GPU: gpu,
-							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true,
 							StorageURI: "hf://org/model", LogLevel: "DEBUG",
 							Env:          []project.EnvVar{{Name: "A", Value: "1"}},
 							NodeSelector: map[string]string{"pool": "inference"},
@@ -570,8 +580,10 @@ func TestTransformerMatrix(t *testing.T) {
 					for _, gpu := range []int{0, 1} {
 						o := deploy.Options{
 							Name: "matrix-transformer", Namespace: "ns", Image: "registry.example.com/team/matrix-transformer:v1",
-							Protocol: protocol, GRPC: grpc, HTTPPort: 8080, GRPCPort: 8081, GPU: gpu,
-							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true,
+							// A transformer's REST port other than its
+							// predictor's (8080) half of the time.
+							Protocol: protocol, GRPC: grpc, HTTPPort: 8080 + 920*gpu, GRPCPort: 8081, GPU: gpu,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true,
 							ServiceAccountName: "sa",
 							NodeSelector:       map[string]string{"pool": "inference"},
 						}
