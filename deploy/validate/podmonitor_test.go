@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -196,8 +195,7 @@ func podMonitorScrapeConfigs(t *testing.T, pm *monitoringv1.PodMonitor) []*promc
 func componentPod(t *testing.T, isvc *v1beta1.InferenceService, c component, mode, ns, ip string) *corev1.Pod {
 	t.Helper()
 	// The component's labels, as KServe's component reconcilers set them
-	// (buildObjectMeta), and its annotations (component over
-	// InferenceService over runtime).
+	// (buildObjectMeta), and its annotations.
 	meta := metav1.ObjectMeta{
 		Name:      isvc.Name + "-" + c.name,
 		Namespace: ns,
@@ -205,11 +203,8 @@ func componentPod(t *testing.T, isvc *v1beta1.InferenceService, c component, mod
 			constants.InferenceServicePodLabelKey: isvc.Name,
 			constants.KServiceComponentLabel:      c.name,
 		},
-		Annotations: map[string]string{},
+		Annotations: podAnnotations(c.runtimeAnn, isvc, c.ext),
 	}
-	maps.Copy(meta.Annotations, c.runtimeAnn)
-	maps.Copy(meta.Annotations, isvc.Annotations)
-	maps.Copy(meta.Annotations, c.ext.Annotations)
 
 	pod := &corev1.Pod{}
 	if mode == string(constants.Standard) {

@@ -311,15 +311,24 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 	}
 }
 
+// podAnnotations are a component pod's annotations as KServe's component
+// reconcilers merge them (buildObjectMeta): the component's over the
+// InferenceService's over the serving runtime's.
+func podAnnotations(runtimeAnn map[string]string, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec) map[string]string {
+	ann := map[string]string{}
+	maps.Copy(ann, runtimeAnn)
+	maps.Copy(ann, isvc.Annotations)
+	maps.Copy(ann, ext.Annotations)
+	return ann
+}
+
 // checkScraping follows the Prometheus annotations of a pod running our
 // server through KServe's pod webhook (its metrics aggregator, with the
 // cluster's defaults off and on) and checks that they lead a Prometheus to
 // the server's /metrics: in Standard mode the server's own port; otherwise
 // queue-proxy's aggregation port, with queue-proxy told the server's port.
-// The pod's annotations are KServe's union of the runtime's, the
-// InferenceService's and the component's (component wins). Knative adds
-// queue-proxy to the pod before the webhook sees it; here a bare container
-// of that name stands in for it.
+// Knative adds queue-proxy to the pod before the webhook sees it; here a
+// bare container of that name stands in for it.
 func checkScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, runtimeAnn map[string]string, podSpec corev1.PodSpec) {
 	t.Helper()
 	if _, ok := isvc.Annotations[constants.SetPrometheusAnnotation]; !ok {
@@ -331,10 +340,7 @@ func checkScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.Co
 	standard := isvc.Annotations[constants.DeploymentMode] == string(constants.Standard)
 	for _, clusterDefault := range []string{"false", "true"} {
 		pod := &corev1.Pod{Spec: *podSpec.DeepCopy()}
-		pod.Annotations = map[string]string{}
-		maps.Copy(pod.Annotations, runtimeAnn)
-		maps.Copy(pod.Annotations, isvc.Annotations)
-		maps.Copy(pod.Annotations, ext.Annotations)
+		pod.Annotations = podAnnotations(runtimeAnn, isvc, ext)
 		if !standard {
 			pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "queue-proxy"})
 		}
@@ -366,10 +372,7 @@ func checkRuntimeScraping(t *testing.T, isvc *v1beta1.InferenceService, ext *v1b
 		return // --no-metrics
 	}
 	pod := &corev1.Pod{Spec: *podSpec.DeepCopy()}
-	pod.Annotations = map[string]string{}
-	maps.Copy(pod.Annotations, runtimeAnn)
-	maps.Copy(pod.Annotations, isvc.Annotations)
-	maps.Copy(pod.Annotations, ext.Annotations)
+	pod.Annotations = podAnnotations(runtimeAnn, isvc, ext)
 	standard := isvc.Annotations[constants.DeploymentMode] == string(constants.Standard)
 	if !standard {
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "queue-proxy"})
