@@ -69,6 +69,21 @@ type Handler struct {
 	docsState
 }
 
+// maxPooledBuf is the largest response buffer put back for reuse. A
+// buffer grown for one large answer would otherwise stay in the pool for
+// as long as small requests keep drawing it from there, which on a serving
+// pod is for ever: the heap would keep one such buffer for every large
+// answer that was being written at the same time (golang/go#23199). Larger
+// answers allocate their buffer each time, which their size dwarfs.
+const maxPooledBuf = 1 << 20
+
+// putBuf returns a response buffer to the pool unless it grew too large.
+func (h *Handler) putBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledBuf {
+		h.bufs.Put(bp)
+	}
+}
+
 // New returns the REST handler over dp.
 func New(dp *dataplane.Dataplane, opts Options) *Handler {
 	if opts.Logger == nil {
@@ -684,7 +699,7 @@ func (h *Handler) v1Exchange(w http.ResponseWriter, r *http.Request, name string
 		return in, len(resp.Raw), nil
 	}
 	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
+	defer h.putBuf(bp)
 	b, err := infer.AppendJSON((*bp)[:0], resp.Body)
 	*bp = b
 	if err != nil {
@@ -878,7 +893,7 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 	}
 	copyHeaders(w.Header(), hd.Response)
 	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
+	defer h.putBuf(bp)
 	var binary []bool
 	useBinary := false
 	if len(req.Outputs) > 0 || req.UseBinaryOutputs() { // else all JSON, no allocation
