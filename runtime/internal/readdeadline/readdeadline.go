@@ -29,6 +29,17 @@
 // background read, which waits for the client to go while the handler
 // runs (minutes, for a slow model) and is left alone: body reads are the
 // reads made after exactly one clearing.
+//
+// The same limit bounds a write the client takes nothing of: a client that
+// stops reading its answer (a hung process, a stuck proxy) held the
+// handler's goroutine and the whole response in memory for as long as it
+// kept the connection open, since net/http has no write timeout but its
+// WriteTimeout, a deadline for the whole exchange that a slow model or a
+// long stream would hit. Writes are made in pieces of writeChunk bytes, so
+// the limit is on a piece, not on a large response over a slow link. Such
+// a write fails with os.ErrDeadlineExceeded and net/http closes the
+// connection. A hijacked connection is left to its new owner: net/http
+// calls SetDeadline only as it hands one over.
 package readdeadline
 
 import (
@@ -93,6 +104,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	c := &Conn{Conn: nc, l: l}
+	c.ownWrites.Store(l.stall == 0)
 	l.mu.Lock()
 	l.conns[c] = struct{}{}
 	l.mu.Unlock()
@@ -130,6 +142,8 @@ func (l *Listener) sweep() {
 					due = append(due, c)
 				} else if d := c.stall.Load(); d != 0 && d <= n {
 					due = append(due, c)
+				} else if w := c.wstart.Load(); w > 0 && w+l.stall <= n {
+					due = append(due, c)
 				}
 			}
 			l.mu.Unlock()
@@ -156,7 +170,14 @@ type Conn struct {
 	deadline atomic.Int64
 	// stall is when the pending body read fails if it has received
 	// nothing: Unix ns; 0 = no such read.
-	stall      atomic.Int64
+	stall atomic.Int64
+	// wstart is when the pending write piece started (coarse clock, Unix
+	// ns); 0: no write pending; wArmed: the sweep has given the
+	// connection a write deadline in the past for it.
+	wstart atomic.Int64
+	// ownWrites: no write stall limit (none set, or the connection was
+	// hijacked: its new owner sets its own deadlines).
+	ownWrites  atomic.Bool
 	mu         sync.Mutex
 	armed      bool // the real read deadline is set (to the past)
 	stallArmed bool // ... by the stall limit, for the read pending then
@@ -171,6 +192,13 @@ const (
 
 // past is the real deadline given to an expired connection.
 var past = time.Unix(1, 0)
+
+// wArmed in wstart: the pending write piece was expired by the sweep.
+const wArmed = -1
+
+// writeChunk is the piece of a write the client must take some of within
+// the stall limit: 256 KiB in 10 s is 26 KB/s.
+const writeChunk = 256 << 10
 
 // expire fails the pending read if the deadline is still due.
 func (c *Conn) expire(now int64) {
@@ -190,7 +218,41 @@ func (c *Conn) expire(now int64) {
 		c.armed, c.stallArmed = true, true
 		_ = c.Conn.SetReadDeadline(past)
 	}
+	// The swap claims the write piece from Write, which waits for mu
+	// before it undoes a deadline set for a piece that finished meanwhile.
+	if w := c.wstart.Load(); w > 0 && w+c.l.stall <= now && c.wstart.CompareAndSwap(w, wArmed) {
+		_ = c.Conn.SetWriteDeadline(past)
+	}
 	// Otherwise moved or cleared since the sweep looked.
+}
+
+// Write writes p in pieces, each of which fails when the client takes
+// nothing of it for the stall limit (see the package doc).
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.ownWrites.Load() {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	for {
+		piece := p[n:]
+		if len(piece) > writeChunk {
+			piece = piece[:writeChunk]
+		}
+		c.wstart.Store(c.l.now.Load())
+		m, err := c.Conn.Write(piece)
+		n += m
+		if c.wstart.Swap(0) == wArmed {
+			c.mu.Lock() // the sweep sets the deadline holding it
+			if err == nil {
+				// Expired as it finished: the next write must not fail.
+				_ = c.Conn.SetWriteDeadline(time.Time{})
+			}
+			c.mu.Unlock()
+		}
+		if err != nil || n == len(p) {
+			return n, err
+		}
+	}
 }
 
 // Read reads, with the body stall limit while a body is read (see the
@@ -249,8 +311,11 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 }
 
 // SetDeadline sets the read deadline as SetReadDeadline does and the write
-// deadline directly.
+// deadline directly. net/http calls it only as it hands the connection to
+// a Hijack: from then on the write stall limit is off, and deadlines are
+// the new owner's.
 func (c *Conn) SetDeadline(t time.Time) error {
+	c.ownWrites.Store(true)
 	return errors.Join(c.SetReadDeadline(t), c.Conn.SetWriteDeadline(t))
 }
 

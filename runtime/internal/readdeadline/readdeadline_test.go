@@ -204,3 +204,61 @@ func TestBodyStallFailsSilentRead(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, <-under, "a read under a deadline has that deadline only")
 }
+
+// writeResult runs one Write of n bytes on c in the background.
+func writeResult(c net.Conn, n int) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, n))
+		errc <- err
+	}()
+	return errc
+}
+
+// A write the client takes nothing of for the stall limit fails as an
+// expired deadline would (net/http then closes the connection); one the
+// client reads, however large, succeeds; a hijacked connection (net/http
+// calls SetDeadline as it hands it over) has no such limit.
+func TestWriteStallFailsWriteTheClientDoesNotRead(t *testing.T) {
+	const size = 64 << 20 // far more than the loopback buffers hold
+	t.Run("not read", func(t *testing.T) {
+		_, sc, _ := pairStall(t, 10*time.Millisecond, 50*time.Millisecond)
+		select {
+		case err := <-writeResult(sc, size):
+			assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "got %v", err)
+		case <-time.After(10 * time.Second): // a hang guard, not a speed limit
+			t.Fatal("a write the client reads nothing of still blocks after 200 stall limits")
+		}
+	})
+	t.Run("read slowly", func(t *testing.T) {
+		_, sc, client := pairStall(t, 10*time.Millisecond, 200*time.Millisecond)
+		errc := writeResult(sc, 8<<20)
+		got, buf := 0, make([]byte, 64<<10)
+		for got < 8<<20 {
+			time.Sleep(5 * time.Millisecond) // 13 MB/s: a piece within the limit
+			n, err := io.ReadFull(client, buf[:min(len(buf), 8<<20-got)])
+			require.NoError(t, err)
+			got += n
+		}
+		require.NoError(t, <-errc)
+		// The next write is not affected.
+		require.NoError(t, <-writeResult(sc, 10))
+	})
+	t.Run("hijacked", func(t *testing.T) {
+		_, sc, client := pairStall(t, 10*time.Millisecond, 50*time.Millisecond)
+		require.NoError(t, sc.SetDeadline(time.Time{}))
+		errc := writeResult(sc, size)
+		time.Sleep(300 * time.Millisecond) // six stall limits
+		_, err := io.CopyN(io.Discard, client, size)
+		require.NoError(t, err)
+		assert.NoError(t, <-errc)
+	})
+	t.Run("no limit", func(t *testing.T) {
+		_, sc, client := pair(t, 10*time.Millisecond)
+		errc := writeResult(sc, size)
+		time.Sleep(300 * time.Millisecond)
+		_, err := io.CopyN(io.Discard, client, size)
+		require.NoError(t, err)
+		assert.NoError(t, <-errc)
+	})
+}
