@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command soak drives a running model server with hours of mixed traffic at
 // a fixed, moderate rate and prints, every -interval, what a long-running
 // pod accumulates: the server's RSS, open fds and threads (from /proc, for
@@ -73,6 +75,8 @@ type settings struct {
 	cycleEvery     time.Duration
 	newConnPercent int
 	cancelRate     float64
+	stallEvery     time.Duration
+	stallFor       time.Duration
 	checkPercent   int
 	conc           int
 }
@@ -90,6 +94,8 @@ func main() {
 	flag.IntVar(&s.burstSize, "burst", 24, "requests in an overload burst")
 	flag.DurationVar(&s.cycleEvery, "cycle-every", 5*time.Second, "repository unload/load period of the \"cycle\" model; 0: none")
 	flag.Float64Var(&s.cancelRate, "cancel-rate", 4, "requests per second to the slow model that the client gives up on (each holds a model slot for --slow_delay)")
+	flag.DurationVar(&s.stallEvery, "stall-every", 5*time.Second, "how often a client asks for a 6 MB answer and reads none of it for -stall-for; 0: never")
+	flag.DurationVar(&s.stallFor, "stall-for", 15*time.Second, "how long such a client reads nothing (the server should cut it off after --read_header_timeout)")
 	flag.IntVar(&s.newConnPercent, "new-conn", 10, "percent of REST requests sent on a new connection")
 	flag.IntVar(&s.checkPercent, "check", 10, "percent of successful answers whose body is checked in full")
 	flag.IntVar(&s.conc, "c", 64, "client goroutines")
@@ -174,7 +180,7 @@ func run(ctx context.Context, s settings) error {
 	mix := d.mix()
 	// Every class exists before the goroutines start: byName is read, never
 	// written, from then on.
-	for _, name := range []string{"probe", "metrics", "repository", "overload", "kill", "cancelled-slow"} {
+	for _, name := range []string{"probe", "metrics", "repository", "overload", "kill", "cancelled-slow", "stalled-reader"} {
 		d.class(name)
 	}
 	total := 0
@@ -214,6 +220,11 @@ func run(ctx context.Context, s settings) error {
 	if s.cancelRate > 0 {
 		d.every(ctx, &wg, time.Duration(float64(time.Second)/s.cancelRate), func(ctx context.Context) {
 			d.cancelSlow(ctx, rand.New(rand.NewPCG(rand.Uint64(), 0)), d.byName["cancelled-slow"])
+		})
+	}
+	if s.stallEvery > 0 {
+		d.every(ctx, &wg, s.stallEvery, func(ctx context.Context) {
+			wg.Go(func() { d.stalledReader(ctx, d.byName["stalled-reader"]) })
 		})
 	}
 	if s.killEvery > 0 && s.pid > 0 {
@@ -590,14 +601,60 @@ func (d *driver) cancelSlow(ctx context.Context, r *rand.Rand, c *class) {
 			code = 200
 		}
 	}
+	var opErr *net.OpError
 	switch {
 	case ctx.Err() != nil:
 	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
 		c.record(ok, "")
 	case code == http.StatusServiceUnavailable || status.Code(err) == codes.Unavailable:
 		c.record(shed, "")
+	case errors.As(err, &opErr):
+		c.record(neterr, err.Error()) // a worker killed under it
 	default:
 		c.record(wrong, fmt.Sprintf("answered (status %d, %v) before the client gave up", code, err))
+	}
+}
+
+// stalledReader asks for a large answer on a connection with a small
+// receive buffer and reads nothing of it for -stall-for: the server must
+// give the connection up (--read_header_timeout), not hold the answer and
+// a goroutine for as long as the client stays.
+func (d *driver) stalledReader(ctx context.Context, c *class) {
+	values := strings.TrimSuffix(strings.Repeat("1.5,", 3<<19), ",") // 6 MB each way
+	body := `{"instances":[` + values + `]}`
+	dl := net.Dialer{Control: smallReceiveBuffer}
+	conn, err := dl.DialContext(ctx, "tcp", d.s.http)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.record(neterr, err.Error())
+		}
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(d.s.stallFor + time.Minute))
+	if _, err = fmt.Fprintf(conn, "POST /v1/models/fast:predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+		c.record(neterr, err.Error())
+		return
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		c.record(neterr, err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(d.s.stallFor):
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		c.record(shed, "")
+	case err != nil && n < resp.ContentLength:
+		c.record(ok, "") // cut off
+	default:
+		c.record(wrong, fmt.Sprintf("status %d: read %d of %d bytes (%v) after reading nothing for %s: the server held the answer", resp.StatusCode, n, resp.ContentLength, err, d.s.stallFor))
 	}
 }
 
