@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -52,9 +53,27 @@ type Options struct {
 	// between load/unload events (a model's Ready may change by itself).
 	// 0 means one second.
 	HealthPollInterval time.Duration
-	// ServerOptions are extra grpc-go options (TLS credentials, keepalive, …).
+	// KeepaliveTime is how long a connection may send the server nothing
+	// before the server pings it, and KeepaliveTimeout how long it then
+	// waits for any frame before it closes the connection. A client that
+	// has stopped reading (a hung process, a stuck proxy) answers no ping,
+	// so its connection, and the answers queued on it, go within their
+	// sum; with grpc-go's defaults (2 h and 20 s) they stayed for over two
+	// hours. A healthy client's library answers pings by itself, however
+	// long its call runs. 0 means DefaultKeepaliveTime and
+	// DefaultKeepaliveTimeout; grpc-go raises a time under 1 s to 1 s.
+	KeepaliveTime, KeepaliveTimeout time.Duration
+	// ServerOptions are extra grpc-go options (TLS credentials, …); they
+	// come after the server's own, so a grpc.KeepaliveParams here wins.
 	ServerOptions []grpc.ServerOption
 }
+
+// Keepalive defaults: a connection that answers nothing is closed within
+// 50 s, for a ping per half minute on an idle connection.
+const (
+	DefaultKeepaliveTime    = 30 * time.Second
+	DefaultKeepaliveTimeout = 20 * time.Second
+)
 
 // Server is the gRPC transport.
 type Server struct {
@@ -79,6 +98,12 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 	if opts.HealthPollInterval <= 0 {
 		opts.HealthPollInterval = time.Second
 	}
+	if opts.KeepaliveTime <= 0 {
+		opts.KeepaliveTime = DefaultKeepaliveTime
+	}
+	if opts.KeepaliveTimeout <= 0 {
+		opts.KeepaliveTimeout = DefaultKeepaliveTimeout
+	}
 	s := &Server{dp: dp, opts: opts, log: opts.Logger, quit: make(chan struct{}), maxSend: messageLimit(opts.MaxSendMessageLength)}
 	s.health = newHealthService(dp, opts.HealthPollInterval, s.quit)
 
@@ -89,6 +114,7 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 		// about 4.3 KB), so grpcurl works under a small limit too.
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxRecvMsgSize(messageLimit(opts.MaxReceiveMessageLength)),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: opts.KeepaliveTime, Timeout: opts.KeepaliveTimeout}),
 		grpc.ChainUnaryInterceptor(s.logCall), // and limitUnary
 		grpc.ChainStreamInterceptor(s.limitStream),
 	}
