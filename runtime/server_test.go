@@ -527,6 +527,11 @@ func TestMetricsAndDocs(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Contains(t, hdr.Get("Content-Type"), "text/html")
 	assert.Contains(t, body, "/openapi.json")
+	// Swagger UI's OAuth2 redirect page at FastAPI's path.
+	code, hdr, body = do(t, "GET", ts.url+"/docs/oauth2-redirect", "", nil)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, hdr.Get("Content-Type"), "text/html")
+	assert.Contains(t, body, "oauth2")
 	// Unknown pages under /docs/ and wrong methods answer as every other
 	// path does (the asset server's own 404 is plain text).
 	for _, c := range []struct {

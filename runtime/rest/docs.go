@@ -13,9 +13,12 @@ func (h *Handler) serveDocs(w http.ResponseWriter, r *http.Request) {
 	h.docsOnce.Do(func() {
 		h.docs = v5emb.New("KServe ModelServer", "/openapi.json", "/docs/")
 	})
-	if r.URL.Path == "/docs" {
+	// /docs is Swagger UI's page, as FastAPI's; FastAPI serves Swagger
+	// UI's OAuth2 redirect page at /docs/oauth2-redirect, the asset
+	// server at /docs/oauth2-redirect.html.
+	if p, ok := map[string]string{"/docs": "/docs/", "/docs/oauth2-redirect": "/docs/oauth2-redirect.html"}[r.URL.Path]; ok {
 		r2 := r.Clone(r.Context())
-		r2.URL.Path = "/docs/"
+		r2.URL.Path = p
 		r = r2
 	}
 	h.docs.ServeHTTP(&docsWriter{ResponseWriter: w, h: h}, r)
