@@ -231,7 +231,9 @@ func TestWriteStallFailsWriteTheClientDoesNotRead(t *testing.T) {
 		}
 	})
 	t.Run("read slowly", func(t *testing.T) {
-		_, sc, client := pairStall(t, 10*time.Millisecond, 200*time.Millisecond)
+		// A piece (256 KiB, four reads here) takes ≈20 ms against a 1 s
+		// limit: room for a loaded machine's late timers.
+		_, sc, client := pairStall(t, 10*time.Millisecond, time.Second)
 		errc := writeResult(sc, 8<<20)
 		got, buf := 0, make([]byte, 64<<10)
 		for got < 8<<20 {
