@@ -623,16 +623,13 @@ func (d *driver) stalledReader(ctx context.Context, c *class) {
 	values := strings.TrimSuffix(strings.Repeat("1.5,", 3<<19), ",") // 6 MB each way
 	body := `{"instances":[` + values + `]}`
 	dl := net.Dialer{Control: smallReceiveBuffer}
-	conn, err := dl.DialContext(ctx, "tcp", d.s.http)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.record(neterr, err.Error())
-		}
+	conn, dialed := d.dial(ctx, c, &dl)
+	if !dialed {
 		return
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(d.s.stallFor + time.Minute))
-	if _, err = fmt.Fprintf(conn, "POST /v1/models/fast:predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST /v1/models/fast:predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
 		c.record(neterr, err.Error())
 		return
 	}
@@ -658,21 +655,31 @@ func (d *driver) stalledReader(ctx context.Context, c *class) {
 	}
 }
 
-// oversized declares a body over the 64 MiB default and sends a little of
-// it: the server must refuse it before reading it. net/http's client
-// cannot send such a request, so it is written by hand.
-func (d *driver) oversized(ctx context.Context, r *rand.Rand, c *class) {
-	var dl net.Dialer
+// dial connects to the server's REST port, recording a failure in c
+// unless the run is ending.
+func (d *driver) dial(ctx context.Context, c *class, dl *net.Dialer) (net.Conn, bool) {
 	conn, err := dl.DialContext(ctx, "tcp", d.s.http)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.record(neterr, err.Error())
 		}
+		return nil, false
+	}
+	return conn, true
+}
+
+// oversized declares a body over the 64 MiB default and sends a little of
+// it: the server must refuse it before reading it. net/http's client
+// cannot send such a request, so it is written by hand.
+func (d *driver) oversized(ctx context.Context, r *rand.Rand, c *class) {
+	var dl net.Dialer
+	conn, dialed := d.dial(ctx, c, &dl)
+	if !dialed {
 		return
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	_, err = fmt.Fprintf(conn, "POST /v1/models/fast:predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{\"instances\":[")
+	_, err := fmt.Fprintf(conn, "POST /v1/models/fast:predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{\"instances\":[")
 	var rep reply
 	if err == nil {
 		var resp *http.Response
@@ -689,18 +696,15 @@ func (d *driver) oversized(ctx context.Context, r *rand.Rand, c *class) {
 // closedMidBody opens a connection, declares a body and closes it part way.
 func (d *driver) closedMidBody(ctx context.Context, r *rand.Rand, c *class) {
 	var dl net.Dialer
-	conn, err := dl.DialContext(ctx, "tcp", d.s.http)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.record(neterr, err.Error())
-		}
+	conn, dialed := d.dial(ctx, c, &dl)
+	if !dialed {
 		return
 	}
 	body := `{"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[1,2,`
 	if r.IntN(2) == 0 {
 		body = "" // headers only
 	}
-	_, err = fmt.Fprintf(conn, "POST /v2/models/fast/infer HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n%s", body)
+	_, err := fmt.Fprintf(conn, "POST /v2/models/fast/infer HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n%s", body)
 	conn.Close()
 	if err != nil {
 		c.record(neterr, err.Error())
