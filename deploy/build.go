@@ -332,25 +332,20 @@ func (o *Options) isvcAnnotations(withPort bool) map[string]string {
 		// KServe validates cpu/memory targets only for the HPA class.
 		ann[annotationAutoscalerClass] = "hpa"
 	}
-	switch {
-	case !o.Metrics:
-	case o.DeploymentMode == ModeStandard:
-		// KServe's pod webhook points prometheus.io/port at queue-proxy
-		// (9088 with aggregation, else 9091) whatever the mode, and a
-		// Standard-mode pod has no queue-proxy: Prometheus would scrape a
-		// closed port. So the webhook is told to leave the pod alone and
-		// the annotations name the model server's own port.
-		ann[annotationEnableScraping] = "false"
-		ann[annotationEnableAggregation] = "false"
-		if withPort {
-			maps.Copy(ann, o.metricsAnnotations(o.HTTPPort))
-		}
-	default:
+	if o.Metrics {
 		// Knative: queue-proxy scrapes the model server and serves both
-		// sets of metrics on one port, which the webhook names.
-		ann[annotationEnableScraping] = "true"
-		ann[annotationEnableAggregation] = "true"
-		ann[annotationScrape] = "true"
+		// sets of metrics on one port, which the webhook names. KServe's
+		// webhook points prometheus.io/port at queue-proxy (9088 with
+		// aggregation, else 9091) whatever the mode, and a Standard-mode
+		// pod has no queue-proxy: Prometheus would scrape a closed port. So
+		// there the webhook is told to leave the pod alone, and
+		// metricsAnnotations name the model server's own port.
+		aggregate := strconv.FormatBool(o.DeploymentMode != ModeStandard)
+		ann[annotationEnableScraping] = aggregate
+		ann[annotationEnableAggregation] = aggregate
+		if o.DeploymentMode != ModeStandard {
+			ann[annotationScrape] = "true"
+		}
 		if withPort {
 			maps.Copy(ann, o.metricsAnnotations(o.HTTPPort))
 		}
