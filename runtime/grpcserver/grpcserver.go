@@ -189,10 +189,8 @@ func (s *Server) limitUnary(ctx context.Context, req any, info *grpc.UnaryServer
 	if err != nil || info.FullMethod == pb.GRPCInferenceService_ModelInfer_FullMethodName {
 		return resp, err
 	}
-	if m, ok := resp.(proto.Message); ok {
-		if n := proto.Size(m); n > s.maxSend {
-			return nil, tooLarge(n, s.maxSend)
-		}
+	if err := checkSize(resp, s.maxSend); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -212,17 +210,21 @@ type limitedStream struct {
 }
 
 func (l *limitedStream) SendMsg(m any) error {
-	if pm, ok := m.(proto.Message); ok {
-		if n := proto.Size(pm); n > l.max {
-			return tooLarge(n, l.max)
-		}
+	if err := checkSize(m, l.max); err != nil {
+		return err
 	}
 	return l.ServerStream.SendMsg(m)
 }
 
-// tooLarge is grpc-go's answer to a message over its send limit.
-func tooLarge(n, limit int) error {
-	return grpcstatus.Errorf(codes.ResourceExhausted, "trying to send message larger than max (%d vs. %d)", n, limit)
+// checkSize refuses a message over limit bytes (uncompressed) with
+// grpc-go's own answer to a message over its send limit.
+func checkSize(m any, limit int) error {
+	if pm, ok := m.(proto.Message); ok {
+		if n := proto.Size(pm); n > limit {
+			return grpcstatus.Errorf(codes.ResourceExhausted, "trying to send message larger than max (%d vs. %d)", n, limit)
+		}
+	}
+	return nil
 }
 
 // logCall writes KServe's per-call line "grpc method: <full method>" at
