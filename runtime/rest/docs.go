@@ -16,7 +16,14 @@ func (h *Handler) serveDocs(w http.ResponseWriter, r *http.Request) {
 	// /docs is Swagger UI's page, as FastAPI's; FastAPI serves Swagger
 	// UI's OAuth2 redirect page at /docs/oauth2-redirect, the asset
 	// server at /docs/oauth2-redirect.html.
-	if p, ok := map[string]string{"/docs": "/docs/", "/docs/oauth2-redirect": "/docs/oauth2-redirect.html"}[r.URL.Path]; ok {
+	var p string
+	switch r.URL.Path {
+	case "/docs":
+		p = "/docs/"
+	case "/docs/oauth2-redirect":
+		p = "/docs/oauth2-redirect.html"
+	}
+	if p != "" {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = p
 		r = r2
