@@ -717,20 +717,10 @@ func (d *driver) closedMidBody(ctx context.Context, r *rand.Rand, c *class) {
 // clients send them between the requests.
 func (d *driver) probe(ctx context.Context) {
 	c := d.class("probe")
-	var rep reply
-	var err error
+	restProbes := []string{"/v2/health/live", "/v2/models/fast/ready", "/v1/models/fast", "/"}
 	switch n := rand.IntN(8); n {
-	case 0:
-		rep, err = d.do(ctx, nil, http.MethodGet, "/v2/health/live", "", nil, nil)
-		d.judge(ctx, nil, c, rep, err, 200, nil)
-	case 1:
-		rep, err = d.do(ctx, nil, http.MethodGet, "/v2/models/fast/ready", "", nil, nil)
-		d.judge(ctx, nil, c, rep, err, 200, nil)
-	case 2:
-		rep, err = d.do(ctx, nil, http.MethodGet, "/v1/models/fast", "", nil, nil)
-		d.judge(ctx, nil, c, rep, err, 200, nil)
-	case 3:
-		rep, err = d.do(ctx, nil, http.MethodGet, "/", "", nil, nil)
+	case 0, 1, 2, 3:
+		rep, err := d.do(ctx, nil, http.MethodGet, restProbes[n], "", nil, nil)
 		d.judge(ctx, nil, c, rep, err, 200, nil)
 	case 4:
 		resp, err := d.health.Check(ctx, &healthpb.HealthCheckRequest{Service: "fast"})
