@@ -72,8 +72,10 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 			image := "kserve-gen-test/" + name + ":v1"
 			removeImage(image)
 
+			leftInTmp := ownTmp(t, work, tmpl)
 			got := runOut(t, dir, bin, "build", "--image", image)
 			assert.Contains(t, got, "Built "+image+" in ")
+			leftInTmp()
 			ports := "-p 8080:8080 "
 			if tmpl == "grpc" {
 				ports += "-p 8081:8081 "
@@ -211,6 +213,27 @@ func runOut(t *testing.T, dir, name string, args ...string) string {
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s %s: %s%s", name, strings.Join(args, " "), out, stderr.Bytes())
 	return string(out)
+}
+
+// ownTmp points the commands the test runs from now on at a temporary
+// folder of their own (TMPDIR, a new folder under work) and returns a check
+// that they left nothing there: a command that exits before the garbage
+// collector runs never removes what a library cleans up only in a finaliser.
+func ownTmp(t *testing.T, work, name string) (check func()) {
+	t.Helper()
+	tmp := filepath.Join(work, "tmp-"+name)
+	require.NoError(t, os.Mkdir(tmp, 0o700))
+	t.Setenv("TMPDIR", tmp)
+	return func() {
+		t.Helper()
+		left, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		assert.Empty(t, names, "left in the temporary folder %s", tmp)
+	}
 }
 
 // snapshot maps every file under dir to its content.

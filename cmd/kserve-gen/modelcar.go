@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/buildpack"
@@ -123,10 +127,11 @@ func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
 	platform := &platforms.list[0]
 	stats := folder.Stats
 	start := time.Now()
-	base, where, err := baseImage(ctx, baseRef, platform)
+	base, where, done, err := baseImage(ctx, baseRef, platform)
 	if err != nil {
 		return err
 	}
+	defer done()
 	mt, err := modelcar.LayerType(base)
 	if err != nil {
 		return fmt.Errorf("base image %s: %w", opts.Base, err)
@@ -175,17 +180,87 @@ func serveHint(w io.Writer, uri string) {
 }
 
 // baseImage finds the base image in the Docker engine, else in its
-// registry (for platform), with the user's Docker credentials.
-func baseImage(ctx context.Context, ref name.Reference, platform *v1.Platform) (v1.Image, string, error) {
-	img, engineErr := daemon.Image(ref, daemon.WithContext(ctx), daemon.WithFileBufferedOpener()) // a large base is not held in memory
+// registry (for platform), with the user's Docker credentials. done
+// removes what reading it from the engine left on disk.
+func baseImage(ctx context.Context, ref name.Reference, platform *v1.Platform) (img v1.Image, where string, done func(), err error) {
+	engine, engineErr := newSavedOnce()
 	if engineErr == nil {
-		return img, "the Docker engine", nil
+		img, engineErr = daemon.Image(ref, daemon.WithContext(ctx), daemon.WithClient(engine), daemon.WithUnbufferedOpener())
+		if engineErr == nil {
+			return img, "the Docker engine", engine.close, nil
+		}
+		engine.close()
 	}
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(*platform))
+	img, err = remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(*platform))
 	if err != nil {
-		return nil, "", fmt.Errorf("base image %s: not in the Docker engine (%v), nor from its registry: %w", ref, engineErr, err)
+		return nil, "", nil, fmt.Errorf("base image %s: not in the Docker engine (%v), nor from its registry: %w", ref, engineErr, err)
 	}
-	return img, ref.Context().RegistryStr(), nil
+	return img, ref.Context().RegistryStr(), func() {}, nil
+}
+
+// savedOnce is a Docker engine client whose ImageSave runs once, into a
+// file of ours, and is answered from that file after: an image read from
+// the engine is opened once per layer, and a large base is not held in
+// memory. ggcr's own file buffer (daemon.WithFileBufferedOpener) is removed
+// only when the garbage collector finalises the image, which a command that
+// exits never waits for: each modelcar build left its base's tar (131 MB
+// for kserve-gen's run image) in the temporary folder.
+type savedOnce struct {
+	*client.Client
+	dir string
+
+	once sync.Once
+	path string
+	err  error
+}
+
+func newSavedOnce() (*savedOnce, error) {
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "kserve-gen-modelcar-")
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return &savedOnce{Client: c, dir: dir}, nil
+}
+
+// ImageSave saves the images into the client's folder the first time and
+// opens that file every time.
+func (s *savedOnce) ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error) {
+	s.once.Do(func() {
+		s.path, s.err = s.save(ctx, images, opts)
+	})
+	if s.err != nil {
+		return nil, s.err
+	}
+	return os.Open(s.path)
+}
+
+func (s *savedOnce) save(ctx context.Context, images []string, opts []client.ImageSaveOption) (string, error) {
+	rc, err := s.Client.ImageSave(ctx, images, opts...)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	path := filepath.Join(s.dir, "image.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		_ = f.Close()
+		return "", fmt.Errorf("saving %s from the Docker engine: %w", strings.Join(images, ", "), err)
+	}
+	return path, f.Close()
+}
+
+// close removes the saved file and closes the connection to the engine.
+func (s *savedOnce) close() {
+	_ = os.RemoveAll(s.dir)
+	_ = s.Client.Close()
 }
 
 // platformSet is what --platform asks for: one platform, several, or all

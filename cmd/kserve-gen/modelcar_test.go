@@ -81,7 +81,11 @@ func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
 	image := strings.TrimPrefix(reg.URL, "http://") + "/models/iris:v1"
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
 	work, bin := buildCLI(t)
+	// The base is read from the engine into a temporary file, which must
+	// not outlive the command (ggcr's own is removed only by a finaliser).
+	leftInTmp := ownTmp(t, work, "modelcar")
 	got := runOut(t, work, bin, "modelcar", model, "--image", image, "--base", base, "--publish")
+	leftInTmp()
 	assert.Regexp(t, `^Built `+regexp.QuoteMeta(image)+` in \S+: /models holds 2 files \(12 B\), layer sha256:[0-9a-f]{64}\.\n`, got)
 	m := regexp.MustCompile(`\nPushed (\S+) \((sha256:[0-9a-f]{64})\)\.\n`).FindStringSubmatch(got)
 	require.NotNil(t, m, got)

@@ -32,6 +32,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the server binary the tests built (25 MB a run).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if serverBin != "" {
+		_ = os.RemoveAll(filepath.Dir(serverBin))
+	}
+	os.Exit(code)
+}
+
 func passthroughBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
