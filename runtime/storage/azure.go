@@ -89,9 +89,9 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		if err != nil {
 			return "", newError(ErrInvalidURI, "AZURE_STORAGE_ACCESS_KEY: not a base64 account key: %v", err)
 		}
-		host := hostOf(t.base)
+		origin := originOf(t.base)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &sharedKeyTransport{base: rt, host: host, account: t.account, key: secret}
+			return &sharedKeyTransport{base: rt, origin: origin, account: t.account, key: secret}
 		})
 	default:
 		r.logger().Warn("Azure credentials or shared access signature token not found, retrying anonymous access")
@@ -223,17 +223,18 @@ func azureError(shown string, code int, body []byte, authed bool) error {
 	return newError(ErrDownload, "%s: the container answered %d: %s", shown, code, detail)
 }
 
-// sharedKeyTransport signs requests to host with the account key (the Blob
-// service's Shared Key scheme).
+// sharedKeyTransport signs requests to origin (scheme and host) with the
+// account key (the Blob service's Shared Key scheme); others (a redirect
+// elsewhere, or to plain http) go unsigned.
 type sharedKeyTransport struct {
 	base    http.RoundTripper
-	host    string
+	origin  *url.URL
 	account string
 	key     []byte
 }
 
 func (t *sharedKeyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.host {
+	if leavesOrigin(t.origin, req.URL) {
 		return t.base.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())
@@ -281,10 +282,12 @@ func sharedKeySignature(req *http.Request, account string, key []byte) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-func hostOf(base string) string {
+// originOf is base's scheme and host; an empty URL, which no request
+// matches, when base is not a URL.
+func originOf(base string) *url.URL {
 	u, err := url.Parse(base)
 	if err != nil {
-		return ""
+		return &url.URL{}
 	}
-	return u.Host
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}
 }

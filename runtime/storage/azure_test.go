@@ -51,7 +51,7 @@ func (a *azurite) do(t *testing.T, method, rawURL, body string, header map[strin
 		req.Header.Set("Content-Length", fmt.Sprint(len(body)))
 	}
 	key, _ := base64.StdEncoding.DecodeString(azuriteKey)
-	tr := &sharedKeyTransport{base: http.DefaultTransport, host: req.URL.Host, account: azuriteAccount, key: key}
+	tr := &sharedKeyTransport{base: http.DefaultTransport, origin: originOf(rawURL), account: azuriteAccount, key: key}
 	resp, err := tr.RoundTrip(req)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -65,9 +65,9 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		// Each request to the storage host gets a current token, so a
 		// download longer than the token's hour goes on; redirects
 		// elsewhere get none.
-		u, _ := url.Parse(endpoint)
+		origin := originOf(endpoint)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &tokenTransport{base: rt, host: u.Host, source: ts}
+			return &tokenTransport{base: rt, origin: origin, source: ts}
 		})
 	}
 	sel, err := r.selection()
@@ -157,15 +157,16 @@ func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error
 	return creds.TokenSource, nil
 }
 
-// tokenTransport sets a current OAuth token on requests to host only.
+// tokenTransport sets a current OAuth token on requests to origin (scheme
+// and host) only: not on a redirect elsewhere, nor to plain http.
 type tokenTransport struct {
 	base   http.RoundTripper
-	host   string
+	origin *url.URL
 	source oauth2.TokenSource
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.host {
+	if leavesOrigin(t.origin, req.URL) {
 		return t.base.RoundTrip(req)
 	}
 	tok, err := t.source.Token()

@@ -122,8 +122,10 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		log.Info("Copying contents of " + shown + " to local")
 	}
 	header := http.Header{}
+	var hostOnly []string
 	for k, v := range headers {
 		header.Set(k, v)
+		hostOnly = append(hostOnly, k)
 	}
 	if cached {
 		if meta.ETag != "" {
@@ -133,7 +135,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 			header.Set("If-Modified-Since", meta.LastModified)
 		}
 	}
-	t, err := r.get(ctx, uri, header)
+	t, err := r.get(ctx, uri, header, hostOnly...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("downloading %s: %w", shown, ctx.Err())
@@ -236,9 +238,10 @@ type transfer struct {
 	watchdog *time.Timer
 }
 
-// get sends a GET for rawURL with header.
-func (r Resolver) get(ctx context.Context, rawURL string, header http.Header) (*transfer, error) {
-	return r.do(ctx, http.MethodGet, rawURL, header, "")
+// get sends a GET for rawURL with header; the headers named in hostOnly
+// are not sent on along a redirect elsewhere (see noAuthElsewhere).
+func (r Resolver) get(ctx context.Context, rawURL string, header http.Header, hostOnly ...string) (*transfer, error) {
+	return r.do(ctx, http.MethodGet, rawURL, header, "", hostOnly...)
 }
 
 // post sends a form.
@@ -249,8 +252,8 @@ func (r Resolver) post(ctx context.Context, rawURL string, form url.Values) (*tr
 // do sends a request with header and body (none when ""). Its error is the
 // stall, or the transport's (without net/url's `Get "<url>": ` prefix,
 // which would repeat the URL and any credentials in it); the caller checks
-// ctx for a cancellation.
-func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Header, body string) (*transfer, error) {
+// ctx for a cancellation. hostOnly is get's.
+func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Header, body string, hostOnly ...string) (*transfer, error) {
 	stall := r.StallTimeout
 	if stall <= 0 {
 		stall = DefaultStallTimeout
@@ -268,7 +271,7 @@ func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Hea
 			req.Header = header.Clone()
 		}
 		var resp *http.Response
-		if resp, err = noAuthElsewhere(r.client()).Do(req); err == nil {
+		if resp, err = noAuthElsewhere(r.client(), hostOnly...).Do(req); err == nil {
 			return &transfer{resp: resp, body: &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall},
 				ctx: reqCtx, cancel: cancel, watchdog: watchdog}, nil
 		}
@@ -281,18 +284,26 @@ func (r Resolver) do(ctx context.Context, method, rawURL string, header http.Hea
 	return nil, unwrapURLError(err)
 }
 
-// noAuthElsewhere returns c changed to drop the Authorization header when a
-// redirect leaves the original host (port included), as Python's requests
-// does: the Hub redirects large files to presigned storage URLs, which must
-// not receive the token, and may refuse a request carrying two kinds of
-// credentials. net/http keeps the header for a subdomain
-// (huggingface.co -> cdn-lfs.huggingface.co).
-func noAuthElsewhere(c *http.Client) *http.Client {
+// noAuthElsewhere returns c changed to drop the Authorization header, and
+// the headers named in hostOnly (a <host>-headers variable's), when a
+// redirect leaves the original origin (leavesOrigin). Python's requests
+// drops Authorization so: the Hub redirects large files to presigned
+// storage URLs, which must not receive the token, and may refuse a request
+// carrying two kinds of credentials. net/http keeps the header for a
+// subdomain (huggingface.co -> cdn-lfs.huggingface.co), and for a
+// redirect from https to plain http on the same host, which would send the
+// credential in clear text. requests keeps every other header on a
+// redirect anywhere; but <host>-headers are configured for one host, and
+// are as often credentials (an API key) as Authorization is.
+func noAuthElsewhere(c *http.Client, hostOnly ...string) *http.Client {
 	cc := *c
 	next := c.CheckRedirect
 	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != via[0].URL.Host {
+		if leavesOrigin(via[0].URL, req.URL) {
 			req.Header.Del("Authorization")
+			for _, h := range hostOnly {
+				req.Header.Del(h)
+			}
 		}
 		if next != nil {
 			return next(req, via)
@@ -303,6 +314,17 @@ func noAuthElsewhere(c *http.Client) *http.Client {
 		return nil
 	}
 	return &cc
+}
+
+// leavesOrigin reports whether a redirect from from to to goes where the
+// credentials for from must not follow: another host or port, or another
+// scheme other than the upgrade from http to https (requests'
+// should_strip_auth, which keeps them for that upgrade only).
+func leavesOrigin(from, to *url.URL) bool {
+	if !strings.EqualFold(from.Host, to.Host) {
+		return true
+	}
+	return !strings.EqualFold(from.Scheme, to.Scheme) && !(strings.EqualFold(from.Scheme, "http") && strings.EqualFold(to.Scheme, "https"))
 }
 
 func (t *transfer) close() {

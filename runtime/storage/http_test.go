@@ -3,11 +3,14 @@ package storage
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -707,24 +710,26 @@ func mustParse(t *testing.T, s string) *url.URL {
 	return u
 }
 
-// A redirect to another host (a presigned storage URL) does not carry the
-// <host>-headers Authorization along, as Python's requests does; the same
-// host keeps it.
+// A redirect to another host (a presigned storage URL) carries neither the
+// <host>-headers Authorization along, as Python's requests does, nor the
+// other headers configured for that host (an API key); the same host keeps
+// them.
 func TestHTTP_AuthorizationStaysWithItsHost(t *testing.T) {
 	var got []string
 	var mu sync.Mutex
-	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	record := func(r *http.Request) {
 		mu.Lock()
-		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization"))
+		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Api-Key")+" "+r.Header.Get("X-Team"))
 		mu.Unlock()
+	}
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(r)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write([]byte("w"))
 	}))
 	defer storage.Close()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization"))
-		mu.Unlock()
+		record(r)
 		switch r.URL.Path {
 		case "/a/model.onnx":
 			http.Redirect(w, r, "/b/model.onnx", http.StatusFound) // same host
@@ -734,11 +739,102 @@ func TestHTTP_AuthorizationStaysWithItsHost(t *testing.T) {
 	}))
 	defer front.Close()
 	d := newDownloadEnv(t)
-	d.env["127.0.0.1-headers"] = `{"Authorization": "Bearer t0ken"}`
+	d.env["127.0.0.1-headers"] = `{"Authorization": "Bearer t0ken", "X-Api-Key": "k3y", "X-Team": "ml"}`
 	_, err := d.resolver().Resolve(context.Background(), front.URL+"/a/model.onnx")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/a/model.onnx Bearer t0ken", "/b/model.onnx Bearer t0ken", "/blob/model.onnx "}, got)
+	assert.Equal(t, []string{"/a/model.onnx Bearer t0ken k3y ml", "/b/model.onnx Bearer t0ken k3y ml", "/blob/model.onnx   "}, got)
 }
+
+// A redirect from https to plain http on the same host and port does not
+// send the credentials on in clear text (requests drops Authorization
+// then; net/http, which compares hosts only, kept it); the upgrade from
+// http to https keeps them.
+func TestHTTP_CredentialsNotSentOverADowngrade(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := newTLSAndPlainServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		mu.Lock()
+		got = append(got, scheme+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/up/model.onnx":
+			http.Redirect(w, r, "https://"+r.Host+"/secure/model.onnx", http.StatusFound)
+		case "/down/model.onnx":
+			http.Redirect(w, r, "http://"+r.Host+"/plain/model.onnx", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "application/octet-stream")
+			_, _ = w.Write([]byte("w"))
+		}
+	}))
+	d := newDownloadEnv(t)
+	d.env["127.0.0.1-headers"] = `{"Authorization": "Bearer t0ken", "X-Api-Key": "k3y"}`
+	r := d.resolver()
+	r.Client = srv.client
+	_, err := r.Resolve(context.Background(), "https://"+srv.addr+"/down/model.onnx")
+	require.NoError(t, err)
+	_, err = r.Resolve(context.Background(), "http://"+srv.addr+"/up/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"https /down/model.onnx Bearer t0ken k3y",
+		"http /plain/model.onnx  ",
+		"http /up/model.onnx Bearer t0ken k3y",
+		"https /secure/model.onnx Bearer t0ken k3y",
+	}, got)
+}
+
+// tlsAndPlain is a server answering TLS and plain HTTP on one port, as a
+// host does on its default ports: a redirect between them stays on the
+// same host.
+type tlsAndPlain struct {
+	addr   string
+	client *http.Client // trusts the server's certificate
+}
+
+func newTLSAndPlainServer(t *testing.T, h http.Handler) tlsAndPlain {
+	t.Helper()
+	ts := httptest.NewTLSServer(h) // for its certificate and a client that trusts it
+	t.Cleanup(ts.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(&sniffListener{Listener: ln, tls: ts.TLS}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c := ts.Client()
+	c.Transport.(*http.Transport).DisableCompression = true
+	return tlsAndPlain{addr: ln.Addr().String(), client: c}
+}
+
+// sniffListener hands out a TLS connection when the client's first byte
+// is a TLS handshake record, else the plain one.
+type sniffListener struct {
+	net.Listener
+	tls *tls.Config
+}
+
+func (l *sniffListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(c)
+	first, err := br.Peek(1)
+	pc := &peekedConn{Conn: c, r: br}
+	if err == nil && first[0] == 0x16 {
+		return tls.Server(pc, l.tls), nil
+	}
+	return pc, nil
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // A download killed outright (SIGKILL) leaves its scratch folder; the next
 // download removes those older than a day, and leaves younger ones, which

@@ -66,7 +66,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	}
 	if cfg.creds != nil {
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &sigV4Transport{base: rt, host: cfg.host(bucket), creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
+			return &sigV4Transport{base: rt, origin: &url.URL{Scheme: cfg.endpoint.Scheme, Host: cfg.host(bucket)}, creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
 		})
 	} else {
 		r.logger().Info("No AWS credentials found; reading the bucket anonymously")
@@ -292,18 +292,19 @@ func (r Resolver) s3Decode(ctx context.Context, t *transfer, cfg s3Config, uri s
 	}
 }
 
-// sigV4Transport signs requests to host with AWS Signature Version 4;
-// others (a redirect elsewhere) go unsigned.
+// sigV4Transport signs requests to origin (scheme and host) with AWS
+// Signature Version 4; others (a redirect elsewhere, or to plain http) go
+// unsigned.
 type sigV4Transport struct {
 	base   http.RoundTripper
-	host   string
+	origin *url.URL
 	creds  aws.Credentials
 	region string
 	signer *v4.Signer
 }
 
 func (t *sigV4Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.host {
+	if leavesOrigin(t.origin, req.URL) {
 		return t.base.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())

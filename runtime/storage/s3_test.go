@@ -170,11 +170,12 @@ func hmacSHA256(key []byte, data string) []byte {
 // The signing transport's requests carry a SigV4 signature that a verifier
 // written here from the specification (canonical request, string to sign,
 // derived key) accepts; s3rver does not check V4 signatures, and S3 rejects
-// a wrong one. Requests to another host go unsigned.
+// a wrong one. Requests to another host, or to the same host over plain
+// http (a redirect downgrading the connection), go unsigned.
 func TestS3_SignatureVerifiesIndependently(t *testing.T) {
 	rec := &recordTransport{}
 	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
-	tr := &sigV4Transport{base: rec, host: "bucket.s3.eu-west-1.amazonaws.com", creds: creds, region: "eu-west-1", signer: v4.NewSigner()}
+	tr := &sigV4Transport{base: rec, origin: originOf("https://bucket.s3.eu-west-1.amazonaws.com"), creds: creds, region: "eu-west-1", signer: v4.NewSigner()}
 	req, err := http.NewRequest(http.MethodGet, "https://bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=models%2Firis", nil)
 	require.NoError(t, err)
 	_, err = tr.RoundTrip(req)
@@ -213,6 +214,12 @@ func TestS3_SignatureVerifiesIndependently(t *testing.T) {
 	_, err = tr.RoundTrip(other)
 	require.NoError(t, err)
 	assert.Empty(t, rec.reqs[1].Header.Get("Authorization"))
+
+	plain, err := http.NewRequest(http.MethodGet, "http://bucket.s3.eu-west-1.amazonaws.com/?list-type=2", nil)
+	require.NoError(t, err)
+	_, err = tr.RoundTrip(plain)
+	require.NoError(t, err)
+	assert.Empty(t, rec.reqs[2].Header.Get("Authorization"), "no signature over plain http")
 }
 
 func TestS3_Patterns(t *testing.T) {
