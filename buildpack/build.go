@@ -114,23 +114,8 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(stage)
-	if err := copyTree(opts.Dir, stage); err != nil {
-		return nil, fmt.Errorf("stage the project: %w", err)
-	}
-	if err := vendor(ctx, opts.Dir, stage); err != nil {
+	if err := stageProject(ctx, opts.Dir, stage, ortFiles); err != nil {
 		return nil, err
-	}
-	if len(ortFiles) > 0 {
-		// cnb/bin/build moves them into a launch layer.
-		dir := filepath.Join(stage, filepath.FromSlash(ortStageFolder))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		for _, f := range ortFiles {
-			if err := copyFile(f.src, filepath.Join(dir, f.name), 0o755); err != nil {
-				return nil, fmt.Errorf("stage ONNX Runtime: %w", err)
-			}
-		}
 	}
 
 	pc, w, fail, err := e.pack(opts.Log)
@@ -207,9 +192,37 @@ func checkBuilder(builder string, labels map[string]string) error {
 	return fmt.Errorf("builder %s holds buildpack %s, but this kserve-gen's is %s: make it again with\n  %s", builder, have, BuildpackRef(), cmd)
 }
 
+// stageProject fills stage, an empty folder, with what the image is built
+// from: the project in dir, its vendored dependencies, and the ONNX
+// Runtime files an onnx project's image gets.
+func stageProject(ctx context.Context, dir, stage string, ortFiles []stagedFile) error {
+	if err := copyTree(dir, stage); err != nil {
+		return fmt.Errorf("stage the project: %w", err)
+	}
+	if err := vendor(ctx, dir, stage); err != nil {
+		return err
+	}
+	if len(ortFiles) > 0 {
+		// cnb/bin/build moves them into a launch layer.
+		dir := filepath.Join(stage, filepath.FromSlash(ortStageFolder))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, f := range ortFiles {
+			if err := copyFile(f.src, filepath.Join(dir, f.name), 0o755); err != nil {
+				return fmt.Errorf("stage ONNX Runtime: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // copyTree copies the project into the staging folder: regular files,
-// folders and symbolic links, leaving out .git and vendor (vendor is made
-// afresh from go.mod).
+// folders and symbolic links, leaving out .git, vendor (made afresh from
+// go.mod) and .kserve-gen (where staging puts ONNX Runtime), whatever
+// their type: a project's .kserve-gen link to a folder elsewhere, copied,
+// had the library and the folders above it written there, outside the
+// staging folder, by a build of a project someone else made.
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -219,8 +232,12 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (rel == ".git" || rel == "vendor") {
-			return filepath.SkipDir
+		switch rel {
+		case ".git", "vendor", stagedRoot:
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		target := filepath.Join(dst, rel)
 		info, err := d.Info()
@@ -284,8 +301,12 @@ const (
 	ortVersion     = "1.29.0"
 	envORTLibrary  = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 	envCache       = "KSERVE_GEN_CACHE"
-	ortStageFolder = ".kserve-gen/onnxruntime"
+	ortStageFolder = stagedRoot + "/onnxruntime"
 )
+
+// stagedRoot is the staging folder's own folder, never taken from the
+// project.
+const stagedRoot = ".kserve-gen"
 
 // ortCUDAProviders are the libraries ONNX Runtime loads, from its own
 // folder, for the CUDA execution provider (scripts/setup-onnx.sh --gpu).

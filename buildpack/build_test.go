@@ -244,3 +244,37 @@ func TestImageFor(t *testing.T) {
 	assert.Equal(t, "reg.example.com/iris:v1", ImageFor(p, ""), "the project file's image, which deploy runs")
 	assert.Equal(t, "reg.example.com/x:v2", ImageFor(p, "reg.example.com/x:v2"), "the flag wins")
 }
+
+// A project someone else made cannot have the build write outside the
+// staging folder: its .kserve-gen, where staging puts ONNX Runtime, and
+// its vendor, which go mod vendor replaces, are not taken from it, even as
+// links to folders elsewhere. Its other links are copied as links.
+func TestStageProject_WritesNothingOutsideTheStage(t *testing.T) {
+	dir := writeProject(t, project.TemplateONNX, 0)
+	outside, vendored := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(vendored, "keep.txt"), []byte("mine"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, ".kserve-gen")))
+	require.NoError(t, os.Symlink(vendored, filepath.Join(dir, "vendor")))
+	require.NoError(t, os.Symlink("README.md", filepath.Join(dir, "docs.md")))
+	lib := filepath.Join(t.TempDir(), "libonnxruntime.so")
+	require.NoError(t, os.WriteFile(lib, []byte("\x7fELF"), 0o644))
+
+	stage := t.TempDir()
+	require.NoError(t, stageProject(context.Background(), dir, stage, []stagedFile{{lib, "libonnxruntime.so"}}))
+
+	entries, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written through the project's .kserve-gen link")
+	got, err := os.ReadFile(filepath.Join(vendored, "keep.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(got))
+	st, err := os.Lstat(filepath.Join(stage, ".kserve-gen"))
+	require.NoError(t, err)
+	assert.True(t, st.IsDir(), "the stage's own folder, not the project's link")
+	st, err = os.Lstat(filepath.Join(stage, ".kserve-gen", "onnxruntime", "libonnxruntime.so"))
+	require.NoError(t, err)
+	assert.True(t, st.Mode().IsRegular())
+	link, err := os.Readlink(filepath.Join(stage, "docs.md"))
+	require.NoError(t, err)
+	assert.Equal(t, "README.md", link)
+}
