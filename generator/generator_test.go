@@ -220,6 +220,23 @@ func TestWrite_ForceChecksEveryDestinationFirst(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "old", string(got))
 	assertNoStaging(t, dir)
+
+	// A link where the project has a folder (a folder someone else made,
+	// its client/ pointing elsewhere) is refused too: the file moved
+	// through it would replace the one of that name where it points.
+	require.NoError(t, os.Remove(filepath.Join(dir, "sub")))
+	elsewhere := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "b.txt"), []byte("not yours"), 0o644))
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "sub")))
+	err = generator.Write(context.Background(), dir, files, true)
+	require.EqualError(t, err, filepath.Join(dir, "sub")+" is a symbolic link where the project has a folder; nothing was written")
+	got, err = os.ReadFile(filepath.Join(elsewhere, "b.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "not yours", string(got))
+	got, err = os.ReadFile(filepath.Join(dir, "a.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(got))
+	assertNoStaging(t, dir)
 }
 
 // TestWrite_FailureLeavesNothing makes the second file impossible to write

@@ -258,7 +258,9 @@ func write(ctx context.Context, abs string, files []File) (err error) {
 
 // checkDestinations makes sure every file can be moved into dir: nothing
 // where a file goes is a folder, and every folder on the way is a folder
-// or missing. It touches nothing.
+// or missing, not a symbolic link: a file moved through one (client ->
+// a folder elsewhere, in a folder someone else made) would replace a file
+// of the same name wherever it points. It touches nothing.
 func checkDestinations(dir string, files []File) error {
 	for _, f := range files {
 		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
@@ -266,12 +268,15 @@ func checkDestinations(dir string, files []File) error {
 			return fmt.Errorf("%s is a folder where the project has a file; nothing was written", dst)
 		}
 		for p := filepath.Dir(dst); p != dir && len(p) > len(dir); p = filepath.Dir(p) {
-			st, err := os.Stat(p)
+			st, err := os.Lstat(p)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("output directory: %w", err)
+			}
+			if st.Mode()&fs.ModeSymlink != 0 {
+				return fmt.Errorf("%s is a symbolic link where the project has a folder; nothing was written", p)
 			}
 			if !st.IsDir() {
 				return fmt.Errorf("%s is a file where the project has a folder; nothing was written", p)
