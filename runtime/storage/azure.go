@@ -41,7 +41,10 @@ type azureTarget struct {
 // (or .zNN.blob.storage.azure.net) apart, as KServe does.
 func (r Resolver) parseAzure(uri string) (azureTarget, error) {
 	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" {
+	if err != nil {
+		return azureTarget{}, newError(ErrInvalidURI, "storage uri %s: %v: want https://<account>.blob.core.windows.net/<container>/<path>", shownRaw(uri), unwrapURLError(err))
+	}
+	if u.Host == "" {
 		return azureTarget{}, newError(ErrInvalidURI, "storage uri %s: want https://<account>.blob.core.windows.net/<container>/<path>", shownURI(u))
 	}
 	container, prefix, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")

@@ -72,14 +72,18 @@ func (a *azurite) put(t *testing.T, container, name, body string) {
 
 // sas is a service shared access signature for reading and listing the
 // container, made with the account key (the documented string to sign).
-func (a *azurite) sas(container string) string {
+func (a *azurite) sas(container string) string { return a.sasFor(container, "rl") }
+
+// sasFor is a service shared access signature with the permissions perms
+// ("rl": read and list).
+func (a *azurite) sasFor(container, perms string) string {
 	expiry := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")
 	version := "2021-08-06"
-	toSign := strings.Join([]string{"rl", "", expiry, "/blob/" + azuriteAccount + "/" + container, "", "", "", version, "c", "", "", "", "", "", "", ""}, "\n")
+	toSign := strings.Join([]string{perms, "", expiry, "/blob/" + azuriteAccount + "/" + container, "", "", "", version, "c", "", "", "", "", "", "", ""}, "\n")
 	key, _ := base64.StdEncoding.DecodeString(azuriteKey)
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(toSign))
-	q := url.Values{"sv": {version}, "se": {expiry}, "sr": {"c"}, "sp": {"rl"}, "sig": {base64.StdEncoding.EncodeToString(m.Sum(nil))}}
+	q := url.Values{"sv": {version}, "se": {expiry}, "sr": {"c"}, "sp": {perms}, "sig": {base64.StdEncoding.EncodeToString(m.Sum(nil))}}
 	return q.Encode()
 }
 
@@ -171,4 +175,30 @@ func TestAzure_PublicContainerCacheAndPages(t *testing.T) {
 	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/nothing.")
 	_, err = r.Resolve(ctx, azureURI)
 	assert.EqualError(t, err, "storage uri https://devstoreaccount1.blob.core.windows.net/: no container: want https://<account>.blob.core.windows.net/<container>/<path>")
+}
+
+// A shared access signature that may list the container but not read its
+// blobs fails on the first blob, and the error names the blob's URL with
+// the signature as xxxxx, as everywhere else; a URI that does not parse is
+// an error naming it so too (it was a nil pointer dereference).
+func TestAzure_SignatureNotInErrors(t *testing.T) {
+	a := startAzurite(t)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	sas := a.sasFor("private", "l")
+	sig, err := url.ParseQuery(sas)
+	require.NoError(t, err)
+	d, r := azureEnv(t, a)
+	_, err = r.Resolve(context.Background(), azureURI+"private/models/iris?"+sas)
+	require.Error(t, err)
+	assert.Regexp(t, `^URI: http://127\.0\.0\.1:[0-9]+/devstoreaccount1/private/models/iris/model\.onnx\?se=[^ ]+&sig=xxxxx&sp=l&sr=c&sv=2021-08-06 returned a 403 response code\.$`, err.Error())
+	for _, s := range append(d.logs.take(), err.Error()) {
+		assert.NotContains(t, s, sig.Get("sig"))
+		assert.NotContains(t, s, url.QueryEscape(sig.Get("sig")))
+	}
+
+	_, err = r.Resolve(context.Background(), azureURI+"private/%zz?sig=S1G")
+	require.Error(t, err)
+	assert.Equal(t, `storage uri https://devstoreaccount1.blob.core.windows.net/private/%zz?xxxxx: invalid URL escape "%zz": want https://<account>.blob.core.windows.net/<container>/<path>`, err.Error())
+	assert.ErrorIs(t, err, ErrInvalidURI)
 }

@@ -89,15 +89,20 @@ type cacheMeta struct {
 // model to be served.
 func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" {
-		return "", newError(ErrInvalidURI, "invalid storage uri %s: want http(s)://host/path/file", uri)
+	if err != nil {
+		return "", newError(ErrInvalidURI, "invalid storage uri %s: %v: want http(s)://host/path/file", shownRaw(uri), unwrapURLError(err))
+	}
+	if u.Host == "" {
+		return "", newError(ErrInvalidURI, "invalid storage uri %s: want http(s)://host/path/file", shownURI(u))
 	}
 	shown := shownURI(u)
 	filename := path.Base(u.Path)
-	if u.Path == "" || strings.HasSuffix(u.Path, "/") || filename == "/" || filename == "." {
+	typ, enc := guessType(u.Path)
+	// ".." (a path ending in /%2e%2e, or ...gz gunzipped) would be the
+	// download folder's parent: no file name either.
+	if u.Path == "" || strings.HasSuffix(u.Path, "/") || !isFileName(filename) || enc != "" && !isFileName(strings.TrimSuffix(filename, path.Ext(filename))) {
 		return "", newError(ErrInvalidURI, "No filename contained in URI: %s", shown)
 	}
-	typ, enc := guessType(u.Path)
 	if typ == "" && enc == "" && u.RawQuery != "" {
 		// KServe's rule for links such as .../download?file=model.tar.gz.
 		typ, enc = guessType(u.RawQuery)
@@ -519,6 +524,44 @@ func shownURI(u *url.URL) string {
 		c.RawQuery = q.Encode()
 	}
 	return c.Redacted()
+}
+
+// isFileName reports whether name, one path element, names a file in a
+// folder: not empty, "/", "." or "..".
+func isFileName(name string) bool {
+	return name != "" && name != "/" && name != "." && name != ".."
+}
+
+// shownRaw is, for errors, a URI that does not parse, so shownURI cannot
+// say which of its parts are secret: its userinfo and its query (a
+// presigned URL's signature) are shown as xxxxx.
+func shownRaw(raw string) string {
+	s, _, _ := strings.Cut(raw, "#")
+	s, _, query := strings.Cut(s, "?")
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		authority, p, hasPath := strings.Cut(rest, "/")
+		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+			authority = "xxxxx" + authority[i:]
+		}
+		s = scheme + "://" + authority
+		if hasPath {
+			s += "/" + p
+		}
+	}
+	if query {
+		s += "?xxxxx"
+	}
+	return s
+}
+
+// shownURL is rawURL as shownURI shows it, or as shownRaw when it does
+// not parse.
+func shownURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return shownRaw(rawURL)
+	}
+	return shownURI(u)
 }
 
 // cacheSource is what a download is cached under: the URI without its

@@ -361,6 +361,20 @@ func TestHTTP_Errors(t *testing.T) {
 		})
 	}
 
+	// A last path element that is ".." (escaped, or "...gz" gunzipped) names
+	// no file: the download folder's parent, where writing failed with
+	// "file exists".
+	o.put("/m/..", file{body: []byte("w"), contentType: "application/octet-stream"})
+	o.put("/m/...gz", file{body: gz, contentType: "application/octet-stream"})
+	o.put("/m/.gz", file{body: gz, contentType: "application/octet-stream"})
+	for _, p := range []string{"/m/%2e%2e", "/m/...gz", "/m/.gz"} {
+		d := newDownloadEnv(t)
+		_, err := d.resolver().Resolve(context.Background(), o.URL+p)
+		require.Error(t, err, p)
+		assert.Equal(t, "No filename contained in URI: "+o.URL+p, err.Error())
+		assert.ErrorIs(t, err, ErrInvalidURI)
+	}
+
 	t.Run("transfer cut short", func(t *testing.T) {
 		// A .tar.gz whose connection closes before its Content-Length is a
 		// failed download, not a bad archive.
@@ -877,4 +891,15 @@ func TestHTTP_TemporaryCacheIsPrivate(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o777))
 	_, err = Resolver{}.cacheDir()
 	assert.EqualError(t, err, dir+" is not a folder of this user that only it may write to; remove it or set XDG_CACHE_HOME")
+}
+
+// A URI that does not parse is named in the error without its password or
+// its query (a presigned URL's signature), which shownURI would have hidden
+// in one that parses; net/url's own error repeats the whole URI.
+func TestHTTP_UnparsableURIKeepsItsSecrets(t *testing.T) {
+	d := newDownloadEnv(t)
+	_, err := d.resolver().Resolve(context.Background(), "https://user:s3cret@127.0.0.1/m/%zz.onnx?X-Amz-Signature=S1G#frag")
+	require.Error(t, err)
+	assert.Equal(t, `invalid storage uri https://xxxxx@127.0.0.1/m/%zz.onnx?xxxxx: invalid URL escape "%zz": want http(s)://host/path/file`, err.Error())
+	assert.ErrorIs(t, err, ErrInvalidURI)
 }

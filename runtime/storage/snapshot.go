@@ -179,8 +179,8 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 
 // downloadFile GETs url into target (its folders made), the stall watchdog
 // and progress lines running; where names it in errors and logs.
-func (r Resolver) downloadFile(ctx context.Context, url, where string, header http.Header, target string) (int64, error) {
-	t, err := r.get(ctx, url, header)
+func (r Resolver) downloadFile(ctx context.Context, rawURL, where string, header http.Header, target string) (int64, error) {
+	t, err := r.get(ctx, rawURL, header)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("downloading %s: %w", where, ctx.Err())
@@ -189,7 +189,8 @@ func (r Resolver) downloadFile(ctx context.Context, url, where string, header ht
 	}
 	defer t.close()
 	if t.resp.StatusCode != http.StatusOK {
-		return 0, newError(ErrDownload, "URI: %s returned a %d response code.", url, t.resp.StatusCode)
+		// The file's URL may carry the URI's shared access signature.
+		return 0, newError(ErrDownload, "URI: %s returned a %d response code.", shownURL(rawURL), t.resp.StatusCode)
 	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
