@@ -199,7 +199,7 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and %s; "+
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+
 		"on the InferenceService and it downloads the model into %s before the server starts",
-		uri, kind, r.modelsRoot(), kind, r.modelsRoot())
+		shownURL(uri), kind, r.modelsRoot(), kind, r.modelsRoot())
 }
 
 // KServe's modelcar injector sets MODEL_INIT_MODE=async on the server's
@@ -221,13 +221,13 @@ const modelsRootPoll = 100 * time.Millisecond
 // ends; on a cluster the startup probe bounds the wait.
 func (r Resolver) waitForModelsRoot(ctx context.Context, uri string) (string, error) {
 	root, start := r.modelsRoot(), time.Now()
-	r.logger().Info(fmt.Sprintf("Waiting for the model of %s to appear in %s (%s=%s)", uri, root, envModelInitMode, modelInitAsync))
+	r.logger().Info(fmt.Sprintf("Waiting for the model of %s to appear in %s (%s=%s)", shownURL(uri), root, envModelInitMode, modelInitAsync))
 	tick := time.NewTicker(modelsRootPoll)
 	defer tick.Stop()
 	for !dirHasEntries(root) {
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("storage uri %s: waiting for %s (%s=%s): %w", uri, root, envModelInitMode, modelInitAsync, ctx.Err())
+			return "", fmt.Errorf("storage uri %s: waiting for %s (%s=%s): %w", shownURL(uri), root, envModelInitMode, modelInitAsync, ctx.Err())
 		case <-tick.C:
 		}
 	}

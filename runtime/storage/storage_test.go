@@ -147,17 +147,25 @@ func TestResolve_PVC(t *testing.T) {
 
 func TestResolve_RemoteSchemes(t *testing.T) {
 	ctx := context.Background()
-	uris := map[string]string{
-		"https://acct.z12.file.storage.azure.net/s/iris": "Azure File storage",
-		"modelscope://qwen/Qwen2-0.5B":                   "modelscope://",
-		"hdfs://nn/models":                               "hdfs://",
-		"https://git.example.com/team/models.git":        "a git repository",
+	// The error shows the URI as logs do: a SAS signature or a password as
+	// xxxxx.
+	uris := map[string]struct{ scheme, shown string }{
+		"https://acct.z12.file.storage.azure.net/s/iris":                 {"Azure File storage", ""},
+		"https://acct.file.core.windows.net/s/iris?sv=2021-08-06&sig=S3": {"Azure File storage", "https://acct.file.core.windows.net/s/iris?sig=xxxxx&sv=2021-08-06"},
+		"modelscope://qwen/Qwen2-0.5B":                                   {"modelscope://", ""},
+		"hdfs://nn/models":                                               {"hdfs://", ""},
+		"https://git.example.com/team/models.git":                        {"a git repository", ""},
+		"https://me:t0ken@git.example.com/team/models.git":               {"a git repository", "https://me:xxxxx@git.example.com/team/models.git"},
 	}
-	for uri, scheme := range uris {
+	for uri, c := range uris {
 		t.Run(uri, func(t *testing.T) {
+			scheme, shown := c.scheme, c.shown
+			if shown == "" {
+				shown = uri
+			}
 			p := newPod(t)
 			_, err := p.resolver().Resolve(ctx, uri)
-			assert.EqualError(t, err, "storage uri "+uri+": "+scheme+" is not supported yet: "+
+			assert.EqualError(t, err, "storage uri "+shown+": "+scheme+" is not supported yet: "+
 				"the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and "+p.models+"; "+
 				scheme+" is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var "+
 				"of a custom container) on the InferenceService and it downloads the model into "+p.models+
