@@ -117,6 +117,9 @@ func Scan(dir string) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := linksInside(root, f.entries); err != nil {
+		return nil, err
+	}
 	if f.Files == 0 {
 		return nil, fmt.Errorf("model folder %s has no files", dir)
 	}
@@ -124,6 +127,71 @@ func Scan(dir string) (*Folder, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// linksInside checks that every link resolves inside root the way the
+// kernel resolves it, through the links it passes: the lexical check of
+// Scan cannot see that x -> d/c/.. leaves the folder when d/c is itself a
+// link to .. (each of them, read alone, stays inside). The image would
+// hold a link out of /models, and the kserve-gen runtime refuses such an
+// image (oci://), as it refuses such an archive.
+func linksInside(root string, entries []entry) error {
+	realRoot, err := realPath(root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.mode&fs.ModeSymlink == 0 {
+			continue
+		}
+		resolved, err := realPath(e.path)
+		if err != nil {
+			return fmt.Errorf("%s: a link to %s: %w", e.path, e.link, err)
+		}
+		if to, err := filepath.Rel(realRoot, resolved); err != nil || !filepath.IsLocal(to) && to != "." {
+			return fmt.Errorf("%s: a link to %s, which leads outside the model folder through other links, which the image would not have", e.path, e.link)
+		}
+	}
+	return nil
+}
+
+// realPath is absolute path p with every link it passes through resolved,
+// component by component as the kernel does ("l/.." is the parent of where
+// l points, not the folder holding l); components that do not exist are
+// kept as they are, as Python's os.path.realpath does.
+func realPath(p string) (string, error) {
+	const maxLinks = 40 // Linux's MAXSYMLINKS
+	resolved := string(filepath.Separator)
+	rest := strings.Split(p, string(filepath.Separator))
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, c)
+		st, err := os.Lstat(next)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", errors.New("too many levels of symbolic links")
+		}
+		link, err := os.Readlink(next)
+		if err != nil {
+			return "", err
+		}
+		if filepath.IsAbs(link) {
+			resolved = string(filepath.Separator)
+		}
+		rest = append(strings.Split(link, string(filepath.Separator)), rest...)
+	}
+	return resolved, nil
 }
 
 // checkExternalData checks that every ONNX model in the folder finds the

@@ -135,6 +135,21 @@ func TestScan_RefusesWhatTheImageCannotHold(t *testing.T) {
 	_, err = Scan(out)
 	assert.EqualError(t, err, filepath.Join(out, "tokenizer", "evil")+": a link to ../../etc/passwd, outside the model folder, which the image would not have")
 
+	// Each link stays inside read alone; x, through d/c, does not (the
+	// runtime refuses the image it would make).
+	chain := modelFolder(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(chain, "d"), 0o755))
+	require.NoError(t, os.Symlink("..", filepath.Join(chain, "d", "c")))
+	require.NoError(t, os.Symlink("d/c/..", filepath.Join(chain, "x")))
+	_, err = Scan(chain)
+	assert.EqualError(t, err, filepath.Join(chain, "x")+": a link to d/c/.., which leads outside the model folder through other links, which the image would not have")
+
+	loop := modelFolder(t)
+	require.NoError(t, os.Symlink("b", filepath.Join(loop, "a")))
+	require.NoError(t, os.Symlink("a", filepath.Join(loop, "b")))
+	_, err = Scan(loop)
+	assert.EqualError(t, err, filepath.Join(loop, "a")+": a link to b: too many levels of symbolic links")
+
 	abs := modelFolder(t)
 	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(abs, "evil")))
 	_, err = Scan(abs)
