@@ -411,6 +411,31 @@ func TestLoadONNXModel_RefusesWhatCannotBeServed(t *testing.T) {
 	_, err = generator.LoadONNXModel(p, nil)
 	assert.ErrorContains(t, err, `initializer "W": external data location "../outside.bin" is outside the model's folder`)
 
+	// Nor through a link of its folder: data -> a folder elsewhere (the
+	// user's, when the folder came from someone else's archive).
+	src, outside := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "weights.bin"), []byte("a secret"), 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(src, "data")))
+	p = filepath.Join(src, "m.onnx")
+	model, _ = onnxtest.ExternalData("data/weights.bin")
+	require.NoError(t, os.WriteFile(p, model, 0o644))
+	_, err = generator.LoadONNXModel(p, nil)
+	realOutside, err2 := filepath.EvalSymlinks(outside)
+	require.NoError(t, err2)
+	assert.EqualError(t, err, p+": external data data/weights.bin is "+filepath.Join(realOutside, "weights.bin")+
+		" through a link, outside the model's folder; kserve-gen copies only files of that folder")
+
+	// A labels.txt beside it that is a link out of the folder is left out
+	// (a file it reaches whose line count fits would be copied).
+	scorer := filepath.Join(src, "scorer.onnx")
+	require.NoError(t, os.WriteFile(scorer, generator.ScorerONNXModel(), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("a\nb\nc\nd\n"), 0o600))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(src, "labels.txt")))
+	m, err := generator.LoadONNXModel(scorer, nil)
+	require.NoError(t, err)
+	assert.Empty(t, m.Labels)
+	assert.EqualError(t, m.SkippedLabels, "labels "+filepath.Join(src, "labels.txt")+": a link out of the model's folder (name it with --labels to take it)")
+
 	// ONNX Runtime's Go binding cannot read a scalar output back.
 	p = filepath.Join(t.TempDir(), "scalar.onnx")
 	require.NoError(t, os.WriteFile(p, onnxtest.ScalarOutput(), 0o644))

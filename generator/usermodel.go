@@ -61,18 +61,73 @@ func LoadONNXModel(path string, inputShapes map[string][]int64) (*ONNXModel, err
 		return nil, err
 	}
 	m := &ONNXModel{Path: path, Info: info, InputShapes: inputShapes}
+	if err := m.externalDataInside(); err != nil {
+		return nil, err
+	}
 	if _, err := m.examples(); err != nil {
 		return nil, err
 	}
 	if beside := filepath.Join(filepath.Dir(path), "labels.txt"); fileExists(beside) {
 		// Taken when it fits the model; --labels can still name it (and
-		// then a misfit is an error).
+		// then a misfit is an error). Not through a link out of the
+		// folder, as external data: a file it reaches whose line count
+		// fits would be copied into the project.
 		m.Labels = beside
-		if _, err := m.CheckLabels(); err != nil {
+		if !inFolder(filepath.Dir(path), beside) {
+			m.Labels, m.SkippedLabels = "", fmt.Errorf("labels %s: a link out of the model's folder (name it with --labels to take it)", beside)
+		} else if _, err := m.CheckLabels(); err != nil {
 			m.Labels, m.SkippedLabels = "", err
 		}
 	}
 	return m, nil
+}
+
+// externalDataInside checks that each external data file, which the
+// project gets a copy of, is in the model's folder once links are
+// followed: onnxinfo refuses a location that climbs out ("../x"), but
+// data/w.bin leaves it as well when data is a link elsewhere (a model
+// folder unpacked from someone else's archive), and the copy would put
+// whatever the link reaches (a key, ~/.ssh) into the project and its image.
+// A file that does not exist is left to the copy, which names it.
+func (m *ONNXModel) externalDataInside() error {
+	if len(m.Info.ExternalData) == 0 {
+		return nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(m.Path))
+	if err != nil {
+		return err
+	}
+	for _, loc := range m.Info.ExternalData {
+		p := filepath.Join(filepath.Dir(m.Path), filepath.FromSlash(path.Clean(strings.ReplaceAll(loc, `\`, "/"))))
+		real, err := filepath.EvalSymlinks(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: external data %s: %w", m.Path, loc, err)
+		}
+		if !under(dir, real) {
+			return fmt.Errorf("%s: external data %s is %s through a link, outside the model's folder; kserve-gen copies only files of that folder", m.Path, loc, real)
+		}
+	}
+	return nil
+}
+
+// inFolder reports whether p, links followed, is in folder dir (links
+// followed too).
+func inFolder(dir, p string) bool {
+	d, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(p)
+	return err == nil && under(d, real)
+}
+
+// under reports whether p is below dir, both without links.
+func under(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 func fileExists(p string) bool {
