@@ -40,7 +40,9 @@ type factory struct {
 	IO       *IOStreams
 	Prompter Prompter
 	// RuntimeSearch lists folders from which `new` looks for a kserve-gen
-	// checkout's runtime module when --runtime-path is not given.
+	// checkout's runtime module when --runtime-path is not given: first
+	// this binary's own checkout ("" when it recorded none), which is
+	// trusted, then others, whose runtime `new` names when it uses it.
 	RuntimeSearch func() []string
 }
 
@@ -53,18 +55,22 @@ func newFactory() *factory {
 	}
 }
 
-// defaultRuntimeSearch starts from the current directory, then from the
-// folder this file was compiled from: `go run ./cmd/kserve-gen` and a
-// binary built in a checkout find their own checkout's runtime wherever
-// they are run. (A -trimpath build records no folder; then only the
-// current directory counts.)
+// defaultRuntimeSearch starts from the folder this file was compiled from,
+// then from the current directory: `go run ./cmd/kserve-gen` and a binary
+// built in a checkout use their own checkout's runtime wherever they are
+// run — the one their templates were written for, and not one a folder
+// above the current directory happens to hold (a go.mod anyone can write,
+// whose code the project's first `go test` would run). A -trimpath build
+// records no folder; then the current directory's checkout is used, and
+// named.
 func defaultRuntimeSearch() []string {
-	var dirs []string
+	own := ""
+	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
+		own = filepath.Dir(file)
+	}
+	dirs := []string{own}
 	if wd, err := os.Getwd(); err == nil {
 		dirs = append(dirs, wd)
-	}
-	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
-		dirs = append(dirs, filepath.Dir(file))
 	}
 	return dirs
 }

@@ -263,7 +263,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			return err
 		}
 	}
-	gopts, err := generatorOptions(a, opts)
+	gopts, foreignRuntime, err := generatorOptions(a, opts)
 	if err != nil {
 		return err
 	}
@@ -306,6 +306,10 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	}
 	if gopts.Runtime == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
+	}
+	if foreignRuntime != "" {
+		// Not kserve-gen's own checkout: say whose code the project runs.
+		fmt.Fprintf(opts.IO.ErrOut, "Note: go.mod replaces %s with %s, found from the current directory (pass --runtime-path to choose another).\n", generator.RuntimeModulePath, foreignRuntime)
 	}
 	warnWorkspace(ctx, opts.IO.ErrOut, dir)
 	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  go run .\n\nThen see README.md for the curl command.\n", shellQuote(dir))
@@ -365,16 +369,19 @@ func warnWorkspace(ctx context.Context, w io.Writer, dir string) {
 
 // generatorOptions turns the answers into the generator's options and
 // finds the runtime module.
-func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
+//
+// foreign is the runtime's folder when it was found elsewhere than in
+// kserve-gen's own checkout (findRuntime).
+func generatorOptions(a answers, opts *newOptions) (g *generator.Options, foreign string, err error) {
 	var gpu int
 	if _, err := fmt.Sscan(a.GPU, &gpu); err != nil {
-		return nil, fmt.Errorf("gpu: %q is not a number", a.GPU)
+		return nil, "", fmt.Errorf("gpu: %q is not a number", a.GPU)
 	}
 	module := a.Module
 	if module == "" {
 		module = project.DefaultModule(a.Name)
 	}
-	g := &generator.Options{
+	g = &generator.Options{
 		Project: project.File{
 			Name:     a.Name,
 			Module:   module,
@@ -392,7 +399,7 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 		Model: a.onnx,
 	}
 	if a.Model != "" && a.onnx == nil {
-		return nil, fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)
+		return nil, "", fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)
 	}
 	if a.Force {
 		// Re-running new over a project keeps what the user added to its
@@ -404,20 +411,35 @@ func generatorOptions(a answers, opts *newOptions) (*generator.Options, error) {
 		}
 	}
 	if err := g.Validate(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rtDir := opts.RuntimePath
 	if rtDir == "" && opts.RuntimeSearch != nil {
-		rtDir = generator.FindRuntime(opts.RuntimeSearch()...)
+		rtDir, foreign = findRuntime(opts.RuntimeSearch())
 	}
 	if rtDir != "" {
 		rt, err := generator.LoadRuntime(rtDir)
 		if err != nil {
-			return nil, fmt.Errorf("--runtime-path: %w", err)
+			return nil, "", fmt.Errorf("--runtime-path: %w", err)
 		}
 		g.Runtime = rt
 	}
-	return g, nil
+	return g, foreign, nil
+}
+
+// findRuntime looks for the runtime module from each start in turn (see
+// factory.RuntimeSearch); foreign is dir when a start other than the
+// first, kserve-gen's own checkout, found it.
+func findRuntime(starts []string) (dir, foreign string) {
+	for i, start := range starts {
+		if dir = generator.FindRuntime(start); dir != "" {
+			if i > 0 {
+				foreign = dir
+			}
+			return dir, foreign
+		}
+	}
+	return "", ""
 }
 
 // loadModel reads --model, naming the flag in its errors.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
 
 	"github.com/kserve-gen/kserve-gen/generator"
 	"github.com/kserve-gen/kserve-gen/project"
@@ -186,6 +187,51 @@ func TestNew_NoCheckoutWarns(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "go.sum"))
 }
 
+// TestNew_RuntimeOutsideItsOwnCheckoutIsNamed: kserve-gen's own checkout
+// (the first place searched) wins over a runtime module found from the
+// current directory, which anyone can put in a folder above it; one found
+// only there is used and named, since the project's first go test runs
+// its code.
+func TestNew_RuntimeOutsideItsOwnCheckoutIsNamed(t *testing.T) {
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	other := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(other, "runtime"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "runtime", "go.mod"), []byte("module "+generator.RuntimeModulePath+"\n\ngo 1.26.0\n"), 0o644))
+	cwd := filepath.Join(other, "work")
+	require.NoError(t, os.Mkdir(cwd, 0o755))
+
+	for _, c := range []struct {
+		name   string
+		starts []string
+		want   string // the runtime go.mod replaces with
+		note   string
+	}{
+		{"own checkout first", []string{repo, cwd}, filepath.Join(repo, "runtime"), ""},
+		{"no own checkout", []string{"", cwd}, filepath.Join(other, "runtime"),
+			"Note: go.mod replaces " + generator.RuntimeModulePath + " with " + filepath.Join(other, "runtime") +
+				", found from the current directory (pass --runtime-path to choose another).\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, _, _, errOut := testFactory(t)
+			f.RuntimeSearch = func() []string { return c.starts }
+			dir := filepath.Join(t.TempDir(), "p")
+			require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir))
+			gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+			require.NoError(t, err)
+			f2, err := modfile.Parse("go.mod", gomod, nil)
+			require.NoError(t, err)
+			require.Len(t, f2.Replace, 1)
+			got := f2.Replace[0].New.Path
+			if !filepath.IsAbs(got) {
+				got = filepath.Join(dir, got)
+			}
+			assert.Equal(t, c.want, got)
+			assert.Equal(t, c.note, errOut.String())
+		})
+	}
+}
+
 func TestNew_TerminalShowsFormPrefilledFromFlags(t *testing.T) {
 	f, p, _, _ := testFactory(t)
 	f.IO.SetTTY(true)
@@ -262,12 +308,22 @@ func TestCompletion(t *testing.T) {
 }
 
 // The default search finds the checkout this binary was built from even
-// when run from elsewhere (here: a temporary folder as the working directory).
+// when run from elsewhere, and before a runtime module found from the
+// working directory (here: a temporary folder holding one).
 func TestDefaultRuntimeSearch_FindsOwnCheckout(t *testing.T) {
 	want, err := filepath.Abs(filepath.Join("..", "..", "runtime"))
 	require.NoError(t, err)
-	t.Chdir(t.TempDir())
-	assert.Equal(t, want, generator.FindRuntime(defaultRuntimeSearch()...))
+	for _, other := range []bool{false, true} {
+		wd := t.TempDir()
+		if other {
+			require.NoError(t, os.MkdirAll(filepath.Join(wd, "runtime"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(wd, "runtime", "go.mod"), []byte("module "+generator.RuntimeModulePath+"\n"), 0o644))
+		}
+		t.Chdir(wd)
+		dir, foreign := findRuntime(defaultRuntimeSearch())
+		assert.Equal(t, want, dir, "runtime module beside the working directory: %v", other)
+		assert.Empty(t, foreign)
+	}
 }
 
 // TestNew_InsideAWorkspaceSaysHowToAddIt: a project written inside a Go
