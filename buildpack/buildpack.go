@@ -164,7 +164,7 @@ func (e *Engine) pack(log io.Writer) (c *client.Client, w io.Writer, fail func(e
 			return fmt.Errorf("%w\n%s", err, bytes.TrimSpace(ansiEscape.ReplaceAll(buf.Bytes(), nil)))
 		}
 	}
-	c, err = client.NewClient(client.WithDockerClient(createCompletes{e.docker}), client.WithLogger(logging.NewLogWithWriters(w, w)))
+	c, err = client.NewClient(client.WithDockerClient(cancelSafe{e.docker}), client.WithLogger(logging.NewLogWithWriters(w, w)))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("pack client: %w", err)
 	}

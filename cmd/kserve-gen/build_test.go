@@ -288,7 +288,10 @@ func TestBuild_PullPolicyCheckedFirst(t *testing.T) {
 // TestBuild_InterruptRemovesTheBuildContainer: Ctrl+C (SIGINT) during the
 // build stops it with status 130, and the build container is gone from the
 // Docker engine (killed by the signal, kserve-gen left it building, with
-// pack's ephemeral builder image, its app volume and the staged project).
+// pack's ephemeral builder image, its app volume and the staged project),
+// and so are the build's network and volumes (pack removed its network
+// with the cancelled context, so every interrupted build left one) and
+// anything in the temporary folder.
 func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a container image")
@@ -319,16 +322,30 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 		}
 	})
 
+	leftInTmp := ownTmp(t, work, "intr")
 	cmd := exec.Command(bin, "build", "--image", image)
 	cmd.Dir = filepath.Join(work, "intr")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(containers()) == 0 {
+	var running []string
+	for running = containers(); len(running) == 0; running = containers() {
 		require.True(t, time.Now().Before(deadline), "no build container appeared: %s", stderr.String())
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The build's ephemeral network and volumes, as its container has them
+	// (pack's cache volumes, kept for the next build, aside).
+	var ephemeral []string
+	inspect, err := exec.Command("docker", "inspect", "-f",
+		`{{range $k, $v := .NetworkSettings.Networks}}network {{$k}}{{"\n"}}{{end}}{{range .Mounts}}{{if .Name}}volume {{.Name}}{{"\n"}}{{end}}{{end}}`, running[0]).Output()
+	require.NoError(t, err)
+	for line := range strings.Lines(string(inspect)) {
+		if kind, name, _ := strings.Cut(strings.TrimSpace(line), " "); !strings.HasPrefix(name, "pack-cache-") {
+			ephemeral = append(ephemeral, kind+" "+name)
+		}
+	}
+	require.Regexp(t, `network pack\.local-network-`, strings.Join(ephemeral, "\n"), "the build container's network: %s", inspect)
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -341,4 +358,13 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 	assert.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
 	assert.Contains(t, stderr.String(), "Error: interrupted: build "+image+" with kserve-gen/builder:latest: ")
 	assert.Empty(t, containers(), "build containers left in the Docker engine")
+	var left []string
+	for _, e := range ephemeral {
+		kind, name, _ := strings.Cut(e, " ")
+		if exec.Command("docker", kind, "inspect", name).Run() == nil {
+			left = append(left, e)
+		}
+	}
+	assert.Empty(t, left, "the build's ephemeral networks and volumes left in the Docker engine")
+	leftInTmp()
 }
