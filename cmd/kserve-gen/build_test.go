@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	packlog "github.com/buildpacks/pack/pkg/logging"
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/stretchr/testify/assert"
@@ -109,6 +110,11 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		defer reg.Close()
 		image := strings.TrimPrefix(reg.URL, "http://") + "/kserve-gen-test/img-rest:v2"
 		removeImage(image)
+		// The registry's port is new each run, and so is the repository
+		// with its cache volumes (250 MB a run were left) and its key in
+		// ~/.pack/volume-keys.toml.
+		t.Setenv("PACK_VOLUME_KEY", "kserve-gen-test")
+		removeCacheVolumes(t, image)
 		pf, err := project.Load(dir)
 		require.NoError(t, err)
 		pf.Image = image
@@ -126,6 +132,30 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		body, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		require.NoError(t, err)
 		assert.Equal(t, `{"predictions":[[46.875,25.0,18.75]]}`, serveImage(t, image, "/v1/models/img-rest:predict", body))
+	})
+
+	// Another tag of an image is built with the cache volumes of the first:
+	// pack names them after the whole reference, so each new tag (one per
+	// commit, say) made a new pair of volumes, 250 MB, that nothing used
+	// again or removed.
+	t.Run("another tag", func(t *testing.T) {
+		dir := filepath.Join(work, "img-rest")
+		if exec.Command("docker", "image", "inspect", "kserve-gen-test/img-rest:v1").Run() != nil {
+			t.Skip("needs the rest subtest's image")
+		}
+		tag := fmt.Sprintf("tag-%d", os.Getpid())
+		image := "kserve-gen-test/img-rest:" + tag
+		removeImage(image)
+		got := runOut(t, dir, bin, "build", "--image", image)
+		assert.Contains(t, got, "Built "+image+" in ")
+		caches, err := buildpack.CacheVolumes("kserve-gen-test/img-rest:v1", packlog.NewSimpleLogger(io.Discard))
+		require.NoError(t, err)
+		for _, v := range []string{caches.Build.Source, caches.Launch.Source} {
+			assert.NoError(t, exec.Command("docker", "volume", "inspect", v).Run(), "cache volume %s", v)
+		}
+		out, err := exec.Command("docker", "volume", "ls", "-q", "--filter", "name=pack-cache-kserve-gen-test_img-rest_"+tag).Output()
+		require.NoError(t, err)
+		assert.Empty(t, strings.Fields(string(out)), "cache volumes of the tag %s alone", tag)
 	})
 
 	// The container's arguments reach the server after the Procfile's own,
@@ -167,6 +197,19 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		assert.Contains(t, string(out), "\n./model.go:")
 		assert.Contains(t, string(out), ": undefined: undefinedThing\n")
 		assert.NotContains(t, string(out), "\x1b[", "terminal colour codes")
+	})
+}
+
+// removeCacheVolumes removes the build's cache volumes of image's
+// repository when the test ends.
+func removeCacheVolumes(t *testing.T, image string) {
+	t.Helper()
+	caches, err := buildpack.CacheVolumes(image, packlog.NewSimpleLogger(io.Discard))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for _, v := range []string{caches.Build.Source, caches.Launch.Source, caches.Kaniko.Source} {
+			_ = exec.Command("docker", "volume", "rm", v).Run()
+		}
 	})
 }
 
@@ -300,6 +343,8 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 	work, bin := buildCLI(t)
 	runIn(t, work, bin, "new", "intr", "--template", "rest", "--yes")
 	image := fmt.Sprintf("kserve-gen-test/intr-%d:v1", os.Getpid())
+	t.Setenv("PACK_VOLUME_KEY", "kserve-gen-test") // not one more key in ~/.pack
+	removeCacheVolumes(t, image)
 	// The containers of this build name its image in their command.
 	containers := func() []string {
 		out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}").Output()
@@ -315,10 +360,6 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 	t.Cleanup(func() {
 		for _, id := range containers() {
 			_ = exec.Command("docker", "rm", "-f", id).Run()
-		}
-		out, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "name=pack-cache-"+strings.NewReplacer("/", "_", ":", "_").Replace(image)).Output()
-		for _, v := range strings.Fields(string(out)) {
-			_ = exec.Command("docker", "volume", "rm", v).Run()
 		}
 	})
 
