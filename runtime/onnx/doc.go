@@ -7,8 +7,9 @@
 // The pieces, from low to high level:
 //
 //   - Env: the process's ONNX Runtime environment (library discovery,
-//     initialisation once, the version in the log). ONNX Runtime allows one
-//     per process, so create one Env and share it.
+//     initialisation once, the version in the log, ONNX Runtime's telemetry
+//     switched off unless ORT_DISABLE_TELEMETRY is set). ONNX Runtime allows
+//     one per process, so create one Env and share it.
 //   - Session: one loaded model: input/output metadata, Run over infer
 //     tensors (wrapping request data without copying), thread settings,
 //     warm-up, and the execution provider (CUDA with a logged fallback to CPU).

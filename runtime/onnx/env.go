@@ -120,6 +120,7 @@ func (e *Env) init(log *slog.Logger) error {
 			level = ort.WithLogLevelError()
 		}
 	}
+	optOutOfTelemetry()
 	var tried []Attempt
 	for _, c := range cands {
 		if c.File {
@@ -145,6 +146,28 @@ func (e *Env) init(log *slog.Logger) error {
 		return nil
 	}
 	return &LibraryError{Attempts: tried}
+}
+
+// EnvTelemetry is ONNX Runtime's switch for its telemetry on Linux and
+// macOS, read once, when the library initialises.
+const EnvTelemetry = "ORT_DISABLE_TELEMETRY"
+
+// optOutOfTelemetry sets ORT_DISABLE_TELEMETRY=1 for the library unless the
+// process's environment sets it already. ONNX Runtime 1.29's official
+// builds send usage telemetry (Microsoft's 1DS) from Linux and macOS by
+// default: each process that loaded it left an empty mat-debug-<pid>.log
+// and a .ses file in the temporary folder (a test run or `go run .` a
+// time, hundreds here), and kept a device id and a database of unsent
+// events, growing by the megabyte, in ~/.cache/Microsoft/DeveloperTools.
+// A model server has no business phoning home or writing outside its
+// model cache; whoever wants the telemetry sets the variable (to 0).
+// The library reads it when it initialises, so it goes in the process's
+// environment (which the C library sees with cgo) before the load, and
+// --workers children inherit it.
+func optOutOfTelemetry() {
+	if _, set := os.LookupEnv(EnvTelemetry); !set {
+		_ = os.Setenv(EnvTelemetry, "1")
+	}
 }
 
 // Version is the loaded library's version (ort.GetVersion), "" before Init.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -145,6 +146,34 @@ func TestEnv_ORTWritesNoCopyOfReturnedErrorsByDefault(t *testing.T) {
 	stdout, stderr = run("ERROR")
 	assert.Contains(t, stdout, runErr)
 	assert.Contains(t, stderr, "[E:onnxruntime:")
+}
+
+// A process that loads ONNX Runtime and runs a model leaves nothing in the
+// temporary folder or the home folder: the library's telemetry (on by
+// default in 1.29 on Linux) left mat-debug-<pid>.log and .ses in $TMPDIR and
+// a device id and an event database in ~/.cache/Microsoft.
+func TestEnv_LeavesNoTelemetryFiles(t *testing.T) {
+	env := needEnv(t)
+	if env.LibraryPath() == "" {
+		t.Skip("the shared environment was initialised elsewhere: no library path to give a child")
+	}
+	home, tmp := t.TempDir(), t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = []string{helperEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp,
+		EnvLibraryPath + "=" + env.LibraryPath(), helperFailRunEnv + "=" + modelFile(t, clsFile), "GOCOVERDIR=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "loaded "+ORTVersion)
+	for _, dir := range []string{home, tmp} {
+		var left []string
+		require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if p != dir {
+				left = append(left, strings.TrimPrefix(p, dir+"/"))
+			}
+			return err
+		}))
+		assert.Empty(t, left, "left in %s", dir)
+	}
 }
 
 func TestParseDevice(t *testing.T) {
