@@ -73,7 +73,10 @@ written when --image is not given, so modelcar and deploy agree.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return modelcarRun(cmd.Context(), opts)
+			// Interrupted, it removes the base image it saved from the
+			// engine into the temporary folder (the whole image: 131 MB for
+			// kserve-gen's run image); killed by the signal, it left it.
+			return interruptible(cmd.Context(), func(ctx context.Context) error { return modelcarRun(ctx, opts) })
 		},
 	}
 	f := cmd.Flags()

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -101,6 +103,56 @@ func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
 
 	cfg := pushedConfig(t, image, m[2])
 	assert.Equal(t, "kserve-gen modelcar: COPY "+model+" /models/", cfg.History[len(cfg.History)-1].CreatedBy)
+}
+
+// Ctrl+C while the base image is being saved from the Docker engine stops
+// modelcar with status 130 and removes the copy: killed by the signal, it
+// left the whole base image (131 MB for the run image) in the temporary
+// folder.
+func TestModelcar_InterruptRemovesTheSavedBase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("saves a container image")
+	}
+	base := runImage(t)
+	model := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(model, "model.onnx"), []byte("weights"), 0o600))
+	image := fmt.Sprintf("kserve-gen-test/modelcar-intr-%d:v1", os.Getpid())
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	work, bin := buildCLI(t)
+	leftInTmp := ownTmp(t, work, "modelcar-intr")
+	tmp := os.Getenv("TMPDIR")
+
+	cmd := exec.Command(bin, "modelcar", model, "--image", image, "--base", base)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Interrupted once the saved image has begun to arrive.
+	saving := func() bool {
+		tars, _ := filepath.Glob(filepath.Join(tmp, "kserve-gen-modelcar-*", "image.tar"))
+		return len(tars) > 0
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !saving() {
+		select {
+		case err := <-done:
+			t.Fatalf("kserve-gen modelcar ended before the base image was saved (%v): %s", err, stderr.String())
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no saved base image appeared in %s: %s", tmp, stderr.String())
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("kserve-gen modelcar did not stop within a minute of Ctrl+C: %s", stderr.String())
+	}
+	assert.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "Error: interrupted: ")
+	leftInTmp()
 }
 
 // runImage is the run image scripts/setup-buildpacks.sh makes (a shell, as
