@@ -28,6 +28,15 @@ mkdir -p "$CACHE"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 say() { echo "setup-buildpacks: $*" >&2; }
 
+# What the steps below stage (a debootstrap root, the build image's root
+# with Go appended, some 580 MB, the lifecycle's files) is removed however
+# the script ends: a failed or interrupted step left it behind.
+scratch=()
+cleanup() { [ ${#scratch[@]} -eq 0 ] || $SUDO rm -rf "${scratch[@]}"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 need=()
 for tool in dockerd:docker.io debootstrap:debootstrap; do
 	command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || need+=("${tool#*:}")
@@ -64,6 +73,12 @@ rootfs() {
 		[ -n "$mirror" ] || { say "no Debian mirror found in /etc/apt/sources.list*"; exit 1; }
 		local dir
 		dir=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+		# rootfs runs in a command substitution, a subshell with traps and
+		# variables of its own: it cleans up after itself.
+		scratch=("$dir" "$tar.tmp")
+		trap cleanup EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
 		say "debootstrap $suite ($kind image; packages: $include)"
 		$SUDO debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$CACHE/debootstrap-$kind.log" 2>&1 ||
 			{ tail -20 "$CACHE/debootstrap-$kind.log" >&2; exit 1; }
@@ -102,6 +117,7 @@ if ! docker image inspect "$build_image" >/dev/null 2>&1; then
 	# This machine's Go toolchain at /usr/local/go, appended to the root.
 	goroot=$(go env GOROOT)
 	work=$(mktemp -d)
+	scratch+=("$work")
 	cp "$tar" "$work/build.tar"
 	mkdir -p "$work/usr/local"
 	say "adding $go_version from $goroot"
@@ -122,6 +138,7 @@ lc_tgz="$CACHE/lifecycle-v$lc_version+linux.x86-64.tgz"
 if [ ! -s "$lc_tgz" ]; then
 	say "building lifecycle v$lc_version from its Go module"
 	out=$(mktemp -d)
+	scratch+=("$out" "$lc_tgz.tmp" "$lc_tgz.tmp.sha256")
 	mkdir -p "$out/lifecycle"
 	ldf="-s -w -X github.com/buildpacks/lifecycle/cmd.SCMRepository=github.com/buildpacks/lifecycle -X github.com/buildpacks/lifecycle/cmd.SCMCommit=v$lc_version -X github.com/buildpacks/lifecycle/cmd.Version=$lc_version"
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -C "$lc_mod" -trimpath -ldflags "$ldf" -o "$out/lifecycle/lifecycle" github.com/buildpacks/lifecycle/cmd/lifecycle
