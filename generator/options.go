@@ -28,8 +28,9 @@ type Options struct {
 	// inferenceservice.yaml instead of being lost.
 	Keep *project.File
 	// Runtime is the local runtime module the project's go.mod points at
-	// with a replace directive; nil writes a plain requirement that needs
-	// the module proxy (see FindRuntime).
+	// with a replace directive; nil writes a plain requirement, which does
+	// not resolve while the runtime is unpublished (see FindRuntime and
+	// RuntimeVersion).
 	Runtime *RuntimeModule
 	// Model is the user's ONNX model an onnx project serves (nil: the
 	// sample classifier); see LoadONNXModel.

@@ -305,7 +305,10 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		warnLeftBehind(opts.IO.ErrOut, dir, generator.Made{Template: before.Template, Client: before.GRPC}, generator.Made{Template: a.Template, Client: client})
 	}
 	if gopts.Runtime == nil {
-		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires %s from the module proxy.\n", generator.RuntimeModulePath)
+		// The runtime module is not published (generator.RuntimeVersion),
+		// so a project without a replace directive cannot build: say so,
+		// and how to get one, rather than let go test fail on go.sum.
+		fmt.Fprintf(opts.IO.ErrOut, "Warning: no kserve-gen checkout found, so go.mod requires %s with no replace directive; that module is not published, so go commands in the project fail. Run kserve-gen new again with the same flags plus --runtime-path /path/to/kserve-gen/runtime --force (the runtime/ folder of a kserve-gen checkout).\n", generator.RuntimeModulePath)
 	}
 	if foreignRuntime != "" {
 		// Not kserve-gen's own checkout: say whose code the project runs.

@@ -183,7 +183,7 @@ func TestNew_NoCheckoutWarns(t *testing.T) {
 	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
 	require.NoError(t, err)
 	assert.Contains(t, out.String(), "Created demo")
-	assert.Equal(t, "Warning: no kserve-gen checkout found (pass --runtime-path); go.mod requires "+generator.RuntimeModulePath+" from the module proxy.\n", errOut.String())
+	assert.Equal(t, "Warning: no kserve-gen checkout found, so go.mod requires "+generator.RuntimeModulePath+" with no replace directive; that module is not published, so go commands in the project fail. Run kserve-gen new again with the same flags plus --runtime-path /path/to/kserve-gen/runtime --force (the runtime/ folder of a kserve-gen checkout).\n", errOut.String())
 	assert.NoFileExists(t, filepath.Join(dir, "go.sum"))
 }
 
