@@ -140,15 +140,8 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 		fmt.Fprintln(opts.ErrOut, "Note: the image runs on a GPU only if the builder's run image holds CUDA 13 and cuDNN 9 libraries; "+
 			"kserve-gen deploy passes --device=cuda, so without them the pod fails at start with the reason.")
 	}
-	ports := "-p 8080:8080"
-	if res.Project.GRPC {
-		ports += " -p 8081:8081"
-	}
-	deploy := "kserve-gen deploy --image " + res.Image
-	if res.Image == res.Project.Image {
-		deploy = "kserve-gen deploy    # the image in " + project.FileName
-	}
-	fmt.Fprintf(opts.Out, ").\n\nRun it:\n  docker run --rm %s %s\n", ports, res.Image)
+	run, deploy := nextSteps(res.Project, res.Image)
+	fmt.Fprintf(opts.Out, ").\n\n%s", run)
 	if !opts.Publish {
 		fmt.Fprintf(opts.Out, "\nPush it and print its InferenceService:\n  docker push %s\n  %s\n", res.Image, deploy)
 		return nil
@@ -164,6 +157,42 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	}
 	fmt.Fprintf(opts.Out, "\nPushed %s (%s). Print its InferenceService:\n  %s\n", res.Image, digest, deploy)
 	return nil
+}
+
+// localPredictorPort is the port of the predictor a transformer
+// project's README starts beside it (go run . --http_port=8085), which the
+// transformer's container is pointed at.
+const localPredictorPort = 8085
+
+// nextSteps says how to run the image just built and which kserve-gen
+// deploy prints its InferenceService. A transformer's container serves
+// nothing without a predictor, so its docker run reaches the predictor the
+// README starts on this machine (host.docker.internal: Docker Desktop knows
+// it, a Linux engine through --add-host), and its deploy needs the
+// predictor's image unless kserve-gen.yaml names a predictor.
+func nextSteps(p *project.File, image string) (run, deploy string) {
+	ports := "-p 8080:8080"
+	if p.GRPC {
+		ports += " -p 8081:8081"
+	}
+	deploy = "kserve-gen deploy --image " + image
+	if image == p.Image {
+		deploy = "kserve-gen deploy    # the image in " + project.FileName
+	}
+	if p.Template != project.TemplateTransformer {
+		return fmt.Sprintf("Run it:\n  docker run --rm %s %s\n", ports, image), deploy
+	}
+	run = fmt.Sprintf("Run it, with a predictor serving model %s on this machine's port %d (README.md starts one):\n"+
+		"  docker run --rm %s --add-host=host.docker.internal:host-gateway %s --predictor_host=host.docker.internal:%d\n",
+		p.Name, localPredictorPort, ports, image, localPredictorPort)
+	if d := p.Deploy; d == nil || d.Predictor == nil || (d.Predictor.Image == "" && d.Predictor.ModelFormat == "") {
+		if image == p.Image {
+			deploy = "kserve-gen deploy --predictor-image PREDICTOR_IMAGE    # the image in " + project.FileName
+		} else {
+			deploy += " --predictor-image PREDICTOR_IMAGE"
+		}
+	}
+	return run, deploy
 }
 
 // interruptible runs f with a context that Ctrl+C (SIGINT) or SIGTERM

@@ -89,6 +89,62 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		})
 	}
 
+	// A transformer's image answers only with a predictor to call: the
+	// docker run that kserve-gen build prints and the README gives points
+	// it at the predictor the README starts on this machine (port 8085;
+	// here a free one), and kserve-gen deploy needs the predictor's image.
+	t.Run("transformer", func(t *testing.T) {
+		const name = "img-tx"
+		runIn(t, work, bin, "new", name, "--template", "transformer", "--yes")
+		dir := filepath.Join(work, name)
+		image := "kserve-gen-test/" + name + ":v1"
+		removeImage(image)
+		got := runOut(t, dir, bin, "build", "--image", image)
+		run := "docker run --rm -p 8080:8080 --add-host=host.docker.internal:host-gateway " + image + " --predictor_host=host.docker.internal:8085"
+		assert.Contains(t, got, "\n  "+run+"\n")
+		assert.Contains(t, got, "\n  kserve-gen deploy --image "+image+" --predictor-image PREDICTOR_IMAGE\n")
+		readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+		require.NoError(t, err)
+		assert.Contains(t, string(readme), "\n"+strings.ReplaceAll(run, image, "registry.example.com/"+name+":v1")+"\n")
+
+		// The README's predictor: a rest project serving the model name.
+		pdir := filepath.Join(work, name+"-predictor")
+		runIn(t, work, bin, "new", name+"-predictor", "--template", "rest", "--yes")
+		pbin := filepath.Join(pdir, "predictor")
+		runIn(t, pdir, "go", "build", "-o", pbin, ".")
+		pred := startServer(t, pbin, pdir, nil, "--model_name="+name)
+		predPort := pred.URL[strings.LastIndex(pred.URL, ":")+1:]
+
+		// The printed command, detached, on free ports.
+		port := freePort(t)
+		var args []string
+		for _, a := range strings.Fields(run)[2:] {
+			switch {
+			case a == "--rm":
+				a = "-d" // kept, for its log and exit status
+			case a == "8080:8080":
+				a = fmt.Sprintf("127.0.0.1:%d:8080", port)
+			case strings.HasSuffix(a, ":8085"):
+				a = strings.TrimSuffix(a, "8085") + predPort
+			}
+			args = append(args, a)
+		}
+		cid := strings.TrimSpace(runOut(t, "", "docker", append([]string{"run"}, args...)...))
+		t.Cleanup(func() {
+			if t.Failed() {
+				logs, _ := exec.Command("docker", "logs", cid).CombinedOutput()
+				t.Logf("container logs:\n%s", logs)
+			}
+			_ = exec.Command("docker", "rm", "-f", cid).Run()
+		})
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		waitReady(t, base+"/v2/health/ready")
+		path, want, body := readmeRequest(t, dir)
+		code, answer := postJSON(t, base+path, body)
+		assert.Equal(t, http.StatusOK, code, "%s", answer)
+		assert.Equal(t, want, answer)
+	})
+
 	// A rebuild after an edit serves the edit (the Go build cache the
 	// builder keeps between builds must not serve the old binary).
 	t.Run("rebuild", func(t *testing.T) {
@@ -408,4 +464,28 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 	}
 	assert.Empty(t, left, "the build's ephemeral networks and volumes left in the Docker engine")
 	leftInTmp()
+}
+
+// What kserve-gen build prints to run and deploy the image it built: a
+// transformer's docker run reaches a predictor on this machine, and its
+// deploy asks for the predictor unless kserve-gen.yaml names one.
+func TestBuild_NextSteps(t *testing.T) {
+	rest := &project.File{Name: "m", Template: project.TemplateREST, GRPC: true}
+	run, deploy := nextSteps(rest, "r/m:v1")
+	assert.Equal(t, "Run it:\n  docker run --rm -p 8080:8080 -p 8081:8081 r/m:v1\n", run)
+	assert.Equal(t, "kserve-gen deploy --image r/m:v1", deploy)
+
+	tx := &project.File{Name: "tx", Template: project.TemplateTransformer}
+	run, deploy = nextSteps(tx, "r/tx:v1")
+	assert.Equal(t, "Run it, with a predictor serving model tx on this machine's port 8085 (README.md starts one):\n"+
+		"  docker run --rm -p 8080:8080 --add-host=host.docker.internal:host-gateway r/tx:v1 --predictor_host=host.docker.internal:8085\n", run)
+	assert.Equal(t, "kserve-gen deploy --image r/tx:v1 --predictor-image PREDICTOR_IMAGE", deploy)
+
+	tx.Image = "r/tx:v1"
+	_, deploy = nextSteps(tx, "r/tx:v1")
+	assert.Equal(t, "kserve-gen deploy --predictor-image PREDICTOR_IMAGE    # the image in kserve-gen.yaml", deploy)
+
+	tx.Deploy = &project.Deploy{Predictor: &project.Predictor{ModelFormat: "sklearn", StorageURI: "gs://b/m"}}
+	_, deploy = nextSteps(tx, "r/tx:v1")
+	assert.Equal(t, "kserve-gen deploy    # the image in kserve-gen.yaml", deploy)
 }
