@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,25 @@ func TestNew_FormInRealTerminal(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(*captureDir, fmt.Sprintf("form-%d.txt", i+1)), []byte(strings.TrimRight(c, "\n")+"\n"), 0o644))
 		}
 	}
+}
+
+// TestNew_ReadmeFormIsTheRealOne runs the command the README's form
+// capture is of, kserve-gen new custom-model, in a real terminal: the
+// README must show the first screen exactly as the form draws it.
+func TestNew_ReadmeFormIsTheRealOne(t *testing.T) {
+	needTmux(t)
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)On a terminal, `kserve-gen new custom-model` asks in a form.*?\n```\n(.*?)```\n").FindSubmatch(readme)
+	require.NotNil(t, m, "README.md has no form capture of kserve-gen new custom-model")
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new custom-model")
+	screen := s.waitFor("enter next")
+	s.keys("C-c")
+	assert.Contains(t, s.waitFor("EXIT STATUS"), "EXIT STATUS 130")
+	assert.Equal(t, string(m[1]), strings.TrimRight(screen, "\n")+"\n")
+	assert.NoDirExists(t, filepath.Join(work, "custom-model"))
 }
 
 // TestNew_InvalidAnswerInRealTerminal types a bad name: the form shows the
