@@ -41,9 +41,11 @@ func (m *CustomModel) Name() string { return m.name }
 // Ready reports whether Load has finished; readiness probes ask it.
 func (m *CustomModel) Ready() bool { return m.ready.Load() }
 
-// Load loads the model into memory: read weights (in main.go,
-// srv.ResolveModelDir(ctx) before Run gives --model_dir, else $STORAGE_URI
-// resolved or downloaded), build sessions, warm up.
+// Load loads the model into memory: read weights, build sessions, warm up.
+// For weights from --model_dir or $STORAGE_URI (downloaded when remote),
+// have main.go make the server first, srv := runtime.NewServer(*cfg), call
+// srv.ResolveModelDir(ctx) for the folder, pass it to NewCustomModel, then
+// srv.Run(ctx, model).
 func (m *CustomModel) Load(ctx context.Context) error {
 	m.buckets = 16
 	m.ready.Store(true)
