@@ -315,7 +315,13 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Note: go.mod replaces %s with %s, found from the current directory (pass --runtime-path to choose another).\n", generator.RuntimeModulePath, foreignRuntime)
 	}
 	warnWorkspace(ctx, opts.IO.ErrOut, dir)
-	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  go run .\n\nThen see README.md for the curl command.\n", shellQuote(dir))
+	run := "go run ."
+	if a.Template == project.TemplateTransformer {
+		// Without a predictor every request is a 501: name the one the
+		// README starts (the port kserve-gen build's docker run uses too).
+		run = fmt.Sprintf("go run . --predictor_host=localhost:%d    # with a predictor serving %s there: README.md starts one", localPredictorPort, a.Name)
+	}
+	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  %s\n\nThen see README.md for the curl command.\n", shellQuote(dir), run)
 	return nil
 }
 

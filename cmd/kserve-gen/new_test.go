@@ -114,6 +114,16 @@ func TestNew_WritesProjectFromFlags(t *testing.T) {
 	}
 }
 
+// A transformer started with a bare go run answers every request 501
+// (no --predictor_host): its "Next" names the predictor its README starts.
+func TestNew_TransformerNextNamesThePredictor(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tx")
+	f, _, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "tx", "--template", "transformer", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "\nNext:\n  cd "+dir+"\n  go test ./...\n"+
+		"  go run . --predictor_host=localhost:8085    # with a predictor serving tx there: README.md starts one\n")
+}
+
 func TestNew_ProtocolFollowsTemplateAndGRPC(t *testing.T) {
 	tests := []struct {
 		args     []string
