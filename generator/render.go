@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -46,7 +47,8 @@ type data struct {
 	Binary string
 	// GoVersion is the Go version for .go-version (major.minor).
 	GoVersion string
-	// Image is the placeholder image reference.
+	// Image is the image kept from the kserve-gen.yaml new --force
+	// replaces, else the placeholder image reference.
 	Image string
 	// InferenceServiceFile is the name of the generated InferenceService YAML.
 	InferenceServiceFile string
@@ -91,7 +93,7 @@ func Render(o *Options) ([]File, error) {
 		Type:                 GoTypeName(p.Name),
 		Binary:               BinaryName(p.Module),
 		GoVersion:            goVersion(o.Runtime),
-		Image:                fmt.Sprintf(ImagePlaceholder, p.Name),
+		Image:                cmp.Or(p.Image, fmt.Sprintf(ImagePlaceholder, p.Name)),
 		InferenceServiceFile: InferenceServiceFile,
 		ProjectFile:          project.FileName,
 		RuntimeModule:        RuntimeModulePath,
@@ -138,11 +140,14 @@ func Render(o *Options) ([]File, error) {
 	files = append(files, File{Path: project.FileName, Mode: 0o644, Data: projFile})
 
 	// The InferenceService is what `kserve-gen deploy` prints for the
-	// project, with placeholder images (a transformer's predictor too).
+	// project: with the image and predictor kept from the kserve-gen.yaml
+	// it replaces (Keep), else with placeholders. A transformer's kept
+	// predictor may be a model format instead of an image, which an image
+	// placeholder beside it would contradict.
 	dopts := deploy.FromProject(&p)
 	dopts.Image = d.Image
-	if dopts.Predictor != nil {
-		dopts.Predictor.Image = fmt.Sprintf(ImagePlaceholder, p.Name+"-predictor")
+	if pr := dopts.Predictor; pr != nil && pr.Image == "" && pr.ModelFormat == "" {
+		pr.Image = fmt.Sprintf(ImagePlaceholder, p.Name+"-predictor")
 	}
 	isvc, err := deploy.Render(dopts)
 	if err != nil {

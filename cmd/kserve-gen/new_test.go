@@ -116,6 +116,30 @@ func TestNew_WritesProjectFromFlags(t *testing.T) {
 
 // A transformer started with a bare go run answers every request 501
 // (no --predictor_host): its "Next" names the predictor its README starts.
+// A transformer's predictor kept from kserve-gen.yaml, a container image
+// or a model format served by KServe (deploy.md's two kinds), is the one
+// in the new inferenceservice.yaml, as kserve-gen deploy prints it.
+func TestNew_ForceKeepsATransformersPredictor(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	for _, c := range []struct{ predictor, want string }{
+		{"    image: registry.example.com/p:v2\n", "        image: registry.example.com/p:v2\n"},
+		{"    modelFormat: sklearn\n    storageUri: gs://b/m\n", "      modelFormat:\n        name: sklearn\n"},
+	} {
+		dir := filepath.Join(t.TempDir(), "tx")
+		require.NoError(t, runCLI(t, f, "new", "tx", "--template", "transformer", "--yes", "--dir", dir))
+		file := filepath.Join(dir, project.FileName)
+		answers, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(file, append(answers, "deploy:\n  predictor:\n"+c.predictor...), 0o644))
+
+		require.NoError(t, runCLI(t, f, "new", "tx", "--template", "transformer", "--force", "--yes", "--dir", dir))
+		isvc, err := os.ReadFile(filepath.Join(dir, "inferenceservice.yaml"))
+		require.NoError(t, err)
+		assert.Contains(t, string(isvc), c.want)
+		assert.NotContains(t, string(isvc), "registry.example.com/tx-predictor:v1", "the placeholder predictor")
+	}
+}
+
 func TestNew_TransformerNextNamesThePredictor(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tx")
 	f, _, out, _ := testFactory(t)
@@ -449,6 +473,8 @@ func TestNew_ForceKeepsImageAndDeploySettings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(isvc), "          - name: FOO\n            value: bar\n")
 	assert.Contains(t, string(isvc), "    minReplicas: 1\n")
+	assert.Contains(t, string(isvc), "        image: registry.example.com/kept:v7\n")
+	assert.NotContains(t, string(isvc), "registry.example.com/kept:v1", "the placeholder image")
 
 	// Another model written over it does not take its image.
 	require.NoError(t, runCLI(t, f, "new", "other", "--template", "rest", "--force", "--yes", "--dir", dir))
