@@ -109,6 +109,10 @@ func (m *ONNXModel) externalDataInside() error {
 		if !under(dir, real) {
 			return fmt.Errorf("%s: external data %s is %s through a link, outside the model's folder; kserve-gen copies only files of that folder", m.Path, loc, real)
 		}
+		// The copy would block on a named pipe and never end on a device.
+		if st, err := os.Stat(real); err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: external data %s: not a regular file", m.Path, loc)
+		}
 	}
 	return nil
 }
@@ -139,6 +143,10 @@ func fileExists(p string) bool {
 // output: one name per class when the output's last dimension is fixed.
 // It returns how many names the file has.
 func (m *ONNXModel) CheckLabels() (int, error) {
+	// A named pipe would block the read until written to, for ever.
+	if st, err := os.Stat(m.Labels); err == nil && !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("labels %s: not a regular file", m.Labels)
+	}
 	data, err := os.ReadFile(m.Labels)
 	if err != nil {
 		return 0, fmt.Errorf("labels: %w", err)

@@ -36,6 +36,11 @@ var ErrNotONNX = errors.New("not an ONNX model")
 
 // ReadFile reads the model file at path.
 func ReadFile(path string) (*Model, error) {
+	// Opening a named pipe blocks until something writes to it, and a
+	// device may never end: refuse what is not a file before opening it.
+	if err := regularFile(path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -450,4 +455,15 @@ func (d *decoder) tensorType(f field, v *Value) error {
 		}
 		return false, nil
 	})
+}
+
+// regularFile returns an error naming path unless it is a regular file
+// (links followed); a path that cannot be read is left to the open, which
+// says why.
+func regularFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s: not a regular file", path)
 }
