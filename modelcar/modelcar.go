@@ -109,7 +109,7 @@ func Scan(dir string) (*Folder, error) {
 				return fmt.Errorf("%s: a link to %s, outside the model folder, which the image would not have", p, e.link)
 			}
 		default:
-			return fmt.Errorf("%s: a %s; a model folder holds files, folders and links", p, info.Mode().Type())
+			return fmt.Errorf("%s: %s; a model folder holds files, folders and links", p, kind(info.Mode()))
 		}
 		f.entries = append(f.entries, e)
 		return nil
@@ -127,6 +127,22 @@ func Scan(dir string) (*Folder, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// kind names what mode, neither a file, a folder nor a link, is: the
+// mode's own letters ("p---------") mean nothing to most readers.
+func kind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file (" + mode.Type().String() + ")"
 }
 
 // linksInside checks that every link resolves inside root the way the

@@ -158,7 +158,7 @@ func TestScan_RefusesWhatTheImageCannotHold(t *testing.T) {
 	fifo := modelFolder(t)
 	require.NoError(t, syscall.Mkfifo(filepath.Join(fifo, "pipe"), 0o644))
 	_, err = Scan(fifo)
-	assert.EqualError(t, err, filepath.Join(fifo, "pipe")+": a p---------; a model folder holds files, folders and links")
+	assert.EqualError(t, err, filepath.Join(fifo, "pipe")+": a named pipe; a model folder holds files, folders and links")
 }
 
 func TestBuild(t *testing.T) {
