@@ -499,11 +499,17 @@ func isSignatureParam(k string) bool {
 }
 
 // secretParams are the query parameters of presigned URLs that are, or
-// lead to, credentials.
+// lead to, credentials, and the names servers commonly give a bearer
+// token or key in the query (a model server behind a gateway: ?token=,
+// ?access_token=, Google's ?key=). They are hidden in logs and errors
+// only: the download sends them as given.
 var secretParams = map[string]bool{
 	"signature": true, "sig": true, "x-amz-signature": true, "x-amz-security-token": true,
 	"x-amz-credential": true, "x-goog-signature": true, "x-goog-credential": true,
 	"awsaccesskeyid": true, "googleaccessid": true,
+	"token": true, "access_token": true, "id_token": true, "auth": true, "key": true,
+	"api_key": true, "apikey": true, "api-key": true, "password": true, "secret": true,
+	"client_secret": true,
 }
 
 // shownURI is the URI for logs and errors: a password and the signature of

@@ -411,6 +411,17 @@ func TestHTTP_Errors(t *testing.T) {
 		_, err := d.resolver().Resolve(context.Background(), u)
 		assert.Equal(t, "URI: "+strings.Replace(o.URL, "http://", "http://user:xxxxx@", 1)+"/m/missing.onnx returned a 404 response code.", err.Error())
 	})
+
+	t.Run("query tokens are not repeated", func(t *testing.T) {
+		d := newDownloadEnv(t)
+		_, err := d.resolver().Resolve(context.Background(), o.URL+"/m/missing.onnx?rev=3&token=s3cr3t&access_token=t0k&key=AIza")
+		assert.Equal(t, "URI: "+o.URL+"/m/missing.onnx?access_token=xxxxx&key=xxxxx&rev=3&token=xxxxx returned a 404 response code.", err.Error())
+		for _, l := range d.logs.take() {
+			for _, secret := range []string{"s3cr3t", "t0k", "AIza"} {
+				assert.NotContains(t, l, secret)
+			}
+		}
+	})
 }
 
 func assertNoModelLeft(t *testing.T, cache string) {
