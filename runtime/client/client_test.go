@@ -149,6 +149,28 @@ func TestRoundTrip_JSONNullIsNaN(t *testing.T) {
 	}
 }
 
+// NaN and ±Inf sent as JSON reach the model as they were (Python's
+// json.dumps spelling, which the server reads as KServe's json.loads does),
+// and come back exactly in a binary answer.
+func TestRoundTrip_JSONNonFiniteFloats(t *testing.T) {
+	s := serve(t, &echo{name: "echo"})
+	r, err := client.NewREST(client.WithProtocol(client.V2))
+	require.NoError(t, err)
+	f32 := []float32{1.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	f64 := []float64{math.Inf(-1), -0.25}
+	resp, err := r.Infer(ctxT(t), s.URL, &infer.Request{Protocol: infer.ProtocolV2, ModelName: "echo",
+		Inputs:     []*infer.Tensor{infer.NewTensor("a", []int64{4}, f32), infer.NewTensor("b", []int64{2}, f64)},
+		Parameters: infer.Parameters{"binary_data_output": true}}, client.WithJSONData())
+	require.NoError(t, err)
+	require.Len(t, resp.Outputs, 2)
+	got32 := resp.Outputs[0].Data.([]float32)
+	require.Len(t, got32, 4)
+	assert.Equal(t, f32[0], got32[0])
+	assert.True(t, math.IsNaN(float64(got32[1])), "%v", got32[1])
+	assert.Equal(t, f32[2:], got32[2:])
+	assert.Equal(t, f64, resp.Outputs[1].Data)
+}
+
 func TestRoundTrip_AllInputsInOneRequest(t *testing.T) {
 	s := serve(t, &echo{name: "echo"})
 	for name, call := range clients(t, s) {

@@ -94,11 +94,73 @@ func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byt
 			r.Parameters = pyParams(with(req.Parameters, "binary_data_output", true))
 		}
 	}
-	head, err = json.Marshal(r)
+	head, err = r.marshal()
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode v2 request: %w", err)
 	}
 	return head, raws, nil
+}
+
+// marshal is json.Marshal(r), except that float data holding NaN or ±Inf
+// is written as pyFloats says, which json.Marshal refuses to write (it
+// checks what a MarshalJSON returns).
+func (r *v2Request) marshal() ([]byte, error) {
+	special := false
+	for _, in := range r.Inputs {
+		switch in.Data.(type) {
+		case pyFloats[float32], pyFloats[float64]:
+			special = true
+		}
+	}
+	if !special {
+		return json.Marshal(r)
+	}
+	// The same fields in the same order as the struct's tags say.
+	b := []byte{'{'}
+	if r.ID != "" {
+		id, err := json.Marshal(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `"id":`...), id...)
+		b = append(b, ',')
+	}
+	if len(r.Parameters) > 0 {
+		p, err := r.Parameters.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `"parameters":`...), p...)
+		b = append(b, ',')
+	}
+	b = append(b, `"inputs":[`...)
+	for i, in := range r.Inputs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var data []byte
+		if m, ok := in.Data.(interface{ pyText() []byte }); ok {
+			data, in.Data = m.pyText(), nil // nil: "data" left out (omitzero), added below
+		}
+		t, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		if data != nil {
+			t = append(append(t[:len(t)-1], `,"data":`...), data...) // "data" is the last field
+			t = append(t, '}')
+		}
+		b = append(b, t...)
+	}
+	b = append(b, ']')
+	if len(r.Outputs) > 0 {
+		o, err := json.Marshal(r.Outputs)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"outputs":`...), o...)
+	}
+	return append(b, '}'), nil
 }
 
 // with returns a copy of p with key set to v (the caller's map is not changed).
@@ -131,24 +193,58 @@ func jsonData(t *infer.Tensor) (any, error) {
 		}
 		return out, nil
 	case []float32:
-		if err := finite(t.Name, d); err != nil {
-			return nil, err
+		if !allFinite(d) {
+			return pyFloats[float32]{d, 32}, nil
 		}
 	case []float64:
-		if err := finite(t.Name, d); err != nil {
-			return nil, err
+		if !allFinite(d) {
+			return pyFloats[float64]{d, 64}, nil
 		}
 	}
 	return t.Data, nil
 }
 
-func finite[T float32 | float64](name string, d []T) error {
-	for i, v := range d {
+func allFinite[T float32 | float64](d []T) bool {
+	for _, v := range d {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("input %s: element %d is %v, which JSON cannot carry; send it binary", name, i, v)
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// pyFloats writes a float list holding NaN or ±Inf as Python's json.dumps
+// does (NaN, Infinity, -Infinity), which JSON proper cannot carry and
+// encoding/json refuses. KServe's v2 REST server reads bodies with Python's
+// json.loads, which takes them, and so does the kserve-gen server: the
+// values arrive as they were, where orjson's null (KServe's Python client)
+// turns every one of them into NaN.
+type pyFloats[T float32 | float64] struct {
+	d    []T
+	bits int
+}
+
+// pyText is the list's text. Not MarshalJSON: encoding/json would check
+// it and refuse NaN (v2Request.marshal writes it).
+func (f pyFloats[T]) pyText() []byte {
+	b := make([]byte, 0, 2+len(f.d)*8)
+	b = append(b, '[')
+	for i, v := range f.d {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch x := float64(v); {
+		case math.IsNaN(x):
+			b = append(b, "NaN"...)
+		case math.IsInf(x, 1):
+			b = append(b, "Infinity"...)
+		case math.IsInf(x, -1):
+			b = append(b, "-Infinity"...)
+		default:
+			b = infer.AppendFloat(b, x, f.bits)
+		}
+	}
+	return append(b, ']')
 }
 
 // DecodeV2Response reads a v2 InferenceResponse: the JSON part and, for the

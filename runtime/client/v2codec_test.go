@@ -1,12 +1,14 @@
 package client_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 )
 
 // DecodeV2Response parses JSON "data" with the server's own parser: nested
@@ -45,4 +47,36 @@ func TestDecodeV2ResponseData(t *testing.T) {
 			assert.Contains(t, err.Error(), msg, body)
 		}
 	}
+}
+
+// Float data holding NaN or ±Inf is written as Python's json.dumps writes
+// it, which KServe's v2 server (json.loads) and ours read back exactly;
+// everything else is encoding/json's text, byte for byte.
+func TestEncodeV2Request_NonFiniteFloats(t *testing.T) {
+	req := &infer.Request{ID: "r<1>", Parameters: infer.Parameters{"scale": 0.5},
+		Inputs: []*infer.Tensor{
+			infer.NewTensor("a", []int64{4}, []float32{1.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}),
+			infer.NewTensor("b", []int64{2}, []int32{1, 2}),
+			infer.NewTensor("c", []int64{2}, []float64{1e-7, math.Inf(1)}),
+		},
+		Outputs: []infer.RequestedOutput{{Name: "o"}}}
+	head, raws, err := client.EncodeV2Request(req, false)
+	require.NoError(t, err)
+	assert.Empty(t, raws)
+	assert.Equal(t, `{"id":"r\u003c1\u003e","parameters":{"scale":0.5},"inputs":[`+
+		`{"name":"a","shape":[4],"datatype":"FP32","data":[1.5,NaN,Infinity,-Infinity]},`+
+		`{"name":"b","shape":[2],"datatype":"INT32","data":[1,2]},`+
+		`{"name":"c","shape":[2],"datatype":"FP64","data":[1e-7,Infinity]}],`+
+		`"outputs":[{"name":"o"}]}`, string(head))
+
+	// Without them, the same request is json.Marshal's.
+	req.Inputs[0] = infer.NewTensor("a", []int64{1}, []float32{1.5})
+	req.Inputs[2] = infer.NewTensor("c", []int64{1}, []float64{2})
+	head, _, err = client.EncodeV2Request(req, false)
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"r\u003c1\u003e","parameters":{"scale":0.5},"inputs":[`+
+		`{"name":"a","shape":[1],"datatype":"FP32","data":[1.5]},`+
+		`{"name":"b","shape":[2],"datatype":"INT32","data":[1,2]},`+
+		`{"name":"c","shape":[1],"datatype":"FP64","data":[2]}],`+
+		`"outputs":[{"name":"o"}]}`, string(head))
 }
