@@ -449,6 +449,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 			MaxSendMessageLength:    s.cfg.GRPCMaxSendMessageLength,
 			MaxReceiveMessageLength: s.cfg.GRPCMaxReceiveMessageLength,
 			MaxThreads:              s.cfg.MaxThreads,
+			HandshakeTimeout:        s.cfg.ReadHeaderTimeout,
 			Logger:                  s.log,
 		})
 		s.log.Info(fmt.Sprintf("Starting gRPC server with %d workers", s.cfg.MaxThreads))

@@ -1320,3 +1320,29 @@ func TestInFlightCountsTheModelCallAfterTheClientLeft(t *testing.T) {
 	require.Eventually(t, func() bool { return inFlight() == `kserve_requests_in_flight{model_name="echo"} 0` },
 		5*time.Second, 5*time.Millisecond, "%s", inFlight())
 }
+
+// A connection to the gRPC port that never sends the HTTP/2 preface is
+// closed after --read_header_timeout, as a REST one that sends no headers,
+// not after grpc-go's 120 s; a real client is not affected.
+func TestGRPCSilentConnectionIsClosed(t *testing.T) {
+	m := &echoModel{name: "echo"}
+	rt := runtimetest.StartModels(t, []runtime.Model{m},
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithConfig(func(c *config.Config) { c.ReadHeaderTimeout = time.Second }))
+	silent, err := net.Dial("tcp", rt.GRPCAddr)
+	require.NoError(t, err)
+	defer silent.Close()
+	require.NoError(t, silent.SetReadDeadline(time.Now().Add(30*time.Second)))
+	start := time.Now()
+	// The server writes its SETTINGS frame first; read until it closes.
+	_, err = io.Copy(io.Discard, silent)
+	require.NoError(t, err, "the server did not close the silent connection within 30 s")
+	t.Logf("closed after %s", time.Since(start))
+
+	gc, err := client.NewGRPC(rt.GRPCAddr)
+	require.NoError(t, err)
+	defer gc.Close()
+	ready, err := gc.IsModelReady(context.Background(), "echo")
+	require.NoError(t, err)
+	assert.True(t, ready)
+}

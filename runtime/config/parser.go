@@ -89,7 +89,7 @@ func NewParser(name string) *Parser {
 	s(&c.ModelDir, "model_dir", "The local model directory (default: $STORAGE_URI resolved).")
 	v(secondsValue{&c.GracePeriod}, "grace_period", "Seconds in-flight requests may finish after SIGTERM.")
 	v(byteSizeValue{&c.MaxRequestBodySize}, "max_request_body_size", "The largest request body in bytes (64Mi, 64MiB, 64M, 64MB, ...: Ki/Mi/Gi are powers of 1024, K/M/G powers of 1000); larger gets 413.")
-	v(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers, may stay silent while sending a body, and may leave its answer unread.")
+	v(secondsValue{&c.ReadHeaderTimeout}, "read_header_timeout", "Seconds a client may take to send request headers, may stay silent while sending a body, and may leave its answer unread; and a gRPC connection may take for its handshake.")
 	v(intValue{&c.MaxQueuedRequests}, "max_queued_requests", "Requests that may wait for a --max_asyncio_workers slot; more get 503 at once (0: no limit, they wait until their client gives up).")
 	v(byteSizeValue{&c.GCMinHeap}, "gc_min_heap", "Heap size below which garbage is not collected, e.g. 16Mi: less GC CPU, longer tail latency at saturation (0: Go's pacing; ignored when GOGC is set).")
 	return p

@@ -63,6 +63,13 @@ type Options struct {
 	// long its call runs. 0 means DefaultKeepaliveTime and
 	// DefaultKeepaliveTimeout; grpc-go raises a time under 1 s to 1 s.
 	KeepaliveTime, KeepaliveTimeout time.Duration
+	// HandshakeTimeout is how long a new connection has to finish its TLS
+	// and HTTP/2 handshake (a gRPC client sends its preface at once); the
+	// server passes --read_header_timeout, REST's limit on a client that
+	// connects and sends nothing. grpc-go's default, and grpcio's (KServe),
+	// is 120 s, for which a client that opens connections and stays silent
+	// holds each one, a goroutine and a file descriptor. 0 leaves it.
+	HandshakeTimeout time.Duration
 	// ServerOptions are extra grpc-go options (TLS credentials, …); they
 	// come after the server's own, so a grpc.KeepaliveParams here wins.
 	ServerOptions []grpc.ServerOption
@@ -120,6 +127,9 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 	}
 	if opts.MaxThreads > 0 {
 		sopts = append(sopts, grpc.NumStreamWorkers(uint32(opts.MaxThreads)))
+	}
+	if opts.HandshakeTimeout > 0 {
+		sopts = append(sopts, grpc.ConnectionTimeout(opts.HandshakeTimeout))
 	}
 	sopts = append(sopts, opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
