@@ -121,12 +121,15 @@ func (s *tmuxSession) keys(keys ...string) {
 
 // TestNew_FormInRealTerminal builds kserve-gen, runs `kserve-gen new` in a
 // tmux terminal, answers the huh form with key presses, and checks the
-// project it writes.
+// project it writes, and that docs/new.md shows the screens it drew.
 func TestNew_FormInRealTerminal(t *testing.T) {
 	needTmux(t)
 	work, bin := buildCLI(t)
 
-	s := startTmux(t, work, bin+" new --dir form-demo")
+	// Plain `kserve-gen new`, as docs/new.md says its captures are of: with
+	// --dir the output directory held that answer, where a user sees the
+	// ./NAME placeholder.
+	s := startTmux(t, work, bin+" new")
 	var captures []string
 	shot := func(text string) {
 		captures = append(captures, s.waitFor(text))
@@ -186,6 +189,32 @@ func TestNew_FormInRealTerminal(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(*captureDir, fmt.Sprintf("form-%d.txt", i+1)), []byte(strings.TrimRight(c, "\n")+"\n"), 0o644))
 		}
 	}
+	assert.Equal(t, docFormCaptures(t), trimmedScreens(captures), "docs/new.md's form captures (## The form) must be the screens this run drew; rerun with -capture DIR to get them")
+}
+
+// docFormCaptures returns the code blocks of docs/new.md's "## The form"
+// section before its key reference, the text captures of the form.
+func docFormCaptures(t *testing.T) []string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "new.md"))
+	require.NoError(t, err)
+	section := regexp.MustCompile("(?s)\n## The form\n(.*?)\nTab / Enter moves on").FindSubmatch(doc)
+	require.NotNil(t, section, "docs/new.md has no ## The form section ending at the key reference")
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)\n```\n(.*?)```\n").FindAllSubmatch(section[1], -1) {
+		blocks = append(blocks, string(m[1]))
+	}
+	return blocks
+}
+
+// trimmedScreens is each screen as a page shows it: without the blank rows
+// below the form, ending in one newline.
+func trimmedScreens(screens []string) []string {
+	out := make([]string, len(screens))
+	for i, s := range screens {
+		out[i] = strings.TrimRight(s, "\n") + "\n"
+	}
+	return out
 }
 
 // TestNew_ReadmeFormIsTheRealOne runs the command the README's form
