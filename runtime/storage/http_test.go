@@ -272,6 +272,36 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	assert.Regexp(t, `^WARN Cannot revalidate `+uri+` \(.*connection refused\); serving the copy downloaded \S+ from `+dir+`$`, logs[0])
 }
 
+// TestHTTP_FileWithoutValidatorsIsDownloadedEachTime: a source that sends
+// neither ETag nor Last-Modified cannot say whether the file changed, so
+// the copy is not trusted at the next start (docs/storage.md says so): it
+// is downloaded again, and an unreachable source is an error, not the old
+// copy served with a warning.
+func TestHTTP_FileWithoutValidatorsIsDownloadedEachTime(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/model.onnx", file{body: []byte("weights"), contentType: "application/octet-stream"})
+	d := newDownloadEnv(t)
+	uri := o.URL + "/model.onnx"
+	ctx := context.Background()
+
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	again, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	assert.EqualValues(t, 2, o.downloads.Load())
+	assert.Empty(t, o.lastRequest().Header.Get("If-None-Match"))
+	assert.Empty(t, o.lastRequest().Header.Get("If-Modified-Since"))
+	logs := d.logs.take()
+	require.Len(t, logs, 6)
+	assert.Equal(t, "INFO Copying contents of "+uri+" to local", logs[3])
+
+	o.Close()
+	_, err = d.resolver().Resolve(ctx, uri)
+	require.ErrorIs(t, err, ErrDownload)
+	assert.Regexp(t, `^downloading `+uri+`: .*connection refused$`, err.Error())
+}
+
 func TestHTTP_Archives(t *testing.T) {
 	nested := []entry{
 		{name: "resnet/", typ: tar.TypeDir, mode: 0o755},
