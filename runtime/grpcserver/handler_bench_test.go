@@ -34,7 +34,9 @@ func BenchmarkHandler_ModelInfer(b *testing.B) {
 			if err := dp.Register(echoModel{}, ""); err != nil {
 				b.Fatal(err)
 			}
-			s := &service{dp: dp, log: slog.New(slog.DiscardHandler), health: newHealthService(dp, 0, nil)}
+			// maxSend as New resolves it: the zero value would refuse
+			// every response as larger than a limit of 0 bytes.
+			s := &service{dp: dp, log: slog.New(slog.DiscardHandler), health: newHealthService(dp, 0, nil), maxSend: messageLimit(0)}
 			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(
 				":authority", "localhost:8081", "content-type", "application/grpc", "user-agent", "grpc-go/1.85.0", "te", "trailers"))
 			req := &pb.ModelInferRequest{ModelName: "m", Inputs: []*pb.ModelInferRequest_InferInputTensor{{
