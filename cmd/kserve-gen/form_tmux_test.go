@@ -259,14 +259,19 @@ func TestNew_InvalidAnswerInRealTerminal(t *testing.T) {
 // prompt shows its prefilled answer and Enter keeps it (huh validated the
 // empty line: Enter at "Model name" said "name must not be empty", at
 // "GPUs" '"" is not a whole number of GPUs', so every default had to be
-// typed again, unseen); a bad answer, the yes/no to gRPC included, is
-// refused and asked again.
+// typed again, unseen); the module path and the output directory, whose
+// defaults follow the name, show them too (they showed nothing); a bad
+// answer, the yes/no to gRPC included, is refused and asked again.
 func TestNew_FormOnDumbTerminal(t *testing.T) {
 	needTmux(t)
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, "TERM=dumb "+bin+" new dumb-demo --template grpc --cpu-request 3")
-	for _, prompt := range []string{"Model name [dumb-demo]", "Go module path", "Enter a number between 1 and 4:",
+	// A name typed over the prefilled one is what the next defaults follow.
+	s.waitFor("Model name [dumb-demo]")
+	s.keys("-l", "dumb-2")
+	s.keys("Enter")
+	for _, prompt := range []string{"Go module path [dumb-2]", "Enter a number between 1 and 4:",
 		"Enter a number between 1 and 2:"} {
 		s.waitFor(prompt)
 		s.keys("Enter")
@@ -284,15 +289,15 @@ func TestNew_FormOnDumbTerminal(t *testing.T) {
 	s.waitFor("requests.cpu 3 is more than limits.cpu 2\nCPU limit [2]")
 	s.keys("-l", "4")
 	s.keys("Enter")
-	for _, prompt := range []string{"Memory request [1Gi]", "Memory limit [2Gi]", "Output directory"} {
+	for _, prompt := range []string{"Memory request [1Gi]", "Memory limit [2Gi]", "Output directory [./dumb-2]"} {
 		s.waitFor(prompt)
 		s.keys("Enter")
 	}
 	final := s.waitFor("EXIT STATUS")
 	require.Contains(t, final, "EXIT STATUS 0", final)
-	got, err := project.Load(filepath.Join(work, "dumb-demo"))
+	got, err := project.Load(filepath.Join(work, "dumb-2"))
 	require.NoError(t, err)
-	assert.Equal(t, &project.File{Name: "dumb-demo", Module: "dumb-demo", Template: "grpc", Protocol: "v2", GRPC: true,
+	assert.Equal(t, &project.File{Name: "dumb-2", Module: "dumb-2", Template: "grpc", Protocol: "v2", GRPC: true,
 		Resources: project.Resources{
 			Requests: project.ResourceList{CPU: "3", Memory: "1Gi"},
 			Limits:   project.ResourceList{CPU: "4", Memory: "2Gi"},

@@ -63,6 +63,19 @@ func (p *huhPrompter) input(title string, value *string, validate func(string) e
 	return huh.NewInput().Title(title).Value(value).Validate(validate)
 }
 
+// inputOr is input for a field whose empty answer means def, a default
+// that follows an earlier answer (the module path and the output
+// directory follow the name). The form shows def as the placeholder; asked
+// line by line, where huh draws no placeholder and reads its title once,
+// the prompt shows it in brackets, so def must be known when the field
+// is made.
+func (p *huhPrompter) inputOr(title string, value *string, def func() string, binding any, validate func(string) error) *huh.Input {
+	if p.lineByLine && *value == "" {
+		title += " [" + def() + "]"
+	}
+	return p.input(title, value, validate).PlaceholderFunc(def, binding)
+}
+
 // yesNo is a yes/no field. Asked line by line it is a choice of Yes or No
 // instead of huh's confirm, which there takes y or n without validating
 // it: a yes to gRPC with protocol v1 went through, and new then stopped
@@ -286,16 +299,26 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error
 		huh.NewOption("onnx — serve an ONNX model with ONNX Runtime (CPU/GPU)", project.TemplateONNX),
 		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
 	}
-	return p.run(ctx, nav, huh.NewGroup(
-		p.input("Model name", &a.Name, func(name string) error {
-			return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
-		}).Description("The model name on the wire and the InferenceService name."),
-		p.input("Go module path", &a.Module, func(s string) error {
+	name := p.input("Model name", &a.Name, func(name string) error {
+		return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
+	}).Description("The model name on the wire and the InferenceService name.")
+	var fields []huh.Field
+	if p.lineByLine {
+		// The module path's default follows the name, and a prompt asked
+		// line by line is written once: ask the name first.
+		if err := p.run(ctx, nav, huh.NewGroup(name)); err != nil {
+			return err
+		}
+	} else {
+		fields = append(fields, name)
+	}
+	fields = append(fields,
+		p.inputOr("Go module path", &a.Module, func() string { return project.DefaultModule(a.Name) }, &a.Name, func(s string) error {
 			if s == "" {
 				return nil // the name
 			}
 			return project.ValidateModule(s)
-		}).PlaceholderFunc(func() string { return project.DefaultModule(a.Name) }, &a.Name),
+		}),
 		huh.NewSelect[string]().Title("Template").Options(templateOptions...).Value(&a.Template).
 			Validate(func(template string) error {
 				// The name was checked before the template was chosen;
@@ -304,7 +327,8 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error
 				// the name, rather than after the last question.
 				return project.ValidateNameFor(a.Name, template)
 			}),
-	))
+	)
+	return p.run(ctx, nav, huh.NewGroup(fields...))
 }
 
 // askServing asks how the project serves and deploys.
@@ -335,7 +359,7 @@ func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error
 			p.input("CPU limit", &a.CPULimit, limit("cpu", &a.CPURequest)),
 			p.input("Memory request", &a.MemoryRequest, quantity("memory")),
 			p.input("Memory limit", &a.MemoryLimit, limit("memory", &a.MemoryRequest)),
-			p.input("Output directory", &a.Dir, func(dir string) error {
+			p.inputOr("Output directory", &a.Dir, func() string { return "./" + a.Name }, &a.Name, func(dir string) error {
 				if dir == "" {
 					dir = a.Name
 				}
@@ -346,7 +370,7 @@ func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error
 					return err
 				}
 				return nil
-			}).PlaceholderFunc(func() string { return "./" + a.Name }, &a.Name),
+			}),
 		),
 	)
 }
