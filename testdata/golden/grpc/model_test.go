@@ -58,6 +58,7 @@ func TestBadImage(t *testing.T) {
 		{"not base64", `{"instances":[{"image":{"b64":"%%%"}}]}`, `{"error":"instances[0].image.b64 is not base64: illegal base64 data at input byte 0"}`},
 		{"no instances", `{"instances":[]}`, `{"error":"expected \"instances\": [{\"image\": {\"b64\": \"...\"}}, ...]"}`},
 		{"empty image", `{"instances":[{"image":{"b64":""}}]}`, `{"error":"instances[0].image.b64 is empty"}`},
+		{"not an image", `{"instances":[{"image":{"b64":"AA=="}},[1.0,2.0]]}`, `{"error":"instances[1] is not {\"image\": {\"b64\": \"...\"}}"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

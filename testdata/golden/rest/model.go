@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -52,14 +53,19 @@ func (m *CustomModel) Load(ctx context.Context) error {
 	return nil
 }
 
-// v1Body is a v1 request: instances follow the TensorFlow V1 HTTP API for
-// binary values, {"image": {"b64": "..."}}, like the seed's input.json.
+// v1Body is a v1 request. Its instances are decoded one by one, so an
+// instance of another shape is named by its index rather than by
+// encoding/json's Go types.
 type v1Body struct {
-	Instances []struct {
-		Image struct {
-			B64 string `json:"b64"`
-		} `json:"image"`
-	} `json:"instances"`
+	Instances []json.RawMessage `json:"instances"`
+}
+
+// v1Instance follows the TensorFlow V1 HTTP API for binary values,
+// {"image": {"b64": "..."}}, like the seed's input.json.
+type v1Instance struct {
+	Image struct {
+		B64 string `json:"b64"`
+	} `json:"image"`
 }
 
 // Preprocess turns a v1 request's base64 images into a BYTES input tensor,
@@ -76,7 +82,11 @@ func (m *CustomModel) Preprocess(ctx context.Context, req *infer.Request, h *run
 		return nil, runtime.InvalidInput(`expected "instances": [{"image": {"b64": "..."}}, ...]`)
 	}
 	images := make([][]byte, len(body.Instances))
-	for i, inst := range body.Instances {
+	for i, raw := range body.Instances {
+		var inst v1Instance
+		if err := json.Unmarshal(raw, &inst); err != nil {
+			return nil, runtime.InvalidInput(fmt.Sprintf(`instances[%d] is not {"image": {"b64": "..."}}`, i))
+		}
 		img, err := base64.StdEncoding.DecodeString(inst.Image.B64)
 		if err != nil {
 			return nil, runtime.InvalidInput(fmt.Sprintf("instances[%d].image.b64 is not base64: %v", i, err))

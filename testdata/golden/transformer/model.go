@@ -33,11 +33,16 @@ func NewCustomTransformer(name string, cfg forward.Config) (*CustomTransformer, 
 	return &CustomTransformer{Model: m}, nil
 }
 
-// textBody is what clients send: {"instances": [{"text": "..."}]}.
+// textBody is what clients send: {"instances": [{"text": "..."}]}. Its
+// instances are decoded one by one, so an instance of another shape is
+// named by its index rather than by encoding/json's Go types.
 type textBody struct {
-	Instances []struct {
-		Text *string `json:"text"`
-	} `json:"instances"`
+	Instances []json.RawMessage `json:"instances"`
+}
+
+// textInstance is one instance: {"text": "..."}.
+type textInstance struct {
+	Text *string `json:"text"`
 }
 
 // Preprocess encodes every text as the predictor's image input: v1
@@ -65,7 +70,11 @@ func (m *CustomTransformer) Preprocess(ctx context.Context, req *infer.Request, 
 		B64 string `json:"b64"`
 	}
 	instances := make([]map[string]image, len(body.Instances))
-	for i, inst := range body.Instances {
+	for i, raw := range body.Instances {
+		var inst textInstance
+		if err := json.Unmarshal(raw, &inst); err != nil {
+			return nil, runtime.InvalidInput(fmt.Sprintf(`instances[%d] is not {"text": "..."}`, i))
+		}
 		if inst.Text == nil || *inst.Text == "" {
 			return nil, runtime.InvalidInput(fmt.Sprintf("instances[%d].text is missing or empty", i))
 		}

@@ -124,9 +124,10 @@ func TestInputJSON(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	srv := runtimetest.Start(t, newTransformer(t, startPredictor(t), "v1"))
 	for body, want := range map[string]string{
-		`{"instances":[]}`:            `{"error":"expected \"instances\": [{\"text\": \"...\"}, ...]"}`,
-		`{"instances":[{"text":""}]}`: `{"error":"instances[0].text is missing or empty"}`,
-		`{"instances":[{"txt":"a"}]}`: `{"error":"instances[0].text is missing or empty"}`,
+		`{"instances":[]}`:                 `{"error":"expected \"instances\": [{\"text\": \"...\"}, ...]"}`,
+		`{"instances":[{"text":""}]}`:      `{"error":"instances[0].text is missing or empty"}`,
+		`{"instances":[{"txt":"a"}]}`:      `{"error":"instances[0].text is missing or empty"}`,
+		`{"instances":[{"text":"a"},"b"]}`: `{"error":"instances[1] is not {\"text\": \"...\"}"}`,
 	} {
 		resp := srv.Do(t, http.MethodPost, "/v1/models/custom-transformer:predict", "application/json", []byte(body))
 		if resp.Code != http.StatusBadRequest || resp.Body != want {
