@@ -53,6 +53,10 @@ type Env struct {
 	closed    bool
 	cudaErrs  map[int]error   // device id → why its CUDA provider failed
 	fallbacks map[string]bool // "device:model" → CPU fallback already logged
+
+	// gpuVisible reports whether the machine shows a GPU at all
+	// (gpuDevicesVisible; tests replace it, there being no GPU here).
+	gpuVisible func() bool
 }
 
 // NewEnv returns an Env; nothing is loaded before Init.
@@ -64,7 +68,7 @@ func NewEnv(opts EnvOptions) *Env {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, fallbacks: map[string]bool{}}
+	return &Env{opts: opts, log: log, cudaErrs: map[int]error{}, fallbacks: map[string]bool{}, gpuVisible: gpuDevicesVisible}
 }
 
 // logFor is the logger for a line logged on behalf of a call with ctx:

@@ -198,12 +198,15 @@ func TestParseDevice(t *testing.T) {
 	assert.Equal(t, "auto", Device{}.String())
 }
 
+// On a machine that shows a GPU (faked: there is none here), a CPU
+// fallback is a warning with the reason.
 func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
 	needEnv(t)
 	var log strings.Builder
 	// A second Env shares the process's ONNX Runtime but has its own memory
 	// of CUDA failures and its own log.
 	env := NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	env.gpuVisible = func() bool { return true }
 	require.NoError(t, env.Init())
 	path := writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
 
@@ -218,12 +221,42 @@ func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
 	require.NoError(t, err)
 	defer p2.Close(context.Background())
 	assert.Equal(t, ProviderCPU, p2.Provider())
-	assert.Equal(t, 1, strings.Count(log.String(), "CUDA execution provider unavailable on GPU 0, running on CPU"), log.String())
+	assert.Equal(t, 1, strings.Count(log.String(), "level=WARN msg=\"ONNX Runtime: CUDA execution provider unavailable on GPU 0, running on CPU: "), log.String())
 
 	_, err = env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCUDA}})
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "device cuda:0 requested, but the CUDA execution provider is unavailable: "), err.Error())
 	assert.Equal(t, 1, strings.Count(log.String(), "CUDA execution provider unavailable"), "an explicit cuda request fails instead of logging a fallback")
+}
+
+// On a machine that shows no GPU (a laptop, a CPU node) falling back is
+// what is expected: one plain line, no warning of a missing provider with
+// a set-up hint that cannot help there.
+func TestDevice_AutoWithoutGPUIsAPlainLine(t *testing.T) {
+	needEnv(t)
+	var log strings.Builder
+	env := NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	env.gpuVisible = func() bool { return false }
+	require.NoError(t, env.Init())
+	path := writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
+	for range 2 {
+		s, err := env.NewSession(context.Background(), path, SessionOptions{})
+		require.NoError(t, err)
+		if s.Provider() == ProviderCUDA {
+			s.Close()
+			t.Skip("SKIPPED: the CUDA provider works on this machine")
+		}
+		s.Close()
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	var fallback []string
+	for _, l := range lines {
+		if strings.Contains(l, "running on CPU") {
+			fallback = append(fallback, l)
+		}
+	}
+	require.Len(t, fallback, 1, log.String())
+	assert.Regexp(t, `level=INFO msg="ONNX Runtime: no GPU on this machine \(/dev/nvidia\[0-9\]\*, /dev/dxg\), running on CPU"$`, fallback[0])
 }
 
 // The shared Env says once, in the server's log, which library it loaded

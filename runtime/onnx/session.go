@@ -315,11 +315,20 @@ func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 }
 
 // noteCUDAFailure remembers why CUDA failed on a device, and logs it the
-// first time a session asking for auto falls back to the CPU because of it.
+// first time a session asking for auto falls back to the CPU because of it:
+// a warning where the machine shows a GPU (something is missing), a plain
+// line where it shows none. Every start of a CPU-only project on a laptop
+// or a CPU node warned of a missing CUDA provider, with a set-up hint that
+// cannot help there.
 func (e *Env) noteCUDAFailure(ctx context.Context, d Device, err error) {
-	if e.rememberCUDAFailure(d, err) {
-		e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
+	if !e.rememberCUDAFailure(d, err) {
+		return
 	}
+	if !e.gpuVisible() {
+		e.logFor(ctx).Info("ONNX Runtime: no GPU on this machine (" + gpuDevicePaths + "), running on CPU")
+		return
+	}
+	e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
 }
 
 func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*Session, error) {
