@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -52,4 +53,12 @@ func (m *Iris) Postprocess(ctx context.Context, resp *infer.Response, h *runtime
 	}
 	resp.Outputs = append(resp.Outputs, infer.NewTensor("label", []int64{int64(rows)}, labels))
 	return resp, nil
+}
+
+// OutputsMetadata is the v2 metadata of the outputs: the model's own, which
+// ONNX Runtime reads from the file, and "label", which Postprocess adds
+// (clients and tools read the metadata to know what an answer holds).
+func (m *Iris) OutputsMetadata() []runtime.TensorMetadata {
+	// Clip: the model's slice is its own, appending must not write into it.
+	return append(slices.Clip(m.Model.OutputsMetadata()), runtime.TensorMetadata{Name: "label", Datatype: infer.INT64, Shape: []int64{-1}})
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
@@ -49,6 +50,17 @@ func TestConformance(t *testing.T) {
 		runtimetest.WithV1(v1Request, ""),
 		runtimetest.WithV2(v2Request, ""),
 	)
+}
+
+// TestMetadata checks the v2 metadata describes both outputs of an answer:
+// the model's "probs" and the "label" Postprocess adds.
+func TestMetadata(t *testing.T) {
+	srv := runtimetest.Start(t, NewIris("iris", "model"))
+	resp := srv.Get(t, "/v2/models/iris")
+	want := `"outputs":[{"name":"probs","datatype":"FP32","shape":[-1,3]},{"name":"label","datatype":"INT64","shape":[-1]}]`
+	if resp.Code != http.StatusOK || !strings.Contains(resp.Body, want) {
+		t.Errorf("GET /v2/models/iris: got %d %s, want 200 with %s", resp.Code, resp.Body, want)
+	}
 }
 
 // TestPredict checks ONNX Runtime's probabilities against the reference
