@@ -178,8 +178,15 @@ func modelcarRun(ctx context.Context, opts *modelcarOptions) error {
 }
 
 // serveHint says how to use the pushed modelcar.
+// deploy takes the server's image from the project of the current folder;
+// elsewhere, or in a project that names none, it needs --image, without
+// which the printed command stopped with "image is required".
 func serveHint(w io.Writer, uri string) {
-	fmt.Fprintf(w, "\nServe it:\n  kserve-gen deploy --storage-uri %s        # KServe mounts it at /mnt/models\n  STORAGE_URI=%s go run .      # a kserve-gen project downloads it\n", uri, uri)
+	deploy := "kserve-gen deploy --storage-uri " + uri + "        # KServe mounts it at /mnt/models"
+	if pf, err := project.Load("."); err != nil || pf.Image == "" {
+		deploy = "kserve-gen deploy --image SERVER_IMAGE --storage-uri " + uri + "        # the model server's image (kserve-gen build's); KServe mounts the model at /mnt/models"
+	}
+	fmt.Fprintf(w, "\nServe it:\n  %s\n  STORAGE_URI=%s go run .      # a kserve-gen project downloads it\n", deploy, uri)
 }
 
 // baseImage finds the base image in the Docker engine, else in its

@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/project"
 )
 
 // A model folder the image cannot hold is reported before the engine is
@@ -92,7 +94,7 @@ func TestModelcar_ImageHoldsTheFolder(t *testing.T) {
 	m := regexp.MustCompile(`\nPushed (\S+) \((sha256:[0-9a-f]{64})\)\.\n`).FindStringSubmatch(got)
 	require.NotNil(t, m, got)
 	assert.Equal(t, image, m[1])
-	assert.Contains(t, got, "\nServe it:\n  kserve-gen deploy --storage-uri oci://"+image+" ")
+	assert.Contains(t, got, "\nServe it:\n  kserve-gen deploy --image SERVER_IMAGE --storage-uri oci://"+image+" ")
 
 	// As KServe's sidecar sees it: a shell, and the files readable by
 	// anyone (the server container runs as another user).
@@ -294,4 +296,25 @@ func TestModelcar_MultiPlatform(t *testing.T) {
 		assert.Equal(t, []string{"models/", "models/model.onnx"}, names)
 	}
 	assert.Equal(t, modelLayers[0], modelLayers[1], "one model layer, shared by the platforms")
+}
+
+// The printed deploy command works where it is run: in a project whose
+// kserve-gen.yaml names the server's image it needs no --image; anywhere
+// else it stopped with "image is required", so it shows where --image goes.
+func TestModelcar_ServeHintNamesTheServerImage(t *testing.T) {
+	const uri = "oci://registry.example.com/models/iris:v1"
+	t.Chdir(t.TempDir())
+	var out strings.Builder
+	serveHint(&out, uri)
+	assert.Equal(t, "\nServe it:\n"+
+		"  kserve-gen deploy --image SERVER_IMAGE --storage-uri "+uri+"        # the model server's image (kserve-gen build's); KServe mounts the model at /mnt/models\n"+
+		"  STORAGE_URI="+uri+" go run .      # a kserve-gen project downloads it\n", out.String())
+
+	pf := &project.File{Name: "iris", Module: "iris", Template: project.TemplateONNX, Protocol: project.ProtocolV2, Image: "registry.example.com/iris:v1"}
+	require.NoError(t, pf.Save("."))
+	out.Reset()
+	serveHint(&out, uri)
+	assert.Equal(t, "\nServe it:\n"+
+		"  kserve-gen deploy --storage-uri "+uri+"        # KServe mounts it at /mnt/models\n"+
+		"  STORAGE_URI="+uri+" go run .      # a kserve-gen project downloads it\n", out.String())
 }
