@@ -17,9 +17,9 @@ import (
 // how it starts it, how it starts the transformer, the flags example, and
 // (v2) the grpc-v2 variant, which adds flags to both.
 var (
-	readmePredictorNew   = regexp.MustCompile("(?m)^kserve-gen new (\\S+) --template rest --dir (\\S+) --yes$")
-	readmePredictorRun   = regexp.MustCompile("(?m)^\\(cd (\\S+) && go run \\. (--model_name=\\S+) --http_port=8085\\) &$")
-	readmeTransformerRun = regexp.MustCompile("(?m)^go run \\. --predictor_host=localhost:8085$")
+	readmePredictorNew   = regexp.MustCompile(`(?m)^kserve-gen new (\S+) --template rest --dir (\S+) --yes$`)
+	readmePredictorRun   = regexp.MustCompile(`(?m)^\(cd (\S+) && go run \. (--model_name=\S+) --http_port=8085\) &$`)
+	readmeTransformerRun = regexp.MustCompile(`(?m)^go run \. --predictor_host=localhost:8085$`)
 	readmeFlagsExample   = regexp.MustCompile("for example\n`go run \\. ([^`]+)`")
 	readmeGRPCPredictor  = regexp.MustCompile("start the one above with `([^`]+)`\\s+added, and this one with `([^`]+)`")
 )
