@@ -73,6 +73,29 @@ func (s *tmuxSession) waitFor(text string) string {
 	}
 }
 
+// waitForAll is waitFor for a screen that shows every one of texts at once.
+func (s *tmuxSession) waitForAll(texts ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		screen := s.capture()
+		missing := ""
+		for _, text := range texts {
+			if !strings.Contains(screen, text) {
+				missing = text
+				break
+			}
+		}
+		if missing == "" {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the terminal never showed %q; it shows:\n%s", missing, screen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitForUnwrapped is waitFor for a text the terminal may show broken
 // over lines: it is looked for with the white space of both left out.
 func (s *tmuxSession) waitForUnwrapped(text string) string {
@@ -131,8 +154,12 @@ func TestNew_FormInRealTerminal(t *testing.T) {
 	// ./NAME placeholder.
 	s := startTmux(t, work, bin+" new")
 	var captures []string
-	shot := func(text string) {
-		captures = append(captures, s.waitFor(text))
+	// shot captures the screen once it shows every text: huh fills a
+	// placeholder that follows another answer (the output directory's
+	// ./NAME) a moment after it draws the page.
+	shot := func(texts ...string) {
+		t.Helper()
+		captures = append(captures, s.waitForAll(texts...))
 	}
 
 	// Form 1: name, module (placeholder: the name), template. A focused
@@ -158,7 +185,7 @@ func TestNew_FormInRealTerminal(t *testing.T) {
 	s.keys("-l", "1")
 	s.keys("Enter")
 	// Resources, prefilled with the defaults: raise the memory limit.
-	shot("┃ CPU request")
+	shot("┃ CPU request", "> ./form-demo")
 	s.keys("Enter")
 	s.waitFor("┃ CPU limit")
 	s.keys("Enter")
@@ -229,7 +256,9 @@ func TestNew_ReadmeFormIsTheRealOne(t *testing.T) {
 	work, bin := buildCLI(t)
 
 	s := startTmux(t, work, bin+" new custom-model")
-	screen := s.waitFor("enter next")
+	// The module path's placeholder follows the name, filled a moment
+	// after the page is drawn.
+	screen := s.waitForAll("enter next", "Go module path\n  > custom-model")
 	s.keys("C-c")
 	assert.Contains(t, s.waitFor("EXIT STATUS"), "EXIT STATUS 130")
 	assert.Equal(t, string(m[1]), strings.TrimRight(screen, "\n")+"\n")
