@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -105,14 +106,7 @@ func EncodeV2Request(req *infer.Request, binary bool) (head []byte, raws [][]byt
 // is written as pyFloats says, which json.Marshal refuses to write (it
 // checks what a MarshalJSON returns).
 func (r *v2Request) marshal() ([]byte, error) {
-	special := false
-	for _, in := range r.Inputs {
-		switch in.Data.(type) {
-		case pyFloats[float32], pyFloats[float64]:
-			special = true
-		}
-	}
-	if !special {
+	if !slices.ContainsFunc(r.Inputs, func(in v2Tensor) bool { _, ok := in.Data.(pyTexter); return ok }) {
 		return json.Marshal(r)
 	}
 	// The same fields in the same order as the struct's tags say.
@@ -139,7 +133,7 @@ func (r *v2Request) marshal() ([]byte, error) {
 			b = append(b, ',')
 		}
 		var data []byte
-		if m, ok := in.Data.(interface{ pyText() []byte }); ok {
+		if m, ok := in.Data.(pyTexter); ok {
 			data, in.Data = m.pyText(), nil // nil: "data" left out (omitzero), added below
 		}
 		t, err := json.Marshal(in)
@@ -223,6 +217,9 @@ type pyFloats[T float32 | float64] struct {
 	d    []T
 	bits int
 }
+
+// pyTexter is data that v2Request.marshal writes itself (pyFloats).
+type pyTexter interface{ pyText() []byte }
 
 // pyText is the list's text. Not MarshalJSON: encoding/json would check
 // it and refuse NaN (v2Request.marshal writes it).
