@@ -198,17 +198,24 @@ func TestParseDevice(t *testing.T) {
 	assert.Equal(t, "auto", Device{}.String())
 }
 
-// On a machine that shows a GPU (faked: there is none here), a CPU
-// fallback is a warning with the reason.
-func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
+// fallbackEnv is an Env logging to log, on a machine that shows a GPU or
+// not as gpuVisible says (faked: there is none here), and a model for it.
+// A second Env shares the process's ONNX Runtime but has its own memory of
+// CUDA failures and its own log.
+func fallbackEnv(t *testing.T, gpuVisible bool) (env *Env, log *strings.Builder, model string) {
+	t.Helper()
 	needEnv(t)
-	var log strings.Builder
-	// A second Env shares the process's ONNX Runtime but has its own memory
-	// of CUDA failures and its own log.
-	env := NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	env.gpuVisible = func() bool { return true }
+	log = &strings.Builder{}
+	env = NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	env.gpuVisible = func() bool { return gpuVisible }
 	require.NoError(t, env.Init())
-	path := writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
+	return env, log, writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
+}
+
+// On a machine that shows a GPU, a CPU fallback is a warning with the
+// reason.
+func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
+	env, log, path := fallbackEnv(t, true)
 
 	p, err := env.NewPool(context.Background(), path, 3, SessionOptions{Device: Device{Kind: DeviceAuto}})
 	require.NoError(t, err)
@@ -233,12 +240,7 @@ func TestDevice_AutoFallsBackToCPULoggedOnce_CUDAFails(t *testing.T) {
 // what is expected: one plain line, no warning of a missing provider with
 // a set-up hint that cannot help there.
 func TestDevice_AutoWithoutGPUIsAPlainLine(t *testing.T) {
-	needEnv(t)
-	var log strings.Builder
-	env := NewEnv(EnvOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	env.gpuVisible = func() bool { return false }
-	require.NoError(t, env.Init())
-	path := writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
+	env, log, path := fallbackEnv(t, false)
 	for range 2 {
 		s, err := env.NewSession(context.Background(), path, SessionOptions{})
 		require.NoError(t, err)

@@ -325,7 +325,7 @@ func (e *Env) noteCUDAFailure(ctx context.Context, d Device, err error) {
 		return
 	}
 	if !e.gpuVisible() {
-		e.logFor(ctx).Info("ONNX Runtime: no GPU on this machine (" + gpuDevicePaths + "), running on CPU")
+		e.logFor(ctx).Info("ONNX Runtime: no GPU on this machine (" + strings.Join(gpuDeviceGlobs, ", ") + "), running on CPU")
 		return
 	}
 	e.logFor(ctx).Warn(fmt.Sprintf("ONNX Runtime: CUDA execution provider unavailable on GPU %d, running on CPU: %v", d.ID, err))
