@@ -14,6 +14,11 @@
 # AA=1 also measures the floor a second time in each round (after the v2
 # server) and prints floor/floor ratios: the noise of the method on this
 # machine, against which the server/floor ratios can be read.
+# WORK=3us also runs a floor that burns that much user CPU per request (a
+# calibrated loop) and prints what it measures as against the plain floor:
+# how much this harness magnifies a known added cost (a slower server leaves
+# the load generator asleep more often, and waking it costs the server's
+# write more kernel time), against which the server's own excess can be read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -53,11 +58,14 @@ PY
 }
 
 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
+if [[ -n ${WORK:-} ]]; then
+  "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18089 -work "$WORK" 2>"$bin/work.log" & work_pid=$!
+fi
 ${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
-for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && break; sleep 0.05; done
+for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && break; sleep 0.05; done
 # A server that could not bind (a port still held by an earlier run) has
 # exited: stop here rather than measure whatever holds the port.
-for p in "$echo_pid" "$pt_pid"; do
+for p in "$echo_pid" "$pt_pid" ${work_pid:-}; do
   kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; tail -3 "$bin/server.log" >&2; exit 1; }
 done
 
@@ -69,11 +77,12 @@ results=$(
     run v1 "$pt_pid" http://127.0.0.1:18091/v1/models/passthrough:predict "$bin/v1.json"
     run echo-v2 "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"
     run v2 "$pt_pid" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
+    if [[ -n ${WORK:-} ]]; then run echo-work "$work_pid" http://127.0.0.1:18089/ "$bin/v2.json"; fi
     if [[ ${AA:-0} == 1 ]]; then run echo-again "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"; fi
   done
 )
 echo "$results"
-python3 - "$results" <<'PY'
+python3 - "$results" "${WORK:-}" <<'PY'
 import random, re, statistics, sys
 rows = {}
 for line in sys.argv[1].splitlines():
@@ -104,6 +113,14 @@ if "echo-again" in rows:
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-again"], rows["echo-v2"])]
     lo, hi = interval(r)
     print(f'floor against itself (A/A): cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x (90% bootstrap interval {lo:.2f}-{hi:.2f})')
+if "echo-work" in rows:
+    r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-work"], rows["echo-v2"])]
+    d = [a["cpu_us"] - b["cpu_us"] for a, b in zip(rows["echo-work"], rows["echo-v2"])]
+    lo, hi = interval(r)
+    m = re.fullmatch(r'([\d.]+)(us|µs)', sys.argv[2])
+    per = f' ({statistics.median(d) / float(m[1]):.2f} us per us of work)' if m else ''
+    print(f'floor + {sys.argv[2]} of work: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x '
+          f'(90% bootstrap interval {lo:.2f}-{hi:.2f}); measured {statistics.median(d):.1f} us more{per}')
 PY
 RSS=$(awk '/VmRSS/{print $2}' /proc/$pt_pid/status)
 echo "passthrough RSS after load: ${RSS} kB"
