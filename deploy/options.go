@@ -552,6 +552,17 @@ func (o *Options) validateAgent() []error {
 		}
 	}
 	if b := o.Batcher; b != nil {
+		// KServe's batcher (its agent's pkg/batcher) merges only requests
+		// whose path ends in :predict, reading {"instances": [...]}; a v2
+		// or gRPC request goes through it as it came, so in front of a v2
+		// server it would add a hop and batch nothing.
+		if o.Protocol != project.ProtocolV1 {
+			speaks := o.Protocol
+			if o.GRPC {
+				speaks += " and gRPC"
+			}
+			fail(`--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks %s; batch inside the server instead (runtime/batch; an onnx project takes --arg=--max_batch_size=N)`, speaks)
+		}
 		if b.MaxBatchSize < 0 {
 			fail("--batcher-max-batch-size: must be 1 or more, got %d", b.MaxBatchSize)
 		}

@@ -82,7 +82,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.HTTPPort, o.Logger = 9081, &project.Logger{URL: "http://message-dumper.default"}
 		}, "--http-port: 9081 is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port"},
 		{"agent port with a batcher", func(o *Options) {
-			o.Protocol, o.GRPC, o.GRPCPort, o.Batcher = project.ProtocolV2, true, 9081, &project.Batcher{MaxBatchSize: 8}
+			o.Protocol, o.GRPC, o.GRPCPort, o.Logger = project.ProtocolV2, true, 9081, &project.Logger{URL: "http://message-dumper.default"}
 		}, "--grpc-port: 9081 is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port"},
 		// KServe's Standard mode labels the pods app=isvc.<name>-predictor
 		// (-transformer): a 63-character label value.
@@ -113,6 +113,14 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad logger header", func(o *Options) { o.Logger = &project.Logger{MetadataHeaders: []string{"X Request"}} }, `--logger-header: "X Request" is not an HTTP header name`},
 		{"negative batch size", func(o *Options) { o.Batcher = &project.Batcher{MaxBatchSize: -1} }, "--batcher-max-batch-size: must be 1 or more, got -1"},
 		{"negative batch latency", func(o *Options) { o.Batcher = &project.Batcher{MaxLatency: -1} }, "--batcher-max-latency: must be 1 millisecond or more, got -1"},
+		// KServe's batcher (pkg/batcher) batches only paths ending in
+		// :predict and passes every other request through as it is.
+		{"batcher on v2", func(o *Options) {
+			o.Protocol, o.Batcher = project.ProtocolV2, &project.Batcher{MaxBatchSize: 8}
+		}, `--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks v2; batch inside the server instead (runtime/batch; an onnx project takes --arg=--max_batch_size=N)`},
+		{"batcher with grpc", func(o *Options) {
+			o.Protocol, o.GRPC, o.Batcher = project.ProtocolV2, true, &project.Batcher{}
+		}, `--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks v2 and gRPC; batch inside the server instead`},
 		{"negative batch timeout", func(o *Options) { o.Batcher = &project.Batcher{Timeout: -1} }, "--batcher-timeout: must be 1 second or more, got -1"},
 		{"trigger without broker", func(o *Options) { o.Trigger = &project.Trigger{Filter: map[string]string{"type": "t"}} }, "--trigger: the broker's name is required"},
 		{"trigger with a bad broker", func(o *Options) {

@@ -544,12 +544,13 @@ func TestOptionMatrix(t *testing.T) {
 							Runtime:      rt,
 							Timeout:      120,
 							Logger:       &project.Logger{URL: "http://message-dumper.default.svc.cluster.local", Mode: "request", MetadataHeaders: []string{"X-Request-Id"}},
-							Batcher:      &project.Batcher{MaxBatchSize: 16},
 						}
 						if mode != deploy.ModeStandard {
 							o.ContainerConcurrency = 4 // Knative's; refused in Standard mode
 						}
 						if protocol == project.ProtocolV1 {
+							// KServe's batcher batches v1 :predict only; deploy refuses it for v2.
+							o.Batcher = &project.Batcher{MaxBatchSize: 16}
 							o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.request"}}
 						}
 						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu), o)
