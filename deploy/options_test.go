@@ -239,3 +239,14 @@ func TestRender_GPUOnlyLimit(t *testing.T) {
 	q := r.Limits[resourceGPU]
 	assert.Equal(t, "2", q.String())
 }
+
+// A batcher with no settings of its own keeps the agent's defaults: it
+// must still be written, since KServe injects the agent only for a
+// batcher that is there.
+func TestRender_BatcherWithDefaults(t *testing.T) {
+	o := validOptions()
+	o.Batcher = &project.Batcher{}
+	out, err := Render(o)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "\n  predictor:\n    batcher: {}\n    containers:\n")
+}

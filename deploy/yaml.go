@@ -20,6 +20,8 @@ import (
 // re-read as a YAML node tree (JSON is YAML), which keeps the order, and
 // printed in block style. Empty objects ({}) are dropped: the Kubernetes
 // types print them for unset struct fields such as a container's resources.
+// Those under a keepEmpty key stay: there the object's presence is the
+// setting.
 func MarshalYAML(objects ...any) ([]byte, error) {
 	var buf bytes.Buffer
 	for i, obj := range objects {
@@ -47,11 +49,16 @@ func MarshalYAML(objects ...any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// keepEmpty are the keys whose empty object means something. `batcher: {}`
+// is KServe's batcher with the cluster's defaults: KServe injects the
+// batcher only when the field is there, so dropping it turned --batcher off.
+var keepEmpty = map[string]bool{"batcher": true}
+
 // blockStyle clears the flow/quoted styles the JSON input carried, so the
 // encoder prints block collections and quotes a string only where YAML
 // needs it (for example "8080" or "true", which would otherwise read back
 // as a number or a boolean), and removes mapping entries whose value is an
-// empty mapping.
+// empty mapping, unless keepEmpty names the key.
 func blockStyle(n *yaml.Node) {
 	n.Style = 0
 	for _, c := range n.Content {
@@ -61,7 +68,7 @@ func blockStyle(n *yaml.Node) {
 		kept := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.MappingNode && len(v.Content) == 0 {
+			if v.Kind == yaml.MappingNode && len(v.Content) == 0 && !keepEmpty[k.Value] {
 				continue
 			}
 			kept = append(kept, k, v)

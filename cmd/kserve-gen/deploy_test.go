@@ -170,6 +170,22 @@ func TestDeploy_AgentSettings(t *testing.T) {
 	assert.EqualError(t, err, "--batcher=false with --batcher-* settings: give one")
 }
 
+// --batcher alone, or a project file's batcher without settings, asks for
+// KServe's batcher with the cluster's defaults: `batcher: {}`, which
+// KServe reads as on.
+func TestDeploy_BatcherWithDefaults(t *testing.T) {
+	dir := writeProject(t, restProject())
+	out, _, err := runDeploy(t, "--dir "+dir+" --batcher")
+	require.NoError(t, err)
+	assert.Contains(t, out, "\n  predictor:\n    batcher: {}\n    containers:\n")
+
+	f := restProject()
+	f.Deploy = &project.Deploy{Batcher: &project.Batcher{}}
+	out, _, err = runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	assert.Contains(t, out, "\n  predictor:\n    batcher: {}\n    containers:\n")
+}
+
 // --trigger adds a Knative Trigger, from flags or from kserve-gen.yaml.
 func TestDeploy_Trigger(t *testing.T) {
 	dir := writeProject(t, restProject())

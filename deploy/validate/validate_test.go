@@ -628,6 +628,20 @@ func TestKnativeRejectsSecondPort(t *testing.T) {
 	assert.ErrorIs(t, o.Validate(), deploy.ErrOnePort)
 }
 
+// A batcher without settings (--batcher alone) reaches KServe as a batcher:
+// KServe turns the agent's batcher on for a non-nil Batcher, with the
+// cluster's defaults for what it leaves unset.
+func TestBatcherWithDefaultsIsOn(t *testing.T) {
+	o := deploy.Options{Name: "m", Image: "registry.example.com/m:v1", Protocol: "v1", HTTPPort: 8080, GRPCPort: 8081,
+		Batcher: &project.Batcher{}}
+	data, err := deploy.Render(o)
+	require.NoError(t, err)
+	checkStream(t, data)
+	m := decodeStream(t, data)
+	require.NotNil(t, m.isvc.Spec.Predictor.Batcher, "KServe would inject no batcher:\n%s", data)
+	assert.Equal(t, v1beta1.Batcher{}, *m.isvc.Spec.Predictor.Batcher)
+}
+
 // The strict decoder is what catches a misspelt field; prove it does.
 func TestStrictDecodeRejectsUnknownFields(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(goldenDir, "rest.yaml"))
