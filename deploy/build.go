@@ -418,7 +418,7 @@ func (o *Options) predictor() PredictorSpec {
 		}
 	}
 	if b := o.Batcher; b != nil {
-		p.Batcher = &Batcher{MaxBatchSize: positive(b.MaxBatchSize), MaxLatency: positive(b.MaxLatency), Timeout: positive(b.Timeout)}
+		p.Batcher = &Batcher{MaxBatchSize: positive(b.MaxBatchSize), MaxLatency: positive(b.MaxLatency)}
 	}
 	for _, t := range o.Tolerations {
 		p.Tolerations = append(p.Tolerations, corev1.Toleration{

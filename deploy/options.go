@@ -569,8 +569,10 @@ func (o *Options) validateAgent() []error {
 		if b.MaxLatency < 0 {
 			fail("--batcher-max-latency: must be 1 millisecond or more, got %d", b.MaxLatency)
 		}
-		if b.Timeout < 0 {
-			fail("--batcher-timeout: must be 1 second or more, got %d", b.Timeout)
+		if b.Timeout != 0 {
+			// v1beta1.Batcher has the field, but KServe v0.16 never reads
+			// it: the agent's batcher takes only a size and a latency.
+			fail("--batcher-timeout: KServe passes no timeout to its batcher (v0.16 reads the field nowhere), so %d would change nothing; a batch goes to the model once it holds --batcher-max-batch-size instances, or --batcher-max-latency after its first request", b.Timeout)
 		}
 	}
 	return errs

@@ -121,7 +121,10 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"batcher with grpc", func(o *Options) {
 			o.Protocol, o.GRPC, o.Batcher = project.ProtocolV2, true, &project.Batcher{}
 		}, `--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks v2 and gRPC; batch inside the server instead`},
-		{"negative batch timeout", func(o *Options) { o.Batcher = &project.Batcher{Timeout: -1} }, "--batcher-timeout: must be 1 second or more, got -1"},
+		// KServe v0.16 has the field but reads it nowhere: its agent's
+		// batcher takes only a batch size and a latency.
+		{"batch timeout", func(o *Options) { o.Batcher = &project.Batcher{Timeout: 5} }, "--batcher-timeout: KServe passes no timeout to its batcher (v0.16 reads the field nowhere), so 5 would change nothing; a batch goes to the model once it holds --batcher-max-batch-size instances, or --batcher-max-latency after its first request"},
+		{"negative batch timeout", func(o *Options) { o.Batcher = &project.Batcher{Timeout: -1} }, "--batcher-timeout: KServe passes no timeout to its batcher"},
 		{"trigger without broker", func(o *Options) { o.Trigger = &project.Trigger{Filter: map[string]string{"type": "t"}} }, "--trigger: the broker's name is required"},
 		{"trigger with a bad broker", func(o *Options) {
 			o.Trigger = &project.Trigger{Broker: "My_Broker", Filter: map[string]string{"type": "t"}}

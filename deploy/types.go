@@ -78,11 +78,11 @@ type Logger struct {
 	MetadataHeaders []string `json:"metadataHeaders,omitempty"`
 }
 
-// Batcher is v1beta1.Batcher.
+// Batcher is v1beta1.Batcher, less its timeout, which KServe v0.16 reads
+// nowhere (Options.Validate refuses one).
 type Batcher struct {
 	MaxBatchSize *int `json:"maxBatchSize,omitempty"`
 	MaxLatency   *int `json:"maxLatency,omitempty"`
-	Timeout      *int `json:"timeout,omitempty"`
 }
 
 // TransformerSpec is v1beta1.TransformerSpec: a predictor's component

@@ -165,9 +165,12 @@ type Logger struct {
 // Batcher is KServe's request batcher (v1beta1.Batcher); zero values keep
 // the agent's defaults.
 type Batcher struct {
-	MaxBatchSize int `json:"maxBatchSize,omitempty"` // requests per batch
+	MaxBatchSize int `json:"maxBatchSize,omitempty"` // instances per batch
 	MaxLatency   int `json:"maxLatency,omitempty"`   // milliseconds a batch waits to fill
-	Timeout      int `json:"timeout,omitempty"`      // seconds before a batch times out
+	// Timeout is v1beta1.Batcher's timeout, which KServe v0.16 reads
+	// nowhere; kept so a project file holding it gets deploy's error
+	// saying so rather than a decoding error.
+	Timeout int `json:"timeout,omitempty"`
 }
 
 // Trigger is a Knative Eventing Trigger in front of the InferenceService.

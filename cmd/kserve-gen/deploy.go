@@ -174,9 +174,12 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringVar(&opts.LoggerMode, "logger-mode", "", "payload logging: all (default), request or response")
 	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events (repeatable)")
 	f.BoolVar(&opts.Batcher, "batcher", false, "put KServe's request batcher in front of the server; v1 projects only, it batches v1 :predict requests (--batcher=false drops one set in "+project.FileName+")")
-	f.IntVar(&opts.BatcherMaxBatchSize, "batcher-max-batch-size", 0, "batcher: most requests per batch (implies --batcher)")
+	f.IntVar(&opts.BatcherMaxBatchSize, "batcher-max-batch-size", 0, "batcher: most instances per batch, the v1 requests' \"instances\" together (implies --batcher)")
 	f.IntVar(&opts.BatcherMaxLatency, "batcher-max-latency", 0, "batcher: `MILLISECONDS` a batch waits to fill (implies --batcher)")
 	f.IntVar(&opts.BatcherTimeout, "batcher-timeout", 0, "batcher: `SECONDS` before a batch times out (implies --batcher)")
+	// KServe v0.16 reads no batcher timeout: the flag stays, out of the
+	// help, so a script that passes it is told so by deploy.Options.Validate.
+	_ = f.MarkHidden("batcher-timeout")
 
 	f.StringVar(&opts.Trigger, "trigger", "", "also emit a Knative Eventing Trigger that sends the `BROKER`'s matching events to :predict as CloudEvents")
 	f.StringArrayVar(&opts.TriggerFilters, "trigger-filter", nil, "with --trigger: event attribute `KEY=VALUE` to match (repeatable; type=... required)")

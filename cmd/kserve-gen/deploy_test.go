@@ -166,8 +166,17 @@ func TestDeploy_AgentSettings(t *testing.T) {
 	assert.NotContains(t, out, "batcher:")
 	assert.Contains(t, out, "    logger:\n      url: http://message-dumper.default.svc.cluster.local\n      mode: response\n      metadataHeaders:\n        - X-Request-Id\n")
 
-	_, _, err = runDeploy(t, "--dir "+withFile+" --batcher=false --batcher-timeout 5")
+	_, _, err = runDeploy(t, "--dir "+withFile+" --batcher=false --batcher-max-latency 5")
 	assert.EqualError(t, err, "--batcher=false with --batcher-* settings: give one")
+
+	// KServe v0.16 reads no batcher timeout: the flag, out of the help,
+	// says so instead of writing a field that changes nothing.
+	_, _, err = runDeploy(t, "--dir "+withFile+" --batcher-timeout 5")
+	assert.EqualError(t, err, "--batcher-timeout: KServe passes no timeout to its batcher (v0.16 reads the field nowhere), so 5 would change nothing; a batch goes to the model once it holds --batcher-max-batch-size instances, or --batcher-max-latency after its first request")
+	_, help, err := runDeploy(t, "--help")
+	require.NoError(t, err)
+	assert.Contains(t, help, "--batcher-max-latency")
+	assert.NotContains(t, help, "batcher-timeout")
 }
 
 // --batcher alone, or a project file's batcher without settings, asks for
