@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -121,7 +122,7 @@ func Render(o Options) ([]byte, error) {
 // customInferenceService is the seed's custom.yaml / custom_grpc.yaml shape:
 // the predictor is our own container.
 func (o *Options) customInferenceService() *InferenceService {
-	c := o.container(o.Name)
+	c := o.container(o.Name, true)
 	c.Env = o.env(true)
 	c.Resources = o.resources()
 	p := o.predictor()
@@ -139,7 +140,7 @@ func (o *Options) customInferenceService() *InferenceService {
 // service) to the transformer's arguments; the predictor serves the same
 // model name.
 func (o *Options) transformerInferenceService() *InferenceService {
-	c := o.container(o.Name, "--predictor_protocol="+o.predictorProtocol())
+	c := o.container(o.Name, true, "--predictor_protocol="+o.predictorProtocol())
 	c.Env = o.env(true)
 	c.Resources = o.resources()
 	t := TransformerSpec(o.predictor())
@@ -271,7 +272,8 @@ func (o *Options) servingRuntime() *ServingRuntime {
 			}},
 			ProtocolVersions: protocols,
 			Annotations:      ann,
-			Containers:       []corev1.Container{o.container(modelNamePlaceholder)},
+			// No --device: it follows each InferenceService's GPUs (runtimeInferenceService).
+			Containers: []corev1.Container{o.container(modelNamePlaceholder, false)},
 		},
 	}
 }
@@ -290,6 +292,13 @@ func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService 
 		ProtocolVersion: protocol,
 		StorageURI:      o.StorageURI,
 		Env:             o.env(false),
+	}
+	// The runtime is shared and GPUs are this InferenceService's own, so
+	// the device goes here: KServe appends these args to the runtime's.
+	// A --device of the user's own (o.Args, on the runtime) is left alone,
+	// as an appended one would override it.
+	if d := o.deviceArg(); d != "" && !slices.ContainsFunc(o.Args, isDeviceArg) {
+		m.Args = []string{d}
 	}
 	if r := o.resources(); len(r.Requests) > 0 || len(r.Limits) > 0 {
 		m.Resources = &r
@@ -440,9 +449,11 @@ func positive(v int) *int {
 }
 
 // container is the model server container; modelName is the literal name
-// or KServe's {{.Name}} placeholder. extra arguments go before the user's
-// own (o.Args), which come last so they can override.
-func (o *Options) container(modelName string, extra ...string) corev1.Container {
+// or KServe's {{.Name}} placeholder. device adds an onnx server's --device
+// (deviceArg); a serving runtime's container leaves it to each
+// InferenceService. extra arguments go before the user's own (o.Args),
+// which come last so they can override.
+func (o *Options) container(modelName string, device bool, extra ...string) corev1.Container {
 	workers := o.Workers
 	if workers == 0 {
 		workers = 1
@@ -461,12 +472,8 @@ func (o *Options) container(modelName string, extra ...string) corev1.Container 
 	if o.MaxQueuedRequests > 0 {
 		args = append(args, "--max_queued_requests="+strconv.Itoa(o.MaxQueuedRequests))
 	}
-	if o.ONNXDevice {
-		device := "cpu"
-		if o.GPU > 0 {
-			device = "cuda"
-		}
-		args = append(args, "--device="+device)
+	if d := o.deviceArg(); d != "" && device {
+		args = append(args, d)
 	}
 	args = append(args, extra...)
 	args = append(args, o.Args...)
@@ -488,6 +495,27 @@ func (o *Options) container(modelName string, extra ...string) corev1.Container 
 		ReadinessProbe: readiness,
 		StartupProbe:   startup,
 	}
+}
+
+// deviceArg is an onnx server's --device: cuda when GPUs are requested, so
+// a pod whose CUDA does not work fails at start instead of serving on the
+// CPU, else cpu; "" for other servers, which have no such flag.
+func (o *Options) deviceArg() string {
+	switch {
+	case !o.ONNXDevice:
+		return ""
+	case o.GPU > 0:
+		return "--device=cuda"
+	default:
+		return "--device=cpu"
+	}
+}
+
+// isDeviceArg reports whether arg sets --device (Go's flag package takes
+// -device too, and a value in the next argument).
+func isDeviceArg(arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return strings.HasPrefix(arg, "-") && name == "device"
 }
 
 // modelReadyPath is the endpoint that answers 200 only once the model is

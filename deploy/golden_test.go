@@ -462,6 +462,39 @@ func TestRender_ONNXDeviceFollowsGPU(t *testing.T) {
 	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1"}, args(rest, nil))
 }
 
+// A serving runtime is shared by every InferenceService that selects it,
+// and GPUs are each InferenceService's own resources: the device goes with
+// them, on the InferenceService's model (KServe appends its args to the
+// runtime's), so the runtime is the same whatever --gpu, and applying one
+// deployment's output does not move the others' servers to another device.
+func TestRender_ServingRuntimeLeavesTheDeviceToEachInferenceService(t *testing.T) {
+	render := func(gpu int, args ...string) (*ServingRuntime, *InferenceService) {
+		o := FromProject(&project.File{Name: "iris", Module: "iris", Template: project.TemplateONNX, Protocol: project.ProtocolV2, GPU: gpu})
+		o.Image = "registry.example.com/iris:v1"
+		o.Runtime = &RuntimeOptions{Name: "onnx-go"}
+		o.Args = args
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		return objs[0].(*ServingRuntime), objs[1].(*InferenceService)
+	}
+	cpuRT, cpu := render(0)
+	gpuRT, gpu := render(1)
+	assert.Equal(t, cpuRT, gpuRT, "the runtime does not depend on one InferenceService's GPUs")
+	assert.Equal(t, []string{"--model_name={{.Name}}", "--http_port=8080", "--workers=1"}, cpuRT.Spec.Containers[0].Args)
+	assert.Equal(t, []string{"--device=cpu"}, cpu.Spec.Predictor.Model.Args)
+	assert.Equal(t, []string{"--device=cuda"}, gpu.Spec.Predictor.Model.Args)
+
+	// The user's own --device stays where --arg goes, the runtime, and
+	// is not overridden by one appended from the InferenceService.
+	rt, isvc := render(1, "--device=cuda:1")
+	assert.Equal(t, []string{"--model_name={{.Name}}", "--http_port=8080", "--workers=1", "--device=cuda:1"}, rt.Spec.Containers[0].Args)
+	assert.Nil(t, isvc.Spec.Predictor.Model.Args)
+	_, isvc = render(1, "-device", "cpu")
+	assert.Nil(t, isvc.Spec.Predictor.Model.Args, "Go's flag package reads -device VALUE too")
+	_, isvc = render(1, "--device_id=1", "device=cpu")
+	assert.Equal(t, []string{"--device=cuda"}, isvc.Spec.Predictor.Model.Args, "neither sets --device")
+}
+
 // Exposing a container's gRPC port turns its gRPC server on: a kserve-gen
 // rest project's main.go defaults --enable_grpc to false, so a manifest
 // that routes to h2c:8081 without the flag pointed at a port nothing

@@ -97,6 +97,7 @@ type Model struct {
 	Runtime         string                       `json:"runtime,omitempty"`
 	ProtocolVersion string                       `json:"protocolVersion,omitempty"`
 	StorageURI      string                       `json:"storageUri,omitempty"`
+	Args            []string                     `json:"args,omitempty"` // appended to the runtime container's by KServe
 	Env             []corev1.EnvVar              `json:"env,omitempty"`
 	Resources       *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

@@ -536,7 +536,7 @@ func TestOptionMatrix(t *testing.T) {
 						o := deploy.Options{
 							Name: "matrix-model", Namespace: "ns", Image: "registry.example.com/team/matrix-model@sha256:" + strings.Repeat("a", 64),
 							Protocol: protocol, GRPC: grpc, HTTPPort: 8080, GRPCPort: 8081, GPU: gpu,
-							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true, ONNXDevice: true,
 							StorageURI: "hf://org/model", LogLevel: "DEBUG",
 							Env:          []project.EnvVar{{Name: "A", Value: "1"}},
 							NodeSelector: map[string]string{"pool": "inference"},
@@ -587,7 +587,7 @@ func TestTransformerMatrix(t *testing.T) {
 							// A transformer's REST port other than its
 							// predictor's (8080) half of the time.
 							Protocol: protocol, GRPC: grpc, HTTPPort: 8080 + 920*gpu, GRPCPort: 8081, GPU: gpu,
-							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true,
+							DeploymentMode: mode, MinReplicas: intp(1), MaxReplicas: 3, Metrics: true, PodMonitor: true, ONNXDevice: true,
 							ServiceAccountName: "sa",
 							NodeSelector:       map[string]string{"pool": "inference"},
 						}
@@ -626,6 +626,33 @@ func TestKnativeRejectsSecondPort(t *testing.T) {
 	o := deploy.Options{Name: "m", Image: "i", Protocol: "v2", GRPC: true, HTTPPort: 8080, GRPCPort: 8081,
 		Ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}, {Name: "http1", ContainerPort: 8080}}}
 	assert.ErrorIs(t, o.Validate(), deploy.ErrOnePort)
+}
+
+// Two InferenceServices of an onnx project, one on a GPU and one on the CPU,
+// share one serving runtime: KServe's own merge gives each server the
+// device of its own resources.
+func TestServingRuntimeDeviceFollowsEachInferenceService(t *testing.T) {
+	var runtimes [2][]byte
+	for gpu, want := range []string{"--device=cpu", "--device=cuda"} {
+		o := deploy.FromProject(&project.File{Name: "iris", Module: "iris", Template: project.TemplateONNX, Protocol: project.ProtocolV2, GPU: gpu})
+		o.Image, o.Namespace = "registry.example.com/iris:v1", "models"
+		o.Runtime = &deploy.RuntimeOptions{Name: "onnx-go"}
+		data, err := deploy.Render(o)
+		require.NoError(t, err)
+		checkStream(t, data)
+		runtimes[gpu], _, _ = bytes.Cut(data, []byte("---\n"))
+		pod := runtimePod(t, decodeStream(t, data))
+		args := pod.Containers[0].Args
+		assert.Equal(t, want, args[len(args)-1], "gpu=%d: %v", gpu, args)
+		devices := 0
+		for _, a := range args {
+			if strings.HasPrefix(a, "--device") {
+				devices++
+			}
+		}
+		assert.Equal(t, 1, devices, "one --device: %v", args)
+	}
+	assert.Equal(t, string(runtimes[0]), string(runtimes[1]), "the runtime is the same whatever one InferenceService's GPUs")
 }
 
 // A batcher without settings (--batcher alone) reaches KServe as a batcher:
