@@ -200,6 +200,12 @@ func (o *Options) transformerPredictor() PredictorSpec {
 			ProtocolVersion: protocol,
 			StorageURI:      p.StorageURI,
 		}
+		if protocol == project.ProtocolGRPCV2 {
+			// KServe's runtimes declare no port, so Knative would route
+			// the transformer's gRPC calls to their REST port: expose the
+			// runtime's gRPC port, as KServe's own gRPC samples do.
+			spec.Model.Ports = []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: int32(builtinGRPCPorts[p.ModelFormat]), Protocol: corev1.ProtocolTCP}}
+		}
 		return spec
 	}
 	// The predictor's REST endpoint speaks v2 when it is called over gRPC.

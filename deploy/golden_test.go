@@ -462,6 +462,35 @@ func TestRender_ONNXDeviceFollowsGPU(t *testing.T) {
 	assert.Equal(t, []string{"--model_name=iris", "--http_port=8080", "--workers=1"}, args(rest, nil))
 }
 
+// A transformer calling a model-format predictor over grpc-v2 reaches it
+// through the one port Knative routes to, which KServe's runtimes leave to
+// the InferenceService (their containers declare none, so Knative sent the
+// gRPC calls to the REST port): the predictor's model exposes the gRPC port
+// of the built-in runtime KServe picks for the format, named h2c, as
+// KServe's own Triton and TorchServe gRPC samples do.
+func TestRender_TransformerGRPCPredictorExposesItsRuntimesGRPCPort(t *testing.T) {
+	ports := func(format, protocol string) ([]corev1.ContainerPort, error) {
+		o := validOptions()
+		o.Protocol = project.ProtocolV2
+		o.Predictor = &project.Predictor{ModelFormat: format, StorageURI: "gs://bucket/model", Protocol: protocol}
+		objs, err := Manifests(o)
+		if err != nil {
+			return nil, err
+		}
+		return objs[0].(*InferenceService).Spec.Predictor.Model.Ports, nil
+	}
+	for format, port := range map[string]int32{"onnx": 9000, "tensorflow": 9000, "tensorrt": 9000, "triton": 9000, "pytorch": 7070} {
+		got, err := ports(format, project.ProtocolGRPCV2)
+		require.NoError(t, err)
+		assert.Equal(t, []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: port, Protocol: corev1.ProtocolTCP}}, got, format)
+		got, err = ports(format, project.ProtocolV2)
+		require.NoError(t, err)
+		assert.Nil(t, got, "%s over v2: the runtime's REST port, Knative's default", format)
+	}
+	_, err := ports("sklearn", project.ProtocolGRPCV2)
+	assert.EqualError(t, err, "--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format sklearn over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image")
+}
+
 // A serving runtime is shared by every InferenceService that selects it,
 // and GPUs are each InferenceService's own resources: the device goes with
 // them, on the InferenceService's model (KServe appends its args to the

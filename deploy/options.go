@@ -370,6 +370,9 @@ func (o *Options) validatePredictor() []error {
 		if p.StorageURI == "" {
 			fail("--predictor-model-format %s needs --predictor-storage-uri: the serving runtime loads the model from there", p.ModelFormat)
 		}
+		if _, ok := builtinGRPCPorts[p.ModelFormat]; !ok && o.predictorProtocol() == project.ProtocolGRPCV2 {
+			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)
+		}
 	}
 	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
 		fail("--predictor-model-format-version needs --predictor-model-format")
@@ -381,6 +384,13 @@ func (o *Options) validatePredictor() []error {
 	}
 	return errs
 }
+
+// builtinGRPCPorts are the gRPC ports of the built-in runtimes KServe
+// v0.16 picks for a model format over grpc-v2 (config/runtimes): Triton's
+// --grpc-port=9000, and TorchServe's grpc_inference_port, 7070 in KServe's
+// samples' config.properties. The runtimes' containers declare no port, so
+// the InferenceService must expose it as h2c.
+var builtinGRPCPorts = map[string]int{"onnx": 9000, "tensorflow": 9000, "tensorrt": 9000, "triton": 9000, "pytorch": 7070}
 
 // reservedEnv are the variables kserve-gen sets from dedicated options.
 var reservedEnv = []string{envStorageURI, envProtocol, envLogLevel}

@@ -98,6 +98,7 @@ type Model struct {
 	ProtocolVersion string                       `json:"protocolVersion,omitempty"`
 	StorageURI      string                       `json:"storageUri,omitempty"`
 	Args            []string                     `json:"args,omitempty"` // appended to the runtime container's by KServe
+	Ports           []corev1.ContainerPort       `json:"ports,omitempty"`
 	Env             []corev1.EnvVar              `json:"env,omitempty"`
 	Resources       *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -422,7 +423,75 @@ func builtinRuntimePod(t *testing.T, m manifests) (corev1.PodSpec, map[string]st
 	candidates, err := model.GetSupportingRuntimes(ctx, cl, m.isvc.Namespace, false, false)
 	require.NoError(t, err)
 	require.NotEmpty(t, candidates, "no KServe runtime serves model format %q over %s", model.ModelFormat.Name, model.GetProtocol())
-	return mergedPod(t, m.isvc, candidates[0].Spec), candidates[0].Spec.Annotations
+	pod := mergedPod(t, m.isvc, candidates[0].Spec)
+	if model.GetProtocol() == constants.ProtocolGRPCV2 {
+		// Knative routes to the one declared port: it must be the
+		// runtime's gRPC port, named h2c (the runtimes declare none).
+		want := runtimeGRPCPort(t, candidates[0].Name, candidates[0].Spec)
+		assert.Equal(t, []corev1.ContainerPort{{Name: "h2c", ContainerPort: want, Protocol: corev1.ProtocolTCP}}, pod.Containers[0].Ports,
+			"%s over grpc-v2 on %s", model.ModelFormat.Name, candidates[0].Name)
+	}
+	return pod, candidates[0].Spec.Annotations
+}
+
+// runtimeGRPCPort is where a built-in runtime serves gRPC: its --grpc-port
+// argument (Triton), or TorchServe's grpc_inference_port in the
+// config.properties of KServe's own TorchServe samples.
+func runtimeGRPCPort(t *testing.T, name string, rt v1alpha1.ServingRuntimeSpec) int32 {
+	t.Helper()
+	for _, a := range rt.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--grpc-port="); ok {
+			p, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return int32(p)
+		}
+	}
+	require.Equal(t, "kserve-torchserve", name, "a runtime whose gRPC port this test does not know")
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kserve/kserve").Output()
+	require.NoError(t, err, "locate the kserve module")
+	props, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "docs", "samples", "v1beta1", "torchserve", "v2", "config.properties"))
+	require.NoError(t, err)
+	match := regexp.MustCompile(`(?m)^grpc_inference_port=(\d+)$`).FindSubmatch(props)
+	require.NotNil(t, match, "grpc_inference_port in TorchServe's config.properties")
+	p, err := strconv.Atoi(string(match[1]))
+	require.NoError(t, err)
+	return int32(p)
+}
+
+// Every model format one of KServe's built-in runtimes is picked for over
+// grpc-v2 can be a transformer's predictor over gRPC, reached on that
+// runtime's gRPC port (builtinRuntimePod checks the port); a format none
+// serves over gRPC is refused.
+func TestTransformerGRPCPredictorOnEveryBuiltinRuntime(t *testing.T) {
+	n := 0
+	for _, obj := range builtinRuntimes(t) {
+		rt := obj.(*v1alpha1.ClusterServingRuntime)
+		if !slices.Contains(rt.Spec.ProtocolVersions, constants.ProtocolGRPCV2) {
+			continue
+		}
+		for _, f := range rt.Spec.SupportedModelFormats {
+			if f.AutoSelect == nil || !*f.AutoSelect {
+				continue
+			}
+			version := ""
+			if f.Version != nil {
+				version = *f.Version
+			}
+			o := deploy.Options{Name: "tx", Namespace: "ns", Image: "registry.example.com/tx:v1", Protocol: "v2", HTTPPort: 8080, GRPCPort: 8081,
+				Predictor: &project.Predictor{ModelFormat: f.Name, ModelFormatVersion: version, StorageURI: "gs://bucket/model", Protocol: project.ProtocolGRPCV2}}
+			t.Run(rt.Name+"/"+f.Name+"/"+version, func(t *testing.T) {
+				data, err := deploy.Render(o)
+				require.NoError(t, err)
+				checkStream(t, data)
+			})
+			n++
+		}
+	}
+	assert.Equal(t, 6, n, "Triton's five auto-selected formats and TorchServe's pytorch")
+
+	o := deploy.Options{Name: "tx", Image: "registry.example.com/tx:v1", Protocol: "v2", HTTPPort: 8080, GRPCPort: 8081,
+		Predictor: &project.Predictor{ModelFormat: "sklearn", StorageURI: "gs://bucket/model", Protocol: project.ProtocolGRPCV2}}
+	assert.ErrorContains(t, o.Validate(), "none of KServe's built-in runtimes serves model format sklearn over gRPC")
 }
 
 // mergedPod is the controller's merge of a runtime and the
