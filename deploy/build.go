@@ -266,6 +266,15 @@ func (o *Options) servingRuntime() *ServingRuntime {
 			annotationPrometheusPath: metricsPath,
 		}
 	}
+	// No --device: it follows each InferenceService's GPUs (runtimeInferenceService).
+	c := o.container(modelNamePlaceholder, false)
+	if o.GRPC {
+		// The runtime serves v2 over REST too: an InferenceService over
+		// grpc-v2 exposes h2c itself (runtimeInferenceService), one over v2
+		// gets Knative's default port, REST's 8080. Exposing h2c here sent
+		// a v2 InferenceService's REST calls to the gRPC port.
+		c.Ports = nil
+	}
 	return &ServingRuntime{
 		APIVersion: APIVersionV1alpha1,
 		Kind:       kind,
@@ -278,8 +287,7 @@ func (o *Options) servingRuntime() *ServingRuntime {
 			}},
 			ProtocolVersions: protocols,
 			Annotations:      ann,
-			// No --device: it follows each InferenceService's GPUs (runtimeInferenceService).
-			Containers: []corev1.Container{o.container(modelNamePlaceholder, false)},
+			Containers:       []corev1.Container{c},
 		},
 	}
 }
@@ -305,6 +313,11 @@ func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService 
 	// as an appended one would override it.
 	if d := o.deviceArg(); d != "" && !slices.ContainsFunc(o.Args, isDeviceArg) {
 		m.Args = []string{d}
+	}
+	if o.GRPC {
+		// The port Knative routes grpc-v2 to, which the runtime leaves to
+		// each InferenceService (servingRuntime).
+		m.Ports = o.containerPorts()
 	}
 	if r := o.resources(); len(r.Requests) > 0 || len(r.Limits) > 0 {
 		m.Resources = &r
@@ -484,6 +497,19 @@ func (o *Options) container(modelName string, device bool, extra ...string) core
 	args = append(args, extra...)
 	args = append(args, o.Args...)
 
+	readiness, startup := o.probes(o.Protocol, o.HTTPPort, modelName)
+	return corev1.Container{
+		Name:           ContainerName,
+		Image:          o.Image,
+		Args:           args,
+		Ports:          o.containerPorts(),
+		ReadinessProbe: readiness,
+		StartupProbe:   startup,
+	}
+}
+
+// containerPorts is the exposed port (exposedPorts) as the container lists it.
+func (o *Options) containerPorts() []corev1.ContainerPort {
 	var ports []corev1.ContainerPort
 	for _, p := range o.exposedPorts() {
 		ports = append(ports, corev1.ContainerPort{
@@ -492,15 +518,7 @@ func (o *Options) container(modelName string, device bool, extra ...string) core
 			Protocol:      corev1.ProtocolTCP,
 		})
 	}
-	readiness, startup := o.probes(o.Protocol, o.HTTPPort, modelName)
-	return corev1.Container{
-		Name:           ContainerName,
-		Image:          o.Image,
-		Args:           args,
-		Ports:          ports,
-		ReadinessProbe: readiness,
-		StartupProbe:   startup,
-	}
+	return ports
 }
 
 // deviceArg is an onnx server's --device: cuda when GPUs are requested, so

@@ -491,6 +491,23 @@ func TestRender_TransformerGRPCPredictorExposesItsRuntimesGRPCPort(t *testing.T)
 	assert.EqualError(t, err, "--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format sklearn over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image")
 }
 
+// A gRPC serving runtime lists v2 and grpc-v2, so it must serve both: the
+// runtime runs REST and gRPC and exposes no port (REST on Knative's default
+// 8080 for a v2 InferenceService), and an InferenceService over grpc-v2
+// exposes h2c itself, as KServe's own gRPC samples do for Triton. A runtime
+// exposing h2c routed a v2 InferenceService's REST calls to the gRPC port.
+func TestRender_GRPCServingRuntimeLeavesTheGRPCPortToTheInferenceService(t *testing.T) {
+	objs, err := Manifests(goldenCases()["cluster-serving-runtime-grpc"])
+	require.NoError(t, err)
+	rt, isvc := objs[0].(*ServingRuntime), objs[1].(*InferenceService)
+	assert.Equal(t, []string{project.ProtocolV2, project.ProtocolGRPCV2}, rt.Spec.ProtocolVersions)
+	c := rt.Spec.Containers[0]
+	assert.Nil(t, c.Ports)
+	assert.Equal(t, []string{"--model_name={{.Name}}", "--http_port=8080", "--grpc_port=8081", "--enable_grpc=true", "--workers=1"}, c.Args)
+	assert.Equal(t, project.ProtocolGRPCV2, isvc.Spec.Predictor.Model.ProtocolVersion)
+	assert.Equal(t, []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: 8081, Protocol: corev1.ProtocolTCP}}, isvc.Spec.Predictor.Model.Ports)
+}
+
 // A serving runtime is shared by every InferenceService that selects it,
 // and GPUs are each InferenceService's own resources: the device goes with
 // them, on the InferenceService's model (KServe appends its args to the

@@ -697,6 +697,27 @@ func TestKnativeRejectsSecondPort(t *testing.T) {
 	assert.ErrorIs(t, o.Validate(), deploy.ErrOnePort)
 }
 
+// A gRPC runtime lists v2 as well as grpc-v2, and serves both: an
+// InferenceService selecting it over v2 (written by hand: it names no port)
+// gets a pod whose one routed port, Knative's default 8080, is the REST
+// listener's; ours over grpc-v2 gets h2c on the gRPC port.
+func TestGRPCServingRuntimeServesV2InferenceServices(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "cluster-serving-runtime-grpc.yaml"))
+	require.NoError(t, err)
+	m := decodeStream(t, data)
+	pod := runtimePod(t, m)
+	assert.Equal(t, []corev1.ContainerPort{{Name: "h2c", ContainerPort: 8081, Protocol: corev1.ProtocolTCP}}, pod.Containers[0].Ports)
+
+	v2 := constants.ProtocolV2
+	m.isvc.Name = "rest-client"
+	m.isvc.Spec.Predictor.Model.ProtocolVersion = &v2
+	m.isvc.Spec.Predictor.Model.Ports = nil
+	pod = runtimePod(t, m)
+	assert.Empty(t, pod.Containers[0].Ports, "Knative routes to its default port, 8080")
+	assert.Contains(t, pod.Containers[0].Args, "--http_port=8080")
+	assert.Equal(t, "/v2/models/rest-client/ready", pod.Containers[0].ReadinessProbe.HTTPGet.Path)
+}
+
 // Two InferenceServices of an onnx project, one on a GPU and one on the CPU,
 // share one serving runtime: KServe's own merge gives each server the
 // device of its own resources.
