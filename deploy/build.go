@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,7 +440,13 @@ func (o *Options) predictor() PredictorSpec {
 	}
 	if l := o.Logger; l != nil {
 		// KServe's webhook refuses an empty mode; "all" is its documented default.
-		p.Logger = &Logger{Mode: cmp.Or(l.Mode, "all"), MetadataHeaders: slices.Clone(l.MetadataHeaders)}
+		p.Logger = &Logger{Mode: cmp.Or(l.Mode, "all")}
+		// KServe's agent keeps a request header only when its name as
+		// net/http's r.Header holds it (canonical: X-Request-Id) is in
+		// the list, compared exactly: x-request-id never matched.
+		for _, h := range l.MetadataHeaders {
+			p.Logger.MetadataHeaders = append(p.Logger.MetadataHeaders, http.CanonicalHeaderKey(h))
+		}
 		if l.URL != "" {
 			u := l.URL
 			p.Logger.URL = &u

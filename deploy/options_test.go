@@ -253,3 +253,15 @@ func TestRender_BatcherWithDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "\n  predictor:\n    batcher: {}\n    containers:\n")
 }
+
+// KServe's agent keeps the headers whose Go-canonical name (net/http's
+// r.Header key: X-Request-Id) is in metadataHeaders, compared exactly, so a
+// header given as x-request-id was never logged: the names are written in
+// that form.
+func TestRender_LoggerHeadersInTheFormKServeMatches(t *testing.T) {
+	o := validOptions()
+	o.Logger = &project.Logger{MetadataHeaders: []string{"x-request-id", "X-B3-TRACEID", "Authorization"}}
+	objs, err := Manifests(o)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"X-Request-Id", "X-B3-Traceid", "Authorization"}, objs[0].(*InferenceService).Spec.Predictor.Logger.MetadataHeaders)
+}

@@ -172,7 +172,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.IntVar(&opts.Timeout, "timeout", 0, "request timeout in `SECONDS` (KServe's timeout); 0: the platform's default")
 	f.StringVar(&opts.LoggerURL, "logger-url", "", "payload logging: send requests/responses as CloudEvents to this `URL` (KServe's logger)")
 	f.StringVar(&opts.LoggerMode, "logger-mode", "", "payload logging: all (default), request or response")
-	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events (repeatable)")
+	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events' metadata, any case (repeatable)")
 	f.BoolVar(&opts.Batcher, "batcher", false, "put KServe's request batcher in front of the server; v1 projects only, it batches v1 :predict requests (--batcher=false drops one set in "+project.FileName+")")
 	f.IntVar(&opts.BatcherMaxBatchSize, "batcher-max-batch-size", 0, "batcher: most instances per batch, the v1 requests' \"instances\" together (implies --batcher)")
 	f.IntVar(&opts.BatcherMaxLatency, "batcher-max-latency", 0, "batcher: `MILLISECONDS` a batch waits to fill (implies --batcher)")

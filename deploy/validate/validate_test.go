@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +21,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kserve/kserve/pkg/apis/serving/v1alpha1"
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
 	"github.com/kserve/kserve/pkg/constants"
 	kservedeployment "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/reconcilers/deployment"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
+	kfslogger "github.com/kserve/kserve/pkg/logger"
 	kservetypes "github.com/kserve/kserve/pkg/types"
 	kservepod "github.com/kserve/kserve/pkg/webhook/admission/pod"
 	srwebhook "github.com/kserve/kserve/pkg/webhook/admission/servingruntime"
@@ -30,6 +36,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -743,6 +750,53 @@ func TestServingRuntimeDeviceFollowsEachInferenceService(t *testing.T) {
 		assert.Equal(t, 1, devices, "one --device: %v", args)
 	}
 	assert.Equal(t, string(runtimes[0]), string(runtimes[1]), "the runtime is the same whatever one InferenceService's GPUs")
+}
+
+// A header named for payload logging in any case (--logger-header
+// x-request-id) reaches the CloudEvent's metadata through KServe's own
+// logger handler, run behind a real socket as its agent runs it.
+func TestLoggerHeaderReachesTheEventMetadata(t *testing.T) {
+	o := deploy.Options{Name: "m", Image: "registry.example.com/m:v1", Protocol: "v1", HTTPPort: 8080, GRPCPort: 8081,
+		Logger: &project.Logger{Mode: "request", MetadataHeaders: []string{"x-request-id"}}}
+	data, err := deploy.Render(o)
+	require.NoError(t, err)
+	headers := decodeStream(t, data).isvc.Spec.Predictor.Logger.MetadataHeaders
+
+	events := make(chan http.Header, 1)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		events <- r.Header.Clone()
+	}))
+	defer sink.Close()
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"predictions":[1]}`))
+	}))
+	defer model.Close()
+	sinkURL, err := url.Parse(sink.URL)
+	require.NoError(t, err)
+	modelURL, err := url.Parse(model.URL)
+	require.NoError(t, err)
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	kfslogger.StartDispatcher(1, &kfslogger.MockStore{}, zl.Sugar())
+	agent := httptest.NewServer(kfslogger.New(sinkURL, sinkURL, v1beta1.LogRequest, "m", "ns", "default", "predictor",
+		httputil.NewSingleHostReverseProxy(modelURL), headers, "", nil, false))
+	defer agent.Close()
+
+	req, err := http.NewRequest(http.MethodPost, agent.URL+"/v1/models/m:predict", strings.NewReader(`{"instances":[1]}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header["x-request-id"] = []string{"abc-123"} // as a client may write it
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	select {
+	case h := <-events:
+		var metadata map[string][]string
+		require.NoError(t, json.Unmarshal([]byte(h.Get("Ce-Metadata")), &metadata), "Ce-Metadata %q", h.Get("Ce-Metadata"))
+		assert.Equal(t, map[string][]string{"X-Request-Id": {"abc-123"}}, metadata, "metadataHeaders %q", headers)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no CloudEvent reached the sink")
+	}
 }
 
 // A batcher without settings (--batcher alone) reaches KServe as a batcher:
