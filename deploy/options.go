@@ -612,6 +612,13 @@ func (o *Options) validateTrigger() []error {
 	if o.Protocol != project.ProtocolV1 {
 		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
 	}
+	if o.Batcher != nil {
+		// KServe's batcher builds a new request from the merged
+		// "instances" alone and answers {"predictions": ...} itself: the
+		// ce-* headers never reach the server, which then answers plain
+		// JSON, and the broker takes no event back.
+		fail(`--trigger with --batcher: KServe's batcher passes on only the events' "instances", without their CloudEvent attributes, and answers plain JSON, so the server would answer no event and the broker would get none back; drop --batcher (a server can batch inside: runtime/batch)`)
+	}
 	keys := slices.Sorted(maps.Keys(tr.Filter))
 	for _, k := range keys {
 		if !ceAttributeName.MatchString(k) {

@@ -145,6 +145,12 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.Protocol = project.ProtocolV2
 			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "t"}}
 		}, "--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks v2; deploy a v1 project"},
+		// KServe's batcher re-sends only the events' "instances", without
+		// their ce-* headers, and answers plain JSON: no answer events.
+		{"trigger with a batcher", func(o *Options) {
+			o.Batcher = &project.Batcher{MaxBatchSize: 8}
+			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "t"}}
+		}, `--trigger with --batcher: KServe's batcher passes on only the events' "instances", without their CloudEvent attributes, and answers plain JSON, so the server would answer no event and the broker would get none back; drop --batcher (a server can batch inside: runtime/batch)`},
 		{"bad toleration operator", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "In"}} }, `toleration #1: operator "In" is not Exists or Equal`},
 		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `toleration #1: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `toleration #1: operator Exists takes no value, got "v"`},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kserve/kserve/pkg/apis/serving/v1alpha1"
 	"github.com/kserve/kserve/pkg/apis/serving/v1beta1"
+	kservebatcher "github.com/kserve/kserve/pkg/batcher"
 	"github.com/kserve/kserve/pkg/constants"
 	kservedeployment "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/reconcilers/deployment"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
@@ -624,9 +625,12 @@ func TestOptionMatrix(t *testing.T) {
 						if mode != deploy.ModeStandard {
 							o.ContainerConcurrency = 4 // Knative's; refused in Standard mode
 						}
-						if protocol == project.ProtocolV1 {
-							// KServe's batcher batches v1 :predict only; deploy refuses it for v2.
+						switch {
+						case protocol == project.ProtocolV1 && gpu == 0:
+							// KServe's batcher batches v1 :predict only; deploy refuses it for v2,
+							// and with a Trigger, whose events it strips of their attributes.
 							o.Batcher = &project.Batcher{MaxBatchSize: 16}
+						case protocol == project.ProtocolV1:
 							o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "com.example.request"}}
 						}
 						checkScaled(t, fmt.Sprintf("%s/grpc=%v/%s/mode=%q/gpu=%d", protocol, grpc, rtName, mode, gpu), o)
@@ -797,6 +801,35 @@ func TestLoggerHeaderReachesTheEventMetadata(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no CloudEvent reached the sink")
 	}
+}
+
+// deploy refuses --trigger with --batcher because of what KServe's own
+// batcher does to a binary-mode CloudEvent from the broker: the server gets
+// the instances without the ce-* attributes, so it cannot answer with an
+// event, and the broker gets plain JSON back.
+func TestBatcherStripsCloudEvents(t *testing.T) {
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	seen := make(chan http.Header, 1)
+	server := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		w.Header().Set("Ce-Id", "answer-1") // what the server answers an event with
+		_, _ = w.Write([]byte(`{"predictions":[1]}`))
+	})
+	agent := httptest.NewServer(kservebatcher.New(1, 10, server, zl.Sugar()))
+	defer agent.Close()
+
+	req, err := http.NewRequest(http.MethodPost, agent.URL+"/v1/models/m:predict", strings.NewReader(`{"instances":[1]}`))
+	require.NoError(t, err)
+	for k, v := range map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "e-1", "Ce-Type": "com.example.request", "Ce-Source": "camera-1"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, (<-seen).Get("Ce-Id"), "the server gets no event")
+	assert.Empty(t, resp.Header.Get("Ce-Id"), "the broker gets no event back")
 }
 
 // A batcher without settings (--batcher alone) reaches KServe as a batcher:
