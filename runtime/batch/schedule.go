@@ -262,7 +262,7 @@ func validIndexes(bad RequestErrors, n int) bool {
 func (b *Batcher) call(ctx context.Context, bt *Batch) (outs []*infer.Tensor, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("panic : %v", p), Err: fmt.Errorf("batch function of %s panicked: %v\n%s", b.subject(), p, debug.Stack())}
+			err = status.Panic("batch function of "+b.subject(), p, debug.Stack())
 		}
 	}()
 	return b.fn(ctx, bt)

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -321,8 +322,20 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 	}
 	e.repo.Lock()
 	defer e.repo.Unlock()
-	if err := e.Model.Load(d.modelContext(ctx)); err != nil {
-		return status.ModelNotReady(name, fmt.Sprintf("Error type: %T error msg: %v", err, err))
+	if err := guard(e.Name, func() error { return e.Model.Load(d.modelContext(ctx)) }); err != nil {
+		typ, msg := fmt.Sprintf("%T", err), err.Error()
+		var se *status.Error
+		if errors.As(err, &se) && se.Stack != nil {
+			// KServe's "Error type: <class 'RuntimeError'>" names the
+			// exception's class; a Go panic has none to name.
+			typ, msg = "panic", strings.TrimPrefix(se.Message, "panic : ")
+		}
+		nr := status.ModelNotReady(name, fmt.Sprintf("Error type: %s error msg: %s", typ, msg))
+		nr.Err = err
+		if se != nil {
+			nr.Stack = se.Stack
+		}
+		return nr
 	}
 	if !e.Model.Ready() {
 		return notReady(e)
@@ -346,11 +359,23 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 	}
 	e.unloaded.Store(true)
 	if u, ok := e.Model.(model.Unloader); ok {
-		if err := u.Unload(d.modelContext(ctx)); err != nil {
+		if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
 			return fmt.Errorf("unload model %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// guard runs fn, a model's Load or Unload, turning its panic into an error
+// (status.Panic): the gRPC transport does not recover a handler's panic, so
+// a model's would otherwise end the process, every other model with it.
+func guard(name string, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = status.Panic("model "+name, p, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 // Stop marks the server not live and not ready and unloads every model.
@@ -375,7 +400,7 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 		// request outlived the drain) returns first, within ctx.
 		unlock := lockWithin(ctx, &e.repo)
 		if !e.unloaded.Swap(true) {
-			if err := u.Unload(d.modelContext(ctx)); err != nil && first == nil {
+			if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil && first == nil {
 				first = fmt.Errorf("unload model %s: %w", e.Name, err)
 			}
 		}
@@ -557,7 +582,7 @@ func (e *Entry) notInFlight() {
 func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Request, h *model.Headers) (resp *infer.Response, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("panic : %v", r), Err: fmt.Errorf("model %s panicked: %v\n%s", e.Name, r, debug.Stack())}
+			err = status.Panic("model "+e.Name, r, debug.Stack())
 		}
 	}()
 	var t Timings

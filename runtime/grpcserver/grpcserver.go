@@ -10,9 +10,11 @@ package grpcserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // DefaultMaxMessageLength is KServe's default for
@@ -240,7 +243,20 @@ func checkSize(m any, limit int) error {
 // logCall writes KServe's per-call line "grpc method: <full method>" at
 // DEBUG (KServe logs it at INFO; at thousands of calls a second that line
 // would cost more than the call). Enable it with KSERVE_LOGLEVEL=DEBUG.
-func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+//
+// It also recovers a panic of the handler: grpc-go does not, and model code
+// runs in more handlers than ModelInfer (whose pipeline recovers its own),
+// a Ready or InputsMetadata among them. The call is answered INTERNAL
+// "panic : <value>", logged with the stack, and the server serves on.
+func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp = nil
+			pe := status.Panic("gRPC method "+info.FullMethod, p, debug.Stack())
+			s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", pe, info.FullMethod)+status.PanicStack(pe))
+			err = grpcstatus.Error(codes.Internal, pe.Message)
+		}
+	}()
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "grpc method: "+info.FullMethod)
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -736,7 +737,7 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = fmt.Errorf("panic : %v", p)
+				err = status.Panic("a streamed response", p, debug.Stack())
 			}
 		}()
 		for chunk, err := range resp.Stream {
@@ -760,7 +761,7 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 	if err == nil {
 		return sent, nil
 	}
-	h.opts.Logger.Error("Exception: " + err.Error())
+	h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
 	return sent, errCut
 }
 
@@ -983,7 +984,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// and a hint for clients and gateways that retry.
 		w.Header().Set("Retry-After", strconv.Itoa(int(status.OverloadRetryAfter.Seconds())))
 	case code >= 500:
-		h.opts.Logger.Error("Exception: " + err.Error())
+		h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
 	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))

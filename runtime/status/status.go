@@ -104,6 +104,32 @@ type Error struct {
 	// clients see FastAPI's body. Message keeps the whole reason for logs,
 	// gRPC and Go callers.
 	DetailText string
+	// Stack, for a panic recovered in model code (Panic), is the goroutine
+	// stack where it panicked: logged after the message (PanicStack), as
+	// KServe logs an exception with its traceback, and never shown to
+	// clients.
+	Stack []byte
+}
+
+// Panic is the error of p, a panic recovered in model code: an internal
+// error whose message, "panic : <p>", reads as KServe's "<Type> : <message>"
+// for an exception nobody caught. stack is debug.Stack() taken in the
+// deferred function that recovered, which still runs on the panicking
+// frames, so the stack names the line that panicked. subject says whose
+// code it was ("model m"), for the cause.
+func Panic(subject string, p any, stack []byte) *Error {
+	return &Error{Kind: KindInternal, Message: fmt.Sprintf("panic : %v", p), Err: fmt.Errorf("%s panicked: %v", subject, p), Stack: stack}
+}
+
+// PanicStack is what the server logs after err's message: for a panic
+// recovered in model code (Panic), a newline and the stack where it
+// panicked; "" for any other error.
+func PanicStack(err error) string {
+	var e *Error
+	if errors.As(err, &e) && len(e.Stack) > 0 {
+		return "\n" + string(e.Stack)
+	}
+	return ""
 }
 
 // ValidationDetail is one pydantic validation error.

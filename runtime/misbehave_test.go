@@ -1,0 +1,191 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// logBuffer collects a server's log lines; handlers write from many
+// goroutines while the test reads.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// panicky is a model whose every hook outside the pipeline can panic: Load
+// (after the first, start-up one), Unload, Ready and its metadata.
+type panicky struct {
+	loads        atomic.Int32
+	ready        atomic.Bool
+	panicReady   atomic.Bool
+	panicUnload  atomic.Bool
+	panicPredict atomic.Bool
+}
+
+func (m *panicky) Name() string { return "panicky" }
+func (m *panicky) Load(context.Context) error {
+	if m.loads.Add(1) > 1 {
+		panic("weights file is corrupt")
+	}
+	m.ready.Store(true)
+	return nil
+}
+func (m *panicky) Ready() bool {
+	if m.panicReady.Load() {
+		panic("readiness check exploded")
+	}
+	return m.ready.Load()
+}
+func (m *panicky) Unload(context.Context) error {
+	if m.panicUnload.Load() {
+		panic("unload exploded")
+	}
+	m.ready.Store(false)
+	return nil
+}
+func (m *panicky) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	if m.panicPredict.Load() {
+		var s []int
+		_ = s[len(req.Inputs)+2] // an index out of range, as real model code panics
+	}
+	return runtime.PredictResponse(req, "panicky", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+func (m *panicky) InputsMetadata() []runtime.TensorMetadata {
+	if m.panicReady.Load() {
+		panic("metadata exploded")
+	}
+	return nil
+}
+func (m *panicky) OutputsMetadata() []runtime.TensorMetadata { return nil }
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func grpcClient(t *testing.T, addr string) pb.GRPCInferenceServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewGRPCInferenceServiceClient(conn)
+}
+
+func grpcErr(t *testing.T, err error) (codes.Code, string) {
+	t.Helper()
+	require.Error(t, err)
+	s, ok := grpcstatus.FromError(err)
+	require.True(t, ok, "not a gRPC status: %v", err)
+	return s.Code(), s.Message()
+}
+
+// A panic in Load, Unload, Ready or the metadata of a model, hooks the
+// transports call outside the predict pipeline, is answered as the error
+// it is, over REST and gRPC alike, and the server serves on: grpc-go does
+// not recover a handler's panic, so one such panic used to end the process
+// (and over REST, net/http cut the connection without an answer).
+func TestModelPanicOutsidePipeline_AnsweredAndServerServesOn(t *testing.T) {
+	m := &panicky{}
+	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	c := grpcClient(t, srv.GRPCAddr)
+	ctx := ctxT(t)
+
+	const loadMsg = "Model with name panicky is not ready. Error type: panic error msg: weights file is corrupt"
+	_, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "panicky"})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Unavailable, code)
+	assert.Equal(t, loadMsg, msg)
+	st, _, body := do(t, "POST", srv.URL+"/v2/repository/models/panicky/load", "", nil)
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"`+loadMsg+`"}`, body)
+
+	m.panicReady.Store(true)
+	_, err = c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "panicky"})
+	code, msg = grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "panic : readiness check exploded", msg)
+	_, err = c.ServerReady(ctx, &pb.ServerReadyRequest{})
+	code, msg = grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "panic : readiness check exploded", msg)
+	m.panicReady.Store(false)
+
+	m.panicUnload.Store(true)
+	_, err = c.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "panicky"})
+	code, msg = grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "panic : unload exploded", msg)
+	m.panicUnload.Store(false)
+
+	live, err := c.ServerLive(ctx, &pb.ServerLiveRequest{})
+	require.NoError(t, err, "the server is gone")
+	assert.True(t, live.GetLive())
+	st, _, _ = do(t, "GET", srv.URL+"/v2/health/live", "", nil)
+	assert.Equal(t, 200, st)
+}
+
+// A model's panic is logged with its stack, as KServe logs an exception
+// with its traceback: "panic : index out of range" alone does not say
+// where.
+func TestModelPanic_LoggedWithStack(t *testing.T) {
+	m := &panicky{}
+	m.panicPredict.Store(true)
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	const want = "panic : runtime error: index out of range [2] with length 0"
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/panicky:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 500, st)
+	assert.Equal(t, `{"error":"`+want+`"}`, body)
+	_, err := grpcClient(t, srv.GRPCAddr).ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "panicky"})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, want, msg)
+
+	// Both lines name the model's method and its file.
+	lines := logs.String()
+	for _, prefix := range []string{`msg="Exception: ` + want, `msg="Internal server error: ` + want + `, grpc_method: /inference.GRPCInferenceService/ModelInfer`} {
+		i := bytes.Index([]byte(lines), []byte(prefix))
+		if !assert.GreaterOrEqual(t, i, 0, "no line starting %s in\n%s", prefix, lines) {
+			continue
+		}
+		line := lines[i:]
+		if j := bytes.IndexByte([]byte(line), '\n'); j >= 0 {
+			line = line[:j]
+		}
+		assert.Contains(t, line, `runtime_test.(*panicky).Predict`)
+		assert.Contains(t, line, `misbehave_test.go:`)
+	}
+}
