@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
@@ -187,5 +188,67 @@ func TestModelPanic_LoggedWithStack(t *testing.T) {
 		}
 		assert.Contains(t, line, `runtime_test.(*panicky).Predict`)
 		assert.Contains(t, line, `misbehave_test.go:`)
+	}
+}
+
+// sloppy makes the mistakes of a model under development, the one its
+// X-Mistake request header (or gRPC metadata) names.
+type sloppy struct{}
+
+func (sloppy) Name() string               { return "sloppy" }
+func (sloppy) Load(context.Context) error { return nil }
+func (sloppy) Ready() bool                { return true }
+func (sloppy) Preprocess(_ context.Context, req *infer.Request, h *runtime.Headers) (*infer.Request, error) {
+	if h.Get("X-Mistake") == "nil request" {
+		return nil, nil
+	}
+	return req, nil
+}
+func (sloppy) Predict(_ context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
+	switch h.Get("X-Mistake") {
+	case "nil response":
+		return nil, nil
+	case "short output":
+		return runtime.PredictResponse(req, "sloppy", infer.NewTensor("y", []int64{2, 3}, []float32{1, 2}))
+	case "unknown datatype":
+		return runtime.PredictResponse(req, "sloppy", &infer.Tensor{Name: "y", Datatype: "FP8", Shape: []int64{1}, Data: []float32{1}})
+	}
+	return runtime.PredictResponse(req, "sloppy", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+func (sloppy) Postprocess(_ context.Context, resp *infer.Response, h *runtime.Headers) (*infer.Response, error) {
+	if h.Get("X-Mistake") == "nil postprocess" {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// A model's own mistake is a 500 (INTERNAL) that names the model and the
+// mistake in the same words over REST v1, REST v2 and gRPC, and not as Go's
+// internal type of the error ("errorString : ...") nor as an input's fault.
+func TestModelMistakes_SameMessageOnEveryTransport(t *testing.T) {
+	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	c := grpcClient(t, srv.GRPCAddr)
+	cases := []struct{ mistake, want string }{
+		{"nil request", "model sloppy: Preprocess returned a nil request"},
+		{"nil response", "model sloppy returned a nil response"},
+		{"nil postprocess", "model sloppy: Postprocess returned a nil response"},
+	}
+	const v2 = `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`
+	for _, tc := range cases {
+		t.Run(tc.mistake, func(t *testing.T) {
+			st, _, body := do(t, "POST", srv.URL+"/v1/models/sloppy:predict", "application/json", []byte(`{"instances":[1]}`), "X-Mistake", tc.mistake)
+			assert.Equal(t, 500, st)
+			assert.Equal(t, `{"error":"`+tc.want+`"}`, body, "v1")
+			st, _, body = do(t, "POST", srv.URL+"/v2/models/sloppy/infer", "application/json", []byte(v2), "X-Mistake", tc.mistake)
+			assert.Equal(t, 500, st)
+			assert.Equal(t, `{"error":"`+tc.want+`"}`, body, "v2")
+			ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-mistake", tc.mistake)
+			_, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "sloppy", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+				{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+			code, msg := grpcErr(t, err)
+			assert.Equal(t, codes.Internal, code)
+			assert.Equal(t, tc.want, msg, "gRPC")
+		})
 	}
 }

@@ -598,12 +598,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 			return nil, err
 		}
 		if req == nil {
-			return nil, fmt.Errorf("model %s: Preprocess returned a nil request", e.Name)
+			return nil, mistake("model %s: Preprocess returned a nil request", e.Name)
 		}
 		for i, in := range req.Inputs {
 			if in == nil {
-				msg := fmt.Sprintf("model %s: Preprocess returned a nil input tensor (Inputs[%d])", e.Name, i)
-				return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+				return nil, mistake("model %s: Preprocess returned a nil input tensor (Inputs[%d])", e.Name, i)
 			}
 		}
 	}
@@ -622,7 +621,7 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		return nil, err
 	}
 	if resp == nil {
-		return nil, fmt.Errorf("model %s returned a nil response", e.Name)
+		return nil, mistake("model %s returned a nil response", e.Name)
 	}
 	if e.post != nil {
 		start := time.Now()
@@ -632,21 +631,19 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 			return nil, err
 		}
 		if resp == nil {
-			return nil, fmt.Errorf("model %s: Postprocess returned a nil response", e.Name)
+			return nil, mistake("model %s: Postprocess returned a nil response", e.Name)
 		}
 	}
 	// A nil tensor would panic in the transports' encoders, which run
 	// outside the recovery above (over gRPC that ends the process).
 	for i, o := range resp.Outputs {
 		if o == nil {
-			msg := fmt.Sprintf("model %s returned a nil output tensor (Outputs[%d])", e.Name, i)
-			return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+			return nil, mistake("model %s returned a nil output tensor (Outputs[%d])", e.Name, i)
 		}
 	}
 	if arrived != infer.ProtocolV1 && len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
 		// Only v1 sends a body; a v2 answer without outputs would drop it.
-		msg := fmt.Sprintf("model %s returned a v1 response body to a %s request; return tensors (infer.PredictResponse)", e.Name, transportName(arrived))
-		return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+		return nil, mistake("model %s returned a v1 response body to a %s request; return tensors (infer.PredictResponse)", e.Name, transportName(arrived))
 	}
 	if len(req.Outputs) > 0 { // the classification extension, for both transports
 		classify := infer.Classify
@@ -672,13 +669,21 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		for range resp.Stream {
 			break // the iterator's own clean-up runs (a forwarded stream's connection)
 		}
-		msg := fmt.Sprintf("model %s returned a streamed answer, which only v1 :predict and :explain send (this request is %s)", e.Name, arrived)
-		return nil, &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
+		return nil, mistake("model %s returned a streamed answer, which only v1 :predict and :explain send (this request is %s)", e.Name, arrived)
 	}
 	if d.opts.Latency != nil {
 		d.opts.Latency(model.HeaderValue(h.Request, "X-Request-Id"), t)
 	}
 	return resp, nil
+}
+
+// mistake is the 500 (gRPC INTERNAL) for a model's answer that breaks the
+// Model contract, its message as written: an error without a kind would
+// read "errorString : ...", Go's internal name of its type, which tells a
+// client nothing.
+func mistake(format string, args ...any) *status.Error {
+	msg := fmt.Sprintf(format, args...)
+	return &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}
 }
 
 type step int
