@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -245,6 +246,40 @@ func TestModelMistakes_SameMessageOnEveryTransport(t *testing.T) {
 			assert.Equal(t, `{"error":"`+tc.want+`"}`, body, "v2")
 			ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-mistake", tc.mistake)
 			_, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "sloppy", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+				{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+			code, msg := grpcErr(t, err)
+			assert.Equal(t, codes.Internal, code)
+			assert.Equal(t, tc.want, msg, "gRPC")
+		})
+	}
+}
+
+// An output that contradicts itself (data of another length than its
+// shape, a datatype that does not exist) is the model's fault, and every
+// transport says so in the same words: REST used to answer the bare
+// "output y: shape [2, 3] expects 6 elements, but 2 were given", the words
+// of a 400 for an input, where gRPC named the model.
+func TestModelInvalidOutput_SameMessageOnEveryTransport(t *testing.T) {
+	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	c := grpcClient(t, srv.GRPCAddr)
+	cases := []struct{ mistake, want string }{
+		{"short output", `model sloppy returned an invalid response: output y: shape [2, 3] expects 6 elements, but 2 were given`},
+		{"unknown datatype", `model sloppy returned an invalid response: invalid datatype "FP8" for output y`},
+	}
+	const v2 = `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`
+	for _, tc := range cases {
+		t.Run(tc.mistake, func(t *testing.T) {
+			want, err := json.Marshal(map[string]string{"error": tc.want})
+			require.NoError(t, err)
+			st, _, body := do(t, "POST", srv.URL+"/v1/models/sloppy:predict", "application/json", []byte(`{"instances":[1]}`), "X-Mistake", tc.mistake)
+			assert.Equal(t, 500, st)
+			assert.Equal(t, string(want), body, "v1")
+			st, _, body = do(t, "POST", srv.URL+"/v2/models/sloppy/infer", "application/json", []byte(v2), "X-Mistake", tc.mistake)
+			assert.Equal(t, 500, st)
+			assert.Equal(t, string(want), body, "v2")
+			ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-mistake", tc.mistake)
+			_, err = c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "sloppy", Inputs: []*pb.ModelInferRequest_InferInputTensor{
 				{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
 			code, msg := grpcErr(t, err)
 			assert.Equal(t, codes.Internal, code)

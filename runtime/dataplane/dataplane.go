@@ -640,6 +640,17 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		if o == nil {
 			return nil, mistake("model %s returned a nil output tensor (Outputs[%d])", e.Name, i)
 		}
+		if err := checkOutput(e, o); err != nil {
+			return nil, err
+		}
+	}
+	if p, ok := resp.Body.(infer.Predictions); ok {
+		// A v1 answer of infer.PredictResponse with a tensor.
+		if t, ok := p.Predictions.(*infer.Tensor); ok && t != nil {
+			if err := checkOutput(e, t); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if arrived != infer.ProtocolV1 && len(resp.Outputs) == 0 && (resp.Body != nil || resp.Raw != nil) {
 		// Only v1 sends a body; a v2 answer without outputs would drop it.
@@ -675,6 +686,18 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		d.opts.Latency(model.HeaderValue(h.Request, "X-Request-Id"), t)
 	}
 	return resp, nil
+}
+
+// checkOutput refuses an output tensor that contradicts itself (data of
+// another length than its shape, an unknown datatype), here, once, rather
+// than in each transport's encoder in its own words: REST's read as an
+// input's 400 ("output y: shape [2, 3] expects 6 elements, ..."), where
+// gRPC named the model.
+func checkOutput(e *Entry, t *infer.Tensor) error {
+	if err := t.Validate("output"); err != nil {
+		return &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("model %s returned an invalid response: %s", e.Name, status.Message(err)), Err: err}
+	}
+	return nil
 }
 
 // mistake is the 500 (gRPC INTERNAL) for a model's answer that breaks the
