@@ -133,15 +133,18 @@ func TestModelPanicOutsidePipeline_AnsweredAndServerServesOn(t *testing.T) {
 	assert.Equal(t, 503, st)
 	assert.Equal(t, `{"error":"`+loadMsg+`"}`, body)
 
+	// A Ready that panics is a model not ready, the panic its reason.
 	m.panicReady.Store(true)
-	_, err = c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "panicky"})
+	mr, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "panicky"})
+	require.NoError(t, err)
+	assert.False(t, mr.GetReady())
+	sr, err := c.ServerReady(ctx, &pb.ServerReadyRequest{})
+	require.NoError(t, err)
+	assert.False(t, sr.GetReady())
+	_, err = c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "panicky"})
 	code, msg = grpcErr(t, err)
-	assert.Equal(t, codes.Internal, code)
-	assert.Equal(t, "panic : readiness check exploded", msg)
-	_, err = c.ServerReady(ctx, &pb.ServerReadyRequest{})
-	code, msg = grpcErr(t, err)
-	assert.Equal(t, codes.Internal, code)
-	assert.Equal(t, "panic : readiness check exploded", msg)
+	assert.Equal(t, codes.Unavailable, code)
+	assert.Equal(t, "Model with name panicky is not ready. panic : readiness check exploded", msg)
 	m.panicReady.Store(false)
 
 	m.panicUnload.Store(true)
@@ -286,4 +289,40 @@ func TestModelInvalidOutput_SameMessageOnEveryTransport(t *testing.T) {
 			assert.Equal(t, tc.want, msg, "gRPC")
 		})
 	}
+}
+
+// A Ready that panics, asked by a probe, is a model not ready with the
+// panic as its reason, logged with its stack, where net/http cut the
+// connection without an answer; the server serves on, and answers ready
+// once Ready does.
+func TestModelReadyPanic_NotReady(t *testing.T) {
+	m := &panicky{}
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	m.panicReady.Store(true)
+	const reason = "Model with name panicky is not ready. panic : readiness check exploded"
+	for path, want := range map[string]string{
+		"/v2/health/ready":         "Server is not ready. " + reason,
+		"/v1/models/panicky":       reason,
+		"/v2/models/panicky/ready": reason,
+		"/v2/models/panicky":       reason,
+	} {
+		st, hdr, body := do(t, "GET", srv.URL+path, "", nil)
+		assert.Equal(t, 503, st, path)
+		assert.Equal(t, "application/json", hdr.Get("Content-Type"), path)
+		assert.Equal(t, `{"error":"`+want+`"}`, body, path)
+	}
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/panicky:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"`+reason+`"}`, body)
+	assert.Contains(t, logs.String(), `msg="Model panicky is not ready: its Ready panicked: panic : readiness check exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Ready`)
+	m.panicReady.Store(false)
+	st, _, body = do(t, "GET", srv.URL+"/v2/health/ready", "", nil)
+	assert.Equal(t, 200, st)
+	assert.Equal(t, `{"ready":true}`, body)
+	st, _, body = do(t, "GET", srv.URL+"/v1/models/panicky", "", nil)
+	assert.Equal(t, 200, st)
+	assert.Equal(t, `{"name":"panicky","ready":true}`, body)
 }

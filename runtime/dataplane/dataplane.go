@@ -79,6 +79,9 @@ type Entry struct {
 	unbounded bool
 	metrics   *metrics.Model
 	unloaded  atomic.Bool
+	// readyPanic is the message of the panic of the model's last Ready
+	// call, when it panicked: the reason notReady gives.
+	readyPanic atomic.Pointer[string]
 	// repo serialises the repository extension's load and unload of this
 	// model: a load arriving while an unload still drains (ONNX Runtime
 	// waiting for running requests, a batcher emptying its queue) would
@@ -197,7 +200,7 @@ func (d *Dataplane) ModelReady(name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return e.Model.Ready(), nil
+	return d.ready(e), nil
 }
 
 // ModelNotReady is the 503 for a served model found not ready: KServe's
@@ -213,7 +216,9 @@ func (d *Dataplane) ModelNotReady(name string) error {
 
 func notReady(e *Entry) *status.Error {
 	var reason string
-	if r, ok := e.Model.(model.NotReadyReasoner); ok {
+	if p := e.readyPanic.Load(); p != nil {
+		reason = *p
+	} else if r, ok := e.Model.(model.NotReadyReasoner); ok {
 		reason = r.NotReadyReason()
 	}
 	return status.ModelNotReady(e.Name, reason)
@@ -229,10 +234,34 @@ func (d *Dataplane) ServerNotReady() error {
 	return status.ServerNotReady("")
 }
 
+// ready asks the model's Ready. One that panics is not ready, with the
+// panic as its reason, logged with its stack: a probe then sees the 503 of
+// a model not ready, and the panic ends no caller (over gRPC, and in the
+// health watcher's poll, it would end the process).
+func (d *Dataplane) ready(e *Entry) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe := status.Panic("model "+e.Name, p, debug.Stack())
+			e.readyPanic.Store(&pe.Message)
+			log := d.opts.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
+			ok = false
+		}
+	}()
+	ok = e.Model.Ready()
+	if e.readyPanic.Load() != nil {
+		e.readyPanic.Store(nil)
+	}
+	return ok
+}
+
 // firstNotReady is the first served model that is not ready, or nil.
 func (d *Dataplane) firstNotReady() *Entry {
 	for _, e := range d.reg.Load().order {
-		if !e.unloaded.Load() && !e.Model.Ready() {
+		if !e.unloaded.Load() && !d.ready(e) {
 			return e
 		}
 	}
@@ -280,7 +309,7 @@ func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 	if err != nil {
 		return ModelMetadata{}, err
 	}
-	if !e.Model.Ready() {
+	if !d.ready(e) {
 		return ModelMetadata{}, notReady(e)
 	}
 	md := ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
@@ -337,7 +366,7 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 		}
 		return nr
 	}
-	if !e.Model.Ready() {
+	if !d.ready(e) {
 		return notReady(e)
 	}
 	e.unloaded.Store(false)
@@ -448,7 +477,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	if err != nil {
 		return nil, err
 	}
-	if !e.Model.Ready() {
+	if !d.ready(e) {
 		return nil, notReady(e)
 	}
 	if verb == Explain && e.explainer == nil {
