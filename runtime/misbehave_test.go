@@ -52,6 +52,7 @@ type panicky struct {
 	panicReady   atomic.Bool
 	panicUnload  atomic.Bool
 	panicPredict atomic.Bool
+	panicMeta    atomic.Bool
 }
 
 func (m *panicky) Name() string { return "panicky" }
@@ -83,7 +84,7 @@ func (m *panicky) Predict(_ context.Context, req *infer.Request, _ *runtime.Head
 	return runtime.PredictResponse(req, "panicky", infer.NewTensor("y", []int64{1}, []float32{1}))
 }
 func (m *panicky) InputsMetadata() []runtime.TensorMetadata {
-	if m.panicReady.Load() {
+	if m.panicMeta.Load() {
 		panic("metadata exploded")
 	}
 	return nil
@@ -325,4 +326,28 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 	st, _, body = do(t, "GET", srv.URL+"/v1/models/panicky", "", nil)
 	assert.Equal(t, 200, st)
 	assert.Equal(t, `{"name":"panicky","ready":true}`, body)
+}
+
+// A panic in a model's metadata is a 500 (gRPC INTERNAL) "panic : <value>",
+// logged with its stack, on both transports, where over REST net/http cut
+// the connection without an answer.
+func TestModelMetadataPanic_Answered500(t *testing.T) {
+	m := &panicky{}
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	m.panicMeta.Store(true)
+	st, hdr, body := do(t, "GET", srv.URL+"/v2/models/panicky", "", nil)
+	assert.Equal(t, 500, st)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	assert.Equal(t, `{"error":"panic : metadata exploded"}`, body)
+	_, err := grpcClient(t, srv.GRPCAddr).ModelMetadata(ctxT(t), &pb.ModelMetadataRequest{Name: "panicky"})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "panic : metadata exploded", msg)
+	assert.Contains(t, logs.String(), `msg="Exception: panic : metadata exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `runtime_test.(*panicky).InputsMetadata`)
+	m.panicMeta.Store(false)
+	st, _, _ = do(t, "GET", srv.URL+"/v2/models/panicky", "", nil)
+	assert.Equal(t, 200, st)
 }

@@ -304,7 +304,10 @@ type ModelMetadata struct {
 // have loaded; ours listens while they load, and a model that has not
 // loaded does not know its tensors yet: empty lists would be cached by a
 // client as the model's description.
-func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
+//
+// A panic in the model's metadata methods is an error (status.Panic), as in
+// its pipeline.
+func (d *Dataplane) ModelMetadata(name string) (md ModelMetadata, err error) {
 	e, err := d.Lookup(name)
 	if err != nil {
 		return ModelMetadata{}, err
@@ -312,7 +315,12 @@ func (d *Dataplane) ModelMetadata(name string) (ModelMetadata, error) {
 	if !d.ready(e) {
 		return ModelMetadata{}, notReady(e)
 	}
-	md := ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
+	defer func() {
+		if p := recover(); p != nil {
+			md, err = ModelMetadata{}, status.Panic("model "+e.Name, p, debug.Stack())
+		}
+	}()
+	md = ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
 	if p, ok := e.Model.(model.MetadataProvider); ok {
 		if in := p.InputsMetadata(); in != nil {
 			md.Inputs = in
