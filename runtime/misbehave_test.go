@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
@@ -350,4 +352,25 @@ func TestModelMetadataPanic_Answered500(t *testing.T) {
 	m.panicMeta.Store(false)
 	st, _, _ = do(t, "GET", srv.URL+"/v2/models/panicky", "", nil)
 	assert.Equal(t, 200, st)
+}
+
+// A panic in Load at start-up stops the server as a Load's error does: Run
+// returns it (a main exits 1 after the transports' orderly shutdown), and
+// the stack is logged, where the panic ended the process at once (exit 2)
+// in the middle of the other models' loads.
+func TestLoadPanicAtStart_RunReturnsIt(t *testing.T) {
+	m := &panicky{}
+	m.loads.Store(1) // its next Load panics
+	var logs logBuffer
+	cfg := config.Default()
+	cfg.ModelName = "panicky"
+	cfg.EnableGRPC = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard),
+		runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	err = srv.Run(ctxT(t), m)
+	require.EqualError(t, err, "load model panicky: panic : weights file is corrupt")
+	assert.Contains(t, logs.String(), `msg="Exception: panic : weights file is corrupt\ngoroutine `)
+	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Load`)
 }

@@ -243,11 +243,7 @@ func (d *Dataplane) ready(e *Entry) (ok bool) {
 		if p := recover(); p != nil {
 			pe := status.Panic("model "+e.Name, p, debug.Stack())
 			e.readyPanic.Store(&pe.Message)
-			log := d.opts.Logger
-			if log == nil {
-				log = slog.Default()
-			}
-			log.Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
+			d.logger().Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
 			ok = false
 		}
 	}()
@@ -346,7 +342,12 @@ func (d *Dataplane) StartModel(ctx context.Context, name string) error {
 	}
 	e.repo.Lock()
 	defer e.repo.Unlock()
-	return e.Model.Load(ctx)
+	err := guard(e.Name, func() error { return e.Model.Load(ctx) })
+	if stack := status.PanicStack(err); stack != "" {
+		// The error stops the server; the stack is in no other line.
+		d.logger().Error("Exception: " + err.Error() + stack)
+	}
+	return err
 }
 
 // LoadModel is the repository extension's load: it (re)loads a registered
@@ -566,6 +567,14 @@ func (d *Dataplane) Record(name string, p infer.Protocol, verb Verb, in, out int
 		return
 	}
 	e.metrics.Exchange(int(p), verb == Explain, in, out, code)
+}
+
+// logger is where the dataplane logs what no transport answers.
+func (d *Dataplane) logger() *slog.Logger {
+	if d.opts.Logger == nil {
+		return slog.Default()
+	}
+	return d.opts.Logger
 }
 
 // modelContext is ctx carrying the logger models should use.
