@@ -33,8 +33,10 @@ func main() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if iters > 0 {
-			burn(iters)
+		if iters > 0 && burn(iters) == 0 {
+			// Never true in practice; the result is used, so the call is
+			// not one without effect (staticcheck SA4017).
+			w.Header().Set("X-Burn", "0")
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -65,7 +67,9 @@ func calibrate(d time.Duration) int {
 	best := time.Duration(1 << 62)
 	for range 7 {
 		t0 := time.Now()
-		burn(n)
+		if burn(n) == 0 { // used, as in the handler
+			fmt.Fprintln(os.Stderr, "httpecho: burn returned 0")
+		}
 		best = min(best, time.Since(t0))
 	}
 	return max(1, int(float64(n)*float64(d)/float64(best)))
