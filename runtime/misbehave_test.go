@@ -217,6 +217,9 @@ func (sloppy) Predict(_ context.Context, req *infer.Request, h *runtime.Headers)
 		return nil, nil
 	case "short output":
 		return runtime.PredictResponse(req, "sloppy", infer.NewTensor("y", []int64{2, 3}, []float32{1, 2}))
+	case "bad header":
+		// A value made of request data, say, with control characters.
+		h.Set("X-Label", "cat\x00\ndog")
 	case "unknown datatype":
 		return runtime.PredictResponse(req, "sloppy", &infer.Tensor{Name: "y", Datatype: "FP8", Shape: []int64{1}, Data: []float32{1}})
 	}
@@ -373,4 +376,26 @@ func TestLoadPanicAtStart_RunReturnsIt(t *testing.T) {
 	require.EqualError(t, err, "load model panicky: panic : weights file is corrupt")
 	assert.Contains(t, logs.String(), `msg="Exception: panic : weights file is corrupt\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Load`)
+}
+
+// A response header whose value holds control characters (a NUL, a line
+// feed) reaches REST clients with each replaced by a space, as over gRPC:
+// net/http wrote the NUL as it was, and clients (curl, Go, a proxy) refused
+// the whole response.
+func TestModelHeaderWithControlCharacters_Sanitised(t *testing.T) {
+	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	st, hdr, body := do(t, "POST", srv.URL+"/v1/models/sloppy:predict", "application/json", []byte(`{"instances":[1]}`), "X-Mistake", "bad header")
+	assert.Equal(t, 200, st)
+	assert.Equal(t, "cat  dog", hdr.Get("X-Label"))
+	assert.Equal(t, `{"predictions":[1.0]}`, body)
+	st, hdr, _ = do(t, "POST", srv.URL+"/v2/models/sloppy/infer", "application/json", []byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`), "X-Mistake", "bad header")
+	assert.Equal(t, 200, st)
+	assert.Equal(t, "cat  dog", hdr.Get("X-Label"))
+	var md metadata.MD
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-mistake", "bad header")
+	_, err := grpcClient(t, srv.GRPCAddr).ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "sloppy", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}}, grpc.Header(&md))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cat  dog"}, md.Get("x-label"))
 }

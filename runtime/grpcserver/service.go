@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
-	"slices"
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
@@ -249,24 +248,10 @@ func canonicalKey(k string) string {
 func outgoingMetadata(h http.Header) metadata.MD {
 	md := make(metadata.MD, len(h))
 	for k, v := range h {
-		if !httpguts.ValidHeaderFieldName(k) {
+		if !headerval.ValidName(k) {
 			continue
 		}
-		cloned := false
-		for i, s := range v {
-			if !httpguts.ValidHeaderFieldValue(s) {
-				if !cloned {
-					v, cloned = slices.Clone(v), true // the model's map is its own
-				}
-				v[i] = strings.Map(func(r rune) rune {
-					if (r < ' ' && r != '\t') || r == 0x7f {
-						return ' '
-					}
-					return r
-				}, s)
-			}
-		}
-		md[strings.ToLower(k)] = v
+		md[strings.ToLower(k)] = headerval.Clean(v)
 	}
 	return md
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -941,7 +942,9 @@ func copyHeaders(dst, src http.Header) {
 		if strings.EqualFold(k, "Content-Length") {
 			continue // always recomputed, as KServe does
 		}
-		dst[k] = v
+		// net/http leaves out an invalid name itself, but writes a
+		// value's NUL as it is: the response would be refused whole.
+		dst[k] = headerval.Clean(v)
 	}
 }
 

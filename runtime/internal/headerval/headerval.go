@@ -1,0 +1,38 @@
+// Package headerval makes the response headers a model sets fit to send:
+// the REST and gRPC transports send them alike.
+package headerval
+
+import (
+	"slices"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// ValidName reports whether k may be sent as a header (metadata) name;
+// a model's header with another name is left out.
+func ValidName(k string) bool { return httpguts.ValidHeaderFieldName(k) }
+
+// Clean returns v with each control character of its values (a NUL, a
+// line feed: bytes HTTP/1.1 and HTTP/2 refuse in a field value) replaced
+// by a space. net/http writes a NUL as it is, and every client then
+// refuses the whole response; grpc-go fails the call. v itself, the
+// model's, is left as it is: a changed v is a copy.
+func Clean(v []string) []string {
+	cloned := false
+	for i, s := range v {
+		if httpguts.ValidHeaderFieldValue(s) {
+			continue
+		}
+		if !cloned {
+			v, cloned = slices.Clone(v), true
+		}
+		v[i] = strings.Map(func(r rune) rune {
+			if (r < ' ' && r != '\t') || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	return v
+}
