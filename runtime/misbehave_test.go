@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -398,4 +399,63 @@ func TestModelHeaderWithControlCharacters_Sanitised(t *testing.T) {
 		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}}, grpc.Header(&md))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cat  dog"}, md.Get("x-label"))
+}
+
+// loading is a model whose Load waits for release: the server listens
+// meanwhile, and probes ask.
+type loading struct {
+	release chan struct{}
+	ready   atomic.Bool
+}
+
+func (m *loading) Name() string { return "loading" }
+func (m *loading) Load(ctx context.Context) error {
+	select {
+	case <-m.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.ready.Store(true)
+	return nil
+}
+func (m *loading) Ready() bool { return m.ready.Load() }
+func (m *loading) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return runtime.PredictResponse(req, "loading", req.RawInstances())
+}
+
+// While a model loads, the probes kserve-gen deploy sets (startup and
+// readiness on /v2/models/{name}/ready, every 5 s for up to 10 minutes)
+// get their 503 without an ERROR line each: a normal start-up is not a
+// failure to alert on. A request for the model is one, and is logged.
+func TestProbesWhileLoading_NotLoggedAsErrors(t *testing.T) {
+	m := &loading{release: make(chan struct{})}
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithoutWait(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	defer close(m.release)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(srv.URL + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 5*time.Millisecond)
+	for path, want := range map[string]string{
+		"/v2/models/loading/ready": "Model with name loading is not ready.",
+		"/v1/models/loading":       "Model with name loading is not ready.",
+		"/v2/models/loading":       "Model with name loading is not ready.",
+		"/v2/health/ready":         "Server is not ready. Model with name loading is not ready.",
+	} {
+		for _, method := range []string{"GET", "HEAD"} {
+			st, _, body := do(t, method, srv.URL+path, "", nil)
+			assert.Equal(t, 503, st, method+" "+path)
+			if method == "GET" {
+				assert.Equal(t, `{"error":"`+want+`"}`, body, path)
+			}
+		}
+	}
+	assert.NotContains(t, logs.String(), "level=ERROR")
+	st, _, _ := do(t, "POST", srv.URL+"/v1/models/loading:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 503, st)
+	assert.Contains(t, logs.String(), `level=ERROR msg="Exception: Model with name loading is not ready."`)
 }

@@ -250,7 +250,7 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 		h.notAllowed(w, allow)
 		return
 	}
-	h.v1ModelStatus(w, name)
+	h.v1ModelStatus(w, r, name)
 }
 
 func (h *Handler) routeV2(w http.ResponseWriter, r *http.Request, p string, get, post bool) {
@@ -430,13 +430,13 @@ func (h *Handler) listModels(w http.ResponseWriter) {
 	}{h.dp.Names()})
 }
 
-func (h *Handler) v1ModelStatus(w http.ResponseWriter, name string) {
+func (h *Handler) v1ModelStatus(w http.ResponseWriter, r *http.Request, name string) {
 	ready, err := h.dp.ModelReady(name)
 	if err == nil && !ready {
 		err = h.dp.ModelNotReady(name)
 	}
 	if err != nil {
-		h.writeError(w, nil, err)
+		h.writeError(w, r, err)
 		return
 	}
 	h.writeJSON(w, http.StatusOK, struct {
@@ -986,12 +986,22 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// Expected under a burst, not a server fault: no stack of log lines,
 		// and a hint for clients and gateways that retry.
 		w.Header().Set("Retry-After", strconv.Itoa(int(status.OverloadRetryAfter.Seconds())))
-	case code >= 500:
+	case code >= 500 && !notReadyAnswer(r, se):
 		h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
 	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))
 	return code
+}
+
+// notReadyAnswer reports whether err is the 503 "not ready" answer to a
+// GET or HEAD, a readiness probe or a metadata read: the state asked
+// about, not a failure. The server listens while its models load (KServe's
+// does not until they have), so every start-up would otherwise log an
+// ERROR line per startup and readiness probe.
+func notReadyAnswer(r *http.Request, se *status.Error) bool {
+	return r != nil && se != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(se.Kind == status.KindModelNotReady || se.Kind == status.KindServerNotReady)
 }
 
 // The methods a 405 names in its Allow header, as Starlette's does (RFC
