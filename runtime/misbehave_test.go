@@ -459,3 +459,21 @@ func TestProbesWhileLoading_NotLoggedAsErrors(t *testing.T) {
 	assert.Equal(t, 503, st)
 	assert.Contains(t, logs.String(), `level=ERROR msg="Exception: Model with name loading is not ready."`)
 }
+
+// A Ready that panics right after Load, at start-up, is a model loaded but
+// not ready, as later: the server starts and serves, where the panic ended
+// the process.
+func TestReadyPanicAtStart_ServedNotReady(t *testing.T) {
+	m := &panicky{}
+	m.panicReady.Store(true)
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	st, _, body := do(t, "GET", srv.URL+"/v2/models/panicky/ready", "", nil)
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"Model with name panicky is not ready. panic : readiness check exploded"}`, body)
+	assert.Contains(t, logs.String(), `level=WARN msg="Model panicky loaded but is not ready`)
+	m.panicReady.Store(false)
+	st, _, _ = do(t, "GET", srv.URL+"/v2/models/panicky/ready", "", nil)
+	assert.Equal(t, 200, st)
+}

@@ -546,7 +546,7 @@ func (s *Server) loadModels(ctx context.Context, models []model.Model) error {
 				d = d.Round(time.Microsecond) // not below, where it would read "0s"
 			}
 			s.log.Info(fmt.Sprintf("Model %s loaded in %s", m.Name(), d))
-			if !m.Ready() {
+			if ready, _ := s.dp.ModelReady(m.Name()); !ready { // a Ready that panics too
 				// KServe refuses to start such a model (NoModelReady); it
 				// may still turn ready (a transformer's predictor coming
 				// up), so it is served, but a Load that forgot to set its
