@@ -221,6 +221,13 @@ func (sloppy) Predict(_ context.Context, req *infer.Request, h *runtime.Headers)
 	case "bad header":
 		// A value made of request data, say, with control characters.
 		h.Set("X-Label", "cat\x00\ndog")
+	case "unencodable":
+		if req.Protocol == infer.ProtocolV1 {
+			return &infer.Response{Body: map[string]any{"predictions": make(chan int)}}, nil
+		}
+		resp, err := runtime.PredictResponse(req, "sloppy", infer.NewTensor("y", []int64{1}, []float32{1}))
+		resp.Parameters = infer.Parameters{"ch": make(chan int)}
+		return resp, err
 	case "unknown datatype":
 		return runtime.PredictResponse(req, "sloppy", &infer.Tensor{Name: "y", Datatype: "FP8", Shape: []int64{1}, Data: []float32{1}})
 	}
@@ -476,4 +483,31 @@ func TestReadyPanicAtStart_ServedNotReady(t *testing.T) {
 	m.panicReady.Store(false)
 	st, _, _ = do(t, "GET", srv.URL+"/v2/models/panicky/ready", "", nil)
 	assert.Equal(t, 200, st)
+}
+
+// An answer the JSON encoder cannot write (a channel among its values) is
+// named as the model's invalid response over REST, as gRPC names it, and
+// not by Go's internal type of the error ("wrapError : encode response
+// body: ...").
+func TestModelUnencodableResponse_NamesTheModel(t *testing.T) {
+	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	const want = `{"error":"model sloppy returned an invalid response: json: unsupported type: chan int"}`
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/sloppy:predict", "application/json", []byte(`{"instances":[1]}`), "X-Mistake", "unencodable")
+	assert.Equal(t, 500, st)
+	assert.Equal(t, want, body, "v1")
+	for _, req := range []string{
+		`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`,
+		`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"parameters":{"binary_data_output":true}}`,
+	} {
+		st, _, body = do(t, "POST", srv.URL+"/v2/models/sloppy/infer", "application/json", []byte(req), "X-Mistake", "unencodable")
+		assert.Equal(t, 500, st)
+		assert.Equal(t, want, body, req)
+	}
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-mistake", "unencodable")
+	_, err := grpcClient(t, srv.GRPCAddr).ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "sloppy", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "model sloppy returned an invalid response: parameter 'ch' has type chan int; gRPC parameters are bool, int64, uint64, double or string", msg)
 }

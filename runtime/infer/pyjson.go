@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // This file writes JSON the way KServe's server (orjson) does, so bodies are
@@ -237,7 +239,9 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 	}
 	j, err := json.Marshal(v)
 	if err != nil {
-		return b, fmt.Errorf("encode response body: %w", err)
+		// A server error (500) in encoding/json's words, which the
+		// transport prefixes with the model's name.
+		return b, &status.Error{Kind: status.KindInternal, Message: err.Error(), Err: fmt.Errorf("encode response body: %w", err)}
 	}
 	return AppendCompact(b, j)
 }

@@ -705,7 +705,7 @@ func (h *Handler) v1Exchange(w http.ResponseWriter, r *http.Request, name string
 	b, err := infer.AppendJSON((*bp)[:0], resp.Body)
 	*bp = b
 	if err != nil {
-		return in, -1, err
+		return in, -1, invalidResponse(name, err)
 	}
 	h.writeRaw(w, http.StatusOK, "application/json", b)
 	return in, len(b), nil
@@ -781,7 +781,7 @@ func (h *Handler) writeCloudEvent(w http.ResponseWriter, reqEvent *infer.CloudEv
 	if resp.Raw == nil && resp.Body != nil {
 		b, err := infer.AppendJSON(nil, resp.Body)
 		if err != nil {
-			return -1, err
+			return -1, invalidResponse(name, err)
 		}
 		body.JSON = b
 	}
@@ -908,7 +908,7 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 		b, err := infer.AppendResponseJSON((*bp)[:0], resp)
 		*bp = b
 		if err != nil {
-			return -1, err
+			return -1, invalidResponse(name, err)
 		}
 		h.writeRaw(w, http.StatusOK, "application/json", b)
 		return len(b), nil
@@ -916,7 +916,7 @@ func (h *Handler) writeV2Response(w http.ResponseWriter, r *http.Request, req *i
 	head, raws, err := infer.AppendResponseBinary((*bp)[:0], resp, binary)
 	*bp = head
 	if err != nil {
-		return -1, err
+		return -1, invalidResponse(name, err)
 	}
 	total := len(head)
 	for _, c := range raws {
@@ -992,6 +992,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))
 	return code
+}
+
+// invalidResponse names the model whose answer the encoder refused as a
+// server error (a value encoding/json cannot write), in gRPC's words for
+// the same answer; an error of the request's making (FP16 asked for as
+// JSON: a 400) or with KServe's own message is left as it is.
+func invalidResponse(model string, err error) error {
+	var se *status.Error
+	if !errors.As(err, &se) || se.Kind != status.KindInternal {
+		return err
+	}
+	return &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("model %s returned an invalid response: %s", model, se.Message), Err: err}
 }
 
 // notReadyAnswer reports whether err is the 503 "not ready" answer to a
