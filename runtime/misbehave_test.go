@@ -511,3 +511,30 @@ func TestModelUnencodableResponse_NamesTheModel(t *testing.T) {
 	assert.Equal(t, codes.Internal, code)
 	assert.Equal(t, "model sloppy returned an invalid response: parameter 'ch' has type chan int; gRPC parameters are bool, int64, uint64, double or string", msg)
 }
+
+// A panic in Unload at shutdown is an error Run returns, as an Unload's
+// error is, with the stack logged: the other models are still unloaded.
+func TestUnloadPanicAtShutdown_RunReturnsIt(t *testing.T) {
+	m := &panicky{}
+	m.panicUnload.Store(true)
+	var logs logBuffer
+	cfg := config.Default()
+	cfg.ModelName = "panicky"
+	cfg.EnableGRPC = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard),
+		runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, m) }()
+	select {
+	case <-srv.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready")
+	}
+	cancel()
+	require.EqualError(t, <-done, "unload model panicky: panic : unload exploded")
+	assert.Contains(t, logs.String(), `msg="Exception: unload model panicky: panic : unload exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Unload`)
+}

@@ -438,8 +438,15 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 		// request outlived the drain) returns first, within ctx.
 		unlock := lockWithin(ctx, &e.repo)
 		if !e.unloaded.Swap(true) {
-			if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil && first == nil {
-				first = fmt.Errorf("unload model %s: %w", e.Name, err)
+			if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
+				err = fmt.Errorf("unload model %s: %w", e.Name, err)
+				if stack := status.PanicStack(err); stack != "" {
+					// Run returns the error; the stack is in no other line.
+					d.logger().Error("Exception: " + err.Error() + stack)
+				}
+				if first == nil {
+					first = err
+				}
 			}
 		}
 		unlock()
