@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -332,6 +333,10 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 	assert.Equal(t, `{"error":"`+reason+`"}`, body)
 	assert.Contains(t, logs.String(), `msg="Model panicky is not ready: its Ready panicked: panic : readiness check exploded\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Ready`)
+	// Five calls panicked; the stack is logged once, and the change of
+	// readiness once.
+	assert.Equal(t, 1, strings.Count(logs.String(), "its Ready panicked"), logs.String())
+	assert.Equal(t, 1, strings.Count(logs.String(), `level=WARN msg="Model panicky is no longer ready: `+reason+`"`), logs.String())
 	m.panicReady.Store(false)
 	st, _, body = do(t, "GET", srv.URL+"/v2/health/ready", "", nil)
 	assert.Equal(t, 200, st)
@@ -339,6 +344,36 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 	st, _, body = do(t, "GET", srv.URL+"/v1/models/panicky", "", nil)
 	assert.Equal(t, 200, st)
 	assert.Equal(t, `{"name":"panicky","ready":true}`, body)
+	assert.Equal(t, 1, strings.Count(logs.String(), `level=INFO msg="Model panicky is ready again"`), logs.String())
+}
+
+// A model that stops being ready after it was (its own health check, a
+// transformer's predictor gone) is logged once at WARNING when that is
+// seen, and once at INFO when it is ready again; the probes' 503s between
+// are not logged (TestProbesWhileLoading_NotLoggedAsErrors), nor is its
+// first readiness, which "Model m loaded in ..." says.
+func TestModelReadinessChanges_LoggedOnce(t *testing.T) {
+	m := &loading{release: make(chan struct{})}
+	close(m.release)
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	st, _, _ := do(t, "GET", srv.URL+"/v2/models/loading/ready", "", nil)
+	require.Equal(t, 200, st)
+	m.ready.Store(false)
+	for range 3 {
+		st, _, _ = do(t, "GET", srv.URL+"/v2/health/ready", "", nil)
+		assert.Equal(t, 503, st)
+	}
+	m.ready.Store(true)
+	for range 3 {
+		st, _, _ = do(t, "GET", srv.URL+"/v2/models/loading/ready", "", nil)
+		assert.Equal(t, 200, st)
+	}
+	out := logs.String()
+	assert.Equal(t, 1, strings.Count(out, `level=WARN msg="Model loading is no longer ready: Model with name loading is not ready."`), out)
+	assert.Equal(t, 1, strings.Count(out, `level=INFO msg="Model loading is ready again"`), out)
+	assert.NotContains(t, out, "level=ERROR")
 }
 
 // A panic in a model's metadata is a 500 (gRPC INTERNAL) "panic : <value>",

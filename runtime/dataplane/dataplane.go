@@ -82,6 +82,10 @@ type Entry struct {
 	// readyPanic is the message of the panic of the model's last Ready
 	// call, when it panicked: the reason notReady gives.
 	readyPanic atomic.Pointer[string]
+	// wasReady is the readiness ready last saw, everReady whether it ever
+	// saw the model ready: a model that stops being ready is logged once,
+	// when it happens (noteReadiness), as the probes' 503s are not.
+	wasReady, everReady atomic.Bool
 	// repo serialises the repository extension's load and unload of this
 	// model: a load arriving while an unload still drains (ONNX Runtime
 	// waiting for running requests, a batcher emptying its queue) would
@@ -235,16 +239,21 @@ func (d *Dataplane) ServerNotReady() error {
 }
 
 // ready asks the model's Ready. One that panics is not ready, with the
-// panic as its reason, logged with its stack: a probe then sees the 503 of
-// a model not ready, and the panic ends no caller (over gRPC, and in the
-// health watcher's poll, it would end the process).
+// panic as its reason, logged with its stack when it first panics so (not
+// on every probe and request after): a probe then sees the 503 of a model
+// not ready, and the panic ends no caller (over gRPC, and in the health
+// watcher's poll, it would end the process).
 func (d *Dataplane) ready(e *Entry) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			pe := status.Panic("model "+e.Name, p, debug.Stack())
-			e.readyPanic.Store(&pe.Message)
-			d.logger().Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
+			if prev := e.readyPanic.Swap(&pe.Message); prev == nil || *prev != pe.Message {
+				d.logger().Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
+			}
 			ok = false
+		}
+		if ok != e.wasReady.Load() {
+			d.noteReadiness(e, ok)
 		}
 	}()
 	ok = e.Model.Ready()
@@ -252,6 +261,24 @@ func (d *Dataplane) ready(e *Entry) (ok bool) {
 		e.readyPanic.Store(nil)
 	}
 	return ok
+}
+
+// noteReadiness logs a change of a model's readiness after it was first
+// ready: a WARNING with the reason when it stops being ready (a
+// transformer's predictor gone, a model's own health check failing), an
+// INFO line when it is ready again. The 503s that probes get meanwhile are
+// not logged (rest's notReadyAnswer), and the way there, loading, is
+// logged by the server ("Model m loaded in ...").
+func (d *Dataplane) noteReadiness(e *Entry, ok bool) {
+	if !e.wasReady.CompareAndSwap(!ok, ok) {
+		return // another caller saw the change first and logs it
+	}
+	switch {
+	case ok && e.everReady.Swap(true):
+		d.logger().Info(fmt.Sprintf("Model %s is ready again", e.Name))
+	case !ok:
+		d.logger().Warn(fmt.Sprintf("Model %s is no longer ready: %s", e.Name, notReady(e).Message))
+	}
 }
 
 // firstNotReady is the first served model that is not ready, or nil.
