@@ -305,6 +305,22 @@ func (o *Options) Validate() error {
 	if o.Trigger != nil {
 		errs = append(errs, o.validateTrigger()...)
 	}
+	// The API server checks these three in the pod spec, but only when
+	// Knative or KServe creates the pods: kubectl apply takes the
+	// InferenceService and the mistake shows up in its status alone.
+	if sa := o.ServiceAccountName; sa != "" {
+		if msgs := validation.IsDNS1123Subdomain(sa); len(msgs) > 0 {
+			fail("--service-account: %q is not a Kubernetes name: %s", sa, strings.Join(msgs, "; "))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.NodeSelector)) {
+		v := o.NodeSelector[k]
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			fail("--node-selector %q: not a label key: %s", k, strings.Join(msgs, "; "))
+		} else if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
+			fail("--node-selector %s=%q: not a label value: %s", k, v, strings.Join(msgs, "; "))
+		}
+	}
 	for i, t := range o.Tolerations {
 		if err := validateToleration(t); err != nil {
 			fail("toleration #%d: %w", i+1, err)
@@ -668,6 +684,14 @@ func validateToleration(t project.Toleration) error {
 		return fmt.Errorf("operator Exists takes no value, got %q", t.Value)
 	case t.Key == "" && t.Operator != "Exists":
 		return errors.New("an empty key needs operator Exists")
+	}
+	if t.Key != "" {
+		if msgs := validation.IsQualifiedName(t.Key); len(msgs) > 0 {
+			return fmt.Errorf("key %q is not a label key: %s", t.Key, strings.Join(msgs, "; "))
+		}
+	}
+	if msgs := validation.IsValidLabelValue(t.Value); len(msgs) > 0 {
+		return fmt.Errorf("value %q is not a label value: %s", t.Value, strings.Join(msgs, "; "))
 	}
 	return nil
 }

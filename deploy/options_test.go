@@ -155,6 +155,15 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `toleration #1: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `toleration #1: operator Exists takes no value, got "v"`},
 		{"empty key without exists", func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Equal", Value: "v"}} }, "toleration #1: an empty key needs operator Exists"},
+		// The API server checks these in the pod spec; Knative and KServe
+		// pass them through, so a bad one surfaced only in the ksvc's status.
+		{"bad service account", func(o *Options) { o.ServiceAccountName = "Models Reader" }, `--service-account: "Models Reader" is not a Kubernetes name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`},
+		{"bad node selector key", func(o *Options) { o.NodeSelector = map[string]string{"gpu type": "t4"} }, `--node-selector "gpu type": not a label key: name part must consist of alphanumeric characters`},
+		{"bad node selector value", func(o *Options) { o.NodeSelector = map[string]string{"gpu": "tesla t4"} }, `--node-selector gpu="tesla t4": not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
+		{"bad toleration key", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} }, `toleration #1: key "gpu type" is not a label key: name part must consist of alphanumeric characters`},
+		{"bad toleration value", func(o *Options) {
+			o.Tolerations = []project.Toleration{{Key: "gpu", Operator: "Equal", Value: "tesla t4"}}
+		}, `toleration #1: value "tesla t4" is not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
 		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
@@ -220,6 +229,13 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		"no resources":        func(o *Options) { o.Resources = project.Resources{} },
 		"memory metric std":   func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "memory", 512 },
 		"toleration all keys": func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Exists"}} },
+		"prefixed node label": func(o *Options) {
+			o.NodeSelector = map[string]string{"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", "pool": ""}
+		},
+		"prefixed toleration": func(o *Options) {
+			o.Tolerations = []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Equal", Value: "present", Effect: "NoSchedule"}}
+		},
+		"dotted service account": func(o *Options) { o.ServiceAccountName = "models.reader" },
 	} {
 		o := validOptions()
 		modify(&o)
