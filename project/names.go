@@ -147,6 +147,9 @@ func ValidateModule(path string) error {
 	if IsReservedByGo(path) {
 		return fmt.Errorf("module %q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/%s", path, path)
 	}
+	if IsCompilerPackage(path) {
+		return fmt.Errorf("module %q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/%s", path, path)
+	}
 	if first, _, _ := strings.Cut(path, "/"); IsStandardLibrary(first) {
 		return fmt.Errorf("module %q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
 	}
@@ -163,7 +166,7 @@ func ValidateModule(path string) error {
 // build, or a name the go command reserves (a model named main or all),
 // which go test would not test.
 func DefaultModule(name string) string {
-	if IsStandardLibrary(name) || IsReservedByGo(name) {
+	if IsStandardLibrary(name) || IsReservedByGo(name) || IsCompilerPackage(name) {
 		return "example.com/" + name
 	}
 	return name
@@ -190,6 +193,20 @@ func IsReservedByGo(path string) bool {
 		return true
 	}
 	return false
+}
+
+// IsCompilerPackage reports whether path is one the Go compiler gives to a
+// package it makes up (cmd/compile's types.NewPkg calls: "type" holds the
+// type descriptors, "go.shape" the generic shapes, ...). go build of a
+// module of that very path passes, but go test, which compiles the package
+// with its test, stops with an internal compiler error. Only the whole path
+// clashes: type/x and go.shape/x build and test.
+func IsCompilerPackage(path string) bool {
+	return slices.Contains(compilerPkgs, path)
+}
+
+var compilerPkgs = []string{
+	"type", "go.shape", "go.builtin", "go.runtime", "go.internal/runtime/maps", "go.itab", "go.coverage",
 }
 
 var stdElems = []string{

@@ -225,6 +225,15 @@ func TestValidateModule(t *testing.T) {
 	for _, m := range []string{"all", "std", "cmd", "tool", "work"} {
 		assert.ErrorContains(t, ValidateModule(m), "a name the go command reserves", m)
 	}
+	// The compiler's own packages: go build passes, go test of a module of
+	// that very path stops with an internal compiler error.
+	assert.EqualError(t, ValidateModule("type"), `module "type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/type`)
+	for _, m := range []string{"go.shape", "go.builtin", "go.itab", "go.runtime", "go.coverage", "go.internal/runtime/maps"} {
+		assert.ErrorContains(t, ValidateModule(m), "a package the Go compiler makes up for itself", m)
+	}
+	for _, m := range []string{"type/x", "example.com/type", "types", "go.shape/x"} {
+		assert.NoError(t, ValidateModule(m), m)
+	}
 	for _, m := range []string{"main/x", "all/x", "example.com/main", "mainline", "tools"} {
 		assert.NoError(t, ValidateModule(m), m)
 	}
@@ -235,7 +244,7 @@ func TestDefaultModule(t *testing.T) {
 	assert.Equal(t, "example.com/image", DefaultModule("image"))
 	assert.Equal(t, "example.com/context", DefaultModule("context"))
 	assert.NoError(t, ValidateModule(DefaultModule("image")))
-	for _, name := range []string{"main", "all", "std", "tool", "work"} {
+	for _, name := range []string{"main", "all", "std", "tool", "work", "type"} {
 		assert.Equal(t, "example.com/"+name, DefaultModule(name))
 		assert.NoError(t, ValidateModule(DefaultModule(name)), name)
 	}

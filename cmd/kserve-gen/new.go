@@ -123,7 +123,7 @@ checksums, so the project builds and tests offline.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Module, "module", "", "Go module path of the project (default NAME, or example.com/NAME when NAME is a standard-library path such as image or a name the go command reserves such as main)")
+	fl.StringVar(&opts.Module, "module", "", "Go module path of the project (default NAME, or example.com/NAME when NAME is a standard-library path such as image or a name the go command or the compiler reserves such as main or type)")
 	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
 	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest and transformer, v2 for grpc and onnx)")
 	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")

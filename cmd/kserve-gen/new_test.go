@@ -442,6 +442,27 @@ func TestNew_ReservedGoNamesStillTest(t *testing.T) {
 	assert.NoDirExists(t, dir)
 }
 
+// TestNew_CompilerReservedNamesStillTest: a model named type gets a module
+// path go test tests (example.com/type: with module type, go build passed
+// but go test ./... stopped with the compiler's `internal compiler error:
+// package "type" has name "type", but want "main"`), and a --module the
+// compiler keeps for itself is refused before anything is written.
+func TestNew_CompilerReservedNamesStillTest(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	dir := filepath.Join(t.TempDir(), "type")
+	require.NoError(t, runCLI(t, f, "new", "type", "--template", "rest", "--yes", "--dir", dir))
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "example.com/type", got.Module)
+	if !testing.Short() {
+		runIn(t, dir, "go", "test", "./...")
+	}
+	dir = filepath.Join(t.TempDir(), "p")
+	require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", "go.shape", "--yes", "--dir", dir),
+		`module: module "go.shape" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/go.shape`)
+	assert.NoDirExists(t, dir)
+}
+
 // TestNew_ForceKeepsImageAndDeploySettings: re-running new --force over
 // a project (to change its GPU, say) keeps the image and deploy settings
 // the user added to kserve-gen.yaml, as its README invites, in the new
