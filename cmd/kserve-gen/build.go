@@ -59,7 +59,7 @@ kserve-gen deploy runs), else <name>:latest.`,
 
   # the same with image: registry.example.com/custom-model:v1 in kserve-gen.yaml
   kserve-gen build --publish && kserve-gen deploy --apply`,
-		Args: cobra.NoArgs,
+		Args: projectDirArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -120,7 +120,7 @@ predictor's address to the transformer as --predictor_host.`,
   # a transformer project in front of a scikit-learn model served by KServe
   kserve-gen deploy --image registry.example.com/tx:v1 \
     --predictor-model-format sklearn --predictor-storage-uri gs://bucket/model`,
-		Args: cobra.NoArgs,
+		Args: projectDirArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Changed = cmd.Flags().Changed
 			if runF != nil {

@@ -287,7 +287,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --port h2c", `--port "h2c": want NAME=PORT, e.g. h2c=8081`},
 		{"--dir " + dir + " --cluster-runtime", "--cluster-runtime needs --serving-runtime"},
 		{"--dir " + dir + " --memory-limit 2GB", `resources: limits.memory: "2GB" is not a Kubernetes quantity`},
-		{"--dir " + dir + " extra", `unknown command "extra" for "deploy"`},
+		{"--dir " + dir + " extra", `deploy takes no arguments, got "extra": the settings are flags (deploy --help lists them)`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
 		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
 		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},

@@ -67,7 +67,7 @@ written when --image is not given, so modelcar and deploy agree.`,
 
   # serve it locally from the registry
   STORAGE_URI=oci://registry.example.com/models/iris:v1 go run .`,
-		Args: cobra.ExactArgs(1),
+		Args: folderArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
 			if runF != nil {

@@ -110,7 +110,7 @@ checksums, so the project builds and tests offline.`,
 
   # ... and let clients send images (JPEG, PNG, ...) instead of tensors
   kserve-gen new resnet --model ./resnet50.onnx --image imagenet --labels imagenet.txt --yes`,
-		Args: cobra.MaximumNArgs(1),
+		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Name = args[0]

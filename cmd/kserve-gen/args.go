@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kserve-gen/kserve-gen/project"
+)
+
+// The Args checks below replace cobra's own (NoArgs, MaximumNArgs,
+// ExactArgs), whose messages (`unknown command "./m" for "kserve-gen
+// deploy"`, `accepts at most 1 arg(s), received 2`) name neither what was
+// wrong nor what to pass instead.
+
+// projectDirArgs is the Args check of a command that works on the project
+// in --dir: `kserve-gen deploy ./m` names the folder as an argument.
+func projectDirArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case len(args) == 1 && isDir(args[0]):
+		return fmt.Errorf("%s takes no arguments: to %s the project in %s, pass --dir %s", cmd.CommandPath(), cmd.Name(), args[0], args[0])
+	default:
+		return fmt.Errorf("%s takes no arguments, got %s: the settings are flags (%s --help lists them)", cmd.CommandPath(), quoteArgs(args), cmd.CommandPath())
+	}
+}
+
+// nameArg is the Args check of kserve-gen new: `kserve-gen new my model`
+// is a name with a space the shell split in two.
+func nameArg(cmd *cobra.Command, args []string) error {
+	if len(args) <= 1 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s takes one NAME, got %d arguments (%s): a NAME has no spaces", cmd.CommandPath(), len(args), quoteArgs(args))
+	if joined := strings.ToLower(strings.Join(args, "-")); project.ValidateName(joined) == nil {
+		msg += "; did you mean " + joined + "?"
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// folderArg is the Args check of kserve-gen modelcar: one model folder.
+func folderArg(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("%s needs the model folder: %s DIR --image IMAGE", cmd.CommandPath(), cmd.CommandPath())
+	default:
+		return fmt.Errorf("%s packages one folder, got %d arguments (%s): put the files in one folder", cmd.CommandPath(), len(args), quoteArgs(args))
+	}
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, " ")
+}

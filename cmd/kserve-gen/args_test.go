@@ -1,0 +1,44 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestArgs_SayWhatToPassInstead: the positional arguments a hurried user
+// gets wrong are answered with what the command takes, not cobra's
+// `unknown command "./m" for "kserve-gen deploy"` or `accepts at most
+// 1 arg(s), received 2`, and nothing is written.
+func TestArgs_SayWhatToPassInstead(t *testing.T) {
+	proj := writeProject(t, restProject())
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", proj}, "kserve-gen deploy takes no arguments: to deploy the project in " + proj + ", pass --dir " + proj},
+		{[]string{"build", proj}, "kserve-gen build takes no arguments: to build the project in " + proj + ", pass --dir " + proj},
+		{[]string{"deploy", "registry.example.com/m:v1"}, `kserve-gen deploy takes no arguments, got "registry.example.com/m:v1": the settings are flags (kserve-gen deploy --help lists them)`},
+		{[]string{"new", "my", "model", "--template", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("my" "model"): a NAME has no spaces; did you mean my-model?`},
+		{[]string{"new", "My", "Model", "-t", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("My" "Model"): a NAME has no spaces; did you mean my-model?`},
+		{[]string{"new", "a", "b_c", "-t", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("a" "b_c"): a NAME has no spaces`},
+		{[]string{"modelcar", "--image", "r.example.com/m:v1"}, "kserve-gen modelcar needs the model folder: kserve-gen modelcar DIR --image IMAGE"},
+		{[]string{"modelcar", "a", "b", "--image", "r.example.com/m:v1"}, `kserve-gen modelcar packages one folder, got 2 arguments ("a" "b"): put the files in one folder`},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.args[0])+" "+tt.args[1], func(t *testing.T) {
+			f, _, out, _ := testFactory(t)
+			err := runCLI(t, f, tt.args...)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			assert.Empty(t, out.String())
+		})
+	}
+	entries, err := filepath.Glob(filepath.Join(cwd, "*"))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing was written")
+}
