@@ -294,6 +294,7 @@ func (o *Options) Validate() error {
 			fail("--env %s: set by kserve-gen itself; use --storage-uri, --protocol or --log-level", e.Name)
 		}
 	}
+	errs = append(errs, o.validateArgs()...)
 	if err := o.Resources.Validate(); err != nil {
 		fail("resources: %w", err)
 	}
@@ -407,6 +408,38 @@ func (o *Options) validatePredictor() []error {
 // samples' config.properties. The runtimes' containers declare no port, so
 // the InferenceService must expose it as h2c.
 var builtinGRPCPorts = map[string]int{"onnx": 9000, "tensorflow": 9000, "tensorrt": 9000, "triton": 9000, "pytorch": 7070}
+
+// validateArgs refuses an --arg that overrides a server flag the rest of
+// the manifest depends on: appended last, it would win, and the probes, the
+// exposed port or the scrape annotations would point where the server is
+// not. Other flags (--device, --workers) may be overridden. A token is taken
+// as a flag when it starts with - or -- and names one exactly, as the
+// server's parser does; a unique prefix (argparse's abbreviations) is not
+// caught.
+func (o *Options) validateArgs() []error {
+	var errs []error
+	for _, a := range o.Args {
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		var from, why string
+		switch {
+		case name == "model_name":
+			from, why = "--name", "which the probes' path uses; pass --name instead"
+		case name == "http_port":
+			from, why = "--http-port", "which the probes, the exposed port and the metrics annotations use; pass --http-port instead"
+		case name == "grpc_port" && o.GRPC:
+			from, why = "--grpc-port", "which the exposed h2c port uses; pass --grpc-port instead"
+		case name == "enable_grpc" && o.GRPC:
+			from, why = "--grpc", "which the exposed h2c port needs; drop --grpc instead"
+		default:
+			continue
+		}
+		errs = append(errs, fmt.Errorf("--arg %s: kserve-gen sets --%s from %s, %s", a, name, from, why))
+	}
+	return errs
+}
 
 // reservedEnv are the variables kserve-gen sets from dedicated options.
 var reservedEnv = []string{envStorageURI, envProtocol, envLogLevel}

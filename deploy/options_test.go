@@ -164,6 +164,17 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad toleration value", func(o *Options) {
 			o.Tolerations = []project.Toleration{{Key: "gpu", Operator: "Equal", Value: "tesla t4"}}
 		}, `toleration #1: value "tesla t4" is not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
+		// The probes, the exposed port and the scrape annotations follow
+		// kserve-gen's own --model_name and --http_port: an --arg appended
+		// after them won, and the pod never became ready.
+		{"arg renaming the model", func(o *Options) { o.Args = []string{"--model_name=other"} }, "--arg --model_name=other: kserve-gen sets --model_name from --name, which the probes' path uses; pass --name instead"},
+		{"arg moving the http port", func(o *Options) { o.Args = []string{"--workers=2", "-http_port", "9000"} }, "--arg -http_port: kserve-gen sets --http_port from --http-port, which the probes, the exposed port and the metrics annotations use; pass --http-port instead"},
+		{"arg moving the grpc port", func(o *Options) {
+			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--grpc_port=9001"}
+		}, "--arg --grpc_port=9001: kserve-gen sets --grpc_port from --grpc-port, which the exposed h2c port uses; pass --grpc-port instead"},
+		{"arg turning grpc off", func(o *Options) {
+			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--enable_grpc=false"}
+		}, "--arg --enable_grpc=false: kserve-gen sets --enable_grpc from --grpc, which the exposed h2c port needs; drop --grpc instead"},
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
 		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
@@ -235,7 +246,10 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		"prefixed toleration": func(o *Options) {
 			o.Tolerations = []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Equal", Value: "present", Effect: "NoSchedule"}}
 		},
-		"dotted service account": func(o *Options) { o.ServiceAccountName = "models.reader" },
+		"dotted service account":     func(o *Options) { o.ServiceAccountName = "models.reader" },
+		"arg overriding the device":  func(o *Options) { o.Args = []string{"--device=auto", "--max_threads=8"} },
+		"grpc port arg without grpc": func(o *Options) { o.Args = []string{"--grpc_port=9001", "--enable_grpc=false"} },
+		"arg value naming a flag":    func(o *Options) { o.Args = []string{"--log_config_file", "--http_port.json"} },
 	} {
 		o := validOptions()
 		modify(&o)
