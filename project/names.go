@@ -63,12 +63,48 @@ func ValidateName(name string) error {
 			name, len(name), MaxNameLength, name+predictorSuffix)
 	}
 	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
-		return fmt.Errorf("name %q is not a DNS-1123 label: %s", name, strings.Join(msgs, "; "))
+		try := ""
+		if s := suggestName(name); s != "" {
+			// Before the long rule, so the form's one error line shows it.
+			try = fmt.Sprintf(" (try %q)", s)
+		}
+		return fmt.Errorf("name %q is not a DNS-1123 label%s: %s", name, try, strings.Join(msgs, "; "))
 	}
 	if !kserveNameRE.MatchString(name) {
 		return fmt.Errorf("name %q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
 	}
 	return nil
+}
+
+// suggestName returns the valid name nearest to name (Custom_Model:
+// custom-model, "my model": my-model), or "" when name has characters
+// other than ASCII letters, digits and separators, which have no obvious
+// spelling in a DNS label, or nothing valid is left.
+func suggestName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range name {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b.WriteRune(c)
+			dash = false
+		case 'A' <= c && c <= 'Z':
+			b.WriteRune(c - 'A' + 'a')
+			dash = false
+		case strings.ContainsRune(" _.-", c):
+			if !dash {
+				b.WriteByte('-')
+				dash = true
+			}
+		default:
+			return ""
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == name || ValidateName(s) != nil {
+		return ""
+	}
+	return s
 }
 
 // ValidateNameFor is ValidateName for a project of the given template: a

@@ -176,14 +176,26 @@ func TestValidateName(t *testing.T) {
 	}
 	bad := map[string]string{
 		"":                                   "name must not be empty",
-		"Custom":                             `name "Custom" is not a DNS-1123 label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		"Custom":                             `name "Custom" is not a DNS-1123 label (try "custom"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
 		"1model":                             `name "1model" must start with a lower-case letter (KServe InferenceService names match ^[a-z]([-a-z0-9]*[a-z0-9])?$)`,
-		"model-":                             `name "model-" is not a DNS-1123 label: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		"model-":                             `name "model-" is not a DNS-1123 label (try "model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
 		strings.Repeat("a", MaxNameLength+1): `name "` + strings.Repeat("a", MaxNameLength+1) + `" is 54 characters long; at most 53 are allowed because KServe names the predictor "` + strings.Repeat("a", MaxNameLength+1) + `-predictor" and that must fit a 63-character DNS label`,
 	}
 	for n, want := range bad {
 		assert.EqualError(t, ValidateName(n), want, n)
 	}
+	// A hurried name gets the nearest valid one, where there is one made of
+	// its own letters and digits.
+	for n, want := range map[string]string{
+		"Custom_Model": `name "Custom_Model" is not a DNS-1123 label (try "custom-model"): `,
+		"my model":     `name "my model" is not a DNS-1123 label (try "my-model"): `,
+		"--x":          `name "--x" is not a DNS-1123 label (try "x"): `,
+		"ünï":          `name "ünï" is not a DNS-1123 label: `,
+		"_1":           `name "_1" is not a DNS-1123 label: `,
+	} {
+		assert.EqualError(t, ValidateName(n), want+`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, n)
+	}
+	assert.EqualError(t, ValidateName("resnet50.v2"), `name "resnet50.v2" is not a DNS-1123 label (try "resnet50-v2"): must not contain dots`)
 }
 
 func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
