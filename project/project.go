@@ -257,8 +257,14 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", field, err))
 		}
 	}
-	add("name", ValidateNameFor(f.Name, f.Template))
-	add("module", ValidateModule(f.Module))
+	nameErr := ValidateNameFor(f.Name, f.Template)
+	add("name", nameErr)
+	// kserve-gen new derives the module from the name when --module is not
+	// given: checking it as well would repeat the name's error as one about
+	// a module the user never wrote.
+	if nameErr == nil || f.Module == "" || f.Module != DefaultModule(f.Name) {
+		add("module", ValidateModule(f.Module))
+	}
 	add("template", ValidateTemplate(f.Template))
 	add("protocol", ValidateProtocol(f.Protocol))
 	if f.GRPC && f.Protocol == ProtocolV1 {

@@ -188,6 +188,21 @@ func TestNew_BadAnswersNameTheField(t *testing.T) {
 	assert.NoDirExists(t, dir)
 }
 
+// TestNew_BadNameIsOneError: the module path follows NAME when --module is
+// not given, so a bad NAME is one error, not a second one about a module
+// the user never wrote; a --module of their own is still checked.
+func TestNew_BadNameIsOneError(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	err := runCLI(t, f, "new", "My Model", "--template", "rest", "--yes", "--dir", dir)
+	require.Error(t, err)
+	assert.Equal(t, `name: name "My Model" is not a DNS-1123 label (try "my-model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, err.Error())
+	err = runCLI(t, f, "new", "My Model", "--template", "rest", "--module", "my model", "--yes", "--dir", dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "\nmodule: module \"my model\" is not a valid Go module path: malformed import path \"my model\": invalid char ' '")
+	assert.NoDirExists(t, dir)
+}
+
 func TestNew_NonEmptyDirNeedsForce(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("x"), 0o644))
