@@ -202,6 +202,14 @@ func Load(dir string) (*File, error) {
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
 	if err != nil {
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			// The OS would say "kserve-gen.yaml/kserve-gen.yaml: not a
+			// directory", which hides that dir itself is the mistake.
+			if filepath.Base(dir) == FileName {
+				return nil, fmt.Errorf("%s is the project file, not its folder: pass --dir %s", dir, filepath.Dir(dir))
+			}
+			return nil, fmt.Errorf("%s is a file, not a project folder: pass --dir the folder that holds %s", dir, FileName)
+		}
 		return nil, fmt.Errorf("read project file: %w", err)
 	}
 	f, err := Parse(data)

@@ -84,6 +84,22 @@ func TestLoad_Errors(t *testing.T) {
 		require.ErrorIs(t, err, os.ErrNotExist)
 		assert.Contains(t, err.Error(), "read project file")
 	})
+	// --dir given the project file, or another file, by a hurried hand:
+	// Load used to answer "open x/kserve-gen.yaml/kserve-gen.yaml: not a
+	// directory".
+	t.Run("the project file itself", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, validFile().Save(dir))
+		file := filepath.Join(dir, FileName)
+		_, err := Load(file)
+		assert.EqualError(t, err, file+" is the project file, not its folder: pass --dir "+dir)
+	})
+	t.Run("a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "model.go")
+		require.NoError(t, os.WriteFile(file, []byte("package main\n"), 0o644))
+		_, err := Load(file)
+		assert.EqualError(t, err, file+" is a file, not a project folder: pass --dir the folder that holds "+FileName)
+	})
 	t.Run("unknown field", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, FileName),

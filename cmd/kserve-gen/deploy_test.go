@@ -289,6 +289,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --memory-limit 2GB", `resources: limits.memory: "2GB" is not a Kubernetes quantity`},
 		{"--dir " + dir + " extra", `deploy takes no arguments, got "extra": the settings are flags (deploy --help lists them)`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
+		{"--dir " + filepath.Join(dir, "kserve-gen.yaml"), filepath.Join(dir, "kserve-gen.yaml") + " is the project file, not its folder: pass --dir " + dir},
 		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
 		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},
 		{"--dir " + tx + " --predictor-image p --predictor-protocol grpc", `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
