@@ -166,6 +166,17 @@ var (
 	errImageNoModel  = errors.New("--image makes an input of a model given with --model take images")
 )
 
+// checkImagePreset refuses an --image that names a container image: build,
+// deploy and modelcar take one with that flag, so a user carries it over to
+// new, where --image is a preprocessing preset (no preset has / : or .).
+func checkImagePreset(image string) error {
+	if !strings.ContainsAny(image, "/:.") {
+		return nil
+	}
+	return fmt.Errorf("--image %q looks like a container image, but kserve-gen new's --image is how a --model's image input takes pictures (%s); the container image goes to kserve-gen build --image and deploy --image, or image: in %s",
+		image, strings.Join(generator.ImagePresets(), ", "), project.FileName)
+}
+
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
 
@@ -189,6 +200,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		return err
 	}
 	a.shapes = shapes
+	if err := checkImagePreset(a.Image); err != nil {
+		return err
+	}
 	prompt := !opts.Yes && opts.IO.CanPrompt()
 	if len(shapes) > 0 && a.Model == "" && !prompt { // the form may still ask for the model
 		return errNoModel

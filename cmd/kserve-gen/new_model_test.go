@@ -95,6 +95,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image makes an input of a model given with --model take images"},
 		{"image of a model without an image input", []string{"--model", model, "--image", "imagenet"}, "--image: no input of the model takes images (one needs 4 dimensions, 3 channels first as NCHW [batch,3,H,W] or last as NHWC [batch,H,W,3], and FP32 or FP16); its inputs are input FP32 [batch,4]"},
 		{"image of no preset", []string{"--model", imageModel, "--image", "coco"}, `--image "coco": want imagenet, symmetric, unit, yolo`},
+		// build's, deploy's and modelcar's --image is the container image:
+		// given to new, it was answered with a list of presets alone.
+		{"a container image, with a model", []string{"--model", imageModel, "--image", "registry.example.com/demo:v1"}, `--image "registry.example.com/demo:v1" looks like a container image, but kserve-gen new's --image is how a --model's image input takes pictures (imagenet, symmetric, unit, yolo); the container image goes to kserve-gen build --image and deploy --image, or image: in kserve-gen.yaml`},
+		{"a container image, without a model", []string{"--template", "rest", "--image", "demo:v1"}, `--image "demo:v1" looks like a container image, but kserve-gen new's --image is how a --model's image input takes pictures`},
 		{"image of no size", []string{"--model", imageModel, "--image", "unit"}, "--image: input pixels FP32 [batch,3,height,width] takes images, but its height and width are dynamic; give the size images are resized to with --input-shape pixels=1,3,224,224"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
