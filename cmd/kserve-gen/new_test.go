@@ -321,6 +321,12 @@ func TestVersion(t *testing.T) {
 	err := runCLI(t, f, "version")
 	require.NoError(t, err)
 	assert.Regexp(t, `^kserve-gen \S+( \([0-9a-f]{12}\))? go1\.\d+\S* \w+/\w+; generated projects require github.com/kserve-gen/kserve-gen/runtime\n$`, out.String())
+
+	// kserve-gen --version, the spelling most CLIs take, says the same
+	// (it was "unknown flag: --version").
+	f, _, flagOut, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "--version"))
+	assert.Equal(t, out.String(), flagOut.String())
 }
 
 func TestCompletion(t *testing.T) {

@@ -18,7 +18,10 @@ func newCmdRoot(f *factory) *cobra.Command {
                                   package a model folder as a KServe modelcar image`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version (and -v), as most CLIs take, prints what version does.
+		Version: versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
