@@ -42,3 +42,31 @@ func TestArgs_SayWhatToPassInstead(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing was written")
 }
+
+// TestUnknownFlag_SuggestsTheNearestFlag: a misspelt flag, or the model
+// server's own spelling (--http_port) given to the CLI, is answered with
+// the flag meant, as cobra does for commands; nothing runs.
+func TestUnknownFlag_SuggestsTheNearestFlag(t *testing.T) {
+	proj := writeProject(t, restProject())
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", "--dir", proj, "--imgae", "r.example.com/m:v1"}, "unknown flag: --imgae (did you mean --image?)"},
+		{[]string{"deploy", "--dir", proj, "--http_port", "9000"}, "unknown flag: --http_port (did you mean --http-port?)"},
+		{[]string{"deploy", "--dir", proj, "--min-replica", "1"}, "unknown flag: --min-replica (did you mean --min-replicas?)"},
+		{[]string{"new", "demo", "--templete", "rest", "--yes"}, "unknown flag: --templete (did you mean --template?)"},
+		{[]string{"new", "demo", "--frobnicate", "--yes"}, "unknown flag: --frobnicate"},
+		{[]string{"new", "demo", "-x", "--yes"}, "unknown shorthand flag: 'x' in -x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0]+" "+tt.want, func(t *testing.T) {
+			f, _, out, _ := testFactory(t)
+			err := runCLI(t, f, tt.args...)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			assert.Empty(t, out.String())
+		})
+	}
+}

@@ -22,6 +22,7 @@ func newCmdRoot(f *factory) *cobra.Command {
 		Version: versionString(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(suggestFlag)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
