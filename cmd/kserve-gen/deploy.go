@@ -261,6 +261,11 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 // old file whole). A file already there is replaced only with force, unless
 // it holds exactly data: it may be a manifest the user edited.
 func writeManifests(path string, data []byte, force bool) error {
+	if isDir(path) {
+		// -o . or -o the project folder: the OS says only "read .: is a
+		// directory".
+		return fmt.Errorf("-o %s is a folder: name the file to write, e.g. -o %s", path, filepath.Join(path, "isvc.yaml"))
+	}
 	old, err := os.ReadFile(path)
 	switch {
 	case err == nil && bytes.Equal(old, data):

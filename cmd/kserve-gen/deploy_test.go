@@ -301,6 +301,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --startup-timeout 0s", "--startup-timeout: must be more than 0 (default 10m0s), got 0s"},
 		{"--dir " + dir + " --env 1BAD=x", `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
 		{"--dir " + dir + " -o " + filepath.Join(missing, "x.yaml"), "-o " + filepath.Join(missing, "x.yaml") + ": no such file or directory"},
+		{"--dir " + dir + " -o " + dir, "-o " + dir + " is a folder: name the file to write, e.g. -o " + filepath.Join(dir, "isvc.yaml")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
