@@ -77,8 +77,8 @@ func (e *Engine) Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.Image = ImageFor(proj, opts.Image)
-	if _, err := name.ParseReference(opts.Image); err != nil {
-		return nil, fmt.Errorf("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", opts.Image, err)
+	if err := CheckImage(opts.Image); err != nil {
+		return nil, err
 	}
 	if opts.Builder == "" {
 		opts.Builder = DefaultBuilder
@@ -195,6 +195,16 @@ func ImageFor(proj *project.File, flag string) string {
 		return proj.Image
 	}
 	return proj.Name + ":latest"
+}
+
+// CheckImage reports whether image, the reference Build writes, parses.
+// Build calls it; a caller may call it before connecting to an engine, so
+// a typo in --image is not answered with "start Docker".
+func CheckImage(image string) error {
+	if _, err := name.ParseReference(image); err != nil {
+		return fmt.Errorf("--image: %q is not an image reference like registry.example.com/team/model:v1: %w", image, err)
+	}
+	return nil
 }
 
 // LoadProject reads the project file in dir and checks that the files an

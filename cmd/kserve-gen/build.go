@@ -107,6 +107,9 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if err != nil {
 		return err // before the engine: the likelier mistake first
 	}
+	if err := buildpack.CheckImage(buildpack.ImageFor(proj, opts.Image)); err != nil {
+		return err
+	}
 	if opts.Publish {
 		if _, err := buildpack.Pushable(buildpack.ImageFor(proj, opts.Image)); err != nil {
 			return err // before a build that could not be pushed

@@ -373,6 +373,23 @@ func TestBuild_PublishNeedsARegistryInTheName(t *testing.T) {
 	assert.Empty(t, out.String())
 }
 
+// A malformed --image is refused before the engine is looked for and before
+// "Building the image..." is printed: it came after both, so on a machine
+// without Docker the user was told to start Docker first.
+func TestBuild_ImageCheckedBeforeTheEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	dir := filepath.Join(t.TempDir(), "img")
+	f, _, _, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "img", "--template", "rest", "--yes", "--dir", dir))
+	for _, publish := range []bool{false, true} {
+		var out, errOut bytes.Buffer
+		err := buildRun(context.Background(), &buildOptions{Dir: dir, Image: "Registry/Img:v1", Publish: publish, Out: &out, ErrOut: &errOut})
+		assert.EqualError(t, err, `--image: "Registry/Img:v1" is not an image reference like registry.example.com/team/model:v1: could not parse reference: Registry/Img:v1`, "publish %v", publish)
+		assert.Empty(t, out.String())
+		assert.Empty(t, errOut.String())
+	}
+}
+
 // A mistyped --pull-policy is refused first, naming the flag, before
 // "Building the image..." is printed or the engine is asked anything.
 func TestBuild_PullPolicyCheckedFirst(t *testing.T) {
