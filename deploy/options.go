@@ -271,6 +271,9 @@ func (o *Options) Validate() error {
 	} else if err := validateImage("--image", o.Image); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validateModelcarURI("--storage-uri", o.StorageURI); err != nil {
+		errs = append(errs, err)
+	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
 		fail("--protocol: %w", err)
 	}
@@ -362,6 +365,19 @@ func validateImage(flag, image string) error {
 	return nil
 }
 
+// validateModelcarURI checks the image of an oci:// storage URI (and the
+// oci+fetch:// and oci+native:// spellings): the node pulls it, and a
+// reference it cannot parse fails there, as InvalidImageName, long after
+// kubectl apply. Other schemes are left to the storage initializer, which a
+// cluster may extend with its own.
+func validateModelcarURI(flag, uri string) error {
+	scheme, image, ok := strings.Cut(uri, "://")
+	if !ok || (scheme != "oci" && scheme != "oci+fetch" && scheme != "oci+native") {
+		return nil
+	}
+	return validateImage(flag+" "+uri, image)
+}
+
 // validatePredictor checks a transformer's predictor: exactly one of an
 // image or a model format (with the storage URI its runtime loads from).
 func (o *Options) validatePredictor() []error {
@@ -390,6 +406,9 @@ func (o *Options) validatePredictor() []error {
 		if _, ok := builtinGRPCPorts[p.ModelFormat]; !ok && o.predictorProtocol() == project.ProtocolGRPCV2 {
 			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)
 		}
+	}
+	if err := validateModelcarURI("--predictor-storage-uri", p.StorageURI); err != nil {
+		errs = append(errs, err)
 	}
 	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
 		fail("--predictor-model-format-version needs --predictor-model-format")

@@ -175,6 +175,12 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"arg turning grpc off", func(o *Options) {
 			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--enable_grpc=false"}
 		}, "--arg --enable_grpc=false: kserve-gen sets --enable_grpc from --grpc, which the exposed h2c port needs; drop --grpc instead"},
+		// A modelcar's image is pulled by the node: a bad reference failed
+		// only there (InvalidImageName), long after kubectl apply.
+		{"bad modelcar image", func(o *Options) { o.StorageURI = "oci://Registry/Iris:v1" }, `--storage-uri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference like registry.example.com/team/model:v1: could not parse reference: Registry/Iris:v1`},
+		{"bad predictor modelcar image", func(o *Options) {
+			o.Predictor = &project.Predictor{ModelFormat: "sklearn", StorageURI: "oci+native://a b"}
+		}, `--predictor-storage-uri oci+native://a b: "a b" is not an image reference like registry.example.com/team/model:v1`},
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
 		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
@@ -247,6 +253,8 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 			o.Tolerations = []project.Toleration{{Key: "nvidia.com/gpu", Operator: "Equal", Value: "present", Effect: "NoSchedule"}}
 		},
 		"dotted service account":     func(o *Options) { o.ServiceAccountName = "models.reader" },
+		"modelcar image":             func(o *Options) { o.StorageURI = "oci://registry.example.com/models/iris:v1" },
+		"bucket with upper case":     func(o *Options) { o.StorageURI = "s3://Bucket/Model" },
 		"arg overriding the device":  func(o *Options) { o.Args = []string{"--device=auto", "--max_threads=8"} },
 		"grpc port arg without grpc": func(o *Options) { o.Args = []string{"--grpc_port=9001", "--enable_grpc=false"} },
 		"arg value naming a flag":    func(o *Options) { o.Args = []string{"--log_config_file", "--http_port.json"} },
