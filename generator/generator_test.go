@@ -300,7 +300,11 @@ func TestFindRuntime(t *testing.T) {
 func TestLoadRuntime_RejectsOtherModules(t *testing.T) {
 	_, err := generator.LoadRuntime("..")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "has module github.com/kserve-gen/kserve-gen, want module "+generator.RuntimeModulePath)
+	// The checkout's root, a likely --runtime-path, names its runtime/.
+	root, rerr := filepath.Abs("..")
+	require.NoError(t, rerr)
+	assert.EqualError(t, err, "runtime path ..: "+filepath.Join(root, "go.mod")+" has module github.com/kserve-gen/kserve-gen, want module "+generator.RuntimeModulePath+
+		"; the runtime is its runtime folder: --runtime-path "+filepath.Join("..", "runtime"))
 	_, err = generator.LoadRuntime(t.TempDir())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "go.mod: no such file or directory")

@@ -56,7 +56,12 @@ func LoadRuntime(dir string) (*RuntimeModule, error) {
 		if f.Module != nil {
 			got = "module " + f.Module.Mod.Path
 		}
-		return nil, fmt.Errorf("runtime path %s: %s has %s, want module %s", dir, gomod, got, RuntimeModulePath)
+		hint := ""
+		if sub := filepath.Join(dir, "runtime"); isRuntimeModule(sub) {
+			// A kserve-gen checkout's root: its runtime is one folder down.
+			hint = "; the runtime is its runtime folder: --runtime-path " + sub
+		}
+		return nil, fmt.Errorf("runtime path %s: %s has %s, want module %s%s", dir, gomod, got, RuntimeModulePath, hint)
 	}
 	rt := &RuntimeModule{Dir: abs}
 	if f.Go != nil {
