@@ -123,7 +123,7 @@ func Render(o Options) ([]byte, error) {
 // customInferenceService is the seed's custom.yaml / custom_grpc.yaml shape:
 // the predictor is our own container.
 func (o *Options) customInferenceService() *InferenceService {
-	c := o.container(o.Name, true)
+	c := o.container(o.Name, true, o.gracePeriodArgs()...)
 	c.Env = o.env(true)
 	c.Resources = o.resources()
 	p := o.predictor()
@@ -141,7 +141,7 @@ func (o *Options) customInferenceService() *InferenceService {
 // service) to the transformer's arguments; the predictor serves the same
 // model name.
 func (o *Options) transformerInferenceService() *InferenceService {
-	c := o.container(o.Name, true, "--predictor_protocol="+o.predictorProtocol())
+	c := o.container(o.Name, true, append([]string{"--predictor_protocol=" + o.predictorProtocol()}, o.gracePeriodArgs()...)...)
 	c.Env = o.env(true)
 	c.Resources = o.resources()
 	t := TransformerSpec(o.predictor())
@@ -312,9 +312,11 @@ func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService 
 	// the device goes here: KServe appends these args to the runtime's.
 	// A --device of the user's own (o.Args, on the runtime) is left alone,
 	// as an appended one would override it.
-	if d := o.deviceArg(); d != "" && !slices.ContainsFunc(o.Args, isDeviceArg) {
+	if d := o.deviceArg(); d != "" && !slices.ContainsFunc(o.Args, isFlagArg("device")) {
 		m.Args = []string{d}
 	}
+	// So does --grace_period: the timeout is this InferenceService's.
+	m.Args = append(m.Args, o.gracePeriodArgs()...)
 	if o.GRPC {
 		// The port Knative routes grpc-v2 to, which the runtime leaves to
 		// each InferenceService (servingRuntime).
@@ -542,11 +544,27 @@ func (o *Options) deviceArg() string {
 	}
 }
 
-// isDeviceArg reports whether arg sets --device (Go's flag package takes
-// -device too, and a value in the next argument).
-func isDeviceArg(arg string) bool {
-	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-	return strings.HasPrefix(arg, "-") && name == "device"
+// isFlagArg returns a func reporting whether an argument sets the server
+// flag --name (Go's flag package takes -name too, and a value in the next
+// argument).
+func isFlagArg(name string) func(arg string) bool {
+	return func(arg string) bool {
+		n, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		return strings.HasPrefix(arg, "-") && n == name
+	}
+}
+
+// gracePeriodArgs is --grace_period=--timeout when a timeout is set and the
+// user's own args (o.Args) do not set it. The server lets in-flight
+// requests run for --grace_period after SIGTERM (default 30 s) and then
+// closes their connections: a request allowed --timeout 120 s was cut 30 s
+// after SIGTERM. Knative gives the pod the timeout as its termination grace
+// period too (knative.dev/serving BuildPodSpec), so the drain fits in it.
+func (o *Options) gracePeriodArgs() []string {
+	if o.Timeout <= 0 || slices.ContainsFunc(o.Args, isFlagArg("grace_period")) {
+		return nil
+	}
+	return []string{"--grace_period=" + strconv.Itoa(o.Timeout)}
 }
 
 // modelReadyPath is the endpoint that answers 200 only once the model is

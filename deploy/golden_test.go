@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -635,4 +636,51 @@ func TestRender_ServingRuntimeTellsTheServerItsModel(t *testing.T) {
 	for _, e := range objs[1].(*InferenceService).Spec.Predictor.Model.Env {
 		assert.NotEqual(t, "STORAGE_URI", e.Name)
 	}
+}
+
+// The server drains for --grace_period after SIGTERM (default 30 s), and a
+// request may run for --timeout: with a longer timeout, a request still
+// running at SIGTERM had its connection closed 30 s later, long before the
+// timeout it was allowed. --grace_period follows --timeout on the server
+// that timeout applies to (the predictor, the transformer, or, through a
+// shared runtime, each InferenceService's model.args, which KServe appends
+// to the runtime's), unless the user's own --arg sets it.
+func TestRender_GracePeriodFollowsTimeout(t *testing.T) {
+	render := func(o Options) []any {
+		t.Helper()
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		return objs
+	}
+	custom := goldenCases()["rest"]
+	custom.Timeout = 120
+	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--workers=1", "--grace_period=120"},
+		render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
+
+	custom.Args = []string{"--grace_period=45"}
+	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--workers=1", "--grace_period=45"},
+		render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args, "the user's own --grace_period is left alone")
+	custom.Args = []string{"-grace_period", "45"}
+	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--workers=1", "-grace_period", "45"},
+		render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
+
+	custom.Timeout, custom.Args = 0, nil
+	assert.NotContains(t, strings.Join(render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args, " "), "grace_period",
+		"without --timeout the server keeps its default")
+
+	txf := goldenCases()["transformer"]
+	txf.Timeout = 300
+	isvc := render(txf)[0].(*InferenceService)
+	assert.Equal(t, []string{"--model_name=custom-transformer", "--http_port=8080", "--workers=1", "--predictor_protocol=v1", "--grace_period=300"},
+		isvc.Spec.Transformer.Containers[0].Args)
+	assert.Equal(t, []string{"--model_name=custom-transformer"}, isvc.Spec.Predictor.Containers[0].Args, "the timeout is the transformer's")
+
+	rt := goldenCases()["serving-runtime"]
+	rt.Timeout = 90
+	objs := render(rt)
+	assert.Equal(t, []string{"--model_name={{.Name}}", "--http_port=8080", "--workers=1"}, objs[0].(*ServingRuntime).Spec.Containers[0].Args,
+		"the runtime is shared by InferenceServices with their own timeouts")
+	assert.Equal(t, []string{"--grace_period=90"}, objs[1].(*InferenceService).Spec.Predictor.Model.Args)
+	rt.Args = []string{"--grace_period=10"}
+	assert.Nil(t, render(rt)[1].(*InferenceService).Spec.Predictor.Model.Args, "appended, it would override the user's own")
 }

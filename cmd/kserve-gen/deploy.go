@@ -169,7 +169,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.StringArrayVar(&opts.Tolerations, "toleration", nil, "toleration `KEY[=VALUE][:EFFECT]`; without =VALUE any value matches (repeatable)")
 
 	f.IntVar(&opts.ContainerConcurrency, "container-concurrency", 0, "most requests one pod is sent at once (Knative's hard limit); 0: no limit")
-	f.IntVar(&opts.Timeout, "timeout", 0, "request timeout in `SECONDS` (KServe's timeout); 0: the platform's default")
+	f.IntVar(&opts.Timeout, "timeout", 0, "request timeout in `SECONDS` (KServe's timeout), also the server's --grace_period; 0: the platform's default")
 	f.StringVar(&opts.LoggerURL, "logger-url", "", "payload logging: send requests/responses as CloudEvents to this `URL` (KServe's logger)")
 	f.StringVar(&opts.LoggerMode, "logger-mode", "", "payload logging: all (default), request or response")
 	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events' metadata, any case (repeatable)")

@@ -317,7 +317,44 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 		if ferr := rs.Validate(kctx).Filter(apis.ErrorLevel); ferr != nil {
 			t.Fatalf("Knative rejects the pod: %v", ferr)
 		}
+		// Knative gives the pod the revision timeout (KServe's timeout,
+		// passed on above) as its termination grace period
+		// (knative.dev/serving pkg/reconciler/revision/resources
+		// BuildPodSpec, a package this module leaves out for its
+		// dependencies); a server of ours drains for as long, so a request
+		// allowed the timeout is not cut by the server first.
+		if ours && ext.TimeoutSeconds != nil {
+			assert.Equal(t, time.Duration(*ext.TimeoutSeconds)*time.Second, serverGracePeriod(t, c.Args), "the server's --grace_period is the timeout: %v", c.Args)
+		}
 	}
+}
+
+// serverGracePeriod is the --grace_period a kserve-gen server reads from
+// args (the last one wins), or its default, 30 s.
+func serverGracePeriod(t *testing.T, args []string) time.Duration {
+	t.Helper()
+	grace := 30 * time.Second
+	for i, a := range args {
+		v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "grace_period")
+		switch {
+		case !strings.HasPrefix(a, "-") || !ok:
+			continue
+		case v == "" && i+1 < len(args):
+			v = args[i+1]
+		case strings.HasPrefix(v, "="):
+			v = v[1:]
+		default:
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			d, err := time.ParseDuration(v)
+			require.NoError(t, err, "--grace_period %q", v)
+			f = d.Seconds()
+		}
+		grace = time.Duration(f * float64(time.Second))
+	}
+	return grace
 }
 
 // podAnnotations are a component pod's annotations as KServe's component
