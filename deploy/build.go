@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -229,6 +230,10 @@ func (o *Options) transformerPredictor() PredictorSpec {
 	}
 	env = append(env, corev1.EnvVar{Name: envProtocol, Value: rest})
 	readiness, startup := o.probes(rest, DefaultHTTPPort, o.Name)
+	if o.DeploymentMode == ModeStandard {
+		// Usually a kserve-gen image, given no --grace_period.
+		spec.TerminationGracePeriodSeconds = terminationGracePeriod(serverDefaultGracePeriod)
+	}
 	spec.Containers = []corev1.Container{{
 		Name:           ContainerName,
 		Image:          p.Image,
@@ -440,6 +445,11 @@ func (o *Options) predictor() PredictorSpec {
 		v := int64(o.Timeout)
 		p.TimeoutSeconds = &v
 	}
+	if o.DeploymentMode == ModeStandard {
+		// Validate has refused a --grace_period it cannot read.
+		grace, _ := o.serverGracePeriod()
+		p.TerminationGracePeriodSeconds = terminationGracePeriod(grace)
+	}
 	if l := o.Logger; l != nil {
 		// KServe's webhook refuses an empty mode; "all" is its documented default.
 		p.Logger = &Logger{Mode: cmp.Or(l.Mode, "all")}
@@ -552,6 +562,69 @@ func isFlagArg(name string) func(arg string) bool {
 		n, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 		return strings.HasPrefix(arg, "-") && n == name
 	}
+}
+
+// The server's shutdown timing (runtime/server.go's shutdown).
+const (
+	// serverDefaultGracePeriod is its --grace_period default (KServe's).
+	serverDefaultGracePeriod = 30 * time.Second
+	// serverMinUnload is the least time Unload gets (minUnloadTime).
+	serverMinUnload = 5 * time.Second
+	// exitMargin is left for the process to exit once the models are
+	// unloaded.
+	exitMargin = 5 * time.Second
+)
+
+// terminationGracePeriod is the pod's terminationGracePeriodSeconds for a
+// server stopping with grace: after SIGTERM it drains for up to grace, then
+// waits for models still loading and unloads them within max(grace, 5 s).
+// Kubernetes' default, 30 s, SIGKILLed a server with the default grace
+// period in the middle of its unload (or its drain).
+func terminationGracePeriod(grace time.Duration) *int64 {
+	g := int64((max(grace, 0) + time.Second - 1) / time.Second) // whole seconds, rounded up
+	s := g + max(g, int64(serverMinUnload/time.Second)) + int64(exitMargin/time.Second)
+	return &s
+}
+
+// serverGracePeriod is the --grace_period the server runs with: the user's
+// own (o.Args; the last one wins, as in the server's flag parsing), else
+// --timeout's (gracePeriodArgs), else the server's default. The error names
+// an --arg whose value the server would refuse.
+func (o *Options) serverGracePeriod() (time.Duration, error) {
+	grace := serverDefaultGracePeriod
+	if o.Timeout > 0 {
+		grace = time.Duration(o.Timeout) * time.Second
+	}
+	isGrace := isFlagArg("grace_period")
+	for i, a := range o.Args {
+		if !isGrace(a) {
+			continue
+		}
+		arg, v, ok := a, "", false
+		if _, v, ok = strings.Cut(a, "="); !ok && i+1 < len(o.Args) {
+			v = o.Args[i+1]
+			arg += " " + v
+		}
+		d, err := parseSeconds(v)
+		if err != nil {
+			return 0, fmt.Errorf("--arg %s: not seconds (30, 2.5) or a duration (1m30s); the server would refuse to start", arg)
+		}
+		grace = d
+	}
+	return grace, nil
+}
+
+// parseSeconds reads a --grace_period value as the server does
+// (runtime/config's secondsValue): seconds, or a Go duration.
+func parseSeconds(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= math.MaxInt64/float64(time.Second) {
+			return 0, fmt.Errorf("%q is out of range", v)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	return time.ParseDuration(v)
 }
 
 // gracePeriodArgs is --grace_period=--timeout when a timeout is set and the

@@ -684,3 +684,66 @@ func TestRender_GracePeriodFollowsTimeout(t *testing.T) {
 	rt.Args = []string{"--grace_period=10"}
 	assert.Nil(t, render(rt)[1].(*InferenceService).Spec.Predictor.Model.Args, "appended, it would override the user's own")
 }
+
+// After SIGTERM the server drains for --grace_period, then gives each
+// model's Unload --grace_period again (at least 5 s): 60 s by default,
+// twice the 30 s after which Kubernetes SIGKILLs a pod by default, so a
+// Standard-mode pod was killed in the middle of its drain or unload.
+// Standard mode sets the pod's terminationGracePeriodSeconds to cover both
+// (and 5 s to exit) on every component running a kserve-gen server;
+// Knative sets it itself from the timeout and refuses one of ours, and the
+// cluster's default mode may be Knative.
+func TestRender_StandardTerminationGraceCoversDrainAndUnload(t *testing.T) {
+	grace := func(o Options) (pred, txf *int64) {
+		t.Helper()
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		for _, obj := range objs {
+			if isvc, ok := obj.(*InferenceService); ok {
+				pred = isvc.Spec.Predictor.TerminationGracePeriodSeconds
+				if isvc.Spec.Transformer != nil {
+					txf = isvc.Spec.Transformer.TerminationGracePeriodSeconds
+				}
+			}
+		}
+		return pred, txf
+	}
+	i64 := func(v int64) *int64 { return &v }
+	o := goldenCases()["rest"]
+	o.DeploymentMode = ModeStandard
+	p, _ := grace(o)
+	assert.Equal(t, i64(65), p, "30 s drain + 30 s unload + 5 s")
+	o.Timeout = 120
+	p, _ = grace(o)
+	assert.Equal(t, i64(245), p, "--grace_period=120 from --timeout")
+	for args, want := range map[string]int64{"--grace_period=2.5": 13, "-grace_period 1m30s": 185, "--grace_period=0": 10} {
+		o.Args = strings.Fields(args)
+		p, _ = grace(o)
+		assert.Equal(t, i64(want), p, "the user's own %s", args)
+	}
+	o.Args = []string{"--grace_period=soon"}
+	_, err := Manifests(o)
+	assert.EqualError(t, err, `--arg --grace_period=soon: not seconds (30, 2.5) or a duration (1m30s); the server would refuse to start`)
+
+	rt := goldenCases()["serving-runtime"]
+	rt.DeploymentMode, rt.Timeout = ModeStandard, 40
+	p, _ = grace(rt)
+	assert.Equal(t, i64(85), p, "the InferenceService's --grace_period=40, on its own pod spec")
+
+	txf := goldenCases()["transformer"]
+	txf.DeploymentMode, txf.Timeout = ModeStandard, 60
+	p, tx := grace(txf)
+	assert.Equal(t, i64(125), tx)
+	assert.Equal(t, i64(65), p, "the predictor image's server keeps its default")
+	onnx := goldenCases()["transformer-onnx-grpc"]
+	onnx.DeploymentMode = ModeStandard
+	p, tx = grace(onnx)
+	assert.Equal(t, i64(65), tx)
+	assert.Nil(t, p, "a KServe runtime's server is not ours")
+
+	for _, mode := range []string{ModeDefault, ModeKnative} {
+		o.DeploymentMode, o.Args = mode, nil
+		p, _ = grace(o)
+		assert.Nil(t, p, "mode %q", mode)
+	}
+}

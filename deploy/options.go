@@ -457,6 +457,10 @@ func (o *Options) validateArgs() []error {
 		}
 		errs = append(errs, fmt.Errorf("--arg %s: kserve-gen sets --%s from %s, %s", a, name, from, why))
 	}
+	// Standard mode's terminationGracePeriodSeconds is derived from it.
+	if _, err := o.serverGracePeriod(); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
 }
 

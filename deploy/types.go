@@ -68,7 +68,9 @@ type PredictorSpec struct {
 	ServiceAccountName   string              `json:"serviceAccountName,omitempty"`
 	NodeSelector         map[string]string   `json:"nodeSelector,omitempty"`
 	Tolerations          []corev1.Toleration `json:"tolerations,omitempty"`
-	Containers           []corev1.Container  `json:"containers,omitempty"`
+	// v1beta1.PodSpec's; Standard mode only (Knative refuses it).
+	TerminationGracePeriodSeconds *int64             `json:"terminationGracePeriodSeconds,omitempty"`
+	Containers                    []corev1.Container `json:"containers,omitempty"`
 }
 
 // Logger is v1beta1.LoggerSpec.

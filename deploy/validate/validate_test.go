@@ -308,6 +308,9 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 			assert.Contains(t, c.Args, fmt.Sprintf("--http_port=%d", c.ReadinessProbe.HTTPGet.Port.IntValue()), "Knative sets PORT=%d", c.Ports[0].ContainerPort)
 		}
 	}
+	if ours && isvc.Annotations[constants.DeploymentMode] == string(constants.Standard) {
+		checkStandardShutdown(t, isvc, ext, podSpec)
+	}
 	if isvc.Annotations[constants.DeploymentMode] != string(constants.Standard) {
 		rs := &knservingv1.RevisionSpec{PodSpec: podSpec, ContainerConcurrency: ext.ContainerConcurrency, TimeoutSeconds: ext.TimeoutSeconds}
 		kctx := knativeContext(t)
@@ -326,6 +329,25 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 		if ours && ext.TimeoutSeconds != nil {
 			assert.Equal(t, time.Duration(*ext.TimeoutSeconds)*time.Second, serverGracePeriod(t, c.Args), "the server's --grace_period is the timeout: %v", c.Args)
 		}
+	}
+}
+
+// checkStandardShutdown: the Deployment KServe's reconciler builds for a
+// Standard-mode pod of ours gives the server time to drain for its
+// --grace_period and unload its models within as long again (at least
+// 5 s) before Kubernetes SIGKILLs it; Kubernetes' 30 s default did not.
+func checkStandardShutdown(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, podSpec corev1.PodSpec) {
+	t.Helper()
+	meta := metav1.ObjectMeta{Name: isvc.Name + "-component", Namespace: isvc.Namespace, Labels: map[string]string{}, Annotations: map[string]string{}}
+	r, err := kservedeployment.NewDeploymentReconciler(fake.NewClientBuilder().Build(), scheme(t), meta, metav1.ObjectMeta{}, ext, podSpec.DeepCopy(), nil, nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, r.DeploymentList)
+	for _, d := range r.DeploymentList {
+		got := d.Spec.Template.Spec.TerminationGracePeriodSeconds
+		require.NotNil(t, got)
+		grace := serverGracePeriod(t, podSpec.Containers[0].Args)
+		need := grace + max(grace, 5*time.Second)
+		assert.GreaterOrEqual(t, time.Duration(*got)*time.Second, need, "terminationGracePeriodSeconds %d: the server drains for %s and unloads within %s", *got, grace, max(grace, 5*time.Second))
 	}
 }
 
@@ -723,6 +745,31 @@ func TestTransformerMatrix(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 72, n)
+}
+
+// terminationGracePeriodSeconds goes on Standard-mode pods alone: Knative
+// sets it from the revision timeout and refuses a pod that sets it, so in
+// Knative mode, and in the cluster's default mode, which may be Knative,
+// it is left out.
+func TestKnativeRefusesTerminationGracePeriod(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "standard-keda.yaml"))
+	require.NoError(t, err)
+	m := decodeStream(t, data)
+	ps := corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
+	require.NotNil(t, ps.TerminationGracePeriodSeconds, "Standard mode sets it")
+	rs := &knservingv1.RevisionSpec{PodSpec: ps}
+	ctx := knativeContext(t)
+	rs.SetDefaults(ctx)
+	ferr := rs.Validate(ctx).Filter(apis.ErrorLevel)
+	require.NotNil(t, ferr)
+	assert.Contains(t, ferr.Error(), "must not set the field(s): terminationGracePeriodSeconds")
+
+	for _, mode := range []string{deploy.ModeDefault, deploy.ModeKnative} {
+		o := deploy.Options{Name: "m", Image: "registry.example.com/m:v1", Protocol: "v1", HTTPPort: 8080, GRPCPort: 8081, DeploymentMode: mode}
+		objs, err := deploy.Manifests(o)
+		require.NoError(t, err)
+		assert.Nil(t, objs[0].(*deploy.InferenceService).Spec.Predictor.TerminationGracePeriodSeconds, "mode %q", mode)
+	}
 }
 
 // kserve-gen refuses two exposed ports because Knative does: the same pod
