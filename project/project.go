@@ -122,8 +122,8 @@ type Deploy struct {
 	// ContainerConcurrency is the most requests one pod is sent at once
 	// (Knative's hard limit; 0: no limit).
 	ContainerConcurrency int `json:"containerConcurrency,omitempty"`
-	// Timeout is the request timeout in seconds (KServe's timeout; 0 keeps
-	// Knative's or the gateway's default).
+	// Timeout is the request timeout in seconds (KServe's timeout, and the
+	// server's --grace_period; 0 keeps Knative's or the gateway's default).
 	Timeout int `json:"timeout,omitempty"`
 	// Logger sends requests and/or responses as CloudEvents to a URL
 	// (KServe's payload logging, by its agent sidecar).
