@@ -158,13 +158,19 @@ func imagePresetHelp() string {
 	return strings.Join(parts, "; ")
 }
 
-// errNoModel, errLabelsNoModel and errImageNoModel are returned for
-// --input-shape, --labels and --image without a model.
+// errNoModel and errLabelsNoModel are returned for --input-shape and
+// --labels without a model.
 var (
 	errNoModel       = errors.New("--input-shape shapes the sample request of a model given with --model")
 	errLabelsNoModel = errors.New("--labels names the classes of a model given with --model")
-	errImageNoModel  = errors.New("--image makes an input of a model given with --model take images")
 )
+
+// imageNoModel is returned for --image without a model. It leads with
+// what is missing: a user who typed --image imagenet alone has no model
+// whose input it could preprocess.
+func imageNoModel(preset string) error {
+	return fmt.Errorf("--image needs --model FILE.onnx: --image %s is a preprocessing preset for the image input of the ONNX model that --model serves", preset)
+}
 
 // checkImagePreset refuses an --image that names a container image: build,
 // deploy and modelcar take one with that flag, so a user carries it over to
@@ -220,7 +226,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		return errLabelsNoModel
 	}
 	if a.Image != "" && a.Model == "" && !prompt {
-		return errImageNoModel
+		return imageNoModel(a.Image)
 	}
 	if !prompt {
 		var missing []string
@@ -265,7 +271,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			return errLabelsNoModel
 		}
 		if a.Image != "" && a.Model == "" {
-			return errImageNoModel
+			return imageNoModel(a.Image)
 		}
 	}
 	if a.onnx != nil && opts.Labels != "" {

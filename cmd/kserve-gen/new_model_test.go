@@ -92,7 +92,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels names the classes of a model given with --model"},
 		{"labels of another count", []string{"--model", model, "--labels", notONNX}, "labels " + notONNX + ": 2 names for output probs FP32 [batch,3], which has 3 classes"},
 		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
-		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image makes an input of a model given with --model take images"},
+		// The message named --model only in passing ("an input of a model
+		// given with --model"): say plainly what --image needs.
+		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image needs --model FILE.onnx: --image imagenet is a preprocessing preset for the image input of the ONNX model that --model serves"},
+		{"image without a model or template", []string{"--image", "imagenet"}, "--image needs --model FILE.onnx: --image imagenet is a preprocessing preset"},
 		{"image of a model without an image input", []string{"--model", model, "--image", "imagenet"}, "--image: no input of the model takes images (one needs 4 dimensions, 3 channels first as NCHW [batch,3,H,W] or last as NHWC [batch,H,W,3], and FP32 or FP16); its inputs are input FP32 [batch,4]"},
 		{"image of no preset", []string{"--model", imageModel, "--image", "coco"}, `--image "coco": want imagenet, symmetric, unit, yolo`},
 		// build's, deploy's and modelcar's --image is the container image:
