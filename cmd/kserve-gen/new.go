@@ -183,6 +183,30 @@ func checkImagePreset(image string) error {
 		image, strings.Join(generator.ImagePresets(), ", "), project.FileName)
 }
 
+// checkGRPCFlags refuses gRPC and protocol flags that do not go together,
+// in the flags' words: project.File.Validate would refuse them too, but in
+// kserve-gen.yaml's ("grpc: template grpc needs grpc: true"), a file the
+// user has not seen yet. The form checks its own answers as they are given.
+func checkGRPCFlags(a answers, changed func(string) bool) error {
+	grpcFrom := "--grpc"
+	if !changed("grpc") {
+		grpcFrom = "--template grpc" // TemplateDefaults turned it on
+	}
+	switch {
+	case a.Template == project.TemplateGRPC && !a.GRPC:
+		// Only --grpc=false turns it off for the grpc template.
+		return errors.New("--grpc=false: --template grpc always serves gRPC (the Open Inference Protocol over gRPC, with a Go client); drop --grpc=false, or choose --template rest or onnx for REST alone")
+	case a.GRPC && a.Protocol == project.ProtocolV1:
+		// With gRPC on, the defaults are v2: v1 came from --protocol.
+		fix := "--grpc"
+		if grpcFrom != "--grpc" {
+			fix = "choose --template rest"
+		}
+		return fmt.Errorf("--protocol v1 with %s: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol v2; drop --protocol v1, or %s", grpcFrom, fix)
+	}
+	return nil
+}
+
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
 
@@ -254,6 +278,9 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			if !opts.Changed("grpc") {
 				a.GRPC = grpc
 			}
+		}
+		if err := checkGRPCFlags(a, opts.Changed); err != nil {
+			return err
 		}
 	} else {
 		if err := opts.Prompter.Ask(ctx, &a, opts.Changed); err != nil {

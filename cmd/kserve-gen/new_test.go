@@ -182,10 +182,34 @@ func TestNew_BadAnswersNameTheField(t *testing.T) {
 	assert.Contains(t, err.Error(), `name: name "Custom_Model" is not a DNS-1123 label`)
 	assert.Contains(t, err.Error(), "requests.cpu 3 is more than limits.cpu 2")
 	err = runCLI(t, f, "new", "demo", "--template", "rest", "--protocol", "v1", "--grpc", "--yes", "--dir", dir)
-	require.ErrorContains(t, err, "needs protocol v2")
+	require.ErrorContains(t, err, "so it needs --protocol v2")
 	err = runCLI(t, f, "new", "demo", "--template", "flask", "--yes", "--dir", dir)
 	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer`)
 	assert.NoDirExists(t, dir)
+}
+
+// TestNew_GRPCConflictsNameTheFlags: gRPC and protocol answers given as
+// flags that do not go together are answered in the flags' words; they
+// were answered with kserve-gen.yaml's fields ("grpc: template grpc needs
+// grpc: true"), which the user never wrote.
+func TestNew_GRPCConflictsNameTheFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-t", "grpc", "--grpc=false"}, "--grpc=false: --template grpc always serves gRPC (the Open Inference Protocol over gRPC, with a Go client); drop --grpc=false, or choose --template rest or onnx for REST alone"},
+		{[]string{"-t", "grpc", "--protocol", "v1"}, "--protocol v1 with --template grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol v2; drop --protocol v1, or choose --template rest"},
+		{[]string{"-t", "rest", "--protocol", "v1", "--grpc"}, "--protocol v1 with --grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol v2; drop --protocol v1, or --grpc"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			f, _, out, _ := testFactory(t)
+			dir := filepath.Join(t.TempDir(), "p")
+			err := runCLI(t, f, append([]string{"new", "demo", "--yes", "--dir", dir}, c.args...)...)
+			require.EqualError(t, err, c.want)
+			assert.NoDirExists(t, dir)
+			assert.Empty(t, out.String())
+		})
+	}
 }
 
 // TestNew_BadNameIsOneError: the module path follows NAME when --module is
