@@ -77,10 +77,31 @@ func ValidateName(name string) error {
 }
 
 // suggestName returns the valid name nearest to name (Custom_Model:
-// custom-model, "my model": my-model), or "" when name has characters
-// other than ASCII letters, digits and separators, which have no obvious
-// spelling in a DNS label, or nothing valid is left.
+// custom-model, "my model": my-model), or "" when there is none
+// (nearestLabel).
 func suggestName(name string) string {
+	if s := nearestLabel(name); s != "" && ValidateName(s) == nil {
+		return s
+	}
+	return ""
+}
+
+// suggestNamespace is suggestName for a namespace (Prod: prod), which is
+// any DNS-1123 label: unlike a name it may start with a digit and be 63
+// characters long.
+func suggestNamespace(ns string) string {
+	if s := nearestLabel(ns); s != "" && len(validation.IsDNS1123Label(s)) == 0 {
+		return s
+	}
+	return ""
+}
+
+// nearestLabel spells s as a DNS label: lower case, with a dash for each
+// run of separators, none at either end. It returns "" when s has
+// characters other than ASCII letters, digits and separators, which have
+// no obvious spelling in a DNS label, or when that spelling is s itself.
+// Callers check the result against their own rule.
+func nearestLabel(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, c := range name {
@@ -101,7 +122,7 @@ func suggestName(name string) string {
 		}
 	}
 	s := strings.Trim(b.String(), "-")
-	if s == name || ValidateName(s) != nil {
+	if s == name {
 		return ""
 	}
 	return s
@@ -153,7 +174,11 @@ func ValidateNamespace(ns string) error {
 		return nil
 	}
 	if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
-		return fmt.Errorf("namespace %q is not a DNS-1123 label: %s", ns, strings.Join(msgs, "; "))
+		try := ""
+		if s := suggestNamespace(ns); s != "" {
+			try = fmt.Sprintf(" (try %q)", s)
+		}
+		return fmt.Errorf("namespace %q is not a DNS-1123 label%s: %s", ns, try, strings.Join(msgs, "; "))
 	}
 	return nil
 }
