@@ -380,6 +380,15 @@ func TestFromProject_Deploy(t *testing.T) {
 	assert.Equal(t, DefaultGRPCPort, o.GRPCPort)
 	assert.True(t, o.Metrics)
 	require.NoError(t, o.Validate())
+	// Where each value was read, for errors about it; the file sets
+	// neither a logger nor gRPC, so their flags name themselves.
+	assert.Equal(t, "kserve-gen.yaml deploy.storageUri", o.setting("storage-uri"))
+	assert.Equal(t, "kserve-gen.yaml deploy.env", o.setting("env A"))
+	assert.Equal(t, "kserve-gen.yaml deploy.nodeSelector", o.setting("node-selector k"))
+	assert.Equal(t, "kserve-gen.yaml image", o.setting("image"))
+	assert.Equal(t, "--logger-url", o.setting("logger-url"))
+	assert.Equal(t, "--grpc", o.setting("grpc"))
+	assert.Equal(t, "--env", o.setting("env B"))
 
 	// Options own their data.
 	*f.Deploy.MinReplicas = 7

@@ -150,6 +150,25 @@ type Options struct {
 	// describes the transformer. FromProject sets it for transformer
 	// projects. Its Protocol defaults to Protocol.
 	Predictor *project.Predictor
+
+	// FileFields says which settings came from the project file: it maps
+	// the flag that sets one ("storage-uri") to the file's field
+	// ("deploy.storageUri"), so that Validate's error about a bad value
+	// names where the user wrote it. FromProject fills it; a caller that
+	// overrides a setting from its flag deletes the flag's entry. An env
+	// variable's entry is "env NAME", a node selector's "node-selector KEY".
+	FileFields map[string]string
+}
+
+// setting names where the value of a setting came from, for an error
+// about it: "kserve-gen.yaml deploy.storageUri" when it was read from the
+// project file, else the flag, "--storage-uri". key is a FileFields key.
+func (o *Options) setting(key string) string {
+	if field, ok := o.FileFields[key]; ok {
+		return project.FileName + " " + field
+	}
+	flag, _, _ := strings.Cut(key, " ") // "env NAME": --env
+	return "--" + flag
 }
 
 // RuntimeOptions describes a reusable serving runtime.
@@ -176,6 +195,7 @@ func FromProject(f *project.File) Options {
 
 		ONNXDevice: f.Template == project.TemplateONNX,
 	}
+	o.FileFields = fileFields(f)
 	if d := f.Deploy; d != nil {
 		o.Namespace = d.Namespace
 		o.Workers = d.Workers
@@ -224,6 +244,67 @@ func FromProject(f *project.File) Options {
 	return o
 }
 
+// fileFields maps the flag of each setting f gives a value to f's field
+// (Options.FileFields). Only values the file holds are listed: a setting it
+// leaves out is the flags' (or the default), and an error about it, such
+// as a missing image, names the flag.
+func fileFields(f *project.File) map[string]string {
+	fields := map[string]string{"name": "name", "protocol": "protocol", "gpu": "gpu"}
+	set := func(flag, field string, ok bool) {
+		if ok {
+			fields[flag] = field
+		}
+	}
+	set("image", "image", f.Image != "")
+	set("grpc", "grpc", f.GRPC)
+	d := f.Deploy
+	if d == nil {
+		return fields
+	}
+	set("namespace", "deploy.namespace", d.Namespace != "")
+	set("workers", "deploy.workers", d.Workers != 0)
+	set("max-queued-requests", "deploy.maxQueuedRequests", d.MaxQueuedRequests != 0)
+	set("storage-uri", "deploy.storageUri", d.StorageURI != "")
+	for _, e := range d.Env {
+		fields["env "+e.Name] = "deploy.env"
+	}
+	set("deployment-mode", "deploy.deploymentMode", d.DeploymentMode != "")
+	set("min-replicas", "deploy.minReplicas", d.MinReplicas != nil)
+	set("max-replicas", "deploy.maxReplicas", d.MaxReplicas != 0)
+	set("scale-metric", "deploy.scaleMetric", d.ScaleMetric != "")
+	set("scale-target", "deploy.scaleTarget", d.ScaleTarget != 0)
+	set("prometheus-url", "deploy.prometheusUrl", d.PrometheusURL != "")
+	set("service-account", "deploy.serviceAccountName", d.ServiceAccountName != "")
+	for k := range d.NodeSelector {
+		fields["node-selector "+k] = "deploy.nodeSelector"
+	}
+	set("container-concurrency", "deploy.containerConcurrency", d.ContainerConcurrency != 0)
+	set("timeout", "deploy.timeout", d.Timeout != 0)
+	if l := d.Logger; l != nil {
+		set("logger-url", "deploy.logger.url", l.URL != "")
+		set("logger-mode", "deploy.logger.mode", l.Mode != "")
+		set("logger-header", "deploy.logger.metadataHeaders", len(l.MetadataHeaders) > 0)
+	}
+	if b := d.Batcher; b != nil {
+		fields["batcher"] = "deploy.batcher"
+		set("batcher-max-batch-size", "deploy.batcher.maxBatchSize", b.MaxBatchSize != 0)
+		set("batcher-max-latency", "deploy.batcher.maxLatency", b.MaxLatency != 0)
+		set("batcher-timeout", "deploy.batcher.timeout", b.Timeout != 0)
+	}
+	if t := d.Trigger; t != nil {
+		set("trigger", "deploy.trigger.broker", t.Broker != "")
+		set("trigger-filter", "deploy.trigger.filter", len(t.Filter) > 0)
+	}
+	if p := d.Predictor; p != nil {
+		set("predictor-image", "deploy.predictor.image", p.Image != "")
+		set("predictor-model-format", "deploy.predictor.modelFormat", p.ModelFormat != "")
+		set("predictor-model-format-version", "deploy.predictor.modelFormatVersion", p.ModelFormatVersion != "")
+		set("predictor-storage-uri", "deploy.predictor.storageUri", p.StorageURI != "")
+		set("predictor-protocol", "deploy.predictor.protocol", p.Protocol != "")
+	}
+	return fields
+}
+
 // Sentinel errors for the checks callers may want to branch on.
 var (
 	ErrImageRequired = errors.New("image is required: build and push one (the project README's \"Build the image\" shows how), then pass --image or set image in " + project.FileName)
@@ -261,40 +342,44 @@ func (o *Options) Validate() error {
 		nameErr = project.ValidateStandardName(o.Name, o.Predictor != nil)
 	}
 	if nameErr != nil {
-		fail("--name: %w", nameErr)
+		fail("%s: %w", o.setting("name"), nameErr)
 	}
 	if err := project.ValidateNamespace(o.Namespace); err != nil {
-		fail("--namespace: %w", err)
+		fail("%s: %w", o.setting("namespace"), err)
 	}
 	if strings.TrimSpace(o.Image) == "" {
 		errs = append(errs, ErrImageRequired)
-	} else if err := validateImage("--image", o.Image); err != nil {
+	} else if err := validateImage(o.setting("image"), o.Image); err != nil {
 		errs = append(errs, err)
 	}
-	if err := validateModelcarURI("--storage-uri", o.StorageURI); err != nil {
+	if err := validateModelcarURI(o.setting("storage-uri"), o.StorageURI); err != nil {
 		errs = append(errs, err)
 	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
-		fail("--protocol: %w", err)
+		fail("%s: %w", o.setting("protocol"), err)
 	}
 	if o.GRPC && o.Protocol == project.ProtocolV1 {
 		fail("--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2")
 	}
 	errs = append(errs, o.validatePorts()...)
 	if o.MaxQueuedRequests < 0 {
-		fail("--max-queued-requests: must be 0 (no bound) or more, got %d", o.MaxQueuedRequests)
+		fail("%s: must be 0 (no bound) or more, got %d", o.setting("max-queued-requests"), o.MaxQueuedRequests)
 	}
 	if o.Workers < 0 {
-		fail("--workers: must be 1 or more, got %d", o.Workers)
+		fail("%s: must be 1 or more, got %d", o.setting("workers"), o.Workers)
 	}
 	for i, e := range o.Env {
 		if e.Name == "" {
 			fail("--env #%d: name must not be empty", i+1)
 		} else if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
-			fail("--env %q: %s", e.Name, strings.Join(msgs, "; "))
+			fail("%s %q: %s", o.setting("env "+e.Name), e.Name, strings.Join(msgs, "; "))
 		}
 		if slices.Contains(reservedEnv, e.Name) {
-			fail("--env %s: set by kserve-gen itself; use --storage-uri, --protocol or --log-level", e.Name)
+			use := "--storage-uri, --protocol or --log-level"
+			if _, ok := o.FileFields["env "+e.Name]; ok {
+				use = "deploy.storageUri, protocol or deploy.logLevel"
+			}
+			fail("%s %s: set by kserve-gen itself; use %s", o.setting("env "+e.Name), e.Name, use)
 		}
 	}
 	errs = append(errs, o.validateArgs()...)
@@ -302,7 +387,7 @@ func (o *Options) Validate() error {
 		fail("resources: %w", err)
 	}
 	if o.GPU < 0 {
-		fail("--gpu: must be 0 (CPU only) or more, got %d", o.GPU)
+		fail("%s: must be 0 (CPU only) or more, got %d", o.setting("gpu"), o.GPU)
 	}
 	errs = append(errs, o.validateScaling()...)
 	errs = append(errs, o.validateAgent()...)
@@ -314,15 +399,15 @@ func (o *Options) Validate() error {
 	// InferenceService and the mistake shows up in its status alone.
 	if sa := o.ServiceAccountName; sa != "" {
 		if msgs := validation.IsDNS1123Subdomain(sa); len(msgs) > 0 {
-			fail("--service-account: %q is not a Kubernetes name: %s", sa, strings.Join(msgs, "; "))
+			fail("%s: %q is not a Kubernetes name: %s", o.setting("service-account"), sa, strings.Join(msgs, "; "))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.NodeSelector)) {
 		v := o.NodeSelector[k]
 		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			fail("--node-selector %q: not a label key: %s", k, strings.Join(msgs, "; "))
+			fail("%s %q: not a label key: %s", o.setting("node-selector "+k), k, strings.Join(msgs, "; "))
 		} else if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
-			fail("--node-selector %s=%q: not a label value: %s", k, v, strings.Join(msgs, "; "))
+			fail("%s %s=%q: not a label value: %s", o.setting("node-selector "+k), k, v, strings.Join(msgs, "; "))
 		}
 	}
 	for i, t := range o.Tolerations {
@@ -393,12 +478,12 @@ func (o *Options) validatePredictor() []error {
 	case p.Image != "" && p.ModelFormat != "":
 		fail("--predictor-image and --predictor-model-format: give one; the predictor is either a container image or a model format served by a KServe runtime")
 	case p.Image != "":
-		if err := validateImage("--predictor-image", p.Image); err != nil {
+		if err := validateImage(o.setting("predictor-image"), p.Image); err != nil {
 			errs = append(errs, err)
 		}
 	default:
 		if err := validateModelFormat(p.ModelFormat); err != nil {
-			fail("--predictor-model-format: %w", err)
+			fail("%s: %w", o.setting("predictor-model-format"), err)
 		}
 		if p.StorageURI == "" {
 			fail("--predictor-model-format %s needs --predictor-storage-uri: the serving runtime loads the model from there", p.ModelFormat)
@@ -407,7 +492,7 @@ func (o *Options) validatePredictor() []error {
 			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)
 		}
 	}
-	if err := validateModelcarURI("--predictor-storage-uri", p.StorageURI); err != nil {
+	if err := validateModelcarURI(o.setting("predictor-storage-uri"), p.StorageURI); err != nil {
 		errs = append(errs, err)
 	}
 	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
@@ -415,7 +500,7 @@ func (o *Options) validatePredictor() []error {
 	}
 	if p.Protocol != "" {
 		if err := project.ValidatePredictorProtocol(p.Protocol); err != nil {
-			fail("--predictor-protocol: %w", err)
+			fail("%s: %w", o.setting("predictor-protocol"), err)
 		}
 	}
 	return errs
@@ -532,13 +617,13 @@ func (o *Options) validateScaling() []error {
 	switch o.DeploymentMode {
 	case ModeDefault, ModeKnative, ModeStandard:
 	default:
-		fail("--deployment-mode: %q is not one of %s, %s", o.DeploymentMode, ModeKnative, ModeStandard)
+		fail("%s: %q is not one of %s, %s", o.setting("deployment-mode"), o.DeploymentMode, ModeKnative, ModeStandard)
 	}
 	if o.MinReplicas != nil && *o.MinReplicas < 0 {
-		fail("--min-replicas: must be 0 or more, got %d", *o.MinReplicas)
+		fail("%s: must be 0 or more, got %d", o.setting("min-replicas"), *o.MinReplicas)
 	}
 	if o.MaxReplicas < 0 {
-		fail("--max-replicas: must be 0 (no limit) or more, got %d", o.MaxReplicas)
+		fail("%s: must be 0 (no limit) or more, got %d", o.setting("max-replicas"), o.MaxReplicas)
 	}
 	if o.MinReplicas != nil && o.MaxReplicas > 0 && *o.MinReplicas > o.MaxReplicas {
 		fail("--min-replicas %d is more than --max-replicas %d", *o.MinReplicas, o.MaxReplicas)
@@ -555,11 +640,11 @@ func (o *Options) validateScaling() []error {
 		if mode == ModeDefault {
 			mode = "default (validated as " + ModeKnative + ")"
 		}
-		fail("--scale-metric: %q is not supported in deployment mode %s; choose %s", o.ScaleMetric, mode, strings.Join(allowed, " or "))
+		fail("%s: %q is not supported in deployment mode %s; choose %s", o.setting("scale-metric"), o.ScaleMetric, mode, strings.Join(allowed, " or "))
 	}
 	if o.ScaleTarget < 0 || (o.ScaleTarget > 0 && o.ScaleMetric == "") {
 		if o.ScaleTarget < 0 {
-			fail("--scale-target: must be 1 or more, got %d", o.ScaleTarget)
+			fail("%s: must be 1 or more, got %d", o.setting("scale-target"), o.ScaleTarget)
 		} else {
 			fail("--scale-target needs --scale-metric")
 		}
@@ -571,7 +656,7 @@ func (o *Options) validateScaling() []error {
 		if o.PrometheusURL == "" {
 			fail("--scale-metric %s in deployment mode %s scales with KEDA on the model server's own metrics: give --prometheus-url, the Prometheus KEDA queries (e.g. http://prometheus-operated.monitoring.svc:9090)", o.ScaleMetric, ModeStandard)
 		} else if u, err := url.Parse(o.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			fail("--prometheus-url: %q is not an http(s) URL", o.PrometheusURL)
+			fail("%s: %q is not an http(s) URL", o.setting("prometheus-url"), o.PrometheusURL)
 		}
 		if o.Namespace == "" {
 			fail("--scale-metric %s in deployment mode %s needs --namespace: KEDA's Prometheus query must select this namespace's pods", o.ScaleMetric, ModeStandard)
@@ -589,7 +674,7 @@ func (o *Options) validateScaling() []error {
 		fail("--pod-monitor scrapes the metrics --no-metrics turns off (in Knative mode, the port the annotations have KServe add to queue-proxy); drop one of them")
 	}
 	if o.ScaleMetric == "cpu" && o.ScaleTarget > 100 {
-		fail("--scale-target: cpu is a utilization percentage, 1-100, got %d", o.ScaleTarget)
+		fail("%s: cpu is a utilization percentage, 1-100, got %d", o.setting("scale-target"), o.ScaleTarget)
 	}
 	if c := o.CanaryTrafficPercent; c != nil {
 		if *c < 0 || *c > 100 {
@@ -611,25 +696,25 @@ func (o *Options) validateAgent() []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if o.ContainerConcurrency < 0 {
-		fail("--container-concurrency: must be 0 (no limit) or more, got %d", o.ContainerConcurrency)
+		fail("%s: must be 0 (no limit) or more, got %d", o.setting("container-concurrency"), o.ContainerConcurrency)
 	} else if o.ContainerConcurrency > 0 && o.DeploymentMode == ModeStandard {
 		fail("--container-concurrency needs Knative (its queue-proxy enforces it); --deployment-mode=%s has none", ModeStandard)
 	}
 	if o.Timeout < 0 {
-		fail("--timeout: must be 1 second or more, got %d", o.Timeout)
+		fail("%s: must be 1 second or more, got %d", o.setting("timeout"), o.Timeout)
 	}
 	if l := o.Logger; l != nil {
 		if l.Mode != "" && !slices.Contains(loggerModes, l.Mode) {
-			fail("--logger-mode: %q is not one of %s", l.Mode, strings.Join(loggerModes, ", "))
+			fail("%s: %q is not one of %s", o.setting("logger-mode"), l.Mode, strings.Join(loggerModes, ", "))
 		}
 		if l.URL != "" {
 			if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				fail("--logger-url: %q is not an http(s) URL like http://message-dumper.default.svc.cluster.local", l.URL)
+				fail("%s: %q is not an http(s) URL like http://message-dumper.default.svc.cluster.local", o.setting("logger-url"), l.URL)
 			}
 		}
 		for _, h := range l.MetadataHeaders {
 			if !validHeaderName(h) {
-				fail("--logger-header: %q is not an HTTP header name", h)
+				fail("%s: %q is not an HTTP header name", o.setting("logger-header"), h)
 			}
 		}
 	}
@@ -643,18 +728,18 @@ func (o *Options) validateAgent() []error {
 			if o.GRPC {
 				speaks += " and gRPC"
 			}
-			fail(`--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks %s; batch inside the server instead (runtime/batch; an onnx project takes --arg=--max_batch_size=N)`, speaks)
+			fail(`%s: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and this server speaks %s; batch inside the server instead (runtime/batch; an onnx project takes --arg=--max_batch_size=N)`, o.setting("batcher"), speaks)
 		}
 		if b.MaxBatchSize < 0 {
-			fail("--batcher-max-batch-size: must be 1 or more, got %d", b.MaxBatchSize)
+			fail("%s: must be 1 or more, got %d", o.setting("batcher-max-batch-size"), b.MaxBatchSize)
 		}
 		if b.MaxLatency < 0 {
-			fail("--batcher-max-latency: must be 1 millisecond or more, got %d", b.MaxLatency)
+			fail("%s: must be 1 millisecond or more, got %d", o.setting("batcher-max-latency"), b.MaxLatency)
 		}
 		if b.Timeout != 0 {
 			// v1beta1.Batcher has the field, but KServe v0.16 never reads
 			// it: the agent's batcher takes only a size and a latency.
-			fail("--batcher-timeout: KServe passes no timeout to its batcher (v0.16 reads the field nowhere), so %d would change nothing; a batch goes to the model once it holds --batcher-max-batch-size instances, or --batcher-max-latency after its first request", b.Timeout)
+			fail("%s: KServe passes no timeout to its batcher (v0.16 reads the field nowhere), so %d would change nothing; a batch goes to the model once it holds --batcher-max-batch-size instances, or --batcher-max-latency after its first request", o.setting("batcher-timeout"), b.Timeout)
 		}
 	}
 	return errs
@@ -679,7 +764,7 @@ func (o *Options) validateTrigger() []error {
 	if tr.Broker == "" {
 		fail("--trigger: the broker's name is required")
 	} else if msgs := validation.IsDNS1123Subdomain(tr.Broker); len(msgs) > 0 {
-		fail("--trigger: broker %q is not a Kubernetes name: %s", tr.Broker, strings.Join(msgs, "; "))
+		fail("%s: broker %q is not a Kubernetes name: %s", o.setting("trigger"), tr.Broker, strings.Join(msgs, "; "))
 	}
 	if o.Protocol != project.ProtocolV1 {
 		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
@@ -694,7 +779,7 @@ func (o *Options) validateTrigger() []error {
 	keys := slices.Sorted(maps.Keys(tr.Filter))
 	for _, k := range keys {
 		if !ceAttributeName.MatchString(k) {
-			fail("--trigger-filter %s: not a CloudEvents attribute name (lower-case letters and digits)", k)
+			fail("%s %s: not a CloudEvents attribute name (lower-case letters and digits)", o.setting("trigger-filter"), k)
 		}
 	}
 	respType := defaultResponseType

@@ -466,6 +466,10 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 			o.NodeSelector = map[string]string{}
 		}
 		errs = append(errs, keyValues("--node-selector", "", opts.NodeSelector, o.NodeSelector)...)
+		for _, kv := range opts.NodeSelector {
+			k, _, _ := strings.Cut(kv, "=")
+			delete(o.FileFields, "node-selector "+k) // the flag's value now
+		}
 	}
 	for _, s := range opts.Tolerations {
 		o.Tolerations = append(o.Tolerations, parseToleration(s))
@@ -480,6 +484,13 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		str("predictor-model-format-version", &p.ModelFormatVersion, opts.PredictorModelFormatVersion)
 		str("predictor-storage-uri", &p.StorageURI, opts.PredictorStorageURI)
 		str("predictor-protocol", &p.Protocol, opts.PredictorProtocol)
+	}
+	// A setting a flag gave is the flag's now: its errors name the flag,
+	// not the project file's field (FileFields' keys are flag names).
+	for flag := range o.FileFields {
+		if changed(flag) {
+			delete(o.FileFields, flag)
+		}
 	}
 	if opts.ServingRuntime {
 		o.Runtime = &deploy.RuntimeOptions{

@@ -314,6 +314,78 @@ func TestDeploy_Errors(t *testing.T) {
 	}
 }
 
+// TestDeploy_ErrorsNameWhereTheValueCameFrom: a bad value read from
+// kserve-gen.yaml is named by the file's field, one given as a flag by the
+// flag; every error named the flag, which the user had not passed.
+func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
+	long := strings.Repeat("m", 50)
+	for _, c := range []struct {
+		name  string
+		edit  func(f *project.File)
+		flags string
+		want  string
+	}{
+		{"storage URI from the file", func(f *project.File) { f.Deploy = &project.Deploy{StorageURI: "oci://Registry/Iris:v1"} }, "",
+			`kserve-gen.yaml deploy.storageUri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference like registry.example.com/team/model:v1: could not parse reference: Registry/Iris:v1`},
+		{"storage URI from the flag", func(f *project.File) { f.Deploy = &project.Deploy{StorageURI: "gs://b/m"} }, "--storage-uri oci://Registry/Iris:v1",
+			`--storage-uri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference`},
+		{"image from the file", func(f *project.File) { f.Image = "Registry/Model:v1" }, "",
+			`kserve-gen.yaml image: "Registry/Model:v1" is not an image reference`},
+		{"image from the flag", nil, "--image Registry/Model:v1", `--image: "Registry/Model:v1" is not an image reference`},
+		{"name too long for Standard mode in the file", func(f *project.File) {
+			f.Name, f.Module = long, long
+			f.Deploy = &project.Deploy{DeploymentMode: "Standard", MinReplicas: new(1)}
+		}, "", `kserve-gen.yaml name: name "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
+		{"name too long for Standard mode from the flags", nil, "--name " + long + " --deployment-mode Standard --min-replicas 1",
+			`--name: name "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
+		{"service account from the file", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "",
+			`kserve-gen.yaml deploy.serviceAccountName: "Models_Reader" is not a Kubernetes name`},
+		{"service account from the flag over the file's", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "--service-account Other_Reader",
+			`--service-account: "Other_Reader" is not a Kubernetes name`},
+		{"env from the file", func(f *project.File) { f.Deploy = &project.Deploy{Env: []project.EnvVar{{Name: "1BAD", Value: "x"}}} }, "",
+			`kserve-gen.yaml deploy.env "1BAD": a valid environment variable name`},
+		{"reserved env from the file", func(f *project.File) {
+			f.Deploy = &project.Deploy{Env: []project.EnvVar{{Name: "STORAGE_URI", Value: "gs://b/m"}}}
+		}, "", `kserve-gen.yaml deploy.env STORAGE_URI: set by kserve-gen itself; use deploy.storageUri, protocol or deploy.logLevel`},
+		{"node selector from the file", func(f *project.File) { f.Deploy = &project.Deploy{NodeSelector: map[string]string{"pool": "gpu!"}} }, "",
+			`kserve-gen.yaml deploy.nodeSelector pool="gpu!": not a label value`},
+		{"node selector from the flag over the file's", func(f *project.File) { f.Deploy = &project.Deploy{NodeSelector: map[string]string{"pool": "gpu"}} }, "--node-selector pool=gpu!",
+			`--node-selector pool="gpu!": not a label value`},
+		{"container concurrency from the file", func(f *project.File) { f.Deploy = &project.Deploy{ContainerConcurrency: -1} }, "",
+			"kserve-gen.yaml deploy.containerConcurrency: must be 0 (no limit) or more, got -1"},
+		{"logger URL from the file", func(f *project.File) { f.Deploy = &project.Deploy{Logger: &project.Logger{URL: "message-dumper"}} }, "",
+			`kserve-gen.yaml deploy.logger.url: "message-dumper" is not an http(s) URL`},
+		{"trigger broker from the file", func(f *project.File) {
+			f.Deploy = &project.Deploy{Trigger: &project.Trigger{Broker: "Default", Filter: map[string]string{"type": "com.example.image"}}}
+		}, "", `kserve-gen.yaml deploy.trigger.broker: broker "Default" is not a Kubernetes name`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := restProject()
+			if c.edit != nil {
+				c.edit(f)
+			}
+			args := "--dir " + writeProject(t, f)
+			if c.flags != "" {
+				args += " " + c.flags
+			}
+			out, _, err := runDeploy(t, args)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Empty(t, out)
+		})
+	}
+
+	// A transformer's predictor from the file.
+	tx := transformerProject()
+	tx.Deploy = &project.Deploy{Predictor: &project.Predictor{Image: "Registry/Predictor:v1"}}
+	_, _, err := runDeploy(t, "--dir "+writeProject(t, tx))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `kserve-gen.yaml deploy.predictor.image: "Registry/Predictor:v1" is not an image reference`)
+	_, _, err = runDeploy(t, "--dir "+writeProject(t, tx)+" --predictor-image Registry/Other:v1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `--predictor-image: "Registry/Other:v1" is not an image reference`)
+}
+
 // TestDeploy_EnvFlagReplacesTheSameName: --env overrides the project
 // file's variable of that name, in its place, as every flag overrides the
 // file; a name given twice keeps the last value.
