@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -572,4 +573,76 @@ func TestUnloadPanicAtShutdown_RunReturnsIt(t *testing.T) {
 	require.EqualError(t, <-done, "unload model panicky: panic : unload exploded")
 	assert.Contains(t, logs.String(), `msg="Exception: unload model panicky: panic : unload exploded\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Unload`)
+}
+
+// bigHeader sets a response header X-Big of the size its X-Size request
+// header asks for, after waiting for release when X-Wait is set.
+type bigHeader struct{ release chan struct{} }
+
+func (*bigHeader) Name() string               { return "big" }
+func (*bigHeader) Load(context.Context) error { return nil }
+func (*bigHeader) Ready() bool                { return true }
+func (m *bigHeader) Predict(ctx context.Context, req *infer.Request, h *runtime.Headers) (*infer.Response, error) {
+	if h.Get("X-Wait") != "" {
+		select {
+		case <-m.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if n, _ := strconv.Atoi(h.Get("X-Size")); n > 0 {
+		h.Set("X-Big", strings.Repeat("a", n))
+	}
+	return runtime.PredictResponse(req, "big", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+
+// A response header too large for clients to take (20 MB of it) fails the
+// request that set it, with a message naming the model and the header, over
+// gRPC and REST alike. grpc-go's client refused the header list as an HPACK
+// COMPRESSION_ERROR and closed the whole connection, failing every other call
+// on it; Go's REST client gave up on the response ("server response headers
+// exceeded 10485760 bytes"), curl at 100 KB.
+func TestModelHugeResponseHeader_FailsOnlyItsCall(t *testing.T) {
+	m := &bigHeader{release: make(chan struct{})}
+	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	const size = 20 << 20
+	const want = "model big returned an invalid response: its response headers take 20971557 bytes, over the 1048576 a response may carry (X-Big alone is 20971520 bytes)"
+	c := grpcClient(t, srv.GRPCAddr)
+	infer1 := func(ctx context.Context) error {
+		_, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "big", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+			{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+		return err
+	}
+	// A call in flight on the same connection when the huge header goes out.
+	waiting := make(chan error, 1)
+	go func() { waiting <- infer1(metadata.AppendToOutgoingContext(ctxT(t), "x-wait", "1")) }()
+	require.Eventually(t, func() bool { return srvInFlight(t, srv.URL, "big") }, 5*time.Second, 5*time.Millisecond)
+
+	err := infer1(metadata.AppendToOutgoingContext(ctxT(t), "x-size", strconv.Itoa(size)))
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, want, msg)
+	close(m.release)
+	assert.NoError(t, <-waiting, "the call in flight on the same connection")
+	// One just under the limit goes out whole.
+	var md metadata.MD
+	_, err = c.ModelInfer(metadata.AppendToOutgoingContext(ctxT(t), "x-size", strconv.Itoa(1<<20-37)), &pb.ModelInferRequest{ModelName: "big", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}}, grpc.Header(&md))
+	require.NoError(t, err)
+	assert.Len(t, md.Get("x-big"), 1)
+
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/big:predict", "application/json", []byte(`{"instances":[1]}`), "X-Size", strconv.Itoa(size))
+	assert.Equal(t, 500, st)
+	assert.Equal(t, `{"error":"`+want+`"}`, body, "v1")
+	st, _, body = do(t, "POST", srv.URL+"/v2/models/big/infer", "application/json", []byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`), "X-Size", strconv.Itoa(size))
+	assert.Equal(t, 500, st)
+	assert.Equal(t, `{"error":"`+want+`"}`, body, "v2")
+}
+
+// srvInFlight reports whether /metrics shows a request of model in flight.
+func srvInFlight(t *testing.T, url, model string) bool {
+	t.Helper()
+	_, _, body := do(t, "GET", url+"/metrics", "", nil)
+	return strings.Contains(body, `kserve_requests_in_flight{model_name="`+model+`"} 1`)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -736,6 +737,11 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 		// Only v1 sends a body; a v2 answer without outputs would drop it.
 		return nil, mistake("model %s returned a v1 response body to a %s request; return tensors (infer.PredictResponse)", e.Name, transportName(arrived))
 	}
+	if h != nil && len(h.Response) != 0 {
+		if err := checkHeaders(e, h.Response); err != nil {
+			return nil, err
+		}
+	}
 	if len(req.Outputs) > 0 { // the classification extension, for both transports
 		classify := infer.Classify
 		if e.forwards {
@@ -778,6 +784,39 @@ func checkOutput(e *Entry, t *infer.Tensor) error {
 		return &status.Error{Kind: status.KindInternal, Message: fmt.Sprintf("model %s returned an invalid response: %s", e.Name, status.Message(err)), Err: err}
 	}
 	return nil
+}
+
+// MaxResponseHeaderBytes bounds the response headers a model sets, counted
+// as HTTP/2 counts a header list (name, value and 32 bytes a field). It is
+// net/http's bound on the headers it receives (http.DefaultMaxHeaderBytes),
+// well under where clients give up on an answer: Go's REST client at 10 MiB,
+// and grpc-go's at 16 MiB, which it takes for an HPACK COMPRESSION_ERROR and
+// closes the whole connection, failing every other call on it.
+const MaxResponseHeaderBytes = 1 << 20
+
+// checkHeaders refuses response headers over MaxResponseHeaderBytes with the
+// 500 (INTERNAL) of a model's invalid response, naming the largest header.
+// The request fails rather than going out without the header: a header the
+// model set carries part of its answer (a label, a routing hint), and a
+// client would act on what is left unaware; the model's author sees the
+// failure in the first test, where a dropped header would be found late.
+func checkHeaders(e *Entry, h http.Header) error {
+	total, largest, largestKey := 0, 0, ""
+	for k, vs := range h {
+		n := 0
+		for _, v := range vs {
+			total += len(k) + len(v) + 32
+			n += len(v)
+		}
+		if n > largest {
+			largest, largestKey = n, k
+		}
+	}
+	if total <= MaxResponseHeaderBytes {
+		return nil
+	}
+	return mistake("model %s returned an invalid response: its response headers take %d bytes, over the %d a response may carry (%s alone is %d bytes)",
+		e.Name, total, MaxResponseHeaderBytes, largestKey, largest)
 }
 
 // mistake is the 500 (gRPC INTERNAL) for a model's answer that breaks the
