@@ -646,3 +646,59 @@ func srvInFlight(t *testing.T, url, model string) bool {
 	_, _, body := do(t, "GET", url+"/metrics", "", nil)
 	return strings.Contains(body, `kserve_requests_in_flight{model_name="`+model+`"} 1`)
 }
+
+// shapeErr is a model's own error type, with a pointer receiver.
+type shapeErr struct{ want int }
+
+func (e *shapeErr) Error() string { return "want " + strconv.Itoa(e.want) + " inputs" }
+
+// nilErr returns a nil *shapeErr as its error: a non-nil error whose
+// Error() panics, Go's typed-nil mistake, met only when the transport
+// writes the error's message, after the pipeline has returned.
+type nilErr struct{}
+
+func (nilErr) Name() string               { return "nilerr" }
+func (nilErr) Load(context.Context) error { return nil }
+func (nilErr) Ready() bool                { return true }
+func (nilErr) Predict(context.Context, *infer.Request, *runtime.Headers) (*infer.Response, error) {
+	var err *shapeErr
+	return nil, err
+}
+
+// metricLine returns the sample of /metrics that starts with prefix, "" when
+// there is none.
+func metricLine(t *testing.T, url, prefix string) string {
+	t.Helper()
+	_, _, body := do(t, "GET", url+"/metrics", "", nil)
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.HasPrefix(line, prefix+" ") {
+			return line
+		}
+	}
+	return ""
+}
+
+// A panic of a ModelInfer call outside the pipeline (the model's error
+// whose Error() panics, met when the error is written) is counted on
+// /metrics as the INTERNAL failure it is answered with: the gRPC
+// interceptor recovered it, but the request and its error went uncounted.
+func TestModelInferPanicOutsidePipeline_Counted(t *testing.T) {
+	var logs logBuffer
+	srv := runtimetest.Start(t, nilErr{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	const reqs = `kserve_requests_total{model_name="nilerr",protocol="grpc-v2",verb="predict"}`
+	const errs = `kserve_request_errors_total{code="Internal",model_name="nilerr",protocol="grpc-v2"}`
+	assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
+	assert.Empty(t, metricLine(t, srv.URL, errs))
+	c := grpcClient(t, srv.GRPCAddr)
+	for range 2 {
+		_, err := c.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "nilerr", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+			{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+		code, msg := grpcErr(t, err)
+		assert.Equal(t, codes.Internal, code)
+		assert.Equal(t, "panic : runtime error: invalid memory address or nil pointer dereference", msg)
+	}
+	assert.Equal(t, reqs+" 2", metricLine(t, srv.URL, reqs))
+	assert.Equal(t, errs+" 2", metricLine(t, srv.URL, errs))
+	assert.Contains(t, logs.String(), `runtime_test.(*shapeErr).Error`)
+}

@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -247,7 +248,8 @@ func checkSize(m any, limit int) error {
 // It also recovers a panic of the handler: grpc-go does not, and model code
 // runs in more handlers than ModelInfer (whose pipeline recovers its own),
 // a Ready or InputsMetadata among them. The call is answered INTERNAL
-// "panic : <value>", logged with the stack, and the server serves on.
+// "panic : <value>", logged with the stack, counted in the metrics when it
+// is an inference, and the server serves on.
 func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -255,6 +257,14 @@ func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInf
 			pe := status.Panic("gRPC method "+info.FullMethod, p, debug.Stack())
 			s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", pe, info.FullMethod)+status.PanicStack(pe))
 			err = grpcstatus.Error(codes.Internal, pe.Message)
+			if m, ok := req.(*pb.ModelInferRequest); ok {
+				// ModelInfer counts its own failures, on its way out; one
+				// that panicked outside the pipeline (in encoding the
+				// answer, or the model's error) never got there, and
+				// kserve_request_errors_total would miss it. Here, not in
+				// a defer of ModelInfer's: the hot path pays nothing.
+				s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), -1, codes.Internal.String())
+			}
 		}
 	}()
 	if s.log.Enabled(ctx, slog.LevelDebug) {
