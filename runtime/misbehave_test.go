@@ -702,3 +702,74 @@ func TestModelInferPanicOutsidePipeline_Counted(t *testing.T) {
 	assert.Equal(t, errs+" 2", metricLine(t, srv.URL, errs))
 	assert.Contains(t, logs.String(), `runtime_test.(*shapeErr).Error`)
 }
+
+// unreasonable is a model whose NotReadyReason panics while it is not
+// ready.
+type unreasonable struct {
+	down  atomic.Bool
+	hosts map[string]string // never made, as real model code panics
+}
+
+func (*unreasonable) Name() string               { return "unreasonable" }
+func (*unreasonable) Load(context.Context) error { return nil }
+func (m *unreasonable) Ready() bool              { return !m.down.Load() }
+func (m *unreasonable) NotReadyReason() string {
+	m.hosts["predictor"] = "down"
+	return ""
+}
+func (*unreasonable) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return runtime.PredictResponse(req, "unreasonable", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+
+// A NotReadyReason that panics gives the panic as the reason, as a Ready
+// that panics does, over REST and gRPC, with its stack logged once: over
+// REST net/http cut the probe's connection without an answer, and over
+// gRPC the call failed INTERNAL, uncounted.
+func TestModelNotReadyReasonPanic_IsTheReason(t *testing.T) {
+	m := &unreasonable{}
+	var logs logBuffer
+	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	m.down.Store(true)
+	const reason = "Model with name unreasonable is not ready. panic : assignment to entry in nil map"
+	for path, want := range map[string]string{
+		"/v2/health/ready":              "Server is not ready. " + reason,
+		"/v1/models/unreasonable":       reason,
+		"/v2/models/unreasonable/ready": reason,
+		"/v2/models/unreasonable":       reason,
+	} {
+		st, hdr, body := do(t, "GET", srv.URL+path, "", nil)
+		assert.Equal(t, 503, st, path)
+		assert.Equal(t, "application/json", hdr.Get("Content-Type"), path)
+		assert.Equal(t, `{"error":"`+want+`"}`, body, path)
+	}
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/unreasonable:predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"`+reason+`"}`, body)
+
+	c := grpcClient(t, srv.GRPCAddr)
+	_, err := c.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "unreasonable", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Unavailable, code)
+	assert.Equal(t, reason, msg)
+	_, err = c.ModelMetadata(ctxT(t), &pb.ModelMetadataRequest{Name: "unreasonable"})
+	code, msg = grpcErr(t, err)
+	assert.Equal(t, codes.Unavailable, code)
+	assert.Equal(t, reason, msg)
+	mr, err := c.ModelReady(ctxT(t), &pb.ModelReadyRequest{Name: "unreasonable"})
+	require.NoError(t, err)
+	assert.False(t, mr.GetReady())
+	const errs = `kserve_request_errors_total{code="Unavailable",model_name="unreasonable",protocol="grpc-v2"}`
+	assert.Equal(t, errs+" 1", metricLine(t, srv.URL, errs))
+
+	// The change of readiness is logged once with the reason, the panic's
+	// stack once, however many calls asked.
+	out := logs.String()
+	assert.Equal(t, 1, strings.Count(out, `level=WARN msg="Model unreasonable is no longer ready: `+reason+`"`), out)
+	assert.Equal(t, 1, strings.Count(out, `msg="Model unreasonable is not ready, and its NotReadyReason panicked: panic : assignment to entry in nil map\ngoroutine `), out)
+	assert.Contains(t, out, `runtime_test.(*unreasonable).NotReadyReason`)
+	live, err := c.ServerLive(ctxT(t), &pb.ServerLiveRequest{})
+	require.NoError(t, err)
+	assert.True(t, live.GetLive())
+}

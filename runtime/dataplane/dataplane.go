@@ -83,6 +83,10 @@ type Entry struct {
 	// readyPanic is the message of the panic of the model's last Ready
 	// call, when it panicked: the reason notReady gives.
 	readyPanic atomic.Pointer[string]
+	// reasonPanic is the message of the panic of the model's last
+	// NotReadyReason call, when it panicked, so that its stack is logged
+	// once (notReadyReason).
+	reasonPanic atomic.Pointer[string]
 	// wasReady is the readiness ready last saw, everReady whether it ever
 	// saw the model ready: a model that stops being ready is logged once,
 	// when it happens (noteReadiness), as the probes' 503s are not.
@@ -216,17 +220,39 @@ func (d *Dataplane) ModelNotReady(name string) error {
 	if err != nil {
 		return err
 	}
-	return notReady(e)
+	return d.notReady(e)
 }
 
-func notReady(e *Entry) *status.Error {
+func (d *Dataplane) notReady(e *Entry) *status.Error {
 	var reason string
 	if p := e.readyPanic.Load(); p != nil {
 		reason = *p
 	} else if r, ok := e.Model.(model.NotReadyReasoner); ok {
-		reason = r.NotReadyReason()
+		reason = d.notReadyReason(e, r)
 	}
 	return status.ModelNotReady(e.Name, reason)
+}
+
+// notReadyReason asks the model's NotReadyReason. One that panics gives
+// the panic as the reason, as ready does for Ready, its stack logged when
+// it first panics so: a probe still gets the 503 of a model not ready,
+// where net/http cut its connection without an answer, and the WARNING
+// noteReadiness logs from ready's defer did not panic out of ready.
+func (d *Dataplane) notReadyReason(e *Entry, r model.NotReadyReasoner) (reason string) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe := status.Panic("model "+e.Name, p, debug.Stack())
+			if prev := e.reasonPanic.Swap(&pe.Message); prev == nil || *prev != pe.Message {
+				d.logger().Error(fmt.Sprintf("Model %s is not ready, and its NotReadyReason panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
+			}
+			reason = pe.Message
+		}
+	}()
+	reason = r.NotReadyReason()
+	if e.reasonPanic.Load() != nil {
+		e.reasonPanic.Store(nil)
+	}
+	return reason
 }
 
 // ServerNotReady is the 503 of /v2/health/ready when Ready is false:
@@ -234,7 +260,7 @@ func notReady(e *Entry) *status.Error {
 // its reason, so that a probe's log says what holds the server back.
 func (d *Dataplane) ServerNotReady() error {
 	if e := d.firstNotReady(); e != nil && !d.stopped.Load() {
-		return status.ServerNotReady(notReady(e).Message)
+		return status.ServerNotReady(d.notReady(e).Message)
 	}
 	return status.ServerNotReady("")
 }
@@ -278,7 +304,7 @@ func (d *Dataplane) noteReadiness(e *Entry, ok bool) {
 	case ok && e.everReady.Swap(true):
 		d.logger().Info(fmt.Sprintf("Model %s is ready again", e.Name))
 	case !ok:
-		d.logger().Warn(fmt.Sprintf("Model %s is no longer ready: %s", e.Name, notReady(e).Message))
+		d.logger().Warn(fmt.Sprintf("Model %s is no longer ready: %s", e.Name, d.notReady(e).Message))
 	}
 }
 
@@ -337,7 +363,7 @@ func (d *Dataplane) ModelMetadata(name string) (md ModelMetadata, err error) {
 		return ModelMetadata{}, err
 	}
 	if !d.ready(e) {
-		return ModelMetadata{}, notReady(e)
+		return ModelMetadata{}, d.notReady(e)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -404,7 +430,7 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 		return nr
 	}
 	if !d.ready(e) {
-		return notReady(e)
+		return d.notReady(e)
 	}
 	e.unloaded.Store(false)
 	return nil
@@ -522,7 +548,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		return nil, err
 	}
 	if !d.ready(e) {
-		return nil, notReady(e)
+		return nil, d.notReady(e)
 	}
 	if verb == Explain && e.explainer == nil {
 		return nil, status.NotImplemented("Could not find explainer_host.")
