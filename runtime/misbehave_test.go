@@ -773,3 +773,35 @@ func TestModelNotReadyReasonPanic_IsTheReason(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, live.GetLive())
 }
+
+// A model's error whose Error() panics (nilErr's typed nil) is answered over
+// REST as gRPC answers it: 500 "panic : <value>", its stack logged once per
+// request, counted on /metrics. net/http recovered the panic of writing the
+// error itself: it cut the connection without an answer, uncounted.
+func TestModelErrorPanic_RESTAnswers500(t *testing.T) {
+	var logs logBuffer
+	srv := runtimetest.Start(t, nilErr{}, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	const want = `{"error":"panic : runtime error: invalid memory address or nil pointer dereference"}`
+	for _, tc := range []struct{ protocol, path, body string }{
+		{"v1", "/v1/models/nilerr:predict", `{"instances":[1]}`},
+		{"v2", "/v2/models/nilerr/infer", `{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]}`},
+	} {
+		reqs := `kserve_requests_total{model_name="nilerr",protocol="` + tc.protocol + `",verb="predict"}`
+		errs := `kserve_request_errors_total{code="500",model_name="nilerr",protocol="` + tc.protocol + `"}`
+		assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
+		for range 2 {
+			st, hdr, body := do(t, "POST", srv.URL+tc.path, "application/json", []byte(tc.body))
+			assert.Equal(t, 500, st, tc.path)
+			assert.Equal(t, "application/json", hdr.Get("Content-Type"), tc.path)
+			assert.Equal(t, want, body, tc.path)
+		}
+		assert.Equal(t, reqs+" 2", metricLine(t, srv.URL, reqs))
+		assert.Equal(t, errs+" 2", metricLine(t, srv.URL, errs))
+	}
+	// Logged as any other panic, with its stack, once per request.
+	out := logs.String()
+	assert.Equal(t, 4, strings.Count(out, `level=ERROR msg="Exception: panic : runtime error: invalid memory address or nil pointer dereference\ngoroutine `), out)
+	assert.Equal(t, 4, strings.Count(out, "runtime_test.(*shapeErr).Error"), out)
+	assert.NotContains(t, out, "http: panic serving")
+}

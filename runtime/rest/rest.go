@@ -952,7 +952,20 @@ func copyHeaders(dst, src http.Header) {
 // code, FastAPI's {"detail": [...]} for validation errors, and logs server
 // errors the way KServe's handlers do.
 // It returns the status code.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+//
+// A model's error can panic as it is read: Go's typed nil (a nil *MyErr
+// returned as error) panics in its Error method, met here, after the
+// pipeline that recovers the model's panics has returned. It is answered
+// as any other panic of model code, 500 "panic : <value>" with its stack
+// logged; net/http would cut the connection without an answer, and the
+// request would go uncounted. Nothing is written before the panic: it
+// comes from reading err, before writeRaw.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			code = h.writeError(w, r, status.Panic("an error's Error method", p, debug.Stack()))
+		}
+	}()
 	if errors.Is(err, errClientGone) || r != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client is gone: nobody reads the body. A context error
 		// while the client still waits (a predictor's timeout, a model's
@@ -960,7 +973,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.writeRaw(w, 499, "application/json", []byte(`{"error":"Request cancelled"}`))
 		return 499
 	}
-	code := status.HTTPCode(err)
+	code = status.HTTPCode(err)
 	var se *status.Error
 	if errors.As(err, &se) && se.Kind == status.KindUnprocessable {
 		// FastAPI writes its 422 with json.dumps, not orjson: floats the
