@@ -22,6 +22,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
@@ -804,4 +806,88 @@ func TestModelErrorPanic_RESTAnswers500(t *testing.T) {
 	assert.Equal(t, 4, strings.Count(out, `level=ERROR msg="Exception: panic : runtime error: invalid memory address or nil pointer dereference\ngoroutine `), out)
 	assert.Equal(t, 4, strings.Count(out, "runtime_test.(*shapeErr).Error"), out)
 	assert.NotContains(t, out, "http: panic serving")
+}
+
+// latin1 answers with strings in Latin-1, not UTF-8: an output name,
+// string parameters of the answer and of the output, its platform and
+// tensor names in its metadata.
+type latin1 struct{}
+
+func (latin1) Name() string               { return "latin1" }
+func (latin1) Load(context.Context) error { return nil }
+func (latin1) Ready() bool                { return true }
+func (latin1) Platform() string           { return "caf\xe9" }
+func (latin1) InputsMetadata() []runtime.TensorMetadata {
+	return []runtime.TensorMetadata{{Name: "x\xff", Datatype: infer.FP32, Shape: []int64{1}}}
+}
+func (latin1) OutputsMetadata() []runtime.TensorMetadata {
+	return []runtime.TensorMetadata{{Name: "y\xff", Datatype: infer.FP32, Shape: []int64{1}}}
+}
+func (latin1) Predict(context.Context, *infer.Request, *runtime.Headers) (*infer.Response, error) {
+	y := infer.NewTensor("y\xff", []int64{1}, []float32{1})
+	y.Parameters = infer.Parameters{"note": "caf\xe9"}
+	return &infer.Response{Outputs: []*infer.Tensor{y}, Parameters: infer.Parameters{"k\xe9\xe9": "ok"}}, nil
+}
+
+// An answer whose strings are not UTF-8 reaches a gRPC client with each
+// invalid byte as U+FFFD, as REST's JSON writes it, and is counted as the
+// success it is: grpc-go refused to marshal it after the handler returned
+// (INTERNAL "grpc: error while marshaling: string field contains invalid
+// UTF-8", naming no model), and /metrics counted it as a success with a
+// response size.
+func TestModelAnswerNotUTF8_GRPCReplacesInvalidBytes(t *testing.T) {
+	srv := runtimetest.Start(t, latin1{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard))
+	c := grpcClient(t, srv.GRPCAddr)
+	resp, err := c.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "latin1", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+	require.NoError(t, err)
+	require.Len(t, resp.GetOutputs(), 1)
+	assert.Equal(t, "y\uFFFD", resp.GetOutputs()[0].GetName())
+	assert.Equal(t, "caf\uFFFD", resp.GetOutputs()[0].GetParameters()["note"].GetStringParam())
+	assert.Equal(t, []float32{1}, resp.GetOutputs()[0].GetContents().GetFp32Contents())
+	assert.Equal(t, "ok", resp.GetParameters()["k\uFFFD\uFFFD"].GetStringParam())
+	const reqs = `kserve_requests_total{model_name="latin1",protocol="grpc-v2",verb="predict"}`
+	assert.Equal(t, reqs+" 1", metricLine(t, srv.URL, reqs))
+	assert.Empty(t, metricLine(t, srv.URL, `kserve_request_errors_total{code="Internal",model_name="latin1",protocol="grpc-v2"}`))
+
+	md, err := c.ModelMetadata(ctxT(t), &pb.ModelMetadataRequest{Name: "latin1"})
+	require.NoError(t, err)
+	assert.Equal(t, "caf\uFFFD", md.GetPlatform())
+	assert.Equal(t, "x\uFFFD", md.GetInputs()[0].GetName())
+	assert.Equal(t, "y\uFFFD", md.GetOutputs()[0].GetName())
+
+	// REST's JSON writes the same bytes the same way.
+	st, _, body := do(t, "POST", srv.URL+"/v2/models/latin1/infer", "application/json",
+		[]byte(`{"id":"1","inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]}`))
+	assert.Equal(t, 200, st)
+	assert.Equal(t, `{"model_name":"latin1","model_version":null,"id":"1","parameters":{"k\ufffd\ufffd":"ok"},"outputs":[{"name":"y\ufffd","shape":[1],"datatype":"FP32","parameters":{"note":"caf\ufffd"},"data":[1.0]}]}`, body)
+}
+
+// rawCodec sends a []byte as the message itself, bytes protobuf would
+// refuse to marshal, as a client in another language can send them.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)   { return v.([]byte), nil }
+func (rawCodec) Unmarshal(b []byte, v any) error { return proto.Unmarshal(b, v.(proto.Message)) }
+func (rawCodec) Name() string                    { return "proto" }
+
+// A request whose string field is not UTF-8 is refused by grpc-go before
+// the server's code runs: INTERNAL, in grpc-go's words, naming no field;
+// neither logged nor counted, since no model was asked. docs/grpc.md says
+// so.
+func TestRequestNotUTF8_GRPCRefusedByGRPCGo(t *testing.T) {
+	srv := runtimetest.Start(t, latin1{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard))
+	conn, err := grpc.NewClient(srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	b, err := proto.Marshal(&pb.ModelInferRequest{ModelName: "latin1", Inputs: []*pb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}}}}})
+	require.NoError(t, err)
+	b = protowire.AppendString(protowire.AppendTag(b, 3, protowire.BytesType), "caf\xe9") // id
+	err = conn.Invoke(ctxT(t), "/inference.GRPCInferenceService/ModelInfer", b, &pb.ModelInferResponse{}, grpc.ForceCodec(rawCodec{}))
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Internal, code)
+	assert.Equal(t, "grpc: failed to unmarshal the received message: string field contains invalid UTF-8", msg)
+	const reqs = `kserve_requests_total{model_name="latin1",protocol="grpc-v2",verb="predict"}`
+	assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
 }

@@ -62,12 +62,14 @@ func (s *service) ModelMetadata(ctx context.Context, req *pb.ModelMetadataReques
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	out := &pb.ModelMetadataResponse{Name: md.Name, Versions: md.Versions, Platform: md.Platform}
+	// The model's strings, a byte not UTF-8 as U+FFFD (pbconv.UTF8), as
+	// REST's JSON writes them: grpc-go would refuse the answer whole.
+	out := &pb.ModelMetadataResponse{Name: pbconv.UTF8(md.Name), Versions: md.Versions, Platform: pbconv.UTF8(md.Platform)}
 	for _, t := range md.Inputs {
-		out.Inputs = append(out.Inputs, &pb.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape})
+		out.Inputs = append(out.Inputs, &pb.ModelMetadataResponse_TensorMetadata{Name: pbconv.UTF8(t.Name), Datatype: pbconv.UTF8(string(t.Datatype)), Shape: t.Shape})
 	}
 	for _, t := range md.Outputs {
-		out.Outputs = append(out.Outputs, &pb.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape})
+		out.Outputs = append(out.Outputs, &pb.ModelMetadataResponse_TensorMetadata{Name: pbconv.UTF8(t.Name), Datatype: pbconv.UTF8(string(t.Datatype)), Shape: t.Shape})
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -121,9 +122,9 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 		return nil, err
 	}
 	m := &pb.ModelInferRequest{
-		ModelName:    r.ModelName,
-		ModelVersion: r.ModelVersion,
-		Id:           r.ID,
+		ModelName:    UTF8(r.ModelName),
+		ModelVersion: UTF8(r.ModelVersion),
+		Id:           UTF8(r.ID),
 		Parameters:   params,
 		Inputs:       make([]*pb.ModelInferRequest_InferInputTensor, len(r.Inputs)),
 	}
@@ -139,7 +140,7 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		in := &pb.ModelInferRequest_InferInputTensor{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape, Parameters: p}
+		in := &pb.ModelInferRequest_InferInputTensor{Name: UTF8(t.Name), Datatype: UTF8(string(t.Datatype)), Shape: t.Shape, Parameters: p}
 		if raw {
 			if m.RawInputContents[i], err = infer.EncodeRaw(t); err != nil {
 				return nil, err
@@ -154,7 +155,7 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Outputs = append(m.Outputs, &pb.ModelInferRequest_InferRequestedOutputTensor{Name: o.Name, Parameters: p})
+		m.Outputs = append(m.Outputs, &pb.ModelInferRequest_InferRequestedOutputTensor{Name: UTF8(o.Name), Parameters: p})
 	}
 	return m, nil
 }
@@ -165,16 +166,19 @@ func FromRequest(r *infer.Request, raw bool) (*pb.ModelInferRequest, error) {
 // binary_data_size parameter; otherwise outputs use typed contents unless
 // one is FP16, which makes the whole response raw. A model
 // output that does not match its datatype or shape is an internal error
-// naming the output.
+// naming the output. Strings that are not UTF-8 (a name, a string
+// parameter) have each invalid byte replaced by U+FFFD (UTF8), as REST's
+// JSON writes them: protobuf refuses them, and grpc-go would fail the call
+// after the handler returned, naming no model.
 func FromResponse(r *infer.Response, raw bool) (*pb.ModelInferResponse, error) {
 	params, err := FromParameters(r.Parameters)
 	if err != nil {
 		return nil, internal(r.ModelName, err)
 	}
 	m := &pb.ModelInferResponse{
-		ModelName:    r.ModelName,
-		ModelVersion: r.ModelVersion,
-		Id:           r.ID,
+		ModelName:    UTF8(r.ModelName),
+		ModelVersion: UTF8(r.ModelVersion),
+		Id:           UTF8(r.ID),
 		Parameters:   params,
 		Outputs:      make([]*pb.ModelInferResponse_InferOutputTensor, len(r.Outputs)),
 	}
@@ -190,7 +194,7 @@ func FromResponse(r *infer.Response, raw bool) (*pb.ModelInferResponse, error) {
 		if err != nil {
 			return nil, internal(r.ModelName, err)
 		}
-		out := &pb.ModelInferResponse_InferOutputTensor{Name: t.Name, Datatype: string(t.Datatype), Shape: t.Shape, Parameters: p}
+		out := &pb.ModelInferResponse_InferOutputTensor{Name: UTF8(t.Name), Datatype: UTF8(string(t.Datatype)), Shape: t.Shape, Parameters: p}
 		if raw {
 			if m.RawOutputContents[i], err = infer.EncodeRaw(t); err != nil {
 				return nil, internal(r.ModelName, err)
@@ -454,7 +458,7 @@ func FromParameters(p infer.Parameters) (map[string]*pb.InferParameter, error) {
 		case bool:
 			ip.ParameterChoice = &pb.InferParameter_BoolParam{BoolParam: x}
 		case string:
-			ip.ParameterChoice = &pb.InferParameter_StringParam{StringParam: x}
+			ip.ParameterChoice = &pb.InferParameter_StringParam{StringParam: UTF8(x)}
 		case int64:
 			ip.ParameterChoice = &pb.InferParameter_Int64Param{Int64Param: x}
 		case int:
@@ -491,7 +495,29 @@ func FromParameters(p infer.Parameters) (map[string]*pb.InferParameter, error) {
 		default:
 			return nil, status.InvalidInputf("parameter '%s' has type %T; gRPC parameters are bool, int64, uint64, double or string", k, v)
 		}
-		m[k] = &ip
+		m[UTF8(k)] = &ip
 	}
 	return m, nil
+}
+
+// UTF8 returns s with each byte that is not part of valid UTF-8 replaced by
+// U+FFFD, as REST's JSON encoder writes it (one per byte, as encoding/json,
+// not one per run as strings.ToValidUTF8). A protobuf string must be UTF-8:
+// grpc-go refuses to marshal a message holding another. A valid s, nearly
+// every one, is returned as it is, without allocating.
+func UTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, "\uFFFD"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
 }

@@ -145,3 +145,53 @@ func TestRequest_OverflowingShapeIsRejected(t *testing.T) {
 		{Name: "a", Datatype: "FP32", Shape: []int64{1 << 32, 1 << 32}, Contents: &pb.InferTensorContents{}}}})
 	assert.EqualError(t, err, "input a: shape [4294967296, 4294967296] is invalid: dimensions must be 0 or more and multiply to fewer than 2^60 elements")
 }
+
+// UTF8 replaces each byte that is not UTF-8 with U+FFFD, as REST's JSON
+// encoder does (a lone surrogate's three bytes are three), and returns a
+// valid string as it is, without allocating.
+func TestUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"":              "",
+		"café":          "café",
+		"caf\xe9":       "caf\uFFFD",
+		"\xff\xfe":      "\uFFFD\uFFFD",
+		"a\xed\xa0\x80": "a\uFFFD\uFFFD\uFFFD",
+		"\xe2\x82":      "\uFFFD\uFFFD",
+	} {
+		assert.Equal(t, want, pbconv.UTF8(in), "%q", in)
+	}
+	s := "output-0 é"
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = pbconv.UTF8(s) }))
+}
+
+// Strings a model or a transformer's Preprocess made that are not UTF-8
+// (names, ids, string parameters) are sent with U+FFFD in place of each
+// invalid byte: protobuf refused the message whole, so grpc-go failed the
+// call ("string field contains invalid UTF-8") and a transformer's call to
+// its predictor.
+func TestFromRequestResponse_NotUTF8(t *testing.T) {
+	x := infer.NewTensor("x\xff", []int64{1}, []float32{1})
+	x.Parameters = infer.Parameters{"k\xe9": "caf\xe9"}
+	req, err := pbconv.FromRequest(&infer.Request{ModelName: "m", ID: "id\xff", Parameters: infer.Parameters{"p": "\xe9"},
+		Inputs: []*infer.Tensor{x}, Outputs: []infer.RequestedOutput{{Name: "y\xff"}}}, false)
+	require.NoError(t, err)
+	b, err := proto.Marshal(req)
+	require.NoError(t, err)
+	var got pb.ModelInferRequest
+	require.NoError(t, proto.Unmarshal(b, &got))
+	assert.Equal(t, "id\uFFFD", got.GetId())
+	assert.Equal(t, "\uFFFD", got.GetParameters()["p"].GetStringParam())
+	assert.Equal(t, "x\uFFFD", got.GetInputs()[0].GetName())
+	assert.Equal(t, "caf\uFFFD", got.GetInputs()[0].GetParameters()["k\uFFFD"].GetStringParam())
+	assert.Equal(t, "y\uFFFD", got.GetOutputs()[0].GetName())
+
+	y := infer.NewTensor("y\xff", []int64{1}, []float32{1})
+	resp, err := pbconv.FromResponse(&infer.Response{ModelName: "m", ID: "id\xff", Outputs: []*infer.Tensor{y}}, true)
+	require.NoError(t, err)
+	b, err = proto.Marshal(resp)
+	require.NoError(t, err)
+	var gotResp pb.ModelInferResponse
+	require.NoError(t, proto.Unmarshal(b, &gotResp))
+	assert.Equal(t, "id\uFFFD", gotResp.GetId())
+	assert.Equal(t, "y\uFFFD", gotResp.GetOutputs()[0].GetName())
+}
