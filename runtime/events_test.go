@@ -169,7 +169,8 @@ func TestCloudEventsMergeAndEnvironment(t *testing.T) {
 
 // streamModel streams "data: <i>\n\n" chunks (server-sent events). It waits
 // for next before each chunk after the first, so a test sees chunks arrive
-// one by one; "fail" ends the stream with an error, "panic" panics.
+// one by one; "fail" ends the stream with an error, "panic" panics,
+// "nilerr" ends it with an error whose Error() panics (a typed nil).
 type streamModel struct {
 	echoModel
 	next     chan struct{}
@@ -204,6 +205,9 @@ func (m *streamModel) Predict(ctx context.Context, req *infer.Request, h *runtim
 			yield(nil, errors.New("generator broke"))
 		case "panic":
 			panic("generator panicked")
+		case "nilerr":
+			var err *shapeErr
+			yield(nil, err)
 		}
 	}}, nil
 }
@@ -251,7 +255,7 @@ func TestStreamingResponse(t *testing.T) {
 	require.NoError(t, err, "a complete stream ends cleanly")
 	assert.Empty(t, rest)
 
-	for _, then := range []string{"fail", "panic"} {
+	for _, then := range []string{"fail", "panic", "nilerr"} {
 		resp, err := http.Post(rt.URL+"/v1/models/gen:predict", "application/json", strings.NewReader(`{"n":1,"then":"`+then+`"}`))
 		require.NoError(t, err)
 		got, err := io.ReadAll(resp.Body)
@@ -260,25 +264,26 @@ func TestStreamingResponse(t *testing.T) {
 		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "%s: the cut must show", then)
 	}
 	require.Eventually(t, func() bool {
-		return strings.Contains(stderr.String(), "Exception: generator broke") && strings.Contains(stderr.String(), "Exception: panic : generator panicked")
+		return strings.Contains(stderr.String(), "Exception: generator broke") && strings.Contains(stderr.String(), "Exception: panic : generator panicked") &&
+			strings.Contains(stderr.String(), "Exception: panic : runtime error: invalid memory address or nil pointer dereference\ngoroutine ")
 	}, 5*time.Second, 10*time.Millisecond, stderr.String())
 	require.Eventually(t, func() bool {
-		return strings.Count(stdout.String(), `"POST /v1/models/gen%3Apredict HTTP/1.1" 200`) == 3
+		return strings.Count(stdout.String(), `"POST /v1/models/gen%3Apredict HTTP/1.1" 200`) == 4
 	}, 5*time.Second, 10*time.Millisecond, "every stream gets its access line:\n%s", stdout.String())
-	// /metrics: the two cut streams are errors (500, though their status
+	// /metrics: the three cut streams are errors (500, though their status
 	// line said 200); the whole one is a response of its chunks' size.
 	_, _, metrics := do(t, "GET", rt.URL+"/metrics", "", nil)
 	for _, line := range []string{
-		`kserve_requests_total{model_name="gen",protocol="v1",verb="predict"} 3`,
-		`kserve_request_errors_total{code="500",model_name="gen",protocol="v1"} 2`,
+		`kserve_requests_total{model_name="gen",protocol="v1",verb="predict"} 4`,
+		`kserve_request_errors_total{code="500",model_name="gen",protocol="v1"} 3`,
 		`kserve_response_size_bytes_sum{model_name="gen",protocol="v1"} 27`, // 3 × "data: N\n\n"
 		`kserve_response_size_bytes_count{model_name="gen",protocol="v1"} 1`,
 	} {
 		assert.Contains(t, metrics, line+"\n")
 	}
 
-	for range 3 {
-		<-m.finished // the three streams above
+	for range 4 {
+		<-m.finished // the four streams above
 	}
 
 	// A client that leaves stops the stream: the model sees its context end.

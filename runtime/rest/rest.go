@@ -762,8 +762,21 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, resp *infe
 	if err == nil {
 		return sent, nil
 	}
-	h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
+	h.logException(err)
 	return sent, errCut
+}
+
+// logException logs err as KServe logs an exception, a panic's stack after
+// it. An err whose Error() panics (a typed nil yielded by a stream) is
+// logged as that panic: the panic would otherwise reach net/http, and the
+// request would go uncounted.
+func (h *Handler) logException(err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.logException(status.Panic("an error's Error method", p, debug.Stack()))
+		}
+	}()
+	h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
 }
 
 // abort cuts the connection of a response that failed after its status was
