@@ -891,3 +891,39 @@ func TestRequestNotUTF8_GRPCRefusedByGRPCGo(t *testing.T) {
 	const reqs = `kserve_requests_total{model_name="latin1",protocol="grpc-v2",verb="predict"}`
 	assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
 }
+
+// nilLoadErr loads once, then its Load returns a nil *shapeErr as error,
+// as does its Unload.
+type nilLoadErr struct{ loads atomic.Int32 }
+
+func (*nilLoadErr) Name() string { return "nilload" }
+func (m *nilLoadErr) Load(context.Context) error {
+	if m.loads.Add(1) == 1 {
+		return nil
+	}
+	var err *shapeErr
+	return err
+}
+func (*nilLoadErr) Ready() bool { return true }
+func (*nilLoadErr) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return runtime.PredictResponse(req, "nilload", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+
+// A repository load whose Load returns an error whose Error() panics is
+// answered as a Load that panicked, over REST and gRPC alike, its stack
+// logged: REST's connection was cut without an answer, and gRPC's
+// interceptor answered INTERNAL.
+func TestModelLoadErrorPanic_AnsweredAsPanic(t *testing.T) {
+	var logs logBuffer
+	srv := runtimetest.Start(t, &nilLoadErr{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	const want = "Model with name nilload is not ready. Error type: panic error msg: runtime error: invalid memory address or nil pointer dereference"
+	st, _, body := do(t, "POST", srv.URL+"/v2/repository/models/nilload/load", "", nil)
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"`+want+`"}`, body)
+	_, err := grpcClient(t, srv.GRPCAddr).RepositoryModelLoad(ctxT(t), &pb.RepositoryModelLoadRequest{ModelName: "nilload"})
+	code, msg := grpcErr(t, err)
+	assert.Equal(t, codes.Unavailable, code)
+	assert.Equal(t, want, msg)
+	assert.Contains(t, logs.String(), "runtime_test.(*shapeErr).Error")
+}

@@ -461,13 +461,19 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 // guard runs fn, a model's Load or Unload, turning its panic into an error
 // (status.Panic): the gRPC transport does not recover a handler's panic, so
 // a model's would otherwise end the process, every other model with it.
+// The error's message is read here too: a typed nil (a nil *MyErr returned
+// as error) panics in its Error method, and is a panic of the model's like
+// any other, not one of the transport that writes the answer.
 func guard(name string, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = status.Panic("model "+name, p, debug.Stack())
 		}
 	}()
-	return fn()
+	if err = fn(); err != nil {
+		_ = err.Error()
+	}
+	return err
 }
 
 // Stop marks the server not live and not ready and unloads every model.
