@@ -14,10 +14,11 @@
 //		if err := runtime.NewServer(*cfg).Run(ctx, NewModel(cfg.ModelName)); err != nil { log.Fatal(err) }
 //	}
 //
-// Example (go doc -all) runs a complete model over real sockets. Model code
-// answers with runtime.PredictResponse and fails with the errors of package
-// status (InvalidInput is a 400); package runtimetest checks a model as
-// KServe's clients see it, from the model's own go test.
+// The package's examples (on pkg.go.dev, or example_test.go in the module:
+// go doc does not print them) run complete models over real sockets. Model
+// code answers with runtime.PredictResponse and fails with the errors of
+// package status (InvalidInput is a 400); package runtimetest checks a
+// model as KServe's clients see it, from the model's own go test.
 package runtime
 
 import (
@@ -31,19 +32,43 @@ import (
 
 // The model interfaces, re-exported from package model so users need only
 // import runtime (package model exists to keep the transports free of
-// import cycles).
+// import cycles). Every model implements Model and Predictor; the others
+// are optional capabilities the server finds by type assertion, as
+// net/http finds http.Flusher.
 type (
-	Model            = model.Model
-	Predictor        = model.Predictor
-	Preprocessor     = model.Preprocessor
-	Postprocessor    = model.Postprocessor
-	Explainer        = model.Explainer
+	// Model is the lifecycle every served model has: Name, Load, Ready.
+	Model = model.Model
+	// Predictor runs inference; every model implements it.
+	Predictor = model.Predictor
+	// Preprocessor, optional, transforms a request before Predict.
+	Preprocessor = model.Preprocessor
+	// Postprocessor, optional, transforms a response after Predict.
+	Postprocessor = model.Postprocessor
+	// Explainer, optional, answers v1 :explain requests (without it they
+	// are a 501).
+	Explainer = model.Explainer
+	// MetadataProvider, optional, describes the model's tensors for v2
+	// model metadata.
 	MetadataProvider = model.MetadataProvider
+	// PlatformProvider, optional, sets the "platform" of v2 model metadata.
 	PlatformProvider = model.PlatformProvider
-	Unloader         = model.Unloader
+	// Unloader, optional, releases the model's resources when it is
+	// unloaded or the server stops.
+	Unloader = model.Unloader
+	// NotReadyReasoner, optional, says why a model is not ready, in the
+	// 503 of requests and readiness probes.
 	NotReadyReasoner = model.NotReadyReasoner
-	Headers          = model.Headers
-	TensorMetadata   = model.TensorMetadata
+	// Labeler, optional, names the classes of a model's outputs, so the
+	// classification extension answers "value:index:label".
+	Labeler = model.Labeler
+	// Unbounded, optional, exempts a model's Predict from the
+	// --max_asyncio_workers limit (a model that feeds a dynamic batcher).
+	Unbounded = model.Unbounded
+	// Headers carries the request's headers into the model and the
+	// response headers it sets.
+	Headers = model.Headers
+	// TensorMetadata is one input or output of v2 model metadata.
+	TensorMetadata = model.TensorMetadata
 )
 
 // Version is the runtime's version, reported as the v2 server metadata version.
