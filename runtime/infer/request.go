@@ -26,6 +26,8 @@ const (
 	ProtocolGRPCV2
 )
 
+// String names the protocol as KServe's configuration does: "v1", "v2",
+// "grpc-v2".
 func (p Protocol) String() string {
 	switch p {
 	case ProtocolV1:
@@ -107,7 +109,11 @@ func (p Parameters) Float64(key string) (float64, bool) {
 
 // RequestedOutput is one entry of a v2 request's "outputs" list.
 type RequestedOutput struct {
-	Name       string
+	// Name is the output the client wants; the server answers only the
+	// listed outputs, in this order (SelectOutputs).
+	Name string
+	// Parameters are the output's own parameters: binary_data, and
+	// classification (ClassificationParameter).
 	Parameters Parameters
 }
 
@@ -121,19 +127,36 @@ func (o RequestedOutput) BinaryData() bool {
 // it came from. v2 requests (REST or gRPC) carry typed Inputs; v1 requests
 // carry their body (JSON or raw bytes) and never typed inputs.
 type Request struct {
-	Protocol     Protocol
-	ID           string
-	ModelName    string
+	// Protocol is the protocol the request arrived on; the answer goes out
+	// in it, whatever a Preprocess turns the request into.
+	Protocol Protocol
+	// ID is the v2 request's "id" (gRPC's id), "" when the client sent
+	// none; EnsureID sets one.
+	ID string
+	// ModelName is the model the request is for, from its URL or gRPC
+	// model_name.
+	ModelName string
+	// ModelVersion is the model version the request named (gRPC's
+	// model_version), "" when none.
 	ModelVersion string
-	Parameters   Parameters
-	Inputs       []*Tensor
-	Outputs      []RequestedOutput
+	// Parameters are the v2 request's "parameters" (see Parameters for
+	// their Go types).
+	Parameters Parameters
+	// Inputs are a v2 request's tensors, in the order sent; Input and
+	// InputAs find one by name. v1 requests have none.
+	Inputs []*Tensor
+	// Outputs is a v2 request's "outputs" list, nil when it has none (then
+	// every output the model produces is answered).
+	Outputs []RequestedOutput
 
 	// Body is the v1 request body: JSON when IsJSON, otherwise the raw bytes
 	// of a non-JSON content type, handed over untouched. For a request that
 	// arrived as a CloudEvent it is the event's data.
-	Body        []byte
-	IsJSON      bool
+	Body []byte
+	// IsJSON reports whether Body is JSON, which DecodeBody and Instances
+	// need.
+	IsJSON bool
+	// ContentType is the v1 request's Content-Type header, as sent.
 	ContentType string
 	// Payload is a v1 payload a preprocess step produced in place of Body:
 	// any value encoding/json can marshal. When set it wins over Body.
@@ -353,14 +376,26 @@ func (r *Request) DecodeBody(v any) error {
 // first output's rows}, and a v2 request answered with a Body or Raw (no
 // Outputs) is a 500 naming the model. A nil tensor in Outputs is a 500 too.
 type Response struct {
-	ID           string
-	ModelName    string
+	// ID is the v2 response's "id"; the server sets the request's (or a
+	// new uuid4) when it is "".
+	ID string
+	// ModelName is the v2 response's "model_name"; the server sets the
+	// model's name when it is "".
+	ModelName string
+	// ModelVersion is the v2 response's "model_version" ("" is null).
 	ModelVersion string
-	Parameters   Parameters
-	Outputs      []*Tensor
+	// Parameters are the v2 response's "parameters" (nil is null).
+	Parameters Parameters
+	// Outputs are a v2 response's tensors (for a v1 request, the first
+	// one's rows are the predictions).
+	Outputs []*Tensor
 
-	Body        any
-	Raw         []byte
+	// Body is a v1 response's JSON body: any value encoding/json can
+	// marshal (Predictions for {"predictions": ...}).
+	Body any
+	// Raw is a v1 response's body sent as it is, with ContentType.
+	Raw []byte
+	// ContentType is the Content-Type of Raw or Stream.
 	ContentType string
 
 	// Stream, when set, is a v1 response sent while it is produced, as
@@ -436,6 +471,7 @@ func PredictResponse(req *Request, modelName string, result any) (*Response, err
 
 // Predictions is the conventional v1 response body {"predictions": ...}.
 type Predictions struct {
+	// Predictions is one entry per instance of the request.
 	Predictions any `json:"predictions"`
 }
 

@@ -17,11 +17,18 @@ type Element interface {
 // Go type matches Datatype (see Datatype.GoType): []float32 for FP32,
 // [][]byte for BYTES, []Float16 for FP16, and so on.
 type Tensor struct {
-	Name       string
-	Datatype   Datatype
-	Shape      []int64
+	// Name is the tensor's name, unique among a request's inputs or a
+	// response's outputs.
+	Name string
+	// Datatype is the element type on the wire; it decides Data's Go type.
+	Datatype Datatype
+	// Shape is the tensor's dimensions; their product is Data's length.
+	Shape []int64
+	// Parameters are the tensor's own "parameters" as sent, nil when it
+	// has none.
 	Parameters Parameters
-	Data       any
+	// Data holds the elements flat, in row-major order, as a typed slice.
+	Data any
 }
 
 // NewTensor returns a tensor whose datatype follows from T. A []byte element

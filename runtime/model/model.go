@@ -115,15 +115,21 @@ type OutputForwarder interface {
 
 // TensorMetadata is one entry of v2 model metadata inputs/outputs.
 type TensorMetadata struct {
-	Name     string         `json:"name"`
+	// Name is the tensor's name, as in requests and responses.
+	Name string `json:"name"`
+	// Datatype is the tensor's datatype.
 	Datatype infer.Datatype `json:"datatype"`
-	Shape    []int64        `json:"shape"`
+	// Shape is the tensor's shape; -1 marks a variable dimension (the
+	// batch).
+	Shape []int64 `json:"shape"`
 }
 
 // Headers carries the request headers (HTTP headers, or gRPC metadata) into
 // the model and the headers the model wants on the response (HTTP response
 // headers, or gRPC header metadata). Keys are canonicalised like http.Header.
 type Headers struct {
+	// Request holds the request's headers (gRPC: its metadata); Get reads
+	// one.
 	Request http.Header
 	// Response is nil until the model sets a header (with Set or Add, or
 	// by assigning a map): most requests set none, so none is allocated.
