@@ -82,6 +82,14 @@ var (
 	NotImplemented = status.NotImplemented
 )
 
+// InvalidInputf is InvalidInput with a formatted reason (status.InvalidInputf):
+// a 400 over REST and INVALID_ARGUMENT over gRPC, with the reason as the
+// message. It is a function, not a re-exported variable like InvalidInput,
+// so that go vet checks its format string.
+func InvalidInputf(format string, args ...any) *status.Error {
+	return status.InvalidInputf(format, args...)
+}
+
 // Logger is the logger for model code, from the context the server passes
 // to Load, Unload, Predict and the other pipeline steps: the server's
 // "kserve" logger, so the model's lines follow --log_config_file and

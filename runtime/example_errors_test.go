@@ -1,0 +1,31 @@
+package runtime_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// A model's error decides the answer: InvalidInput and InvalidInputf are a
+// 400 (gRPC INVALID_ARGUMENT) with their reason. The kind is found through
+// %w wrapping, but the client reads the kind's own message, not the text
+// the wrapping added. InferenceError is a 500 that gRPC answers as
+// INVALID_ARGUMENT, as KServe does; an error without a kind is a 500 that
+// reads as KServe's generic handler writes an exception.
+func ExampleInvalidInputf() {
+	for _, err := range []error{
+		runtime.InvalidInputf("x must be [N, 3], got %v", []int64{2}),
+		fmt.Errorf("decode image 3: %w", runtime.InvalidInput("not a PNG")),
+		runtime.InferenceError("GPU out of memory", ""),
+		errors.New("boom"),
+	} {
+		fmt.Println(status.HTTPCode(err), status.GRPCCode(err), status.Message(err))
+	}
+	// Output:
+	// 400 InvalidArgument x must be [N, 3], got [2]
+	// 400 InvalidArgument not a PNG
+	// 500 InvalidArgument GPU out of memory
+	// 500 Internal errorString : boom
+}
