@@ -104,8 +104,12 @@ func (c *RESTClient) Protocol() Protocol { return c.protocol }
 // HTTPError is a non-2xx answer: its status code, URL and the server's
 // message (the "error" member of KServe's JSON error body, else the body).
 type HTTPError struct {
+	// StatusCode is the answer's HTTP status code.
 	StatusCode int
-	URL        string
+	// URL is the URL the request was sent to.
+	URL string
+	// Message is the server's message: the "error" member of a KServe
+	// JSON error body, else the body.
 	Message    string
 	RetryAfter string // the answer's Retry-After header, if any
 }

@@ -23,8 +23,10 @@ const (
 
 // Device is a DeviceKind plus, for CUDA, the GPU index.
 type Device struct {
+	// Kind is auto, CPU or CUDA.
 	Kind DeviceKind
-	ID   int
+	// ID is the GPU index of a CUDA device (cuda:N); 0 otherwise.
+	ID int
 }
 
 // Execution provider names, as ONNX Runtime calls them.

@@ -19,6 +19,10 @@ import (
 //	...
 //	m := onnx.NewModel(cfg.ModelName, dir, f.Options()...)
 type Flags struct {
+	// Device, Replicas, IntraOpThreads, InterOpThreads and GPUMemLimit
+	// are --device, --replicas, --intra_op_threads, --inter_op_threads
+	// and --gpu_mem_limit (defaults "auto", 1, 0, 0, 0; see
+	// RegisterFlags), passed to the model by Options.
 	Device         string
 	Replicas       int
 	IntraOpThreads int

@@ -93,7 +93,8 @@ func WithThreads(intra, inter int) Option {
 // WithSpinning lets ONNX Runtime's idle threads spin (off by default).
 func WithSpinning(on bool) Option { return func(c *modelConfig) { c.session.AllowSpinning = on } }
 
-// WithGPUMemLimit caps each replica's CUDA memory arena, in bytes.
+// WithGPUMemLimit caps each replica's CUDA memory arena, in bytes (default
+// 0: no cap).
 func WithGPUMemLimit(bytes int64) Option {
 	return func(c *modelConfig) { c.session.GPUMemLimit = bytes }
 }

@@ -20,7 +20,9 @@ import (
 
 // TensorInfo describes one model input or output.
 type TensorInfo struct {
-	Name     string
+	// Name is the tensor's name in the ONNX graph.
+	Name string
+	// Datatype is the Open Inference Protocol datatype of its elements.
 	Datatype infer.Datatype
 	// Shape has -1 for each dynamic dimension; ONNX Runtime does not report
 	// the names of symbolic dimensions.

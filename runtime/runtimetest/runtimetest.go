@@ -234,9 +234,12 @@ func (s *Server) Stop() error {
 
 // Response is an HTTP response read in full.
 type Response struct {
-	Code   int
+	// Code is the HTTP status code.
+	Code int
+	// Header holds the response headers.
 	Header http.Header
-	Body   string
+	// Body is the whole response body.
+	Body string
 }
 
 // Do sends one request to the server (path starts with /) and reads the
@@ -295,12 +298,15 @@ type LogBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p; it is safe to call from any goroutine, so a LogBuffer
+// can be a server's log output (WithLogOutput) or an exec.Cmd's Stdout.
 func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns everything written so far.
 func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
