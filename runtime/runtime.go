@@ -19,6 +19,26 @@
 // code answers with runtime.PredictResponse and fails with the errors of
 // package status (InvalidInput is a 400); package runtimetest checks a
 // model as KServe's clients see it, from the model's own go test.
+//
+// The packages a model's code imports:
+//
+//   - infer: requests, responses and typed tensors (Request.Input, InputAs,
+//     NewTensor, PredictResponse);
+//   - status: the errors that become KServe's status codes and bodies;
+//   - config: KServe's flags and environment (Parser, Config);
+//   - runtimetest: the conformance kit and a test server (Run, Start);
+//   - onnx: ONNX Runtime, and a ready-made model for any .onnx file;
+//   - vision: images to tensors, for a Preprocess;
+//   - batch: dynamic batching; forward: KServe's transformer pattern;
+//   - client: KServe's REST and gRPC inference clients;
+//   - storage: STORAGE_URI to a local folder (Server.ResolveModelDir);
+//   - logging: KServe's logging configuration, for a main that sets it up
+//     itself.
+//
+// The rest (dataplane, rest, grpcserver, metrics, cloudevent, gctune,
+// pb/pbconv) is the server's own machinery, which Server wires together; a
+// model needs none of it. Package pb holds the generated gRPC stubs of the
+// Open Inference Protocol, for a client that wants them raw.
 package runtime
 
 import (
