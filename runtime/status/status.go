@@ -92,7 +92,11 @@ const OverloadRetryAfter = time.Second
 
 // Error is a data-plane error with a kind and the exact message clients see.
 type Error struct {
-	Kind    Kind
+	// Kind decides the HTTP status and gRPC code (HTTPCode, GRPCCode).
+	Kind Kind
+	// Message is the text clients see, as it is: {"error": Message} over
+	// REST (unless Detail or DetailText is set), the status message over
+	// gRPC. Errors that wrap an *Error show its Message, not their own text.
 	Message string
 	Err     error // optional cause, for errors.Is/As and logs; never shown to clients
 	// Detail, for KindUnprocessable, is FastAPI's list of validation errors,
@@ -132,7 +136,9 @@ func PanicStack(err error) string {
 	return ""
 }
 
-// ValidationDetail is one pydantic validation error.
+// ValidationDetail is one pydantic validation error, with pydantic's JSON
+// field names: its type ("missing"), its location (["body", "inputs", 0]),
+// message, the input found there, and the type's context.
 type ValidationDetail struct {
 	Type  string         `json:"type"`
 	Loc   []any          `json:"loc"`
@@ -150,6 +156,7 @@ func Unprocessable(details ...ValidationDetail) *Error {
 	return &Error{Kind: KindUnprocessable, Message: msg, Detail: details}
 }
 
+// Error returns Message, without the cause: what clients see.
 func (e *Error) Error() string { return e.Message }
 
 // Unwrap returns the cause.
