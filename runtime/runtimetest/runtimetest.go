@@ -78,8 +78,11 @@ func WithConfig(fn func(*config.Config)) Option {
 // WithReadyTimeout bounds how long the model may take to load (default one minute).
 func WithReadyTimeout(d time.Duration) Option { return func(s *settings) { s.readyTimeout = d } }
 
-// WithLogLevel sets the level of the server logs written to the test log
-// (default warnings and errors only).
+// WithLogLevel sets the level of the server's own log lines and the model's
+// (runtime.Logger) written to the test log (default warnings and errors
+// only). The lines of the logging configuration's streams (access, latency,
+// and uvicorn.error's start-up and shutdown lines at INFO) are not filtered
+// by it: WithLogOutput sends them elsewhere.
 func WithLogLevel(l slog.Level) Option { return func(s *settings) { s.logLevel = l } }
 
 // WithServerOptions passes opts to runtime.NewServer after the test's own
@@ -93,9 +96,11 @@ func WithServerOptions(opts ...runtime.Option) Option {
 // models have loaded (for tests of loading and readiness).
 func WithoutWait() Option { return func(s *settings) { s.noWait = true } }
 
-// WithLogOutput sends the access and latency log lines to stdout and
-// stderr (KServe's streams for them) instead of the test log; a nil writer
-// keeps the test log. io.Discard keeps a load test's thousands of lines out.
+// WithLogOutput sends the logging configuration's streams, stdout and
+// stderr (KServe's: the access lines, the latency lines, uvicorn.error's
+// start-up and shutdown lines), to the given writers instead of the test
+// log; a nil writer keeps the test log. io.Discard keeps a load test's
+// thousands of lines out.
 func WithLogOutput(stdout, stderr io.Writer) Option {
 	return func(s *settings) { s.stdout, s.stderr = stdout, stderr }
 }
