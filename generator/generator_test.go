@@ -274,6 +274,17 @@ func TestCheckDir(t *testing.T) {
 	assert.ErrorIs(t, generator.CheckDir(full, false), generator.ErrDirNotEmpty)
 	assert.NoError(t, generator.CheckDir(full, true))
 	assert.EqualError(t, generator.CheckDir(file, true), "output directory "+file+" is a file")
+	// The form's answer "   " named a folder of spaces.
+	assert.EqualError(t, generator.CheckDir("   ", false), `output directory "   " names no folder`)
+}
+
+// TestValidate_BlankDir: a Dir of spaces is no folder; Generate wrote the
+// project into one named so.
+func TestValidate_BlankDir(t *testing.T) {
+	o := &generator.Options{Project: project.File{Name: "demo", Module: "demo", Template: project.TemplateREST, Protocol: project.ProtocolV1, Resources: generator.DefaultResources()}, Dir: " \t"}
+	require.EqualError(t, o.Validate(), `output directory " \t" names no folder`)
+	o.Dir = ""
+	require.NoError(t, o.Validate())
 }
 
 func assertNoStaging(t *testing.T, parent string) {

@@ -98,6 +98,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := checkBlankDir(o.Dir); err != nil {
+		errs = append(errs, err)
+	}
 	if o.Runtime == nil && o.ReplacePath != "" {
 		errs = append(errs, fmt.Errorf("replace path %q given without a runtime module", o.ReplacePath))
 	}

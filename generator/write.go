@@ -149,6 +149,9 @@ func sameReaders(a, b io.Reader) (bool, error) {
 // or empty unless force is set, and not a file. The form uses it to refuse
 // a directory before anything is rendered.
 func CheckDir(dir string, force bool) error {
+	if err := checkBlankDir(dir); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("output directory %s: %w", dir, err)
@@ -161,6 +164,16 @@ func CheckDir(dir string, force bool) error {
 		return fmt.Errorf("%s: %w", dir, ErrDirNotEmpty)
 	}
 	return checkWritable(abs)
+}
+
+// checkBlankDir refuses a folder name of spaces alone: it is legal, but
+// nobody means one, and the project written there is hard to find (or cd
+// into).
+func checkBlankDir(dir string) error {
+	if dir != "" && strings.TrimSpace(dir) == "" {
+		return fmt.Errorf("output directory %q names no folder", dir)
+	}
+	return nil
 }
 
 // checkWritable reports whether Write can stage files for abs: in it when

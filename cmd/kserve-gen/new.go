@@ -207,6 +207,20 @@ func checkGRPCFlags(a answers, changed func(string) bool) error {
 	return nil
 }
 
+// checkDirFlag refuses a --dir that names no folder: "   " made a folder
+// named with spaces, and "" (an unset variable in a script) wrote ./NAME,
+// which the user did not name either.
+func checkDirFlag(a answers, changed func(string) bool) error {
+	if !changed("dir") || strings.TrimSpace(a.Dir) != "" {
+		return nil
+	}
+	name := a.Name
+	if name == "" {
+		name = "NAME"
+	}
+	return fmt.Errorf("--dir %q names no folder: name the folder to write the project in, or leave --dir out for ./%s", a.Dir, name)
+}
+
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
 
@@ -223,6 +237,9 @@ func (e *missingError) Error() string {
 
 func newRun(ctx context.Context, opts *newOptions) error {
 	a := opts.answers
+	if err := checkDirFlag(a, opts.Changed); err != nil {
+		return err
+	}
 	a.GPU = fmt.Sprint(opts.GPUCount)
 	a.Force = opts.Force
 	shapes, err := inputShapes(opts.InputShapes)

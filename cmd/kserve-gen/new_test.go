@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -726,4 +727,23 @@ func TestNew_ForceReplacesAFileItCannotRead(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "model.go"))
 	require.NoError(t, err)
 	assert.Contains(t, string(got), "package main")
+}
+
+// TestNew_BlankDirIsRefused: --dir "   " (a variable with nothing in it,
+// a stray space) made a folder named with spaces and wrote the project
+// there; --dir "" wrote ./NAME, a folder the user did not name.
+func TestNew_BlankDirIsRefused(t *testing.T) {
+	for _, dir := range []string{"   ", "", "\t"} {
+		t.Run(fmt.Sprintf("%q", dir), func(t *testing.T) {
+			cwd := t.TempDir()
+			t.Chdir(cwd)
+			f, _, out, _ := testFactory(t)
+			err := runCLI(t, f, "new", "demo", "-t", "rest", "--yes", "--dir", dir)
+			require.EqualError(t, err, fmt.Sprintf("--dir %q names no folder: name the folder to write the project in, or leave --dir out for ./demo", dir))
+			entries, err := os.ReadDir(cwd)
+			require.NoError(t, err)
+			assert.Empty(t, entries)
+			assert.Empty(t, out.String())
+		})
+	}
 }
