@@ -158,12 +158,16 @@ func imagePresetHelp() string {
 	return strings.Join(parts, "; ")
 }
 
-// errNoModel and errLabelsNoModel are returned for --input-shape and
-// --labels without a model.
-var (
-	errNoModel       = errors.New("--input-shape shapes the sample request of a model given with --model")
-	errLabelsNoModel = errors.New("--labels names the classes of a model given with --model")
-)
+// shapeNoModel and labelsNoModel are returned for --input-shape and
+// --labels without a model. Like imageNoModel they lead with what is
+// missing, and name the value given (the first, for --input-shape).
+func shapeNoModel(shape string) error {
+	return fmt.Errorf("--input-shape needs --model FILE.onnx: --input-shape %s sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json", shape)
+}
+
+func labelsNoModel(labels string) error {
+	return fmt.Errorf("--labels needs --model FILE.onnx: --labels %s names the classes of the first output of the ONNX model that --model serves", labels)
+}
 
 // imageNoModel is returned for --image without a model. It leads with
 // what is missing: a user who typed --image imagenet alone has no model
@@ -252,7 +256,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	}
 	prompt := !opts.Yes && opts.IO.CanPrompt()
 	if len(shapes) > 0 && a.Model == "" && !prompt { // the form may still ask for the model
-		return errNoModel
+		return shapeNoModel(opts.InputShapes[0])
 	}
 	if a.Model != "" && a.Template == "" {
 		a.Template = project.TemplateONNX
@@ -264,7 +268,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		}
 	}
 	if opts.Labels != "" && a.Model == "" && !prompt {
-		return errLabelsNoModel
+		return labelsNoModel(opts.Labels)
 	}
 	if a.Image != "" && a.Model == "" && !prompt {
 		return imageNoModel(a.Image)
@@ -309,10 +313,10 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			}
 		}
 		if len(shapes) > 0 && a.Model == "" {
-			return errNoModel
+			return shapeNoModel(opts.InputShapes[0])
 		}
 		if opts.Labels != "" && a.Model == "" {
-			return errLabelsNoModel
+			return labelsNoModel(opts.Labels)
 		}
 		if a.Image != "" && a.Model == "" {
 			return imageNoModel(a.Image)

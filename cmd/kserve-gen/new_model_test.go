@@ -76,7 +76,10 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		want string
 	}{
 		{"another template", []string{"--model", model, "--template", "rest"}, "--model " + model + ": the onnx template serves a model file, not rest"},
-		{"shape without a model", []string{"--template", "onnx", "--input-shape", "input=1,4"}, "--input-shape shapes the sample request of a model given with --model"},
+		// Both named --model only in passing ("a model given with
+		// --model"): say plainly what they need, as --image's does.
+		{"shape without a model", []string{"--template", "onnx", "--input-shape", "input=1,4", "--input-shape", "mask=1,4"}, "--input-shape needs --model FILE.onnx: --input-shape input=1,4 sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json"},
+		{"shape without a model or template", []string{"--input-shape", "input=1,4"}, "--input-shape needs --model FILE.onnx: --input-shape input=1,4 sizes"},
 		{"unknown input", []string{"--model", model, "--input-shape", "image=1,3"}, model + `: --input-shape image: the model has no input "image"; its inputs are input FP32 [batch,4]`},
 		{"wrong fixed dimension", []string{"--model", model, "--input-shape", "input=1,5"}, model + ": --input-shape input: the model's input is input FP32 [batch,4]: dimension 1 must be 4, not 5"},
 		{"wrong rank", []string{"--model", model, "--input-shape", "input=4"}, "--input-shape input: the model's input is input FP32 [batch,4], rank 2; [4] has rank 1"},
@@ -89,7 +92,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
 		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
 		{"a folder of models", []string{"--model", twoModels}, "--model: " + twoModels + " holds 2 .onnx files (" + filepath.Join(twoModels, "a.onnx") + ", " + filepath.Join(twoModels, "b.onnx") + ") and no model.onnx: name the one to serve"},
-		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels names the classes of a model given with --model"},
+		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels needs --model FILE.onnx: --labels " + notONNX + " names the classes of the first output of the ONNX model that --model serves"},
+		{"labels without a model or template", []string{"--labels", notONNX}, "--labels needs --model FILE.onnx: --labels " + notONNX + " names the classes"},
 		{"labels of another count", []string{"--model", model, "--labels", notONNX}, "labels " + notONNX + ": 2 names for output probs FP32 [batch,3], which has 3 classes"},
 		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
 		// The message named --model only in passing ("an input of a model
@@ -199,7 +203,7 @@ func TestNew_FormAnswerForTheModel(t *testing.T) {
 		a.Name, a.Template, a.Protocol, a.GPU, a.Dir = "iris", project.TemplateONNX, project.ProtocolV2, "0", filepath.Join(t.TempDir(), "q")
 	}
 	f.IO.SetTTY(true)
-	assert.EqualError(t, runCLI(t, f, "new", "--input-shape", "input=2,4"), "--input-shape shapes the sample request of a model given with --model")
+	assert.EqualError(t, runCLI(t, f, "new", "--input-shape", "input=2,4"), "--input-shape needs --model FILE.onnx: --input-shape input=2,4 sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json")
 }
 
 // TestNew_ImageFlag: --image makes the model's image input take images;
