@@ -556,11 +556,11 @@ func (o *Options) deviceArg() string {
 
 // isFlagArg returns a func reporting whether an argument sets the server
 // flag --name (Go's flag package takes -name too, and a value in the next
-// argument).
+// argument; the runtime takes a unique prefix of its own flags, --grace).
 func isFlagArg(name string) func(arg string) bool {
 	return func(arg string) bool {
-		n, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		return strings.HasPrefix(arg, "-") && n == name
+		n, _ := serverFlag(arg)
+		return n == name
 	}
 }
 

@@ -673,6 +673,13 @@ func TestRender_GracePeriodFollowsTimeout(t *testing.T) {
 	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--workers=1", "-grace_period", "45"},
 		render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args)
 
+	// The server reads --grace as --grace_period (a unique prefix): a
+	// second --grace_period=120 before it was ignored by the server, and
+	// the pod's grace period followed it instead of the user's 45.
+	custom.Args = []string{"--grace=45"}
+	assert.Equal(t, []string{"--model_name=custom-model", "--http_port=8080", "--workers=1", "--grace=45"},
+		render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args, "the user's own --grace is left alone")
+
 	custom.Timeout, custom.Args = 0, nil
 	assert.NotContains(t, strings.Join(render(custom)[0].(*InferenceService).Spec.Predictor.Containers[0].Args, " "), "grace_period",
 		"without --timeout the server keeps its default")
@@ -725,7 +732,7 @@ func TestRender_StandardTerminationGraceCoversDrainAndUnload(t *testing.T) {
 	o.Timeout = 120
 	p, _ = grace(o)
 	assert.Equal(t, i64(245), p, "--grace_period=120 from --timeout")
-	for args, want := range map[string]int64{"--grace_period=2.5": 13, "-grace_period 1m30s": 185, "--grace_period=0": 10} {
+	for args, want := range map[string]int64{"--grace_period=2.5": 13, "-grace_period 1m30s": 185, "--grace_period=0": 10, "--grace=2.5": 13, "--gra 1m30s": 185} {
 		o.Args = strings.Fields(args)
 		p, _ = grace(o)
 		assert.Equal(t, i64(want), p, "the user's own %s", args)

@@ -522,11 +522,16 @@ var builtinGRPCPorts = map[string]int{"onnx": 9000, "tensorflow": 9000, "tensorr
 // caught.
 func (o *Options) validateArgs() []error {
 	var errs []error
-	for _, a := range o.Args {
-		if !strings.HasPrefix(a, "-") {
+	for i, a := range o.Args {
+		if a == "" && (i == 0 || !flagWithoutValue(o.Args[i-1])) {
+			// Not a flag's value: a stray argument the server ignores.
+			errs = append(errs, fmt.Errorf(`--arg "" (#%d): an empty argument, which the server ignores (with a warning); drop it, or give a flag an empty value as --arg=--NAME=`, i+1))
 			continue
 		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		name, typed := serverFlag(a)
+		if name == "" {
+			continue
+		}
 		var from, why string
 		switch {
 		case name == "model_name":
@@ -540,6 +545,10 @@ func (o *Options) validateArgs() []error {
 		default:
 			continue
 		}
+		if typed != name {
+			errs = append(errs, fmt.Errorf("--arg %s: the server reads --%s as --%s (a unique prefix of it, as KServe's argparse does), and kserve-gen sets --%s from %s, %s", a, typed, name, name, from, why))
+			continue
+		}
 		errs = append(errs, fmt.Errorf("--arg %s: kserve-gen sets --%s from %s, %s", a, name, from, why))
 	}
 	// Standard mode's terminationGracePeriodSeconds is derived from it.
@@ -547,6 +556,53 @@ func (o *Options) validateArgs() []error {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// serverFlags are the runtime's flags (runtime/config/parser.go), in the
+// order it adds them: the server reads a unique prefix of one as that flag
+// (--http=9000 is --http_port=9000), as KServe's argparse does, so
+// validateArgs resolves an --arg's flag against them.
+var serverFlags = []string{
+	"http_port", "grpc_port", "workers", "max_threads", "max_asyncio_workers", "enable_grpc",
+	"enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file",
+	"access_log_format", "event-loop", "timeout-keep-alive", "model_name", "predictor_host",
+	"protocol", "predictor_protocol", "predictor_use_ssl", "predictor_request_timeout_seconds",
+	"grpc_max_send_message_length", "grpc_max_receive_message_length", "predictor_request_retries",
+	"enable_predictor_health_check", "model_dir", "grace_period", "max_request_body_size",
+	"read_header_timeout", "max_queued_requests", "gc_min_heap",
+}
+
+// serverFlag is the server flag an argument sets, as the runtime's parser
+// reads it: the name after - or --, or, after --, the one server flag that
+// name is a prefix of (--http is --http_port). typed is the name as
+// written. name is "" for an argument that is not a flag.
+func serverFlag(arg string) (name, typed string) {
+	if !strings.HasPrefix(arg, "-") {
+		return "", ""
+	}
+	typed, _, _ = strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
+	if typed == "" || !strings.HasPrefix(arg, "--") || slices.Contains(serverFlags, typed) {
+		return typed, typed
+	}
+	match := ""
+	for _, f := range append([]string{"help"}, serverFlags...) {
+		if strings.HasPrefix(f, typed) {
+			if match != "" {
+				return typed, typed // ambiguous: the server refuses to start
+			}
+			match = f
+		}
+	}
+	if match == "" {
+		return typed, typed // the project's own flag, or one the server ignores
+	}
+	return match, typed
+}
+
+// flagWithoutValue reports whether arg is a flag whose value, if it takes
+// one, is the next argument.
+func flagWithoutValue(arg string) bool {
+	return strings.HasPrefix(arg, "-") && !strings.Contains(arg, "=")
 }
 
 // reservedEnv are the variables kserve-gen sets from dedicated options.

@@ -2,6 +2,9 @@ package deploy
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +184,17 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"arg turning grpc off", func(o *Options) {
 			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--enable_grpc=false"}
 		}, "--arg --enable_grpc=false: kserve-gen sets --enable_grpc from --grpc, which the exposed h2c port needs; drop --grpc instead"},
+		// The server reads a unique prefix of a flag as the flag (argparse's
+		// allow_abbrev, runtime/config): --http=9000 moved the port past
+		// the check of --http_port's full name.
+		{"arg moving the http port abbreviated", func(o *Options) { o.Args = []string{"--http=9000"} }, "--arg --http=9000: the server reads --http as --http_port (a unique prefix of it, as KServe's argparse does), and kserve-gen sets --http_port from --http-port, which the probes, the exposed port and the metrics annotations use; pass --http-port instead"},
+		{"arg renaming the model abbreviated", func(o *Options) { o.Args = []string{"--model_n", "other"} }, "--arg --model_n: the server reads --model_n as --model_name (a unique prefix of it, as KServe's argparse does), and kserve-gen sets --model_name from --name"},
+		{"arg turning grpc off abbreviated", func(o *Options) {
+			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--enable_g=false"}
+		}, "--arg --enable_g=false: the server reads --enable_g as --enable_grpc (a unique prefix of it, as KServe's argparse does), and kserve-gen sets --enable_grpc from --grpc"},
+		// An empty --arg went into the container's args: the server
+		// ignored it with a warning in the pod's log.
+		{"empty arg", func(o *Options) { o.Args = []string{"--workers=2", ""} }, `--arg "" (#2): an empty argument, which the server ignores (with a warning); drop it, or give a flag an empty value as --arg=--NAME=`},
 		// A modelcar's image is pulled by the node: a bad reference failed
 		// only there (InvalidImageName), long after kubectl apply.
 		{"bad modelcar image", func(o *Options) { o.StorageURI = "oci://Registry/Iris:v1" }, `--storage-uri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference like registry.example.com/team/model:v1: could not parse reference: Registry/Iris:v1`},
@@ -264,6 +278,8 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		"arg overriding the device":  func(o *Options) { o.Args = []string{"--device=auto", "--max_threads=8"} },
 		"grpc port arg without grpc": func(o *Options) { o.Args = []string{"--grpc_port=9001", "--enable_grpc=false"} },
 		"arg value naming a flag":    func(o *Options) { o.Args = []string{"--log_config_file", "--http_port.json"} },
+		"arg value left empty":       func(o *Options) { o.Args = []string{"--log_config_file", ""} },
+		"arg abbreviating another":   func(o *Options) { o.Args = []string{"--max_t=8", "--http_portx=1"} },
 	} {
 		o := validOptions()
 		modify(&o)
@@ -314,4 +330,18 @@ func TestRender_LoggerHeadersInTheFormKServeMatches(t *testing.T) {
 	objs, err := Manifests(o)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"X-Request-Id", "X-B3-Traceid", "Authorization"}, objs[0].(*InferenceService).Spec.Predictor.Logger.MetadataHeaders)
+}
+
+// TestServerFlags_MatchTheRuntime: validateArgs resolves abbreviations
+// against serverFlags, which must be the runtime's flags (a new one there
+// can make a prefix ambiguous, or another flag's).
+func TestServerFlags_MatchTheRuntime(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "runtime", "config", "parser.go"))
+	require.NoError(t, err)
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\t[vs]\([^"\n]*, "([a-z_-]+)", "`).FindAllSubmatch(src, -1) {
+		names = append(names, string(m[1]))
+	}
+	require.Contains(t, names, "http_port")
+	assert.Equal(t, names, serverFlags)
 }
