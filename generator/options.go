@@ -39,6 +39,9 @@ type Options struct {
 	// means Runtime.Dir (absolute). Golden tests set a relative path so the
 	// committed projects build in place.
 	ReplacePath string
+	// Names, when set, names Project's fields in Validate's errors (see
+	// project.File.ValidateAs): kserve-gen new names its flags.
+	Names func(field string) string
 }
 
 // Defaults for answers the user did not give. The resources are the seed's
@@ -87,7 +90,7 @@ var ErrDirNotEmpty = errors.New("output directory is not empty")
 // Validate checks the answers, naming each bad one.
 func (o *Options) Validate() error {
 	var errs []error
-	if err := o.Project.Validate(); err != nil {
+	if err := o.Project.ValidateAs(o.Names); err != nil {
 		errs = append(errs, err)
 	}
 	if o.Project.Image != "" || o.Project.Deploy != nil {

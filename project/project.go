@@ -258,7 +258,18 @@ func (f *File) Save(dir string) error {
 
 // Validate checks every field and returns all problems found, each naming
 // its field, joined with errors.Join.
-func (f *File) Validate() error {
+func (f *File) Validate() error { return f.ValidateAs(nil) }
+
+// ValidateAs is Validate with errors that name a field as name(field)
+// says: kserve-gen new names the flags that gave the answers ("--gpu"),
+// not the fields of a file the user has not seen yet. The fields it names
+// so are module, template, protocol, gpu and resources.requests.cpu (and
+// .memory, and limits'). nil names every field as the file does.
+func (f *File) ValidateAs(name func(field string) string) error {
+	named := name != nil
+	if !named {
+		name = func(field string) string { return field }
+	}
 	var errs []error
 	add := func(field string, err error) {
 		if err != nil {
@@ -271,10 +282,10 @@ func (f *File) Validate() error {
 	// given: checking it as well would repeat the name's error as one about
 	// a module the user never wrote.
 	if nameErr == nil || f.Module == "" || f.Module != DefaultModule(f.Name) {
-		add("module", ValidateModule(f.Module))
+		add(name("module"), ValidateModule(f.Module))
 	}
-	add("template", ValidateTemplate(f.Template))
-	add("protocol", ValidateProtocol(f.Protocol))
+	add(name("template"), ValidateTemplate(f.Template))
+	add(name("protocol"), ValidateProtocol(f.Protocol))
 	if f.GRPC && f.Protocol == ProtocolV1 {
 		errs = append(errs, errors.New("grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"))
 	}
@@ -282,9 +293,15 @@ func (f *File) Validate() error {
 		errs = append(errs, errors.New("grpc: template grpc needs grpc: true"))
 	}
 	if f.GPU < 0 {
-		errs = append(errs, fmt.Errorf("gpu: must be 0 (CPU) or more, got %d", f.GPU))
+		errs = append(errs, fmt.Errorf("%s: must be 0 (CPU) or more, got %d", name("gpu"), f.GPU))
 	}
-	add("resources", f.Resources.Validate())
+	if named {
+		if err := f.Resources.ValidateAs(func(field string) string { return name("resources." + field) }); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		add("resources", f.Resources.Validate())
+	}
 	if f.Deploy != nil {
 		add("deploy", f.Deploy.Validate())
 		if f.Deploy.Predictor != nil && f.Template != TemplateTransformer {
@@ -336,6 +353,14 @@ func ValidateProtocol(p string) error {
 
 // Validate checks that every quantity parses and no request exceeds its limit.
 func (r Resources) Validate() error {
+	return r.ValidateAs(func(field string) string { return field })
+}
+
+// ValidateAs is Validate with errors that name each quantity as
+// name(field) says, field being requests.cpu, limits.cpu, requests.memory
+// or limits.memory: the flag that gave it ("--cpu-request"), or the field
+// of the file it was read from.
+func (r Resources) ValidateAs(name func(field string) string) error {
 	var errs []error
 	q := func(field, v string) *resource.Quantity {
 		if v == "" {
@@ -352,13 +377,13 @@ func (r Resources) Validate() error {
 		}
 		return &parsed
 	}
-	reqCPU, limCPU := q("requests.cpu", r.Requests.CPU), q("limits.cpu", r.Limits.CPU)
-	reqMem, limMem := q("requests.memory", r.Requests.Memory), q("limits.memory", r.Limits.Memory)
+	reqCPU, limCPU := q(name("requests.cpu"), r.Requests.CPU), q(name("limits.cpu"), r.Limits.CPU)
+	reqMem, limMem := q(name("requests.memory"), r.Requests.Memory), q(name("limits.memory"), r.Limits.Memory)
 	if reqCPU != nil && limCPU != nil && reqCPU.Cmp(*limCPU) > 0 {
-		errs = append(errs, fmt.Errorf("requests.cpu %s is more than limits.cpu %s", r.Requests.CPU, r.Limits.CPU))
+		errs = append(errs, fmt.Errorf("%s %s is more than %s %s", name("requests.cpu"), r.Requests.CPU, name("limits.cpu"), r.Limits.CPU))
 	}
 	if reqMem != nil && limMem != nil && reqMem.Cmp(*limMem) > 0 {
-		errs = append(errs, fmt.Errorf("requests.memory %s is more than limits.memory %s", r.Requests.Memory, r.Limits.Memory))
+		errs = append(errs, fmt.Errorf("%s %s is more than %s %s", name("requests.memory"), r.Requests.Memory, name("limits.memory"), r.Limits.Memory))
 	}
 	return errors.Join(errs...)
 }

@@ -225,6 +225,35 @@ func checkDirFlag(a answers, changed func(string) bool) error {
 	return fmt.Errorf("--dir %q names no folder: name the folder to write the project in, or leave --dir out for ./%s", a.Dir, name)
 }
 
+// fieldFlags are the flags of new that answer kserve-gen.yaml's fields.
+var fieldFlags = map[string]string{
+	"template":                  "template",
+	"protocol":                  "protocol",
+	"gpu":                       "gpu",
+	"resources.requests.cpu":    "cpu-request",
+	"resources.limits.cpu":      "cpu-limit",
+	"resources.requests.memory": "memory-request",
+	"resources.limits.memory":   "memory-limit",
+}
+
+// flagNames names kserve-gen.yaml's fields as the flags that answered
+// them, for project.File.ValidateAs: "--gpu: must be 0 (CPU) or more",
+// not "gpu: ...", a field of a file the user has not seen yet. A resource
+// the user did not give is the flag's default, and said to be:
+// "--cpu-request 3 is more than the default --cpu-limit 2".
+func flagNames(changed func(string) bool) func(field string) string {
+	return func(field string) string {
+		flag, ok := fieldFlags[field]
+		if !ok {
+			return field
+		}
+		if strings.HasPrefix(field, "resources.") && !changed(flag) {
+			return "the default --" + flag
+		}
+		return "--" + flag
+	}
+}
+
 // errAborted is returned when the user leaves the form.
 var errAborted = errors.New("aborted; nothing was written")
 
@@ -331,7 +360,13 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			return err
 		}
 	}
-	gopts, foreignRuntime, err := generatorOptions(a, opts)
+	var names func(string) string
+	if !prompt {
+		// Every answer is a flag's (or its default): name the flags. The
+		// form checked its own answers as they were given.
+		names = flagNames(opts.Changed)
+	}
+	gopts, foreignRuntime, err := generatorOptions(a, opts, names)
 	if err != nil {
 		return err
 	}
@@ -449,7 +484,7 @@ func warnWorkspace(ctx context.Context, w io.Writer, dir string) {
 //
 // foreign is the runtime's folder when it was found elsewhere than in
 // kserve-gen's own checkout (findRuntime).
-func generatorOptions(a answers, opts *newOptions) (g *generator.Options, foreign string, err error) {
+func generatorOptions(a answers, opts *newOptions, names func(field string) string) (g *generator.Options, foreign string, err error) {
 	var gpu int
 	if _, err := fmt.Sscan(a.GPU, &gpu); err != nil {
 		return nil, "", fmt.Errorf("gpu: %q is not a number", a.GPU)
@@ -474,6 +509,7 @@ func generatorOptions(a answers, opts *newOptions) (g *generator.Options, foreig
 		Dir:   a.Dir,
 		Force: a.Force,
 		Model: a.onnx,
+		Names: names,
 	}
 	if a.Model != "" && a.onnx == nil {
 		return nil, "", fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)

@@ -181,7 +181,7 @@ func TestNew_BadAnswersNameTheField(t *testing.T) {
 	err := runCLI(t, f, "new", "Custom_Model", "--template", "rest", "--cpu-request", "3", "--yes", "--dir", dir)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `name: name "Custom_Model" is not a DNS-1123 label`)
-	assert.Contains(t, err.Error(), "requests.cpu 3 is more than limits.cpu 2")
+	assert.Contains(t, err.Error(), "--cpu-request 3 is more than the default --cpu-limit 2")
 	err = runCLI(t, f, "new", "demo", "--template", "rest", "--protocol", "v1", "--grpc", "--yes", "--dir", dir)
 	require.ErrorContains(t, err, "so it needs --protocol v2")
 	err = runCLI(t, f, "new", "demo", "--template", "flask", "--yes", "--dir", dir)
@@ -206,6 +206,34 @@ func TestNew_GRPCConflictsNameTheFlags(t *testing.T) {
 			f, _, out, _ := testFactory(t)
 			dir := filepath.Join(t.TempDir(), "p")
 			err := runCLI(t, f, append([]string{"new", "demo", "--yes", "--dir", dir}, c.args...)...)
+			require.EqualError(t, err, c.want)
+			assert.NoDirExists(t, dir)
+			assert.Empty(t, out.String())
+		})
+	}
+}
+
+// TestNew_ValueFlagsNameTheFlags: a bad --protocol, --gpu or resources
+// flag is answered in the flags' words; it was answered with
+// kserve-gen.yaml's fields ("protocol:", "gpu:", "resources:
+// requests.cpu"), a file the user has not seen yet.
+func TestNew_ValueFlagsNameTheFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--protocol", "v3"}, `--protocol: "v3" is not a protocol; choose v1 or v2`},
+		{[]string{"--gpu", "-1"}, "--gpu: must be 0 (CPU) or more, got -1"},
+		{[]string{"--cpu-request", "3"}, "--cpu-request 3 is more than the default --cpu-limit 2"},
+		{[]string{"--cpu-request", "3", "--cpu-limit", "2"}, "--cpu-request 3 is more than --cpu-limit 2"},
+		{[]string{"--memory-limit", "256Mi"}, "the default --memory-request 1Gi is more than --memory-limit 256Mi"},
+		{[]string{"--memory-request", "2GB"}, `--memory-request: "2GB" is not a Kubernetes quantity (like 500m, 2, 1Gi): quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
+		{[]string{"--cpu-limit", "-1"}, `--cpu-limit: "-1" must not be negative`},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			f, _, out, _ := testFactory(t)
+			dir := filepath.Join(t.TempDir(), "p")
+			err := runCLI(t, f, append([]string{"new", "demo", "-t", "rest", "--yes", "--dir", dir}, c.args...)...)
 			require.EqualError(t, err, c.want)
 			assert.NoDirExists(t, dir)
 			assert.Empty(t, out.String())
