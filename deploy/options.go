@@ -257,6 +257,11 @@ func fileFields(f *project.File) map[string]string {
 	}
 	set("image", "image", f.Image != "")
 	set("grpc", "grpc", f.GRPC)
+	r := f.Resources
+	set("cpu-request", "resources.requests.cpu", r.Requests.CPU != "")
+	set("cpu-limit", "resources.limits.cpu", r.Limits.CPU != "")
+	set("memory-request", "resources.requests.memory", r.Requests.Memory != "")
+	set("memory-limit", "resources.limits.memory", r.Limits.Memory != "")
 	d := f.Deploy
 	if d == nil {
 		return fields
@@ -277,6 +282,11 @@ func fileFields(f *project.File) map[string]string {
 	set("service-account", "deploy.serviceAccountName", d.ServiceAccountName != "")
 	for k := range d.NodeSelector {
 		fields["node-selector "+k] = "deploy.nodeSelector"
+	}
+	// The file's tolerations come first; --toleration's are added after
+	// them, and named by their flag.
+	for i := range d.Tolerations {
+		fields[fmt.Sprintf("toleration %d", i)] = "deploy.tolerations"
 	}
 	set("container-concurrency", "deploy.containerConcurrency", d.ContainerConcurrency != 0)
 	set("timeout", "deploy.timeout", d.Timeout != 0)
@@ -303,6 +313,15 @@ func fileFields(f *project.File) map[string]string {
 		set("predictor-protocol", "deploy.predictor.protocol", p.Protocol != "")
 	}
 	return fields
+}
+
+// resourceFlags are the flags that set each of project.Resources'
+// quantities, by the field's name within resources.
+var resourceFlags = map[string]string{
+	"requests.cpu":    "cpu-request",
+	"limits.cpu":      "cpu-limit",
+	"requests.memory": "memory-request",
+	"limits.memory":   "memory-limit",
 }
 
 // Sentinel errors for the checks callers may want to branch on.
@@ -383,8 +402,8 @@ func (o *Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.validateArgs()...)
-	if err := o.Resources.Validate(); err != nil {
-		fail("resources: %w", err)
+	if err := o.Resources.ValidateAs(func(field string) string { return o.setting(resourceFlags[field]) }); err != nil {
+		errs = append(errs, err)
 	}
 	if o.GPU < 0 {
 		fail("%s: must be 0 (CPU only) or more, got %d", o.setting("gpu"), o.GPU)
@@ -412,7 +431,12 @@ func (o *Options) Validate() error {
 	}
 	for i, t := range o.Tolerations {
 		if err := validateToleration(t); err != nil {
-			fail("toleration #%d: %w", i+1, err)
+			key := fmt.Sprintf("toleration %d", i)
+			if _, ok := o.FileFields[key]; ok {
+				fail("%s #%d: %w", o.setting(key), i+1, err)
+			} else {
+				fail("--toleration %q: %w", formatToleration(t), err)
+			}
 		}
 	}
 	if o.StartupTimeout < 0 {
@@ -870,6 +894,19 @@ var (
 	tolerationOperators = []string{"", "Exists", "Equal"}
 	tolerationEffects   = []string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}
 )
+
+// formatToleration writes t as --toleration takes it, KEY[=VALUE][:EFFECT]
+// (the flag's own value, for an error about it).
+func formatToleration(t project.Toleration) string {
+	s := t.Key
+	if t.Operator == "Equal" {
+		s += "=" + t.Value
+	}
+	if t.Effect != "" {
+		s += ":" + t.Effect
+	}
+	return s
+}
 
 func validateToleration(t project.Toleration) error {
 	switch {

@@ -60,8 +60,8 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		}, "--grpc-port: 8080 is also the HTTP port; REST and gRPC need their own ports"},
 		{"negative gpu", func(o *Options) { o.GPU = -1 }, "--gpu: must be 0 (CPU only) or more, got -1"},
 		{"negative workers", func(o *Options) { o.Workers = -3 }, "--workers: must be 1 or more, got -3"},
-		{"bad quantity", func(o *Options) { o.Resources.Requests.Memory = "lots" }, `resources: requests.memory: "lots" is not a Kubernetes quantity`},
-		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "resources: requests.cpu 3 is more than limits.cpu 2"},
+		{"bad quantity", func(o *Options) { o.Resources.Requests.Memory = "lots" }, `--memory-request: "lots" is not a Kubernetes quantity`},
+		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "--cpu-request 3 is more than --cpu-limit 2"},
 		{"env without name", func(o *Options) { o.Env = []project.EnvVar{{Value: "x"}} }, "--env #1: name must not be empty"},
 		{"env name not a name", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} }, `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
 		{"env overriding protocol", func(o *Options) { o.Env = []project.EnvVar{{Name: "PROTOCOL", Value: "v2"}} }, "--env PROTOCOL: set by kserve-gen itself; use --storage-uri, --protocol or --log-level"},
@@ -160,19 +160,19 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.Batcher = &project.Batcher{MaxBatchSize: 8}
 			o.Trigger = &project.Trigger{Broker: "default", Filter: map[string]string{"type": "t"}}
 		}, `--trigger with --batcher: KServe's batcher passes on only the events' "instances", without their CloudEvent attributes, and answers plain JSON, so the server would answer no event and the broker would get none back; drop --batcher (a server can batch inside: runtime/batch)`},
-		{"bad toleration operator", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "In"}} }, `toleration #1: operator "In" is not Exists or Equal`},
-		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `toleration #1: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
-		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `toleration #1: operator Exists takes no value, got "v"`},
-		{"empty key without exists", func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Equal", Value: "v"}} }, "toleration #1: an empty key needs operator Exists"},
+		{"bad toleration operator", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "In"}} }, `--toleration "k": operator "In" is not Exists or Equal`},
+		{"bad toleration effect", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Effect: "Never"}} }, `--toleration "k:Never": effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
+		{"exists with value", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "k", Operator: "Exists", Value: "v"}} }, `--toleration "k": operator Exists takes no value, got "v"`},
+		{"empty key without exists", func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Equal", Value: "v"}} }, `--toleration "=v": an empty key needs operator Exists`},
 		// The API server checks these in the pod spec; Knative and KServe
 		// pass them through, so a bad one surfaced only in the ksvc's status.
 		{"bad service account", func(o *Options) { o.ServiceAccountName = "Models Reader" }, `--service-account: "Models Reader" is not a Kubernetes name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`},
 		{"bad node selector key", func(o *Options) { o.NodeSelector = map[string]string{"gpu type": "t4"} }, `--node-selector "gpu type": not a label key: name part must consist of alphanumeric characters`},
 		{"bad node selector value", func(o *Options) { o.NodeSelector = map[string]string{"gpu": "tesla t4"} }, `--node-selector gpu="tesla t4": not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
-		{"bad toleration key", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} }, `toleration #1: key "gpu type" is not a label key: name part must consist of alphanumeric characters`},
+		{"bad toleration key", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} }, `--toleration "gpu type": key "gpu type" is not a label key: name part must consist of alphanumeric characters`},
 		{"bad toleration value", func(o *Options) {
 			o.Tolerations = []project.Toleration{{Key: "gpu", Operator: "Equal", Value: "tesla t4"}}
-		}, `toleration #1: value "tesla t4" is not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
+		}, `--toleration "gpu=tesla t4": value "tesla t4" is not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
 		// The probes, the exposed port and the scrape annotations follow
 		// kserve-gen's own --model_name and --http_port: an --arg appended
 		// after them won, and the pod never became ready.

@@ -287,7 +287,8 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --node-selector =x", `--node-selector "=x": want KEY=VALUE`},
 		{"--dir " + dir + " --port h2c", `--port "h2c": want NAME=PORT, e.g. h2c=8081`},
 		{"--dir " + dir + " --cluster-runtime", "--cluster-runtime needs --serving-runtime"},
-		{"--dir " + dir + " --memory-limit 2GB", `resources: limits.memory: "2GB" is not a Kubernetes quantity`},
+		{"--dir " + dir + " --memory-limit 2GB", `--memory-limit: "2GB" is not a Kubernetes quantity`},
+		{"--dir " + dir + " --toleration gpu:NoSchedul", `--toleration "gpu:NoSchedul": effect "NoSchedul" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"--dir " + dir + " extra", `deploy takes no arguments, got "extra": the settings are flags (deploy --help lists them)`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
 		{"--dir " + filepath.Join(dir, "kserve-gen.yaml"), filepath.Join(dir, "kserve-gen.yaml") + " is the project file, not its folder: pass --dir " + dir},
@@ -355,6 +356,20 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 			"kserve-gen.yaml deploy.containerConcurrency: must be 0 (no limit) or more, got -1"},
 		{"logger URL from the file", func(f *project.File) { f.Deploy = &project.Deploy{Logger: &project.Logger{URL: "message-dumper"}} }, "",
 			`kserve-gen.yaml deploy.logger.url: "message-dumper" is not an http(s) URL`},
+		// Resources and tolerations were named as neither: "resources:
+		// requests.cpu", "toleration #1".
+		{"cpu request from the flag over the file's limit", nil, "--cpu-request 3",
+			"--cpu-request 3 is more than kserve-gen.yaml resources.limits.cpu 2"},
+		{"cpu limit from the flag under the file's request", nil, "--cpu-limit 500m",
+			"kserve-gen.yaml resources.requests.cpu 1 is more than --cpu-limit 500m"},
+		{"memory limit from the flag", nil, "--memory-limit 2GB",
+			`--memory-limit: "2GB" is not a Kubernetes quantity`},
+		{"toleration from the file", func(f *project.File) {
+			f.Deploy = &project.Deploy{Tolerations: []project.Toleration{{Key: "gpu", Operator: "Exists"}, {Key: "gpu", Operator: "Exists", Effect: "Never"}}}
+		}, "", `kserve-gen.yaml deploy.tolerations #2: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
+		{"toleration from the flag after the file's", func(f *project.File) {
+			f.Deploy = &project.Deploy{Tolerations: []project.Toleration{{Key: "gpu", Operator: "Exists"}}}
+		}, "--toleration pool=a!", `--toleration "pool=a!": value "a!" is not a label value`},
 		{"trigger broker from the file", func(f *project.File) {
 			f.Deploy = &project.Deploy{Trigger: &project.Trigger{Broker: "Default", Filter: map[string]string{"type": "com.example.image"}}}
 		}, "", `kserve-gen.yaml deploy.trigger.broker: broker "Default" is not a Kubernetes name`},
