@@ -559,7 +559,7 @@ func (o *Options) deviceArg() string {
 // argument; the runtime takes a unique prefix of its own flags, --grace).
 func isFlagArg(name string) func(arg string) bool {
 	return func(arg string) bool {
-		n, _ := serverFlag(arg)
+		n, _, _ := serverFlag(arg)
 		return n == name
 	}
 }

@@ -552,8 +552,16 @@ func (o *Options) validateArgs() []error {
 			errs = append(errs, fmt.Errorf(`--arg "" (#%d): an empty argument, which the server ignores (with a warning); drop it, or give a flag an empty value as --arg=--NAME=`, i+1))
 			continue
 		}
-		name, typed := serverFlag(a)
+		name, typed, matches := serverFlag(a)
 		if name == "" {
+			continue
+		}
+		// An abbreviation of several server flags (--grpc=1) stops the
+		// server, unless the project defines that very flag itself (an
+		// exact name wins): a --model of its own would be refused here.
+		// So it is left to the server.
+		if len(matches) <= 1 && (name == "h" || name == "help") {
+			errs = append(errs, fmt.Errorf("--arg %s: the server takes it for --help, prints its usage and exits instead of serving; drop it", a))
 			continue
 		}
 		var from, why string
@@ -599,28 +607,28 @@ var serverFlags = []string{
 // serverFlag is the server flag an argument sets, as the runtime's parser
 // reads it: the name after - or --, or, after --, the one server flag that
 // name is a prefix of (--http is --http_port). typed is the name as
-// written. name is "" for an argument that is not a flag.
-func serverFlag(arg string) (name, typed string) {
+// written; matches lists the flags (--http_port) a name that is not one
+// is a prefix of: more than one, and the server refuses to start unless
+// the project has a flag of that very name. name is "" for an argument
+// that is not a flag.
+func serverFlag(arg string) (name, typed string, matches []string) {
 	if !strings.HasPrefix(arg, "-") {
-		return "", ""
+		return "", "", nil
 	}
 	typed, _, _ = strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
 	if typed == "" || !strings.HasPrefix(arg, "--") || slices.Contains(serverFlags, typed) {
-		return typed, typed
+		return typed, typed, nil
 	}
-	match := ""
+	// The parser's --help comes first, as in argparse.
 	for _, f := range append([]string{"help"}, serverFlags...) {
 		if strings.HasPrefix(f, typed) {
-			if match != "" {
-				return typed, typed // ambiguous: the server refuses to start
-			}
-			match = f
+			matches = append(matches, "--"+f)
 		}
 	}
-	if match == "" {
-		return typed, typed // the project's own flag, or one the server ignores
+	if len(matches) == 1 {
+		return strings.TrimPrefix(matches[0], "--"), typed, matches
 	}
-	return match, typed
+	return typed, typed, matches // the project's own flag, or one the server ignores
 }
 
 // flagWithoutValue reports whether arg is a flag whose value, if it takes

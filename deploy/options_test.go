@@ -192,6 +192,10 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"arg turning grpc off abbreviated", func(o *Options) {
 			o.Protocol, o.GRPC, o.Args = project.ProtocolV2, true, []string{"--enable_g=false"}
 		}, "--arg --enable_g=false: the server reads --enable_g as --enable_grpc (a unique prefix of it, as KServe's argparse does), and kserve-gen sets --enable_grpc from --grpc"},
+		// --help, or an abbreviation of it, prints the usage and exits:
+		// the pod restarted for ever.
+		{"arg abbreviating help", func(o *Options) { o.Args = []string{"--he"} }, "--arg --he: the server takes it for --help, prints its usage and exits instead of serving; drop it"},
+		{"arg asking for help", func(o *Options) { o.Args = []string{"-h"} }, "--arg -h: the server takes it for --help, prints its usage and exits instead of serving; drop it"},
 		// An empty --arg went into the container's args: the server
 		// ignored it with a warning in the pod's log.
 		{"empty arg", func(o *Options) { o.Args = []string{"--workers=2", ""} }, `--arg "" (#2): an empty argument, which the server ignores (with a warning); drop it, or give a flag an empty value as --arg=--NAME=`},
@@ -280,6 +284,9 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		"arg value naming a flag":    func(o *Options) { o.Args = []string{"--log_config_file", "--http_port.json"} },
 		"arg value left empty":       func(o *Options) { o.Args = []string{"--log_config_file", ""} },
 		"arg abbreviating another":   func(o *Options) { o.Args = []string{"--max_t=8", "--http_portx=1"} },
+		// The project may define --model itself; the server takes an
+		// exact name over the abbreviation of --model_name or --model_dir.
+		"arg of the project's own": func(o *Options) { o.Args = []string{"--model=/mnt/models/m.onnx"} },
 	} {
 		o := validOptions()
 		modify(&o)
