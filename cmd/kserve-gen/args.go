@@ -18,6 +18,11 @@ import (
 // projectDirArgs is the Args check of a command that works on the project
 // in --dir: `kserve-gen deploy ./m` names the folder as an argument.
 func projectDirArgs(cmd *cobra.Command, args []string) error {
+	// A blank --dir (an unset variable, a stray space) was answered as a
+	// missing folder whose name did not show.
+	if dir, err := cmd.Flags().GetString("dir"); err == nil && strings.TrimSpace(dir) == "" {
+		return fmt.Errorf("--dir %q names no folder: pass the project's folder, or leave --dir out for the current one", dir)
+	}
 	switch {
 	case len(args) == 0:
 		return nil

@@ -26,6 +26,10 @@ func TestArgs_SayWhatToPassInstead(t *testing.T) {
 		{[]string{"new", "my", "model", "--template", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("my" "model"): a NAME has no spaces; did you mean my-model?`},
 		{[]string{"new", "My", "Model", "-t", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("My" "Model"): a NAME has no spaces; did you mean my-model?`},
 		{[]string{"new", "a", "b_c", "-t", "rest", "--yes"}, `kserve-gen new takes one NAME, got 2 arguments ("a" "b_c"): a NAME has no spaces`},
+		// A blank --dir was answered "--dir    : no such directory" (deploy)
+		// or "    is not a kserve-gen project" (build), the spaces unseen.
+		{[]string{"deploy", "--dir", "   ", "--name", "m", "--image", "r.example.com/m:v1"}, `--dir "   " names no folder: pass the project's folder, or leave --dir out for the current one`},
+		{[]string{"build", "--dir", ""}, `--dir "" names no folder: pass the project's folder, or leave --dir out for the current one`},
 		{[]string{"modelcar", "--image", "r.example.com/m:v1"}, "kserve-gen modelcar needs the model folder: kserve-gen modelcar DIR --image IMAGE"},
 		{[]string{"modelcar", "a", "b", "--image", "r.example.com/m:v1"}, `kserve-gen modelcar packages one folder, got 2 arguments ("a" "b"): put the files in one folder`},
 	}
