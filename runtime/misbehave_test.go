@@ -98,6 +98,38 @@ func (m *panicky) InputsMetadata() []runtime.TensorMetadata {
 }
 func (m *panicky) OutputsMetadata() []runtime.TensorMetadata { return nil }
 
+// startLogged starts m on a test server whose log lines go to the
+// returned buffer (those of the logging configuration's own streams are
+// discarded).
+func startLogged(t *testing.T, m runtime.Model, opts ...runtimetest.Option) (*runtimetest.Server, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	opts = append(opts, runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))))
+	return runtimetest.Start(t, m, opts...), logs
+}
+
+// assertNotReadyEverywhere checks that every REST readiness and metadata
+// path, and a v1 predict, answer the 503 of model name not ready with
+// reason (KServe's "Model with name m is not ready. <reason>").
+func assertNotReadyEverywhere(t *testing.T, srv *runtimetest.Server, name, reason string) {
+	t.Helper()
+	for path, want := range map[string]string{
+		"/v2/health/ready":              "Server is not ready. " + reason,
+		"/v1/models/" + name:            reason,
+		"/v2/models/" + name + "/ready": reason,
+		"/v2/models/" + name:            reason,
+	} {
+		st, hdr, body := do(t, "GET", srv.URL+path, "", nil)
+		assert.Equal(t, 503, st, path)
+		assert.Equal(t, "application/json", hdr.Get("Content-Type"), path)
+		assert.Equal(t, `{"error":"`+want+`"}`, body, path)
+	}
+	st, _, body := do(t, "POST", srv.URL+"/v1/models/"+name+":predict", "application/json", []byte(`{"instances":[1]}`))
+	assert.Equal(t, 503, st)
+	assert.Equal(t, `{"error":"`+reason+`"}`, body)
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -175,9 +207,7 @@ func TestModelPanicOutsidePipeline_AnsweredAndServerServesOn(t *testing.T) {
 func TestModelPanic_LoggedWithStack(t *testing.T) {
 	m := &panicky{}
 	m.panicPredict.Store(true)
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m, runtimetest.WithGRPC())
 	const want = "panic : runtime error: index out of range [2] with length 0"
 	st, _, body := do(t, "POST", srv.URL+"/v1/models/panicky:predict", "application/json", []byte(`{"instances":[1]}`))
 	assert.Equal(t, 500, st)
@@ -315,25 +345,10 @@ func TestModelInvalidOutput_SameMessageOnEveryTransport(t *testing.T) {
 // once Ready does.
 func TestModelReadyPanic_NotReady(t *testing.T) {
 	m := &panicky{}
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m)
 	m.panicReady.Store(true)
 	const reason = "Model with name panicky is not ready. panic : readiness check exploded"
-	for path, want := range map[string]string{
-		"/v2/health/ready":         "Server is not ready. " + reason,
-		"/v1/models/panicky":       reason,
-		"/v2/models/panicky/ready": reason,
-		"/v2/models/panicky":       reason,
-	} {
-		st, hdr, body := do(t, "GET", srv.URL+path, "", nil)
-		assert.Equal(t, 503, st, path)
-		assert.Equal(t, "application/json", hdr.Get("Content-Type"), path)
-		assert.Equal(t, `{"error":"`+want+`"}`, body, path)
-	}
-	st, _, body := do(t, "POST", srv.URL+"/v1/models/panicky:predict", "application/json", []byte(`{"instances":[1]}`))
-	assert.Equal(t, 503, st)
-	assert.Equal(t, `{"error":"`+reason+`"}`, body)
+	assertNotReadyEverywhere(t, srv, "panicky", reason)
 	assert.Contains(t, logs.String(), `msg="Model panicky is not ready: its Ready panicked: panic : readiness check exploded\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Ready`)
 	// Five calls panicked; the stack is logged once, and the change of
@@ -341,7 +356,7 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "its Ready panicked"), logs.String())
 	assert.Equal(t, 1, strings.Count(logs.String(), `level=WARN msg="Model panicky is no longer ready: `+reason+`"`), logs.String())
 	m.panicReady.Store(false)
-	st, _, body = do(t, "GET", srv.URL+"/v2/health/ready", "", nil)
+	st, _, body := do(t, "GET", srv.URL+"/v2/health/ready", "", nil)
 	assert.Equal(t, 200, st)
 	assert.Equal(t, `{"ready":true}`, body)
 	st, _, body = do(t, "GET", srv.URL+"/v1/models/panicky", "", nil)
@@ -358,9 +373,7 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 func TestModelReadinessChanges_LoggedOnce(t *testing.T) {
 	m := &loading{release: make(chan struct{})}
 	close(m.release)
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m)
 	st, _, _ := do(t, "GET", srv.URL+"/v2/models/loading/ready", "", nil)
 	require.Equal(t, 200, st)
 	m.ready.Store(false)
@@ -384,9 +397,7 @@ func TestModelReadinessChanges_LoggedOnce(t *testing.T) {
 // the connection without an answer.
 func TestModelMetadataPanic_Answered500(t *testing.T) {
 	m := &panicky{}
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m, runtimetest.WithGRPC())
 	m.panicMeta.Store(true)
 	st, hdr, body := do(t, "GET", srv.URL+"/v2/models/panicky", "", nil)
 	assert.Equal(t, 500, st)
@@ -474,9 +485,7 @@ func (m *loading) Predict(_ context.Context, req *infer.Request, _ *runtime.Head
 // failure to alert on. A request for the model is one, and is logged.
 func TestProbesWhileLoading_NotLoggedAsErrors(t *testing.T) {
 	m := &loading{release: make(chan struct{})}
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithoutWait(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m, runtimetest.WithoutWait())
 	defer close(m.release)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(srv.URL + "/")
@@ -511,9 +520,7 @@ func TestProbesWhileLoading_NotLoggedAsErrors(t *testing.T) {
 func TestReadyPanicAtStart_ServedNotReady(t *testing.T) {
 	m := &panicky{}
 	m.panicReady.Store(true)
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m)
 	st, _, body := do(t, "GET", srv.URL+"/v2/models/panicky/ready", "", nil)
 	assert.Equal(t, 503, st)
 	assert.Equal(t, `{"error":"Model with name panicky is not ready. panic : readiness check exploded"}`, body)
@@ -685,9 +692,7 @@ func metricLine(t *testing.T, url, prefix string) string {
 // /metrics as the INTERNAL failure it is answered with: the gRPC
 // interceptor recovered it, but the request and its error went uncounted.
 func TestModelInferPanicOutsidePipeline_Counted(t *testing.T) {
-	var logs logBuffer
-	srv := runtimetest.Start(t, nilErr{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, nilErr{}, runtimetest.WithGRPC())
 	const reqs = `kserve_requests_total{model_name="nilerr",protocol="grpc-v2",verb="predict"}`
 	const errs = `kserve_request_errors_total{code="Internal",model_name="nilerr",protocol="grpc-v2"}`
 	assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
@@ -729,25 +734,10 @@ func (*unreasonable) Predict(_ context.Context, req *infer.Request, _ *runtime.H
 // gRPC the call failed INTERNAL, uncounted.
 func TestModelNotReadyReasonPanic_IsTheReason(t *testing.T) {
 	m := &unreasonable{}
-	var logs logBuffer
-	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, m, runtimetest.WithGRPC())
 	m.down.Store(true)
 	const reason = "Model with name unreasonable is not ready. panic : assignment to entry in nil map"
-	for path, want := range map[string]string{
-		"/v2/health/ready":              "Server is not ready. " + reason,
-		"/v1/models/unreasonable":       reason,
-		"/v2/models/unreasonable/ready": reason,
-		"/v2/models/unreasonable":       reason,
-	} {
-		st, hdr, body := do(t, "GET", srv.URL+path, "", nil)
-		assert.Equal(t, 503, st, path)
-		assert.Equal(t, "application/json", hdr.Get("Content-Type"), path)
-		assert.Equal(t, `{"error":"`+want+`"}`, body, path)
-	}
-	st, _, body := do(t, "POST", srv.URL+"/v1/models/unreasonable:predict", "application/json", []byte(`{"instances":[1]}`))
-	assert.Equal(t, 503, st)
-	assert.Equal(t, `{"error":"`+reason+`"}`, body)
+	assertNotReadyEverywhere(t, srv, "unreasonable", reason)
 
 	c := grpcClient(t, srv.GRPCAddr)
 	_, err := c.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "unreasonable", Inputs: []*pb.ModelInferRequest_InferInputTensor{
@@ -781,9 +771,7 @@ func TestModelNotReadyReasonPanic_IsTheReason(t *testing.T) {
 // request, counted on /metrics. net/http recovered the panic of writing the
 // error itself: it cut the connection without an answer, uncounted.
 func TestModelErrorPanic_RESTAnswers500(t *testing.T) {
-	var logs logBuffer
-	srv := runtimetest.Start(t, nilErr{}, runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, nilErr{})
 	const want = `{"error":"panic : runtime error: invalid memory address or nil pointer dereference"}`
 	for _, tc := range []struct{ protocol, path, body string }{
 		{"v1", "/v1/models/nilerr:predict", `{"instances":[1]}`},
@@ -914,9 +902,7 @@ func (*nilLoadErr) Predict(_ context.Context, req *infer.Request, _ *runtime.Hea
 // logged: REST's connection was cut without an answer, and gRPC's
 // interceptor answered INTERNAL.
 func TestModelLoadErrorPanic_AnsweredAsPanic(t *testing.T) {
-	var logs logBuffer
-	srv := runtimetest.Start(t, &nilLoadErr{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
-		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv, logs := startLogged(t, &nilLoadErr{}, runtimetest.WithGRPC())
 	const want = "Model with name nilload is not ready. Error type: panic error msg: runtime error: invalid memory address or nil pointer dereference"
 	st, _, body := do(t, "POST", srv.URL+"/v2/repository/models/nilload/load", "", nil)
 	assert.Equal(t, 503, st)
