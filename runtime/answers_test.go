@@ -371,3 +371,33 @@ func TestStopDuringARepositoryLoadUnloadsAfterIt(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.False(t, m.unloadedDuring.Load(), "unloaded during the repository Load")
 }
+
+// A model's shape check (infer.InputShaped) reaches the client as KServe's
+// 400, {"error": reason}, over REST, and as INVALID_ARGUMENT with the same
+// reason over gRPC, naming the input and both shapes.
+func TestInputShapedIs400NamingTheInput(t *testing.T) {
+	m := &answerModel{name: "img", answer: func(req *infer.Request) (*infer.Response, error) {
+		x, err := infer.InputShaped[float32](req, "x", -1, 3)
+		if err != nil {
+			return nil, err
+		}
+		return &infer.Response{Outputs: []*infer.Tensor{infer.NewTensor("y", req.Input("x").Shape, x)}}, nil
+	}}
+	rt := runtimeStartWithGRPC(t, m)
+	const want = `input "x" has shape [1] (rank 1), but the model expects rank 2: [-1, 3]`
+	code, _, got := do(t, "POST", rt.URL+"/v2/models/img/infer", "application/json", []byte(v2Body))
+	assert.Equal(t, 400, code)
+	assert.Equal(t, `{"error":"input \"x\" has shape [1] (rank 1), but the model expects rank 2: [-1, 3]"}`, got)
+	code, _, got = do(t, "POST", rt.URL+"/v2/models/img/infer", "application/json",
+		[]byte(`{"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,6]}]}`))
+	assert.Equal(t, 200, code, got)
+
+	c, err := client.NewGRPC(rt.GRPCAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Infer(context.Background(), &infer.Request{ModelName: "img", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}})
+	require.Error(t, err)
+	st, _ := grpcstatus.FromError(err)
+	assert.Equal(t, codes.InvalidArgument, st.Code())
+	assert.Equal(t, want, st.Message())
+}

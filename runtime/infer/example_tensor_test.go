@@ -53,3 +53,28 @@ func ExampleNewTensor() {
 	// {"model_name":"m","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"y","shape":[2,3],"datatype":"INT64","parameters":null,"data":[1,2,3,4,5,6]}]} <nil>
 	// output z: shape [2, 2] expects 4 elements, but 3 were given
 }
+
+// A model that can read only one layout says so with InputShaped (or
+// Tensor.CheckShape): -1 is a dimension of any size, as in the model's
+// metadata. A request of another shape, rank or datatype gets a 400 naming
+// the input, the shape sent and the shape expected.
+func ExampleInputShaped() {
+	req, err := infer.DecodeRequest([]byte(`{"inputs":[
+		{"name":"x","shape":[2,3],"datatype":"FP32","data":[[1,2,3],[4,5,6]]}]}`), nil)
+	if err != nil {
+		panic(err)
+	}
+
+	x, err := infer.InputShaped[float32](req, "x", -1, 3) // any number of rows of 3
+	fmt.Println(x, err)
+
+	_, err = infer.InputShaped[float32](req, "x", -1, 3, 224, 224)
+	fmt.Println(status.HTTPCode(err), err)
+
+	err = req.Input("x").CheckShape(-1, 4) // rows of 4
+	fmt.Println(status.HTTPCode(err), err)
+	// Output:
+	// [1 2 3 4 5 6] <nil>
+	// 400 input "x" has shape [2, 3] (rank 2), but the model expects rank 4: [-1, 3, 224, 224]
+	// 400 input "x" has shape [2, 3], but the model expects [-1, 4] (dimension 1 must be 4)
+}

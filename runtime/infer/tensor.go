@@ -113,6 +113,46 @@ func InputAs[T Element](r *Request, name string) ([]T, error) {
 	return As[T](t)
 }
 
+// InputShaped is InputAs that also checks the input's shape against want
+// (see Tensor.CheckShape), so that one call gives a model the data it can
+// index: InputShaped[float32](req, "x", -1, 3, 224, 224) answers a 400
+// naming "x" for an input that is missing, is not FP32, or is not
+// [N, 3, 224, 224].
+func InputShaped[T Element](r *Request, name string, want ...int64) ([]T, error) {
+	d, err := InputAs[T](r, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Input(name).CheckShape(want...); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// CheckShape returns nil when t's shape has want's rank and each dimension
+// equals want's, a negative one (-1, as model metadata writes a dynamic
+// dimension) matching any size. Otherwise it returns an InvalidInput error
+// (a 400) naming the input, the shape it has, the shape expected and the
+// rank or the first dimension that differs. The server has already checked
+// that a request's data fills its shape (Validate); this checks the shape
+// is the one the model can read.
+func (t *Tensor) CheckShape(want ...int64) error {
+	if t == nil {
+		return errNoTensor()
+	}
+	// Worded as runtime/onnx words its own check, so that a client reads
+	// one style whichever model answers.
+	if len(t.Shape) != len(want) {
+		return status.InvalidInputf("input %q has shape %s (rank %d), but the model expects rank %d: %s", t.Name, FormatShape(t.Shape), len(t.Shape), len(want), FormatShape(want))
+	}
+	for i, d := range want {
+		if d >= 0 && t.Shape[i] != d {
+			return status.InvalidInputf("input %q has shape %s, but the model expects %s (dimension %d must be %d)", t.Name, FormatShape(t.Shape), FormatShape(want), i, d)
+		}
+	}
+	return nil
+}
+
 // AsFloat32 returns FP32 data.
 func (t *Tensor) AsFloat32() ([]float32, error) { return As[float32](t) }
 

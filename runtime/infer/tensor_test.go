@@ -85,3 +85,57 @@ func TestInputAs_MissingInputIsInvalidInput(t *testing.T) {
 	_, err = req.Input("x").AsStrings()
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
 }
+
+func TestTensor_CheckShape(t *testing.T) {
+	img := NewTensor("x", []int64{2, 3, 4, 4}, make([]float32, 96))
+	for _, want := range [][]int64{{2, 3, 4, 4}, {-1, 3, 4, 4}, {-1, -1, -1, -1}} {
+		assert.NoError(t, img.CheckShape(want...), "want %v", want)
+	}
+	for _, tc := range []struct {
+		tensor *Tensor
+		want   []int64
+		msg    string
+	}{
+		{img, []int64{-1, 3, 224, 224}, `input "x" has shape [2, 3, 4, 4], but the model expects [-1, 3, 224, 224] (dimension 2 must be 224)`},
+		{img, []int64{-1, 4, 4, 3}, `input "x" has shape [2, 3, 4, 4], but the model expects [-1, 4, 4, 3] (dimension 1 must be 4)`},
+		{img, []int64{-1, 48}, `input "x" has shape [2, 3, 4, 4] (rank 4), but the model expects rank 2: [-1, 48]`}, // same count, another rank
+		{img, nil, `input "x" has shape [2, 3, 4, 4] (rank 4), but the model expects rank 0: []`},
+		{NewTensor("s", nil, []float32{1}), []int64{-1}, `input "s" has shape [] (rank 0), but the model expects rank 1: [-1]`}, // a scalar is not a 1-d tensor
+		{nil, []int64{-1}, "missing input tensor: the request has no input of the name asked for"},
+	} {
+		err := tc.tensor.CheckShape(tc.want...)
+		require.Error(t, err, "want %v", tc.want)
+		assert.Equal(t, 400, status.HTTPCode(err))
+		assert.Equal(t, tc.msg, err.Error())
+	}
+}
+
+func TestInputShaped(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"inputs":[
+		{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,6]},
+		{"name":"ids","shape":[2],"datatype":"INT64","data":[7,8]}]}`), nil)
+	require.NoError(t, err)
+
+	x, err := InputShaped[float32](req, "x", -1, 3)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1, 2, 3, 4, 5, 6}, x)
+
+	for _, tc := range []struct {
+		name string
+		want []int64
+		msg  string
+	}{
+		{"x", []int64{-1, 4}, `input "x" has shape [2, 3], but the model expects [-1, 4] (dimension 1 must be 4)`},
+		{"x", []int64{6}, `input "x" has shape [2, 3] (rank 2), but the model expects rank 1: [6]`},
+		{"y", []int64{-1, 3}, `missing input "y": the request's inputs are ["x", "ids"]`},
+	} {
+		_, err := InputShaped[float32](req, tc.name, tc.want...)
+		require.Error(t, err)
+		assert.Equal(t, 400, status.HTTPCode(err))
+		assert.Equal(t, tc.msg, err.Error())
+	}
+	// The datatype is checked first: a client that sent INT64 hears that,
+	// whatever the shape.
+	_, err = InputShaped[float32](req, "ids", -1, 3)
+	assert.EqualError(t, err, `tensor "ids" has datatype INT64 ([]int64), not []float32`)
+}
