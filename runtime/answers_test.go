@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -400,4 +401,42 @@ func TestInputShapedIs400NamingTheInput(t *testing.T) {
 	st, _ := grpcstatus.FromError(err)
 	assert.Equal(t, codes.InvalidArgument, st.Code())
 	assert.Equal(t, want, st.Message())
+}
+
+// A model may change its request's input data in place and answer with it
+// (infer.Tensor documents why that is safe outside batch): the answer is
+// the changed data, whether the input arrived as JSON, as the binary
+// extension's raw bytes (which alias the request body) or over gRPC.
+func TestModelMayChangeItsInputsInPlace(t *testing.T) {
+	m := &answerModel{name: "double", answer: func(req *infer.Request) (*infer.Response, error) {
+		x, err := infer.InputShaped[float32](req, "x", -1)
+		if err != nil {
+			return nil, err
+		}
+		for i := range x {
+			x[i] *= 2
+		}
+		return &infer.Response{Outputs: []*infer.Tensor{infer.NewTensor("y", req.Input("x").Shape, x)}}, nil
+	}}
+	rt := runtimeStartWithGRPC(t, m)
+	const want = `{"model_name":"double","model_version":null,"id":"1","parameters":null,"outputs":[{"name":"y","shape":[2],"datatype":"FP32","parameters":null,"data":[3.0,-4.0]}]}`
+	code, _, got := do(t, "POST", rt.URL+"/v2/models/double/infer", "application/json",
+		[]byte(`{"id":"1","inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1.5,-2]}]}`))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, want, got)
+
+	header := `{"id":"1","inputs":[{"name":"x","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}`
+	body := append([]byte(header), 0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0) // 1.5, -2 little-endian
+	code, _, got = do(t, "POST", rt.URL+"/v2/models/double/infer", "application/octet-stream", body,
+		"Inference-Header-Content-Length", strconv.Itoa(len(header)))
+	assert.Equal(t, 200, code)
+	assert.Equal(t, want, got)
+
+	c, err := client.NewGRPC(rt.GRPCAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	resp, err := c.Infer(context.Background(), &infer.Request{ModelName: "double", Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{2}, []float32{1.5, -2})}})
+	require.NoError(t, err)
+	require.Len(t, resp.Outputs, 1)
+	assert.Equal(t, []float32{3, -4}, resp.Outputs[0].Data)
 }

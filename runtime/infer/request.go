@@ -143,7 +143,8 @@ type Request struct {
 	// their Go types).
 	Parameters Parameters
 	// Inputs are a v2 request's tensors, in the order sent; Input and
-	// InputAs find one by name. v1 requests have none.
+	// InputAs find one by name. v1 requests have none. The model may change
+	// their data in place (see Tensor for the exceptions).
 	Inputs []*Tensor
 	// Outputs is a v2 request's "outputs" list, nil when it has none (then
 	// every output the model produces is answered).

@@ -16,6 +16,20 @@ type Element interface {
 // Tensor is one named input or output tensor. Data holds a typed slice whose
 // Go type matches Datatype (see Datatype.GoType): []float32 for FP32,
 // [][]byte for BYTES, []Float16 for FP16, and so on.
+//
+// A model may change a request's input data in place (normalise pixels,
+// say) and answer with it: the server decodes each request afresh into
+// memory of its own (the binary extension's and gRPC's raw contents alias
+// that request's body, which is never reused), and reads nothing of the
+// inputs once the model has them; a Preprocess may likewise change the
+// request it passes on. Two exceptions. A batch.Batch's Inputs are
+// read-only: a batch of one is the request's own tensors, an input that is
+// not batched is the first request's tensor shared by the whole batch,
+// BYTES elements keep the requests' arrays, and when the batch function
+// names bad requests (batch.RequestErrors) the others are merged again
+// from their own tensors and rerun, so a change made through any of these
+// would be applied twice. And data handed to runtime/onnx is read in
+// place, so it must not change while the session runs.
 type Tensor struct {
 	// Name is the tensor's name, unique among a request's inputs or a
 	// response's outputs.
