@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -368,7 +369,7 @@ func (r Resources) ValidateAs(name func(field string) string) error {
 		}
 		parsed, err := resource.ParseQuantity(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a Kubernetes quantity (like 500m, 2, 1Gi): %w", field, v, err))
+			errs = append(errs, &quantityError{field: field, value: v, err: err})
 			return nil
 		}
 		if parsed.Sign() < 0 {
@@ -386,6 +387,84 @@ func (r Resources) ValidateAs(name func(field string) string) error {
 		errs = append(errs, fmt.Errorf("%s %s is more than %s %s", name("requests.memory"), r.Requests.Memory, name("limits.memory"), r.Limits.Memory))
 	}
 	return errors.Join(errs...)
+}
+
+// quantityRule says what resource.ParseQuantity takes, in the words of
+// Kubernetes' docs rather than its regular expression.
+const quantityRule = "a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi"
+
+// quantityError is a quantity that does not parse. It reads as the rule
+// and the nearest spellings that do, not apimachinery's regular
+// expression, which it still wraps for errors.Is.
+type quantityError struct {
+	field, value string
+	err          error
+}
+
+func (e *quantityError) Error() string {
+	try := ""
+	if s := suggestQuantity(e.value); len(s) > 0 {
+		// Before the rule, as names do, so a short terminal shows it.
+		try = ` (try "` + strings.Join(s, `" or "`) + `")`
+	}
+	return fmt.Sprintf("%s: %q is not a Kubernetes quantity%s: %s", e.field, e.value, try, quantityRule)
+}
+
+func (e *quantityError) Unwrap() error { return e.err }
+
+// quantityParts splits a number, blanks and a unit: "1.5 GB", "2cores".
+var quantityParts = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)$`)
+
+// quantityUnits maps the units people write elsewhere (sizes in GB, CPUs
+// in cores), lower-cased, to the Kubernetes suffixes that mean them:
+// decimal first, then binary, which is what "GB" often means.
+var quantityUnits = map[string][]string{
+	"b": {""}, "byte": {""}, "bytes": {""},
+	"k": {"k", "Ki"}, "kb": {"k", "Ki"}, "ki": {"Ki"}, "kib": {"Ki"},
+	"mb": {"M", "Mi"}, "mi": {"Mi"}, "mib": {"Mi"},
+	"g": {"G", "Gi"}, "gb": {"G", "Gi"}, "gi": {"Gi"}, "gib": {"Gi"},
+	"t": {"T", "Ti"}, "tb": {"T", "Ti"}, "ti": {"Ti"}, "tib": {"Ti"},
+	"p": {"P", "Pi"}, "pb": {"P", "Pi"}, "pi": {"Pi"}, "pib": {"Pi"},
+	"eb": {"E", "Ei"}, "ei": {"Ei"}, "eib": {"Ei"},
+	"mcpu": {"m"}, "millicpu": {"m"}, "millicore": {"m"}, "millicores": {"m"},
+}
+
+// cpuUnits are units that count whole CPUs.
+var cpuUnits = []string{"cpu", "cpus", "vcpu", "vcpus", "core", "cores"}
+
+// suggestQuantity returns the quantities nearest to v, which does not
+// parse ("2GB": 2G, 2Gi; "1.5 cpu": 1500m; "512 Mi": 512Mi), or nil when
+// v is no number and unit.
+func suggestQuantity(v string) []string {
+	m := quantityParts.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return nil
+	}
+	num, unit := m[1], m[2]
+	var try []string
+	switch lower := strings.ToLower(unit); {
+	case slices.Contains(cpuUnits, lower):
+		// 1.5 CPUs is 1500m, the form kubectl shows; 2 CPUs is 2.
+		if q, err := resource.ParseQuantity(num); err == nil {
+			if milli := q.MilliValue(); milli%1000 == 0 {
+				try = []string{fmt.Sprint(milli / 1000)}
+			} else {
+				try = []string{fmt.Sprintf("%dm", milli)}
+			}
+		}
+	case unit != "" && validQuantity(num+unit):
+		try = []string{num + unit} // only the blank was wrong: "512 Mi"
+	default:
+		for _, suffix := range quantityUnits[lower] {
+			try = append(try, num+suffix)
+		}
+	}
+	return slices.DeleteFunc(try, func(s string) bool { return !validQuantity(s) })
+}
+
+func validQuantity(s string) bool {
+	_, err := resource.ParseQuantity(s)
+	return err == nil
 }
 
 // Scale metrics KServe accepts for the predictor (Knative KPA: concurrency,

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,7 +143,7 @@ func TestValidate(t *testing.T) {
 		{"grpc needs v2", func(f *File) { f.GRPC = true }, "grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"},
 		{"grpc template needs grpc", func(f *File) { f.Template = TemplateGRPC; f.Protocol = ProtocolV2 }, "grpc: template grpc needs grpc: true"},
 		{"negative gpu", func(f *File) { f.GPU = -2 }, "gpu: must be 0 (CPU) or more, got -2"},
-		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (like 500m, 2, 1Gi): quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
+		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): ` + wantQuantityRule},
 		{"negative quantity", func(f *File) { f.Resources.Requests.CPU = "-1" }, `resources: requests.cpu: "-1" must not be negative`},
 		{"request above limit", func(f *File) { f.Resources.Requests.CPU = "2500m" }, "resources: requests.cpu 2500m is more than limits.cpu 2"},
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
@@ -318,4 +319,40 @@ func TestIsStandardLibrary_CoversGOROOT(t *testing.T) {
 	assert.NotZero(t, n)
 	assert.False(t, IsStandardLibrary("example.com"))
 	assert.False(t, IsStandardLibrary("custom-model"))
+}
+
+// wantQuantityRule ends every error about a quantity that does not parse.
+const wantQuantityRule = "a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi"
+
+// TestResources_BadQuantitySuggests: a quantity spelled the way people
+// write sizes and CPUs elsewhere (2GB, 1.5 cpu) gets the nearest spelling
+// Kubernetes takes; one with no obvious spelling gets the rule alone.
+func TestResources_BadQuantitySuggests(t *testing.T) {
+	for v, try := range map[string]string{
+		"2GB":       `(try "2G" or "2Gi")`,
+		"500MB":     `(try "500M" or "500Mi")`,
+		"500mb":     `(try "500M" or "500Mi")`,
+		"1.5GiB":    `(try "1.5Gi")`,
+		"512 Mi":    `(try "512Mi")`,
+		"2g":        `(try "2G" or "2Gi")`,
+		"2gi":       `(try "2Gi")`,
+		"100kb":     `(try "100k" or "100Ki")`,
+		"1TB":       `(try "1T" or "1Ti")`,
+		"1.5 cpu":   `(try "1500m")`,
+		"2 cores":   `(try "2")`,
+		"1cpu":      `(try "1")`,
+		"0.25 CPUs": `(try "250m")`,
+		"500 m":     `(try "500m")`,
+		"100mcpu":   `(try "100m")`,
+		"lots":      "",
+		"2 GB RAM":  "",
+	} {
+		t.Run(v, func(t *testing.T) {
+			want := fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity: %s", v, wantQuantityRule)
+			if try != "" {
+				want = fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity %s: %s", v, try, wantQuantityRule)
+			}
+			assert.EqualError(t, Resources{Limits: ResourceList{Memory: v}}.Validate(), want)
+		})
+	}
 }

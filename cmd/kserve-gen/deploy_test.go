@@ -287,7 +287,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --node-selector =x", `--node-selector "=x": want KEY=VALUE`},
 		{"--dir " + dir + " --port h2c", `--port "h2c": want NAME=PORT, e.g. h2c=8081`},
 		{"--dir " + dir + " --cluster-runtime", "--cluster-runtime needs --serving-runtime"},
-		{"--dir " + dir + " --memory-limit 2GB", `--memory-limit: "2GB" is not a Kubernetes quantity`},
+		{"--dir " + dir + " --memory-limit 2GB", `--memory-limit: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): a quantity is a number`},
 		{"--dir " + dir + " --toleration gpu:NoSchedul", `--toleration "gpu:NoSchedul": effect "NoSchedul" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"--dir " + dir + " extra", `deploy takes no arguments, got "extra": the settings are flags (deploy --help lists them)`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},

@@ -227,7 +227,7 @@ func TestNew_ValueFlagsNameTheFlags(t *testing.T) {
 		{[]string{"--cpu-request", "3"}, "--cpu-request 3 is more than the default --cpu-limit 2"},
 		{[]string{"--cpu-request", "3", "--cpu-limit", "2"}, "--cpu-request 3 is more than --cpu-limit 2"},
 		{[]string{"--memory-limit", "256Mi"}, "the default --memory-request 1Gi is more than --memory-limit 256Mi"},
-		{[]string{"--memory-request", "2GB"}, `--memory-request: "2GB" is not a Kubernetes quantity (like 500m, 2, 1Gi): quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
+		{[]string{"--memory-request", "2GB"}, `--memory-request: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi`},
 		{[]string{"--cpu-limit", "-1"}, `--cpu-limit: "-1" must not be negative`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
