@@ -31,8 +31,8 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		modify func(*Options)
 		want   string
 	}{
-		{"bad name", func(o *Options) { o.Name = "Custom_Model" }, `--name: name "Custom_Model" is not a DNS-1123 label`},
-		{"name starting with digit", func(o *Options) { o.Name = "1model" }, `--name: name "1model" must start with a lower-case letter`},
+		{"bad name", func(o *Options) { o.Name = "Custom_Model" }, `--name: "Custom_Model" is not a DNS-1123 label`},
+		{"name starting with digit", func(o *Options) { o.Name = "1model" }, `--name: "1model" must start with a lower-case letter`},
 		{"bad namespace", func(o *Options) { o.Namespace = "my ns" }, `--namespace: namespace "my ns" is not a DNS-1123 label`},
 		{"no image", func(o *Options) { o.Image = "" }, `image is required: build and push one (the project README's "Build the image" shows how), then pass --image or set image in kserve-gen.yaml`},
 		{"image with space", func(o *Options) { o.Image = "a b" }, `--image: "a b" is not an image reference like registry.example.com/team/model:v1: could not parse reference: a b`},
@@ -86,7 +86,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		}, "--scale-metric concurrency in deployment mode Standard needs --scale-target: the requests in flight per pod KEDA scales to"},
 		{"transformer name too long", func(o *Options) {
 			o.Name, o.Predictor = strings.Repeat("t", 52), &project.Predictor{Image: "p"}
-		}, `--name: name "` + strings.Repeat("t", 52) + `" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "` + strings.Repeat("t", 52) + `-transformer" and that must fit a 63-character DNS label`},
+		}, `--name: "` + strings.Repeat("t", 52) + `" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "` + strings.Repeat("t", 52) + `-transformer" and that must fit a 63-character DNS label`},
 		{"agent port with a logger", func(o *Options) {
 			o.HTTPPort, o.Logger = 9081, &project.Logger{URL: "http://message-dumper.default"}
 		}, "--http-port: 9081 is where KServe's agent, which --logger-url and --batcher add to the pod, listens; choose another port"},
@@ -97,10 +97,10 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		// (-transformer): a 63-character label value.
 		{"standard name too long", func(o *Options) {
 			o.Name, o.DeploymentMode = "m"+strings.Repeat("x", 48), ModeStandard
-		}, `--name: name "m` + strings.Repeat("x", 48) + `" is 49 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc.m` + strings.Repeat("x", 48) + `-predictor and a label value is at most 63 characters`},
+		}, `--name: "m` + strings.Repeat("x", 48) + `" is 49 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc.m` + strings.Repeat("x", 48) + `-predictor and a label value is at most 63 characters`},
 		{"standard transformer name too long", func(o *Options) {
 			o.Name, o.DeploymentMode, o.Predictor = "t"+strings.Repeat("x", 46), ModeStandard, &project.Predictor{Image: "p"}
-		}, `--name: name "t` + strings.Repeat("x", 46) + `" is 47 characters long; in Standard mode at most 46 are allowed because KServe labels the pods app=isvc.t` + strings.Repeat("x", 46) + `-transformer and a label value is at most 63 characters`},
+		}, `--name: "t` + strings.Repeat("x", 46) + `" is 47 characters long; in Standard mode at most 46 are allowed because KServe labels the pods app=isvc.t` + strings.Repeat("x", 46) + `-transformer and a label value is at most 63 characters`},
 		{"keda for a transformer", func(o *Options) {
 			o.DeploymentMode, o.ScaleMetric, o.ScaleTarget, o.Namespace, o.PrometheusURL = ModeStandard, "concurrency", 8, "models", "http://prometheus:9090"
 			o.Predictor = &project.Predictor{Image: "p"}
@@ -206,7 +206,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.Predictor = &project.Predictor{ModelFormat: "sklearn", StorageURI: "oci+native://a b"}
 		}, `--predictor-storage-uri oci+native://a b: "a b" is not an image reference like registry.example.com/team/model:v1`},
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
-		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: name "My.Runtime" is not a DNS-1123 label`},
+		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
 		{"transformer without predictor", func(o *Options) { o.Predictor = &project.Predictor{} }, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-model", e.g. a kserve-gen rest project's image) or --predictor-model-format FORMAT with --predictor-storage-uri URI (one of KServe's serving runtimes, e.g. sklearn)`},
 		{"predictor image and format", func(o *Options) {

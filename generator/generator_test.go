@@ -35,7 +35,7 @@ func TestRender_InvalidAnswersNameEveryField(t *testing.T) {
 	_, err := generator.Render(o)
 	require.Error(t, err)
 	for _, want := range []string{
-		`name: name "Bad_Name" is not a DNS-1123 label`,
+		`name: "Bad_Name" is not a DNS-1123 label`,
 		`module: module "has space" is not a valid Go module path`,
 		`template: "flask" is not a template; choose one of rest, grpc, onnx, transformer`,
 		`protocol: "v3" is not a protocol; choose v1 or v2`,

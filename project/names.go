@@ -53,13 +53,15 @@ var ErrEmpty = errors.New("must not be empty")
 // ValidateName reports whether name can be a project name, which is also
 // the model name on the wire and the InferenceService's metadata.name: a
 // DNS-1123 label that starts with a letter (KServe's rule) and is at most
-// MaxNameLength characters long. The error says what is wrong with it.
+// MaxNameLength characters long. The error says what is wrong with it,
+// without naming the name: callers prefix where it came from (NAME,
+// --name, kserve-gen.yaml's name), which a leading "name" would repeat.
 func ValidateName(name string) error {
 	if name == "" {
-		return fmt.Errorf("name %w", ErrEmpty)
+		return ErrEmpty
 	}
 	if len(name) > MaxNameLength {
-		return fmt.Errorf("name %q is %d characters long; at most %d are allowed because KServe names the predictor %q and that must fit a 63-character DNS label",
+		return fmt.Errorf("%q is %d characters long; at most %d are allowed because KServe names the predictor %q and that must fit a 63-character DNS label",
 			name, len(name), MaxNameLength, name+predictorSuffix)
 	}
 	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
@@ -68,10 +70,10 @@ func ValidateName(name string) error {
 			// Before the long rule, so the form's one error line shows it.
 			try = fmt.Sprintf(" (try %q)", s)
 		}
-		return fmt.Errorf("name %q is not a DNS-1123 label%s: %s", name, try, strings.Join(msgs, "; "))
+		return fmt.Errorf("%q is not a DNS-1123 label%s: %s", name, try, strings.Join(msgs, "; "))
 	}
 	if !kserveNameRE.MatchString(name) {
-		return fmt.Errorf("name %q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
+		return fmt.Errorf("%q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
 	}
 	return nil
 }
@@ -145,7 +147,7 @@ func ValidateNameFor(name, template string) error {
 // name, is short enough for a transformer.
 func ValidateTransformerName(name string) error {
 	if len(name) > MaxTransformerNameLength {
-		return fmt.Errorf("name %q is %d characters long; a transformer's name is at most %d because KServe names the transformer %q and that must fit a 63-character DNS label",
+		return fmt.Errorf("%q is %d characters long; a transformer's name is at most %d because KServe names the transformer %q and that must fit a 63-character DNS label",
 			name, len(name), MaxTransformerNameLength, name+transformerSuffix)
 	}
 	return nil
@@ -160,7 +162,7 @@ func ValidateStandardName(name string, transformer bool) error {
 		max, component = MaxStandardTransformerNameLength, transformerSuffix
 	}
 	if len(name) > max {
-		return fmt.Errorf("name %q is %d characters long; in Standard mode at most %d are allowed because KServe labels the pods app=%s and a label value is at most 63 characters",
+		return fmt.Errorf("%q is %d characters long; in Standard mode at most %d are allowed because KServe labels the pods app=%s and a label value is at most 63 characters",
 			name, len(name), max, rawAppLabelPrefix+name+component)
 	}
 	return nil

@@ -264,8 +264,8 @@ func (f *File) Validate() error { return f.ValidateAs(nil) }
 // ValidateAs is Validate with errors that name a field as name(field)
 // says: kserve-gen new names the flags that gave the answers ("--gpu"),
 // not the fields of a file the user has not seen yet. The fields it names
-// so are module, template, protocol, gpu and resources.requests.cpu (and
-// .memory, and limits'). nil names every field as the file does.
+// so are name, module, template, protocol, gpu and resources.requests.cpu
+// (and .memory, and limits'). nil names every field as the file does.
 func (f *File) ValidateAs(name func(field string) string) error {
 	named := name != nil
 	if !named {
@@ -278,7 +278,7 @@ func (f *File) ValidateAs(name func(field string) string) error {
 		}
 	}
 	nameErr := ValidateNameFor(f.Name, f.Template)
-	add("name", nameErr)
+	add(name("name"), nameErr)
 	// kserve-gen new derives the module from the name when --module is not
 	// given: checking it as well would repeat the name's error as one about
 	// a module the user never wrote.

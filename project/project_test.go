@@ -116,7 +116,7 @@ func TestLoad_Errors(t *testing.T) {
 			[]byte("name: Bad_Name\nmodule: m\ntemplate: rest\nprotocol: v3\n"), 0o644))
 		_, err := Load(dir)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), `name: name "Bad_Name" is not a DNS-1123 label`)
+		assert.Contains(t, err.Error(), `name: "Bad_Name" is not a DNS-1123 label`)
 		assert.Contains(t, err.Error(), `protocol: "v3" is not a protocol; choose v1 or v2`)
 	})
 }
@@ -179,7 +179,7 @@ func TestValidate_ReportsEveryField(t *testing.T) {
 	require.Error(t, err)
 	lines := strings.Split(err.Error(), "\n")
 	assert.Equal(t, []string{
-		"name: name must not be empty",
+		"name: must not be empty",
 		"module: module must not be empty",
 		`template: "" is not a template; choose one of rest, grpc, onnx, transformer`,
 		`protocol: "" is not a protocol; choose v1 or v2`,
@@ -192,11 +192,11 @@ func TestValidateName(t *testing.T) {
 		assert.NoError(t, ValidateName(n), n)
 	}
 	bad := map[string]string{
-		"":                                   "name must not be empty",
-		"Custom":                             `name "Custom" is not a DNS-1123 label (try "custom"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-		"1model":                             `name "1model" must start with a lower-case letter (KServe InferenceService names match ^[a-z]([-a-z0-9]*[a-z0-9])?$)`,
-		"model-":                             `name "model-" is not a DNS-1123 label (try "model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-		strings.Repeat("a", MaxNameLength+1): `name "` + strings.Repeat("a", MaxNameLength+1) + `" is 54 characters long; at most 53 are allowed because KServe names the predictor "` + strings.Repeat("a", MaxNameLength+1) + `-predictor" and that must fit a 63-character DNS label`,
+		"":                                   "must not be empty",
+		"Custom":                             `"Custom" is not a DNS-1123 label (try "custom"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		"1model":                             `"1model" must start with a lower-case letter (KServe InferenceService names match ^[a-z]([-a-z0-9]*[a-z0-9])?$)`,
+		"model-":                             `"model-" is not a DNS-1123 label (try "model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		strings.Repeat("a", MaxNameLength+1): `"` + strings.Repeat("a", MaxNameLength+1) + `" is 54 characters long; at most 53 are allowed because KServe names the predictor "` + strings.Repeat("a", MaxNameLength+1) + `-predictor" and that must fit a 63-character DNS label`,
 	}
 	for n, want := range bad {
 		assert.EqualError(t, ValidateName(n), want, n)
@@ -204,15 +204,15 @@ func TestValidateName(t *testing.T) {
 	// A hurried name gets the nearest valid one, where there is one made of
 	// its own letters and digits.
 	for n, want := range map[string]string{
-		"Custom_Model": `name "Custom_Model" is not a DNS-1123 label (try "custom-model"): `,
-		"my model":     `name "my model" is not a DNS-1123 label (try "my-model"): `,
-		"--x":          `name "--x" is not a DNS-1123 label (try "x"): `,
-		"ünï":          `name "ünï" is not a DNS-1123 label: `,
-		"_1":           `name "_1" is not a DNS-1123 label: `,
+		"Custom_Model": `"Custom_Model" is not a DNS-1123 label (try "custom-model"): `,
+		"my model":     `"my model" is not a DNS-1123 label (try "my-model"): `,
+		"--x":          `"--x" is not a DNS-1123 label (try "x"): `,
+		"ünï":          `"ünï" is not a DNS-1123 label: `,
+		"_1":           `"_1" is not a DNS-1123 label: `,
 	} {
 		assert.EqualError(t, ValidateName(n), want+`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, n)
 	}
-	assert.EqualError(t, ValidateName("resnet50.v2"), `name "resnet50.v2" is not a DNS-1123 label (try "resnet50-v2"): must not contain dots`)
+	assert.EqualError(t, ValidateName("resnet50.v2"), `"resnet50.v2" is not a DNS-1123 label (try "resnet50-v2"): must not contain dots`)
 }
 
 // TestValidateNamespace: a bad namespace gets the nearest valid one, as a
@@ -239,12 +239,12 @@ func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
 	n51, n52 := strings.Repeat("t", MaxTransformerNameLength), strings.Repeat("t", MaxTransformerNameLength+1)
 	assert.NoError(t, ValidateNameFor(n51, TemplateTransformer))
 	assert.NoError(t, ValidateNameFor(n52, TemplateREST))
-	assert.EqualError(t, ValidateNameFor(n52, TemplateTransformer), `name "`+n52+`" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n52+`-transformer" and that must fit a 63-character DNS label`)
+	assert.EqualError(t, ValidateNameFor(n52, TemplateTransformer), `"`+n52+`" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n52+`-transformer" and that must fit a 63-character DNS label`)
 	assert.EqualError(t, ValidateNameFor("Bad", TemplateTransformer), ValidateName("Bad").Error())
 
 	f := validFile()
 	f.Template, f.Name = TemplateTransformer, n52
-	assert.ErrorContains(t, f.Validate(), `name: name "`+n52+`" is 52 characters long; a transformer's name is at most 51`)
+	assert.ErrorContains(t, f.Validate(), `name: "`+n52+`" is 52 characters long; a transformer's name is at most 51`)
 }
 
 func TestValidateModule(t *testing.T) {

@@ -279,7 +279,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --grpc", "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
 		{"--dir " + dir + " --protocol v2 --grpc --port http1=8080 --port h2c=8081", "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
 		{"--dir " + dir + " --gpu -1", "--gpu: must be 0 (CPU only) or more, got -1"},
-		{"--dir " + dir + " --name Bad_Name", `--name: name "Bad_Name" is not a DNS-1123 label`},
+		{"--dir " + dir + " --name Bad_Name", `--name: "Bad_Name" is not a DNS-1123 label`},
 		{"--dir " + dir + " -n Prod", `--namespace: namespace "Prod" is not a DNS-1123 label (try "prod"): `},
 		{"--dir " + dir + " --min-replicas 3 --max-replicas 1", "--min-replicas 3 is more than --max-replicas 1"},
 		{"--dir " + dir + " --canary-traffic-percent 120", "--canary-traffic-percent: must be between 0 and 100, got 120"},
@@ -336,9 +336,9 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 		{"name too long for Standard mode in the file", func(f *project.File) {
 			f.Name, f.Module = long, long
 			f.Deploy = &project.Deploy{DeploymentMode: "Standard", MinReplicas: new(1)}
-		}, "", `kserve-gen.yaml name: name "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
+		}, "", `kserve-gen.yaml name: "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
 		{"name too long for Standard mode from the flags", nil, "--name " + long + " --deployment-mode Standard --min-replicas 1",
-			`--name: name "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
+			`--name: "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
 		{"service account from the file", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "",
 			`kserve-gen.yaml deploy.serviceAccountName: "Models_Reader" is not a Kubernetes name`},
 		{"service account from the flag over the file's", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "--service-account Other_Reader",

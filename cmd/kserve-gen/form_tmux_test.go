@@ -405,7 +405,7 @@ func TestNew_FormRefusesLongTransformerName(t *testing.T) {
 		s.waitFor(want)
 	}
 	s.keys("Enter")
-	s.waitFor(`* name "` + long + `" is 52 characters long; a`)
+	s.waitFor(`* name: "` + long + `" is 52 characters long; a`)
 	s.keys("Up")
 	s.waitFor("> onnx")
 	s.keys("BTab")

@@ -227,6 +227,7 @@ func checkDirFlag(a answers, changed func(string) bool) error {
 
 // fieldFlags are the flags of new that answer kserve-gen.yaml's fields.
 var fieldFlags = map[string]string{
+	"name":                      "NAME", // the argument, not a flag
 	"template":                  "template",
 	"protocol":                  "protocol",
 	"gpu":                       "gpu",
@@ -246,6 +247,9 @@ func flagNames(changed func(string) bool) func(field string) string {
 		flag, ok := fieldFlags[field]
 		if !ok {
 			return field
+		}
+		if field == "name" {
+			return flag
 		}
 		if strings.HasPrefix(field, "resources.") && !changed(flag) {
 			return "the default --" + flag

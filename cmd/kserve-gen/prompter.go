@@ -325,7 +325,10 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error
 				// a transformer's must also leave room for
 				// "-transformer". Said here, in the form that asks for
 				// the name, rather than after the last question.
-				return project.ValidateNameFor(a.Name, template)
+				if err := project.ValidateNameFor(a.Name, template); err != nil {
+					return fmt.Errorf("name: %w", err) // said under the template
+				}
+				return nil
 			}),
 	)
 	return p.run(ctx, nav, huh.NewGroup(fields...))
