@@ -36,7 +36,7 @@ func TestRender_InvalidAnswersNameEveryField(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{
 		`name: "Bad_Name" is not a DNS-1123 label`,
-		`module: module "has space" is not a valid Go module path`,
+		`module: "has space" is not a valid Go module path`,
 		`template: "flask" is not a template; choose one of rest, grpc, onnx, transformer`,
 		`protocol: "v3" is not a protocol; choose v1 or v2`,
 		"gpu: must be 0 (CPU) or more, got -1",

@@ -200,25 +200,28 @@ func ValidateNamespace(ns string) error {
 // "work": go vet and go test refuse a module of that path), and one whose
 // last element does not start with a letter, a digit or _ (go build's
 // "invalid input directory name").
+//
+// As ValidateName's, the error leaves the module unnamed: callers prefix
+// where it came from (--module, kserve-gen.yaml's module).
 func ValidateModule(path string) error {
 	if path == "" {
-		return fmt.Errorf("module %w", ErrEmpty)
+		return ErrEmpty
 	}
 	if err := module.CheckImportPath(path); err != nil {
-		return fmt.Errorf("module %q is not a valid Go module path: %w", path, err)
+		return fmt.Errorf("%q is not a valid Go module path: %w", path, err)
 	}
 	if IsReservedByGo(path) {
-		return fmt.Errorf("module %q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/%s", path, path)
+		return fmt.Errorf("%q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/%s", path, path)
 	}
 	if IsCompilerPackage(path) {
-		return fmt.Errorf("module %q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/%s", path, path)
+		return fmt.Errorf("%q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/%s", path, path)
 	}
 	if first, _, _ := strings.Cut(path, "/"); IsStandardLibrary(first) {
-		return fmt.Errorf("module %q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
+		return fmt.Errorf("%q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
 	}
 	last := path[strings.LastIndex(path, "/")+1:]
 	if c := last[0]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_') {
-		return fmt.Errorf("module %q ends in %q, a folder name go build refuses: the last element must start with a letter, a digit or _", path, last)
+		return fmt.Errorf("%q ends in %q, a folder name go build refuses: the last element must start with a letter, a digit or _", path, last)
 	}
 	return nil
 }

@@ -147,8 +147,8 @@ func TestValidate(t *testing.T) {
 		{"negative quantity", func(f *File) { f.Resources.Requests.CPU = "-1" }, `resources: requests.cpu: "-1" must not be negative`},
 		{"request above limit", func(f *File) { f.Resources.Requests.CPU = "2500m" }, "resources: requests.cpu 2500m is more than limits.cpu 2"},
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
-		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: module "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
-		{"empty module", func(f *File) { f.Module = "" }, "module: module must not be empty"},
+		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
+		{"empty module", func(f *File) { f.Module = "" }, "module: must not be empty"},
 		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: namespace "Prod" is not a DNS-1123 label (try "prod"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
 		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
@@ -180,7 +180,7 @@ func TestValidate_ReportsEveryField(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	assert.Equal(t, []string{
 		"name: must not be empty",
-		"module: module must not be empty",
+		"module: must not be empty",
 		`template: "" is not a template; choose one of rest, grpc, onnx, transformer`,
 		`protocol: "" is not a protocol; choose v1 or v2`,
 	}, lines)
@@ -256,12 +256,12 @@ func TestValidateModule(t *testing.T) {
 	}
 	// The go command refuses these, though CheckImportPath takes them.
 	for m, want := range map[string]string{
-		"image":          `module "image" starts with "image", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/image`,
-		"cmd/go":         `module "cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
-		"text":           `module "text" starts with "text", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/text`,
-		"net/mine":       `module "net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/net/mine`,
-		"example.com/~x": `module "example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
-		"example.com/-x": `module "example.com/-x" ends in "-x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+		"image":          `"image" starts with "image", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/image`,
+		"cmd/go":         `"cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
+		"text":           `"text" starts with "text", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/text`,
+		"net/mine":       `"net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/net/mine`,
+		"example.com/~x": `"example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+		"example.com/-x": `"example.com/-x" ends in "-x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
 	} {
 		assert.EqualError(t, ValidateModule(m), want, m)
 	}
@@ -270,13 +270,13 @@ func TestValidateModule(t *testing.T) {
 	}
 	// The go command's reserved names: go vet and go test refuse a module
 	// of that very path, though main/x or all/x build.
-	assert.EqualError(t, ValidateModule("main"), `module "main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/main`)
+	assert.EqualError(t, ValidateModule("main"), `"main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/main`)
 	for _, m := range []string{"all", "std", "cmd", "tool", "work"} {
 		assert.ErrorContains(t, ValidateModule(m), "a name the go command reserves", m)
 	}
 	// The compiler's own packages: go build passes, go test of a module of
 	// that very path stops with an internal compiler error.
-	assert.EqualError(t, ValidateModule("type"), `module "type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/type`)
+	assert.EqualError(t, ValidateModule("type"), `"type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/type`)
 	for _, m := range []string{"go.shape", "go.builtin", "go.itab", "go.runtime", "go.coverage", "go.internal/runtime/maps"} {
 		assert.ErrorContains(t, ValidateModule(m), "a package the Go compiler makes up for itself", m)
 	}

@@ -228,6 +228,7 @@ func checkDirFlag(a answers, changed func(string) bool) error {
 // fieldFlags are the flags of new that answer kserve-gen.yaml's fields.
 var fieldFlags = map[string]string{
 	"name":                      "NAME", // the argument, not a flag
+	"module":                    "module",
 	"template":                  "template",
 	"protocol":                  "protocol",
 	"gpu":                       "gpu",

@@ -252,7 +252,7 @@ func TestNew_BadNameIsOneError(t *testing.T) {
 	assert.Equal(t, `NAME: "My Model" is not a DNS-1123 label (try "my-model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, err.Error())
 	err = runCLI(t, f, "new", "My Model", "--template", "rest", "--module", "my model", "--yes", "--dir", dir)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "\nmodule: module \"my model\" is not a valid Go module path: malformed import path \"my model\": invalid char ' '")
+	assert.Contains(t, err.Error(), "\n--module: \"my model\" is not a valid Go module path: malformed import path \"my model\": invalid char ' '")
 	assert.NoDirExists(t, dir)
 }
 
@@ -483,8 +483,8 @@ func TestNew_StandardLibraryNamesStillBuild(t *testing.T) {
 	}
 
 	for module, want := range map[string]string{
-		"cmd/go":         `module: module "cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
-		"example.com/~x": `module: module "example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
+		"cmd/go":         `--module: "cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
+		"example.com/~x": `--module: "example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
 	} {
 		dir := filepath.Join(t.TempDir(), "p")
 		require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", module, "--yes", "--dir", dir), want)
@@ -512,7 +512,7 @@ func TestNew_ReservedGoNamesStillTest(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "p")
 	require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", "tool", "--yes", "--dir", dir),
-		`module: module "tool" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/tool`)
+		`--module: "tool" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/tool`)
 	assert.NoDirExists(t, dir)
 }
 
@@ -533,7 +533,7 @@ func TestNew_CompilerReservedNamesStillTest(t *testing.T) {
 	}
 	dir = filepath.Join(t.TempDir(), "p")
 	require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", "go.shape", "--yes", "--dir", dir),
-		`module: module "go.shape" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/go.shape`)
+		`--module: "go.shape" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/go.shape`)
 	assert.NoDirExists(t, dir)
 }
 
