@@ -33,7 +33,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 	}{
 		{"bad name", func(o *Options) { o.Name = "Custom_Model" }, `--name: "Custom_Model" is not a DNS-1123 label`},
 		{"name starting with digit", func(o *Options) { o.Name = "1model" }, `--name: "1model" must start with a lower-case letter`},
-		{"bad namespace", func(o *Options) { o.Namespace = "my ns" }, `--namespace: namespace "my ns" is not a DNS-1123 label`},
+		{"bad namespace", func(o *Options) { o.Namespace = "my ns" }, `--namespace: "my ns" is not a DNS-1123 label`},
 		{"no image", func(o *Options) { o.Image = "" }, `image is required: build and push one (the project README's "Build the image" shows how), then pass --image or set image in kserve-gen.yaml`},
 		{"image with space", func(o *Options) { o.Image = "a b" }, `--image: "a b" is not an image reference like registry.example.com/team/model:v1: could not parse reference: a b`},
 		{"image with upper case", func(o *Options) { o.Image = "Docker.io/Me/Model" }, `--image: "Docker.io/Me/Model" is not an image reference`},

@@ -170,7 +170,9 @@ func ValidateStandardName(name string, transformer bool) error {
 
 // ValidateNamespace reports whether ns is a valid Kubernetes namespace name
 // (a DNS-1123 label). The empty string is valid: it means "the current
-// kubectl namespace".
+// kubectl namespace". As ValidateName's, the error leaves the namespace
+// unnamed: callers prefix where it came from (--namespace,
+// kserve-gen.yaml's deploy.namespace).
 func ValidateNamespace(ns string) error {
 	if ns == "" {
 		return nil
@@ -180,7 +182,7 @@ func ValidateNamespace(ns string) error {
 		if s := suggestNamespace(ns); s != "" {
 			try = fmt.Sprintf(" (try %q)", s)
 		}
-		return fmt.Errorf("namespace %q is not a DNS-1123 label%s: %s", ns, try, strings.Join(msgs, "; "))
+		return fmt.Errorf("%q is not a DNS-1123 label%s: %s", ns, try, strings.Join(msgs, "; "))
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func TestValidate(t *testing.T) {
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
 		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
 		{"empty module", func(f *File) { f.Module = "" }, "module: must not be empty"},
-		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: namespace "Prod" is not a DNS-1123 label (try "prod"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
+		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: "Prod" is not a DNS-1123 label (try "prod"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
 		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
 		{"bad scale metric", func(f *File) { f.Deploy = &Deploy{ScaleMetric: "qps"} }, `deploy: scaleMetric: "qps" is not one of concurrency, rps, cpu, memory`},
@@ -223,16 +223,16 @@ func TestValidateNamespace(t *testing.T) {
 		assert.NoError(t, ValidateNamespace(ns), ns)
 	}
 	for ns, want := range map[string]string{
-		"Prod":        `namespace "Prod" is not a DNS-1123 label (try "prod"): ` + rule,
-		"team_a prod": `namespace "team_a prod" is not a DNS-1123 label (try "team-a-prod"): ` + rule,
-		"_1":          `namespace "_1" is not a DNS-1123 label (try "1"): ` + rule,
-		"ünï":         `namespace "ünï" is not a DNS-1123 label: ` + rule,
-		"team.prod":   `namespace "team.prod" is not a DNS-1123 label (try "team-prod"): must not contain dots`,
+		"Prod":        `"Prod" is not a DNS-1123 label (try "prod"): ` + rule,
+		"team_a prod": `"team_a prod" is not a DNS-1123 label (try "team-a-prod"): ` + rule,
+		"_1":          `"_1" is not a DNS-1123 label (try "1"): ` + rule,
+		"ünï":         `"ünï" is not a DNS-1123 label: ` + rule,
+		"team.prod":   `"team.prod" is not a DNS-1123 label (try "team-prod"): must not contain dots`,
 	} {
 		assert.EqualError(t, ValidateNamespace(ns), want, ns)
 	}
 	long := strings.Repeat("N", 64)
-	assert.EqualError(t, ValidateNamespace(long), `namespace "`+long+`" is not a DNS-1123 label: must be no more than 63 characters; `+rule)
+	assert.EqualError(t, ValidateNamespace(long), `"`+long+`" is not a DNS-1123 label: must be no more than 63 characters; `+rule)
 }
 
 func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {

@@ -280,7 +280,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --protocol v2 --grpc --port http1=8080 --port h2c=8081", "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
 		{"--dir " + dir + " --gpu -1", "--gpu: must be 0 (CPU only) or more, got -1"},
 		{"--dir " + dir + " --name Bad_Name", `--name: "Bad_Name" is not a DNS-1123 label`},
-		{"--dir " + dir + " -n Prod", `--namespace: namespace "Prod" is not a DNS-1123 label (try "prod"): `},
+		{"--dir " + dir + " -n Prod", `--namespace: "Prod" is not a DNS-1123 label (try "prod"): `},
 		{"--dir " + dir + " --min-replicas 3 --max-replicas 1", "--min-replicas 3 is more than --max-replicas 1"},
 		{"--dir " + dir + " --canary-traffic-percent 120", "--canary-traffic-percent: must be between 0 and 100, got 120"},
 		{"--dir " + dir + " --env NOVALUE", `--env "NOVALUE": want KEY=VALUE`},
