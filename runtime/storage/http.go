@@ -118,10 +118,15 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	}
 	source := cacheSource(u)
 	dir := filepath.Join(cache, cacheKey(source, filename))
+	log := r.logger()
+	if legacy := legacyCacheSource(u); legacy != source {
+		if err := removeLegacyRecord(filepath.Join(cache, cacheKey(legacy, filename)), legacy); err != nil {
+			log.Warn(fmt.Sprintf("Cannot remove the old cache record of %s, which names its token: %v", shown, err))
+		}
+	}
 	meta, cached := readMeta(dir+".json", source)
 	cached = cached && dirHasEntries(dir)
 
-	log := r.logger()
 	start := time.Now()
 	if !cached {
 		log.Info("Copying contents of " + shown + " to local")
@@ -570,22 +575,54 @@ func shownURL(rawURL string) string {
 	return shownURI(u)
 }
 
-// cacheSource is what a download is cached under: the URI without its
-// userinfo and without the query parameters that sign it, so a new
-// presigned URL of the same object finds (and revalidates) the copy the last
-// one downloaded instead of downloading it again into a folder of its own.
+// cacheSource is what a download is cached under, and what its record on
+// disk names: the URI without its userinfo, without the query parameters
+// that sign it and without those that carry a token or key (secretParams).
+// So the record keeps no credential for whatever reads the cache folder
+// later, and a new presigned URL of the same object, or a rotated token,
+// finds (and revalidates, sending the new credential) the copy the last one
+// downloaded instead of downloading it again into a folder of its own.
 func cacheSource(u *url.URL) string {
+	return sourceWithout(u, func(k string) bool { return isSignatureParam(k) || secretParams[strings.ToLower(k)] })
+}
+
+// legacyCacheSource is cacheSource as earlier versions had it, which
+// kept the token parameters: their records are found by it to be removed.
+func legacyCacheSource(u *url.URL) string {
+	return sourceWithout(u, isSignatureParam)
+}
+
+func sourceWithout(u *url.URL, drop func(string) bool) string {
 	c := *u
 	c.User = nil
 	q := c.Query()
 	for k := range q {
-		if isSignatureParam(k) {
+		if drop(k) {
 			q.Del(k)
 		}
 	}
 	c.RawQuery = q.Encode()
 	c.Fragment = ""
 	return c.String()
+}
+
+// removeLegacyRecord deletes the download (dir) and record of an older
+// version that named uri, a URI with its token, so that the credential does
+// not stay on disk. The model is then downloaded again, once, under its new
+// record.
+func removeLegacyRecord(dir, uri string) error {
+	b, err := os.ReadFile(dir + ".json")
+	if err != nil {
+		return nil
+	}
+	var m cacheMeta
+	if json.Unmarshal(b, &m) != nil || m.URI != uri {
+		return nil
+	}
+	if err := os.Remove(dir + ".json"); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
 }
 
 // cacheKey names a source's folder: readable, and unique per source.

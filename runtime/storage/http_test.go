@@ -944,3 +944,110 @@ func TestHTTP_UnparsableURIKeepsItsSecrets(t *testing.T) {
 	assert.Equal(t, `invalid storage uri https://xxxxx@127.0.0.1/m/%zz.onnx?xxxxx: invalid URL escape "%zz": want http(s)://host/path/file`, err.Error())
 	assert.ErrorIs(t, err, ErrInvalidURI)
 }
+
+// A token, key or password in the URI is a credential: the cache keeps no
+// copy of it on disk (a record naming it would hand it to whatever reads
+// the cache folder later). It is no part of what the cache keys a download
+// by either, like a presigned URL's signature: a rotated token revalidates
+// the copy the last one downloaded, sending the new token, so a token that
+// no longer reads the file is still refused.
+func TestHTTP_CacheKeepsNoCredentials(t *testing.T) {
+	var full atomic.Int32
+	var mu sync.Mutex
+	var tokens []string
+	const etag = `"v1"`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		tokens = append(tokens, r.URL.Query().Get("token")+" "+r.URL.Query().Get("api_key"))
+		mu.Unlock()
+		if r.URL.Query().Get("token") == "revoked" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		full.Add(1)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte("weights"))
+	}))
+	defer srv.Close()
+	d := newDownloadEnv(t)
+	withToken := func(token string) string {
+		return strings.Replace(srv.URL, "http://", "http://alice:pa55w0rd@", 1) + "/models/model.onnx?version=1&token=" + token + "&api_key=k3yk3y"
+	}
+	ctx := context.Background()
+	first, err := d.resolver().Resolve(ctx, withToken("s3cr3t"))
+	require.NoError(t, err)
+	again, err := d.resolver().Resolve(ctx, withToken("s3cr3t"))
+	require.NoError(t, err)
+	assert.Equal(t, first, again)
+	assert.EqualValues(t, 1, full.Load(), "the second start is a cache hit")
+	rotated, err := d.resolver().Resolve(ctx, withToken("r0tated"))
+	require.NoError(t, err)
+	assert.Equal(t, first, rotated)
+	assert.EqualValues(t, 1, full.Load(), "a rotated token revalidates the cached copy")
+	_, err = d.resolver().Resolve(ctx, withToken("revoked"))
+	require.Error(t, err)
+	assert.Equal(t, []string{"s3cr3t k3yk3y", "s3cr3t k3yk3y", "r0tated k3yk3y", "revoked k3yk3y"}, tokens)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, first))
+
+	meta, err := os.ReadFile(first + ".json")
+	require.NoError(t, err)
+	assert.Contains(t, string(meta), `"uri": "`+srv.URL+`/models/model.onnx?version=1"`)
+	require.NoError(t, filepath.Walk(d.cache, func(p string, info os.FileInfo, err error) error {
+		require.NoError(t, err)
+		for _, secret := range []string{"s3cr3t", "r0tated", "revoked", "k3yk3y", "pa55w0rd", "alice"} {
+			assert.NotContains(t, p, secret)
+			if info.Mode().IsRegular() {
+				b, err := os.ReadFile(p)
+				require.NoError(t, err)
+				assert.NotContains(t, string(b), secret, p)
+			}
+		}
+		return nil
+	}))
+}
+
+// A record written by an older version, which kept the token in its URI, is
+// removed with its download, and the model downloaded again under a record
+// without it.
+func TestHTTP_OldRecordWithTokenIsRemoved(t *testing.T) {
+	var full atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		full.Add(1)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte("weights"))
+	}))
+	defer srv.Close()
+	d := newDownloadEnv(t)
+	uri := srv.URL + "/models/model.onnx?token=s3cr3t"
+	// The older version's record: keyed and named by the URI with its token.
+	old := filepath.Join(d.cache, cacheKey(uri, "model.onnx"))
+	require.NoError(t, os.MkdirAll(old, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(old, "model.onnx"), []byte("old weights"), 0o644))
+	require.NoError(t, writeMeta(old+".json", cacheMeta{URI: uri, ETag: `"v0"`}))
+
+	dir, err := d.resolver().Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	assert.NotEqual(t, old, dir)
+	assert.EqualValues(t, 1, full.Load())
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	assert.NoFileExists(t, old+".json")
+	assert.NoDirExists(t, old)
+	entries, err := os.ReadDir(d.cache)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		if !e.IsDir() {
+			b, err := os.ReadFile(filepath.Join(d.cache, e.Name()))
+			require.NoError(t, err)
+			assert.NotContains(t, string(b), "s3cr3t", e.Name())
+		}
+	}
+	assert.Equal(t, []string{filepath.Base(dir), filepath.Base(dir) + ".json"}, names)
+}
