@@ -576,28 +576,42 @@ func shownURL(rawURL string) string {
 }
 
 // cacheSource is what a download is cached under, and what its record on
-// disk names: the URI without its userinfo, without the query parameters
-// that sign it and without those that carry a token or key (secretParams).
-// So the record keeps no credential for whatever reads the cache folder
-// later, and a new presigned URL of the same object, or a rotated token,
-// finds (and revalidates, sending the new credential) the copy the last one
-// downloaded instead of downloading it again into a folder of its own.
+// disk names: the URI without its userinfo and without the query parameters
+// that sign it, so a new presigned URL of the same object finds (and
+// revalidates) the copy the last one downloaded. A parameter that carries a
+// token or key (secretParams) stays part of the identity, since some of them
+// also select what is served (?key=models/a.onnx), but only as a digest of
+// its value: the record keeps no credential for whatever reads the cache
+// folder later, and a rotated token is a new source, downloaded afresh.
 func cacheSource(u *url.URL) string {
-	return sourceWithout(u, func(k string) bool { return isSignatureParam(k) || secretParams[strings.ToLower(k)] })
+	c := *u
+	c.User = nil
+	q := c.Query()
+	for k, vs := range q {
+		switch {
+		case isSignatureParam(k):
+			q.Del(k)
+		case secretParams[strings.ToLower(k)]:
+			for i, v := range vs {
+				sum := sha256.Sum256([]byte(v))
+				vs[i] = "sha256-" + hex.EncodeToString(sum[:8])
+			}
+		}
+	}
+	c.RawQuery = q.Encode()
+	c.Fragment = ""
+	return c.String()
 }
 
 // legacyCacheSource is cacheSource as earlier versions had it, which
-// kept the token parameters: their records are found by it to be removed.
+// kept the token parameters as given: their records are found by it to be
+// removed.
 func legacyCacheSource(u *url.URL) string {
-	return sourceWithout(u, isSignatureParam)
-}
-
-func sourceWithout(u *url.URL, drop func(string) bool) string {
 	c := *u
 	c.User = nil
 	q := c.Query()
 	for k := range q {
-		if drop(k) {
+		if isSignatureParam(k) {
 			q.Del(k)
 		}
 	}
