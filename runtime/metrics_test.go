@@ -88,6 +88,51 @@ func TestMetrics_RequestsErrorsAndSizes(t *testing.T) {
 	assert.NotContains(t, m, `model_name="nope"`)
 }
 
+// The protocol label lists only the protocols the server serves: a
+// REST-only server (--enable_grpc=false) has no grpc-v2 series, which could
+// never move; with gRPC on they are there at 0 from registration.
+func TestMetrics_ProtocolSeriesFollowServedProtocols(t *testing.T) {
+	grpcLines := []string{
+		`kserve_requests_total{model_name="echo",protocol="grpc-v2",verb="predict"} 0`,
+		`kserve_requests_total{model_name="echo",protocol="grpc-v2",verb="explain"} 0`,
+		`kserve_request_size_bytes_count{model_name="echo",protocol="grpc-v2"} 0`,
+		`kserve_response_size_bytes_count{model_name="echo",protocol="grpc-v2"} 0`,
+	}
+	restLines := []string{
+		`kserve_requests_total{model_name="echo",protocol="v1",verb="predict"} 0`,
+		`kserve_requests_total{model_name="echo",protocol="v1",verb="explain"} 0`,
+		`kserve_requests_total{model_name="echo",protocol="v2",verb="predict"} 0`,
+		`kserve_requests_total{model_name="echo",protocol="v2",verb="explain"} 0`,
+		`kserve_request_size_bytes_count{model_name="echo",protocol="v1"} 0`,
+		`kserve_request_size_bytes_count{model_name="echo",protocol="v2"} 0`,
+		`kserve_response_size_bytes_count{model_name="echo",protocol="v1"} 0`,
+		`kserve_response_size_bytes_count{model_name="echo",protocol="v2"} 0`,
+	}
+	grpcSeries := regexp.MustCompile(`(?m)^.*protocol="grpc-v2".*$`)
+	t.Run("rest only", func(t *testing.T) {
+		rt := runtimetest.StartModels(t, []runtime.Model{&echoModel{name: "echo"}},
+			runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }))
+		_, _, m := do(t, "GET", rt.URL+"/metrics", "", nil)
+		for _, line := range restLines {
+			assert.Contains(t, m, line+"\n")
+		}
+		assert.Empty(t, grpcSeries.FindAllString(m, -1))
+		// A request still counts, on its own protocol only.
+		code, _, body := do(t, "POST", rt.URL+"/v1/models/echo:predict", "application/json", []byte(`{"instances":[[1,2]]}`))
+		require.Equal(t, 200, code, body)
+		_, _, m = do(t, "GET", rt.URL+"/metrics", "", nil)
+		assert.Contains(t, m, `kserve_requests_total{model_name="echo",protocol="v1",verb="predict"} 1`+"\n")
+		assert.Empty(t, grpcSeries.FindAllString(m, -1))
+	})
+	t.Run("grpc on", func(t *testing.T) {
+		rt := runtimetest.StartModels(t, []runtime.Model{&echoModel{name: "echo"}}, runtimetest.WithGRPC())
+		_, _, m := do(t, "GET", rt.URL+"/metrics", "", nil)
+		for _, line := range append(restLines, grpcLines...) {
+			assert.Contains(t, m, line+"\n")
+		}
+	})
+}
+
 // kserve_request_queue_seconds: 0 for a request that found a free slot,
 // the wait for one that did not.
 func TestMetrics_QueueWait(t *testing.T) {

@@ -301,7 +301,11 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	} else {
 		s.log.Debug(memLimit.String())
 	}
-	s.metrics = metrics.New()
+	// A --workers supervisor serves gRPC itself; its HTTP workers serve REST.
+	serveREST := !(s.cfg.Workers > 1 && !worker)
+	serveGRPC := s.cfg.EnableGRPC && !worker
+	// Series only for the protocols this process serves.
+	s.metrics = metrics.New(metrics.ServesGRPC(serveGRPC))
 	dpOpts := dataplane.Options{
 		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),
 		MaxQueued:      s.cfg.MaxQueuedRequests,
@@ -335,10 +339,6 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	if dpOpts.MaxQueued > 0 {
 		s.log.Info(fmt.Sprintf("At most %d requests wait for a model slot; more get 503 (--max_queued_requests)", dpOpts.MaxQueued))
 	}
-
-	// A --workers supervisor serves gRPC itself; its HTTP workers serve REST.
-	serveREST := !(s.cfg.Workers > 1 && !worker)
-	serveGRPC := s.cfg.EnableGRPC && !worker
 
 	errc := make(chan error, 3)
 	var httpSrv *http.Server

@@ -36,8 +36,12 @@ type Metrics struct {
 	reqSize     *prometheus.HistogramVec
 	respSize    *prometheus.HistogramVec
 	queue       *prometheus.HistogramVec
-	batchOnce   sync.Once
-	batches     *batchCollector // registered by the first AddBatcher
+	// served marks the protocols (indexed like protocols) whose series
+	// ForModel creates: a series for a protocol the server does not serve
+	// could never move, and would read as "no traffic" on a dashboard.
+	served    [3]bool
+	batchOnce sync.Once
+	batches   *batchCollector // registered by the first AddBatcher
 }
 
 // KServeBuckets are the buckets of KServe's four step histograms:
@@ -53,12 +57,22 @@ var SizeBuckets = prometheus.ExponentialBuckets(64, 4, 11)
 // wait that long already means every worker was busy, to KServe's 10 s.
 var QueueBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
+// Option configures New.
+type Option func(*Metrics)
+
+// ServesGRPC says whether the server serves gRPC, and so whether each
+// model gets protocol="grpc-v2" series (New's default: it does). REST's v1
+// and v2 series are always created.
+func ServesGRPC(served bool) Option {
+	return func(m *Metrics) { m.served[grpcV2] = served }
+}
+
 // New returns the collectors registered in a fresh registry. The process
 // and Go runtime collectors are the default registry's: client_golang
 // registers them there when it starts, so a second pair here would only
 // repeat them (and hold another 50 KB of live heap, which every garbage
 // collection scans).
-func New() *Metrics {
+func New(opts ...Option) *Metrics {
 	hist := func(name, help string) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: KServeBuckets}, []string{"model_name"})
 	}
@@ -90,6 +104,10 @@ func New() *Metrics {
 			Name: "kserve_request_queue_seconds", Help: "time inference requests waited for one of the --max_asyncio_workers model slots, by model",
 			Buckets: QueueBuckets,
 		}, []string{"model_name"}),
+		served: [3]bool{true, true, true},
+	}
+	for _, o := range opts {
+		o(m)
 	}
 	m.Registry.MustRegister(m.preprocess, m.predict, m.explain, m.postprocess, m.requests, m.errors, m.inFlight,
 		m.reqSize, m.respSize, m.queue)
@@ -146,8 +164,13 @@ type Model struct {
 // protocols are the protocol label's values, indexed like infer.Protocol.
 var protocols = [3]string{"v1", "v2", "grpc-v2"}
 
+// grpcV2 is protocols' index of "grpc-v2".
+const grpcV2 = 2
+
 // ForModel resolves the observers for a model name. The label is the
-// model's own name, not an alias it is registered under (as KServe).
+// model's own name, not an alias it is registered under (as KServe). The
+// protocol-labelled series are created, at 0, for the served protocols
+// only; the others' observers stay nil.
 func (m *Metrics) ForModel(name string) *Model {
 	mm := &Model{
 		m: m, name: name,
@@ -159,6 +182,9 @@ func (m *Metrics) ForModel(name string) *Model {
 		Queue:       m.queue.WithLabelValues(name),
 	}
 	for p, proto := range protocols {
+		if !m.served[p] {
+			continue
+		}
 		for v, verb := range []string{"predict", "explain"} {
 			mm.requests[p][v] = m.requests.WithLabelValues(name, proto, verb)
 		}
@@ -172,7 +198,8 @@ func (m *Metrics) ForModel(name string) *Model {
 // 2 grpc-v2; explain selects the verb; in and out are the request's and the
 // response's sizes in bytes (negative: unknown, not observed); code is the
 // status code of a failed request (an HTTP code or a gRPC code name), ""
-// for a success.
+// for a success. A protocol the server was not said to serve (see
+// ServesGRPC) is not recorded.
 func (mm *Model) Exchange(protocol int, explain bool, in, out int, code string) {
 	if protocol < 0 || protocol >= len(protocols) {
 		return
@@ -181,7 +208,11 @@ func (mm *Model) Exchange(protocol int, explain bool, in, out int, code string) 
 	if explain {
 		v = 1
 	}
-	mm.requests[protocol][v].Inc()
+	req := mm.requests[protocol][v]
+	if req == nil {
+		return
+	}
+	req.Inc()
 	if in >= 0 {
 		mm.reqSize[protocol].Observe(float64(in))
 	}

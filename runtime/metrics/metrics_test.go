@@ -123,3 +123,23 @@ func TestClashingModelMetricLeavesTheScrapeStanding(t *testing.T) {
 	assert.Contains(t, logs.String(), "level=ERROR")
 	assert.Contains(t, logs.String(), "kserve_requests_total")
 }
+
+// Without gRPC served, a grpc-v2 exchange (which such a server never
+// sees) is dropped rather than panicking on the series ForModel left out,
+// and leaves no grpc-v2 series, not even an error count.
+func TestExchangeOnAProtocolNotServed(t *testing.T) {
+	m := metrics.New(metrics.ServesGRPC(false))
+	mm := m.ForModel("m")
+	mm.Exchange(2, false, 10, 10, "")
+	mm.Exchange(2, true, 10, -1, "Internal")
+	mm.Exchange(1, false, 10, 20, "")
+	srv := httptest.NewServer(m.Handler(nil))
+	defer srv.Close()
+	body := scrape(t, srv.URL, "")
+	assert.Empty(t, regexp.MustCompile(`(?m)^.*protocol="grpc-v2".*$`).FindAllString(body, -1))
+	assert.Contains(t, body, `kserve_requests_total{model_name="m",protocol="v2",verb="predict"} 1`+"\n")
+	assert.Contains(t, body, `kserve_response_size_bytes_sum{model_name="m",protocol="v2"} 20`+"\n")
+	// A recorded exchange and a dropped one allocate nothing (the hot path).
+	assert.Zero(t, testing.AllocsPerRun(100, func() { mm.Exchange(1, false, 10, 20, "") }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { mm.Exchange(2, false, 10, 20, "") }))
+}
