@@ -237,15 +237,24 @@ func (d *Dataplane) notReady(e *Entry) *status.Error {
 // the panic as the reason, as ready does for Ready, its stack logged when
 // it first panics so: a probe still gets the 503 of a model not ready,
 // where net/http cut its connection without an answer, and the WARNING
+// hookPanicked is the error of p, a panic recovered from model e's Ready or
+// NotReadyReason, which probes and requests call again and again: it is
+// logged, after what, with its stack the first time the hook panics so,
+// last holding the message of the hook's last panic (cleared by the caller
+// once the hook returns).
+func (d *Dataplane) hookPanicked(e *Entry, last *atomic.Pointer[string], what string, p any) *status.Error {
+	pe := status.Panic("model "+e.Name, p, debug.Stack())
+	if prev := last.Swap(&pe.Message); prev == nil || *prev != pe.Message {
+		d.logger().Error(what + pe.Message + status.PanicStack(pe))
+	}
+	return pe
+}
+
 // noteReadiness logs from ready's defer did not panic out of ready.
 func (d *Dataplane) notReadyReason(e *Entry, r model.NotReadyReasoner) (reason string) {
 	defer func() {
 		if p := recover(); p != nil {
-			pe := status.Panic("model "+e.Name, p, debug.Stack())
-			if prev := e.reasonPanic.Swap(&pe.Message); prev == nil || *prev != pe.Message {
-				d.logger().Error(fmt.Sprintf("Model %s is not ready, and its NotReadyReason panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
-			}
-			reason = pe.Message
+			reason = d.hookPanicked(e, &e.reasonPanic, "Model "+e.Name+" is not ready, and its NotReadyReason panicked: ", p).Message
 		}
 	}()
 	reason = r.NotReadyReason()
@@ -273,10 +282,7 @@ func (d *Dataplane) ServerNotReady() error {
 func (d *Dataplane) ready(e *Entry) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			pe := status.Panic("model "+e.Name, p, debug.Stack())
-			if prev := e.readyPanic.Swap(&pe.Message); prev == nil || *prev != pe.Message {
-				d.logger().Error(fmt.Sprintf("Model %s is not ready: its Ready panicked: %s%s", e.Name, pe.Message, status.PanicStack(pe)))
-			}
+			d.hookPanicked(e, &e.readyPanic, "Model "+e.Name+" is not ready: its Ready panicked: ", p)
 			ok = false
 		}
 		if ok != e.wasReady.Load() {
