@@ -583,7 +583,16 @@ func shownURL(rawURL string) string {
 // also select what is served (?key=models/a.onnx), but only as a digest of
 // its value: the record keeps no credential for whatever reads the cache
 // folder later, and a rotated token is a new source, downloaded afresh.
-func cacheSource(u *url.URL) string {
+func cacheSource(u *url.URL) string { return sourceURI(u, true) }
+
+// legacyCacheSource is cacheSource as earlier versions had it, which
+// kept the token parameters as given: their records are found by it to be
+// removed.
+func legacyCacheSource(u *url.URL) string { return sourceURI(u, false) }
+
+// sourceURI is u without its userinfo, fragment and signing parameters,
+// with each token parameter's values as digests when digest is set.
+func sourceURI(u *url.URL, digest bool) string {
 	c := *u
 	c.User = nil
 	q := c.Query()
@@ -591,28 +600,11 @@ func cacheSource(u *url.URL) string {
 		switch {
 		case isSignatureParam(k):
 			q.Del(k)
-		case secretParams[strings.ToLower(k)]:
+		case digest && secretParams[strings.ToLower(k)]:
 			for i, v := range vs {
 				sum := sha256.Sum256([]byte(v))
 				vs[i] = "sha256-" + hex.EncodeToString(sum[:8])
 			}
-		}
-	}
-	c.RawQuery = q.Encode()
-	c.Fragment = ""
-	return c.String()
-}
-
-// legacyCacheSource is cacheSource as earlier versions had it, which
-// kept the token parameters as given: their records are found by it to be
-// removed.
-func legacyCacheSource(u *url.URL) string {
-	c := *u
-	c.User = nil
-	q := c.Query()
-	for k := range q {
-		if isSignatureParam(k) {
-			q.Del(k)
 		}
 	}
 	c.RawQuery = q.Encode()
