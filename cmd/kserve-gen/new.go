@@ -158,22 +158,23 @@ func imagePresetHelp() string {
 	return strings.Join(parts, "; ")
 }
 
-// shapeNoModel and labelsNoModel are returned for --input-shape and
-// --labels without a model. Like imageNoModel they lead with what is
-// missing, and name the value given (the first, for --input-shape).
-func shapeNoModel(shape string) error {
-	return fmt.Errorf("--input-shape needs --model FILE.onnx: --input-shape %s sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json", shape)
-}
-
-func labelsNoModel(labels string) error {
-	return fmt.Errorf("--labels needs --model FILE.onnx: --labels %s names the classes of the first output of the ONNX model that --model serves", labels)
-}
-
-// imageNoModel is returned for --image without a model. It leads with
-// what is missing: a user who typed --image imagenet alone has no model
+// checkModelFlags refuses the flags that describe a --model's inputs and
+// outputs (--input-shape, --labels, --image) given without one. The message
+// leads with what is missing, and names the value given (the first, for
+// --input-shape): a user who typed --image imagenet alone has no model
 // whose input it could preprocess.
-func imageNoModel(preset string) error {
-	return fmt.Errorf("--image needs --model FILE.onnx: --image %s is a preprocessing preset for the image input of the ONNX model that --model serves", preset)
+func checkModelFlags(a answers, opts *newOptions) error {
+	switch {
+	case a.Model != "":
+		return nil
+	case len(a.shapes) > 0:
+		return fmt.Errorf("--input-shape needs --model FILE.onnx: --input-shape %s sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json", opts.InputShapes[0])
+	case opts.Labels != "":
+		return fmt.Errorf("--labels needs --model FILE.onnx: --labels %s names the classes of the first output of the ONNX model that --model serves", opts.Labels)
+	case a.Image != "":
+		return fmt.Errorf("--image needs --model FILE.onnx: --image %s is a preprocessing preset for the image input of the ONNX model that --model serves", a.Image)
+	}
+	return nil
 }
 
 // checkImagePreset refuses an --image that names a container image: build,
@@ -289,9 +290,6 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		return err
 	}
 	prompt := !opts.Yes && opts.IO.CanPrompt()
-	if len(shapes) > 0 && a.Model == "" && !prompt { // the form may still ask for the model
-		return shapeNoModel(opts.InputShapes[0])
-	}
 	if a.Model != "" && a.Template == "" {
 		a.Template = project.TemplateONNX
 	}
@@ -301,13 +299,10 @@ func newRun(ctx context.Context, opts *newOptions) error {
 			return err
 		}
 	}
-	if opts.Labels != "" && a.Model == "" && !prompt {
-		return labelsNoModel(opts.Labels)
-	}
-	if a.Image != "" && a.Model == "" && !prompt {
-		return imageNoModel(a.Image)
-	}
 	if !prompt {
+		if err := checkModelFlags(a, opts); err != nil { // the form may still ask for the model
+			return err
+		}
 		var missing []string
 		if a.Name == "" {
 			missing = append(missing, "NAME (the first argument, e.g. `kserve-gen new custom-model`)")
@@ -346,14 +341,8 @@ func newRun(ctx context.Context, opts *newOptions) error {
 				return err
 			}
 		}
-		if len(shapes) > 0 && a.Model == "" {
-			return shapeNoModel(opts.InputShapes[0])
-		}
-		if opts.Labels != "" && a.Model == "" {
-			return labelsNoModel(opts.Labels)
-		}
-		if a.Image != "" && a.Model == "" {
-			return imageNoModel(a.Image)
+		if err := checkModelFlags(a, opts); err != nil {
+			return err
 		}
 	}
 	if a.onnx != nil && opts.Labels != "" {
