@@ -35,13 +35,33 @@ const serveEnv = "KSERVE_GEN_TEST_SERVE"
 // blockEnv makes that server's model hang in every predict.
 const blockEnv = "KSERVE_GEN_TEST_BLOCK"
 
+// unloadEnv gives that server's model an Unload taking this long (a
+// time.Duration), which then prints "unloaded" and the worker number.
+const unloadEnv = "KSERVE_GEN_TEST_UNLOAD"
+
+// slowUnloadModel is the echo model with an Unload that takes its time.
+type slowUnloadModel struct {
+	*echoModel
+	took time.Duration
+}
+
+func (m slowUnloadModel) Unload(context.Context) error {
+	time.Sleep(m.took) // ignores its context, as a model flushing state to disk may
+	fmt.Fprintf(os.Stderr, "unloaded (worker %q)\n", os.Getenv("KSERVE_GEN_WORKER"))
+	return nil
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) != "" {
 		m := &echoModel{name: "echo"}
 		if os.Getenv(blockEnv) != "" {
 			m.block = make(chan struct{}) // never closed: every predict hangs
 		}
-		err := runtime.Serve(m)
+		var served runtime.Model = m
+		if d, err := time.ParseDuration(os.Getenv(unloadEnv)); err == nil {
+			served = slowUnloadModel{m, d}
+		}
+		err := runtime.Serve(served)
 		if errors.Is(err, config.ErrUsage) {
 			os.Exit(2) // printed by the parser, as argparse does
 		}
@@ -121,6 +141,22 @@ func TestWorkers_PortTakenIsFatal(t *testing.T) {
 	want := fmt.Sprintf("listen on http port %d: listen tcp :%d: bind: address already in use\n", port, port)
 	assert.True(t, strings.HasSuffix(p.out.String(), want), "output ends with %q:\n%s", want, p.out)
 	assert.NotContains(t, p.out.String(), "Started worker")
+}
+
+// --workers N: at shutdown a worker gets the time its own shutdown may
+// take — the grace period's drain, then its models' Unload — before the
+// supervisor kills it; it was killed at the grace period, mid-Unload.
+func TestWorkers_ShutdownLeavesWorkersTimeToUnload(t *testing.T) {
+	p := startProc(t, []string{unloadEnv + "=2s"},
+		"--workers=2", "--grace_period=1", "--enable_grpc=false", fmt.Sprintf("--http_port=%d", freePorts(t, 1)[0]))
+	require.Eventually(t, func() bool { return strings.Count(p.out.String(), "Starting HTTP server on") == 2 },
+		20*time.Second, 10*time.Millisecond, "workers serving: %s", p.out)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.wait(t, 20*time.Second), p.out.String())
+	out := p.out.String()
+	assert.Contains(t, out, `unloaded (worker "0")`, out)
+	assert.Contains(t, out, `unloaded (worker "1")`, out)
+	assert.NotContains(t, out, "killing it", out)
 }
 
 // --workers N: STORAGE_URI is resolved once, by the supervisor, even with

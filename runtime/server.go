@@ -626,7 +626,7 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 		}
 		s.log.Warn(fmt.Sprintf("Grace period of %s over: closing the %s connections still open", grace, strings.Join(which, " and ")))
 	}
-	uctx, ucancel := context.WithTimeout(context.Background(), max(grace, minUnloadTime))
+	uctx, ucancel := context.WithTimeout(context.Background(), unloadTime(grace))
 	defer ucancel()
 	select {
 	case <-loaded:
@@ -637,6 +637,13 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 	}
 	return errors.Join(httpErr, s.dp.Stop(uctx))
 }
+
+// unloadTime is how long shutdown waits for the models' Unload after the
+// grace period's drain.
+func unloadTime(grace time.Duration) time.Duration { return max(grace, minUnloadTime) }
+
+// shutdownTime bounds a whole shutdown: the drain, then the unload.
+func shutdownTime(grace time.Duration) time.Duration { return grace + unloadTime(grace) }
 
 // listenExclusive binds addr for this process alone: a port another
 // process holds, SO_REUSEPORT or not, is "address already in use".

@@ -24,7 +24,8 @@ import (
 // KServe's multi-process mode does. A worker that dies, or stops answering
 // the heartbeat (heartbeat.go), is restarted (with a growing back-off while
 // it keeps dying at once); on shutdown every worker gets SIGTERM and the
-// grace period to drain, then SIGKILL.
+// time its own shutdown may take (the grace period's drain, then its
+// models' Unload), then SIGKILL.
 func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -126,13 +127,22 @@ func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
-		case <-time.After(s.cfg.GracePeriod):
+		case <-time.After(shutdownTime(s.cfg.GracePeriod) + workerExitTime):
+			// Killed only once its own shutdown has overrun: at the
+			// grace period alone, a worker still in its models'
+			// Unload was cut off (a model flushing state, a GPU
+			// session releasing its memory).
+			s.log.Warn(fmt.Sprintf("Worker %d (pid %d) still running %s after SIGTERM; killing it", i, cmd.Process.Pid, shutdownTime(s.cfg.GracePeriod)+workerExitTime))
 			_ = cmd.Process.Kill()
 			<-done
 		}
 		return true
 	}
 }
+
+// workerExitTime is what a worker may take beyond its shutdown's bounds
+// to flush its log and exit.
+const workerExitTime = time.Second
 
 func exitText(err error) string {
 	var ee *exec.ExitError
