@@ -363,23 +363,29 @@ func (r Resources) Validate() error {
 // of the file it was read from.
 func (r Resources) ValidateAs(name func(field string) string) error {
 	var errs []error
-	q := func(field, v string) *resource.Quantity {
+	q := func(field string, k quantityKind, v string) *resource.Quantity {
 		if v == "" {
 			return nil
 		}
 		parsed, err := resource.ParseQuantity(v)
 		if err != nil {
-			errs = append(errs, &quantityError{field: field, value: v, err: err})
+			errs = append(errs, &quantityError{field: field, value: v, kind: k, err: err})
 			return nil
 		}
 		if parsed.Sign() < 0 {
 			errs = append(errs, fmt.Errorf("%s: %q must not be negative", field, v))
 			return nil
 		}
+		if k == memoryKind {
+			if err := wholeBytes(field, v, parsed); err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+		}
 		return &parsed
 	}
-	reqCPU, limCPU := q(name("requests.cpu"), r.Requests.CPU), q(name("limits.cpu"), r.Limits.CPU)
-	reqMem, limMem := q(name("requests.memory"), r.Requests.Memory), q(name("limits.memory"), r.Limits.Memory)
+	reqCPU, limCPU := q(name("requests.cpu"), cpuKind, r.Requests.CPU), q(name("limits.cpu"), cpuKind, r.Limits.CPU)
+	reqMem, limMem := q(name("requests.memory"), memoryKind, r.Requests.Memory), q(name("limits.memory"), memoryKind, r.Limits.Memory)
 	if reqCPU != nil && limCPU != nil && reqCPU.Cmp(*limCPU) > 0 {
 		errs = append(errs, fmt.Errorf("%s %s is more than %s %s", name("requests.cpu"), r.Requests.CPU, name("limits.cpu"), r.Limits.CPU))
 	}
@@ -389,25 +395,82 @@ func (r Resources) ValidateAs(name func(field string) string) error {
 	return errors.Join(errs...)
 }
 
-// quantityRule says what resource.ParseQuantity takes, in the words of
-// Kubernetes' docs rather than its regular expression.
-const quantityRule = "a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi"
+// quantityKind is what a quantity counts: its rule, the spellings offered
+// for it and whether it may hold a fraction differ.
+type quantityKind int
 
-// quantityError is a quantity that does not parse. It reads as the rule
-// and the nearest spellings that do, not apimachinery's regular
-// expression, which it still wraps for errors.Is.
+const (
+	cpuKind    quantityKind = iota // CPUs, to the thousandth (m)
+	memoryKind                     // bytes, whole
+)
+
+// rule says what a quantity of kind k is, in the words of Kubernetes'
+// docs rather than resource.ParseQuantity's regular expression: both
+// kinds parse with any suffix, but only these make sense for each.
+func (k quantityKind) rule() string {
+	if k == cpuKind {
+		return "a CPU quantity is a number of CPUs, whole or with m for thousandths of one, like 2, 1.5 or 500m"
+	}
+	return "a memory quantity is a number of bytes with an optional suffix: k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 512Mi or 2G"
+}
+
+// valid reports whether s is a quantity of kind k: one that parses, and
+// for memory is a whole number of bytes.
+func (k quantityKind) valid(s string) bool {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() < 0 {
+		return false
+	}
+	return k == cpuKind || isWhole(q)
+}
+
+// isWhole reports whether q has no fractional part. RoundUp to scale 0
+// (units) reports whether it lost precision; it works on a copy.
+func isWhole(q resource.Quantity) bool {
+	return q.RoundUp(0)
+}
+
+// wholeBytes refuses a memory quantity with a fraction of a byte, which
+// Kubernetes takes ("500m" is half a byte, which the kubelet rounds up to
+// one) but is never meant: with m as its suffix, it is a typo for 500Mi
+// or 500M.
+func wholeBytes(field, v string, q resource.Quantity) error {
+	if isWhole(q) {
+		return nil
+	}
+	what := "is not a whole number of bytes"
+	if one := resource.MustParse("1"); q.Cmp(one) < 0 {
+		what = "is less than one byte"
+	}
+	return &quantityError{field: field, value: v, kind: memoryKind, what: what}
+}
+
+// quantityError is a quantity that does not parse, or (what set) one
+// that is not a quantity of its kind. It reads as the rule and the
+// nearest spellings that are, not apimachinery's regular expression,
+// which it still wraps for errors.Is.
 type quantityError struct {
 	field, value string
+	kind         quantityKind
+	what         string // "is less than one byte"; empty: does not parse
 	err          error
 }
 
 func (e *quantityError) Error() string {
+	what := e.what
+	if what == "" {
+		what = "is not a Kubernetes quantity"
+	}
 	try := ""
-	if s := suggestQuantity(e.value); len(s) > 0 {
+	if s := suggestQuantity(e.kind, e.value); len(s) > 0 {
 		// Before the rule, as names do, so a short terminal shows it.
 		try = ` (try "` + strings.Join(s, `" or "`) + `")`
 	}
-	return fmt.Sprintf("%s: %q is not a Kubernetes quantity%s: %s", e.field, e.value, try, quantityRule)
+	rule := e.kind.rule()
+	if _, unit := splitQuantity(e.value); e.what != "" && unit == "m" {
+		rule = "m means thousandths; " + rule
+	}
+	return fmt.Sprintf("%s: %q %s%s: %s", e.field, e.value, what, try, rule)
 }
 
 func (e *quantityError) Unwrap() error { return e.err }
@@ -415,35 +478,52 @@ func (e *quantityError) Unwrap() error { return e.err }
 // quantityParts splits a number, blanks and a unit: "1.5 GB", "2cores".
 var quantityParts = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)$`)
 
-// quantityUnits maps the units people write elsewhere (sizes in GB, CPUs
-// in cores), lower-cased, to the Kubernetes suffixes that mean them:
-// decimal first, then binary, which is what "GB" often means.
-var quantityUnits = map[string][]string{
+// splitQuantity returns v's number and unit, or "", "" when v is no
+// number and unit.
+func splitQuantity(v string) (num, unit string) {
+	m := quantityParts.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return "", ""
+	}
+	return m[1], m[2]
+}
+
+// memoryUnits maps the units people write sizes in elsewhere, lower-cased,
+// to the Kubernetes suffixes that mean them: decimal first, then binary,
+// which is what "GB" often means. m, which Kubernetes reads as
+// thousandths, is a typo for Mi (what manifests mostly use) or M.
+var memoryUnits = map[string][]string{
 	"b": {""}, "byte": {""}, "bytes": {""},
 	"k": {"k", "Ki"}, "kb": {"k", "Ki"}, "ki": {"Ki"}, "kib": {"Ki"},
-	"mb": {"M", "Mi"}, "mi": {"Mi"}, "mib": {"Mi"},
+	"m": {"Mi", "M"}, "mb": {"M", "Mi"}, "mi": {"Mi"}, "mib": {"Mi"},
 	"g": {"G", "Gi"}, "gb": {"G", "Gi"}, "gi": {"Gi"}, "gib": {"Gi"},
 	"t": {"T", "Ti"}, "tb": {"T", "Ti"}, "ti": {"Ti"}, "tib": {"Ti"},
 	"p": {"P", "Pi"}, "pb": {"P", "Pi"}, "pi": {"Pi"}, "pib": {"Pi"},
 	"eb": {"E", "Ei"}, "ei": {"Ei"}, "eib": {"Ei"},
-	"mcpu": {"m"}, "millicpu": {"m"}, "millicore": {"m"}, "millicores": {"m"},
 }
 
-// cpuUnits are units that count whole CPUs.
-var cpuUnits = []string{"cpu", "cpus", "vcpu", "vcpus", "core", "cores"}
+// milliCPUUnits count thousandths of a CPU, cpuUnits whole CPUs.
+var (
+	milliCPUUnits = []string{"mcpu", "millicpu", "millicpus", "millicore", "millicores"}
+	cpuUnits      = []string{"cpu", "cpus", "vcpu", "vcpus", "core", "cores"}
+)
 
-// suggestQuantity returns the quantities nearest to v, which does not
-// parse ("2GB": 2G, 2Gi; "1.5 cpu": 1500m; "512 Mi": 512Mi), or nil when
-// v is no number and unit.
-func suggestQuantity(v string) []string {
-	m := quantityParts.FindStringSubmatch(strings.TrimSpace(v))
-	if m == nil {
+// suggestQuantity returns the quantities of kind k nearest to v, which is
+// not one ("2GB": 2G, 2Gi; "1.5 cpu": 1500m; "512 Mi": 512Mi; memory
+// "500m": 500Mi, 500M), or nil when v is no number and unit, or its unit
+// is not one of k's.
+func suggestQuantity(k quantityKind, v string) []string {
+	num, unit := splitQuantity(v)
+	if num == "" {
 		return nil
 	}
-	num, unit := m[1], m[2]
 	var try []string
 	switch lower := strings.ToLower(unit); {
-	case slices.Contains(cpuUnits, lower):
+	case unit != "" && k.valid(num+unit) && (k == memoryKind || unit == "m"):
+		// Only the blank was wrong: "512 Mi", "500 m" of CPU. 512Mi
+		// parses as CPUs too, but is no spelling of a CPU count.
+		try = []string{num + unit}
+	case k == cpuKind && slices.Contains(cpuUnits, lower):
 		// 1.5 CPUs is 1500m, the form kubectl shows; 2 CPUs is 2.
 		if q, err := resource.ParseQuantity(num); err == nil {
 			if milli := q.MilliValue(); milli%1000 == 0 {
@@ -452,19 +532,14 @@ func suggestQuantity(v string) []string {
 				try = []string{fmt.Sprintf("%dm", milli)}
 			}
 		}
-	case unit != "" && validQuantity(num+unit):
-		try = []string{num + unit} // only the blank was wrong: "512 Mi"
-	default:
-		for _, suffix := range quantityUnits[lower] {
+	case k == cpuKind && slices.Contains(milliCPUUnits, lower):
+		try = []string{num + "m"}
+	case k == memoryKind:
+		for _, suffix := range memoryUnits[lower] {
 			try = append(try, num+suffix)
 		}
 	}
-	return slices.DeleteFunc(try, func(s string) bool { return !validQuantity(s) })
-}
-
-func validQuantity(s string) bool {
-	_, err := resource.ParseQuantity(s)
-	return err == nil
+	return slices.DeleteFunc(try, func(s string) bool { return !k.valid(s) })
 }
 
 // Scale metrics KServe accepts for the predictor (Knative KPA: concurrency,

@@ -143,7 +143,8 @@ func TestValidate(t *testing.T) {
 		{"grpc needs v2", func(f *File) { f.GRPC = true }, "grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"},
 		{"grpc template needs grpc", func(f *File) { f.Template = TemplateGRPC; f.Protocol = ProtocolV2 }, "grpc: template grpc needs grpc: true"},
 		{"negative gpu", func(f *File) { f.GPU = -2 }, "gpu: must be 0 (CPU) or more, got -2"},
-		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): ` + wantQuantityRule},
+		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): ` + wantMemoryRule},
+		{"cpu quantity in gigabytes", func(f *File) { f.Resources.Limits.CPU = "2GB" }, `resources: limits.cpu: "2GB" is not a Kubernetes quantity: ` + wantCPURule},
 		{"negative quantity", func(f *File) { f.Resources.Requests.CPU = "-1" }, `resources: requests.cpu: "-1" must not be negative`},
 		{"request above limit", func(f *File) { f.Resources.Requests.CPU = "2500m" }, "resources: requests.cpu 2500m is more than limits.cpu 2"},
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
@@ -321,38 +322,100 @@ func TestIsStandardLibrary_CoversGOROOT(t *testing.T) {
 	assert.False(t, IsStandardLibrary("custom-model"))
 }
 
-// wantQuantityRule ends every error about a quantity that does not parse.
-const wantQuantityRule = "a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi"
+// wantCPURule and wantMemoryRule end every error about a CPU or memory
+// quantity that does not parse.
+const (
+	wantCPURule    = "a CPU quantity is a number of CPUs, whole or with m for thousandths of one, like 2, 1.5 or 500m"
+	wantMemoryRule = "a memory quantity is a number of bytes with an optional suffix: k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 512Mi or 2G"
+)
 
 // TestResources_BadQuantitySuggests: a quantity spelled the way people
 // write sizes and CPUs elsewhere (2GB, 1.5 cpu) gets the nearest spelling
 // Kubernetes takes; one with no obvious spelling gets the rule alone.
+// A memory field is only offered sizes, and a CPU field only CPUs: a
+// memory limit of "2 cores" or a CPU request of "2GB" has no nearest
+// spelling, and neither is offered one of the other kind.
 func TestResources_BadQuantitySuggests(t *testing.T) {
 	for v, try := range map[string]string{
-		"2GB":       `(try "2G" or "2Gi")`,
-		"500MB":     `(try "500M" or "500Mi")`,
-		"500mb":     `(try "500M" or "500Mi")`,
-		"1.5GiB":    `(try "1.5Gi")`,
-		"512 Mi":    `(try "512Mi")`,
-		"2g":        `(try "2G" or "2Gi")`,
-		"2gi":       `(try "2Gi")`,
-		"100kb":     `(try "100k" or "100Ki")`,
-		"1TB":       `(try "1T" or "1Ti")`,
-		"1.5 cpu":   `(try "1500m")`,
-		"2 cores":   `(try "2")`,
-		"1cpu":      `(try "1")`,
-		"0.25 CPUs": `(try "250m")`,
-		"500 m":     `(try "500m")`,
-		"100mcpu":   `(try "100m")`,
-		"lots":      "",
-		"2 GB RAM":  "",
+		"2GB":      `(try "2G" or "2Gi")`,
+		"500MB":    `(try "500M" or "500Mi")`,
+		"500mb":    `(try "500M" or "500Mi")`,
+		"512 MB":   `(try "512M" or "512Mi")`,
+		"1.5GiB":   `(try "1.5Gi")`,
+		"512 Mi":   `(try "512Mi")`,
+		"2g":       `(try "2G" or "2Gi")`,
+		"2gi":      `(try "2Gi")`,
+		"100kb":    `(try "100k" or "100Ki")`,
+		"1TB":      `(try "1T" or "1Ti")`,
+		"500 m":    `(try "500Mi" or "500M")`, // 500m would be half a byte
+		"1.5 cpu":  "",
+		"2 cores":  "",
+		"100mcpu":  "",
+		"lots":     "",
+		"2 GB RAM": "",
 	} {
-		t.Run(v, func(t *testing.T) {
-			want := fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity: %s", v, wantQuantityRule)
+		t.Run("memory "+v, func(t *testing.T) {
+			want := fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity: %s", v, wantMemoryRule)
 			if try != "" {
-				want = fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity %s: %s", v, try, wantQuantityRule)
+				want = fmt.Sprintf("limits.memory: %q is not a Kubernetes quantity %s: %s", v, try, wantMemoryRule)
 			}
 			assert.EqualError(t, Resources{Limits: ResourceList{Memory: v}}.Validate(), want)
 		})
 	}
+	for v, try := range map[string]string{
+		"1.5 cpu":        `(try "1500m")`,
+		"2 cores":        `(try "2")`,
+		"1cpu":           `(try "1")`,
+		"0.5cpu":         `(try "500m")`,
+		"0.25 CPUs":      `(try "250m")`,
+		"2 vCPUs":        `(try "2")`,
+		"500 m":          `(try "500m")`,
+		"100mcpu":        `(try "100m")`,
+		"500 millicores": `(try "500m")`,
+		"2GB":            "",
+		"2g":             "",
+		"512 Mi":         "",
+		"lots":           "",
+	} {
+		t.Run("cpu "+v, func(t *testing.T) {
+			want := fmt.Sprintf("requests.cpu: %q is not a Kubernetes quantity: %s", v, wantCPURule)
+			if try != "" {
+				want = fmt.Sprintf("requests.cpu: %q is not a Kubernetes quantity %s: %s", v, try, wantCPURule)
+			}
+			assert.EqualError(t, Resources{Requests: ResourceList{CPU: v}}.Validate(), want)
+		})
+	}
+}
+
+// TestResources_MemoryInWholeBytes: Kubernetes takes "500m" of memory,
+// half a byte, a typo for 500Mi or 500M; a memory quantity below one byte
+// or with a fraction of one is refused, offering the nearest sizes when m
+// was the typo. CPU in thousandths stays valid, and so does a fractional
+// number whose suffix makes it whole bytes.
+func TestResources_MemoryInWholeBytes(t *testing.T) {
+	for v, want := range map[string]string{
+		"500m":  `limits.memory: "500m" is less than one byte (try "500Mi" or "500M"): m means thousandths; ` + wantMemoryRule,
+		"1500m": `limits.memory: "1500m" is not a whole number of bytes (try "1500Mi" or "1500M"): m means thousandths; ` + wantMemoryRule,
+		"1.5m":  `limits.memory: "1.5m" is less than one byte (try "1.5Mi" or "1.5M"): m means thousandths; ` + wantMemoryRule,
+		"0.5":   `limits.memory: "0.5" is less than one byte: ` + wantMemoryRule,
+		"2.5":   `limits.memory: "2.5" is not a whole number of bytes: ` + wantMemoryRule,
+		"1e-3":  `limits.memory: "1e-3" is less than one byte: ` + wantMemoryRule,
+	} {
+		assert.EqualError(t, Resources{Limits: ResourceList{Memory: v}}.Validate(), want, v)
+	}
+	// A request is refused as a limit is, and is then not compared with
+	// the limit.
+	assert.EqualError(t, Resources{Requests: ResourceList{Memory: "256m"}, Limits: ResourceList{Memory: "1Gi"}}.Validate(),
+		`requests.memory: "256m" is less than one byte (try "256Mi" or "256M"): m means thousandths; `+wantMemoryRule)
+	for _, v := range []string{"0", "1", "1.5k", "0.5Gi", "1e3", "2Gi", "8E", "100E"} {
+		assert.NoError(t, Resources{Limits: ResourceList{Memory: v}}.Validate(), v)
+	}
+	for _, v := range []string{"500m", "1m", "0.5", "1.5"} {
+		assert.NoError(t, Resources{Limits: ResourceList{CPU: v}}.Validate(), v)
+	}
+
+	// Read from kserve-gen.yaml, the error names the file's field.
+	f := validFile()
+	f.Resources.Limits.Memory = "500m"
+	assert.EqualError(t, f.Validate(), `resources: limits.memory: "500m" is less than one byte (try "500Mi" or "500M"): m means thousandths; `+wantMemoryRule)
 }

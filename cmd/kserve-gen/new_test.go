@@ -227,7 +227,12 @@ func TestNew_ValueFlagsNameTheFlags(t *testing.T) {
 		{[]string{"--cpu-request", "3"}, "--cpu-request 3 is more than the default --cpu-limit 2"},
 		{[]string{"--cpu-request", "3", "--cpu-limit", "2"}, "--cpu-request 3 is more than --cpu-limit 2"},
 		{[]string{"--memory-limit", "256Mi"}, "the default --memory-request 1Gi is more than --memory-limit 256Mi"},
-		{[]string{"--memory-request", "2GB"}, `--memory-request: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): a quantity is a number with an optional suffix: m (thousandths), k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 500m, 2 or 1Gi`},
+		{[]string{"--memory-request", "2GB"}, `--memory-request: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): a memory quantity is a number of bytes with an optional suffix: k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 512Mi or 2G`},
+		// Each kind is offered its own spellings, and told its own rule.
+		{[]string{"--cpu-limit", "1.5 cpu"}, `--cpu-limit: "1.5 cpu" is not a Kubernetes quantity (try "1500m"): a CPU quantity is a number of CPUs, whole or with m for thousandths of one, like 2, 1.5 or 500m`},
+		{[]string{"--cpu-limit", "2GB"}, `--cpu-limit: "2GB" is not a Kubernetes quantity: a CPU quantity is a number of CPUs, whole or with m for thousandths of one, like 2, 1.5 or 500m`},
+		// 500m of memory is half a byte, which Kubernetes takes.
+		{[]string{"--memory-limit", "500m", "--memory-request", "100Mi"}, `--memory-limit: "500m" is less than one byte (try "500Mi" or "500M"): m means thousandths; a memory quantity is a number of bytes with an optional suffix: k, M, G, T, P, E (powers of 1000) or Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), like 512Mi or 2G`},
 		{[]string{"--cpu-limit", "-1"}, `--cpu-limit: "-1" must not be negative`},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
