@@ -56,7 +56,11 @@ var ErrEmpty = errors.New("must not be empty")
 // MaxNameLength characters long. The error says what is wrong with it,
 // without naming the name: callers prefix where it came from (NAME,
 // --name, kserve-gen.yaml's name), which a leading "name" would repeat.
-func ValidateName(name string) error {
+func ValidateName(name string) error { return validateName(name, MaxNameLength) }
+
+// validateName is ValidateName telling, as the rule, that a name is at
+// most max characters long: fewer than MaxNameLength for a transformer.
+func validateName(name string, max int) error {
 	if name == "" {
 		return ErrEmpty
 	}
@@ -64,16 +68,19 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%q is %d characters long; at most %d are allowed because KServe names the predictor %q and that must fit a 63-character DNS label",
 			name, len(name), MaxNameLength, name+predictorSuffix)
 	}
-	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+	rule := fmt.Sprintf("a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most %d characters", max)
+	if len(validation.IsDNS1123Label(name)) > 0 {
 		try := ""
 		if s := suggestName(name); s != "" {
-			// Before the long rule, so the form's one error line shows it.
+			// Before the rule, so the form's one error line shows it.
 			try = fmt.Sprintf(" (try %q)", s)
 		}
-		return fmt.Errorf("%q is not a DNS-1123 label%s: %s", name, try, strings.Join(msgs, "; "))
+		// apimachinery's messages end in a regular expression; the rule
+		// in words says the same.
+		return fmt.Errorf("%q is not a DNS-1123 label%s: %s", name, try, rule)
 	}
 	if !kserveNameRE.MatchString(name) {
-		return fmt.Errorf("%q must start with a lower-case letter (KServe InferenceService names match %s)", name, kserveNameRE)
+		return fmt.Errorf("%q must start with a lower-case letter, as KServe's InferenceService names do: %s", name, rule)
 	}
 	return nil
 }
@@ -134,13 +141,13 @@ func nearestLabel(name string) string {
 // transformer's name must also leave room for "-transformer", so it is at
 // most MaxTransformerNameLength characters long.
 func ValidateNameFor(name, template string) error {
-	if err := ValidateName(name); err != nil {
+	if template != TemplateTransformer {
+		return ValidateName(name)
+	}
+	if err := validateName(name, MaxTransformerNameLength); err != nil {
 		return err
 	}
-	if template == TemplateTransformer {
-		return ValidateTransformerName(name)
-	}
-	return nil
+	return ValidateTransformerName(name)
 }
 
 // ValidateTransformerName reports whether name, already a valid project
@@ -168,6 +175,10 @@ func ValidateStandardName(name string, transformer bool) error {
 	return nil
 }
 
+// namespaceRule says what a namespace is, in words rather than as
+// apimachinery's regular expression.
+var namespaceRule = fmt.Sprintf("a namespace is lower-case letters, digits and '-', starting and ending with a letter or digit, at most %d characters", validation.DNS1123LabelMaxLength)
+
 // ValidateNamespace reports whether ns is a valid Kubernetes namespace name
 // (a DNS-1123 label). The empty string is valid: it means "the current
 // kubectl namespace". As ValidateName's, the error leaves the namespace
@@ -177,14 +188,18 @@ func ValidateNamespace(ns string) error {
 	if ns == "" {
 		return nil
 	}
-	if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
-		try := ""
-		if s := suggestNamespace(ns); s != "" {
-			try = fmt.Sprintf(" (try %q)", s)
-		}
-		return fmt.Errorf("%q is not a DNS-1123 label%s: %s", ns, try, strings.Join(msgs, "; "))
+	if len(validation.IsDNS1123Label(ns)) == 0 {
+		return nil
 	}
-	return nil
+	try := ""
+	if s := suggestNamespace(ns); s != "" {
+		try = fmt.Sprintf(" (try %q)", s)
+	}
+	long := ""
+	if len(ns) > validation.DNS1123LabelMaxLength {
+		long = fmt.Sprintf("it is %d characters long; ", len(ns))
+	}
+	return fmt.Errorf("%q is not a DNS-1123 label%s: %s%s", ns, try, long, namespaceRule)
 }
 
 // ValidateModule reports whether path is a usable Go module path: one the

@@ -150,7 +150,7 @@ func TestValidate(t *testing.T) {
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
 		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
 		{"empty module", func(f *File) { f.Module = "" }, "module: must not be empty"},
-		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: "Prod" is not a DNS-1123 label (try "prod"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
+		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: "Prod" is not a DNS-1123 label (try "prod"): a namespace is lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`},
 		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
 		{"bad scale metric", func(f *File) { f.Deploy = &Deploy{ScaleMetric: "qps"} }, `deploy: scaleMetric: "qps" is not one of concurrency, rps, cpu, memory`},
@@ -192,11 +192,13 @@ func TestValidateName(t *testing.T) {
 	for _, n := range ok {
 		assert.NoError(t, ValidateName(n), n)
 	}
+	// The rule is said in words, not as apimachinery's regular expression.
 	bad := map[string]string{
 		"":                                   "must not be empty",
-		"Custom":                             `"Custom" is not a DNS-1123 label (try "custom"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-		"1model":                             `"1model" must start with a lower-case letter (KServe InferenceService names match ^[a-z]([-a-z0-9]*[a-z0-9])?$)`,
-		"model-":                             `"model-" is not a DNS-1123 label (try "model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		"Custom":                             `"Custom" is not a DNS-1123 label (try "custom"): ` + wantNameRule,
+		"1model":                             `"1model" must start with a lower-case letter, as KServe's InferenceService names do: ` + wantNameRule,
+		"model-":                             `"model-" is not a DNS-1123 label (try "model"): ` + wantNameRule,
+		"resnet50.v2":                        `"resnet50.v2" is not a DNS-1123 label (try "resnet50-v2"): ` + wantNameRule,
 		strings.Repeat("a", MaxNameLength+1): `"` + strings.Repeat("a", MaxNameLength+1) + `" is 54 characters long; at most 53 are allowed because KServe names the predictor "` + strings.Repeat("a", MaxNameLength+1) + `-predictor" and that must fit a 63-character DNS label`,
 	}
 	for n, want := range bad {
@@ -211,15 +213,18 @@ func TestValidateName(t *testing.T) {
 		"ünï":          `"ünï" is not a DNS-1123 label: `,
 		"_1":           `"_1" is not a DNS-1123 label: `,
 	} {
-		assert.EqualError(t, ValidateName(n), want+`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, n)
+		assert.EqualError(t, ValidateName(n), want+wantNameRule, n)
 	}
-	assert.EqualError(t, ValidateName("resnet50.v2"), `"resnet50.v2" is not a DNS-1123 label (try "resnet50-v2"): must not contain dots`)
 }
+
+// wantNameRule ends the error about a project name that is not a DNS
+// label, or does not start with a letter.
+const wantNameRule = "a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 53 characters"
 
 // TestValidateNamespace: a bad namespace gets the nearest valid one, as a
 // bad name does; a namespace, unlike a name, may start with a digit.
 func TestValidateNamespace(t *testing.T) {
-	const rule = `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`
+	const rule = "a namespace is lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 	for _, ns := range []string{"", "prod", "1-team", strings.Repeat("n", 63)} {
 		assert.NoError(t, ValidateNamespace(ns), ns)
 	}
@@ -228,12 +233,12 @@ func TestValidateNamespace(t *testing.T) {
 		"team_a prod": `"team_a prod" is not a DNS-1123 label (try "team-a-prod"): ` + rule,
 		"_1":          `"_1" is not a DNS-1123 label (try "1"): ` + rule,
 		"ünï":         `"ünï" is not a DNS-1123 label: ` + rule,
-		"team.prod":   `"team.prod" is not a DNS-1123 label (try "team-prod"): must not contain dots`,
+		"team.prod":   `"team.prod" is not a DNS-1123 label (try "team-prod"): ` + rule,
 	} {
 		assert.EqualError(t, ValidateNamespace(ns), want, ns)
 	}
 	long := strings.Repeat("N", 64)
-	assert.EqualError(t, ValidateNamespace(long), `"`+long+`" is not a DNS-1123 label: must be no more than 63 characters; `+rule)
+	assert.EqualError(t, ValidateNamespace(long), `"`+long+`" is not a DNS-1123 label: it is 64 characters long; `+rule)
 }
 
 func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
@@ -241,7 +246,9 @@ func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
 	assert.NoError(t, ValidateNameFor(n51, TemplateTransformer))
 	assert.NoError(t, ValidateNameFor(n52, TemplateREST))
 	assert.EqualError(t, ValidateNameFor(n52, TemplateTransformer), `"`+n52+`" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n52+`-transformer" and that must fit a 63-character DNS label`)
-	assert.EqualError(t, ValidateNameFor("Bad", TemplateTransformer), ValidateName("Bad").Error())
+	// The rule a bad transformer name is told is a transformer's.
+	assert.EqualError(t, ValidateNameFor("Bad", TemplateTransformer), `"Bad" is not a DNS-1123 label (try "bad"): a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 51 characters`)
+	assert.EqualError(t, ValidateNameFor("Bad", TemplateREST), ValidateName("Bad").Error())
 
 	f := validFile()
 	f.Template, f.Name = TemplateTransformer, n52

@@ -254,7 +254,7 @@ func TestNew_BadNameIsOneError(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "p")
 	err := runCLI(t, f, "new", "My Model", "--template", "rest", "--yes", "--dir", dir)
 	require.Error(t, err)
-	assert.Equal(t, `NAME: "My Model" is not a DNS-1123 label (try "my-model"): a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, err.Error())
+	assert.Equal(t, `NAME: "My Model" is not a DNS-1123 label (try "my-model"): a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 53 characters`, err.Error())
 	err = runCLI(t, f, "new", "My Model", "--template", "rest", "--module", "my model", "--yes", "--dir", dir)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "\n--module: \"my model\" is not a valid Go module path: malformed import path \"my model\": invalid char ' '")
