@@ -219,8 +219,16 @@ func ValidateNamespace(ns string) error {
 // "invalid input directory name").
 //
 // As ValidateName's, the error leaves the module unnamed: callers prefix
-// where it came from (--module, kserve-gen.yaml's module).
+// where it came from (--module, kserve-gen.yaml's module). An example of
+// a path that would do is the path alone ("e.g. example.com/main"), as
+// the form asks for it; File.ValidateAs writes it as the flag or field.
 func ValidateModule(path string) error {
+	return validateModule(path, func(path string) string { return path })
+}
+
+// validateModule is ValidateModule writing an example path as example
+// says.
+func validateModule(path string, example func(path string) string) error {
 	if path == "" {
 		return ErrEmpty
 	}
@@ -228,13 +236,13 @@ func ValidateModule(path string) error {
 		return fmt.Errorf("%q is not a valid Go module path: %w", path, err)
 	}
 	if IsReservedByGo(path) {
-		return fmt.Errorf("%q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/%s", path, path)
+		return fmt.Errorf("%q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. %s", path, example("example.com/"+path))
 	}
 	if IsCompilerPackage(path) {
-		return fmt.Errorf("%q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/%s", path, path)
+		return fmt.Errorf("%q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. %s", path, example("example.com/"+path))
 	}
 	if first, _, _ := strings.Cut(path, "/"); IsStandardLibrary(first) {
-		return fmt.Errorf("%q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/%s", path, first, path)
+		return fmt.Errorf("%q starts with %q, a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. %s", path, first, example("example.com/"+path))
 	}
 	last := path[strings.LastIndex(path, "/")+1:]
 	if c := last[0]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_') {

@@ -283,7 +283,7 @@ func (f *File) ValidateAs(name func(field string) string) error {
 	// given: checking it as well would repeat the name's error as one about
 	// a module the user never wrote.
 	if nameErr == nil || f.Module == "" || f.Module != DefaultModule(f.Name) {
-		add(name("module"), ValidateModule(f.Module))
+		add(name("module"), validateModule(f.Module, moduleExample(name("module"))))
 	}
 	add(name("template"), ValidateTemplate(f.Template))
 	add(name("protocol"), ValidateProtocol(f.Protocol))
@@ -310,6 +310,17 @@ func (f *File) ValidateAs(name func(field string) string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// moduleExample returns how the user writes a module path where setting
+// names its source: "--module example.com/x" for new's flag, "module:
+// example.com/x" for the field of kserve-gen.yaml, so the example of a
+// valid path in an error can be copied to where the bad one was.
+func moduleExample(setting string) func(path string) string {
+	if strings.HasPrefix(setting, "-") {
+		return func(path string) string { return setting + " " + path }
+	}
+	return func(path string) string { return setting + ": " + path }
 }
 
 // ValidatePredictorProtocol reports whether p is a protocol a transformer

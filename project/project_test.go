@@ -150,6 +150,10 @@ func TestValidate(t *testing.T) {
 		{"memory request above limit", func(f *File) { f.Resources.Requests.Memory = "3Gi" }, "resources: requests.memory 3Gi is more than limits.memory 2Gi"},
 		{"bad module", func(f *File) { f.Module = "example.com/has space" }, `module: "example.com/has space" is not a valid Go module path: malformed import path "example.com/has space": invalid char ' '`},
 		{"empty module", func(f *File) { f.Module = "" }, "module: must not be empty"},
+		// The example is written as the file's field is, not as new's flag.
+		{"reserved module", func(f *File) { f.Module = "main" }, `module: "main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. module: example.com/main`},
+		{"compiler's module", func(f *File) { f.Module = "type" }, `module: "type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. module: example.com/type`},
+		{"standard library module", func(f *File) { f.Module = "net/mine" }, `module: "net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. module: example.com/net/mine`},
 		{"bad namespace", func(f *File) { f.Deploy = &Deploy{Namespace: "Prod"} }, `deploy: namespace: "Prod" is not a DNS-1123 label (try "prod"): a namespace is lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`},
 		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
@@ -172,6 +176,16 @@ func TestValidate(t *testing.T) {
 			require.EqualError(t, f.Validate(), tt.want)
 		})
 	}
+}
+
+// TestValidateAs_ModuleExampleNamesTheFlag: when ValidateAs names the
+// module's field as a flag, as kserve-gen new does, the example is that
+// flag with its value.
+func TestValidateAs_ModuleExampleNamesTheFlag(t *testing.T) {
+	f := validFile()
+	f.Module = "main"
+	err := f.ValidateAs(func(field string) string { return "--" + field })
+	assert.EqualError(t, err, `--module: "main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/main`)
 }
 
 func TestValidate_ReportsEveryField(t *testing.T) {
@@ -264,10 +278,10 @@ func TestValidateModule(t *testing.T) {
 	}
 	// The go command refuses these, though CheckImportPath takes them.
 	for m, want := range map[string]string{
-		"image":          `"image" starts with "image", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/image`,
-		"cmd/go":         `"cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/cmd/go`,
-		"text":           `"text" starts with "text", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/text`,
-		"net/mine":       `"net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. --module example.com/net/mine`,
+		"image":          `"image" starts with "image", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. example.com/image`,
+		"cmd/go":         `"cmd/go" starts with "cmd", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. example.com/cmd/go`,
+		"text":           `"text" starts with "text", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. example.com/text`,
+		"net/mine":       `"net/mine" starts with "net", a path of the Go standard library, so go build would take the project's packages for the standard library's; give a path whose first element has a dot, e.g. example.com/net/mine`,
 		"example.com/~x": `"example.com/~x" ends in "~x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
 		"example.com/-x": `"example.com/-x" ends in "-x", a folder name go build refuses: the last element must start with a letter, a digit or _`,
 	} {
@@ -278,13 +292,13 @@ func TestValidateModule(t *testing.T) {
 	}
 	// The go command's reserved names: go vet and go test refuse a module
 	// of that very path, though main/x or all/x build.
-	assert.EqualError(t, ValidateModule("main"), `"main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. --module example.com/main`)
+	assert.EqualError(t, ValidateModule("main"), `"main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. example.com/main`)
 	for _, m := range []string{"all", "std", "cmd", "tool", "work"} {
 		assert.ErrorContains(t, ValidateModule(m), "a name the go command reserves", m)
 	}
 	// The compiler's own packages: go build passes, go test of a module of
 	// that very path stops with an internal compiler error.
-	assert.EqualError(t, ValidateModule("type"), `"type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. --module example.com/type`)
+	assert.EqualError(t, ValidateModule("type"), `"type" is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. example.com/type`)
 	for _, m := range []string{"go.shape", "go.builtin", "go.itab", "go.runtime", "go.coverage", "go.internal/runtime/maps"} {
 		assert.ErrorContains(t, ValidateModule(m), "a package the Go compiler makes up for itself", m)
 	}

@@ -432,6 +432,17 @@ func TestDeploy_InvalidProjectFile(t *testing.T) {
 	assert.Contains(t, err.Error(), `unknown field "replicas"`)
 }
 
+// TestDeploy_ProjectFileModuleExample: a module the go command refuses,
+// read from kserve-gen.yaml, is answered with an example written as the
+// file's field, not as new's --module flag, which deploy does not have.
+func TestDeploy_ProjectFileModuleExample(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, project.FileName)
+	require.NoError(t, os.WriteFile(file, []byte("name: m\nmodule: main\ntemplate: rest\nprotocol: v1\n"), 0o644))
+	_, _, err := runDeploy(t, "--dir "+dir)
+	require.EqualError(t, err, file+`: module: "main" is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. module: example.com/main`)
+}
+
 func TestDeploy_WithoutProjectFile(t *testing.T) {
 	out, _, err := runDeploy(t, "--dir "+t.TempDir()+" --name custom-model --image docker.io/example/custom-model:v1"+
 		" --cpu-request 1 --cpu-limit 2 --memory-request 1Gi --memory-limit 2Gi")
