@@ -69,6 +69,10 @@ type cacheMeta struct {
 	ETag         string    `json:"etag,omitempty"`
 	LastModified string    `json:"last_modified,omitempty"`
 	Downloaded   time.Time `json:"downloaded"`
+	// LastUsed is when a start last served, revalidated or downloaded it
+	// (to within usedInterval); trimming removes what went unused too long.
+	// Records of older versions have none (see lastUsed).
+	LastUsed time.Time `json:"last_used,omitzero"`
 	// Files maps each file of a snapshot to its content's version (a blob
 	// id, a generation, an ETag), so a new version of the snapshot reuses
 	// the files that did not change.
@@ -124,6 +128,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 			log.Warn(fmt.Sprintf("Cannot remove the old cache record of %s, which names its token: %v", shown, err))
 		}
 	}
+	r.useEntry(dir)
 	meta, cached := readMeta(dir+".json", source)
 	cached = cached && dirHasEntries(dir)
 
@@ -225,12 +230,9 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		}
 	}
 
-	if err := replaceDir(scratch, dir); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, dir, err)
-	}
 	newMeta := cacheMeta{URI: source, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Downloaded: time.Now().UTC()}
-	if err := writeMeta(dir+".json", newMeta); err != nil {
-		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", shown, err))
+	if err := r.commit(shown, scratch, dir, newMeta); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", shown, dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%d bytes).", time.Since(start).Round(time.Millisecond), n))
@@ -660,11 +662,27 @@ func writeMeta(p string, m cacheMeta) error {
 	if err != nil {
 		return err
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	// A temporary file of its own, which newScratch sweeps should a kill
+	// leave it: two writers sharing one name (p+".tmp", as before) could
+	// each truncate and rename the other's half-written record into place.
+	f, err := os.CreateTemp(filepath.Dir(p), ".download-record-")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, p)
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644) // CreateTemp's 0600 would hide it from a cache shared between users
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // replaceDir moves scratch to dir, replacing an older download. Another

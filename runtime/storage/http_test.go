@@ -257,12 +257,9 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	assert.Equal(t, dir, again)
 	assert.Equal(t, []string{"model.onnx=weights v2"}, tree(t, dir))
 	assert.Regexp(t, `^INFO `+uri+` has changed since its download on \S+; downloading it again$`, d.logs.take()[0])
-	// Nothing left behind but the model and its record.
-	names, err := os.ReadDir(d.cache)
-	require.NoError(t, err)
-	require.Len(t, names, 2)
-	assert.Equal(t, filepath.Base(dir), names[0].Name())
-	assert.Equal(t, filepath.Base(dir)+".json", names[1].Name())
+	// Nothing left behind but the model, its record, its lock file and
+	// the cache's.
+	assert.Equal(t, []string{".lock", filepath.Base(dir), filepath.Base(dir) + ".json", filepath.Base(dir) + ".lock"}, cacheNames(t, d.cache))
 
 	// The source is unreachable: the cached copy, with a warning.
 	o.Close()
@@ -683,9 +680,19 @@ func TestHTTP_ConcurrentResolves(t *testing.T) {
 		assert.Equal(t, dirs[0], dirs[i])
 	}
 	assert.Equal(t, []string{"model.onnx=" + strings.Repeat("w", 1<<20)}, tree(t, dirs[0]))
-	names, err := os.ReadDir(d.cache)
+	assert.Equal(t, []string{".lock", filepath.Base(dirs[0]), filepath.Base(dirs[0]) + ".json", filepath.Base(dirs[0]) + ".lock"}, cacheNames(t, d.cache))
+}
+
+// cacheNames lists the names in the cache folder.
+func cacheNames(t *testing.T, cache string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(cache)
 	require.NoError(t, err)
-	assert.Len(t, names, 2, fmt.Sprint(names))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // On a pod, the storage-initializer has already downloaded the model into
@@ -1054,5 +1061,5 @@ func TestHTTP_OldRecordWithTokenIsRemoved(t *testing.T) {
 			assert.NotContains(t, string(b), "s3cr3t", e.Name())
 		}
 	}
-	assert.Equal(t, []string{filepath.Base(dir), filepath.Base(dir) + ".json"}, names)
+	assert.Equal(t, []string{".lock", filepath.Base(dir), filepath.Base(dir) + ".json", filepath.Base(dir) + ".lock"}, names)
 }

@@ -134,14 +134,11 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	if !dirHasEntries(scratch) {
 		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", uri)
 	}
-	if err := replaceDir(scratch, snap.dir); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, snap.dir, err)
-	}
 	if len(noModels) == 0 {
 		noModels = nil
 	}
-	if err := writeMeta(snap.dir+".json", cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC(), Files: noModels}); err != nil {
-		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", uri, err))
+	if err := r.commit(uri, scratch, snap.dir, cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC(), Files: noModels}); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, snap.dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, snap.dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(layers)-len(skipped), "layer"), total))

@@ -83,6 +83,7 @@ func (r Resolver) openSnapshot(s *snapshot) error {
 		return newError(ErrDownload, "storage uri %s: no folder to download into: %v", s.uri, err)
 	}
 	s.dir = filepath.Join(cache, cacheKey(s.source, s.name))
+	r.useEntry(s.dir)
 	s.meta, s.cached = readMeta(s.dir+".json", s.source)
 	s.cached = s.cached && dirHasEntries(s.dir)
 	return nil
@@ -163,14 +164,11 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 			}
 		}
 	}
-	if err := replaceDir(scratch, s.dir); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.dir, err)
-	}
 	if len(versions) == 0 {
 		versions = nil
 	}
-	if err := writeMeta(s.dir+".json", cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC(), Files: versions}); err != nil {
-		log.Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", s.uri, err))
+	if err := r.commit(s.uri, scratch, s.dir, cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC(), Files: versions}); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", s.uri, s.dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(files), "file"), total))

@@ -96,6 +96,8 @@ type Resolver struct {
 	// azureEndpoint maps an account to its blob endpoint (an emulator in
 	// tests); default https://<account>.blob.core.windows.net.
 	azureEndpoint func(account string) string
+	// uses collects the cache entries one Resolve call locks (useEntry).
+	uses *entryUses
 }
 
 // Resolve resolves uri with the default mount points.
@@ -176,25 +178,40 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		r.Client = r.client() // one client, so the files of a download share connections
 	}
 	kind := scheme + "://"
+	r.uses = &entryUses{} // before the method values below copy r
+	var fetch func(context.Context, string) (string, error)
 	if azureFileURL().MatchString(uri) {
 		kind = "Azure File storage"
 	} else if (scheme == "http" || scheme == "https") && isGitURL(uri) {
 		kind = "a git repository" // KServe clones those; a GET would fetch a web page
 	} else if azureBlobURL().MatchString(uri) {
-		return r.fetchAzure(ctx, uri)
+		fetch = r.fetchAzure
 	} else if scheme == "http" || scheme == "https" {
-		return r.fetchHTTP(ctx, uri)
+		fetch = r.fetchHTTP
 	} else if scheme == "hf" {
-		return r.fetchHF(ctx, uri)
+		fetch = r.fetchHF
 	} else if scheme == "gs" {
-		return r.fetchGCS(ctx, uri)
+		fetch = r.fetchGCS
 	} else if scheme == "s3" {
-		return r.fetchS3(ctx, uri)
+		fetch = r.fetchS3
 	} else if scheme == "oci" || scheme == "oci+fetch" || scheme == "oci+native" {
 		// oci+fetch:// and oci+native:// are KServe's newer spellings, which
 		// choose how the cluster gets the image (storage-initializer, image
 		// volume); off the cluster they are the same download.
-		return r.fetchOCI(ctx, uri)
+		fetch = r.fetchOCI
+	}
+	if fetch != nil {
+		dir, err := fetch(ctx, uri)
+		for _, d := range r.uses.dirs {
+			if err != nil || d != dir {
+				releaseEntry(d)
+			}
+		}
+		if cache, cerr := r.cacheDir(); err == nil && cerr == nil && filepath.Dir(dir) == cache {
+			// Once the model is there, so a failed download removes nothing.
+			r.trimCache(dir)
+		}
+		return dir, err
 	}
 	return "", newError(ErrUnsupportedScheme, "storage uri %s: %s is not supported yet: the Go server reads models from local paths, file://, pvc://, http(s)://, hf://, gs://, s3://, Azure Blob, oci:// and %s; "+
 		"%s is downloaded by the KServe storage-initializer: set storageUri (or the STORAGE_URI env var of a custom container) "+

@@ -1,0 +1,391 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
+)
+
+// DefaultCacheMaxAge is how long a cached model may go unused before a
+// start removes it: each one is gigabytes, and a developer who serves
+// model-v1, -v2, -v3 ... would otherwise keep every one of them until the
+// disk is full. Go's build cache keeps its entries 5 days; a model is far
+// slower to fetch again than a compiled package, and cannot be fetched at
+// all offline, hence a month.
+const DefaultCacheMaxAge = 30 * 24 * time.Hour
+
+// envCacheMaxAge changes DefaultCacheMaxAge ("off" keeps everything).
+// KServe downloads afresh on every start and has no such setting to
+// follow; an environment variable, like the storage settings beside it,
+// serves the few who need another age without a flag on every server.
+const envCacheMaxAge = "KSERVE_GEN_CACHE_MAX_AGE"
+
+// usedInterval is how stale a record's last-used time may get before a use
+// rewrites it: a server in a restart loop then rewrites its record once an
+// hour, not at every start, and the time is still far finer than the
+// month it is compared with (Go's build cache updates its mtimes hourly
+// too).
+const usedInterval = time.Hour
+
+// errLocked is a lock that another open of the file (another process, or
+// this one) holds.
+var errLocked = errors.New("locked")
+
+// cacheMaxAge reads KSERVE_GEN_CACHE_MAX_AGE: a Go duration ("720h"), a
+// number of days ("30d"), or off (0: nothing is removed).
+func (r Resolver) cacheMaxAge() (time.Duration, error) {
+	v := strings.TrimSpace(r.getenv(envCacheMaxAge))
+	if v == "" {
+		return DefaultCacheMaxAge, nil
+	}
+	if v == "off" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%s=%q: want how long an unused model stays in the cache, e.g. 30d or 720h, or off", envCacheMaxAge, v)
+}
+
+// inUse holds this process's locks on the cache entries it resolved, open
+// until it exits: a server keeps reading its model folder after the start
+// (a --workers process that is restarted loads it again), so another
+// process's trimming must not remove it however long the server runs.
+var inUse struct {
+	sync.Mutex
+	files map[string]*os.File
+}
+
+// entryUses are the entries one Resolve call began to use; those it did
+// not return are released when it ends.
+type entryUses struct{ dirs []string }
+
+// useEntry marks dir, a cache entry, as in use by this process: a shared
+// lock on dir+".lock", which trimming takes exclusively to remove the
+// entry. It is taken before the entry's record is read, so nothing removes
+// the entry between that and serving it.
+func (r Resolver) useEntry(dir string) {
+	p := dir + ".lock"
+	inUse.Lock()
+	defer inUse.Unlock()
+	if inUse.files[p] != nil {
+		return
+	}
+	f, err := lockInUse(p)
+	if err != nil {
+		r.logger().Warn(fmt.Sprintf("Cannot mark %s as in use; trimming the cache in another process may remove it: %v", dir, err))
+		return
+	}
+	if inUse.files == nil {
+		inUse.files = map[string]*os.File{}
+	}
+	inUse.files[p] = f
+	if r.uses != nil {
+		r.uses.dirs = append(r.uses.dirs, dir)
+	}
+}
+
+// lockInUse opens the lock file p and takes its shared lock.
+func lockInUse(p string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	for {
+		f, err := openLockFile(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockFile(f, false, true); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// A trimmer that held the lock meanwhile removed the file with the
+		// entry: a lock on that file guards nothing, so take a new one.
+		same, err := isLockFile(f, p)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if same {
+			return f, nil
+		}
+		f.Close()
+	}
+}
+
+// releaseEntry drops this process's lock on dir, an entry that a failed
+// resolution began to use, and its lock file when nothing else is there:
+// a failed download leaves nothing in the cache.
+func releaseEntry(dir string) {
+	p := dir + ".lock"
+	inUse.Lock()
+	f := inUse.files[p]
+	delete(inUse.files, p)
+	inUse.Unlock()
+	if f == nil {
+		return
+	}
+	f.Close()
+	if exists(dir) || exists(dir+".json") {
+		return
+	}
+	g, err := openLockFile(p)
+	if err != nil {
+		return
+	}
+	defer g.Close()
+	if lockFile(g, true, false) == nil {
+		if same, _ := isLockFile(g, p); same {
+			_ = os.Remove(p)
+		}
+	}
+}
+
+// isLockFile reports whether f is still the file at p.
+func isLockFile(f *os.File, p string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	pi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, pi), nil
+}
+
+// lockCache takes the cache's write lock, which every change of an entry's
+// folder or record holds: without it two processes that download one URI
+// at once (two servers started together, pods sharing a hostPath cache) could leave
+// one's folder beside the other's record, and a last-used update could
+// write back the record a download had just replaced. Each holds it for a
+// rename and a small write, never for a download.
+func lockCache(cache string) (unlock func(), err error) {
+	f, err := openLockFile(filepath.Join(cache, ".lock"))
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, true, true); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// commit moves scratch into place as dir and records m beside it, under
+// the cache's write lock; it returns replaceDir's error. A record that
+// cannot be written is a warning: the next start downloads again.
+func (r Resolver) commit(shown, scratch, dir string, m cacheMeta) error {
+	cache := filepath.Dir(dir)
+	unlock, err := lockCache(cache)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := replaceDir(scratch, dir); err != nil {
+		return err
+	}
+	m.LastUsed = m.Downloaded
+	if err := writeMeta(dir+".json", m); err != nil {
+		r.logger().Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", shown, err))
+	}
+	return nil
+}
+
+// readRecord reads an entry's record whatever its URI.
+func readRecord(p string) (cacheMeta, error) {
+	var m cacheMeta
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%s: %w", p, err)
+	}
+	return m, nil
+}
+
+// lastUsed is when the entry dir was last used as its record m says, or,
+// for a record of an older version that kept no such time, the latest of
+// its download time and the record's and folder's modification times.
+func lastUsed(dir string, m cacheMeta) time.Time {
+	if !m.LastUsed.IsZero() {
+		return m.LastUsed
+	}
+	t := m.Downloaded
+	for _, p := range []string{dir + ".json", dir} {
+		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(t) {
+			t = fi.ModTime()
+		}
+	}
+	return t
+}
+
+// markUsed records in dir's record that it was used at now, unless the
+// record says so already within usedInterval.
+func markUsed(dir string, now time.Time) error {
+	m, err := readRecord(dir + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing recorded, nothing served from it again
+	}
+	if err != nil || now.Sub(lastUsed(dir, m)) < usedInterval {
+		return err
+	}
+	unlock, err := lockCache(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Read again under the lock: a download may have replaced it since.
+	if m, err = readRecord(dir + ".json"); err != nil {
+		return err
+	}
+	m.LastUsed = now.UTC()
+	return writeMeta(dir+".json", m)
+}
+
+// entryName matches the names cacheKey gives entries; nothing else in the
+// cache folder (CacheDir may be any folder) is ever trimmed.
+var entryName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9._-]*-[0-9a-f]{16}$`)
+})
+
+// trimCache marks keep, the entry just resolved, as used, and removes the
+// entries of its cache folder unused for longer than the maximum age,
+// except keep and those that a process holds (a server serving one, a
+// resolver downloading or revalidating one). Nothing here fails a start:
+// what goes wrong is a warning.
+func (r Resolver) trimCache(keep string) {
+	log := r.logger()
+	now := time.Now()
+	if err := markUsed(keep, now); err != nil {
+		log.Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", keep, err))
+	}
+	maxAge, err := r.cacheMaxAge()
+	if err != nil {
+		log.Warn(fmt.Sprintf("Not removing unused models from the cache: %v", err))
+		return
+	}
+	if maxAge == 0 {
+		return
+	}
+	cache := filepath.Dir(keep)
+	names, err := os.ReadDir(cache)
+	if err != nil {
+		log.Warn(fmt.Sprintf("Cannot look for unused models in the cache: %v", err))
+		return
+	}
+	seen := map[string]bool{filepath.Base(keep): true}
+	for _, e := range names {
+		name := e.Name()
+		for _, ext := range []string{".json", ".lock"} {
+			name = strings.TrimSuffix(name, ext)
+		}
+		if seen[name] || !entryName().MatchString(name) {
+			continue
+		}
+		seen[name] = true
+		r.trimEntry(filepath.Join(cache, name), maxAge, now)
+	}
+}
+
+// trimEntry removes the entry dir (its folder, record and lock file) when
+// it has not been used for maxAge and no process holds it.
+func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) {
+	if !r.unused(dir, maxAge, now) {
+		return
+	}
+	f, err := openLockFile(dir + ".lock")
+	if err != nil {
+		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
+		return
+	}
+	defer f.Close()
+	if err := lockFile(f, true, false); err != nil {
+		if !errors.Is(err, errLocked) {
+			r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
+		}
+		return
+	}
+	// Look again under the lock: a process may have used the entry between
+	// the first look and the lock, or removed it.
+	if same, err := isLockFile(f, dir+".lock"); err != nil || !same || !r.unused(dir, maxAge, now) {
+		return
+	}
+	m, recErr := readRecord(dir + ".json")
+	what := dir // the record, unreadable, does not say what it held
+	if recErr == nil && m.URI != "" {
+		// Shown as in every log line: an older version's record may name
+		// a token (see legacyCacheSource).
+		what = shownURL(m.URI) + " (" + dir + ")"
+	}
+	since := lastUsed(dir, m).UTC().Format(time.DateOnly)
+	_, recStat := os.Lstat(dir + ".json")
+	_, dirStat := os.Lstat(dir)
+	size := treeSize(dir)
+	// The record goes first: a folder half removed is then never served as
+	// a model, whatever stops the removal.
+	err = os.Remove(dir + ".json")
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = os.RemoveAll(dir)
+	}
+	if err != nil {
+		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache, unused since %s: %v", what, since, err))
+		return
+	}
+	_ = os.Remove(dir + ".lock") // under our lock; isLockFile makes a waiting useEntry take a new one
+	if recStat != nil && dirStat != nil {
+		return // a lock file alone, left by a process killed while downloading
+	}
+	r.logger().Info(fmt.Sprintf("Removed %s from the model cache: %s, unused since %s, more than %s ago (%s sets how long)",
+		what, bytesize.Format(size), since, days(maxAge), envCacheMaxAge))
+}
+
+// unused reports whether the entry dir has not been used for maxAge. An
+// entry with neither a record nor a folder (a lock file alone) is unused.
+func (r Resolver) unused(dir string, maxAge time.Duration, now time.Time) bool {
+	m, err := readRecord(dir + ".json")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		m = cacheMeta{} // unreadable: its files' times say how old it is
+	}
+	return now.Sub(lastUsed(dir, m)) > maxAge
+}
+
+// treeSize is the bytes of the files under p (p itself when a file).
+func treeSize(p string) int64 {
+	var n int64
+	_ = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// days is d in days when whole ("30 days"), else as Go writes it.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return count(int(d/(24*time.Hour)), "day")
+	}
+	return d.String()
+}

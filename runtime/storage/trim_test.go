@@ -1,0 +1,248 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const day = 24 * time.Hour
+
+// plantEntry puts in cache the entry of uri as an earlier start left it: a
+// folder holding model.onnx (body) and the record beside it, downloaded
+// and (unless zero, as in older versions' records) last used at the times
+// given, its files dated to the latest of the two.
+func plantEntry(t *testing.T, cache, uri, body string, downloaded, lastUsed time.Time) string {
+	t.Helper()
+	dir := filepath.Join(cache, cacheKey(uri, "model.onnx"))
+	mkfileWith(t, filepath.Join(dir, "model.onnx"), body)
+	rec := map[string]any{"uri": uri, "etag": `"1"`, "downloaded": downloaded.UTC()}
+	mtime := downloaded
+	if !lastUsed.IsZero() {
+		rec["last_used"] = lastUsed.UTC()
+		mtime = lastUsed
+	}
+	b, err := json.Marshal(rec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dir+".json", b, 0o644))
+	for _, p := range []string{filepath.Join(dir, "model.onnx"), dir, dir + ".json"} {
+		require.NoError(t, os.Chtimes(p, mtime, mtime))
+	}
+	return dir
+}
+
+// recordOf reads an entry's record as stored.
+func recordOf(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(dir + ".json")
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
+}
+
+// A start removes, once its own model is there, the entries of the cache
+// that went unused for 30 days, each with a line naming its URI and size;
+// an older version's record, without a last-used time, counts as used when
+// downloaded. Fresh entries, and what is not an entry, stay.
+func TestCache_UnusedModelsRemoved(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+	d := newDownloadEnv(t)
+	now := time.Now()
+	// The older version's record named the token; the log line does not.
+	oldURI, legacyURI := o.URL+"/old/model.onnx", o.URL+"/legacy/model.onnx?token=s3cr3t"
+	old := plantEntry(t, d.cache, oldURI, "old weights", now.Add(-60*day), now.Add(-31*day))
+	legacy := plantEntry(t, d.cache, legacyURI, "legacy weights!", now.Add(-45*day), time.Time{})
+	fresh := plantEntry(t, d.cache, o.URL+"/fresh/model.onnx", "w", now.Add(-60*day), now.Add(-29*day))
+	legacyFresh := plantEntry(t, d.cache, o.URL+"/legacy-fresh/model.onnx", "w", now.Add(-10*day), time.Time{})
+	// Not named as entries are: someone else's, however old.
+	notes := filepath.Join(d.cache, "notes")
+	mkfileWith(t, filepath.Join(notes, "todo.txt"), "x")
+	mkfileWith(t, notes+".json", "{}")
+	for _, p := range []string{notes, notes + ".json"} {
+		require.NoError(t, os.Chtimes(p, now.Add(-90*day), now.Add(-90*day)))
+	}
+
+	dir, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+
+	logs := d.logs.take()
+	require.Len(t, logs, 5, logs)
+	assert.ElementsMatch(t, []string{
+		"INFO Removed " + oldURI + " (" + old + ") from the model cache: 11 B, unused since " + now.Add(-31*day).UTC().Format(time.DateOnly) +
+			", more than 30 days ago (KSERVE_GEN_CACHE_MAX_AGE sets how long)",
+		"INFO Removed " + o.URL + "/legacy/model.onnx?token=xxxxx (" + legacy + ") from the model cache: 15 B, unused since " + now.Add(-45*day).UTC().Format(time.DateOnly) +
+			", more than 30 days ago (KSERVE_GEN_CACHE_MAX_AGE sets how long)",
+	}, logs[3:])
+	for _, gone := range []string{old, legacy} {
+		assert.NoDirExists(t, gone)
+		assert.NoFileExists(t, gone+".json")
+		assert.NoFileExists(t, gone+".lock")
+	}
+	for _, kept := range []string{fresh, legacyFresh, dir} {
+		assert.DirExists(t, kept)
+		assert.FileExists(t, kept+".json")
+	}
+	assert.DirExists(t, notes)
+	assert.FileExists(t, notes+".json")
+	// The download is recorded as a use.
+	rec := recordOf(t, dir)
+	assert.Equal(t, rec["downloaded"], rec["last_used"])
+}
+
+// The entry just resolved stays however long it went unused, and its
+// record says it was used now; a use within the hour does not rewrite it.
+func TestCache_ResolvedModelKeptAndMarkedUsed(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("weights"), contentType: "application/octet-stream", etag: `"1"`})
+	d := newDownloadEnv(t)
+	uri := o.URL + "/m/model.onnx"
+	ctx := context.Background()
+	start := time.Now()
+	plantEntry(t, d.cache, uri, "weights", start.Add(-60*day), start.Add(-40*day))
+
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	logs := d.logs.take()
+	require.Len(t, logs, 1, logs)
+	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(dir)+`$`, logs[0])
+	assert.EqualValues(t, 0, o.downloads.Load())
+	rec := recordOf(t, dir)
+	assert.Equal(t, start.Add(-60*day).UTC().Format(time.RFC3339Nano), rec["downloaded"])
+	used, err := time.Parse(time.RFC3339Nano, rec["last_used"].(string))
+	require.NoError(t, err)
+	assert.False(t, used.Before(start.Truncate(time.Second)), "last used %s, before the start at %s", used, start)
+	// This process holds it while it lives: another's trimming cannot take it.
+	f, err := openLockFile(dir + ".lock")
+	require.NoError(t, err)
+	defer f.Close()
+	assert.ErrorIs(t, lockFile(f, true, false), errLocked)
+
+	// Used 10 minutes ago: the record is left as it is.
+	plantEntry(t, d.cache, uri, "weights", start.Add(-60*day), start.Add(-10*time.Minute))
+	before, err := os.ReadFile(dir + ".json")
+	require.NoError(t, err)
+	_, err = d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	after, err := os.ReadFile(dir + ".json")
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after))
+}
+
+// An entry another process holds (a server serving it, a resolver
+// downloading into it) stays, however old its record; once released it
+// goes.
+func TestCache_ModelInUseKept(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+	d := newDownloadEnv(t)
+	old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", time.Now().Add(-60*day), time.Now().Add(-40*day))
+	// Another open of the lock file: to flock, as good as another process.
+	other, err := lockInUse(old + ".lock")
+	require.NoError(t, err)
+
+	_, err = d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+	assert.DirExists(t, old)
+	assert.FileExists(t, old+".json")
+	assert.Len(t, d.logs.take(), 3) // the download's lines only
+
+	require.NoError(t, other.Close())
+	_, err = d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+	assert.NoDirExists(t, old)
+	assert.NoFileExists(t, old+".lock")
+}
+
+// A removal that fails is a warning; the start goes on. (A record that is
+// a folder with a file in it: a failure even for root, whom permissions do
+// not stop.)
+func TestCache_RemovalFailureWarns(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+	d := newDownloadEnv(t)
+	long := time.Now().Add(-40 * day)
+	old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", long, long)
+	require.NoError(t, os.Remove(old+".json"))
+	mkfileWith(t, filepath.Join(old+".json", "x"), "x")
+	require.NoError(t, os.Chtimes(old+".json", long, long))
+
+	dir, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=new"}, tree(t, dir))
+	logs := d.logs.take()
+	require.Len(t, logs, 4, logs)
+	assert.Regexp(t, `^WARN Cannot remove `+regexpQuote(old)+` from the model cache, unused since `+long.UTC().Format(time.DateOnly)+
+		`: remove `+regexpQuote(old+".json")+`: directory not empty$`, logs[3])
+	assert.DirExists(t, old)
+}
+
+// KSERVE_GEN_CACHE_MAX_AGE sets the age (a Go duration or days) or turns
+// trimming off; a value it cannot read removes nothing and says so.
+func TestCache_MaxAgeSetting(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		removed bool
+		warning string
+	}{
+		{value: "", removed: false}, // 3 days < 30 days
+		{value: "2d", removed: true},
+		{value: "48h", removed: true},
+		{value: "4d", removed: false},
+		{value: "off", removed: false},
+		{value: "soon", warning: `WARN Not removing unused models from the cache: KSERVE_GEN_CACHE_MAX_AGE="soon": want how long an unused model stays in the cache, e.g. 30d or 720h, or off`},
+		{value: "-1d", warning: `WARN Not removing unused models from the cache: KSERVE_GEN_CACHE_MAX_AGE="-1d": want how long an unused model stays in the cache, e.g. 30d or 720h, or off`},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			o := newOrigin(t)
+			o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+			d := newDownloadEnv(t)
+			d.env[envCacheMaxAge] = tc.value
+			old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", time.Now().Add(-3*day), time.Now().Add(-3*day))
+			_, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+			require.NoError(t, err)
+			logs := d.logs.take()
+			if tc.removed {
+				assert.NoDirExists(t, old)
+				require.Len(t, logs, 4, logs)
+				assert.Contains(t, logs[3], "INFO Removed "+o.URL+"/old/model.onnx")
+				return
+			}
+			assert.DirExists(t, old)
+			if tc.warning != "" {
+				require.Len(t, logs, 4, logs)
+				assert.Equal(t, tc.warning, logs[3])
+			} else {
+				assert.Len(t, logs, 3, logs)
+			}
+		})
+	}
+}
+
+// Each writer of a record has a temporary file of its own: with one name
+// shared (<record>.tmp), two processes writing one record could rename
+// each other's half-written file into place, and a name taken (here by a
+// folder) stopped every download from being recorded.
+func TestCache_RecordWritersDoNotShareATemporaryFile(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("weights"), contentType: "application/octet-stream", etag: `"1"`})
+	d := newDownloadEnv(t)
+	uri := o.URL + "/m/model.onnx"
+	dir := filepath.Join(d.cache, cacheKey(uri, "model.onnx"))
+	mkfileWith(t, filepath.Join(dir+".json.tmp", "x"), "x")
+
+	_, err := d.resolver().Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	for _, l := range d.logs.take() {
+		assert.NotContains(t, l, "WARN", l)
+	}
+	assert.Equal(t, `"1"`, recordOf(t, dir)["etag"])
+}
