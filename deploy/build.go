@@ -127,6 +127,7 @@ func (o *Options) customInferenceService() *InferenceService {
 	c := o.container(o.Name, true, o.gracePeriodArgs()...)
 	c.Env = o.env(true)
 	c.Resources = o.resources()
+	c.Lifecycle = o.lifecycle()
 	p := o.predictor()
 	p.Containers = []corev1.Container{c}
 	return &InferenceService{
@@ -145,6 +146,7 @@ func (o *Options) transformerInferenceService() *InferenceService {
 	c := o.container(o.Name, true, append([]string{"--predictor_protocol=" + o.predictorProtocol()}, o.gracePeriodArgs()...)...)
 	c.Env = o.env(true)
 	c.Resources = o.resources()
+	c.Lifecycle = o.lifecycle()
 	t := TransformerSpec(o.predictor())
 	t.Containers = []corev1.Container{c}
 	// The two components' servers may listen on different ports, and a
@@ -232,7 +234,7 @@ func (o *Options) transformerPredictor() PredictorSpec {
 	readiness, startup := o.probes(rest, DefaultHTTPPort, o.Name)
 	if o.DeploymentMode == ModeStandard {
 		// Usually a kserve-gen image, given no --grace_period.
-		spec.TerminationGracePeriodSeconds = terminationGracePeriod(serverDefaultGracePeriod)
+		spec.TerminationGracePeriodSeconds = terminationGracePeriod(o.preStopSleep(), serverDefaultGracePeriod)
 	}
 	spec.Containers = []corev1.Container{{
 		Name:           ContainerName,
@@ -242,6 +244,7 @@ func (o *Options) transformerPredictor() PredictorSpec {
 		Env:            env,
 		ReadinessProbe: readiness,
 		StartupProbe:   startup,
+		Lifecycle:      o.lifecycle(),
 	}}
 	return spec
 }
@@ -312,6 +315,10 @@ func (o *Options) runtimeInferenceService(rt *ServingRuntime) *InferenceService 
 		ProtocolVersion: protocol,
 		StorageURI:      o.StorageURI,
 		Env:             o.env(false),
+		// On the InferenceService, as the termination grace period: the
+		// runtime may serve InferenceServices in Knative mode too, which
+		// refuses it. KServe merges it into the runtime's container.
+		Lifecycle: o.lifecycle(),
 	}
 	// The runtime is shared and GPUs are this InferenceService's own, so
 	// the device goes here: KServe appends these args to the runtime's.
@@ -448,7 +455,7 @@ func (o *Options) predictor() PredictorSpec {
 	if o.DeploymentMode == ModeStandard {
 		// Validate has refused a --grace_period it cannot read.
 		grace, _ := o.serverGracePeriod()
-		p.TerminationGracePeriodSeconds = terminationGracePeriod(grace)
+		p.TerminationGracePeriodSeconds = terminationGracePeriod(o.preStopSleep(), grace)
 	}
 	if l := o.Logger; l != nil {
 		// KServe's webhook refuses an empty mode; "all" is its documented default.
@@ -576,14 +583,45 @@ const (
 )
 
 // terminationGracePeriod is the pod's terminationGracePeriodSeconds for a
-// server stopping with grace: after SIGTERM it drains for up to grace, then
-// waits for models still loading and unloads them within max(grace, 5 s).
-// Kubernetes' default, 30 s, SIGKILLed a server with the default grace
-// period in the middle of its unload (or its drain).
-func terminationGracePeriod(grace time.Duration) *int64 {
+// server stopping with grace after a preStop hook sleeping preStop seconds
+// (Kubernetes counts the hook within the grace period): after SIGTERM the
+// server drains for up to grace, then waits for models still loading and
+// unloads them within max(grace, 5 s). Kubernetes' default, 30 s,
+// SIGKILLed a server with the default grace period in the middle of its
+// unload (or its drain).
+func terminationGracePeriod(preStop int, grace time.Duration) *int64 {
 	g := int64((max(grace, 0) + time.Second - 1) / time.Second) // whole seconds, rounded up
-	s := g + max(g, int64(serverMinUnload/time.Second)) + int64(exitMargin/time.Second)
+	s := int64(preStop) + g + max(g, int64(serverMinUnload/time.Second)) + int64(exitMargin/time.Second)
 	return &s
+}
+
+// preStopSleep is how long a container running a kserve-gen server sleeps
+// before SIGTERM (Options.PreStopSleep): only in Standard mode, where
+// nothing else holds SIGTERM back while the pod leaves the endpoints.
+// Knative's queue-proxy does (its preStop hook returns once it has
+// drained), and Knative refuses a lifecycle of ours; the cluster's default
+// mode may be Knative.
+func (o *Options) preStopSleep() int {
+	switch {
+	case o.DeploymentMode != ModeStandard:
+		return 0
+	case o.PreStopSleep != nil:
+		return max(*o.PreStopSleep, 0) // Validate refuses a negative one
+	default:
+		return DefaultPreStopSleep
+	}
+}
+
+// lifecycle is the server container's preStop hook: Kubernetes' sleep
+// action (no shell or sleep binary needed in the image), during which the
+// server keeps serving the connections the endpoints' stragglers still
+// send. nil when there is no sleep.
+func (o *Options) lifecycle() *corev1.Lifecycle {
+	s := o.preStopSleep()
+	if s == 0 {
+		return nil
+	}
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: int64(s)}}}
 }
 
 // serverGracePeriod is the --grace_period the server runs with: the user's

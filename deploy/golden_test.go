@@ -728,11 +728,11 @@ func TestRender_StandardTerminationGraceCoversDrainAndUnload(t *testing.T) {
 	o := goldenCases()["rest"]
 	o.DeploymentMode = ModeStandard
 	p, _ := grace(o)
-	assert.Equal(t, i64(65), p, "30 s drain + 30 s unload + 5 s")
+	assert.Equal(t, i64(70), p, "5 s preStop sleep + 30 s drain + 30 s unload + 5 s")
 	o.Timeout = 120
 	p, _ = grace(o)
-	assert.Equal(t, i64(245), p, "--grace_period=120 from --timeout")
-	for args, want := range map[string]int64{"--grace_period=2.5": 13, "-grace_period 1m30s": 185, "--grace_period=0": 10, "--grace=2.5": 13, "--gra 1m30s": 185} {
+	assert.Equal(t, i64(250), p, "--grace_period=120 from --timeout")
+	for args, want := range map[string]int64{"--grace_period=2.5": 18, "-grace_period 1m30s": 190, "--grace_period=0": 15, "--grace=2.5": 18, "--gra 1m30s": 190} {
 		o.Args = strings.Fields(args)
 		p, _ = grace(o)
 		assert.Equal(t, i64(want), p, "the user's own %s", args)
@@ -744,22 +744,94 @@ func TestRender_StandardTerminationGraceCoversDrainAndUnload(t *testing.T) {
 	rt := goldenCases()["serving-runtime"]
 	rt.DeploymentMode, rt.Timeout = ModeStandard, 40
 	p, _ = grace(rt)
-	assert.Equal(t, i64(85), p, "the InferenceService's --grace_period=40, on its own pod spec")
+	assert.Equal(t, i64(90), p, "the InferenceService's --grace_period=40, on its own pod spec")
 
 	txf := goldenCases()["transformer"]
 	txf.DeploymentMode, txf.Timeout = ModeStandard, 60
 	p, tx := grace(txf)
-	assert.Equal(t, i64(125), tx)
-	assert.Equal(t, i64(65), p, "the predictor image's server keeps its default")
+	assert.Equal(t, i64(130), tx)
+	assert.Equal(t, i64(70), p, "the predictor image's server keeps its default")
 	onnx := goldenCases()["transformer-onnx-grpc"]
 	onnx.DeploymentMode = ModeStandard
 	p, tx = grace(onnx)
-	assert.Equal(t, i64(65), tx)
+	assert.Equal(t, i64(70), tx)
 	assert.Nil(t, p, "a KServe runtime's server is not ours")
 
 	for _, mode := range []string{ModeDefault, ModeKnative} {
 		o.DeploymentMode, o.Args = mode, nil
 		p, _ = grace(o)
 		assert.Nil(t, p, "mode %q", mode)
+	}
+}
+
+// When Kubernetes deletes a pod it sends SIGTERM while the pod is being
+// taken out of its Service's endpoints; kube-proxy and the gateways learn
+// that a moment later, and meanwhile send new connections to a server that
+// stopped accepting at SIGTERM: refused. In Standard mode each container
+// running a kserve-gen server sleeps in a preStop hook first (Kubernetes'
+// sleep action), serving as before, and the termination grace period,
+// which counts the hook, grows by as much. Knative's queue-proxy has its
+// own preStop hook and Knative refuses ours; the cluster's default mode
+// may be Knative.
+func TestRender_StandardPreStopSleep(t *testing.T) {
+	preStop := func(seconds int64) *corev1.Lifecycle {
+		return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: seconds}}}
+	}
+	i64 := func(v int64) *int64 { return &v }
+	isvc := func(o Options) *InferenceService {
+		t.Helper()
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		for _, obj := range objs {
+			if isvc, ok := obj.(*InferenceService); ok {
+				return isvc
+			}
+		}
+		t.Fatal("no InferenceService")
+		return nil
+	}
+
+	o := goldenCases()["rest"]
+	o.DeploymentMode = ModeStandard
+	p := isvc(o).Spec.Predictor
+	assert.Equal(t, preStop(DefaultPreStopSleep), p.Containers[0].Lifecycle, "on by default in Standard mode")
+	assert.Equal(t, i64(5+65), p.TerminationGracePeriodSeconds, "the sleep, then the drain and unload")
+	o.PreStopSleep = intp(20)
+	p = isvc(o).Spec.Predictor
+	assert.Equal(t, preStop(20), p.Containers[0].Lifecycle)
+	assert.Equal(t, i64(20+65), p.TerminationGracePeriodSeconds)
+	o.PreStopSleep = intp(0)
+	p = isvc(o).Spec.Predictor
+	assert.Nil(t, p.Containers[0].Lifecycle, "0 turns it off")
+	assert.Equal(t, i64(65), p.TerminationGracePeriodSeconds)
+
+	// A serving runtime is shared by InferenceServices of any mode: the
+	// hook goes on this one's model, which KServe merges into the
+	// runtime's container.
+	rt := goldenCases()["serving-runtime"]
+	rt.DeploymentMode = ModeStandard
+	objs, err := Manifests(rt)
+	require.NoError(t, err)
+	assert.Nil(t, objs[0].(*ServingRuntime).Spec.Containers[0].Lifecycle)
+	assert.Equal(t, preStop(DefaultPreStopSleep), objs[1].(*InferenceService).Spec.Predictor.Model.Lifecycle)
+
+	// A transformer and a predictor image run kserve-gen servers; a
+	// KServe runtime's server is left as KServe makes it, as its
+	// termination grace period is.
+	txf := goldenCases()["transformer"]
+	txf.DeploymentMode = ModeStandard
+	spec := isvc(txf).Spec
+	assert.Equal(t, preStop(DefaultPreStopSleep), spec.Transformer.Containers[0].Lifecycle)
+	assert.Equal(t, preStop(DefaultPreStopSleep), spec.Predictor.Containers[0].Lifecycle)
+	onnx := goldenCases()["transformer-onnx-grpc"]
+	onnx.DeploymentMode = ModeStandard
+	spec = isvc(onnx).Spec
+	assert.Equal(t, preStop(DefaultPreStopSleep), spec.Transformer.Containers[0].Lifecycle)
+	assert.Nil(t, spec.Predictor.Model.Lifecycle)
+
+	for _, mode := range []string{ModeDefault, ModeKnative} {
+		o := goldenCases()["rest"]
+		o.DeploymentMode = mode
+		assert.Nil(t, isvc(o).Spec.Predictor.Containers[0].Lifecycle, "mode %q", mode)
 	}
 }

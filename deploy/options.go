@@ -37,6 +37,17 @@ const (
 // load before Kubernetes restarts the container.
 const DefaultStartupTimeout = 10 * time.Minute
 
+// DefaultPreStopSleep is how many seconds a Standard-mode server container
+// sleeps in its preStop hook before Kubernetes sends it SIGTERM (see
+// Options.PreStopSleep). Kubernetes takes a deleted pod out of its
+// Service's endpoints as it sends SIGTERM, and kube-proxy on each node and
+// the ingress gateways act on that a moment later, usually within a second
+// or two; until then they still send new connections to the pod, and a
+// server that stopped accepting at SIGTERM refuses them. 5 s covers that
+// with room to spare, and costs only 5 s more per pod stop (a rollout does
+// not wait for old pods to finish terminating).
+const DefaultPreStopSleep = 5
+
 // Deployment modes (the serving.kserve.io/deploymentMode annotation).
 // KServe's own validation applies Knative autoscaler rules unless the mode
 // is Standard, so the mode decides which scale metrics are valid.
@@ -111,6 +122,12 @@ type Options struct {
 	CanaryTrafficPercent *int
 	ContainerConcurrency int // Knative's hard limit per pod; 0: none
 	Timeout              int // request timeout, seconds; 0: the platform's default
+	// PreStopSleep is the seconds each container running a kserve-gen
+	// server sleeps in a preStop hook before it gets SIGTERM, in Standard
+	// mode (DefaultPreStopSleep when nil; 0: no hook), so that a pod being
+	// stopped keeps serving until the endpoints have caught up. Knative
+	// refuses the hook, and needs none: its queue-proxy has one of its own.
+	PreStopSleep *int
 
 	// Logger, when set, sends requests and/or responses to a CloudEvents
 	// sink (KServe's agent); Batcher, when set, batches requests in front
@@ -222,6 +239,10 @@ func FromProject(f *project.File) Options {
 		o.Tolerations = slices.Clone(d.Tolerations)
 		o.ContainerConcurrency = d.ContainerConcurrency
 		o.Timeout = d.Timeout
+		if d.PreStopSleep != nil {
+			v := *d.PreStopSleep
+			o.PreStopSleep = &v
+		}
 		if d.Logger != nil {
 			l := *d.Logger
 			l.MetadataHeaders = slices.Clone(l.MetadataHeaders)
@@ -290,6 +311,7 @@ func fileFields(f *project.File) map[string]string {
 	}
 	set("container-concurrency", "deploy.containerConcurrency", d.ContainerConcurrency != 0)
 	set("timeout", "deploy.timeout", d.Timeout != 0)
+	set("pre-stop-sleep", "deploy.preStopSleep", d.PreStopSleep != nil)
 	if l := d.Logger; l != nil {
 		set("logger-url", "deploy.logger.url", l.URL != "")
 		set("logger-mode", "deploy.logger.mode", l.Mode != "")
@@ -790,6 +812,23 @@ func (o *Options) validateAgent() []error {
 	}
 	if o.Timeout < 0 {
 		fail("%s: must be 1 second or more, got %d", o.setting("timeout"), o.Timeout)
+	}
+	if s := o.PreStopSleep; s != nil {
+		switch {
+		case *s < 0:
+			fail("%s: must be 0 (no delay) or more, got %d", o.setting("pre-stop-sleep"), *s)
+		case *s == 0 || o.DeploymentMode == ModeStandard:
+		case o.DeploymentMode == ModeKnative:
+			// knative.dev/serving's ContainerMask drops lifecycle from a
+			// user container (must not set the field(s)), and its
+			// revision reconciler gives it queue-proxy's /wait-for-drain
+			// hook instead.
+			fail("%s %d: Knative refuses a lifecycle hook on the model server's container (%s is %s), and needs none: queue-proxy's own preStop hook keeps the server from seeing SIGTERM until queue-proxy has drained; drop it, or deploy with --deployment-mode %s",
+				o.setting("pre-stop-sleep"), *s, o.setting("deployment-mode"), ModeKnative, ModeStandard)
+		default:
+			fail("%s %d is for %s mode, and without --deployment-mode the cluster's default mode may be %s, which refuses a lifecycle hook on the model server's container; pass --deployment-mode %s, or drop it",
+				o.setting("pre-stop-sleep"), *s, ModeStandard, ModeKnative, ModeStandard)
+		}
 	}
 	if l := o.Logger; l != nil {
 		if l.Mode != "" && !slices.Contains(loggerModes, l.Mode) {

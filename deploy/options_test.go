@@ -217,6 +217,13 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad predictor format", func(o *Options) { o.Predictor = &project.Predictor{ModelFormat: "sk learn", StorageURI: "gs://b/m"} }, `--predictor-model-format: "sk learn" must not contain spaces or ':'`},
 		{"predictor version without format", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", ModelFormatVersion: "1"} }, "--predictor-model-format-version needs --predictor-model-format"},
 		{"bad predictor protocol", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", Protocol: "grpc"} }, `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
+		{"negative pre-stop sleep", func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeStandard, intp(-1) }, "--pre-stop-sleep: must be 0 (no delay) or more, got -1"},
+		// Knative refuses a lifecycle on the user container, and its
+		// queue-proxy's own preStop hook already holds SIGTERM back.
+		{"pre-stop sleep in Knative mode", func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeKnative, intp(5) },
+			"--pre-stop-sleep 5: Knative refuses a lifecycle hook on the model server's container (--deployment-mode is Knative), and needs none: queue-proxy's own preStop hook keeps the server from seeing SIGTERM until queue-proxy has drained; drop it, or deploy with --deployment-mode Standard"},
+		{"pre-stop sleep in the cluster's default mode", func(o *Options) { o.PreStopSleep = intp(5) },
+			"--pre-stop-sleep 5 is for Standard mode, and without --deployment-mode the cluster's default mode may be Knative, which refuses a lifecycle hook on the model server's container; pass --deployment-mode Standard, or drop it"},
 		{"transformer as serving runtime", func(o *Options) {
 			o.Predictor, o.Runtime = &project.Predictor{Image: "p"}, &RuntimeOptions{}
 		}, "--serving-runtime: a transformer project deploys as spec.transformer in front of its predictor, and serving runtimes hold predictors; run --serving-runtime in the predictor's project instead"},
@@ -260,16 +267,19 @@ func TestValidate_Sentinels(t *testing.T) {
 
 func TestValidate_AcceptsEdgeValues(t *testing.T) {
 	for name, modify := range map[string]func(*Options){
-		"canary 0":            func(o *Options) { o.CanaryTrafficPercent = intp(0) },
-		"canary 100":          func(o *Options) { o.CanaryTrafficPercent = intp(100) },
-		"scale to zero":       func(o *Options) { o.MinReplicas = intp(0) },
-		"min equals max":      func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(3), 3 },
-		"explicit h2c":        func(o *Options) { o.Protocol, o.GRPC, o.Ports = "v2", true, []Port{{PortNameH2C, 8081}} },
-		"explicit http1":      func(o *Options) { o.Ports = []Port{{PortNameHTTP1, 8080}} },
-		"gpu 0":               func(o *Options) { o.GPU = 0 },
-		"no resources":        func(o *Options) { o.Resources = project.Resources{} },
-		"memory metric std":   func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "memory", 512 },
-		"toleration all keys": func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Exists"}} },
+		"canary 0":       func(o *Options) { o.CanaryTrafficPercent = intp(0) },
+		"canary 100":     func(o *Options) { o.CanaryTrafficPercent = intp(100) },
+		"scale to zero":  func(o *Options) { o.MinReplicas = intp(0) },
+		"min equals max": func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(3), 3 },
+		"explicit h2c":   func(o *Options) { o.Protocol, o.GRPC, o.Ports = "v2", true, []Port{{PortNameH2C, 8081}} },
+		"explicit http1": func(o *Options) { o.Ports = []Port{{PortNameHTTP1, 8080}} },
+		"gpu 0":          func(o *Options) { o.GPU = 0 },
+		// 0 asks for no preStop hook, which is what Knative mode gets.
+		"no pre-stop sleep on Knative": func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeKnative, intp(0) },
+		"no pre-stop sleep by default": func(o *Options) { o.PreStopSleep = intp(0) },
+		"no resources":                 func(o *Options) { o.Resources = project.Resources{} },
+		"memory metric std":            func(o *Options) { o.DeploymentMode, o.ScaleMetric, o.ScaleTarget = ModeStandard, "memory", 512 },
+		"toleration all keys":          func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Exists"}} },
 		"prefixed node label": func(o *Options) {
 			o.NodeSelector = map[string]string{"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", "pool": ""}
 		},

@@ -103,6 +103,7 @@ type Model struct {
 	Ports           []corev1.ContainerPort       `json:"ports,omitempty"`
 	Env             []corev1.EnvVar              `json:"env,omitempty"`
 	Resources       *corev1.ResourceRequirements `json:"resources,omitempty"`
+	Lifecycle       *corev1.Lifecycle            `json:"lifecycle,omitempty"` // Standard mode's preStop sleep
 }
 
 // ModelFormat is v1beta1.ModelFormat.

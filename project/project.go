@@ -126,6 +126,10 @@ type Deploy struct {
 	// Timeout is the request timeout in seconds (KServe's timeout, and the
 	// server's --grace_period; 0 keeps Knative's or the gateway's default).
 	Timeout int `json:"timeout,omitempty"`
+	// PreStopSleep is how many seconds the model server's container
+	// sleeps in a preStop hook before it gets SIGTERM, in Standard mode:
+	// nil keeps kserve-gen's default (5), 0 drops the hook.
+	PreStopSleep *int `json:"preStopSleep,omitempty"`
 	// Logger sends requests and/or responses as CloudEvents to a URL
 	// (KServe's payload logging, by its agent sidecar).
 	Logger *Logger `json:"logger,omitempty"`
@@ -587,6 +591,9 @@ func (d *Deploy) Validate() error {
 	}
 	if d.ScaleTarget < 0 {
 		errs = append(errs, fmt.Errorf("scaleTarget: must be 1 or more, got %d", d.ScaleTarget))
+	}
+	if d.PreStopSleep != nil && *d.PreStopSleep < 0 {
+		errs = append(errs, fmt.Errorf("preStopSleep: must be 0 (no delay) or more, got %d", *d.PreStopSleep))
 	}
 	for i, e := range d.Env {
 		if e.Name == "" {

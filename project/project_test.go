@@ -158,6 +158,7 @@ func TestValidate(t *testing.T) {
 		{"min above max", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(3), MaxReplicas: 2} }, "deploy: minReplicas 3 is more than maxReplicas 2"},
 		{"negative min", func(f *File) { f.Deploy = &Deploy{MinReplicas: intp(-1)} }, "deploy: minReplicas: must be 0 or more, got -1"},
 		{"bad scale metric", func(f *File) { f.Deploy = &Deploy{ScaleMetric: "qps"} }, `deploy: scaleMetric: "qps" is not one of concurrency, rps, cpu, memory`},
+		{"negative pre-stop sleep", func(f *File) { f.Deploy = &Deploy{PreStopSleep: intp(-1)} }, "deploy: preStopSleep: must be 0 (no delay) or more, got -1"},
 		{"env without name", func(f *File) { f.Deploy = &Deploy{Env: []EnvVar{{Value: "x"}}} }, "deploy: env[0].name must not be empty"},
 		{"predictor of a rest project", func(f *File) { f.Deploy = &Deploy{Predictor: &Predictor{Image: "p"}} }, "deploy: predictor: only a transformer project runs in front of a separate predictor (template is rest)"},
 		{"predictor image and format", func(f *File) {

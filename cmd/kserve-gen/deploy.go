@@ -57,6 +57,7 @@ type deployOptions struct {
 	Tolerations          []string
 	ContainerConcurrency int
 	Timeout              int
+	PreStopSleep         int
 
 	LoggerURL, LoggerMode                                  string
 	LoggerHeaders                                          []string
@@ -170,6 +171,7 @@ predictor's address to the transformer as --predictor_host.`,
 
 	f.IntVar(&opts.ContainerConcurrency, "container-concurrency", 0, "most requests one pod is sent at once (Knative's hard limit); 0: no limit")
 	f.IntVar(&opts.Timeout, "timeout", 0, "request timeout in `SECONDS` (KServe's timeout), also the server's --grace_period; 0: the platform's default")
+	f.IntVar(&opts.PreStopSleep, "pre-stop-sleep", deploy.DefaultPreStopSleep, "Standard mode: `SECONDS` the server keeps serving in a preStop sleep before SIGTERM, while nodes and gateways take the stopping pod out of the endpoints (0: none)")
 	f.StringVar(&opts.LoggerURL, "logger-url", "", "payload logging: send requests/responses as CloudEvents to this `URL` (KServe's logger)")
 	f.StringVar(&opts.LoggerMode, "logger-mode", "", "payload logging: all (default), request or response")
 	f.StringArrayVar(&opts.LoggerHeaders, "logger-header", nil, "payload logging: request header copied into the events' metadata, any case (repeatable)")
@@ -385,6 +387,10 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 	str("service-account", &o.ServiceAccountName, opts.ServiceAccount)
 	num("container-concurrency", &o.ContainerConcurrency, opts.ContainerConcurrency)
 	num("timeout", &o.Timeout, opts.Timeout)
+	if changed("pre-stop-sleep") {
+		v := opts.PreStopSleep
+		o.PreStopSleep = &v
+	}
 	if changed("logger-url") || changed("logger-mode") || changed("logger-header") {
 		if o.Logger == nil {
 			o.Logger = &project.Logger{}

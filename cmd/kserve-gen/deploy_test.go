@@ -536,6 +536,43 @@ func TestDeploy_ApplyWithoutKubectl(t *testing.T) {
 	assert.Empty(t, out)
 }
 
+// --pre-stop-sleep and deploy.preStopSleep set Standard mode's preStop
+// sleep (default 5 s; 0 drops the hook), the flag over the file; in a mode
+// that may be Knative, which refuses the hook, either is refused, named as
+// the user wrote it.
+func TestDeploy_PreStopSleep(t *testing.T) {
+	const hook = "        lifecycle:\n          preStop:\n            sleep:\n              seconds: "
+	f := restProject()
+	f.Deploy = &project.Deploy{DeploymentMode: "Standard"}
+	out, _, err := runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	assert.Contains(t, out, hook+"5\n")
+	assert.Contains(t, out, "terminationGracePeriodSeconds: 70\n")
+
+	f.Deploy.PreStopSleep = new(15)
+	dir := writeProject(t, f)
+	out, _, err = runDeploy(t, "--dir "+dir)
+	require.NoError(t, err)
+	assert.Contains(t, out, hook+"15\n")
+	assert.Contains(t, out, "terminationGracePeriodSeconds: 80\n")
+	out, _, err = runDeploy(t, "--dir "+dir+" --pre-stop-sleep 0")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "lifecycle:")
+	assert.Contains(t, out, "terminationGracePeriodSeconds: 65\n")
+
+	_, _, err = runDeploy(t, "--dir "+dir+" --deployment-mode Knative")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kserve-gen.yaml deploy.preStopSleep 15: Knative refuses a lifecycle hook on the model server's container (--deployment-mode is Knative)")
+	_, _, err = runDeploy(t, "--dir "+dir+" --deployment-mode Knative --pre-stop-sleep 0")
+	require.NoError(t, err)
+	_, _, err = runDeploy(t, "--dir "+writeProject(t, restProject())+" --pre-stop-sleep 10")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--pre-stop-sleep 10 is for Standard mode, and without --deployment-mode the cluster's default mode may be Knative")
+	_, _, err = runDeploy(t, "--dir "+dir+" --pre-stop-sleep -1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--pre-stop-sleep: must be 0 (no delay) or more, got -1")
+}
+
 func TestDeploy_Defaults(t *testing.T) {
 	var got *deployOptions
 	cmd := newCmdDeploy(&bytes.Buffer{}, &bytes.Buffer{}, func(o *deployOptions) error { got = o; return nil })

@@ -333,9 +333,14 @@ func checkServerPod(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.C
 }
 
 // checkStandardShutdown: the Deployment KServe's reconciler builds for a
-// Standard-mode pod of ours gives the server time to drain for its
-// --grace_period and unload its models within as long again (at least
-// 5 s) before Kubernetes SIGKILLs it; Kubernetes' 30 s default did not.
+// Standard-mode pod of ours keeps the server serving for a preStop sleep
+// while the pod leaves the endpoints (else the connections kube-proxy and
+// the gateways still send were refused: the server stops accepting at
+// SIGTERM), then gives it time to drain for its --grace_period and unload
+// its models within as long again (at least 5 s) before Kubernetes
+// SIGKILLs it; Kubernetes' 30 s default did not. Kubernetes counts the
+// hook within the grace period, and refuses a sleep longer than it
+// (validateSleepAction).
 func checkStandardShutdown(t *testing.T, isvc *v1beta1.InferenceService, ext *v1beta1.ComponentExtensionSpec, podSpec corev1.PodSpec) {
 	t.Helper()
 	meta := metav1.ObjectMeta{Name: isvc.Name + "-component", Namespace: isvc.Namespace, Labels: map[string]string{}, Annotations: map[string]string{}}
@@ -345,9 +350,16 @@ func checkStandardShutdown(t *testing.T, isvc *v1beta1.InferenceService, ext *v1
 	for _, d := range r.DeploymentList {
 		got := d.Spec.Template.Spec.TerminationGracePeriodSeconds
 		require.NotNil(t, got)
+		c := d.Spec.Template.Spec.Containers[0]
+		require.NotNil(t, c.Lifecycle, "Deployment %s: no preStop hook on %s", d.Name, c.Name)
+		require.NotNil(t, c.Lifecycle.PreStop)
+		require.NotNil(t, c.Lifecycle.PreStop.Sleep, "Kubernetes' sleep action: no shell needed in the image")
+		sleep := time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+		assert.Positive(t, sleep)
+		assert.LessOrEqual(t, c.Lifecycle.PreStop.Sleep.Seconds, *got, "Kubernetes refuses a sleep longer than the grace period")
 		grace := serverGracePeriod(t, podSpec.Containers[0].Args)
-		need := grace + max(grace, 5*time.Second)
-		assert.GreaterOrEqual(t, time.Duration(*got)*time.Second, need, "terminationGracePeriodSeconds %d: the server drains for %s and unloads within %s", *got, grace, max(grace, 5*time.Second))
+		need := sleep + grace + max(grace, 5*time.Second)
+		assert.GreaterOrEqual(t, time.Duration(*got)*time.Second, need, "terminationGracePeriodSeconds %d: the server sleeps %s before SIGTERM, drains for %s and unloads within %s", *got, sleep, grace, max(grace, 5*time.Second))
 	}
 }
 
@@ -757,6 +769,7 @@ func TestKnativeRefusesTerminationGracePeriod(t *testing.T) {
 	m := decodeStream(t, data)
 	ps := corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
 	require.NotNil(t, ps.TerminationGracePeriodSeconds, "Standard mode sets it")
+	ps.Containers[0].Lifecycle = nil // refused on its own (TestPreStopSleepReachesTheDeploymentAndOnlyThere)
 	rs := &knservingv1.RevisionSpec{PodSpec: ps}
 	ctx := knativeContext(t)
 	rs.SetDefaults(ctx)
@@ -769,6 +782,40 @@ func TestKnativeRefusesTerminationGracePeriod(t *testing.T) {
 		objs, err := deploy.Manifests(o)
 		require.NoError(t, err)
 		assert.Nil(t, objs[0].(*deploy.InferenceService).Spec.Predictor.TerminationGracePeriodSeconds, "mode %q", mode)
+	}
+}
+
+// The preStop sleep goes on Standard-mode pods alone, too: Knative refuses
+// a lifecycle on the user container (its ContainerMask leaves the field
+// out), as it gives the container queue-proxy's own preStop hook, which
+// returns once queue-proxy has drained. KServe's Deployment reconciler
+// keeps the hook the predictor's container carries.
+func TestPreStopSleepReachesTheDeploymentAndOnlyThere(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(goldenDir, "standard-keda.yaml"))
+	require.NoError(t, err)
+	m := decodeStream(t, data)
+	ps := corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
+	meta := metav1.ObjectMeta{Name: constants.PredictorServiceName(m.isvc.Name), Namespace: m.isvc.Namespace, Labels: map[string]string{}, Annotations: map[string]string{}}
+	r, err := kservedeployment.NewDeploymentReconciler(fake.NewClientBuilder().Build(), scheme(t), meta, metav1.ObjectMeta{}, &m.isvc.Spec.Predictor.ComponentExtensionSpec, ps.DeepCopy(), nil, nil)
+	require.NoError(t, err)
+	require.Len(t, r.DeploymentList, 1)
+	pod := r.DeploymentList[0].Spec.Template.Spec
+	assert.Equal(t, &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}}, pod.Containers[0].Lifecycle)
+	assert.Equal(t, int64(5+30+30+5), *pod.TerminationGracePeriodSeconds, "the sleep, the drain, the unload and 5 s to exit")
+
+	ps.TerminationGracePeriodSeconds = nil // refused on its own (TestKnativeRefusesTerminationGracePeriod)
+	rs := &knservingv1.RevisionSpec{PodSpec: ps}
+	ctx := knativeContext(t)
+	rs.SetDefaults(ctx)
+	ferr := rs.Validate(ctx).Filter(apis.ErrorLevel)
+	require.NotNil(t, ferr)
+	assert.Contains(t, ferr.Error(), "must not set the field(s): containers[0].lifecycle")
+
+	for _, mode := range []string{deploy.ModeDefault, deploy.ModeKnative} {
+		o := deploy.Options{Name: "m", Image: "registry.example.com/m:v1", Protocol: "v1", HTTPPort: 8080, GRPCPort: 8081, DeploymentMode: mode}
+		objs, err := deploy.Manifests(o)
+		require.NoError(t, err)
+		assert.Nil(t, objs[0].(*deploy.InferenceService).Spec.Predictor.Containers[0].Lifecycle, "mode %q", mode)
 	}
 }
 
