@@ -976,3 +976,52 @@ func validateToleration(t project.Toleration) error {
 	}
 	return nil
 }
+
+// kserveDomainTemplate is the default of KServe's ingress domainTemplate
+// (inferenceservice-config's ingress, v1beta1.DefaultDomainTemplate). In
+// Standard mode KServe fills it with each component's name for the
+// component's URL (the raw reconciler's createRawURL, before it makes the
+// Deployment), so <name>-predictor-<namespace> is one DNS label.
+const kserveDomainTemplate = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
+
+// Warnings are problems the manifests may run into on the cluster, which
+// deploy cannot tell for sure without it; Validate has passed.
+func (o *Options) Warnings() []string {
+	var warnings []string
+	if w := o.hostLabelWarning(); w != "" {
+		warnings = append(warnings, w)
+	}
+	return warnings
+}
+
+// hostLabelWarning: in Standard mode, with KServe's default ingress
+// domainTemplate, a component's name and the namespace make one DNS label,
+// which may not be over 63 characters. A longer one is accepted by kubectl
+// apply, and then KServe's controller fails to reconcile the
+// InferenceService on "invalid domain name" (GenerateDomainName). The name
+// alone is checked by Validate; the namespace is known only when given
+// (kubectl's current one is not read), and the cluster may set another
+// template, so this is a warning. Knative's own default domain template,
+// {{.Name}}.{{.Namespace}}.{{.Domain}}, keeps the two in labels of their
+// own, and in Knative mode KServe's URL follows Knative's.
+func (o *Options) hostLabelWarning() string {
+	if o.Namespace == "" || o.DeploymentMode == ModeKnative {
+		return ""
+	}
+	// The transformer's is the longer label, where there is one.
+	component := "predictor"
+	if o.Predictor != nil {
+		component = "transformer"
+	}
+	label := o.Name + "-" + component + "-" + o.Namespace
+	if len(label) <= validation.DNS1123LabelMaxLength {
+		return ""
+	}
+	w := fmt.Sprintf("with KServe's default ingress domainTemplate (%s), the %s's host starts with the DNS label %s, %d characters, more than the %d DNS allows, and KServe fails to reconcile the InferenceService (invalid domain name), so it never becomes ready; shorten %s (%d characters) and %s (%d characters) by %d together, unless the cluster's inferenceservice-config sets another domainTemplate",
+		kserveDomainTemplate, component, label, len(label), validation.DNS1123LabelMaxLength,
+		o.setting("name"), len(o.Name), o.setting("namespace"), len(o.Namespace), len(label)-validation.DNS1123LabelMaxLength)
+	if o.DeploymentMode == ModeDefault {
+		w = "if the cluster's default deployment mode is " + ModeStandard + ": " + w
+	}
+	return w
+}

@@ -362,3 +362,51 @@ func TestServerFlags_MatchTheRuntime(t *testing.T) {
 	require.Contains(t, names, "http_port")
 	assert.Equal(t, names, serverFlags)
 }
+
+// In Standard mode KServe gives each component the host its ingress
+// domainTemplate makes, by default "{{ .Name }}-{{ .Namespace }}.{{
+// .IngressDomain }}" with Name the component (<name>-predictor, or
+// -transformer): a name and a namespace each fine on their own can make a
+// DNS label over 63 characters, and KServe's controller then fails to
+// reconcile the InferenceService, after kubectl apply took it. deploy warns
+// (the cluster's template may differ) where the namespace is known and the
+// mode may be Standard; Knative's default domain template puts the
+// namespace in a label of its own.
+func TestWarnings_HostLabelTooLong(t *testing.T) {
+	name := "m" + strings.Repeat("x", 39)  // 40
+	ns := "team-" + strings.Repeat("n", 8) // 13: name-predictor-ns is 64
+	o := validOptions()
+	o.Name, o.Namespace, o.DeploymentMode = name, ns, ModeStandard
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{
+		"with KServe's default ingress domainTemplate ({{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}), the predictor's host starts with the DNS label " +
+			name + "-predictor-" + ns + ", 64 characters, more than the 63 DNS allows, and KServe fails to reconcile the InferenceService (invalid domain name), so it never becomes ready; " +
+			"shorten --name (40 characters) and --namespace (13 characters) by 1 together, unless the cluster's inferenceservice-config sets another domainTemplate",
+	}, o.Warnings())
+
+	// Where the values came from the project file, the warning names its fields.
+	o.FileFields = map[string]string{"name": "name", "namespace": "deploy.namespace"}
+	assert.Contains(t, o.Warnings()[0], "shorten kserve-gen.yaml name (40 characters) and kserve-gen.yaml deploy.namespace (13 characters) by 1 together")
+	o.FileFields = nil
+
+	// The cluster's default mode may be Standard.
+	o.DeploymentMode = ModeDefault
+	require.Len(t, o.Warnings(), 1)
+	assert.True(t, strings.HasPrefix(o.Warnings()[0], "if the cluster's default deployment mode is Standard: with KServe's default ingress domainTemplate"), o.Warnings()[0])
+
+	// A transformer's own host is the longer one.
+	o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"}
+	o.Name = name[:38]
+	require.NoError(t, o.Validate())
+	require.Len(t, o.Warnings(), 1)
+	assert.Contains(t, o.Warnings()[0], "the transformer's host starts with the DNS label "+o.Name+"-transformer-"+ns+", 64 characters")
+	o.Predictor = nil
+
+	o.Name = name[:39] // 63: fits
+	assert.Empty(t, o.Warnings())
+	o.Name = name
+	o.DeploymentMode = ModeKnative
+	assert.Empty(t, o.Warnings(), "Knative's default domain template is {{.Name}}.{{.Namespace}}.{{.Domain}}")
+	o.DeploymentMode, o.Namespace = ModeStandard, ""
+	assert.Empty(t, o.Warnings(), "kubectl's current namespace is not known here")
+}

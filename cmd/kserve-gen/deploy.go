@@ -244,6 +244,10 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 	if err != nil {
 		return err
 	}
+	// On stderr, so the YAML on stdout still pipes to kubectl.
+	for _, w := range o.Warnings() {
+		fmt.Fprintf(opts.ErrOut, "Warning: %s\n", w)
+	}
 	if opts.Output != "" {
 		if err := writeManifests(opts.Output, data, opts.Force); err != nil {
 			return err

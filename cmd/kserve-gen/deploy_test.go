@@ -573,6 +573,22 @@ func TestDeploy_PreStopSleep(t *testing.T) {
 	assert.Contains(t, err.Error(), "--pre-stop-sleep: must be 0 (no delay) or more, got -1")
 }
 
+// A host label KServe's default ingress domainTemplate would make too long
+// is a warning on stderr; the manifests are printed all the same.
+func TestDeploy_WarnsOfAHostLabelTooLong(t *testing.T) {
+	name, ns := "m"+strings.Repeat("x", 39), "team-"+strings.Repeat("n", 8)
+	out, errOut, err := runDeploy(t, "--dir "+writeProject(t, restProject())+" --deployment-mode Standard --name "+name+" -n "+ns)
+	require.NoError(t, err)
+	assert.Contains(t, out, "name: "+name+"\n")
+	assert.Equal(t, "Warning: with KServe's default ingress domainTemplate ({{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}), the predictor's host starts with the DNS label "+
+		name+"-predictor-"+ns+", 64 characters, more than the 63 DNS allows, and KServe fails to reconcile the InferenceService (invalid domain name), so it never becomes ready; "+
+		"shorten --name (40 characters) and --namespace (13 characters) by 1 together, unless the cluster's inferenceservice-config sets another domainTemplate\n", errOut)
+
+	_, errOut, err = runDeploy(t, "--dir "+writeProject(t, restProject())+" --deployment-mode Knative --name "+name+" -n "+ns)
+	require.NoError(t, err)
+	assert.Empty(t, errOut)
+}
+
 func TestDeploy_Defaults(t *testing.T) {
 	var got *deployOptions
 	cmd := newCmdDeploy(&bytes.Buffer{}, &bytes.Buffer{}, func(o *deployOptions) error { got = o; return nil })

@@ -28,6 +28,7 @@ import (
 	kservebatcher "github.com/kserve/kserve/pkg/batcher"
 	"github.com/kserve/kserve/pkg/constants"
 	kservedeployment "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/reconcilers/deployment"
+	kserveraw "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/reconcilers/raw"
 	isvcutils "github.com/kserve/kserve/pkg/controller/v1beta1/inferenceservice/utils"
 	kfslogger "github.com/kserve/kserve/pkg/logger"
 	kservetypes "github.com/kserve/kserve/pkg/types"
@@ -45,6 +46,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
 	knconfig "knative.dev/serving/pkg/apis/config"
@@ -1165,4 +1167,65 @@ func TestStandardModeNamesFitKServesLabels(t *testing.T) {
 		}
 		assert.Equal(t, want, longest, "the longest name deploy accepts in Standard mode (transformer: %v)", transformer)
 	}
+}
+
+// kserveConfigMap is inferenceservice-config as KServe v0.16.0 installs it
+// (the module's config/configmap/inferenceservice.yaml).
+func kserveConfigMap(t *testing.T) *corev1.ConfigMap {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kserve/kserve").Output()
+	require.NoError(t, err, "locate the kserve module")
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "config", "configmap", "inferenceservice.yaml"))
+	require.NoError(t, err)
+	cm := &corev1.ConfigMap{}
+	require.NoError(t, utilyaml.Unmarshal(data, cm))
+	require.Equal(t, constants.InferenceServiceConfigMapName, cm.Name)
+	cm.Namespace = constants.KServeNamespace
+	return cm
+}
+
+// In Standard mode KServe's raw reconciler makes each component's URL from
+// inferenceservice-config's ingress domainTemplate, by default
+// "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}" with Name the
+// component (<name>-predictor, <name>-transformer), before it builds the
+// Deployment: where that label is over 63 characters it fails and the
+// InferenceService is never reconciled. deploy warns exactly then; the
+// name and namespace each pass deploy's checks.
+func TestHostLabelWarningMatchesKServesRawReconciler(t *testing.T) {
+	clientset := k8sfake.NewSimpleClientset(kserveConfigMap(t))
+	ctx := context.Background()
+	warned := 0
+	for _, transformer := range []bool{false, true} {
+		for nsLen := 8; nsLen <= 20; nsLen++ {
+			o := deploy.Options{
+				Name: "m" + strings.Repeat("x", 37), Namespace: "n" + strings.Repeat("s", nsLen-1), Image: "registry.example.com/m:v1",
+				Protocol: project.ProtocolV1, HTTPPort: 8080, GRPCPort: 8081, DeploymentMode: deploy.ModeStandard,
+			}
+			components := []string{constants.PredictorServiceName(o.Name)}
+			if transformer {
+				o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"}
+				components = append(components, constants.TransformerServiceName(o.Name))
+			}
+			require.NoError(t, o.Validate())
+			var failed []string
+			for _, component := range components {
+				meta := metav1.ObjectMeta{Name: component, Namespace: o.Namespace, Labels: map[string]string{}, Annotations: map[string]string{}}
+				pod := &corev1.PodSpec{Containers: []corev1.Container{{Name: constants.InferenceServiceContainerName, Image: o.Image}}}
+				_, err := kserveraw.NewRawKubeReconciler(ctx, fake.NewClientBuilder().Build(), clientset, scheme(t), meta, metav1.ObjectMeta{},
+					&v1beta1.ComponentExtensionSpec{}, pod, nil, nil, nil, nil, nil, nil)
+				if err != nil {
+					assert.ErrorContains(t, err, "invalid domain name")
+					failed = append(failed, component)
+				}
+			}
+			warnings := o.Warnings()
+			assert.Equal(t, len(failed) > 0, len(warnings) > 0, "namespace %s: KServe fails for %v; deploy warns %q", o.Namespace, failed, warnings)
+			if len(failed) > 0 && len(warnings) > 0 {
+				// The warning names the longest label, the last component's.
+				assert.Contains(t, warnings[0], failed[len(failed)-1]+"-"+o.Namespace+",")
+				warned++
+			}
+		}
+	}
+	assert.Positive(t, warned)
 }
