@@ -991,7 +991,28 @@ func (o *Options) Warnings() []string {
 	if w := o.hostLabelWarning(); w != "" {
 		warnings = append(warnings, w)
 	}
+	if o.Logger != nil && o.GRPC {
+		// KServe's agent proxies the exposed port, h2c here, through its
+		// logger (pkg/logger LoggerHandler), which reads the request body
+		// whole before it forwards it and logs it with its content type.
+		warnings = append(warnings, fmt.Sprintf("%s with %s: KServe's agent logs each gRPC call as its gRPC frame (content type application/grpc: a 5-byte length prefix and binary protobuf, not JSON), "+
+			"and reads each request whole before passing it on, so a stream reaches the server only once the client has closed its side: unary calls such as ModelInfer pass, "+
+			"but a bidirectional stream whose client waits for an answer, such as gRPC server reflection (grpcurl without -proto), never gets one",
+			o.loggerSetting(), o.setting("grpc")))
+	}
 	return warnings
+}
+
+// loggerSetting names the setting that turned payload logging on.
+func (o *Options) loggerSetting() string {
+	switch l := o.Logger; {
+	case l.URL == "" && l.Mode != "":
+		return o.setting("logger-mode")
+	case l.URL == "" && len(l.MetadataHeaders) > 0:
+		return o.setting("logger-header")
+	default:
+		return o.setting("logger-url")
+	}
 }
 
 // hostLabelWarning: in Standard mode, with KServe's default ingress

@@ -410,3 +410,29 @@ func TestWarnings_HostLabelTooLong(t *testing.T) {
 	o.DeploymentMode, o.Namespace = ModeStandard, ""
 	assert.Empty(t, o.Warnings(), "kubectl's current namespace is not known here")
 }
+
+// KServe's agent logs a gRPC call as its binary frame and holds a stream
+// until the client closes its side (deploy/validate's
+// TestLoggerBuffersGRPCStreams): unary calls work, so --logger-url with
+// --grpc is a warning naming both, not an error.
+func TestWarnings_LoggerWithGRPC(t *testing.T) {
+	want := "--logger-url with --grpc: KServe's agent logs each gRPC call as its gRPC frame (content type application/grpc: a 5-byte length prefix and binary protobuf, not JSON), " +
+		"and reads each request whole before passing it on, so a stream reaches the server only once the client has closed its side: unary calls such as ModelInfer pass, " +
+		"but a bidirectional stream whose client waits for an answer, such as gRPC server reflection (grpcurl without -proto), never gets one"
+	o := validOptions()
+	o.Protocol, o.GRPC = project.ProtocolV2, true
+	o.Logger = &project.Logger{URL: "http://message-dumper.default.svc.cluster.local"}
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{want}, o.Warnings())
+
+	o.FileFields = map[string]string{"logger-url": "deploy.logger.url", "grpc": "grpc"}
+	assert.Equal(t, []string{strings.Replace(want, "--logger-url with --grpc", "kserve-gen.yaml deploy.logger.url with kserve-gen.yaml grpc", 1)}, o.Warnings())
+	o.FileFields = nil
+
+	// The cluster's default sink: the logger is on all the same.
+	o.Logger = &project.Logger{Mode: "request"}
+	assert.Equal(t, []string{strings.Replace(want, "--logger-url", "--logger-mode", 1)}, o.Warnings())
+
+	o.GRPC = false
+	assert.Empty(t, o.Warnings(), "REST is logged as its JSON")
+}

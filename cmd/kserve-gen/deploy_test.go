@@ -587,6 +587,12 @@ func TestDeploy_WarnsOfAHostLabelTooLong(t *testing.T) {
 	_, errOut, err = runDeploy(t, "--dir "+writeProject(t, restProject())+" --deployment-mode Knative --name "+name+" -n "+ns)
 	require.NoError(t, err)
 	assert.Empty(t, errOut)
+
+	// Payload logging of a gRPC server.
+	out, errOut, err = runDeploy(t, "--dir "+writeProject(t, restProject())+" --protocol v2 --grpc --logger-url http://message-dumper.default.svc.cluster.local")
+	require.NoError(t, err)
+	assert.Contains(t, out, "url: http://message-dumper.default.svc.cluster.local\n")
+	assert.True(t, strings.HasPrefix(errOut, "Warning: --logger-url with --grpc: KServe's agent logs each gRPC call as its gRPC frame (content type application/grpc"), errOut)
 }
 
 func TestDeploy_Defaults(t *testing.T) {

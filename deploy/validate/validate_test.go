@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +41,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +57,7 @@ import (
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/pkg/apis"
+	pkgnet "knative.dev/pkg/network"
 	knconfig "knative.dev/serving/pkg/apis/config"
 	knservingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -1228,4 +1237,91 @@ func TestHostLabelWarningMatchesKServesRawReconciler(t *testing.T) {
 		}
 	}
 	assert.Positive(t, warned)
+}
+
+// What KServe's agent does to gRPC calls on their way to the server when
+// payload logging is on (--logger-url with --grpc: KServe points the agent
+// at the container's first port, h2c, and proxies over h2c as its main
+// does). A unary call passes, and is logged as its gRPC frame: content type
+// application/grpc, a 5-byte length prefix and binary protobuf, not JSON.
+// The logger reads each request whole before passing it on
+// (LoggerHandler.ServeHTTP's io.ReadAll), so a stream's first message
+// reaches the server only once the client has closed its side: a
+// bidirectional stream whose client waits for an answer first (gRPC
+// server reflection, which grpcurl uses without -proto) never gets one.
+func TestLoggerBuffersGRPCStreams(t *testing.T) {
+	events := make(chan *http.Request, 4)
+	bodies := make(chan []byte, 4)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		events <- r
+		bodies <- b
+	}))
+	defer sink.Close()
+
+	var clientClosed atomic.Bool
+	receivedBeforeClose := make(chan bool, 1)
+	backend := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
+		m := new(wrapperspb.StringValue)
+		if err := ss.RecvMsg(m); err != nil {
+			return err
+		}
+		receivedBeforeClose <- !clientClosed.Load()
+		return ss.SendMsg(m)
+	}))
+	hs := health.NewServer()
+	hs.SetServingStatus("m", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(backend, hs)
+	backendLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = backend.Serve(backendLn) }()
+	defer backend.Stop()
+
+	sinkURL, err := url.Parse(sink.URL)
+	require.NoError(t, err)
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	kfslogger.StartDispatcher(1, &kfslogger.MockStore{}, zl.Sugar())
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backendLn.Addr().String()})
+	proxy.Transport = pkgnet.NewAutoTransport(10, 10)
+	agent := pkgnet.NewServer("", kfslogger.New(sinkURL, sinkURL, v1beta1.LogRequest, "m", "ns", "default", "predictor", proxy, nil, "", nil, false))
+	agentLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = agent.Serve(agentLn) }()
+	defer agent.Close()
+
+	conn, err := grpc.NewClient(agentLn.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := context.Background()
+
+	// Unary: served, and logged as a binary gRPC frame.
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "m"})
+	require.NoError(t, err, "a unary call passes through the agent")
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.Status)
+	select {
+	case r := <-events:
+		body := <-bodies
+		assert.Equal(t, "application/grpc", r.Header.Get("Content-Type"), "the event's data content type")
+		require.GreaterOrEqual(t, len(body), 5)
+		assert.Equal(t, byte(0), body[0], "gRPC's compressed flag: the frame as it was on the wire")
+		msg := new(healthpb.HealthCheckRequest)
+		require.NoError(t, proto.Unmarshal(body[5:], msg), "binary protobuf after the length prefix")
+		assert.Equal(t, "m", msg.Service)
+		assert.False(t, json.Valid(body), "not JSON")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no CloudEvent reached the sink")
+	}
+
+	// Bidirectional stream: the server sees the first message only after
+	// the client closed its side.
+	cs, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/kservegen.test.Echo/Chat")
+	require.NoError(t, err)
+	require.NoError(t, cs.SendMsg(wrapperspb.String("hello")))
+	clientClosed.Store(true)
+	require.NoError(t, cs.CloseSend())
+	reply := new(wrapperspb.StringValue)
+	require.NoError(t, cs.RecvMsg(reply))
+	assert.Equal(t, "hello", reply.Value)
+	assert.False(t, <-receivedBeforeClose, "the agent passed the stream's first message on before the client closed its side")
 }
