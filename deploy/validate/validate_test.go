@@ -1325,3 +1325,42 @@ func TestLoggerBuffersGRPCStreams(t *testing.T) {
 	assert.Equal(t, "hello", reply.Value)
 	assert.False(t, <-receivedBeforeClose, "the agent passed the stream's first message on before the client closed its side")
 }
+
+// KServe's batcher sends the server a request of its own for each batch
+// (batchPredict: httptest.NewRequest with the merged instances), so none of
+// the clients' headers reach the model on :predict — no Authorization, no
+// X-Request-Id, no trace context, not even Content-Type; other paths pass
+// through with theirs. docs/deploy.md says so in the batcher's section.
+func TestBatcherDropsRequestHeaders(t *testing.T) {
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	seen := make(chan http.Header, 1)
+	server := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		_, _ = w.Write([]byte(`{"predictions":[1]}`))
+	})
+	agent := httptest.NewServer(kservebatcher.New(1, 10, server, zl.Sugar()))
+	defer agent.Close()
+	sent := map[string]string{
+		"Content-Type": "application/json", "Authorization": "Bearer t", "X-Request-Id": "r-1",
+		"Traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "X-Tenant": "acme",
+	}
+	for _, path := range []string{"/v1/models/m:predict", "/v1/models/m"} {
+		req, err := http.NewRequest(http.MethodPost, agent.URL+path, strings.NewReader(`{"instances":[1]}`))
+		require.NoError(t, err)
+		for k, v := range sent {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		got := <-seen
+		for k, v := range sent {
+			if strings.HasSuffix(path, ":predict") {
+				assert.Empty(t, got.Get(k), "%s on %s", k, path)
+			} else {
+				assert.Equal(t, v, got.Get(k), "%s on %s", k, path)
+			}
+		}
+	}
+}
