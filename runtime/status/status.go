@@ -57,23 +57,30 @@ const (
 	// "ReadTimeout : ..." here; 504 tells a server that is slow to answer
 	// apart from one that failed, and from a client that gave up (499).
 	KindUpstreamTimeout
+	// KindUnsupportedMediaType is a request body in a form the server does
+	// not read, such as a Content-Encoding other than gzip or deflate:
+	// HTTP 415 Unsupported Media Type. gRPC answers an unknown
+	// grpc-encoding itself, with UNIMPLEMENTED, which this kind maps to
+	// should one reach it.
+	KindUnsupportedMediaType
 )
 
 var kindNames = [...]string{
-	KindInternal:            "Internal",
-	KindInvalidInput:        "InvalidInput",
-	KindModelNotFound:       "ModelNotFound",
-	KindModelNotReady:       "ModelNotReady",
-	KindServerNotReady:      "ServerNotReady",
-	KindServerNotLive:       "ServerNotLive",
-	KindInferenceError:      "InferenceError",
-	KindNotImplemented:      "NotImplemented",
-	KindUnsupportedProtocol: "UnsupportedProtocol",
-	KindPayloadTooLarge:     "PayloadTooLarge",
-	KindUnprocessable:       "Unprocessable",
-	KindUnavailable:         "Unavailable",
-	KindOverloaded:          "Overloaded",
-	KindUpstreamTimeout:     "UpstreamTimeout",
+	KindInternal:             "Internal",
+	KindInvalidInput:         "InvalidInput",
+	KindModelNotFound:        "ModelNotFound",
+	KindModelNotReady:        "ModelNotReady",
+	KindServerNotReady:       "ServerNotReady",
+	KindServerNotLive:        "ServerNotLive",
+	KindInferenceError:       "InferenceError",
+	KindNotImplemented:       "NotImplemented",
+	KindUnsupportedProtocol:  "UnsupportedProtocol",
+	KindPayloadTooLarge:      "PayloadTooLarge",
+	KindUnprocessable:        "Unprocessable",
+	KindUnavailable:          "Unavailable",
+	KindOverloaded:           "Overloaded",
+	KindUpstreamTimeout:      "UpstreamTimeout",
+	KindUnsupportedMediaType: "UnsupportedMediaType",
 }
 
 // String names the kind as its constant without the prefix
@@ -277,6 +284,8 @@ func HTTPCode(err error) int {
 		return http.StatusUnprocessableEntity
 	case KindUpstreamTimeout:
 		return http.StatusGatewayTimeout
+	case KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -291,7 +300,7 @@ func GRPCCode(err error) codes.Code {
 		return codes.NotFound
 	case KindModelNotReady, KindServerNotReady, KindServerNotLive, KindUnavailable, KindOverloaded:
 		return codes.Unavailable
-	case KindNotImplemented:
+	case KindNotImplemented, KindUnsupportedMediaType:
 		return codes.Unimplemented
 	case KindPayloadTooLarge:
 		return codes.ResourceExhausted
