@@ -500,7 +500,18 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 // 8-byte boundary when the length is declared: the binary extension's
 // tensor data after a JSON header of `at` bytes can then be used in place as
 // []float32 and the like (infer.DecodeRaw), instead of copied.
+//
+// A compressed body (Content-Encoding) is decompressed as it is read; a
+// body without the header, nearly every one, costs a map lookup more.
 func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int) ([]byte, error) {
+	if ce := r.Header["Content-Encoding"]; ce != nil {
+		return h.readEncodedBody(w, r, ce, at)
+	}
+	return h.readPlain(w, r, at)
+}
+
+// readPlain reads a body sent as it is (no Content-Encoding, or identity).
+func (h *Handler) readPlain(w http.ResponseWriter, r *http.Request, at int) ([]byte, error) {
 	var rd io.Reader = r.Body
 	if h.opts.MaxRequestBodySize > 0 {
 		if r.ContentLength > h.opts.MaxRequestBodySize {
