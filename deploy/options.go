@@ -57,7 +57,9 @@ const (
 	ModeStandard = "Standard" // raw Deployment + HPA
 )
 
-// Port names Knative accepts for the one exposed container port.
+// Port names for the exposed container ports: the ones Knative accepts for
+// its one port, and the ones KServe's Standard-mode Service marks as gRPC
+// (appProtocol kubernetes.io/h2c for a name containing h2c) or not.
 const (
 	PortNameHTTP1 = "http1"
 	PortNameH2C   = "h2c"
@@ -92,9 +94,12 @@ type Options struct {
 
 	HTTPPort int // --http_port; REST, probes and /metrics are served here
 	GRPCPort int // --grpc_port when GRPC is on
-	// Ports overrides the exposed container port. Empty derives it: h2c on
-	// GRPCPort with GRPC, otherwise none (Knative's default, 8080) or http1
-	// on a non-default HTTPPort. Knative exposes exactly one port.
+	// Ports overrides the exposed container ports, the first being the
+	// one the InferenceService's URL leads to. Empty derives them: with
+	// GRPC h2c on GRPCPort, followed in Standard mode by http1 on HTTPPort
+	// (unless a Logger is on); otherwise none (Knative's default, 8080) or
+	// http1 on a non-default HTTPPort. Knative exposes exactly one port;
+	// KServe's Standard mode exposes each on the component's Service.
 	Ports []Port
 
 	Workers int // --workers; 0 means 1
@@ -355,18 +360,35 @@ var (
 	ErrPredictorRequired = errors.New("a transformer needs the predictor it calls")
 )
 
-// exposedPorts returns the port Knative routes traffic to, derived or explicit.
+// exposedPorts returns the container's exposed ports, derived or
+// explicit; the first is the one the InferenceService's URL leads to.
 func (o *Options) exposedPorts() []Port {
 	if len(o.Ports) > 0 {
 		return o.Ports
 	}
 	if o.GRPC {
-		return []Port{{Name: PortNameH2C, ContainerPort: o.GRPCPort}}
+		ports := []Port{{Name: PortNameH2C, ContainerPort: o.GRPCPort}}
+		if o.restBesideGRPC() {
+			ports = append(ports, Port{Name: PortNameHTTP1, ContainerPort: o.HTTPPort})
+		}
+		return ports
 	}
 	if o.HTTPPort != DefaultHTTPPort {
 		return []Port{{Name: PortNameHTTP1, ContainerPort: o.HTTPPort}}
 	}
 	return nil
+}
+
+// restBesideGRPC reports whether a gRPC server exposes its REST port
+// after h2c by default. Knative routes to one port, h2c; KServe's Standard
+// mode makes a Service port of every container port (createDefaultSvc:
+// the first as port 80, behind the URL, each further one at its own
+// number), so there REST is reachable through the Service too, for
+// in-cluster clients and kubectl port-forward, as the server serves it
+// anyway. Not with a logger: KServe's agent sits in front of the first
+// port alone, and REST requests would reach the server unlogged.
+func (o *Options) restBesideGRPC() bool {
+	return o.DeploymentMode == ModeStandard && o.Logger == nil
 }
 
 // Validate reports every invalid option and combination, one error each,
@@ -682,17 +704,20 @@ func (o *Options) validatePorts() []error {
 		}
 	}
 	ports := o.exposedPorts()
-	if len(ports) > 1 {
-		list := make([]string, len(ports))
-		for i, p := range ports {
-			list[i] = p.String()
-		}
+	list := make([]string, len(ports))
+	for i, p := range ports {
+		list[i] = p.String()
+	}
+	if len(ports) > 1 && o.DeploymentMode != ModeStandard {
 		hint := "expose the REST port (http1) or, with --grpc, the gRPC port (h2c)"
 		if o.GRPC {
-			hint = "with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"
+			hint = "with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics (KServe's Standard mode, --deployment-mode " + ModeStandard + ", exposes both)"
 		}
 		errs = append(errs, fmt.Errorf("--port: %w, got %d (%s): %s", ErrOnePort, len(ports), strings.Join(list, ", "), hint))
 		return errs
+	}
+	if len(ports) > 1 {
+		return append(errs, o.validateStandardPorts(ports, list)...)
 	}
 	for _, p := range ports {
 		switch {
@@ -706,6 +731,50 @@ func (o *Options) validatePorts() []error {
 	}
 	return errs
 }
+
+// validateStandardPorts checks several exposed ports, which KServe's
+// Standard mode puts on the component's Service (createDefaultSvc): the
+// first as port 80, which its ingress and the InferenceService's URL lead
+// to, each further one at its own number. The server has one REST and one
+// gRPC listener, so each name is there once, on its flag's port.
+func (o *Options) validateStandardPorts(ports []Port, list []string) []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	seen := map[string]bool{}
+	for i, p := range ports {
+		switch {
+		case p.Name != PortNameHTTP1 && p.Name != PortNameH2C:
+			fail("--port: name %q is not allowed; Knative accepts %s (HTTP/1.1) or %s (HTTP/2 cleartext, gRPC)", p.Name, PortNameHTTP1, PortNameH2C)
+			continue
+		case seen[p.Name]:
+			fail("--port: %s is given twice (%s); %s mode exposes each of %s (REST) and %s (gRPC) once at most", p.Name, strings.Join(list, ", "), ModeStandard, PortNameHTTP1, PortNameH2C)
+			continue
+		case p.Name == PortNameH2C && !o.GRPC:
+			fail("--port %s: the server listens for gRPC only with --grpc (and --protocol %s)", p, project.ProtocolV2)
+		case p.Name == PortNameH2C && p.ContainerPort != o.GRPCPort:
+			fail("--port %s: the gRPC port is --grpc-port %d", p, o.GRPCPort)
+		case p.Name == PortNameHTTP1 && p.ContainerPort != o.HTTPPort:
+			fail("--port %s: the REST port is --http-port %d", p, o.HTTPPort)
+		case i > 0 && p.ContainerPort == servicePort:
+			// The API server refuses a Service with a port number twice,
+			// after kubectl apply took the InferenceService.
+			if len(o.Ports) == 0 {
+				fail("--http-port %d: in %s mode with --grpc, KServe's Service exposes the gRPC port (%s) as its port %d and the REST port at its own number, %d as well; choose another --http-port, or pass --port %s=%d --port %s (REST behind the URL) or --port %s (gRPC alone)",
+					p.ContainerPort, ModeStandard, ports[0], servicePort, servicePort, PortNameHTTP1, p.ContainerPort, ports[0], ports[0])
+			} else {
+				fail("--port %s: KServe's Service exposes the first port (%s) as its port %d and each further port at its own number, so %d would be there twice; list %s first, or choose another --%s-port",
+					p, ports[0], servicePort, servicePort, p, map[string]string{PortNameHTTP1: "http", PortNameH2C: "grpc"}[p.Name])
+			}
+		}
+		seen[p.Name] = true
+	}
+	return errs
+}
+
+// servicePort is the port KServe's Standard-mode Service gives the first
+// container port (constants.CommonDefaultHttpPort), where its ingress
+// sends the InferenceService's URL.
+const servicePort = 80
 
 var (
 	knativeMetrics  = []string{"concurrency", "rps"}
@@ -991,14 +1060,24 @@ func (o *Options) Warnings() []string {
 	if w := o.hostLabelWarning(); w != "" {
 		warnings = append(warnings, w)
 	}
-	if o.Logger != nil && o.GRPC {
-		// KServe's agent proxies the exposed port, h2c here, through its
-		// logger (pkg/logger LoggerHandler), which reads the request body
-		// whole before it forwards it and logs it with its content type.
+	ports := o.exposedPorts()
+	if o.Logger != nil && o.GRPC && len(ports) > 0 && ports[0].Name == PortNameH2C {
+		// KServe's agent proxies the first exposed port, h2c here, through
+		// its logger (pkg/logger LoggerHandler), which reads the request
+		// body whole before it forwards it and logs it with its content
+		// type.
 		warnings = append(warnings, fmt.Sprintf("%s with %s: KServe's agent logs each gRPC call as its gRPC frame (content type application/grpc: a 5-byte length prefix and binary protobuf, not JSON), "+
 			"and reads each request whole before passing it on, so a stream reaches the server only once the client has closed its side: unary calls such as ModelInfer pass, "+
 			"but a bidirectional stream whose client waits for an answer, such as gRPC server reflection (grpcurl without -proto), never gets one",
 			o.loggerSetting(), o.setting("grpc")))
+	}
+	if o.Logger != nil && len(ports) > 1 {
+		// createDefaultSvc points the Service's first port, alone, at the
+		// agent (InferenceServiceDefaultAgentPort).
+		for _, p := range ports[1:] {
+			warnings = append(warnings, fmt.Sprintf("--port %s with %s: KServe's agent, which logs the requests, sits in front of the first port alone (%s, the Service's port %d and the InferenceService's URL); requests to the Service's port %d reach the server directly and are not logged",
+				p, o.loggerSetting(), ports[0], servicePort, p.ContainerPort))
+		}
 	}
 	return warnings
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kserve-gen/kserve-gen/project"
 )
@@ -42,7 +43,42 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"grpc plus two ports", func(o *Options) {
 			o.Protocol, o.GRPC = project.ProtocolV2, true
 			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
-		}, "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
+		}, "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics (KServe's Standard mode, --deployment-mode Standard, exposes both)"},
+		{"grpc plus two ports in Knative mode", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeKnative
+			o.Ports = []Port{{PortNameH2C, 8081}, {PortNameHTTP1, 8080}}
+		}, "--port: Knative exposes exactly one container port, got 2 (h2c=8081, http1=8080): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics (KServe's Standard mode, --deployment-mode Standard, exposes both)"},
+		// Standard mode exposes every port (KServe's createDefaultSvc), each
+		// port of the server's once.
+		{"standard port twice", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+			o.Ports = []Port{{PortNameH2C, 8081}, {PortNameH2C, 8081}}
+		}, "--port: h2c is given twice (h2c=8081, h2c=8081); Standard mode exposes each of http1 (REST) and h2c (gRPC) once at most"},
+		{"standard h2c without grpc", func(o *Options) {
+			o.DeploymentMode = ModeStandard
+			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
+		}, "--port h2c=8081: the server listens for gRPC only with --grpc (and --protocol v2)"},
+		{"standard second port not the rest port", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+			o.Ports = []Port{{PortNameH2C, 8081}, {PortNameHTTP1, 9000}}
+		}, "--port http1=9000: the REST port is --http-port 8080"},
+		{"standard first port not the grpc port", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+			o.Ports = []Port{{PortNameH2C, 9001}, {PortNameHTTP1, 8080}}
+		}, "--port h2c=9001: the gRPC port is --grpc-port 8081"},
+		{"standard bad name among two", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+			o.Ports = []Port{{PortNameH2C, 8081}, {"grpc", 8080}}
+		}, `--port: name "grpc" is not allowed; Knative accepts http1 (HTTP/1.1) or h2c (HTTP/2 cleartext, gRPC)`},
+		// KServe's Service gives the first port number 80 and every other its
+		// own: a second port 80 would be there twice.
+		{"standard second port 80", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.HTTPPort = project.ProtocolV2, true, ModeStandard, 80
+			o.Ports = []Port{{PortNameH2C, 8081}, {PortNameHTTP1, 80}}
+		}, "--port http1=80: KServe's Service exposes the first port (h2c=8081) as its port 80 and each further port at its own number, so 80 would be there twice; list http1=80 first, or choose another --http-port"},
+		{"standard grpc with rest on 80", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.HTTPPort = project.ProtocolV2, true, ModeStandard, 80
+		}, "--http-port 80: in Standard mode with --grpc, KServe's Service exposes the gRPC port (h2c=8081) as its port 80 and the REST port at its own number, 80 as well; choose another --http-port, or pass --port http1=80 --port h2c=8081 (REST behind the URL) or --port h2c=8081 (gRPC alone)"},
 		{"rest plus two ports", func(o *Options) {
 			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameHTTP1, 9000}}
 		}, "--port: Knative exposes exactly one container port, got 2 (http1=8080, http1=9000): expose the REST port (http1) or, with --grpc, the gRPC port (h2c)"},
@@ -273,7 +309,23 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		"min equals max": func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(3), 3 },
 		"explicit h2c":   func(o *Options) { o.Protocol, o.GRPC, o.Ports = "v2", true, []Port{{PortNameH2C, 8081}} },
 		"explicit http1": func(o *Options) { o.Ports = []Port{{PortNameHTTP1, 8080}} },
-		"gpu 0":          func(o *Options) { o.GPU = 0 },
+		// Standard mode exposes REST beside gRPC, in the order given.
+		"standard grpc exposing both": func(o *Options) { o.Protocol, o.GRPC, o.DeploymentMode = "v2", true, ModeStandard },
+		"standard grpc REST first": func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.Ports = "v2", true, ModeStandard, []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
+		},
+		"standard grpc REST on 80 first": func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.HTTPPort = "v2", true, ModeStandard, 80
+			o.Ports = []Port{{PortNameHTTP1, 80}, {PortNameH2C, 8081}}
+		},
+		"standard grpc alone": func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.Ports = "v2", true, ModeStandard, []Port{{PortNameH2C, 8081}}
+		},
+		"standard grpc with a logger, rest on 80": func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode, o.HTTPPort = "v2", true, ModeStandard, 80
+			o.Logger = &project.Logger{Mode: "all"}
+		},
+		"gpu 0": func(o *Options) { o.GPU = 0 },
 		// 0 asks for no preStop hook, which is what Knative mode gets.
 		"no pre-stop sleep on Knative": func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeKnative, intp(0) },
 		"no pre-stop sleep by default": func(o *Options) { o.PreStopSleep = intp(0) },
@@ -435,4 +487,90 @@ func TestWarnings_LoggerWithGRPC(t *testing.T) {
 
 	o.GRPC = false
 	assert.Empty(t, o.Warnings(), "REST is logged as its JSON")
+}
+
+// The ports the project's container exposes. Knative routes to exactly one;
+// KServe's Standard mode makes a Service port of every one (the first as
+// port 80, behind the URL), so there a gRPC server exposes its REST port
+// too, after h2c: in-cluster REST clients and kubectl port-forward reach it
+// through the Service. Not with a logger: KServe's agent sits in front of
+// the first port alone, and REST would pass it unlogged.
+func TestRender_ExposedPorts(t *testing.T) {
+	h2c := corev1.ContainerPort{Name: PortNameH2C, ContainerPort: 8081, Protocol: corev1.ProtocolTCP}
+	http1 := corev1.ContainerPort{Name: PortNameHTTP1, ContainerPort: 8080, Protocol: corev1.ProtocolTCP}
+	grpc := func(mode string) func(o *Options) {
+		return func(o *Options) { o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, mode }
+	}
+	for name, tt := range map[string]struct {
+		modify func(o *Options)
+		want   []corev1.ContainerPort
+	}{
+		"rest":                  {func(o *Options) {}, nil},
+		"rest standard":         {func(o *Options) { o.DeploymentMode = ModeStandard }, nil},
+		"rest standard on 9000": {func(o *Options) { o.DeploymentMode, o.HTTPPort = ModeStandard, 9000 }, []corev1.ContainerPort{{Name: PortNameHTTP1, ContainerPort: 9000, Protocol: corev1.ProtocolTCP}}},
+		"grpc default mode":     {grpc(ModeDefault), []corev1.ContainerPort{h2c}},
+		"grpc knative":          {grpc(ModeKnative), []corev1.ContainerPort{h2c}},
+		"grpc standard":         {grpc(ModeStandard), []corev1.ContainerPort{h2c, http1}},
+		"grpc standard logger": {func(o *Options) {
+			grpc(ModeStandard)(o)
+			o.Logger = &project.Logger{URL: "http://sink.default"}
+		}, []corev1.ContainerPort{h2c}},
+		"grpc standard REST first": {func(o *Options) {
+			grpc(ModeStandard)(o)
+			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
+		}, []corev1.ContainerPort{http1, h2c}},
+		"grpc standard alone": {func(o *Options) {
+			grpc(ModeStandard)(o)
+			o.Ports = []Port{{PortNameH2C, 8081}}
+		}, []corev1.ContainerPort{h2c}},
+		"grpc standard transformer": {func(o *Options) {
+			grpc(ModeStandard)(o)
+			o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"}
+		}, []corev1.ContainerPort{h2c, http1}},
+		"grpc standard serving runtime": {func(o *Options) {
+			grpc(ModeStandard)(o)
+			o.Runtime = &RuntimeOptions{}
+		}, []corev1.ContainerPort{h2c, http1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := validOptions()
+			tt.modify(&o)
+			objs, err := Manifests(o)
+			require.NoError(t, err)
+			var got []corev1.ContainerPort
+			switch {
+			case o.Runtime != nil:
+				// The runtime may serve InferenceServices in either mode:
+				// the ports are this InferenceService's.
+				assert.Empty(t, objs[0].(*ServingRuntime).Spec.Containers[0].Ports)
+				got = objs[1].(*InferenceService).Spec.Predictor.Model.Ports
+			case o.Predictor != nil:
+				got = objs[0].(*InferenceService).Spec.Transformer.Containers[0].Ports
+			default:
+				got = objs[0].(*InferenceService).Spec.Predictor.Containers[0].Ports
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// With a logger, KServe's agent takes the Service's first port; the REST
+// port exposed beside it by hand reaches the server directly, unlogged.
+func TestWarnings_LoggerBesideASecondPort(t *testing.T) {
+	o := validOptions()
+	o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+	o.Logger = &project.Logger{URL: "http://message-dumper.default.svc.cluster.local"}
+	o.Ports = []Port{{PortNameH2C, 8081}, {PortNameHTTP1, 8080}}
+	require.NoError(t, o.Validate())
+	w := o.Warnings()
+	require.Len(t, w, 2, "%q", w)
+	assert.Equal(t, "--port http1=8080 with --logger-url: KServe's agent, which logs the requests, sits in front of the first port alone (h2c=8081, the Service's port 80 and the InferenceService's URL); "+
+		"requests to the Service's port 8080 reach the server directly and are not logged", w[1])
+
+	// REST first: the agent logs REST, and gRPC, which passes it by, is
+	// not logged at all (nor held up by the logger's buffering).
+	o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{"--port h2c=8081 with --logger-url: KServe's agent, which logs the requests, sits in front of the first port alone (http1=8080, the Service's port 80 and the InferenceService's URL); " +
+		"requests to the Service's port 8081 reach the server directly and are not logged"}, o.Warnings())
 }

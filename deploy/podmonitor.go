@@ -70,11 +70,13 @@ type RelabelConfig struct {
 //   - Knative: queue-proxy's aggregate port (aggr-metric), which KServe's
 //     webhook adds when metric aggregation is on (isvcAnnotations) and which
 //     carries the model server's metrics and queue-proxy's;
-//   - Standard: the model server's own port. The pod does not declare it
-//     (Knative needs no port and a gRPC pod declares only h2c), so the
-//     endpoint takes the one target Prometheus' pod discovery makes per
-//     port of the kserve-container (one, port-free, when it declares none)
-//     and points its address at the server's port.
+//   - Standard: the model server's own port. The pod may not declare it
+//     (Knative needs no port, a gRPC pod outside Standard mode declares
+//     only h2c), so the endpoint takes the one target Prometheus' pod
+//     discovery makes per port of the kserve-container (one, port-free,
+//     when it declares none; the first port's when it declares several,
+//     as a Standard-mode gRPC pod does) and points its address at the
+//     server's port.
 //
 // With the cluster's default mode both endpoints are there: pods Knative
 // runs (a serving.knative.dev/revision label) are left to the first.
@@ -88,11 +90,12 @@ func (o *Options) podMonitor() *PodMonitor {
 	}
 	if o.DeploymentMode != ModeKnative {
 		if o.Predictor == nil {
-			eps = append(eps, o.directEndpoint("predictor", o.HTTPPort))
+			eps = append(eps, o.directEndpoint("predictor", o.HTTPPort, o.exposedPorts()))
 		} else {
-			eps = append(eps, o.directEndpoint("transformer", o.HTTPPort))
+			eps = append(eps, o.directEndpoint("transformer", o.HTTPPort, o.exposedPorts()))
 			if o.Predictor.ModelFormat == "" {
-				eps = append(eps, o.directEndpoint("predictor", DefaultHTTPPort))
+				// Its container exposes one port at most (transformerPredictor).
+				eps = append(eps, o.directEndpoint("predictor", DefaultHTTPPort, nil))
 			}
 		}
 	}
@@ -107,12 +110,19 @@ func (o *Options) podMonitor() *PodMonitor {
 	}
 }
 
-// directEndpoint scrapes the kserve-container of component's pods on port.
-func (o *Options) directEndpoint(component string, port int) PodMetricsEndpoint {
+// directEndpoint scrapes the kserve-container of component's pods on
+// port; exposed are the ports that container declares.
+func (o *Options) directEndpoint(component string, port int, exposed []Port) PodMetricsEndpoint {
 	p := strconv.Itoa(port)
 	r := []RelabelConfig{
 		{Action: "keep", SourceLabels: []string{prometheusLabel("pod_label_" + labelComponent)}, Regex: component},
 		{Action: "keep", SourceLabels: []string{"__meta_kubernetes_pod_container_name"}, Regex: ContainerName},
+	}
+	if len(exposed) > 1 {
+		// Pod discovery makes a target of each declared port (Standard
+		// mode's h2c and http1): keep one, the others would scrape the
+		// same address again.
+		r = append(r, RelabelConfig{Action: "keep", SourceLabels: []string{"__meta_kubernetes_pod_container_port_name"}, Regex: exposed[0].Name})
 	}
 	if o.DeploymentMode == ModeDefault {
 		r = append(r, RelabelConfig{Action: "drop", SourceLabels: []string{prometheusLabel("pod_labelpresent_" + labelKnativeRevision)}, Regex: "true"})

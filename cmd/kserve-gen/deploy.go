@@ -99,9 +99,12 @@ predictor, or with --serving-runtime a reusable ServingRuntime
 (--cluster-runtime: ClusterServingRuntime) followed by an InferenceService
 that selects it by model format.
 
-With --grpc only the gRPC port is exposed, named h2c (Knative routes to
-exactly one container port); the REST listener stays on inside the pod for
-the readiness/startup probes and Prometheus metrics.
+With --grpc the gRPC port is exposed, named h2c, and the InferenceService's
+URL leads to it. Knative routes to exactly one container port, so there the
+REST listener stays inside the pod, for the readiness/startup probes and
+Prometheus metrics. --deployment-mode Standard exposes REST too, as http1
+after h2c (KServe's Service: <name>-predictor.<namespace>:<http-port>),
+unless payload logging is on; --port chooses the ports and their order.
 
 A transformer project (template transformer) is deployed as the
 InferenceService's transformer in front of its predictor: give
@@ -144,7 +147,7 @@ predictor's address to the transformer as --predictor_host.`,
 	f.BoolVar(&opts.GRPC, "grpc", false, "expose the Open Inference Protocol gRPC endpoint as the h2c port (needs --protocol v2)")
 	f.IntVar(&opts.HTTPPort, "http-port", deploy.DefaultHTTPPort, "REST port (--http_port); probes and /metrics use it")
 	f.IntVar(&opts.GRPCPort, "grpc-port", deploy.DefaultGRPCPort, "gRPC port (--grpc_port) with --grpc")
-	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c (default: derived; Knative allows one)")
+	f.StringSliceVar(&opts.Ports, "port", nil, "exposed container port as `NAME=PORT`, NAME http1 or h2c; repeat in Standard mode, the first behind the URL (default: derived; Knative allows one)")
 	f.IntVar(&opts.Workers, "workers", 1, "model server --workers (1 or more)")
 	f.IntVar(&opts.MaxQueuedRequests, "max-queued-requests", 0, "model server --max_queued_requests: requests that may wait for a model slot before more get a retryable 503 (0: no bound)")
 	f.StringVar(&opts.StorageURI, "storage-uri", "", "model location KServe downloads into /mnt/models (s3://, gs://, pvc://, hf://, oci://, https://...)")

@@ -254,6 +254,39 @@ func TestDeploy_Dashboard(t *testing.T) {
 	assert.NotContains(t, out, "PodMonitor")
 }
 
+// --port takes several ports in Standard mode, in the order given (the
+// first is the InferenceService URL's); Standard mode with --grpc exposes
+// REST beside gRPC by itself, and --port h2c=PORT alone keeps gRPC alone.
+func TestDeploy_StandardModePorts(t *testing.T) {
+	f := restProject()
+	f.Protocol, f.GRPC = project.ProtocolV2, true
+	dir := writeProject(t, f)
+	ports := func(out string) string {
+		_, after, ok := strings.Cut(out, "        ports:\n")
+		require.True(t, ok, out)
+		before, _, _ := strings.Cut(after, "        env:\n")
+		return before
+	}
+	const h2c = "          - name: h2c\n            containerPort: 8081\n            protocol: TCP\n"
+	const http1 = "          - name: http1\n            containerPort: 8080\n            protocol: TCP\n"
+	for args, want := range map[string]string{
+		"--deployment-mode Standard":                                                  h2c + http1,
+		"--deployment-mode Standard --port http1=8080 --port h2c=8081":                http1 + h2c,
+		"--deployment-mode Standard --port http1=8080,h2c=8081":                       http1 + h2c,
+		"--deployment-mode Standard --port h2c=8081":                                  h2c,
+		"--deployment-mode Knative":                                                   h2c,
+		"--deployment-mode Standard --logger-url http://sink.default --port h2c=8081": h2c,
+	} {
+		out, stderr, err := runDeploy(t, "--dir "+dir+" "+args)
+		require.NoError(t, err, args)
+		assert.Equal(t, want, ports(out), args)
+		assert.NotContains(t, stderr, "not logged", args)
+	}
+	_, stderr, err := runDeploy(t, "--dir "+dir+" --deployment-mode Standard --logger-url http://sink.default --port h2c=8081 --port http1=8080")
+	require.NoError(t, err)
+	assert.Contains(t, stderr, "Warning: --port http1=8080 with --logger-url: KServe's agent, which logs the requests, sits in front of the first port alone")
+}
+
 func TestDeploy_TolerationAndPortParsing(t *testing.T) {
 	assert.Equal(t, project.Toleration{Key: "k", Operator: "Equal", Value: "v", Effect: "NoExecute"}, parseToleration("k=v:NoExecute"))
 	assert.Equal(t, project.Toleration{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}, parseToleration("nvidia.com/gpu:NoSchedule"))
@@ -277,7 +310,7 @@ func TestDeploy_Errors(t *testing.T) {
 		want string
 	}{
 		{"--dir " + dir + " --grpc", "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
-		{"--dir " + dir + " --protocol v2 --grpc --port http1=8080 --port h2c=8081", "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics"},
+		{"--dir " + dir + " --protocol v2 --grpc --port http1=8080 --port h2c=8081", "--port: Knative exposes exactly one container port, got 2 (http1=8080, h2c=8081): with --grpc only the h2c port is exposed; REST keeps running inside the pod for probes and metrics (KServe's Standard mode, --deployment-mode Standard, exposes both)"},
 		{"--dir " + dir + " --gpu -1", "--gpu: must be 0 (CPU only) or more, got -1"},
 		{"--dir " + dir + " --name Bad_Name", `--name: "Bad_Name" is not a DNS-1123 label`},
 		{"--dir " + dir + " -n Prod", `--namespace: "Prod" is not a DNS-1123 label (try "prod"): `},

@@ -52,6 +52,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
@@ -253,12 +254,20 @@ func checkStream(t *testing.T, data []byte) {
 		components = append(components, component{name: string(v1beta1.TransformerComponent), ext: &tr.ComponentExtensionSpec, podSpec: corev1.PodSpec(tr.PodSpec), ours: true})
 	}
 
-	// 5. A Knative Eventing Trigger in front of it.
+	// 5. In Standard mode, the Service KServe's raw reconciler makes for
+	// each component.
+	if m.isvc.Annotations[constants.DeploymentMode] == string(constants.Standard) {
+		for _, c := range components {
+			checkStandardService(t, m.isvc, c)
+		}
+	}
+
+	// 6. A Knative Eventing Trigger in front of it.
 	if m.trigger != nil {
 		checkTrigger(t, m)
 	}
 
-	// 6. The PodMonitor leads a Prometheus to each pod's metrics.
+	// 7. The PodMonitor leads a Prometheus to each pod's metrics.
 	if m.podMon != nil {
 		checkPodMonitor(t, m.isvc, m.podMon, components)
 	}
@@ -1237,6 +1246,141 @@ func TestHostLabelWarningMatchesKServesRawReconciler(t *testing.T) {
 		}
 	}
 	assert.Positive(t, warned)
+}
+
+// standardService is the Service KServe's raw reconciler makes for one
+// component in Standard mode (NewRawKubeReconciler, whose service
+// reconciler's createDefaultSvc turns the container's ports into the
+// Service's), with the inferenceservice-config KServe v0.16.0 installs.
+func standardService(t *testing.T, isvc *v1beta1.InferenceService, c component) *corev1.Service {
+	t.Helper()
+	// The names KServe's component reconcilers give (predictor.go,
+	// transformer.go): the Service's.
+	name := constants.PredictorServiceName(isvc.Name)
+	if c.name == string(v1beta1.TransformerComponent) {
+		name = constants.TransformerServiceName(isvc.Name)
+	}
+	meta := metav1.ObjectMeta{Name: name, Namespace: cmpOr(isvc.Namespace, "default"), Labels: map[string]string{}, Annotations: map[string]string{}}
+	r, err := kserveraw.NewRawKubeReconciler(context.Background(), fake.NewClientBuilder().Build(), k8sfake.NewSimpleClientset(kserveConfigMap(t)), scheme(t),
+		meta, metav1.ObjectMeta{}, c.ext, c.podSpec.DeepCopy(), nil, nil, nil, nil, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, r.Service.ServiceList, 1)
+	return r.Service.ServiceList[0]
+}
+
+// checkStandardService: the Service of a Standard-mode component has each
+// port name and number once (the API server refuses it otherwise, and the
+// InferenceService never becomes ready), its first port is 80, where
+// KServe's ingress sends the InferenceService's URL, and on a pod of ours
+// every port leads to a port the server (or KServe's agent in front of it)
+// listens on, marked kubernetes.io/h2c exactly where it speaks gRPC.
+func checkStandardService(t *testing.T, isvc *v1beta1.InferenceService, c component) {
+	t.Helper()
+	svc := standardService(t, isvc, c)
+	names, numbers := map[string]bool{}, map[int32]bool{}
+	for _, p := range svc.Spec.Ports {
+		assert.False(t, names[p.Name], "Service %s: port name %s twice: %+v", svc.Name, p.Name, svc.Spec.Ports)
+		assert.False(t, numbers[p.Port], "Service %s: port %d twice: %+v", svc.Name, p.Port, svc.Spec.Ports)
+		names[p.Name], numbers[p.Port] = true, true
+	}
+	require.NotEmpty(t, svc.Spec.Ports)
+	assert.Equal(t, int32(constants.CommonDefaultHttpPort), svc.Spec.Ports[0].Port, "the InferenceService's URL leads to port 80")
+	if !c.ours {
+		return
+	}
+	server := c.podSpec.Containers[0]
+	rest := server.ReadinessProbe.HTTPGet.Port.IntValue()
+	grpcPort := -1
+	if slices.Contains(server.Args, "--enable_grpc=true") {
+		grpcPort = argPort(t, server.Args, "--grpc_port")
+	}
+	agent := c.ext.Logger != nil || c.ext.Batcher != nil
+	for i, p := range svc.Spec.Ports {
+		target := p.TargetPort.IntValue()
+		speaksGRPC := target == grpcPort
+		if i == 0 && agent {
+			// KServe's agent proxies to the container's first port.
+			assert.Equal(t, constants.InferenceServiceDefaultAgentPort, target, "Service %s: the agent takes the first port", svc.Name)
+			speaksGRPC = len(server.Ports) > 0 && int(server.Ports[0].ContainerPort) == grpcPort
+		} else {
+			assert.Contains(t, []int{rest, grpcPort}, target, "Service %s port %s: nothing listens on %d", svc.Name, p.Name, target)
+		}
+		if speaksGRPC {
+			assert.Equal(t, ptrTo("kubernetes.io/h2c"), p.AppProtocol, "Service %s port %s leads to gRPC", svc.Name, p.Name)
+		} else {
+			assert.Nil(t, p.AppProtocol, "Service %s port %s leads to REST", svc.Name, p.Name)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// argPort is the port a server flag (--grpc_port) sets in args.
+func argPort(t *testing.T, args []string, flag string) int {
+	t.Helper()
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, flag+"="); ok {
+			p, err := strconv.Atoi(v)
+			require.NoError(t, err, a)
+			return p
+		}
+	}
+	t.Fatalf("no %s in %q", flag, args)
+	return 0
+}
+
+// In Standard mode KServe exposes every port of the container on the
+// component's Service (createDefaultSvc): the first as port 80, where its
+// ingress sends the InferenceService's URL, each further one at its own
+// number, kubernetes.io/h2c where the name says gRPC (isGrpcPort). So a
+// gRPC project's REST port is reachable at <name>-predictor.<namespace>:8080
+// beside gRPC behind the URL, as docs/deploy.md says; --port orders them,
+// and with a logger KServe's agent takes the first port alone.
+func TestStandardServiceExposesRESTBesideGRPC(t *testing.T) {
+	h2c := func(port int32) corev1.ServicePort {
+		return corev1.ServicePort{Name: "h2c", Port: port, TargetPort: intstr.FromInt32(8081), Protocol: corev1.ProtocolTCP, AppProtocol: ptrTo("kubernetes.io/h2c")}
+	}
+	http1 := func(port int32) corev1.ServicePort {
+		return corev1.ServicePort{Name: "http1", Port: port, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}
+	}
+	for name, tt := range map[string]struct {
+		ports     []deploy.Port
+		logger    bool
+		predictor *project.Predictor
+		runtime   *deploy.RuntimeOptions
+		want      []corev1.ServicePort
+	}{
+		"default":      {want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"REST first":   {ports: []deploy.Port{{Name: "http1", ContainerPort: 8080}, {Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{http1(80), h2c(8081)}},
+		"gRPC alone":   {ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{h2c(80)}},
+		"transformer":  {predictor: &project.Predictor{Image: "registry.example.com/p:v1"}, want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"runtime":      {runtime: &deploy.RuntimeOptions{}, want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"logger":       {logger: true, want: []corev1.ServicePort{func() corev1.ServicePort { p := h2c(80); p.TargetPort = intstr.FromInt32(9081); return p }()}},
+		"logger, both": {logger: true, ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}, {Name: "http1", ContainerPort: 8080}}, want: []corev1.ServicePort{func() corev1.ServicePort { p := h2c(80); p.TargetPort = intstr.FromInt32(9081); return p }(), http1(8080)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := deploy.Options{Name: "m", Namespace: "ns", Image: "registry.example.com/m:v1", Protocol: project.ProtocolV2, GRPC: true,
+				HTTPPort: 8080, GRPCPort: 8081, DeploymentMode: deploy.ModeStandard, Metrics: true, PodMonitor: true, Ports: tt.ports, Predictor: tt.predictor, Runtime: tt.runtime}
+			if tt.logger {
+				o.Logger = &project.Logger{URL: "http://message-dumper.default.svc.cluster.local"}
+			}
+			data, err := deploy.Render(o)
+			require.NoError(t, err)
+			checkStream(t, data)
+			m := decodeStream(t, data)
+			c := component{name: string(v1beta1.PredictorComponent), ext: &m.isvc.Spec.Predictor.ComponentExtensionSpec, podSpec: corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec), ours: true}
+			switch {
+			case tt.predictor != nil:
+				tr := m.isvc.Spec.Transformer
+				c = component{name: string(v1beta1.TransformerComponent), ext: &tr.ComponentExtensionSpec, podSpec: corev1.PodSpec(tr.PodSpec), ours: true}
+			case tt.runtime != nil:
+				c.podSpec = runtimePod(t, m)
+			}
+			svc := standardService(t, m.isvc, c)
+			assert.Equal(t, "m-"+c.name, svc.Name, "in-cluster clients call <name>-%s.<namespace>", c.name)
+			assert.Equal(t, tt.want, svc.Spec.Ports)
+		})
+	}
 }
 
 // What KServe's agent does to gRPC calls on their way to the server when
