@@ -210,8 +210,10 @@ func (s *Server) limitUnary(ctx context.Context, req any, info *grpc.UnaryServer
 }
 
 // limitStream holds every stream's messages but reflection's to
-// --grpc_max_send_message_length (limitUnary).
+// --grpc_max_send_message_length (limitUnary), and answers a compressed
+// stream uncompressed (answerUncompressed).
 func (s *Server) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	answerUncompressed(ss.Context())
 	if strings.HasPrefix(info.FullMethod, "/grpc.reflection.") {
 		return handler(srv, ss)
 	}
@@ -245,6 +247,9 @@ func checkSize(m any, limit int) error {
 // DEBUG (KServe logs it at INFO; at thousands of calls a second that line
 // would cost more than the call). Enable it with KSERVE_LOGLEVEL=DEBUG.
 //
+// It answers a compressed call uncompressed, as KServe does
+// (answerUncompressed).
+//
 // It also recovers a panic of the handler: grpc-go does not, and model code
 // runs in more handlers than ModelInfer (whose pipeline recovers its own),
 // a Ready or InputsMetadata among them. The call is answered INTERNAL
@@ -270,6 +275,7 @@ func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInf
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "grpc method: "+info.FullMethod)
 	}
+	answerUncompressed(ctx)
 	// One interceptor rather than a chain of two: grpc-go builds a
 	// closure per link on every call.
 	return s.limitUnary(ctx, req, info, handler)
