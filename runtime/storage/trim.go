@@ -191,14 +191,18 @@ func lockCache(cache string) (unlock func(), err error) {
 
 // commit moves scratch into place as dir and records m beside it, under
 // the cache's write lock; it returns replaceDir's error. A record that
-// cannot be written is a warning: the next start downloads again.
+// cannot be written is a warning: the next start downloads again. So is a
+// lock that cannot be taken (a cache on NFS without its lock manager
+// answers ENOLCK; a .lock file of another user's that this one cannot
+// open): the download is moved into place unlocked, as before the cache
+// had a lock, rather than thrown away with the start.
 func (r Resolver) commit(shown, scratch, dir string, m cacheMeta) error {
 	cache := filepath.Dir(dir)
-	unlock, err := lockCache(cache)
-	if err != nil {
-		return err
+	if unlock, err := lockCache(cache); err != nil {
+		r.logger().Warn(fmt.Sprintf("Cannot lock the model cache to move the download of %s into place; moving it unlocked: %v", shown, err))
+	} else {
+		defer unlock()
 	}
-	defer unlock()
 	if err := replaceDir(scratch, dir); err != nil {
 		return err
 	}

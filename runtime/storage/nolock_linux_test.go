@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// envNoFlock runs a test in a child process whose flock calls all fail
+// with ENOLCK, as they do on an NFS mount whose lock manager is not
+// reachable.
+const envNoFlock = "KSERVE_GEN_TEST_NO_FLOCK"
+
+// inProcessWithoutFlock runs the calling test again in a child process
+// whose every flock(2) fails with ENOLCK (a seccomp filter, which the
+// kernel applies: the code under test is unchanged) and reports whether
+// this is that child. The parent fails when the child does.
+func inProcessWithoutFlock(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(envNoFlock) != "" {
+		if err := denyFlock(); err != nil {
+			t.Skipf("cannot install a seccomp filter here: %v", err)
+		}
+		f, err := os.Create(filepath.Join(t.TempDir(), "probe"))
+		require.NoError(t, err)
+		defer f.Close()
+		require.ErrorIs(t, syscall.Flock(int(f.Fd()), syscall.LOCK_SH), syscall.ENOLCK)
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), envNoFlock+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("the test without flock failed:\n%s", out)
+		}
+		t.Fatal(err)
+	}
+	if skipped := regexp.MustCompile(`(?m)^\s+\S+: (cannot install a seccomp filter here: .*)$`).FindSubmatch(out); skipped != nil {
+		t.Skip(string(skipped[1]))
+	}
+	return false
+}
+
+// denyFlock makes flock(2) fail with ENOLCK in every thread of this
+// process, now and later.
+func denyFlock() error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_FLOCK},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOLCK)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// On a cache folder whose file system has no flock (NFS without its lock
+// manager: ENOLCK), a start downloads, serves and revalidates its model
+// as anywhere else; that nothing can be locked is a warning, and nothing
+// is trimmed, since no one can say what another process is using.
+func TestCache_NoFlock(t *testing.T) {
+	if !inProcessWithoutFlock(t) {
+		return
+	}
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("weights"), contentType: "application/octet-stream", etag: `"1"`})
+	d := newDownloadEnv(t)
+	long := time.Now().Add(-40 * day)
+	old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", long, long)
+	uri := o.URL + "/m/model.onnx"
+	dir := filepath.Join(d.cache, cacheKey(uri, "model.onnx"))
+	noLocks := func(p string) string { return "flock " + p + ": no locks available" }
+	notInUse := "WARN Cannot mark " + dir + " as in use; trimming the cache in another process may remove it: " + noLocks(dir+".lock")
+	notTrimmed := "WARN Cannot remove " + old + " from the model cache: " + noLocks(old+".lock")
+
+	got, err := d.resolver().Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, got)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	logs := d.logs.take()
+	require.Len(t, logs, 6, logs)
+	assert.Equal(t, notInUse, logs[0])
+	assert.Equal(t, "WARN Cannot lock the model cache to move the download of "+uri+" into place; moving it unlocked: "+noLocks(filepath.Join(d.cache, ".lock")), logs[2])
+	assert.Equal(t, notTrimmed, logs[5])
+	assert.Equal(t, `"1"`, recordOf(t, dir)["etag"])
+	assert.DirExists(t, old)
+
+	// A second start revalidates the copy and serves it.
+	got, err = d.resolver().Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, got)
+	logs = d.logs.take()
+	require.Len(t, logs, 3, logs)
+	assert.Equal(t, notInUse, logs[0])
+	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(dir)+`$`, logs[1])
+	assert.Equal(t, notTrimmed, logs[2])
+	assert.EqualValues(t, 1, o.downloads.Load())
+}
