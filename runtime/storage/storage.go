@@ -203,9 +203,7 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if fetch != nil {
 		dir, err := fetch(ctx, uri)
 		for _, d := range r.uses.dirs {
-			if err != nil || d != dir {
-				releaseEntry(d)
-			}
+			doneWithEntry(d, err == nil && d == dir)
 		}
 		if cache, cerr := r.cacheDir(); err == nil && cerr == nil && filepath.Dir(dir) == cache {
 			// Once the model is there, so a failed download removes nothing.

@@ -67,11 +67,20 @@ func (r Resolver) cacheMaxAge() (time.Duration, error) {
 // process's trimming must not remove it however long the server runs.
 var inUse struct {
 	sync.Mutex
-	files map[string]*os.File
+	held map[string]*heldEntry // by lock file
+}
+
+// heldEntry is this process's one lock on an entry (flock conflicts
+// between two opens of one process too, so there is one per entry
+// whatever the number of Resolve calls using it).
+type heldEntry struct {
+	f       *os.File
+	pending int  // Resolve calls using it that have not ended
+	kept    bool // a Resolve call returned it: held for good
 }
 
 // entryUses are the entries one Resolve call began to use; those it did
-// not return are released when it ends.
+// not return are released when it ends, unless another call holds them.
 type entryUses struct{ dirs []string }
 
 // useEntry marks dir, a cache entry, as in use by this process: a shared
@@ -82,21 +91,25 @@ func (r Resolver) useEntry(dir string) {
 	p := dir + ".lock"
 	inUse.Lock()
 	defer inUse.Unlock()
-	if inUse.files[p] != nil {
+	h := inUse.held[p]
+	if h == nil {
+		f, err := lockInUse(p)
+		if err != nil {
+			r.logger().Warn(fmt.Sprintf("Cannot mark %s as in use; trimming the cache in another process may remove it: %v", dir, err))
+			return
+		}
+		if inUse.held == nil {
+			inUse.held = map[string]*heldEntry{}
+		}
+		h = &heldEntry{f: f}
+		inUse.held[p] = h
+	}
+	if r.uses == nil {
+		h.kept = true // no Resolve call to say when it ends
 		return
 	}
-	f, err := lockInUse(p)
-	if err != nil {
-		r.logger().Warn(fmt.Sprintf("Cannot mark %s as in use; trimming the cache in another process may remove it: %v", dir, err))
-		return
-	}
-	if inUse.files == nil {
-		inUse.files = map[string]*os.File{}
-	}
-	inUse.files[p] = f
-	if r.uses != nil {
-		r.uses.dirs = append(r.uses.dirs, dir)
-	}
+	h.pending++
+	r.uses.dirs = append(r.uses.dirs, dir)
 }
 
 // lockInUse opens the lock file p and takes its shared lock.
@@ -127,19 +140,28 @@ func lockInUse(p string) (*os.File, error) {
 	}
 }
 
-// releaseEntry drops this process's lock on dir, an entry that a failed
-// resolution began to use, and its lock file when nothing else is there:
-// a failed download leaves nothing in the cache.
-func releaseEntry(dir string) {
+// doneWithEntry ends one Resolve call's use of dir, an entry it began to
+// use: kept when the call returns it. The process's lock is dropped once
+// no call that is still running, nor any that returned it, uses the
+// entry, and with it the lock file when nothing else is there: a failed
+// download leaves nothing in the cache.
+func doneWithEntry(dir string, kept bool) {
 	p := dir + ".lock"
 	inUse.Lock()
-	f := inUse.files[p]
-	delete(inUse.files, p)
-	inUse.Unlock()
-	if f == nil {
+	h := inUse.held[p]
+	if h == nil {
+		inUse.Unlock()
 		return
 	}
-	f.Close()
+	h.pending--
+	h.kept = h.kept || kept
+	if h.pending > 0 || h.kept {
+		inUse.Unlock()
+		return
+	}
+	delete(inUse.held, p)
+	inUse.Unlock()
+	h.f.Close()
 	if exists(dir) || exists(dir+".json") {
 		return
 	}

@@ -3,8 +3,11 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,4 +248,53 @@ func TestCache_RecordWritersDoNotShareATemporaryFile(t *testing.T) {
 		assert.NotContains(t, l, "WARN", l)
 	}
 	assert.Equal(t, `"1"`, recordOf(t, dir)["etag"])
+}
+
+// Two Resolve calls of one URI at once in one process (a program serving
+// several models): when the first fails, the second, which serves the
+// model, still holds it, so another process's trimming cannot remove it.
+// The first's failure released the process's one lock on it.
+func TestCache_ConcurrentResolveOfOneModelKeepsItHeld(t *testing.T) {
+	first, second, firstDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1: // fails once the second call holds the entry too
+			close(first)
+			<-second
+			http.Error(w, "busy", http.StatusInternalServerError)
+		default: // served once the first call has failed
+			close(second)
+			<-firstDone
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("ETag", `"1"`)
+			_, _ = w.Write([]byte("weights"))
+		}
+	}))
+	defer srv.Close()
+	d := newDownloadEnv(t)
+	uri := srv.URL + "/m/model.onnx"
+	ctx := context.Background()
+
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.resolver().Resolve(ctx, uri)
+		errc <- err
+		close(firstDone)
+	}()
+	<-first
+	dirc := make(chan string, 1)
+	go func() {
+		dir, err := d.resolver().Resolve(ctx, uri)
+		assert.NoError(t, err)
+		dirc <- dir
+	}()
+	require.ErrorContains(t, <-errc, "returned a 500 response code")
+	dir := <-dirc
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+
+	f, err := openLockFile(dir + ".lock")
+	require.NoError(t, err)
+	defer f.Close()
+	assert.ErrorIs(t, lockFile(f, true, false), errLocked, "the model served is not held")
 }
