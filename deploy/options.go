@@ -397,15 +397,8 @@ func (o *Options) Validate() error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	nameErr := project.ValidateName(o.Name)
-	if nameErr == nil && o.Predictor != nil {
-		nameErr = project.ValidateTransformerName(o.Name)
-	}
-	if nameErr == nil && o.DeploymentMode == ModeStandard {
-		nameErr = project.ValidateStandardName(o.Name, o.Predictor != nil)
-	}
-	if nameErr != nil {
-		fail("%s: %w", o.setting("name"), nameErr)
+	if err := o.validateName(); err != nil {
+		fail("%s: %w", o.setting("name"), err)
 	}
 	if err := project.ValidateNamespace(o.Namespace); err != nil {
 		fail("%s: %w", o.setting("namespace"), err)
@@ -434,8 +427,8 @@ func (o *Options) Validate() error {
 	for i, e := range o.Env {
 		if e.Name == "" {
 			fail("--env #%d: name must not be empty", i+1)
-		} else if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
-			fail("%s %q: %s", o.setting("env "+e.Name), e.Name, strings.Join(msgs, "; "))
+		} else if err := validateEnvName(e.Name); err != nil {
+			fail("%s: %w", o.setting("env "+e.Name), err)
 		}
 		if slices.Contains(reservedEnv, e.Name) {
 			use := "--storage-uri, --protocol or --log-level"
@@ -461,16 +454,15 @@ func (o *Options) Validate() error {
 	// Knative or KServe creates the pods: kubectl apply takes the
 	// InferenceService and the mistake shows up in its status alone.
 	if sa := o.ServiceAccountName; sa != "" {
-		if msgs := validation.IsDNS1123Subdomain(sa); len(msgs) > 0 {
-			fail("%s: %q is not a Kubernetes name: %s", o.setting("service-account"), sa, strings.Join(msgs, "; "))
+		if err := validateSubdomain(sa, "a service account's name"); err != nil {
+			fail("%s: %w", o.setting("service-account"), err)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.NodeSelector)) {
-		v := o.NodeSelector[k]
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			fail("%s %q: not a label key: %s", o.setting("node-selector "+k), k, strings.Join(msgs, "; "))
-		} else if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
-			fail("%s %s=%q: not a label value: %s", o.setting("node-selector "+k), k, v, strings.Join(msgs, "; "))
+		if err := validateLabelKey(k); err != nil {
+			fail("%s: %w", o.setting("node-selector "+k), err)
+		} else if err := validateLabelValue(o.NodeSelector[k]); err != nil {
+			fail("%s %s: %w", o.setting("node-selector "+k), k, err)
 		}
 	}
 	for i, t := range o.Tolerations {
@@ -500,6 +492,40 @@ func (o *Options) Validate() error {
 		errs = append(errs, o.validatePredictor()...)
 	}
 	return errors.Join(errs...)
+}
+
+// validateName checks the name against the rule and the limit of the
+// mode and component it deploys as: KServe names the predictor (and a
+// transformer) after it, and in Standard mode labels their pods with it
+// (project.ValidateStandardName). The rule told is that limit, so that a
+// name with a bad character is not told a limit it would then exceed.
+func (o *Options) validateName() error {
+	transformer, standard := o.Predictor != nil, o.DeploymentMode == ModeStandard
+	max := project.MaxNameLength
+	switch {
+	case standard && transformer:
+		max = project.MaxStandardTransformerNameLength
+	case standard:
+		max = project.MaxStandardNameLength
+	case transformer:
+		max = project.MaxTransformerNameLength
+	}
+	if standard && len(o.Name) > project.MaxNameLength {
+		// ValidateName would tell its own limit (the predictor's DNS
+		// label), and a name shortened to it would fail on this one.
+		return project.ValidateStandardName(o.Name, transformer)
+	}
+	if err := project.ValidateNameAtMost(o.Name, max); err != nil {
+		return err
+	}
+	if standard {
+		// For a transformer, under ValidateTransformerName's limit too.
+		return project.ValidateStandardName(o.Name, transformer)
+	}
+	if transformer {
+		return project.ValidateTransformerName(o.Name)
+	}
+	return nil
 }
 
 func validateModelFormat(f string) error {
@@ -722,7 +748,7 @@ func (o *Options) validatePorts() []error {
 	for _, p := range ports {
 		switch {
 		case p.Name != PortNameHTTP1 && p.Name != PortNameH2C:
-			errs = append(errs, fmt.Errorf("--port: name %q is not allowed; Knative accepts %s (HTTP/1.1) or %s (HTTP/2 cleartext, gRPC)", p.Name, PortNameHTTP1, PortNameH2C))
+			errs = append(errs, o.portNameError(p))
 		case o.GRPC && (p.Name != PortNameH2C || p.ContainerPort != o.GRPCPort):
 			errs = append(errs, fmt.Errorf("--port: with --grpc the exposed port must be %s=%d (the gRPC port), got %s", PortNameH2C, o.GRPCPort, p))
 		case !o.GRPC && (p.Name != PortNameHTTP1 || p.ContainerPort != o.HTTPPort):
@@ -730,6 +756,17 @@ func (o *Options) validatePorts() []error {
 		}
 	}
 	return errs
+}
+
+// portNameError says which names an exposed port may have, by the mode's
+// rule: Knative accepts no other for its one port; KServe's Standard mode
+// would take any name (and mark one containing grpc or h2c as gRPC on its
+// Service), but kserve-gen tells the server's two listeners apart by them.
+func (o *Options) portNameError(p Port) error {
+	if o.DeploymentMode == ModeStandard {
+		return fmt.Errorf("--port: name %q is not allowed; in %s mode a port is %s (REST, HTTP/1.1, on --http-port) or %s (gRPC, HTTP/2 cleartext, on --grpc-port)", p.Name, ModeStandard, PortNameHTTP1, PortNameH2C)
+	}
+	return fmt.Errorf("--port: name %q is not allowed; Knative accepts %s (HTTP/1.1) or %s (HTTP/2 cleartext, gRPC)", p.Name, PortNameHTTP1, PortNameH2C)
 }
 
 // validateStandardPorts checks several exposed ports, which KServe's
@@ -744,7 +781,7 @@ func (o *Options) validateStandardPorts(ports []Port, list []string) []error {
 	for i, p := range ports {
 		switch {
 		case p.Name != PortNameHTTP1 && p.Name != PortNameH2C:
-			fail("--port: name %q is not allowed; Knative accepts %s (HTTP/1.1) or %s (HTTP/2 cleartext, gRPC)", p.Name, PortNameHTTP1, PortNameH2C)
+			errs = append(errs, o.portNameError(p))
 			continue
 		case seen[p.Name]:
 			fail("--port: %s is given twice (%s); %s mode exposes each of %s (REST) and %s (gRPC) once at most", p.Name, strings.Join(list, ", "), ModeStandard, PortNameHTTP1, PortNameH2C)
@@ -959,8 +996,8 @@ func (o *Options) validateTrigger() []error {
 	tr := o.Trigger
 	if tr.Broker == "" {
 		fail("--trigger: the broker's name is required")
-	} else if msgs := validation.IsDNS1123Subdomain(tr.Broker); len(msgs) > 0 {
-		fail("%s: broker %q is not a Kubernetes name: %s", o.setting("trigger"), tr.Broker, strings.Join(msgs, "; "))
+	} else if err := validateSubdomain(tr.Broker, "a broker's name"); err != nil {
+		fail("%s: broker %w", o.setting("trigger"), err)
 	}
 	if o.Protocol != project.ProtocolV1 {
 		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
@@ -1036,12 +1073,12 @@ func validateToleration(t project.Toleration) error {
 		return errors.New("an empty key needs operator Exists")
 	}
 	if t.Key != "" {
-		if msgs := validation.IsQualifiedName(t.Key); len(msgs) > 0 {
-			return fmt.Errorf("key %q is not a label key: %s", t.Key, strings.Join(msgs, "; "))
+		if err := validateLabelKey(t.Key); err != nil {
+			return fmt.Errorf("key %w", err)
 		}
 	}
-	if msgs := validation.IsValidLabelValue(t.Value); len(msgs) > 0 {
-		return fmt.Errorf("value %q is not a label value: %s", t.Value, strings.Join(msgs, "; "))
+	if err := validateLabelValue(t.Value); err != nil {
+		return fmt.Errorf("value %w", err)
 	}
 	return nil
 }

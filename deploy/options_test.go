@@ -69,7 +69,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"standard bad name among two", func(o *Options) {
 			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
 			o.Ports = []Port{{PortNameH2C, 8081}, {"grpc", 8080}}
-		}, `--port: name "grpc" is not allowed; Knative accepts http1 (HTTP/1.1) or h2c (HTTP/2 cleartext, gRPC)`},
+		}, `--port: name "grpc" is not allowed; in Standard mode a port is http1 (REST, HTTP/1.1, on --http-port) or h2c (gRPC, HTTP/2 cleartext, on --grpc-port)`},
 		// KServe's Service gives the first port number 80 and every other its
 		// own: a second port 80 would be there twice.
 		{"standard second port 80", func(o *Options) {
@@ -99,7 +99,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"bad quantity", func(o *Options) { o.Resources.Requests.Memory = "lots" }, `--memory-request: "lots" is not a Kubernetes quantity`},
 		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "--cpu-request 3 is more than --cpu-limit 2"},
 		{"env without name", func(o *Options) { o.Env = []project.EnvVar{{Value: "x"}} }, "--env #1: name must not be empty"},
-		{"env name not a name", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} }, `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
+		{"env name not a name", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} }, `--env: "1BAD" is not an environment variable name: a variable name is letters, digits, '_', '-' and '.', not starting with a digit or '..', and not '.'`},
 		{"env overriding protocol", func(o *Options) { o.Env = []project.EnvVar{{Name: "PROTOCOL", Value: "v2"}} }, "--env PROTOCOL: set by kserve-gen itself; use --storage-uri, --protocol or --log-level"},
 		{"min above max", func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(5), 2 }, "--min-replicas 5 is more than --max-replicas 2"},
 		{"negative min", func(o *Options) { o.MinReplicas = intp(-1) }, "--min-replicas: must be 0 or more, got -1"},
@@ -202,13 +202,13 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"empty key without exists", func(o *Options) { o.Tolerations = []project.Toleration{{Operator: "Equal", Value: "v"}} }, `--toleration "=v": an empty key needs operator Exists`},
 		// The API server checks these in the pod spec; Knative and KServe
 		// pass them through, so a bad one surfaced only in the ksvc's status.
-		{"bad service account", func(o *Options) { o.ServiceAccountName = "Models Reader" }, `--service-account: "Models Reader" is not a Kubernetes name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters`},
-		{"bad node selector key", func(o *Options) { o.NodeSelector = map[string]string{"gpu type": "t4"} }, `--node-selector "gpu type": not a label key: name part must consist of alphanumeric characters`},
-		{"bad node selector value", func(o *Options) { o.NodeSelector = map[string]string{"gpu": "tesla t4"} }, `--node-selector gpu="tesla t4": not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
-		{"bad toleration key", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} }, `--toleration "gpu type": key "gpu type" is not a label key: name part must consist of alphanumeric characters`},
+		{"bad service account", func(o *Options) { o.ServiceAccountName = "Models Reader" }, `--service-account: "Models Reader" is not a Kubernetes name (try "models-reader"): a service account's name is lower-case letters`},
+		{"bad node selector key", func(o *Options) { o.NodeSelector = map[string]string{"gpu type": "t4"} }, `--node-selector: "gpu type" is not a label key (try "gpu-type"): a label key is letters`},
+		{"bad node selector value", func(o *Options) { o.NodeSelector = map[string]string{"gpu": "tesla t4"} }, `--node-selector gpu: "tesla t4" is not a label value (try "tesla-t4"): a label value is letters`},
+		{"bad toleration key", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} }, `--toleration "gpu type": key "gpu type" is not a label key (try "gpu-type"): a label key is letters`},
 		{"bad toleration value", func(o *Options) {
 			o.Tolerations = []project.Toleration{{Key: "gpu", Operator: "Equal", Value: "tesla t4"}}
-		}, `--toleration "gpu=tesla t4": value "tesla t4" is not a label value: a valid label must be an empty string or consist of alphanumeric characters`},
+		}, `--toleration "gpu=tesla t4": value "tesla t4" is not a label value (try "tesla-t4"): a label value is letters`},
 		// The probes, the exposed port and the scrape annotations follow
 		// kserve-gen's own --model_name and --http_port: an --arg appended
 		// after them won, and the pod never became ready.
@@ -277,6 +277,109 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 
 			_, renderErr := Render(o)
 			assert.Equal(t, err.Error(), renderErr.Error(), "Render refuses what Validate rejects")
+		})
+	}
+}
+
+// The names and labels the API server checks in the pod spec are told in
+// words, naming where the value came from, with the nearest valid value
+// where there is an obvious one: apimachinery's own messages end in a
+// regular expression. A name's rule gives the limit of the mode and
+// component it deploys as, and a port name's the rule of the mode.
+func TestValidate_RulesInWords(t *testing.T) {
+	const (
+		saRule     = "a service account's name is lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (each part between dots too), at most 253 characters"
+		envRule    = "a variable name is letters, digits, '_', '-' and '.', not starting with a digit or '..', and not '.'"
+		keyRule    = "a label key is letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters, optionally after a prefix and '/' (as in nvidia.com/gpu.product), the prefix lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (each part between dots too), at most 253 characters"
+		valueRule  = "a label value is letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters, or empty"
+		brokerRule = "a broker's name is lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (each part between dots too), at most 253 characters"
+		nameRule   = "a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most "
+	)
+	fromFile := func(flag, field string) func(o *Options) {
+		return func(o *Options) { o.FileFields = map[string]string{flag: field} }
+	}
+	transformer := func(o *Options) { o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"} }
+	long := strings.Repeat("a", 254)
+	name50 := "Custom_Model_" + strings.Repeat("x", 37)
+	name55 := "custom-model-" + strings.Repeat("x", 42)
+	for _, tt := range []struct {
+		name   string
+		modify func(*Options)
+		want   string
+	}{
+		{"service account with a space", func(o *Options) { o.ServiceAccountName = "Models Reader" },
+			`--service-account: "Models Reader" is not a Kubernetes name (try "models-reader"): ` + saRule},
+		{"service account from the file", func(o *Options) {
+			o.ServiceAccountName = "Models_Reader"
+			fromFile("service-account", "deploy.serviceAccountName")(o)
+		}, `kserve-gen.yaml deploy.serviceAccountName: "Models_Reader" is not a Kubernetes name (try "models-reader"): ` + saRule},
+		{"service account without an obvious spelling", func(o *Options) { o.ServiceAccountName = "reader@models" },
+			`--service-account: "reader@models" is not a Kubernetes name: ` + saRule},
+		{"service account too long", func(o *Options) { o.ServiceAccountName = long },
+			`--service-account: "` + long + `" is not a Kubernetes name: it is 254 characters long; ` + saRule},
+		{"env with a space", func(o *Options) { o.Env = []project.EnvVar{{Name: "MY VAR", Value: "x"}} },
+			`--env: "MY VAR" is not an environment variable name (try "MY_VAR"): ` + envRule},
+		{"env starting with a digit", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} },
+			`--env: "1BAD" is not an environment variable name: ` + envRule},
+		{"env from the file", func(o *Options) {
+			o.Env = []project.EnvVar{{Name: "..X", Value: "x"}}
+			fromFile("env ..X", "deploy.env")(o)
+		}, `kserve-gen.yaml deploy.env: "..X" is not an environment variable name: ` + envRule},
+		{"node selector key with a space", func(o *Options) { o.NodeSelector = map[string]string{"gpu type": "t4"} },
+			`--node-selector: "gpu type" is not a label key (try "gpu-type"): ` + keyRule},
+		{"node selector key with an upper-case prefix", func(o *Options) { o.NodeSelector = map[string]string{"NVIDIA.com/gpu.product": "t4"} },
+			`--node-selector: "NVIDIA.com/gpu.product" is not a label key (try "nvidia.com/gpu.product"): ` + keyRule},
+		{"node selector key with two slashes", func(o *Options) { o.NodeSelector = map[string]string{"a/b/c": "t4"} },
+			`--node-selector: "a/b/c" is not a label key: ` + keyRule},
+		{"node selector value with a space", func(o *Options) { o.NodeSelector = map[string]string{"gpu": "tesla t4"} },
+			`--node-selector gpu: "tesla t4" is not a label value (try "tesla-t4"): ` + valueRule},
+		{"node selector value from the file", func(o *Options) {
+			o.NodeSelector = map[string]string{"pool": "gpu!"}
+			fromFile("node-selector pool", "deploy.nodeSelector")(o)
+		}, `kserve-gen.yaml deploy.nodeSelector pool: "gpu!" is not a label value: ` + valueRule},
+		{"node selector value too long", func(o *Options) { o.NodeSelector = map[string]string{"pool": long[:64]} },
+			`--node-selector pool: "` + long[:64] + `" is not a label value: it is 64 characters long; ` + valueRule},
+		{"toleration key with a space", func(o *Options) { o.Tolerations = []project.Toleration{{Key: "gpu type", Operator: "Exists"}} },
+			`--toleration "gpu type": key "gpu type" is not a label key (try "gpu-type"): ` + keyRule},
+		{"toleration value with a space", func(o *Options) {
+			o.Tolerations = []project.Toleration{{Key: "gpu", Operator: "Equal", Value: "tesla t4"}}
+		}, `--toleration "gpu=tesla t4": value "tesla t4" is not a label value (try "tesla-t4"): ` + valueRule},
+		{"trigger broker", func(o *Options) {
+			o.Trigger = &project.Trigger{Broker: "My_Broker", Filter: map[string]string{"type": "t"}}
+		}, `--trigger: broker "My_Broker" is not a Kubernetes name (try "my-broker"): ` + brokerRule},
+
+		// A name's rule is the limit that applies where it deploys.
+		{"name", func(o *Options) { o.Name = "Custom_Model" },
+			`--name: "Custom_Model" is not a DNS-1123 label (try "custom-model"): ` + nameRule + "53 characters"},
+		{"transformer name", func(o *Options) { o.Name = "Custom_Model"; transformer(o) },
+			`--name: "Custom_Model" is not a DNS-1123 label (try "custom-model"): ` + nameRule + "51 characters"},
+		{"name in Standard mode", func(o *Options) { o.Name, o.DeploymentMode = "Custom_Model", ModeStandard },
+			`--name: "Custom_Model" is not a DNS-1123 label (try "custom-model"): ` + nameRule + "48 characters"},
+		{"transformer name in Standard mode", func(o *Options) {
+			o.Name, o.DeploymentMode = "Custom_Model", ModeStandard
+			transformer(o)
+		}, `--name: "Custom_Model" is not a DNS-1123 label (try "custom-model"): ` + nameRule + "46 characters"},
+		// custom-model-xxx... would be 50 characters: too long to try.
+		{"name in Standard mode, no suggestion that fits", func(o *Options) { o.Name, o.DeploymentMode = name50, ModeStandard },
+			`--name: "` + name50 + `" is not a DNS-1123 label: ` + nameRule + "48 characters"},
+		// Over 53 the limit told is Standard mode's, not Knative's.
+		{"long name in Standard mode", func(o *Options) { o.Name, o.DeploymentMode = name55, ModeStandard },
+			`--name: "` + name55 + `" is 55 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc.` + name55 + `-predictor and a label value is at most 63 characters`},
+
+		// A port name's rule is the mode's.
+		{"port name", func(o *Options) { o.Ports = []Port{{"grpc", 8080}} },
+			`--port: name "grpc" is not allowed; Knative accepts http1 (HTTP/1.1) or h2c (HTTP/2 cleartext, gRPC)`},
+		{"port name in Standard mode", func(o *Options) { o.DeploymentMode, o.Ports = ModeStandard, []Port{{"rest", 8080}} },
+			`--port: name "rest" is not allowed; in Standard mode a port is http1 (REST, HTTP/1.1, on --http-port) or h2c (gRPC, HTTP/2 cleartext, on --grpc-port)`},
+		{"port name among two in Standard mode", func(o *Options) {
+			o.Protocol, o.GRPC, o.DeploymentMode = project.ProtocolV2, true, ModeStandard
+			o.Ports = []Port{{PortNameH2C, 8081}, {"grpc", 8080}}
+		}, `--port: name "grpc" is not allowed; in Standard mode a port is http1 (REST, HTTP/1.1, on --http-port) or h2c (gRPC, HTTP/2 cleartext, on --grpc-port)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := validOptions()
+			tt.modify(&o)
+			assert.EqualError(t, o.Validate(), tt.want)
 		})
 	}
 }

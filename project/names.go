@@ -58,6 +58,14 @@ var ErrEmpty = errors.New("must not be empty")
 // --name, kserve-gen.yaml's name), which a leading "name" would repeat.
 func ValidateName(name string) error { return validateName(name, MaxNameLength) }
 
+// ValidateNameAtMost is ValidateName telling, as the rule, that a name is
+// at most max characters long, and suggesting only a name that fits: for a
+// caller whose limit is below MaxNameLength, such as kserve-gen deploy in
+// KServe's Standard mode (MaxStandardNameLength). It checks no more than
+// ValidateName does: the caller checks the length against max, with the
+// reason for it (ValidateTransformerName, ValidateStandardName).
+func ValidateNameAtMost(name string, max int) error { return validateName(name, max) }
+
 // validateName is ValidateName telling, as the rule, that a name is at
 // most max characters long: fewer than MaxNameLength for a transformer.
 func validateName(name string, max int) error {
@@ -71,7 +79,7 @@ func validateName(name string, max int) error {
 	rule := fmt.Sprintf("a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most %d characters", max)
 	if len(validation.IsDNS1123Label(name)) > 0 {
 		try := ""
-		if s := suggestName(name); s != "" {
+		if s := suggestName(name); s != "" && len(s) <= max {
 			// Before the rule, so the form's one error line shows it.
 			try = fmt.Sprintf(" (try %q)", s)
 		}

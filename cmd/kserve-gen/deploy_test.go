@@ -336,7 +336,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + missing + " --name x --image r.example.com/x:v1", "--dir " + missing + ": no such directory"},
 		{"--dir " + dir + " --workers 0", "--workers: must be 1 or more, got 0"},
 		{"--dir " + dir + " --startup-timeout 0s", "--startup-timeout: must be more than 0 (default 10m0s), got 0s"},
-		{"--dir " + dir + " --env 1BAD=x", `--env "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`},
+		{"--dir " + dir + " --env 1BAD=x", `--env: "1BAD" is not an environment variable name: a variable name is letters, digits, '_', '-' and '.', not starting with a digit or '..', and not '.'`},
 		{"--dir " + dir + " -o " + filepath.Join(missing, "x.yaml"), "-o " + filepath.Join(missing, "x.yaml") + ": no such file or directory"},
 		{"--dir " + dir + " -o " + dir, "-o " + dir + " is a folder: name the file to write, e.g. -o " + filepath.Join(dir, "isvc.yaml")},
 	}
@@ -375,18 +375,18 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 		{"name too long for Standard mode from the flags", nil, "--name " + long + " --deployment-mode Standard --min-replicas 1",
 			`--name: "` + long + `" is 50 characters long; in Standard mode at most 48 are allowed`},
 		{"service account from the file", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "",
-			`kserve-gen.yaml deploy.serviceAccountName: "Models_Reader" is not a Kubernetes name`},
+			`kserve-gen.yaml deploy.serviceAccountName: "Models_Reader" is not a Kubernetes name (try "models-reader"): a service account's name is`},
 		{"service account from the flag over the file's", func(f *project.File) { f.Deploy = &project.Deploy{ServiceAccountName: "Models_Reader"} }, "--service-account Other_Reader",
-			`--service-account: "Other_Reader" is not a Kubernetes name`},
+			`--service-account: "Other_Reader" is not a Kubernetes name (try "other-reader"): a service account's name is`},
 		{"env from the file", func(f *project.File) { f.Deploy = &project.Deploy{Env: []project.EnvVar{{Name: "1BAD", Value: "x"}}} }, "",
-			`kserve-gen.yaml deploy.env "1BAD": a valid environment variable name`},
+			`kserve-gen.yaml deploy.env: "1BAD" is not an environment variable name: a variable name is`},
 		{"reserved env from the file", func(f *project.File) {
 			f.Deploy = &project.Deploy{Env: []project.EnvVar{{Name: "STORAGE_URI", Value: "gs://b/m"}}}
 		}, "", `kserve-gen.yaml deploy.env STORAGE_URI: set by kserve-gen itself; use deploy.storageUri, protocol or deploy.logLevel`},
 		{"node selector from the file", func(f *project.File) { f.Deploy = &project.Deploy{NodeSelector: map[string]string{"pool": "gpu!"}} }, "",
-			`kserve-gen.yaml deploy.nodeSelector pool="gpu!": not a label value`},
+			`kserve-gen.yaml deploy.nodeSelector pool: "gpu!" is not a label value: a label value is`},
 		{"node selector from the flag over the file's", func(f *project.File) { f.Deploy = &project.Deploy{NodeSelector: map[string]string{"pool": "gpu"}} }, "--node-selector pool=gpu!",
-			`--node-selector pool="gpu!": not a label value`},
+			`--node-selector pool: "gpu!" is not a label value: a label value is`},
 		{"container concurrency from the file", func(f *project.File) { f.Deploy = &project.Deploy{ContainerConcurrency: -1} }, "",
 			"kserve-gen.yaml deploy.containerConcurrency: must be 0 (no limit) or more, got -1"},
 		{"logger URL from the file", func(f *project.File) { f.Deploy = &project.Deploy{Logger: &project.Logger{URL: "message-dumper"}} }, "",
@@ -404,10 +404,10 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 		}, "", `kserve-gen.yaml deploy.tolerations #2: effect "Never" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"toleration from the flag after the file's", func(f *project.File) {
 			f.Deploy = &project.Deploy{Tolerations: []project.Toleration{{Key: "gpu", Operator: "Exists"}}}
-		}, "--toleration pool=a!", `--toleration "pool=a!": value "a!" is not a label value`},
+		}, "--toleration pool=a!", `--toleration "pool=a!": value "a!" is not a label value: a label value is`},
 		{"trigger broker from the file", func(f *project.File) {
 			f.Deploy = &project.Deploy{Trigger: &project.Trigger{Broker: "Default", Filter: map[string]string{"type": "com.example.image"}}}
-		}, "", `kserve-gen.yaml deploy.trigger.broker: broker "Default" is not a Kubernetes name`},
+		}, "", `kserve-gen.yaml deploy.trigger.broker: broker "Default" is not a Kubernetes name (try "default"): a broker's name is`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := restProject()
