@@ -215,7 +215,6 @@ func (o *Options) transformerPredictor() PredictorSpec {
 	// The predictor's REST endpoint speaks v2 when it is called over gRPC.
 	rest := protocol
 	args := []string{"--model_name=" + o.Name}
-	var ports []corev1.ContainerPort
 	if protocol == project.ProtocolGRPCV2 {
 		rest = project.ProtocolV2
 		// --enable_grpc too: a kserve-gen rest project's image, the usual
@@ -224,7 +223,10 @@ func (o *Options) transformerPredictor() PredictorSpec {
 		// image's Procfile passes --http_port=${PORT:-8080}, so without it
 		// REST asked for the gRPC port and the server refused to start.
 		args = append(args, "--http_port="+strconv.Itoa(DefaultHTTPPort), "--grpc_port="+strconv.Itoa(DefaultGRPCPort), "--enable_grpc=true")
-		ports = []corev1.ContainerPort{{Name: PortNameH2C, ContainerPort: DefaultGRPCPort, Protocol: corev1.ProtocolTCP}}
+	}
+	var ports []corev1.ContainerPort
+	for _, p := range o.transformerPredictorPorts() {
+		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.ContainerPort), Protocol: corev1.ProtocolTCP})
 	}
 	var env []corev1.EnvVar
 	if p.StorageURI != "" {
@@ -247,6 +249,28 @@ func (o *Options) transformerPredictor() PredictorSpec {
 		Lifecycle:      o.lifecycle(),
 	}}
 	return spec
+}
+
+// transformerPredictorPorts are the ports a --predictor-image predictor
+// exposes. Over REST none: Knative's default, 8080, and in Standard mode
+// KServe's Service then points at 8080 too. Over grpc-v2 h2c on
+// DefaultGRPCPort, first, where the transformer's --predictor_host (the
+// Service's port 80) leads; in Standard mode REST follows it, on the
+// Service at DefaultHTTPPort, as a --grpc project's own does
+// (restBesideGRPC), so that in-cluster clients and kubectl port-forward
+// reach the predictor's REST (v2) endpoint, e.g. to compare its answers
+// with the transformer's. The server serves it anyway, for the probes. A
+// logger does not stop it: that is the transformer's, whose agent
+// KServe puts in the transformer's pods, not the predictor's.
+func (o *Options) transformerPredictorPorts() []Port {
+	if o.Predictor.ModelFormat != "" || o.predictorProtocol() != project.ProtocolGRPCV2 {
+		return nil
+	}
+	ports := []Port{{Name: PortNameH2C, ContainerPort: DefaultGRPCPort}}
+	if o.DeploymentMode == ModeStandard {
+		ports = append(ports, Port{Name: PortNameHTTP1, ContainerPort: DefaultHTTPPort})
+	}
+	return ports
 }
 
 // servingRuntime is a reusable runtime: the container does not name the

@@ -384,6 +384,46 @@ func TestValidate_RulesInWords(t *testing.T) {
 	}
 }
 
+// KServe's Standard mode puts every port of the predictor a transformer
+// calls on its Service, as it does the project's own: called over
+// grpc-v2, a --predictor-image predictor exposes its REST port after h2c
+// there, and keeps h2c alone where Knative routes to one port. The
+// PodMonitor keeps one target of its two ports.
+func TestRender_TransformerPredictorPorts(t *testing.T) {
+	h2c := corev1.ContainerPort{Name: PortNameH2C, ContainerPort: 8081, Protocol: corev1.ProtocolTCP}
+	http1 := corev1.ContainerPort{Name: PortNameHTTP1, ContainerPort: 8080, Protocol: corev1.ProtocolTCP}
+	for _, tt := range []struct {
+		mode, protocol string
+		logger         bool
+		want           []corev1.ContainerPort
+	}{
+		{ModeStandard, project.ProtocolGRPCV2, false, []corev1.ContainerPort{h2c, http1}},
+		// The transformer's logger is the transformer's agent: the
+		// predictor has none.
+		{ModeStandard, project.ProtocolGRPCV2, true, []corev1.ContainerPort{h2c, http1}},
+		{ModeKnative, project.ProtocolGRPCV2, false, []corev1.ContainerPort{h2c}},
+		{ModeDefault, project.ProtocolGRPCV2, false, []corev1.ContainerPort{h2c}},
+		{ModeStandard, project.ProtocolV2, false, nil},
+	} {
+		o := goldenCases()["transformer"]
+		o.DeploymentMode, o.Predictor.Protocol, o.PodMonitor = tt.mode, tt.protocol, true
+		if tt.mode == ModeStandard {
+			o.MinReplicas = intp(1)
+		}
+		if tt.logger {
+			o.Logger = &project.Logger{URL: "http://sink.default"}
+		}
+		objs, err := Manifests(o)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, objs[0].(*InferenceService).Spec.Predictor.Containers[0].Ports, "%s mode, over %s, logger %v", tt.mode, tt.protocol, tt.logger)
+		if tt.mode == ModeStandard && len(tt.want) > 1 {
+			pm := objs[len(objs)-1].(*PodMonitor)
+			ep := pm.Spec.PodMetricsEndpoints[len(pm.Spec.PodMetricsEndpoints)-1]
+			assert.Contains(t, ep.Relabelings, RelabelConfig{Action: "keep", SourceLabels: []string{"__meta_kubernetes_pod_container_port_name"}, Regex: PortNameH2C}, "the predictor's pods make one target")
+		}
+	}
+}
+
 func TestValidate_ReportsAllProblems(t *testing.T) {
 	o := validOptions()
 	o.Name = "Bad"

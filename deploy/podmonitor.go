@@ -94,8 +94,7 @@ func (o *Options) podMonitor() *PodMonitor {
 		} else {
 			eps = append(eps, o.directEndpoint("transformer", o.HTTPPort, o.exposedPorts()))
 			if o.Predictor.ModelFormat == "" {
-				// Its container exposes one port at most (transformerPredictor).
-				eps = append(eps, o.directEndpoint("predictor", DefaultHTTPPort, nil))
+				eps = append(eps, o.directEndpoint("predictor", DefaultHTTPPort, o.transformerPredictorPorts()))
 			}
 		}
 	}

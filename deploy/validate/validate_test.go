@@ -1348,12 +1348,25 @@ func TestStandardServiceExposesRESTBesideGRPC(t *testing.T) {
 		logger    bool
 		predictor *project.Predictor
 		runtime   *deploy.RuntimeOptions
-		want      []corev1.ServicePort
+		// ofPredictor: the Service checked is the predictor's, which
+		// the transformer calls, rather than the transformer's.
+		ofPredictor bool
+		want        []corev1.ServicePort
 	}{
-		"default":      {want: []corev1.ServicePort{h2c(80), http1(8080)}},
-		"REST first":   {ports: []deploy.Port{{Name: "http1", ContainerPort: 8080}, {Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{http1(80), h2c(8081)}},
-		"gRPC alone":   {ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{h2c(80)}},
-		"transformer":  {predictor: &project.Predictor{Image: "registry.example.com/p:v1"}, want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"default":     {want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"REST first":  {ports: []deploy.Port{{Name: "http1", ContainerPort: 8080}, {Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{http1(80), h2c(8081)}},
+		"gRPC alone":  {ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}}, want: []corev1.ServicePort{h2c(80)}},
+		"transformer": {predictor: &project.Predictor{Image: "registry.example.com/p:v1"}, want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		// The transformer calls its predictor at the Service's port 80
+		// (--predictor_host <name>-predictor.<namespace>), h2c over
+		// grpc-v2; REST follows, as the project's own does.
+		"transformer's predictor over grpc-v2": {predictor: &project.Predictor{Image: "registry.example.com/p:v1", Protocol: project.ProtocolGRPCV2}, ofPredictor: true,
+			want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		// Its logger is the transformer's: the predictor runs no agent.
+		"transformer's predictor over grpc-v2, logger": {predictor: &project.Predictor{Image: "registry.example.com/p:v1", Protocol: project.ProtocolGRPCV2}, ofPredictor: true, logger: true,
+			want: []corev1.ServicePort{h2c(80), http1(8080)}},
+		"transformer's predictor over v2": {predictor: &project.Predictor{Image: "registry.example.com/p:v1", Protocol: project.ProtocolV2}, ofPredictor: true,
+			want: []corev1.ServicePort{{Name: "m-predictor", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}}},
 		"runtime":      {runtime: &deploy.RuntimeOptions{}, want: []corev1.ServicePort{h2c(80), http1(8080)}},
 		"logger":       {logger: true, want: []corev1.ServicePort{func() corev1.ServicePort { p := h2c(80); p.TargetPort = intstr.FromInt32(9081); return p }()}},
 		"logger, both": {logger: true, ports: []deploy.Port{{Name: "h2c", ContainerPort: 8081}, {Name: "http1", ContainerPort: 8080}}, want: []corev1.ServicePort{func() corev1.ServicePort { p := h2c(80); p.TargetPort = intstr.FromInt32(9081); return p }(), http1(8080)}},
@@ -1370,6 +1383,8 @@ func TestStandardServiceExposesRESTBesideGRPC(t *testing.T) {
 			m := decodeStream(t, data)
 			c := component{name: string(v1beta1.PredictorComponent), ext: &m.isvc.Spec.Predictor.ComponentExtensionSpec, podSpec: corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec), ours: true}
 			switch {
+			case tt.ofPredictor:
+				c.podSpec = corev1.PodSpec(m.isvc.Spec.Predictor.PodSpec)
 			case tt.predictor != nil:
 				tr := m.isvc.Spec.Transformer
 				c = component{name: string(v1beta1.TransformerComponent), ext: &tr.ComponentExtensionSpec, podSpec: corev1.PodSpec(tr.PodSpec), ours: true}
