@@ -180,8 +180,10 @@ func buildOpenAPI(version string, opts Options) ([]byte, error) {
 			503: errModelNotReady + "; or more requests wait than --max_queued_requests allows (Retry-After)",
 		}
 		if opts.MaxRequestBodySize > 0 {
-			errs[413] = fmt.Sprintf("The body is over --max_request_body_size (%d bytes)", opts.MaxRequestBodySize)
+			errs[413] = fmt.Sprintf("The body is over --max_request_body_size (%d bytes), as sent or, when compressed, decompressed", opts.MaxRequestBodySize)
 		}
+		// encoding.go: a body may come compressed, with these codings alone.
+		errs[415] = "The body's Content-Encoding is not one of " + acceptEncoding + " (or x-gzip, identity); the answer's Accept-Encoding lists them"
 		for code, why := range more {
 			errs[code] = why
 		}

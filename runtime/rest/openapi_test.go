@@ -32,6 +32,7 @@ var openAPIDifferences = []struct{ pointer, why string }{
 	{"/paths/*/*/responses/400", "KServe's {\"error\": ...} answers come from exception handlers, which FastAPI's document leaves out"},
 	{"/paths/*/*/responses/404", "(the same)"},
 	{"/paths/*/*/responses/413", "(the same), when --max_request_body_size limits bodies"},
+	{"/paths/*/*/responses/415", "(the same), a Content-Encoding other than gzip or deflate"},
 	{"/paths/*/*/responses/500", "(the same)"},
 	{"/paths/*/*/responses/501", "(the same)"},
 	{"/paths/*/*/responses/503", "(the same)"},
