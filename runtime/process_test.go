@@ -2,11 +2,13 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,4 +327,43 @@ func TestServe_HelpOnStdout(t *testing.T) {
 	assert.True(t, strings.HasPrefix(stdout.String(), "usage: "+filepath.Base(os.Args[0])+" [-h] [--http_port HTTP_PORT]"), stdout.String())
 	assert.Contains(t, stdout.String(), "\noptions:\n  -h, --help\n")
 	assert.Empty(t, stderr.String())
+}
+
+// A server that downloaded its model for STORAGE_URI records, as it stops,
+// that the model was in use until then: use is otherwise recorded at
+// start, and a model served for longer than the cache keeps unused ones
+// would be removed by the next start of another model.
+func TestStop_MarksCachedModelUsed(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"1"`)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = io.WriteString(w, "model")
+	}))
+	defer origin.Close()
+	cacheHome := t.TempDir()
+	p := startProc(t, []string{"STORAGE_URI=" + origin.URL + "/model.onnx", "XDG_CACHE_HOME=" + cacheHome},
+		"--enable_grpc=false", fmt.Sprintf("--http_port=%d", freePorts(t, 1)[0]))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Starting HTTP server on") },
+		20*time.Second, 10*time.Millisecond, "serving: %s", p.out)
+	records, err := filepath.Glob(filepath.Join(cacheHome, "kserve-gen", "storage", "model.onnx-*.json"))
+	require.NoError(t, err)
+	require.Len(t, records, 1, p.out.String())
+	// As if the server had been serving for two months.
+	b, err := os.ReadFile(records[0])
+	require.NoError(t, err)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(b, &rec))
+	rec["last_used"] = time.Now().Add(-60 * 24 * time.Hour).UTC().Format(time.RFC3339Nano)
+	b, err = json.Marshal(rec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(records[0], b, 0o644))
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, p.wait(t, 20*time.Second), p.out.String())
+	b, err = os.ReadFile(records[0])
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rec))
+	used, err := time.Parse(time.RFC3339Nano, rec["last_used"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), used, time.Minute, "last_used after the stop")
 }

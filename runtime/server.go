@@ -635,7 +635,24 @@ func (s *Server) shutdown(httpSrv *http.Server, grpcSrv *grpcserver.Server, load
 		// pod past its termination grace period.
 		s.log.Warn("Models still loading after the shutdown began; unloading them anyway")
 	}
-	return errors.Join(httpErr, s.dp.Stop(uctx))
+	err := errors.Join(httpErr, s.dp.Stop(uctx))
+	s.markModelUsed()
+	return err
+}
+
+// markModelUsed records, as the server stops, that the model folder it
+// downloaded for STORAGE_URI into the cache was in use until now, so a model
+// served for longer than the cache keeps unused ones is not removed as
+// unused by the next start of another model (storage.Resolver.MarkUsed; a
+// folder outside the cache is left alone). A failure is a warning: the
+// server has stopped either way.
+func (s *Server) markModelUsed() {
+	if s.cfg.StorageURI == "" || s.cfg.ModelDir == "" {
+		return
+	}
+	if err := (storage.Resolver{Logger: s.log}).MarkUsed(s.cfg.ModelDir); err != nil {
+		s.log.Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", s.cfg.ModelDir, err))
+	}
 }
 
 // unloadTime is how long shutdown waits for the models' Unload after the

@@ -264,6 +264,22 @@ func lastUsed(dir string, m cacheMeta) time.Time {
 	return t
 }
 
+// MarkUsed records that dir, a model folder Resolve returned from the
+// download cache, has been in use until now. Use is otherwise recorded when
+// a start resolves the model, so a server that serves one model for longer
+// than the cache's maximum age would leave it looking unused the moment it
+// stops, and the next start of another model would remove it; a server
+// calls this as it stops. A folder that is not an entry of the cache (a
+// local path, pvc://, --model_dir) is left alone, a file beside it named
+// like a record included.
+func (r Resolver) MarkUsed(dir string) error {
+	cache, err := r.cacheDir()
+	if err != nil || filepath.Dir(dir) != filepath.Clean(cache) || !entryName().MatchString(filepath.Base(dir)) {
+		return nil
+	}
+	return markUsed(dir, time.Now())
+}
+
 // markUsed records in dir's record that it was used at now, unless the
 // record says so already within usedInterval.
 func markUsed(dir string, now time.Time) error {

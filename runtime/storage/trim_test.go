@@ -298,3 +298,27 @@ func TestCache_ConcurrentResolveOfOneModelKeepsItHeld(t *testing.T) {
 	defer f.Close()
 	assert.ErrorIs(t, lockFile(f, true, false), errLocked, "the model served is not held")
 }
+
+// MarkUsed, which a server calls as it stops, moves an entry's last-used
+// time to now, so a model served for months is not taken for unused once
+// its server stops; a folder outside the cache, and a file beside it that
+// looks like a record, are left as they are.
+func TestCache_MarkUsedAtStop(t *testing.T) {
+	cache := t.TempDir()
+	r := Resolver{CacheDir: cache}
+	long := time.Now().Add(-60 * day)
+	dir := plantEntry(t, cache, "https://models.example.com/m/model.onnx", "m", long, long)
+	require.NoError(t, r.MarkUsed(dir))
+	used, err := time.Parse(time.RFC3339Nano, recordOf(t, dir)["last_used"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), used, time.Minute)
+
+	elsewhere := filepath.Join(t.TempDir(), "model-0123456789abcdef")
+	require.NoError(t, os.MkdirAll(elsewhere, 0o755))
+	decoy := `{"uri":"mine","downloaded":"2020-01-01T00:00:00Z"}`
+	require.NoError(t, os.WriteFile(elsewhere+".json", []byte(decoy), 0o644))
+	require.NoError(t, r.MarkUsed(elsewhere))
+	b, err := os.ReadFile(elsewhere + ".json")
+	require.NoError(t, err)
+	assert.Equal(t, decoy, string(b), "a file outside the cache is not a record")
+}
