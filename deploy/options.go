@@ -510,10 +510,16 @@ func (o *Options) validateName() error {
 	case transformer:
 		max = project.MaxTransformerNameLength
 	}
-	if standard && len(o.Name) > project.MaxNameLength {
+	if len(o.Name) > project.MaxNameLength {
 		// ValidateName would tell its own limit (the predictor's DNS
-		// label), and a name shortened to it would fail on this one.
-		return project.ValidateStandardName(o.Name, transformer)
+		// label), and a name shortened to it would fail on the mode's or
+		// the transformer's.
+		switch {
+		case standard:
+			return project.ValidateStandardName(o.Name, transformer)
+		case transformer:
+			return project.ValidateTransformerName(o.Name)
+		}
 	}
 	if err := project.ValidateNameAtMost(o.Name, max); err != nil {
 		return err

@@ -366,6 +366,10 @@ func TestValidate_RulesInWords(t *testing.T) {
 		{"long name in Standard mode", func(o *Options) { o.Name, o.DeploymentMode = name55, ModeStandard },
 			`--name: "` + name55 + `" is 55 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc.` + name55 + `-predictor and a label value is at most 63 characters`},
 
+		// And over 53 a transformer's, where one deploys outside Standard mode.
+		{"long transformer name", func(o *Options) { o.Name = name55; transformer(o) },
+			`--name: "` + name55 + `" is 55 characters long; a transformer's name is at most 51 because KServe names the transformer "` + name55 + `-transformer" and that must fit a 63-character DNS label`},
+
 		// A port name's rule is the mode's.
 		{"port name", func(o *Options) { o.Ports = []Port{{"grpc", 8080}} },
 			`--port: name "grpc" is not allowed; Knative accepts http1 (HTTP/1.1) or h2c (HTTP/2 cleartext, gRPC)`},

@@ -152,6 +152,11 @@ func ValidateNameFor(name, template string) error {
 	if template != TemplateTransformer {
 		return ValidateName(name)
 	}
+	if len(name) > MaxNameLength {
+		// validateName would tell the predictor's limit, and a name
+		// shortened to it would fail on the transformer's.
+		return ValidateTransformerName(name)
+	}
 	if err := validateName(name, MaxTransformerNameLength); err != nil {
 		return err
 	}

@@ -261,6 +261,9 @@ func TestValidateNameFor_TransformerLeavesRoomForItsSuffix(t *testing.T) {
 	assert.NoError(t, ValidateNameFor(n51, TemplateTransformer))
 	assert.NoError(t, ValidateNameFor(n52, TemplateREST))
 	assert.EqualError(t, ValidateNameFor(n52, TemplateTransformer), `"`+n52+`" is 52 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n52+`-transformer" and that must fit a 63-character DNS label`)
+	// Over MaxNameLength too: a name shortened to 53 would still be too long.
+	n55 := strings.Repeat("t", 55)
+	assert.EqualError(t, ValidateNameFor(n55, TemplateTransformer), `"`+n55+`" is 55 characters long; a transformer's name is at most 51 because KServe names the transformer "`+n55+`-transformer" and that must fit a 63-character DNS label`)
 	// The rule a bad transformer name is told is a transformer's.
 	assert.EqualError(t, ValidateNameFor("Bad", TemplateTransformer), `"Bad" is not a DNS-1123 label (try "bad"): a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 51 characters`)
 	assert.EqualError(t, ValidateNameFor("Bad", TemplateREST), ValidateName("Bad").Error())
