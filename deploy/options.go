@@ -178,7 +178,9 @@ type Options struct {
 	// ("deploy.storageUri"), so that Validate's error about a bad value
 	// names where the user wrote it. FromProject fills it; a caller that
 	// overrides a setting from its flag deletes the flag's entry. An env
-	// variable's entry is "env NAME", a node selector's "node-selector KEY".
+	// variable's entry is "env NAME", a node selector's "node-selector KEY";
+	// "logger" (deploy.logger, which may be empty: the cluster's default
+	// sink) has no flag of its own.
 	FileFields map[string]string
 }
 
@@ -318,6 +320,7 @@ func fileFields(f *project.File) map[string]string {
 	set("timeout", "deploy.timeout", d.Timeout != 0)
 	set("pre-stop-sleep", "deploy.preStopSleep", d.PreStopSleep != nil)
 	if l := d.Logger; l != nil {
+		fields["logger"] = "deploy.logger"
 		set("logger-url", "deploy.logger.url", l.URL != "")
 		set("logger-mode", "deploy.logger.mode", l.Mode != "")
 		set("logger-header", "deploy.logger.metadataHeaders", len(l.MetadataHeaders) > 0)
@@ -1132,6 +1135,10 @@ func (o *Options) loggerSetting() string {
 		return o.setting("logger-mode")
 	case l.URL == "" && len(l.MetadataHeaders) > 0:
 		return o.setting("logger-header")
+	case l.URL == "" && o.FileFields["logger"] != "":
+		// An empty deploy.logger: the cluster's default sink, and no
+		// field of its own to name.
+		return o.setting("logger")
 	default:
 		return o.setting("logger-url")
 	}

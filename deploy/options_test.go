@@ -632,6 +632,13 @@ func TestWarnings_LoggerWithGRPC(t *testing.T) {
 	o.Logger = &project.Logger{Mode: "request"}
 	assert.Equal(t, []string{strings.Replace(want, "--logger-url", "--logger-mode", 1)}, o.Warnings())
 
+	// An empty deploy.logger turns it on too, and is named as written.
+	f := &project.File{Name: "m", Module: "example.com/m", Template: project.TemplateREST, Protocol: project.ProtocolV2, GRPC: true,
+		Image: "r.example.com/m:v1", Deploy: &project.Deploy{Logger: &project.Logger{}}}
+	fo := FromProject(f)
+	require.NoError(t, fo.Validate())
+	assert.Equal(t, []string{strings.Replace(want, "--logger-url with --grpc", "kserve-gen.yaml deploy.logger with kserve-gen.yaml grpc", 1)}, fo.Warnings())
+
 	o.GRPC = false
 	assert.Empty(t, o.Warnings(), "REST is logged as its JSON")
 }
