@@ -1103,6 +1103,15 @@ const kserveDomainTemplate = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
 // deploy cannot tell for sure without it; Validate has passed.
 func (o *Options) Warnings() []string {
 	var warnings []string
+	if o.DeploymentMode == ModeDefault {
+		// Validate holds a name to Standard mode's limit only where the
+		// mode is Standard; where it is the cluster's default, the name
+		// may pass KServe and then the Deployment is refused.
+		if err := project.ValidateStandardName(o.Name, o.Predictor != nil); err != nil {
+			warnings = append(warnings, fmt.Sprintf("if the cluster's default deployment mode is %s: %s: %v; the API server would refuse KServe's Deployment and no pod would start: shorten %s, or pass --deployment-mode %s",
+				ModeStandard, o.setting("name"), err, o.setting("name"), ModeKnative))
+		}
+	}
 	if w := o.hostLabelWarning(); w != "" {
 		warnings = append(warnings, w)
 	}

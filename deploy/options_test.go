@@ -708,6 +708,42 @@ func TestRender_ExposedPorts(t *testing.T) {
 	}
 }
 
+// Without --deployment-mode the cluster's default mode may be Standard,
+// where a name over Standard mode's limit passes KServe but the API server
+// refuses the Deployment (its app label is over 63 characters): deploy
+// warns, as it does of the host label, and names the setting.
+func TestWarnings_NameTooLongIfTheDefaultModeIsStandard(t *testing.T) {
+	name := "m" + strings.Repeat("x", 49) // 50
+	o := validOptions()
+	o.Name = name
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{
+		"if the cluster's default deployment mode is Standard: --name: \"" + name + "\" is 50 characters long; in Standard mode at most 48 are allowed because KServe labels the pods app=isvc." + name + "-predictor and a label value is at most 63 characters; " +
+			"the API server would refuse KServe's Deployment and no pod would start: shorten --name, or pass --deployment-mode Knative",
+	}, o.Warnings())
+
+	o.FileFields = map[string]string{"name": "name"}
+	require.Len(t, o.Warnings(), 1)
+	assert.Contains(t, o.Warnings()[0], "Standard: kserve-gen.yaml name: \""+name+"\" is 50 characters long")
+	assert.Contains(t, o.Warnings()[0], "shorten kserve-gen.yaml name, or")
+	o.FileFields = nil
+
+	// A transformer's limit is 46.
+	o.Name = name[:47]
+	o.Predictor = &project.Predictor{Image: "registry.example.com/p:v1"}
+	require.NoError(t, o.Validate())
+	require.Len(t, o.Warnings(), 1)
+	assert.Contains(t, o.Warnings()[0], "at most 46 are allowed because KServe labels the pods app=isvc."+name[:47]+"-transformer")
+	o.Name = name[:46]
+	assert.Empty(t, o.Warnings())
+	o.Predictor = nil
+
+	o.Name = name[:48]
+	assert.Empty(t, o.Warnings())
+	o.Name, o.DeploymentMode = name, ModeKnative
+	assert.Empty(t, o.Warnings(), "Knative has no such label")
+}
+
 // With a logger, KServe's agent takes the Service's first port; the REST
 // port exposed beside it by hand reaches the server directly, unlogged.
 func TestWarnings_LoggerBesideASecondPort(t *testing.T) {
