@@ -48,6 +48,9 @@ const DefaultStartupTimeout = 10 * time.Minute
 // not wait for old pods to finish terminating).
 const DefaultPreStopSleep = 5
 
+// maxPreStopSleep bounds Options.PreStopSleep (seconds).
+const maxPreStopSleep = 3600
+
 // Deployment modes (the serving.kserve.io/deploymentMode annotation).
 // KServe's own validation applies Knative autoscaler rules unless the mode
 // is Standard, so the mode decides which scale metrics are valid.
@@ -932,6 +935,11 @@ func (o *Options) validateAgent() []error {
 		switch {
 		case *s < 0:
 			fail("%s: must be 0 (no delay) or more, got %d", o.setting("pre-stop-sleep"), *s)
+		case *s > maxPreStopSleep:
+			// Endpoints catch up in seconds; a larger value is a typo, and
+			// one near the int64 limit made terminationGracePeriodSeconds
+			// wrap to a negative number.
+			fail("%s: at most %d seconds (an hour), got %d; a few seconds cover the endpoints catching up", o.setting("pre-stop-sleep"), maxPreStopSleep, *s)
 		case *s == 0 || o.DeploymentMode == ModeStandard:
 		case o.DeploymentMode == ModeKnative:
 			// knative.dev/serving's ContainerMask drops lifecycle from a

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -254,6 +255,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"predictor version without format", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", ModelFormatVersion: "1"} }, "--predictor-model-format-version needs --predictor-model-format"},
 		{"bad predictor protocol", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", Protocol: "grpc"} }, `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},
 		{"negative pre-stop sleep", func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeStandard, intp(-1) }, "--pre-stop-sleep: must be 0 (no delay) or more, got -1"},
+		{"huge pre-stop sleep", func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeStandard, intp(math.MaxInt64) }, "--pre-stop-sleep: at most 3600 seconds (an hour), got 9223372036854775807; a few seconds cover the endpoints catching up"},
 		// Knative refuses a lifecycle on the user container, and its
 		// queue-proxy's own preStop hook already holds SIGTERM back.
 		{"pre-stop sleep in Knative mode", func(o *Options) { o.DeploymentMode, o.PreStopSleep = ModeKnative, intp(5) },
