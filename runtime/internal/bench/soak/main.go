@@ -332,8 +332,8 @@ func (d *driver) do(ctx context.Context, r *rand.Rand, method, path, ctype strin
 func (d *driver) judge(ctx context.Context, r *rand.Rand, c *class, rep reply, err error, want int, check func([]byte) error) {
 	switch {
 	case err != nil:
-		if ctx.Err() != nil {
-			return // the run is over
+		if runOver(ctx) {
+			return
 		}
 		c.record(neterr, err.Error())
 	case rep.code == http.StatusServiceUnavailable && bytes.Contains(rep.body, []byte("overloaded")):
@@ -349,6 +349,19 @@ func (d *driver) judge(ctx context.Context, r *rand.Rand, c *class, rep reply, e
 	default:
 		c.record(ok, "")
 	}
+}
+
+// runOver reports whether the run's time is up. Its deadline is checked as
+// well as ctx.Err(): grpc-go fails a call with DeadlineExceeded once the
+// deadline has passed, which can be a moment before ctx's own timer marks
+// ctx done, and such a call was counted as a wrong answer at the end of a
+// run.
+func runOver(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // checkThis draws whether an answer's body is checked in full; r is the
@@ -567,7 +580,7 @@ func (d *driver) grpcRaw(ctx context.Context, r *rand.Rand, c *class) {
 func (d *driver) judgeGRPC(ctx context.Context, c *class, err error, want codes.Code) bool {
 	code := status.Code(err)
 	switch {
-	case ctx.Err() != nil:
+	case runOver(ctx):
 		return false
 	case code == want:
 		c.record(ok, "")
@@ -608,8 +621,8 @@ func (d *driver) cancelSlow(ctx context.Context, r *rand.Rand, c *class) {
 		c.record(ok, "")
 	case code == http.StatusServiceUnavailable || status.Code(err) == codes.Unavailable:
 		c.record(shed, "")
-	case errors.As(err, &opErr):
-		c.record(neterr, err.Error()) // a worker killed under it
+	case errors.As(err, &opErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		c.record(neterr, err.Error()) // a worker killed under it (a reset, or the connection closed: EOF)
 	default:
 		c.record(wrong, fmt.Sprintf("answered (status %d, %v) before the client gave up", code, err))
 	}
