@@ -235,17 +235,11 @@ func (h *Handler) readEncodedBody(w http.ResponseWriter, r *http.Request, ce []s
 	if enc == encIdentity {
 		return h.readPlain(w, r, at)
 	}
-	limit := h.opts.MaxRequestBodySize
-	var wire io.Reader = r.Body
-	if limit > 0 {
-		if r.ContentLength > limit {
-			return nil, tooLarge(limit)
-		}
-		if r.ContentLength < 0 {
-			wire = http.MaxBytesReader(w, r.Body, limit)
-		}
+	wire, err := h.wireBody(w, r)
+	if err != nil {
+		return nil, err
 	}
-	body, err := readEncoded(wire, enc, limit, at)
+	body, err := readEncoded(wire, enc, h.opts.MaxRequestBodySize, at)
 	if err != nil {
 		return nil, err
 	}

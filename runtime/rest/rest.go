@@ -512,16 +512,9 @@ func (h *Handler) readBodyAligned(w http.ResponseWriter, r *http.Request, at int
 
 // readPlain reads a body sent as it is (no Content-Encoding, or identity).
 func (h *Handler) readPlain(w http.ResponseWriter, r *http.Request, at int) ([]byte, error) {
-	var rd io.Reader = r.Body
-	if h.opts.MaxRequestBodySize > 0 {
-		if r.ContentLength > h.opts.MaxRequestBodySize {
-			return nil, tooLarge(h.opts.MaxRequestBodySize)
-		}
-		// A declared length is enforced by net/http itself; only a chunked
-		// body of unknown length needs counting.
-		if r.ContentLength < 0 {
-			rd = http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodySize)
-		}
+	rd, err := h.wireBody(w, r)
+	if err != nil {
+		return nil, err
 	}
 	if r.ContentLength > 0 {
 		body, err := readDeclared(rd, int(r.ContentLength), at)
@@ -535,6 +528,23 @@ func (h *Handler) readPlain(w http.ResponseWriter, r *http.Request, at int) ([]b
 		return nil, bodyError(err, h.opts.MaxRequestBodySize)
 	}
 	return body, nil
+}
+
+// wireBody is r's body as sent, held to --max_request_body_size: a declared
+// length over it is refused before anything is read, and a declared length
+// under it is enforced by net/http itself, so only a chunked body of
+// unknown length needs counting.
+func (h *Handler) wireBody(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	limit := h.opts.MaxRequestBodySize
+	switch {
+	case limit <= 0:
+		return r.Body, nil
+	case r.ContentLength > limit:
+		return nil, tooLarge(limit)
+	case r.ContentLength < 0:
+		return http.MaxBytesReader(w, r.Body, limit), nil
+	}
+	return r.Body, nil
 }
 
 // A declared body is allocated as it arrives, so that connections cannot
