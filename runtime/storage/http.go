@@ -646,12 +646,8 @@ func cacheKey(uri, filename string) string {
 }
 
 func readMeta(p, uri string) (cacheMeta, bool) {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return cacheMeta{}, false
-	}
-	var m cacheMeta
-	if json.Unmarshal(b, &m) != nil || m.URI != uri || m.ETag == "" && m.LastModified == "" {
+	m, err := readRecord(p)
+	if err != nil || m.URI != uri || m.ETag == "" && m.LastModified == "" {
 		return cacheMeta{}, false
 	}
 	return m, true
