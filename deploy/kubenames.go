@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kserve-gen/kserve-gen/project"
 )
 
 // The rules the API server applies to the names and labels a pod spec
@@ -95,38 +97,6 @@ func tooLong(s string, max int, it string) string {
 	return fmt.Sprintf("%s is %d characters long; ", it, len(s))
 }
 
-// respell writes s with each run of the characters in seps as one sep,
-// upper-case ASCII letters in lower case if lower is set, and with trim's
-// characters cut from either end: the spelling the rules above would
-// likely take (Models Reader: models-reader, gpu type: gpu-type). It
-// returns "" when s has characters other than ASCII letters, digits,
-// seps and keep, which have no obvious spelling.
-func respell(s string, seps string, sep byte, keep string, lower bool, trim string) string {
-	var b strings.Builder
-	inSep := false
-	for _, c := range s {
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case 'A' <= c && c <= 'Z':
-			if lower {
-				c += 'a' - 'A'
-			}
-		case strings.ContainsRune(seps, c):
-			if !inSep {
-				b.WriteByte(sep)
-				inSep = true
-			}
-			continue
-		case strings.ContainsRune(keep, c):
-		default:
-			return ""
-		}
-		b.WriteRune(c)
-		inSep = false
-	}
-	return strings.Trim(b.String(), trim)
-}
-
 // suggest returns spelled if it is valid and not s itself, else "".
 func suggest(s, spelled string, valid func(string) []string) string {
 	if spelled == "" || spelled == s || len(valid(spelled)) > 0 {
@@ -136,11 +106,11 @@ func suggest(s, spelled string, valid func(string) []string) string {
 }
 
 func suggestSubdomain(s string) string {
-	return suggest(s, respell(s, " _-", '-', ".", true, "-."), validation.IsDNS1123Subdomain)
+	return suggest(s, project.Respell(s, " _-", '-', ".", true, "-."), validation.IsDNS1123Subdomain)
 }
 
 func suggestLabelValue(v string) string {
-	return suggest(v, respell(v, " -", '-', "_.", false, "-_."), validation.IsValidLabelValue)
+	return suggest(v, project.Respell(v, " -", '-', "_.", false, "-_."), validation.IsValidLabelValue)
 }
 
 // suggestLabelKey respells a label key's prefix as a subdomain and its
@@ -148,16 +118,16 @@ func suggestLabelValue(v string) string {
 func suggestLabelKey(k string) string {
 	prefix, name, ok := strings.Cut(k, "/")
 	if !ok {
-		return suggest(k, respell(k, " -", '-', "_.", false, "-_."), validation.IsQualifiedName)
+		return suggest(k, project.Respell(k, " -", '-', "_.", false, "-_."), validation.IsQualifiedName)
 	}
 	if strings.Contains(name, "/") {
 		return "" // more than one '/': which part is the prefix?
 	}
 	if len(validation.IsDNS1123Subdomain(prefix)) > 0 {
-		prefix = respell(prefix, " _-", '-', ".", true, "-.")
+		prefix = project.Respell(prefix, " _-", '-', ".", true, "-.")
 	}
 	if len(validation.IsQualifiedName(name)) > 0 {
-		name = respell(name, " -", '-', "_.", false, "-_.")
+		name = project.Respell(name, " -", '-', "_.", false, "-_.")
 	}
 	if prefix == "" || name == "" {
 		return ""
@@ -168,5 +138,5 @@ func suggestLabelKey(k string) string {
 // suggestEnvName writes spaces as '_' (MY VAR: MY_VAR), as variable names
 // are usually written; one starting with a digit has no obvious spelling.
 func suggestEnvName(n string) string {
-	return suggest(n, respell(n, " ", '_', "_-.", false, "_"), validation.IsEnvVarName)
+	return suggest(n, project.Respell(n, " ", '_', "_-.", false, "_"), validation.IsEnvVarName)
 }

@@ -119,30 +119,42 @@ func suggestNamespace(ns string) string {
 // no obvious spelling in a DNS label, or when that spelling is s itself.
 // Callers check the result against their own rule.
 func nearestLabel(name string) string {
+	if s := Respell(name, " _.-", '-', "", true, "-"); s != name {
+		return s
+	}
+	return ""
+}
+
+// Respell writes s with each run of the characters in seps as one sep,
+// upper-case ASCII letters in lower case if lower is set, and with trim's
+// characters cut from either end: the spelling a Kubernetes naming rule
+// would likely take (Custom_Model: custom-model, Models Reader:
+// models-reader). It returns "" when s has characters other than ASCII
+// letters, digits, seps and keep, which have no obvious spelling.
+func Respell(s string, seps string, sep byte, keep string, lower bool, trim string) string {
 	var b strings.Builder
-	dash := false
-	for _, c := range name {
+	inSep := false
+	for _, c := range s {
 		switch {
 		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			b.WriteRune(c)
-			dash = false
 		case 'A' <= c && c <= 'Z':
-			b.WriteRune(c - 'A' + 'a')
-			dash = false
-		case strings.ContainsRune(" _.-", c):
-			if !dash {
-				b.WriteByte('-')
-				dash = true
+			if lower {
+				c += 'a' - 'A'
 			}
+		case strings.ContainsRune(seps, c):
+			if !inSep {
+				b.WriteByte(sep)
+				inSep = true
+			}
+			continue
+		case strings.ContainsRune(keep, c):
 		default:
 			return ""
 		}
+		b.WriteRune(c)
+		inSep = false
 	}
-	s := strings.Trim(b.String(), "-")
-	if s == name {
-		return ""
-	}
-	return s
+	return strings.Trim(b.String(), trim)
 }
 
 // ValidateNameFor is ValidateName for a project of the given template: a
