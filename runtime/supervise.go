@@ -125,14 +125,15 @@ func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool
 		return false
 	case <-ctx.Done():
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		limit := shutdownTime(s.cfg.GracePeriod) + workerExitTime
 		select {
 		case <-done:
-		case <-time.After(shutdownTime(s.cfg.GracePeriod) + workerExitTime):
+		case <-time.After(limit):
 			// Killed only once its own shutdown has overrun: at the
 			// grace period alone, a worker still in its models'
 			// Unload was cut off (a model flushing state, a GPU
 			// session releasing its memory).
-			s.log.Warn(fmt.Sprintf("Worker %d (pid %d) still running %s after SIGTERM; killing it", i, cmd.Process.Pid, shutdownTime(s.cfg.GracePeriod)+workerExitTime))
+			s.log.Warn(fmt.Sprintf("Worker %d (pid %d) still running %s after SIGTERM; killing it", i, cmd.Process.Pid, limit))
 			_ = cmd.Process.Kill()
 			<-done
 		}
