@@ -127,10 +127,21 @@ func New(opts ...Option) *Metrics {
 // scrape and logged to log (nil: not logged), rather than failing the
 // whole scrape that autoscalers and dashboards read.
 func (m *Metrics) Handler(log *slog.Logger) http.Handler {
-	var g prometheus.Gatherer = m.Registry
-	if m.Default != nil {
-		g = prometheus.Gatherers{m.Registry, m.Default}
+	return HandlerFor(m.Gatherer(), log)
+}
+
+// Gatherer gathers what Handler serves: the registry and the default one.
+func (m *Metrics) Gatherer() prometheus.Gatherer {
+	if m.Default == nil {
+		return m.Registry
 	}
+	return prometheus.Gatherers{m.Registry, m.Default}
+}
+
+// HandlerFor serves g as Handler serves a Metrics' registries (the format
+// from the Accept header, a metric that cannot be gathered left out and
+// logged).
+func HandlerFor(g prometheus.Gatherer, log *slog.Logger) http.Handler {
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, EnableOpenMetricsTextCreatedSamples: true, ErrorHandling: promhttp.ContinueOnError}
 	if log != nil {
 		opts.ErrorLog = errorLog{log}
