@@ -79,15 +79,15 @@ type Server struct {
 	// uvicorn is "uvicorn.error", for the lines uvicorn writes as KServe's
 	// REST server starts and stops; nil in a process that serves no REST
 	// (a --workers supervisor), as no uvicorn runs there.
-	uvicorn   *slog.Logger
-	logOut    io.Writer
-	logErr    io.Writer
-	httpLn    net.Listener
-	grpcLn    net.Listener
-	dp        *dataplane.Dataplane
-	metrics   *metrics.Metrics
-	ready     chan struct{}
-	readyOnce sync.Once
+	uvicorn        *slog.Logger
+	logOut, logErr io.Writer
+	pod            *podMetrics // --workers N, in the parent: the pod's /metrics (podmetrics.go)
+	httpLn         net.Listener
+	grpcLn         net.Listener
+	dp             *dataplane.Dataplane
+	metrics        *metrics.Metrics
+	ready          chan struct{}
+	readyOnce      sync.Once
 	// ran is set by the first Run: a second one would take over the
 	// listeners and the dataplane of the first, breaking both.
 	ran atomic.Bool
@@ -305,7 +305,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	serveREST := !(s.cfg.Workers > 1 && !worker)
 	serveGRPC := s.cfg.EnableGRPC && !worker
 	// Series only for the protocols this process serves.
-	s.metrics = metrics.New(metrics.ServesGRPC(serveGRPC))
+	s.metrics = s.newMetrics(serveGRPC)
 	dpOpts := dataplane.Options{
 		MaxConcurrency: s.cfg.EffectiveMaxAsyncioWorkers(),
 		MaxQueued:      s.cfg.MaxQueuedRequests,
@@ -360,7 +360,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		var h http.Handler = rest.New(s.dp, rest.Options{
 			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 			EnableDocs:         s.cfg.EnableDocsURL,
-			Metrics:            s.metrics.Handler(s.log),
+			Metrics:            s.metricsHandler(),
 			Logger:             s.log,
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
 			Routes:             s.routes,

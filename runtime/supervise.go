@@ -40,6 +40,13 @@ func (s *Server) supervise(ctx context.Context, models []model.Model) error {
 		}
 	}
 	s.log.Info(fmt.Sprintf("Starting %d HTTP worker processes", s.cfg.Workers))
+	// Before the workers start: they find its folder in their environment.
+	if pod, err := newPodMetrics(s.cfg.Workers, s.log); err != nil {
+		s.log.Warn(fmt.Sprintf("/metrics will be each process's own, not the pod's: %v", err))
+	} else {
+		s.pod = pod
+		defer pod.close() // once the workers have stopped (below)
+	}
 	var wg sync.WaitGroup
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -86,6 +93,9 @@ func (s *Server) runWorker(ctx context.Context, exe string, i int) (stopped bool
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", workerEnv, i), heartbeatEnv+"=1")
+	if s.pod != nil {
+		cmd.Env = append(cmd.Env, metricsDirEnv+"="+s.pod.dir)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	// A worker must not outlive its supervisor (SIGKILL leaves no time
 	// to stop it), or it would keep serving the port with no restarts.

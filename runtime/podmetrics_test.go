@@ -1,0 +1,150 @@
+//go:build unix
+
+package runtime
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/metrics"
+)
+
+// logBuffer is a log written from the servers' goroutines and read by the
+// test (runtimetest's would import this package).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// processMetrics is a process's collectors after n v1 predicts of model m,
+// without the process-wide registry (the test's own go_* figures).
+func processMetrics(n int) *metrics.Metrics {
+	m := metrics.New(metrics.ServesGRPC(false))
+	m.Default = nil
+	mm := m.ForModel("m")
+	for range n {
+		mm.Exchange(0, false, 10, 10, "")
+	}
+	return m
+}
+
+// v1Predicts is kserve_requests_total{model_name="m",protocol="v1",verb="predict"}
+// in fams; -1 when it is not there.
+func v1Predicts(fams []*dto.MetricFamily) float64 {
+	for _, mf := range fams {
+		if mf.GetName() != "kserve_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["model_name"] == "m" && labels["protocol"] == "v1" && labels["verb"] == "predict" {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return -1
+}
+
+// A worker that does not answer the parent in time is left out of the
+// scrape with a WARNING, its counts as last gathered standing in, so the
+// pod's counter does not go back; one whose socket is gone (restarting)
+// is left out without a warning.
+func TestPodMetrics_UnansweringWorkerKeepsItsCounts(t *testing.T) {
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	p, err := newPodMetrics(2, log)
+	require.NoError(t, err)
+	defer p.close()
+	info, err := os.Stat(p.dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "only this user reaches the sockets")
+
+	p.setLocal(processMetrics(1))
+	defer serveWorkerMetrics(p.dir, "0", processMetrics(2), log)()
+	stop1 := serveWorkerMetrics(p.dir, "1", processMetrics(4), log)
+	fams, err := p.gather()
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, v1Predicts(fams))
+	stop1()
+
+	// Worker 1 hangs: it accepts and never answers.
+	hung, err := net.Listen("unix", filepath.Join(p.dir, "worker-1.sock"))
+	require.NoError(t, err)
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	fams, err = p.gather()
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, v1Predicts(fams))
+	assert.Contains(t, logs.String(), `level=WARN msg="/metrics: worker 1's metrics left out (its counters and histograms as last gathered stand in): Get \"http://worker-1/\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"`)
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs)
+
+	// Gone (its socket removed): no warning, same counts.
+	require.NoError(t, hung.Close())
+	fams, err = p.gather()
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, v1Predicts(fams))
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs)
+}
+
+// A worker's /metrics is the parent's answer; with no parent answering it
+// fails (503, WARNING) instead of serving the worker's own counts, which
+// would read as the pod's counters going back.
+func TestPodMetrics_WorkerAsksTheParent(t *testing.T) {
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	p, err := newPodMetrics(1, log)
+	require.NoError(t, err)
+	p.setLocal(processMetrics(3))
+	defer serveWorkerMetrics(p.dir, "0", processMetrics(2), log)()
+
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		podMetricsProxy(p.dir, log).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		b, err := io.ReadAll(rec.Result().Body)
+		require.NoError(t, err)
+		return rec.Code, string(b)
+	}
+	code, body := get()
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "\nkserve_requests_total{model_name=\"m\",protocol=\"v1\",verb=\"predict\"} 5\n")
+
+	p.close()
+	code, body = get()
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "the pod's metrics are unavailable: the --workers parent process did not answer\n", body)
+	assert.Contains(t, logs.String(), `level=WARN msg="/metrics: no answer from the parent process, which merges the workers' metrics: dial unix `+filepath.Join(p.dir, "parent.sock")+`: connect: no such file or directory; answering 503"`)
+}
