@@ -60,13 +60,15 @@ func newWire(t *testing.T, addr string) *wire {
 }
 
 // answer is a call's status, its grpc-encoding and its first message as
-// sent (flag: the compressed flag).
+// sent (flag: the compressed flag), and its headers and trailers.
 type answer struct {
 	code     codes.Code
 	msg      string
 	encoding string
 	flag     byte
 	message  []byte
+	header   http.Header
+	trailer  http.Header
 }
 
 // call sends payload to method as one message, with grpc-encoding
@@ -94,7 +96,7 @@ func (w *wire) call(t *testing.T, method, encoding string, compressed bool, payl
 	resp, err := w.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	a := answer{encoding: resp.Header.Get("Grpc-Encoding")}
+	a := answer{encoding: resp.Header.Get("Grpc-Encoding"), header: resp.Header}
 	var body []byte
 	if stream {
 		hdr := make([]byte, 5)
@@ -106,6 +108,7 @@ func (w *wire) call(t *testing.T, method, encoding string, compressed bool, payl
 	} else {
 		body, err = io.ReadAll(resp.Body)
 		require.NoError(t, err)
+		a.trailer = resp.Trailer
 		st, msg := resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message")
 		if st == "" { // a trailers-only answer
 			st, msg = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")
@@ -259,10 +262,31 @@ func TestCompressed_HealthAndMetadata(t *testing.T) {
 		})
 	}
 
-	// A coding the server does not have stays grpc-go's UNIMPLEMENTED.
-	a := w.call(t, pb.GRPCInferenceService_ServerLive_FullMethodName, "br", false, nil, false)
-	assert.Equal(t, codes.Unimplemented, a.code)
-	assert.Equal(t, `grpc: Decompressor is not installed for grpc-encoding "br"`, a.msg)
+}
+
+// A coding the server does not have is grpc-go's UNIMPLEMENTED, the code
+// gRPC's compression spec prescribes, in a trailers-only answer. The spec
+// also has the server list the codings it reads in grpc-accept-encoding;
+// grpc-go's server never sends that header (grpc/grpc-go#2786, open), and
+// its check (server.go, processRPC) answers before any hook of ours runs
+// (a tap handle does not see grpc-encoding, a stats handler cannot set
+// headers), so the answer goes without it: docs/grpc.md says so. This
+// test fails the day grpc-go sends it; the docs then change with it.
+func TestCompressed_UnknownCodingIsUnimplemented(t *testing.T) {
+	f := start(t, grpcserver.Options{}, newPassthrough("passthrough"))
+	w := newWire(t, f.addr)
+	for _, coding := range []string{"br", "snappy", "zstd"} {
+		for _, compressed := range []bool{false, true} {
+			a := w.call(t, pb.GRPCInferenceService_ServerLive_FullMethodName, coding, compressed, nil, false)
+			assert.Equal(t, codes.Unimplemented, a.code, coding)
+			assert.Equal(t, `grpc: Decompressor is not installed for grpc-encoding "`+coding+`"`, a.msg)
+			assert.Equal(t, "12", a.header.Get("Grpc-Status"), "%s: a trailers-only answer", coding)
+			assert.Equal(t, []string{"application/grpc"}, a.header.Values("Content-Type"), coding)
+			assert.Empty(t, a.header.Values("Grpc-Accept-Encoding"), coding)
+			assert.Empty(t, a.trailer.Values("Grpc-Accept-Encoding"), coding)
+		}
+	}
+	assert.Equal(t, int32(1), w.dials.Load(), "the connection serves on")
 }
 
 // bomb is n zero bytes compressed: about n/1000 bytes on the wire.
