@@ -860,9 +860,9 @@ func (rawCodec) Unmarshal(b []byte, v any) error { return proto.Unmarshal(b, v.(
 func (rawCodec) Name() string                    { return "proto" }
 
 // A request whose string field is not UTF-8 is refused by grpc-go before
-// the server's code runs: INTERNAL, in grpc-go's words, naming no field;
-// neither logged nor counted, since no model was asked. docs/grpc.md says
-// so.
+// the server's code runs: INTERNAL, in grpc-go's words, naming no field.
+// The server's codec still sees it fail, and counts it for the model its
+// model_name names (grpcserver's own test checks the log line).
 func TestRequestNotUTF8_GRPCRefusedByGRPCGo(t *testing.T) {
 	srv := runtimetest.Start(t, latin1{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard))
 	conn, err := grpc.NewClient(srv.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -877,7 +877,9 @@ func TestRequestNotUTF8_GRPCRefusedByGRPCGo(t *testing.T) {
 	assert.Equal(t, codes.Internal, code)
 	assert.Equal(t, "grpc: failed to unmarshal the received message: string field contains invalid UTF-8", msg)
 	const reqs = `kserve_requests_total{model_name="latin1",protocol="grpc-v2",verb="predict"}`
-	assert.Equal(t, reqs+" 0", metricLine(t, srv.URL, reqs))
+	assert.Equal(t, reqs+" 1", metricLine(t, srv.URL, reqs))
+	const errs = `kserve_request_errors_total{code="Internal",model_name="latin1",protocol="grpc-v2"}`
+	assert.Equal(t, errs+" 1", metricLine(t, srv.URL, errs))
 }
 
 // nilLoadErr loads once, then its Load returns a nil *shapeErr as error,

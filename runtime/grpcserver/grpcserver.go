@@ -128,6 +128,9 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: opts.KeepaliveTime, Timeout: opts.KeepaliveTimeout}),
 		grpc.ChainUnaryInterceptor(s.logCall), // and limitUnary
 		grpc.ChainStreamInterceptor(s.limitStream),
+		// A request that does not decode is logged and counted
+		// (refusedRequest), which grpc-go leaves to no code of ours.
+		grpc.ForceServerCodecV2(newRequestCodec(s.refusedRequest)),
 	}
 	if opts.MaxThreads > 0 {
 		sopts = append(sopts, grpc.NumStreamWorkers(uint32(opts.MaxThreads)))
