@@ -265,7 +265,7 @@ func TestStreamingResponse(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		return strings.Contains(stderr.String(), "Exception: generator broke") && strings.Contains(stderr.String(), "Exception: panic : generator panicked") &&
-			strings.Contains(stderr.String(), "Exception: panic : runtime error: invalid memory address or nil pointer dereference\ngoroutine ")
+			strings.Contains(stderr.String(), "Exception: panic : runtime error: invalid memory address or nil pointer dereference\npanicked in an error's Error method:\ngoroutine ")
 	}, 5*time.Second, 10*time.Millisecond, stderr.String())
 	require.Eventually(t, func() bool {
 		return strings.Count(stdout.String(), `"POST /v1/models/gen%3Apredict HTTP/1.1" 200`) == 4

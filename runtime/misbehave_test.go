@@ -349,7 +349,7 @@ func TestModelReadyPanic_NotReady(t *testing.T) {
 	m.panicReady.Store(true)
 	const reason = "Model with name panicky is not ready. panic : readiness check exploded"
 	assertNotReadyEverywhere(t, srv, "panicky", reason)
-	assert.Contains(t, logs.String(), `msg="Model panicky is not ready: its Ready panicked: panic : readiness check exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `msg="Model panicky is not ready: its Ready panicked: panic : readiness check exploded\npanicked in Ready of model panicky:\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Ready`)
 	// Five calls panicked; the stack is logged once, and the change of
 	// readiness once.
@@ -407,7 +407,7 @@ func TestModelMetadataPanic_Answered500(t *testing.T) {
 	code, msg := grpcErr(t, err)
 	assert.Equal(t, codes.Internal, code)
 	assert.Equal(t, "panic : metadata exploded", msg)
-	assert.Contains(t, logs.String(), `msg="Exception: panic : metadata exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `msg="Exception: panic : metadata exploded\npanicked in the metadata of model panicky:\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).InputsMetadata`)
 	m.panicMeta.Store(false)
 	st, _, _ = do(t, "GET", srv.URL+"/v2/models/panicky", "", nil)
@@ -431,7 +431,7 @@ func TestLoadPanicAtStart_RunReturnsIt(t *testing.T) {
 		runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	err = srv.Run(ctxT(t), m)
 	require.EqualError(t, err, "load model panicky: panic : weights file is corrupt")
-	assert.Contains(t, logs.String(), `msg="Exception: panic : weights file is corrupt\ngoroutine `)
+	assert.Contains(t, logs.String(), `msg="Exception: panic : weights file is corrupt\npanicked in Load of model panicky:\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Load`)
 }
 
@@ -580,7 +580,7 @@ func TestUnloadPanicAtShutdown_RunReturnsIt(t *testing.T) {
 	}
 	cancel()
 	require.EqualError(t, <-done, "unload model panicky: panic : unload exploded")
-	assert.Contains(t, logs.String(), `msg="Exception: unload model panicky: panic : unload exploded\ngoroutine `)
+	assert.Contains(t, logs.String(), `msg="Exception: unload model panicky: panic : unload exploded\npanicked in Unload of model panicky:\ngoroutine `)
 	assert.Contains(t, logs.String(), `runtime_test.(*panicky).Unload`)
 }
 
@@ -759,7 +759,7 @@ func TestModelNotReadyReasonPanic_IsTheReason(t *testing.T) {
 	// stack once, however many calls asked.
 	out := logs.String()
 	assert.Equal(t, 1, strings.Count(out, `level=WARN msg="Model unreasonable is no longer ready: `+reason+`"`), out)
-	assert.Equal(t, 1, strings.Count(out, `msg="Model unreasonable is not ready, and its NotReadyReason panicked: panic : assignment to entry in nil map\ngoroutine `), out)
+	assert.Equal(t, 1, strings.Count(out, `msg="Model unreasonable is not ready, and its NotReadyReason panicked: panic : assignment to entry in nil map\npanicked in NotReadyReason of model unreasonable:\ngoroutine `), out)
 	assert.Contains(t, out, `runtime_test.(*unreasonable).NotReadyReason`)
 	live, err := c.ServerLive(ctxT(t), &pb.ServerLiveRequest{})
 	require.NoError(t, err)
@@ -791,7 +791,7 @@ func TestModelErrorPanic_RESTAnswers500(t *testing.T) {
 	}
 	// Logged as any other panic, with its stack, once per request.
 	out := logs.String()
-	assert.Equal(t, 4, strings.Count(out, `level=ERROR msg="Exception: panic : runtime error: invalid memory address or nil pointer dereference\ngoroutine `), out)
+	assert.Equal(t, 4, strings.Count(out, `level=ERROR msg="Exception: panic : runtime error: invalid memory address or nil pointer dereference\npanicked in an error's Error method:\ngoroutine `), out)
 	assert.Equal(t, 4, strings.Count(out, "runtime_test.(*shapeErr).Error"), out)
 	assert.NotContains(t, out, "http: panic serving")
 }

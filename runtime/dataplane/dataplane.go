@@ -238,12 +238,12 @@ func (d *Dataplane) notReady(e *Entry) *status.Error {
 // it first panics so: a probe still gets the 503 of a model not ready,
 // where net/http cut its connection without an answer, and the WARNING
 // hookPanicked is the error of p, a panic recovered from model e's Ready or
-// NotReadyReason, which probes and requests call again and again: it is
+// NotReadyReason (hook), which probes and requests call again and again: it is
 // logged, after what, with its stack the first time the hook panics so,
 // last holding the message of the hook's last panic (cleared by the caller
 // once the hook returns).
-func (d *Dataplane) hookPanicked(e *Entry, last *atomic.Pointer[string], what string, p any) *status.Error {
-	pe := status.Panic("model "+e.Name, p, debug.Stack())
+func (d *Dataplane) hookPanicked(e *Entry, hook string, last *atomic.Pointer[string], what string, p any) *status.Error {
+	pe := status.Panic(hook+" of model "+e.Name, p, debug.Stack())
 	if prev := last.Swap(&pe.Message); prev == nil || *prev != pe.Message {
 		d.logger().Error(what + pe.Message + status.PanicStack(pe))
 	}
@@ -254,7 +254,7 @@ func (d *Dataplane) hookPanicked(e *Entry, last *atomic.Pointer[string], what st
 func (d *Dataplane) notReadyReason(e *Entry, r model.NotReadyReasoner) (reason string) {
 	defer func() {
 		if p := recover(); p != nil {
-			reason = d.hookPanicked(e, &e.reasonPanic, "Model "+e.Name+" is not ready, and its NotReadyReason panicked: ", p).Message
+			reason = d.hookPanicked(e, "NotReadyReason", &e.reasonPanic, "Model "+e.Name+" is not ready, and its NotReadyReason panicked: ", p).Message
 		}
 	}()
 	reason = r.NotReadyReason()
@@ -282,7 +282,7 @@ func (d *Dataplane) ServerNotReady() error {
 func (d *Dataplane) ready(e *Entry) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			d.hookPanicked(e, &e.readyPanic, "Model "+e.Name+" is not ready: its Ready panicked: ", p)
+			d.hookPanicked(e, "Ready", &e.readyPanic, "Model "+e.Name+" is not ready: its Ready panicked: ", p)
 			ok = false
 		}
 		if ok != e.wasReady.Load() {
@@ -373,7 +373,7 @@ func (d *Dataplane) ModelMetadata(name string) (md ModelMetadata, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			md, err = ModelMetadata{}, status.Panic("model "+e.Name, p, debug.Stack())
+			md, err = ModelMetadata{}, status.Panic("the metadata of model "+e.Name, p, debug.Stack())
 		}
 	}()
 	md = ModelMetadata{Name: name, Inputs: []model.TensorMetadata{}, Outputs: []model.TensorMetadata{}}
@@ -402,7 +402,7 @@ func (d *Dataplane) StartModel(ctx context.Context, name string) error {
 	}
 	e.repo.Lock()
 	defer e.repo.Unlock()
-	err := guard(e.Name, func() error { return e.Model.Load(ctx) })
+	err := guard("Load of model "+e.Name, func() error { return e.Model.Load(ctx) })
 	if stack := status.PanicStack(err); stack != "" {
 		// The error stops the server; the stack is in no other line.
 		d.logger().Error("Exception: " + err.Error() + stack)
@@ -420,7 +420,7 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 	}
 	e.repo.Lock()
 	defer e.repo.Unlock()
-	if err := guard(e.Name, func() error { return e.Model.Load(d.modelContext(ctx)) }); err != nil {
+	if err := guard("Load of model "+e.Name, func() error { return e.Model.Load(d.modelContext(ctx)) }); err != nil {
 		typ, msg := fmt.Sprintf("%T", err), err.Error()
 		var se *status.Error
 		if errors.As(err, &se) && se.Stack != nil {
@@ -457,7 +457,7 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 	}
 	e.unloaded.Store(true)
 	if u, ok := e.Model.(model.Unloader); ok {
-		if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
+		if err := guard("Unload of model "+e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
 			return fmt.Errorf("unload model %s: %w", name, err)
 		}
 	}
@@ -465,15 +465,15 @@ func (d *Dataplane) UnloadModel(ctx context.Context, name string) error {
 }
 
 // guard runs fn, a model's Load or Unload, turning its panic into an error
-// (status.Panic): the gRPC transport does not recover a handler's panic, so
+// (status.Panic) that subject ("Load of model m") names in its log line: the gRPC transport does not recover a handler's panic, so
 // a model's would otherwise end the process, every other model with it.
 // The error's message is read here too: a typed nil (a nil *MyErr returned
 // as error) panics in its Error method, and is a panic of the model's like
 // any other, not one of the transport that writes the answer.
-func guard(name string, fn func() error) (err error) {
+func guard(subject string, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = status.Panic("model "+name, p, debug.Stack())
+			err = status.Panic(subject, p, debug.Stack())
 		}
 	}()
 	if err = fn(); err != nil {
@@ -504,7 +504,7 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 		// request outlived the drain) returns first, within ctx.
 		unlock := lockWithin(ctx, &e.repo)
 		if !e.unloaded.Swap(true) {
-			if err := guard(e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
+			if err := guard("Unload of model "+e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
 				err = fmt.Errorf("unload model %s: %w", e.Name, err)
 				if stack := status.PanicStack(err); stack != "" {
 					// Run returns the error; the stack is in no other line.
@@ -699,9 +699,16 @@ func (e *Entry) notInFlight() {
 // run executes the pipeline, turning a panic in model code into an error so
 // that nothing a model does crashes the server.
 func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Request, h *model.Headers) (resp *infer.Response, err error) {
+	// step is the model method running, which the panic's log line names
+	// (status.PanicStack): "" while the pipeline checks what it returned.
+	step := ""
 	defer func() {
 		if r := recover(); r != nil {
-			err = status.Panic("model "+e.Name, r, debug.Stack())
+			subject := "model " + e.Name
+			if step != "" {
+				subject = step + " of " + subject
+			}
+			err = status.Panic(subject, r, debug.Stack())
 		}
 	}()
 	var t Timings
@@ -711,7 +718,9 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 	arrived := req.Protocol
 	if e.pre != nil {
 		start := time.Now()
+		step = "Preprocess"
 		req, err = e.pre.Preprocess(ctx, req, h)
+		step = ""
 		t.Preprocess = d.observe(e, stepPre, start)
 		if err != nil {
 			return nil, err
@@ -730,12 +739,15 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 	}
 	start := time.Now()
 	if verb == Explain {
+		step = "Explain"
 		resp, err = e.explainer.Explain(ctx, req, h)
 		t.Explain = d.observe(e, stepExplain, start)
 	} else {
+		step = "Predict"
 		resp, err = e.predictor.Predict(ctx, req, h)
 		t.Predict = d.observe(e, stepPredict, start)
 	}
+	step = ""
 	if err != nil {
 		return nil, err
 	}
@@ -744,7 +756,9 @@ func (d *Dataplane) run(ctx context.Context, e *Entry, verb Verb, req *infer.Req
 	}
 	if e.post != nil {
 		start := time.Now()
+		step = "Postprocess"
 		resp, err = e.post.Postprocess(ctx, resp, h)
+		step = ""
 		t.Postprocess = d.observe(e, stepPost, start)
 		if err != nil {
 			return nil, err

@@ -127,20 +127,37 @@ type Error struct {
 // for an exception nobody caught. stack is debug.Stack() taken in the
 // deferred function that recovered, which still runs on the panicking
 // frames, so the stack names the line that panicked. subject says whose
-// code it was ("model m"), for the cause.
+// code it was ("Predict of model m"), for the cause and the log line
+// (PanicStack); clients are not told, as KServe's "<Type> : <message>"
+// names no model or step.
 func Panic(subject string, p any, stack []byte) *Error {
-	return &Error{Kind: KindInternal, Message: fmt.Sprintf("panic : %v", p), Err: fmt.Errorf("%s panicked: %v", subject, p), Stack: stack}
+	return &Error{Kind: KindInternal, Message: fmt.Sprintf("panic : %v", p), Err: &panicCause{subject, p}, Stack: stack}
 }
 
+// panicCause is the cause of a Panic error: whose code panicked, with what.
+type panicCause struct {
+	subject string
+	value   any
+}
+
+func (c *panicCause) Error() string { return fmt.Sprintf("%s panicked: %v", c.subject, c.value) }
+
 // PanicStack is what the server logs after err's message: for a panic
-// recovered in model code (Panic), a newline and the stack where it
-// panicked; "" for any other error.
+// recovered in model code (Panic), the code that panicked on a line of
+// its own ("panicked in Predict of model m:"), then the stack where it
+// panicked, as KServe logs an exception's traceback; "" for any other
+// error. The line says which model and step without reading the stack,
+// whose frames name the model's Go type, not the name it is served as.
 func PanicStack(err error) string {
 	var e *Error
-	if errors.As(err, &e) && len(e.Stack) > 0 {
-		return "\n" + string(e.Stack)
+	if !errors.As(err, &e) || len(e.Stack) == 0 {
+		return ""
 	}
-	return ""
+	where := ""
+	if c, ok := e.Err.(*panicCause); ok {
+		where = "\npanicked in " + c.subject + ":"
+	}
+	return where + "\n" + string(e.Stack)
 }
 
 // ValidationDetail is one pydantic validation error, with pydantic's JSON
