@@ -233,10 +233,6 @@ func (d *Dataplane) notReady(e *Entry) *status.Error {
 	return status.ModelNotReady(e.Name, reason)
 }
 
-// notReadyReason asks the model's NotReadyReason. One that panics gives
-// the panic as the reason, as ready does for Ready, its stack logged when
-// it first panics so: a probe still gets the 503 of a model not ready,
-// where net/http cut its connection without an answer, and the WARNING
 // hookPanicked is the error of p, a panic recovered from model e's Ready or
 // NotReadyReason (hook), which probes and requests call again and again: it is
 // logged, after what, with its stack the first time the hook panics so,
@@ -250,6 +246,10 @@ func (d *Dataplane) hookPanicked(e *Entry, hook string, last *atomic.Pointer[str
 	return pe
 }
 
+// notReadyReason asks the model's NotReadyReason. One that panics gives
+// the panic as the reason, as ready does for Ready, its stack logged when
+// it first panics so: a probe still gets the 503 of a model not ready,
+// where net/http cut its connection without an answer, and the WARNING
 // noteReadiness logs from ready's defer did not panic out of ready.
 func (d *Dataplane) notReadyReason(e *Entry, r model.NotReadyReasoner) (reason string) {
 	defer func() {
