@@ -73,6 +73,9 @@ type cacheMeta struct {
 	// (to within usedInterval); trimming removes what went unused too long.
 	// Records of older versions have none (see lastUsed).
 	LastUsed time.Time `json:"last_used,omitzero"`
+	// Version names the folder of the current version (<entry>/<version>);
+	// records of the previous layout, whose folder was the model, have none.
+	Version string `json:"version,omitempty"`
 	// Files maps each file of a snapshot to its content's version (a blob
 	// id, a generation, an ETag), so a new version of the snapshot reuses
 	// the files that did not change.
@@ -121,16 +124,14 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		return "", newError(ErrDownload, "storage uri %s: no folder to download into: %v", shown, err)
 	}
 	source := cacheSource(u)
-	dir := filepath.Join(cache, cacheKey(source, filename))
 	log := r.logger()
 	if legacy := legacyCacheSource(u); legacy != source {
 		if err := removeLegacyRecord(filepath.Join(cache, cacheKey(legacy, filename)), legacy); err != nil {
 			log.Warn(fmt.Sprintf("Cannot remove the old cache record of %s, which names its token: %v", shown, err))
 		}
 	}
-	r.useEntry(dir)
-	meta, cached := readMeta(dir+".json", source)
-	cached = cached && dirHasEntries(dir)
+	e := r.openEntry(cache, source, filename)
+	meta, cached := e.meta, e.cached
 
 	start := time.Now()
 	if !cached {
@@ -156,6 +157,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 			return "", fmt.Errorf("downloading %s: %w", shown, ctx.Err())
 		}
 		if cached {
+			dir := r.serveCached(shown, e)
 			log.Warn(fmt.Sprintf("Cannot revalidate %s (%v); serving the copy downloaded %s from %s",
 				shown, err, meta.Downloaded.Format(time.RFC3339), dir))
 			return dir, nil
@@ -165,6 +167,7 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	defer t.close()
 	resp := t.resp
 	if cached && resp.StatusCode == http.StatusNotModified {
+		dir := r.serveCached(shown, e)
 		log.Info(fmt.Sprintf("%s is not modified since its download on %s; using %s",
 			shown, meta.Downloaded.Format(time.RFC3339), dir))
 		return dir, nil
@@ -231,8 +234,9 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 	}
 
 	newMeta := cacheMeta{URI: source, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Downloaded: time.Now().UTC()}
-	if err := r.commit(shown, scratch, dir, newMeta); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, dir, err)
+	dir, err := r.commit(shown, scratch, e, newMeta)
+	if err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", shown, e.dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", shown, dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%d bytes).", time.Since(start).Round(time.Millisecond), n))
@@ -679,26 +683,6 @@ func writeMeta(p string, m cacheMeta) error {
 		os.Remove(f.Name())
 	}
 	return err
-}
-
-// replaceDir moves scratch to dir, replacing an older download. Another
-// process finishing the same download first is not an error: its copy is
-// as good as ours.
-func replaceDir(scratch, dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		old := dir + ".old-" + filepath.Base(scratch)
-		if err := os.Rename(dir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		defer os.RemoveAll(old)
-	}
-	if err := os.Rename(scratch, dir); err != nil {
-		if dirHasEntries(dir) {
-			return nil
-		}
-		return err
-	}
-	return nil
 }
 
 func writeFile(p string, r io.Reader) (int64, error) {

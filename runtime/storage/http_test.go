@@ -230,8 +230,10 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 
 	dir, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
-	assert.Equal(t, d.cache, filepath.Dir(dir))
-	assert.True(t, strings.HasPrefix(filepath.Base(dir), "model.onnx-"), dir)
+	entry := filepath.Dir(dir)
+	assert.Equal(t, d.cache, filepath.Dir(entry))
+	assert.True(t, strings.HasPrefix(filepath.Base(entry), "model.onnx-"), dir)
+	assert.Regexp(t, `^[0-9]{8}T[0-9]{6}Z-[0-9]+$`, filepath.Base(dir))
 	assert.Equal(t, []string{"model.onnx=weights v1"}, tree(t, dir))
 	logs := d.logs.take()
 	require.Len(t, logs, 3)
@@ -241,6 +243,7 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	assert.Empty(t, o.lastRequest().Header.Get("If-None-Match"))
 
 	// A restart: a conditional GET, no second download.
+	exitProcess()
 	again, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
@@ -250,22 +253,28 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	require.Len(t, logs, 1)
 	assert.Regexp(t, `^INFO `+uri+` is not modified since its download on \S+; using `+dir+`$`, logs[0])
 
-	// The source changed: downloaded again, in place.
+	// The source changed: downloaded again, into a folder of its own.
+	exitProcess()
 	o.put("/models/iris/model.onnx", file{body: []byte("weights v2"), contentType: "application/octet-stream", etag: `"v2"`})
-	again, err = d.resolver().Resolve(ctx, uri)
+	v2, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
-	assert.Equal(t, dir, again)
-	assert.Equal(t, []string{"model.onnx=weights v2"}, tree(t, dir))
+	assert.Equal(t, entry, filepath.Dir(v2))
+	assert.NotEqual(t, dir, v2)
+	assert.Equal(t, []string{"model.onnx=weights v2"}, tree(t, v2))
 	assert.Regexp(t, `^INFO `+uri+` has changed since its download on \S+; downloading it again$`, d.logs.take()[0])
-	// Nothing left behind but the model, its record, its lock file and
-	// the cache's.
-	assert.Equal(t, []string{".lock", filepath.Base(dir), filepath.Base(dir) + ".json", filepath.Base(dir) + ".lock"}, cacheNames(t, d.cache))
+	// Nothing left behind but the model, its record, its lock files and
+	// the cache's: the replaced version, which no process holds, is gone.
+	assert.Equal(t, []string{".lock", filepath.Base(entry), filepath.Base(entry) + ".json", filepath.Base(entry) + ".lock"}, cacheNames(t, d.cache))
+	assert.Equal(t, []string{filepath.Base(v2), filepath.Base(v2) + ".lock"}, cacheNames(t, entry))
+	assert.Equal(t, filepath.Base(v2), recordOf(t, entry)["version"])
 
 	// The source is unreachable: the cached copy, with a warning.
+	exitProcess()
 	o.Close()
 	again, err = d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
-	assert.Equal(t, dir, again)
+	assert.Equal(t, v2, again)
+	dir = v2
 	logs = d.logs.take()
 	require.Len(t, logs, 1)
 	assert.Regexp(t, `^WARN Cannot revalidate `+uri+` \(.*connection refused\); serving the copy downloaded \S+ from `+dir+`$`, logs[0])
@@ -285,9 +294,12 @@ func TestHTTP_FileWithoutValidatorsIsDownloadedEachTime(t *testing.T) {
 
 	dir, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
+	exitProcess()
 	again, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
-	assert.Equal(t, dir, again)
+	assert.Equal(t, filepath.Dir(dir), filepath.Dir(again))
+	assert.NotEqual(t, dir, again, "a new version each time")
+	assert.NoDirExists(t, dir, "the replaced version, held by no process")
 	assert.EqualValues(t, 2, o.downloads.Load())
 	assert.Empty(t, o.lastRequest().Header.Get("If-None-Match"))
 	assert.Empty(t, o.lastRequest().Header.Get("If-Modified-Since"))
@@ -680,7 +692,9 @@ func TestHTTP_ConcurrentResolves(t *testing.T) {
 		assert.Equal(t, dirs[0], dirs[i])
 	}
 	assert.Equal(t, []string{"model.onnx=" + strings.Repeat("w", 1<<20)}, tree(t, dirs[0]))
-	assert.Equal(t, []string{".lock", filepath.Base(dirs[0]), filepath.Base(dirs[0]) + ".json", filepath.Base(dirs[0]) + ".lock"}, cacheNames(t, d.cache))
+	entry := filepath.Dir(dirs[0])
+	assert.Equal(t, []string{".lock", filepath.Base(entry), filepath.Base(entry) + ".json", filepath.Base(entry) + ".lock"}, cacheNames(t, d.cache))
+	assert.Equal(t, []string{filepath.Base(dirs[0]), filepath.Base(dirs[0]) + ".lock"}, cacheNames(t, entry), "one copy")
 }
 
 // cacheNames lists the names in the cache folder.
@@ -760,7 +774,7 @@ func TestHTTP_PresignedURLsShareTheCache(t *testing.T) {
 	assert.Equal(t, srv.URL+"/bucket/model.onnx?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=xxxxx&X-Amz-Date=20261201T000000Z&X-Amz-Expires=300&X-Amz-Signature=xxxxx&X-Amz-SignedHeaders=host&versionId=1",
 		shownURI(mustParse(t, signed("aaaa", "1"))))
 
-	meta, err := os.ReadFile(first + ".json")
+	meta, err := os.ReadFile(filepath.Dir(first) + ".json")
 	require.NoError(t, err)
 	assert.Contains(t, string(meta), `"uri": "`+srv.URL+`/bucket/model.onnx?versionId=1"`)
 	for _, secret := range []string{"aaaa", "bbbb", "AKIA", "X-Amz"} {
@@ -1006,7 +1020,7 @@ func TestHTTP_CacheKeepsNoCredentials(t *testing.T) {
 	assert.Equal(t, []string{"s3cr3t k3yk3y", "s3cr3t k3yk3y", "r0tated k3yk3y", "revoked k3yk3y"}, tokens)
 	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, first))
 
-	meta, err := os.ReadFile(first + ".json")
+	meta, err := os.ReadFile(filepath.Dir(first) + ".json")
 	require.NoError(t, err)
 	assert.Contains(t, string(meta), `"uri": "`+srv.URL+`/models/model.onnx?api_key=sha256-`+digest("k3yk3y")+`\u0026token=sha256-`+digest("s3cr3t")+`\u0026version=1"`)
 	require.NoError(t, filepath.Walk(d.cache, func(p string, info os.FileInfo, err error) error {
@@ -1061,5 +1075,6 @@ func TestHTTP_OldRecordWithTokenIsRemoved(t *testing.T) {
 			assert.NotContains(t, string(b), "s3cr3t", e.Name())
 		}
 	}
-	assert.Equal(t, []string{".lock", filepath.Base(dir), filepath.Base(dir) + ".json", filepath.Base(dir) + ".lock"}, names)
+	entry := filepath.Base(filepath.Dir(dir))
+	assert.Equal(t, []string{".lock", entry, entry + ".json", entry + ".lock"}, names)
 }

@@ -88,15 +88,15 @@ func TestCache_NoFlock(t *testing.T) {
 	long := time.Now().Add(-40 * day)
 	old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", long, long)
 	uri := o.URL + "/m/model.onnx"
-	dir := filepath.Join(d.cache, cacheKey(uri, "model.onnx"))
+	dir := filepath.Join(d.cache, entryKey(uri, "model.onnx"))
 	noLocks := func(p string) string { return "flock " + p + ": no locks available" }
 	notInUse := "WARN Cannot mark " + dir + " as in use; trimming the cache in another process may remove it: " + noLocks(dir+".lock")
 	notTrimmed := "WARN Cannot remove " + old + " from the model cache: " + noLocks(old+".lock")
 
-	got, err := d.resolver().Resolve(context.Background(), uri)
+	model, err := d.resolver().Resolve(context.Background(), uri)
 	require.NoError(t, err)
-	assert.Equal(t, dir, got)
-	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	assert.Equal(t, dir, filepath.Dir(model))
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, model))
 	logs := d.logs.take()
 	require.Len(t, logs, 6, logs)
 	assert.Equal(t, notInUse, logs[0])
@@ -106,13 +106,13 @@ func TestCache_NoFlock(t *testing.T) {
 	assert.DirExists(t, old)
 
 	// A second start revalidates the copy and serves it.
-	got, err = d.resolver().Resolve(context.Background(), uri)
+	got, err := d.resolver().Resolve(context.Background(), uri)
 	require.NoError(t, err)
-	assert.Equal(t, dir, got)
+	assert.Equal(t, model, got)
 	logs = d.logs.take()
 	require.Len(t, logs, 3, logs)
 	assert.Equal(t, notInUse, logs[0])
-	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(dir)+`$`, logs[1])
+	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(model)+`$`, logs[1])
 	assert.Equal(t, notTrimmed, logs[2])
 	assert.EqualValues(t, 1, o.downloads.Load())
 }

@@ -89,7 +89,7 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	}
 	log.Info(fmt.Sprintf("Copying contents of %s (manifest %s, %s) to local", uri, version, count(len(layers), "layer")))
 	start := time.Now()
-	scratch, err := newScratch(filepath.Dir(snap.dir))
+	scratch, err := newScratch(filepath.Dir(snap.entry.dir))
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
 	}
@@ -137,8 +137,8 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	if len(noModels) == 0 {
 		noModels = nil
 	}
-	if err := r.commit(uri, scratch, snap.dir, cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC(), Files: noModels}); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, snap.dir, err)
+	if snap.dir, err = r.commit(uri, scratch, snap.entry, cacheMeta{URI: snap.source, ETag: version, Downloaded: time.Now().UTC(), Files: noModels}); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", uri, snap.entry.dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", uri, snap.dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(layers)-len(skipped), "layer"), total))

@@ -100,9 +100,10 @@ func TestS3_PrefixDownloadedAndRevalidated(t *testing.T) {
 	assert.Regexp(t, `^INFO s3://models/iris is at listing [0-9a-f]{12}, downloaded on \S+; using `, d.logs.take()[0])
 
 	s.put(t, "models", "iris/model.onnx", "retrained")
-	_, err = d.resolver().Resolve(ctx, "s3://models/iris")
+	again, err = d.resolver().Resolve(ctx, "s3://models/iris")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa"}, tree(t, dir))
+	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa"}, tree(t, again))
+	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir), "the version this process serves, unchanged")
 }
 
 // An access key s3rver does not know is InvalidAccessKeyId, named in the

@@ -28,7 +28,8 @@ type snapshot struct {
 	// buckets, not for Hub repositories).
 	unpackSingle bool
 
-	dir    string
+	entry  *cacheEntry
+	dir    string // the cached copy's folder, when entry.cached
 	meta   cacheMeta
 	cached bool
 }
@@ -82,10 +83,8 @@ func (r Resolver) openSnapshot(s *snapshot) error {
 	if err != nil {
 		return newError(ErrDownload, "storage uri %s: no folder to download into: %v", s.uri, err)
 	}
-	s.dir = filepath.Join(cache, cacheKey(s.source, s.name))
-	r.useEntry(s.dir)
-	s.meta, s.cached = readMeta(s.dir+".json", s.source)
-	s.cached = s.cached && dirHasEntries(s.dir)
+	s.entry = r.openEntry(cache, s.source, s.name)
+	s.dir, s.meta, s.cached = s.entry.model, s.entry.meta, s.entry.cached
 	return nil
 }
 
@@ -98,7 +97,7 @@ func (r Resolver) listFailed(ctx context.Context, s *snapshot, err error) (strin
 	}
 	if s.cached && errors.Is(err, ErrDownload) {
 		r.logger().Warn(fmt.Sprintf("Cannot ask %s about %s (%v); serving the copy of %s %s downloaded %s from %s",
-			s.where, s.uri, err, s.what, s.meta.ETag, s.meta.Downloaded.Format(time.RFC3339), s.dir))
+			s.where, s.uri, err, s.what, s.meta.ETag, s.meta.Downloaded.Format(time.RFC3339), r.serve(s)))
 		return s.dir, nil
 	}
 	return "", err
@@ -109,8 +108,15 @@ func (r Resolver) current(s *snapshot, version string) bool {
 	if !s.cached || s.meta.ETag != version {
 		return false
 	}
-	r.logger().Info(fmt.Sprintf("%s is at %s %s, downloaded on %s; using %s", s.uri, s.what, version, s.meta.Downloaded.Format(time.RFC3339), s.dir))
+	r.logger().Info(fmt.Sprintf("%s is at %s %s, downloaded on %s; using %s", s.uri, s.what, version, s.meta.Downloaded.Format(time.RFC3339), r.serve(s)))
 	return true
+}
+
+// serve sets s.dir to the cached copy's folder to serve (serveCached), and
+// returns it.
+func (r Resolver) serve(s *snapshot) string {
+	s.dir = r.serveCached(s.uri, s.entry)
+	return s.dir
 }
 
 // downloadSnapshot returns s's folder when the cached copy is of version;
@@ -124,8 +130,7 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	log := r.logger()
 	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %s) to local", s.uri, s.what, version, count(len(files), "file")))
 	start := time.Now()
-	cache := filepath.Dir(s.dir)
-	scratch, err := newScratch(cache)
+	scratch, err := newScratch(filepath.Dir(s.entry.dir))
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
 	}
@@ -167,8 +172,8 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	if len(versions) == 0 {
 		versions = nil
 	}
-	if err := r.commit(s.uri, scratch, s.dir, cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC(), Files: versions}); err != nil {
-		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.dir, err)
+	if s.dir, err = r.commit(s.uri, scratch, s.entry, cacheMeta{URI: s.source, ETag: version, Downloaded: time.Now().UTC(), Files: versions}); err != nil {
+		return "", newError(ErrDownload, "storage uri %s: moving the download into %s: %v", s.uri, s.entry.dir, err)
 	}
 	log.Info(fmt.Sprintf("Successfully copied %s to %s", s.uri, s.dir))
 	log.Info(fmt.Sprintf("Model downloaded in %s (%s, %d bytes).", time.Since(start).Round(time.Millisecond), count(len(files), "file"), total))
@@ -207,7 +212,8 @@ func (r Resolver) downloadFile(ctx context.Context, rawURL, where string, header
 const staleAfter = 24 * time.Hour
 
 // newScratch makes a scratch folder in cache for a download, first removing
-// scratch folders (and replaced copies) that dead downloads left behind.
+// scratch folders (and the replaced copies of the previous layout) that
+// dead downloads left behind.
 func newScratch(cache string) (string, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", err
@@ -226,8 +232,8 @@ func newScratch(cache string) (string, error) {
 }
 
 // reuseFile puts the cached file old at target: a hard link (same folder
-// tree, no copy), else a copy. The old folder is replaced afterwards; the
-// link keeps the content.
+// tree, no copy), else a copy. Nothing ever writes to a cached file, so
+// the versions sharing it share its content.
 func reuseFile(old, target string) error {
 	st, err := os.Lstat(old)
 	if err != nil || !st.Mode().IsRegular() {

@@ -75,8 +75,9 @@ type Resolver struct {
 	ModelsRoot string // default /mnt/models
 	PVCRoot    string // default /mnt/pvc
 
-	// CacheDir keeps http(s):// downloads, one folder per URI plus a small
-	// JSON file to revalidate it. Default: <user cache dir>/kserve-gen/storage
+	// CacheDir keeps the downloads: per URI, a folder of versions, each a
+	// model folder, and a small JSON record naming the current one and how
+	// to revalidate it (see versions.go). Default: <user cache dir>/kserve-gen/storage
 	// ($XDG_CACHE_HOME or ~/.cache), else <temp dir>/kserve-gen-storage-<uid>
 	// (private to the user).
 	CacheDir string
@@ -203,11 +204,17 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 	if fetch != nil {
 		dir, err := fetch(ctx, uri)
 		for _, d := range r.uses.dirs {
-			doneWithEntry(d, err == nil && d == dir)
+			// The version returned, and its entry, stay held.
+			doneWithEntry(d, err == nil && (d == dir || d == filepath.Dir(dir)))
 		}
-		if cache, cerr := r.cacheDir(); err == nil && cerr == nil && filepath.Dir(dir) == cache {
-			// Once the model is there, so a failed download removes nothing.
-			r.trimCache(dir)
+		for _, old := range r.uses.retired {
+			r.retireLegacy(old)
+		}
+		if cache, cerr := r.cacheDir(); err == nil && cerr == nil {
+			if e, ok := entryOf(cache, dir); ok {
+				// Once the model is there, so a failed download removes nothing.
+				r.trimCache(e)
+			}
 		}
 		return dir, err
 	}

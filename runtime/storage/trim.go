@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,12 +82,20 @@ type heldEntry struct {
 
 // entryUses are the entries one Resolve call began to use; those it did
 // not return are released when it ends, unless another call holds them.
-type entryUses struct{ dirs []string }
+type entryUses struct {
+	dirs []string
+	// retired are entries of the previous layout moved into this one, to
+	// remove once this call has released them (retireLegacy).
+	retired []string
+	// warned: a lock could not be taken, which was said once; the others
+	// of the call fail alike (a file system without locks).
+	warned bool
+}
 
-// useEntry marks dir, a cache entry, as in use by this process: a shared
-// lock on dir+".lock", which trimming takes exclusively to remove the
-// entry. It is taken before the entry's record is read, so nothing removes
-// the entry between that and serving it.
+// useEntry marks dir, a cache entry or a version of one, as in use by
+// this process: a shared lock on dir+".lock", which trimming takes
+// exclusively to remove it. It is taken before the record is read, so
+// nothing removes what it names between that and serving it.
 func (r Resolver) useEntry(dir string) {
 	p := dir + ".lock"
 	inUse.Lock()
@@ -95,7 +104,12 @@ func (r Resolver) useEntry(dir string) {
 	if h == nil {
 		f, err := lockInUse(p)
 		if err != nil {
-			r.logger().Warn(fmt.Sprintf("Cannot mark %s as in use; trimming the cache in another process may remove it: %v", dir, err))
+			if r.uses == nil || !r.uses.warned {
+				r.logger().Warn(fmt.Sprintf("Cannot mark %s as in use; trimming the cache in another process may remove it: %v", dir, err))
+			}
+			if r.uses != nil {
+				r.uses.warned = true
+			}
 			return
 		}
 		if inUse.held == nil {
@@ -110,6 +124,18 @@ func (r Resolver) useEntry(dir string) {
 	}
 	h.pending++
 	r.uses.dirs = append(r.uses.dirs, dir)
+}
+
+// dropEntry ends this Resolve call's use of dir, which it began, before
+// the call ends: a version it found replaced, or replaced itself.
+func (r Resolver) dropEntry(dir string) {
+	if r.uses == nil {
+		return
+	}
+	if i := slices.Index(r.uses.dirs, dir); i >= 0 {
+		r.uses.dirs = slices.Delete(r.uses.dirs, i, i+1)
+		doneWithEntry(dir, false)
+	}
 }
 
 // lockInUse opens the lock file p and takes its shared lock.
@@ -211,30 +237,6 @@ func lockCache(cache string) (unlock func(), err error) {
 	return func() { f.Close() }, nil
 }
 
-// commit moves scratch into place as dir and records m beside it, under
-// the cache's write lock; it returns replaceDir's error. A record that
-// cannot be written is a warning: the next start downloads again. So is a
-// lock that cannot be taken (a cache on NFS without its lock manager
-// answers ENOLCK; a .lock file of another user's that this one cannot
-// open): the download is moved into place unlocked, as before the cache
-// had a lock, rather than thrown away with the start.
-func (r Resolver) commit(shown, scratch, dir string, m cacheMeta) error {
-	cache := filepath.Dir(dir)
-	if unlock, err := lockCache(cache); err != nil {
-		r.logger().Warn(fmt.Sprintf("Cannot lock the model cache to move the download of %s into place; moving it unlocked: %v", shown, err))
-	} else {
-		defer unlock()
-	}
-	if err := replaceDir(scratch, dir); err != nil {
-		return err
-	}
-	m.LastUsed = m.Downloaded
-	if err := writeMeta(dir+".json", m); err != nil {
-		r.logger().Warn(fmt.Sprintf("Cannot record the download of %s for revalidation: %v", shown, err))
-	}
-	return nil
-}
-
 // readRecord reads an entry's record whatever its URI.
 func readRecord(p string) (cacheMeta, error) {
 	var m cacheMeta
@@ -265,8 +267,8 @@ func lastUsed(dir string, m cacheMeta) time.Time {
 }
 
 // MarkUsed records that dir, a model folder Resolve returned from the
-// download cache, has been in use until now. Use is otherwise recorded when
-// a start resolves the model, so a server that serves one model for longer
+// download cache (a version of an entry), has been in use until now. Use
+// is otherwise recorded when a start resolves the model, so a server that serves one model for longer
 // than the cache's maximum age would leave it looking unused the moment it
 // stops, and the next start of another model would remove it; a server
 // calls this as it stops. A folder that is not an entry of the cache (a
@@ -274,10 +276,14 @@ func lastUsed(dir string, m cacheMeta) time.Time {
 // like a record included.
 func (r Resolver) MarkUsed(dir string) error {
 	cache, err := r.cacheDir()
-	if err != nil || filepath.Dir(dir) != filepath.Clean(cache) || !entryName().MatchString(filepath.Base(dir)) {
+	if err != nil {
 		return nil
 	}
-	return markUsed(dir, time.Now())
+	e, ok := entryOf(cache, dir)
+	if !ok {
+		return nil
+	}
+	return markUsed(e, time.Now())
 }
 
 // markUsed records in dir's record that it was used at now, unless the
@@ -312,21 +318,20 @@ var entryName = sync.OnceValue(func() *regexp.Regexp {
 // trimCache marks keep, the entry just resolved, as used, and removes the
 // entries of its cache folder unused for longer than the maximum age,
 // except keep and those that a process holds (a server serving one, a
-// resolver downloading or revalidating one). Nothing here fails a start:
-// what goes wrong is a warning.
+// resolver downloading or revalidating one), and, whatever the maximum
+// age, the replaced versions of every entry that no process holds. Nothing
+// here fails a start: what goes wrong is a warning.
 func (r Resolver) trimCache(keep string) {
 	log := r.logger()
 	now := time.Now()
 	if err := markUsed(keep, now); err != nil {
 		log.Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", keep, err))
 	}
+	r.pruneVersions(keep)
 	maxAge, err := r.cacheMaxAge()
 	if err != nil {
 		log.Warn(fmt.Sprintf("Not removing unused models from the cache: %v", err))
-		return
-	}
-	if maxAge == 0 {
-		return
+		maxAge = 0
 	}
 	cache := filepath.Dir(keep)
 	names, err := os.ReadDir(cache)
@@ -344,32 +349,35 @@ func (r Resolver) trimCache(keep string) {
 			continue
 		}
 		seen[name] = true
-		r.trimEntry(filepath.Join(cache, name), maxAge, now)
+		if maxAge == 0 || !r.trimEntry(filepath.Join(cache, name), maxAge, now) {
+			r.pruneVersions(filepath.Join(cache, name))
+		}
 	}
 }
 
-// trimEntry removes the entry dir (its folder, record and lock file) when
-// it has not been used for maxAge and no process holds it.
-func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) {
+// trimEntry removes the entry dir (its folder of versions, record and lock
+// file) when it has not been used for maxAge and no process holds it, and
+// reports whether it did.
+func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) bool {
 	if !r.unused(dir, maxAge, now) {
-		return
+		return false
 	}
 	f, err := openLockFile(dir + ".lock")
 	if err != nil {
 		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
-		return
+		return false
 	}
 	defer f.Close()
 	if err := lockFile(f, true, false); err != nil {
 		if !errors.Is(err, errLocked) {
 			r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
 		}
-		return
+		return false
 	}
 	// Look again under the lock: a process may have used the entry between
 	// the first look and the lock, or removed it.
 	if same, err := isLockFile(f, dir+".lock"); err != nil || !same || !r.unused(dir, maxAge, now) {
-		return
+		return false
 	}
 	m, recErr := readRecord(dir + ".json")
 	what := dir // the record, unreadable, does not say what it held
@@ -390,14 +398,15 @@ func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) {
 	}
 	if err != nil {
 		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache, unused since %s: %v", what, since, err))
-		return
+		return false
 	}
 	_ = os.Remove(dir + ".lock") // under our lock; isLockFile makes a waiting useEntry take a new one
 	if recStat != nil && dirStat != nil {
-		return // a lock file alone, left by a process killed while downloading
+		return true // a lock file alone, left by a process killed while downloading
 	}
 	r.logger().Info(fmt.Sprintf("Removed %s from the model cache: %s, unused since %s, more than %s ago (%s sets how long)",
 		what, bytesize.Format(size), since, days(maxAge), envCacheMaxAge))
+	return true
 }
 
 // unused reports whether the entry dir has not been used for maxAge. An

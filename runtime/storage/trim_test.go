@@ -17,15 +17,38 @@ import (
 
 const day = 24 * time.Hour
 
-// plantEntry puts in cache the entry of uri as an earlier start left it: a
-// folder holding model.onnx (body) and the record beside it, downloaded
-// and (unless zero, as in older versions' records) last used at the times
-// given, its files dated to the latest of the two.
+// plantedVersion names the version plantEntry plants.
+const plantedVersion = "20250101T000000Z-1"
+
+// plantEntry puts in cache the entry of uri as an earlier start left it:
+// its record, naming its current version, and that version's folder,
+// holding model.onnx (body), downloaded and (unless zero, as in older
+// versions' records) last used at the times given, its files dated to the
+// latest of the two. It returns the entry's folder; the model's is
+// <entry>/plantedVersion.
 func plantEntry(t *testing.T, cache, uri, body string, downloaded, lastUsed time.Time) string {
 	t.Helper()
+	dir := filepath.Join(cache, entryKey(uri, "model.onnx"))
+	plant(t, dir, filepath.Join(dir, plantedVersion), plantedVersion, uri, body, downloaded, lastUsed)
+	return dir
+}
+
+// plantLegacyEntry is plantEntry in the previous layout, where the entry's
+// folder is the model's and the record names no version.
+func plantLegacyEntry(t *testing.T, cache, uri, body string, downloaded, lastUsed time.Time) string {
+	t.Helper()
 	dir := filepath.Join(cache, cacheKey(uri, "model.onnx"))
-	mkfileWith(t, filepath.Join(dir, "model.onnx"), body)
+	plant(t, dir, dir, "", uri, body, downloaded, lastUsed)
+	return dir
+}
+
+func plant(t *testing.T, dir, model, version, uri, body string, downloaded, lastUsed time.Time) {
+	t.Helper()
+	mkfileWith(t, filepath.Join(model, "model.onnx"), body)
 	rec := map[string]any{"uri": uri, "etag": `"1"`, "downloaded": downloaded.UTC()}
+	if version != "" {
+		rec["version"] = version
+	}
 	mtime := downloaded
 	if !lastUsed.IsZero() {
 		rec["last_used"] = lastUsed.UTC()
@@ -34,13 +57,24 @@ func plantEntry(t *testing.T, cache, uri, body string, downloaded, lastUsed time
 	b, err := json.Marshal(rec)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(dir+".json", b, 0o644))
-	for _, p := range []string{filepath.Join(dir, "model.onnx"), dir, dir + ".json"} {
+	for _, p := range []string{filepath.Join(model, "model.onnx"), model, dir, dir + ".json"} {
 		require.NoError(t, os.Chtimes(p, mtime, mtime))
 	}
-	return dir
 }
 
-// recordOf reads an entry's record as stored.
+// exitProcess releases the locks this process holds on the cache's
+// entries, as a server's exit does: what a test resolves next finds the
+// cache as a later process would.
+func exitProcess() {
+	inUse.Lock()
+	defer inUse.Unlock()
+	for p, h := range inUse.held {
+		h.f.Close()
+		delete(inUse.held, p)
+	}
+}
+
+// recordOf reads an entry's record as stored (dir: the entry's folder).
 func recordOf(t *testing.T, dir string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(dir + ".json")
@@ -62,9 +96,9 @@ func TestCache_UnusedModelsRemoved(t *testing.T) {
 	// The older version's record named the token; the log line does not.
 	oldURI, legacyURI := o.URL+"/old/model.onnx", o.URL+"/legacy/model.onnx?token=s3cr3t"
 	old := plantEntry(t, d.cache, oldURI, "old weights", now.Add(-60*day), now.Add(-31*day))
-	legacy := plantEntry(t, d.cache, legacyURI, "legacy weights!", now.Add(-45*day), time.Time{})
+	legacy := plantLegacyEntry(t, d.cache, legacyURI, "legacy weights!", now.Add(-45*day), time.Time{})
 	fresh := plantEntry(t, d.cache, o.URL+"/fresh/model.onnx", "w", now.Add(-60*day), now.Add(-29*day))
-	legacyFresh := plantEntry(t, d.cache, o.URL+"/legacy-fresh/model.onnx", "w", now.Add(-10*day), time.Time{})
+	legacyFresh := plantLegacyEntry(t, d.cache, o.URL+"/legacy-fresh/model.onnx", "w", now.Add(-10*day), time.Time{})
 	// Not named as entries are: someone else's, however old.
 	notes := filepath.Join(d.cache, "notes")
 	mkfileWith(t, filepath.Join(notes, "todo.txt"), "x")
@@ -89,14 +123,14 @@ func TestCache_UnusedModelsRemoved(t *testing.T) {
 		assert.NoFileExists(t, gone+".json")
 		assert.NoFileExists(t, gone+".lock")
 	}
-	for _, kept := range []string{fresh, legacyFresh, dir} {
+	for _, kept := range []string{fresh, legacyFresh, filepath.Dir(dir)} {
 		assert.DirExists(t, kept)
 		assert.FileExists(t, kept+".json")
 	}
 	assert.DirExists(t, notes)
 	assert.FileExists(t, notes+".json")
 	// The download is recorded as a use.
-	rec := recordOf(t, dir)
+	rec := recordOf(t, filepath.Dir(dir))
 	assert.Equal(t, rec["downloaded"], rec["last_used"])
 }
 
@@ -109,33 +143,37 @@ func TestCache_ResolvedModelKeptAndMarkedUsed(t *testing.T) {
 	uri := o.URL + "/m/model.onnx"
 	ctx := context.Background()
 	start := time.Now()
-	plantEntry(t, d.cache, uri, "weights", start.Add(-60*day), start.Add(-40*day))
+	entry := plantEntry(t, d.cache, uri, "weights", start.Add(-60*day), start.Add(-40*day))
 
 	dir, err := d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(entry, plantedVersion), dir)
 	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
 	logs := d.logs.take()
 	require.Len(t, logs, 1, logs)
 	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(dir)+`$`, logs[0])
 	assert.EqualValues(t, 0, o.downloads.Load())
-	rec := recordOf(t, dir)
+	rec := recordOf(t, entry)
 	assert.Equal(t, start.Add(-60*day).UTC().Format(time.RFC3339Nano), rec["downloaded"])
 	used, err := time.Parse(time.RFC3339Nano, rec["last_used"].(string))
 	require.NoError(t, err)
 	assert.False(t, used.Before(start.Truncate(time.Second)), "last used %s, before the start at %s", used, start)
-	// This process holds it while it lives: another's trimming cannot take it.
-	f, err := openLockFile(dir + ".lock")
-	require.NoError(t, err)
-	defer f.Close()
-	assert.ErrorIs(t, lockFile(f, true, false), errLocked)
+	// This process holds it, and its version, while it lives: another's
+	// trimming cannot take either.
+	for _, p := range []string{entry, dir} {
+		f, err := openLockFile(p + ".lock")
+		require.NoError(t, err)
+		defer f.Close()
+		assert.ErrorIs(t, lockFile(f, true, false), errLocked, p)
+	}
 
 	// Used 10 minutes ago: the record is left as it is.
 	plantEntry(t, d.cache, uri, "weights", start.Add(-60*day), start.Add(-10*time.Minute))
-	before, err := os.ReadFile(dir + ".json")
+	before, err := os.ReadFile(entry + ".json")
 	require.NoError(t, err)
 	_, err = d.resolver().Resolve(ctx, uri)
 	require.NoError(t, err)
-	after, err := os.ReadFile(dir + ".json")
+	after, err := os.ReadFile(entry + ".json")
 	require.NoError(t, err)
 	assert.Equal(t, string(before), string(after))
 }
@@ -239,7 +277,7 @@ func TestCache_RecordWritersDoNotShareATemporaryFile(t *testing.T) {
 	o.put("/m/model.onnx", file{body: []byte("weights"), contentType: "application/octet-stream", etag: `"1"`})
 	d := newDownloadEnv(t)
 	uri := o.URL + "/m/model.onnx"
-	dir := filepath.Join(d.cache, cacheKey(uri, "model.onnx"))
+	dir := filepath.Join(d.cache, entryKey(uri, "model.onnx"))
 	mkfileWith(t, filepath.Join(dir+".json.tmp", "x"), "x")
 
 	_, err := d.resolver().Resolve(context.Background(), uri)
@@ -307,11 +345,19 @@ func TestCache_MarkUsedAtStop(t *testing.T) {
 	cache := t.TempDir()
 	r := Resolver{CacheDir: cache}
 	long := time.Now().Add(-60 * day)
-	dir := plantEntry(t, cache, "https://models.example.com/m/model.onnx", "m", long, long)
-	require.NoError(t, r.MarkUsed(dir))
-	used, err := time.Parse(time.RFC3339Nano, recordOf(t, dir)["last_used"].(string))
-	require.NoError(t, err)
-	assert.WithinDuration(t, time.Now(), used, time.Minute)
+	for _, dir := range []string{
+		plantEntry(t, cache, "https://models.example.com/m/model.onnx", "m", long, long),
+		plantLegacyEntry(t, cache, "https://models.example.com/m/model.onnx", "m", long, long),
+	} {
+		model := dir
+		if _, err := os.Stat(filepath.Join(dir, plantedVersion)); err == nil {
+			model = filepath.Join(dir, plantedVersion)
+		}
+		require.NoError(t, r.MarkUsed(model))
+		used, err := time.Parse(time.RFC3339Nano, recordOf(t, dir)["last_used"].(string))
+		require.NoError(t, err)
+		assert.WithinDuration(t, time.Now(), used, time.Minute, model)
+	}
 
 	elsewhere := filepath.Join(t.TempDir(), "model-0123456789abcdef")
 	require.NoError(t, os.MkdirAll(elsewhere, 0o755))
