@@ -180,9 +180,27 @@ func newPodMetrics(workers int, log *slog.Logger) (*podMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("unix", filepath.Join(dir, parentMetricsHost+".sock"))
+	p, err := servePodMetrics(dir, workers, log)
 	if err != nil {
 		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return p, nil
+}
+
+// servePodMetrics serves the pod's metrics on dir's parent.sock. A folder
+// whose workers' sockets would not fit a unix socket's path is refused,
+// though the parent's shorter name might: served, every worker would be
+// left out of the pod's metrics, which would then count no REST request.
+func servePodMetrics(dir string, workers int, log *slog.Logger) (*podMetrics, error) {
+	// The last worker's is the longest name (parent.sock is shorter);
+	// sun_path keeps a byte for the terminating NUL.
+	longest := filepath.Join(dir, fmt.Sprintf("worker-%d.sock", workers-1))
+	if max := len(syscall.RawSockaddrUnix{}.Path) - 1; len(longest) > max {
+		return nil, fmt.Errorf("a unix socket's path has at most %d bytes, and %s has %d: set TMPDIR to a shorter folder", max, longest, len(longest))
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, parentMetricsHost+".sock"))
+	if err != nil {
 		return nil, err
 	}
 	p := &podMetrics{

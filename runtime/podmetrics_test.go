@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -147,4 +149,24 @@ func TestPodMetrics_WorkerAsksTheParent(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, "the pod's metrics are unavailable: the --workers parent process did not answer\n", body)
 	assert.Contains(t, logs.String(), `level=WARN msg="/metrics: no answer from the parent process, which merges the workers' metrics: dial unix `+filepath.Join(p.dir, "parent.sock")+`: connect: no such file or directory; answering 503"`)
+}
+
+// A folder where the parent's socket fits a unix socket's path but the
+// workers' do not (theirs are longer) is refused whole, naming TMPDIR:
+// served, it would leave every worker out of the pod's /metrics, each
+// scrape warning about each, where refusing it makes each process serve
+// its own, as documented.
+func TestPodMetrics_SocketPathTooLongForAWorker(t *testing.T) {
+	base := t.TempDir()
+	// dir/parent.sock is 107 bytes, the most Linux takes; dir/worker-0.sock 109.
+	dir := filepath.Join(base, strings.Repeat("d", 107-len(base)-len("/")-len("/parent.sock")))
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	max := len(syscall.RawSockaddrUnix{}.Path) - 1
+	p, err := servePodMetrics(dir, 12, slog.New(slog.DiscardHandler))
+	if p != nil {
+		p.close()
+	}
+	require.Error(t, err)
+	assert.Equal(t, fmt.Sprintf("a unix socket's path has at most %d bytes, and %s has %d: set TMPDIR to a shorter folder",
+		max, filepath.Join(dir, "worker-11.sock"), len(dir)+len("/worker-11.sock")), err.Error())
 }
