@@ -158,6 +158,11 @@ type podMetrics struct {
 	srv     *http.Server
 	client  *http.Client
 
+	flightMu sync.Mutex
+	// flight is the gather in progress, which a scrape arriving meanwhile
+	// shares (gatherShared).
+	flight *sharedGather
+
 	mu    sync.Mutex // one merge at a time: it updates last and gone
 	local *metrics.Metrics
 	// last is each worker's metrics as last gathered, and the pid that
@@ -166,6 +171,13 @@ type podMetrics struct {
 	// gone is the counters and histograms of the workers that were
 	// replaced, as last gathered, summed.
 	gone []*dto.MetricFamily
+}
+
+// sharedGather is one gather's result, for every scrape that shares it.
+type sharedGather struct {
+	done chan struct{} // closed once fams and err are set
+	fams []*dto.MetricFamily
+	err  error
 }
 
 type workerMetrics struct {
@@ -209,7 +221,7 @@ func servePodMetrics(dir string, workers int, log *slog.Logger) (*podMetrics, er
 		last:   make([]workerMetrics, workers),
 	}
 	p.srv = &http.Server{
-		Handler:           metrics.HandlerFor(prometheus.GathererFunc(p.gather), log),
+		Handler:           metrics.HandlerFor(prometheus.GathererFunc(p.gatherShared), log),
 		ReadHeaderTimeout: metricsProxyTimeout,
 	}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -227,6 +239,36 @@ func (p *podMetrics) setLocal(m *metrics.Metrics) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.local = m
+}
+
+// gatherShared is gather, shared by the scrapes that arrive while it runs
+// (several Prometheus replicas, an autoscaler's adapter): a gather waits
+// up to metricsAskTimeout for a hung worker, and holds p.mu meanwhile, so
+// scrapes queued one behind the other would each add that wait, and past
+// metricsProxyTimeout the last would fail. The families are only read by
+// the encoders that serve them.
+func (p *podMetrics) gatherShared() ([]*dto.MetricFamily, error) {
+	p.flightMu.Lock()
+	g := p.flight
+	if g == nil {
+		g = &sharedGather{done: make(chan struct{})}
+		p.flight = g
+		p.flightMu.Unlock()
+		func() {
+			// Done even if gather panics: the scrapes waiting on it must not hang.
+			defer func() {
+				p.flightMu.Lock()
+				p.flight = nil
+				p.flightMu.Unlock()
+				close(g.done)
+			}()
+			g.fams, g.err = p.gather()
+		}()
+	} else {
+		p.flightMu.Unlock()
+	}
+	<-g.done
+	return g.fams, g.err
 }
 
 // gather is the pod's metrics: the parent's, labelled process="parent"

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -169,4 +170,50 @@ func TestPodMetrics_SocketPathTooLongForAWorker(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, fmt.Sprintf("a unix socket's path has at most %d bytes, and %s has %d: set TMPDIR to a shorter folder",
 		max, filepath.Join(dir, "worker-11.sock"), len(dir)+len("/worker-11.sock")), err.Error())
+}
+
+// Scrapes that arrive while the parent gathers share that gather. With a
+// worker that does not answer, each would otherwise wait for the ones
+// before it to give up on that worker (1 s each), and the sixth of six
+// at once would outlast a worker's 5 s wait for the parent: a 503, a gap
+// in every scraper's series, for one hung worker.
+func TestPodMetrics_ConcurrentScrapesShareAGather(t *testing.T) {
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	p, err := newPodMetrics(2, log)
+	require.NoError(t, err)
+	defer p.close()
+	p.setLocal(processMetrics(1))
+	defer serveWorkerMetrics(p.dir, "0", processMetrics(2), log)()
+
+	// Worker 1 hangs: it accepts and never answers.
+	hung, err := net.Listen("unix", filepath.Join(p.dir, "worker-1.sock"))
+	require.NoError(t, err)
+	defer hung.Close()
+	var asked atomic.Int32
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			asked.Add(1)
+			defer c.Close()
+		}
+	}()
+
+	const scrapes = 8
+	proxy := podMetricsProxy(p.dir, log)
+	recs := make([]*httptest.ResponseRecorder, scrapes)
+	var wg sync.WaitGroup
+	for i := range recs {
+		recs[i] = httptest.NewRecorder()
+		wg.Go(func() { proxy.ServeHTTP(recs[i], httptest.NewRequest("GET", "/metrics", nil)) })
+	}
+	wg.Wait()
+	for i, rec := range recs {
+		assert.Equal(t, http.StatusOK, rec.Code, "scrape %d: %s", i, rec.Body)
+		assert.Contains(t, rec.Body.String(), "\nkserve_requests_total{model_name=\"m\",protocol=\"v1\",verb=\"predict\"} 3\n", "scrape %d", i)
+	}
+	assert.Less(t, asked.Load(), int32(scrapes), "the hung worker was asked once per gather, not once per scrape")
 }
