@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -188,7 +189,8 @@ type workerMetrics struct {
 // newPodMetrics makes the sockets' folder (mode 0700) and serves the pod's
 // metrics on its parent.sock.
 func newPodMetrics(workers int, log *slog.Logger) (*podMetrics, error) {
-	dir, err := os.MkdirTemp("", "kserve-gen-metrics-")
+	removeStaleMetricsDirs(os.TempDir())
+	dir, err := os.MkdirTemp("", metricsDirPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +200,33 @@ func newPodMetrics(workers int, log *slog.Logger) (*podMetrics, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// metricsDirPrefix begins the name of the sockets' folder in TMPDIR.
+const metricsDirPrefix = "kserve-gen-metrics-"
+
+// removeStaleMetricsDirs removes the sockets' folders in tmp that a parent
+// killed with SIGKILL left behind (close never ran): a restart loop on a
+// TMPDIR that outlives the container (an emptyDir) would pile them up. A
+// folder is stale when nothing listens on its parent.sock: connecting is
+// refused. One whose server is alive answers, and one still being made
+// has no parent.sock yet; both stay, as does what this user cannot remove.
+func removeStaleMetricsDirs(tmp string) {
+	entries, _ := os.ReadDir(tmp) // not Glob: tmp may hold its metacharacters
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), metricsDirPrefix) {
+			continue
+		}
+		dir := filepath.Join(tmp, e.Name())
+		c, err := net.DialTimeout("unix", filepath.Join(dir, parentMetricsHost+".sock"), time.Second)
+		if err == nil {
+			_ = c.Close()
+			continue
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 // servePodMetrics serves the pod's metrics on dir's parent.sock. A folder

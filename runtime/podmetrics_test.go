@@ -217,3 +217,38 @@ func TestPodMetrics_ConcurrentScrapesShareAGather(t *testing.T) {
 	}
 	assert.Less(t, asked.Load(), int32(scrapes), "the hung worker was asked once per gather, not once per scrape")
 }
+
+// A server killed with SIGKILL leaves its sockets' folder behind; the next
+// one to start removes it, so that a restart loop on a /tmp that outlives
+// the container (an emptyDir) does not pile them up. A folder whose
+// server is alive, or still being made (no parent.sock yet), stays.
+func TestPodMetrics_StaleFoldersRemovedAtStart(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	mk := func(name string) string {
+		dir := filepath.Join(tmp, name)
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		return dir
+	}
+	// Killed: its sockets are still there, nobody listens on them.
+	stale := mk("kserve-gen-metrics-1")
+	for _, s := range []string{"parent.sock", "worker-0.sock"} {
+		ln, err := net.Listen("unix", filepath.Join(stale, s))
+		require.NoError(t, err)
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		require.NoError(t, ln.Close())
+	}
+	starting := mk("kserve-gen-metrics-2")
+	other := mk("not-kserve-gen")
+	live, err := newPodMetrics(1, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer live.close()
+
+	p, err := newPodMetrics(1, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer p.close()
+	for _, dir := range []string{starting, other, live.dir, p.dir} {
+		assert.DirExists(t, dir)
+	}
+	assert.NoDirExists(t, stale)
+}
