@@ -3,15 +3,19 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -115,4 +119,42 @@ func TestCache_NoFlock(t *testing.T) {
 	assert.Regexp(t, `^INFO \S+ is not modified since its download on \S+; using `+regexpQuote(model)+`$`, logs[1])
 	assert.Equal(t, notTrimmed, logs[2])
 	assert.EqualValues(t, 1, o.downloads.Load())
+}
+
+// Without flock, no replaced version can be removed (no process can tell
+// whether another still serves it), and they pile up as the model changes:
+// a start says so in one WARNING, how many and how much, however many
+// there are, not one line per version at every start.
+func TestCache_NoFlockReplacedVersionsOneWarning(t *testing.T) {
+	if !inProcessWithoutFlock(t) {
+		return
+	}
+	o := newOrigin(t)
+	d := newDownloadEnv(t)
+	uri := o.URL + "/m/model.tgz"
+	var versions []string
+	for n := 1; n <= 4; n++ {
+		putVersion(t, o, n)
+		dir, err := d.resolver().Resolve(context.Background(), uri)
+		require.NoError(t, err)
+		versions = append(versions, dir)
+	}
+	logs := d.logs.take()
+	var replaced []string
+	for _, l := range logs {
+		if strings.Contains(l, "replaced") {
+			replaced = append(replaced, l)
+		}
+	}
+	// Starts 2, 3 and 4 each found 1, 2 and 3 replaced versions.
+	require.Len(t, replaced, 3, logs)
+	first := versions[0]
+	assert.Equal(t, "WARN Cannot remove the replaced version "+first+" from the model cache: flock "+first+".lock: no locks available", replaced[0])
+	size := treeSize(first)            // the versions are the same size
+	byName := slices.Min(versions[:3]) // the first the folder lists
+	assert.Equal(t, fmt.Sprintf("WARN Cannot remove 3 replaced versions of models from the model cache (%s in all; delete them by hand once no server uses them), the first %s: flock %s.lock: no locks available",
+		bytesize.Format(3*size), byName, byName), replaced[2])
+	for _, v := range versions {
+		assert.DirExists(t, v)
+	}
 }

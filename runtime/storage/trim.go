@@ -327,7 +327,9 @@ func (r Resolver) trimCache(keep string) {
 	if err := markUsed(keep, now); err != nil {
 		log.Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", keep, err))
 	}
-	r.pruneVersions(keep)
+	var stuck stuckVersions
+	defer stuck.report(r)
+	r.pruneVersions(keep, &stuck)
 	maxAge, err := r.cacheMaxAge()
 	if err != nil {
 		log.Warn(fmt.Sprintf("Not removing unused models from the cache: %v", err))
@@ -350,7 +352,7 @@ func (r Resolver) trimCache(keep string) {
 		}
 		seen[name] = true
 		if maxAge == 0 || !r.trimEntry(filepath.Join(cache, name), maxAge, now) {
-			r.pruneVersions(filepath.Join(cache, name))
+			r.pruneVersions(filepath.Join(cache, name), &stuck)
 		}
 	}
 }

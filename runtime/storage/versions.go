@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
 )
 
 // The cache keeps each source as an entry: its record <key>.json, its lock
@@ -256,10 +258,11 @@ func entryOf(cache, dir string) (string, bool) {
 }
 
 // pruneVersions removes the versions of the entry dir that its record no
-// longer names and that no process holds. Only an entry whose record names
+// longer names and that no process holds; those it cannot lock or remove
+// go to stuck, which the caller reports. Only an entry whose record names
 // a version is of this layout: the folder of one of the previous layout is
 // a model, none of whose files is a version.
-func (r Resolver) pruneVersions(dir string) {
+func (r Resolver) pruneVersions(dir string, stuck *stuckVersions) {
 	m, err := readRecord(dir + ".json")
 	if err != nil || !versionName().MatchString(m.Version) {
 		return
@@ -275,39 +278,72 @@ func (r Resolver) pruneVersions(dir string) {
 			continue
 		}
 		seen[name] = true
-		r.removeVersion(dir, name)
+		if err := removeVersion(dir, name); err != nil {
+			stuck.add(filepath.Join(dir, name), err)
+		}
+	}
+}
+
+// stuckVersions are the replaced versions one start could not remove.
+// Where the cache's file system has no locks (ENOLCK) none ever can be,
+// and they pile up as the model changes: one line per start says so,
+// rather than one per version at every start.
+type stuckVersions struct {
+	n     int
+	bytes int64
+	first string // the first version, and its error
+	err   error
+}
+
+func (s *stuckVersions) add(v string, err error) {
+	if s.n == 0 {
+		s.first, s.err = v, err
+	}
+	s.n++
+	s.bytes += treeSize(v)
+}
+
+// report logs the versions that could not be removed, in one line.
+func (s *stuckVersions) report(r Resolver) {
+	switch s.n {
+	case 0:
+	case 1:
+		r.logger().Warn(fmt.Sprintf("Cannot remove the replaced version %s from the model cache: %v", s.first, s.err))
+	default:
+		r.logger().Warn(fmt.Sprintf("Cannot remove %d replaced versions of models from the model cache (%s in all; delete them by hand once no server uses them), the first %s: %v",
+			s.n, bytesize.Format(s.bytes), s.first, s.err))
 	}
 }
 
 // removeVersion removes the version name of the entry dir, and its lock
 // file, unless a process holds it or the record names it. A version the
 // record stopped naming is never named again (each download has a new
-// name), so the record read under the lock decides.
-func (r Resolver) removeVersion(dir, name string) {
+// name), so the record read under the lock decides. It returns what kept
+// it from locking or removing the version.
+func removeVersion(dir, name string) error {
 	v := filepath.Join(dir, name)
 	f, err := openLockFile(v + ".lock")
 	if err != nil {
-		r.logger().Warn(fmt.Sprintf("Cannot remove the replaced version %s from the model cache: %v", v, err))
-		return
+		return err
 	}
 	defer f.Close()
 	if err := lockFile(f, true, false); err != nil {
-		if !errors.Is(err, errLocked) {
-			r.logger().Warn(fmt.Sprintf("Cannot remove the replaced version %s from the model cache: %v", v, err))
+		if errors.Is(err, errLocked) {
+			return nil // served: removed by a start after its server stops
 		}
-		return
+		return err
 	}
 	if same, err := isLockFile(f, v+".lock"); err != nil || !same {
-		return
+		return nil
 	}
 	if m, err := readRecord(dir + ".json"); err != nil || m.Version == name {
-		return
+		return nil
 	}
 	if err := os.RemoveAll(v); err != nil {
-		r.logger().Warn(fmt.Sprintf("Cannot remove the replaced version %s from the model cache: %v", v, err))
-		return
+		return err
 	}
 	_ = os.Remove(v + ".lock") // under our lock; isLockFile makes a waiting useEntry take a new one
+	return nil
 }
 
 // retireLegacy removes old, an entry of the previous layout whose model
