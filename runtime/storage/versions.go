@@ -66,8 +66,13 @@ func (r Resolver) openEntry(cache, source, name string) *cacheEntry {
 	e := &cacheEntry{dir: filepath.Join(cache, entryKey(source, name))}
 	r.useEntry(e.dir)
 	// The version named may be replaced and removed between reading the
-	// record and locking it; the record then names a newer one. A few
-	// rounds: a source replaced that often is downloaded again instead.
+	// record and locking it; the record then names a newer one. Its
+	// removal may also have stopped half-way (a file open in another
+	// process on Windows, a remover killed), leaving part of it: so the
+	// record is read again under the lock, and still names it only if no
+	// remover touched it (a version the record stopped naming is never
+	// named again). A few rounds: a source replaced that often is
+	// downloaded again instead.
 	for range 3 {
 		m, ok := readMeta(e.dir+".json", source)
 		if !ok || !versionName().MatchString(m.Version) {
@@ -75,8 +80,8 @@ func (r Resolver) openEntry(cache, source, name string) *cacheEntry {
 		}
 		v := filepath.Join(e.dir, m.Version)
 		r.useEntry(v)
-		if dirHasEntries(v) {
-			e.meta, e.cached, e.model = m, true, v
+		if again, ok := readMeta(e.dir+".json", source); ok && again.Version == m.Version && dirHasEntries(v) {
+			e.meta, e.cached, e.model = again, true, v
 			return e
 		}
 		r.dropEntry(v)
