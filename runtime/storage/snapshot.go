@@ -232,8 +232,8 @@ func newScratch(cache string) (string, error) {
 }
 
 // reuseFile puts the cached file old at target: a hard link (same folder
-// tree, no copy), else a copy. Nothing ever writes to a cached file, so
-// the versions sharing it share its content.
+// tree, no copy), else a copy of the same mode. Nothing ever writes to a
+// cached file, so the versions sharing it share its content.
 func reuseFile(old, target string) error {
 	st, err := os.Lstat(old)
 	if err != nil || !st.Mode().IsRegular() {
@@ -250,6 +250,9 @@ func reuseFile(old, target string) error {
 		return err
 	}
 	defer in.Close()
-	_, err = writeFile(target, in)
-	return err
+	if _, err := writeFile(target, in); err != nil {
+		return err
+	}
+	// The copy's mode as the link's would be: an executable file stays one.
+	return os.Chmod(target, st.Mode().Perm())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,4 +72,33 @@ func TestCache_VersionReplacedBetweenRecordAndLock(t *testing.T) {
 	assert.Equal(t, v2, dir)
 	assert.Equal(t, versionFiles(1), tree(t, dir))
 	assert.EqualValues(t, 1, o.downloads.Load())
+}
+
+// Where the cache's file system has no hard links, a previous layout's
+// folder is copied into its version: the copies keep their modes (an
+// archive's executable file stays executable), as links would.
+func TestLinkTree_CopyKeepsModes(t *testing.T) {
+	src, err := os.MkdirTemp("/dev/shm", "linktree-")
+	if err != nil {
+		t.Skipf("no /dev/shm: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(src) })
+	dst := t.TempDir()
+	var a, b syscall.Stat_t
+	require.NoError(t, syscall.Stat(src, &a))
+	require.NoError(t, syscall.Stat(dst, &b))
+	if a.Dev == b.Dev {
+		t.Skip("/dev/shm is on the same file system as the test's folder: files would be linked")
+	}
+	mkfileWith(t, filepath.Join(src, "bin", "run.sh"), "#!/bin/sh\n")
+	require.NoError(t, os.Chmod(filepath.Join(src, "bin", "run.sh"), 0o755))
+	mkfileWith(t, filepath.Join(src, "model.onnx"), "weights")
+	require.NoError(t, os.Chmod(filepath.Join(src, "model.onnx"), 0o640))
+
+	require.NoError(t, linkTree(src, dst))
+	for name, want := range map[string]os.FileMode{"bin/run.sh": 0o755, "model.onnx": 0o640} {
+		fi, err := os.Stat(filepath.Join(dst, name))
+		require.NoError(t, err)
+		assert.Equal(t, want, fi.Mode().Perm(), name)
+	}
 }
