@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -320,6 +321,52 @@ func TestNew_ONNXModelFromHTTPStorageURI(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []int{http.StatusOK, http.StatusNotModified}, statuses, "one download, one revalidation, none by the workers")
+}
+
+// TestNew_ONNXSampleProjectServesAnotherModel follows the onnx README's
+// "serve your own model ... with go run . --model_dir=/path/to/folder":
+// the sample project's v2 metadata listed the "label" output its
+// Postprocess adds to the sample's "probs" for any model, so a model
+// without "probs" was described with an output no answer has (and a
+// request for it was refused after the model ran). Now the metadata is the
+// served model's own, and the answer has exactly those outputs.
+func TestNew_ONNXSampleProjectServesAnotherModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a generated project")
+	}
+	work, bin := buildCLI(t)
+	runIn(t, work, bin, "new", "swap", "--template", "onnx", "--yes")
+	dir := filepath.Join(work, "swap")
+	server := filepath.Join(dir, "swap")
+	runIn(t, dir, "go", "build", "-o", server, ".")
+
+	// The golden onnx-model project's model: outputs "sum" and "above".
+	scorer, err := filepath.Abs(filepath.Join("..", "..", "testdata", "golden", "onnx-model"))
+	require.NoError(t, err)
+	body, err := os.ReadFile(filepath.Join(scorer, "input.json"))
+	require.NoError(t, err)
+	srv := startServer(t, server, dir, nil, "--model_dir="+filepath.Join(scorer, "model"), "--device=cpu")
+
+	resp, err := http.Get(srv.URL + "/v2/models/swap")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var meta struct{ Outputs []struct{ Name string } }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&meta))
+	var names []string
+	for _, o := range meta.Outputs {
+		names = append(names, o.Name)
+	}
+	assert.Equal(t, []string{"sum", "above"}, names, "the metadata's outputs")
+
+	code, got := postJSON(t, srv.URL+"/v2/models/swap/infer", body)
+	require.Equal(t, http.StatusOK, code, got)
+	var answer struct{ Outputs []struct{ Name string } }
+	require.NoError(t, json.Unmarshal([]byte(got), &answer))
+	names = names[:0]
+	for _, o := range answer.Outputs {
+		names = append(names, o.Name)
+	}
+	assert.Equal(t, []string{"sum", "above"}, names, "the answer's outputs")
 }
 
 // server is a generated project's server process.

@@ -31,10 +31,11 @@ func NewIris(name, path string, opts ...onnx.Option) *Iris {
 
 // Postprocess adds the most likely class to v2 answers: an INT64 output
 // "label" with, for each row of "probs", the index of its largest value.
-// Answers without "probs" (v1, other models) pass unchanged.
+// Answers without an FP32 "probs" of rank 2 (v1, other models) pass
+// unchanged.
 func (m *Iris) Postprocess(ctx context.Context, resp *infer.Response, h *runtime.Headers) (*infer.Response, error) {
 	probs := resp.Output("probs")
-	if probs == nil || len(probs.Shape) != 2 {
+	if probs == nil || probs.Datatype != infer.FP32 || len(probs.Shape) != 2 {
 		return resp, nil
 	}
 	data, err := probs.AsFloat32()
@@ -56,9 +57,17 @@ func (m *Iris) Postprocess(ctx context.Context, resp *infer.Response, h *runtime
 }
 
 // OutputsMetadata is the v2 metadata of the outputs: the model's own, which
-// ONNX Runtime reads from the file, and "label", which Postprocess adds
-// (clients and tools read the metadata to know what an answer holds).
+// ONNX Runtime reads from the file, and "label" when Postprocess adds it
+// (clients and tools read the metadata to know what an answer holds). A
+// model served in the sample's place (--model_dir, $STORAGE_URI) without
+// its "probs" gets no "label", here as in its answers.
 func (m *Iris) OutputsMetadata() []runtime.TensorMetadata {
+	outputs := m.Model.OutputsMetadata()
+	if !slices.ContainsFunc(outputs, func(o runtime.TensorMetadata) bool {
+		return o.Name == "probs" && o.Datatype == infer.FP32 && len(o.Shape) == 2
+	}) {
+		return outputs
+	}
 	// Clip: the model's slice is its own, appending must not write into it.
-	return append(slices.Clip(m.Model.OutputsMetadata()), runtime.TensorMetadata{Name: "label", Datatype: infer.INT64, Shape: []int64{-1}})
+	return append(slices.Clip(outputs), runtime.TensorMetadata{Name: "label", Datatype: infer.INT64, Shape: []int64{-1}})
 }
