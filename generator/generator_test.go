@@ -103,7 +103,7 @@ func TestWrite_RefusesNonEmptyDirAndWritesNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644))
 	_, err := generator.Generate(context.Background(), restOptions(t, dir))
 	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
-	assert.Equal(t, dir+": output directory is not empty", err.Error())
+	assert.Equal(t, dir+": output directory is not empty (--force would replace none of its files with other contents)", err.Error())
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "only the user's file is there")
@@ -694,4 +694,26 @@ func TestWrite_NonEmptyDirNamesTheFilesForceWouldReplace(t *testing.T) {
 	differ, err := generator.Differing(dir, files)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"edited.go"}, differ)
+}
+
+// TestWrite_NonEmptyDirSaysWhenForceReplacesNothing: a folder holding
+// other files, or this very project unchanged (new run twice), was refused
+// with "not empty" alone, which did not say whether --force was safe; it
+// now says --force would replace nothing with other contents.
+func TestWrite_NonEmptyDirSaysWhenForceReplacesNothing(t *testing.T) {
+	files := []generator.File{{Path: "main.go", Data: []byte("package main\n")}}
+	for name, held := range map[string]map[string]string{
+		"others only":      {"notes.txt": "x"},
+		"the same project": {"main.go": "package main\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for p, data := range held {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(data), 0o644))
+			}
+			err := generator.Write(context.Background(), dir, files, false)
+			require.ErrorIs(t, err, generator.ErrDirNotEmpty)
+			assert.Equal(t, dir+": output directory is not empty (--force would replace none of its files with other contents)", err.Error())
+		})
+	}
 }

@@ -36,10 +36,7 @@ func Write(ctx context.Context, dir string, files []File, force bool) error {
 		// Which files differ only adds to the refusal: a file that cannot
 		// be read to tell leaves the list out, not the answer.
 		differ, err := Differing(abs, files)
-		if err != nil {
-			differ = nil
-		}
-		return &DirNotEmptyError{Dir: dir, Differ: differ}
+		return &DirNotEmptyError{Dir: dir, Differ: differ, Compared: err == nil}
 	}
 	return write(ctx, abs, files)
 }
@@ -47,17 +44,23 @@ func Write(ctx context.Context, dir string, files []File, force bool) error {
 // DirNotEmptyError is Write's error for a folder that is not empty without
 // force (it matches ErrDirNotEmpty). Differ names the files --force would
 // replace with different contents, a user's edits among them: "not empty"
-// alone did not say whether --force was safe.
+// alone did not say whether --force was safe. Compared is false when a
+// file could not be read to tell, and the error then says nothing of it.
 type DirNotEmptyError struct {
-	Dir    string
-	Differ []string
+	Dir      string
+	Differ   []string
+	Compared bool
 }
 
 func (e *DirNotEmptyError) Error() string {
 	msg := fmt.Sprintf("%s: %v", e.Dir, ErrDirNotEmpty)
-	switch len(e.Differ) {
-	case 0:
-	case 1:
+	switch {
+	case !e.Compared:
+	case len(e.Differ) == 0:
+		// The folder holds other files, or this project unchanged (new
+		// run twice): say so, or the refusal reads as a risk it is not.
+		msg += " (--force would replace none of its files with other contents)"
+	case len(e.Differ) == 1:
 		msg += fmt.Sprintf(" (--force would replace %s, which differs from the new one)", e.Differ[0])
 	default:
 		msg += fmt.Sprintf(" (--force would replace %s, which differ from the new ones)", strings.Join(e.Differ, ", "))

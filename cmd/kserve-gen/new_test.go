@@ -267,7 +267,7 @@ func TestNew_NonEmptyDirNeedsForce(t *testing.T) {
 	f, _, _, _ := testFactory(t)
 	err := runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir)
 	require.ErrorIs(t, err, generator.ErrDirNotEmpty)
-	assert.Equal(t, dir+": output directory is not empty; choose another --dir, or pass --force to replace the generated files (other files are kept)", err.Error())
+	assert.Equal(t, dir+": output directory is not empty (--force would replace none of its files with other contents); choose another --dir, or pass --force to replace the generated files (other files are kept)", err.Error())
 	assert.NoFileExists(t, filepath.Join(dir, "main.go"))
 	err = runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir", dir, "--force")
 	require.NoError(t, err)
