@@ -239,9 +239,10 @@ func ValidateNamespace(ns string) error {
 // element has no dot and names a standard-library package or folder
 // ("image", "cmd/go": "ambiguous import"), one that is a name the go
 // command reserves for a package pattern ("main", "all", "std", "tool",
-// "work": go vet and go test refuse a module of that path), and one whose
-// last element does not start with a letter, a digit or _ (go build's
-// "invalid input directory name").
+// "work": go vet and go test refuse a module of that path), "toolchain"
+// (the module path of Go toolchains: no go command reads its go.mod), and
+// one whose last element does not start with a letter, a digit or _ (go
+// build's "invalid input directory name").
 //
 // As ValidateName's, the error leaves the module unnamed: callers prefix
 // where it came from (--module, kserve-gen.yaml's module). An example of
@@ -263,6 +264,9 @@ func validateModule(path string, example func(path string) string) error {
 	if IsReservedByGo(path) {
 		return fmt.Errorf("%q is a name the go command reserves for a package pattern (go help packages), so go vet and go test refuse the project; give another, e.g. %s", path, example("example.com/"+path))
 	}
+	if IsToolchainModule(path) {
+		return fmt.Errorf("%q is the module path the go command keeps for Go toolchains, so every go command in the project fails (invalid module path); give another, e.g. %s", path, example("example.com/"+path))
+	}
 	if IsCompilerPackage(path) {
 		return fmt.Errorf("%q is the path of a package the Go compiler makes up for itself, so go test stops with an internal compiler error; give another, e.g. %s", path, example("example.com/"+path))
 	}
@@ -280,9 +284,9 @@ func validateModule(path string, example func(path string) string) error {
 // given: the name itself, or example.com/NAME when the name is a path of
 // the standard library (a model named image), which go build would not
 // build, or a name the go command reserves (a model named main or all),
-// which go test would not test.
+// which go test would not test, or toolchain, which no go command takes.
 func DefaultModule(name string) string {
-	if IsStandardLibrary(name) || IsReservedByGo(name) || IsCompilerPackage(name) {
+	if IsStandardLibrary(name) || IsReservedByGo(name) || IsCompilerPackage(name) || IsToolchainModule(name) {
 		return "example.com/" + name
 	}
 	return name
@@ -309,6 +313,16 @@ func IsReservedByGo(path string) bool {
 		return true
 	}
 	return false
+}
+
+// IsToolchainModule reports whether path is "toolchain", which with "go"
+// the go command keeps as the module paths of Go toolchains
+// (cmd/go/internal/gover.IsToolchain): every go command run in a module
+// declaring it stops with `go: error reading go.mod: invalid module path`
+// (modload's CheckReservedModulePath). "go" is refused already as a path
+// of the standard library. Only the whole path is kept: toolchain/x builds.
+func IsToolchainModule(path string) bool {
+	return path == "toolchain"
 }
 
 // IsCompilerPackage reports whether path is one the Go compiler gives to a

@@ -306,6 +306,12 @@ func TestValidateModule(t *testing.T) {
 	for _, m := range []string{"go.shape", "go.builtin", "go.itab", "go.runtime", "go.coverage", "go.internal/runtime/maps"} {
 		assert.ErrorContains(t, ValidateModule(m), "a package the Go compiler makes up for itself", m)
 	}
+	// The module path of Go toolchains: every go command refuses a go.mod
+	// declaring it ("invalid module path"); "go", the other, is a
+	// standard-library path.
+	assert.EqualError(t, ValidateModule("toolchain"), `"toolchain" is the module path the go command keeps for Go toolchains, so every go command in the project fails (invalid module path); give another, e.g. example.com/toolchain`)
+	assert.NoError(t, ValidateModule("toolchain/x"))
+	assert.NoError(t, ValidateModule("example.com/toolchain"))
 	for _, m := range []string{"type/x", "example.com/type", "types", "go.shape/x"} {
 		assert.NoError(t, ValidateModule(m), m)
 	}
@@ -319,7 +325,7 @@ func TestDefaultModule(t *testing.T) {
 	assert.Equal(t, "example.com/image", DefaultModule("image"))
 	assert.Equal(t, "example.com/context", DefaultModule("context"))
 	assert.NoError(t, ValidateModule(DefaultModule("image")))
-	for _, name := range []string{"main", "all", "std", "tool", "work", "type"} {
+	for _, name := range []string{"main", "all", "std", "tool", "work", "type", "toolchain", "go"} {
 		assert.Equal(t, "example.com/"+name, DefaultModule(name))
 		assert.NoError(t, ValidateModule(DefaultModule(name)), name)
 	}

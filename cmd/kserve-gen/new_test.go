@@ -542,6 +542,27 @@ func TestNew_CompilerReservedNamesStillTest(t *testing.T) {
 	assert.NoDirExists(t, dir)
 }
 
+// TestNew_ToolchainNameGetsAModuleGoTakes: a model named toolchain had
+// the module path toolchain, which the go command keeps for Go toolchains:
+// go test and go vet in the new project failed with `go: error reading
+// go.mod: invalid module path: "toolchain"`. It now gets
+// example.com/toolchain, and --module toolchain is refused.
+func TestNew_ToolchainNameGetsAModuleGoTakes(t *testing.T) {
+	f, _, _, _ := testFactory(t)
+	dir := filepath.Join(t.TempDir(), "toolchain")
+	require.NoError(t, runCLI(t, f, "new", "toolchain", "--template", "rest", "--yes", "--dir", dir))
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "example.com/toolchain", got.Module)
+	if !testing.Short() {
+		runIn(t, dir, "go", "vet", "./...")
+	}
+	dir = filepath.Join(t.TempDir(), "p")
+	require.EqualError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--module", "toolchain", "--yes", "--dir", dir),
+		`--module: "toolchain" is the module path the go command keeps for Go toolchains, so every go command in the project fails (invalid module path); give another, e.g. --module example.com/toolchain`)
+	assert.NoDirExists(t, dir)
+}
+
 // TestNew_ForceKeepsImageAndDeploySettings: re-running new --force over
 // a project (to change its GPU, say) keeps the image and deploy settings
 // the user added to kserve-gen.yaml, as its README invites, in the new
