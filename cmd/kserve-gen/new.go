@@ -506,7 +506,7 @@ func generatorOptions(a answers, opts *newOptions, names func(field string) stri
 		Names: names,
 	}
 	if a.Model != "" && a.onnx == nil {
-		return nil, "", fmt.Errorf("--model %s: the onnx template serves a model file, not %s", a.Model, a.Template)
+		return nil, "", fmt.Errorf("--model %s: the %s template serves no model file, only onnx does (the template --model takes by default)", a.Model, a.Template)
 	}
 	if a.Force {
 		// Re-running new over a project keeps what the user added to its

@@ -75,7 +75,8 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"another template", []string{"--model", model, "--template", "rest"}, "--model " + model + ": the onnx template serves a model file, not rest"},
+		// "serves a model file, not rest" read as a comparison of files.
+		{"another template", []string{"--model", model, "--template", "rest"}, "--model " + model + ": the rest template serves no model file, only onnx does (the template --model takes by default)"},
 		// Both named --model only in passing ("a model given with
 		// --model"): say plainly what they need, as --image's does.
 		{"shape without a model", []string{"--template", "onnx", "--input-shape", "input=1,4", "--input-shape", "mask=1,4"}, "--input-shape needs --model FILE.onnx: --input-shape input=1,4 sizes the dynamic dimensions of an input of the ONNX model that --model serves, in the sample request input.json"},
