@@ -418,7 +418,11 @@ func newRun(ctx context.Context, opts *newOptions) error {
 		// README starts (the port kserve-gen build's docker run uses too).
 		run = fmt.Sprintf("go run . --predictor_host=localhost:%d    # with a predictor serving %s there: README.md starts one", localPredictorPort, a.Name)
 	}
-	fmt.Fprintf(opts.IO.Out, "\nNext:\n  cd %s\n  go test ./...\n  %s\n\nThen see README.md for the curl command.\n", shellQuote(dir), run)
+	cd := "  cd " + shellQuote(dir) + "\n"
+	if filepath.Clean(dir) == "." {
+		cd = "" // written into the current directory: "cd ." says nothing
+	}
+	fmt.Fprintf(opts.IO.Out, "\nNext:\n%s  go test ./...\n  %s\n\nThen see README.md for the curl command.\n", cd, run)
 	return nil
 }
 

@@ -647,6 +647,21 @@ func TestNew_NextHintIsOneShellWord(t *testing.T) {
 	}
 }
 
+// TestNew_NextHintInTheCurrentDir: a project written into the current
+// directory (--dir . or ./) was told "cd ." first; the hint starts at go
+// test instead.
+func TestNew_NextHintInTheCurrentDir(t *testing.T) {
+	for _, dir := range []string{".", "./", "./."} {
+		t.Run(dir, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			f, _, out, _ := testFactory(t)
+			require.NoError(t, runCLI(t, f, "new", "demo", "--template", "rest", "--yes", "--dir="+dir))
+			assert.Contains(t, out.String(), "\nNext:\n  go test ./...\n  go run .\n")
+			assert.NotContains(t, out.String(), "cd ")
+		})
+	}
+}
+
 // Re-generating a grpc project as a rest one keeps the grpc template's
 // client/ (new --force keeps what it does not write), and go test ./...
 // would build it against the new project: new names what stayed behind.
