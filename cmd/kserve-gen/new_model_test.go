@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -258,4 +259,19 @@ func TestNew_WarnsOfDynamicDimensionsLeftAtOne(t *testing.T) {
 			assert.Equal(t, c.want, errOut.String())
 		})
 	}
+}
+
+// TestNew_ReadmeBatchingSentence: for a model whose batch is not every
+// tensor's first dimension (Silero VAD's state h is [2,batch,64]), the
+// README's dynamic batching sentence had two parentheses in a row, "(main.go
+// says which, ...) (dynamic batching, ...)"; what batching is comes first.
+func TestNew_ReadmeBatchingSentence(t *testing.T) {
+	model := pretrainedModel(t, "silero_vad.onnx")
+	dir := filepath.Join(t.TempDir(), "vad")
+	f, _, _, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "vad", "--model", model, "--input-shape", "input=1,512", "--yes", "--dir", dir))
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(strings.Fields(string(readme)), " "),
+		"`--max_batch_size=32 --max_queue_delay=2ms` merges concurrent requests into batches (dynamic batching, each request gets its own rows back) along the batch dimension (`main.go` says which, for the tensors where it is not the first);")
 }
