@@ -108,6 +108,10 @@ func (m *CustomModelV2) Predict(ctx context.Context, req *infer.Request, h *runt
 		return nil, runtime.InvalidInput("expected one BYTES input with an image per element")
 	}
 	in := req.Inputs[0]
+	if in.Datatype != infer.BYTES {
+		// In the protocol's words: AsBytes's error names Go types.
+		return nil, runtime.InvalidInput(fmt.Sprintf("input %s is %s, expected BYTES with an image per element", in.Name, in.Datatype))
+	}
 	images, err := in.AsBytes()
 	if err != nil {
 		return nil, err

@@ -52,17 +52,19 @@ func TestInputJSON(t *testing.T) {
 // TestBadImage checks that a broken request gets a 400 naming the problem.
 func TestBadImage(t *testing.T) {
 	srv := runtimetest.Start(t, NewCustomModelV2("custom-model-v2"))
+	v1, v2 := "/v1/models/custom-model-v2:predict", "/v2/models/custom-model-v2/infer"
 	tests := []struct {
-		name, body, want string
+		name, path, body, want string
 	}{
-		{"not base64", `{"instances":[{"image":{"b64":"%%%"}}]}`, `{"error":"instances[0].image.b64 is not base64: illegal base64 data at input byte 0"}`},
-		{"no instances", `{"instances":[]}`, `{"error":"expected \"instances\": [{\"image\": {\"b64\": \"...\"}}, ...]"}`},
-		{"empty image", `{"instances":[{"image":{"b64":""}}]}`, `{"error":"instances[0].image.b64 is empty"}`},
-		{"not an image", `{"instances":[{"image":{"b64":"AA=="}},[1.0,2.0]]}`, `{"error":"instances[1] is not {\"image\": {\"b64\": \"...\"}}"}`},
+		{"not base64", v1, `{"instances":[{"image":{"b64":"%%%"}}]}`, `{"error":"instances[0].image.b64 is not base64: illegal base64 data at input byte 0"}`},
+		{"no instances", v1, `{"instances":[]}`, `{"error":"expected \"instances\": [{\"image\": {\"b64\": \"...\"}}, ...]"}`},
+		{"empty image", v1, `{"instances":[{"image":{"b64":""}}]}`, `{"error":"instances[0].image.b64 is empty"}`},
+		{"not an image", v1, `{"instances":[{"image":{"b64":"AA=="}},[1.0,2.0]]}`, `{"error":"instances[1] is not {\"image\": {\"b64\": \"...\"}}"}`},
+		{"not BYTES", v2, `{"inputs":[{"name":"input-0","shape":[2],"datatype":"FP32","data":[1,2]}]}`, `{"error":"input input-0 is FP32, expected BYTES with an image per element"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := srv.Do(t, http.MethodPost, "/v1/models/custom-model-v2:predict", "application/json", []byte(tt.body))
+			resp := srv.Do(t, http.MethodPost, tt.path, "application/json", []byte(tt.body))
 			if resp.Code != http.StatusBadRequest || resp.Body != tt.want {
 				t.Errorf("got %d %s, want 400 %s", resp.Code, resp.Body, tt.want)
 			}
