@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -134,5 +135,50 @@ func TestStalledBodiesHoldLittleHeap(t *testing.T) {
 	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	if held > conns*256<<10 {
 		t.Errorf("%d stalled bodies of 14 bytes hold %d KiB of heap (%d KiB each)", conns, held>>10, held/conns>>10)
+	}
+}
+
+// A gzip bomb is refused once the limit has been inflated, and inflating it
+// allocates about twice the limit in all (the doubling buffer's steps), not
+// four times: the buffer grew past the limit, to twice it, to take the one
+// byte that shows the body is over, so a 200 KB bomb cost 192 MiB at once
+// under the default 64 MiB limit, and a few of them at a time the pod's
+// memory.
+func TestCompressedBombAllocatesAboutTheLimit(t *testing.T) {
+	const limit = 8 << 20
+	h := &Handler{opts: Options{MaxRequestBodySize: limit}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := h.readBody(w, r)
+		fmt.Fprint(w, err)
+	}))
+	defer srv.Close()
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	if _, err := zw.Write(make([]byte, 4*limit)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	req, err := http.NewRequest("POST", srv.URL, &bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	goruntime.ReadMemStats(&after)
+	if want := fmt.Sprintf("Request body too large: the limit is %d bytes (--max_request_body_size).", limit); string(got) != want {
+		t.Fatalf("answer %q, want %q", got, want)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2*limit+2<<20 {
+		t.Errorf("inflating a bomb to the %d MiB limit allocated %d MiB", limit>>20, alloc>>20)
 	}
 }

@@ -114,10 +114,13 @@ func readEncoded(wire io.Reader, enc int, limit int64, at int) ([]byte, error) {
 	dec, err := d.open(enc, br)
 	var body []byte
 	if err == nil {
+		most := int64(-1)
 		if limit > 0 {
-			dec = io.LimitReader(dec, limit+1)
+			// One byte past the limit shows the body is over it.
+			most = limit + 1
+			dec = io.LimitReader(dec, most)
 		}
-		body, err = readAllAligned(dec, at)
+		body, err = readAllAligned(dec, at, most)
 	}
 	if wr.err != nil {
 		return nil, bodyError(wr.err, limit)
@@ -195,17 +198,36 @@ func decodeError(name string, err error) error {
 	return &status.Error{Kind: status.KindInvalidInput, Message: fmt.Sprintf("could not decompress the request body (Content-Encoding: %s): %s", name, msg), Err: err}
 }
 
-// readAllAligned reads rd to its end into a buffer whose byte at starts
-// 8-byte aligned (readDeclared's, for a body of unknown length). The
-// buffer doubles as the bytes come, from a small start: what a body
-// decompresses to is not known before it is read.
-func readAllAligned(rd io.Reader, at int) ([]byte, error) {
+// readAllAligned reads rd to its end, or to most bytes when most >= 0,
+// into a buffer whose byte at starts 8-byte aligned (readDeclared's, for a
+// body of unknown length). The buffer doubles as the bytes come, from a
+// small start: what a body decompresses to is not known before it is read.
+// It grows to most bytes at the most: doubled from the limit to take the
+// one byte more that shows a decompression bomb is over it, it held three
+// times the limit at once (the old buffer and the new), for a bomb of a few
+// hundred bytes.
+func readAllAligned(rd io.Reader, at int, most int64) ([]byte, error) {
 	pad := (8 - at%8) % 8
-	buf := make([]byte, pad+4<<10)
+	size := int64(4 << 10)
+	if most >= 0 {
+		size = min(size, most)
+	}
+	buf := make([]byte, pad+int(size))
 	got := 0
 	for {
 		if pad+got == len(buf) {
-			grown := make([]byte, pad+2*got)
+			if most >= 0 && int64(got) >= most {
+				return buf[pad : pad+got], nil
+			}
+			size = int64(2 * got)
+			if most >= 0 && size > most/2 {
+				// Straight to most from over half of it: a limit that
+				// is a power of two times the first size would take
+				// one more doubling, all of it copied, for its last
+				// byte.
+				size = most
+			}
+			grown := make([]byte, pad+int(size))
 			copy(grown[pad:], buf[pad:pad+got])
 			buf = grown
 		}
