@@ -199,8 +199,14 @@ func TestCorruptCompressedBodyIs400(t *testing.T) {
 			`could not decompress the request body (Content-Encoding: gzip): gzip: invalid checksum`},
 		{"truncated gzip", "gzip", good[:len(good)-10],
 			`could not decompress the request body (Content-Encoding: gzip): the compressed data is truncated (unexpected EOF)`},
-		{"garbage after gzip", "gzip", append(bytes.Clone(good), "trailing garbage"...),
+		{"short, not gzip", "gzip", []byte(`[1]`),
 			`could not decompress the request body (Content-Encoding: gzip): gzip: invalid header`},
+		{"garbage after gzip", "gzip", append(bytes.Clone(good), "trailing garbage"...),
+			`could not decompress the request body (Content-Encoding: gzip): data after the end of the compressed data`},
+		{"short garbage after gzip", "gzip", append(bytes.Clone(good), "xyz"...),
+			`could not decompress the request body (Content-Encoding: gzip): data after the end of the compressed data`},
+		{"truncated second member", "gzip", append(bytes.Clone(good), good[:len(good)-10]...),
+			`could not decompress the request body (Content-Encoding: gzip): the compressed data is truncated (unexpected EOF)`},
 		{"truncated deflate", "deflate", deflated[:len(deflated)-3],
 			`could not decompress the request body (Content-Encoding: deflate): the compressed data is truncated (unexpected EOF)`},
 		{"garbage after deflate", "deflate", append(bytes.Clone(deflated), "xyz"...),
@@ -215,8 +221,10 @@ func TestCorruptCompressedBodyIs400(t *testing.T) {
 		}
 	}
 
-	// The decompressors are reused after those failures.
-	for enc, body := range map[string][]byte{"gzip": good, "deflate": deflated} {
+	// The decompressors are reused after those failures; a gzip body
+	// may hold several members (RFC 1952 §2.2), read one after the other.
+	twoMembers := append(gzipped(t, []byte(`{"instances":[1,`)), gzipped(t, []byte(`2,3]}`))...)
+	for enc, body := range map[string][]byte{"gzip": good, "deflate": deflated, "x-gzip": twoMembers} {
 		code, _, resp := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", body, "Content-Encoding", enc)
 		assert.Equal(t, 200, code, enc)
 		assert.Equal(t, `{"predictions":[1,2,3]}`, resp, enc)

@@ -132,9 +132,9 @@ func readEncoded(wire io.Reader, enc int, limit int64, at int) ([]byte, error) {
 		return nil, tooLarge(limit)
 	}
 	if enc == encDeflate {
-		// A zlib stream ends with its checksum; gzip reads on after each
-		// member for the next (RFC 1952 allows several), and so refuses
-		// what follows the last one itself.
+		// A zlib stream ends with its checksum; gzipMembers reads on
+		// after each member for the next, and so refuses what follows
+		// the last one itself.
 		if _, err := br.ReadByte(); err == nil {
 			return nil, decodeError(name, errTrailing)
 		} else if wr.err != nil {
@@ -149,9 +149,10 @@ func readEncoded(wire io.Reader, enc int, limit int64, at int) ([]byte, error) {
 // costs some 50 KB (flate's window and tables), ten times what the rest of
 // a small request allocates.
 type decoders struct {
-	br *bufio.Reader
-	gz *gzip.Reader
-	zl io.ReadCloser // a zlib.Resetter
+	br      *bufio.Reader
+	gz      *gzip.Reader
+	members gzipMembers   // reads gz, here so as not to allocate one a body
+	zl      io.ReadCloser // a zlib.Resetter
 }
 
 var decoderPool = sync.Pool{New: func() any { return &decoders{br: bufio.NewReader(nil)} }}
@@ -160,17 +161,64 @@ var decoderPool = sync.Pool{New: func() any { return &decoders{br: bufio.NewRead
 func (d *decoders) open(enc int, br *bufio.Reader) (io.Reader, error) {
 	var err error
 	if enc == encGzip {
+		if !gzipNext(br) {
+			// Said here, not left to the gzip reader: a body shorter
+			// than a gzip header would be "truncated" there.
+			return nil, gzip.ErrHeader
+		}
 		if d.gz == nil {
 			d.gz, err = gzip.NewReader(br)
-			return d.gz, err
+		} else {
+			err = d.gz.Reset(br)
 		}
-		return d.gz, d.gz.Reset(br)
+		if err != nil {
+			return nil, err
+		}
+		d.gz.Multistream(false)
+		d.members = gzipMembers{gz: d.gz, br: br}
+		return &d.members, nil
 	}
 	if d.zl == nil {
 		d.zl, err = zlib.NewReader(br)
 		return d.zl, err
 	}
 	return d.zl, d.zl.(zlib.Resetter).Reset(br, nil)
+}
+
+// gzipMembers reads the members of a gzip body one after the other (RFC
+// 1952 allows several, as `cat a.gz b.gz` makes them), and refuses what follows the last one as errTrailing. gzip.Reader's own
+// multistream mode reads anything after a member as the next one's
+// header, which named a few bytes of trailing garbage a truncated stream
+// and more of it an invalid header.
+type gzipMembers struct {
+	gz *gzip.Reader
+	br *bufio.Reader
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	n, err := g.gz.Read(p)
+	if err != io.EOF {
+		return n, err
+	}
+	if _, err := g.br.Peek(1); err != nil {
+		return n, err // io.EOF: the body ends with the member
+	}
+	if !gzipNext(g.br) {
+		return n, errTrailing
+	}
+	if err := g.gz.Reset(g.br); err != nil {
+		return n, err
+	}
+	g.gz.Multistream(false)
+	return n, nil
+}
+
+// gzipNext reports whether br's next bytes can begin a gzip member: its
+// magic number 1f 8b, or 1f alone at the end of the body (a member cut
+// short, which the gzip reader calls truncated).
+func gzipNext(br *bufio.Reader) bool {
+	b, _ := br.Peek(2)
+	return len(b) > 0 && b[0] == 0x1f && (len(b) == 1 || b[1] == 0x8b)
 }
 
 // release returns d to the pool, no longer reading the request's body
