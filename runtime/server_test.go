@@ -425,7 +425,40 @@ func TestV2BodyInUTF16AndUTF32(t *testing.T) {
 
 	code, _, got := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", u16(binary.LittleEndian, true, `{"instances":[1]}`))
 	assert.Equal(t, 400, code)
-	assert.Equal(t, `{"error":"Unrecognized request format: invalid character 'ÿ' looking for beginning of value at offset 0"}`, got)
+	assert.Equal(t, `{"error":"Unrecognized request format: invalid character '\\xff' looking for beginning of value at offset 0"}`, got)
+}
+
+// A character that cannot be where it is in a JSON body is named as the
+// client wrote it: the whole UTF-8 sequence (a word processor's curly
+// quote '“', not 'â' for its first byte), a byte that starts no UTF-8
+// character in hex, and a UTF-8 byte order mark by name (a v1 body may not
+// start with one, as JSON forbids; a v2 body may, TestV2BodyInUTF16AndUTF32).
+// Go's %q of the byte made all of them Latin-1 letters that are in no
+// body: 'ï' for the byte order mark.
+func TestMalformedJSONNamesTheCharacterSent(t *testing.T) {
+	ts := startServer(t, defaultConfig(), &echoModel{name: "echo"})
+	ts.waitReady(t)
+	const v1, v2 = "/v1/models/echo:predict", "/v2/models/echo/infer"
+	for _, c := range []struct {
+		name, path, body string
+		code             int
+		want             string
+	}{
+		{"curly quotes", v1, `{"instances":[“a”]}`, 400,
+			`{"error":"Unrecognized request format: invalid character '“' looking for beginning of value at offset 14"}`},
+		{"byte order mark", v1, "\uFEFF" + `{"instances":[1]}`, 400,
+			`{"error":"Unrecognized request format: invalid character '\\ufeff' (a UTF-8 byte order mark) looking for beginning of value at offset 0"}`},
+		{"not UTF-8", v1, `{"instances":[` + "\xe9" + `]}`, 400,
+			`{"error":"Unrecognized request format: invalid character '\\xe9' looking for beginning of value at offset 14"}`},
+		{"curly colon", v1, `{"instances"：[1]}`, 400,
+			`{"error":"Unrecognized request format: expected ':', found '：' at offset 12"}`},
+		{"v2 curly quotes", v2, `{"inputs":[{"name":"a","shape":[1],"datatype":"BYTES","data":[“a”]}]}`, 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",62],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid character '“' looking for beginning of value at offset 62"}}]}`},
+	} {
+		code, _, got := do(t, "POST", ts.url+c.path, "application/json", []byte(c.body))
+		assert.Equal(t, c.code, code, c.name)
+		assert.Equal(t, c.want, got, c.name)
+	}
 }
 
 // A v2 request with "id": null (Optional in KServe's schema) is answered

@@ -447,7 +447,7 @@ func (s *scanner) dumps(b []byte) ([]byte, error) {
 	if s.pos >= len(s.b) {
 		return b, s.fail("unexpected end of JSON input")
 	}
-	return b, s.fail(fmt.Sprintf("invalid character %q looking for a value", s.b[s.pos]))
+	return b, s.fail(fmt.Sprintf("invalid character %s looking for a value", charAt(s.b, s.pos)))
 }
 
 // appendASCIIString is Python's py_encode_basestring_ascii.

@@ -75,6 +75,22 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.m
 
 func (s *scanner) fail(msg string) error { return &syntaxError{msg: msg, pos: s.pos} }
 
+// charAt quotes the character that starts at b[pos] for an error message
+// as the client wrote it: the whole UTF-8 sequence ('“', a word
+// processor's quote, where %q of its first byte reads 'â'), a byte that
+// starts no UTF-8 character in hex ('\xe9'), and the byte order mark by
+// name, which editors on Windows put before JSON and JSON forbids.
+func charAt(b []byte, pos int) string {
+	r, size := utf8.DecodeRune(b[pos:])
+	switch {
+	case r == utf8.RuneError && size <= 1:
+		return fmt.Sprintf(`'\x%02x'`, b[pos])
+	case r == '\uFEFF':
+		return `'\ufeff' (a UTF-8 byte order mark)`
+	}
+	return strconv.QuoteRune(r)
+}
+
 func (s *scanner) ws() {
 	// Most JSON a client sends has no space between tokens: one test,
 	// inlined into every caller, instead of the loop.
@@ -109,7 +125,7 @@ func (s *scanner) expect(c byte) error {
 		if s.pos >= len(s.b) {
 			return s.fail("unexpected end of JSON input")
 		}
-		return s.fail(fmt.Sprintf("expected %q, found %q", c, s.b[s.pos]))
+		return s.fail(fmt.Sprintf("expected %q, found %s", c, charAt(s.b, s.pos)))
 	}
 	s.pos++
 	return nil
@@ -274,7 +290,7 @@ func (s *scanner) number() ([]byte, error) {
 		if s.pos >= len(s.b) {
 			return nil, s.fail("unexpected end of JSON input")
 		}
-		return nil, s.fail(fmt.Sprintf("invalid character %q looking for a number", s.b[s.pos]))
+		return nil, s.fail(fmt.Sprintf("invalid character %s looking for a number", charAt(s.b, s.pos)))
 	}
 	return s.b[start:s.pos], nil
 }
@@ -338,7 +354,7 @@ func (s *scanner) skip() ([]byte, error) {
 	case c == 0 && s.pos >= len(s.b):
 		return nil, s.fail("unexpected end of JSON input")
 	default:
-		return nil, s.fail(fmt.Sprintf("invalid character %q looking for beginning of value", c))
+		return nil, s.fail(fmt.Sprintf("invalid character %s looking for beginning of value", charAt(s.b, s.pos)))
 	}
 	return s.b[start:s.pos], nil
 }
