@@ -1045,6 +1045,23 @@ func TestBinaryMixedOutputsAndRequestedOutputs(t *testing.T) {
 		"Inference-Header-Content-Length", fmt.Sprint(len(head)))
 	assert.Equal(t, 400, code)
 	assert.Equal(t, `{"error":"'data' field is missing for input 'a' for model 'echo'"}`, resp)
+
+	// Binary data no input takes: too much of it, and an input that has
+	// "data" as well as a binary_data_size, whose data is read and its
+	// binary part not (KServe's from_bytes reads "data" first). The
+	// message named no input and said the inputs declared 0 bytes, when
+	// the input had declared 8.
+	for _, c := range []struct{ head, want string }{
+		{`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","parameters":{"binary_data_size":4}}]}`,
+			`{"error":"binary data has 8 bytes, but the inputs declare 4 (binary_data_size)"}`},
+		{`{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","data":[1,2],"parameters":{"binary_data_size":8}}]}`,
+			`{"error":"binary data has 8 bytes, but the inputs declare 0 (binary_data_size): input a has \"data\" as well as a binary_data_size, and its \"data\" is read; send one of the two"}`},
+	} {
+		code, _, resp = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/octet-stream", append([]byte(c.head), raw...),
+			"Inference-Header-Content-Length", fmt.Sprint(len(c.head)))
+		assert.Equal(t, 400, code, c.head)
+		assert.Equal(t, c.want, resp, c.head)
+	}
 }
 
 // A JSON body that breaks KServe's schema in several places is one 422

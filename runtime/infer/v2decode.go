@@ -1070,8 +1070,12 @@ func decodeOutputs(s *scanner, req *Request, first bool) error {
 // attachBinary fills inputs that declare binary_data_size from raw, in order.
 func attachBinary(req *Request, raw []byte) error {
 	off := 0
+	both := "" // the first input with "data" and a binary_data_size
 	for _, t := range req.Inputs {
 		if t.Data != nil {
+			if _, ok := t.Parameters["binary_data_size"]; ok && both == "" {
+				both = t.Name
+			}
 			continue
 		}
 		size, ok := t.Parameters.Int64("binary_data_size")
@@ -1097,7 +1101,13 @@ func attachBinary(req *Request, raw []byte) error {
 		}
 	}
 	if off != len(raw) && raw != nil {
-		return status.InvalidInputf("binary data has %d bytes, but the inputs declare %d (binary_data_size)", len(raw), off)
+		msg := fmt.Sprintf("binary data has %d bytes, but the inputs declare %d (binary_data_size)", len(raw), off)
+		if both != "" {
+			// Its binary_data_size is what the client counted on; KServe's
+			// from_bytes reads "data" first and skips it.
+			msg += fmt.Sprintf(`: input %s has "data" as well as a binary_data_size, and its "data" is read; send one of the two`, both)
+		}
+		return status.InvalidInput(msg)
 	}
 	return nil
 }
