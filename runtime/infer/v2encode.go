@@ -11,15 +11,27 @@ import (
 // SelectOutputs applies the request's "outputs" list to resp: only the
 // listed outputs are returned, in the listed order; a name the model did not
 // produce is KServe's 400 "Unexpected inference output".
+//
+// A name listed twice is a 400 as well. KServe answers each copy again,
+// so a client multiplied an answer's size by the length of a list it
+// writes in a few bytes an entry: one output of 1 MB asked for 60 000
+// times is a 60 GB answer, which this server would build in memory.
 func SelectOutputs(req *Request, resp *Response, modelName string) error {
 	if len(req.Outputs) == 0 {
 		return nil
 	}
 	sel := make([]*Tensor, 0, len(req.Outputs))
-	for _, o := range req.Outputs {
+	for i, o := range req.Outputs {
 		t := resp.Output(o.Name)
 		if t == nil {
 			return status.InvalidInputf("Unexpected inference output '%s' for model '%s'", o.Name, modelName)
+		}
+		// sel holds distinct outputs of the model, so this scan is
+		// bounded by the model's outputs, not by the list's length.
+		for j, prev := range sel {
+			if prev == t {
+				return status.InvalidInputf(`"outputs" asks for output '%s' twice (outputs[%d] and outputs[%d]) for model '%s'`, o.Name, j, i, modelName)
+			}
 		}
 		sel = append(sel, t)
 	}
