@@ -82,6 +82,14 @@ func TestParity_RESTAndGRPC(t *testing.T) {
 			http: 400, msg: `"outputs" asks for output 'output-1' twice (outputs[0] and outputs[2]) for model 'passthrough'`,
 		},
 		{
+			// Not "output 'output-0' is BYTES": the second copy found
+			// the first one's classes.
+			name: "classified output twice",
+			rest: `{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","data":[1,2]}],"outputs":[{"name":"output-0","parameters":{"classification":1}},{"name":"output-0","parameters":{"classification":1}}]}`,
+			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FP32","shape":[2],"contents":{"fp32_contents":[1,2]}}],"outputs":[{"name":"output-0","parameters":{"classification":{"int64_param":1}}},{"name":"output-0","parameters":{"classification":{"int64_param":1}}}]}`,
+			http: 400, msg: `"outputs" asks for output 'output-0' twice (outputs[0] and outputs[1]) for model 'passthrough'`,
+		},
+		{
 			name: "shape mismatch",
 			rest: `{"inputs":[{"name":"a","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]}`,
 			grpc: `{"model_name":"passthrough","inputs":[{"name":"a","datatype":"FP32","shape":[2,2],"contents":{"fp32_contents":[1,2,3]}}]}`,

@@ -42,6 +42,10 @@ func ClassifyForwarded(req *Request, resp *Response, labels func(output string) 
 }
 
 func classify(req *Request, resp *Response, labels func(output string) []string, keepBytes bool) error {
+	// Outputs classified here: an output listed twice is classified once,
+	// and SelectOutputs refuses the list, rather than the second copy
+	// finding the first one's classes, BYTES that do not rank.
+	var done []bool
 	for _, o := range req.Outputs {
 		v, asked := o.Parameters[ClassificationParameter]
 		if !asked {
@@ -55,7 +59,7 @@ func classify(req *Request, resp *Response, labels func(output string) []string,
 			return status.InvalidInputf("output '%s': the classification parameter must be a positive integer, got %v", o.Name, v)
 		}
 		for i, t := range resp.Outputs {
-			if t.Name != o.Name || (keepBytes && t.Datatype == BYTES) {
+			if t.Name != o.Name || (keepBytes && t.Datatype == BYTES) || done != nil && done[i] {
 				continue
 			}
 			var l []string
@@ -67,6 +71,10 @@ func classify(req *Request, resp *Response, labels func(output string) []string,
 				return err
 			}
 			resp.Outputs[i] = c
+			if done == nil {
+				done = make([]bool, len(resp.Outputs))
+			}
+			done[i] = true
 		}
 	}
 	return nil
