@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -218,9 +219,53 @@ func (s *Server) limitUnary(ctx context.Context, req any, info *grpc.UnaryServer
 func (s *Server) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	answerUncompressed(ss.Context())
 	if strings.HasPrefix(info.FullMethod, "/grpc.reflection.") {
-		return handler(srv, ss)
+		return clipStatus(handler(srv, ss))
 	}
-	return handler(srv, &limitedStream{ServerStream: ss, max: s.maxSend})
+	return clipStatus(handler(srv, &limitedStream{ServerStream: ss, max: s.maxSend}))
+}
+
+// maxStatusMessage bounds an error's status message as the grpc-message
+// trailer carries it, percent-encoded: a byte outside printable ASCII, or
+// '%', takes three. Clients bound the trailers they take (grpc-go at
+// 16 MiB; gRPC's C core, under Python's and C++'s clients, refuses some
+// over 8 KiB and all over 16 KiB by default), and grpc-go's refuses more by
+// closing the connection, every call on it failing UNAVAILABLE; messages
+// echo what a request held (names, shapes, values), which a request of
+// megabytes makes megabytes long.
+const maxStatusMessage = 4 << 10
+
+// clipStatus cuts err's status message to maxStatusMessage, at a UTF-8
+// character, saying how long it was. The beginning, which names the fault
+// and where it is, is kept.
+func clipStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := grpcstatus.FromError(err)
+	if !ok {
+		return err
+	}
+	msg := st.Message()
+	if 3*len(msg) <= maxStatusMessage {
+		return err // fits, however it is encoded
+	}
+	size := 0
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < ' ' || c > '~' || c == '%' {
+			size += 3
+		} else {
+			size++
+		}
+		if size > maxStatusMessage {
+			for i > 0 && !utf8.RuneStart(msg[i]) {
+				i--
+			}
+			p := st.Proto()
+			p.Message = fmt.Sprintf("%s … (cut; the message has %d bytes)", msg[:i], len(msg))
+			return grpcstatus.ErrorProto(p)
+		}
+	}
+	return err
 }
 
 type limitedStream struct {
@@ -274,6 +319,7 @@ func (s *Server) logCall(ctx context.Context, req any, info *grpc.UnaryServerInf
 				s.dp.Record(m.GetModelName(), infer.ProtocolGRPCV2, dataplane.Predict, proto.Size(m), -1, codes.Internal.String())
 			}
 		}
+		err = clipStatus(err)
 	}()
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "grpc method: "+info.FullMethod)

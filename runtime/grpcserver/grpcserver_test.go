@@ -686,3 +686,27 @@ func (s *headerSpy) Predict(_ context.Context, req *infer.Request, h *model.Head
 	s.seen(h.Request)
 	return &infer.Response{}, nil
 }
+
+// An error's status message is cut to a few KiB: it travels in the
+// trailers, whose size the client bounds (grpc-go at 16 MiB, gRPC's C core,
+// under Python's and C++'s clients, at 8 to 16 KiB), and messages echo what
+// the request held. An input name of 3 million 'é' made an 18 MB
+// grpc-message, which the client refused with COMPRESSION_ERROR, closing
+// the connection and every call on it; a shape of 6 million dimensions did
+// the same. The message keeps its beginning, which names the fault.
+func TestLongStatusMessageIsCut(t *testing.T) {
+	f := start(t, grpcserver.Options{MaxReceiveMessageLength: 64 << 20}, newPassthrough("passthrough"))
+	name := strings.Repeat("é", 3<<20)
+	_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "passthrough",
+		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: name, Datatype: "XX", Shape: []int64{1}}},
+		RawInputContents: [][]byte{{1}}})
+	st, ok := grpcstatus.FromError(err)
+	require.True(t, ok, "not a gRPC status: %v", err)
+	require.Equal(t, codes.InvalidArgument, st.Code(), "%.200s", st.Message())
+	assert.Equal(t, "invalid datatype XX for input "+strings.Repeat("é", 677)+" … (cut; the message has 6291486 bytes)", st.Message())
+
+	// The connection is still there for the next call.
+	live, err := f.client.ServerLive(ctxT(t), &pb.ServerLiveRequest{})
+	require.NoError(t, err)
+	assert.True(t, live.GetLive())
+}
