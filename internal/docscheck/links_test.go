@@ -37,8 +37,14 @@ func slug(h string) string {
 	return b.String()
 }
 
-// anchors lists the anchors of a Markdown text's headings, outside code
-// fences; a repeated heading gets -1, -2, ... as on GitHub.
+// htmlAnchor is an HTML anchor in Markdown (<a id="x"></a>), which GitHub
+// keeps and a link "#x" reaches: it names a bullet or a paragraph that has
+// no heading.
+var htmlAnchor = regexp.MustCompile(`<a (?:id|name)="([^"]+)"`)
+
+// anchors lists the anchors of a Markdown text's headings and its HTML
+// anchors, outside code fences; a repeated heading gets -1, -2, ... as on
+// GitHub.
 func anchors(text string) map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]int{}
@@ -48,8 +54,14 @@ func anchors(text string) map[string]bool {
 			inFence = !inFence
 			continue
 		}
+		if inFence {
+			continue
+		}
+		for _, a := range htmlAnchor.FindAllStringSubmatch(line, -1) {
+			out[a[1]] = true
+		}
 		m := heading.FindStringSubmatch(line)
-		if inFence || m == nil {
+		if m == nil {
 			continue
 		}
 		s := slug(m[2])
@@ -134,8 +146,8 @@ func TestMarkdownLinksResolve(t *testing.T) {
 func TestBrokenLinksFindsWhatIsBroken(t *testing.T) {
 	fsys := fstest.MapFS{
 		"README.md": {Data: []byte("# Top\n[a](docs/a.md#flags-and-env) [b](docs/a.md#the-env) [c](docs/gone.md) [d](#top) " +
-			"[e](docs/a.md#notes-1) [f](https://example.invalid/x) [g](docs/a.md#nope)\n```\n[h](nothere.md)\n```\n")},
-		"docs/a.md": {Data: []byte("## Flags, and env!\n## `The` env\n## Notes\n## Notes\n```\n# not a heading\n```\n")},
+			"[e](docs/a.md#notes-1) [f](https://example.invalid/x) [g](docs/a.md#nope) [i](docs/a.md#a-bullet) [j](docs/a.md#fenced)\n```\n[h](nothere.md)\n```\n")},
+		"docs/a.md": {Data: []byte("## Flags, and env!\n## `The` env\n## Notes\n## Notes\n- <a id=\"a-bullet\"></a>**A bullet**\n```\n# not a heading\n<a id=\"fenced\"></a>\n```\n")},
 	}
 	got, err := brokenLinks(fsys)
 	if err != nil {
@@ -144,6 +156,7 @@ func TestBrokenLinksFindsWhatIsBroken(t *testing.T) {
 	want := []string{
 		"README.md: docs/gone.md: no such file",
 		"README.md: docs/a.md#nope: no heading with that anchor in docs/a.md",
+		"README.md: docs/a.md#fenced: no heading with that anchor in docs/a.md",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
