@@ -21,7 +21,7 @@ func ExampleInputAs() {
 	x, err := infer.InputAs[float32](req, "x") // nested JSON lists arrive flat, row-major
 	fmt.Println(x, req.Input("x").Shape, err)
 
-	_, err = infer.InputAs[float32](req, "ids") // INT64 is not []float32
+	_, err = infer.InputAs[float32](req, "ids") // INT64, not FP32
 	fmt.Println(status.HTTPCode(err), err)
 
 	_, err = infer.InputAs[float32](req, "y")
@@ -31,7 +31,7 @@ func ExampleInputAs() {
 	fmt.Println(ids, err)
 	// Output:
 	// [1 2 3 4] [2 2] <nil>
-	// 400 tensor "ids" has datatype INT64 ([]int64), not []float32
+	// 400 input "ids" has datatype INT64, but the model expects FP32
 	// 400 missing input "y": the request's inputs are ["x", "ids"]
 	// [7 8] <nil>
 }

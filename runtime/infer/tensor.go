@@ -104,7 +104,30 @@ func As[T Element](t *Tensor) ([]T, error) {
 	if d, ok := t.Data.([]T); ok {
 		return d, nil
 	}
-	return nil, status.InvalidInputf("tensor %q has datatype %s (%s), not %s", t.Name, t.Datatype, t.Datatype.GoType(), DatatypeOf[T]().GoType())
+	return nil, wrongDatatype[T]("tensor %q has datatype %s, expected %s", t)
+}
+
+// wrongDatatype is As's error for a tensor whose data is not []T. It is in
+// the protocol's words (FP32, BYTES), not Go's ([]float32, [][]byte): a
+// client reads it, often passed on by a transformer. format takes the
+// tensor's name, the datatype it has and the one T holds.
+func wrongDatatype[T Element](format string, t *Tensor) error {
+	want := DatatypeOf[T]()
+	if t.Datatype == want {
+		// The datatype is right but the data is not: a model or
+		// Preprocess built the tensor by hand. Say what it holds.
+		return holdsWrongData("tensor", strconv.Quote(t.Name), t)
+	}
+	return status.InvalidInputf(format, t.Name, t.Datatype, want)
+}
+
+// holdsWrongData is the error for a tensor whose Data is not the Go slice
+// its Datatype is held as, naming the datatype the data would have.
+func holdsWrongData(kind, name string, t *Tensor) error {
+	if d, ok := dataDatatype(t.Data); ok {
+		return status.InvalidInputf("%s %s has datatype %s but holds %s data", kind, name, t.Datatype, d)
+	}
+	return status.InvalidInputf("%s %s has datatype %s but holds %T, which is no datatype's data (see infer.Element)", kind, name, t.Datatype, t.Data)
 }
 
 // errNoTensor is the accessors' answer for a nil tensor.
@@ -124,7 +147,12 @@ func InputAs[T Element](r *Request, name string) ([]T, error) {
 		}
 		return nil, status.InvalidInputf("missing input %q: the request's inputs are [%s]", name, strings.Join(names, ", "))
 	}
-	return As[T](t)
+	if d, ok := t.Data.([]T); ok {
+		return d, nil
+	}
+	// Worded as runtime/onnx words its own datatype check, so that a
+	// client reads one message whichever model answers.
+	return nil, wrongDatatype[T]("input %q has datatype %s, but the model expects %s", t)
 }
 
 // InputShaped is InputAs that also checks the input's shape against want
@@ -312,7 +340,7 @@ func (t *Tensor) Validate(kind string) error {
 	}
 	n := dataLen(t.Data)
 	if n < 0 || !matchesType(t.Datatype, t.Data) {
-		return status.InvalidInputf("%s %s has datatype %s but holds %T", kind, t.Name, t.Datatype, t.Data)
+		return holdsWrongData(kind, t.Name, t)
 	}
 	want := ShapeSize(t.Shape)
 	if want < 0 {
@@ -327,35 +355,41 @@ func (t *Tensor) Validate(kind string) error {
 }
 
 func matchesType(d Datatype, data any) bool {
+	got, ok := dataDatatype(data)
+	return ok && got == d
+}
+
+// dataDatatype returns the datatype whose data is held as data's Go type.
+func dataDatatype(data any) (Datatype, bool) {
 	switch data.(type) {
 	case []bool:
-		return d == BOOL
+		return BOOL, true
 	case []uint8:
-		return d == UINT8
+		return UINT8, true
 	case []uint16:
-		return d == UINT16
+		return UINT16, true
 	case []uint32:
-		return d == UINT32
+		return UINT32, true
 	case []uint64:
-		return d == UINT64
+		return UINT64, true
 	case []int8:
-		return d == INT8
+		return INT8, true
 	case []int16:
-		return d == INT16
+		return INT16, true
 	case []int32:
-		return d == INT32
+		return INT32, true
 	case []int64:
-		return d == INT64
+		return INT64, true
 	case []Float16:
-		return d == FP16
+		return FP16, true
 	case []float32:
-		return d == FP32
+		return FP32, true
 	case []float64:
-		return d == FP64
+		return FP64, true
 	case [][]byte:
-		return d == BYTES
+		return BYTES, true
 	}
-	return false
+	return "", false
 }
 
 // FormatShape prints a shape like Python prints a list: [1, 3, 224, 224].

@@ -29,10 +29,10 @@ func TestTensor_TypedAccessors(t *testing.T) {
 
 	// The wrong accessor is a client error naming the tensor and both types.
 	_, err = f64.AsFloat32()
-	assert.EqualError(t, err, `tensor "x" has datatype FP64 ([]float64), not []float32`)
+	assert.EqualError(t, err, `tensor "x" has datatype FP64, expected FP32`)
 	assert.Equal(t, 400, status.HTTPCode(err))
 	_, err = f64.AsStrings()
-	assert.EqualError(t, err, `tensor "x" has datatype FP64 ([]float64), not [][]byte`)
+	assert.EqualError(t, err, `tensor "x" has datatype FP64, expected BYTES`)
 }
 
 func TestTensor_Float64sConvertsEveryNumericType(t *testing.T) {
@@ -75,7 +75,7 @@ func TestInputAs_MissingInputIsInvalidInput(t *testing.T) {
 	assert.EqualError(t, err, `missing input "x": the request's inputs are ["a", "b"]`)
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
 	_, err = InputAs[float32](req, "b")
-	assert.EqualError(t, err, `tensor "b" has datatype INT64 ([]int64), not []float32`)
+	assert.EqualError(t, err, `input "b" has datatype INT64, but the model expects FP32`)
 
 	_, err = req.Input("x").AsFloat32()
 	assert.EqualError(t, err, "missing input tensor: the request has no input of the name asked for")
@@ -137,5 +137,21 @@ func TestInputShaped(t *testing.T) {
 	// The datatype is checked first: a client that sent INT64 hears that,
 	// whatever the shape.
 	_, err = InputShaped[float32](req, "ids", -1, 3)
-	assert.EqualError(t, err, `tensor "ids" has datatype INT64 ([]int64), not []float32`)
+	assert.EqualError(t, err, `input "ids" has datatype INT64, but the model expects FP32`)
+}
+
+// A tensor built by hand whose data is not its datatype's says what it
+// holds in datatype names (or Go's, for data no datatype is held as),
+// rather than "has datatype FP32, expected FP32".
+func TestAs_DataNotOfItsDatatype(t *testing.T) {
+	mislabelled := &Tensor{Name: "x", Datatype: FP32, Shape: []int64{1}, Data: []int64{1}}
+	_, err := mislabelled.AsFloat32()
+	assert.EqualError(t, err, `tensor "x" has datatype FP32 but holds INT64 data`)
+	_, err = InputAs[float32](&Request{Inputs: []*Tensor{mislabelled}}, "x")
+	assert.EqualError(t, err, `tensor "x" has datatype FP32 but holds INT64 data`)
+	assert.EqualError(t, mislabelled.Validate("output"), `output x has datatype FP32 but holds INT64 data`)
+
+	foreign := &Tensor{Name: "x", Datatype: FP32, Shape: []int64{1}, Data: []int{1}}
+	_, err = foreign.AsFloat32()
+	assert.EqualError(t, err, `tensor "x" has datatype FP32 but holds []int, which is no datatype's data (see infer.Element)`)
 }

@@ -129,7 +129,7 @@ func TestParameters(t *testing.T) {
 
 func TestFromResponse_InvalidOutputIsInternal(t *testing.T) {
 	_, err := pbconv.FromResponse(&infer.Response{ModelName: "m", Outputs: []*infer.Tensor{{Name: "o", Datatype: infer.FP32, Shape: []int64{2}, Data: []int64{1, 2}}}}, false)
-	assert.EqualError(t, err, "model m returned an invalid response: output o has datatype FP32 but holds []int64")
+	assert.EqualError(t, err, "model m returned an invalid response: output o has datatype FP32 but holds INT64 data")
 	assert.Equal(t, status.KindInternal, status.KindOf(err))
 }
 

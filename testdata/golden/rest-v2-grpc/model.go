@@ -109,7 +109,7 @@ func (m *CustomModelV2) Predict(ctx context.Context, req *infer.Request, h *runt
 	}
 	in := req.Inputs[0]
 	if in.Datatype != infer.BYTES {
-		// In the protocol's words: AsBytes's error names Go types.
+		// Says what each element must hold, which AsBytes's error cannot.
 		return nil, runtime.InvalidInput(fmt.Sprintf("input %s is %s, expected BYTES with an image per element", in.Name, in.Datatype))
 	}
 	images, err := in.AsBytes()
