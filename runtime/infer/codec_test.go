@@ -292,17 +292,20 @@ func nested(depth int) []byte {
 	return []byte(strings.Repeat("[", depth) + "1" + strings.Repeat("]", depth))
 }
 
-// JSON nested past maxDepth is an error naming the limit, not a recursion
-// that ends in a fatal stack overflow: a 10 MB body of "[" once took the
-// whole server down.
+// JSON nested past its limit is an error naming the limit, not a
+// recursion that ends in a fatal stack overflow: a 10 MB body of "[" once
+// took the whole server down. A v1 body (and CheckJSON) nests as deeply as
+// orjson lets it, the outer object counting; the rest maxDepth.
 func TestNestingDepthIsBounded(t *testing.T) {
-	ok := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(maxDepth)...), '}')}
-	require.NoError(t, ok.ParseV1(), "a member's value may nest maxDepth levels")
+	ok := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(orjsonMaxDepth-1)...), '}')}
+	require.NoError(t, ok.ParseV1(), "a v1 body may nest orjsonMaxDepth levels")
+	assert.NoError(t, CheckJSON(nested(orjsonMaxDepth)))
 
-	tooDeep := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(maxDepth+1)...), '}')}
+	tooDeep := &Request{Protocol: ProtocolV1, IsJSON: true, Body: append(append([]byte(`{"instances":`), nested(orjsonMaxDepth)...), '}')}
 	err := tooDeep.ParseV1()
 	require.Error(t, err)
-	assert.Equal(t, "Unrecognized request format: JSON nested deeper than 10000 levels at offset 10013", err.Error())
+	assert.Equal(t, "Unrecognized request format: JSON nested deeper than 1023 levels at offset 1035", err.Error())
+	assert.EqualError(t, CheckJSON(nested(orjsonMaxDepth+1)), "JSON nested deeper than 1023 levels at offset 1023")
 
 	for _, body := range [][]byte{
 		nested(5_000_000),
@@ -310,9 +313,10 @@ func TestNestingDepthIsBounded(t *testing.T) {
 	} {
 		err := (&Request{Protocol: ProtocolV1, IsJSON: true, Body: body}).ParseV1()
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "JSON nested deeper than 10000 levels")
+		assert.Contains(t, err.Error(), "JSON nested deeper than 1023 levels")
 	}
 
+	// A v2 body is read as json.loads reads it; its limit is maxDepth.
 	_, err = DecodeRequest(append(append([]byte(`{"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":`), nested(5_000_000)...), []byte(`}]}`)...), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "JSON nested deeper than 10000 levels")

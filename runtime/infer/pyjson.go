@@ -387,10 +387,9 @@ func (s *scanner) dumps(b []byte) ([]byte, error) {
 		}
 		return appendASCIIString(b, str), nil
 	case c == '[' || c == '{':
-		if s.depth == maxDepth {
-			return b, s.fail(fmt.Sprintf("JSON nested deeper than %d levels", maxDepth))
+		if err := s.enter(); err != nil {
+			return b, err
 		}
-		s.depth++
 		s.pos++
 		end := byte(']')
 		if c == '{' {

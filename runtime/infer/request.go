@@ -233,7 +233,7 @@ func (r *Request) parseV1() error {
 	// float64, invalid UTF-8 and lone surrogates; a binary-mode
 	// CloudEvent's data too (decode_cloudevent), which is JSON only when
 	// orjson reads it.
-	s := &scanner{b: r.Body, checkUTF8: true, strict: true}
+	s := &scanner{b: r.Body, checkUTF8: true, strict: true, depthLimit: orjsonMaxDepth}
 	if s.peek() != '{' {
 		if _, err := s.skip(); err != nil {
 			return unrecognized(err)

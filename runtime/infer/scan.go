@@ -17,6 +17,9 @@ type scanner struct {
 	b     []byte
 	pos   int
 	depth int // arrays and objects skip is inside
+	// depthLimit, when set, replaces maxDepth: orjsonMaxDepth for the
+	// readers that stand in for orjson.loads.
+	depthLimit int
 	// checkUTF8 makes invalid UTF-8 in a string an error rather than
 	// bytes that end up as U+FFFD (KServe's v2 bodies go through
 	// json.loads, whose UTF-8 decoding refuses them).
@@ -64,6 +67,26 @@ func (s *scanner) nonFinite() ([]byte, bool) {
 // 10 MB body of "[" grew one goroutine's stack past Go's 1 GB limit, a
 // fatal error that took the whole server down.
 const maxDepth = 10000
+
+// orjsonMaxDepth is how deeply orjson.loads, which reads KServe's v1
+// bodies and JSON CloudEvent data, lets arrays and objects nest, the
+// outermost counting: its yyjson-recursion-limit.patch (orjson 3.9.15 on;
+// KServe 0.16 locks 3.10.16) fails a container that opens at depth
+// YYJSON_READER_CONTAINER_RECURSION_LIMIT, 1024.
+const orjsonMaxDepth = 1023
+
+// enter counts one more array or object open, or fails naming the limit.
+func (s *scanner) enter() error {
+	limit := maxDepth
+	if s.depthLimit > 0 {
+		limit = s.depthLimit
+	}
+	if s.depth == limit {
+		return s.fail(fmt.Sprintf("JSON nested deeper than %d levels", limit))
+	}
+	s.depth++
+	return nil
+}
 
 type syntaxError struct {
 	msg     string
@@ -317,10 +340,9 @@ func (s *scanner) skip() ([]byte, error) {
 			return nil, err
 		}
 	case c == '{' || c == '[':
-		if s.depth == maxDepth {
-			return nil, s.fail(fmt.Sprintf("JSON nested deeper than %d levels", maxDepth))
+		if err := s.enter(); err != nil {
+			return nil, err
 		}
-		s.depth++
 		err := s.skipContainer(c)
 		s.depth--
 		if err != nil {
@@ -469,6 +491,14 @@ func (s *scanner) skipContainer(c byte) error {
 // members reads a JSON object, calling each with every member's key and
 // the text of its value (a repeated key is reported each time).
 func (s *scanner) members(each func(k, v []byte)) error {
+	if s.peek() == '{' {
+		// The object counts towards the depth limit, as it does for
+		// orjson.
+		if err := s.enter(); err != nil {
+			return err
+		}
+		defer func() { s.depth-- }()
+	}
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -500,7 +530,7 @@ func ValidJSON(b []byte) bool { return CheckJSON(b) == nil }
 // CheckJSON is ValidJSON with the reason b is not valid JSON: what was
 // found, and where.
 func CheckJSON(b []byte) error {
-	s := &scanner{b: b, checkUTF8: true, strict: true}
+	s := &scanner{b: b, checkUTF8: true, strict: true, depthLimit: orjsonMaxDepth}
 	if _, err := s.skip(); err != nil {
 		return err
 	}
