@@ -101,6 +101,13 @@ type Server struct {
 	quit     chan struct{}
 }
 
+// MaxHeaderListSize is the most metadata a call may carry, in HTTP/2's
+// measure (each field's name and value plus 32 bytes): gRPC C core's
+// DEFAULT_MAX_HEADER_LIST_SIZE, which KServe's grpcio server advertises
+// and enforces. Options.ServerOptions may set another
+// (grpc.MaxHeaderListSize).
+const MaxHeaderListSize = 16 << 10
+
 // New returns a gRPC transport over dp with the inference, health and
 // reflection services registered.
 func New(dp *dataplane.Dataplane, opts Options) *Server {
@@ -127,6 +134,12 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxRecvMsgSize(messageLimit(opts.MaxReceiveMessageLength)),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: opts.KeepaliveTime, Timeout: opts.KeepaliveTimeout}),
+		// KServe's grpcio server holds a call's metadata to gRPC C core's
+		// 16 KiB hard limit and advertises it, so clients refuse larger
+		// calls before sending them; grpc-go's default, 16 MiB a stream,
+		// let a client pin megabytes of headers on each of its streams.
+		// Streams stay unlimited in number, as grpcio leaves them.
+		grpc.MaxHeaderListSize(MaxHeaderListSize),
 		grpc.ChainUnaryInterceptor(s.logCall), // and limitUnary
 		grpc.ChainStreamInterceptor(s.limitStream),
 		// A request that does not decode is logged and counted
