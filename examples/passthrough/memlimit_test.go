@@ -58,20 +58,33 @@ func inContainerWith(t *testing.T, dockerOpts []string, args ...string) (*proc, 
 	return run, name
 }
 
-func goMemLimit(t *testing.T, url string) string {
+func goMemLimit(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	// One series per process: unlabelled for one process, with a process
+	// label under --workers (the pod's /metrics keeps go_* per process).
+	out := map[string]float64{}
 	for _, l := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(l, "go_gc_gomemlimit_bytes "); ok {
-			return v
+		rest, ok := strings.CutPrefix(l, "go_gc_gomemlimit_bytes")
+		if !ok || rest == "" || rest[0] != ' ' && rest[0] != '{' {
+			continue
 		}
+		labels, value, _ := strings.Cut(rest, " ")
+		if rest[0] == ' ' {
+			labels, value = "", rest[1:]
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		require.NoError(t, err, "%s", l)
+		out[labels] = v
 	}
-	t.Fatalf("no go_gc_gomemlimit_bytes in /metrics:\n%s", body)
-	return ""
+	if len(out) == 0 {
+		t.Fatalf("no go_gc_gomemlimit_bytes in /metrics:\n%s", body)
+	}
+	return out
 }
 
 // memLimitLine is the server's log line, once its models are loaded: the
@@ -117,8 +130,9 @@ func limitOf(t *testing.T, p *proc, n int, container string, processes string, s
 func TestMemoryLimitFromTheContainer(t *testing.T) {
 	p := inContainer(t, "256m")
 	limitOf(t, p, 1, "256.0 MiB", "", 230.4) // 0.9 × 256 MiB
-	v, err := strconv.ParseFloat(goMemLimit(t, p.url), 64)
-	require.NoError(t, err)
+	limits := goMemLimit(t, p.url)
+	require.Len(t, limits, 1)
+	v := limits[""]
 	assert.True(t, v < 241591910 && v > 241591910-64<<20, "go_gc_gomemlimit_bytes %v: 0.9 × 256 MiB less what is outside Go", v)
 	resp, err := http.Post(p.url+"/v1/models/passthrough:predict", "application/json", strings.NewReader(`{"instances":[[1,2]]}`))
 	require.NoError(t, err)
@@ -131,9 +145,11 @@ func TestMemoryLimitFromTheContainer(t *testing.T) {
 func TestMemoryLimitSharedByWorkers(t *testing.T) {
 	p := inContainer(t, "1g", "--workers=2")
 	limitOf(t, p, 3, "1.0 GiB", "3", 307.2) // 0.9 × 1 GiB / 3
-	v, err := strconv.ParseFloat(goMemLimit(t, p.url), 64)
-	require.NoError(t, err)
-	assert.True(t, v < 322122547 && v > 322122547-64<<20, "go_gc_gomemlimit_bytes %v", v)
+	limits := goMemLimit(t, p.url)
+	assert.Len(t, limits, 3, "the parent's and each worker's: %v", limits)
+	for process, v := range limits {
+		assert.True(t, v < 322122547 && v > 322122547-64<<20, "go_gc_gomemlimit_bytes%s %v", process, v)
+	}
 }
 
 // A container resized in place (docker update; Kubernetes' in-place pod
@@ -173,5 +189,5 @@ func TestMemoryLimit_UserSettings(t *testing.T) {
 			"-v", filepath.Dir(bin) + ":/pt:ro", "--entrypoint", "/pt/passthrough", runImage(t)}, args...)...)
 	})
 	assert.NotContains(t, p.out.String(), "Go memory limit")
-	assert.Equal(t, "1.048576e+08", goMemLimit(t, p.url))
+	assert.Equal(t, map[string]float64{"": 1.048576e+08}, goMemLimit(t, p.url))
 }
