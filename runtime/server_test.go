@@ -667,7 +667,7 @@ func TestDeeplyNestedJSON(t *testing.T) {
 
 	code, _, body := do(t, "POST", ts.url+"/v1/models/echo:predict", "application/json", []byte(`{"instances":`+deep+`}`))
 	assert.Equal(t, 400, code)
-	assert.Equal(t, `{"error":"Unrecognized request format: JSON nested deeper than 1023 levels at offset 1035"}`, body)
+	assert.Equal(t, `{"error":"Unrecognized request format: JSON nested deeper than 1024 levels at offset 1036"}`, body)
 
 	code, _, body = do(t, "POST", ts.url+"/v2/models/echo/infer", "application/json",
 		[]byte(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":`+deep+`}]}`))

@@ -71,9 +71,12 @@ const maxDepth = 10000
 // orjsonMaxDepth is how deeply orjson.loads, which reads KServe's v1
 // bodies and JSON CloudEvent data, lets arrays and objects nest, the
 // outermost counting: its yyjson-recursion-limit.patch (orjson 3.9.15 on;
-// KServe 0.16 locks 3.10.16) fails a container that opens at depth
-// YYJSON_READER_CONTAINER_RECURSION_LIMIT, 1024.
-const orjsonMaxDepth = 1023
+// KServe 0.16 locks 3.10.16) fails a container once container_depth
+// reaches YYJSON_READER_CONTAINER_RECURSION_LIMIT, 1024, but yyjson's
+// read_root_minify and read_root_pretty enter the root container without
+// counting it, so the 1025th level is the first refused (orjson's own
+// test_loads_recursion_valid_limit_* refuse 1025 levels).
+const orjsonMaxDepth = 1024
 
 // enter counts one more array or object open, or fails naming the limit.
 func (s *scanner) enter() error {
@@ -524,7 +527,7 @@ func (s *scanner) members(each func(k, v []byte)) error {
 
 // ValidJSON reports whether b is one JSON value that orjson.loads accepts:
 // UTF-8, no number beyond float64's range, no lone surrogate escape
-// (nesting bounded at orjson's 1023 levels).
+// (nesting bounded at orjson's 1024 levels).
 func ValidJSON(b []byte) bool { return CheckJSON(b) == nil }
 
 // CheckJSON is ValidJSON with the reason b is not valid JSON: what was
