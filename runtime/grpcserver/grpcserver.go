@@ -238,13 +238,14 @@ func (s *Server) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 }
 
 // maxStatusMessage bounds an error's status message as the grpc-message
-// trailer carries it, percent-encoded: a byte outside printable ASCII, or
-// '%', takes three. Clients bound the trailers they take (grpc-go at
-// 16 MiB; gRPC's C core, under Python's and C++'s clients, refuses some
-// over 8 KiB and all over 16 KiB by default), and grpc-go's refuses more by
-// closing the connection, every call on it failing UNAVAILABLE; messages
-// echo what a request held (names, shapes, values), which a request of
-// megabytes makes megabytes long.
+// trailer carries it, percent-encoded (grpc-go's encodeGrpcMessage): a
+// byte outside printable ASCII, or '%', takes three, and a byte that is
+// not UTF-8 nine (it goes out as U+FFFD). Clients bound the trailers they
+// take (grpc-go at 16 MiB; gRPC's C core, under Python's and C++'s
+// clients, refuses some over 8 KiB and all over 16 KiB by default), and
+// grpc-go's refuses more by closing the connection, every call on it
+// failing UNAVAILABLE; messages echo what a request held (names, shapes,
+// values), which a request of megabytes makes megabytes long.
 const maxStatusMessage = 4 << 10
 
 // clipStatus cuts err's status message to maxStatusMessage, at a UTF-8
@@ -259,24 +260,26 @@ func clipStatus(err error) error {
 		return err
 	}
 	msg := st.Message()
-	if 3*len(msg) <= maxStatusMessage {
+	if 9*len(msg) <= maxStatusMessage {
 		return err // fits, however it is encoded
 	}
 	size := 0
-	for i := 0; i < len(msg); i++ {
-		if c := msg[i]; c < ' ' || c > '~' || c == '%' {
-			size += 3
-		} else {
+	for i := 0; i < len(msg); {
+		r, n := utf8.DecodeRuneInString(msg[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			size += 9 // sent as U+FFFD, three bytes percent-encoded
+		case n > 1 || r < ' ' || r > '~' || r == '%':
+			size += 3 * n
+		default:
 			size++
 		}
 		if size > maxStatusMessage {
-			for i > 0 && !utf8.RuneStart(msg[i]) {
-				i--
-			}
 			p := st.Proto()
 			p.Message = fmt.Sprintf("%s … (cut; the message has %d bytes)", msg[:i], len(msg))
 			return grpcstatus.ErrorProto(p)
 		}
+		i += n
 	}
 	return err
 }

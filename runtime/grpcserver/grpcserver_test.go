@@ -710,3 +710,15 @@ func TestLongStatusMessageIsCut(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, live.GetLive())
 }
+
+// A byte that is not UTF-8 takes nine bytes in grpc-message, not three:
+// grpc-go sends it as U+FFFD, percent-encoded (%EF%BF%BD), and the client
+// reads U+FFFD. Counted as three, a message of such bytes went out at up to
+// 12 KiB, over the 8 KiB where gRPC's C core starts refusing trailers.
+func TestStatusMessageOfInvalidUTF8IsCutAsSent(t *testing.T) {
+	f := start(t, grpcserver.Options{}, failing{})
+	_, err := f.client.ModelInfer(ctxT(t), &pb.ModelInferRequest{ModelName: "failing",
+		Parameters: map[string]*pb.InferParameter{"kind": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "notutf8"}}}})
+	// "bad bytes: " is 11 bytes; 453 more at nine each make 4088.
+	requireStatus(t, err, codes.InvalidArgument, "bad bytes: "+strings.Repeat("\uFFFD", 453)+" … (cut; the message has 3011 bytes)")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,6 +81,10 @@ func (failing) Predict(_ context.Context, req *infer.Request, _ *model.Headers) 
 		return nil, status.Unavailable("predictor 10.0.0.1:8080 is unreachable", nil)
 	case "plain":
 		return nil, fmt.Errorf("disk on fire")
+	case "notutf8":
+		// A message echoing bytes that are not UTF-8 (a BYTES element, a
+		// file's contents).
+		return nil, status.InvalidInput("bad bytes: " + strings.Repeat("\xff", 3000))
 	case "panic":
 		panic("boom")
 	case "v1body":
