@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,25 +30,6 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
-
-// logBuffer collects a server's log lines; handlers write from many
-// goroutines while the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // panicky is a model whose every hook outside the pipeline can panic: Load
 // (after the first, start-up one), Unload, Ready and its metadata.
@@ -101,9 +81,9 @@ func (m *panicky) OutputsMetadata() []runtime.TensorMetadata { return nil }
 // startLogged starts m on a test server whose log lines go to the
 // returned buffer (those of the logging configuration's own streams are
 // discarded).
-func startLogged(t *testing.T, m runtime.Model, opts ...runtimetest.Option) (*runtimetest.Server, *logBuffer) {
+func startLogged(t *testing.T, m runtime.Model, opts ...runtimetest.Option) (*runtimetest.Server, *runtime.LogBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &runtime.LogBuffer{}
 	opts = append(opts, runtimetest.WithLogOutput(io.Discard, io.Discard),
 		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))))
 	return runtimetest.Start(t, m, opts...), logs
@@ -421,7 +401,7 @@ func TestModelMetadataPanic_Answered500(t *testing.T) {
 func TestLoadPanicAtStart_RunReturnsIt(t *testing.T) {
 	m := &panicky{}
 	m.loads.Store(1) // its next Load panics
-	var logs logBuffer
+	var logs runtime.LogBuffer
 	cfg := config.Default()
 	cfg.ModelName = "panicky"
 	cfg.EnableGRPC = false
@@ -562,7 +542,7 @@ func TestModelUnencodableResponse_NamesTheModel(t *testing.T) {
 func TestUnloadPanicAtShutdown_RunReturnsIt(t *testing.T) {
 	m := &panicky{}
 	m.panicUnload.Store(true)
-	var logs logBuffer
+	var logs runtime.LogBuffer
 	cfg := config.Default()
 	cfg.ModelName = "panicky"
 	cfg.EnableGRPC = false

@@ -24,25 +24,6 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 )
 
-// logBuffer is a log written from the servers' goroutines and read by the
-// test (runtimetest's would import this package).
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // processMetrics is a process's collectors after n v1 predicts of model m,
 // without the process-wide registry (the test's own go_* figures).
 func processMetrics(n int) *metrics.Metrics {
