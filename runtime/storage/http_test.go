@@ -135,6 +135,16 @@ func (d *downloadEnv) resolver() Resolver {
 	return r
 }
 
+// start resolves uri and then trims the cache, as a server's start does
+// (the trim once it is ready).
+func (d *downloadEnv) start(ctx context.Context, uri string) (string, error) {
+	dir, err := d.resolver().Resolve(ctx, uri)
+	if err == nil {
+		err = d.resolver().Trim(ctx, dir)
+	}
+	return dir, err
+}
+
 // tree lists a folder's files with their contents, "name=content", and
 // links as "name->target".
 func tree(t *testing.T, dir string) []string {
@@ -228,7 +238,7 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	uri := o.URL + "/models/iris/model.onnx"
 	ctx := context.Background()
 
-	dir, err := d.resolver().Resolve(ctx, uri)
+	dir, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	entry := filepath.Dir(dir)
 	assert.Equal(t, d.cache, filepath.Dir(entry))
@@ -244,7 +254,7 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 
 	// A restart: a conditional GET, no second download.
 	exitProcess()
-	again, err := d.resolver().Resolve(ctx, uri)
+	again, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
 	assert.Equal(t, `"v1"`, o.lastRequest().Header.Get("If-None-Match"))
@@ -256,7 +266,7 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	// The source changed: downloaded again, into a folder of its own.
 	exitProcess()
 	o.put("/models/iris/model.onnx", file{body: []byte("weights v2"), contentType: "application/octet-stream", etag: `"v2"`})
-	v2, err := d.resolver().Resolve(ctx, uri)
+	v2, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, entry, filepath.Dir(v2))
 	assert.NotEqual(t, dir, v2)
@@ -271,7 +281,7 @@ func TestHTTP_FileDownloadedRevalidatedAndReplaced(t *testing.T) {
 	// The source is unreachable: the cached copy, with a warning.
 	exitProcess()
 	o.Close()
-	again, err = d.resolver().Resolve(ctx, uri)
+	again, err = d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, v2, again)
 	dir = v2
@@ -292,10 +302,10 @@ func TestHTTP_FileWithoutValidatorsIsDownloadedEachTime(t *testing.T) {
 	uri := o.URL + "/model.onnx"
 	ctx := context.Background()
 
-	dir, err := d.resolver().Resolve(ctx, uri)
+	dir, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	exitProcess()
-	again, err := d.resolver().Resolve(ctx, uri)
+	again, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Dir(dir), filepath.Dir(again))
 	assert.NotEqual(t, dir, again, "a new version each time")
@@ -308,7 +318,7 @@ func TestHTTP_FileWithoutValidatorsIsDownloadedEachTime(t *testing.T) {
 	assert.Equal(t, "INFO Copying contents of "+uri+" to local", logs[3])
 
 	o.Close()
-	_, err = d.resolver().Resolve(ctx, uri)
+	_, err = d.start(ctx, uri)
 	require.ErrorIs(t, err, ErrDownload)
 	assert.Regexp(t, `^downloading `+uri+`: .*connection refused$`, err.Error())
 }

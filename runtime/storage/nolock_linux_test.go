@@ -97,7 +97,7 @@ func TestCache_NoFlock(t *testing.T) {
 	notInUse := "WARN Cannot mark " + dir + " as in use; trimming the cache in another process may remove it: " + noLocks(dir+".lock")
 	notTrimmed := "WARN Cannot remove " + old + " from the model cache: " + noLocks(old+".lock")
 
-	model, err := d.resolver().Resolve(context.Background(), uri)
+	model, err := d.start(context.Background(), uri)
 	require.NoError(t, err)
 	assert.Equal(t, dir, filepath.Dir(model))
 	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, model))
@@ -110,7 +110,7 @@ func TestCache_NoFlock(t *testing.T) {
 	assert.DirExists(t, old)
 
 	// A second start revalidates the copy and serves it.
-	got, err := d.resolver().Resolve(context.Background(), uri)
+	got, err := d.start(context.Background(), uri)
 	require.NoError(t, err)
 	assert.Equal(t, model, got)
 	logs = d.logs.take()
@@ -135,7 +135,7 @@ func TestCache_NoFlockReplacedVersionsOneWarning(t *testing.T) {
 	var versions []string
 	for n := 1; n <= 4; n++ {
 		putVersion(t, o, n)
-		dir, err := d.resolver().Resolve(context.Background(), uri)
+		dir, err := d.start(context.Background(), uri)
 		require.NoError(t, err)
 		versions = append(versions, dir)
 	}

@@ -11,6 +11,13 @@
 // the InferenceService) downloads them into /mnt/models before the server
 // starts, so Resolve returns /mnt/models when it holds files and says so
 // otherwise.
+//
+// Resolve only resolves: it removes nothing else from the cache, so a
+// start is not held up by deleting gigabytes. The cache is kept in bounds
+// by Resolver.Trim, which removes the models unused for 30 days and the
+// replaced versions no process holds; a server calls it once it is ready,
+// in the background, with a context that ends at shutdown, and a program
+// that resolves without serving calls it whenever it suits, or never.
 package storage
 
 import (
@@ -99,6 +106,9 @@ type Resolver struct {
 	azureEndpoint func(account string) string
 	// uses collects the cache entries one Resolve call locks (useEntry).
 	uses *entryUses
+	// removing, when set, is called as Trim is about to remove each file
+	// or folder (tests: to stop it there, deterministically).
+	removing func(path string)
 }
 
 // Resolve resolves uri with the default mount points.
@@ -212,8 +222,11 @@ func (r Resolver) Resolve(ctx context.Context, uri string) (string, error) {
 		}
 		if cache, cerr := r.cacheDir(); err == nil && cerr == nil {
 			if e, ok := entryOf(cache, dir); ok {
-				// Once the model is there, so a failed download removes nothing.
-				r.trimCache(e)
+				// Cheap (a record rewritten at most hourly), unlike the
+				// removals of Trim, which the caller runs once it serves.
+				if merr := markUsed(e, time.Now()); merr != nil {
+					r.logger().Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", e, merr))
+				}
 			}
 		}
 		return dir, err

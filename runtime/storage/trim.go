@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -315,21 +316,50 @@ var entryName = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^[A-Za-z0-9._-]*-[0-9a-f]{16}$`)
 })
 
-// trimCache marks keep, the entry just resolved, as used, and removes the
-// entries of its cache folder unused for longer than the maximum age,
-// except keep and those that a process holds (a server serving one, a
-// resolver downloading or revalidating one), and, whatever the maximum
-// age, the replaced versions of every entry that no process holds. Nothing
-// here fails a start: what goes wrong is a warning.
-func (r Resolver) trimCache(keep string) {
+// Trim removes, from the cache that dir (a folder Resolve returned) was
+// resolved into, the models unused for longer than the maximum age
+// (DefaultCacheMaxAge, KSERVE_GEN_CACHE_MAX_AGE), except dir's own and
+// those a process holds (a server serving one, a resolver downloading or
+// revalidating one), and, whatever the age, the replaced versions of every
+// model that no process holds; each removal is logged as Resolve logs. A
+// dir outside the cache (a local path, pvc://) removes nothing.
+//
+// Resolve leaves this to its caller because deleting gigabytes on a slow
+// disk would delay the start: a server calls it once it is ready, in the
+// background. It stops, between two files, when ctx ends, and returns
+// ctx's error then; the cache stays consistent: a model's record goes
+// before its folder, which is renamed out of the way before its files are
+// removed, so a model partly removed is never served, and the next Trim
+// removes the rest. Nothing else is an error: what cannot be removed is a
+// warning in the log.
+func (r Resolver) Trim(ctx context.Context, dir string) error {
+	cache, err := r.cacheDir()
+	if err != nil {
+		return nil
+	}
+	e, ok := entryOf(cache, dir)
+	if !ok {
+		return nil
+	}
+	return r.trimCache(ctx, e)
+}
+
+// removingInfix marks a folder that trimEntry took out of the cache to
+// remove: <entry>.removing-<n>. It names no entry (entryName ends in hex
+// digits after the infix's 13 at most), so nothing serves it.
+const removingInfix = ".removing-"
+
+// trimCache removes the entries of keep's cache folder unused for longer
+// than the maximum age, except keep, and the replaced versions that no
+// process holds (see Trim).
+func (r Resolver) trimCache(ctx context.Context, keep string) error {
 	log := r.logger()
 	now := time.Now()
-	if err := markUsed(keep, now); err != nil {
-		log.Warn(fmt.Sprintf("Cannot record the use of %s in the model cache: %v", keep, err))
-	}
 	var stuck stuckVersions
 	defer stuck.report(r)
-	r.pruneVersions(keep, &stuck)
+	if err := r.pruneVersions(ctx, keep, &stuck); err != nil {
+		return err
+	}
 	maxAge, err := r.cacheMaxAge()
 	if err != nil {
 		log.Warn(fmt.Sprintf("Not removing unused models from the cache: %v", err))
@@ -339,11 +369,22 @@ func (r Resolver) trimCache(keep string) {
 	names, err := os.ReadDir(cache)
 	if err != nil {
 		log.Warn(fmt.Sprintf("Cannot look for unused models in the cache: %v", err))
-		return
+		return nil
 	}
 	seen := map[string]bool{filepath.Base(keep): true}
 	for _, e := range names {
 		name := e.Name()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if base, _, ok := strings.Cut(name, removingInfix); ok && entryName().MatchString(base) {
+			// What a Trim stopped at shutdown left: its record is gone,
+			// and nothing else names it.
+			if err := r.removeTree(ctx, filepath.Join(cache, name)); err != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
 		for _, ext := range []string{".json", ".lock"} {
 			name = strings.TrimSuffix(name, ext)
 		}
@@ -351,35 +392,44 @@ func (r Resolver) trimCache(keep string) {
 			continue
 		}
 		seen[name] = true
-		if maxAge == 0 || !r.trimEntry(filepath.Join(cache, name), maxAge, now) {
-			r.pruneVersions(filepath.Join(cache, name), &stuck)
+		removed, err := false, error(nil)
+		if maxAge != 0 {
+			removed, err = r.trimEntry(ctx, filepath.Join(cache, name), maxAge, now)
+		}
+		if err == nil && !removed {
+			err = r.pruneVersions(ctx, filepath.Join(cache, name), &stuck)
+		}
+		if err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // trimEntry removes the entry dir (its folder of versions, record and lock
 // file) when it has not been used for maxAge and no process holds it, and
-// reports whether it did.
-func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) bool {
+// reports whether it did; the error is ctx's, when it ended during the
+// removal.
+func (r Resolver) trimEntry(ctx context.Context, dir string, maxAge time.Duration, now time.Time) (bool, error) {
 	if !r.unused(dir, maxAge, now) {
-		return false
+		return false, nil
 	}
 	f, err := openLockFile(dir + ".lock")
 	if err != nil {
 		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
-		return false
+		return false, nil
 	}
 	defer f.Close()
 	if err := lockFile(f, true, false); err != nil {
 		if !errors.Is(err, errLocked) {
 			r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache: %v", dir, err))
 		}
-		return false
+		return false, nil
 	}
 	// Look again under the lock: a process may have used the entry between
 	// the first look and the lock, or removed it.
 	if same, err := isLockFile(f, dir+".lock"); err != nil || !same || !r.unused(dir, maxAge, now) {
-		return false
+		return false, nil
 	}
 	m, recErr := readRecord(dir + ".json")
 	what := dir // the record, unreadable, does not say what it held
@@ -393,22 +443,75 @@ func (r Resolver) trimEntry(dir string, maxAge time.Duration, now time.Time) boo
 	_, dirStat := os.Lstat(dir)
 	size := treeSize(dir)
 	// The record goes first: a folder half removed is then never served as
-	// a model, whatever stops the removal.
+	// a model, whatever stops the removal. The folder is then renamed out
+	// of the entry's place, so that a removal stopped half-way (at
+	// shutdown, or killed) leaves no part of it there, where it would
+	// look like a fresh entry for another month (its folder's time is that
+	// of the last file removed); the next Trim removes the rest.
 	err = os.Remove(dir + ".json")
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		err = os.RemoveAll(dir)
+		gone := dir
+		if dirStat == nil {
+			gone = dir + removingInfix + strconv.FormatInt(now.UnixNano(), 36)
+			if os.Rename(dir, gone) != nil {
+				gone = dir // removed in place, as before (a file open on Windows)
+			}
+		}
+		err = r.removeTree(ctx, gone)
+	}
+	if err != nil && ctx.Err() != nil {
+		_ = os.Remove(dir + ".lock")
+		r.logger().Info(fmt.Sprintf("Stopped removing %s from the model cache: %v; the next start removes the rest", what, ctx.Err()))
+		return false, ctx.Err()
 	}
 	if err != nil {
 		r.logger().Warn(fmt.Sprintf("Cannot remove %s from the model cache, unused since %s: %v", what, since, err))
-		return false
+		return false, nil
 	}
 	_ = os.Remove(dir + ".lock") // under our lock; isLockFile makes a waiting useEntry take a new one
 	if recStat != nil && dirStat != nil {
-		return true // a lock file alone, left by a process killed while downloading
+		return true, nil // a lock file alone, left by a process killed while downloading
 	}
 	r.logger().Info(fmt.Sprintf("Removed %s from the model cache: %s, unused since %s, more than %s ago (%s sets how long)",
 		what, bytesize.Format(size), since, days(maxAge), envCacheMaxAge))
-	return true
+	return true, nil
+}
+
+// removeTree removes p and what is under it, like os.RemoveAll, but stops
+// between two files once ctx ends (returning its error): a model is many
+// gigabytes, and a server stopping must not wait for all of them.
+func (r Resolver) removeTree(ctx context.Context, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.removing != nil {
+		r.removing(p)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		names, err := os.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := r.removeTree(ctx, filepath.Join(p, n.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return os.RemoveAll(p) // what Remove refuses (a read-only file on Windows), RemoveAll handles
+	}
+	return nil
 }
 
 // unused reports whether the entry dir has not been used for maxAge. An

@@ -107,7 +107,7 @@ func TestCache_UnusedModelsRemoved(t *testing.T) {
 		require.NoError(t, os.Chtimes(p, now.Add(-90*day), now.Add(-90*day)))
 	}
 
-	dir, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	dir, err := d.start(context.Background(), o.URL+"/new/model.onnx")
 	require.NoError(t, err)
 
 	logs := d.logs.take()
@@ -190,14 +190,14 @@ func TestCache_ModelInUseKept(t *testing.T) {
 	other, err := lockInUse(old + ".lock")
 	require.NoError(t, err)
 
-	_, err = d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	_, err = d.start(context.Background(), o.URL+"/new/model.onnx")
 	require.NoError(t, err)
 	assert.DirExists(t, old)
 	assert.FileExists(t, old+".json")
 	assert.Len(t, d.logs.take(), 3) // the download's lines only
 
 	require.NoError(t, other.Close())
-	_, err = d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	_, err = d.start(context.Background(), o.URL+"/new/model.onnx")
 	require.NoError(t, err)
 	assert.NoDirExists(t, old)
 	assert.NoFileExists(t, old+".lock")
@@ -216,7 +216,7 @@ func TestCache_RemovalFailureWarns(t *testing.T) {
 	mkfileWith(t, filepath.Join(old+".json", "x"), "x")
 	require.NoError(t, os.Chtimes(old+".json", long, long))
 
-	dir, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+	dir, err := d.start(context.Background(), o.URL+"/new/model.onnx")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"model.onnx=new"}, tree(t, dir))
 	logs := d.logs.take()
@@ -248,7 +248,7 @@ func TestCache_MaxAgeSetting(t *testing.T) {
 			d := newDownloadEnv(t)
 			d.env[envCacheMaxAge] = tc.value
 			old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old", time.Now().Add(-3*day), time.Now().Add(-3*day))
-			_, err := d.resolver().Resolve(context.Background(), o.URL+"/new/model.onnx")
+			_, err := d.start(context.Background(), o.URL+"/new/model.onnx")
 			require.NoError(t, err)
 			logs := d.logs.take()
 			if tc.removed {
@@ -367,4 +367,102 @@ func TestCache_MarkUsedAtStop(t *testing.T) {
 	b, err := os.ReadFile(elsewhere + ".json")
 	require.NoError(t, err)
 	assert.Equal(t, decoy, string(b), "a file outside the cache is not a record")
+}
+
+// Resolve removes nothing but what it resolves for: the start it serves
+// does not wait for gigabytes to be deleted. Trim, which a server calls
+// once ready, removes the unused entries and the replaced versions.
+func TestCache_ResolveLeavesRemovalToTrim(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+	d := newDownloadEnv(t)
+	now := time.Now()
+	old := plantEntry(t, d.cache, o.URL+"/old/model.onnx", "old weights", now.Add(-60*day), now.Add(-31*day))
+	fresh := plantEntry(t, d.cache, o.URL+"/fresh/model.onnx", "w", now.Add(-2*day), now.Add(-2*day))
+	// A version its record no longer names, which no process holds.
+	replaced := filepath.Join(fresh, "20240101T000000Z-0")
+	mkfileWith(t, filepath.Join(replaced, "model.onnx"), "replaced")
+	ctx := context.Background()
+
+	dir, err := d.resolver().Resolve(ctx, o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+	logs := d.logs.take()
+	require.Len(t, logs, 3, logs) // the download's lines only
+	assert.DirExists(t, old)
+	assert.FileExists(t, old+".json")
+	assert.DirExists(t, replaced)
+
+	require.NoError(t, d.resolver().Trim(ctx, dir))
+	logs = d.logs.take()
+	require.Len(t, logs, 1, logs)
+	assert.Equal(t, "INFO Removed "+o.URL+"/old/model.onnx ("+old+") from the model cache: 11 B, unused since "+
+		now.Add(-31*day).UTC().Format(time.DateOnly)+", more than 30 days ago (KSERVE_GEN_CACHE_MAX_AGE sets how long)", logs[0])
+	assert.NoDirExists(t, old)
+	assert.NoFileExists(t, old+".json")
+	assert.NoFileExists(t, old+".lock")
+	assert.NoDirExists(t, replaced)
+	assert.Equal(t, []string{"model.onnx=new"}, tree(t, dir))
+	assert.Equal(t, []string{plantedVersion + "/model.onnx=w"}, tree(t, fresh))
+
+	// A folder outside the cache removes nothing.
+	require.NoError(t, d.resolver().Trim(ctx, t.TempDir()))
+	assert.Empty(t, d.logs.take())
+}
+
+// A Trim stopped half-way through a removal (the server shutting down)
+// leaves the cache consistent: the model's record is gone and its folder
+// out of its entry's place, so nothing serves what is left of it; the
+// next start downloads that model again whole, and the next Trim removes
+// the rest.
+func TestCache_TrimStoppedLeavesCacheConsistent(t *testing.T) {
+	o := newOrigin(t)
+	o.put("/new/model.onnx", file{body: []byte("new"), contentType: "application/octet-stream", etag: `"n"`})
+	o.put("/old/model.onnx", file{body: []byte("old weights"), contentType: "application/octet-stream", etag: `"1"`})
+	d := newDownloadEnv(t)
+	now := time.Now()
+	oldURI := o.URL + "/old/model.onnx"
+	old := plantEntry(t, d.cache, oldURI, "old weights", now.Add(-60*day), now.Add(-31*day))
+	for _, f := range []string{"a.bin", "b.bin", "c.bin"} {
+		mkfileWith(t, filepath.Join(old, plantedVersion, f), f)
+	}
+	require.NoError(t, os.Chtimes(old, now.Add(-31*day), now.Add(-31*day)))
+	ctx := context.Background()
+	dir, err := d.resolver().Resolve(ctx, o.URL+"/new/model.onnx")
+	require.NoError(t, err)
+	d.logs.take()
+
+	// Stopped as the second file is about to go.
+	tctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r := d.resolver()
+	files := 0
+	r.removing = func(p string) {
+		if filepath.Ext(p) == ".bin" || filepath.Base(p) == "model.onnx" {
+			if files++; files == 2 {
+				stop()
+			}
+		}
+	}
+	require.ErrorIs(t, r.Trim(tctx, dir), context.Canceled)
+	logs := d.logs.take()
+	require.Len(t, logs, 1, logs)
+	assert.Equal(t, "INFO Stopped removing "+oldURI+" ("+old+") from the model cache: context canceled; the next start removes the rest", logs[0])
+	assert.NoFileExists(t, old+".json")
+	assert.NoDirExists(t, old)
+	assert.NoFileExists(t, old+".lock")
+	left, err := filepath.Glob(old + ".removing-*")
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	assert.Len(t, tree(t, left[0]), 3, "one of the four files removed")
+
+	// The old model is downloaded again, whole.
+	again, err := d.resolver().Resolve(ctx, oldURI)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=old weights"}, tree(t, again))
+	d.logs.take()
+	require.NoError(t, d.resolver().Trim(ctx, dir))
+	assert.Empty(t, d.logs.take())
+	assert.NoDirExists(t, left[0])
+	assert.Equal(t, []string{"model.onnx=old weights"}, tree(t, again))
+	assert.Equal(t, []string{"model.onnx=new"}, tree(t, dir))
 }

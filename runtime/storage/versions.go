@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -267,14 +268,18 @@ func entryOf(cache, dir string) (string, bool) {
 // go to stuck, which the caller reports. Only an entry whose record names
 // a version is of this layout: the folder of one of the previous layout is
 // a model, none of whose files is a version.
-func (r Resolver) pruneVersions(dir string, stuck *stuckVersions) {
+//
+// It stops when ctx ends, returning its error; a version partly removed
+// then is one its record no longer names, never served, and removed by
+// the next Trim.
+func (r Resolver) pruneVersions(ctx context.Context, dir string, stuck *stuckVersions) error {
 	m, err := readRecord(dir + ".json")
 	if err != nil || !versionName().MatchString(m.Version) {
-		return
+		return nil
 	}
 	names, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		return nil
 	}
 	seen := map[string]bool{m.Version: true}
 	for _, n := range names {
@@ -283,10 +288,13 @@ func (r Resolver) pruneVersions(dir string, stuck *stuckVersions) {
 			continue
 		}
 		seen[name] = true
-		if err := removeVersion(dir, name); err != nil {
+		if err := r.removeVersion(ctx, dir, name); ctx.Err() != nil {
+			return ctx.Err()
+		} else if err != nil {
 			stuck.add(filepath.Join(dir, name), err)
 		}
 	}
+	return nil
 }
 
 // stuckVersions are the replaced versions one start could not remove.
@@ -325,7 +333,7 @@ func (s *stuckVersions) report(r Resolver) {
 // record stopped naming is never named again (each download has a new
 // name), so the record read under the lock decides. It returns what kept
 // it from locking or removing the version.
-func removeVersion(dir, name string) error {
+func (r Resolver) removeVersion(ctx context.Context, dir, name string) error {
 	v := filepath.Join(dir, name)
 	f, err := openLockFile(v + ".lock")
 	if err != nil {
@@ -344,7 +352,7 @@ func removeVersion(dir, name string) error {
 	if m, err := readRecord(dir + ".json"); err != nil || m.Version == name {
 		return nil
 	}
-	if err := os.RemoveAll(v); err != nil {
+	if err := r.removeTree(ctx, v); err != nil {
 		return err
 	}
 	_ = os.Remove(v + ".lock") // under our lock; isLockFile makes a waiting useEntry take a new one

@@ -42,7 +42,7 @@ func TestCache_NewVersionLeavesTheServedFolderAlone(t *testing.T) {
 	uri := o.URL + "/m/model.tgz"
 	ctx := context.Background()
 
-	v1, err := d.resolver().Resolve(ctx, uri)
+	v1, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	exitProcess()
 	// The server serving v1, as another process holds it.
@@ -50,7 +50,7 @@ func TestCache_NewVersionLeavesTheServedFolderAlone(t *testing.T) {
 	require.NoError(t, err)
 
 	putVersion(t, o, 2)
-	v2, err := d.resolver().Resolve(ctx, uri)
+	v2, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.NotEqual(t, v1, v2)
 	assert.Equal(t, versionFiles(2), tree(t, v2))
@@ -62,13 +62,13 @@ func TestCache_NewVersionLeavesTheServedFolderAlone(t *testing.T) {
 	// version is never served again).
 	d.env[envCacheMaxAge] = "off"
 	exitProcess()
-	again, err := d.resolver().Resolve(ctx, uri)
+	again, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, v2, again)
 	assert.DirExists(t, v1)
 	require.NoError(t, server.Close())
 	exitProcess()
-	again, err = d.resolver().Resolve(ctx, uri)
+	again, err = d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, v2, again)
 	assert.NoDirExists(t, v1)
@@ -93,7 +93,7 @@ func TestCache_ReadersRacingReDownloadsSeeCompleteFolders(t *testing.T) {
 	d := newDownloadEnv(t)
 	uri := o.URL + "/m/model.tgz"
 	ctx := context.Background()
-	held, err := d.resolver().Resolve(ctx, uri)
+	held, err := d.start(ctx, uri)
 	require.NoError(t, err)
 
 	done := make(chan struct{})
@@ -112,7 +112,7 @@ func TestCache_ReadersRacingReDownloadsSeeCompleteFolders(t *testing.T) {
 	})
 	wg.Go(func() { // starts resolving the model meanwhile
 		for range rounds {
-			dir, err := d.resolver().Resolve(ctx, uri)
+			dir, err := d.start(ctx, uri)
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -126,7 +126,7 @@ func TestCache_ReadersRacingReDownloadsSeeCompleteFolders(t *testing.T) {
 	})
 	for n := 2; n <= rounds; n++ {
 		putVersion(t, o, n)
-		_, err := d.resolver().Resolve(ctx, uri)
+		_, err := d.start(ctx, uri)
 		require.NoError(t, err)
 	}
 	close(done)
@@ -136,7 +136,7 @@ func TestCache_ReadersRacingReDownloadsSeeCompleteFolders(t *testing.T) {
 	// Once this process has let go of them all, the next start removes
 	// every version but the current one.
 	exitProcess()
-	dir, err := d.resolver().Resolve(ctx, uri)
+	dir, err := d.start(ctx, uri)
 	require.NoError(t, err)
 	assert.Equal(t, versionFiles(rounds), tree(t, dir))
 	assert.Equal(t, []string{filepath.Base(dir), filepath.Base(dir) + ".lock"}, cacheNames(t, filepath.Dir(dir)))
