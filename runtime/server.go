@@ -88,6 +88,13 @@ type Server struct {
 	metrics        *metrics.Metrics
 	ready          chan struct{}
 	readyOnce      sync.Once
+	// resolved: ResolveModelDir downloaded or found the model for
+	// STORAGE_URI (a --workers worker gets the folder as --model_dir),
+	// so this process trims the model cache once ready (trimModelCache).
+	resolved bool
+	// trim removes from the cache what dir's start leaves there
+	// (storage.Resolver.Trim; tests replace it).
+	trim func(ctx context.Context, dir string) error
 	// ran is set by the first Run: a second one would take over the
 	// listeners and the dataplane of the first, breaking both.
 	ran atomic.Bool
@@ -161,7 +168,7 @@ func (s *Server) ResolveModelDir(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.log.Info("Model directory from STORAGE_URI: " + dir)
-	s.cfg.ModelDir = dir
+	s.cfg.ModelDir, s.resolved = dir, true
 	return dir, nil
 }
 
@@ -464,6 +471,8 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		startupComplete()
 	}
 
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	trimmed := s.trimModelCache(trimCtx)
 	loaded := make(chan struct{}) // closed when every Load has returned
 	go func() {
 		err := s.loadModels(ctx, models)
@@ -501,7 +510,38 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	case runErr = <-errc:
 		s.log.Error("Stopping the model server", "error", runErr)
 	}
-	return errors.Join(runErr, s.shutdown(httpSrv, grpcSrv, loaded))
+	stopTrim()
+	err = errors.Join(runErr, s.shutdown(httpSrv, grpcSrv, loaded))
+	<-trimmed // stopped between two files, so soon
+	return err
+}
+
+// trimModelCache removes, once the server is ready and in the background,
+// the models of the cache unused for long and the replaced versions
+// (storage.Resolver.Trim) when this process resolved STORAGE_URI into the
+// cache: the --workers parent, not its workers. Removing gigabytes before
+// the model loads delayed readiness, which probes and rollouts wait on.
+// It stops when ctx ends (shutdown); the returned channel is closed once
+// it has.
+func (s *Server) trimModelCache(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if !s.resolved {
+			return
+		}
+		select {
+		case <-s.ready:
+		case <-ctx.Done():
+			return
+		}
+		trim := s.trim
+		if trim == nil {
+			trim = storage.Resolver{Logger: s.log}.Trim
+		}
+		_ = trim(ctx, s.cfg.ModelDir) // logs what it removed, and where it stopped
+	}()
+	return done
 }
 
 // refreshMemoryLimit follows the container's memory limit (a pod resized in
