@@ -572,6 +572,8 @@ func kindOfHTTP(code int) status.Kind {
 		return status.KindPayloadTooLarge
 	case http.StatusUnsupportedMediaType:
 		return status.KindUnsupportedMediaType
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return status.KindHeadersTooLarge
 	}
 	return status.KindInternal
 }

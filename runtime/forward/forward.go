@@ -246,7 +246,7 @@ func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request
 		resp, err = f.grpc.Infer(ctx, &out, client.WithHeaders(hdr))
 	}
 	if err != nil {
-		return nil, f.predictorError(ctx, err)
+		return nil, f.predictorError(ctx, err, hdr)
 	}
 	return resp, nil
 }
@@ -259,16 +259,25 @@ func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request
 //     an upstream timeout (504 / DEADLINE_EXCEEDED) naming the timeout;
 //   - a model the predictor does not serve: a server error (500), because the
 //     deployment is wrong, not the client's request: the transformer serves
-//     that model and says so on its readiness endpoints.
+//     that model and says so on its readiness endpoints;
+//   - headers the predictor refuses as too large (headersRefused): 431 /
+//     RESOURCE_EXHAUSTED naming the largest of sent, the headers forwarded,
+//     since the client can send smaller ones and the predictor is not at
+//     fault (grpcio and grpcserver take 16 KiB of metadata, where the
+//     transformer's REST side takes net/http's 1 MiB of headers).
 //
 // When the transformer's own request has ended (its client gone, or its
 // deadline passed), err is returned as it is, for the transport to answer
 // as the caller's cancel or deadline.
-func (f *Forwarder) predictorError(ctx context.Context, err error) error {
+func (f *Forwarder) predictorError(ctx context.Context, err error, sent http.Header) error {
 	if ctx.Err() != nil {
 		return err
 	}
 	who := fmt.Sprintf("predictor %s (%s)", f.cfg.Host, f.cfg.Protocol)
+	if headersRefused(err) {
+		return &status.Error{Kind: status.KindHeadersTooLarge, Message: fmt.Sprintf("%s refused the request's headers as too large: %s; %s",
+			who, status.Message(err), headerSizes(sent)), Err: err}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg := who + " did not answer in time"
 		if f.cfg.Timeout > 0 {
@@ -289,6 +298,56 @@ func (f *Forwarder) predictorError(ctx context.Context, err error) error {
 	default:
 		return &status.Error{Kind: k, Message: who + ": " + msg, Err: err}
 	}
+}
+
+// headersRefused reports whether err is a predictor refusing the headers
+// it was sent as too large, in any of the forms that takes: grpc-go's
+// client refusing to send metadata over the limit the predictor advertised
+// (SETTINGS_MAX_HEADER_LIST_SIZE; INTERNAL "header list size to send
+// violates the maximum size (16384 bytes) set by server"), a grpc-go
+// predictor resetting a call whose metadata came before its limit was
+// known (INTERNAL "stream terminated by RST_STREAM with error code:
+// FRAME_SIZE_ERROR": nothing else it resets with that code), grpcio's
+// RESOURCE_EXHAUSTED "received metadata size exceeds hard limit …", and a
+// REST predictor's 431.
+func headersRefused(err error) bool {
+	if status.KindOf(err) == status.KindHeadersTooLarge {
+		return true
+	}
+	var se *status.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Kind {
+	case status.KindInternal:
+		return strings.HasPrefix(se.Message, "header list size to send violates the maximum size") ||
+			se.Message == "stream terminated by RST_STREAM with error code: FRAME_SIZE_ERROR"
+	case status.KindPayloadTooLarge:
+		return strings.Contains(se.Message, "metadata size exceeds")
+	}
+	return false
+}
+
+// headerSizes says how large the headers h are as HTTP/2 counts a header
+// list (each name and value, plus 32 bytes a field), and which one is the
+// largest: what a client trims to be served.
+func headerSizes(h http.Header) string {
+	total, largest, largestKey := 0, 0, ""
+	for k, vs := range h {
+		n := 0
+		for _, v := range vs {
+			n += len(k) + len(v) + 32
+		}
+		total += n
+		if n > largest || n == largest && k < largestKey {
+			largest, largestKey = n, k
+		}
+	}
+	if largestKey == "" {
+		return "it was sent no headers of the request"
+	}
+	return fmt.Sprintf("the request's headers forwarded to it take %d bytes as HTTP/2 counts them (each name and value plus 32), %s %d of them",
+		total, largestKey, largest)
 }
 
 // ModelReady asks the predictor whether model name is ready.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -580,4 +581,68 @@ func TestGRPCPredictorGetsTheHeadersItCanCarry(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Equal(t, "Bearer t", p.seen().Get("Authorization"))
 	assert.Empty(t, p.seen().Values("X-Request-Id"))
+}
+
+// A request whose forwarded headers are more than the predictor takes
+// (grpcserver and grpcio: 16 KiB of metadata, where the transformer's REST
+// side takes net/http's 1 MiB of headers) is the client's to fix: 431
+// naming the predictor and the largest header, not a 500 blaming the
+// predictor. The first request opens the connection, so that grpc-go's
+// client knows the predictor's limit and refuses the call itself.
+func TestPredictorRefusingHeadersIsA431NamingTheHeader(t *testing.T) {
+	ps := serve(t, &predictor{})
+	fm, err := forward.NewModel("model", forward.Config{Host: ps.grpc, Protocol: config.ProtocolGRPCV2, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	ts := serve(t, &transformer{fm})
+	post := func(auth string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, "http://"+ts.rest+"/v2/models/model/infer",
+			strings.NewReader(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Not-Forwarded", strings.Repeat("n", 64<<10))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	code, body := post("Bearer t")
+	require.Equal(t, http.StatusOK, code, body)
+
+	auth := "Bearer " + strings.Repeat("t", 20000)
+	code, body = post(auth)
+	authSize := len("Authorization") + len(auth) + 32
+	total := authSize + len("Request_type") + len("grpc_v2") + 32 + len("Response_type") + len("grpc_v2") + 32
+	want, err := json.Marshal(map[string]string{"error": "predictor " + ps.grpc + " (grpc-v2) refused the request's headers as too large: " +
+		"header list size to send violates the maximum size (16384 bytes) set by server; the request's headers forwarded to it take " +
+		strconv.Itoa(total) + " bytes as HTTP/2 counts them (each name and value plus 32), Authorization " + strconv.Itoa(authSize) + " of them"})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, code)
+	assert.Equal(t, string(want), body)
+
+	code, body = post("Bearer t")
+	assert.Equal(t, http.StatusOK, code, "the next request is served: %s", body)
+}
+
+// A REST predictor's 431 (net/http's answer to headers over its
+// MaxHeaderBytes) is the client's too, named the same way.
+func TestRESTPredictorRefusingHeadersIsA431(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{MaxHeaderBytes: 1 << 10, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		t.Error("a request over MaxHeaderBytes reached the handler")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	f, err := forward.NewForwarder(forward.Config{Host: ln.Addr().String(), Protocol: config.ProtocolV2, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	h := &model.Headers{Request: http.Header{"Traceparent": {strings.Repeat("0", 8000)}, "X-Request-Id": {"r-1"}}}
+	_, err = f.Predict(ctxT(t), "model", &infer.Request{Inputs: []*infer.Tensor{infer.NewTensor("x", []int64{1}, []float32{1})}}, h)
+	require.Error(t, err)
+	assert.Equal(t, status.KindHeadersTooLarge, status.KindOf(err), "got %v", err)
+	tp, id := len("Traceparent")+8000+32, len("X-Request-Id")+3+32
+	assert.Equal(t, "predictor "+ln.Addr().String()+" (v2) refused the request's headers as too large: 431 Request Header Fields Too Large; "+
+		"the request's headers forwarded to it take "+strconv.Itoa(tp+id)+" bytes as HTTP/2 counts them (each name and value plus 32), Traceparent "+
+		strconv.Itoa(tp)+" of them", status.Message(err))
 }

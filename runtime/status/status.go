@@ -63,6 +63,12 @@ const (
 	// grpc-encoding itself, with UNIMPLEMENTED, which this kind maps to
 	// should one reach it.
 	KindUnsupportedMediaType
+	// KindHeadersTooLarge is a request whose headers are more than a
+	// server takes: HTTP 431 Request Header Fields Too Large (net/http's
+	// own answer to headers over its limit), gRPC RESOURCE_EXHAUSTED
+	// (grpcio's answer to metadata over its limit). A transformer answers
+	// it when its predictor refuses the headers it forwards.
+	KindHeadersTooLarge
 )
 
 var kindNames = [...]string{
@@ -81,6 +87,7 @@ var kindNames = [...]string{
 	KindOverloaded:           "Overloaded",
 	KindUpstreamTimeout:      "UpstreamTimeout",
 	KindUnsupportedMediaType: "UnsupportedMediaType",
+	KindHeadersTooLarge:      "HeadersTooLarge",
 }
 
 // String names the kind as its constant without the prefix
@@ -303,6 +310,8 @@ func HTTPCode(err error) int {
 		return http.StatusGatewayTimeout
 	case KindUnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
+	case KindHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge
 	default:
 		return http.StatusInternalServerError
 	}
@@ -319,7 +328,7 @@ func GRPCCode(err error) codes.Code {
 		return codes.Unavailable
 	case KindNotImplemented, KindUnsupportedMediaType:
 		return codes.Unimplemented
-	case KindPayloadTooLarge:
+	case KindPayloadTooLarge, KindHeadersTooLarge:
 		return codes.ResourceExhausted
 	case KindUpstreamTimeout:
 		return codes.DeadlineExceeded

@@ -35,6 +35,7 @@ func TestCodes(t *testing.T) {
 		{status.New(status.KindOverloaded, "x"), http.StatusServiceUnavailable, codes.Unavailable},
 		{status.UpstreamTimeout("x", nil), http.StatusGatewayTimeout, codes.DeadlineExceeded},
 		{status.New(status.KindUnsupportedMediaType, "x"), http.StatusUnsupportedMediaType, codes.Unimplemented},
+		{status.New(status.KindHeadersTooLarge, "x"), http.StatusRequestHeaderFieldsTooLarge, codes.ResourceExhausted},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%T/%v", c.err, c.err), func(t *testing.T) {
