@@ -356,3 +356,20 @@ func TestNULByteIsNotTheEnd(t *testing.T) {
 	_, err = AppendDumps(nil, []byte("[1]\x00"))
 	assert.EqualError(t, err, "extra data after JSON value at offset 3")
 }
+
+// A shape of many dimensions is cut in messages: its first eight, its last
+// two and how many it has, not a 400 of megabytes echoing it whole.
+func TestLongShapeIsCutInMessages(t *testing.T) {
+	dims := strings.TrimSuffix(strings.Repeat("1,", 100000), ",")
+	req, err := DecodeRequest([]byte(`{"inputs":[{"name":"a","shape":[`+dims+`,7],"datatype":"FP32","data":[1,2]}]}`), nil)
+	require.NoError(t, err)
+	err = req.Inputs[0].Validate("input")
+	require.Error(t, err)
+	assert.Equal(t, "input a: shape [1, 1, 1, 1, 1, 1, 1, 1, …, 1, 7] (100001 dimensions) expects 7 elements, but 2 were given", err.Error())
+	assert.Equal(t, "[1, 3, 224, 224]", FormatShape([]int64{1, 3, 224, 224}))
+	assert.Equal(t, "[]", FormatShape(nil))
+	shape := make([]int64, maxShownDims)
+	assert.Equal(t, "["+strings.TrimSuffix(strings.Repeat("0, ", maxShownDims), ", ")+"]", FormatShape(shape))
+	shape = append(shape, 5)
+	assert.Equal(t, "[0, 0, 0, 0, 0, 0, 0, 0, …, 0, 5] (33 dimensions)", FormatShape(shape))
+}

@@ -393,16 +393,33 @@ func dataDatatype(data any) (Datatype, bool) {
 }
 
 // FormatShape prints a shape like Python prints a list: [1, 3, 224, 224].
+// A shape of more than maxShownDims dimensions shows its first and last
+// few and how many it has ([1, 1, 1, 1, 1, 1, 1, 1, …, 1, 1] (100000
+// dimensions)): it is quoted in error messages, and a request's shape of a
+// million dimensions would otherwise come back in a 400 of megabytes, and
+// be logged whole wherever the error is.
 func FormatShape(shape []int64) string {
-	b := []byte{'['}
-	for i, d := range shape {
+	if len(shape) > maxShownDims {
+		head, tail := appendDims([]byte{'['}, shape[:8]), appendDims(nil, shape[len(shape)-2:])
+		return fmt.Sprintf("%s, …, %s] (%d dimensions)", head, tail, len(shape))
+	}
+	return string(append(appendDims([]byte{'['}, shape), ']'))
+}
+
+// appendDims appends dims to b, separated by ", ".
+func appendDims(b []byte, dims []int64) []byte {
+	for i, d := range dims {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = fmt.Append(b, d)
+		b = strconv.AppendInt(b, d, 10)
 	}
-	return string(append(b, ']'))
+	return b
 }
+
+// maxShownDims is the most dimensions FormatShape prints in full: far more
+// than any model's tensors have (ONNX Runtime and TensorRT allow 8 to 64).
+const maxShownDims = 32
 
 // MakeData allocates a zeroed typed slice of n elements for datatype d.
 func MakeData(d Datatype, n int) any {
