@@ -48,9 +48,12 @@ const (
 	// from the parent: a worker that does not answer costs it
 	// metricsAskTimeout, not this.
 	metricsProxyTimeout = 5 * time.Second
-	// pidHeader carries the pid of the worker answering the parent, which
-	// tells it when a worker has been replaced.
-	pidHeader = "Kserve-Gen-Pid"
+	// instanceHeader names the worker process answering the parent (its
+	// pid and when it began serving), which tells the parent when a worker
+	// has been replaced: by the pid alone, a replacement given the pid of
+	// the one it replaced (pids wrap around) would read as the same
+	// process, and its counts as the old one's going back.
+	instanceHeader = "Kserve-Gen-Instance"
 )
 
 // newMetrics is the server's collectors; in a --workers process it also
@@ -127,6 +130,7 @@ func serveWorkerMetrics(dir, i string, m *metrics.Metrics, log *slog.Logger) (st
 		return func() {}
 	}
 	format := expfmt.NewFormat(expfmt.TypeProtoDelim)
+	instance := strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	srv := &http.Server{
 		ReadHeaderTimeout: metricsProxyTimeout,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -137,7 +141,7 @@ func serveWorkerMetrics(dir, i string, m *metrics.Metrics, log *slog.Logger) (st
 				log.Error(fmt.Sprintf("error gathering metrics: %v", err))
 			}
 			w.Header().Set("Content-Type", string(format))
-			w.Header().Set(pidHeader, strconv.Itoa(os.Getpid()))
+			w.Header().Set(instanceHeader, instance)
 			enc := expfmt.NewEncoder(w, format)
 			for _, mf := range fams {
 				if enc.Encode(mf) != nil {
@@ -166,8 +170,8 @@ type podMetrics struct {
 
 	mu    sync.Mutex // one merge at a time: it updates last and gone
 	local *metrics.Metrics
-	// last is each worker's metrics as last gathered, and the pid that
-	// answered.
+	// last is each worker's metrics as last gathered, and the process
+	// that answered (instanceHeader).
 	last []workerMetrics
 	// gone is the counters and histograms of the workers that were
 	// replaced, as last gathered, summed.
@@ -182,7 +186,7 @@ type sharedGather struct {
 }
 
 type workerMetrics struct {
-	pid      string
+	instance string
 	families []*dto.MetricFamily
 }
 
@@ -304,12 +308,12 @@ func (p *podMetrics) gatherShared() ([]*dto.MetricFamily, error) {
 // where a family is kept per process, and each worker's ("worker-<i>"),
 // merged. A worker that does not answer (starting, restarting, or hung)
 // counts with its counters and histograms as last gathered; one replaced
-// by another pid leaves those behind in gone.
+// by another process leaves those behind in gone.
 func (p *podMetrics) gather() ([]*dto.MetricFamily, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	type answer struct {
-		pid      string
+		instance string
 		families []*dto.MetricFamily
 		err      error
 	}
@@ -318,7 +322,7 @@ func (p *podMetrics) gather() ([]*dto.MetricFamily, error) {
 	for i := range p.workers {
 		wg.Go(func() {
 			a := &answers[i]
-			a.pid, a.families, a.err = p.ask(i)
+			a.instance, a.families, a.err = p.ask(i)
 		})
 	}
 	var sources []metrics.Source
@@ -340,10 +344,10 @@ func (p *podMetrics) gather() ([]*dto.MetricFamily, error) {
 			sources = append(sources, metrics.Source{Process: name, Families: metrics.Cumulative(p.last[i].families)})
 			continue
 		}
-		if prev := p.last[i]; prev.pid != a.pid && prev.families != nil {
+		if prev := p.last[i]; prev.instance != a.instance && prev.families != nil {
 			p.gone = metrics.Merge(metrics.Source{Families: p.gone}, metrics.Source{Families: metrics.Cumulative(prev.families)})
 		}
-		p.last[i] = workerMetrics{a.pid, a.families}
+		p.last[i] = workerMetrics{a.instance, a.families}
 		sources = append(sources, metrics.Source{Process: name, Families: a.families})
 	}
 	sources = append(sources, metrics.Source{Families: p.gone})
@@ -351,7 +355,7 @@ func (p *podMetrics) gather() ([]*dto.MetricFamily, error) {
 }
 
 // ask gathers worker i's metrics from its socket.
-func (p *podMetrics) ask(i int) (pid string, fams []*dto.MetricFamily, err error) {
+func (p *podMetrics) ask(i int) (instance string, fams []*dto.MetricFamily, err error) {
 	resp, err := p.client.Get(fmt.Sprintf("http://worker-%d/", i))
 	if err != nil {
 		return "", nil, err
@@ -364,7 +368,7 @@ func (p *podMetrics) ask(i int) (pid string, fams []*dto.MetricFamily, err error
 	for {
 		mf := &dto.MetricFamily{}
 		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
-			return resp.Header.Get(pidHeader), fams, nil
+			return resp.Header.Get(instanceHeader), fams, nil
 		} else if err != nil {
 			return "", nil, err
 		}

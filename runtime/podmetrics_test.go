@@ -104,6 +104,27 @@ func TestPodMetrics_UnansweringWorkerKeepsItsCounts(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs)
 }
 
+// A worker replaced by one with the same pid (a pid namespace's numbers
+// wrap around; here, both are this test's process) is still a new worker:
+// the one it replaced keeps its counts, so the pod's counter goes on from
+// there instead of back to the new worker's.
+func TestPodMetrics_ReplacementWithTheSamePidKeepsTheCounts(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	p, err := newPodMetrics(1, log)
+	require.NoError(t, err)
+	defer p.close()
+	stop := serveWorkerMetrics(p.dir, "0", processMetrics(5), log)
+	fams, err := p.gather()
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, v1Predicts(fams))
+	stop()
+
+	defer serveWorkerMetrics(p.dir, "0", processMetrics(2), log)()
+	fams, err = p.gather()
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, v1Predicts(fams), "the replaced worker's 5 and the new one's 2")
+}
+
 // A worker's /metrics is the parent's answer; with no parent answering it
 // fails (503, WARNING) instead of serving the worker's own counts, which
 // would read as the pod's counters going back.
