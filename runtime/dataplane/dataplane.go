@@ -642,6 +642,15 @@ func (d *Dataplane) Record(name string, p infer.Protocol, verb Verb, in, out int
 	e.metrics.Exchange(int(p), verb == Explain, in, out, code)
 }
 
+// RecordUnnamed records a failed request whose model name could not be
+// read (a gRPC message grpc-go refused before the server saw it) under
+// model_name="" (metrics.Metrics.Unnamed); in and code are as Record's.
+func (d *Dataplane) RecordUnnamed(p infer.Protocol, verb Verb, in int, code string) {
+	if d.opts.Metrics != nil {
+		d.opts.Metrics.Unnamed(int(p), verb == Explain, in, code)
+	}
+}
+
 // logger is where the dataplane logs what no transport answers.
 func (d *Dataplane) logger() *slog.Logger {
 	if d.opts.Logger == nil {

@@ -234,6 +234,27 @@ func (mm *Model) Exchange(protocol int, explain bool, in, out int, code string) 
 	}
 }
 
+// Unnamed records a failed inference request whose model is not known
+// under model_name="", the one name no served model has (the dataplane
+// refuses to register it): a gRPC message grpc-go refused before the
+// server could read its model_name. protocol, explain, in and code are as
+// Exchange's. Its series appear with the first such request, not at 0
+// from the start: they are not a model's.
+func (m *Metrics) Unnamed(protocol int, explain bool, in int, code string) {
+	if protocol < 0 || protocol >= len(protocols) || !m.served[protocol] {
+		return
+	}
+	verb := "predict"
+	if explain {
+		verb = "explain"
+	}
+	m.requests.WithLabelValues("", protocols[protocol], verb).Inc()
+	if in >= 0 {
+		m.reqSize.WithLabelValues("", protocols[protocol]).Observe(float64(in))
+	}
+	m.errors.WithLabelValues("", protocols[protocol], code).Inc()
+}
+
 // Since observes the time since start on o.
 func Since(o prometheus.Observer, start time.Time) time.Duration {
 	d := time.Since(start)

@@ -143,3 +143,26 @@ func TestExchangeOnAProtocolNotServed(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { mm.Exchange(1, false, 10, 20, "") }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { mm.Exchange(2, false, 10, 20, "") }))
 }
+
+// A request whose model is not known is counted under model_name="" (as
+// the scrape writes it), the name no model has; its series appear with the
+// first one; a protocol not served records nothing.
+func TestUnnamed(t *testing.T) {
+	m := metrics.New(metrics.ServesGRPC(false))
+	m.ForModel("m")
+	m.Unnamed(2, false, 10, "Internal") // not served
+	srv := httptest.NewServer(m.Handler(nil))
+	defer srv.Close()
+	assert.NotContains(t, scrape(t, srv.URL, ""), `model_name=""`)
+
+	m.Unnamed(1, false, -1, "413")
+	m.Unnamed(1, true, 100, "400")
+	body := scrape(t, srv.URL, "")
+	assert.Equal(t, []string{
+		`kserve_request_errors_total{code="400",model_name="",protocol="v2"} 1`,
+		`kserve_request_errors_total{code="413",model_name="",protocol="v2"} 1`,
+		`kserve_request_size_bytes_count{model_name="",protocol="v2"} 1`,
+		`kserve_requests_total{model_name="",protocol="v2",verb="explain"} 1`,
+		`kserve_requests_total{model_name="",protocol="v2",verb="predict"} 1`,
+	}, regexp.MustCompile(`(?m)^[a-z_]+(_total|_count)\{.*model_name="".*$`).FindAllString(body, -1))
+}
