@@ -25,7 +25,9 @@ import (
 // the failure itself, INTERNAL "grpc: failed to unmarshal the received
 // message: …" (rpc_util.go, recv): no code of the server's saw such a call,
 // which was neither logged nor, for a ModelInfer, counted. The codec is the
-// one hook on that path that costs a successful call nothing.
+// one hook on that path that sees the message's bytes, and so the model
+// name; watchReceive, which sees grpc-go's other refusals, leaves these to
+// it.
 //
 // The answer stays grpc-go's: INTERNAL is the code gRPC prescribes for
 // "Error parsing request proto" (doc/statuscodes.md), and grpcio's
@@ -57,14 +59,20 @@ func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // refusedRequest logs a request message that did not decode with the line
 // of every INTERNAL answer, and counts a ModelInfer's as a failed request
-// of the model it names, as ModelInfer counts its own failures. The text
-// is what the client got, grpc-go's status message (rpc_util.go, recv).
+// of the model it names, as ModelInfer counts its own failures, or of no
+// model (model_name="", as refusedMessage counts the messages grpc-go
+// refuses unread) when no name could be read. The text is what the client
+// got, grpc-go's status message (rpc_util.go, recv).
 func (s *Server) refusedRequest(data mem.BufferSlice, m any, err error) {
-	msg := fmt.Sprintf("grpc: failed to unmarshal the received message: %v", err)
+	msg := fmt.Sprintf(unmarshalFailed+"%v", err)
 	s.log.Error(fmt.Sprintf("Internal server error: %s, grpc_method: %s", msg, s.methodsTaking(m)))
 	if _, ok := m.(*pb.ModelInferRequest); ok {
 		b := data.Materialize()
-		s.dp.Record(modelNameOf(b), infer.ProtocolGRPCV2, dataplane.Predict, len(b), -1, codes.Internal.String())
+		if name := modelNameOf(b); name != "" {
+			s.dp.Record(name, infer.ProtocolGRPCV2, dataplane.Predict, len(b), -1, codes.Internal.String())
+		} else {
+			s.dp.RecordUnnamed(infer.ProtocolGRPCV2, dataplane.Predict, len(b), codes.Internal.String())
+		}
 	}
 }
 

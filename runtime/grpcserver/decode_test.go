@@ -56,6 +56,8 @@ func TestUndecodableRequest_IsLoggedAndCounted(t *testing.T) {
 		{"ModelInfer unknown model", pb.GRPCInferenceService_ModelInfer_FullMethodName,
 			withBadString(marshal(t, &pb.ModelInferRequest{ModelName: "nope"}), 3), utf8Msg,
 			"grpc_method: /inference.GRPCInferenceService/ModelInfer"},
+		{"ModelInfer no model name", pb.GRPCInferenceService_ModelInfer_FullMethodName, withBadString(nil, 3), utf8Msg,
+			"grpc_method: /inference.GRPCInferenceService/ModelInfer"},
 		{"ModelMetadata", pb.GRPCInferenceService_ModelMetadata_FullMethodName, withBadString(nil, 1), utf8Msg,
 			"grpc_method: /inference.GRPCInferenceService/ModelMetadata"},
 		// Check and Watch take the same message: the codec that sees it
@@ -70,16 +72,20 @@ func TestUndecodableRequest_IsLoggedAndCounted(t *testing.T) {
 			assert.Contains(t, despace(logs.String()), `level=ERROR msg="Internal server error: `+tc.msg+`, `+tc.logged+`"`)
 		})
 	}
-	assert.Equal(t, 5, strings.Count(logs.String(), "Internal server error: grpc: failed to unmarshal"), logs.String())
+	assert.Equal(t, 6, strings.Count(logs.String(), "Internal server error: grpc: failed to unmarshal"), logs.String())
 
 	// The two ModelInfer calls naming the served model, by their size as
-	// received; the one naming no served model adds no series.
+	// received; the one naming no served model adds no series; the one
+	// whose name could not be read is counted under no model.
 	infer := map[string]string{"model_name": "passthrough", "protocol": "grpc-v2"}
 	assert.Equal(t, 2.0, sample(t, m, "kserve_requests_total", map[string]string{"model_name": "passthrough", "protocol": "grpc-v2", "verb": "predict"}))
 	assert.Equal(t, 2.0, sample(t, m, "kserve_request_errors_total", map[string]string{"model_name": "passthrough", "protocol": "grpc-v2", "code": "Internal"}))
 	assert.Equal(t, 2.0, sample(t, m, "kserve_request_size_bytes", infer))
 	assert.Equal(t, 0.0, sample(t, m, "kserve_response_size_bytes", infer))
 	assert.Equal(t, -1.0, sample(t, m, "kserve_requests_total", map[string]string{"model_name": "nope"}))
+	assert.Equal(t, 1.0, sample(t, m, "kserve_requests_total", map[string]string{"model_name": "", "protocol": "grpc-v2", "verb": "predict"}))
+	assert.Equal(t, 1.0, sample(t, m, "kserve_request_errors_total", map[string]string{"model_name": "", "protocol": "grpc-v2", "code": "Internal"}))
+	assert.Equal(t, 1.0, sample(t, m, "kserve_request_size_bytes", map[string]string{"model_name": "", "protocol": "grpc-v2"}))
 
 	// The connection serves on.
 	a := w.call(t, pb.GRPCInferenceService_ModelInfer_FullMethodName, "", false, good, false)

@@ -154,8 +154,11 @@ func New(dp *dataplane.Dataplane, opts Options) *Server {
 	}
 	sopts = append(sopts, opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
-	pb.RegisterGRPCInferenceServiceServer(s.grpc, &service{dp: dp, log: s.log, health: s.health, maxSend: s.maxSend})
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	// The services' unary methods report a message grpc-go refuses
+	// (watchReceive); pb.RegisterGRPCInferenceServiceServer and
+	// healthpb.RegisterHealthServer register the descriptors as generated.
+	s.grpc.RegisterService(s.watchReceive(&pb.GRPCInferenceService_ServiceDesc), &service{dp: dp, log: s.log, health: s.health, maxSend: s.maxSend})
+	s.grpc.RegisterService(s.watchReceive(&healthpb.Health_ServiceDesc), s.health)
 	reflection.Register(s.grpc)
 	return s
 }
@@ -227,14 +230,16 @@ func (s *Server) limitUnary(ctx context.Context, req any, info *grpc.UnaryServer
 }
 
 // limitStream holds every stream's messages but reflection's to
-// --grpc_max_send_message_length (limitUnary), and answers a compressed
-// stream uncompressed (answerUncompressed).
+// --grpc_max_send_message_length (limitUnary), reports a message grpc-go
+// refuses (recvStream), and answers a compressed stream uncompressed
+// (answerUncompressed).
 func (s *Server) limitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	answerUncompressed(ss.Context())
+	rs := &recvStream{ServerStream: ss, s: s, method: info.FullMethod}
 	if strings.HasPrefix(info.FullMethod, "/grpc.reflection.") {
-		return clipStatus(handler(srv, ss))
+		return clipStatus(handler(srv, rs))
 	}
-	return clipStatus(handler(srv, &limitedStream{ServerStream: ss, max: s.maxSend}))
+	return clipStatus(handler(srv, &limitedStream{ServerStream: rs, max: s.maxSend}))
 }
 
 // maxStatusMessage bounds an error's status message as the grpc-message
