@@ -28,6 +28,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
 	"github.com/kserve-gen/kserve-gen/runtime/vision"
 )
 
@@ -161,6 +162,39 @@ func TestSilero_RunsWithScalarSampleRate(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.Equal(t, `input "sr" has shape [1] (rank 1), but the model expects rank 0: []`, err.Error())
+}
+
+// TestSilero_InputsSharingADimensionNameMustAgree: silero names the batch
+// dimension of input, h and c "batch"; ONNX Runtime does not check that
+// they agree and fails deep inside the graph (a 500 about LSTM_245's
+// initial_h), so the runtime reads the names from the model file and
+// refuses the request with a 400 naming both inputs.
+func TestSilero_InputsSharingADimensionNameMustAgree(t *testing.T) {
+	env := needEnv(t)
+	s, err := env.NewSession(context.Background(), modelFile(t, sileroFile), SessionOptions{Device: Device{Kind: DeviceCPU}, IntraOpThreads: 1, Warmup: sileroSample()})
+	require.NoError(t, err)
+	defer s.Close()
+
+	_, err = s.Run(context.Background(), []*infer.Tensor{
+		infer.NewTensor("input", []int64{1, 512}, make([]float32, 512)),
+		infer.NewTensor("sr", []int64{}, []int64{16000}),
+		infer.NewTensor("h", []int64{2, 3, 64}, make([]float32, 2*3*64)),
+		infer.NewTensor("c", []int64{2, 3, 64}, make([]float32, 2*3*64)),
+	})
+	require.Error(t, err)
+	assert.Equal(t, `input "h" has shape [2, 3, 64], but input "input" has shape [1, 512]: the model names dimension 1 of h and dimension 0 of input both "batch", so they must be the same size`, err.Error())
+	assert.Equal(t, http.StatusBadRequest, status.HTTPCode(err))
+
+	// The same dimension twice in one input, and dimensions named
+	// differently (input's "sequence"), are free as before.
+	out, err := s.Run(context.Background(), []*infer.Tensor{
+		infer.NewTensor("input", []int64{3, 1024}, make([]float32, 3*1024)),
+		infer.NewTensor("sr", []int64{}, []int64{16000}),
+		infer.NewTensor("h", []int64{2, 3, 64}, make([]float32, 2*3*64)),
+		infer.NewTensor("c", []int64{2, 3, 64}, make([]float32, 2*3*64)),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{3, 1}, out[0].Shape)
 }
 
 func sileroSample() []*infer.Tensor {

@@ -69,6 +69,7 @@ type Session struct {
 	sess     *ort.DynamicAdvancedSession
 	inputs   []TensorInfo
 	outputs  []TensorInfo
+	shared   [][]string // see sharedDims
 	device   Device
 	provider string
 	threads  int
@@ -96,6 +97,8 @@ type graph struct {
 	// returns as float32 under other names (see widenOutputs).
 	ortOut []string
 	data   []byte
+	// shared names the input dimensions that must agree (see sharedDims).
+	shared [][]string
 }
 
 // open creates an ONNX Runtime session of g with so.
@@ -150,6 +153,15 @@ func (e *Env) readInfo(ctx context.Context, path string) (*graph, error) {
 		return nil, err
 	}
 	g := &graph{path: path, in: in, out: out, ortOut: names(out)}
+	if dynamicDims(in) > 1 {
+		// A file ONNX Runtime loaded but this cannot read (an .ort file)
+		// is served without the check: ONNX Runtime still fails such a run.
+		if dims, err := inputDimNames(path); err == nil {
+			g.shared = sharedDims(in, dims)
+		} else {
+			e.logFor(ctx).Debug(fmt.Sprintf("ONNX model %s: names of its input dimensions not read: %v", path, err))
+		}
+	}
 	var half []string
 	for _, t := range out {
 		if t.Datatype == infer.FP16 {
@@ -376,7 +388,7 @@ func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*S
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	s := &Session{
-		env: e, path: path, sess: sess, inputs: g.in, outputs: g.out,
+		env: e, path: path, sess: sess, inputs: g.in, outputs: g.out, shared: g.shared,
 		device: opts.Device, provider: provider, threads: threads,
 		free: make(chan *ort.RunOptions, 8),
 	}
@@ -563,7 +575,23 @@ func (s *Session) order(inputs []*infer.Tensor, batchDim func(name string) int) 
 			return nil, status.InvalidInputf("missing input %q: the model's inputs are %s", s.inputs[i].Name, s.inputList())
 		}
 	}
+	if err := checkSharedDims(s.shared, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// dynamicDims counts the dynamic dimensions of infos.
+func dynamicDims(infos []TensorInfo) int {
+	n := 0
+	for _, t := range infos {
+		for _, d := range t.Shape {
+			if d < 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (s *Session) inputIndex(name string) int {

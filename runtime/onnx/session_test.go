@@ -233,11 +233,12 @@ func TestSession_Float16AndStringInputs(t *testing.T) {
 	half := []infer.Float16{infer.Float16From(1.5), infer.Float16From(-2), infer.Float16From(65504)}
 	out, err := s.Run(context.Background(), []*infer.Tensor{
 		infer.NewTensor("half", []int64{3}, half),
-		infer.NewStrings("text", []int64{2}, []string{"héllo", ""}),
+		// Both inputs' dimension is named "batch" (onnxgen.Dims): one size.
+		infer.NewStrings("text", []int64{3}, []string{"héllo", "", "x"}),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, &infer.Tensor{Name: "single", Datatype: infer.FP32, Shape: []int64{3}, Data: []float32{1.5, -2, 65504}}, out[0])
-	assert.Equal(t, &infer.Tensor{Name: "same", Datatype: infer.BYTES, Shape: []int64{2}, Data: [][]byte{[]byte("héllo"), []byte("")}}, out[1])
+	assert.Equal(t, &infer.Tensor{Name: "same", Datatype: infer.BYTES, Shape: []int64{3}, Data: [][]byte{[]byte("héllo"), []byte(""), []byte("x")}}, out[1])
 }
 
 // TestSession_Float16OutputsAreServed: the binding cannot read a float16
