@@ -162,6 +162,9 @@ func TestModel_BadRequestsAreClientErrors(t *testing.T) {
 			`{"error":"unexpected input \"x\": the model's inputs are input (FP32 [-1, 4])"}`},
 		{"/v1/models/mlp:predict", `{"instances":[[1,2,3,4],[1,2,3]]}`,
 			`{"error":"instances[1]: expected a list of 4 elements (instances must form a regular array of shape [2, 4]), got a list of 3 elements"}`},
+		// An empty batch has no instance to take a shape from.
+		{"/v1/models/mlp:predict", `{"instances":[]}`,
+			`{"error":"\"instances\" is empty: send one instance per row of input \"input\" (FP32 [-1, 4])"}`},
 		{"/v1/models/mlp:predict", `{"instances":[[1,2,"a",4]]}`,
 			`{"error":"instances[0][2]: \"a\" is not a valid FP32 value for input \"input\""}`},
 		{"/v1/models/scale:predict", `{"instances":[[1,2,3]]}`,

@@ -51,6 +51,11 @@ func (m *Model) predictV1(ctx context.Context, p *Pool, req *infer.Request) (*in
 // [len(instances), dims of one instance...] and must be regular; numbers are
 // converted to the input's datatype.
 func instancesTensor(info TensorInfo, instances []any) (*infer.Tensor, error) {
+	if len(instances) == 0 && len(info.Shape) != 1 {
+		// No instance to take the other dimensions from: the shape would be
+		// [0], and the rank error about it names a shape the client never sent.
+		return nil, status.InvalidInputf("%q is empty: send one instance per row of input %q (%s %s)", "instances", info.Name, info.Datatype, infer.FormatShape(info.Shape))
+	}
 	shape := []int64{int64(len(instances))}
 	if len(instances) > 0 {
 		for v := instances[0]; ; {
