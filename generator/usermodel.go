@@ -462,6 +462,30 @@ func (m *ONNXModel) Unsized() []Unsized {
 	return out
 }
 
+// sampleTooSmall says which of the sample request's dynamic dimensions
+// were left at 1 (Unsized) and how to size them, or "" when none were.
+func (m *ONNXModel) sampleTooSmall() string {
+	unsized := m.Unsized()
+	if len(unsized) == 0 {
+		return ""
+	}
+	var parts, flags []string
+	for _, u := range unsized {
+		what := "dimension " + strings.Join(u.Dims, ", ")
+		if len(u.Dims) > 1 {
+			what = "dimensions " + strings.Join(u.Dims, ", ")
+		}
+		parts = append(parts, fmt.Sprintf("%s sends input %q with shape %s, its dynamic %s set to 1", m.SampleFile(), u.Input.Name, formatDims(m.SampleShape(u.Input.Name)), what))
+		flags = append(flags, "--input-shape "+u.Example)
+	}
+	it := "them"
+	if len(unsized) == 1 && len(unsized[0].Dims) == 1 {
+		it = "it"
+	}
+	return safeText(fmt.Sprintf("%s: too small for many models, which ONNX Runtime then refuses; size %s by running kserve-gen new again with %s --force, or edit %s",
+		strings.Join(parts, "; "), it, strings.Join(flags, " "), m.SampleFile()))
+}
+
 // SampleShape is the shape input name has in the sample request (nil for
 // no such input).
 func (m *ONNXModel) SampleShape(name string) []int64 {
@@ -662,6 +686,13 @@ type modelView struct {
 	// InputBatchDim and OutputBatchDim are the tensors whose batch
 	// dimension, for --max_batch_size, is not 0 (see batchDims).
 	InputBatchDim, OutputBatchDim []batchDim
+	// SampleTooSmall, for a sample request with dynamic dimensions left at
+	// 1 (Unsized), says so and how to size them: the README before its
+	// go test, and TestInputJSON when the model refuses the sample (Silero
+	// VAD fails its first go test on one sample of audio otherwise with
+	// ONNX Runtime's "Pad reflect requires axis length >= 2" alone; the
+	// warning kserve-gen new printed has scrolled away by then).
+	SampleTooSmall string
 }
 
 // batchDim is one tensor's batch dimension as Go source: "1", or
@@ -746,6 +777,7 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 			v.Sized = append(v.Sized, fmt.Sprintf("%s %s", safeText(in.Name), formatDims(shapes[i])))
 		}
 	}
+	v.SampleTooSmall = m.sampleTooSmall()
 	if len(v.Sized) > 0 {
 		for i, in := range req.Inputs {
 			v.Warmup = append(v.Warmup, tensorView{Name: in.Name, Datatype: in.Datatype, Dims: formatDims(shapes[i])})

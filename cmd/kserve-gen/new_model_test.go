@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -257,6 +258,41 @@ func TestNew_WarnsOfDynamicDimensionsLeftAtOne(t *testing.T) {
 			args := append([]string{"new", "m", "--model", model, "--yes", "--dir", filepath.Join(t.TempDir(), "m")}, c.args...)
 			require.NoError(t, runCLI(t, f, args...))
 			assert.Equal(t, c.want, errOut.String())
+		})
+	}
+}
+
+// TestNew_UnsizedSampleIsExplainedInTheProject: the warning new prints
+// scrolls away, and a Silero VAD project made without --input-shape fails
+// its first go test with ONNX Runtime's "Pad reflect requires axis length
+// >= 2" alone. The README says input.json's window is one sample before
+// its go test, and TestInputJSON's failure says why and how to size it;
+// a sized project says neither.
+func TestNew_UnsizedSampleIsExplainedInTheProject(t *testing.T) {
+	model := pretrainedModel(t, "silero_vad.onnx")
+	hint := `input.json sends input "input" with shape [1,1], its dynamic dimension sequence set to 1: too small for many models, which ONNX Runtime then refuses; size it by running kserve-gen new again with --input-shape input=1,N --force, or edit input.json`
+	for _, c := range []struct {
+		name  string
+		args  []string
+		sized bool
+	}{{"unsized", nil, false}, {"sized", []string{"--input-shape", "input=1,512"}, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "vad")
+			f, _, _, _ := testFactory(t)
+			require.NoError(t, runCLI(t, f, append([]string{"new", "vad", "--model", model, "--yes", "--dir", dir}, c.args...)...))
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			tests, err := os.ReadFile(filepath.Join(dir, "model_test.go"))
+			require.NoError(t, err)
+			if c.sized {
+				assert.NotContains(t, string(readme), "too small for many models")
+				assert.NotContains(t, string(tests), "sampleTooSmall")
+				return
+			}
+			assert.Contains(t, strings.Join(strings.Fields(string(readme)), " "),
+				"Before `go test ./...`: "+hint+".")
+			assert.Contains(t, string(tests), "const sampleTooSmall = "+strconv.Quote(hint))
+			assert.Contains(t, string(tests), `t.Fatalf("POST input.json: got %d %s, want 200\n%s", resp.Code, resp.Body, sampleTooSmall)`)
 		})
 	}
 }
