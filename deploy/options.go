@@ -301,6 +301,7 @@ func fileFields(f *project.File) map[string]string {
 	set("workers", "deploy.workers", d.Workers != 0)
 	set("max-queued-requests", "deploy.maxQueuedRequests", d.MaxQueuedRequests != 0)
 	set("storage-uri", "deploy.storageUri", d.StorageURI != "")
+	set("log-level", "deploy.logLevel", d.LogLevel != "")
 	for _, e := range d.Env {
 		fields["env "+e.Name] = "deploy.env"
 	}
@@ -443,6 +444,10 @@ func (o *Options) Validate() error {
 			}
 			fail("%s %s: set by kserve-gen itself; use %s", o.setting("env "+e.Name), e.Name, use)
 		}
+	}
+	if l := strings.ToUpper(strings.TrimSpace(o.LogLevel)); l != "" && !slices.Contains(logLevels, l) {
+		fail("%s: %q is not a log level the model server knows (KSERVE_LOGLEVEL; it would exit at start); choose %s or %s",
+			o.setting("log-level"), o.LogLevel, strings.Join(logLevels[:len(logLevels)-1], ", "), logLevels[len(logLevels)-1])
 	}
 	errs = append(errs, o.validateArgs()...)
 	if err := o.Resources.ValidateAs(func(field string) string { return o.setting(resourceFlags[field]) }); err != nil {
@@ -721,6 +726,13 @@ func flagWithoutValue(arg string) bool {
 
 // reservedEnv are the variables kserve-gen sets from dedicated options.
 var reservedEnv = []string{envStorageURI, envProtocol, envLogLevel}
+
+// logLevels are the KSERVE_LOGLEVEL values the model server accepts, in
+// any case (runtime/config's ParseLogLevel, the names Python's logging
+// takes, as KServe's own servers do): on any other the server exits at
+// start, and the pod goes into CrashLoopBackOff after kubectl apply took
+// the InferenceService.
+var logLevels = []string{"CRITICAL", "FATAL", "ERROR", "WARN", "WARNING", "INFO", "DEBUG", "NOTSET"}
 
 func (o *Options) validatePorts() []error {
 	var errs []error

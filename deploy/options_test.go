@@ -101,6 +101,12 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"request above limit", func(o *Options) { o.Resources.Requests.CPU = "3" }, "--cpu-request 3 is more than --cpu-limit 2"},
 		{"env without name", func(o *Options) { o.Env = []project.EnvVar{{Value: "x"}} }, "--env #1: name must not be empty"},
 		{"env name not a name", func(o *Options) { o.Env = []project.EnvVar{{Name: "1BAD", Value: "x"}} }, `--env: "1BAD" is not an environment variable name: a variable name is letters, digits, '_', '-' and '.', not starting with a digit or '..', and not '.'`},
+		// The server refuses to start on a KSERVE_LOGLEVEL it does not know
+		// (runtime/config's ParseLogLevel): a CrashLoopBackOff after apply.
+		{"unknown log level", func(o *Options) { o.LogLevel = "trace" }, `--log-level: "trace" is not a log level the model server knows (KSERVE_LOGLEVEL; it would exit at start); choose CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, DEBUG or NOTSET`},
+		{"unknown log level from the file", func(o *Options) {
+			o.LogLevel, o.FileFields = "verbose", map[string]string{"log-level": "deploy.logLevel"}
+		}, `kserve-gen.yaml deploy.logLevel: "verbose" is not a log level the model server knows`},
 		{"env overriding protocol", func(o *Options) { o.Env = []project.EnvVar{{Name: "PROTOCOL", Value: "v2"}} }, "--env PROTOCOL: set by kserve-gen itself; use --storage-uri, --protocol or --log-level"},
 		{"min above max", func(o *Options) { o.MinReplicas, o.MaxReplicas = intp(5), 2 }, "--min-replicas 5 is more than --max-replicas 2"},
 		{"negative min", func(o *Options) { o.MinReplicas = intp(-1) }, "--min-replicas: must be 0 or more, got -1"},
@@ -553,6 +559,20 @@ func TestRender_LoggerHeadersInTheFormKServeMatches(t *testing.T) {
 // TestServerFlags_MatchTheRuntime: validateArgs resolves abbreviations
 // against serverFlags, which must be the runtime's flags (a new one there
 // can make a prefix ambiguous, or another flag's).
+// The levels deploy accepts are the ones the runtime's ParseLogLevel does.
+func TestLogLevels_MatchTheRuntime(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "runtime", "config", "config.go"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^const logLevelNames = "([A-Z, ]+)"$`).FindSubmatch(src)
+	require.NotNil(t, m, "logLevelNames in runtime/config/config.go")
+	assert.Equal(t, strings.Split(string(m[1]), ", "), logLevels)
+	for _, l := range []string{"debug", " Info ", "WARNING"} {
+		o := validOptions()
+		o.LogLevel = l
+		assert.NoError(t, o.Validate(), l)
+	}
+}
+
 func TestServerFlags_MatchTheRuntime(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join("..", "runtime", "config", "parser.go"))
 	require.NoError(t, err)
