@@ -239,6 +239,13 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 	if opts.Force && opts.Output == "" {
 		return errors.New("--force applies to -o FILE only: it lets -o replace an existing file")
 	}
+	if opts.Output != "" && isProjectFile(opts.Output, opts.Dir) {
+		// --force is for a manifest the user edited, not for the settings
+		// this command reads: replacing them would leave a project whose
+		// next deploy cannot read its kserve-gen.yaml.
+		return fmt.Errorf("-o %s is the project file, %s, that deploy reads its settings from; write the manifests to another file, e.g. -o %s",
+			opts.Output, project.FileName, filepath.Join(filepath.Dir(opts.Output), "isvc.yaml"))
+	}
 	o, err := opts.deployOptions()
 	if err != nil {
 		return err
@@ -264,6 +271,21 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 		return kubectlApply(ctx, data, opts.Out, opts.ErrOut)
 	}
 	return nil
+}
+
+// isProjectFile reports whether path names dir's kserve-gen.yaml, by
+// another spelling or a link too.
+func isProjectFile(path, dir string) bool {
+	projectFile := filepath.Join(dir, project.FileName)
+	if a, err := os.Stat(path); err == nil {
+		b, err := os.Stat(projectFile)
+		return err == nil && os.SameFile(a, b)
+	}
+	// Not there yet: deploy without a project file (--name, --image) must
+	// not write one that holds manifests either.
+	abs, err1 := filepath.Abs(path)
+	absProject, err2 := filepath.Abs(projectFile)
+	return err1 == nil && err2 == nil && abs == absProject
 }
 
 // writeManifests writes data to path atomically (a failed write leaves the

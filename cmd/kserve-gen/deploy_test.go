@@ -530,6 +530,27 @@ func TestDeploy_OutputFileIsNotOverwritten(t *testing.T) {
 	require.EqualError(t, err, "--force applies to -o FILE only: it lets -o replace an existing file")
 }
 
+// -o naming the project file itself is refused even with --force: that
+// replaced kserve-gen.yaml, the settings deploy reads, with the manifests,
+// and the next deploy could not read the project.
+func TestDeploy_OutputIsNeverTheProjectFile(t *testing.T) {
+	dir := writeProject(t, restProject())
+	file := filepath.Join(dir, "kserve-gen.yaml")
+	before, err := os.ReadFile(file)
+	require.NoError(t, err)
+	want := "-o " + file + " is the project file, kserve-gen.yaml, that deploy reads its settings from; write the manifests to another file, e.g. -o " + filepath.Join(dir, "isvc.yaml")
+	for _, args := range []string{" -o " + file, " -o " + file + " --force", " -o " + dir + "/./kserve-gen.yaml --force"} {
+		_, _, err = runDeploy(t, "--dir "+dir+args)
+		require.Error(t, err, args)
+		if !strings.Contains(args, "/./") {
+			assert.EqualError(t, err, want, args)
+		}
+		after, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.Equal(t, string(before), string(after), "the project file is untouched (%s)", args)
+	}
+}
+
 func TestDeploy_ApplyPipesToKubectl(t *testing.T) {
 	bin := t.TempDir()
 	record := filepath.Join(t.TempDir(), "record")
