@@ -51,6 +51,10 @@ const DefaultPreStopSleep = 5
 // maxPreStopSleep bounds Options.PreStopSleep (seconds).
 const maxPreStopSleep = 3600
 
+// knativeMaxRevisionTimeout is Knative's default max-revision-timeout-seconds
+// (knative.dev/serving config-defaults, DefaultMaxRevisionTimeoutSeconds).
+const knativeMaxRevisionTimeout = 600
+
 // Deployment modes (the serving.kserve.io/deploymentMode annotation).
 // KServe's own validation applies Knative autoscaler rules unless the mode
 // is Standard, so the mode decides which scale metrics are valid.
@@ -1134,6 +1138,15 @@ func (o *Options) Warnings() []string {
 	}
 	if w := o.hostLabelWarning(); w != "" {
 		warnings = append(warnings, w)
+	}
+	if o.DeploymentMode != ModeStandard && o.Timeout > knativeMaxRevisionTimeout {
+		// KServe passes timeout to the Knative Service as its revision's
+		// timeoutSeconds, which Knative's webhook bounds by the cluster's
+		// max-revision-timeout-seconds (validateTimeoutSeconds): only the
+		// cluster knows whether it was raised.
+		setting := o.setting("timeout")
+		warnings = append(warnings, fmt.Sprintf("%s %d: Knative refuses a revision timeout above its max-revision-timeout-seconds, %d unless knative-serving's config-defaults raises it, and KServe's Knative Service would then be refused, so the InferenceService never becomes ready; raise max-revision-timeout-seconds, or pass a %s of %d or less",
+			setting, o.Timeout, knativeMaxRevisionTimeout, strings.TrimPrefix(setting, project.FileName+" "), knativeMaxRevisionTimeout))
 	}
 	ports := o.exposedPorts()
 	if o.Logger != nil && o.GRPC && len(ports) > 0 && ports[0].Name == PortNameH2C {

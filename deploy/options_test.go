@@ -786,3 +786,33 @@ func TestWarnings_LoggerBesideASecondPort(t *testing.T) {
 	assert.Equal(t, []string{"--port h2c=8081 with --logger-url: KServe's agent, which logs the requests, sits in front of the first port alone (http1=8080, the Service's port 80 and the InferenceService's URL); " +
 		"requests to the Service's port 8081 reach the server directly and are not logged"}, o.Warnings())
 }
+
+// Knative refuses a revision timeout above its max-revision-timeout-seconds
+// (knative.dev/serving's validateTimeoutSeconds; 600 in config-defaults
+// unless the cluster raises it): kubectl apply takes the InferenceService,
+// then KServe's Knative Service is refused and it never becomes ready.
+// Only the cluster knows its maximum, so deploy warns wherever the mode may
+// be Knative; Standard mode has no revision timeout.
+func TestWarnings_TimeoutAboveKnativesDefaultMax(t *testing.T) {
+	want := "--timeout 900: Knative refuses a revision timeout above its max-revision-timeout-seconds, 600 unless knative-serving's config-defaults raises it, and KServe's Knative Service would then be refused, so the InferenceService never becomes ready; raise max-revision-timeout-seconds, or pass a --timeout of 600 or less"
+	for _, c := range []struct {
+		mode    string
+		timeout int
+		file    bool
+		want    []string
+	}{
+		{ModeDefault, 600, false, nil},
+		{ModeDefault, 900, false, []string{want}},
+		{ModeKnative, 900, false, []string{want}},
+		{ModeKnative, 900, true, []string{strings.NewReplacer("--timeout 900", "kserve-gen.yaml deploy.timeout 900", "a --timeout", "a deploy.timeout").Replace(want)}},
+		{ModeStandard, 900, false, nil},
+	} {
+		o := validOptions()
+		o.DeploymentMode, o.Timeout = c.mode, c.timeout
+		if c.file {
+			o.FileFields = map[string]string{"timeout": "deploy.timeout"}
+		}
+		require.NoError(t, o.Validate())
+		assert.Equal(t, c.want, o.Warnings(), "%s %d", c.mode, c.timeout)
+	}
+}
