@@ -4,10 +4,12 @@
 package project
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -219,16 +221,109 @@ func Load(dir string) (*File, error) {
 	}
 	f, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, prefixEach(path, err)
 	}
 	return f, nil
+}
+
+// prefixEach puts "prefix: " before each of err's errors, where it joins
+// several (errors.Join): wrapping the whole joined error would put the
+// prefix on its first line alone, and the others would read as if they
+// came from elsewhere (a flag). Each keeps its chain for errors.Is.
+func prefixEach(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var errs []error
+		for _, e := range j.Unwrap() {
+			errs = append(errs, prefixEach(prefix, e))
+		}
+		return errors.Join(errs...)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+// decodeError says what sigs.k8s.io/yaml found wrong in a project file in
+// the file's terms: its layers ("error unmarshaling JSON: while decoding
+// JSON: json: cannot unmarshal string into Go struct field
+// Deploy.deploy.minReplicas of type int") name a conversion the user never
+// asked for and Go types. The result wraps err.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return &wrappedError{fmt.Sprintf("%s: want %s, got %s", te.Field, typeWords(te.Type), valueWords(te.Value)), err}
+	}
+	msg := err.Error()
+	for _, layer := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: ", "while decoding JSON: ", "json: ", "yaml: ", "unmarshal errors:\n"} {
+		msg = strings.TrimPrefix(msg, layer)
+	}
+	// yaml's "unmarshal errors" list one problem per indented line.
+	var errs []error
+	for line := range strings.SplitSeq(msg, "\n") {
+		errs = append(errs, &wrappedError{strings.TrimSpace(line), err})
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// wrappedError is an error that reads msg and wraps err.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
+
+// typeWords names what a field of type t takes, as YAML would write it.
+func typeWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return typeWords(t.Elem())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+// valueWords names the JSON value kind encoding/json reports ("string",
+// "object", "number 1.5") in YAML's terms.
+func valueWords(v string) string {
+	if n, ok := strings.CutPrefix(v, "number "); ok {
+		return n
+	}
+	switch v {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "bool":
+		return "true or false"
+	case "string", "number":
+		return "a " + v
+	}
+	return v
 }
 
 // Parse decodes and validates the content of a project file.
 func Parse(data []byte) (*File, error) {
 	var f File
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+		return nil, decodeError(err)
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -278,7 +373,7 @@ func (f *File) ValidateAs(name func(field string) string) error {
 	var errs []error
 	add := func(field string, err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+			errs = append(errs, prefixEach(field, err))
 		}
 	}
 	nameErr := ValidateNameFor(f.Name, f.Template)
@@ -602,7 +697,7 @@ func (d *Deploy) Validate() error {
 	}
 	if d.Predictor != nil {
 		if err := d.Predictor.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("predictor: %w", err))
+			errs = append(errs, prefixEach("predictor", err))
 		}
 	}
 	return errors.Join(errs...)

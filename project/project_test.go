@@ -121,6 +121,51 @@ func TestLoad_Errors(t *testing.T) {
 	})
 }
 
+// Every line of a project file's errors says where it is: errors.Join's
+// lines after the first had lost the file's name and the deploy: prefix
+// ("maxReplicas: must be ..." alone, as if it were a flag).
+func TestLoad_EachErrorNamesTheFileAndField(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, FileName)
+	require.NoError(t, os.WriteFile(file, []byte("name: Bad_Name\nmodule: m\ntemplate: rest\nprotocol: v3\n"+
+		"deploy:\n  minReplicas: -1\n  maxReplicas: -2\n"), 0o644))
+	_, err := Load(dir)
+	require.Error(t, err)
+	assert.Equal(t, []string{
+		file + `: name: "Bad_Name" is not a DNS-1123 label (try "bad-name"): a name is lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 53 characters`,
+		file + `: protocol: "v3" is not a protocol; choose v1 or v2`,
+		file + ": deploy: minReplicas: must be 0 or more, got -1",
+		file + ": deploy: maxReplicas: must be 0 (no limit) or more, got -2",
+	}, strings.Split(err.Error(), "\n"))
+}
+
+// A file that does not decode says what is wrong in the file's terms, not
+// sigs.k8s.io/yaml's layers ("decode: error unmarshaling JSON: while
+// decoding JSON: json: cannot unmarshal string into Go struct field
+// Deploy.deploy.minReplicas of type int").
+func TestLoad_DecodeErrorsInTheFilesTerms(t *testing.T) {
+	head := "name: m\nmodule: m\ntemplate: rest\nprotocol: v1\n"
+	for _, c := range []struct{ content, want string }{
+		{"gpus: 1\n", `unknown field "gpus"`},
+		{"deploy:\n  minReplica: 1\n", `unknown field "minReplica"`},
+		{"deploy:\n  minReplicas: one\n", `deploy.minReplicas: want a whole number, got a string`},
+		{"deploy:\n  timeout: 1.5\n", `deploy.timeout: want a whole number, got 1.5`},
+		{"deploy:\n  env:\n    FOO: bar\n", `deploy.env: want a list, got a mapping`},
+		{"grpc: yes\n", "line 6: key \"grpc\" already set in map"},
+		{"deploy: [\n", "line 5: did not find expected node content"},
+	} {
+		dir := t.TempDir()
+		file := filepath.Join(dir, FileName)
+		content := head + c.content
+		if strings.HasPrefix(c.content, "grpc") {
+			content = head + "grpc: false\n" + c.content
+		}
+		require.NoError(t, os.WriteFile(file, []byte(content), 0o644))
+		_, err := Load(dir)
+		assert.EqualError(t, err, file+": "+c.want, c.content)
+	}
+}
+
 func TestSave_RefusesInvalid(t *testing.T) {
 	dir := t.TempDir()
 	f := validFile()
