@@ -437,7 +437,7 @@ func (o *Options) Validate() error {
 	}
 	for i, e := range o.Env {
 		if e.Name == "" {
-			fail("--env #%d: name must not be empty", i+1)
+			fail("%s #%d: name must not be empty", o.setting("env "), i+1)
 		} else if err := validateEnvName(e.Name); err != nil {
 			fail("%s: %w", o.setting("env "+e.Name), err)
 		}
@@ -591,7 +591,7 @@ func (o *Options) validatePredictor() []error {
 	case p.Image == "" && p.ModelFormat == "":
 		fail("%w: --predictor-image IMAGE (a predictor container serving model %q, e.g. a kserve-gen rest project's image) or --predictor-model-format FORMAT with --predictor-storage-uri URI (one of KServe's serving runtimes, e.g. sklearn)", ErrPredictorRequired, o.Name)
 	case p.Image != "" && p.ModelFormat != "":
-		fail("--predictor-image and --predictor-model-format: give one; the predictor is either a container image or a model format served by a KServe runtime")
+		fail("%s and %s: give one; the predictor is either a container image or a model format served by a KServe runtime", o.setting("predictor-image"), o.setting("predictor-model-format"))
 	case p.Image != "":
 		if err := validateImage(o.setting("predictor-image"), p.Image); err != nil {
 			errs = append(errs, err)
@@ -601,7 +601,11 @@ func (o *Options) validatePredictor() []error {
 			fail("%s: %w", o.setting("predictor-model-format"), err)
 		}
 		if p.StorageURI == "" {
-			fail("--predictor-model-format %s needs --predictor-storage-uri: the serving runtime loads the model from there", p.ModelFormat)
+			need := "--predictor-storage-uri"
+			if _, ok := o.FileFields["predictor-model-format"]; ok {
+				need += " (deploy.predictor.storageUri)"
+			}
+			fail("%s %s needs %s: the serving runtime loads the model from there", o.setting("predictor-model-format"), p.ModelFormat, need)
 		}
 		if _, ok := builtinGRPCPorts[p.ModelFormat]; !ok && o.predictorProtocol() == project.ProtocolGRPCV2 {
 			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)

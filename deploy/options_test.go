@@ -257,6 +257,20 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		}, "--predictor-image and --predictor-model-format: give one; the predictor is either a container image or a model format served by a KServe runtime"},
 		{"bad predictor image", func(o *Options) { o.Predictor = &project.Predictor{Image: "a b"} }, `--predictor-image: "a b" is not an image reference like registry.example.com/team/model:v1`},
 		{"predictor format without storage", func(o *Options) { o.Predictor = &project.Predictor{ModelFormat: "sklearn"} }, "--predictor-model-format sklearn needs --predictor-storage-uri: the serving runtime loads the model from there"},
+		// kserve-gen deploy leaves the file's deploy section to Validate
+		// (project.LoadForDeploy): what the file gives is named by its field.
+		{"predictor image and format from the file", func(o *Options) {
+			o.Predictor = &project.Predictor{Image: "a.io/p:v1", ModelFormat: "sklearn"}
+			o.FileFields = map[string]string{"predictor-image": "deploy.predictor.image", "predictor-model-format": "deploy.predictor.modelFormat"}
+		}, "kserve-gen.yaml deploy.predictor.image and kserve-gen.yaml deploy.predictor.modelFormat: give one; the predictor is either a container image or a model format served by a KServe runtime"},
+		{"predictor format without storage from the file", func(o *Options) {
+			o.Predictor = &project.Predictor{ModelFormat: "sklearn"}
+			o.FileFields = map[string]string{"predictor-model-format": "deploy.predictor.modelFormat"}
+		}, "kserve-gen.yaml deploy.predictor.modelFormat sklearn needs --predictor-storage-uri (deploy.predictor.storageUri): the serving runtime loads the model from there"},
+		{"env without name from the file", func(o *Options) {
+			o.Env = []project.EnvVar{{Value: "x"}}
+			o.FileFields = map[string]string{"env ": "deploy.env"}
+		}, "kserve-gen.yaml deploy.env #1: name must not be empty"},
 		{"bad predictor format", func(o *Options) { o.Predictor = &project.Predictor{ModelFormat: "sk learn", StorageURI: "gs://b/m"} }, `--predictor-model-format: "sk learn" must not contain spaces or ':'`},
 		{"predictor version without format", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", ModelFormatVersion: "1"} }, "--predictor-model-format-version needs --predictor-model-format"},
 		{"bad predictor protocol", func(o *Options) { o.Predictor = &project.Predictor{Image: "p", Protocol: "grpc"} }, `--predictor-protocol: "grpc" is not a predictor protocol; choose v1, v2 or grpc-v2`},

@@ -205,7 +205,17 @@ type Toleration struct {
 
 // Load reads and validates dir/kserve-gen.yaml. Unknown fields are an error,
 // so a typo in the file is reported rather than silently ignored.
-func Load(dir string) (*File, error) {
+func Load(dir string) (*File, error) { return load(dir, (*File).Validate) }
+
+// LoadForDeploy is Load for kserve-gen deploy, whose flags override the
+// deploy section: the section's values are left to deploy, which checks
+// them once the flags are applied (a flag replaces a bad value), naming
+// each that the file still gives by its field.
+func LoadForDeploy(dir string) (*File, error) {
+	return load(dir, func(f *File) error { return f.validate(nil, false) })
+}
+
+func load(dir string, validate func(*File) error) (*File, error) {
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -219,7 +229,10 @@ func Load(dir string) (*File, error) {
 		}
 		return nil, fmt.Errorf("read project file: %w", err)
 	}
-	f, err := Parse(data)
+	f, err := decode(data)
+	if err == nil {
+		err = validate(f)
+	}
 	if err != nil {
 		return nil, prefixEach(path, err)
 	}
@@ -321,12 +334,20 @@ func valueWords(v string) string {
 
 // Parse decodes and validates the content of a project file.
 func Parse(data []byte) (*File, error) {
-	var f File
-	if err := yaml.UnmarshalStrict(data, &f); err != nil {
-		return nil, decodeError(err)
+	f, err := decode(data)
+	if err != nil {
+		return nil, err
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err
+	}
+	return f, nil
+}
+
+func decode(data []byte) (*File, error) {
+	var f File
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, decodeError(err)
 	}
 	return &f, nil
 }
@@ -366,6 +387,12 @@ func (f *File) Validate() error { return f.ValidateAs(nil) }
 // so are name, module, template, protocol, gpu and resources.requests.cpu
 // (and .memory, and limits'). nil names every field as the file does.
 func (f *File) ValidateAs(name func(field string) string) error {
+	return f.validate(name, true)
+}
+
+// validate is ValidateAs; withDeploy false leaves out the deploy section's
+// values (LoadForDeploy).
+func (f *File) validate(name func(field string) string, withDeploy bool) error {
 	named := name != nil
 	if !named {
 		name = func(field string) string { return field }
@@ -403,7 +430,9 @@ func (f *File) ValidateAs(name func(field string) string) error {
 		add("resources", f.Resources.Validate())
 	}
 	if f.Deploy != nil {
-		add("deploy", f.Deploy.Validate())
+		if withDeploy {
+			add("deploy", f.Deploy.Validate())
+		}
 		if f.Deploy.Predictor != nil && f.Template != TemplateTransformer {
 			errs = append(errs, fmt.Errorf("deploy: predictor: only a transformer project runs in front of a separate predictor (template is %s)", f.Template))
 		}

@@ -347,7 +347,7 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		changed = func(string) bool { return false }
 	}
 	var o deploy.Options
-	f, err := project.Load(opts.Dir)
+	f, err := project.LoadForDeploy(opts.Dir)
 	switch {
 	case err == nil:
 		o = deploy.FromProject(f)

@@ -671,3 +671,24 @@ func TestKeyValues(t *testing.T) {
 	assert.EqualError(t, errs[0], `--trigger-filter "bad": want KEY=VALUE, e.g. type=x`)
 	assert.EqualError(t, errs[1], `--trigger-filter "=v": want KEY=VALUE, e.g. type=x`)
 }
+
+// A flag overrides the project file's value, a bad one too: the file's
+// deploy section is checked once the flags are applied, and an error about
+// a value the file still gives names its field as deploy's other errors
+// do. It was refused before the flags were looked at, in the project
+// package's words ("kserve-gen.yaml: deploy: minReplicas: ...").
+func TestDeploy_FlagOverridesABadFileValue(t *testing.T) {
+	dir := writeProject(t, restProject())
+	file := filepath.Join(dir, project.FileName)
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, append(data, "deploy:\n  minReplicas: -1\n  workers: -2\n"...), 0o644))
+
+	_, _, err = runDeploy(t, "--dir "+dir)
+	require.EqualError(t, err, "kserve-gen.yaml deploy.workers: must be 1 or more, got -2\nkserve-gen.yaml deploy.minReplicas: must be 0 or more, got -1")
+
+	out, _, err := runDeploy(t, "--dir "+dir+" --min-replicas 1 --workers 2")
+	require.NoError(t, err)
+	assert.Contains(t, out, "    minReplicas: 1\n")
+	assert.Contains(t, out, "--workers=2")
+}
