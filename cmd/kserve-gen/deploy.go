@@ -258,6 +258,14 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 	for _, w := range o.Warnings() {
 		fmt.Fprintf(opts.ErrOut, "Warning: %s\n", w)
 	}
+	var kubectl string
+	if opts.Apply {
+		// Before -o writes its file: without kubectl the command stops
+		// having done nothing, not half of what it was asked.
+		if kubectl, err = exec.LookPath("kubectl"); err != nil {
+			return fmt.Errorf("%w (%v)", errNoKubectl, err)
+		}
+	}
 	if opts.Output != "" {
 		if err := writeManifests(opts.Output, data, opts.Force); err != nil {
 			return err
@@ -268,7 +276,7 @@ func deployRun(ctx context.Context, opts *deployOptions) error {
 		}
 	}
 	if opts.Apply {
-		return kubectlApply(ctx, data, opts.Out, opts.ErrOut)
+		return kubectlApply(ctx, kubectl, data, opts.Out, opts.ErrOut)
 	}
 	return nil
 }
@@ -325,11 +333,8 @@ func writeManifests(path string, data []byte, force bool) error {
 // errNoKubectl is returned by --apply when kubectl is missing.
 var errNoKubectl = errors.New("--apply needs kubectl on PATH; install kubectl, or drop --apply and run `kserve-gen deploy | kubectl apply -f -` where kubectl is available")
 
-func kubectlApply(ctx context.Context, manifests []byte, out, errOut io.Writer) error {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		return fmt.Errorf("%w (%v)", errNoKubectl, err)
-	}
+// kubectlApply runs kubectl (its path) apply with manifests on stdin.
+func kubectlApply(ctx context.Context, kubectl string, manifests []byte, out, errOut io.Writer) error {
 	cmd := exec.CommandContext(ctx, kubectl, "apply", "-f", "-")
 	cmd.Stdin = bytes.NewReader(manifests)
 	cmd.Stdout = out

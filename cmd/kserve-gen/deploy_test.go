@@ -590,6 +590,18 @@ func TestDeploy_ApplyWithoutKubectl(t *testing.T) {
 	assert.Empty(t, out)
 }
 
+// With -o, a missing kubectl is found before the file is written: the
+// command did half of what it was asked and failed, and a second run
+// after installing kubectl would find the file there.
+func TestDeploy_ApplyWithoutKubectlWritesNothing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := writeProject(t, restProject())
+	file := filepath.Join(t.TempDir(), "isvc.yaml")
+	_, _, err := runDeploy(t, "--dir "+dir+" --apply -o "+file)
+	require.ErrorIs(t, err, errNoKubectl)
+	assert.NoFileExists(t, file)
+}
+
 // --pre-stop-sleep and deploy.preStopSleep set Standard mode's preStop
 // sleep (default 5 s; 0 drops the hook), the flag over the file; in a mode
 // that may be Knative, which refuses the hook, either is refused, named as
