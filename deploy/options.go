@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agext/levenshtein"
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -699,6 +700,10 @@ var serverFlags = []string{
 	"read_header_timeout", "max_queued_requests", "gc_min_heap",
 }
 
+// onnxFlags are the flags an onnx project's server adds (runtime/onnx's
+// RegisterFlags).
+var onnxFlags = []string{"device", "replicas", "intra_op_threads", "inter_op_threads", "gpu_mem_limit", "max_batch_size", "max_queue_delay"}
+
 // serverFlag is the server flag an argument sets, as the runtime's parser
 // reads it: the name after - or --, or, after --, the one server flag that
 // name is a prefix of (--http is --http_port). typed is the name as
@@ -1152,6 +1157,7 @@ func (o *Options) Warnings() []string {
 		warnings = append(warnings, fmt.Sprintf("%s %d: Knative refuses a revision timeout above its max-revision-timeout-seconds, %d unless knative-serving's config-defaults raises it, and KServe's Knative Service would then be refused, so the InferenceService never becomes ready; raise max-revision-timeout-seconds, or pass a %s of %d or less",
 			setting, o.Timeout, knativeMaxRevisionTimeout, strings.TrimPrefix(setting, project.FileName+" "), knativeMaxRevisionTimeout))
 	}
+	warnings = append(warnings, o.argWarnings()...)
 	ports := o.exposedPorts()
 	if o.Logger != nil && o.GRPC && len(ports) > 0 && ports[0].Name == PortNameH2C {
 		// KServe's agent proxies the first exposed port, h2c here, through
@@ -1169,6 +1175,35 @@ func (o *Options) Warnings() []string {
 		for _, p := range ports[1:] {
 			warnings = append(warnings, fmt.Sprintf("--port %s with %s: KServe's agent, which logs the requests, sits in front of the first port alone (%s, the Service's port %d and the InferenceService's URL); requests to the Service's port %d reach the server directly and are not logged",
 				p, o.loggerSetting(), ports[0], servicePort, p.ContainerPort))
+		}
+	}
+	return warnings
+}
+
+// argWarnings warns of an --arg whose flag the server does not have but is
+// a near miss of one it has: the server ignores an unknown argument, with
+// a warning in its log alone (as KServe's parse_known_args does), so the
+// setting silently does nothing. A name far from every flag may be the
+// project's own (main.go) and is left alone.
+func (o *Options) argWarnings() []string {
+	known := append([]string{"help"}, serverFlags...)
+	if o.ONNXDevice {
+		known = append(known, onnxFlags...)
+	}
+	var warnings []string
+	for _, a := range o.Args {
+		_, typed, matches := serverFlag(a)
+		if !strings.HasPrefix(a, "--") || typed == "" || len(matches) > 0 || slices.Contains(known, typed) {
+			continue
+		}
+		best, bestDist := "", 3 // at most two edits away
+		for _, f := range known {
+			if d := levenshtein.Distance(typed, f, nil); d < bestDist {
+				best, bestDist = f, d
+			}
+		}
+		if best != "" {
+			warnings = append(warnings, fmt.Sprintf("--arg %s: the model server has no --%s and ignores it (with a warning in its log), unless the project's main.go defines it; did you mean --%s?", a, typed, best))
 		}
 	}
 	return warnings

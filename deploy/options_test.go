@@ -830,3 +830,35 @@ func TestWarnings_TimeoutAboveKnativesDefaultMax(t *testing.T) {
 		assert.Equal(t, c.want, o.Warnings(), "%s %d", c.mode, c.timeout)
 	}
 }
+
+// The server ignores an argument it has no flag for (with a warning in its
+// log, as KServe's parse_known_args does), so a misspelt --arg changes
+// nothing and nobody notices; deploy warns where the name is a near miss
+// of a flag the server has (an onnx project's own too). A name far from
+// any may be the project's own flag (main.go) and passes quietly.
+func TestWarnings_ArgNearAServerFlag(t *testing.T) {
+	o := validOptions()
+	o.Args = []string{"--max_treads=8", "--my_own_flag=1", "--max_threads=2", "--max_batch_sise", "4", "-v"}
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{
+		"--arg --max_treads=8: the model server has no --max_treads and ignores it (with a warning in its log), unless the project's main.go defines it; did you mean --max_threads?",
+	}, o.Warnings())
+
+	o.ONNXDevice = true // an onnx project: runtime/onnx's flags too
+	require.NoError(t, o.Validate())
+	assert.Equal(t, []string{
+		"--arg --max_treads=8: the model server has no --max_treads and ignores it (with a warning in its log), unless the project's main.go defines it; did you mean --max_threads?",
+		"--arg --max_batch_sise: the model server has no --max_batch_sise and ignores it (with a warning in its log), unless the project's main.go defines it; did you mean --max_batch_size?",
+	}, o.Warnings())
+}
+
+func TestONNXFlags_MatchTheRuntime(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "runtime", "onnx", "flags.go"))
+	require.NoError(t, err)
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\tfs\.\w+Var\(&f\.\w+, "([a-z_]+)"`).FindAllSubmatch(src, -1) {
+		names = append(names, string(m[1]))
+	}
+	require.Contains(t, names, "device")
+	assert.Equal(t, names, onnxFlags)
+}
