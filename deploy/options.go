@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agext/levenshtein"
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -1198,7 +1197,7 @@ func (o *Options) argWarnings() []string {
 		}
 		best, bestDist := "", 3 // at most two edits away
 		for _, f := range known {
-			if d := levenshtein.Distance(typed, f, nil); d < bestDist {
+			if d := editDistance(typed, f); d < bestDist {
 				best, bestDist = f, d
 			}
 		}
@@ -1207,6 +1206,30 @@ func (o *Options) argWarnings() []string {
 		}
 	}
 	return warnings
+}
+
+// editDistance is the Levenshtein distance between a and b: the fewest
+// single-byte insertions, deletions and substitutions that make one the
+// other. (Here rather than a module: deploy/validate builds this package
+// with its own go.sum.)
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // loggerSetting names the setting that turned payload logging on.

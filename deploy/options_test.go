@@ -862,3 +862,13 @@ func TestONNXFlags_MatchTheRuntime(t *testing.T) {
 	require.Contains(t, names, "device")
 	assert.Equal(t, names, onnxFlags)
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"", "abc", 3}, {"max_treads", "max_threads", 1}, {"kitten", "sitting", 3}, {"abc", "abc", 0}, {"ab", "ba", 2}} {
+		assert.Equal(t, c.want, editDistance(c.a, c.b), "%q %q", c.a, c.b)
+		assert.Equal(t, c.want, editDistance(c.b, c.a), "%q %q", c.b, c.a)
+	}
+}
