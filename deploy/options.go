@@ -426,7 +426,11 @@ func (o *Options) Validate() error {
 		fail("%s: %w", o.setting("protocol"), err)
 	}
 	if o.GRPC && o.Protocol == project.ProtocolV1 {
-		fail("--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2")
+		from := ""
+		if _, ok := o.FileFields["protocol"]; ok {
+			from = fmt.Sprintf(" (%s is %s)", o.setting("protocol"), o.Protocol)
+		}
+		fail("%s: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2%s", o.setting("grpc"), from)
 	}
 	errs = append(errs, o.validatePorts()...)
 	if o.MaxQueuedRequests < 0 {

@@ -41,6 +41,14 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"image with upper case", func(o *Options) { o.Image = "Docker.io/Me/Model" }, `--image: "Docker.io/Me/Model" is not an image reference`},
 		{"bad protocol", func(o *Options) { o.Protocol = "V2" }, `--protocol: "V2" is not a protocol; choose v1 or v2`},
 		{"grpc with v1", func(o *Options) { o.GRPC = true }, "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
+		// A grpc project (grpc: true in the file) deployed with --protocol v1:
+		// the user passed no --grpc.
+		{"grpc from the file with --protocol v1", func(o *Options) {
+			o.GRPC, o.FileFields = true, map[string]string{"grpc": "grpc"}
+		}, "kserve-gen.yaml grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2"},
+		{"--grpc with the file's protocol v1", func(o *Options) {
+			o.GRPC, o.FileFields = true, map[string]string{"protocol": "protocol"}
+		}, "--grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol=v2 (kserve-gen.yaml protocol is v1)"},
 		{"grpc plus two ports", func(o *Options) {
 			o.Protocol, o.GRPC = project.ProtocolV2, true
 			o.Ports = []Port{{PortNameHTTP1, 8080}, {PortNameH2C, 8081}}
