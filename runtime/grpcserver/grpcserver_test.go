@@ -346,7 +346,7 @@ func TestModelInfer_ModelErrorsKeepTheirMessage(t *testing.T) {
 		{"plain", codes.Internal, "errorString : disk on fire"},
 		{"panic", codes.Internal, "panic : boom"},
 		{"v1body", codes.Internal, "model failing returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"},
-		{"badoutput", codes.Internal, "model failing returned an invalid response: output o: shape [3] expects 3 elements, but 1 were given"},
+		{"badoutput", codes.Internal, "model failing returned an invalid response: output o: shape [3] expects 3 elements, but 1 was given"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {

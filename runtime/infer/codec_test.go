@@ -373,3 +373,11 @@ func TestLongShapeIsCutInMessages(t *testing.T) {
 	shape = append(shape, 5)
 	assert.Equal(t, "[0, 0, 0, 0, 0, 0, 0, 0, …, 0, 5] (33 dimensions)", FormatShape(shape))
 }
+
+// The count mismatch reads as English for one element too.
+func TestElementCountMessageSingular(t *testing.T) {
+	err := NewTensor("a", []int64{1}, []float32{1, 2}).Validate("input")
+	assert.EqualError(t, err, "input a: shape [1] expects 1 element, but 2 were given")
+	err = NewTensor("a", []int64{2}, []float32{1}).Validate("input")
+	assert.EqualError(t, err, "input a: shape [2] expects 2 elements, but 1 was given")
+}

@@ -349,7 +349,8 @@ func (t *Tensor) Validate(kind string) error {
 		return InvalidShape(kind, t.Name, t.Shape)
 	}
 	if want != int64(n) {
-		return status.InvalidInputf("%s %s: shape %s expects %d elements, but %d were given", kind, t.Name, FormatShape(t.Shape), want, n)
+		return status.InvalidInputf("%s %s: shape %s expects %s, but %s", kind, t.Name, FormatShape(t.Shape),
+			plural(want, "element", "elements"), plural(int64(n), "was given", "were given"))
 	}
 	return nil
 }
@@ -404,6 +405,15 @@ func FormatShape(shape []int64) string {
 		return fmt.Sprintf("%s, …, %s] (%d dimensions)", head, tail, len(shape))
 	}
 	return string(append(appendDims([]byte{'['}, shape), ']'))
+}
+
+// plural is n with one or many, as n is 1 or not ("1 element", "2
+// elements").
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }
 
 // appendDims appends dims to b, separated by ", ".
