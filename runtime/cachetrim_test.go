@@ -66,9 +66,10 @@ func cacheWithOldEntry(t *testing.T) (entry, uri string) {
 	return entry, origin.URL + "/model.onnx"
 }
 
-// startTrimServer runs a server for uri whose cache trim waits for
-// release before running (with Run's trim context) and signals done.
-func startTrimServer(t *testing.T, uri string, m *oldEntryModel, release <-chan struct{}, done chan<- error) (url string, stop func() error) {
+// startTrimServer runs a server for uri whose cache trim waits for gate
+// to return before running (with Run's trim context, which gate is
+// given) and signals done.
+func startTrimServer(t *testing.T, uri string, m *oldEntryModel, gate func(context.Context), done chan<- error) (url string, stop func() error) {
 	cfg := config.Default()
 	cfg.EnableGRPC = false
 	cfg.StorageURI = uri
@@ -76,7 +77,7 @@ func startTrimServer(t *testing.T, uri string, m *oldEntryModel, release <-chan 
 	require.NoError(t, err)
 	s := NewServer(cfg, WithHTTPListener(ln), WithLogOutput(io.Discard, io.Discard))
 	s.trim = func(ctx context.Context, dir string) error {
-		<-release
+		gate(ctx)
 		err := storage.Resolver{Logger: s.log}.Trim(ctx, dir)
 		done <- err
 		return err
@@ -100,7 +101,7 @@ func TestCache_TrimmedAfterReady(t *testing.T) {
 	entry, uri := cacheWithOldEntry(t)
 	m := &oldEntryModel{entry: entry}
 	release, done := make(chan struct{}), make(chan error, 1)
-	url, stop := startTrimServer(t, uri, m, release, done)
+	url, stop := startTrimServer(t, uri, m, func(context.Context) { <-release }, done)
 	assert.True(t, m.present.Load(), "the old entry was removed before the model loaded")
 
 	resp, err := http.Get(url + "/v2/health/ready")
@@ -122,12 +123,14 @@ func TestCache_TrimmedAfterReady(t *testing.T) {
 func TestCache_TrimStopsAtShutdown(t *testing.T) {
 	entry, uri := cacheWithOldEntry(t)
 	m := &oldEntryModel{entry: entry}
-	release, done := make(chan struct{}), make(chan error, 1)
-	_, stop := startTrimServer(t, uri, m, release, done)
+	done := make(chan error, 1)
+	// The trim runs once the server is stopping: its context has ended.
+	// (Released by the test instead, it could run before the stop's
+	// cancel, and remove the entry.)
+	_, stop := startTrimServer(t, uri, m, func(ctx context.Context) { <-ctx.Done() }, done)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	close(release) // the trim runs as the server stops: its context has ended
 	require.ErrorIs(t, <-done, context.Canceled)
 	require.NoError(t, <-stopped)
 	assert.FileExists(t, entry+".json")
