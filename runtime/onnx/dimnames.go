@@ -59,40 +59,23 @@ func inputDimNames(path string) (map[string][]string, error) {
 // valueInfoDimNames reads a ValueInfoProto's name and the dim_param of each
 // dimension of its tensor shape.
 func valueInfoDimNames(vi []byte) (name string, dims []string, err error) {
-	err = eachField(vi, func(num protowire.Number, typ protowire.Type, _, val []byte) error {
-		if typ != protowire.BytesType {
+	name, shape, ok, err := valueInfoShape(vi)
+	if err != nil || !ok {
+		return name, nil, err
+	}
+	err = eachField(shape, func(num protowire.Number, typ protowire.Type, _, dim []byte) error {
+		if num != shapeDim || typ != protowire.BytesType {
 			return nil
 		}
-		switch num {
-		case valueInfoName:
-			name = string(val)
-		case valueInfoType:
-			return eachField(val, func(num protowire.Number, typ protowire.Type, _, tensor []byte) error {
-				if num != typeTensor || typ != protowire.BytesType {
-					return nil
-				}
-				return eachField(tensor, func(num protowire.Number, typ protowire.Type, _, shape []byte) error {
-					if num != tensorTypeShape || typ != protowire.BytesType {
-						return nil
-					}
-					return eachField(shape, func(num protowire.Number, typ protowire.Type, _, dim []byte) error {
-						if num != shapeDim || typ != protowire.BytesType {
-							return nil
-						}
-						param := ""
-						err := eachField(dim, func(num protowire.Number, typ protowire.Type, _, val []byte) error {
-							if num == dimParam && typ == protowire.BytesType {
-								param = string(val)
-							}
-							return nil
-						})
-						dims = append(dims, param)
-						return err
-					})
-				})
-			})
-		}
-		return nil
+		param := ""
+		err := eachField(dim, func(num protowire.Number, typ protowire.Type, _, val []byte) error {
+			if num == dimParam && typ == protowire.BytesType {
+				param = string(val)
+			}
+			return nil
+		})
+		dims = append(dims, param)
+		return err
 	})
 	return name, dims, err
 }

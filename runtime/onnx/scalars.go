@@ -84,6 +84,23 @@ func declaredScalars(model []byte) (in, out map[string]bool, err error) {
 // valueInfoScalar reads a ValueInfoProto's name and whether its type is a
 // tensor with a shape of no dimensions.
 func valueInfoScalar(vi []byte) (name string, scalar bool, err error) {
+	name, shape, ok, err := valueInfoShape(vi)
+	if err != nil || !ok {
+		return name, false, err
+	}
+	dims := 0
+	err = eachField(shape, func(num protowire.Number, _ protowire.Type, _, _ []byte) error {
+		if num == shapeDim {
+			dims++
+		}
+		return nil
+	})
+	return name, dims == 0, err
+}
+
+// valueInfoShape reads a ValueInfoProto's name and, when its type is a
+// tensor whose shape is given (ok), that TensorShapeProto's bytes.
+func valueInfoShape(vi []byte) (name string, shape []byte, ok bool, err error) {
 	err = eachField(vi, func(num protowire.Number, typ protowire.Type, _, val []byte) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -96,23 +113,15 @@ func valueInfoScalar(vi []byte) (name string, scalar bool, err error) {
 				if num != typeTensor || typ != protowire.BytesType {
 					return nil
 				}
-				return eachField(tensor, func(num protowire.Number, typ protowire.Type, _, shape []byte) error {
-					if num != tensorTypeShape || typ != protowire.BytesType {
-						return nil
+				return eachField(tensor, func(num protowire.Number, typ protowire.Type, _, s []byte) error {
+					if num == tensorTypeShape && typ == protowire.BytesType {
+						shape, ok = s, true
 					}
-					dims := 0
-					err := eachField(shape, func(num protowire.Number, _ protowire.Type, _, _ []byte) error {
-						if num == shapeDim {
-							dims++
-						}
-						return nil
-					})
-					scalar = dims == 0
-					return err
+					return nil
 				})
 			})
 		}
 		return nil
 	})
-	return name, scalar, err
+	return name, shape, ok, err
 }
