@@ -276,15 +276,21 @@ func lastUsed(dir string, m cacheMeta) time.Time {
 // local path, pvc://, --model_dir) is left alone, a file beside it named
 // like a record included.
 func (r Resolver) MarkUsed(dir string) error {
-	cache, err := r.cacheDir()
-	if err != nil {
-		return nil
-	}
-	e, ok := entryOf(cache, dir)
+	e, ok := r.cacheEntry(dir)
 	if !ok {
 		return nil
 	}
 	return markUsed(e, time.Now())
+}
+
+// cacheEntry is the entry of the model cache that dir, a folder Resolve
+// returned, is in; false for a folder outside the cache.
+func (r Resolver) cacheEntry(dir string) (string, bool) {
+	cache, err := r.cacheDir()
+	if err != nil {
+		return "", false
+	}
+	return entryOf(cache, dir)
 }
 
 // markUsed records in dir's record that it was used at now, unless the
@@ -333,11 +339,7 @@ var entryName = sync.OnceValue(func() *regexp.Regexp {
 // removes the rest. Nothing else is an error: what cannot be removed is a
 // warning in the log.
 func (r Resolver) Trim(ctx context.Context, dir string) error {
-	cache, err := r.cacheDir()
-	if err != nil {
-		return nil
-	}
-	e, ok := entryOf(cache, dir)
+	e, ok := r.cacheEntry(dir)
 	if !ok {
 		return nil
 	}
