@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +40,9 @@ type s3Config struct {
 	region   string
 	creds    *aws.Credentials // nil: anonymous
 	source   string           // where the credentials came from, for messages
+	// tls is how the endpoint's certificate is checked (S3_VERIFY_SSL,
+	// AWS_CA_BUNDLE); nil: against the system's roots.
+	tls *tls.Config
 }
 
 // fetchS3 downloads s3://<bucket>/<path> as KServe's storage package does:
@@ -63,6 +69,17 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	cfg, err := r.s3Config()
 	if err != nil {
 		return "", err
+	}
+	if cfg.tls != nil {
+		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
+			t, ok := rt.(*http.Transport)
+			if !ok {
+				return rt // a caller's own transport decides what it trusts
+			}
+			t = t.Clone()
+			t.TLSClientConfig = cfg.tls
+			return t
+		})
 	}
 	if cfg.creds != nil {
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
@@ -122,7 +139,19 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 // s3Config reads KServe's S3 environment.
 func (r Resolver) s3Config() (s3Config, error) {
 	cfg := s3Config{region: firstNonEmpty(r.getenv("AWS_DEFAULT_REGION"), r.getenv("AWS_REGION"), "us-east-1")}
-	raw := r.getenv("AWS_ENDPOINT_URL")
+	raw, endpointVar := r.getenv("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"
+	if host := r.getenv("S3_ENDPOINT"); raw == "" && host != "" {
+		// KServe's controller turns the s3-endpoint of a secret or
+		// service account into S3_ENDPOINT and, for its storage package
+		// (which reads only AWS_ENDPOINT_URL), AWS_ENDPOINT_URL:
+		// https://<S3_ENDPOINT>, http:// when S3_USE_HTTPS is "0". A
+		// shell with only KServe's S3_ENDPOINT set means that endpoint
+		// too, not AWS.
+		raw, endpointVar = "https://"+host, "S3_ENDPOINT"
+		if r.getenv("S3_USE_HTTPS") == "0" {
+			raw = "http://" + host
+		}
+	}
 	if raw == "" {
 		raw = "https://s3." + cfg.region + ".amazonaws.com"
 		cfg.virtual = true
@@ -132,9 +161,14 @@ func (r Resolver) s3Config() (s3Config, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return cfg, newError(ErrInvalidURI, "AWS_ENDPOINT_URL %q: want a URL such as http://minio:9000", raw)
+		return cfg, newError(ErrInvalidURI, "%s %q: want a URL such as http://minio:9000", endpointVar, raw)
 	}
 	cfg.endpoint = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	tlsConfig, err := r.s3TLS()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.tls = tlsConfig
 	if strings.EqualFold(r.getenv("S3_USER_VIRTUAL_BUCKET"), "true") {
 		cfg.virtual = true
 	}
@@ -152,6 +186,39 @@ func (r Resolver) s3Config() (s3Config, error) {
 	}
 	cfg.creds, cfg.source = creds, file
 	return cfg, nil
+}
+
+// s3TLS is how KServe's storage package checks the endpoint's certificate:
+// not at all when S3_VERIFY_SSL is "0" or "false" (a MinIO with a
+// self-signed certificate); else against the CA bundle AWS_CA_BUNDLE names,
+// or, on a cluster with a CA bundle config map (CA_BUNDLE_CONFIGMAP_NAME),
+// the cabundle.crt mounted at CA_BUNDLE_VOLUME_MOUNT_POINT; else nil, the
+// system's roots. Like botocore's verify=<file>, a bundle replaces the
+// system's roots rather than adding to them, so what works here works in
+// the storage-initializer too.
+func (r Resolver) s3TLS() (*tls.Config, error) {
+	if v := strings.ToLower(r.getenv("S3_VERIFY_SSL")); v == "0" || v == "false" {
+		r.logger().Warn("S3_VERIFY_SSL=" + r.getenv("S3_VERIFY_SSL") + ": the S3 endpoint's certificate is not checked")
+		return &tls.Config{InsecureSkipVerify: true}, nil // #nosec G402 -- the user asked, as KServe lets them
+	}
+	file, from := r.getenv("AWS_CA_BUNDLE"), "AWS_CA_BUNDLE"
+	if file == "" && r.getenv("CA_BUNDLE_CONFIGMAP_NAME") != "" {
+		file, from = filepath.Join(r.getenv("CA_BUNDLE_VOLUME_MOUNT_POINT"), "cabundle.crt"), "CA_BUNDLE_CONFIGMAP_NAME"
+	}
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		// KServe's message, then which setting named the file.
+		return nil, newError(ErrNotFound, "Failed to find ca bundle file(%s).: %s names it: %v", file, from, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, newError(ErrInvalidURI, "the CA bundle %s (%s) holds no PEM certificate", file, from)
+	}
+	r.logger().Info(fmt.Sprintf("ca bundle file(%s) exists.", file))
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // sharedCredentials reads the profile (AWS_PROFILE, else "default") of the
@@ -191,6 +258,17 @@ func (r Resolver) sharedCredentials() (*aws.Credentials, string, error) {
 	}
 	return &aws.Credentials{AccessKeyID: values["aws_access_key_id"], SecretAccessKey: values["aws_secret_access_key"],
 		SessionToken: values["aws_session_token"]}, file + " [" + profile + "]", nil
+}
+
+// tlsHint says what to set when err is the endpoint's certificate failing
+// the check: a private CA (MinIO, Ceph, an on-premises proxy) is the usual
+// cause, and the x509 message alone names neither setting.
+func (c s3Config) tlsHint(err error) string {
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) {
+		return ""
+	}
+	return "; set AWS_CA_BUNDLE to the file of the CA that signed " + c.endpoint.String() + "'s certificate, or S3_VERIFY_SSL=0 not to check it"
 }
 
 // host is the host requests for bucket go to.
@@ -234,7 +312,7 @@ func (r Resolver) s3List(ctx context.Context, cfg s3Config, bucket, prefix, uri 
 		}
 		t, err := r.get(ctx, cfg.bucketURL(bucket)+"/?"+q.Encode(), nil)
 		if err != nil {
-			return nil, newError(ErrDownload, "listing %s: %v", uri, err)
+			return nil, newError(ErrDownload, "listing %s: %v%s", uri, err, cfg.tlsHint(err))
 		}
 		var page struct {
 			Contents              []s3Object `xml:"Contents"`

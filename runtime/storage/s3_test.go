@@ -3,10 +3,19 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"maps"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -35,7 +44,8 @@ const (
 // key of a SigV4 request but not the signature itself (it implements V2
 // verification only); the signature comes from AWS's own signer package.
 type s3rver struct {
-	url string
+	url    string
+	client *http.Client // default http.DefaultClient
 }
 
 func startS3rver(t *testing.T, buckets ...string) *s3rver {
@@ -64,7 +74,11 @@ func (s *s3rver) put(t *testing.T, bucket, key, body string) {
 	req.Header.Set("X-Amz-Content-Sha256", hash)
 	require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: s3rverKey, SecretAccessKey: s3rverSecret},
 		req, hash, "s3", "us-east-1", time.Now()))
-	resp, err := http.DefaultClient.Do(req)
+	c := s.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT %s", key)
@@ -292,4 +306,95 @@ func waitListening(t *testing.T, addr string, out fmt.Stringer) {
 		}
 		return err == nil
 	}, 30*time.Second, 20*time.Millisecond, "%s did not start: %s", addr, out)
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, PEM, as
+// an S3-compatible service on a private network often has; it returns the
+// two files.
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "minio.local"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return certFile, keyFile
+}
+
+// An S3-compatible service over TLS with a certificate of a private CA, as
+// KServe's S3 secrets describe it: S3_VERIFY_SSL=0 does not check the
+// certificate, AWS_CA_BUNDLE (or a CA bundle config map's mount) names
+// the CA to check it against, and with neither the error says which to
+// set. KServe's controller hands the endpoint to a pod as S3_ENDPOINT
+// (host:port) and S3_USE_HTTPS too, which a shell may set alone.
+func TestS3_TLSVerificationAndEndpointSettings(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	bin := emulator(t, "s3rver", "s3rver")
+	port := freeTCPPort(t)
+	out := startProcess(t, bin, []string{"-d", t.TempDir(), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "--silent", "--no-vhost-buckets",
+		"--cert", cert, "--key", key, "--configure-bucket", "models"}, "NODE_OPTIONS=--openssl-legacy-provider")
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, out)
+	plain := startS3rver(t, "models")
+	plain.put(t, "models", "m/model.onnx", "w")
+	pool := x509.NewCertPool()
+	pemBytes, err := os.ReadFile(cert)
+	require.NoError(t, err)
+	require.True(t, pool.AppendCertsFromPEM(pemBytes))
+	tlsPut := &s3rver{url: "https://" + addr, client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+	tlsPut.put(t, "models", "m/model.onnx", "w")
+	ctx := context.Background()
+
+	d := s3Env(t, plain)
+	d.env["AWS_ENDPOINT_URL"] = tlsPut.url
+	_, err = d.resolver().Resolve(ctx, "s3://models/m")
+	require.Error(t, err)
+	assert.Equal(t, "listing s3://models/m: tls: failed to verify certificate: x509: certificate signed by unknown authority; "+
+		"set AWS_CA_BUNDLE to the file of the CA that signed https://"+addr+"'s certificate, or S3_VERIFY_SSL=0 not to check it", err.Error())
+
+	for _, env := range []map[string]string{
+		{"S3_VERIFY_SSL": "0"},
+		{"S3_VERIFY_SSL": "False"},
+		{"AWS_CA_BUNDLE": cert},
+		{"CA_BUNDLE_CONFIGMAP_NAME": "cabundle", "CA_BUNDLE_VOLUME_MOUNT_POINT": filepath.Dir(cert), "AWS_CA_BUNDLE": ""},
+	} {
+		d := s3Env(t, plain)
+		d.env["AWS_ENDPOINT_URL"] = tlsPut.url
+		if env["CA_BUNDLE_CONFIGMAP_NAME"] != "" {
+			require.NoError(t, os.Link(cert, filepath.Join(filepath.Dir(cert), "cabundle.crt")))
+		}
+		maps.Copy(d.env, env)
+		dir, err := d.resolver().Resolve(ctx, "s3://models/m")
+		require.NoError(t, err, "%v", env)
+		assert.Equal(t, []string{"model.onnx=w"}, tree(t, dir), "%v", env)
+	}
+
+	d = s3Env(t, plain)
+	d.env["AWS_ENDPOINT_URL"] = tlsPut.url
+	d.env["AWS_CA_BUNDLE"] = filepath.Join(t.TempDir(), "missing.crt")
+	_, err = d.resolver().Resolve(ctx, "s3://models/m")
+	assert.EqualError(t, err, "Failed to find ca bundle file("+d.env["AWS_CA_BUNDLE"]+").: AWS_CA_BUNDLE names it: open "+d.env["AWS_CA_BUNDLE"]+": no such file or directory")
+
+	d = s3Env(t, plain)
+	delete(d.env, "AWS_ENDPOINT_URL")
+	d.env["S3_ENDPOINT"] = strings.TrimPrefix(plain.url, "http://")
+	d.env["S3_USE_HTTPS"] = "0"
+	dir, err := d.resolver().Resolve(ctx, "s3://models/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=w"}, tree(t, dir))
+	d.env["S3_ENDPOINT"] = addr
+	d.env["S3_USE_HTTPS"] = "1"
+	d.env["AWS_CA_BUNDLE"] = cert
+	dir, err = d.resolver().Resolve(ctx, "s3://models/m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=w"}, tree(t, dir))
 }
