@@ -125,7 +125,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		if !sel.keep(rel) {
 			continue
 		}
-		files = append(files, remoteFile{url: t.blobURL(b.Name), rel: rel, version: b.Properties.ETag})
+		files = append(files, remoteFile{url: t.blobURL(b.Name), rel: rel, version: b.Properties.ETag, size: b.Properties.Length})
 		versions = append(versions, b.Name+"#"+b.Properties.ETag)
 	}
 	if len(files) == 0 {

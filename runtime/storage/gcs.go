@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -29,6 +30,13 @@ type gcsObject struct {
 	Name       string `json:"name"`
 	Generation string `json:"generation"`
 	Size       string `json:"size"`
+}
+
+// size is the object's size, 0 when the listing has none (the JSON API
+// sends it as a string).
+func (o gcsObject) size() int64 {
+	n, _ := strconv.ParseInt(o.Size, 10, 64)
+	return n
 }
 
 // fetchGCS downloads gs://<bucket>/<path> as KServe's storage package does:
@@ -95,7 +103,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		if rel == "" || strings.HasSuffix(rel, "/") || !sel.keep(rel) {
 			continue // a folder placeholder, or not selected
 		}
-		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel, version: o.Generation})
+		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel, version: o.Generation, size: o.size()})
 		versions = append(versions, o.Name+"#"+o.Generation)
 	}
 	if len(files) == 0 && objectPath != "" && !strings.HasSuffix(objectPath, "/") {
@@ -105,7 +113,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 			return r.listFailed(ctx, snap, err)
 		}
 		if found && sel.keep(path.Base(o.Name)) {
-			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name), version: o.Generation})
+			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name), version: o.Generation, size: o.size()})
 			versions = append(versions, o.Name+"#"+o.Generation)
 		}
 	}

@@ -187,6 +187,9 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
 	}
 	defer os.RemoveAll(scratch) // gone once moved into place; the leftovers of a failure otherwise
+	if err := checkDownloadRoom(shown, cache, resp.ContentLength); err != nil {
+		return "", err
+	}
 
 	stopProgress := r.reportProgress(shown, t.body, resp.ContentLength)
 	defer stopProgress()
@@ -358,7 +361,7 @@ func (t *transfer) readError(ctx context.Context, shown string, err error) error
 	if cause := context.Cause(t.ctx); cause != nil {
 		err = cause
 	}
-	return newError(ErrDownload, "downloading %s: %v", shown, err)
+	return newError(ErrDownload, "downloading %s: %v%s", shown, err, noSpaceHint(err))
 }
 
 // formatError is KServe's error for a download that arrived but is not a

@@ -123,7 +123,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 		if !sel.keep(rel) {
 			continue
 		}
-		files = append(files, remoteFile{url: cfg.objectURL(bucket, o.Key), rel: rel, version: o.ETag})
+		files = append(files, remoteFile{url: cfg.objectURL(bucket, o.Key), rel: rel, version: o.ETag, size: o.Size})
 		versions = append(versions, o.Key+"#"+o.ETag)
 		if o.Key == objectPath {
 			files, versions = files[len(files)-1:], versions[len(versions)-1:] // the object itself, as KServe

@@ -75,6 +75,7 @@ func (r Resolver) withTransport(wrap func(http.RoundTripper) http.RoundTripper) 
 // (empty: always fetched).
 type remoteFile struct {
 	url, rel, version string
+	size              int64 // as listed; 0: not known
 }
 
 // openSnapshot finds s's folder in the cache and what was recorded about it.
@@ -135,6 +136,15 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
 	}
 	defer os.RemoveAll(scratch)
+	var need int64
+	for _, f := range files {
+		if !(s.cached && f.version != "" && s.meta.Files[f.rel] == f.version) {
+			need += f.size // a file reused from the cached copy is a hard link
+		}
+	}
+	if err := checkDownloadRoom(s.uri, filepath.Dir(s.entry.dir), need); err != nil {
+		return "", err
+	}
 	var total int64
 	var last string
 	reused := 0
@@ -197,6 +207,9 @@ func (r Resolver) downloadFile(ctx context.Context, rawURL, where string, header
 	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return 0, newError(ErrDownload, "downloading %s: %v", where, err)
+	}
+	if err := checkDownloadRoom(where, filepath.Dir(target), t.resp.ContentLength); err != nil {
+		return 0, err
 	}
 	stop := r.reportProgress(where, t.body, t.resp.ContentLength)
 	n, err := writeFile(target, t.body)

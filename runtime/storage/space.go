@@ -1,8 +1,12 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bytesize"
 )
 
 // diskRoom is what unpacking may still write on the filesystem holding dir:
@@ -67,4 +71,34 @@ func (r *roomReader) Read(p []byte) (int, error) {
 	}
 	r.room.used += uint64(n)
 	return n, err
+}
+
+// fullDiskHint is what to do about a cache disk too small for a model.
+const fullDiskHint = "free space there, or set XDG_CACHE_HOME to a folder on a larger disk"
+
+// checkDownloadRoom refuses a download of need bytes (declared by the
+// source: Content-Length, or a listing's sizes) into dir when the disk
+// holding it has less free: written anyway, it filled the disk (the pod's,
+// and that of everything sharing it) before failing on ENOSPC, after
+// transferring gigabytes for nothing. A disk whose free space cannot be
+// read, or a size not declared, is left to the write to find out.
+func checkDownloadRoom(shown, dir string, need int64) error {
+	if need <= 0 {
+		return nil
+	}
+	room, err := roomIn(dir)
+	if err != nil || uint64(need) <= room.free {
+		return nil
+	}
+	return newError(ErrDownload, "storage uri %s: the model is %s (%d bytes), more than the %s (%d bytes) free on the disk holding %s: %s",
+		shown, bytesize.Format(need), need, bytesize.Format(int64(room.free)), room.free, dir, fullDiskHint)
+}
+
+// noSpaceHint is what to do when a write failed for want of space (a size
+// the source did not declare, or the disk filled meanwhile).
+func noSpaceHint(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return "; " + fullDiskHint
+	}
+	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"compress/flate"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,4 +118,59 @@ func TestOCI_BombOnASmallDisk(t *testing.T) {
 	room, err := roomIn(disk)
 	require.NoError(t, err)
 	assert.Greater(t, room.free, uint64(1900<<10), "the disk is free again")
+}
+
+// A download larger than the disk free under the cache is refused before
+// its first byte is written when the source declares its size (an HTTP
+// Content-Length, a bucket listing's sizes): written anyway, it filled the
+// disk, after transferring that much, before failing on ENOSPC. A size the
+// source does not declare (a chunked answer) fails at ENOSPC, saying what
+// to do about it.
+func TestDownload_LargerThanTheDisk(t *testing.T) {
+	body := make([]byte, 4<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if r.URL.Path == "/declared/model.onnx" {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		}
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	disk := smallDisk(t, 2<<20, 64)
+	d := newDownloadEnv(t)
+	d.cache = filepath.Join(disk, "cache")
+
+	_, err := d.resolver().Resolve(context.Background(), srv.URL+"/declared/model.onnx?token=secret")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrDownload)
+	assert.Regexp(t, "^storage uri "+regexpQuote(srv.URL)+`/declared/model\.onnx\?token=xxxxx: the model is 4\.0 MiB \(4194304 bytes\), more than the [0-9.]+ [KM]iB \(\d+ bytes\) free on the disk holding `+
+		regexpQuote(d.cache)+": free space there, or set XDG_CACHE_HOME to a folder on a larger disk$", err.Error())
+	assertNoModelLeft(t, d.cache)
+
+	_, err = d.resolver().Resolve(context.Background(), srv.URL+"/chunked/model.onnx")
+	require.Error(t, err)
+	assert.Regexp(t, "^downloading "+regexpQuote(srv.URL)+`/chunked/model\.onnx: write `+regexpQuote(d.cache)+`/\.download-\d+/model\.onnx: no space left on device; `+
+		"free space there, or set XDG_CACHE_HOME to a folder on a larger disk$", err.Error())
+	assertNoModelLeft(t, d.cache)
+	room, err := roomIn(disk)
+	require.NoError(t, err)
+	assert.Greater(t, room.free, uint64(1900<<10), "the disk is free again")
+}
+
+// A bucket's listing declares the sizes of its objects: a model larger
+// than the disk in all, though each object fits, is refused before the
+// first is downloaded.
+func TestS3_LargerThanTheDisk(t *testing.T) {
+	s := startS3rver(t, "models")
+	for i := range 3 {
+		s.put(t, "models", fmt.Sprintf("big/part%d.bin", i), strings.Repeat("x", 1<<20))
+	}
+	disk := smallDisk(t, 2<<20, 64)
+	d := s3Env(t, s)
+	d.cache = filepath.Join(disk, "cache")
+	_, err := d.resolver().Resolve(context.Background(), "s3://models/big")
+	require.Error(t, err)
+	assert.Regexp(t, `^storage uri s3://models/big: the model is 3\.0 MiB \(3145728 bytes\), more than the [0-9.]+ [KM]iB \(\d+ bytes\) free on the disk holding `+
+		regexpQuote(d.cache)+": free space there, or set XDG_CACHE_HOME to a folder on a larger disk$", err.Error())
+	assertNoModelLeft(t, d.cache)
 }
