@@ -107,6 +107,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	}
 	var files []remoteFile
 	var versions []string
+	listed := 0 // before the patterns
 	for _, o := range objects {
 		if strings.HasSuffix(o.Key, "/") || o.Size == 0 {
 			continue // a folder placeholder, or empty (KServe skips both)
@@ -120,6 +121,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 		default:
 			continue // models/irises/... for s3://b/models/iris
 		}
+		listed++
 		if !sel.keep(rel) {
 			continue
 		}
@@ -131,7 +133,17 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 		}
 	}
 	if len(files) == 0 {
-		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", objectPath)
+		// KServe names only the path; the URI, the endpoint and the
+		// patterns say which of them to check.
+		if listed > 0 {
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: STORAGE_ALLOW_PATTERNS %q and STORAGE_IGNORE_PATTERNS %q leave none of its %s.",
+				uri, sel.allow, sel.ignore, count(listed, "object"))
+		}
+		if objectPath == "" {
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no non-empty object.", uri, cfg.bucketURL(bucket))
+		}
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no non-empty object %s, nor any under %s.",
+			uri, cfg.bucketURL(bucket), objectPath, folder)
 	}
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)
 }

@@ -146,7 +146,7 @@ func TestS3_SignaturesAndCredentials(t *testing.T) {
 }
 
 func TestS3_ObjectArchivePagesAndNothing(t *testing.T) {
-	s := startS3rver(t, "models")
+	s := startS3rver(t, "models", "empty")
 	s.put(t, "models", "archives/resnet.tar.gz", string(tarball(t, true, entry{name: "resnet/model.onnx", body: "w"})))
 	for i := range 5 {
 		s.put(t, "models", fmt.Sprintf("parts/p%d", i), fmt.Sprint(i))
@@ -164,7 +164,9 @@ func TestS3_ObjectArchivePagesAndNothing(t *testing.T) {
 	assert.Equal(t, []string{"p0=0", "p1=1", "p2=2", "p3=3", "p4=4"}, tree(t, dir))
 
 	_, err = d.resolver().Resolve(ctx, "s3://models/nothing")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in nothing.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://models/nothing: "+s.url+"/models has no non-empty object nothing, nor any under nothing/.")
+	_, err = d.resolver().Resolve(ctx, "s3://empty")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://empty: "+s.url+"/empty has no non-empty object.")
 	_, err = d.resolver().Resolve(ctx, "s3:///x")
 	assert.EqualError(t, err, "storage uri s3:///x: want s3://<bucket>/<path>")
 }
@@ -250,7 +252,7 @@ func TestS3_Patterns(t *testing.T) {
 
 	d.env["STORAGE_ALLOW_PATTERNS"] = "*.safetensors"
 	_, err = d.resolver().Resolve(context.Background(), "s3://models/m")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in m.")
+	assert.EqualError(t, err, `Failed to fetch model. No model found in s3://models/m: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 3 objects.`)
 }
 
 // emulator is the path of an emulator's command installed by
