@@ -182,11 +182,11 @@ func (r Resolver) fetchHTTP(ctx context.Context, uri string) (string, error) {
 		log.Info(shown + " has changed since its download on " + meta.Downloaded.Format(time.RFC3339) + "; downloading it again")
 	}
 
-	scratch, err := newScratch(cache)
+	scratch, doneScratch, err := newScratch(cache)
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", shown, err)
 	}
-	defer os.RemoveAll(scratch) // gone once moved into place; the leftovers of a failure otherwise
+	defer doneScratch() // gone once moved into place; the leftovers of a failure otherwise
 	if err := checkDownloadRoom(shown, cache, resp.ContentLength); err != nil {
 		return "", err
 	}

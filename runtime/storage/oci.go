@@ -89,11 +89,11 @@ func (r Resolver) fetchOCI(ctx context.Context, uri string) (string, error) {
 	}
 	log.Info(fmt.Sprintf("Copying contents of %s (manifest %s, %s) to local", uri, version, count(len(layers), "layer")))
 	start := time.Now()
-	scratch, err := newScratch(filepath.Dir(snap.entry.dir))
+	scratch, doneScratch, err := newScratch(filepath.Dir(snap.entry.dir))
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)
 	}
-	defer os.RemoveAll(scratch)
+	defer doneScratch() // gone once moved into place; the leftovers of a failure otherwise
 	room, err := roomIn(scratch)
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", uri, err)

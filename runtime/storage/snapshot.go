@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -131,11 +132,11 @@ func (r Resolver) downloadSnapshot(ctx context.Context, s *snapshot, version str
 	log := r.logger()
 	log.Info(fmt.Sprintf("Copying contents of %s (%s %s, %s) to local", s.uri, s.what, version, count(len(files), "file")))
 	start := time.Now()
-	scratch, err := newScratch(filepath.Dir(s.entry.dir))
+	scratch, doneScratch, err := newScratch(filepath.Dir(s.entry.dir))
 	if err != nil {
 		return "", newError(ErrDownload, "storage uri %s: %v", s.uri, err)
 	}
-	defer os.RemoveAll(scratch)
+	defer doneScratch() // gone once moved into place; the leftovers of a failure otherwise
 	var need int64
 	for _, f := range files {
 		if !(s.cached && f.version != "" && s.meta.Files[f.rel] == f.version) {
@@ -226,22 +227,116 @@ const staleAfter = 24 * time.Hour
 
 // newScratch makes a scratch folder in cache for a download, first removing
 // scratch folders (and the replaced copies of the previous layout) that
-// dead downloads left behind.
-func newScratch(cache string) (string, error) {
+// dead downloads left behind; done removes the folder (unless moved into
+// place) and its lock, and must be called once the download is over.
+//
+// Each scratch folder <cache>/.download-<n> has a lock file
+// .download-<n>.lock, created and locked before the folder and held for
+// as long as the download runs: the kernel drops the lock of a process
+// that dies however it dies, so a folder whose lock can be taken belongs
+// to no live download and is removed at once. Before, a download killed
+// mid-way (an OOM kill, a liveness probe restarting a pod stuck
+// downloading) left its partial copy for a day, and a pod restarting in a
+// loop piled one up per attempt until the disk was full. A folder without
+// a lock file (an older kserve-gen's, or one whose lock could not be taken
+// where the file system refuses locks) is removed only a day later, as
+// before: it may belong to a download still running.
+func newScratch(cache string) (dir string, done func(), err error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if entries, err := os.ReadDir(cache); err == nil {
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), ".download-") && !strings.Contains(e.Name(), ".old-.download-") {
-				continue
+	sweepScratch(cache)
+	lock, err := os.CreateTemp(cache, ".download-*"+scratchLockSuffix)
+	if err != nil {
+		return "", nil, err
+	}
+	lockPath := lock.Name()
+	_ = lock.Chmod(0o644) // as the cache's other lock files: another user's sweep may take it
+	if lockFile(lock, true, false) != nil {
+		// No lock to hold: a folder without a lock file is another's to
+		// remove only a day later, never while this download runs.
+		lock.Close()
+		_ = os.Remove(lockPath)
+		lock = nil
+	}
+	dir = strings.TrimSuffix(lockPath, scratchLockSuffix)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if lock != nil {
+			lock.Close()
+			_ = os.Remove(lockPath)
+		}
+		return "", nil, err
+	}
+	return dir, sync.OnceFunc(func() {
+		_ = os.RemoveAll(dir) // nothing left once moved into place
+		if lock != nil {
+			// Closed before removed (Windows removes no open file); a
+			// sweep that locks it meanwhile finds no folder to remove.
+			lock.Close()
+			_ = os.Remove(lockPath)
+		}
+	}), nil
+}
+
+const scratchLockSuffix = ".lock"
+
+// lockUnheld opens the lock file p and takes its exclusive lock without
+// waiting: the open file when no process held it, else nil.
+func lockUnheld(p string) *os.File {
+	f, err := openLockFile(p)
+	if err != nil {
+		return nil
+	}
+	if lockFile(f, true, false) != nil {
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+// sweepScratch removes what dead downloads left in cache: a scratch folder
+// whose lock no process holds (and that lock file, or one left without its
+// folder), and, a day later, any scratch folder or temporary record.
+func sweepScratch(cache string) {
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, ".download-") && !strings.Contains(name, ".old-.download-") {
+			continue
+		}
+		p := filepath.Join(cache, name)
+		if strings.HasPrefix(name, ".download-") && strings.HasSuffix(name, scratchLockSuffix) {
+			// The folder is created after its lock file, so a lock file
+			// without one is of a download starting now, or of a dead
+			// one; either way, only a lock file no process holds goes.
+			if names[strings.TrimSuffix(name, scratchLockSuffix)] {
+				continue // with its folder, below
 			}
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
-				_ = os.RemoveAll(filepath.Join(cache, e.Name()))
+			if f := lockUnheld(p); f != nil {
+				f.Close() // before the removal, which Windows refuses of an open file
+				_ = os.Remove(p)
 			}
+			continue
+		}
+		if lockName := name + scratchLockSuffix; e.IsDir() && names[lockName] {
+			if f := lockUnheld(filepath.Join(cache, lockName)); f != nil {
+				_ = os.RemoveAll(p)
+				f.Close()
+				_ = os.Remove(f.Name())
+			}
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+			_ = os.RemoveAll(p)
 		}
 	}
-	return os.MkdirTemp(cache, ".download-")
 }
 
 // reuseFile puts the cached file old at target: a hard link (same folder

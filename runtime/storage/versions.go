@@ -123,11 +123,11 @@ func (r Resolver) serveCached(shown string, e *cacheEntry) string {
 
 // migrate makes a version of e from its legacy folder, as serveCached says.
 func (r Resolver) migrate(shown string, e *cacheEntry) (string, error) {
-	scratch, err := newScratch(filepath.Dir(e.dir))
+	scratch, doneScratch, err := newScratch(filepath.Dir(e.dir))
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(scratch)
+	defer doneScratch() // gone once moved into place; the leftovers of a failure otherwise
 	if err := linkTree(e.model, scratch); err != nil {
 		return "", err
 	}
