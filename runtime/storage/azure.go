@@ -96,6 +96,12 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
 			return &sharedKeyTransport{base: rt, origin: origin, account: t.account, key: secret}
 		})
+	case r.azureServicePrincipal() != "":
+		// KServe signs in as the service principal; this server does not,
+		// and saying only "not found" sent users checking variables they
+		// had set.
+		r.logger().Warn(fmt.Sprintf("Azure credentials or shared access signature token not found, retrying anonymous access: %s is set, but the Go server does not sign in as a service principal (the storage-initializer does, on a cluster); %s",
+			r.azureServicePrincipal(), azureCredentialsHint))
 	default:
 		r.logger().Warn("Azure credentials or shared access signature token not found, retrying anonymous access")
 	}
@@ -181,7 +187,7 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([
 			return nil, err
 		}
 		if code != http.StatusOK {
-			return nil, azureError(shown, code, body, t.sas != nil || r.getenv("AZURE_STORAGE_ACCESS_KEY") != "")
+			return nil, azureError(shown, code, body, t.sas != nil || r.getenv("AZURE_STORAGE_ACCESS_KEY") != "", r.azureServicePrincipal())
 		}
 		var page struct {
 			Blobs struct {
@@ -203,8 +209,23 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([
 	}
 }
 
-// azureError turns an error answer into an error naming what to set.
-func azureError(shown string, code int, body []byte, authed bool) error {
+// azureCredentialsHint is what reads a private container here.
+const azureCredentialsHint = "add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY"
+
+// azureServicePrincipal names the service principal variable set
+// (KServe's AZ_CLIENT_ID, or azure-identity's AZURE_CLIENT_ID), if any.
+func (r Resolver) azureServicePrincipal() string {
+	for _, k := range []string{"AZURE_CLIENT_ID", "AZ_CLIENT_ID"} {
+		if r.getenv(k) != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// azureError turns an error answer into an error naming what to set;
+// principal is the service principal variable set, if any (not used here).
+func azureError(shown string, code int, body []byte, authed bool, principal string) error {
 	var e struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -217,7 +238,10 @@ func azureError(shown string, code int, body []byte, authed bool) error {
 	}
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		hint := "no such container, or it is not public: add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY"
+		hint := "no such container, or it is not public: " + azureCredentialsHint
+		if principal != "" && !authed {
+			hint += " (" + principal + ", a service principal, is not used here)"
+		}
 		if authed {
 			hint = "no such container, or the signature or key may not read it"
 		}

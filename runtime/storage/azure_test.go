@@ -114,6 +114,18 @@ func TestAzure_KeySASAndAnonymous(t *testing.T) {
 	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY\): `, err.Error())
 	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access", d.logs.take()[0])
 
+	// A service principal (KServe's storage-initializer signs in with it)
+	// is not used here, and both the warning and the error say so.
+	d, r = azureEnv(t, a)
+	d.env["AZ_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
+	d.env["AZ_CLIENT_SECRET"] = "s3cret"
+	d.env["AZ_TENANT_ID"] = "tenant"
+	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
+	require.Error(t, err)
+	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY \(AZ_CLIENT_ID, a service principal, is not used here\)\): `, err.Error())
+	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access: AZ_CLIENT_ID is set, but the Go server does not sign in as a service principal "+
+		"(the storage-initializer does, on a cluster); add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY", d.logs.take()[0])
+
 	// The account key: Shared Key signing, checked by Azurite.
 	d, r = azureEnv(t, a)
 	d.env["AZURE_STORAGE_ACCESS_KEY"] = azuriteKey
