@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"maps"
@@ -399,4 +400,32 @@ func TestS3_TLSVerificationAndEndpointSettings(t *testing.T) {
 	dir, err = d.resolver().Resolve(ctx, "s3://models/m")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"model.onnx=w"}, tree(t, dir))
+}
+
+// The model cache's removal line names a bucket's model as its record
+// does: the URI, then the endpoint and patterns that select the copy,
+// not all of it escaped as one URL (s3://models/m%20endpoint=...).
+func TestS3_RemovalLineNamesTheModel(t *testing.T) {
+	s := startS3rver(t, "models")
+	s.put(t, "models", "m/model.onnx", "w")
+	d := s3Env(t, s)
+	d.env["STORAGE_ALLOW_PATTERNS"] = "*.onnx"
+	dir, err := d.resolver().Resolve(context.Background(), "s3://models/m")
+	require.NoError(t, err)
+	exitProcess()
+	entry := filepath.Dir(dir)
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	rec := recordOf(t, entry)
+	rec["last_used"] = old.UTC()
+	b, err := json.Marshal(rec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(entry+".json", b, 0o644))
+	d.logs.take()
+
+	o := newOrigin(t)
+	o.put("/m/model.onnx", file{body: []byte("w"), contentType: "application/octet-stream"})
+	_, err = d.start(context.Background(), o.URL+"/m/model.onnx")
+	require.NoError(t, err)
+	assert.Contains(t, d.logs.take(), `INFO Removed s3://models/m endpoint=`+s.url+` allow=["*.onnx"] ignore=[] (`+entry+`) from the model cache: 1 B, unused since `+
+		old.UTC().Format(time.DateOnly)+", more than 30 days ago (KSERVE_GEN_CACHE_MAX_AGE sets how long)")
 }

@@ -438,7 +438,15 @@ func (r Resolver) trimEntry(ctx context.Context, dir string, maxAge time.Duratio
 	if recErr == nil && m.URI != "" {
 		// Shown as in every log line: an older version's record may name
 		// a token (see legacyCacheSource).
-		what = shownURL(m.URI) + " (" + dir + ")"
+		// A bucket's or the Hub's record follows the URI with what else
+		// selects the copy (" endpoint=... allow=[...]"), which escaped
+		// as part of a URL read s3://b/m%20endpoint=http:...%5B%22.
+		uri, qualifiers, found := strings.Cut(m.URI, " ")
+		what = shownURL(uri)
+		if found {
+			what += " " + qualifiers
+		}
+		what += " (" + dir + ")"
 	}
 	since := lastUsed(dir, m).UTC().Format(time.DateOnly)
 	_, recStat := os.Lstat(dir + ".json")
