@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	// Also registers gzip in grpc-go's process-wide registry, grpc-go's
@@ -244,12 +245,40 @@ func (c *GRPCClient) begin(ctx context.Context, method string, d time.Duration) 
 	if d == 0 {
 		d = c.timeout
 	}
+	c.reconnect(ctx)
 	r = rpc{name: method + " to " + c.target, caller: ctx, ctx: ctx, timeout: d}
 	if d <= 0 {
 		return r, func() {}
 	}
 	r.ctx, cancel = context.WithTimeout(ctx, d)
 	return r, cancel
+}
+
+// reconnectWait is how long a call waits for a fresh connection attempt
+// when the last one failed: a server that is back accepts on loopback or in
+// a cluster within milliseconds; one still down costs its callers this much
+// more before they are told so.
+const reconnectWait = 250 * time.Millisecond
+
+// reconnect tries to connect now when the last connection attempt failed,
+// and waits for it (at most reconnectWait, or ctx). Otherwise grpc-go
+// refuses every call until its reconnect backoff ends, which grows to two
+// minutes during a long outage, even once the server is back (its state
+// stays TRANSIENT_FAILURE until a connection succeeds): a transformer kept
+// answering 503, and failing its predictor health check, for that long
+// after its predictor restarted.
+func (c *GRPCClient) reconnect(ctx context.Context) {
+	if c.conn.GetState() != connectivity.TransientFailure {
+		return
+	}
+	c.conn.ResetConnectBackoff()
+	wctx, cancel := context.WithTimeout(ctx, reconnectWait)
+	defer cancel()
+	for st := c.conn.GetState(); st == connectivity.TransientFailure || st == connectivity.Connecting; st = c.conn.GetState() {
+		if !c.conn.WaitForStateChange(wctx, st) {
+			return
+		}
+	}
 }
 
 // Infer sends req (a v2 request: typed Inputs) to the model req.ModelName.
