@@ -128,8 +128,25 @@ func TestBadInput(t *testing.T) {
 		`{"instances":[{"text":""}]}`:      `{"error":"instances[0].text is missing or empty"}`,
 		`{"instances":[{"txt":"a"}]}`:      `{"error":"instances[0].text is missing or empty"}`,
 		`{"instances":[{"text":"a"},"b"]}`: `{"error":"instances[1] is not {\"text\": \"...\"}"}`,
+		`{"instances":{"text":"a"}}`:       `{"error":"Expected \"instances\" to be a list"}`,
 	} {
 		resp := srv.Do(t, http.MethodPost, "/v1/models/custom-transformer-v2:predict", "application/json", []byte(body))
+		if resp.Code != http.StatusBadRequest || resp.Body != want {
+			t.Errorf("POST %s: got %d %s, want 400 %s", body, resp.Code, resp.Body, want)
+		}
+	}
+}
+
+// TestBadV2Input checks that a broken v2 request gets a 400 naming the
+// client's input, "text", not the predictor's input-0 it becomes.
+func TestBadV2Input(t *testing.T) {
+	srv := runtimetest.Start(t, newTransformer(t, startPredictor(t), "v2"))
+	for body, want := range map[string]string{
+		`{"inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["a"]}]}`:    `{"error":"input text: shape [2] expects 2 elements, but 1 was given"}`,
+		`{"inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["a",""]}]}`: `{"error":"input text: element 1 is empty"}`,
+		`{"inputs":[{"name":"text","shape":[1],"datatype":"FP32","data":[1]}]}`:       `{"error":"expected a BYTES input named \"text\""}`,
+	} {
+		resp := srv.Do(t, http.MethodPost, "/v2/models/custom-transformer-v2/infer", "application/json", []byte(body))
 		if resp.Code != http.StatusBadRequest || resp.Body != want {
 			t.Errorf("POST %s: got %d %s, want 400 %s", body, resp.Code, resp.Body, want)
 		}

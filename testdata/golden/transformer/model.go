@@ -54,10 +54,29 @@ func (m *CustomTransformer) Preprocess(ctx context.Context, req *infer.Request, 
 		if in == nil || in.Datatype != infer.BYTES {
 			return nil, runtime.InvalidInput(`expected a BYTES input named "text"`)
 		}
+		// Checked here, while it is still the client's "text": the runtime
+		// checks the request Preprocess returns, whose input is input-0.
+		if err := in.Validate("input"); err != nil {
+			return nil, err
+		}
+		texts, err := in.AsBytes()
+		if err != nil {
+			return nil, err
+		}
+		for i, text := range texts {
+			if len(text) == 0 {
+				return nil, runtime.InvalidInput(fmt.Sprintf("input text: element %d is empty", i))
+			}
+		}
 		out := *in
 		out.Name = "input-0"
 		req.Inputs = []*infer.Tensor{&out}
 		return req, nil
+	}
+	// KServe's "Expected "instances" to be a list", rather than
+	// encoding/json's message naming textBody's Go types.
+	if err := req.ParseV1(); err != nil {
+		return nil, err
 	}
 	var body textBody
 	if err := req.DecodeBody(&body); err != nil {
