@@ -119,6 +119,23 @@ func TestInputJSON(t *testing.T) {
 	}
 }
 
+// TestInputJSONOverGRPC sends input.json through a transformer that calls
+// its predictor over gRPC (--predictor_protocol=grpc-v2), as the README's
+// gRPC predictor runs.
+func TestInputJSONOverGRPC(t *testing.T) {
+	body, err := os.ReadFile("input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	predictor := runtimetest.Start(t, &predictor{name: "custom-transformer-v2"})
+	srv := runtimetest.Start(t, newTransformer(t, predictor.GRPCAddr, "grpc-v2"))
+	resp := srv.Do(t, http.MethodPost, "/v2/models/custom-transformer-v2/infer", "application/json", body)
+	want := strings.Replace(v2Want, `"id":"test-1"`, `"id":"custom-transformer-v2-1"`, 1)
+	if resp.Code != http.StatusOK || resp.Body != want {
+		t.Fatalf("POST input.json: got %d %s, want 200 %s", resp.Code, resp.Body, want)
+	}
+}
+
 // TestBadInput checks that a broken request gets a 400 naming the problem
 // before anything reaches the predictor.
 func TestBadInput(t *testing.T) {
