@@ -361,7 +361,7 @@ func TestREST_RetriesOn503(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Infer(ctxT(t), base, &infer.Request{ModelName: "m", IsJSON: true, Body: []byte(`{"instances":[1]}`)})
 	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
-	assert.Equal(t, "Model with name m is not ready.", status.Message(err))
+	assert.Equal(t, "Model with name m is not ready. (2 attempts)", status.Message(err), "the last answer's message, and how many calls were made")
 	assert.Equal(t, int64(2), calls.Load(), "one try and one retry")
 }
 

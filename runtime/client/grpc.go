@@ -456,5 +456,23 @@ func (r rpc) fail(err error) error {
 	default:
 		k = status.KindInternal
 	}
-	return &status.Error{Kind: k, Message: st.Message(), Err: err}
+	return &status.Error{Kind: k, Message: statusMessage(st, err), Err: err}
+}
+
+// statusMessage is the server's message in st. When retries ran out,
+// grpc-go wraps the last attempt's error ("max retries exhausted: failed
+// after 4 attempts: rpc error: code = Unavailable desc = …") and st's
+// message is all of that text; the server's own message is kept then,
+// followed by the number of attempts.
+func statusMessage(st *grpcstatus.Status, err error) string {
+	var inner interface{ GRPCStatus() *grpcstatus.Status }
+	u := errors.Unwrap(err)
+	if u == nil || !errors.As(u, &inner) {
+		return st.Message()
+	}
+	var n int
+	if _, e := fmt.Sscanf(err.Error(), "max retries exhausted: failed after %d attempts:", &n); e != nil {
+		return st.Message()
+	}
+	return fmt.Sprintf("%s (%d attempts)", inner.GRPCStatus().Message(), n)
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -47,4 +48,20 @@ func TestGRPC_ReconnectsAtOnceWhenTheServerIsBack(t *testing.T) {
 	live, err := g.IsServerLive(ctxT(t))
 	require.NoError(t, err, "server back")
 	assert.True(t, live)
+}
+
+// A call whose retries ran out keeps the server's message, and says how
+// many attempts were made, instead of grpc-go's wrapping of it ("max
+// retries exhausted: failed after 3 attempts: rpc error: code = Unavailable
+// desc = …").
+func TestGRPC_RetriesExhaustedKeepTheMessage(t *testing.T) {
+	m := &echo{name: "echo"}
+	s := serve(t, m)
+	g, err := client.NewGRPC(s.GRPCAddr, client.WithGRPCRetries(2))
+	require.NoError(t, err)
+	defer g.Close()
+	_, err = g.Infer(ctxT(t), &infer.Request{ModelName: "echo", Parameters: infer.Parameters{"fail": int64(5)}, Inputs: tensors(true)[:1]})
+	assert.Equal(t, status.KindUnavailable, status.KindOf(err))
+	assert.Equal(t, "call 3 fails (3 attempts)", status.Message(err))
+	assert.Equal(t, int64(3), m.calls.Load())
 }

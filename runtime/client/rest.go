@@ -438,6 +438,9 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 			err = contextError(method+" "+u, caller, timeout, err)
 		}
 		if !retry || attempt >= retries {
+			if retry && attempt > 0 {
+				err = withAttempts(err, attempt+1)
+			}
 			if a != nil && a.stream != nil {
 				a.stream = cancelOnClose{a.stream, cancel} // the timeout covers the whole stream
 			} else {
@@ -456,6 +459,19 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 		case <-time.After(wait):
 		}
 	}
+}
+
+// withAttempts adds to the message of err, the last of n failed attempts,
+// how many were made (as the gRPC client does): the message alone reads as
+// if the server had been asked once.
+func withAttempts(err error, n int) error {
+	var se *status.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	e := *se
+	e.Message = fmt.Sprintf("%s (%d attempts)", se.Message, n)
+	return &e
 }
 
 // maxRetryAfter caps the wait a server's Retry-After may ask for.
