@@ -70,6 +70,9 @@ type Config struct {
 	// CABundle is a PEM file of CAs trusted for TLS to the predictor
 	// ($REQUESTS_CA_BUNDLE, else $CURL_CA_BUNDLE); "" uses the system roots.
 	CABundle string
+	// CABundleFrom is where CABundle came from ("$REQUESTS_CA_BUNDLE"),
+	// for the error when it cannot be used; "" names it "predictor CA bundle".
+	CABundleFrom string
 	// HealthInterval is how often the predictor's readiness is polled when
 	// HealthCheck is on (0: one second).
 	HealthInterval time.Duration
@@ -81,18 +84,22 @@ func FromConfig(c config.Config, getenv func(string) string) Config {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	ca := getenv("REQUESTS_CA_BUNDLE")
+	ca, from := getenv("REQUESTS_CA_BUNDLE"), "$REQUESTS_CA_BUNDLE"
 	if ca == "" {
-		ca = getenv("CURL_CA_BUNDLE")
+		ca, from = getenv("CURL_CA_BUNDLE"), "$CURL_CA_BUNDLE"
+	}
+	if ca == "" {
+		from = ""
 	}
 	return Config{
-		Host:        c.PredictorHost,
-		Protocol:    c.PredictorProtocol,
-		UseSSL:      c.PredictorUseSSL,
-		Timeout:     time.Duration(c.PredictorRequestTimeoutSeconds) * time.Second,
-		Retries:     c.PredictorRequestRetries,
-		HealthCheck: c.EnablePredictorHealthCheck,
-		CABundle:    ca,
+		Host:         c.PredictorHost,
+		Protocol:     c.PredictorProtocol,
+		UseSSL:       c.PredictorUseSSL,
+		Timeout:      time.Duration(c.PredictorRequestTimeoutSeconds) * time.Second,
+		Retries:      c.PredictorRequestRetries,
+		HealthCheck:  c.EnablePredictorHealthCheck,
+		CABundle:     ca,
+		CABundleFrom: from,
 	}
 }
 
@@ -122,13 +129,24 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	if cfg.UseSSL {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CABundle != "" {
+			// Named by its variable: the user passed --predictor_use_ssl,
+			// and may not know that one set for Python's requests is read.
+			what := "predictor CA bundle"
+			if cfg.CABundleFrom != "" {
+				what = cfg.CABundleFrom + ", the CAs trusted with --predictor_use_ssl"
+			}
 			pem, err := os.ReadFile(cfg.CABundle)
 			if err != nil {
-				return nil, fmt.Errorf("predictor CA bundle: %w", err)
+				return nil, fmt.Errorf("%s: %w", what, err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("predictor CA bundle %s: no PEM certificate found", cfg.CABundle)
+				if cfg.CABundleFrom != "" {
+					what = fmt.Sprintf("%s (%s), the CAs trusted with --predictor_use_ssl", cfg.CABundleFrom, cfg.CABundle)
+				} else {
+					what += " " + cfg.CABundle
+				}
+				return nil, fmt.Errorf("%s: no PEM certificate found", what)
 			}
 			tlsCfg.RootCAs = pool
 		}

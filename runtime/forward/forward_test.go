@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -443,8 +445,35 @@ func TestConfigErrors(t *testing.T) {
 	cfg.PredictorHost, cfg.PredictorProtocol, cfg.PredictorUseSSL = "p:8081", "grpc-v2", true
 	cfg.PredictorRequestTimeoutSeconds, cfg.PredictorRequestRetries, cfg.EnablePredictorHealthCheck = 30, 2, true
 	env := map[string]string{"CURL_CA_BUNDLE": "/etc/ca.pem"}
-	assert.Equal(t, forward.Config{Host: "p:8081", Protocol: "grpc-v2", UseSSL: true, Timeout: 30 * time.Second, Retries: 2, HealthCheck: true, CABundle: "/etc/ca.pem"},
+	assert.Equal(t, forward.Config{Host: "p:8081", Protocol: "grpc-v2", UseSSL: true, Timeout: 30 * time.Second, Retries: 2, HealthCheck: true, CABundle: "/etc/ca.pem", CABundleFrom: "$CURL_CA_BUNDLE"},
 		forward.FromConfig(cfg, func(k string) string { return env[k] }))
+}
+
+// A CA bundle that cannot be used names the variable it came from: the
+// user passed --predictor_use_ssl, not a file, and may not know that
+// $REQUESTS_CA_BUNDLE (set for Python's requests) is read.
+func TestCABundleErrorsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	require.NoError(t, os.WriteFile(junk, []byte("not a certificate\n"), 0o600))
+	cfg := config.Default()
+	cfg.PredictorHost, cfg.PredictorUseSSL = "p:443", true
+	for env, want := range map[string]string{
+		"REQUESTS_CA_BUNDLE": "$REQUESTS_CA_BUNDLE, the CAs trusted with --predictor_use_ssl: open " + filepath.Join(dir, "missing.pem") + ": no such file or directory",
+		"CURL_CA_BUNDLE":     "$CURL_CA_BUNDLE (" + junk + "), the CAs trusted with --predictor_use_ssl: no PEM certificate found",
+	} {
+		file := filepath.Join(dir, "missing.pem")
+		if env == "CURL_CA_BUNDLE" {
+			file = junk
+		}
+		_, err := forward.NewModel("m", forward.FromConfig(cfg, func(k string) string {
+			if k == env {
+				return file
+			}
+			return ""
+		}))
+		assert.EqualError(t, err, want)
+	}
 }
 
 func TestProtocolMismatchIsAClearError(t *testing.T) {

@@ -49,8 +49,11 @@ func run(args []string) error {
 		return err
 	}
 	m, err := NewCustomTransformer(cfg.ModelName, forward.FromConfig(*cfg, os.Getenv))
-	if err != nil {
+	if err != nil && cfg.PredictorHost == "" {
 		return fmt.Errorf("%w (pass --predictor_host=HOST:PORT, the predictor this transformer calls)", err)
+	}
+	if err != nil {
+		return err // it names the flag or variable at fault
 	}
 	ctx, stop := runtime.SignalContext()
 	defer stop()

@@ -153,6 +153,20 @@ func TestBadV2Input(t *testing.T) {
 	}
 }
 
+// TestRunErrors checks that the command's errors say what to fix: the
+// --predictor_host hint only when the flag is missing.
+func TestRunErrors(t *testing.T) {
+	t.Setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+	for args, want := range map[string]string{
+		"": "Could not find predictor_host. (pass --predictor_host=HOST:PORT, the predictor this transformer calls)",
+		"--predictor_host=localhost:8443 --predictor_use_ssl=true": "$REQUESTS_CA_BUNDLE, the CAs trusted with --predictor_use_ssl: open /nonexistent/ca.pem: no such file or directory",
+	} {
+		if err := run(strings.Fields(args)); err == nil || err.Error() != want {
+			t.Errorf("run(%q): got %v, want %s", args, err, want)
+		}
+	}
+}
+
 // TestPredictorDown checks that a predictor that cannot be reached is a
 // 503 naming it, not a 500.
 func TestPredictorDown(t *testing.T) {
