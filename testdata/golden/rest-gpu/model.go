@@ -121,12 +121,15 @@ func (m *CustomModelGpu) Predict(ctx context.Context, req *infer.Request, h *run
 		if len(img) == 0 {
 			return nil, runtime.InvalidInput(fmt.Sprintf("input %s: image %d is empty", in.Name, i))
 		}
-		row := make([]float32, m.buckets)
+		// Counted in ints: a float32 stops counting at 2^24 (16 MiB of
+		// one bucket's bytes), and the shares would no longer add up to 100.
+		counts := make([]int, m.buckets)
 		for _, b := range img {
-			row[int(b)*m.buckets/256]++
+			counts[int(b)*m.buckets/256]++
 		}
-		for k := range row {
-			row[k] *= 100 / float32(len(img))
+		row := make([]float32, m.buckets)
+		for k, n := range counts {
+			row[k] = float32(n) * (100 / float32(len(img)))
 		}
 		scores[i] = row
 	}
