@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -272,15 +273,22 @@ func (r Resolver) sharedCredentials() (*aws.Credentials, string, error) {
 		SessionToken: values["aws_session_token"]}, file + " [" + profile + "]", nil
 }
 
-// tlsHint says what to set when err is the endpoint's certificate failing
-// the check: a private CA (MinIO, Ceph, an on-premises proxy) is the usual
-// cause, and the x509 message alone names neither setting.
-func (c s3Config) tlsHint(err error) string {
+// hint says what to set when err is the endpoint failing: its certificate
+// failing the check (a private CA — MinIO, Ceph, an on-premises proxy — is
+// the usual cause, and the x509 message alone names neither setting), or
+// nothing answering at it (a typo in the endpoint, or none set, so the
+// requests went to AWS; the dial error names an address, not a setting).
+func (c s3Config) hint(err error) string {
 	var verify *tls.CertificateVerificationError
-	if !errors.As(err, &verify) {
-		return ""
+	if errors.As(err, &verify) {
+		return "; set AWS_CA_BUNDLE to the file of the CA that signed " + c.endpoint.String() + "'s certificate, or S3_VERIFY_SSL=0 not to check it"
 	}
-	return "; set AWS_CA_BUNDLE to the file of the CA that signed " + c.endpoint.String() + "'s certificate, or S3_VERIFY_SSL=0 not to check it"
+	var dns *net.DNSError
+	var op *net.OpError
+	if errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" {
+		return "; nothing answered at the S3 endpoint " + c.endpoint.String() + ": AWS_ENDPOINT_URL (or KServe's S3_ENDPOINT with S3_USE_HTTPS) sets it"
+	}
+	return ""
 }
 
 // host is the host requests for bucket go to.
@@ -324,7 +332,7 @@ func (r Resolver) s3List(ctx context.Context, cfg s3Config, bucket, prefix, uri 
 		}
 		t, err := r.get(ctx, cfg.bucketURL(bucket)+"/?"+q.Encode(), nil)
 		if err != nil {
-			return nil, newError(ErrDownload, "listing %s: %v%s", uri, err, cfg.tlsHint(err))
+			return nil, newError(ErrDownload, "listing %s: %v%s", uri, err, cfg.hint(err))
 		}
 		var page struct {
 			Contents              []s3Object `xml:"Contents"`

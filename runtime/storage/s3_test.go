@@ -429,3 +429,22 @@ func TestS3_RemovalLineNamesTheModel(t *testing.T) {
 	assert.Contains(t, d.logs.take(), `INFO Removed s3://models/m endpoint=`+s.url+` allow=["*.onnx"] ignore=[] (`+entry+`) from the model cache: 1 B, unused since `+
 		old.UTC().Format(time.DateOnly)+", more than 30 days ago (KSERVE_GEN_CACHE_MAX_AGE sets how long)")
 }
+
+// An endpoint nothing answers at (a typo in AWS_ENDPOINT_URL, S3_ENDPOINT
+// left out so the requests went elsewhere) says which endpoint was tried
+// and what sets it: the dial error alone names an address, not a setting.
+// No emulator: a closed port on loopback is the real failure.
+func TestS3_UnreachableEndpointNamesTheSetting(t *testing.T) {
+	d := newDownloadEnv(t)
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
+	d.env["AWS_ENDPOINT_URL"] = endpoint
+	d.env["AWS_ACCESS_KEY_ID"] = s3rverKey
+	d.env["AWS_SECRET_ACCESS_KEY"] = s3rverSecret
+	d.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(t.TempDir(), "none")
+	_, err := d.resolver().Resolve(context.Background(), "s3://models/m")
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "listing s3://models/m: "), err.Error())
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.True(t, strings.HasSuffix(err.Error(), "; nothing answered at the S3 endpoint "+endpoint+
+		": AWS_ENDPOINT_URL (or KServe's S3_ENDPOINT with S3_USE_HTTPS) sets it"), err.Error())
+}
