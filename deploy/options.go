@@ -496,6 +496,11 @@ func (o *Options) Validate() error {
 	}
 	if o.StartupTimeout < 0 {
 		fail("--startup-timeout: must not be negative, got %s", o.StartupTimeout)
+	} else if o.StartupTimeout > 0 && o.StartupTimeout < startupPeriod {
+		// Rounded up to one probe it would mean 5s, not what was asked:
+		// most likely 1m or 1s meant, and a model that loads in less than
+		// a probe's period needs no tighter bound.
+		fail("--startup-timeout: must be at least %s, the startup probe's period, got %s", startupPeriod, o.StartupTimeout)
 	}
 	if o.Runtime != nil {
 		if o.Runtime.Name != "" {

@@ -257,6 +257,7 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 			o.Predictor = &project.Predictor{ModelFormat: "sklearn", StorageURI: "oci+native://a b"}
 		}, `--predictor-storage-uri oci+native://a b: "a b" is not an image reference like registry.example.com/team/model:v1`},
 		{"negative startup timeout", func(o *Options) { o.StartupTimeout = -time.Second }, "--startup-timeout: must not be negative, got -1s"},
+		{"startup timeout under the probe's period", func(o *Options) { o.StartupTimeout = time.Millisecond }, "--startup-timeout: must be at least 5s, the startup probe's period, got 1ms"},
 		{"bad runtime name", func(o *Options) { o.Runtime = &RuntimeOptions{Name: "My.Runtime"} }, `--runtime-name: "My.Runtime" is not a DNS-1123 label`},
 		{"bad model format", func(o *Options) { o.Runtime = &RuntimeOptions{ModelFormat: "a:b"} }, `--model-format: "a:b" must not contain spaces or ':'`},
 		{"transformer without predictor", func(o *Options) { o.Predictor = &project.Predictor{} }, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-model", e.g. a kserve-gen rest project's image) or --predictor-model-format FORMAT with --predictor-storage-uri URI (one of KServe's serving runtimes, e.g. sklearn)`},
