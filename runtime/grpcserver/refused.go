@@ -97,18 +97,18 @@ const unmarshalFailed = "grpc: failed to unmarshal the received message: "
 func (s *Server) refusedMessage(ctx context.Context, method string, err error) {
 	st := grpcstatus.Convert(err)
 	msg := st.Message()
-	switch {
-	case st.Code() == codes.Canceled || st.Code() == codes.DeadlineExceeded:
-		return
-	case strings.HasPrefix(msg, unmarshalFailed):
-		return // requestCodec's
-	case st.Code() == codes.Internal:
-		s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", msg, method))
-	default:
-		s.log.WarnContext(ctx, fmt.Sprintf("Request refused: %s, grpc_method: %s", msg, method))
+	if st.Code() == codes.Canceled || st.Code() == codes.DeadlineExceeded || strings.HasPrefix(msg, unmarshalFailed) {
+		return // the caller's own; requestCodec's
 	}
+	// Counted before the line is logged: the client has its answer already
+	// (grpc-go wrote it), and a reader of the log then finds it counted.
 	if method == pb.GRPCInferenceService_ModelInfer_FullMethodName {
 		s.dp.RecordUnnamed(infer.ProtocolGRPCV2, dataplane.Predict, -1, st.Code().String())
+	}
+	if st.Code() == codes.Internal {
+		s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", msg, method))
+	} else {
+		s.log.WarnContext(ctx, fmt.Sprintf("Request refused: %s, grpc_method: %s", msg, method))
 	}
 }
 

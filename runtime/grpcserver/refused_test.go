@@ -1,6 +1,7 @@
 package grpcserver_test
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -30,7 +31,19 @@ func TestRefusedRequest_IsLoggedAndCounted(t *testing.T) {
 	m := metrics.New()
 	dp := dataplane.New(dataplane.Options{MaxConcurrency: 8, Metrics: m})
 	var logs runtimetest.LogBuffer
-	f := startDP(t, dp, grpcserver.Options{MaxReceiveMessageLength: limit, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, newPassthrough("passthrough"))
+	// The line is logged after the client has its answer (grpc-go writes it
+	// before the handler returns): each call waits for its line.
+	lines := make(chan struct{}, 16)
+	logged := func(t *testing.T) {
+		t.Helper()
+		select {
+		case <-lines:
+		case <-ctxT(t).Done():
+			t.Fatalf("no line logged; the log:\n%s", logs.String())
+		}
+	}
+	handler := notifying{slog.NewTextHandler(&logs, nil), lines}
+	f := startDP(t, dp, grpcserver.Options{MaxReceiveMessageLength: limit, Logger: slog.New(handler)}, newPassthrough("passthrough"))
 	w := newWire(t, f.addr)
 	big := &pb.ModelInferRequest{ModelName: "passthrough",
 		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "UINT8", Shape: []int64{2000}}},
@@ -41,8 +54,10 @@ func TestRefusedRequest_IsLoggedAndCounted(t *testing.T) {
 	// grpc-go's client, compressing with gzip, and sending past the limit.
 	_, err := f.client.ModelInfer(ctxT(t), big)
 	requireStatus(t, err, codes.ResourceExhausted, "grpc: received message larger than max (2032 vs. 1024)")
+	logged(t)
 	_, err = f.client.ModelInfer(ctxT(t), big, grpc.UseCompressor(gzip.Name))
 	requireStatus(t, err, codes.ResourceExhausted, "grpc: received message after decompression larger than max 1024")
+	logged(t)
 
 	for _, tc := range []struct {
 		name, method, coding string
@@ -64,6 +79,7 @@ func TestRefusedRequest_IsLoggedAndCounted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := w.call(t, tc.method, tc.coding, tc.coding != "", tc.payload, false)
 			assert.Equal(t, tc.code, a.code, a.msg)
+			logged(t)
 			assert.Equal(t, 1, strings.Count(logs.String(), tc.logged+"\n"), logs.String())
 		})
 	}
@@ -83,4 +99,17 @@ func TestRefusedRequest_IsLoggedAndCounted(t *testing.T) {
 	a := w.call(t, pb.GRPCInferenceService_ModelReady_FullMethodName, "", false, ready, false)
 	require.Equal(t, codes.OK, a.code, a.msg)
 	assert.Equal(t, int32(1), w.dials.Load())
+}
+
+// notifying is a slog handler that signals each record once its inner
+// handler has written it.
+type notifying struct {
+	slog.Handler
+	ch chan<- struct{}
+}
+
+func (h notifying) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	h.ch <- struct{}{}
+	return err
 }
