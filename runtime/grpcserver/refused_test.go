@@ -95,10 +95,15 @@ func TestRefusedRequest_IsLoggedAndCounted(t *testing.T) {
 	assert.Equal(t, -1.0, sample(t, m, "kserve_request_size_bytes", noModel))
 	assert.Equal(t, 0.0, sample(t, m, "kserve_requests_total", map[string]string{"model_name": "passthrough", "protocol": "grpc-v2", "verb": "predict"}))
 
-	// The connection serves on.
+	// The server serves on. (Not asserted: that the wire client kept one
+	// connection. A call the server answers before reading its whole body
+	// ends with the client resetting the stream, which net/http's HTTP/2
+	// transport counts against the connection until a PING it sends with
+	// the reset comes back (h2_bundle.go, pendingResets); on a loaded host
+	// it dialled a second connection meanwhile: about one run in a hundred
+	// under -race, with the server closing nothing.)
 	a := w.call(t, pb.GRPCInferenceService_ModelReady_FullMethodName, "", false, ready, false)
 	require.Equal(t, codes.OK, a.code, a.msg)
-	assert.Equal(t, int32(1), w.dials.Load())
 }
 
 // notifying is a slog handler that signals each record once its inner
