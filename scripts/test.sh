@@ -71,6 +71,7 @@ fuzz=${FUZZTIME:-300000x}
 step "fuzz the v2 JSON, binary and gRPC decoders, the v1 body parser, the ONNX model reader and the image decoders ($fuzz each)"
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeRequestJSON$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzDecodeBinary$' -fuzztime "$fuzz" ./infer)
+(cd runtime && go test -run '^$' -fuzz '^FuzzFastData$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzV1Body$' -fuzztime "$fuzz" ./infer)
 (cd runtime && go test -run '^$' -fuzz '^FuzzModelInferRequest$' -fuzztime "$fuzz" ./pb/pbconv)
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime "$fuzz" ./onnxinfo

@@ -450,6 +450,7 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	t := &tb.t
 	var data []byte
 	var haveName, haveShape, haveType, sizeUnset bool
+	var parsedAs Datatype // the datatype data was parsed as while read, if it was
 	// The schema errors of name, shape, datatype and parameters: pydantic
 	// reports them all, in RequestInput's order whatever the order of the
 	// keys; a key given twice has its last value's (json.loads keeps that
@@ -494,6 +495,21 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 				return nil, err
 			}
 		case "data":
+			parsedAs = ""
+			if haveType && t.Datatype.numeric() && s.peek() == '[' {
+				// The usual order (name, shape, datatype, data): parse the
+				// list as it is read, instead of skipping it and reading it
+				// again below. Anything the fast reader does not take
+				// (a string, a literal, an exponent in strict mode, bad
+				// JSON) is read again the usual way, so errors and results
+				// are the same either way.
+				at := s.pos
+				if d, n, ok := fastData(s, t); ok {
+					data, t.Data, parsedAs = s.b[at:at+n], d, t.Datatype
+					s.pos = at + n
+					break
+				}
+			}
 			if data, err = s.skip(); err != nil {
 				return nil, jsonInvalid(err)
 			}
@@ -516,7 +532,7 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 	// RequestInput.data is a List: pydantic refuses a scalar, a string, an
 	// object or null before KServe reads the datatype.
 	dataNotList := !binary && data != nil && data[0] != '['
-	if !haveName || !haveShape || !haveType || noData || dataNotList || fieldErr != [4]error{} {
+	if !haveName || !haveShape || !haveType || noData || dataNotList || fieldErr[0] != nil || fieldErr[1] != nil || fieldErr[2] != nil || fieldErr[3] != nil {
 		miss := [5]bool{!haveName, !haveShape, !haveType, false, noData}
 		return nil, inputSchemaError(i, s.b[start:s.pos], &miss, &fieldErr, dataNotList, data)
 	}
@@ -541,6 +557,9 @@ func decodeInput(s *scanner, i int, binary bool, model string) (*Tensor, error) 
 			verb = "Receiving"
 		}
 		return nil, status.InvalidInputf("%s FP16 data via JSON is not supported. Please use the binary data format for input %s", verb, t.Name)
+	}
+	if parsedAs == t.Datatype {
+		return t, nil // parsed as read, and no later "datatype" changed it
 	}
 	var err error
 	if t.Data, err = parseData("input", data, t, false); err != nil { // skip checked the UTF-8
@@ -754,13 +773,42 @@ func shapeDim(tok []byte) (int64, *dimError) {
 // parseData reads a (possibly nested) JSON list of scalars into the typed
 // slice for t's datatype; checkUTF8 refuses strings that are not UTF-8.
 func parseData(kind string, text []byte, t *Tensor, checkUTF8 bool) (any, error) {
+	// NaN and Infinity reach here only where the request's reader took
+	// them (skip); a client reads them from servers that write them.
+	return (&dataParser{s: scanner{b: text, checkUTF8: checkUTF8, pyLiterals: true}, t: t, kind: kind}).parse()
+}
+
+// errNotFast stops fastData's reader at what only the full reader takes.
+var errNotFast = errors.New("not a plain list of numbers")
+
+// fastData parses the input data list at s.pos as parseData would parse the
+// text skip returns for it, and how many bytes it took, when the list holds
+// only numbers and brackets that skip takes as they are. ok is false
+// for anything else: the caller then skips and parses the usual way.
+func fastData(s *scanner, t *Tensor) (data any, n int, ok bool) {
+	p := &dataParser{s: scanner{b: s.b[s.pos:], pyLiterals: s.pyLiterals}, t: t, kind: "input", fast: true, strict: s.strict}
+	d, err := p.parse()
+	if err != nil {
+		return nil, 0, false
+	}
+	return d, p.s.pos, true
+}
+
+// numeric reports whether d's JSON data is a list of numbers only.
+func (d Datatype) numeric() bool {
+	switch d {
+	case FP32, FP64, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64:
+		return true
+	}
+	return false
+}
+
+func (p *dataParser) parse() (any, error) {
+	t, text := p.t, p.s.b
 	n := ShapeSize(t.Shape)
 	if n < 0 || n > int64(len(text)) {
 		n = 0 // never trust the shape for the allocation size
 	}
-	// NaN and Infinity reach here only where the request's reader took
-	// them (skip); a client reads them from servers that write them.
-	p := &dataParser{s: scanner{b: text, checkUTF8: checkUTF8, pyLiterals: true}, t: t, kind: kind}
 	switch t.Datatype {
 	case FP32:
 		out := make([]float32, 0, n)
@@ -819,7 +867,7 @@ func parseData(kind string, text []byte, t *Tensor, checkUTF8 bool) (any, error)
 		})
 		return out, err
 	}
-	return nil, status.InvalidInputf("invalid datatype %s for %s %s", t.Datatype, kind, t.Name)
+	return nil, status.InvalidInputf("invalid datatype %s for %s %s", t.Datatype, p.kind, t.Name)
 }
 
 // DecodeData parses a v2 JSON "data" value — a list, nested or flat, or a
@@ -837,6 +885,9 @@ type dataParser struct {
 	t     *Tensor
 	kind  string // "input" or "output", for errors
 	count int
+	// fast makes walk stop with errNotFast at anything but a number skip
+	// takes as it is (see fastData); strict is the request reader's.
+	fast, strict bool
 }
 
 func (p *dataParser) bad(tok []byte, want string) error {
@@ -894,6 +945,8 @@ func (p *dataParser) walk(fn func(tok []byte, str bool) error) error {
 				}
 				return nil
 			}
+		case p.fast && c != '-' && (c < '0' || c > '9'):
+			return errNotFast // a string, a literal, NaN, an object, bad JSON
 		case c == '"':
 			v, err := s.str()
 			if err != nil {
@@ -922,6 +975,13 @@ func (p *dataParser) walk(fn func(tok []byte, str bool) error) error {
 			tok, err := s.number()
 			if err != nil {
 				return jsonInvalid(err)
+			}
+			if p.fast {
+				// What skip would refuse, or check further, the full
+				// reader reads.
+				if ok, exp := numberForm(tok); !ok || (p.strict && (exp || len(tok) > 308)) {
+					return errNotFast
+				}
 			}
 			err = fn(tok, false)
 			p.count++
