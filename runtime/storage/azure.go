@@ -6,18 +6,33 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
-// azureVersion is the Blob service REST version the requests ask for.
+// azureVersion is the Blob service REST version the signed requests ask
+// for (bearer tokens need 2017-11-09 or later).
 const azureVersion = "2021-08-06"
+
+// Sign-in as a service principal, as azure-identity does it for a
+// BlobServiceClient: the client credentials grant for the Blob service's
+// scope, with a client secret or a federated token as the assertion.
+const (
+	azureScope            = "https://storage.azure.com/.default"
+	azureAssertionType    = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	azureDefaultAuthority = "https://login.microsoftonline.com/"
+)
 
 // azureBlob is the part of a List Blobs entry this needs.
 type azureBlob struct {
@@ -69,10 +84,10 @@ func (r Resolver) parseAzure(uri string) (azureTarget, error) {
 //
 // Credentials: a shared access signature in the URI's query, else
 // AZURE_STORAGE_ACCESS_KEY (the account key; requests signed with Shared
-// Key), else anonymous (a public container) with KServe's warning. Service
-// principals (AZ_CLIENT_ID, AZURE_CLIENT_ID, ...) are not used here: on a
-// cluster the storage-initializer downloads Azure models. Cached and
-// revalidated by the listing's names and ETags.
+// Key), else a service principal's bearer token (azureSignIn: a client
+// secret, or AKS workload identity's federated token file), else anonymous
+// (a public container) with KServe's warning. Cached and revalidated by the
+// listing's names and ETags.
 func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	t, err := r.parseAzure(uri)
 	if err != nil {
@@ -85,24 +100,44 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		return "", err
 	}
 	key := r.getenv("AZURE_STORAGE_ACCESS_KEY")
+	// denied is what a 401, 403 or 404 says besides that the container may
+	// not exist.
+	denied := "it is not public: " + azureCredentialsHint
 	switch {
 	case t.sas != nil:
+		denied = "the signature or key may not read it"
 	case key != "":
 		secret, err := base64.StdEncoding.DecodeString(key)
 		if err != nil {
 			return "", newError(ErrInvalidURI, "AZURE_STORAGE_ACCESS_KEY: not a base64 account key: %v", err)
 		}
+		denied = "the signature or key may not read it"
 		origin := originOf(t.base)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
 			return &sharedKeyTransport{base: rt, origin: origin, account: t.account, key: secret}
 		})
-	case r.azureServicePrincipal() != "":
-		// KServe signs in as the service principal; this server does not,
-		// and saying only "not found" sent users checking variables they
-		// had set.
-		r.logger().Warn(fmt.Sprintf("Azure credentials or shared access signature token not found, retrying anonymous access: %s is set, but the Go server does not sign in as a service principal (the storage-initializer does, on a cluster); %s",
-			r.azureServicePrincipal(), azureCredentialsHint))
 	default:
+		s, err := r.azureSignIn(ctx)
+		if err != nil {
+			return "", err
+		}
+		if s != nil {
+			denied = s.String() + " may not read it: it needs a role such as Storage Blob Data Reader on the account or container"
+			origin := originOf(t.base)
+			r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
+				return &bearerTransport{base: rt, origin: origin, signIn: s}
+			})
+			break
+		}
+		if client, from := r.azureVar("CLIENT_ID"); client != "" {
+			// KServe's DefaultAzureCredential would go on to a managed
+			// identity or the Azure CLI; saying only "not found" sent users
+			// checking variables they had set.
+			r.logger().Warn(fmt.Sprintf("Azure credentials or shared access signature token not found, retrying anonymous access: %s is set, but neither a client secret (AZURE_CLIENT_SECRET or AZ_CLIENT_SECRET) nor AZURE_FEDERATED_TOKEN_FILE, and managed identities are not used here; %s",
+				from, azureCredentialsHint))
+			denied += " (" + from + " alone is not enough)"
+			break
+		}
 		r.logger().Warn("Azure credentials or shared access signature token not found, retrying anonymous access")
 	}
 	snap := &snapshot{uri: shown, source: cacheSource(u) + sel.source(), name: t.account + "--" + t.container + "--" + path.Base("/"+t.prefix),
@@ -110,7 +145,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
-	blobs, err := r.azureList(ctx, t, shown)
+	blobs, err := r.azureList(ctx, t, shown, denied)
 	if err != nil {
 		return r.listFailed(ctx, snap, err)
 	}
@@ -154,8 +189,8 @@ func (t azureTarget) blobURL(name string) string {
 }
 
 // azureList lists the container's blobs whose names start with the prefix
-// (List Blobs, following markers).
-func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([]azureBlob, error) {
+// (List Blobs, following markers); denied is azureError's.
+func (r Resolver) azureList(ctx context.Context, t azureTarget, shown, denied string) ([]azureBlob, error) {
 	var all []azureBlob
 	marker := ""
 	seen := pageTokens{}
@@ -187,7 +222,7 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([
 			return nil, err
 		}
 		if code != http.StatusOK {
-			return nil, azureError(shown, code, body, t.sas != nil || r.getenv("AZURE_STORAGE_ACCESS_KEY") != "", r.azureServicePrincipal())
+			return nil, azureError(shown, code, body, denied)
 		}
 		var page struct {
 			Blobs struct {
@@ -210,22 +245,173 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown string) ([
 }
 
 // azureCredentialsHint is what reads a private container here.
-const azureCredentialsHint = "add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY"
+const azureCredentialsHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal"
 
-// azureServicePrincipal names the service principal variable set
-// (KServe's AZ_CLIENT_ID, or azure-identity's AZURE_CLIENT_ID), if any.
-func (r Resolver) azureServicePrincipal() string {
-	for _, k := range []string{"AZURE_CLIENT_ID", "AZ_CLIENT_ID"} {
-		if r.getenv(k) != "" {
-			return k
+// azureVar reads KServe's AZ_<name>, which its storage-initializer copies
+// over azure-identity's AZURE_<name> (_get_azure_storage_token), else
+// AZURE_<name>; from is the variable it came from.
+func (r Resolver) azureVar(name string) (value, from string) {
+	for _, k := range []string{"AZ_" + name, "AZURE_" + name} {
+		if v := r.getenv(k); v != "" {
+			return v, k
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// azureSignInConfig is a service principal to sign in as, and where its
+// settings came from.
+type azureSignInConfig struct {
+	tenant, client string
+	from           []string // the variables: tenant, client, credential
+	source         oauth2.TokenSource
+}
+
+// String names the service principal and its variables, for messages.
+func (s *azureSignInConfig) String() string {
+	return fmt.Sprintf("client %s in tenant %s (%s)", s.client, s.tenant, strings.Join(s.from, ", "))
+}
+
+// azureSignIn returns the service principal the environment configures, or
+// nil for none (no client id, or neither a client secret nor a federated
+// token file), with its first token already fetched so that a refusal is
+// one clear error before any listing. As azure-identity's
+// DefaultAzureCredential, a client secret (its EnvironmentCredential) comes
+// before AZURE_FEDERATED_TOKEN_FILE (its WorkloadIdentityCredential, which
+// AKS workload identity's webhook sets up); managed identities and the
+// Azure CLI are not asked.
+func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
+	client, clientVar := r.azureVar("CLIENT_ID")
+	if client == "" {
+		return nil, nil
+	}
+	secret, credVar := r.azureVar("CLIENT_SECRET")
+	tokenFile := r.getenv("AZURE_FEDERATED_TOKEN_FILE")
+	if secret == "" {
+		if tokenFile == "" {
+			return nil, nil
+		}
+		credVar = "AZURE_FEDERATED_TOKEN_FILE"
+	}
+	tenant, tenantVar := r.azureVar("TENANT_ID")
+	if tenant == "" {
+		return nil, newError(ErrInvalidURI, "%s and %s are set, but not AZURE_TENANT_ID (or KServe's AZ_TENANT_ID): the tenant to sign in to", clientVar, credVar)
+	}
+	authority, err := r.azureAuthority()
+	if err != nil {
+		return nil, err
+	}
+	s := &azureSignInConfig{tenant: tenant, client: client, from: []string{tenantVar, clientVar, credVar}}
+	// Token requests go through the resolver's client (a proxy, a test's
+	// stand-in endpoint), and outlive this call's context.
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, noAuthElsewhere(r.client()))
+	tokenURL := authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	if secret != "" {
+		conf := &clientcredentials.Config{ClientID: client, ClientSecret: secret, TokenURL: tokenURL,
+			Scopes: []string{azureScope}, AuthStyle: oauth2.AuthStyleInParams}
+		s.source = conf.TokenSource(tokenCtx)
+	} else {
+		s.source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
+	}
+	if _, err := s.source.Token(); err != nil {
+		return nil, s.tokenError(err)
+	}
+	r.logger().Info(fmt.Sprintf("Retrieved SP token credential for client_id: %s", client))
+	return s, nil
+}
+
+// azureAuthority is AZURE_AUTHORITY_HOST (another cloud), default Azure's
+// public cloud, ending in "/". As azure-identity's normalize_authority, a
+// bare host is taken as https and another scheme refused: the client
+// secret travels in the request.
+func (r Resolver) azureAuthority() (string, error) {
+	host := r.getenv("AZURE_AUTHORITY_HOST")
+	if host == "" {
+		return azureDefaultAuthority, nil
+	}
+	authority := strings.TrimRight(strings.TrimSpace(host), "/")
+	if !strings.Contains(authority, "://") {
+		authority = "https://" + authority
+	}
+	if u, err := url.Parse(authority); err != nil || u.Scheme != "https" || u.Host == "" {
+		return "", newError(ErrInvalidURI, "AZURE_AUTHORITY_HOST %q: want an https:// URL, such as %s", host, azureDefaultAuthority)
+	}
+	return authority + "/", nil
+}
+
+// tokenError names the service principal and why it could not sign in:
+// for a refusal, the AADSTS description's first line (the rest is trace
+// and correlation ids), not the oauth2 package's quoting of the answer.
+func (s *azureSignInConfig) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		detail := re.ErrorDescription
+		if detail == "" {
+			detail = strings.TrimSpace(string(re.Body))
+		}
+		detail, _, _ = strings.Cut(detail, "\n")
+		detail = strings.TrimSpace(detail)
+		if len(detail) > 300 {
+			detail = detail[:300] + "..."
+		}
+		code := fmt.Sprint(re.Response.StatusCode)
+		if re.ErrorCode != "" {
+			code += " (" + re.ErrorCode + ")"
+		}
+		return newError(ErrDownload, "getting an Azure access token as %s: the token endpoint answered %s: %s", s, code, detail)
+	}
+	return newError(ErrDownload, "getting an Azure access token as %s: %v", s, unwrapURLError(err))
+}
+
+// federatedTokenSource signs in with the federated token file's contents
+// as the client assertion (workload identity). The file is read for every
+// token: the kubelet rotates it.
+type federatedTokenSource struct {
+	ctx              context.Context
+	client, tokenURL string
+	file             string
+}
+
+func (f *federatedTokenSource) Token() (*oauth2.Token, error) {
+	assertion, err := os.ReadFile(f.file)
+	if err != nil {
+		return nil, fmt.Errorf("reading AZURE_FEDERATED_TOKEN_FILE: %w", err)
+	}
+	conf := &clientcredentials.Config{ClientID: f.client, TokenURL: f.tokenURL, Scopes: []string{azureScope},
+		AuthStyle: oauth2.AuthStyleInParams, EndpointParams: url.Values{
+			"client_assertion_type": {azureAssertionType},
+			"client_assertion":      {strings.TrimSpace(string(assertion))},
+		}}
+	return conf.Token(f.ctx)
+}
+
+// bearerTransport sets the service principal's current token (and the
+// REST version bearer tokens need) on requests to origin (scheme and host)
+// only: not on a redirect elsewhere, nor to plain http.
+type bearerTransport struct {
+	base   http.RoundTripper
+	origin *url.URL
+	signIn *azureSignInConfig
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if leavesOrigin(t.origin, req.URL) {
+		return t.base.RoundTrip(req)
+	}
+	tok, err := t.signIn.source.Token()
+	if err != nil {
+		return nil, t.signIn.tokenError(err)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("x-ms-version", azureVersion)
+	tok.SetAuthHeader(req)
+	return t.base.RoundTrip(req)
 }
 
 // azureError turns an error answer into an error naming what to set;
-// principal is the service principal variable set, if any (not used here).
-func azureError(shown string, code int, body []byte, authed bool, principal string) error {
+// denied is what a refusal says besides that the container may not exist
+// (what to set, or that the credentials used may not read it).
+func azureError(shown string, code int, body []byte, denied string) error {
 	var e struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -238,14 +424,7 @@ func azureError(shown string, code int, body []byte, authed bool, principal stri
 	}
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		hint := "no such container, or it is not public: " + azureCredentialsHint
-		if principal != "" && !authed {
-			hint += " (" + principal + ", a service principal, is not used here)"
-		}
-		if authed {
-			hint = "no such container, or the signature or key may not read it"
-		}
-		return newError(ErrNotFound, "%s: the container answered %d (%s): %s", shown, code, hint, detail)
+		return newError(ErrNotFound, "%s: the container answered %d (no such container, or %s): %s", shown, code, denied, detail)
 	}
 	return newError(ErrDownload, "%s: the container answered %d: %s", shown, code, detail)
 }

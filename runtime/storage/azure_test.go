@@ -4,11 +4,20 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +35,8 @@ const (
 // emulator, installed by scripts/setup-emulators.sh), which checks Shared Key
 // and shared access signatures the way Azure does.
 type azurite struct {
-	base string // http://127.0.0.1:port/devstoreaccount1
+	base   string       // http://127.0.0.1:port/devstoreaccount1
+	client *http.Client // trusting its certificate, over https
 }
 
 func startAzurite(t *testing.T) *azurite {
@@ -36,7 +46,33 @@ func startAzurite(t *testing.T) *azurite {
 	out := startProcess(t, bin, []string{"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port),
 		"--location", t.TempDir(), "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl"})
 	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port), out)
-	return &azurite{base: fmt.Sprintf("http://127.0.0.1:%d/%s", port, azuriteAccount)}
+	return &azurite{base: fmt.Sprintf("http://127.0.0.1:%d/%s", port, azuriteAccount), client: http.DefaultClient}
+}
+
+// startAzuriteOAuth runs Azurite over https with bearer tokens accepted
+// (--oauth basic, which needs https): it decodes the token and checks its
+// lifetime, issuer (https://sts.windows.net/...) and audience (the Blob
+// service), not its signature, so a token from a stand-in endpoint does.
+// It returns a client that trusts cert too.
+func startAzuriteOAuth(t *testing.T, cert, key string) *azurite {
+	t.Helper()
+	bin := emulator(t, "azurite", "azurite-blob")
+	port := freeTCPPort(t)
+	out := startProcess(t, bin, []string{"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port),
+		"--location", t.TempDir(), "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl",
+		"--cert", cert, "--key", key, "--oauth", "basic"})
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port), out)
+	return &azurite{base: fmt.Sprintf("https://127.0.0.1:%d/%s", port, azuriteAccount), client: trustingClient(t, cert)}
+}
+
+// trustingClient is a client that trusts the certificate in cert.
+func trustingClient(t *testing.T, cert string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(cert)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 // do sends a request signed with the account key, as any Azure client does.
@@ -51,7 +87,10 @@ func (a *azurite) do(t *testing.T, method, rawURL, body string, header map[strin
 		req.Header.Set("Content-Length", fmt.Sprint(len(body)))
 	}
 	key, _ := base64.StdEncoding.DecodeString(azuriteKey)
-	tr := &sharedKeyTransport{base: http.DefaultTransport, origin: originOf(rawURL), account: azuriteAccount, key: key}
+	tr := &sharedKeyTransport{base: a.client.Transport, origin: originOf(rawURL), account: azuriteAccount, key: key}
+	if tr.base == nil {
+		tr.base = http.DefaultTransport
+	}
 	resp, err := tr.RoundTrip(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -99,6 +138,11 @@ func azureEnv(t *testing.T, a *azurite) (*downloadEnv, Resolver) {
 
 const azureURI = "https://devstoreaccount1.blob.core.windows.net/"
 
+// azureHint is what reads a private container, as the messages say it.
+const azureHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal"
+
+var azureHintRE = regexp.QuoteMeta(azureHint)
+
 func TestAzure_KeySASAndAnonymous(t *testing.T) {
 	a := startAzurite(t)
 	a.container(t, "private", false)
@@ -111,20 +155,20 @@ func TestAzure_KeySASAndAnonymous(t *testing.T) {
 	d, r := azureEnv(t, a)
 	_, err := r.Resolve(ctx, azureURI+"private/models/iris")
 	require.Error(t, err)
-	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY\): `, err.Error())
+	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: `+azureHintRE+`\): `, err.Error())
 	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access", d.logs.take()[0])
 
-	// A service principal (KServe's storage-initializer signs in with it)
-	// is not used here, and both the warning and the error say so.
+	// A client id without a secret or a federated token file: anonymous
+	// still (KServe's DefaultAzureCredential would try a managed
+	// identity), and both the warning and the error say what is missing.
 	d, r = azureEnv(t, a)
 	d.env["AZ_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
-	d.env["AZ_CLIENT_SECRET"] = "s3cret"
 	d.env["AZ_TENANT_ID"] = "tenant"
 	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
 	require.Error(t, err)
-	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY \(AZ_CLIENT_ID, a service principal, is not used here\)\): `, err.Error())
-	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access: AZ_CLIENT_ID is set, but the Go server does not sign in as a service principal "+
-		"(the storage-initializer does, on a cluster); add a shared access signature to the URI, or set AZURE_STORAGE_ACCESS_KEY", d.logs.take()[0])
+	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: `+azureHintRE+` \(AZ_CLIENT_ID alone is not enough\)\): `, err.Error())
+	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access: AZ_CLIENT_ID is set, but neither a client secret (AZURE_CLIENT_SECRET or AZ_CLIENT_SECRET) "+
+		"nor AZURE_FEDERATED_TOKEN_FILE, and managed identities are not used here; "+azureHint, d.logs.take()[0])
 
 	// The account key: Shared Key signing, checked by Azurite.
 	d, r = azureEnv(t, a)
@@ -213,4 +257,269 @@ func TestAzure_SignatureNotInErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, `storage uri https://devstoreaccount1.blob.core.windows.net/private/%zz?xxxxx: invalid URL escape "%zz": want https://<account>.blob.core.windows.net/<container>/<path>`, err.Error())
 	assert.ErrorIs(t, err, ErrInvalidURI)
+}
+
+// entraStandIn stands in for Microsoft Entra ID's token endpoint
+// (AZURE_AUTHORITY_HOST points at it, over https): it checks the client
+// credentials grant's form as Entra does and mints a token Azurite takes
+// (the Blob service's audience, an sts.windows.net issuer, a lifetime;
+// not signed, which Azurite does not check), or refuses with Entra's
+// AADSTS JSON.
+type entraStandIn struct {
+	url            string
+	tenant, client string
+	secret         string
+
+	mu         sync.Mutex      // guards the rest
+	assertions map[string]bool // the federated tokens it trusts
+	audience   string          // of the tokens it mints
+	expiresIn  int
+	forms      []url.Values // the requests' forms, in order
+}
+
+// set changes the stand-in's settings between requests.
+func (e *entraStandIn) set(change func(*entraStandIn)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	change(e)
+}
+
+func startEntra(t *testing.T, cert, key string) *entraStandIn {
+	t.Helper()
+	e := &entraStandIn{tenant: "tenant-1", client: "client-1", secret: "s3cret", assertions: map[string]bool{},
+		audience: "https://storage.azure.com", expiresIn: 3599}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+func (e *entraStandIn) serve(w http.ResponseWriter, req *http.Request) {
+	refuse := func(code int, errCode, description string) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": errCode,
+			"error_description": description + "\r\nTrace ID: 0a1b\r\nCorrelation ID: 2c3d\r\nTimestamp: 2026-01-01 00:00:00Z",
+			"error_codes":       []int{0}, "trace_id": "0a1b"})
+	}
+	if req.Method != http.MethodPost || req.ParseForm() != nil {
+		refuse(http.StatusBadRequest, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
+		return
+	}
+	f := req.PostForm
+	e.mu.Lock()
+	e.forms = append(e.forms, f)
+	trusted, audience, expiresIn := e.assertions[f.Get("client_assertion")], e.audience, e.expiresIn
+	e.mu.Unlock()
+	switch {
+	case req.URL.Path != "/"+e.tenant+"/oauth2/v2.0/token":
+		refuse(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found: "+req.URL.Path)
+	case f.Get("grant_type") != "client_credentials" || f.Get("scope") != "https://storage.azure.com/.default":
+		refuse(http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided request must include a 'scope' input parameter.")
+	case f.Get("client_id") != e.client:
+		refuse(http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier '"+f.Get("client_id")+"' was not found in the directory.")
+	case f.Has("client_secret") && f.Get("client_secret") != e.secret:
+		refuse(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+	case !f.Has("client_secret") && (f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !trusted):
+		refuse(http.StatusBadRequest, "invalid_client", "AADSTS700211: No matching federated identity record found for presented assertion.")
+	default:
+		now := time.Now().Unix()
+		enc := func(v any) string {
+			b, _ := json.Marshal(v)
+			return base64.RawURLEncoding.EncodeToString(b)
+		}
+		token := enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(map[string]any{
+			"aud": audience, "iss": "https://sts.windows.net/" + e.tenant + "/", "appid": e.client,
+			"iat": now - 60, "nbf": now - 60, "exp": now + 3600}) + ".c2lnbmF0dXJl"
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": expiresIn, "access_token": token})
+	}
+}
+
+// takeForms returns the forms received since the last call.
+func (e *entraStandIn) takeForms() []url.Values {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.forms
+	e.forms = nil
+	return f
+}
+
+// headerRecorder records the Authorization scheme and x-ms-version of the
+// requests that reach the network.
+type headerRecorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen []string
+}
+
+func (h *headerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	scheme, _, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+	h.mu.Lock()
+	h.seen = append(h.seen, req.URL.Path+" "+scheme+" "+req.Header.Get("x-ms-version"))
+	h.mu.Unlock()
+	return h.base.RoundTrip(req)
+}
+
+// A service principal signs in as KServe's storage-initializer does: a
+// client secret (KServe's AZ_* variables over azure-identity's AZURE_*),
+// or an AKS workload identity's federated token file; each blob request
+// carries the bearer token with a REST version that takes one, and
+// Azurite checks the token's audience and issuer.
+func TestAzure_ServicePrincipalAndWorkloadIdentity(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	a.put(t, "private", "models/iris/sub/labels.txt", "setosa")
+	e := startEntra(t, cert, key)
+	ctx := context.Background()
+	signedIn := func(env map[string]string) (*downloadEnv, Resolver, *headerRecorder) {
+		d, r := azureEnv(t, a)
+		rec := &headerRecorder{base: a.client.Transport}
+		r.Client = &http.Client{Transport: rec}
+		d.env["AZURE_AUTHORITY_HOST"] = e.url
+		for k, v := range env {
+			d.env[k] = v
+		}
+		return d, r, rec
+	}
+
+	// A client secret, as KServe's secret for a service principal sets it.
+	d, r, rec := signedIn(map[string]string{"AZ_TENANT_ID": "tenant-1", "AZ_CLIENT_ID": "client-1", "AZ_CLIENT_SECRET": "s3cret",
+		"AZURE_CLIENT_SECRET": "stale"})
+	dir, err := r.Resolve(ctx, azureURI+"private/models/iris")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir))
+	assert.Equal(t, []url.Values{{"grant_type": {"client_credentials"}, "scope": {"https://storage.azure.com/.default"},
+		"client_id": {"client-1"}, "client_secret": {"s3cret"}}}, e.takeForms())
+	assert.Equal(t, "INFO Retrieved SP token credential for client_id: client-1", d.logs.take()[0])
+	assert.Equal(t, []string{"/devstoreaccount1/private Bearer 2021-08-06", "/devstoreaccount1/private/models/iris/model.onnx Bearer 2021-08-06",
+		"/devstoreaccount1/private/models/iris/sub/labels.txt Bearer 2021-08-06"}, blobRequests(rec.seen))
+
+	// A token Azurite does not take (another audience) is refused, and the
+	// error names the service principal.
+	e.set(func(e *entraStandIn) { e.audience = "https://management.azure.com/" })
+	_, r, _ = signedIn(map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret"})
+	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
+	require.Error(t, err)
+	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[13] \(no such container, or client client-1 in tenant tenant-1 `+
+		`\(AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET\) may not read it: it needs a role such as Storage Blob Data Reader on the account or container\): AuthenticationFailed: `, err.Error())
+	e.set(func(e *entraStandIn) { e.audience = "https://storage.azure.com" })
+	e.takeForms()
+
+	// Workload identity: the webhook's AZURE_* variables and token file.
+	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("federated-1\n"), 0o600))
+	e.set(func(e *entraStandIn) { e.assertions["federated-1"] = true })
+	d, r, rec = signedIn(map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_FEDERATED_TOKEN_FILE": tokenFile})
+	dir, err = r.Resolve(ctx, azureURI+"private/models/iris/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	assert.Equal(t, []url.Values{{"grant_type": {"client_credentials"}, "scope": {"https://storage.azure.com/.default"}, "client_id": {"client-1"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"federated-1"}}}, e.takeForms())
+	assert.Equal(t, "INFO Retrieved SP token credential for client_id: client-1", d.logs.take()[0])
+	assert.Equal(t, []string{"/devstoreaccount1/private Bearer 2021-08-06", "/devstoreaccount1/private/models/iris/model.onnx Bearer 2021-08-06"}, blobRequests(rec.seen))
+}
+
+// blobRequests is the recorded requests to the account's blob service,
+// sorted (the downloads run in parallel).
+func blobRequests(seen []string) []string {
+	var c []string
+	for _, s := range seen {
+		if strings.HasPrefix(s, "/"+azuriteAccount+"/") {
+			c = append(c, s)
+		}
+	}
+	sort.Strings(c)
+	return c
+}
+
+// Sign-in errors name the service principal, the variables it came from
+// and Entra's AADSTS description (its first line), before any request to
+// the account; a missing tenant or an http authority names the variable.
+// The federated token file is read for every token: the kubelet rotates
+// it. No emulator: nothing reaches the account.
+func TestAzure_SignInErrorsAndTokenRotation(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	e := startEntra(t, cert, key)
+	account := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		t.Errorf("the account was asked %s before a token", req.URL)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	t.Cleanup(account.Close)
+	ctx := context.Background()
+	resolve := func(env map[string]string) error {
+		d := newDownloadEnv(t)
+		r := d.resolver()
+		r.Client = trustingClient(t, cert)
+		r.azureEndpoint = func(string) string { return account.URL + "/" + azuriteAccount }
+		d.env["AZURE_AUTHORITY_HOST"] = e.url + "/"
+		for k, v := range env {
+			d.env[k] = v
+		}
+		_, err := r.Resolve(ctx, azureURI+"private/models/iris")
+		return err
+	}
+
+	err := resolve(map[string]string{"AZ_TENANT_ID": "tenant-1", "AZ_CLIENT_ID": "client-1", "AZ_CLIENT_SECRET": "wrong"})
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZ_TENANT_ID, AZ_CLIENT_ID, AZ_CLIENT_SECRET): "+
+		"the token endpoint answered 401 (invalid_client): AADSTS7000215: Invalid client secret provided.")
+	err = resolve(map[string]string{"AZURE_TENANT_ID": "tenant-2", "AZURE_CLIENT_ID": "client-1", "AZ_CLIENT_SECRET": "s3cret"})
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-2 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZ_CLIENT_SECRET): "+
+		"the token endpoint answered 400 (invalid_request): AADSTS90002: Tenant not found: /tenant-2/oauth2/v2.0/token")
+	err = resolve(map[string]string{"AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret"})
+	assert.EqualError(t, err, "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set, but not AZURE_TENANT_ID (or KServe's AZ_TENANT_ID): the tenant to sign in to")
+	err = resolve(map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret", "AZURE_AUTHORITY_HOST": "http://127.0.0.1:1"})
+	assert.EqualError(t, err, `AZURE_AUTHORITY_HOST "http://127.0.0.1:1": want an https:// URL, such as https://login.microsoftonline.com/`)
+
+	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
+	wi := map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_FEDERATED_TOKEN_FILE": tokenFile}
+	err = resolve(wi)
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE): "+
+		"reading AZURE_FEDERATED_TOKEN_FILE: open "+tokenFile+": no such file or directory")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("forged"), 0o600))
+	err = resolve(wi)
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE): "+
+		"the token endpoint answered 400 (invalid_client): AADSTS700211: No matching federated identity record found for presented assertion.")
+	e.takeForms()
+
+	// Rotation: tokens that expire within oauth2's refresh margin are
+	// fetched again for each use, each time with the file as it is then.
+	e.set(func(e *entraStandIn) {
+		e.expiresIn = 1
+		e.assertions["federated-1"], e.assertions["federated-2"] = true, true
+	})
+	require.NoError(t, os.WriteFile(tokenFile, []byte("federated-1"), 0o600))
+	d := newDownloadEnv(t)
+	r := d.resolver()
+	r.Client = trustingClient(t, cert)
+	d.env["AZURE_AUTHORITY_HOST"] = e.url
+	for k, v := range wi {
+		d.env[k] = v
+	}
+	s, err := r.azureSignIn(ctx)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tokenFile, []byte("federated-2"), 0o600))
+	_, err = s.source.Token()
+	require.NoError(t, err)
+	var got []string
+	for _, f := range e.takeForms() {
+		got = append(got, f.Get("client_assertion"))
+	}
+	assert.Equal(t, []string{"federated-1", "federated-2"}, got)
+
+	// A client secret comes before the federated token file, as in
+	// azure-identity's DefaultAzureCredential.
+	d.env["AZ_CLIENT_SECRET"] = "s3cret"
+	_, err = r.azureSignIn(ctx)
+	require.NoError(t, err)
+	forms := e.takeForms()
+	require.Len(t, forms, 1)
+	assert.Equal(t, "s3cret", forms[0].Get("client_secret"))
+	assert.False(t, forms[0].Has("client_assertion"))
 }
