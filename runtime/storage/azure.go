@@ -82,11 +82,11 @@ func (r Resolver) parseAzure(uri string) (azureTarget, error) {
 // with its folders below it (one archive unpacked). Unlike KServe, which
 // lists by the bare prefix, models/iris does not take models/irises/... too.
 //
-// Credentials: a shared access signature in the URI's query, else
-// AZURE_STORAGE_ACCESS_KEY (the account key; requests signed with Shared
-// Key), else a service principal's bearer token (azureSignIn: a client
-// secret, or AKS workload identity's federated token file), else anonymous
-// (a public container) with KServe's warning. Cached and revalidated by the
+// Credentials: a shared access signature in the URI's query, else a
+// service principal's bearer token (azureSignIn: a client secret, or AKS
+// workload identity's federated token file), else AZURE_STORAGE_ACCESS_KEY
+// (the account key; requests signed with Shared Key), else anonymous (a
+// public container) with KServe's warning. Cached and revalidated by the
 // listing's names and ETags.
 func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	t, err := r.parseAzure(uri)
@@ -103,9 +103,24 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	// denied is what a 401, 403 or 404 says besides that the container may
 	// not exist.
 	denied := "it is not public: " + azureCredentialsHint
+	// KServe's order (_download_azure_blob): a service principal's token,
+	// else the account key, else anonymous; a signature in the URI is
+	// enough on its own here.
+	signIn, err := (*azureSignInConfig)(nil), error(nil)
+	if t.sas == nil {
+		if signIn, err = r.azureSignIn(ctx); err != nil {
+			return "", err
+		}
+	}
 	switch {
 	case t.sas != nil:
 		denied = "the signature or key may not read it"
+	case signIn != nil:
+		denied = signIn.String() + " may not read it: it needs a role such as Storage Blob Data Reader on the account or container"
+		origin := originOf(t.base)
+		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
+			return &bearerTransport{base: rt, origin: origin, signIn: signIn}
+		})
 	case key != "":
 		secret, err := base64.StdEncoding.DecodeString(key)
 		if err != nil {
@@ -117,18 +132,6 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 			return &sharedKeyTransport{base: rt, origin: origin, account: t.account, key: secret}
 		})
 	default:
-		s, err := r.azureSignIn(ctx)
-		if err != nil {
-			return "", err
-		}
-		if s != nil {
-			denied = s.String() + " may not read it: it needs a role such as Storage Blob Data Reader on the account or container"
-			origin := originOf(t.base)
-			r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-				return &bearerTransport{base: rt, origin: origin, signIn: s}
-			})
-			break
-		}
 		if client, from := r.azureVar("CLIENT_ID"); client != "" {
 			// KServe's DefaultAzureCredential would go on to a managed
 			// identity or the Azure CLI; saying only "not found" sent users

@@ -389,9 +389,10 @@ func TestAzure_ServicePrincipalAndWorkloadIdentity(t *testing.T) {
 		return d, r, rec
 	}
 
-	// A client secret, as KServe's secret for a service principal sets it.
+	// A client secret, as KServe's secret for a service principal sets it;
+	// it comes before an account key, as in KServe (this one is wrong).
 	d, r, rec := signedIn(map[string]string{"AZ_TENANT_ID": "tenant-1", "AZ_CLIENT_ID": "client-1", "AZ_CLIENT_SECRET": "s3cret",
-		"AZURE_CLIENT_SECRET": "stale"})
+		"AZURE_CLIENT_SECRET": "stale", "AZURE_STORAGE_ACCESS_KEY": base64.StdEncoding.EncodeToString([]byte("a wrong key of the right form......"))})
 	dir, err := r.Resolve(ctx, azureURI+"private/models/iris")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir))
