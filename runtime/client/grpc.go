@@ -3,14 +3,12 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
 	"net/textproto"
-	"os"
 	"strings"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/pb/pbconv"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -65,13 +64,12 @@ func WithTLSFiles(rootCA, key, certChain string) GRPCOption {
 	return func(c *grpcConfig) error {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if rootCA != "" {
-			pem, err := os.ReadFile(rootCA)
+			pool, err := capool.Load(rootCA)
+			if errors.Is(err, capool.ErrNoCertificate) {
+				return fmt.Errorf("root certificates %w", err) // "root certificates FILE: no PEM ..."
+			}
 			if err != nil {
 				return fmt.Errorf("read root certificates: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("root certificates %s: no PEM certificate found", rootCA)
 			}
 			cfg.RootCAs = pool
 		}

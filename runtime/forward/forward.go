@@ -26,7 +26,6 @@ package forward
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +40,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -135,18 +135,18 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 			if cfg.CABundleFrom != "" {
 				what = cfg.CABundleFrom + ", the CAs trusted with --predictor_use_ssl"
 			}
-			pem, err := os.ReadFile(cfg.CABundle)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
+			pool, err := capool.Load(cfg.CABundle)
+			if errors.Is(err, capool.ErrNoCertificate) {
+				// The file goes next to the variable that named it.
 				if cfg.CABundleFrom != "" {
 					what = fmt.Sprintf("%s (%s), the CAs trusted with --predictor_use_ssl", cfg.CABundleFrom, cfg.CABundle)
 				} else {
 					what += " " + cfg.CABundle
 				}
-				return nil, fmt.Errorf("%s: no PEM certificate found", what)
+				return nil, fmt.Errorf("%s: %w", what, capool.ErrNoCertificate)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
 			}
 			tlsCfg.RootCAs = pool
 		}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
 )
 
 const s3Prefix = "s3://"
@@ -221,14 +222,13 @@ func (r Resolver) s3TLS() (*tls.Config, error) {
 	if file == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(file)
+	pool, err := capool.Load(file)
+	if errors.Is(err, capool.ErrNoCertificate) {
+		return nil, newError(ErrInvalidURI, "the CA bundle %s (%s) holds no PEM certificate", file, from)
+	}
 	if err != nil {
 		// KServe's message, then which setting named the file.
 		return nil, newError(ErrNotFound, "Failed to find ca bundle file(%s).: %s names it: %v", file, from, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, newError(ErrInvalidURI, "the CA bundle %s (%s) holds no PEM certificate", file, from)
 	}
 	r.logger().Info(fmt.Sprintf("ca bundle file(%s) exists.", file))
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil

@@ -1,0 +1,62 @@
+package capool_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
+)
+
+func TestLoad_Unreadable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "missing.pem")
+	_, err := capool.Load(file)
+	assert.EqualError(t, err, "open "+file+": no such file or directory")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestLoad_NoCertificate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "key.pem")
+	require.NoError(t, os.WriteFile(file, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600))
+	_, err := capool.Load(file)
+	assert.EqualError(t, err, file+": no PEM certificate found")
+	assert.ErrorIs(t, err, capool.ErrNoCertificate)
+}
+
+// The pool holds the bundle's certificate and nothing else: not the
+// system's roots, which a bundle replaces.
+func TestLoad_BundleAlone(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	// Text around the block, as in a bundle with comments, is skipped.
+	bundle := append([]byte("# test CA\n"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	require.NoError(t, os.WriteFile(file, bundle, 0o600))
+
+	pool, err := capool.Load(file)
+	require.NoError(t, err)
+	want := x509.NewCertPool()
+	want.AddCert(cert)
+	assert.True(t, want.Equal(pool), "the pool holds only the bundle's certificate")
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool})
+	assert.NoError(t, err)
+}
