@@ -419,7 +419,7 @@ func (o *Options) Validate() error {
 	} else if err := validateImage(o.setting("image"), o.Image); err != nil {
 		errs = append(errs, err)
 	}
-	if err := validateModelcarURI(o.setting("storage-uri"), o.StorageURI); err != nil {
+	if err := validateStorageURI(o.setting("storage-uri"), o.StorageURI); err != nil {
 		errs = append(errs, err)
 	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
@@ -577,8 +577,7 @@ func validateImage(flag, image string) error {
 // validateModelcarURI checks the image of an oci:// storage URI (and the
 // oci+fetch:// and oci+native:// spellings): the node pulls it, and a
 // reference it cannot parse fails there, as InvalidImageName, long after
-// kubectl apply. Other schemes are left to the storage initializer, which a
-// cluster may extend with its own.
+// kubectl apply. validateStorageURI checks the other schemes.
 func validateModelcarURI(flag, uri string) error {
 	scheme, image, ok := strings.Cut(uri, "://")
 	if !ok || (scheme != "oci" && scheme != "oci+fetch" && scheme != "oci+native") {
@@ -620,7 +619,7 @@ func (o *Options) validatePredictor() []error {
 			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)
 		}
 	}
-	if err := validateModelcarURI(o.setting("predictor-storage-uri"), p.StorageURI); err != nil {
+	if err := validateStorageURI(o.setting("predictor-storage-uri"), p.StorageURI); err != nil {
 		errs = append(errs, err)
 	}
 	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
@@ -1164,6 +1163,14 @@ func (o *Options) Warnings() []string {
 		setting := o.setting("timeout")
 		warnings = append(warnings, fmt.Sprintf("%s %d: Knative refuses a revision timeout above its max-revision-timeout-seconds, %d unless knative-serving's config-defaults raises it, and KServe's Knative Service would then be refused, so the InferenceService never becomes ready; raise max-revision-timeout-seconds, or pass a %s of %d or less",
 			setting, o.Timeout, knativeMaxRevisionTimeout, strings.TrimPrefix(setting, project.FileName+" "), knativeMaxRevisionTimeout))
+	}
+	if w := storageURIWarning(o.setting("storage-uri"), o.StorageURI); w != "" {
+		warnings = append(warnings, w)
+	}
+	if o.Predictor != nil {
+		if w := storageURIWarning(o.setting("predictor-storage-uri"), o.Predictor.StorageURI); w != "" {
+			warnings = append(warnings, w)
+		}
 	}
 	warnings = append(warnings, o.argWarnings()...)
 	ports := o.exposedPorts()

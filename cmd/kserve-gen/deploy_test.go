@@ -365,6 +365,12 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 			`kserve-gen.yaml deploy.storageUri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference like registry.example.com/team/model:v1: could not parse reference: Registry/Iris:v1`},
 		{"storage URI from the flag", func(f *project.File) { f.Deploy = &project.Deploy{StorageURI: "gs://b/m"} }, "--storage-uri oci://Registry/Iris:v1",
 			`--storage-uri oci://Registry/Iris:v1: "Registry/Iris:v1" is not an image reference`},
+		// A URI KServe's storage initializer cannot download failed the
+		// pod's init container, after kubectl apply.
+		{"bucket-less storage URI from the file", func(f *project.File) { f.Deploy = &project.Deploy{StorageURI: "s3://"} }, "",
+			"kserve-gen.yaml deploy.storageUri s3://: no bucket: want s3://BUCKET[/PATH]"},
+		{"scheme-less storage URI from the flag", func(f *project.File) { f.Deploy = &project.Deploy{StorageURI: "gs://b/m"} }, "--storage-uri foo/model",
+			"--storage-uri foo/model: not a URI KServe's storage initializer can download: no scheme, and not an absolute path; give gs://BUCKET[/PATH], s3://BUCKET[/PATH], pvc://CLAIM[/PATH], hf://ORG/REPO[:REVISION], http(s)://HOST/PATH/FILE (Azure Blob and File URLs too), hdfs://PATH, webhdfs://PATH, oci://IMAGE (a modelcar), or a path under /mnt/models"},
 		{"image from the file", func(f *project.File) { f.Image = "Registry/Model:v1" }, "",
 			`kserve-gen.yaml image: "Registry/Model:v1" is not an image reference`},
 		{"image from the flag", nil, "--image Registry/Model:v1", `--image: "Registry/Model:v1" is not an image reference`},
@@ -434,6 +440,25 @@ func TestDeploy_ErrorsNameWhereTheValueCameFrom(t *testing.T) {
 	_, _, err = runDeploy(t, "--dir "+writeProject(t, tx)+" --predictor-image Registry/Other:v1")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `--predictor-image: "Registry/Other:v1" is not an image reference`)
+
+	tx.Deploy = &project.Deploy{Predictor: &project.Predictor{ModelFormat: "sklearn", StorageURI: "hf://bert"}}
+	_, _, err = runDeploy(t, "--dir "+writeProject(t, tx))
+	require.Error(t, err)
+	assert.EqualError(t, err, "kserve-gen.yaml deploy.predictor.storageUri hf://bert: want hf://ORG/REPO[:REVISION], exactly one '/' between the organization and the repository (KServe's storage initializer downloads the whole repository)")
+	_, _, err = runDeploy(t, "--dir "+writeProject(t, tx)+" --predictor-storage-uri pvc://")
+	require.Error(t, err)
+	assert.EqualError(t, err, "--predictor-storage-uri pvc://: no claim name: want pvc://CLAIM[/PATH], a PersistentVolumeClaim in the InferenceService's namespace")
+}
+
+// A storage URI whose scheme KServe's storage initializer does not know
+// deploys, with a warning: KServe's controller refuses it unless a
+// ClusterStorageContainer of the cluster claims it.
+func TestDeploy_WarnsOfAStorageSchemeKServeDoesNotKnow(t *testing.T) {
+	out, errOut, err := runDeploy(t, "--dir "+writeProject(t, restProject())+" --storage-uri gcs://bucket/model")
+	require.NoError(t, err)
+	assert.Contains(t, out, "value: gcs://bucket/model\n")
+	assert.Equal(t, "Warning: --storage-uri gcs://bucket/model: KServe's storage initializer does not download gcs:// (it downloads gs://, s3://, pvc://, hf://, http(s)://, hdfs://, webhdfs:// and oci://), "+
+		"and KServe's controller refuses the InferenceService (StorageURI not supported) unless the cluster has a ClusterStorageContainer for gcs://, as Kubeflow's Model Registry adds for model-registry://; did you mean gs://?\n", errOut)
 }
 
 // TestDeploy_EnvFlagReplacesTheSameName: --env overrides the project

@@ -1523,3 +1523,52 @@ func TestBatcherDropsRequestHeaders(t *testing.T) {
 		}
 	}
 }
+
+// deploy refuses a storage URI KServe's storage initializer cannot download
+// and warns of a scheme it does not know. What it passes without a warning
+// must pass KServe's controller (isvcutils.ValidateStorageURI, which leaves
+// the InferenceService unready with "StorageURI not supported" otherwise),
+// and what it warns of is refused there unless a ClusterStorageContainer
+// claims the scheme, as the warning says.
+func TestStorageURIsDeployPassesKServeTakes(t *testing.T) {
+	ctx := context.Background()
+	none := fake.NewClientBuilder().WithScheme(scheme(t)).Build()
+	check := func(uri string) ([]string, error) {
+		o := deploy.FromProject(&project.File{Name: "iris", Module: "iris", Template: project.TemplateREST, Protocol: project.ProtocolV2})
+		o.Image, o.Namespace = "registry.example.com/iris:v1", "models"
+		without := o.Warnings()
+		o.StorageURI = uri
+		return slices.DeleteFunc(o.Warnings(), func(w string) bool { return slices.Contains(without, w) }), o.Validate()
+	}
+	// oci+fetch:// and oci+native:// are KServe's newer spellings, which
+	// v0.16's controller does not know yet.
+	for _, uri := range []string{
+		"gs://bucket", "gs://kfserving-examples/models/sklearn/1.0/model", "s3://models/resnet/",
+		"pvc://models", "pvc://models/custom-model/", "hf://org/model", "hf://org/model:main",
+		"https://example.com/models/resnet.tar.gz", "http://minio:9000/m/model.onnx",
+		"https://acct.blob.core.windows.net/models/", "hdfs://user/me/model", "webhdfs://user/me/model",
+		"/mnt/models", "/mnt/models/iris", "file:///mnt/models/iris", "oci://registry.example.com/models/iris:v1",
+	} {
+		warnings, err := check(uri)
+		require.NoError(t, err, uri)
+		require.Empty(t, warnings, uri)
+		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, none), uri)
+	}
+	for _, uri := range []string{"model-registry://iris/v1", "gcs://bucket/model"} {
+		warnings, err := check(uri)
+		require.NoError(t, err, uri)
+		require.Len(t, warnings, 1, uri)
+		assert.ErrorContains(t, isvcutils.ValidateStorageURI(ctx, &uri, none), "storageUri, must be one of", uri)
+
+		prefix := uri[:strings.Index(uri, "://")+len("://")]
+		claimed := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(&v1alpha1.ClusterStorageContainer{
+			ObjectMeta: metav1.ObjectMeta{Name: "custom"},
+			Spec: v1alpha1.StorageContainerSpec{
+				Container:           corev1.Container{Name: constants.StorageInitializerContainerName, Image: "registry.example.com/initializer:v1"},
+				SupportedUriFormats: []v1alpha1.SupportedUriFormat{{Prefix: prefix}},
+				WorkloadType:        v1alpha1.InitContainer,
+			},
+		}).Build()
+		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, claimed), uri)
+	}
+}
