@@ -596,7 +596,7 @@ func TestModelHugeResponseHeader_FailsOnlyItsCall(t *testing.T) {
 	srv := runtimetest.Start(t, m, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
 		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	const size = 20 << 20
-	const want = "model big returned an invalid response: its response headers take 20971557 bytes, over the 1048576 a response may carry (X-Big alone is 20971520 bytes)"
+	const want = "model big returned an invalid response: its response headers take 20971557 bytes as HTTP/2 counts them (each name and value plus 32), over the 1048576 a response may carry; X-Big takes 20971557 of them"
 	c := grpcClient(t, srv.GRPCAddr)
 	infer1 := func(ctx context.Context) error {
 		_, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "big", Inputs: []*pb.ModelInferRequest_InferInputTensor{

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
 	"github.com/kserve-gen/kserve-gen/runtime/metrics"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -862,21 +863,11 @@ const MaxResponseHeaderBytes = 1 << 20
 // client would act on what is left unaware; the model's author sees the
 // failure in the first test, where a dropped header would be found late.
 func checkHeaders(e *Entry, h http.Header) error {
-	total, largest, largestKey := 0, 0, ""
-	for k, vs := range h {
-		n := 0
-		for _, v := range vs {
-			total += len(k) + len(v) + 32
-			n += len(v)
-		}
-		if n > largest {
-			largest, largestKey = n, k
-		}
-	}
+	total, largestKey, largest := headerval.Sizes(h)
 	if total <= MaxResponseHeaderBytes {
 		return nil
 	}
-	return mistake("model %s returned an invalid response: its response headers take %d bytes, over the %d a response may carry (%s alone is %d bytes)",
+	return mistake("model %s returned an invalid response: its response headers take %d bytes as HTTP/2 counts them (each name and value plus 32), over the %d a response may carry; %s takes %d of them",
 		e.Name, total, MaxResponseHeaderBytes, largestKey, largest)
 }
 

@@ -41,6 +41,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -350,17 +351,7 @@ func headersRefused(err error) bool {
 // list (each name and value, plus 32 bytes a field), and which one is the
 // largest: what a client trims to be served.
 func headerSizes(h http.Header) string {
-	total, largest, largestKey := 0, 0, ""
-	for k, vs := range h {
-		n := 0
-		for _, v := range vs {
-			n += len(k) + len(v) + 32
-		}
-		total += n
-		if n > largest || n == largest && k < largestKey {
-			largest, largestKey = n, k
-		}
-	}
+	total, largestKey, largest := headerval.Sizes(h)
 	if largestKey == "" {
 		return "it was sent no headers of the request"
 	}

@@ -36,3 +36,22 @@ func Clean(v []string) []string {
 	}
 	return v
 }
+
+// Sizes adds up a header list as HTTP/2 counts it (each name and value plus
+// 32 bytes a field, RFC 9113 §6.5.2: what SETTINGS_MAX_HEADER_LIST_SIZE and
+// grpc-go's and net/http's limits bound), and names the header that takes
+// the most of it, the first name in order on a tie, so that a message
+// blames the same header every time.
+func Sizes(h map[string][]string) (total int, largestKey string, largest int) {
+	for k, vs := range h {
+		n := 0
+		for _, v := range vs {
+			n += len(k) + len(v) + 32
+		}
+		total += n
+		if n > largest || n == largest && k < largestKey {
+			largest, largestKey = n, k
+		}
+	}
+	return total, largestKey, largest
+}
