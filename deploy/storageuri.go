@@ -135,9 +135,17 @@ func validateLocalPath(bad func(string, ...any) error, p string) error {
 // storageURIWarning warns of a scheme KServe's storage initializer does not
 // know, which validateStorageURI lets pass: KServe's controller refuses it
 // unless a ClusterStorageContainer of the cluster claims it, which only the
-// cluster can tell.
+// cluster can tell. It also warns of oci+fetch:// and oci+native://, which
+// the controller of the KServe release deploy/validate checks against
+// refuses, while newer ones may not.
 func storageURIWarning(setting, uri string) string {
-	scheme, _, ok := strings.Cut(uri, "://")
+	scheme, image, ok := strings.Cut(uri, "://")
+	if scheme == "oci+fetch" || scheme == "oci+native" {
+		// The kserve-gen server downloads these itself, but v0.16's
+		// controller has oci:// alone in its list (SupportedStorageURIPrefixList).
+		return fmt.Sprintf("%s %s: KServe's controller up to v0.16 refuses %s:// (StorageURI not supported: of the modelcar spellings it knows oci:// alone); "+
+			"use a KServe release that knows %s://, or write oci://%s for a modelcar", setting, uri, scheme, scheme, image)
+	}
 	if !ok || !uriScheme.MatchString(scheme) || uri != strings.TrimSpace(uri) || slices.Contains(storageSchemes, strings.ToLower(scheme)) {
 		return ""
 	}

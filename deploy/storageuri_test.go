@@ -97,7 +97,7 @@ func TestValidate_StorageURIKServeDownloads(t *testing.T) {
 		"https://acct.blob.core.windows.net/models/", "https://acct.file.core.windows.net/share/models/",
 		"hdfs://user/me/model", "webhdfs://user/me/model",
 		"/mnt/models", "/mnt/models/iris", "file:///mnt/models/iris",
-		"oci://registry.example.com/models/iris:v1", "oci+fetch://registry.example.com/models/iris:v1", "oci+native://registry.example.com/models/iris:v1",
+		"oci://registry.example.com/models/iris:v1",
 	} {
 		for _, s := range storageURISettings {
 			o := validOptions()
@@ -121,6 +121,11 @@ func TestWarnings_StorageURISchemeKServeDoesNotKnow(t *testing.T) {
 		{"model-registry://iris/v1", strings.ReplaceAll(unknown, "%s", "model-registry")},
 		{"gcs://bucket/model", strings.ReplaceAll(unknown, "%s", "gcs") + "; did you mean gs://?"},
 		{"htps://example.com/m.onnx", strings.ReplaceAll(unknown, "%s", "htps") + "; did you mean https://?"},
+		// The kserve-gen server reads these, KServe v0.16's controller not.
+		{"oci+fetch://registry.example.com/models/iris:v1", ": KServe's controller up to v0.16 refuses oci+fetch:// (StorageURI not supported: of the modelcar spellings it knows oci:// alone); " +
+			"use a KServe release that knows oci+fetch://, or write oci://registry.example.com/models/iris:v1 for a modelcar"},
+		{"oci+native://registry.example.com/models/iris:v1", ": KServe's controller up to v0.16 refuses oci+native:// (StorageURI not supported: of the modelcar spellings it knows oci:// alone); " +
+			"use a KServe release that knows oci+native://, or write oci://registry.example.com/models/iris:v1 for a modelcar"},
 	}
 	for _, s := range storageURISettings {
 		for _, tt := range tests {

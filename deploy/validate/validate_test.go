@@ -1540,8 +1540,6 @@ func TestStorageURIsDeployPassesKServeTakes(t *testing.T) {
 		o.StorageURI = uri
 		return slices.DeleteFunc(o.Warnings(), func(w string) bool { return slices.Contains(without, w) }), o.Validate()
 	}
-	// oci+fetch:// and oci+native:// are KServe's newer spellings, which
-	// v0.16's controller does not know yet.
 	for _, uri := range []string{
 		"gs://bucket", "gs://kfserving-examples/models/sklearn/1.0/model", "s3://models/resnet/",
 		"pvc://models", "pvc://models/custom-model/", "hf://org/model", "hf://org/model:main",
@@ -1570,5 +1568,14 @@ func TestStorageURIsDeployPassesKServeTakes(t *testing.T) {
 			},
 		}).Build()
 		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, claimed), uri)
+	}
+	// KServe's newer modelcar spellings, which the kserve-gen server reads
+	// and v0.16's controller does not know: a warning, and refused there.
+	for _, uri := range []string{"oci+fetch://registry.example.com/models/iris:v1", "oci+native://registry.example.com/models/iris:v1"} {
+		warnings, err := check(uri)
+		require.NoError(t, err, uri)
+		require.Len(t, warnings, 1, uri)
+		assert.Contains(t, warnings[0], "KServe's controller up to v0.16 refuses", uri)
+		assert.ErrorContains(t, isvcutils.ValidateStorageURI(ctx, &uri, none), "storageUri, must be one of", uri)
 	}
 }
