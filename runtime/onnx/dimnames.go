@@ -27,33 +27,43 @@ const dimParam protowire.Number = 2
 // no input of the request. The file is streamed and everything but the
 // graph's inputs skipped, so a model of gigabytes is not read into memory.
 func inputDimNames(path string) (map[string][]string, error) {
+	names := map[string][]string{}
+	err := graphValueInfos(path, false, func(_ bool, vi []byte) error {
+		name, dims, err := valueInfoDimNames(vi)
+		if err == nil {
+			names[name] = dims
+		}
+		return err
+	})
+	return names, err
+}
+
+// graphValueInfos streams the model file at path and calls each with the
+// ValueInfoProto of every graph input (input true) and, with outputs set,
+// of every graph output. Everything else, the weights above all, is seeked
+// past, so a model of gigabytes is not read into memory.
+func graphValueInfos(path string, outputs bool, each func(input bool, vi []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = f.Close() }()
 	r := &fieldReader{f: f, r: bufio.NewReader(f)}
-	names := map[string][]string{}
-	err = r.fields(-1, func(num protowire.Number, n int64) (bool, error) {
+	return r.fields(-1, func(num protowire.Number, n int64) (bool, error) {
 		if num != modelGraph {
 			return false, nil
 		}
 		return true, r.fields(n, func(num protowire.Number, n int64) (bool, error) {
-			if num != graphInput {
+			if num != graphInput && (!outputs || num != graphOutput) {
 				return false, nil
 			}
 			vi := make([]byte, n)
 			if _, err := io.ReadFull(r.r, vi); err != nil {
 				return true, err
 			}
-			name, dims, err := valueInfoDimNames(vi)
-			if err == nil {
-				names[name] = dims
-			}
-			return true, err
+			return true, each(num == graphInput, vi)
 		})
 	})
-	return names, err
 }
 
 // valueInfoDimNames reads a ValueInfoProto's name and the dim_param of each

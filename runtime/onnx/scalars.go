@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"fmt"
-	"os"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -32,11 +31,7 @@ func checkScalars(path string, in, out []TensorInfo) error {
 	if !suspect {
 		return nil
 	}
-	model, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("model file: %w", err)
-	}
-	inScalar, outScalar, err := declaredScalars(model)
+	inScalar, outScalar, err := declaredScalars(path)
 	if err != nil {
 		return fmt.Errorf("model %s: read its inputs' and outputs' shapes: %w", path, err)
 	}
@@ -53,30 +48,22 @@ func checkScalars(path string, in, out []TensorInfo) error {
 	return nil
 }
 
-// declaredScalars returns the graph inputs and outputs of an ONNX model
-// that are tensors with a shape of no dimensions; a tensor whose shape is
-// left out (unknown) is not one.
-func declaredScalars(model []byte) (in, out map[string]bool, err error) {
+// declaredScalars returns the graph inputs and outputs of the ONNX model
+// file at path that are tensors with a shape of no dimensions; a tensor
+// whose shape is left out (unknown) is not one.
+func declaredScalars(path string) (in, out map[string]bool, err error) {
 	in, out = map[string]bool{}, map[string]bool{}
-	err = eachField(model, func(num protowire.Number, typ protowire.Type, _, graph []byte) error {
-		if num != modelGraph || typ != protowire.BytesType {
-			return nil
+	err = graphValueInfos(path, true, func(input bool, vi []byte) error {
+		name, scalar, err := valueInfoScalar(vi)
+		if err != nil || !scalar {
+			return err
 		}
-		return eachField(graph, func(num protowire.Number, typ protowire.Type, _, vi []byte) error {
-			if (num != graphInput && num != graphOutput) || typ != protowire.BytesType {
-				return nil
-			}
-			name, scalar, err := valueInfoScalar(vi)
-			if err != nil || !scalar {
-				return err
-			}
-			if num == graphInput {
-				in[name] = true
-			} else {
-				out[name] = true
-			}
-			return nil
-		})
+		if input {
+			in[name] = true
+		} else {
+			out[name] = true
+		}
+		return nil
 	})
 	return in, out, err
 }
