@@ -106,10 +106,12 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	// KServe's order (_download_azure_blob): a service principal's token,
 	// else the account key, else anonymous; a signature in the URI is
 	// enough on its own here.
+	snap := &snapshot{uri: shown, source: cacheSource(u) + sel.source(), name: t.account + "--" + t.container + "--" + path.Base("/"+t.prefix),
+		where: "the container", what: "listing", unpackSingle: true}
 	signIn, err := (*azureSignInConfig)(nil), error(nil)
 	if t.sas == nil {
 		if signIn, err = r.azureSignIn(ctx); err != nil {
-			return "", err
+			return r.signInFailed(ctx, snap, err)
 		}
 	}
 	switch {
@@ -143,8 +145,6 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		}
 		r.logger().Warn("Azure credentials or shared access signature token not found, retrying anonymous access")
 	}
-	snap := &snapshot{uri: shown, source: cacheSource(u) + sel.source(), name: t.account + "--" + t.container + "--" + path.Base("/"+t.prefix),
-		where: "the container", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
@@ -307,7 +307,8 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 	s := &azureSignInConfig{tenant: tenant, client: client, from: []string{tenantVar, clientVar, credVar}}
 	// Token requests go through the resolver's client (a proxy, a test's
 	// stand-in endpoint), and outlive this call's context.
-	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, noAuthElsewhere(r.client()))
+	probe, tokenHTTP := r.tokenClient()
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, tokenHTTP)
 	tokenURL := authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	if secret != "" {
 		conf := &clientcredentials.Config{ClientID: client, ClientSecret: secret, TokenURL: tokenURL,
@@ -317,7 +318,9 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 		s.source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
 	}
 	if _, err := s.source.Token(); err != nil {
-		return nil, s.tokenError(err)
+		// An unreachable endpoint is one the cache may outlast
+		// (signInFailed); a refusal is not.
+		return nil, probe.failed(s.tokenError(err))
 	}
 	r.logger().Info(fmt.Sprintf("Retrieved SP token credential for client_id: %s", client))
 	return s, nil

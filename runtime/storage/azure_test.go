@@ -274,6 +274,7 @@ type entraStandIn struct {
 	assertions map[string]bool // the federated tokens it trusts
 	audience   string          // of the tokens it mints
 	expiresIn  int
+	down       bool         // answers 503, as Entra does in an outage
 	forms      []url.Values // the requests' forms, in order
 }
 
@@ -313,9 +314,11 @@ func (e *entraStandIn) serve(w http.ResponseWriter, req *http.Request) {
 	f := req.PostForm
 	e.mu.Lock()
 	e.forms = append(e.forms, f)
-	trusted, audience, expiresIn := e.assertions[f.Get("client_assertion")], e.audience, e.expiresIn
+	trusted, audience, expiresIn, down := e.assertions[f.Get("client_assertion")], e.audience, e.expiresIn, e.down
 	e.mu.Unlock()
 	switch {
+	case down:
+		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "AADSTS90033: A transient error has occurred. Please try again.")
 	case req.URL.Path != "/"+e.tenant+"/oauth2/v2.0/token":
 		refuse(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found: "+req.URL.Path)
 	case f.Get("grant_type") != "client_credentials" || f.Get("scope") != "https://storage.azure.com/.default":
@@ -523,4 +526,85 @@ func TestAzure_SignInErrorsAndTokenRotation(t *testing.T) {
 	require.Len(t, forms, 1)
 	assert.Equal(t, "s3cret", forms[0].Get("client_secret"))
 	assert.False(t, forms[0].Has("client_assertion"))
+}
+
+// A token endpoint that cannot be reached, or that fails on its side (a
+// 503), is a source that cannot be asked, as an unreachable container is:
+// the cached copy is served with a warning naming the endpoint and why.
+// One that refuses the client secret, or a federated token file that
+// cannot be read, is an error even so (a configuration error is not
+// hidden), as a container's 401 is; and with nothing cached, the token's
+// error is the error, before any listing.
+func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	e := startEntra(t, cert, key)
+	ctx := context.Background()
+	d, r := azureEnv(t, a)
+	rec := &headerRecorder{base: a.client.Transport}
+	r.Client = &http.Client{Transport: rec}
+	d.env["AZURE_AUTHORITY_HOST"] = e.url
+	for k, v := range map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret"} {
+		d.env[k] = v
+	}
+	uri := azureURI + "private/models/iris"
+	dir, err := r.Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	d.logs.take()
+	listed := len(blobRequests(rec.seen))
+	who := "client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)"
+
+	closed := fmt.Sprintf("https://127.0.0.1:%d", freeTCPPort(t))
+	d.env["AZURE_AUTHORITY_HOST"] = closed
+	again, err := r.Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	logs := d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(closed)+`/tenant-1/oauth2/v2\.0/token for `+regexpQuote(uri)+` \(getting an Azure access token as `+regexpQuote(who)+
+		`: dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `+regexpQuote(dir)+`$`, logs[0])
+	assert.Len(t, blobRequests(rec.seen), listed, "no listing without a token")
+
+	// Nothing cached: the token's error, as before.
+	fresh, fr := azureEnv(t, a)
+	fr.Client = r.Client
+	for k, v := range d.env {
+		fresh.env[k] = v
+	}
+	_, err = fr.Resolve(ctx, uri)
+	require.Error(t, err)
+	assert.Regexp(t, `^getting an Azure access token as `+regexpQuote(who)+`: dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused$`, err.Error())
+	assert.ErrorIs(t, err, ErrDownload)
+	assert.Len(t, blobRequests(rec.seen), listed, "no listing without a token")
+
+	// Entra in an outage (503): served too.
+	d.env["AZURE_AUTHORITY_HOST"] = e.url
+	e.set(func(e *entraStandIn) { e.down = true })
+	again, err = r.Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	logs = d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(e.url)+`/tenant-1/oauth2/v2\.0/token for `+regexpQuote(uri)+` \(getting an Azure access token as `+regexpQuote(who)+
+		`: the token endpoint answered 503 \(temporarily_unavailable\): AADSTS90033: A transient error has occurred\. Please try again\.\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `+regexpQuote(dir)+`$`, logs[0])
+	e.set(func(e *entraStandIn) { e.down = false })
+
+	// A refused secret, and a federated token file that is not there:
+	// errors, the cached copy notwithstanding.
+	d.env["AZURE_CLIENT_SECRET"] = "wrong"
+	_, err = r.Resolve(ctx, uri)
+	assert.EqualError(t, err, "getting an Azure access token as "+who+": the token endpoint answered 401 (invalid_client): AADSTS7000215: Invalid client secret provided.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	delete(d.env, "AZURE_CLIENT_SECRET")
+	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
+	d.env["AZURE_FEDERATED_TOKEN_FILE"] = tokenFile
+	_, err = r.Resolve(ctx, uri)
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE): "+
+		"reading AZURE_FEDERATED_TOKEN_FILE: open "+tokenFile+": no such file or directory")
+	assert.ErrorIs(t, err, ErrInvalidURI)
+	assert.Empty(t, d.logs.take())
+	assert.Len(t, blobRequests(rec.seen), listed, "no listing without a token")
 }

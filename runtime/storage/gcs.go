@@ -49,7 +49,7 @@ func (o gcsObject) size() int64 {
 //
 // Cached like the other downloads: a restart lists the objects again and
 // downloads only when a name or a generation changed; an unreachable
-// bucket serves the cached copy with a warning.
+// bucket, or token endpoint, serves the cached copy with a warning.
 func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	bucket, objectPath, _ := strings.Cut(strings.TrimPrefix(uri, gcsPrefix), "/")
 	if bucket == "" {
@@ -63,9 +63,14 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		}
 	}
 	endpoint = strings.TrimRight(endpoint, "/")
-	ts, err := r.gcsCredentials(ctx)
+	sel, err := r.selection()
 	if err != nil {
 		return "", err
+	}
+	snap := &snapshot{uri: uri, source: uri + sel.source(), name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
+	ts, err := r.gcsCredentials(ctx)
+	if err != nil {
+		return r.signInFailed(ctx, snap, err)
 	}
 	var header http.Header // none: the token rides on the transport
 	authed := ts != nil
@@ -78,11 +83,6 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 			return &tokenTransport{base: rt, origin: origin, source: ts}
 		})
 	}
-	sel, err := r.selection()
-	if err != nil {
-		return "", err
-	}
-	snap := &snapshot{uri: uri, source: uri + sel.source(), name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
@@ -153,14 +153,16 @@ func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error
 	}
 	// Token requests go through the resolver's client (a proxy, a test's
 	// stand-in token endpoint), and outlive this call's context.
-	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, noAuthElsewhere(r.client()))
+	probe, client := r.tokenClient()
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, client)
 	creds, err := google.CredentialsFromJSONWithType(tokenCtx, data, credentialsType(data), gcsReadScope)
 	if err != nil {
 		return nil, newError(ErrInvalidURI, "%s (%s): %v", source, file, err)
 	}
-	// Fetched now, so bad credentials are one clear error before any listing.
+	// Fetched now, so bad credentials are one clear error before any
+	// listing; an unreachable token endpoint is one the cache may outlast.
 	if _, err := creds.TokenSource.Token(); err != nil {
-		return nil, newError(ErrDownload, "getting a Google access token with %s (%s): %v", source, file, unwrapURLError(err))
+		return nil, probe.failed(newError(ErrDownload, "getting a Google access token with %s (%s): %v", source, file, unwrapURLError(err)))
 	}
 	return creds.TokenSource, nil
 }

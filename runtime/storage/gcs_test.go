@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -169,13 +170,19 @@ func (b *bucketServer) token(w http.ResponseWriter, r *http.Request) {
 // serviceAccountFile writes a service account key file for b's key and
 // token endpoint.
 func (b *bucketServer) serviceAccountFile(t *testing.T) string {
-	der, err := x509.MarshalPKCS8PrivateKey(b.key)
+	return serviceAccountFileFor(t, b.key, b.URL+"/token")
+}
+
+// serviceAccountFileFor writes a service account key file for key and the
+// token endpoint tokenURI.
+func serviceAccountFileFor(t *testing.T, key *rsa.PrivateKey, tokenURI string) string {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
 	f := map[string]string{
 		"type": "service_account", "project_id": "project", "private_key_id": "k1",
 		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"client_email": "model-reader@project.iam.gserviceaccount.com", "client_id": "1",
-		"token_uri": b.URL + "/token",
+		"token_uri": tokenURI,
 	}
 	data, err := json.Marshal(f)
 	require.NoError(t, err)
@@ -297,6 +304,65 @@ func TestGCS_PrivateBucketAndServiceAccount(t *testing.T) {
 	_, err = d.resolver().Resolve(context.Background(), "gs://private/models/m")
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS ("+bad+"): "), err.Error())
+	assert.ErrorIs(t, err, ErrInvalidURI, "a key that does not parse is the file's fault, whatever the cache holds")
+}
+
+// A token endpoint that cannot be reached is a source that cannot be
+// asked, as an unreachable bucket is: the cached copy is served with a
+// warning naming the endpoint and why. One that refuses the key is an
+// error even so (a configuration error is not hidden), as a bucket's 401
+// is; and with nothing cached, the token's error is the error, before any
+// listing.
+func TestGCS_TokenEndpointUnreachableServesTheCache(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("private", "models/m/model.onnx", "secret", 1)
+	b.private["private"] = true
+	d := bucketEnv(t, b)
+	uri := "gs://private/models/m"
+	ctx := context.Background()
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = b.serviceAccountFile(t)
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	d.logs.take()
+	asked := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.authSeen)
+	}
+	listed := asked()
+
+	closed := fmt.Sprintf("http://127.0.0.1:%d/token", freeTCPPort(t))
+	sa := serviceAccountFileFor(t, b.key, closed)
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = sa
+	again, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	logs := d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(closed)+` for gs://private/models/m \(getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+
+		`\): oauth2: cannot fetch token: Post "`+regexpQuote(closed)+`": dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `+regexpQuote(dir)+`$`, logs[0])
+	assert.Equal(t, listed, asked(), "no listing without a token")
+
+	// Nothing cached: the token's error, as before.
+	fresh := bucketEnv(t, b)
+	fresh.env["GOOGLE_APPLICATION_CREDENTIALS"] = sa
+	_, err = fresh.resolver().Resolve(ctx, uri)
+	require.Error(t, err)
+	assert.Regexp(t, `^getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+`\): oauth2: cannot fetch token: Post "`+regexpQuote(closed)+`": dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused$`, err.Error())
+	assert.ErrorIs(t, err, ErrDownload)
+	assert.Equal(t, listed, asked(), "no listing without a token")
+
+	// The endpoint refuses a key it does not know (a deleted one): an
+	// error with the cached copy there.
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = serviceAccountFileFor(t, other, b.URL+"/token")
+	_, err = d.resolver().Resolve(ctx, uri)
+	assert.EqualError(t, err, "getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS ("+d.env["GOOGLE_APPLICATION_CREDENTIALS"]+"): oauth2: cannot fetch token: 400 Bad Request\n"+
+		`Response: {"error":"invalid_grant","error_description":"Invalid JWT Signature."}`+"\n")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Empty(t, d.logs.take())
+	assert.Equal(t, listed, asked(), "no listing without a token")
 }
 
 // STORAGE_ALLOW_PATTERNS and STORAGE_IGNORE_PATTERNS select the objects of

@@ -92,14 +92,22 @@ func (r Resolver) openSnapshot(s *snapshot) error {
 
 // listFailed decides what a failed listing means: not reaching the source,
 // or a failure on its side (ErrDownload), serves the cached copy with a
-// warning; an answer saying no (ErrNotFound: 401, 403, 404) does not.
+// warning; an answer saying no (ErrNotFound: 401, 403, 404) does not. A
+// sign-in's first token is decided the same way (signInFailed).
 func (r Resolver) listFailed(ctx context.Context, s *snapshot, err error) (string, error) {
+	return r.cannotAsk(ctx, s, fmt.Sprintf("Cannot ask %s about %s", s.where, s.uri), err)
+}
+
+// cannotAsk serves the cached copy of s when err is an ErrDownload, with
+// a warning that starts with what could not be done; otherwise it returns
+// err.
+func (r Resolver) cannotAsk(ctx context.Context, s *snapshot, what string, err error) (string, error) {
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("downloading %s: %w", s.uri, ctx.Err())
 	}
 	if s.cached && errors.Is(err, ErrDownload) {
-		r.logger().Warn(fmt.Sprintf("Cannot ask %s about %s (%v); serving the copy of %s %s downloaded %s from %s",
-			s.where, s.uri, err, s.what, s.meta.ETag, s.meta.Downloaded.Format(time.RFC3339), r.serve(s)))
+		r.logger().Warn(fmt.Sprintf("%s (%v); serving the copy of %s %s downloaded %s from %s",
+			what, err, s.what, s.meta.ETag, s.meta.Downloaded.Format(time.RFC3339), r.serve(s)))
 		return s.dir, nil
 	}
 	return "", err

@@ -1,0 +1,126 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// tokenProbe notes how the token requests of a sign-in (gs:// credentials,
+// an Azure service principal) ended, so that a first token that failed
+// tells a token endpoint that could not be reached, or failed on its side,
+// from one that refused the credentials, or credentials that never made a
+// request (a key that does not parse, a token file that cannot be read).
+// The first is a source that cannot be asked, which a cached copy outlasts
+// (listFailed); the others are configuration errors no cache may hide.
+// The errors do not say which: the oauth2 packages flatten a connection
+// error into text (the jwt flow of a service account key does).
+type tokenProbe struct {
+	mu       sync.Mutex
+	answered bool   // the last token request got an answer that is not a failure of the endpoint's side
+	endpoint string // the last token request's URL when it got none, or a failure
+}
+
+// tokenClient is the client token requests go through: the resolver's (a
+// proxy, a test's stand-in endpoint), no credentials following a redirect
+// elsewhere, and each request noted in the returned probe.
+func (r Resolver) tokenClient() (*tokenProbe, *http.Client) {
+	p := &tokenProbe{}
+	c := r.withTransport(func(rt http.RoundTripper) http.RoundTripper { return &probeTransport{base: rt, probe: p} })
+	return p, noAuthElsewhere(c)
+}
+
+func (p *tokenProbe) note(endpoint string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endpoint, p.answered = endpoint, endpoint == ""
+}
+
+// failed gives err, the first token's error (an *Error), the kind the
+// last token request makes it: ErrDownload when the endpoint could not be
+// reached or failed on its side (5xx, 408, 429, an answer cut short),
+// wrapped in a tokenUnreachable naming the endpoint; ErrNotFound when the
+// endpoint answered no, as a bucket's 401 is; ErrInvalidURI when no
+// request was made, as an unreadable credentials file is.
+func (p *tokenProbe) failed(err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	p.mu.Lock()
+	endpoint, answered := p.endpoint, p.answered
+	p.mu.Unlock()
+	switch {
+	case endpoint != "":
+		return &tokenUnreachable{endpoint: endpoint, err: &Error{Msg: e.Msg, Kind: ErrDownload}}
+	case answered:
+		return &Error{Msg: e.Msg, Kind: ErrNotFound}
+	}
+	return &Error{Msg: e.Msg, Kind: ErrInvalidURI}
+}
+
+// tokenUnreachable is a first token that failed for want of reaching its
+// endpoint: its message is the error's, and endpoint is for the warning
+// of serving a cached copy instead.
+type tokenUnreachable struct {
+	endpoint string
+	err      error
+}
+
+func (e *tokenUnreachable) Error() string { return e.err.Error() }
+func (e *tokenUnreachable) Unwrap() error { return e.err }
+
+// probeTransport notes in probe how each request ended.
+type probeTransport struct {
+	base  http.RoundTripper
+	probe *tokenProbe
+}
+
+func (t *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	endpoint := shownURL(req.URL.String())
+	resp, err := t.base.RoundTrip(req)
+	switch {
+	case err != nil:
+		t.probe.note(endpoint)
+		return nil, err
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
+		t.probe.note(endpoint)
+	default:
+		t.probe.note("")
+		resp.Body = &probeBody{ReadCloser: resp.Body, probe: t.probe, endpoint: endpoint}
+	}
+	return resp, nil
+}
+
+// probeBody notes an answer cut short as a request that got none.
+type probeBody struct {
+	io.ReadCloser
+	probe    *tokenProbe
+	endpoint string
+}
+
+func (b *probeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.probe.note(b.endpoint)
+	}
+	return n, err
+}
+
+// signInFailed decides what a failed sign-in means, as listFailed does
+// for a listing: a token endpoint that could not be reached serves the
+// cached copy of s, if there is one, with a warning; any other error, or
+// no cached copy, is err.
+func (r Resolver) signInFailed(ctx context.Context, s *snapshot, err error) (string, error) {
+	var u *tokenUnreachable
+	if !errors.As(err, &u) {
+		return "", err
+	}
+	if r.openSnapshot(s) != nil {
+		return "", err // no cache folder: nothing cached
+	}
+	return r.cannotAsk(ctx, s, fmt.Sprintf("Cannot get an access token from %s for %s", u.endpoint, s.uri), err)
+}
