@@ -53,7 +53,10 @@ const (
 // been downloaded to the models root.
 var ErrUnsupportedScheme = errors.New("storage scheme not supported")
 
-// ErrNotFound is returned (wrapped) when a local source does not exist.
+// ErrNotFound is returned (wrapped) when a local source does not exist, or
+// a remote one answers no: not there, or not for these credentials (a
+// bucket's 401/403/404, a token endpoint refusing them). A cached copy is
+// not served for it.
 var ErrNotFound = errors.New("model source not found")
 
 // Error is a resolution error. Its text is KServe's message where KServe has
