@@ -1,23 +1,17 @@
 package capool_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/testcert"
 )
 
 func TestLoad_Unreadable(t *testing.T) {
@@ -38,18 +32,11 @@ func TestLoad_NoCertificate(t *testing.T) {
 // The pool holds the bundle's certificate and nothing else: not the
 // system's roots, which a bundle replaces.
 func TestLoad_BundleAlone(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
+	c := testcert.New(t, "test CA")
+	cert := c.X509
 	file := filepath.Join(t.TempDir(), "ca.pem")
 	// Text around the block, as in a bundle with comments, is skipped.
-	bundle := append([]byte("# test CA\n"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	bundle := append([]byte("# test CA\n"), c.CertPEM...)
 	require.NoError(t, os.WriteFile(file, bundle, 0o600))
 
 	pool, err := capool.Load(file)
