@@ -154,18 +154,20 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	}
 	var files []remoteFile
 	var versions []string
+	listed := 0 // before the patterns
 	for _, b := range blobs {
 		rel := ""
 		switch {
 		case b.Properties.Length == 0:
-			continue // empty, as KServe skips
+			continue // empty (a folder placeholder, or a directory of a hierarchical namespace)
 		case b.Name == t.prefix:
 			rel = path.Base(b.Name)
 		case t.prefix == "" || strings.HasPrefix(b.Name, t.prefix+"/"):
 			rel = strings.TrimPrefix(strings.TrimPrefix(b.Name, t.prefix), "/")
 		default:
-			continue
+			continue // models/irises/... for models/iris
 		}
+		listed++
 		if !sel.keep(rel) {
 			continue
 		}
@@ -173,7 +175,16 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		versions = append(versions, b.Name+"#"+b.Properties.ETag)
 	}
 	if len(files) == 0 {
-		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", shown)
+		// KServe names only the URI; the rest says which of the
+		// container, the path and the patterns to check.
+		switch {
+		case listed > 0:
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: STORAGE_ALLOW_PATTERNS %q and STORAGE_IGNORE_PATTERNS %q leave none of its %s.",
+				shown, sel.allow, sel.ignore, count(listed, "blob"))
+		case t.prefix == "":
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no non-empty blob.", shown, t.container)
+		}
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no non-empty blob %s, nor any under %s/.", shown, t.container, t.prefix, t.prefix)
 	}
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)
 }

@@ -227,8 +227,23 @@ func TestAzure_PublicContainerCacheAndPages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"resnet/model.onnx=w"}, tree(t, dir))
 
+	// KServe's message names only the URI; the rest says what was looked
+	// for, and how many blobs the patterns left out.
 	_, err = r.Resolve(ctx, azureURI+"public/nothing")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/nothing.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/nothing: container public has no non-empty blob nothing, nor any under nothing/.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	a.container(t, "empty", true)
+	a.put(t, "empty", "models/iris/model.onnx", "") // empty, skipped
+	_, err = r.Resolve(ctx, azureURI+"empty")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/empty: container empty has no non-empty blob.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	d.env["STORAGE_ALLOW_PATTERNS"] = "*.safetensors"
+	_, err = r.Resolve(ctx, azureURI+"public/parts")
+	assert.EqualError(t, err, `Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/parts: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 5 blobs.`)
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = r.Resolve(ctx, azureURI+"public/archives/resnet.tar.gz")
+	assert.EqualError(t, err, `Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/archives/resnet.tar.gz: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 1 blob.`)
+	delete(d.env, "STORAGE_ALLOW_PATTERNS")
 	_, err = r.Resolve(ctx, azureURI)
 	assert.EqualError(t, err, "storage uri https://devstoreaccount1.blob.core.windows.net/: no container: want https://<account>.blob.core.windows.net/<container>/<path>")
 }

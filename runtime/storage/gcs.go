@@ -98,27 +98,47 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	}
 	var files []remoteFile
 	var versions []string
+	listed := 0 // before the patterns
 	for _, o := range objects {
 		rel := strings.TrimPrefix(o.Name, prefix)
-		if rel == "" || strings.HasSuffix(rel, "/") || !sel.keep(rel) {
-			continue // a folder placeholder, or not selected
+		if rel == "" || strings.HasSuffix(rel, "/") {
+			continue // a folder placeholder (KServe skips them; empty objects it downloads)
+		}
+		listed++
+		if !sel.keep(rel) {
+			continue
 		}
 		files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: rel, version: o.Generation, size: o.size()})
 		versions = append(versions, o.Name+"#"+o.Generation)
 	}
-	if len(files) == 0 && objectPath != "" && !strings.HasSuffix(objectPath, "/") {
+	single := objectPath != "" && !strings.HasSuffix(objectPath, "/")
+	if len(files) == 0 && single {
 		// No folder of that name: the object itself.
 		o, found, err := r.gcsObject(ctx, base, objectPath, uri, authed)
 		if err != nil {
 			return r.listFailed(ctx, snap, err)
 		}
-		if found && sel.keep(path.Base(o.Name)) {
-			files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name), version: o.Generation, size: o.size()})
-			versions = append(versions, o.Name+"#"+o.Generation)
+		if found {
+			listed++
+			if sel.keep(path.Base(o.Name)) {
+				files = append(files, remoteFile{url: base + "/" + url.PathEscape(o.Name) + "?alt=media", rel: path.Base(o.Name), version: o.Generation, size: o.size()})
+				versions = append(versions, o.Name+"#"+o.Generation)
+			}
 		}
 	}
 	if len(files) == 0 {
-		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s.", uri)
+		// KServe names only the URI; the rest says which of the bucket,
+		// the path and the patterns to check.
+		switch {
+		case listed > 0:
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: STORAGE_ALLOW_PATTERNS %q and STORAGE_IGNORE_PATTERNS %q leave none of its %s.",
+				uri, sel.allow, sel.ignore, count(listed, "object"))
+		case objectPath == "":
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: bucket %s has no object.", uri, bucket)
+		case !single:
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: bucket %s has no object under %s.", uri, bucket, prefix)
+		}
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: bucket %s has no object %s, nor any under %s.", uri, bucket, objectPath, prefix)
 	}
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, header)
 }

@@ -251,8 +251,17 @@ func TestGCS_SingleObjectAndNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"resnet/model.onnx=w"}, tree(t, dir), "unpacked, as KServe does")
 
+	// KServe's message names only the URI; the rest says what was looked
+	// for: the object itself, then the objects under it as a folder.
 	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/models/missing")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in gs://bucket/models/missing.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in gs://bucket/models/missing: bucket bucket has no object models/missing, nor any under models/missing/.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/missing/")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in gs://bucket/missing/: bucket bucket has no object under missing/.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	b.put("empty", "models/", "", 1) // a folder placeholder, which is no model
+	_, err = d.resolver().Resolve(context.Background(), "gs://empty")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in gs://empty: bucket empty has no object.")
 	assert.ErrorIs(t, err, ErrNotFound)
 	_, err = d.resolver().Resolve(context.Background(), "gs:///models")
 	assert.EqualError(t, err, "storage uri gs:///models: want gs://<bucket>/<path>")
@@ -385,4 +394,13 @@ func TestGCS_Patterns(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, dir, all)
 	assert.Equal(t, []string{"model.onnx=fp32", "model_q4.onnx=q4"}, tree(t, all))
+
+	// Patterns that keep nothing say so, with how many objects they left
+	// out: of the folder, or of the single object.
+	d.env["STORAGE_ALLOW_PATTERNS"] = `["*.safetensors"]`
+	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/m")
+	assert.EqualError(t, err, `Failed to fetch model. No model found in gs://bucket/m: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 3 objects.`)
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/m/model.onnx")
+	assert.EqualError(t, err, `Failed to fetch model. No model found in gs://bucket/m/model.onnx: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 1 object.`)
 }
