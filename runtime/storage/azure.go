@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -357,25 +356,11 @@ func (r Resolver) azureAuthority() (string, error) {
 }
 
 // tokenError names the service principal and why it could not sign in:
-// for a refusal, the AADSTS description's first line (the rest is trace
-// and correlation ids), not the oauth2 package's quoting of the answer.
+// for a refusal, the status, the error code and the AADSTS description's
+// first line (tokenAnswer).
 func (s *azureSignInConfig) tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		detail := re.ErrorDescription
-		if detail == "" {
-			detail = strings.TrimSpace(string(re.Body))
-		}
-		detail, _, _ = strings.Cut(detail, "\n")
-		detail = strings.TrimSpace(detail)
-		if len(detail) > 300 {
-			detail = detail[:300] + "..."
-		}
-		code := fmt.Sprint(re.Response.StatusCode)
-		if re.ErrorCode != "" {
-			code += " (" + re.ErrorCode + ")"
-		}
-		return newError(ErrDownload, "getting an Azure access token as %s: the token endpoint answered %s: %s", s, code, detail)
+	if answer, ok := tokenAnswer(err); ok {
+		return newError(ErrDownload, "getting an Azure access token as %s: %s", s, answer)
 	}
 	return newError(ErrDownload, "getting an Azure access token as %s: %v", s, unwrapURLError(err))
 }

@@ -68,19 +68,19 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		return "", err
 	}
 	snap := &snapshot{uri: uri, source: uri + sel.source(), name: bucket + "--" + path.Base("/"+objectPath), where: "the bucket", what: "listing", unpackSingle: true}
-	ts, err := r.gcsCredentials(ctx)
+	signIn, err := r.gcsCredentials(ctx)
 	if err != nil {
 		return r.signInFailed(ctx, snap, err)
 	}
 	var header http.Header // none: the token rides on the transport
-	authed := ts != nil
+	authed := signIn != nil
 	if authed {
 		// Each request to the storage host gets a current token, so a
 		// download longer than the token's hour goes on; redirects
 		// elsewhere get none.
 		origin := originOf(endpoint)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &tokenTransport{base: rt, origin: origin, source: ts}
+			return &tokenTransport{base: rt, origin: origin, signIn: signIn}
 		})
 	}
 	if err := r.openSnapshot(snap); err != nil {
@@ -143,12 +143,41 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, header)
 }
 
-// gcsCredentials returns a token source for Application Default
-// Credentials, or nil (anonymous) when there are no credentials to find.
+// gcsSignIn is the credentials file a token comes from, for messages.
+type gcsSignIn struct {
+	from   string // GOOGLE_APPLICATION_CREDENTIALS, or gcloud's file
+	file   string
+	email  string // the service account's, if the file is a key
+	source oauth2.TokenSource
+}
+
+// String names the credentials: `as <service account> with
+// GOOGLE_APPLICATION_CREDENTIALS (<file>)`.
+func (s *gcsSignIn) String() string {
+	as := ""
+	if s.email != "" {
+		as = "as " + s.email + " "
+	}
+	return fmt.Sprintf("%swith %s (%s)", as, s.from, s.file)
+}
+
+// tokenError says why no token came, on one line: for a refusal, the
+// status, Google's error code and description (tokenAnswer); else the
+// error, its lines joined (the oauth2 packages flatten other answers into
+// text, some over several lines).
+func (s *gcsSignIn) tokenError(err error) error {
+	if answer, ok := tokenAnswer(err); ok {
+		return newError(ErrDownload, "getting a Google access token %s: %s", s, answer)
+	}
+	return newError(ErrDownload, "getting a Google access token %s: %s", s, strings.Join(strings.Fields(unwrapURLError(err).Error()), " "))
+}
+
+// gcsCredentials returns the Application Default Credentials to sign in
+// with, or nil (anonymous) when there are no credentials to find.
 // The metadata server (GCE, GKE) is not asked: on a cluster KServe's
 // storage-initializer downloads gs:// models, and probing it elsewhere
 // would delay every start.
-func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error) {
+func (r Resolver) gcsCredentials(ctx context.Context) (*gcsSignIn, error) {
 	file := r.getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	source := "GOOGLE_APPLICATION_CREDENTIALS"
 	if file == "" {
@@ -179,12 +208,13 @@ func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error
 	if err != nil {
 		return nil, newError(ErrInvalidURI, "%s (%s): %v", source, file, err)
 	}
+	s := &gcsSignIn{from: source, file: file, email: clientEmail(data), source: creds.TokenSource}
 	// Fetched now, so bad credentials are one clear error before any
 	// listing; an unreachable token endpoint is one the cache may outlast.
-	if _, err := creds.TokenSource.Token(); err != nil {
-		return nil, probe.failed(newError(ErrDownload, "getting a Google access token with %s (%s): %v", source, file, unwrapURLError(err)))
+	if _, err := s.source.Token(); err != nil {
+		return nil, probe.failed(s.tokenError(err))
 	}
-	return creds.TokenSource, nil
+	return s, nil
 }
 
 // tokenTransport sets a current OAuth token on requests to origin (scheme
@@ -192,20 +222,30 @@ func (r Resolver) gcsCredentials(ctx context.Context) (oauth2.TokenSource, error
 type tokenTransport struct {
 	base   http.RoundTripper
 	origin *url.URL
-	source oauth2.TokenSource
+	signIn *gcsSignIn
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if leavesOrigin(t.origin, req.URL) {
 		return t.base.RoundTrip(req)
 	}
-	tok, err := t.source.Token()
+	tok, err := t.signIn.source.Token()
 	if err != nil {
-		return nil, fmt.Errorf("google access token: %w", err)
+		return nil, t.signIn.tokenError(err)
 	}
 	req = req.Clone(req.Context())
 	tok.SetAuthHeader(req)
 	return t.base.RoundTrip(req)
+}
+
+// clientEmail is the service account a key file is for, "" for other
+// credentials (gcloud's user credentials have none).
+func clientEmail(data []byte) string {
+	var f struct {
+		ClientEmail string `json:"client_email"`
+	}
+	_ = json.Unmarshal(data, &f)
+	return f.ClientEmail
 }
 
 // credentialsType is the "type" of a credentials file, for the typed (and

@@ -348,7 +348,7 @@ func TestGCS_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 	assert.Equal(t, dir, again)
 	logs := d.logs.take()
 	require.Len(t, logs, 1)
-	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(closed)+` for gs://private/models/m \(getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+
+	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(closed)+` for gs://private/models/m \(getting a Google access token as model-reader@project\.iam\.gserviceaccount\.com with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+
 		`\): oauth2: cannot fetch token: Post "`+regexpQuote(closed)+`": dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `+regexpQuote(dir)+`$`, logs[0])
 	assert.Equal(t, listed, asked(), "no listing without a token")
 
@@ -357,7 +357,7 @@ func TestGCS_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 	fresh.env["GOOGLE_APPLICATION_CREDENTIALS"] = sa
 	_, err = fresh.resolver().Resolve(ctx, uri)
 	require.Error(t, err)
-	assert.Regexp(t, `^getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+`\): oauth2: cannot fetch token: Post "`+regexpQuote(closed)+`": dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused$`, err.Error())
+	assert.Regexp(t, `^getting a Google access token as model-reader@project\.iam\.gserviceaccount\.com with GOOGLE_APPLICATION_CREDENTIALS \(`+regexpQuote(sa)+`\): oauth2: cannot fetch token: Post "`+regexpQuote(closed)+`": dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused$`, err.Error())
 	assert.ErrorIs(t, err, ErrDownload)
 	assert.Equal(t, listed, asked(), "no listing without a token")
 
@@ -367,8 +367,11 @@ func TestGCS_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 	require.NoError(t, err)
 	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = serviceAccountFileFor(t, other, b.URL+"/token")
 	_, err = d.resolver().Resolve(ctx, uri)
-	assert.EqualError(t, err, "getting a Google access token with GOOGLE_APPLICATION_CREDENTIALS ("+d.env["GOOGLE_APPLICATION_CREDENTIALS"]+"): oauth2: cannot fetch token: 400 Bad Request\n"+
-		`Response: {"error":"invalid_grant","error_description":"Invalid JWT Signature."}`+"\n")
+	// One line naming the key file, its service account, the status and
+	// Google's error and description, not the oauth2 package's quoting of
+	// the answer.
+	assert.EqualError(t, err, "getting a Google access token as model-reader@project.iam.gserviceaccount.com with GOOGLE_APPLICATION_CREDENTIALS ("+d.env["GOOGLE_APPLICATION_CREDENTIALS"]+
+		"): the token endpoint answered 400 (invalid_grant): Invalid JWT Signature.")
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.Empty(t, d.logs.take())
 	assert.Equal(t, listed, asked(), "no listing without a token")
@@ -403,4 +406,51 @@ func TestGCS_Patterns(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 	_, err = d.resolver().Resolve(context.Background(), "gs://bucket/m/model.onnx")
 	assert.EqualError(t, err, `Failed to fetch model. No model found in gs://bucket/m/model.onnx: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 1 object.`)
+}
+
+// A token endpoint's refusal is one line whatever the credentials' flow:
+// gcloud's user credentials (the oauth2 package parses Google's error),
+// a service account key (the jwt flow leaves the answer unparsed), an
+// answer with no description, and one that is not Google's JSON (a proxy's
+// page), of which the first line is enough. Each is a refusal, no
+// unreachable endpoint.
+func TestGCS_TokenRefusalsOnOneLine(t *testing.T) {
+	var mu sync.Mutex
+	code, body := 0, ""
+	answer := func(c int, b string) {
+		mu.Lock()
+		defer mu.Unlock()
+		code, body = c, b
+	}
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(tokens.Close)
+	b := newBucketServer(t)
+	d := bucketEnv(t, b)
+	gcloud := filepath.Join(d.env["CLOUDSDK_CONFIG"], "application_default_credentials.json")
+	require.NoError(t, os.WriteFile(gcloud, []byte(`{"type":"authorized_user","client_id":"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com","client_secret":"d-FL95Q19q7MQmFpd7hHD0Ty","refresh_token":"1//revoked","token_uri":"`+tokens.URL+`/token"}`), 0o600))
+	answer(http.StatusBadRequest, `{
+  "error": "invalid_grant",
+  "error_description": "Token has been expired or revoked."
+}`)
+	_, err := d.resolver().Resolve(context.Background(), "gs://private/m")
+	assert.EqualError(t, err, "getting a Google access token with gcloud's application default credentials ("+gcloud+"): the token endpoint answered 400 (invalid_grant): Token has been expired or revoked.")
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = serviceAccountFileFor(t, b.key, tokens.URL+"/token")
+	who := "getting a Google access token as model-reader@project.iam.gserviceaccount.com with GOOGLE_APPLICATION_CREDENTIALS (" + d.env["GOOGLE_APPLICATION_CREDENTIALS"] + "): "
+	answer(http.StatusBadRequest, `{"error":"invalid_grant"}`)
+	_, err = d.resolver().Resolve(context.Background(), "gs://private/m")
+	assert.EqualError(t, err, who+"the token endpoint answered 400 (invalid_grant)")
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	answer(http.StatusForbidden, "<html><title>403 Forbidden</title>\n<body>Request blocked by the proxy.</body></html>\n")
+	_, err = d.resolver().Resolve(context.Background(), "gs://private/m")
+	assert.EqualError(t, err, who+"the token endpoint answered 403: <html><title>403 Forbidden</title>")
+	assert.ErrorIs(t, err, ErrNotFound)
 }

@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
+
+	"golang.org/x/oauth2"
 )
 
 // tokenProbe notes how the token requests of a sign-in (gs:// credentials,
@@ -123,4 +127,46 @@ func (r Resolver) signInFailed(ctx context.Context, s *snapshot, err error) (str
 		return "", err // no cache folder: nothing cached
 	}
 	return r.cannotAsk(ctx, s, fmt.Sprintf("Cannot get an access token from %s for %s", u.endpoint, s.uri), err)
+}
+
+// tokenAnswer says on one line how a token endpoint answered no: `the
+// token endpoint answered 400 (invalid_grant): Invalid JWT Signature.`,
+// the status, the OAuth error code and the description's first line (the
+// rest of Entra's is trace and correlation ids), not the oauth2 package's
+// quoting of the whole answer over several lines. ok is false when err
+// carries no answer (a connection error, credentials that never made a
+// request).
+func tokenAnswer(err error) (answer string, ok bool) {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return "", false
+	}
+	code, detail := re.ErrorCode, re.ErrorDescription
+	if code == "" {
+		// The jwt flow of a service account key returns the answer
+		// unparsed (jwt.jwtSource.Token); the others parse it.
+		var body struct {
+			Error       json.RawMessage `json:"error"`
+			Description string          `json:"error_description"`
+		}
+		if json.Unmarshal(re.Body, &body) == nil && json.Unmarshal(body.Error, &code) == nil {
+			detail = body.Description
+		}
+	}
+	if code == "" {
+		detail = string(re.Body) // not OAuth's JSON: a proxy's page, say
+	}
+	detail, _, _ = strings.Cut(strings.TrimSpace(detail), "\n")
+	detail = strings.TrimSpace(detail)
+	if len(detail) > 300 {
+		detail = detail[:300] + "..."
+	}
+	answer = fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
+	if code != "" {
+		answer += " (" + code + ")"
+	}
+	if detail != "" {
+		answer += ": " + detail
+	}
+	return answer, true
 }
