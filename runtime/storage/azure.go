@@ -77,8 +77,9 @@ func (r Resolver) parseAzure(uri string) (azureTarget, error) {
 }
 
 // fetchAzure downloads an Azure Blob Storage URI as KServe's storage package
-// does: every non-empty blob whose name is <path> or lies under <path>/,
-// with its folders below it (one archive unpacked). Unlike KServe, which
+// does: every blob whose name is <path> or lies under <path>/, with its
+// folders below it (folder placeholders and a hierarchical namespace's
+// directories skipped, see folderNames; one archive unpacked). Unlike KServe, which
 // lists by the bare prefix, models/iris does not take models/irises/... too.
 //
 // Credentials: a shared access signature in the URI's query, else a
@@ -154,11 +155,16 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
+	names := make([]string, len(blobs))
+	for i, b := range blobs {
+		names[i] = b.Name
+	}
+	folders := folderNames(names)
 	for _, b := range blobs {
 		rel := ""
 		switch {
-		case b.Properties.Length == 0:
-			continue // empty (a folder placeholder, or a directory of a hierarchical namespace)
+		case b.Properties.Length == 0 && (folders[b.Name] || strings.HasSuffix(b.Name, "/")):
+			continue // a folder placeholder, or a directory of a hierarchical namespace
 		case b.Name == t.prefix:
 			rel = path.Base(b.Name)
 		case t.prefix == "" || strings.HasPrefix(b.Name, t.prefix+"/"):
@@ -181,9 +187,9 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: STORAGE_ALLOW_PATTERNS %q and STORAGE_IGNORE_PATTERNS %q leave none of its %s.",
 				shown, sel.allow, sel.ignore, count(listed, "blob"))
 		case t.prefix == "":
-			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no non-empty blob.", shown, t.container)
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no blob.", shown, t.container)
 		}
-		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no non-empty blob %s, nor any under %s/.", shown, t.container, t.prefix, t.prefix)
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: container %s has no blob %s, nor any under %s/.", shown, t.container, t.prefix, t.prefix)
 	}
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)
 }

@@ -230,13 +230,21 @@ func TestAzure_PublicContainerCacheAndPages(t *testing.T) {
 	// KServe's message names only the URI; the rest says what was looked
 	// for, and how many blobs the patterns left out.
 	_, err = r.Resolve(ctx, azureURI+"public/nothing")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/nothing: container public has no non-empty blob nothing, nor any under nothing/.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/nothing: container public has no blob nothing, nor any under nothing/.")
 	assert.ErrorIs(t, err, ErrNotFound)
 	a.container(t, "empty", true)
-	a.put(t, "empty", "models/iris/model.onnx", "") // empty, skipped
 	_, err = r.Resolve(ctx, azureURI+"empty")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/empty: container empty has no non-empty blob.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/empty: container empty has no blob.")
 	assert.ErrorIs(t, err, ErrNotFound)
+	// An empty blob is a file, as for KServe (an __init__.py), unless it
+	// names a folder of other blobs: a hierarchical namespace's directory,
+	// which the Blob service lists as an empty blob.
+	a.put(t, "public", "hns/iris", "")
+	a.put(t, "public", "hns/iris/model.onnx", "w")
+	a.put(t, "public", "hns/iris/__init__.py", "")
+	dir, err = r.Resolve(ctx, azureURI+"public/hns")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"iris/__init__.py=", "iris/model.onnx=w"}, tree(t, dir))
 	d.env["STORAGE_ALLOW_PATTERNS"] = "*.safetensors"
 	_, err = r.Resolve(ctx, azureURI+"public/parts")
 	assert.EqualError(t, err, `Failed to fetch model. No model found in https://devstoreaccount1.blob.core.windows.net/public/parts: STORAGE_ALLOW_PATTERNS ["*.safetensors"] and STORAGE_IGNORE_PATTERNS [] leave none of its 5 blobs.`)

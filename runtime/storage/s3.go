@@ -49,8 +49,8 @@ type s3Config struct {
 
 // fetchS3 downloads s3://<bucket>/<path> as KServe's storage package does:
 // the object named <path> itself, or every object under <path>/ with its
-// folders below it (folder placeholders and empty objects skipped; a single
-// archive unpacked). Unlike KServe, which lists by the bare prefix and so
+// folders below it (folder placeholders skipped; a single archive
+// unpacked). Unlike KServe, which lists by the bare prefix and so
 // takes s3://b/models/iris to include models/irises/..., only <path> and
 // <path>/... are taken.
 //
@@ -110,9 +110,14 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
+	keys := make([]string, len(objects))
+	for i, o := range objects {
+		keys[i] = o.Key
+	}
+	folders := folderNames(keys)
 	for _, o := range objects {
-		if strings.HasSuffix(o.Key, "/") || o.Size == 0 {
-			continue // a folder placeholder, or empty (KServe skips both)
+		if strings.HasSuffix(o.Key, "/") || (o.Size == 0 && folders[o.Key]) {
+			continue // a folder placeholder (KServe skips those ending in "/"; an empty file it downloads)
 		}
 		rel := ""
 		switch {
@@ -142,9 +147,9 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 				uri, sel.allow, sel.ignore, count(listed, "object"))
 		}
 		if objectPath == "" {
-			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no non-empty object.", uri, cfg.bucketURL(bucket))
+			return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no object.", uri, cfg.bucketURL(bucket))
 		}
-		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no non-empty object %s, nor any under %s.",
+		return "", newError(ErrNotFound, "Failed to fetch model. No model found in %s: %s has no object %s, nor any under %s.",
 			uri, cfg.bucketURL(bucket), objectPath, folder)
 	}
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)

@@ -94,16 +94,17 @@ func TestS3_PrefixDownloadedAndRevalidated(t *testing.T) {
 	s := startS3rver(t, "models")
 	s.put(t, "models", "iris/model.onnx", "weights")
 	s.put(t, "models", "iris/sub/labels.txt", "setosa")
-	s.put(t, "models", "iris/empty", "") // skipped, as KServe does
+	s.put(t, "models", "iris/empty", "") // an empty file, downloaded as KServe does
+	s.put(t, "models", "iris/sub", "")   // a folder's placeholder without its "/", skipped
 	s.put(t, "models", "irises/other.onnx", "not this one")
 	d := s3Env(t, s)
 	ctx := context.Background()
 
 	dir, err := d.resolver().Resolve(ctx, "s3://models/iris")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir))
+	assert.Equal(t, []string{"empty=", "model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir))
 	logs := d.logs.take()
-	assert.Regexp(t, `^INFO Copying contents of s3://models/iris \(listing [0-9a-f]{12}, 2 files\) to local$`, logs[0])
+	assert.Regexp(t, `^INFO Copying contents of s3://models/iris \(listing [0-9a-f]{12}, 3 files\) to local$`, logs[0])
 
 	again, err := d.resolver().Resolve(ctx, "s3://models/iris")
 	require.NoError(t, err)
@@ -113,8 +114,8 @@ func TestS3_PrefixDownloadedAndRevalidated(t *testing.T) {
 	s.put(t, "models", "iris/model.onnx", "retrained")
 	again, err = d.resolver().Resolve(ctx, "s3://models/iris")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"model.onnx=retrained", "sub/labels.txt=setosa"}, tree(t, again))
-	assert.Equal(t, []string{"model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir), "the version this process serves, unchanged")
+	assert.Equal(t, []string{"empty=", "model.onnx=retrained", "sub/labels.txt=setosa"}, tree(t, again))
+	assert.Equal(t, []string{"empty=", "model.onnx=weights", "sub/labels.txt=setosa"}, tree(t, dir), "the version this process serves, unchanged")
 }
 
 // An access key s3rver does not know is InvalidAccessKeyId, named in the
@@ -161,9 +162,9 @@ func TestS3_ObjectArchivePagesAndNothing(t *testing.T) {
 	assert.Equal(t, []string{"p0=0", "p1=1", "p2=2", "p3=3", "p4=4"}, tree(t, dir))
 
 	_, err = d.resolver().Resolve(ctx, "s3://models/nothing")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://models/nothing: "+s.url+"/models has no non-empty object nothing, nor any under nothing/.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://models/nothing: "+s.url+"/models has no object nothing, nor any under nothing/.")
 	_, err = d.resolver().Resolve(ctx, "s3://empty")
-	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://empty: "+s.url+"/empty has no non-empty object.")
+	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://empty: "+s.url+"/empty has no object.")
 	_, err = d.resolver().Resolve(ctx, "s3:///x")
 	assert.EqualError(t, err, "storage uri s3:///x: want s3://<bucket>/<path>")
 }

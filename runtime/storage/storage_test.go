@@ -258,3 +258,8 @@ func TestResolve_ModelcarAsyncWaitsForTheModelsRoot(t *testing.T) {
 	assert.EqualError(t, err, "storage uri "+uri+": waiting for "+r.ModelsRoot+" (MODEL_INIT_MODE=async): context deadline exceeded")
 	assert.Zero(t, asked.Load(), "the registry is never asked")
 }
+
+func TestFolderNames(t *testing.T) {
+	got := folderNames([]string{"models/iris/sub/labels.txt", "models/iris/model.onnx", "models/iris", "top", "a//b"})
+	assert.Equal(t, map[string]bool{"models": true, "models/iris": true, "models/iris/sub": true, "a/": true, "a": true}, got)
+}
