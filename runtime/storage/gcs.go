@@ -99,10 +99,15 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
+	names := make([]string, len(objects))
+	for i, o := range objects {
+		names[i] = o.Name
+	}
+	folders := folderNames(names)
 	for _, o := range objects {
 		rel := strings.TrimPrefix(o.Name, prefix)
-		if rel == "" || strings.HasSuffix(rel, "/") {
-			continue // a folder placeholder (KServe skips them; empty objects it downloads)
+		if rel == "" || strings.HasSuffix(rel, "/") || (o.Size == "0" && folders[o.Name]) {
+			continue // a folder placeholder (KServe skips those ending in "/"; empty objects it downloads)
 		}
 		listed++
 		if !sel.keep(rel) {

@@ -200,7 +200,8 @@ func bucketEnv(t *testing.T, b *bucketServer) *downloadEnv {
 
 func TestGCS_PrefixDownloadedAndKeptWhileGenerationsStay(t *testing.T) {
 	b := newBucketServer(t)
-	b.put("kfserving-examples", "models/iris/", "", 1) // a folder placeholder
+	b.put("kfserving-examples", "models/iris/", "", 1)    // a folder placeholder
+	b.put("kfserving-examples", "models/iris/sub", "", 1) // one without its "/", named like the folder of other objects
 	b.put("kfserving-examples", "models/iris/model.onnx", "weights", 1)
 	b.put("kfserving-examples", "models/iris/sub/labels.txt", "setosa", 1)
 	b.put("kfserving-examples", "models/iris/sub/more/x.bin", "x", 1)
