@@ -113,10 +113,11 @@ kserve-gen rest project's image) or --predictor-model-format with
 --predictor-storage-uri (one of KServe's serving runtimes). KServe passes the
 predictor's address to the transformer as --predictor_host.`,
 		Example: `  # print the manifest for the project in the current directory
-  kserve-gen deploy
+  # (with image: registry.example.com/custom-model:v1 in kserve-gen.yaml, --image is not needed)
+  kserve-gen deploy --image registry.example.com/custom-model:v1
 
   # gRPC, one GPU, at least one replica, written to a file
-  kserve-gen deploy --grpc --protocol v2 --gpu 1 --min-replicas 1 -o isvc.yaml
+  kserve-gen deploy --image registry.example.com/custom-model:v1 --grpc --protocol v2 --gpu 1 --min-replicas 1 -o isvc.yaml
 
   # apply it straight away (needs kubectl on PATH)
   kserve-gen deploy --image registry.example.com/custom-model:v1 --apply
@@ -142,7 +143,7 @@ predictor's address to the transformer as --predictor_host.`,
 
 	f.StringVar(&opts.Name, "name", "", "InferenceService and model name (DNS-1123 label starting with a letter, at most 53 characters)")
 	f.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace (default: kubectl's current namespace)")
-	f.StringVar(&opts.Image, "image", "", "container image, e.g. registry.example.com/custom-model:v1")
+	f.StringVar(&opts.Image, "image", "", "container image, e.g. registry.example.com/custom-model:v1 (default: image in kserve-gen.yaml; one of the two is required)")
 	f.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (sets PROTOCOL and the readiness path)")
 	f.BoolVar(&opts.GRPC, "grpc", false, "expose the Open Inference Protocol gRPC endpoint as the h2c port (needs --protocol v2)")
 	f.IntVar(&opts.HTTPPort, "http-port", deploy.DefaultHTTPPort, "REST port (--http_port); probes and /metrics use it")

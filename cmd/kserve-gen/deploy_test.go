@@ -729,3 +729,34 @@ func TestDeploy_FlagOverridesABadFileValue(t *testing.T) {
 	assert.Contains(t, out, "    minReplicas: 1\n")
 	assert.Contains(t, out, "--workers=2")
 }
+
+// Every example in `kserve-gen deploy --help` runs as written in a project
+// just as `kserve-gen new` wrote it, with no image in kserve-gen.yaml: the
+// first thing a new user copies must not stop at "image is required". A
+// transformer example runs in a transformer project; --apply goes to a
+// kubectl stub.
+func TestDeploy_HelpExamplesRunInANewProject(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "kubectl"), []byte("#!/bin/sh\ncat >/dev/null\n"), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	example := strings.ReplaceAll(newCmdDeploy(nil, nil, nil).Example, "\\\n", " ")
+	var ran int
+	for line := range strings.Lines(example) {
+		args, ok := strings.CutPrefix(strings.TrimSpace(line), "kserve-gen deploy")
+		if !ok {
+			continue
+		}
+		ran++
+		f := restProject()
+		if strings.Contains(args, "--predictor-") {
+			f = transformerProject()
+		}
+		f.Image = "" // kserve-gen new writes none
+		t.Chdir(writeProject(t, f))
+		_, errOut, err := runDeploy(t, args)
+		assert.NoError(t, err, "kserve-gen deploy%s", args)
+		assert.Empty(t, errOut, "kserve-gen deploy%s", args)
+	}
+	assert.Equal(t, 4, ran, "examples found in:\n%s", example)
+}

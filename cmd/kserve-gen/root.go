@@ -13,7 +13,8 @@ func newCmdRoot(f *factory) *cobra.Command {
   kserve-gen new custom-model     write a project (asks in a form on a terminal)
   cd custom-model && go test ./... && go run .
   kserve-gen build                build its container image (Cloud Native Buildpacks)
-  kserve-gen deploy               print its InferenceService YAML
+  kserve-gen deploy --image IMAGE
+                                  print its InferenceService YAML
   kserve-gen modelcar ./model --image IMAGE
                                   package a model folder as a KServe modelcar image`,
 		SilenceUsage:  true,
