@@ -871,13 +871,35 @@ func (o *Options) keda() bool {
 	return o.DeploymentMode == ModeStandard && slices.Contains(knativeMetrics, o.ScaleMetric)
 }
 
+// legacyModes are KServe's earlier deployment mode names, which v0.16's
+// controller still reads as the new ones (constants.LegacyServerless and
+// LegacyRawDeployment) and which many guides and clusters' configs still use.
+var legacyModes = map[string]string{"Serverless": ModeKnative, "RawDeployment": ModeStandard}
+
+// modeHint says which name to write for a deployment mode deploy refuses:
+// the new name of a legacy one (in any case, as the user typed it), or the
+// mode's own spelling when only the case differs. Nothing for any other value.
+func modeHint(mode string) string {
+	for legacy, to := range legacyModes {
+		if strings.EqualFold(mode, legacy) {
+			return fmt.Sprintf(" (%s is KServe's deprecated name for %s: use %s)", legacy, to, to)
+		}
+	}
+	for _, m := range []string{ModeKnative, ModeStandard} {
+		if strings.EqualFold(mode, m) {
+			return fmt.Sprintf(" (the names are case-sensitive: use %s)", m)
+		}
+	}
+	return ""
+}
+
 func (o *Options) validateScaling() []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	switch o.DeploymentMode {
 	case ModeDefault, ModeKnative, ModeStandard:
 	default:
-		fail("%s: %q is not one of %s, %s", o.setting("deployment-mode"), o.DeploymentMode, ModeKnative, ModeStandard)
+		fail("%s: %q is not one of %s, %s%s", o.setting("deployment-mode"), o.DeploymentMode, ModeKnative, ModeStandard, modeHint(o.DeploymentMode))
 	}
 	if o.MinReplicas != nil && *o.MinReplicas < 0 {
 		fail("%s: must be 0 or more, got %d", o.setting("min-replicas"), *o.MinReplicas)

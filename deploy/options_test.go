@@ -120,7 +120,19 @@ func TestValidate_OneClearErrorEach(t *testing.T) {
 		{"negative min", func(o *Options) { o.MinReplicas = intp(-1) }, "--min-replicas: must be 0 or more, got -1"},
 		{"negative max", func(o *Options) { o.MaxReplicas = -1 }, "--max-replicas: must be 0 (no limit) or more, got -1"},
 		{"scale to zero in standard", func(o *Options) { o.DeploymentMode, o.MinReplicas = ModeStandard, intp(0) }, "--min-replicas 0 (scale to zero) needs Knative; --deployment-mode=Standard scales with an HPA, which needs at least 1"},
-		{"bad mode", func(o *Options) { o.DeploymentMode = "Serverless" }, `--deployment-mode: "Serverless" is not one of Knative, Standard`},
+		{"bad mode", func(o *Options) { o.DeploymentMode = "Kubernetes" }, `--deployment-mode: "Kubernetes" is not one of Knative, Standard`},
+		// KServe v0.16 still takes its earlier names (constants.LegacyServerless,
+		// LegacyRawDeployment) and many guides use them: the error says which
+		// name to write instead, and so it does for a name in another case.
+		{"legacy serverless mode", func(o *Options) { o.DeploymentMode = "Serverless" },
+			`--deployment-mode: "Serverless" is not one of Knative, Standard (Serverless is KServe's deprecated name for Knative: use Knative)`},
+		{"legacy raw mode from the file", func(o *Options) {
+			o.DeploymentMode, o.FileFields = "RawDeployment", map[string]string{"deployment-mode": "deploy.deploymentMode"}
+		}, `kserve-gen.yaml deploy.deploymentMode: "RawDeployment" is not one of Knative, Standard (RawDeployment is KServe's deprecated name for Standard: use Standard)`},
+		{"legacy mode in lower case", func(o *Options) { o.DeploymentMode = "serverless" },
+			`--deployment-mode: "serverless" is not one of Knative, Standard (Serverless is KServe's deprecated name for Knative: use Knative)`},
+		{"mode in lower case", func(o *Options) { o.DeploymentMode = "standard" },
+			`--deployment-mode: "standard" is not one of Knative, Standard (the names are case-sensitive: use Standard)`},
 		{"cpu metric on knative", func(o *Options) { o.ScaleMetric = "cpu" }, `--scale-metric: "cpu" is not supported in deployment mode default (validated as Knative); choose concurrency or rps`},
 		{"standard metric on knative", func(o *Options) { o.DeploymentMode, o.ScaleMetric = ModeKnative, "memory" }, `--scale-metric: "memory" is not supported in deployment mode Knative; choose concurrency or rps`},
 		{"keda without prometheus", func(o *Options) {
