@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/buildpack"
@@ -146,7 +148,7 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	run, deploy := nextSteps(res.Project, res.Image)
 	fmt.Fprintf(opts.Out, ").\n\n%s", run)
 	if !opts.Publish {
-		fmt.Fprintf(opts.Out, "\nPush it and print its InferenceService:\n  docker push %s\n  %s\n", res.Image, deploy)
+		fmt.Fprint(opts.Out, pushSteps(res.Project, res.Image))
 		return nil
 	}
 	fmt.Fprintf(opts.ErrOut, "Pushing %s...\n", res.Image)
@@ -196,6 +198,27 @@ func nextSteps(p *project.File, image string) (run, deploy string) {
 		}
 	}
 	return run, deploy
+}
+
+// pushSteps is what build prints, after a build without --publish, to push
+// image and print its InferenceService. An image named without a registry
+// (the default, NAME:latest) would go to Docker Hub's official library,
+// which denies the push (and --publish refuses it before building), so for
+// one the steps first tag it for a registry, as Pushable's error suggests.
+func pushSteps(p *project.File, image string) string {
+	_, deploy := nextSteps(p, image)
+	if _, err := buildpack.Pushable(image); !errors.Is(err, buildpack.ErrNoRegistry) {
+		return fmt.Sprintf("\nPush it and print its InferenceService:\n  docker push %s\n  %s\n", image, deploy)
+	}
+	r, err := name.ParseReference(image)
+	if err != nil { // Pushable parsed it; unreachable
+		return ""
+	}
+	tagged := "registry.example.com/team/" + strings.TrimPrefix(r.Context().RepositoryStr(), "library/") + ":" + r.Identifier()
+	_, deploy = nextSteps(p, tagged)
+	return fmt.Sprintf("\n%s names no registry (docker push would send it to Docker Hub's official library); "+
+		"tag it for yours, push it and print its InferenceService:\n  docker tag %s %s\n  docker push %s\n  %s\n",
+		image, image, tagged, tagged, deploy)
 }
 
 // interruptible runs f with a context that Ctrl+C (SIGINT) or SIGTERM

@@ -506,3 +506,27 @@ func TestBuild_NextSteps(t *testing.T) {
 	_, deploy = nextSteps(tx, "r/tx:v1")
 	assert.Equal(t, "kserve-gen deploy    # the image in kserve-gen.yaml", deploy)
 }
+
+// What kserve-gen build prints to push the image when it did not push it.
+// An image named without a registry (the default, NAME:latest) would go to
+// Docker Hub's official library, which --publish refuses and Docker Hub
+// denies, so the steps tag it for a registry first instead of printing a
+// `docker push` that fails.
+func TestBuild_PushSteps(t *testing.T) {
+	rest := &project.File{Name: "m", Template: project.TemplateREST}
+	assert.Equal(t, "\nPush it and print its InferenceService:\n  docker push r.example.com/m:v1\n  kserve-gen deploy --image r.example.com/m:v1\n",
+		pushSteps(rest, "r.example.com/m:v1"))
+	assert.Equal(t, "\nm:latest names no registry (docker push would send it to Docker Hub's official library); tag it for yours, push it and print its InferenceService:\n"+
+		"  docker tag m:latest registry.example.com/team/m:latest\n"+
+		"  docker push registry.example.com/team/m:latest\n"+
+		"  kserve-gen deploy --image registry.example.com/team/m:latest\n",
+		pushSteps(rest, "m:latest"))
+
+	// The same for an image kserve-gen.yaml names: deploy would run it too.
+	tx := &project.File{Name: "tx", Template: project.TemplateTransformer, Image: "tx:v1"}
+	assert.Equal(t, "\ntx:v1 names no registry (docker push would send it to Docker Hub's official library); tag it for yours, push it and print its InferenceService:\n"+
+		"  docker tag tx:v1 registry.example.com/team/tx:v1\n"+
+		"  docker push registry.example.com/team/tx:v1\n"+
+		"  kserve-gen deploy --image registry.example.com/team/tx:v1 --predictor-image PREDICTOR_IMAGE\n",
+		pushSteps(tx, "tx:v1"))
+}
