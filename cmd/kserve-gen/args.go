@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -69,8 +70,12 @@ func quoteArgs(args []string) string {
 
 // suggestFlag is the root's flag error function: cobra suggests a command
 // for a misspelt one, not a flag for a misspelt flag. The model server's
-// spellings (--http_port for --http-port) are near misses too.
+// spellings (--http_port for --http-port) are near misses too. A value a
+// flag cannot parse is answered with what the flag takes (badFlagValue).
 func suggestFlag(cmd *cobra.Command, err error) error {
+	if msg, ok := badFlagValue(err); ok {
+		return errors.New(msg)
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return err
@@ -92,4 +97,34 @@ func suggestFlag(cmd *cobra.Command, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (did you mean %s?)", err, strings.Join(near, " or "))
+}
+
+// badFlagValue says what a number, duration or boolean flag takes, for a
+// value it could not parse: pflag's own message (`invalid argument "2m" for
+// "--timeout" flag: strconv.ParseInt: parsing "2m": invalid syntax`) names
+// Go's parser, not the flag's unit, and --timeout (SECONDS) and
+// --startup-timeout (a duration) take different ones. Other errors are
+// left to the caller.
+func badFlagValue(err error) (string, bool) {
+	var invalid *pflag.InvalidValueError
+	if !errors.As(err, &invalid) {
+		return "", false
+	}
+	flag := invalid.GetFlag()
+	varname, _ := pflag.UnquoteUsage(flag)
+	var want string
+	switch flag.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		want = "a whole number"
+		if varname != flag.Value.Type() { // the usage names its unit: `SECONDS`
+			want += " of " + varname
+		}
+	case "duration":
+		want = "a duration with its unit, such as 90s, 15m or 1h30m"
+	case "bool":
+		want = "true or false (the flag alone is true)"
+	default:
+		return "", false
+	}
+	return fmt.Sprintf("--%s %q: want %s", flag.Name, invalid.GetValue(), want), true
 }

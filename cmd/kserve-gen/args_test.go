@@ -74,3 +74,33 @@ func TestUnknownFlag_SuggestsTheNearestFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestBadFlagValue_SaysWhatTheFlagTakes: a value a number, duration or
+// boolean flag cannot parse is answered with what the flag takes, in its
+// unit where it has one (--timeout is SECONDS, --startup-timeout a
+// duration), not pflag's `invalid argument "2m" for "--timeout" flag:
+// strconv.ParseInt: parsing "2m": invalid syntax`; nothing runs.
+func TestBadFlagValue_SaysWhatTheFlagTakes(t *testing.T) {
+	proj := writeProject(t, restProject())
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", "--dir", proj, "--timeout", "2m"}, `--timeout "2m": want a whole number of SECONDS`},
+		{[]string{"deploy", "--dir", proj, "--batcher-max-latency", "500ms"}, `--batcher-max-latency "500ms": want a whole number of MILLISECONDS`},
+		{[]string{"deploy", "--dir", proj, "--gpu", "1.5"}, `--gpu "1.5": want a whole number`},
+		{[]string{"new", "demo", "-t", "rest", "--gpu", "one", "--yes"}, `--gpu "one": want a whole number`},
+		{[]string{"deploy", "--dir", proj, "--startup-timeout", "600"}, `--startup-timeout "600": want a duration with its unit, such as 90s, 15m or 1h30m`},
+		{[]string{"deploy", "--dir", proj, "--apply=yes"}, `--apply "yes": want true or false (the flag alone is true)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0]+" "+tt.want, func(t *testing.T) {
+			f, _, out, _ := testFactory(t)
+			err := runCLI(t, f, tt.args...)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			assert.Empty(t, out.String())
+		})
+	}
+}
