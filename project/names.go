@@ -119,10 +119,29 @@ func suggestNamespace(ns string) string {
 // no obvious spelling in a DNS label, or when that spelling is s itself.
 // Callers check the result against their own rule.
 func nearestLabel(name string) string {
-	if s := Respell(name, " _.-", '-', "", true, "-"); s != name {
+	if s := Respell(splitWords(name), " _.-", '-', "", true, "-"); s != name {
 		return s
 	}
 	return ""
+}
+
+// splitWords puts a dash between the words of a name written in CamelCase
+// (MyModel: My-Model, BERTClassifier: BERT-Classifier, resnetV2:
+// resnet-V2), so that it reads as my-model once in lower case, not
+// mymodel; a name in one case is left as it is.
+func splitWords(s string) string {
+	var b strings.Builder
+	isUpper := func(c byte) bool { return 'A' <= c && c <= 'Z' }
+	isLowerOrDigit := func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i > 0 && isUpper(c) && (isLowerOrDigit(s[i-1]) ||
+			isUpper(s[i-1]) && i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z') {
+			b.WriteByte('-')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // Respell writes s with each run of the characters in seps as one sep,

@@ -269,9 +269,14 @@ func TestValidateName(t *testing.T) {
 	for n, want := range map[string]string{
 		"Custom_Model": `"Custom_Model" is not a DNS-1123 label (try "custom-model"): `,
 		"my model":     `"my model" is not a DNS-1123 label (try "my-model"): `,
-		"--x":          `"--x" is not a DNS-1123 label (try "x"): `,
-		"ünï":          `"ünï" is not a DNS-1123 label: `,
-		"_1":           `"_1" is not a DNS-1123 label: `,
+		// CamelCase is words: my-model, not mymodel.
+		"MyModel":        `"MyModel" is not a DNS-1123 label (try "my-model"): `,
+		"BERTClassifier": `"BERTClassifier" is not a DNS-1123 label (try "bert-classifier"): `,
+		"resnetV2":       `"resnetV2" is not a DNS-1123 label (try "resnet-v2"): `,
+		"Resnet50V2":     `"Resnet50V2" is not a DNS-1123 label (try "resnet50-v2"): `,
+		"--x":            `"--x" is not a DNS-1123 label (try "x"): `,
+		"ünï":            `"ünï" is not a DNS-1123 label: `,
+		"_1":             `"_1" is not a DNS-1123 label: `,
 	} {
 		assert.EqualError(t, ValidateName(n), want+wantNameRule, n)
 	}
