@@ -368,7 +368,11 @@ func (opts *deployOptions) deployOptions() (deploy.Options, error) {
 		// No project file: everything comes from flags.
 		o = deploy.Options{Protocol: project.ProtocolV1, HTTPPort: deploy.DefaultHTTPPort, GRPCPort: deploy.DefaultGRPCPort, Metrics: true}
 	case errors.Is(err, fs.ErrNotExist):
-		return o, fmt.Errorf("no %s in %s: run `kserve-gen new` first, pass --dir, or give at least --name and --image", project.FileName, dirName(opts.Dir))
+		give := "give at least --name and --image"
+		if changed("image") {
+			give = "give --name too (with --name and --image, deploy needs no project)"
+		}
+		return o, fmt.Errorf("no %s in %s: run `kserve-gen new` first, pass --dir, or %s", project.FileName, dirName(opts.Dir), give)
 	default:
 		return o, err
 	}

@@ -326,6 +326,7 @@ func TestDeploy_Errors(t *testing.T) {
 		{"--dir " + dir + " --toleration gpu:NoSchedul", `--toleration "gpu:NoSchedul": effect "NoSchedul" is not NoSchedule, PreferNoSchedule or NoExecute`},
 		{"--dir " + dir + " extra", `deploy takes no arguments, got "extra": the settings are flags (deploy --help lists them)`},
 		{"--dir " + t.TempDir(), "no kserve-gen.yaml in "},
+		{"--dir " + t.TempDir() + " --image r.example.com/x:v1", ": run `kserve-gen new` first, pass --dir, or give --name too (with --name and --image, deploy needs no project)"},
 		{"--dir " + filepath.Join(dir, "kserve-gen.yaml"), filepath.Join(dir, "kserve-gen.yaml") + " is the project file, not its folder: pass --dir " + dir},
 		{"--dir " + tx, `a transformer needs the predictor it calls: --predictor-image IMAGE (a predictor container serving model "custom-transformer"`},
 		{"--dir " + tx + " --predictor-model-format sklearn", "--predictor-model-format sklearn needs --predictor-storage-uri"},
