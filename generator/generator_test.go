@@ -252,6 +252,18 @@ func TestWrite_FailureLeavesNothing(t *testing.T) {
 	assertNoStaging(t, parent)
 }
 
+// A folder the system will not make a folder in (/proc refuses any new
+// entry) is named with the project's folder, not as "create staging
+// directory", a folder of ours the user never chose.
+func TestWrite_UnmakeableFolderNamesTheProject(t *testing.T) {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		t.Skip("no /proc here")
+	}
+	err := generator.Write(context.Background(), "/proc/kserve-gen-proj", []generator.File{{Path: "a", Data: []byte("1")}}, false)
+	require.Error(t, err)
+	assert.Regexp(t, `^cannot write the project into /proc/kserve-gen-proj: making a folder in /proc failed: mkdir /proc/\.kserve-gen-proj\.kserve-gen-[0-9]+: `, err.Error())
+}
+
 func TestWrite_CancelledContextWritesNothing(t *testing.T) {
 	parent := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

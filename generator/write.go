@@ -232,7 +232,9 @@ func write(ctx context.Context, abs string, files []File) (err error) {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 			return notWritable(abs, stageIn, err)
 		}
-		return fmt.Errorf("create staging directory: %w", err)
+		// The staging folder's name is ours, not the user's: name the
+		// project's folder and the one that refused it.
+		return fmt.Errorf("cannot write the project into %s: making a folder in %s failed: %w", abs, stageIn, err)
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
