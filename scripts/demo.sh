@@ -20,7 +20,7 @@ if curl -s -o /dev/null localhost:8080/; then
 	echo "demo: something already listens on localhost:8080; stop it first" >&2
 	exit 1
 fi
-echo "+ go run . --model_name=custom-model --http_port=8080 --grpc_port=8081 &"
+echo "+ go build -o model . && ./model --model_name=custom-model --http_port=8080 --grpc_port=8081 &"
 go build -o model .
 ./model --model_name=custom-model --http_port=8080 --grpc_port=8081 &
 model_pid=$!

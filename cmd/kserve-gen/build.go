@@ -129,7 +129,7 @@ func buildRun(ctx context.Context, opts *buildOptions) error {
 	if opts.Verbose {
 		bo.Log = opts.ErrOut
 	}
-	fmt.Fprintf(opts.ErrOut, "Building the image of %s with %s...\n", opts.Dir, opts.Builder)
+	fmt.Fprintf(opts.ErrOut, "Building %s from %s with %s...\n", buildpack.ImageFor(proj, opts.Image), dirName(opts.Dir), opts.Builder)
 	res, err := e.Build(ctx, bo)
 	if err != nil {
 		return err
