@@ -374,7 +374,7 @@ func TestBuild_PublishNeedsARegistryInTheName(t *testing.T) {
 }
 
 // A malformed --image is refused before the engine is looked for and before
-// "Building the image..." is printed: it came after both, so on a machine
+// "Building ..." is printed: it came after both, so on a machine
 // without Docker the user was told to start Docker first.
 func TestBuild_ImageCheckedBeforeTheEngine(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
@@ -391,7 +391,7 @@ func TestBuild_ImageCheckedBeforeTheEngine(t *testing.T) {
 }
 
 // A mistyped --pull-policy is refused first, naming the flag, before
-// "Building the image..." is printed or the engine is asked anything.
+// "Building ..." is printed or the engine is asked anything.
 func TestBuild_PullPolicyCheckedFirst(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	var out, errOut bytes.Buffer
@@ -470,6 +470,7 @@ func TestBuild_InterruptRemovesTheBuildContainer(t *testing.T) {
 		t.Fatalf("kserve-gen build did not stop within a minute of Ctrl+C: %s", stderr.String())
 	}
 	assert.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "Building "+image+" from "+cmd.Dir+" with kserve-gen/builder:latest...\n")
 	assert.Contains(t, stderr.String(), "Error: interrupted: build "+image+" with kserve-gen/builder:latest: ")
 	assert.Empty(t, containers(), "build containers left in the Docker engine")
 	var left []string
