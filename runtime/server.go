@@ -22,6 +22,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/cloudevent"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/forward"
 	"github.com/kserve-gen/kserve-gen/runtime/gctune"
 	"github.com/kserve-gen/kserve-gen/runtime/grpcserver"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/readdeadline"
@@ -329,6 +330,11 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		s.log.Info("Registering model: " + m.Name())
 		if err := s.dp.Register(m, ""); err != nil {
 			return err
+		}
+		if fm, ok := m.(interface{ Forwarder() *forward.Forwarder }); ok && fm.Forwarder() != nil {
+			// A transformer: its retries and failures calling its predictor.
+			f := fm.Forwarder()
+			f.Observe(s.metrics.ForPredictor(m.Name(), f.Protocol()))
 		}
 		if bm, ok := m.(interface{ Batcher() *batch.Batcher }); ok {
 			s.metrics.AddBatcher(m.Name(), func() (metrics.BatchStats, bool) {

@@ -20,7 +20,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"time"
+
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -31,6 +34,14 @@ const DefaultTimeout = 60 * time.Second
 
 // DefaultRetries is KServe's default retry count for its clients.
 const DefaultRetries = 3
+
+// RetryObserver is told of each retry of a call as it is made: retry is 1
+// for the first retry (the call's second attempt), and err is the error of
+// the attempt before it. It runs on the caller's goroutine, before the
+// attempt, and must be quick; a call that needs no retry never calls it.
+// The client keeps no metrics of its own: a server counts retries with it
+// (a transformer's kserve_predictor_retries_total).
+type RetryObserver func(retry int, err error)
 
 // InferOption customises one Infer call.
 type InferOption func(*callOptions)
@@ -107,6 +118,36 @@ func contextError(call string, caller context.Context, timeout time.Duration, ca
 	default:
 		return status.UpstreamTimeout(fmt.Sprintf("%s: no answer within %s", call, timeout), errors.Join(context.DeadlineExceeded, cause))
 	}
+}
+
+// FailureCode names how a failed call ended, for counting failures by
+// cause: the HTTP status code the server answered with ("503") over REST,
+// the gRPC code name ("Unavailable", as codes.Code names it) over gRPC;
+// "unreachable" when a REST server could not be reached or its answer
+// could not be read (grpc-go reports that as "Unavailable"); "timeout"
+// when no answer came within the client's timeout or the caller's
+// deadline; "" for nil, and for an error of the call itself, before or
+// after any exchange (a request that cannot be encoded, an answer that
+// does not decode).
+func FailureCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return strconv.Itoa(he.StatusCode)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	var ge interface{ GRPCStatus() *grpcstatus.Status }
+	if errors.As(err, &ge) {
+		return ge.GRPCStatus().Code().String()
+	}
+	if status.KindOf(err) == status.KindUnavailable {
+		return "unreachable"
+	}
+	return ""
 }
 
 // ended reports whether ctx has ended, or its deadline has passed even if

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type grpcConfig struct {
 	maxSend  int
 	maxRecv  int
 	gzip     bool // WithGRPCGzip
+	onRetry  RetryObserver
 	dialOpts []grpc.DialOption
 }
 
@@ -100,8 +102,13 @@ func WithGRPCTimeout(d time.Duration) GRPCOption {
 
 // WithGRPCRetries sets how many times a call failing with UNAVAILABLE is
 // retried, with exponential backoff from 0.1 s to 1 s (default
-// DefaultRetries). grpc-go caps a call at 5 attempts, so at most 4 retries
+// DefaultRetries). As grpc-go caps a call at 5 attempts, at most 4 retries
 // apply. 0 disables retries.
+//
+// Infer retries in its own loop, with the REST client's backoff, so that
+// each retry can be observed (WithGRPCRetryObserver) and a retry waits for
+// a fresh connection as a first attempt does; the other calls retry
+// through the channel's retry policy (grpc-go's, which retries invisibly).
 func WithGRPCRetries(n int) GRPCOption {
 	return func(c *grpcConfig) error {
 		if n < 0 {
@@ -110,6 +117,12 @@ func WithGRPCRetries(n int) GRPCOption {
 		c.retries = n
 		return nil
 	}
+}
+
+// WithGRPCRetryObserver has fn told of each retry of Infer as it is made
+// (see RetryObserver).
+func WithGRPCRetryObserver(fn RetryObserver) GRPCOption {
+	return func(c *grpcConfig) error { c.onRetry = fn; return nil }
 }
 
 // WithMaxMessageSize bounds sent and received messages in bytes (default:
@@ -154,7 +167,13 @@ type GRPCClient struct {
 	stub    pb.GRPCInferenceServiceClient
 	target  string
 	timeout time.Duration
+	retries int // Infer's, at most maxGRPCAttempts-1
+	onRetry RetryObserver
 }
+
+// maxGRPCAttempts is grpc-go's cap on a call's attempts under a retry
+// policy, which Infer's own retries keep to.
+const maxGRPCAttempts = 5
 
 // NewGRPC returns a client for target ("host:port", or any grpc-go target
 // such as "dns:///host:port"). Like KServe, a target without a port gets
@@ -196,7 +215,8 @@ func NewGRPC(target string, opts ...GRPCOption) (*GRPCClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpc client for %s: %w", target, err)
 	}
-	return &GRPCClient{conn: conn, stub: pb.NewGRPCInferenceServiceClient(conn), target: target, timeout: c.timeout}, nil
+	return &GRPCClient{conn: conn, stub: pb.NewGRPCInferenceServiceClient(conn), target: target, timeout: c.timeout,
+		retries: min(c.retries, maxGRPCAttempts-1), onRetry: c.onRetry}, nil
 }
 
 // withDefaultPort appends :443 (TLS) or :80 to a host without a port, as
@@ -215,11 +235,14 @@ func withDefaultPort(target string, tls bool) string {
 }
 
 // retryServiceConfig is KServe's client retry policy, applied to every
-// method of the inference service.
+// method of the inference service but ModelInfer, which Infer retries
+// itself (grpc-go's retries cannot be observed one by one): grpc-go takes
+// the configuration naming the method over the service's.
 func retryServiceConfig(retries int) string {
 	return fmt.Sprintf(`{"methodConfig":[{"name":[{"service":"inference.GRPCInferenceService"}],"retryPolicy":{`+
-		`"maxAttempts":%d,"initialBackoff":"0.1s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}`,
-		min(retries+1, 5))
+		`"maxAttempts":%d,"initialBackoff":"0.1s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},`+
+		`{"name":[{"service":"inference.GRPCInferenceService","method":"ModelInfer"}]}]}`,
+		min(retries+1, maxGRPCAttempts))
 }
 
 // Conn returns the underlying channel (for other services such as health).
@@ -303,12 +326,52 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 	if o.respHeaders != nil {
 		callOpts = append(callOpts, grpc.Header(&header))
 	}
-	resp, err := c.stub.ModelInfer(ctx, m, callOpts...)
+	var trailer metadata.MD
+	if c.retries > 0 {
+		// For a retry, the wait an overloaded server asks for
+		// (grpc-retry-pushback-ms), as grpc-go's retry policy honours it.
+		callOpts = append(callOpts, grpc.Trailer(&trailer))
+	}
+	var resp *pb.ModelInferResponse
+	attempt := 0
+	for ; ; attempt++ {
+		resp, err = c.stub.ModelInfer(ctx, m, callOpts...)
+		if err == nil || attempt >= c.retries || grpcstatus.Code(err) != codes.Unavailable {
+			break
+		}
+		wait := backoff(attempt)
+		if ms := trailer.Get("grpc-retry-pushback-ms"); len(ms) == 1 {
+			if n, e := strconv.Atoi(ms[0]); e == nil && n >= 0 {
+				wait = min(time.Duration(n)*time.Millisecond, maxRetryAfter)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			// As grpc-go ends a retry cut short by the call's context.
+			err = grpcstatus.FromContextError(ctx.Err()).Err()
+		case <-t.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		// A server that went away leaves the channel in
+		// TRANSIENT_FAILURE, where the retry would fail at once.
+		c.reconnect(ctx)
+		if c.onRetry != nil {
+			c.onRetry(attempt+1, call.fail(err))
+		}
+	}
 	if o.respHeaders != nil {
 		*o.respHeaders = headersFromMD(header)
 	}
 	if err != nil {
-		return nil, call.fail(err)
+		err = call.fail(err)
+		if attempt > 0 && attempt >= c.retries && status.KindOf(err) == status.KindUnavailable {
+			err = withAttempts(err, attempt+1) // retries ran out, as grpc-go's wrapping says (statusMessage)
+		}
+		return nil, err
 	}
 	return pbconv.Response(resp)
 }

@@ -25,7 +25,8 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestRetryServiceConfig(t *testing.T) {
-	assert.JSONEq(t, `{"methodConfig":[{"name":[{"service":"inference.GRPCInferenceService"}],"retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}`,
+	assert.JSONEq(t, `{"methodConfig":[{"name":[{"service":"inference.GRPCInferenceService"}],"retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}},`+
+		`{"name":[{"service":"inference.GRPCInferenceService","method":"ModelInfer"}]}]}`,
 		retryServiceConfig(3))
 	assert.Contains(t, retryServiceConfig(10), `"maxAttempts":5`)
 }

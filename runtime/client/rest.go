@@ -61,6 +61,12 @@ func WithRESTRetries(n int) RESTOption {
 	}
 }
 
+// WithRESTRetryObserver has fn told of each retry as it is made (see
+// RetryObserver).
+func WithRESTRetryObserver(fn RetryObserver) RESTOption {
+	return func(c *RESTClient) error { c.onRetry = fn; return nil }
+}
+
 // WithHTTPClient sends requests through hc (transport, proxies, auth …).
 func WithHTTPClient(hc *http.Client) RESTOption {
 	return func(c *RESTClient) error { c.http = hc; return nil }
@@ -95,7 +101,8 @@ type RESTClient struct {
 	timeout  time.Duration
 	retries  int
 	http     *http.Client
-	gzip     bool // WithRESTGzip
+	gzip     bool          // WithRESTGzip
+	onRetry  RetryObserver // WithRESTRetryObserver
 }
 
 // NewREST returns a REST client.
@@ -457,6 +464,9 @@ func (c *RESTClient) send(ctx context.Context, method, u string, body []byte, ct
 			cancel()
 			return nil, err
 		case <-time.After(wait):
+		}
+		if c.onRetry != nil {
+			c.onRetry(attempt+1, err)
 		}
 	}
 }

@@ -110,7 +110,45 @@ type Forwarder struct {
 	base string // REST base URL
 	rest *client.RESTClient
 	grpc *client.GRPCClient
+	obs  atomic.Pointer[observer] // Observe's
 }
+
+// Observer is told about the calls to the predictor: the server counts
+// them in kserve_predictor_retries_total and
+// kserve_predictor_failures_total (metrics.Predictor).
+type Observer interface {
+	// Retry is called as each retry of a call is made.
+	Retry()
+	// Failure is called for a call that failed after its last attempt,
+	// with client.FailureCode's name for how it ended. A call cut short
+	// because the transformer's own request ended (its client gone, its
+	// deadline passed) is not the predictor's failure, and not reported.
+	Failure(code string)
+}
+
+// observer boxes an Observer for atomic.Pointer.
+type observer struct{ Observer }
+
+// Observe has o told about the calls to the predictor from now on (nil:
+// no longer). The server sets it for a model with a Forwarder.
+func (f *Forwarder) Observe(o Observer) {
+	if o == nil {
+		f.obs.Store(nil)
+		return
+	}
+	f.obs.Store(&observer{o})
+}
+
+// onRetry is the clients' retry hook: the hot path pays for Observe only
+// when a call is retried or fails.
+func (f *Forwarder) onRetry(int, error) {
+	if o := f.obs.Load(); o != nil {
+		o.Retry()
+	}
+}
+
+// Protocol is the predictor protocol: v1, v2 or grpc-v2.
+func (f *Forwarder) Protocol() string { return f.cfg.Protocol }
 
 // NewForwarder checks cfg and builds the client for its protocol. No
 // connection is made until the first request.
@@ -157,7 +195,7 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	case config.ProtocolV1, config.ProtocolV2:
 		scheme := "http://"
 		opts := []client.RESTOption{client.WithProtocol(client.Protocol(cfg.Protocol)),
-			client.WithRESTTimeout(cfg.Timeout), client.WithRESTRetries(cfg.Retries)}
+			client.WithRESTTimeout(cfg.Timeout), client.WithRESTRetries(cfg.Retries), client.WithRESTRetryObserver(f.onRetry)}
 		if cfg.UseSSL {
 			scheme = "https://"
 			opts = append(opts, client.WithRESTTLS(tlsCfg))
@@ -169,7 +207,7 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 		}
 		f.rest = rc
 	case config.ProtocolGRPCV2:
-		opts := []client.GRPCOption{client.WithGRPCTimeout(cfg.Timeout), client.WithGRPCRetries(cfg.Retries)}
+		opts := []client.GRPCOption{client.WithGRPCTimeout(cfg.Timeout), client.WithGRPCRetries(cfg.Retries), client.WithGRPCRetryObserver(f.onRetry)}
 		if cfg.UseSSL {
 			opts = append(opts, client.WithTLS(tlsCfg))
 		}
@@ -291,6 +329,11 @@ func (f *Forwarder) Predict(ctx context.Context, name string, req *infer.Request
 func (f *Forwarder) predictorError(ctx context.Context, err error, sent http.Header) error {
 	if ctx.Err() != nil {
 		return err
+	}
+	if o := f.obs.Load(); o != nil {
+		if code := client.FailureCode(err); code != "" {
+			o.Failure(code)
+		}
 	}
 	who := fmt.Sprintf("predictor %s (%s)", f.cfg.Host, f.cfg.Protocol)
 	if headersRefused(err) {

@@ -36,6 +36,9 @@ type Metrics struct {
 	reqSize     *prometheus.HistogramVec
 	respSize    *prometheus.HistogramVec
 	queue       *prometheus.HistogramVec
+	// A transformer's calls to its predictor (ForPredictor).
+	predictorRetries  *prometheus.CounterVec
+	predictorFailures *prometheus.CounterVec
 	// served marks the protocols (indexed like protocols) whose series
 	// ForModel creates: a series for a protocol the server does not serve
 	// could never move, and would read as "no traffic" on a dashboard.
@@ -104,13 +107,19 @@ func New(opts ...Option) *Metrics {
 			Name: "kserve_request_queue_seconds", Help: "time inference requests waited for one of the --max_asyncio_workers model slots, by model",
 			Buckets: QueueBuckets,
 		}, []string{"model_name"}),
+		predictorRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kserve_predictor_retries_total", Help: "retries of a transformer's calls to its predictor (attempts after the first), by model and predictor protocol",
+		}, []string{"model_name", "protocol"}),
+		predictorFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kserve_predictor_failures_total", Help: "a transformer's calls to its predictor that failed after their last attempt, by model, predictor protocol and the predictor's status code",
+		}, []string{"model_name", "protocol", "code"}),
 		served: [3]bool{true, true, true},
 	}
 	for _, o := range opts {
 		o(m)
 	}
 	m.Registry.MustRegister(m.preprocess, m.predict, m.explain, m.postprocess, m.requests, m.errors, m.inFlight,
-		m.reqSize, m.respSize, m.queue)
+		m.reqSize, m.respSize, m.queue, m.predictorRetries, m.predictorFailures)
 	return m
 }
 
@@ -253,6 +262,31 @@ func (m *Metrics) Unnamed(protocol int, explain bool, in int, code string) {
 		m.reqSize.WithLabelValues("", protocols[protocol]).Observe(float64(in))
 	}
 	m.errors.WithLabelValues("", protocols[protocol], code).Inc()
+}
+
+// Predictor counts a transformer's calls to its predictor
+// (forward.Observer).
+type Predictor struct {
+	m               *Metrics
+	model, protocol string
+	retries         prometheus.Counter
+}
+
+// ForPredictor resolves the counters of model's calls to its predictor,
+// which it reaches over protocol (the predictor protocol: v1, v2 or
+// grpc-v2). The retries' series is created, at 0, now; a failure's, with
+// the first failure of its code.
+func (m *Metrics) ForPredictor(model, protocol string) *Predictor {
+	return &Predictor{m: m, model: model, protocol: protocol, retries: m.predictorRetries.WithLabelValues(model, protocol)}
+}
+
+// Retry counts one retry.
+func (p *Predictor) Retry() { p.retries.Inc() }
+
+// Failure counts one call that failed after its last attempt, by how it
+// ended (client.FailureCode).
+func (p *Predictor) Failure(code string) {
+	p.m.predictorFailures.WithLabelValues(p.model, p.protocol, code).Inc()
 }
 
 // Since observes the time since start on o.
