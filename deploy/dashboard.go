@@ -6,7 +6,8 @@ import (
 
 // dashboardJSON is a Grafana dashboard for kserve-gen model servers: one
 // model's traffic, errors, latency (KServe's step histograms), queueing for
-// --max_asyncio_workers slots, payload sizes and process. It is generic
+// --max_asyncio_workers slots, payload sizes, process and, for a
+// transformer, its calls to its predictor. It is generic
 // (namespace and model are dashboard variables read from
 // kserve_requests_total), so one copy serves every model a Prometheus
 // scrapes.
