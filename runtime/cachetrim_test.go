@@ -123,11 +123,14 @@ func TestCache_TrimmedAfterReady(t *testing.T) {
 func TestCache_TrimStopsAtShutdown(t *testing.T) {
 	entry, uri := cacheWithOldEntry(t)
 	m := &oldEntryModel{entry: entry}
-	done := make(chan error, 1)
+	done, started := make(chan error, 1), make(chan struct{})
 	// The trim runs once the server is stopping: its context has ended.
 	// (Released by the test instead, it could run before the stop's
-	// cancel, and remove the entry.)
-	_, stop := startTrimServer(t, uri, m, func(ctx context.Context) { <-ctx.Done() }, done)
+	// cancel, and remove the entry.) The stop waits for the trim to have
+	// started: stopped first, the server rightly skips it, and done never
+	// gets a value (the test hung, about one run in five).
+	_, stop := startTrimServer(t, uri, m, func(ctx context.Context) { close(started); <-ctx.Done() }, done)
+	<-started
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
