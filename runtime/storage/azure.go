@@ -121,7 +121,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		denied = signIn.String() + " may not read it: it needs a role such as Storage Blob Data Reader on the account or container"
 		origin := originOf(t.base)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &bearerTransport{base: rt, origin: origin, signIn: signIn}
+			return &bearerTransport{base: rt, origin: origin, source: signIn.source, tokenError: signIn.tokenError, version: azureVersion}
 		})
 	case key != "":
 		secret, err := base64.StdEncoding.DecodeString(key)
@@ -391,29 +391,6 @@ func (f *federatedTokenSource) Token() (*oauth2.Token, error) {
 			"client_assertion":      {strings.TrimSpace(string(assertion))},
 		}}
 	return conf.Token(f.ctx)
-}
-
-// bearerTransport sets the service principal's current token (and the
-// REST version bearer tokens need) on requests to origin (scheme and host)
-// only: not on a redirect elsewhere, nor to plain http.
-type bearerTransport struct {
-	base   http.RoundTripper
-	origin *url.URL
-	signIn *azureSignInConfig
-}
-
-func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if leavesOrigin(t.origin, req.URL) {
-		return t.base.RoundTrip(req)
-	}
-	tok, err := t.signIn.source.Token()
-	if err != nil {
-		return nil, t.signIn.tokenError(err)
-	}
-	req = req.Clone(req.Context())
-	req.Header.Set("x-ms-version", azureVersion)
-	tok.SetAuthHeader(req)
-	return t.base.RoundTrip(req)
 }
 
 // azureError turns an error answer into an error naming what to set;

@@ -80,7 +80,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		// elsewhere get none.
 		origin := originOf(endpoint)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &tokenTransport{base: rt, origin: origin, signIn: signIn}
+			return &bearerTransport{base: rt, origin: origin, source: signIn.source, tokenError: signIn.tokenError}
 		})
 	}
 	if err := r.openSnapshot(snap); err != nil {
@@ -220,27 +220,6 @@ func (r Resolver) gcsCredentials(ctx context.Context) (*gcsSignIn, error) {
 		return nil, probe.failed(s.tokenError(err))
 	}
 	return s, nil
-}
-
-// tokenTransport sets a current OAuth token on requests to origin (scheme
-// and host) only: not on a redirect elsewhere, nor to plain http.
-type tokenTransport struct {
-	base   http.RoundTripper
-	origin *url.URL
-	signIn *gcsSignIn
-}
-
-func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if leavesOrigin(t.origin, req.URL) {
-		return t.base.RoundTrip(req)
-	}
-	tok, err := t.signIn.source.Token()
-	if err != nil {
-		return nil, t.signIn.tokenError(err)
-	}
-	req = req.Clone(req.Context())
-	tok.SetAuthHeader(req)
-	return t.base.RoundTrip(req)
 }
 
 // clientEmail is the service account a key file is for, "" for other

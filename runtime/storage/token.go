@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -169,4 +170,34 @@ func tokenAnswer(err error) (answer string, ok bool) {
 		answer += ": " + detail
 	}
 	return answer, true
+}
+
+// bearerTransport sets a current OAuth token (a gs:// sign-in's, an Azure
+// service principal's) on requests to origin (scheme and host) only: not
+// on a redirect elsewhere, nor to plain http. tokenError words a token
+// that could not be had; version, when set, is sent as x-ms-version (the
+// Blob service REST version, which bearer tokens need at 2017-11-09 or
+// later).
+type bearerTransport struct {
+	base       http.RoundTripper
+	origin     *url.URL
+	source     oauth2.TokenSource
+	tokenError func(error) error
+	version    string
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if leavesOrigin(t.origin, req.URL) {
+		return t.base.RoundTrip(req)
+	}
+	tok, err := t.source.Token()
+	if err != nil {
+		return nil, t.tokenError(err)
+	}
+	req = req.Clone(req.Context())
+	if t.version != "" {
+		req.Header.Set("x-ms-version", t.version)
+	}
+	tok.SetAuthHeader(req)
+	return t.base.RoundTrip(req)
 }
