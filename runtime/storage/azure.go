@@ -155,11 +155,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
-	names := make([]string, len(blobs))
-	for i, b := range blobs {
-		names[i] = b.Name
-	}
-	folders := folderNames(names)
+	folders := folderNames(blobs, func(b azureBlob) string { return b.Name })
 	for _, b := range blobs {
 		rel := ""
 		switch {

@@ -99,11 +99,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
-	names := make([]string, len(objects))
-	for i, o := range objects {
-		names[i] = o.Name
-	}
-	folders := folderNames(names)
+	folders := folderNames(objects, func(o gcsObject) string { return o.Name })
 	for _, o := range objects {
 		rel := strings.TrimPrefix(o.Name, prefix)
 		if rel == "" || strings.HasSuffix(rel, "/") || (o.Size == "0" && folders[o.Name]) {

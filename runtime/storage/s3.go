@@ -110,11 +110,7 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	var files []remoteFile
 	var versions []string
 	listed := 0 // before the patterns
-	keys := make([]string, len(objects))
-	for i, o := range objects {
-		keys[i] = o.Key
-	}
-	folders := folderNames(keys)
+	folders := folderNames(objects, func(o s3Object) string { return o.Key })
 	for _, o := range objects {
 		if strings.HasSuffix(o.Key, "/") || (o.Size == 0 && folders[o.Key]) {
 			continue // a folder placeholder (KServe skips those ending in "/"; an empty file it downloads)

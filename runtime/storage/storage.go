@@ -328,16 +328,17 @@ func count(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// folderNames returns every folder the object names imply: "a" and "a/b"
+// folderNames returns every folder the objects' names imply: "a" and "a/b"
 // for "a/b/c". An empty object named like one of them ("models/iris" beside
 // "models/iris/model.onnx") marks a folder: an S3 tool's placeholder
 // without its "/", or a directory of an Azure hierarchical namespace,
 // which the Blob service lists as an empty blob. Any other empty object is
 // a file a model may need (an __init__.py, an empty vocabulary), which
 // KServe's storage-initializer downloads too.
-func folderNames(names []string) map[string]bool {
+func folderNames[T any](objects []T, name func(T) string) map[string]bool {
 	folders := map[string]bool{}
-	for _, n := range names {
+	for _, o := range objects {
+		n := name(o)
 		for i := strings.LastIndexByte(n, '/'); i > 0; i = strings.LastIndexByte(n[:i], '/') {
 			if folders[n[:i]] {
 				break // and its parents, from an earlier name

@@ -260,6 +260,6 @@ func TestResolve_ModelcarAsyncWaitsForTheModelsRoot(t *testing.T) {
 }
 
 func TestFolderNames(t *testing.T) {
-	got := folderNames([]string{"models/iris/sub/labels.txt", "models/iris/model.onnx", "models/iris", "top", "a//b"})
+	got := folderNames([]string{"models/iris/sub/labels.txt", "models/iris/model.onnx", "models/iris", "top", "a//b"}, func(s string) string { return s })
 	assert.Equal(t, map[string]bool{"models": true, "models/iris": true, "models/iris/sub": true, "a/": true, "a": true}, got)
 }
