@@ -16,10 +16,7 @@ func TestArgs_SayWhatToPassInstead(t *testing.T) {
 	proj := writeProject(t, restProject())
 	cwd := t.TempDir()
 	t.Chdir(cwd)
-	tests := []struct {
-		args []string
-		want string
-	}{
+	tests := []cliError{
 		{[]string{"deploy", proj}, "kserve-gen deploy takes no arguments: to deploy the project in " + proj + ", pass --dir " + proj},
 		{[]string{"build", proj}, "kserve-gen build takes no arguments: to build the project in " + proj + ", pass --dir " + proj},
 		{[]string{"deploy", "registry.example.com/m:v1"}, `kserve-gen deploy takes no arguments, got "registry.example.com/m:v1": the settings are flags (kserve-gen deploy --help lists them)`},
@@ -33,15 +30,7 @@ func TestArgs_SayWhatToPassInstead(t *testing.T) {
 		{[]string{"modelcar", "--image", "r.example.com/m:v1"}, "kserve-gen modelcar needs the model folder: kserve-gen modelcar DIR --image IMAGE"},
 		{[]string{"modelcar", "a", "b", "--image", "r.example.com/m:v1"}, `kserve-gen modelcar packages one folder, got 2 arguments ("a" "b"): put the files in one folder`},
 	}
-	for _, tt := range tests {
-		t.Run(filepath.Base(tt.args[0])+" "+tt.args[1], func(t *testing.T) {
-			f, _, out, _ := testFactory(t)
-			err := runCLI(t, f, tt.args...)
-			require.Error(t, err)
-			assert.Equal(t, tt.want, err.Error())
-			assert.Empty(t, out.String())
-		})
-	}
+	runCLIErrors(t, tests, func(tt cliError) string { return filepath.Base(tt.args[0]) + " " + tt.args[1] })
 	entries, err := filepath.Glob(filepath.Join(cwd, "*"))
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing was written")
@@ -53,10 +42,7 @@ func TestArgs_SayWhatToPassInstead(t *testing.T) {
 func TestUnknownFlag_SuggestsTheNearestFlag(t *testing.T) {
 	proj := writeProject(t, restProject())
 	t.Chdir(t.TempDir())
-	tests := []struct {
-		args []string
-		want string
-	}{
+	tests := []cliError{
 		{[]string{"deploy", "--dir", proj, "--imgae", "r.example.com/m:v1"}, "unknown flag: --imgae (did you mean --image?)"},
 		{[]string{"deploy", "--dir", proj, "--http_port", "9000"}, "unknown flag: --http_port (did you mean --http-port?)"},
 		{[]string{"deploy", "--dir", proj, "--min-replica", "1"}, "unknown flag: --min-replica (did you mean --min-replicas?)"},
@@ -64,15 +50,7 @@ func TestUnknownFlag_SuggestsTheNearestFlag(t *testing.T) {
 		{[]string{"new", "demo", "--frobnicate", "--yes"}, "unknown flag: --frobnicate"},
 		{[]string{"new", "demo", "-x", "--yes"}, "unknown shorthand flag: 'x' in -x"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.args[0]+" "+tt.want, func(t *testing.T) {
-			f, _, out, _ := testFactory(t)
-			err := runCLI(t, f, tt.args...)
-			require.Error(t, err)
-			assert.Equal(t, tt.want, err.Error())
-			assert.Empty(t, out.String())
-		})
-	}
+	runCLIErrors(t, tests, func(tt cliError) string { return tt.args[0] + " " + tt.want })
 }
 
 // TestBadFlagValue_SaysWhatTheFlagTakes: a value a number, duration or
@@ -83,10 +61,7 @@ func TestUnknownFlag_SuggestsTheNearestFlag(t *testing.T) {
 func TestBadFlagValue_SaysWhatTheFlagTakes(t *testing.T) {
 	proj := writeProject(t, restProject())
 	t.Chdir(t.TempDir())
-	tests := []struct {
-		args []string
-		want string
-	}{
+	tests := []cliError{
 		{[]string{"deploy", "--dir", proj, "--timeout", "2m"}, `--timeout "2m": want a whole number of SECONDS`},
 		{[]string{"deploy", "--dir", proj, "--batcher-max-latency", "500ms"}, `--batcher-max-latency "500ms": want a whole number of MILLISECONDS`},
 		{[]string{"deploy", "--dir", proj, "--gpu", "1.5"}, `--gpu "1.5": want a whole number`},
@@ -94,8 +69,21 @@ func TestBadFlagValue_SaysWhatTheFlagTakes(t *testing.T) {
 		{[]string{"deploy", "--dir", proj, "--startup-timeout", "600"}, `--startup-timeout "600": want a duration with its unit, such as 90s, 15m or 1h30m`},
 		{[]string{"deploy", "--dir", proj, "--apply=yes"}, `--apply "yes": want true or false (the flag alone is true)`},
 	}
+	runCLIErrors(t, tests, func(tt cliError) string { return tt.args[0] + " " + tt.want })
+}
+
+// cliError is a command line the CLI refuses, and its exact error.
+type cliError struct {
+	args []string
+	want string
+}
+
+// runCLIErrors runs each command line in a subtest named by name: each is
+// refused with its exact error, and prints nothing on stdout.
+func runCLIErrors(t *testing.T, tests []cliError, name func(cliError) string) {
+	t.Helper()
 	for _, tt := range tests {
-		t.Run(tt.args[0]+" "+tt.want, func(t *testing.T) {
+		t.Run(name(tt), func(t *testing.T) {
 			f, _, out, _ := testFactory(t)
 			err := runCLI(t, f, tt.args...)
 			require.Error(t, err)
