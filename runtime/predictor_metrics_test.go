@@ -5,18 +5,26 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/forward"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -108,5 +116,74 @@ func TestPredictorUnreachableInMetrics(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, resp.Code, resp.Body)
 	assert.Equal(t, `kserve_predictor_failures_total{code="unreachable",model_name="iris",protocol="v1"} 1
 kserve_predictor_retries_total{model_name="iris",protocol="v1"} 1
+`, predictorLines(t, ts))
+}
+
+// pushbackPredictor is a gRPC predictor (grpc-go's server on loopback, not
+// kserve-gen's, to choose the trailer) whose first ModelInfer answers
+// UNAVAILABLE "predictor is overloaded" with grpc-retry-pushback-ms set
+// to pushback (each value an entry); later ones answer y=[1]. It records
+// when each call arrived.
+type pushbackPredictor struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+	pushback []string
+
+	mu    sync.Mutex
+	calls []time.Time
+}
+
+func (p *pushbackPredictor) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	p.mu.Lock()
+	p.calls = append(p.calls, time.Now())
+	n := len(p.calls)
+	p.mu.Unlock()
+	if n == 1 {
+		if err := grpc.SetTrailer(ctx, metadata.MD{"grpc-retry-pushback-ms": p.pushback}); err != nil {
+			return nil, err
+		}
+		return nil, grpcstatus.Error(codes.Unavailable, "predictor is overloaded")
+	}
+	return &pb.ModelInferResponse{ModelName: req.GetModelName(), Outputs: []*pb.ModelInferResponse_InferOutputTensor{{
+		Name: "y", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}},
+	}}}, nil
+}
+
+// arrivals is when each call arrived, in order.
+func (p *pushbackPredictor) arrivals() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.calls)
+}
+
+// transformerFor serves a transformer for model iris in front of the gRPC
+// predictor p, with 3 retries; host is the predictor's.
+func transformerFor(t *testing.T, p pb.GRPCInferenceServiceServer) (ts *runtimetest.Server, host string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer()
+	pb.RegisterGRPCInferenceServiceServer(srv, p)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	fm, err := forward.NewModel("iris", forward.Config{Host: ln.Addr().String(), Protocol: config.ProtocolGRPCV2, Timeout: 10 * time.Second, Retries: 3})
+	require.NoError(t, err)
+	return runtimetest.Start(t, fm), ln.Addr().String()
+}
+
+// A gRPC predictor's grpc-retry-pushback-ms is the wait before the
+// transformer's retry (gRPC's retry design, A6), in place of its own
+// 100 ms backoff: an overloaded predictor asking for 300 ms gets them.
+func TestPredictorPushbackIsTheWaitBeforeTheRetry(t *testing.T) {
+	const pushback = 300 * time.Millisecond
+	p := &pushbackPredictor{pushback: []string{strconv.Itoa(int(pushback.Milliseconds()))}}
+	ts, _ := transformerFor(t, p)
+	resp := ts.PostJSON(t, "/v2/models/iris/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0]}]}`)
+	require.Equal(t, http.StatusOK, resp.Code, resp.Body)
+	assert.Contains(t, resp.Body, `"outputs":[{"name":"y","shape":[1],"datatype":"FP32","parameters":null,"data":[1.0]}]`)
+
+	calls := p.arrivals()
+	require.Len(t, calls, 2, "the first attempt and one retry")
+	assert.GreaterOrEqual(t, calls[1].Sub(calls[0]), pushback, "the retry waited the predictor's pushback")
+	assert.Equal(t, `kserve_predictor_retries_total{model_name="iris",protocol="grpc-v2"} 1
 `, predictorLines(t, ts))
 }
