@@ -187,3 +187,23 @@ func TestPredictorPushbackIsTheWaitBeforeTheRetry(t *testing.T) {
 	assert.Equal(t, `kserve_predictor_retries_total{model_name="iris",protocol="grpc-v2"} 1
 `, predictorLines(t, ts))
 }
+
+// A pushback that is negative, not a number, or given twice is the
+// predictor asking not to be retried (A6; grpc-go's retry policy stops
+// there too): the first UNAVAILABLE is the answer, a 503 naming the
+// predictor, counted as one failure and no retry.
+func TestPredictorPushbackRefusingRetries(t *testing.T) {
+	for name, pushback := range map[string][]string{"negative": {"-1"}, "not a number": {"soon"}, "twice": {"300", "300"}} {
+		t.Run(name, func(t *testing.T) {
+			p := &pushbackPredictor{pushback: pushback}
+			ts, host := transformerFor(t, p)
+			resp := ts.PostJSON(t, "/v2/models/iris/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0]}]}`)
+			assert.Equal(t, http.StatusServiceUnavailable, resp.Code)
+			assert.Equal(t, `{"error":"predictor `+host+` (grpc-v2) is unavailable: predictor is overloaded"}`, resp.Body)
+			assert.Len(t, p.arrivals(), 1, "no retry")
+			assert.Equal(t, `kserve_predictor_failures_total{code="Unavailable",model_name="iris",protocol="grpc-v2"} 1
+kserve_predictor_retries_total{model_name="iris",protocol="grpc-v2"} 0
+`, predictorLines(t, ts))
+		})
+	}
+}

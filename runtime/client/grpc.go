@@ -109,6 +109,9 @@ func WithGRPCTimeout(d time.Duration) GRPCOption {
 // each retry can be observed (WithGRPCRetryObserver) and a retry waits for
 // a fresh connection as a first attempt does; the other calls retry
 // through the channel's retry policy (grpc-go's, which retries invisibly).
+// Both honour the server's grpc-retry-pushback-ms as gRPC's retry design
+// (A6) says: a wait of that many milliseconds in place of the backoff, or,
+// negative or not a number, no retry.
 func WithGRPCRetries(n int) GRPCOption {
 	return func(c *grpcConfig) error {
 		if n < 0 {
@@ -340,10 +343,16 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 			break
 		}
 		wait := backoff(attempt)
-		if ms := trailer.Get("grpc-retry-pushback-ms"); len(ms) == 1 {
-			if n, e := strconv.Atoi(ms[0]); e == nil && n >= 0 {
-				wait = min(time.Duration(n)*time.Millisecond, maxRetryAfter)
+		if ms := trailer.Get("grpc-retry-pushback-ms"); len(ms) != 0 {
+			n, e := strconv.Atoi(ms[0])
+			if len(ms) > 1 || e != nil || n < 0 {
+				// A pushback that is negative, not a number, or given more
+				// than once is the server asking not to be retried (gRPC's
+				// retry design, A6), as grpc-go's retry policy reads it
+				// (clientStream.shouldRetry): its UNAVAILABLE is the answer.
+				break
 			}
+			wait = min(time.Duration(n)*time.Millisecond, maxRetryAfter)
 		}
 		t := time.NewTimer(wait)
 		select {
