@@ -22,6 +22,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/forward"
 
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 
@@ -40,6 +41,10 @@ const blockEnv = "KSERVE_GEN_TEST_BLOCK"
 // unloadEnv gives that server's model an Unload taking this long (a
 // time.Duration), which then prints "unloaded" and the worker number.
 const unloadEnv = "KSERVE_GEN_TEST_UNLOAD"
+
+// transformerEnv makes that server a transformer instead: its model echo
+// forwards to the predictor its flags name (forward.FromConfig).
+const transformerEnv = "KSERVE_GEN_TEST_TRANSFORMER"
 
 // slowUnloadModel is the echo model with an Unload that takes its time.
 type slowUnloadModel struct {
@@ -63,7 +68,13 @@ func TestMain(m *testing.M) {
 		if d, err := time.ParseDuration(os.Getenv(unloadEnv)); err == nil {
 			served = slowUnloadModel{m, d}
 		}
-		err := runtime.Serve(served)
+		var err error
+		if os.Getenv(transformerEnv) != "" {
+			served, err = transformer()
+		}
+		if err == nil {
+			err = runtime.Serve(served)
+		}
 		if errors.Is(err, config.ErrUsage) {
 			os.Exit(2) // printed by the parser, as argparse does
 		}
@@ -74,6 +85,16 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// transformer is model echo forwarding to the predictor that the
+// process's flags name.
+func transformer() (runtime.Model, error) {
+	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return forward.NewModel("echo", forward.FromConfig(*cfg, os.Getenv))
 }
 
 // serverProc is this test binary run as a server.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -19,9 +20,14 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/kserve-gen/kserve-gen/runtime/client"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
 )
 
 // scrapeFresh GETs /metrics on a connection of its own, so the kernel may
@@ -176,4 +182,112 @@ func TestWorkers_MetricsAreThePods(t *testing.T) {
 	out := p.out.String()
 	assert.Equal(t, 1, strings.Count(out, " WARNING "), out)
 	assert.Contains(t, out, fmt.Sprintf("Worker 1 (pid %d) exited: signal: killed; restarting", n))
+}
+
+// routedPredictor is a gRPC predictor (grpc-go's server on loopback)
+// answering by the request's id: "retry-…" is UNAVAILABLE on its first
+// call and answered on the next, "fail-…" is UNAVAILABLE every time. It
+// records the connections (peer addresses) each kind came on: a
+// transformer worker calls it on a connection of its own.
+type routedPredictor struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+
+	mu    sync.Mutex
+	seen  map[string]bool            // ids called before
+	peers map[string]map[string]bool // "retry" / "fail" → peer addresses
+}
+
+func (p *routedPredictor) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	kind, _, _ := strings.Cut(req.GetId(), "-")
+	pr, _ := peer.FromContext(ctx)
+	p.mu.Lock()
+	first := !p.seen[req.GetId()]
+	p.seen[req.GetId()] = true
+	if p.peers[kind] == nil {
+		p.peers[kind] = map[string]bool{}
+	}
+	p.peers[kind][pr.Addr.String()] = true
+	p.mu.Unlock()
+	if kind == "fail" || first {
+		return nil, grpcstatus.Error(codes.Unavailable, "predictor is restarting")
+	}
+	return &pb.ModelInferResponse{ModelName: req.GetModelName(), Id: req.GetId(), Outputs: []*pb.ModelInferResponse_InferOutputTensor{{
+		Name: "y", Datatype: "FP32", Shape: []int64{1}, Contents: &pb.InferTensorContents{Fp32Contents: []float32{1}},
+	}}}, nil
+}
+
+// connections is how many connections requests of kind came on.
+func (p *routedPredictor) connections(kind string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.peers[kind])
+}
+
+// --workers N in a transformer: each process counts its own retries and
+// failures calling the predictor (the workers for the REST requests they
+// serve, the parent for gRPC ones), and any worker's /metrics has the
+// pod's sums.
+func TestWorkers_TransformerPredictorMetricsAreThePods(t *testing.T) {
+	p := &routedPredictor{seen: map[string]bool{}, peers: map[string]map[string]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer()
+	pb.RegisterGRPCInferenceServiceServer(srv, p)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+
+	ports := freePorts(t, 2)
+	proc := startProc(t, []string{transformerEnv + "=1"}, "--workers=2", fmt.Sprintf("--http_port=%d", ports[0]), fmt.Sprintf("--grpc_port=%d", ports[1]),
+		"--predictor_host="+ln.Addr().String(), "--predictor_protocol=grpc-v2", "--predictor_request_retries=1")
+	require.Eventually(t, func() bool { return strings.Count(proc.out.String(), "Starting HTTP server on") == 2 },
+		30*time.Second, 10*time.Millisecond, "workers serving: %s", proc.out)
+
+	// Each request on a connection of its own, which the kernel hands to
+	// either worker, until each worker has made both kinds of call: a
+	// retried one (1 retry) and a failed one (1 retry, then 1 failure).
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	post := func(id string) int {
+		t.Helper()
+		resp, err := c.Post(fmt.Sprintf("http://localhost:%d/v2/models/echo/infer", ports[0]), "application/json",
+			strings.NewReader(`{"id":"`+id+`","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0]}]}`))
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var retried, failed int
+	for i := 0; i < 100 && (p.connections("retry") < 2 || p.connections("fail") < 2); i++ {
+		if p.connections("retry") < 2 {
+			require.Equal(t, http.StatusOK, post(fmt.Sprintf("retry-%d", i)))
+			retried++
+		}
+		if p.connections("fail") < 2 {
+			require.Equal(t, http.StatusServiceUnavailable, post(fmt.Sprintf("fail-%d", i)))
+			failed++
+		}
+	}
+	require.Equal(t, 2, p.connections("retry"), "both workers retried a call")
+	require.Equal(t, 2, p.connections("fail"), "both workers failed a call")
+	// And the parent, serving gRPC, on a connection of its own.
+	gc, err := client.NewGRPC(fmt.Sprintf("localhost:%d", ports[1]), client.WithGRPCRetries(0))
+	require.NoError(t, err)
+	defer gc.Close()
+	_, err = gc.Infer(context.Background(), &infer.Request{ModelName: "echo", ID: "fail-parent",
+		Inputs: []*infer.Tensor{{Name: "x", Datatype: infer.FP32, Shape: []int64{1}, Data: []float32{0}}}})
+	require.Equal(t, codes.Unavailable, grpcstatus.Code(err), "%v", err)
+	failed++
+	require.Equal(t, 3, p.connections("fail"), "the parent failed a call")
+
+	want := fmt.Sprintf(`kserve_predictor_failures_total{code="Unavailable",model_name="echo",protocol="grpc-v2"} %d
+kserve_predictor_retries_total{model_name="echo",protocol="grpc-v2"} %d
+`, failed, retried+failed)
+	for range 6 { // scrapes that reach either worker
+		var got strings.Builder
+		for l := range strings.Lines(scrapeFresh(t, ports[0])) {
+			if strings.HasPrefix(l, "kserve_predictor_") {
+				got.WriteString(l)
+			}
+		}
+		assert.Equal(t, want, got.String())
+	}
 }
