@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,7 +80,29 @@ func TestTLS_BothClients(t *testing.T) {
 	resp, err = r.Infer(ctxT(t), "https://"+hl.Addr().String(), req)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{1, 2}, resp.Outputs[0].Data)
+}
 
-	_, err = client.NewGRPC("x", client.WithTLSFiles(caFile, "key.pem", ""))
-	assert.EqualError(t, err, "client TLS needs both a private key and a certificate chain")
+// Root certificates that cannot be used, and a client key without its
+// certificate chain (or the reverse), stop NewGRPC with an exact error
+// before any connection is tried.
+func TestTLSFiles_Errors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.pem")
+	junk := filepath.Join(dir, "junk.pem")
+	require.NoError(t, os.WriteFile(junk, []byte("not a certificate\n"), 0o600))
+	certFile, keyFile := testcert.New(t, "127.0.0.1").Files(t)
+	for _, tc := range []struct {
+		name, rootCA, key, chain, want string
+	}{
+		{"CA file missing", missing, "", "", "read root certificates: open " + missing + ": no such file or directory"},
+		{"CA file without a certificate", junk, "", "", "root certificates " + junk + ": no PEM certificate found"},
+		{"key alone", certFile, keyFile, "", "client TLS needs both a private key and a certificate chain"},
+		{"chain alone", "", "", certFile, "client TLS needs both a private key and a certificate chain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := client.NewGRPC("127.0.0.1:1", client.WithTLSFiles(tc.rootCA, tc.key, tc.chain))
+			assert.Nil(t, g)
+			assert.EqualError(t, err, tc.want)
+		})
+	}
 }

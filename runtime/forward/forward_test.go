@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/forward"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
@@ -449,31 +451,49 @@ func TestConfigErrors(t *testing.T) {
 		forward.FromConfig(cfg, func(k string) string { return env[k] }))
 }
 
-// A CA bundle that cannot be used names the variable it came from: the
-// user passed --predictor_use_ssl, not a file, and may not know that
-// $REQUESTS_CA_BUNDLE (set for Python's requests) is read.
-func TestCABundleErrorsNameTheVariable(t *testing.T) {
+// A CA bundle that cannot be used stops the transformer with an exact
+// error for each way it can be wrong, a missing file or one without a
+// certificate, whatever the predictor protocol. One taken from the
+// environment names the variable it came from: the user passed
+// --predictor_use_ssl, not a file, and may not know that
+// $REQUESTS_CA_BUNDLE (set for Python's requests) is read; one given
+// directly (Config.CABundle) is the "predictor CA bundle".
+func TestCABundleErrors(t *testing.T) {
 	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.pem")
 	junk := filepath.Join(dir, "junk.pem")
-	require.NoError(t, os.WriteFile(junk, []byte("not a certificate\n"), 0o600))
-	cfg := config.Default()
-	cfg.PredictorHost, cfg.PredictorUseSSL = "p:443", true
-	for env, want := range map[string]string{
-		"REQUESTS_CA_BUNDLE": "$REQUESTS_CA_BUNDLE, the CAs trusted with --predictor_use_ssl: open " + filepath.Join(dir, "missing.pem") + ": no such file or directory",
-		"CURL_CA_BUNDLE":     "$CURL_CA_BUNDLE (" + junk + "), the CAs trusted with --predictor_use_ssl: no PEM certificate found",
+	require.NoError(t, os.WriteFile(junk, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600))
+	for _, tc := range []struct {
+		env, file, want string // env "": Config.CABundle
+		is              error
+	}{
+		{"REQUESTS_CA_BUNDLE", missing, "$REQUESTS_CA_BUNDLE, the CAs trusted with --predictor_use_ssl: open " + missing + ": no such file or directory", fs.ErrNotExist},
+		{"REQUESTS_CA_BUNDLE", junk, "$REQUESTS_CA_BUNDLE (" + junk + "), the CAs trusted with --predictor_use_ssl: no PEM certificate found", capool.ErrNoCertificate},
+		{"CURL_CA_BUNDLE", missing, "$CURL_CA_BUNDLE, the CAs trusted with --predictor_use_ssl: open " + missing + ": no such file or directory", fs.ErrNotExist},
+		{"CURL_CA_BUNDLE", junk, "$CURL_CA_BUNDLE (" + junk + "), the CAs trusted with --predictor_use_ssl: no PEM certificate found", capool.ErrNoCertificate},
+		{"", missing, "predictor CA bundle: open " + missing + ": no such file or directory", fs.ErrNotExist},
+		{"", junk, "predictor CA bundle " + junk + ": no PEM certificate found", capool.ErrNoCertificate},
 	} {
-		file := filepath.Join(dir, "missing.pem")
-		if env == "CURL_CA_BUNDLE" {
-			file = junk
-		}
-		_, err := forward.NewModel("m", forward.FromConfig(cfg, func(k string) string {
-			if k == env {
-				return file
+		for _, proto := range []string{config.ProtocolV1, config.ProtocolV2, config.ProtocolGRPCV2} {
+			cfg := config.Default()
+			cfg.PredictorHost, cfg.PredictorProtocol, cfg.PredictorUseSSL = "p:443", proto, true
+			fc := forward.FromConfig(cfg, func(k string) string {
+				if k == tc.env {
+					return tc.file
+				}
+				return ""
+			})
+			if tc.env == "" {
+				fc.CABundle = tc.file
 			}
-			return ""
-		}))
-		assert.EqualError(t, err, want)
+			_, err := forward.NewModel("m", fc)
+			assert.EqualError(t, err, tc.want, "%s=%s, %s", tc.env, tc.file, proto)
+			assert.ErrorIs(t, err, tc.is)
+		}
 	}
+	// Without --predictor_use_ssl the bundle is not read.
+	_, err := forward.NewModel("m", forward.Config{Host: "p:80", CABundle: missing, CABundleFrom: "$REQUESTS_CA_BUNDLE"})
+	assert.NoError(t, err)
 }
 
 func TestProtocolMismatchIsAClearError(t *testing.T) {
