@@ -81,7 +81,9 @@ func WithTLSFiles(rootCA, key, certChain string) GRPCOption {
 		if key != "" {
 			cert, err := tls.LoadX509KeyPair(certChain, key)
 			if err != nil {
-				return fmt.Errorf("load client certificate: %w", err)
+				// Both files named: crypto/tls's errors name neither ("tls:
+				// private key does not match public key").
+				return fmt.Errorf("load client certificate (certificate chain %s, private key %s): %w", certChain, key, err)
 			}
 			cfg.Certificates = []tls.Certificate{cert}
 		}

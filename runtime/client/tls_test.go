@@ -82,15 +82,19 @@ func TestTLS_BothClients(t *testing.T) {
 	assert.Equal(t, []float64{1, 2}, resp.Outputs[0].Data)
 }
 
-// Root certificates that cannot be used, and a client key without its
-// certificate chain (or the reverse), stop NewGRPC with an exact error
-// before any connection is tried.
+// Each TLS file that cannot be used stops NewGRPC, before any connection
+// is tried, with an exact error naming it: crypto/tls's own errors for a
+// client certificate name neither file.
 func TestTLSFiles_Errors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.pem")
 	junk := filepath.Join(dir, "junk.pem")
 	require.NoError(t, os.WriteFile(junk, []byte("not a certificate\n"), 0o600))
 	certFile, keyFile := testcert.New(t, "127.0.0.1").Files(t)
+	_, otherKey := testcert.New(t, "other").Files(t)
+	pair := func(chain, key string) string {
+		return "load client certificate (certificate chain " + chain + ", private key " + key + "): "
+	}
 	for _, tc := range []struct {
 		name, rootCA, key, chain, want string
 	}{
@@ -98,6 +102,9 @@ func TestTLSFiles_Errors(t *testing.T) {
 		{"CA file without a certificate", junk, "", "", "root certificates " + junk + ": no PEM certificate found"},
 		{"key alone", certFile, keyFile, "", "client TLS needs both a private key and a certificate chain"},
 		{"chain alone", "", "", certFile, "client TLS needs both a private key and a certificate chain"},
+		{"chain missing", "", keyFile, missing, pair(missing, keyFile) + "open " + missing + ": no such file or directory"},
+		{"chain without a certificate", "", keyFile, junk, pair(junk, keyFile) + "tls: failed to find any PEM data in certificate input"},
+		{"key of another certificate", "", otherKey, certFile, pair(certFile, otherKey) + "tls: private key does not match public key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := client.NewGRPC("127.0.0.1:1", client.WithTLSFiles(tc.rootCA, tc.key, tc.chain))
