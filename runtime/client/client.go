@@ -6,7 +6,9 @@
 // re-encoding by hand, and every datatype round-trips unchanged.
 //
 // Unlike KServe's clients, retries really apply (REST: connection errors and
-// 503; gRPC: UNAVAILABLE, through the channel's retry policy), and errors
+// 503, waiting its Retry-After; gRPC: UNAVAILABLE, waiting its
+// grpc-retry-pushback-ms, Infer in a loop of its own and the other calls
+// through the channel's retry policy), and errors
 // keep their kind: a 404 or NOT_FOUND from the server is a
 // status.KindModelNotFound error carrying the server's message, a server
 // that cannot be reached is status.KindUnavailable, and a call that got no
