@@ -340,6 +340,10 @@ func (c *GRPCClient) Infer(ctx context.Context, req *infer.Request, opts ...Infe
 	var resp *pb.ModelInferResponse
 	attempt := 0
 	for ; ; attempt++ {
+		// grpc-go fills the trailer only when an attempt reached the server:
+		// an attempt that failed to connect must not wait the pushback an
+		// earlier attempt was given.
+		trailer = nil
 		resp, err = c.stub.ModelInfer(ctx, m, callOpts...)
 		if err == nil || attempt >= c.retries || grpcstatus.Code(err) != codes.Unavailable {
 			break
