@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,7 +30,8 @@ func TestListing_RepeatedContinuationToken(t *testing.T) {
 			uri: "s3://bucket/m",
 			setup: func(d *downloadEnv, _ *Resolver, url string) {
 				d.env["AWS_ENDPOINT_URL"] = url
-				d.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(t.TempDir(), "none")
+				d.env["awsAnonymousCredential"] = "true"
+				isolateAWS(t, d)
 			},
 			want: `listing s3://bucket/m: the service sent the continuation token "same" twice: its listing would never end`,
 		},

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/kserve-gen/kserve-gen/runtime/internal/capool"
 )
@@ -40,8 +40,11 @@ type s3Config struct {
 	endpoint *url.URL // scheme and host; path-style unless virtual
 	virtual  bool     // bucket.host (S3_USER_VIRTUAL_BUCKET, or AWS's own endpoint)
 	region   string
-	creds    *aws.Credentials // nil: anonymous
-	source   string           // where the credentials came from, for messages
+	// creds signs the requests, refreshed as they expire (the SDK's
+	// cache); nil: unsigned (awsAnonymousCredential=true).
+	creds  aws.CredentialsProvider
+	source string // where the credentials come from, for messages
+	imds   bool   // creds is EC2 instance metadata, the chain's last resort
 	// tls is how the endpoint's certificate is checked (S3_VERIFY_SSL,
 	// AWS_CA_BUNDLE); nil: against the system's roots.
 	tls *tls.Config
@@ -55,20 +58,23 @@ type s3Config struct {
 // <path>/... are taken.
 //
 // Requests are signed (SigV4) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-// / AWS_SESSION_TOKEN, else the shared credentials file's profile
-// (AWS_PROFILE, default "default"); anonymous with awsAnonymousCredential=true
-// or when there are none. AWS_ENDPOINT_URL names an S3-compatible service
-// (MinIO, Ceph; path-style addressing unless S3_USER_VIRTUAL_BUCKET=true),
-// AWS_DEFAULT_REGION (or AWS_REGION) the region, default us-east-1.
+// / AWS_SESSION_TOKEN, else the AWS SDK's default credential chain
+// (loadAWSConfig), as boto3's; unsigned with awsAnonymousCredential=true;
+// no credentials at all is botocore's "Unable to locate credentials".
+// AWS_ENDPOINT_URL names an S3-compatible service (MinIO, Ceph; path-style
+// addressing unless S3_USER_VIRTUAL_BUCKET=true), AWS_DEFAULT_REGION (or
+// AWS_REGION, or the profile's region) the region, default us-east-1;
+// S3_USE_ACCELERATE=true uses <bucket>.s3-accelerate.amazonaws.com.
 //
 // Cached like the other downloads, revalidated by the listing's keys and
-// ETags.
+// ETags; an unreachable bucket, or credentials endpoint, serves the cached
+// copy with a warning.
 func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	bucket, objectPath, _ := strings.Cut(strings.TrimPrefix(uri, s3Prefix), "/")
 	if bucket == "" {
 		return "", newError(ErrInvalidURI, "storage uri %s: want s3://<bucket>/<path>", uri)
 	}
-	cfg, err := r.s3Config()
+	cfg, err := r.s3Config(ctx, bucket)
 	if err != nil {
 		return "", err
 	}
@@ -85,10 +91,9 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	}
 	if cfg.creds != nil {
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &sigV4Transport{base: rt, origin: &url.URL{Scheme: cfg.endpoint.Scheme, Host: cfg.host(bucket)}, creds: *cfg.creds, region: cfg.region, signer: v4.NewSigner()}
+			return &sigV4Transport{base: rt, origin: &url.URL{Scheme: cfg.endpoint.Scheme, Host: cfg.host(bucket)}, creds: cfg.creds, source: cfg.source,
+				region: cfg.region, signer: v4.NewSigner()}
 		})
-	} else {
-		r.logger().Info("No AWS credentials found; reading the bucket anonymously")
 	}
 	sel, err := r.selection()
 	if err != nil {
@@ -96,6 +101,12 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	}
 	snap := &snapshot{uri: uri, source: uri + " endpoint=" + cfg.endpoint.String() + sel.source(), name: bucket + "--" + path.Base("/"+objectPath),
 		where: "the bucket", what: "listing", unpackSingle: true}
+	if err := cfg.signIn(ctx); err != nil {
+		if !errors.Is(err, ErrDownload) || r.openSnapshot(snap) != nil {
+			return "", err
+		}
+		return r.cannotAsk(ctx, snap, fmt.Sprintf("Cannot get AWS credentials from %s for %s", cfg.source, uri), err)
+	}
 	if err := r.openSnapshot(snap); err != nil {
 		return "", err
 	}
@@ -151,9 +162,20 @@ func (r Resolver) fetchS3(ctx context.Context, uri string) (string, error) {
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, nil)
 }
 
-// s3Config reads KServe's S3 environment.
-func (r Resolver) s3Config() (s3Config, error) {
-	cfg := s3Config{region: firstNonEmpty(r.getenv("AWS_DEFAULT_REGION"), r.getenv("AWS_REGION"), "us-east-1")}
+// s3Config reads KServe's S3 environment and the AWS SDK's configuration
+// for bucket.
+func (r Resolver) s3Config(ctx context.Context, bucket string) (s3Config, error) {
+	var cfg s3Config
+	tlsConfig, err := r.s3TLS()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.tls = tlsConfig
+	sdk, err := r.loadAWSConfig(ctx)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.region = sdk.region
 	raw, endpointVar := r.getenv("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"
 	if host := r.getenv("S3_ENDPOINT"); raw == "" && host != "" {
 		// KServe's controller turns the s3-endpoint of a secret or
@@ -167,7 +189,20 @@ func (r Resolver) s3Config() (s3Config, error) {
 			raw = "http://" + host
 		}
 	}
-	if raw == "" {
+	// KServe's S3_USE_ACCELERATE is botocore's use_accelerate_endpoint,
+	// which S3's endpoint rules (botocore's, the SDKs') refuse with a
+	// custom endpoint and with a bucket that cannot be a host name's
+	// label.
+	accelerate := strings.EqualFold(r.getenv("S3_USE_ACCELERATE"), "true")
+	switch {
+	case accelerate && raw != "":
+		return cfg, newError(ErrInvalidURI, "S3_USE_ACCELERATE=true with %s %s: A custom endpoint cannot be combined with S3 Accelerate", endpointVar, raw)
+	case accelerate && strings.Contains(bucket, "."):
+		return cfg, newError(ErrInvalidURI, "S3_USE_ACCELERATE=true with the bucket %s: Path-style addressing cannot be used with S3 Accelerate (a bucket name with a dot)", bucket)
+	case accelerate:
+		raw = "https://s3-accelerate.amazonaws.com"
+		cfg.virtual = true
+	case raw == "":
 		raw = "https://s3." + cfg.region + ".amazonaws.com"
 		cfg.virtual = true
 	}
@@ -179,27 +214,20 @@ func (r Resolver) s3Config() (s3Config, error) {
 		return cfg, newError(ErrInvalidURI, "%s %q: want a URL such as http://minio:9000", endpointVar, raw)
 	}
 	cfg.endpoint = &url.URL{Scheme: u.Scheme, Host: u.Host}
-	tlsConfig, err := r.s3TLS()
-	if err != nil {
-		return cfg, err
-	}
-	cfg.tls = tlsConfig
 	if strings.EqualFold(r.getenv("S3_USER_VIRTUAL_BUCKET"), "true") {
 		cfg.virtual = true
 	}
-	if strings.EqualFold(r.getenv("awsAnonymousCredential"), "true") {
-		return cfg, nil
+	// As whom: unsigned with awsAnonymousCredential=true (KServe's
+	// UNSIGNED config); else the static keys of AWS_ACCESS_KEY_ID /
+	// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), first in botocore's
+	// chain as in the SDK's; else the rest of the SDK's chain.
+	switch id, secret := r.getenv("AWS_ACCESS_KEY_ID"), r.getenv("AWS_SECRET_ACCESS_KEY"); {
+	case strings.EqualFold(r.getenv("awsAnonymousCredential"), "true"):
+	case id != "" && secret != "":
+		cfg.creds, cfg.source = credentials.NewStaticCredentialsProvider(id, secret, r.getenv("AWS_SESSION_TOKEN")), "AWS_ACCESS_KEY_ID"
+	default:
+		cfg.creds, cfg.source, cfg.imds = sdk.creds, sdk.source, sdk.imds
 	}
-	if id, secret := r.getenv("AWS_ACCESS_KEY_ID"), r.getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		cfg.creds = &aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: r.getenv("AWS_SESSION_TOKEN")}
-		cfg.source = "AWS_ACCESS_KEY_ID"
-		return cfg, nil
-	}
-	creds, file, err := r.sharedCredentials()
-	if err != nil {
-		return cfg, err
-	}
-	cfg.creds, cfg.source = creds, file
 	return cfg, nil
 }
 
@@ -233,45 +261,6 @@ func (r Resolver) s3TLS() (*tls.Config, error) {
 	}
 	r.logger().Info(fmt.Sprintf("ca bundle file(%s) exists.", file))
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
-
-// sharedCredentials reads the profile (AWS_PROFILE, else "default") of the
-// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
-// ~/.aws/credentials); none is not an error.
-func (r Resolver) sharedCredentials() (*aws.Credentials, string, error) {
-	file := r.getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if file == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, "", nil
-		}
-		file = filepath.Join(home, ".aws", "credentials")
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, "", nil
-	}
-	profile := firstNonEmpty(r.getenv("AWS_PROFILE"), "default")
-	section := ""
-	values := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok && section == profile {
-			values[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	if values["aws_access_key_id"] == "" || values["aws_secret_access_key"] == "" {
-		return nil, "", nil
-	}
-	return &aws.Credentials{AccessKeyID: values["aws_access_key_id"], SecretAccessKey: values["aws_secret_access_key"],
-		SessionToken: values["aws_session_token"]}, file + " [" + profile + "]", nil
 }
 
 // hint says what to set when err is the endpoint failing: its certificate
@@ -381,7 +370,7 @@ func (r Resolver) s3Decode(ctx context.Context, t *transfer, cfg s3Config, uri s
 	case code == http.StatusMovedPermanently || e.Code == "PermanentRedirect" || e.Code == "AuthorizationHeaderMalformed":
 		return newError(ErrNotFound, "%s: the bucket answered %d (%s): it is in another region than %s; set AWS_DEFAULT_REGION", uri, code, detail, cfg.region)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound:
-		hint := "no such bucket, or it is not public: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials"
+		hint := "no such bucket, or it is not public and awsAnonymousCredential=true reads it unsigned: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, instead"
 		if cfg.creds != nil {
 			hint = "no such bucket, or the credentials from " + cfg.source + " may not read it"
 		}
@@ -397,7 +386,8 @@ func (r Resolver) s3Decode(ctx context.Context, t *transfer, cfg s3Config, uri s
 type sigV4Transport struct {
 	base   http.RoundTripper
 	origin *url.URL
-	creds  aws.Credentials
+	creds  aws.CredentialsProvider // asked for each request: it refreshes what expires during a long download
+	source string                  // names creds, for its errors
 	region string
 	signer *v4.Signer
 }
@@ -406,9 +396,13 @@ func (t *sigV4Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if leavesOrigin(t.origin, req.URL) {
 		return t.base.RoundTrip(req)
 	}
+	creds, err := t.creds.Retrieve(req.Context())
+	if err != nil {
+		return nil, awsCredentialsError(t.source, err)
+	}
 	req = req.Clone(req.Context())
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	if err := t.signer.SignHTTP(req.Context(), t.creds, req, emptySHA256, "s3", t.region, time.Now()); err != nil {
+	if err := t.signer.SignHTTP(req.Context(), creds, req, emptySHA256, "s3", t.region, time.Now()); err != nil {
 		return nil, fmt.Errorf("signing the S3 request: %w", err)
 	}
 	return t.base.RoundTrip(req)

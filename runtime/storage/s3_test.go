@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -86,8 +87,27 @@ func s3Env(t *testing.T, s *s3rver) *downloadEnv {
 	d.env["AWS_ENDPOINT_URL"] = s.url
 	d.env["AWS_ACCESS_KEY_ID"] = s3rverKey
 	d.env["AWS_SECRET_ACCESS_KEY"] = s3rverSecret
-	d.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(t.TempDir(), "none")
+	isolateAWS(t, d)
 	return d
+}
+
+// isolateAWS keeps a test's AWS SDK from the machine's configuration: no
+// shared files, no instance metadata (the chain's last resort), and none
+// of the variables the SDK reads from the process environment itself.
+func isolateAWS(t *testing.T, d *downloadEnv) {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	d.env["AWS_SHARED_CREDENTIALS_FILE"] = none
+	d.env["AWS_CONFIG_FILE"] = none
+	d.env["AWS_EC2_METADATA_DISABLED"] = "true"
+	for _, k := range []string{"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_EC2_METADATA_SERVICE_ENDPOINT"} {
+		t.Setenv(k, "") // restored when the test ends
+		require.NoError(t, os.Unsetenv(k))
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
 func TestS3_PrefixDownloadedAndRevalidated(t *testing.T) {
@@ -190,7 +210,7 @@ func hmacSHA256(key []byte, data string) []byte {
 func TestS3_SignatureVerifiesIndependently(t *testing.T) {
 	rec := &recordTransport{}
 	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
-	tr := &sigV4Transport{base: rec, origin: originOf("https://bucket.s3.eu-west-1.amazonaws.com"), creds: creds, region: "eu-west-1", signer: v4.NewSigner()}
+	tr := &sigV4Transport{base: rec, origin: originOf("https://bucket.s3.eu-west-1.amazonaws.com"), creds: credentials.StaticCredentialsProvider{Value: creds}, region: "eu-west-1", signer: v4.NewSigner()}
 	req, err := http.NewRequest(http.MethodGet, "https://bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=models%2Firis", nil)
 	require.NoError(t, err)
 	_, err = tr.RoundTrip(req)
@@ -423,7 +443,7 @@ func TestS3_UnreachableEndpointNamesTheSetting(t *testing.T) {
 	d.env["AWS_ENDPOINT_URL"] = endpoint
 	d.env["AWS_ACCESS_KEY_ID"] = s3rverKey
 	d.env["AWS_SECRET_ACCESS_KEY"] = s3rverSecret
-	d.env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(t.TempDir(), "none")
+	isolateAWS(t, d)
 	_, err := d.resolver().Resolve(context.Background(), "s3://models/m")
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "listing s3://models/m: "), err.Error())
