@@ -217,6 +217,13 @@ func (r Resolver) s3Config(ctx context.Context, bucket string) (s3Config, error)
 	if strings.EqualFold(r.getenv("S3_USER_VIRTUAL_BUCKET"), "true") {
 		cfg.virtual = true
 	}
+	if raw == "https://s3.amazonaws.com" && cfg.region != "us-east-1" {
+		// KServe's get_S3_config: AWS's legacy global endpoint with a
+		// bucket outside us-east-1 answers a path-style request with a
+		// PermanentRedirect; the bucket's own host name routes to its
+		// region.
+		cfg.virtual = true
+	}
 	// As whom: unsigned with awsAnonymousCredential=true (KServe's
 	// UNSIGNED config); else the static keys of AWS_ACCESS_KEY_ID /
 	// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), first in botocore's
