@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,7 +122,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 		denied = signIn.String() + " may not read it: it needs a role such as Storage Blob Data Reader on the account or container"
 		origin := originOf(t.base)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &bearerTransport{base: rt, origin: origin, source: signIn.source, tokenError: signIn.tokenError, version: azureVersion}
+			return &bearerTransport{base: rt, origin: origin, source: signIn.source, version: azureVersion}
 		})
 	case key != "":
 		secret, err := base64.StdEncoding.DecodeString(key)
@@ -150,7 +151,7 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 	}
 	blobs, err := r.azureList(ctx, t, shown, denied)
 	if err != nil {
-		return r.listFailed(ctx, snap, err)
+		return r.tokenFailed(ctx, snap, err)
 	}
 	var files []remoteFile
 	var versions []string
@@ -225,6 +226,9 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown, denied st
 		}
 		tr, err := r.get(ctx, t.base+"/"+url.PathEscape(t.container)+"?"+q.Encode(), nil)
 		if err != nil {
+			if errors.As(err, new(*tokenFailure)) {
+				return nil, err // its own kind: a refused token is no unreachable container
+			}
 			return nil, newError(ErrDownload, "listing %s: %v", shown, err)
 		}
 		body, err := io.ReadAll(io.LimitReader(tr.body, 64<<20))
@@ -322,17 +326,19 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 	probe, tokenHTTP := r.tokenClient()
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, tokenHTTP)
 	tokenURL := authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	var source oauth2.TokenSource
 	if secret != "" {
 		conf := &clientcredentials.Config{ClientID: client, ClientSecret: secret, TokenURL: tokenURL,
 			Scopes: []string{azureScope}, AuthStyle: oauth2.AuthStyleInParams}
-		s.source = conf.TokenSource(tokenCtx)
+		source = conf.TokenSource(tokenCtx)
 	} else {
-		s.source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
+		source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
 	}
+	s.source = &probedTokens{probe: probe, source: source, describe: s.tokenError}
 	if _, err := s.source.Token(); err != nil {
 		// An unreachable endpoint is one the cache may outlast
 		// (signInFailed); a refusal is not.
-		return nil, probe.failed(s.tokenError(err))
+		return nil, err
 	}
 	r.logger().Info(fmt.Sprintf("Retrieved SP token credential for client_id: %s", client))
 	return s, nil

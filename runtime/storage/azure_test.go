@@ -299,6 +299,9 @@ type entraStandIn struct {
 	expiresIn  int
 	down       bool         // answers 503, as Entra does in an outage
 	forms      []url.Values // the requests' forms, in order
+	// expireFrom, when set, is the first request (counting from 1, since
+	// the last takeForms) whose secret Entra takes for expired.
+	expireFrom int
 }
 
 // set changes the stand-in's settings between requests.
@@ -338,8 +341,11 @@ func (e *entraStandIn) serve(w http.ResponseWriter, req *http.Request) {
 	e.mu.Lock()
 	e.forms = append(e.forms, f)
 	trusted, audience, expiresIn, down := e.assertions[f.Get("client_assertion")], e.audience, e.expiresIn, e.down
+	expired := e.expireFrom > 0 && len(e.forms) >= e.expireFrom
 	e.mu.Unlock()
 	switch {
+	case expired:
+		refuse(http.StatusUnauthorized, "invalid_client", "AADSTS7000222: The provided client secret keys for app '"+e.client+"' are expired.")
 	case down:
 		refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "AADSTS90033: A transient error has occurred. Please try again.")
 	case req.URL.Path != "/"+e.tenant+"/oauth2/v2.0/token":
@@ -630,4 +636,42 @@ func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidURI)
 	assert.Empty(t, d.logs.take())
 	assert.Len(t, blobRequests(rec.seen), listed, "no listing without a token")
+}
+
+// A token renewed during the listing (one expiring as the server starts)
+// that Entra refuses (the secret expired since) is an error, the cached
+// copy notwithstanding, as a refusal of the first token is.
+func TestAzure_TokenRefusedDuringTheListing(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	e := startEntra(t, cert, key)
+	d, r := azureEnv(t, a)
+	rec := &headerRecorder{base: a.client.Transport}
+	r.Client = &http.Client{Transport: rec}
+	d.env["AZURE_AUTHORITY_HOST"] = e.url
+	for k, v := range map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret"} {
+		d.env[k] = v
+	}
+	uri := azureURI + "private/models/iris"
+	_, err := r.Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	d.logs.take()
+	e.takeForms()
+	listed := len(blobRequests(rec.seen))
+
+	// Tokens good for a second are renewed for each request: the sign-in's
+	// is taken, the listing's refused.
+	e.set(func(e *entraStandIn) {
+		e.expiresIn = 1
+		e.expireFrom = 2 // counting from the takeForms above
+	})
+	_, err = r.Resolve(context.Background(), uri)
+	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET): "+
+		"the token endpoint answered 401 (invalid_client): AADSTS7000222: The provided client secret keys for app 'client-1' are expired.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Len(t, e.takeForms(), 2, "the sign-in's token, then the listing's")
+	assert.Equal(t, []string{"INFO Retrieved SP token credential for client_id: client-1"}, d.logs.take(), "no cached copy served")
+	assert.Len(t, blobRequests(rec.seen), listed, "the listing went without its token")
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,7 +81,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		// elsewhere get none.
 		origin := originOf(endpoint)
 		r.Client = r.withTransport(func(rt http.RoundTripper) http.RoundTripper {
-			return &bearerTransport{base: rt, origin: origin, source: signIn.source, tokenError: signIn.tokenError}
+			return &bearerTransport{base: rt, origin: origin, source: signIn.source}
 		})
 	}
 	if err := r.openSnapshot(snap); err != nil {
@@ -94,7 +95,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	}
 	objects, err := r.gcsList(ctx, base, prefix, uri, authed)
 	if err != nil {
-		return r.listFailed(ctx, snap, err)
+		return r.tokenFailed(ctx, snap, err)
 	}
 	var files []remoteFile
 	var versions []string
@@ -117,7 +118,7 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 		// No folder of that name: the object itself.
 		o, found, err := r.gcsObject(ctx, base, objectPath, uri, authed)
 		if err != nil {
-			return r.listFailed(ctx, snap, err)
+			return r.tokenFailed(ctx, snap, err)
 		}
 		if found {
 			listed++
@@ -209,11 +210,12 @@ func (r Resolver) gcsCredentials(ctx context.Context) (*gcsSignIn, error) {
 	if err != nil {
 		return nil, newError(ErrInvalidURI, "%s (%s): %v", source, file, err)
 	}
-	s := &gcsSignIn{from: source, file: file, email: clientEmail(data), source: creds.TokenSource}
+	s := &gcsSignIn{from: source, file: file, email: clientEmail(data)}
+	s.source = &probedTokens{probe: probe, source: creds.TokenSource, describe: s.tokenError}
 	// Fetched now, so bad credentials are one clear error before any
 	// listing; an unreachable token endpoint is one the cache may outlast.
 	if _, err := s.source.Token(); err != nil {
-		return nil, probe.failed(s.tokenError(err))
+		return nil, err
 	}
 	return s, nil
 }
@@ -279,6 +281,9 @@ func (r Resolver) gcsObject(ctx context.Context, base, name, uri string, authed 
 func (r Resolver) gcsGet(ctx context.Context, u, uri string, authed bool, v any) (int, error) {
 	t, err := r.get(ctx, u, nil)
 	if err != nil {
+		if errors.As(err, new(*tokenFailure)) {
+			return 0, err // its own kind: a refused token is no unreachable bucket
+		}
 		return 0, newError(ErrDownload, "listing %s: %v", uri, err)
 	}
 	defer t.close()

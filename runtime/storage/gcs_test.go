@@ -41,6 +41,11 @@ type bucketServer struct {
 	authSeen  []string // Authorization of bucket requests
 	tokenReqs int
 	expiresIn int // seconds; default 3599
+	// failFrom, when set, is the first token request (counting from 1)
+	// answered failCode and failBody instead of a token.
+	failFrom int
+	failCode int
+	failBody string
 }
 
 type bucketObject struct {
@@ -79,6 +84,12 @@ func (b *bucketServer) serve(w http.ResponseWriter, r *http.Request) {
 	defer b.mu.Unlock()
 	if r.URL.Path == "/token" {
 		b.tokenReqs++
+		if b.failFrom > 0 && b.tokenReqs >= b.failFrom {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(b.failCode)
+			_, _ = w.Write([]byte(b.failBody))
+			return
+		}
 		b.token(w, r)
 		return
 	}
@@ -376,6 +387,51 @@ func TestGCS_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.Empty(t, d.logs.take())
 	assert.Equal(t, listed, asked(), "no listing without a token")
+}
+
+// A token renewed during the listing (one expiring as the server starts)
+// is decided as the first one is: refused (a key deleted since), an error
+// whatever is cached, for a cached copy would hide the revocation until
+// the next restart; an endpoint failing on its side, the cached copy
+// served with the warning naming the endpoint.
+func TestGCS_TokenRefusedDuringTheListing(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("private", "models/m/model.onnx", "secret", 1)
+	b.private["private"] = true
+	d := bucketEnv(t, b)
+	d.env["GOOGLE_APPLICATION_CREDENTIALS"] = b.serviceAccountFile(t)
+	uri := "gs://private/models/m"
+	ctx := context.Background()
+	dir, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	d.logs.take()
+	listed := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.authSeen)
+	}
+	before := listed()
+	b.mu.Lock()
+	b.expiresIn = 1 // renewed for each request, the listing's too
+	b.failFrom, b.failCode, b.failBody = b.tokenReqs+2, http.StatusBadRequest, `{"error":"invalid_grant","error_description":"Invalid grant: account not found"}`
+	b.mu.Unlock()
+	_, err = d.resolver().Resolve(ctx, uri)
+	assert.EqualError(t, err, "getting a Google access token as model-reader@project.iam.gserviceaccount.com with GOOGLE_APPLICATION_CREDENTIALS ("+d.env["GOOGLE_APPLICATION_CREDENTIALS"]+
+		"): the token endpoint answered 400 (invalid_grant): Invalid grant: account not found")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Empty(t, d.logs.take(), "no cached copy served")
+	assert.Equal(t, before, listed(), "the listing went without its token")
+
+	b.mu.Lock()
+	b.failFrom, b.failCode, b.failBody = b.tokenReqs+2, http.StatusServiceUnavailable, `{"error":"backend_error"}`
+	b.mu.Unlock()
+	again, err := d.resolver().Resolve(ctx, uri)
+	require.NoError(t, err)
+	assert.Equal(t, dir, again)
+	logs := d.logs.take()
+	require.Len(t, logs, 1)
+	assert.Regexp(t, `^WARN Cannot get an access token from `+regexpQuote(b.URL)+`/token for gs://private/models/m \(getting a Google access token as model-reader@project\.iam\.gserviceaccount\.com with GOOGLE_APPLICATION_CREDENTIALS \(`+
+		regexpQuote(d.env["GOOGLE_APPLICATION_CREDENTIALS"])+`\): the token endpoint answered 503 \(backend_error\)\); serving the copy of listing [0-9a-f]{12} downloaded \S+ from `+regexpQuote(dir)+`$`, logs[0])
 }
 
 // STORAGE_ALLOW_PATTERNS and STORAGE_IGNORE_PATTERNS select the objects of

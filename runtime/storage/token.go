@@ -14,20 +14,29 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// tokenProbe notes how the token requests of a sign-in (gs:// credentials,
-// an Azure service principal) ended, so that a first token that failed
-// tells a token endpoint that could not be reached, or failed on its side,
-// from one that refused the credentials, or credentials that never made a
-// request (a key that does not parse, a token file that cannot be read).
-// The first is a source that cannot be asked, which a cached copy outlasts
-// (listFailed); the others are configuration errors no cache may hide.
-// The errors do not say which: the oauth2 packages flatten a connection
-// error into text (the jwt flow of a service account key does).
+// tokenProbe notes how the token requests of one token fetch ended, so
+// that a token that could not be had tells a token endpoint that could not
+// be reached, or failed on its side, from one that refused the
+// credentials, or credentials that never made a request (a key that does
+// not parse, a token file that cannot be read). The first is a source that
+// cannot be asked, which a cached copy outlasts (listFailed); the others
+// are configuration errors no cache may hide. The errors do not say which:
+// the oauth2 packages flatten a connection error into text (the jwt flow
+// of a service account key does).
 type tokenProbe struct {
 	mu       sync.Mutex
-	answered bool   // the last token request got an answer that is not a failure of the endpoint's side
-	endpoint string // the last token request's URL when it got none, or a failure
+	outcome  tokenOutcome // of the fetch's last token request
+	endpoint string       // its URL, when tokenUnanswered
 }
+
+// tokenOutcome is how a fetch's last token request ended.
+type tokenOutcome int
+
+const (
+	tokenNotAsked   tokenOutcome = iota // no request: the credentials failed before one
+	tokenAnswered                       // an answer, not a failure on the endpoint's side: a refusal, if the token failed
+	tokenUnanswered                     // no answer, or a failure on the endpoint's side (5xx, 408, 429, an answer cut short)
+)
 
 // tokenClient is the client token requests go through: the resolver's (a
 // proxy, a test's stand-in endpoint), no credentials following a redirect
@@ -38,45 +47,68 @@ func (r Resolver) tokenClient() (*tokenProbe, *http.Client) {
 	return p, noAuthElsewhere(c)
 }
 
-func (p *tokenProbe) note(endpoint string) {
+func (p *tokenProbe) note(outcome tokenOutcome, endpoint string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.endpoint, p.answered = endpoint, endpoint == ""
+	p.outcome, p.endpoint = outcome, endpoint
 }
 
-// failed gives err, the first token's error (an *Error), the kind the
-// last token request makes it: ErrDownload when the endpoint could not be
-// reached or failed on its side (5xx, 408, 429, an answer cut short),
-// wrapped in a tokenUnreachable naming the endpoint; ErrNotFound when the
-// endpoint answered no, as a bucket's 401 is; ErrInvalidURI when no
-// request was made, as an unreadable credentials file is.
+// failed gives err, a token's error (an *Error), the kind the fetch's last
+// token request makes it, in a *tokenFailure: ErrDownload when the
+// endpoint could not be reached or failed on its side, the failure naming
+// the endpoint; ErrNotFound when the endpoint answered no, as a bucket's
+// 401 is; ErrInvalidURI when no request was made, as an unreadable
+// credentials file is.
 func (p *tokenProbe) failed(err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
 		return err
 	}
 	p.mu.Lock()
-	endpoint, answered := p.endpoint, p.answered
+	outcome, endpoint := p.outcome, p.endpoint
 	p.mu.Unlock()
-	switch {
-	case endpoint != "":
-		return &tokenUnreachable{endpoint: endpoint, err: &Error{Msg: e.Msg, Kind: ErrDownload}}
-	case answered:
-		return &Error{Msg: e.Msg, Kind: ErrNotFound}
+	switch outcome {
+	case tokenUnanswered:
+		return &tokenFailure{endpoint: endpoint, err: &Error{Msg: e.Msg, Kind: ErrDownload}}
+	case tokenAnswered:
+		return &tokenFailure{err: &Error{Msg: e.Msg, Kind: ErrNotFound}}
 	}
-	return &Error{Msg: e.Msg, Kind: ErrInvalidURI}
+	return &tokenFailure{err: &Error{Msg: e.Msg, Kind: ErrInvalidURI}}
 }
 
-// tokenUnreachable is a first token that failed for want of reaching its
-// endpoint: its message is the error's, and endpoint is for the warning
-// of serving a cached copy instead.
-type tokenUnreachable struct {
+// tokenFailure is a token that could not be had, at sign-in or for any
+// request after it: its message is err's, of the kind tokenProbe.failed
+// gave it; endpoint, when the token endpoint could not be reached, is for
+// the warning of serving a cached copy instead.
+type tokenFailure struct {
 	endpoint string
 	err      error
 }
 
-func (e *tokenUnreachable) Error() string { return e.err.Error() }
-func (e *tokenUnreachable) Unwrap() error { return e.err }
+func (e *tokenFailure) Error() string { return e.err.Error() }
+func (e *tokenFailure) Unwrap() error { return e.err }
+
+// probedTokens is a sign-in's token source whose every token, the first at
+// sign-in and those renewed during the listing or the downloads, fails
+// with a *tokenFailure: describe names the credentials and says why, and
+// the probe the kind.
+type probedTokens struct {
+	mu       sync.Mutex // one fetch at a time, so that the probe's notes are this fetch's
+	probe    *tokenProbe
+	source   oauth2.TokenSource
+	describe func(error) error
+}
+
+func (t *probedTokens) Token() (*oauth2.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.probe.note(tokenNotAsked, "")
+	tok, err := t.source.Token()
+	if err != nil {
+		return nil, t.probe.failed(t.describe(err))
+	}
+	return tok, nil
+}
 
 // probeTransport notes in probe how each request ended.
 type probeTransport struct {
@@ -89,12 +121,12 @@ func (t *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	switch {
 	case err != nil:
-		t.probe.note(endpoint)
+		t.probe.note(tokenUnanswered, endpoint)
 		return nil, err
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
-		t.probe.note(endpoint)
+		t.probe.note(tokenUnanswered, endpoint)
 	default:
-		t.probe.note("")
+		t.probe.note(tokenAnswered, "")
 		resp.Body = &probeBody{ReadCloser: resp.Body, probe: t.probe, endpoint: endpoint}
 	}
 	return resp, nil
@@ -110,24 +142,37 @@ type probeBody struct {
 func (b *probeBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		b.probe.note(b.endpoint)
+		b.probe.note(tokenUnanswered, b.endpoint)
 	}
 	return n, err
 }
 
-// signInFailed decides what a failed sign-in means, as listFailed does
-// for a listing: a token endpoint that could not be reached serves the
-// cached copy of s, if there is one, with a warning; any other error, or
-// no cached copy, is err.
+// signInFailed decides what a failed sign-in means, before the cache is
+// opened: see tokenFailed.
 func (r Resolver) signInFailed(ctx context.Context, s *snapshot, err error) (string, error) {
-	var u *tokenUnreachable
-	if !errors.As(err, &u) {
+	var f *tokenFailure
+	if !errors.As(err, &f) || f.endpoint == "" {
 		return "", err
 	}
 	if r.openSnapshot(s) != nil {
 		return "", err // no cache folder: nothing cached
 	}
-	return r.cannotAsk(ctx, s, fmt.Sprintf("Cannot get an access token from %s for %s", u.endpoint, s.uri), err)
+	return r.tokenFailed(ctx, s, err)
+}
+
+// tokenFailed decides what a failed listing means when its requests carry
+// a sign-in's tokens, as listFailed does: a token endpoint that could not
+// be reached serves the cached copy of s, if there is one, with a warning
+// naming it. A token refused, at sign-in or renewed during the listing (a
+// token expiring as it starts), is an error whatever is cached, as a
+// bucket's 401 is: a revoked key or a deleted role is not hidden behind
+// an old copy until the pod restarts.
+func (r Resolver) tokenFailed(ctx context.Context, s *snapshot, err error) (string, error) {
+	var f *tokenFailure
+	if errors.As(err, &f) && f.endpoint != "" {
+		return r.cannotAsk(ctx, s, fmt.Sprintf("Cannot get an access token from %s for %s", f.endpoint, s.uri), err)
+	}
+	return r.listFailed(ctx, s, err)
 }
 
 // tokenAnswer says on one line how a token endpoint answered no: `the
@@ -174,16 +219,16 @@ func tokenAnswer(err error) (answer string, ok bool) {
 
 // bearerTransport sets a current OAuth token (a gs:// sign-in's, an Azure
 // service principal's) on requests to origin (scheme and host) only: not
-// on a redirect elsewhere, nor to plain http. tokenError words a token
-// that could not be had; version, when set, is sent as x-ms-version (the
+// on a redirect elsewhere, nor to plain http. A token that could not be
+// had is the request's error, as source gives it (a *tokenFailure, which
+// the listing passes on); version, when set, is sent as x-ms-version (the
 // Blob service REST version, which bearer tokens need at 2017-11-09 or
 // later).
 type bearerTransport struct {
-	base       http.RoundTripper
-	origin     *url.URL
-	source     oauth2.TokenSource
-	tokenError func(error) error
-	version    string
+	base    http.RoundTripper
+	origin  *url.URL
+	source  oauth2.TokenSource
+	version string
 }
 
 func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -192,7 +237,7 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	tok, err := t.source.Token()
 	if err != nil {
-		return nil, t.tokenError(err)
+		return nil, err
 	}
 	req = req.Clone(req.Context())
 	if t.version != "" {
