@@ -44,9 +44,10 @@ func (o gcsObject) size() int64 {
 // every object under <path>/ with its folders below <path>, or, when there
 // is none, the object named <path> itself (unpacked when it is an archive).
 // Credentials are Application Default Credentials when there are any
-// (GOOGLE_APPLICATION_CREDENTIALS, or gcloud's application_default
-// credentials file), else anonymous, which reads public buckets such as
-// KServe's examples.
+// (GOOGLE_APPLICATION_CREDENTIALS, gcloud's application_default
+// credentials file, or on GCE and GKE the metadata server's service
+// account), else anonymous, which reads public buckets such as KServe's
+// examples.
 //
 // Cached like the other downloads: a restart lists the objects again and
 // downloads only when a name or a generation changed; an unreachable
@@ -145,10 +146,10 @@ func (r Resolver) fetchGCS(ctx context.Context, uri string) (string, error) {
 	return r.downloadSnapshot(ctx, snap, listingVersion(versions), files, header)
 }
 
-// gcsSignIn is the credentials file a token comes from, for messages.
+// gcsSignIn is the credentials a token comes from, for messages.
 type gcsSignIn struct {
-	from   string // GOOGLE_APPLICATION_CREDENTIALS, or gcloud's file
-	file   string
+	from   string // GOOGLE_APPLICATION_CREDENTIALS, gcloud's file, or the metadata server
+	file   string // the file, or the metadata server's host
 	email  string // the service account's, if the file is a key
 	source oauth2.TokenSource
 }
@@ -168,6 +169,9 @@ func (s *gcsSignIn) String() string {
 // error, its lines joined (the oauth2 packages flatten other answers into
 // text, some over several lines).
 func (s *gcsSignIn) tokenError(err error) error {
+	if answer, ok := gceAnswer(err); ok {
+		return newError(ErrDownload, "getting a Google access token %s: %s", s, answer)
+	}
 	if answer, ok := tokenAnswer(err); ok {
 		return newError(ErrDownload, "getting a Google access token %s: %s", s, answer)
 	}
@@ -175,10 +179,11 @@ func (s *gcsSignIn) tokenError(err error) error {
 }
 
 // gcsCredentials returns the Application Default Credentials to sign in
-// with, or nil (anonymous) when there are no credentials to find.
-// The metadata server (GCE, GKE) is not asked: on a cluster KServe's
-// storage-initializer downloads gs:// models, and probing it elsewhere
-// would delay every start.
+// with, in google.auth.default()'s order: GOOGLE_APPLICATION_CREDENTIALS,
+// gcloud's application default credentials, the metadata server's service
+// account on GCE or GKE (onGCE, which makes no request elsewhere); or nil
+// (anonymous) when there are none, as KServe falls back to an anonymous
+// client.
 func (r Resolver) gcsCredentials(ctx context.Context) (*gcsSignIn, error) {
 	file := r.getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	source := "GOOGLE_APPLICATION_CREDENTIALS"
@@ -194,6 +199,9 @@ func (r Resolver) gcsCredentials(ctx context.Context) (*gcsSignIn, error) {
 		file = filepath.Join(dir, "application_default_credentials.json")
 		source = "gcloud's application default credentials"
 		if _, err := os.Stat(file); err != nil {
+			if r.onGCE() {
+				return r.gceSignIn(ctx)
+			}
 			r.logger().Info("No Google credentials found; reading the bucket anonymously")
 			return nil, nil
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -206,6 +207,7 @@ func bucketEnv(t *testing.T, b *bucketServer) *downloadEnv {
 	d := newDownloadEnv(t)
 	d.env["STORAGE_EMULATOR_HOST"] = strings.TrimPrefix(b.URL, "http://")
 	d.env["CLOUDSDK_CONFIG"] = t.TempDir() // no gcloud credentials
+	t.Setenv(gceMetadataHostVar, "")       // no metadata server (read from the process's environment, as the metadata package reads it)
 	return d
 }
 
@@ -509,5 +511,198 @@ func TestGCS_TokenRefusalsOnOneLine(t *testing.T) {
 	answer(http.StatusForbidden, "<html><title>403 Forbidden</title>\n<body>Request blocked by the proxy.</body></html>\n")
 	_, err = d.resolver().Resolve(context.Background(), "gs://private/m")
 	assert.EqualError(t, err, who+"the token endpoint answered 403: <html><title>403 Forbidden</title>")
+	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+// metadataServer stands in for the GCE/GKE metadata server (the real one
+// answers on Google's machines only): it answers the default service
+// account's token to a request with Metadata-Flavor: Google, as the real
+// one requires, or code and body when code is set, and records each
+// request's path, query and Metadata-Flavor.
+type metadataServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []string
+	code     int
+	body     string
+}
+
+func newMetadataServer(t *testing.T) *metadataServer {
+	m := &metadataServer{}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.requests = append(m.requests, r.URL.RequestURI()+" "+r.Header.Get("Metadata-Flavor"))
+		w.Header().Set("Metadata-Flavor", "Google")
+		switch {
+		case r.Header.Get("Metadata-Flavor") != "Google":
+			http.Error(w, "Missing required header: Metadata-Flavor", http.StatusForbidden)
+		case m.code != 0:
+			w.WriteHeader(m.code)
+			_, _ = w.Write([]byte(m.body))
+		case r.URL.Path != "/computeMetadata/v1/instance/service-accounts/default/token":
+			http.NotFound(w, r)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"` + testAccessToken + `","expires_in":3599,"token_type":"Bearer"}`))
+		}
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *metadataServer) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.requests
+	m.requests = nil
+	return r
+}
+
+func (m *metadataServer) answer(code int, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.code, m.body = code, body
+}
+
+const metadataTokenRequest = "/computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_only Google"
+
+// With no credentials file, on GCE or GKE (GCE_METADATA_HOST set, as
+// Google's libraries take it) the token is the metadata server's, for the
+// read-only storage scope, and the bucket's requests carry it; the
+// metadata server refusing (a pod whose Kubernetes service account is
+// bound to no Google one, an instance without a service account) is one
+// line naming it, an error even with a cached copy.
+func TestGCS_MetadataServer(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("private", "models/m/model.onnx", "secret", 1)
+	b.private["private"] = true
+	m := newMetadataServer(t)
+	d := bucketEnv(t, b)
+	host := strings.TrimPrefix(m.URL, "http://")
+	t.Setenv(gceMetadataHostVar, host)
+	uri := "gs://private/models/m"
+	dir, err := d.resolver().Resolve(context.Background(), uri)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=secret"}, tree(t, dir))
+	assert.Equal(t, []string{metadataTokenRequest}, m.take(), "one token, for the read-only scope")
+	assert.Equal(t, "INFO No Google credentials file found; signing in with GCE_METADATA_HOST's metadata server ("+host+")", d.logs.take()[0])
+	assert.Equal(t, "Bearer "+testAccessToken, b.authSeen[len(b.authSeen)-1])
+
+	who := "getting a Google access token with GCE_METADATA_HOST's metadata server (" + host + "): "
+	m.answer(http.StatusForbidden, "Unable to generate access token; IAM returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).\nThis error could be caused by a missing IAM policy binding on the target IAM service account.\n")
+	_, err = d.resolver().Resolve(context.Background(), uri)
+	assert.EqualError(t, err, who+"the metadata server answered 403: Unable to generate access token; IAM returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
+	assert.ErrorIs(t, err, ErrNotFound, "a refusal, the cached copy notwithstanding")
+	assert.Empty(t, d.logs.take())
+
+	m.answer(http.StatusNotFound, "")
+	_, err = d.resolver().Resolve(context.Background(), uri)
+	assert.EqualError(t, err, who+"the metadata server answered 404 for instance/service-accounts/default/token (no service account)")
+	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+// Whether the metadata server is there is decided without a request: by
+// GCE_METADATA_HOST, else by the machine's DMI product name, as
+// google-auth falls back to it. Google's: the token comes from
+// 169.254.169.254 (the test's client dials the stand-in for it). Anything
+// else: no request to the metadata server at all, and the bucket is read
+// anonymously, as before; a start without credentials is no slower.
+func TestGCS_MetadataServerOnlyOnGooglesMachines(t *testing.T) {
+	b := newBucketServer(t)
+	b.put("bucket", "models/m/model.onnx", "weights", 1)
+	m := newMetadataServer(t)
+	d := bucketEnv(t, b)
+	var mu sync.Mutex
+	var dialed []string
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		if addr == "169.254.169.254:80" {
+			addr = m.Listener.Addr().String()
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}}}
+	product := filepath.Join(t.TempDir(), "product_name")
+	resolve := func(name string) (string, error) {
+		require.NoError(t, os.WriteFile(product, []byte(name+"\n"), 0o644))
+		r := d.resolver()
+		r.Client = client
+		r.gceProductName = product
+		return r.Resolve(context.Background(), "gs://bucket/models/m")
+	}
+
+	_, err := resolve("Google Compute Engine")
+	require.NoError(t, err)
+	assert.Equal(t, []string{metadataTokenRequest}, m.take())
+	assert.Equal(t, "INFO No Google credentials file found; signing in with the metadata server (169.254.169.254)", d.logs.take()[0])
+	assert.Equal(t, "Bearer "+testAccessToken, b.authSeen[len(b.authSeen)-1])
+
+	mu.Lock()
+	dialed = nil
+	mu.Unlock()
+	b.put("bucket", "models/m/model.onnx", "retrained", 2)
+	dir, err := resolve("Standard PC (Q35 + ICH9, 2009)")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=retrained"}, tree(t, dir))
+	assert.Empty(t, m.take(), "no request to the metadata server")
+	assert.Equal(t, "INFO No Google credentials found; reading the bucket anonymously", d.logs.take()[0])
+	assert.Equal(t, "", b.authSeen[len(b.authSeen)-1])
+	mu.Lock()
+	defer mu.Unlock()
+	for _, addr := range dialed {
+		assert.Equal(t, strings.TrimPrefix(b.URL, "http://"), addr, "the bucket only")
+	}
+}
+
+// Credentials that impersonate a service account (gcloud auth
+// application-default login --impersonate-service-account) refused, by
+// IAM Credentials or at the source credentials' token endpoint, are one
+// line with the status, the error's code and message, as a key's are,
+// though the oauth2 package words these answers as text.
+func TestGCS_ImpersonationRefusedOnOneLine(t *testing.T) {
+	var mu sync.Mutex
+	sourceRefused := false
+	iam := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		switch {
+		case r.URL.Path == "/token" && sourceRefused:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error": "invalid_grant", "error_description": "Token has been expired or revoked."}`))
+		case r.URL.Path == "/token":
+			_, _ = w.Write([]byte(`{"access_token":"ya29.user","expires_in":3599,"token_type":"Bearer"}`))
+		default: // generateAccessToken, as IAM Credentials answers a caller without the Token Creator role
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{
+  "error": {
+    "code": 403,
+    "message": "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+    "status": "PERMISSION_DENIED"
+  }
+}
+`))
+		}
+	}))
+	t.Cleanup(iam.Close)
+	b := newBucketServer(t)
+	d := bucketEnv(t, b)
+	gcloud := filepath.Join(d.env["CLOUDSDK_CONFIG"], "application_default_credentials.json")
+	require.NoError(t, os.WriteFile(gcloud, []byte(`{"type":"impersonated_service_account",
+"service_account_impersonation_url":"`+iam.URL+`/v1/projects/-/serviceAccounts/model-reader@project.iam.gserviceaccount.com:generateAccessToken",
+"source_credentials":{"type":"authorized_user","client_id":"1.apps.googleusercontent.com","client_secret":"s","refresh_token":"1//r","token_uri":"`+iam.URL+`/token"}}`), 0o600))
+	who := "getting a Google access token with gcloud's application default credentials (" + gcloud + "): "
+	_, err := d.resolver().Resolve(context.Background(), "gs://private/m")
+	assert.EqualError(t, err, who+"the token endpoint answered 403 (PERMISSION_DENIED): Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	mu.Lock()
+	sourceRefused = true
+	mu.Unlock()
+	_, err = d.resolver().Resolve(context.Background(), "gs://private/m")
+	assert.EqualError(t, err, who+"the token endpoint answered 400 (invalid_grant): Token has been expired or revoked.")
 	assert.ErrorIs(t, err, ErrNotFound)
 }

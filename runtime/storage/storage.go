@@ -107,6 +107,10 @@ type Resolver struct {
 	// azureEndpoint maps an account to its blob endpoint (an emulator in
 	// tests); default https://<account>.blob.core.windows.net.
 	azureEndpoint func(account string) string
+	// gceProductName is the file naming the machine's product (tests);
+	// default /sys/class/dmi/id/product_name, "Google Compute Engine" on
+	// GCE and GKE.
+	gceProductName string
 	// uses collects the cache entries one Resolve call locks (useEntry).
 	uses *entryUses
 	// removing, when set, is called as Trim is about to remove each file

@@ -27,6 +27,12 @@ type tokenProbe struct {
 	mu       sync.Mutex
 	outcome  tokenOutcome // of the fetch's last token request
 	endpoint string       // its URL, when tokenUnanswered
+	// refusal is its answer when it said no (4xx), with the start of its
+	// body as read: the flows that flatten an answer into text
+	// (impersonation, an external account's token exchange: `oauth2/google:
+	// status code 403: {...}`, the source token's refusal quoted in
+	// another's) are worded from it as the others are.
+	refusal *oauth2.RetrieveError
 }
 
 // tokenOutcome is how a fetch's last token request ended.
@@ -50,8 +56,44 @@ func (r Resolver) tokenClient() (*tokenProbe, *http.Client) {
 func (p *tokenProbe) note(outcome tokenOutcome, endpoint string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.outcome, p.endpoint = outcome, endpoint
+	p.outcome, p.endpoint, p.refusal = outcome, endpoint, nil
 }
+
+// refused notes an answer saying no, its body as the reader reads it.
+func (p *tokenProbe) refused(resp *http.Response) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outcome, p.endpoint, p.refusal = tokenAnswered, "", &oauth2.RetrieveError{Response: resp}
+}
+
+// read adds b to the refusal's body, up to 4 KiB.
+func (p *tokenProbe) read(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refusal != nil && len(p.refusal.Body) < 4096 {
+		p.refusal.Body = append(p.refusal.Body, b[:min(len(b), 4096-len(p.refusal.Body))]...)
+	}
+}
+
+// withAnswer gives err the last token request's refusal, if it was one, as
+// an *oauth2.RetrieveError after err's own (tokenAnswer takes the first).
+func (p *tokenProbe) withAnswer(err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refusal == nil {
+		return err
+	}
+	return &answeredError{err: err, answer: p.refusal}
+}
+
+// answeredError is a token's error and the refusal the probe saw.
+type answeredError struct {
+	err    error
+	answer *oauth2.RetrieveError
+}
+
+func (e *answeredError) Error() string   { return e.err.Error() }
+func (e *answeredError) Unwrap() []error { return []error{e.err, e.answer} }
 
 // failed gives err, a token's error (an *Error), the kind the fetch's last
 // token request makes it, in a *tokenFailure: ErrDownload when the
@@ -105,7 +147,7 @@ func (t *probedTokens) Token() (*oauth2.Token, error) {
 	t.probe.note(tokenNotAsked, "")
 	tok, err := t.source.Token()
 	if err != nil {
-		return nil, t.probe.failed(t.describe(err))
+		return nil, t.probe.failed(t.describe(t.probe.withAnswer(err)))
 	}
 	return tok, nil
 }
@@ -125,6 +167,9 @@ func (t *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
 		t.probe.note(tokenUnanswered, endpoint)
+	case resp.StatusCode >= 400:
+		t.probe.refused(resp)
+		resp.Body = &probeBody{ReadCloser: resp.Body, probe: t.probe, endpoint: endpoint, keep: true}
 	default:
 		t.probe.note(tokenAnswered, "")
 		resp.Body = &probeBody{ReadCloser: resp.Body, probe: t.probe, endpoint: endpoint}
@@ -132,15 +177,20 @@ func (t *probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// probeBody notes an answer cut short as a request that got none.
+// probeBody notes an answer cut short as a request that got none, and
+// keeps the start of a refusal's.
 type probeBody struct {
 	io.ReadCloser
 	probe    *tokenProbe
 	endpoint string
+	keep     bool
 }
 
 func (b *probeBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if b.keep {
+		b.probe.read(p[:n])
+	}
 	if err != nil && err != io.EOF {
 		b.probe.note(tokenUnanswered, b.endpoint)
 	}
@@ -195,18 +245,24 @@ func tokenAnswer(err error) (answer string, ok bool) {
 			Error       json.RawMessage `json:"error"`
 			Description string          `json:"error_description"`
 		}
-		if json.Unmarshal(re.Body, &body) == nil && json.Unmarshal(body.Error, &code) == nil {
+		// Google's APIs (IAM Credentials' generateAccessToken, which
+		// impersonation calls) answer {"error": {"status", "message"}}.
+		var api struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		}
+		switch {
+		case json.Unmarshal(re.Body, &body) != nil:
+		case json.Unmarshal(body.Error, &code) == nil:
 			detail = body.Description
+		case json.Unmarshal(body.Error, &api) == nil && api.Message != "":
+			code, detail = api.Status, api.Message
 		}
 	}
-	if code == "" {
+	if code == "" && detail == "" {
 		detail = string(re.Body) // not OAuth's JSON: a proxy's page, say
 	}
-	detail, _, _ = strings.Cut(strings.TrimSpace(detail), "\n")
-	detail = strings.TrimSpace(detail)
-	if len(detail) > 300 {
-		detail = detail[:300] + "..."
-	}
+	detail = firstLine(detail)
 	answer = fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
 	if code != "" {
 		answer += " (" + code + ")"
@@ -215,6 +271,18 @@ func tokenAnswer(err error) (answer string, ok bool) {
 		answer += ": " + detail
 	}
 	return answer, true
+}
+
+// firstLine is s's first line, trimmed and cut at 300 bytes: enough of an
+// error page or description to act on (the rest of Entra's is trace and
+// correlation ids).
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	line = strings.TrimSpace(line)
+	if len(line) > 300 {
+		line = line[:300] + "..."
+	}
+	return line
 }
 
 // bearerTransport sets a current OAuth token (a gs:// sign-in's, an Azure
