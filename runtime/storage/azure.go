@@ -84,8 +84,9 @@ func (r Resolver) parseAzure(uri string) (azureTarget, error) {
 // lists by the bare prefix, models/iris does not take models/irises/... too.
 //
 // Credentials: a shared access signature in the URI's query, else a
-// service principal's bearer token (azureSignIn: a client secret, or AKS
-// workload identity's federated token file), else AZURE_STORAGE_ACCESS_KEY
+// service principal's or managed identity's bearer token (azureSignIn: a
+// client secret, AKS workload identity's federated token file, or IMDS),
+// else AZURE_STORAGE_ACCESS_KEY
 // (the account key; requests signed with Shared Key), else anonymous (a
 // public container) with KServe's warning. Cached and revalidated by the
 // listing's names and ETags.
@@ -135,15 +136,6 @@ func (r Resolver) fetchAzure(ctx context.Context, uri string) (string, error) {
 			return &sharedKeyTransport{base: rt, origin: origin, account: t.account, key: secret}
 		})
 	default:
-		if client, from := r.azureVar("CLIENT_ID"); client != "" {
-			// KServe's DefaultAzureCredential would go on to a managed
-			// identity or the Azure CLI; saying only "not found" sent users
-			// checking variables they had set.
-			r.logger().Warn(fmt.Sprintf("Azure credentials or shared access signature token not found, retrying anonymous access: %s is set, but neither a client secret (AZURE_CLIENT_SECRET or AZ_CLIENT_SECRET) nor AZURE_FEDERATED_TOKEN_FILE, and managed identities are not used here; %s",
-				from, azureCredentialsHint))
-			denied += " (" + from + " alone is not enough)"
-			break
-		}
 		r.logger().Warn("Azure credentials or shared access signature token not found, retrying anonymous access")
 	}
 	if err := r.openSnapshot(snap); err != nil {
@@ -264,7 +256,7 @@ func (r Resolver) azureList(ctx context.Context, t azureTarget, shown, denied st
 }
 
 // azureCredentialsHint is what reads a private container here.
-const azureCredentialsHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal"
+const azureCredentialsHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal, or AZURE_CLIENT_ID alone for a managed identity on Azure"
 
 // azureVar reads KServe's AZ_<name>, which its storage-initializer copies
 // over azure-identity's AZURE_<name> (_get_azure_storage_token), else
@@ -278,27 +270,34 @@ func (r Resolver) azureVar(name string) (value, from string) {
 	return "", ""
 }
 
-// azureSignInConfig is a service principal to sign in as, and where its
-// settings came from.
+// azureSignInConfig is a service principal or a managed identity to sign
+// in as, and where its settings came from.
 type azureSignInConfig struct {
 	tenant, client string
-	from           []string // the variables: tenant, client, credential
+	from           []string // the variables: tenant, client, credential; the client's alone for a managed identity
+	via            string   // a managed identity's token endpoint, for messages: `IMDS (http://169.254.169.254)`
 	source         oauth2.TokenSource
 }
 
-// String names the service principal and its variables, for messages.
+// String names the service principal or managed identity and its
+// variables, for messages.
 func (s *azureSignInConfig) String() string {
+	if s.via != "" {
+		return fmt.Sprintf("managed identity %s (%s) via %s", s.client, strings.Join(s.from, ", "), s.via)
+	}
 	return fmt.Sprintf("client %s in tenant %s (%s)", s.client, s.tenant, strings.Join(s.from, ", "))
 }
 
-// azureSignIn returns the service principal the environment configures, or
-// nil for none (no client id, or neither a client secret nor a federated
-// token file), with its first token already fetched so that a refusal is
-// one clear error before any listing. As azure-identity's
-// DefaultAzureCredential, a client secret (its EnvironmentCredential) comes
-// before AZURE_FEDERATED_TOKEN_FILE (its WorkloadIdentityCredential, which
-// AKS workload identity's webhook sets up); managed identities and the
-// Azure CLI are not asked.
+// azureSignIn returns the service principal or managed identity the
+// environment configures, or nil for none (no client id, which is when
+// KServe makes a DefaultAzureCredential), with its first token already
+// fetched so that a refusal is one clear error before any listing. As in
+// DefaultAzureCredential, a client secret (its EnvironmentCredential)
+// comes before AZURE_FEDERATED_TOKEN_FILE (its WorkloadIdentityCredential,
+// which AKS workload identity's webhook sets up), and with neither the
+// client id is a user-assigned managed identity (its
+// ManagedIdentityCredential: azureManagedIdentity); the Azure CLI and the
+// other developer sign-ins it would go on to are not asked.
 func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 	client, clientVar := r.azureVar("CLIENT_ID")
 	if client == "" {
@@ -306,10 +305,14 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 	}
 	secret, credVar := r.azureVar("CLIENT_SECRET")
 	tokenFile := r.getenv("AZURE_FEDERATED_TOKEN_FILE")
-	if secret == "" {
-		if tokenFile == "" {
-			return nil, nil
+	if secret == "" && tokenFile == "" {
+		s, err := r.azureManagedIdentity(ctx, client, clientVar)
+		if err != nil {
+			return nil, err
 		}
+		return r.azureFirstToken(s)
+	}
+	if secret == "" {
 		credVar = "AZURE_FEDERATED_TOKEN_FILE"
 	}
 	tenant, tenantVar := r.azureVar("TENANT_ID")
@@ -335,12 +338,17 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 		source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
 	}
 	s.source = &probedTokens{probe: probe, source: source, describe: s.tokenError}
+	return r.azureFirstToken(s)
+}
+
+// azureFirstToken fetches s's first token, so that a refusal is one clear
+// error before any listing; an unreachable endpoint is one the cache may
+// outlast (signInFailed).
+func (r Resolver) azureFirstToken(s *azureSignInConfig) (*azureSignInConfig, error) {
 	if _, err := s.source.Token(); err != nil {
-		// An unreachable endpoint is one the cache may outlast
-		// (signInFailed); a refusal is not.
 		return nil, err
 	}
-	r.logger().Info(fmt.Sprintf("Retrieved SP token credential for client_id: %s", client))
+	r.logger().Info(fmt.Sprintf("Retrieved SP token credential for client_id: %s", s.client)) // KServe's line, whatever the credential
 	return s, nil
 }
 

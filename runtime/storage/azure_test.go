@@ -139,7 +139,7 @@ func azureEnv(t *testing.T, a *azurite) (*downloadEnv, Resolver) {
 const azureURI = "https://devstoreaccount1.blob.core.windows.net/"
 
 // azureHint is what reads a private container, as the messages say it.
-const azureHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal"
+const azureHint = "add a shared access signature to the URI, set AZURE_STORAGE_ACCESS_KEY, set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) for a service principal, or AZURE_CLIENT_ID alone for a managed identity on Azure"
 
 var azureHintRE = regexp.QuoteMeta(azureHint)
 
@@ -158,17 +158,21 @@ func TestAzure_KeySASAndAnonymous(t *testing.T) {
 	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: `+azureHintRE+`\): `, err.Error())
 	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access", d.logs.take()[0])
 
-	// A client id without a secret or a federated token file: anonymous
-	// still (KServe's DefaultAzureCredential would try a managed
-	// identity), and both the warning and the error say what is missing.
+	// A client id without a secret or a federated token file is a managed
+	// identity, as in KServe's DefaultAzureCredential, not anonymous: off
+	// Azure, where no IMDS answers, an error naming it, before any
+	// request to the account, and the account key is not tried.
 	d, r = azureEnv(t, a)
 	d.env["AZ_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
 	d.env["AZ_TENANT_ID"] = "tenant"
+	d.env["AZURE_STORAGE_ACCESS_KEY"] = azuriteKey
+	closed := fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
+	d.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = closed
 	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
 	require.Error(t, err)
-	assert.Regexp(t, `^https://devstoreaccount1.blob.core.windows.net/private/models/iris: the container answered 40[34] \(no such container, or it is not public: `+azureHintRE+` \(AZ_CLIENT_ID alone is not enough\)\): `, err.Error())
-	assert.Equal(t, "WARN Azure credentials or shared access signature token not found, retrying anonymous access: AZ_CLIENT_ID is set, but neither a client secret (AZURE_CLIENT_SECRET or AZ_CLIENT_SECRET) "+
-		"nor AZURE_FEDERATED_TOKEN_FILE, and managed identities are not used here; "+azureHint, d.logs.take()[0])
+	assert.Regexp(t, `^getting an Azure access token as managed identity 00000000-0000-0000-0000-000000000001 \(AZ_CLIENT_ID\) via AZURE_POD_IDENTITY_AUTHORITY_HOST \(`+regexp.QuoteMeta(closed)+`\): dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused$`, err.Error())
+	assert.ErrorIs(t, err, ErrDownload)
+	assert.Empty(t, d.logs.take())
 
 	// The account key: Shared Key signing, checked by Azurite.
 	d, r = azureEnv(t, a)
@@ -359,17 +363,23 @@ func (e *entraStandIn) serve(w http.ResponseWriter, req *http.Request) {
 	case !f.Has("client_secret") && (f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !trusted):
 		refuse(http.StatusBadRequest, "invalid_client", "AADSTS700211: No matching federated identity record found for presented assertion.")
 	default:
-		now := time.Now().Unix()
-		enc := func(v any) string {
-			b, _ := json.Marshal(v)
-			return base64.RawURLEncoding.EncodeToString(b)
-		}
-		token := enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(map[string]any{
-			"aud": audience, "iss": "https://sts.windows.net/" + e.tenant + "/", "appid": e.client,
-			"iat": now - 60, "nbf": now - 60, "exp": now + 3600}) + ".c2lnbmF0dXJl"
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": expiresIn, "access_token": token})
+		_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": expiresIn, "access_token": azureAccessToken(e.tenant, e.client, audience)})
 	}
+}
+
+// azureAccessToken is a token as Entra mints it for client, which Azurite
+// takes for audience (the Blob service's): an sts.windows.net issuer, a
+// lifetime of an hour; not signed, which Azurite does not check.
+func azureAccessToken(tenant, client, audience string) string {
+	now := time.Now().Unix()
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(map[string]any{
+		"aud": audience, "iss": "https://sts.windows.net/" + tenant + "/", "appid": client,
+		"iat": now - 60, "nbf": now - 60, "exp": now + 3600}) + ".c2lnbmF0dXJl"
 }
 
 // takeForms returns the forms received since the last call.
@@ -674,4 +684,115 @@ func TestAzure_TokenRefusedDuringTheListing(t *testing.T) {
 	assert.Len(t, e.takeForms(), 2, "the sign-in's token, then the listing's")
 	assert.Equal(t, []string{"INFO Retrieved SP token credential for client_id: client-1"}, d.logs.take(), "no cached copy served")
 	assert.Len(t, blobRequests(rec.seen), listed, "the listing went without its token")
+}
+
+// imdsStandIn stands in for Azure's Instance Metadata Service (the real
+// one answers on Azure's machines only; AZURE_POD_IDENTITY_AUTHORITY_HOST
+// points at it, as azure-identity reads it) and for App Service's managed
+// identity endpoint: it mints the token of an assigned identity to a
+// request carrying the header the real ones require, refuses another
+// identity with IMDS's answer, and records each request.
+type imdsStandIn struct {
+	*httptest.Server
+	mu       sync.Mutex
+	assigned string   // the client id of the identity assigned to the machine
+	requests []string // path?query and the guard header's value
+}
+
+func newIMDS(t *testing.T, assigned string) *imdsStandIn {
+	m := &imdsStandIn{assigned: assigned}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		q := r.URL.Query()
+		guard := r.Header.Get("Metadata")
+		if r.URL.Path == "/appservice/token" {
+			guard = r.Header.Get("X-IDENTITY-HEADER")
+		}
+		m.requests = append(m.requests, r.URL.Path+"?"+r.URL.RawQuery+" "+guard)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch {
+		case r.URL.Path == "/metadata/identity/oauth2/token" && guard != "true":
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"Required metadata header not specified"}`))
+		case r.URL.Path == "/appservice/token" && guard != "app-service-secret":
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"statusCode":401,"message":"Unauthorized request"}`))
+		case q.Get("client_id") != m.assigned:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"Identity not found"}`))
+		default:
+			// IMDS's numbers are strings.
+			_, _ = fmt.Fprintf(w, `{"access_token":%q,"client_id":%q,"expires_in":"86399","expires_on":"%d","resource":%q,"token_type":"Bearer"}`,
+				azureAccessToken("tenant-1", m.assigned, q.Get("resource")), m.assigned, time.Now().Add(24*time.Hour).Unix(), q.Get("resource"))
+		}
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *imdsStandIn) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.requests
+	m.requests = nil
+	return r
+}
+
+// AZURE_CLIENT_ID alone is a user-assigned managed identity, as in
+// azure-identity's DefaultAzureCredential: its token comes from IMDS
+// (with Metadata: true, the client id and the Blob service as the
+// resource), or from App Service's endpoint when IDENTITY_ENDPOINT and
+// IDENTITY_HEADER are set, and each blob request carries it, which
+// Azurite checks. An identity not assigned to the machine is one line
+// naming it, before any request to the account.
+func TestAzure_ManagedIdentity(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	imds := newIMDS(t, "mi-client")
+	ctx := context.Background()
+	managed := func(env map[string]string) (*downloadEnv, Resolver, *headerRecorder) {
+		d, r := azureEnv(t, a)
+		rec := &headerRecorder{base: a.client.Transport}
+		r.Client = &http.Client{Transport: rec}
+		d.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = imds.URL + "/"
+		for k, v := range env {
+			d.env[k] = v
+		}
+		return d, r, rec
+	}
+
+	d, r, rec := managed(map[string]string{"AZURE_CLIENT_ID": "mi-client"})
+	dir, err := r.Resolve(ctx, azureURI+"private/models/iris")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	assert.Equal(t, []string{"/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=mi-client&resource=https%3A%2F%2Fstorage.azure.com true"}, imds.take())
+	assert.Equal(t, "INFO Retrieved SP token credential for client_id: mi-client", d.logs.take()[0])
+	assert.Equal(t, []string{"/devstoreaccount1/private Bearer 2021-08-06", "/devstoreaccount1/private/models/iris/model.onnx Bearer 2021-08-06"}, blobRequests(rec.seen))
+
+	// Another identity than the machine's: IMDS's refusal, naming it.
+	_, r, rec = managed(map[string]string{"AZ_CLIENT_ID": "other-client"})
+	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
+	assert.EqualError(t, err, "getting an Azure access token as managed identity other-client (AZ_CLIENT_ID) via AZURE_POD_IDENTITY_AUTHORITY_HOST ("+imds.URL+"): "+
+		"the token endpoint answered 400 (invalid_request): Identity not found")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Empty(t, blobRequests(rec.seen), "no request to the account")
+	imds.take()
+
+	// App Service and Functions: their local endpoint, with its header.
+	d, r, rec = managed(map[string]string{"AZURE_CLIENT_ID": "mi-client", "IDENTITY_ENDPOINT": imds.URL + "/appservice/token", "IDENTITY_HEADER": "app-service-secret"})
+	dir, err = r.Resolve(ctx, azureURI+"private/models/iris/model.onnx")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+	assert.Equal(t, []string{"/appservice/token?api-version=2019-08-01&client_id=mi-client&resource=https%3A%2F%2Fstorage.azure.com app-service-secret"}, imds.take())
+	assert.Equal(t, "INFO Retrieved SP token credential for client_id: mi-client", d.logs.take()[0])
+	assert.Equal(t, []string{"/devstoreaccount1/private Bearer 2021-08-06", "/devstoreaccount1/private/models/iris/model.onnx Bearer 2021-08-06"}, blobRequests(rec.seen))
+
+	// The other hosting environments' managed identities are refused by name.
+	_, r, _ = managed(map[string]string{"AZURE_CLIENT_ID": "mi-client", "IDENTITY_ENDPOINT": imds.URL + "/arc/token", "IMDS_ENDPOINT": imds.URL})
+	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
+	assert.EqualError(t, err, "AZURE_CLIENT_ID is set for a managed identity, and IDENTITY_ENDPOINT, IMDS_ENDPOINT: a managed identity of Service Fabric, Azure Arc, Cloud Shell or Azure Machine Learning, which is not supported here; "+azureHint)
+	assert.Empty(t, imds.take())
 }

@@ -62,9 +62,11 @@ func (r Resolver) gceSignIn(ctx context.Context) (*gcsSignIn, error) {
 	if host == "" {
 		host, from = gceMetadataIP, "the metadata server"
 	}
-	// Token requests go through the resolver's client (a proxy, a test's
-	// stand-in), noted by the probe, and outlive this call's context.
-	probe, client := r.tokenClient()
+	// Token requests go through the resolver's client (a test's stand-in)
+	// without a proxy, noted by the probe, and outlive this call's context.
+	direct := r
+	direct.Client = withoutProxy(r.client())
+	probe, client := direct.tokenClient()
 	src := &gceTokenSource{
 		ctx:    context.WithoutCancel(ctx),
 		client: metadata.NewWithOptions(&metadata.Options{Client: client}),
