@@ -27,7 +27,8 @@ const azureVersion = "2021-08-06"
 
 // Sign-in as a service principal, as azure-identity does it for a
 // BlobServiceClient: the client credentials grant for the Blob service's
-// scope, with a client secret or a federated token as the assertion.
+// scope, with a client secret, or a certificate's signed JWT or a federated
+// token as the assertion.
 const (
 	azureScope            = "https://storage.azure.com/.default"
 	azureAssertionType    = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -292,8 +293,9 @@ func (s *azureSignInConfig) String() string {
 // environment configures, or nil for none (no client id, which is when
 // KServe makes a DefaultAzureCredential), with its first token already
 // fetched so that a refusal is one clear error before any listing. As in
-// DefaultAzureCredential, a client secret (its EnvironmentCredential)
-// comes before AZURE_FEDERATED_TOKEN_FILE (its WorkloadIdentityCredential,
+// DefaultAzureCredential, a client secret, then a certificate (its
+// EnvironmentCredential), come before AZURE_FEDERATED_TOKEN_FILE (its
+// WorkloadIdentityCredential,
 // which AKS workload identity's webhook sets up), and with neither the
 // client id is a user-assigned managed identity (its
 // ManagedIdentityCredential: azureManagedIdentity); the Azure CLI and the
@@ -304,16 +306,20 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 		return nil, nil
 	}
 	secret, credVar := r.azureVar("CLIENT_SECRET")
+	certFile := r.getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	tokenFile := r.getenv("AZURE_FEDERATED_TOKEN_FILE")
-	if secret == "" && tokenFile == "" {
+	switch {
+	case secret != "":
+	case certFile != "":
+		credVar = "AZURE_CLIENT_CERTIFICATE_PATH"
+	case tokenFile != "":
+		credVar = "AZURE_FEDERATED_TOKEN_FILE"
+	default:
 		s, err := r.azureManagedIdentity(ctx, client, clientVar)
 		if err != nil {
 			return nil, err
 		}
 		return r.azureFirstToken(s)
-	}
-	if secret == "" {
-		credVar = "AZURE_FEDERATED_TOKEN_FILE"
 	}
 	tenant, tenantVar := r.azureVar("TENANT_ID")
 	if tenant == "" {
@@ -330,12 +336,28 @@ func (r Resolver) azureSignIn(ctx context.Context) (*azureSignInConfig, error) {
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, tokenHTTP)
 	tokenURL := authority + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	var source oauth2.TokenSource
-	if secret != "" {
+	switch credVar {
+	case "AZURE_CLIENT_CERTIFICATE_PATH":
+		cert, err := loadAzureCertificate(certFile)
+		if err != nil {
+			return nil, newError(ErrInvalidURI, "AZURE_CLIENT_CERTIFICATE_PATH (%s): %v", certFile, err)
+		}
+		source = oauth2.ReuseTokenSource(nil, &assertionTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL,
+			assertion: func() (string, error) { return cert.assertion(client, tokenURL) }})
+	case "AZURE_FEDERATED_TOKEN_FILE":
+		// Read for every token: the kubelet rotates it.
+		source = oauth2.ReuseTokenSource(nil, &assertionTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL,
+			assertion: func() (string, error) {
+				assertion, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return "", fmt.Errorf("reading AZURE_FEDERATED_TOKEN_FILE: %w", err)
+				}
+				return strings.TrimSpace(string(assertion)), nil
+			}})
+	default:
 		conf := &clientcredentials.Config{ClientID: client, ClientSecret: secret, TokenURL: tokenURL,
 			Scopes: []string{azureScope}, AuthStyle: oauth2.AuthStyleInParams}
 		source = conf.TokenSource(tokenCtx)
-	} else {
-		source = oauth2.ReuseTokenSource(nil, &federatedTokenSource{ctx: tokenCtx, client: client, tokenURL: tokenURL, file: tokenFile})
 	}
 	s.source = &probedTokens{probe: probe, source: source, describe: s.tokenError}
 	return r.azureFirstToken(s)
@@ -381,26 +403,26 @@ func (s *azureSignInConfig) tokenError(err error) error {
 	return newError(ErrDownload, "getting an Azure access token as %s: %v", s, unwrapURLError(err))
 }
 
-// federatedTokenSource signs in with the federated token file's contents
-// as the client assertion (workload identity). The file is read for every
-// token: the kubelet rotates it.
-type federatedTokenSource struct {
+// assertionTokenSource signs in with a client assertion made for each
+// token: the federated token file's contents (workload identity), or a
+// JWT the certificate signs (azureCertificate.assertion).
+type assertionTokenSource struct {
 	ctx              context.Context
 	client, tokenURL string
-	file             string
+	assertion        func() (string, error)
 }
 
-func (f *federatedTokenSource) Token() (*oauth2.Token, error) {
-	assertion, err := os.ReadFile(f.file)
+func (a *assertionTokenSource) Token() (*oauth2.Token, error) {
+	assertion, err := a.assertion()
 	if err != nil {
-		return nil, fmt.Errorf("reading AZURE_FEDERATED_TOKEN_FILE: %w", err)
+		return nil, err
 	}
-	conf := &clientcredentials.Config{ClientID: f.client, TokenURL: f.tokenURL, Scopes: []string{azureScope},
+	conf := &clientcredentials.Config{ClientID: a.client, TokenURL: a.tokenURL, Scopes: []string{azureScope},
 		AuthStyle: oauth2.AuthStyleInParams, EndpointParams: url.Values{
 			"client_assertion_type": {azureAssertionType},
-			"client_assertion":      {strings.TrimSpace(string(assertion))},
+			"client_assertion":      {assertion},
 		}}
-	return conf.Token(f.ctx)
+	return conf.Token(a.ctx)
 }
 
 // azureError turns an error answer into an error naming what to set;

@@ -2,13 +2,18 @@ package storage
 
 import (
 	"context"
+	"crypto"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -306,6 +311,9 @@ type entraStandIn struct {
 	// expireFrom, when set, is the first request (counting from 1, since
 	// the last takeForms) whose secret Entra takes for expired.
 	expireFrom int
+	// appCert is the certificate registered for the client, whose signed
+	// client assertions it takes.
+	appCert *x509.Certificate
 }
 
 // set changes the stand-in's settings between requests.
@@ -346,8 +354,12 @@ func (e *entraStandIn) serve(w http.ResponseWriter, req *http.Request) {
 	e.forms = append(e.forms, f)
 	trusted, audience, expiresIn, down := e.assertions[f.Get("client_assertion")], e.audience, e.expiresIn, e.down
 	expired := e.expireFrom > 0 && len(e.forms) >= e.expireFrom
+	certAssertion, certTrusted := e.checkCertAssertion(e.url+req.URL.Path, f.Get("client_assertion"))
+	trusted = trusted || certTrusted
 	e.mu.Unlock()
 	switch {
+	case certAssertion && !certTrusted:
+		refuse(http.StatusUnauthorized, "invalid_client", "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.")
 	case expired:
 		refuse(http.StatusUnauthorized, "invalid_client", "AADSTS7000222: The provided client secret keys for app '"+e.client+"' are expired.")
 	case down:
@@ -795,4 +807,146 @@ func TestAzure_ManagedIdentity(t *testing.T) {
 	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
 	assert.EqualError(t, err, "AZURE_CLIENT_ID is set for a managed identity, and IDENTITY_ENDPOINT, IMDS_ENDPOINT: a managed identity of Service Fabric, Azure Arc, Cloud Shell or Azure Machine Learning, which is not supported here; "+azureHint)
 	assert.Empty(t, imds.take())
+}
+
+// checkCertAssertion reports whether assertion is a certificate's client
+// assertion (a JWT naming the certificate by thumbprint), and whether it is
+// one Entra takes: signed (RS256) by the registered certificate's key, the
+// thumbprints its, for this token endpoint, issued by and about the
+// client, not expired. e.mu is held.
+func (e *entraStandIn) checkCertAssertion(tokenURL, assertion string) (isCert, trusted bool) {
+	parts := strings.Split(assertion, ".")
+	if len(parts) != 3 {
+		return false, false
+	}
+	var header struct {
+		Alg     string `json:"alg"`
+		X5t     string `json:"x5t"`
+		X5tS256 string `json:"x5t#S256"`
+	}
+	var claims struct {
+		Aud, Iss, Sub, Jti string
+		Exp, Nbf           int64
+	}
+	h, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	c, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	if json.Unmarshal(h, &header) != nil || header.X5tS256 == "" || json.Unmarshal(c, &claims) != nil {
+		return false, false
+	}
+	if e.appCert == nil {
+		return true, false
+	}
+	sha256Sum := sha256.Sum256(e.appCert.Raw)
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	now := time.Now().Unix()
+	return true, header.Alg == "RS256" && header.X5tS256 == base64.RawURLEncoding.EncodeToString(sha256Sum[:]) &&
+		rsa.VerifyPKCS1v15(e.appCert.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig) == nil &&
+		claims.Aud == tokenURL && claims.Iss == e.client && claims.Sub == e.client && claims.Jti != "" && claims.Nbf <= now && now < claims.Exp
+}
+
+// appCertificate makes a self-signed certificate for an app registration,
+// its key, and write, which writes the PEM blocks named in parts
+// ("CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY") of the certificate and
+// a key to a file, as Azure's tools write them in one.
+func appCertificate(t *testing.T) (*x509.Certificate, *rsa.PrivateKey, func(key *rsa.PrivateKey, parts ...string) string) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	write := func(k *rsa.PrivateKey, parts ...string) string {
+		var out []byte
+		for _, p := range parts {
+			switch p {
+			case "CERTIFICATE":
+				out = append(out, pem.EncodeToMemory(&pem.Block{Type: p, Bytes: der})...)
+			case "PRIVATE KEY":
+				b, err := x509.MarshalPKCS8PrivateKey(k)
+				require.NoError(t, err)
+				out = append(out, pem.EncodeToMemory(&pem.Block{Type: p, Bytes: b})...)
+			case "RSA PRIVATE KEY":
+				out = append(out, pem.EncodeToMemory(&pem.Block{Type: p, Bytes: x509.MarshalPKCS1PrivateKey(k)})...)
+			}
+		}
+		f := filepath.Join(t.TempDir(), "app.pem")
+		require.NoError(t, os.WriteFile(f, out, 0o600))
+		return f
+	}
+	return cert, key, write
+}
+
+// A certificate credential (AZURE_CLIENT_CERTIFICATE_PATH, azure-identity's
+// EnvironmentCredential): each token request carries a client assertion
+// the certificate's key signs, which the stand-in Entra checks against
+// the registered certificate, and Azurite the token. A certificate Entra
+// does not know is its refusal on one line; a file without the key, or
+// with another key, names the file before any request; a client secret
+// comes first, as in EnvironmentCredential.
+func TestAzure_CertificateCredential(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	e := startEntra(t, cert, key)
+	appCert, appKey, write := appCertificate(t)
+	e.set(func(e *entraStandIn) { e.appCert = appCert })
+	ctx := context.Background()
+	signedIn := func(file string, more ...string) (*downloadEnv, Resolver, *headerRecorder) {
+		d, r := azureEnv(t, a)
+		rec := &headerRecorder{base: a.client.Transport}
+		r.Client = &http.Client{Transport: rec}
+		d.env["AZURE_AUTHORITY_HOST"] = e.url
+		d.env["AZURE_TENANT_ID"], d.env["AZURE_CLIENT_ID"], d.env["AZURE_CLIENT_CERTIFICATE_PATH"] = "tenant-1", "client-1", file
+		for i := 0; i+1 < len(more); i += 2 {
+			d.env[more[i]] = more[i+1]
+		}
+		return d, r, rec
+	}
+
+	for _, keyType := range []string{"PRIVATE KEY", "RSA PRIVATE KEY"} {
+		d, r, rec := signedIn(write(appKey, keyType, "CERTIFICATE"))
+		dir, err := r.Resolve(ctx, azureURI+"private/models/iris")
+		require.NoError(t, err, keyType)
+		assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+		forms := e.takeForms()
+		require.Len(t, forms, 1)
+		assert.Equal(t, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", forms[0].Get("client_assertion_type"))
+		assert.False(t, forms[0].Has("client_secret"))
+		assert.Equal(t, "INFO Retrieved SP token credential for client_id: client-1", d.logs.take()[0])
+		assert.Equal(t, []string{"/devstoreaccount1/private Bearer 2021-08-06", "/devstoreaccount1/private/models/iris/model.onnx Bearer 2021-08-06"}, blobRequests(rec.seen))
+	}
+
+	who := "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH): "
+	_, otherKey, writeOther := appCertificate(t)
+	_, r, rec := signedIn(writeOther(otherKey, "CERTIFICATE", "PRIVATE KEY"))
+	_, err := r.Resolve(ctx, azureURI+"private/models/iris")
+	assert.EqualError(t, err, who+"the token endpoint answered 401 (invalid_client): AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Empty(t, blobRequests(rec.seen))
+	e.takeForms()
+
+	for _, c := range []struct {
+		file, want string
+	}{
+		{write(appKey, "CERTIFICATE"), "no PRIVATE KEY in it, only the certificate"},
+		{write(appKey, "PRIVATE KEY"), "no CERTIFICATE in it, only the private key"},
+		{write(otherKey, "CERTIFICATE", "PRIVATE KEY"), "its private key is not the certificate's"},
+		{write(appKey), "no PEM certificate and private key in it (a PKCS #12 .pfx file is not supported here: convert it with openssl pkcs12 -in <file> -nodes)"},
+	} {
+		_, r, _ := signedIn(c.file)
+		_, err := r.Resolve(ctx, azureURI+"private/models/iris")
+		assert.EqualError(t, err, "AZURE_CLIENT_CERTIFICATE_PATH ("+c.file+"): "+c.want)
+		assert.ErrorIs(t, err, ErrInvalidURI)
+	}
+	assert.Empty(t, e.takeForms(), "no token request")
+
+	_, r, _ = signedIn(write(appKey, "CERTIFICATE", "PRIVATE KEY"), "AZURE_CLIENT_SECRET", "s3cret")
+	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
+	require.NoError(t, err)
+	forms := e.takeForms()
+	require.Len(t, forms, 1)
+	assert.Equal(t, "s3cret", forms[0].Get("client_secret"), "the secret first")
 }
