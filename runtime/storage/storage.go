@@ -97,7 +97,13 @@ type Resolver struct {
 	// StallTimeout abandons a download that receives nothing for this long
 	// (default DefaultStallTimeout); the whole download has no limit.
 	StallTimeout time.Duration
-	// Getenv reads the <host>-headers variables (default os.Getenv).
+	// Getenv reads the environment KServe's storage package reads: the
+	// <host>-headers variables, the S3, Cloud Storage and Azure settings
+	// and credentials (default os.Getenv). The cloud SDKs this uses read
+	// a few variables of their own from the process's environment
+	// whatever Getenv says: the AWS SDK's AWS_ROLE_ARN,
+	// AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_* and AWS_ENDPOINT_URL_*,
+	// and GCE_METADATA_HOST.
 	Getenv func(string) string
 	// Logger gets KServe's download log lines (default: none).
 	Logger *slog.Logger
