@@ -11,16 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kserve-gen/kserve-gen/runtime/internal/freeport"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/testcert"
 )
 
@@ -296,50 +294,14 @@ func emulator(t *testing.T, name, command string) string {
 	return bin
 }
 
-// freeTCPPort returns a port for an emulator to listen on, free when asked.
-// It is taken below the kernel's ephemeral range
-// (net.ipv4.ip_local_port_range), where neither a listener on port 0 nor an
-// outgoing connection is given ports: a port from that range, free when
-// asked, could go to another parallel test's httptest server before the
-// emulator binds it, and the test would then talk to that server (seen as
-// "tls: first record does not look like a TLS handshake").
+// freeTCPPort returns a port for an emulator to listen on (freeport.Ports:
+// one no parallel test's own listener can take before the emulator binds
+// it).
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 20000 {
-				low = n
-			}
-		}
-	}
-	emulatorPorts.Lock()
-	defer emulatorPorts.Unlock()
-	for range 1000 {
-		port := 15000 + rand.IntN(low-15000)
-		if emulatorPorts.given[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue // in use
-		}
-		ln.Close()
-		if emulatorPorts.given == nil {
-			emulatorPorts.given = map[int]bool{}
-		}
-		emulatorPorts.given[port] = true
-		return port
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return 0
-}
-
-// emulatorPorts are the ports freeTCPPort has handed out in this test
-// binary, so two parallel emulators never get the same one.
-var emulatorPorts struct {
-	sync.Mutex
-	given map[int]bool
+	ports, err := freeport.Ports(1)
+	require.NoError(t, err)
+	return ports[0]
 }
 
 // startProcess runs bin until the test ends, its output collected.
