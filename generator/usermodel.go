@@ -169,7 +169,8 @@ func (m *ONNXModel) CheckLabels() (int, error) {
 // ModelFile does when it serves one: its model.onnx, else its only .onnx
 // file; with none at its top (a Hugging Face repository keeps onnx/model.onnx
 // beside quantised variants), the only model.onnx below it, else the only
-// .onnx file below it.
+// .onnx file below it. Its errors say what the folder holds, not its
+// name, which the caller gives as the user did (--model DIR: ...).
 func FindONNXFile(dir string) (string, error) {
 	p := filepath.Join(dir, "model.onnx")
 	if _, err := os.Stat(p); err == nil {
@@ -183,7 +184,7 @@ func FindONNXFile(dir string) (string, error) {
 		return top[0], nil
 	}
 	if len(top) > 1 {
-		return "", fmt.Errorf("%s holds %d .onnx files (%s) and no model.onnx: name the one to serve", dir, len(top), strings.Join(top, ", "))
+		return "", fmt.Errorf("the folder holds %d .onnx files (%s) and no model.onnx: name the one to serve", len(top), strings.Join(top, ", "))
 	}
 	var below, named []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -210,9 +211,9 @@ func FindONNXFile(dir string) (string, error) {
 	case len(below) == 1:
 		return below[0], nil
 	case len(below) == 0:
-		return "", fmt.Errorf("%s holds no .onnx file", dir)
+		return "", errors.New("the folder holds no .onnx file, nor do its subfolders: give your .onnx model file, or a folder holding one")
 	}
-	return "", fmt.Errorf("%s holds %d .onnx files below it (%s): name the one to serve", dir, len(below), strings.Join(below, ", "))
+	return "", fmt.Errorf("the folder holds %d .onnx files below it (%s): name the one to serve", len(below), strings.Join(below, ", "))
 }
 
 // maxExampleElements bounds the zero-filled sample request: 4M elements

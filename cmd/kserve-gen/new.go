@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/onnxinfo"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -553,18 +555,94 @@ func findRuntime(starts []string) (dir, foreign string) {
 	return "", ""
 }
 
-// loadModel reads --model, naming the flag in its errors.
+// loadModel reads --model, naming the flag and the path as the user gave
+// it in its errors.
 func loadModel(path string, shapes map[string][]int64) (*generator.ONNXModel, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		if path, err = generator.FindONNXFile(path); err != nil {
-			return nil, fmt.Errorf("--model: %w", err)
-		}
-	}
-	m, err := generator.LoadONNXModel(path, shapes)
+	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("--model: %w", err)
+		return nil, modelError(path, path, err)
+	}
+	file := path
+	switch {
+	case st.IsDir():
+		if file, err = generator.FindONNXFile(path); err != nil {
+			return nil, modelError(path, path, err)
+		}
+	case !st.Mode().IsRegular():
+		// onnxinfo refuses it too, as "not a regular file": say what it is.
+		return nil, fmt.Errorf("--model %s: a %s, not a file; %s", path, fileKind(st.Mode()), giveModel)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("--model %s: the file is empty, not an ONNX model; %s", path, giveModel)
+	}
+	m, err := generator.LoadONNXModel(file, shapes)
+	if err != nil {
+		return nil, modelError(path, file, err)
 	}
 	return m, nil
+}
+
+// giveModel is what --model takes, said where it was given something else.
+const giveModel = "give your .onnx model file, or a folder holding one"
+
+// modelError says what is wrong with --model given (file is the model
+// file in it, given itself unless given is a folder) in the user's terms,
+// and what to do, instead of the system's or the parser's words alone
+// ("open x.onnx: no such file or directory", "at byte 3: unsupported wire
+// type 4").
+func modelError(given, file string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && given == file:
+		return fmt.Errorf("--model %s: no such file or folder; %s", given, giveModel)
+	case errors.Is(err, fs.ErrPermission) && errors.As(err, &pe):
+		what := "it is"
+		if pe.Path != given {
+			what = pe.Path + " is"
+		}
+		return fmt.Errorf("--model %s: %s not readable to you (permission denied); kserve-gen reads the model to write the project from it: make it readable, or copy it where it is", given, what)
+	case errors.Is(err, onnxinfo.ErrNotONNX):
+		what := "not an ONNX model"
+		if file != given {
+			what = file + " is " + what
+		}
+		if lfsPointer(file) {
+			// A Hugging Face repository cloned without Git LFS holds
+			// pointers of a few lines where the weights should be.
+			return fmt.Errorf("--model %s: %s but a Git LFS pointer to one: the repository was cloned without its large files; fetch them with git lfs pull (Git LFS installed), then run kserve-gen new again", given, what)
+		}
+		// The parser's words, after onnxinfo.ReadFile's "PATH: not an ONNX
+		// model: ", say where the file stops being one: a truncated
+		// download shows as "truncated" at its end.
+		detail := strings.TrimPrefix(strings.TrimPrefix(err.Error(), file+": "), onnxinfo.ErrNotONNX.Error()+": ")
+		return fmt.Errorf("--model %s: %s (%s); export your model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and give that .onnx file", given, what, detail)
+	}
+	return fmt.Errorf("--model %s: %w", given, err)
+}
+
+// lfsPointer reports whether the file is a Git LFS pointer: a text file
+// starting "version https://git-lfs" (the LFS specification's first line).
+func lfsPointer(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len("version https://git-lfs"))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == "version https://git-lfs"
+}
+
+// fileKind names what a path that is neither a file nor a folder is.
+func fileKind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	case mode&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // inputShapes parses the --input-shape values.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,10 +70,6 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(imageModel, onnxtest.Image("height", "width"), 0o644))
 	scalarModel := filepath.Join(t.TempDir(), "scalar.onnx")
 	require.NoError(t, os.WriteFile(scalarModel, onnxtest.ScalarOutput(), 0o644))
-	twoModels := t.TempDir()
-	for _, n := range []string{"a.onnx", "b.onnx"} {
-		require.NoError(t, os.WriteFile(filepath.Join(twoModels, n), generator.SampleONNXModel(), 0o644))
-	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -92,13 +90,9 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 		{"a dynamic dimension of 0", []string{"--model", imageModel, "--input-shape", "pixels=1,3,0,8"}, imageModel + ": --input-shape pixels: the model's input is pixels FP32 [batch,3,height,width]: dimension 2 must be 1 or more, not 0 (a sample of no elements)"},
 		{"a scalar output", []string{"--model", scalarModel}, scalarModel + ": the model cannot be served: output sq FP32 []: the runtime cannot serve a scalar (rank 0) output (ONNX Runtime's Go binding cannot read one); give the output a dimension in the model (e.g. Unsqueeze it to [1])"},
 		{"given twice", []string{"--model", model, "--input-shape", "input=1,4", "--input-shape", "input=2,4"}, "--input-shape input given twice"},
-		{"not a model", []string{"--model", notONNX}, "--model: " + notONNX + ": not an ONNX model: at byte 1: field 12: unsupported wire type 3"},
-		{"missing", []string{"--model", filepath.Join(filepath.Dir(model), "missing.onnx")}, "--model: open " + filepath.Join(filepath.Dir(model), "missing.onnx") + ": no such file or directory"},
-		{"a folder of models", []string{"--model", twoModels}, "--model: " + twoModels + " holds 2 .onnx files (" + filepath.Join(twoModels, "a.onnx") + ", " + filepath.Join(twoModels, "b.onnx") + ") and no model.onnx: name the one to serve"},
 		{"labels without a model", []string{"--template", "onnx", "--labels", notONNX}, "--labels needs --model FILE.onnx: --labels " + notONNX + " names the classes of the first output of the ONNX model that --model serves"},
 		{"labels without a model or template", []string{"--labels", notONNX}, "--labels needs --model FILE.onnx: --labels " + notONNX + " names the classes"},
 		{"labels of another count", []string{"--model", model, "--labels", notONNX}, "labels " + notONNX + ": 2 names for output probs FP32 [batch,3], which has 3 classes"},
-		{"a folder without a model", []string{"--model", filepath.Dir(notONNX)}, "--model: " + filepath.Dir(notONNX) + " holds no .onnx file"},
 		// The message named --model only in passing ("an input of a model
 		// given with --model"): say plainly what --image needs.
 		{"image without a model", []string{"--template", "onnx", "--image", "imagenet"}, "--image needs --model FILE.onnx: --image imagenet is a preprocessing preset for the image input of the ONNX model that --model serves"},
@@ -120,6 +114,87 @@ func TestNew_ModelErrorsNameWhatIsWrongAndWriteNothing(t *testing.T) {
 			assert.NoDirExists(t, dir)
 			assert.Empty(t, out.String())
 		})
+	}
+}
+
+// TestNew_ModelPathProblemsSayWhatToDo: --model that is not a readable
+// ONNX model file (or a folder holding one) was answered in the system's
+// or the parser's words ("--model: open /nope.onnx: no such file or
+// directory", "not an ONNX model: at byte 3: field 13: unsupported wire
+// type 4"); each problem now names the path as given, says what is wrong
+// and what to do, and nothing is written.
+func TestNew_ModelPathProblemsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		return p
+	}
+	notONNX := write("notes.txt", []byte("cat\ndog\n"))
+	empty := write("empty.onnx", nil)
+	// What a Hugging Face repository cloned without Git LFS holds.
+	pointer := write("lfs/model.onnx", []byte("version https://git-lfs.example/spec/v1\noid sha256:4d7a\nsize 90132\n"))
+	inner := write("hf/onnx/model.onnx", []byte("cat\ndog\n"))
+	noModel := filepath.Join(dir, "nothing")
+	require.NoError(t, os.MkdirAll(filepath.Join(noModel, "sub"), 0o755))
+	twoModels := filepath.Join(dir, "two")
+	write("two/a.onnx", generator.SampleONNXModel())
+	write("two/b.onnx", generator.SampleONNXModel())
+	missing := filepath.Join(dir, "missing.onnx")
+
+	const give = "give your .onnx model file, or a folder holding one"
+	const export = "export your model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and give that .onnx file"
+	model := func(args ...string) []string { return append([]string{"new", "demo", "--yes", "--model"}, args...) }
+	tests := []cliError{
+		{model(missing), "--model " + missing + ": no such file or folder; " + give},
+		{model(notONNX), "--model " + notONNX + ": not an ONNX model (at byte 1: field 12: unsupported wire type 3); " + export},
+		{model(empty), "--model " + empty + ": the file is empty, not an ONNX model; " + give},
+		{model(pointer), "--model " + pointer + ": not an ONNX model but a Git LFS pointer to one: the repository was cloned without its large files; fetch them with git lfs pull (Git LFS installed), then run kserve-gen new again"},
+		{model(filepath.Join(dir, "lfs")), "--model " + filepath.Join(dir, "lfs") + ": " + pointer + " is not an ONNX model but a Git LFS pointer to one: the repository was cloned without its large files; fetch them with git lfs pull (Git LFS installed), then run kserve-gen new again"},
+		{model(filepath.Join(dir, "hf")), "--model " + filepath.Join(dir, "hf") + ": " + inner + " is not an ONNX model (at byte 1: field 12: unsupported wire type 3); " + export},
+		{model(noModel), "--model " + noModel + ": the folder holds no .onnx file, nor do its subfolders: " + give},
+		{model(twoModels), "--model " + twoModels + ": the folder holds 2 .onnx files (" + filepath.Join(twoModels, "a.onnx") + ", " + filepath.Join(twoModels, "b.onnx") + ") and no model.onnx: name the one to serve"},
+	}
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	runCLIErrors(t, tests, func(tt cliError) string { return filepath.Base(tt.args[4]) })
+	entries, err := filepath.Glob(filepath.Join(cwd, "*"))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing was written")
+}
+
+// TestNew_UnreadableModelSaysSo: a model file, or a folder, the user
+// cannot read was "open x.onnx: permission denied" behind "--model:"; it
+// now says which path is not readable and what to do. Run as a user
+// folder permissions bind (root reads anything).
+func TestNew_UnreadableModelSaysSo(t *testing.T) {
+	root, bin, prefix := buildCLIAsUser(t)
+	file := filepath.Join(root, "locked.onnx")
+	require.NoError(t, os.WriteFile(file, generator.SampleONNXModel(), 0o600))
+	folder := filepath.Join(root, "locked")
+	require.NoError(t, os.Mkdir(folder, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(folder, "model.onnx"), generator.SampleONNXModel(), 0o644))
+	if len(prefix) == 0 {
+		// Run as the owner: take the permissions away instead.
+		require.NoError(t, os.Chmod(file, 0))
+		require.NoError(t, os.Chmod(folder, 0))
+		t.Cleanup(func() { _ = os.Chmod(folder, 0o700) })
+	}
+	const fix = " not readable to you (permission denied); kserve-gen reads the model to write the project from it: make it readable, or copy it where it is\n"
+	for _, c := range []struct{ model, want string }{
+		{file, "Error: --model " + file + ": it is" + fix},
+		{folder, "Error: --model " + folder + ": it is" + fix},
+	} {
+		args := append(slices.Clone(prefix), bin, "new", "demo", "--yes", "--model", c.model)
+		run := exec.Command(args[0], args[1:]...)
+		run.Dir = root
+		run.Env = append(os.Environ(), "HOME="+root)
+		out, err := run.CombinedOutput()
+		require.Error(t, err)
+		assert.Equal(t, c.want, string(out))
+		assert.NoDirExists(t, filepath.Join(root, "demo"))
 	}
 }
 
