@@ -584,6 +584,61 @@ func TestGenerate_ReadmeClassificationExampleIsJSON(t *testing.T) {
 	assert.Equal(t, `scores"\v2`, req.Outputs[0].Name)
 }
 
+// TestGenerate_ReadmeTellsOfClassificationForAClassifierOnly: every onnx
+// project's README said "For a classifier, the classification extension
+// answers the top classes of an output", PaddleOCR's text detector (a
+// probability map [batch,1,H,W]) and Silero VAD (one score) included,
+// where ranking the output answers pixels as classes. The paragraph is
+// now there for an output that holds a row of class scores alone, and
+// says what the README knows of it: labels name its classes, or its shape
+// is a classifier's.
+func TestGenerate_ReadmeTellsOfClassificationForAClassifierOnly(t *testing.T) {
+	// The example asks for 3 classes, or all where the output has fewer.
+	rest := func(k string) string {
+		return " the classification extension answers the top\nclasses of `y` instead of its values: add `\"outputs\":[{\"name\":\"y\",\"parameters\":{\"classification\":" + k + "}}]`\nto the request, and each row comes back as strings "
+	}
+	shaped := func(dims ...string) func() []byte {
+		return func() []byte { return onnxtest.Shaped(onnxtest.Float, dims...) }
+	}
+	for _, c := range []struct {
+		name   string
+		model  func() []byte
+		labels string
+		want   string // the paragraph, "" for none
+	}{
+		{"detector map", shaped("batch", "1", "height", "width"), "", ""},
+		{"recogniser sequence", shaped("batch", "time", "6625"), "", ""},
+		{"one score", shaped("batch", "1"), "", ""},
+		{"dynamic classes", shaped("batch", "classes"), "", ""},
+		{"class indices", func() []byte { return onnxtest.Shaped(onnxtest.Int64, "batch", "3") }, "", ""},
+		{"scores", shaped("batch", "2"), "",
+			"If the model is a classifier (its output `y` FP32 [batch,2] has a row of\nscores for each sample, as a classifier's has)," + rest("2") + "`\"value:index\"` (a `model/labels.txt`, one class name per line, adds `:label`)."},
+		{"pooled scores", shaped("batch", "1000", "1", "1"), "",
+			"If the model is a classifier (its output `y` FP32 [batch,1000,1,1] has a row of\nscores for each sample, as a classifier's has)," + rest("3") + "`\"value:index\"` (a `model/labels.txt`, one class name per line, adds `:label`)."},
+		{"two pooled scores", shaped("batch", "2", "1", "1"), "",
+			"If the model is a classifier (its output `y` FP32 [batch,2,1,1] has a row of\nscores for each sample, as a classifier's has)," + rest("2") + "`\"value:index\"` (a `model/labels.txt`, one class name per line, adds `:label`)."},
+		{"two class dimensions", shaped("batch", "2", "3"), "", ""},
+		{"labelled", shaped("batch", "3"), "cat\ndog\nbird\n",
+			"The model is a classifier (`model/labels.txt` names the classes of its output\n`y`), so" + rest("3") + "`\"value:index:label\"`, the labels\nfrom `model/labels.txt`."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var files map[string][]byte
+			if c.labels != "" {
+				files = map[string][]byte{"labels.txt": []byte(c.labels)}
+			}
+			dir := onnxProject(t, "m", "m.onnx", c.model(), nil, files)
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			require.NoError(t, err)
+			if c.want == "" {
+				assert.NotContains(t, string(readme), "classification")
+				return
+			}
+			assert.Contains(t, string(readme), "\n\n"+c.want+"\n\n")
+			assert.Equal(t, 1, strings.Count(string(readme), "classification extension"))
+		})
+	}
+}
+
 // onnxProject writes model as file (with files beside it) and generates
 // an onnx project NAME serving it, returning the project folder.
 func onnxProject(t *testing.T, name, file string, model []byte, shapes map[string][]int64, files map[string][]byte) string {

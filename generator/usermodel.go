@@ -369,6 +369,47 @@ func (m *ONNXModel) LeftOut() []onnxinfo.Value {
 // labels name.
 func (m *ONNXModel) FirstOutput() onnxinfo.Value { return m.served()[0] }
 
+// Classifier reports whether the first output holds class scores, which
+// the classification extension ranks: labels name its classes, or it is
+// floating-point with a batch dimension and then fixed ones, one of 2
+// classes or more and the rest 1: [batch,classes] as the sample's "probs",
+// or [batch,classes,1,1] as SqueezeNet's. A detector's map
+// ([batch,1,H,W]), a recogniser's sequence ([batch,T,chars]) or a single
+// score ([batch,1]) is not one: ranked, it would answer pixels or time
+// steps as classes.
+func (m *ONNXModel) Classifier() bool {
+	_, ok := m.classes()
+	return ok
+}
+
+// classes is Classifier, with the number of classes where the output's
+// shape fixes it (0 otherwise: labelled, with dynamic dimensions).
+func (m *ONNXModel) classes() (int64, bool) {
+	out := m.FirstOutput()
+	var n int64
+	shaped := len(out.Shape) >= 2
+	for _, d := range out.Shape[min(1, len(out.Shape)):] {
+		switch {
+		case d.Dynamic() || d.Size < 1:
+			shaped = false
+		case d.Size >= 2:
+			if n > 0 {
+				shaped = false
+			}
+			n = d.Size
+		}
+	}
+	switch out.Elem {
+	case onnxinfo.Float, onnxinfo.Float16, onnxinfo.Double:
+	default:
+		shaped = false
+	}
+	if shaped = shaped && n >= 2; !shaped {
+		n = 0
+	}
+	return n, shaped || m.Labels != ""
+}
+
 // SampleShapes describes the shape of each input in the sample request,
 // as "x [1,3,224,224], mask [1,128]", but for an input sent images.
 func (m *ONNXModel) SampleShapes() string {
@@ -650,6 +691,12 @@ type modelView struct {
 	// Labels is model/labels.txt when the project has class labels;
 	// FirstOutput is the output they name.
 	Labels, FirstOutput string
+	// Classifier is set when the first output holds class scores (see
+	// ONNXModel.Classifier): the README tells of the classification
+	// extension then, and only then, asking for TopK classes (3, or all
+	// of them where the output has fewer).
+	Classifier bool
+	TopK       int64
 	// AnyRank lists the outputs of unknown rank: ONNX Runtime's metadata
 	// has what its shape inference finds, or [] (a scalar's shape), and
 	// answers have any rank.
@@ -749,6 +796,11 @@ func (m *ONNXModel) view(name, protocol string) (*modelView, error) {
 		v.Labels = LabelsPath
 	}
 	v.FirstOutput = m.FirstOutput().Name
+	n, classifier := m.classes()
+	v.Classifier, v.TopK = classifier, 3
+	if n > 0 {
+		v.TopK = min(v.TopK, n)
+	}
 	for _, out := range m.LeftOut() {
 		v.LeftOut = append(v.LeftOut, out.String())
 	}
