@@ -419,7 +419,7 @@ func (o *Options) Validate() error {
 	} else if err := validateImage(o.setting("image"), o.Image); err != nil {
 		errs = append(errs, err)
 	}
-	if err := validateStorageURI(o.setting("storage-uri"), o.StorageURI); err != nil {
+	if err := validateStorageURI(o.setting("storage-uri"), o.StorageURI, o.multiModel()); err != nil {
 		errs = append(errs, err)
 	}
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
@@ -619,7 +619,7 @@ func (o *Options) validatePredictor() []error {
 			fail("--predictor-protocol grpc-v2: none of KServe's built-in runtimes serves model format %s over gRPC (Triton does onnx, tensorflow, tensorrt and triton; TorchServe pytorch); call it over v1 or v2, or give --predictor-image", p.ModelFormat)
 		}
 	}
-	if err := validateStorageURI(o.setting("predictor-storage-uri"), p.StorageURI); err != nil {
+	if err := validateStorageURI(o.setting("predictor-storage-uri"), p.StorageURI, false); err != nil {
 		errs = append(errs, err)
 	}
 	if p.ModelFormatVersion != "" && p.ModelFormat == "" {
@@ -1186,11 +1186,11 @@ func (o *Options) Warnings() []string {
 		warnings = append(warnings, fmt.Sprintf("%s %d: Knative refuses a revision timeout above its max-revision-timeout-seconds, %d unless knative-serving's config-defaults raises it, and KServe's Knative Service would then be refused, so the InferenceService never becomes ready; raise max-revision-timeout-seconds, or pass a %s of %d or less",
 			setting, o.Timeout, knativeMaxRevisionTimeout, strings.TrimPrefix(setting, project.FileName+" "), knativeMaxRevisionTimeout))
 	}
-	if w := storageURIWarning(o.setting("storage-uri"), o.StorageURI); w != "" {
+	if w := storageURIWarning(o.setting("storage-uri"), o.StorageURI, o.multiModel()); w != "" {
 		warnings = append(warnings, w)
 	}
 	if o.Predictor != nil {
-		if w := storageURIWarning(o.setting("predictor-storage-uri"), o.Predictor.StorageURI); w != "" {
+		if w := storageURIWarning(o.setting("predictor-storage-uri"), o.Predictor.StorageURI, false); w != "" {
 			warnings = append(warnings, w)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kserve-gen/kserve-gen/project"
 )
 
 // The storage URI is checked against what KServe v0.16 does with it. The
@@ -23,6 +25,13 @@ import (
 // modelsRoot is where the storage initializer puts the model
 // (constants.DefaultModelLocalMountPath).
 const modelsRoot = "/mnt/models"
+
+// multiModelEnv set to "true" on a custom predictor's container makes it a
+// multi-model server (constants.CustomSpecMultiModelServerEnvVarKey, read
+// by IsMMSPredictor): KServe injects its model agent, which loads
+// TrainedModels into /mnt/models, instead of the storage initializer
+// (CommonStorageInitialization returns early on the agent's annotation).
+const multiModelEnv = "MULTI_MODEL_SERVER"
 
 // storageURIForms are the URIs KServe's storage initializer downloads.
 const storageURIForms = "gs://BUCKET[/PATH], s3://BUCKET[/PATH], pvc://CLAIM[/PATH], hf://ORG/REPO[:REVISION], " +
@@ -42,10 +51,11 @@ var uriScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 var azureURL = regexp.MustCompile(`^https://(.+?)\.(blob|file)\.core\.windows\.net/(.+)|^https://(.+?)\.z[0-9]{1,2}\.(blob|file)\.storage\.azure\.net/(.+)`)
 
 // validateStorageURI refuses a storage URI KServe's storage initializer
-// cannot download. setting names where it came from (o.setting). A scheme
-// it does not know is left to storageURIWarning: a cluster may add one
-// with a ClusterStorageContainer.
-func validateStorageURI(setting, uri string) error {
+// cannot download. setting names where it came from (o.setting); agent is
+// set where KServe's model agent, not the initializer, serves the pod
+// (Options.multiModel). A scheme it does not know is left to
+// storageURIWarning: a cluster may add one with a ClusterStorageContainer.
+func validateStorageURI(setting, uri string, agent bool) error {
 	if uri == "" {
 		return nil
 	}
@@ -60,7 +70,7 @@ func validateStorageURI(setting, uri string) error {
 		if !strings.HasPrefix(uri, "/") {
 			return bad("not a URI KServe's storage initializer can download: no scheme, and not an absolute path; give %s", storageURIForms)
 		}
-		return validateLocalPath(bad, uri)
+		return validateLocalPath(bad, uri, "", agent)
 	}
 	switch scheme {
 	case "gs", "s3":
@@ -104,9 +114,10 @@ func validateStorageURI(setting, uri string) error {
 			return bad("no path: want %s://PATH", scheme)
 		}
 	case "file":
-		// _download_local strips file:// and copies the path, which has to
-		// exist in the initializer's container.
-		return validateLocalPath(bad, rest)
+		// _download_local strips file:// and links the path's files into
+		// /mnt/models, so the path has to exist in the initializer's
+		// container.
+		return validateLocalPath(bad, rest, uri, agent)
 	case "oci", "oci+fetch", "oci+native":
 		return validateModelcarURI(setting, uri)
 	default:
@@ -118,18 +129,45 @@ func validateStorageURI(setting, uri string) error {
 	return nil
 }
 
-// validateLocalPath refuses a path outside the models root: the storage
-// initializer looks for it in its own container, where the models root is
-// the only path of the pod (and a path under it is left as it is, for
-// KServe's multi-model agent to fill).
-func validateLocalPath(bad func(string, ...any) error, p string) error {
-	if strings.HasPrefix(p, "/") {
-		if c := path.Clean(p); c == modelsRoot || strings.HasPrefix(c, modelsRoot+"/") {
-			return nil
-		}
+// validateLocalPath refuses a local path (fileURI is the file:// URI it
+// came from, or "") that KServe's storage initializer fails on. It runs in
+// a container of its own, where the models root, the empty folder it
+// fills, is the only path of the pod, and Storage.download (kserve_storage.py)
+// takes a URI for local when it starts with file:// or exists there:
+//   - a path outside the root: not found, and no scheme it knows;
+//   - file:// anything, and the root itself: local, so _download_local
+//     links its files into the root, and fails on a path that is not
+//     there ("Local path ... does not exist.") or on the root, found
+//     empty ("Failed to fetch model. No model found in ...").
+//
+// A path under the root, which does not exist there, is left as it is for
+// KServe's multi-model agent to fill ("Don't need to download models if
+// this InferenceService is running in the multi-model serving mode"):
+// storageURIWarning tells what that means for a single model. Where the
+// agent serves the pod (agent), the initializer does not run at all, and
+// any path under the root is the agent's.
+func validateLocalPath(bad func(string, ...any) error, p, fileURI string, agent bool) error {
+	c := path.Clean(p)
+	under := strings.HasPrefix(p, "/") && (c == modelsRoot || strings.HasPrefix(c, modelsRoot+"/"))
+	if !under {
+		return bad(`a local path outside %s, which KServe's storage initializer cannot find: it runs in a container of its own, where %s, the folder it fills, is the only path of the pod (it fails with "Cannot recognize storage type"); `+
+			"give a volume's files as pvc://CLAIM/PATH, or no storage URI to serve the model in the image", modelsRoot, modelsRoot)
 	}
-	return bad(`a local path outside %s, which KServe's storage initializer cannot find: it runs in a container of its own, where %s, the folder it fills, is the only path of the pod (it fails with "Cannot recognize storage type"); `+
-		"give a volume's files as pvc://CLAIM/PATH, or no storage URI to serve the model in the image", modelsRoot, modelsRoot)
+	if agent {
+		return nil
+	}
+	const instead = "give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image"
+	if fileURI != "" {
+		fails := fmt.Sprintf("Local path %s does not exist.", fileURI)
+		if c == modelsRoot {
+			fails = fmt.Sprintf("Failed to fetch model. No model found in %s.", fileURI)
+		}
+		return bad("KServe's storage initializer looks for a file:// path in its own container, where %s is the empty folder it is to fill, so it fails with %q; %s", modelsRoot, fails, instead)
+	}
+	if c == modelsRoot {
+		return bad("the folder KServe's storage initializer fills: it finds it empty and fails with %q; %s", "Failed to fetch model. No model found in "+p+".", instead)
+	}
+	return nil
 }
 
 // storageURIWarning warns of a scheme KServe's storage initializer does not
@@ -138,7 +176,18 @@ func validateLocalPath(bad func(string, ...any) error, p string) error {
 // cluster can tell. It also warns of oci+fetch:// and oci+native://, which
 // the controller of the KServe release deploy/validate checks against
 // refuses, while newer ones may not.
-func storageURIWarning(setting, uri string) string {
+//
+// And it warns of a path under the models root (which validateStorageURI
+// lets pass) where KServe's model agent does not serve the pod (agent
+// false): the storage initializer downloads nothing for it, leaving it to
+// the agent of multi-model serving (Storage.download's MODEL_MOUNT_DIRS
+// case), so the server finds the folder empty.
+func storageURIWarning(setting, uri string, agent bool) string {
+	if c := path.Clean(uri); !agent && strings.HasPrefix(uri, "/") && strings.HasPrefix(c, modelsRoot+"/") {
+		return fmt.Sprintf("%s %s: KServe's storage initializer downloads nothing for a path under %s, which it leaves to the model agent of KServe's multi-model serving (%s=true in a custom predictor's env, with TrainedModels), "+
+			"so the server finds %s empty, and a model it loads from there (an onnx project's) is missing; give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image",
+			setting, uri, modelsRoot, multiModelEnv, modelsRoot)
+	}
 	scheme, image, ok := strings.Cut(uri, "://")
 	if scheme == "oci+fetch" || scheme == "oci+native" {
 		// The kserve-gen server downloads these itself, but v0.16's
@@ -158,4 +207,14 @@ func storageURIWarning(setting, uri string) string {
 		}
 	}
 	return w
+}
+
+// multiModel reports whether KServe serves the pod with its model agent
+// instead of the storage initializer: a custom predictor (not a serving
+// runtime's, not a transformer) with multiModelEnv=true in its env.
+func (o *Options) multiModel() bool {
+	if o.Runtime != nil || o.Predictor != nil {
+		return false
+	}
+	return slices.ContainsFunc(o.Env, func(e project.EnvVar) bool { return e.Name == multiModelEnv && e.Value == "true" })
 }

@@ -39,6 +39,7 @@ func TestValidate_StorageURIKServeCannotDownload(t *testing.T) {
 	const forms = "gs://BUCKET[/PATH], s3://BUCKET[/PATH], pvc://CLAIM[/PATH], hf://ORG/REPO[:REVISION], http(s)://HOST/PATH/FILE (Azure Blob and File URLs too), hdfs://PATH, webhdfs://PATH, oci://IMAGE (a modelcar), or a path under /mnt/models"
 	const outside = ": a local path outside /mnt/models, which KServe's storage initializer cannot find: it runs in a container of its own, where /mnt/models, the folder it fills, is the only path of the pod (" +
 		`it fails with "Cannot recognize storage type"); give a volume's files as pvc://CLAIM/PATH, or no storage URI to serve the model in the image`
+	const instead = "give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image"
 	tests := []struct{ uri, want string }{
 		{"foo/model", ": not a URI KServe's storage initializer can download: no scheme, and not an absolute path; give " + forms},
 		{"s3:bucket/model", ": not a URI KServe's storage initializer can download: no scheme, and not an absolute path; give " + forms},
@@ -47,6 +48,13 @@ func TestValidate_StorageURIKServeCannotDownload(t *testing.T) {
 		{"/mnt/models/../iris", outside},
 		{"file:///models/iris", outside},
 		{"file://models/iris", outside},
+		// kserve_storage.py's download takes the models root, which exists
+		// in the initializer's container, and every file:// URI for local:
+		// _download_local finds the root empty and a path under it missing.
+		{"/mnt/models", `: the folder KServe's storage initializer fills: it finds it empty and fails with "Failed to fetch model. No model found in /mnt/models."; ` + instead},
+		{"/mnt/models/", `: the folder KServe's storage initializer fills: it finds it empty and fails with "Failed to fetch model. No model found in /mnt/models/."; ` + instead},
+		{"file:///mnt/models", `: KServe's storage initializer looks for a file:// path in its own container, where /mnt/models is the empty folder it is to fill, so it fails with "Failed to fetch model. No model found in file:///mnt/models."; ` + instead},
+		{"file:///mnt/models/iris", `: KServe's storage initializer looks for a file:// path in its own container, where /mnt/models is the empty folder it is to fill, so it fails with "Local path file:///mnt/models/iris does not exist."; ` + instead},
 		{"s3://", ": no bucket: want s3://BUCKET[/PATH]"},
 		{"s3:///model", ": no bucket: want s3://BUCKET[/PATH]"},
 		{"gs://", ": no bucket: want gs://BUCKET[/PATH]"},
@@ -96,7 +104,6 @@ func TestValidate_StorageURIKServeDownloads(t *testing.T) {
 		"https://example.com/models/resnet.tar.gz", "http://minio:9000/m/model.onnx?x=1",
 		"https://acct.blob.core.windows.net/models/", "https://acct.file.core.windows.net/share/models/",
 		"hdfs://user/me/model", "webhdfs://user/me/model",
-		"/mnt/models", "/mnt/models/iris", "file:///mnt/models/iris",
 		"oci://registry.example.com/models/iris:v1",
 	} {
 		for _, s := range storageURISettings {
@@ -108,6 +115,60 @@ func TestValidate_StorageURIKServeDownloads(t *testing.T) {
 			assert.Equal(t, want, o.Warnings(), "%s %s", s.name, uri)
 		}
 	}
+}
+
+// A path under /mnt/models passed without a word: KServe's storage
+// initializer downloads nothing for it (kserve_storage.py's download
+// leaves it to the model agent of multi-model serving), so the pod starts
+// with /mnt/models empty and an onnx project's server has no model. It is
+// a warning, not an error: a server whose Load does not read the folder
+// still serves.
+func TestWarnings_StorageURIUnderTheModelsRootIsNotDownloaded(t *testing.T) {
+	const want = ": KServe's storage initializer downloads nothing for a path under /mnt/models, which it leaves to the model agent of KServe's multi-model serving (MULTI_MODEL_SERVER=true in a custom predictor's env, with TrainedModels), " +
+		"so the server finds /mnt/models empty, and a model it loads from there (an onnx project's) is missing; give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image"
+	for _, s := range storageURISettings {
+		for _, uri := range []string{"/mnt/models/iris", "/mnt/models/a/b/"} {
+			o := validOptions()
+			before := o.Warnings()
+			s.set(&o, uri)
+			o.FileFields = s.file
+			require.NoError(t, o.Validate(), "%s %s", s.name, uri)
+			assert.Equal(t, append(before, s.setting+" "+uri+want), o.Warnings(), "%s %s", s.name, uri)
+		}
+	}
+}
+
+// A custom predictor with MULTI_MODEL_SERVER=true gets KServe's model
+// agent, which fills /mnt/models with TrainedModels, and no storage
+// initializer (CommonStorageInitialization returns early): a path under
+// /mnt/models, the root and file:// included, is then neither refused nor
+// warned of; one outside it still is, and a value other than "true", a
+// transformer or a serving runtime's predictor gets no agent.
+func TestValidate_StorageURIUnderTheModelsRootWithTheModelAgent(t *testing.T) {
+	agent := func(value string) Options {
+		o := validOptions()
+		o.Env = append(o.Env, project.EnvVar{Name: "MULTI_MODEL_SERVER", Value: value})
+		return o
+	}
+	for _, uri := range []string{"/mnt/models", "/mnt/models/iris", "file:///mnt/models", "file:///mnt/models/iris"} {
+		o := agent("true")
+		before := o.Warnings()
+		o.StorageURI = uri
+		require.NoError(t, o.Validate(), uri)
+		assert.Equal(t, before, o.Warnings(), uri)
+	}
+	o := agent("true")
+	o.StorageURI = "/models/iris"
+	assert.ErrorContains(t, o.Validate(), "--storage-uri /models/iris: a local path outside /mnt/models")
+
+	o = agent("1")
+	o.StorageURI = "/mnt/models"
+	assert.EqualError(t, o.Validate(), `--storage-uri /mnt/models: the folder KServe's storage initializer fills: it finds it empty and fails with "Failed to fetch model. No model found in /mnt/models."; give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image`)
+
+	o = agent("true")
+	o.Runtime = &RuntimeOptions{Name: "kserve-gen-custom", ModelFormat: "custom"}
+	o.StorageURI = "/mnt/models"
+	assert.ErrorContains(t, o.Validate(), `--storage-uri /mnt/models: the folder KServe's storage initializer fills`)
 }
 
 // A scheme KServe's storage initializer does not know is KServe's

@@ -1545,7 +1545,7 @@ func TestStorageURIsDeployPassesKServeTakes(t *testing.T) {
 		"pvc://models", "pvc://models/custom-model/", "hf://org/model", "hf://org/model:main",
 		"https://example.com/models/resnet.tar.gz", "http://minio:9000/m/model.onnx",
 		"https://acct.blob.core.windows.net/models/", "hdfs://user/me/model", "webhdfs://user/me/model",
-		"/mnt/models", "/mnt/models/iris", "file:///mnt/models/iris", "oci://registry.example.com/models/iris:v1",
+		"oci://registry.example.com/models/iris:v1",
 	} {
 		warnings, err := check(uri)
 		require.NoError(t, err, uri)
@@ -1568,6 +1568,25 @@ func TestStorageURIsDeployPassesKServeTakes(t *testing.T) {
 			},
 		}).Build()
 		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, claimed), uri)
+	}
+	// A path under /mnt/models passes KServe's controller, which takes any
+	// URI without a scheme; its storage initializer then downloads nothing
+	// (kserve_storage.py leaves it to the multi-model agent), which the
+	// warning says.
+	for _, uri := range []string{"/mnt/models/iris"} {
+		warnings, err := check(uri)
+		require.NoError(t, err, uri)
+		require.Len(t, warnings, 1, uri)
+		assert.Contains(t, warnings[0], "KServe's storage initializer downloads nothing for a path under /mnt/models", uri)
+		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, none), uri)
+	}
+	// The models root itself and file:// URIs pass the controller too, but
+	// the initializer fails on them in the pod's init container
+	// (_download_local): deploy refuses them before kubectl apply.
+	for _, uri := range []string{"/mnt/models", "file:///mnt/models/iris"} {
+		_, err := check(uri)
+		require.ErrorContains(t, err, "KServe's storage initializer", uri)
+		assert.NoError(t, isvcutils.ValidateStorageURI(ctx, &uri, none), uri)
 	}
 	// KServe's newer modelcar spellings, which the kserve-gen server reads
 	// and v0.16's controller does not know: a warning, and refused there.
