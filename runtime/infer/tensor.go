@@ -137,10 +137,16 @@ func errNoTensor() error {
 
 // InputAs returns the data of the request's input called name as []T: an
 // InvalidInput error (a 400) names an input the request lacks, listing
-// those it has, or one of another datatype.
+// those it has, or one of another datatype. A v1 request (a :predict body)
+// has no named inputs; the error then says so and points its client at v2.
 func InputAs[T Element](r *Request, name string) ([]T, error) {
 	t := r.Input(name)
 	if t == nil {
+		if r.Protocol == ProtocolV1 && len(r.Inputs) == 0 && (r.Body != nil || r.Payload != nil) {
+			// "the request's inputs are []" would leave a client that sent
+			// {"instances": ...} to :predict wondering where its data went.
+			return nil, status.InvalidInputf("missing input %q: this is a v1 request, which has no named inputs; the model reads v2 requests (POST /v2/models/%s/infer, or gRPC ModelInfer)", name, r.ModelName)
+		}
 		names := make([]string, len(r.Inputs))
 		for i, in := range r.Inputs {
 			names[i] = strconv.Quote(in.Name)

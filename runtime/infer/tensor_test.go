@@ -86,6 +86,25 @@ func TestInputAs_MissingInputIsInvalidInput(t *testing.T) {
 	assert.Equal(t, status.KindInvalidInput, status.KindOf(err))
 }
 
+// A v1 body sent to a model that reads v2 inputs is told that v1 has no
+// named inputs and where v2 requests go, not that its inputs are [].
+func TestInputAs_V1RequestNamesTheV2Route(t *testing.T) {
+	want := `missing input "x": this is a v1 request, which has no named inputs; the model reads v2 requests (POST /v2/models/multi/infer, or gRPC ModelInfer)`
+	for _, req := range []*Request{
+		{Protocol: ProtocolV1, ModelName: "multi", IsJSON: true, Body: []byte(`{"instances":[[1,2]]}`)},
+		{Protocol: ProtocolV1, ModelName: "multi", ContentType: "text/csv", Body: []byte("1,2")},
+		{Protocol: ProtocolV1, ModelName: "multi", Payload: map[string]any{"instances": []int{1}}}, // a Preprocess's
+	} {
+		_, err := InputShaped[float32](req, "x", -1, 2)
+		assert.EqualError(t, err, want)
+		assert.Equal(t, 400, status.HTTPCode(err))
+	}
+	// A request built by hand with neither body nor inputs (a unit test's)
+	// is not taken for a v1 body.
+	_, err := InputAs[float32](&Request{}, "x")
+	assert.EqualError(t, err, `missing input "x": the request's inputs are []`)
+}
+
 func TestTensor_CheckShape(t *testing.T) {
 	img := NewTensor("x", []int64{2, 3, 4, 4}, make([]float32, 96))
 	for _, want := range [][]int64{{2, 3, 4, 4}, {-1, 3, 4, 4}, {-1, -1, -1, -1}} {
