@@ -113,6 +113,10 @@ func TestStart_ServesOnLoopback(t *testing.T) {
 	}
 }
 
+// idHint is the line Run adds to a failed v2 comparison whose request has
+// no id.
+const idHint = `(the WithV2 request has no "id", so each answer carries a new uuid4 one: give the request an id, e.g. {"id":"1","inputs":[...]}, and put the same in want)`
+
 // The kit must fail for models that break the contract. Each case runs the
 // helper test below in a child process and checks it failed, saying why.
 func TestRun_DetectsBrokenModels(t *testing.T) {
@@ -122,6 +126,12 @@ func TestRun_DetectsBrokenModels(t *testing.T) {
 		"wrong-metadata": {"--- FAIL: TestHelperBrokenModel/v2_infer", "none of the outputs [y] is in the model's metadata outputs [z]"},
 		"wrong-shape":    {"--- FAIL: TestHelperBrokenModel/v2_infer", "input x is FP32 [2], but the model's metadata says FP32 [1]"},
 		"load-fails":     {"runtimetest: server stopped before model doubler was ready: load model doubler: weights missing"},
+		// Without an id every answer has a fresh uuid4: the failure says so
+		// rather than leaving two answers that differ only there.
+		"v2-without-id": {
+			"--- FAIL: TestHelperBrokenModel/v2_infer", "--- FAIL: TestHelperBrokenModel/grpc",
+			"for the same request\n", "want " + strings.Replace(v2Want, "r1", "1", 1) + "\n", idHint,
+		},
 	}
 	for mode, wants := range tests {
 		t.Run(mode, func(t *testing.T) {
@@ -161,6 +171,8 @@ func TestHelperBrokenModel(t *testing.T) {
 		m = wrongInputShape{d}
 	case "load-fails":
 		d.loadErr = errors.New("weights missing")
+	case "v2-without-id":
+		opts = append(opts, runtimetest.WithV2(strings.Replace(v2Req, `"id":"r1",`, "", 1), strings.Replace(v2Want, "r1", "1", 1)), runtimetest.WithGRPC())
 	}
 	runtimetest.Run(t, m, opts...)
 }
