@@ -48,7 +48,7 @@ func (m *Doubler) Predict(ctx context.Context, req *infer.Request, h *runtime.He
 	if err != nil {
 		return nil, err
 	}
-	y := make([]float32, len(v)) // the request's data belongs to the request: do not write into it
+	y := make([]float32, len(v)) // doubling v in place and answering with x would do as well (see infer.Tensor)
 	for i := range v {
 		y[i] = 2 * v[i]
 	}

@@ -14,11 +14,16 @@
 //		if err := runtime.NewServer(*cfg).Run(ctx, NewModel(cfg.ModelName)); err != nil { log.Fatal(err) }
 //	}
 //
-// The package's examples (on pkg.go.dev, or example_test.go in the module:
-// go doc does not print them) run complete models over real sockets. Model
-// code answers with runtime.PredictResponse and fails with the errors of
-// package status (InvalidInput is a 400); package runtimetest checks a
-// model as KServe's clients see it, from the model's own go test.
+// The package's examples (on pkg.go.dev, or example_*_test.go in the
+// module: go doc does not print them) run complete models over real
+// sockets: one answering v1 and v2 (Example), the custom-model guide's
+// Preprocess, Predict and Postprocess with a request header in and a
+// response header out (Example_preprocessPostprocess), two outputs of
+// different datatypes called over gRPC (Example_grpc), and the
+// classification extension (Example_classification). Model code answers
+// with runtime.PredictResponse and fails with the errors of package status
+// (InvalidInput is a 400, see ExampleInvalidInputf); package runtimetest
+// checks a model as KServe's clients see it, from the model's own go test.
 //
 // The packages a model's code imports:
 //

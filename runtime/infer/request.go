@@ -348,6 +348,9 @@ func (r *Request) Instances() ([]any, error) {
 
 // DecodeBody unmarshals the v1 JSON body (or the preprocessed Payload) into v.
 // A v2 request has no body to decode: its typed inputs are in Inputs.
+// A body that is not JSON, or does not fit v, is already the 400 its client
+// should get (KServe's "Unrecognized request format: …"): return it as it
+// is. A Payload that does not fit v is the model's own mistake, a 500.
 func (r *Request) DecodeBody(v any) error {
 	if r.Payload == nil && r.Protocol != ProtocolV1 {
 		return status.InvalidInputf("DecodeBody reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
@@ -392,7 +395,15 @@ type Response struct {
 	Outputs []*Tensor
 
 	// Body is a v1 response's JSON body: any value encoding/json can
-	// marshal (Predictions for {"predictions": ...}).
+	// marshal (Predictions for {"predictions": ...}). It is written as
+	// AppendJSON writes it: floats as KServe's orjson writes a Python float
+	// (6.0, not 6) inside Predictions, *Tensor, typed slices ([]float64,
+	// [][]float32, …), json.RawMessage, and the types encoding/json decodes
+	// into (map[string]any, []any, float64, json.Number). Any other type
+	// (a struct, []map[string]any, map[string]float64) is encoded by
+	// encoding/json, which writes a whole float64 as 6: a Python client
+	// reads it back as an int. Map keys come out sorted, where a Python
+	// dict keeps its insertion order.
 	Body any
 	// Raw is a v1 response's body sent as it is, with ContentType.
 	Raw []byte
@@ -424,7 +435,9 @@ func (r *Response) Output(name string) *Tensor {
 
 // PredictResponse is KServe's get_predict_response. For a v1 request it
 // returns {"predictions": result}, a *Tensor written as its rows (nested
-// lists, as numpy's tolist), other values as JSON. For a v2 request result
+// lists, as numpy's tolist), other values as JSON: the Response's Body is
+// Predictions{Predictions: result}, where a Postprocess finds result as it
+// was given (resp.Body.(infer.Predictions)). For a v2 request result
 // must be a *Tensor (output-0 when unnamed, without changing the caller's
 // tensor), a slice of an Element type ([]float32, []int64, [][]byte, …) or
 // a []string (BYTES), which becomes output "output-0" with shape [len] (use
