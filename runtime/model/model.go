@@ -34,7 +34,10 @@ type Model interface {
 //
 // An error's kind (package status, found through %w wrapping) decides the
 // answer: status.InvalidInput is a 400 with its message, an error without
-// a kind a 500 reading "<Go type> : <text>", as KServe's generic handler.
+// a kind a 500 reading "<Go type> : <text>", as KServe's generic handler
+// writes "<exception class> : <text>" (errors.New's type is errorString,
+// fmt.Errorf's wrapError); status.New(status.KindInternal, msg) is a 500
+// reading msg alone.
 type Predictor interface {
 	Predict(ctx context.Context, req *infer.Request, h *Headers) (*infer.Response, error)
 }

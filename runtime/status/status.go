@@ -112,7 +112,12 @@ type Error struct {
 	// REST (unless Detail or DetailText is set), the status message over
 	// gRPC. Errors that wrap an *Error show its Message, not their own text.
 	Message string
-	Err     error // optional cause, for errors.Is/As and logs; never shown to clients
+	// Err is the optional cause, for errors.Is and errors.As. Neither
+	// clients nor the server's log see it: the ERROR line of a 5xx logs
+	// the returned error's Error(), which for an *Error is its Message, so
+	// a model that wants the cause logged puts it in Message or logs it
+	// itself (runtime.Logger(ctx)).
+	Err error
 	// Detail, for KindUnprocessable, is FastAPI's list of validation errors,
 	// rendered over REST as {"detail": Detail}.
 	Detail []ValidationDetail
