@@ -318,7 +318,7 @@ func payloadInstances(p any) json.RawMessage {
 // A v2 request has no body: its typed inputs are in Inputs.
 func (r *Request) Instances() ([]any, error) {
 	if r.Payload == nil && r.Protocol != ProtocolV1 {
-		return nil, status.InvalidInputf("Instances reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
+		return nil, notV1("Instances", r)
 	}
 	if r.Payload == nil && !r.IsJSON {
 		return nil, status.InvalidInputf("request body has content type %q, not JSON", r.ContentType)
@@ -346,6 +346,18 @@ func (r *Request) Instances() ([]any, error) {
 	return out, nil
 }
 
+// notV1 is the 400 of a v1 reader (Instances, DecodeBody) called on a v2
+// request. It speaks to both readers of the message: the model's author,
+// who may have meant req.Inputs, and the client, who sent a v2 request to a
+// model that reads v1 ones and is told where those go.
+func notV1(reader string, r *Request) error {
+	msg := fmt.Sprintf("%s reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", reader, r.Protocol)
+	if r.ModelName != "" {
+		msg += fmt.Sprintf(": the model reads v1 requests (POST /v1/models/%s:predict)", r.ModelName)
+	}
+	return status.InvalidInput(msg)
+}
+
 // DecodeBody unmarshals the v1 JSON body (or the preprocessed Payload) into v.
 // A v2 request has no body to decode: its typed inputs are in Inputs.
 // A body that is not JSON, or does not fit v, is already the 400 its client
@@ -353,7 +365,7 @@ func (r *Request) Instances() ([]any, error) {
 // is. A Payload that does not fit v is the model's own mistake, a 500.
 func (r *Request) DecodeBody(v any) error {
 	if r.Payload == nil && r.Protocol != ProtocolV1 {
-		return status.InvalidInputf("DecodeBody reads v1 request bodies; this is a %s request, whose typed inputs are in req.Inputs", r.Protocol)
+		return notV1("DecodeBody", r)
 	}
 	if r.Payload != nil {
 		b, err := json.Marshal(r.Payload)

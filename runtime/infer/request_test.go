@@ -84,6 +84,12 @@ func TestDecodeBodyOnAV2Request(t *testing.T) {
 	err = (&Request{Protocol: ProtocolGRPCV2}).DecodeBody(&v)
 	assert.EqualError(t, err, "DecodeBody reads v1 request bodies; this is a grpc-v2 request, whose typed inputs are in req.Inputs")
 
+	// The client, who reads the 400 too, hears where v1 requests go.
+	err = (&Request{Protocol: ProtocolGRPCV2, ModelName: "m"}).DecodeBody(&v)
+	assert.EqualError(t, err, "DecodeBody reads v1 request bodies; this is a grpc-v2 request, whose typed inputs are in req.Inputs: the model reads v1 requests (POST /v1/models/m:predict)")
+	_, err = (&Request{Protocol: ProtocolV2, ModelName: "m"}).Instances()
+	assert.EqualError(t, err, "Instances reads v1 request bodies; this is a v2 request, whose typed inputs are in req.Inputs: the model reads v1 requests (POST /v1/models/m:predict)")
+
 	// A payload a preprocess step made is decoded whatever the protocol.
 	require.NoError(t, (&Request{Protocol: ProtocolV2, Payload: map[string]any{"k": 1}}).DecodeBody(&v))
 	assert.Equal(t, map[string]any{"k": float64(1)}, v)
