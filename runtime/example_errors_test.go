@@ -30,7 +30,7 @@ func ExampleInvalidInputf() {
 	// 400 InvalidArgument x must be [N, 3], got [2]
 	// 400 InvalidArgument not a PNG
 	// 500 InvalidArgument GPU out of memory
-	// 500 Internal errorString : boom
-	// 500 Internal wrapError : feature store: connection refused
+	// 500 Internal Error : boom
+	// 500 Internal Error : feature store: connection refused
 	// 500 Internal feature store unavailable
 }

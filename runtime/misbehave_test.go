@@ -255,8 +255,9 @@ func (sloppy) Postprocess(_ context.Context, resp *infer.Response, h *runtime.He
 }
 
 // A model's own mistake is a 500 (INTERNAL) that names the model and the
-// mistake in the same words over REST v1, REST v2 and gRPC, and not as Go's
-// internal type of the error ("errorString : ...") nor as an input's fault.
+// mistake in the same words over REST v1, REST v2 and gRPC, and not in the
+// generic handler's shape for an error without a kind ("Error : ...") nor
+// as an input's fault.
 func TestModelMistakes_SameMessageOnEveryTransport(t *testing.T) {
 	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
 		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
@@ -512,8 +513,8 @@ func TestReadyPanicAtStart_ServedNotReady(t *testing.T) {
 
 // An answer the JSON encoder cannot write (a channel among its values) is
 // named as the model's invalid response over REST, as gRPC names it, and
-// not by Go's internal type of the error ("wrapError : encode response
-// body: ...").
+// not in the generic handler's shape for an error without a kind
+// ("Error : encode response body: ...").
 func TestModelUnencodableResponse_NamesTheModel(t *testing.T) {
 	srv := runtimetest.Start(t, sloppy{}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
 		runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))

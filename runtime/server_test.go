@@ -498,9 +498,9 @@ func TestErrorKinds(t *testing.T) {
 		{"notimplemented", 501, `{"error":"Could not find predictor_host."}`},
 		{"notready", 503, `{"error":"Model with name echo is not ready. still warming"}`},
 		{"unsupported", 501, `{"error":"Unsupported protocol v3."}`},
-		{"plain", 500, `{"error":"errorString : boom"}`},
+		{"plain", 500, `{"error":"Error : boom"}`},
 		{"panic", 500, `{"error":"panic : model panicked"}`},
-		{"deadline", 500, `{"error":"wrapError : feature store: context deadline exceeded"}`},
+		{"deadline", 500, `{"error":"deadlineExceededError : feature store: context deadline exceeded"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.fail, func(t *testing.T) {

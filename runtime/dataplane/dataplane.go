@@ -873,8 +873,8 @@ func checkHeaders(e *Entry, h http.Header) error {
 
 // mistake is the 500 (gRPC INTERNAL) for a model's answer that breaks the
 // Model contract, its message as written: an error without a kind would
-// read "errorString : ...", Go's internal name of its type, which tells a
-// client nothing.
+// read "Error : ...", the generic handler's shape for an exception, where
+// this is the runtime's own finding.
 func mistake(format string, args ...any) *status.Error {
 	msg := fmt.Sprintf(format, args...)
 	return &status.Error{Kind: status.KindInternal, Message: msg, Err: errors.New(msg)}

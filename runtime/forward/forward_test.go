@@ -273,7 +273,7 @@ func TestPredictorErrorsNameThePredictor(t *testing.T) {
 			{"nope", status.KindInternal, who + ": Model with name nope does not exist."},
 			{"notready", status.KindUnavailable, who + " is unavailable: Model with name notready is not ready."},
 			{"invalid", status.KindInvalidInput, who + ": pixel values must be in [0, 1]"},
-			{"plain", status.KindInternal, who + ": errorString : disk on fire"},
+			{"plain", status.KindInternal, who + ": Error : disk on fire"},
 			{"slow", status.KindUpstreamTimeout, who + " did not answer within 300ms (--predictor_request_timeout_seconds)"},
 		}
 		for _, c := range cases {

@@ -343,7 +343,7 @@ func TestModelInfer_ModelErrorsKeepTheirMessage(t *testing.T) {
 		{"notimplemented", codes.Unimplemented, "Could not find predictor_host."},
 		{"notready", codes.Unavailable, "Model with name failing is not ready. still warming up"},
 		{"unavailable", codes.Unavailable, "predictor 10.0.0.1:8080 is unreachable"},
-		{"plain", codes.Internal, "errorString : disk on fire"},
+		{"plain", codes.Internal, "Error : disk on fire"},
 		{"panic", codes.Internal, "panic : boom"},
 		{"v1body", codes.Internal, "model failing returned a v1 response body to a gRPC v2 request; return tensors (infer.PredictResponse)"},
 		{"badoutput", codes.Internal, "model failing returned an invalid response: output o: shape [3] expects 3 elements, but 1 was given"},
@@ -382,7 +382,7 @@ func TestModelInfer_ContextErrorsOfTheServerAreServerErrors(t *testing.T) {
 	requireStatus(t, call("upstreamtimeout"), codes.DeadlineExceeded,
 		"predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)")
 	requireStatus(t, call("owndeadline"), codes.Internal,
-		"wrapError : lookup in the feature store: context deadline exceeded")
+		"deadlineExceededError : lookup in the feature store: context deadline exceeded")
 	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)"`)
 	// KServe's interceptor line for an unexpected error.
 	assert.Contains(t, logs.String(), `level=ERROR msg="Internal server error: lookup in the feature store: context deadline exceeded, grpc_method: /inference.GRPCInferenceService/ModelInfer"`)

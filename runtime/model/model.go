@@ -35,9 +35,10 @@ type Model interface {
 // An error's kind (package status, found through %w wrapping) decides the
 // answer: status.InvalidInput is a 400 with its message, an error without
 // a kind a 500 reading "<Go type> : <text>", as KServe's generic handler
-// writes "<exception class> : <text>" (errors.New's type is errorString,
-// fmt.Errorf's wrapError); status.New(status.KindInternal, msg) is a 500
-// reading msg alone.
+// writes "<exception class> : <text>": the type is the first down the %w
+// chain that is not errors.New's or fmt.Errorf's own ("OpError : feature
+// store: dial tcp ..."), "Error" when there is none ("Error : boom");
+// status.New(status.KindInternal, msg) is a 500 reading msg alone.
 type Predictor interface {
 	Predict(ctx context.Context, req *infer.Request, h *Headers) (*infer.Response, error)
 }

@@ -27,5 +27,5 @@ func Example() {
 	// 400 InvalidArgument age must be a number
 	// true InvalidInput true
 	// 500 could not score true
-	// 500 errorString : disk full
+	// 500 Error : disk full
 }

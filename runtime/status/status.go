@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -274,7 +275,7 @@ func KindOf(err error) Kind {
 }
 
 // Message is the text a client sees for err. Errors without a kind read
-// "<TypeName> : <message>" like KServe's generic handler.
+// "<TypeName> : <message>" like KServe's generic handler (see typeName).
 func Message(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -283,17 +284,39 @@ func Message(err error) string {
 	return fmt.Sprintf("%s : %s", typeName(err), err.Error())
 }
 
+// typeName names err's type as KServe's generic handler names an
+// exception's class. The standard library's unexported carriers
+// (errors.New's errorString, fmt.Errorf's wrapError and wrapErrors,
+// errors.Join's joinError) name nothing a client can use, so it is the name
+// of the first error down the chain that is not one of them
+// (fmt.Errorf("feature store: %w", err) with a *net.OpError reads
+// "OpError : feature store: ..."), or "Error" when there is none, as for
+// errors.New("boom"): "Error : boom".
 func typeName(err error) string {
-	n := fmt.Sprintf("%T", err)
-	for i := len(n) - 1; i >= 0; i-- {
-		if n[i] == '.' {
-			return n[i+1:]
+	for err != nil {
+		n := fmt.Sprintf("%T", err)
+		switch n {
+		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			if i := strings.LastIndexByte(n, '.'); i >= 0 {
+				return n[i+1:]
+			}
+			return strings.TrimPrefix(n, "*")
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				err = errs[0]
+				continue
+			}
+			err = nil
+		default:
+			err = nil
 		}
 	}
-	if len(n) > 0 && n[0] == '*' {
-		return n[1:]
-	}
-	return n
+	return "Error"
 }
 
 // HTTPCode is the HTTP status for err (contract §5).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/http"
 	"testing"
 
@@ -61,5 +63,39 @@ func TestUpstreamTimeout(t *testing.T) {
 	}
 	if got := status.Message(err); got != "predictor p:1 (v2) did not answer within 1s" {
 		t.Errorf("Message = %q", got)
+	}
+}
+
+// quotaError is a model's own error type, named as KServe names an
+// exception's class.
+type quotaError struct{}
+
+func (quotaError) Error() string { return "quota exceeded" }
+
+// An error without a kind reads "<TypeName> : <message>", the type being
+// the first down the chain that is not one of the standard library's
+// unexported carriers (errors.New's, fmt.Errorf's, errors.Join's): those
+// named nothing a client can use ("errorString : boom").
+func TestMessageNamesTheErrorsType(t *testing.T) {
+	_, dialErr := net.Dial("tcp", "127.0.0.1:0")
+	if dialErr == nil {
+		t.Fatal("dialling port 0 succeeded")
+	}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("boom"), "Error : boom"},
+		{fmt.Errorf("feature store: %v", quotaError{}), "Error : feature store: quota exceeded"},
+		{fmt.Errorf("feature store: %w", quotaError{}), "quotaError : feature store: quota exceeded"},
+		{fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", dialErr)), "OpError : outer: inner: " + dialErr.Error()},
+		{fmt.Errorf("two: %w, %w", errors.New("a"), quotaError{}), "Error : two: a, quota exceeded"},
+		{errors.Join(quotaError{}, errors.New("b")), "quotaError : quota exceeded\nb"},
+		{fmt.Errorf("lookup: %w", context.DeadlineExceeded), "deadlineExceededError : lookup: context deadline exceeded"},
+		{&fs.PathError{Op: "open", Path: "w.bin", Err: fs.ErrNotExist}, "PathError : open w.bin: file does not exist"},
+	} {
+		if got := status.Message(c.err); got != c.want {
+			t.Errorf("Message(%#v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }
