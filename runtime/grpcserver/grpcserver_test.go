@@ -383,7 +383,7 @@ func TestModelInfer_ContextErrorsOfTheServerAreServerErrors(t *testing.T) {
 		"predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)")
 	requireStatus(t, call("owndeadline"), codes.Internal,
 		"deadlineExceededError : lookup in the feature store: context deadline exceeded")
-	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds)"`)
+	assert.Contains(t, logs.String(), `level=ERROR msg=Exception: error="predictor 10.0.0.1:8081 (grpc-v2) did not answer within 1s (--predictor_request_timeout_seconds): context deadline exceeded"`)
 	// KServe's interceptor line for an unexpected error.
 	assert.Contains(t, logs.String(), `level=ERROR msg="Internal server error: lookup in the feature store: context deadline exceeded, grpc_method: /inference.GRPCInferenceService/ModelInfer"`)
 }

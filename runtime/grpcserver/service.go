@@ -181,15 +181,15 @@ func (s *service) fail(ctx context.Context, err error) error {
 		// A failure of the server, not of the request, logged with the
 		// line of KServe's gRPC interceptor for an unexpected error.
 		method, _ := grpc.Method(ctx)
-		s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", err, method)+status.PanicStack(err))
+		s.log.ErrorContext(ctx, fmt.Sprintf("Internal server error: %s, grpc_method: %s", status.LogText(err), method)+status.PanicStack(err))
 	case status.KindOf(err) == status.KindUpstreamTimeout:
 		// A failure upstream, logged as REST logs its 5xx.
-		s.log.ErrorContext(ctx, "Exception:", "error", err)
+		s.log.ErrorContext(ctx, "Exception:", "error", status.LogText(err))
 	case status.PanicStack(err) != "":
 		// A model's panic answered with another code (a Load that
 		// panicked is UNAVAILABLE, not ready): its stack is in no other
 		// line.
-		s.log.ErrorContext(ctx, "Exception: "+err.Error()+status.PanicStack(err))
+		s.log.ErrorContext(ctx, "Exception: "+status.LogText(err)+status.PanicStack(err))
 	}
 	return grpcstatus.Error(code, status.Message(err))
 }

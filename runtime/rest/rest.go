@@ -797,7 +797,7 @@ func (h *Handler) logException(err error) {
 			h.logException(status.Panic("an error's Error method", p, debug.Stack()))
 		}
 	}()
-	h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
+	h.opts.Logger.Error("Exception: " + status.LogText(err) + status.PanicStack(err))
 }
 
 // abort cuts the connection of a response that failed after its status was
@@ -1034,7 +1034,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// and a hint for clients and gateways that retry.
 		w.Header().Set("Retry-After", strconv.Itoa(int(status.OverloadRetryAfter.Seconds())))
 	case code >= 500 && !notReadyAnswer(r, se):
-		h.opts.Logger.Error("Exception: " + err.Error() + status.PanicStack(err))
+		h.opts.Logger.Error("Exception: " + status.LogText(err) + status.PanicStack(err))
 	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))

@@ -113,11 +113,9 @@ type Error struct {
 	// REST (unless Detail or DetailText is set), the status message over
 	// gRPC. Errors that wrap an *Error show its Message, not their own text.
 	Message string
-	// Err is the optional cause, for errors.Is and errors.As. Neither
-	// clients nor the server's log see it: the ERROR line of a 5xx logs
-	// the returned error's Error(), which for an *Error is its Message, so
-	// a model that wants the cause logged puts it in Message or logs it
-	// itself (runtime.Logger(ctx)).
+	// Err is the optional cause, for errors.Is and errors.As. Clients do
+	// not see it (they read Message); the ERROR line of a 5xx does, after
+	// the message, unless the message already says it (LogText).
 	Err error
 	// Detail, for KindUnprocessable, is FastAPI's list of validation errors,
 	// rendered over REST as {"detail": Detail}.
@@ -198,6 +196,23 @@ func (e *Error) Error() string { return e.Message }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// LogText is err's text for the server's log: its text and, where an
+// *Error down its chain carries a cause that text does not already say,
+// that cause after a colon. A client reads Message alone ("feature store
+// unavailable": a cause such as a dial error may name internal hosts); the
+// operator reading the ERROR line needs the cause too. A panic's cause is
+// not added: its stack, which PanicStack adds, names where it happened.
+func LogText(err error) string {
+	text := err.Error()
+	var e *Error
+	if errors.As(err, &e) && e.Err != nil && e.Stack == nil {
+		if cause := e.Err.Error(); cause != "" && !strings.Contains(text, cause) {
+			text += ": " + cause
+		}
+	}
+	return text
+}
 
 // New returns an error of kind k with message msg.
 func New(k Kind, msg string) *Error { return &Error{Kind: k, Message: msg} }

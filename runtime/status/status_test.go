@@ -99,3 +99,30 @@ func TestMessageNamesTheErrorsType(t *testing.T) {
 		}
 	}
 }
+
+// The log's text of an error adds the cause an *Error carries when its
+// message does not say it (the client reads the message alone), but not a
+// cause the text already holds, nor a panic's (its stack is logged).
+func TestLogTextAddsTheCause(t *testing.T) {
+	dial := errors.New("dial tcp 10.0.0.7:6379: connect: connection refused")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&status.Error{Kind: status.KindInternal, Message: "feature store unavailable", Err: dial},
+			"feature store unavailable: dial tcp 10.0.0.7:6379: connect: connection refused"},
+		{fmt.Errorf("score: %w", &status.Error{Kind: status.KindInternal, Message: "feature store unavailable", Err: dial}),
+			"score: feature store unavailable: dial tcp 10.0.0.7:6379: connect: connection refused"},
+		{&status.Error{Kind: status.KindInternal, Message: "lookup: " + dial.Error(), Err: dial}, "lookup: " + dial.Error()},
+		{status.New(status.KindInternal, "feature store unavailable"), "feature store unavailable"},
+		{errors.New("boom"), "boom"},
+		{status.Panic("Predict of model m", "boom", []byte("goroutine 1 [running]:\n")), "panic : boom"},
+	} {
+		if got := status.LogText(c.err); got != c.want {
+			t.Errorf("LogText(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+	if got := status.Message(&status.Error{Kind: status.KindInternal, Message: "feature store unavailable", Err: dial}); got != "feature store unavailable" {
+		t.Errorf("Message = %q: the client reads the message alone", got)
+	}
+}
