@@ -72,10 +72,8 @@ func (m *Summer) Predict(ctx context.Context, req *infer.Request, h *runtime.Hea
 // Postprocess finds Predict's result in the Body PredictResponse made.
 func (m *Summer) Postprocess(ctx context.Context, resp *infer.Response, h *runtime.Headers) (*infer.Response, error) {
 	sums := resp.Body.(infer.Predictions).Predictions.([]float64)
-	// []any of map[string]any (not a struct, nor []map[string]any) so that
-	// the float 6 is written 6.0 as KServe writes a Python float: values of
-	// other types go through encoding/json, which writes it 6 (see
-	// infer.Response.Body).
+	// The float 6 is written 6.0, as KServe writes a Python float (see
+	// infer.Response.Body); a struct or []map[string]any would be too.
 	out := make([]any, len(sums))
 	for i, s := range sums {
 		out[i] = map[string]any{"sum": s, "big": s > 10}

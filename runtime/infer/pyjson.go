@@ -3,12 +3,17 @@ package infer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -141,7 +146,8 @@ func AppendString(b []byte, s string) []byte {
 // encoding/json produces when decoding (map[string]any, []any, float64,
 // json.Number, string, bool, nil), typed slices, json.RawMessage (compacted
 // and normalised), Predictions, *Tensor (its rows as nested lists, see
-// AppendRows), and falls back to encoding/json for others.
+// AppendRows), and writes others by encoding/json's rules with its floats
+// in KServe's style too.
 func AppendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
@@ -237,13 +243,30 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 	if d := dataLen(v); d >= 0 {
 		return appendData(b, v)
 	}
-	j, err := json.Marshal(v)
+	// Anything else (a struct, a typed map, a slice of maps) by
+	// encoding/json's rules, but with its floats as orjson writes them
+	// (6.0, not 6; NaN and infinities null): a Python client reads a 6
+	// as an int where KServe's server gave it a float.
+	j, err := jsonv2.Marshal(v, jsonv1.DefaultOptionsV1(), jsonv2.WithMarshalers(jsonv2.JoinMarshalers(
+		jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, f float64) error { return appendPyFloat(enc, f, 64) }),
+		jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, f float32) error { return appendPyFloat(enc, float64(f), 32) }),
+	)))
 	if err != nil {
 		// A server error (500) in encoding/json's words, which the
 		// transport prefixes with the model's name.
 		return b, &status.Error{Kind: status.KindInternal, Message: err.Error(), Err: fmt.Errorf("encode response body: %w", err)}
 	}
 	return AppendCompact(b, j)
+}
+
+// appendPyFloat writes f as AppendFloat does, unless a `json:",string"`
+// tag asks for it quoted: encoding/json's own rule then applies.
+func appendPyFloat(enc *jsontext.Encoder, f float64, bits int) error {
+	if quoted, _ := jsonv2.GetOption(enc.Options(), jsonv2.StringifyNumbers); quoted {
+		return errors.ErrUnsupported // the default marshaler
+	}
+	var buf [32]byte
+	return enc.WriteValue(AppendFloat(buf[:0], f, bits))
 }
 
 func appendFloats[T float32 | float64](b []byte, x []T, bits int) []byte {

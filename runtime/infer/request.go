@@ -408,14 +408,11 @@ type Response struct {
 
 	// Body is a v1 response's JSON body: any value encoding/json can
 	// marshal (Predictions for {"predictions": ...}). It is written as
-	// AppendJSON writes it: floats as KServe's orjson writes a Python float
-	// (6.0, not 6) inside Predictions, *Tensor, typed slices ([]float64,
-	// [][]float32, …), json.RawMessage, and the types encoding/json decodes
-	// into (map[string]any, []any, float64, json.Number). Any other type
-	// (a struct, []map[string]any, map[string]float64) is encoded by
-	// encoding/json, which writes a whole float64 as 6: a Python client
-	// reads it back as an int. Map keys come out sorted, where a Python
-	// dict keeps its insertion order.
+	// AppendJSON writes it, floats as KServe's orjson writes a Python
+	// float (6.0, not 6, which a Python client would read as an int),
+	// structs and other types by encoding/json's rules (field tags,
+	// MarshalJSON). Map keys come out sorted, where a Python dict keeps
+	// its insertion order.
 	Body any
 	// Raw is a v1 response's body sent as it is, with ContentType.
 	Raw []byte
