@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -378,9 +381,63 @@ func (r *Request) DecodeBody(v any) error {
 		return status.InvalidInputf("request body has content type %q, not JSON", r.ContentType)
 	}
 	if err := json.Unmarshal(r.Body, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return &status.Error{Kind: status.KindInvalidInput, Message: "Unrecognized request format: " + mismatch(ute), Err: err}
+		}
 		return unrecognized(err)
 	}
 	return nil
+}
+
+// mismatch says in JSON's terms, for the client, where a body holds a
+// value of the wrong kind for the model's type: encoding/json's own words
+// ("cannot unmarshal string into Go struct field Req.instances of type
+// float64") speak of Go types the client never sees.
+func mismatch(e *json.UnmarshalTypeError) string {
+	where := "the body"
+	if e.Field != "" {
+		where = strconv.Quote(e.Field)
+	}
+	value := e.Value
+	switch {
+	case strings.HasPrefix(value, "number "):
+		value = "the " + value
+	case value == "bool":
+		value = "a boolean"
+	case value == "array", value == "object":
+		value = "an " + value
+	default:
+		value = "a " + value
+	}
+	return fmt.Sprintf("%s holds %s (ending at byte %d) where %s is expected", where, value, e.Offset, jsonKind(e.Type))
+}
+
+// jsonKind names the JSON value a Go type takes.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a non-negative whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value of another kind"
 }
 
 // Response is one inference response. v2 responses carry typed Outputs; v1

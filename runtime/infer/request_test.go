@@ -169,3 +169,34 @@ func TestPredictResponseLeavesTheResultTensorAlone(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, "", shared.Name)
 }
+
+// A body whose values do not fit the model's type is a 400 that says, in
+// JSON's terms, which member holds what where what was expected, not
+// encoding/json's "cannot unmarshal string into Go struct field
+// Req.instances of type float64", which speaks of Go types the client
+// never sees.
+func TestDecodeBody_MismatchInJSONTerms(t *testing.T) {
+	type req struct {
+		Instances [][]float64 `json:"instances"`
+		Meta      struct {
+			N    int    `json:"n"`
+			Size uint   `json:"size"`
+			Tags []bool `json:"tags"`
+		} `json:"meta"`
+	}
+	for body, want := range map[string]string{
+		`{"instances":[[1,"x"]]}`:       `"instances" holds a string (ending at byte 20) where a number is expected`,
+		`{"instances":{"a":1}}`:         `"instances" holds an object (ending at byte 14) where an array is expected`,
+		`{"meta":{"n":1.5}}`:            `"meta.n" holds the number 1.5 (ending at byte 16) where a whole number is expected`,
+		`{"meta":{"size":-1}}`:          `"meta.size" holds the number -1 (ending at byte 18) where a non-negative whole number is expected`,
+		`{"meta":{"tags":[true,"no"]}}`: `"meta.tags" holds a string (ending at byte 26) where a boolean is expected`,
+		`[1,2]`:                         `the body holds an array (ending at byte 1) where an object is expected`,
+	} {
+		r := &Request{Protocol: ProtocolV1, IsJSON: true, Body: []byte(body)}
+		var v req
+		err := r.DecodeBody(&v)
+		require.Error(t, err, body)
+		assert.Equal(t, "Unrecognized request format: "+want, err.Error(), body)
+		assert.Equal(t, status.KindInvalidInput, status.KindOf(err), body)
+	}
+}
