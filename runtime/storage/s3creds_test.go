@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -372,15 +373,7 @@ func TestS3_NoCredentials(t *testing.T) {
 // be reached from here: the requests are dialled to a local TLS server,
 // which sees the host they were for.
 func TestS3_Accelerate(t *testing.T) {
-	var mu sync.Mutex
-	var hosts []string
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		hosts = append(hosts, r.Host+" "+r.URL.Path+" "+regexp.MustCompile(`Credential=[^,]+`).FindString(r.Header.Get("Authorization")))
-		mu.Unlock()
-		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>`)
-	}))
-	defer srv.Close()
+	client, hosts := awsStandIn(t)
 	d := newDownloadEnv(t)
 	isolateAWS(t, d)
 	d.env["S3_USE_ACCELERATE"] = "true"
@@ -388,15 +381,11 @@ func TestS3_Accelerate(t *testing.T) {
 	d.env["AWS_ACCESS_KEY_ID"] = "AKIDACCEL"
 	d.env["AWS_SECRET_ACCESS_KEY"] = "secret"
 	r := d.resolver()
-	transport := srv.Client().Transport.(*http.Transport).Clone()
-	transport.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
-	}
-	transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402 -- the stand-in's certificate is not AWS's
-	r.Client = &http.Client{Transport: transport}
+	r.Client = client
 	_, err := r.Resolve(context.Background(), "s3://models/m")
 	assert.EqualError(t, err, "Failed to fetch model. No model found in s3://models/m: https://models.s3-accelerate.amazonaws.com has no object m, nor any under m/.")
-	assert.Regexp(t, `^models\.s3-accelerate\.amazonaws\.com / Credential=AKIDACCEL/\d{8}/eu-west-1/s3/aws4_request$`, hosts[0])
+	require.NotEmpty(t, hosts())
+	assert.Regexp(t, `^models\.s3-accelerate\.amazonaws\.com / Credential=AKIDACCEL/\d{8}/eu-west-1/s3/aws4_request$`, hosts()[0])
 
 	d.env["AWS_ENDPOINT_URL"] = "http://minio:9000"
 	_, err = d.resolver().Resolve(context.Background(), "s3://models/m")
@@ -406,32 +395,45 @@ func TestS3_Accelerate(t *testing.T) {
 	assert.EqualError(t, err, "S3_USE_ACCELERATE=true with the bucket models.v2: Path-style addressing cannot be used with S3 Accelerate (a bucket name with a dot)")
 }
 
-// AWS_ENDPOINT_URL=https://s3.amazonaws.com, AWS's legacy global endpoint,
-// with a region other than us-east-1 is addressed virtual-hosted, as
-// KServe's get_S3_config does: path-style, a bucket outside us-east-1
-// answers PermanentRedirect. In us-east-1 it stays path-style.
-func TestS3_LegacyGlobalEndpointOutsideUSEast1IsVirtualHosted(t *testing.T) {
+// awsStandIn stands in for AWS's S3 endpoints, which cannot be reached from
+// here: the client it returns dials every request to a local TLS server
+// that answers an empty listing, and hosts returns, for each request, the
+// host and path it was for and the credential scope it was signed with.
+func awsStandIn(t *testing.T) (client *http.Client, hosts func() []string) {
+	t.Helper()
 	var mu sync.Mutex
-	var hosts []string
+	var seen []string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		hosts = append(hosts, r.Host+" "+r.URL.Path+" "+regexp.MustCompile(`Credential=[^,]+`).FindString(r.Header.Get("Authorization")))
+		seen = append(seen, r.Host+" "+r.URL.Path+" "+regexp.MustCompile(`Credential=[^,]+`).FindString(r.Header.Get("Authorization")))
 		mu.Unlock()
 		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>`)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	transport := srv.Client().Transport.(*http.Transport).Clone()
 	transport.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
 	}
 	transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402 -- the stand-in's certificate is not AWS's
+	return &http.Client{Transport: transport}, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// AWS_ENDPOINT_URL=https://s3.amazonaws.com, AWS's legacy global endpoint,
+// with a region other than us-east-1 is addressed virtual-hosted, as
+// KServe's get_S3_config does: path-style, a bucket outside us-east-1
+// answers PermanentRedirect. In us-east-1 it stays path-style.
+func TestS3_LegacyGlobalEndpointOutsideUSEast1IsVirtualHosted(t *testing.T) {
 	for _, c := range []struct{ region, wantErr, wantHost string }{
 		{"eu-west-1", "Failed to fetch model. No model found in s3://models/m: https://models.s3.amazonaws.com has no object m, nor any under m/.",
 			`^models\.s3\.amazonaws\.com / Credential=AKIDLEGACY/\d{8}/eu-west-1/s3/aws4_request$`},
 		{"us-east-1", "Failed to fetch model. No model found in s3://models/m: https://s3.amazonaws.com/models has no object m, nor any under m/.",
 			`^s3\.amazonaws\.com /models/ Credential=AKIDLEGACY/\d{8}/us-east-1/s3/aws4_request$`},
 	} {
-		hosts = nil
+		client, hosts := awsStandIn(t)
 		d := newDownloadEnv(t)
 		isolateAWS(t, d)
 		d.env["AWS_ENDPOINT_URL"] = "https://s3.amazonaws.com"
@@ -439,11 +441,11 @@ func TestS3_LegacyGlobalEndpointOutsideUSEast1IsVirtualHosted(t *testing.T) {
 		d.env["AWS_ACCESS_KEY_ID"] = "AKIDLEGACY"
 		d.env["AWS_SECRET_ACCESS_KEY"] = "secret"
 		r := d.resolver()
-		r.Client = &http.Client{Transport: transport}
+		r.Client = client
 		_, err := r.Resolve(context.Background(), "s3://models/m")
 		assert.EqualError(t, err, c.wantErr, c.region)
-		require.NotEmpty(t, hosts, c.region)
-		assert.Regexp(t, c.wantHost, hosts[0], c.region)
+		require.NotEmpty(t, hosts(), c.region)
+		assert.Regexp(t, c.wantHost, hosts()[0], c.region)
 	}
 }
 
