@@ -25,7 +25,11 @@ import (
 // wait for ever); one that reads gets all of an answer however large.
 func TestClientNotReadingItsAnswerIsDisconnected(t *testing.T) {
 	cfg := defaultConfig()
-	cfg.ReadHeaderTimeout = 100 * time.Millisecond
+	// Long enough that sending the 8 MB request, which the server reads as
+	// it arrives under the same limit, is no stall even when the race
+	// detector and a loaded machine starve this process's client for a
+	// while (100 ms was cut once in CI, the request half sent).
+	cfg.ReadHeaderTimeout = 500 * time.Millisecond
 	ts := startServer(t, cfg, &echoModel{name: "echo"})
 	ts.waitReady(t)
 	values := strings.TrimSuffix(strings.Repeat("1.5,", 2<<20), ",") // an 8 MB answer
@@ -51,7 +55,7 @@ func TestClientNotReadingItsAnswerIsDisconnected(t *testing.T) {
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil) // once the server writes
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.StatusCode)
-	time.Sleep(20 * cfg.ReadHeaderTimeout) // reading nothing more
+	time.Sleep(4 * cfg.ReadHeaderTimeout) // reading nothing more: the write stalls past the limit
 	b, err := io.ReadAll(resp.Body)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "want the answer cut off")
 	assert.Less(t, len(b), len(want)-len(`{"predictions":[`))
