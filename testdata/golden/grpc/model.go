@@ -36,6 +36,15 @@ func NewCustomModelGrpc(name string) *CustomModelGrpc {
 	return &CustomModelGrpc{name: name}
 }
 
+// The server finds Predict, Preprocess and Postprocess by their method
+// sets; these lines make a misspelt or mistyped one (PreProcess, another
+// parameter list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Predictor     = (*CustomModelGrpc)(nil)
+	_ runtime.Preprocessor  = (*CustomModelGrpc)(nil)
+	_ runtime.Postprocessor = (*CustomModelGrpc)(nil)
+)
+
 // Name is the name the model is served under.
 func (m *CustomModelGrpc) Name() string { return m.name }
 

@@ -36,6 +36,15 @@ func NewCustomModelGpu(name string) *CustomModelGpu {
 	return &CustomModelGpu{name: name}
 }
 
+// The server finds Predict, Preprocess and Postprocess by their method
+// sets; these lines make a misspelt or mistyped one (PreProcess, another
+// parameter list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Predictor     = (*CustomModelGpu)(nil)
+	_ runtime.Preprocessor  = (*CustomModelGpu)(nil)
+	_ runtime.Postprocessor = (*CustomModelGpu)(nil)
+)
+
 // Name is the name the model is served under.
 func (m *CustomModelGpu) Name() string { return m.name }
 

@@ -36,6 +36,15 @@ func NewCustomModelV2(name string) *CustomModelV2 {
 	return &CustomModelV2{name: name}
 }
 
+// The server finds Predict, Preprocess and Postprocess by their method
+// sets; these lines make a misspelt or mistyped one (PreProcess, another
+// parameter list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Predictor     = (*CustomModelV2)(nil)
+	_ runtime.Preprocessor  = (*CustomModelV2)(nil)
+	_ runtime.Postprocessor = (*CustomModelV2)(nil)
+)
+
 // Name is the name the model is served under.
 func (m *CustomModelV2) Name() string { return m.name }
 

@@ -36,6 +36,15 @@ func NewCustomModel(name string) *CustomModel {
 	return &CustomModel{name: name}
 }
 
+// The server finds Predict, Preprocess and Postprocess by their method
+// sets; these lines make a misspelt or mistyped one (PreProcess, another
+// parameter list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Predictor     = (*CustomModel)(nil)
+	_ runtime.Preprocessor  = (*CustomModel)(nil)
+	_ runtime.Postprocessor = (*CustomModel)(nil)
+)
+
 // Name is the name the model is served under.
 func (m *CustomModel) Name() string { return m.name }
 

@@ -33,6 +33,14 @@ func NewCustomTransformerV2(name string, cfg forward.Config) (*CustomTransformer
 	return &CustomTransformerV2{Model: m}, nil
 }
 
+// The server finds Preprocess and Postprocess by their method sets; these
+// lines make a misspelt or mistyped one (PreProcess, another parameter
+// list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Preprocessor  = (*CustomTransformerV2)(nil)
+	_ runtime.Postprocessor = (*CustomTransformerV2)(nil)
+)
+
 // textBody is what clients send: {"instances": [{"text": "..."}]}. Its
 // instances are decoded one by one, so an instance of another shape is
 // named by its index rather than by encoding/json's Go types.

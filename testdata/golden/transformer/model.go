@@ -33,6 +33,14 @@ func NewCustomTransformer(name string, cfg forward.Config) (*CustomTransformer, 
 	return &CustomTransformer{Model: m}, nil
 }
 
+// The server finds Preprocess and Postprocess by their method sets; these
+// lines make a misspelt or mistyped one (PreProcess, another parameter
+// list) a compile error instead of a step silently skipped.
+var (
+	_ runtime.Preprocessor  = (*CustomTransformer)(nil)
+	_ runtime.Postprocessor = (*CustomTransformer)(nil)
+)
+
 // textBody is what clients send: {"instances": [{"text": "..."}]}. Its
 // instances are decoded one by one, so an instance of another shape is
 // named by its index rather than by encoding/json's Go types.
