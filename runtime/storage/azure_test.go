@@ -579,20 +579,27 @@ func TestAzure_SignInErrorsAndTokenRotation(t *testing.T) {
 	assert.False(t, forms[0].Has("client_assertion"))
 }
 
-// A token endpoint that cannot be reached, or that fails on its side (a
-// 503), is a source that cannot be asked, as an unreachable container is:
-// the cached copy is served with a warning naming the endpoint and why.
-// One that refuses the client secret, or a federated token file that
-// cannot be read, is an error even so (a configuration error is not
-// hidden), as a container's 401 is; and with nothing cached, the token's
-// error is the error, before any listing.
-func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
+// spCachedModel is models/iris of a private container of Azurite (with
+// OAuth), downloaded once with a service principal's token from the Entra
+// stand-in, and so cached: what the token tests resolve again.
+type spCachedModel struct {
+	a      *azurite
+	e      *entraStandIn
+	d      *downloadEnv
+	r      Resolver
+	rec    *headerRecorder
+	uri    string
+	dir    string // the cached copy
+	listed int    // blob requests made so far
+}
+
+func cacheWithServicePrincipal(t *testing.T) spCachedModel {
+	t.Helper()
 	cert, key := selfSignedCert(t)
 	a := startAzuriteOAuth(t, cert, key)
 	a.container(t, "private", false)
 	a.put(t, "private", "models/iris/model.onnx", "weights")
 	e := startEntra(t, cert, key)
-	ctx := context.Background()
 	d, r := azureEnv(t, a)
 	rec := &headerRecorder{base: a.client.Transport}
 	r.Client = &http.Client{Transport: rec}
@@ -601,11 +608,24 @@ func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 		d.env[k] = v
 	}
 	uri := azureURI + "private/models/iris"
-	dir, err := r.Resolve(ctx, uri)
+	dir, err := r.Resolve(context.Background(), uri)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
 	d.logs.take()
-	listed := len(blobRequests(rec.seen))
+	return spCachedModel{a: a, e: e, d: d, r: r, rec: rec, uri: uri, dir: dir, listed: len(blobRequests(rec.seen))}
+}
+
+// A token endpoint that cannot be reached, or that fails on its side (a
+// 503), is a source that cannot be asked, as an unreachable container is:
+// the cached copy is served with a warning naming the endpoint and why.
+// One that refuses the client secret, or a federated token file that
+// cannot be read, is an error even so (a configuration error is not
+// hidden), as a container's 401 is; and with nothing cached, the token's
+// error is the error, before any listing.
+func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
+	sp := cacheWithServicePrincipal(t)
+	a, e, d, r, rec, uri, dir, listed := sp.a, sp.e, sp.d, sp.r, sp.rec, sp.uri, sp.dir, sp.listed
+	ctx := context.Background()
 	who := "client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)"
 
 	closed := fmt.Sprintf("https://127.0.0.1:%d", freeTCPPort(t))
@@ -664,24 +684,9 @@ func TestAzure_TokenEndpointUnreachableServesTheCache(t *testing.T) {
 // that Entra refuses (the secret expired since) is an error, the cached
 // copy notwithstanding, as a refusal of the first token is.
 func TestAzure_TokenRefusedDuringTheListing(t *testing.T) {
-	cert, key := selfSignedCert(t)
-	a := startAzuriteOAuth(t, cert, key)
-	a.container(t, "private", false)
-	a.put(t, "private", "models/iris/model.onnx", "weights")
-	e := startEntra(t, cert, key)
-	d, r := azureEnv(t, a)
-	rec := &headerRecorder{base: a.client.Transport}
-	r.Client = &http.Client{Transport: rec}
-	d.env["AZURE_AUTHORITY_HOST"] = e.url
-	for k, v := range map[string]string{"AZURE_TENANT_ID": "tenant-1", "AZURE_CLIENT_ID": "client-1", "AZURE_CLIENT_SECRET": "s3cret"} {
-		d.env[k] = v
-	}
-	uri := azureURI + "private/models/iris"
-	_, err := r.Resolve(context.Background(), uri)
-	require.NoError(t, err)
-	d.logs.take()
+	sp := cacheWithServicePrincipal(t)
+	e, d, r, rec, uri, listed := sp.e, sp.d, sp.r, sp.rec, sp.uri, sp.listed
 	e.takeForms()
-	listed := len(blobRequests(rec.seen))
 
 	// Tokens good for a second are renewed for each request: the sign-in's
 	// is taken, the listing's refused.
@@ -689,7 +694,7 @@ func TestAzure_TokenRefusedDuringTheListing(t *testing.T) {
 		e.expiresIn = 1
 		e.expireFrom = 2 // counting from the takeForms above
 	})
-	_, err = r.Resolve(context.Background(), uri)
+	_, err := r.Resolve(context.Background(), uri)
 	assert.EqualError(t, err, "getting an Azure access token as client client-1 in tenant tenant-1 (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET): "+
 		"the token endpoint answered 401 (invalid_client): AADSTS7000222: The provided client secret keys for app 'client-1' are expired.")
 	assert.ErrorIs(t, err, ErrNotFound)
