@@ -35,19 +35,12 @@ func ExternalData(location string) (model, weights []byte) {
 		tensor(11, "x"),
 		tensor(12, "y"),
 	)
-	model = cat(
-		varint(1, 8), // ir_version
-		str(2, "onnxtest"),
-		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
-		msg(8, varint(2, 13)), // opset 13
-	)
-	return model, weights
+	return modelProto(graph), weights
 }
 
 // tensor is a ValueInfoProto of an FP32 tensor [batch, 2] in field num.
 func tensor(num protowire.Number, name string) []byte {
-	shape := msg(2, msg(1, str(2, "batch")), msg(1, varint(1, 2)))
-	return msg(num, str(1, name), msg(2, msg(1, varint(1, 1), shape)))
+	return valueInfo(num, name, Float, dim("batch"), dim("2"))
 }
 
 func str(num protowire.Number, s string) []byte {
@@ -70,6 +63,33 @@ func cat(parts ...[]byte) []byte {
 	return b
 }
 
+// modelProto is a ModelProto of IR version 8 around graph, importing
+// opset 13 of the default domain and the opsets given
+// (OperatorSetIdProtos).
+func modelProto(graph []byte, opsets ...[]byte) []byte {
+	return cat(
+		varint(1, 8), // ir_version
+		str(2, "onnxtest"),
+		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
+		msg(8, varint(2, 13)), // opset 13
+		cat(opsets...),
+	)
+}
+
+// dim is a TensorShapeProto dimension: a size ("3") or a name ("batch").
+func dim(d string) []byte {
+	if n, err := strconv.ParseUint(d, 10, 64); err == nil {
+		return msg(1, varint(1, n))
+	}
+	return msg(1, str(2, d))
+}
+
+// valueInfo is a ValueInfoProto in field num: a tensor of element type
+// elem (onnx.proto's TensorProto.DataType) and the given dimensions.
+func valueInfo(num protowire.Number, name string, elem uint64, dims ...[]byte) []byte {
+	return msg(num, str(1, name), msg(2, msg(1, varint(1, elem), msg(2, dims...))))
+}
+
 // ZipMap is what scikit-learn classifiers export by default (skl2onnx's
 // zipmap): "scores" = x (FP32 [batch, 3]) and "probabilities", the same
 // scores as a sequence of maps from class label (10, 20, 30) to score,
@@ -86,13 +106,7 @@ func ZipMap() []byte {
 		msg(12, str(1, "scores"), x),
 		msg(12, str(1, "probabilities"), seqOfMaps),
 	)
-	return cat(
-		varint(1, 8),
-		str(2, "onnxtest"),
-		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
-		msg(8, varint(2, 13)),
-		msg(8, str(1, "ai.onnx.ml"), varint(2, 1)),
-	)
+	return modelProto(graph, msg(8, str(1, "ai.onnx.ml"), varint(2, 1)))
 }
 
 // Image takes images: pixels FP32 [batch, 3, height, width] (NCHW), each
@@ -103,25 +117,11 @@ func Image(height, width string) []byte { return ImageNamed("pixels", height, wi
 
 // ImageNamed is Image with the input named input.
 func ImageNamed(input, height, width string) []byte {
-	dim := func(d string) []byte {
-		if n, err := strconv.ParseUint(d, 10, 64); err == nil {
-			return msg(1, varint(1, n))
-		}
-		return msg(1, str(2, d))
-	}
-	tensor := func(num protowire.Number, name string, dims ...[]byte) []byte {
-		return msg(num, str(1, name), msg(2, msg(1, varint(1, 1), msg(2, dims...))))
-	}
 	graph := cat(
 		msg(1, str(1, input), str(2, "pooled"), str(3, "pool"), str(4, "GlobalAveragePool")),
 		str(2, "image"),
-		tensor(11, input, dim("batch"), dim("3"), dim(height), dim(width)),
-		tensor(12, "pooled", dim("batch"), dim("3"), dim("1"), dim("1")),
+		valueInfo(11, input, Float, dim("batch"), dim("3"), dim(height), dim(width)),
+		valueInfo(12, "pooled", Float, dim("batch"), dim("3"), dim("1"), dim("1")),
 	)
-	return cat(
-		varint(1, 8),
-		str(2, "onnxtest"),
-		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
-		msg(8, varint(2, 13)),
-	)
+	return modelProto(graph)
 }

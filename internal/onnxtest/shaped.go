@@ -1,11 +1,5 @@
 package onnxtest
 
-import (
-	"strconv"
-
-	"google.golang.org/protobuf/encoding/protowire"
-)
-
 // ONNX element types (onnx.proto's TensorProto.DataType) for Shaped.
 const (
 	Float = 1
@@ -19,25 +13,13 @@ const (
 func Shaped(elem uint64, dims ...string) []byte {
 	var shape [][]byte
 	for _, d := range dims {
-		if n, err := strconv.ParseUint(d, 10, 64); err == nil {
-			shape = append(shape, msg(1, varint(1, n)))
-		} else {
-			shape = append(shape, msg(1, str(2, d)))
-		}
-	}
-	tensor := func(num protowire.Number, name string) []byte {
-		return msg(num, str(1, name), msg(2, msg(1, varint(1, elem), msg(2, shape...))))
+		shape = append(shape, dim(d))
 	}
 	graph := cat(
 		msg(1, str(1, "x"), str(2, "y"), str(3, "copy"), str(4, "Identity")),
 		str(2, "shaped"),
-		tensor(11, "x"),
-		tensor(12, "y"),
+		valueInfo(11, "x", elem, shape...),
+		valueInfo(12, "y", elem, shape...),
 	)
-	return cat(
-		varint(1, 8),
-		str(2, "onnxtest"),
-		protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), graph),
-		msg(8, varint(2, 13)),
-	)
+	return modelProto(graph)
 }
