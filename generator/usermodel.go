@@ -385,29 +385,34 @@ func (m *ONNXModel) Classifier() bool {
 // classes is Classifier, with the number of classes where the output's
 // shape fixes it (0 otherwise: labelled, with dynamic dimensions).
 func (m *ONNXModel) classes() (int64, bool) {
-	out := m.FirstOutput()
-	var n int64
-	shaped := len(out.Shape) >= 2
-	for _, d := range out.Shape[min(1, len(out.Shape)):] {
-		switch {
-		case d.Dynamic() || d.Size < 1:
-			shaped = false
-		case d.Size >= 2:
-			if n > 0 {
-				shaped = false
-			}
-			n = d.Size
-		}
-	}
+	n := scoreClasses(m.FirstOutput())
+	return n, n > 0 || m.Labels != ""
+}
+
+// scoreClasses is the number of classes of out when its shape is one of
+// class scores (see Classifier), else 0.
+func scoreClasses(out onnxinfo.Value) int64 {
 	switch out.Elem {
 	case onnxinfo.Float, onnxinfo.Float16, onnxinfo.Double:
 	default:
-		shaped = false
+		return 0
 	}
-	if shaped = shaped && n >= 2; !shaped {
-		n = 0
+	if len(out.Shape) < 2 {
+		return 0
 	}
-	return n, shaped || m.Labels != ""
+	var n int64 // the one dimension after the batch's that is not 1
+	for _, d := range out.Shape[1:] {
+		switch {
+		case d.Dynamic() || d.Size < 1:
+			return 0
+		case d.Size == 1:
+		case n > 0:
+			return 0 // a second one: a map or a sequence, not classes
+		default:
+			n = d.Size
+		}
+	}
+	return n
 }
 
 // SampleShapes describes the shape of each input in the sample request,
