@@ -147,9 +147,8 @@ func validateStorageURI(setting, uri string, agent bool) error {
 // agent serves the pod (agent), the initializer does not run at all, and
 // any path under the root is the agent's.
 func validateLocalPath(bad func(string, ...any) error, p, fileURI string, agent bool) error {
-	c := path.Clean(p)
-	under := strings.HasPrefix(p, "/") && (c == modelsRoot || strings.HasPrefix(c, modelsRoot+"/"))
-	if !under {
+	root, below := inModelsRoot(p)
+	if !root && !below {
 		return bad(`a local path outside %s, which KServe's storage initializer cannot find: it runs in a container of its own, where %s, the folder it fills, is the only path of the pod (it fails with "Cannot recognize storage type"); `+
 			"give a volume's files as pvc://CLAIM/PATH, or no storage URI to serve the model in the image", modelsRoot, modelsRoot)
 	}
@@ -159,12 +158,12 @@ func validateLocalPath(bad func(string, ...any) error, p, fileURI string, agent 
 	const instead = "give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image"
 	if fileURI != "" {
 		fails := fmt.Sprintf("Local path %s does not exist.", fileURI)
-		if c == modelsRoot {
+		if root {
 			fails = fmt.Sprintf("Failed to fetch model. No model found in %s.", fileURI)
 		}
 		return bad("KServe's storage initializer looks for a file:// path in its own container, where %s is the empty folder it is to fill, so it fails with %q; %s", modelsRoot, fails, instead)
 	}
-	if c == modelsRoot {
+	if root {
 		return bad("the folder KServe's storage initializer fills: it finds it empty and fails with %q; %s", "Failed to fetch model. No model found in "+p+".", instead)
 	}
 	return nil
@@ -183,7 +182,7 @@ func validateLocalPath(bad func(string, ...any) error, p, fileURI string, agent 
 // the agent of multi-model serving (Storage.download's MODEL_MOUNT_DIRS
 // case), so the server finds the folder empty.
 func storageURIWarning(setting, uri string, agent bool) string {
-	if c := path.Clean(uri); !agent && strings.HasPrefix(uri, "/") && strings.HasPrefix(c, modelsRoot+"/") {
+	if _, below := inModelsRoot(uri); below && !agent {
 		return fmt.Sprintf("%s %s: KServe's storage initializer downloads nothing for a path under %s, which it leaves to the model agent of KServe's multi-model serving (%s=true in a custom predictor's env, with TrainedModels), "+
 			"so the server finds %s empty, and a model it loads from there (an onnx project's) is missing; give the model's own URI (s3://, gs://, pvc://CLAIM/PATH, hf://, https://...), or no storage URI to serve the model in the image",
 			setting, uri, modelsRoot, multiModelEnv, modelsRoot)
@@ -207,6 +206,16 @@ func storageURIWarning(setting, uri string, agent bool) string {
 		}
 	}
 	return w
+}
+
+// inModelsRoot reports whether p, an absolute path, is the models root
+// itself (root) or a path under it (below).
+func inModelsRoot(p string) (root, below bool) {
+	if !strings.HasPrefix(p, "/") {
+		return false, false
+	}
+	c := path.Clean(p)
+	return c == modelsRoot, strings.HasPrefix(c, modelsRoot+"/")
 }
 
 // multiModel reports whether KServe serves the pod with its model agent
