@@ -109,7 +109,7 @@ func Scan(dir string) (*Folder, error) {
 				return fmt.Errorf("%s: a link to %s, outside the model folder, which the image would not have", p, e.link)
 			}
 		default:
-			return fmt.Errorf("%s: %s; a model folder holds files, folders and links", p, kind(info.Mode()))
+			return fmt.Errorf("%s: %s; a model folder holds files, folders and links", p, FileKind(info.Mode()))
 		}
 		f.entries = append(f.entries, e)
 		return nil
@@ -129,9 +129,10 @@ func Scan(dir string) (*Folder, error) {
 	return f, nil
 }
 
-// kind names what mode, neither a file, a folder nor a link, is: the
-// mode's own letters ("p---------") mean nothing to most readers.
-func kind(mode fs.FileMode) string {
+// FileKind names what mode, neither a file, a folder nor a link, is ("a
+// named pipe"), for a message refusing it: the mode's own letters
+// ("p---------") mean nothing to most readers.
+func FileKind(mode fs.FileMode) string {
 	switch {
 	case mode&fs.ModeNamedPipe != 0:
 		return "a named pipe"
@@ -142,7 +143,7 @@ func kind(mode fs.FileMode) string {
 	case mode&fs.ModeDevice != 0:
 		return "a device"
 	}
-	return "not a regular file (" + mode.Type().String() + ")"
+	return "a special file (" + mode.Type().String() + ")"
 }
 
 // linksInside checks that every link resolves inside root the way the

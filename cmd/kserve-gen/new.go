@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/modelcar"
 	"github.com/kserve-gen/kserve-gen/onnxinfo"
 	"github.com/kserve-gen/kserve-gen/project"
 )
@@ -570,7 +571,7 @@ func loadModel(path string, shapes map[string][]int64) (*generator.ONNXModel, er
 		}
 	case !st.Mode().IsRegular():
 		// onnxinfo refuses it too, as "not a regular file": say what it is.
-		return nil, fmt.Errorf("--model %s: a %s, not a file; %s", path, fileKind(st.Mode()), giveModel)
+		return nil, fmt.Errorf("--model %s: %s, not a file; %s", path, modelcar.FileKind(st.Mode()), giveModel)
 	case st.Size() == 0:
 		return nil, fmt.Errorf("--model %s: the file is empty, not an ONNX model; %s", path, giveModel)
 	}
@@ -627,22 +628,10 @@ func lfsPointer(file string) bool {
 		return false
 	}
 	defer f.Close()
-	head := make([]byte, len("version https://git-lfs"))
+	const start = "version https://git-lfs"
+	head := make([]byte, len(start))
 	_, err = io.ReadFull(f, head)
-	return err == nil && string(head) == "version https://git-lfs"
-}
-
-// fileKind names what a path that is neither a file nor a folder is.
-func fileKind(mode fs.FileMode) string {
-	switch {
-	case mode&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case mode&fs.ModeSocket != 0:
-		return "socket"
-	case mode&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
+	return err == nil && string(head) == start
 }
 
 // inputShapes parses the --input-shape values.
