@@ -70,9 +70,7 @@ func (r Resolver) azureManagedIdentity(ctx context.Context, client, clientVar st
 		tokenURL, s.via = strings.TrimRight(authority, "/")+imdsTokenPath, via+" ("+strings.TrimRight(authority, "/")+")"
 	}
 	// A link-local endpoint is never reached through a proxy.
-	direct := r
-	direct.Client = withoutProxy(r.client())
-	probe, tokenHTTP := direct.tokenClient()
+	probe, tokenHTTP := r.metadataTokenClient()
 	src := &managedIdentitySource{ctx: context.WithoutCancel(ctx), client: tokenHTTP, url: tokenURL + "?" + query.Encode(), header: header}
 	s.source = &probedTokens{probe: probe, source: oauth2.ReuseTokenSource(nil, src), describe: s.tokenError}
 	return s, nil

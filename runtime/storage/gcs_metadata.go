@@ -64,9 +64,7 @@ func (r Resolver) gceSignIn(ctx context.Context) (*gcsSignIn, error) {
 	}
 	// Token requests go through the resolver's client (a test's stand-in)
 	// without a proxy, noted by the probe, and outlive this call's context.
-	direct := r
-	direct.Client = withoutProxy(r.client())
-	probe, client := direct.tokenClient()
+	probe, client := r.metadataTokenClient()
 	src := &gceTokenSource{
 		ctx:    context.WithoutCancel(ctx),
 		client: metadata.NewWithOptions(&metadata.Options{Client: client}),

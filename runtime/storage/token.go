@@ -53,6 +53,13 @@ func (r Resolver) tokenClient() (*tokenProbe, *http.Client) {
 	return p, noAuthElsewhere(c)
 }
 
+// metadataTokenClient is tokenClient for a machine's own metadata endpoint
+// (GCE's metadata server, Azure's IMDS): without a proxy (withoutProxy).
+func (r Resolver) metadataTokenClient() (*tokenProbe, *http.Client) {
+	r.Client = withoutProxy(r.client())
+	return r.tokenClient()
+}
+
 func (p *tokenProbe) note(outcome tokenOutcome, endpoint string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
