@@ -709,7 +709,7 @@ var serverFlags = []string{
 
 // onnxFlags are the flags an onnx project's server adds (runtime/onnx's
 // RegisterFlags).
-var onnxFlags = []string{"device", "replicas", "intra_op_threads", "inter_op_threads", "gpu_mem_limit", "max_batch_size", "max_queue_delay"}
+var onnxFlags = []string{"device", "replicas", "intra_op_threads", "inter_op_threads", "gpu_mem_limit", "cudnn_conv_algo_search", "max_batch_size", "max_queue_delay"}
 
 // serverFlag is the server flag an argument sets, as the runtime's parser
 // reads it: the name after - or --, or, after --, the one server flag that

@@ -19,15 +19,17 @@ import (
 //	...
 //	m := onnx.NewModel(cfg.ModelName, dir, f.Options()...)
 type Flags struct {
-	// Device, Replicas, IntraOpThreads, InterOpThreads and GPUMemLimit
-	// are --device, --replicas, --intra_op_threads, --inter_op_threads
-	// and --gpu_mem_limit (defaults "auto", 1, 0, 0, 0; see
-	// RegisterFlags), passed to the model by Options.
+	// Device, Replicas, IntraOpThreads, InterOpThreads, GPUMemLimit and
+	// ConvAlgoSearch are --device, --replicas, --intra_op_threads,
+	// --inter_op_threads, --gpu_mem_limit and --cudnn_conv_algo_search
+	// (defaults "auto", 1, 0, 0, 0, "exhaustive"; see RegisterFlags),
+	// passed to the model by Options.
 	Device         string
 	Replicas       int
 	IntraOpThreads int
 	InterOpThreads int
 	GPUMemLimit    int64
+	ConvAlgoSearch string
 	// Dynamic batching (runtime/batch); MaxBatchSize 0 turns it off.
 	MaxBatchSize  int
 	MaxQueueDelay time.Duration
@@ -40,8 +42,8 @@ type Flags struct {
 }
 
 // RegisterFlags adds --device, --replicas, --intra_op_threads,
-// --inter_op_threads, --gpu_mem_limit, --max_batch_size and
-// --max_queue_delay to fs.
+// --inter_op_threads, --gpu_mem_limit, --cudnn_conv_algo_search,
+// --max_batch_size and --max_queue_delay to fs.
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.Device, "device", "auto", "Where ONNX models run: auto (CUDA when its provider loads, else CPU; the reason is logged once), cpu, cuda or cuda:N (fail if CUDA is unavailable).")
@@ -49,6 +51,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.IntVar(&f.IntraOpThreads, "intra_op_threads", 0, "Threads per ONNX Runtime session for one operator (0: the CPUs available to the process, cgroup quota included, shared out between the replicas).")
 	fs.IntVar(&f.InterOpThreads, "inter_op_threads", 0, "Threads per ONNX Runtime session across operators (0: 1).")
 	fs.Int64Var(&f.GPUMemLimit, "gpu_mem_limit", 0, "The most GPU memory, in bytes, each session's CUDA arena may take (0: no limit).")
+	fs.StringVar(&f.ConvAlgoSearch, "cudnn_conv_algo_search", "exhaustive", "How CUDA picks each convolution's cuDNN algorithm for a new input shape: exhaustive (time them all: fastest kernels, but the first request of each new shape waits), heuristic (cuDNN's guess, no wait) or default.")
 	fs.IntVar(&f.MaxBatchSize, "max_batch_size", 0, "Dynamic batching: the most rows one ONNX Runtime call takes; requests are merged along dimension 0 (0: no batching).")
 	fs.DurationVar(&f.MaxQueueDelay, "max_queue_delay", 0, "Dynamic batching: how long the oldest queued request may wait for a batch to fill (0: a batch goes as soon as a session is free).")
 	return f
@@ -98,6 +101,9 @@ func (f *Flags) Validate() error {
 			errs = append(errs, fmt.Errorf("argument --%s: must be >= %d, got %d", c.flag, c.min, c.v))
 		}
 	}
+	if _, err := ParseConvAlgoSearch(f.ConvAlgoSearch); err != nil {
+		errs = append(errs, fmt.Errorf("argument --cudnn_conv_algo_search: %w", err))
+	}
 	if f.MaxQueueDelay < 0 {
 		errs = append(errs, fmt.Errorf("argument --max_queue_delay: must be >= 0, got %s", f.MaxQueueDelay))
 	}
@@ -111,5 +117,6 @@ func (f *Flags) Options() []Option {
 		WithReplicas(f.Replicas),
 		WithThreads(f.IntraOpThreads, f.InterOpThreads),
 		WithGPUMemLimit(f.GPUMemLimit),
+		WithConvAlgoSearch(f.ConvAlgoSearch),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,5 +98,50 @@ func TestGPU_FP16OutputOnCUDA(t *testing.T) {
 	w, _ := want[0].AsFloat32()
 	for i, h := range got[0].Data.([]infer.Float16) {
 		assert.InDelta(t, w[i], h.Float32(), 2e-3, "element %d", i)
+	}
+}
+
+// TestGPU_ConvAlgoSearch: every cuDNN algorithm search setting runs the
+// classifier on CUDA and answers what the CPU answers. Its log shows what
+// the first run of each new input shape costs under each setting (the
+// exhaustive search times every algorithm then): the figures behind
+// --cudnn_conv_algo_search's documentation. A batch size is a new shape,
+// so dynamic batching meets several.
+func TestGPU_ConvAlgoSearch(t *testing.T) {
+	env := needGPU(t)
+	ctx := context.Background()
+	path := modelFile(t, clsFile)
+	cpu, err := env.NewSession(ctx, path, SessionOptions{Device: Device{Kind: DeviceCPU}})
+	require.NoError(t, err)
+	defer cpu.Close()
+	var imgs []*image.RGBA
+	for i := range 4 {
+		imgs = append(imgs, renderText("Hello World 2026", i%2 == 1))
+	}
+	for _, search := range []string{"exhaustive", "heuristic", "default"} {
+		s, err := env.NewSession(ctx, path, SessionOptions{Device: Device{Kind: DeviceCUDA}, ConvAlgoSearch: search})
+		require.NoError(t, err, search)
+		assert.Equal(t, ProviderCUDA, s.Provider())
+		for _, n := range []int{1, 2, 4} {
+			x := []*infer.Tensor{clsInput(imgs[:n]...)}
+			t0 := time.Now()
+			got, err := s.Run(ctx, x)
+			first := time.Since(t0)
+			require.NoError(t, err, "%s, batch %d", search, n)
+			t0 = time.Now()
+			_, err = s.Run(ctx, x)
+			second := time.Since(t0)
+			require.NoError(t, err)
+			want, err := cpu.Run(ctx, x)
+			require.NoError(t, err)
+			g, _ := got[0].AsFloat32()
+			w, _ := want[0].AsFloat32()
+			require.Len(t, g, len(w))
+			for i := range w {
+				assert.InDelta(t, w[i], g[i], 2e-3, "%s, batch %d, element %d", search, n, i)
+			}
+			t.Logf("%-10s batch %d: first run %v, second %v", search, n, first.Round(time.Microsecond), second.Round(time.Microsecond))
+		}
+		require.NoError(t, s.Close())
 	}
 }

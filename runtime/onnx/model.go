@@ -99,6 +99,15 @@ func WithGPUMemLimit(bytes int64) Option {
 	return func(c *modelConfig) { c.session.GPUMemLimit = bytes }
 }
 
+// WithConvAlgoSearch sets how the CUDA provider picks cuDNN convolution
+// algorithms: "exhaustive" (default: the fastest kernels, found by timing
+// them all the first time each input shape is seen, which stalls that
+// request), "heuristic" or "default"; see SessionOptions.ConvAlgoSearch.
+// The value is checked by Load.
+func WithConvAlgoSearch(search string) Option {
+	return func(c *modelConfig) { c.session.ConvAlgoSearch = search }
+}
+
 // WithWarmup replaces the zero-filled warm-up input with a sample request;
 // Load fails if the sample does not run.
 func WithWarmup(inputs ...*infer.Tensor) Option {

@@ -47,6 +47,13 @@ type SessionOptions struct {
 	AllowSpinning bool
 	// GPUMemLimit caps the CUDA provider's memory arena in bytes (0: no cap).
 	GPUMemLimit int64
+	// ConvAlgoSearch is how the CUDA provider picks each convolution's cuDNN
+	// algorithm the first time it meets an input shape: "exhaustive" (ONNX
+	// Runtime's default, also for ""; benchmarks every algorithm, the
+	// fastest kernels but a stall on each new shape), "heuristic" (cuDNN's
+	// guess, no stall) or "default" (a fixed algorithm). See
+	// ParseConvAlgoSearch.
+	ConvAlgoSearch string
 	// Warmup is the sample run once before the session is returned, so the
 	// first request does not pay for lazy initialisation. Nil runs zeros of
 	// each input's declared shape, with dynamic dimensions set to 1; a model
@@ -288,7 +295,7 @@ func (e *Env) sessionOptions(opts SessionOptions) (*ort.SessionOptions, int, err
 func (e *Env) appendCUDA(ctx context.Context, so *ort.SessionOptions, opts SessionOptions) error {
 	err := e.cudaFailure(opts.Device.ID)
 	if err == nil {
-		err = e.tryCUDA(so, opts.Device.ID, opts.GPUMemLimit)
+		err = e.tryCUDA(so, opts)
 	}
 	if err != nil {
 		e.noteCUDAFailure(ctx, opts.Device, err)
@@ -296,7 +303,7 @@ func (e *Env) appendCUDA(ctx context.Context, so *ort.SessionOptions, opts Sessi
 	return err
 }
 
-func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
+func (e *Env) tryCUDA(so *ort.SessionOptions, opts SessionOptions) error {
 	// ONNX Runtime looks for the provider next to itself; checking first gives
 	// a clearer reason than its "Failed to load shared library".
 	// (Only for a library loaded by path: a bare name was found by the
@@ -312,9 +319,12 @@ func (e *Env) tryCUDA(so *ort.SessionOptions, id int, memLimit int64) error {
 		return fmt.Errorf("create CUDA provider options: %w", err)
 	}
 	defer func() { _ = cuda.Destroy() }()
-	settings := map[string]string{"device_id": strconv.Itoa(id)}
-	if memLimit > 0 {
-		settings["gpu_mem_limit"] = strconv.FormatInt(memLimit, 10)
+	settings := map[string]string{"device_id": strconv.Itoa(opts.Device.ID)}
+	if opts.GPUMemLimit > 0 {
+		settings["gpu_mem_limit"] = strconv.FormatInt(opts.GPUMemLimit, 10)
+	}
+	if search, _ := ParseConvAlgoSearch(opts.ConvAlgoSearch); search != "" {
+		settings["cudnn_conv_algo_search"] = search
 	}
 	if err := cuda.Update(settings); err != nil {
 		return fmt.Errorf("set CUDA provider options %v: %w", settings, err)
@@ -348,6 +358,11 @@ func (e *Env) noteCUDAFailure(ctx context.Context, d Device, err error) {
 func (e *Env) newSession(ctx context.Context, g *graph, opts SessionOptions) (*Session, error) {
 	path := g.path
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Checked here, not by the CUDA provider: a value it refused would read
+	// as CUDA being unavailable and, with auto, move the model to the CPU.
+	if _, err := ParseConvAlgoSearch(opts.ConvAlgoSearch); err != nil {
 		return nil, err
 	}
 	so, threads, err := e.sessionOptions(opts)
@@ -659,4 +674,16 @@ func (s *Session) Close() error {
 		return fmt.Errorf("destroy session %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// ParseConvAlgoSearch checks a cuDNN convolution algorithm search setting
+// (SessionOptions.ConvAlgoSearch, --cudnn_conv_algo_search) and returns the
+// CUDA provider's spelling of it: "EXHAUSTIVE", "HEURISTIC" or "DEFAULT",
+// and "" for "" (the provider's default, exhaustive). Case is ignored.
+func ParseConvAlgoSearch(s string) (string, error) {
+	switch v := strings.ToUpper(s); v {
+	case "", "EXHAUSTIVE", "HEURISTIC", "DEFAULT":
+		return v, nil
+	}
+	return "", fmt.Errorf("invalid cuDNN convolution algorithm search %q: expected exhaustive, heuristic or default", s)
 }

@@ -197,6 +197,33 @@ func TestSession_WarmupSampleMustRun(t *testing.T) {
 	assert.Equal(t, "warm-up of "+path+`: missing input "k": the model's inputs are x (FP32 [-1, 3]), k (INT64 [])`, err.Error())
 }
 
+// A cuDNN search setting the CUDA provider would refuse is an error of the
+// session, on any device: checked by the provider instead, it would read as
+// CUDA being unavailable and quietly move an auto model to the CPU.
+func TestSession_ConvAlgoSearchIsChecked(t *testing.T) {
+	env := needEnv(t)
+	path := writeModel(t, "mlp.onnx", onnxgen.NewMLP(8, 16, 4, true, 1).Model())
+	for _, d := range []DeviceKind{DeviceAuto, DeviceCPU} {
+		_, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: d}, ConvAlgoSearch: "fastest"})
+		assert.EqualError(t, err, `invalid cuDNN convolution algorithm search "fastest": expected exhaustive, heuristic or default`, "device %v", d)
+	}
+	for _, v := range []string{"", "exhaustive", "HEURISTIC", "Default"} {
+		s, err := env.NewSession(context.Background(), path, SessionOptions{Device: Device{Kind: DeviceCPU}, ConvAlgoSearch: v})
+		require.NoError(t, err, "%q", v)
+		require.NoError(t, s.Close())
+	}
+}
+
+func TestParseConvAlgoSearch(t *testing.T) {
+	for in, want := range map[string]string{"": "", "exhaustive": "EXHAUSTIVE", "Heuristic": "HEURISTIC", "DEFAULT": "DEFAULT"} {
+		got, err := ParseConvAlgoSearch(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "%q", in)
+	}
+	_, err := ParseConvAlgoSearch("heuristics")
+	assert.EqualError(t, err, `invalid cuDNN convolution algorithm search "heuristics": expected exhaustive, heuristic or default`)
+}
+
 func TestSession_ProfileShowsCPUProvider(t *testing.T) {
 	env := needEnv(t)
 	mlp := onnxgen.NewMLP(8, 16, 4, true, 1)
