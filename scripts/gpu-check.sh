@@ -79,13 +79,23 @@ run_checks() {
 	set +e
 	"$@" -test.run 'TestGPU|TestDevice|TestSession_MLP|TestCLS|TestSilero|TestModel_Serves' -test.v 2>&1 | tee "$out/gpu-tests.txt"
 	local rc=${PIPESTATUS[0]}
-	for dev in cuda:0 cpu; do
-		for threads in 1 16; do
-			[[ $dev == cuda:0 && $threads == 16 ]] && continue
-			echo "== benchmarks on $dev, $threads intra-op thread(s)"
-			ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench 'CLS|MLP784' -test.benchtime 1s
+	{
+		for dev in cuda:0 cpu; do
+			for threads in 1 16; do
+				[[ $dev == cuda:0 && $threads == 16 ]] && continue
+				echo "== benchmarks on $dev, $threads intra-op thread(s)"
+				ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench '^Benchmark(CLS|CLSBatch|MLP784)$' -test.benchtime 1s
+			done
 		done
-	done 2>&1 | tee "$out/gpu-bench.txt"
+		# The served/raw ratio at one client against its floor (three runs),
+		# and dynamic batching, on each device.
+		for dev in cuda:0 cpu; do
+			echo "== served PP-OCR cls at one client on $dev, 1 intra-op thread, three runs"
+			ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedCLS' -test.benchtime 1s -test.count 3
+			echo "== dynamic batching of the MLP on $dev, 64 callers, 2 replicas"
+			ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedMLPBatching' -test.benchtime 50000x -test.v
+		done
+	} 2>&1 | tee "$out/gpu-bench.txt"
 	set -e
 	log "tests exit status $rc; results in $out (gpu-env.txt, gpu-tests.txt, gpu-bench.txt)"
 	return "$rc"

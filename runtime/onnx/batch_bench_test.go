@@ -30,12 +30,16 @@ func BenchmarkServedMLPBatching(b *testing.B) {
 	env := needEnv(b)
 	path := writeModel(b, "mlp784.onnx", onnxgen.NewMLP(784, 1024, 10, true, 5).Model())
 	ctx := context.Background()
+	dev := benchOptions(b).Device.String() // ONNX_BENCH_DEVICE, default cpu
 	serve := func(batched bool) *dataplane.Dataplane {
-		om := NewModel("mlp", path, WithEnv(env), WithReplicas(2), WithThreads(1, 1))
+		om := NewModel("mlp", path, WithEnv(env), WithDevice(dev), WithReplicas(2), WithThreads(1, 1))
 		if err := om.Load(ctx); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { om.Unload(ctx) })
+		if !batched {
+			b.Logf("MLP on %s, 2 replicas", om.Provider())
+		}
 		var m model.Model = om
 		if batched {
 			bm, err := batch.NewModel(om, batch.Options{Name: "mlp", MaxBatchSize: 64, Instances: 2})

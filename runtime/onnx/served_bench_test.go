@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"syscall"
@@ -14,8 +15,11 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/bench/floor"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
 )
 
@@ -23,7 +27,8 @@ import (
 // gRPC (raw input contents) and over REST with the binary tensor extension,
 // each paired with a raw ONNX Runtime run of the same input on a session
 // with the same threads, so the ratio is the serving overhead on a
-// compute-bound model.
+// compute-bound model, and with the same exchange against a bare server
+// (the floor), which bounds that ratio on the machine at hand.
 func BenchmarkServedCLS(b *testing.B) {
 	env := needEnv(b)
 	path := modelFile(b, clsFile)
@@ -68,59 +73,109 @@ func BenchmarkServedCLS(b *testing.B) {
 	for i, f := range data {
 		binary.LittleEndian.PutUint32(rawBytes[4*i:], math.Float32bits(f))
 	}
-	grpcCall := func() {
-		resp, err := srv.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{
-			ModelName:        "cls",
-			Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: in.Shape}},
-			RawInputContents: [][]byte{rawBytes},
-		})
-		if err != nil || len(resp.RawOutputContents) != 1 || len(resp.RawOutputContents[0]) != 8 {
-			b.Fatalf("grpc: %v %v", err, resp)
+	grpcCall := func(c pb.GRPCInferenceServiceClient) func() {
+		return func() {
+			resp, err := c.ModelInfer(context.Background(), &pb.ModelInferRequest{
+				ModelName:        "cls",
+				Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: in.Shape}},
+				RawInputContents: [][]byte{rawBytes},
+			})
+			if err != nil || len(resp.RawOutputContents) != 1 || len(resp.RawOutputContents[0]) != 8 {
+				b.Fatalf("grpc: %v %v", err, resp)
+			}
 		}
 	}
 	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
 		jsonShape(in.Shape), len(rawBytes))
 	body := append([]byte(header), rawBytes...)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	restCall := func() {
-		req, _ := http.NewRequest("POST", srv.url+"/v2/models/cls/infer", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/octet-stream")
-		req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.HasSuffix(out, nil) || len(out) < 8 {
-			b.Fatalf("rest: %d %s", resp.StatusCode, out)
+	restCall := func(url string) func() {
+		return func() {
+			req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/octet-stream")
+			req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || len(out) < 8 {
+				b.Fatalf("rest: %d %s", resp.StatusCode, out)
+			}
 		}
 	}
-	for name, call := range map[string]func(){"grpc-raw": grpcCall, "rest-binary": restCall} {
-		b.Run(name, func(b *testing.B) {
-			call() // connection set up
-			var rawT, servedT []time.Duration
+	restFloor, grpcFloor := startFloors(b)
+	for _, c := range []struct {
+		name         string
+		served, bare func()
+	}{
+		{"grpc-raw", grpcCall(srv.grpc), grpcCall(grpcFloor)},
+		{"rest-binary", restCall(srv.url + "/v2/models/cls/infer"), restCall(restFloor)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.served() // connections set up
+			c.bare()
+			var rawT, servedT, floorT []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
 				runRaw()
 				t1 := time.Now()
-				call()
+				c.served()
+				t2 := time.Now()
+				c.bare()
 				rawT = append(rawT, t1.Sub(t0))
-				servedT = append(servedT, time.Since(t1))
+				servedT = append(servedT, t2.Sub(t1))
+				floorT = append(floorT, time.Since(t2))
 			}
-			r, sv := median(rawT), median(servedT)
+			r, sv, fl := median(rawT), median(servedT), median(floorT)
 			b.ReportMetric(float64(r.Nanoseconds()), "raw-ns/run")
 			b.ReportMetric(float64(sv.Nanoseconds()), "served-ns/req")
 			b.ReportMetric(float64(r.Nanoseconds())/float64(sv.Nanoseconds()), "served-throughput/raw")
+			// The floor: the same exchange with a server that only reads
+			// the request and answers 8 bytes. No server reaches more than
+			// raw/(raw + floor) at one client; served/bound is how much of
+			// that this one reaches.
+			bound := float64(r.Nanoseconds()) / float64(r.Nanoseconds()+fl.Nanoseconds())
+			b.ReportMetric(float64(fl.Nanoseconds()), "floor-ns/req")
+			b.ReportMetric(bound, "bound")
+			b.ReportMetric(float64(r.Nanoseconds())/float64(sv.Nanoseconds())/bound, "served/bound")
 			// CPU time of the whole process (client included) per call: on a
 			// busy machine wall time suffers from every goroutine hand-off,
 			// CPU time does not.
 			b.StopTimer()
 			n := max(len(rawT), 50)
 			b.ReportMetric(cpuPerCall(b, n, runRaw), "raw-cpu-ns/run")
-			b.ReportMetric(cpuPerCall(b, n, call), "served-cpu-ns/req")
+			b.ReportMetric(cpuPerCall(b, n, c.served), "served-cpu-ns/req")
 		})
 	}
+}
+
+// startFloors serves the floor exchange (runtime/internal/bench/floor) on
+// loopback over REST and gRPC, with the defaults of net/http and grpc-go,
+// and returns the REST URL and a gRPC client.
+func startFloors(b *testing.B) (string, pb.GRPCInferenceServiceClient) {
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: floor.Handler()}
+	go func() { _ = hs.Serve(hl) }()
+	b.Cleanup(func() { _ = hs.Close() })
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	pb.RegisterGRPCInferenceServiceServer(gs, floor.GRPC{})
+	go func() { _ = gs.Serve(gl) }()
+	b.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient("passthrough:///"+gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	return "http://" + hl.Addr().String() + "/", pb.NewGRPCInferenceServiceClient(conn)
 }
 
 func jsonShape(s []int64) string {

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +37,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	benchfloor "github.com/kserve-gen/kserve-gen/runtime/internal/bench/floor"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
 	"github.com/kserve-gen/kserve-gen/runtime/onnx"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -260,39 +260,13 @@ func grpcReq(args []string) error {
 	return os.WriteFile(*out, b, 0o644)
 }
 
-// floor is the least a REST server can do with the same exchange: read the
-// whole body into a fresh buffer and answer 8 bytes (cls's two
-// probabilities). raw/(raw + its latency) bounds the served/raw ratio.
+// floor is the least a REST server can do with the same exchange
+// (runtime/internal/bench/floor).
 func floor(args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:18095", "listen address")
 	_ = fs.Parse(args)
-	return http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, max(r.ContentLength, 0))
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", "8")
-		_, _ = w.Write(b[len(b)-8:])
-	}))
-}
-
-type floorServer struct {
-	pb.UnimplementedGRPCInferenceServiceServer
-}
-
-func (floorServer) ModelInfer(_ context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
-	raw := req.GetRawInputContents()
-	if len(raw) != 1 || len(raw[0]) < 8 {
-		return nil, fmt.Errorf("want one raw input of 8 bytes or more")
-	}
-	return &pb.ModelInferResponse{
-		ModelName:         req.ModelName,
-		Outputs:           []*pb.ModelInferResponse_InferOutputTensor{{Name: "softmax_0.tmp_0", Datatype: "FP32", Shape: []int64{1, 2}}},
-		RawOutputContents: [][]byte{raw[0][:8]},
-	}, nil
+	return http.ListenAndServe(*addr, benchfloor.Handler())
 }
 
 // grpcFloor is floor's gRPC counterpart: protobuf decoding of the request
@@ -310,7 +284,7 @@ func grpcFloor(args []string) error {
 		opts = append(opts, grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20))
 	}
 	s := grpc.NewServer(opts...)
-	pb.RegisterGRPCInferenceServiceServer(s, floorServer{})
+	pb.RegisterGRPCInferenceServiceServer(s, benchfloor.GRPC{})
 	return s.Serve(lis)
 }
 
