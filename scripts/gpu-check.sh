@@ -17,6 +17,9 @@
 #   scripts/gpu-check.sh run             there: receive, join, verify, install the
 #                                        files with setup-onnx.sh --offline (pinned
 #                                        sha256), then run the GPU tests and benchmarks
+# GPU_CHECK_BENCH=REGEX runs only those benchmarks after the tests, on cuda:0 and
+# the CPU, twice, under each GOMAXPROCS in GPU_CHECK_PROCS ("16 2"; default: all
+# CPUs), with -benchtime GPU_CHECK_BENCHTIME (default 1s).
 # `pack` prints the exact calls. Results go to $OUT when it is set.
 set -euo pipefail
 
@@ -80,21 +83,34 @@ run_checks() {
 	"$@" -test.run 'TestGPU|TestDevice|TestSession_MLP|TestCLS|TestSilero|TestModel_Serves' -test.v 2>&1 | tee "$out/gpu-tests.txt"
 	local rc=${PIPESTATUS[0]}
 	{
-		for dev in cuda:0 cpu; do
-			for threads in 1 16; do
-				[[ $dev == cuda:0 && $threads == 16 ]] && continue
-				echo "== benchmarks on $dev, $threads intra-op thread(s)"
-				ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench '^Benchmark(CLS|CLSBatch|MLP784)$' -test.benchtime 1s
+		if [[ -n ${GPU_CHECK_BENCH:-} ]]; then
+			# Only the benchmarks asked for, on each device, under each
+			# GOMAXPROCS of GPU_CHECK_PROCS (default: the machine's CPUs).
+			local procs
+			for procs in ${GPU_CHECK_PROCS:-$(nproc)}; do
+				for dev in cuda:0 cpu; do
+					echo "== $GPU_CHECK_BENCH on $dev, GOMAXPROCS=$procs, 1 intra-op thread, two runs"
+					GOMAXPROCS=$procs ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench "$GPU_CHECK_BENCH" -test.benchtime "${GPU_CHECK_BENCHTIME:-1s}" -test.count 2
+				done
 			done
-		done
-		# The served/raw ratio at one client against its floor (three runs),
-		# and dynamic batching, on each device.
-		for dev in cuda:0 cpu; do
-			echo "== served PP-OCR cls at one client on $dev, 1 intra-op thread, three runs"
-			ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedCLS' -test.benchtime 1s -test.count 3
-			echo "== dynamic batching of the MLP on $dev, 64 callers, 2 replicas"
-			ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedMLPBatching' -test.benchtime 50000x -test.v
-		done
+		else
+			for dev in cuda:0 cpu; do
+				for threads in 1 16; do
+					[[ $dev == cuda:0 && $threads == 16 ]] && continue
+					echo "== benchmarks on $dev, $threads intra-op thread(s)"
+					ONNX_BENCH_DEVICE=$dev ONNX_BENCH_THREADS=$threads "$@" -test.run '^$' -test.bench '^Benchmark(CLS|CLSBatch|MLP784)$' -test.benchtime 1s
+				done
+			done
+			# The served/raw ratio at one client against its floor (three
+			# runs), and dynamic batching, on each device.
+			for dev in cuda:0 cpu; do
+				echo "== served PP-OCR cls at one client on $dev, 1 intra-op thread, three runs"
+				ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench '^BenchmarkServedCLS$' -test.benchtime 1s -test.count 3
+				echo "== dynamic batching on $dev: the MLP, 64 callers on the dataplane, 2 replicas; PP-OCR cls, 32 REST clients, 1 replica"
+				ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedMLPBatching' -test.benchtime 50000x -test.v
+				ONNX_BENCH_DEVICE=$dev "$@" -test.run '^$' -test.bench 'ServedCLSBatching' -test.benchtime 5x
+			done
+		fi
 	} 2>&1 | tee "$out/gpu-bench.txt"
 	set -e
 	log "tests exit status $rc; results in $out (gpu-env.txt, gpu-tests.txt, gpu-bench.txt)"
@@ -214,6 +230,6 @@ local) cmd_local ;;
 pack) cmd_pack ;;
 receive) cmd_receive ;;
 run) cmd_run ;;
--h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
 *) die "unknown command $1 (expected local, pack, receive, run)" ;;
 esac

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/bench/floor"
 	"github.com/kserve-gen/kserve-gen/runtime/pb"
@@ -197,4 +200,84 @@ func cpuPerCall(b *testing.B, n int, f func()) float64 {
 		f()
 	}
 	return float64((cpu() - start).Nanoseconds()) / float64(n)
+}
+
+// BenchmarkServedCLSBatching is the served classifier under 32 REST
+// clients sending one image each (binary extension, one connection per
+// client), without and with dynamic batching (--max_batch_size=32), on one
+// replica of one intra-op thread on ONNX_BENCH_DEVICE. Each iteration is a
+// round of 512 requests to each server in turn; it reports the median
+// images/s of each and of the per-round ratios. Every batch size is a new
+// input shape to cuDNN, so the sessions use the heuristic algorithm search
+// (see --cudnn_conv_algo_search).
+//
+//	ONNX_BENCH_DEVICE=cuda:0 go test -run '^$' -bench ServedCLSBatching -benchtime 5x ./onnx
+func BenchmarkServedCLSBatching(b *testing.B) {
+	env := needEnv(b)
+	path := modelFile(b, clsFile)
+	opts := benchOptions(b)
+	in := clsInput(renderText("Hello World 2026", false))
+	newModel := func(name string, batch int) runtime.Model {
+		om := NewModel(name, path, WithEnv(env), WithDevice(opts.Device.String()), WithThreads(opts.IntraOpThreads, 1), WithConvAlgoSearch("heuristic"))
+		m, err := (&Flags{Device: opts.Device.String(), Replicas: 1, ConvAlgoSearch: "heuristic", MaxBatchSize: batch}).Serve(om)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+	srv := serve(b, newModel("single", 0), newModel("batched", 32))
+
+	data := in.Data.([]float32)
+	rawBytes := make([]byte, 4*len(data))
+	for i, f := range data {
+		binary.LittleEndian.PutUint32(rawBytes[4*i:], math.Float32bits(f))
+	}
+	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
+		jsonShape(in.Shape), len(rawBytes))
+	body := append([]byte(header), rawBytes...)
+	const clients = 32
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+	imagesPerSecond := func(name string, n int) float64 {
+		var left atomic.Int64
+		left.Store(int64(n))
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		start := time.Now()
+		for range clients {
+			wg.Go(func() {
+				for left.Add(-1) >= 0 {
+					req, _ := http.NewRequest("POST", srv.url+"/v2/models/"+name+"/infer", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/octet-stream")
+					req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
+					resp, err := client.Do(req)
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					out, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || len(out) < 8 {
+						failed.Store(fmt.Errorf("%s: %d %s", name, resp.StatusCode, out))
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			b.Fatal(err)
+		}
+		return float64(n) / time.Since(start).Seconds()
+	}
+	imagesPerSecond("single", 4*clients) // connections and shapes warmed up
+	imagesPerSecond("batched", 64*clients)
+	const per = 16 * clients
+	var single, batched, ratio []float64
+	for b.Loop() {
+		s, bt := imagesPerSecond("single", per), imagesPerSecond("batched", per)
+		single, batched, ratio = append(single, s), append(batched, bt), append(ratio, bt/s)
+	}
+	b.ReportMetric(medianOf(single), "unbatched-images/s")
+	b.ReportMetric(medianOf(batched), "batched-images/s")
+	b.ReportMetric(medianOf(ratio), "batched/unbatched")
 }
