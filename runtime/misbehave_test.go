@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -895,4 +898,48 @@ func TestModelLoadErrorPanic_AnsweredAsPanic(t *testing.T) {
 	assert.Equal(t, codes.Unavailable, code)
 	assert.Equal(t, want, msg)
 	assert.Contains(t, logs.String(), "runtime_test.(*shapeErr).Error")
+}
+
+// reloadFails loads at start-up, then its Load returns err.
+type reloadFails struct {
+	loads atomic.Int32
+	err   error
+}
+
+func (*reloadFails) Name() string { return "reload" }
+func (m *reloadFails) Load(context.Context) error {
+	if m.loads.Add(1) == 1 {
+		return nil
+	}
+	return m.err
+}
+func (*reloadFails) Ready() bool { return true }
+func (*reloadFails) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return runtime.PredictResponse(req, "reload", infer.NewTensor("y", []int64{1}, []float32{1}))
+}
+
+// A repository load whose Load fails names the error's type as a 500 does
+// (status.Message's "<Type> : …"), where KServe's "Error type: <class
+// 'RuntimeError'>" names the exception's class, over REST and gRPC alike:
+// Go's %T read "*errors.errorString", "*fmt.wrapError", which tell a
+// client nothing.
+func TestRepositoryLoadError_NamesTheErrorsType(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("weights missing"), "Model with name reload is not ready. Error type: Error error msg: weights missing"},
+		{fmt.Errorf("read weights: %w", &fs.PathError{Op: "open", Path: "w.bin", Err: fs.ErrNotExist}),
+			"Model with name reload is not ready. Error type: PathError error msg: read weights: open w.bin: file does not exist"},
+	} {
+		srv := runtimetest.Start(t, &reloadFails{err: c.err}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
+			runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+		st, _, body := do(t, "POST", srv.URL+"/v2/repository/models/reload/load", "", nil)
+		assert.Equal(t, 503, st)
+		assert.Equal(t, `{"error":"`+c.want+`"}`, body)
+		_, err := grpcClient(t, srv.GRPCAddr).RepositoryModelLoad(ctxT(t), &pb.RepositoryModelLoadRequest{ModelName: "reload"})
+		code, msg := grpcErr(t, err)
+		assert.Equal(t, codes.Unavailable, code)
+		assert.Equal(t, c.want, msg)
+	}
 }

@@ -422,11 +422,14 @@ func (d *Dataplane) LoadModel(ctx context.Context, name string) error {
 	e.repo.Lock()
 	defer e.repo.Unlock()
 	if err := guard("Load of model "+e.Name, func() error { return e.Model.Load(d.modelContext(ctx)) }); err != nil {
-		typ, msg := fmt.Sprintf("%T", err), err.Error()
+		// KServe's "Error type: <class 'RuntimeError'>" names the
+		// exception's class; the error's type reads as in a 500's
+		// "<Type> : <message>" ("OpError", "Error" for errors.New's), not
+		// as Go's %T ("*errors.errorString"). A Go panic has no type to
+		// name.
+		typ, msg := status.TypeName(err), err.Error()
 		var se *status.Error
 		if errors.As(err, &se) && se.Stack != nil {
-			// KServe's "Error type: <class 'RuntimeError'>" names the
-			// exception's class; a Go panic has none to name.
 			typ, msg = "panic", strings.TrimPrefix(se.Message, "panic : ")
 		}
 		nr := status.ModelNotReady(name, fmt.Sprintf("Error type: %s error msg: %s", typ, msg))

@@ -290,24 +290,25 @@ func KindOf(err error) Kind {
 }
 
 // Message is the text a client sees for err. Errors without a kind read
-// "<TypeName> : <message>" like KServe's generic handler (see typeName).
+// "<TypeName> : <message>" like KServe's generic handler (see TypeName).
 func Message(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	return fmt.Sprintf("%s : %s", typeName(err), err.Error())
+	return fmt.Sprintf("%s : %s", TypeName(err), err.Error())
 }
 
-// typeName names err's type as KServe's generic handler names an
-// exception's class. The standard library's unexported carriers
-// (errors.New's errorString, fmt.Errorf's wrapError and wrapErrors,
-// errors.Join's joinError) name nothing a client can use, so it is the name
-// of the first error down the chain that is not one of them
-// (fmt.Errorf("feature store: %w", err) with a *net.OpError reads
-// "OpError : feature store: ..."), or "Error" when there is none, as for
-// errors.New("boom"): "Error : boom".
-func typeName(err error) string {
+// TypeName names err's type as KServe names an exception's class in what
+// clients read: its generic handler's "<Type> : <message>" (Message), a
+// repository load's "Error type: <Type> error msg: <message>". The
+// standard library's unexported carriers (errors.New's errorString,
+// fmt.Errorf's wrapError and wrapErrors, errors.Join's joinError) name
+// nothing a client can use, so it is the name of the first error down the
+// chain that is not one of them, without its package
+// (fmt.Errorf("feature store: %w", err) with a *net.OpError is "OpError"),
+// or "Error" when there is none, as for errors.New("boom").
+func TypeName(err error) string {
 	for err != nil {
 		n := fmt.Sprintf("%T", err)
 		switch n {
