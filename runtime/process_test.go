@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +44,17 @@ const blockEnv = "KSERVE_GEN_TEST_BLOCK"
 // time.Duration), which then prints "unloaded" and the worker number.
 const unloadEnv = "KSERVE_GEN_TEST_UNLOAD"
 
+// loadErrEnv makes that server's model's Load fail with this message.
+const loadErrEnv = "KSERVE_GEN_TEST_LOAD_ERROR"
+
+// failingLoad is the echo model with a Load that fails.
+type failingLoad struct {
+	*echoModel
+	err error
+}
+
+func (m failingLoad) Load(context.Context) error { return m.err }
+
 // transformerEnv makes that server a transformer instead: its model echo
 // forwards to the predictor its flags name (forward.FromConfig).
 const transformerEnv = "KSERVE_GEN_TEST_TRANSFORMER"
@@ -69,6 +82,9 @@ func TestMain(m *testing.M) {
 			served = slowUnloadModel{m, d}
 		}
 		var err error
+		if msg := os.Getenv(loadErrEnv); msg != "" {
+			served = failingLoad{m, errors.New(msg)}
+		}
 		if os.Getenv(transformerEnv) != "" {
 			served, err = transformer()
 		}
@@ -79,7 +95,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2) // printed by the parser, as argparse does
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprintln(os.Stderr, err) // once: the runtime logs none of the errors it returns
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -282,6 +298,93 @@ func TestServer_PortOfAnotherServerIsFatal(t *testing.T) {
 	}
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, first.wait(t, 10*time.Second), first.out.String())
+}
+
+// runToExit runs this test binary as a server with env and args added
+// until it exits, and returns its exit status and the lines of its standard
+// output and standard error, each without the time, with the process id as
+// <pid> and [file.go:func():line] as [<source>] (the lines move with the
+// code).
+func runToExit(t *testing.T, env []string, args ...string) (code int, stdout, stderr []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a server that did not stop
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), serveEnv+"=1"), env...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "still running; stderr:\n%s", errOut.String())
+	if err != nil {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		code = ee.ExitCode()
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ` + pid + ` `)
+	source := regexp.MustCompile(`\[\w+\.go:[^\]]+\]`)
+	lines := func(s string) []string {
+		var l []string
+		for line := range strings.Lines(s) {
+			line = stamp.ReplaceAllString(strings.TrimSuffix(line, "\n"), "")
+			line = source.ReplaceAllString(line, "[<source>]")
+			l = append(l, strings.ReplaceAll(line, "["+pid+"]", "[<pid>]"))
+		}
+		return l
+	}
+	return code, lines(out.String()), lines(errOut.String())
+}
+
+// A model whose Load fails at start-up stops the server, and its error
+// reaches the terminal once: after the shutdown lines, printed by the main
+// from what Run returns, with exit status 1, as KServe's server ends with
+// the traceback of a load() that raised. Run also logged it, in an ERROR
+// "Stopping the model server error=…" line, so the main's print repeated
+// it.
+func TestLoadErrorAtStart_ReportedOnce(t *testing.T) {
+	port := freePorts(t, 1)[0]
+	const loadErr = "read weights.bin: no such file or directory"
+	code, stdout, stderr := runToExit(t, []string{loadErrEnv + "=" + loadErr},
+		"--enable_grpc=false", "--max_asyncio_workers=2", fmt.Sprintf("--http_port=%d", port))
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Equal(t, []string{
+		"kserve INFO [<source>] Registering model: echo",
+		"kserve INFO [<source>] Setting max asyncio worker threads as 2",
+		"uvicorn.error INFO:     Started server process [<pid>]",
+		"uvicorn.error INFO:     Waiting for application startup.",
+		fmt.Sprintf("kserve INFO [<source>] Starting HTTP server on [::]:%d", port),
+		"uvicorn.error INFO:     Application startup complete.",
+		fmt.Sprintf("uvicorn.error INFO:     Uvicorn running on http://0.0.0.0:%d (Press CTRL+C to quit)", port),
+		"kserve INFO [<source>] Stopping the model server",
+		"uvicorn.error INFO:     Shutting down",
+		"uvicorn.error INFO:     Waiting for application shutdown.",
+		"uvicorn.error INFO:     Application shutdown complete.",
+		"uvicorn.error INFO:     Finished server process [<pid>]",
+		"load model echo: " + loadErr,
+	}, stderr)
+	assert.Equal(t, 1, strings.Count(strings.Join(stderr, "\n"), loadErr))
+}
+
+// An HTTP port another process holds stops the server before its models
+// load, the error once, printed by the main from what Run returns (Run
+// logs none of the errors it returns), with exit status 1 as uvicorn's
+// sys.exit(1).
+func TestPortInUseAtStart_ReportedOnce(t *testing.T) {
+	held, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	code, stdout, stderr := runToExit(t, nil, "--enable_grpc=false", "--max_asyncio_workers=2", fmt.Sprintf("--http_port=%d", port))
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Equal(t, []string{
+		"kserve INFO [<source>] Registering model: echo",
+		"kserve INFO [<source>] Setting max asyncio worker threads as 2",
+		"uvicorn.error INFO:     Started server process [<pid>]",
+		"uvicorn.error INFO:     Waiting for application startup.",
+		fmt.Sprintf("listen on http port %d: listen tcp :%d: bind: address already in use", port, port),
+	}, stderr)
 }
 
 // The lines KServe 0.20's server writes as it starts and, on SIGTERM, stops

@@ -130,6 +130,8 @@ func SignalContext() (context.Context, context.CancelFunc) {
 // the models themselves; use config.Parser and NewServer for more control.
 // A bad command line has been printed as KServe's argparse prints it when
 // Serve returns an error matching config.ErrUsage: exit with status 2.
+// Any other error it returns has not been printed or logged (see Run):
+// print it on stderr and exit with status 1.
 func Serve(models ...model.Model) error {
 	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -194,6 +196,14 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // before anything starts, as are two models of one name before anything
 // listens. A Server runs once: a second Run, during or after the first, is
 // an error.
+//
+// Run logs none of the errors it returns (a port in use, a Load's error, a
+// bad logging configuration): its caller reports each once, as the
+// examples' mains do by printing it on stderr and exiting 1, the way
+// KServe's server ends with the traceback of a model's load() that raised.
+// A stopping server still logs its shutdown lines ("Stopping the model
+// server", uvicorn's) before Run returns, and a Load that panicked has its
+// stack logged at ERROR, the only line that holds it.
 func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("Server.Run called twice: a Server runs once; make another with NewServer")
@@ -512,10 +522,10 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 	var runErr error
 	select {
 	case <-ctx.Done():
-		s.log.Info("Stopping the model server")
 	case runErr = <-errc:
-		s.log.Error("Stopping the model server", "error", runErr)
+		// Not logged: Run returns it and its caller reports it, once (see Run).
 	}
+	s.log.Info("Stopping the model server")
 	stopTrim()
 	err = errors.Join(runErr, s.shutdown(httpSrv, grpcSrv, loaded))
 	<-trimmed // stopped between two files, so soon

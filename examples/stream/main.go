@@ -82,7 +82,7 @@ func main() {
 	ctx, stop := runtime.SignalContext()
 	defer stop()
 	if err := runtime.NewServer(*cfg).Run(ctx, &Words{name: cfg.ModelName}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, err) // once: the runtime logs none of the errors it returns
 		os.Exit(1)
 	}
 }

@@ -405,8 +405,10 @@ func (d *Dataplane) StartModel(ctx context.Context, name string) error {
 	defer e.repo.Unlock()
 	err := guard("Load of model "+e.Name, func() error { return e.Model.Load(ctx) })
 	if stack := status.PanicStack(err); stack != "" {
-		// The error stops the server; the stack is in no other line.
-		d.logger().Error("Exception: " + err.Error() + stack)
+		// The error stops the server and its caller reports it; the
+		// stack, in no other line, is logged alone, as Python prints a
+		// traceback above the exception's message.
+		d.logger().Error(strings.TrimPrefix(stack, "\n"))
 	}
 	return err
 }
@@ -511,8 +513,9 @@ func (d *Dataplane) Stop(ctx context.Context) error {
 			if err := guard("Unload of model "+e.Name, func() error { return u.Unload(d.modelContext(ctx)) }); err != nil {
 				err = fmt.Errorf("unload model %s: %w", e.Name, err)
 				if stack := status.PanicStack(err); stack != "" {
-					// Run returns the error; the stack is in no other line.
-					d.logger().Error("Exception: " + err.Error() + stack)
+					// Run returns the error and its caller reports it;
+					// the stack, in no other line, is logged alone.
+					d.logger().Error(strings.TrimPrefix(stack, "\n"))
 				}
 				if first == nil {
 					first = err

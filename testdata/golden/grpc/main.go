@@ -19,7 +19,7 @@ func main() {
 		os.Exit(2) // the parser printed the usage and the error, as argparse does
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, err) // once: the runtime logs none of the errors it returns
 		os.Exit(1)
 	}
 }
