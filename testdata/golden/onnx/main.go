@@ -31,7 +31,8 @@ func main() {
 func run(args []string) error {
 	p := config.NewParser("iris")
 	// --device, --replicas, --intra_op_threads, --inter_op_threads,
-	// --gpu_mem_limit, and dynamic batching: --max_batch_size, --max_queue_delay.
+	// --gpu_mem_limit, --cudnn_conv_algo_search, and dynamic batching:
+	// --max_batch_size, --max_queue_delay.
 	f := onnx.RegisterFlags(p.FlagSet())
 	// Project defaults; the command line still overrides them.
 	defaults := map[string]string{
