@@ -50,8 +50,9 @@ cuda_library_path() {
 	for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu; do
 		[[ -d $d ]] && dirs+=("$d")
 	done
+	# python3 is often the same interpreter as the venv's: each folder once.
 	local IFS=:
-	echo "${dirs[*]}"
+	printf '%s\n' "${dirs[@]}" | awk '!seen[$0]++' | paste -sd:
 }
 
 # run_checks CACHE TESTCMD...: environment for the GPU, then the tests.
