@@ -395,12 +395,18 @@ func (r Resolver) azureAuthority() (string, error) {
 
 // tokenError names the service principal and why it could not sign in:
 // for a refusal, the status, the error code and the AADSTS description's
-// first line (tokenAnswer).
+// first line (tokenAnswer); for a managed identity's token asked more than
+// once, how many times.
 func (s *azureSignInConfig) tokenError(err error) error {
-	if answer, ok := tokenAnswer(err); ok {
-		return newError(ErrDownload, "getting an Azure access token as %s: %s", s, answer)
+	who := s.String()
+	var retried *attemptsError
+	if errors.As(err, &retried) {
+		who += fmt.Sprintf(" after %d attempts", retried.attempts) // a managed identity's, retried (identityRetry)
 	}
-	return newError(ErrDownload, "getting an Azure access token as %s: %v", s, unwrapURLError(err))
+	if answer, ok := tokenAnswer(err); ok {
+		return newError(ErrDownload, "getting an Azure access token as %s: %s", who, answer)
+	}
+	return newError(ErrDownload, "getting an Azure access token as %s: %v", who, unwrapURLError(err))
 }
 
 // assertionTokenSource signs in with a client assertion made for each

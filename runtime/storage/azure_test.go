@@ -708,12 +708,29 @@ func TestAzure_TokenRefusedDuringTheListing(t *testing.T) {
 // points at it, as azure-identity reads it) and for App Service's managed
 // identity endpoint: it mints the token of an assigned identity to a
 // request carrying the header the real ones require, refuses another
-// identity with IMDS's answer, and records each request.
+// identity with IMDS's answer, and records each request. Its script, when
+// set, answers the next requests first, one status each: the transient
+// answers azure-identity retries (an identity not yet assigned, IMDS being
+// upgraded), or scriptDrop, an answer cut short.
 type imdsStandIn struct {
 	*httptest.Server
 	mu       sync.Mutex
 	assigned string   // the client id of the identity assigned to the machine
 	requests []string // path?query and the guard header's value
+	script   []int
+	// retryAfter is the Retry-After of the script's answers, if any.
+	retryAfter string
+}
+
+const scriptDrop = -1
+
+// imdsAnswers are the bodies of IMDS's transient answers, in its OAuth
+// error form.
+var imdsAnswers = map[int]string{
+	http.StatusNotFound:           `{"error":"invalid_request","error_description":"Identity not found"}`,
+	http.StatusGone:               `{"error":"service_unavailable","error_description":"IMDS is being upgraded"}`,
+	http.StatusTooManyRequests:    `{"error":"too_many_requests","error_description":"Too many requests"}`,
+	http.StatusServiceUnavailable: `{"error":"service_unavailable","error_description":"The service is unavailable"}`,
 }
 
 func newIMDS(t *testing.T, assigned string) *imdsStandIn {
@@ -728,6 +745,24 @@ func newIMDS(t *testing.T, assigned string) *imdsStandIn {
 		}
 		m.requests = append(m.requests, r.URL.Path+"?"+r.URL.RawQuery+" "+guard)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if len(m.script) > 0 {
+			status := m.script[0]
+			m.script = m.script[1:]
+			if status == scriptDrop {
+				// An answer cut short: net/http's client retries a request
+				// whose connection closes before any answer itself.
+				w.Header().Set("Content-Length", "1000")
+				_, _ = w.Write([]byte(`{"access_token":`))
+				_ = http.NewResponseController(w).Flush()
+				panic(http.ErrAbortHandler)
+			}
+			if m.retryAfter != "" {
+				w.Header().Set("Retry-After", m.retryAfter)
+			}
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(imdsAnswers[status]))
+			return
+		}
 		switch {
 		case r.URL.Path == "/metadata/identity/oauth2/token" && guard != "true":
 			w.WriteHeader(http.StatusBadRequest)
@@ -746,6 +781,13 @@ func newIMDS(t *testing.T, assigned string) *imdsStandIn {
 	}))
 	t.Cleanup(m.Close)
 	return m
+}
+
+// answer sets the script and its Retry-After.
+func (m *imdsStandIn) answer(retryAfter string, statuses ...int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.script, m.retryAfter = statuses, retryAfter
 }
 
 func (m *imdsStandIn) take() []string {
@@ -812,6 +854,189 @@ func TestAzure_ManagedIdentity(t *testing.T) {
 	_, err = r.Resolve(ctx, azureURI+"private/models/iris")
 	assert.EqualError(t, err, "AZURE_CLIENT_ID is set for a managed identity, and IDENTITY_ENDPOINT, IMDS_ENDPOINT: a managed identity of Service Fabric, Azure Arc, Cloud Shell or Azure Machine Learning, which is not supported here; "+azureHint)
 	assert.Empty(t, imds.take())
+}
+
+// backoffRecorder stands in for the timer between a managed identity's
+// token requests: it records each wait and lets it pass at once, so that a
+// test does not wait out IMDS's minute of retries; cancel, when set, is
+// called at the wait numbered cancelAt (from 1), which then never passes.
+type backoffRecorder struct {
+	mu       sync.Mutex
+	waits    []time.Duration
+	cancelAt int
+	cancel   context.CancelFunc
+}
+
+func (b *backoffRecorder) after(d time.Duration) <-chan time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waits = append(b.waits, d)
+	if b.cancel != nil && len(b.waits) == b.cancelAt {
+		b.cancel()
+		return nil // never: only the context ends this wait
+	}
+	c := make(chan time.Time, 1)
+	c <- time.Now()
+	return c
+}
+
+func (b *backoffRecorder) take() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	w := b.waits
+	b.waits = nil
+	return w
+}
+
+// A managed identity's token request is retried as azure-identity retries
+// it (identityRetry): IMDS's 404 (an identity not yet assigned to a machine
+// just started), 410 (IMDS being upgraded, waited out for more than its 70
+// s), 429 (with its Retry-After) and 5xx, 5 times, after waits of 0, 4, 8,
+// 16 and 32 s (0, 5, 10, 20, 40 after a 410); App Service's 408, 429 and
+// 5xx 3 times, after 0, 1.6 and 3.2 s. Another refusal (400) is final at
+// once, and so is no answer to the first request (off Azure: the
+// client-id-alone case of TestAzure_KeySASAndAnonymous); no answer after
+// IMDS has answered is retried. The final failure is one line counting the
+// requests; a retry logs nothing. The stand-in IMDS and App Service
+// endpoint are local servers: the real ones answer on Azure's machines
+// only.
+func TestAzure_ManagedIdentityRetries(t *testing.T) {
+	cert, key := selfSignedCert(t)
+	a := startAzuriteOAuth(t, cert, key)
+	a.container(t, "private", false)
+	a.put(t, "private", "models/iris/model.onnx", "weights")
+	imds := newIMDS(t, "mi-client")
+	// managed is a download as a managed identity whose endpoint first
+	// answers script.
+	managed := func(t *testing.T, env map[string]string, retryAfter string, script ...int) (*downloadEnv, Resolver, *backoffRecorder) {
+		d, r := azureEnv(t, a)
+		r.Client = a.client
+		b := &backoffRecorder{}
+		r.backoffTimer = b.after
+		d.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = imds.URL
+		d.env["AZURE_CLIENT_ID"] = "mi-client"
+		for k, v := range env {
+			d.env[k] = v
+		}
+		imds.take()
+		imds.answer(retryAfter, script...)
+		return d, r, b
+	}
+	const imdsToken = "/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=mi-client&resource=https%3A%2F%2Fstorage.azure.com true"
+	const appServiceToken = "/appservice/token?api-version=2019-08-01&client_id=mi-client&resource=https%3A%2F%2Fstorage.azure.com app-service-secret"
+	imdsFailed := "getting an Azure access token as managed identity mi-client (AZURE_CLIENT_ID) via AZURE_POD_IDENTITY_AUTHORITY_HOST (" + imds.URL + ")"
+	appService := map[string]string{"IDENTITY_ENDPOINT": imds.URL + "/appservice/token", "IDENTITY_HEADER": "app-service-secret"}
+	uri := azureURI + "private/models/iris"
+	ctx := context.Background()
+
+	t.Run("identity not yet assigned", func(t *testing.T) {
+		d, r, b := managed(t, nil, "", http.StatusNotFound, http.StatusNotFound)
+		dir, err := r.Resolve(ctx, uri)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"model.onnx=weights"}, tree(t, dir))
+		assert.Equal(t, []string{imdsToken, imdsToken, imdsToken}, imds.take())
+		assert.Equal(t, []time.Duration{0, 4 * time.Second}, b.take())
+		assert.Equal(t, []string{"INFO Retrieved SP token credential for client_id: mi-client"}, d.logs.take()[:1], "no line for the retries")
+	})
+
+	t.Run("IMDS upgraded for longer than it promises", func(t *testing.T) {
+		// 6 requests, after waits of more than its 70 s in all, and one
+		// line counting them.
+		_, r, b := managed(t, nil, "", http.StatusGone, http.StatusGone, http.StatusGone, http.StatusGone, http.StatusGone, http.StatusGone, http.StatusGone)
+		_, err := r.Resolve(ctx, uri)
+		assert.EqualError(t, err, imdsFailed+" after 6 attempts: the token endpoint answered 410 (service_unavailable): IMDS is being upgraded")
+		assert.ErrorIs(t, err, ErrNotFound)
+		assert.Len(t, imds.take(), 6)
+		waits := b.take()
+		assert.Equal(t, []time.Duration{0, 5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second}, waits)
+		total := time.Duration(0)
+		for _, w := range waits {
+			total += w
+		}
+		assert.GreaterOrEqual(t, total, 70*time.Second, "IMDS's documentation: an upgrade lasts up to 70 s")
+	})
+
+	t.Run("throttled, with a Retry-After", func(t *testing.T) {
+		// That wait instead of the back-off's.
+		_, r, b := managed(t, nil, "7", http.StatusTooManyRequests, http.StatusServiceUnavailable)
+		_, err := r.Resolve(ctx, uri)
+		require.NoError(t, err)
+		assert.Len(t, imds.take(), 3)
+		assert.Equal(t, []time.Duration{7 * time.Second, 7 * time.Second}, b.take())
+	})
+
+	t.Run("no answer after an answer", func(t *testing.T) {
+		// One cut short, once IMDS has answered, is retried; a 503 and no
+		// answer count as attempts together.
+		_, r, b := managed(t, nil, "", http.StatusServiceUnavailable, scriptDrop)
+		_, err := r.Resolve(ctx, uri)
+		require.NoError(t, err)
+		assert.Len(t, imds.take(), 3)
+		assert.Equal(t, []time.Duration{0, 4 * time.Second}, b.take())
+	})
+
+	t.Run("no answer to the first request", func(t *testing.T) {
+		// Not on Azure: not retried, as DefaultAzureCredential's probe of
+		// IMDS is not (a refused connection: TestAzure_KeySASAndAnonymous).
+		_, r, b := managed(t, nil, "", scriptDrop)
+		_, err := r.Resolve(ctx, uri)
+		assert.EqualError(t, err, imdsFailed+": unexpected EOF")
+		assert.ErrorIs(t, err, ErrDownload)
+		assert.Len(t, imds.take(), 1)
+		assert.Empty(t, b.take())
+	})
+
+	t.Run("identity not the machine's", func(t *testing.T) {
+		// 400 is not retried: one request, IMDS's refusal.
+		_, r, b := managed(t, map[string]string{"AZURE_CLIENT_ID": "other-client"}, "")
+		_, err := r.Resolve(ctx, uri)
+		assert.EqualError(t, err, "getting an Azure access token as managed identity other-client (AZURE_CLIENT_ID) via AZURE_POD_IDENTITY_AUTHORITY_HOST ("+imds.URL+"): "+
+			"the token endpoint answered 400 (invalid_request): Identity not found")
+		assert.Len(t, imds.take(), 1)
+		assert.Empty(t, b.take())
+	})
+
+	t.Run("App Service unavailable", func(t *testing.T) {
+		_, r, b := managed(t, appService, "", http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+		_, err := r.Resolve(ctx, uri)
+		require.NoError(t, err)
+		assert.Equal(t, []string{appServiceToken, appServiceToken, appServiceToken}, imds.take())
+		assert.Equal(t, []time.Duration{0, 1600 * time.Millisecond}, b.take())
+	})
+
+	t.Run("App Service 404", func(t *testing.T) {
+		// Not among the statuses azure-core retries.
+		_, r, b := managed(t, appService, "", http.StatusNotFound)
+		_, err := r.Resolve(ctx, uri)
+		assert.EqualError(t, err, "getting an Azure access token as managed identity mi-client (AZURE_CLIENT_ID) via IDENTITY_ENDPOINT ("+imds.URL+"/appservice/token): "+
+			"the token endpoint answered 404 (invalid_request): Identity not found")
+		assert.Len(t, imds.take(), 1)
+		assert.Empty(t, b.take())
+	})
+
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		// The download returns at once with the context's error: the
+		// second wait never passes by itself.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		_, r, b := managed(t, nil, "", http.StatusNotFound, http.StatusNotFound, http.StatusNotFound)
+		b.cancel, b.cancelAt = cancel, 2
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Resolve(cctx, uri)
+			done <- err
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the download kept waiting for the managed identity after its context was cancelled")
+		}
+		assert.EqualError(t, err, "downloading "+uri+": context canceled")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Len(t, imds.take(), 2)
+		assert.Equal(t, []time.Duration{0, 4 * time.Second}, b.take())
+	})
 }
 
 // checkCertAssertion reports whether assertion is a certificate's client

@@ -113,6 +113,10 @@ type Resolver struct {
 	// azureEndpoint maps an account to its blob endpoint (an emulator in
 	// tests); default https://<account>.blob.core.windows.net.
 	azureEndpoint func(account string) string
+	// backoffTimer times the waits between a managed identity's token
+	// requests (tests: at once, recording them, or never); default
+	// time.After.
+	backoffTimer func(time.Duration) <-chan time.Time
 	// gceProductName is the file naming the machine's product (tests);
 	// default /sys/class/dmi/id/product_name, "Google Compute Engine" on
 	// GCE and GKE.

@@ -207,6 +207,11 @@ func (b *probeBody) Read(p []byte) (int, error) {
 // signInFailed decides what a failed sign-in means, before the cache is
 // opened: see tokenFailed.
 func (r Resolver) signInFailed(ctx context.Context, s *snapshot, err error) (string, error) {
+	if ctx.Err() != nil {
+		// Cancelled while the sign-in waited (a managed identity's
+		// retries): the context's error, not the last answer's.
+		return "", fmt.Errorf("downloading %s: %w", s.uri, ctx.Err())
+	}
 	var f *tokenFailure
 	if !errors.As(err, &f) || f.endpoint == "" {
 		return "", err
