@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
@@ -206,6 +208,15 @@ func awsCredentialsError(source string, err error) error {
 			}
 			cause = fmt.Sprintf("%s answered %d (%s): %s", who, code, api.ErrorCode(), strings.Join(strings.Fields(api.ErrorMessage()), " "))
 		}
+	}
+	var process *processcreds.ProviderError
+	var exit *exec.ExitError
+	if errors.As(err, &process) && errors.As(err, &exit) {
+		// The SDK runs the command with the server's standard error as
+		// its own (processcreds.DefaultNewCommandBuilder, for MFA
+		// prompts), and config offers no way to give it another; botocore
+		// puts the command's standard error in its error instead.
+		cause += " (credential_process's standard error is in the server's log above)"
 	}
 	if strings.Contains(source, "(sso_") && kind != ErrDownload {
 		// botocore's UnauthorizedSSOTokenError says the same.

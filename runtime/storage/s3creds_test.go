@@ -297,8 +297,9 @@ func TestS3_CredentialProcessProfile(t *testing.T) {
 	d.env["AWS_PROFILE"] = "sealed"
 	_, err = d.resolver().Resolve(context.Background(), "s3://models/m")
 	// The SDK shows the command's stderr on the server's (for MFA
-	// prompts); the error says how it ended.
-	assert.EqualError(t, err, `getting AWS credentials from the AWS profile "sealed" (credential_process): process provider error: error in credential_process: exit status 1`)
+	// prompts); the error says how it ended, and where to look.
+	assert.EqualError(t, err, `getting AWS credentials from the AWS profile "sealed" (credential_process): process provider error: error in credential_process: exit status 1 `+
+		`(credential_process's standard error is in the server's log above)`)
 	assert.ErrorIs(t, err, ErrInvalidURI)
 
 	d.env["AWS_PROFILE"] = "nobody"
