@@ -2,9 +2,15 @@ package onnx
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +19,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/onnxgen"
+	"github.com/kserve-gen/kserve-gen/runtime/pb"
 )
 
 // expectGPU is set by scripts/gpu-check.sh on a machine with an NVIDIA GPU:
@@ -144,4 +151,104 @@ func TestGPU_ConvAlgoSearch(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
+}
+
+// TestGPU_ModelServesOnCUDA: the ready-made model on the CUDA provider,
+// behind the dynamic batcher, answers over v2 REST (eight concurrent
+// one-row requests, merged into batches and split back), v1 and gRPC what
+// the reference MLP computes, within TF32's precision.
+func TestGPU_ModelServesOnCUDA(t *testing.T) {
+	env := needGPU(t)
+	testModelServesOn(t, env, "cuda", 2e-3)
+}
+
+// The same on the CPU, where CI runs it: the reference within float32's
+// rounding.
+func TestModel_ServesBatchedOverEveryProtocol(t *testing.T) {
+	testModelServesOn(t, needEnv(t), "cpu", 1e-5)
+}
+
+// testModelServesOn serves an MLP on device behind the batcher and checks
+// every protocol's answers against the reference within tol.
+func testModelServesOn(t *testing.T, env *Env, device string, tol float64) {
+	mlp := onnxgen.NewMLP(4, 8, 3, true, 11)
+	path := writeModel(t, "mlp.onnx", mlp.Model())
+	om := NewModel("mlp", path, WithEnv(env), WithDevice(device), WithConvAlgoSearch("heuristic"))
+	m, err := (&Flags{Device: device, Replicas: 1, ConvAlgoSearch: "heuristic", MaxBatchSize: 4}).Serve(om)
+	require.NoError(t, err)
+	srv := serve(t, m)
+	wantProvider := ProviderCPU
+	if device != "cpu" {
+		wantProvider = ProviderCUDA
+	}
+	assert.Equal(t, wantProvider, om.Provider())
+	near := func(want, got []float64, what string) {
+		t.Helper()
+		require.Len(t, got, len(want), what)
+		for i := range want {
+			assert.InDelta(t, want[i], got[i], tol, "%s, element %d", what, i)
+		}
+	}
+
+	rows := make([][]float32, 8)
+	for i := range rows {
+		rows[i] = randomInput(4, uint64(i+1))
+	}
+	var wg sync.WaitGroup
+	for i, x := range rows {
+		wg.Go(func() {
+			in, _ := json.Marshal(x)
+			code, body := httpDo(t, "POST", srv.url+"/v2/models/mlp/infer",
+				fmt.Sprintf(`{"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":%s}]}`, in))
+			if !assert.Equal(t, 200, code, body) {
+				return
+			}
+			var v2 struct {
+				Outputs []struct {
+					Shape []int64   `json:"shape"`
+					Data  []float64 `json:"data"`
+				} `json:"outputs"`
+			}
+			if assert.NoError(t, json.Unmarshal([]byte(body), &v2)) && assert.Len(t, v2.Outputs, 1) {
+				assert.Equal(t, []int64{1, 3}, v2.Outputs[0].Shape)
+				near(referenceMLP(mlp, x, 1), v2.Outputs[0].Data, fmt.Sprintf("v2 row %d", i))
+			}
+		})
+	}
+	wg.Wait()
+
+	x := append(slices.Clone(rows[0]), rows[1]...)
+	want := referenceMLP(mlp, x, 2)
+	code, body := httpDo(t, "POST", srv.url+"/v1/models/mlp:predict", `{"instances":`+mustJSON(t, [][]float32{rows[0], rows[1]})+`}`)
+	require.Equal(t, 200, code, body)
+	var v1 struct {
+		Predictions [][]float64 `json:"predictions"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &v1))
+	require.Len(t, v1.Predictions, 2)
+	near(want, append(v1.Predictions[0], v1.Predictions[1]...), "v1")
+
+	raw := make([]byte, 4*len(x))
+	for i, f := range x {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	resp, err := srv.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{
+		ModelName:        "mlp",
+		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "FP32", Shape: []int64{2, 4}}},
+		RawInputContents: [][]byte{raw},
+	})
+	require.NoError(t, err)
+	require.Len(t, resp.RawOutputContents, 1)
+	var got []float64
+	for i := 0; i+4 <= len(resp.RawOutputContents[0]); i += 4 {
+		got = append(got, float64(math.Float32frombits(binary.LittleEndian.Uint32(resp.RawOutputContents[0][i:]))))
+	}
+	near(want, got, "gRPC")
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
 }
