@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/retryafter"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
@@ -494,13 +495,7 @@ func retryAfter(err error) time.Duration {
 	if !errors.As(err, &he) || he.RetryAfter == "" {
 		return 0
 	}
-	if s, e := strconv.Atoi(strings.TrimSpace(he.RetryAfter)); e == nil {
-		return min(time.Duration(max(s, 0))*time.Second, maxRetryAfter)
-	}
-	if t, e := http.ParseTime(he.RetryAfter); e == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter)
-	}
-	return 0
+	return min(retryafter.Parse(he.RetryAfter), maxRetryAfter)
 }
 
 func (c *RESTClient) once(ctx context.Context, method, u string, body []byte, ct string, extra http.Header, o callOptions) (a *answer, retry bool, err error) {

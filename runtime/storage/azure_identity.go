@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/kserve-gen/kserve-gen/runtime/internal/retryafter"
 )
 
 // A user-assigned managed identity, as azure-identity's
@@ -264,7 +265,9 @@ func (m *managedIdentitySource) request() (_ *oauth2.Token, status int, retryAft
 	if resp.StatusCode != http.StatusOK {
 		// Worded by tokenAnswer: IMDS answers OAuth's {"error",
 		// "error_description"}.
-		return nil, resp.StatusCode, retryAfterOf(resp.Header), &oauth2.RetrieveError{Response: resp, Body: body}
+		// Retry-After in seconds or as a date, as azure-core's
+		// get_retry_after reads it.
+		return nil, resp.StatusCode, retryafter.Parse(resp.Header.Get("Retry-After")), &oauth2.RetrieveError{Response: resp, Body: body}
 	}
 	var res struct {
 		AccessToken string      `json:"access_token"`
@@ -285,22 +288,6 @@ func (m *managedIdentitySource) request() (_ *oauth2.Token, status int, retryAft
 		return nil, resp.StatusCode, 0, fmt.Errorf("the managed identity endpoint's token has no access_token, or neither expires_on nor expires_in")
 	}
 	return tok, resp.StatusCode, 0, nil
-}
-
-// retryAfterOf is an answer's Retry-After, in seconds or as a date, as
-// azure-core's get_retry_after reads it; 0 for none.
-func retryAfterOf(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return time.Duration(max(s, 0)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }
 
 // connectWithin cancels the request of the returned context, with a cause
