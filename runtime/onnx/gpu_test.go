@@ -2,11 +2,9 @@ package onnx
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,10 +226,8 @@ func testModelServesOn(t *testing.T, env *Env, device string, tol float64) {
 	require.Len(t, v1.Predictions, 2)
 	near(want, append(v1.Predictions[0], v1.Predictions[1]...), "v1")
 
-	raw := make([]byte, 4*len(x))
-	for i, f := range x {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
-	}
+	raw, err := infer.EncodeRaw(infer.NewTensor("input", []int64{2, 4}, x))
+	require.NoError(t, err)
 	resp, err := srv.grpc.ModelInfer(context.Background(), &pb.ModelInferRequest{
 		ModelName:        "mlp",
 		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "FP32", Shape: []int64{2, 4}}},
@@ -239,9 +235,11 @@ func testModelServesOn(t *testing.T, env *Env, device string, tol float64) {
 	})
 	require.NoError(t, err)
 	require.Len(t, resp.RawOutputContents, 1)
+	out, err := infer.DecodeRaw("output", "probs", infer.FP32, []int64{2, 3}, resp.RawOutputContents[0])
+	require.NoError(t, err)
 	var got []float64
-	for i := 0; i+4 <= len(resp.RawOutputContents[0]); i += 4 {
-		got = append(got, float64(math.Float32frombits(binary.LittleEndian.Uint32(resp.RawOutputContents[0][i:]))))
+	for _, f := range out.([]float32) {
+		got = append(got, float64(f))
 	}
 	near(want, got, "gRPC")
 }

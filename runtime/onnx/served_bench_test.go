@@ -3,10 +3,8 @@ package onnx
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -72,39 +70,24 @@ func BenchmarkServedCLS(b *testing.B) {
 	}
 	runRaw()
 
-	rawBytes := make([]byte, 4*len(data))
-	for i, f := range data {
-		binary.LittleEndian.PutUint32(rawBytes[4*i:], math.Float32bits(f))
-	}
+	post := clsBinaryPost(b, in)
 	grpcCall := func(c pb.GRPCInferenceServiceClient) func() {
 		return func() {
 			resp, err := c.ModelInfer(context.Background(), &pb.ModelInferRequest{
 				ModelName:        "cls",
 				Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: in.Shape}},
-				RawInputContents: [][]byte{rawBytes},
+				RawInputContents: [][]byte{post.raw},
 			})
 			if err != nil || len(resp.RawOutputContents) != 1 || len(resp.RawOutputContents[0]) != 8 {
 				b.Fatalf("grpc: %v %v", err, resp)
 			}
 		}
 	}
-	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
-		jsonShape(in.Shape), len(rawBytes))
-	body := append([]byte(header), rawBytes...)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	restCall := func(url string) func() {
 		return func() {
-			req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/octet-stream")
-			req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
-			resp, err := client.Do(req)
-			if err != nil {
+			if err := post.do(client, url); err != nil {
 				b.Fatal(err)
-			}
-			out, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || len(out) < 8 {
-				b.Fatalf("rest: %d %s", resp.StatusCode, out)
 			}
 		}
 	}
@@ -181,6 +164,45 @@ func startFloors(b *testing.B) (string, pb.GRPCInferenceServiceClient) {
 	return "http://" + hl.Addr().String() + "/", pb.NewGRPCInferenceServiceClient(conn)
 }
 
+// binaryPost is a REST binary-extension request of the classifier's input,
+// asking for its output in binary too.
+type binaryPost struct {
+	raw    []byte // the tensor's bytes, as gRPC's raw_input_contents carry them
+	header string // the JSON header
+	body   []byte // header then raw
+}
+
+func clsBinaryPost(b *testing.B, in *infer.Tensor) binaryPost {
+	raw, err := infer.EncodeRaw(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
+		jsonShape(in.Shape), len(raw))
+	return binaryPost{raw: raw, header: header, body: append([]byte(header), raw...)}
+}
+
+// do posts it to url and checks for a 200 carrying at least the two
+// probabilities' 8 bytes.
+func (p binaryPost) do(client *http.Client, url string) error {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(p.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(p.header)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(out) < 8 {
+		return fmt.Errorf("rest %s: %d %s", url, resp.StatusCode, out)
+	}
+	return nil
+}
+
 func jsonShape(s []int64) string {
 	b, _ := infer.AppendJSON(nil, s)
 	return string(b)
@@ -227,14 +249,7 @@ func BenchmarkServedCLSBatching(b *testing.B) {
 	}
 	srv := serve(b, newModel("single", 0), newModel("batched", 32))
 
-	data := in.Data.([]float32)
-	rawBytes := make([]byte, 4*len(data))
-	for i, f := range data {
-		binary.LittleEndian.PutUint32(rawBytes[4*i:], math.Float32bits(f))
-	}
-	header := fmt.Sprintf(`{"inputs":[{"name":"x","datatype":"FP32","shape":%s,"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}`,
-		jsonShape(in.Shape), len(rawBytes))
-	body := append([]byte(header), rawBytes...)
+	post := clsBinaryPost(b, in)
 	const clients = 32
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	imagesPerSecond := func(name string, n int) float64 {
@@ -246,18 +261,8 @@ func BenchmarkServedCLSBatching(b *testing.B) {
 		for range clients {
 			wg.Go(func() {
 				for left.Add(-1) >= 0 {
-					req, _ := http.NewRequest("POST", srv.url+"/v2/models/"+name+"/infer", bytes.NewReader(body))
-					req.Header.Set("Content-Type", "application/octet-stream")
-					req.Header.Set("Inference-Header-Content-Length", strconv.Itoa(len(header)))
-					resp, err := client.Do(req)
-					if err != nil {
+					if err := post.do(client, srv.url+"/v2/models/"+name+"/infer"); err != nil {
 						failed.Store(err)
-						return
-					}
-					out, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK || len(out) < 8 {
-						failed.Store(fmt.Errorf("%s: %d %s", name, resp.StatusCode, out))
 						return
 					}
 				}
