@@ -62,28 +62,14 @@ func BenchmarkServedMLPBatching(b *testing.B) {
 	row := randomInput(784, 1)
 	// rowsPerSecond sends n one-row requests from 64 callers.
 	rowsPerSecond := func(dp *dataplane.Dataplane, n int) float64 {
-		var left atomic.Int64
-		left.Store(int64(n))
-		var wg sync.WaitGroup
-		var failed atomic.Value
-		start := time.Now()
-		for range 64 {
-			wg.Go(func() {
-				for left.Add(-1) >= 0 {
-					req := &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{infer.NewTensor("input", []int64{1, 784}, row)}}
-					resp, err := dp.Infer(ctx, "mlp", dataplane.Predict, req, model.NewHeaders(http.Header{}))
-					if err != nil || len(resp.Outputs) == 0 || resp.Outputs[0].Shape[0] != 1 {
-						failed.Store(fmt.Errorf("request failed: %v", err))
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err := failed.Load(); err != nil {
-			b.Fatal(err)
-		}
-		return float64(n) / time.Since(start).Seconds()
+		return callsPerSecond(b, 64, n, func() error {
+			req := &infer.Request{Protocol: infer.ProtocolV2, Inputs: []*infer.Tensor{infer.NewTensor("input", []int64{1, 784}, row)}}
+			resp, err := dp.Infer(ctx, "mlp", dataplane.Predict, req, model.NewHeaders(http.Header{}))
+			if err != nil || len(resp.Outputs) == 0 || resp.Outputs[0].Shape[0] != 1 {
+				return fmt.Errorf("request failed: %v", err)
+			}
+			return nil
+		})
 	}
 	rowsPerSecond(unbatched, 2000) // warm-up
 	rowsPerSecond(batched, 2000)
@@ -98,6 +84,32 @@ func BenchmarkServedMLPBatching(b *testing.B) {
 	b.ReportMetric(medianOf(u), "unbatched-rows/s")
 	b.ReportMetric(medianOf(bt), "batched-rows/s")
 	b.ReportMetric(medianOf(ratio), "batched/unbatched")
+}
+
+// callsPerSecond makes n calls of call from clients goroutines at once and
+// returns the calls per second; a failed call stops its goroutine and the
+// benchmark.
+func callsPerSecond(b *testing.B, clients, n int, call func() error) float64 {
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if err := call(); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / time.Since(start).Seconds()
 }
 
 func medianOf(v []float64) float64 {

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -253,26 +251,7 @@ func BenchmarkServedCLSBatching(b *testing.B) {
 	const clients = 32
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	imagesPerSecond := func(name string, n int) float64 {
-		var left atomic.Int64
-		left.Store(int64(n))
-		var wg sync.WaitGroup
-		var failed atomic.Value
-		start := time.Now()
-		for range clients {
-			wg.Go(func() {
-				for left.Add(-1) >= 0 {
-					if err := post.do(client, srv.url+"/v2/models/"+name+"/infer"); err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err := failed.Load(); err != nil {
-			b.Fatal(err)
-		}
-		return float64(n) / time.Since(start).Seconds()
+		return callsPerSecond(b, clients, n, func() error { return post.do(client, srv.url+"/v2/models/"+name+"/infer") })
 	}
 	imagesPerSecond("single", 4*clients) // connections and shapes warmed up
 	imagesPerSecond("batched", 64*clients)
