@@ -935,6 +935,12 @@ func TestRepositoryLoadError_NamesTheErrorsType(t *testing.T) {
 		{errors.New("weights missing"), "Model with name reload is not ready. Error type: Error error msg: weights missing"},
 		{fmt.Errorf("read weights: %w", &fs.PathError{Op: "open", Path: "w.bin", Err: fs.ErrNotExist}),
 			"Model with name reload is not ready. Error type: PathError error msg: read weights: open w.bin: file does not exist"},
+		// A kinded error reads as the class KServe raises for its kind,
+		// not as Go's *status.Error.
+		{fmt.Errorf("config: %w", runtime.InvalidInput("max_length must be positive")),
+			"Model with name reload is not ready. Error type: InvalidInput error msg: config: max_length must be positive"},
+		{runtime.NotImplemented("no GPU build"),
+			"Model with name reload is not ready. Error type: NotImplementedError error msg: no GPU build"},
 	} {
 		srv := runtimetest.Start(t, &reloadFails{err: c.err}, runtimetest.WithGRPC(), runtimetest.WithLogOutput(io.Discard, io.Discard),
 			runtimetest.WithServerOptions(runtime.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))

@@ -101,6 +101,24 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
+// className names the kind as KServe's Python server names the exception
+// class it raises for it (kserve.errors' InvalidInput, Python's
+// NotImplementedError, FastAPI's RequestValidationError), for the places
+// that print a class name. A kind KServe has no class for (it answers 500
+// there, or has no limit) is named by its constant; KindInternal, an
+// error with no kind of its own, as errors.New's is: "Error".
+func (k Kind) className() string {
+	switch k {
+	case KindInternal:
+		return "Error"
+	case KindNotImplemented:
+		return "NotImplementedError"
+	case KindUnprocessable:
+		return "RequestValidationError"
+	}
+	return k.String()
+}
+
 // OverloadRetryAfter is how long an overloaded server asks clients to wait
 // before retrying (Retry-After, grpc-retry-pushback-ms).
 const OverloadRetryAfter = time.Second
@@ -307,9 +325,14 @@ func Message(err error) string {
 // nothing a client can use, so it is the name of the first error down the
 // chain that is not one of them, without its package
 // (fmt.Errorf("feature store: %w", err) with a *net.OpError is "OpError"),
-// or "Error" when there is none, as for errors.New("boom").
+// or "Error" when there is none, as for errors.New("boom"). An *Error is
+// named by its kind as Python names the exception KServe raises for it
+// (runtime.InvalidInput's is "InvalidInput"), not by Go's type.
 func TypeName(err error) string {
 	for err != nil {
+		if e, ok := err.(*Error); ok {
+			return e.Kind.className()
+		}
 		n := fmt.Sprintf("%T", err)
 		switch n {
 		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
