@@ -28,6 +28,15 @@ func NewHalfout(name, path string, opts ...onnx.Option) *Halfout {
 	return &Halfout{Model: onnx.NewModel(name, path, opts...)}
 }
 
+// The server finds Predict (onnx.Model's, or yours) and Postprocess by
+// their method sets; these lines make a misspelt or mistyped one
+// (PostProcess, another parameter list) a compile error instead of a step
+// silently skipped.
+var (
+	_ runtime.Predictor     = (*Halfout)(nil)
+	_ runtime.Postprocessor = (*Halfout)(nil)
+)
+
 // Postprocess receives ONNX Runtime's outputs before they are sent: turn
 // scores into labels, drop or rename outputs here. It passes them as
 // they are.

@@ -28,6 +28,16 @@ func NewPool(name, path string, opts ...onnx.Option) *Pool {
 	return &Pool{Model: onnx.NewModel(name, path, opts...)}
 }
 
+// The server finds Predict (onnx.Model's, or yours), Preprocess and
+// Postprocess by their method sets; these lines make a misspelt or
+// mistyped one (PostProcess, another parameter list) a compile error
+// instead of a step silently skipped.
+var (
+	_ runtime.Predictor     = (*Pool)(nil)
+	_ runtime.Preprocessor  = (*Pool)(nil)
+	_ runtime.Postprocessor = (*Pool)(nil)
+)
+
 // imageSpec makes input "pixels" (FP32 NCHW, 8×8) from images, as
 // kserve-gen new --image imagenet chose: runtime/vision's ImageNet preset, used by
 // torchvision, timm, the ONNX model zoo's classifiers. Change it to your model's own

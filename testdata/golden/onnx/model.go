@@ -29,6 +29,16 @@ func NewIris(name, path string, opts ...onnx.Option) *Iris {
 	return &Iris{Model: onnx.NewModel(name, path, opts...)}
 }
 
+// The server finds Predict (onnx.Model's, or yours), Postprocess and
+// OutputsMetadata by their method sets; these lines make a misspelt or
+// mistyped one (PostProcess, another parameter list) a compile error
+// instead of a step silently skipped.
+var (
+	_ runtime.Predictor        = (*Iris)(nil)
+	_ runtime.Postprocessor    = (*Iris)(nil)
+	_ runtime.MetadataProvider = (*Iris)(nil)
+)
+
 // Postprocess adds the most likely class to v2 answers: an INT64 output
 // "label" with, for each row of "probs", the index of its largest value.
 // Answers without an FP32 "probs" of rank 2 (v1, other models) pass
