@@ -735,6 +735,74 @@ func TestLeftBehind(t *testing.T) {
 	}
 }
 
+// TestRemoveLeftovers: of the earlier project's files the new one does
+// not write, those the folder holds as the earlier project has them are
+// removed, with the folders that leaves empty (deepest first); an edited
+// one, a link, a folder in a file's place and a file in a linked folder
+// stay, each with why; a file of both projects, and the user's own, are
+// not touched.
+func TestRemoveLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := t.TempDir()
+	for name, data := range map[string]string{
+		"a/b/same.go":     "gen",  // unchanged, alone in a/b, alone with b in a
+		"c/same.txt":      "gen",  // unchanged, beside the user's file
+		"c/mine.txt":      "mine", // the user's
+		"edited.go":       "mine",
+		"both.go":         "old", // the new project writes it too
+		"real/target.txt": "gen",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "linked.txt"), []byte("gen"), 0o644))
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "linkdir")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "real", "target.txt"), filepath.Join(dir, "link.txt")))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "folder.txt"), 0o755))
+
+	gen := []byte("gen")
+	earlier := []generator.File{
+		{Path: "a/b/same.go", Data: gen},
+		{Path: "both.go", Data: gen},
+		{Path: "c/same.txt", Data: gen},
+		{Path: "edited.go", Data: gen},
+		{Path: "folder.txt", Data: gen},
+		{Path: "gone.txt", Data: gen},
+		{Path: "link.txt", Data: gen},
+		{Path: "linkdir/linked.txt", Data: gen},
+	}
+	written := []generator.File{{Path: "both.go", Data: []byte("new")}}
+	got := generator.RemoveLeftovers(dir, earlier, written)
+	assert.Equal(t, []string{"a/b/same.go", "c/same.txt", "a/", "a/b/"}, got.Removed)
+	var kept []string
+	var whys []generator.KeptWhy
+	for _, k := range got.Kept {
+		kept = append(kept, k.Path)
+		whys = append(whys, k.Why)
+	}
+	assert.Equal(t, []string{"edited.go", "folder.txt", "link.txt", "linkdir/linked.txt"}, kept)
+	assert.Equal(t, []generator.KeptWhy{generator.KeptEdited, generator.KeptNotFile, generator.KeptLink, generator.KeptLink}, whys)
+
+	assert.NoDirExists(t, filepath.Join(dir, "a"))
+	assert.NoFileExists(t, filepath.Join(dir, "c", "same.txt"))
+	for name, want := range map[string]string{
+		"c/mine.txt":         "mine",
+		"edited.go":          "mine",
+		"both.go":            "old",
+		"real/target.txt":    "gen",
+		"link.txt":           "gen",
+		"linkdir/linked.txt": "gen",
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err, name)
+		assert.Equal(t, want, string(data), name)
+	}
+	assert.DirExists(t, filepath.Join(dir, "folder.txt"))
+	st, err := os.Lstat(filepath.Join(dir, "link.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, st.Mode().Type(), "the link itself stays")
+}
+
 // TestWrite_NonEmptyDirNamesTheFilesForceWouldReplace: the error names the
 // project's files the folder holds with other contents (a copied model
 // compared with its source), not those it holds unchanged or lacks.

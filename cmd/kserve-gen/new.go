@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -140,7 +141,7 @@ checksums, so the project builds and tests offline.`,
 	fl.StringVar(&opts.MemoryRequest, "memory-request", generator.DefaultMemoryRequest, "memory request (512Mi, 1Gi)")
 	fl.StringVar(&opts.MemoryLimit, "memory-limit", generator.DefaultMemoryLimit, "memory limit")
 	fl.StringVar(&opts.Dir, "dir", "", "output directory (default ./NAME); must be empty or missing unless --force")
-	fl.BoolVar(&opts.answers.Force, "force", false, "write into a non-empty directory, replacing files of the same name (kserve-gen.yaml keeps its image and deploy settings)")
+	fl.BoolVar(&opts.answers.Force, "force", false, "write into a non-empty directory, replacing files of the same name and removing the earlier project's files the new one does not use, unless edited (kserve-gen.yaml keeps its image and deploy settings)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take the flags and defaults")
 	fl.StringVar(&opts.RuntimePath, "runtime-path", "", "the kserve-gen runtime module folder go.mod replaces the runtime with (default: found from the current directory or kserve-gen's own checkout)")
 	_ = cmd.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(project.Templates(), cobra.ShellCompDirectiveNoFileComp))
@@ -393,16 +394,22 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if len(replaced) > 0 {
 		fmt.Fprintf(opts.IO.Out, "Replaced (--force), their earlier contents gone: %s\n", strings.Join(replaced, ", "))
 	}
+	if before != nil {
+		client := a.GRPC && (a.onnx == nil || a.onnx.SampleFile() == "input.json")
+		from, to := generator.Made{Template: before.Template, Client: before.GRPC}, generator.Made{Template: a.Template, Client: client}
+		left := removeLeftovers(dir, before, gopts, files, from, to)
+		was, is := leftoverProjects(from, to, a.GRPC)
+		if len(left.Removed) > 0 {
+			fmt.Fprintf(opts.IO.Out, "Removed (--force), files of the earlier %s that %s does not use, unchanged since kserve-gen wrote them: %s\n", was, is, strings.Join(left.Removed, ", "))
+		}
+		warnKept(opts.IO.ErrOut, was, is, left.Kept)
+	}
 	if k := gopts.Keep; k != nil && (k.Image != "" || k.Deploy != nil) {
 		fmt.Fprintf(opts.IO.Out, "Kept the image and deploy settings of the %s it replaced\n", project.FileName)
 	}
 	if m := gopts.Model; m != nil {
 		describeModel(opts.IO.Out, m)
 		warnUnsized(opts.IO.ErrOut, m)
-	}
-	if before != nil {
-		client := a.GRPC && (a.onnx == nil || a.onnx.SampleFile() == "input.json")
-		warnLeftBehind(opts.IO.ErrOut, dir, generator.Made{Template: before.Template, Client: before.GRPC}, generator.Made{Template: a.Template, Client: client})
 	}
 	if gopts.Runtime == nil {
 		// The runtime module is not published (generator.RuntimeVersion),
@@ -429,31 +436,100 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	return nil
 }
 
-// warnLeftBehind names the files of the earlier project that the new one
-// does not write and that are still in dir: --force keeps what it does not
-// write, but a gRPC client/ is a Go package that go test ./... still
-// builds against the new project, and fails (it sends input.json, which a
-// v1 project's is not).
-func warnLeftBehind(w io.Writer, dir string, from, to generator.Made) {
-	paths, err := generator.LeftBehind(from, to)
+// removeLeftovers removes the files of the earlier project (before, as
+// kserve-gen.yaml recorded it) that the new one (files) does not write
+// and that are still as kserve-gen wrote them: --force keeps what it does
+// not write, but a gRPC client/ left behind is a Go package that go test
+// ./... still builds against the new project, and fails. A file edited
+// since, or one whose being unchanged cannot be proved, stays: Kept says
+// which and why. An earlier project that does not render any more (its
+// answers refused by this kserve-gen) proves nothing: its files by
+// LeftBehind (from, to) stay, named.
+func removeLeftovers(dir string, before *project.File, gopts *generator.Options, files []generator.File, from, to generator.Made) generator.Leftovers {
+	earlier, err := generator.EarlierFiles(before, gopts)
 	if err != nil {
-		return
-	}
-	var left []string
-	for _, p := range paths {
-		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
-			left = append(left, p)
+		paths, err := generator.LeftBehind(from, to)
+		if err != nil {
+			return generator.Leftovers{}
 		}
+		return generator.KeepLeftovers(dir, paths)
 	}
-	if len(left) == 0 {
+	return generator.RemoveLeftovers(dir, earlier, files)
+}
+
+// leftoverProjects names the earlier project and the new one for the
+// lines about leftovers: by template, or, for one template, by gRPC, the
+// client being what a project of the same template leaves behind when
+// gRPC is turned off (grpc: whether the new project serves it).
+func leftoverProjects(from, to generator.Made, grpc bool) (was, is string) {
+	switch {
+	case from.Template != to.Template:
+		return from.Template + " project", "a " + to.Template + " project"
+	case from.Client && !grpc:
+		return "project serving gRPC", "a project without gRPC"
+	}
+	return "project", "the new one" // a --model whose sample request is binary has no client
+}
+
+// warnKept names the files of the earlier project that the new one does
+// not use and that stayed, each with why: go test ./... builds every Go
+// package in the folder, the earlier gRPC client/ among them.
+func warnKept(w io.Writer, was, is string, kept []generator.Kept) {
+	if len(kept) == 0 {
 		return
 	}
-	was, is := from.Template+" project", to.Template+" project"
-	if from.Template == to.Template {
-		was, is = "project, which served gRPC", "project without gRPC"
+	// One group per reason, in the order of the reasons, so that a reason
+	// shared by several files is said once.
+	groups := map[generator.KeptWhy][]string{}
+	var whys []generator.KeptWhy
+	var notRemoved []string
+	for _, k := range kept {
+		if k.Why == generator.KeptNotRemoved {
+			notRemoved = append(notRemoved, fmt.Sprintf("%s (unchanged since kserve-gen wrote it, but could not be removed: %v)", k.Path, k.Err))
+			continue
+		}
+		if groups[k.Why] == nil {
+			whys = append(whys, k.Why)
+		}
+		groups[k.Why] = append(groups[k.Why], k.Path)
 	}
-	fmt.Fprintf(w, "Warning: kept from the earlier %s, which a %s does not use: %s. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n",
-		was, is, strings.Join(left, ", "))
+	slices.Sort(whys)
+	var parts []string
+	for _, why := range whys {
+		paths := groups[why]
+		parts = append(parts, fmt.Sprintf("%s (%s)", strings.Join(paths, ", "), keptWhy(why, len(paths))))
+	}
+	parts = append(parts, notRemoved...)
+	them := "them"
+	if len(kept) == 1 {
+		them = "it"
+	}
+	fmt.Fprintf(w, "Warning: kept from the earlier %s, which %s does not use: %s. Remove %s unless you still need %s (go test ./... builds every Go package in the folder).\n",
+		was, is, strings.Join(parts, "; "), them, them)
+}
+
+// keptWhy says why n files stayed.
+func keptWhy(why generator.KeptWhy, n int) string {
+	it, was := "it", "it was"
+	if n > 1 {
+		it, was = "them", "they were"
+	}
+	switch why {
+	case generator.KeptEdited:
+		return "edited since kserve-gen wrote " + it
+	case generator.KeptLink:
+		if n > 1 {
+			return "symbolic links, or in a linked folder, which new removes nothing through"
+		}
+		return "a symbolic link, or in a linked folder, which new removes nothing through"
+	case generator.KeptNotFile:
+		if n > 1 {
+			return "not plain files"
+		}
+		return "not a plain file"
+	default:
+		return "kserve-gen cannot tell whether " + was + " edited"
+	}
 }
 
 // warnWorkspace says how to add the project to the Go workspace it was

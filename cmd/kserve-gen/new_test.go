@@ -662,32 +662,138 @@ func TestNew_NextHintInTheCurrentDir(t *testing.T) {
 	}
 }
 
-// Re-generating a grpc project as a rest one keeps the grpc template's
-// client/ (new --force keeps what it does not write), and go test ./...
-// would build it against the new project: new names what stayed behind.
-func TestNew_ForceNamesFilesLeftByTheEarlierTemplate(t *testing.T) {
+// TestNew_ForceRemovesTheEarlierTemplatesUntouchedFiles: a grpc project
+// generated again as a rest one kept the grpc template's client/, which
+// go test ./... still built against the new project. Its files as
+// kserve-gen wrote them are now removed, with client/ they leave empty,
+// and new says so; the user's own files stay, and the project builds.
+func TestNew_ForceRemovesTheEarlierTemplatesUntouchedFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "was-grpc")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--yes", "--dir", dir))
+	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.md"), []byte("mine"), 0o644))
+
+	out.Reset()
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier grpc project that a rest project does not use, unchanged since kserve-gen wrote them: client/main.go, client/main_test.go, client/\n")
+	assert.NotContains(t, errOut.String(), "kept from the earlier")
+	assert.NoDirExists(t, filepath.Join(dir, "client"))
+	got, err := os.ReadFile(filepath.Join(dir, "notes.md"))
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(got), "the user's file is kept")
+	if !testing.Short() {
+		// The project's first command passes: go test ./... failed in the
+		// client left behind (TestClient: "../input.json: Field required:
+		// [body InferenceRequest inputs]", a v1 project's input.json sent
+		// to the v2 endpoint).
+		runIn(t, dir, "go", "vet", "./...")
+		runIn(t, dir, "go", "test", "-count=1", "./...")
+	}
+
+	// Nothing left behind, nothing said; nor when the template stays.
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.NotContains(t, out.String(), "Removed")
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--force", "--yes", "--dir", dir))
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--force", "--yes", "--dir", dir))
+	assert.NotContains(t, out.String(), "Removed")
+	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
+
+	// Every project serving gRPC has the client: turning gRPC off removes
+	// it too, and a file of the user's in client/ keeps the folder.
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--protocol", "v2", "--grpc", "--force", "--yes", "--dir", dir))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "client", "NOTES"), []byte("mine"), 0o644))
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier project serving gRPC that a project without gRPC does not use, unchanged since kserve-gen wrote them: client/main.go, client/main_test.go\n")
+	assert.NoFileExists(t, filepath.Join(dir, "client", "main.go"))
+	assert.FileExists(t, filepath.Join(dir, "client", "NOTES"))
+}
+
+// TestNew_FormForceRemovesTheEarlierTemplatesUntouchedFiles: answers
+// from the form go the same way as flags.
+func TestNew_FormForceRemovesTheEarlierTemplatesUntouchedFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "was-grpc")
+	f, p, out, _ := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--yes", "--dir", dir))
+	f.IO.SetTTY(true)
+	p.fill = func(a *answers) { a.Template, a.Protocol, a.GRPC = "rest", "v1", false }
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--force", "--dir", dir))
+	assert.True(t, p.got.Force, "the form was shown, over the folder")
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier grpc project that a rest project does not use, unchanged since kserve-gen wrote them: client/main.go, client/main_test.go, client/\n")
+	assert.NoDirExists(t, filepath.Join(dir, "client"))
+}
+
+// TestNew_ForceKeepsAnEditedFileOfTheEarlierTemplate: an edited file of
+// the earlier project that the new one does not write stays, named with
+// why; its unchanged neighbours go.
+func TestNew_ForceKeepsAnEditedFileOfTheEarlierTemplate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "was-grpc")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--yes", "--dir", dir))
+	client := filepath.Join(dir, "client", "main.go")
+	orig, err := os.ReadFile(client)
+	require.NoError(t, err)
+	edited := append(orig, "\n// my change\n"...)
+	require.NoError(t, os.WriteFile(client, edited, 0o644))
+
+	out.Reset()
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier grpc project, which a rest project does not use: client/main.go (edited since kserve-gen wrote it). Remove it unless you still need it (go test ./... builds every Go package in the folder).\n")
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier grpc project that a rest project does not use, unchanged since kserve-gen wrote them: client/main_test.go\n")
+	got, err := os.ReadFile(client)
+	require.NoError(t, err)
+	assert.Equal(t, edited, got, "the user's edit is kept")
+	assert.NoFileExists(t, filepath.Join(dir, "client", "main_test.go"))
+}
+
+// TestNew_ForceRemovesTheUntouchedSampleModel: an onnx project made a
+// rest one leaves no sample model (and no model/) unless the user changed
+// it.
+func TestNew_ForceRemovesTheUntouchedSampleModel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "was-onnx")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "was-onnx", "--template", "onnx", "--yes", "--dir", dir))
+	require.FileExists(t, filepath.Join(dir, "model", "model.onnx"))
+	out.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-onnx", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier onnx project that a rest project does not use, unchanged since kserve-gen wrote them: model/labels.txt, model/model.onnx, model/\n")
+	assert.NoDirExists(t, filepath.Join(dir, "model"))
+	assert.NotContains(t, errOut.String(), "kept from the earlier")
+
+	// Labels of the user's stay; the sample model beside them goes.
+	require.NoError(t, runCLI(t, f, "new", "was-onnx", "--template", "onnx", "--force", "--yes", "--dir", dir))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model", "labels.txt"), []byte("cat\ndog\nbird\n"), 0o644))
+	out.Reset()
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "was-onnx", "--template", "rest", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier onnx project that a rest project does not use, unchanged since kserve-gen wrote them: model/model.onnx\n")
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier onnx project, which a rest project does not use: model/labels.txt (edited since kserve-gen wrote it). Remove it unless you still need it (go test ./... builds every Go package in the folder).\n")
+	assert.FileExists(t, filepath.Join(dir, "model", "labels.txt"))
+	assert.NoFileExists(t, filepath.Join(dir, "model", "model.onnx"))
+}
+
+// TestNew_ForceRemovesNothingThroughALink: a client/ that is a link to a
+// folder elsewhere holds, there, files exactly as kserve-gen writes them;
+// they are not the project's to remove, and stay, named.
+func TestNew_ForceRemovesNothingThroughALink(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "was-grpc")
 	f, _, _, errOut := testFactory(t)
 	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "grpc", "--yes", "--dir", dir))
-	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
+	elsewhere := filepath.Join(t.TempDir(), "client")
+	require.NoError(t, os.Rename(filepath.Join(dir, "client"), elsewhere))
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "client")))
 
 	errOut.Reset()
 	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
-	assert.Contains(t, errOut.String(), "Warning: kept from the earlier grpc project, which a rest project does not use: client/main.go, client/main_test.go. Remove them unless you still need them (go test ./... builds every Go package in the folder).\n")
-	assert.FileExists(t, filepath.Join(dir, "client", "main.go"), "the user's files are kept")
-
-	// Once removed, nothing is said; nor when the template stays.
-	require.NoError(t, os.RemoveAll(filepath.Join(dir, "client")))
-	errOut.Reset()
-	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
-	assert.NotContains(t, errOut.String(), "kept from the earlier")
-
-	// Every project serving gRPC has the client: turning gRPC off leaves it.
-	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--protocol", "v2", "--grpc", "--force", "--yes", "--dir", dir))
-	require.FileExists(t, filepath.Join(dir, "client", "main.go"))
-	errOut.Reset()
-	require.NoError(t, runCLI(t, f, "new", "was-grpc", "--template", "rest", "--force", "--yes", "--dir", dir))
-	assert.Contains(t, errOut.String(), "Warning: kept from the earlier project, which served gRPC, which a project without gRPC does not use: client/main.go, client/main_test.go.")
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier grpc project, which a rest project does not use: client/main.go, client/main_test.go (symbolic links, or in a linked folder, which new removes nothing through). Remove them unless you still need them (go test ./... builds every Go package in the folder).\n")
+	assert.FileExists(t, filepath.Join(elsewhere, "main.go"))
+	assert.FileExists(t, filepath.Join(elsewhere, "main_test.go"))
 }
 
 // TestNew_RerunNamesWhatForceWouldReplace: a user edits model.go and runs
