@@ -749,7 +749,10 @@ func TestRemoveLeftovers(t *testing.T) {
 		"c/same.txt":      "gen",  // unchanged, beside the user's file
 		"c/mine.txt":      "mine", // the user's
 		"edited.go":       "mine",
-		"both.go":         "old", // the new project writes it too
+		"d/edited.go":     "mine", // keeps its folder whole:
+		"d/same.go":       "gen",  // unchanged, but stays beside it
+		"d/data.txt":      "gen",  // not Go: goes
+		"both.go":         "old",  // the new project writes it too
 		"real/target.txt": "gen",
 	} {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
@@ -765,6 +768,9 @@ func TestRemoveLeftovers(t *testing.T) {
 		{Path: "a/b/same.go", Data: gen},
 		{Path: "both.go", Data: gen},
 		{Path: "c/same.txt", Data: gen},
+		{Path: "d/data.txt", Data: gen},
+		{Path: "d/edited.go", Data: gen},
+		{Path: "d/same.go", Data: gen},
 		{Path: "edited.go", Data: gen},
 		{Path: "folder.txt", Data: gen},
 		{Path: "gone.txt", Data: gen},
@@ -773,21 +779,22 @@ func TestRemoveLeftovers(t *testing.T) {
 	}
 	written := []generator.File{{Path: "both.go", Data: []byte("new")}}
 	got := generator.RemoveLeftovers(dir, earlier, written)
-	assert.Equal(t, []string{"a/b/same.go", "c/same.txt", "a/", "a/b/"}, got.Removed)
+	assert.Equal(t, []string{"a/b/same.go", "c/same.txt", "d/data.txt", "a/", "a/b/"}, got.Removed)
 	var kept []string
 	var whys []generator.KeptWhy
 	for _, k := range got.Kept {
 		kept = append(kept, k.Path)
 		whys = append(whys, k.Why)
 	}
-	assert.Equal(t, []string{"edited.go", "folder.txt", "link.txt", "linkdir/linked.txt"}, kept)
-	assert.Equal(t, []generator.KeptWhy{generator.KeptEdited, generator.KeptNotFile, generator.KeptLink, generator.KeptLink}, whys)
+	assert.Equal(t, []string{"d/edited.go", "d/same.go", "edited.go", "folder.txt", "link.txt", "linkdir/linked.txt"}, kept)
+	assert.Equal(t, []generator.KeptWhy{generator.KeptEdited, generator.KeptBeside, generator.KeptEdited, generator.KeptNotFile, generator.KeptLink, generator.KeptLink}, whys)
 
 	assert.NoDirExists(t, filepath.Join(dir, "a"))
 	assert.NoFileExists(t, filepath.Join(dir, "c", "same.txt"))
 	for name, want := range map[string]string{
 		"c/mine.txt":         "mine",
 		"edited.go":          "mine",
+		"d/same.go":          "gen",
 		"both.go":            "old",
 		"real/target.txt":    "gen",
 		"link.txt":           "gen",

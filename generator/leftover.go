@@ -51,6 +51,12 @@ const (
 	KeptUnknown
 	// KeptNotRemoved: unchanged, but removing it failed (Err).
 	KeptNotRemoved
+	// KeptBeside: an unchanged Go file, but in a folder (not the
+	// project's own) where another of the earlier project's Go files
+	// stays: the folder is a Go package (the gRPC client/), and its edited
+	// main.go without the main_test.go beside it, or the reverse, would
+	// no longer build or lose its tests.
+	KeptBeside
 )
 
 // EarlierFiles renders, in memory, the project that was's answers (the
@@ -96,23 +102,46 @@ func EarlierFiles(was *project.File, o *Options) ([]File, error) {
 // earlier's nor written's (the user's own) are never looked at. Nothing
 // is removed through a symbolic link: a file or folder on the way that is
 // a link keeps the file.
+//
+// A Go package other than the project's own is kept whole: when one of
+// a folder's leftover Go files stays, so do the others (KeptBeside),
+// since a package's files need each other.
 func RemoveLeftovers(dir string, earlier, written []File) Leftovers {
 	var left Leftovers
-	folders := map[string]bool{}
+	var unchanged []File
+	staying := map[string]bool{} // folders where a leftover Go file stays
 	for _, f := range leftoverFiles(earlier, written) {
-		why, err := removeIfUnchanged(dir, f)
+		why, err := checkUnchanged(dir, f)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// Gone already: nothing to remove or to say.
 		case err != nil:
 			left.Kept = append(left.Kept, Kept{Path: f.Path, Why: why, Err: err})
-		default:
-			left.Removed = append(left.Removed, f.Path)
-			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-				folders[d] = true
+			if strings.HasSuffix(f.Path, ".go") {
+				staying[path.Dir(f.Path)] = true
 			}
+		default:
+			unchanged = append(unchanged, f)
 		}
 	}
+	folders := map[string]bool{}
+	for _, f := range unchanged {
+		if d := path.Dir(f.Path); d != "." && staying[d] && strings.HasSuffix(f.Path, ".go") {
+			left.Kept = append(left.Kept, Kept{Path: f.Path, Why: KeptBeside})
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				left.Kept = append(left.Kept, Kept{Path: f.Path, Why: KeptNotRemoved, Err: err})
+			}
+			continue
+		}
+		left.Removed = append(left.Removed, f.Path)
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			folders[d] = true
+		}
+	}
+	slices.SortFunc(left.Kept, func(a, b Kept) int { return strings.Compare(a.Path, b.Path) })
 	// Deepest first, so that a folder emptied of its only folder goes too.
 	byDepth := make([]string, 0, len(folders))
 	for d := range folders {
@@ -166,10 +195,11 @@ func leftoverFiles(earlier, written []File) []File {
 	return out
 }
 
-// removeIfUnchanged removes f's file from dir if it holds f's bytes. It
-// returns an error wrapping fs.ErrNotExist when there is no such file,
-// and otherwise, for a file it keeps, why with the error that says so.
-func removeIfUnchanged(dir string, f File) (KeptWhy, error) {
+// checkUnchanged reports whether dir holds f's file with f's bytes, as a
+// plain file reached through no symbolic link. It returns an error
+// wrapping fs.ErrNotExist when there is no such file, and otherwise, for
+// a file that must stay, why with the error that says so.
+func checkUnchanged(dir string, f File) (KeptWhy, error) {
 	// Every folder on the way must be a folder, not a link to one
 	// elsewhere: os.Remove would follow it and remove a file of the same
 	// name wherever it points. Lstat the file itself for the same reason.
@@ -201,9 +231,6 @@ func removeIfUnchanged(dir string, f File) (KeptWhy, error) {
 	}
 	if !same {
 		return KeptEdited, fmt.Errorf("%s differs from what kserve-gen wrote", f.Path)
-	}
-	if err := os.Remove(name); err != nil {
-		return KeptNotRemoved, err // fs.ErrNotExist (removed meanwhile) says nothing
 	}
 	return 0, nil
 }

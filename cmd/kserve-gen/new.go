@@ -522,6 +522,8 @@ func keptWhy(why generator.KeptWhy, n int) string {
 			return "symbolic links, or in a linked folder, which new removes nothing through"
 		}
 		return "a symbolic link, or in a linked folder, which new removes nothing through"
+	case generator.KeptBeside:
+		return "unchanged, but in one Go package with a file that stays"
 	case generator.KeptNotFile:
 		if n > 1 {
 			return "not plain files"
