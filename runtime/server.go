@@ -259,6 +259,9 @@ func checkModels(models []model.Model) error {
 		if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
 			return fmt.Errorf("model %d of %d passed to Run is a nil %T", i+1, len(models), m)
 		}
+		if err := checkServes(m); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -380,13 +383,17 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		s.uvicorn = s.logs.l.Named("uvicorn.error")
 		s.uvicorn.Info(fmt.Sprintf("Started server process [%d]", os.Getpid()))
 		s.uvicorn.Info("Waiting for application startup.")
+		routes, err := s.withOpenAIRoutes(models)
+		if err != nil {
+			return err
+		}
 		var h http.Handler = rest.New(s.dp, rest.Options{
 			MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 			EnableDocs:         s.cfg.EnableDocsURL,
 			Metrics:            s.metricsHandler(),
 			Logger:             s.log,
 			CloudEvents:        cloudevent.Options{Type: s.cfg.CEType, Source: s.cfg.CESource, Merge: s.cfg.CEMerge},
-			Routes:             s.routes,
+			Routes:             routes,
 			Proxies:            s.proxies,
 		})
 		for _, mw := range s.middleware {

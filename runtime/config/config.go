@@ -78,6 +78,10 @@ type Config struct {
 	CEType      string // $CE_TYPE: type of CloudEvent responses ("" = io.kserve.inference.response)
 	CESource    string // $CE_SOURCE: their source ("" = io.kserve.inference.<model name>)
 	CEMerge     bool   // $CE_MERGE == "true" (any case): copy the request event's attributes
+	// $KSERVE_OPENAI_ROUTE_PREFIX: the path the OpenAI-compatible routes
+	// sit under (package openai), "/openai" by default, a leading "/"
+	// added as KServe adds it.
+	OpenAIRoutePrefix string
 	// $FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips;
 	// "" = the loopback interface).
@@ -87,6 +91,10 @@ type Config struct {
 	// server logs them in one warning once logging is configured.
 	UnknownArgs []string
 }
+
+// DefaultOpenAIRoutePrefix is KServe's default OPENAI_ROUTE_PREFIX
+// (protocol/rest/openai/endpoints.py).
+const DefaultOpenAIRoutePrefix = "/openai"
 
 // Default returns KServe's defaults plus ours.
 func Default() Config {
@@ -113,6 +121,7 @@ func Default() Config {
 		MaxRequestBodySize:             DefaultMaxRequestBodySize,
 		ReadHeaderTimeout:              10 * time.Second,
 		LogLevel:                       "INFO",
+		OpenAIRoutePrefix:              DefaultOpenAIRoutePrefix,
 	}
 }
 

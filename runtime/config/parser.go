@@ -323,6 +323,20 @@ func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error
 	c.CEType, c.CESource = getenv("CE_TYPE"), getenv("CE_SOURCE")
 	c.CEMerge = strings.EqualFold(getenv("CE_MERGE"), "true")
 	c.ForwardedAllowIPs = strings.TrimSpace(getenv("FORWARDED_ALLOW_IPS"))
+	if prefix := getenv("KSERVE_OPENAI_ROUTE_PREFIX"); prefix != "" {
+		// KServe reads an empty value as no prefix at all; getenv cannot
+		// tell an empty variable from an unset one, so both keep the
+		// default (routes at /v1/... would sit under KServe's own v1 paths).
+		if !strings.HasPrefix(prefix, "/") {
+			prefix = "/" + prefix
+		}
+		if strings.HasSuffix(prefix, "/") || strings.ContainsAny(prefix, "{}?# \t\n") {
+			// FastAPI's APIRouter asserts the first; the others are no
+			// literal path for a route pattern.
+			return &ArgError{"environment variable KSERVE_OPENAI_ROUTE_PREFIX", fmt.Errorf("%s: a path prefix must not end with '/' nor hold '{', '}', '?', '#' or blanks", pyRepr(prefix))}
+		}
+		c.OpenAIRoutePrefix = prefix
+	}
 	if proto := strings.ToLower(strings.TrimSpace(getenv("PROTOCOL"))); proto != "" {
 		switch proto {
 		case ProtocolV1, ProtocolV2, ProtocolGRPCV2:

@@ -44,7 +44,7 @@ func kserveDefaults() Config {
 		PredictorUseSSL: false, PredictorRequestTimeoutSeconds: 600, PredictorRequestRetries: 0,
 		GRPCMaxSendMessageLength: 8388608, GRPCMaxReceiveMessageLength: 8388608,
 		EnablePredictorHealthCheck: false, ModelDir: "", GracePeriod: 30 * time.Second,
-		MaxRequestBodySize: 64 << 20, ReadHeaderTimeout: 10 * time.Second, LogLevel: "INFO",
+		MaxRequestBodySize: 64 << 20, ReadHeaderTimeout: 10 * time.Second, LogLevel: "INFO", OpenAIRoutePrefix: "/openai",
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -142,12 +143,14 @@ func New(opts Options) *Dataplane {
 }
 
 // Register adds m under its own name, or under alias when given (KServe's
-// register_model). The model must implement model.Predictor.
+// register_model). A model without model.Predictor is registered too, as
+// KServe registers a BaseKServeModel that is no InferenceModel (an
+// OpenAIModel, served by routes of its own: package openai): it is listed,
+// loaded and probed like any other, and Infer and ModelMetadata answer for
+// it what KServe's dataplane answers (NoInference). The server refuses a
+// model that implements neither before it registers it.
 func (d *Dataplane) Register(m model.Model, alias string) error {
-	p, ok := m.(model.Predictor)
-	if !ok {
-		return fmt.Errorf("model %q (%T) does not implement Predict", m.Name(), m)
-	}
+	p, _ := m.(model.Predictor)
 	name := alias
 	if name == "" {
 		name = m.Name()
@@ -372,6 +375,9 @@ func (d *Dataplane) ModelMetadata(name string) (md ModelMetadata, err error) {
 	if !d.ready(e) {
 		return ModelMetadata{}, d.notReady(e)
 	}
+	if e.predictor == nil {
+		return ModelMetadata{}, NoInference(e.Model)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			md, err = ModelMetadata{}, status.Panic("the metadata of model "+e.Name, p, debug.Stack())
@@ -569,6 +575,9 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	if !d.ready(e) {
 		return nil, d.notReady(e)
 	}
+	if e.predictor == nil {
+		return nil, NoInference(e.Model)
+	}
 	if verb == Explain && e.explainer == nil {
 		return nil, status.NotImplemented("Could not find explainer_host.")
 	}
@@ -599,10 +608,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 			d.queued.Add(-1)
 			d.putCall(c)
 			e.notInFlight()
-			return nil, status.Newf(status.KindOverloaded,
-				"Server overloaded: %s already %s for %s (--max_queued_requests, --max_asyncio_workers); retry later.",
-				count(d.opts.MaxQueued, "request", "requests"), plural(d.opts.MaxQueued, "waits", "wait"),
-				plural(d.opts.MaxConcurrency, "the model's one slot", fmt.Sprintf("one of the %d model slots", d.opts.MaxConcurrency)))
+			return nil, d.overloaded()
 		}
 		start := time.Now()
 		select {
@@ -632,6 +638,90 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 		// The worker still owns c; it is left to the garbage collector.
 		return nil, ctx.Err()
 	}
+}
+
+// NoInference is the answer to a v1, v2 or gRPC inference or metadata
+// request for a model without Predict (an OpenAI model): KServe's
+// dataplane raises ValueError("Model of type T does not support
+// inference") for a model that is no InferenceModel (dataplane.py infer
+// and model_metadata), which its generic handler answers as a 500
+// "ValueError : <message>". T is the model's Go type, without package
+// and pointer.
+func NoInference(m model.Model) error {
+	t := reflect.TypeOf(m)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return status.Newf(status.KindInternal, "ValueError : Model of type %s does not support inference", t.Name())
+}
+
+// Acquire takes one of the MaxConcurrency slots for model work that Infer
+// does not run (package openai's requests), waiting for it as Infer's calls
+// do: refused at once past MaxQueued (status.KindOverloaded), given up when
+// ctx ends (its error), or when the server stops. The slot is held, and the
+// model counted in flight, until release is called; release may be called
+// more than once. An Unbounded model, or a dataplane without a bound,
+// takes no slot.
+func (d *Dataplane) Acquire(ctx context.Context, name string) (release func(), err error) {
+	if d.stopped.Load() {
+		return nil, status.ServerNotReady("")
+	}
+	e, err := d.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if e.metrics != nil {
+		e.metrics.InFlight.Inc()
+	}
+	var once sync.Once
+	if d.jobs == nil || e.unbounded {
+		return func() { once.Do(e.notInFlight) }, nil
+	}
+	// A worker that receives a call with hold set waits on it: the slot
+	// is the worker, as for Infer's calls.
+	c := &call{hold: make(chan struct{})}
+	release = func() {
+		once.Do(func() {
+			close(c.hold)
+			e.notInFlight()
+		})
+	}
+	select {
+	case d.jobs <- c:
+		if e.metrics != nil {
+			e.metrics.Queue.Observe(0)
+		}
+		return release, nil
+	default:
+	}
+	if n := d.queued.Add(1); d.opts.MaxQueued > 0 && n > int64(d.opts.MaxQueued) {
+		d.queued.Add(-1)
+		e.notInFlight()
+		return nil, d.overloaded()
+	}
+	defer d.queued.Add(-1)
+	start := time.Now()
+	select {
+	case d.jobs <- c:
+		if e.metrics != nil {
+			e.metrics.Queue.Observe(time.Since(start).Seconds())
+		}
+		return release, nil
+	case <-ctx.Done():
+		e.notInFlight()
+		return nil, ctx.Err()
+	case <-d.quit:
+		e.notInFlight()
+		return nil, status.ServerNotReady("")
+	}
+}
+
+// overloaded is the error of a request refused past MaxQueued.
+func (d *Dataplane) overloaded() error {
+	return status.Newf(status.KindOverloaded,
+		"Server overloaded: %s already %s for %s (--max_queued_requests, --max_asyncio_workers); retry later.",
+		count(d.opts.MaxQueued, "request", "requests"), plural(d.opts.MaxQueued, "waits", "wait"),
+		plural(d.opts.MaxConcurrency, "the model's one slot", fmt.Sprintf("one of the %d model slots", d.opts.MaxConcurrency)))
 }
 
 // Record counts a finished inference request in the model's metrics: the
@@ -692,6 +782,9 @@ type call struct {
 	resp *infer.Response
 	err  error
 	done chan struct{} // buffered (1): the worker never waits for the caller
+	// hold, set by Acquire (and nothing else), keeps the worker until it
+	// is closed: a slot held for work the caller runs itself.
+	hold chan struct{}
 }
 
 // worker runs pipelines until it receives nil (Stop sends one per worker).
@@ -699,6 +792,10 @@ type call struct {
 // ≈60 ns on every request.
 func (d *Dataplane) worker() {
 	for c := <-d.jobs; c != nil; c = <-d.jobs {
+		if c.hold != nil {
+			<-c.hold
+			continue
+		}
 		c.resp, c.err = d.run(c.ctx, c.e, c.verb, c.req, c.h)
 		c.e.notInFlight() // before done: the caller may recycle c
 		c.done <- struct{}{}

@@ -1041,6 +1041,30 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	return code
 }
 
+// ReadBody reads r's body as the server reads an inference request's:
+// decompressed when it has a Content-Encoding, held to limit bytes
+// (--max_request_body_size; <= 0: none), a connection that ends before the
+// whole body arrived reported as the client gone (WriteError's 499). Its
+// errors are WriteError's to answer.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	h := &Handler{opts: Options{MaxRequestBodySize: limit}}
+	return h.readBody(w, r)
+}
+
+// WriteError answers err as the server answers a failed request (the
+// status and {"error": ...} body of err's kind, FastAPI's 422 body for a
+// validation error, 499 when the client has gone), logging a 5xx to
+// logger (nil: nowhere) as "Exception: ..."; it returns the status
+// written. It is for handlers of routes of their own (package openai)
+// that must answer KServe's errors as KServe's routes do.
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) int {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{opts: Options{Logger: logger}}
+	return h.writeError(w, r, err)
+}
+
 // invalidResponse names the model whose answer the encoder refused as a
 // server error (a value encoding/json cannot write), in gRPC's words for
 // the same answer; an error of the request's making (FP16 asked for as

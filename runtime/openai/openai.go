@@ -1,0 +1,474 @@
+// Package openai serves OpenAI-compatible routes for models that implement
+// its interfaces, as KServe's Python server does for models that subclass
+// OpenAIModel (kserve/protocol/rest/openai): POST /v1/completions,
+// /v1/chat/completions, /v1/embeddings and /v1/rerank, GET /v1/models and
+// /v1/models/{model_name}, under $KSERVE_OPENAI_ROUTE_PREFIX (default
+// /openai). The server (package runtime) registers them when it serves
+// at least one such model; OpenAI's clients pointed at
+// http://host/openai/v1 then talk to it.
+//
+// A model implements runtime.Model (Name, Load, Ready) and any of
+// Completer, CompletionStreamer, ChatCompleter, ChatStreamer, Embedder and
+// Reranker; it needs no Predict. It is loaded, probed, listed and unloaded
+// like any other model.
+package openai
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/model"
+	"github.com/kserve-gen/kserve-gen/runtime/rest"
+	"github.com/kserve-gen/kserve-gen/runtime/status"
+)
+
+// Completer answers POST /v1/completions without "stream": true.
+type Completer interface {
+	Complete(ctx context.Context, req *CompletionRequest) (*Completion, error)
+}
+
+// CompletionStreamer answers POST /v1/completions with "stream": true.
+//
+// Streams are iterators (iter.Seq2) rather than callbacks: the model
+// writes a plain generator, like the async generator a KServe model
+// returns, the server decides when each chunk is written and flushed,
+// and a client that goes away ends the model's loop (yield returns false)
+// as well as cancelling ctx. An error yielded before the first chunk is
+// answered as a plain error response (status and body); one yielded later
+// is sent as an error event, then [DONE].
+type CompletionStreamer interface {
+	CompleteStream(ctx context.Context, req *CompletionRequest) iter.Seq2[*CompletionChunk, error]
+}
+
+// ChatCompleter answers POST /v1/chat/completions without "stream": true.
+type ChatCompleter interface {
+	ChatComplete(ctx context.Context, req *ChatCompletionRequest) (*ChatCompletion, error)
+}
+
+// ChatStreamer answers POST /v1/chat/completions with "stream": true (see
+// CompletionStreamer).
+type ChatStreamer interface {
+	ChatCompleteStream(ctx context.Context, req *ChatCompletionRequest) iter.Seq2[*ChatCompletionChunk, error]
+}
+
+// Embedder answers POST /v1/embeddings. It returns the vectors as float32s;
+// the server sends them as the request's encoding_format asks.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbeddingRequest) (*Embedding, error)
+}
+
+// Reranker answers POST /v1/rerank.
+type Reranker interface {
+	Rerank(ctx context.Context, req *RerankRequest) (*Rerank, error)
+}
+
+// Is reports whether m is an OpenAI model: one that implements at least
+// one of the package's interfaces (KServe: a subclass of OpenAIModel).
+func Is(m model.Model) bool {
+	switch m.(type) {
+	case Completer, CompletionStreamer, ChatCompleter, ChatStreamer, Embedder, Reranker:
+		return true
+	}
+	return false
+}
+
+// Options configure the routes.
+type Options struct {
+	// Prefix is the path the routes sit under ("/openai":
+	// $KSERVE_OPENAI_ROUTE_PREFIX, config.Config.OpenAIRoutePrefix).
+	Prefix string
+	// MaxRequestBodySize bounds a request body (--max_request_body_size;
+	// <= 0: no bound).
+	MaxRequestBodySize int64
+	// Logger receives the "Exception: ..." lines of failed requests; nil
+	// discards them.
+	Logger *slog.Logger
+	// Started is the server's start, the "created" of every model in
+	// /v1/models (KServe: OpenAIEndpoints' start_time); zero is when
+	// Routes is called.
+	Started time.Time
+	// Now and NewID stamp responses whose model left "created" and "id"
+	// empty; nil means time.Now and a random hex id (tests fix them).
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Routes returns the OpenAI routes over dp's models (KServe's
+// register_openai_endpoints), for the server's rest.Options.Routes. A
+// request's "model" chooses the model; a model that is not an OpenAI model
+// is not found there, as KServe's OpenAI dataplane holds only those.
+func Routes(dp *dataplane.Dataplane, opts Options) []rest.Route {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Started.IsZero() {
+		opts.Started = time.Now()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = randomID
+	}
+	s := &server{dp: dp, opts: opts}
+	p := opts.Prefix
+	return []rest.Route{
+		{Pattern: "POST " + p + "/v1/completions", Handler: http.HandlerFunc(s.completions)},
+		{Pattern: "POST " + p + "/v1/chat/completions", Handler: http.HandlerFunc(s.chatCompletions)},
+		{Pattern: "POST " + p + "/v1/embeddings", Handler: http.HandlerFunc(s.embeddings)},
+		{Pattern: "POST " + p + "/v1/rerank", Handler: http.HandlerFunc(s.rerank)},
+		{Pattern: "GET " + p + "/v1/models", Handler: http.HandlerFunc(s.models)},
+		{Pattern: "GET " + p + "/v1/models/{model_name}", Handler: http.HandlerFunc(s.health)},
+	}
+}
+
+// randomID is 32 random hex digits, as vLLM's random_uuid (uuid4().hex).
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type server struct {
+	dp   *dataplane.Dataplane
+	opts Options
+}
+
+// modelCard is one entry of /v1/models: vLLM's ModelCard, which KServe
+// fills with owned_by "" and the server's start as created, and writes
+// whole (its fields left at their defaults included).
+type modelCard struct {
+	ID          string   `json:"id"`
+	Object      string   `json:"object"`
+	Created     int64    `json:"created"`
+	OwnedBy     string   `json:"owned_by"`
+	Root        *string  `json:"root"`
+	Parent      *string  `json:"parent"`
+	MaxModelLen *int     `json:"max_model_len"`
+	Permission  []string `json:"permission"`
+}
+
+// models answers GET /v1/models: the OpenAI models served, ready or not.
+func (s *server) models(w http.ResponseWriter, r *http.Request) {
+	cards := []modelCard{}
+	for _, name := range s.dp.Names() {
+		if e, err := s.dp.Lookup(name); err == nil && Is(e.Model) {
+			cards = append(cards, modelCard{ID: name, Object: "model", Created: s.opts.Started.Unix(), Permission: []string{}})
+		}
+	}
+	s.writeJSON(w, r, struct {
+		Object string      `json:"object"`
+		Data   []modelCard `json:"data"`
+	}{"list", cards})
+}
+
+// health answers GET /v1/models/{model_name}: 200 null for a ready OpenAI
+// model, else 503 "Model with name m is not ready." — an unknown model
+// included, as KServe's health turns model_ready's ModelNotFound into
+// ModelNotReady.
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("model_name")
+	e, err := s.dp.Lookup(name)
+	switch {
+	case err != nil || !Is(e.Model):
+		rest.WriteError(w, r, s.opts.Logger, status.ModelNotReady(name, ""))
+	default:
+		if ok, _ := s.dp.ModelReady(name); !ok {
+			rest.WriteError(w, r, s.opts.Logger, s.dp.ModelNotReady(name))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("null"))
+	}
+}
+
+// lookup finds the ready OpenAI model a request names (KServe's endpoints
+// check model_ready first: 404 ModelNotFound for a name its OpenAI
+// dataplane does not hold, 503 ModelNotReady), and takes a model slot for
+// it (--max_asyncio_workers, --max_queued_requests), which release frees.
+// A body without "model" names Python's None, as KServe's message does.
+func (s *server) lookup(ctx context.Context, name string) (m model.Model, release func(), err error) {
+	if name == "" {
+		name = "None"
+	}
+	e, err := s.dp.Lookup(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !Is(e.Model) {
+		return nil, nil, status.ModelNotFound(name)
+	}
+	if ok, _ := s.dp.ModelReady(name); !ok {
+		return nil, nil, s.dp.ModelNotReady(name)
+	}
+	release, err = s.dp.Acquire(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.Model, release, nil
+}
+
+// unsupported is KServe's answer for a model without the API asked for
+// (OpenAIDataPlane: a 400 ErrorResponse, "Model m does not support
+// Completions API").
+func unsupported(name, api string) error {
+	return &Error{Code: http.StatusBadRequest, Type: "BadRequestError", Message: fmt.Sprintf("Model %s does not support %s", name, api), quiet: true}
+}
+
+// read reads and validates the body into req.
+func (s *server) read(w http.ResponseWriter, r *http.Request, req any, required ...string) bool {
+	body, err := rest.ReadBody(w, r, s.opts.MaxRequestBodySize)
+	if err == nil {
+		err = decodeRequest(body, req, required...)
+	}
+	if err != nil {
+		rest.WriteError(w, r, s.opts.Logger, err)
+		return false
+	}
+	return true
+}
+
+func (s *server) completions(w http.ResponseWriter, r *http.Request) {
+	var req CompletionRequest
+	if !s.read(w, r, &req, "prompt") {
+		return
+	}
+	req.Header = r.Header
+	m, release, err := s.lookup(r.Context(), req.Model)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	stamp := s.stamper("cmpl-", req.Model)
+	if req.Stream {
+		st, ok := m.(CompletionStreamer)
+		if !ok {
+			s.writeError(w, r, unsupported(m.Name(), "streaming Completions API"))
+			return
+		}
+		var chunks iter.Seq2[*CompletionChunk, error]
+		if err := s.call(m, "CompleteStream", func() error { chunks = st.CompleteStream(r.Context(), &req); return nil }); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		stream(s, w, r, m, chunks, func(c *CompletionChunk) { stamp(&c.ID, &c.Object, "text_completion", &c.Created, &c.Model) })
+		return
+	}
+	c, ok := m.(Completer)
+	if !ok {
+		s.writeError(w, r, unsupported(m.Name(), "Completions API"))
+		return
+	}
+	var resp *Completion
+	err = s.call(m, "Complete", func() (err error) { resp, err = c.Complete(r.Context(), &req); return err })
+	if err == nil && resp == nil {
+		err = status.Newf(status.KindInternal, "model %s returned a nil completion", m.Name())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model)
+	s.writeJSON(w, r, resp)
+}
+
+func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	var req ChatCompletionRequest
+	if !s.read(w, r, &req, "messages") {
+		return
+	}
+	req.Header = r.Header
+	m, release, err := s.lookup(r.Context(), req.Model)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	stamp := s.stamper("chatcmpl-", req.Model)
+	if req.Stream {
+		st, ok := m.(ChatStreamer)
+		if !ok {
+			s.writeError(w, r, unsupported(m.Name(), "streaming Chat Completion API"))
+			return
+		}
+		var chunks iter.Seq2[*ChatCompletionChunk, error]
+		if err := s.call(m, "ChatCompleteStream", func() error { chunks = st.ChatCompleteStream(r.Context(), &req); return nil }); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		stream(s, w, r, m, chunks, func(c *ChatCompletionChunk) {
+			stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model)
+		})
+		return
+	}
+	c, ok := m.(ChatCompleter)
+	if !ok {
+		s.writeError(w, r, unsupported(m.Name(), "Chat Completion API"))
+		return
+	}
+	var resp *ChatCompletion
+	err = s.call(m, "ChatComplete", func() (err error) { resp, err = c.ChatComplete(r.Context(), &req); return err })
+	if err == nil && resp == nil {
+		err = status.Newf(status.KindInternal, "model %s returned a nil chat completion", m.Name())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	stamp(&resp.ID, &resp.Object, "chat.completion", &resp.Created, &resp.Model)
+	s.writeJSON(w, r, resp)
+}
+
+func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
+	var req EmbeddingRequest
+	if !s.read(w, r, &req, "input") {
+		return
+	}
+	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
+		// vLLM: encoding_format: Literal["float", "base64"].
+		rest.WriteError(w, r, s.opts.Logger, status.Unprocessable(status.ValidationDetail{
+			Type: "literal_error", Loc: []any{"body", "encoding_format"}, Msg: "Input should be 'float' or 'base64'",
+			Input: req.EncodingFormat, Ctx: map[string]any{"expected": "'float' or 'base64'"}}))
+		return
+	}
+	req.Header = r.Header
+	m, release, err := s.lookup(r.Context(), req.Model)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	e, ok := m.(Embedder)
+	if !ok {
+		s.writeError(w, r, unsupported(m.Name(), "Embeddings API"))
+		return
+	}
+	var resp *Embedding
+	err = s.call(m, "Embed", func() (err error) { resp, err = e.Embed(r.Context(), &req); return err })
+	if err == nil && resp == nil {
+		err = status.Newf(status.KindInternal, "model %s returned a nil embedding", m.Name())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.stamper("embd-", req.Model)(&resp.ID, &resp.Object, "list", &resp.Created, &resp.Model)
+	for i := range resp.Data {
+		resp.Data[i].Object = "embedding"
+		resp.Data[i].base64 = req.EncodingFormat == "base64"
+	}
+	if resp.Data == nil {
+		resp.Data = []EmbeddingData{}
+	}
+	s.writeJSON(w, r, resp)
+}
+
+func (s *server) rerank(w http.ResponseWriter, r *http.Request) {
+	var req RerankRequest
+	if !s.read(w, r, &req, "query", "documents") {
+		return
+	}
+	req.Header = r.Header
+	m, release, err := s.lookup(r.Context(), req.Model)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	rr, ok := m.(Reranker)
+	if !ok {
+		s.writeError(w, r, unsupported(m.Name(), "Rerank API"))
+		return
+	}
+	var resp *Rerank
+	err = s.call(m, "Rerank", func() (err error) { resp, err = rr.Rerank(r.Context(), &req); return err })
+	if err == nil && resp == nil {
+		err = status.Newf(status.KindInternal, "model %s returned a nil rerank", m.Name())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var object string
+	var created int64
+	s.stamper("rerank-", req.Model)(&resp.ID, &object, "", &created, &resp.Model)
+	if resp.Results == nil {
+		resp.Results = []RerankResult{}
+	}
+	s.writeJSON(w, r, resp)
+}
+
+// stamper fills what a model left empty of an answer: its id (prefix and
+// one random id per request, shared by a stream's chunks), object, created
+// and model (the request's).
+func (s *server) stamper(prefix, model string) func(id, object *string, obj string, created *int64, mdl *string) {
+	reqID := prefix + s.opts.NewID()
+	now := s.opts.Now().Unix()
+	return func(id, object *string, obj string, created *int64, mdl *string) {
+		if *id == "" {
+			*id = reqID
+		}
+		if obj != "" {
+			*object = obj
+		}
+		if *created == 0 {
+			*created = now
+		}
+		if *mdl == "" {
+			*mdl = model
+		}
+	}
+}
+
+// call runs fn, a call of model m's method, turning its panic into an
+// error (status.Panic), as the dataplane does for Predict: nothing a model
+// does ends the server.
+func (s *server) call(m model.Model, method string, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = status.Panic(method+" of model "+m.Name(), p, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+// writeError answers err: an *Error as OpenAI's error body with its code
+// (logged as KServe's openai_error_handler logs an OpenAIError), anything
+// else as KServe's routes answer it (rest.WriteError).
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *Error
+	if !errors.As(err, &oe) {
+		rest.WriteError(w, r, s.opts.Logger, err)
+		return
+	}
+	body, code := oe.body()
+	if !oe.quiet {
+		s.opts.Logger.Error("Exception: " + oe.Message)
+	}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+// writeJSON writes v as a 200 JSON answer.
+func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		rest.WriteError(w, r, s.opts.Logger, fmt.Errorf("encoding the response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,586 @@
+package openai_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"iter"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/openai"
+	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+)
+
+// base is the lifecycle of the test models: loaded at once, ready unless
+// told otherwise.
+type base struct {
+	name     string
+	notReady bool
+}
+
+func (b *base) Name() string               { return b.name }
+func (b *base) Load(context.Context) error { return nil }
+func (b *base) Ready() bool                { return !b.notReady }
+func ptr[T any](v T) *T                    { return &v }
+func words(s string) []string              { return strings.Fields(s) }
+func lastUser(msgs []openai.ChatMessage) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			return msgs[i].Content.String()
+		}
+	}
+	return ""
+}
+
+// echo is a deterministic generative model: it answers the last user
+// message (or the prompt) with itself, streamed one word per chunk.
+type echo struct {
+	base
+	last atomic.Pointer[openai.ChatCompletionRequest]
+}
+
+func (m *echo) Complete(_ context.Context, req *openai.CompletionRequest) (*openai.Completion, error) {
+	text := strings.Join(req.Prompt.Texts, " ")
+	n := len(words(text))
+	return &openai.Completion{
+		Choices: []openai.CompletionChoice{{Index: 0, Text: text, FinishReason: ptr("stop")}},
+		Usage:   openai.Usage{PromptTokens: n, CompletionTokens: n, TotalTokens: 2 * n},
+	}, nil
+}
+
+func (m *echo) CompleteStream(_ context.Context, req *openai.CompletionRequest) iter.Seq2[*openai.CompletionChunk, error] {
+	return func(yield func(*openai.CompletionChunk, error) bool) {
+		ws := words(strings.Join(req.Prompt.Texts, " "))
+		for i, w := range ws {
+			c := &openai.CompletionChunk{Choices: []openai.CompletionChoice{{Text: w + " "}}}
+			if i == len(ws)-1 {
+				c.Choices[0].FinishReason = ptr("stop")
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+		if req.StreamOptions != nil && req.StreamOptions.IncludeUsage != nil && *req.StreamOptions.IncludeUsage {
+			yield(&openai.CompletionChunk{Choices: []openai.CompletionChoice{}, Usage: &openai.Usage{PromptTokens: len(ws), CompletionTokens: len(ws), TotalTokens: 2 * len(ws)}}, nil)
+		}
+	}
+}
+
+func (m *echo) ChatComplete(_ context.Context, req *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
+	m.last.Store(req)
+	text := lastUser(req.Messages)
+	n := len(words(text))
+	return &openai.ChatCompletion{
+		Choices: []openai.ChatChoice{{Message: openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: text}}, FinishReason: ptr("stop")}},
+		Usage:   openai.Usage{PromptTokens: n, CompletionTokens: n, TotalTokens: 2 * n},
+	}, nil
+}
+
+func (m *echo) ChatCompleteStream(_ context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
+	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
+		if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Role: "assistant", Content: ptr("")}}}}, nil) {
+			return
+		}
+		for _, w := range words(lastUser(req.Messages)) {
+			if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: ptr(w + " ")}}}}, nil) {
+				return
+			}
+		}
+		yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{}, FinishReason: ptr("stop")}}}, nil)
+	}
+}
+
+// embedder implements only embeddings: one vector [len, first byte] per text.
+type embedder struct{ base }
+
+func (m *embedder) Embed(_ context.Context, req *openai.EmbeddingRequest) (*openai.Embedding, error) {
+	out := &openai.Embedding{}
+	for i, s := range req.Input.Texts {
+		out.Data = append(out.Data, openai.EmbeddingData{Index: i, Embedding: []float32{float32(len(s)), float32(s[0]) / 4}})
+	}
+	out.Usage = openai.Usage{PromptTokens: len(req.Input.Texts), TotalTokens: len(req.Input.Texts)}
+	return out, nil
+}
+
+// ranker ranks documents by how many of the query's words they hold.
+type ranker struct{ base }
+
+func (m *ranker) Rerank(_ context.Context, req *openai.RerankRequest) (*openai.Rerank, error) {
+	out := &openai.Rerank{}
+	for i, d := range req.Documents {
+		score := 0.0
+		for _, w := range words(req.Query) {
+			if strings.Contains(d, w) {
+				score += 0.5
+			}
+		}
+		out.Results = append(out.Results, openai.RerankResult{Index: i, Document: openai.RerankDocument{Text: d}, RelevanceScore: score})
+	}
+	out.Usage.TotalTokens = len(req.Documents)
+	return out, nil
+}
+
+// predictor is a plain v1/v2 model, which the OpenAI routes do not serve.
+type predictor struct{ base }
+
+func (m *predictor) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
+	return &infer.Response{Body: map[string]any{"predictions": []int{1}}}, nil
+}
+
+// start serves models with the default configuration changed by cfg.
+func start(t *testing.T, cfg func(*config.Config), models ...runtime.Model) *runtimetest.Server {
+	t.Helper()
+	opts := []runtimetest.Option{runtimetest.WithLogOutput(io.Discard, io.Discard), runtimetest.WithConfig(func(c *config.Config) {
+		c.EnableGRPC = false
+		if cfg != nil {
+			cfg(c)
+		}
+	})}
+	return runtimetest.StartModels(t, models, opts...)
+}
+
+func post(t *testing.T, url, body string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+var (
+	idRE      = regexp.MustCompile(`"id":"(cmpl|chatcmpl|embd|rerank)-[0-9a-f]{32}"`)
+	createdRE = regexp.MustCompile(`"created":[0-9]{10}`)
+)
+
+// norm replaces the random id and the time the server stamps with ID and
+// 0, after checking their form.
+func norm(t *testing.T, body string) string {
+	t.Helper()
+	body = idRE.ReplaceAllString(body, `"id":"$1-ID"`)
+	return createdRE.ReplaceAllString(body, `"created":0`)
+}
+
+func TestChatCompletion(t *testing.T) {
+	m := &echo{base: base{name: "echo"}}
+	srv := start(t, nil, m)
+	code, hdr, body := post(t, srv.URL+"/openai/v1/chat/completions",
+		`{"model":"echo","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello "},{"type":"image_url","image_url":{"url":"data:,"}},{"type":"text","text":"world"}]}],"temperature":0.5,"max_tokens":8,"stop":"x","top_k":5}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	assert.Equal(t, `{"id":"chatcmpl-ID","object":"chat.completion","created":0,"model":"echo","choices":[{"index":0,"message":{"role":"assistant","content":"hello world"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`, norm(t, body))
+	req := m.last.Load()
+	require.NotNil(t, req)
+	assert.Equal(t, 0.5, *req.Temperature)
+	assert.Equal(t, 8, *req.MaxTokens)
+	assert.Equal(t, openai.Strings{"x"}, req.Stop)
+	assert.Equal(t, map[string]json.RawMessage{"top_k": json.RawMessage("5")}, req.Extra, "an undeclared field reaches the model")
+	assert.Equal(t, "data:,", req.Messages[1].Content.Parts[1].ImageURL.URL)
+	assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
+}
+
+// readEvents reads server-sent events as they arrive, calling each with
+// the event's data; it stops after [DONE] and checks the stream ends there.
+func readEvents(t *testing.T, r io.Reader, each func(data string)) {
+	t.Helper()
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err, "the stream ended before data: [DONE]")
+		data, ok := strings.CutPrefix(line, "data: ")
+		require.True(t, ok, "an event line: %q", line)
+		blank, err := br.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "\n", blank, "events end with a blank line")
+		data = strings.TrimSuffix(data, "\n")
+		each(data)
+		if data == "[DONE]" {
+			_, err := br.ReadByte()
+			assert.ErrorIs(t, err, io.EOF, "nothing after [DONE]")
+			return
+		}
+	}
+}
+
+// gated streams one chunk per word, each only once the test has read the
+// one before from the wire: a server that did not flush every chunk
+// would leave the test waiting for it, and fail.
+type gated struct {
+	base
+	read chan struct{}
+	gone chan error // the model's ctx error, once the client has gone
+}
+
+func (m *gated) ChatCompleteStream(ctx context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
+	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
+		for _, w := range words(lastUser(req.Messages)) {
+			if !yield(&openai.ChatCompletionChunk{ID: "chatcmpl-fixed", Created: 7, Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: ptr(w)}}}}, nil) {
+				m.gone <- ctx.Err()
+				return
+			}
+			select {
+			case <-m.read:
+			case <-ctx.Done():
+				m.gone <- ctx.Err()
+				return
+			}
+		}
+	}
+}
+
+func TestChatStream_ChunksFlushedOneByOne(t *testing.T) {
+	m := &gated{base: base{name: "gated"}, read: make(chan struct{}), gone: make(chan error, 1)}
+	srv := start(t, nil, m)
+	// Without a flush per chunk the client and the model would wait for
+	// each other: the client's timeout turns that into a failure.
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(srv.URL+"/openai/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gated","messages":[{"role":"user","content":"one two three"}],"stream":true}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	var got []string
+	readEvents(t, resp.Body, func(data string) {
+		got = append(got, data)
+		if data != "[DONE]" {
+			m.read <- struct{}{} // the model may send the next chunk
+		}
+	})
+	assert.Equal(t, []string{
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"one"},"logprobs":null,"finish_reason":null}]}`,
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"two"},"logprobs":null,"finish_reason":null}]}`,
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"three"},"logprobs":null,"finish_reason":null}]}`,
+		`[DONE]`,
+	}, got)
+}
+
+func TestChatStream_ClientGoneCancelsModel(t *testing.T) {
+	m := &gated{base: base{name: "gated"}, read: make(chan struct{}), gone: make(chan error, 1)}
+	srv := start(t, nil, m)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/openai/v1/chat/completions",
+		strings.NewReader(`{"model":"gated","messages":[{"role":"user","content":"one two"}],"stream":true}`))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Contains(t, line, `"content":"one"`)
+	cancel() // the client goes away while the model waits to send "two"
+	resp.Body.Close()
+	select {
+	case err := <-m.gone:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the model's context was not cancelled when its client went away")
+	}
+}
+
+func TestChatStream_Echo(t *testing.T) {
+	srv := start(t, nil, &echo{base: base{name: "echo"}})
+	code, hdr, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"hi there"}],"stream":true}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "text/event-stream; charset=utf-8", hdr.Get("Content-Type"))
+	const chunk = `data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":%s,"logprobs":null,"finish_reason":%s}]}` + "\n\n"
+	want := strings.Join([]string{
+		sprintf(chunk, `{"role":"assistant","content":""}`, "null"),
+		sprintf(chunk, `{"content":"hi "}`, "null"),
+		sprintf(chunk, `{"content":"there "}`, "null"),
+		sprintf(chunk, `{}`, `"stop"`),
+		"data: [DONE]\n\n",
+	}, "")
+	assert.Equal(t, want, norm(t, body))
+	ids := idRE.FindAllString(body, -1)
+	require.Len(t, ids, 4)
+	for _, id := range ids {
+		assert.Equal(t, ids[0], id, "one id for every chunk of a stream")
+	}
+}
+
+func sprintf(format string, args ...string) string {
+	for _, a := range args {
+		format = strings.Replace(format, "%s", a, 1)
+	}
+	return format
+}
+
+func TestCompletions(t *testing.T) {
+	srv := start(t, nil, &echo{base: base{name: "echo"}})
+	code, _, body := post(t, srv.URL+"/openai/v1/completions", `{"model":"echo","prompt":"say this","max_tokens":4}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"say this","logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`, norm(t, body))
+
+	code, hdr, body := post(t, srv.URL+"/openai/v1/completions", `{"model":"echo","prompt":["a b"],"stream":true,"stream_options":{"include_usage":true}}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "text/event-stream; charset=utf-8", hdr.Get("Content-Type"))
+	assert.Equal(t, `data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"a ","logprobs":null,"finish_reason":null}]}`+"\n\n"+
+		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"b ","logprobs":null,"finish_reason":"stop"}]}`+"\n\n"+
+		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`+"\n\n"+
+		"data: [DONE]\n\n", norm(t, body))
+}
+
+func TestEmbeddings_ModelWithOnlyEmbeddings(t *testing.T) {
+	srv := start(t, nil, &embedder{base: base{name: "emb"}})
+	code, _, body := post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":["ab","c"]}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"id":"embd-ID","object":"list","created":0,"model":"emb","data":[{"index":0,"object":"embedding","embedding":[2,24.25]},{"index":1,"object":"embedding","embedding":[1,24.75]}],"usage":{"prompt_tokens":2,"total_tokens":2,"completion_tokens":0}}`, norm(t, body))
+
+	// base64: the little-endian float32s [1, 24.75].
+	code, _, body = post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":"c","encoding_format":"base64"}`)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"data":[{"index":0,"object":"embedding","embedding":"AACAPwAAxkE="}]`)
+
+	code, _, body = post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":"c","encoding_format":"int8"}`)
+	assert.Equal(t, 422, code)
+	assert.Equal(t, `{"detail":[{"type":"literal_error","loc":["body","encoding_format"],"msg":"Input should be 'float' or 'base64'","input":"int8","ctx":{"expected":"'float' or 'base64'"}}]}`, body)
+
+	// The generative APIs are KServe's 400 for an encoder model.
+	code, hdr, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"emb","messages":[{"role":"user","content":"x"}]}`)
+	assert.Equal(t, 400, code)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	assert.Equal(t, `{"error":{"code":"400","message":"Model emb does not support Chat Completion API","param":"","type":"BadRequestError"}}`, body)
+	_, _, body = post(t, srv.URL+"/openai/v1/completions", `{"model":"emb","prompt":"x"}`)
+	assert.Equal(t, `{"error":{"code":"400","message":"Model emb does not support Completions API","param":"","type":"BadRequestError"}}`, body)
+	_, _, body = post(t, srv.URL+"/openai/v1/rerank", `{"model":"emb","query":"x","documents":["y"]}`)
+	assert.Equal(t, `{"error":{"code":"400","message":"Model emb does not support Rerank API","param":"","type":"BadRequestError"}}`, body)
+
+	// KServe's own routes list it and probe it; inference is KServe's
+	// ValueError for a model that is no InferenceModel.
+	code, body = get(t, srv.URL+"/v1/models")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"models":["emb"]}`, body)
+	code, _ = get(t, srv.URL+"/v2/models/emb/ready")
+	assert.Equal(t, 200, code)
+	code, _, body = post(t, srv.URL+"/v1/models/emb:predict", `{"instances":[1]}`)
+	assert.Equal(t, 500, code)
+	assert.Equal(t, `{"error":"ValueError : Model of type embedder does not support inference"}`, body)
+}
+
+func TestRerank(t *testing.T) {
+	srv := start(t, nil, &ranker{base: base{name: "rank"}})
+	code, _, body := post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"red car","documents":["a red car","a blue car","a tree"]}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"id":"rerank-ID","model":"rank","usage":{"total_tokens":3},"results":[{"index":0,"document":{"text":"a red car"},"relevance_score":1},{"index":1,"document":{"text":"a blue car"},"relevance_score":0.5},{"index":2,"document":{"text":"a tree"},"relevance_score":0}]}`, norm(t, body))
+	code, _, body = post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"x"}`)
+	assert.Equal(t, 422, code)
+	assert.Equal(t, `{"detail":[{"type":"missing","loc":["body","documents"],"msg":"Field required","input":{"model":"rank","query":"x"}}]}`, body)
+}
+
+func TestModels(t *testing.T) {
+	before := time.Now().Unix()
+	slow := &echo{base: base{name: "slow", notReady: true}}
+	srv := start(t, nil, &echo{base: base{name: "echo"}}, &predictor{base: base{name: "plain"}}, slow)
+	after := time.Now().Unix()
+	code, body := get(t, srv.URL+"/openai/v1/models")
+	assert.Equal(t, 200, code)
+	var list struct {
+		Data []struct{ Created int64 } `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list.Data, 2)
+	assert.True(t, list.Data[0].Created >= before && list.Data[0].Created <= after, "created is the server's start")
+	assert.Equal(t, `{"object":"list","data":[{"id":"echo","object":"model","created":0,"owned_by":"","root":null,"parent":null,"max_model_len":null,"permission":[]},{"id":"slow","object":"model","created":0,"owned_by":"","root":null,"parent":null,"max_model_len":null,"permission":[]}]}`, norm(t, body),
+		"the OpenAI models only, ready or not")
+
+	code, body = get(t, srv.URL+"/openai/v1/models/echo")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "null", body)
+	for _, name := range []string{"slow", "plain", "nope"} {
+		code, body = get(t, srv.URL+"/openai/v1/models/"+name)
+		assert.Equal(t, 503, code, name)
+		assert.Equal(t, `{"error":"Model with name `+name+` is not ready."}`, body, name)
+	}
+	code, body = get(t, srv.URL+"/v1/models")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"models":["echo","plain","slow"]}`, body)
+	code, body = get(t, srv.URL+"/v2/health/ready")
+	assert.Equal(t, 503, code, "a not-ready OpenAI model holds the server back like any other")
+	assert.Contains(t, body, "Model with name slow is not ready.")
+}
+
+func TestErrors(t *testing.T) {
+	slow := &echo{base: base{name: "slow", notReady: true}}
+	srv := start(t, nil, &echo{base: base{name: "echo"}}, &predictor{base: base{name: "plain"}}, slow, &failing{base: base{name: "fail"}})
+	chat := srv.URL + "/openai/v1/chat/completions"
+	for _, tc := range []struct {
+		name, url, body string
+		code            int
+		want            string
+	}{
+		{"unknown model", chat, `{"model":"nope","messages":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
+		{"not an OpenAI model", chat, `{"model":"plain","messages":[]}`, 404, `{"error":"Model with name plain does not exist."}`},
+		{"no model", chat, `{"messages":[]}`, 404, `{"error":"Model with name None does not exist."}`},
+		{"not ready", chat, `{"model":"slow","messages":[]}`, 503, `{"error":"Model with name slow is not ready."}`},
+		{"no messages", chat, `{"model":"echo"}`, 422, `{"detail":[{"type":"missing","loc":["body","messages"],"msg":"Field required","input":{"model":"echo"}}]}`},
+		{"no body", chat, ``, 422, `{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}`},
+		{"not an object", chat, `[1]`, 422, `{"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[1]}]}`},
+		{"wrong type", chat, `{"model":"echo","messages":[],"temperature":"hot"}`, 422, `{"detail":[{"type":"float_type","loc":["body","temperature"],"msg":"Input should be a valid number","input":"hot"}]}`},
+		{"no prompt", srv.URL + "/openai/v1/completions", `{"model":"echo"}`, 422, `{"detail":[{"type":"missing","loc":["body","prompt"],"msg":"Field required","input":{"model":"echo"}}]}`},
+		{"model's OpenAI error", chat, `{"model":"fail","messages":[{"role":"user","content":"openai"}]}`, 429, `{"error":{"code":"429","message":"too many tokens","param":"max_tokens","type":"RateLimitError"}}`},
+		{"model's error", chat, `{"model":"fail","messages":[{"role":"user","content":"plain"}]}`, 500, `{"error":"Error : boom"}`},
+		{"model's panic", chat, `{"model":"fail","messages":[{"role":"user","content":"panic"}]}`, 500, `{"error":"panic : oops"}`},
+		{"stream error before any chunk", chat, `{"model":"fail","stream":true,"messages":[{"role":"user","content":"early"}]}`, 400, `{"error":"bad prompt"}`},
+		{"no streaming", srv.URL + "/openai/v1/completions", `{"model":"fail","prompt":"x","stream":true}`, 400, `{"error":{"code":"400","message":"Model fail does not support streaming Completions API","param":"","type":"BadRequestError"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, body := post(t, tc.url, tc.body)
+			assert.Equal(t, tc.code, code)
+			assert.Equal(t, tc.want, body)
+		})
+	}
+	code, body := get(t, chat)
+	assert.Equal(t, 405, code)
+	assert.Equal(t, `{"detail":"Method Not Allowed"}`, body)
+}
+
+// failing fails as its last user message says.
+type failing struct{ base }
+
+func (m *failing) Complete(context.Context, *openai.CompletionRequest) (*openai.Completion, error) {
+	return nil, errors.New("unused")
+}
+
+func (m *failing) ChatComplete(_ context.Context, req *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
+	switch lastUser(req.Messages) {
+	case "openai":
+		return nil, &openai.Error{Code: 429, Type: "RateLimitError", Param: "max_tokens", Message: "too many tokens"}
+	case "panic":
+		panic("oops")
+	}
+	return nil, errors.New("boom")
+}
+
+func (m *failing) ChatCompleteStream(_ context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
+	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
+		if lastUser(req.Messages) == "early" {
+			yield(nil, runtime.InvalidInput("bad prompt"))
+			return
+		}
+		if !yield(&openai.ChatCompletionChunk{ID: "chatcmpl-1", Created: 1, Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: ptr("partial")}}}}, nil) {
+			return
+		}
+		yield(nil, errors.New("engine died"))
+	}
+}
+
+func TestStream_ErrorAfterFirstChunk(t *testing.T) {
+	var logs syncBuffer
+	srv := runtimetest.StartModels(t, []runtime.Model{&failing{base: base{name: "fail"}}},
+		runtimetest.WithLogOutput(io.Discard, io.Discard),
+		runtimetest.WithServerOptions(runtime.WithLogger(newLogger(&logs))),
+		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }))
+	code, _, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"fail","stream":true,"messages":[{"role":"user","content":"late"}]}`)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"fail","choices":[{"index":0,"delta":{"content":"partial"},"logprobs":null,"finish_reason":null}]}`+"\n\n"+
+		`data: {"error":{"code":"500","message":"Error : engine died","param":"","type":"InternalServerError"}}`+"\n\n"+
+		"data: [DONE]\n\n", body)
+	assert.Contains(t, logs.String(), "Exception: engine died")
+}
+
+func TestRoutePrefixFromEnvironment(t *testing.T) {
+	env := map[string]string{"KSERVE_OPENAI_ROUTE_PREFIX": "llm"}
+	cfg, err := config.NewParser("srv").Parse(nil, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, "/llm", cfg.OpenAIRoutePrefix, "a leading / is added, as KServe adds it")
+	srv := start(t, func(c *config.Config) { c.OpenAIRoutePrefix = cfg.OpenAIRoutePrefix }, &echo{base: base{name: "echo"}})
+	code, _ := get(t, srv.URL+"/llm/v1/models")
+	assert.Equal(t, 200, code)
+	code, body := get(t, srv.URL+"/openai/v1/models")
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"detail":"Not Found"}`, body)
+
+	env["KSERVE_OPENAI_ROUTE_PREFIX"] = "/llm/"
+	p := config.NewParser("srv")
+	var out bytes.Buffer
+	p.FlagSet().SetOutput(&out)
+	_, err = p.Parse(nil, func(k string) string { return env[k] })
+	require.ErrorIs(t, err, config.ErrUsage)
+	assert.Contains(t, out.String(), "srv: error: argument environment variable KSERVE_OPENAI_ROUTE_PREFIX: '/llm/': a path prefix must not end with '/' nor hold '{', '}', '?', '#' or blanks")
+}
+
+func TestNoOpenAIModel_NoRoutes(t *testing.T) {
+	srv := start(t, nil, &predictor{base: base{name: "plain"}})
+	code, body := get(t, srv.URL+"/openai/v1/models")
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"detail":"Not Found"}`, body)
+}
+
+func TestRun_RefusesModelWithoutAnyAPI(t *testing.T) {
+	srv := runtime.NewServer(config.Default(), runtime.WithLogOutput(io.Discard, io.Discard))
+	err := srv.Run(context.Background(), &base{name: "bare"})
+	require.EqualError(t, err, `model "bare" (*openai_test.base) implements neither Predict nor any of package openai's interfaces`)
+}
+
+func TestAccessLogAndOpenAPI(t *testing.T) {
+	var access syncBuffer
+	srv := runtimetest.StartModels(t, []runtime.Model{&echo{base: base{name: "echo"}}},
+		runtimetest.WithLogOutput(&access, &access),
+		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }))
+	code, _, _ := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, 200, code)
+	require.NoError(t, srv.Stop()) // every line written
+	assert.Contains(t, access.String(), `"POST /openai/v1/chat/completions HTTP/1.1" 200`)
+
+	srv = start(t, nil, &echo{base: base{name: "echo"}})
+	code, body := get(t, srv.URL+"/openapi.json")
+	require.Equal(t, 200, code)
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	for path, method := range map[string]string{
+		"/openai/v1/completions": "post", "/openai/v1/chat/completions": "post", "/openai/v1/embeddings": "post",
+		"/openai/v1/rerank": "post", "/openai/v1/models": "get", "/openai/v1/models/{model_name}": "get",
+	} {
+		assert.Contains(t, doc.Paths[path], method, path)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
