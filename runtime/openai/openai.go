@@ -181,10 +181,10 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	e, err := s.dp.Lookup(name)
 	switch {
 	case err != nil || !Is(e.Model):
-		rest.WriteError(w, r, s.opts.Logger, status.ModelNotReady(name, ""))
+		s.writeError(w, r, status.ModelNotReady(name, ""))
 	default:
 		if ok, _ := s.dp.ModelReady(name); !ok {
-			rest.WriteError(w, r, s.opts.Logger, s.dp.ModelNotReady(name))
+			s.writeError(w, r, s.dp.ModelNotReady(name))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -232,7 +232,7 @@ func (s *server) read(w http.ResponseWriter, r *http.Request, req any, required 
 		err = decodeRequest(body, req, required...)
 	}
 	if err != nil {
-		rest.WriteError(w, r, s.opts.Logger, err)
+		s.writeError(w, r, err)
 		return false
 	}
 	return true
@@ -337,7 +337,7 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
 		// vLLM: encoding_format: Literal["float", "base64"].
-		rest.WriteError(w, r, s.opts.Logger, status.Unprocessable(status.ValidationDetail{
+		s.writeError(w, r, status.Unprocessable(status.ValidationDetail{
 			Type: "literal_error", Loc: []any{"body", "encoding_format"}, Msg: "Input should be 'float' or 'base64'",
 			Input: req.EncodingFormat, Ctx: map[string]any{"expected": "'float' or 'base64'"}}))
 		return
@@ -445,11 +445,24 @@ func (s *server) call(m model.Model, method string, fn func() error) (err error)
 
 // writeError answers err: an *Error as OpenAI's error body with its code
 // (logged as KServe's openai_error_handler logs an OpenAIError), anything
-// else as KServe's routes answer it (rest.WriteError).
+// else with the status, message and log line of KServe's routes
+// (rest.WriteErrorBody), but in OpenAI's envelope too.
+//
+// KServe answers those as its other routes do, {"error": "<message>"},
+// which OpenAI's Go SDK cannot read: it fails to decode the string into
+// its error object and hands the caller a JSON error in place of the
+// status (a 404 for an unknown model reads "json: cannot unmarshal string
+// into Go value of type apierror.Error"). Python's and JavaScript's
+// clients read both, so the envelope costs them nothing. FastAPI's 422
+// bodies stay (every client reads them).
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *Error
 	if !errors.As(err, &oe) {
-		rest.WriteError(w, r, s.opts.Logger, err)
+		rest.WriteErrorBody(w, r, s.opts.Logger, err, func(code int, message string) []byte {
+			body, _ := (&Error{Code: code, Type: errorType(code), Message: message}).body()
+			b, _ := json.Marshal(body)
+			return b
+		})
 		return
 	}
 	body, code := oe.body()
@@ -462,11 +475,37 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	_, _ = w.Write(b)
 }
 
+// errorType names an error of status code as OpenAI's clients name the
+// exception they raise for it (the Python SDK's classes, which vLLM's
+// answers use too).
+func errorType(code int) string {
+	switch code {
+	case http.StatusBadRequest:
+		return "BadRequestError"
+	case http.StatusUnauthorized:
+		return "AuthenticationError"
+	case http.StatusForbidden:
+		return "PermissionDeniedError"
+	case http.StatusNotFound:
+		return "NotFoundError"
+	case http.StatusConflict:
+		return "ConflictError"
+	case http.StatusUnprocessableEntity:
+		return "UnprocessableEntityError"
+	case http.StatusTooManyRequests:
+		return "RateLimitError"
+	}
+	if code >= 500 {
+		return "InternalServerError"
+	}
+	return "APIStatusError"
+}
+
 // writeJSON writes v as a 200 JSON answer.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		rest.WriteError(w, r, s.opts.Logger, fmt.Errorf("encoding the response: %w", err))
+		s.writeError(w, r, fmt.Errorf("encoding the response: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

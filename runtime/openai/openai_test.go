@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"log/slog"
@@ -141,6 +142,13 @@ type predictor struct{ base }
 
 func (m *predictor) Predict(_ context.Context, req *infer.Request, _ *runtime.Headers) (*infer.Response, error) {
 	return &infer.Response{Body: map[string]any{"predictions": []int{1}}}, nil
+}
+
+// oaiErr is the body of an error the OpenAI routes answer: OpenAI's
+// envelope around KServe's message, which OpenAI's Go SDK reads (KServe's
+// {"error": "<message>"} it cannot).
+func oaiErr(code int, typ, message string) string {
+	return fmt.Sprintf(`{"error":{"code":"%d","message":%q,"param":"","type":%q}}`, code, message, typ)
 }
 
 // start serves models with the default configuration changed by cfg.
@@ -417,7 +425,7 @@ func TestModels(t *testing.T) {
 	for _, name := range []string{"slow", "plain", "nope"} {
 		code, body = get(t, srv.URL+"/openai/v1/models/"+name)
 		assert.Equal(t, 503, code, name)
-		assert.Equal(t, `{"error":"Model with name `+name+` is not ready."}`, body, name)
+		assert.Equal(t, oaiErr(503, "InternalServerError", "Model with name "+name+" is not ready."), body, name)
 	}
 	code, body = get(t, srv.URL+"/v1/models")
 	assert.Equal(t, 200, code)
@@ -436,19 +444,19 @@ func TestErrors(t *testing.T) {
 		code            int
 		want            string
 	}{
-		{"unknown model", chat, `{"model":"nope","messages":[]}`, 404, `{"error":"Model with name nope does not exist."}`},
-		{"not an OpenAI model", chat, `{"model":"plain","messages":[]}`, 404, `{"error":"Model with name plain does not exist."}`},
-		{"no model", chat, `{"messages":[]}`, 404, `{"error":"Model with name None does not exist."}`},
-		{"not ready", chat, `{"model":"slow","messages":[]}`, 503, `{"error":"Model with name slow is not ready."}`},
+		{"unknown model", chat, `{"model":"nope","messages":[]}`, 404, oaiErr(404, "NotFoundError", "Model with name nope does not exist.")},
+		{"not an OpenAI model", chat, `{"model":"plain","messages":[]}`, 404, oaiErr(404, "NotFoundError", "Model with name plain does not exist.")},
+		{"no model", chat, `{"messages":[]}`, 404, oaiErr(404, "NotFoundError", "Model with name None does not exist.")},
+		{"not ready", chat, `{"model":"slow","messages":[]}`, 503, oaiErr(503, "InternalServerError", "Model with name slow is not ready.")},
 		{"no messages", chat, `{"model":"echo"}`, 422, `{"detail":[{"type":"missing","loc":["body","messages"],"msg":"Field required","input":{"model":"echo"}}]}`},
 		{"no body", chat, ``, 422, `{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}`},
 		{"not an object", chat, `[1]`, 422, `{"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[1]}]}`},
 		{"wrong type", chat, `{"model":"echo","messages":[],"temperature":"hot"}`, 422, `{"detail":[{"type":"float_type","loc":["body","temperature"],"msg":"Input should be a valid number","input":"hot"}]}`},
 		{"no prompt", srv.URL + "/openai/v1/completions", `{"model":"echo"}`, 422, `{"detail":[{"type":"missing","loc":["body","prompt"],"msg":"Field required","input":{"model":"echo"}}]}`},
 		{"model's OpenAI error", chat, `{"model":"fail","messages":[{"role":"user","content":"openai"}]}`, 429, `{"error":{"code":"429","message":"too many tokens","param":"max_tokens","type":"RateLimitError"}}`},
-		{"model's error", chat, `{"model":"fail","messages":[{"role":"user","content":"plain"}]}`, 500, `{"error":"Error : boom"}`},
-		{"model's panic", chat, `{"model":"fail","messages":[{"role":"user","content":"panic"}]}`, 500, `{"error":"panic : oops"}`},
-		{"stream error before any chunk", chat, `{"model":"fail","stream":true,"messages":[{"role":"user","content":"early"}]}`, 400, `{"error":"bad prompt"}`},
+		{"model's error", chat, `{"model":"fail","messages":[{"role":"user","content":"plain"}]}`, 500, oaiErr(500, "InternalServerError", "Error : boom")},
+		{"model's panic", chat, `{"model":"fail","messages":[{"role":"user","content":"panic"}]}`, 500, oaiErr(500, "InternalServerError", "panic : oops")},
+		{"stream error before any chunk", chat, `{"model":"fail","stream":true,"messages":[{"role":"user","content":"early"}]}`, 400, oaiErr(400, "BadRequestError", "bad prompt")},
 		{"no streaming", srv.URL + "/openai/v1/completions", `{"model":"fail","prompt":"x","stream":true}`, 400, `{"error":{"code":"400","message":"Model fail does not support streaming Completions API","param":"","type":"BadRequestError"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

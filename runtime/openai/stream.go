@@ -90,7 +90,8 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 		var oe *Error
 		if !errors.As(err, &oe) {
 			s.opts.Logger.Error("Exception: " + status.LogText(err) + status.PanicStack(err))
-			oe = &Error{Code: status.HTTPCode(err), Message: status.Message(err)}
+			code := status.HTTPCode(err)
+			oe = &Error{Code: code, Type: errorType(code), Message: status.Message(err)}
 		} else {
 			s.opts.Logger.Error("Exception: " + oe.Message)
 		}

@@ -54,6 +54,9 @@ type Options struct {
 	// Proxies are the peers whose X-Forwarded-Proto sets the scheme of
 	// redirects; nil trusts the loopback interface.
 	Proxies *Proxies
+
+	// errorBody, set by WriteErrorBody alone, makes an error's body.
+	errorBody func(code int, message string) []byte
 }
 
 // Route is a handler for a net/http ServeMux pattern ("POST /openai/v1/completions").
@@ -1036,6 +1039,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case code >= 500 && !notReadyAnswer(r, se):
 		h.opts.Logger.Error("Exception: " + status.LogText(err) + status.PanicStack(err))
 	}
+	if h.opts.errorBody != nil {
+		h.writeRaw(w, code, "application/json", h.opts.errorBody(code, status.Message(err)))
+		return code
+	}
 	b := append([]byte(`{"error":`), infer.AppendString(nil, status.Message(err))...)
 	h.writeRaw(w, code, "application/json", append(b, '}'))
 	return code
@@ -1049,6 +1056,19 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	h := &Handler{opts: Options{MaxRequestBodySize: limit}}
 	return h.readBody(w, r)
+}
+
+// WriteErrorBody is WriteError with body making the answer's body from
+// its status and message instead of {"error": message}: for routes whose
+// clients read errors in another envelope (package openai's, OpenAI's
+// {"error": {...}}). FastAPI's 422 bodies and the 499 of a client gone
+// stay as they are.
+func WriteErrorBody(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error, body func(code int, message string) []byte) int {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{opts: Options{Logger: logger, errorBody: body}}
+	return h.writeError(w, r, err)
 }
 
 // WriteError answers err as the server answers a failed request (the
