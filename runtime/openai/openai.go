@@ -238,18 +238,58 @@ func (s *server) read(w http.ResponseWriter, r *http.Request, req any, required 
 	return true
 }
 
-func (s *server) completions(w http.ResponseWriter, r *http.Request) {
-	var req CompletionRequest
-	if !s.read(w, r, &req, "prompt") {
-		return
+// begin reads and validates the body into req (required: the fields
+// vLLM declares without a default), then finds the ready OpenAI model it
+// names and takes a model slot for it; release frees the slot. When ok is
+// false the error has been answered.
+func (s *server) begin(w http.ResponseWriter, r *http.Request, req any, modelOf func() string, required ...string) (m model.Model, release func(), ok bool) {
+	if !s.read(w, r, req, required...) {
+		return nil, nil, false
 	}
-	req.Header = r.Header
-	m, release, err := s.lookup(r.Context(), req.Model)
+	m, release, err := s.lookup(r.Context(), modelOf())
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return m, release, true
+}
+
+// answer runs fn, the model's unary method (method, for a panic's
+// message; what, for a nil answer's), and writes its answer after fill
+// has completed it, or its error.
+func answer[R any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method, what string, fn func() (*R, error), fill func(*R)) {
+	var resp *R
+	err := s.call(m, method, func() (err error) { resp, err = fn(); return err })
+	if err == nil && resp == nil {
+		err = status.Newf(status.KindInternal, "model %s returned a nil %s", m.Name(), what)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	fill(resp)
+	s.writeJSON(w, r, resp)
+}
+
+// streamFrom runs open, the model's streaming method (method, for a
+// panic's message), and streams the chunks it returns (stream).
+func streamFrom[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method string, open func() iter.Seq2[*C, error], stamp func(*C)) {
+	var chunks iter.Seq2[*C, error]
+	if err := s.call(m, method, func() error { chunks = open(); return nil }); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	stream(s, w, r, m, chunks, stamp)
+}
+
+func (s *server) completions(w http.ResponseWriter, r *http.Request) {
+	var req CompletionRequest
+	m, release, ok := s.begin(w, r, &req, func() string { return req.Model }, "prompt")
+	if !ok {
+		return
+	}
 	defer release()
+	req.Header = r.Header
 	stamp := s.stamper("cmpl-", req.Model)
 	if req.Stream {
 		st, ok := m.(CompletionStreamer)
@@ -257,12 +297,8 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, unsupported(m.Name(), "streaming Completions API"))
 			return
 		}
-		var chunks iter.Seq2[*CompletionChunk, error]
-		if err := s.call(m, "CompleteStream", func() error { chunks = st.CompleteStream(r.Context(), &req); return nil }); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		stream(s, w, r, m, chunks, func(c *CompletionChunk) { stamp(&c.ID, &c.Object, "text_completion", &c.Created, &c.Model) })
+		streamFrom(s, w, r, m, "CompleteStream", func() iter.Seq2[*CompletionChunk, error] { return st.CompleteStream(r.Context(), &req) },
+			func(c *CompletionChunk) { stamp(&c.ID, &c.Object, "text_completion", &c.Created, &c.Model) })
 		return
 	}
 	c, ok := m.(Completer)
@@ -270,31 +306,18 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unsupported(m.Name(), "Completions API"))
 		return
 	}
-	var resp *Completion
-	err = s.call(m, "Complete", func() (err error) { resp, err = c.Complete(r.Context(), &req); return err })
-	if err == nil && resp == nil {
-		err = status.Newf(status.KindInternal, "model %s returned a nil completion", m.Name())
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model)
-	s.writeJSON(w, r, resp)
+	answer(s, w, r, m, "Complete", "completion", func() (*Completion, error) { return c.Complete(r.Context(), &req) },
+		func(resp *Completion) { stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model) })
 }
 
 func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	var req ChatCompletionRequest
-	if !s.read(w, r, &req, "messages") {
-		return
-	}
-	req.Header = r.Header
-	m, release, err := s.lookup(r.Context(), req.Model)
-	if err != nil {
-		s.writeError(w, r, err)
+	m, release, ok := s.begin(w, r, &req, func() string { return req.Model }, "messages")
+	if !ok {
 		return
 	}
 	defer release()
+	req.Header = r.Header
 	stamp := s.stamper("chatcmpl-", req.Model)
 	if req.Stream {
 		st, ok := m.(ChatStreamer)
@@ -302,14 +325,8 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, unsupported(m.Name(), "streaming Chat Completion API"))
 			return
 		}
-		var chunks iter.Seq2[*ChatCompletionChunk, error]
-		if err := s.call(m, "ChatCompleteStream", func() error { chunks = st.ChatCompleteStream(r.Context(), &req); return nil }); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		stream(s, w, r, m, chunks, func(c *ChatCompletionChunk) {
-			stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model)
-		})
+		streamFrom(s, w, r, m, "ChatCompleteStream", func() iter.Seq2[*ChatCompletionChunk, error] { return st.ChatCompleteStream(r.Context(), &req) },
+			func(c *ChatCompletionChunk) { stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model) })
 		return
 	}
 	c, ok := m.(ChatCompleter)
@@ -317,17 +334,10 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unsupported(m.Name(), "Chat Completion API"))
 		return
 	}
-	var resp *ChatCompletion
-	err = s.call(m, "ChatComplete", func() (err error) { resp, err = c.ChatComplete(r.Context(), &req); return err })
-	if err == nil && resp == nil {
-		err = status.Newf(status.KindInternal, "model %s returned a nil chat completion", m.Name())
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	stamp(&resp.ID, &resp.Object, "chat.completion", &resp.Created, &resp.Model)
-	s.writeJSON(w, r, resp)
+	answer(s, w, r, m, "ChatComplete", "chat completion", func() (*ChatCompletion, error) { return c.ChatComplete(r.Context(), &req) },
+		func(resp *ChatCompletion) {
+			stamp(&resp.ID, &resp.Object, "chat.completion", &resp.Created, &resp.Model)
+		})
 }
 
 func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
@@ -342,71 +352,51 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 			Input: req.EncodingFormat, Ctx: map[string]any{"expected": "'float' or 'base64'"}}))
 		return
 	}
-	req.Header = r.Header
 	m, release, err := s.lookup(r.Context(), req.Model)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	defer release()
+	req.Header = r.Header
 	e, ok := m.(Embedder)
 	if !ok {
 		s.writeError(w, r, unsupported(m.Name(), "Embeddings API"))
 		return
 	}
-	var resp *Embedding
-	err = s.call(m, "Embed", func() (err error) { resp, err = e.Embed(r.Context(), &req); return err })
-	if err == nil && resp == nil {
-		err = status.Newf(status.KindInternal, "model %s returned a nil embedding", m.Name())
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.stamper("embd-", req.Model)(&resp.ID, &resp.Object, "list", &resp.Created, &resp.Model)
-	for i := range resp.Data {
-		resp.Data[i].Object = "embedding"
-		resp.Data[i].base64 = req.EncodingFormat == "base64"
-	}
-	if resp.Data == nil {
-		resp.Data = []EmbeddingData{}
-	}
-	s.writeJSON(w, r, resp)
+	answer(s, w, r, m, "Embed", "embedding", func() (*Embedding, error) { return e.Embed(r.Context(), &req) }, func(resp *Embedding) {
+		s.stamper("embd-", req.Model)(&resp.ID, &resp.Object, "list", &resp.Created, &resp.Model)
+		for i := range resp.Data {
+			resp.Data[i].Object = "embedding"
+			resp.Data[i].base64 = req.EncodingFormat == "base64"
+		}
+		if resp.Data == nil {
+			resp.Data = []EmbeddingData{}
+		}
+	})
 }
 
 func (s *server) rerank(w http.ResponseWriter, r *http.Request) {
 	var req RerankRequest
-	if !s.read(w, r, &req, "query", "documents") {
-		return
-	}
-	req.Header = r.Header
-	m, release, err := s.lookup(r.Context(), req.Model)
-	if err != nil {
-		s.writeError(w, r, err)
+	m, release, ok := s.begin(w, r, &req, func() string { return req.Model }, "query", "documents")
+	if !ok {
 		return
 	}
 	defer release()
+	req.Header = r.Header
 	rr, ok := m.(Reranker)
 	if !ok {
 		s.writeError(w, r, unsupported(m.Name(), "Rerank API"))
 		return
 	}
-	var resp *Rerank
-	err = s.call(m, "Rerank", func() (err error) { resp, err = rr.Rerank(r.Context(), &req); return err })
-	if err == nil && resp == nil {
-		err = status.Newf(status.KindInternal, "model %s returned a nil rerank", m.Name())
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var object string
-	var created int64
-	s.stamper("rerank-", req.Model)(&resp.ID, &object, "", &created, &resp.Model)
-	if resp.Results == nil {
-		resp.Results = []RerankResult{}
-	}
-	s.writeJSON(w, r, resp)
+	answer(s, w, r, m, "Rerank", "rerank", func() (*Rerank, error) { return rr.Rerank(r.Context(), &req) }, func(resp *Rerank) {
+		var object string
+		var created int64
+		s.stamper("rerank-", req.Model)(&resp.ID, &object, "", &created, &resp.Model)
+		if resp.Results == nil {
+			resp.Results = []RerankResult{}
+		}
+	})
 }
 
 // stamper fills what a model left empty of an answer: its id (prefix and
