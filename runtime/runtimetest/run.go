@@ -13,7 +13,9 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/client"
+	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/openai"
 )
 
 // UnknownModel is the model name Run uses to check not-found errors.
@@ -25,7 +27,11 @@ const UnknownModel = "runtimetest-no-such-model"
 //   - health: GET / is {"status":"alive"}, /v2/health/live and /ready are true;
 //   - v1 and v2 model listing and readiness answer ready for m;
 //   - v2 server and model metadata, with m's tensors when it describes them,
-//     and (with WithV2) that they describe the tensors really served;
+//     and (with WithV2) that they describe the tensors really served; for
+//     a model without Predict (an OpenAI model), model metadata is KServe's
+//     500 for a model that is no InferenceModel (dataplane.NoInference);
+//   - for an OpenAI model (openai.Is), the OpenAI routes' model list and
+//     readiness name m: GET <prefix>/v1/models and <prefix>/v1/models/NAME;
 //   - error bodies: unknown model 404 {"error":"Model with name X does not
 //     exist."} on every route, malformed JSON 400 "Unrecognized request
 //     format: ...", unknown route 404 and wrong method 405 {"detail":...};
@@ -67,6 +73,12 @@ func Run(t *testing.T, m runtime.Model, opts ...Option) {
 			t.Errorf("GET /v2: got %d %s, want 200 with name kserve and a version", resp.Code, resp.Body)
 		}
 		resp = srv.Get(t, "/v2/models/"+name)
+		if _, ok := m.(runtime.Predictor); !ok {
+			// KServe's dataplane.model_metadata raises ValueError for a
+			// model that is no InferenceModel.
+			expect(t, resp, http.StatusInternalServerError, errorBody(dataplane.NoInference(m).Error()))
+			return
+		}
 		var meta struct {
 			Name     string                   `json:"name"`
 			Platform *string                  `json:"platform"`
@@ -105,6 +117,10 @@ func Run(t *testing.T, m runtime.Model, opts ...Option) {
 			t.Errorf("error Content-Type = %q, want application/json", ct)
 		}
 	})
+
+	if openai.Is(m) {
+		t.Run("openai", func(t *testing.T) { checkOpenAI(t, srv, name) })
+	}
 
 	if s.v1 != nil {
 		t.Run("v1 predict", func(t *testing.T) {
@@ -192,6 +208,32 @@ func checkGRPC(t *testing.T, srv *Server, name string, v2 *exchange, restBody st
 	if !sameJSON(string(got), restBody) {
 		t.Errorf("gRPC ModelInfer gave %s, REST gave %s for the same request%s", got, restBody, idHint(v2.request))
 	}
+}
+
+// checkOpenAI checks that the OpenAI routes list model name and answer
+// it ready, as OpenAI's clients (client.models.list()) and KServe's
+// OpenAI health route see it.
+func checkOpenAI(t *testing.T, srv *Server, name string) {
+	type entry struct {
+		ID     string `json:"id"`
+		Object string `json:"object"`
+	}
+	var list struct {
+		Object string  `json:"object"`
+		Data   []entry `json:"data"`
+	}
+	resp := srv.Get(t, srv.openAIPrefix+"/v1/models")
+	if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || list.Object != "list" ||
+		!slices.Contains(list.Data, entry{ID: name, Object: "model"}) {
+		t.Errorf(`GET %s/v1/models: got %d %s, want 200 with {"id":%q,"object":"model"} in data`, srv.openAIPrefix, resp.Code, resp.Body, name)
+	}
+	expect(t, srv.Get(t, srv.openAIPrefix+"/v1/models/"+name), http.StatusOK, "null")
+}
+
+// errorBody is KServe's error body for msg: {"error": msg}.
+func errorBody(msg string) string {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	return string(b)
 }
 
 // expect fails t unless resp has code and exactly body.

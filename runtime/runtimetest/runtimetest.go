@@ -128,6 +128,9 @@ type Server struct {
 	grace  time.Duration
 	once   sync.Once
 	err    error
+	// openAIPrefix is where the OpenAI routes are served
+	// (config.Config.OpenAIRoutePrefix), for Run's checks of them.
+	openAIPrefix string
 }
 
 // Start serves m on loopback ports until the test ends, and returns once
@@ -173,7 +176,7 @@ func StartModels(t testing.TB, models []runtime.Model, opts ...Option) *Server {
 		runtime.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: s.logLevel}))),
 		runtime.WithLogOutput(stdout, stderr),
 	}
-	out := &Server{URL: "http://" + httpLn.Addr().String(), http: &http.Client{Timeout: time.Minute}, done: make(chan error, 1), grace: cfg.GracePeriod}
+	out := &Server{URL: "http://" + httpLn.Addr().String(), http: &http.Client{Timeout: time.Minute}, done: make(chan error, 1), grace: cfg.GracePeriod, openAIPrefix: cfg.OpenAIRoutePrefix}
 	if cfg.EnableGRPC {
 		grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime"
 	"github.com/kserve-gen/kserve-gen/runtime/config"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/openai"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
 )
 
@@ -96,6 +97,27 @@ func TestRun_ConformingModelPasses(t *testing.T) {
 		runtimetest.WithV1(v1Req, v1Want),
 		runtimetest.WithV2(v2Req, v2Want),
 		runtimetest.WithGRPC())
+}
+
+// chat is an OpenAI model without Predict: it answers every chat with "hi".
+type chat struct{}
+
+func (chat) Name() string               { return "chat" }
+func (chat) Load(context.Context) error { return nil }
+func (chat) Ready() bool                { return true }
+func (chat) ChatComplete(context.Context, *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
+	stop := "stop"
+	return &openai.ChatCompletion{Choices: []openai.ChatChoice{{Message: openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: "hi"}}, FinishReason: &stop}}}, nil
+}
+
+// An OpenAI model passes the kit: its model metadata is KServe's 500 for
+// a model that is no InferenceModel, and the OpenAI routes list it, under
+// $KSERVE_OPENAI_ROUTE_PREFIX when that moves them.
+func TestRun_OpenAIModelPasses(t *testing.T) {
+	runtimetest.Run(t, chat{})
+	t.Run("prefix", func(t *testing.T) {
+		runtimetest.Run(t, chat{}, runtimetest.WithConfig(func(c *config.Config) { c.OpenAIRoutePrefix = "/llm" }))
+	})
 }
 
 func TestStart_ServesOnLoopback(t *testing.T) {
