@@ -80,6 +80,7 @@ func goldenCases() []goldenCase {
 		{name: "transformer-v2", project: file("custom-transformer-v2", project.TemplateTransformer, func(f *project.File) {
 			f.Protocol = project.ProtocolV2
 		})},
+		{name: "openai", project: file("chat", project.TemplateOpenAI, nil)},
 	}
 }
 

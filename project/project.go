@@ -27,10 +27,13 @@ const (
 	TemplateGRPC        = "grpc"
 	TemplateONNX        = "onnx"
 	TemplateTransformer = "transformer"
+	// TemplateOpenAI serves OpenAI's API (chat, completions) on KServe's
+	// OpenAI routes (runtime/openai), over REST only.
+	TemplateOpenAI = "openai"
 )
 
 // Templates lists the accepted Template values, in help-text order.
-var templates = []string{TemplateREST, TemplateGRPC, TemplateONNX, TemplateTransformer}
+var templates = []string{TemplateREST, TemplateGRPC, TemplateONNX, TemplateTransformer, TemplateOpenAI}
 
 // Templates returns the accepted Template values.
 func Templates() []string { return append([]string(nil), templates...) }
@@ -56,7 +59,7 @@ type File struct {
 	Name string `json:"name"`
 	// Module is the generated project's Go module path.
 	Module string `json:"module"`
-	// Template is the template the project was generated from: rest, grpc, onnx or transformer.
+	// Template is the template the project was generated from: rest, grpc, onnx, transformer or openai.
 	Template string `json:"template"`
 	// Protocol is the inference protocol the model speaks over REST: v1 or v2.
 	Protocol string `json:"protocol"`
@@ -413,11 +416,22 @@ func (f *File) validate(name func(field string) string, withDeploy bool) error {
 	}
 	add(name("template"), ValidateTemplate(f.Template))
 	add(name("protocol"), ValidateProtocol(f.Protocol))
-	if f.GRPC && f.Protocol == ProtocolV1 {
+	if f.GRPC && f.Protocol == ProtocolV1 && f.Template != TemplateOpenAI { // openai: its own error below
 		errs = append(errs, errors.New("grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"))
 	}
 	if f.Template == TemplateGRPC && !f.GRPC {
 		errs = append(errs, errors.New("grpc: template grpc needs grpc: true"))
+	}
+	if f.Template == TemplateOpenAI {
+		// OpenAI's API is REST on the HTTP port: the model has no Predict
+		// for a v2 or gRPC request to reach, and protocol only picks the
+		// readiness probe and PROTOCOL, which v1 serves.
+		if f.GRPC {
+			errs = append(errs, errors.New("grpc: template openai serves OpenAI's API over REST, with no gRPC endpoint; it needs grpc: false"))
+		}
+		if f.Protocol == ProtocolV2 {
+			errs = append(errs, fmt.Errorf("%s: template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol; it needs protocol v1", name("protocol")))
+		}
 	}
 	if f.GPU < 0 {
 		errs = append(errs, fmt.Errorf("%s: must be 0 (CPU) or more, got %d", name("gpu"), f.GPU))

@@ -300,7 +300,7 @@ func TestNew_FormOnDumbTerminal(t *testing.T) {
 	s.waitFor("Model name [dumb-demo]")
 	s.keys("-l", "dumb-2")
 	s.keys("Enter")
-	for _, prompt := range []string{"Go module path [dumb-2]", "Enter a number between 1 and 4:",
+	for _, prompt := range []string{"Go module path [dumb-2]", "Enter a number between 1 and 5:",
 		"Enter a number between 1 and 2:"} {
 		s.waitFor(prompt)
 		s.keys("Enter")
@@ -422,6 +422,47 @@ func TestNew_FormRefusesLongTransformerName(t *testing.T) {
 	final := s.waitFor("EXIT STATUS")
 	require.Contains(t, final, "EXIT STATUS 0", final)
 	assert.Contains(t, final, "Created "+long[:51]+" (template transformer")
+}
+
+// TestNew_FormOpenAIAsksNoProtocolNorGRPC: with the openai template the
+// form goes from the template to the GPUs: a protocol or gRPC answer would
+// not apply (its project serves OpenAI's API over REST alone). With
+// --grpc on the command line, the form refuses the template, saying why.
+func TestNew_FormOpenAIAsksNoProtocolNorGRPC(t *testing.T) {
+	needTmux(t)
+	work, bin := buildCLI(t)
+
+	s := startTmux(t, work, bin+" new mychat")
+	s.accept("Model name", "Go module path")
+	s.waitFor("┃ Template")
+	for _, want := range []string{"> grpc", "> onnx", "> transformer", "> openai"} {
+		s.keys("Down")
+		s.waitFor(want)
+	}
+	s.keys("Enter")
+	screen := s.waitFor("┃ GPUs")
+	assert.NotContains(t, screen, "Protocol of the REST endpoint")
+	assert.NotContains(t, screen, "Serve gRPC")
+	s.keys("Enter")
+	s.accept(restOfForm[3:]...) // CPU request onwards
+	final := s.waitFor("EXIT STATUS")
+	require.Contains(t, final, "EXIT STATUS 0", final)
+	assert.Contains(t, final, "Created mychat (template openai, protocol v1)")
+	got, err := project.Load(filepath.Join(work, "mychat"))
+	require.NoError(t, err)
+	assert.Equal(t, &project.File{Name: "mychat", Module: "mychat", Template: "openai", Protocol: "v1", Resources: generator.DefaultResources()}, got)
+
+	t.Run("GRPCFlag", func(t *testing.T) {
+		s := startTmux(t, work, bin+" new grpcchat --grpc")
+		s.accept("Model name", "Go module path")
+		s.waitFor("┃ Template")
+		for _, want := range []string{"> grpc", "> onnx", "> transformer", "> openai"} {
+			s.keys("Down")
+			s.waitFor(want)
+		}
+		s.keys("Enter")
+		s.waitForUnwrapped("--grpc: --template openai serves OpenAI's API over REST")
+	})
 }
 
 // TestNew_FormAsksForTheONNXModel: with the onnx template the form asks

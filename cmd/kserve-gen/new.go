@@ -86,6 +86,8 @@ Templates:
   grpc         Open Inference Protocol (v2) over gRPC, with a Go client
   onnx         serves an ONNX model with ONNX Runtime, CPU or GPU
   transformer  pre/post-processing in front of a predictor (--predictor_host)
+  openai       an OpenAI-compatible chat/completions model (streaming too) on
+               KServe's OpenAI routes, /openai/v1; REST only: no --grpc
 
 With --model (template onnx, the default then), the project serves your
 .onnx file instead of the sample: it is copied to model/model.onnx (with
@@ -108,6 +110,7 @@ checksums, so the project builds and tests offline.`,
   kserve-gen new custom-model --template rest --yes
   kserve-gen new custom-model-grpc --template grpc --module example.com/acme/custom-model-grpc --yes
   kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes
+  kserve-gen new mychat --template openai --yes
 
   # serve your own ONNX model: input.json, tests and README follow its inputs
   kserve-gen new resnet --model ./resnet50.onnx --input-shape input=1,3,224,224 --yes
@@ -129,8 +132,8 @@ checksums, so the project builds and tests offline.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Module, "module", "", "Go module path of the project (default NAME, or example.com/NAME when NAME is a standard-library path such as image or a name the go command or the compiler reserves such as main or type)")
 	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
-	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest and transformer, v2 for grpc and onnx)")
-	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc)")
+	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest, transformer and openai, which takes only v1; v2 for grpc and onnx)")
+	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc, never for openai)")
 	fl.StringVar(&opts.Model, "model", "", "an ONNX model file (or a folder holding one, such as a Hugging Face repository) the project serves instead of the sample (template onnx)")
 	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
 	fl.StringVar(&opts.Image, "image", "", "with --model: the model's image input (4 dimensions, 3 channels) takes images (PNG, JPEG, GIF, BMP, WebP), decoded, resized and normalised as `PRESET` says: "+imagePresetHelp())
@@ -216,6 +219,24 @@ func checkGRPCFlags(a answers, changed func(string) bool) error {
 	return nil
 }
 
+// checkOpenAIFlags refuses --grpc and --protocol v2 for the openai
+// template, whose project serves OpenAI's API over REST alone: the gRPC
+// endpoint and v2 would reach Predict, which an OpenAI model has none of.
+// Checked before the form too, which does not ask them for openai (and
+// refuses the template, asked there, with these flags: formOpenAIError).
+func checkOpenAIFlags(template string, a answers, changed func(string) bool) error {
+	if template != project.TemplateOpenAI {
+		return nil
+	}
+	switch {
+	case changed("grpc") && a.GRPC:
+		return errors.New("--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC")
+	case changed("protocol") && a.Protocol == project.ProtocolV2:
+		return errors.New("--protocol v2: --template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2")
+	}
+	return nil
+}
+
 // checkDirFlag refuses a --dir that names no folder: "   " made a folder
 // named with spaces, and "" (an unset variable in a script) wrote ./NAME,
 // which the user did not name either.
@@ -281,6 +302,9 @@ func (e *missingError) Error() string {
 func newRun(ctx context.Context, opts *newOptions) error {
 	a := opts.answers
 	if err := checkDirFlag(a, opts.Changed); err != nil {
+		return err
+	}
+	if err := checkOpenAIFlags(a.Template, a, opts.Changed); err != nil {
 		return err
 	}
 	a.GPU = fmt.Sprint(opts.GPUCount)

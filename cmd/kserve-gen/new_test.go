@@ -73,9 +73,9 @@ func TestNew_YesWithoutRequiredAnswersListsFlagsAndWritesNothing(t *testing.T) {
 	t.Chdir(dir)
 	f, p, out, _ := testFactory(t)
 	err := runCLI(t, f, "new", "--yes")
-	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: NAME (the first argument, e.g. `kserve-gen new custom-model`), --template (rest, grpc, onnx, transformer)")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: NAME (the first argument, e.g. `kserve-gen new custom-model`), --template (rest, grpc, onnx, transformer, openai)")
 	err = runCLI(t, f, "new", "demo", "--yes")
-	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer)")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai)")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
@@ -87,7 +87,7 @@ func TestNew_NoTerminalIsLikeYes(t *testing.T) {
 	t.Chdir(t.TempDir())
 	f, _, _, _ := testFactory(t)
 	err := runCLI(t, f, "new", "demo")
-	require.EqualError(t, err, "stdin or stdout is not a terminal, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer)")
+	require.EqualError(t, err, "stdin or stdout is not a terminal, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai)")
 }
 
 func TestNew_WritesProjectFromFlags(t *testing.T) {
@@ -160,6 +160,8 @@ func TestNew_ProtocolFollowsTemplateAndGRPC(t *testing.T) {
 		{[]string{"--template", "onnx"}, "v2", false},
 		{[]string{"--template", "transformer", "--protocol", "v2"}, "v2", false},
 		{[]string{"--template", "grpc"}, "v2", true},
+		{[]string{"--template", "openai"}, "v1", false},
+		{[]string{"--template", "openai", "--protocol", "v1", "--grpc=false"}, "v1", false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -185,7 +187,7 @@ func TestNew_BadAnswersNameTheField(t *testing.T) {
 	err = runCLI(t, f, "new", "demo", "--template", "rest", "--protocol", "v1", "--grpc", "--yes", "--dir", dir)
 	require.ErrorContains(t, err, "so it needs --protocol v2")
 	err = runCLI(t, f, "new", "demo", "--template", "flask", "--yes", "--dir", dir)
-	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer`)
+	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer, openai`)
 	assert.NoDirExists(t, dir)
 }
 
@@ -201,6 +203,9 @@ func TestNew_GRPCConflictsNameTheFlags(t *testing.T) {
 		{[]string{"-t", "grpc", "--grpc=false"}, "--grpc=false: --template grpc always serves gRPC (the Open Inference Protocol over gRPC, with a Go client); drop --grpc=false, or choose --template rest or onnx for REST alone"},
 		{[]string{"-t", "grpc", "--protocol", "v1"}, "--protocol v1 with --template grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol v2; drop --protocol v1, or choose --template rest"},
 		{[]string{"-t", "rest", "--protocol", "v1", "--grpc"}, "--protocol v1 with --grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs --protocol v2; drop --protocol v1, or --grpc"},
+		{[]string{"-t", "openai", "--grpc"}, "--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC"},
+		{[]string{"-t", "openai", "--protocol", "v2", "--grpc"}, "--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC"},
+		{[]string{"-t", "openai", "--protocol", "v2"}, "--protocol v2: --template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			f, _, out, _ := testFactory(t)
@@ -354,6 +359,49 @@ func TestNew_TerminalShowsFormPrefilledFromFlags(t *testing.T) {
 	assert.Equal(t, 1, got.GPU)
 }
 
+// TestNew_OpenAIFlagsRefusedBeforeTheForm: on a terminal too, --grpc
+// with --template openai is refused before any question, not once every
+// answer is given.
+func TestNew_OpenAIFlagsRefusedBeforeTheForm(t *testing.T) {
+	f, p, _, _ := testFactory(t)
+	f.IO.SetTTY(true)
+	dir := filepath.Join(t.TempDir(), "p")
+	p.fill = func(a *answers) { t.Error("the form was shown") }
+	err := runCLI(t, f, "new", "demo", "--template", "openai", "--grpc", "--dir", dir)
+	require.ErrorContains(t, err, "--grpc: --template openai serves OpenAI's API over REST")
+	assert.NoDirExists(t, dir)
+}
+
+// TestNew_OpenAIProject: --template openai writes a chat model served on
+// the OpenAI routes, v1 without gRPC, and its InferenceService is a custom
+// predictor probed on the model's v1 readiness, which an OpenAI model
+// answers (its v2 metadata would be a 500).
+func TestNew_OpenAIProject(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mychat")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "mychat", "--template", "openai", "--yes", "--dir", dir))
+	assert.Empty(t, errOut.String())
+	assert.Regexp(t, regexp.MustCompile(`^Created mychat \(template openai, protocol v1\): 13 files in `), out.String())
+	got, err := project.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "openai", got.Template)
+	assert.Equal(t, "v1", got.Protocol)
+	assert.False(t, got.GRPC)
+	assert.NoDirExists(t, filepath.Join(dir, "client"))
+	model, err := os.ReadFile(filepath.Join(dir, "model.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(model), "func (m *Mychat) ChatCompleteStream(ctx context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {")
+	isvc, err := os.ReadFile(filepath.Join(dir, "inferenceservice.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(isvc), "        readinessProbe:\n          httpGet:\n            path: /v1/models/mychat\n            port: 8080\n")
+	assert.Contains(t, string(isvc), "          - name: PROTOCOL\n            value: v1\n")
+	assert.NotContains(t, string(isvc), "h2c")
+	if !testing.Short() {
+		runIn(t, dir, "go", "vet", "./...")
+		runIn(t, dir, "go", "test", "-count=1", "./...")
+	}
+}
+
 func TestNew_YesSkipsFormOnTerminal(t *testing.T) {
 	f, p, _, _ := testFactory(t)
 	f.IO.SetTTY(true)
@@ -398,7 +446,7 @@ func TestCompletion(t *testing.T) {
 	f, _, out, _ := testFactory(t)
 	err := runCLI(t, f, "__complete", "new", "demo", "--template", "")
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\n:4\n"), out.String())
+	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\nopenai\n:4\n"), out.String())
 
 	// Every flag that takes one of a few words completes them (:4 is
 	// ShellCompDirectiveNoFileComp); they used to complete file names.
@@ -711,6 +759,41 @@ func TestNew_ForceRemovesTheEarlierTemplatesUntouchedFiles(t *testing.T) {
 	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier project serving gRPC that a project without gRPC does not use, unchanged since kserve-gen wrote them: client/main.go, client/main_test.go\n")
 	assert.NoFileExists(t, filepath.Join(dir, "client", "main.go"))
 	assert.FileExists(t, filepath.Join(dir, "client", "NOTES"))
+}
+
+// TestNew_ForceBetweenOpenAIAndRest: an openai project made over a rest
+// one (and back) writes the same files (its model.go, model_test.go and
+// input.json replace the rest ones), so nothing is left behind either way
+// and the project builds and passes its tests.
+func TestNew_ForceBetweenOpenAIAndRest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "chat")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "chat", "--template", "rest", "--yes", "--dir", dir))
+	for _, c := range []struct{ template, model string }{
+		{"openai", "ChatCompleteStream"},
+		{"rest", "Postprocess"},
+		{"openai", "ChatCompleteStream"},
+	} {
+		out.Reset()
+		errOut.Reset()
+		require.NoError(t, runCLI(t, f, "new", "chat", "--template", c.template, "--force", "--yes", "--dir", dir))
+		assert.Contains(t, out.String(), "Replaced (--force), their earlier contents gone: ")
+		assert.NotContains(t, out.String(), "Removed")
+		assert.NotContains(t, errOut.String(), "kept from the earlier")
+		model, err := os.ReadFile(filepath.Join(dir, "model.go"))
+		require.NoError(t, err)
+		assert.Contains(t, string(model), c.model)
+	}
+	for _, from := range []string{"rest", "openai"} {
+		to := map[string]string{"rest": "openai", "openai": "rest"}[from]
+		left, err := generator.LeftBehind(generator.Made{Template: from}, generator.Made{Template: to})
+		require.NoError(t, err)
+		assert.Empty(t, left, "%s to %s", from, to)
+	}
+	if !testing.Short() {
+		runIn(t, dir, "go", "vet", "./...")
+		runIn(t, dir, "go", "test", "-count=1", "./...")
+	}
 }
 
 // TestNew_FormForceRemovesTheEarlierTemplatesUntouchedFiles: answers

@@ -216,7 +216,7 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 	defaultsFor := "" // the template the protocol and gRPC answers are defaults of
 	pages := []func(nav nav) (bool, error){
 		func(nav nav) (bool, error) {
-			if err := p.askProject(ctx, nav, a); err != nil {
+			if err := p.askProject(ctx, nav, a, changed); err != nil {
 				return true, err
 			}
 			if a.Template != project.TemplateONNX && flagModel == nil {
@@ -292,12 +292,13 @@ func (p *huhPrompter) Ask(ctx context.Context, a *answers, changed func(string) 
 }
 
 // askProject asks what the project is: name, module and template.
-func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error {
+func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers, changed func(string) bool) error {
 	templateOptions := []huh.Option[string]{
 		huh.NewOption("rest — KServe v1 REST custom predictor", project.TemplateREST),
 		huh.NewOption("grpc — Open Inference Protocol (v2) over gRPC + Go client", project.TemplateGRPC),
 		huh.NewOption("onnx — serve an ONNX model with ONNX Runtime (CPU/GPU)", project.TemplateONNX),
 		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
+		huh.NewOption("openai — OpenAI-compatible chat/completions (LLM) model", project.TemplateOpenAI),
 	}
 	name := p.input("Model name", &a.Name, func(name string) error {
 		return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
@@ -328,16 +329,21 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers) error
 				if err := project.ValidateNameFor(a.Name, template); err != nil {
 					return fmt.Errorf("name: %w", err) // said under the template
 				}
-				return nil
+				// --grpc or --protocol v2 came with the command, which
+				// the openai template cannot take.
+				return checkOpenAIFlags(template, *a, changed)
 			}),
 	)
 	return p.run(ctx, nav, huh.NewGroup(fields...))
 }
 
-// askServing asks how the project serves and deploys.
+// askServing asks how the project serves and deploys. An openai project
+// is not asked for a protocol or gRPC: it serves OpenAI's API over REST
+// alone (TemplateDefaults' v1, no gRPC, as project.File.Validate wants).
 func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error {
-	return p.run(ctx, nav,
-		huh.NewGroup(
+	var serving []huh.Field
+	if a.Template != project.TemplateOpenAI {
+		serving = append(serving,
 			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
 				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
 				Value(&a.Protocol).Validate(func(protocol string) error {
@@ -354,9 +360,11 @@ func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error
 					return errors.New("the grpc template serves gRPC")
 				}
 				return nil
-			}),
-			p.input("GPUs (nvidia.com/gpu, 0 for CPU only)", &a.GPU, validateGPU),
-		),
+			}))
+	}
+	serving = append(serving, p.input("GPUs (nvidia.com/gpu, 0 for CPU only)", &a.GPU, validateGPU))
+	return p.run(ctx, nav,
+		huh.NewGroup(serving...),
 		huh.NewGroup(
 			p.input("CPU request", &a.CPURequest, quantity("cpu")),
 			p.input("CPU limit", &a.CPULimit, limit("cpu", &a.CPURequest)),

@@ -1,0 +1,49 @@
+// Command chat serves the chat model with the kserve-gen runtime:
+// KServe's flags and environment variables, and OpenAI's API on KServe's
+// OpenAI routes (/openai/v1/chat/completions, ...) on --http_port (8080).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/kserve-gen/kserve-gen/runtime"
+	"github.com/kserve-gen/kserve-gen/runtime/config"
+)
+
+func main() {
+	err := run(os.Args[1:])
+	if errors.Is(err, config.ErrUsage) {
+		os.Exit(2) // the parser printed the usage and the error, as argparse does
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err) // once: the runtime logs none of the errors it returns
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	p := config.NewParser("chat")
+	// Project defaults; the command line still overrides them.
+	defaults := map[string]string{
+		"model_name":  "chat", // KServe's default is "model"
+		"enable_grpc": "false",
+	}
+	for name, value := range defaults {
+		if err := p.FlagSet().Set(name, value); err != nil {
+			return fmt.Errorf("default --%s: %w", name, err)
+		}
+	}
+	cfg, err := p.Parse(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := runtime.SignalContext()
+	defer stop()
+	return runtime.NewServer(*cfg).Run(ctx, NewChat(cfg.ModelName))
+}
