@@ -125,6 +125,12 @@ type Options struct {
 	// does not work fails at start instead of serving on the CPU, and
 	// --device=cpu otherwise, so a CPU pod does not look for CUDA at all.
 	ONNXDevice bool
+	// OpenAI: the server is an openai project's, which serves OpenAI's API
+	// over REST alone (runtime/openai): no gRPC endpoint, protocol v1. Its
+	// InferenceService is a custom predictor like a rest project's: the
+	// OpenAI routes are on the HTTP port, and the v1 readiness probe is
+	// answered for a model without Predict.
+	OpenAI bool
 
 	DeploymentMode       string // "", Knative or Standard
 	MinReplicas          *int
@@ -225,6 +231,7 @@ func FromProject(f *project.File) Options {
 		Metrics:   true,
 
 		ONNXDevice: f.Template == project.TemplateONNX,
+		OpenAI:     f.Template == project.TemplateOpenAI,
 	}
 	o.FileFields = fileFields(f)
 	if d := f.Deploy; d != nil {
@@ -425,7 +432,12 @@ func (o *Options) Validate() error {
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
 		fail("%s: %w", o.setting("protocol"), err)
 	}
-	if o.GRPC && o.Protocol == project.ProtocolV1 {
+	switch {
+	case o.OpenAI && o.GRPC:
+		fail("%s: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it", o.setting("grpc"))
+	case o.OpenAI && o.Protocol == project.ProtocolV2:
+		fail("%s: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone", o.setting("protocol"))
+	case o.GRPC && o.Protocol == project.ProtocolV1:
 		from := ""
 		if _, ok := o.FileFields["protocol"]; ok {
 			from = fmt.Sprintf(" (%s is %s)", o.setting("protocol"), o.Protocol)

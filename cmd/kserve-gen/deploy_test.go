@@ -121,6 +121,33 @@ func TestDeploy_TransformerProject(t *testing.T) {
 	assert.Equal(t, golden(t, "transformer"), out)
 }
 
+// TestDeploy_OpenAIProject: an openai project deploys as a rest project
+// does, a custom predictor whose readiness probe is the model's v1
+// readiness (answered for a model without Predict; its v2 metadata would
+// be a 500): the OpenAI routes are on the same HTTP port. It has no gRPC
+// endpoint to expose, and takes v1 alone.
+func TestDeploy_OpenAIProject(t *testing.T) {
+	f := restProject()
+	rest, _, err := runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	f.Template = project.TemplateOpenAI
+	dir := writeProject(t, f)
+	out, _, err := runDeploy(t, "--dir "+dir)
+	require.NoError(t, err)
+	assert.Equal(t, rest, out)
+	assert.Contains(t, out, "        readinessProbe:\n          httpGet:\n            path: /v1/models/custom-model\n            port: 8080\n")
+
+	for args, want := range map[string]string{
+		"--grpc":               "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
+		"--protocol v2 --grpc": "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
+		"--protocol v2":        "--protocol: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone",
+	} {
+		out, _, err := runDeploy(t, "--dir "+dir+" "+args)
+		require.EqualError(t, err, want, args)
+		assert.Empty(t, out)
+	}
+}
+
 func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
 	dir := writeProject(t, restProject())
 	var got *deployOptions
