@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	goruntime "runtime"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -134,7 +135,7 @@ func (e *Env) init(log *slog.Logger) error {
 			}
 		}
 		ort.SetSharedLibraryPath(c.Path)
-		if err := ort.InitializeEnvironment(level); err != nil {
+		if err := initializeEnvironment(level); err != nil {
 			if ort.IsInitialized() {
 				// Another Env won a race to initialise the process's one
 				// environment: share it.
@@ -150,6 +151,18 @@ func (e *Env) init(log *slog.Logger) error {
 		return nil
 	}
 	return &LibraryError{Attempts: tried}
+}
+
+// initializeEnvironment is ort.InitializeEnvironment on one OS thread. The
+// binding calls dlopen and then, in a second cgo call, dlerror for the
+// reason a load failed; dlerror's message is the calling thread's, so a
+// goroutine moved to another thread between the two calls read an empty
+// one ("Error loading ONNX shared library \"…\": " and nothing, seen in
+// CI) and the user lost why the library did not load.
+func initializeEnvironment(level ort.EnvironmentOption) error {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	return ort.InitializeEnvironment(level)
 }
 
 // EnvTelemetry is ONNX Runtime's switch for its telemetry on Linux and
