@@ -1062,7 +1062,7 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // its status and message instead of {"error": message}: for routes whose
 // clients read errors in another envelope (package openai's, OpenAI's
 // {"error": {...}}). FastAPI's 422 bodies and the 499 of a client gone
-// stay as they are.
+// stay as they are. A nil body is WriteError's.
 func WriteErrorBody(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error, body func(code int, message string) []byte) int {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -1078,11 +1078,7 @@ func WriteErrorBody(w http.ResponseWriter, r *http.Request, logger *slog.Logger,
 // written. It is for handlers of routes of their own (package openai)
 // that must answer KServe's errors as KServe's routes do.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) int {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	h := &Handler{opts: Options{Logger: logger}}
-	return h.writeError(w, r, err)
+	return WriteErrorBody(w, r, logger, err, nil)
 }
 
 // invalidResponse names the model whose answer the encoder refused as a
