@@ -596,38 +596,9 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 	// and the gauge (which autoscalers read) must keep counting it.
 	c := d.calls.Get().(*call)
 	c.ctx, c.e, c.verb, c.req, c.h = ctx, e, verb, req, h
-	// A free worker usually waits: a non-blocking send is far cheaper than
-	// the three-way select needed when all of them are busy.
-	select {
-	case d.jobs <- c:
-		if e.metrics != nil {
-			e.metrics.Queue.Observe(0) // no wait, and no clock read for it
-		}
-	default:
-		if n := d.queued.Add(1); d.opts.MaxQueued > 0 && n > int64(d.opts.MaxQueued) {
-			d.queued.Add(-1)
-			d.putCall(c)
-			e.notInFlight()
-			return nil, d.overloaded()
-		}
-		start := time.Now()
-		select {
-		case d.jobs <- c: // a worker became free
-			d.queued.Add(-1)
-			if e.metrics != nil {
-				e.metrics.Queue.Observe(time.Since(start).Seconds())
-			}
-		case <-ctx.Done():
-			d.queued.Add(-1)
-			d.putCall(c)
-			e.notInFlight()
-			return nil, ctx.Err()
-		case <-d.quit:
-			d.queued.Add(-1)
-			d.putCall(c)
-			e.notInFlight()
-			return nil, status.ServerNotReady("")
-		}
+	if err := d.submit(ctx, e, c); err != nil {
+		d.putCall(c)
+		return nil, err
 	}
 	select {
 	case <-c.done:
@@ -686,33 +657,47 @@ func (d *Dataplane) Acquire(ctx context.Context, name string) (release func(), e
 			e.notInFlight()
 		})
 	}
+	if err := d.submit(ctx, e, c); err != nil {
+		return nil, err
+	}
+	return release, nil
+}
+
+// submit hands c, a call of model e, to a worker, waiting for one as the
+// slots allow: refused at once past MaxQueued (status.KindOverloaded),
+// given up when ctx ends (its error) or when the server stops. The wait is
+// observed in e's queue histogram. On an error no worker has c, and e no
+// longer counts it in flight.
+func (d *Dataplane) submit(ctx context.Context, e *Entry, c *call) error {
+	// A free worker usually waits: a non-blocking send is far cheaper than
+	// the three-way select needed when all of them are busy.
 	select {
 	case d.jobs <- c:
 		if e.metrics != nil {
-			e.metrics.Queue.Observe(0)
+			e.metrics.Queue.Observe(0) // no wait, and no clock read for it
 		}
-		return release, nil
+		return nil
 	default:
 	}
 	if n := d.queued.Add(1); d.opts.MaxQueued > 0 && n > int64(d.opts.MaxQueued) {
 		d.queued.Add(-1)
 		e.notInFlight()
-		return nil, d.overloaded()
+		return d.overloaded()
 	}
 	defer d.queued.Add(-1)
 	start := time.Now()
 	select {
-	case d.jobs <- c:
+	case d.jobs <- c: // a worker became free
 		if e.metrics != nil {
 			e.metrics.Queue.Observe(time.Since(start).Seconds())
 		}
-		return release, nil
+		return nil
 	case <-ctx.Done():
 		e.notInFlight()
-		return nil, ctx.Err()
+		return ctx.Err()
 	case <-d.quit:
 		e.notInFlight()
-		return nil, status.ServerNotReady("")
+		return status.ServerNotReady("")
 	}
 }
 
