@@ -86,8 +86,9 @@ Templates:
   grpc         Open Inference Protocol (v2) over gRPC, with a Go client
   onnx         serves an ONNX model with ONNX Runtime, CPU or GPU
   transformer  pre/post-processing in front of a predictor (--predictor_host)
-  openai       an OpenAI-compatible chat/completions model (streaming too) on
-               KServe's OpenAI routes, /openai/v1; REST only: no --grpc
+  openai       an OpenAI-compatible chat/completions (streaming too) and
+               embeddings model on KServe's OpenAI routes, /openai/v1; REST
+               only: no --grpc
 
 With --model (template onnx, the default then), the project serves your
 .onnx file instead of the sample: it is copied to model/model.onnx (with

@@ -16,15 +16,16 @@ var (
 	// readmeBlock is a fenced block of a README: its language and text.
 	readmeBlock = regexp.MustCompile("(?s)```(\\w*)\n(.*?)\n```")
 	// openAIStamps are what differ between two answers: the id and the time.
-	openAIStamps = regexp.MustCompile(`"id":"(chat)?cmpl-[^"]*"|"created":[0-9]+`)
+	openAIStamps = regexp.MustCompile(`"id":"((chat)?cmpl|embd)-[^"]*"|"created":[0-9]+`)
 )
 
 // TestNew_OpenAIReadmeWalkthrough follows an openai project's README as a
 // new user does: new --yes, go test ./..., start the server and run the
 // README's local curl commands with curl itself (its port swapped for a
-// free one). A command whose block is followed by an output block (the
-// chat, the streamed chat) must print that output, but for each answer's
-// id and time; every command must succeed.
+// free one). A block of commands followed by an output block (the chat,
+// the streamed chat, the embeddings) must print that output, a command's
+// after another's, but for each answer's id and time; every command must
+// succeed.
 func TestNew_OpenAIReadmeWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs generated projects")
@@ -47,22 +48,23 @@ func TestNew_OpenAIReadmeWalkthrough(t *testing.T) {
 		if b[1] != "bash" || !strings.Contains(b[2], "localhost:8080/openai/") {
 			continue
 		}
-		var out []byte
+		var outs []string
 		for line := range strings.SplitSeq(b[2], "\n") {
 			cmd := exec.Command("sh", "-c", strings.Replace(line, "http://localhost:8080", srv.URL, 1)+" -sS --fail-with-body")
 			cmd.Dir = dir
-			out, err = cmd.CombinedOutput()
+			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s: %s", line, out)
+			outs = append(outs, strings.TrimRight(string(out), "\n"))
 			ran++
 		}
 		if i+1 < len(blocks) && blocks[i+1][1] != "bash" {
 			want := openAIStamps.ReplaceAllString(blocks[i+1][2], "STAMP")
-			got := openAIStamps.ReplaceAllString(strings.TrimRight(string(out), "\n"), "STAMP")
+			got := openAIStamps.ReplaceAllString(strings.Join(outs, "\n"), "STAMP")
 			assert.Equal(t, want, got, "the README's output of %s", b[2])
 			compared++
 		}
 	}
-	assert.Equal(t, 4, ran, "the README's curl commands: chat, streamed chat, completion, models")
-	assert.Equal(t, 2, compared, "the README's outputs: the chat's and the streamed chat's")
+	assert.Equal(t, 6, ran, "the README's curl commands: chat, streamed chat, completion, models, embeddings as numbers and as base64")
+	assert.Equal(t, 3, compared, "the README's outputs: the chat's, the streamed chat's and the embeddings'")
 	srv.stop(t)
 }

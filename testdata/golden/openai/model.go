@@ -4,26 +4,31 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 	"sync/atomic"
 
 	"github.com/kserve-gen/kserve-gen/runtime/openai"
 )
 
-// Chat is the chat model: an OpenAI-compatible chat and completions
-// model. The server serves it on KServe's OpenAI routes under /openai/v1
-// (POST /chat/completions and /completions, answered at once or streamed
-// with "stream": true, and GET /models), so OpenAI's clients talk to it as
-// they talk to vLLM or KServe's Hugging Face runtime. It needs no Predict.
+// Chat is the chat model: an OpenAI-compatible chat, completions
+// and embeddings model. The server serves it on KServe's OpenAI routes
+// under /openai/v1 (POST /chat/completions and /completions, answered at
+// once or streamed with "stream": true, POST /embeddings, and GET
+// /models), so OpenAI's clients talk to it as they talk to vLLM or KServe's
+// Hugging Face runtime. It needs no Predict.
 //
 // The "model" here is a stand-in so the project runs end to end: its
-// tokens are words, and it answers with the user's own words, a token at a
-// time. Your engine's calls go where the comments say ENGINE: Load (start
-// it, load the weights), encode (the tokenizer and the context window) and
-// generate (the decode loop); the rest — prompts from requests, tokens
-// into answers and stream chunks, finish reasons, usage — stays as it is.
-// For an embedding model, implement openai.Embedder (POST /embeddings)
-// instead or as well.
+// tokens are words, it answers with the user's own words, a token at a
+// time (in each of the request's n choices), and it embeds a text as the
+// share of each letter in it. Your engine's calls go where the comments
+// say ENGINE: Load (start it, load the weights), tokenize (the tokenizer),
+// chatPrompt (the chat template), generate (the decode loop) and embed
+// (the encoder); the rest — prompts from requests, the context window,
+// tokens into answers and stream chunks, choices, finish reasons, usage —
+// stays as it is. A model that only generates, or only embeds, drops the
+// other methods, their lines in the var block below and their tests; the
+// server then answers those routes "does not support".
 type Chat struct {
 	name  string
 	ready atomic.Bool
@@ -45,7 +50,13 @@ var (
 	_ openai.ChatStreamer       = (*Chat)(nil)
 	_ openai.Completer          = (*Chat)(nil)
 	_ openai.CompletionStreamer = (*Chat)(nil)
+	_ openai.Embedder           = (*Chat)(nil)
 )
+
+// maxChoices is the most choices (a request's "n") the stand-in makes for
+// one request, so that one request cannot make it allocate without bound.
+// ENGINE: your engine's own limit.
+const maxChoices = 128
 
 // Name is the model name clients put in a request's "model".
 func (m *Chat) Name() string { return m.name }
@@ -66,13 +77,18 @@ func (m *Chat) Load(ctx context.Context) error {
 	return nil
 }
 
+// tokenize turns a text into the model's tokens.
+//
+// ENGINE: your tokenizer. The stand-in's tokens are the text's words.
+func (m *Chat) tokenize(text string) []string {
+	return strings.Fields(text)
+}
+
 // encode turns a prompt into the model's tokens, refusing one longer than
 // the context window with the 400 vLLM answers (field names the request
 // field the prompt came from).
-//
-// ENGINE: your tokenizer. The stand-in's tokens are the prompt's words.
 func (m *Chat) encode(prompt, field string) ([]string, error) {
-	tokens := strings.Fields(prompt)
+	tokens := m.tokenize(prompt)
 	if len(tokens) > m.contextLength {
 		return nil, &openai.Error{Code: 400, Type: "BadRequestError", Param: field,
 			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens in the %s.", m.contextLength, len(tokens), field)}
@@ -80,30 +96,69 @@ func (m *Chat) encode(prompt, field string) ([]string, error) {
 	return tokens, nil
 }
 
-// generate produces the answer to prompt a token at a time, handing each
-// token's text to emit, and stops at the answer's end (finish reason
-// "stop"), after maxTokens tokens ("length"; nil: no limit), or when emit
-// returns false (the client has gone) or ctx ends. It returns the finish
-// reason and how many tokens it generated.
+// choices is how many choices a request asks for ("n", 1 when not sent),
+// refusing a number below 1 with the 400 vLLM answers (SamplingParams'
+// check) and one over maxChoices.
+func choices(n *int) (int, error) {
+	switch {
+	case n == nil:
+		return 1, nil
+	case *n < 1:
+		return 0, &openai.Error{Code: 400, Type: "BadRequestError", Param: "n", Message: fmt.Sprintf("n must be at least 1, got %d.", *n)}
+	case *n > maxChoices:
+		return 0, &openai.Error{Code: 400, Type: "BadRequestError", Param: "n", Message: fmt.Sprintf("n must be at most %d, got %d.", maxChoices, *n)}
+	}
+	return *n, nil
+}
+
+// piece is what generate hands on as it generates: the text of a token of
+// choice index, or, with finish set, the end of that choice and why
+// ("stop": the answer's end; "length": max_tokens reached).
+type piece struct {
+	index  int
+	text   string
+	finish string
+}
+
+// generate produces n answers to prompt (the request's choices) a token at
+// a time, handing emit each token's text, and each choice's end, as they
+// come. A choice ends at its answer's end or after maxTokens tokens (nil:
+// no limit). It returns how many tokens it generated, all choices
+// together, and false when it stopped before the end because emit
+// returned false (the client has gone) or ctx ended.
 //
-// ENGINE: your decode loop: sample a token, hand its text to emit, repeat
-// until an end-of-sequence or stop token. The stand-in echoes the prompt.
-func (m *Chat) generate(ctx context.Context, prompt []string, maxTokens *int, emit func(text string) bool) (finish string, n int) {
-	for i, token := range prompt {
-		if maxTokens != nil && i >= *maxTokens {
-			return "length", i
-		}
+// ENGINE: your decode loop: sample n sequences from the prompt (an engine
+// samples them together: vLLM's SamplingParams n), handing each token's
+// text to emit with its sequence's index, and a piece with finish when a
+// sequence reaches an end-of-sequence or stop token. The stand-in echoes
+// the prompt in every choice, a token of each in turn, as an engine's
+// steps interleave them.
+func (m *Chat) generate(ctx context.Context, prompt []string, n int, maxTokens *int, emit func(piece) bool) (tokens int, done bool) {
+	length, finish := len(prompt), "stop"
+	if maxTokens != nil && *maxTokens < length {
+		length, finish = max(*maxTokens, 0), "length"
+	}
+	for t := range length {
 		if ctx.Err() != nil {
-			return "", i
+			return tokens, false
 		}
-		if i > 0 {
-			token = " " + token // a word-piece tokenizer's tokens carry their spaces
+		text := prompt[t]
+		if t > 0 {
+			text = " " + text // a word-piece tokenizer's tokens carry their spaces
 		}
-		if !emit(token) {
-			return "", i
+		for i := range n {
+			if !emit(piece{index: i, text: text}) {
+				return tokens, false
+			}
+			tokens++
 		}
 	}
-	return "stop", len(prompt)
+	for i := range n {
+		if !emit(piece{index: i, finish: finish}) {
+			return tokens, false
+		}
+	}
+	return tokens, true
 }
 
 // chatPrompt is the prompt a chat's messages make.
@@ -119,92 +174,128 @@ func chatPrompt(messages []openai.ChatMessage) string {
 	return ""
 }
 
-// ChatComplete answers POST /openai/v1/chat/completions. The server fills
-// the answer's id, object, created and model.
+// ChatComplete answers POST /openai/v1/chat/completions: n choices
+// (index 0 to n-1). The server fills the answer's id, object, created and
+// model.
 func (m *Chat) ChatComplete(ctx context.Context, req *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
 	prompt, err := m.encode(chatPrompt(req.Messages), "messages")
 	if err != nil {
 		return nil, err
 	}
-	var text strings.Builder
-	finish, n := m.generate(ctx, prompt, firstSet(req.MaxCompletionTokens, req.MaxTokens), func(t string) bool {
-		text.WriteString(t)
-		return true
-	})
-	if err := ctx.Err(); err != nil {
+	n, err := choices(req.N)
+	if err != nil {
 		return nil, err
 	}
-	return &openai.ChatCompletion{
-		Choices: []openai.ChatChoice{{
-			Message:      openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: text.String()}},
-			FinishReason: &finish,
-		}},
-		Usage: usage(len(prompt), n),
-	}, nil
+	texts := make([]strings.Builder, n)
+	out := &openai.ChatCompletion{Choices: make([]openai.ChatChoice, n)}
+	tokens, done := m.generate(ctx, prompt, n, firstSet(req.MaxCompletionTokens, req.MaxTokens), func(p piece) bool {
+		if p.finish != "" {
+			out.Choices[p.index].FinishReason = &p.finish
+		} else {
+			texts[p.index].WriteString(p.text)
+		}
+		return true
+	})
+	if !done {
+		return nil, ctx.Err()
+	}
+	for i := range out.Choices {
+		out.Choices[i].Index = i
+		out.Choices[i].Message = openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: texts[i].String()}}
+	}
+	// The prompt is counted once, however many choices it makes (vLLM).
+	out.Usage = usage(len(prompt), tokens)
+	return out, nil
 }
 
 // ChatCompleteStream answers POST /openai/v1/chat/completions with
-// "stream": true, as vLLM streams a chat: a chunk with the role, a chunk
-// per token, one with the finish reason, then the usage when the client
+// "stream": true, as vLLM streams a chat: a chunk with the role for each
+// choice, a chunk per token, one per choice with its finish reason (each
+// chunk's choice index says whose it is), then the usage when the client
 // asks for it (stream_options.include_usage). The server writes each chunk
 // as a server-sent event as it comes, then data: [DONE].
 func (m *Chat) ChatCompleteStream(ctx context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
 	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
 		prompt, err := m.encode(chatPrompt(req.Messages), "messages")
+		var n int
+		if err == nil {
+			n, err = choices(req.N)
+		}
 		if err != nil {
 			yield(nil, err) // before the first chunk: the client gets a plain 400
 			return
 		}
 		empty := ""
-		if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Role: "assistant", Content: &empty}}}}, nil) {
-			return
+		for i := range n {
+			if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Index: i, Delta: openai.ChatDelta{Role: "assistant", Content: &empty}}}}, nil) {
+				return
+			}
 		}
-		finish, n := m.generate(ctx, prompt, firstSet(req.MaxCompletionTokens, req.MaxTokens), func(t string) bool {
-			return yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: &t}}}}, nil)
+		tokens, done := m.generate(ctx, prompt, n, firstSet(req.MaxCompletionTokens, req.MaxTokens), func(p piece) bool {
+			c := openai.ChatChunkChoice{Index: p.index}
+			if p.finish != "" {
+				c.FinishReason = &p.finish
+			} else {
+				c.Delta.Content = &p.text
+			}
+			return yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{c}}, nil)
 		})
-		if finish == "" {
+		if !done {
 			return // the client has gone
 		}
-		if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{FinishReason: &finish}}}, nil) {
-			return
-		}
 		if includeUsage(req.StreamOptions) {
-			u := usage(len(prompt), n)
+			u := usage(len(prompt), tokens)
 			yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{}, Usage: &u}, nil)
 		}
 	}
 }
 
-// Complete answers POST /openai/v1/completions: each prompt of the
-// request its own choice.
+// Complete answers POST /openai/v1/completions: n choices for each prompt
+// of the request, the first prompt's first (index 0 to n-1), then the
+// next prompt's (n to 2n-1), and so on, as vLLM numbers them.
 func (m *Chat) Complete(ctx context.Context, req *openai.CompletionRequest) (*openai.Completion, error) {
 	if req.Prompt.Tokens != nil {
 		return nil, &openai.Error{Code: 400, Type: "BadRequestError", Param: "prompt", Message: "this model takes text prompts, not token ids"}
 	}
-	out := &openai.Completion{}
+	prompts := make([][]string, len(req.Prompt.Texts))
 	for i, p := range req.Prompt.Texts {
-		prompt, err := m.encode(p, "prompt")
-		if err != nil {
+		var err error
+		if prompts[i], err = m.encode(p, "prompt"); err != nil {
 			return nil, err
 		}
-		var text strings.Builder
-		finish, n := m.generate(ctx, prompt, req.MaxTokens, func(t string) bool {
-			text.WriteString(t)
+	}
+	n, err := choices(req.N)
+	if err != nil {
+		return nil, err
+	}
+	out := &openai.Completion{Choices: make([]openai.CompletionChoice, 0, len(prompts)*n)}
+	for _, prompt := range prompts {
+		texts := make([]strings.Builder, n)
+		finishes := make([]string, n)
+		tokens, done := m.generate(ctx, prompt, n, req.MaxTokens, func(p piece) bool {
+			if p.finish != "" {
+				finishes[p.index] = p.finish
+			} else {
+				texts[p.index].WriteString(p.text)
+			}
 			return true
 		})
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if !done {
+			return nil, ctx.Err()
 		}
-		out.Choices = append(out.Choices, openai.CompletionChoice{Index: i, Text: text.String(), FinishReason: &finish})
+		for i := range n {
+			out.Choices = append(out.Choices, openai.CompletionChoice{Index: len(out.Choices), Text: texts[i].String(), FinishReason: &finishes[i]})
+		}
 		out.Usage.PromptTokens += len(prompt)
-		out.Usage.CompletionTokens += n
+		out.Usage.CompletionTokens += tokens
 	}
 	out.Usage.TotalTokens = out.Usage.PromptTokens + out.Usage.CompletionTokens
 	return out, nil
 }
 
 // CompleteStream answers POST /openai/v1/completions with "stream": true
-// for one text prompt: a chunk per token, the last with the finish reason.
+// for one text prompt: a chunk per token, then one per choice with its
+// finish reason, each chunk's choice index saying whose it is.
 func (m *Chat) CompleteStream(ctx context.Context, req *openai.CompletionRequest) iter.Seq2[*openai.CompletionChunk, error] {
 	return func(yield func(*openai.CompletionChunk, error) bool) {
 		if len(req.Prompt.Texts) != 1 {
@@ -216,20 +307,90 @@ func (m *Chat) CompleteStream(ctx context.Context, req *openai.CompletionRequest
 			yield(nil, err)
 			return
 		}
-		finish, n := m.generate(ctx, prompt, req.MaxTokens, func(t string) bool {
-			return yield(&openai.CompletionChunk{Choices: []openai.CompletionChoice{{Text: t}}}, nil)
-		})
-		if finish == "" {
-			return // the client has gone
-		}
-		if !yield(&openai.CompletionChunk{Choices: []openai.CompletionChoice{{FinishReason: &finish}}}, nil) {
+		n, err := choices(req.N)
+		if err != nil {
+			yield(nil, err)
 			return
 		}
+		tokens, done := m.generate(ctx, prompt, n, req.MaxTokens, func(p piece) bool {
+			c := openai.CompletionChoice{Index: p.index, Text: p.text}
+			if p.finish != "" {
+				c.FinishReason = &p.finish
+			}
+			return yield(&openai.CompletionChunk{Choices: []openai.CompletionChoice{c}}, nil)
+		})
+		if !done {
+			return // the client has gone
+		}
 		if includeUsage(req.StreamOptions) {
-			u := usage(len(prompt), n)
+			u := usage(len(prompt), tokens)
 			yield(&openai.CompletionChunk{Choices: []openai.CompletionChoice{}, Usage: &u}, nil)
 		}
 	}
+}
+
+// Embed answers POST /openai/v1/embeddings: a vector for each text of
+// the request's input, in its order. The server sends the vectors as
+// lists of numbers, or as base64 for "encoding_format": "base64".
+func (m *Chat) Embed(ctx context.Context, req *openai.EmbeddingRequest) (*openai.Embedding, error) {
+	if req.Dimensions != nil {
+		// vLLM's answer for a model not trained to shorten its vectors
+		// (PoolingParams' check). A matryoshka model honours dimensions
+		// instead: embed keeps the vector's first *req.Dimensions numbers
+		// and normalises them again.
+		return nil, &openai.Error{Code: 400, Type: "BadRequestError", Param: "dimensions",
+			Message: fmt.Sprintf("Model %q does not support matryoshka representation, changing output dimensions will lead to poor results.", m.name)}
+	}
+	if req.Input.Tokens != nil {
+		return nil, &openai.Error{Code: 400, Type: "BadRequestError", Param: "input", Message: "this model takes texts, not token ids"}
+	}
+	out := &openai.Embedding{Data: make([]openai.EmbeddingData, len(req.Input.Texts))}
+	for i, text := range req.Input.Texts {
+		tokens := m.tokenize(text)
+		if len(tokens) > m.contextLength {
+			// vLLM's words for an input over the context window.
+			return nil, &openai.Error{Code: 400, Type: "BadRequestError", Param: "input",
+				Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens in the input for embedding generation. Please reduce the length of the input.", m.contextLength, len(tokens))}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out.Data[i] = openai.EmbeddingData{Index: i, Embedding: embed(text)}
+		out.Usage.PromptTokens += len(tokens)
+	}
+	out.Usage.TotalTokens = out.Usage.PromptTokens
+	return out, nil
+}
+
+// embed is text's vector: 26 numbers, one per letter a–z, each the
+// letter's count in text, the vector scaled to length 1 (as vLLM
+// normalises an embedding, so that a dot product is the cosine
+// similarity). Texts with the same letters in the same proportions embed
+// alike; a text without letters is all zeros.
+//
+// ENGINE: your encoder: run the model on the text's tokens and pool its
+// last hidden states into one vector (mean, or the first token's, as the
+// model was trained), normalised.
+func embed(text string) []float32 {
+	counts := make([]float64, 26)
+	for _, r := range strings.ToLower(text) {
+		if r >= 'a' && r <= 'z' {
+			counts[r-'a']++
+		}
+	}
+	var sum float64
+	for _, c := range counts {
+		sum += c * c
+	}
+	v := make([]float32, len(counts))
+	if sum == 0 {
+		return v
+	}
+	norm := math.Sqrt(sum)
+	for i, c := range counts {
+		v[i] = float32(c / norm)
+	}
+	return v
 }
 
 func usage(prompt, completion int) openai.Usage {

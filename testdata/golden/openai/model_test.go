@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"regexp"
@@ -16,13 +19,14 @@ import (
 // and the time, which stamped (below) writes as ID and 0.
 const (
 	chatWant = `{"id":"chatcmpl-ID","object":"chat.completion","created":0,"model":"chat","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from kserve-gen"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"total_tokens":6,"completion_tokens":3}}`
-	// A chunk of a streamed chat, its choice's delta and finish reason.
-	chunkWant = `{"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"chat","choices":[{"index":0,"delta":%s,"logprobs":null,"finish_reason":%s}]}`
+	// A chunk of a streamed chat: its choice's index, delta and finish
+	// reason.
+	chunkWant = `{"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"chat","choices":[{"index":%d,"delta":%s,"logprobs":null,"finish_reason":%s}]}`
 )
 
 // stamps are what the server fills in every answer: the id (one per
 // request, shared by a stream's chunks) and "created".
-var stamps = regexp.MustCompile(`"id":"(cmpl|chatcmpl)-[0-9a-f]{32}"|"created":[0-9]+`)
+var stamps = regexp.MustCompile(`"id":"(cmpl|chatcmpl|embd)-[0-9a-f]{32}"|"created":[0-9]+`)
 
 // stamped is body with its id and created written as ID and 0, and the
 // ids it had.
@@ -65,8 +69,28 @@ func TestChat(t *testing.T) {
 // reason, then [DONE], all with one id.
 func TestChatStream(t *testing.T) {
 	srv := runtimetest.Start(t, NewChat("chat"))
-	resp, err := http.Post(srv.URL+"/openai/v1/chat/completions", "application/json",
-		strings.NewReader(`{"model":"chat","messages":[{"role":"user","content":"Hello from kserve-gen"}],"stream":true}`))
+	events := stream(t, srv.URL+"/openai/v1/chat/completions", `{"model":"chat","messages":[{"role":"user","content":"Hello from kserve-gen"}],"stream":true}`)
+	chunk := func(delta, finish string) string { return fmt.Sprintf(chunkWant, 0, delta, finish) }
+	want := []string{
+		chunk(`{"role":"assistant","content":""}`, "null"),
+		chunk(`{"content":"Hello"}`, "null"),
+		chunk(`{"content":" from"}`, "null"),
+		chunk(`{"content":" kserve-gen"}`, "null"),
+		chunk(`{}`, `"stop"`),
+		"[DONE]",
+	}
+	if strings.Join(events, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// stream posts body to url and reads the answer's server-sent events as
+// they come, each with its id and created written as stamped writes them;
+// it checks that the answer is an event stream and that every chunk has
+// the stream's one id.
+func stream(t *testing.T, url, body string) []string {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,24 +115,13 @@ func TestChatStream(t *testing.T) {
 	if err := lines.Err(); err != nil {
 		t.Fatal(err)
 	}
-	chunk := func(delta, finish string) string { return fmt.Sprintf(chunkWant, delta, finish) }
-	want := []string{
-		chunk(`{"role":"assistant","content":""}`, "null"),
-		chunk(`{"content":"Hello"}`, "null"),
-		chunk(`{"content":" from"}`, "null"),
-		chunk(`{"content":" kserve-gen"}`, "null"),
-		chunk(`{}`, `"stop"`),
-		"[DONE]",
-	}
-	if strings.Join(events, "\n") != strings.Join(want, "\n") {
-		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
-	}
 	for _, id := range ids {
 		if id != ids[0] {
 			t.Errorf("chunk ids %v, want one id for the whole stream", ids)
 			break
 		}
 	}
+	return events
 }
 
 // TestCompletion cuts a completion at max_tokens: finish reason "length".
@@ -118,6 +131,97 @@ func TestCompletion(t *testing.T) {
 	want := `{"id":"cmpl-ID","object":"text_completion","created":0,"model":"chat","choices":[{"index":0,"text":"Hello from","logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":3,"total_tokens":5,"completion_tokens":2}}`
 	if got, _ := stamped(resp.Body); resp.Code != http.StatusOK || got != want {
 		t.Fatalf("got %d %s, want 200 %s", resp.Code, resp.Body, want)
+	}
+}
+
+// TestChoices asks for n choices: n answers, indexed 0 to n-1 (for
+// completions, n per prompt, numbered on across the prompts), the prompt
+// counted once in the usage and every choice's tokens.
+func TestChoices(t *testing.T) {
+	srv := runtimetest.Start(t, NewChat("chat"))
+	tests := []struct {
+		name, path, body, want string
+	}{
+		{"chat", "/openai/v1/chat/completions", `{"model":"chat","messages":[{"role":"user","content":"Hello from kserve-gen"}],"n":2,"max_tokens":2}`,
+			`{"id":"chatcmpl-ID","object":"chat.completion","created":0,"model":"chat","choices":[` +
+				`{"index":0,"message":{"role":"assistant","content":"Hello from"},"logprobs":null,"finish_reason":"length"},` +
+				`{"index":1,"message":{"role":"assistant","content":"Hello from"},"logprobs":null,"finish_reason":"length"}],` +
+				`"usage":{"prompt_tokens":3,"total_tokens":7,"completion_tokens":4}}`},
+		{"completions of two prompts", "/openai/v1/completions", `{"model":"chat","prompt":["Hello from","kserve-gen"],"n":2}`,
+			`{"id":"cmpl-ID","object":"text_completion","created":0,"model":"chat","choices":[` +
+				`{"index":0,"text":"Hello from","logprobs":null,"finish_reason":"stop"},` +
+				`{"index":1,"text":"Hello from","logprobs":null,"finish_reason":"stop"},` +
+				`{"index":2,"text":"kserve-gen","logprobs":null,"finish_reason":"stop"},` +
+				`{"index":3,"text":"kserve-gen","logprobs":null,"finish_reason":"stop"}],` +
+				`"usage":{"prompt_tokens":3,"total_tokens":9,"completion_tokens":6}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := srv.PostJSON(t, tt.path, tt.body)
+			if got, _ := stamped(resp.Body); resp.Code != http.StatusOK || got != tt.want {
+				t.Errorf("got %d %s, want 200 %s", resp.Code, resp.Body, tt.want)
+			}
+		})
+	}
+}
+
+// TestChoicesStream streams two choices: each chunk names its choice by
+// index, as OpenAI's clients read them: the role of each, then the tokens
+// in turn, each choice's finish reason, and the usage of both.
+func TestChoicesStream(t *testing.T) {
+	srv := runtimetest.Start(t, NewChat("chat"))
+	events := stream(t, srv.URL+"/openai/v1/chat/completions",
+		`{"model":"chat","messages":[{"role":"user","content":"Hello from kserve-gen"}],"n":2,"max_tokens":2,"stream":true,"stream_options":{"include_usage":true}}`)
+	chunk := func(index int, delta, finish string) string { return fmt.Sprintf(chunkWant, index, delta, finish) }
+	want := []string{
+		chunk(0, `{"role":"assistant","content":""}`, "null"),
+		chunk(1, `{"role":"assistant","content":""}`, "null"),
+		chunk(0, `{"content":"Hello"}`, "null"),
+		chunk(1, `{"content":"Hello"}`, "null"),
+		chunk(0, `{"content":" from"}`, "null"),
+		chunk(1, `{"content":" from"}`, "null"),
+		chunk(0, `{}`, `"length"`),
+		chunk(1, `{}`, `"length"`),
+		`{"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"chat","choices":[],"usage":{"prompt_tokens":3,"total_tokens":7,"completion_tokens":4}}`,
+		"[DONE]",
+	}
+	if strings.Join(events, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// embeddingWant is the answer for "Hello from kserve-gen": e 4 times;
+// l, o and r twice; f, g, h, k, m, n, s and v once (length 6).
+var embeddingWant = []float32{0, 0, 0, 0, 4. / 6, 1. / 6, 1. / 6, 1. / 6, 0, 0, 1. / 6, 2. / 6, 1. / 6, 1. / 6, 2. / 6, 0, 0, 2. / 6, 1. / 6, 0, 0, 1. / 6, 0, 0, 0, 0}
+
+// TestEmbeddings embeds a text as the README's curl does, as numbers and
+// as OpenAI's clients ask for it by default, base64: the little-endian
+// float32s of the same vector.
+func TestEmbeddings(t *testing.T) {
+	srv := runtimetest.Start(t, NewChat("chat"))
+	answer := func(embedding string) string {
+		return `{"id":"embd-ID","object":"list","created":0,"model":"chat","data":[{"index":0,"object":"embedding","embedding":` + embedding +
+			`}],"usage":{"prompt_tokens":3,"total_tokens":3,"completion_tokens":0}}`
+	}
+	raw := make([]byte, 4*len(embeddingWant))
+	for i, f := range embeddingWant {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"float", `{"model":"chat","input":"Hello from kserve-gen"}`,
+			answer(`[0,0,0,0,0.6666667,0.16666667,0.16666667,0.16666667,0,0,0.16666667,0.33333334,0.16666667,0.16666667,0.33333334,0,0,0.33333334,0.16666667,0,0,0.16666667,0,0,0,0]`)},
+		{"base64", `{"model":"chat","input":"Hello from kserve-gen","encoding_format":"base64"}`,
+			answer(`"` + base64.StdEncoding.EncodeToString(raw) + `"`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := srv.PostJSON(t, "/openai/v1/embeddings", tt.body)
+			if got, _ := stamped(resp.Body); resp.Code != http.StatusOK || got != tt.want {
+				t.Errorf("got %d %s, want 200 %s", resp.Code, resp.Body, tt.want)
+			}
+		})
 	}
 }
 
@@ -146,12 +250,44 @@ func TestBadRequests(t *testing.T) {
 			`{"error":{"code":"400","message":"This model's maximum context length is 64 tokens. However, you requested 65 tokens in the messages.","param":"messages","type":"BadRequestError"}}`},
 		{"token ids", "/openai/v1/completions", `{"model":"chat","prompt":[1,2,3]}`,
 			`{"error":{"code":"400","message":"this model takes text prompts, not token ids","param":"prompt","type":"BadRequestError"}}`},
+		{"no choices", "/openai/v1/chat/completions", `{"model":"chat","messages":[{"role":"user","content":"Hello"}],"n":0}`,
+			`{"error":{"code":"400","message":"n must be at least 1, got 0.","param":"n","type":"BadRequestError"}}`},
+		{"no choices, streamed", "/openai/v1/completions", `{"model":"chat","prompt":"Hello","n":-1,"stream":true}`,
+			`{"error":{"code":"400","message":"n must be at least 1, got -1.","param":"n","type":"BadRequestError"}}`},
+		{"too many choices", "/openai/v1/completions", `{"model":"chat","prompt":"Hello","n":129}`,
+			`{"error":{"code":"400","message":"n must be at most 128, got 129.","param":"n","type":"BadRequestError"}}`},
+		{"embedding over the context window", "/openai/v1/embeddings", `{"model":"chat","input":["Hello","` + long + `"]}`,
+			`{"error":{"code":"400","message":"This model's maximum context length is 64 tokens. However, you requested 65 tokens in the input for embedding generation. Please reduce the length of the input.","param":"input","type":"BadRequestError"}}`},
+		{"embedding dimensions", "/openai/v1/embeddings", `{"model":"chat","input":"Hello","dimensions":8}`,
+			`{"error":{"code":"400","message":"Model \"chat\" does not support matryoshka representation, changing output dimensions will lead to poor results.","param":"dimensions","type":"BadRequestError"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := srv.PostJSON(t, tt.path, tt.body)
 			if resp.Code != http.StatusBadRequest || resp.Body != tt.want {
 				t.Errorf("got %d %s, want 400 %s", resp.Code, resp.Body, tt.want)
+			}
+		})
+	}
+}
+
+// TestInvalidBodies checks bodies the server refuses before the model sees
+// them, with FastAPI's 422 as KServe answers one: an embeddings request
+// without its input, and one whose encoding_format is neither float nor
+// base64.
+func TestInvalidBodies(t *testing.T) {
+	srv := runtimetest.Start(t, NewChat("chat"))
+	tests := []struct {
+		name, body, want string
+	}{
+		{"no input", `{"model":"chat"}`, `{"detail":[{"type":"missing","loc":["body","input"],"msg":"Field required","input":{"model":"chat"}}]}`},
+		{"encoding_format", `{"model":"chat","input":"Hello","encoding_format":"hex"}`, `{"detail":[{"type":"literal_error","loc":["body","encoding_format"],"msg":"Input should be 'float' or 'base64'","input":"hex","ctx":{"expected":"'float' or 'base64'"}}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := srv.PostJSON(t, "/openai/v1/embeddings", tt.body)
+			if resp.Code != http.StatusUnprocessableEntity || resp.Body != tt.want {
+				t.Errorf("got %d %s, want 422 %s", resp.Code, resp.Body, tt.want)
 			}
 		})
 	}
