@@ -1038,8 +1038,14 @@ func (o *Options) validateAgent() []error {
 		// KServe's batcher (its agent's pkg/batcher) merges only requests
 		// whose path ends in :predict, reading {"instances": [...]}; a v2
 		// or gRPC request goes through it as it came, so in front of a v2
-		// server it would add a hop and batch nothing.
-		if o.Protocol != project.ProtocolV1 {
+		// server it would add a hop and batch nothing. So would it in front
+		// of an openai project's, whose model has no Predict: its requests
+		// go to /openai/v1/..., which the batcher passes through (KServe's
+		// pkg/batcher BatchHandler.ServeHTTP).
+		switch {
+		case o.OpenAI:
+			fail(`%s: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and an openai project serves OpenAI's API (/openai/v1/...), which has no :predict, so it would batch nothing; drop it`, o.setting("batcher"))
+		case o.Protocol != project.ProtocolV1:
 			speaks := o.Protocol
 			if o.GRPC {
 				speaks += " and gRPC"

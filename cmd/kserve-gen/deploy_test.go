@@ -137,15 +137,33 @@ func TestDeploy_OpenAIProject(t *testing.T) {
 	assert.Equal(t, rest, out)
 	assert.Contains(t, out, "        readinessProbe:\n          httpGet:\n            path: /v1/models/custom-model\n            port: 8080\n")
 
+	noBatcher := `--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and an openai project serves OpenAI's API (/openai/v1/...), which has no :predict, so it would batch nothing; drop it`
 	for args, want := range map[string]string{
-		"--grpc":               "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
-		"--protocol v2 --grpc": "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
-		"--protocol v2":        "--protocol: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone",
+		"--grpc":                     "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
+		"--protocol v2 --grpc":       "--grpc: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it",
+		"--protocol v2":              "--protocol: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone",
+		"--batcher":                  noBatcher,
+		"--batcher-max-batch-size 8": noBatcher,
 	} {
 		out, _, err := runDeploy(t, "--dir "+dir+" "+args)
 		require.EqualError(t, err, want, args)
 		assert.Empty(t, out)
 	}
+
+	// A batcher in kserve-gen.yaml is named there; --batcher=false drops it.
+	f.Deploy = &project.Deploy{Batcher: &project.Batcher{MaxBatchSize: 8}}
+	withBatcher := writeProject(t, f)
+	_, _, err = runDeploy(t, "--dir "+withBatcher)
+	require.EqualError(t, err, strings.Replace(noBatcher, "--batcher", "kserve-gen.yaml deploy.batcher", 1))
+	out, _, err = runDeploy(t, "--dir "+withBatcher+" --batcher=false")
+	require.NoError(t, err)
+	assert.Equal(t, rest, out)
+
+	// The logger works on any path (it passes the stream's flushes on), so
+	// it stays.
+	out, _, err = runDeploy(t, "--dir "+dir+" --logger-url http://message-dumper.default.svc.cluster.local")
+	require.NoError(t, err)
+	assert.Contains(t, out, "    logger:\n      url: http://message-dumper.default.svc.cluster.local\n")
 }
 
 func TestDeploy_EveryFlagReachesOptions(t *testing.T) {

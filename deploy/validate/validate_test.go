@@ -954,6 +954,114 @@ func TestLoggerHeaderReachesTheEventMetadata(t *testing.T) {
 	}
 }
 
+// deploy keeps --logger-url for an openai project, whose chats stream:
+// KServe's own logger handler, run behind a real socket in front of the
+// agent's reverse proxy as its agent runs them (cmd/agent buildServer),
+// hands a stream on as it is written, and sends the response event once
+// the stream has ended, holding the whole stream as the client got it and
+// labelled with the request's content type. docs/deploy.md says so.
+func TestLoggerPassesAStreamOnAndLogsItWhole(t *testing.T) {
+	type event struct {
+		header http.Header
+		body   string
+	}
+	events := make(chan event, 1)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		events <- event{r.Header.Clone(), string(body)}
+	}))
+	defer sink.Close()
+	const first, last = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n", "data: [DONE]\n\n"
+	release := make(chan struct{})
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		_, _ = io.WriteString(w, first)
+		w.(http.Flusher).Flush()
+		select { // the rest once the client has read the first event
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, last)
+	}))
+	defer model.Close()
+	sinkURL, err := url.Parse(sink.URL)
+	require.NoError(t, err)
+	modelURL, err := url.Parse(model.URL)
+	require.NoError(t, err)
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	kfslogger.StartDispatcher(1, &kfslogger.MockStore{}, zl.Sugar())
+	// The agent's proxy has Knative's FlushInterval, 0; a ReverseProxy
+	// flushes an event stream at every write whatever its interval.
+	proxy := httputil.NewSingleHostReverseProxy(modelURL)
+	agent := httptest.NewServer(kfslogger.New(sinkURL, sinkURL, v1beta1.LogResponse, "m", "ns", "default", "predictor",
+		proxy, nil, "", nil, false))
+	defer agent.Close()
+
+	resp, err := http.Post(agent.URL+"/openai/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"Hello"}],"stream":true}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	got := make(chan string, 1)
+	answer := bufio.NewReader(resp.Body)
+	go func() {
+		line, _ := answer.ReadString('\n')
+		blank, _ := answer.ReadString('\n')
+		got <- line + blank
+	}()
+	select {
+	case event := <-got:
+		assert.Equal(t, first, event)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first event did not pass the logger while the stream went on")
+	}
+	close(release)
+	rest, err := io.ReadAll(answer)
+	require.NoError(t, err)
+	assert.Equal(t, last, string(rest))
+
+	select {
+	case e := <-events:
+		assert.Equal(t, kfslogger.CEInferenceResponse, e.header.Get("Ce-Type"))
+		assert.Equal(t, "application/json", e.header.Get("Content-Type"), "the request's content type, not text/event-stream")
+		assert.Equal(t, first+last, e.body, "one event, the whole stream")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no CloudEvent reached the sink")
+	}
+}
+
+// deploy refuses --batcher for an openai project because KServe's own
+// batcher passes every request that is not a v1 :predict through as it
+// came, the OpenAI routes' among them: it would batch nothing.
+func TestBatcherPassesOpenAIRequestsThrough(t *testing.T) {
+	zl, err := zap.NewDevelopment()
+	require.NoError(t, err)
+	type seen struct {
+		path, contentType, body string
+	}
+	requests := make(chan seen, 1)
+	server := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		requests <- seen{r.URL.Path, r.Header.Get("Content-Type"), string(body)}
+		_, _ = w.Write([]byte(`{"object":"chat.completion"}`))
+	})
+	agent := httptest.NewServer(kservebatcher.New(32, 5000, server, zl.Sugar()))
+	defer agent.Close()
+
+	const chat = `{"model":"m","messages":[{"role":"user","content":"Hello"}]}`
+	resp, err := http.Post(agent.URL+"/openai/v1/chat/completions", "application/json", strings.NewReader(chat))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	// Had the batcher taken it, it would have answered a 400 ("no
+	// instances in the request") or waited 5 s for a batch of 32.
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"object":"chat.completion"}`, string(body), "the server's own answer, not the batcher's")
+	assert.Equal(t, seen{"/openai/v1/chat/completions", "application/json", chat}, <-requests, "as the client sent it")
+}
+
 // deploy refuses --trigger with --batcher because of what KServe's own
 // batcher does to a binary-mode CloudEvent from the broker: the server gets
 // the instances without the ce-* attributes, so it cannot answer with an
