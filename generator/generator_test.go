@@ -738,22 +738,23 @@ func TestLeftBehind(t *testing.T) {
 // TestRemoveLeftovers: of the earlier project's files the new one does
 // not write, those the folder holds as the earlier project has them are
 // removed, with the folders that leaves empty (deepest first); an edited
-// one, a link, a folder in a file's place and a file in a linked folder
-// stay, each with why; a file of both projects, and the user's own, are
-// not touched.
+// one, a link, a folder in a file's place, a file in a linked folder and
+// a model unlike the sample stay, each with why; a file of both projects,
+// and the user's own, are not touched.
 func TestRemoveLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	elsewhere := t.TempDir()
 	for name, data := range map[string]string{
-		"a/b/same.go":     "gen",  // unchanged, alone in a/b, alone with b in a
-		"c/same.txt":      "gen",  // unchanged, beside the user's file
-		"c/mine.txt":      "mine", // the user's
-		"edited.go":       "mine",
-		"d/edited.go":     "mine", // keeps its folder whole:
-		"d/same.go":       "gen",  // unchanged, but stays beside it
-		"d/data.txt":      "gen",  // not Go: goes
-		"both.go":         "old",  // the new project writes it too
-		"real/target.txt": "gen",
+		"a/b/same.go":      "gen",  // unchanged, alone in a/b, alone with b in a
+		"c/same.txt":       "gen",  // unchanged, beside the user's file
+		"c/mine.txt":       "mine", // the user's
+		"edited.go":        "mine",
+		"d/edited.go":      "mine", // keeps its folder whole:
+		"d/same.go":        "gen",  // unchanged, but stays beside it
+		"d/data.txt":       "gen",  // not Go: goes
+		"both.go":          "old",  // the new project writes it too
+		"real/target.txt":  "gen",
+		"model/model.onnx": "mine", // the user's model where the sample was
 	} {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
@@ -776,6 +777,7 @@ func TestRemoveLeftovers(t *testing.T) {
 		{Path: "gone.txt", Data: gen},
 		{Path: "link.txt", Data: gen},
 		{Path: "linkdir/linked.txt", Data: gen},
+		{Path: "model/model.onnx", Data: gen},
 	}
 	written := []generator.File{{Path: "both.go", Data: []byte("new")}}
 	got := generator.RemoveLeftovers(dir, earlier, written)
@@ -786,8 +788,8 @@ func TestRemoveLeftovers(t *testing.T) {
 		kept = append(kept, k.Path)
 		whys = append(whys, k.Why)
 	}
-	assert.Equal(t, []string{"d/edited.go", "d/same.go", "edited.go", "folder.txt", "link.txt", "linkdir/linked.txt"}, kept)
-	assert.Equal(t, []generator.KeptWhy{generator.KeptEdited, generator.KeptBeside, generator.KeptEdited, generator.KeptNotFile, generator.KeptLink, generator.KeptLink}, whys)
+	assert.Equal(t, []string{"d/edited.go", "d/same.go", "edited.go", "folder.txt", "link.txt", "linkdir/linked.txt", "model/model.onnx"}, kept)
+	assert.Equal(t, []generator.KeptWhy{generator.KeptEdited, generator.KeptBeside, generator.KeptEdited, generator.KeptNotFile, generator.KeptLink, generator.KeptLink, generator.KeptModel}, whys)
 
 	assert.NoDirExists(t, filepath.Join(dir, "a"))
 	assert.NoFileExists(t, filepath.Join(dir, "c", "same.txt"))
@@ -799,6 +801,7 @@ func TestRemoveLeftovers(t *testing.T) {
 		"real/target.txt":    "gen",
 		"link.txt":           "gen",
 		"linkdir/linked.txt": "gen",
+		"model/model.onnx":   "mine",
 	} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err, name)

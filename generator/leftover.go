@@ -39,8 +39,14 @@ type KeptWhy int
 const (
 	// KeptEdited: its bytes are not those the earlier project's answers
 	// render to (edited since kserve-gen wrote it, or not written by this
-	// kserve-gen, or the user's own model).
+	// kserve-gen).
 	KeptEdited KeptWhy = iota
+	// KeptModel: the earlier project's model/model.onnx or
+	// model/labels.txt, which is not the sample's: the user's model (new
+	// --model copied it there, which kserve-gen.yaml does not record, so
+	// the earlier project re-renders with the sample), or one put in the
+	// sample's place since.
+	KeptModel
 	// KeptLink: it, or a folder on its way, is a symbolic link, which
 	// nothing is removed through.
 	KeptLink
@@ -75,7 +81,8 @@ const (
 // projects written before them. A re-render errs one way only: a file
 // written by a kserve-gen whose templates have changed since, or from a
 // --model (which kserve-gen.yaml does not record: the sample renders in
-// its place), differs from it and stays, named, as an edited one does;
+// its place), differs from it and stays, named (as an edited file, or, for
+// the model, as the user's: KeptModel);
 // while a file whose bytes equal the re-render's is what kserve-gen
 // writes for those answers, so removing it loses nothing anyone wrote,
 // whichever version wrote it.
@@ -116,6 +123,12 @@ func RemoveLeftovers(dir string, earlier, written []File) Leftovers {
 		case errors.Is(err, fs.ErrNotExist):
 			// Gone already: nothing to remove or to say.
 		case err != nil:
+			if why == KeptEdited && (f.Path == SampleModelPath || f.Path == LabelsPath) {
+				// earlier has the sample there (EarlierFiles renders no
+				// --model): a file unlike it is a model of the user's, not
+				// an edit of the sample.
+				why = KeptModel
+			}
 			left.Kept = append(left.Kept, Kept{Path: f.Path, Why: why, Err: err})
 			if strings.HasSuffix(f.Path, ".go") {
 				staying[path.Dir(f.Path)] = true

@@ -489,7 +489,11 @@ func removeLeftovers(dir string, before *project.File, gopts *generator.Options,
 func leftoverProjects(from, to generator.Made, grpc bool) (was, is string) {
 	switch {
 	case from.Template != to.Template:
-		return from.Template + " project", "a " + to.Template + " project"
+		article := "a "
+		if strings.ContainsRune("aeiou", rune(to.Template[0])) {
+			article = "an " // an onnx project, an openai project
+		}
+		return from.Template + " project", article + to.Template + " project"
 	case from.Client && !grpc:
 		return "project serving gRPC", "a project without gRPC"
 	}
@@ -542,6 +546,11 @@ func keptWhy(why generator.KeptWhy, n int) string {
 	switch why {
 	case generator.KeptEdited:
 		return "edited since kserve-gen wrote " + it
+	case generator.KeptModel:
+		if n > 1 {
+			return "your model's files, not kserve-gen's sample"
+		}
+		return "your model's file, not kserve-gen's sample"
 	case generator.KeptLink:
 		if n > 1 {
 			return "symbolic links, or in a linked folder, which new removes nothing through"

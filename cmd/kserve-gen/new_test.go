@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/kserve-gen/kserve-gen/generator"
+	"github.com/kserve-gen/kserve-gen/internal/onnxtest"
 	"github.com/kserve-gen/kserve-gen/project"
 )
 
@@ -858,9 +859,30 @@ func TestNew_ForceRemovesTheUntouchedSampleModel(t *testing.T) {
 	errOut.Reset()
 	require.NoError(t, runCLI(t, f, "new", "was-onnx", "--template", "rest", "--force", "--yes", "--dir", dir))
 	assert.Contains(t, out.String(), "\nRemoved (--force), files of the earlier onnx project that a rest project does not use, unchanged since kserve-gen wrote them: model/model.onnx\n")
-	assert.Contains(t, errOut.String(), "Warning: kept from the earlier onnx project, which a rest project does not use: model/labels.txt (edited since kserve-gen wrote it). Remove it unless you still need it (go test ./... builds every Go package in the folder).\n")
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier onnx project, which a rest project does not use: model/labels.txt (your model's file, not kserve-gen's sample). Remove it unless you still need it (go test ./... builds every Go package in the folder).\n")
 	assert.FileExists(t, filepath.Join(dir, "model", "labels.txt"))
 	assert.NoFileExists(t, filepath.Join(dir, "model", "model.onnx"))
+}
+
+// TestNew_ForceKeepsTheUsersModel: a project made with --model holds the
+// user's model where the sample would be; kserve-gen.yaml does not record
+// --model, so new --force compares it with the sample, and says it keeps
+// the user's model, not that the user edited a file kserve-gen wrote.
+func TestNew_ForceKeepsTheUsersModel(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "pool.onnx")
+	require.NoError(t, os.WriteFile(model, onnxtest.Image("8", "8"), 0o644))
+	dir := filepath.Join(t.TempDir(), "pool")
+	f, _, out, errOut := testFactory(t)
+	require.NoError(t, runCLI(t, f, "new", "pool", "--model", model, "--yes", "--dir", dir))
+
+	out.Reset()
+	errOut.Reset()
+	require.NoError(t, runCLI(t, f, "new", "pool", "--template", "openai", "--force", "--yes", "--dir", dir))
+	assert.Contains(t, errOut.String(), "Warning: kept from the earlier onnx project, which an openai project does not use: model/model.onnx (your model's file, not kserve-gen's sample). Remove it unless you still need it (go test ./... builds every Go package in the folder).\n")
+	assert.NotContains(t, errOut.String(), "edited since")
+	got, err := os.ReadFile(filepath.Join(dir, "model", "model.onnx"))
+	require.NoError(t, err)
+	assert.Equal(t, onnxtest.Image("8", "8"), got, "the user's model is kept")
 }
 
 // TestNew_ForceRemovesNothingThroughALink: a client/ that is a link to a
