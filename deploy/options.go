@@ -1088,7 +1088,12 @@ func (o *Options) validateTrigger() []error {
 	} else if err := validateSubdomain(tr.Broker, "a broker's name"); err != nil {
 		fail("%s: broker %w", o.setting("trigger"), err)
 	}
-	if o.Protocol != project.ProtocolV1 {
+	switch {
+	case o.OpenAI:
+		// The Trigger's subscriber is the predictor's :predict, which an
+		// openai project's model (no Predict) answers with a 500.
+		fail("%s: KServe delivers the broker's events to the v1 endpoint (:predict), and an openai project's model serves OpenAI's API (/openai/v1/...) and no :predict; drop it", o.setting("trigger"))
+	case o.Protocol != project.ProtocolV1:
 		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
 	}
 	if o.Batcher != nil {

@@ -144,6 +144,7 @@ func TestDeploy_OpenAIProject(t *testing.T) {
 		"--protocol v2":              "--protocol: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone",
 		"--batcher":                  noBatcher,
 		"--batcher-max-batch-size 8": noBatcher,
+		"--trigger default --trigger-filter type=org.example.request": "--trigger: KServe delivers the broker's events to the v1 endpoint (:predict), and an openai project's model serves OpenAI's API (/openai/v1/...) and no :predict; drop it",
 	} {
 		out, _, err := runDeploy(t, "--dir "+dir+" "+args)
 		require.EqualError(t, err, want, args)
