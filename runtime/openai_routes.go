@@ -27,15 +27,15 @@ func (s *Server) withOpenAIRoutes(models []model.Model) ([]rest.Route, error) {
 	if !slices.ContainsFunc(models, openai.Is) {
 		return s.routes, nil
 	}
-	routes := append(slices.Clip(s.routes), openai.Routes(s.dp, openai.Options{
+	own := openai.Routes(s.dp, openai.Options{
 		Prefix:             s.cfg.OpenAIRoutePrefix,
 		MaxRequestBodySize: s.cfg.MaxRequestBodySize,
 		Logger:             s.log,
-	})...)
+	})
 	// A WithHandler route on one of the OpenAI paths.
-	if err := checkRoutes(routes); err != nil {
-		return nil, fmt.Errorf("OpenAI routes under KSERVE_OPENAI_ROUTE_PREFIX %s: %w", s.cfg.OpenAIRoutePrefix, err)
+	if err := checkRoutes(s.routes, own); err != nil {
+		return nil, fmt.Errorf("OpenAI routes under KSERVE_OPENAI_ROUTE_PREFIX %q: %w", s.cfg.OpenAIRoutePrefix, err)
 	}
 	s.log.Info("OpenAI endpoints registered")
-	return routes, nil
+	return slices.Concat(s.routes, own), nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,7 +134,7 @@ func SignalContext() (context.Context, context.CancelFunc) {
 // Any other error it returns has not been printed or logged (see Run):
 // print it on stderr and exit with status 1.
 func Serve(models ...model.Model) error {
-	cfg, err := config.NewParser(os.Args[0]).Parse(os.Args[1:], os.Getenv)
+	cfg, err := config.NewParser(os.Args[0]).ParseLookup(os.Args[1:], os.LookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -214,7 +215,7 @@ func (s *Server) Run(ctx context.Context, models ...model.Model) error {
 	if err := checkModels(models); err != nil {
 		return err
 	}
-	if err := checkRoutes(s.routes); err != nil {
+	if err := checkRoutes(s.routes, nil); err != nil {
 		return err
 	}
 	if err := s.setupLogging(); err != nil {
@@ -267,8 +268,12 @@ func checkModels(models []model.Model) error {
 }
 
 // checkRoutes reports an invalid or conflicting WithHandler pattern as an
-// error rather than as the panic http.ServeMux raises for it.
-func checkRoutes(routes []rest.Route) (err error) {
+// error rather than as the panic http.ServeMux raises for it. user are the
+// WithHandler routes, which may not take one of KServe's paths; own are
+// routes the server adds itself (the OpenAI routes, which sit at /v1/...
+// under an empty KSERVE_OPENAI_ROUTE_PREFIX, as in KServe), checked for
+// conflicts with them only.
+func checkRoutes(user, own []rest.Route) (err error) {
 	var pattern string
 	defer func() {
 		if p := recover(); p != nil {
@@ -276,12 +281,15 @@ func checkRoutes(routes []rest.Route) (err error) {
 		}
 	}()
 	mux := http.NewServeMux()
-	for _, r := range routes {
+	for i, r := range slices.Concat(user, own) {
 		pattern = r.Pattern
 		if r.Handler == nil {
 			return fmt.Errorf("WithHandler(%q): nil handler", pattern)
 		}
 		mux.Handle(pattern, r.Handler) // panics on a bad or conflicting pattern
+		if i >= len(user) {
+			continue
+		}
 		// The pattern's path: after the method, from the first slash (a
 		// host may precede it).
 		p := pattern

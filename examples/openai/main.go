@@ -229,7 +229,7 @@ func cmp(ps ...*int) *int {
 
 func main() {
 	p := config.NewParser("echo")
-	cfg, err := p.Parse(os.Args[1:], os.Getenv)
+	cfg, err := p.ParseLookup(os.Args[1:], os.LookupEnv) // LookupEnv: KSERVE_OPENAI_ROUTE_PREFIX="" serves the routes at /v1/..., as in KServe
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}

@@ -80,7 +80,8 @@ type Config struct {
 	CEMerge     bool   // $CE_MERGE == "true" (any case): copy the request event's attributes
 	// $KSERVE_OPENAI_ROUTE_PREFIX: the path the OpenAI-compatible routes
 	// sit under (package openai), "/openai" by default, a leading "/"
-	// added as KServe adds it.
+	// added as KServe adds it; "" (the variable set empty, read through
+	// Parser.ParseLookup) serves them at /v1/..., as KServe does.
 	OpenAIRoutePrefix string
 	// $FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (uvicorn's --forwarded-allow-ips;

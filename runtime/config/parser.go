@@ -153,9 +153,16 @@ func isNegativeNumber(s string) bool {
 }
 
 // Parse reads args (without the program name) and the environment through
-// getenv (os.Getenv when nil), and returns the configuration. Unknown
-// arguments are kept for Unknown; -h/--help returns flag.ErrHelp after
-// printing the usage to FlagSet().Output(). Call it once.
+// getenv (the process environment when nil, read as ParseLookup reads it),
+// and returns the configuration. Unknown arguments are kept for Unknown;
+// -h/--help returns flag.ErrHelp after printing the usage to
+// FlagSet().Output(). Call it once.
+//
+// A getenv cannot tell a variable set to "" from an unset one, and Parse
+// reads both as unset; the one variable where KServe tells them apart is
+// KSERVE_OPENAI_ROUTE_PREFIX, whose empty value puts the OpenAI routes at
+// /v1/...: read the environment with ParseLookup(args, os.LookupEnv) to
+// have that.
 //
 // A bad argument or environment variable is written to FlagSet().Output() as
 // argparse writes it (usage block, then "prog: error: argument --http_port:
@@ -163,17 +170,37 @@ func isNegativeNumber(s string) bool {
 // with status 2 on it without printing it again.
 func (p *Parser) Parse(args []string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
-		getenv = os.Getenv
+		return p.ParseLookup(args, nil)
+	}
+	return p.ParseLookup(args, func(key string) (string, bool) {
+		v := getenv(key)
+		return v, v != ""
+	})
+}
+
+// ParseLookup is Parse reading the environment through lookup, which
+// reports whether a variable is set as os.LookupEnv does (os.LookupEnv when
+// nil). An empty variable then counts where KServe's os.environ.get counts
+// it: KSERVE_OPENAI_ROUTE_PREFIX="" serves the OpenAI routes without a
+// prefix, at /v1/completions and the like. Every other variable reads as
+// through Parse, an empty one as unset.
+func (p *Parser) ParseLookup(args []string, lookup func(string) (string, bool)) (*Config, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	getenv := func(key string) string {
+		v, _ := lookup(key)
+		return v
 	}
 	p.columns = columns(getenv)
-	cfg, err := p.parse(args, getenv)
+	cfg, err := p.parse(args, getenv, lookup)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return nil, p.fail(err, p.seedError(err))
 	}
 	return cfg, err
 }
 
-func (p *Parser) parse(args []string, getenv func(string) string) (*Config, error) {
+func (p *Parser) parse(args []string, getenv func(string) string, lookup func(string) (string, bool)) (*Config, error) {
 	// The defaults --help shows are what the flags hold when parsing starts:
 	// a program that sets its own with FlagSet().Set (a generated project's
 	// model name, gRPC off) must not have KServe's listed instead.
@@ -261,7 +288,7 @@ func (p *Parser) parse(args []string, getenv func(string) string) (*Config, erro
 	if err := p.fs.Parse(nil); err != nil {
 		return nil, err
 	}
-	if err := p.applyEnv(getenv, set); err != nil {
+	if err := p.applyEnv(getenv, lookup, set); err != nil {
 		return nil, err
 	}
 	if err := p.cfg.Validate(); err != nil {
@@ -311,7 +338,7 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	return nil, &ambiguousError{token, names}
 }
 
-func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error {
+func (p *Parser) applyEnv(getenv func(string) string, lookup func(string) (string, bool), set map[string]bool) error {
 	c := &p.cfg
 	if lvl := strings.ToUpper(strings.TrimSpace(getenv("KSERVE_LOGLEVEL"))); lvl != "" {
 		if _, err := ParseLogLevel(lvl); err != nil {
@@ -323,11 +350,12 @@ func (p *Parser) applyEnv(getenv func(string) string, set map[string]bool) error
 	c.CEType, c.CESource = getenv("CE_TYPE"), getenv("CE_SOURCE")
 	c.CEMerge = strings.EqualFold(getenv("CE_MERGE"), "true")
 	c.ForwardedAllowIPs = strings.TrimSpace(getenv("FORWARDED_ALLOW_IPS"))
-	if prefix := getenv("KSERVE_OPENAI_ROUTE_PREFIX"); prefix != "" {
-		// KServe reads an empty value as no prefix at all; getenv cannot
-		// tell an empty variable from an unset one, so both keep the
-		// default (routes at /v1/... would sit under KServe's own v1 paths).
-		if !strings.HasPrefix(prefix, "/") {
+	if prefix, ok := lookup("KSERVE_OPENAI_ROUTE_PREFIX"); ok {
+		// KServe (protocol/rest/openai/endpoints.py) reads
+		// os.environ.get("KSERVE_OPENAI_ROUTE_PREFIX", "/openai") and puts a
+		// "/" before a value without one; an empty value is no prefix at
+		// all, the routes at /v1/... beside KServe's v1 ones.
+		if prefix != "" && !strings.HasPrefix(prefix, "/") {
 			prefix = "/" + prefix
 		}
 		if strings.HasSuffix(prefix, "/") || strings.ContainsAny(prefix, "{}?# \t\n") {

@@ -476,3 +476,33 @@ func TestParse_WorkersZeroIsOneProcess(t *testing.T) {
 	cfg, _ := parse(t, []string{"--workers", "0"}, env())
 	assert.Equal(t, 1, cfg.Workers)
 }
+
+// KSERVE_OPENAI_ROUTE_PREFIX set empty is no prefix, as KServe's
+// os.environ.get reads it; a getenv cannot tell empty from unset, so
+// through Parse both keep the default, and ParseLookup tells them apart.
+func TestParseLookup_EmptyOpenAIPrefixIsNoPrefix(t *testing.T) {
+	lookup := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	cfg, err := NewParser("test").ParseLookup(nil, lookup(map[string]string{"KSERVE_OPENAI_ROUTE_PREFIX": ""}))
+	require.NoError(t, err)
+	assert.Equal(t, "", cfg.OpenAIRoutePrefix, "set empty")
+	cfg, err = NewParser("test").ParseLookup(nil, lookup(map[string]string{}))
+	require.NoError(t, err)
+	assert.Equal(t, "/openai", cfg.OpenAIRoutePrefix, "unset")
+	cfg, err = NewParser("test").ParseLookup(nil, lookup(map[string]string{"KSERVE_OPENAI_ROUTE_PREFIX": "llm", "KSERVE_LOGLEVEL": ""}))
+	require.NoError(t, err)
+	assert.Equal(t, "/llm", cfg.OpenAIRoutePrefix, "a leading / added")
+	assert.Equal(t, "INFO", cfg.LogLevel, "any other variable set empty reads as unset")
+
+	t.Setenv("KSERVE_OPENAI_ROUTE_PREFIX", "")
+	cfg, err = NewParser("test").Parse(nil, env())
+	require.NoError(t, err)
+	assert.Equal(t, "/openai", cfg.OpenAIRoutePrefix, "a getenv reads empty as unset")
+	cfg, err = NewParser("test").ParseLookup(nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", cfg.OpenAIRoutePrefix, "nil lookup is os.LookupEnv")
+	cfg, err = NewParser("test").Parse(nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", cfg.OpenAIRoutePrefix, "nil getenv reads the environment as ParseLookup does")
+}

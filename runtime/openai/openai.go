@@ -3,7 +3,8 @@
 // OpenAIModel (kserve/protocol/rest/openai): POST /v1/completions,
 // /v1/chat/completions, /v1/embeddings and /v1/rerank, GET /v1/models and
 // /v1/models/{model_name}, under $KSERVE_OPENAI_ROUTE_PREFIX (default
-// /openai). The server (package runtime) registers them when it serves
+// /openai; set empty, the POST routes at /v1/... and the GET ones left to
+// KServe's v1 routes of those paths). The server (package runtime) registers them when it serves
 // at least one such model; OpenAI's clients pointed at
 // http://host/openai/v1 then talk to it.
 //
@@ -85,7 +86,10 @@ func Is(m model.Model) bool {
 // Options configure the routes.
 type Options struct {
 	// Prefix is the path the routes sit under ("/openai":
-	// $KSERVE_OPENAI_ROUTE_PREFIX, config.Config.OpenAIRoutePrefix).
+	// $KSERVE_OPENAI_ROUTE_PREFIX, config.Config.OpenAIRoutePrefix). With
+	// "" the POST routes are at /v1/..., and the GET ones are left out:
+	// their paths are KServe's v1 model list and readiness, which KServe
+	// matches first.
 	Prefix string
 	// MaxRequestBodySize bounds a request body (--max_request_body_size;
 	// <= 0: no bound).
@@ -122,14 +126,23 @@ func Routes(dp *dataplane.Dataplane, opts Options) []rest.Route {
 	}
 	s := &server{dp: dp, opts: opts}
 	p := opts.Prefix
-	return []rest.Route{
+	routes := []rest.Route{
 		{Pattern: "POST " + p + "/v1/completions", Handler: http.HandlerFunc(s.completions)},
 		{Pattern: "POST " + p + "/v1/chat/completions", Handler: http.HandlerFunc(s.chatCompletions)},
 		{Pattern: "POST " + p + "/v1/embeddings", Handler: http.HandlerFunc(s.embeddings)},
 		{Pattern: "POST " + p + "/v1/rerank", Handler: http.HandlerFunc(s.rerank)},
-		{Pattern: "GET " + p + "/v1/models", Handler: http.HandlerFunc(s.models)},
-		{Pattern: "GET " + p + "/v1/models/{model_name}", Handler: http.HandlerFunc(s.health)},
 	}
+	if p == "" {
+		// GET /v1/models and /v1/models/{model_name} are then KServe's v1
+		// model list and model readiness, which KServe registers before
+		// the OpenAI router (RESTServer._register_endpoints), so Starlette,
+		// matching routes in that order, never reaches OpenAI's.
+		return routes
+	}
+	return append(routes,
+		rest.Route{Pattern: "GET " + p + "/v1/models", Handler: http.HandlerFunc(s.models)},
+		rest.Route{Pattern: "GET " + p + "/v1/models/{model_name}", Handler: http.HandlerFunc(s.health)},
+	)
 }
 
 // randomID is 32 random hex digits, as vLLM's random_uuid (uuid4().hex).

@@ -10,6 +10,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -533,6 +534,70 @@ func TestRoutePrefixFromEnvironment(t *testing.T) {
 	_, err = p.Parse(nil, func(k string) string { return env[k] })
 	require.ErrorIs(t, err, config.ErrUsage)
 	assert.Contains(t, out.String(), "srv: error: argument environment variable KSERVE_OPENAI_ROUTE_PREFIX: '/llm/': a path prefix must not end with '/' nor hold '{', '}', '?', '#' or blanks")
+}
+
+// KSERVE_OPENAI_ROUTE_PREFIX set empty serves the routes at /v1/..., where
+// OpenAI's clients find them with the base URL http://host/v1. GET
+// /v1/models and /v1/models/{name} stay KServe's v1 model list and
+// readiness: KServe registers its v1 routes before the OpenAI router, and
+// Starlette takes the first route that matches.
+func TestRoutePrefixEmpty_RoutesAtV1(t *testing.T) {
+	cfg, err := config.NewParser("srv").ParseLookup(nil, func(k string) (string, bool) {
+		return "", k == "KSERVE_OPENAI_ROUTE_PREFIX"
+	})
+	require.NoError(t, err)
+	require.Equal(t, "", cfg.OpenAIRoutePrefix)
+	srv := start(t, func(c *config.Config) { c.OpenAIRoutePrefix = cfg.OpenAIRoutePrefix }, &echo{base: base{name: "echo"}})
+
+	code, _, body := post(t, srv.URL+"/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"hello there"}]}`)
+	assert.Equal(t, 200, code, body)
+	assert.Contains(t, body, `"object":"chat.completion"`)
+	assert.Contains(t, body, `"content":"hello there"`)
+	code, _, body = post(t, srv.URL+"/v1/completions", `{"model":"echo","prompt":"hi"}`)
+	assert.Equal(t, 200, code, body)
+	assert.Contains(t, body, `"object":"text_completion"`)
+
+	code, body = get(t, srv.URL+"/v1/models")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"models":["echo"]}`, body, "KServe's v1 model list, which OpenAI's clients cannot read")
+	code, body = get(t, srv.URL+"/v1/models/echo")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `{"name":"echo","ready":true}`, body, "KServe's v1 model readiness")
+	code, body = get(t, srv.URL+"/v1/models/nope")
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"error":"Model with name nope does not exist."}`, body)
+
+	// Starlette's answers for the other methods and paths.
+	code, body = get(t, srv.URL+"/v1/chat/completions")
+	assert.Equal(t, 405, code)
+	assert.Equal(t, `{"detail":"Method Not Allowed"}`, body)
+	code, body = get(t, srv.URL+"/v1/nothing")
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"detail":"Not Found"}`, body)
+	code, _, body = post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[]}`)
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `{"detail":"Not Found"}`, body)
+}
+
+// A WithHandler route on one of the OpenAI paths is refused, and one
+// under /v1/ still is when the OpenAI routes sit there.
+func TestRoutes_ConflictingHandlerRefused(t *testing.T) {
+	for prefix, tc := range map[string]struct{ pattern, want string }{
+		"/openai": {"POST /openai/v1/completions", `OpenAI routes under KSERVE_OPENAI_ROUTE_PREFIX "/openai": WithHandler("POST /openai/v1/completions"): pattern "POST /openai/v1/completions" (registered at `},
+		"":        {"POST /v1/completions", `WithHandler("POST /v1/completions"): /v1/completions is one of KServe's paths, which the server keeps serving`},
+	} {
+		cfg := config.Default()
+		cfg.EnableGRPC = false
+		cfg.OpenAIRoutePrefix = prefix
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		srv := runtime.NewServer(cfg, runtime.WithHTTPListener(ln), runtime.WithLogOutput(io.Discard, io.Discard),
+			runtime.WithHandler(tc.pattern, http.NotFoundHandler()))
+		err = srv.Run(context.Background(), &echo{base: base{name: "echo"}})
+		ln.Close()
+		require.Error(t, err, prefix)
+		assert.True(t, strings.HasPrefix(err.Error(), tc.want), "%q: %v", prefix, err)
+	}
 }
 
 func TestNoOpenAIModel_NoRoutes(t *testing.T) {

@@ -228,6 +228,13 @@ func (h *Handler) routeV1(w http.ResponseWriter, r *http.Request, p string, get,
 	}
 	name, ok := strings.CutPrefix(p, "models/")
 	if !ok || name == "" || strings.Contains(name, "/") {
+		if h.mux != nil {
+			// A path under /v1/ that KServe's v1 routes do not match: the
+			// OpenAI routes sit there when KSERVE_OPENAI_ROUTE_PREFIX is
+			// empty (WithHandler routes cannot).
+			h.serveUser(w, r)
+			return
+		}
 		h.detail(w, http.StatusNotFound)
 		return
 	}
