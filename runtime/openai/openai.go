@@ -28,12 +28,22 @@ import (
 	"time"
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
 
 // Completer answers POST /v1/completions without "stream": true.
+//
+// Every request carries the headers it came with (Header) and, never nil,
+// the headers to answer it with (ResponseHeader: req.ResponseHeader.Set
+// and Add, as a KServe model sets context["response"].headers). They go
+// out with the answer: with a plain one when the method returns it, with a
+// stream when its first chunk is sent, so a streaming method sets them
+// before it yields that chunk; ones set later are not sent, the header
+// block having gone. An error answer carries none of them, as KServe's
+// does not. Content-Type and Content-Length stay the server's.
 type Completer interface {
 	Complete(ctx context.Context, req *CompletionRequest) (*Completion, error)
 }
@@ -270,7 +280,7 @@ func (s *server) begin(w http.ResponseWriter, r *http.Request, req any, modelOf 
 // answer runs fn, the model's unary method (method, for a panic's
 // message; what, for a nil answer's), and writes its answer after fill
 // has completed it, or its error.
-func answer[R any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method, what string, fn func() (*R, error), fill func(*R)) {
+func answer[R any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method, what string, hdr http.Header, fn func() (*R, error), fill func(*R)) {
 	var resp *R
 	err := s.call(m, method, func() (err error) { resp, err = fn(); return err })
 	if err == nil && resp == nil {
@@ -281,18 +291,33 @@ func answer[R any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 		return
 	}
 	fill(resp)
+	setHeaders(w.Header(), hdr)
 	s.writeJSON(w, r, resp)
+}
+
+// setHeaders copies the headers a model set (a request's ResponseHeader)
+// to dst, all but Content-Length, which net/http computes (as KServe
+// recomputes it), and Content-Type, which the server sets after; a value's
+// control characters are cleaned as for Predict's headers, since net/http
+// writes them as they are and the answer would be refused whole.
+func setHeaders(dst, src http.Header) {
+	for k, v := range src {
+		if k == "Content-Length" || k == "Content-Type" {
+			continue
+		}
+		dst[k] = headerval.Clean(v)
+	}
 }
 
 // streamFrom runs open, the model's streaming method (method, for a
 // panic's message), and streams the chunks it returns (stream).
-func streamFrom[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method string, open func() iter.Seq2[*C, error], stamp func(*C)) {
+func streamFrom[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, method string, hdr http.Header, open func() iter.Seq2[*C, error], stamp func(*C)) {
 	var chunks iter.Seq2[*C, error]
 	if err := s.call(m, method, func() error { chunks = open(); return nil }); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	stream(s, w, r, m, chunks, stamp)
+	stream(s, w, r, m, hdr, chunks, stamp)
 }
 
 func (s *server) completions(w http.ResponseWriter, r *http.Request) {
@@ -302,7 +327,7 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	req.Header = r.Header
+	req.Header, req.ResponseHeader = r.Header, http.Header{}
 	stamp := s.stamper("cmpl-", req.Model)
 	if req.Stream {
 		st, ok := m.(CompletionStreamer)
@@ -310,7 +335,7 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, unsupported(m.Name(), "streaming Completions API"))
 			return
 		}
-		streamFrom(s, w, r, m, "CompleteStream", func() iter.Seq2[*CompletionChunk, error] { return st.CompleteStream(r.Context(), &req) },
+		streamFrom(s, w, r, m, "CompleteStream", req.ResponseHeader, func() iter.Seq2[*CompletionChunk, error] { return st.CompleteStream(r.Context(), &req) },
 			func(c *CompletionChunk) { stamp(&c.ID, &c.Object, "text_completion", &c.Created, &c.Model) })
 		return
 	}
@@ -319,7 +344,7 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unsupported(m.Name(), "Completions API"))
 		return
 	}
-	answer(s, w, r, m, "Complete", "completion", func() (*Completion, error) { return c.Complete(r.Context(), &req) },
+	answer(s, w, r, m, "Complete", "completion", req.ResponseHeader, func() (*Completion, error) { return c.Complete(r.Context(), &req) },
 		func(resp *Completion) { stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model) })
 }
 
@@ -330,7 +355,7 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	req.Header = r.Header
+	req.Header, req.ResponseHeader = r.Header, http.Header{}
 	stamp := s.stamper("chatcmpl-", req.Model)
 	if req.Stream {
 		st, ok := m.(ChatStreamer)
@@ -338,7 +363,7 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, unsupported(m.Name(), "streaming Chat Completion API"))
 			return
 		}
-		streamFrom(s, w, r, m, "ChatCompleteStream", func() iter.Seq2[*ChatCompletionChunk, error] { return st.ChatCompleteStream(r.Context(), &req) },
+		streamFrom(s, w, r, m, "ChatCompleteStream", req.ResponseHeader, func() iter.Seq2[*ChatCompletionChunk, error] { return st.ChatCompleteStream(r.Context(), &req) },
 			func(c *ChatCompletionChunk) { stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model) })
 		return
 	}
@@ -347,7 +372,7 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unsupported(m.Name(), "Chat Completion API"))
 		return
 	}
-	answer(s, w, r, m, "ChatComplete", "chat completion", func() (*ChatCompletion, error) { return c.ChatComplete(r.Context(), &req) },
+	answer(s, w, r, m, "ChatComplete", "chat completion", req.ResponseHeader, func() (*ChatCompletion, error) { return c.ChatComplete(r.Context(), &req) },
 		func(resp *ChatCompletion) {
 			stamp(&resp.ID, &resp.Object, "chat.completion", &resp.Created, &resp.Model)
 		})
@@ -371,13 +396,13 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	req.Header = r.Header
+	req.Header, req.ResponseHeader = r.Header, http.Header{}
 	e, ok := m.(Embedder)
 	if !ok {
 		s.writeError(w, r, unsupported(m.Name(), "Embeddings API"))
 		return
 	}
-	answer(s, w, r, m, "Embed", "embedding", func() (*Embedding, error) { return e.Embed(r.Context(), &req) }, func(resp *Embedding) {
+	answer(s, w, r, m, "Embed", "embedding", req.ResponseHeader, func() (*Embedding, error) { return e.Embed(r.Context(), &req) }, func(resp *Embedding) {
 		s.stamper("embd-", req.Model)(&resp.ID, &resp.Object, "list", &resp.Created, &resp.Model)
 		for i := range resp.Data {
 			resp.Data[i].Object = "embedding"
@@ -396,13 +421,13 @@ func (s *server) rerank(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	req.Header = r.Header
+	req.Header, req.ResponseHeader = r.Header, http.Header{}
 	rr, ok := m.(Reranker)
 	if !ok {
 		s.writeError(w, r, unsupported(m.Name(), "Rerank API"))
 		return
 	}
-	answer(s, w, r, m, "Rerank", "rerank", func() (*Rerank, error) { return rr.Rerank(r.Context(), &req) }, func(resp *Rerank) {
+	answer(s, w, r, m, "Rerank", "rerank", req.ResponseHeader, func() (*Rerank, error) { return rr.Rerank(r.Context(), &req) }, func(resp *Rerank) {
 		var object string
 		var created int64
 		s.stamper("rerank-", req.Model)(&resp.ID, &object, "", &created, &resp.Model)

@@ -657,3 +657,83 @@ func (s *syncBuffer) String() string {
 }
 
 func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// headered sets response headers: from the request's own (X-Tenant), and,
+// streaming, one before its first chunk and one after.
+type headered struct{ base }
+
+func (m *headered) ChatComplete(_ context.Context, req *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
+	req.ResponseHeader.Set("X-Tenant-Echo", req.Header.Get("X-Tenant"))
+	req.ResponseHeader.Add("Set-Cookie", "a=1")
+	req.ResponseHeader.Add("Set-Cookie", "b=2")
+	req.ResponseHeader.Set("Content-Type", "text/plain")    // the server's stays
+	req.ResponseHeader.Set("Content-Length", "1")           // recomputed
+	req.ResponseHeader.Set("X-Control", "bad\r\nX-Evil: 1") // cleaned, not split
+	if lastUser(req.Messages) == "fail" {
+		return nil, errors.New("boom")
+	}
+	return &openai.ChatCompletion{Choices: []openai.ChatChoice{{Message: openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: "ok"}}}}}, nil
+}
+
+func (m *headered) ChatCompleteStream(_ context.Context, req *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
+	req.ResponseHeader.Set("X-Opened", "1")
+	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
+		req.ResponseHeader.Set("X-Early", "before the first chunk")
+		if lastUser(req.Messages) == "fail" {
+			yield(nil, errors.New("boom"))
+			return
+		}
+		if !yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: ptr("a")}}}}, nil) {
+			return
+		}
+		req.ResponseHeader.Set("X-Late", "after it")
+		yield(&openai.ChatCompletionChunk{Choices: []openai.ChatChunkChoice{{Delta: openai.ChatDelta{Content: ptr("b")}}}}, nil)
+	}
+}
+
+// A model's response headers reach the client with a plain answer and with
+// a stream (those set before its first chunk), not with an error answer.
+func TestResponseHeaders(t *testing.T) {
+	srv := start(t, nil, &headered{base: base{name: "h"}})
+	send := func(body string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", srv.URL+"/openai/v1/chat/completions", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tenant", "acme")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, string(b)
+	}
+
+	resp, body := send(`{"model":"h","messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, resp.StatusCode, body)
+	assert.Equal(t, []string{"acme"}, resp.Header.Values("X-Tenant-Echo"))
+	assert.Equal(t, []string{"a=1", "b=2"}, resp.Header.Values("Set-Cookie"))
+	assert.Equal(t, []string{"application/json"}, resp.Header.Values("Content-Type"))
+	assert.Equal(t, fmt.Sprint(len(body)), resp.Header.Get("Content-Length"))
+	assert.Equal(t, []string{"bad  X-Evil: 1"}, resp.Header.Values("X-Control"))
+	assert.Empty(t, resp.Header.Values("X-Evil"))
+
+	resp, body = send(`{"model":"h","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, resp.StatusCode, body)
+	assert.Equal(t, "1", resp.Header.Get("X-Opened"))
+	assert.Equal(t, "before the first chunk", resp.Header.Get("X-Early"))
+	assert.Empty(t, resp.Header.Values("X-Late"), "set after the first chunk: the header block had gone")
+	assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Equal(t, 2, strings.Count(body, `"delta":{`), body)
+
+	for _, body := range []string{
+		`{"model":"h","messages":[{"role":"user","content":"fail"}]}`,
+		`{"model":"h","stream":true,"messages":[{"role":"user","content":"fail"}]}`,
+	} {
+		resp, got := send(body)
+		assert.Equal(t, 500, resp.StatusCode, got)
+		assert.Equal(t, `{"error":{"code":"500","message":"Error : boom","param":"","type":"InternalServerError"}}`, got)
+		assert.Empty(t, resp.Header.Values("X-Tenant-Echo"), body)
+		assert.Empty(t, resp.Header.Values("X-Early"), body)
+	}
+}

@@ -14,7 +14,8 @@ import (
 // stream sends chunks as server-sent events, as KServe sends a model's
 // async generator (StreamingResponse, media type text/event-stream):
 // "data: <chunk JSON>\n\n" per chunk, flushed as it is written, then
-// "data: [DONE]\n\n". stamp fills what the model left empty of a chunk.
+// "data: [DONE]\n\n". stamp fills what the model left empty of a chunk;
+// hdr, the headers the model set, go out with the first.
 //
 // The status is sent with the first chunk, so an error the model yields
 // before any is answered as a plain error (status and body). One yielded
@@ -22,12 +23,15 @@ import (
 // ({"error": {...}}, which OpenAI's clients raise), followed by [DONE].
 // A client that goes away ends the model's loop: its yield returns false
 // (and the request's context, the model's ctx, is cancelled).
-func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, chunks iter.Seq2[*C, error], stamp func(*C)) {
+func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Model, hdr http.Header, chunks iter.Seq2[*C, error], stamp func(*C)) {
 	started := false
 	rc := http.NewResponseController(w)
 	start := func() {
 		started = true
 		h := w.Header()
+		// The headers the model set before its first chunk; later ones
+		// are too late for the header block.
+		setHeaders(h, hdr)
 		// Starlette adds the charset to a text/ media type.
 		h.Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(http.StatusOK)

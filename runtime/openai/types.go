@@ -156,6 +156,9 @@ type CompletionRequest struct {
 	Extra map[string]json.RawMessage `json:"-"`
 	// Header is the request's HTTP headers (KServe's context["headers"]).
 	Header http.Header `json:"-"`
+	// ResponseHeader is the headers to send with the answer (KServe's
+	// context["response"]); see Completer.
+	ResponseHeader http.Header `json:"-"`
 }
 
 // ChatCompletionRequest is the body of POST /v1/chat/completions.
@@ -184,6 +187,9 @@ type ChatCompletionRequest struct {
 	Extra map[string]json.RawMessage `json:"-"`
 	// Header is the request's HTTP headers (KServe's context["headers"]).
 	Header http.Header `json:"-"`
+	// ResponseHeader is the headers to send with the answer (KServe's
+	// context["response"]); see Completer.
+	ResponseHeader http.Header `json:"-"`
 }
 
 // ChatMessage is one message of a chat request, or the message of a chat
@@ -287,6 +293,9 @@ type EmbeddingRequest struct {
 	Extra map[string]json.RawMessage `json:"-"`
 	// Header is the request's HTTP headers (KServe's context["headers"]).
 	Header http.Header `json:"-"`
+	// ResponseHeader is the headers to send with the answer (KServe's
+	// context["response"]); see Completer.
+	ResponseHeader http.Header `json:"-"`
 }
 
 // RerankRequest is the body of POST /v1/rerank (vLLM's, after Jina's and
@@ -301,6 +310,9 @@ type RerankRequest struct {
 	Extra map[string]json.RawMessage `json:"-"`
 	// Header is the request's HTTP headers (KServe's context["headers"]).
 	Header http.Header `json:"-"`
+	// ResponseHeader is the headers to send with the answer (KServe's
+	// context["response"]); see Completer.
+	ResponseHeader http.Header `json:"-"`
 }
 
 // Usage counts a request's tokens.
