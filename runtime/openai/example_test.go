@@ -88,11 +88,11 @@ func Example() {
 	}
 	// Output:
 	// 200 application/json
-	// {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"echo","choices":[{"index":0,"message":{"role":"assistant","content":"hello there"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":0,"total_tokens":0,"completion_tokens":0}}
+	// {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"echo","choices":[{"index":0,"message":{"role":"assistant","content":"hello there","refusal":null,"annotations":null,"audio":null,"function_call":null,"tool_calls":[],"reasoning_content":null},"logprobs":null,"finish_reason":"stop","stop_reason":null}],"service_tier":null,"system_fingerprint":null,"usage":{"prompt_tokens":0,"total_tokens":0,"completion_tokens":0,"prompt_tokens_details":null},"prompt_logprobs":null,"kv_transfer_params":null}
 	// 200 text/event-stream; charset=utf-8
-	// data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1700000000,"model":"echo","choices":[{"index":0,"delta":{"content":"hello"},"logprobs":null,"finish_reason":null}]}
+	// data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1700000000,"model":"echo","choices":[{"index":0,"delta":{"role":null,"content":"hello","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}
 	//
-	// data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1700000000,"model":"echo","choices":[{"index":0,"delta":{"content":"there"},"logprobs":null,"finish_reason":null}]}
+	// data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1700000000,"model":"echo","choices":[{"index":0,"delta":{"role":null,"content":"there","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}
 	//
 	// data: [DONE]
 }

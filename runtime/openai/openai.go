@@ -345,7 +345,12 @@ func (s *server) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer(s, w, r, m, "Complete", "completion", req.ResponseHeader, func() (*Completion, error) { return c.Complete(r.Context(), &req) },
-		func(resp *Completion) { stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model) })
+		func(resp *Completion) {
+			stamp(&resp.ID, &resp.Object, "text_completion", &resp.Created, &resp.Model)
+			if resp.Choices == nil {
+				resp.Choices = []CompletionChoice{} // vLLM's choices: a list, never null
+			}
+		})
 }
 
 func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
@@ -364,7 +369,12 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		streamFrom(s, w, r, m, "ChatCompleteStream", req.ResponseHeader, func() iter.Seq2[*ChatCompletionChunk, error] { return st.ChatCompleteStream(r.Context(), &req) },
-			func(c *ChatCompletionChunk) { stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model) })
+			func(c *ChatCompletionChunk) {
+				stamp(&c.ID, &c.Object, "chat.completion.chunk", &c.Created, &c.Model)
+				if c.Choices == nil {
+					c.Choices = []ChatChunkChoice{} // a usage chunk's: [], as vLLM writes it
+				}
+			})
 		return
 	}
 	c, ok := m.(ChatCompleter)
@@ -375,6 +385,9 @@ func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	answer(s, w, r, m, "ChatComplete", "chat completion", req.ResponseHeader, func() (*ChatCompletion, error) { return c.ChatComplete(r.Context(), &req) },
 		func(resp *ChatCompletion) {
 			stamp(&resp.ID, &resp.Object, "chat.completion", &resp.Created, &resp.Model)
+			if resp.Choices == nil {
+				resp.Choices = []ChatChoice{}
+			}
 		})
 }
 

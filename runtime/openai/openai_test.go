@@ -204,7 +204,7 @@ func TestChatCompletion(t *testing.T) {
 		`{"model":"echo","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello "},{"type":"image_url","image_url":{"url":"data:,"}},{"type":"text","text":"world"}]}],"temperature":0.5,"max_tokens":8,"stop":"x","top_k":5}`)
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-	assert.Equal(t, `{"id":"chatcmpl-ID","object":"chat.completion","created":0,"model":"echo","choices":[{"index":0,"message":{"role":"assistant","content":"hello world"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`, norm(t, body))
+	assert.Equal(t, `{"id":"chatcmpl-ID","object":"chat.completion","created":0,"model":"echo","choices":[{"index":0,"message":{"role":"assistant","content":"hello world","refusal":null,"annotations":null,"audio":null,"function_call":null,"tool_calls":[],"reasoning_content":null},"logprobs":null,"finish_reason":"stop","stop_reason":null}],"service_tier":null,"system_fingerprint":null,"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2,"prompt_tokens_details":null},"prompt_logprobs":null,"kv_transfer_params":null}`, norm(t, body))
 	req := m.last.Load()
 	require.NotNil(t, req)
 	assert.Equal(t, 0.5, *req.Temperature)
@@ -284,9 +284,9 @@ func TestChatStream_ChunksFlushedOneByOne(t *testing.T) {
 		}
 	})
 	assert.Equal(t, []string{
-		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"one"},"logprobs":null,"finish_reason":null}]}`,
-		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"two"},"logprobs":null,"finish_reason":null}]}`,
-		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"content":"three"},"logprobs":null,"finish_reason":null}]}`,
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"role":null,"content":"one","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}`,
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"role":null,"content":"two","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}`,
+		`{"id":"chatcmpl-fixed","object":"chat.completion.chunk","created":7,"model":"gated","choices":[{"index":0,"delta":{"role":null,"content":"three","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}`,
 		`[DONE]`,
 	}, got)
 }
@@ -319,14 +319,13 @@ func TestChatStream_Echo(t *testing.T) {
 	code, hdr, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"hi there"}],"stream":true}`)
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "text/event-stream; charset=utf-8", hdr.Get("Content-Type"))
-	const chunk = `data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":%s,"logprobs":null,"finish_reason":%s}]}` + "\n\n"
-	want := strings.Join([]string{
-		sprintf(chunk, `{"role":"assistant","content":""}`, "null"),
-		sprintf(chunk, `{"content":"hi "}`, "null"),
-		sprintf(chunk, `{"content":"there "}`, "null"),
-		sprintf(chunk, `{}`, `"stop"`),
-		"data: [DONE]\n\n",
-	}, "")
+	// vLLM's ChatCompletionStreamResponse written whole, as KServe's own
+	// models write their chunks (model_dump_json).
+	want := `data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":{"role":"assistant","content":"","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}` + "\n\n" +
+		`data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":{"role":null,"content":"hi ","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}` + "\n\n" +
+		`data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":{"role":null,"content":"there ","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}` + "\n\n" +
+		`data: {"id":"chatcmpl-ID","object":"chat.completion.chunk","created":0,"model":"echo","choices":[{"index":0,"delta":{"role":null,"content":null,"reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":"stop","stop_reason":null}],"usage":null}` + "\n\n" +
+		"data: [DONE]\n\n"
 	assert.Equal(t, want, norm(t, body))
 	ids := idRE.FindAllString(body, -1)
 	require.Len(t, ids, 4)
@@ -335,25 +334,18 @@ func TestChatStream_Echo(t *testing.T) {
 	}
 }
 
-func sprintf(format string, args ...string) string {
-	for _, a := range args {
-		format = strings.Replace(format, "%s", a, 1)
-	}
-	return format
-}
-
 func TestCompletions(t *testing.T) {
 	srv := start(t, nil, &echo{base: base{name: "echo"}})
 	code, _, body := post(t, srv.URL+"/openai/v1/completions", `{"model":"echo","prompt":"say this","max_tokens":4}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"say this","logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`, norm(t, body))
+	assert.Equal(t, `{"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"say this","logprobs":null,"finish_reason":"stop","stop_reason":null,"prompt_logprobs":null}],"service_tier":null,"system_fingerprint":null,"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2,"prompt_tokens_details":null},"kv_transfer_params":null}`, norm(t, body))
 
 	code, hdr, body := post(t, srv.URL+"/openai/v1/completions", `{"model":"echo","prompt":["a b"],"stream":true,"stream_options":{"include_usage":true}}`)
 	assert.Equal(t, 200, code)
 	assert.Equal(t, "text/event-stream; charset=utf-8", hdr.Get("Content-Type"))
-	assert.Equal(t, `data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"a ","logprobs":null,"finish_reason":null}]}`+"\n\n"+
-		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"b ","logprobs":null,"finish_reason":"stop"}]}`+"\n\n"+
-		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2}}`+"\n\n"+
+	assert.Equal(t, `data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"a ","logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}`+"\n\n"+
+		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[{"index":0,"text":"b ","logprobs":null,"finish_reason":"stop","stop_reason":null}],"usage":null}`+"\n\n"+
+		`data: {"id":"cmpl-ID","object":"text_completion","created":0,"model":"echo","choices":[],"usage":{"prompt_tokens":2,"total_tokens":4,"completion_tokens":2,"prompt_tokens_details":null}}`+"\n\n"+
 		"data: [DONE]\n\n", norm(t, body))
 }
 
@@ -361,7 +353,7 @@ func TestEmbeddings_ModelWithOnlyEmbeddings(t *testing.T) {
 	srv := start(t, nil, &embedder{base: base{name: "emb"}})
 	code, _, body := post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":["ab","c"]}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"id":"embd-ID","object":"list","created":0,"model":"emb","data":[{"index":0,"object":"embedding","embedding":[2,24.25]},{"index":1,"object":"embedding","embedding":[1,24.75]}],"usage":{"prompt_tokens":2,"total_tokens":2,"completion_tokens":0}}`, norm(t, body))
+	assert.Equal(t, `{"id":"embd-ID","object":"list","created":0,"model":"emb","data":[{"index":0,"object":"embedding","embedding":[2,24.25]},{"index":1,"object":"embedding","embedding":[1,24.75]}],"usage":{"prompt_tokens":2,"total_tokens":2,"completion_tokens":0,"prompt_tokens_details":null}}`, norm(t, body))
 
 	// base64: the little-endian float32s [1, 24.75].
 	code, _, body = post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":"c","encoding_format":"base64"}`)
@@ -398,7 +390,7 @@ func TestRerank(t *testing.T) {
 	srv := start(t, nil, &ranker{base: base{name: "rank"}})
 	code, _, body := post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"red car","documents":["a red car","a blue car","a tree"]}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"id":"rerank-ID","model":"rank","usage":{"total_tokens":3},"results":[{"index":0,"document":{"text":"a red car"},"relevance_score":1},{"index":1,"document":{"text":"a blue car"},"relevance_score":0.5},{"index":2,"document":{"text":"a tree"},"relevance_score":0}]}`, norm(t, body))
+	assert.Equal(t, `{"id":"rerank-ID","model":"rank","usage":{"total_tokens":3},"results":[{"index":0,"document":{"text":"a red car","multi_modal":null},"relevance_score":1},{"index":1,"document":{"text":"a blue car","multi_modal":null},"relevance_score":0.5},{"index":2,"document":{"text":"a tree","multi_modal":null},"relevance_score":0}]}`, norm(t, body))
 	code, _, body = post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"x"}`)
 	assert.Equal(t, 422, code)
 	assert.Equal(t, `{"detail":[{"type":"missing","loc":["body","documents"],"msg":"Field required","input":{"model":"rank","query":"x"}}]}`, body)
@@ -509,7 +501,7 @@ func TestStream_ErrorAfterFirstChunk(t *testing.T) {
 		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false }))
 	code, _, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"fail","stream":true,"messages":[{"role":"user","content":"late"}]}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"fail","choices":[{"index":0,"delta":{"content":"partial"},"logprobs":null,"finish_reason":null}]}`+"\n\n"+
+	assert.Equal(t, `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"fail","choices":[{"index":0,"delta":{"role":null,"content":"partial","reasoning_content":null,"tool_calls":[]},"logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}`+"\n\n"+
 		`data: {"error":{"code":"500","message":"Error : engine died","param":"","type":"InternalServerError"}}`+"\n\n"+
 		"data: [DONE]\n\n", body)
 	assert.Contains(t, logs.String(), "Exception: engine died")
@@ -736,4 +728,72 @@ func TestResponseHeaders(t *testing.T) {
 		assert.Empty(t, resp.Header.Values("X-Tenant-Echo"), body)
 		assert.Empty(t, resp.Header.Values("X-Early"), body)
 	}
+}
+
+// full sets every field of vLLM's answers, or leaves a list nil.
+type full struct{ base }
+
+func (m *full) ChatComplete(context.Context, *openai.ChatCompletionRequest) (*openai.ChatCompletion, error) {
+	return &openai.ChatCompletion{
+		ID: "chatcmpl-x", Created: 5,
+		Choices: []openai.ChatChoice{{
+			Message: openai.ChatMessage{Role: "assistant", Content: openai.Content{Text: "t"}, Refusal: ptr("no"),
+				Annotations: json.RawMessage(`{"type":"url_citation"}`), Audio: json.RawMessage(`{"id":"a"}`),
+				FunctionCall:     json.RawMessage(`{"name":"f","arguments":"{}"}`),
+				ToolCalls:        json.RawMessage(`[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]`),
+				ReasoningContent: ptr("because")},
+			Logprobs: json.RawMessage(`{"content":[]}`), FinishReason: ptr("stop"), StopReason: "\n"}},
+		ServiceTier: ptr("default"), SystemFingerprint: ptr("fp"),
+		Usage:          openai.Usage{PromptTokens: 3, TotalTokens: 4, CompletionTokens: 1, PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: ptr(2)}},
+		PromptLogprobs: json.RawMessage(`[null]`), KVTransferParams: json.RawMessage(`{"k":1}`),
+	}, nil
+}
+
+func (m *full) Complete(context.Context, *openai.CompletionRequest) (*openai.Completion, error) {
+	return &openai.Completion{ID: "cmpl-x", Created: 5, SystemFingerprint: ptr("fp")}, nil
+}
+
+func (m *full) CompleteStream(context.Context, *openai.CompletionRequest) iter.Seq2[*openai.CompletionChunk, error] {
+	return func(yield func(*openai.CompletionChunk, error) bool) {
+		yield(&openai.CompletionChunk{ID: "cmpl-x", Created: 5, Choices: []openai.CompletionChoice{{Text: "t", FinishReason: ptr("stop"), StopReason: 7, PromptLogprobs: json.RawMessage(`[null]`)}}}, nil)
+	}
+}
+
+func (m *full) ChatCompleteStream(context.Context, *openai.ChatCompletionRequest) iter.Seq2[*openai.ChatCompletionChunk, error] {
+	return func(yield func(*openai.ChatCompletionChunk, error) bool) {
+		if !yield(&openai.ChatCompletionChunk{ID: "chatcmpl-x", Created: 5, Choices: []openai.ChatChunkChoice{{
+			Delta:        openai.ChatDelta{ReasoningContent: ptr("hm"), ToolCalls: json.RawMessage(`[{"index":0,"function":{"arguments":"{"}}]`)},
+			FinishReason: ptr("tool_calls"), StopReason: nil}}}, nil) {
+			return
+		}
+		yield(&openai.ChatCompletionChunk{ID: "chatcmpl-x", Created: 5, Usage: &openai.Usage{PromptTokens: 1, TotalTokens: 1}}, nil)
+	}
+}
+
+// Every answer carries vLLM's fields in vLLM's order, the model's values
+// where it set them, and a list the model left nil as [].
+func TestAnswers_EveryFieldInVLLMOrder(t *testing.T) {
+	srv := start(t, nil, &full{base: base{name: "full"}})
+	_, _, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"full","messages":[{"role":"user","content":"x"}]}`)
+	assert.Equal(t, `{"id":"chatcmpl-x","object":"chat.completion","created":5,"model":"full","choices":[{"index":0,"message":{"role":"assistant","content":"t","refusal":"no","annotations":{"type":"url_citation"},"audio":{"id":"a"},"function_call":{"name":"f","arguments":"{}"},"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}],"reasoning_content":"because"},"logprobs":{"content":[]},"finish_reason":"stop","stop_reason":"\n"}],"service_tier":"default","system_fingerprint":"fp","usage":{"prompt_tokens":3,"total_tokens":4,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":2}},"prompt_logprobs":[null],"kv_transfer_params":{"k":1}}`, body)
+	_, _, body = post(t, srv.URL+"/openai/v1/completions", `{"model":"full","prompt":"x"}`)
+	assert.Equal(t, `{"id":"cmpl-x","object":"text_completion","created":5,"model":"full","choices":[],"service_tier":null,"system_fingerprint":"fp","usage":{"prompt_tokens":0,"total_tokens":0,"completion_tokens":0,"prompt_tokens_details":null},"kv_transfer_params":null}`, body)
+	_, _, body = post(t, srv.URL+"/openai/v1/completions", `{"model":"full","prompt":"x","stream":true}`)
+	assert.Equal(t, `data: {"id":"cmpl-x","object":"text_completion","created":5,"model":"full","choices":[{"index":0,"text":"t","logprobs":null,"finish_reason":"stop","stop_reason":7}],"usage":null}`+"\n\ndata: [DONE]\n\n", body,
+		"a stream's choices have no prompt_logprobs")
+	_, _, body = post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"full","messages":[{"role":"user","content":"x"}],"stream":true}`)
+	assert.Equal(t, `data: {"id":"chatcmpl-x","object":"chat.completion.chunk","created":5,"model":"full","choices":[{"index":0,"delta":{"role":null,"content":null,"reasoning_content":"hm","tool_calls":[{"index":0,"function":{"arguments":"{"}}]},"logprobs":null,"finish_reason":"tool_calls","stop_reason":null}],"usage":null}`+"\n\n"+
+		`data: {"id":"chatcmpl-x","object":"chat.completion.chunk","created":5,"model":"full","choices":[],"usage":{"prompt_tokens":1,"total_tokens":1,"completion_tokens":0,"prompt_tokens_details":null}}`+"\n\ndata: [DONE]\n\n", body)
+}
+
+// A request's message encodes as it came, without the answer's nulls: a
+// model that forwards the messages upstream sends what the client sent.
+func TestChatMessage_RequestFormKept(t *testing.T) {
+	in := `{"role":"assistant","content":"x","refusal":"no","reasoning_content":"r"}`
+	var m openai.ChatMessage
+	require.NoError(t, json.Unmarshal([]byte(in), &m))
+	assert.Equal(t, "no", *m.Refusal)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	assert.Equal(t, in, string(b))
 }

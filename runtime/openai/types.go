@@ -194,6 +194,12 @@ type ChatCompletionRequest struct {
 
 // ChatMessage is one message of a chat request, or the message of a chat
 // completion's choice.
+//
+// In a request it encodes with the fields it has, as sent; in a ChatChoice
+// it is written as vLLM's ChatMessage: role, content, refusal, annotations,
+// audio, function_call, tool_calls and reasoning_content, null (tool_calls
+// []) when unset, then name and tool_call_id when set (vLLM's extra
+// fields).
 type ChatMessage struct {
 	Role    string  `json:"role"`
 	Content Content `json:"content"`
@@ -202,6 +208,14 @@ type ChatMessage struct {
 	// message's answer to one, as sent.
 	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
 	ToolCallID string          `json:"tool_call_id,omitempty"`
+	// Refusal, Annotations, Audio and FunctionCall are OpenAI's fields of
+	// an assistant message, as sent (raw JSON objects).
+	Refusal      *string         `json:"refusal,omitempty"`
+	Annotations  json.RawMessage `json:"annotations,omitempty"`
+	Audio        json.RawMessage `json:"audio,omitempty"`
+	FunctionCall json.RawMessage `json:"function_call,omitempty"`
+	// ReasoningContent is a reasoning model's thinking (vLLM's field).
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
 // Content is a message's content: a string, or a list of content parts
@@ -315,14 +329,27 @@ type RerankRequest struct {
 	ResponseHeader http.Header `json:"-"`
 }
 
-// Usage counts a request's tokens.
+// Usage counts a request's tokens (vLLM's UsageInfo).
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	TotalTokens      int `json:"total_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// PromptTokensDetails is null when nil.
+	PromptTokensDetails *PromptTokensDetails `json:"prompt_tokens_details"`
+}
+
+// PromptTokensDetails details a prompt's tokens (vLLM's
+// PromptTokenUsageInfo).
+type PromptTokensDetails struct {
+	// CachedTokens is how many came from the prefix cache (null when nil).
+	CachedTokens *int `json:"cached_tokens"`
 }
 
 // Completion answers a completion request.
+//
+// The answer types encode as vLLM's models do when KServe writes them
+// whole: every field in vLLM's order, null for an unset one (a nil
+// pointer or json.RawMessage, a nil StopReason), [] for an empty list.
 type Completion struct {
 	// ID, Object, Created and Model are filled by the server when left
 	// empty: "cmpl-<random>", "text_completion", now, the request's model.
@@ -331,7 +358,13 @@ type Completion struct {
 	Created int64              `json:"created"`
 	Model   string             `json:"model"`
 	Choices []CompletionChoice `json:"choices"`
-	Usage   Usage              `json:"usage"`
+	// ServiceTier ("auto", "default", "flex", "scale", "priority") and
+	// SystemFingerprint are OpenAI's fields, null when nil.
+	ServiceTier       *string `json:"service_tier"`
+	SystemFingerprint *string `json:"system_fingerprint"`
+	Usage             Usage   `json:"usage"`
+	// KVTransferParams is vLLM's kv_transfer_params object, null when nil.
+	KVTransferParams json.RawMessage `json:"kv_transfer_params"`
 }
 
 // CompletionChoice is one generated text.
@@ -344,18 +377,49 @@ type CompletionChoice struct {
 	// FinishReason is "stop", "length", ... ; nil (null) in a stream's
 	// chunks before the last.
 	FinishReason *string `json:"finish_reason"`
+	// StopReason is vLLM's stop_reason: the stop string (a string) or
+	// token id (an int) that ended the text; nil (null) otherwise.
+	StopReason any `json:"stop_reason"`
+	// PromptLogprobs is vLLM's prompt_logprobs, as the model builds them
+	// (null when nil). A stream's chunks have none.
+	PromptLogprobs json.RawMessage `json:"prompt_logprobs"`
 }
 
 // CompletionChunk is one event of a streamed completion. Usage is set in
 // the last chunk only when the request asked for it
-// (stream_options.include_usage), with no choices.
+// (stream_options.include_usage), with no choices; it is null in the
+// others.
 type CompletionChunk struct {
 	ID      string             `json:"id"`
 	Object  string             `json:"object"`
 	Created int64              `json:"created"`
 	Model   string             `json:"model"`
 	Choices []CompletionChoice `json:"choices"`
-	Usage   *Usage             `json:"usage,omitempty"`
+	Usage   *Usage             `json:"usage"`
+}
+
+// MarshalJSON writes the chunk as vLLM's CompletionStreamResponse, whose
+// choices have no prompt_logprobs.
+func (c CompletionChunk) MarshalJSON() ([]byte, error) {
+	type choice struct {
+		Index        int             `json:"index"`
+		Text         string          `json:"text"`
+		Logprobs     json.RawMessage `json:"logprobs"`
+		FinishReason *string         `json:"finish_reason"`
+		StopReason   any             `json:"stop_reason"`
+	}
+	choices := make([]choice, len(c.Choices))
+	for i, ch := range c.Choices {
+		choices[i] = choice{ch.Index, ch.Text, ch.Logprobs, ch.FinishReason, ch.StopReason}
+	}
+	return json.Marshal(struct {
+		ID      string   `json:"id"`
+		Object  string   `json:"object"`
+		Created int64    `json:"created"`
+		Model   string   `json:"model"`
+		Choices []choice `json:"choices"`
+		Usage   *Usage   `json:"usage"`
+	}{c.ID, c.Object, c.Created, c.Model, choices, c.Usage})
 }
 
 // ChatCompletion answers a chat completion request.
@@ -368,7 +432,14 @@ type ChatCompletion struct {
 	Created int64        `json:"created"`
 	Model   string       `json:"model"`
 	Choices []ChatChoice `json:"choices"`
-	Usage   Usage        `json:"usage"`
+	// ServiceTier and SystemFingerprint are OpenAI's fields, null when nil.
+	ServiceTier       *string `json:"service_tier"`
+	SystemFingerprint *string `json:"system_fingerprint"`
+	Usage             Usage   `json:"usage"`
+	// PromptLogprobs and KVTransferParams are vLLM's fields, as the model
+	// builds them (null when nil).
+	PromptLogprobs   json.RawMessage `json:"prompt_logprobs"`
+	KVTransferParams json.RawMessage `json:"kv_transfer_params"`
 }
 
 // ChatChoice is one generated message.
@@ -377,6 +448,49 @@ type ChatChoice struct {
 	Message      ChatMessage     `json:"message"`
 	Logprobs     json.RawMessage `json:"logprobs"`
 	FinishReason *string         `json:"finish_reason"`
+	// StopReason is vLLM's stop_reason: the stop string or token id that
+	// ended the message; nil (null) otherwise.
+	StopReason any `json:"stop_reason"`
+}
+
+// MarshalJSON writes the choice as vLLM's ChatCompletionResponseChoice, its
+// message as vLLM's ChatMessage (see ChatMessage).
+func (c ChatChoice) MarshalJSON() ([]byte, error) {
+	m := &c.Message
+	return json.Marshal(struct {
+		Index        int             `json:"index"`
+		Message      responseMessage `json:"message"`
+		Logprobs     json.RawMessage `json:"logprobs"`
+		FinishReason *string         `json:"finish_reason"`
+		StopReason   any             `json:"stop_reason"`
+	}{c.Index, responseMessage{m.Role, m.Content, m.Refusal, m.Annotations, m.Audio, m.FunctionCall, list(m.ToolCalls), m.ReasoningContent, m.Name, m.ToolCallID},
+		c.Logprobs, c.FinishReason, c.StopReason})
+}
+
+// responseMessage is a ChatMessage as vLLM's ChatMessage writes it, its
+// extra fields (name, tool_call_id) last.
+type responseMessage struct {
+	Role             string          `json:"role"`
+	Content          Content         `json:"content"`
+	Refusal          *string         `json:"refusal"`
+	Annotations      json.RawMessage `json:"annotations"`
+	Audio            json.RawMessage `json:"audio"`
+	FunctionCall     json.RawMessage `json:"function_call"`
+	ToolCalls        json.RawMessage `json:"tool_calls"`
+	ReasoningContent *string         `json:"reasoning_content"`
+	Name             string          `json:"name,omitempty"`
+	ToolCallID       string          `json:"tool_call_id,omitempty"`
+}
+
+// emptyList is a list field left unset: vLLM's default_factory=list.
+var emptyList = json.RawMessage("[]")
+
+// list is raw, or [] when it is empty.
+func list(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return emptyList
+	}
+	return raw
 }
 
 // ChatCompletionChunk is one event of a streamed chat completion.
@@ -386,7 +500,8 @@ type ChatCompletionChunk struct {
 	Created int64             `json:"created"`
 	Model   string            `json:"model"`
 	Choices []ChatChunkChoice `json:"choices"`
-	Usage   *Usage            `json:"usage,omitempty"`
+	// Usage is null when nil (see CompletionChunk).
+	Usage *Usage `json:"usage"`
 }
 
 // ChatChunkChoice is one choice's part of a chunk.
@@ -395,14 +510,36 @@ type ChatChunkChoice struct {
 	Delta        ChatDelta       `json:"delta"`
 	Logprobs     json.RawMessage `json:"logprobs"`
 	FinishReason *string         `json:"finish_reason"`
+	// StopReason is vLLM's stop_reason (see ChatChoice).
+	StopReason any `json:"stop_reason"`
 }
 
 // ChatDelta is what a chunk adds to a choice's message: the role in the
 // first chunk, then pieces of the content.
 type ChatDelta struct {
-	Role      string          `json:"role,omitempty"`
-	Content   *string         `json:"content,omitempty"`
-	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	// Role is written null when empty.
+	Role    string  `json:"role"`
+	Content *string `json:"content"`
+	// ReasoningContent is a piece of a reasoning model's thinking.
+	ReasoningContent *string `json:"reasoning_content"`
+	// ToolCalls is the tool calls' deltas, as the model builds them ([]
+	// when nil).
+	ToolCalls json.RawMessage `json:"tool_calls"`
+}
+
+// MarshalJSON writes the delta as vLLM's DeltaMessage: role, content,
+// reasoning_content, null when unset, and tool_calls, [] when unset.
+func (d ChatDelta) MarshalJSON() ([]byte, error) {
+	var role *string
+	if d.Role != "" {
+		role = &d.Role
+	}
+	return json.Marshal(struct {
+		Role             *string         `json:"role"`
+		Content          *string         `json:"content"`
+		ReasoningContent *string         `json:"reasoning_content"`
+		ToolCalls        json.RawMessage `json:"tool_calls"`
+	}{role, d.Content, d.ReasoningContent, list(d.ToolCalls)})
 }
 
 // Embedding answers an embedding request.
@@ -475,6 +612,9 @@ type RerankResult struct {
 // RerankDocument is a ranked document.
 type RerankDocument struct {
 	Text string `json:"text"`
+	// MultiModal is vLLM's multi_modal content part, for a document that
+	// is not text (null when nil).
+	MultiModal json.RawMessage `json:"multi_modal"`
 }
 
 // Error is an error a model returns to answer with OpenAI's error body,
