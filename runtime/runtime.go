@@ -6,7 +6,7 @@
 //
 //	func main() {
 //		p := config.NewParser("custom-model")
-//		cfg, err := p.Parse(os.Args[1:], os.Getenv)
+//		cfg, err := p.ParseLookup(os.Args[1:], os.LookupEnv)
 //		if errors.Is(err, flag.ErrHelp) { return } // --help printed the usage
 //		if err != nil { os.Exit(2) }                // printed as argparse prints it
 //		ctx, stop := runtime.SignalContext()

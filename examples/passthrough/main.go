@@ -74,7 +74,7 @@ func main() {
 	// A flag of our own next to KServe's, as the seed extends KServe's parser.
 	delay := p.FlagSet().Duration("predict_delay", 0, "time each predict takes (to simulate a slow model)")
 	loadDelay := p.FlagSet().Duration("load_delay", 0, "time Load takes (to simulate loading weights)")
-	cfg, err := p.Parse(os.Args[1:], os.Getenv)
+	cfg, err := p.ParseLookup(os.Args[1:], os.LookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}

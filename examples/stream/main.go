@@ -72,7 +72,7 @@ func (m *Words) Predict(ctx context.Context, req *infer.Request, _ *runtime.Head
 
 func main() {
 	p := config.NewParser("stream")
-	cfg, err := p.Parse(os.Args[1:], os.Getenv)
+	cfg, err := p.ParseLookup(os.Args[1:], os.LookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}

@@ -62,7 +62,7 @@ func decodeWithExtra(b []byte, v any, extra *map[string]json.RawMessage) error {
 // encodeWithExtra encodes v (a struct) followed by extra's members, in
 // the order of their names.
 func encodeWithExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil || len(extra) == 0 {
 		return b, err
 	}
@@ -76,7 +76,7 @@ func encodeWithExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		kb, _ := json.Marshal(k)
+		kb, _ := marshal(k)
 		b = append(append(append(b, kb...), ':'), extra[k]...)
 	}
 	return append(b, '}'), nil

@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -501,7 +500,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &oe) {
 		rest.WriteErrorBody(w, r, s.opts.Logger, err, func(code int, message string) []byte {
 			body, _ := (&Error{Code: code, Type: errorType(code), Message: message}).body()
-			b, _ := json.Marshal(body)
+			b, _ := marshal(body)
 			return b
 		})
 		return
@@ -510,7 +509,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !oe.quiet {
 		s.opts.Logger.Error("Exception: " + oe.Message)
 	}
-	b, _ := json.Marshal(body)
+	b, _ := marshal(body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
@@ -544,7 +543,7 @@ func errorType(code int) string {
 
 // writeJSON writes v as a 200 JSON answer.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("encoding the response: %w", err))
 		return

@@ -797,3 +797,20 @@ func TestChatMessage_RequestFormKept(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, in, string(b))
 }
+
+// Answers write <, > and & as they are, as KServe and vLLM do: a reasoning
+// model's <think> tags reach a stream's reader as tags, not \u003cthink\u003e.
+func TestAnswers_NoHTMLEscaping(t *testing.T) {
+	srv := start(t, nil, &echo{base: base{name: "echo"}})
+	code, _, body := post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"<think>a && b</think>"}]}`)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"content":"<think>a && b</think>"`)
+	code, _, body = post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"<think>a && b</think>"}],"stream":true}`)
+	assert.Equal(t, 200, code)
+	assert.Contains(t, body, `"content":"<think>a "`)
+	assert.Contains(t, body, `"content":"&& "`)
+	assert.NotContains(t, body, `\u00`)
+	code, _, body = post(t, srv.URL+"/openai/v1/chat/completions", `{"model":"<none>","messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, 404, code)
+	assert.Contains(t, body, `"message":"Model with name <none> does not exist."`)
+}

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"errors"
 	"iter"
 	"net/http"
@@ -67,7 +66,7 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 				return status.Newf(status.KindInternal, "model %s yielded a nil chunk", m.Name())
 			}
 			stamp(c)
-			b, err := json.Marshal(c)
+			b, err := marshal(c)
 			if err != nil {
 				return status.Newf(status.KindInternal, "model %s yielded a chunk that cannot be encoded: %v", m.Name(), err)
 			}
@@ -100,7 +99,7 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 			s.opts.Logger.Error("Exception: " + oe.Message)
 		}
 		body, _ := oe.body()
-		b, _ := json.Marshal(body)
+		b, _ := marshal(body)
 		if !send(b) {
 			return
 		}

@@ -102,12 +102,12 @@ func (in *Input) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the texts, or the token lists, as a list.
 func (in Input) MarshalJSON() ([]byte, error) {
 	if in.Tokens != nil {
-		return json.Marshal(in.Tokens)
+		return marshal(in.Tokens)
 	}
 	if in.Texts == nil {
 		return []byte("[]"), nil
 	}
-	return json.Marshal(in.Texts)
+	return marshal(in.Texts)
 }
 
 // jsonKind names a JSON value's kind as encoding/json's type errors do.
@@ -262,9 +262,9 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes Text as a string, or Parts as a list.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Parts != nil {
-		return json.Marshal(c.Parts)
+		return marshal(c.Parts)
 	}
-	return json.Marshal(c.Text)
+	return marshal(c.Text)
 }
 
 // ContentPart is one part of a message's content.
@@ -412,7 +412,7 @@ func (c CompletionChunk) MarshalJSON() ([]byte, error) {
 	for i, ch := range c.Choices {
 		choices[i] = choice{ch.Index, ch.Text, ch.Logprobs, ch.FinishReason, ch.StopReason}
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		ID      string   `json:"id"`
 		Object  string   `json:"object"`
 		Created int64    `json:"created"`
@@ -457,7 +457,7 @@ type ChatChoice struct {
 // message as vLLM's ChatMessage (see ChatMessage).
 func (c ChatChoice) MarshalJSON() ([]byte, error) {
 	m := &c.Message
-	return json.Marshal(struct {
+	return marshal(struct {
 		Index        int             `json:"index"`
 		Message      responseMessage `json:"message"`
 		Logprobs     json.RawMessage `json:"logprobs"`
@@ -534,7 +534,7 @@ func (d ChatDelta) MarshalJSON() ([]byte, error) {
 	if d.Role != "" {
 		role = &d.Role
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		Role             *string         `json:"role"`
 		Content          *string         `json:"content"`
 		ReasoningContent *string         `json:"reasoning_content"`
@@ -579,7 +579,7 @@ func (d EmbeddingData) MarshalJSON() ([]byte, error) {
 	} else if d.Embedding == nil {
 		emb = []float32{}
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		Index     int    `json:"index"`
 		Object    string `json:"object"`
 		Embedding any    `json:"embedding"`

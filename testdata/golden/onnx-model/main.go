@@ -45,7 +45,7 @@ func run(args []string) error {
 			return fmt.Errorf("default --%s: %w", name, err)
 		}
 	}
-	cfg, err := p.Parse(args, os.Getenv)
+	cfg, err := p.ParseLookup(args, os.LookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
