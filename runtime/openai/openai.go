@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -251,7 +252,7 @@ func unsupported(name, api string) error {
 func (s *server) read(w http.ResponseWriter, r *http.Request, req any, required ...string) bool {
 	body, err := rest.ReadBody(w, r, s.opts.MaxRequestBodySize)
 	if err == nil {
-		err = decodeRequest(body, req, required...)
+		err = pydantic.DecodeRequest(body, req, required...)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -500,7 +501,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &oe) {
 		rest.WriteErrorBody(w, r, s.opts.Logger, err, func(code int, message string) []byte {
 			body, _ := (&Error{Code: code, Type: errorType(code), Message: message}).body()
-			b, _ := marshal(body)
+			b, _ := pydantic.Marshal(body)
 			return b
 		})
 		return
@@ -509,7 +510,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !oe.quiet {
 		s.opts.Logger.Error("Exception: " + oe.Message)
 	}
-	b, _ := marshal(body)
+	b, _ := pydantic.Marshal(body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
@@ -543,7 +544,7 @@ func errorType(code int) string {
 
 // writeJSON writes v as a 200 JSON answer.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := marshal(v)
+	b, err := pydantic.Marshal(v)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("encoding the response: %w", err))
 		return

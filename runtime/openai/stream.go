@@ -2,6 +2,7 @@ package openai
 
 import (
 	"errors"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"iter"
 	"net/http"
 	"runtime/debug"
@@ -66,7 +67,7 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 				return status.Newf(status.KindInternal, "model %s yielded a nil chunk", m.Name())
 			}
 			stamp(c)
-			b, err := marshal(c)
+			b, err := pydantic.Marshal(c)
 			if err != nil {
 				return status.Newf(status.KindInternal, "model %s yielded a chunk that cannot be encoded: %v", m.Name(), err)
 			}
@@ -99,7 +100,7 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 			s.opts.Logger.Error("Exception: " + oe.Message)
 		}
 		body, _ := oe.body()
-		b, _ := marshal(body)
+		b, _ := pydantic.Marshal(body)
 		if !send(b) {
 			return
 		}

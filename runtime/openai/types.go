@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"math"
 	"net/http"
 	"reflect"
@@ -102,12 +103,12 @@ func (in *Input) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the texts, or the token lists, as a list.
 func (in Input) MarshalJSON() ([]byte, error) {
 	if in.Tokens != nil {
-		return marshal(in.Tokens)
+		return pydantic.Marshal(in.Tokens)
 	}
 	if in.Texts == nil {
 		return []byte("[]"), nil
 	}
-	return marshal(in.Texts)
+	return pydantic.Marshal(in.Texts)
 }
 
 // jsonKind names a JSON value's kind as encoding/json's type errors do.
@@ -262,9 +263,9 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes Text as a string, or Parts as a list.
 func (c Content) MarshalJSON() ([]byte, error) {
 	if c.Parts != nil {
-		return marshal(c.Parts)
+		return pydantic.Marshal(c.Parts)
 	}
-	return marshal(c.Text)
+	return pydantic.Marshal(c.Text)
 }
 
 // ContentPart is one part of a message's content.
@@ -285,13 +286,13 @@ type ImageURL struct {
 // UnmarshalJSON keeps the part's undeclared fields in Extra.
 func (p *ContentPart) UnmarshalJSON(b []byte) error {
 	type plain ContentPart
-	return decodeWithExtra(b, (*plain)(p), &p.Extra)
+	return pydantic.DecodeWithExtra(b, (*plain)(p), &p.Extra)
 }
 
 // MarshalJSON writes the part's fields and its Extra.
 func (p ContentPart) MarshalJSON() ([]byte, error) {
 	type plain ContentPart
-	return encodeWithExtra(plain(p), p.Extra)
+	return pydantic.EncodeWithExtra(plain(p), p.Extra)
 }
 
 // EmbeddingRequest is the body of POST /v1/embeddings.
@@ -412,7 +413,7 @@ func (c CompletionChunk) MarshalJSON() ([]byte, error) {
 	for i, ch := range c.Choices {
 		choices[i] = choice{ch.Index, ch.Text, ch.Logprobs, ch.FinishReason, ch.StopReason}
 	}
-	return marshal(struct {
+	return pydantic.Marshal(struct {
 		ID      string   `json:"id"`
 		Object  string   `json:"object"`
 		Created int64    `json:"created"`
@@ -457,7 +458,7 @@ type ChatChoice struct {
 // message as vLLM's ChatMessage (see ChatMessage).
 func (c ChatChoice) MarshalJSON() ([]byte, error) {
 	m := &c.Message
-	return marshal(struct {
+	return pydantic.Marshal(struct {
 		Index        int             `json:"index"`
 		Message      responseMessage `json:"message"`
 		Logprobs     json.RawMessage `json:"logprobs"`
@@ -534,7 +535,7 @@ func (d ChatDelta) MarshalJSON() ([]byte, error) {
 	if d.Role != "" {
 		role = &d.Role
 	}
-	return marshal(struct {
+	return pydantic.Marshal(struct {
 		Role             *string         `json:"role"`
 		Content          *string         `json:"content"`
 		ReasoningContent *string         `json:"reasoning_content"`
@@ -579,7 +580,7 @@ func (d EmbeddingData) MarshalJSON() ([]byte, error) {
 	} else if d.Embedding == nil {
 		emb = []float32{}
 	}
-	return marshal(struct {
+	return pydantic.Marshal(struct {
 		Index     int    `json:"index"`
 		Object    string `json:"object"`
 		Embedding any    `json:"embedding"`
