@@ -391,7 +391,7 @@ func (s *Server) serve(ctx context.Context, models []model.Model, worker bool) e
 		s.uvicorn = s.logs.l.Named("uvicorn.error")
 		s.uvicorn.Info(fmt.Sprintf("Started server process [%d]", os.Getpid()))
 		s.uvicorn.Info("Waiting for application startup.")
-		routes, err := s.withOpenAIRoutes(models)
+		routes, err := s.withOptionalRoutes(models)
 		if err != nil {
 			return err
 		}

@@ -145,10 +145,11 @@ func New(opts Options) *Dataplane {
 // Register adds m under its own name, or under alias when given (KServe's
 // register_model). A model without model.Predictor is registered too, as
 // KServe registers a BaseKServeModel that is no InferenceModel (an
-// OpenAIModel, served by routes of its own: package openai): it is listed,
+// OpenAIModel or a time-series model, served by routes of their own:
+// packages openai and timeseries): it is listed,
 // loaded and probed like any other, and Infer and ModelMetadata answer for
 // it what KServe's dataplane answers (NoInference). The server refuses a
-// model that implements neither before it registers it.
+// model that implements none of them before it registers it.
 func (d *Dataplane) Register(m model.Model, alias string) error {
 	p, _ := m.(model.Predictor)
 	name := alias
@@ -612,7 +613,7 @@ func (d *Dataplane) Infer(ctx context.Context, name string, verb Verb, req *infe
 }
 
 // NoInference is the answer to a v1, v2 or gRPC inference or metadata
-// request for a model without Predict (an OpenAI model): KServe's
+// request for a model without Predict (an OpenAI or time-series model): KServe's
 // dataplane raises ValueError("Model of type T does not support
 // inference") for a model that is no InferenceModel (dataplane.py infer
 // and model_metadata), which its generic handler answers as a 500

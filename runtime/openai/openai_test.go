@@ -602,7 +602,7 @@ func TestNoOpenAIModel_NoRoutes(t *testing.T) {
 func TestRun_RefusesModelWithoutAnyAPI(t *testing.T) {
 	srv := runtime.NewServer(config.Default(), runtime.WithLogOutput(io.Discard, io.Discard))
 	err := srv.Run(context.Background(), &base{name: "bare"})
-	require.EqualError(t, err, `model "bare" (*openai_test.base) implements neither Predict nor any of package openai's interfaces`)
+	require.EqualError(t, err, `model "bare" (*openai_test.base) implements neither Predict nor any of package openai's interfaces nor timeseries.Forecaster`)
 }
 
 func TestAccessLogAndOpenAPI(t *testing.T) {
