@@ -16,6 +16,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/openai"
+	"github.com/kserve-gen/kserve-gen/runtime/timeseries"
 )
 
 // UnknownModel is the model name Run uses to check not-found errors.
@@ -32,6 +33,8 @@ const UnknownModel = "runtimetest-no-such-model"
 //     500 for a model that is no InferenceModel (dataplane.NoInference);
 //   - for an OpenAI model (openai.Is), the OpenAI routes' model list and
 //     readiness name m: GET <prefix>/v1/models and <prefix>/v1/models/NAME;
+//   - for a time-series model (timeseries.Is), GET /v1/timeseries/models
+//     names m;
 //   - error bodies: unknown model 404 {"error":"Model with name X does not
 //     exist."} on every route, malformed JSON 400 "Unrecognized request
 //     format: ...", unknown route 404 and wrong method 405 {"detail":...};
@@ -120,6 +123,9 @@ func Run(t *testing.T, m runtime.Model, opts ...Option) {
 
 	if openai.Is(m) {
 		t.Run("openai", func(t *testing.T) { checkOpenAI(t, srv, name) })
+	}
+	if timeseries.Is(m) {
+		t.Run("timeseries", func(t *testing.T) { checkTimeSeries(t, srv, name) })
 	}
 
 	if s.v1 != nil {
@@ -232,6 +238,16 @@ func checkOpenAI(t *testing.T, srv *Server, name string) {
 		t.Errorf(`GET %s/v1/models: got %d %s, want 200 with {"id":%q,"object":"model"} in data`, srv.openAIPrefix, resp.Code, resp.Body, name)
 	}
 	expect(t, srv.Get(t, srv.openAIPrefix+"/v1/models/"+name), http.StatusOK, "null")
+}
+
+// checkTimeSeries checks that the time-series routes list model name, as
+// KServe's GET /v1/timeseries/models lists the forecasting models.
+func checkTimeSeries(t *testing.T, srv *Server, name string) {
+	resp := srv.Get(t, "/v1/timeseries/models")
+	var names []string
+	if resp.Code != http.StatusOK || json.Unmarshal([]byte(resp.Body), &names) != nil || !slices.Contains(names, name) {
+		t.Errorf("GET /v1/timeseries/models: got %d %s, want 200 with %q in the list", resp.Code, resp.Body, name)
+	}
 }
 
 // errorBody is KServe's error body for msg: {"error": msg}.

@@ -17,6 +17,7 @@ import (
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/openai"
 	"github.com/kserve-gen/kserve-gen/runtime/runtimetest"
+	"github.com/kserve-gen/kserve-gen/runtime/timeseries"
 )
 
 // doubler answers v1 {"instances":[numbers]} with the numbers doubled and
@@ -118,6 +119,22 @@ func TestRun_OpenAIModelPasses(t *testing.T) {
 	t.Run("prefix", func(t *testing.T) {
 		runtimetest.Run(t, chat{}, runtimetest.WithConfig(func(c *config.Config) { c.OpenAIRoutePrefix = "/llm" }))
 	})
+}
+
+// forecaster is a time-series model without Predict: it forecasts
+// nothing.
+type forecaster struct{}
+
+func (forecaster) Name() string               { return "forecaster" }
+func (forecaster) Load(context.Context) error { return nil }
+func (forecaster) Ready() bool                { return true }
+func (forecaster) Forecast(context.Context, *timeseries.ForecastRequest) (*timeseries.ForecastResponse, error) {
+	return &timeseries.ForecastResponse{}, nil
+}
+
+// A time-series model passes the kit: the time-series routes list it.
+func TestRun_TimeSeriesModelPasses(t *testing.T) {
+	runtimetest.Run(t, forecaster{})
 }
 
 func TestStart_ServesOnLoopback(t *testing.T) {
