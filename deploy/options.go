@@ -131,6 +131,11 @@ type Options struct {
 	// OpenAI routes are on the HTTP port, and the v1 readiness probe is
 	// answered for a model without Predict.
 	OpenAI bool
+	// TimeSeries: the server is a timeseries project's, which serves
+	// KServe's time-series API over REST alone (runtime/timeseries), as
+	// OpenAI's does: no gRPC endpoint, protocol v1, the v1 readiness probe
+	// answered for a model without Predict.
+	TimeSeries bool
 
 	DeploymentMode       string // "", Knative or Standard
 	MinReplicas          *int
@@ -232,6 +237,7 @@ func FromProject(f *project.File) Options {
 
 		ONNXDevice: f.Template == project.TemplateONNX,
 		OpenAI:     f.Template == project.TemplateOpenAI,
+		TimeSeries: f.Template == project.TemplateTimeSeries,
 	}
 	o.FileFields = fileFields(f)
 	if d := f.Deploy; d != nil {
@@ -409,6 +415,19 @@ func (o *Options) restBesideGRPC() bool {
 	return o.DeploymentMode == ModeStandard && o.Logger == nil
 }
 
+// restOnly names the project kind (with its article), API and routes of a server that serves
+// an API of its own over REST alone (openai, timeseries), whose model has
+// no Predict; ok is false for any other.
+func (o *Options) restOnly() (kind, api, routes string, ok bool) {
+	switch {
+	case o.OpenAI:
+		return "an openai", "OpenAI's API", "/openai/v1/...", true
+	case o.TimeSeries:
+		return "a timeseries", "KServe's time-series API", "/v1/timeseries/...", true
+	}
+	return "", "", "", false
+}
+
 // Validate reports every invalid option and combination, one error each,
 // joined with errors.Join.
 func (o *Options) Validate() error {
@@ -432,11 +451,12 @@ func (o *Options) Validate() error {
 	if err := project.ValidateProtocol(o.Protocol); err != nil {
 		fail("%s: %w", o.setting("protocol"), err)
 	}
+	kind, api, routes, restOnly := o.restOnly()
 	switch {
-	case o.OpenAI && o.GRPC:
-		fail("%s: an openai project serves OpenAI's API over REST and has no gRPC endpoint; drop it", o.setting("grpc"))
-	case o.OpenAI && o.Protocol == project.ProtocolV2:
-		fail("%s: an openai project serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone", o.setting("protocol"))
+	case restOnly && o.GRPC:
+		fail("%s: %s project serves %s over REST and has no gRPC endpoint; drop it", o.setting("grpc"), kind, api)
+	case restOnly && o.Protocol == project.ProtocolV2:
+		fail("%s: %s project serves %s (%s), not the Open Inference Protocol, and takes v1 alone", o.setting("protocol"), kind, api, routes)
 	case o.GRPC && o.Protocol == project.ProtocolV1:
 		from := ""
 		if _, ok := o.FileFields["protocol"]; ok {
@@ -1041,10 +1061,12 @@ func (o *Options) validateAgent() []error {
 		// server it would add a hop and batch nothing. So would it in front
 		// of an openai project's, whose model has no Predict: its requests
 		// go to /openai/v1/..., which the batcher passes through (KServe's
-		// pkg/batcher BatchHandler.ServeHTTP).
+		// pkg/batcher BatchHandler.ServeHTTP), nor of a timeseries
+		// project's, whose requests go to /v1/timeseries/forecast.
+		kind, api, routes, restOnly := o.restOnly()
 		switch {
-		case o.OpenAI:
-			fail(`%s: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and an openai project serves OpenAI's API (/openai/v1/...), which has no :predict, so it would batch nothing; drop it`, o.setting("batcher"))
+		case restOnly:
+			fail(`%s: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and %s project serves %s (%s), which has no :predict, so it would batch nothing; drop it`, o.setting("batcher"), kind, api, routes)
 		case o.Protocol != project.ProtocolV1:
 			speaks := o.Protocol
 			if o.GRPC {
@@ -1088,11 +1110,13 @@ func (o *Options) validateTrigger() []error {
 	} else if err := validateSubdomain(tr.Broker, "a broker's name"); err != nil {
 		fail("%s: broker %w", o.setting("trigger"), err)
 	}
+	kind, api, routes, restOnly := o.restOnly()
 	switch {
-	case o.OpenAI:
+	case restOnly:
 		// The Trigger's subscriber is the predictor's :predict, which an
-		// openai project's model (no Predict) answers with a 500.
-		fail("%s: KServe delivers the broker's events to the v1 endpoint (:predict), and an openai project's model serves OpenAI's API (/openai/v1/...) and no :predict; drop it", o.setting("trigger"))
+		// openai or timeseries project's model (no Predict) answers with a
+		// 500.
+		fail("%s: KServe delivers the broker's events to the v1 endpoint (:predict), and %s project's model serves %s (%s) and no :predict; drop it", o.setting("trigger"), kind, api, routes)
 	case o.Protocol != project.ProtocolV1:
 		fail("--trigger: KServe takes CloudEvents on the v1 endpoint (:predict), and this server speaks %s; deploy a v1 project", o.Protocol)
 	}

@@ -37,7 +37,7 @@ func TestRender_InvalidAnswersNameEveryField(t *testing.T) {
 	for _, want := range []string{
 		`name: "Bad_Name" is not a DNS-1123 label`,
 		`module: "has space" is not a valid Go module path`,
-		`template: "flask" is not a template; choose one of rest, grpc, onnx, transformer, openai`,
+		`template: "flask" is not a template; choose one of rest, grpc, onnx, transformer, openai, timeseries`,
 		`protocol: "v3" is not a protocol; choose v1 or v2`,
 		"gpu: must be 0 (CPU) or more, got -1",
 	} {

@@ -81,6 +81,7 @@ func goldenCases() []goldenCase {
 			f.Protocol = project.ProtocolV2
 		})},
 		{name: "openai", project: file("chat", project.TemplateOpenAI, nil)},
+		{name: "timeseries", project: file("forecast", project.TemplateTimeSeries, nil)},
 	}
 }
 

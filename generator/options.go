@@ -55,9 +55,10 @@ const (
 
 // TemplateDefaults returns the protocol and gRPC setting a template starts
 // with: rest and transformer speak KServe v1 like the seed's predictors;
-// grpc speaks v2 over gRPC; onnx serves tensors over v2 REST; openai serves
-// OpenAI's API over REST, with v1 for the readiness probe and PROTOCOL
-// (project.File.Validate refuses v2 and gRPC for it).
+// grpc speaks v2 over gRPC; onnx serves tensors over v2 REST; openai and
+// timeseries serve OpenAI's API and KServe's time-series API over REST,
+// with v1 for the readiness probe and PROTOCOL (project.File.Validate
+// refuses v2 and gRPC for them).
 func TemplateDefaults(template string) (protocol string, grpc bool) {
 	switch template {
 	case project.TemplateGRPC:

@@ -30,10 +30,13 @@ const (
 	// TemplateOpenAI serves OpenAI's API (chat, completions) on KServe's
 	// OpenAI routes (runtime/openai), over REST only.
 	TemplateOpenAI = "openai"
+	// TemplateTimeSeries serves forecasts on KServe's time-series routes
+	// (runtime/timeseries), over REST only.
+	TemplateTimeSeries = "timeseries"
 )
 
 // Templates lists the accepted Template values, in help-text order.
-var templates = []string{TemplateREST, TemplateGRPC, TemplateONNX, TemplateTransformer, TemplateOpenAI}
+var templates = []string{TemplateREST, TemplateGRPC, TemplateONNX, TemplateTransformer, TemplateOpenAI, TemplateTimeSeries}
 
 // Templates returns the accepted Template values.
 func Templates() []string { return append([]string(nil), templates...) }
@@ -59,7 +62,7 @@ type File struct {
 	Name string `json:"name"`
 	// Module is the generated project's Go module path.
 	Module string `json:"module"`
-	// Template is the template the project was generated from: rest, grpc, onnx, transformer or openai.
+	// Template is the template the project was generated from: rest, grpc, onnx, transformer, openai or timeseries.
 	Template string `json:"template"`
 	// Protocol is the inference protocol the model speaks over REST: v1 or v2.
 	Protocol string `json:"protocol"`
@@ -416,7 +419,7 @@ func (f *File) validate(name func(field string) string, withDeploy bool) error {
 	}
 	add(name("template"), ValidateTemplate(f.Template))
 	add(name("protocol"), ValidateProtocol(f.Protocol))
-	if f.GRPC && f.Protocol == ProtocolV1 && f.Template != TemplateOpenAI { // openai: its own error below
+	if f.GRPC && f.Protocol == ProtocolV1 && f.Template != TemplateOpenAI && f.Template != TemplateTimeSeries { // their own error below
 		errs = append(errs, errors.New("grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"))
 	}
 	if f.Template == TemplateGRPC && !f.GRPC {
@@ -431,6 +434,16 @@ func (f *File) validate(name func(field string) string, withDeploy bool) error {
 		}
 		if f.Protocol == ProtocolV2 {
 			errs = append(errs, fmt.Errorf("%s: template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol; it needs protocol v1", name("protocol")))
+		}
+	}
+	if f.Template == TemplateTimeSeries {
+		// As for openai: the forecast routes are REST on the HTTP port,
+		// and the model has no Predict for v2 or gRPC to reach.
+		if f.GRPC {
+			errs = append(errs, errors.New("grpc: template timeseries serves KServe's time-series API over REST, with no gRPC endpoint; it needs grpc: false"))
+		}
+		if f.Protocol == ProtocolV2 {
+			errs = append(errs, fmt.Errorf("%s: template timeseries serves KServe's time-series API (/v1/timeseries/...), not the Open Inference Protocol; it needs protocol v1", name("protocol")))
 		}
 	}
 	if f.GPU < 0 {

@@ -183,13 +183,16 @@ func TestValidate(t *testing.T) {
 		modify func(*File)
 		want   string
 	}{
-		{"bad template", func(f *File) { f.Template = "flask" }, `template: "flask" is not a template; choose one of rest, grpc, onnx, transformer, openai`},
+		{"bad template", func(f *File) { f.Template = "flask" }, `template: "flask" is not a template; choose one of rest, grpc, onnx, transformer, openai, timeseries`},
 		{"bad protocol", func(f *File) { f.Protocol = "V1" }, `protocol: "V1" is not a protocol; choose v1 or v2`},
 		{"grpc needs v2", func(f *File) { f.GRPC = true }, "grpc: the gRPC endpoint speaks the Open Inference Protocol, so it needs protocol v2 (protocol is v1)"},
 		{"grpc template needs grpc", func(f *File) { f.Template = TemplateGRPC; f.Protocol = ProtocolV2 }, "grpc: template grpc needs grpc: true"},
 		{"openai template with grpc", func(f *File) { f.Template = TemplateOpenAI; f.GRPC = true }, "grpc: template openai serves OpenAI's API over REST, with no gRPC endpoint; it needs grpc: false"},
 		{"openai template with v2", func(f *File) { f.Template = TemplateOpenAI; f.Protocol = ProtocolV2; f.GRPC = true },
 			"grpc: template openai serves OpenAI's API over REST, with no gRPC endpoint; it needs grpc: false\nprotocol: template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol; it needs protocol v1"},
+		{"timeseries template with grpc", func(f *File) { f.Template = TemplateTimeSeries; f.GRPC = true }, "grpc: template timeseries serves KServe's time-series API over REST, with no gRPC endpoint; it needs grpc: false"},
+		{"timeseries template with v2", func(f *File) { f.Template = TemplateTimeSeries; f.Protocol = ProtocolV2 },
+			"protocol: template timeseries serves KServe's time-series API (/v1/timeseries/...), not the Open Inference Protocol; it needs protocol v1"},
 		{"negative gpu", func(f *File) { f.GPU = -2 }, "gpu: must be 0 (CPU) or more, got -2"},
 		{"bad quantity", func(f *File) { f.Resources.Limits.Memory = "2GB" }, `resources: limits.memory: "2GB" is not a Kubernetes quantity (try "2G" or "2Gi"): ` + wantMemoryRule},
 		{"cpu quantity in gigabytes", func(f *File) { f.Resources.Limits.CPU = "2GB" }, `resources: limits.cpu: "2GB" is not a Kubernetes quantity: ` + wantCPURule},
@@ -245,7 +248,7 @@ func TestValidate_ReportsEveryField(t *testing.T) {
 	assert.Equal(t, []string{
 		"name: must not be empty",
 		"module: must not be empty",
-		`template: "" is not a template; choose one of rest, grpc, onnx, transformer, openai`,
+		`template: "" is not a template; choose one of rest, grpc, onnx, transformer, openai, timeseries`,
 		`protocol: "" is not a protocol; choose v1 or v2`,
 	}, lines)
 }

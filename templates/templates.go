@@ -1,7 +1,7 @@
 // Package templates holds the project templates `kserve-gen new` renders
 // (text/template with sprig functions). base/ holds the files every project
 // gets (a template that renders to nothing is left out: base/client/ is
-// written for projects that serve gRPC); onnx/, transformer/ and openai/
+// written for projects that serve gRPC); onnx/, transformer/, openai/ and timeseries/
 // add or replace files for their kind (rest and grpc have none). Every file
 // ends in .tmpl so the Go tool never mistakes a template for code of this
 // module.
@@ -12,7 +12,7 @@ import (
 	"io/fs"
 )
 
-//go:embed all:base all:onnx all:transformer all:openai
+//go:embed all:base all:onnx all:transformer all:openai all:timeseries
 var files embed.FS
 
 // FS returns the embedded templates.

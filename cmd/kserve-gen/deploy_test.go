@@ -167,6 +167,34 @@ func TestDeploy_OpenAIProject(t *testing.T) {
 	assert.Contains(t, out, "    logger:\n      url: http://message-dumper.default.svc.cluster.local\n")
 }
 
+// TestDeploy_TimeSeriesProject: a timeseries project deploys as a rest
+// project does (its model, without Predict, answers the v1 readiness
+// probe), and is refused what an openai project is: gRPC, v2, the batcher
+// and a trigger, which reach only :predict.
+func TestDeploy_TimeSeriesProject(t *testing.T) {
+	f := restProject()
+	rest, _, err := runDeploy(t, "--dir "+writeProject(t, f))
+	require.NoError(t, err)
+	f.Template = project.TemplateTimeSeries
+	dir := writeProject(t, f)
+	out, _, err := runDeploy(t, "--dir "+dir)
+	require.NoError(t, err)
+	assert.Equal(t, rest, out)
+
+	noBatcher := `--batcher: KServe's batcher batches only v1 :predict requests ({"instances": [...]}) and passes the others through unbatched, and a timeseries project serves KServe's time-series API (/v1/timeseries/...), which has no :predict, so it would batch nothing; drop it`
+	for args, want := range map[string]string{
+		"--grpc":                     "--grpc: a timeseries project serves KServe's time-series API over REST and has no gRPC endpoint; drop it",
+		"--protocol v2":              "--protocol: a timeseries project serves KServe's time-series API (/v1/timeseries/...), not the Open Inference Protocol, and takes v1 alone",
+		"--batcher":                  noBatcher,
+		"--batcher-max-batch-size 8": noBatcher,
+		"--trigger default --trigger-filter type=org.example.request": "--trigger: KServe delivers the broker's events to the v1 endpoint (:predict), and a timeseries project's model serves KServe's time-series API (/v1/timeseries/...) and no :predict; drop it",
+	} {
+		out, _, err := runDeploy(t, "--dir "+dir+" "+args)
+		require.EqualError(t, err, want, args)
+		assert.Empty(t, out)
+	}
+}
+
 func TestDeploy_EveryFlagReachesOptions(t *testing.T) {
 	dir := writeProject(t, restProject())
 	var got *deployOptions

@@ -300,7 +300,7 @@ func TestNew_FormOnDumbTerminal(t *testing.T) {
 	s.waitFor("Model name [dumb-demo]")
 	s.keys("-l", "dumb-2")
 	s.keys("Enter")
-	for _, prompt := range []string{"Go module path [dumb-2]", "Enter a number between 1 and 5:",
+	for _, prompt := range []string{"Go module path [dumb-2]", "Enter a number between 1 and 6:",
 		"Enter a number between 1 and 2:"} {
 		s.waitFor(prompt)
 		s.keys("Enter")

@@ -89,6 +89,9 @@ Templates:
   openai       an OpenAI-compatible chat/completions (streaming too) and
                embeddings model on KServe's OpenAI routes, /openai/v1; REST
                only: no --grpc
+  timeseries   a time-series forecaster (univariate and multivariate, with
+               quantiles) on KServe's time-series routes,
+               /v1/timeseries/forecast; REST only: no --grpc
 
 With --model (template onnx, the default then), the project serves your
 .onnx file instead of the sample: it is copied to model/model.onnx (with
@@ -112,6 +115,7 @@ checksums, so the project builds and tests offline.`,
   kserve-gen new custom-model-grpc --template grpc --module example.com/acme/custom-model-grpc --yes
   kserve-gen new resnet --template onnx --gpu 1 --memory-limit 8Gi --yes
   kserve-gen new mychat --template openai --yes
+  kserve-gen new forecast --template timeseries --yes
 
   # serve your own ONNX model: input.json, tests and README follow its inputs
   kserve-gen new resnet --model ./resnet50.onnx --input-shape input=1,3,224,224 --yes
@@ -133,8 +137,8 @@ checksums, so the project builds and tests offline.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Module, "module", "", "Go module path of the project (default NAME, or example.com/NAME when NAME is a standard-library path such as image or a name the go command or the compiler reserves such as main or type)")
 	fl.StringVarP(&opts.Template, "template", "t", "", "project template: "+templates)
-	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest, transformer and openai, which takes only v1; v2 for grpc and onnx)")
-	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc, never for openai)")
+	fl.StringVar(&opts.Protocol, "protocol", "", "inference protocol of the REST endpoint: v1 or v2 (default: v1 for rest, transformer, openai and timeseries, the last two taking only v1; v2 for grpc and onnx)")
+	fl.BoolVar(&opts.GRPC, "grpc", false, "serve and expose the Open Inference Protocol gRPC endpoint (needs protocol v2; always on for --template grpc, never for openai or timeseries)")
 	fl.StringVar(&opts.Model, "model", "", "an ONNX model file (or a folder holding one, such as a Hugging Face repository) the project serves instead of the sample (template onnx)")
 	fl.StringArrayVar(&opts.InputShapes, "input-shape", nil, "with --model: an input's shape in input.json as `NAME=D1,D2,...` for its dynamic dimensions (default 1 each; repeatable)")
 	fl.StringVar(&opts.Image, "image", "", "with --model: the model's image input (4 dimensions, 3 channels) takes images (PNG, JPEG, GIF, BMP, WebP), decoded, resized and normalised as `PRESET` says: "+imagePresetHelp())
@@ -220,20 +224,27 @@ func checkGRPCFlags(a answers, changed func(string) bool) error {
 	return nil
 }
 
-// checkOpenAIFlags refuses --grpc and --protocol v2 for the openai
-// template, whose project serves OpenAI's API over REST alone: the gRPC
-// endpoint and v2 would reach Predict, which an OpenAI model has none of.
-// Checked before the form too, which does not ask them for openai (and
-// refuses the template, asked there, with these flags: formOpenAIError).
-func checkOpenAIFlags(template string, a answers, changed func(string) bool) error {
-	if template != project.TemplateOpenAI {
+// checkRESTOnlyFlags refuses --grpc and --protocol v2 for the openai and
+// timeseries templates, whose projects serve OpenAI's API or KServe's
+// time-series API over REST alone: the gRPC endpoint and v2 would reach
+// Predict, which such a model has none of. Checked before the form too,
+// which does not ask them for these templates (and refuses the template,
+// asked there, with these flags).
+func checkRESTOnlyFlags(template string, a answers, changed func(string) bool) error {
+	var api, routes string
+	switch template {
+	case project.TemplateOpenAI:
+		api, routes = "OpenAI's API", "/openai/v1/..."
+	case project.TemplateTimeSeries:
+		api, routes = "KServe's time-series API", "/v1/timeseries/..."
+	default:
 		return nil
 	}
 	switch {
 	case changed("grpc") && a.GRPC:
-		return errors.New("--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC")
+		return fmt.Errorf("--grpc: --template %s serves %s over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC", template, api)
 	case changed("protocol") && a.Protocol == project.ProtocolV2:
-		return errors.New("--protocol v2: --template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2")
+		return fmt.Errorf("--protocol v2: --template %s serves %s (%s), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2", template, api, routes)
 	}
 	return nil
 }
@@ -305,7 +316,7 @@ func newRun(ctx context.Context, opts *newOptions) error {
 	if err := checkDirFlag(a, opts.Changed); err != nil {
 		return err
 	}
-	if err := checkOpenAIFlags(a.Template, a, opts.Changed); err != nil {
+	if err := checkRESTOnlyFlags(a.Template, a, opts.Changed); err != nil {
 		return err
 	}
 	a.GPU = fmt.Sprint(opts.GPUCount)

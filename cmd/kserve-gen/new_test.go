@@ -74,9 +74,9 @@ func TestNew_YesWithoutRequiredAnswersListsFlagsAndWritesNothing(t *testing.T) {
 	t.Chdir(dir)
 	f, p, out, _ := testFactory(t)
 	err := runCLI(t, f, "new", "--yes")
-	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: NAME (the first argument, e.g. `kserve-gen new custom-model`), --template (rest, grpc, onnx, transformer, openai)")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: NAME (the first argument, e.g. `kserve-gen new custom-model`), --template (rest, grpc, onnx, transformer, openai, timeseries)")
 	err = runCLI(t, f, "new", "demo", "--yes")
-	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai)")
+	require.EqualError(t, err, "--yes was given, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai, timeseries)")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
@@ -88,7 +88,7 @@ func TestNew_NoTerminalIsLikeYes(t *testing.T) {
 	t.Chdir(t.TempDir())
 	f, _, _, _ := testFactory(t)
 	err := runCLI(t, f, "new", "demo")
-	require.EqualError(t, err, "stdin or stdout is not a terminal, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai)")
+	require.EqualError(t, err, "stdin or stdout is not a terminal, so nothing is asked; pass the missing answers: --template (rest, grpc, onnx, transformer, openai, timeseries)")
 }
 
 func TestNew_WritesProjectFromFlags(t *testing.T) {
@@ -163,6 +163,7 @@ func TestNew_ProtocolFollowsTemplateAndGRPC(t *testing.T) {
 		{[]string{"--template", "grpc"}, "v2", true},
 		{[]string{"--template", "openai"}, "v1", false},
 		{[]string{"--template", "openai", "--protocol", "v1", "--grpc=false"}, "v1", false},
+		{[]string{"--template", "timeseries"}, "v1", false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -188,7 +189,7 @@ func TestNew_BadAnswersNameTheField(t *testing.T) {
 	err = runCLI(t, f, "new", "demo", "--template", "rest", "--protocol", "v1", "--grpc", "--yes", "--dir", dir)
 	require.ErrorContains(t, err, "so it needs --protocol v2")
 	err = runCLI(t, f, "new", "demo", "--template", "flask", "--yes", "--dir", dir)
-	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer, openai`)
+	require.ErrorContains(t, err, `"flask" is not a template; choose one of rest, grpc, onnx, transformer, openai, timeseries`)
 	assert.NoDirExists(t, dir)
 }
 
@@ -207,6 +208,8 @@ func TestNew_GRPCConflictsNameTheFlags(t *testing.T) {
 		{[]string{"-t", "openai", "--grpc"}, "--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC"},
 		{[]string{"-t", "openai", "--protocol", "v2", "--grpc"}, "--grpc: --template openai serves OpenAI's API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC"},
 		{[]string{"-t", "openai", "--protocol", "v2"}, "--protocol v2: --template openai serves OpenAI's API (/openai/v1/...), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2"},
+		{[]string{"-t", "timeseries", "--grpc"}, "--grpc: --template timeseries serves KServe's time-series API over REST on --http_port and has no gRPC endpoint; drop --grpc, or choose --template rest, grpc or onnx for the Open Inference Protocol over gRPC"},
+		{[]string{"-t", "timeseries", "--protocol", "v2"}, "--protocol v2: --template timeseries serves KServe's time-series API (/v1/timeseries/...), not the Open Inference Protocol, and takes v1 alone; drop --protocol v2"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			f, _, out, _ := testFactory(t)

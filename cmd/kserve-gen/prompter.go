@@ -299,6 +299,7 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers, chang
 		huh.NewOption("onnx — serve an ONNX model with ONNX Runtime (CPU/GPU)", project.TemplateONNX),
 		huh.NewOption("transformer — pre/post-processing in front of a predictor", project.TemplateTransformer),
 		huh.NewOption("openai — OpenAI-compatible chat/completions (LLM) model", project.TemplateOpenAI),
+		huh.NewOption("timeseries — time-series forecasting model (TimesFM-style)", project.TemplateTimeSeries),
 	}
 	name := p.input("Model name", &a.Name, func(name string) error {
 		return project.ValidateNameFor(name, a.Template) // --template transformer: at most 51
@@ -330,19 +331,20 @@ func (p *huhPrompter) askProject(ctx context.Context, nav nav, a *answers, chang
 					return fmt.Errorf("name: %w", err) // said under the template
 				}
 				// --grpc or --protocol v2 came with the command, which
-				// the openai template cannot take.
-				return checkOpenAIFlags(template, *a, changed)
+				// the openai and timeseries templates cannot take.
+				return checkRESTOnlyFlags(template, *a, changed)
 			}),
 	)
 	return p.run(ctx, nav, huh.NewGroup(fields...))
 }
 
-// askServing asks how the project serves and deploys. An openai project
-// is not asked for a protocol or gRPC: it serves OpenAI's API over REST
-// alone (TemplateDefaults' v1, no gRPC, as project.File.Validate wants).
+// askServing asks how the project serves and deploys. An openai or
+// timeseries project is not asked for a protocol or gRPC: it serves
+// OpenAI's API or KServe's time-series API over REST alone
+// (TemplateDefaults' v1, no gRPC, as project.File.Validate wants).
 func (p *huhPrompter) askServing(ctx context.Context, nav nav, a *answers) error {
 	var serving []huh.Field
-	if a.Template != project.TemplateOpenAI {
+	if a.Template != project.TemplateOpenAI && a.Template != project.TemplateTimeSeries {
 		serving = append(serving,
 			huh.NewSelect[string]().Title("Protocol of the REST endpoint").
 				Options(huh.NewOption("v1 — KServe v1 (:predict)", project.ProtocolV1), huh.NewOption("v2 — Open Inference Protocol (/infer)", project.ProtocolV2)).
