@@ -664,6 +664,31 @@ func (d *Dataplane) Acquire(ctx context.Context, name string) (release func(), e
 	return release, nil
 }
 
+// AcquireKind is Acquire for a route that serves one kind of model (the
+// OpenAI routes, the time-series routes): the model called name, when kind
+// reports that it is one and it is ready, with a slot taken for it.
+// KServe's per-kind registries hold only their kind, so any other model is
+// ModelNotFound (404); a model of the kind that is not ready is
+// ModelNotReady (503), as the v1 and v2 routes answer it (KServe's would
+// call load() inside the request; here loading is the server's).
+func (d *Dataplane) AcquireKind(ctx context.Context, name string, kind func(model.Model) bool) (m model.Model, release func(), err error) {
+	e, err := d.Lookup(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !kind(e.Model) {
+		return nil, nil, status.ModelNotFound(name)
+	}
+	if !d.ready(e) {
+		return nil, nil, d.notReady(e)
+	}
+	release, err = d.Acquire(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.Model, release, nil
+}
+
 // submit hands c, a call of model e, to a worker, waiting for one as the
 // slots allow: refused at once past MaxQueued (status.KindOverloaded),
 // given up when ctx ends (its error) or when the server stops. The wait is

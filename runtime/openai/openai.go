@@ -224,21 +224,7 @@ func (s *server) lookup(ctx context.Context, name string) (m model.Model, releas
 	if name == "" {
 		name = "None"
 	}
-	e, err := s.dp.Lookup(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !Is(e.Model) {
-		return nil, nil, status.ModelNotFound(name)
-	}
-	if ok, _ := s.dp.ModelReady(name); !ok {
-		return nil, nil, s.dp.ModelNotReady(name)
-	}
-	release, err = s.dp.Acquire(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e.Model, release, nil
+	return s.dp.AcquireKind(ctx, name, Is)
 }
 
 // unsupported is KServe's answer for a model without the API asked for

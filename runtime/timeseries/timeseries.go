@@ -165,25 +165,14 @@ func (s *server) read(w http.ResponseWriter, r *http.Request) (*ForecastRequest,
 // time-series registry does not hold (get_model), which holds only
 // time-series models.
 func (s *server) lookup(ctx context.Context, name string) (f Forecaster, release func(), err error) {
-	e, err := s.dp.Lookup(name)
+	m, release, err := s.dp.AcquireKind(ctx, name, func(m model.Model) bool {
+		_, ok := m.(Forecaster)
+		return ok
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	f, ok := e.Model.(Forecaster)
-	if !ok {
-		return nil, nil, status.ModelNotFound(name)
-	}
-	// KServe's get_model calls load() on a model that is not ready, in
-	// the request; here loading is the server's, so such a model is
-	// answered as the v1 and v2 routes answer it: 503.
-	if ok, _ := s.dp.ModelReady(name); !ok {
-		return nil, nil, s.dp.ModelNotReady(name)
-	}
-	release, err = s.dp.Acquire(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, release, nil
+	return m.(Forecaster), release, nil
 }
 
 // call runs fn, model name's Forecast, turning its panic into an error
