@@ -1,7 +1,6 @@
 package timeseries_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,26 +113,6 @@ func start(t *testing.T, cfg func(*config.Config), models ...runtime.Model) *run
 	}))
 }
 
-func post(t *testing.T, url, body string) (int, http.Header, string) {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
-}
-
 var (
 	uuidRE    = regexp.MustCompile(`"id":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"`)
 	createdRE = regexp.MustCompile(`"created_at":[0-9]{10}`)
@@ -154,10 +133,11 @@ const request = `{"model":"naive","inputs":[` +
 func TestForecast(t *testing.T) {
 	m := &naive{base: base{name: "naive"}}
 	srv := start(t, nil, m)
-	code, hdr, body := post(t, srv.URL+"/v1/timeseries/forecast", request)
-	require.Equal(t, 200, code, body)
-	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-	assert.Equal(t, "2", hdr.Get("X-Series"), "the model's response header")
+	r := srv.PostJSON(t, "/v1/timeseries/forecast", request)
+	body := r.Body
+	require.Equal(t, 200, r.Code, body)
+	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+	assert.Equal(t, "2", r.Header.Get("X-Series"), "the model's response header")
 	// Every field in KServe's order, null where unset, numbers as Python
 	// writes floats.
 	assert.Equal(t, `{"id":"ID","created_at":0,"status":"completed","error":null,"model":"naive","outputs":[`+
@@ -200,18 +180,18 @@ func TestSeries_Multivariate(t *testing.T) {
 func TestModels(t *testing.T) {
 	slow := &naive{base: base{name: "slow", notReady: true}}
 	srv := start(t, nil, &naive{base: base{name: "naive"}}, &predictor{base: base{name: "plain"}}, slow)
-	code, body := get(t, srv.URL+"/v1/timeseries/models")
-	assert.Equal(t, 200, code)
-	assert.Equal(t, `["naive","slow"]`, body, "the time-series models only, ready or not")
-	code, body = get(t, srv.URL+"/v1/models")
-	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"models":["naive","plain","slow"]}`, body)
+	r := srv.Get(t, "/v1/timeseries/models")
+	assert.Equal(t, 200, r.Code)
+	assert.Equal(t, `["naive","slow"]`, r.Body, "the time-series models only, ready or not")
+	r = srv.Get(t, "/v1/models")
+	assert.Equal(t, 200, r.Code)
+	assert.Equal(t, `{"models":["naive","plain","slow"]}`, r.Body)
 }
 
 func TestErrors(t *testing.T) {
 	slow := &naive{base: base{name: "slow", notReady: true}}
 	srv := start(t, nil, &naive{base: base{name: "naive"}}, &predictor{base: base{name: "plain"}}, slow)
-	url := srv.URL + "/v1/timeseries/forecast"
+	const path = "/v1/timeseries/forecast"
 	body := func(model, inputs, options string) string {
 		return fmt.Sprintf(`{"model":%q,"inputs":[%s],"options":%s}`, model, inputs, options)
 	}
@@ -262,16 +242,16 @@ func TestErrors(t *testing.T) {
 		{"model's panic", body("naive", strings.Replace(day, `"s"`, `"panic"`, 1), `{"horizon":2}`), 500, `{"error":"panic : oops"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, hdr, body := post(t, url, tc.body)
-			assert.Equal(t, tc.code, code)
-			assert.Equal(t, tc.want, body)
-			assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-			assert.Empty(t, hdr.Get("X-Series"), "no model headers on an error")
+			r := srv.PostJSON(t, path, tc.body)
+			assert.Equal(t, tc.code, r.Code)
+			assert.Equal(t, tc.want, r.Body)
+			assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+			assert.Empty(t, r.Header.Get("X-Series"), "no model headers on an error")
 		})
 	}
-	code, got := get(t, url)
-	assert.Equal(t, 405, code)
-	assert.Equal(t, `{"detail":"Method Not Allowed"}`, got)
+	r := srv.Get(t, path)
+	assert.Equal(t, 405, r.Code)
+	assert.Equal(t, `{"detail":"Method Not Allowed"}`, r.Body)
 }
 
 // A model with Forecast only is served; v1 and v2 inference answer it as
@@ -281,22 +261,22 @@ func TestForecasterOnly_NoInference(t *testing.T) {
 	srv := start(t, nil, m)
 	want := fmt.Sprintf(`{"error":%q}`, dataplane.NoInference(m).Error())
 	assert.Equal(t, `{"error":"ValueError : Model of type naive does not support inference"}`, want)
-	code, _, body := post(t, srv.URL+"/v1/models/naive:predict", `{"instances":[[1]]}`)
-	assert.Equal(t, 500, code)
-	assert.Equal(t, want, body)
-	code, _, body = post(t, srv.URL+"/v2/models/naive/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`)
-	assert.Equal(t, 500, code)
-	assert.Equal(t, want, body)
+	r := srv.PostJSON(t, "/v1/models/naive:predict", `{"instances":[[1]]}`)
+	assert.Equal(t, 500, r.Code)
+	assert.Equal(t, want, r.Body)
+	r = srv.PostJSON(t, "/v2/models/naive/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`)
+	assert.Equal(t, 500, r.Code)
+	assert.Equal(t, want, r.Body)
 }
 
 func TestNoTimeSeriesModel_NoRoutes(t *testing.T) {
 	srv := start(t, nil, &predictor{base: base{name: "plain"}})
-	code, body := get(t, srv.URL+"/v1/timeseries/models")
-	assert.Equal(t, 404, code)
-	assert.Equal(t, `{"detail":"Not Found"}`, body)
-	code, _, body = post(t, srv.URL+"/v1/timeseries/forecast", request)
-	assert.Equal(t, 404, code)
-	assert.Equal(t, `{"detail":"Not Found"}`, body)
+	r := srv.Get(t, "/v1/timeseries/models")
+	assert.Equal(t, 404, r.Code)
+	assert.Equal(t, `{"detail":"Not Found"}`, r.Body)
+	r = srv.PostJSON(t, "/v1/timeseries/forecast", request)
+	assert.Equal(t, 404, r.Code)
+	assert.Equal(t, `{"detail":"Not Found"}`, r.Body)
 }
 
 func TestRun_RefusesModelWithoutAnyAPI(t *testing.T) {
@@ -308,8 +288,7 @@ func TestRun_RefusesModelWithoutAnyAPI(t *testing.T) {
 // The routes get the access log, the server's middleware and the body
 // limit, and are listed in /openapi.json.
 func TestAccessLogMiddlewareAndOpenAPI(t *testing.T) {
-	var logs syncBuffer
-	var seen syncBuffer
+	var logs, seen runtimetest.LogBuffer
 	mw := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(&seen, r.Method, r.URL.Path)
@@ -320,13 +299,14 @@ func TestAccessLogMiddlewareAndOpenAPI(t *testing.T) {
 		runtimetest.WithLogOutput(&logs, &logs),
 		runtimetest.WithServerOptions(runtime.WithMiddleware(mw), runtime.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))),
 		runtimetest.WithConfig(func(c *config.Config) { c.EnableGRPC = false; c.MaxRequestBodySize = 600 }))
-	code, _, _ := post(t, srv.URL+"/v1/timeseries/forecast", request)
-	require.Equal(t, 200, code)
-	code, _, body := post(t, srv.URL+"/v1/timeseries/forecast", request+strings.Repeat(" ", 600))
-	assert.Equal(t, 413, code, body)
+	r := srv.PostJSON(t, "/v1/timeseries/forecast", request)
+	require.Equal(t, 200, r.Code)
+	r = srv.PostJSON(t, "/v1/timeseries/forecast", request+strings.Repeat(" ", 600))
+	assert.Equal(t, 413, r.Code, r.Body)
 
-	code, body = get(t, srv.URL+"/openapi.json")
-	require.Equal(t, 200, code)
+	r = srv.Get(t, "/openapi.json")
+	require.Equal(t, 200, r.Code)
+	body := r.Body
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`
 	}
@@ -338,22 +318,4 @@ func TestAccessLogMiddlewareAndOpenAPI(t *testing.T) {
 	assert.Contains(t, logs.String(), `"POST /v1/timeseries/forecast HTTP/1.1" 200`)
 	assert.Contains(t, logs.String(), "Time Series endpoints registered")
 	assert.Contains(t, seen.String(), "POST /v1/timeseries/forecast\n")
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
