@@ -424,45 +424,52 @@ func TestNew_FormRefusesLongTransformerName(t *testing.T) {
 	assert.Contains(t, final, "Created "+long[:51]+" (template transformer")
 }
 
-// TestNew_FormOpenAIAsksNoProtocolNorGRPC: with the openai template the
-// form goes from the template to the GPUs: a protocol or gRPC answer would
-// not apply (its project serves OpenAI's API over REST alone). With
-// --grpc on the command line, the form refuses the template, saying why.
-func TestNew_FormOpenAIAsksNoProtocolNorGRPC(t *testing.T) {
+// TestNew_FormRESTOnlyTemplatesAskNoProtocolNorGRPC: with the openai or
+// timeseries template the form goes from the template to the GPUs: a
+// protocol or gRPC answer would not apply (their projects serve OpenAI's
+// API or KServe's time-series API over REST alone). With --grpc on the
+// command line, the form refuses the template, saying why.
+func TestNew_FormRESTOnlyTemplatesAskNoProtocolNorGRPC(t *testing.T) {
 	needTmux(t)
 	work, bin := buildCLI(t)
+	for _, tc := range []struct {
+		template, name, api string
+		downs               []string // the options passed on the way to it
+	}{
+		{"openai", "mychat", "OpenAI's API", []string{"> grpc", "> onnx", "> transformer", "> openai"}},
+		{"timeseries", "myforecast", "KServe's time-series API", []string{"> grpc", "> onnx", "> transformer", "> openai", "> timeseries"}},
+	} {
+		t.Run(tc.template, func(t *testing.T) {
+			choose := func(s *tmuxSession) {
+				s.accept("Model name", "Go module path")
+				s.waitFor("┃ Template")
+				for _, want := range tc.downs {
+					s.keys("Down")
+					s.waitFor(want)
+				}
+				s.keys("Enter")
+			}
+			s := startTmux(t, work, bin+" new "+tc.name)
+			choose(s)
+			screen := s.waitFor("┃ GPUs")
+			assert.NotContains(t, screen, "Protocol of the REST endpoint")
+			assert.NotContains(t, screen, "Serve gRPC")
+			s.keys("Enter")
+			s.accept(restOfForm[3:]...) // CPU request onwards
+			final := s.waitFor("EXIT STATUS")
+			require.Contains(t, final, "EXIT STATUS 0", final)
+			assert.Contains(t, final, "Created "+tc.name+" (template "+tc.template+", protocol v1)")
+			got, err := project.Load(filepath.Join(work, tc.name))
+			require.NoError(t, err)
+			assert.Equal(t, &project.File{Name: tc.name, Module: tc.name, Template: tc.template, Protocol: "v1", Resources: generator.DefaultResources()}, got)
 
-	s := startTmux(t, work, bin+" new mychat")
-	s.accept("Model name", "Go module path")
-	s.waitFor("┃ Template")
-	for _, want := range []string{"> grpc", "> onnx", "> transformer", "> openai"} {
-		s.keys("Down")
-		s.waitFor(want)
+			t.Run("GRPCFlag", func(t *testing.T) {
+				s := startTmux(t, work, bin+" new grpc"+tc.name+" --grpc")
+				choose(s)
+				s.waitForUnwrapped("--grpc: --template " + tc.template + " serves " + tc.api + " over REST")
+			})
+		})
 	}
-	s.keys("Enter")
-	screen := s.waitFor("┃ GPUs")
-	assert.NotContains(t, screen, "Protocol of the REST endpoint")
-	assert.NotContains(t, screen, "Serve gRPC")
-	s.keys("Enter")
-	s.accept(restOfForm[3:]...) // CPU request onwards
-	final := s.waitFor("EXIT STATUS")
-	require.Contains(t, final, "EXIT STATUS 0", final)
-	assert.Contains(t, final, "Created mychat (template openai, protocol v1)")
-	got, err := project.Load(filepath.Join(work, "mychat"))
-	require.NoError(t, err)
-	assert.Equal(t, &project.File{Name: "mychat", Module: "mychat", Template: "openai", Protocol: "v1", Resources: generator.DefaultResources()}, got)
-
-	t.Run("GRPCFlag", func(t *testing.T) {
-		s := startTmux(t, work, bin+" new grpcchat --grpc")
-		s.accept("Model name", "Go module path")
-		s.waitFor("┃ Template")
-		for _, want := range []string{"> grpc", "> onnx", "> transformer", "> openai"} {
-			s.keys("Down")
-			s.waitFor(want)
-		}
-		s.keys("Enter")
-		s.waitForUnwrapped("--grpc: --template openai serves OpenAI's API over REST")
-	})
 }
 
 // TestNew_FormAsksForTheONNXModel: with the onnx template the form asks
