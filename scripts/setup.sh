@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up for a fresh machine, run by scripts/demo.sh and
 # scripts/test.sh (safe to run again; everything is skipped when present):
-# Debian packages the tests use (wrk, tmux, protoc), ONNX Runtime 1.29.0 and
+# Debian packages the tests use (wrk, tmux, protoc, qemu-user for the arm64 run), ONNX Runtime 1.29.0 and
 # the test models (scripts/setup-onnx.sh), the storage emulators of the
 # s3:// and Azure tests (scripts/setup-emulators.sh), and every Go module's
 # dependencies in the module cache, so the generated projects build offline.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in wrk:wrk tmux:tmux protoc:protobuf-compiler curl:curl npm:npm; do
+for tool in wrk:wrk tmux:tmux protoc:protobuf-compiler curl:curl npm:npm qemu-aarch64:qemu-user; do
 	command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
