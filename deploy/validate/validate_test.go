@@ -72,6 +72,9 @@ import (
 
 const goldenDir = "../testdata/golden"
 
+// projectGoldenDir holds kserve-gen new's golden projects.
+const projectGoldenDir = "../../testdata/golden"
+
 // manifests is one YAML stream decoded strictly into KServe's own types.
 type manifests struct {
 	isvc     *v1beta1.InferenceService
@@ -652,13 +655,19 @@ func runtimePod(t *testing.T, m manifests) corev1.PodSpec {
 	return mergedPod(t, m.isvc, rtSpec)
 }
 
-// Every committed golden file passes KServe's and Knative's checks.
+// Every committed golden file passes KServe's and Knative's checks: deploy's
+// own, and the inferenceservice.yaml kserve-gen new writes in each golden
+// project (every template's).
 func TestGoldenFiles(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(goldenDir, "*.yaml"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 4, "REST, gRPC, GPU and serving-runtime goldens at least")
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	projects, err := filepath.Glob(filepath.Join(projectGoldenDir, "*", "inferenceservice.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(projects), 9, "rest, grpc, onnx, transformer, openai, timeseries and their variants")
+	for _, f := range append(files, projects...) {
+		name, _ := filepath.Rel(filepath.Dir(filepath.Dir(f)), f)
+		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			require.NoError(t, err)
 			checkStream(t, data)
