@@ -353,7 +353,7 @@ func TestEmbeddings_ModelWithOnlyEmbeddings(t *testing.T) {
 	srv := start(t, nil, &embedder{base: base{name: "emb"}})
 	code, _, body := post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":["ab","c"]}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"id":"embd-ID","object":"list","created":0,"model":"emb","data":[{"index":0,"object":"embedding","embedding":[2,24.25]},{"index":1,"object":"embedding","embedding":[1,24.75]}],"usage":{"prompt_tokens":2,"total_tokens":2,"completion_tokens":0,"prompt_tokens_details":null}}`, norm(t, body))
+	assert.Equal(t, `{"id":"embd-ID","object":"list","created":0,"model":"emb","data":[{"index":0,"object":"embedding","embedding":[2.0,24.25]},{"index":1,"object":"embedding","embedding":[1.0,24.75]}],"usage":{"prompt_tokens":2,"total_tokens":2,"completion_tokens":0,"prompt_tokens_details":null}}`, norm(t, body))
 
 	// base64: the little-endian float32s [1, 24.75].
 	code, _, body = post(t, srv.URL+"/openai/v1/embeddings", `{"model":"emb","input":"c","encoding_format":"base64"}`)
@@ -390,7 +390,7 @@ func TestRerank(t *testing.T) {
 	srv := start(t, nil, &ranker{base: base{name: "rank"}})
 	code, _, body := post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"red car","documents":["a red car","a blue car","a tree"]}`)
 	assert.Equal(t, 200, code)
-	assert.Equal(t, `{"id":"rerank-ID","model":"rank","usage":{"total_tokens":3},"results":[{"index":0,"document":{"text":"a red car","multi_modal":null},"relevance_score":1},{"index":1,"document":{"text":"a blue car","multi_modal":null},"relevance_score":0.5},{"index":2,"document":{"text":"a tree","multi_modal":null},"relevance_score":0}]}`, norm(t, body))
+	assert.Equal(t, `{"id":"rerank-ID","model":"rank","usage":{"total_tokens":3},"results":[{"index":0,"document":{"text":"a red car","multi_modal":null},"relevance_score":1.0},{"index":1,"document":{"text":"a blue car","multi_modal":null},"relevance_score":0.5},{"index":2,"document":{"text":"a tree","multi_modal":null},"relevance_score":0.0}]}`, norm(t, body))
 	code, _, body = post(t, srv.URL+"/openai/v1/rerank", `{"model":"rank","query":"x"}`)
 	assert.Equal(t, 422, code)
 	assert.Equal(t, `{"detail":[{"type":"missing","loc":["body","documents"],"msg":"Field required","input":{"model":"rank","query":"x"}}]}`, body)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"math"
 	"net/http"
@@ -568,17 +569,29 @@ type EmbeddingData struct {
 	base64    bool
 }
 
-// MarshalJSON writes the embedding in the request's encoding.
+// MarshalJSON writes the embedding in the request's encoding. As numbers,
+// each float32 is written as KServe writes vLLM's vector: a list of Python
+// floats (the float32s widened to float64, torch's tolist()) in orjson's
+// text, so 2/3 is 0.6666666865348816, 1 is 1.0 and NaN null; a reader
+// keeping float64s gets the values KServe's server sends.
 func (d EmbeddingData) MarshalJSON() ([]byte, error) {
-	var emb any = d.Embedding
+	var emb any
 	if d.base64 {
 		raw := make([]byte, 4*len(d.Embedding))
 		for i, f := range d.Embedding {
 			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
 		}
 		emb = base64.StdEncoding.EncodeToString(raw)
-	} else if d.Embedding == nil {
-		emb = []float32{}
+	} else {
+		list := make([]byte, 0, 2+20*len(d.Embedding))
+		list = append(list, '[')
+		for i, f := range d.Embedding {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = infer.AppendFloat(list, float64(f), 64)
+		}
+		emb = json.RawMessage(append(list, ']'))
 	}
 	return pydantic.Marshal(struct {
 		Index     int    `json:"index"`
@@ -608,6 +621,16 @@ type RerankResult struct {
 	Index          int            `json:"index"`
 	Document       RerankDocument `json:"document"`
 	RelevanceScore float64        `json:"relevance_score"`
+}
+
+// MarshalJSON writes the result with its score in orjson's text of a
+// Python float, as KServe writes vLLM's (1.0, not encoding/json's 1).
+func (r RerankResult) MarshalJSON() ([]byte, error) {
+	return pydantic.Marshal(struct {
+		Index          int             `json:"index"`
+		Document       RerankDocument  `json:"document"`
+		RelevanceScore json.RawMessage `json:"relevance_score"`
+	}{r.Index, r.Document, infer.AppendFloat(nil, r.RelevanceScore, 64)})
 }
 
 // RerankDocument is a ranked document.
