@@ -1,13 +1,11 @@
 package timeseries
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 )
 
@@ -99,7 +97,10 @@ func (s *Series) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// MarshalJSON writes Rows when set, else Values ([] when nil).
+// MarshalJSON writes Rows when set, else Values ([] when nil), each
+// number as KServe writes a Python float: its app's default response class
+// is ORJSONResponse, so orjson's text (1.0, 0.00001, 1e16) and NaN or an
+// infinity as null (pydantic's JSON mode and orjson both write null).
 func (s Series) MarshalJSON() ([]byte, error) {
 	if s.Rows != nil {
 		b := []byte{'['}
@@ -107,45 +108,23 @@ func (s Series) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			var err error
-			if b, err = appendFloats(b, row); err != nil {
-				return nil, err
-			}
+			b = appendFloats(b, row)
 		}
 		return append(b, ']'), nil
 	}
-	return appendFloats(nil, s.Values)
+	return appendFloats(nil, s.Values), nil
 }
 
-// appendFloats appends vs as a JSON list of Python floats.
-func appendFloats(b []byte, vs []float64) ([]byte, error) {
+// appendFloats appends vs as a JSON list of floats in orjson's text.
+func appendFloats(b []byte, vs []float64) []byte {
 	b = append(b, '[')
 	for i, v := range vs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			// Starlette's JSONResponse (allow_nan=False) refuses them too.
-			return nil, fmt.Errorf("out of range float value %v is not JSON compliant", v)
-		}
-		b = appendPyFloat(b, v)
+		b = infer.AppendFloat(b, v, 64)
 	}
-	return append(b, ']'), nil
-}
-
-// appendPyFloat appends v as Python's repr writes a float, which is what
-// KServe's JSON answers carry: the shortest form that reads back, with
-// ".0" on a whole number, and an exponent below 1e-4 and from 1e16 on.
-func appendPyFloat(b []byte, v float64) []byte {
-	if a := math.Abs(v); a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.AppendFloat(b, v, 'e', -1, 64)
-	}
-	n := len(b)
-	b = strconv.AppendFloat(b, v, 'f', -1, 64)
-	if !bytes.ContainsRune(b[n:], '.') {
-		b = append(b, '.', '0')
-	}
-	return b
+	return append(b, ']')
 }
 
 // ForecastRequest is the body of POST /v1/timeseries/forecast (KServe's
