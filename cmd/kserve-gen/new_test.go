@@ -450,7 +450,7 @@ func TestCompletion(t *testing.T) {
 	f, _, out, _ := testFactory(t)
 	err := runCLI(t, f, "__complete", "new", "demo", "--template", "")
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\nopenai\n:4\n"), out.String())
+	assert.True(t, strings.HasPrefix(out.String(), "rest\ngrpc\nonnx\ntransformer\nopenai\ntimeseries\n:4\n"), out.String())
 
 	// Every flag that takes one of a few words completes them (:4 is
 	// ShellCompDirectiveNoFileComp); they used to complete file names.
