@@ -89,6 +89,38 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 		})
 	}
 
+	// An openai or timeseries project's image answers the README's first
+	// request (the chat, the forecast of input.json) as the README shows,
+	// but for the answer's ids and time: its Procfile and main.go are its
+	// template's own.
+	for _, tc := range []struct {
+		tmpl, end, marker string
+		stamps            *regexp.Regexp
+	}{
+		{"openai", "### OpenAI's clients", "localhost:8080/openai/", openAIStamps},
+		{"timeseries", "## Build the image", "localhost:8080/v1/", timeSeriesStamps},
+	} {
+		t.Run(tc.tmpl, func(t *testing.T) {
+			name := "img-" + tc.tmpl
+			runIn(t, work, bin, "new", name, "--template", tc.tmpl, "--yes")
+			dir := filepath.Join(work, name)
+			image := "kserve-gen-test/" + name + ":v1"
+			removeImage(image)
+			got := runOut(t, dir, bin, "build", "--image", image)
+			assert.Contains(t, got, "Built "+image+" in ")
+			assert.Contains(t, got, "docker run --rm -p 8080:8080 "+image+"\n")
+
+			x := readmeExchanges(t, dir, tc.end, tc.marker)[0]
+			require.NotNil(t, x.want, "the README's output of %s", x.cmds)
+			base, cid := startImage(t, image, 8080)
+			waitReady(t, base+"/v2/health/ready")
+			assert.Equal(t, tc.stamps.ReplaceAllString(*x.want, "STAMP"), tc.stamps.ReplaceAllString(x.run(t, dir, base), "STAMP"))
+			runOut(t, "", "docker", "stop", cid)
+			assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
+				"the server's exit status on docker stop (SIGTERM)")
+		})
+	}
+
 	// A transformer's image answers only with a predictor to call: the
 	// docker run that kserve-gen build prints and the README gives points
 	// it at the predictor the README starts on this machine (port 8085;

@@ -49,35 +49,70 @@ func walkReadme(t *testing.T, template, name, end, marker string, stamps *regexp
 	runIn(t, dir, "go", "build", "-o", server, ".")
 	srv := startServer(t, server, dir, nil)
 
-	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
-	require.NoError(t, err)
-	_, local, _ := strings.Cut(string(readme), "## Run it locally")
-	local, _, _ = strings.Cut(local, end)
-	blocks := readmeBlock.FindAllStringSubmatch(local, -1)
-	for i, b := range blocks {
-		if b[1] != "bash" || !strings.Contains(b[2], marker) {
-			continue
-		}
-		var outs []string
-		for line := range strings.SplitSeq(b[2], "\n") {
-			if !strings.Contains(line, marker) {
-				continue // health and metrics, which other tests check
-			}
-			line, _, _ = strings.Cut(line, "   #") // the README's comments
-			cmd := exec.Command("sh", "-c", strings.Replace(line, "http://localhost:8080", srv.URL, 1)+" -sS --fail-with-body")
-			cmd.Dir = dir
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "%s: %s", line, out)
-			outs = append(outs, strings.TrimRight(string(out), "\n"))
-			ran++
-		}
-		if i+1 < len(blocks) && blocks[i+1][1] != "bash" {
-			want := stamps.ReplaceAllString(blocks[i+1][2], "STAMP")
-			got := stamps.ReplaceAllString(strings.Join(outs, "\n"), "STAMP")
-			assert.Equal(t, want, got, "the README's output of %s", b[2])
+	for _, x := range readmeExchanges(t, dir, end, marker) {
+		got := x.run(t, dir, srv.URL)
+		ran += len(x.cmds)
+		if x.want != nil {
+			assert.Equal(t, stamps.ReplaceAllString(*x.want, "STAMP"), stamps.ReplaceAllString(got, "STAMP"),
+				"the README's output of %s", strings.Join(x.cmds, "\n"))
 			compared++
 		}
 	}
 	srv.stop(t)
 	return ran, compared
+}
+
+// readmeExchange is a block of a README's local commands and the output
+// block after it, if one follows.
+type readmeExchange struct {
+	cmds []string
+	want *string
+}
+
+// readmeExchanges are the exchanges of the README in dir between "## Run
+// it locally" and end: each bash block's lines holding marker (others are
+// health and metrics, which other tests check), the README's comments cut
+// off, with the output block that follows it.
+func readmeExchanges(t *testing.T, dir, end, marker string) []readmeExchange {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	_, local, _ := strings.Cut(string(readme), "## Run it locally")
+	local, _, _ = strings.Cut(local, end)
+	blocks := readmeBlock.FindAllStringSubmatch(local, -1)
+	var xs []readmeExchange
+	for i, b := range blocks {
+		if b[1] != "bash" || !strings.Contains(b[2], marker) {
+			continue
+		}
+		var x readmeExchange
+		for line := range strings.SplitSeq(b[2], "\n") {
+			if strings.Contains(line, marker) {
+				line, _, _ = strings.Cut(line, "   #")
+				x.cmds = append(x.cmds, line)
+			}
+		}
+		if i+1 < len(blocks) && blocks[i+1][1] != "bash" {
+			x.want = &blocks[i+1][2]
+		}
+		xs = append(xs, x)
+	}
+	require.NotEmpty(t, xs, "the README's local commands (%s)", marker)
+	return xs
+}
+
+// run runs the exchange's commands with curl itself from dir, against the
+// server at base instead of localhost:8080, and returns their outputs, one
+// after another; every command must succeed.
+func (x readmeExchange) run(t *testing.T, dir, base string) string {
+	t.Helper()
+	var outs []string
+	for _, line := range x.cmds {
+		cmd := exec.Command("sh", "-c", strings.Replace(line, "http://localhost:8080", base, 1)+" -sS --fail-with-body")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", line, out)
+		outs = append(outs, strings.TrimRight(string(out), "\n"))
+	}
+	return strings.Join(outs, "\n")
 }
