@@ -125,7 +125,7 @@ func (s *server) forecast(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.stamp(resp, req.Model)
+	s.stamp(resp, req.Model, req.Options.Quantiles)
 	for k, v := range req.ResponseHeader {
 		// Content-Length is net/http's to compute (KServe recomputes it)
 		// and Content-Type the server's; control characters are cleaned
@@ -187,8 +187,9 @@ func (s *server) call(name string, fn func() (*ForecastResponse, error)) (resp *
 	return fn()
 }
 
-// stamp fills what the model left empty of resp.
-func (s *server) stamp(resp *ForecastResponse, model string) {
+// stamp fills what the model left empty of resp, and has its forecasts
+// write their quantiles in the order asked for.
+func (s *server) stamp(resp *ForecastResponse, model string, asked []float64) {
 	if resp.ID == "" {
 		resp.ID = s.opts.NewID()
 	}
@@ -217,6 +218,9 @@ func (s *server) stamp(resp *ForecastResponse, model string) {
 		}
 		if o.Content == nil {
 			o.Content = []Forecast{}
+		}
+		for j := range o.Content {
+			o.Content[j].asked = asked
 		}
 	}
 }

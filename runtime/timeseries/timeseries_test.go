@@ -159,6 +159,25 @@ func TestForecast(t *testing.T) {
 	assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
 }
 
+// The answer's quantiles come in the order the request asked for them, as
+// KServe's TimesFM model inserts them into its dict; a Forecast marshalled
+// outside the server, and a key naming no quantile asked for, in sorted
+// order.
+func TestForecast_QuantilesInTheOrderAsked(t *testing.T) {
+	srv := start(t, nil, &naive{base: base{name: "naive"}})
+	r := srv.PostJSON(t, "/v1/timeseries/forecast", `{"model":"naive","inputs":[{"type":"univariate_time_series","name":"s","series":[1,2],"frequency":"D","start_timestamp":"2025-01-01T00:00:00Z"}],"options":{"horizon":1,"quantiles":[0.9,0.1,0.5]}}`)
+	require.Equal(t, 200, r.Code, r.Body)
+	assert.Contains(t, r.Body, `"quantiles":{"0.9":[6.0],"0.1":[-2.0],"0.5":[2.0]}`)
+
+	fc := timeseries.Forecast{Type: timeseries.Univariate, Name: "s", Quantiles: map[string]timeseries.Series{"0.9": {Values: []float64{1}}, "0.1": {Values: []float64{2}}, "mean": {Values: []float64{3}}}}
+	b, err := json.Marshal(fc)
+	require.NoError(t, err)
+	assert.Equal(t, `{"type":"univariate_time_series","name":"s","mean_forecast":[],"frequency":"","start_timestamp":"","quantiles":{"0.1":[2.0],"0.9":[1.0],"mean":[3.0]}}`, string(b))
+	b, err = json.Marshal(timeseries.Forecast{Quantiles: nil})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"quantiles":null`)
+}
+
 // A model's own id, time, status and usage are kept; a multivariate
 // series is read as rows and written back as rows.
 func TestSeries_Multivariate(t *testing.T) {

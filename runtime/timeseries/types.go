@@ -1,8 +1,11 @@
 package timeseries
 
 import (
+	"cmp"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/kserve-gen/kserve-gen/runtime/infer"
@@ -241,9 +244,68 @@ type Forecast struct {
 	// StartTimestamp is the ISO 8601 time of the first forecast step.
 	StartTimestamp string `json:"start_timestamp"`
 	// Quantiles maps a quantile ("0.1", as Python's str writes the float
-	// asked for) to its forecast; nil is null. Go writes the keys in
-	// sorted order.
+	// asked for) to its forecast; nil is null. The server writes the keys
+	// in the order the request asked for the quantiles, as KServe's
+	// TimesFM model inserts them (a Python dict keeps its order); keys
+	// that name no quantile asked for, and all keys of a Forecast
+	// marshalled elsewhere, follow in sorted order.
 	Quantiles map[string]Series `json:"quantiles"`
+
+	// asked is the request's quantiles, set by the server before it
+	// writes the answer.
+	asked []float64
+}
+
+// MarshalJSON writes the forecast, its quantiles in the order asked for
+// (see Quantiles).
+func (f Forecast) MarshalJSON() ([]byte, error) {
+	q, err := f.quantilesJSON()
+	if err != nil {
+		return nil, err
+	}
+	return pydantic.Marshal(struct {
+		Type           Type            `json:"type"`
+		Name           string          `json:"name"`
+		MeanForecast   Series          `json:"mean_forecast"`
+		Frequency      Frequency       `json:"frequency"`
+		StartTimestamp string          `json:"start_timestamp"`
+		Quantiles      json.RawMessage `json:"quantiles"`
+	}{f.Type, f.Name, f.MeanForecast, f.Frequency, f.StartTimestamp, q})
+}
+
+// quantilesJSON is Quantiles as a JSON object, its keys ranked by the
+// first quantile asked for that each names (parsed as a number, so "0.10"
+// names 0.1 too), then by the key.
+func (f Forecast) quantilesJSON() (json.RawMessage, error) {
+	if f.Quantiles == nil {
+		return json.RawMessage("null"), nil
+	}
+	keys := slices.Sorted(maps.Keys(f.Quantiles))
+	rank := func(k string) int {
+		if v, err := strconv.ParseFloat(k, 64); err == nil {
+			if i := slices.Index(f.asked, v); i >= 0 {
+				return i
+			}
+		}
+		return len(f.asked)
+	}
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
+	b := []byte{'{'}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		kb, err := pydantic.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vb, err := f.Quantiles[k].MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, kb...), ':'), vb...)
+	}
+	return append(b, '}'), nil
 }
 
 // Usage is a forecast's token accounting (KServe's Usage).
