@@ -223,9 +223,9 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case []float64:
-		return appendFloats(b, x, 64), nil
+		return AppendFloats(b, x, 64), nil
 	case []float32:
-		return appendFloats(b, x, 32), nil
+		return AppendFloats(b, x, 32), nil
 	case [][]float64:
 		return appendNested(b, x, 64), nil
 	case [][]float32:
@@ -269,7 +269,10 @@ func appendPyFloat(enc *jsontext.Encoder, f float64, bits int) error {
 	return enc.WriteValue(AppendFloat(buf[:0], f, bits))
 }
 
-func appendFloats[T float32 | float64](b []byte, x []T, bits int) []byte {
+// AppendFloats appends x as a JSON list, each number as AppendFloat writes
+// float64(v) at bits: 32 for a float32's shortest text, 64 for the float64
+// a float32 widens to, as Python writes numpy's float32s after tolist().
+func AppendFloats[T float32 | float64](b []byte, x []T, bits int) []byte {
 	b = append(b, '[')
 	for i, f := range x {
 		if i > 0 {
@@ -286,7 +289,7 @@ func appendNested[T float32 | float64](b []byte, x [][]T, bits int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendFloats(b, row, bits)
+		b = AppendFloats(b, row, bits)
 	}
 	return append(b, ']')
 }

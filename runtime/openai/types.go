@@ -6,12 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/kserve-gen/kserve-gen/runtime/infer"
-	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"math"
 	"net/http"
 	"reflect"
 	"strings"
+
+	"github.com/kserve-gen/kserve-gen/runtime/infer"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 )
 
 // The request and response types follow vLLM's (vllm/entrypoints/openai/protocol.py,
@@ -583,15 +584,7 @@ func (d EmbeddingData) MarshalJSON() ([]byte, error) {
 		}
 		emb = base64.StdEncoding.EncodeToString(raw)
 	} else {
-		list := make([]byte, 0, 2+20*len(d.Embedding))
-		list = append(list, '[')
-		for i, f := range d.Embedding {
-			if i > 0 {
-				list = append(list, ',')
-			}
-			list = infer.AppendFloat(list, float64(f), 64)
-		}
-		emb = json.RawMessage(append(list, ']'))
+		emb = json.RawMessage(infer.AppendFloats(make([]byte, 0, 2+20*len(d.Embedding)), d.Embedding, 64))
 	}
 	return pydantic.Marshal(struct {
 		Index     int    `json:"index"`

@@ -76,8 +76,8 @@ const (
 // List[List[float]]]): Values for a univariate one (one number a step),
 // Rows for a multivariate one. A request sets exactly one of them (an
 // empty list is Values, as pydantic matches it to List[float] first); in
-// an answer, Rows wins when set. Numbers are written as Python writes a
-// float (120.0, 1e-05), as KServe's answers carry them.
+// an answer, Rows wins when set. Numbers are written as KServe's orjson
+// writes a Python float (120.0, 0.00001).
 type Series struct {
 	Values []float64
 	Rows   [][]float64
@@ -103,31 +103,13 @@ func (s *Series) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes Rows when set, else Values ([] when nil), each
 // number as KServe writes a Python float: its app's default response class
 // is ORJSONResponse, so orjson's text (1.0, 0.00001, 1e16) and NaN or an
-// infinity as null (pydantic's JSON mode and orjson both write null).
+// infinity as null (pydantic's JSON mode and orjson both write null), as
+// infer.AppendJSON writes float lists for the v1 and v2 routes.
 func (s Series) MarshalJSON() ([]byte, error) {
 	if s.Rows != nil {
-		b := []byte{'['}
-		for i, row := range s.Rows {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFloats(b, row)
-		}
-		return append(b, ']'), nil
+		return infer.AppendJSON(nil, s.Rows)
 	}
-	return appendFloats(nil, s.Values), nil
-}
-
-// appendFloats appends vs as a JSON list of floats in orjson's text.
-func appendFloats(b []byte, vs []float64) []byte {
-	b = append(b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = infer.AppendFloat(b, v, 64)
-	}
-	return append(b, ']')
+	return infer.AppendJSON(nil, s.Values)
 }
 
 // ForecastRequest is the body of POST /v1/timeseries/forecast (KServe's
