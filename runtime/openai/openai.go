@@ -277,22 +277,8 @@ func answer[R any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 		return
 	}
 	fill(resp)
-	setHeaders(w.Header(), hdr)
+	headerval.SetModelHeaders(w.Header(), hdr)
 	s.writeJSON(w, r, resp)
-}
-
-// setHeaders copies the headers a model set (a request's ResponseHeader)
-// to dst, all but Content-Length, which net/http computes (as KServe
-// recomputes it), and Content-Type, which the server sets after; a value's
-// control characters are cleaned as for Predict's headers, since net/http
-// writes them as they are and the answer would be refused whole.
-func setHeaders(dst, src http.Header) {
-	for k, v := range src {
-		if k == "Content-Length" || k == "Content-Type" {
-			continue
-		}
-		dst[k] = headerval.Clean(v)
-	}
 }
 
 // streamFrom runs open, the model's streaming method (method, for a

@@ -2,11 +2,12 @@ package openai
 
 import (
 	"errors"
-	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"iter"
 	"net/http"
 	"runtime/debug"
 
+	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
 )
@@ -31,7 +32,7 @@ func stream[C any](s *server, w http.ResponseWriter, r *http.Request, m model.Mo
 		h := w.Header()
 		// The headers the model set before its first chunk; later ones
 		// are too late for the header block.
-		setHeaders(h, hdr)
+		headerval.SetModelHeaders(h, hdr)
 		// Starlette adds the charset to a text/ media type.
 		h.Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(http.StatusOK)

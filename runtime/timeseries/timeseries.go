@@ -126,15 +126,7 @@ func (s *server) forecast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stamp(resp, req.Model, req.Options.Quantiles)
-	for k, v := range req.ResponseHeader {
-		// Content-Length is net/http's to compute (KServe recomputes it)
-		// and Content-Type the server's; control characters are cleaned
-		// as for Predict's headers, since net/http would write them as
-		// they are and the answer be refused whole.
-		if k != "Content-Length" && k != "Content-Type" {
-			w.Header()[k] = headerval.Clean(v)
-		}
-	}
+	headerval.SetModelHeaders(w.Header(), req.ResponseHeader)
 	s.writeJSON(w, r, resp)
 }
 
@@ -165,10 +157,7 @@ func (s *server) read(w http.ResponseWriter, r *http.Request) (*ForecastRequest,
 // time-series registry does not hold (get_model), which holds only
 // time-series models.
 func (s *server) lookup(ctx context.Context, name string) (f Forecaster, release func(), err error) {
-	m, release, err := s.dp.AcquireKind(ctx, name, func(m model.Model) bool {
-		_, ok := m.(Forecaster)
-		return ok
-	})
+	m, release, err := s.dp.AcquireKind(ctx, name, Is)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,3 +55,18 @@ func Sizes(h map[string][]string) (total int, largestKey string, largest int) {
 	}
 	return total, largestKey, largest
 }
+
+// SetModelHeaders copies the headers a model set for its answer (the
+// OpenAI and time-series requests' ResponseHeader) to dst, all but
+// Content-Length, which net/http computes (as KServe recomputes it), and
+// Content-Type, which the server sets; each value cleaned (Clean), since
+// net/http writes control characters as they are and the answer would be
+// refused whole.
+func SetModelHeaders(dst, src map[string][]string) {
+	for k, v := range src {
+		if k == "Content-Length" || k == "Content-Type" {
+			continue
+		}
+		dst[k] = Clean(v)
+	}
+}
