@@ -188,19 +188,15 @@ func (p *Parser) ParseLookup(args []string, lookup func(string) (string, bool)) 
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	getenv := func(key string) string {
-		v, _ := lookup(key)
-		return v
-	}
-	p.columns = columns(getenv)
-	cfg, err := p.parse(args, getenv, lookup)
+	p.columns = columns(envOf(lookup))
+	cfg, err := p.parse(args, lookup)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return nil, p.fail(err, p.seedError(err))
 	}
 	return cfg, err
 }
 
-func (p *Parser) parse(args []string, getenv func(string) string, lookup func(string) (string, bool)) (*Config, error) {
+func (p *Parser) parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	// The defaults --help shows are what the flags hold when parsing starts:
 	// a program that sets its own with FlagSet().Set (a generated project's
 	// model name, gRPC off) must not have KServe's listed instead.
@@ -288,7 +284,7 @@ func (p *Parser) parse(args []string, getenv func(string) string, lookup func(st
 	if err := p.fs.Parse(nil); err != nil {
 		return nil, err
 	}
-	if err := p.applyEnv(getenv, lookup, set); err != nil {
+	if err := p.applyEnv(lookup, set); err != nil {
 		return nil, err
 	}
 	if err := p.cfg.Validate(); err != nil {
@@ -338,7 +334,17 @@ func (p *Parser) lookup(token, name string, double bool) (*flag.Flag, error) {
 	return nil, &ambiguousError{token, names}
 }
 
-func (p *Parser) applyEnv(getenv func(string) string, lookup func(string) (string, bool), set map[string]bool) error {
+// envOf reads lookup as os.Getenv reads the environment: an empty
+// variable as an unset one.
+func envOf(lookup func(string) (string, bool)) func(string) string {
+	return func(key string) string {
+		v, _ := lookup(key)
+		return v
+	}
+}
+
+func (p *Parser) applyEnv(lookup func(string) (string, bool), set map[string]bool) error {
+	getenv := envOf(lookup)
 	c := &p.cfg
 	if lvl := strings.ToUpper(strings.TrimSpace(getenv("KSERVE_LOGLEVEL"))); lvl != "" {
 		if _, err := ParseLogLevel(lvl); err != nil {
