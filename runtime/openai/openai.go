@@ -20,7 +20,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/kserve-gen/kserve-gen/runtime/dataplane"
 	"github.com/kserve-gen/kserve-gen/runtime/internal/headerval"
+	"github.com/kserve-gen/kserve-gen/runtime/internal/pydantic"
 	"github.com/kserve-gen/kserve-gen/runtime/model"
 	"github.com/kserve-gen/kserve-gen/runtime/rest"
 	"github.com/kserve-gen/kserve-gen/runtime/status"
