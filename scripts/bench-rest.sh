@@ -19,6 +19,12 @@
 # how much this harness magnifies a known added cost (a slower server leaves
 # the load generator asleep more often, and waking it costs the server's
 # write more kernel time), against which the server's own excess can be read.
+# PT_ARGS adds flags to the passthrough's command line, PT_ENV variables to
+# its environment (PT_ENV='GOGC=200 GOMAXPROCS=1').
+# Both servers run with GODEBUG=gctrace=1, so each run also prints requests
+# per garbage collection: a library that keeps more of the heap live (its
+# package-level tables) leaves less room under Go's 4 MiB minimum goal and
+# shows here as more frequent collections before it shows in the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -41,44 +47,52 @@ fi
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
-# run NAME PID URL BODY: one wrk run, prints "NAME us_cpu_per_req p50 p99 rps"
+# gc_count LOG: garbage collections so far of the server whose stderr is LOG
+gc_count() { grep -c '^gc ' "$1" || true; }
+
+# run NAME PID LOG URL BODY: one wrk run, prints "NAME us_cpu_per_req p50 p99
+# rps requests_per_gc"
 run() {
-  local name=$1 pid=$2 url=$3 body=$4
+  local name=$1 pid=$2 log=$3 url=$4 body=$5
   BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d1s -s scripts/wrk-post.lua "$url" >/dev/null  # warm-up
-  local t0; t0=$(cpu_ticks "$pid")
+  local t0 g0; t0=$(cpu_ticks "$pid") g0=$(gc_count "$log")
   local out; out=$(BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d${secs}s -s scripts/wrk-post.lua "$url" | grep WRKJSON | sed 's/WRKJSON //')
-  local t1; t1=$(cpu_ticks "$pid")
-  python3 - "$name" "$t0" "$t1" "$clk" "$out" <<'PY'
+  local t1 g1; t1=$(cpu_ticks "$pid") g1=$(gc_count "$log")
+  python3 - "$name" "$t0" "$t1" "$clk" "$out" "$((g1 - g0))" <<'PY'
 import json, sys
-name, t0, t1, clk, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+name, t0, t1, clk, out, gcs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5]), int(sys.argv[6])
 cpu_us = (t1 - t0) / clk * 1e6 / max(out["requests"], 1)
 bad = out["non2xx"] + out["errors"]
-print(f'{name:10s} cpu_us={cpu_us:6.1f} p50_us={out["p50_us"]:5d} p99_us={out["p99_us"]:6d} rps={out["rps"]:9.1f} failed={bad}')
+print(f'{name:10s} cpu_us={cpu_us:6.1f} p50_us={out["p50_us"]:5d} p99_us={out["p99_us"]:6d} rps={out["rps"]:9.1f} failed={bad} '
+      f'req_per_gc={out["requests"] / max(gcs, 1):6.0f}')
 PY
 }
 
-"${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 & echo_pid=$!
+GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 2>"$bin/echo.log" & echo_pid=$!
 if [[ -n ${WORK:-} ]]; then
-  "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18089 -work "$WORK" 2>"$bin/work.log" & work_pid=$!
+  GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18089 -work "$WORK" 2>"$bin/work.log" & work_pid=$!
 fi
-${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
+# env, not a bare expansion: a variable assignment only takes effect when
+# the shell sees it literally.
+# shellcheck disable=SC2086 # PT_ENV and PT_ARGS are word lists
+env GODEBUG=gctrace=1 ${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
 for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && break; sleep 0.05; done
 # A server that could not bind (a port still held by an earlier run) has
 # exited: stop here rather than measure whatever holds the port.
 for p in "$echo_pid" "$pt_pid" ${work_pid:-}; do
-  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; tail -3 "$bin/server.log" >&2; exit 1; }
+  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; grep -hv '^gc ' "$bin"/*.log | tail -3 >&2; exit 1; }
 done
 
 reps=${REPS:-3}
 echo "wrk: $conns connections, ${secs}s per run, $reps rounds alternating the servers, $(nproc) cores, servers pinned: ${server_cpu[*]:-no}"
 results=$(
   for _ in $(seq "$reps"); do
-    run echo-v1 "$echo_pid" http://127.0.0.1:18090/ "$bin/v1.json"
-    run v1 "$pt_pid" http://127.0.0.1:18091/v1/models/passthrough:predict "$bin/v1.json"
-    run echo-v2 "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"
-    run v2 "$pt_pid" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
-    if [[ -n ${WORK:-} ]]; then run echo-work "$work_pid" http://127.0.0.1:18089/ "$bin/v2.json"; fi
-    if [[ ${AA:-0} == 1 ]]; then run echo-again "$echo_pid" http://127.0.0.1:18090/ "$bin/v2.json"; fi
+    run echo-v1 "$echo_pid" "$bin/echo.log" http://127.0.0.1:18090/ "$bin/v1.json"
+    run v1 "$pt_pid" "$bin/server.log" http://127.0.0.1:18091/v1/models/passthrough:predict "$bin/v1.json"
+    run echo-v2 "$echo_pid" "$bin/echo.log" http://127.0.0.1:18090/ "$bin/v2.json"
+    run v2 "$pt_pid" "$bin/server.log" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
+    if [[ -n ${WORK:-} ]]; then run echo-work "$work_pid" "$bin/work.log" http://127.0.0.1:18089/ "$bin/v2.json"; fi
+    if [[ ${AA:-0} == 1 ]]; then run echo-again "$echo_pid" "$bin/echo.log" http://127.0.0.1:18090/ "$bin/v2.json"; fi
   done
 )
 echo "$results"
@@ -100,6 +114,8 @@ for p in ("v1", "v2"):
     over = [a["cpu_us"] - b["cpu_us"] for a, b in zip(rows[p], rows["echo-" + p])]
     print(f'{p}: over the floor {statistics.median(over):.1f} us per request (per-round median; '
           f'the target allows {0.3 * f_cpu:.1f} us on this floor)')
+print("requests per garbage collection (medians; more is fewer collections): " +
+      ", ".join(f'{p} {med(p, "req_per_gc"):.0f}' for p in ("v1", "echo-v1", "v2", "echo-v2")))
 # Each round measures the server right after its floor, so the ratio within
 # a round cancels most of the machine's drift; the median of those is the
 # steadier estimate.
