@@ -19,6 +19,10 @@
 # how much this harness magnifies a known added cost (a slower server leaves
 # the load generator asleep more often, and waking it costs the server's
 # write more kernel time), against which the server's own excess can be read.
+# FAST=1 also runs bench/fasthttp (its own module): an echo server and the
+# passthrough's v2 route served by fasthttp instead of net/http, with the
+# runtime's decoder, dataplane, encoder, metrics and log lines; it prints
+# both against the net/http floor. What the transport costs, measured.
 # PT_ARGS adds flags to the passthrough's command line, PT_ENV variables to
 # its environment (PT_ENV='GOGC=200 GOMAXPROCS=1').
 # Both servers run with GODEBUG=gctrace=1, so each run also prints requests
@@ -35,6 +39,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$bin"' EXIT
 (cd runtime && go build -o "$bin/httpecho" ./internal/bench/httpecho)
 (cd examples && go build -o "$bin/passthrough" ./passthrough)
 (cd runtime && go build -o "$bin/startup" ./internal/bench/startup)
+if [[ ${FAST:-0} == 1 ]]; then (cd bench/fasthttp && go build -o "$bin/fasthttp" .); fi
 echo "== start to ready and idle RSS (target <= 50 ms, <= 30 MB)"
 "$bin/startup" -url http://127.0.0.1:18097/v2/health/ready -- "$bin/passthrough" --model_name=passthrough --http_port=18097 --grpc_port=18096 2>/dev/null
 printf '%s' '{"instances":[[1.0,2.0,3.0,4.0]]}' >"$bin/v1.json"
@@ -72,14 +77,18 @@ GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18090 2>"$b
 if [[ -n ${WORK:-} ]]; then
   GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/httpecho" -addr 127.0.0.1:18089 -work "$WORK" 2>"$bin/work.log" & work_pid=$!
 fi
+if [[ ${FAST:-0} == 1 ]]; then
+  GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/fasthttp" -mode echo -addr 127.0.0.1:18092 2>"$bin/fast-echo.log" & fast_echo_pid=$!
+  GODEBUG=gctrace=1 "${server_cpu[@]}" "$bin/fasthttp" -mode v2 -addr 127.0.0.1:18093 >/dev/null 2>"$bin/fast-v2.log" & fast_v2_pid=$!
+fi
 # env, not a bare expansion: a variable assignment only takes effect when
 # the shell sees it literally.
 # shellcheck disable=SC2086 # PT_ENV and PT_ARGS are word lists
 env GODEBUG=gctrace=1 ${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
-for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && break; sleep 0.05; done
+for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && { [[ ${FAST:-0} != 1 ]] || curl -sf -o /dev/null -d '{}' localhost:18092/; } && break; sleep 0.05; done
 # A server that could not bind (a port still held by an earlier run) has
 # exited: stop here rather than measure whatever holds the port.
-for p in "$echo_pid" "$pt_pid" ${work_pid:-}; do
+for p in "$echo_pid" "$pt_pid" ${work_pid:-} ${fast_echo_pid:-} ${fast_v2_pid:-}; do
   kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; grep -hv '^gc ' "$bin"/*.log | tail -3 >&2; exit 1; }
 done
 
@@ -92,6 +101,10 @@ results=$(
     run echo-v2 "$echo_pid" "$bin/echo.log" http://127.0.0.1:18090/ "$bin/v2.json"
     run v2 "$pt_pid" "$bin/server.log" http://127.0.0.1:18091/v2/models/passthrough/infer "$bin/v2.json"
     if [[ -n ${WORK:-} ]]; then run echo-work "$work_pid" "$bin/work.log" http://127.0.0.1:18089/ "$bin/v2.json"; fi
+    if [[ ${FAST:-0} == 1 ]]; then
+      run fast-echo "$fast_echo_pid" "$bin/fast-echo.log" http://127.0.0.1:18092/ "$bin/v2.json"
+      run fast-v2 "$fast_v2_pid" "$bin/fast-v2.log" http://127.0.0.1:18093/v2/models/passthrough/infer "$bin/v2.json"
+    fi
     if [[ ${AA:-0} == 1 ]]; then run echo-again "$echo_pid" "$bin/echo.log" http://127.0.0.1:18090/ "$bin/v2.json"; fi
   done
 )
@@ -134,6 +147,12 @@ if "echo-again" in rows:
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-again"], rows["echo-v2"])]
     lo, hi = interval(r)
     print(f'floor against itself (A/A): cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x (90% bootstrap interval {lo:.2f}-{hi:.2f})')
+for name, what in (("fast-echo", "fasthttp echo"), ("fast-v2", "fasthttp v2 passthrough")):
+    if name in rows:
+        r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows[name], rows["echo-v2"])]
+        lo, hi = interval(r)
+        print(f'{what} against the net/http floor: cpu {" ".join(f"{x:.2f}" for x in r)}; median {statistics.median(r):.2f}x '
+              f'(90% bootstrap interval {lo:.2f}-{hi:.2f}); {med(name, "cpu_us"):.1f} us per request, p99 {med(name, "p99_us") / 1000:.2f} ms')
 if "echo-work" in rows:
     r = [a["cpu_us"] / b["cpu_us"] for a, b in zip(rows["echo-work"], rows["echo-v2"])]
     d = [a["cpu_us"] - b["cpu_us"] for a, b in zip(rows["echo-work"], rows["echo-v2"])]
