@@ -85,11 +85,11 @@ fi
 # the shell sees it literally.
 # shellcheck disable=SC2086 # PT_ENV and PT_ARGS are word lists
 env GODEBUG=gctrace=1 ${PT_ENV:-} "${server_cpu[@]}" "$bin/passthrough" --model_name=passthrough --http_port=18091 --enable_grpc=false ${PT_ARGS:-} >"$bin/server.out" 2>"$bin/server.log" & pt_pid=$!
-for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && { [[ ${FAST:-0} != 1 ]] || curl -sf -o /dev/null -d '{}' localhost:18092/; } && break; sleep 0.05; done
+for _ in $(seq 100); do curl -sf localhost:18091/v2/health/ready >/dev/null && curl -sf -o /dev/null -d '{}' localhost:18090/ && { [[ -z ${WORK:-} ]] || curl -sf -o /dev/null -d '{}' localhost:18089/; } && { [[ ${FAST:-0} != 1 ]] || { curl -sf -o /dev/null -d '{}' localhost:18092/ && curl -s -o /dev/null localhost:18093/; }; } && break; sleep 0.05; done
 # A server that could not bind (a port still held by an earlier run) has
 # exited: stop here rather than measure whatever holds the port.
 for p in "$echo_pid" "$pt_pid" ${work_pid:-} ${fast_echo_pid:-} ${fast_v2_pid:-}; do
-  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (ports 18090/18091 in use?):" >&2; grep -hv '^gc ' "$bin"/*.log | tail -3 >&2; exit 1; }
+  kill -0 "$p" 2>/dev/null || { echo "bench-rest: a server exited at start (its port, 18089-18093, in use?):" >&2; grep -hv '^gc ' "$bin"/*.log | tail -3 >&2; exit 1; }
 done
 
 reps=${REPS:-3}
