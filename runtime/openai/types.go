@@ -586,11 +586,11 @@ func (d EmbeddingData) MarshalJSON() ([]byte, error) {
 	} else {
 		emb = json.RawMessage(infer.AppendFloats(make([]byte, 0, 2+20*len(d.Embedding)), d.Embedding, 64))
 	}
+	type plain EmbeddingData
 	return pydantic.Marshal(struct {
-		Index     int    `json:"index"`
-		Object    string `json:"object"`
-		Embedding any    `json:"embedding"`
-	}{d.Index, d.Object, emb})
+		plain
+		Embedding any `json:"embedding"`
+	}{plain(d), emb})
 }
 
 // Rerank answers a rerank request: the documents by relevance, most
@@ -619,11 +619,12 @@ type RerankResult struct {
 // MarshalJSON writes the result with its score in orjson's text of a
 // Python float, as KServe writes vLLM's (1.0, not encoding/json's 1).
 func (r RerankResult) MarshalJSON() ([]byte, error) {
+	type plain RerankResult
+	// The outer field hides the embedded one of the same name.
 	return pydantic.Marshal(struct {
-		Index          int             `json:"index"`
-		Document       RerankDocument  `json:"document"`
+		plain
 		RelevanceScore json.RawMessage `json:"relevance_score"`
-	}{r.Index, r.Document, infer.AppendFloat(nil, r.RelevanceScore, 64)})
+	}{plain(r), infer.AppendFloat(nil, r.RelevanceScore, 64)})
 }
 
 // RerankDocument is a ranked document.

@@ -245,14 +245,13 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	type plain Forecast
+	// The outer field hides the embedded one of the same name; it is the
+	// last field of Forecast too, so the order stays.
 	return pydantic.Marshal(struct {
-		Type           Type            `json:"type"`
-		Name           string          `json:"name"`
-		MeanForecast   Series          `json:"mean_forecast"`
-		Frequency      Frequency       `json:"frequency"`
-		StartTimestamp string          `json:"start_timestamp"`
-		Quantiles      json.RawMessage `json:"quantiles"`
-	}{f.Type, f.Name, f.MeanForecast, f.Frequency, f.StartTimestamp, q})
+		plain
+		Quantiles json.RawMessage `json:"quantiles"`
+	}{plain(f), q})
 }
 
 // quantilesJSON is Quantiles as a JSON object, its keys ranked by the
@@ -263,15 +262,16 @@ func (f Forecast) quantilesJSON() (json.RawMessage, error) {
 		return json.RawMessage("null"), nil
 	}
 	keys := slices.Sorted(maps.Keys(f.Quantiles))
-	rank := func(k string) int {
+	rank := make(map[string]int, len(keys))
+	for _, k := range keys {
+		rank[k] = len(f.asked)
 		if v, err := strconv.ParseFloat(k, 64); err == nil {
 			if i := slices.Index(f.asked, v); i >= 0 {
-				return i
+				rank[k] = i
 			}
 		}
-		return len(f.asked)
 	}
-	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
 	b := []byte{'{'}
 	for i, k := range keys {
 		if i > 0 {
