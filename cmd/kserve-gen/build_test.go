@@ -112,12 +112,8 @@ func TestBuild_ImageAnswersTheReadmeRequest(t *testing.T) {
 
 			x := readmeExchanges(t, dir, tc.end, tc.marker)[0]
 			require.NotNil(t, x.want, "the README's output of %s", x.cmds)
-			base, cid := startImage(t, image, 8080)
-			waitReady(t, base+"/v2/health/ready")
-			assert.Equal(t, tc.stamps.ReplaceAllString(*x.want, "STAMP"), tc.stamps.ReplaceAllString(x.run(t, dir, base), "STAMP"))
-			runOut(t, "", "docker", "stop", cid)
-			assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
-				"the server's exit status on docker stop (SIGTERM)")
+			got = serveImageWith(t, image, func(base string) string { return x.run(t, dir, base) })
+			assert.Equal(t, tc.stamps.ReplaceAllString(*x.want, "STAMP"), tc.stamps.ReplaceAllString(got, "STAMP"))
 		})
 	}
 
@@ -305,10 +301,21 @@ func removeCacheVolumes(t *testing.T, image string) {
 // the answer; the server must answer 200 and exit 0 on docker stop.
 func serveImage(t *testing.T, image, path string, body []byte) string {
 	t.Helper()
+	return serveImageWith(t, image, func(base string) string {
+		code, got := postJSON(t, base+path, body)
+		assert.Equal(t, http.StatusOK, code, "%s", got)
+		return got
+	})
+}
+
+// serveImageWith runs image, once it is ready has ask make its requests to
+// the server at base, stops it, and returns what ask returned; the server
+// must exit 0 on docker stop.
+func serveImageWith(t *testing.T, image string, ask func(base string) string) string {
+	t.Helper()
 	base, cid := startImage(t, image, 8080)
 	waitReady(t, base+"/v2/health/ready")
-	code, got := postJSON(t, base+path, body)
-	assert.Equal(t, http.StatusOK, code, "%s", got)
+	got := ask(base)
 
 	runOut(t, "", "docker", "stop", cid)
 	assert.Equal(t, "0", strings.TrimSpace(runOut(t, "", "docker", "inspect", "-f", "{{.State.ExitCode}}", cid)),
