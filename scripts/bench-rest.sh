@@ -52,18 +52,20 @@ fi
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
-# gc_count LOG: garbage collections so far of the server whose stderr is LOG
-gc_count() { grep -c '^gc ' "$1" || true; }
+# gc_since LOG OFFSET: garbage collections the server whose stderr is LOG
+# logged after byte OFFSET (its latency lines share the file, so reading it
+# whole after every run would read every earlier round again)
+gc_since() { tail -c +"$(($2 + 1))" "$1" | grep -c '^gc ' || true; }
 
 # run NAME PID LOG URL BODY: one wrk run, prints "NAME us_cpu_per_req p50 p99
 # rps requests_per_gc"
 run() {
   local name=$1 pid=$2 log=$3 url=$4 body=$5
   BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d1s -s scripts/wrk-post.lua "$url" >/dev/null  # warm-up
-  local t0 g0; t0=$(cpu_ticks "$pid") g0=$(gc_count "$log")
+  local t0 off; t0=$(cpu_ticks "$pid") off=$(stat -c %s "$log")
   local out; out=$(BODY_FILE=$body "${wrk_cpu[@]}" wrk -t2 -c$conns -d${secs}s -s scripts/wrk-post.lua "$url" | grep WRKJSON | sed 's/WRKJSON //')
-  local t1 g1; t1=$(cpu_ticks "$pid") g1=$(gc_count "$log")
-  python3 - "$name" "$t0" "$t1" "$clk" "$out" "$((g1 - g0))" <<'PY'
+  local t1; t1=$(cpu_ticks "$pid")
+  python3 - "$name" "$t0" "$t1" "$clk" "$out" "$(gc_since "$log" "$off")" <<'PY'
 import json, sys
 name, t0, t1, clk, out, gcs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5]), int(sys.argv[6])
 cpu_us = (t1 - t0) / clk * 1e6 / max(out["requests"], 1)
